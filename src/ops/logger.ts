@@ -1,0 +1,112 @@
+/**
+ * JSON logs to stdout. Every argument of every log call, and every child binding, passes
+ * through `redactValue` first, so a secret is removed wherever it sits: under a sensitive
+ * key at any depth (authorization, cookie, set-cookie, *password, *secret, *token, …) or
+ * inside a string (URL credentials, `?token=`, `Authorization: token …`, `Basic …`).
+ */
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
+
+export type Logger = PinoLogger;
+
+export const REDACTED = '[REDACTED]';
+
+export interface LoggerOptions {
+  readonly level: string;
+  /** Where lines go; stdout (synchronous, so a last line before exit is never lost) by default. */
+  readonly destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'vidispine-auth-proxy' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        bindings: (bindings) => redactRecord(bindings),
+      },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map(redactValue) as Parameters<typeof method>);
+        },
+      },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}
+
+/** Keys (compared without `-`/`_`, case-insensitively) whose values are always secret. */
+const SECRET_KEY =
+  /(authorization|cookie|password|passwd|secret|token|accesskey|apikey|credentials?)$/;
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key.toLowerCase().replace(/[-_\s]/g, ''));
+}
+
+// A credential-looking word: long, or containing a digit, so "token expired" stays readable.
+const CREDENTIAL = String.raw`(?=[\w.~+/=-]{16,}|[\w.~+/=-]*\d)[\w.~+/=-]{6,}`;
+
+const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
+  // Authorization / Cookie header values quoted in messages: everything to the end of line.
+  [/\b((?:proxy-)?authorization|cookie|set-cookie)(\s*[:=]\s*)[^\r\n,;}]+/gi, `$1$2${REDACTED}`],
+  // "Basic <base64>", "Bearer <t>", "token <t>" (Vidispine's scheme).
+  [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
+  // URL userinfo: scheme://user:password@host
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s/@]+@/gi, `$1${REDACTED}@`],
+  // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…
+  [
+    /([?&;](?:[\w-]*(?:token|password|passwd|secret|auth|access[_-]?key|api[_-]?key|signature)[\w-]*)=)[^&;#\s"']*/gi,
+    `$1${REDACTED}`,
+  ],
+];
+
+/** Remove credentials embedded in free text (URLs, error messages, header dumps). */
+export function redactSecrets(text: string): string {
+  return TEXT_RULES.reduce(
+    (out, [pattern, replacement]) => out.replace(pattern, replacement),
+    text,
+  );
+}
+
+/**
+ * A copy of `value` safe to log: secret keys censored at any depth, strings scrubbed,
+ * errors turned into plain objects (message and stack scrubbed too).
+ */
+export function redactValue(value: unknown): unknown {
+  return redactAt(value, new WeakSet<object>(), 0);
+}
+
+const MAX_DEPTH = 8;
+
+function redactAt(value: unknown, seen: WeakSet<object>, depth: number): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value) || depth > MAX_DEPTH) return '[Circular or too deep]';
+  seen.add(value);
+  if (value instanceof Error) return redactError(value, seen, depth);
+  if (Array.isArray(value)) return value.map((item) => redactAt(item, seen, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = isSecretKey(key) ? REDACTED : redactAt(item, seen, depth + 1);
+  }
+  return out;
+}
+
+function redactError(error: Error, seen: WeakSet<object>, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    type: error.name,
+    message: redactSecrets(error.message),
+    stack: error.stack === undefined ? undefined : redactSecrets(error.stack),
+  };
+  for (const [key, item] of Object.entries(error)) {
+    out[key] = isSecretKey(key) ? REDACTED : redactAt(item, seen, depth + 1);
+  }
+  if (error.cause !== undefined) out.cause = redactAt(error.cause, seen, depth + 1);
+  return out;
+}
+
+function redactRecord(record: Record<string, unknown>): Record<string, unknown> {
+  const out = redactValue(record);
+  return typeof out === 'object' && out !== null ? (out as Record<string, unknown>) : {};
+}

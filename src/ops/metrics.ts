@@ -1,0 +1,255 @@
+/**
+ * Prometheus metrics, in their own registry (served on the ops listener only). Counters and
+ * histograms are fed by the forwarder (as its observer) and the token store's events;
+ * everything that describes "now" (validity, expiry) is read from the store at scrape time,
+ * so a token that lapses silently or an autoRefresh expiry that slides is still reported
+ * right.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  holdsUnexpiredToken,
+  type ForwardObserverView,
+  type TokenEventSource,
+  type TokenStatusSource,
+} from './views';
+
+export const METRIC_PREFIX = 'vidispine_auth_proxy_';
+
+/** Label values set up front so rate()/increase() see every series from its first scrape. */
+export const MINT_FAILURE_REASONS = [
+  'unauthorized',
+  'forbidden',
+  'user_disabled',
+  'bad_request',
+  'server_error',
+  'network',
+  'timeout',
+  'empty_token',
+  'secret_unreadable',
+] as const;
+
+export const UPSTREAM_ERROR_REASONS = [
+  'refused',
+  'reset',
+  'timeout',
+  'dns',
+  'tls',
+  'other',
+] as const;
+
+/** `reason` label of a successful refresh, so every series has the same label set. */
+export const SUCCESS_REASON = 'none';
+
+/** `user` label for a request that could not be tied to a configured user. */
+export const UNKNOWN_USER = '(unknown)';
+
+/** `method` label for anything outside the standard methods, keeping cardinality bounded. */
+export const OTHER_METHOD = 'OTHER';
+
+const STANDARD_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'PATCH',
+  'OPTIONS',
+  'CONNECT',
+  'TRACE',
+]);
+
+/** Mints: a loopback mint takes a few ms, a struggling Vidispine seconds (timeouts ~10 s). */
+const MINT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Requests: from a cached metadata GET (~1 ms) to long transcodes/uploads (a minute). */
+const REQUEST_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+
+export function normaliseMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return STANDARD_METHODS.has(upper) ? upper : OTHER_METHOD;
+}
+
+/** An HTTP status as a label, or "0" when the value is not a status at all. */
+export function statusLabel(status: number): string {
+  return Number.isInteger(status) && status >= 100 && status <= 999 ? String(status) : '0';
+}
+
+export interface OpsMetricsOptions {
+  /** Configured user names: the only values the `user` label ever takes. */
+  readonly users: readonly string[];
+  readonly tokens: TokenStatusSource;
+  /** Include prom-client's process and Node.js metrics (default true). */
+  readonly defaultMetrics?: boolean;
+  readonly now?: () => number;
+}
+
+export class OpsMetrics implements ForwardObserverView {
+  readonly registry = new Registry();
+
+  private readonly users: ReadonlySet<string>;
+  private readonly refreshes: Counter<'user' | 'result' | 'reason'>;
+  private readonly refreshDuration: Histogram<'user'>;
+  private readonly unauthorized: Counter<'user' | 'retried'>;
+  private readonly requests: Counter<'user' | 'method' | 'code'>;
+  private readonly requestDuration: Histogram<'user'>;
+  private readonly inFlight: Gauge;
+  private readonly upstreamErrors: Counter<'reason'>;
+
+  constructor(options: OpsMetricsOptions) {
+    const { tokens } = options;
+    const now = options.now ?? Date.now;
+    const registers = [this.registry];
+    this.users = new Set(options.users);
+
+    this.refreshes = new Counter({
+      name: `${METRIC_PREFIX}token_refreshes_total`,
+      help: `Token mints by user and result; reason is the failure class, "${SUCCESS_REASON}" on success.`,
+      labelNames: ['user', 'result', 'reason'],
+      registers,
+    });
+    this.refreshDuration = new Histogram({
+      name: `${METRIC_PREFIX}token_refresh_duration_seconds`,
+      help: 'Time taken by a token mint (successful or failed), in seconds.',
+      labelNames: ['user'],
+      buckets: MINT_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}token_expiry_timestamp_seconds`,
+      help: 'Modelled expiry of the token currently held, as a Unix timestamp in seconds; absent while none is held.',
+      labelNames: ['user'],
+      registers,
+      collect() {
+        this.reset();
+        for (const view of tokens.status()) {
+          if (view.expiresAt !== null) this.set({ user: view.user }, view.expiresAt / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}token_last_success_timestamp_seconds`,
+      help: 'Time of the last successful token mint, as a Unix timestamp in seconds; absent before the first.',
+      labelNames: ['user'],
+      registers,
+      collect() {
+        this.reset();
+        for (const view of tokens.status()) {
+          if (view.lastRefreshAt !== null) {
+            this.set({ user: view.user }, view.lastRefreshAt / 1000);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}token_valid`,
+      help: '1 when the user holds an unexpired token at scrape time, else 0.',
+      labelNames: ['user'],
+      registers,
+      collect() {
+        const at = now();
+        for (const view of tokens.status()) {
+          this.set({ user: view.user }, holdsUnexpiredToken(view, at) ? 1 : 0);
+        }
+      },
+    });
+    this.unauthorized = new Counter({
+      name: `${METRIC_PREFIX}upstream_unauthorized_total`,
+      help: 'Vidispine answered 401 to a request carrying our token; retried="true" when the request was replayed with a new token.',
+      labelNames: ['user', 'retried'],
+      registers,
+    });
+    this.requests = new Counter({
+      name: `${METRIC_PREFIX}requests_total`,
+      help: 'Requests answered on the data listeners, by user, method and HTTP status code.',
+      labelNames: ['user', 'method', 'code'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: `${METRIC_PREFIX}request_duration_seconds`,
+      help: 'Time from receiving a request to finishing its response, in seconds.',
+      labelNames: ['user'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: `${METRIC_PREFIX}requests_in_flight`,
+      help: 'Requests received on the data listeners and not yet finished.',
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: `${METRIC_PREFIX}upstream_errors_total`,
+      help: 'Forwarded requests that got no answer from Vidispine, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+
+    for (const user of this.users) {
+      this.refreshes.inc({ user, result: 'success', reason: SUCCESS_REASON }, 0);
+      for (const reason of MINT_FAILURE_REASONS) {
+        this.refreshes.inc({ user, result: 'failure', reason }, 0);
+      }
+      this.unauthorized.inc({ user, retried: 'true' }, 0);
+      this.unauthorized.inc({ user, retried: 'false' }, 0);
+    }
+    for (const reason of UPSTREAM_ERROR_REASONS) this.upstreamErrors.inc({ reason }, 0);
+
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text for `/metrics`. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  requestStarted(): void {
+    this.inFlight.inc();
+  }
+
+  requestFinished(user: string, method: string, status: number, durationSeconds: number): void {
+    const label = this.userLabel(user);
+    this.inFlight.dec();
+    this.requests.inc({ user: label, method: normaliseMethod(method), code: statusLabel(status) });
+    this.requestDuration.observe({ user: label }, durationSeconds);
+  }
+
+  upstreamError(reason: string): void {
+    this.upstreamErrors.inc({ reason: boundedReason(reason, UPSTREAM_ERROR_REASONS, 'other') });
+  }
+
+  upstreamUnauthorized(user: string, retried: boolean): void {
+    this.unauthorized.inc({ user: this.userLabel(user), retried: String(retried) });
+  }
+
+  mintSucceeded(user: string, durationSeconds: number): void {
+    const label = this.userLabel(user);
+    this.refreshes.inc({ user: label, result: 'success', reason: SUCCESS_REASON });
+    this.refreshDuration.observe({ user: label }, durationSeconds);
+  }
+
+  mintFailed(user: string, reason: string, durationSeconds: number): void {
+    const label = this.userLabel(user);
+    // An unexpected reason still counts, under a bounded value.
+    const bounded = boundedReason(reason, MINT_FAILURE_REASONS, 'other');
+    this.refreshes.inc({ user: label, result: 'failure', reason: bounded });
+    this.refreshDuration.observe({ user: label }, durationSeconds);
+  }
+
+  private userLabel(user: string): string {
+    return this.users.has(user) ? user : UNKNOWN_USER;
+  }
+}
+
+function boundedReason(reason: string, known: readonly string[], fallback: string): string {
+  return known.includes(reason) ? reason : fallback;
+}
+
+/** Feed the mint counters and the mint-duration histogram from the token store's events. */
+export function recordTokenEvents(events: TokenEventSource, metrics: OpsMetrics): void {
+  events.on('minted', (e) => metrics.mintSucceeded(e.user, e.durationSeconds));
+  events.on('mintFailed', (e) => metrics.mintFailed(e.user, e.reason, e.durationSeconds));
+}

@@ -1,0 +1,240 @@
+/**
+ * Graceful shutdown and process-level error policy.
+ *
+ * SIGTERM/SIGINT: readiness fails at once (the Service stops routing new traffic), requests
+ * keep being served for `delaySeconds` (endpoints propagate), listeners close and in-flight
+ * requests get up to `drainSeconds`, then timers stop and the process exits 0. A second
+ * signal exits at once with 128 + the signal number. A step that throws is logged, the
+ * remaining steps still run, and the exit code becomes 1.
+ */
+import type { Logger } from './logger';
+
+export interface ShutdownSteps {
+  /** Stop accepting on the data listeners; resolve once every in-flight request has finished. */
+  closeListeners(): Promise<void>;
+  /** The drain window is over: cut what is still in flight. */
+  abortInFlight(): void | Promise<void>;
+  /** Stop timers and close the rest (token store, ops listener). */
+  stop(): void | Promise<void>;
+}
+
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface ShutdownOptions {
+  readonly delaySeconds: number;
+  readonly drainSeconds: number;
+  readonly health: { beginShutdown(): void };
+  readonly logger: Logger;
+  readonly steps: ShutdownSteps;
+  readonly exit?: (code: number) => void;
+  /** Defaults to the global timers, looked up at call time (so fake timers apply). */
+  readonly timers?: Timers;
+}
+
+export interface SignalSource {
+  on(event: string, listener: (signal: string) => void): unknown;
+  off(event: string, listener: (signal: string) => void): unknown;
+}
+
+const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGINT: 2, SIGTERM: 15 };
+export const SHUTDOWN_SIGNALS = Object.keys(SIGNAL_NUMBERS);
+
+const globalTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export class ShutdownCoordinator {
+  private started = false;
+  private readonly exit: (code: number) => void;
+  private readonly timers: Timers;
+  private resolveDone: (code: number) => void = () => undefined;
+  /** Resolves with the exit code once the sequence has finished (before `exit` is called). */
+  readonly done = new Promise<number>((resolve) => {
+    this.resolveDone = resolve;
+  });
+
+  constructor(private readonly options: ShutdownOptions) {
+    this.exit = options.exit ?? ((code) => process.exit(code));
+    this.timers = options.timers ?? globalTimers;
+  }
+
+  get begun(): boolean {
+    return this.started;
+  }
+
+  /** Listen for SIGTERM and SIGINT; returns a function that removes the handlers. */
+  install(source: SignalSource = process): () => void {
+    const onSignal = (signal: string): void => void this.begin(signal);
+    for (const signal of SHUTDOWN_SIGNALS) source.on(signal, onSignal);
+    return () => {
+      for (const signal of SHUTDOWN_SIGNALS) source.off(signal, onSignal);
+    };
+  }
+
+  /** Run the shutdown sequence; a call while one is running exits at once. */
+  async begin(signal: string): Promise<void> {
+    const { logger } = this.options;
+    if (this.started) {
+      const code = 128 + (SIGNAL_NUMBERS[signal] ?? 0);
+      logger.warn(
+        { event: 'shutdown', step: 'forced', signal, exitCode: code },
+        `second ${signal}: exiting now without draining`,
+      );
+      this.exit(code);
+      return;
+    }
+    this.started = true;
+    const { delaySeconds, drainSeconds, health, steps } = this.options;
+    let code = 0;
+    const attempt = async (step: string, run: () => unknown): Promise<void> => {
+      try {
+        await run();
+      } catch (error) {
+        code = 1;
+        logger.error({ event: 'shutdown', step, err: error }, `shutdown step ${step} failed`);
+      }
+    };
+
+    health.beginShutdown();
+    logger.info(
+      { event: 'shutdown', step: 'begin', signal, delaySeconds, drainSeconds },
+      `${signal} received: readiness now fails; serving on for ${delaySeconds} s`,
+    );
+    await this.sleep(delaySeconds * 1000);
+
+    logger.info(
+      { event: 'shutdown', step: 'close_listeners', drainSeconds },
+      `closing listeners; in-flight requests have ${drainSeconds} s to finish`,
+    );
+    const startedAt = Date.now();
+    const drained = await this.withinDrainWindow(
+      steps.closeListeners().then(
+        () => true,
+        (error: unknown) => {
+          code = 1;
+          logger.error(
+            { event: 'shutdown', step: 'close_listeners', err: error },
+            'closing listeners failed',
+          );
+          return true;
+        },
+      ),
+      drainSeconds * 1000,
+    );
+    if (drained) {
+      logger.info(
+        { event: 'shutdown', step: 'drained', durationMs: Date.now() - startedAt },
+        'all in-flight requests finished',
+      );
+    } else {
+      logger.warn(
+        { event: 'shutdown', step: 'drain_timeout', drainSeconds },
+        `drain window of ${drainSeconds} s over: aborting requests still in flight`,
+      );
+      await attempt('abort_in_flight', () => steps.abortInFlight());
+    }
+
+    await attempt('stop', () => steps.stop());
+    logger.info(
+      { event: 'shutdown', step: 'exit', exitCode: code },
+      `shutdown complete, exit ${code}`,
+    );
+    this.resolveDone(code);
+    this.exit(code);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.timers.setTimeout(resolve, ms));
+  }
+
+  /** true when `work` settles within `ms`, false when the window closes first. */
+  private withinDrainWindow(work: Promise<boolean>, ms: number): Promise<boolean> {
+    let handle: unknown;
+    const window = new Promise<boolean>((resolve) => {
+      handle = this.timers.setTimeout(() => resolve(false), ms);
+    });
+    return Promise.race([work, window]).finally(() => this.timers.clearTimeout(handle));
+  }
+}
+
+export interface ProcessErrorOptions {
+  readonly logger: Logger;
+  readonly exit?: (code: number) => void;
+  /** More than this many unhandled errors within `windowSeconds` is a fatal state. */
+  readonly maxErrors?: number;
+  readonly windowSeconds?: number;
+  readonly now?: () => number;
+}
+
+export interface ProcessErrorSource {
+  on(
+    event: 'uncaughtException' | 'unhandledRejection',
+    listener: (error: unknown) => void,
+  ): unknown;
+  off(
+    event: 'uncaughtException' | 'unhandledRejection',
+    listener: (error: unknown) => void,
+  ): unknown;
+}
+
+export interface ProcessErrorHandle {
+  /** Declare a state the process cannot serve from: log one clear last line, exit 1. */
+  fatal(message: string, error?: unknown): void;
+  uninstall(): void;
+}
+
+/**
+ * Rule: an unhandled error met while serving is logged and the process keeps serving — one
+ * broken request must not drop everyone else's. It is fatal (exit 1) when errors keep
+ * coming (more than `maxErrors` within `windowSeconds`, default 10 in 60 s: the state is
+ * likely corrupt and a restart is the cure) or when the caller declares it with `fatal()`
+ * (e.g. a listener that died after start).
+ */
+export function installProcessErrorHandlers(
+  options: ProcessErrorOptions,
+  source: ProcessErrorSource = process,
+): ProcessErrorHandle {
+  const { logger } = options;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const now = options.now ?? Date.now;
+  const maxErrors = options.maxErrors ?? 10;
+  const windowMs = (options.windowSeconds ?? 60) * 1000;
+  let recent: number[] = [];
+
+  const fatal = (message: string, error?: unknown): void => {
+    logger.fatal(
+      { event: 'fatal', err: error, exitCode: 1 },
+      `fatal: ${message}; exiting with code 1`,
+    );
+    exit(1);
+  };
+  const handler =
+    (kind: 'uncaughtException' | 'unhandledRejection') =>
+    (error: unknown): void => {
+      const at = now();
+      recent = recent.filter((t) => at - t < windowMs);
+      recent.push(at);
+      logger.error(
+        { event: 'unhandled_error', kind, err: error, recentErrors: recent.length },
+        `unhandled error (${kind}); still serving`,
+      );
+      if (recent.length > maxErrors) {
+        fatal(`${recent.length} unhandled errors within ${windowMs / 1000} s`, error);
+      }
+    };
+  const onException = handler('uncaughtException');
+  const onRejection = handler('unhandledRejection');
+  source.on('uncaughtException', onException);
+  source.on('unhandledRejection', onRejection);
+  return {
+    fatal,
+    uninstall() {
+      source.off('uncaughtException', onException);
+      source.off('unhandledRejection', onRejection);
+    },
+  };
+}

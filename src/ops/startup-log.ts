@@ -1,0 +1,35 @@
+/** The first log line: what this process will do, with every secret left out. */
+import type { ListenAddress, ProxyConfig } from '../config/types';
+import type { Logger } from './logger';
+
+const address = (listen: ListenAddress | undefined | null): string | null =>
+  listen ? `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}` : null;
+
+/** Origin and path of the Vidispine URL, never its userinfo. */
+function safeUrl(url: URL): string {
+  return `${url.origin}${url.pathname === '/' ? '' : url.pathname}`;
+}
+
+export function configSummary(config: ProxyConfig): Record<string, unknown> {
+  return {
+    vidispine: safeUrl(config.vidispine.url),
+    adminUser: config.vidispine.admin?.username ?? null,
+    users: config.users.map((user) => ({
+      name: user.name,
+      endpoint: user.secret ? 'token' : 'user_token',
+      listen: address(user.listen),
+      lifetimeSeconds: user.token.seconds,
+      autoRefresh: user.token.autoRefresh,
+    })),
+    opsListen: address(config.ops.listen),
+    accessLog: config.proxy.accessLog,
+    shutdown: config.shutdown,
+  };
+}
+
+export function logStartup(logger: Logger, config: ProxyConfig, version: string): void {
+  logger.info(
+    { event: 'starting', version, node: process.version, config: configSummary(config) },
+    `vidispine-auth-proxy ${version} starting for ${config.users.length} user(s)`,
+  );
+}

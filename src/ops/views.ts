@@ -1,0 +1,83 @@
+/**
+ * What the ops side reads from the token store and the forwarder, stated structurally so
+ * that `ops/` never imports `tokens/` or `proxy/`: the real store and the forwarder's
+ * observer contract satisfy these shapes (checked by test/ops/contracts.test.ts).
+ */
+
+export type TokenStateView = 'pending' | 'valid' | 'failing' | 'expired';
+
+export interface UserTokenView {
+  readonly user: string;
+  readonly mode: 'renew' | 'autoRefresh';
+  readonly endpoint: string;
+  readonly state: TokenStateView;
+  /** Epoch ms of the modelled expiry of the current token, or null. */
+  readonly expiresAt: number | null;
+  /** Epoch ms of the last successful mint, or null. */
+  readonly lastRefreshAt: number | null;
+  readonly lastError: {
+    readonly reason: string;
+    readonly message: string;
+    readonly at: number;
+  } | null;
+  readonly failures: number;
+  readonly everHeld: boolean;
+  readonly effectiveSeconds: number;
+}
+
+export interface TokenStatusSource {
+  status(): readonly UserTokenView[];
+}
+
+export interface TokenEventsView {
+  minted: {
+    user: string;
+    endpoint: string;
+    seconds: number;
+    durationSeconds: number;
+    expiresAt: number;
+  };
+  mintFailed: {
+    user: string;
+    endpoint: string;
+    reason: string;
+    message: string;
+    durationSeconds: number;
+    retryInMs: number;
+  };
+  expired: { user: string };
+  invalidated: { user: string; cause: string };
+  lifetimeLearned: { user: string; configuredSeconds: number; observedSeconds: number };
+}
+
+export interface TokenEventSource {
+  on(event: 'minted', listener: (payload: TokenEventsView['minted']) => void): unknown;
+  on(event: 'mintFailed', listener: (payload: TokenEventsView['mintFailed']) => void): unknown;
+  on(event: 'expired', listener: (payload: TokenEventsView['expired']) => void): unknown;
+  on(event: 'invalidated', listener: (payload: TokenEventsView['invalidated']) => void): unknown;
+  on(
+    event: 'lifetimeLearned',
+    listener: (payload: TokenEventsView['lifetimeLearned']) => void,
+  ): unknown;
+}
+
+/** The forwarder's observer contract, restated for the ops side. */
+export interface ForwardObserverView {
+  requestStarted(): void;
+  requestFinished(user: string, method: string, status: number, durationSeconds: number): void;
+  upstreamError(reason: string): void;
+  upstreamUnauthorized(user: string, retried: boolean): void;
+}
+
+/**
+ * Whether the user holds a token that is still unexpired at `now`. The store's own state is
+ * trusted only together with the expiry, so a token that lapses between two events (no
+ * timer fired yet) already counts as gone.
+ */
+export function holdsUnexpiredToken(view: UserTokenView, now: number): boolean {
+  return (
+    (view.state === 'valid' || view.state === 'failing') &&
+    view.expiresAt !== null &&
+    view.expiresAt > now
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * The ops side declares its own structural views of the token store and the forwarder's
+ * observer. These assignments fail `tsc --noEmit` (part of `npm run typecheck`) as soon as
+ * a contract drifts away from the view.
+ */
+import type { TokenStore, MintFailureReason } from '../../src/tokens/types';
+import type { ForwardObserver, UpstreamErrorReason } from '../../src/proxy/observer';
+import type { ForwardObserverView, TokenEventSource, TokenStatusSource } from '../../src/ops/views';
+import { OpsMetrics, MINT_FAILURE_REASONS, UPSTREAM_ERROR_REASONS } from '../../src/ops/metrics';
+
+type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+function accepts<T>(_value: T): true {
+  return true;
+}
+
+describe('ops views match the committed contracts', () => {
+  it('the token store satisfies the status and event views', () => {
+    const asStatus = (store: TokenStore): TokenStatusSource => store;
+    const asEvents = (store: TokenStore): TokenEventSource => store;
+    expect(typeof asStatus).toBe('function');
+    expect(typeof asEvents).toBe('function');
+  });
+
+  it('the metrics object is a ForwardObserver and the view is the observer', () => {
+    const asObserver = (metrics: OpsMetrics): ForwardObserver => metrics;
+    const viewAsObserver = (view: ForwardObserverView): ForwardObserver => view;
+    expect(typeof asObserver).toBe('function');
+    expect(typeof viewAsObserver).toBe('function');
+  });
+
+  it('the label value lists cover the contract enums exactly', () => {
+    const mint: Equal<(typeof MINT_FAILURE_REASONS)[number], MintFailureReason> = true;
+    const upstream: Equal<(typeof UPSTREAM_ERROR_REASONS)[number], UpstreamErrorReason> = true;
+    expect(accepts(mint) && accepts(upstream)).toBe(true);
+  });
+});

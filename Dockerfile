@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# vidispine-auth-proxy image: build with dev dependencies, run with production ones only.
+#   docker build -t vidispine-auth-proxy:0.1.0 --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
+# The result runs as a numeric non-root user, writes nothing to its filesystem (so
+# `readOnlyRootFilesystem: true` works) and has no shell-form entrypoint: PID 1 is node,
+# which receives SIGTERM directly and drains as described in the README.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the package's `prepare` script builds, and the sources are not here yet.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS production-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+ARG NODE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="vidispine-auth-proxy" \
+      org.opencontainers.image.description="Authenticating reverse proxy sidecar for the VidiCore (Vidispine) API" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
+ENV NODE_ENV=production \
+    PROXY_LISTEN=127.0.0.1:8080 \
+    OPS_LISTEN=0.0.0.0:9090
+WORKDIR /app
+COPY --from=production-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# 8080: data listener (the app's Vidispine endpoint; loopback by default, set PROXY_LISTEN
+#       to 0.0.0.0:8080 for a gateway). 9090: ops listener (/livez /startupz /readyz /metrics /status).
+EXPOSE 8080 9090
+USER 65532:65532
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+CMD ["run"]

@@ -1,0 +1,25 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CallCounter } from './counters';
+import type { FaultSwitch } from './faults';
+import type { Target } from './http';
+import type { TokenRegistry } from './token-registry';
+import type { LifetimePolicy } from './token-request';
+import type { UserDirectory } from './users';
+
+/** What request handlers share: the simulated server's state and settings. */
+export interface SimContext {
+  readonly users: UserDirectory;
+  readonly tokens: TokenRegistry;
+  readonly faults: FaultSwitch;
+  readonly counters: CallCounter;
+  readonly lifetime: LifetimePolicy & { readonly defaultSeconds: number };
+  /** The server's own origin, e.g. 'http://127.0.0.1:8080', for Location headers. */
+  origin(): string;
+}
+
+export interface Exchange {
+  readonly ctx: SimContext;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly target: Target;
+}

@@ -1,0 +1,12 @@
+export type {
+  CallEndpoint,
+  CallFilter,
+  FaultLimits,
+  SimUser,
+  Simulator,
+  SimulatorOptions,
+  TokenEndpointFault,
+  TokenInfo,
+} from './types';
+export { createSimulator } from './server';
+export { DEFAULT_USERS } from './users';

@@ -1,0 +1,86 @@
+import { authenticate } from '../auth';
+import type { Exchange } from '../context';
+import { allowBody, reject, segmentsOf, sendText, type Segment } from '../http';
+import type { Identity } from '../auth';
+import { handleTokenRequest } from './tokens';
+import { API_ROUTES } from './api';
+
+export interface ApiExchange extends Exchange {
+  readonly identity: Identity;
+  readonly segments: readonly Segment[];
+  /** Values of the route's ':name' segments, percent-decoded. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export interface ApiRoute {
+  /** Segment names after /API; ':x' matches any one segment. */
+  readonly pattern: readonly string[];
+  readonly methods: readonly string[];
+  handle(ex: ApiExchange): void;
+}
+
+/** Everything under /API/: the token endpoints, then the authenticated resources. */
+export function dispatchApi(ex: Exchange): void {
+  const { ctx, req, res } = ex;
+  const segments = segmentsOf(ex.target.path).slice(1);
+  const names = segments.map((s) => s.name);
+  if (names.length === 1 && names[0] === 'token') return handleTokenRequest(ex, undefined);
+  if (names.length === 3 && names[0] === 'user' && names[2] === 'token') {
+    const user = decode(names[1]);
+    if (user === undefined) return reject(res, 400, 'malformed user name in path');
+    return handleTokenRequest(ex, user);
+  }
+
+  const auth = authenticate(req.headers, ctx);
+  ctx.counters.count('api', auth.ok ? auth.identity.effective.name : auth.claimed);
+  if (!auth.ok) return reject(res, auth.status, auth.reason);
+  if (auth.identity.caller.disabled || auth.identity.effective.disabled) {
+    return reject(res, 401, 'user is disabled');
+  }
+
+  const found = match(names);
+  if (!found) return reject(res, 404, 'no such resource');
+  if (found.params === undefined) return reject(res, 400, 'malformed percent-encoding in path');
+  if (!found.route.methods.includes(req.method ?? '')) {
+    res.setHeader('allow', found.route.methods.join(', '));
+    return reject(res, 405, `${req.method ?? ''} is not allowed here`);
+  }
+  allowBody(res);
+  found.route.handle({ ...ex, identity: auth.identity, segments, params: found.params });
+}
+
+/** GET /APInoauth/is-online needs no credentials at all. */
+export function dispatchNoauth(ex: Exchange): void {
+  ex.ctx.counters.count('noauth', undefined);
+  if (ex.target.path === '/APInoauth/is-online') {
+    allowBody(ex.res);
+    return sendText(ex.res, 200, 'true');
+  }
+  reject(ex.res, 404, 'no such resource');
+}
+
+function match(
+  names: readonly string[],
+): { route: ApiRoute; params: Record<string, string> | undefined } | undefined {
+  for (const route of API_ROUTES) {
+    if (route.pattern.length !== names.length) continue;
+    if (!route.pattern.every((p, i) => p.startsWith(':') || p === names[i])) continue;
+    const params: Record<string, string> = {};
+    for (const [i, p] of route.pattern.entries()) {
+      if (!p.startsWith(':')) continue;
+      const value = decode(names[i]);
+      if (value === undefined) return { route, params: undefined };
+      params[p.slice(1)] = value;
+    }
+    return { route, params };
+  }
+  return undefined;
+}
+
+function decode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}

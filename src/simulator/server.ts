@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { SimContext } from './context';
+import { CallCounter } from './counters';
+import { FaultSwitch } from './faults';
+import { reject, splitTarget } from './http';
+import { dispatchApi, dispatchNoauth } from './routes/router';
+import { TokenRegistry } from './token-registry';
+import type {
+  CallFilter,
+  FaultLimits,
+  Simulator,
+  SimulatorOptions,
+  TokenEndpointFault,
+  TokenInfo,
+} from './types';
+import { DEFAULT_USERS, UserDirectory } from './users';
+
+/** Jetty's default idle timeout: keep-alive clients must not race a shorter server timeout. */
+const KEEP_ALIVE_MS = 30_000;
+
+class SimulatorServer implements Simulator {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly ctx: SimContext;
+  private readonly baseNow: () => number;
+  private clockOffset = 0;
+  private inFlight = 0;
+  private origin: string | undefined;
+
+  constructor(options: SimulatorOptions) {
+    this.baseNow = options.now ?? Date.now;
+    const now = (): number => this.now();
+    const lifetime = {
+      defaultSeconds: options.defaultSeconds ?? 60,
+      maxSeconds: options.maxSeconds ?? 60,
+      aboveMax: options.aboveMax ?? 'reject',
+    };
+    for (const [key, v] of Object.entries(lifetime)) {
+      if (typeof v === 'number' && !(Number.isInteger(v) && v > 0)) {
+        throw new Error(`simulator option ${key} must be a positive integer`);
+      }
+    }
+    const refreshSeconds = options.refreshIntervalSeconds ?? 10;
+    if (!(refreshSeconds >= 0)) throw new Error('refreshIntervalSeconds must be non-negative');
+    this.ctx = {
+      users: new UserDirectory(options.users ?? DEFAULT_USERS),
+      tokens: new TokenRegistry(now, refreshSeconds * 1000),
+      faults: new FaultSwitch(now),
+      counters: new CallCounter(),
+      lifetime,
+      origin: () => this.url,
+    };
+    // Big uploads may take any time: no overall request timeout.
+    this.server = createServer({ requestTimeout: 0, keepAliveTimeout: KEEP_ALIVE_MS });
+    this.server.on('request', (req, res) => this.onRequest(req, res));
+    // Jetty checks credentials before answering 100 Continue, so do we.
+    this.server.on('checkContinue', (req, res) => this.onRequest(req, res));
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.server.on('clientError', (_err, socket: Socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  get url(): string {
+    if (this.origin === undefined) throw new Error('the simulator is not listening');
+    return this.origin;
+  }
+
+  listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address();
+        if (addr === null || typeof addr === 'string') return reject(new Error('no TCP address'));
+        const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+        this.origin = `http://${h}:${addr.port}`;
+        resolve(this.origin);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const socketsClosed = [...this.sockets].map(
+      (s) => new Promise<void>((resolve) => s.once('close', () => resolve())),
+    );
+    const serverClosed = this.server.listening
+      ? new Promise<void>((resolve) => this.server.close(() => resolve()))
+      : Promise.resolve();
+    this.server.closeAllConnections();
+    // Upgraded (WebSocket) sockets are no longer the HTTP server's to close.
+    for (const s of this.sockets) s.destroy();
+    await Promise.all([serverClosed, ...socketsClosed]);
+  }
+
+  calls(filter?: CallFilter): number {
+    return this.ctx.counters.total(filter);
+  }
+
+  resetCalls(): void {
+    this.ctx.counters.reset();
+  }
+
+  revokeAllTokens(): void {
+    this.ctx.tokens.revokeAll();
+  }
+
+  revokeToken(value: string): void {
+    this.ctx.tokens.revoke(value);
+  }
+
+  failTokenEndpoints(fault: TokenEndpointFault, opts?: FaultLimits): void {
+    this.ctx.faults.set(fault, opts);
+  }
+
+  healTokenEndpoints(): void {
+    this.ctx.faults.heal();
+  }
+
+  setUserPassword(name: string, password: string): void {
+    this.ctx.users.setPassword(name, password);
+  }
+
+  setUserDisabled(name: string, disabled: boolean): void {
+    this.ctx.users.setDisabled(name, disabled);
+  }
+
+  tokenInfo(value: string): TokenInfo | undefined {
+    const s = this.ctx.tokens.peek(value);
+    return (
+      s && { user: s.user, expiresAt: s.expiresAt, autoRefresh: s.autoRefresh, seconds: s.seconds }
+    );
+  }
+
+  openConnections(): number {
+    return this.sockets.size;
+  }
+
+  inFlightRequests(): number {
+    return this.inFlight;
+  }
+
+  now(): number {
+    return this.baseNow() + this.clockOffset;
+  }
+
+  advanceClock(ms: number): void {
+    this.clockOffset += ms;
+  }
+
+  tokenCount(): number {
+    return this.ctx.tokens.size();
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.inFlight += 1;
+    res.once('close', () => (this.inFlight -= 1));
+    try {
+      this.route(req, res);
+    } catch (err) {
+      // A handler bug must cost one request, never the server.
+      if (!res.headersSent) reject(res, 500, 'internal simulator error');
+      else res.destroy(err instanceof Error ? err : undefined);
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    const target = splitTarget(req.url ?? '/');
+    const ex = { ctx: this.ctx, req, res, target };
+    if (target.path.startsWith('/API/')) return dispatchApi(ex);
+    if (target.path.startsWith('/APInoauth/')) return dispatchNoauth(ex);
+    reject(res, 404, 'no such resource');
+  }
+}
+
+export function createSimulator(options: SimulatorOptions = {}): Simulator {
+  return new SimulatorServer(options);
+}

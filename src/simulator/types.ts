@@ -1,0 +1,91 @@
+/** The simulator's public contract: what tests, the demo and the benchmark rely on. */
+
+export interface SimUser {
+  name: string;
+  password: string;
+  /** Accepted instead of the password in Basic credentials; they never expire. */
+  accessKeys?: string[];
+  /** `_administrator` and `_runas` carry meaning; others are kept but ignored. */
+  roles?: string[];
+  disabled?: boolean;
+}
+
+export interface SimulatorOptions {
+  /** Default: `DEFAULT_USERS`. */
+  users?: SimUser[];
+  /** Injectable clock (epoch ms); default `Date.now`. */
+  now?: () => number;
+  /** `userTokenDefaultInterval`: lifetime when `seconds` is omitted. Default 60. */
+  defaultSeconds?: number;
+  /** `userTokenMaxInterval` for callers without `_administrator`. Default 60. */
+  maxSeconds?: number;
+  /** Above the maximum: answer 400, or silently issue a token of `maxSeconds`. Default 'reject'. */
+  aboveMax?: 'reject' | 'cap';
+  /** `userTokenRefreshInterval`: least time between two autoRefresh pushes. Default 10. */
+  refreshIntervalSeconds?: number;
+  /** Expose the HTTP control surface under `/__sim/`. Default false. */
+  controlPath?: boolean;
+}
+
+export type TokenEndpointFault =
+  | { kind: 'status'; status: number }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'empty' }
+  | { kind: 'drop' };
+
+export interface FaultLimits {
+  /** Heal by itself this long after being set, measured on the simulator's clock. */
+  forMs?: number;
+  /** Heal by itself after hitting this many token requests. */
+  times?: number;
+}
+
+/**
+ * `token`: GET /API/token; `user_token`: GET /API/user/{u}/token; `api`: every other /API call;
+ * `noauth`: /APInoauth; `ws`: WebSocket upgrades under /APIWS.
+ */
+export type CallEndpoint = 'token' | 'user_token' | 'api' | 'noauth' | 'ws';
+
+export interface CallFilter {
+  endpoint?: CallEndpoint;
+  /**
+   * The user a call is about: the {username} of /API/user/{u}/token, otherwise the user the
+   * credentials name (token owner or Basic username, the RunAs user when honoured), counted
+   * even when the credentials are refused.
+   */
+  user?: string;
+}
+
+export interface TokenInfo {
+  user: string;
+  /** Epoch ms on the simulator's clock; may lie in the past (expired tokens are still known). */
+  expiresAt: number;
+  autoRefresh: boolean;
+  seconds: number;
+}
+
+export interface Simulator {
+  /** 'http://127.0.0.1:PORT' once listening; throws before. */
+  readonly url: string;
+  listen(port?: number, host?: string): Promise<string>;
+  /** Closes the server and every open socket, WebSockets included. */
+  close(): Promise<void>;
+  calls(filter?: CallFilter): number;
+  resetCalls(): void;
+  /** As a restart that lost every token. */
+  revokeAllTokens(): void;
+  revokeToken(value: string): void;
+  failTokenEndpoints(fault: TokenEndpointFault, opts?: FaultLimits): void;
+  healTokenEndpoints(): void;
+  setUserPassword(name: string, password: string): void;
+  setUserDisabled(name: string, disabled: boolean): void;
+  tokenInfo(value: string): TokenInfo | undefined;
+  openConnections(): number;
+  inFlightRequests(): number;
+  /** The simulator's current time: the injected clock plus every `advanceClock`. */
+  now(): number;
+  /** Moves the simulator's clock forward (or back, with a negative value). */
+  advanceClock(ms: number): void;
+  /** Number of tokens the simulator still knows, expired ones included. */
+  tokenCount(): number;
+}

@@ -1,0 +1,157 @@
+import type { Simulator } from '../../src/simulator';
+import { basic, startSimulator, tokenAuth, type Reply, type RequestOptions } from './helpers';
+
+describe('authentication of /API calls', () => {
+  let sim: Simulator;
+  let clock: { t: number };
+  let get: (path: string, opts?: RequestOptions) => Promise<Reply>;
+  let mint: (user: string, secret: string, query?: string) => Promise<string>;
+
+  beforeEach(async () => {
+    ({ sim, clock, get, mint } = await startSimulator());
+  });
+  afterEach(() => sim.close());
+
+  const whoami = (authorization?: string, extra: Record<string, string> = {}): Promise<Reply> =>
+    get('/API/whoami', { headers: { ...(authorization ? { authorization } : {}), ...extra } });
+
+  it('accepts a token and answers the user', async () => {
+    const t = await mint('alice', 'alice-password');
+    const r = await whoami(tokenAuth(t));
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('alice');
+  });
+
+  it('accepts Basic with a password or an access key', async () => {
+    expect((await whoami(basic('bob', 'bob-password'))).text).toBe('bob');
+    expect((await whoami(basic('bob', 'bob-access-key'))).text).toBe('bob');
+  });
+
+  it('401 + Basic challenge for no credentials, unknown and malformed tokens', async () => {
+    for (const auth of [undefined, tokenAuth('not-a-token'), 'token', 'Basic ???']) {
+      const r = await whoami(auth);
+      expect(r.status).toBe(401);
+      expect(r.headers['www-authenticate']).toMatch(/^Basic realm="[^"]+"$/);
+      expect(r.text).toMatch(/^[^\n]+\n$/);
+    }
+  });
+
+  it('a plain token dies exactly seconds after creation, however much it is used', async () => {
+    const t = await mint('alice', 'alice-password', '?seconds=60');
+    const start = clock.t;
+    for (const at of [8_000, 16_000, 40_000, 59_999]) {
+      clock.t = start + at;
+      expect((await whoami(tokenAuth(t))).status).toBe(200);
+    }
+    clock.t = start + 60_000;
+    expect((await whoami(tokenAuth(t))).status).toBe(401);
+  });
+
+  it('autoRefresh: used at 8 s it still dies at 60 s', async () => {
+    const t = await mint('alice', 'alice-password', '?seconds=60&autoRefresh=true');
+    const start = clock.t;
+    clock.t = start + 8_000;
+    expect((await whoami(tokenAuth(t))).status).toBe(200);
+    expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 60_000);
+    clock.t = start + 60_000;
+    expect((await whoami(tokenAuth(t))).status).toBe(401);
+  });
+
+  it('autoRefresh: used at 16 s it dies at 76 s', async () => {
+    const t = await mint('alice', 'alice-password', '?seconds=60&autoRefresh=true');
+    const start = clock.t;
+    clock.t = start + 16_000;
+    expect((await whoami(tokenAuth(t))).status).toBe(200);
+    expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 76_000);
+    clock.t = start + 75_999;
+    expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 76_000);
+    clock.t = start + 76_000;
+    expect((await whoami(tokenAuth(t))).status).toBe(401);
+  });
+
+  it('autoRefresh honours a configured refresh interval', async () => {
+    await sim.close();
+    ({ sim, clock, get, mint } = await startSimulator({ refreshIntervalSeconds: 30 }));
+    const t = await mint('alice', 'alice-password', '?seconds=60&autoRefresh=true');
+    const start = clock.t;
+    clock.t = start + 20_000;
+    await whoami(tokenAuth(t));
+    expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 60_000);
+    clock.t = start + 30_000;
+    await whoami(tokenAuth(t));
+    expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 90_000);
+  });
+
+  it('a failed call does not push an autoRefresh token', async () => {
+    const t = await mint('alice', 'alice-password', '?autoRefresh=true');
+    const start = clock.t;
+    clock.t = start + 60_000;
+    expect((await whoami(tokenAuth(t))).status).toBe(401);
+    expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 60_000);
+  });
+
+  it('advanceClock moves the simulator clock on top of the injected one', async () => {
+    const t = await mint('alice', 'alice-password');
+    sim.advanceClock(59_999);
+    expect((await whoami(tokenAuth(t))).status).toBe(200);
+    sim.advanceClock(1);
+    expect(sim.now()).toBe(clock.t + 60_000);
+    expect((await whoami(tokenAuth(t))).status).toBe(401);
+  });
+
+  it('revokeAllTokens and revokeToken make tokens unknown', async () => {
+    const a = await mint('alice', 'alice-password');
+    const b = await mint('bob', 'bob-password');
+    sim.revokeToken(a);
+    expect((await whoami(tokenAuth(a))).status).toBe(401);
+    expect((await whoami(tokenAuth(b))).status).toBe(200);
+    sim.revokeAllTokens();
+    expect(sim.tokenCount()).toBe(0);
+    expect((await whoami(tokenAuth(b))).status).toBe(401);
+  });
+
+  it('a disabled user can no longer use its token or Basic credentials', async () => {
+    const t = await mint('alice', 'alice-password');
+    sim.setUserDisabled('alice', true);
+    expect((await whoami(tokenAuth(t))).status).toBe(401);
+    expect((await whoami(basic('alice', 'alice-password'))).status).toBe(401);
+    expect(
+      (await get('/API/token', { headers: { authorization: basic('alice', 'alice-password') } }))
+        .status,
+    ).toBe(409);
+    sim.setUserDisabled('alice', false);
+    expect((await whoami(tokenAuth(t))).status).toBe(200);
+  });
+
+  it('password rotation: the old password fails, the new one works, tokens stay valid', async () => {
+    const t = await mint('alice', 'alice-password');
+    sim.setUserPassword('alice', 'rotated');
+    expect((await whoami(basic('alice', 'alice-password'))).status).toBe(401);
+    expect((await whoami(basic('alice', 'rotated'))).status).toBe(200);
+    expect((await whoami(tokenAuth(t))).status).toBe(200);
+    expect(() => sim.setUserPassword('nobody', 'x')).toThrow(/nobody/);
+  });
+
+  it('RunAs: admin and _runas callers act as the named user; others get 403', async () => {
+    expect((await whoami(basic('admin', 'admin'), { runas: 'alice' })).text).toBe('alice');
+    const runas = await mint('runas', 'runas-password');
+    expect((await whoami(tokenAuth(runas), { runas: 'bob' })).text).toBe('bob');
+    const denied = await whoami(basic('alice', 'alice-password'), { runas: 'bob' });
+    expect(denied.status).toBe(403);
+    expect((await whoami(basic('admin', 'admin'), { runas: 'nobody' })).status).toBe(403);
+  });
+
+  it('/APInoauth/is-online needs no credentials', async () => {
+    const r = await get('/APInoauth/is-online');
+    expect(r.status).toBe(200);
+  });
+
+  it('checks credentials before anything else: unknown resources are 401 without, 404 with', async () => {
+    expect((await get('/API/nothing-here')).status).toBe(401);
+    expect(
+      (await get('/API/nothing-here', { headers: { authorization: basic('admin', 'admin') } }))
+        .status,
+    ).toBe(404);
+    expect((await get('/elsewhere')).status).toBe(404);
+  });
+});

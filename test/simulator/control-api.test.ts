@@ -1,0 +1,140 @@
+import { connect } from 'node:net';
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { basic, call, startSimulator, tokenAuth, type Reply, type RequestOptions } from './helpers';
+
+describe('in-process control API', () => {
+  let sim: Simulator;
+  let clock: { t: number };
+  let get: (path: string, opts?: RequestOptions) => Promise<Reply>;
+  let mint: (user: string, secret: string, query?: string) => Promise<string>;
+
+  beforeEach(async () => {
+    ({ sim, clock, get, mint } = await startSimulator());
+  });
+  afterEach(() => sim.close());
+
+  const adminFor = (user: string): Promise<Reply> =>
+    get(`/API/user/${user}/token`, { headers: { authorization: basic('admin', 'admin') } });
+
+  it('counts calls per endpoint and user, including refused ones', async () => {
+    const t = await mint('alice', 'alice-password');
+    await mint('bob', 'bob-access-key');
+    await adminFor('alice');
+    await adminFor('alice');
+    await get('/API/token', { headers: { authorization: basic('alice', 'bad') } });
+    await get('/API/whoami', { headers: { authorization: tokenAuth(t) } });
+    await get('/API/whoami', { headers: { authorization: basic('admin', 'admin'), runas: 'bob' } });
+    await get('/API/whoami');
+    await get('/APInoauth/is-online');
+
+    expect(sim.calls({ endpoint: 'token' })).toBe(3);
+    expect(sim.calls({ endpoint: 'token', user: 'alice' })).toBe(2);
+    expect(sim.calls({ endpoint: 'user_token', user: 'alice' })).toBe(2);
+    expect(sim.calls({ endpoint: 'api' })).toBe(3);
+    expect(sim.calls({ endpoint: 'api', user: 'bob' })).toBe(1);
+    expect(sim.calls({ user: 'alice' })).toBe(5);
+    expect(sim.calls({ endpoint: 'noauth' })).toBe(1);
+    expect(sim.calls()).toBe(9);
+    sim.resetCalls();
+    expect(sim.calls()).toBe(0);
+  });
+
+  it('status faults until healed, then normal again', async () => {
+    sim.failTokenEndpoints({ kind: 'status', status: 503 });
+    for (let i = 0; i < 3; i++) expect((await adminFor('alice')).status).toBe(503);
+    expect(
+      (await get('/API/token', { headers: { authorization: basic('alice', 'alice-password') } }))
+        .status,
+    ).toBe(503);
+    // Other API calls are unaffected.
+    expect(
+      (await get('/API/whoami', { headers: { authorization: basic('alice', 'alice-password') } }))
+        .status,
+    ).toBe(200);
+    sim.healTokenEndpoints();
+    expect((await adminFor('alice')).status).toBe(200);
+  });
+
+  it('faults heal after n times', async () => {
+    sim.failTokenEndpoints({ kind: 'status', status: 401 }, { times: 2 });
+    const first = await adminFor('alice');
+    expect(first.status).toBe(401);
+    expect(first.headers['www-authenticate']).toBeDefined();
+    expect((await adminFor('alice')).status).toBe(401);
+    expect((await adminFor('alice')).status).toBe(200);
+  });
+
+  it('faults heal after forMs on the simulator clock', async () => {
+    sim.failTokenEndpoints({ kind: 'status', status: 500 }, { forMs: 5_000 });
+    expect((await adminFor('alice')).status).toBe(500);
+    clock.t += 4_999;
+    expect((await adminFor('alice')).status).toBe(500);
+    clock.t += 1;
+    expect((await adminFor('alice')).status).toBe(200);
+  });
+
+  it('empty fault answers 200 with an empty body', async () => {
+    sim.failTokenEndpoints({ kind: 'empty' }, { times: 1 });
+    const r = await adminFor('alice');
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(0);
+    expect(sim.tokenCount()).toBe(0);
+  });
+
+  it('drop fault destroys the connection without an answer', async () => {
+    sim.failTokenEndpoints({ kind: 'drop' }, { times: 1 });
+    await expect(adminFor('alice')).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect((await adminFor('alice')).status).toBe(200);
+  });
+
+  it('delay fault answers normally after the delay, and forgets a request whose client left', async () => {
+    sim.failTokenEndpoints({ kind: 'delay', ms: 50 }, { times: 1 });
+    const started = Date.now();
+    const r = await adminFor('alice');
+    expect(r.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+
+    sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 });
+    const socket = connect(Number(new URL(sim.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `GET /API/user/alice/token HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('admin', 'admin')}\r\n\r\n`,
+    );
+    await waitFor(() => sim.inFlightRequests() === 1);
+    socket.destroy();
+    await waitFor(() => sim.inFlightRequests() === 0 && sim.openConnections() === 0);
+  });
+
+  it('rejects an invalid fault', () => {
+    expect(() => sim.failTokenEndpoints({ kind: 'status', status: 42 })).toThrow(/status/);
+    expect(() => sim.failTokenEndpoints({ kind: 'delay', ms: -1 })).toThrow(/ms/);
+  });
+
+  it('close() ends open keep-alive connections and hanging requests', async () => {
+    sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 });
+    const pending = call(sim.url, '/API/user/alice/token', {
+      headers: { authorization: basic('admin', 'admin') },
+    });
+    await waitFor(() => sim.inFlightRequests() === 1);
+    expect(sim.openConnections()).toBe(1);
+    const outcome = pending.then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await sim.close();
+    expect(await outcome).toBe('failed');
+    expect(sim.openConnections()).toBe(0);
+  });
+
+  it('url throws before listen', () => {
+    expect(() => createSimulator().url).toThrow(/not listening/);
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -1,0 +1,40 @@
+/** The proxy's own short answers: plain text, one line, never a secret. */
+import type { ServerResponse } from 'node:http';
+import { NoTokenError } from '../tokens/types';
+import { retryAfterHeader } from './errors';
+
+const LINE_BREAKS = /[\r\n]+/g;
+
+/** Client sockets and bodies may fail at any time; `close` events carry the consequence. */
+export function ignoreError(): void {
+  // intentionally empty
+}
+
+export function sendPlain(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  extra?: Readonly<Record<string, string>>,
+): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = `${message.replace(LINE_BREAKS, ' ')}\n`;
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    ...extra,
+  });
+  res.end(body);
+}
+
+/** The one-line reason and `Retry-After` for a request that cannot get a token. */
+export function noTokenAnswer(user: string, err: unknown): { message: string; retryAfter: string } {
+  const reason = err instanceof NoTokenError ? err.message : 'the token store is unavailable';
+  const retryAfter = err instanceof NoTokenError ? err.retryAfterSeconds : 1;
+  return {
+    message: `no Vidispine token for user ${user}: ${reason}`,
+    retryAfter: retryAfterHeader(retryAfter),
+  };
+}

@@ -1,0 +1,68 @@
+/** Upstream failures → the status the client gets and the metric reason. */
+import type { UpstreamErrorReason } from './observer';
+
+/** Raised by the forwarder's own timers, so they classify like the kernel's timeouts. */
+export class UpstreamTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(readonly phase: 'connect' | 'response') {
+    super(
+      phase === 'connect' ? 'connect to Vidispine timed out' : 'Vidispine did not answer in time',
+    );
+    this.name = 'UpstreamTimeoutError';
+  }
+}
+
+const REASON_BY_CODE: Readonly<Record<string, UpstreamErrorReason>> = {
+  ECONNREFUSED: 'refused',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  ECONNABORTED: 'reset',
+  ETIMEDOUT: 'timeout',
+  ESOCKETTIMEDOUT: 'timeout',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EHOSTUNREACH: 'refused',
+  ENETUNREACH: 'refused',
+};
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const code = (err as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function classifyUpstreamError(err: unknown): UpstreamErrorReason {
+  const code = errorCode(err);
+  if (code === undefined) return 'other';
+  const reason = REASON_BY_CODE[code];
+  if (reason !== undefined) return reason;
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) {
+    return 'tls';
+  }
+  if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'SELF_SIGNED_CERT_IN_CHAIN') {
+    return 'tls';
+  }
+  return 'other';
+}
+
+export function statusForUpstreamError(reason: UpstreamErrorReason): 502 | 504 {
+  return reason === 'timeout' ? 504 : 502;
+}
+
+const DESCRIPTION: Readonly<Record<UpstreamErrorReason, string>> = {
+  refused: 'Vidispine refused the connection',
+  reset: 'Vidispine closed the connection',
+  timeout: 'Vidispine did not answer in time',
+  dns: 'the Vidispine host name did not resolve',
+  tls: 'the TLS handshake with Vidispine failed',
+  other: 'the request to Vidispine failed',
+};
+
+export function describeUpstreamError(reason: UpstreamErrorReason): string {
+  return DESCRIPTION[reason];
+}
+
+/** `Retry-After` must be a positive whole number of seconds. */
+export function retryAfterHeader(seconds: number): string {
+  return String(Number.isFinite(seconds) && seconds > 1 ? Math.ceil(seconds) : 1);
+}

@@ -1,0 +1,133 @@
+import type { LocationRewriter } from './location';
+
+/**
+ * Which headers go upstream and which come back: pure functions over Node's flat
+ * `rawHeaders` arrays, so names keep their case, duplicates stay duplicates and every
+ * request costs one pass with no regular expression.
+ */
+
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1, RFC 9112 §9.6) plus the ones the forwarder sets
+ * itself: `host` (the upstream's), `transfer-encoding` and `expect` (re-added when the
+ * body needs them), and every client credential.
+ */
+const REQUEST_ALWAYS_DROPPED = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'transfer-encoding',
+  'expect',
+  'host',
+  'authorization',
+  'proxy-authorization',
+];
+
+/** Decided once per listener: which request header names never leave the proxy. */
+export function requestDropSet(options: {
+  allowRunAs: boolean;
+  selectUserHeader?: string;
+}): ReadonlySet<string> {
+  const names = new Set(REQUEST_ALWAYS_DROPPED);
+  if (!options.allowRunAs) names.add('runas');
+  if (options.selectUserHeader !== undefined) names.add(options.selectUserHeader.toLowerCase());
+  return names;
+}
+
+const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'transfer-encoding',
+  'proxy-authenticate',
+  // A browser-based legacy app must never see a login dialog for our token.
+  'www-authenticate',
+]);
+
+/** Field names a `Connection` header lists are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionListed(value: string): Set<string> {
+  const names = new Set<string>();
+  for (const part of value.split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive') names.add(name);
+  }
+  return names;
+}
+
+function withoutNames(headers: string[], names: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!names.has(headers[i].toLowerCase())) out.push(headers[i], headers[i + 1]);
+  }
+  return out;
+}
+
+/** Step "strip client credentials": the client's headers minus `drop` and hop-by-hop fields. */
+export function stripClientHeaders(raw: readonly string[], drop: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (drop.has(lower)) {
+      if (lower === 'connection') {
+        connection = connection === undefined ? raw[i + 1] : `${connection},${raw[i + 1]}`;
+      }
+      continue;
+    }
+    out.push(raw[i], raw[i + 1]);
+  }
+  if (connection === undefined) return out;
+  const listed = connectionListed(connection);
+  return listed.size === 0 ? out : withoutNames(out, listed);
+}
+
+export interface UpstreamFraming {
+  /** The body has no declared length and goes upstream chunked. */
+  readonly chunked: boolean;
+  /** Ask Vidispine for `100 Continue` before the body, so a 401 costs no body bytes. */
+  readonly expectContinue: boolean;
+}
+
+/** Step "attach token": the stripped headers plus `Host`, our `Authorization` and framing. */
+export function attachToken(
+  stripped: readonly string[],
+  host: string,
+  token: string,
+  framing: UpstreamFraming,
+): string[] {
+  const out = ['Host', host, ...stripped, 'Authorization', `token ${token}`];
+  if (framing.chunked) out.push('Transfer-Encoding', 'chunked');
+  if (framing.expectContinue) out.push('Expect', '100-continue');
+  return out;
+}
+
+/**
+ * Step "rewrite response headers": Vidispine's headers minus hop-by-hop fields and
+ * `WWW-Authenticate`, with `Location` moved to the origin the client used.
+ */
+export function clientResponseHeaders(
+  raw: readonly string[],
+  rewriteLocation: LocationRewriter,
+  clientHost: string | undefined,
+): string[] {
+  const out: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (RESPONSE_DROPPED.has(lower)) {
+      if (lower === 'connection') {
+        connection = connection === undefined ? raw[i + 1] : `${connection},${raw[i + 1]}`;
+      }
+      continue;
+    }
+    out.push(raw[i], lower === 'location' ? rewriteLocation(raw[i + 1], clientHost) : raw[i + 1]);
+  }
+  if (connection === undefined) return out;
+  const listed = connectionListed(connection);
+  return listed.size === 0 ? out : withoutNames(out, listed);
+}

@@ -1,0 +1,134 @@
+/**
+ * Data listeners: one `http.Server` per configured `users[].listen`, each with its own
+ * keep-alive pool to Vidispine. This is the proxy's whole public surface.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { ProxyConfig, UserConfig } from '../config/types';
+import type { TokenStore } from '../tokens/types';
+import { Forwarder } from './forwarder';
+import { requestDropSet } from './headers';
+import { locationRewriter } from './location';
+import type { ForwardObserver } from './observer';
+import { createUpstream } from './upstream';
+import { createUpgradeHandler } from './websocket';
+
+export interface DataListenerDeps {
+  readonly config: ProxyConfig;
+  readonly store: TokenStore;
+  readonly observer: ForwardObserver;
+  readonly logger: Logger;
+}
+
+export interface DataListener {
+  /** The user this listener acts as unless its select header names another. */
+  readonly user: string;
+  /** Bind to the configured address (port 0 picks a free one); rejects on bind errors. */
+  listen(): Promise<void>;
+  /** The bound address, or null before `listen()` / after `close()`. */
+  address(): AddressInfo | null;
+  /** Requests accepted and not yet answered (or abandoned by their client). */
+  inFlight(): number;
+  /**
+   * Stop accepting, let in-flight requests finish for up to `drainMs`, then cut what is
+   * left (including WebSocket connections) and release the upstream pool.
+   */
+  close(drainMs?: number): Promise<void>;
+}
+
+/** An observer that records nothing, for callers without metrics. */
+export const NO_OBSERVER: ForwardObserver = {
+  requestStarted() {},
+  requestFinished() {},
+  upstreamError() {},
+  upstreamUnauthorized() {},
+};
+
+function createDataListener(
+  user: UserConfig & { listen: NonNullable<UserConfig['listen']> },
+  deps: DataListenerDeps,
+): DataListener {
+  const { config, store, observer } = deps;
+  const logger = deps.logger.child({ listener: user.name });
+  const upstream = createUpstream(config.vidispine);
+  const identity = {
+    defaultUser: user.name,
+    selectHeader: user.selectUserHeader?.toLowerCase(),
+    knownUsers: new Set(config.users.map((u) => u.name)),
+  };
+  const dropHeaders = requestDropSet(user);
+  const forwarder = new Forwarder({
+    identity,
+    dropHeaders,
+    upstream,
+    rewriteLocation: locationRewriter(upstream.url, 'http'),
+    replayBufferBytes: config.proxy.replayBufferBytes,
+    expectContinueTimeoutMs: config.proxy.expectContinueTimeoutMs,
+    store,
+    observer,
+    logger,
+  });
+  const upgrades = createUpgradeHandler({
+    identity,
+    dropHeaders,
+    upstream,
+    store,
+    observer,
+    logger,
+  });
+  // Node's default 5 min request timeout would cut multi-GiB uploads; Vidispine's own
+  // timeouts and the client decide instead.
+  const server = http.createServer({ requestTimeout: 0 });
+  server.on('request', forwarder.handle);
+  server.on('checkContinue', forwarder.handleExpectingContinue);
+  server.on('upgrade', upgrades.handle);
+  server.on('error', (err) => logger.error({ err }, 'data listener error'));
+
+  let closing: Promise<void> | undefined;
+
+  return {
+    user: user.name,
+    listen() {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once('error', onError);
+        server.listen(user.listen.port, user.listen.host, () => {
+          server.off('error', onError);
+          resolve();
+        });
+      });
+    },
+    address() {
+      const address = server.address();
+      return address !== null && typeof address === 'object' ? address : null;
+    },
+    inFlight: () => forwarder.inFlight(),
+    close(drainMs = 0) {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        let timer: NodeJS.Timeout | undefined;
+        const cut = (): void => {
+          if (timer !== undefined) clearTimeout(timer);
+          server.closeAllConnections();
+          upgrades.destroyAll();
+          upstream.agent.destroy();
+        };
+        timer = setTimeout(cut, drainMs);
+        void forwarder.idle().then(cut);
+      });
+      return closing;
+    },
+  };
+}
+
+/** One listener per user that has a `listen` address, in configuration order. */
+export function createDataListeners(deps: DataListenerDeps): DataListener[] {
+  const listeners: DataListener[] = [];
+  for (const user of deps.config.users) {
+    const listen = user.listen;
+    if (listen !== undefined) listeners.push(createDataListener({ ...user, listen }, deps));
+  }
+  return listeners;
+}

@@ -1,0 +1,40 @@
+/**
+ * `Location` rewriting: Vidispine names itself in redirects (e.g. `303` after creating
+ * an item); the client must be sent back through the proxy, on the origin it used.
+ */
+
+export type LocationRewriter = (location: string, clientHost: string | undefined) => string;
+
+/** Every spelling of the upstream base a `Location` may use (explicit default port or not). */
+function upstreamBases(upstream: URL): string[] {
+  const prefix = upstream.pathname.replace(/\/+$/, '');
+  const bases = [`${upstream.protocol}//${upstream.host}${prefix}`.toLowerCase()];
+  if (upstream.port === '') {
+    const defaultPort = upstream.protocol === 'https:' ? 443 : 80;
+    bases.push(`${upstream.protocol}//${upstream.hostname}:${defaultPort}${prefix}`.toLowerCase());
+  }
+  return bases;
+}
+
+function isBoundary(char: string | undefined): boolean {
+  return char === undefined || char === '/' || char === '?' || char === '#';
+}
+
+/** Built once per listener; the returned function is pure and allocation-free on a miss. */
+export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'): LocationRewriter {
+  const bases = upstreamBases(upstream);
+  return (location, clientHost) => {
+    if (clientHost === undefined || clientHost === '') return location;
+    for (const base of bases) {
+      if (
+        location.length >= base.length &&
+        isBoundary(location[base.length]) &&
+        location.slice(0, base.length).toLowerCase() === base
+      ) {
+        const rest = location.slice(base.length);
+        return `${clientScheme}://${clientHost}${rest.startsWith('/') ? rest : `/${rest}`}`;
+      }
+    }
+    return location;
+  };
+}

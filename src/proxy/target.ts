@@ -1,0 +1,28 @@
+/**
+ * The upstream request target. The host is always Vidispine's; only the path and query
+ * come from the client, byte for byte (matrix parameters, dot segments and percent
+ * escapes are Vidispine's business, never normalised here).
+ */
+
+/**
+ * The origin-form part of a request target. An absolute-form target
+ * (`GET http://elsewhere/API/x`) keeps only its path and query, so it can never send
+ * traffic to another host. `undefined` for forms a proxy cannot forward (`*`, authority).
+ */
+export function originForm(target: string): string | undefined {
+  if (target.startsWith('/')) return target;
+  const schemeEnd = target.indexOf('://');
+  if (schemeEnd <= 0) return undefined;
+  const authorityStart = schemeEnd + 3;
+  for (let i = authorityStart; i < target.length; i++) {
+    const c = target[i];
+    if (c === '/') return target.slice(i);
+    if (c === '?') return `/${target.slice(i)}`;
+  }
+  return '/';
+}
+
+/** The path prefix of `vidispine.url` (`''` when it is the bare origin). */
+export function upstreamPathPrefix(upstream: URL): string {
+  return upstream.pathname.replace(/\/+$/, '');
+}

@@ -1,0 +1,261 @@
+import {
+  classifyUpstreamError,
+  retryAfterHeader,
+  statusForUpstreamError,
+  UpstreamTimeoutError,
+} from '../../src/proxy/errors';
+import {
+  attachToken,
+  clientResponseHeaders,
+  requestDropSet,
+  stripClientHeaders,
+} from '../../src/proxy/headers';
+import { pickIdentity } from '../../src/proxy/identity';
+import { locationRewriter } from '../../src/proxy/location';
+import { canReplay, planBody } from '../../src/proxy/replay';
+import { originForm, upstreamPathPrefix } from '../../src/proxy/target';
+
+describe('request header policy', () => {
+  const drop = requestDropSet({ allowRunAs: false, selectUserHeader: 'X-Vidispine-User' });
+  const raw = [
+    'Host',
+    '127.0.0.1:8080',
+    'Authorization',
+    'Basic YWRtaW46YWRtaW4=',
+    'RunAs',
+    'bob',
+    'X-Vidispine-User',
+    'alice',
+    'Proxy-Authorization',
+    'Basic eDp5',
+    'Connection',
+    'keep-alive, X-Hop',
+    'X-Hop',
+    'gone',
+    'Keep-Alive',
+    'timeout=5',
+    'TE',
+    'trailers',
+    'Transfer-Encoding',
+    'chunked',
+    'Expect',
+    '100-continue',
+    'Accept',
+    'application/json',
+    'index',
+    '0',
+    'size',
+    '1048576',
+    'X-Dup',
+    'a',
+    'x-dup',
+    'b',
+  ];
+
+  it('strips client credentials, the select header and hop-by-hop fields, keeping the rest as sent', () => {
+    expect(stripClientHeaders(raw, drop)).toEqual([
+      'Accept',
+      'application/json',
+      'index',
+      '0',
+      'size',
+      '1048576',
+      'X-Dup',
+      'a',
+      'x-dup',
+      'b',
+    ]);
+  });
+
+  it('lets RunAs through only when allowed', () => {
+    const allowing = requestDropSet({ allowRunAs: true });
+    expect(stripClientHeaders(['RunAs', 'bob', 'X-Vidispine-User', 'x'], allowing)).toEqual([
+      'RunAs',
+      'bob',
+      'X-Vidispine-User',
+      'x',
+    ]);
+  });
+
+  it('attaches host, our token and the framing the body needs', () => {
+    expect(
+      attachToken(['Accept', '*/*'], 'vs:8080', 'T0K', { chunked: false, expectContinue: false }),
+    ).toEqual(['Host', 'vs:8080', 'Accept', '*/*', 'Authorization', 'token T0K']);
+    expect(attachToken([], 'vs', 'T', { chunked: true, expectContinue: true })).toEqual([
+      'Host',
+      'vs',
+      'Authorization',
+      'token T',
+      'Transfer-Encoding',
+      'chunked',
+      'Expect',
+      '100-continue',
+    ]);
+  });
+});
+
+describe('response header policy', () => {
+  const rewrite = locationRewriter(new URL('http://vidispine:8080'), 'http');
+
+  it('drops WWW-Authenticate and hop-by-hop fields and rewrites Location', () => {
+    const raw = [
+      'WWW-Authenticate',
+      'Basic realm="Vidispine"',
+      'Connection',
+      'keep-alive, X-Hop',
+      'X-Hop',
+      '1',
+      'Transfer-Encoding',
+      'chunked',
+      'Keep-Alive',
+      'timeout=5',
+      'Location',
+      'http://vidispine:8080/API/item/VX-1',
+      'Content-Range',
+      'bytes 0-9/100',
+      'ETag',
+      '"abc"',
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+    ];
+    expect(clientResponseHeaders(raw, rewrite, 'localhost:9000')).toEqual([
+      'Location',
+      'http://localhost:9000/API/item/VX-1',
+      'Content-Range',
+      'bytes 0-9/100',
+      'ETag',
+      '"abc"',
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+    ]);
+  });
+});
+
+describe('Location rewrite', () => {
+  it('moves Vidispine-origin locations to the client origin, keeping path, query and fragment', () => {
+    const rewrite = locationRewriter(new URL('http://vidispine:8080'), 'http');
+    expect(rewrite('http://vidispine:8080/API/item/VX-1;version=2?x=1#f', '127.0.0.1:8080')).toBe(
+      'http://127.0.0.1:8080/API/item/VX-1;version=2?x=1#f',
+    );
+    expect(rewrite('HTTP://VIDISPINE:8080/API/x', 'h:1')).toBe('http://h:1/API/x');
+    expect(rewrite('http://vidispine:8080', 'h:1')).toBe('http://h:1/');
+    expect(rewrite('http://vidispine:8080?q', 'h:1')).toBe('http://h:1/?q');
+  });
+
+  it('leaves other origins, look-alike hosts and relative locations alone', () => {
+    const rewrite = locationRewriter(new URL('http://vidispine:8080'), 'http');
+    expect(rewrite('http://elsewhere:8080/API/x', 'h:1')).toBe('http://elsewhere:8080/API/x');
+    expect(rewrite('http://vidispine:80801/API/x', 'h:1')).toBe('http://vidispine:80801/API/x');
+    expect(rewrite('http://vidispine:8080.evil/x', 'h:1')).toBe('http://vidispine:8080.evil/x');
+    expect(rewrite('/API/item/VX-1', 'h:1')).toBe('/API/item/VX-1');
+    expect(rewrite('http://vidispine:8080/API/x', undefined)).toBe('http://vidispine:8080/API/x');
+  });
+
+  it('knows both spellings of a default port and strips a path prefix', () => {
+    const rewrite = locationRewriter(new URL('https://vs.example/vidi/'), 'http');
+    expect(rewrite('https://vs.example:443/vidi/API/x', 'h:1')).toBe('http://h:1/API/x');
+    expect(rewrite('https://vs.example/vidi/API/x', 'h:1')).toBe('http://h:1/API/x');
+    expect(rewrite('https://vs.example/other/API/x', 'h:1')).toBe('https://vs.example/other/API/x');
+  });
+});
+
+describe('request target', () => {
+  it('keeps origin-form targets byte for byte', () => {
+    for (const target of [
+      '/API/item/VX-1;version=3/metadata?field=title&x=%2F',
+      '/API/a/../b',
+      '//API//x',
+      '/API/x?',
+    ]) {
+      expect(originForm(target)).toBe(target);
+    }
+  });
+
+  it('reduces absolute-form targets to their path, so no other host is reached', () => {
+    expect(originForm('http://evil.example:9/API/x;a=1?b=2')).toBe('/API/x;a=1?b=2');
+    expect(originForm('http://evil.example?x=1')).toBe('/?x=1');
+    expect(originForm('https://evil.example')).toBe('/');
+  });
+
+  it('refuses forms that name no path', () => {
+    expect(originForm('*')).toBeUndefined();
+    expect(originForm('evil.example:443')).toBeUndefined();
+    expect(originForm('')).toBeUndefined();
+  });
+
+  it('derives the upstream path prefix', () => {
+    expect(upstreamPathPrefix(new URL('http://vs:8080'))).toBe('');
+    expect(upstreamPathPrefix(new URL('http://vs:8080/vidi/'))).toBe('/vidi');
+  });
+});
+
+describe('identity', () => {
+  const rule = {
+    defaultUser: 'alice',
+    selectHeader: 'x-vidispine-user',
+    knownUsers: new Set(['alice', 'bob']),
+  };
+
+  it('uses the listener user unless the select header names a configured user', () => {
+    expect(pickIdentity(rule, {})).toEqual({ ok: true, user: 'alice' });
+    expect(pickIdentity(rule, { 'x-vidispine-user': 'bob' })).toEqual({ ok: true, user: 'bob' });
+    expect(pickIdentity(rule, { 'x-vidispine-user': ' ' })).toEqual({ ok: true, user: 'alice' });
+    expect(
+      pickIdentity({ ...rule, selectHeader: undefined }, { 'x-vidispine-user': 'bob' }),
+    ).toEqual({
+      ok: true,
+      user: 'alice',
+    });
+  });
+
+  it('refuses an unknown user with a reason that does not echo the header value', () => {
+    const result = pickIdentity(rule, { 'x-vidispine-user': 'mallory' });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(/x-vidispine-user names no configured user/);
+    expect(!result.ok && result.reason).not.toMatch(/mallory/);
+  });
+});
+
+describe('replay decision', () => {
+  it('plans bodies by what a 401 would cost', () => {
+    expect(planBody(undefined, undefined, 1024)).toBe('none');
+    expect(planBody('0', undefined, 1024)).toBe('none');
+    expect(planBody('1024', undefined, 1024)).toBe('buffer');
+    expect(planBody('1025', undefined, 1024)).toBe('expect');
+    expect(planBody(undefined, 'chunked', 1024)).toBe('expect');
+  });
+
+  it('replays once, and an expect body only while it is held back', () => {
+    expect(canReplay('none', 0, false)).toBe(true);
+    expect(canReplay('buffer', 0, false)).toBe(true);
+    expect(canReplay('expect', 0, false)).toBe(true);
+    expect(canReplay('expect', 0, true)).toBe(false);
+    expect(canReplay('none', 1, false)).toBe(false);
+  });
+});
+
+describe('error mapping', () => {
+  const coded = (code: string): Error => Object.assign(new Error(code), { code });
+
+  it('classifies upstream failures and maps them to 502 or 504', () => {
+    expect(classifyUpstreamError(coded('ECONNREFUSED'))).toBe('refused');
+    expect(classifyUpstreamError(coded('ECONNRESET'))).toBe('reset');
+    expect(classifyUpstreamError(new UpstreamTimeoutError('connect'))).toBe('timeout');
+    expect(classifyUpstreamError(coded('ENOTFOUND'))).toBe('dns');
+    expect(classifyUpstreamError(coded('DEPTH_ZERO_SELF_SIGNED_CERT'))).toBe('tls');
+    expect(classifyUpstreamError(new Error('x'))).toBe('other');
+    expect(classifyUpstreamError('not an error')).toBe('other');
+    expect(statusForUpstreamError('timeout')).toBe(504);
+    expect(statusForUpstreamError('refused')).toBe(502);
+  });
+
+  it('gives Retry-After as a positive whole number', () => {
+    expect(retryAfterHeader(0)).toBe('1');
+    expect(retryAfterHeader(2.2)).toBe('3');
+    expect(retryAfterHeader(Number.NaN)).toBe('1');
+  });
+});

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configFromEnv, envNameFor } from './env';
+import { ConfigError, type ConfigIssue, keyPath } from './errors';
+import { resolveConfig } from './resolve';
+import { fileSchema, logLevelSchema } from './schema';
+import type { ProxyConfig } from './types';
+
+export interface LoadOptions {
+  /** YAML file from `--config`; falls back to `env.CONFIG_FILE`. */
+  readonly file?: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The validated configuration. With a file (from `--config` or `CONFIG_FILE`) the file is the
+ * whole configuration and only `LOG_LEVEL` from the environment still applies (it overrides
+ * `log.level`, so a Pod can turn on debug logs without editing the ConfigMap). Without a file,
+ * the environment variables listed in `env.ts` describe a single user.
+ * Throws `ConfigError`, whose message names every bad key.
+ */
+export function loadConfig(opts: LoadOptions): ProxyConfig {
+  const file = opts.file ?? (opts.env.CONFIG_FILE || undefined);
+  const config =
+    file === undefined
+      ? validate(configFromEnv(opts.env), opts.env, envNameFor)
+      : validate(readYaml(file), opts.env, (k) => k);
+  return file === undefined ? config : withLogLevelOverride(config, opts.env.LOG_LEVEL);
+}
+
+function validate(
+  raw: unknown,
+  env: NodeJS.ProcessEnv,
+  rename: (key: string) => string,
+): ProxyConfig {
+  const parsed = fileSchema.safeParse(raw, { reportInput: true });
+  const result = parsed.success ? resolveConfig(parsed.data, env) : zodIssues(parsed.error);
+  if (Array.isArray(result)) {
+    throw new ConfigError(result.map((i) => ({ key: rename(i.key), problem: i.problem })));
+  }
+  return result as ProxyConfig;
+}
+
+function zodIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => ({ key: keyPath([...issue.path, k]), problem: 'unknown key' }));
+    }
+    const problem =
+      issue.code === 'invalid_type' && issue.input === undefined ? 'required' : issue.message;
+    return [{ key: keyPath(issue.path) || '(top level)', problem }];
+  });
+}
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError({ key: '--config', problem: `cannot read ${file} (${code})` });
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({
+        key: file,
+        problem: `YAML: ${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`,
+      })),
+    );
+  }
+  return doc.toJS() as unknown;
+}
+
+function withLogLevelOverride(config: ProxyConfig, level: string | undefined): ProxyConfig {
+  if (level === undefined || level === '') return config;
+  const parsed = logLevelSchema.safeParse(level);
+  if (!parsed.success) {
+    throw new ConfigError({ key: 'LOG_LEVEL', problem: parsed.error.issues[0].message });
+  }
+  return { ...config, log: { level: parsed.data } };
+}

@@ -1,8 +1,9 @@
 /**
- * JSON logs to stdout. Every argument of every log call, and every child binding, passes
- * through `redactValue` first, so a secret is removed wherever it sits: under a sensitive
- * key at any depth (authorization, cookie, set-cookie, *password, *secret, *token, …) or
- * inside a string (URL credentials, `?token=`, `Authorization: token …`, `Basic …`).
+ * JSON logs to stdout. Every argument of every log call passes through `redactValue` first,
+ * so a secret is removed wherever it sits: under a sensitive key at any depth
+ * (authorization, cookie, set-cookie, *password, *secret, *token, …) or inside a string
+ * (URL credentials, `?token=`, `Authorization: token …`, `Basic …`). Child bindings are
+ * censored by key name only: bind identities, never secrets.
  */
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 
@@ -22,10 +23,11 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { service: 'vidispine-auth-proxy' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: {
-        level: (label) => ({ level: label }),
-        bindings: (bindings) => redactRecord(bindings),
-      },
+      formatters: { level: (label) => ({ level: label }) },
+      // Errors are already plain objects (redactValue); pino's own serializer would re-type them.
+      serializers: { err: (error: unknown) => error },
+      // Child bindings skip the log-method hook; censor the usual secret names there too.
+      redact: { paths: BINDING_SECRET_KEYS, censor: REDACTED },
       hooks: {
         logMethod(args, method) {
           method.apply(this, args.map(redactValue) as Parameters<typeof method>);
@@ -35,6 +37,17 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
+
+const BINDING_SECRET_KEYS = [
+  'authorization',
+  'cookie',
+  '["set-cookie"]',
+  'password',
+  'secret',
+  'token',
+  'accessKey',
+  'credentials',
+];
 
 /** Keys (compared without `-`/`_`, case-insensitively) whose values are always secret. */
 const SECRET_KEY =
@@ -48,8 +61,11 @@ export function isSecretKey(key: string): boolean {
 const CREDENTIAL = String.raw`(?=[\w.~+/=-]{16,}|[\w.~+/=-]*\d)[\w.~+/=-]{6,}`;
 
 const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
-  // Authorization / Cookie header values quoted in messages: everything to the end of line.
-  [/\b((?:proxy-)?authorization|cookie|set-cookie)(\s*[:=]\s*)[^\r\n,;}]+/gi, `$1$2${REDACTED}`],
+  // Authorization / Cookie header values quoted in messages or JSON: the whole value.
+  [
+    /\b((?:proxy-)?authorization|cookie|set-cookie)("?\s*[:=]\s*"?)[^\r\n,;}"]+/gi,
+    `$1$2${REDACTED}`,
+  ],
   // "Basic <base64>", "Bearer <t>", "token <t>" (Vidispine's scheme).
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
   // URL userinfo: scheme://user:password@host
@@ -104,9 +120,4 @@ function redactError(error: Error, seen: WeakSet<object>, depth: number): Record
   }
   if (error.cause !== undefined) out.cause = redactAt(error.cause, seen, depth + 1);
   return out;
-}
-
-function redactRecord(record: Record<string, unknown>): Record<string, unknown> {
-  const out = redactValue(record);
-  return typeof out === 'object' && out !== null ? (out as Record<string, unknown>) : {};
 }

@@ -111,30 +111,32 @@ export class ShutdownCoordinator {
       `closing listeners; in-flight requests have ${drainSeconds} s to finish`,
     );
     const startedAt = Date.now();
-    const drained = await this.withinDrainWindow(
+    const outcome = await this.withinDrainWindow(
       steps.closeListeners().then(
-        () => true,
+        () => 'drained' as const,
         (error: unknown) => {
           code = 1;
           logger.error(
             { event: 'shutdown', step: 'close_listeners', err: error },
-            'closing listeners failed',
+            'closing listeners failed: cutting what is still in flight',
           );
-          return true;
+          return 'failed' as const;
         },
       ),
       drainSeconds * 1000,
     );
-    if (drained) {
+    if (outcome === 'drained') {
       logger.info(
         { event: 'shutdown', step: 'drained', durationMs: Date.now() - startedAt },
         'all in-flight requests finished',
       );
     } else {
-      logger.warn(
-        { event: 'shutdown', step: 'drain_timeout', drainSeconds },
-        `drain window of ${drainSeconds} s over: aborting requests still in flight`,
-      );
+      if (outcome === 'timeout') {
+        logger.warn(
+          { event: 'shutdown', step: 'drain_timeout', drainSeconds },
+          `drain window of ${drainSeconds} s over: aborting requests still in flight`,
+        );
+      }
       await attempt('abort_in_flight', () => steps.abortInFlight());
     }
 
@@ -151,11 +153,11 @@ export class ShutdownCoordinator {
     return new Promise((resolve) => this.timers.setTimeout(resolve, ms));
   }
 
-  /** true when `work` settles within `ms`, false when the window closes first. */
-  private withinDrainWindow(work: Promise<boolean>, ms: number): Promise<boolean> {
+  /** What `work` settled to, or 'timeout' when the window closes first. */
+  private withinDrainWindow<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
     let handle: unknown;
-    const window = new Promise<boolean>((resolve) => {
-      handle = this.timers.setTimeout(() => resolve(false), ms);
+    const window = new Promise<'timeout'>((resolve) => {
+      handle = this.timers.setTimeout(() => resolve('timeout'), ms);
     });
     return Promise.race([work, window]).finally(() => this.timers.clearTimeout(handle));
   }

@@ -1,0 +1,148 @@
+import { isSecretKey, redactSecrets, redactValue, REDACTED } from '../../src/ops/logger';
+import { captureLogs } from './support';
+
+describe('redactSecrets', () => {
+  it.each([
+    ['Authorization: token VSID-9f8e7d6c5b4a', 'Authorization: [REDACTED]'],
+    [
+      'sent {"authorization":"Basic YWRtaW46czNjcjN0"} upstream',
+      'sent {"authorization":"[REDACTED]"} upstream',
+    ],
+    ['header token 5a9c1e77-0b3d-4c2e', 'header token [REDACTED]'],
+    ['Basic YWRtaW46czNjcjN0 rejected', 'Basic [REDACTED] rejected'],
+    ['Bearer abcdefghijklmnopqrstu', 'Bearer [REDACTED]'],
+    [
+      'GET http://admin:pa55w0rd@vidispine:8080/API/token failed',
+      'GET http://admin:[REDACTED]@vidispine:8080/API/token failed',
+    ],
+    ['/API/item?token=VSID-1234&p=1', '/API/item?token=[REDACTED]&p=1'],
+    ['/API/item;password=hunter22;x=1', '/API/item;password=[REDACTED];x=1'],
+    ['/API/x?foo=1&access_key=AKIA1234#frag', '/API/x?foo=1&access_key=[REDACTED]#frag'],
+    ['cookie: JSESSIONID=abc123; Path=/', 'cookie: [REDACTED]; Path=/'],
+  ])('%s', (input, expected) => {
+    expect(redactSecrets(input)).toBe(expected);
+  });
+
+  it.each([
+    'token expired for user ingest',
+    'no token held; first mint under way',
+    'minted a token for ingest via GET /API/token (60 s lifetime, 12 ms)',
+    'HTTP 503 from http://vidispine:8080/API/user/ingest/token?seconds=60&autoRefresh=true',
+  ])('leaves ordinary text alone: %s', (text) => {
+    expect(redactSecrets(text)).toBe(text);
+  });
+});
+
+describe('redactValue', () => {
+  it('censors secret keys at any depth and scrubs strings', () => {
+    const out = redactValue({
+      req: {
+        headers: {
+          authorization: 'token abc',
+          Cookie: 'a=b',
+          'set-cookie': ['x=y'],
+          'x-request-id': 'r1',
+        },
+      },
+      config: { users: [{ name: 'ingest', password: 'pw', passwordFile: '/run/secret' }] },
+      admin_secret: 'x',
+      accessKey: 'k',
+      url: 'http://u:p4ss@h/',
+      lifetimeSeconds: 60,
+      tokenState: 'valid',
+    });
+    expect(out).toEqual({
+      req: {
+        headers: {
+          authorization: REDACTED,
+          Cookie: REDACTED,
+          'set-cookie': REDACTED,
+          'x-request-id': 'r1',
+        },
+      },
+      config: { users: [{ name: 'ingest', password: REDACTED, passwordFile: '/run/secret' }] },
+      admin_secret: REDACTED,
+      accessKey: REDACTED,
+      url: `http://u:${REDACTED}@h/`,
+      lifetimeSeconds: 60,
+      tokenState: 'valid',
+    });
+  });
+
+  it('turns errors into plain objects with scrubbed message, stack and cause', () => {
+    const cause = new Error('Authorization: token VSID-123456');
+    const error = Object.assign(new Error('GET http://a:b1@h/ failed', { cause }), {
+      code: 'E1',
+      token: 't',
+    });
+    const out = redactValue(error) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      type: 'Error',
+      message: `GET http://a:${REDACTED}@h/ failed`,
+      code: 'E1',
+      token: REDACTED,
+    });
+    expect(String(out.stack)).not.toContain(':b1@');
+    expect(out.cause).toMatchObject({ message: `Authorization: ${REDACTED}` });
+  });
+
+  it('survives cycles', () => {
+    const a: Record<string, unknown> = { name: 'a' };
+    a.self = a;
+    expect(redactValue(a)).toEqual({ name: 'a', self: '[Circular or too deep]' });
+  });
+
+  it('knows which keys are secret', () => {
+    expect(
+      [
+        'authorization',
+        'Proxy-Authorization',
+        'set_cookie',
+        'adminPassword',
+        'VIDISPINE_PASSWORD',
+        'token',
+        'accessToken',
+        'clientSecret',
+        'api-key',
+      ].filter((k) => !isSecretKey(k)),
+    ).toEqual([]);
+    expect(
+      ['user', 'tokenState', 'passwordFile', 'lifetimeSeconds', 'endpoint'].filter(isSecretKey),
+    ).toEqual([]);
+  });
+});
+
+describe('createLogger', () => {
+  it('writes JSON lines with level label, time, service and redacted content', () => {
+    const { logger, lines } = captureLogs('info');
+    logger.info(
+      { event: 'x', headers: { authorization: 'Basic YWRtaW46czNjcjN0' } },
+      'sent Authorization: token VSID-77aa99',
+    );
+    logger.debug('not written');
+    const child = logger.child({ user: 'ingest', password: 'pw' }); // bindings: top-level names only
+    child.warn({ err: new Error('url http://x:pw2@h/') }, 'failed');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      service: 'vidispine-auth-proxy',
+      event: 'x',
+      headers: { authorization: REDACTED },
+      msg: `sent Authorization: ${REDACTED}`,
+    });
+    expect(typeof lines[0]?.time).toBe('string');
+    expect(lines[1]).toMatchObject({
+      level: 'warn',
+      user: 'ingest',
+      password: REDACTED,
+      err: { type: 'Error', message: `url http://x:${REDACTED}@h/` },
+    });
+  });
+
+  it('honours the level', () => {
+    const { logger, lines } = captureLogs('warn');
+    logger.info('no');
+    logger.error('yes');
+    expect(lines.map((l) => l.msg)).toEqual(['yes']);
+  });
+});

@@ -1,0 +1,209 @@
+import { OpsMetrics, recordTokenEvents, normaliseMethod, statusLabel } from '../../src/ops/metrics';
+import { parseExposition, samples, value, type Exposition } from '../support/prom-parse';
+import { ScriptedTokens } from './support';
+
+const P = 'vidispine_auth_proxy_';
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function setup(defaultMetrics = false) {
+  let now = T0;
+  const clock = () => now;
+  const tokens = new ScriptedTokens(['ingest', 'reporting'], clock);
+  const metrics = new OpsMetrics({
+    users: ['ingest', 'reporting'],
+    tokens,
+    now: clock,
+    defaultMetrics,
+  });
+  recordTokenEvents(tokens, metrics);
+  return {
+    tokens,
+    metrics,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    scrape: async (): Promise<Exposition> => parseExposition(await metrics.render()),
+  };
+}
+
+describe('OpsMetrics', () => {
+  it('declares every metric with its type and a help text', async () => {
+    const { scrape } = setup();
+    const exposition = await scrape();
+    const expected: Record<string, string> = {
+      token_refreshes_total: 'counter',
+      token_refresh_duration_seconds: 'histogram',
+      token_expiry_timestamp_seconds: 'gauge',
+      token_last_success_timestamp_seconds: 'gauge',
+      token_valid: 'gauge',
+      upstream_unauthorized_total: 'counter',
+      requests_total: 'counter',
+      request_duration_seconds: 'histogram',
+      requests_in_flight: 'gauge',
+      upstream_errors_total: 'counter',
+    };
+    for (const [name, type] of Object.entries(expected)) {
+      const family = exposition.get(P + name);
+      expect({ name, type: family?.type }).toEqual({ name, type });
+      expect(family?.help?.length).toBeGreaterThan(20);
+    }
+  });
+
+  it('starts with zeroed series for every configured user and reason', async () => {
+    const { scrape } = setup();
+    const e = await scrape();
+    for (const user of ['ingest', 'reporting']) {
+      expect(
+        value(e, `${P}token_refreshes_total`, { user, result: 'success', reason: 'none' }),
+      ).toBe(0);
+      expect(
+        value(e, `${P}token_refreshes_total`, { user, result: 'failure', reason: 'unauthorized' }),
+      ).toBe(0);
+      expect(value(e, `${P}token_valid`, { user })).toBe(0);
+      expect(value(e, `${P}upstream_unauthorized_total`, { user, retried: 'true' })).toBe(0);
+      expect(value(e, `${P}token_expiry_timestamp_seconds`, { user })).toBeUndefined();
+    }
+    expect(value(e, `${P}upstream_errors_total`, { reason: 'refused' })).toBe(0);
+    expect(value(e, `${P}requests_in_flight`)).toBe(0);
+  });
+
+  it('counts scripted mint successes and failures with durations in the right buckets', async () => {
+    const { tokens, scrape } = setup();
+    tokens.minted('ingest', 60, 0.004);
+    tokens.failed('ingest', 'server_error', 'HTTP 503', 0.3);
+    tokens.failed('ingest', 'timeout', 'no answer', 10);
+    tokens.minted('ingest', 60, 0.02);
+    tokens.failed('reporting', 'forbidden', 'HTTP 403', 0.007);
+    const e = await scrape();
+    const refreshes = (user: string, result: string, reason: string) =>
+      value(e, `${P}token_refreshes_total`, { user, result, reason });
+    expect(refreshes('ingest', 'success', 'none')).toBe(2);
+    expect(refreshes('ingest', 'failure', 'server_error')).toBe(1);
+    expect(refreshes('ingest', 'failure', 'timeout')).toBe(1);
+    expect(refreshes('ingest', 'failure', 'forbidden')).toBe(0);
+    expect(refreshes('reporting', 'failure', 'forbidden')).toBe(1);
+    expect(refreshes('reporting', 'success', 'none')).toBe(0);
+
+    const bucket = (le: string) =>
+      value(e, `${P}token_refresh_duration_seconds_bucket`, { user: 'ingest', le });
+    expect(bucket('0.005')).toBe(1);
+    expect(bucket('0.025')).toBe(2);
+    expect(bucket('0.5')).toBe(3);
+    expect(bucket('10')).toBe(4);
+    expect(bucket('+Inf')).toBe(4);
+    expect(value(e, `${P}token_refresh_duration_seconds_count`, { user: 'ingest' })).toBe(4);
+    expect(value(e, `${P}token_refresh_duration_seconds_sum`, { user: 'ingest' })).toBeCloseTo(
+      10.324,
+      6,
+    );
+    const les = samples(e, `${P}token_refresh_duration_seconds_bucket`, { user: 'ingest' }).map(
+      (s) => s.labels.le,
+    );
+    expect(les[0]).toBe('0.005');
+    expect(les.at(-2)).toBe('10');
+  });
+
+  it('reads validity, expiry and last success from the store at scrape time', async () => {
+    const { tokens, scrape, advance } = setup();
+    tokens.minted('ingest', 60);
+    let e = await scrape();
+    expect(value(e, `${P}token_valid`, { user: 'ingest' })).toBe(1);
+    expect(value(e, `${P}token_valid`, { user: 'reporting' })).toBe(0);
+    expect(value(e, `${P}token_expiry_timestamp_seconds`, { user: 'ingest' })).toBe(T0 / 1000 + 60);
+    expect(value(e, `${P}token_last_success_timestamp_seconds`, { user: 'ingest' })).toBe(
+      T0 / 1000,
+    );
+
+    advance(30_000);
+    tokens.failed('ingest', 'network', 'ECONNREFUSED');
+    e = await scrape();
+    expect(value(e, `${P}token_valid`, { user: 'ingest' })).toBe(1);
+
+    // No event: the token simply runs out between two scrapes.
+    advance(30_001);
+    e = await scrape();
+    expect(value(e, `${P}token_valid`, { user: 'ingest' })).toBe(0);
+    expect(value(e, `${P}token_last_success_timestamp_seconds`, { user: 'ingest' })).toBe(
+      T0 / 1000,
+    );
+
+    tokens.expired('ingest');
+    e = await scrape();
+    expect(value(e, `${P}token_expiry_timestamp_seconds`, { user: 'ingest' })).toBeUndefined();
+  });
+
+  it('counts forwarded requests by normalised method and real status code', async () => {
+    const { metrics, scrape } = setup();
+    metrics.requestStarted();
+    metrics.requestStarted();
+    metrics.requestStarted();
+    let e = await scrape();
+    expect(value(e, `${P}requests_in_flight`)).toBe(3);
+    metrics.requestFinished('ingest', 'get', 200, 0.0008);
+    metrics.requestFinished('ingest', 'PROPFIND', 405, 0.02);
+    metrics.requestFinished('mallory', 'GET', 503, 45);
+    e = await scrape();
+    expect(value(e, `${P}requests_in_flight`)).toBe(0);
+    expect(value(e, `${P}requests_total`, { user: 'ingest', method: 'GET', code: '200' })).toBe(1);
+    expect(value(e, `${P}requests_total`, { user: 'ingest', method: 'OTHER', code: '405' })).toBe(
+      1,
+    );
+    expect(value(e, `${P}requests_total`, { user: '(unknown)', method: 'GET', code: '503' })).toBe(
+      1,
+    );
+    expect(samples(e, `${P}requests_total`).every((s) => s.labels.user !== 'mallory')).toBe(true);
+    expect(value(e, `${P}request_duration_seconds_bucket`, { user: 'ingest', le: '0.001' })).toBe(
+      1,
+    );
+    expect(value(e, `${P}request_duration_seconds_bucket`, { user: '(unknown)', le: '30' })).toBe(
+      0,
+    );
+    expect(value(e, `${P}request_duration_seconds_bucket`, { user: '(unknown)', le: '60' })).toBe(
+      1,
+    );
+  });
+
+  it('counts 401 replays and upstream errors', async () => {
+    const { metrics, scrape } = setup();
+    metrics.upstreamUnauthorized('ingest', true);
+    metrics.upstreamUnauthorized('ingest', true);
+    metrics.upstreamUnauthorized('ingest', false);
+    metrics.upstreamError('refused');
+    metrics.upstreamError('timeout');
+    metrics.upstreamError('timeout');
+    metrics.upstreamError('something new');
+    const e = await scrape();
+    expect(value(e, `${P}upstream_unauthorized_total`, { user: 'ingest', retried: 'true' })).toBe(
+      2,
+    );
+    expect(value(e, `${P}upstream_unauthorized_total`, { user: 'ingest', retried: 'false' })).toBe(
+      1,
+    );
+    expect(
+      value(e, `${P}upstream_unauthorized_total`, { user: 'reporting', retried: 'true' }),
+    ).toBe(0);
+    expect(value(e, `${P}upstream_errors_total`, { reason: 'refused' })).toBe(1);
+    expect(value(e, `${P}upstream_errors_total`, { reason: 'timeout' })).toBe(2);
+    expect(value(e, `${P}upstream_errors_total`, { reason: 'other' })).toBe(1);
+    expect(value(e, `${P}upstream_errors_total`, { reason: 'reset' })).toBe(0);
+  });
+
+  it('includes the default process and Node.js metrics', async () => {
+    const { scrape } = setup(true);
+    const e = await scrape();
+    expect(e.get('process_cpu_user_seconds_total')?.type).toBe('counter');
+    expect(value(e, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(e.get('nodejs_heap_size_used_bytes')?.type).toBe('gauge');
+  });
+
+  it('keeps the method and code labels bounded', () => {
+    expect(['get', 'Post', 'DELETE', 'MKCOL', 'x'.repeat(100)].map(normaliseMethod)).toEqual([
+      'GET',
+      'POST',
+      'DELETE',
+      'OTHER',
+      'OTHER',
+    ]);
+    expect([200, 599, 0, 99.5, 1000].map(statusLabel)).toEqual(['200', '599', '0', '0', '0']);
+  });
+});

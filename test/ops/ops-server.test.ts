@@ -1,0 +1,262 @@
+import { createOpsServer, type OpsServer } from '../../src/ops/app';
+import { Health } from '../../src/ops/health';
+import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
+import { parseExposition, value } from '../support/prom-parse';
+import { captureLogs, ScriptedTokens } from './support';
+
+const T0 = Date.parse('2026-01-01T12:00:00Z');
+
+interface Harness {
+  tokens: ScriptedTokens;
+  health: Health;
+  advance(ms: number): void;
+  get(
+    path: string,
+    init?: RequestInit,
+  ): Promise<{ status: number; type: string; body: string; json: () => unknown }>;
+}
+
+let server: OpsServer | undefined;
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function start(users = ['ingest', 'reporting']): Promise<Harness> {
+  let now = T0;
+  const clock = () => now;
+  const tokens = new ScriptedTokens(users, clock);
+  const health = new Health(tokens, clock);
+  const metrics = new OpsMetrics({ users, tokens, now: clock, defaultMetrics: false });
+  recordTokenEvents(tokens, metrics);
+  server = createOpsServer({
+    health,
+    metrics,
+    tokens,
+    logger: captureLogs().logger,
+    version: '9.9.9',
+    now: clock,
+  });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const port = server.address()?.port;
+  return {
+    tokens,
+    health,
+    advance: (ms) => {
+      now += ms;
+    },
+    async get(path, init) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, init);
+      const body = await res.text();
+      return {
+        status: res.status,
+        type: res.headers.get('content-type') ?? '',
+        body,
+        json: () => JSON.parse(body) as unknown,
+      };
+    },
+  };
+}
+
+async function probes(h: Harness) {
+  const [live, startup, ready] = await Promise.all([
+    h.get('/livez'),
+    h.get('/startupz'),
+    h.get('/readyz'),
+  ]);
+  return {
+    live: live.status,
+    startup: startup.status,
+    ready: ready.status,
+    readyBody: ready.json(),
+  };
+}
+
+describe('ops endpoints under each token state', () => {
+  it('no token yet: live, not started, not ready naming every user', async () => {
+    const h = await start();
+    h.tokens.failed('reporting', 'forbidden', 'HTTP 403 from GET /API/user/reporting/token');
+    const p = await probes(h);
+    expect([p.live, p.startup, p.ready]).toEqual([200, 503, 503]);
+    expect(p.readyBody).toEqual({
+      status: 'not ready',
+      ok: false,
+      shuttingDown: false,
+      users: [
+        { user: 'ingest', reason: 'no_token_yet', lastFailure: null },
+        { user: 'reporting', reason: 'no_token_yet', lastFailure: 'forbidden' },
+      ],
+    });
+    const startup = (await h.get('/startupz')).json();
+    expect(startup).toMatchObject({
+      ok: false,
+      users: [{ user: 'ingest' }, { user: 'reporting' }],
+    });
+  });
+
+  it('one user minted: started still waits for the other', async () => {
+    const h = await start();
+    h.tokens.minted('ingest');
+    const p = await probes(h);
+    expect([p.live, p.startup, p.ready]).toEqual([200, 503, 503]);
+    expect(p.readyBody).toMatchObject({ users: [{ user: 'reporting', reason: 'no_token_yet' }] });
+  });
+
+  it('valid: everything 200', async () => {
+    const h = await start();
+    h.tokens.minted('ingest');
+    h.tokens.minted('reporting', 3600);
+    const p = await probes(h);
+    expect([p.live, p.startup, p.ready]).toEqual([200, 200, 200]);
+    expect(p.readyBody).toEqual({ status: 'ok', ok: true, shuttingDown: false, users: [] });
+  });
+
+  it('failing but still valid: ready, /status shows the failure', async () => {
+    const h = await start(['ingest']);
+    h.tokens.minted('ingest');
+    h.advance(45_000);
+    h.tokens.failed('ingest', 'server_error', 'HTTP 500 from GET /API/token');
+    h.tokens.failed('ingest', 'network', 'connect ECONNREFUSED 10.0.0.1:8080');
+    const p = await probes(h);
+    expect([p.live, p.startup, p.ready]).toEqual([200, 200, 200]);
+    const status = (await h.get('/status')).json();
+    expect(status).toEqual({
+      time: new Date(T0 + 45_000).toISOString(),
+      shuttingDown: false,
+      users: [
+        {
+          user: 'ingest',
+          mode: 'renew',
+          endpoint: 'token',
+          state: 'failing',
+          expiresAt: new Date(T0 + 60_000).toISOString(),
+          expiresInSeconds: 15,
+          lastRefreshAt: new Date(T0).toISOString(),
+          lastError: {
+            reason: 'network',
+            message: 'connect ECONNREFUSED 10.0.0.1:8080',
+            at: new Date(T0 + 45_000).toISOString(),
+          },
+          failures: 2,
+          lifetimeSeconds: 60,
+        },
+      ],
+    });
+  });
+
+  it('expired: started stays 200, ready 503 with the reason and the last failure', async () => {
+    const h = await start(['ingest']);
+    h.tokens.minted('ingest');
+    h.advance(30_000);
+    h.tokens.failed('ingest', 'unauthorized', 'HTTP 401 from GET /API/token');
+    // The token runs out before the store has said anything: readiness already fails.
+    h.advance(30_000);
+    let p = await probes(h);
+    expect([p.live, p.startup, p.ready]).toEqual([200, 200, 503]);
+    expect(p.readyBody).toMatchObject({
+      users: [{ user: 'ingest', reason: 'token_expired', lastFailure: 'unauthorized' }],
+    });
+    h.tokens.expired('ingest');
+    p = await probes(h);
+    expect([p.live, p.startup, p.ready]).toEqual([200, 200, 503]);
+    const status = (await h.get('/status')).json();
+    expect(status).toMatchObject({
+      users: [{ state: 'expired', expiresAt: null, expiresInSeconds: null }],
+    });
+    h.tokens.minted('ingest');
+    expect((await h.get('/readyz')).status).toBe(200);
+  });
+
+  it('shutting down: ready 503 at once, the rest unchanged', async () => {
+    const h = await start(['ingest']);
+    h.tokens.minted('ingest');
+    h.health.beginShutdown();
+    const p = await probes(h);
+    expect([p.live, p.startup, p.ready]).toEqual([200, 200, 503]);
+    expect(p.readyBody).toEqual({ status: 'not ready', ok: false, shuttingDown: true, users: [] });
+    expect((await h.get('/status')).json()).toMatchObject({ shuttingDown: true });
+    expect((await h.get('/')).body).toContain('shutting down');
+  });
+});
+
+describe('ops server', () => {
+  it('serves Prometheus text on /metrics reflecting the current state', async () => {
+    const h = await start(['ingest']);
+    h.tokens.minted('ingest');
+    const res = await h.get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^text\/plain; version=0\.0\.4/);
+    const e = parseExposition(res.body);
+    expect(value(e, 'vidispine_auth_proxy_token_valid', { user: 'ingest' })).toBe(1);
+    expect(
+      value(e, 'vidispine_auth_proxy_token_refreshes_total', {
+        user: 'ingest',
+        result: 'success',
+        reason: 'none',
+      }),
+    ).toBe(1);
+  });
+
+  it('renders the human page with every user, relative times and links', async () => {
+    const h = await start();
+    h.tokens.minted('ingest', 90);
+    h.advance(5_000);
+    h.tokens.failed('reporting', 'forbidden', 'admin lacks <_administrator> & "role"');
+    const res = await h.get('/');
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^text\/html/);
+    expect(res.body).toContain('<td>ingest</td><td>renew</td><td>valid</td>');
+    expect(res.body).toContain('in 1 m 25 s');
+    expect(res.body).toContain('5 s ago');
+    expect(res.body).toContain('admin lacks &lt;_administrator&gt; &amp; &quot;role&quot;');
+    expect(res.body).not.toContain('<_administrator>');
+    expect(res.body).toContain('not ready (reporting: no_token_yet)');
+    for (const path of ['status', 'readyz', 'startupz', 'livez', 'metrics']) {
+      expect(res.body).toContain(`href="${path}"`);
+    }
+  });
+
+  it('escapes user names on the page', async () => {
+    const h = await start(['<script>alert(1)</script>']);
+    const res = await h.get('/');
+    expect(res.body).not.toContain('<script>');
+    expect(res.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
+  it('answers HEAD, 404s unknown paths, never caches', async () => {
+    const h = await start();
+    expect((await h.get('/livez', { method: 'HEAD' })).status).toBe(200);
+    const missing = await h.get('/API/item');
+    expect(missing.status).toBe(404);
+    expect(missing.json()).toMatchObject({ error: 'not found' });
+    const res = await fetch(`http://127.0.0.1:${server?.address()?.port}/status`);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('fails to listen on a taken port with the address in the message', async () => {
+    await start();
+    const port = server?.address()?.port ?? 0;
+    const tokens = new ScriptedTokens(['ingest'], Date.now);
+    const second = createOpsServer({
+      health: new Health(tokens),
+      metrics: new OpsMetrics({ users: ['ingest'], tokens, defaultMetrics: false }),
+      tokens,
+      logger: captureLogs().logger,
+    });
+    await expect(second.listen({ host: '127.0.0.1', port })).rejects.toThrow(`127.0.0.1:${port}`);
+    expect(second.address()).toBeNull();
+    await second.close();
+  });
+
+  it('closes promptly even with a keep-alive connection open', async () => {
+    const h = await start();
+    await h.get('/livez');
+    const started = Date.now();
+    await server?.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(server?.address()).toBeNull();
+    server = undefined;
+  });
+});

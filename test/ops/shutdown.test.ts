@@ -1,0 +1,191 @@
+import { EventEmitter } from 'node:events';
+import { Health } from '../../src/ops/health';
+import {
+  installProcessErrorHandlers,
+  ShutdownCoordinator,
+  type ShutdownSteps,
+} from '../../src/ops/shutdown';
+import { captureLogs, ScriptedTokens } from './support';
+
+beforeEach(() => {
+  jest.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });
+});
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+function setup(overrides: Partial<ShutdownSteps> = {}) {
+  const calls: string[] = [];
+  let finishDrain: () => void = () => undefined;
+  const steps: ShutdownSteps = {
+    closeListeners: () => {
+      calls.push('closeListeners');
+      return new Promise<void>((resolve) => {
+        finishDrain = resolve;
+      });
+    },
+    abortInFlight: () => {
+      calls.push('abortInFlight');
+    },
+    stop: () => {
+      calls.push('stop');
+    },
+    ...overrides,
+  };
+  const health = new Health(new ScriptedTokens([], Date.now));
+  const { logger, lines } = captureLogs('info');
+  const exits: number[] = [];
+  const coordinator = new ShutdownCoordinator({
+    delaySeconds: 5,
+    drainSeconds: 30,
+    health,
+    logger,
+    steps,
+    exit: (code) => {
+      exits.push(code);
+      calls.push(`exit ${code}`);
+    },
+  });
+  return {
+    coordinator,
+    health,
+    calls,
+    exits,
+    finishDrain: () => finishDrain(),
+    steps: () => lines.filter((l) => l.event === 'shutdown').map((l) => l.step),
+  };
+}
+
+describe('ShutdownCoordinator', () => {
+  it('fails readiness at once, serves for the delay, drains, stops, exits 0', async () => {
+    const s = setup();
+    void s.coordinator.begin('SIGTERM');
+    expect(s.health.shuttingDown).toBe(true);
+    expect(s.health.ready().ok).toBe(false);
+    await jest.advanceTimersByTimeAsync(4999);
+    expect(s.calls).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(s.calls).toEqual(['closeListeners']);
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(s.calls).toEqual(['closeListeners']);
+    s.finishDrain();
+    await expect(s.coordinator.done).resolves.toBe(0);
+    expect(s.calls).toEqual(['closeListeners', 'stop', 'exit 0']);
+    expect(s.steps()).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('aborts what is still in flight when the drain window ends, then exits 0', async () => {
+    const s = setup();
+    void s.coordinator.begin('SIGINT');
+    await jest.advanceTimersByTimeAsync(5000 + 29_999);
+    expect(s.calls).toEqual(['closeListeners']);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(s.coordinator.done).resolves.toBe(0);
+    expect(s.calls).toEqual(['closeListeners', 'abortInFlight', 'stop', 'exit 0']);
+    expect(s.steps()).toEqual(['begin', 'close_listeners', 'drain_timeout', 'exit']);
+  });
+
+  it('exits at once, non-zero, on a second signal', async () => {
+    const s = setup();
+    void s.coordinator.begin('SIGTERM');
+    await jest.advanceTimersByTimeAsync(1000);
+    void s.coordinator.begin('SIGTERM');
+    expect(s.exits).toEqual([143]);
+    expect(s.steps()).toEqual(['begin', 'forced']);
+    void s.coordinator.begin('SIGINT');
+    expect(s.exits).toEqual([143, 130]);
+  });
+
+  it('runs the remaining steps when one fails and exits 1', async () => {
+    const s = setup({
+      closeListeners: () => Promise.reject(new Error('listener gone')),
+      stop: () => {
+        throw new Error('timer trouble');
+      },
+    });
+    void s.coordinator.begin('SIGTERM');
+    await jest.advanceTimersByTimeAsync(5000);
+    await expect(s.coordinator.done).resolves.toBe(1);
+    expect(s.exits).toEqual([1]);
+    expect(s.calls).toEqual(['abortInFlight', 'exit 1']);
+    expect(s.steps()).toEqual(['begin', 'close_listeners', 'close_listeners', 'stop', 'exit']);
+  });
+
+  it('installs and removes SIGTERM/SIGINT handlers', async () => {
+    const s = setup();
+    const proc = new EventEmitter();
+    const uninstall = s.coordinator.install(proc);
+    expect(proc.listenerCount('SIGTERM')).toBe(1);
+    expect(proc.listenerCount('SIGINT')).toBe(1);
+    proc.emit('SIGTERM', 'SIGTERM');
+    expect(s.coordinator.begun).toBe(true);
+    uninstall();
+    expect(proc.listenerCount('SIGTERM') + proc.listenerCount('SIGINT')).toBe(0);
+  });
+});
+
+describe('process error handlers', () => {
+  function install() {
+    const { logger, lines } = captureLogs('info');
+    const proc = new EventEmitter();
+    const exits: number[] = [];
+    const handle = installProcessErrorHandlers({ logger, exit: (code) => exits.push(code) }, proc);
+    return { proc, exits, lines, handle };
+  }
+
+  it('logs an unhandled error (secrets scrubbed) and keeps serving', () => {
+    const { proc, exits, lines } = install();
+    proc.emit(
+      'uncaughtException',
+      new Error('socket hang up for Authorization: token VSID-424242'),
+    );
+    proc.emit('unhandledRejection', 'plain reason');
+    expect(exits).toEqual([]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        event: 'unhandled_error',
+        kind: 'uncaughtException',
+        err: expect.objectContaining({ message: 'socket hang up for Authorization: [REDACTED]' }),
+      }),
+      expect.objectContaining({ kind: 'unhandledRejection', err: 'plain reason' }),
+    ]);
+  });
+
+  it('treats a burst of errors as fatal: clear last line, exit 1', () => {
+    const { proc, exits, lines } = install();
+    for (let i = 0; i < 10; i++) {
+      proc.emit('uncaughtException', new Error(`e${i}`));
+      jest.advanceTimersByTime(1000);
+    }
+    expect(exits).toEqual([]);
+    proc.emit('uncaughtException', new Error('e10'));
+    expect(exits).toEqual([1]);
+    expect(lines.at(-1)).toMatchObject({ level: 'fatal', event: 'fatal', exitCode: 1 });
+    expect(lines.at(-1)?.msg).toBe('fatal: 11 unhandled errors within 60 s; exiting with code 1');
+  });
+
+  it('forgets errors older than the window', () => {
+    const { proc, exits } = install();
+    for (let i = 0; i < 30; i++) {
+      proc.emit('uncaughtException', new Error(`e${i}`));
+      jest.advanceTimersByTime(7000);
+    }
+    expect(exits).toEqual([]);
+  });
+
+  it('exits 1 on a declared fatal state and can be uninstalled', () => {
+    const { proc, exits, lines, handle } = install();
+    handle.fatal('data listener 127.0.0.1:8080 closed unexpectedly', new Error('EBADF'));
+    expect(exits).toEqual([1]);
+    expect(lines.at(-1)).toMatchObject({
+      level: 'fatal',
+      msg: 'fatal: data listener 127.0.0.1:8080 closed unexpectedly; exiting with code 1',
+    });
+    handle.uninstall();
+    expect(proc.listenerCount('uncaughtException') + proc.listenerCount('unhandledRejection')).toBe(
+      0,
+    );
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * A stand-in for the token store as the ops side sees it (status + events), scripted by
+ * the tests, and a log capture. The real store satisfies the same views
+ * (contracts.test.ts), and the ops endpoints only read status and listen to events.
+ */
+import { EventEmitter } from 'node:events';
+import { createLogger, type Logger } from '../../src/ops/logger';
+import type { TokenEventsView, UserTokenView } from '../../src/ops/views';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export class ScriptedTokens extends EventEmitter {
+  private readonly views = new Map<string, Mutable<UserTokenView>>();
+
+  constructor(
+    users: readonly string[],
+    private readonly clock: () => number,
+  ) {
+    super();
+    for (const user of users) {
+      this.views.set(user, {
+        user,
+        mode: 'renew',
+        endpoint: 'token',
+        state: 'pending',
+        expiresAt: null,
+        lastRefreshAt: null,
+        lastError: null,
+        failures: 0,
+        everHeld: false,
+        effectiveSeconds: 60,
+      });
+    }
+  }
+
+  status(): UserTokenView[] {
+    return [...this.views.values()].map((view) => ({ ...view }));
+  }
+
+  private view(user: string): Mutable<UserTokenView> {
+    const view = this.views.get(user);
+    if (!view) throw new Error(`no such user ${user}`);
+    return view;
+  }
+
+  private send<E extends keyof TokenEventsView>(event: E, payload: TokenEventsView[E]): void {
+    this.emit(event, payload);
+  }
+
+  minted(user: string, seconds = 60, durationSeconds = 0.02): void {
+    const now = this.clock();
+    const view = this.view(user);
+    Object.assign(view, {
+      state: 'valid',
+      expiresAt: now + seconds * 1000,
+      lastRefreshAt: now,
+      lastError: null,
+      failures: 0,
+      everHeld: true,
+      effectiveSeconds: seconds,
+    });
+    this.send('minted', {
+      user,
+      endpoint: view.endpoint,
+      seconds,
+      durationSeconds,
+      expiresAt: now + seconds * 1000,
+    });
+  }
+
+  failed(user: string, reason: string, message: string, durationSeconds = 0.1): void {
+    const now = this.clock();
+    const view = this.view(user);
+    const holds = view.expiresAt !== null && view.expiresAt > now;
+    Object.assign(view, {
+      state: holds ? 'failing' : view.everHeld ? 'expired' : 'pending',
+      lastError: { reason, message, at: now },
+      failures: view.failures + 1,
+    });
+    this.send('mintFailed', {
+      user,
+      endpoint: view.endpoint,
+      reason,
+      message,
+      durationSeconds,
+      retryInMs: 2000,
+    });
+  }
+
+  expired(user: string): void {
+    Object.assign(this.view(user), { state: 'expired', expiresAt: null });
+    this.send('expired', { user });
+  }
+
+  invalidated(user: string): void {
+    this.send('invalidated', { user, cause: 'unauthorized' });
+  }
+
+  learned(user: string, configuredSeconds: number, observedSeconds: number): void {
+    this.send('lifetimeLearned', { user, configuredSeconds, observedSeconds });
+  }
+}
+
+export interface LogCapture {
+  readonly logger: Logger;
+  readonly lines: Record<string, unknown>[];
+  readonly raw: string[];
+}
+
+export function captureLogs(level = 'trace'): LogCapture {
+  const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+  const logger = createLogger({
+    level,
+    destination: {
+      write(line: string) {
+        raw.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  });
+  return { logger, lines, raw };
+}

@@ -1,0 +1,73 @@
+import { logTokenEvents, MINT_FAILURE_HINTS } from '../../src/ops/token-log';
+import { MINT_FAILURE_REASONS } from '../../src/ops/metrics';
+import { captureLogs, ScriptedTokens } from './support';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function setup() {
+  const capture = captureLogs('info');
+  const tokens = new ScriptedTokens(['ingest'], () => T0);
+  logTokenEvents(tokens, capture.logger);
+  return { tokens, lines: capture.lines };
+}
+
+describe('token event log', () => {
+  it('logs one line per mint with user, endpoint, lifetime, duration and result', () => {
+    const { tokens, lines } = setup();
+    tokens.minted('ingest', 60, 0.0123);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        event: 'token_minted',
+        user: 'ingest',
+        endpoint: 'token',
+        result: 'success',
+        lifetimeSeconds: 60,
+        durationMs: 12,
+        expiresAt: '2026-01-01T00:01:00.000Z',
+        msg: 'minted a token for ingest via GET /API/token (60 s lifetime, 12 ms)',
+      }),
+    ]);
+  });
+
+  it('logs failures with the reason and what to do; configuration problems as errors', () => {
+    const { tokens, lines } = setup();
+    tokens.failed('ingest', 'unauthorized', 'HTTP 401 from GET /API/token');
+    tokens.failed('ingest', 'network', 'connect ECONNREFUSED 127.0.0.1:1');
+    expect(lines[0]).toMatchObject({
+      level: 'error',
+      event: 'token_mint_failed',
+      result: 'failure',
+      reason: 'unauthorized',
+      error: 'HTTP 401 from GET /API/token',
+      retryInMs: 2000,
+      hint: expect.stringContaining('password or access key'),
+    });
+    expect(lines[1]).toMatchObject({
+      level: 'warn',
+      reason: 'network',
+      hint: expect.stringContaining('vidispine.url'),
+    });
+  });
+
+  it('has a hint for every failure reason of the contract', () => {
+    expect(MINT_FAILURE_REASONS.filter((reason) => !MINT_FAILURE_HINTS[reason])).toEqual([]);
+  });
+
+  it('logs expiry, invalidation and lifetime learning', () => {
+    const { tokens, lines } = setup();
+    tokens.expired('ingest');
+    tokens.invalidated('ingest');
+    tokens.learned('ingest', 3600, 60);
+    expect(lines.map((l) => [l.level, l.event])).toEqual([
+      ['error', 'token_expired'],
+      ['warn', 'token_invalidated'],
+      ['warn', 'token_lifetime_learned'],
+    ]);
+    expect(lines[2]).toMatchObject({
+      configuredSeconds: 3600,
+      observedSeconds: 60,
+      hint: expect.stringContaining('token.seconds'),
+    });
+  });
+});

@@ -3,12 +3,29 @@
  * observer. These assignments fail `tsc --noEmit` (part of `npm run typecheck`) as soon as
  * a contract drifts away from the view.
  */
-import type { TokenStore, MintFailureReason } from '../../src/tokens/types';
+import type { MintFailureReason, TokenEvents, TokenStore } from '../../src/tokens/types';
 import type { ForwardObserver, UpstreamErrorReason } from '../../src/proxy/observer';
-import type { ForwardObserverView, TokenEventSource, TokenStatusSource } from '../../src/ops/views';
+import type {
+  ForwardObserverView,
+  TokenEventSource,
+  TokenEventsView,
+  TokenStatusSource,
+} from '../../src/ops/views';
 import { OpsMetrics, MINT_FAILURE_REASONS, UPSTREAM_ERROR_REASONS } from '../../src/ops/metrics';
 
 type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/**
+ * `on` is a method, so its listener parameter is checked bivariantly and would let a payload
+ * drift through; the payloads are therefore compared one by one.
+ */
+type PayloadsFit = {
+  [E in keyof TokenEventsView]: E extends keyof TokenEvents
+    ? TokenEvents[E] extends TokenEventsView[E]
+      ? true
+      : false
+    : false;
+}[keyof TokenEventsView];
 
 function accepts<T>(_value: T): true {
   return true;
@@ -20,6 +37,11 @@ describe('ops views match the committed contracts', () => {
     const asEvents = (store: TokenStore): TokenEventSource => store;
     expect(typeof asStatus).toBe('function');
     expect(typeof asEvents).toBe('function');
+  });
+
+  it('every event payload the store emits fits the view the ops side reads', () => {
+    const payloads: Equal<PayloadsFit, true> = true;
+    expect(accepts(payloads)).toBe(true);
   });
 
   it('the metrics object is a ForwardObserver and the view is the observer', () => {

@@ -1,4 +1,146 @@
-export async function simulateCommand(_args: string[]): Promise<number> {
-  process.stderr.write('vidispine-auth-proxy: "simulate" is not implemented yet\n');
-  return 1;
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createSimulator } from './server';
+import type { SimUser, SimulatorOptions } from './types';
+import { DEFAULT_USERS } from './users';
+import { parseUsersFile } from './users-file';
+
+class UsageError extends Error {}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT`; the host defaults to loopback. */
+export function parseListen(addr: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(addr) ?? /^()()(\d+)$/.exec(addr);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) {
+    throw new UsageError(`--listen "${addr}": expected HOST:PORT with a port 0..65535`);
+  }
+  return { host: m[1] || m[2] || '127.0.0.1', port };
+}
+
+function positiveInt(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) <= 0) {
+    throw new UsageError(`--${name} "${raw}": expected a positive integer`);
+  }
+  return Number(raw);
+}
+
+function loadUsers(file: string): SimUser[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new UsageError(`--users ${file}: cannot read (${code})`);
+  }
+  try {
+    return parseUsersFile(text);
+  } catch (err) {
+    throw new UsageError(`--users ${file}: ${(err as Error).message}`);
+  }
+}
+
+interface Parsed {
+  listen: ListenAddress;
+  usersFile?: string;
+  options: SimulatorOptions;
+}
+
+function parse(args: string[]): Parsed {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        listen: { type: 'string', default: '127.0.0.1:18080' },
+        users: { type: 'string' },
+        control: { type: 'boolean', default: false },
+        'default-seconds': { type: 'string' },
+        'max-seconds': { type: 'string' },
+        'above-max': { type: 'string' },
+        'refresh-interval': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const aboveMax = values['above-max'];
+  if (aboveMax !== undefined && aboveMax !== 'reject' && aboveMax !== 'cap') {
+    throw new UsageError(`--above-max "${aboveMax}": expected reject or cap`);
+  }
+  const refresh = values['refresh-interval'];
+  if (refresh !== undefined && !/^\d+$/.test(refresh)) {
+    throw new UsageError(`--refresh-interval "${refresh}": expected a non-negative integer`);
+  }
+  return {
+    listen: parseListen(values.listen),
+    usersFile: values.users,
+    options: {
+      users: values.users === undefined ? undefined : loadUsers(values.users),
+      controlPath: values.control,
+      defaultSeconds: positiveInt('default-seconds', values['default-seconds']),
+      maxSeconds: positiveInt('max-seconds', values['max-seconds']),
+      aboveMax,
+      refreshIntervalSeconds: refresh === undefined ? undefined : Number(refresh),
+    },
+  };
+}
+
+/** The start banner: demo users' credentials are public; a users file's secrets are not shown. */
+function banner(url: string, parsed: Parsed): string {
+  const users = parsed.options.users ?? DEFAULT_USERS;
+  const lines = [`Vidispine simulator listening on ${url}`];
+  lines.push(parsed.usersFile === undefined ? 'Demo users:' : `Users from ${parsed.usersFile}:`);
+  for (const u of users) {
+    const keys = u.accessKeys?.length ? ` key ${u.accessKeys.join(', ')}` : '';
+    const secret = parsed.usersFile === undefined ? `/${u.password}${keys}` : '';
+    const roles = u.roles?.length ? ` (${u.roles.join(', ')})` : '';
+    lines.push(`  ${u.name}${secret}${roles}${u.disabled ? ' [disabled]' : ''}`);
+  }
+  if (parsed.options.controlPath) lines.push(`Control surface: ${url}/__sim/`);
+  const login =
+    parsed.usersFile === undefined ? `${users[0].name}:${users[0].password}` : 'USER:PASSWORD';
+  lines.push(`Try: curl -u ${login} ${url}/API/token`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function simulateCommand(args: string[]): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parse(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`vidispine-auth-proxy simulate: ${err.message}\n`);
+    return 2;
+  }
+  const sim = createSimulator(parsed.options);
+  let url: string;
+  try {
+    url = await sim.listen(parsed.listen.port, parsed.listen.host);
+  } catch (err) {
+    process.stderr.write(
+      `vidispine-auth-proxy simulate: cannot listen: ${(err as Error).message}\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(banner(url, parsed));
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (sig: NodeJS.Signals): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve(sig);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  process.stderr.write(`received ${signal}, closing\n`);
+  await sim.close();
+  return 0;
 }

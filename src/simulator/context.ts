@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallCounter } from './counters';
 import type { FaultSwitch } from './faults';
 import type { Target } from './http';
+import type { ItemStore } from './items';
 import type { TokenRegistry } from './token-registry';
 import type { LifetimePolicy } from './token-request';
 import type { UserDirectory } from './users';
@@ -12,6 +13,7 @@ export interface SimContext {
   readonly tokens: TokenRegistry;
   readonly faults: FaultSwitch;
   readonly counters: CallCounter;
+  readonly items: ItemStore;
   readonly lifetime: LifetimePolicy & { readonly defaultSeconds: number };
   /** The server's own origin, e.g. 'http://127.0.0.1:8080', for Location headers. */
   origin(): string;

@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 export const CHALLENGE = 'Basic realm="Vidispine"';
 
@@ -75,26 +75,38 @@ export function sendJson(
 
 /**
  * A 4xx/5xx with a one-line reason. 401 carries the Basic challenge as Vidispine does.
- * When the client still withholds its body (Expect: 100-continue without our 100), the
- * connection is closed: its next bytes might be that body rather than a new request.
+ * (A client still withholding its body behind `Expect: 100-continue` gets the connection
+ * closed after this answer: node does that whenever no 100 was sent.)
  */
 export function reject(res: ServerResponse, status: number, reason: string): void {
-  const headers: OutgoingHttpHeaders = {};
-  if (status === 401) headers['www-authenticate'] = CHALLENGE;
-  if (expectsContinue(res)) headers.connection = 'close';
-  sendText(res, status, `${reason}\n`, headers);
+  sendText(res, status, `${reason}\n`, status === 401 ? { 'www-authenticate': CHALLENGE } : {});
 }
 
 const continueSent = new WeakSet<ServerResponse>();
 
-/** Lets a client waiting on `Expect: 100-continue` send its body. */
+/**
+ * Lets a client waiting on `Expect: 100-continue` send its body. Handlers call it once the
+ * request has passed every check, as Jetty answers 100 only when the resource reads the body.
+ */
 export function allowBody(res: ServerResponse): void {
-  if (!expectsContinue(res)) return;
+  const expect = res.req.headers.expect;
+  if (expect === undefined || !/^100-continue$/i.test(expect) || continueSent.has(res)) return;
   continueSent.add(res);
   res.writeContinue();
 }
 
-function expectsContinue(res: ServerResponse): boolean {
-  const expect = res.req.headers.expect;
-  return expect !== undefined && /^100-continue$/i.test(expect) && !continueSent.has(res);
+/** Reads a small body whole; undefined when it is larger than `limit` bytes. */
+export function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.once('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
+    req.once('error', reject);
+    // Settles nothing when the body already ended; otherwise the client went away mid-body.
+    req.once('close', () => reject(new Error('request aborted')));
+  });
 }

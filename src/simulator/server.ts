@@ -3,7 +3,9 @@ import type { Socket } from 'node:net';
 import type { SimContext } from './context';
 import { CallCounter } from './counters';
 import { FaultSwitch } from './faults';
+import { CONTROL_PREFIX, handleControl } from './control';
 import { reject, splitTarget } from './http';
+import { ItemStore } from './items';
 import { dispatchApi, dispatchNoauth } from './routes/router';
 import { TokenRegistry } from './token-registry';
 import type {
@@ -15,6 +17,7 @@ import type {
   TokenInfo,
 } from './types';
 import { DEFAULT_USERS, UserDirectory } from './users';
+import { WebSocketEcho } from './websocket';
 
 /** Jetty's default idle timeout: keep-alive clients must not race a shorter server timeout. */
 const KEEP_ALIVE_MS = 30_000;
@@ -23,6 +26,8 @@ class SimulatorServer implements Simulator {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly ctx: SimContext;
+  private readonly webSockets: WebSocketEcho;
+  private readonly controlPath: boolean;
   private readonly baseNow: () => number;
   private clockOffset = 0;
   private inFlight = 0;
@@ -48,14 +53,18 @@ class SimulatorServer implements Simulator {
       tokens: new TokenRegistry(now, refreshSeconds * 1000),
       faults: new FaultSwitch(now),
       counters: new CallCounter(),
+      items: new ItemStore(),
       lifetime,
       origin: () => this.url,
     };
+    this.controlPath = options.controlPath ?? false;
+    this.webSockets = new WebSocketEcho(this.ctx);
     // Big uploads may take any time: no overall request timeout.
     this.server = createServer({ requestTimeout: 0, keepAliveTimeout: KEEP_ALIVE_MS });
     this.server.on('request', (req, res) => this.onRequest(req, res));
     // Jetty checks credentials before answering 100 Continue, so do we.
     this.server.on('checkContinue', (req, res) => this.onRequest(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.webSockets.upgrade(req, socket, head));
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -94,6 +103,7 @@ class SimulatorServer implements Simulator {
       ? new Promise<void>((resolve) => this.server.close(() => resolve()))
       : Promise.resolve();
     this.server.closeAllConnections();
+    this.webSockets.close();
     // Upgraded (WebSocket) sockets are no longer the HTTP server's to close.
     for (const s of this.sockets) s.destroy();
     await Promise.all([serverClosed, ...socketsClosed]);
@@ -175,6 +185,9 @@ class SimulatorServer implements Simulator {
     const ex = { ctx: this.ctx, req, res, target };
     if (target.path.startsWith('/API/')) return dispatchApi(ex);
     if (target.path.startsWith('/APInoauth/')) return dispatchNoauth(ex);
+    if (this.controlPath && target.path.startsWith(CONTROL_PREFIX)) {
+      return handleControl(this, req, res, target);
+    }
     reject(res, 404, 'no such resource');
   }
 }

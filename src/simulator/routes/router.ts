@@ -1,6 +1,6 @@
 import { authenticate } from '../auth';
 import type { Exchange } from '../context';
-import { allowBody, reject, segmentsOf, sendText, type Segment } from '../http';
+import { reject, segmentsOf, sendText, type Segment } from '../http';
 import type { Identity } from '../auth';
 import { handleTokenRequest } from './tokens';
 import { API_ROUTES } from './api';
@@ -45,17 +45,13 @@ export function dispatchApi(ex: Exchange): void {
     res.setHeader('allow', found.route.methods.join(', '));
     return reject(res, 405, `${req.method ?? ''} is not allowed here`);
   }
-  allowBody(res);
   found.route.handle({ ...ex, identity: auth.identity, segments, params: found.params });
 }
 
 /** GET /APInoauth/is-online needs no credentials at all. */
 export function dispatchNoauth(ex: Exchange): void {
   ex.ctx.counters.count('noauth', undefined);
-  if (ex.target.path === '/APInoauth/is-online') {
-    allowBody(ex.res);
-    return sendText(ex.res, 200, 'true');
-  }
+  if (ex.target.path === '/APInoauth/is-online') return sendText(ex.res, 200, 'true');
   reject(ex.res, 404, 'no such resource');
 }
 

@@ -1,0 +1,79 @@
+import type { Simulator } from '../../src/simulator';
+import { basic, startSimulator, type Reply, type RequestOptions } from './helpers';
+
+describe('item resource', () => {
+  let sim: Simulator;
+  let get: (path: string, opts?: RequestOptions) => Promise<Reply>;
+  const auth = { authorization: basic('alice', 'alice-password') };
+  const json = (r: Reply): Record<string, unknown> => JSON.parse(r.text) as Record<string, unknown>;
+
+  beforeEach(async () => {
+    ({ sim, get } = await startSimulator());
+  });
+  afterEach(() => sim.close());
+
+  it('serves the seeded item and echoes the target and its matrix parameters verbatim', async () => {
+    const uri = '/API/item/VX-1;version=3;x=a%2Fb/metadata?field=title&p=%20q';
+    const r = await get(uri, { headers: auth });
+    expect(r.status).toBe(200);
+    expect(json(r)).toEqual({
+      id: 'VX-1',
+      metadata: { title: 'Sample item' },
+      request: { method: 'GET', uri, matrix: { version: '3', x: 'a%2Fb' } },
+    });
+  });
+
+  it('POST creates an item: 201 + Location on the simulator origin', async () => {
+    const r = await get('/API/item', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"title":"new"}',
+    });
+    expect(r.status).toBe(201);
+    expect(r.headers.location).toBe(`${sim.url}/API/item/VX-2`);
+    expect(json(r)).toMatchObject({ id: 'VX-2', metadata: { title: 'new' } });
+    const back = await get(new URL(r.headers.location ?? '').pathname, { headers: auth });
+    expect(json(back)).toMatchObject({ id: 'VX-2', metadata: { title: 'new' } });
+  });
+
+  it('POST ?respond=303 answers See Other with a Location on the simulator origin', async () => {
+    const r = await get('/API/item?respond=303', { method: 'POST', headers: auth });
+    expect(r.status).toBe(303);
+    expect(r.headers.location).toBe(`${sim.url}/API/item/VX-2`);
+    expect(r.body.length).toBe(0);
+  });
+
+  it('PUT merges metadata fields and bumps the ETag; If-None-Match gets 304', async () => {
+    const first = await get('/API/item/VX-1', { headers: auth });
+    const etag = first.headers.etag ?? '';
+    expect(etag).toMatch(/^".+"$/);
+    expect(
+      (await get('/API/item/VX-1', { headers: { ...auth, 'if-none-match': etag } })).status,
+    ).toBe(304);
+
+    const put = await get('/API/item/VX-1/metadata', {
+      method: 'PUT',
+      headers: auth,
+      body: '{"rating":"5"}',
+    });
+    expect(put.status).toBe(200);
+    expect(json(put)).toMatchObject({ metadata: { title: 'Sample item', rating: '5' } });
+    expect(put.headers.etag).not.toBe(etag);
+    const after = await get('/API/item/VX-1', { headers: { ...auth, 'if-none-match': etag } });
+    expect(after.status).toBe(200);
+  });
+
+  it.each(['not json', '[1]', '{"n":1}'])('PUT %j → 400 with a one-line reason', async (body) => {
+    const r = await get('/API/item/VX-1/metadata', { method: 'PUT', headers: auth, body });
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(/^[^\n]+\n$/);
+  });
+
+  it('404 for an unknown item, 405 for a wrong method, 401 without credentials', async () => {
+    expect((await get('/API/item/VX-999', { headers: auth })).status).toBe(404);
+    const r = await get('/API/item/VX-1', { method: 'DELETE', headers: auth });
+    expect(r.status).toBe(405);
+    expect(r.headers.allow).toBe('GET, HEAD');
+    expect((await get('/API/item/VX-1')).status).toBe(401);
+  });
+});

@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto';
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { patternBytes, type Simulator } from '../../src/simulator';
+import { basic, startSimulator, tokenAuth, type Reply, type RequestOptions } from './helpers';
+
+describe('transfers', () => {
+  let sim: Simulator;
+  let get: (path: string, opts?: RequestOptions) => Promise<Reply>;
+  let token: string;
+
+  beforeAll(async () => {
+    let mint;
+    ({ sim, get, mint } = await startSimulator());
+    token = await mint('alice', 'alice-password', '');
+  });
+  afterAll(() => sim.close());
+
+  const auth = (): Record<string, string> => ({ authorization: tokenAuth(token) });
+  const port = (): number => Number(new URL(sim.url).port);
+
+  describe('import/raw', () => {
+    it('streams a chunked body and answers byte count, SHA-256 and the transfer fields', async () => {
+      const chunk = Buffer.alloc(1 << 20, 7);
+      const total = 24;
+      const hash = createHash('sha256');
+      const r = await new Promise<Reply>((resolve, reject) => {
+        const req = request(
+          `${sim.url}/API/import/raw?transferId=T-1&filename=a%20b.mxf`,
+          {
+            method: 'PUT',
+            headers: { ...auth(), index: '0', size: String(total * chunk.length) },
+            agent: false,
+          },
+          (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (d: Buffer) => parts.push(d));
+            res.on('end', () => {
+              const body = Buffer.concat(parts);
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                body,
+                text: body.toString(),
+              });
+            });
+          },
+        );
+        req.on('error', reject);
+        let sent = 0;
+        const write = (): void => {
+          while (sent < total) {
+            sent += 1;
+            hash.update(chunk);
+            if (!req.write(chunk)) return void req.once('drain', write);
+          }
+          req.end();
+        };
+        write();
+      });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.text)).toEqual({
+        transferId: 'T-1',
+        filename: 'a b.mxf',
+        index: 0,
+        size: total * chunk.length,
+        bytes: total * chunk.length,
+        sha256: hash.digest('hex'),
+      });
+    });
+
+    it('POST works too; an empty body is zero bytes', async () => {
+      const r = await get('/API/import/raw', { method: 'POST', headers: auth() });
+      expect(JSON.parse(r.text)).toMatchObject({
+        bytes: 0,
+        sha256: createHash('sha256').digest('hex'),
+      });
+    });
+
+    it('400 for a malformed index or size header', async () => {
+      expect(
+        (
+          await get('/API/import/raw', {
+            method: 'POST',
+            headers: { ...auth(), index: '-1' },
+            body: 'x',
+          })
+        ).status,
+      ).toBe(400);
+      expect(
+        (
+          await get('/API/import/raw', {
+            method: 'POST',
+            headers: { ...auth(), size: 'big' },
+            body: 'x',
+          })
+        ).status,
+      ).toBe(400);
+    });
+  });
+
+  describe('Expect: 100-continue (as Jetty: credentials first)', () => {
+    function open(): Promise<{ socket: Socket; next: () => Promise<string> }> {
+      return new Promise((resolve) => {
+        const socket = connect(port(), '127.0.0.1', () => {
+          let buffered = '';
+          let waiter: (() => void) | undefined;
+          socket.setEncoding('latin1');
+          socket.on('data', (d: string) => {
+            buffered += d;
+            waiter?.();
+          });
+          socket.on('close', () => waiter?.());
+          // Resolves with whatever arrived once the server sent something (or closed).
+          const next = (): Promise<string> =>
+            new Promise((done) => {
+              const take = (): void => {
+                waiter = undefined;
+                const out = buffered;
+                buffered = '';
+                done(out);
+              };
+              if (buffered || socket.destroyed) take();
+              else waiter = take;
+            });
+          resolve({ socket, next });
+        });
+      });
+    }
+    const head = (authorization: string, length: number): string =>
+      `PUT /API/import/raw?transferId=x HTTP/1.1\r\nHost: sim\r\nAuthorization: ${authorization}\r\n` +
+      `Content-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
+
+    it('a bad token gets 401 before any body is read, and the connection closes', async () => {
+      const { socket, next } = await open();
+      socket.write(head(tokenAuth('bogus'), 1_000_000));
+      const answer = await next();
+      expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+      expect(answer).not.toContain('100 Continue');
+      expect(answer).toMatch(/www-authenticate: Basic realm="/i);
+      await new Promise((r) => (socket.destroyed ? r(null) : socket.once('close', r)));
+    });
+
+    it('a good token gets 100 Continue, then the body is read', async () => {
+      const { socket, next } = await open();
+      socket.write(head(tokenAuth(token), 5));
+      expect(await next()).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+      socket.write('hello');
+      const answer = await next();
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      expect(answer).toContain(`"bytes":5`);
+      expect(answer).toContain(createHash('sha256').update('hello').digest('hex'));
+      socket.destroy();
+    });
+
+    it('Basic credentials pass the same gate', async () => {
+      const { socket, next } = await open();
+      socket.write(head(basic('bob', 'nope'), 5));
+      expect(await next()).toMatch(/^HTTP\/1\.1 401 /);
+      socket.destroy();
+    });
+  });
+
+  describe('storage file data', () => {
+    const data = (
+      query: string,
+      headers: Record<string, string> = {},
+      method = 'GET',
+    ): Promise<Reply> =>
+      get(`/API/storage/file/VX-7/data${query}`, { method, headers: { ...auth(), ...headers } });
+
+    it('streams N deterministic bytes', async () => {
+      const r = await data('?size=300000');
+      expect(r.status).toBe(200);
+      expect(r.headers['content-length']).toBe('300000');
+      expect(r.headers['accept-ranges']).toBe('bytes');
+      expect(r.body.equals(patternBytes(0, 300_000))).toBe(true);
+    });
+
+    it.each([
+      ['bytes=0-9', 0, 9],
+      ['bytes=100-', 100, 999],
+      ['bytes=-10', 990, 999],
+      ['bytes=990-5000', 990, 999],
+      ['bytes=251-251', 251, 251],
+    ])('Range %s → 206 with the right slice', async (range, start, end) => {
+      const r = await data('?size=1000', { range });
+      expect(r.status).toBe(206);
+      expect(r.headers['content-range']).toBe(`bytes ${start}-${end}/1000`);
+      expect(r.body.equals(patternBytes(start, end - start + 1))).toBe(true);
+    });
+
+    it.each(['bytes=1000-', 'bytes=-0'])('Range %s → 416 with the size', async (range) => {
+      const r = await data('?size=1000', { range });
+      expect(r.status).toBe(416);
+      expect(r.headers['content-range']).toBe('bytes */1000');
+    });
+
+    it.each(['bytes=0-1,5-6', 'items=0-1', 'bytes=9-2'])(
+      'Range %s is ignored → 200 full',
+      async (range) => {
+        const r = await data('?size=1000', { range });
+        expect(r.status).toBe(200);
+        expect(r.body.length).toBe(1000);
+      },
+    );
+
+    it('HEAD answers the headers only', async () => {
+      const r = await data('?size=1000', { range: 'bytes=10-19' }, 'HEAD');
+      expect(r.status).toBe(206);
+      expect(r.headers['content-length']).toBe('10');
+      expect(r.body.length).toBe(0);
+    });
+
+    it.each(['', '?size=-1', '?size=abc'])('%j → 400', async (q) => {
+      expect((await data(q)).status).toBe(400);
+    });
+
+    it('a client leaving a huge download frees the request', async () => {
+      await new Promise<void>((resolve, reject) => {
+        const req = request(
+          `${sim.url}/API/storage/file/1/data?size=${2 ** 40}`,
+          { headers: auth(), agent: false },
+          (res) => {
+            let got = 0;
+            res.on('data', (d: Buffer) => {
+              got += d.length;
+              if (got > 4 << 20) {
+                req.destroy();
+                resolve();
+              }
+            });
+          },
+        );
+        req.on('error', (e: NodeJS.ErrnoException) =>
+          e.code === 'ECONNRESET' ? undefined : reject(e),
+        );
+        req.end();
+      });
+      await waitFor(() => sim.inFlightRequests() === 0 && sim.openConnections() === 0);
+    });
+  });
+
+  describe('slow endpoint', () => {
+    it('answers after ms', async () => {
+      const started = Date.now();
+      const r = await get('/API/slow?ms=60', { headers: auth() });
+      expect(r.status).toBe(200);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(55);
+    });
+
+    it('400 for a bad ms; aborting frees the request', async () => {
+      expect((await get('/API/slow?ms=x', { headers: auth() })).status).toBe(400);
+      const req = request(`${sim.url}/API/slow?ms=600000`, { headers: auth(), agent: false });
+      req.on('error', () => undefined);
+      req.end();
+      await waitFor(() => sim.inFlightRequests() === 1);
+      req.destroy();
+      await waitFor(() => sim.inFlightRequests() === 0);
+    });
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

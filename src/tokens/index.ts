@@ -1,0 +1,3 @@
+export { createTokenStore, type TokenStoreOptions } from './store';
+export { type Clock, systemClock } from './clock';
+export * from './types';

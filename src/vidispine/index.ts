@@ -1,0 +1,3 @@
+export { createTokenMinter, type MinterOptions } from './minter';
+export { createTransport, type HttpAnswer, type VidispineTransport } from './transport';
+export { whoami } from './whoami';

@@ -1,0 +1,214 @@
+import { backoffDelay } from '../../src/tokens/backoff';
+import { learnFromRejection, NOTHING_LEARNED } from '../../src/tokens/lifetime-learning';
+import { renewAt } from '../../src/tokens/renew-policy';
+import { mintedSliding, observeSliding, type SlidingState } from '../../src/tokens/sliding-expiry';
+
+describe('renewAt', () => {
+  const base = { from: 1_000_000, lifetimeMs: 60_000, marginMs: 5_000 };
+
+  it('renews at 70 % of the lifetime with a middle draw', () => {
+    expect(renewAt({ ...base, random: 0.5 })).toBe(1_042_000);
+  });
+
+  it('jitters within ±10 % of 70 % (63–77 %)', () => {
+    expect(renewAt({ ...base, random: 0 })).toBeCloseTo(1_037_800);
+    expect(renewAt({ ...base, random: 0.999999 })).toBeCloseTo(1_046_200, 0);
+    for (let i = 0; i < 1000; i++) {
+      const at = renewAt({ ...base, random: Math.random() });
+      expect(at).toBeGreaterThanOrEqual(1_037_800);
+      expect(at).toBeLessThanOrEqual(1_046_200);
+    }
+  });
+
+  it('is never later than the safety margin before expiry', () => {
+    expect(renewAt({ ...base, marginMs: 30_000, random: 0.5 })).toBe(1_030_000);
+    expect(renewAt({ from: 0, lifetimeMs: 2_000, marginMs: 1_900, random: 0.99 })).toBe(100);
+  });
+
+  it('is never before the lifetime starts', () => {
+    expect(renewAt({ from: 500, lifetimeMs: 1_000, marginMs: 5_000, random: 0.5 })).toBe(500);
+  });
+});
+
+describe('backoffDelay', () => {
+  const delays = (reason: Parameters<typeof backoffDelay>[0]['reason'], timeLeftMs: number) =>
+    Array.from({ length: 12 }, (_, i) =>
+      backoffDelay({ failures: i + 1, reason, timeLeftMs, random: 0 }),
+    );
+
+  it('doubles from 1 s up to 30 s when no valid token is held', () => {
+    expect(delays('server_error', 0)).toEqual([
+      1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000, 30000, 30000,
+    ]);
+  });
+
+  it('caps at 5 min while a long-lived token is still valid', () => {
+    expect(delays('network', 3_600_000).slice(7)).toEqual([128000, 256000, 300000, 300000, 300000]);
+  });
+
+  it('caps at half the time the current token has left', () => {
+    expect(delays('timeout', 20_000)).toEqual([
+      1000, 2000, 4000, 8000, 10000, 10000, 10000, 10000, 10000, 10000, 10000, 10000,
+    ]);
+  });
+
+  it('never goes under 500 ms, however little time is left', () => {
+    expect(backoffDelay({ failures: 1, reason: 'network', timeLeftMs: 10, random: 0 })).toBe(500);
+  });
+
+  it('starts configuration problems three doublings later', () => {
+    for (const reason of [
+      'unauthorized',
+      'forbidden',
+      'user_disabled',
+      'bad_request',
+      'secret_unreadable',
+    ] as const) {
+      expect(delays(reason, 0).slice(0, 3)).toEqual([8000, 16000, 30000]);
+    }
+    for (const reason of ['server_error', 'network', 'timeout', 'empty_token'] as const) {
+      expect(delays(reason, 0)[0]).toBe(1000);
+    }
+  });
+
+  it('takes at most a quarter off as jitter', () => {
+    expect(backoffDelay({ failures: 3, reason: 'network', timeLeftMs: 0, random: 0.999999 })).toBe(
+      3000,
+    );
+    for (let i = 0; i < 1000; i++) {
+      const d = backoffDelay({
+        failures: 4,
+        reason: 'network',
+        timeLeftMs: 0,
+        random: Math.random(),
+      });
+      expect(d).toBeGreaterThanOrEqual(6000);
+      expect(d).toBeLessThanOrEqual(8000);
+    }
+  });
+
+  it('survives absurd failure counts', () => {
+    expect(backoffDelay({ failures: 10_000, reason: 'network', timeLeftMs: 0, random: 0 })).toBe(
+      30000,
+    );
+  });
+});
+
+describe('sliding expiry (autoRefresh)', () => {
+  const rules = { lifetimeMs: 60_000, intervalMs: 10_000 };
+  const s = (x: number) => x * 1000;
+  // Requests answered 5 ms after they are sent, unless given.
+  const use = (state: SlidingState, sentSec: number, latencyMs = 5) =>
+    observeSliding(state, s(sentSec), s(sentSec) + latencyMs, rules);
+
+  it('follows the documented example: used at 8 s no push, at 16 s pushed to 76 s', () => {
+    let state = mintedSliding(0, 5, 60_000);
+    expect(state.expiresAt).toBe(s(60));
+    state = use(state, 8);
+    expect(state.expiresAt).toBe(s(60));
+    state = use(state, 16);
+    expect(state.expiresAt).toBe(s(76));
+  });
+
+  it('counts a push only when the send is an interval after the last push could have happened', () => {
+    const state = mintedSliding(0, 50, 60_000);
+    expect(use(state, 10.02).expiresAt).toBe(s(60));
+    expect(use(state, 10.05).expiresAt).toBe(s(70.05));
+  });
+
+  it('returns the same object when nothing changes', () => {
+    const state = mintedSliding(0, 5, 60_000);
+    expect(use(state, 3)).toBe(state);
+    const possible = use(state, 9.999, 20);
+    expect(possible).not.toBe(state);
+    expect(observeSliding(possible, s(9.9995), s(10.01), rules)).toBe(possible);
+  });
+
+  it('stays conservative when a request that may have pushed is followed by one that may not', () => {
+    // Minted at [0, 0.1]. A: sent 9.95, answered 10.2 — the server may have pushed at ~10.15.
+    let state = mintedSliding(0, 100, 60_000);
+    state = observeSliding(state, s(9.95), s(10.2), rules);
+    expect(state.expiresAt).toBe(s(60));
+    // B: sent 12 ≥ 0.1 + 10. If A pushed at 10.15, B did not (12 − 10.15 < 10): the server's
+    // expiry is 70.15 — the model must not claim 72.
+    state = use(state, 12);
+    expect(state.expiresAt).toBeLessThanOrEqual(s(70.15));
+    expect(state.expiresAt).toBe(s(69.95));
+  });
+
+  it('keeps a busy token alive: the model never falls near expiry under steady traffic', () => {
+    const random = seeded(7);
+    let state = mintedSliding(0, 5, 60_000);
+    let lowestLeft = Infinity;
+    for (let t = 0; t < 3_600_000;) {
+      t += 400 + random() * 1_200; // one request every ~1 s, answered within 50 ms
+      state = observeSliding(state, t, t + random() * 50, rules);
+      lowestLeft = Math.min(lowestLeft, state.expiresAt - t);
+    }
+    // An hour of traffic: never closer to expiry than the 70 % renewal point would allow.
+    expect(lowestLeft).toBeGreaterThan(60_000 * 0.3);
+  });
+
+  it('pays at most one request gap per push when requests align with the interval', () => {
+    let state = mintedSliding(0, 5, 60_000);
+    for (let t = 1; t <= 60; t++) state = use(state, t);
+    expect(state.lastPushFrom).toBe(s(50));
+    expect(state.expiresAt).toBe(s(110));
+  });
+
+  it('never claims more than the server, whatever the server does within the latency', () => {
+    // Simulate the real rule with the server acting at a random moment inside [sent, received].
+    const random = seeded(11);
+    let violations = 0;
+    for (let run = 0; run < 500; run++) {
+      let serverLastPush = random() * 50;
+      let serverExpiry = serverLastPush + 60_000;
+      let state = mintedSliding(0, 50, 60_000);
+      let t = 0;
+      for (let i = 0; i < 300; i++) {
+        t += random() * 3_000;
+        const latency = random() * 400;
+        const at = t + random() * latency;
+        if (at >= serverExpiry) break;
+        if (at - serverLastPush >= 10_000) {
+          serverLastPush = at;
+          serverExpiry = at + 60_000;
+        }
+        state = observeSliding(state, t, t + latency, rules);
+        if (state.expiresAt > serverExpiry) violations += 1;
+      }
+    }
+    expect(violations).toBe(0);
+  });
+});
+
+describe('lifetime learning', () => {
+  it('learns nothing from a 401 near the end of the lifetime', () => {
+    expect(learnFromRejection(NOTHING_LEARNED, { ageMs: 50_000, lifetimeMs: 60_000 })).toEqual({
+      state: NOTHING_LEARNED,
+    });
+  });
+
+  it('waits for a second early rejection, then takes the shortest age in whole seconds', () => {
+    const first = learnFromRejection(NOTHING_LEARNED, { ageMs: 31_500, lifetimeMs: 3_600_000 });
+    expect(first.learnedSeconds).toBeUndefined();
+    const second = learnFromRejection(first.state, { ageMs: 30_200, lifetimeMs: 3_600_000 });
+    expect(second.learnedSeconds).toBe(30);
+    const third = learnFromRejection(second.state, { ageMs: 45_000, lifetimeMs: 30_000 });
+    expect(third.learnedSeconds).toBeUndefined();
+  });
+
+  it('never learns less than one second', () => {
+    const a = learnFromRejection(NOTHING_LEARNED, { ageMs: 10, lifetimeMs: 60_000 });
+    expect(learnFromRejection(a.state, { ageMs: -5, lifetimeMs: 60_000 }).learnedSeconds).toBe(1);
+  });
+});
+
+/** Deterministic draws in [0, 1) so a failure can be reproduced. */
+function seeded(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return x / 2_147_483_648;
+  };
+}

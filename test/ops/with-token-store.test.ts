@@ -1,0 +1,191 @@
+/**
+ * The ops endpoints, metrics and logs driven by the real token store (with a scripted minter
+ * and a manual clock) through its whole cycle: no token yet → valid → failing but valid →
+ * expired → valid again → shutting down.
+ */
+import type { UserConfig } from '../../src/config/types';
+import { createOpsServer, type OpsServer } from '../../src/ops/app';
+import { Health } from '../../src/ops/health';
+import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
+import { logTokenEvents } from '../../src/ops/token-log';
+import {
+  createTokenStore,
+  MintError,
+  type Clock,
+  type TokenMinter,
+  type TokenStore,
+} from '../../src/tokens';
+import { parseExposition, value } from '../support/prom-parse';
+import { captureLogs } from './support';
+
+const T0 = Date.parse('2026-03-01T08:00:00Z');
+const TOKEN = 'VSID-5e5e5e5e7a7a7a7a';
+
+/** Time moves only when the test says so; due timers run in order. */
+class ManualClock implements Clock {
+  private t = T0;
+  private nextId = 1;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+
+  now(): number {
+    return this.t;
+  }
+
+  setTimeout(fn: () => void, ms: number): number {
+    const id = this.nextId++;
+    this.timers.set(id, { at: this.t + ms, fn });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+
+  async advanceTo(target: number): Promise<void> {
+    for (;;) {
+      await settle();
+      const due = [...this.timers.entries()]
+        .filter(([, t]) => t.at <= target)
+        .sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.t = Math.max(this.t, due[1].at);
+      due[1].fn();
+    }
+    this.t = target;
+    await settle();
+  }
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const user: UserConfig = {
+  name: 'ingest',
+  secret: { kind: 'literal', value: 'unused-here' },
+  allowRunAs: false,
+  token: {
+    seconds: 60,
+    autoRefresh: false,
+    serverRefreshIntervalSeconds: 10,
+    safetyMarginSeconds: 5,
+  },
+};
+
+let server: OpsServer | undefined;
+let store: TokenStore | undefined;
+afterEach(async () => {
+  store?.stop();
+  await server?.close();
+});
+
+it('serves each probe, /status and the metrics with the meaning design.md gives them', async () => {
+  const clock = new ManualClock();
+  const now = () => clock.now();
+  let failWith: MintError | undefined;
+  const minter: TokenMinter = {
+    endpoint: 'token',
+    mint: async () => {
+      if (failWith) throw failWith;
+      return { value: TOKEN, sentAt: clock.now(), seconds: 60 };
+    },
+  };
+  store = createTokenStore({ users: [user], minterFor: () => minter, clock, random: () => 0.5 });
+  const capture = captureLogs('info');
+  const health = new Health(store, now);
+  const metrics = new OpsMetrics({ users: ['ingest'], tokens: store, now, defaultMetrics: false });
+  recordTokenEvents(store, metrics);
+  logTokenEvents(store, capture.logger);
+  server = createOpsServer({ health, metrics, tokens: store, logger: capture.logger, now });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${server.address()?.port}`;
+  const json = async (path: string) => {
+    const res = await fetch(base + path);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const scrape = async () => parseExposition(await (await fetch(`${base}/metrics`)).text());
+  const snapshot = async () => {
+    const [startup, ready, status] = await Promise.all([
+      json('/startupz'),
+      json('/readyz'),
+      json('/status'),
+    ]);
+    const e = await scrape();
+    const users = status.body.users as Record<string, unknown>[];
+    return {
+      startup: startup.status,
+      ready: ready.status,
+      readyUsers: ready.body.users,
+      state: users[0]?.state,
+      valid: value(e, 'vidispine_auth_proxy_token_valid', { user: 'ingest' }),
+      e,
+      user: users[0],
+    };
+  };
+
+  // None yet.
+  let s = await snapshot();
+  expect([s.startup, s.ready, s.state, s.valid]).toEqual([503, 503, 'pending', 0]);
+  expect(s.readyUsers).toEqual([{ user: 'ingest', reason: 'no_token_yet', lastFailure: null }]);
+  expect((await fetch(`${base}/livez`)).status).toBe(200);
+
+  // Valid.
+  store.start();
+  await clock.advanceTo(T0);
+  s = await snapshot();
+  expect([s.startup, s.ready, s.state, s.valid]).toEqual([200, 200, 'valid', 1]);
+  expect(
+    value(s.e, 'vidispine_auth_proxy_token_expiry_timestamp_seconds', { user: 'ingest' }),
+  ).toBe(T0 / 1000 + 60);
+  expect(
+    value(s.e, 'vidispine_auth_proxy_token_refreshes_total', {
+      user: 'ingest',
+      result: 'success',
+      reason: 'none',
+    }),
+  ).toBe(1);
+
+  // Failing but valid: renewal (at 70 % = 42 s) fails, the token still has 13 s.
+  failWith = new MintError('server_error', 'HTTP 500 from GET /API/token', 500);
+  await clock.advanceTo(T0 + 45_000);
+  s = await snapshot();
+  expect([s.startup, s.ready, s.state, s.valid]).toEqual([200, 200, 'failing', 1]);
+  expect(s.user).toMatchObject({
+    failures: expect.any(Number),
+    lastError: { reason: 'server_error' },
+  });
+  const failures = value(s.e, 'vidispine_auth_proxy_token_refreshes_total', {
+    user: 'ingest',
+    result: 'failure',
+    reason: 'server_error',
+  });
+  expect(failures).toBeGreaterThanOrEqual(1);
+  expect(s.user?.failures).toBe(failures);
+
+  // Expired: past the last usable instant (60 s − 5 s margin).
+  await clock.advanceTo(T0 + 56_000);
+  s = await snapshot();
+  expect([s.startup, s.ready, s.state, s.valid]).toEqual([200, 503, 'expired', 0]);
+  expect(s.readyUsers).toEqual([
+    { user: 'ingest', reason: 'token_expired', lastFailure: 'server_error' },
+  ]);
+  expect(capture.lines.some((l) => l.event === 'token_expired' && l.user === 'ingest')).toBe(true);
+
+  // Recovers at the next retry.
+  failWith = undefined;
+  await clock.advanceTo(T0 + 120_000);
+  s = await snapshot();
+  expect([s.startup, s.ready, s.state, s.valid]).toEqual([200, 200, 'valid', 1]);
+
+  // Shutting down.
+  health.beginShutdown();
+  s = await snapshot();
+  expect([s.startup, s.ready, s.state, s.valid]).toEqual([200, 503, 'valid', 1]);
+
+  const everything = [
+    ...capture.raw,
+    JSON.stringify(await json('/status')),
+    await (await fetch(`${base}/`)).text(),
+  ];
+  expect(everything.filter((text) => text.includes(TOKEN))).toEqual([]);
+  expect(capture.lines.filter((l) => l.event === 'token_minted').length).toBeGreaterThanOrEqual(2);
+});

@@ -1,0 +1,295 @@
+// Child processes of the benchmark: started in their own process group, tracked, and
+// killed (with everything they spawned) when the harness exits, fails or is interrupted.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { accessSync, constants, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { once } from 'node:events';
+import { request } from 'node:http';
+
+const live = new Set();
+const STDERR_TAIL = 4096;
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export function killAll() {
+  for (const proc of live) killGroup(proc.child, 'SIGKILL');
+  live.clear();
+}
+
+let handlersInstalled = false;
+/** Kills every child on exit, Ctrl-C, SIGTERM or an uncaught error. */
+export function installCleanup() {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      process.stderr.write(`\nbench: ${signal}, stopping everything\n`);
+      killAll();
+      process.exit(130);
+    });
+  }
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`bench: ${err.stack ?? err}\n`);
+    killAll();
+    process.exit(1);
+  });
+}
+
+/** Wraps a command so it runs with a raised open-file limit (when the system allows). */
+function withFileLimit(command, args, nofile) {
+  if (nofile === undefined) return [command, args];
+  const script = `ulimit -n ${nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
+  return ['/bin/sh', ['-c', script, command, ...args]];
+}
+
+/**
+ * Starts a tracked child. `exec` replaces the shell wrapper, so `pid` is the program itself.
+ * Returns { name, child, pid, exited, stderrTail(), stop() }.
+ */
+export function startProcess(name, command, args, options = {}) {
+  const [cmd, argv] = withFileLimit(command, args, options.nofile);
+  const child = spawn(cmd, argv, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let tail = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    tail = (tail + d).slice(-STDERR_TAIL);
+  });
+  const proc = {
+    name,
+    child,
+    pid: child.pid,
+    exitCode: undefined,
+    stderrTail: () => tail.trim(),
+    exited: new Promise((resolve) => {
+      child.on('error', (err) => {
+        tail += `\n${err.message}`;
+        resolve(-1);
+      });
+      child.on('exit', (code, signal) => resolve(code ?? signal));
+    }),
+    async stop(graceMs = 3000) {
+      if (proc.exitCode !== undefined) return;
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+      await proc.exited;
+      clearTimeout(timer);
+      killGroup(child, 'SIGKILL'); // leftovers of the group, e.g. nginx workers
+    },
+  };
+  live.add(proc);
+  proc.exited.then((code) => {
+    proc.exitCode = code;
+    live.delete(proc);
+  });
+  return proc;
+}
+
+/**
+ * Reads a child's stdout line by line: `next(timeoutMs)` resolves with the next line and
+ * rejects when the child exits or stays silent for too long.
+ */
+export function lineReader(proc) {
+  const lines = [];
+  const waiters = [];
+  let buf = '';
+  proc.child.stdout.setEncoding('utf8').on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const waiter = waiters.shift();
+      if (waiter) waiter.resolve(line);
+      else lines.push(line);
+    }
+  });
+  proc.exited.then((code) => {
+    const err = new Error(`${proc.name} exited (${code}): ${proc.stderrTail()}`);
+    for (const waiter of waiters.splice(0)) waiter.reject(err);
+  });
+  return {
+    next(timeoutMs = 10_000) {
+      if (lines.length > 0) return Promise.resolve(lines.shift());
+      if (proc.exitCode !== undefined) {
+        return Promise.reject(
+          new Error(`${proc.name} exited (${proc.exitCode}): ${proc.stderrTail()}`),
+        );
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`${proc.name}: no output after ${timeoutMs} ms. ${proc.stderrTail()}`));
+        }, timeoutMs);
+        const waiter = {
+          resolve: (line) => (clearTimeout(timer), resolve(line)),
+          reject: (err) => (clearTimeout(timer), reject(err)),
+        };
+        waiters.push(waiter);
+      });
+    },
+  };
+}
+
+/** Runs a child to completion and returns its stdout; rejects on a non-zero exit. */
+export async function runToEnd(name, command, args, options = {}) {
+  const proc = startProcess(name, command, args, options);
+  let out = '';
+  proc.child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  proc.child.stdin.end(options.input ?? '');
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`${name} failed (${code}): ${proc.stderrTail() || out}`);
+  return out;
+}
+
+/** Runs one of the bench/clients scripts; it prints a single JSON line. */
+export async function runClient(script, params, options = {}) {
+  const out = await runToEnd(
+    script,
+    process.execPath,
+    [new URL(`../clients/${script}`, import.meta.url).pathname, JSON.stringify(params)],
+    options,
+  );
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+export async function freePort() {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address();
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+/** Absolute path of an executable on PATH (or the usual sbin dirs), else undefined. */
+export function which(name) {
+  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  for (const dir of [...dirs, '/usr/sbin', '/usr/local/sbin', '/sbin']) {
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export function httpGet(url, headers = {}, method = 'GET') {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+/** Polls `url` until it answers 200; fails early when `proc` dies. */
+export async function waitForOk(url, headers, proc, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (proc !== undefined && proc.exitCode !== undefined) {
+      throw new Error(`${proc.name} exited (${proc.exitCode}): ${proc.stderrTail()}`);
+    }
+    try {
+      const { status, body } = await httpGet(url, headers);
+      if (status === 200) return;
+      last = `HTTP ${status} ${body.slice(0, 200)}`;
+    } catch (err) {
+      last = err.message;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms (${last})`);
+}
+
+// ---- memory of a process tree, from /proc ----
+
+function childrenOf(pid) {
+  const out = [];
+  let tasks;
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) out.push(...text.split(/\s+/).map(Number));
+    } catch {
+      // task gone or kernel without /children
+    }
+  }
+  return out;
+}
+
+export function processTree(pid) {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...childrenOf(all[i]));
+  return all;
+}
+
+function statusKiB(pid, field) {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const mib = (kib) => kib / 1024;
+
+export function rssMiB(pid) {
+  return mib(processTree(pid).reduce((sum, p) => sum + statusKiB(p, 'VmRSS'), 0));
+}
+
+/**
+ * Tracks the peak RSS of a process tree during a scenario: resets the kernel's high-water
+ * mark (clear_refs 5) where allowed, and also polls VmRSS as a fallback.
+ */
+export function peakRssTracker(pid, intervalMs = 50) {
+  const pids = processTree(pid);
+  let hwmReset = true;
+  for (const p of pids) {
+    try {
+      writeFileSync(`/proc/${p}/clear_refs`, '5');
+    } catch {
+      hwmReset = false;
+    }
+  }
+  let polled = rssMiB(pid);
+  const timer = setInterval(() => {
+    polled = Math.max(polled, rssMiB(pid));
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      polled = Math.max(polled, rssMiB(pid));
+      if (!hwmReset) return polled;
+      const hwm = mib(processTree(pid).reduce((sum, p) => sum + statusKiB(p, 'VmHWM'), 0));
+      return Math.max(polled, hwm);
+    },
+  };
+}

@@ -1,0 +1,108 @@
+// The measurements. Each takes the run context and a running contender instance and
+// resolves to plain figures; the harness decides order, process lifetimes and reporting.
+import { loadPoint } from './load.mjs';
+import { httpGet, lineReader, peakRssTracker, rssMiB, runClient, startProcess } from './procs.mjs';
+import { PROBE_PATH } from './contenders.mjs';
+
+const MIB = 1024 * 1024;
+
+export async function smallGet(ctx, instance, connections) {
+  const r = await loadPoint(ctx.loadTool, {
+    url: instance.base + PROBE_PATH,
+    connections,
+    seconds: ctx.opts.duration,
+    warmupSeconds: ctx.opts.warmup,
+    headers: instance.headers,
+  });
+  return { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.non2xx + r.errors };
+}
+
+const TRANSFER_RUNS = 2;
+
+/**
+ * 1 GiB (by default) through the contender, after a warm-up of an eighth of that: the best
+ * of two runs (a shared 2-core machine is noisy), and the contender's peak RSS over all.
+ */
+export async function transfer(ctx, instance, mode) {
+  const bytes = ctx.opts.sizeMiB * MIB;
+  const path = mode === 'download' ? `/API/bench/download?bytes=${bytes}` : '/API/bench/upload';
+  const run = (size) =>
+    runClient('transfer.mjs', {
+      mode,
+      url: instance.base + path.replace(String(bytes), String(size)),
+      bytes: size,
+      headers: instance.headers,
+    });
+  await run(Math.ceil(bytes / 8));
+  const peak = instance.pid === null ? null : peakRssTracker(instance.pid);
+  try {
+    let best;
+    for (let i = 0; i < TRANSFER_RUNS; i++) {
+      const r = await run(bytes);
+      if (best === undefined || r.mibps > best.mibps) best = r;
+    }
+    return { mibps: best.mibps, seconds: best.seconds, rss: peak?.stop() ?? null };
+  } finally {
+    peak?.stop();
+  }
+}
+
+/** A client that talks over stdin/stdout; `next()` resolves with its next JSON line. */
+function interactiveClient(script, params) {
+  const proc = startProcess(
+    script,
+    process.execPath,
+    [new URL(`../clients/${script}`, import.meta.url).pathname, JSON.stringify(params)],
+    { nofile: 65536 },
+  );
+  const lines = lineReader(proc);
+  return {
+    next: async () => JSON.parse(await lines.next(60_000)),
+    send: (line) => proc.child.stdin.write(`${line}\n`),
+    async stop() {
+      proc.child.stdin.end();
+      await proc.stop();
+    },
+  };
+}
+
+/** N idle keep-alive connections held open against a freshly started contender. */
+export async function idle(ctx, instance) {
+  const rssStart = rssMiB(instance.pid);
+  const client = interactiveClient('idle.mjs', {
+    url: instance.base + PROBE_PATH,
+    connections: ctx.opts.idle,
+    headers: instance.headers,
+  });
+  try {
+    const opened = await client.next();
+    await new Promise((r) => setTimeout(r, 1000)); // let the contender settle
+    const rss = rssMiB(instance.pid);
+    client.send('check');
+    const { open } = await client.next();
+    return { rssStart, rss, opened: opened.open, stillOpen: open, failed: opened.failed };
+  } finally {
+    await client.stop();
+  }
+}
+
+/**
+ * Cold start: a fresh contender process and N concurrent first requests fired as soon as its
+ * port accepts connections. Counts the mint calls the upstream saw meanwhile.
+ */
+export async function coldStart(ctx, contender) {
+  await httpGet(`${ctx.upstream.base}/__bench/reset`, {}, 'POST');
+  const client = interactiveClient('cold.mjs', { path: PROBE_PATH, requests: ctx.opts.cold });
+  let instance;
+  try {
+    await client.next(); // ready
+    instance = await contender.start(ctx, { wait: false });
+    client.send(`go ${instance.spawnedAt} ${instance.base}`);
+    const r = await client.next();
+    const stats = JSON.parse((await httpGet(`${ctx.upstream.base}/__bench/stats`)).body);
+    return { ...r, mints: stats.mints };
+  } finally {
+    await client.stop();
+    await instance?.stop();
+  }
+}

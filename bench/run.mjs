@@ -1,0 +1,266 @@
+// `npm run bench`: this proxy side by side with no proxy, nginx and Express +
+// http-proxy-middleware, every process separate. See `node bench/run.mjs --help`.
+import { parseArgs } from 'node:util';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { CONTENDERS, PROXY_CLI, startUpstream } from './lib/contenders.mjs';
+import { coldStart, idle, smallGet, transfer } from './lib/scenarios.mjs';
+import { pickLoadTool } from './lib/load.mjs';
+import { httpGet, installCleanup, killAll, which } from './lib/procs.mjs';
+import { checkTargets, formatNotes, formatTable, formatTargets } from './lib/report.mjs';
+
+const HELP = `Usage: npm run bench -- [options]
+
+  --quick               2 s per load point, 256 MiB transfers, 2,000 cold requests
+  --only=LIST           scenarios: small,download,upload,idle,cold (default: all)
+  --contenders=LIST     direct,nginx,express,proxy (default: all available)
+  --connections=LIST    small-GET connection counts (default: 1,32,256)
+  --duration=S          seconds per load point (default 5)
+  --warmup=S            warm-up seconds before each load point (default 1)
+  --size=MIB            transfer size in MiB (default 1024)
+  --idle=N              idle keep-alive connections (default 1000)
+  --cold=N              concurrent first requests at cold start (default 10000)
+  --load=TOOL           wrk or autocannon (default: wrk when installed)
+  --cpu-prof            run the proxy under --cpu-prof; profiles go to bench/results/profiles
+  --out=FILE            JSON results file (default bench/results/bench-<time>.json)
+`;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS = join(ROOT, 'bench', 'results');
+const SCENARIOS = ['small', 'download', 'upload', 'idle', 'cold'];
+const USER = { name: 'alice', password: 'alice-password' };
+
+function list(value, allowed, name) {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = items.filter((i) => allowed !== undefined && !allowed.includes(i));
+  if (bad.length > 0)
+    throw new Error(`--${name}: unknown ${bad.join(', ')} (one of ${allowed.join(', ')})`);
+  return items;
+}
+
+function positive(value, name) {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+  return n;
+}
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      contenders: { type: 'string' },
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      size: { type: 'string' },
+      idle: { type: 'string' },
+      cold: { type: 'string' },
+      load: { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      out: { type: 'string' },
+    },
+  });
+  const quick = values.quick === true;
+  const names = CONTENDERS.map((c) => c.name);
+  if (values.load !== undefined && !['wrk', 'autocannon'].includes(values.load)) {
+    throw new Error('--load must be wrk or autocannon');
+  }
+  return {
+    help: values.help === true,
+    only: values.only ? list(values.only, SCENARIOS, 'only') : SCENARIOS,
+    contenders: values.contenders ? list(values.contenders, names, 'contenders') : names,
+    connections: values.connections
+      ? list(values.connections).map((c) => Math.round(positive(c, 'connections')))
+      : [1, 32, 256],
+    // wrk takes whole seconds
+    duration: Math.ceil(positive(values.duration ?? (quick ? 2 : 5), 'duration')),
+    warmup: values.warmup === '0' ? 0 : Math.ceil(positive(values.warmup ?? 1, 'warmup')),
+    sizeMiB: positive(values.size ?? (quick ? 256 : 1024), 'size'),
+    idle: Math.round(positive(values.idle ?? 1000, 'idle')),
+    cold: Math.round(positive(values.cold ?? (quick ? 2000 : 10000), 'cold')),
+    load: values.load,
+    cpuProf: values['cpu-prof'] === true,
+    out: values.out,
+  };
+}
+
+function versionOf(cmd, args) {
+  const bin = which(cmd);
+  if (!bin) return null;
+  try {
+    return execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      .trim()
+      .split('\n')[0];
+  } catch (err) {
+    return `${err.stderr ?? ''}`.trim().split('\n')[0] || 'unknown';
+  }
+}
+
+async function mintToken(upstream) {
+  const basic = Buffer.from(`${USER.name}:${USER.password}`).toString('base64');
+  const { status, body } = await httpGet(`${upstream.base}/API/token?seconds=86400`, {
+    authorization: `Basic ${basic}`,
+  });
+  if (status !== 200) throw new Error(`upstream refused the benchmark's own mint (${status})`);
+  return body.trim();
+}
+
+const say = (text) => process.stderr.write(`${text}\n`);
+
+async function attempt(results, key, name, fn) {
+  try {
+    (results[key] ??= {})[name] = await fn();
+  } catch (err) {
+    (results[key] ??= {})[name] = { error: err.message.split('\n')[0].slice(0, 300) };
+    say(`  ${key} / ${name}: ${err.message.split('\n')[0]}`);
+  }
+}
+
+/** Small GET and transfers share one contender process; idle and cold each get a fresh one. */
+async function benchContender(ctx, contender, results) {
+  const { opts } = ctx;
+  const wants = (s) => opts.only.includes(s);
+  const startOpts = contender.name === 'proxy' ? ctx.proxyStart : {};
+  const shared = ['small', 'download', 'upload'].filter(wants);
+  if (shared.length > 0) {
+    const instance = await contender.start(ctx, startOpts);
+    try {
+      if (wants('small')) {
+        for (const c of opts.connections) {
+          say(`  small GET, ${c} conn`);
+          await attempt(results, `small@${c}`, contender.name, () => smallGet(ctx, instance, c));
+        }
+      }
+      for (const mode of ['download', 'upload'].filter(wants)) {
+        say(`  ${mode} ${opts.sizeMiB} MiB`);
+        await attempt(results, mode, contender.name, () => transfer(ctx, instance, mode));
+      }
+    } finally {
+      await instance.stop();
+    }
+  }
+  if (contender.name === 'direct') return;
+  if (wants('idle')) {
+    say(`  ${opts.idle} idle connections`);
+    await attempt(results, 'idle', contender.name, async () => {
+      const instance = await contender.start(ctx, startOpts);
+      try {
+        return await idle(ctx, instance);
+      } finally {
+        await instance.stop();
+      }
+    });
+  }
+  if (wants('cold')) {
+    say(`  cold start, ${opts.cold} concurrent first requests`);
+    await attempt(results, 'cold', contender.name, () => coldStart(ctx, contender));
+  }
+}
+
+function proxyAvailability() {
+  if (!existsSync(PROXY_CLI)) return 'dist/cli.js missing (npm run build)';
+  return true;
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  installCleanup();
+  mkdirSync(RESULTS, { recursive: true });
+  const profileDir = join(RESULTS, 'profiles');
+  const loadTool = pickLoadTool(opts.load);
+  const upstream = await startUpstream();
+  const token = await mintToken(upstream);
+  const ctx = {
+    opts,
+    loadTool,
+    upstream,
+    token,
+    user: USER,
+    workDir: ROOT,
+    startTimeoutMs: 20_000,
+    proxyStart: opts.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {},
+  };
+
+  const contenders = CONTENDERS.filter((c) => opts.contenders.includes(c.name)).map((c) => ({
+    contender: c,
+    name: c.name,
+    label: c.label,
+    available: c.name === 'proxy' ? proxyAvailability() : c.available(),
+  }));
+  const results = {};
+  const started = Date.now();
+  const loadBefore = loadavg()[0];
+  if (loadBefore > cpus().length / 2) {
+    say(`bench: warning, load average ${loadBefore.toFixed(1)} — other work will skew the figures`);
+  }
+  say(`bench: load=${loadTool}, upstream=${upstream.base}, ${cpus().length} CPUs`);
+  for (const entry of contenders) {
+    if (entry.available !== true) {
+      say(`${entry.label}: skipped (${entry.available})`);
+      continue;
+    }
+    say(`${entry.label}`);
+    try {
+      await benchContender(ctx, entry.contender, results);
+    } catch (err) {
+      // a contender that cannot even start is reported as skipped, the rest still run
+      entry.available = `failed to start: ${err.message.split('\n')[0].slice(0, 200)}`;
+      say(`  ${entry.available}`);
+    }
+  }
+
+  const report = {
+    date: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memoryMiB: Math.round(totalmem() / 1048576),
+      node: process.version,
+      nginx: versionOf('nginx', ['-v']),
+      wrk: versionOf('wrk', ['-v']),
+      loadAverage: { before: loadBefore, after: loadavg()[0] },
+    },
+    loadTool,
+    upstream: 'bench/upstream.mjs (node:http)',
+    options: opts,
+    contenders: contenders.map(({ name, label, available }) => ({ name, label, available })),
+    results,
+  };
+  report.targets = checkTargets(results);
+
+  process.stdout.write(`\n${formatTable(report)}\n`);
+  process.stdout.write('ratios: d = ÷ direct, n = ÷ nginx (for latency and RSS lower is better)\n');
+  for (const note of formatNotes(report)) process.stdout.write(`note: ${note}\n`);
+  process.stdout.write(`\nTargets for this proxy:\n${formatTargets(report.targets)}\n`);
+  const out = opts.out ?? join(RESULTS, `bench-${report.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const { before, after } = report.machine.loadAverage;
+  process.stdout.write(
+    `\n${report.seconds.toFixed(0)} s, load average ${before.toFixed(1)} → ${after.toFixed(1)}; JSON: ${out}\n`,
+  );
+  await upstream.proc.stop();
+}
+
+main().then(
+  () => killAll(),
+  (err) => {
+    process.stderr.write(`bench: ${err.message}\n`);
+    killAll();
+    process.exitCode = 1;
+  },
+);

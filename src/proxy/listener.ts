@@ -108,14 +108,13 @@ function createDataListener(
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-        let timer: NodeJS.Timeout | undefined;
         const cut = (): void => {
-          if (timer !== undefined) clearTimeout(timer);
+          clearTimeout(timer);
           server.closeAllConnections();
           upgrades.destroyAll();
           upstream.agent.destroy();
         };
-        timer = setTimeout(cut, drainMs);
+        const timer = setTimeout(cut, drainMs);
         void forwarder.idle().then(cut);
       });
       return closing;

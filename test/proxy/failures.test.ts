@@ -1,0 +1,130 @@
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { call, startHarness } from '../support/proxy-harness';
+import type { Harness } from '../support/proxy-harness';
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('no token', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('answers 503 with Retry-After and a one-line reason, and forwards nothing', async () => {
+    h.sim.failTokenEndpoints({ kind: 'status', status: 500 });
+    const apiCalls = h.sim.calls({ endpoint: 'api' });
+    const reply = await call(h.port, { path: '/API/whoami' });
+    expect(reply.status).toBe(503);
+    expect(Number(reply.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(reply.text).toMatch(/^no Vidispine token for user alice: [^\n]+\n$/);
+    expect(h.sim.calls({ endpoint: 'api' })).toBe(apiCalls);
+    h.sim.healTokenEndpoints();
+  });
+});
+
+describe('Vidispine unreachable or failing', () => {
+  it('answers 502 when Vidispine refuses the connection', async () => {
+    const h = await startHarness({ forwardTo: `http://127.0.0.1:${await closedPort()}` });
+    try {
+      const reply = await call(h.port, { path: '/API/whoami' });
+      expect(reply.status).toBe(502);
+      expect(reply.text).toBe('Vidispine refused the connection\n');
+      expect(h.observer.upstreamErrors).toEqual(['refused']);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('answers 502 when Vidispine resets the connection', async () => {
+    const resetter = net.createServer((socket) =>
+      socket.once('data', () => socket.resetAndDestroy()),
+    );
+    await new Promise<void>((resolve) => resetter.listen(0, '127.0.0.1', resolve));
+    const { port } = resetter.address() as net.AddressInfo;
+    const h = await startHarness({ forwardTo: `http://127.0.0.1:${port}` });
+    try {
+      const reply = await call(h.port, { path: '/API/whoami' });
+      expect(reply.status).toBe(502);
+      expect(h.observer.upstreamErrors).toEqual(['reset']);
+    } finally {
+      await h.close();
+      resetter.close();
+    }
+  });
+
+  it('answers 504 when Vidispine does not answer in time', async () => {
+    const h = await startHarness({ vidispine: { upstreamTimeoutSeconds: 0.3 } });
+    try {
+      const reply = await call(h.port, { path: '/API/slow?ms=5000' });
+      expect(reply.status).toBe(504);
+      expect(reply.text).toBe('Vidispine did not answer in time\n');
+      expect(h.observer.upstreamErrors).toEqual(['timeout']);
+      await until(() => h.sim.inFlightRequests() === 0);
+      // The listener still serves.
+      expect((await call(h.port, { path: '/API/whoami' })).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('clients that go away', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ vidispine: { maxSockets: 16 } });
+  });
+  afterAll(() => h.close());
+
+  /** Starts an upload that reaches Vidispine, then vanishes mid-body. */
+  function abortedUpload(expectContinue: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: h.port,
+        method: 'POST',
+        path: '/API/import/raw',
+        agent: false,
+        headers: {
+          'content-length': String(64 * 1024 * 1024),
+          ...(expectContinue ? { expect: '100-continue' } : {}),
+        },
+      });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      const vanish = (): void => {
+        req.write(chunk, () => req.destroy());
+      };
+      if (expectContinue) req.on('continue', vanish);
+      else req.flushHeaders();
+      if (!expectContinue) req.write(chunk, () => setImmediate(() => req.destroy()));
+    });
+  }
+
+  it('leaves no upstream request or extra socket open after 1,000 aborted uploads', async () => {
+    for (let batch = 0; batch < 20; batch++) {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => abortedUpload(i % 2 === 0)));
+    }
+    await until(() => h.sim.inFlightRequests() === 0 && h.listeners[0].inFlight() === 0);
+    expect(h.sim.openConnections()).toBeLessThanOrEqual(16);
+    expect(h.observer.started).toBe(1000);
+    expect((await call(h.port, { path: '/API/whoami' })).text).toBe('alice');
+  }, 60_000);
+});

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { patternBytes } from '../../src/simulator/pattern';
+import { basic, call, startHarness } from '../support/proxy-harness';
+import type { Harness } from '../support/proxy-harness';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({
+    users: [
+      { name: 'alice', selectUserHeader: 'X-Vidispine-User' },
+      { name: 'bob' },
+      { name: 'runas', allowRunAs: true },
+    ],
+  });
+});
+afterAll(() => h.close());
+
+function json(text: string): Record<string, unknown> {
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+async function createItem(port: number, headers: http.OutgoingHttpHeaders = {}) {
+  return call(port, {
+    method: 'POST',
+    path: '/API/item',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ title: 'proxy test' }),
+  });
+}
+
+describe('credentials', () => {
+  it('attaches the listener user token and drops the client Authorization and RunAs', async () => {
+    const reply = await call(h.port, {
+      path: '/API/whoami',
+      headers: { authorization: basic('bob', 'bob-password'), runas: 'bob' },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('alice');
+    expect((await call(h.portOf('bob'), { path: '/API/whoami' })).text).toBe('bob');
+  });
+
+  it('lets RunAs through on a listener that allows it', async () => {
+    const reply = await call(h.portOf('runas'), {
+      path: '/API/whoami',
+      headers: { runas: 'alice' },
+    });
+    expect(reply.text).toBe('alice');
+  });
+
+  it('acts as the user the select header names, and refuses an unknown one with 403', async () => {
+    expect(
+      (await call(h.port, { path: '/API/whoami', headers: { 'x-vidispine-user': 'bob' } })).text,
+    ).toBe('bob');
+    const refused = await call(h.port, {
+      path: '/API/whoami',
+      headers: { 'x-vidispine-user': 'mallory' },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toMatch(/names no configured user/);
+  });
+
+  it('mints one token for 10,000 requests', async () => {
+    const before = h.sim.calls({ endpoint: 'token', user: 'bob' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+    const port = h.portOf('bob');
+    let ok = 0;
+    for (let round = 0; round < 100; round++) {
+      const replies = await Promise.all(
+        Array.from({ length: 100 }, () => call(port, { path: '/API/whoami', agent })),
+      );
+      ok += replies.filter((r) => r.status === 200 && r.text === 'bob').length;
+    }
+    agent.destroy();
+    expect(ok).toBe(10_000);
+    expect(h.sim.calls({ endpoint: 'token', user: 'bob' }) - before).toBeLessThanOrEqual(1);
+  }, 60_000);
+});
+
+describe('request targets', () => {
+  it('forwards path, matrix parameters and query byte for byte', async () => {
+    const created = await createItem(h.port);
+    const id = String(json(created.text).id);
+    const path = `/API/item/${id};version=3;x=a%2Fb/metadata?field=title&q=%2e%2E%20;z&empty=`;
+    const reply = await call(h.port, { path });
+    expect(reply.status).toBe(200);
+    const request = json(reply.text).request as Record<string, unknown>;
+    expect(request.uri).toBe(path);
+    expect(request.matrix).toEqual({ version: '3', x: 'a%2Fb' });
+  });
+
+  it('never lets an absolute-form target reach another host', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(h.port, '127.0.0.1', () => {
+        socket.write(
+          'GET http://evil.invalid:1/API/whoami HTTP/1.1\r\nHost: evil.invalid:1\r\nConnection: close\r\n\r\n',
+        );
+      });
+      let text = '';
+      socket.setEncoding('utf8').on('data', (d: string) => (text += d));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.endsWith('alice')).toBe(true);
+  });
+});
+
+describe('responses', () => {
+  it('rewrites a Location on Vidispine to the origin the client used', async () => {
+    const created = await createItem(h.port);
+    expect(created.status).toBe(201);
+    const id = String(json(created.text).id);
+    expect(created.headers.location).toBe(`http://127.0.0.1:${h.port}/API/item/${id}`);
+
+    const seeOther = await call(h.port, {
+      method: 'POST',
+      path: '/API/item?respond=303',
+      headers: { host: 'legacy.example:8080', 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(seeOther.status).toBe(303);
+    expect(seeOther.headers.location).toMatch(/^http:\/\/legacy\.example:8080\/API\/item\/[^/]+$/);
+  });
+
+  it('passes ETag / If-None-Match and answers 304', async () => {
+    const id = String(json((await createItem(h.port)).text).id);
+    const first = await call(h.port, { path: `/API/item/${id}` });
+    expect(first.headers.etag).toBeDefined();
+    const again = await call(h.port, {
+      path: `/API/item/${id}`,
+      headers: { 'if-none-match': String(first.headers.etag) },
+    });
+    expect(again.status).toBe(304);
+    expect(again.body.length).toBe(0);
+  });
+
+  it('serves Range requests and HEAD', async () => {
+    const ranged = await call(h.port, {
+      path: '/API/storage/file/VX-7/data?size=100000',
+      headers: { range: 'bytes=1000-1999' },
+    });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers['content-range']).toBe('bytes 1000-1999/100000');
+    expect(ranged.body.equals(patternBytes(1000, 1000))).toBe(true);
+
+    const head = await call(h.port, {
+      method: 'HEAD',
+      path: '/API/storage/file/VX-7/data?size=100000',
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('100000');
+    expect(head.body.length).toBe(0);
+  });
+});
+
+describe('request bodies', () => {
+  function sha(body: Buffer): string {
+    return createHash('sha256').update(body).digest('hex');
+  }
+
+  it('passes a small body and the index/size upload headers', async () => {
+    const body = patternBytes(7, 300_000);
+    const reply = await call(h.port, {
+      method: 'POST',
+      path: '/API/import/raw?transferId=t1&filename=a.mxf',
+      headers: {
+        index: '0',
+        size: String(body.length),
+        'content-type': 'application/octet-stream',
+      },
+      body,
+    });
+    expect(reply.status).toBe(200);
+    expect(json(reply.text)).toMatchObject({
+      transferId: 't1',
+      index: 0,
+      size: body.length,
+      bytes: body.length,
+      sha256: sha(body),
+    });
+  });
+
+  it('passes a chunked body of unknown length', async () => {
+    const parts = [patternBytes(0, 5_000_000), patternBytes(5_000_000, 123)];
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: h.port, method: 'PUT', path: '/API/import/raw', agent: false },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      for (const part of parts) req.write(part);
+      req.end();
+    });
+    expect(json(reply)).toMatchObject({ bytes: 5_000_123, sha256: sha(Buffer.concat(parts)) });
+  });
+});

@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import { patternBytes, patternChunks } from '../../src/simulator/pattern';
+import { call, startHarness } from '../support/proxy-harness';
+import type { Harness, Reply } from '../support/proxy-harness';
+
+const MiB = 1024 * 1024;
+
+function sha256(chunks: Iterable<Buffer>): string {
+  const hash = createHash('sha256');
+  for (const chunk of chunks) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** Streams `size` pattern bytes upstream with backpressure; nothing is held in memory. */
+function upload(
+  port: number,
+  size: number,
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/API/import/raw?transferId=big',
+        agent: false,
+        headers: { 'content-length': String(size), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            text: body.toString(),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    const chunks = patternChunks(0, size);
+    const pump = (): void => {
+      for (let next = chunks.next(); !next.done; next = chunks.next()) {
+        if (!req.write(next.value)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    if (headers.expect === undefined) pump();
+    else req.once('continue', pump);
+  });
+}
+
+describe('Vidispine forgets every token mid-traffic', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('shows clients no 401: GETs, small POSTs and a 64 MiB upload all succeed', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const small = patternBytes(3, 200_000);
+    const smallSha = sha256([small]);
+    const statuses = new Map<number, number>();
+    const count = (reply: Reply): void => {
+      statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+    };
+    let running = true;
+    const loop = async (kind: 'get' | 'post'): Promise<void> => {
+      while (running) {
+        const reply =
+          kind === 'get'
+            ? await call(h.port, { path: '/API/whoami', agent })
+            : await call(h.port, { method: 'POST', path: '/API/import/raw', agent, body: small });
+        count(reply);
+        if (kind === 'post' && reply.status === 200) {
+          expect(JSON.parse(reply.text)).toMatchObject({ sha256: smallSha });
+        }
+      }
+    };
+    const loops = [
+      ...Array.from({ length: 6 }, () => loop('get')),
+      ...Array.from({ length: 2 }, () => loop('post')),
+    ];
+    await call(h.port, { path: '/API/whoami', agent });
+    const apiCallsBefore = h.sim.calls({ endpoint: 'api' });
+
+    h.sim.revokeAllTokens();
+    const big = await upload(h.port, 64 * MiB);
+    h.sim.revokeAllTokens();
+    const bigWithExpect = await upload(h.port, 64 * MiB, { expect: '100-continue' });
+    running = false;
+    await Promise.all(loops);
+    agent.destroy();
+
+    expect(big.status).toBe(200);
+    expect(JSON.parse(big.text)).toMatchObject({
+      bytes: 64 * MiB,
+      sha256: sha256(patternChunks(0, 64 * MiB)),
+    });
+    expect(bigWithExpect.status).toBe(200);
+    expect(JSON.parse(bigWithExpect.text)).toMatchObject({ bytes: 64 * MiB });
+    expect([...statuses.keys()]).toEqual([200]);
+    expect(h.sim.calls({ endpoint: 'api' })).toBeGreaterThan(apiCallsBefore);
+    expect(h.observer.unauthorized.length).toBeGreaterThan(0);
+    expect(h.observer.unauthorized.every((u) => u.retried)).toBe(true);
+  }, 60_000);
+
+  it.each([
+    ['a 64 MiB upload held back until 100 Continue', 64 * MiB, {}],
+    ['a 64 MiB upload whose client waits for 100 Continue', 64 * MiB, { expect: '100-continue' }],
+    ['a small buffered body', 100_000, {}],
+  ])('replays %s once with a fresh token', async (_name, size, headers) => {
+    await call(h.port, { path: '/API/whoami' });
+    const mints = h.sim.calls({ endpoint: 'token' });
+    const replays = h.observer.unauthorized.length;
+    h.sim.revokeAllTokens();
+    const reply = await upload(h.port, size, headers);
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.text)).toMatchObject({
+      bytes: size,
+      sha256: sha256(patternChunks(0, size)),
+    });
+    expect(h.observer.unauthorized.slice(replays)).toEqual([{ user: 'alice', retried: true }]);
+    expect(h.sim.calls({ endpoint: 'token' })).toBeGreaterThan(mints);
+  });
+});

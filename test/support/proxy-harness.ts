@@ -1,0 +1,199 @@
+/** A proxy wired to a real simulator over real sockets, plus small HTTP helpers for tests. */
+import * as http from 'node:http';
+import pino from 'pino';
+import type {
+  ProxyConfig,
+  ProxySettings,
+  UserConfig,
+  VidispineConfig,
+} from '../../src/config/types';
+import { createDataListeners } from '../../src/proxy';
+import type { DataListener, ForwardObserver, UpstreamErrorReason } from '../../src/proxy';
+import { createSimulator } from '../../src/simulator';
+import type { Simulator, SimulatorOptions } from '../../src/simulator';
+import type { TokenStore } from '../../src/tokens/types';
+import { createTokenStore } from '../../src/tokens';
+import { createTokenMinter, createTransport } from '../../src/vidispine';
+
+export const PASSWORDS: Readonly<Record<string, string>> = {
+  admin: 'admin',
+  alice: 'alice-password',
+  bob: 'bob-password',
+  runas: 'runas-password',
+};
+
+/** Counts what the forwarder reports, as the ops metrics would. */
+export class RecordingObserver implements ForwardObserver {
+  started = 0;
+  finished: { user: string; method: string; status: number }[] = [];
+  upstreamErrors: UpstreamErrorReason[] = [];
+  unauthorized: { user: string; retried: boolean }[] = [];
+  requestStarted(): void {
+    this.started += 1;
+  }
+  requestFinished(user: string, method: string, status: number): void {
+    this.finished.push({ user, method, status });
+  }
+  upstreamError(reason: UpstreamErrorReason): void {
+    this.upstreamErrors.push(reason);
+  }
+  upstreamUnauthorized(user: string, retried: boolean): void {
+    this.unauthorized.push({ user, retried });
+  }
+}
+
+export interface UserOverrides extends Partial<Omit<UserConfig, 'token'>> {
+  readonly name: string;
+  readonly token?: Partial<UserConfig['token']>;
+}
+
+export interface HarnessOptions {
+  readonly simulator?: SimulatorOptions;
+  /** Users with a listener each; default one listener for alice. */
+  readonly users?: readonly UserOverrides[];
+  readonly vidispine?: Partial<VidispineConfig>;
+  readonly proxy?: Partial<ProxySettings>;
+  /** Forward to this URL instead of the simulator (tokens are still minted there). */
+  readonly forwardTo?: string;
+}
+
+export interface Harness {
+  readonly sim: Simulator;
+  readonly store: TokenStore;
+  readonly observer: RecordingObserver;
+  readonly listeners: DataListener[];
+  /** Port of the first listener. */
+  readonly port: number;
+  portOf(user: string): number;
+  close(): Promise<void>;
+}
+
+function userConfig(o: UserOverrides): UserConfig {
+  return {
+    secret: { kind: 'literal', value: PASSWORDS[o.name] ?? 'unknown' },
+    listen: { host: '127.0.0.1', port: 0 },
+    allowRunAs: false,
+    ...o,
+    token: {
+      seconds: 60,
+      autoRefresh: false,
+      serverRefreshIntervalSeconds: 10,
+      safetyMarginSeconds: 5,
+      ...o.token,
+    },
+  };
+}
+
+export function proxyConfig(simUrl: string, options: HarnessOptions): ProxyConfig {
+  return {
+    vidispine: {
+      url: new URL(simUrl),
+      mintTimeoutSeconds: 5,
+      connectTimeoutSeconds: 2,
+      upstreamTimeoutSeconds: 30,
+      maxSockets: 32,
+      ...options.vidispine,
+    },
+    users: (options.users ?? [{ name: 'alice' }]).map(userConfig),
+    proxy: {
+      replayBufferBytes: 1024 * 1024,
+      expectContinueTimeoutMs: 1000,
+      accessLog: false,
+      ...options.proxy,
+    },
+    ops: { listen: null },
+    log: { level: 'silent' },
+    shutdown: { delaySeconds: 0, drainSeconds: 1 },
+  };
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const sim = createSimulator(options.simulator ?? {});
+  await sim.listen(0, '127.0.0.1');
+  const config = proxyConfig(sim.url, options);
+  const logger = pino({ level: 'silent' });
+  const transport = createTransport(config.vidispine);
+  const store = createTokenStore({
+    users: config.users,
+    minterFor: (user) => createTokenMinter({ vidispine: config.vidispine, user, transport }),
+  });
+  store.start();
+  const observer = new RecordingObserver();
+  const forwardConfig =
+    options.forwardTo === undefined
+      ? config
+      : { ...config, vidispine: { ...config.vidispine, url: new URL(options.forwardTo) } };
+  const listeners = createDataListeners({ config: forwardConfig, store, observer, logger });
+  await Promise.all(listeners.map((l) => l.listen()));
+  const portOf = (user: string): number => {
+    const listener = listeners.find((l) => l.user === user);
+    const address = listener?.address();
+    if (!address) throw new Error(`no listener for ${user}`);
+    return address.port;
+  };
+  return {
+    sim,
+    store,
+    observer,
+    listeners,
+    port: portOf(listeners[0].user),
+    portOf,
+    async close() {
+      await Promise.all(listeners.map((l) => l.close(0)));
+      store.stop();
+      transport.close();
+      await sim.close();
+    },
+  };
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly text: string;
+}
+
+export interface RequestOptions {
+  readonly method?: string;
+  readonly path: string;
+  readonly headers?: http.OutgoingHttpHeaders;
+  readonly body?: Buffer | string;
+  readonly agent?: http.Agent | false;
+}
+
+/** One request to the proxy; the whole (small) answer is collected. */
+export function call(port: number, options: RequestOptions): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: options.headers,
+        agent: options.agent ?? false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            text: body.toString(),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+export function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}

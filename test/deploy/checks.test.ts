@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import { secretProblems, workloadProblems } from './checks';
+import {
+  K8sObject,
+  ROOT,
+  at,
+  isRecord,
+  records,
+  renderKustomization,
+  schemaProblems,
+} from './render';
+
+// The property checks must fail on the mistakes they exist for; each case breaks one
+// property of a manifest that passes and expects that problem to be reported.
+const base = renderKustomization(join(ROOT, 'deploy', 'base'));
+const sidecar = renderKustomization(join(ROOT, 'deploy', 'examples', 'sidecar'));
+
+function mutated(
+  objects: readonly K8sObject[],
+  change: (spec: Record<string, unknown>) => void,
+): K8sObject[] {
+  const copy = structuredClone(objects) as K8sObject[];
+  for (const o of copy) {
+    const spec = at(o, 'spec', 'template', 'spec');
+    if (isRecord(spec)) change(spec);
+  }
+  return copy;
+}
+
+const proxyIn = (spec: Record<string, unknown>): Record<string, unknown> =>
+  [...records(spec.initContainers), ...records(spec.containers)].find(
+    (c) => c.name === 'vidispine-auth-proxy',
+  ) ?? {};
+
+const securityOf = (spec: Record<string, unknown>): Record<string, unknown> =>
+  proxyIn(spec).securityContext as Record<string, unknown>;
+const envOf = (spec: Record<string, unknown>): unknown[] => proxyIn(spec).env as unknown[];
+
+describe('property checks', () => {
+  it('pass on the unmodified manifests', () => {
+    expect(workloadProblems(base.objects)).toEqual([]);
+    expect(workloadProblems(sidecar.objects)).toEqual([]);
+  });
+
+  it.each<[string, (spec: Record<string, unknown>) => void, string]>([
+    [
+      'a writable root filesystem',
+      (s) => delete securityOf(s).readOnlyRootFilesystem,
+      'readOnlyRootFilesystem',
+    ],
+    ['kept capabilities', (s) => (securityOf(s).capabilities = {}), 'drop ALL'],
+    ['root', (s) => (securityOf(s).runAsUser = 0), 'runAsUser 0'],
+    [
+      'no seccomp profile',
+      (s) => {
+        delete (s.securityContext as Record<string, unknown>).seccompProfile;
+        delete securityOf(s).seccompProfile;
+      },
+      'seccompProfile',
+    ],
+    [
+      'a probe on the wrong path',
+      (s) => ((at(proxyIn(s), 'readinessProbe', 'httpGet') as { path: string }).path = '/livez'),
+      'readinessProbe path /livez',
+    ],
+    [
+      'a probe on the data port',
+      (s) => ((at(proxyIn(s), 'livenessProbe', 'httpGet') as { port: number }).port = 8080),
+      'livenessProbe port 8080',
+    ],
+    [
+      'an env name outside the contract',
+      (s) => envOf(s).push({ name: 'VIDISPINE_PASS', value: '/x' }),
+      'env VIDISPINE_PASS',
+    ],
+    [
+      'a literal password in env',
+      (s) => envOf(s).push({ name: 'VIDISPINE_PASSWORD', value: 'hunter2' }),
+      'literal secret',
+    ],
+    [
+      'a short grace period',
+      (s) => (s.terminationGracePeriodSeconds = 30),
+      'terminationGracePeriodSeconds 30',
+    ],
+    [
+      'a mounted service account token',
+      (s) => delete s.automountServiceAccountToken,
+      'service account token',
+    ],
+  ])('report %s', (_what, change, problem) => {
+    expect(workloadProblems(mutated(base.objects, change)).join('\n')).toContain(problem);
+  });
+
+  it('report a sidecar that would block the app or listen beyond loopback', () => {
+    const broken = mutated(sidecar.objects, (s) => {
+      const proxy = proxyIn(s);
+      delete proxy.restartPolicy;
+      (proxy.env as unknown[]).push({ name: 'PROXY_LISTEN', value: '0.0.0.0:8080' });
+    });
+    const problems = workloadProblems(broken).join('\n');
+    expect(problems).toContain('restartPolicy Always');
+    expect(problems).toContain('data listener on 0.0.0.0');
+  });
+
+  it('report Secrets and literal passwords in manifests', () => {
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds' },
+      stringData: { password: 'x' },
+    };
+    expect(
+      secretProblems({ text: 'stringData:\n  password: hunter2\n', objects: [secret] }),
+    ).toHaveLength(2);
+    const configMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c' },
+      data: { 'config.yaml': 'users:\n  - name: a\n    password: x\n' },
+    };
+    expect(secretProblems({ text: '', objects: [configMap] }).join('\n')).toContain('ConfigMap/c');
+    expect(secretProblems({ text: 'passwordFile: /run/x\n', objects: [] })).toEqual([]);
+  });
+
+  it('report objects that break the Kubernetes schema', () => {
+    const broken = mutated(base.objects, (s) => {
+      (records(proxyIn(s).ports)[0] as { containerPort: unknown }).containerPort = 'eighty';
+    });
+    expect(schemaProblems(broken).join('\n')).toContain('containerPort must be integer');
+    const unknown = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } };
+    expect(schemaProblems([unknown])).toEqual(['Widget/w: no schema for example.com/v1 Widget']);
+  });
+});

@@ -1,0 +1,211 @@
+import { parse as parseYaml } from 'yaml';
+import {
+  ENV_NAMES,
+  OPS_PROBES,
+  PROXY_CONTAINER,
+  SECRET_ENV_NAMES,
+  SHUTDOWN_SECONDS,
+} from './contract';
+import { K8sObject, at, isRecord, records } from './render';
+
+/**
+ * Property checks over rendered manifests. Each returns problems as lines (empty when all
+ * hold), so a failing test names the object and the property.
+ */
+
+type Rec = Record<string, unknown>;
+
+export interface WorkloadOptions {
+  /** Env names the manifests add on purpose beyond the proxy's own (extraEnv). */
+  extraEnv?: readonly string[];
+}
+
+function podSpecs(objects: readonly K8sObject[]): { where: string; spec: Rec }[] {
+  return objects.flatMap((o) => {
+    const spec = at(o, 'spec', 'template', 'spec');
+    return isRecord(spec) ? [{ where: `${o.kind}/${o.metadata.name}`, spec }] : [];
+  });
+}
+
+function listenPort(listen: unknown): number | undefined {
+  if (typeof listen !== 'string') return undefined;
+  const m = /:(\d+)$/.exec(listen);
+  return m ? Number(m[1]) : undefined;
+}
+
+function listenHost(listen: unknown): string | undefined {
+  return typeof listen === 'string' ? listen.replace(/:\d+$/, '') : undefined;
+}
+
+/** The proxy's effective settings: from env, or from the YAML file its CONFIG_FILE names. */
+function proxySettings(
+  container: Rec,
+  spec: Rec,
+  objects: readonly K8sObject[],
+): { env: Map<string, Rec>; opsPort: number; dataHosts: string[] } {
+  const env = new Map<string, Rec>();
+  for (const ref of records(container.envFrom)) {
+    const name = at(ref, 'configMapRef', 'name');
+    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
+    const data = at(cm, 'data');
+    if (isRecord(data))
+      for (const [k, v] of Object.entries(data)) env.set(k, { name: k, value: v });
+  }
+  for (const e of records(container.env)) env.set(String(e.name), e);
+  const value = (k: string): unknown => env.get(k)?.value;
+  const configFile = value('CONFIG_FILE');
+  if (typeof configFile !== 'string') {
+    return {
+      env,
+      opsPort: listenPort(value('OPS_LISTEN')) ?? 9090,
+      dataHosts: [listenHost(value('PROXY_LISTEN')) ?? '127.0.0.1'],
+    };
+  }
+  const config = configFileContent(configFile, container, spec, objects);
+  return {
+    env,
+    opsPort: listenPort(at(config, 'ops', 'listen')) ?? 9090,
+    dataHosts: records(at(config, 'users')).flatMap((u) => listenHost(u.listen) ?? []),
+  };
+}
+
+function configFileContent(
+  path: string,
+  container: Rec,
+  spec: Rec,
+  objects: readonly K8sObject[],
+): unknown {
+  const mount = records(container.volumeMounts).find((m) =>
+    path.startsWith(`${String(m.mountPath)}/`),
+  );
+  const volume = records(spec.volumes).find((v) => v.name === mount?.name);
+  const cm = objects.find(
+    (o) => o.kind === 'ConfigMap' && o.metadata.name === at(volume, 'configMap', 'name'),
+  );
+  const text = at(cm, 'data', path.slice(String(mount?.mountPath).length + 1));
+  if (typeof text !== 'string') throw new Error(`CONFIG_FILE ${path} is not backed by a ConfigMap`);
+  return parseYaml(text) as unknown;
+}
+
+function securityProblems(where: string, spec: Rec, c: Rec): string[] {
+  const pod = isRecord(spec.securityContext) ? spec.securityContext : {};
+  const sc = isRecord(c.securityContext) ? c.securityContext : {};
+  const both = (k: string): unknown => sc[k] ?? pod[k];
+  const out: string[] = [];
+  const name = `${where} container ${String(c.name)}`;
+  if (both('runAsNonRoot') !== true) out.push(`${name}: runAsNonRoot is not true`);
+  const uid = both('runAsUser');
+  if (uid !== undefined && (typeof uid !== 'number' || uid === 0))
+    out.push(`${name}: runAsUser ${String(uid)}`);
+  if (sc.readOnlyRootFilesystem !== true) out.push(`${name}: readOnlyRootFilesystem is not true`);
+  if (sc.allowPrivilegeEscalation !== false)
+    out.push(`${name}: allowPrivilegeEscalation is not false`);
+  const drop = at(sc, 'capabilities', 'drop');
+  if (!Array.isArray(drop) || !drop.includes('ALL'))
+    out.push(`${name}: capabilities do not drop ALL`);
+  if (at(sc, 'capabilities', 'add') !== undefined) out.push(`${name}: adds capabilities`);
+  if (at(both('seccompProfile'), 'type') !== 'RuntimeDefault')
+    out.push(`${name}: seccompProfile is not RuntimeDefault`);
+  return out;
+}
+
+function probeProblems(where: string, c: Rec, opsPort: number): string[] {
+  const out: string[] = [];
+  const ports = records(c.ports);
+  for (const [probe, path] of Object.entries(OPS_PROBES)) {
+    const get = at(c, probe, 'httpGet');
+    if (!isRecord(get)) {
+      out.push(`${where}: ${probe} is not an httpGet probe`);
+      continue;
+    }
+    if (get.path !== path) out.push(`${where}: ${probe} path ${String(get.path)}, want ${path}`);
+    const port =
+      typeof get.port === 'number'
+        ? get.port
+        : ports.find((p) => p.name === get.port)?.containerPort;
+    if (port !== opsPort)
+      out.push(`${where}: ${probe} port ${String(get.port)} is not the ops port ${opsPort}`);
+  }
+  if (
+    !(
+      (Number(at(c, 'startupProbe', 'failureThreshold')) || 3) *
+        (Number(at(c, 'startupProbe', 'periodSeconds')) || 10) >=
+      60
+    )
+  ) {
+    out.push(`${where}: startupProbe allows less than 60 s for the first token`);
+  }
+  return out;
+}
+
+/** Every pod template: the proxy container's probes, env, listeners and hardening. */
+export function workloadProblems(
+  objects: readonly K8sObject[],
+  options: WorkloadOptions = {},
+): string[] {
+  const allowedEnv = new Set([...ENV_NAMES, ...(options.extraEnv ?? [])]);
+  const out: string[] = [];
+  const pods = podSpecs(objects);
+  if (pods.length === 0) out.push('no pod template rendered');
+  for (const { where, spec } of pods) {
+    const init = records(spec.initContainers);
+    const main = records(spec.containers);
+    for (const c of [...init, ...main]) out.push(...securityProblems(where, spec, c));
+    if (spec.automountServiceAccountToken !== false)
+      out.push(`${where}: service account token is mounted`);
+    const grace = spec.terminationGracePeriodSeconds;
+    if (typeof grace !== 'number' || grace <= SHUTDOWN_SECONDS) {
+      out.push(
+        `${where}: terminationGracePeriodSeconds ${String(grace)} must exceed ${SHUTDOWN_SECONDS}`,
+      );
+    }
+    const sidecar = init.find((c) => c.name === PROXY_CONTAINER);
+    const proxy = sidecar ?? main.find((c) => c.name === PROXY_CONTAINER);
+    if (!proxy) {
+      out.push(`${where}: no ${PROXY_CONTAINER} container`);
+      continue;
+    }
+    const name = `${where} ${PROXY_CONTAINER}`;
+    if (sidecar && sidecar.restartPolicy !== 'Always')
+      out.push(`${name}: sidecar without restartPolicy Always`);
+    const settings = proxySettings(proxy, spec, objects);
+    out.push(...probeProblems(name, proxy, settings.opsPort));
+    for (const [env, e] of settings.env) {
+      if (!allowedEnv.has(env))
+        out.push(`${name}: env ${env} is not in the configuration contract`);
+      if (SECRET_ENV_NAMES.includes(env) && e.value !== undefined)
+        out.push(`${name}: ${env} carries a literal secret`);
+    }
+    const wantHost = sidecar ? '127.0.0.1' : '0.0.0.0';
+    for (const host of settings.dataHosts) {
+      if (host !== wantHost) out.push(`${name}: data listener on ${host}, want ${wantHost}`);
+    }
+  }
+  return out;
+}
+
+// `password: x` on one line; passwordFile / passwordEnv / passwordKey name where a secret lives.
+const LITERAL_SECRET = /^[ \t]*-?[ \t]*["']?password["']?[ \t]*:[ \t]*\S/im;
+
+/** No Secret objects, no literal passwords in env or in any embedded configuration. */
+export function secretProblems(rendered: {
+  text: string;
+  objects: readonly K8sObject[];
+}): string[] {
+  const out: string[] = [];
+  for (const o of rendered.objects) {
+    if (o.kind === 'Secret')
+      out.push(`Secret/${o.metadata.name} is rendered: secrets must stay out of manifests`);
+    const data = at(o, 'data');
+    if (o.kind === 'ConfigMap' && isRecord(data)) {
+      for (const [key, value] of Object.entries(data)) {
+        if (typeof value === 'string' && LITERAL_SECRET.test(value)) {
+          out.push(`ConfigMap/${o.metadata.name} ${key}: holds a literal secret`);
+        }
+      }
+    }
+  }
+  const line = rendered.text.split('\n').find((l) => LITERAL_SECRET.test(l) && !/^\s*#/.test(l));
+  if (line !== undefined) out.push(`rendered text has a literal secret: ${line.trim()}`);
+  return out;
+}

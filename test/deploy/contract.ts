@@ -1,0 +1,59 @@
+/**
+ * The names deployment files may rely on, as design.md states them. Kept here, beside the
+ * checks, so a manifest that drifts from the contract fails a test.
+ */
+
+export const ENV_NAMES: readonly string[] = [
+  'VIDISPINE_URL',
+  'VIDISPINE_USER',
+  'VIDISPINE_PASSWORD',
+  'VIDISPINE_PASSWORD_FILE',
+  'VIDISPINE_ADMIN_USER',
+  'VIDISPINE_ADMIN_PASSWORD',
+  'VIDISPINE_ADMIN_PASSWORD_FILE',
+  'PROXY_LISTEN',
+  'OPS_LISTEN',
+  'TOKEN_SECONDS',
+  'TOKEN_AUTO_REFRESH',
+  'LOG_LEVEL',
+  'CONFIG_FILE',
+];
+
+/** Variables that would carry a secret's value; manifests must use the `_FILE` forms. */
+export const SECRET_ENV_NAMES: readonly string[] = [
+  'VIDISPINE_PASSWORD',
+  'VIDISPINE_ADMIN_PASSWORD',
+];
+
+export const OPS_PROBES = {
+  startupProbe: '/startupz',
+  readinessProbe: '/readyz',
+  livenessProbe: '/livez',
+} as const;
+
+export const METRIC_PREFIX = 'vidispine_auth_proxy_';
+
+/** Metric families the proxy exports (design.md "Metrics"), with the prefix. */
+export const METRIC_NAMES: readonly string[] = [
+  'token_refreshes_total',
+  'token_refresh_duration_seconds',
+  'token_expiry_timestamp_seconds',
+  'token_last_success_timestamp_seconds',
+  'token_valid',
+  'upstream_unauthorized_total',
+  'requests_total',
+  'request_duration_seconds',
+  'requests_in_flight',
+  'upstream_errors_total',
+].map((n) => METRIC_PREFIX + n);
+
+/** shutdown.delaySeconds + shutdown.drainSeconds defaults: the grace period must exceed them. */
+export const SHUTDOWN_SECONDS = 5 + 30;
+
+export const PROXY_CONTAINER = 'vidispine-auth-proxy';
+
+/** The histogram families; only these have `_bucket`, `_sum` and `_count` series. */
+export const HISTOGRAM_NAMES: readonly string[] = [
+  'token_refresh_duration_seconds',
+  'request_duration_seconds',
+].map((n) => METRIC_PREFIX + n);

@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { secretProblems, workloadProblems } from './checks';
+import { DASHBOARD_PATH } from './dashboard';
+import {
+  K8sObject,
+  ROOT,
+  Rendered,
+  at,
+  byKind,
+  records,
+  renderKustomization,
+  schemaProblems,
+} from './render';
+
+const DEPLOY = join(ROOT, 'deploy');
+const KUSTOMIZATIONS = ['base', 'examples/sidecar', 'examples/multi-user', 'monitoring'];
+const WORKLOADS = ['base', 'examples/sidecar', 'examples/multi-user'];
+
+const rendered = new Map<string, Rendered>();
+const render = (dir: string): Rendered => {
+  const cached = rendered.get(dir) ?? renderKustomization(join(DEPLOY, dir));
+  rendered.set(dir, cached);
+  return cached;
+};
+
+function only(objects: readonly K8sObject[], kind: string): K8sObject {
+  const found = byKind(objects, kind);
+  expect(found).toHaveLength(1);
+  return found[0] as K8sObject;
+}
+
+const podSpec = (o: K8sObject): unknown => at(o, 'spec', 'template', 'spec');
+const envOf = (container: unknown): Record<string, unknown> =>
+  Object.fromEntries(records(at(container, 'env')).map((e) => [String(e.name), e.value]));
+
+describe.each(KUSTOMIZATIONS)('kubectl kustomize deploy/%s', (dir) => {
+  it('renders objects that validate against the Kubernetes and Prometheus Operator schemas', () => {
+    const { objects } = render(dir);
+    expect(objects.length).toBeGreaterThan(0);
+    expect(schemaProblems(objects)).toEqual([]);
+  });
+
+  it('puts no secret value in the manifests', () => {
+    expect(secretProblems(render(dir))).toEqual([]);
+  });
+});
+
+describe.each(WORKLOADS)('deploy/%s workload', (dir) => {
+  it('runs the proxy hardened, probed on the ops port, configured by contract names', () => {
+    expect(workloadProblems(render(dir).objects)).toEqual([]);
+  });
+});
+
+describe('deploy/base (gateway)', () => {
+  it('has every part of a gateway, selecting the same pods', () => {
+    const { objects } = render('base');
+    expect(objects.map((o) => o.kind).sort()).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+    ]);
+    const labels = at(only(objects, 'Deployment'), 'spec', 'template', 'metadata', 'labels');
+    expect(labels).toMatchObject(at(only(objects, 'Service'), 'spec', 'selector') as object);
+    expect(labels).toMatchObject(
+      at(only(objects, 'PodDisruptionBudget'), 'spec', 'selector', 'matchLabels') as object,
+    );
+    expect(labels).toMatchObject(
+      at(only(objects, 'NetworkPolicy'), 'spec', 'podSelector', 'matchLabels') as object,
+    );
+    expect(at(only(objects, 'ServiceAccount'), 'automountServiceAccountToken')).toBe(false);
+  });
+
+  it('references the credential Secret by name and reads the password from a file', () => {
+    const { objects } = render('base');
+    const spec = podSpec(only(objects, 'Deployment'));
+    const secretVolume = records(at(spec, 'volumes')).find((v) => at(v, 'secret') !== undefined);
+    expect(at(secretVolume, 'secret', 'secretName')).toBe('vidispine-auth-proxy-credentials');
+    const proxy = at(spec, 'containers', 0);
+    const mount = records(at(proxy, 'volumeMounts')).find((m) => m.name === secretVolume?.name);
+    expect(envOf(proxy).VIDISPINE_PASSWORD_FILE).toBe(`${String(mount?.mountPath)}/password`);
+  });
+
+  it('lets only labelled clients reach the data port, and reaches only Vidispine and DNS', () => {
+    const policy = only(render('base').objects, 'NetworkPolicy');
+    expect(at(policy, 'spec', 'policyTypes')).toEqual(['Ingress', 'Egress']);
+    expect(at(policy, 'spec', 'ingress', 0)).toEqual({
+      from: [{ podSelector: { matchLabels: { 'vidispine-auth-proxy/client': 'true' } } }],
+      ports: [{ port: 'http', protocol: 'TCP' }],
+    });
+    const egressPorts = records(at(policy, 'spec', 'egress')).flatMap((r) =>
+      records(r.ports).map((p) => p.port),
+    );
+    expect(egressPorts.sort()).toEqual([53, 53, 8080]);
+  });
+});
+
+describe('deploy/examples/sidecar', () => {
+  it('runs the proxy as a native sidecar the app reaches on loopback', () => {
+    const spec = podSpec(only(render('examples/sidecar').objects, 'Deployment'));
+    const sidecar = at(spec, 'initContainers', 0);
+    expect(sidecar).toMatchObject({ name: 'vidispine-auth-proxy', restartPolicy: 'Always' });
+    expect(at(sidecar, 'startupProbe', 'httpGet', 'path')).toBe('/startupz');
+    expect(envOf(sidecar).PROXY_LISTEN).toBe('127.0.0.1:8080');
+    expect(envOf(at(spec, 'containers', 0)).VIDISPINE_API).toBe('http://127.0.0.1:8080/API');
+  });
+
+  it('mounts the credential Secret as files', () => {
+    const spec = podSpec(only(render('examples/sidecar').objects, 'Deployment'));
+    const sidecar = at(spec, 'initContainers', 0);
+    const file = String(envOf(sidecar).VIDISPINE_PASSWORD_FILE);
+    const mount = records(at(sidecar, 'volumeMounts')).find((m) =>
+      file.startsWith(`${String(m.mountPath)}/`),
+    );
+    expect(mount).toMatchObject({ readOnly: true });
+    const volume = records(at(spec, 'volumes')).find((v) => v.name === mount?.name);
+    expect(at(volume, 'secret', 'secretName')).toBe('legacy-app-vidispine');
+  });
+});
+
+describe('deploy/examples/multi-user', () => {
+  it('serves two users from a YAML config whose listeners the Service exposes', () => {
+    const { objects } = render('examples/multi-user');
+    const configMap = only(objects, 'ConfigMap');
+    const config = parseYaml(String(at(configMap, 'data', 'config.yaml'))) as unknown;
+    const users = records(at(config, 'users'));
+    expect(users.map((u) => u.name)).toEqual(['ingest', 'reporting']);
+    const ports = users.map((u) => Number(String(u.listen).split(':').pop()));
+    const servicePorts = records(at(only(objects, 'Service'), 'spec', 'ports')).map((p) => p.port);
+    expect(servicePorts).toEqual(expect.arrayContaining(ports));
+    const spec = podSpec(only(objects, 'Deployment'));
+    const proxy = at(spec, 'containers', 0);
+    expect(at(proxy, 'envFrom')).toBeUndefined();
+    expect(envOf(proxy)).toEqual({ CONFIG_FILE: '/etc/vidispine-auth-proxy/config.yaml' });
+    const volumes = records(at(spec, 'volumes'));
+    expect(volumes.find((v) => v.name === 'config')).toMatchObject({
+      configMap: { name: configMap.metadata.name },
+    });
+  });
+
+  it('reads every password from a file on a mounted Secret', () => {
+    const { objects } = render('examples/multi-user');
+    const config = parseYaml(
+      String(at(only(objects, 'ConfigMap'), 'data', 'config.yaml')),
+    ) as unknown;
+    const spec = podSpec(only(objects, 'Deployment'));
+    const mounts = records(at(spec, 'containers', 0, 'volumeMounts'));
+    const secretVolumes = new Set(
+      records(at(spec, 'volumes'))
+        .filter((v) => at(v, 'secret') !== undefined)
+        .map((v) => v.name),
+    );
+    const files = [
+      at(config, 'vidispine', 'admin', 'passwordFile'),
+      ...records(at(config, 'users')).map((u) => u.passwordFile),
+    ].filter((f): f is string => typeof f === 'string');
+    expect(files).toHaveLength(2);
+    for (const file of files) {
+      const mount = mounts.find((m) => file.startsWith(`${String(m.mountPath)}/`));
+      expect(secretVolumes.has(mount?.name)).toBe(true);
+    }
+  });
+});
+
+describe('deploy/monitoring', () => {
+  it('scrapes the ops port of the gateway and sidecar pods', () => {
+    const monitor = only(render('monitoring').objects, 'PodMonitor');
+    const selector = at(monitor, 'spec', 'selector', 'matchLabels') as object;
+    const port = at(monitor, 'spec', 'podMetricsEndpoints', 0, 'port');
+    expect(at(monitor, 'spec', 'podMetricsEndpoints', 0, 'path')).toBe('/metrics');
+    for (const dir of WORKLOADS) {
+      const pod = at(only(render(dir).objects, 'Deployment'), 'spec', 'template');
+      expect(at(pod, 'metadata', 'labels')).toMatchObject(selector);
+      const spec = at(pod, 'spec');
+      const ports = [
+        ...records(at(spec, 'initContainers')),
+        ...records(at(spec, 'containers')),
+      ].flatMap((c) => records(c.ports));
+      expect(ports).toContainEqual(expect.objectContaining({ name: port, containerPort: 9090 }));
+    }
+  });
+
+  it("ships the dashboard file unchanged in a ConfigMap for Grafana's sidecar", () => {
+    const configMap = only(render('monitoring').objects, 'ConfigMap');
+    expect(at(configMap, 'metadata', 'labels', 'grafana_dashboard')).toBe('1');
+    expect(at(configMap, 'data', 'grafana-dashboard.json')).toBe(
+      readFileSync(DASHBOARD_PATH, 'utf8'),
+    );
+  });
+});

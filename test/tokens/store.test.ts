@@ -1,0 +1,478 @@
+import type { TokenSettings, UserConfig } from '../../src/config/types';
+import { createTokenStore } from '../../src/tokens';
+import { NoTokenError, type TokenEvents, type TokenStore } from '../../src/tokens/types';
+import { FakeMinter } from './support/fake-minter';
+import { ManualClock } from './support/manual-clock';
+
+function user(name: string, token: Partial<TokenSettings> = {}): UserConfig {
+  return {
+    name,
+    secret: { kind: 'literal', value: 'unused' },
+    allowRunAs: false,
+    token: {
+      seconds: 60,
+      autoRefresh: false,
+      serverRefreshIntervalSeconds: 10,
+      safetyMarginSeconds: 5,
+      ...token,
+    },
+  };
+}
+
+interface Setup {
+  clock: ManualClock;
+  store: TokenStore;
+  minter: (name: string) => FakeMinter;
+  events: { name: keyof TokenEvents; payload: TokenEvents[keyof TokenEvents] }[];
+  draw: { value: number };
+}
+
+const stores: TokenStore[] = [];
+afterEach(() => stores.splice(0).forEach((s) => s.stop()));
+
+function setup(users: UserConfig[], mode: 'auto' | 'manual' = 'auto'): Setup {
+  const clock = new ManualClock();
+  const draw = { value: 0.5 };
+  const minters = new Map<string, FakeMinter>();
+  const store = createTokenStore({
+    users,
+    clock,
+    random: () => draw.value,
+    minterFor: (u) => {
+      const m = new FakeMinter(clock, u.token.seconds, u.secret ? 'token' : 'user_token', mode);
+      minters.set(u.name, m);
+      return m;
+    },
+  });
+  stores.push(store);
+  const events: Setup['events'] = [];
+  for (const name of [
+    'minted',
+    'mintFailed',
+    'expired',
+    'invalidated',
+    'lifetimeLearned',
+  ] as const) {
+    store.on(name, (payload) => events.push({ name, payload }));
+  }
+  return { clock, store, minter: (n) => minters.get(n) as FakeMinter, events, draw };
+}
+
+const names = (s: Setup) => s.events.map((e) => e.name);
+
+describe('get() and current()', () => {
+  it('shares one mint among 10,000 concurrent callers', async () => {
+    const s = setup([user('alice'), user('bob')], 'manual');
+    const gets = Array.from({ length: 10_000 }, (_, i) => s.store.get(i % 2 ? 'alice' : 'bob'));
+    expect(s.minter('alice').calls).toBe(1);
+    expect(s.minter('bob').calls).toBe(1);
+    const a = s.minter('alice').succeed();
+    const b = s.minter('bob').succeed();
+    const leases = await Promise.all(gets);
+    expect(new Set(leases.filter((l) => l.user === 'alice').map((l) => l.value))).toEqual(
+      new Set([a]),
+    );
+    expect(new Set(leases.filter((l) => l.user === 'bob').map((l) => l.value))).toEqual(
+      new Set([b]),
+    );
+    expect(s.minter('alice').calls).toBe(1);
+  });
+
+  it('answers current() synchronously once a token is held, with its usable limit', async () => {
+    const s = setup([user('alice')]);
+    expect(s.store.current('alice')).toBeUndefined();
+    const lease = await s.store.get('alice');
+    expect(s.store.current('alice')).toEqual(lease);
+    expect(lease.usableUntil).toBe(s.clock.now() + 55_000);
+    expect(s.store.current('nobody')).toBeUndefined();
+  });
+
+  it('rejects get() for an unknown user', async () => {
+    const s = setup([user('alice')]);
+    await expect(s.store.get('mallory')).rejects.toThrow('unknown user "mallory"');
+  });
+
+  it('lets one waiter abort without cancelling the shared mint', async () => {
+    const s = setup([user('alice')], 'manual');
+    const ac = new AbortController();
+    const aborted = s.store.get('alice', ac.signal);
+    const other = s.store.get('alice');
+    ac.abort(new Error('client went away'));
+    await expect(aborted).rejects.toThrow('client went away');
+    s.minter('alice').succeed();
+    await expect(other).resolves.toMatchObject({ value: 'tok-1' });
+  });
+
+  it('reports the mint as an event with its duration and expiry', async () => {
+    const s = setup([user('alice')], 'manual');
+    const got = s.store.get('alice');
+    const sentAt = s.clock.now();
+    await s.clock.advance(250);
+    s.minter('alice').succeed();
+    await got;
+    expect(s.events).toEqual([
+      {
+        name: 'minted',
+        payload: {
+          user: 'alice',
+          endpoint: 'token',
+          seconds: 60,
+          durationSeconds: 0.25,
+          expiresAt: sentAt + 60_000,
+        },
+      },
+    ]);
+  });
+});
+
+describe('renew mode', () => {
+  it('renews at 70 % of the lifetime and keeps serving the old token until the new one arrives', async () => {
+    const s = setup([user('alice')], 'manual');
+    s.store.start();
+    const t0 = s.clock.now();
+    const first = s.minter('alice').succeed();
+    await s.clock.advance(41_999);
+    expect(s.minter('alice').calls).toBe(1);
+    await s.clock.advance(1);
+    expect(s.minter('alice').calls).toBe(2);
+    expect(s.store.current('alice')?.value).toBe(first);
+    await expect(s.store.get('alice')).resolves.toMatchObject({ value: first });
+    const second = s.minter('alice').succeed();
+    await s.clock.advance(0);
+    expect(s.store.current('alice')).toMatchObject({
+      value: second,
+      usableUntil: t0 + 42_000 + 55_000,
+    });
+  });
+
+  it('jitters the renewal between 63 % and 77 %', async () => {
+    for (const [draw, at] of [
+      [0, 37_800],
+      [0.999999, 46_200],
+    ] as const) {
+      const s = setup([user('alice')]);
+      s.draw.value = draw;
+      s.store.start();
+      await s.clock.advance(at - 1);
+      expect(s.minter('alice').calls).toBe(1);
+      await s.clock.advance(1);
+      expect(s.minter('alice').calls).toBe(2);
+    }
+  });
+
+  it('never renews later than the safety margin before expiry', async () => {
+    const s = setup([user('alice', { seconds: 10, safetyMarginSeconds: 4 })]);
+    s.store.start();
+    await s.clock.advance(5_999);
+    expect(s.minter('alice').calls).toBe(1);
+    await s.clock.advance(1);
+    expect(s.minter('alice').calls).toBe(2);
+  });
+
+  it('keeps running: one mint per renewal period over an hour', async () => {
+    const s = setup([user('alice')]);
+    s.store.start();
+    for (let i = 0; i < 3600; i++) {
+      await s.clock.advance(1000);
+      expect(s.store.current('alice')).toBeDefined();
+    }
+    expect(s.minter('alice').calls).toBe(Math.floor(3600 / 42) + 1);
+  });
+});
+
+describe('failures and backoff', () => {
+  it('keeps the current token while renewal fails, retries with backoff, then stops handing it out', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0;
+    s.store.start();
+    await s.clock.advance(0);
+    const token = s.store.current('alice')?.value;
+    const t0 = s.clock.now();
+    s.minter('alice').failNext(...Array<'server_error'>(20).fill('server_error'));
+    // Renewal at 63 % (37.8 s); retries after 1, 2, 4 s, then capped at half of what is left.
+    await s.clock.advanceTo(t0 + 37_800);
+    const attempts: number[] = [];
+    let seen = s.minter('alice').calls;
+    while (s.clock.now() < t0 + 55_000) {
+      await s.clock.advance(100);
+      if (s.minter('alice').calls !== seen) {
+        seen = s.minter('alice').calls;
+        attempts.push(s.clock.now() - t0);
+      }
+      if (s.clock.now() < t0 + 55_000) expect(s.store.current('alice')?.value).toBe(token);
+    }
+    // Sampled every 100 ms: 38.8, 40.8, 44.8, 49.9 (cap 5.1 s), 52.45, 53.725, 54.36, 54.86 (floor).
+    expect(attempts).toEqual([38_800, 40_800, 44_800, 49_900, 52_500, 53_800, 54_400, 54_900]);
+    await s.clock.advanceTo(t0 + 55_000);
+    expect(s.store.current('alice')).toBeUndefined();
+    await expect(s.store.get('alice')).rejects.toMatchObject({ reason: 'server_error' });
+    expect(names(s).filter((n) => n === 'expired')).toHaveLength(1);
+    expect(s.store.status()[0]).toMatchObject({ state: 'expired', failures: 9 });
+  });
+
+  it('retries at most every 30 s without a token, and get() fails fast in between', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0;
+    s.minter('alice').failNext(...Array<'network'>(10).fill('network'));
+    await expect(s.store.get('alice')).rejects.toMatchObject({
+      reason: 'network',
+      retryAfterSeconds: 1,
+    });
+    const times: number[] = [];
+    const t0 = s.clock.now();
+    for (let i = 0; i < 170; i++) {
+      const before = s.minter('alice').calls;
+      await s.clock.advance(1000);
+      if (s.minter('alice').calls !== before) times.push(s.clock.now() - t0);
+      await expect(s.store.get('alice')).rejects.toBeInstanceOf(NoTokenError);
+    }
+    expect(times.slice(0, 8)).toEqual([1000, 3000, 7000, 15000, 31000, 61000, 91000, 121000]);
+    expect(s.minter('alice').calls).toBe(10);
+    const failed = s.events
+      .filter((e) => e.name === 'mintFailed')
+      .map((e) => (e.payload as TokenEvents['mintFailed']).retryInMs);
+    expect(failed.slice(0, 6)).toEqual([1000, 2000, 4000, 8000, 16000, 30000]);
+  });
+
+  it('recovers when the mint succeeds again', async () => {
+    const s = setup([user('alice')]);
+    s.minter('alice').failNext('unauthorized');
+    s.store.start();
+    await s.clock.advance(0);
+    expect(s.store.status()[0]).toMatchObject({
+      state: 'pending',
+      failures: 1,
+      lastError: { reason: 'unauthorized' },
+    });
+    await s.clock.advance(8_000);
+    expect(s.store.status()[0]).toMatchObject({ state: 'valid', failures: 0, everHeld: true });
+    expect(s.store.current('alice')).toBeDefined();
+  });
+
+  it('counts a token that arrives too late to be used as a failure', async () => {
+    const s = setup([user('alice', { seconds: 2, safetyMarginSeconds: 1 })], 'manual');
+    const got = s.store.get('alice');
+    await s.clock.advance(1_500);
+    s.minter('alice').succeed();
+    await expect(got).rejects.toMatchObject({ reason: 'timeout' });
+    expect(s.store.current('alice')).toBeUndefined();
+  });
+
+  it('shows failing while a valid token is held and renewal fails', async () => {
+    const s = setup([user('alice')]);
+    s.store.start();
+    await s.clock.advance(0);
+    s.minter('alice').failNext('server_error');
+    await s.clock.advance(42_000);
+    expect(s.store.status()[0]).toMatchObject({ state: 'failing', failures: 1 });
+    expect(s.store.current('alice')).toBeDefined();
+  });
+});
+
+describe('invalidate', () => {
+  it('ignores a late 401 for an old token', async () => {
+    const s = setup([user('alice')]);
+    const old = (await s.store.get('alice')).value;
+    await s.clock.advance(42_000);
+    const fresh = s.store.current('alice')?.value;
+    expect(fresh).not.toBe(old);
+    s.store.invalidate('alice', old);
+    expect(s.store.current('alice')?.value).toBe(fresh);
+    expect(s.minter('alice').calls).toBe(2);
+    expect(names(s)).not.toContain('invalidated');
+  });
+
+  it('drops the current token and mints one new token for all waiters', async () => {
+    const s = setup([user('alice')], 'manual');
+    const got = s.store.get('alice');
+    const first = s.minter('alice').succeed();
+    await got;
+    s.store.invalidate('alice', first);
+    s.store.invalidate('alice', first);
+    expect(s.store.current('alice')).toBeUndefined();
+    expect(s.minter('alice').calls).toBe(2);
+    const waiters = Array.from({ length: 100 }, () => s.store.get('alice'));
+    const second = s.minter('alice').succeed();
+    expect(new Set((await Promise.all(waiters)).map((l) => l.value))).toEqual(new Set([second]));
+    expect(s.minter('alice').calls).toBe(2);
+    expect(s.events.filter((e) => e.name === 'invalidated')).toEqual([
+      { name: 'invalidated', payload: { user: 'alice', cause: 'unauthorized' } },
+    ]);
+  });
+
+  it('does not bypass backoff', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0;
+    const token = (await s.store.get('alice')).value;
+    s.minter('alice').failNext('server_error', 'server_error');
+    await s.clock.advance(37_800);
+    expect(s.minter('alice').calls).toBe(2);
+    s.store.invalidate('alice', token);
+    await s.clock.advance(0);
+    expect(s.minter('alice').calls).toBe(2);
+    await s.clock.advance(1_000);
+    expect(s.minter('alice').calls).toBe(3);
+  });
+});
+
+describe('autoRefresh mode', () => {
+  const auto = () => user('alice', { autoRefresh: true });
+
+  it('mints no new token while traffic keeps the token alive', async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    for (let i = 0; i < 600; i++) {
+      await s.clock.advance(1000);
+      const lease = s.store.current('alice');
+      expect(lease?.value).toBe(first.value);
+      const sentAt = s.clock.now();
+      await s.clock.advance(5);
+      s.store.observe('alice', first.value, sentAt, 200);
+    }
+    expect(s.minter('alice').calls).toBe(1);
+    expect(s.store.status()[0].expiresAt).toBeGreaterThan(s.clock.now() + 45_000);
+  });
+
+  it('mints a new token before the modelled expiry once traffic stops', async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    await s.clock.advance(20_000);
+    s.store.observe('alice', first.value, s.clock.now(), 200);
+    // Pushed to t0 + 80 s; renewal at 70 % of that lifetime: t0 + 20 s + 42 s.
+    await s.clock.advanceTo(t0 + 61_999);
+    expect(s.minter('alice').calls).toBe(1);
+    await s.clock.advanceTo(t0 + 62_000);
+    expect(s.minter('alice').calls).toBe(2);
+    expect(s.store.current('alice')?.value).not.toBe(first.value);
+  });
+
+  it('does not push before the server refresh interval has passed', async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    await s.clock.advance(8_000);
+    s.store.observe('alice', first.value, s.clock.now(), 200);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
+    await s.clock.advance(8_000);
+    s.store.observe('alice', first.value, s.clock.now(), 200);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 76_000);
+  });
+
+  it('does not push on a 401, nor for tokens it does not hold', async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    await s.clock.advance(20_000);
+    s.store.observe('alice', first.value, s.clock.now(), 401);
+    s.store.observe('alice', 'someone-else', s.clock.now(), 200);
+    s.store.observe('bob', first.value, s.clock.now(), 200);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
+  });
+
+  it('ignores pushes in renew mode', async () => {
+    const s = setup([user('alice')]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    await s.clock.advance(20_000);
+    s.store.observe('alice', first.value, s.clock.now(), 200);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
+  });
+});
+
+describe('lifetime learning', () => {
+  it('lowers the lifetime after two early rejections and emits lifetimeLearned', async () => {
+    const s = setup([user('alice', { seconds: 3600 })]);
+    for (const age of [31_000, 30_400]) {
+      const lease = await s.store.get('alice');
+      const mintedAt = s.clock.now();
+      await s.clock.advance(age);
+      s.store.observe('alice', lease.value, mintedAt + age, 401);
+      s.store.invalidate('alice', lease.value);
+      await s.clock.advance(0);
+    }
+    expect(s.events.filter((e) => e.name === 'lifetimeLearned')).toEqual([
+      {
+        name: 'lifetimeLearned',
+        payload: { user: 'alice', configuredSeconds: 3600, observedSeconds: 30 },
+      },
+    ]);
+    expect(s.store.status()[0].effectiveSeconds).toBe(30);
+    const next = s.store.current('alice');
+    expect(next?.usableUntil).toBe(s.clock.now() + 30_000 - 5_000);
+  });
+
+  it('counts one rejection per token, in either order with invalidate', async () => {
+    const s = setup([user('alice', { seconds: 3600 })]);
+    const lease = await s.store.get('alice');
+    await s.clock.advance(30_000);
+    s.store.invalidate('alice', lease.value);
+    await s.clock.advance(0);
+    for (let i = 0; i < 5; i++) s.store.observe('alice', lease.value, s.clock.now() - 1, 401);
+    expect(names(s)).not.toContain('lifetimeLearned');
+  });
+
+  it('learns nothing from a rejection close to the modelled expiry', async () => {
+    const s = setup([user('alice')]);
+    for (let i = 0; i < 3; i++) {
+      const lease = await s.store.get('alice');
+      await s.clock.advance(50_000);
+      s.store.observe('alice', lease.value, s.clock.now(), 401);
+      s.store.invalidate('alice', lease.value);
+    }
+    expect(names(s)).not.toContain('lifetimeLearned');
+  });
+});
+
+describe('lifecycle', () => {
+  it('start() mints for every user; stop() rejects waiters and stops timers', async () => {
+    const s = setup([user('alice'), user('bob')], 'manual');
+    s.store.start();
+    expect(s.minter('alice').calls).toBe(1);
+    expect(s.minter('bob').calls).toBe(1);
+    const waiting = s.store.get('alice');
+    s.store.stop();
+    await expect(waiting).rejects.toMatchObject({ reason: 'stopped' });
+    expect(s.minter('alice').signals[0].aborted).toBe(true);
+    await expect(s.store.get('bob')).rejects.toMatchObject({ reason: 'stopped' });
+    expect(s.clock.pending()).toEqual([]);
+  });
+
+  it('reports status per user without secrets', async () => {
+    const admin = { ...user('bob'), secret: undefined };
+    const s = setup([user('alice', { autoRefresh: true }), admin]);
+    await s.store.get('alice');
+    const [alice, bob] = s.store.status();
+    expect(alice).toEqual({
+      user: 'alice',
+      mode: 'autoRefresh',
+      endpoint: 'token',
+      state: 'valid',
+      expiresAt: s.clock.now() + 60_000,
+      lastRefreshAt: s.clock.now(),
+      lastError: null,
+      failures: 0,
+      everHeld: true,
+      effectiveSeconds: 60,
+    });
+    expect(bob).toMatchObject({
+      user: 'bob',
+      mode: 'renew',
+      endpoint: 'user_token',
+      state: 'pending',
+      expiresAt: null,
+    });
+    expect(JSON.stringify(s.store.status())).not.toContain('tok-');
+  });
+
+  it('survives a listener that throws', async () => {
+    const s = setup([user('alice')]);
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    s.store.on('minted', () => {
+      throw new Error('listener bug');
+    });
+    await expect(s.store.get('alice')).resolves.toBeDefined();
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('listener bug'));
+    warn.mockRestore();
+  });
+});

@@ -12,10 +12,8 @@ const User = z
     disabled: z.boolean().optional(),
   })
   .strict();
-const UsersFile = z.union([
-  z.array(User).min(1),
-  z.object({ users: z.array(User).min(1) }).strict(),
-]);
+const UserList = z.array(User).min(1);
+const UsersFile = z.union([UserList, z.object({ users: UserList }).strict()]);
 
 /**
  * Reads a `--users` file: YAML or JSON, either a list of users or `{ users: [...] }`.
@@ -36,16 +34,20 @@ export function parseUsersFile(text: string): SimUser[] {
   return users;
 }
 
-/** The union hides which branch the author meant; report the issues of the likely one. */
+/** The union hides which form the author meant; report the first issue of the likely one. */
 function describe(doc: unknown, error: z.ZodError): string {
-  const branch = Array.isArray(doc)
-    ? z.array(User).min(1)
-    : z.object({ users: z.array(User).min(1) }).strict();
-  const issues = branch.safeParse(doc).error?.issues ?? error.issues;
-  const issue = issues[0];
-  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-  const key = path === '' ? '(document)' : path.replace(/^\./, '');
-  return `${key}: ${issue.message}`;
+  if (typeof doc !== 'object' || doc === null) {
+    return '(document): expected a list of users or an object with a "users" list';
+  }
+  const listForm = Array.isArray(doc);
+  const branch = listForm ? UserList : z.object({ users: UserList }).strict();
+  const issue = (branch.safeParse(doc).error ?? error).issues[0];
+  const path = (listForm ? ['users', ...issue.path] : issue.path)
+    .map((p: PropertyKey, i: number) =>
+      typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`,
+    )
+    .join('');
+  return `${path === '' ? '(document)' : path}: ${issue.message}`;
 }
 
 function firstLine(err: unknown): string {

@@ -1,0 +1,156 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, runCli } from '../support/cli';
+import { createSimulator } from '../../src/simulator';
+import { basic, call, tokenAuth } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  stdout: string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startCli(args: string[]): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'simulate', '--listen', '127.0.0.1:0', ...args], {
+      env: { PATH: process.env.PATH },
+    });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.once('exit', (code, signal) => done({ code, signal })),
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      // The banner is written at once; wait for its last line.
+      if (m && stdout.includes('Try: curl')) resolve({ child, url: m[1], stdout, exit });
+    });
+    void exit.then(({ code }) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+}
+
+describe('simulate command', () => {
+  it('serves the API with the demo users and exits 0 on SIGTERM', async () => {
+    const run = await startCli([]);
+    expect(run.stdout).toContain('admin/admin (_administrator)');
+    expect(run.stdout).toContain('alice/alice-password');
+    const t = await call(run.url, '/API/token', {
+      headers: { authorization: basic('admin', 'admin') },
+    });
+    expect(t.status).toBe(200);
+    const who = await call(run.url, '/API/whoami', {
+      headers: { authorization: tokenAuth(t.text) },
+    });
+    expect(who.text).toBe('admin');
+    expect((await call(run.url, '/__sim/stats')).status).toBe(404);
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toEqual({ code: 0, signal: null });
+  });
+
+  it('loads a YAML users file, hides its passwords, enables --control, exits 0 on SIGINT', async () => {
+    const users = file(
+      'users.yaml',
+      'users:\n  - name: ops\n    password: s3cret-pass\n    roles: [_administrator]\n  - name: ingest\n    password: ingest-pass\n    accessKeys: [ingest-key-1]\n',
+    );
+    const run = await startCli([
+      '--users',
+      users,
+      '--control',
+      '--max-seconds',
+      '120',
+      '--above-max',
+      'cap',
+    ]);
+    expect(run.stdout).toContain('ops (_administrator)');
+    expect(run.stdout).toContain('ingest');
+    expect(run.stdout).not.toMatch(/s3cret-pass|ingest-pass|ingest-key-1/);
+    expect(
+      (await call(run.url, '/API/token', { headers: { authorization: basic('admin', 'admin') } }))
+        .status,
+    ).toBe(401);
+    const capped = await call(run.url, '/API/token?seconds=999', {
+      headers: { authorization: basic('ingest', 'ingest-key-1') },
+    });
+    expect(capped.status).toBe(200);
+    const info = await call(run.url, '/__sim/tokens/info', {
+      method: 'POST',
+      body: JSON.stringify({ token: capped.text }),
+    });
+    expect(JSON.parse(info.text)).toMatchObject({ user: 'ingest', seconds: 120 });
+    run.child.kill('SIGINT');
+    expect(await run.exit).toEqual({ code: 0, signal: null });
+  });
+
+  it('accepts a JSON list of users', async () => {
+    const users = file('users.json', JSON.stringify([{ name: 'solo', password: 'pw' }]));
+    const run = await startCli(['--users', users]);
+    expect(
+      (await call(run.url, '/API/token', { headers: { authorization: basic('solo', 'pw') } }))
+        .status,
+    ).toBe(200);
+    run.child.kill('SIGTERM');
+    expect((await run.exit).code).toBe(0);
+  });
+
+  it.each([
+    ['broken.yaml', 'users: [\n  - name: a\n', /not valid YAML or JSON/],
+    ['nopass.json', '[{"name":"a"}]', /\[0\]\.password/],
+    [
+      'unknown.yaml',
+      'users:\n  - name: a\n    password: hunter2\n    admin: true\n',
+      /users\[0\].*admin/,
+    ],
+    [
+      'dup.yaml',
+      '- {name: a, password: hunter2}\n- {name: a, password: other}\n',
+      /users\[1\]\.name "a" is a duplicate/,
+    ],
+    ['colon.yaml', '- {name: "a:b", password: hunter2}\n', /must not contain ':'/],
+    ['empty.yaml', '', /\(document\)/],
+    ['scalar.yaml', 'just text', /\(document\)/],
+  ])('a bad users file %s → exit 2 naming the problem', async (name, text, message) => {
+    const r = await runCli(['simulate', '--listen', '127.0.0.1:0', '--users', file(name, text)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain(name);
+    expect(r.stderr).not.toContain('hunter2');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it.each([
+    [['--users', '/nonexistent/users.yaml'], /cannot read \(ENOENT\)/],
+    [['--listen', 'localhost'], /--listen "localhost"/],
+    [['--listen', '127.0.0.1:70000'], /port 0\.\.65535/],
+    [['--above-max', 'maybe'], /--above-max "maybe"/],
+    [['--max-seconds', '0'], /--max-seconds "0"/],
+    [['--frobnicate'], /frobnicate/],
+  ])('bad arguments %j → exit 2', async (args, message) => {
+    const r = await runCli(['simulate', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('exits 1 when the address is taken', async () => {
+    const other = createSimulator();
+    const url = await other.listen();
+    try {
+      const r = await runCli(['simulate', '--listen', url.replace('http://', '')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('EADDRINUSE');
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -1,0 +1,120 @@
+import { basic, call, startSimulator, tokenAuth } from './helpers';
+
+describe('HTTP control surface', () => {
+  it('is absent unless enabled', async () => {
+    const { sim, get } = await startSimulator();
+    try {
+      expect((await get('/__sim/stats')).status).toBe(404);
+      expect((await get('/__sim/tokens/revoke-all', { method: 'POST' })).status).toBe(404);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  describe('when enabled', () => {
+    const setup = async (): Promise<Awaited<ReturnType<typeof startSimulator>>> =>
+      startSimulator({ controlPath: true });
+    const post = (base: string, path: string, body?: unknown): ReturnType<typeof call> =>
+      call(base, path, {
+        method: 'POST',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    it('counts calls, resets them, reports stats', async () => {
+      const { sim, get, mint } = await setup();
+      try {
+        await mint('alice', 'alice-password');
+        await mint('bob', 'bob-password');
+        const count = await get('/__sim/calls?endpoint=token&user=alice');
+        expect(JSON.parse(count.text)).toEqual({ count: 1 });
+        expect(JSON.parse((await get('/__sim/calls')).text)).toEqual({ count: 2 });
+        expect((await get('/__sim/calls?endpoint=bogus')).status).toBe(400);
+        expect((await post(sim.url, '/__sim/calls/reset')).status).toBe(204);
+        expect(sim.calls()).toBe(0);
+        const stats = JSON.parse((await get('/__sim/stats')).text) as Record<string, number>;
+        expect(stats).toMatchObject({ tokens: 2, inFlightRequests: 1, openConnections: 1 });
+      } finally {
+        await sim.close();
+      }
+    });
+
+    it('sets and heals faults, validating the body', async () => {
+      const { sim, get, mint } = await setup();
+      try {
+        expect(
+          (
+            await post(sim.url, '/__sim/faults', {
+              fault: { kind: 'status', status: 503 },
+              times: 1,
+            })
+          ).status,
+        ).toBe(204);
+        expect(
+          (
+            await get('/API/token', {
+              headers: { authorization: basic('alice', 'alice-password') },
+            })
+          ).status,
+        ).toBe(503);
+        await mint('alice', 'alice-password');
+        await post(sim.url, '/__sim/faults', { fault: { kind: 'empty' } });
+        expect(
+          (
+            await get('/API/token', {
+              headers: { authorization: basic('alice', 'alice-password') },
+            })
+          ).text,
+        ).toBe('');
+        expect((await get('/__sim/faults', { method: 'DELETE' })).status).toBe(204);
+        await mint('alice', 'alice-password');
+
+        const bad = await post(sim.url, '/__sim/faults', {
+          fault: { kind: 'status', status: 'x' },
+        });
+        expect(bad.status).toBe(400);
+        expect(bad.text).toMatch(/^[^\n]+\n$/);
+        expect((await post(sim.url, '/__sim/faults', { fault: { kind: 'explode' } })).status).toBe(
+          400,
+        );
+        const notJson = await call(sim.url, '/__sim/faults', { method: 'POST', body: '{' });
+        expect(notJson.status).toBe(400);
+      } finally {
+        await sim.close();
+      }
+    });
+
+    it('advances the clock, revokes tokens, changes users', async () => {
+      const { sim, get, mint, clock } = await setup();
+      try {
+        const t = await mint('alice', 'alice-password');
+        const whoami = (authorization: string): ReturnType<typeof get> =>
+          get('/API/whoami', { headers: { authorization } });
+        expect(JSON.parse((await get('/__sim/clock')).text)).toEqual({ now: clock.t });
+        const moved = await post(sim.url, '/__sim/clock', { advanceMs: 60_000 });
+        expect(JSON.parse(moved.text)).toEqual({ now: clock.t + 60_000 });
+        expect((await whoami(tokenAuth(t))).status).toBe(401);
+        await post(sim.url, '/__sim/clock', { advanceMs: -60_000 });
+        expect((await whoami(tokenAuth(t))).status).toBe(200);
+
+        const info = await post(sim.url, '/__sim/tokens/info', { token: t });
+        expect(JSON.parse(info.text)).toMatchObject({ user: 'alice', seconds: 60 });
+        await post(sim.url, '/__sim/tokens/revoke', { token: t });
+        expect((await whoami(tokenAuth(t))).status).toBe(401);
+        const u = await mint('bob', 'bob-password');
+        await post(sim.url, '/__sim/tokens/revoke-all');
+        expect((await whoami(tokenAuth(u))).status).toBe(401);
+
+        await post(sim.url, '/__sim/users/alice', { password: 'new-secret' });
+        expect((await whoami(basic('alice', 'new-secret'))).status).toBe(200);
+        await post(sim.url, '/__sim/users/alice', { disabled: true });
+        expect(
+          (await get('/API/token', { headers: { authorization: basic('alice', 'new-secret') } }))
+            .status,
+        ).toBe(409);
+        expect((await post(sim.url, '/__sim/users/nobody', { disabled: true })).status).toBe(400);
+      } finally {
+        await sim.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,87 @@
+import WebSocket from 'ws';
+import type { Simulator } from '../../src/simulator';
+import { basic, startSimulator, tokenAuth } from './helpers';
+
+describe('WebSocket under /APIWS/', () => {
+  let sim: Simulator;
+  let token: string;
+
+  beforeEach(async () => {
+    let mint;
+    ({ sim, mint } = await startSimulator());
+    token = await mint('alice', 'alice-password');
+  });
+  afterEach(() => sim.close());
+
+  const wsUrl = (path: string): string => `${sim.url.replace('http', 'ws')}${path}`;
+
+  function opened(ws: WebSocket): Promise<void> {
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+  }
+
+  function refusal(ws: WebSocket): Promise<{ status: number; challenge?: string }> {
+    return new Promise((resolve, reject) => {
+      ws.once('unexpected-response', (_req, res) => {
+        resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'] });
+        res.resume();
+      });
+      ws.once('open', () => reject(new Error('opened')));
+      ws.once('error', () => undefined);
+    });
+  }
+
+  it('echoes text and binary messages for a valid token', async () => {
+    const ws = new WebSocket(wsUrl('/APIWS/updates'), {
+      headers: { authorization: tokenAuth(token) },
+    });
+    await opened(ws);
+    const replies: Array<{ data: string; binary: boolean }> = [];
+    const two = new Promise<void>((resolve) =>
+      ws.on('message', (data, binary) => {
+        replies.push({ data: Buffer.from(data as Buffer).toString(), binary });
+        if (replies.length === 2) resolve();
+      }),
+    );
+    ws.send('hello');
+    ws.send(Buffer.from('bin'));
+    await two;
+    expect(replies).toEqual([
+      { data: 'hello', binary: false },
+      { data: 'bin', binary: true },
+    ]);
+    expect(sim.calls({ endpoint: 'ws', user: 'alice' })).toBe(1);
+    ws.close();
+  });
+
+  it('refuses missing or bad credentials with 401 and a challenge', async () => {
+    for (const headers of [
+      {},
+      { authorization: tokenAuth('nope') },
+      { authorization: basic('alice', 'x') },
+    ]) {
+      const r = await refusal(new WebSocket(wsUrl('/APIWS/updates'), { headers }));
+      expect(r.status).toBe(401);
+      expect(r.challenge).toMatch(/^Basic realm=/);
+    }
+  });
+
+  it('refuses upgrades outside /APIWS/ with 404', async () => {
+    const r = await refusal(
+      new WebSocket(wsUrl('/API/whoami'), { headers: { authorization: tokenAuth(token) } }),
+    );
+    expect(r.status).toBe(404);
+  });
+
+  it('close() terminates open WebSockets', async () => {
+    const ws = new WebSocket(wsUrl('/APIWS/x'), { headers: { authorization: tokenAuth(token) } });
+    await opened(ws);
+    expect(sim.openConnections()).toBe(1);
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    await sim.close();
+    await closed;
+    expect(sim.openConnections()).toBe(0);
+  });
+});

@@ -248,7 +248,9 @@ async function main() {
   process.stdout.write(`\nTargets for this proxy:\n${formatTargets(report.targets)}\n`);
   const out = opts.out ?? join(RESULTS, `bench-${report.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (opts.out === undefined) {
+    writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  }
   const { before, after } = report.machine.loadAverage;
   process.stdout.write(
     `\n${report.seconds.toFixed(0)} s, load average ${before.toFixed(1)} → ${after.toFixed(1)}; JSON: ${out}\n`,

@@ -1,0 +1,201 @@
+import { ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+// The benchmark's building blocks, run as the harness runs them: real child processes and
+// real sockets. Nothing here asserts a timing.
+
+const BENCH = join(__dirname, '..', '..', 'bench');
+const run = promisify(execFile);
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+async function client(script: string, params: object): Promise<Record<string, unknown>> {
+  const { stdout } = await run(process.execPath, [
+    join(BENCH, 'clients', script),
+    JSON.stringify(params),
+  ]);
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+function firstLine(child: ChildProcessWithoutNullStreams): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.setEncoding('utf8');
+    const onData = (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      child.stdout.off('data', onData);
+      resolve(buf.slice(0, nl));
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+  });
+}
+
+describe('bench upstream and clients', () => {
+  let upstream: ChildProcessWithoutNullStreams;
+  let base: string;
+  let token: string;
+
+  beforeAll(async () => {
+    upstream = spawn(process.execPath, [join(BENCH, 'upstream.mjs')]);
+    const { port } = JSON.parse(await firstLine(upstream)) as { port: number };
+    base = `http://127.0.0.1:${port}`;
+    const minted = await get(`${base}/API/token?seconds=600`, {
+      authorization: basic('alice', 'alice-password'),
+    });
+    expect(minted.status).toBe(200);
+    token = minted.body;
+  });
+
+  afterAll(async () => {
+    upstream.kill('SIGKILL');
+    await once(upstream, 'exit');
+  });
+
+  it('mints like Vidispine and counts every mint per user', async () => {
+    await get(`${base}/__bench/reset`, {}, 'POST');
+    const bad = await get(`${base}/API/token`, { authorization: basic('alice', 'wrong') });
+    expect(bad.status).toBe(401);
+    const own = await get(`${base}/API/token`, { authorization: basic('alice', 'alice-password') });
+    const forAlice = await get(`${base}/API/user/alice/token`, {
+      authorization: basic('admin', 'admin'),
+    });
+    const notAdmin = await get(`${base}/API/user/admin/token`, {
+      authorization: basic('alice', 'alice-password'),
+    });
+    expect([own.status, forAlice.status, notAdmin.status]).toEqual([200, 200, 403]);
+    const stats = JSON.parse((await get(`${base}/__bench/stats`)).body) as {
+      mints: Record<string, number>;
+    };
+    expect(stats.mints).toEqual({ alice: 2 });
+  });
+
+  it('answers about 1 KiB of JSON only to a token it issued', async () => {
+    const ok = await get(`${base}/API/item/VX-1001`, { authorization: `token ${token}` });
+    expect(ok.status).toBe(200);
+    expect(Buffer.byteLength(ok.body)).toBeGreaterThan(900);
+    expect(Buffer.byteLength(ok.body)).toBeLessThan(1200);
+    expect(JSON.parse(ok.body)).toHaveProperty('id', 'VX-1001');
+    const forged = await get(`${base}/API/item/VX-1001`, { authorization: 'token VX-forged' });
+    expect(forged.status).toBe(401);
+    const none = await get(`${base}/API/item/VX-1001`);
+    expect(none.status).toBe(401);
+  });
+
+  it('carries a download and an upload byte for byte', async () => {
+    const bytes = 8 * 1024 * 1024 + 123;
+    const headers = { authorization: `token ${token}` };
+    const down = await client('transfer.mjs', {
+      mode: 'download',
+      url: `${base}/API/bench/download?bytes=${bytes}`,
+      bytes,
+      headers,
+    });
+    expect(down).toMatchObject({ bytes, status: 200 });
+    const up = await client('transfer.mjs', {
+      mode: 'upload',
+      url: `${base}/API/bench/upload`,
+      bytes,
+      headers,
+    });
+    expect(up).toMatchObject({ bytes, status: 200 });
+  });
+
+  it('fails a transfer whose token is refused', async () => {
+    await expect(
+      client('transfer.mjs', {
+        mode: 'download',
+        url: `${base}/API/bench/download?bytes=1000`,
+        bytes: 1000,
+        headers: { authorization: 'token VX-forged' },
+      }),
+    ).rejects.toThrow(/HTTP 401/);
+  });
+
+  it('holds idle keep-alive connections open', async () => {
+    const idle = spawn(process.execPath, [
+      join(BENCH, 'clients', 'idle.mjs'),
+      JSON.stringify({
+        url: `${base}/API/item/VX-1001`,
+        connections: 300,
+        headers: { authorization: `token ${token}` },
+      }),
+    ]);
+    expect(JSON.parse(await firstLine(idle))).toEqual({ open: 300, failed: 0 });
+    idle.stdin.end();
+    await once(idle, 'exit');
+  });
+
+  it('fires cold-start requests once told the target and reports every answer', async () => {
+    const cold = spawn(process.execPath, [
+      join(BENCH, 'clients', 'cold.mjs'),
+      JSON.stringify({ path: '/__bench/stats', requests: 700 }),
+    ]);
+    expect(JSON.parse(await firstLine(cold))).toEqual({ ready: true });
+    const result = firstLine(cold);
+    cold.stdin.write(`go ${performance.timeOrigin + performance.now()} ${base}\n`);
+    expect(JSON.parse(await result)).toMatchObject({ ok: 700, failed: 0, statuses: { 200: 700 } });
+  });
+});
+
+describe('npm run bench', () => {
+  it('runs a scenario end to end and writes the table and JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+    const out = join(dir, 'result.json');
+    try {
+      const { stdout } = await run(process.execPath, [
+        join(BENCH, 'run.mjs'),
+        '--only=small,idle',
+        '--contenders=direct,express',
+        '--connections=4',
+        '--duration=1',
+        '--warmup=0',
+        '--idle=50',
+        '--load=autocannon',
+        `--out=${out}`,
+      ]);
+      expect(stdout).toMatch(/small GET, 4 conn\s+req\/s/);
+      expect(stdout).toMatch(/Express \+ http-proxy-middleware/);
+      const report = JSON.parse(readFileSync(out, 'utf8')) as {
+        results: Record<string, Record<string, Record<string, number>>>;
+      };
+      expect(report.results['small@4'].direct.rps).toBeGreaterThan(0);
+      expect(report.results['small@4'].express.errors).toBe(0);
+      expect(report.results.idle.express).toMatchObject({ opened: 50, failed: 0 });
+      expect(report.results.idle.express.rss).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an unknown scenario with a clear message', async () => {
+    await expect(run(process.execPath, [join(BENCH, 'run.mjs'), '--only=smal'])).rejects.toThrow(
+      /--only: unknown smal/,
+    );
+  });
+});

@@ -1,0 +1,351 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SecretSource, UserConfig, VidispineConfig } from '../../src/config/types';
+import { createSimulator, DEFAULT_USERS, type Simulator } from '../../src/simulator';
+import { MintError, type MintFailureReason } from '../../src/tokens/types';
+import {
+  createTokenMinter,
+  createTransport,
+  type VidispineTransport,
+  whoami,
+} from '../../src/vidispine';
+
+const dir = mkdtempSync(join(tmpdir(), 'vap-minter-'));
+const secretFile = (name: string, content: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+let sim: Simulator;
+let transport: VidispineTransport;
+/** Every message produced here, checked at the end for secrets and tokens. */
+const messages: string[] = [];
+const tokens: string[] = [];
+const ADMIN_PASSWORD = 'adm1n-pass';
+const SECRETS = [
+  ADMIN_PASSWORD,
+  'alice-password',
+  'bob-password',
+  'bob-access-key',
+  'wrong-password',
+  'rotated-password',
+];
+
+beforeAll(async () => {
+  sim = createSimulator({
+    // A distinctive admin password, so the leak check below can look for it.
+    users: [
+      ...DEFAULT_USERS.map((u) => (u.name === 'admin' ? { ...u, password: ADMIN_PASSWORD } : u)),
+      { name: 'o brien/ø', password: 'ob-password' },
+    ],
+    maxSeconds: 60,
+  });
+  await sim.listen(0, '127.0.0.1');
+  transport = createTransport({ url: new URL(sim.url) });
+});
+afterAll(async () => {
+  transport.close();
+  await sim.close();
+});
+beforeEach(() => {
+  sim.resetCalls();
+  sim.healTokenEndpoints();
+});
+
+function vidispine(
+  admin?: { username: string; secret: SecretSource },
+  mintTimeoutSeconds = 5,
+): Pick<VidispineConfig, 'admin' | 'mintTimeoutSeconds'> {
+  return { admin, mintTimeoutSeconds };
+}
+const ADMIN = { username: 'admin', secret: { kind: 'literal', value: ADMIN_PASSWORD } as const };
+
+function user(name: string, secret?: SecretSource, seconds = 60, autoRefresh = false): UserConfig {
+  return {
+    name,
+    secret,
+    allowRunAs: false,
+    token: { seconds, autoRefresh, serverRefreshIntervalSeconds: 10, safetyMarginSeconds: 5 },
+  };
+}
+
+async function mintFails(
+  minter: ReturnType<typeof createTokenMinter>,
+  reason: MintFailureReason,
+): Promise<MintError> {
+  const err = await minter.mint().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof MintError)) throw new Error(`expected a MintError, got ${String(err)}`);
+  expect(err.reason).toBe(reason);
+  messages.push(err.message);
+  return err;
+}
+
+describe('own credentials: GET /API/token', () => {
+  it('mints a working token for the user and measures sentAt before sending', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(),
+      user: user('alice', { kind: 'literal', value: 'alice-password' }),
+      transport,
+    });
+    expect(minter.endpoint).toBe('token');
+    const before = Date.now();
+    const token = await minter.mint();
+    tokens.push(token.value);
+    expect(token.sentAt).toBeGreaterThanOrEqual(before);
+    expect(token.sentAt).toBeLessThanOrEqual(Date.now());
+    expect(token.seconds).toBe(60);
+    expect(await whoami(transport, token.value, AbortSignal.timeout(5000))).toBe('alice');
+    expect(sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
+    expect(sim.tokenInfo(token.value)).toMatchObject({
+      user: 'alice',
+      seconds: 60,
+      autoRefresh: false,
+    });
+  });
+
+  it('asks for the configured lifetime and autoRefresh', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(),
+      user: user('alice', { kind: 'literal', value: 'alice-password' }, 30, true),
+      transport,
+    });
+    const token = await minter.mint();
+    tokens.push(token.value);
+    expect(sim.tokenInfo(token.value)).toMatchObject({ seconds: 30, autoRefresh: true });
+  });
+
+  it('accepts an access key instead of the password', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(),
+      user: user('bob', { kind: 'env', name: 'BOB_KEY' }),
+      transport,
+      env: { BOB_KEY: 'bob-access-key' },
+    });
+    const token = await minter.mint();
+    tokens.push(token.value);
+    expect(sim.tokenInfo(token.value)?.user).toBe('bob');
+  });
+
+  it('re-reads a rotated secret file before every mint', async () => {
+    const path = secretFile('alice-rotating', 'alice-password\n');
+    const minter = createTokenMinter({
+      vidispine: vidispine(),
+      user: user('alice', { kind: 'file', path }),
+      transport,
+    });
+    tokens.push((await minter.mint()).value);
+    sim.setUserPassword('alice', 'rotated-password');
+    const err = await mintFails(minter, 'unauthorized');
+    expect(err.status).toBe(401);
+    expect(err.message).toContain(`file ${path}`);
+    writeFileSync(path, 'rotated-password\n');
+    tokens.push((await minter.mint()).value);
+    sim.setUserPassword('alice', 'alice-password');
+  });
+
+  it('explains a bad password without revealing it', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(),
+      user: user('alice', { kind: 'literal', value: 'wrong-password' }),
+      transport,
+    });
+    const err = await mintFails(minter, 'unauthorized');
+    expect(err.message).toMatch(
+      /rejected the credentials of user "alice".*check the password or access key/,
+    );
+  });
+
+  it('names userTokenMaxInterval when seconds is above the cap', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(),
+      user: user('alice', { kind: 'literal', value: 'alice-password' }, 3600),
+      transport,
+    });
+    const err = await mintFails(minter, 'bad_request');
+    expect(err.message).toContain('userTokenMaxInterval');
+    expect(err.message).toContain('3600');
+  });
+
+  it('fails with secret_unreadable when the secret file disappears', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(),
+      user: user('alice', { kind: 'file', path: join(dir, 'missing') }),
+      transport,
+    });
+    const err = await mintFails(minter, 'secret_unreadable');
+    expect(err.message).toContain('ENOENT');
+    expect(sim.calls({ endpoint: 'token' })).toBe(0);
+  });
+});
+
+describe('admin credential: GET /API/user/{name}/token', () => {
+  it('mints for a user without a password', async () => {
+    const minter = createTokenMinter({ vidispine: vidispine(ADMIN), user: user('bob'), transport });
+    expect(minter.endpoint).toBe('user_token');
+    const token = await minter.mint();
+    tokens.push(token.value);
+    expect(await whoami(transport, token.value, AbortSignal.timeout(5000))).toBe('bob');
+    expect(sim.calls({ endpoint: 'user_token', user: 'bob' })).toBe(1);
+    expect(sim.calls({ endpoint: 'token' })).toBe(0);
+  });
+
+  it('lets an administrator exceed the cap', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(ADMIN),
+      user: user('alice', undefined, 3600, true),
+      transport,
+    });
+    const token = await minter.mint();
+    tokens.push(token.value);
+    expect(sim.tokenInfo(token.value)).toMatchObject({
+      user: 'alice',
+      seconds: 3600,
+      autoRefresh: true,
+    });
+  });
+
+  it('URL-encodes the user name', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(ADMIN),
+      user: user('o brien/ø'),
+      transport,
+    });
+    const token = await minter.mint();
+    tokens.push(token.value);
+    expect(sim.tokenInfo(token.value)?.user).toBe('o brien/ø');
+  });
+
+  it('classifies a non-administrator admin credential as forbidden', async () => {
+    const notAdmin = {
+      username: 'alice',
+      secret: { kind: 'literal', value: 'alice-password' } as const,
+    };
+    const err = await mintFails(
+      createTokenMinter({ vidispine: vidispine(notAdmin), user: user('bob'), transport }),
+      'forbidden',
+    );
+    expect(err.message).toContain('_administrator');
+  });
+
+  it('classifies a disabled user (409)', async () => {
+    sim.setUserDisabled('bob', true);
+    try {
+      const err = await mintFails(
+        createTokenMinter({ vidispine: vidispine(ADMIN), user: user('bob'), transport }),
+        'user_disabled',
+      );
+      expect(err.status).toBe(409);
+    } finally {
+      sim.setUserDisabled('bob', false);
+    }
+  });
+
+  it('classifies an unknown user', async () => {
+    const err = await mintFails(
+      createTokenMinter({ vidispine: vidispine(ADMIN), user: user('nobody'), transport }),
+      'bad_request',
+    );
+    expect(err.message).toContain('does not exist');
+  });
+
+  it('names the admin credential when it is rejected', async () => {
+    const badAdmin = { username: 'admin', secret: { kind: 'env', name: 'ADMIN_PW' } as const };
+    const err = await mintFails(
+      createTokenMinter({
+        vidispine: vidispine(badAdmin),
+        user: user('bob'),
+        transport,
+        env: { ADMIN_PW: 'wrong-password' },
+      }),
+      'unauthorized',
+    );
+    expect(err.message).toContain('the admin credential "admin"');
+    expect(err.message).toContain('environment variable ADMIN_PW');
+  });
+});
+
+describe('server and network failures', () => {
+  const alice = () =>
+    createTokenMinter({
+      vidispine: vidispine(undefined, 0.3),
+      user: user('alice', { kind: 'literal', value: 'alice-password' }),
+      transport,
+    });
+
+  it('classifies 5xx as server_error', async () => {
+    sim.failTokenEndpoints({ kind: 'status', status: 503 }, { times: 1 });
+    expect((await mintFails(alice(), 'server_error')).status).toBe(503);
+  });
+
+  it('classifies an empty 200 as empty_token', async () => {
+    sim.failTokenEndpoints({ kind: 'empty' }, { times: 1 });
+    await mintFails(alice(), 'empty_token');
+  });
+
+  it('classifies a dropped connection as network', async () => {
+    sim.failTokenEndpoints({ kind: 'drop' }, { times: 1 });
+    await mintFails(alice(), 'network');
+  });
+
+  it('gives up after the mint timeout', async () => {
+    sim.failTokenEndpoints({ kind: 'delay', ms: 2000 }, { times: 1 });
+    const started = Date.now();
+    const err = await mintFails(alice(), 'timeout');
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(err.message).toContain('0.3 s');
+  });
+
+  it('classifies a refused connection as network', async () => {
+    const port = await freePort();
+    const closed = createTransport({ url: new URL(`http://127.0.0.1:${port}`) });
+    const minter = createTokenMinter({
+      vidispine: vidispine(),
+      user: user('alice', { kind: 'literal', value: 'x' }),
+      transport: closed,
+    });
+    const err = await mintFails(minter, 'network');
+    expect(err.message).toContain('ECONNREFUSED');
+    closed.close();
+  });
+
+  it('rejects with the caller’s reason when the caller aborts', async () => {
+    sim.failTokenEndpoints({ kind: 'delay', ms: 2000 }, { times: 1 });
+    const ac = new AbortController();
+    const minting = alice().mint(ac.signal);
+    setTimeout(() => ac.abort(new Error('shutting down')), 20);
+    await expect(minting).rejects.toThrow('shutting down');
+  });
+});
+
+describe('whoami', () => {
+  it('throws with the status for a bad token, without the token', async () => {
+    const err = await whoami(transport, 'not-a-token', AbortSignal.timeout(5000)).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toBe('GET /API/whoami answered 401');
+  });
+});
+
+afterAll(() => {
+  // Guard against leaks: no message ever carries a secret or a token.
+  expect(messages.length).toBeGreaterThan(10);
+  for (const message of messages) {
+    for (const secret of [...SECRETS, ...tokens]) expect(message).not.toContain(secret);
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

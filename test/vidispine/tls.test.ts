@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { UserConfig } from '../../src/config/types';
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { MintError } from '../../src/tokens/types';
+import { createTokenMinter, createTransport } from '../../src/vidispine';
+
+// A private CA's certificate in front of the simulator: https with and without vidispine.caFile.
+const dir = mkdtempSync(join(tmpdir(), 'vap-tls-'));
+const certFile = join(dir, 'cert.pem');
+const keyFile = join(dir, 'key.pem');
+
+let sim: Simulator;
+let tls: https.Server;
+let url: URL;
+
+beforeAll(async () => {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  sim = createSimulator({});
+  await sim.listen(0, '127.0.0.1');
+  const upstream = new URL(sim.url);
+  tls = https.createServer(
+    { cert: readFileSync(certFile), key: readFileSync(keyFile) },
+    (req, res) => {
+      const forward = http.request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(forward);
+    },
+  );
+  await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+  url = new URL(`https://127.0.0.1:${(tls.address() as AddressInfo).port}`);
+});
+
+afterAll(async () => {
+  tls.closeAllConnections();
+  await new Promise((resolve) => tls.close(resolve));
+  await sim.close();
+});
+
+const alice: UserConfig = {
+  name: 'alice',
+  secret: { kind: 'literal', value: 'alice-password' },
+  allowRunAs: false,
+  token: {
+    seconds: 60,
+    autoRefresh: false,
+    serverRefreshIntervalSeconds: 10,
+    safetyMarginSeconds: 5,
+  },
+};
+
+it('refuses an unknown CA and says to set caFile', async () => {
+  const transport = createTransport({ url });
+  const err = await createTokenMinter({
+    vidispine: { mintTimeoutSeconds: 5 },
+    user: alice,
+    transport,
+  })
+    .mint()
+    .catch((e: unknown) => e);
+  transport.close();
+  expect(err).toBeInstanceOf(MintError);
+  expect(err).toMatchObject({ reason: 'network' });
+  expect((err as MintError).message).toMatch(
+    /TLS with https:\/\/127\.0\.0\.1:\d+ failed \(\w+\).*vidispine\.caFile/,
+  );
+});
+
+it('mints over https when the CA file is given', async () => {
+  const transport = createTransport({ url, caFile: certFile });
+  const token = await createTokenMinter({
+    vidispine: { mintTimeoutSeconds: 5 },
+    user: alice,
+    transport,
+  }).mint();
+  transport.close();
+  expect(sim.tokenInfo(token.value)?.user).toBe('alice');
+});

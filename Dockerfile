@@ -31,9 +31,7 @@ LABEL org.opencontainers.image.title="vidispine-auth-proxy" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
-ENV NODE_ENV=production \
-    PROXY_LISTEN=127.0.0.1:8080 \
-    OPS_LISTEN=0.0.0.0:9090
+ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=production-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

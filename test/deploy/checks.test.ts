@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { appConfigProblems } from './app-config';
 import { secretProblems, workloadProblems } from './checks';
 import {
   K8sObject,
@@ -14,6 +15,7 @@ import {
 // property of a manifest that passes and expects that problem to be reported.
 const base = renderKustomization(join(ROOT, 'deploy', 'base'));
 const sidecar = renderKustomization(join(ROOT, 'deploy', 'examples', 'sidecar'));
+const multiUser = renderKustomization(join(ROOT, 'deploy', 'examples', 'multi-user'));
 
 function mutated(
   objects: readonly K8sObject[],
@@ -130,5 +132,26 @@ describe('property checks', () => {
     expect(schemaProblems(broken).join('\n')).toContain('containerPort must be integer');
     const unknown = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } };
     expect(schemaProblems([unknown])).toEqual(['Widget/w: no schema for example.com/v1 Widget']);
+  });
+
+  it('report configurations the proxy rejects or outlasts the grace period', () => {
+    const setEnv = (name: string, value: string) => (s: Record<string, unknown>) => {
+      for (const e of records(proxyIn(s).env)) if (e.name === name) e.value = value;
+    };
+    const unmounted = mutated(base.objects, setEnv('VIDISPINE_PASSWORD_FILE', '/etc/password'));
+    expect(appConfigProblems(unmounted).join('\n')).toContain('/etc/password');
+    const badNumber = mutated(sidecar.objects, setEnv('TOKEN_SECONDS', 'sixty'));
+    expect(appConfigProblems(badNumber).join('\n')).toContain('TOKEN_SECONDS');
+    const slowDrain = structuredClone(multiUser.objects) as K8sObject[];
+    for (const o of slowDrain) {
+      const data = at(o, 'data');
+      if (o.kind === 'ConfigMap' && isRecord(data)) {
+        data['config.yaml'] = String(data['config.yaml']).replace(
+          'drainSeconds: 30',
+          'drainSeconds: 60',
+        );
+      }
+    }
+    expect(appConfigProblems(slowDrain).join('\n')).toContain("does not exceed shutdown's 65 s");
   });
 });

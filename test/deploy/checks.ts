@@ -37,44 +37,64 @@ function listenHost(listen: unknown): string | undefined {
   return typeof listen === 'string' ? listen.replace(/:\d+$/, '') : undefined;
 }
 
-/** The proxy's effective settings: from env, or from the YAML file its CONFIG_FILE names. */
-function proxySettings(
-  container: Rec,
-  spec: Rec,
-  objects: readonly K8sObject[],
-): { env: Map<string, Rec>; opsPort: number; dataHosts: string[] } {
-  const env = new Map<string, Rec>();
-  for (const ref of records(container.envFrom)) {
-    const name = at(ref, 'configMapRef', 'name');
-    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
-    const data = at(cm, 'data');
-    if (isRecord(data))
-      for (const [k, v] of Object.entries(data)) env.set(k, { name: k, value: v });
-  }
-  for (const e of records(container.env)) env.set(String(e.name), e);
-  const value = (k: string): unknown => env.get(k)?.value;
-  const configFile = value('CONFIG_FILE');
-  if (typeof configFile !== 'string') {
+/** The proxy container of a pod template, with the inputs its configuration comes from. */
+export interface ProxyContainer {
+  where: string;
+  spec: Rec;
+  container: Rec;
+  sidecar: boolean;
+  /** From `env` and `envFrom` ConfigMaps; later entries win, as in Kubernetes. */
+  env: Map<string, Rec>;
+  /** The YAML file CONFIG_FILE names, read from the ConfigMap mounted there. */
+  configText: string | undefined;
+}
+
+export function proxyContainers(objects: readonly K8sObject[]): ProxyContainer[] {
+  return podSpecs(objects).flatMap(({ where, spec }) => {
+    const sidecar = records(spec.initContainers).find((c) => c.name === PROXY_CONTAINER);
+    const container = sidecar ?? records(spec.containers).find((c) => c.name === PROXY_CONTAINER);
+    if (!container) return [];
+    const env = new Map<string, Rec>();
+    for (const ref of records(container.envFrom)) {
+      const name = at(ref, 'configMapRef', 'name');
+      const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
+      const data = at(cm, 'data');
+      if (isRecord(data)) {
+        for (const [k, v] of Object.entries(data)) env.set(k, { name: k, value: v });
+      }
+    }
+    for (const e of records(container.env)) env.set(String(e.name), e);
+    const configFile = env.get('CONFIG_FILE')?.value;
+    const configText =
+      typeof configFile === 'string'
+        ? configFileText(configFile, container, spec, objects)
+        : undefined;
+    return [{ where, spec, container, sidecar: sidecar !== undefined, env, configText }];
+  });
+}
+
+/** The ops port and data listener hosts the proxy will use. */
+function listeners(p: ProxyContainer): { opsPort: number; dataHosts: string[] } {
+  if (p.configText === undefined) {
+    const value = (k: string): unknown => p.env.get(k)?.value;
     return {
-      env,
       opsPort: listenPort(value('OPS_LISTEN')) ?? 9090,
       dataHosts: [listenHost(value('PROXY_LISTEN')) ?? '127.0.0.1'],
     };
   }
-  const config = configFileContent(configFile, container, spec, objects);
+  const config = parseYaml(p.configText) as unknown;
   return {
-    env,
     opsPort: listenPort(at(config, 'ops', 'listen')) ?? 9090,
     dataHosts: records(at(config, 'users')).flatMap((u) => listenHost(u.listen) ?? []),
   };
 }
 
-function configFileContent(
+function configFileText(
   path: string,
   container: Rec,
   spec: Rec,
   objects: readonly K8sObject[],
-): unknown {
+): string {
   const mount = records(container.volumeMounts).find((m) =>
     path.startsWith(`${String(m.mountPath)}/`),
   );
@@ -84,7 +104,7 @@ function configFileContent(
   );
   const text = at(cm, 'data', path.slice(String(mount?.mountPath).length + 1));
   if (typeof text !== 'string') throw new Error(`CONFIG_FILE ${path} is not backed by a ConfigMap`);
-  return parseYaml(text) as unknown;
+  return text;
 }
 
 function securityProblems(where: string, spec: Rec, c: Rec): string[] {
@@ -159,24 +179,27 @@ export function workloadProblems(
         `${where}: terminationGracePeriodSeconds ${String(grace)} must exceed ${SHUTDOWN_SECONDS}`,
       );
     }
-    const sidecar = init.find((c) => c.name === PROXY_CONTAINER);
-    const proxy = sidecar ?? main.find((c) => c.name === PROXY_CONTAINER);
-    if (!proxy) {
+  }
+  const proxies = proxyContainers(objects);
+  for (const { where } of pods) {
+    if (!proxies.some((p) => p.where === where))
       out.push(`${where}: no ${PROXY_CONTAINER} container`);
-      continue;
-    }
-    const name = `${where} ${PROXY_CONTAINER}`;
-    if (sidecar && sidecar.restartPolicy !== 'Always')
+  }
+  for (const proxy of proxies) {
+    const name = `${proxy.where} ${PROXY_CONTAINER}`;
+    if (proxy.sidecar && proxy.container.restartPolicy !== 'Always') {
       out.push(`${name}: sidecar without restartPolicy Always`);
-    const settings = proxySettings(proxy, spec, objects);
-    out.push(...probeProblems(name, proxy, settings.opsPort));
-    for (const [env, e] of settings.env) {
+    }
+    const settings = listeners(proxy);
+    out.push(...probeProblems(name, proxy.container, settings.opsPort));
+    for (const [env, e] of proxy.env) {
       if (!allowedEnv.has(env))
         out.push(`${name}: env ${env} is not in the configuration contract`);
-      if (SECRET_ENV_NAMES.includes(env) && e.value !== undefined)
+      if (SECRET_ENV_NAMES.includes(env) && e.value !== undefined) {
         out.push(`${name}: ${env} carries a literal secret`);
+      }
     }
-    const wantHost = sidecar ? '127.0.0.1' : '0.0.0.0';
+    const wantHost = proxy.sidecar ? '127.0.0.1' : '0.0.0.0';
     for (const host of settings.dataHosts) {
       if (host !== wantHost) out.push(`${name}: data listener on ${host}, want ${wantHost}`);
     }

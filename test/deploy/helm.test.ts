@@ -2,6 +2,7 @@ import Ajv from 'ajv';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { appConfigProblems } from './app-config';
 import { secretProblems, workloadProblems } from './checks';
 import { METRIC_NAMES } from './contract';
 import { promqlSeriesNames, metricFamily } from './dashboard';
@@ -68,6 +69,10 @@ describe.each(renders)('chart rendered with %s', (_name, valuesFiles) => {
 
   it('puts no secret value in the manifests', () => {
     expect(secretProblems(rendered)).toEqual([]);
+  });
+
+  it('gives the proxy a configuration its own loader accepts', () => {
+    expect(appConfigProblems(rendered.objects)).toEqual([]);
   });
 
   it('selects its own pods with the Service, PDB and NetworkPolicy', () => {
@@ -241,6 +246,7 @@ describe('sidecar named template, included by an application chart', () => {
     expect(schemaProblems(rendered.objects)).toEqual([]);
     expect(workloadProblems(rendered.objects)).toEqual([]);
     expect(secretProblems(rendered)).toEqual([]);
+    expect(appConfigProblems(rendered.objects)).toEqual([]);
     const spec = at(rendered.objects[0], 'spec', 'template', 'spec');
     const sidecar = records(at(spec, 'initContainers'))[0];
     expect(sidecar).toMatchObject({ name: 'vidispine-auth-proxy', restartPolicy: 'Always' });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { appConfigProblems } from './app-config';
 import { secretProblems, workloadProblems } from './checks';
 import { DASHBOARD_PATH } from './dashboard';
 import {
@@ -50,6 +51,10 @@ describe.each(KUSTOMIZATIONS)('kubectl kustomize deploy/%s', (dir) => {
 describe.each(WORKLOADS)('deploy/%s workload', (dir) => {
   it('runs the proxy hardened, probed on the ops port, configured by contract names', () => {
     expect(workloadProblems(render(dir).objects)).toEqual([]);
+  });
+
+  it('gives the proxy a configuration its own loader accepts', () => {
+    expect(appConfigProblems(render(dir).objects)).toEqual([]);
   });
 });
 

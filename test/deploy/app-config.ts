@@ -1,0 +1,82 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { loadConfig } from '../../src/config/load';
+import type { ProxyConfig } from '../../src/config/types';
+import { ProxyContainer, proxyContainers } from './checks';
+import { K8sObject, at, records } from './render';
+
+interface Loaded {
+  where: string;
+  grace: unknown;
+  config?: ProxyConfig;
+  problem?: string;
+}
+
+/** Mount paths of the Secret volumes the proxy container mounts. */
+function secretMountPaths(p: ProxyContainer): string[] {
+  const secretVolumes = new Set(
+    records(p.spec.volumes)
+      .filter((v) => at(v, 'secret') !== undefined)
+      .map((v) => v.name),
+  );
+  return records(p.container.volumeMounts)
+    .filter((m) => secretVolumes.has(m.name))
+    .map((m) => String(m.mountPath));
+}
+
+/**
+ * Loads a proxy container's configuration with the proxy's own loader, from the env values
+ * and the mounted YAML file the manifest gives it. The loader checks that secret files
+ * exist, so each Secret mount is stood in for by a temporary folder holding a file for
+ * every path the configuration names inside it; a path outside every Secret mount stays
+ * missing and is reported.
+ */
+function load(p: ProxyContainer): Loaded {
+  const grace = p.spec.terminationGracePeriodSeconds;
+  const dir = mkdtempSync(join(tmpdir(), 'vap-config-'));
+  try {
+    const mounts = secretMountPaths(p);
+    const relocate = (text: string): string =>
+      mounts.reduce((t, m) => t.split(`${m}/`).join(`${join(dir, m)}/`), text);
+    const env: NodeJS.ProcessEnv = {};
+    for (const [name, e] of p.env) if (typeof e.value === 'string') env[name] = relocate(e.value);
+    const configText = p.configText === undefined ? undefined : relocate(p.configText);
+    const referenced = [
+      ...Object.entries(env).flatMap(([k, v]) => (k.endsWith('_FILE') && v ? [v] : [])),
+      ...[...(configText ?? '').matchAll(/passwordFile:\s*(\S+)/g)].map((m) => String(m[1])),
+    ];
+    for (const file of referenced.filter((f) => f.startsWith(`${dir}/`))) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, 'not-a-real-password');
+    }
+    let file: string | undefined;
+    if (configText !== undefined) {
+      file = join(dir, 'config.yaml');
+      writeFileSync(file, configText);
+    }
+    return { where: p.where, grace, config: loadConfig({ file, env }) };
+  } catch (err) {
+    return { where: p.where, grace, problem: err instanceof Error ? err.message : String(err) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function appConfigs(objects: readonly K8sObject[]): Loaded[] {
+  return proxyContainers(objects).map(load);
+}
+
+/** Configurations the proxy would reject (exit 2), and grace periods its shutdown outlasts. */
+export function appConfigProblems(objects: readonly K8sObject[]): string[] {
+  return appConfigs(objects).flatMap(({ where, config, problem, grace }) => {
+    if (problem !== undefined) return [`${where}: the proxy rejects its configuration: ${problem}`];
+    if (config === undefined) return [];
+    const needed = config.shutdown.delaySeconds + config.shutdown.drainSeconds;
+    return typeof grace === 'number' && grace > needed
+      ? []
+      : [
+          `${where}: terminationGracePeriodSeconds ${String(grace)} does not exceed shutdown's ${needed} s`,
+        ];
+  });
+}

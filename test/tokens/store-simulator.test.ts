@@ -1,0 +1,288 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Credential, TokenSettings, UserConfig } from '../../src/config/types';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
+import { createTokenStore } from '../../src/tokens';
+import type { TokenEventName, TokenEvents, TokenStore } from '../../src/tokens/types';
+import {
+  createTokenMinter,
+  createTransport,
+  type VidispineTransport,
+  whoami,
+} from '../../src/vidispine';
+import { ManualClock } from './support/manual-clock';
+
+/**
+ * The store, the HTTP minter and the simulator together. Time is virtual: the store, the
+ * minters and the simulator share one ManualClock, so an hour of renewals runs in a second.
+ */
+
+const ADMIN: Credential = { username: 'admin', secret: { kind: 'literal', value: 'admin' } };
+const dir = mkdtempSync(join(tmpdir(), 'vap-store-'));
+
+interface World {
+  clock: ManualClock;
+  sim: Simulator;
+  transport: VidispineTransport;
+  store: TokenStore;
+  events: { name: TokenEventName; payload: TokenEvents[TokenEventName] }[];
+  next<E extends TokenEventName>(name: E): Promise<TokenEvents[E]>;
+  /** GET /API/whoami with the user's current token, fed back to the store like the forwarder does. */
+  use(user: string): Promise<number>;
+}
+
+const worlds: World[] = [];
+afterEach(async () => {
+  for (const w of worlds.splice(0)) {
+    w.store.stop();
+    w.transport.close();
+    await w.sim.close();
+  }
+});
+
+function user(
+  name: string,
+  secret?: UserConfig['secret'],
+  token: Partial<TokenSettings> = {},
+): UserConfig {
+  return {
+    name,
+    secret,
+    allowRunAs: false,
+    token: {
+      seconds: 60,
+      autoRefresh: false,
+      serverRefreshIntervalSeconds: 10,
+      safetyMarginSeconds: 5,
+      ...token,
+    },
+  };
+}
+
+async function world(users: UserConfig[], simOptions: SimulatorOptions = {}): Promise<World> {
+  const clock = new ManualClock(Date.now());
+  const sim = createSimulator({ ...simOptions, now: clock.now });
+  await sim.listen(0, '127.0.0.1');
+  const transport = createTransport({ url: new URL(sim.url) });
+  const store = createTokenStore({
+    users,
+    clock,
+    random: () => 0.5,
+    minterFor: (u) =>
+      createTokenMinter({
+        vidispine: { admin: ADMIN, mintTimeoutSeconds: 5 },
+        user: u,
+        transport,
+        now: clock.now,
+      }),
+  });
+  const events: World['events'] = [];
+  const waiters: { name: TokenEventName; resolve: (p: never) => void }[] = [];
+  for (const name of [
+    'minted',
+    'mintFailed',
+    'expired',
+    'invalidated',
+    'lifetimeLearned',
+  ] as const) {
+    store.on(name, (payload) => {
+      events.push({ name, payload });
+      for (const w of waiters.filter((x) => x.name === name)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(payload as never);
+      }
+    });
+  }
+  const w: World = {
+    clock,
+    sim,
+    transport,
+    store,
+    events,
+    next: (name) =>
+      new Promise((resolve) => waiters.push({ name, resolve: resolve as (p: never) => void })),
+    async use(name) {
+      const lease = store.current(name) ?? (await store.get(name));
+      const sentAt = clock.now();
+      const answer = await transport.get(
+        '/API/whoami',
+        { Authorization: `token ${lease.value}`, Accept: 'text/plain' },
+        AbortSignal.timeout(5000),
+      );
+      store.observe(name, lease.value, sentAt, answer.status);
+      if (answer.status === 401) store.invalidate(name, lease.value);
+      return answer.status;
+    },
+  };
+  worlds.push(w);
+  return w;
+}
+
+it('makes exactly one mint call per user for 10,000 concurrent first requests', async () => {
+  const w = await world([
+    user('alice', { kind: 'literal', value: 'alice-password' }),
+    user('bob'),
+    user('runas', { kind: 'literal', value: 'runas-password' }),
+  ]);
+  const names = ['alice', 'bob', 'runas'];
+  const leases = await Promise.all(
+    Array.from({ length: 10_000 }, (_, i) => w.store.get(names[i % 3])),
+  );
+  expect(w.sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
+  expect(w.sim.calls({ endpoint: 'user_token', user: 'bob' })).toBe(1);
+  expect(w.sim.calls({ endpoint: 'token', user: 'runas' })).toBe(1);
+  expect(w.sim.calls({ endpoint: 'token' }) + w.sim.calls({ endpoint: 'user_token' })).toBe(3);
+  for (const name of names) {
+    expect(new Set(leases.filter((l) => l.user === name).map((l) => l.value)).size).toBe(1);
+    expect(
+      await whoami(
+        w.transport,
+        (w.store.current(name) as { value: string }).value,
+        AbortSignal.timeout(5000),
+      ),
+    ).toBe(name);
+  }
+});
+
+it.each([
+  ['own credentials', user('alice', { kind: 'literal', value: 'alice-password' })],
+  ['admin-minted', user('bob')],
+])('renew mode (%s): always holds a token Vidispine accepts, for an hour', async (_label, u) => {
+  const w = await world([u]);
+  w.store.start();
+  await w.next('minted');
+  for (let second = 0; second < 3600; second += 5) {
+    const minted = w.next('minted');
+    await w.clock.advance(5_000);
+    if (w.store.current(u.name) === undefined) await minted;
+    expect(await w.use(u.name)).toBe(200);
+  }
+  // One mint every 42 s (70 % of 60 s), never more.
+  const calls = w.sim.calls({ endpoint: u.secret ? 'token' : 'user_token', user: u.name });
+  expect(calls).toBeGreaterThanOrEqual(3600 / 42);
+  expect(calls).toBeLessThanOrEqual(3600 / 42 + 2);
+  expect(w.events.filter((e) => e.name !== 'minted')).toEqual([]);
+});
+
+it.each([
+  [
+    'own credentials',
+    user('alice', { kind: 'literal', value: 'alice-password' }, { autoRefresh: true }),
+  ],
+  ['admin-minted', user('bob', undefined, { autoRefresh: true })],
+])(
+  'autoRefresh (%s): traffic keeps one token alive; idle, it is renewed before it dies',
+  async (_label, u) => {
+    const w = await world([u]);
+    const endpoint = u.secret ? 'token' : 'user_token';
+    const first = await w.store.get(u.name);
+    for (let i = 0; i < 600; i++) {
+      await w.clock.advance(1_000);
+      expect(await w.use(u.name)).toBe(200);
+    }
+    expect(w.sim.calls({ endpoint })).toBe(1);
+    expect(w.store.current(u.name)?.value).toBe(first.value);
+    // The simulator agrees the token lives on, and our model is not later than its expiry.
+    const simExpiry = w.sim.tokenInfo(first.value)?.expiresAt ?? 0;
+    expect(w.store.status()[0].expiresAt).toBeLessThanOrEqual(simExpiry);
+    expect(simExpiry).toBeGreaterThan(w.clock.now() + 45_000);
+
+    // Idle: a new token arrives while the old one is still valid at the server.
+    const minted = w.next('minted');
+    await w.clock.advance(60_000);
+    await minted;
+    expect(w.sim.calls({ endpoint })).toBe(2);
+    expect(await w.use(u.name)).toBe(200);
+  },
+);
+
+it('recovers from each token endpoint failure class with backoff, keeping the token meanwhile', async () => {
+  const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
+  const first = await w.store.get('alice');
+  for (const fault of [
+    { kind: 'status', status: 500 },
+    { kind: 'empty' },
+    { kind: 'drop' },
+  ] as const) {
+    w.sim.failTokenEndpoints(fault, { times: 1 });
+    const failed = w.next('mintFailed');
+    await w.clock.advance(42_000);
+    expect((await failed).retryInMs).toBe(875);
+    expect(w.store.current('alice')).toBeDefined();
+    const minted = w.next('minted');
+    await w.clock.advance(875);
+    await minted;
+    expect(await w.use('alice')).toBe(200);
+  }
+  expect(
+    w.events
+      .filter((e) => e.name === 'mintFailed')
+      .map((e) => (e.payload as TokenEvents['mintFailed']).reason),
+  ).toEqual(['server_error', 'empty_token', 'network']);
+  expect(w.store.current('alice')?.value).not.toBe(first.value);
+});
+
+it('picks up a rotated secret file without a restart', async () => {
+  const path = join(dir, 'alice-password');
+  writeFileSync(path, 'alice-password\n');
+  const w = await world([user('alice', { kind: 'file', path })]);
+  await w.store.get('alice');
+  w.sim.setUserPassword('alice', 'new-password');
+  const failed = w.next('mintFailed');
+  await w.clock.advance(42_000);
+  // A credentials problem starts at 8 s, capped at half the 13 s the token has left, less jitter.
+  expect(await failed).toMatchObject({ reason: 'unauthorized', retryInMs: 5_688 });
+  expect(w.store.current('alice')).toBeDefined();
+  writeFileSync(path, 'new-password\n');
+  const minted = w.next('minted');
+  await w.clock.advance(5_688);
+  await minted;
+  expect(await w.use('alice')).toBe(200);
+});
+
+it('answers 409 for a disabled user with user_disabled and no token', async () => {
+  const w = await world([user('bob')]);
+  w.sim.setUserDisabled('bob', true);
+  await expect(w.store.get('bob')).rejects.toMatchObject({
+    reason: 'user_disabled',
+    retryAfterSeconds: 7,
+  });
+  expect(w.store.status()[0]).toMatchObject({
+    state: 'pending',
+    lastError: { reason: 'user_disabled' },
+  });
+});
+
+it('after a server restart lost every token, a 401 leads to exactly one new token', async () => {
+  const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
+  const first = await w.store.get('alice');
+  w.sim.revokeAllTokens();
+  const statuses = await Promise.all(Array.from({ length: 50 }, () => w.use('alice')));
+  expect(statuses.filter((s) => s === 401).length).toBeGreaterThan(0);
+  await w.clock.advance(0);
+  const second = await w.store.get('alice');
+  expect(second.value).not.toBe(first.value);
+  expect(w.sim.calls({ endpoint: 'token' })).toBe(2);
+  expect(await w.use('alice')).toBe(200);
+});
+
+it('learns a silently capped lifetime and stops hitting 401', async () => {
+  const w = await world(
+    [user('alice', { kind: 'literal', value: 'alice-password' }, { seconds: 600 })],
+    {
+      maxSeconds: 60,
+      aboveMax: 'cap',
+    },
+  );
+  await w.store.get('alice');
+  let unauthorized = 0;
+  for (let i = 0; i < 120; i++) {
+    await w.clock.advance(10_000);
+    if ((await w.use('alice')) === 401) unauthorized += 1;
+  }
+  const learned = w.events.find((e) => e.name === 'lifetimeLearned');
+  expect(learned?.payload).toEqual({ user: 'alice', configuredSeconds: 600, observedSeconds: 60 });
+  expect(unauthorized).toBe(2);
+  expect(w.store.status()[0].effectiveSeconds).toBe(60);
+});

@@ -9,9 +9,9 @@ import type { LocationRewriter } from './location';
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1, RFC 9112 §9.6) plus the ones the forwarder sets
  * itself: `host` (the upstream's), `transfer-encoding` and `expect` (re-added when the
- * body needs them), and every client credential.
+ * body needs them).
  */
-const REQUEST_ALWAYS_DROPPED = [
+const REQUEST_HOP_BY_HOP = [
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -21,19 +21,24 @@ const REQUEST_ALWAYS_DROPPED = [
   'transfer-encoding',
   'expect',
   'host',
-  'authorization',
-  'proxy-authorization',
 ];
 
-/** Decided once per listener: which request header names never leave the proxy. */
-export function requestDropSet(options: {
-  allowRunAs: boolean;
-  selectUserHeader?: string;
-}): ReadonlySet<string> {
-  const names = new Set(REQUEST_ALWAYS_DROPPED);
-  if (!options.allowRunAs) names.add('runas');
-  if (options.selectUserHeader !== undefined) names.add(options.selectUserHeader.toLowerCase());
+export interface CredentialPolicy {
+  readonly allowRunAs: boolean;
+  readonly selectUserHeader?: string;
+}
+
+/** Lower-case names of what a client may not pass on: credentials and the select header. */
+export function clientCredentialHeaders(policy: CredentialPolicy): string[] {
+  const names = ['authorization', 'proxy-authorization'];
+  if (!policy.allowRunAs) names.push('runas');
+  if (policy.selectUserHeader !== undefined) names.push(policy.selectUserHeader.toLowerCase());
   return names;
+}
+
+/** Decided once per listener: which request header names never leave the proxy. */
+export function requestDropSet(policy: CredentialPolicy): ReadonlySet<string> {
+  return new Set([...REQUEST_HOP_BY_HOP, ...clientCredentialHeaders(policy)]);
 }
 
 const RESPONSE_DROPPED: ReadonlySet<string> = new Set([

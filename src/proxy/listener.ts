@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ProxyConfig, UserConfig } from '../config/types';
 import type { TokenStore } from '../tokens/types';
 import { Forwarder } from './forwarder';
-import { requestDropSet } from './headers';
+import { clientCredentialHeaders, requestDropSet } from './headers';
 import { locationRewriter } from './location';
 import type { ForwardObserver } from './observer';
 import { createUpstream } from './upstream';
@@ -71,7 +71,7 @@ function createDataListener(
   });
   const upgrades = createUpgradeHandler({
     identity,
-    dropHeaders,
+    credentialHeaders: clientCredentialHeaders(user),
     upstream,
     store,
     observer,

@@ -18,7 +18,8 @@ import type { Upstream } from './upstream';
 
 export interface UpgradeOptions {
   readonly identity: IdentityRule;
-  readonly dropHeaders: ReadonlySet<string>;
+  /** Lower-case names of the client credential headers to remove; hop-by-hop ones stay. */
+  readonly credentialHeaders: readonly string[];
   readonly upstream: Upstream;
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
@@ -68,7 +69,7 @@ export interface UpgradeHandler {
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
-  const { identity: rule, dropHeaders, upstream, store, observer, logger } = options;
+  const { identity: rule, credentialHeaders, upstream, store, observer, logger } = options;
   const sockets = new Set<Duplex>();
   const sent = new WeakMap<IncomingMessage, Sent>();
   const proxy = createProxyServer({
@@ -113,7 +114,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     user: string,
     lease: TokenLease,
   ): void {
-    for (const name of dropHeaders) delete req.headers[name];
+    for (const name of credentialHeaders) delete req.headers[name];
     sent.set(req, { user, token: lease.value, sentAt: Date.now() });
     proxy.ws(req, socket, head, { headers: { authorization: `token ${lease.value}` } });
   }

@@ -85,6 +85,71 @@ describe('Vidispine unreachable or failing', () => {
   });
 });
 
+/** An upstream with a behaviour Vidispine may show but the simulator does not. */
+async function upstream(handler: http.RequestListener, onExpect?: http.RequestListener) {
+  const server = http.createServer(handler);
+  if (onExpect) server.on('checkContinue', onExpect);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+describe('upstream behaviours', () => {
+  it('passes a 401 on, without WWW-Authenticate, when the replay gets 401 too', async () => {
+    const seen: (string | undefined)[] = [];
+    const rejecting = await upstream((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="Vidispine"', 'content-length': 2 });
+      res.end('no');
+    });
+    const h = await startHarness({ forwardTo: rejecting.url });
+    try {
+      const reply = await call(h.port, { path: '/API/whoami' });
+      expect(reply.status).toBe(401);
+      expect(reply.headers['www-authenticate']).toBeUndefined();
+      expect(reply.text).toBe('no');
+      expect(seen).toHaveLength(2);
+      expect(seen[0]).toMatch(/^token \S+$/);
+      expect(seen[1]).toMatch(/^token \S+$/);
+      expect(seen[1]).not.toBe(seen[0]);
+      expect(h.observer.unauthorized).toEqual([
+        { user: 'alice', retried: true },
+        { user: 'alice', retried: false },
+      ]);
+    } finally {
+      await h.close();
+      await rejecting.close();
+    }
+  });
+
+  it('sends a large body anyway when Vidispine never answers 100 Continue', async () => {
+    const silent = await upstream(
+      () => undefined,
+      (req, res) => {
+        let bytes = 0;
+        req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        req.on('end', () => res.end(String(bytes)));
+      },
+    );
+    const h = await startHarness({
+      forwardTo: silent.url,
+      proxy: { replayBufferBytes: 1024, expectContinueTimeoutMs: 100 },
+    });
+    try {
+      const body = Buffer.alloc(3 * 1024 * 1024, 1);
+      const reply = await call(h.port, { method: 'PUT', path: '/API/import/raw', body });
+      expect(reply.status).toBe(200);
+      expect(reply.text).toBe(String(body.length));
+    } finally {
+      await h.close();
+      await silent.close();
+    }
+  });
+});
+
 describe('clients that go away', () => {
   let h: Harness;
   beforeAll(async () => {

@@ -37,15 +37,10 @@ class SimulatorServer implements Simulator {
     this.baseNow = options.now ?? Date.now;
     const now = (): number => this.now();
     const lifetime = {
-      defaultSeconds: options.defaultSeconds ?? 60,
-      maxSeconds: options.maxSeconds ?? 60,
+      defaultSeconds: positiveInteger('defaultSeconds', options.defaultSeconds ?? 60),
+      maxSeconds: positiveInteger('maxSeconds', options.maxSeconds ?? 60),
       aboveMax: options.aboveMax ?? 'reject',
     };
-    for (const [key, v] of Object.entries(lifetime)) {
-      if (typeof v === 'number' && !(Number.isInteger(v) && v > 0)) {
-        throw new Error(`simulator option ${key} must be a positive integer`);
-      }
-    }
     const refreshSeconds = options.refreshIntervalSeconds ?? 10;
     if (!(refreshSeconds >= 0)) throw new Error('refreshIntervalSeconds must be non-negative');
     this.ctx = {
@@ -69,9 +64,11 @@ class SimulatorServer implements Simulator {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    this.server.on('clientError', (_err, socket: Socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+    // Unparseable requests get a 400 and a closed connection; resets need no answer.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code !== 'ECONNRESET' && socket.writable) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      } else socket.destroy();
     });
   }
 
@@ -190,6 +187,13 @@ class SimulatorServer implements Simulator {
     }
     reject(res, 404, 'no such resource');
   }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!(Number.isInteger(value) && value > 0)) {
+    throw new Error(`simulator option ${name} must be a positive integer`);
+  }
+  return value;
 }
 
 export function createSimulator(options: SimulatorOptions = {}): Simulator {

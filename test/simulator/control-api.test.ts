@@ -126,6 +126,20 @@ describe('in-process control API', () => {
     expect(sim.openConnections()).toBe(0);
   });
 
+  it('refuses invalid options', () => {
+    expect(() => createSimulator({ maxSeconds: 0 })).toThrow(/maxSeconds/);
+    expect(() => createSimulator({ defaultSeconds: 1.5 })).toThrow(/defaultSeconds/);
+    expect(() => createSimulator({ refreshIntervalSeconds: -1 })).toThrow(/refreshIntervalSeconds/);
+    expect(() =>
+      createSimulator({
+        users: [
+          { name: 'a', password: 'x' },
+          { name: 'a', password: 'y' },
+        ],
+      }),
+    ).toThrow(/duplicate/);
+  });
+
   it('url throws before listen', () => {
     expect(() => createSimulator().url).toThrow(/not listening/);
   });

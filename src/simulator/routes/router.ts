@@ -1,7 +1,6 @@
-import { authenticate } from '../auth';
+import { authenticate, type Identity } from '../auth';
 import type { Exchange } from '../context';
 import { reject, segmentsOf, sendText, type Segment } from '../http';
-import type { Identity } from '../auth';
 import { handleTokenRequest } from './tokens';
 import { API_ROUTES } from './api';
 

@@ -52,20 +52,13 @@ function mint(ex: Exchange, forUser: string | undefined): void {
   const { ctx, req, res, target } = ex;
   const auth = authenticate(req.headers, ctx);
   if (!auth.ok) return reject(res, auth.status, auth.reason);
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
+  if (req.method !== 'GET') {
     res.setHeader('allow', 'GET');
     return reject(res, 405, `${req.method ?? ''} is not allowed here`);
   }
-  const type = negotiate(
-    req.headers.accept,
-    forUser === undefined ? OWN_TOKEN_TYPES : USER_TOKEN_TYPES,
-  );
-  if (!type)
-    return reject(
-      res,
-      406,
-      'no acceptable media type (text/plain, application/json, application/xml)',
-    );
+  const offered = forUser === undefined ? OWN_TOKEN_TYPES : USER_TOKEN_TYPES;
+  const type = negotiate(req.headers.accept, offered);
+  if (!type) return reject(res, 406, `no acceptable media type (offered: ${offered.join(', ')})`);
 
   const query = new URLSearchParams(target.query);
   const seconds = parseSeconds(query.get('seconds'), ctx.lifetime.defaultSeconds);

@@ -276,7 +276,7 @@ class LruTokenStore implements TokenStore {
     if (now >= held.usableUntil) {
       throw new MintError(
         'timeout',
-        `the token for "${slot.user.name}" took ${((now - started) / 1000).toFixed(1)} s to arrive and was no longer usable; retrying with backoff`,
+        `the token for "${slot.user.name}" took ${((now - started) / 1000).toFixed(1)} s to arrive and was no longer usable`,
       );
     }
     slot.failures = 0;

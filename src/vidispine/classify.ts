@@ -25,7 +25,7 @@ export function tokenFromAnswer(answer: HttpAnswer, ctx: MintContext): string {
     if (token === '') {
       throw new MintError(
         'empty_token',
-        `Vidispine answered ${status} with an empty body instead of a token for "${ctx.user}"; retrying with backoff`,
+        `Vidispine answered ${status} with an empty body instead of a token for "${ctx.user}"`,
         status,
       );
     }
@@ -82,7 +82,7 @@ function errorForStatus(status: number, ctx: MintContext): MintError {
   if (status >= 500) {
     return fail(
       'server_error',
-      `Vidispine failed the token request for "${user}"; retrying with backoff`,
+      `Vidispine failed the token request for "${user}": a server-side problem, usually temporary`,
     );
   }
   return fail(
@@ -105,14 +105,14 @@ export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintErro
   }
   return new MintError(
     'network',
-    `cannot reach Vidispine at ${ctx.origin} (${code}): check the Vidispine URL (vidispine.url / VIDISPINE_URL) and that VidiCore is running; retrying with backoff`,
+    `cannot reach Vidispine at ${ctx.origin} (${code}): check the Vidispine URL (vidispine.url / VIDISPINE_URL) and that VidiCore is running`,
   );
 }
 
 export function timeoutError(ctx: MintContext): MintError {
   return new MintError(
     'timeout',
-    `no answer from Vidispine at ${ctx.origin} within ${ctx.timeoutSeconds} s (vidispine.mintTimeoutSeconds); retrying with backoff`,
+    `no answer from Vidispine at ${ctx.origin} within ${ctx.timeoutSeconds} s (vidispine.mintTimeoutSeconds): is it overloaded?`,
   );
 }
 

@@ -1,0 +1,128 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { runCli } from '../support/cli';
+
+// `check` as users run it: the built CLI in a child process, against a real simulator.
+const dir = mkdtempSync(join(tmpdir(), 'vap-check-'));
+let sim: Simulator;
+let count = 0;
+
+beforeAll(async () => {
+  sim = createSimulator({});
+  await sim.listen(0, '127.0.0.1');
+});
+afterAll(() => sim.close());
+
+function configFile(yaml: string): string {
+  const path = join(dir, `config-${++count}.yaml`);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+const PASSWORDS = ['alice-password', 'bob-password', 'not-the-password'];
+
+function expectNoSecrets(text: string): void {
+  for (const secret of PASSWORDS) expect(text).not.toContain(secret);
+  // The simulator issued tokens to the child; none may be printed.
+  expect(sim.tokenCount()).toBeGreaterThan(0);
+  expect(text).not.toMatch(/[A-Za-z0-9_-]{24,}/);
+}
+
+it('mints and validates one token per user, prints a table, exits 0', async () => {
+  sim.resetCalls();
+  const path = configFile(`
+vidispine:
+  url: ${sim.url}
+  admin: { username: admin, passwordEnv: ADMIN_PASSWORD }
+users:
+  - name: alice
+    password: alice-password
+    listen: 127.0.0.1:0
+  - name: bob
+    token: { seconds: 3600, autoRefresh: true }
+`);
+  const result = await runCli(['check', '--config', path], {
+    env: { PATH: process.env.PATH, ADMIN_PASSWORD: 'admin' },
+  });
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const lines = result.stdout.trimEnd().split('\n');
+  expect(lines[0]).toMatch(/^USER\s+ENDPOINT\s+LIFETIME\s+RESULT$/);
+  expect(lines[1]).toMatch(/^alice\s+GET \/API\/token\s+60 s\s+ok$/);
+  expect(lines[2]).toMatch(/^bob\s+GET \/API\/user\/bob\/token\s+3600 s, autoRefresh\s+ok$/);
+  expect(lines[3]).toBe(`all 2 users OK against ${sim.url}`);
+  expect(sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
+  expect(sim.calls({ endpoint: 'user_token', user: 'bob' })).toBe(1);
+  expectNoSecrets(result.stdout);
+});
+
+it('works from the environment alone', async () => {
+  const result = await runCli(['check'], {
+    env: {
+      PATH: process.env.PATH,
+      VIDISPINE_URL: sim.url,
+      VIDISPINE_USER: 'bob',
+      VIDISPINE_PASSWORD: 'bob-password',
+    },
+  });
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/^bob\s+GET \/API\/token\s+60 s\s+ok$/m);
+  expectNoSecrets(result.stdout);
+});
+
+it('exits 1 and says why when a user fails, without printing the password', async () => {
+  const path = configFile(`
+vidispine: { url: ${sim.url} }
+users:
+  - name: alice
+    password: not-the-password
+    listen: 127.0.0.1:0
+  - name: bob
+    password: bob-password
+`);
+  const result = await runCli(['check', '-c', path], { env: { PATH: process.env.PATH } });
+  expect(result.code).toBe(1);
+  expect(result.stdout).toMatch(
+    /^alice\s+GET \/API\/token\s+60 s\s+unauthorized: Vidispine rejected the credentials of user "alice"/m,
+  );
+  expect(result.stdout).toMatch(/^bob\s+.*\s+ok$/m);
+  expect(result.stdout).toContain('1 of 2 users failed');
+  expectNoSecrets(result.stdout + result.stderr);
+});
+
+it('exits 1 when Vidispine cannot be reached', async () => {
+  const result = await runCli(['check'], {
+    env: {
+      PATH: process.env.PATH,
+      VIDISPINE_URL: 'http://127.0.0.1:1',
+      VIDISPINE_USER: 'bob',
+      VIDISPINE_PASSWORD: 'bob-password',
+    },
+  });
+  expect(result.code).toBe(1);
+  expect(result.stdout).toMatch(
+    /network: cannot reach Vidispine at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
+  );
+});
+
+it('exits 2 on bad configuration, naming the key on stderr', async () => {
+  const path = configFile(`
+vidispine: { url: ${sim.url} }
+users:
+  - { name: alice, password: alice-password, listen: "127.0.0.1:8080" }
+  - { name: bob, password: bob-password, listen: "127.0.0.1:8080" }
+`);
+  const result = await runCli(['check', '--config', path], { env: { PATH: process.env.PATH } });
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toContain('users[1].listen: address already used by users[0]');
+  expectNoSecrets(result.stderr);
+});
+
+it('exits 2 on an unknown option', async () => {
+  const result = await runCli(['check', '--bogus'], { env: { PATH: process.env.PATH } });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain('--bogus');
+});

@@ -17,6 +17,7 @@ import {
   records,
   renderChart,
   renderKustomization,
+  renderNotes,
   renderSidecarApp,
   schemaProblems,
 } from './render';
@@ -232,6 +233,31 @@ describe('chart specifics', () => {
     const used = rules.flatMap((r) => promqlSeriesNames(String(r.expr))).map(metricFamily);
     expect(used.length).toBeGreaterThan(0);
     for (const name of used) expect(METRIC_NAMES).toContain(name);
+  });
+});
+
+describe('NOTES.txt', () => {
+  it('names what was installed, the Secret to create with its keys, and how to check it', () => {
+    const notes = renderNotes();
+    expect(notes).toContain('installed as a gateway');
+    expect(notes).toContain(
+      "create secret generic vap-vidispine-auth-proxy-credentials \\\n    --from-literal=password='...'\n",
+    );
+    expect(notes).toContain('rollout status deployment/vap-vidispine-auth-proxy');
+    expect(notes).toContain('curl -s localhost:9090/readyz');
+    expect(notes).toContain('http://vap-vidispine-auth-proxy.media.svc:8080/API/');
+  });
+
+  it('lists every key the YAML config reads from the Secret', () => {
+    const notes = renderNotes([join(EXAMPLES, 'multi-user.yaml')]);
+    const keys = [...notes.matchAll(/--from-literal=([\w-]+)=/g)].map((m) => m[1]);
+    expect(keys).toEqual(['admin-password', 'ingest-password']);
+  });
+
+  it('points at the sidecar template when no gateway is installed', () => {
+    expect(renderNotes([], ['gateway.enabled=false'])).toContain(
+      'include "vidispine-auth-proxy.sidecar"',
+    );
   });
 });
 

@@ -81,6 +81,36 @@ export function renderSidecarApp(): Rendered {
   }
 }
 
+/**
+ * NOTES.txt as Helm prints it after an install. helm-template skips NOTES.txt, so a
+ * temporary copy of the chart renders it as a named template into a one-key YAML document.
+ */
+export function renderNotes(
+  valuesFiles: readonly string[] = [],
+  set: readonly string[] = [],
+): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vap-notes-'));
+  try {
+    cpSync(CHART, dir, { recursive: true });
+    const notes = readFileSync(join(CHART, 'templates', 'NOTES.txt'), 'utf8');
+    writeFileSync(
+      join(dir, 'templates', '_notes-check.tpl'),
+      `{{- define "notes-check" -}}\n${notes}{{- end -}}\n`,
+    );
+    writeFileSync(
+      join(dir, 'templates', 'notes-check.yaml'),
+      'notes: {{ include "notes-check" . | toJson }}\n',
+    );
+    const docs = parseAllDocuments(renderChart(dir, valuesFiles, { set }).text).map(
+      (d) => d.toJS() as unknown,
+    );
+    const notesDoc = docs.find((d) => isRecord(d) && typeof d.notes === 'string');
+    return String(at(notesDoc, 'notes'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export function renderKustomization(dir: string): Rendered {
   const text = run(process.env.KUBECTL ?? 'kubectl', ['kustomize', dir]);
   return { text, objects: parseManifests(text) };

@@ -66,8 +66,32 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- toYaml (merge (deepCopy .values.config) $ops) -}}
 {{- end -}}
 
+{{/* The Secret keys the configuration reads, space-separated. */}}
+{{- define "vidispine-auth-proxy.secretKeys" -}}
+{{- $v := .values -}}
+{{- $keys := list -}}
+{{- if $v.config -}}
+{{- $prefix := printf "%s/" $v.credentials.mountPath -}}
+{{- $holders := prepend (default (list) $v.config.users) (default (dict) (dig "vidispine" "admin" (dict) $v.config)) -}}
+{{- range $holders -}}
+{{- if and .passwordFile (hasPrefix $prefix .passwordFile) -}}
+{{- $keys = append $keys (trimPrefix $prefix .passwordFile) -}}
+{{- end -}}
+{{- end -}}
+{{- else -}}
+{{- if $v.credentials.passwordKey -}}
+{{- $keys = append $keys $v.credentials.passwordKey -}}
+{{- end -}}
+{{- if $v.vidispine.adminUser -}}
+{{- $keys = append $keys $v.credentials.adminPasswordKey -}}
+{{- end -}}
+{{- end -}}
+{{- join " " $keys -}}
+{{- end -}}
+
+{{/* Non-empty when the credential Secret must be mounted. */}}
 {{- define "vidispine-auth-proxy.needsSecret" -}}
-{{- if or .values.config .values.credentials.passwordKey .values.vidispine.adminUser -}}true{{- end -}}
+{{- include "vidispine-auth-proxy.secretKeys" . -}}
 {{- end -}}
 
 {{/*

@@ -10,4 +10,4 @@ export type {
 } from './types';
 export { createSimulator } from './server';
 export { DEFAULT_USERS } from './users';
-export { patternByte, patternBytes, PATTERN_PERIOD } from './pattern';
+export { patternBytes, PATTERN_PERIOD } from './pattern';

@@ -7,10 +7,6 @@ export const PATTERN_PERIOD = 251;
 /** Repeats the period so that any slice starting within the first period has `WRITE_SIZE` bytes. */
 const WRITE_SIZE = PATTERN_PERIOD * 256;
 
-export function patternByte(offset: number): number {
-  return offset % PATTERN_PERIOD;
-}
-
 /** The bytes at [offset, offset + length) of a simulated file. */
 export function patternBytes(offset: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(length);

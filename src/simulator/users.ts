@@ -4,12 +4,14 @@ export const ADMIN_ROLE = '_administrator';
 export const RUNAS_ROLE = '_runas';
 
 /** Demo users; their credentials are public by design. */
-export const DEFAULT_USERS: readonly SimUser[] = Object.freeze([
-  { name: 'admin', password: 'admin', roles: [ADMIN_ROLE] },
-  { name: 'alice', password: 'alice-password' },
-  { name: 'bob', password: 'bob-password', accessKeys: ['bob-access-key'] },
-  { name: 'runas', password: 'runas-password', roles: [RUNAS_ROLE] },
-]);
+export const DEFAULT_USERS: readonly SimUser[] = Object.freeze(
+  [
+    { name: 'admin', password: 'admin', roles: [ADMIN_ROLE] },
+    { name: 'alice', password: 'alice-password' },
+    { name: 'bob', password: 'bob-password', accessKeys: ['bob-access-key'] },
+    { name: 'runas', password: 'runas-password', roles: [RUNAS_ROLE] },
+  ].map((u) => Object.freeze(u)),
+);
 
 export function hasRole(user: SimUser, role: string): boolean {
   return user.roles?.includes(role) ?? false;

@@ -22,11 +22,16 @@ export interface LoadOptions {
  */
 export function loadConfig(opts: LoadOptions): ProxyConfig {
   const file = opts.file ?? (opts.env.CONFIG_FILE || undefined);
-  const config =
-    file === undefined
-      ? validate(configFromEnv(opts.env), opts.env, envNameFor)
-      : validate(readYaml(file), opts.env, (k) => k);
-  return file === undefined ? config : withLogLevelOverride(config, opts.env.LOG_LEVEL);
+  if (file === undefined) return validate(configFromEnv(opts.env), opts.env, envNameFor);
+  return withLogLevelOverride(configFromObject(readYaml(file), opts.env), opts.env.LOG_LEVEL);
+}
+
+/**
+ * Validates an object shaped like the YAML file (e.g. one built in code, as the demo does).
+ * `env` is where `passwordEnv` secrets are looked up. Throws `ConfigError`.
+ */
+export function configFromObject(raw: unknown, env: NodeJS.ProcessEnv): ProxyConfig {
+  return validate(raw, env, (k) => k);
 }
 
 function validate(

@@ -2,6 +2,36 @@ import { z } from 'zod';
 import { parseListen } from './listen';
 
 /**
+ * YAML keys and defaults (the file is the whole configuration; only LOG_LEVEL from the
+ * environment still applies):
+ *
+ * | key | default |
+ * |---|---|
+ * | vidispine.url — base URL without /API, http(s), no query/fragment/credentials | required |
+ * | vidispine.caFile — extra PEM CA bundle, added to Node's | — |
+ * | vidispine.admin.username + one of password / passwordFile / passwordEnv | — |
+ * | vidispine.mintTimeoutSeconds | 10 |
+ * | vidispine.connectTimeoutSeconds | 5 |
+ * | vidispine.upstreamTimeoutSeconds | 300 |
+ * | vidispine.maxSockets | 256 |
+ * | token.seconds — positive integer | 60 |
+ * | token.autoRefresh | false |
+ * | token.serverRefreshIntervalSeconds — the server's userTokenRefreshInterval | 10 |
+ * | token.safetyMarginSeconds — must be < seconds | min(5, 10 % of seconds) |
+ * | users[].name | required, unique |
+ * | users[].password / passwordFile / passwordEnv — at most one; none → admin-minted | — |
+ * | users[].listen — host:port, IPv6 in brackets, port 0 = ephemeral | — (≥ 1 user needs one) |
+ * | users[].selectUserHeader — header name, lower-cased | — |
+ * | users[].allowRunAs | false |
+ * | users[].token.{seconds, autoRefresh, serverRefreshIntervalSeconds, safetyMarginSeconds} | top-level token |
+ * | proxy.replayBufferBytes | 1048576 |
+ * | proxy.expectContinueTimeoutMs | 1000 |
+ * | proxy.accessLog | false |
+ * | ops.listen — host:port, or off / "" / null to disable | 0.0.0.0:9090 |
+ * | log.level — fatal, error, warn, info, debug, trace, silent | info |
+ * | shutdown.delaySeconds | 5 |
+ * | shutdown.drainSeconds | 30 |
+ *
  * The shape of the YAML file (and of the environment, once mapped onto it). Every object is
  * strict, so a misspelt key fails with its path instead of being ignored. Values that need
  * parsing (URL, listen addresses) are turned into their typed form here; rules that span

@@ -1,7 +1,13 @@
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfigArgs, readSecret } from '../../src/config';
+import {
+  ConfigError,
+  configFromObject,
+  loadConfig,
+  parseConfigArgs,
+  readSecret,
+} from '../../src/config';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-config-'));
 let fileCount = 0;
@@ -430,5 +436,19 @@ describe('parseConfigArgs', () => {
 
   it.each([[['--bogus']], [['extra']], [['--config']], [['--config=']]])('rejects %j', (args) => {
     expect(() => parseConfigArgs(args)).toThrow(ConfigError);
+  });
+});
+
+describe('configFromObject', () => {
+  it('validates an object built in code like a file', () => {
+    const config = configFromObject(
+      {
+        vidispine: { url: 'http://127.0.0.1:1' },
+        users: [{ name: 'a', passwordEnv: 'PW', listen: '127.0.0.1:0' }],
+      },
+      { PW: 'x' },
+    );
+    expect(config.users[0].secret).toEqual({ kind: 'env', name: 'PW' });
+    expect(() => configFromObject({ users: [] }, {})).toThrow('vidispine: required');
   });
 });

@@ -1,22 +1,22 @@
 /**
  * A 401 on a token that still had more than this share of its lifetime left is "early": the
  * server gave a shorter lifetime than asked (`seconds` above `userTokenMaxInterval`, capped
- * silently) — or an administrator removed the token. One early rejection proves nothing;
- * from the second on, the shortest age seen becomes the lifetime.
+ * silently) — or someone removed the token (server restart, administrator). A cap makes
+ * tokens die at about the same age every time; removals strike at random ages. So a lifetime
+ * is learned only from two early rejections whose ages agree within `AGREEMENT`, and the
+ * shorter of the two (whole seconds) becomes the lifetime.
  */
 export const EARLY_SHARE = 0.2;
-export const REJECTIONS_TO_LEARN = 2;
+export const AGREEMENT = 0.25;
+/** Early rejections remembered while waiting for one that agrees. */
+const REMEMBERED = 5;
 
 export interface LearningState {
-  readonly earlyRejections: number;
-  /** Shortest token age at an early rejection, ms. */
-  readonly shortestAgeMs: number;
+  /** Ages (ms) at earlier early rejections, newest last. */
+  readonly earlyAges: readonly number[];
 }
 
-export const NOTHING_LEARNED: LearningState = {
-  earlyRejections: 0,
-  shortestAgeMs: Number.POSITIVE_INFINITY,
-};
+export const NOTHING_LEARNED: LearningState = { earlyAges: [] };
 
 export interface Rejection {
   /** Time from the token's (modelled) start to the rejected request's send. */
@@ -31,10 +31,10 @@ export function learnFromRejection(
   { ageMs, lifetimeMs }: Rejection,
 ): { state: LearningState; learnedSeconds?: number } {
   if (ageMs >= lifetimeMs * (1 - EARLY_SHARE)) return { state };
-  const next: LearningState = {
-    earlyRejections: state.earlyRejections + 1,
-    shortestAgeMs: Math.min(state.shortestAgeMs, Math.max(0, ageMs)),
-  };
-  if (next.earlyRejections < REJECTIONS_TO_LEARN) return { state: next };
-  return { state: next, learnedSeconds: Math.max(1, Math.floor(next.shortestAgeMs / 1000)) };
+  const age = Math.max(0, ageMs);
+  const agreeing = state.earlyAges.filter((b) => Math.abs(age - b) <= AGREEMENT * Math.max(age, b));
+  const next: LearningState = { earlyAges: [...state.earlyAges, age].slice(-REMEMBERED) };
+  if (agreeing.length === 0) return { state: next };
+  const shortest = Math.min(age, ...agreeing);
+  return { state: next, learnedSeconds: Math.max(1, Math.floor(shortest / 1000)) };
 }

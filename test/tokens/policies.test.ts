@@ -183,24 +183,35 @@ describe('sliding expiry (autoRefresh)', () => {
 });
 
 describe('lifetime learning', () => {
+  const learn = (ages: number[], lifetimeMs = 3_600_000) => {
+    let state = NOTHING_LEARNED;
+    const learned: (number | undefined)[] = [];
+    for (const ageMs of ages) {
+      const result = learnFromRejection(state, { ageMs, lifetimeMs });
+      state = result.state;
+      learned.push(result.learnedSeconds);
+    }
+    return learned;
+  };
+
   it('learns nothing from a 401 near the end of the lifetime', () => {
     expect(learnFromRejection(NOTHING_LEARNED, { ageMs: 50_000, lifetimeMs: 60_000 })).toEqual({
       state: NOTHING_LEARNED,
     });
   });
 
-  it('waits for a second early rejection, then takes the shortest age in whole seconds', () => {
-    const first = learnFromRejection(NOTHING_LEARNED, { ageMs: 31_500, lifetimeMs: 3_600_000 });
-    expect(first.learnedSeconds).toBeUndefined();
-    const second = learnFromRejection(first.state, { ageMs: 30_200, lifetimeMs: 3_600_000 });
-    expect(second.learnedSeconds).toBe(30);
-    const third = learnFromRejection(second.state, { ageMs: 45_000, lifetimeMs: 30_000 });
-    expect(third.learnedSeconds).toBeUndefined();
+  it('waits for a second early rejection at a similar age, then takes the shorter, in whole seconds', () => {
+    expect(learn([31_500, 30_200])).toEqual([undefined, 30]);
+    expect(learn([61_000, 70_000])).toEqual([undefined, 61]);
+  });
+
+  it('ignores early rejections at unrelated ages (tokens removed by a restart)', () => {
+    expect(learn([5_000, 900_000, 40_000])).toEqual([undefined, undefined, undefined]);
+    expect(learn([5_000, 900_000, 40_000, 42_000])).toEqual([undefined, undefined, undefined, 40]);
   });
 
   it('never learns less than one second', () => {
-    const a = learnFromRejection(NOTHING_LEARNED, { ageMs: 10, lifetimeMs: 60_000 });
-    expect(learnFromRejection(a.state, { ageMs: -5, lifetimeMs: 60_000 }).learnedSeconds).toBe(1);
+    expect(learn([800, 700], 60_000)).toEqual([undefined, 1]);
   });
 });
 

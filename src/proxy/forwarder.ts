@@ -92,9 +92,7 @@ class Exchange {
     private readonly path: string,
     private readonly stripped: string[],
     private readonly plan: BodyPlan,
-  ) {
-    res.once('close', this.onClientClose);
-  }
+  ) {}
 
   /** Hot path: a held token and no body to read means no promise at all. */
   start(): void {
@@ -317,7 +315,8 @@ class Exchange {
     if (this.plan === 'expect') upstreamReq.destroy();
   }
 
-  private readonly onClientClose = (): void => {
+  /** The client's response closed; unless it finished, the client went away. */
+  clientClosed(): void {
     if (this.res.writableFinished) return;
     this.clientGone = true;
     this.body = undefined;
@@ -327,7 +326,7 @@ class Exchange {
     const upstreamReq = this.upstreamReq;
     this.upstreamReq = undefined;
     upstreamReq?.destroy();
-  };
+  }
 
   private clearContinueTimer(): void {
     if (this.continueTimer !== undefined) {
@@ -379,7 +378,9 @@ export class Forwarder {
     const identity = pickIdentity(this.f.identity, req.headers);
     const user = identity.ok ? identity.user : this.f.identity.defaultUser;
     const method = req.method ?? 'GET';
+    let exchange: Exchange | undefined;
     res.once('close', () => {
+      exchange?.clientClosed();
       observer.requestFinished(
         user,
         method,
@@ -404,7 +405,8 @@ export class Forwarder {
       this.f.replayBufferBytes,
     );
     const stripped = stripClientHeaders(req.rawHeaders, this.f.dropHeaders);
-    new Exchange(this.f, req, res, expectsContinue, user, path, stripped, plan).start();
+    exchange = new Exchange(this.f, req, res, expectsContinue, user, path, stripped, plan);
+    exchange.start();
   }
 
   private finished(): void {

@@ -57,6 +57,11 @@ const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
 /** Field names a `Connection` header lists are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionListed(value: string): Set<string> {
   const names = new Set<string>();
+  // The usual values name no field; skip the split for them.
+  if (value.length <= 10) {
+    const lower = value.toLowerCase();
+    if (lower === 'keep-alive' || lower === 'close') return names;
+  }
   for (const part of value.split(',')) {
     const name = part.trim().toLowerCase();
     if (name !== '' && name !== 'close' && name !== 'keep-alive') names.add(name);

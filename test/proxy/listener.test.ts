@@ -1,0 +1,53 @@
+import * as http from 'node:http';
+import { call, startHarness } from '../support/proxy-harness';
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+it('opens one listener per configured user and reports its address', async () => {
+  const h = await startHarness({
+    users: [{ name: 'alice' }, { name: 'bob' }, { name: 'admin', listen: undefined }],
+  });
+  try {
+    expect(h.listeners.map((l) => l.user)).toEqual(['alice', 'bob']);
+    expect(h.listeners[0].address()).toMatchObject({ address: '127.0.0.1' });
+    expect(h.portOf('alice')).not.toBe(h.portOf('bob'));
+  } finally {
+    await h.close();
+  }
+});
+
+it('drains in-flight requests on close and then refuses new connections', async () => {
+  const h = await startHarness();
+  const listener = h.listeners[0];
+  const slow = call(h.port, { path: '/API/slow?ms=300' });
+  await until(() => listener.inFlight() === 1);
+  await listener.close(10_000);
+  expect((await slow).status).toBe(200);
+  expect(listener.inFlight()).toBe(0);
+  expect(listener.address()).toBeNull();
+  await expect(call(h.port, { path: '/API/whoami' })).rejects.toThrow(/ECONNREFUSED/);
+  await h.close();
+});
+
+it('cuts what is still in flight once the drain time is over', async () => {
+  const h = await startHarness();
+  const listener = h.listeners[0];
+  const slow = new Promise<string>((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port: h.port, path: '/API/slow?ms=20000', agent: false }, (res) =>
+        resolve(String(res.statusCode)),
+      )
+      .on('error', (err) => resolve(err.message));
+  });
+  await until(() => h.sim.inFlightRequests() === 1);
+  await listener.close(50);
+  expect(await slow).toMatch(/socket hang up|ECONNRESET/);
+  await until(() => h.sim.inFlightRequests() === 0);
+  await h.close();
+});

@@ -23,10 +23,14 @@ function freePort(): Promise<number> {
   });
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** Polls until `check` holds; gives up early, with `why()`, once `gone()` says it never will. */
+async function until(
+  check: () => Promise<boolean>,
+  options: { timeoutMs: number; gone: () => boolean; why: () => string },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
   while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('timed out');
+    if (options.gone() || Date.now() > deadline) throw new Error(options.why());
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -63,7 +67,11 @@ describe('live /metrics of the proxy as the image runs it', () => {
     });
     proxy.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const ops = `http://127.0.0.1:${opsPort}`;
-    await until(async () => (await fetch(`${ops}/startupz`)).status === 200, 15_000);
+    await until(async () => (await fetch(`${ops}/startupz`)).status === 200, {
+      timeoutMs: 15_000,
+      gone: () => proxy.exitCode !== null,
+      why: () => `the proxy did not start (exit ${String(proxy.exitCode)}): ${stderr}`,
+    });
     // One proxied request, so the request families have samples too.
     await (await fetch(`http://127.0.0.1:${dataPort}/API/item`)).arrayBuffer();
     metrics = parseExposition(await (await fetch(`${ops}/metrics`)).text());

@@ -38,8 +38,17 @@ function area(url) {
   return own ? `${own[1]}/${own[2].split('/').slice(0, -1).join('/') || own[2]}` : url;
 }
 
+const CWD = `file://${process.cwd()}/`;
+
+/** `node_modules/pkg/...` for dependencies, a project-relative path for our own files. */
+function shortPath(url) {
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm >= 0) return url.slice(nm + 1);
+  return url.startsWith(CWD) ? url.slice(CWD.length) : url;
+}
+
 function keyOf(callFrame) {
-  const file = callFrame.url.replace(/^.*\/(node_modules|dist|src)\//, '$1/');
+  const file = shortPath(callFrame.url);
   return `${callFrame.functionName || '(anonymous)'}  ${file}:${callFrame.lineNumber + 1}`;
 }
 

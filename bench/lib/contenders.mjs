@@ -98,7 +98,7 @@ http {
     keepalive_requests 1000000;
   }
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    listen 127.0.0.1:${port};
     keepalive_requests 1000000;
     client_max_body_size 0;
     location / {

@@ -1,5 +1,6 @@
 // Small-GET load from a separate process: wrk when installed, autocannon otherwise.
 // Both resolve to { rps, p50, p99, non2xx, errors } with latencies in milliseconds.
+import { cpus } from 'node:os';
 import { runClient, runToEnd, which } from './procs.mjs';
 
 const UNIT_MS = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
@@ -32,7 +33,8 @@ export function pickLoadTool(forced) {
 }
 
 async function wrk({ url, connections, seconds, headers }) {
-  const threads = String(Math.min(connections, 2));
+  // half the cores: the contender and the upstream need the rest
+  const threads = String(Math.max(1, Math.min(connections, Math.floor(cpus().length / 2))));
   const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   const args = ['-t', threads, '-c', String(connections), '-d', `${seconds}s`, '--latency'];
   const out = await runToEnd(

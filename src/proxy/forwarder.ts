@@ -371,30 +371,18 @@ export class Forwarder {
 
   private serve(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const started = performance.now();
-    const { observer } = this.f;
     this.inFlightCount += 1;
-    observer.requestStarted();
+    this.f.observer.requestStarted();
     req.on('error', ignoreError);
     const identity = pickIdentity(this.f.identity, req.headers);
-    const user = identity.ok ? identity.user : this.f.identity.defaultUser;
-    const method = req.method ?? 'GET';
-    let exchange: Exchange | undefined;
-    res.once('close', () => {
-      exchange?.clientClosed();
-      observer.requestFinished(
-        user,
-        method,
-        res.headersSent ? res.statusCode : CLIENT_CLOSED,
-        (performance.now() - started) / 1000,
-      );
-      this.finished();
-    });
     if (!identity.ok) {
+      this.track(res, this.f.identity.defaultUser, req.method, started, undefined);
       sendPlain(res, 403, identity.reason);
       return;
     }
     const path = originForm(req.url ?? '');
     if (path === undefined) {
+      this.track(res, identity.user, req.method, started, undefined);
       sendPlain(res, 400, 'request target must be a path or an absolute URL');
       return;
     }
@@ -405,8 +393,38 @@ export class Forwarder {
       this.f.replayBufferBytes,
     );
     const stripped = stripClientHeaders(req.rawHeaders, this.f.dropHeaders);
-    exchange = new Exchange(this.f, req, res, expectsContinue, user, path, stripped, plan);
+    const exchange = new Exchange(
+      this.f,
+      req,
+      res,
+      expectsContinue,
+      identity.user,
+      path,
+      stripped,
+      plan,
+    );
+    this.track(res, identity.user, req.method, started, exchange);
     exchange.start();
+  }
+
+  /** One `close` listener per request: abort what is left upstream, then account. */
+  private track(
+    res: ServerResponse,
+    user: string,
+    method: string | undefined,
+    started: number,
+    exchange: Exchange | undefined,
+  ): void {
+    res.once('close', () => {
+      exchange?.clientClosed();
+      this.f.observer.requestFinished(
+        user,
+        method ?? 'GET',
+        res.headersSent ? res.statusCode : CLIENT_CLOSED,
+        (performance.now() - started) / 1000,
+      );
+      this.finished();
+    });
   }
 
   private finished(): void {

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CHART, ROOT, at } from './render';
+
+// No Docker engine runs here: these check what the image promises the manifests.
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const instructions = dockerfile
+  .replace(/\\\n\s*/g, ' ')
+  .split('\n')
+  .filter((l) => l.trim() !== '' && !l.startsWith('#'));
+const stages = instructions
+  .join('\n')
+  .split(/^FROM /m)
+  .slice(1);
+const finalStage = stages[stages.length - 1] ?? '';
+
+describe('Dockerfile', () => {
+  it('builds in a stage of its own and runs on Node 24 with production dependencies only', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24[-\w]*slim$/m);
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toContain('npm ci --omit=dev');
+    expect(finalStage).not.toMatch(/npm (ci|install)/);
+    expect(finalStage).toContain('COPY --from=production-deps /app/node_modules ./node_modules');
+  });
+
+  it('runs the CLI as the numeric non-root user the manifests expect, exposing both ports', () => {
+    const user = /^USER (\d+):(\d+)$/m.exec(finalStage);
+    expect(Number(user?.[1])).toBeGreaterThan(0);
+    const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as unknown;
+    expect(at(values, 'podSecurityContext', 'runAsUser')).toBe(Number(user?.[1]));
+    expect(finalStage).toMatch(/^EXPOSE 8080 9090$/m);
+    expect(finalStage).toMatch(/^ENTRYPOINT \["node", "\/app\/dist\/cli\.js"\]$/m);
+  });
+
+  it('carries the OCI labels', () => {
+    for (const label of ['title', 'description', 'licenses', 'version', 'revision']) {
+      expect(finalStage).toContain(`org.opencontainers.image.${label}=`);
+    }
+  });
+
+  it('sends the build only what it copies', () => {
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
+      String(m[1]).split(' '),
+    );
+    expect(ignore).toMatch(/^\*$/m);
+    for (const path of copied) expect(ignore).toContain(`!${path.replace(/\/$/, '')}`);
+  });
+});

@@ -1,12 +1,142 @@
-/** Composition root: config → token store → listeners → ops; start and stop. */
+/**
+ * Composition root: configuration → token store → data listeners → ops listener, and the
+ * order in which they start and stop. The parts never know about each other; this file
+ * connects their events and observers.
+ */
+import { ConfigError, loadConfig, parseConfigArgs, type ProxyConfig } from './config';
+import {
+  combineObservers,
+  createLogger,
+  createOpsServer,
+  forwardLogObserver,
+  Health,
+  installProcessErrorHandlers,
+  type Logger,
+  logStartup,
+  logTokenEvents,
+  OpsMetrics,
+  type OpsServer,
+  recordTokenEvents,
+  ShutdownCoordinator,
+  type ShutdownSteps,
+} from './ops';
+import { createDataListeners, type DataListener } from './proxy';
+import { createTokenStore, type TokenStore } from './tokens';
+import { createTokenMinter, createTransport } from './vidispine';
+import { packageVersion } from './version';
 
-function notYet(name: string): (args: string[]) => Promise<number> {
-  return async () => {
-    process.stderr.write(`vidispine-auth-proxy: "${name}" is not implemented yet\n`);
-    return 1;
+export interface ProxyAppOptions {
+  readonly config: ProxyConfig;
+  readonly logger: Logger;
+  /** Where `passwordEnv` secrets are read; default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface ProxyApp {
+  readonly config: ProxyConfig;
+  readonly store: TokenStore;
+  readonly health: Health;
+  readonly metrics: OpsMetrics;
+  readonly listeners: readonly DataListener[];
+  /** Null when `ops.listen` is off. */
+  readonly ops: OpsServer | null;
+  /** Open every listener, then begin minting (so `/livez` answers while the first mint runs). */
+  start(): Promise<void>;
+  /** What the shutdown sequence runs, in order. */
+  readonly shutdownSteps: ShutdownSteps;
+}
+
+export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyApp {
+  const transport = createTransport(config.vidispine);
+  const store = createTokenStore({
+    users: config.users,
+    minterFor: (user) => createTokenMinter({ vidispine: config.vidispine, user, transport, env }),
+  });
+  const metrics = new OpsMetrics({ users: config.users.map((u) => u.name), tokens: store });
+  recordTokenEvents(store, metrics);
+  logTokenEvents(store, logger);
+  const health = new Health(store);
+  const listeners = createDataListeners({
+    config,
+    store,
+    observer: combineObservers(metrics, forwardLogObserver(logger)),
+    logger,
+  });
+  const ops = config.ops.listen
+    ? createOpsServer({ health, metrics, tokens: store, logger, version: packageVersion() })
+    : null;
+  const drainMs = config.shutdown.drainSeconds * 1000;
+
+  return {
+    config,
+    store,
+    health,
+    metrics,
+    listeners,
+    ops,
+    async start() {
+      if (ops && config.ops.listen) await ops.listen(config.ops.listen);
+      await Promise.all(listeners.map((l) => l.listen()));
+      store.start();
+    },
+    shutdownSteps: {
+      closeListeners: async () => {
+        await Promise.all(listeners.map((l) => l.close(drainMs)));
+      },
+      // Each listener cuts its own leftovers when its drain window ends; closing again only
+      // waits for that.
+      abortInFlight: async () => {
+        await Promise.all(listeners.map((l) => l.close(0)));
+      },
+      stop: async () => {
+        store.stop();
+        transport.close();
+        await ops?.close();
+      },
+    },
   };
 }
 
-export const runCommand = notYet('run');
-export const checkCommand = notYet('check');
-export const demoCommand = notYet('demo');
+/** Loads the configuration for `run`/`check`; a bad one is reported on stderr (exit 2). */
+export function configFromArgs(args: string[]): ProxyConfig | number {
+  try {
+    return loadConfig({ ...parseConfigArgs(args), env: process.env });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`vidispine-auth-proxy: bad configuration\n${err.message}\n`);
+    return 2;
+  }
+}
+
+/** Runs an app until SIGTERM/SIGINT has drained it; resolves with the exit code. */
+export async function serve(
+  config: ProxyConfig,
+  logger: Logger,
+  onStarted?: (app: ProxyApp) => void,
+): Promise<number> {
+  const errors = installProcessErrorHandlers({ logger });
+  const app = createProxyApp({ config, logger });
+  const shutdown = new ShutdownCoordinator({
+    ...config.shutdown,
+    health: app.health,
+    logger,
+    steps: app.shutdownSteps,
+  });
+  shutdown.install();
+  try {
+    await app.start();
+  } catch (err) {
+    errors.fatal('could not open a listener', err);
+    return 1;
+  }
+  onStarted?.(app);
+  return shutdown.done;
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  const config = configFromArgs(args);
+  if (typeof config === 'number') return config;
+  const logger = createLogger({ level: config.log.level });
+  logStartup(logger, config, packageVersion());
+  return serve(config, logger);
+}

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { packageVersion } from './version';
 
 const USAGE = `Usage: vidispine-auth-proxy [command] [options]
 
@@ -25,17 +24,10 @@ type Command = (args: string[]) => Promise<number>;
 // Loaded lazily so `--help` and `simulate` never pull in the proxy's dependencies.
 const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./app')).runCommand,
-  check: async () => (await import('./app')).checkCommand,
-  demo: async () => (await import('./app')).demoCommand,
+  check: async () => (await import('./check')).checkCommand,
+  demo: async () => (await import('./demo')).demoCommand,
   simulate: async () => (await import('./simulator/cli')).simulateCommand,
 };
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const first = argv[0];
@@ -49,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     strict: false,
   });
   if (values.version) {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   if (values.help) {

@@ -1,0 +1,100 @@
+/**
+ * `demo`: the bundled Vidispine simulator and a proxy wired to it, in one process, with
+ * ready-to-paste curl lines. Two users show both ways of minting: alice with her own
+ * password (`GET /API/token`), bob through the admin credential (`GET /API/user/bob/token`).
+ */
+import { parseArgs } from 'node:util';
+import { type ProxyApp, serve } from './app';
+import { ConfigError, configFromObject, formatListen, parseListen } from './config';
+import { createLogger } from './ops';
+import { createSimulator } from './simulator';
+
+const DEFAULTS = {
+  listen: '127.0.0.1:8080',
+  'ops-listen': '127.0.0.1:9090',
+  'simulator-listen': '127.0.0.1:18080',
+};
+
+function address(flag: string, text: string): { host: string; port: number } {
+  const parsed = parseListen(text);
+  if (typeof parsed === 'string') throw new ConfigError({ key: `--${flag}`, problem: parsed });
+  return parsed;
+}
+
+function curlLines(app: ProxyApp): string {
+  const [alice, bob] = app.listeners.map((l) => {
+    const a = l.address();
+    return a ? `http://${formatListen({ host: a.address, port: a.port })}` : '';
+  });
+  const opsAddress = app.ops?.address();
+  const ops = opsAddress
+    ? `http://${formatListen({ host: opsAddress.address, port: opsAddress.port })}`
+    : '';
+  return `
+vidispine-auth-proxy demo: no credentials needed below, the proxy mints and attaches tokens.
+
+  proxy as alice (own password, GET /API/token):          ${alice}
+  proxy as bob (admin credential, GET /API/user/bob/token): ${bob}
+  ops (health, metrics, status):                          ${ops}
+
+Try:
+  curl ${alice}/API/whoami
+  curl ${bob}/API/whoami
+  curl -i -X POST -H 'Content-Type: application/json' -d '{"title":"demo"}' ${alice}/API/item
+  curl '${alice}/API/item/VX-1;version=3/metadata'
+  head -c 10000000 /dev/urandom > /tmp/demo.bin && curl -T /tmp/demo.bin '${alice}/API/import/raw?transferId=demo&filename=demo.bin'
+  curl -s -r 0-99 '${alice}/API/storage/file/VX-1/data?size=1048576' | wc -c
+  curl ${ops}/readyz
+  curl ${ops}/status
+  curl -s ${ops}/metrics | grep '^vidispine_auth_proxy_token'
+
+Press Ctrl-C to stop.
+`;
+}
+
+export async function demoCommand(args: string[]): Promise<number> {
+  let flags: typeof DEFAULTS;
+  let listen: { host: string; port: number };
+  let simulatorListen: { host: string; port: number };
+  try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        listen: { type: 'string', default: DEFAULTS.listen },
+        'ops-listen': { type: 'string', default: DEFAULTS['ops-listen'] },
+        'simulator-listen': { type: 'string', default: DEFAULTS['simulator-listen'] },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    flags = values as typeof DEFAULTS;
+    listen = address('listen', flags.listen);
+    simulatorListen = address('simulator-listen', flags['simulator-listen']);
+  } catch (err) {
+    process.stderr.write(`vidispine-auth-proxy demo: ${(err as Error).message}\n`);
+    return 2;
+  }
+
+  const simulator = createSimulator();
+  const simulatorUrl = await simulator.listen(simulatorListen.port, simulatorListen.host);
+  // bob's listener sits on the next port (or another free one when the first is picked freely).
+  const bobPort = listen.port === 0 ? 0 : listen.port + 1;
+  const config = configFromObject(
+    {
+      vidispine: { url: simulatorUrl, admin: { username: 'admin', password: 'admin' } },
+      users: [
+        { name: 'alice', password: 'alice-password', listen: formatListen(listen) },
+        { name: 'bob', listen: formatListen({ host: listen.host, port: bobPort }) },
+      ],
+      ops: { listen: flags['ops-listen'] },
+      log: { level: process.env.LOG_LEVEL ?? 'warn' },
+      shutdown: { delaySeconds: 0, drainSeconds: 5 },
+    },
+    process.env,
+  );
+  process.stdout.write(
+    `Vidispine simulator: ${simulatorUrl} (users admin/admin, alice/alice-password, bob/bob-password)\n`,
+  );
+  const logger = createLogger({ level: config.log.level });
+  return serve(config, logger, (app) => process.stdout.write(curlLines(app)));
+}

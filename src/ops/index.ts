@@ -1,0 +1,9 @@
+/** Operations: health probes, metrics, the ops listener, logs and graceful shutdown. */
+export { createOpsServer, type OpsServer } from './app';
+export { Health } from './health';
+export { createLogger, type Logger, redactSecrets } from './logger';
+export { OpsMetrics, recordTokenEvents } from './metrics';
+export { combineObservers, forwardLogObserver } from './request-log';
+export { installProcessErrorHandlers, ShutdownCoordinator, type ShutdownSteps } from './shutdown';
+export { logStartup } from './startup-log';
+export { logTokenEvents } from './token-log';

@@ -250,17 +250,18 @@ class Exchange {
       return;
     }
     const bodyNeverSent = this.bodyState === 'held' && this.plan === 'expect';
-    if (bodyNeverSent) this.bodyState = 'abandoned';
+    const headers = clientResponseHeaders(
+      upstreamRes.rawHeaders,
+      this.f.rewriteLocation,
+      this.req.headers.host,
+    );
+    if (bodyNeverSent) {
+      this.bodyState = 'abandoned';
+      // Vidispine answered without the body: close rather than read a large upload to waste.
+      headers.push('Connection', 'close');
+    }
     try {
-      res.writeHead(
-        status,
-        upstreamRes.statusMessage,
-        clientResponseHeaders(
-          upstreamRes.rawHeaders,
-          this.f.rewriteLocation,
-          this.req.headers.host,
-        ),
-      );
+      res.writeHead(status, upstreamRes.statusMessage, headers);
     } catch (err) {
       upstreamReq.destroy();
       this.f.observer.upstreamError('other');

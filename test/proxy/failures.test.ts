@@ -150,6 +150,45 @@ describe('upstream behaviours', () => {
   });
 });
 
+describe('final answers before the body', () => {
+  it('passes an early refusal on and closes instead of reading the upload', async () => {
+    let upstreamBodies = 0;
+    const refusing = await upstream(
+      () => undefined,
+      (req, res) => {
+        req.on('data', () => (upstreamBodies += 1));
+        res.writeHead(413, { 'content-length': 8 });
+        res.end('too big\n');
+      },
+    );
+    const h = await startHarness({ forwardTo: refusing.url });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port: h.port,
+          method: 'PUT',
+          path: '/API/import/raw',
+          agent: false,
+          headers: { 'content-length': String(256 * 1024 * 1024) },
+        });
+        req.on('response', (res) => {
+          expect(res.headers.connection).toBe('close');
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.write(Buffer.alloc(64 * 1024));
+      });
+      expect(status).toBe(413);
+      expect(upstreamBodies).toBe(0);
+    } finally {
+      await h.close();
+      await refusing.close();
+    }
+  });
+});
+
 describe('clients that go away', () => {
   let h: Harness;
   beforeAll(async () => {

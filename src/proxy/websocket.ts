@@ -2,6 +2,7 @@
  * WebSocket upgrades (`/APIWS/...`), carried by http-proxy-3: identity and token exactly
  * as for plain requests, then the library splices the two sockets.
  */
+import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -26,14 +27,6 @@ export interface UpgradeOptions {
   readonly logger: Logger;
 }
 
-const REASONS: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
 /** A plain HTTP answer on a socket that asked for an upgrade. */
 function refuse(
   socket: Duplex,
@@ -47,7 +40,7 @@ function refuse(
   }
   const body = `${message}\n`;
   const head = [
-    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
     'Content-Type: text/plain; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',

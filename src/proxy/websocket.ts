@@ -80,9 +80,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const observe = (status: number): void =>
       store.observe(record.user, record.token, record.sentAt, status);
     proxyReq.once('upgrade', (res) => observe(res.statusCode ?? 101));
+    // Runs before the library copies the refusal to the client, so the challenge is gone.
     proxyReq.once('response', (res) => {
       const status = res.statusCode ?? 502;
       observe(status);
+      delete res.headers['www-authenticate'];
       if (status === 401) {
         observer.upstreamUnauthorized(record.user, false);
         store.invalidate(record.user, record.token);

@@ -1,0 +1,88 @@
+/** An https Vidispine: verified against the system roots plus `vidispine.caFile`, never skipped. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tls from 'node:tls';
+import { call, startHarness } from '../support/proxy-harness';
+
+let dir: string;
+let front: tls.Server;
+let frontUrl: string;
+
+/** TLS in front of a plain upstream, with a certificate only our CA file vouches for. */
+async function tlsFront(upstreamPort: () => number): Promise<void> {
+  front = tls.createServer(
+    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+    (socket) => {
+      const plain = net.connect(upstreamPort(), '127.0.0.1');
+      socket.on('error', () => plain.destroy());
+      plain.on('error', () => socket.destroy());
+      socket.pipe(plain).pipe(socket);
+    },
+  );
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  frontUrl = `https://127.0.0.1:${(front.address() as net.AddressInfo).port}`;
+}
+
+let simPort = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'proxy-tls-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=vidispine-test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  await tlsFront(() => simPort);
+});
+afterAll(async () => {
+  await new Promise((resolve) => front.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('forwards over TLS when the CA file vouches for Vidispine', async () => {
+  const h = await startHarness({
+    forwardTo: frontUrl,
+    vidispine: { caFile: join(dir, 'cert.pem') },
+  });
+  simPort = Number(new URL(h.sim.url).port);
+  try {
+    const reply = await call(h.port, { path: '/API/whoami' });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('alice');
+  } finally {
+    await h.close();
+  }
+});
+
+it('refuses an unverifiable certificate with 502 instead of trusting it', async () => {
+  const h = await startHarness({ forwardTo: frontUrl });
+  simPort = Number(new URL(h.sim.url).port);
+  try {
+    const reply = await call(h.port, { path: '/API/whoami' });
+    expect(reply.status).toBe(502);
+    expect(h.observer.upstreamErrors).toEqual(['tls']);
+  } finally {
+    await h.close();
+  }
+});

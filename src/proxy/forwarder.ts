@@ -272,6 +272,8 @@ class Exchange {
       );
       return;
     }
+    // From here a quiet upstream socket may just mean a slow client holding back the body.
+    upstreamReq.setTimeout(0);
     upstreamRes.on('close', () => {
       if (!upstreamRes.complete) res.destroy();
       // The upstream request still owes its body; its connection cannot be reused.

@@ -189,6 +189,40 @@ describe('final answers before the body', () => {
   });
 });
 
+describe('slow clients', () => {
+  it('does not cut a download whose client pauses longer than the upstream timeout', async () => {
+    const h = await startHarness({ vidispine: { upstreamTimeoutSeconds: 0.2 } });
+    try {
+      const size = 32 * 1024 * 1024;
+      const bytes = await new Promise<number>((resolve, reject) => {
+        http
+          .get(
+            { host: '127.0.0.1', port: h.port, path: `/API/storage/file/VX-2/data?size=${size}` },
+            (res) => {
+              let received = 0;
+              res.once('data', (first: Buffer) => {
+                received += first.length;
+                res.pause();
+                // The pause is the behaviour under test: longer than the upstream timeout.
+                setTimeout(() => {
+                  res.on('data', (chunk: Buffer) => (received += chunk.length));
+                  res.resume();
+                }, 600);
+              });
+              res.on('end', () => resolve(received));
+              res.on('error', reject);
+            },
+          )
+          .on('error', reject);
+      });
+      expect(bytes).toBe(size);
+      expect(h.observer.upstreamErrors).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('clients that go away', () => {
   let h: Harness;
   beforeAll(async () => {

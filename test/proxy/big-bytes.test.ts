@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { patternChunks } from '../../src/simulator/pattern';
-import { startHarness } from '../support/proxy-harness';
+import { startHarness, uploadPattern } from '../support/proxy-harness';
 import type { Harness } from '../support/proxy-harness';
 
 const GiB = 1024 * 1024 * 1024;
@@ -27,42 +27,14 @@ function report(what: string, startedAt: number): void {
 
 it('uploads 1 GiB with Expect: 100-continue, byte-exact', async () => {
   const started = performance.now();
-  const answer = await new Promise<string>((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1',
-      port: h.port,
-      method: 'PUT',
-      path: '/API/import/raw?transferId=gib&filename=big.mxf',
-      agent: false,
-      headers: {
-        'content-length': String(GiB),
-        expect: '100-continue',
-        index: '0',
-        size: String(GiB),
-      },
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(text))));
-    });
-    req.once('continue', () => {
-      const chunks = patternChunks(0, GiB);
-      const pump = (): void => {
-        for (let next = chunks.next(); !next.done; next = chunks.next()) {
-          if (!req.write(next.value)) {
-            req.once('drain', pump);
-            return;
-          }
-        }
-        req.end();
-      };
-      pump();
-    });
+  const reply = await uploadPattern(h.port, GiB, {
+    method: 'PUT',
+    path: '/API/import/raw?transferId=gib&filename=big.mxf',
+    headers: { expect: '100-continue', index: '0', size: String(GiB) },
   });
   report('upload 1 GiB', started);
-  expect(JSON.parse(answer)).toMatchObject({
+  expect(reply.status).toBe(200);
+  expect(JSON.parse(reply.text)).toMatchObject({
     bytes: GiB,
     size: GiB,
     index: 0,

@@ -1,13 +1,5 @@
 import * as http from 'node:http';
-import { call, startHarness } from '../support/proxy-harness';
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { call, startHarness, until } from '../support/proxy-harness';
 
 it('opens one listener per configured user and reports its address', async () => {
   const h = await startHarness({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { patternBytes, patternChunks } from '../../src/simulator/pattern';
-import { call, startHarness } from '../support/proxy-harness';
+import { call, startHarness, uploadPattern } from '../support/proxy-harness';
 import type { Harness, Reply } from '../support/proxy-harness';
 
 const MiB = 1024 * 1024;
@@ -10,52 +10,6 @@ function sha256(chunks: Iterable<Buffer>): string {
   const hash = createHash('sha256');
   for (const chunk of chunks) hash.update(chunk);
   return hash.digest('hex');
-}
-
-/** Streams `size` pattern bytes upstream with backpressure; nothing is held in memory. */
-function upload(
-  port: number,
-  size: number,
-  headers: http.OutgoingHttpHeaders = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/API/import/raw?transferId=big',
-        agent: false,
-        headers: { 'content-length': String(size), ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body,
-            text: body.toString(),
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    const chunks = patternChunks(0, size);
-    const pump = (): void => {
-      for (let next = chunks.next(); !next.done; next = chunks.next()) {
-        if (!req.write(next.value)) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      req.end();
-    };
-    if (headers.expect === undefined) pump();
-    else req.once('continue', pump);
-  });
 }
 
 describe('Vidispine forgets every token mid-traffic', () => {
@@ -94,9 +48,11 @@ describe('Vidispine forgets every token mid-traffic', () => {
     const apiCallsBefore = h.sim.calls({ endpoint: 'api' });
 
     h.sim.revokeAllTokens();
-    const big = await upload(h.port, 64 * MiB);
+    const big = await uploadPattern(h.port, 64 * MiB);
     h.sim.revokeAllTokens();
-    const bigWithExpect = await upload(h.port, 64 * MiB, { expect: '100-continue' });
+    const bigWithExpect = await uploadPattern(h.port, 64 * MiB, {
+      headers: { expect: '100-continue' },
+    });
     running = false;
     await Promise.all(loops);
     agent.destroy();
@@ -123,7 +79,7 @@ describe('Vidispine forgets every token mid-traffic', () => {
     const mints = h.sim.calls({ endpoint: 'token' });
     const replays = h.observer.unauthorized.length;
     h.sim.revokeAllTokens();
-    const reply = await upload(h.port, size, headers);
+    const reply = await uploadPattern(h.port, size, { headers });
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.text)).toMatchObject({
       bytes: size,

@@ -11,6 +11,7 @@ import { createDataListeners } from '../../src/proxy';
 import type { DataListener, ForwardObserver, UpstreamErrorReason } from '../../src/proxy';
 import { createSimulator } from '../../src/simulator';
 import type { Simulator, SimulatorOptions } from '../../src/simulator';
+import { patternChunks } from '../../src/simulator/pattern';
 import type { TokenStore } from '../../src/tokens/types';
 import { createTokenStore } from '../../src/tokens';
 import { createTokenMinter, createTransport } from '../../src/vidispine';
@@ -196,4 +197,57 @@ export function call(port: number, options: RequestOptions): Promise<Reply> {
 
 export function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/** Polls a condition the code under test exposes no event for (counts in another server). */
+export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * Uploads `size` bytes of the simulator's file pattern, generated as it goes with
+ * backpressure (never held whole); with `expect: 100-continue` only after the `100`.
+ */
+export function uploadPattern(
+  port: number,
+  size: number,
+  options: { method?: string; path?: string; headers?: http.OutgoingHttpHeaders } = {},
+): Promise<Reply> {
+  const headers = { 'content-length': String(size), ...options.headers };
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      method: options.method ?? 'POST',
+      path: options.path ?? '/API/import/raw',
+      agent: false,
+      headers,
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString() });
+      });
+    });
+    const chunks = patternChunks(0, size);
+    const pump = (): void => {
+      for (let next = chunks.next(); !next.done; next = chunks.next()) {
+        if (!req.write(next.value)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    if (headers.expect === undefined) pump();
+    else req.once('continue', pump);
+  });
 }

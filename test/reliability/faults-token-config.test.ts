@@ -1,0 +1,77 @@
+/**
+ * Token endpoint refusals an operator has to fix (rotated password, disabled user, seconds
+ * above the cap), which back off from 8 s, and Vidispine silently capping the lifetime.
+ * Whole app, real time, concurrently.
+ */
+import { expectOutageThenRecovery, FAULTS, startFaultApp } from '../support/reliability-faults';
+import { startApp, startTraffic } from '../support/reliability-app';
+
+describe('configuration-class token faults longer than the token lifetime', () => {
+  test.concurrent.each(FAULTS.filter((f) => !f.transient).map((f) => [f.name, f] as const))(
+    '%s: 200, then 503 + Retry-After (never 401), recovery within one backoff delay',
+    async (_name, fault) => {
+      const r = await startFaultApp(2);
+      try {
+        await expectOutageThenRecovery(
+          r,
+          fault,
+          () => fault.break(r.sim),
+          () => fault.heal(r.sim),
+          0,
+        );
+      } finally {
+        await r.close();
+      }
+    },
+    28_000,
+  );
+
+  test.concurrent(
+    'a user disabled in Vidispine: its token is refused too, clients get 503, never 401',
+    async () => {
+      const r = await startFaultApp(30);
+      try {
+        await expectOutageThenRecovery(
+          r,
+          { reason: 'user_disabled' },
+          () => r.sim.setUserDisabled('alice', true),
+          () => r.sim.setUserDisabled('alice', false),
+          0,
+        );
+      } finally {
+        await r.close();
+      }
+    },
+    28_000,
+  );
+
+  test.concurrent(
+    'Vidispine silently caps the lifetime: early 401s are replayed and the shorter lifetime learned',
+    async () => {
+      const r = await startApp({
+        simulator: { maxSeconds: 2, aboveMax: 'cap' },
+        raw: { token: { seconds: 6 } },
+      });
+      try {
+        const traffic = startTraffic(r.port(), '/API/whoami', 50);
+        await new Promise((resolve) => setTimeout(resolve, 9000));
+        const answers = await traffic.stop();
+        expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+        expect(
+          await r.metric('vidispine_auth_proxy_upstream_unauthorized_total', {
+            user: 'alice',
+            retried: 'true',
+          }),
+        ).toBeGreaterThanOrEqual(1);
+        const status = JSON.parse((await r.ops('/status')).text) as {
+          users: { lifetimeSeconds: number }[];
+        };
+        expect(status.users[0].lifetimeSeconds).toBeLessThanOrEqual(2);
+        expect(r.logs.some((l) => l.includes('lifetime'))).toBe(true);
+      } finally {
+        await r.close();
+      }
+    },
+    20_000,
+  );
+});

@@ -1,0 +1,64 @@
+/**
+ * Transient token endpoint faults (5xx, hanging, empty 200, dropped or refused connections)
+ * that outlive a 2 s token, through the whole app in real time, concurrently.
+ */
+import { createSimulator } from '../../src/simulator';
+import { expectOutageThenRecovery, FAULTS, startFaultApp } from '../support/reliability-faults';
+import { call } from '../support/proxy-harness';
+import { closedPort, startApp, until } from '../support/reliability-app';
+
+describe('transient token endpoint faults longer than the token lifetime', () => {
+  test.concurrent.each(FAULTS.filter((f) => f.transient).map((f) => [f.name, f] as const))(
+    '%s: 200, then 503 + Retry-After (never 401), recovery within one backoff delay',
+    async (_name, fault) => {
+      const r = await startFaultApp(2);
+      try {
+        await expectOutageThenRecovery(
+          r,
+          fault,
+          () => fault.break(r.sim),
+          () => fault.heal(r.sim),
+          1500,
+        );
+      } finally {
+        await r.close();
+      }
+    },
+    25_000,
+  );
+
+  test.concurrent(
+    'Vidispine down (connection refused) from the start: 503 + Retry-After, not started, then recovery',
+    async () => {
+      const port = await closedPort();
+      const r = await startApp({
+        vidispine: { url: `http://127.0.0.1:${port}`, mintTimeoutSeconds: 0.5 },
+        raw: { token: { seconds: 2 } },
+        noWait: true,
+      });
+      const vidispine = createSimulator();
+      const retryIn: number[] = [];
+      r.app.store.on('mintFailed', (e) => retryIn.push(e.retryInMs));
+      try {
+        await until(() => retryIn.length >= 2, 5000, 'two failed mints');
+        const reply = await call(r.port(), { path: '/API/whoami' });
+        expect(reply.status).toBe(503);
+        expect(Number(reply.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+        expect((await r.ops('/startupz')).status).toBe(503);
+        expect(JSON.parse((await r.ops('/readyz')).text)).toMatchObject({
+          users: [{ user: 'alice', reason: 'no_token_yet', lastFailure: 'network' }],
+        });
+        await vidispine.listen(port, '127.0.0.1');
+        const healedAt = Date.now();
+        const pending = retryIn[retryIn.length - 1];
+        await until(() => r.app.health.started().ok, pending + 3000, 'the first token');
+        expect(Date.now() - healedAt).toBeLessThanOrEqual(pending + 1000);
+        expect((await r.ops('/readyz')).status).toBe(200);
+      } finally {
+        await r.close();
+        await vidispine.close();
+      }
+    },
+    25_000,
+  );
+});

@@ -1,0 +1,148 @@
+/** The token endpoint faults the reliability tests inflict, and how each one heals. */
+import type { Simulator } from '../../src/simulator';
+import { startApp, startTraffic, until, type Answer, type RunningApp } from './reliability-app';
+
+export const MINT_TIMEOUT_MS = 500;
+
+export interface FaultCase {
+  readonly name: string;
+  /** The metric reason the failed mints carry. */
+  readonly reason: string;
+  /** Retried fast; the others (credentials, configuration) back off from 8 s. */
+  readonly transient?: boolean;
+  break(sim: Simulator): void;
+  heal(sim: Simulator): void;
+}
+
+export const FAULTS: readonly FaultCase[] = [
+  {
+    name: '5xx',
+    reason: 'server_error',
+    transient: true,
+    break: (sim) => sim.failTokenEndpoints({ kind: 'status', status: 503 }),
+    heal: (sim) => sim.healTokenEndpoints(),
+  },
+  {
+    name: 'hanging past the mint timeout',
+    reason: 'timeout',
+    transient: true,
+    break: (sim) => sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 }),
+    heal: (sim) => sim.healTokenEndpoints(),
+  },
+  {
+    name: 'empty 200',
+    reason: 'empty_token',
+    transient: true,
+    break: (sim) => sim.failTokenEndpoints({ kind: 'empty' }),
+    heal: (sim) => sim.healTokenEndpoints(),
+  },
+  {
+    name: 'dropped connections',
+    reason: 'network',
+    transient: true,
+    break: (sim) => sim.failTokenEndpoints({ kind: 'drop' }),
+    heal: (sim) => sim.healTokenEndpoints(),
+  },
+  {
+    name: '401 (password rotated)',
+    reason: 'unauthorized',
+    break: (sim) => sim.setUserPassword('alice', 'rotated-elsewhere'),
+    heal: (sim) => sim.setUserPassword('alice', 'alice-password'),
+  },
+  {
+    name: '409 (user disabled at the token endpoint)',
+    reason: 'user_disabled',
+    break: (sim) => sim.failTokenEndpoints({ kind: 'status', status: 409 }),
+    heal: (sim) => sim.healTokenEndpoints(),
+  },
+  {
+    name: '400 (seconds above the cap)',
+    reason: 'bad_request',
+    break: (sim) => sim.failTokenEndpoints({ kind: 'status', status: 400 }),
+    heal: (sim) => sim.healTokenEndpoints(),
+  },
+];
+
+export function startFaultApp(
+  seconds: number,
+  extra: Record<string, unknown> = {},
+): Promise<RunningApp> {
+  return startApp({
+    raw: { token: { seconds }, ...extra },
+    vidispine: { mintTimeoutSeconds: MINT_TIMEOUT_MS / 1000 },
+  });
+}
+
+export function statuses(answers: readonly Answer[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
+  return counts;
+}
+
+export const failures = (r: RunningApp, reason: string): Promise<number> =>
+  r.metric('vidispine_auth_proxy_token_refreshes_total', {
+    user: 'alice',
+    result: 'failure',
+    reason,
+  });
+
+/**
+ * The outage outlives the token: clients see 200 while it is held, then only 503 with
+ * `Retry-After` (never 401, never a forwarded request without a token); /readyz, /status
+ * and metrics say so; mint attempts stay few however hard the client pushes; once healed,
+ * the first 200 comes within the backoff delay the store had announced.
+ */
+export async function expectOutageThenRecovery(
+  r: RunningApp,
+  fault: Pick<FaultCase, 'reason'>,
+  breakIt: () => void,
+  healIt: () => void | Promise<void>,
+  holdMs: number,
+): Promise<void> {
+  const retryAt: number[] = [];
+  r.app.store.on('mintFailed', (e) => retryAt.push(Date.now() + e.retryInMs));
+  const traffic = startTraffic(r.port());
+  try {
+    const mintsBefore =
+      r.sim.calls({ endpoint: 'token' }) + r.sim.calls({ endpoint: 'user_token' });
+    breakIt();
+    const outageStart = Date.now();
+    await until(() => traffic.answers.some((a) => a.status === 503), 12_000, 'a 503');
+    const ready = await r.ops('/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.text)).toMatchObject({
+      users: [{ user: 'alice', lastFailure: fault.reason }],
+    });
+    expect(await r.metric('vidispine_auth_proxy_token_valid', { user: 'alice' })).toBe(0);
+    const status = JSON.parse((await r.ops('/status')).text) as { users: unknown[] };
+    expect(status.users[0]).toMatchObject({ lastError: { reason: fault.reason } });
+    await new Promise((resolve) => setTimeout(resolve, holdMs));
+    const outageMs = Date.now() - outageStart;
+    const attempts =
+      r.sim.calls({ endpoint: 'token' }) + r.sim.calls({ endpoint: 'user_token' }) - mintsBefore;
+    // Backoff from 0.5–1 s, doubling: a handful of attempts, however many requests came.
+    expect(attempts).toBeLessThanOrEqual(2 + Math.ceil(Math.log2(Math.max(outageMs, 1000) / 500)));
+    if (holdMs > 0) expect(traffic.answers.length).toBeGreaterThan(3 * attempts);
+    await healIt();
+    const healedAt = Date.now();
+    // A mint already on its way when the fault healed may still fail and set a new delay.
+    await new Promise((resolve) => setTimeout(resolve, MINT_TIMEOUT_MS + 100));
+    const retryDue = Math.max(healedAt, ...retryAt);
+    const recovered = (): Answer | undefined =>
+      traffic.answers.find((a) => a.status === 200 && a.at > healedAt);
+    await until(() => recovered() !== undefined, retryDue - Date.now() + 3000, 'recovery');
+    expect(recovered()?.at ?? Infinity).toBeLessThanOrEqual(retryDue + 1000);
+    expect(await failures(r, fault.reason)).toBeGreaterThanOrEqual(1);
+  } finally {
+    await traffic.stop();
+  }
+  const answers = traffic.answers;
+  expect(answers.filter((a) => a.status !== 200 && a.status !== 503)).toEqual([]);
+  for (const a of answers.filter((x) => x.status === 503)) {
+    expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(a.text).toMatch(/^no Vidispine token for user alice: /);
+  }
+  await until(() => r.app.health.ready().ok, 2000, 'readiness');
+  expect((await r.ops('/readyz')).status).toBe(200);
+  expect(await r.metric('vidispine_auth_proxy_token_valid', { user: 'alice' })).toBe(1);
+}

@@ -200,6 +200,7 @@ export interface Answer {
   readonly retryAfter?: string;
   readonly at: number;
   readonly text: string;
+  readonly bytes: number;
 }
 
 export interface Traffic {
@@ -218,9 +219,15 @@ export function startTraffic(port: number, path = '/API/whoami', pauseMs = 20): 
       try {
         const reply = await call(port, { path, agent });
         const retryAfter = reply.headers['retry-after'];
-        answers.push({ status: reply.status, retryAfter, at: Date.now(), text: reply.text });
+        answers.push({
+          status: reply.status,
+          retryAfter,
+          at: Date.now(),
+          text: reply.text,
+          bytes: reply.body.length,
+        });
       } catch (err) {
-        answers.push({ status: 0, at: Date.now(), text: (err as Error).message });
+        answers.push({ status: 0, at: Date.now(), text: (err as Error).message, bytes: 0 });
       }
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
@@ -255,4 +262,50 @@ export function nextEvent<E extends TokenEventName>(
       resolve(payload);
     });
   });
+}
+
+/** A TCP relay in front of Vidispine that can cut every connection it carries. */
+export interface Relay {
+  readonly url: string;
+  /** Connections currently relayed. */
+  open(): number;
+  /** Resets (RST) every relayed connection, both sides. */
+  resetAll(): void;
+  close(): Promise<void>;
+}
+
+export async function startRelay(targetPort: number): Promise<Relay> {
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    const end = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const resetAll = (): void => {
+    for (const [client, upstream] of [...pairs]) {
+      client.resetAndDestroy();
+      upstream.resetAndDestroy();
+    }
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    open: () => pairs.size,
+    resetAll,
+    close: () =>
+      new Promise<void>((resolve) => {
+        resetAll();
+        server.close(() => resolve());
+      }),
+  };
 }

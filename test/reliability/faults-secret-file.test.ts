@@ -1,0 +1,67 @@
+/**
+ * Secret files are read again at every mint: a rotation takes effect without a restart, and
+ * a missing file costs only the mints that need it. (Everything else in the configuration
+ * is read once, at start: changing it takes a restart.)
+ */
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expectOutageThenRecovery } from '../support/reliability-faults';
+import { startApp, startTraffic, type RunningApp } from '../support/reliability-app';
+
+const dir = mkdtempSync(join(tmpdir(), 'vap-secret-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function startWithFile(file: string): Promise<RunningApp> {
+  writeFileSync(file, 'alice-password\n');
+  return startApp({
+    raw: { users: [{ name: 'alice', passwordFile: file, listen: '127.0.0.1:0' }] },
+    vidispine: { mintTimeoutSeconds: 0.5 },
+  });
+}
+
+test.concurrent(
+  'a password rotated mid-run (Vidispine, then the file) costs no request',
+  async () => {
+    const file = join(dir, 'rotated');
+    const r = await startWithFile(file);
+    try {
+      const traffic = startTraffic(r.port());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      r.sim.setUserPassword('alice', 'alice-rotated-1');
+      writeFileSync(file, 'alice-rotated-1\n');
+      // Vidispine restarts: the old token is gone, the next mint must read the new file.
+      r.sim.revokeAllTokens();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const answers = await traffic.stop();
+      expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+      expect(r.sim.calls({ endpoint: 'token', user: 'alice' })).toBe(2);
+      expect(r.logs.join('\n')).not.toContain('alice-rotated-1');
+    } finally {
+      await r.close();
+    }
+  },
+);
+
+test.concurrent(
+  'a secret file missing when a mint is needed: 503 + Retry-After, then recovery once it is back',
+  async () => {
+    const file = join(dir, 'missing');
+    const r = await startWithFile(file);
+    try {
+      await expectOutageThenRecovery(
+        r,
+        { reason: 'secret_unreadable' },
+        () => {
+          unlinkSync(file);
+          r.sim.revokeAllTokens();
+        },
+        () => writeFileSync(file, 'alice-password\n'),
+        0,
+      );
+    } finally {
+      await r.close();
+    }
+  },
+  25_000,
+);

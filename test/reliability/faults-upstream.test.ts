@@ -1,0 +1,205 @@
+/**
+ * Vidispine misbehaving on the data path: forgetting every token mid-traffic, resetting
+ * connections, answering slowly, closing pooled keep-alive connections early.
+ */
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { call, startHarness } from '../support/proxy-harness';
+import {
+  startApp,
+  startRelay,
+  startTraffic,
+  until,
+  type Relay,
+  type RunningApp,
+} from '../support/reliability-app';
+import { createSimulator } from '../../src/simulator';
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe('Vidispine restarts and forgets every token mid-traffic', () => {
+  let r: RunningApp;
+  beforeAll(async () => {
+    r = await startApp();
+  });
+  afterAll(() => r.close());
+
+  it('hides every 401 behind a replay: downloads and uploads all succeed, bytes intact', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const failures: string[] = [];
+    let done = 0;
+    let running = true;
+    const worker = async (i: number): Promise<void> => {
+      const body = Buffer.alloc(10_000 + i * 997, i);
+      while (running) {
+        const upload = i % 2 === 0;
+        const reply = upload
+          ? await call(r.port(), { method: 'POST', path: '/API/import/raw', body, agent })
+          : await call(r.port(), { path: '/API/storage/file/VX-1/data?size=65536', agent });
+        done += 1;
+        if (reply.status !== 200) failures.push(`${reply.status} ${reply.text}`);
+        else if (upload && (JSON.parse(reply.text) as { sha256: string }).sha256 !== sha256(body))
+          failures.push('upload checksum');
+        else if (!upload && reply.body.length !== 65536) failures.push('short download');
+      }
+    };
+    const workers = Array.from({ length: 8 }, (_, i) => worker(i));
+    for (let i = 0; i < 10; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      r.sim.revokeAllTokens();
+    }
+    running = false;
+    await Promise.all(workers);
+    agent.destroy();
+    expect(failures).toEqual([]);
+    expect(done).toBeGreaterThan(50);
+    expect(
+      await r.metric('vidispine_auth_proxy_upstream_unauthorized_total', {
+        user: 'alice',
+        retried: 'true',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect((await r.ops('/readyz')).status).toBe(200);
+  });
+});
+
+describe('Vidispine resets connections', () => {
+  it('answers 502 (or cuts the client) for requests cut mid-way, never 401 or a short body, and serves again', async () => {
+    const app = await startAppBehindRelay();
+    try {
+      const traffic = startTraffic(app.r.port(), '/API/storage/file/VX-1/data?size=200000', 0);
+      for (let i = 0; i < 10; i++) {
+        await until(() => app.relay.open() > 0, 2000, 'a relayed connection');
+        app.relay.resetAll();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const resetsEnd = Date.now();
+      await until(
+        () => traffic.answers.some((a) => a.status === 200 && a.at > resetsEnd),
+        3000,
+        'a 200 after the resets',
+      );
+      const answers = await traffic.stop();
+      // Cut before the answer began: 502. Cut mid-body: the client's connection is cut too,
+      // so a truncated download can never pass for a whole one.
+      const bad = answers.filter(
+        (a) =>
+          !(a.status === 200 && a.bytes === 200_000) &&
+          a.status !== 502 &&
+          !(a.status === 0 && a.text === 'aborted'),
+      );
+      expect(bad).toEqual([]);
+      const cut = answers.filter((a) => a.status === 502).length;
+      if (cut > 0) {
+        expect(
+          await app.r.metric('vidispine_auth_proxy_upstream_errors_total', { reason: 'reset' }),
+        ).toBeGreaterThanOrEqual(1);
+      }
+      await until(() => app.r.sim.inFlightRequests() === 0, 3000, 'no request left upstream');
+    } finally {
+      await app.r.close();
+      await app.relay.close();
+    }
+  });
+
+  /** The app reaches the simulator only through a relay that can reset its connections. */
+  async function startAppBehindRelay(): Promise<{ r: RunningApp; relay: Relay }> {
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    const relay = await startRelay(Number(new URL(sim.url).port));
+    const r = await startApp({ sim, vidispine: { url: relay.url } });
+    return { r, relay };
+  }
+});
+
+describe('Vidispine answers slowly', () => {
+  it('answers 504 after upstreamTimeoutSeconds and leaves nothing open upstream', async () => {
+    const r = await startApp({ vidispine: { upstreamTimeoutSeconds: 0.5 } });
+    try {
+      const started = Date.now();
+      const reply = await call(r.port(), { path: '/API/slow?ms=5000' });
+      expect(reply.status).toBe(504);
+      expect(reply.text).toBe('Vidispine did not answer in time\n');
+      expect(Date.now() - started).toBeLessThan(3000);
+      await until(() => r.sim.inFlightRequests() === 0, 3000, 'upstream request closed');
+      expect(
+        await r.metric('vidispine_auth_proxy_upstream_errors_total', { reason: 'timeout' }),
+      ).toBe(1);
+      expect((await call(r.port(), { path: '/API/whoami' })).text).toBe('alice');
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+/**
+ * An upstream that drops a keep-alive connection when a second request arrives on it, as a
+ * server does that closed an idle connection just as the proxy reused it.
+ */
+async function earlyClosingUpstream() {
+  const seen: string[] = [];
+  const perSocket = new WeakMap<object, number>();
+  const server = http.createServer((req, res) => {
+    const n = (perSocket.get(req.socket) ?? 0) + 1;
+    perSocket.set(req.socket, n);
+    seen.push(`${req.method ?? ''} ${n}`);
+    if (n > 1) {
+      req.socket.destroy();
+      return;
+    }
+    req.resume();
+    req.on('end', () => res.end(`${req.method ?? ''} ok`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('Vidispine closes keep-alive connections early', () => {
+  it.each(['GET', 'HEAD', 'PUT', 'DELETE'])(
+    'retries an idempotent %s once on a fresh connection',
+    async (method) => {
+      const upstream = await earlyClosingUpstream();
+      const h = await startHarness({ forwardTo: upstream.url });
+      try {
+        expect((await call(h.port, { path: '/API/whoami' })).status).toBe(200);
+        const body = method === 'PUT' ? 'x' : undefined;
+        const reply = await call(h.port, { method, path: '/API/item/VX-1', body });
+        expect(reply.status).toBe(200);
+        expect(upstream.seen).toEqual(['GET 1', `${method} 2`, `${method} 1`]);
+        expect(h.observer.upstreamErrors).toEqual([]);
+      } finally {
+        await h.close();
+        await upstream.close();
+      }
+    },
+  );
+
+  it.each(['POST', 'PATCH'])(
+    'never sends a non-idempotent %s twice: 502 instead',
+    async (method) => {
+      const upstream = await earlyClosingUpstream();
+      const h = await startHarness({ forwardTo: upstream.url });
+      try {
+        expect((await call(h.port, { path: '/API/whoami' })).status).toBe(200);
+        const reply = await call(h.port, { method, path: '/API/import/raw', body: 'payload' });
+        expect(reply.status).toBe(502);
+        expect(reply.text).toBe('Vidispine closed the connection\n');
+        expect(upstream.seen).toEqual(['GET 1', `${method} 2`]);
+        expect(h.observer.upstreamErrors).toEqual(['reset']);
+      } finally {
+        await h.close();
+        await upstream.close();
+      }
+    },
+  );
+});

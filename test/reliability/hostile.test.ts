@@ -1,0 +1,240 @@
+/**
+ * Hostile input, written byte for byte on raw TCP connections to the whole app. Nothing
+ * malformed may reach Vidispine, and nothing may reach any host but Vidispine.
+ */
+import { call } from '../support/proxy-harness';
+import {
+  rawExchange,
+  startApp,
+  startRecorder,
+  type Recorder,
+  type RunningApp,
+} from '../support/reliability-app';
+
+let r: RunningApp;
+let evil: Recorder;
+beforeAll(async () => {
+  evil = await startRecorder();
+  r = await startApp({
+    raw: {
+      users: [
+        {
+          name: 'runas',
+          password: 'runas-password',
+          listen: '127.0.0.1:0',
+          selectUserHeader: 'X-Vidispine-User',
+        },
+        { name: 'alice', password: 'alice-password' },
+        { name: 'admin', password: 'admin', listen: '127.0.0.1:0', allowRunAs: true },
+      ],
+    },
+  });
+});
+afterAll(async () => {
+  await r.close();
+  await evil.close();
+});
+afterEach(async () => {
+  // Whatever came before, the proxy still serves and nothing went elsewhere.
+  expect((await call(r.port(), { path: '/API/whoami' })).text).toBe('runas');
+  expect(evil.connections).toBe(0);
+});
+
+const api = (): number => r.sim.calls({ endpoint: 'api' });
+
+describe('request smuggling', () => {
+  const SMUGGLED = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n';
+  const cases: [string, string][] = [
+    [
+      'Content-Length with Transfer-Encoding',
+      `POST /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${5 + SMUGGLED.length}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    ],
+    [
+      'Transfer-Encoding with Content-Length',
+      `POST /API/import/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    ],
+    [
+      'two different Content-Length',
+      'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',
+    ],
+    [
+      'two equal Content-Length',
+      'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello',
+    ],
+    [
+      'Content-Length list',
+      'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\nhello',
+    ],
+    [
+      'chunked not last',
+      'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n',
+    ],
+    ['obs-fold', 'GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n'],
+    ['bare LF line ends', 'GET /API/whoami HTTP/1.1\nHost: x\n\n'],
+    ['a bare LF inside the headers', 'GET /API/whoami HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n'],
+    [
+      'a space before the colon',
+      'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n',
+    ],
+    ['a NUL in a header value', 'GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n'],
+  ];
+
+  it.each(cases)('%s: 400, connection closed, nothing forwarded', async (_name, bytes) => {
+    const before = api();
+    const answer = await rawExchange(r.port(), bytes);
+    expect(answer.status).toBe(400);
+    expect(answer.closed).toBe(true);
+    expect(api()).toBe(before);
+  });
+});
+
+describe('other hosts', () => {
+  it('an absolute-form target goes to Vidispine, path only', async () => {
+    const before = api();
+    const answer = await rawExchange(
+      r.port(),
+      `GET ${evil.url}/API/whoami HTTP/1.1\r\nHost: 127.0.0.1:${evil.port}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.text.endsWith('\r\n\r\nrunas')).toBe(true);
+    expect(api()).toBe(before + 1);
+  });
+
+  it('an absolute-form target on another scheme goes to Vidispine too', async () => {
+    const answer = await rawExchange(
+      r.port(),
+      'GET ftp://evil.example/API/whoami HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer.text.endsWith('\r\n\r\nrunas')).toBe(true);
+  });
+
+  it('a spoofed Host goes to Vidispine', async () => {
+    const reply = await call(r.port(), {
+      path: '/API/whoami',
+      headers: { host: `127.0.0.1:${evil.port}`, 'x-forwarded-host': `127.0.0.1:${evil.port}` },
+    });
+    expect(reply.text).toBe('runas');
+  });
+
+  it('CONNECT is refused and opens no tunnel', async () => {
+    const before = api();
+    const answer = await rawExchange(
+      r.port(),
+      `CONNECT 127.0.0.1:${evil.port} HTTP/1.1\r\nHost: 127.0.0.1:${evil.port}\r\n\r\nGET / HTTP/1.1\r\n\r\n`,
+    );
+    expect([0, 400, 405]).toContain(answer.status);
+    expect(answer.closed).toBe(true);
+    expect(api()).toBe(before);
+  });
+
+  it('an asterisk or authority-form target is refused', async () => {
+    for (const target of ['*', `127.0.0.1:${evil.port}`]) {
+      const answer = await rawExchange(
+        r.port(),
+        `OPTIONS ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      expect(answer.status).toBe(400);
+    }
+  });
+});
+
+describe('sizes and methods', () => {
+  it('oversized headers: 431, nothing forwarded', async () => {
+    const before = api();
+    const answer = await rawExchange(
+      r.port(),
+      `GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(answer.status).toBe(431);
+    expect(api()).toBe(before);
+  });
+
+  it.each([9 * 1024, 15 * 1024])('a URL of %d bytes: 414, nothing forwarded', async (size) => {
+    const before = api();
+    const path = `/API/whoami?q=${'a'.repeat(size)}`;
+    const answer = await rawExchange(
+      r.port(),
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(answer.status).toBe(414);
+    expect(api()).toBe(before);
+  });
+
+  it('a URL beyond the header limit: refused (431), nothing forwarded', async () => {
+    const before = api();
+    const answer = await rawExchange(
+      r.port(),
+      `GET /API/whoami?q=${'a'.repeat(40_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    expect([414, 431]).toContain(answer.status);
+    expect(api()).toBe(before);
+  });
+
+  it('a URL just under the limit is forwarded', async () => {
+    const reply = await call(r.port(), { path: `/API/whoami?q=${'a'.repeat(7 * 1024)}` });
+    expect(reply.text).toBe('runas');
+  });
+
+  it.each(['FOO BAR', 'G@T', 'BREW', 'get', 'GET\t'])('method %j: 400', async (method) => {
+    const before = api();
+    const answer = await rawExchange(r.port(), `${method} /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(answer.status).toBe(400);
+    expect(api()).toBe(before);
+  });
+
+  it.each(['HTTP/1.2', 'HTTP/11', 'HTTX/1.1'])('version %s: refused', async (version) => {
+    const before = api();
+    const answer = await rawExchange(r.port(), `GET /API/whoami ${version}\r\nHost: x\r\n\r\n`);
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(api()).toBe(before);
+  });
+});
+
+describe('choosing a user', () => {
+  it('the select header may name a configured user', async () => {
+    const reply = await call(r.port('runas'), {
+      path: '/API/whoami',
+      headers: { 'x-vidispine-user': 'alice' },
+    });
+    expect(reply.text).toBe('alice');
+  });
+
+  it('an unknown user: 403, logged, nothing forwarded', async () => {
+    const before = api();
+    const reply = await call(r.port('runas'), {
+      path: '/API/whoami',
+      headers: { 'x-vidispine-user': 'mallory' },
+    });
+    expect(reply.status).toBe(403);
+    expect(api()).toBe(before);
+    const line = r.logs.find((l) => l.includes('x-vidispine-user'));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'warn', listener: 'runas' });
+  });
+
+  it('RunAs is stripped where not allowed (the call runs as the listener user) and logged', async () => {
+    const reply = await call(r.port('runas'), {
+      path: '/API/whoami',
+      headers: { RunAs: 'admin' },
+    });
+    expect(reply.text).toBe('runas');
+    const line = r.logs.find((l) => l.includes('RunAs'));
+    expect(line).toBeDefined();
+  });
+
+  it('RunAs is passed where allowed', async () => {
+    const reply = await call(r.port('admin'), {
+      path: '/API/whoami',
+      headers: { RunAs: 'alice' },
+    });
+    expect(reply.text).toBe('alice');
+  });
+
+  it('client credentials never reach Vidispine: its Basic header is replaced by our token', async () => {
+    const reply = await call(r.port('runas'), {
+      path: '/API/whoami',
+      headers: { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` },
+    });
+    expect(reply.text).toBe('runas');
+  });
+});

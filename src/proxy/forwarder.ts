@@ -28,7 +28,8 @@ import type { LocationRewriter } from './location';
 import type { ForwardObserver } from './observer';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
-import { originForm } from './target';
+import { isIdempotent } from './retry';
+import { MAX_TARGET_LENGTH, originForm } from './target';
 import type { Upstream } from './upstream';
 
 export interface ForwarderOptions {
@@ -288,10 +289,12 @@ class Exchange {
     this.clearContinueTimer();
     this.upstreamReq = undefined;
     const reason = classifyUpstreamError(err);
-    // A pooled connection Vidispine had already closed: the request never arrived.
+    // A pooled connection Vidispine had already closed: the request most likely never
+    // arrived, but only a method that may run twice is sent again.
     if (
       reason === 'reset' &&
       upstreamReq.reusedSocket &&
+      isIdempotent(this.req.method) &&
       !this.resetRetried &&
       !this.res.headersSent &&
       this.bodyState !== 'streaming'
@@ -349,6 +352,7 @@ class Exchange {
 /** Serves one data listener's requests; counts what is in flight for draining. */
 export class Forwarder {
   private inFlightCount = 0;
+  private runAsStrippedBefore = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly f: ForwarderOptions) {}
@@ -377,13 +381,20 @@ export class Forwarder {
     this.inFlightCount += 1;
     this.f.observer.requestStarted();
     req.on('error', ignoreError);
+    const target = req.url ?? '';
+    if (target.length > MAX_TARGET_LENGTH) {
+      this.track(res, this.f.identity.defaultUser, req.method, started, undefined);
+      sendPlain(res, 414, `request target longer than ${MAX_TARGET_LENGTH} bytes`);
+      return;
+    }
     const identity = pickIdentity(this.f.identity, req.headers);
     if (!identity.ok) {
+      this.f.logger.warn({ event: 'user_selection_refused' }, identity.reason);
       this.track(res, this.f.identity.defaultUser, req.method, started, undefined);
       sendPlain(res, 403, identity.reason);
       return;
     }
-    const path = originForm(req.url ?? '');
+    const path = originForm(target);
     if (path === undefined) {
       this.track(res, identity.user, req.method, started, undefined);
       sendPlain(res, 400, 'request target must be a path or an absolute URL');
@@ -395,6 +406,7 @@ export class Forwarder {
       headers['transfer-encoding'],
       this.f.replayBufferBytes,
     );
+    if (headers.runas !== undefined) this.noteStrippedRunAs();
     const stripped = stripClientHeaders(req.rawHeaders, this.f.dropHeaders);
     const exchange = new Exchange(
       this.f,
@@ -408,6 +420,17 @@ export class Forwarder {
     );
     this.track(res, identity.user, req.method, started, exchange);
     exchange.start();
+  }
+
+  /** Said at warn once per listener, then at debug: a legacy app may send RunAs every time. */
+  private noteStrippedRunAs(): void {
+    if (!this.f.dropHeaders.has('runas')) return;
+    const level = this.runAsStrippedBefore ? 'debug' : 'warn';
+    this.runAsStrippedBefore = true;
+    this.f.logger[level](
+      { event: 'runas_stripped' },
+      'RunAs header removed: this listener does not allow it (allowRunAs is false)',
+    );
   }
 
   /** One `close` listener per request: abort what is left upstream, then account. */

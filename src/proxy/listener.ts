@@ -4,9 +4,11 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyConfig, UserConfig } from '../config/types';
 import type { TokenStore } from '../tokens/types';
+import { ignoreError } from './answers';
 import { Forwarder } from './forwarder';
 import { clientCredentialHeaders, requestDropSet } from './headers';
 import { locationRewriter } from './location';
@@ -19,7 +21,32 @@ export interface DataListenerDeps {
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
   readonly logger: Logger;
+  /** Default `DATA_SERVER_TIMEOUTS`. */
+  readonly serverTimeouts?: ServerTimeouts;
 }
+
+export interface ServerTimeouts {
+  /** A client must have sent its whole request head this long after connecting. */
+  readonly headersTimeoutMs: number;
+  /** How often Node checks connections against `headersTimeoutMs`. */
+  readonly checkIntervalMs: number;
+}
+
+/**
+ * No overall request timeout (`requestTimeout: 0`): Node's default of 5 min would cut
+ * multi-GiB uploads; Vidispine's own timeouts and the client decide instead. But Node
+ * derives its header timeout from that value, so `0` would also let a client that never
+ * finishes its headers (slowloris) hold a connection for ever: it is set on its own.
+ */
+export const DATA_SERVER_TIMEOUTS: ServerTimeouts = {
+  headersTimeoutMs: 30_000,
+  checkIntervalMs: 5_000,
+};
+
+/** A proxy for Vidispine only: tunnels to anywhere are refused in so many words. */
+const CONNECT_REFUSED =
+  'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS\r\n' +
+  'Content-Length: 0\r\nConnection: close\r\n\r\n';
 
 export interface DataListener {
   /** The user this listener acts as unless its select header names another. */
@@ -77,12 +104,19 @@ function createDataListener(
     observer,
     logger,
   });
-  // Node's default 5 min request timeout would cut multi-GiB uploads; Vidispine's own
-  // timeouts and the client decide instead.
-  const server = http.createServer({ requestTimeout: 0 });
+  const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
+  const server = http.createServer({
+    requestTimeout: 0,
+    headersTimeout: timeouts.headersTimeoutMs,
+    connectionsCheckingInterval: timeouts.checkIntervalMs,
+  });
   server.on('request', forwarder.handle);
   server.on('checkContinue', forwarder.handleExpectingContinue);
   server.on('upgrade', upgrades.handle);
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    socket.on('error', ignoreError);
+    socket.end(CONNECT_REFUSED);
+  });
   server.on('error', (err) => logger.error({ err }, 'data listener error'));
 
   let closing: Promise<void> | undefined;

@@ -5,6 +5,12 @@
  */
 
 /**
+ * Longest request target forwarded (414 beyond). Node's own header limit (16 KiB, request
+ * line included) answers 431 for anything longer still, so this must stay below it.
+ */
+export const MAX_TARGET_LENGTH = 8 * 1024;
+
+/**
  * The origin-form part of a request target. An absolute-form target
  * (`GET http://elsewhere/API/x`) keeps only its path and query, so it can never send
  * traffic to another host. `undefined` for forms a proxy cannot forward (`*`, authority).

@@ -4,7 +4,12 @@
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { call } from '../support/proxy-harness';
+import pino from 'pino';
+import { createDataListeners, DATA_SERVER_TIMEOUTS, NO_OBSERVER } from '../../src/proxy';
+import { createSimulator } from '../../src/simulator';
+import { createTokenStore } from '../../src/tokens';
+import { createTokenMinter, createTransport } from '../../src/vidispine';
+import { call, proxyConfig } from '../support/proxy-harness';
 import { samples } from '../support/prom-parse';
 import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/reliability-clients';
 import { startApp, until, type RunningApp } from '../support/reliability-app';
@@ -122,24 +127,62 @@ describe('5,000 concurrent connections', () => {
   }, 30_000);
 });
 
-describe('slowloris: a client that never finishes its headers', () => {
-  it('still gets a timely answer on other connections, and a data listener has a header timeout', async () => {
-    const r = await startApp();
-    const sockets: net.Socket[] = [];
+describe('slowloris: clients that never finish their headers', () => {
+  it('the data listeners have a header timeout although requests have none', () => {
+    expect(DATA_SERVER_TIMEOUTS.headersTimeoutMs).toBeGreaterThan(0);
+    expect(DATA_SERVER_TIMEOUTS.headersTimeoutMs).toBeLessThanOrEqual(60_000);
+    expect(DATA_SERVER_TIMEOUTS.checkIntervalMs).toBeLessThanOrEqual(
+      DATA_SERVER_TIMEOUTS.headersTimeoutMs,
+    );
+  });
+
+  it('are answered 408 and cut when the header timeout ends, while others are served', async () => {
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    const config = proxyConfig(sim.url, {});
+    const transport = createTransport(config.vidispine);
+    const store = createTokenStore({
+      users: config.users,
+      minterFor: (user) => createTokenMinter({ vidispine: config.vidispine, user, transport }),
+    });
+    store.start();
+    const [listener] = createDataListeners({
+      config,
+      store,
+      observer: NO_OBSERVER,
+      logger: pino({ level: 'silent' }),
+      serverTimeouts: { headersTimeoutMs: 600, checkIntervalMs: 100 },
+    });
+    await listener.listen();
+    const port = listener.address()?.port ?? 0;
+    const trickle = setInterval(() => {
+      for (const s of slow) if (!s.destroyed) s.write('a');
+    }, 100);
+    const slow: net.Socket[] = [];
     try {
-      for (let i = 0; i < 200; i++) {
-        const s = net.connect(r.port(), '127.0.0.1');
-        s.on('error', () => undefined);
-        s.write('GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Slow: ');
-        sockets.push(s);
-      }
+      const answers = Array.from({ length: 50 }, () => {
+        const s = net.connect(port, '127.0.0.1');
+        slow.push(s);
+        return new Promise<string>((resolve) => {
+          let text = '';
+          s.on('data', (c: Buffer) => (text += c.toString('latin1')));
+          s.on('error', () => undefined);
+          s.on('close', () => resolve(text.slice(0, 12)));
+          s.write('GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+        });
+      });
+      expect((await call(port, { path: '/API/whoami' })).text).toBe('alice');
       const started = Date.now();
-      expect((await call(r.port(), { path: '/API/whoami' })).status).toBe(200);
-      expect(Date.now() - started).toBeLessThan(1000);
-      expect(r.sim.calls({ endpoint: 'api' })).toBe(1);
+      expect(new Set(await Promise.all(answers))).toEqual(new Set(['HTTP/1.1 408']));
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(sim.calls({ endpoint: 'api' })).toBe(1);
     } finally {
-      for (const s of sockets) s.destroy();
-      await r.close();
+      clearInterval(trickle);
+      for (const s of slow) s.destroy();
+      await listener.close(0);
+      store.stop();
+      transport.close();
+      await sim.close();
     }
   });
 });

@@ -122,7 +122,7 @@ describe('other hosts', () => {
       r.port(),
       `CONNECT 127.0.0.1:${evil.port} HTTP/1.1\r\nHost: 127.0.0.1:${evil.port}\r\n\r\nGET / HTTP/1.1\r\n\r\n`,
     );
-    expect([0, 400, 405]).toContain(answer.status);
+    expect(answer.status).toBe(405);
     expect(answer.closed).toBe(true);
     expect(api()).toBe(before);
   });

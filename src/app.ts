@@ -97,6 +97,14 @@ export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyA
   };
 }
 
+/** Where each data listener is bound (port 0 resolved), for the `listening` log line. */
+function boundAddresses(app: ProxyApp): { user: string; address: string; port: number }[] {
+  return app.listeners.flatMap((l) => {
+    const a = l.address();
+    return a ? [{ user: l.user, address: a.address, port: a.port }] : [];
+  });
+}
+
 /** Loads the configuration for `run`/`check`; a bad one is reported on stderr (exit 2). */
 export function configFromArgs(args: string[]): ProxyConfig | number {
   try {
@@ -129,6 +137,10 @@ export async function serve(
     errors.fatal('could not open a listener', err);
     return 1;
   }
+  logger.info(
+    { event: 'listening', listeners: boundAddresses(app), ops: app.ops?.address() ?? null },
+    'listening',
+  );
   onStarted?.(app);
   return shutdown.done;
 }

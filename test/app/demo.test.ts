@@ -1,0 +1,62 @@
+/** `demo` as a real child process: the printed curl lines work without any credentials. */
+import { ChildProxy } from '../support/child-proxy';
+import { call } from '../support/proxy-harness';
+
+function portOf(text: string, label: RegExp): number {
+  const line = text.split('\n').find((l) => label.test(l));
+  const match = line && /http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+  if (!match) throw new Error(`no address for ${label} in:\n${text}`);
+  return Number(match[1]);
+}
+
+describe('demo', () => {
+  let demo: ChildProxy | undefined;
+  afterEach(async () => {
+    demo?.kill();
+    await demo?.exited;
+  });
+
+  it('wires the simulator and the proxy together and prints working curl lines', async () => {
+    demo = ChildProxy.start(
+      [
+        'demo',
+        '--listen',
+        '127.0.0.1:0',
+        '--ops-listen',
+        '127.0.0.1:0',
+        '--simulator-listen',
+        '127.0.0.1:0',
+      ],
+      {},
+    );
+    await demo.waitForText((l) => l.startsWith('Press Ctrl-C'));
+    const text = demo.stdout.join('\n');
+    const alice = portOf(text, /proxy as alice/);
+    const bob = portOf(text, /proxy as bob/);
+    const ops = portOf(text, /ops \(health/);
+    expect(text).toContain(`curl http://127.0.0.1:${alice}/API/whoami`);
+
+    expect((await call(alice, { path: '/API/whoami' })).text).toBe('alice');
+    expect((await call(bob, { path: '/API/whoami' })).text).toBe('bob');
+    const created = await call(alice, {
+      method: 'POST',
+      path: '/API/item',
+      headers: { 'content-type': 'application/json' },
+      body: '{"title":"demo"}',
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.location).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:${alice}/API/item/`),
+    );
+    expect((await call(ops, { path: '/readyz' })).status).toBe(200);
+
+    demo.child.kill('SIGINT');
+    expect((await demo.exited).code).toBe(0);
+  });
+
+  it('exits 2 on a bad address', async () => {
+    demo = ChildProxy.start(['demo', '--listen', 'nowhere'], {});
+    expect((await demo.exited).code).toBe(2);
+    expect(demo.stderr).toContain('--listen');
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * `run` as a real child process: configured from the environment, serving through a real
+ * simulator, and shutting down on SIGTERM under load without failing a single request.
+ */
+import * as http from 'node:http';
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { ChildProxy, type LogLine } from '../support/child-proxy';
+import { runCli } from '../support/cli';
+import { call } from '../support/proxy-harness';
+
+interface Bound {
+  data: number;
+  ops: number;
+}
+
+function ports(listening: LogLine): Bound {
+  const listeners = listening.listeners as { port: number }[];
+  const ops = listening.ops as { port: number };
+  return { data: listeners[0].port, ops: ops.port };
+}
+
+function envFor(sim: Simulator, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    VIDISPINE_URL: sim.url,
+    VIDISPINE_USER: 'alice',
+    VIDISPINE_PASSWORD: 'alice-password',
+    PROXY_LISTEN: '127.0.0.1:0',
+    OPS_LISTEN: '127.0.0.1:0',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+describe('run', () => {
+  let sim: Simulator;
+  let proxy: ChildProxy | undefined;
+
+  beforeEach(async () => {
+    sim = createSimulator();
+    await sim.listen();
+  });
+  afterEach(async () => {
+    proxy?.kill();
+    await proxy?.exited;
+    proxy = undefined;
+    await sim.close();
+  });
+
+  it('exits 2 naming the missing variable when the configuration is incomplete', async () => {
+    const r = await runCli(['run'], { env: { PATH: process.env.PATH, VIDISPINE_USER: 'alice' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('VIDISPINE_URL');
+  });
+
+  it('exits 2 naming an unknown flag', async () => {
+    const r = await runCli(['run', '--confgi', 'x.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('confgi');
+  });
+
+  it('serves a client without credentials as the configured user', async () => {
+    proxy = ChildProxy.start(['run'], envFor(sim));
+    const { data, ops } = ports(await proxy.waitForEvent('listening'));
+    const who = await call(data, { path: '/API/whoami' });
+    expect(who.status).toBe(200);
+    expect(who.text).toBe('alice');
+    await proxy.waitForEvent('token_minted');
+    expect((await call(ops, { path: '/readyz' })).status).toBe(200);
+    expect(sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
+  });
+
+  it('drains on SIGTERM: readiness fails at once, no client request fails, exit 0', async () => {
+    proxy = ChildProxy.start(
+      ['run'],
+      envFor(sim, { SHUTDOWN_DELAY_SECONDS: '1', SHUTDOWN_DRAIN_SECONDS: '10' }),
+    );
+    const { data, ops } = ports(await proxy.waitForEvent('listening'));
+    await proxy.waitForEvent('token_minted');
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const failures: string[] = [];
+    const statuses = new Map<number, number>();
+    let sending = true;
+    let warmedUp: () => void = () => undefined;
+    const warm = new Promise<void>((resolve) => (warmedUp = resolve));
+    const count = (p: Promise<{ status: number }>): Promise<void> =>
+      p.then(
+        (r) => {
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if ((statuses.get(200) ?? 0) >= 50) warmedUp();
+        },
+        (err: Error) => void failures.push(err.message),
+      );
+    // Steady small requests, as a client that stops once the pod leaves the endpoints.
+    const loops = Array.from({ length: 8 }, async () => {
+      while (sending) await count(call(data, { path: '/API/whoami', agent }));
+    });
+    // Long requests that are in flight when the listeners close must still finish.
+    const slow = Array.from({ length: 4 }, () =>
+      count(call(data, { path: '/API/slow?ms=2500', agent: false })),
+    );
+    await warm;
+
+    const signalledAt = Date.now();
+    proxy.child.kill('SIGTERM');
+    await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'begin');
+    expect((await call(ops, { path: '/readyz' })).status).toBe(503);
+    // Still serving during the delay, while readiness already fails.
+    expect((await call(data, { path: '/API/whoami' })).status).toBe(200);
+    sending = false;
+    await Promise.all(loops);
+    agent.destroy();
+    await Promise.all(slow);
+
+    const exit = await proxy.exited;
+    expect(failures).toEqual([]);
+    expect([...statuses.keys()]).toEqual([200]);
+    expect(exit.code).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(11_000);
+    const steps = proxy.lines.filter((l) => l.event === 'shutdown').map((l) => l.step);
+    expect(steps).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+  });
+
+  it('exits at once, non-zero, on a second signal', async () => {
+    proxy = ChildProxy.start(['run'], envFor(sim, { SHUTDOWN_DELAY_SECONDS: '30' }));
+    await proxy.waitForEvent('listening');
+    proxy.child.kill('SIGTERM');
+    await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'begin');
+    proxy.child.kill('SIGTERM');
+    expect((await proxy.exited).code).toBe(143);
+  });
+});

@@ -1,0 +1,83 @@
+/** The built CLI as a real child process, with its JSON log lines parsed as they arrive. */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { CLI } from './cli';
+
+export type LogLine = Record<string, unknown> & { event?: string; msg?: string };
+
+function parseLogLine(text: string): LogLine | undefined {
+  if (!text.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(text) as LogLine;
+  } catch {
+    return undefined;
+  }
+}
+
+export class ChildProxy {
+  readonly lines: LogLine[] = [];
+  readonly stdout: string[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly waiters: { match: (text: string) => boolean; resolve: () => void }[] = [];
+
+  private constructor(readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on('line', (text) => {
+      this.stdout.push(text);
+      const line = parseLogLine(text);
+      if (line) this.lines.push(line);
+      for (const w of [...this.waiters]) {
+        if (w.match(text)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = once(child, 'exit').then(([code, signal]) => ({
+      code: code as number | null,
+      signal: signal as NodeJS.Signals | null,
+    }));
+  }
+
+  static start(args: string[], env: NodeJS.ProcessEnv): ChildProxy {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    return new ChildProxy(child);
+  }
+
+  /** The first stdout line (already seen or still to come) that matches. */
+  waitForText(match: (text: string) => boolean): Promise<string> {
+    const seen = this.stdout.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({
+        match,
+        resolve: () => resolve(this.stdout[this.stdout.length - 1]),
+      });
+      void this.exited.then(({ code }) =>
+        reject(new Error(`exited (${code}) before the awaited line:\n${this.stderr}`)),
+      );
+    });
+  }
+
+  /** The first JSON log line (already seen or still to come) that matches. */
+  async waitFor(match: (l: LogLine) => boolean): Promise<LogLine> {
+    const test = (text: string): boolean => {
+      const line = parseLogLine(text);
+      return line !== undefined && match(line);
+    };
+    return parseLogLine(await this.waitForText(test)) as LogLine;
+  }
+
+  waitForEvent(event: string): Promise<LogLine> {
+    return this.waitFor((l) => l.event === event);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}

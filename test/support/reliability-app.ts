@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { createProxyApp, type ProxyApp } from '../../src/app';
 import { configFromObject } from '../../src/config';
-import { createLogger } from '../../src/ops';
+import { createLogger, type Logger } from '../../src/ops';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 import type { TokenEventName, TokenEvents } from '../../src/tokens/types';
 import { call, type Reply } from './proxy-harness';
@@ -31,6 +31,8 @@ export interface RunningApp {
   readonly app: ProxyApp;
   /** Every JSON log line the app wrote, as text. */
   readonly logs: string[];
+  /** The app's logger (writes to `logs`). */
+  readonly logger: Logger;
   /** Data port of a user's listener (the first listener by default). */
   port(user?: string): number;
   readonly opsPort: number;
@@ -76,6 +78,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     sim,
     app,
     logs,
+    logger,
     port,
     opsPort: opsAddress.port,
     ops,

@@ -26,10 +26,14 @@ const MiB = 1024 * 1024;
 const TOKEN_SECONDS = 5;
 const WORKERS = 6;
 const REQUEST_TIMEOUT_MS = 30_000;
-/** Time Vidispine refuses tokens per outage: below the 0.5 s least retry delay, so one failed renewal is retried after the endpoint healed and before the token's last usable instant. */
-const OUTAGE_MS = 400;
-/** Chaos step: revoke every token, then an outage half a step later. */
-const CHAOS_STEP_MS = 2500;
+/**
+ * An outage fails the next token request, or heals after this long (shorter than the token
+ * lifetime). One failed renewal is retried 0.5–1 s later, before the token's last usable
+ * instant, so clients must not notice.
+ */
+const OUTAGE_MS = 3000;
+/** Random pause (ms) between a revocation and the next outage, and between an outage and the next revocation. */
+const CHAOS_GAP_MS = [1000, 4000];
 /** Allowed RSS growth from the start sample (taken after warm-up) to the end. */
 const RSS_GROWTH_LIMIT = (startRss) => Math.max(64 * MiB, startRss * 0.5);
 
@@ -256,18 +260,41 @@ const OUTAGES = [
   { kind: 'status', status: 500 },
 ];
 
-async function chaos(sim, until) {
+/**
+ * Revocations at random intervals (a restart strikes tokens at any age; a fixed period would
+ * look exactly like a capped lifetime), each followed by an outage that fails the next token
+ * request (normally a renewal) or heals after `OUTAGE_MS`. The next revocation waits until
+ * the outage is over and a token was minted again: with no token held and the endpoint
+ * failing, a 503 is the right answer, not a defect.
+ */
+async function chaos(sim, opsPort, until) {
   let step = 0;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  while (Date.now() + CHAOS_STEP_MS < until) {
-    // Vidispine restarts and forgets every token…
+  const between = (lo, hi) => lo + Math.random() * (hi - lo);
+  const mints = async () => {
+    const m = await scrape(opsPort);
+    return {
+      ok: m.sum('vidispine_auth_proxy_token_refreshes_total', { result: 'success' }),
+      failed: m.sum('vidispine_auth_proxy_token_refreshes_total', { result: 'failure' }),
+    };
+  };
+  while (Date.now() + OUTAGE_MS + 2 * CHAOS_GAP_MS[1] < until) {
     sim.revokeAllTokens();
     stats.chaos.revocations += 1;
-    await sleep(CHAOS_STEP_MS / 2);
-    // …and, half a step later, refuses tokens for a moment.
-    sim.failTokenEndpoints(OUTAGES[step++ % OUTAGES.length], { forMs: OUTAGE_MS });
+    await sleep(between(...CHAOS_GAP_MS));
+    const before = await mints();
+    sim.failTokenEndpoints(OUTAGES[step++ % OUTAGES.length], { times: 1, forMs: OUTAGE_MS });
     stats.chaos.outages += 1;
-    await sleep(CHAOS_STEP_MS / 2);
+    const outageEnd = Date.now() + OUTAGE_MS;
+    for (;;) {
+      await sleep(100);
+      const now = await mints();
+      if (now.failed > before.failed && now.ok > before.ok) break;
+      if (now.failed === before.failed && Date.now() > outageEnd) break;
+      if (Date.now() > outageEnd + 5000) break;
+    }
+    sim.healTokenEndpoints();
+    await sleep(between(...CHAOS_GAP_MS));
   }
 }
 
@@ -285,8 +312,8 @@ async function main() {
     const end = started + durationMs;
     console.log(
       `soak: ${(durationMs / 60_000).toFixed(2)} min, proxy pid ${proxy.child.pid}, data :${dataPort}, ops :${opsPort}, ` +
-        `${TOKEN_SECONDS} s tokens, ${WORKERS} clients, revocation every ${CHAOS_STEP_MS / 1000} s, ` +
-        `${OUTAGE_MS} ms token endpoint outage every ${CHAOS_STEP_MS / 1000} s`,
+        `${TOKEN_SECONDS} s tokens, ${WORKERS} clients, random revocations each followed by a token ` +
+        `endpoint outage (next token request fails, or ${OUTAGE_MS / 1000} s)`,
     );
     const rss = [];
     const sampleRss = async (label) => {
@@ -303,7 +330,7 @@ async function main() {
     ];
     await Promise.all([
       ...Array.from({ length: WORKERS }, () => worker(dataPort, end)),
-      chaos(sim, end),
+      chaos(sim, opsPort, end),
       ...samples,
     ]);
     await sampleRss('end');

@@ -38,3 +38,14 @@ export function learnFromRejection(
   const shortest = Math.min(age, ...agreeing);
   return { state: next, learnedSeconds: Math.max(1, Math.floor(shortest / 1000)) };
 }
+
+/**
+ * Vidispine accepted a token at `ageMs`: it keeps tokens at least that long, so remembered
+ * early rejections at clearly shorter ages were removals, not a cap, and are forgotten.
+ * Without this, a few restarts that happen to strike at similar ages would shorten the
+ * lifetime for good.
+ */
+export function refuteShorter(state: LearningState, ageMs: number): LearningState {
+  const kept = state.earlyAges.filter((b) => ageMs <= b * (1 + AGREEMENT));
+  return kept.length === state.earlyAges.length ? state : { earlyAges: kept };
+}

@@ -3,7 +3,12 @@ import type { UserConfig } from '../config/types';
 import { backoffDelay } from './backoff';
 import { type Clock, systemClock } from './clock';
 import { TokenEventBus } from './events';
-import { type LearningState, learnFromRejection, NOTHING_LEARNED } from './lifetime-learning';
+import {
+  type LearningState,
+  learnFromRejection,
+  NOTHING_LEARNED,
+  refuteShorter,
+} from './lifetime-learning';
 import { renewAt } from './renew-policy';
 import { mintedSliding, observeSliding, type SlidingState } from './sliding-expiry';
 import {
@@ -157,6 +162,10 @@ class LruTokenStore implements TokenStore {
     if (status === 401) {
       this.learn(slot, held, sentAt);
       return;
+    }
+    if (slot.learning.earlyAges.length > 0) {
+      const from = held.sliding?.lastPushFrom ?? held.sentAt;
+      slot.learning = refuteShorter(slot.learning, sentAt - from);
     }
     if (held.sliding === null || held.revoked) return;
     const next = observeSliding(held.sliding, sentAt, this.clock.now(), {

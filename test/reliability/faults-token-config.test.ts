@@ -4,7 +4,7 @@
  * Whole app, real time, concurrently.
  */
 import { expectOutageThenRecovery, FAULTS, startFaultApp } from '../support/reliability-faults';
-import { startApp, startTraffic } from '../support/reliability-app';
+import { nextEvent, startApp, startTraffic } from '../support/reliability-app';
 
 describe('configuration-class token faults longer than the token lifetime', () => {
   test.concurrent.each(FAULTS.filter((f) => !f.transient).map((f) => [f.name, f] as const))(
@@ -68,6 +68,39 @@ describe('configuration-class token faults longer than the token lifetime', () =
         };
         expect(status.users[0].lifetimeSeconds).toBeLessThanOrEqual(2);
         expect(r.logs.some((l) => l.includes('lifetime'))).toBe(true);
+      } finally {
+        await r.close();
+      }
+    },
+    20_000,
+  );
+
+  test.concurrent(
+    'Vidispine restarts at similar token ages do not shorten the lifetime',
+    async () => {
+      const r = await startApp({ raw: { token: { seconds: 4 } } });
+      const learned: unknown[] = [];
+      r.app.store.on('lifetimeLearned', (e) => learned.push(e));
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      try {
+        const traffic = startTraffic(r.port(), '/API/whoami', 20);
+        // Restart at age ~1 s; the next token lives to its renewal; restart at age ~1 s again.
+        await nextEvent(r.app, 'minted', 6000);
+        await sleep(1000);
+        r.sim.revokeAllTokens();
+        await nextEvent(r.app, 'minted');
+        await nextEvent(r.app, 'minted', 6000);
+        await sleep(1000);
+        r.sim.revokeAllTokens();
+        await nextEvent(r.app, 'minted');
+        await sleep(200);
+        const answers = await traffic.stop();
+        expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+        expect(learned).toEqual([]);
+        const status = JSON.parse((await r.ops('/status')).text) as {
+          users: { lifetimeSeconds: number }[];
+        };
+        expect(status.users[0].lifetimeSeconds).toBe(4);
       } finally {
         await r.close();
       }

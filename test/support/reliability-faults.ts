@@ -131,7 +131,7 @@ export async function expectOutageThenRecovery(
     const recovered = (): Answer | undefined =>
       traffic.answers.find((a) => a.status === 200 && a.at > healedAt);
     await until(() => recovered() !== undefined, retryDue - Date.now() + 3000, 'recovery');
-    expect(recovered()?.at ?? Infinity).toBeLessThanOrEqual(retryDue + 1000);
+    expect(recovered()?.at ?? Infinity).toBeLessThanOrEqual(retryDue + 2000);
     expect(await failures(r, fault.reason)).toBeGreaterThanOrEqual(1);
   } finally {
     await traffic.stop();

@@ -1,4 +1,4 @@
-import { MintError, type MintEndpoint } from '../tokens/types';
+import { MintError, type MintEndpoint } from './types';
 import type { HttpAnswer } from './transport';
 
 /** What a message may say about a mint: names and places, never a secret. */

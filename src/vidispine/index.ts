@@ -1,3 +1,4 @@
 export { createTokenMinter, type MinterOptions } from './minter';
 export { createTransport, type HttpAnswer, type VidispineTransport } from './transport';
 export { whoami } from './whoami';
+export * from './types';

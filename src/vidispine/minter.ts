@@ -1,6 +1,6 @@
 import { describeSecret, readSecret, SecretError } from '../config/secrets';
 import type { Credential, UserConfig, VidispineConfig } from '../config/types';
-import { MintError, type MintedToken, type TokenMinter } from '../tokens/types';
+import { MintError, type MintedToken, type TokenMinter } from './types';
 import {
   errorForNetworkFailure,
   type MintContext,

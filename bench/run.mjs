@@ -125,44 +125,75 @@ async function attempt(results, key, name, fn) {
   }
 }
 
-/** Small GET and transfers share one contender process; idle and cold each get a fresh one. */
-async function benchContender(ctx, contender, results) {
-  const { opts } = ctx;
-  const wants = (s) => opts.only.includes(s);
-  const startOpts = contender.name === 'proxy' ? ctx.proxyStart : {};
-  const shared = ['small', 'download', 'upload'].filter(wants);
-  if (shared.length > 0) {
-    const instance = await contender.start(ctx, startOpts);
+const startOptions = (ctx, contender) => (contender.name === 'proxy' ? ctx.proxyStart : {});
+
+/** Starts every contender; one that cannot start is reported as skipped, the rest still run. */
+async function startAll(ctx, entries) {
+  const running = [];
+  for (const entry of entries) {
     try {
-      if (wants('small')) {
-        for (const c of opts.connections) {
-          say(`  small GET, ${c} conn`);
-          await attempt(results, `small@${c}`, contender.name, () => smallGet(ctx, instance, c));
-        }
-      }
-      for (const mode of ['download', 'upload'].filter(wants)) {
-        say(`  ${mode} ${opts.sizeMiB} MiB`);
-        await attempt(results, mode, contender.name, () => transfer(ctx, instance, mode));
-      }
-    } finally {
-      await instance.stop();
+      running.push({
+        entry,
+        instance: await entry.contender.start(ctx, startOptions(ctx, entry.contender)),
+      });
+    } catch (err) {
+      entry.available = `failed to start: ${err.message.split('\n')[0].slice(0, 200)}`;
+      say(`${entry.label}: ${entry.available}`);
     }
   }
-  if (contender.name === 'direct') return;
-  if (wants('idle')) {
-    say(`  ${opts.idle} idle connections`);
-    await attempt(results, 'idle', contender.name, async () => {
-      const instance = await contender.start(ctx, startOpts);
-      try {
-        return await idle(ctx, instance);
-      } finally {
-        await instance.stop();
+  return running;
+}
+
+/**
+ * Small GET and transfers: all contenders run at once and each load point visits them back
+ * to back, so a change in background load touches every column alike. Idle connections and
+ * cold start then get a fresh process per contender.
+ */
+async function benchAll(ctx, entries, results) {
+  const { opts } = ctx;
+  const wants = (s) => opts.only.includes(s);
+  if (['small', 'download', 'upload'].some(wants)) {
+    const running = await startAll(ctx, entries);
+    try {
+      const points = [
+        ...(wants('small') ? opts.connections : []).map((c) => ({
+          key: `small@${c}`,
+          label: `small GET, ${c} conn`,
+          run: (instance) => smallGet(ctx, instance, c),
+        })),
+        ...['download', 'upload'].filter(wants).map((mode) => ({
+          key: mode,
+          label: `${mode} ${opts.sizeMiB} MiB`,
+          run: (instance) => transfer(ctx, instance, mode),
+        })),
+      ];
+      for (const point of points) {
+        for (const { entry, instance } of running) {
+          say(`${point.label}: ${entry.label}`);
+          await attempt(results, point.key, entry.name, () => point.run(instance));
+        }
       }
-    });
+    } finally {
+      await Promise.all(running.map(({ instance }) => instance.stop()));
+    }
   }
-  if (wants('cold')) {
-    say(`  cold start, ${opts.cold} concurrent first requests`);
-    await attempt(results, 'cold', contender.name, () => coldStart(ctx, contender));
+  for (const entry of entries.filter((e) => e.available === true && e.name !== 'direct')) {
+    const { contender } = entry;
+    if (wants('idle')) {
+      say(`${opts.idle} idle connections: ${entry.label}`);
+      await attempt(results, 'idle', entry.name, async () => {
+        const instance = await contender.start(ctx, startOptions(ctx, contender));
+        try {
+          return await idle(ctx, instance);
+        } finally {
+          await instance.stop();
+        }
+      });
+    }
+    if (wants('cold')) {
+      say(`cold start, ${opts.cold} concurrent first requests: ${entry.label}`);
+      await attempt(results, 'cold', entry.name, () => coldStart(ctx, contender));
+    }
   }
 }
 
@@ -208,19 +239,13 @@ async function main() {
   }
   say(`bench: load=${loadTool}, upstream=${upstream.base}, ${cpus().length} CPUs`);
   for (const entry of contenders) {
-    if (entry.available !== true) {
-      say(`${entry.label}: skipped (${entry.available})`);
-      continue;
-    }
-    say(`${entry.label}`);
-    try {
-      await benchContender(ctx, entry.contender, results);
-    } catch (err) {
-      // a contender that cannot even start is reported as skipped, the rest still run
-      entry.available = `failed to start: ${err.message.split('\n')[0].slice(0, 200)}`;
-      say(`  ${entry.available}`);
-    }
+    if (entry.available !== true) say(`${entry.label}: skipped (${entry.available})`);
   }
+  await benchAll(
+    ctx,
+    contenders.filter((e) => e.available === true),
+    results,
+  );
 
   const report = {
     date: new Date(started).toISOString(),

@@ -99,6 +99,8 @@ function startProxy(simUrl, dir) {
     },
   );
   const logLevels = new Map();
+  /** The last warnings and errors, shown when the soak fails. */
+  const notable = [];
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const ready = new Promise((resolve, reject) => {
@@ -117,6 +119,10 @@ function startProxy(simUrl, dir) {
           continue;
         }
         logLevels.set(entry.level, (logLevels.get(entry.level) ?? 0) + 1);
+        if (entry.level !== 'info' && entry.level !== 'debug') {
+          notable.push(line);
+          if (notable.length > 40) notable.shift();
+        }
         if (entry.event === 'listening') {
           clearTimeout(timer);
           resolve({ dataPort: entry.listeners[0].port, opsPort: entry.ops.port });
@@ -128,7 +134,7 @@ function startProxy(simUrl, dir) {
       reject(new Error(`proxy exited (${code}) before listening:\n${stderr}`));
     });
   });
-  return { child, ready, logLevels, stderr: () => stderr };
+  return { child, ready, logLevels, notable, stderr: () => stderr };
 }
 
 // ---------------------------------------------------------------- HTTP helpers
@@ -380,6 +386,7 @@ async function main() {
     if (stats.chaos.revocations > 0 && replays === 0)
       problems.push('no replay seen: the chaos did not bite');
     if (problems.length > 0) {
+      console.log(`soak: the proxy's last warnings and errors:\n${proxy.notable.join('\n')}`);
       console.log(`soak: FAILED: ${problems.join('; ')}`);
       exitCode = 1;
     } else console.log('soak: passed');

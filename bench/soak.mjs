@@ -31,9 +31,9 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * lifetime). One failed renewal is retried 0.5–1 s later, before the token's last usable
  * instant, so clients must not notice.
  */
-const OUTAGE_MS = 3000;
-/** Random pause (ms) between a revocation and the next outage, and between an outage and the next revocation. */
-const CHAOS_GAP_MS = [1000, 4000];
+const OUTAGE_MS = 4000;
+/** Token ages at which the simulated restarts strike: below what the next renewal outlives by 25 %. */
+const REVOKE_AGE_MS = [200, 2500];
 /** Allowed RSS growth from the start sample (taken after warm-up) to the end. */
 const RSS_GROWTH_LIMIT = (startRss) => Math.max(64 * MiB, startRss * 0.5);
 
@@ -267,16 +267,23 @@ const OUTAGES = [
 ];
 
 /**
- * Revocations at random intervals (a restart strikes tokens at any age; a fixed period would
- * look exactly like a capped lifetime), each followed by an outage that fails the next token
- * request (normally a renewal) or heals after `OUTAGE_MS`. The next revocation waits until
- * the outage is over and a token was minted again: with no token held and the endpoint
- * failing, a 503 is the right answer, not a defect.
+ * Each cycle: Vidispine forgets every token when the current one is a random age between
+ * `REVOKE_AGE_MS` (a restart strikes at any age), then the token endpoints fail the next
+ * token request (normally the replacement token's renewal) or heal after `OUTAGE_MS`.
+ * The next revocation waits until a token was minted again after the outage: with no token
+ * held and the endpoint failing, a 503 is the right answer, not a defect. In between, the
+ * replacement token lives to its renewal, which shows Vidispine keeps tokens longer than the
+ * age the restart struck at, so the proxy does not mistake restarts for a capped lifetime.
  */
 async function chaos(sim, opsPort, until) {
   let step = 0;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const between = (lo, hi) => lo + Math.random() * (hi - lo);
+  const tokenAge = async () => {
+    const res = await request(opsPort, { path: '/status' });
+    const at = JSON.parse(res.body.toString()).users[0].lastRefreshAt;
+    return at === null ? 0 : Date.now() - Date.parse(at);
+  };
   const mints = async () => {
     const m = await scrape(opsPort);
     return {
@@ -284,10 +291,14 @@ async function chaos(sim, opsPort, until) {
       failed: m.sum('vidispine_auth_proxy_token_refreshes_total', { result: 'failure' }),
     };
   };
-  while (Date.now() + OUTAGE_MS + 2 * CHAOS_GAP_MS[1] < until) {
+  while (Date.now() + OUTAGE_MS + 2 * TOKEN_SECONDS * 1000 < until) {
+    const target = between(...REVOKE_AGE_MS);
+    for (let age = await tokenAge(); age < target || age > target + 300; age = await tokenAge()) {
+      await sleep(age < target ? Math.min(target - age, 500) : 50);
+    }
     sim.revokeAllTokens();
     stats.chaos.revocations += 1;
-    await sleep(between(...CHAOS_GAP_MS));
+    await sleep(500);
     const before = await mints();
     sim.failTokenEndpoints(OUTAGES[step++ % OUTAGES.length], { times: 1, forMs: OUTAGE_MS });
     stats.chaos.outages += 1;
@@ -300,7 +311,6 @@ async function chaos(sim, opsPort, until) {
       if (Date.now() > outageEnd + 5000) break;
     }
     sim.healTokenEndpoints();
-    await sleep(between(...CHAOS_GAP_MS));
   }
 }
 
@@ -318,8 +328,9 @@ async function main() {
     const end = started + durationMs;
     console.log(
       `soak: ${(durationMs / 60_000).toFixed(2)} min, proxy pid ${proxy.child.pid}, data :${dataPort}, ops :${opsPort}, ` +
-        `${TOKEN_SECONDS} s tokens, ${WORKERS} clients, random revocations each followed by a token ` +
-        `endpoint outage (next token request fails, or ${OUTAGE_MS / 1000} s)`,
+        `${TOKEN_SECONDS} s tokens, ${WORKERS} clients, revocations at token ages ` +
+        `${REVOKE_AGE_MS[0] / 1000}–${REVOKE_AGE_MS[1] / 1000} s, each followed by a token endpoint outage ` +
+        `(the next token request fails, or ${OUTAGE_MS / 1000} s)`,
     );
     const rss = [];
     const sampleRss = async (label) => {
@@ -350,6 +361,8 @@ async function main() {
     const upstreamErrors = m.sum('vidispine_auth_proxy_upstream_errors_total');
     const proxied = m.sum('vidispine_auth_proxy_requests_total');
 
+    const status = JSON.parse((await request(opsPort, { path: '/status' })).body.toString());
+    const lifetime = status.users[0].lifetimeSeconds;
     const errorCount = [...stats.errors.values()].reduce((a, e) => a + e.count, 0);
     console.log('soak: results');
     console.log(
@@ -383,6 +396,7 @@ async function main() {
         `RSS grew ${((endRss - startRss) / MiB).toFixed(1)} MiB (limit ${(RSS_GROWTH_LIMIT(startRss) / MiB).toFixed(0)} MiB)`,
       );
     }
+    if (lifetime < TOKEN_SECONDS) problems.push(`restarts were taken for a ${lifetime} s lifetime`);
     if (stats.chaos.revocations > 0 && replays === 0)
       problems.push('no replay seen: the chaos did not bite');
     if (problems.length > 0) {

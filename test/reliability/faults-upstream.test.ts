@@ -28,7 +28,7 @@ describe('Vidispine restarts and forgets every token mid-traffic', () => {
   it('hides every 401 behind a replay: downloads and uploads all succeed, bytes intact', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const failures: string[] = [];
-    let done = 0;
+    const completed = Array.from({ length: 8 }, () => 0);
     let running = true;
     const worker = async (i: number): Promise<void> => {
       const body = Buffer.alloc(10_000 + i * 997, i);
@@ -37,7 +37,7 @@ describe('Vidispine restarts and forgets every token mid-traffic', () => {
         const reply = upload
           ? await call(r.port(), { method: 'POST', path: '/API/import/raw', body, agent })
           : await call(r.port(), { path: '/API/storage/file/VX-1/data?size=65536', agent });
-        done += 1;
+        completed[i] += 1;
         if (reply.status !== 200) failures.push(`${reply.status} ${reply.text}`);
         else if (upload && (JSON.parse(reply.text) as { sha256: string }).sha256 !== sha256(body))
           failures.push('upload checksum');
@@ -46,12 +46,17 @@ describe('Vidispine restarts and forgets every token mid-traffic', () => {
     };
     const workers = Array.from({ length: 8 }, (_, i) => worker(i));
     for (let i = 0; i < 10; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      // A restart strikes while every client has a request in flight...
+      const seen = [...completed];
       r.sim.revokeAllTokens();
+      // ...and the next one only after each client finished that request (replayed once
+      // with a fresh token) and one more: a replay that is itself refused is passed on.
+      await until(() => completed.every((n, w) => n >= seen[w] + 2), 10_000, 'every client served');
     }
     running = false;
     await Promise.all(workers);
     agent.destroy();
+    const done = completed.reduce((a, n) => a + n, 0);
     expect(failures).toEqual([]);
     expect(done).toBeGreaterThan(50);
     expect(

@@ -191,7 +191,7 @@ export async function startRecorder(): Promise<Recorder> {
   return Object.assign(recorder, { port, url: `http://127.0.0.1:${port}` });
 }
 
-/** Distinct values of a header across replies (e.g. to find one that leaked). */
+/** Every response header of a reply as text, one per line, for searching. */
 export function headerText(reply: Reply): string {
   return Object.entries(reply.headers)
     .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : (v ?? '')}`)

@@ -384,6 +384,7 @@ async function main() {
     console.log(
       `  proxy RSS       ${rss.map((s) => `${s.label} ${(s.value / MiB).toFixed(1)} MiB`).join(', ')}`,
     );
+    console.log(`  token lifetime  ${lifetime} s in use (${TOKEN_SECONDS} s requested)`);
     console.log(`  proxy log       ${JSON.stringify(Object.fromEntries(proxy.logLevels))}`);
 
     const startRss = rss.find((s) => s.label === 'start')?.value ?? rss[0].value;
@@ -397,8 +398,12 @@ async function main() {
       );
     }
     if (lifetime < TOKEN_SECONDS) problems.push(`restarts were taken for a ${lifetime} s lifetime`);
-    if (stats.chaos.revocations > 0 && replays === 0)
-      problems.push('no replay seen: the chaos did not bite');
+    if (stats.chaos.revocations > 0 && replays === 0) {
+      problems.push('no replay seen: the revocations did not bite');
+    }
+    if (stats.chaos.outages >= 3 && mintFailures === 0) {
+      problems.push('no failed mint: the outages did not bite');
+    }
     if (problems.length > 0) {
       console.log(`soak: the proxy's last warnings and errors:\n${proxy.notable.join('\n')}`);
       console.log(`soak: FAILED: ${problems.join('; ')}`);

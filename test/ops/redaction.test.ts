@@ -11,6 +11,7 @@ import { combineObservers, createAccessLog, forwardLogObserver } from '../../src
 import { logStartup } from '../../src/ops/startup-log';
 import { logTokenEvents } from '../../src/ops/token-log';
 import { captureLogs, ScriptedTokens } from './support';
+import { userConfig } from '../support/config-fixtures';
 
 const USER_PASSWORD = 'Ingest-Pa55word-7f3a';
 const ADMIN_PASSWORD = 'Adm1n-S3cret-c0ffee';
@@ -28,29 +29,14 @@ const config: ProxyConfig = {
     maxSockets: 64,
   },
   users: [
-    {
-      name: 'ingest',
+    userConfig('ingest', {
       secret: { kind: 'literal', value: USER_PASSWORD },
       listen: { host: '127.0.0.1', port: 8080 },
-      allowRunAs: false,
-      token: {
-        seconds: 60,
-        autoRefresh: false,
-        serverRefreshIntervalSeconds: 10,
-        safetyMarginSeconds: 5,
-      },
-    },
-    {
-      name: 'reporting',
+    }),
+    userConfig('reporting', {
       listen: { host: '::1', port: 8081 },
-      allowRunAs: false,
-      token: {
-        seconds: 3600,
-        autoRefresh: true,
-        serverRefreshIntervalSeconds: 10,
-        safetyMarginSeconds: 5,
-      },
-    },
+      token: { seconds: 3600, autoRefresh: true },
+    }),
   ],
   proxy: { replayBufferBytes: 65536, expectContinueTimeoutMs: 1000, accessLog: true },
   ops: { listen: { host: '127.0.0.1', port: 0 } },

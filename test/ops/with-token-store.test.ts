@@ -3,7 +3,6 @@
  * and a manual clock) through its whole cycle: no token yet → valid → failing but valid →
  * expired → valid again → shutting down.
  */
-import type { UserConfig } from '../../src/config/types';
 import { createOpsServer, type OpsServer } from '../../src/ops/app';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
@@ -17,6 +16,7 @@ import {
 } from '../../src/tokens';
 import { parseExposition, value } from '../support/prom-parse';
 import { captureLogs } from './support';
+import { userConfig } from '../support/config-fixtures';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 const TOKEN = 'VSID-5e5e5e5e7a7a7a7a';
@@ -59,17 +59,7 @@ class ManualClock implements Clock {
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const user: UserConfig = {
-  name: 'ingest',
-  secret: { kind: 'literal', value: 'unused-here' },
-  allowRunAs: false,
-  token: {
-    seconds: 60,
-    autoRefresh: false,
-    serverRefreshIntervalSeconds: 10,
-    safetyMarginSeconds: 5,
-  },
-};
+const user = userConfig('ingest', { secret: { kind: 'literal', value: 'unused-here' } });
 
 let server: OpsServer | undefined;
 let store: TokenStore | undefined;

@@ -15,6 +15,7 @@ import { patternChunks } from '../../src/simulator/pattern';
 import type { TokenStore } from '../../src/tokens/types';
 import { createTokenStore } from '../../src/tokens';
 import { createTokenMinter, createTransport } from '../../src/vidispine';
+import { userConfig } from './config-fixtures';
 
 export const PASSWORDS: Readonly<Record<string, string>> = {
   admin: 'admin',
@@ -69,20 +70,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-function userConfig(o: UserOverrides): UserConfig {
-  return {
-    secret: { kind: 'literal', value: PASSWORDS[o.name] ?? 'unknown' },
+function listenerUser({ name, ...overrides }: UserOverrides): UserConfig {
+  return userConfig(name, {
+    secret: { kind: 'literal', value: PASSWORDS[name] ?? 'unknown' },
     listen: { host: '127.0.0.1', port: 0 },
-    allowRunAs: false,
-    ...o,
-    token: {
-      seconds: 60,
-      autoRefresh: false,
-      serverRefreshIntervalSeconds: 10,
-      safetyMarginSeconds: 5,
-      ...o.token,
-    },
-  };
+    ...overrides,
+  });
 }
 
 export function proxyConfig(simUrl: string, options: HarnessOptions): ProxyConfig {
@@ -95,7 +88,7 @@ export function proxyConfig(simUrl: string, options: HarnessOptions): ProxyConfi
       maxSockets: 32,
       ...options.vidispine,
     },
-    users: (options.users ?? [{ name: 'alice' }]).map(userConfig),
+    users: (options.users ?? [{ name: 'alice' }]).map(listenerUser),
     proxy: {
       replayBufferBytes: 1024 * 1024,
       expectContinueTimeoutMs: 1000,

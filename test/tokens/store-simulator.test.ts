@@ -12,6 +12,7 @@ import {
   whoami,
 } from '../../src/vidispine';
 import { ManualClock } from './support/manual-clock';
+import { userConfig } from '../support/config-fixtures';
 
 /**
  * The store, the HTTP minter and the simulator together. Time is virtual: the store, the
@@ -46,18 +47,7 @@ function user(
   secret?: UserConfig['secret'],
   token: Partial<TokenSettings> = {},
 ): UserConfig {
-  return {
-    name,
-    secret,
-    allowRunAs: false,
-    token: {
-      seconds: 60,
-      autoRefresh: false,
-      serverRefreshIntervalSeconds: 10,
-      safetyMarginSeconds: 5,
-      ...token,
-    },
-  };
+  return userConfig(name, { secret, token });
 }
 
 async function world(users: UserConfig[], simOptions: SimulatorOptions = {}): Promise<World> {

@@ -3,20 +3,10 @@ import { createTokenStore } from '../../src/tokens';
 import { NoTokenError, type TokenEvents, type TokenStore } from '../../src/tokens/types';
 import { FakeMinter } from './support/fake-minter';
 import { ManualClock } from './support/manual-clock';
+import { userConfig } from '../support/config-fixtures';
 
 function user(name: string, token: Partial<TokenSettings> = {}): UserConfig {
-  return {
-    name,
-    secret: { kind: 'literal', value: 'unused' },
-    allowRunAs: false,
-    token: {
-      seconds: 60,
-      autoRefresh: false,
-      serverRefreshIntervalSeconds: 10,
-      safetyMarginSeconds: 5,
-      ...token,
-    },
-  };
+  return userConfig(name, { secret: { kind: 'literal', value: 'unused' }, token });
 }
 
 interface Setup {

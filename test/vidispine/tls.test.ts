@@ -5,10 +5,10 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { UserConfig } from '../../src/config/types';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { MintError } from '../../src/tokens/types';
 import { createTokenMinter, createTransport } from '../../src/vidispine';
+import { userConfig } from '../support/config-fixtures';
 
 // A private CA's certificate in front of the simulator: https with and without vidispine.caFile.
 const dir = mkdtempSync(join(tmpdir(), 'vap-tls-'));
@@ -73,17 +73,7 @@ afterAll(async () => {
   await sim.close();
 });
 
-const alice: UserConfig = {
-  name: 'alice',
-  secret: { kind: 'literal', value: 'alice-password' },
-  allowRunAs: false,
-  token: {
-    seconds: 60,
-    autoRefresh: false,
-    serverRefreshIntervalSeconds: 10,
-    safetyMarginSeconds: 5,
-  },
-};
+const alice = userConfig('alice', { secret: { kind: 'literal', value: 'alice-password' } });
 
 it('refuses an unknown CA and says to set caFile', async () => {
   const transport = createTransport({ url });

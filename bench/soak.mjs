@@ -296,9 +296,13 @@ async function chaos(sim, opsPort, until) {
     for (let age = await tokenAge(); age < target || age > target + 300; age = await tokenAge()) {
       await sleep(age < target ? Math.min(target - age, 500) : 50);
     }
+    const beforeRevoke = await mints();
     sim.revokeAllTokens();
     stats.chaos.revocations += 1;
-    await sleep(500);
+    // The outage must not strike the replacement token's mint (clients would rightly get 503).
+    const remintBy = Date.now() + 5000;
+    while ((await mints()).ok === beforeRevoke.ok && Date.now() < remintBy) await sleep(50);
+    await sleep(between(0, 1000));
     const before = await mints();
     sim.failTokenEndpoints(OUTAGES[step++ % OUTAGES.length], { times: 1, forMs: OUTAGE_MS });
     stats.chaos.outages += 1;

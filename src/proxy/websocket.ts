@@ -14,7 +14,7 @@ import { ignoreError, noTokenAnswer } from './answers';
 import type { IdentityRule } from './identity';
 import { pickIdentity } from './identity';
 import type { ForwardObserver } from './observer';
-import { originForm } from './target';
+import { MAX_TARGET_LENGTH, originForm } from './target';
 import type { Upstream } from './upstream';
 
 export interface UpgradeOptions {
@@ -118,12 +118,18 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     socket.on('error', ignoreError);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    const target = req.url ?? '';
+    if (target.length > MAX_TARGET_LENGTH) {
+      refuse(socket, 414, `request target longer than ${MAX_TARGET_LENGTH} bytes`);
+      return;
+    }
     const identity = pickIdentity(rule, req.headers);
     if (!identity.ok) {
+      logger.warn({ event: 'user_selection_refused' }, identity.reason);
       refuse(socket, 403, identity.reason);
       return;
     }
-    const path = originForm(req.url ?? '');
+    const path = originForm(target);
     if (path === undefined || req.headers.upgrade?.toLowerCase() !== 'websocket') {
       refuse(socket, 400, 'only WebSocket upgrades of a path can be forwarded');
       return;

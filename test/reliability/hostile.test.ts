@@ -190,6 +190,26 @@ describe('sizes and methods', () => {
   });
 });
 
+describe('WebSocket upgrades', () => {
+  const upgrade = (path: string, extra = ''): string =>
+    `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
+
+  it('a long target: 414, nothing forwarded', async () => {
+    const answer = await rawExchange(r.port(), upgrade(`/APIWS/echo?q=${'a'.repeat(9 * 1024)}`));
+    expect(answer.status).toBe(414);
+    expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
+  });
+
+  it('an unknown user: 403, logged, nothing forwarded', async () => {
+    const before = r.logs.length;
+    const answer = await rawExchange(r.port(), upgrade('/APIWS/echo', 'X-Vidispine-User: eve\r\n'));
+    expect(answer.status).toBe(403);
+    expect(r.logs.slice(before).some((l) => l.includes('user_selection_refused'))).toBe(true);
+    expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
+  });
+});
+
 describe('choosing a user', () => {
   it('the select header may name a configured user', async () => {
     const reply = await call(r.port('runas'), {

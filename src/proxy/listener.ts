@@ -33,6 +33,13 @@ export interface ServerTimeouts {
 }
 
 /**
+ * Node's default backlog (511) overflows when a legacy app opens thousands of connections
+ * at once (a cold start, a restart behind a pool); the kernel then drops SYNs and clients
+ * retry after a second. The kernel still caps it at `net.core.somaxconn`.
+ */
+const LISTEN_BACKLOG = 4096;
+
+/**
  * No overall request timeout (`requestTimeout: 0`): Node's default of 5 min would cut
  * multi-GiB uploads; Vidispine's own timeouts and the client decide instead. But Node
  * derives its header timeout from that value, so `0` would also let a client that never
@@ -127,7 +134,8 @@ function createDataListener(
       return new Promise((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         server.once('error', onError);
-        server.listen(user.listen.port, user.listen.host, () => {
+        const { port, host } = user.listen;
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', onError);
           resolve();
         });

@@ -77,8 +77,18 @@ function withoutNames(headers: string[], names: ReadonlySet<string>): string[] {
   return out;
 }
 
-/** Step "strip client credentials": the client's headers minus `drop` and hop-by-hop fields. */
-export function stripClientHeaders(raw: readonly string[], drop: ReadonlySet<string>): string[] {
+type ValueMap = (lowerName: string, value: string) => string;
+const keepValue: ValueMap = (_name, value) => value;
+
+/**
+ * `raw` minus the names in `drop` and the fields its `Connection` headers list, with each
+ * kept value passed through `value`: one pass, no regular expression.
+ */
+function withoutHopByHop(
+  raw: readonly string[],
+  drop: ReadonlySet<string>,
+  value: ValueMap = keepValue,
+): string[] {
   const out: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -89,11 +99,16 @@ export function stripClientHeaders(raw: readonly string[], drop: ReadonlySet<str
       }
       continue;
     }
-    out.push(raw[i], raw[i + 1]);
+    out.push(raw[i], value(lower, raw[i + 1]));
   }
   if (connection === undefined) return out;
   const listed = connectionListed(connection);
   return listed.size === 0 ? out : withoutNames(out, listed);
+}
+
+/** Step "strip client credentials": the client's headers minus `drop` and hop-by-hop fields. */
+export function stripClientHeaders(raw: readonly string[], drop: ReadonlySet<string>): string[] {
+  return withoutHopByHop(raw, drop);
 }
 
 export interface UpstreamFraming {
@@ -125,19 +140,7 @@ export function clientResponseHeaders(
   rewriteLocation: LocationRewriter,
   clientHost: string | undefined,
 ): string[] {
-  const out: string[] = [];
-  let connection: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i].toLowerCase();
-    if (RESPONSE_DROPPED.has(lower)) {
-      if (lower === 'connection') {
-        connection = connection === undefined ? raw[i + 1] : `${connection},${raw[i + 1]}`;
-      }
-      continue;
-    }
-    out.push(raw[i], lower === 'location' ? rewriteLocation(raw[i + 1], clientHost) : raw[i + 1]);
-  }
-  if (connection === undefined) return out;
-  const listed = connectionListed(connection);
-  return listed.size === 0 ? out : withoutNames(out, listed);
+  return withoutHopByHop(raw, RESPONSE_DROPPED, (lower, value) =>
+    lower === 'location' ? rewriteLocation(value, clientHost) : value,
+  );
 }

@@ -6,6 +6,7 @@
 import { ConfigError, loadConfig, parseConfigArgs, type ProxyConfig } from './config';
 import {
   combineObservers,
+  createAccessLog,
   createLogger,
   createOpsServer,
   forwardLogObserver,
@@ -61,6 +62,7 @@ export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyA
     store,
     observer: combineObservers(metrics, forwardLogObserver(logger)),
     logger,
+    accessLog: config.proxy.accessLog ? createAccessLog(logger) : undefined,
   });
   const ops = config.ops.listen
     ? createOpsServer({ health, metrics, tokens: store, logger, version: packageVersion() })

@@ -3,17 +3,8 @@
  * 401 and upstream failures (always), and one access line per request (only when
  * `proxy.accessLog` is on).
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from './logger';
 import type { ForwardObserverView } from './views';
-
-/** A client's `x-request-id` is kept when it is a short printable token, else one is made. */
-const CLIENT_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
-
-export function requestIdFrom(header: string | readonly string[] | undefined): string {
-  const value = Array.isArray(header) ? header[0] : header;
-  return typeof value === 'string' && CLIENT_REQUEST_ID.test(value) ? value : randomUUID();
-}
 
 export interface AccessLogEntry {
   readonly requestId: string;

@@ -25,9 +25,10 @@ import { attachToken, clientResponseHeaders, stripClientHeaders } from './header
 import type { IdentityRule } from './identity';
 import { pickIdentity } from './identity';
 import type { LocationRewriter } from './location';
-import type { ForwardObserver } from './observer';
+import type { AccessLogger, ForwardObserver } from './observer';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
+import { requestIdFrom } from './request-id';
 import { isIdempotent } from './retry';
 import { MAX_TARGET_LENGTH, originForm } from './target';
 import type { Upstream } from './upstream';
@@ -43,6 +44,8 @@ export interface ForwarderOptions {
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
   readonly logger: Logger;
+  /** Set only when `proxy.accessLog` is on: the data path pays for nothing otherwise. */
+  readonly accessLog?: AccessLogger;
 }
 
 /** `nginx` calls a request whose client went away before the answer 499; so do we. */
@@ -94,6 +97,11 @@ class Exchange {
     private readonly stripped: string[],
     private readonly plan: BodyPlan,
   ) {}
+
+  /** Replayed after a 401: the client got the answer to the second attempt. */
+  get replayed(): boolean {
+    return this.attempt > 0;
+  }
 
   /** Hot path: a held token and no body to read means no promise at all. */
   start(): void {
@@ -408,6 +416,13 @@ export class Forwarder {
     );
     if (headers.runas !== undefined) this.noteStrippedRunAs();
     const stripped = stripClientHeaders(req.rawHeaders, this.f.dropHeaders);
+    let requestId: string | undefined;
+    if (this.f.accessLog !== undefined) {
+      const { id, generated } = requestIdFrom(headers['x-request-id']);
+      requestId = id;
+      // Vidispine's logs then carry the same id as ours.
+      if (generated) stripped.push('X-Request-Id', id);
+    }
     const exchange = new Exchange(
       this.f,
       req,
@@ -418,7 +433,7 @@ export class Forwarder {
       stripped,
       plan,
     );
-    this.track(res, identity.user, req.method, started, exchange);
+    this.track(res, identity.user, req.method, started, exchange, requestId);
     exchange.start();
   }
 
@@ -440,15 +455,23 @@ export class Forwarder {
     method: string | undefined,
     started: number,
     exchange: Exchange | undefined,
+    requestId?: string,
   ): void {
     res.once('close', () => {
       exchange?.clientClosed();
-      this.f.observer.requestFinished(
+      const status = res.headersSent ? res.statusCode : CLIENT_CLOSED;
+      const durationSeconds = (performance.now() - started) / 1000;
+      this.f.observer.requestFinished(user, method ?? 'GET', status, durationSeconds);
+      this.f.accessLog?.({
+        requestId: requestId ?? requestIdFrom(res.req.headers['x-request-id']).id,
         user,
-        method ?? 'GET',
-        res.headersSent ? res.statusCode : CLIENT_CLOSED,
-        (performance.now() - started) / 1000,
-      );
+        method: method ?? 'GET',
+        path: res.req.url ?? '',
+        status,
+        durationSeconds,
+        remoteAddress: res.req.socket.remoteAddress,
+        replayed: exchange?.replayed ?? false,
+      });
       this.finished();
     });
   }

@@ -1,4 +1,4 @@
 /** The data path: listeners that forward to Vidispine with a token attached. */
 export { createDataListeners, DATA_SERVER_TIMEOUTS, NO_OBSERVER } from './listener';
 export type { DataListener, DataListenerDeps, ServerTimeouts } from './listener';
-export type { ForwardObserver, UpstreamErrorReason } from './observer';
+export type { AccessLogger, AccessRecord, ForwardObserver, UpstreamErrorReason } from './observer';

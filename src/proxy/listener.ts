@@ -12,7 +12,7 @@ import { ignoreError } from './answers';
 import { Forwarder } from './forwarder';
 import { clientCredentialHeaders, requestDropSet } from './headers';
 import { locationRewriter } from './location';
-import type { ForwardObserver } from './observer';
+import type { AccessLogger, ForwardObserver } from './observer';
 import { createUpstream } from './upstream';
 import { createUpgradeHandler } from './websocket';
 
@@ -21,6 +21,8 @@ export interface DataListenerDeps {
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
   readonly logger: Logger;
+  /** One record per request; pass it only when `proxy.accessLog` is on. */
+  readonly accessLog?: AccessLogger;
   /** Default `DATA_SERVER_TIMEOUTS`. */
   readonly serverTimeouts?: ServerTimeouts;
 }
@@ -102,6 +104,7 @@ function createDataListener(
     store,
     observer,
     logger,
+    accessLog: deps.accessLog,
   });
   const upgrades = createUpgradeHandler({
     identity,

@@ -8,3 +8,21 @@ export interface ForwardObserver {
   /** Vidispine answered 401 to our token; `retried` when the request was replayed. */
   upstreamUnauthorized(user: string, retried: boolean): void;
 }
+
+/** One access-log record per request; produced only when `proxy.accessLog` is on. */
+export interface AccessRecord {
+  /** The client's `x-request-id`, or one the proxy made (and sent on to Vidispine). */
+  readonly requestId: string;
+  readonly user: string;
+  readonly method: string;
+  /** The request target as received. */
+  readonly path: string;
+  /** 499 when the client went away before the answer. */
+  readonly status: number;
+  readonly durationSeconds: number;
+  readonly remoteAddress?: string;
+  /** The request was replayed after a 401. */
+  readonly replayed: boolean;
+}
+
+export type AccessLogger = (record: AccessRecord) => void;

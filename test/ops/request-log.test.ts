@@ -1,24 +1,6 @@
-import {
-  combineObservers,
-  createAccessLog,
-  forwardLogObserver,
-  requestIdFrom,
-} from '../../src/ops/request-log';
+import { combineObservers, createAccessLog, forwardLogObserver } from '../../src/ops/request-log';
 import { captureLogs } from './support';
 import type { ForwardObserverView } from '../../src/ops/views';
-
-describe('request id', () => {
-  it('passes a sane client id through and generates one otherwise', () => {
-    expect(requestIdFrom('abc-123')).toBe('abc-123');
-    expect(requestIdFrom(['first', 'second'])).toBe('first');
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-    expect(requestIdFrom(undefined)).toMatch(uuid);
-    expect(requestIdFrom('')).toMatch(uuid);
-    expect(requestIdFrom('with space')).toMatch(uuid);
-    expect(requestIdFrom('x'.repeat(129))).toMatch(uuid);
-    expect(requestIdFrom('line\nbreak')).toMatch(uuid);
-  });
-});
 
 describe('access log', () => {
   it('writes one line per request with the request id, and scrubs credentials from the path', () => {

@@ -1,0 +1,84 @@
+/** The access log, end to end: off by default, one line per request with its id when on. */
+import { Writable } from 'node:stream';
+import { createProxyApp, type ProxyApp } from '../../src/app';
+import { configFromObject } from '../../src/config';
+import { createLogger } from '../../src/ops';
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { call } from '../support/proxy-harness';
+
+type Line = Record<string, unknown>;
+
+describe('access log', () => {
+  let sim: Simulator;
+  let app: ProxyApp | undefined;
+
+  beforeEach(async () => {
+    sim = createSimulator();
+    await sim.listen();
+  });
+  afterEach(async () => {
+    if (app) {
+      await app.shutdownSteps.closeListeners();
+      await app.shutdownSteps.stop();
+    }
+    app = undefined;
+    await sim.close();
+  });
+
+  async function start(accessLog: boolean): Promise<{ port: number; lines: Line[] }> {
+    const lines: Line[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const text of chunk.toString().split('\n')) {
+          if (text !== '') lines.push(JSON.parse(text) as Line);
+        }
+        done();
+      },
+    });
+    const config = configFromObject(
+      {
+        vidispine: { url: sim.url },
+        users: [{ name: 'alice', password: 'alice-password', listen: '127.0.0.1:0' }],
+        proxy: { accessLog },
+        ops: { listen: 'off' },
+        log: { level: 'info' },
+      },
+      {},
+    );
+    app = createProxyApp({ config, logger: createLogger({ level: 'info', destination }) });
+    await app.start();
+    return { port: app.listeners[0].address()!.port, lines };
+  }
+
+  const requests = (lines: Line[]): Line[] => lines.filter((l) => l.event === 'request');
+
+  it('writes nothing per request by default', async () => {
+    const { port, lines } = await start(false);
+    expect((await call(port, { path: '/API/whoami' })).status).toBe(200);
+    expect(requests(lines)).toEqual([]);
+  });
+
+  it('logs each request with the client id, or one it made and sent on', async () => {
+    const { port, lines } = await start(true);
+    await call(port, { path: '/API/whoami', headers: { 'x-request-id': 'client-42' } });
+    const echoed = await call(port, { path: '/API/item/VX-1;version=2/metadata?x=1' });
+    expect(echoed.status).toBe(200);
+    sim.revokeAllTokens();
+    expect((await call(port, { path: '/API/whoami' })).text).toBe('alice');
+
+    await new Promise((resolve) => setImmediate(resolve));
+    const [first, second, third] = requests(lines);
+    expect(first).toMatchObject({
+      requestId: 'client-42',
+      user: 'alice',
+      method: 'GET',
+      path: '/API/whoami',
+      status: 200,
+      replayed: false,
+    });
+    expect(second).toMatchObject({ path: '/API/item/VX-1;version=2/metadata?x=1', status: 200 });
+    expect(second.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(third).toMatchObject({ status: 200, replayed: true });
+    expect(typeof first.durationMs).toBe('number');
+  });
+});

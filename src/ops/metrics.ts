@@ -12,21 +12,9 @@ import {
   type TokenEventSource,
   type TokenStatusSource,
 } from './views';
+import { MINT_FAILURE_REASONS } from '../vidispine/types';
 
 export const METRIC_PREFIX = 'vidispine_auth_proxy_';
-
-/** Label values set up front so rate()/increase() see every series from its first scrape. */
-export const MINT_FAILURE_REASONS = [
-  'unauthorized',
-  'forbidden',
-  'user_disabled',
-  'bad_request',
-  'server_error',
-  'network',
-  'timeout',
-  'empty_token',
-  'secret_unreadable',
-] as const;
 
 export const UPSTREAM_ERROR_REASONS = [
   'refused',

@@ -1,5 +1,5 @@
 import { logTokenEvents, MINT_FAILURE_HINTS } from '../../src/ops/token-log';
-import { MINT_FAILURE_REASONS } from '../../src/ops/metrics';
+import { MINT_FAILURE_REASONS } from '../../src/vidispine/types';
 import { captureLogs, ScriptedTokens } from './support';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -3,19 +3,9 @@
  * schedule: at most a handful of attempts per minute, for every failure class.
  */
 import { backoffDelay } from '../../src/tokens/backoff';
-import type { MintFailureReason } from '../../src/tokens/types';
+import { MINT_FAILURE_REASONS, type MintFailureReason } from '../../src/vidispine/types';
 
-const REASONS: MintFailureReason[] = [
-  'unauthorized',
-  'forbidden',
-  'user_disabled',
-  'bad_request',
-  'server_error',
-  'network',
-  'timeout',
-  'empty_token',
-  'secret_unreadable',
-];
+const REASONS = MINT_FAILURE_REASONS;
 
 /** Attempts within the first `windowMs` of an outage with no token held, worst-case jitter. */
 function attemptsIn(windowMs: number, reason: MintFailureReason): number {

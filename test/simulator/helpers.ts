@@ -1,16 +1,9 @@
-import {
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-} from 'node:http';
+import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 
-export interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  text: string;
-}
+import { basic, readReply, type Reply } from '../support/http';
+
+export { basic, type Reply };
 
 export interface RequestOptions {
   method?: string;
@@ -24,28 +17,11 @@ export function call(base: string, path: string, opts: RequestOptions = {}): Pro
     const req = httpRequest(
       `${base}${path}`,
       { method: opts.method ?? 'GET', headers: opts.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body,
-            text: body.toString(),
-          });
-        });
-        res.on('error', reject);
-      },
+      (res) => readReply(res).then(resolve, reject),
     );
     req.on('error', reject);
     req.end(opts.body);
   });
-}
-
-export function basic(user: string, secret: string): string {
-  return `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 }
 
 export function tokenAuth(value: string): string {

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { patternBytes, type Simulator } from '../../src/simulator';
 import { basic, startSimulator, tokenAuth, type Reply, type RequestOptions } from './helpers';
+import { readReply } from '../support/http';
 
 describe('transfers', () => {
   let sim: Simulator;
@@ -32,19 +33,7 @@ describe('transfers', () => {
             headers: { ...auth(), index: '0', size: String(total * chunk.length) },
             agent: false,
           },
-          (res) => {
-            const parts: Buffer[] = [];
-            res.on('data', (d: Buffer) => parts.push(d));
-            res.on('end', () => {
-              const body = Buffer.concat(parts);
-              resolve({
-                status: res.statusCode ?? 0,
-                headers: res.headers,
-                body,
-                text: body.toString(),
-              });
-            });
-          },
+          (res) => readReply(res).then(resolve, reject),
         );
         req.on('error', reject);
         let sent = 0;

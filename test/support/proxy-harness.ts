@@ -16,6 +16,7 @@ import type { TokenStore } from '../../src/tokens/types';
 import { createTokenStore } from '../../src/tokens';
 import { createTokenMinter, createTransport } from '../../src/vidispine';
 import { userConfig } from './config-fixtures';
+import { basic, readReply, type Reply } from './http';
 
 export const PASSWORDS: Readonly<Record<string, string>> = {
   admin: 'admin',
@@ -141,12 +142,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 }
 
-export interface Reply {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: Buffer;
-  readonly text: string;
-}
+export { basic, type Reply };
 
 export interface RequestOptions {
   readonly method?: string;
@@ -168,28 +164,11 @@ export function call(port: number, options: RequestOptions): Promise<Reply> {
         headers: options.headers,
         agent: options.agent ?? false,
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body,
-            text: body.toString(),
-          });
-        });
-      },
+      (res) => readReply(res).then(resolve, reject),
     );
     req.on('error', reject);
     req.end(options.body);
   });
-}
-
-export function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
 /** Polls a condition the code under test exposes no event for (counts in another server). */

@@ -3,7 +3,7 @@
  * order in which they start and stop. The parts never know about each other; this file
  * connects their events and observers.
  */
-import { ConfigError, loadConfig, parseConfigArgs, type ProxyConfig } from './config';
+import { configForCommand, type ProxyConfig } from './config';
 import {
   combineObservers,
   createAccessLog,
@@ -107,17 +107,6 @@ function boundAddresses(app: ProxyApp): { user: string; address: string; port: n
   });
 }
 
-/** Loads the configuration for `run`/`check`; a bad one is reported on stderr (exit 2). */
-export function configFromArgs(args: string[]): ProxyConfig | number {
-  try {
-    return loadConfig({ ...parseConfigArgs(args), env: process.env });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`vidispine-auth-proxy: bad configuration\n${err.message}\n`);
-    return 2;
-  }
-}
-
 /** Runs an app until SIGTERM/SIGINT has drained it; resolves with the exit code. */
 export async function serve(
   config: ProxyConfig,
@@ -148,8 +137,8 @@ export async function serve(
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  const config = configFromArgs(args);
-  if (typeof config === 'number') return config;
+  const config = configForCommand(args, process.env);
+  if (config === 2) return 2;
   const logger = createLogger({ level: config.log.level });
   logStartup(logger, config, packageVersion());
   return serve(config, logger);

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, parseConfigArgs } from './config';
+import { configForCommand } from './config';
 import type { ProxyConfig, UserConfig } from './config/types';
 import { MintError } from './tokens/types';
 import { createTokenMinter, createTransport, type VidispineTransport, whoami } from './vidispine';
@@ -19,14 +19,8 @@ export interface CheckRow {
  * minted here are not used again; they lapse after their lifetime.
  */
 export async function checkCommand(args: string[]): Promise<number> {
-  let config: ProxyConfig;
-  try {
-    config = loadConfig({ ...parseConfigArgs(args), env: process.env });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`vidispine-auth-proxy: configuration error\n${indent(err.message)}\n`);
-    return 2;
-  }
+  const config = configForCommand(args, process.env);
+  if (config === 2) return 2;
   const transport = createTransport(config.vidispine);
   try {
     const rows = await Promise.all(config.users.map((u) => checkUser(config, u, transport)));
@@ -87,11 +81,4 @@ export function formatTable(rows: readonly CheckRow[]): string {
         `${r.user.padEnd(widths.user)}  ${r.endpoint.padEnd(widths.endpoint)}  ${r.lifetime.padEnd(widths.lifetime)}  ${r.result}\n`,
     )
     .join('');
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => `  ${line}`)
-    .join('\n');
 }

@@ -1,4 +1,5 @@
 export { parseConfigArgs } from './args';
+export { configForCommand } from './command-line';
 export { ConfigError, type ConfigIssue } from './errors';
 export { formatListen, parseListen } from './listen';
 export { configFromObject, loadConfig, type LoadOptions } from './load';

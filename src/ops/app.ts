@@ -34,7 +34,7 @@ export interface OpsServer {
 /** Ops answers are small and quick; a scrape still running this long after close is cut. */
 const CLOSE_GRACE_MS = 2000;
 
-export function createOpsApp(options: OpsServerOptions): express.Express {
+function createOpsApp(options: OpsServerOptions): express.Express {
   const { health, metrics, tokens, logger } = options;
   const now = options.now ?? Date.now;
   const app = express();

@@ -6,12 +6,8 @@ import type { LocationRewriter } from './location';
  * request costs one pass with no regular expression.
  */
 
-/**
- * Hop-by-hop fields (RFC 9110 §7.6.1, RFC 9112 §9.6) plus the ones the forwarder sets
- * itself: `host` (the upstream's), `transfer-encoding` and `expect` (re-added when the
- * body needs them).
- */
-const REQUEST_HOP_BY_HOP = [
+/** Hop-by-hop fields (RFC 9110 §7.6.1, RFC 9112 §9.6): never passed on in either direction. */
+const HOP_BY_HOP = [
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -19,9 +15,13 @@ const REQUEST_HOP_BY_HOP = [
   'trailer',
   'upgrade',
   'transfer-encoding',
-  'expect',
-  'host',
 ];
+
+/**
+ * Plus the ones the forwarder sets itself: `host` (the upstream's) and `expect` (re-added
+ * with `transfer-encoding` when the body needs them).
+ */
+const REQUEST_HOP_BY_HOP = [...HOP_BY_HOP, 'expect', 'host'];
 
 export interface CredentialPolicy {
   readonly allowRunAs: boolean;
@@ -42,13 +42,7 @@ export function requestDropSet(policy: CredentialPolicy): ReadonlySet<string> {
 }
 
 const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-  'transfer-encoding',
+  ...HOP_BY_HOP,
   'proxy-authenticate',
   // A browser-based legacy app must never see a login dialog for our token.
   'www-authenticate',

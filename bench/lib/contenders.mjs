@@ -16,6 +16,24 @@ export const PROBE_PATH = '/API/item/VX-1001';
 /** Headroom for cold start's 10,000 connections plus as many upstream ones. */
 const NOFILE = 65536;
 
+/**
+ * A contender process listening on 127.0.0.1:`port`; resolves once it answers the probe
+ * unless `wait` is false (cold start measures that part itself).
+ */
+function spawned(proc, port, ctx, wait, cleanup = () => undefined) {
+  const instance = {
+    base: `http://127.0.0.1:${port}`,
+    headers: {},
+    pid: proc.pid,
+    spawnedAt: performance.timeOrigin + performance.now(),
+    stop: async () => {
+      await proc.stop();
+      cleanup();
+    },
+  };
+  return wait ? ready(instance, proc, ctx.startTimeoutMs) : instance;
+}
+
 async function ready(instance, proc, timeoutMs) {
   try {
     await waitForOk(instance.base + PROBE_PATH, instance.headers, proc, timeoutMs);
@@ -64,14 +82,7 @@ const proxy = {
         SHUTDOWN_DRAIN_SECONDS: '1',
       },
     });
-    const instance = {
-      base: `http://127.0.0.1:${port}`,
-      headers: {},
-      pid: proc.pid,
-      spawnedAt: performance.timeOrigin + performance.now(),
-      stop: () => proc.stop(),
-    };
-    return wait ? ready(instance, proc, ctx.startTimeoutMs) : instance;
+    return spawned(proc, port, ctx, wait);
   },
 };
 
@@ -137,17 +148,7 @@ const nginx = {
       ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')],
       { nofile: NOFILE },
     );
-    const instance = {
-      base: `http://127.0.0.1:${port}`,
-      headers: {},
-      pid: proc.pid,
-      spawnedAt: performance.timeOrigin + performance.now(),
-      stop: async () => {
-        await proc.stop();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-    return wait ? ready(instance, proc, ctx.startTimeoutMs) : instance;
+    return spawned(proc, port, ctx, wait, () => rmSync(dir, { recursive: true, force: true }));
   },
 };
 
@@ -166,14 +167,7 @@ const express = {
         PORT: String(port),
       },
     });
-    const instance = {
-      base: `http://127.0.0.1:${port}`,
-      headers: {},
-      pid: proc.pid,
-      spawnedAt: performance.timeOrigin + performance.now(),
-      stop: () => proc.stop(),
-    };
-    return wait ? ready(instance, proc, ctx.startTimeoutMs) : instance;
+    return spawned(proc, port, ctx, wait);
   },
 };
 

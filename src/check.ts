@@ -1,7 +1,13 @@
 import { configForCommand } from './config';
 import type { ProxyConfig, UserConfig } from './config/types';
 import { MintError } from './tokens/types';
-import { createTokenMinter, createTransport, type VidispineTransport, whoami } from './vidispine';
+import {
+  createTokenMinter,
+  createTransport,
+  mintRequestLine,
+  type VidispineTransport,
+  whoami,
+} from './vidispine';
 
 export interface CheckRow {
   readonly user: string;
@@ -45,10 +51,7 @@ async function checkUser(
   const minter = createTokenMinter({ vidispine: config.vidispine, user, transport });
   const row = {
     user: user.name,
-    endpoint:
-      minter.endpoint === 'token'
-        ? 'GET /API/token'
-        : `GET /API/user/${encodeURIComponent(user.name)}/token`,
+    endpoint: mintRequestLine(minter.endpoint, user.name),
     lifetime: `${user.token.seconds} s${user.token.autoRefresh ? ', autoRefresh' : ''}`,
   };
   try {

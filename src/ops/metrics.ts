@@ -12,7 +12,7 @@ import {
   type TokenEventSource,
   type TokenStatusSource,
 } from './views';
-import { MINT_FAILURE_REASONS } from '../vidispine/types';
+import { MINT_FAILURE_REASONS } from '../vidispine/failures';
 
 export const METRIC_PREFIX = 'vidispine_auth_proxy_';
 

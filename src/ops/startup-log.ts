@@ -1,5 +1,6 @@
 /** The first log line: what this process will do, with every secret left out. */
 import type { ListenAddress, ProxyConfig } from '../config/types';
+import { mintEndpointFor } from '../vidispine/endpoints';
 import type { Logger } from './logger';
 
 const address = (listen: ListenAddress | undefined | null): string | null =>
@@ -16,7 +17,7 @@ export function configSummary(config: ProxyConfig): Record<string, unknown> {
     adminUser: config.vidispine.admin?.username ?? null,
     users: config.users.map((user) => ({
       name: user.name,
-      endpoint: user.secret ? 'token' : 'user_token',
+      endpoint: mintEndpointFor(user),
       listen: address(user.listen),
       lifetimeSeconds: user.token.seconds,
       autoRefresh: user.token.autoRefresh,

@@ -3,42 +3,10 @@
  * operator should do about it, a token that lapsed or was rejected, a lifetime shorter
  * than asked for.
  */
+import { mintRequestLine } from '../vidispine/endpoints';
+import { MINT_FAILURES, mintFailureLogLevel } from '../vidispine/failures';
 import type { Logger } from './logger';
 import type { TokenEventSource } from './views';
-
-/** What to do about each class of failed mint (the `hint` field). */
-export const MINT_FAILURE_HINTS: Readonly<Record<string, string>> = {
-  unauthorized:
-    'Vidispine rejected the credentials (401): fix the password or access key in the secret; it is read again at every attempt',
-  forbidden:
-    'the minting user may not create tokens for this user (403): give the admin credential the _administrator role, or give the user its own password',
-  user_disabled: 'the user is disabled in Vidispine (409): enable it',
-  bad_request:
-    "Vidispine refused the token request (4xx): token.seconds may exceed the server's userTokenMaxInterval; lower it",
-  server_error: 'Vidispine answered 5xx: check Vidispine; retrying with backoff',
-  network:
-    'Vidispine is unreachable: check vidispine.url, DNS, TLS and network policy; retrying with backoff',
-  timeout:
-    'Vidispine did not answer in time: check its load, or raise vidispine.mintTimeoutSeconds; retrying with backoff',
-  empty_token:
-    'Vidispine answered 200 without a token: check for a gateway or error page in front of Vidispine',
-  secret_unreadable:
-    'the password file or variable could not be read: check the mounted Secret and the configured path/variable',
-};
-
-/** Failures a retry will not cure: the configuration or Vidispine's user setup is wrong. */
-const NEEDS_OPERATOR: ReadonlySet<string> = new Set([
-  'unauthorized',
-  'forbidden',
-  'user_disabled',
-  'bad_request',
-  'secret_unreadable',
-]);
-
-const ENDPOINT_PATH: Readonly<Record<string, string>> = {
-  token: 'GET /API/token',
-  user_token: 'GET /API/user/{user}/token',
-};
 
 const ms = (seconds: number): number => Math.round(seconds * 1000);
 
@@ -54,12 +22,11 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger): void {
         durationMs: ms(e.durationSeconds),
         expiresAt: new Date(e.expiresAt).toISOString(),
       },
-      `minted a token for ${e.user} via ${ENDPOINT_PATH[e.endpoint] ?? e.endpoint} (${e.seconds} s lifetime, ${ms(e.durationSeconds)} ms)`,
+      `minted a token for ${e.user} via ${mintRequestLine(e.endpoint, e.user)} (${e.seconds} s lifetime, ${ms(e.durationSeconds)} ms)`,
     );
   });
   events.on('mintFailed', (e) => {
-    const level = NEEDS_OPERATOR.has(e.reason) ? 'error' : 'warn';
-    logger[level](
+    logger[mintFailureLogLevel(e.reason)](
       {
         event: 'token_mint_failed',
         user: e.user,
@@ -69,7 +36,7 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger): void {
         error: e.message,
         durationMs: ms(e.durationSeconds),
         retryInMs: e.retryInMs,
-        hint: MINT_FAILURE_HINTS[e.reason] ?? 'see the error message',
+        hint: MINT_FAILURES[e.reason].hint,
       },
       `token mint for ${e.user} failed (${e.reason}); next attempt in ${Math.ceil(e.retryInMs / 1000)} s`,
     );

@@ -1,3 +1,6 @@
+import type { MintEndpoint } from '../vidispine/endpoints';
+import type { MintFailureReason } from '../vidispine/failures';
+
 /**
  * What the ops side reads from the token store and the forwarder, stated structurally so
  * that `ops/` never imports `tokens/` or `proxy/`: the real store and the forwarder's
@@ -9,14 +12,14 @@ export type TokenStateView = 'pending' | 'valid' | 'failing' | 'expired';
 export interface UserTokenView {
   readonly user: string;
   readonly mode: 'renew' | 'autoRefresh';
-  readonly endpoint: string;
+  readonly endpoint: MintEndpoint;
   readonly state: TokenStateView;
   /** Epoch ms of the modelled expiry of the current token, or null. */
   readonly expiresAt: number | null;
   /** Epoch ms of the last successful mint, or null. */
   readonly lastRefreshAt: number | null;
   readonly lastError: {
-    readonly reason: string;
+    readonly reason: MintFailureReason;
     readonly message: string;
     readonly at: number;
   } | null;
@@ -32,15 +35,15 @@ export interface TokenStatusSource {
 export interface TokenEventsView {
   minted: {
     user: string;
-    endpoint: string;
+    endpoint: MintEndpoint;
     seconds: number;
     durationSeconds: number;
     expiresAt: number;
   };
   mintFailed: {
     user: string;
-    endpoint: string;
-    reason: string;
+    endpoint: MintEndpoint;
+    reason: MintFailureReason;
     message: string;
     durationSeconds: number;
     retryInMs: number;

@@ -1,3 +1,4 @@
+import { MINT_FAILURES } from '../vidispine/failures';
 import type { MintFailureReason } from './types';
 
 export const BACKOFF_BASE_MS = 1_000;
@@ -13,13 +14,6 @@ export const BACKOFF_FLOOR_MS = 500;
  * Failures an operator has to fix (credentials, roles, configuration) start three doublings
  * later (8 s): retrying them fast only floods Vidispine's log with failed logins.
  */
-const CONFIGURATION_PROBLEMS: ReadonlySet<MintFailureReason> = new Set([
-  'unauthorized',
-  'forbidden',
-  'user_disabled',
-  'bad_request',
-  'secret_unreadable',
-]);
 const SLOW_START = 3;
 
 export interface BackoffInput {
@@ -38,7 +32,7 @@ export interface BackoffInput {
  * jitter, never under 500 ms.
  */
 export function backoffDelay({ failures, reason, timeLeftMs, random }: BackoffInput): number {
-  const attempt = failures + (CONFIGURATION_PROBLEMS.has(reason) ? SLOW_START : 0);
+  const attempt = failures + (MINT_FAILURES[reason].operatorMustFix ? SLOW_START : 0);
   const cap = timeLeftMs > 0 ? Math.min(BACKOFF_MAX_MS, timeLeftMs / 2) : BACKOFF_NO_TOKEN_CAP_MS;
   const raw = Math.min(cap, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 20));
   return Math.max(BACKOFF_FLOOR_MS, Math.round(raw * (1 - BACKOFF_JITTER * random)));

@@ -4,15 +4,12 @@
  * and subscribe to these events.
  */
 
-import type { MintEndpoint, MintFailureReason } from '../vidispine/types';
+import type { MintEndpoint } from '../vidispine/endpoints';
+import type { MintFailureReason } from '../vidispine/failures';
 
-export {
-  MintError,
-  type MintEndpoint,
-  type MintedToken,
-  type MintFailureReason,
-  type TokenMinter,
-} from '../vidispine/types';
+export type { MintEndpoint } from '../vidispine/endpoints';
+export type { MintFailureReason } from '../vidispine/failures';
+export { MintError, type MintedToken, type TokenMinter } from '../vidispine/types';
 
 /** Why `get()` could not produce a token; the forwarder turns it into `503` + `Retry-After`. */
 export class NoTokenError extends Error {

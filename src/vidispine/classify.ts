@@ -1,4 +1,5 @@
-import { MintError, type MintEndpoint } from './types';
+import type { MintEndpoint } from './endpoints';
+import { MintError } from './types';
 import type { HttpAnswer } from './transport';
 
 /** What a message may say about a mint: names and places, never a secret. */

@@ -1,5 +1,6 @@
 import { describeSecret, readSecret, SecretError } from '../config/secrets';
 import type { Credential, UserConfig, VidispineConfig } from '../config/types';
+import { MINT_ENDPOINTS, mintEndpointFor } from './endpoints';
 import { MintError, type MintedToken, type TokenMinter } from './types';
 import {
   errorForNetworkFailure,
@@ -29,14 +30,12 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
   const { user, transport } = opts;
   const env = opts.env ?? process.env;
   const now = opts.now ?? Date.now;
-  const own = user.secret !== undefined;
-  const credential: Credential | undefined = own
-    ? { username: user.name, secret: user.secret as NonNullable<UserConfig['secret']> }
-    : opts.vidispine.admin;
+  const credential: Credential | undefined =
+    user.secret !== undefined ? { username: user.name, secret: user.secret } : opts.vidispine.admin;
   if (!credential)
     throw new Error(`user "${user.name}" has neither a password nor an admin credential`);
-  const endpoint = own ? 'token' : 'user_token';
-  const path = own ? '/API/token' : `/API/user/${encodeURIComponent(user.name)}/token`;
+  const endpoint = mintEndpointFor(user);
+  const path = MINT_ENDPOINTS[endpoint].path(user.name);
   const { seconds, autoRefresh } = user.token;
   const query = `?seconds=${seconds}&autoRefresh=${autoRefresh}`;
   const ctx: MintContext = {

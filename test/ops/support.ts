@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../src/ops/logger';
 import type { TokenEventsView, UserTokenView } from '../../src/ops/views';
+import type { MintFailureReason } from '../../src/vidispine/failures';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -68,7 +69,7 @@ export class ScriptedTokens extends EventEmitter {
     });
   }
 
-  failed(user: string, reason: string, message: string, durationSeconds = 0.1): void {
+  failed(user: string, reason: MintFailureReason, message: string, durationSeconds = 0.1): void {
     const now = this.clock();
     const view = this.view(user);
     const holds = view.expiresAt !== null && view.expiresAt > now;

@@ -1,5 +1,5 @@
-import { logTokenEvents, MINT_FAILURE_HINTS } from '../../src/ops/token-log';
-import { MINT_FAILURE_REASONS } from '../../src/vidispine/types';
+import { logTokenEvents } from '../../src/ops/token-log';
+import { MINT_FAILURE_REASONS, MINT_FAILURES } from '../../src/vidispine/failures';
 import { captureLogs, ScriptedTokens } from './support';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -50,8 +50,26 @@ describe('token event log', () => {
     });
   });
 
+  it('logs failures only an operator can fix as errors, passing ones as warnings', () => {
+    const { tokens, lines } = setup();
+    for (const reason of MINT_FAILURE_REASONS) tokens.failed('ingest', reason, 'failed');
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.reason)).toEqual([
+      'unauthorized',
+      'forbidden',
+      'user_disabled',
+      'bad_request',
+      'secret_unreadable',
+    ]);
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.reason)).toEqual([
+      'server_error',
+      'network',
+      'timeout',
+      'empty_token',
+    ]);
+  });
+
   it('has a hint for every failure reason of the contract', () => {
-    expect(MINT_FAILURE_REASONS.filter((reason) => !MINT_FAILURE_HINTS[reason])).toEqual([]);
+    expect(MINT_FAILURE_REASONS.filter((reason) => !MINT_FAILURES[reason].hint)).toEqual([]);
   });
 
   it('logs expiry, invalidation and lifetime learning', () => {

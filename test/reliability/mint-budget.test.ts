@@ -3,7 +3,7 @@
  * schedule: at most a handful of attempts per minute, for every failure class.
  */
 import { backoffDelay } from '../../src/tokens/backoff';
-import { MINT_FAILURE_REASONS, type MintFailureReason } from '../../src/vidispine/types';
+import { MINT_FAILURE_REASONS, type MintFailureReason } from '../../src/vidispine/failures';
 
 const REASONS = MINT_FAILURE_REASONS;
 

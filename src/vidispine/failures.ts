@@ -1,0 +1,76 @@
+/**
+ * Why a mint fails, and what each reason means to the rest of the proxy: the `reason` label
+ * of `token_refreshes_total`, the log's `hint`, whether only an operator can cure it (the
+ * retry starts slow and the log line is an error). A new reason is one entry here; the
+ * `satisfies` clause refuses an entry without a hint or a verdict.
+ */
+
+export interface MintFailureKind {
+  /** What the operator should do about it (the `hint` field of `token_mint_failed`). */
+  readonly hint: string;
+  /**
+   * A retry will not cure it: the credentials, roles or configuration are wrong. Retries start
+   * three doublings later (8 s), so Vidispine's log is not flooded with failed logins, and the
+   * failure is logged as an error instead of a warning.
+   */
+  readonly operatorMustFix: boolean;
+}
+
+export const MINT_FAILURES = {
+  // 401: bad password or access key
+  unauthorized: {
+    hint: 'Vidispine rejected the credentials (401): fix the password or access key in the secret; it is read again at every attempt',
+    operatorMustFix: true,
+  },
+  // 403: the caller may not mint for that user (the admin lacks _administrator)
+  forbidden: {
+    hint: 'the minting user may not create tokens for this user (403): give the admin credential the _administrator role, or give the user its own password',
+    operatorMustFix: true,
+  },
+  // 409
+  user_disabled: {
+    hint: 'the user is disabled in Vidispine (409): enable it',
+    operatorMustFix: true,
+  },
+  // 400 or another 4xx: e.g. seconds above userTokenMaxInterval
+  bad_request: {
+    hint: "Vidispine refused the token request (4xx): token.seconds may exceed the server's userTokenMaxInterval; lower it",
+    operatorMustFix: true,
+  },
+  // 5xx
+  server_error: {
+    hint: 'Vidispine answered 5xx: check Vidispine; retrying with backoff',
+    operatorMustFix: false,
+  },
+  // refused, reset, DNS, TLS
+  network: {
+    hint: 'Vidispine is unreachable: check vidispine.url, DNS, TLS and network policy; retrying with backoff',
+    operatorMustFix: false,
+  },
+  // no answer within the mint timeout
+  timeout: {
+    hint: 'Vidispine did not answer in time: check its load, or raise vidispine.mintTimeoutSeconds; retrying with backoff',
+    operatorMustFix: false,
+  },
+  // 200 with an empty, blank or non-token body
+  empty_token: {
+    hint: 'Vidispine answered 200 without a token: check for a gateway or error page in front of Vidispine',
+    operatorMustFix: false,
+  },
+  // the password file or variable could not be read
+  secret_unreadable: {
+    hint: 'the password file or variable could not be read: check the mounted Secret and the configured path/variable',
+    operatorMustFix: true,
+  },
+} as const satisfies Readonly<Record<string, MintFailureKind>>;
+
+/** Why a mint failed; also the `reason` label of `token_refreshes_total`. */
+export type MintFailureReason = keyof typeof MINT_FAILURES;
+
+/** Every reason, in the order above (metrics start a series at 0 for each). */
+export const MINT_FAILURE_REASONS = Object.keys(MINT_FAILURES) as readonly MintFailureReason[];
+
+/** The level of a `token_mint_failed` log line. */
+export function mintFailureLogLevel(reason: MintFailureReason): 'error' | 'warn' {
+  return MINT_FAILURES[reason].operatorMustFix ? 'error' : 'warn';
+}

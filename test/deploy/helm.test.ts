@@ -8,6 +8,8 @@ import { METRIC_NAMES } from './contract';
 import { promqlSeriesNames, metricFamily } from './dashboard';
 import {
   CHART,
+  HELMS,
+  Helm,
   K8sObject,
   ROOT,
   Rendered,
@@ -51,237 +53,247 @@ const renders: [string, string[]][] = [
   ...exampleFiles.map((f): [string, string[]] => [`examples/${f}`, [join(EXAMPLES, f)]]),
 ];
 
-describe.each(renders)('chart rendered with %s', (_name, valuesFiles) => {
-  let rendered: Rendered;
-  beforeAll(() => {
-    rendered = renderChart(CHART, valuesFiles);
-  });
-
-  it('renders objects that validate against the Kubernetes and Prometheus Operator schemas', () => {
-    expect(rendered.objects.length).toBeGreaterThan(0);
-    expect(schemaProblems(rendered.objects)).toEqual([]);
-  });
-
-  it('runs the proxy hardened, probed on the ops port, configured by contract names', () => {
-    expect(workloadProblems(rendered.objects, { extraEnv: extraEnvNames(valuesFiles) })).toEqual(
-      [],
-    );
-  });
-
-  it('puts no secret value in the manifests', () => {
-    expect(secretProblems(rendered)).toEqual([]);
-  });
-
-  it('gives the proxy a configuration its own loader accepts', () => {
-    expect(appConfigProblems(rendered.objects)).toEqual([]);
-  });
-
-  it('selects its own pods with the Service, PDB and NetworkPolicy', () => {
-    const labels = at(
-      only(rendered.objects, 'Deployment'),
-      'spec',
-      'template',
-      'metadata',
-      'labels',
-    );
-    const selectors = [
-      at(only(rendered.objects, 'Service'), 'spec', 'selector'),
-      ...byKind(rendered.objects, 'PodDisruptionBudget').map((o) =>
-        at(o, 'spec', 'selector', 'matchLabels'),
-      ),
-      ...byKind(rendered.objects, 'NetworkPolicy').map((o) =>
-        at(o, 'spec', 'podSelector', 'matchLabels'),
-      ),
-    ];
-    for (const selector of selectors) expect(labels).toMatchObject(selector as object);
-  });
-});
-
-describe('chart specifics', () => {
-  it('installs the gateway alone by default, with no optional monitoring objects', () => {
-    const { objects } = renderChart(CHART);
-    expect(objects.map((o) => o.kind).sort()).toEqual([
-      'Deployment',
-      'NetworkPolicy',
-      'PodDisruptionBudget',
-      'Service',
-      'ServiceAccount',
-    ]);
-    expect(at(only(objects, 'ServiceAccount'), 'automountServiceAccountToken')).toBe(false);
-    expect(proxyEnv(only(objects, 'Deployment'))).toEqual({
-      VIDISPINE_URL: 'http://vidispine:8080',
-      VIDISPINE_USER: 'proxy',
-      VIDISPINE_PASSWORD_FILE: '/var/run/secrets/vidispine-auth-proxy/password',
-      PROXY_LISTEN: '0.0.0.0:8080',
-      OPS_LISTEN: '0.0.0.0:9090',
-      TOKEN_SECONDS: '60',
-      TOKEN_AUTO_REFRESH: 'false',
-      LOG_LEVEL: 'info',
+describe.each(HELMS)('$name', (helm: Helm) => {
+  describe.each(renders)('chart rendered with %s', (_name, valuesFiles) => {
+    let rendered: Rendered;
+    beforeAll(() => {
+      rendered = renderChart(helm, CHART, valuesFiles);
     });
-    const volumes = records(at(only(objects, 'Deployment'), 'spec', 'template', 'spec', 'volumes'));
-    expect(volumes).toEqual([
-      expect.objectContaining({
-        secret: expect.objectContaining({ secretName: 'vap-vidispine-auth-proxy-credentials' }),
-      }),
-    ]);
-  });
 
-  it('adds the HPA, ServiceMonitor, PrometheusRule and pod extras when asked', () => {
-    const { objects } = renderChart(CHART, [join(EXAMPLES, 'production.yaml')]);
-    const deployment = only(objects, 'Deployment');
-    expect(at(deployment, 'spec', 'replicas')).toBeUndefined();
-    expect(at(only(objects, 'HorizontalPodAutoscaler'), 'spec', 'scaleTargetRef', 'name')).toBe(
-      deployment.metadata.name,
-    );
-    const endpoint = at(only(objects, 'ServiceMonitor'), 'spec', 'endpoints', 0);
-    expect(endpoint).toMatchObject({ port: 'proxy-ops', path: '/metrics' });
-    const servicePorts = records(at(only(objects, 'Service'), 'spec', 'ports')).map((p) => p.name);
-    expect(servicePorts).toContain('proxy-ops');
-    expect(at(only(objects, 'PrometheusRule'), 'metadata', 'labels', 'release')).toBe(
-      'kube-prometheus-stack',
-    );
-    const pod = at(deployment, 'spec', 'template');
-    expect(at(pod, 'metadata', 'annotations', 'example.com/team')).toBe('media');
-    expect(
-      at(pod, 'spec', 'topologySpreadConstraints', 0, 'labelSelector', 'matchLabels'),
-    ).toMatchObject({
-      'app.kubernetes.io/instance': 'vap',
+    it('renders objects that validate against the Kubernetes and Prometheus Operator schemas', () => {
+      expect(rendered.objects.length).toBeGreaterThan(0);
+      expect(schemaProblems(rendered.objects)).toEqual([]);
     });
-    expect(proxyEnv(deployment)).toMatchObject({
-      NODE_OPTIONS: '--max-old-space-size=192',
-      LOG_LEVEL: 'warn',
-    });
-    expect(at(deployment, 'spec', 'template', 'spec', 'containers', 0, 'image')).toBe(
-      'registry.example.com/vidispine-auth-proxy:0.1.0',
-    );
-  });
 
-  it('serves several users from a YAML config whose listeners the Service exposes', () => {
-    const { objects } = renderChart(CHART, [join(EXAMPLES, 'multi-user.yaml')]);
-    const config = parseYaml(
-      String(at(only(objects, 'ConfigMap'), 'data', 'config.yaml')),
-    ) as unknown;
-    expect(at(config, 'ops', 'listen')).toBe('0.0.0.0:9090');
-    const userPorts = records(at(config, 'users')).map((u) =>
-      Number(String(u.listen).split(':').pop()),
-    );
-    expect(userPorts).toEqual([8080, 8081]);
-    const servicePorts = records(at(only(objects, 'Service'), 'spec', 'ports')).map((p) => p.port);
-    expect(servicePorts).toEqual(expect.arrayContaining(userPorts));
-    expect(proxyEnv(only(objects, 'Deployment'))).toEqual({
-      CONFIG_FILE: '/etc/vidispine-auth-proxy/config.yaml',
+    it('runs the proxy hardened, probed on the ops port, configured by contract names', () => {
+      expect(workloadProblems(rendered.objects, { extraEnv: extraEnvNames(valuesFiles) })).toEqual(
+        [],
+      );
     });
-    const annotations = at(
-      only(objects, 'Deployment'),
-      'spec',
-      'template',
-      'metadata',
-      'annotations',
-    );
-    expect(at(annotations, 'checksum/config')).toMatch(/^[a-f0-9]{64}$/);
-  });
 
-  it('mints through the admin credential when the user has no password key', () => {
-    const { objects } = renderChart(CHART, [join(EXAMPLES, 'admin-minted.yaml')]);
-    const env = proxyEnv(only(objects, 'Deployment'));
-    expect(env).toMatchObject({
-      VIDISPINE_USER: 'legacy-app',
-      VIDISPINE_ADMIN_USER: 'admin',
-      VIDISPINE_ADMIN_PASSWORD_FILE: '/var/run/secrets/vidispine-auth-proxy/admin-password',
-      TOKEN_AUTO_REFRESH: 'true',
+    it('puts no secret value in the manifests', () => {
+      expect(secretProblems(rendered)).toEqual([]);
     });
-    expect(env).not.toHaveProperty('VIDISPINE_PASSWORD_FILE');
-    const egress = at(only(objects, 'NetworkPolicy'), 'spec', 'egress', 0);
-    expect(egress).toEqual({
-      to: [{ ipBlock: { cidr: '203.0.113.10/32' } }],
-      ports: [{ port: 443, protocol: 'TCP' }],
+
+    it('gives the proxy a configuration its own loader accepts', () => {
+      expect(appConfigProblems(rendered.objects)).toEqual([]);
+    });
+
+    it('selects its own pods with the Service, PDB and NetworkPolicy', () => {
+      const labels = at(
+        only(rendered.objects, 'Deployment'),
+        'spec',
+        'template',
+        'metadata',
+        'labels',
+      );
+      const selectors = [
+        at(only(rendered.objects, 'Service'), 'spec', 'selector'),
+        ...byKind(rendered.objects, 'PodDisruptionBudget').map((o) =>
+          at(o, 'spec', 'selector', 'matchLabels'),
+        ),
+        ...byKind(rendered.objects, 'NetworkPolicy').map((o) =>
+          at(o, 'spec', 'podSelector', 'matchLabels'),
+        ),
+      ];
+      for (const selector of selectors) expect(labels).toMatchObject(selector as object);
     });
   });
 
-  it('renders nothing of the gateway when only the sidecar templates are wanted', () => {
-    expect(renderChart(CHART, [], { set: ['gateway.enabled=false'] }).objects).toEqual([]);
+  describe('chart specifics', () => {
+    it('installs the gateway alone by default, with no optional monitoring objects', () => {
+      const { objects } = renderChart(helm, CHART);
+      expect(objects.map((o) => o.kind).sort()).toEqual([
+        'Deployment',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'Service',
+        'ServiceAccount',
+      ]);
+      expect(at(only(objects, 'ServiceAccount'), 'automountServiceAccountToken')).toBe(false);
+      expect(proxyEnv(only(objects, 'Deployment'))).toEqual({
+        VIDISPINE_URL: 'http://vidispine:8080',
+        VIDISPINE_USER: 'proxy',
+        VIDISPINE_PASSWORD_FILE: '/var/run/secrets/vidispine-auth-proxy/password',
+        PROXY_LISTEN: '0.0.0.0:8080',
+        OPS_LISTEN: '0.0.0.0:9090',
+        TOKEN_SECONDS: '60',
+        TOKEN_AUTO_REFRESH: 'false',
+        LOG_LEVEL: 'info',
+      });
+      const volumes = records(
+        at(only(objects, 'Deployment'), 'spec', 'template', 'spec', 'volumes'),
+      );
+      expect(volumes).toEqual([
+        expect.objectContaining({
+          secret: expect.objectContaining({ secretName: 'vap-vidispine-auth-proxy-credentials' }),
+        }),
+      ]);
+    });
+
+    it('adds the HPA, ServiceMonitor, PrometheusRule and pod extras when asked', () => {
+      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'production.yaml')]);
+      const deployment = only(objects, 'Deployment');
+      expect(at(deployment, 'spec', 'replicas')).toBeUndefined();
+      expect(at(only(objects, 'HorizontalPodAutoscaler'), 'spec', 'scaleTargetRef', 'name')).toBe(
+        deployment.metadata.name,
+      );
+      const endpoint = at(only(objects, 'ServiceMonitor'), 'spec', 'endpoints', 0);
+      expect(endpoint).toMatchObject({ port: 'proxy-ops', path: '/metrics' });
+      const servicePorts = records(at(only(objects, 'Service'), 'spec', 'ports')).map(
+        (p) => p.name,
+      );
+      expect(servicePorts).toContain('proxy-ops');
+      expect(at(only(objects, 'PrometheusRule'), 'metadata', 'labels', 'release')).toBe(
+        'kube-prometheus-stack',
+      );
+      const pod = at(deployment, 'spec', 'template');
+      expect(at(pod, 'metadata', 'annotations', 'example.com/team')).toBe('media');
+      expect(
+        at(pod, 'spec', 'topologySpreadConstraints', 0, 'labelSelector', 'matchLabels'),
+      ).toMatchObject({
+        'app.kubernetes.io/instance': 'vap',
+      });
+      expect(proxyEnv(deployment)).toMatchObject({
+        NODE_OPTIONS: '--max-old-space-size=192',
+        LOG_LEVEL: 'warn',
+      });
+      expect(at(deployment, 'spec', 'template', 'spec', 'containers', 0, 'image')).toBe(
+        'registry.example.com/vidispine-auth-proxy:0.1.0',
+      );
+    });
+
+    it('serves several users from a YAML config whose listeners the Service exposes', () => {
+      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'multi-user.yaml')]);
+      const config = parseYaml(
+        String(at(only(objects, 'ConfigMap'), 'data', 'config.yaml')),
+      ) as unknown;
+      expect(at(config, 'ops', 'listen')).toBe('0.0.0.0:9090');
+      const userPorts = records(at(config, 'users')).map((u) =>
+        Number(String(u.listen).split(':').pop()),
+      );
+      expect(userPorts).toEqual([8080, 8081]);
+      const servicePorts = records(at(only(objects, 'Service'), 'spec', 'ports')).map(
+        (p) => p.port,
+      );
+      expect(servicePorts).toEqual(expect.arrayContaining(userPorts));
+      expect(proxyEnv(only(objects, 'Deployment'))).toEqual({
+        CONFIG_FILE: '/etc/vidispine-auth-proxy/config.yaml',
+      });
+      const annotations = at(
+        only(objects, 'Deployment'),
+        'spec',
+        'template',
+        'metadata',
+        'annotations',
+      );
+      expect(at(annotations, 'checksum/config')).toMatch(/^[a-f0-9]{64}$/);
+    });
+
+    it('mints through the admin credential when the user has no password key', () => {
+      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'admin-minted.yaml')]);
+      const env = proxyEnv(only(objects, 'Deployment'));
+      expect(env).toMatchObject({
+        VIDISPINE_USER: 'legacy-app',
+        VIDISPINE_ADMIN_USER: 'admin',
+        VIDISPINE_ADMIN_PASSWORD_FILE: '/var/run/secrets/vidispine-auth-proxy/admin-password',
+        TOKEN_AUTO_REFRESH: 'true',
+      });
+      expect(env).not.toHaveProperty('VIDISPINE_PASSWORD_FILE');
+      const egress = at(only(objects, 'NetworkPolicy'), 'spec', 'egress', 0);
+      expect(egress).toEqual({
+        to: [{ ipBlock: { cidr: '203.0.113.10/32' } }],
+        ports: [{ port: 443, protocol: 'TCP' }],
+      });
+    });
+
+    it('renders nothing of the gateway when only the sidecar templates are wanted', () => {
+      expect(renderChart(helm, CHART, [], { set: ['gateway.enabled=false'] }).objects).toEqual([]);
+    });
+
+    it('keeps the image tag and appVersion equal to the package version', () => {
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+        version: string;
+      };
+      expect(at(readYaml(join(CHART, 'Chart.yaml')), 'appVersion')).toBe(pkg.version);
+      expect(at(readYaml(join(CHART, 'values.yaml')), 'image', 'tag')).toBe(pkg.version);
+    });
+
+    it('has the same alerts as deploy/monitoring, on exported metrics only', () => {
+      const chartRules = at(
+        only(
+          renderChart(helm, CHART, [], { set: ['metrics.prometheusRule.enabled=true'] }).objects,
+          'PrometheusRule',
+        ),
+        'spec',
+        'groups',
+      );
+      const kustomizeRules = at(
+        only(renderKustomization(join(ROOT, 'deploy', 'monitoring')).objects, 'PrometheusRule'),
+        'spec',
+        'groups',
+      );
+      expect(chartRules).toEqual(kustomizeRules);
+      const rules = records(at(chartRules, 0, 'rules'));
+      expect(rules.map((r) => r.alert)).toEqual([
+        'VidispineAuthProxyTokenExpiringWithoutRenewal',
+        'VidispineAuthProxyTokenRefreshFailing',
+        'VidispineAuthProxyNotReady',
+        'VidispineAuthProxyDown',
+      ]);
+      const used = rules.flatMap((r) => promqlSeriesNames(String(r.expr))).map(metricFamily);
+      expect(used.length).toBeGreaterThan(0);
+      for (const name of used) expect(METRIC_NAMES).toContain(name);
+    });
   });
 
-  it('keeps the image tag and appVersion equal to the package version', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    expect(at(readYaml(join(CHART, 'Chart.yaml')), 'appVersion')).toBe(pkg.version);
-    expect(at(readYaml(join(CHART, 'values.yaml')), 'image', 'tag')).toBe(pkg.version);
+  describe('NOTES.txt', () => {
+    it('names what was installed, the Secret to create with its keys, and how to check it', () => {
+      const notes = renderNotes(helm);
+      expect(notes).toContain('installed as a gateway');
+      expect(notes).toContain(
+        "create secret generic vap-vidispine-auth-proxy-credentials \\\n    --from-literal=password='...'\n",
+      );
+      expect(notes).toContain('rollout status deployment/vap-vidispine-auth-proxy');
+      expect(notes).toContain('curl -s localhost:9090/readyz');
+      expect(notes).toContain('http://vap-vidispine-auth-proxy.media.svc:8080/API/');
+    });
+
+    it('lists every key the YAML config reads from the Secret', () => {
+      const notes = renderNotes(helm, [join(EXAMPLES, 'multi-user.yaml')]);
+      const keys = [...notes.matchAll(/--from-literal=([\w-]+)=/g)].map((m) => m[1]);
+      expect(keys).toEqual(['admin-password', 'ingest-password']);
+    });
+
+    it('points at the sidecar template when no gateway is installed', () => {
+      expect(renderNotes(helm, [], ['gateway.enabled=false'])).toContain(
+        'include "vidispine-auth-proxy.sidecar"',
+      );
+    });
   });
 
-  it('has the same alerts as deploy/monitoring, on exported metrics only', () => {
-    const chartRules = at(
-      only(
-        renderChart(CHART, [], { set: ['metrics.prometheusRule.enabled=true'] }).objects,
-        'PrometheusRule',
-      ),
-      'spec',
-      'groups',
-    );
-    const kustomizeRules = at(
-      only(renderKustomization(join(ROOT, 'deploy', 'monitoring')).objects, 'PrometheusRule'),
-      'spec',
-      'groups',
-    );
-    expect(chartRules).toEqual(kustomizeRules);
-    const rules = records(at(chartRules, 0, 'rules'));
-    expect(rules.map((r) => r.alert)).toEqual([
-      'VidispineAuthProxyTokenExpiringWithoutRenewal',
-      'VidispineAuthProxyTokenRefreshFailing',
-      'VidispineAuthProxyNotReady',
-      'VidispineAuthProxyDown',
-    ]);
-    const used = rules.flatMap((r) => promqlSeriesNames(String(r.expr))).map(metricFamily);
-    expect(used.length).toBeGreaterThan(0);
-    for (const name of used) expect(METRIC_NAMES).toContain(name);
-  });
-});
+  describe('sidecar named template, included by an application chart', () => {
+    let rendered: Rendered;
+    beforeAll(() => {
+      rendered = renderSidecarApp(helm);
+    });
 
-describe('NOTES.txt', () => {
-  it('names what was installed, the Secret to create with its keys, and how to check it', () => {
-    const notes = renderNotes();
-    expect(notes).toContain('installed as a gateway');
-    expect(notes).toContain(
-      "create secret generic vap-vidispine-auth-proxy-credentials \\\n    --from-literal=password='...'\n",
-    );
-    expect(notes).toContain('rollout status deployment/vap-vidispine-auth-proxy');
-    expect(notes).toContain('curl -s localhost:9090/readyz');
-    expect(notes).toContain('http://vap-vidispine-auth-proxy.media.svc:8080/API/');
-  });
-
-  it('lists every key the YAML config reads from the Secret', () => {
-    const notes = renderNotes([join(EXAMPLES, 'multi-user.yaml')]);
-    const keys = [...notes.matchAll(/--from-literal=([\w-]+)=/g)].map((m) => m[1]);
-    expect(keys).toEqual(['admin-password', 'ingest-password']);
-  });
-
-  it('points at the sidecar template when no gateway is installed', () => {
-    expect(renderNotes([], ['gateway.enabled=false'])).toContain(
-      'include "vidispine-auth-proxy.sidecar"',
-    );
-  });
-});
-
-describe('sidecar named template, included by an application chart', () => {
-  let rendered: Rendered;
-  beforeAll(() => {
-    rendered = renderSidecarApp();
-  });
-
-  it('renders the app with the proxy as a native sidecar on loopback', () => {
-    expect(rendered.objects.map((o) => o.kind)).toEqual(['Deployment']);
-    expect(schemaProblems(rendered.objects)).toEqual([]);
-    expect(workloadProblems(rendered.objects)).toEqual([]);
-    expect(secretProblems(rendered)).toEqual([]);
-    expect(appConfigProblems(rendered.objects)).toEqual([]);
-    const spec = at(rendered.objects[0], 'spec', 'template', 'spec');
-    const sidecar = records(at(spec, 'initContainers'))[0];
-    expect(sidecar).toMatchObject({ name: 'vidispine-auth-proxy', restartPolicy: 'Always' });
-    const env = Object.fromEntries(records(sidecar?.env).map((e) => [e.name, e.value]));
-    expect(env).toMatchObject({ PROXY_LISTEN: '127.0.0.1:8080', VIDISPINE_USER: 'legacy-app' });
-    expect(at(spec, 'containers', 0, 'env', 0, 'value')).toBe('http://127.0.0.1:8080/API');
-    expect(at(spec, 'volumes', 0, 'secret', 'secretName')).toBe('legacy-app-vidispine');
-    // The dependency's values win over the caller's chart metadata: the proxy image keeps its own tag.
-    expect(sidecar?.image).toBe('vidispine-auth-proxy:0.1.0');
+    it('renders the app with the proxy as a native sidecar on loopback', () => {
+      expect(rendered.objects.map((o) => o.kind)).toEqual(['Deployment']);
+      expect(schemaProblems(rendered.objects)).toEqual([]);
+      expect(workloadProblems(rendered.objects)).toEqual([]);
+      expect(secretProblems(rendered)).toEqual([]);
+      expect(appConfigProblems(rendered.objects)).toEqual([]);
+      const spec = at(rendered.objects[0], 'spec', 'template', 'spec');
+      const sidecar = records(at(spec, 'initContainers'))[0];
+      expect(sidecar).toMatchObject({ name: 'vidispine-auth-proxy', restartPolicy: 'Always' });
+      const env = Object.fromEntries(records(sidecar?.env).map((e) => [e.name, e.value]));
+      expect(env).toMatchObject({ PROXY_LISTEN: '127.0.0.1:8080', VIDISPINE_USER: 'legacy-app' });
+      expect(at(spec, 'containers', 0, 'env', 0, 'value')).toBe('http://127.0.0.1:8080/API');
+      expect(at(spec, 'volumes', 0, 'secret', 'secretName')).toBe('legacy-app-vidispine');
+      // The dependency's values win over the caller's chart metadata: the proxy image keeps its own tag.
+      expect(sidecar?.image).toBe('vidispine-auth-proxy:0.1.0');
+    });
   });
 });
 

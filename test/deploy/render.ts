@@ -1,15 +1,25 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { join, relative } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { k8sTools } from '../support/k8s-tools';
 
 export const ROOT = join(__dirname, '..', '..');
 export const CHART = join(ROOT, 'helm', 'vidispine-auth-proxy');
 export const SIDECAR_APP_CHART = join(ROOT, 'helm', 'examples', 'app-with-sidecar');
-export const HELM_TEMPLATE =
-  process.env.HELM_TEMPLATE ??
-  join(ROOT, '..', 'shared', 'tools', 'helm-template', 'helm-template');
+
+/** One Helm binary the chart is checked with. */
+export interface Helm {
+  name: string;
+  bin: string;
+}
+
+/** Both Helm major versions users run: every chart test runs with each. */
+export const HELMS: readonly Helm[] = [
+  { name: 'Helm 3', bin: k8sTools().helm3 },
+  { name: 'Helm 4', bin: k8sTools().helm4 },
+];
 
 /** A rendered Kubernetes object; fields are read through the narrowing helpers below. */
 export interface K8sObject {
@@ -25,9 +35,38 @@ export interface Rendered {
   objects: K8sObject[];
 }
 
-function run(command: string, args: string[]): string {
-  const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 32 * 1024 * 1024 });
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+// Helm keeps repositories and plugins under these; a temporary home per test process keeps
+// the user's own Helm setup out of the tests and the tests out of it.
+let helmHome: string | undefined;
+function helmEnv(): NodeJS.ProcessEnv {
+  helmHome ??= mkdtempSync(join(tmpdir(), 'vap-helm-home-'));
+  return {
+    ...process.env,
+    HELM_CONFIG_HOME: join(helmHome, 'config'),
+    HELM_CACHE_HOME: join(helmHome, 'cache'),
+    HELM_DATA_HOME: join(helmHome, 'data'),
+  };
+}
+
+/** Runs a command; the exit status and output are the caller's to judge. */
+export function runTool(command: string, args: readonly string[]): RunResult {
+  const r = spawnSync(command, args, {
+    encoding: 'utf8',
+    maxBuffer: 32 * 1024 * 1024,
+    env: helmEnv(),
+  });
   if (r.error) throw new Error(`${command}: ${r.error.message}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function run(command: string, args: readonly string[]): string {
+  const r = runTool(command, args);
   if (r.status !== 0)
     throw new Error(`${command} ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
   return r.stdout;
@@ -42,50 +81,59 @@ export function parseManifests(text: string): K8sObject[] {
     .filter((o): o is K8sObject => isRecord(o) && typeof o.kind === 'string');
 }
 
+export interface ChartOptions {
+  release?: string;
+  namespace?: string;
+  set?: readonly string[];
+}
+
+/** The arguments that give `helm template` / `helm lint` the values a test wants. */
+export function valuesArgs(valuesFiles: readonly string[], set: readonly string[] = []): string[] {
+  return [...valuesFiles.flatMap((f) => ['--values', f]), ...set.flatMap((s) => ['--set', s])];
+}
+
+/** `helm template`, as a user renders before applying. */
 export function renderChart(
+  helm: Helm,
   chartDir: string,
   valuesFiles: readonly string[] = [],
-  options: { release?: string; namespace?: string; set?: readonly string[] } = {},
+  options: ChartOptions = {},
 ): Rendered {
-  const args = [
-    chartDir,
-    '--release',
+  const text = run(helm.bin, [
+    'template',
     options.release ?? 'vap',
+    chartDir,
     '--namespace',
     options.namespace ?? 'media',
-  ];
-  for (const f of valuesFiles) args.push('--values', f);
-  for (const s of options.set ?? []) args.push('--set', s);
-  const text = run(HELM_TEMPLATE, args);
+    ...valuesArgs(valuesFiles, options.set),
+  ]);
   return { text, objects: parseManifests(text) };
 }
 
 /**
- * Renders helm/examples/app-with-sidecar as Helm would with this chart as its dependency:
- * the dependency's named templates are visible to the app's templates, and the app's
- * `.Values["vidispine-auth-proxy"]` holds this chart's defaults overlaid with the app's.
- * (helm-template has no subchart support, so the chart is assembled in a temporary copy.)
+ * Renders helm/examples/app-with-sidecar as its user would: `helm dependency update` (which
+ * packages this chart into the example's charts/), then `helm template`. Both run in a
+ * temporary copy of helm/, so the repository stays as it is.
  */
-export function renderSidecarApp(): Rendered {
+export function renderSidecarApp(helm: Helm): Rendered {
   const dir = mkdtempSync(join(tmpdir(), 'vap-sidecar-app-'));
   try {
-    cpSync(SIDECAR_APP_CHART, dir, { recursive: true });
-    for (const f of readdirSync(join(CHART, 'templates')).filter((n) => n.startsWith('_'))) {
-      cpSync(join(CHART, 'templates', f), join(dir, 'templates', `_vidispine-auth-proxy${f}`));
-    }
-    const defaults = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as unknown;
-    writeFileSync(join(dir, 'values.yaml'), stringify({ 'vidispine-auth-proxy': defaults }));
-    return renderChart(dir, [join(SIDECAR_APP_CHART, 'values.yaml')]);
+    cpSync(join(ROOT, 'helm'), dir, { recursive: true });
+    const app = join(dir, relative(join(ROOT, 'helm'), SIDECAR_APP_CHART));
+    run(helm.bin, ['dependency', 'update', app]);
+    return renderChart(helm, app, [], { release: 'legacy' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /**
- * NOTES.txt as Helm prints it after an install. helm-template skips NOTES.txt, so a
- * temporary copy of the chart renders it as a named template into a one-key YAML document.
+ * NOTES.txt as Helm prints it after an install. `helm template` skips NOTES.txt and
+ * `helm install --dry-run` needs a cluster, so a temporary copy of the chart renders it as
+ * a named template into a one-key YAML document.
  */
 export function renderNotes(
+  helm: Helm,
   valuesFiles: readonly string[] = [],
   set: readonly string[] = [],
 ): string {
@@ -101,7 +149,7 @@ export function renderNotes(
       join(dir, 'templates', 'notes-check.yaml'),
       'notes: {{ include "notes-check" . | toJson }}\n',
     );
-    const docs = parseAllDocuments(renderChart(dir, valuesFiles, { set }).text).map(
+    const docs = parseAllDocuments(renderChart(helm, dir, valuesFiles, { set }).text).map(
       (d) => d.toJS() as unknown,
     );
     const notesDoc = docs.find((d) => isRecord(d) && typeof d.notes === 'string');
@@ -112,7 +160,7 @@ export function renderNotes(
 }
 
 export function renderKustomization(dir: string): Rendered {
-  const text = run(process.env.KUBECTL ?? 'kubectl', ['kustomize', dir]);
+  const text = run(k8sTools().kubectl, ['kustomize', dir]);
   return { text, objects: parseManifests(text) };
 }
 

@@ -1,5 +1,6 @@
 import Ajv from 'ajv';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { appConfigProblems } from './app-config';
@@ -21,7 +22,9 @@ import {
   renderKustomization,
   renderNotes,
   renderSidecarApp,
+  runTool,
   schemaProblems,
+  valuesArgs,
 } from './render';
 
 const EXAMPLES = join(CHART, 'examples');
@@ -48,6 +51,10 @@ function extraEnvNames(valuesFiles: readonly string[]): string[] {
   );
 }
 
+// No public image exists, so the chart requires the repository a user pushed theirs to.
+const IMAGE = 'registry.example.com/vidispine-auth-proxy';
+const WITH_IMAGE = [`image.repository=${IMAGE}`];
+
 const renders: [string, string[]][] = [
   ['default values', []],
   ...exampleFiles.map((f): [string, string[]] => [`examples/${f}`, [join(EXAMPLES, f)]]),
@@ -57,7 +64,13 @@ describe.each(HELMS)('$name', (helm: Helm) => {
   describe.each(renders)('chart rendered with %s', (_name, valuesFiles) => {
     let rendered: Rendered;
     beforeAll(() => {
-      rendered = renderChart(helm, CHART, valuesFiles);
+      rendered = renderChart(helm, CHART, valuesFiles, { set: WITH_IMAGE });
+    });
+
+    it('passes helm lint --strict', () => {
+      const r = runTool(helm.bin, ['lint', '--strict', CHART, ...valuesArgs(valuesFiles)]);
+      expect(`${r.stdout}${r.stderr}`).toContain('1 chart(s) linted, 0 chart(s) failed');
+      expect(r.status).toBe(0);
     });
 
     it('renders objects that validate against the Kubernetes and Prometheus Operator schemas', () => {
@@ -102,7 +115,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
 
   describe('chart specifics', () => {
     it('installs the gateway alone by default, with no optional monitoring objects', () => {
-      const { objects } = renderChart(helm, CHART);
+      const { objects } = renderChart(helm, CHART, [], { set: WITH_IMAGE });
       expect(objects.map((o) => o.kind).sort()).toEqual([
         'Deployment',
         'NetworkPolicy',
@@ -164,7 +177,9 @@ describe.each(HELMS)('$name', (helm: Helm) => {
     });
 
     it('serves several users from a YAML config whose listeners the Service exposes', () => {
-      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'multi-user.yaml')]);
+      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'multi-user.yaml')], {
+        set: WITH_IMAGE,
+      });
       const config = parseYaml(
         String(at(only(objects, 'ConfigMap'), 'data', 'config.yaml')),
       ) as unknown;
@@ -191,7 +206,9 @@ describe.each(HELMS)('$name', (helm: Helm) => {
     });
 
     it('mints through the admin credential when the user has no password key', () => {
-      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'admin-minted.yaml')]);
+      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'admin-minted.yaml')], {
+        set: WITH_IMAGE,
+      });
       const env = proxyEnv(only(objects, 'Deployment'));
       expect(env).toMatchObject({
         VIDISPINE_USER: 'legacy-app',
@@ -222,7 +239,9 @@ describe.each(HELMS)('$name', (helm: Helm) => {
     it('has the same alerts as deploy/monitoring, on exported metrics only', () => {
       const chartRules = at(
         only(
-          renderChart(helm, CHART, [], { set: ['metrics.prometheusRule.enabled=true'] }).objects,
+          renderChart(helm, CHART, [], {
+            set: ['metrics.prometheusRule.enabled=true', ...WITH_IMAGE],
+          }).objects,
           'PrometheusRule',
         ),
         'spec',
@@ -249,7 +268,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
 
   describe('NOTES.txt', () => {
     it('names what was installed, the Secret to create with its keys, and how to check it', () => {
-      const notes = renderNotes(helm);
+      const notes = renderNotes(helm, [], WITH_IMAGE);
       expect(notes).toContain('installed as a gateway');
       expect(notes).toContain(
         "create secret generic vap-vidispine-auth-proxy-credentials \\\n    --from-literal=password='...'\n",
@@ -260,7 +279,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
     });
 
     it('lists every key the YAML config reads from the Secret', () => {
-      const notes = renderNotes(helm, [join(EXAMPLES, 'multi-user.yaml')]);
+      const notes = renderNotes(helm, [join(EXAMPLES, 'multi-user.yaml')], WITH_IMAGE);
       const keys = [...notes.matchAll(/--from-literal=([\w-]+)=/g)].map((m) => m[1]);
       expect(keys).toEqual(['admin-password', 'ingest-password']);
     });
@@ -269,6 +288,45 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(renderNotes(helm, [], ['gateway.enabled=false'])).toContain(
         'include "vidispine-auth-proxy.sidecar"',
       );
+    });
+  });
+
+  describe('values Helm refuses, naming the key', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'vap-bad-values-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it.each([
+      // Helm's own values.schema.json check; Helm 3 and 4 word it differently.
+      ['a wrong type', 'replicaCount: two\n', /replicaCount/],
+      ['an unknown key', 'replicas: 3\n', /replicas/],
+      [
+        'a missing required key',
+        'networkPolicy:\n  vidispine:\n    to: null\n',
+        /vidispine.*\bto\b/,
+      ],
+      ['a wrong enum value', 'image:\n  pullPolicy: Sometimes\n', /pullPolicy/],
+      // The template's `required`: no image exists to default to.
+      [
+        'no image repository',
+        'image:\n  repository: ""\n',
+        /image\.repository is required: .*--set image\.repository=/,
+      ],
+    ])('%s', (what, yaml, message) => {
+      const file = join(dir, `${what.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(file, yaml);
+      const set = what === 'no image repository' ? [] : WITH_IMAGE;
+      const r = runTool(helm.bin, ['template', 'vap', CHART, ...valuesArgs([file], set)]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+    });
+
+    it('renders nothing with the default values alone: the image repository is required', () => {
+      const r = runTool(helm.bin, ['template', 'vap', CHART]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('image.repository is required');
     });
   });
 
@@ -292,7 +350,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(at(spec, 'containers', 0, 'env', 0, 'value')).toBe('http://127.0.0.1:8080/API');
       expect(at(spec, 'volumes', 0, 'secret', 'secretName')).toBe('legacy-app-vidispine');
       // The dependency's values win over the caller's chart metadata: the proxy image keeps its own tag.
-      expect(sidecar?.image).toBe('vidispine-auth-proxy:0.1.0');
+      expect(sidecar?.image).toBe(`${IMAGE}:0.1.0`);
     });
   });
 });

@@ -52,11 +52,12 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 
 {{- define "vidispine-auth-proxy.image" -}}
+{{- $repository := required "image.repository is required: the repository you pushed the image to (README \"Deploy on Kubernetes\"), e.g. --set image.repository=registry.example.com/vidispine-auth-proxy" .values.image.repository -}}
 {{- $tag := default .root.Chart.AppVersion .values.image.tag -}}
 {{- if .values.image.digest -}}
-{{- printf "%s@%s" .values.image.repository .values.image.digest -}}
+{{- printf "%s@%s" $repository .values.image.digest -}}
 {{- else -}}
-{{- printf "%s:%s" .values.image.repository (toString $tag) -}}
+{{- printf "%s:%s" $repository (toString $tag) -}}
 {{- end -}}
 {{- end -}}
 

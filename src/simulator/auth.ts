@@ -44,11 +44,21 @@ export interface Identity {
 
 export type AuthResult =
   | { ok: true; identity: Identity }
-  | { ok: false; status: 401 | 403; reason: string; claimed?: string };
+  | {
+      ok: false;
+      status: 401 | 403;
+      /** One line for the body; never a credential. */
+      reason: string;
+      /** For a `Reason:` header: what was presented, the credential's name or the token. */
+      detail: string;
+      claimed?: string;
+    };
 
 export interface AuthDeps {
   readonly users: UserDirectory;
   readonly tokens: TokenRegistry;
+  /** The status of a refused RunAs; Vidispine does not document it. */
+  readonly refusedRunAsStatus: 401 | 403;
 }
 
 /** Checks the credentials of one call and applies RunAs. Disabled users are the caller's rule. */
@@ -57,43 +67,50 @@ export function authenticate(headers: IncomingHttpHeaders, deps: AuthDeps): Auth
   let caller: SimUser | undefined;
   switch (creds.kind) {
     case 'none':
-      return { ok: false, status: 401, reason: 'authentication required' };
+      return refuse(401, 'authentication required', 'No credentials');
     case 'invalid':
-      return { ok: false, status: 401, reason: creds.reason };
+      return refuse(401, creds.reason, creds.reason);
     case 'token': {
       const found = deps.tokens.use(creds.value);
       if (!found.ok) {
-        return { ok: false, status: 401, reason: `token ${found.reason}`, claimed: found.user };
+        const detail = `Token ${found.reason === 'expired' ? 'has expired' : 'was not found'}: ${creds.value}`;
+        return refuse(401, `token ${found.reason}`, detail, found.user);
       }
       caller = deps.users.get(found.state.user);
-      if (!caller) return { ok: false, status: 401, reason: 'token user no longer exists' };
+      if (!caller) return refuse(401, 'token user no longer exists', 'User was not found');
       break;
     }
-    case 'basic':
-      caller = deps.users.verify(creds.user, creds.secret);
-      if (!caller)
-        return { ok: false, status: 401, reason: 'bad credentials', claimed: creds.user };
+    case 'basic': {
+      const verified = deps.users.verify(creds.user, creds.secret);
+      if (!verified.ok) return refuse(401, 'bad credentials', verified.reason, verified.user);
+      caller = verified.user;
       break;
+    }
   }
-  return applyRunAs(caller, headers.runas, deps.users);
+  return applyRunAs(caller, headers.runas, deps);
+}
+
+function refuse(status: 401 | 403, reason: string, detail: string, claimed?: string): AuthResult {
+  return { ok: false, status, reason, detail, claimed };
 }
 
 function applyRunAs(
   caller: SimUser,
   runAs: string | string[] | undefined,
-  users: UserDirectory,
+  deps: AuthDeps,
 ): AuthResult {
   if (runAs === undefined) return { ok: true, identity: { caller, effective: caller } };
   const name = (Array.isArray(runAs) ? runAs[0] : runAs).trim();
+  const status = deps.refusedRunAsStatus;
   if (!hasRole(caller, ADMIN_ROLE) && !hasRole(caller, RUNAS_ROLE)) {
-    return {
-      ok: false,
-      status: 403,
-      reason: 'RunAs needs the _administrator or _runas role',
-      claimed: caller.name,
-    };
+    const reason = 'RunAs needs the _administrator or _runas role';
+    return refuse(status, reason, `${reason}: ${caller.name}`, caller.name);
   }
-  const effective = users.get(name);
-  if (!effective) return { ok: false, status: 403, reason: 'RunAs user unknown', claimed: name };
+  const effective = deps.users.get(name);
+  if (!effective) return refuse(status, 'RunAs user unknown', `User was not found: ${name}`, name);
+  if (!deps.users.mayRunAs(caller, effective)) {
+    const reason = 'RunAs not permitted for this user';
+    return refuse(status, reason, `${caller.name} may not run as ${name}`, name);
+  }
   return { ok: true, identity: { caller, effective } };
 }

@@ -64,6 +64,9 @@ function parse(args: string[]): Parsed {
         'max-seconds': { type: 'string' },
         'above-max': { type: 'string' },
         'refresh-interval': { type: 'string' },
+        'no-token-endpoint': { type: 'boolean', default: false },
+        'refused-runas-status': { type: 'string' },
+        'reason-header': { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -74,6 +77,10 @@ function parse(args: string[]): Parsed {
   const aboveMax = values['above-max'];
   if (aboveMax !== undefined && aboveMax !== 'reject' && aboveMax !== 'cap') {
     throw new UsageError(`--above-max "${aboveMax}": expected reject or cap`);
+  }
+  const refused = values['refused-runas-status'];
+  if (refused !== undefined && refused !== '401' && refused !== '403') {
+    throw new UsageError(`--refused-runas-status "${refused}": expected 401 or 403`);
   }
   const refresh = values['refresh-interval'];
   if (refresh !== undefined && !/^\d+$/.test(refresh)) {
@@ -89,6 +96,9 @@ function parse(args: string[]): Parsed {
       maxSeconds: positiveInt('max-seconds', values['max-seconds']),
       aboveMax,
       refreshIntervalSeconds: refresh === undefined ? undefined : Number(refresh),
+      tokenEndpoint: !values['no-token-endpoint'],
+      refusedRunAsStatus: refused === undefined ? undefined : refused === '401' ? 401 : 403,
+      reasonHeader: values['reason-header'],
     },
   };
 }
@@ -99,7 +109,9 @@ function banner(url: string, parsed: Parsed): string {
   const lines = [`Vidispine simulator listening on ${url}`];
   lines.push(parsed.usersFile === undefined ? 'Demo users:' : `Users from ${parsed.usersFile}:`);
   for (const u of users) {
-    const keys = u.accessKeys?.length ? ` key ${u.accessKeys.join(', ')}` : '';
+    const keys = u.accessKeys?.length
+      ? ` key ${u.accessKeys.map((k) => `${k.id}:${k.secret}`).join(', ')}`
+      : '';
     const secret = parsed.usersFile === undefined ? `/${u.password}${keys}` : '';
     const roles = u.roles?.length ? ` (${u.roles.join(', ')})` : '';
     lines.push(`  ${u.name}${secret}${roles}${u.disabled ? ' [disabled]' : ''}`);

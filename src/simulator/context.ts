@@ -15,6 +15,13 @@ export interface SimContext {
   readonly counters: CallCounter;
   readonly items: ItemStore;
   readonly lifetime: LifetimePolicy & { readonly defaultSeconds: number };
+  readonly refusedRunAsStatus: 401 | 403;
+  /** Send `Reason:` with refused credentials. */
+  readonly reasonHeader: boolean;
+  /** `GET /API/token` exists (false: VidiCore 4.11). */
+  readonly tokenEndpoint: boolean;
+  /** False: a front end without a backend, answering 503 to everything. */
+  backendAvailable: boolean;
   /** The server's own origin, e.g. 'http://127.0.0.1:8080', for Location headers. */
   origin(): string;
 }

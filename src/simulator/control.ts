@@ -25,6 +25,8 @@ const ClockBody = z.object({ advanceMs: z.number() }).strict();
 const UserBody = z
   .object({ password: z.string().optional(), disabled: z.boolean().optional() })
   .strict();
+const KeyBody = z.object({ status: z.enum(['ACTIVE', 'INACTIVE']) }).strict();
+const BackendBody = z.object({ available: z.boolean() }).strict();
 const ENDPOINTS = new Set<string>(['token', 'user_token', 'api', 'noauth', 'ws']);
 
 type Handler = (sim: Simulator, body: unknown, query: URLSearchParams, arg: string) => unknown;
@@ -59,6 +61,8 @@ const ROUTES: Record<string, Handler> = {
     if (change.password !== undefined) sim.setUserPassword(name, change.password);
     if (change.disabled !== undefined) sim.setUserDisabled(name, change.disabled);
   },
+  'POST keys/:name': (sim, b, _q, id) => sim.setAccessKeyStatus(id, KeyBody.parse(b).status),
+  'POST backend': (sim, b) => sim.setBackendAvailable(BackendBody.parse(b).available),
   'GET stats': (sim) => ({
     openConnections: sim.openConnections(),
     inFlightRequests: sim.inFlightRequests(),
@@ -75,8 +79,8 @@ export function handleControl(
   target: Target,
 ): void {
   const rest = target.path.slice(CONTROL_PREFIX.length);
-  const user = /^users\/([^/]+)$/.exec(rest);
-  const handler = ROUTES[`${req.method ?? ''} ${user ? 'users/:name' : rest}`];
+  const named = /^(users|keys)\/([^/]+)$/.exec(rest);
+  const handler = ROUTES[`${req.method ?? ''} ${named ? `${named[1]}/:name` : rest}`];
   if (!handler) return reject(res, 404, 'no such control');
   readSmallBody(req, 64 * 1024)
     .then((body) => {
@@ -86,7 +90,7 @@ export function handleControl(
         sim,
         json,
         new URLSearchParams(target.query),
-        decodeURIComponent(user?.[1] ?? ''),
+        decodeURIComponent(named?.[2] ?? ''),
       );
       if (result === undefined) {
         res.writeHead(204);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AuthResult } from './auth';
 
 export const CHALLENGE = 'Basic realm="Vidispine"';
 
@@ -78,8 +79,32 @@ export function sendJson(
  * (A client still withholding its body behind `Expect: 100-continue` gets the connection
  * closed after this answer: node does that whenever no 100 was sent.)
  */
-export function reject(res: ServerResponse, status: number, reason: string): void {
-  sendText(res, status, `${reason}\n`, status === 401 ? { 'www-authenticate': CHALLENGE } : {});
+export function reject(
+  res: ServerResponse,
+  status: number,
+  reason: string,
+  headers: OutgoingHttpHeaders = {},
+): void {
+  sendText(
+    res,
+    status,
+    `${reason}\n`,
+    status === 401 ? { ...headers, 'www-authenticate': CHALLENGE } : headers,
+  );
+}
+
+/** Refused credentials: the status and one line, plus `Reason:` when the server sends it. */
+export function refuseCredentials(
+  res: ServerResponse,
+  auth: Extract<AuthResult, { ok: false }>,
+  withReason: boolean,
+): void {
+  reject(res, auth.status, auth.reason, withReason ? reasonHeader(auth.detail) : {});
+}
+
+/** A `Reason:` header value: one line of visible Latin-1, whatever a name contained. */
+export function reasonHeader(detail: string): OutgoingHttpHeaders {
+  return { reason: detail.replace(/[^\x20-\x7e\xa0-\xff]/g, '?').slice(0, 500) };
 }
 
 const continueSent = new WeakSet<ServerResponse>();

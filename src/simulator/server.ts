@@ -9,6 +9,7 @@ import { ItemStore } from './items';
 import { dispatchApi, dispatchNoauth } from './routes/router';
 import { TokenRegistry } from './token-registry';
 import type {
+  AccessKeyStatus,
   CallFilter,
   FaultLimits,
   Simulator,
@@ -43,6 +44,10 @@ class SimulatorServer implements Simulator {
     };
     const refreshSeconds = options.refreshIntervalSeconds ?? 10;
     if (!(refreshSeconds >= 0)) throw new Error('refreshIntervalSeconds must be non-negative');
+    const refused = options.refusedRunAsStatus;
+    if (refused !== undefined && refused !== 401 && refused !== 403) {
+      throw new Error('refusedRunAsStatus must be 401 or 403');
+    }
     this.ctx = {
       users: new UserDirectory(options.users ?? DEFAULT_USERS),
       tokens: new TokenRegistry(now, refreshSeconds * 1000),
@@ -50,6 +55,10 @@ class SimulatorServer implements Simulator {
       counters: new CallCounter(),
       items: new ItemStore(),
       lifetime,
+      refusedRunAsStatus: options.refusedRunAsStatus ?? 403,
+      reasonHeader: options.reasonHeader ?? false,
+      tokenEndpoint: options.tokenEndpoint ?? true,
+      backendAvailable: true,
       origin: () => this.url,
     };
     this.controlPath = options.controlPath ?? false;
@@ -59,7 +68,10 @@ class SimulatorServer implements Simulator {
     this.server.on('request', (req, res) => this.onRequest(req, res));
     // Jetty checks credentials before answering 100 Continue, so do we.
     this.server.on('checkContinue', (req, res) => this.onRequest(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.webSockets.upgrade(req, socket, head));
+    this.server.on('upgrade', (req, socket, head) => {
+      if (this.ctx.backendAvailable) this.webSockets.upgrade(req, socket, head);
+      else socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n`);
+    });
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -138,6 +150,14 @@ class SimulatorServer implements Simulator {
     this.ctx.users.setDisabled(name, disabled);
   }
 
+  setAccessKeyStatus(id: string, status: AccessKeyStatus): void {
+    this.ctx.users.setKeyStatus(id, status);
+  }
+
+  setBackendAvailable(available: boolean): void {
+    this.ctx.backendAvailable = available;
+  }
+
   tokenInfo(value: string): TokenInfo | undefined {
     const s = this.ctx.tokens.peek(value);
     return (
@@ -180,6 +200,10 @@ class SimulatorServer implements Simulator {
   private route(req: IncomingMessage, res: ServerResponse): void {
     const target = splitTarget(req.url ?? '/');
     const ex = { ctx: this.ctx, req, res, target };
+    if (!this.ctx.backendAvailable && /^\/API(noauth)?\//.test(target.path)) {
+      // What a load balancer in front of VidiCore says when no backend is up.
+      return reject(res, 503, 'No server available');
+    }
     if (target.path.startsWith('/API/')) return dispatchApi(ex);
     if (target.path.startsWith('/APInoauth/')) return dispatchNoauth(ex);
     if (this.controlPath && target.path.startsWith(CONTROL_PREFIX)) {

@@ -1,13 +1,31 @@
 /** The simulator's public contract: what tests, the demo and the benchmark rely on. */
 
+export type AccessKeyStatus = 'ACTIVE' | 'INACTIVE';
+
+/**
+ * A user's access key (`/API/user/{u}/key`): Basic credentials `id:secret`, the key's ID in
+ * place of the user name. Keys never expire; an `INACTIVE` one is refused.
+ */
+export interface SimAccessKey {
+  /** `VSID` and 16 letters or digits, e.g. `VSID2C56CQTA7DWW7DLF`. */
+  id: string;
+  secret: string;
+  /** Default `ACTIVE`. */
+  status?: AccessKeyStatus;
+}
+
 export interface SimUser {
   name: string;
   password: string;
-  /** Accepted instead of the password in Basic credentials; they never expire. */
-  accessKeys?: string[];
+  accessKeys?: SimAccessKey[];
   /** `_administrator` and `_runas` carry meaning; others are kept but ignored. */
   roles?: string[];
   disabled?: boolean;
+  /**
+   * Whom a `_runas` user may run as. Default: every user without `_administrator` (the role
+   * lends a user's rights, it does not raise them). An administrator may run as anyone.
+   */
+  runAsUsers?: string[];
 }
 
 export interface SimulatorOptions {
@@ -25,6 +43,19 @@ export interface SimulatorOptions {
   refreshIntervalSeconds?: number;
   /** Expose the HTTP control surface under `/__sim/`. Default false. */
   controlPath?: boolean;
+  /**
+   * Serve `GET /API/token`. Default true; false answers it 404, as VidiCore 4.11 does (only
+   * `GET /API/user/{u}/token` exists there).
+   */
+  tokenEndpoint?: boolean;
+  /** Status of a refused `RunAs` (Vidispine does not document it). Default 403. */
+  refusedRunAsStatus?: 401 | 403;
+  /**
+   * Add a `Reason:` header to refused credentials, as Shiro does on some failures. It names
+   * what was presented — the token itself for a rejected token, the worst case for a proxy
+   * that must never pass its token on. Default false.
+   */
+  reasonHeader?: boolean;
 }
 
 export type TokenEndpointFault =
@@ -79,6 +110,12 @@ export interface Simulator {
   healTokenEndpoints(): void;
   setUserPassword(name: string, password: string): void;
   setUserDisabled(name: string, disabled: boolean): void;
+  setAccessKeyStatus(id: string, status: AccessKeyStatus): void;
+  /**
+   * False: a front end with no backend behind it — every `/API`, `/APInoauth` and `/APIWS`
+   * request gets `503 No server available`. Default true.
+   */
+  setBackendAvailable(available: boolean): void;
   tokenInfo(value: string): TokenInfo | undefined;
   openConnections(): number;
   inFlightRequests(): number;

@@ -3,13 +3,21 @@ import { z } from 'zod';
 import type { SimUser } from './types';
 import { userListProblem } from './users';
 
+const AccessKey = z
+  .object({
+    id: z.string().min(1),
+    secret: z.string().min(1),
+    status: z.enum(['ACTIVE', 'INACTIVE']).optional(),
+  })
+  .strict();
 const User = z
   .object({
     name: z.string().min(1),
     password: z.string(),
-    accessKeys: z.array(z.string().min(1)).optional(),
+    accessKeys: z.array(AccessKey).optional(),
     roles: z.array(z.string().min(1)).optional(),
     disabled: z.boolean().optional(),
+    runAsUsers: z.array(z.string().min(1)).optional(),
   })
   .strict();
 const UserList = z.array(User).min(1);

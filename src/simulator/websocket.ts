@@ -4,7 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { authenticate } from './auth';
 import type { SimContext } from './context';
-import { CHALLENGE, splitTarget } from './http';
+import { CHALLENGE, reasonHeader, splitTarget } from './http';
 
 /** An authenticated echo service under /APIWS/, standing in for Vidispine's internal socket. */
 export class WebSocketEcho {
@@ -19,7 +19,9 @@ export class WebSocketEcho {
     }
     const auth = authenticate(req.headers, this.ctx);
     this.ctx.counters.count('ws', auth.ok ? auth.identity.effective.name : auth.claimed);
-    if (!auth.ok) return refuse(socket, auth.status, auth.reason);
+    if (!auth.ok) {
+      return refuse(socket, auth.status, auth.reason, this.ctx.reasonHeader ? auth.detail : '');
+    }
     if (auth.identity.caller.disabled || auth.identity.effective.disabled) {
       return refuse(socket, 401, 'user is disabled');
     }
@@ -35,11 +37,12 @@ export class WebSocketEcho {
   }
 }
 
-function refuse(socket: Duplex, status: number, reason: string): void {
+function refuse(socket: Duplex, status: number, reason: string, detail = ''): void {
   const body = `${reason}\n`;
   const challenge = status === 401 ? `WWW-Authenticate: ${CHALLENGE}\r\n` : '';
+  const because = detail === '' ? '' : `Reason: ${String(reasonHeader(detail).reason)}\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${challenge}` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${challenge}${because}` +
       `Content-Type: text/plain;charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `Connection: close\r\n\r\n${body}`,
   );

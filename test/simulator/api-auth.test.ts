@@ -22,9 +22,21 @@ describe('authentication of /API calls', () => {
     expect(r.text).toBe('alice');
   });
 
-  it('accepts Basic with a password or an access key', async () => {
+  it('accepts Basic with a password, or an access key sent with its ID', async () => {
     expect((await whoami(basic('bob', 'bob-password'))).text).toBe('bob');
-    expect((await whoami(basic('bob', 'bob-access-key'))).text).toBe('bob');
+    expect((await whoami(basic('VSIDB0BACCESSKEY0001', 'bob-access-key'))).text).toBe('bob');
+    // The key's secret under the user's name is not how Vidispine takes a key.
+    expect((await whoami(basic('bob', 'bob-access-key'))).status).toBe(401);
+  });
+
+  it('refuses an inactive access key and takes it again once it is active', async () => {
+    const key = basic('VSIDB0BACCESSKEY0001', 'bob-access-key');
+    sim.setAccessKeyStatus('VSIDB0BACCESSKEY0001', 'INACTIVE');
+    expect((await whoami(key)).status).toBe(401);
+    expect((await whoami(basic('bob', 'bob-password'))).status).toBe(200);
+    sim.setAccessKeyStatus('VSIDB0BACCESSKEY0001', 'ACTIVE');
+    expect((await whoami(key)).text).toBe('bob');
+    expect(() => sim.setAccessKeyStatus('VSIDNOSUCHKEY0000000', 'ACTIVE')).toThrow(/VSIDNOSUCH/);
   });
 
   it('401 + Basic challenge for no credentials, unknown and malformed tokens', async () => {
@@ -141,9 +153,62 @@ describe('authentication of /API calls', () => {
     expect((await whoami(basic('admin', 'admin'), { runas: 'nobody' })).status).toBe(403);
   });
 
-  it('/APInoauth/is-online needs no credentials', async () => {
+  it('RunAs: _runas lends no administrator rights, and a list limits whom it may run as', async () => {
+    const runas = basic('runas', 'runas-password');
+    expect((await whoami(runas, { runas: 'admin' })).status).toBe(403);
+    expect((await whoami(basic('admin', 'admin'), { runas: 'runas' })).text).toBe('runas');
+    await sim.close();
+    ({ sim, clock, get, mint } = await startSimulator({
+      users: [
+        { name: 'svc', password: 'svc-pw', roles: ['_runas'], runAsUsers: ['alice'] },
+        { name: 'alice', password: 'a' },
+        { name: 'bob', password: 'b' },
+      ],
+      refusedRunAsStatus: 401,
+    }));
+    expect((await whoami(basic('svc', 'svc-pw'), { runas: 'alice' })).text).toBe('alice');
+    const refused = await whoami(basic('svc', 'svc-pw'), { runas: 'bob' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers['www-authenticate']).toMatch(/^Basic /);
+    expect((await whoami(basic('alice', 'a'), { runas: 'bob' })).status).toBe(401);
+  });
+
+  it('Reason: names what was refused when switched on, and only then', async () => {
+    expect((await whoami(tokenAuth('gone'))).headers.reason).toBeUndefined();
+    await sim.close();
+    ({ sim, clock, get, mint } = await startSimulator({ reasonHeader: true }));
+    expect((await whoami(tokenAuth('gone'))).headers.reason).toBe('Token was not found: gone');
+    expect((await whoami(basic('nobody', 'x'))).headers.reason).toBe('User was not found: nobody');
+    expect((await whoami(basic('alice', 'x'))).headers.reason).toBe(
+      'Bad credentials for user alice',
+    );
+    const refused = await whoami(basic('alice', 'alice-password'), { runas: 'bob' });
+    expect(refused.headers.reason).toMatch(/RunAs needs the _administrator or _runas role/);
+    expect((await whoami(basic('alice', 'alice-password'))).headers.reason).toBeUndefined();
+  });
+
+  it('/APInoauth/is-online (GET and HEAD) and /APInoauth/selftest need no credentials', async () => {
     const r = await get('/APInoauth/is-online');
     expect(r.status).toBe(200);
+    expect(r.text).toBe('true');
+    const head = await get('/APInoauth/is-online', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+    const selftest = await get('/APInoauth/selftest');
+    expect(selftest.status).toBe(200);
+    expect(JSON.parse(selftest.text)).toMatchObject({ status: 'ok' });
+    expect((await get('/APInoauth/is-online', { method: 'POST' })).status).toBe(405);
+  });
+
+  it('a front end without a backend answers 503 No server available to everything', async () => {
+    sim.setBackendAvailable(false);
+    for (const path of ['/API/token', '/API/whoami', '/APInoauth/is-online']) {
+      const r = await get(path, { headers: { authorization: basic('alice', 'alice-password') } });
+      expect(r.status).toBe(503);
+      expect(r.text).toBe('No server available\n');
+    }
+    sim.setBackendAvailable(true);
+    expect((await get('/APInoauth/is-online')).status).toBe(200);
   });
 
   it('checks credentials before anything else: unknown resources are 401 without, 404 with', async () => {

@@ -62,7 +62,7 @@ describe('simulate command', () => {
   it('loads a YAML users file, hides its passwords, enables --control, exits 0 on SIGINT', async () => {
     const users = file(
       'users.yaml',
-      'users:\n  - name: ops\n    password: s3cret-pass\n    roles: [_administrator]\n  - name: ingest\n    password: ingest-pass\n    accessKeys: [ingest-key-1]\n',
+      'users:\n  - name: ops\n    password: s3cret-pass\n    roles: [_administrator]\n  - name: ingest\n    password: ingest-pass\n    accessKeys: [{ id: VSIDINGEST0000000001, secret: ingest-key-1 }]\n',
     );
     const run = await startCli([
       '--users',
@@ -81,7 +81,7 @@ describe('simulate command', () => {
         .status,
     ).toBe(401);
     const capped = await call(run.url, '/API/token?seconds=999', {
-      headers: { authorization: basic('ingest', 'ingest-key-1') },
+      headers: { authorization: basic('VSIDINGEST0000000001', 'ingest-key-1') },
     });
     expect(capped.status).toBe(200);
     const info = await call(run.url, '/__sim/tokens/info', {
@@ -91,6 +91,26 @@ describe('simulate command', () => {
     expect(JSON.parse(info.text)).toMatchObject({ user: 'ingest', seconds: 120 });
     run.child.kill('SIGINT');
     expect(await run.exit).toEqual({ code: 0, signal: null });
+  });
+
+  it('takes the fidelity switches: no /API/token, RunAs refused with 401, Reason headers', async () => {
+    const run = await startCli([
+      '--no-token-endpoint',
+      '--refused-runas-status',
+      '401',
+      '--reason-header',
+    ]);
+    const alice = basic('alice', 'alice-password');
+    expect((await call(run.url, '/API/token', { headers: { authorization: alice } })).status).toBe(
+      404,
+    );
+    const refused = await call(run.url, '/API/whoami', {
+      headers: { authorization: alice, runas: 'bob' },
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.reason).toMatch(/RunAs/);
+    run.child.kill('SIGTERM');
+    expect((await run.exit).code).toBe(0);
   });
 
   it('accepts a JSON list of users', async () => {
@@ -135,6 +155,7 @@ describe('simulate command', () => {
     [['--listen', '127.0.0.1:70000'], /port 0\.\.65535/],
     [['--above-max', 'maybe'], /--above-max "maybe"/],
     [['--max-seconds', '0'], /--max-seconds "0"/],
+    [['--refused-runas-status', '402'], /--refused-runas-status "402"/],
     [['--frobnicate'], /frobnicate/],
   ])('bad arguments %j → exit 2', async (args, message) => {
     const r = await runCli(['simulate', ...args]);

@@ -18,7 +18,7 @@ describe('in-process control API', () => {
 
   it('counts calls per endpoint and user, including refused ones', async () => {
     const t = await mint('alice', 'alice-password');
-    await mint('bob', 'bob-access-key');
+    await mint('VSIDB0BACCESSKEY0001', 'bob-access-key');
     await adminFor('alice');
     await adminFor('alice');
     await get('/API/token', { headers: { authorization: basic('alice', 'bad') } });

@@ -116,5 +116,25 @@ describe('HTTP control surface', () => {
         await sim.close();
       }
     });
+
+    it('switches access keys and the backend', async () => {
+      const { sim, get } = await setup();
+      try {
+        const key = { headers: { authorization: basic('VSIDB0BACCESSKEY0001', 'bob-access-key') } };
+        const off = await post(sim.url, '/__sim/keys/VSIDB0BACCESSKEY0001', { status: 'INACTIVE' });
+        expect(off.status).toBe(204);
+        expect((await get('/API/whoami', key)).status).toBe(401);
+        await post(sim.url, '/__sim/keys/VSIDB0BACCESSKEY0001', { status: 'ACTIVE' });
+        expect((await get('/API/whoami', key)).text).toBe('bob');
+        expect((await post(sim.url, '/__sim/keys/VSIDB0B', { status: 'ACTIVE' })).status).toBe(400);
+
+        expect((await post(sim.url, '/__sim/backend', { available: false })).status).toBe(204);
+        expect((await get('/API/whoami', key)).status).toBe(503);
+        await post(sim.url, '/__sim/backend', { available: true });
+        expect((await get('/API/whoami', key)).status).toBe(200);
+      } finally {
+        await sim.close();
+      }
+    });
   });
 });

@@ -35,10 +35,12 @@ describe('token endpoints', () => {
     });
   });
 
-  it('accepts an access key instead of the password', async () => {
-    const r = await get('/API/token', asUser('bob', 'bob-access-key'));
+  it('accepts an access key (its ID and secret) instead of the password', async () => {
+    const r = await get('/API/token', asUser('VSIDB0BACCESSKEY0001', 'bob-access-key'));
     expect(r.status).toBe(200);
     expect(sim.tokenInfo(r.text)?.user).toBe('bob');
+    const own = await get('/API/user/bob/token', asUser('VSIDB0BACCESSKEY0001', 'bob-access-key'));
+    expect(sim.tokenInfo(own.text)?.user).toBe('bob');
   });
 
   it('issues distinct, random tokens', async () => {
@@ -171,6 +173,14 @@ describe('token endpoints', () => {
       headers: { authorization: basic('alice', 'alice-password'), runas: 'bob' },
     });
     expect(denied.status).toBe(403);
+    const perUser = await get('/API/user/bob/token', {
+      headers: { authorization: basic('runas', 'runas-password'), runas: 'bob' },
+    });
+    expect(sim.tokenInfo(perUser.text)?.user).toBe('bob');
+    const disabled = await get('/API/token', {
+      headers: { authorization: basic('runas', 'runas-password'), runas: 'dora' },
+    });
+    expect(disabled.status).toBe(409);
   });
 
   it('a token authenticates a token request as its owner', async () => {
@@ -195,6 +205,22 @@ describe('token endpoints with aboveMax=cap', () => {
       });
       expect(r.status).toBe(200);
       expect(sim.tokenInfo(r.text)?.seconds).toBe(120);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('token endpoints without GET /API/token (VidiCore 4.11)', () => {
+  it('answers 404 there and still mints on /API/user/{self}/token', async () => {
+    const { sim, get } = await startSimulator({ tokenEndpoint: false });
+    try {
+      const alice = { headers: { authorization: basic('alice', 'alice-password') } };
+      expect((await get('/API/token', alice)).status).toBe(404);
+      const own = await get('/API/user/alice/token', alice);
+      expect(own.status).toBe(200);
+      expect(sim.tokenInfo(own.text)?.user).toBe('alice');
+      expect(sim.calls({ endpoint: 'token' })).toBe(0);
     } finally {
       await sim.close();
     }

@@ -120,16 +120,15 @@ describe('own credentials: GET /API/token', () => {
     expect(sim.tokenInfo(token.value)).toMatchObject({ seconds: 30, autoRefresh: true });
   });
 
-  it('accepts an access key instead of the password', async () => {
+  it("is refused when an access key's secret is sent under the user's name", async () => {
+    // Vidispine takes an access key as Basic keyId:secret, not username:secret.
     const minter = createTokenMinter({
       vidispine: vidispine(),
       user: user('bob', { kind: 'env', name: 'BOB_KEY' }),
       transport,
       env: { BOB_KEY: 'bob-access-key' },
     });
-    const token = await minter.mint();
-    tokens.push(token.value);
-    expect(sim.tokenInfo(token.value)?.user).toBe('bob');
+    await mintFails(minter, 'unauthorized');
   });
 
   it('re-reads a rotated secret file before every mint', async () => {

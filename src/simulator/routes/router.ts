@@ -1,6 +1,6 @@
 import { authenticate, type Identity } from '../auth';
 import type { Exchange } from '../context';
-import { reject, segmentsOf, sendText, type Segment } from '../http';
+import { refuseCredentials, reject, segmentsOf, sendBody, sendJson, type Segment } from '../http';
 import { handleTokenRequest } from './tokens';
 import { API_ROUTES } from './api';
 
@@ -23,7 +23,9 @@ export function dispatchApi(ex: Exchange): void {
   const { ctx, req, res } = ex;
   const segments = segmentsOf(ex.target.path).slice(1);
   const names = segments.map((s) => s.name);
-  if (names.length === 1 && names[0] === 'token') return handleTokenRequest(ex, undefined);
+  if (names.length === 1 && names[0] === 'token' && ctx.tokenEndpoint) {
+    return handleTokenRequest(ex, undefined);
+  }
   if (names.length === 3 && names[0] === 'user' && names[2] === 'token') {
     const user = decode(names[1]);
     if (user === undefined) return reject(res, 400, 'malformed user name in path');
@@ -32,7 +34,7 @@ export function dispatchApi(ex: Exchange): void {
 
   const auth = authenticate(req.headers, ctx);
   ctx.counters.count('api', auth.ok ? auth.identity.effective.name : auth.claimed);
-  if (!auth.ok) return reject(res, auth.status, auth.reason);
+  if (!auth.ok) return refuseCredentials(res, auth, ctx.reasonHeader);
   if (auth.identity.caller.disabled || auth.identity.effective.disabled) {
     return reject(res, 401, 'user is disabled');
   }
@@ -47,11 +49,30 @@ export function dispatchApi(ex: Exchange): void {
   found.route.handle({ ...ex, identity: auth.identity, segments, params: found.params });
 }
 
-/** GET /APInoauth/is-online needs no credentials at all. */
+const SELFTEST = {
+  status: 'ok',
+  tests: [
+    { name: 'database', status: 'ok' },
+    { name: 'license', status: 'ok' },
+  ],
+};
+
+/** `/APInoauth/is-online` and `/APInoauth/selftest` need no credentials at all. */
 export function dispatchNoauth(ex: Exchange): void {
+  const { req, res, target } = ex;
   ex.ctx.counters.count('noauth', undefined);
-  if (ex.target.path === '/APInoauth/is-online') return sendText(ex.res, 200, 'true');
-  reject(ex.res, 404, 'no such resource');
+  const answer =
+    target.path === '/APInoauth/is-online'
+      ? () => sendBody(res, 200, 'text/plain', 'true')
+      : target.path === '/APInoauth/selftest'
+        ? () => sendJson(res, 200, SELFTEST)
+        : undefined;
+  if (!answer) return reject(res, 404, 'no such resource');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return reject(res, 405, `${req.method ?? ''} is not allowed here`);
+  }
+  answer();
 }
 
 function match(

@@ -1,6 +1,6 @@
 import { authenticate, parseAuthorization } from '../auth';
 import type { Exchange } from '../context';
-import { reject, sendBody, sendText } from '../http';
+import { refuseCredentials, reject, sendBody, sendText } from '../http';
 import { grantSeconds, negotiate, parseAutoRefresh, parseSeconds } from '../token-request';
 import type { TokenEndpointFault } from '../types';
 import { ADMIN_ROLE, hasRole } from '../users';
@@ -43,7 +43,7 @@ function claimedUser({ req, ctx }: Exchange): string | undefined {
   const runAs = req.headers.runas;
   if (typeof runAs === 'string') return runAs.trim();
   const creds = parseAuthorization(req.headers.authorization);
-  if (creds.kind === 'basic') return creds.user;
+  if (creds.kind === 'basic') return ctx.users.nameBehind(creds.user);
   if (creds.kind === 'token') return ctx.tokens.peek(creds.value)?.user;
   return undefined;
 }
@@ -51,7 +51,7 @@ function claimedUser({ req, ctx }: Exchange): string | undefined {
 function mint(ex: Exchange, forUser: string | undefined): void {
   const { ctx, req, res, target } = ex;
   const auth = authenticate(req.headers, ctx);
-  if (!auth.ok) return reject(res, auth.status, auth.reason);
+  if (!auth.ok) return refuseCredentials(res, auth, ctx.reasonHeader);
   if (req.method !== 'GET') {
     res.setHeader('allow', 'GET');
     return reject(res, 405, `${req.method ?? ''} is not allowed here`);

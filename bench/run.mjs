@@ -1,5 +1,6 @@
-// `npm run bench`: this proxy side by side with no proxy, nginx and Express +
-// http-proxy-middleware, every process separate. See `node bench/run.mjs --help`.
+// `npm run bench`: this proxy side by side with no proxy, nginx, Go's ReverseProxy, two
+// 20-line Node.js forwarders and Express + http-proxy-middleware, every process separate.
+// See `node bench/run.mjs --help`.
 import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -8,19 +9,28 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { CONTENDERS, PROXY_CLI, startUpstream } from './lib/contenders.mjs';
 import { coldStart, idle, smallGet, transfer } from './lib/scenarios.mjs';
+import { SIMULATOR_PROBE, startSimulator, startToReady } from './lib/startup.mjs';
 import { pickLoadTool } from './lib/load.mjs';
 import { httpGet, installCleanup, killAll, which } from './lib/procs.mjs';
-import { checkTargets, formatNotes, formatTable, formatTargets } from './lib/report.mjs';
+import {
+  checkTargets,
+  formatBreakdown,
+  formatNotes,
+  formatRatios,
+  formatTable,
+  formatTargets,
+} from './lib/report.mjs';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --quick               2 s per load point, 256 MiB transfers, 2,000 cold requests
-  --only=LIST           scenarios: small,download,upload,idle,cold (default: all)
-  --contenders=LIST     direct,nginx,express,proxy (default: all available)
+  --quick               2 s per load point, 256 MiB transfers, 3 starts, 2,000 cold requests
+  --only=LIST           scenarios: small,download,upload,start,idle,cold (default: all)
+  --contenders=LIST     direct,nginx,go,nodehttp,undici,express,proxy (default: all available)
   --connections=LIST    small-GET connection counts (default: 1,32,256)
   --duration=S          seconds per load point (default 5)
   --warmup=S            warm-up seconds before each load point (default 1)
   --size=MIB            transfer size in MiB (default 1024)
+  --starts=N            fresh starts per contender for start to ready (default 5)
   --idle=N              idle keep-alive connections (default 1000)
   --cold=N              concurrent first requests at cold start (default 10000)
   --load=TOOL           wrk or autocannon (default: wrk when installed)
@@ -30,7 +40,7 @@ const HELP = `Usage: npm run bench -- [options]
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = join(ROOT, 'bench', 'results');
-const SCENARIOS = ['small', 'download', 'upload', 'idle', 'cold'];
+const SCENARIOS = ['small', 'download', 'upload', 'start', 'idle', 'cold'];
 const USER = { name: 'alice', password: 'alice-password' };
 
 function list(value, allowed, name) {
@@ -62,6 +72,7 @@ function parseOptions(argv) {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       size: { type: 'string' },
+      starts: { type: 'string' },
       idle: { type: 'string' },
       cold: { type: 'string' },
       load: { type: 'string' },
@@ -85,6 +96,7 @@ function parseOptions(argv) {
     duration: Math.ceil(positive(values.duration ?? (quick ? 2 : 5), 'duration')),
     warmup: values.warmup === '0' ? 0 : Math.ceil(positive(values.warmup ?? 1, 'warmup')),
     sizeMiB: positive(values.size ?? (quick ? 256 : 1024), 'size'),
+    starts: Math.round(positive(values.starts ?? (quick ? 3 : 5), 'starts')),
     idle: Math.round(positive(values.idle ?? 1000, 'idle')),
     cold: Math.round(positive(values.cold ?? (quick ? 2000 : 10000), 'cold')),
     load: values.load,
@@ -177,23 +189,45 @@ async function benchAll(ctx, entries, results) {
       await Promise.all(running.map(({ instance }) => instance.stop()));
     }
   }
-  for (const entry of entries.filter((e) => e.available === true && e.name !== 'direct')) {
-    const { contender } = entry;
-    if (wants('idle')) {
-      say(`${opts.idle} idle connections: ${entry.label}`);
-      await attempt(results, 'idle', entry.name, async () => {
-        const instance = await contender.start(ctx, startOptions(ctx, contender));
-        try {
-          return await idle(ctx, instance);
-        } finally {
-          await instance.stop();
-        }
-      });
+  const simulator = wants('start') ? await startSimulator(PROXY_CLI, ctx.user) : undefined;
+  try {
+    for (const entry of entries.filter((e) => e.available === true && e.name !== 'direct')) {
+      await benchFresh(ctx, entry, results, simulator);
     }
-    if (wants('cold')) {
-      say(`cold start, ${opts.cold} concurrent first requests: ${entry.label}`);
-      await attempt(results, 'cold', entry.name, () => coldStart(ctx, contender));
-    }
+  } finally {
+    await simulator?.proc.stop();
+  }
+}
+
+/** The scenarios that need a fresh process of one contender each time. */
+async function benchFresh(ctx, entry, results, simulator) {
+  const { opts } = ctx;
+  const wants = (s) => opts.only.includes(s);
+  const { contender } = entry;
+  if (simulator !== undefined) {
+    say(`start to ready and idle RSS, ${opts.starts} starts: ${entry.label}`);
+    const simCtx = {
+      ...ctx,
+      upstream: simulator,
+      token: simulator.token,
+      probePath: SIMULATOR_PROBE,
+    };
+    await attempt(results, 'start', entry.name, () => startToReady(simCtx, contender));
+  }
+  if (wants('idle')) {
+    say(`${opts.idle} idle connections: ${entry.label}`);
+    await attempt(results, 'idle', entry.name, async () => {
+      const instance = await contender.start(ctx, startOptions(ctx, contender));
+      try {
+        return await idle(ctx, instance);
+      } finally {
+        await instance.stop();
+      }
+    });
+  }
+  if (wants('cold')) {
+    say(`cold start, ${opts.cold} concurrent first requests: ${entry.label}`);
+    await attempt(results, 'cold', entry.name, () => coldStart(ctx, contender));
   }
 }
 
@@ -257,6 +291,7 @@ async function main() {
       node: process.version,
       nginx: versionOf('nginx', ['-v']),
       wrk: versionOf('wrk', ['-v']),
+      go: versionOf('go', ['version']),
       loadAverage: { before: loadBefore, after: loadavg()[0] },
     },
     loadTool,
@@ -268,7 +303,12 @@ async function main() {
   report.targets = checkTargets(results);
 
   process.stdout.write(`\n${formatTable(report)}\n`);
-  process.stdout.write('ratios: d = ÷ direct, n = ÷ nginx (for latency and RSS lower is better)\n');
+  process.stdout.write(`\n${formatRatios(report)}\n`);
+  process.stdout.write(
+    '(req/s and MiB/s: higher is better; times, CPU and RSS: lower is better)\n',
+  );
+  const breakdown = formatBreakdown(report);
+  if (breakdown !== undefined) process.stdout.write(`\n${breakdown}\n`);
   for (const note of formatNotes(report)) process.stdout.write(`note: ${note}\n`);
   process.stdout.write(`\nTargets for this proxy:\n${formatTargets(report.targets)}\n`);
   const out = opts.out ?? join(RESULTS, `bench-${report.date.replace(/[:.]/g, '-')}.json`);

@@ -1,6 +1,6 @@
 // Small-GET load with autocannon, in its own process. autocannon's own histogram has 1 ms
 // resolution, too coarse for sub-millisecond latencies, so every 2xx response time is also
-// recorded here in 1 µs buckets. Prints one JSON line: { rps, p50, p99, non2xx, errors }.
+// recorded here in 1 µs buckets. Prints one JSON line: { rps, requests, p50, p99, non2xx, errors }.
 import autocannon from 'autocannon';
 
 const { url, connections, seconds, headers } = JSON.parse(process.argv[2]);
@@ -33,6 +33,7 @@ const total = result.requests.total;
 process.stdout.write(
   `${JSON.stringify({
     rps: total / (result.duration || seconds),
+    requests: total,
     p50: percentile(0.5),
     p99: percentile(0.99),
     non2xx: result.non2xx,

@@ -1,42 +1,50 @@
 // The things being compared. Each `start` resolves to a running instance:
-//   { base, headers, pid, stop() }
+//   { base, headers, pid, spawnedAt, readyUrl, stop() }
 // where `base` is the origin clients talk to, `headers` what a client must add itself
-// (only "direct" needs the token), and `pid` the process whose RSS is measured (null: none).
+// (only "direct" needs the token), `pid` the process whose RSS and CPU are measured (null:
+// none), and `readyUrl` what answers 200 once it can serve (this proxy's /readyz; the
+// others hold a token minted up front, so their first forwarded answer).
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildGoProxy } from './go.mjs';
 import { freePort, lineReader, startProcess, waitForOk, which } from './procs.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PROXY_CLI = join(ROOT, 'dist', 'cli.js');
-const EXPRESS_BASELINE = fileURLToPath(new URL('../baselines/express-hpm.mjs', import.meta.url));
+const baseline = (file) => fileURLToPath(new URL(`../baselines/${file}`, import.meta.url));
 export const PROBE_PATH = '/API/item/VX-1001';
 
 /** Headroom for cold start's 10,000 connections plus as many upstream ones. */
 const NOFILE = 65536;
 
+const now = () => performance.timeOrigin + performance.now();
+
 /**
  * A contender process listening on 127.0.0.1:`port`; resolves once it answers the probe
- * unless `wait` is false (cold start measures that part itself).
+ * unless `wait` is false (cold and start-to-ready measure that part themselves).
  */
-function spawned(proc, port, ctx, wait, cleanup = () => undefined) {
+function spawned(proc, port, ctx, wait, { spawnedAt, readyUrl, cleanup = () => undefined }) {
+  const base = `http://127.0.0.1:${port}`;
   const instance = {
-    base: `http://127.0.0.1:${port}`,
+    base,
     headers: {},
     pid: proc.pid,
-    spawnedAt: performance.timeOrigin + performance.now(),
+    spawnedAt,
+    readyUrl: readyUrl ?? base + (ctx.probePath ?? PROBE_PATH),
+    proc,
     stop: async () => {
       await proc.stop();
       cleanup();
     },
   };
-  return wait ? ready(instance, proc, ctx.startTimeoutMs) : instance;
+  return wait ? ready(instance, ctx.startTimeoutMs) : instance;
 }
 
-async function ready(instance, proc, timeoutMs) {
+async function ready(instance, timeoutMs) {
   try {
-    await waitForOk(instance.base + PROBE_PATH, instance.headers, proc, timeoutMs);
+    await waitForOk(instance.readyUrl, instance.headers, instance.proc, timeoutMs);
   } catch (err) {
     await instance.stop();
     throw err;
@@ -62,9 +70,14 @@ const proxy = {
   name: 'proxy',
   label: 'this proxy',
   available: () => true,
-  /** `wait: false` returns as soon as the process is spawned (cold start measures the rest). */
-  async start(ctx, { wait = true, nodeArgs = [] } = {}) {
+  /**
+   * As a sidecar runs it: environment configuration, one user, the ops listener on.
+   * `nodeArgs` go before the script (profiling, tracing), `env` is added to the environment.
+   */
+  async start(ctx, { wait = true, nodeArgs = [], env = {} } = {}) {
     const port = await freePort();
+    const opsPort = await freePort();
+    const spawnedAt = now();
     const proc = startProcess('proxy', process.execPath, [...nodeArgs, PROXY_CLI, 'run'], {
       nofile: NOFILE,
       cwd: ctx.workDir,
@@ -74,15 +87,19 @@ const proxy = {
         VIDISPINE_USER: ctx.user.name,
         VIDISPINE_PASSWORD: ctx.user.password,
         PROXY_LISTEN: `127.0.0.1:${port}`,
-        OPS_LISTEN: 'off',
+        OPS_LISTEN: `127.0.0.1:${opsPort}`,
         TOKEN_SECONDS: '3600',
         LOG_LEVEL: 'warn',
         // stop at once when the harness is done with it (and write the CPU profile)
         SHUTDOWN_DELAY_SECONDS: '0',
         SHUTDOWN_DRAIN_SECONDS: '1',
+        ...env,
       },
     });
-    return spawned(proc, port, ctx, wait);
+    return spawned(proc, port, ctx, wait, {
+      spawnedAt,
+      readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
+    });
   },
 };
 
@@ -142,37 +159,79 @@ const nginx = {
       conf,
       nginxConfig({ dir, port, upstreamPort: ctx.upstream.port, token: ctx.token }),
     );
+    const spawnedAt = now();
     const proc = startProcess(
       'nginx',
       which('nginx'),
       ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')],
       { nofile: NOFILE },
     );
-    return spawned(proc, port, ctx, wait, () => rmSync(dir, { recursive: true, force: true }));
+    return spawned(proc, port, ctx, wait, {
+      spawnedAt,
+      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    });
   },
 };
 
-const express = {
+/**
+ * A baseline program that forwards to TARGET with TOKEN attached and listens on PORT; the
+ * command is resolved at start (the Go one is compiled first).
+ */
+function forwarder({ name, label, available, command }) {
+  return {
+    name,
+    label,
+    available,
+    async start(ctx, { wait = true } = {}) {
+      const port = await freePort();
+      const [program, args] = await command();
+      const spawnedAt = now();
+      const proc = startProcess(name, program, args, {
+        nofile: NOFILE,
+        env: {
+          PATH: process.env.PATH,
+          TARGET: ctx.upstream.base,
+          TOKEN: ctx.token,
+          PORT: String(port),
+        },
+      });
+      return spawned(proc, port, ctx, wait, { spawnedAt });
+    },
+  };
+}
+
+const nodeBaseline = (file) => async () => [process.execPath, [baseline(file)]];
+
+const go = forwarder({
+  name: 'go',
+  label: 'Go ReverseProxy',
+  available: () => (which('go') ? true : 'go not on PATH (apt-get install golang-go)'),
+  command: async () => [await buildGoProxy(), []],
+});
+
+const nodeHttp = forwarder({
+  name: 'nodehttp',
+  label: 'node:http 20 lines',
+  available: () => true,
+  command: nodeBaseline('node-http.mjs'),
+});
+
+const undici = forwarder({
+  name: 'undici',
+  label: 'undici Pool 20 lines',
+  available: () => true,
+  command: nodeBaseline('undici-pool.mjs'),
+});
+
+const express = forwarder({
   name: 'express',
   label: 'Express + http-proxy-middleware',
   available: () => true,
-  async start(ctx, { wait = true } = {}) {
-    const port = await freePort();
-    const proc = startProcess('express', process.execPath, [EXPRESS_BASELINE], {
-      nofile: NOFILE,
-      env: {
-        PATH: process.env.PATH,
-        TARGET: ctx.upstream.base,
-        TOKEN: ctx.token,
-        PORT: String(port),
-      },
-    });
-    return spawned(proc, port, ctx, wait);
-  },
-};
+  command: nodeBaseline('express-hpm.mjs'),
+});
 
 /** Column order of the report. */
-export const CONTENDERS = [direct, nginx, express, proxy];
+export const CONTENDERS = [direct, nginx, go, nodeHttp, undici, express, proxy];
 
 /** Starts the bench upstream; resolves to { base, port, proc }. */
 export async function startUpstream() {

@@ -1,5 +1,5 @@
 // Small-GET load from a separate process: wrk when installed, autocannon otherwise.
-// Both resolve to { rps, p50, p99, non2xx, errors } with latencies in milliseconds.
+// Both resolve to { rps, requests, p50, p99, non2xx, errors } with latencies in milliseconds.
 import { cpus } from 'node:os';
 import { runClient, runToEnd, which } from './procs.mjs';
 
@@ -13,10 +13,12 @@ function latencyMs(text, percentile) {
 /** Parses `wrk --latency` output. Exported for the harness's own test. */
 export function parseWrk(text) {
   const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(text);
+  const requests = /^\s*(\d+) requests in /m.exec(text);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(text);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   return {
     rps: rps ? Number(rps[1]) : NaN,
+    requests: requests ? Number(requests[1]) : NaN,
     p50: latencyMs(text, 50),
     p99: latencyMs(text, 99),
     non2xx: non2xx ? Number(non2xx[1]) : 0,
@@ -52,9 +54,7 @@ function autocannon({ url, connections, seconds, headers }) {
   return runClient('autocannon-runner.mjs', { url, connections, seconds, headers });
 }
 
-/** One load point: a warm-up run that is thrown away, then the measured run. */
-export async function loadPoint(tool, { url, connections, seconds, warmupSeconds, headers }) {
-  const run = tool === 'wrk' ? wrk : autocannon;
-  if (warmupSeconds > 0) await run({ url, connections, seconds: warmupSeconds, headers });
-  return run({ url, connections, seconds, headers });
+/** One run of `seconds` against `url` with the chosen tool. */
+export function runLoad(tool, options) {
+  return (tool === 'wrk' ? wrk : autocannon)(options);
 }

@@ -1,6 +1,6 @@
 // Child processes of the benchmark: started in their own process group, tracked, and
 // killed (with everything they spawned) when the harness exits, fails or is interrupted.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { accessSync, constants, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -202,8 +202,8 @@ export function httpGet(url, headers = {}, method = 'GET') {
   });
 }
 
-/** Polls `url` until it answers 200; fails early when `proc` dies. */
-export async function waitForOk(url, headers, proc, timeoutMs = 20_000) {
+/** Polls `url` every `intervalMs` until it answers 200; fails early when `proc` dies. */
+export async function waitForOk(url, headers, proc, timeoutMs = 20_000, intervalMs = 25) {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
@@ -217,7 +217,7 @@ export async function waitForOk(url, headers, proc, timeoutMs = 20_000) {
     } catch (err) {
       last = err.message;
     }
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms (${last})`);
 }
@@ -260,6 +260,36 @@ function statusKiB(pid, field) {
 }
 
 const mib = (kib) => kib / 1024;
+
+let clockTicks;
+/** Kernel clock ticks per second, the unit of the CPU times in /proc/<pid>/stat. */
+function ticksPerSecond() {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** User + system CPU seconds of one process (all its threads), or 0 once it is gone. */
+function processCpuSeconds(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after "(comm)": state is field 3, utime 14, stime 15
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return 0;
+  }
+}
+
+/** User + system CPU seconds of a contender: the process and every descendant (nginx workers). */
+export function cpuSeconds(pid) {
+  return processTree(pid).reduce((sum, p) => sum + processCpuSeconds(p), 0);
+}
 
 export function rssMiB(pid) {
   return mib(processTree(pid).reduce((sum, p) => sum + statusKiB(p, 'VmRSS'), 0));

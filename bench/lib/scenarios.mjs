@@ -1,27 +1,48 @@
 // The measurements. Each takes the run context and a running contender instance and
 // resolves to plain figures; the harness decides order, process lifetimes and reporting.
-import { loadPoint } from './load.mjs';
-import { httpGet, lineReader, peakRssTracker, rssMiB, runClient, startProcess } from './procs.mjs';
+import { runLoad } from './load.mjs';
+import {
+  cpuSeconds,
+  httpGet,
+  lineReader,
+  peakRssTracker,
+  rssMiB,
+  runClient,
+  startProcess,
+} from './procs.mjs';
 import { PROBE_PATH } from './contenders.mjs';
 
 const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+
+/** CPU seconds a contender spends from now until `stop()`; null for "direct" (no process). */
+function cpuMeter(pid) {
+  if (pid === null) return { stop: () => null };
+  const before = cpuSeconds(pid);
+  return { stop: () => cpuSeconds(pid) - before };
+}
 
 export async function smallGet(ctx, instance, connections) {
-  const r = await loadPoint(ctx.loadTool, {
-    url: instance.base + PROBE_PATH,
-    connections,
-    seconds: ctx.opts.duration,
-    warmupSeconds: ctx.opts.warmup,
-    headers: instance.headers,
-  });
-  return { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.non2xx + r.errors };
+  const load = { url: instance.base + PROBE_PATH, connections, headers: instance.headers };
+  if (ctx.opts.warmup > 0) await runLoad(ctx.loadTool, { ...load, seconds: ctx.opts.warmup });
+  const cpu = cpuMeter(instance.pid);
+  const r = await runLoad(ctx.loadTool, { ...load, seconds: ctx.opts.duration });
+  const cpuUsed = cpu.stop();
+  return {
+    rps: r.rps,
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.non2xx + r.errors,
+    cpuUs: cpuUsed === null ? null : (cpuUsed * 1e6) / r.requests,
+  };
 }
 
 const TRANSFER_RUNS = 2;
 
 /**
  * 1 GiB (by default) through the contender, after a warm-up of an eighth of that: the best
- * of two runs (a shared 2-core machine is noisy), and the contender's peak RSS over all.
+ * of two runs for MiB/s (a shared 2-core machine is noisy), CPU over both, and the
+ * contender's peak RSS over all.
  */
 export async function transfer(ctx, instance, mode) {
   const bytes = ctx.opts.sizeMiB * MIB;
@@ -36,12 +57,19 @@ export async function transfer(ctx, instance, mode) {
   await run(Math.ceil(bytes / 8));
   const peak = instance.pid === null ? null : peakRssTracker(instance.pid);
   try {
+    const cpu = cpuMeter(instance.pid);
     let best;
     for (let i = 0; i < TRANSFER_RUNS; i++) {
       const r = await run(bytes);
       if (best === undefined || r.mibps > best.mibps) best = r;
     }
-    return { mibps: best.mibps, seconds: best.seconds, rss: peak?.stop() ?? null };
+    const cpuUsed = cpu.stop();
+    return {
+      mibps: best.mibps,
+      seconds: best.seconds,
+      cpuMsPerGiB: cpuUsed === null ? null : (cpuUsed * 1000 * GIB) / (bytes * TRANSFER_RUNS),
+      rss: peak?.stop() ?? null,
+    };
   } finally {
     peak?.stop();
   }

@@ -1,0 +1,3 @@
+module benchproxy
+
+go 1.19

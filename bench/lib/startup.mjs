@@ -1,0 +1,143 @@
+// Start to ready and idle memory: fresh processes against the bundled Vidispine simulator,
+// each timed from its spawn to its first 200 (this proxy: /readyz, which needs its first
+// token; the others hold a token minted up front), then left idle and weighed. For this
+// proxy, extra starts under bench/lib/startup-trace.cjs say where the time went.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuSeconds, httpGet, lineReader, rssMiB, startProcess, waitForOk } from './procs.mjs';
+
+const TRACE = fileURLToPath(new URL('./startup-trace.cjs', import.meta.url));
+/** Fine enough to time a start of a few hundred ms, cheap enough not to slow it. */
+const POLL_MS = 5;
+/** After the first request: long enough for start-up garbage to be collected. */
+const SETTLE_MS = 1000;
+/** Any authenticated GET of the simulator's answers 200 to a good token. */
+export const SIMULATOR_PROBE = '/API/whoami';
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function median(values) {
+  const sorted = values.filter((v) => typeof v === 'number').sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The simulator on a free port, with tokens long enough to outlast the whole scenario. */
+export async function startSimulator(proxyCli, user) {
+  const proc = startProcess('simulator', process.execPath, [
+    proxyCli,
+    'simulate',
+    '--listen',
+    '127.0.0.1:0',
+    '--max-seconds',
+    '86400',
+  ]);
+  const lines = lineReader(proc);
+  const base = /listening on (\S+)/.exec(await lines.next())?.[1];
+  if (base === undefined) throw new Error('simulator: no listening line');
+  proc.child.stdout.resume();
+  const basic = Buffer.from(`${user.name}:${user.password}`).toString('base64');
+  const minted = await httpGet(`${base}/API/token?seconds=86400`, {
+    authorization: `Basic ${basic}`,
+  });
+  if (minted.status !== 200) throw new Error(`simulator refused the mint (${minted.status})`);
+  return { base, port: Number(new URL(base).port), proc, token: minted.body.trim() };
+}
+
+/** One start: spawn → ready, one request through the data port, settle, weigh. */
+async function startOnce(ctx, contender, options = {}) {
+  const instance = await contender.start(ctx, { ...options, wait: false });
+  try {
+    await waitForOk(instance.readyUrl, {}, instance.proc, ctx.startTimeoutMs, POLL_MS);
+    const readyAt = now();
+    const cpuMs = cpuSeconds(instance.pid) * 1000;
+    const probe = await httpGet(instance.base + SIMULATOR_PROBE);
+    if (probe.status !== 200) throw new Error(`first request answered ${probe.status}`);
+    await sleep(SETTLE_MS);
+    return { readyMs: readyAt - instance.spawnedAt, readyAt, cpuMs, rss: rssMiB(instance.pid) };
+  } finally {
+    await instance.stop();
+  }
+}
+
+/** `ctx.opts.starts` fresh starts; medians of time to ready, CPU to ready and idle RSS. */
+export async function startToReady(ctx, contender) {
+  const runs = [];
+  for (let i = 0; i < ctx.opts.starts; i++) runs.push(await startOnce(ctx, contender));
+  const result = {
+    readyMs: median(runs.map((r) => r.readyMs)),
+    cpuMs: median(runs.map((r) => r.cpuMs)),
+    rss: median(runs.map((r) => r.rss)),
+    runs: runs.map(({ readyMs, cpuMs, rss }) => ({ readyMs, cpuMs, rss })),
+  };
+  if (contender.name === 'proxy') result.breakdown = await tracedStarts(ctx, contender);
+  return result;
+}
+
+async function tracedStarts(ctx, contender) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-trace-'));
+  try {
+    const phases = [];
+    for (let i = 0; i < ctx.opts.starts; i++) {
+      const file = join(dir, `trace-${i}.json`);
+      const run = await startOnce(ctx, contender, {
+        nodeArgs: ['-r', TRACE],
+        env: { BENCH_STARTUP_TRACE: file },
+      });
+      phases.push(startPhases(JSON.parse(readFileSync(file, 'utf8')), run));
+    }
+    return medianPhases(phases);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Where one start's time went, in milliseconds, from the spawn to /readyz answering 200.
+ * The phases add up to the traced start's time to ready.
+ */
+export function startPhases(trace, { readyAt, readyMs }) {
+  const spawnedAt = readyAt - readyMs;
+  const listen = trace.firstListen ?? readyAt;
+  const mint = trace.mint ?? {};
+  const outermost = trace.modules.filter((m) => m.outermost);
+  const loadedBy = (t) => outermost.filter((m) => m.start < t).reduce((s, m) => s + m.ms, 0);
+  const connected = mint.secured ?? mint.connected ?? mint.start;
+  const packages = {};
+  for (const m of trace.modules.filter((m) => m.name !== 'own')) {
+    if (m.start < readyAt) packages[m.name] = (packages[m.name] ?? 0) + m.ms;
+  }
+  return {
+    readyMs,
+    phases: {
+      'exec and Node.js bootstrap': trace.bootstrapComplete - spawnedAt,
+      'module loading': loadedBy(listen),
+      'config and wiring (JS outside module loading)':
+        listen - (trace.mainStart ?? trace.bootstrapComplete) - loadedBy(listen),
+      'listen to mint request': (mint.start ?? listen) - listen,
+      'mint: connect': mint.connected === undefined ? 0 : mint.connected - mint.start,
+      'mint: TLS handshake': mint.secured === undefined ? 0 : mint.secured - mint.connected,
+      'mint: request to answer': (mint.end ?? connected) - connected,
+      'answer to /readyz 200 (poll)': readyAt - (mint.end ?? listen),
+      'preload of the trace itself': (trace.mainStart ?? 0) - trace.bootstrapComplete,
+    },
+    modulesAfterListen: loadedBy(readyAt) - loadedBy(listen),
+    packages,
+  };
+}
+
+function medianPhases(list) {
+  const pick = (get) => median(list.map(get));
+  const keys = (get) => [...new Set(list.flatMap((p) => Object.keys(get(p))))];
+  const byKey = (get) => Object.fromEntries(keys(get).map((k) => [k, pick((p) => get(p)[k] ?? 0)]));
+  return {
+    readyMs: pick((p) => p.readyMs),
+    phases: byKey((p) => p.phases),
+    modulesAfterListen: pick((p) => p.modulesAfterListen),
+    packages: byKey((p) => p.packages),
+  };
+}

@@ -9,6 +9,8 @@ import { K8sObject, at, records } from './render';
 interface Loaded {
   where: string;
   grace: unknown;
+  /** A native sidecar is stopped after the app's containers: the grace period is the app's. */
+  sidecar: boolean;
   config?: ProxyConfig;
   problem?: string;
 }
@@ -34,6 +36,7 @@ function secretMountPaths(p: ProxyContainer): string[] {
  */
 function load(p: ProxyContainer): Loaded {
   const grace = p.spec.terminationGracePeriodSeconds;
+  const sidecar = p.sidecar;
   const dir = mkdtempSync(join(tmpdir(), 'vap-config-'));
   try {
     const mounts = secretMountPaths(p);
@@ -55,9 +58,14 @@ function load(p: ProxyContainer): Loaded {
       file = join(dir, 'config.yaml');
       writeFileSync(file, configText);
     }
-    return { where: p.where, grace, config: loadConfig({ file, env }) };
+    return { where: p.where, grace, sidecar, config: loadConfig({ file, env }) };
   } catch (err) {
-    return { where: p.where, grace, problem: err instanceof Error ? err.message : String(err) };
+    return {
+      where: p.where,
+      grace,
+      sidecar,
+      problem: err instanceof Error ? err.message : String(err),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -69,9 +77,9 @@ export function appConfigs(objects: readonly K8sObject[]): Loaded[] {
 
 /** Configurations the proxy would reject (exit 2), and grace periods its shutdown outlasts. */
 export function appConfigProblems(objects: readonly K8sObject[]): string[] {
-  return appConfigs(objects).flatMap(({ where, config, problem, grace }) => {
+  return appConfigs(objects).flatMap(({ where, config, problem, grace, sidecar }) => {
     if (problem !== undefined) return [`${where}: the proxy rejects its configuration: ${problem}`];
-    if (config === undefined) return [];
+    if (config === undefined || sidecar) return [];
     const needed = config.shutdown.delaySeconds + config.shutdown.drainSeconds;
     return typeof grace === 'number' && grace > needed
       ? []

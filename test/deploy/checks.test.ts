@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { appConfigProblems } from './app-config';
-import { secretProblems, workloadProblems } from './checks';
+import { secretProblems, secretReadProblems, workloadProblems } from './checks';
 import {
   K8sObject,
   ROOT,
@@ -105,6 +105,24 @@ describe('property checks', () => {
     expect(problems).toContain('data listener on 0.0.0.0');
   });
 
+  it('report a sidecar that leans on the pod: its user, or fsGroup to read its secret', () => {
+    const leaning = mutated(sidecar.objects, (s) => {
+      const sc = securityOf(s);
+      delete sc.runAsUser;
+      delete sc.runAsGroup;
+      for (const v of records(s.volumes)) (v.secret as Record<string, unknown>).defaultMode = 0o440;
+    });
+    expect(workloadProblems(leaning).join('\n')).toContain('runAsUser/runAsGroup not set');
+    expect(secretReadProblems(leaning).join('\n')).toContain(
+      'uid 65532 (groups 65532) cannot read /var/run/secrets/vidispine-auth-proxy/password (owner 0:0, mode 440)',
+    );
+    const withFsGroup = mutated(leaning, (s) => (s.securityContext = { fsGroup: 65532 }));
+    expect(secretReadProblems(withFsGroup)).toEqual([]);
+    const appAsRoot = mutated(sidecar.objects, (s) => (s.securityContext = { runAsUser: 0 }));
+    expect(workloadProblems(appAsRoot)).toEqual([]);
+    expect(secretReadProblems(appAsRoot)).toEqual([]);
+  });
+
   it('report Secrets and literal passwords in manifests', () => {
     const secret = {
       apiVersion: 'v1',
@@ -140,7 +158,11 @@ describe('property checks', () => {
     };
     const unmounted = mutated(base.objects, setEnv('VIDISPINE_PASSWORD_FILE', '/etc/password'));
     expect(appConfigProblems(unmounted).join('\n')).toContain('/etc/password');
-    const badNumber = mutated(sidecar.objects, setEnv('TOKEN_SECONDS', 'sixty'));
+    const badNumber = structuredClone(sidecar.objects) as K8sObject[];
+    for (const o of badNumber) {
+      const data = at(o, 'data');
+      if (o.kind === 'ConfigMap' && isRecord(data)) data.TOKEN_SECONDS = 'sixty';
+    }
     expect(appConfigProblems(badNumber).join('\n')).toContain('TOKEN_SECONDS');
     const slowDrain = structuredClone(multiUser.objects) as K8sObject[];
     for (const o of slowDrain) {

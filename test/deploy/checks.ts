@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import {
   ENV_NAMES,
+  IMAGE_USER,
   OPS_PROBES,
   PROXY_CONTAINER,
   SECRET_ENV_NAMES,
@@ -107,8 +108,11 @@ function configFileText(
   return text;
 }
 
-function securityProblems(where: string, spec: Rec, c: Rec): string[] {
-  const pod = isRecord(spec.securityContext) ? spec.securityContext : {};
+/**
+ * The container's hardening. `pod` is the pod securityContext it may rely on: the gateway's
+ * own pod's, or none for a sidecar, which must not depend on the app's pod settings.
+ */
+function securityProblems(where: string, pod: Rec, c: Rec): string[] {
   const sc = isRecord(c.securityContext) ? c.securityContext : {};
   const both = (k: string): unknown => sc[k] ?? pod[k];
   const out: string[] = [];
@@ -117,6 +121,9 @@ function securityProblems(where: string, spec: Rec, c: Rec): string[] {
   const uid = both('runAsUser');
   if (uid !== undefined && (typeof uid !== 'number' || uid === 0))
     out.push(`${name}: runAsUser ${String(uid)}`);
+  if (c.name === PROXY_CONTAINER && (sc.runAsUser === undefined || sc.runAsGroup === undefined))
+    // Else a pod-level runAsUser (the app's, maybe 0) would apply to the proxy too.
+    out.push(`${name}: runAsUser/runAsGroup not set on the container`);
   if (sc.readOnlyRootFilesystem !== true) out.push(`${name}: readOnlyRootFilesystem is not true`);
   if (sc.allowPrivilegeEscalation !== false)
     out.push(`${name}: allowPrivilegeEscalation is not false`);
@@ -167,10 +174,20 @@ export function workloadProblems(
   const out: string[] = [];
   const pods = podSpecs(objects);
   if (pods.length === 0) out.push('no pod template rendered');
+  const proxies = proxyContainers(objects);
   for (const { where, spec } of pods) {
+    const proxy = proxies.find((p) => p.where === where);
+    if (proxy?.sidecar) {
+      // A sidecar's pod is the app's: only the proxy container is checked, on its own
+      // securityContext. Kubernetes stops a native sidecar after the app's containers have
+      // exited, so the pod's grace period is the app's business too.
+      out.push(...securityProblems(where, {}, proxy.container));
+      continue;
+    }
+    const pod = isRecord(spec.securityContext) ? spec.securityContext : {};
     const init = records(spec.initContainers);
     const main = records(spec.containers);
-    for (const c of [...init, ...main]) out.push(...securityProblems(where, spec, c));
+    for (const c of [...init, ...main]) out.push(...securityProblems(where, pod, c));
     if (spec.automountServiceAccountToken !== false)
       out.push(`${where}: service account token is mounted`);
     const grace = spec.terminationGracePeriodSeconds;
@@ -180,7 +197,6 @@ export function workloadProblems(
       );
     }
   }
-  const proxies = proxyContainers(objects);
   for (const { where } of pods) {
     if (!proxies.some((p) => p.where === where))
       out.push(`${where}: no ${PROXY_CONTAINER} container`);
@@ -231,4 +247,61 @@ export function secretProblems(rendered: {
   const line = rendered.text.split('\n').find((l) => LITERAL_SECRET.test(l) && !/^\s*#/.test(l));
   if (line !== undefined) out.push(`rendered text has a literal secret: ${line.trim()}`);
   return out;
+}
+
+/** The owner, group and mode Kubernetes gives the files of a Secret volume. */
+function secretFileMode(volume: Rec, key: string, fsGroup: unknown): { gid: number; mode: number } {
+  const item = records(at(volume, 'secret', 'items')).find((i) => i.key === key);
+  const defaultMode = at(volume, 'secret', 'defaultMode');
+  let mode = Number(item?.mode ?? defaultMode ?? 0o644);
+  // With fsGroup the kubelet hands the files to that group and adds group read.
+  if (typeof fsGroup === 'number') mode |= 0o440;
+  return { gid: typeof fsGroup === 'number' ? fsGroup : 0, mode };
+}
+
+/**
+ * Whether the proxy can read every secret file its configuration names, with the file
+ * owner (root), group and mode Kubernetes gives a Secret volume's files and the uid, gid
+ * and groups the container runs with (its securityContext, else the pod's, else the
+ * image's user), by the POSIX rules: owner bits for the owner, group bits for a member of
+ * the file's group, other bits for everyone else.
+ */
+export function secretReadProblems(objects: readonly K8sObject[]): string[] {
+  return proxyContainers(objects).flatMap((p) => {
+    const pod = isRecord(p.spec.securityContext) ? p.spec.securityContext : {};
+    const sc = isRecord(p.container.securityContext) ? p.container.securityContext : {};
+    const uid = Number(sc.runAsUser ?? pod.runAsUser ?? IMAGE_USER);
+    const gid = Number(sc.runAsGroup ?? pod.runAsGroup ?? IMAGE_USER);
+    const groups = new Set([
+      gid,
+      ...(Array.isArray(pod.supplementalGroups) ? pod.supplementalGroups : []),
+    ]);
+    if (typeof pod.fsGroup === 'number') groups.add(pod.fsGroup);
+    const files = [
+      ...SECRET_ENV_NAMES.flatMap((name) => {
+        const value = p.env.get(`${name}_FILE`)?.value;
+        return typeof value === 'string' ? [value] : [];
+      }),
+      ...[...(p.configText ?? '').matchAll(/passwordFile:\s*(\S+)/g)].map((m) => String(m[1])),
+    ];
+    return files.flatMap((file) => {
+      const mount = records(p.container.volumeMounts).find((m) =>
+        file.startsWith(`${String(m.mountPath)}/`),
+      );
+      const volume = records(p.spec.volumes).find((v) => v.name === mount?.name);
+      if (!volume || at(volume, 'secret') === undefined)
+        return [`${p.where}: ${file} is not on a mounted Secret`];
+      const { gid: fileGid, mode } = secretFileMode(
+        volume,
+        file.slice(String(mount?.mountPath).length + 1),
+        pod.fsGroup,
+      );
+      const bits = uid === 0 ? mode >> 6 : groups.has(fileGid) ? mode >> 3 : mode;
+      return bits & 0o4
+        ? []
+        : [
+            `${p.where}: uid ${uid} (groups ${[...groups].join(',')}) cannot read ${file} (owner 0:${fileGid}, mode ${mode.toString(8)})`,
+          ];
+    });
+  });
 }

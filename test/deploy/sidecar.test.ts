@@ -1,0 +1,196 @@
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { stringify } from 'yaml';
+import { appConfigProblems } from './app-config';
+import { proxyContainers, secretReadProblems, workloadProblems } from './checks';
+import {
+  CHART,
+  HELMS,
+  K8sObject,
+  ROOT,
+  Rendered,
+  at,
+  records,
+  renderChart,
+  renderKustomization,
+  runTool,
+  schemaProblems,
+} from './render';
+
+// The sidecar added to workloads that know nothing of the proxy, with whatever pod
+// settings they have: the kustomize component and the Helm named template must work
+// without any pod-level change, leave the app's user alone and still let the proxy read
+// its Secret as Kubernetes mounts it.
+
+type Pod = Record<string, unknown>;
+
+const STOCK_PODS: [string, Pod][] = [
+  ['no securityContext at all', {}],
+  ['the app running as root', { securityContext: { runAsUser: 0, runAsGroup: 0 } }],
+  [
+    'its own uid, fsGroup and supplemental groups',
+    {
+      securityContext: {
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        fsGroup: 2000,
+        supplementalGroups: [3000],
+      },
+    },
+  ],
+];
+
+function workload(kind: 'Deployment' | 'StatefulSet', pod: Pod): K8sObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name: 'shop' },
+    spec: {
+      ...(kind === 'StatefulSet' ? { serviceName: 'shop' } : {}),
+      selector: { matchLabels: { app: 'shop' } },
+      template: {
+        metadata: { labels: { app: 'shop' } },
+        spec: {
+          ...pod,
+          initContainers: [
+            { name: 'migrate', image: 'registry.example.com/shop:2', args: ['migrate'] },
+          ],
+          containers: [{ name: 'shop', image: 'registry.example.com/shop:2' }],
+          volumes: [{ name: 'data', emptyDir: {} }],
+        },
+      },
+    },
+  };
+}
+
+const podOf = (objects: readonly K8sObject[]): Pod =>
+  at(
+    objects.find((o) => o.metadata.name === 'shop'),
+    'spec',
+    'template',
+    'spec',
+  ) as Pod;
+
+/** What a sidecar must leave of the app's pod: everything but the added init container and volume. */
+function appPart(pod: Pod): Pod {
+  return {
+    ...pod,
+    initContainers: records(pod.initContainers).filter((c) => c.name !== 'vidispine-auth-proxy'),
+    volumes: records(pod.volumes).filter((v) => v.name !== 'vidispine-auth-proxy-credentials'),
+  };
+}
+
+function expectSidecarAdded(rendered: Rendered, stock: K8sObject): void {
+  const { objects } = rendered;
+  expect(schemaProblems(objects)).toEqual([]);
+  expect(workloadProblems(objects)).toEqual([]);
+  expect(secretReadProblems(objects)).toEqual([]);
+  expect(appConfigProblems(objects)).toEqual([]);
+  const [proxy] = proxyContainers(objects);
+  expect(proxy?.sidecar).toBe(true);
+  expect(proxy?.env.get('PROXY_LISTEN')?.value).toBe('127.0.0.1:8080');
+  const pod = podOf(objects);
+  const stockPod = at(stock, 'spec', 'template', 'spec') as Pod;
+  expect(appPart(pod)).toEqual(stockPod);
+  // The proxy starts first, so the app's own init containers can reach Vidispine too.
+  expect(records(pod.initContainers).map((c) => c.name)).toEqual([
+    'vidispine-auth-proxy',
+    'migrate',
+  ]);
+}
+
+describe.each(['Deployment', 'StatefulSet'] as const)(
+  'kustomize component onto a stock %s',
+  (kind) => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'vap-component-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it.each(STOCK_PODS)('with %s', (what, pod) => {
+      const app = join(dir, what.replace(/\W+/g, '-'));
+      mkdirSync(app);
+      const stock = workload(kind, pod);
+      writeFileSync(join(app, 'workload.yaml'), stringify(stock));
+      writeFileSync(
+        join(app, 'kustomization.yaml'),
+        stringify({
+          resources: ['workload.yaml'],
+          components: [relative(app, join(ROOT, 'deploy', 'components', 'sidecar'))],
+          images: [
+            {
+              name: 'vidispine-auth-proxy',
+              newName: 'registry.example.com/vidispine-auth-proxy',
+              newTag: '0.1.0',
+            },
+          ],
+          patches: [
+            {
+              patch: stringify({
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: 'vidispine-auth-proxy-sidecar' },
+                data: { VIDISPINE_URL: 'http://vidispine.media.svc:8080', VIDISPINE_USER: 'shop' },
+              }),
+            },
+          ],
+        }),
+      );
+      expectSidecarAdded(renderKustomization(app), stock);
+    });
+  },
+);
+
+describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vap-app-chart-'));
+    cpSync(CHART, join(dir, 'vidispine-auth-proxy'), { recursive: true });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(STOCK_PODS)('with %s', (what, pod) => {
+    const chart = join(dir, what.replace(/\W+/g, '-'));
+    mkdirSync(join(chart, 'templates'), { recursive: true });
+    const stock = workload('Deployment', pod);
+    // The chart README's recipe: a dependency, three values, two includes.
+    writeFileSync(
+      join(chart, 'Chart.yaml'),
+      stringify({
+        apiVersion: 'v2',
+        name: 'shop',
+        version: '1.0.0',
+        dependencies: [
+          {
+            name: 'vidispine-auth-proxy',
+            version: '0.1.0',
+            repository: 'file://../vidispine-auth-proxy',
+          },
+        ],
+      }),
+    );
+    writeFileSync(
+      join(chart, 'values.yaml'),
+      stringify({
+        'vidispine-auth-proxy': {
+          gateway: { enabled: false },
+          image: { repository: 'registry.example.com/vidispine-auth-proxy' },
+          vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
+          credentials: { existingSecret: 'shop-vidispine' },
+        },
+      }),
+    );
+    const include = (name: string): string =>
+      `{{- include "vidispine-auth-proxy.${name}" (dict "values" (index .Values "vidispine-auth-proxy") "root" .) | nindent 8 }}`;
+    const text = stringify(stock)
+      .replace(/^( {6}initContainers:\n)/m, `$1        ${include('sidecar')}\n`)
+      .replace(/^( {6}volumes:\n)/m, `$1        ${include('sidecarVolumes')}\n`);
+    writeFileSync(join(chart, 'templates', 'workload.yaml'), text);
+    const dep = runTool(helm.bin, ['dependency', 'update', chart]);
+    expect(dep.stderr).not.toContain('Error');
+    expect(dep.status).toBe(0);
+    expectSidecarAdded(renderChart(helm, chart, [], { release: 'shop' }), stock);
+  });
+});

@@ -1,4 +1,12 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
@@ -192,5 +200,27 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     expect(dep.stderr).not.toContain('Error');
     expect(dep.status).toBe(0);
     expectSidecarAdded(renderChart(helm, chart, [], { release: 'shop' }), stock);
+  });
+});
+
+describe("README's kustomize recipe", () => {
+  it('adds the proxy to a stock Deployment as written', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Add it to your app (kustomize)'));
+    const recipe = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    expect(recipe).toContain('components:');
+    const dir = mkdtempSync(join(tmpdir(), 'vap-readme-'));
+    try {
+      // The recipe's path: this repository checked out beside the app.
+      symlinkSync(ROOT, join(dir, 'vidispine-auth-proxy'));
+      const app = join(dir, 'my-app');
+      mkdirSync(app);
+      const stock = workload('Deployment', {});
+      writeFileSync(join(app, 'deployment.yaml'), stringify(stock));
+      writeFileSync(join(app, 'kustomization.yaml'), `resources: [deployment.yaml]\n${recipe}`);
+      expectSidecarAdded(renderKustomization(app), stock);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -22,6 +22,7 @@ export const UPSTREAM_ERROR_REASONS = [
   'timeout',
   'dns',
   'tls',
+  'protocol',
   'other',
 ] as const;
 

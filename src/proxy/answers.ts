@@ -1,5 +1,5 @@
 /** The proxy's own short answers: plain text, one line, never a secret. */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { NoTokenError } from '../tokens/types';
 import { retryAfterHeader } from './errors';
 
@@ -21,7 +21,9 @@ export function sendPlain(
     return;
   }
   const body = `${message.replace(LINE_BREAKS, ' ')}\n`;
-  res.writeHead(status, {
+  // The reason is always given: a status message left on `res` by a refused `writeHead`
+  // (Vidispine's, say) would otherwise be reused and refused again.
+  res.writeHead(status, STATUS_CODES[status] ?? '', {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     ...extra,

@@ -12,6 +12,15 @@ export class UpstreamTimeoutError extends Error {
   }
 }
 
+/** Vidispine answered with something that cannot be passed on as HTTP (a `101` to a plain request). */
+export class UpstreamProtocolError extends Error {
+  readonly code = 'ERR_UPSTREAM_PROTOCOL';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamProtocolError';
+  }
+}
+
 const REASON_BY_CODE: Readonly<Record<string, UpstreamErrorReason>> = {
   ECONNREFUSED: 'refused',
   ECONNRESET: 'reset',
@@ -36,6 +45,8 @@ export function classifyUpstreamError(err: unknown): UpstreamErrorReason {
   if (code === undefined) return 'other';
   const reason = REASON_BY_CODE[code];
   if (reason !== undefined) return reason;
+  // llhttp's parse errors: Vidispine's bytes are not HTTP.
+  if (code === 'ERR_UPSTREAM_PROTOCOL' || code.startsWith('HPE_')) return 'protocol';
   if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) {
     return 'tls';
   }
@@ -55,6 +66,7 @@ const DESCRIPTION: Readonly<Record<UpstreamErrorReason, string>> = {
   timeout: 'Vidispine did not answer in time',
   dns: 'the Vidispine host name did not resolve',
   tls: 'the TLS handshake with Vidispine failed',
+  protocol: 'Vidispine sent an answer that is not valid HTTP',
   other: 'the request to Vidispine failed',
 };
 

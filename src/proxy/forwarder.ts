@@ -1,42 +1,42 @@
 /**
  * The forwarder: one exchange per client request, run as the ordered steps
- * pick identity → strip client credentials → attach token → forward → on 401 replay →
- * rewrite response headers. The policy of each step lives in its own pure module; this
- * file only moves bytes and reacts to events.
+ * admit (target, identity, framing, header policy) → attach token → forward → on 401
+ * replay → rewrite response headers. The policy of each step lives in its own pure module;
+ * this file only moves bytes and reacts to events.
  *
- * Requests go upstream through `node:http` directly rather than through http-proxy-3:
+ * Requests go upstream through `node:http` directly rather than through a proxy library:
  * hiding a 401 needs to hold the body back until Vidispine sent `100 Continue` and to
- * send the same request again, and the path must reach Vidispine unnormalised — the
- * library pipes the body at once and re-parses the path (see `listener.ts` for where it
- * still carries the WebSocket upgrades).
+ * send the same request again, the path must reach Vidispine unnormalised, and the body's
+ * framing must come from admission alone.
  */
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { TokenLease, TokenStore } from '../tokens/types';
 import {
+  UpstreamProtocolError,
   UpstreamTimeoutError,
   classifyUpstreamError,
   describeUpstreamError,
   statusForUpstreamError,
 } from './errors';
+import type { Admitted, AdmissionRules, Refusal } from './admission';
+import { admit } from './admission';
 import { ignoreError, noTokenAnswer, sendPlain } from './answers';
-import { attachToken, clientResponseHeaders, stripClientHeaders } from './headers';
-import type { IdentityRule } from './identity';
-import { pickIdentity } from './identity';
+import type { RequestFraming } from './framing';
+import { NO_BODY, lengthFraming } from './framing';
+import { attachToken, clientResponseHeaders, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
 import type { AccessLogger, ForwardObserver } from './observer';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
 import { requestIdFrom } from './request-id';
 import { isIdempotent } from './retry';
-import { MAX_TARGET_LENGTH, originForm } from './target';
 import type { Upstream } from './upstream';
+import { limitConnect } from './upstream';
 
 export interface ForwarderOptions {
-  readonly identity: IdentityRule;
-  /** Request header names (lower case) that never leave the proxy on this listener. */
-  readonly dropHeaders: ReadonlySet<string>;
+  readonly rules: AdmissionRules;
   readonly upstream: Upstream;
   readonly rewriteLocation: LocationRewriter;
   readonly replayBufferBytes: number;
@@ -83,20 +83,22 @@ class Exchange {
   private bodyState: BodyState = 'held';
   private body: Buffer | undefined;
   private continueTimer: NodeJS.Timeout | undefined;
-  private connectTimer: NodeJS.Timeout | undefined;
   private tokenWait: AbortController | undefined;
   private clientGone = false;
+
+  private readonly user: string;
+  private readonly plan: BodyPlan;
 
   constructor(
     private readonly f: ForwarderOptions,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly clientExpectsContinue: boolean,
-    private readonly user: string,
-    private readonly path: string,
-    private readonly stripped: string[],
-    private readonly plan: BodyPlan,
-  ) {}
+    private readonly admitted: Admitted,
+  ) {
+    this.user = admitted.user;
+    this.plan = planBody(admitted.framing, f.replayBufferBytes);
+  }
 
   /** Replayed after a 401: the client got the answer to the second attempt. */
   get replayed(): boolean {
@@ -117,8 +119,9 @@ class Exchange {
   private async startSlowly(held: TokenLease | undefined): Promise<void> {
     if (this.plan === 'buffer') {
       if (this.clientExpectsContinue) this.res.writeContinue();
+      const { framing } = this.admitted;
       try {
-        this.body = await readWhole(this.req, Number(this.req.headers['content-length']));
+        this.body = await readWhole(this.req, framing.kind === 'length' ? framing.length : 0);
       } catch {
         return;
       }
@@ -145,10 +148,13 @@ class Exchange {
   /** Step "forward": one upstream request with the current lease. */
   private send(): void {
     const { upstream } = this.f;
-    const headers = attachToken(this.stripped, upstream.hostHeader, this.token(), {
-      chunked: this.plan === 'expect' && this.req.headers['content-length'] === undefined,
-      expectContinue: this.plan === 'expect',
-    });
+    const headers = attachToken(
+      this.admitted.headers,
+      upstream.hostHeader,
+      this.token(),
+      this.upstreamFraming(),
+      this.plan === 'expect',
+    );
     let upstreamReq: ClientRequest;
     try {
       upstreamReq = upstream.request({
@@ -156,7 +162,7 @@ class Exchange {
         hostname: upstream.hostname,
         port: upstream.port,
         method: this.req.method,
-        path: upstream.pathPrefix + this.path,
+        path: upstream.pathPrefix + this.admitted.path,
         headers,
         timeout: upstream.responseTimeoutMs,
       });
@@ -170,7 +176,14 @@ class Exchange {
     upstreamReq.on('response', (upstreamRes) => this.onResponse(upstreamReq, upstreamRes));
     upstreamReq.on('error', (err) => this.onUpstreamError(upstreamReq, err));
     upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));
-    upstreamReq.once('socket', (socket) => this.watchConnect(upstreamReq, socket));
+    // Node hands a `101` to an `upgrade` listener, or drops the socket without an error event
+    // when there is none; a plain request cannot be switched to another protocol.
+    upstreamReq.on('upgrade', (_res, socket: Socket) => {
+      socket.destroy();
+      // The socket is already detached from the request: no `error` event would follow.
+      this.onUpstreamError(upstreamReq, new UpstreamProtocolError('101 to a plain request'));
+    });
+    limitConnect(upstreamReq, upstream.connectTimeoutMs);
     switch (this.plan) {
       case 'none':
         upstreamReq.end();
@@ -188,17 +201,15 @@ class Exchange {
     }
   }
 
-  private token(): string {
-    return (this.lease as TokenLease).value;
+  /** The body's framing upstream: a buffered body is sent with its own length. */
+  private upstreamFraming(): RequestFraming {
+    if (this.plan === 'none') return NO_BODY;
+    if (this.plan === 'buffer') return lengthFraming(this.body?.length ?? 0);
+    return this.admitted.framing;
   }
 
-  private watchConnect(upstreamReq: ClientRequest, socket: Socket): void {
-    if (!socket.connecting) return;
-    this.connectTimer = setTimeout(
-      () => upstreamReq.destroy(new UpstreamTimeoutError('connect')),
-      this.f.upstream.connectTimeoutMs,
-    );
-    socket.once('connect', () => this.clearConnectTimer());
+  private token(): string {
+    return (this.lease as TokenLease).value;
   }
 
   /** Vidispine said `100 Continue` (or kept quiet long enough): the body may flow now. */
@@ -215,7 +226,10 @@ class Exchange {
       upstreamRes.resume();
       return;
     }
-    this.clearConnectTimer();
+    if (!isValidReason(upstreamRes.statusMessage)) {
+      upstreamReq.destroy(new UpstreamProtocolError('control byte in the reason phrase'));
+      return;
+    }
     this.clearContinueTimer();
     const status = upstreamRes.statusCode ?? 502;
     const { store, observer } = this.f;
@@ -273,7 +287,7 @@ class Exchange {
       res.writeHead(status, upstreamRes.statusMessage, headers);
     } catch (err) {
       upstreamReq.destroy();
-      this.f.observer.upstreamError('other');
+      this.f.observer.upstreamError('protocol');
       sendPlain(
         res,
         502,
@@ -293,7 +307,6 @@ class Exchange {
 
   private onUpstreamError(upstreamReq: ClientRequest, err: Error): void {
     if (upstreamReq !== this.upstreamReq || this.clientGone) return;
-    this.clearConnectTimer();
     this.clearContinueTimer();
     this.upstreamReq = undefined;
     const reason = classifyUpstreamError(err);
@@ -334,7 +347,6 @@ class Exchange {
     if (this.res.writableFinished) return;
     this.clientGone = true;
     this.body = undefined;
-    this.clearConnectTimer();
     this.clearContinueTimer();
     this.tokenWait?.abort();
     const upstreamReq = this.upstreamReq;
@@ -346,13 +358,6 @@ class Exchange {
     if (this.continueTimer !== undefined) {
       clearTimeout(this.continueTimer);
       this.continueTimer = undefined;
-    }
-  }
-
-  private clearConnectTimer(): void {
-    if (this.connectTimer !== undefined) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = undefined;
     }
   }
 }
@@ -389,57 +394,35 @@ export class Forwarder {
     this.inFlightCount += 1;
     this.f.observer.requestStarted();
     req.on('error', ignoreError);
-    const target = req.url ?? '';
-    if (target.length > MAX_TARGET_LENGTH) {
-      this.track(res, this.f.identity.defaultUser, req.method, started, undefined);
-      sendPlain(res, 414, `request target longer than ${MAX_TARGET_LENGTH} bytes`);
+    const admission = admit(req, this.f.rules, false);
+    if (!admission.ok) {
+      this.refuse(res, admission, started);
       return;
     }
-    const identity = pickIdentity(this.f.identity, req.headers);
-    if (!identity.ok) {
-      this.f.logger.warn({ event: 'user_selection_refused' }, identity.reason);
-      this.track(res, this.f.identity.defaultUser, req.method, started, undefined);
-      sendPlain(res, 403, identity.reason);
-      return;
-    }
-    const path = originForm(target);
-    if (path === undefined) {
-      this.track(res, identity.user, req.method, started, undefined);
-      sendPlain(res, 400, 'request target must be a path or an absolute URL');
-      return;
-    }
-    const headers = req.headers;
-    const plan = planBody(
-      headers['content-length'],
-      headers['transfer-encoding'],
-      this.f.replayBufferBytes,
-    );
-    if (headers.runas !== undefined) this.noteStrippedRunAs();
-    const stripped = stripClientHeaders(req.rawHeaders, this.f.dropHeaders);
-    let requestId: string | undefined;
-    if (this.f.accessLog !== undefined) {
-      const { id, generated } = requestIdFrom(headers['x-request-id']);
-      requestId = id;
-      // Vidispine's logs then carry the same id as ours.
-      if (generated) stripped.push('X-Request-Id', id);
-    }
-    const exchange = new Exchange(
-      this.f,
-      req,
-      res,
-      expectsContinue,
-      identity.user,
-      path,
-      stripped,
-      plan,
-    );
-    this.track(res, identity.user, req.method, started, exchange, requestId);
+    if (req.headers.runas !== undefined) this.noteStrippedRunAs();
+    const exchange = new Exchange(this.f, req, res, expectsContinue, admission);
+    this.track(res, admission.user, req.method, started, exchange, admission.requestId);
     exchange.start();
+  }
+
+  /**
+   * A request admission turned away: answered at once, nothing forwarded. Unless only the
+   * user was wrong, the connection closes too — what follows on it cannot be trusted.
+   */
+  private refuse(res: ServerResponse, refusal: Refusal, started: number): void {
+    if (refusal.event !== undefined) this.f.logger.warn({ event: refusal.event }, refusal.reason);
+    this.track(res, this.f.rules.identity.defaultUser, res.req.method, started, undefined);
+    sendPlain(
+      res,
+      refusal.status,
+      refusal.reason,
+      refusal.status === 403 ? undefined : { Connection: 'close' },
+    );
   }
 
   /** Said at warn once per listener, then at debug: a legacy app may send RunAs every time. */
   private noteStrippedRunAs(): void {
-    if (!this.f.dropHeaders.has('runas')) return;
+    if (!this.f.rules.dropHeaders.has('runas')) return;
     const level = this.runAsStrippedBefore ? 'debug' : 'warn';
     this.runAsStrippedBefore = true;
     this.f.logger[level](

@@ -1,3 +1,4 @@
+import type { RequestFraming } from './framing';
 import type { LocationRewriter } from './location';
 
 /**
@@ -18,10 +19,24 @@ const HOP_BY_HOP = [
 ];
 
 /**
- * Plus the ones the forwarder sets itself: `host` (the upstream's) and `expect` (re-added
- * with `transfer-encoding` when the body needs them).
+ * Framing and routing fields (RFC 9110 §7.6.1, RFC 9112 §6.3): a `Connection` header may
+ * never name them — a client that lists `Content-Length` must not get its body sent on
+ * unframed — so such tokens are ignored, as nginx does.
  */
-const REQUEST_HOP_BY_HOP = [...HOP_BY_HOP, 'expect', 'host'];
+const NEVER_CONNECTION_LISTED: ReadonlySet<string> = new Set([
+  'content-length',
+  'transfer-encoding',
+  'host',
+  'close',
+  'keep-alive',
+]);
+
+/**
+ * Plus the ones the forwarder sets itself: `host` (the upstream's), and the body's framing
+ * and `expect`, which the forwarder derives from the admitted request alone, so a body
+ * can never leave the proxy without framing.
+ */
+const REQUEST_HOP_BY_HOP = [...HOP_BY_HOP, 'content-length', 'expect', 'host'];
 
 export interface CredentialPolicy {
   readonly allowRunAs: boolean;
@@ -29,7 +44,7 @@ export interface CredentialPolicy {
 }
 
 /** Lower-case names of what a client may not pass on: credentials and the select header. */
-export function clientCredentialHeaders(policy: CredentialPolicy): string[] {
+function clientCredentialHeaders(policy: CredentialPolicy): string[] {
   const names = ['authorization', 'proxy-authorization'];
   if (!policy.allowRunAs) names.push('runas');
   if (policy.selectUserHeader !== undefined) names.push(policy.selectUserHeader.toLowerCase());
@@ -52,13 +67,10 @@ const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
 function connectionListed(value: string): Set<string> {
   const names = new Set<string>();
   // The usual values name no field; skip the split for them.
-  if (value.length <= 10) {
-    const lower = value.toLowerCase();
-    if (lower === 'keep-alive' || lower === 'close') return names;
-  }
+  if (value.length <= 10 && NEVER_CONNECTION_LISTED.has(value.toLowerCase())) return names;
   for (const part of value.split(',')) {
     const name = part.trim().toLowerCase();
-    if (name !== '' && name !== 'close' && name !== 'keep-alive') names.add(name);
+    if (name !== '' && !NEVER_CONNECTION_LISTED.has(name)) names.add(name);
   }
   return names;
 }
@@ -105,23 +117,22 @@ export function stripClientHeaders(raw: readonly string[], drop: ReadonlySet<str
   return withoutHopByHop(raw, drop);
 }
 
-export interface UpstreamFraming {
-  /** The body has no declared length and goes upstream chunked. */
-  readonly chunked: boolean;
-  /** Ask Vidispine for `100 Continue` before the body, so a 401 costs no body bytes. */
-  readonly expectContinue: boolean;
-}
-
-/** Step "attach token": the stripped headers plus `Host`, our `Authorization` and framing. */
+/**
+ * Step "attach token": the stripped headers plus `Host`, our `Authorization`, and the
+ * body's framing — the only place a forwarded request gets `Content-Length`,
+ * `Transfer-Encoding` or `Expect`.
+ */
 export function attachToken(
   stripped: readonly string[],
   host: string,
   token: string,
-  framing: UpstreamFraming,
+  framing: RequestFraming,
+  expectContinue: boolean,
 ): string[] {
   const out = ['Host', host, ...stripped, 'Authorization', `token ${token}`];
-  if (framing.chunked) out.push('Transfer-Encoding', 'chunked');
-  if (framing.expectContinue) out.push('Expect', '100-continue');
+  if (framing.kind === 'length') out.push('Content-Length', String(framing.length));
+  else if (framing.kind === 'chunked') out.push('Transfer-Encoding', 'chunked');
+  if (expectContinue) out.push('Expect', '100-continue');
   return out;
 }
 
@@ -137,4 +148,15 @@ export function clientResponseHeaders(
   return withoutHopByHop(raw, RESPONSE_DROPPED, (lower, value) =>
     lower === 'location' ? rewriteLocation(value, clientHost) : value,
   );
+}
+
+/** What HTTP allows in a reason phrase (RFC 9112 §4): tab, space, visible ASCII, obs-text. */
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Node's client parser accepts control bytes in a reason phrase that its server side
+ * refuses to write; such a status line makes the whole answer invalid (→ 502).
+ */
+export function isValidReason(reason: string | undefined): boolean {
+  return reason === undefined || REASON_PHRASE.test(reason);
 }

@@ -8,9 +8,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyConfig, UserConfig } from '../config/types';
 import type { TokenStore } from '../tokens/types';
+import { MAX_HEADER_FIELDS, admissionRules } from './admission';
 import { ignoreError } from './answers';
 import { Forwarder } from './forwarder';
-import { clientCredentialHeaders, requestDropSet } from './headers';
 import { locationRewriter } from './location';
 import type { AccessLogger, ForwardObserver } from './observer';
 import { createUpstream } from './upstream';
@@ -93,12 +93,12 @@ function createDataListener(
     selectHeader: user.selectUserHeader?.toLowerCase(),
     knownUsers: new Set(config.users.map((u) => u.name)),
   };
-  const dropHeaders = requestDropSet(user);
+  const rules = admissionRules(identity, user, deps.accessLog !== undefined);
+  const rewriteLocation = locationRewriter(upstream.url, 'http');
   const forwarder = new Forwarder({
-    identity,
-    dropHeaders,
+    rules,
     upstream,
-    rewriteLocation: locationRewriter(upstream.url, 'http'),
+    rewriteLocation,
     replayBufferBytes: config.proxy.replayBufferBytes,
     expectContinueTimeoutMs: config.proxy.expectContinueTimeoutMs,
     store,
@@ -107,9 +107,9 @@ function createDataListener(
     accessLog: deps.accessLog,
   });
   const upgrades = createUpgradeHandler({
-    identity,
-    credentialHeaders: clientCredentialHeaders(user),
+    rules,
     upstream,
+    rewriteLocation,
     store,
     observer,
     logger,
@@ -120,6 +120,8 @@ function createDataListener(
     headersTimeout: timeouts.headersTimeoutMs,
     connectionsCheckingInterval: timeouts.checkIntervalMs,
   });
+  // One more than admission allows, so admission can tell a request that had too many.
+  server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
   server.on('request', forwarder.handle);
   server.on('checkContinue', forwarder.handleExpectingContinue);
   server.on('upgrade', upgrades.handle);
@@ -158,6 +160,7 @@ function createDataListener(
           server.closeAllConnections();
           upgrades.destroyAll();
           upstream.agent.destroy();
+          upstream.upgradeAgent.destroy();
         };
         const timer = setTimeout(cut, drainMs);
         void forwarder.idle().then(cut);

@@ -20,11 +20,14 @@ function isBoundary(char: string | undefined): boolean {
   return char === undefined || char === '/' || char === '?' || char === '#';
 }
 
-/** Built once per listener; the returned function is pure and allocation-free on a miss. */
+/**
+ * Built once per listener; the returned function is pure and allocation-free on a miss.
+ * A client that named no host (HTTP/1.0 without `Host`) gets a path-absolute reference,
+ * which RFC 9110 §10.2.2 allows: Vidispine's own address never reaches it.
+ */
 export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'): LocationRewriter {
   const bases = upstreamBases(upstream);
   return (location, clientHost) => {
-    if (clientHost === undefined || clientHost === '') return location;
     for (const base of bases) {
       if (
         location.length >= base.length &&
@@ -32,7 +35,10 @@ export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'):
         location.slice(0, base.length).toLowerCase() === base
       ) {
         const rest = location.slice(base.length);
-        return `${clientScheme}://${clientHost}${rest.startsWith('/') ? rest : `/${rest}`}`;
+        const path = rest.startsWith('/') ? rest : `/${rest}`;
+        return clientHost === undefined || clientHost === ''
+          ? path
+          : `${clientScheme}://${clientHost}${path}`;
       }
     }
     return location;

@@ -1,5 +1,6 @@
 /** What the forwarder reports; the ops metrics implement it, tests may record it. */
-export type UpstreamErrorReason = 'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'other';
+export type UpstreamErrorReason =
+  'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'protocol' | 'other';
 
 export interface ForwardObserver {
   requestStarted(): void;

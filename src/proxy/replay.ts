@@ -1,3 +1,5 @@
+import type { RequestFraming } from './framing';
+
 /**
  * How a request body travels, decided before anything is sent, so that a 401 on our
  * token can always be hidden from the client when the body allows it.
@@ -12,16 +14,9 @@
  */
 export type BodyPlan = 'none' | 'buffer' | 'expect';
 
-export function planBody(
-  contentLength: string | undefined,
-  transferEncoding: string | undefined,
-  replayBufferBytes: number,
-): BodyPlan {
-  if (transferEncoding !== undefined) return 'expect';
-  if (contentLength === undefined) return 'none';
-  const length = Number(contentLength);
-  if (length === 0) return 'none';
-  return length <= replayBufferBytes ? 'buffer' : 'expect';
+export function planBody(framing: RequestFraming, replayBufferBytes: number): BodyPlan {
+  if (framing.kind === 'none') return 'none';
+  return framing.kind === 'length' && framing.length <= replayBufferBytes ? 'buffer' : 'expect';
 }
 
 /** Whether a 401 may still be hidden: only once, and only while the body is still ours. */

@@ -1,58 +1,74 @@
 /**
- * WebSocket upgrades (`/APIWS/...`), carried by http-proxy-3: identity and token exactly
- * as for plain requests, then the library splices the two sockets.
+ * WebSocket upgrades (`/APIWS/...`): admitted by the same passes as every other request,
+ * sent upstream through `node:http` with the same header policy and our token, then the
+ * two sockets are spliced. Vidispine's refusal (any answer but `101`) is passed on like a
+ * plain response and its connection closed: it never returns to a pool.
  */
-import { STATUS_CODES } from 'node:http';
-import type { IncomingMessage } from 'node:http';
-import { Socket } from 'node:net';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
 import type { Logger } from 'pino';
 import type { TokenLease, TokenStore } from '../tokens/types';
-import { classifyUpstreamError, describeUpstreamError, statusForUpstreamError } from './errors';
+import type { AdmissionRules } from './admission';
+import { admit } from './admission';
 import { ignoreError, noTokenAnswer } from './answers';
-import type { IdentityRule } from './identity';
-import { pickIdentity } from './identity';
+import {
+  UpstreamProtocolError,
+  UpstreamTimeoutError,
+  classifyUpstreamError,
+  describeUpstreamError,
+  statusForUpstreamError,
+} from './errors';
+import { NO_BODY } from './framing';
+import { attachToken, clientResponseHeaders, isValidReason } from './headers';
+import type { LocationRewriter } from './location';
 import type { ForwardObserver } from './observer';
-import { MAX_TARGET_LENGTH, originForm } from './target';
 import type { Upstream } from './upstream';
+import { limitConnect } from './upstream';
 
 export interface UpgradeOptions {
-  readonly identity: IdentityRule;
-  /** Lower-case names of the client credential headers to remove; hop-by-hop ones stay. */
-  readonly credentialHeaders: readonly string[];
+  readonly rules: AdmissionRules;
   readonly upstream: Upstream;
+  readonly rewriteLocation: LocationRewriter;
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
   readonly logger: Logger;
 }
 
-/** A plain HTTP answer on a socket that asked for an upgrade. */
+/** The head of an answer written by hand on a socket that asked for an upgrade. */
+function head(status: number, reason: string, headers: readonly string[]): string {
+  let text = `HTTP/1.1 ${status} ${reason}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) {
+    validateHeaderName(headers[i]);
+    validateHeaderValue(headers[i], headers[i + 1]);
+    text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  }
+  return `${text}\r\n`;
+}
+
+/** The proxy's own plain answer on a socket that asked for an upgrade. */
 function refuse(
   socket: Duplex,
   status: number,
   message: string,
-  extra: Readonly<Record<string, string>> = {},
+  extra: readonly string[] = [],
 ): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const body = `${message}\n`;
-  const head = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    'Content-Type: text/plain; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-    ...Object.entries(extra).map(([name, value]) => `${name}: ${value}`),
+  const body = `${message.replace(/[\r\n]+/g, ' ')}\n`;
+  const headers = [
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(body)),
+    'Connection',
+    'close',
+    ...extra,
   ];
-  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
-}
-
-interface Sent {
-  readonly user: string;
-  readonly token: string;
-  readonly sentAt: number;
+  socket.end(head(status, STATUS_CODES[status] ?? '', headers) + body);
 }
 
 export interface UpgradeHandler {
@@ -62,92 +78,159 @@ export interface UpgradeHandler {
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
-  const { identity: rule, credentialHeaders, upstream, store, observer, logger } = options;
+  const { rules, upstream, rewriteLocation, store, observer, logger } = options;
   const sockets = new Set<Duplex>();
-  const sent = new WeakMap<IncomingMessage, Sent>();
-  const proxy = createProxyServer({
-    target: upstream.url,
-    agent: upstream.agent,
-    changeOrigin: true,
-    // Use the request target as it came (made origin-form below), never re-parsed.
-    toProxy: true,
-    secure: true,
-  });
 
-  proxy.on('proxyReqWs', (proxyReq, req) => {
-    const record = sent.get(req);
-    if (record === undefined) return;
-    const observe = (status: number): void =>
-      store.observe(record.user, record.token, record.sentAt, status);
-    proxyReq.once('upgrade', (res) => observe(res.statusCode ?? 101));
-    // Runs before the library copies the refusal to the client, so the challenge is gone.
-    proxyReq.once('response', (res) => {
-      const status = res.statusCode ?? 502;
-      observe(status);
-      delete res.headers['www-authenticate'];
-      if (status === 401) {
-        observer.upstreamUnauthorized(record.user, false);
-        store.invalidate(record.user, record.token);
-      }
-    });
-  });
-
-  proxy.on('error', (err, req, socket) => {
+  function failed(user: string, client: Duplex, err: unknown): void {
     const reason = classifyUpstreamError(err);
     observer.upstreamError(reason);
-    logger.warn({ user: sent.get(req)?.user, reason }, 'WebSocket upgrade to Vidispine failed');
-    // For upgrades the library hands back the client socket, never a ServerResponse.
-    if (socket instanceof Socket) {
-      refuse(socket, statusForUpstreamError(reason), describeUpstreamError(reason));
+    logger.warn({ user, reason }, 'WebSocket upgrade to Vidispine failed');
+    refuse(client, statusForUpstreamError(reason), describeUpstreamError(reason));
+  }
+
+  /** Vidispine switched protocols: send its `101` on, then carry bytes both ways. */
+  function splice(
+    client: Duplex,
+    req: IncomingMessage,
+    res: IncomingMessage,
+    server: Socket,
+  ): void {
+    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, req.headers.host);
+    headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
+    let text: string;
+    try {
+      text = head(101, res.statusMessage ?? '', headers);
+    } catch {
+      server.destroy();
+      observer.upstreamError('protocol');
+      refuse(client, 502, describeUpstreamError('protocol'));
+      return;
     }
-  });
+    server.on('error', ignoreError);
+    const end = (): void => {
+      client.destroy();
+      server.destroy();
+    };
+    client.once('close', end);
+    server.once('close', end);
+    client.write(text);
+    server.pipe(client);
+    client.pipe(server);
+  }
+
+  /** Vidispine refused the upgrade: its answer goes to the client, then both connections close. */
+  function passOn(client: Duplex, req: IncomingMessage, res: IncomingMessage): void {
+    const status = res.statusCode ?? 502;
+    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, req.headers.host);
+    headers.push('Connection', 'close');
+    let text: string;
+    try {
+      text = head(status, res.statusMessage ?? '', headers);
+    } catch {
+      res.destroy();
+      observer.upstreamError('protocol');
+      refuse(client, 502, describeUpstreamError('protocol'));
+      return;
+    }
+    client.write(text);
+    // Without Content-Length the body runs to the close of the connection.
+    res.pipe(client);
+    res.once('close', () => {
+      if (!res.complete) client.destroy();
+    });
+  }
 
   function forward(
     req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
+    client: Duplex,
+    early: Buffer,
     user: string,
+    path: string,
+    headers: string[],
     lease: TokenLease,
   ): void {
-    for (const name of credentialHeaders) delete req.headers[name];
-    sent.set(req, { user, token: lease.value, sentAt: Date.now() });
-    proxy.ws(req, socket, head, { headers: { authorization: `token ${lease.value}` } });
+    const outgoing = attachToken(headers, upstream.hostHeader, lease.value, NO_BODY, false);
+    outgoing.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
+    let upstreamReq: ClientRequest;
+    try {
+      upstreamReq = upstream.request({
+        agent: upstream.upgradeAgent,
+        hostname: upstream.hostname,
+        port: upstream.port,
+        method: 'GET',
+        path: upstream.pathPrefix + path,
+        headers: outgoing,
+        timeout: upstream.responseTimeoutMs,
+      });
+    } catch (err) {
+      refuse(client, 400, `request cannot be forwarded: ${(err as Error).message}`);
+      return;
+    }
+    const sentAt = Date.now();
+    const observe = (status: number): void => store.observe(user, lease.value, sentAt, status);
+    let answered = false;
+    limitConnect(upstreamReq, upstream.connectTimeoutMs);
+    upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));
+    upstreamReq.on('error', (err) => {
+      if (answered) client.destroy();
+      else failed(user, client, err);
+    });
+    client.once('close', () => upstreamReq.destroy());
+    upstreamReq.on('upgrade', (res, server: Socket, serverEarly: Buffer) => {
+      if (!isValidReason(res.statusMessage)) {
+        server.destroy();
+        failed(user, client, new UpstreamProtocolError('control byte in the reason phrase'));
+        return;
+      }
+      answered = true;
+      observe(101);
+      // A WebSocket may rightly stay quiet for hours.
+      server.setTimeout(0);
+      if (serverEarly.length > 0) server.unshift(serverEarly);
+      if (early.length > 0) client.unshift(early);
+      splice(client, req, res, server);
+    });
+    upstreamReq.on('response', (res) => {
+      if (!isValidReason(res.statusMessage)) {
+        upstreamReq.destroy(new UpstreamProtocolError('control byte in the reason phrase'));
+        return;
+      }
+      answered = true;
+      const status = res.statusCode ?? 502;
+      observe(status);
+      if (status === 401) {
+        // Not replayed: the client's reconnect finds the fresh token.
+        observer.upstreamUnauthorized(user, false);
+        store.invalidate(user, lease.value);
+      }
+      passOn(client, req, res);
+    });
+    upstreamReq.end();
   }
 
-  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', ignoreError);
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    const target = req.url ?? '';
-    if (target.length > MAX_TARGET_LENGTH) {
-      refuse(socket, 414, `request target longer than ${MAX_TARGET_LENGTH} bytes`);
+  const handle = (req: IncomingMessage, client: Duplex, early: Buffer): void => {
+    client.on('error', ignoreError);
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
+    const admission = admit(req, rules, true);
+    if (!admission.ok) {
+      if (admission.event !== undefined) logger.warn({ event: admission.event }, admission.reason);
+      refuse(client, admission.status, admission.reason);
       return;
     }
-    const identity = pickIdentity(rule, req.headers);
-    if (!identity.ok) {
-      logger.warn({ event: 'user_selection_refused' }, identity.reason);
-      refuse(socket, 403, identity.reason);
-      return;
-    }
-    const path = originForm(target);
-    if (path === undefined || req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      refuse(socket, 400, 'only WebSocket upgrades of a path can be forwarded');
-      return;
-    }
-    req.url = path;
-    const user = identity.user;
+    const { user, path, headers } = admission;
     const lease = store.current(user);
     if (lease !== undefined) {
-      forward(req, socket, head, user, lease);
+      forward(req, client, early, user, path, headers, lease);
       return;
     }
     store.get(user).then(
       (fresh) => {
-        if (!socket.destroyed) forward(req, socket, head, user, fresh);
+        if (!client.destroyed) forward(req, client, early, user, path, headers, fresh);
       },
       (err: unknown) => {
         const answer = noTokenAnswer(user, err);
-        refuse(socket, 503, answer.message, { 'Retry-After': answer.retryAfter });
+        refuse(client, 503, answer.message, ['Retry-After', answer.retryAfter]);
       },
     );
   };

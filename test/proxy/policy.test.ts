@@ -4,8 +4,10 @@ import {
   statusForUpstreamError,
   UpstreamTimeoutError,
 } from '../../src/proxy/errors';
+import { CHUNKED, NO_BODY, lengthFraming } from '../../src/proxy/framing';
 import {
   attachToken,
+  isValidReason,
   clientResponseHeaders,
   requestDropSet,
   stripClientHeaders,
@@ -38,6 +40,8 @@ describe('request header policy', () => {
     'trailers',
     'Transfer-Encoding',
     'chunked',
+    'Content-Length',
+    '12',
     'Expect',
     '100-continue',
     'Accept',
@@ -52,7 +56,7 @@ describe('request header policy', () => {
     'b',
   ];
 
-  it('strips client credentials, the select header and hop-by-hop fields, keeping the rest as sent', () => {
+  it('strips client credentials, the select header, framing and hop-by-hop fields, keeping the rest as sent', () => {
     expect(stripClientHeaders(raw, drop)).toEqual([
       'Accept',
       'application/json',
@@ -77,11 +81,38 @@ describe('request header policy', () => {
     ]);
   });
 
+  it('never lets Connection remove framing or routing fields', () => {
+    const listed = [
+      'Host',
+      'x',
+      'Connection',
+      'content-length, Transfer-Encoding, HOST, x-gone',
+      'X-Gone',
+      '1',
+      'X-Kept',
+      '2',
+    ];
+    expect(stripClientHeaders(listed, drop)).toEqual(['X-Kept', '2']);
+  });
+
   it('attaches host, our token and the framing the body needs', () => {
-    expect(
-      attachToken(['Accept', '*/*'], 'vs:8080', 'T0K', { chunked: false, expectContinue: false }),
-    ).toEqual(['Host', 'vs:8080', 'Accept', '*/*', 'Authorization', 'token T0K']);
-    expect(attachToken([], 'vs', 'T', { chunked: true, expectContinue: true })).toEqual([
+    expect(attachToken(['Accept', '*/*'], 'vs:8080', 'T0K', NO_BODY, false)).toEqual([
+      'Host',
+      'vs:8080',
+      'Accept',
+      '*/*',
+      'Authorization',
+      'token T0K',
+    ]);
+    expect(attachToken([], 'vs', 'T', lengthFraming(5), false)).toEqual([
+      'Host',
+      'vs',
+      'Authorization',
+      'token T',
+      'Content-Length',
+      '5',
+    ]);
+    expect(attachToken([], 'vs', 'T', CHUNKED, true)).toEqual([
       'Host',
       'vs',
       'Authorization',
@@ -135,6 +166,13 @@ describe('response header policy', () => {
   });
 });
 
+describe('reason phrase', () => {
+  it('is valid unless it holds a control byte', () => {
+    for (const ok of ['Fine', '', 'Gut \xe4', 'a\tb']) expect(isValidReason(ok)).toBe(true);
+    for (const bad of ['O\x01K', 'a\x7fb', 'x\0', 'a\rb']) expect(isValidReason(bad)).toBe(false);
+  });
+});
+
 describe('Location rewrite', () => {
   it('moves Vidispine-origin locations to the client origin, keeping path, query and fragment', () => {
     const rewrite = locationRewriter(new URL('http://vidispine:8080'), 'http');
@@ -152,7 +190,12 @@ describe('Location rewrite', () => {
     expect(rewrite('http://vidispine:80801/API/x', 'h:1')).toBe('http://vidispine:80801/API/x');
     expect(rewrite('http://vidispine:8080.evil/x', 'h:1')).toBe('http://vidispine:8080.evil/x');
     expect(rewrite('/API/item/VX-1', 'h:1')).toBe('/API/item/VX-1');
-    expect(rewrite('http://vidispine:8080/API/x', undefined)).toBe('http://vidispine:8080/API/x');
+  });
+
+  it("gives a client that named no host a path, never Vidispine's address", () => {
+    const rewrite = locationRewriter(new URL('http://vidispine:8080'), 'http');
+    expect(rewrite('http://vidispine:8080/API/x?y', undefined)).toBe('/API/x?y');
+    expect(rewrite('http://vidispine:8080', '')).toBe('/');
   });
 
   it('knows both spellings of a default port and strips a path prefix', () => {
@@ -222,11 +265,11 @@ describe('identity', () => {
 
 describe('replay decision', () => {
   it('plans bodies by what a 401 would cost', () => {
-    expect(planBody(undefined, undefined, 1024)).toBe('none');
-    expect(planBody('0', undefined, 1024)).toBe('none');
-    expect(planBody('1024', undefined, 1024)).toBe('buffer');
-    expect(planBody('1025', undefined, 1024)).toBe('expect');
-    expect(planBody(undefined, 'chunked', 1024)).toBe('expect');
+    expect(planBody(NO_BODY, 1024)).toBe('none');
+    expect(planBody(lengthFraming(0), 1024)).toBe('none');
+    expect(planBody(lengthFraming(1024), 1024)).toBe('buffer');
+    expect(planBody(lengthFraming(1025), 1024)).toBe('expect');
+    expect(planBody(CHUNKED, 1024)).toBe('expect');
   });
 
   it('replays once, and an expect body only while it is held back', () => {
@@ -247,6 +290,7 @@ describe('error mapping', () => {
     expect(classifyUpstreamError(new UpstreamTimeoutError('connect'))).toBe('timeout');
     expect(classifyUpstreamError(coded('ENOTFOUND'))).toBe('dns');
     expect(classifyUpstreamError(coded('DEPTH_ZERO_SELF_SIGNED_CERT'))).toBe('tls');
+    expect(classifyUpstreamError(coded('HPE_INVALID_CONSTANT'))).toBe('protocol');
     expect(classifyUpstreamError(new Error('x'))).toBe('other');
     expect(classifyUpstreamError('not an error')).toBe('other');
     expect(statusForUpstreamError('timeout')).toBe(504);

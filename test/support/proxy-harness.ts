@@ -8,7 +8,12 @@ import type {
   VidispineConfig,
 } from '../../src/config/types';
 import { createDataListeners } from '../../src/proxy';
-import type { DataListener, ForwardObserver, UpstreamErrorReason } from '../../src/proxy';
+import type {
+  AccessLogger,
+  DataListener,
+  ForwardObserver,
+  UpstreamErrorReason,
+} from '../../src/proxy';
 import { createSimulator } from '../../src/simulator';
 import type { Simulator, SimulatorOptions } from '../../src/simulator';
 import { patternChunks } from '../../src/simulator/pattern';
@@ -58,6 +63,8 @@ export interface HarnessOptions {
   readonly proxy?: Partial<ProxySettings>;
   /** Forward to this URL instead of the simulator (tokens are still minted there). */
   readonly forwardTo?: string;
+  /** Turns the access log on, writing its records here. */
+  readonly accessLog?: AccessLogger;
 }
 
 export interface Harness {
@@ -118,7 +125,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     options.forwardTo === undefined
       ? config
       : { ...config, vidispine: { ...config.vidispine, url: new URL(options.forwardTo) } };
-  const listeners = createDataListeners({ config: forwardConfig, store, observer, logger });
+  const listeners = createDataListeners({
+    config: forwardConfig,
+    store,
+    observer,
+    logger,
+    accessLog: options.accessLog,
+  });
   await Promise.all(listeners.map((l) => l.listen()));
   const portOf = (user: string): number => {
     const listener = listeners.find((l) => l.user === user);

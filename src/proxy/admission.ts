@@ -1,0 +1,196 @@
+/**
+ * Admission: the one gate every request passes before anything of it goes upstream, plain
+ * requests and WebSocket upgrades alike. Node's parser has already refused what HTTP/1.1
+ * forbids outright (conflicting lengths, obs-fold, bare LF, bad chunks); these passes
+ * refuse what it lets through and a proxy must not, then settle the request's identity,
+ * its target, its body framing and the headers that may leave the proxy.
+ *
+ * Each pass is a small pure function over the request head, run in order; the first
+ * refusal wins. Nothing here allocates on the way through except the outgoing header list.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { RequestFraming } from './framing';
+import { CHUNKED, NO_BODY, lengthFraming } from './framing';
+import type { CredentialPolicy } from './headers';
+import { requestDropSet, stripClientHeaders } from './headers';
+import type { IdentityRule } from './identity';
+import { pickIdentity } from './identity';
+import { requestIdFrom } from './request-id';
+import { MAX_TARGET_LENGTH, originForm } from './target';
+
+/**
+ * Most header fields a request may carry (431 beyond). Node keeps only the first ones it is
+ * told to and silently drops the rest — a `Content-Length` among them would be lost — so
+ * the listener asks it for one more than this and admission refuses when that one is there.
+ */
+export const MAX_HEADER_FIELDS = 1000;
+
+/** What admission reads: the head of a request as Node parsed it. */
+export type RequestHead = Pick<
+  IncomingMessage,
+  'method' | 'url' | 'httpVersionMajor' | 'httpVersionMinor' | 'headers' | 'rawHeaders'
+>;
+
+/** Decided once per listener. */
+export interface AdmissionRules {
+  readonly identity: IdentityRule;
+  /** Lower-case request header names that never leave the proxy (`requestDropSet`). */
+  readonly dropHeaders: ReadonlySet<string>;
+  /** The access log is on: each request's id is settled here and sent to Vidispine. */
+  readonly requestIds: boolean;
+}
+
+export type RefusalStatus = 400 | 403 | 414 | 431 | 501 | 505;
+
+export interface Refusal {
+  readonly ok: false;
+  readonly status: RefusalStatus;
+  /** One line for the client; never a secret. */
+  readonly reason: string;
+  /** Set when the refusal is worth a warning in the log (a client naming an unknown user). */
+  readonly event?: 'user_selection_refused';
+}
+
+export interface Admitted {
+  readonly ok: true;
+  readonly user: string;
+  /** Origin-form target, as received (never normalised). */
+  readonly path: string;
+  readonly framing: RequestFraming;
+  /** The client's headers that may go upstream, as a flat name/value list, case kept. */
+  readonly headers: string[];
+  /** Set when `requestIds` is on: the client's usable `X-Request-Id` or a fresh one. */
+  readonly requestId: string | undefined;
+}
+
+export type Admission = Admitted | Refusal;
+
+/** What the passes settle, filled in as they run. */
+interface Draft {
+  user: string;
+  path: string;
+  framing: RequestFraming;
+}
+
+type Pass = (head: RequestHead, rules: AdmissionRules, draft: Draft) => Refusal | undefined;
+
+function refuse(status: RefusalStatus, reason: string): Refusal {
+  return { ok: false, status, reason };
+}
+
+/** HTTP/1.0 and HTTP/1.1 only: `HTTP/2.0` or `HTTP/0.9` in a request line is not either. */
+const httpVersion: Pass = (head) =>
+  head.httpVersionMajor === 1 && head.httpVersionMinor <= 1
+    ? undefined
+    : refuse(505, `HTTP/${head.httpVersionMajor}.${head.httpVersionMinor} is not supported`);
+
+const headerCount: Pass = (head) =>
+  head.rawHeaders.length <= 2 * MAX_HEADER_FIELDS
+    ? undefined
+    : refuse(431, `more than ${MAX_HEADER_FIELDS} header fields`);
+
+/** RFC 9112 §3.2: a request with more than one `Host` gets 400. */
+const singleHost: Pass = (head) => {
+  const raw = head.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts += 1;
+  }
+  return hosts <= 1 ? undefined : refuse(400, 'more than one Host header');
+};
+
+/**
+ * The body's framing, as Node's parser read it. Node accepts any transfer coding list that
+ * ends in `chunked` and removes only the chunking, so `gzip, chunked` would reach Vidispine
+ * as plain chunked data: refused as not implemented (501), as nginx does. An HTTP/1.0
+ * request cannot use chunked framing (RFC 9112 §6.1).
+ */
+const framing: Pass = (head, _rules, draft) => {
+  const coding = head.headers['transfer-encoding'];
+  if (coding !== undefined) {
+    if (head.httpVersionMinor === 0) return refuse(400, 'Transfer-Encoding in an HTTP/1.0 request');
+    if (coding.trim().toLowerCase() !== 'chunked') {
+      return refuse(501, `transfer coding "${coding}" is not implemented; send chunked only`);
+    }
+    draft.framing = CHUNKED;
+    return undefined;
+  }
+  const length = head.headers['content-length'];
+  // Node's parser has checked it is one run of digits.
+  draft.framing = length === undefined ? NO_BODY : lengthFraming(Number(length));
+  return undefined;
+};
+
+const target: Pass = (head, _rules, draft) => {
+  const url = head.url ?? '';
+  if (url.length > MAX_TARGET_LENGTH) {
+    return refuse(414, `request target longer than ${MAX_TARGET_LENGTH} bytes`);
+  }
+  const path = originForm(url);
+  if (path === undefined) return refuse(400, 'request target must be a path or an absolute URL');
+  draft.path = path;
+  return undefined;
+};
+
+const identity: Pass = (head, rules, draft) => {
+  const picked = pickIdentity(rules.identity, head.headers);
+  if (!picked.ok)
+    return { ok: false, status: 403, reason: picked.reason, event: 'user_selection_refused' };
+  draft.user = picked.user;
+  return undefined;
+};
+
+/** An RFC 6455 opening handshake: a GET without a body asking for `websocket`. */
+const webSocketHandshake: Pass = (head, _rules, draft) => {
+  if (head.headers.upgrade?.toLowerCase() !== 'websocket') {
+    return refuse(400, 'only WebSocket upgrades can be forwarded');
+  }
+  if (head.method !== 'GET' || draft.framing !== NO_BODY) {
+    return refuse(400, 'a WebSocket upgrade must be a GET without a body');
+  }
+  return undefined;
+};
+
+const REQUEST_PASSES: readonly Pass[] = [
+  httpVersion,
+  headerCount,
+  singleHost,
+  framing,
+  target,
+  identity,
+];
+const UPGRADE_PASSES: readonly Pass[] = [...REQUEST_PASSES, webSocketHandshake];
+
+const REQUEST_ID_HEADER = 'x-request-id';
+
+/** A listener's rules: who it acts as, what never leaves it, whether requests carry ids. */
+export function admissionRules(
+  identity: IdentityRule,
+  credentials: CredentialPolicy,
+  requestIds: boolean,
+): AdmissionRules {
+  const dropHeaders = new Set(requestDropSet(credentials));
+  // The id admission settles replaces the client's, never sits beside it.
+  if (requestIds) dropHeaders.add(REQUEST_ID_HEADER);
+  return { identity, dropHeaders, requestIds };
+}
+
+/**
+ * Runs the passes for a plain request or an upgrade, then the header policy: the client's
+ * headers minus credentials and hop-by-hop fields, plus the request id when it is on.
+ */
+export function admit(head: RequestHead, rules: AdmissionRules, upgrade: boolean): Admission {
+  const draft: Draft = { user: rules.identity.defaultUser, path: '', framing: NO_BODY };
+  for (const pass of upgrade ? UPGRADE_PASSES : REQUEST_PASSES) {
+    const refusal = pass(head, rules, draft);
+    if (refusal !== undefined) return refusal;
+  }
+  const headers = stripClientHeaders(head.rawHeaders, rules.dropHeaders);
+  let requestId: string | undefined;
+  if (rules.requestIds) {
+    // The client's own id goes on only when usable; an unusable one is replaced, not doubled.
+    requestId = requestIdFrom(head.headers[REQUEST_ID_HEADER]).id;
+    headers.push('X-Request-Id', requestId);
+  }
+  return { ok: true, ...draft, headers, requestId };
+}

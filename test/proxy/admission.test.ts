@@ -1,0 +1,175 @@
+import type { RequestHead } from '../../src/proxy/admission';
+import { MAX_HEADER_FIELDS, admissionRules, admit } from '../../src/proxy/admission';
+import { CHUNKED, NO_BODY, lengthFraming } from '../../src/proxy/framing';
+
+const identity = {
+  defaultUser: 'alice',
+  selectHeader: 'x-vidispine-user',
+  knownUsers: new Set(['alice', 'bob']),
+};
+const rules = admissionRules(
+  identity,
+  { allowRunAs: false, selectUserHeader: 'X-Vidispine-User' },
+  false,
+);
+
+/** A request head as Node's parser would hand it over. */
+function head(raw: string[], overrides: Partial<RequestHead> = {}): RequestHead {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    headers[name] = name in headers ? `${headers[name]}, ${raw[i + 1]}` : raw[i + 1];
+  }
+  return {
+    method: 'GET',
+    url: '/API/item',
+    httpVersionMajor: 1,
+    httpVersionMinor: 1,
+    headers,
+    rawHeaders: raw,
+    ...overrides,
+  };
+}
+
+const refusal = (h: RequestHead, upgrade = false): [number, string] | 'admitted' => {
+  const result = admit(h, rules, upgrade);
+  return result.ok ? 'admitted' : [result.status, result.reason];
+};
+
+describe('admission passes', () => {
+  it('admits an ordinary request: user, path, framing and the headers that may go on', () => {
+    const result = admit(
+      head(['Host', 'x', 'Accept', '*/*', 'Authorization', 'Basic eDp5', 'Content-Length', '5'], {
+        method: 'POST',
+        url: 'http://elsewhere/API/item;v=1?q',
+      }),
+      rules,
+      false,
+    );
+    expect(result).toEqual({
+      ok: true,
+      user: 'alice',
+      path: '/API/item;v=1?q',
+      framing: lengthFraming(5),
+      headers: ['Accept', '*/*'],
+      requestId: undefined,
+    });
+  });
+
+  it.each([
+    [0, 9],
+    [2, 0],
+    [1, 2],
+  ])('HTTP/%d.%d: 505', (major, minor) => {
+    expect(
+      refusal(head(['Host', 'x'], { httpVersionMajor: major, httpVersionMinor: minor })),
+    ).toEqual([505, `HTTP/${major}.${minor} is not supported`]);
+  });
+
+  it('HTTP/1.0 without Host is admitted', () => {
+    expect(refusal(head([], { httpVersionMinor: 0 }))).toBe('admitted');
+  });
+
+  it(`more than ${MAX_HEADER_FIELDS} header fields: 431`, () => {
+    const raw = ['Host', 'x'];
+    for (let i = 0; i < MAX_HEADER_FIELDS; i++) raw.push(`X-${i}`, 'a');
+    expect(refusal(head(raw))).toEqual([431, `more than ${MAX_HEADER_FIELDS} header fields`]);
+    expect(refusal(head(raw.slice(0, 2 * MAX_HEADER_FIELDS)))).toBe('admitted');
+  });
+
+  it('two Host headers: 400, in any case', () => {
+    expect(refusal(head(['Host', 'a', 'HOST', 'b']))).toEqual([400, 'more than one Host header']);
+  });
+
+  it('a transfer coding other than chunked alone: 501', () => {
+    for (const coding of ['gzip, chunked', 'deflate,chunked', 'chunked, chunked']) {
+      expect(refusal(head(['Host', 'x', 'Transfer-Encoding', coding]))).toEqual([
+        501,
+        `transfer coding "${coding}" is not implemented; send chunked only`,
+      ]);
+    }
+    const chunked = admit(head(['Host', 'x', 'Transfer-Encoding', ' Chunked ']), rules, false);
+    expect(chunked.ok && chunked.framing).toBe(CHUNKED);
+  });
+
+  it('chunked framing in HTTP/1.0: 400', () => {
+    expect(refusal(head(['Transfer-Encoding', 'chunked'], { httpVersionMinor: 0 }))).toEqual([
+      400,
+      'Transfer-Encoding in an HTTP/1.0 request',
+    ]);
+  });
+
+  it('a zero Content-Length means no body', () => {
+    const result = admit(head(['Host', 'x', 'Content-Length', '0']), rules, false);
+    expect(result.ok && result.framing).toBe(NO_BODY);
+  });
+
+  it('long or pathless targets: 414 and 400', () => {
+    expect(refusal(head(['Host', 'x'], { url: `/${'a'.repeat(8 * 1024)}` }))[0]).toBe(414);
+    expect(refusal(head(['Host', 'x'], { url: '*' }))[0]).toBe(400);
+  });
+
+  it('an unknown selected user: 403, marked for the log', () => {
+    const result = admit(head(['Host', 'x', 'X-Vidispine-User', 'eve']), rules, false);
+    expect(result).toMatchObject({ ok: false, status: 403, event: 'user_selection_refused' });
+    const bob = admit(head(['Host', 'x', 'X-Vidispine-User', 'bob']), rules, false);
+    expect(bob).toMatchObject({ ok: true, user: 'bob', headers: [] });
+  });
+
+  it('an upgrade must be a bodiless GET asking for websocket', () => {
+    const ws = [
+      'Host',
+      'x',
+      'Upgrade',
+      'websocket',
+      'Connection',
+      'Upgrade',
+      'Sec-WebSocket-Version',
+      '13',
+    ];
+    expect(admit(head(ws), rules, true)).toMatchObject({
+      ok: true,
+      headers: ['Sec-WebSocket-Version', '13'],
+    });
+    expect(refusal(head([...ws, 'Content-Length', '4']), true)).toEqual([
+      400,
+      'a WebSocket upgrade must be a GET without a body',
+    ]);
+    expect(refusal(head([...ws, 'Transfer-Encoding', 'chunked']), true)[0]).toBe(400);
+    expect(refusal(head(ws, { method: 'POST' }), true)[0]).toBe(400);
+    expect(refusal(head(['Host', 'x', 'Upgrade', 'h2c']), true)).toEqual([
+      400,
+      'only WebSocket upgrades can be forwarded',
+    ]);
+  });
+});
+
+describe('request ids', () => {
+  const logged = admissionRules(identity, { allowRunAs: false }, true);
+
+  it('keeps a usable client id, once', () => {
+    const result = admit(head(['Host', 'x', 'X-Request-Id', 'abc-1']), logged, false);
+    expect(result).toMatchObject({
+      ok: true,
+      requestId: 'abc-1',
+      headers: ['X-Request-Id', 'abc-1'],
+    });
+  });
+
+  it('replaces an unusable one instead of sending both', () => {
+    const result = admit(
+      head(['Host', 'x', 'X-Request-Id', 'has space', 'x-request-id', 'second']),
+      logged,
+      false,
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(result.headers).toEqual(['X-Request-Id', result.requestId]);
+  });
+
+  it('passes a client id through untouched when the access log is off', () => {
+    const result = admit(head(['Host', 'x', 'X-Request-Id', 'has space']), rules, false);
+    expect(result).toMatchObject({ requestId: undefined, headers: ['X-Request-Id', 'has space'] });
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * Request desynchronisation: raw client bytes in, a strict recording upstream behind the
+ * proxy. Whatever a client sends, each of its requests reaches Vidispine as exactly one
+ * well-framed request, and the next client on the same pooled connection gets its own
+ * answer with its own headers.
+ */
+import { startHarness, type Harness } from '../support/proxy-harness';
+import { rawRequest } from '../support/raw-client';
+import {
+  header,
+  headerValues,
+  ok,
+  startRawUpstream,
+  type RawUpstream,
+} from '../support/raw-upstream';
+
+let upstream: RawUpstream;
+let h: Harness;
+beforeAll(async () => {
+  upstream = await startRawUpstream();
+  // One pooled upstream connection: every request after the first reuses it.
+  h = await startHarness({ forwardTo: upstream.url, vidispine: { maxSockets: 1 } });
+});
+afterAll(async () => {
+  await h.close();
+  await upstream.close();
+});
+beforeEach(() => {
+  upstream.requests.length = 0;
+  upstream.malformed.length = 0;
+});
+afterEach(async () => {
+  // The next client on the pool gets its own answer, with only its own headers.
+  const before = upstream.requests.length;
+  const canary = await rawRequest(
+    h.port,
+    'GET /API/canary HTTP/1.1\r\nHost: x\r\nX-Canary: yes\r\nConnection: close\r\n\r\n',
+  );
+  const seen = upstream.requests.slice(before);
+  expect(seen.map((r) => `${r.method} ${r.target}`)).toEqual(['GET /API/canary']);
+  expect(canary.responses.map((r) => r.body.toString())).toEqual([`answer ${seen[0].sequence}`]);
+  expect(header(seen[0], 'runas')).toBeUndefined();
+  expect(header(seen[0], 'x-canary')).toBe('yes');
+  expect(upstream.malformed).toEqual([]);
+});
+
+const SMUGGLED = 'GET /API/whoami HTTP/1.1\r\nRunAs: admin\r\nX-Prefix: ';
+
+describe('Connection cannot remove framing or routing fields', () => {
+  it.each(['content-length', 'Content-Length, keep-alive', 'close, content-length'])(
+    'Connection: %s on a GET with a body: forwarded with its length, never unframed',
+    async (listed) => {
+      const request =
+        `GET /API/whoami HTTP/1.1\r\nHost: x\r\nConnection: ${listed}\r\n` +
+        `Content-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`;
+      const result = await rawRequest(h.port, request);
+      expect(result.responses).toHaveLength(1);
+      expect(upstream.requests).toHaveLength(1);
+      const [forwarded] = upstream.requests;
+      expect(forwarded.framing).toBe('length');
+      expect(forwarded.body.toString()).toBe(SMUGGLED);
+    },
+  );
+
+  it('Connection: transfer-encoding on a chunked POST: still chunked upstream', async () => {
+    const request =
+      'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nConnection: transfer-encoding\r\n' +
+      `Transfer-Encoding: chunked\r\n\r\n${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`;
+    const result = await rawRequest(h.port, request);
+    expect(result.responses).toHaveLength(1);
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0].body.toString()).toBe(SMUGGLED);
+  });
+
+  it('Connection: host: Vidispine still gets its own Host', async () => {
+    await rawRequest(h.port, 'GET /API/whoami HTTP/1.1\r\nHost: x\r\nConnection: host\r\n\r\n');
+    expect(upstream.requests).toHaveLength(1);
+    expect(header(upstream.requests[0], 'host')).toBe(`127.0.0.1:${upstream.port}`);
+  });
+
+  it('other fields a Connection header lists are removed, as hop-by-hop', async () => {
+    await rawRequest(
+      h.port,
+      'GET /API/whoami HTTP/1.1\r\nHost: x\r\nConnection: x-private\r\nX-Private: 1\r\nX-Kept: 2\r\n\r\n',
+    );
+    expect(header(upstream.requests[0], 'x-private')).toBeUndefined();
+    expect(header(upstream.requests[0], 'x-kept')).toBe('2');
+  });
+});
+
+describe('WebSocket upgrades', () => {
+  const upgrade = (extra: string): string =>
+    'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
+
+  it.each([
+    ['Content-Length', `Content-Length: ${SMUGGLED.length}\r\n`],
+    ['Transfer-Encoding', 'Transfer-Encoding: chunked\r\n'],
+  ])('an upgrade with %s: 400, nothing forwarded', async (_name, extra) => {
+    const body = extra.startsWith('Content')
+      ? SMUGGLED
+      : `${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`;
+    const result = await rawRequest(h.port, upgrade(extra) + body, { untilClosed: true });
+    expect(result.responses.map((r) => r.status)).toEqual([400]);
+    expect(result.closed).toBe(true);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('an upgrade Vidispine refuses never returns its connection to the pool', async () => {
+    upstream.respond = (request) =>
+      request.target.startsWith('/APIWS/')
+        ? 'HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope'
+        : ok(`answer ${request.sequence}`);
+    try {
+      const refused = await rawRequest(h.port, upgrade(''));
+      expect(refused.responses.map((r) => [r.status, r.body.toString()])).toEqual([[404, 'nope']]);
+      const plain = await rawRequest(
+        h.port,
+        'GET /API/whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      );
+      expect(plain.responses.map((r) => r.status)).toEqual([200]);
+      const [ws, next] = upstream.requests;
+      expect(next.connection).not.toBe(ws.connection);
+    } finally {
+      upstream.respond = (request) => ok(`answer ${request.sequence}`);
+    }
+  });
+});
+
+describe('request hygiene', () => {
+  const refused = async (bytes: string, status: number): Promise<void> => {
+    const result = await rawRequest(h.port, bytes, { untilClosed: true });
+    expect(result.responses.map((r) => r.status)).toEqual([status]);
+    expect(result.closed).toBe(true);
+    expect(upstream.requests).toHaveLength(0);
+  };
+
+  it('Transfer-Encoding: gzip, chunked: 501, nothing forwarded', () =>
+    refused(
+      'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
+      501,
+    ));
+
+  it('two Transfer-Encoding lines that add up to gzip, chunked: 501', () =>
+    refused(
+      'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n' +
+        'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      501,
+    ));
+
+  it('chunked in an HTTP/1.0 request: 400', () =>
+    refused(
+      'POST /API/import/raw HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      400,
+    ));
+
+  it('two Host headers: 400', () =>
+    refused('GET /API/whoami HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400));
+
+  it('a Content-Length after the 1,000th header: 431, never dropped', () => {
+    let request = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n';
+    for (let i = 0; i < 1000; i++) request += `X-${i}: a\r\n`;
+    return refused(`${request}Content-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`, 431);
+  });
+
+  it.each(['HTTP/2.0', 'HTTP/0.9'])('a %s request line: 505', (version) =>
+    refused(`GET /API/whoami ${version}\r\nHost: x\r\n\r\n`, 505),
+  );
+
+  it('HTTP/1.0 without Host: a Location on Vidispine becomes a path, never its address', async () => {
+    upstream.respond = (request) =>
+      request.target === '/API/item'
+        ? `HTTP/1.1 303 See Other\r\nLocation: ${upstream.url}/API/item/VX-1?x=1\r\nContent-Length: 0\r\n\r\n`
+        : ok(`answer ${request.sequence}`);
+    try {
+      const result = await rawRequest(h.port, 'POST /API/item HTTP/1.0\r\n\r\n');
+      expect(result.responses.map((r) => [r.status, r.header('location')])).toEqual([
+        [303, '/API/item/VX-1?x=1'],
+      ]);
+      expect(result.responses[0].headers.join('\n')).not.toContain(String(upstream.port));
+    } finally {
+      upstream.respond = (request) => ok(`answer ${request.sequence}`);
+    }
+  });
+
+  it('with the access log on, an unusable X-Request-Id is replaced, not sent beside ours', async () => {
+    const logged = await startHarness({ forwardTo: upstream.url, accessLog: () => undefined });
+    try {
+      await rawRequest(
+        logged.port,
+        'GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Request-Id: not usable!\r\nConnection: close\r\n\r\n',
+      );
+      const ids = headerValues(upstream.requests[0], 'x-request-id');
+      expect(ids).toHaveLength(1);
+      expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await logged.close();
+    }
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * Answers from Vidispine that cannot be passed on as they are: the client gets 502 with a
+ * reason, the connection to Vidispine is dropped, and the proxy keeps serving.
+ */
+import { call, startHarness, until, type Harness } from '../support/proxy-harness';
+import { rawRequest } from '../support/raw-client';
+import { ok, startRawUpstream, type RawUpstream, type Responder } from '../support/raw-upstream';
+
+let upstream: RawUpstream;
+let h: Harness;
+beforeAll(async () => {
+  upstream = await startRawUpstream();
+  h = await startHarness({ forwardTo: upstream.url });
+});
+afterAll(async () => {
+  await h.close();
+  await upstream.close();
+});
+beforeEach(() => {
+  h.observer.upstreamErrors.length = 0;
+});
+afterEach(async () => {
+  upstream.respond = (request) => ok(`answer ${request.sequence}`);
+  // Still serving, nothing left in flight.
+  expect((await call(h.port, { path: '/API/whoami' })).status).toBe(200);
+  await until(() => h.listeners[0].inFlight() === 0, 2000);
+});
+
+const answering =
+  (bytes: string): Responder =>
+  (request) =>
+    request.target === '/API/bad' ? bytes : ok(`answer ${request.sequence}`);
+
+describe('a reason phrase with a control byte', () => {
+  it.each(['O\x01K', 'O\x7fK', 'O\x00K', 'O\x1bK'])('%j: 502, never a crash', async (reason) => {
+    upstream.respond = answering(`HTTP/1.1 200 ${reason}\r\nContent-Length: 2\r\n\r\nok`);
+    const reply = await call(h.port, { path: '/API/bad' });
+    expect(reply.status).toBe(502);
+    expect(reply.text).toBe('Vidispine sent an answer that is not valid HTTP\n');
+    expect(h.observer.upstreamErrors).toEqual(['protocol']);
+  });
+
+  it('eleven in a row leave the proxy serving', async () => {
+    upstream.respond = answering('HTTP/1.1 200 O\x01K\r\nContent-Length: 2\r\n\r\nok');
+    const replies = await Promise.all(
+      Array.from({ length: 11 }, () => call(h.port, { path: '/API/bad' })),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(11).fill(502));
+  });
+
+  it('on a WebSocket upgrade: 502', async () => {
+    upstream.respond = () =>
+      'HTTP/1.1 101 Sw\x01tching\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
+    const result = await rawRequest(
+      h.port,
+      'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    expect(result.responses.map((r) => r.status)).toEqual([502]);
+    expect(h.observer.upstreamErrors).toEqual(['protocol']);
+  });
+});
+
+describe('101 Switching Protocols to a plain request', () => {
+  it('502, and the request is no longer in flight', async () => {
+    upstream.respond = answering(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    );
+    const reply = await call(h.port, { path: '/API/bad' });
+    expect(reply.status).toBe(502);
+    expect(h.observer.upstreamErrors).toEqual(['protocol']);
+  });
+});
+
+describe('bytes that are not HTTP', () => {
+  it.each([
+    ['garbage', 'SSH-2.0-OpenSSH_9.6\r\n'],
+    ['a bad Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n'],
+    ['a header without a colon', 'HTTP/1.1 200 OK\r\nBroken\r\n\r\n'],
+  ])('%s: 502', async (_name, bytes) => {
+    upstream.respond = answering(bytes);
+    const reply = await call(h.port, { path: '/API/bad' });
+    expect(reply.status).toBe(502);
+    expect(h.observer.upstreamErrors).toEqual(['protocol']);
+  });
+});

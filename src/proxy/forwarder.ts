@@ -31,6 +31,8 @@ import type { AccessLogger, ForwardObserver } from './observer';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
 import { requestIdFrom } from './request-id';
+import type { Turn } from './pipeline';
+import { Pipelines, isSafe } from './pipeline';
 import { isIdempotent } from './retry';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
@@ -74,7 +76,7 @@ function readWhole(req: IncomingMessage, length: number): Promise<Buffer> {
 /** How far the client's body has gone upstream, for `expect` bodies. */
 type BodyState = 'held' | 'streaming' | 'abandoned';
 
-class Exchange {
+class Exchange implements Turn {
   private lease: TokenLease | undefined;
   private upstreamReq: ClientRequest | undefined;
   private sentAt = 0;
@@ -88,6 +90,7 @@ class Exchange {
 
   private readonly user: string;
   private readonly plan: BodyPlan;
+  readonly safe: boolean;
 
   constructor(
     private readonly f: ForwarderOptions,
@@ -98,6 +101,7 @@ class Exchange {
   ) {
     this.user = admitted.user;
     this.plan = planBody(admitted.framing, f.replayBufferBytes);
+    this.safe = isSafe(req.method);
   }
 
   /** Replayed after a 401: the client got the answer to the second attempt. */
@@ -107,6 +111,8 @@ class Exchange {
 
   /** Hot path: a held token and no body to read means no promise at all. */
   start(): void {
+    // A pipelined request's turn may come only after its connection was lost.
+    if (this.clientGone || this.req.socket.destroyed) return;
     const lease = this.f.store.current(this.user);
     if (lease !== undefined && this.plan !== 'buffer') {
       this.lease = lease;
@@ -366,6 +372,7 @@ class Exchange {
 export class Forwarder {
   private inFlightCount = 0;
   private runAsStrippedBefore = false;
+  private readonly pipelines = new Pipelines();
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly f: ForwarderOptions) {}
@@ -402,7 +409,7 @@ export class Forwarder {
     if (req.headers.runas !== undefined) this.noteStrippedRunAs();
     const exchange = new Exchange(this.f, req, res, expectsContinue, admission);
     this.track(res, admission.user, req.method, started, exchange, admission.requestId);
-    exchange.start();
+    this.pipelines.enter(req.socket, exchange);
   }
 
   /**
@@ -431,7 +438,12 @@ export class Forwarder {
     );
   }
 
-  /** One `close` listener per request: abort what is left upstream, then account. */
+  /**
+   * Accounts for a request once it is over: answered, or its client gone (then what is
+   * left upstream is aborted). A response queued behind an earlier one on a pipelined
+   * connection gets no `close` event of its own if the connection dies first, so for
+   * those the connection's `close` counts too.
+   */
   private track(
     res: ServerResponse,
     user: string,
@@ -440,9 +452,16 @@ export class Forwarder {
     exchange: Exchange | undefined,
     requestId?: string,
   ): void {
-    res.once('close', () => {
-      exchange?.clientClosed();
-      const status = res.headersSent ? res.statusCode : CLIENT_CLOSED;
+    const socket = res.req.socket;
+    let over = false;
+    const finish = (connectionLost: boolean): void => {
+      if (over) return;
+      over = true;
+      if (exchange !== undefined) {
+        exchange.clientClosed();
+        this.pipelines.leave(socket, exchange);
+      }
+      const status = res.headersSent && !connectionLost ? res.statusCode : CLIENT_CLOSED;
       const durationSeconds = (performance.now() - started) / 1000;
       this.f.observer.requestFinished(user, method ?? 'GET', status, durationSeconds);
       this.f.accessLog?.({
@@ -452,10 +471,20 @@ export class Forwarder {
         path: res.req.url ?? '',
         status,
         durationSeconds,
-        remoteAddress: res.req.socket.remoteAddress,
+        remoteAddress: socket.remoteAddress,
         replayed: exchange?.replayed ?? false,
       });
       this.finished();
+    };
+    if (res.socket !== null) {
+      res.once('close', () => finish(false));
+      return;
+    }
+    const lost = (): void => finish(true);
+    socket.once('close', lost);
+    res.once('close', () => {
+      socket.off('close', lost);
+      finish(false);
     });
   }
 

@@ -4,7 +4,8 @@
  * well-framed request, and the next client on the same pooled connection gets its own
  * answer with its own headers.
  */
-import { startHarness, type Harness } from '../support/proxy-harness';
+import * as net from 'node:net';
+import { startHarness, until, type Harness } from '../support/proxy-harness';
 import { rawRequest } from '../support/raw-client';
 import {
   header,
@@ -196,5 +197,91 @@ describe('request hygiene', () => {
     } finally {
       await logged.close();
     }
+  });
+});
+
+describe('pipelined requests', () => {
+  const held: (() => void)[] = [];
+  // A pool of its own with room for several requests at once.
+  let pooled: Harness;
+  beforeAll(async () => {
+    pooled = await startHarness({ forwardTo: upstream.url });
+  });
+  afterAll(() => pooled.close());
+  beforeEach(() => {
+    // POSTs are answered only when the test says so.
+    upstream.respond = (request, socket) => {
+      if (request.method !== 'POST') return ok(`answer ${request.sequence}`);
+      held.push(() => socket.write(ok(`posted ${request.sequence}`)));
+      return 'hang';
+    };
+  });
+  afterEach(() => {
+    upstream.respond = (request) => ok(`answer ${request.sequence}`);
+  });
+
+  /** Resolves once a request sent after `bytes` on another connection was answered. */
+  const roundTrip = (): Promise<unknown> =>
+    rawRequest(pooled.port, 'GET /API/later HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+
+  it('a GET after a POST waits until the POST was answered, and answers keep their order', async () => {
+    const pipelined = rawRequest(
+      pooled.port,
+      'POST /API/first HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi' +
+        'GET /API/second HTTP/1.1\r\nHost: x\r\n\r\n',
+      { responses: 2 },
+    );
+    await upstream.received(1);
+    // The GET was parsed with the POST; had it been forwarded, it would be upstream before
+    // a request that arrived later on another connection.
+    await roundTrip();
+    expect(upstream.requests.map((r) => r.target)).toEqual(['/API/first', '/API/later']);
+    held.shift()?.();
+    const result = await pipelined;
+    expect(upstream.requests.map((r) => r.target)).toEqual([
+      '/API/first',
+      '/API/later',
+      '/API/second',
+    ]);
+    const [post, , get] = upstream.requests;
+    expect(result.responses.map((r) => r.body.toString())).toEqual([
+      `posted ${post.sequence}`,
+      `answer ${get.sequence}`,
+    ]);
+  });
+
+  it('safe requests still run side by side', async () => {
+    upstream.respond = (request, socket) => {
+      if (request.target !== '/API/slow') return ok(`answer ${request.sequence}`);
+      held.push(() => socket.write(ok('slow')));
+      return 'hang';
+    };
+    const pipelined = rawRequest(
+      pooled.port,
+      'GET /API/slow HTTP/1.1\r\nHost: x\r\n\r\nGET /API/fast HTTP/1.1\r\nHost: x\r\n\r\n',
+      { responses: 2 },
+    );
+    await upstream.received(2);
+    held.shift()?.();
+    const result = await pipelined;
+    expect(result.responses.map((r) => r.body.toString().split(' ')[0])).toEqual([
+      'slow',
+      'answer',
+    ]);
+  });
+
+  it('a pipelined connection that dies leaves nothing in flight', async () => {
+    const client = net.connect(pooled.port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.write(
+      'POST /API/first HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi' +
+        'GET /API/second HTTP/1.1\r\nHost: x\r\n\r\n' +
+        'DELETE /API/third HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    await upstream.received(1);
+    client.destroy();
+    await until(() => pooled.listeners[0].inFlight() === 0, 2000);
+    held.length = 0;
+    expect(upstream.requests.map((r) => r.target)).toEqual(['/API/first']);
   });
 });

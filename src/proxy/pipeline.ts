@@ -1,0 +1,76 @@
+/**
+ * Pipelined requests (several sent on one connection before the first is answered). Node
+ * emits them all at once; forwarded as they come they would reach Vidispine on different
+ * pooled connections in any order. RFC 9112 §9.3.2: only safe requests may be processed
+ * in parallel — so a request starts at once only if nothing on its connection is still
+ * being served, or if it and everything being served are safe; otherwise it waits, in
+ * arrival order.
+ */
+import type { Socket } from 'node:net';
+
+const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+export function isSafe(method: string | undefined): boolean {
+  return method !== undefined && SAFE.has(method);
+}
+
+/** A request waiting for, or holding, its turn on a connection. */
+export interface Turn {
+  readonly safe: boolean;
+  start(): void;
+}
+
+/** The requests of one client connection being served, and those waiting their turn. */
+class ConnectionQueue {
+  private serving = 0;
+  private unsafeServing = false;
+  private readonly waiting: Turn[] = [];
+
+  enter(turn: Turn): void {
+    if (this.waiting.length === 0 && this.mayStart(turn)) this.run(turn);
+    else this.waiting.push(turn);
+  }
+
+  leave(turn: Turn): void {
+    const queued = this.waiting.indexOf(turn);
+    if (queued >= 0) {
+      this.waiting.splice(queued, 1);
+      return;
+    }
+    this.serving -= 1;
+    if (!turn.safe) this.unsafeServing = false;
+    while (this.waiting.length > 0 && this.mayStart(this.waiting[0])) {
+      this.run(this.waiting.shift() as Turn);
+    }
+  }
+
+  private mayStart(turn: Turn): boolean {
+    return this.serving === 0 || (turn.safe && !this.unsafeServing);
+  }
+
+  private run(turn: Turn): void {
+    this.serving += 1;
+    if (!turn.safe) this.unsafeServing = true;
+    turn.start();
+  }
+}
+
+/** One queue per client connection, dropped with it. */
+export class Pipelines {
+  private readonly queues = new WeakMap<Socket, ConnectionQueue>();
+
+  /** Starts `turn` now, or once the connection's earlier requests allow. */
+  enter(socket: Socket, turn: Turn): void {
+    let queue = this.queues.get(socket);
+    if (queue === undefined) {
+      queue = new ConnectionQueue();
+      this.queues.set(socket, queue);
+    }
+    queue.enter(turn);
+  }
+
+  /** `turn` was answered, or its client went away: the next may start. */
+  leave(socket: Socket, turn: Turn): void {
+    this.queues.get(socket)?.leave(turn);
+  }
+}

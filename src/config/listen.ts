@@ -1,5 +1,10 @@
 import { isIPv6 } from 'node:net';
-import type { ListenAddress } from './types';
+
+/** `host:port`; host may be an IPv4/IPv6 literal or a name. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
 
 const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 

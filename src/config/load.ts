@@ -7,6 +7,12 @@ import { resolveConfig } from './resolve';
 import { fileSchema, logLevelSchema } from './schema';
 import type { ProxyConfig } from './types';
 
+/** The variable that names the YAML file when `--config` is not given. */
+export const CONFIG_FILE_VARIABLE = 'CONFIG_FILE';
+
+/** The one variable that still applies beside a file, overriding `log.level`. */
+const LOG_LEVEL_VARIABLE = envNameFor('log.level');
+
 export interface LoadOptions {
   /** YAML file from `--config`; falls back to `env.CONFIG_FILE`. */
   readonly file?: string;
@@ -17,13 +23,16 @@ export interface LoadOptions {
  * The validated configuration. With a file (from `--config` or `CONFIG_FILE`) the file is the
  * whole configuration and only `LOG_LEVEL` from the environment still applies (it overrides
  * `log.level`, so a Pod can turn on debug logs without editing the ConfigMap). Without a file,
- * the environment variables listed in `env.ts` describe a single user.
+ * the variables declared in `schema.ts` describe a single user.
  * Throws `ConfigError`, whose message names every bad key.
  */
 export function loadConfig(opts: LoadOptions): ProxyConfig {
-  const file = opts.file ?? (opts.env.CONFIG_FILE || undefined);
+  const file = opts.file ?? (opts.env[CONFIG_FILE_VARIABLE] || undefined);
   if (file === undefined) return validate(configFromEnv(opts.env), opts.env, envNameFor);
-  return withLogLevelOverride(configFromObject(readYaml(file), opts.env), opts.env.LOG_LEVEL);
+  return withLogLevelOverride(
+    configFromObject(readYaml(file), opts.env),
+    opts.env[LOG_LEVEL_VARIABLE],
+  );
 }
 
 /**
@@ -82,7 +91,7 @@ function withLogLevelOverride(config: ProxyConfig, level: string | undefined): P
   if (level === undefined || level === '') return config;
   const parsed = logLevelSchema.safeParse(level);
   if (!parsed.success) {
-    throw new ConfigError({ key: 'LOG_LEVEL', problem: parsed.error.issues[0].message });
+    throw new ConfigError({ key: LOG_LEVEL_VARIABLE, problem: parsed.error.issues[0].message });
   }
   return { ...config, log: { level: parsed.data } };
 }

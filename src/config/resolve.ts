@@ -12,9 +12,6 @@ import type {
   UserConfig,
 } from './types';
 
-/** Token defaults: Vidispine's default lifetime and `userTokenRefreshInterval`. */
-const DEFAULT_SECONDS = 60;
-const DEFAULT_SERVER_REFRESH_INTERVAL = 10;
 /** The default safety margin: the smaller of 5 s and 10 % of the lifetime. */
 export function defaultSafetyMargin(seconds: number): number {
   return Math.min(5, seconds * 0.1);
@@ -102,7 +99,7 @@ function resolveAdmin(
 function resolveUser(
   raw: RawUser,
   index: number,
-  defaults: RawToken | undefined,
+  defaults: RawToken,
   haveAdmin: boolean,
   env: NodeJS.ProcessEnv,
   issues: Issues,
@@ -115,25 +112,20 @@ function resolveUser(
       problem: `user "${raw.name}" has no password source and there is no vidispine.admin credential to mint its tokens`,
     });
   }
-  return {
-    name: raw.name,
-    secret,
-    listen: raw.listen,
-    selectUserHeader: raw.selectUserHeader,
-    allowRunAs: raw.allowRunAs,
-    token: resolveToken(defaults, raw.token, key, issues),
-  };
+  const { password, passwordFile, passwordEnv, token, ...keys } = raw;
+  return { ...keys, secret, token: resolveToken(defaults, token, key, issues) };
 }
 
 /** Per-user values win over the top-level `token` block; the margin follows the lifetime. */
 function resolveToken(
-  defaults: RawToken | undefined,
-  own: RawToken | undefined,
+  defaults: RawToken,
+  own: Partial<RawToken> | undefined,
   userKey: string,
   issues: Issues,
 ): TokenSettings {
-  const seconds = own?.seconds ?? defaults?.seconds ?? DEFAULT_SECONDS;
-  const margin = own?.safetyMarginSeconds ?? defaults?.safetyMarginSeconds;
+  const given = Object.entries(own ?? {}).filter(([, value]) => value !== undefined);
+  const merged: RawToken = { ...defaults, ...Object.fromEntries(given) };
+  const { seconds, safetyMarginSeconds: margin } = merged;
   if (margin !== undefined && margin >= seconds) {
     const where =
       own?.safetyMarginSeconds !== undefined
@@ -141,15 +133,7 @@ function resolveToken(
         : 'token.safetyMarginSeconds';
     issues.push({ key: where, problem: `must be less than the token lifetime (${seconds} s)` });
   }
-  return {
-    seconds,
-    autoRefresh: own?.autoRefresh ?? defaults?.autoRefresh ?? false,
-    serverRefreshIntervalSeconds:
-      own?.serverRefreshIntervalSeconds ??
-      defaults?.serverRefreshIntervalSeconds ??
-      DEFAULT_SERVER_REFRESH_INTERVAL,
-    safetyMarginSeconds: margin ?? defaultSafetyMargin(seconds),
-  };
+  return { ...merged, safetyMarginSeconds: margin ?? defaultSafetyMargin(seconds) };
 }
 
 function checkUniqueNames(users: readonly RawUser[], issues: Issues): void {

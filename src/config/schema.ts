@@ -1,41 +1,14 @@
 import { z } from 'zod';
+import { key } from './keys';
 import { parseListen } from './listen';
 
 /**
- * YAML keys and defaults (the file is the whole configuration; only LOG_LEVEL from the
- * environment still applies):
- *
- * | key | default |
- * |---|---|
- * | vidispine.url — base URL without /API, http(s), no query/fragment/credentials | required |
- * | vidispine.caFile — extra PEM CA bundle, added to Node's | — |
- * | vidispine.admin.username + one of password / passwordFile / passwordEnv | — |
- * | vidispine.mintTimeoutSeconds | 10 |
- * | vidispine.connectTimeoutSeconds | 5 |
- * | vidispine.upstreamTimeoutSeconds | 300 |
- * | vidispine.maxSockets | 256 |
- * | token.seconds — positive integer | 60 |
- * | token.autoRefresh | false |
- * | token.serverRefreshIntervalSeconds — the server's userTokenRefreshInterval | 10 |
- * | token.safetyMarginSeconds — must be < seconds | min(5, 10 % of seconds) |
- * | users[].name | required, unique |
- * | users[].password / passwordFile / passwordEnv — at most one; none → admin-minted | — |
- * | users[].listen — host:port, IPv6 in brackets, port 0 = ephemeral | — (≥ 1 user needs one) |
- * | users[].selectUserHeader — header name, lower-cased | — |
- * | users[].allowRunAs | false |
- * | users[].token.{seconds, autoRefresh, serverRefreshIntervalSeconds, safetyMarginSeconds} | top-level token |
- * | proxy.replayBufferBytes | 1048576 |
- * | proxy.expectContinueTimeoutMs | 1000 |
- * | proxy.accessLog | false |
- * | ops.listen — host:port, or off / "" / null to disable | 0.0.0.0:9090 |
- * | log.level — fatal, error, warn, info, debug, trace, silent | info |
- * | shutdown.delaySeconds | 5 |
- * | shutdown.drainSeconds | 30 |
- *
- * The shape of the YAML file (and of the environment, once mapped onto it). Every object is
- * strict, so a misspelt key fails with its path instead of being ignored. Values that need
- * parsing (URL, listen addresses) are turned into their typed form here; rules that span
- * several keys live in `resolve.ts`.
+ * Every configuration key, once: its shape, its validation, its default and what it means.
+ * The YAML file is validated against this schema; the environment is mapped onto it
+ * (`env.ts`, from the `env` names below); the README's key tables are generated from it
+ * (`npm run docs:config`). Every object is strict, so a misspelt key fails with its path
+ * instead of being ignored. Values that need parsing (URL, listen addresses) are turned into
+ * their typed form here; rules that span several keys live in `resolve.ts`.
  */
 
 const POSITIVE_INT = 'must be a positive integer';
@@ -79,7 +52,7 @@ const baseUrl = text().transform((value, ctx) => {
   return url;
 });
 
-const listen = text().transform((value, ctx) => {
+const listenAddress = text().transform((value, ctx) => {
   const parsed = parseListen(value);
   if (typeof parsed === 'string') {
     ctx.addIssue({ code: 'custom', message: parsed });
@@ -88,34 +61,53 @@ const listen = text().transform((value, ctx) => {
   return parsed;
 });
 
-const secretFields = {
-  password: z.string({ error: 'must be a string' }).optional(),
-  passwordFile: text().optional(),
-  passwordEnv: text().optional(),
+/** The three places a password (or access key) may come from; at most one is given. */
+function secretFields(whose: string, env: { password?: string; passwordFile?: string } = {}) {
+  return {
+    password: key(z.string({ error: 'must be a string' }).optional(), {
+      description: `${whose} password or access key`,
+      env: env.password,
+    }),
+    passwordFile: key(text().optional(), {
+      description: `a file holding ${whose} password or access key (read again at every mint; trailing newline trimmed)`,
+      env: env.passwordFile,
+    }),
+    passwordEnv: key(text().optional(), {
+      description: `an environment variable holding ${whose} password or access key`,
+    }),
+  };
+}
+
+const tokenKeys = {
+  seconds: key(positiveInt().default(60), {
+    description:
+      'requested token lifetime (60 is the server default and, unless the server raised `userTokenMaxInterval`, the most a non-administrator may ask for)',
+    env: 'TOKEN_SECONDS',
+  }),
+  autoRefresh: key(bool().default(false), {
+    description: 'ask for a sliding-expiry token (`autoRefresh=true`)',
+    env: 'TOKEN_AUTO_REFRESH',
+  }),
+  serverRefreshIntervalSeconds: key(nonNegativeNumber().default(10), {
+    description: "the server's `userTokenRefreshInterval`",
+    env: 'TOKEN_SERVER_REFRESH_INTERVAL_SECONDS',
+  }),
+  safetyMarginSeconds: key(nonNegativeNumber().optional(), {
+    description: 'stop using a token this long before its expiry; must be less than `seconds`',
+    env: 'TOKEN_SAFETY_MARGIN_SECONDS',
+    defaultText: 'min(5, 10 % of `seconds`)',
+  }),
 };
 
-export const tokenSchema = z.strictObject({
-  seconds: positiveInt().optional(),
-  autoRefresh: bool().optional(),
-  serverRefreshIntervalSeconds: nonNegativeNumber().optional(),
-  safetyMarginSeconds: nonNegativeNumber().optional(),
-});
-
-const adminSchema = z.strictObject({ username: text(), ...secretFields });
+/** The same keys for one user, each left out unless given (then the top-level value applies). */
+const tokenOverrides = z.strictObject({
+  seconds: tokenKeys.seconds.unwrap().optional(),
+  autoRefresh: tokenKeys.autoRefresh.unwrap().optional(),
+  serverRefreshIntervalSeconds: tokenKeys.serverRefreshIntervalSeconds.unwrap().optional(),
+  safetyMarginSeconds: tokenKeys.safetyMarginSeconds,
+} satisfies Record<keyof typeof tokenKeys, z.ZodType>);
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-const userSchema = z.strictObject({
-  name: text(),
-  ...secretFields,
-  listen: listen.optional(),
-  selectUserHeader: text()
-    .regex(HEADER_NAME, { error: 'must be an HTTP header name' })
-    .transform((h) => h.toLowerCase())
-    .optional(),
-  allowRunAs: bool().default(false),
-  token: tokenSchema.optional(),
-});
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const logLevelSchema = z.enum(LOG_LEVELS, {
@@ -124,41 +116,138 @@ export const logLevelSchema = z.enum(LOG_LEVELS, {
 
 export const fileSchema = z.strictObject({
   vidispine: z.strictObject({
-    url: baseUrl,
-    caFile: text().optional(),
-    admin: adminSchema.optional(),
-    mintTimeoutSeconds: positiveNumber().default(10),
-    connectTimeoutSeconds: positiveNumber().default(5),
-    upstreamTimeoutSeconds: positiveNumber().default(300),
-    maxSockets: positiveInt().default(256),
+    url: key(baseUrl, {
+      description:
+        'VidiCore base URL, without `/API` (http or https; no credentials, query or fragment)',
+      env: 'VIDISPINE_URL',
+    }),
+    caFile: key(text().optional(), {
+      description: "extra PEM CA bundle for an https Vidispine (added to Node's)",
+      env: 'VIDISPINE_CA_FILE',
+    }),
+    admin: z
+      .strictObject({
+        username: key(text(), {
+          description:
+            'administrator that mints tokens via `GET /API/user/{user}/token` for users without a password of their own',
+          env: 'VIDISPINE_ADMIN_USER',
+        }),
+        ...secretFields("the administrator's", {
+          password: 'VIDISPINE_ADMIN_PASSWORD',
+          passwordFile: 'VIDISPINE_ADMIN_PASSWORD_FILE',
+        }),
+      })
+      .optional(),
+    mintTimeoutSeconds: key(positiveNumber().default(10), {
+      description: 'a token request is abandoned after this long',
+      env: 'VIDISPINE_MINT_TIMEOUT_SECONDS',
+    }),
+    connectTimeoutSeconds: key(positiveNumber().default(5), {
+      description: 'connecting to Vidispine for a forwarded request (→ 504)',
+      env: 'VIDISPINE_CONNECT_TIMEOUT_SECONDS',
+    }),
+    upstreamTimeoutSeconds: key(positiveNumber().default(300), {
+      description: 'Vidispine sends no response headers for this long (→ 504)',
+      env: 'VIDISPINE_UPSTREAM_TIMEOUT_SECONDS',
+    }),
+    maxSockets: key(positiveInt().default(256), {
+      description: 'keep-alive pool size per data listener',
+      env: 'VIDISPINE_MAX_SOCKETS',
+    }),
   }),
-  token: tokenSchema.optional(),
-  users: z.array(userSchema).min(1, { error: 'list at least one user' }),
+  users: z
+    .array(
+      z.strictObject({
+        name: key(text(), {
+          description: 'Vidispine user whose token is attached (unique)',
+          env: 'VIDISPINE_USER',
+        }),
+        ...secretFields("the user's", {
+          password: 'VIDISPINE_PASSWORD',
+          passwordFile: 'VIDISPINE_PASSWORD_FILE',
+        }),
+        listen: key(listenAddress.optional(), {
+          description:
+            'data listener acting as this user: host:port, IPv6 as `[::1]:8080`, port 0 = any free port',
+          env: 'PROXY_LISTEN',
+          defaultText: '— (at least one user needs one)',
+          envDefault: '127.0.0.1:8080',
+        }),
+        selectUserHeader: key(
+          text()
+            .regex(HEADER_NAME, { error: 'must be an HTTP header name' })
+            .transform((h) => h.toLowerCase())
+            .optional(),
+          {
+            description: 'a request header that may name another configured user on this listener',
+          },
+        ),
+        allowRunAs: key(bool().default(false), {
+          description: "pass a client's `RunAs` header through (stripped by default)",
+          env: 'ALLOW_RUNAS',
+        }),
+        token: key(tokenOverrides.optional(), {
+          description: 'per-user values of the `token` keys, key by key',
+          defaultText: 'the `token` keys',
+        }),
+      }),
+    )
+    .min(1, { error: 'list at least one user' }),
+  token: z.strictObject(tokenKeys).prefault({}),
   proxy: z
     .strictObject({
-      replayBufferBytes: nonNegativeInt().default(1024 * 1024),
-      expectContinueTimeoutMs: nonNegativeInt().default(1000),
-      accessLog: bool().default(false),
+      replayBufferBytes: key(nonNegativeInt().default(1024 * 1024), {
+        description: 'request bodies up to this size are kept to replay after a 401',
+        env: 'PROXY_REPLAY_BUFFER_BYTES',
+      }),
+      expectContinueTimeoutMs: key(nonNegativeInt().default(1000), {
+        description: "larger bodies wait this long for Vidispine's `100 Continue`",
+        env: 'PROXY_EXPECT_CONTINUE_TIMEOUT_MS',
+      }),
+      accessLog: key(bool().default(false), {
+        description: 'one log line per request',
+        env: 'ACCESS_LOG',
+      }),
     })
     .prefault({}),
   ops: z
     .strictObject({
-      listen: z
-        .union([z.null(), z.literal(''), z.literal('off'), listen], {
-          error: 'must be host:port, or "off" to disable',
-        })
-        .prefault('0.0.0.0:9090'),
+      listen: key(
+        z
+          .union([z.null(), z.literal(''), z.literal('off'), listenAddress], {
+            error: 'must be host:port, or "off" to disable',
+          })
+          .prefault('0.0.0.0:9090'),
+        {
+          description: 'health + metrics listener; `off` or empty (or `null` in YAML) disables it',
+          env: 'OPS_LISTEN',
+        },
+      ),
     })
     .prefault({}),
-  log: z.strictObject({ level: logLevelSchema.default('info') }).prefault({}),
+  log: z
+    .strictObject({
+      level: key(logLevelSchema.default('info'), {
+        description: `${LOG_LEVELS.map((l) => `\`${l}\``).join(' ')}; the variable also overrides a file's value`,
+        env: 'LOG_LEVEL',
+      }),
+    })
+    .prefault({}),
   shutdown: z
     .strictObject({
-      delaySeconds: nonNegativeNumber().default(5),
-      drainSeconds: nonNegativeNumber().default(30),
+      delaySeconds: key(nonNegativeNumber().default(5), {
+        description: 'after SIGTERM, keep serving (readiness failing) this long',
+        env: 'SHUTDOWN_DELAY_SECONDS',
+      }),
+      drainSeconds: key(nonNegativeNumber().default(30), {
+        description: 'then let in-flight requests finish for at most this long',
+        env: 'SHUTDOWN_DRAIN_SECONDS',
+      }),
     })
     .prefault({}),
 });
 
 export type RawConfig = z.output<typeof fileSchema>;
 export type RawUser = RawConfig['users'][number];
-export type RawToken = z.output<typeof tokenSchema>;
+export type RawToken = RawConfig['token'];
+export type LogLevel = (typeof LOG_LEVELS)[number];

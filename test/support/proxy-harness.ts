@@ -1,6 +1,7 @@
 /** A proxy wired to a real simulator over real sockets, plus small HTTP helpers for tests. */
 import * as http from 'node:http';
 import pino from 'pino';
+import { configFromObject } from '../../src/config';
 import type {
   ProxyConfig,
   ProxySettings,
@@ -87,25 +88,28 @@ function listenerUser({ name, ...overrides }: UserOverrides): UserConfig {
 }
 
 export function proxyConfig(simUrl: string, options: HarnessOptions): ProxyConfig {
+  // Every key the test does not set takes the schema's default, as in production.
+  const base = configFromObject(
+    {
+      vidispine: {
+        url: simUrl,
+        mintTimeoutSeconds: 5,
+        connectTimeoutSeconds: 2,
+        upstreamTimeoutSeconds: 30,
+        maxSockets: 32,
+      },
+      users: [{ name: 'alice', password: PASSWORDS.alice, listen: '127.0.0.1:0' }],
+      proxy: options.proxy,
+      ops: { listen: null },
+      log: { level: 'silent' },
+      shutdown: { delaySeconds: 0, drainSeconds: 1 },
+    },
+    {},
+  );
   return {
-    vidispine: {
-      url: new URL(simUrl),
-      mintTimeoutSeconds: 5,
-      connectTimeoutSeconds: 2,
-      upstreamTimeoutSeconds: 30,
-      maxSockets: 32,
-      ...options.vidispine,
-    },
+    ...base,
+    vidispine: { ...base.vidispine, ...options.vidispine },
     users: (options.users ?? [{ name: 'alice' }]).map(listenerUser),
-    proxy: {
-      replayBufferBytes: 1024 * 1024,
-      expectContinueTimeoutMs: 1000,
-      accessLog: false,
-      ...options.proxy,
-    },
-    ops: { listen: null },
-    log: { level: 'silent' },
-    shutdown: { delaySeconds: 0, drainSeconds: 1 },
   };
 }
 

@@ -1,5 +1,5 @@
 /** Operations: health probes, metrics, the ops listener, logs and graceful shutdown. */
-export { createOpsServer, type OpsServer } from './app';
+export { createOpsServer, type OpsServer } from './server';
 export { Health } from './health';
 export { createLogger, type Logger, redactSecrets } from './logger';
 export { OpsMetrics, recordTokenEvents } from './metrics';

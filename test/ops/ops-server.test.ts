@@ -1,4 +1,4 @@
-import { createOpsServer, type OpsServer } from '../../src/ops/app';
+import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
 import { parseExposition, value } from '../support/prom-parse';

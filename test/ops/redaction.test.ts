@@ -4,7 +4,7 @@
  * logs, metrics, /status or the page.
  */
 import type { ProxyConfig } from '../../src/config/types';
-import { createOpsServer, type OpsServer } from '../../src/ops/app';
+import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
 import { combineObservers, createAccessLog, forwardLogObserver } from '../../src/ops/request-log';

@@ -3,7 +3,7 @@
  * and a manual clock) through its whole cycle: no token yet → valid → failing but valid →
  * expired → valid again → shutting down.
  */
-import { createOpsServer, type OpsServer } from '../../src/ops/app';
+import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
 import { logTokenEvents } from '../../src/ops/token-log';

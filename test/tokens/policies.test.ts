@@ -13,8 +13,9 @@ describe('renewAt', () => {
   it('jitters within ±10 % of 70 % (63–77 %)', () => {
     expect(renewAt({ ...base, random: 0 })).toBeCloseTo(1_037_800);
     expect(renewAt({ ...base, random: 0.999999 })).toBeCloseTo(1_046_200, 0);
+    const random = seeded(5);
     for (let i = 0; i < 1000; i++) {
-      const at = renewAt({ ...base, random: Math.random() });
+      const at = renewAt({ ...base, random: random() });
       expect(at).toBeGreaterThanOrEqual(1_037_800);
       expect(at).toBeLessThanOrEqual(1_046_200);
     }
@@ -75,12 +76,13 @@ describe('backoffDelay', () => {
     expect(backoffDelay({ failures: 3, reason: 'network', timeLeftMs: 0, random: 0.999999 })).toBe(
       3000,
     );
+    const random = seeded(3);
     for (let i = 0; i < 1000; i++) {
       const d = backoffDelay({
         failures: 4,
         reason: 'network',
         timeLeftMs: 0,
-        random: Math.random(),
+        random: random(),
       });
       expect(d).toBeGreaterThanOrEqual(6000);
       expect(d).toBeLessThanOrEqual(8000);

@@ -1,0 +1,115 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { promtoolTest, type Scenario } from './promtool-tests';
+import { ruleFile, shippedRuleGroups } from './rules';
+import { failedAttempts, renewals } from './token-history';
+import { describeWithPromtool, PROMTOOL } from './tools';
+
+const EXPIRING = 'VidispineAuthProxyTokenExpiringWithoutRenewal';
+const FAILING = 'VidispineAuthProxyTokenRefreshFailing';
+const NOT_READY = 'VidispineAuthProxyNotReady';
+const DOWN = 'VidispineAuthProxyDown';
+const quiet = (...minutes: number[]) => minutes.map((at) => ({ at, firing: [] }));
+
+const MIN = 60;
+const HOUR = 3600;
+
+/**
+ * Each scenario is a proxy's series as Prometheus would scrape them (every 30 s), and the
+ * alerts that must be firing at some moments, every other alert being quiet then.
+ */
+const SCENARIOS: Record<string, Scenario> = {
+  'healthy: 60 s tokens renewed at about 70 % of their lifetime': {
+    minutes: 60,
+    token: { lifetime: 60, mints: renewals(60, 0, 60 * MIN), failures: [] },
+    expect: quiet(5, 10, 20, 30, 40, 50, 60),
+  },
+  'healthy: 1 h tokens': {
+    minutes: 150,
+    token: { lifetime: HOUR, mints: renewals(HOUR, 0, 150 * MIN), failures: [] },
+    expect: quiet(10, 40, 59, 61, 90, 120, 150),
+  },
+  'healthy: a 60 s autoRefresh token kept alive by traffic, minted once': {
+    minutes: 60,
+    token: { lifetime: 60, mints: [0], pushEvery: 10, failures: [] },
+    expect: quiet(5, 10, 30, 60),
+  },
+  'token endpoint down for 20 minutes: the 60 s token expires, then a new one is minted': {
+    minutes: 45,
+    token: {
+      lifetime: 60,
+      mints: [...renewals(60, 0, 10 * MIN), 30 * MIN + 5, ...renewals(60, 31 * MIN, 45 * MIN)],
+      failures: failedAttempts('server_error', 10 * MIN, 30 * MIN, 10 * MIN + 20),
+    },
+    expect: [
+      ...quiet(9, 10.5),
+      { at: 14, firing: [NOT_READY] },
+      { at: 25, firing: [EXPIRING, FAILING, NOT_READY] },
+      ...quiet(36, 45),
+    ],
+  },
+  'wrong password from the start: no token for the user': {
+    minutes: 20,
+    token: { lifetime: 60, mints: [], failures: failedAttempts('unauthorized', 0, 20 * MIN) },
+    expect: [...quiet(1), { at: 3, firing: [NOT_READY] }, { at: 15, firing: [FAILING, NOT_READY] }],
+  },
+  'refreshes failing while a 1 h token is still valid': {
+    minutes: 70,
+    token: {
+      lifetime: HOUR,
+      mints: [0],
+      failures: failedAttempts('timeout', 42 * MIN, 70 * MIN, HOUR),
+    },
+    expect: [...quiet(41, 45), { at: 55, firing: [FAILING] }],
+  },
+  'refreshes failing for an hour at the 5-minute backoff cap (8 h token)': {
+    minutes: 7 * 60,
+    token: {
+      lifetime: 8 * HOUR,
+      mints: [0],
+      failures: failedAttempts('network', 336 * MIN, 7 * HOUR, 8 * HOUR),
+    },
+    expect: [...quiet(335), { at: 350, firing: [FAILING] }, { at: 7 * 60, firing: [FAILING] }],
+  },
+  'metrics endpoint unreachable for 10 minutes': {
+    minutes: 30,
+    token: { lifetime: HOUR, mints: [0], failures: [] },
+    up: (t) => t < 10 * MIN || t >= 20 * MIN,
+    expect: [...quiet(9, 12), { at: 16, firing: [DOWN] }, ...quiet(25)],
+  },
+};
+
+function promtool(args: string[], cwd: string) {
+  const r = spawnSync(PROMTOOL as string, args, { cwd, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+describeWithPromtool('shipped alerts under promtool test rules', () => {
+  const groups = shippedRuleGroups();
+  const rules = groups.flatMap((g) => g.rules);
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vap-alerts-'));
+    writeFileSync(join(dir, 'rules.yaml'), ruleFile(groups));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has a scenario in which each alert fires', () => {
+    const fired = new Set(
+      Object.values(SCENARIOS).flatMap((s) => s.expect.flatMap((e) => e.firing)),
+    );
+    expect(rules.map((r) => r.alert).filter((a) => !fired.has(a))).toEqual([]);
+  });
+
+  it.each(Object.entries(SCENARIOS))('%s', (name, scenario) => {
+    const file = join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
+    writeFileSync(file, stringify(promtoolTest(scenario, rules, 'rules.yaml')));
+    const { code, output } = promtool(['test', 'rules', file], dir);
+    if (code !== 0) throw new Error(`promtool test rules failed:\n${output}`);
+    expect(output).toContain('SUCCESS');
+  });
+});

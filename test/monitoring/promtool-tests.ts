@@ -102,13 +102,18 @@ export function renderTemplate(
   labels: Record<string, string>,
   value: number,
 ): string {
-  const out = text.replace(
-    /\{\{\s*(\$labels\.(\w+)|\$value(\s*\|\s*humanizeDuration)?)\s*\}\}/g,
-    (_m, _e, label: string | undefined, humanize: string | undefined) => {
-      if (label !== undefined) return labels[label] ?? '';
-      return humanize ? humanizeDuration(value) : String(value);
-    },
-  );
+  const out = text
+    .replace(
+      /\{\{\s*if lt \$value 0\.0\s*\}\}(.*?)\{\{\s*else\s*\}\}(.*?)\{\{\s*end\s*\}\}/gs,
+      (_m, negative: string, otherwise: string) => (value < 0 ? negative : otherwise),
+    )
+    .replace(
+      /\{\{\s*(\$labels\.(\w+)|\$value(\s*\|\s*humanizeDuration)?)\s*\}\}/g,
+      (_m, _e, label: string | undefined, humanize: string | undefined) => {
+        if (label !== undefined) return labels[label] ?? '';
+        return humanize ? humanizeDuration(value) : String(value);
+      },
+    );
   if (out.includes('{{')) throw new Error(`template form not modelled here: ${text}`);
   return out;
 }

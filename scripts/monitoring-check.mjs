@@ -36,10 +36,15 @@ const TIME_SCALE = 10;
 const PHASES = {
   /** Alerts must be quiet from here (both users renewed once) to the first revocation. */
   quietFrom: 16,
-  revocations: [20, 27],
-  outage: { from: 32, to: 64 },
+  /**
+   * Far enough apart for each replacement token to live to its renewal: revocations at
+   * similar token ages with nothing in between would rightly teach the proxy a shorter
+   * lifetime (checked below).
+   */
+  revocations: [18, 36],
+  outage: { from: 40, to: 72 },
   /** Leaves time for the no-token backoff (at most 30 s) to mint again after the outage. */
-  end: 100,
+  end: 108,
 };
 const USERS = {
   alice: { seconds: 10, own: true },
@@ -217,6 +222,12 @@ async function main() {
     await sleep(3 * SCRAPE_SECONDS * 1000);
     const [from, to] = [start / 1000, Date.now() / 1000];
     console.log(`monitoring-check: client answers ${JSON.stringify(Object.fromEntries(answers))}`);
+    const status = await (await fetch(`http://127.0.0.1:${opsPort}/status`)).json();
+    for (const u of status.users) {
+      if (u.lifetimeSeconds !== USERS[u.user].seconds) {
+        problems.push(`${u.user}: the run taught the proxy a ${u.lifetimeSeconds} s lifetime`);
+      }
+    }
 
     const results = { start: from, end: to, phases: PHASES, panels: [], alerts: [] };
     console.log('monitoring-check: Grafana panels (series / finite points)');

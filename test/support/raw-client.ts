@@ -34,9 +34,8 @@ export interface RawOptions {
   readonly timeoutMs?: number;
   /** The requests were HEAD: their answers carry no body. */
   readonly head?: boolean;
-  /** Bytes written after the first, each after `gapMs`. */
-  readonly then?: readonly (string | Buffer)[];
-  readonly gapMs?: number;
+  /** Half-close after writing: the client will send nothing more. */
+  readonly end?: boolean;
 }
 
 function makeResponse(status: number, reason: string, headers: [string, string][], body: Buffer) {
@@ -159,11 +158,9 @@ export function rawRequest(
       step();
       finish();
     });
-    socket.write(bytes);
-    (options.then ?? []).forEach((more, i) => {
-      timers.push(
-        setTimeout(() => socket.writable && socket.write(more), (i + 1) * (options.gapMs ?? 50)),
-      );
-    });
+    // A string is one character per byte, as HTTP/1.1 heads are.
+    const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+    if (options.end === true) socket.end(data);
+    else socket.write(data);
   });
 }

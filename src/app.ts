@@ -23,7 +23,12 @@ import {
 } from './ops';
 import { createDataListeners, type DataListener } from './proxy';
 import { createTokenStore, type TokenStore } from './tokens';
-import { createTokenMinter, createTransport } from './vidispine';
+import {
+  createTokenChecker,
+  createTokenMinter,
+  createTransport,
+  type VidispineTransport,
+} from './vidispine';
 import { packageVersion } from './version';
 
 export interface ProxyAppOptions {
@@ -47,12 +52,25 @@ export interface ProxyApp {
   readonly shutdownSteps: ShutdownSteps;
 }
 
-export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyApp {
-  const transport = createTransport(config.vidispine);
-  const store = createTokenStore({
+/**
+ * The token store of a configuration: an HTTP minter per user and GET /API/whoami checks,
+ * over one shared transport. `env` is where `passwordEnv` secrets are read.
+ */
+export function createTokenStoreFor(
+  config: ProxyConfig,
+  transport: VidispineTransport,
+  env?: NodeJS.ProcessEnv,
+): TokenStore {
+  return createTokenStore({
     users: config.users,
     minterFor: (user) => createTokenMinter({ vidispine: config.vidispine, user, transport, env }),
+    checker: createTokenChecker(transport, config.vidispine.mintTimeoutSeconds),
   });
+}
+
+export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyApp {
+  const transport = createTransport(config.vidispine);
+  const store = createTokenStoreFor(config, transport, env);
   const metrics = new OpsMetrics({ users: config.users.map((u) => u.name), tokens: store });
   recordTokenEvents(store, metrics);
   logTokenEvents(store, logger);

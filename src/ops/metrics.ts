@@ -13,6 +13,7 @@ import {
   type TokenStatusSource,
 } from './views';
 import { MINT_FAILURE_REASONS } from '../vidispine/failures';
+import { TOKEN_CHECKS, type TokenCheck } from '../vidispine/types';
 
 export const METRIC_PREFIX = 'vidispine_auth_proxy_';
 
@@ -80,6 +81,7 @@ export class OpsMetrics implements ForwardObserverView {
   private readonly refreshes: Counter<'user' | 'result' | 'reason'>;
   private readonly refreshDuration: Histogram<'user'>;
   private readonly unauthorized: Counter<'user' | 'retried'>;
+  private readonly checks: Counter<'user' | 'result'>;
   /**
    * Requests by user → method as sent → status, as plain numbers: the data path pays three
    * map lookups instead of prom-client's label validation and hashing; `requests_total` is
@@ -155,6 +157,12 @@ export class OpsMetrics implements ForwardObserverView {
       labelNames: ['user', 'retried'],
       registers,
     });
+    this.checks = new Counter({
+      name: `${METRIC_PREFIX}token_checks_total`,
+      help: 'A 401 on our token, checked with GET /API/whoami on the same token: result="dead" dropped it, "alive" means the 401 was the request\'s own (passed on), "unknown" no clear answer.',
+      labelNames: ['user', 'result'],
+      registers,
+    });
     const requestCounts = this.requestCounts;
     new Counter({
       name: `${METRIC_PREFIX}requests_total`,
@@ -198,6 +206,7 @@ export class OpsMetrics implements ForwardObserverView {
       }
       this.unauthorized.inc({ user, retried: 'true' }, 0);
       this.unauthorized.inc({ user, retried: 'false' }, 0);
+      for (const result of TOKEN_CHECKS) this.checks.inc({ user, result }, 0);
     }
     for (const reason of UPSTREAM_ERROR_REASONS) this.upstreamErrors.inc({ reason }, 0);
 
@@ -251,6 +260,10 @@ export class OpsMetrics implements ForwardObserverView {
     this.refreshDuration.observe({ user: label }, durationSeconds);
   }
 
+  tokenChecked(user: string, result: TokenCheck): void {
+    this.checks.inc({ user: this.userLabel(user), result });
+  }
+
   private userLabel(user: string): string {
     return this.users.has(user) ? user : UNKNOWN_USER;
   }
@@ -277,4 +290,5 @@ function boundedReason(reason: string, known: readonly string[], fallback: strin
 export function recordTokenEvents(events: TokenEventSource, metrics: OpsMetrics): void {
   events.on('minted', (e) => metrics.mintSucceeded(e.user, e.durationSeconds));
   events.on('mintFailed', (e) => metrics.mintFailed(e.user, e.reason, e.durationSeconds));
+  events.on('checked', (e) => metrics.tokenChecked(e.user, e.result));
 }

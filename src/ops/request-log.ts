@@ -48,9 +48,11 @@ export function forwardLogObserver(logger: Logger): ForwardObserverView {
           `Vidispine answered 401 to the token of ${user}; replayed with a new token`,
         );
       } else {
-        logger.warn(
+        // Said at debug: a client may provoke this on every request; what the check of the
+        // token found is logged once per check (token_checked, token_invalidated).
+        logger.debug(
           { event: 'upstream_unauthorized', user, retried },
-          `Vidispine answered 401 to the token of ${user}; passed on to the client`,
+          `Vidispine answered 401 to a request of ${user}; passed on to the client`,
         );
       }
     },

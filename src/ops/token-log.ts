@@ -53,8 +53,24 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger): void {
   });
   events.on('invalidated', (e) => {
     logger.warn(
-      { event: 'token_invalidated', user: e.user, cause: e.cause },
-      `Vidispine rejected the token of ${e.user} (401); minting a new one`,
+      { event: 'token_invalidated', user: e.user, cause: e.cause, reason: e.reason },
+      `Vidispine no longer takes the token of ${e.user} (401, confirmed with GET /API/whoami); minting a new one`,
+    );
+  });
+  events.on('checked', (e) => {
+    if (e.result === 'dead') return; // token_invalidated says it
+    logger.info(
+      {
+        event: 'token_checked',
+        user: e.user,
+        result: e.result,
+        reason: e.reason,
+        hint:
+          e.result === 'alive'
+            ? "the 401 was the request's own (e.g. a refused RunAs, or a user without rights there), not the token's: passed on to the client"
+            : 'GET /API/whoami gave no clear answer: the 401 was passed on and the token kept',
+      },
+      `a 401 for ${e.user} was checked: the token is ${e.result === 'alive' ? 'still valid' : 'of unknown state'}`,
     );
   });
   events.on('lifetimeLearned', (e) => {
@@ -67,6 +83,17 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger): void {
         hint: 'Vidispine ends these tokens earlier than requested: lower token.seconds for this user, or raise userTokenMaxInterval on the server',
       },
       `tokens of ${e.user} live about ${e.observedSeconds} s, not the ${e.configuredSeconds} s requested; renewing earlier`,
+    );
+  });
+  events.on('lifetimeRestored', (e) => {
+    logger.info(
+      {
+        event: 'token_lifetime_restored',
+        user: e.user,
+        configuredSeconds: e.configuredSeconds,
+        learnedSeconds: e.learnedSeconds,
+      },
+      `a token of ${e.user} outlived the learned ${e.learnedSeconds} s: the early rejections were removals, not a cap; back to ${e.configuredSeconds} s`,
     );
   });
 }

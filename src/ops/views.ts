@@ -1,5 +1,6 @@
 import type { MintEndpoint } from '../vidispine/endpoints';
 import type { MintFailureReason } from '../vidispine/failures';
+import type { TokenCheck } from '../vidispine/types';
 
 /**
  * What the ops side reads from the token store and the forwarder, stated structurally so
@@ -49,8 +50,10 @@ export interface TokenEventsView {
     retryInMs: number;
   };
   expired: { user: string };
-  invalidated: { user: string; cause: string };
+  invalidated: { user: string; cause: string; reason?: string };
+  checked: { user: string; result: TokenCheck; reason?: string };
   lifetimeLearned: { user: string; configuredSeconds: number; observedSeconds: number };
+  lifetimeRestored: { user: string; configuredSeconds: number; learnedSeconds: number };
 }
 
 export interface TokenEventSource {
@@ -58,9 +61,14 @@ export interface TokenEventSource {
   on(event: 'mintFailed', listener: (payload: TokenEventsView['mintFailed']) => void): unknown;
   on(event: 'expired', listener: (payload: TokenEventsView['expired']) => void): unknown;
   on(event: 'invalidated', listener: (payload: TokenEventsView['invalidated']) => void): unknown;
+  on(event: 'checked', listener: (payload: TokenEventsView['checked']) => void): unknown;
   on(
     event: 'lifetimeLearned',
     listener: (payload: TokenEventsView['lifetimeLearned']) => void,
+  ): unknown;
+  on(
+    event: 'lifetimeRestored',
+    listener: (payload: TokenEventsView['lifetimeRestored']) => void,
   ): unknown;
 }
 

@@ -24,16 +24,44 @@ export interface BackoffInput {
   readonly timeLeftMs: number;
   /** A draw in [0, 1). */
   readonly random: number;
+  /** Vidispine's `Retry-After`, in ms: honoured, but never beyond the cap. */
+  readonly retryAfterMs?: number;
 }
 
 /**
  * ms until the next mint attempt: 1 s doubling per failure, capped at the smaller of 5 min
  * and half the time the current token has left (30 s when none is held), minus up to 25 %
- * jitter, never under 500 ms.
+ * jitter, never under 500 ms. A `Retry-After` lengthens it up to the cap.
  */
-export function backoffDelay({ failures, reason, timeLeftMs, random }: BackoffInput): number {
+export function backoffDelay({
+  failures,
+  reason,
+  timeLeftMs,
+  random,
+  retryAfterMs = 0,
+}: BackoffInput): number {
   const attempt = failures + (MINT_FAILURES[reason].operatorMustFix ? SLOW_START : 0);
-  const cap = timeLeftMs > 0 ? Math.min(BACKOFF_MAX_MS, timeLeftMs / 2) : BACKOFF_NO_TOKEN_CAP_MS;
-  const raw = Math.min(cap, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 20));
-  return Math.max(BACKOFF_FLOOR_MS, Math.round(raw * (1 - BACKOFF_JITTER * random)));
+  const cap = capFor(timeLeftMs);
+  const delay = jittered(Math.min(cap, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 20)), random);
+  return Math.max(delay, Math.min(cap, retryAfterMs));
+}
+
+/**
+ * How long after the previous mint the next one may start when Vidispine keeps rejecting
+ * new tokens before accepting them even once (`deaths` in a row, each confirmed with
+ * GET /API/whoami): the first replacement is immediate, then the same schedule as failed
+ * mints with no token held (1 s, 2 s, 4 s … 30 s).
+ */
+export function rejectionBackoffDelay(deaths: number, random: number): number {
+  if (deaths <= 1) return 0;
+  const raw = Math.min(BACKOFF_NO_TOKEN_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(deaths - 2, 20));
+  return jittered(raw, random);
+}
+
+function capFor(timeLeftMs: number): number {
+  return timeLeftMs > 0 ? Math.min(BACKOFF_MAX_MS, timeLeftMs / 2) : BACKOFF_NO_TOKEN_CAP_MS;
+}
+
+function jittered(ms: number, random: number): number {
+  return Math.max(BACKOFF_FLOOR_MS, Math.round(ms * (1 - BACKOFF_JITTER * random)));
 }

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { UserConfig } from '../config/types';
-import { backoffDelay } from './backoff';
+import { backoffDelay, rejectionBackoffDelay } from './backoff';
 import { type Clock, systemClock } from './clock';
 import { TokenEventBus } from './events';
 import {
@@ -8,6 +8,7 @@ import {
   learnFromRejection,
   NOTHING_LEARNED,
   refuteShorter,
+  retestAgeMs,
 } from './lifetime-learning';
 import { renewAt } from './renew-policy';
 import { mintedSliding, observeSliding, type SlidingState } from './sliding-expiry';
@@ -15,6 +16,10 @@ import {
   MintError,
   type MintFailureReason,
   type MintedToken,
+  type NoTokenReason,
+  type Rejection,
+  type TokenCheck,
+  type TokenChecker,
   type TokenEventName,
   type TokenEvents,
   type TokenLease,
@@ -24,10 +29,19 @@ import {
   type UserTokenStatus,
 } from './types';
 
+/** At most one check (GET /API/whoami) of a token in this window. */
+export const CHECK_INTERVAL_MS = 1_000;
+/** A learned lifetime that a re-test confirmed is tested again after this, doubling… */
+export const RETEST_FIRST_MS = 60_000;
+/** …up to this. */
+export const RETEST_MAX_MS = 60 * 60_000;
+
 export interface TokenStoreOptions {
   readonly users: readonly UserConfig[];
   /** The minter of each user (HTTP in production). Called once per user, at construction. */
   readonly minterFor: (user: UserConfig) => TokenMinter;
+  /** Tells a dead token from a 401 that was the request's own (GET /API/whoami). */
+  readonly checker: TokenChecker;
   /** Default: real time. Must be the clock the minters use for `sentAt`. */
   readonly clock?: Clock;
   /** Draws in [0, 1) for jitter. Default `Math.random`. */
@@ -39,13 +53,30 @@ interface Held {
   readonly value: string;
   /** When the mint request was sent: the start of the token's life. */
   readonly sentAt: number;
+  /** When the mint's answer arrived: the token surely existed from here on. */
+  readonly receivedAt: number;
   readonly lifetimeMs: number;
   expiresAt: number;
   usableUntil: number;
   renewAt: number;
   sliding: SlidingState | null;
   revoked: boolean;
-  rejectionCounted: boolean;
+  /** Send time of the latest request or check Vidispine accepted this token for. */
+  aliveAt: number;
+  /** Vidispine accepted it at least once: minting works, whatever happens to it later. */
+  proven: boolean;
+  /** The check under way, which every 401 on this token joins until it answers. */
+  check: PendingCheck | undefined;
+  /** When the latest check of this token was sent (one per `CHECK_INTERVAL_MS`). */
+  lastCheckAt: number;
+}
+
+interface PendingCheck {
+  /** Earliest send time of the rejected requests it answers: the age learning looks at. */
+  rejectedSentAt: number;
+  /** The first `Reason:` header among them (token blanked out). */
+  reason: string | undefined;
+  result: Promise<TokenCheck>;
 }
 
 interface Slot {
@@ -56,8 +87,19 @@ interface Slot {
   lastError: UserTokenStatus['lastError'];
   lastRefreshAt: number | null;
   everHeld: boolean;
-  /** While failing: no mint attempt before this (epoch ms). */
+  /** While failing, or after tokens kept dying: no mint attempt before this (epoch ms). */
   retryAt: number | null;
+  /** What `get()` says while `retryAt` holds it back. */
+  blocked: { reason: NoTokenReason; message: string } | null;
+  /** When the last mint attempt started: replacing dead tokens is budgeted from there. */
+  lastMintAt: number | null;
+  /** Current tokens confirmed dead in a row that Vidispine never accepted even once. */
+  deaths: number;
+  /** A learned lifetime is re-tested at a renewal from this instant on (∞ while one runs). */
+  retestAfter: number;
+  retestDelayMs: number;
+  /** Timers of re-tests; stop() clears them. */
+  readonly sideTimers: Set<unknown>;
   inFlight: boolean;
   timer: unknown;
   expiredNotified: boolean;
@@ -75,19 +117,28 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
  * the refresher share one in-flight mint per user. During a renewal the cache keeps serving
  * the previous token (stale-while-fetching); since lru-cache knows nothing of our expiry, every
  * read checks the token's own `usableUntil` and `revoked` flag, so a dead token is never
- * handed out. One timer per user drives renewal, retries and the `expired` event.
+ * handed out. One timer per user drives renewal, retries and the `expired` event; checks of
+ * rejected tokens and re-tests of a learned lifetime have their own.
+ *
+ * Minting is budgeted whatever clients do: failed mints back off (`backoffDelay`), a 401
+ * drops a token only once GET /API/whoami confirms it is dead, and replacing tokens that
+ * die without ever having worked backs off the same way (`rejectionBackoffDelay`).
  */
 class LruTokenStore implements TokenStore {
   private readonly clock: Clock;
   private readonly random: () => number;
+  private readonly checker: TokenChecker;
   private readonly slots = new Map<string, Slot>();
   private readonly cache: LRUCache<string, Held>;
   private readonly events = new TokenEventBus();
+  /** Aborts token checks under way when the store stops. */
+  private readonly checks = new AbortController();
   private stopped = false;
 
   constructor(options: TokenStoreOptions) {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
+    this.checker = options.checker;
     for (const user of options.users) {
       this.slots.set(user.name, {
         user,
@@ -98,6 +149,12 @@ class LruTokenStore implements TokenStore {
         lastRefreshAt: null,
         everHeld: false,
         retryAt: null,
+        blocked: null,
+        lastMintAt: null,
+        deaths: 0,
+        retestAfter: Infinity,
+        retestDelayMs: RETEST_FIRST_MS,
+        sideTimers: new Set(),
         inFlight: false,
         timer: undefined,
         expiredNotified: false,
@@ -126,11 +183,10 @@ class LruTokenStore implements TokenStore {
     if (this.stopped) throw stoppedError(user);
     const now = this.clock.now();
     if (!slot.inFlight && slot.retryAt !== null && now < slot.retryAt) {
-      const error = slot.lastError;
       throw new NoTokenError(
         user,
-        error?.reason ?? 'network',
-        error?.message ?? 'no token yet',
+        slot.blocked?.reason ?? 'network',
+        slot.blocked?.message ?? 'no token yet',
         Math.max(1, Math.ceil((slot.retryAt - now) / 1000)),
       );
     }
@@ -145,38 +201,27 @@ class LruTokenStore implements TokenStore {
     return { user, value: held.value, usableUntil: held.usableUntil };
   }
 
-  invalidate(user: string, tokenValue: string): void {
-    const slot = this.slots.get(user);
-    const held = this.cache.get(user);
-    if (!slot || held === undefined || held.value !== tokenValue || held.revoked) return;
-    held.revoked = true;
-    this.events.emit('invalidated', { user, cause: 'unauthorized' });
-    if (this.stopped || slot.inFlight) return;
-    if (slot.retryAt === null || this.clock.now() >= slot.retryAt) this.refreshInBackground(slot);
-  }
-
-  observe(user: string, tokenValue: string, sentAt: number, status: number): void {
+  accepted(user: string, tokenValue: string, sentAt: number): void {
     const slot = this.slots.get(user);
     const held = slot?.recent.find((h) => h.value === tokenValue);
     if (!slot || !held || sentAt >= held.expiresAt) return;
-    if (status === 401) {
-      this.learn(slot, held, sentAt);
-      return;
-    }
-    if (slot.learning.earlyAges.length > 0) {
-      const from = held.sliding?.lastPushFrom ?? held.sentAt;
-      slot.learning = refuteShorter(slot.learning, sentAt - from);
-    }
-    if (held.sliding === null || held.revoked) return;
-    const next = observeSliding(held.sliding, sentAt, this.clock.now(), {
-      lifetimeMs: held.lifetimeMs,
-      intervalMs: slot.user.token.serverRefreshIntervalSeconds * 1000,
-    });
-    if (next === held.sliding) return;
-    held.sliding = next;
-    if (next.expiresAt === held.expiresAt) return;
-    this.setLife(slot, held, next.lastPushFrom, next.expiresAt);
-    if (held === slot.recent[0]) this.schedule(slot, held);
+    if (sentAt > held.aliveAt) held.aliveAt = sentAt;
+    this.noteAlive(slot, held, sentAt);
+  }
+
+  async rejected(
+    user: string,
+    tokenValue: string,
+    sentAt: number,
+    reason?: string,
+  ): Promise<Rejection> {
+    const slot = this.slots.get(user);
+    if (!slot || this.stopped) return 'pass';
+    const held = slot.recent.find((h) => h.value === tokenValue);
+    // Already known dead, or a newer token is held: send again with that one, no check needed.
+    if (held === undefined || held.revoked || held !== slot.recent[0]) return 'replay';
+    const result = await this.joinCheck(slot, held, sentAt, reason);
+    return result === 'dead' ? 'replay' : 'pass';
   }
 
   status(): UserTokenStatus[] {
@@ -221,7 +266,12 @@ class LruTokenStore implements TokenStore {
 
   stop(): void {
     this.stopped = true;
-    for (const slot of this.slots.values()) this.clock.clearTimeout(slot.timer);
+    this.checks.abort();
+    for (const slot of this.slots.values()) {
+      this.clock.clearTimeout(slot.timer);
+      for (const timer of slot.sideTimers) this.clock.clearTimeout(timer);
+      slot.sideTimers.clear();
+    }
     // Aborts in-flight mints; their waiters reject and get() turns that into 'stopped'.
     this.cache.clear();
   }
@@ -252,11 +302,12 @@ class LruTokenStore implements TokenStore {
     slot.inFlight = true;
     this.clock.clearTimeout(slot.timer);
     const started = this.clock.now();
+    slot.lastMintAt = started;
     let held: Held | undefined;
     try {
       const token = await slot.minter.mint(signal);
       if (signal.aborted) throw signal.reason;
-      held = this.accept(slot, token, started);
+      held = this.accept(slot, token, started, previous);
       return held;
     } catch (err) {
       if (this.stopped || signal.aborted) throw stoppedError(slot.user.name);
@@ -267,19 +318,28 @@ class LruTokenStore implements TokenStore {
     }
   }
 
-  private accept(slot: Slot, token: MintedToken, started: number): Held {
+  private accept(
+    slot: Slot,
+    token: MintedToken,
+    started: number,
+    previous: Held | undefined,
+  ): Held {
     const now = this.clock.now();
     const lifetimeMs = Math.min(token.seconds, slot.effectiveSeconds) * 1000;
     const held: Held = {
       value: token.value,
       sentAt: token.sentAt,
+      receivedAt: now,
       lifetimeMs,
       expiresAt: 0,
       usableUntil: 0,
       renewAt: 0,
       sliding: slot.user.token.autoRefresh ? mintedSliding(token.sentAt, now, lifetimeMs) : null,
       revoked: false,
-      rejectionCounted: false,
+      aliveAt: token.sentAt,
+      proven: false,
+      check: undefined,
+      lastCheckAt: -Infinity,
     };
     this.setLife(slot, held, token.sentAt, token.sentAt + lifetimeMs);
     if (now >= held.usableUntil) {
@@ -290,6 +350,7 @@ class LruTokenStore implements TokenStore {
     }
     slot.failures = 0;
     slot.retryAt = null;
+    slot.blocked = null;
     slot.lastRefreshAt = now;
     slot.everHeld = true;
     slot.expiredNotified = false;
@@ -301,6 +362,7 @@ class LruTokenStore implements TokenStore {
       durationSeconds: (now - started) / 1000,
       expiresAt: held.expiresAt,
     });
+    if (previous !== undefined && !previous.revoked) this.planRetest(slot, previous);
     return held;
   }
 
@@ -323,8 +385,10 @@ class LruTokenStore implements TokenStore {
       reason,
       timeLeftMs,
       random: this.random(),
+      retryAfterMs: err instanceof MintError ? err.retryAfterMs : undefined,
     });
     slot.retryAt = now + delay;
+    slot.blocked = { reason, message };
     slot.lastError = { reason, message, at: now };
     this.events.emit('mintFailed', {
       user: slot.user.name,
@@ -351,23 +415,175 @@ class LruTokenStore implements TokenStore {
     });
   }
 
-  private learn(slot: Slot, held: Held, sentAt: number): void {
-    if (held.rejectionCounted) return;
-    held.rejectionCounted = true;
+  /** Vidispine accepted the token for a request sent at `sentAt`. */
+  private noteAlive(slot: Slot, held: Held, sentAt: number): void {
+    if (!held.proven) {
+      held.proven = true;
+      slot.deaths = 0;
+    }
+    if (slot.learning.earlyAges.length > 0) {
+      const from = held.sliding?.lastPushFrom ?? held.sentAt;
+      slot.learning = refuteShorter(slot.learning, sentAt - from);
+      this.restoreIfRefuted(slot);
+    }
+    if (held.sliding === null || held.revoked) return;
+    const next = observeSliding(held.sliding, sentAt, this.clock.now(), {
+      lifetimeMs: held.lifetimeMs,
+      intervalMs: slot.user.token.serverRefreshIntervalSeconds * 1000,
+    });
+    if (next === held.sliding) return;
+    held.sliding = next;
+    if (next.expiresAt === held.expiresAt) return;
+    this.setLife(slot, held, next.lastPushFrom, next.expiresAt);
+    if (held === slot.recent[0]) this.schedule(slot, held);
+  }
+
+  /**
+   * The verdict on a 401 for the current token. A check sent after the 401 arrived is proof
+   * either way, since a token never comes back to life; every 401 that arrives while it is
+   * under way shares it. At most one check of a token starts per `CHECK_INTERVAL_MS`: a 401
+   * in between, with no check under way, is passed on at once (the token answered a check
+   * less than a second ago), so a client that provokes 401s costs Vidispine one
+   * GET /API/whoami a second and waits for nothing, and a token that really died is caught
+   * by the next check. (Only the current token is checked, so that is one a second per user.)
+   */
+  private joinCheck(
+    slot: Slot,
+    held: Held,
+    sentAt: number,
+    reason: string | undefined,
+  ): Promise<TokenCheck> {
+    let pending = held.check;
+    if (pending === undefined) {
+      const now = this.clock.now();
+      if (now < held.lastCheckAt + CHECK_INTERVAL_MS) return Promise.resolve('unknown');
+      held.lastCheckAt = now;
+      pending = { rejectedSentAt: sentAt, reason, result: Promise.resolve('unknown') };
+      held.check = pending;
+      pending.result = this.runCheck(slot, held, pending);
+    }
+    pending.rejectedSentAt = Math.min(pending.rejectedSentAt, sentAt);
+    pending.reason ??= reason;
+    return pending.result;
+  }
+
+  private async runCheck(slot: Slot, held: Held, pending: PendingCheck): Promise<TokenCheck> {
+    const sentAt = this.clock.now();
+    const result = await this.checker
+      .check(held.value, this.checks.signal)
+      .catch((): TokenCheck => 'unknown');
+    if (held.check === pending) held.check = undefined;
+    if (this.stopped) return 'unknown';
+    if (result === 'alive') {
+      if (sentAt > held.aliveAt) held.aliveAt = sentAt;
+      this.noteAlive(slot, held, sentAt);
+    } else if (result === 'dead') {
+      this.kill(slot, held, pending.rejectedSentAt, pending.reason);
+    }
+    this.events.emit('checked', { user: slot.user.name, result, reason: pending.reason });
+    return result;
+  }
+
+  /** A check confirmed that Vidispine no longer takes this token. */
+  private kill(slot: Slot, held: Held, rejectedSentAt: number, reason: string | undefined): void {
+    if (held.revoked) return;
+    held.revoked = true;
+    this.events.emit('invalidated', { user: slot.user.name, cause: 'unauthorized', reason });
+    this.learn(slot, held, rejectedSentAt);
+    if (held !== slot.recent[0]) return;
+    // A token that worked and then died (a restart, a removal) is replaced at once, however
+    // often that happens; tokens that never work are replaced on the backoff schedule.
+    if (!held.proven) slot.deaths += 1;
+    const now = this.clock.now();
+    const earliest = (slot.lastMintAt ?? now) + rejectionBackoffDelay(slot.deaths, this.random());
+    if (earliest > now) {
+      slot.retryAt = Math.max(slot.retryAt ?? 0, earliest);
+      slot.blocked = {
+        reason: 'rejected',
+        message: `Vidispine rejected ${slot.deaths} new tokens in a row before accepting any; the next one is minted when the backoff allows`,
+      };
+    }
+    if (this.stopped || slot.inFlight) return;
+    if (slot.retryAt === null || now >= slot.retryAt) this.refreshInBackground(slot);
+    else this.schedule(slot, undefined);
+  }
+
+  private learn(slot: Slot, held: Held, rejectedSentAt: number): void {
     const from = held.sliding?.lastPushFrom ?? held.sentAt;
     const result = learnFromRejection(slot.learning, {
-      ageMs: sentAt - from,
+      ageMs: rejectedSentAt - from,
       lifetimeMs: held.lifetimeMs,
     });
     slot.learning = result.state;
     if (result.learnedSeconds === undefined || result.learnedSeconds >= slot.effectiveSeconds)
       return;
     slot.effectiveSeconds = result.learnedSeconds;
+    // Test it at the next renewal already: removals that happened to agree are common.
+    slot.retestAfter = this.clock.now();
+    slot.retestDelayMs = RETEST_FIRST_MS;
     this.events.emit('lifetimeLearned', {
       user: slot.user.name,
       configuredSeconds: slot.user.token.seconds,
       observedSeconds: result.learnedSeconds,
     });
+  }
+
+  /**
+   * A token just retired by a renewal is checked at an age the learned lifetime says it
+   * cannot reach: accepted, the lifetime was learned from removals and the configured one
+   * comes back; refused, the next test waits longer (1 min doubling to 1 h).
+   */
+  private planRetest(slot: Slot, retired: Held): void {
+    const configuredMs = slot.user.token.seconds * 1000;
+    if (slot.effectiveSeconds * 1000 >= configuredMs) return;
+    const now = this.clock.now();
+    const ageMs = retestAgeMs(slot.learning, configuredMs);
+    if (ageMs === undefined || now < slot.retestAfter) return;
+    // The token surely existed from here: a lower bound of its age at the check.
+    const born = retired.sliding?.lastPushBy ?? retired.receivedAt;
+    slot.retestAfter = Infinity;
+    this.later(slot, born + ageMs - now, () => void this.retest(slot, retired, born));
+  }
+
+  private async retest(slot: Slot, retired: Held, born: number): Promise<void> {
+    const sentAt = this.clock.now();
+    const result = await this.checker
+      .check(retired.value, this.checks.signal)
+      .catch((): TokenCheck => 'unknown');
+    if (this.stopped) return;
+    const now = this.clock.now();
+    if (result === 'alive') {
+      slot.learning = refuteShorter(slot.learning, sentAt - born);
+      this.restoreIfRefuted(slot);
+    }
+    slot.retestAfter = now + slot.retestDelayMs;
+    if (result === 'dead') slot.retestDelayMs = Math.min(2 * slot.retestDelayMs, RETEST_MAX_MS);
+  }
+
+  /** Every early rejection was refuted: tokens live as long as configured after all. */
+  private restoreIfRefuted(slot: Slot): void {
+    const configured = slot.user.token.seconds;
+    if (slot.learning.earlyAges.length > 0 || slot.effectiveSeconds >= configured) return;
+    const learnedSeconds = slot.effectiveSeconds;
+    slot.effectiveSeconds = configured;
+    slot.retestAfter = Infinity;
+    this.events.emit('lifetimeRestored', {
+      user: slot.user.name,
+      configuredSeconds: configured,
+      learnedSeconds,
+    });
+  }
+
+  /** A side timer for `slot` (a re-test), cleared by stop(). */
+  private later(slot: Slot, ms: number, fn: () => void): void {
+    const handle = this.clock.setTimeout(
+      () => {
+        slot.sideTimers.delete(handle);
+        if (!this.stopped) fn();
+      },
+      Math.max(0, ms),
+    );
+    slot.sideTimers.add(handle);
   }
 
   /** One timer per user, at the earliest of: retry, renewal, the current token's last usable instant. */
@@ -395,8 +611,10 @@ class LruTokenStore implements TokenStore {
       slot.expiredNotified = true;
       this.events.emit('expired', { user: slot.user.name });
     }
-    const due =
-      slot.retryAt !== null ? now >= slot.retryAt : held !== undefined && now >= held.renewAt;
+    const renewing = slot.retryAt === null && held !== undefined && now >= held.renewAt;
+    // A token that lived to its renewal ends a run of early deaths.
+    if (renewing && !held.revoked) slot.deaths = 0;
+    const due = slot.retryAt !== null ? now >= slot.retryAt : renewing;
     if (due) this.refreshInBackground(slot);
     else this.schedule(slot, held);
   }

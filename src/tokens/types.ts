@@ -6,16 +6,28 @@
 
 import type { MintEndpoint } from '../vidispine/endpoints';
 import type { MintFailureReason } from '../vidispine/failures';
+import type { TokenCheck } from '../vidispine/types';
 
 export type { MintEndpoint } from '../vidispine/endpoints';
 export type { MintFailureReason } from '../vidispine/failures';
-export { MintError, type MintedToken, type TokenMinter } from '../vidispine/types';
+export {
+  MintError,
+  type MintedToken,
+  type TokenCheck,
+  type TokenChecker,
+  type TokenMinter,
+} from '../vidispine/types';
 
-/** Why `get()` could not produce a token; the forwarder turns it into `503` + `Retry-After`. */
+/**
+ * Why `get()` could not produce a token; the forwarder turns it into `503` + `Retry-After`.
+ * `rejected`: Vidispine kept rejecting fresh tokens, so the next mint waits its turn.
+ */
+export type NoTokenReason = MintFailureReason | 'rejected' | 'stopped';
+
 export class NoTokenError extends Error {
   constructor(
     readonly user: string,
-    readonly reason: MintFailureReason | 'stopped',
+    readonly reason: NoTokenReason,
     message: string,
     /** Seconds until the next mint attempt, for `Retry-After`. */
     readonly retryAfterSeconds: number,
@@ -79,21 +91,45 @@ export interface TokenEvents {
     retryInMs: number;
   };
   expired: { user: string };
-  invalidated: { user: string; cause: 'unauthorized' };
+  /** GET /API/whoami confirmed that Vidispine no longer takes the token: it was dropped. */
+  invalidated: { user: string; cause: 'unauthorized'; reason?: string };
+  /**
+   * A 401 on a request was checked with GET /API/whoami on the same token: `alive` means the
+   * 401 was the request's own (a refused RunAs, a path that answers 401) and was passed on.
+   * `reason` is Vidispine's `Reason:` header of that 401, with the token blanked out.
+   */
+  checked: { user: string; result: TokenCheck; reason?: string };
   lifetimeLearned: { user: string; configuredSeconds: number; observedSeconds: number };
+  /** A retired token outlived the learned lifetime: the configured one is used again. */
+  lifetimeRestored: { user: string; configuredSeconds: number; learnedSeconds: number };
 }
 
 export type TokenEventName = keyof TokenEvents;
+
+/** What to do with a request that got a 401: see `TokenStore.rejected`. */
+export type Rejection = 'replay' | 'pass';
 
 export interface TokenStore {
   /** A usable token now, synchronously, or undefined (hot path: no promise when one is held). */
   current(user: string): TokenLease | undefined;
   /** A usable token, minting (coalesced) when none is held; rejects with NoTokenError. */
   get(user: string, signal?: AbortSignal): Promise<TokenLease>;
-  /** Vidispine rejected this token: drop it only if it is still the current one, then re-mint. */
-  invalidate(user: string, tokenValue: string): void;
-  /** A request carrying this token was sent at `sentAt` and answered `status` (sliding expiry, learning). */
-  observe(user: string, tokenValue: string, sentAt: number, status: number): void;
+  /**
+   * A request carrying this token, sent at `sentAt`, got an answer other than 401: the
+   * token was alive then (sliding expiry, evidence against a learned lifetime).
+   */
+  accepted(user: string, tokenValue: string, sentAt: number): void;
+  /**
+   * Vidispine answered 401 to a request carrying this token, sent at `sentAt`. A 401 is not
+   * always the token's fault (a refused `RunAs`, a path that always answers 401), so unless
+   * a newer token is already held, the token is checked with GET /API/whoami first: one check
+   * shared by every 401 that arrives while it is under way, at most one a second per token
+   * (a 401 in between is passed on at once). Resolves `replay` when the token is dead —
+   * it has been dropped and a new one is minted within the mint budget; send the request
+   * again with a fresh lease — or `pass` when the token works (or was not, or could not be,
+   * checked): the 401 belongs to the request. Never rejects.
+   */
+  rejected(user: string, tokenValue: string, sentAt: number, reason?: string): Promise<Rejection>;
   status(): UserTokenStatus[];
   on<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this;
   /** Begin minting for every user and schedule renewals. */

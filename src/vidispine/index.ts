@@ -1,6 +1,6 @@
 export { createTokenMinter, type MinterOptions } from './minter';
 export { createTransport, type HttpAnswer, type VidispineTransport } from './transport';
-export { whoami } from './whoami';
+export { createTokenChecker, whoami } from './whoami';
 export * from './types';
 export * from './endpoints';
 export * from './failures';

@@ -1,6 +1,7 @@
 /**
- * The minting contract: what one token request to Vidispine yields. The token store depends
- * on this interface only; `minter.ts` implements it over HTTP.
+ * The minting contract: what one token request to Vidispine yields, and how a token is
+ * checked. The token store depends on these interfaces only; `minter.ts` and `whoami.ts`
+ * implement them over HTTP.
  */
 import type { MintEndpoint } from './endpoints';
 import type { MintFailureReason } from './failures';
@@ -12,6 +13,8 @@ export class MintError extends Error {
     message: string,
     /** HTTP status when Vidispine answered. */
     readonly status?: number,
+    /** Vidispine's `Retry-After` (on a 503 or 429), in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'MintError';
@@ -30,4 +33,16 @@ export interface MintedToken {
 export interface TokenMinter {
   readonly endpoint: MintEndpoint;
   mint(signal?: AbortSignal): Promise<MintedToken>;
+}
+
+/**
+ * What Vidispine says of a token now: `alive` (it authenticates a request), `dead` (401), or
+ * `unknown` (no clear answer: unreachable, timed out, another status).
+ */
+export const TOKEN_CHECKS = ['alive', 'dead', 'unknown'] as const;
+export type TokenCheck = (typeof TOKEN_CHECKS)[number];
+
+/** Asks Vidispine whether a token still works (`GET /API/whoami` in production). */
+export interface TokenChecker {
+  check(token: string, signal?: AbortSignal): Promise<TokenCheck>;
 }

@@ -31,8 +31,8 @@ describe('access log', () => {
 });
 
 describe('forward log observer', () => {
-  it('logs replays after 401 and upstream errors', () => {
-    const { logger, lines } = captureLogs('info');
+  it('logs replays after 401 and upstream errors; a 401 passed on only at debug', () => {
+    const { logger, lines } = captureLogs('debug');
     const observer = forwardLogObserver(logger);
     observer.requestStarted();
     observer.requestFinished('ingest', 'GET', 200, 0.1);
@@ -41,7 +41,7 @@ describe('forward log observer', () => {
     observer.upstreamError('refused');
     expect(lines.map((l) => [l.level, l.event, l.retried ?? l.reason])).toEqual([
       ['info', 'upstream_unauthorized', true],
-      ['warn', 'upstream_unauthorized', false],
+      ['debug', 'upstream_unauthorized', false],
       ['warn', 'upstream_error', 'refused'],
     ]);
   });

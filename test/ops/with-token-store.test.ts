@@ -79,7 +79,13 @@ it('serves each probe, /status and the metrics with the meaning design.md gives 
       return { value: TOKEN, sentAt: clock.now(), seconds: 60 };
     },
   };
-  store = createTokenStore({ users: [user], minterFor: () => minter, clock, random: () => 0.5 });
+  store = createTokenStore({
+    users: [user],
+    minterFor: () => minter,
+    checker: { check: () => Promise.resolve('alive') },
+    clock,
+    random: () => 0.5,
+  });
   const capture = captureLogs('info');
   const health = new Health(store, now);
   const metrics = new OpsMetrics({ users: ['ingest'], tokens: store, now, defaultMetrics: false });

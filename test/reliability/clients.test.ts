@@ -7,8 +7,8 @@ import * as net from 'node:net';
 import pino from 'pino';
 import { createDataListeners, DATA_SERVER_TIMEOUTS, NO_OBSERVER } from '../../src/proxy';
 import { createSimulator } from '../../src/simulator';
-import { createTokenStore } from '../../src/tokens';
-import { createTokenMinter, createTransport } from '../../src/vidispine';
+import { createTokenStoreFor } from '../../src/app';
+import { createTransport } from '../../src/vidispine';
 import { call, proxyConfig } from '../support/proxy-harness';
 import { samples } from '../support/prom-parse';
 import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/reliability-clients';
@@ -141,10 +141,7 @@ describe('slowloris: clients that never finish their headers', () => {
     await sim.listen(0, '127.0.0.1');
     const config = proxyConfig(sim.url, {});
     const transport = createTransport(config.vidispine);
-    const store = createTokenStore({
-      users: config.users,
-      minterFor: (user) => createTokenMinter({ vidispine: config.vidispine, user, transport }),
-    });
+    const store = createTokenStoreFor(config, transport);
     store.start();
     const [listener] = createDataListeners({
       config,

@@ -19,8 +19,8 @@ import { createSimulator } from '../../src/simulator';
 import type { Simulator, SimulatorOptions } from '../../src/simulator';
 import { patternChunks } from '../../src/simulator/pattern';
 import type { TokenStore } from '../../src/tokens/types';
-import { createTokenStore } from '../../src/tokens';
-import { createTokenMinter, createTransport } from '../../src/vidispine';
+import { createTokenStoreFor } from '../../src/app';
+import { createTransport } from '../../src/vidispine';
 import { userConfig } from './config-fixtures';
 import { basic, readReply, type Reply } from './http';
 
@@ -119,10 +119,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = proxyConfig(sim.url, options);
   const logger = pino({ level: 'silent' });
   const transport = createTransport(config.vidispine);
-  const store = createTokenStore({
-    users: config.users,
-    minterFor: (user) => createTokenMinter({ vidispine: config.vidispine, user, transport }),
-  });
+  const store = createTokenStoreFor(config, transport);
   store.start();
   const observer = new RecordingObserver();
   const forwardConfig =

@@ -1,5 +1,10 @@
-import { backoffDelay } from '../../src/tokens/backoff';
-import { learnFromRejection, NOTHING_LEARNED } from '../../src/tokens/lifetime-learning';
+import { backoffDelay, rejectionBackoffDelay } from '../../src/tokens/backoff';
+import {
+  learnFromRejection,
+  NOTHING_LEARNED,
+  refuteShorter,
+  retestAgeMs,
+} from '../../src/tokens/lifetime-learning';
 import { renewAt } from '../../src/tokens/renew-policy';
 import { mintedSliding, observeSliding, type SlidingState } from '../../src/tokens/sliding-expiry';
 
@@ -70,6 +75,14 @@ describe('backoffDelay', () => {
     for (const reason of ['server_error', 'network', 'timeout', 'empty_token'] as const) {
       expect(delays(reason, 0)[0]).toBe(1000);
     }
+  });
+
+  it("honours Vidispine's Retry-After, but never beyond the cap", () => {
+    const base = { failures: 1, reason: 'server_error' as const, random: 0 };
+    expect(backoffDelay({ ...base, timeLeftMs: 0, retryAfterMs: 3_000 })).toBe(3_000);
+    expect(backoffDelay({ ...base, timeLeftMs: 0, retryAfterMs: 3_600_000 })).toBe(30_000);
+    expect(backoffDelay({ ...base, timeLeftMs: 40_000, retryAfterMs: 3_600_000 })).toBe(20_000);
+    expect(backoffDelay({ ...base, timeLeftMs: 0, retryAfterMs: 10 })).toBe(1_000);
   });
 
   it('takes at most a quarter off as jitter', () => {
@@ -184,6 +197,15 @@ describe('sliding expiry (autoRefresh)', () => {
   });
 });
 
+describe('rejectionBackoffDelay', () => {
+  it('replaces the first dead token at once, then 1 s doubling up to 30 s after the last mint', () => {
+    expect(Array.from({ length: 9 }, (_, i) => rejectionBackoffDelay(i + 1, 0))).toEqual([
+      0, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000,
+    ]);
+    expect(rejectionBackoffDelay(1_000_000, 0.999999)).toBeGreaterThanOrEqual(22_500);
+  });
+});
+
 describe('lifetime learning', () => {
   const learn = (ages: number[], lifetimeMs = 3_600_000) => {
     let state = NOTHING_LEARNED;
@@ -212,8 +234,26 @@ describe('lifetime learning', () => {
     expect(learn([5_000, 900_000, 40_000, 42_000])).toEqual([undefined, undefined, undefined, 40]);
   });
 
-  it('never learns less than one second', () => {
-    expect(learn([800, 700], 60_000)).toEqual([undefined, 1]);
+  it('takes rejections younger than 10 s for removals: no server caps tokens that short', () => {
+    expect(learn([800, 700, 1_500, 1_400], 60_000)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(learn([9_999, 9_999], 60_000)).toEqual([undefined, undefined]);
+    expect(learn([10_000, 10_500], 60_000)).toEqual([undefined, 10]);
+  });
+
+  it('re-tests a learned lifetime just past the agreement band, short of the configured one', () => {
+    const state = { earlyAges: [20_000, 21_000] };
+    expect(retestAgeMs(state, 60_000)).toBe(21_000 * 1.25 + 2_625);
+    expect(retestAgeMs({ earlyAges: [10_000] }, 14_000)).toBe((12_500 + 14_000) / 2);
+    expect(retestAgeMs({ earlyAges: [40_000] }, 50_000)).toBeUndefined();
+    expect(retestAgeMs(NOTHING_LEARNED, 60_000)).toBeUndefined();
+    // A token accepted at that age refutes every remembered rejection.
+    const age = retestAgeMs(state, 60_000) ?? 0;
+    expect(refuteShorter(state, age).earlyAges).toEqual([]);
   });
 });
 

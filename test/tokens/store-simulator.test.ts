@@ -6,6 +6,7 @@ import { createSimulator, type Simulator, type SimulatorOptions } from '../../sr
 import { createTokenStore } from '../../src/tokens';
 import type { TokenEventName, TokenEvents, TokenStore } from '../../src/tokens/types';
 import {
+  createTokenChecker,
   createTokenMinter,
   createTransport,
   type VidispineTransport,
@@ -59,6 +60,7 @@ async function world(users: UserConfig[], simOptions: SimulatorOptions = {}): Pr
     users,
     clock,
     random: () => 0.5,
+    checker: createTokenChecker(transport, 5),
     minterFor: (u) =>
       createTokenMinter({
         vidispine: { admin: ADMIN, mintTimeoutSeconds: 5 },
@@ -74,7 +76,9 @@ async function world(users: UserConfig[], simOptions: SimulatorOptions = {}): Pr
     'mintFailed',
     'expired',
     'invalidated',
+    'checked',
     'lifetimeLearned',
+    'lifetimeRestored',
   ] as const) {
     store.on(name, (payload) => {
       events.push({ name, payload });
@@ -100,8 +104,9 @@ async function world(users: UserConfig[], simOptions: SimulatorOptions = {}): Pr
         { Authorization: `token ${lease.value}`, Accept: 'text/plain' },
         AbortSignal.timeout(5000),
       );
-      store.observe(name, lease.value, sentAt, answer.status);
-      if (answer.status === 401) store.invalidate(name, lease.value);
+      if (answer.status !== 401) store.accepted(name, lease.value, sentAt);
+      // The forwarder waits for the verdict before it replays or passes the 401 on.
+      else await store.rejected(name, lease.value, sentAt);
       return answer.status;
     },
   };
@@ -275,4 +280,31 @@ it('learns a silently capped lifetime and stops hitting 401', async () => {
   expect(learned?.payload).toEqual({ user: 'alice', configuredSeconds: 600, observedSeconds: 60 });
   expect(unauthorized).toBe(2);
   expect(w.store.status()[0].effectiveSeconds).toBe(60);
+});
+
+it('a lifetime learned from two revocations at the same age is re-tested and grows back', async () => {
+  const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
+  for (let i = 0; i < 2; i++) {
+    const lease = await w.store.get('alice');
+    await w.clock.advance(20_000);
+    w.sim.revokeToken(lease.value);
+    expect(await w.use('alice')).toBe(401);
+    await w.clock.advance(0);
+  }
+  expect(w.store.status()[0].effectiveSeconds).toBe(20);
+  // Vidispine keeps tokens their 60 s from now on; a client calls every 5 s for ten minutes.
+  const perMinute: number[] = [];
+  for (let minute = 0; minute < 10; minute++) {
+    const before = w.sim.calls({ endpoint: 'token' });
+    for (let i = 0; i < 12; i++) {
+      await w.clock.advance(5_000);
+      expect(await w.use('alice')).toBe(200);
+    }
+    perMinute.push(w.sim.calls({ endpoint: 'token' }) - before);
+  }
+  expect(w.events.some((e) => e.name === 'lifetimeRestored')).toBe(true);
+  expect(w.store.status()[0].effectiveSeconds).toBe(60);
+  // At 20 s the proxy mints ~4 a minute; back at 60 s, one or two.
+  expect(perMinute[0]).toBeLessThanOrEqual(4);
+  expect(Math.max(...perMinute.slice(1))).toBeLessThanOrEqual(2);
 });

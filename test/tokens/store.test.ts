@@ -1,6 +1,7 @@
 import type { TokenSettings, UserConfig } from '../../src/config/types';
 import { createTokenStore } from '../../src/tokens';
 import { NoTokenError, type TokenEvents, type TokenStore } from '../../src/tokens/types';
+import { FakeChecker } from './support/fake-checker';
 import { FakeMinter } from './support/fake-minter';
 import { ManualClock } from './support/manual-clock';
 import { userConfig } from '../support/config-fixtures';
@@ -12,6 +13,7 @@ function user(name: string, token: Partial<TokenSettings> = {}): UserConfig {
 interface Setup {
   clock: ManualClock;
   store: TokenStore;
+  checker: FakeChecker;
   minter: (name: string) => FakeMinter;
   events: { name: keyof TokenEvents; payload: TokenEvents[keyof TokenEvents] }[];
   draw: { value: number };
@@ -24,9 +26,11 @@ function setup(users: UserConfig[], mode: 'auto' | 'manual' = 'auto'): Setup {
   const clock = new ManualClock();
   const draw = { value: 0.5 };
   const minters = new Map<string, FakeMinter>();
+  const checker = new FakeChecker(clock);
   const store = createTokenStore({
     users,
     clock,
+    checker,
     random: () => draw.value,
     minterFor: (u) => {
       const m = new FakeMinter(clock, u.token.seconds, u.secret ? 'token' : 'user_token', mode);
@@ -41,11 +45,13 @@ function setup(users: UserConfig[], mode: 'auto' | 'manual' = 'auto'): Setup {
     'mintFailed',
     'expired',
     'invalidated',
+    'checked',
     'lifetimeLearned',
+    'lifetimeRestored',
   ] as const) {
     store.on(name, (payload) => events.push({ name, payload }));
   }
-  return { clock, store, minter: (n) => minters.get(n) as FakeMinter, events, draw };
+  return { clock, store, checker, minter: (n) => minters.get(n) as FakeMinter, events, draw };
 }
 
 const names = (s: Setup) => s.events.map((e) => e.name);
@@ -259,26 +265,32 @@ describe('failures and backoff', () => {
   });
 });
 
-describe('invalidate', () => {
-  it('ignores a late 401 for an old token', async () => {
+describe('a 401 on a token', () => {
+  it('replays a late 401 for an old token with the current one: no check, no mint', async () => {
     const s = setup([user('alice')]);
     const old = (await s.store.get('alice')).value;
     await s.clock.advance(42_000);
     const fresh = s.store.current('alice')?.value;
     expect(fresh).not.toBe(old);
-    s.store.invalidate('alice', old);
+    await expect(s.store.rejected('alice', old, s.clock.now() - 1)).resolves.toBe('replay');
     expect(s.store.current('alice')?.value).toBe(fresh);
     expect(s.minter('alice').calls).toBe(2);
+    expect(s.checker.sent).toEqual([]);
     expect(names(s)).not.toContain('invalidated');
   });
 
-  it('drops the current token and mints one new token for all waiters', async () => {
+  it('drops a token the check finds dead and mints one new token for all waiters', async () => {
     const s = setup([user('alice')], 'manual');
     const got = s.store.get('alice');
     const first = s.minter('alice').succeed();
     await got;
-    s.store.invalidate('alice', first);
-    s.store.invalidate('alice', first);
+    s.checker.kill(first);
+    const verdicts = [
+      s.store.rejected('alice', first, s.clock.now()),
+      s.store.rejected('alice', first, s.clock.now()),
+    ];
+    await expect(Promise.all(verdicts)).resolves.toEqual(['replay', 'replay']);
+    expect(s.checker.of(first)).toBe(1);
     expect(s.store.current('alice')).toBeUndefined();
     expect(s.minter('alice').calls).toBe(2);
     const waiters = Array.from({ length: 100 }, () => s.store.get('alice'));
@@ -290,14 +302,139 @@ describe('invalidate', () => {
     ]);
   });
 
-  it('does not bypass backoff', async () => {
+  it("keeps a token the check finds alive: the 401 was the request's own", async () => {
+    const s = setup([user('alice')]);
+    const token = (await s.store.get('alice')).value;
+    const verdict = s.store.rejected('alice', token, s.clock.now(), 'RunAs refused');
+    await expect(verdict).resolves.toBe('pass');
+    expect(s.store.current('alice')?.value).toBe(token);
+    expect(s.minter('alice').calls).toBe(1);
+    expect(s.events.filter((e) => e.name === 'checked')).toEqual([
+      { name: 'checked', payload: { user: 'alice', result: 'alive', reason: 'RunAs refused' } },
+    ]);
+  });
+
+  it('passes the 401 on and keeps the token when the check gives no clear answer', async () => {
+    const s = setup([user('alice')]);
+    const token = (await s.store.get('alice')).value;
+    s.checker.answer(token, 'unknown');
+    await expect(s.store.rejected('alice', token, s.clock.now())).resolves.toBe('pass');
+    expect(s.store.current('alice')?.value).toBe(token);
+    expect(s.minter('alice').calls).toBe(1);
+  });
+
+  it('checks at most once a second per user; 401s in between pass at once', async () => {
+    const s = setup([user('alice')]);
+    const token = (await s.store.get('alice')).value;
+    await expect(s.store.rejected('alice', token, s.clock.now())).resolves.toBe('pass');
+    const between = Array.from({ length: 50 }, () =>
+      s.store.rejected('alice', token, s.clock.now()),
+    );
+    await expect(Promise.all(between)).resolves.toEqual(Array(50).fill('pass'));
+    expect(s.checker.sent).toHaveLength(1);
+    await s.clock.advance(1_000);
+    s.checker.kill(token);
+    await expect(s.store.rejected('alice', token, s.clock.now())).resolves.toBe('replay');
+    expect(s.checker.sent.map((c) => c.at - s.checker.sent[0].at)).toEqual([0, 1_000]);
+  });
+
+  it('lets every 401 that arrives while a check is under way share it', async () => {
+    const s = setup([user('alice')]);
+    const token = (await s.store.get('alice')).value;
+    s.checker.kill(token);
+    const verdicts = Array.from({ length: 50 }, () =>
+      s.store.rejected('alice', token, s.clock.now()),
+    );
+    await expect(Promise.all(verdicts)).resolves.toEqual(Array(50).fill('replay'));
+    expect(s.checker.sent).toHaveLength(1);
+    expect(s.minter('alice').calls).toBe(2);
+  });
+
+  it('never lets 401s mint faster than the rejection backoff, however many arrive', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0;
+    const start = s.clock.now();
+    const minted: number[] = [];
+    s.store.on('minted', () => minted.push(s.clock.now() - start));
+    // Vidispine rejects every token it issues; clients keep sending as fast as they can.
+    for (let ms = 0; ms < 120_000; ms += 50) {
+      const lease = s.store.current('alice');
+      if (lease) {
+        s.checker.kill(lease.value);
+        void s.store.rejected('alice', lease.value, s.clock.now());
+      }
+      await s.clock.advance(50);
+    }
+    // Budget: the first at once, then 1, 2, 4, 8, 16 s, then every 30 s.
+    expect(minted.length).toBeLessThanOrEqual(8 + 2);
+    expect(minted.filter((t) => t < 60_000).length).toBeLessThanOrEqual(8);
+    for (let i = 2; i < minted.length; i++) {
+      expect(minted[i] - minted[i - 1]).toBeGreaterThanOrEqual(
+        Math.min(30_000, 1_000 * 2 ** (i - 2)) * 0.75 - 1,
+      );
+    }
+  });
+
+  it('answers 503 material while the rejection backoff holds the next mint back', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0;
+    // Deaths 1 and 2 are replaced at once and after 1 s; the fourth waits 4 s.
+    for (let i = 0; i < 4; i++) {
+      const lease = await s.store.get('alice');
+      s.checker.kill(lease.value);
+      const verdict = s.store.rejected('alice', lease.value, s.clock.now());
+      await s.clock.advance(1_000); // one check a second
+      await expect(verdict).resolves.toBe('replay');
+    }
+    const err = (await s.store.get('alice').catch((e: unknown) => e)) as NoTokenError;
+    expect(err).toBeInstanceOf(NoTokenError);
+    expect(err.reason).toBe('rejected');
+    expect(err.retryAfterSeconds).toBe(3);
+    expect(s.minter('alice').calls).toBe(4);
+  });
+
+  it('replaces a token that worked and then died at once, however often that happens', async () => {
+    const s = setup([user('alice')]);
+    // Ages far enough apart that they teach no lifetime: removals, not a cap.
+    for (const age of [1_000, 2_500, 6_000, 15_000, 40_000]) {
+      const lease = await s.store.get('alice');
+      s.store.accepted('alice', lease.value, s.clock.now());
+      await s.clock.advance(age);
+      s.checker.kill(lease.value);
+      await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
+      await expect(s.store.get('alice')).resolves.toMatchObject({ user: 'alice' });
+    }
+    expect(s.minter('alice').calls).toBe(6);
+  });
+
+  it('a token that reaches its renewal ends a run of deaths', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0.5;
+    for (let i = 0; i < 4; i++) {
+      const lease = await s.store.get('alice');
+      s.checker.kill(lease.value);
+      await s.store.rejected('alice', lease.value, s.clock.now());
+      await s.clock.advance(20_000);
+    }
+    await s.clock.advance(60_000); // the current token lives to its renewal
+    const calls = s.minter('alice').calls;
+    const lease = await s.store.get('alice');
+    s.checker.kill(lease.value);
+    await s.store.rejected('alice', lease.value, s.clock.now());
+    await s.clock.advance(0);
+    expect(s.minter('alice').calls).toBe(calls + 1);
+    expect(s.store.current('alice')).toBeDefined();
+  });
+
+  it('does not bypass the backoff of failed mints', async () => {
     const s = setup([user('alice')]);
     s.draw.value = 0;
     const token = (await s.store.get('alice')).value;
     s.minter('alice').failNext('server_error', 'server_error');
     await s.clock.advance(37_800);
     expect(s.minter('alice').calls).toBe(2);
-    s.store.invalidate('alice', token);
+    s.checker.kill(token);
+    await s.store.rejected('alice', token, s.clock.now());
     await s.clock.advance(0);
     expect(s.minter('alice').calls).toBe(2);
     await s.clock.advance(1_000);
@@ -317,7 +454,7 @@ describe('autoRefresh mode', () => {
       expect(lease?.value).toBe(first.value);
       const sentAt = s.clock.now();
       await s.clock.advance(5);
-      s.store.observe('alice', first.value, sentAt, 200);
+      s.store.accepted('alice', first.value, sentAt);
     }
     expect(s.minter('alice').calls).toBe(1);
     expect(s.store.status()[0].expiresAt).toBeGreaterThan(s.clock.now() + 45_000);
@@ -328,7 +465,7 @@ describe('autoRefresh mode', () => {
     const first = await s.store.get('alice');
     const t0 = s.clock.now();
     await s.clock.advance(20_000);
-    s.store.observe('alice', first.value, s.clock.now(), 200);
+    s.store.accepted('alice', first.value, s.clock.now());
     // Pushed to t0 + 80 s; renewal at 70 % of that lifetime: t0 + 20 s + 42 s.
     await s.clock.advanceTo(t0 + 61_999);
     expect(s.minter('alice').calls).toBe(1);
@@ -342,22 +479,30 @@ describe('autoRefresh mode', () => {
     const first = await s.store.get('alice');
     const t0 = s.clock.now();
     await s.clock.advance(8_000);
-    s.store.observe('alice', first.value, s.clock.now(), 200);
+    s.store.accepted('alice', first.value, s.clock.now());
     expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
     await s.clock.advance(8_000);
-    s.store.observe('alice', first.value, s.clock.now(), 200);
+    s.store.accepted('alice', first.value, s.clock.now());
     expect(s.store.status()[0].expiresAt).toBe(t0 + 76_000);
   });
 
-  it('does not push on a 401, nor for tokens it does not hold', async () => {
+  it('does not push for tokens it does not hold', async () => {
     const s = setup([auto()]);
     const first = await s.store.get('alice');
     const t0 = s.clock.now();
     await s.clock.advance(20_000);
-    s.store.observe('alice', first.value, s.clock.now(), 401);
-    s.store.observe('alice', 'someone-else', s.clock.now(), 200);
-    s.store.observe('bob', first.value, s.clock.now(), 200);
+    s.store.accepted('alice', 'someone-else', s.clock.now());
+    s.store.accepted('bob', first.value, s.clock.now());
     expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
+  });
+
+  it('a check that finds the token alive pushes its expiry like any request', async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    await s.clock.advance(20_000);
+    await s.store.rejected('alice', first.value, s.clock.now());
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 80_000);
   });
 
   it('ignores pushes in renew mode', async () => {
@@ -365,22 +510,25 @@ describe('autoRefresh mode', () => {
     const first = await s.store.get('alice');
     const t0 = s.clock.now();
     await s.clock.advance(20_000);
-    s.store.observe('alice', first.value, s.clock.now(), 200);
+    s.store.accepted('alice', first.value, s.clock.now());
     expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
   });
 });
 
 describe('lifetime learning', () => {
-  it('lowers the lifetime after two early rejections and emits lifetimeLearned', async () => {
+  /** A 401 at `age` on the token minted now, confirmed dead. */
+  async function rejectAt(s: Setup, age: number): Promise<void> {
+    const lease = await s.store.get('alice');
+    const mintedAt = s.clock.now();
+    await s.clock.advance(age);
+    s.checker.kill(lease.value);
+    await s.store.rejected('alice', lease.value, mintedAt + age);
+    await s.clock.advance(0);
+  }
+
+  it('lowers the lifetime after two confirmed early deaths and emits lifetimeLearned', async () => {
     const s = setup([user('alice', { seconds: 3600 })]);
-    for (const age of [31_000, 30_400]) {
-      const lease = await s.store.get('alice');
-      const mintedAt = s.clock.now();
-      await s.clock.advance(age);
-      s.store.observe('alice', lease.value, mintedAt + age, 401);
-      s.store.invalidate('alice', lease.value);
-      await s.clock.advance(0);
-    }
+    for (const age of [31_000, 30_400]) await rejectAt(s, age);
     expect(s.events.filter((e) => e.name === 'lifetimeLearned')).toEqual([
       {
         name: 'lifetimeLearned',
@@ -392,25 +540,60 @@ describe('lifetime learning', () => {
     expect(next?.usableUntil).toBe(s.clock.now() + 30_000 - 5_000);
   });
 
-  it('counts one rejection per token, in either order with invalidate', async () => {
-    const s = setup([user('alice', { seconds: 3600 })]);
-    const lease = await s.store.get('alice');
-    await s.clock.advance(30_000);
-    s.store.invalidate('alice', lease.value);
-    await s.clock.advance(0);
-    for (let i = 0; i < 5; i++) s.store.observe('alice', lease.value, s.clock.now() - 1, 401);
+  it("learns nothing from 401s the check found to be the request's own", async () => {
+    const s = setup([user('alice')]);
+    for (let i = 0; i < 20; i++) {
+      const lease = await s.store.get('alice');
+      await s.clock.advance(1_500);
+      await s.store.rejected('alice', lease.value, s.clock.now() - 1);
+    }
     expect(names(s)).not.toContain('lifetimeLearned');
+    expect(s.store.status()[0].effectiveSeconds).toBe(60);
+    expect(s.minter('alice').calls).toBe(1);
   });
 
   it('learns nothing from a rejection close to the modelled expiry', async () => {
     const s = setup([user('alice')]);
-    for (let i = 0; i < 3; i++) {
-      const lease = await s.store.get('alice');
-      await s.clock.advance(50_000);
-      s.store.observe('alice', lease.value, s.clock.now(), 401);
-      s.store.invalidate('alice', lease.value);
-    }
+    for (let i = 0; i < 3; i++) await rejectAt(s, 50_000);
     expect(names(s)).not.toContain('lifetimeLearned');
+  });
+
+  it('grows back when a retired token outlives the learned lifetime', async () => {
+    const s = setup([user('alice', { seconds: 30 })]);
+    // Two revocations at the same age look like a 10 s cap…
+    for (const age of [10_000, 10_200]) await rejectAt(s, age);
+    expect(s.store.status()[0].effectiveSeconds).toBe(10);
+    // …but the server keeps tokens 30 s: the token retired at the next renewal is checked
+    // at an age the learned lifetime says it cannot reach, and answers.
+    await s.clock.advance(30_000);
+    expect(s.events.filter((e) => e.name === 'lifetimeRestored')).toEqual([
+      {
+        name: 'lifetimeRestored',
+        payload: { user: 'alice', configuredSeconds: 30, learnedSeconds: 10 },
+      },
+    ]);
+    expect(s.store.status()[0].effectiveSeconds).toBe(30);
+    const mints = s.minter('alice').calls;
+    await s.clock.advance(60_000);
+    // Renewing at ~70 % of 30 s again, not of 10 s.
+    expect(s.minter('alice').calls - mints).toBeLessThanOrEqual(3);
+  });
+
+  it('keeps a learned lifetime the re-test confirms, and tests it less and less often', async () => {
+    const s = setup([user('alice', { seconds: 30 })]);
+    for (const age of [10_000, 10_200]) await rejectAt(s, age);
+    // A real 10 s cap: every token dies 10 s after it was minted.
+    const minter = s.minter('alice');
+    s.checker.rule = (token) =>
+      s.clock.now() - (minter.issued.get(token) ?? 0) >= 10_000 ? 'dead' : 'alive';
+    const before = s.checker.sent.length;
+    await s.clock.advance(3_600_000);
+    expect(s.store.status()[0].effectiveSeconds).toBe(10);
+    expect(names(s)).not.toContain('lifetimeRestored');
+    // 1 min doubling to 1 h: a handful of re-tests in an hour, not one per token.
+    const retests = s.checker.sent.length - before;
+    expect(retests).toBeGreaterThanOrEqual(3);
+    expect(retests).toBeLessThanOrEqual(8);
   });
 });
 

@@ -23,6 +23,8 @@ export class FakeMinter implements TokenMinter {
   private readonly pending: Pending[] = [];
   private readonly failures: MintFailureReason[] = [];
   readonly signals: AbortSignal[] = [];
+  /** Each token handed out → when its mint was sent. */
+  readonly issued = new Map<string, number>();
 
   constructor(
     private readonly clock: ManualClock,
@@ -72,6 +74,8 @@ export class FakeMinter implements TokenMinter {
 
   private token(sentAt: number): MintedToken {
     this.serial += 1;
-    return { value: `tok-${this.serial}`, sentAt, seconds: this.seconds };
+    const value = `tok-${this.serial}`;
+    this.issued.set(value, sentAt);
+    return { value, sentAt, seconds: this.seconds };
   }
 }

@@ -1,0 +1,33 @@
+import type { TokenCheck, TokenChecker } from '../../../src/tokens/types';
+import type { ManualClock } from './manual-clock';
+
+/**
+ * A token checker under the test's control: every token is `alive` unless the test said
+ * `kill(token)` (then `dead`), set an answer for it, or set a `rule` that decides. Records
+ * when each check was sent.
+ */
+export class FakeChecker implements TokenChecker {
+  readonly sent: { token: string; at: number }[] = [];
+  private readonly answers = new Map<string, TokenCheck>();
+  rule: ((token: string) => TokenCheck | undefined) | undefined;
+
+  constructor(private readonly clock: ManualClock) {}
+
+  kill(token: string): void {
+    this.answers.set(token, 'dead');
+  }
+
+  answer(token: string, result: TokenCheck): void {
+    this.answers.set(token, result);
+  }
+
+  check(token: string): Promise<TokenCheck> {
+    this.sent.push({ token, at: this.clock.now() });
+    return Promise.resolve(this.answers.get(token) ?? this.rule?.(token) ?? 'alive');
+  }
+
+  /** Checks of one token. */
+  of(token: string): number {
+    return this.sent.filter((c) => c.token === token).length;
+  }
+}

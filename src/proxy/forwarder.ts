@@ -33,6 +33,7 @@ import { canReplay, planBody } from './replay';
 import { requestIdFrom } from './request-id';
 import type { Turn } from './pipeline';
 import { Pipelines, isSafe } from './pipeline';
+import { refusalReason, withoutToken } from './unauthorized';
 import { isIdempotent } from './retry';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
@@ -238,23 +239,52 @@ class Exchange implements Turn {
     }
     this.clearContinueTimer();
     const status = upstreamRes.statusCode ?? 502;
-    const { store, observer } = this.f;
-    const token = this.token();
-    store.observe(this.user, token, this.sentAt, status);
     if (status === 401) {
-      const replay =
-        !this.clientGone && canReplay(this.plan, this.attempt, this.bodyState === 'streaming');
-      observer.upstreamUnauthorized(this.user, replay);
-      store.invalidate(this.user, token);
-      if (replay) {
-        upstreamRes.resume();
-        this.retire(upstreamReq);
-        void this.replay(token);
-        return;
-      }
+      void this.onUnauthorized(upstreamReq, upstreamRes);
+      return;
     }
+    this.f.store.accepted(this.user, this.token(), this.sentAt);
     this.body = undefined;
     this.respond(upstreamReq, upstreamRes, status);
+  }
+
+  /**
+   * Step "on 401": a 401 is not always our token's fault (a refused RunAs, a path that
+   * answers 401 whatever the token), so the store checks the token before dropping it. Dead:
+   * replay once with a fresh one. Alive: the 401 is the request's own and goes to the client.
+   * The upstream answer waits, unread, until the store has decided.
+   */
+  private async onUnauthorized(
+    upstreamReq: ClientRequest,
+    upstreamRes: IncomingMessage,
+  ): Promise<void> {
+    const { store, observer } = this.f;
+    const token = this.token();
+    const reason = refusalReason(upstreamRes.rawHeaders, token);
+    const replayable = canReplay(this.plan, this.attempt, this.bodyState === 'streaming');
+    if (!replayable) {
+      observer.upstreamUnauthorized(this.user, false);
+      // Not awaited: a dead token is still dropped for the requests that follow.
+      void store.rejected(this.user, token, this.sentAt, reason);
+      this.body = undefined;
+      this.respond(upstreamReq, upstreamRes, 401);
+      return;
+    }
+    const verdict = await store.rejected(this.user, token, this.sentAt, reason);
+    // The client left, or the upstream request failed, while the token was checked.
+    if (this.clientGone || upstreamReq !== this.upstreamReq) {
+      upstreamRes.resume();
+      return;
+    }
+    observer.upstreamUnauthorized(this.user, verdict === 'replay');
+    if (verdict === 'replay') {
+      upstreamRes.resume();
+      this.retire(upstreamReq);
+      void this.replay(token);
+      return;
+    }
+    this.body = undefined;
+    this.respond(upstreamReq, upstreamRes, 401);
   }
 
   /** Step "on 401 replay": same request, fresh token, once. */
@@ -284,6 +314,8 @@ class Exchange implements Turn {
       this.f.rewriteLocation,
       this.req.headers.host,
     );
+    // An error answer may quote the credential it refused: ours never reaches the client.
+    if (status >= 400) withoutToken(headers, this.token());
     if (bodyNeverSent) {
       this.bodyState = 'abandoned';
       // Vidispine answered without the body: close rather than read a large upload to waste.

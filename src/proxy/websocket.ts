@@ -24,6 +24,7 @@ import { NO_BODY } from './framing';
 import { attachToken, clientResponseHeaders, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
 import type { ForwardObserver } from './observer';
+import { refusalReason, withoutToken } from './unauthorized';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
 
@@ -119,9 +120,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   }
 
   /** Vidispine refused the upgrade: its answer goes to the client, then both connections close. */
-  function passOn(client: Duplex, req: IncomingMessage, res: IncomingMessage): void {
+  function passOn(client: Duplex, req: IncomingMessage, res: IncomingMessage, token: string): void {
     const status = res.statusCode ?? 502;
     const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, req.headers.host);
+    // An error answer may quote the credential it refused: ours never reaches the client.
+    if (status >= 400) withoutToken(headers, token);
     headers.push('Connection', 'close');
     let text: string;
     try {
@@ -167,7 +170,6 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       return;
     }
     const sentAt = Date.now();
-    const observe = (status: number): void => store.observe(user, lease.value, sentAt, status);
     let answered = false;
     limitConnect(upstreamReq, upstream.connectTimeoutMs);
     upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));
@@ -183,7 +185,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         return;
       }
       answered = true;
-      observe(101);
+      store.accepted(user, lease.value, sentAt);
       // A WebSocket may rightly stay quiet for hours.
       server.setTimeout(0);
       if (serverEarly.length > 0) server.unshift(serverEarly);
@@ -196,14 +198,14 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         return;
       }
       answered = true;
-      const status = res.statusCode ?? 502;
-      observe(status);
-      if (status === 401) {
-        // Not replayed: the client's reconnect finds the fresh token.
+      if (res.statusCode !== 401) store.accepted(user, lease.value, sentAt);
+      else {
+        // Not replayed; a dead token is dropped, so the client's reconnect finds a fresh one.
         observer.upstreamUnauthorized(user, false);
-        store.invalidate(user, lease.value);
+        const reason = refusalReason(res.rawHeaders, lease.value);
+        void store.rejected(user, lease.value, sentAt, reason);
       }
-      passOn(client, req, res);
+      passOn(client, req, res, lease.value);
     });
     upstreamReq.end();
   }

@@ -89,16 +89,41 @@ async function upstream(handler: http.RequestListener, onExpect?: http.RequestLi
   };
 }
 
+/** A harness whose requests go to an upstream that answers every one 401 (and records it). */
+async function alwaysRejecting() {
+  const seen: (string | undefined)[] = [];
+  const rejecting = await upstream((req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="Vidispine"', 'content-length': 2 });
+    res.end('no');
+  });
+  const h = await startHarness({ forwardTo: rejecting.url });
+  return { seen, rejecting, h };
+}
+
 describe('upstream behaviours', () => {
-  it('passes a 401 on, without WWW-Authenticate, when the replay gets 401 too', async () => {
-    const seen: (string | undefined)[] = [];
-    const rejecting = await upstream((req, res) => {
-      seen.push(req.headers.authorization);
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="Vidispine"', 'content-length': 2 });
-      res.end('no');
-    });
-    const h = await startHarness({ forwardTo: rejecting.url });
+  it('passes a 401 on, without WWW-Authenticate or a new token, when the token still works', async () => {
+    const { seen, rejecting, h } = await alwaysRejecting();
     try {
+      const reply = await call(h.port, { path: '/API/whoami' });
+      expect(reply.status).toBe(401);
+      expect(reply.headers['www-authenticate']).toBeUndefined();
+      expect(reply.text).toBe('no');
+      // GET /API/whoami on the simulator says the token works: no replay, no mint.
+      expect(seen).toHaveLength(1);
+      expect(h.sim.calls({ endpoint: 'token' })).toBe(1);
+      expect(h.observer.unauthorized).toEqual([{ user: 'alice', retried: false }]);
+    } finally {
+      await h.close();
+      await rejecting.close();
+    }
+  });
+
+  it('replays once with a new token when the token is dead, and passes on a second 401', async () => {
+    const { seen, rejecting, h } = await alwaysRejecting();
+    try {
+      await until(() => h.sim.tokenCount() === 1);
+      h.sim.revokeAllTokens();
       const reply = await call(h.port, { path: '/API/whoami' });
       expect(reply.status).toBe(401);
       expect(reply.headers['www-authenticate']).toBeUndefined();
@@ -111,6 +136,9 @@ describe('upstream behaviours', () => {
         { user: 'alice', retried: true },
         { user: 'alice', retried: false },
       ]);
+      // The second 401 is checked too: the new token works, so nothing more is minted.
+      await until(() => h.sim.calls({ endpoint: 'api' }) === 2);
+      expect(h.sim.calls({ endpoint: 'token' })).toBe(2);
     } finally {
       await h.close();
       await rejecting.close();

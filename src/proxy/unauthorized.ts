@@ -1,0 +1,24 @@
+/**
+ * What the forwarder passes on of a refusal. Vidispine (Apache Shiro) may explain one in a
+ * `Reason:` header, and that can name the credential presented — the proxy's own token,
+ * which must never reach a client or a log line. It is blanked out wherever it appears.
+ */
+const BLANK = '[REDACTED]';
+
+/** The first `Reason:` header of an answer, with `token` blanked out; undefined if none. */
+export function refusalReason(raw: readonly string[], token: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].toLowerCase() === 'reason') return blank(raw[i + 1], token);
+  }
+  return undefined;
+}
+
+/** Response headers (name, value, name, value …) with `token` blanked out of every value. */
+export function withoutToken(headers: string[], token: string): string[] {
+  for (let i = 1; i < headers.length; i += 2) headers[i] = blank(headers[i], token);
+  return headers;
+}
+
+function blank(value: string, token: string): string {
+  return value.includes(token) ? value.split(token).join(BLANK) : value;
+}

@@ -2,12 +2,12 @@
 // 20-line Node.js forwarders and Express + http-proxy-middleware, every process separate.
 // See `node bench/run.mjs --help`.
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { CONTENDERS, PROXY_CLI, startUpstream } from './lib/contenders.mjs';
+import { CONTENDERS, PROXY_CLI, proxyVariant, startUpstream } from './lib/contenders.mjs';
 import { coldStart, idle, smallGet, transfer } from './lib/scenarios.mjs';
 import { SIMULATOR_PROBE, startSimulator, startToReady } from './lib/startup.mjs';
 import { pickLoadTool } from './lib/load.mjs';
@@ -34,6 +34,9 @@ const HELP = `Usage: npm run bench -- [options]
   --idle=N              idle keep-alive connections (default 1000)
   --cold=N              concurrent first requests at cold start (default 10000)
   --load=TOOL           wrk or autocannon (default: wrk when installed)
+  --variant="NAME WORD..."
+                        one more column of this proxy (repeatable); each WORD is a Node.js
+                        flag, VAR=value, another build's cli.js, or a Node.js binary
   --cpu-prof            run the proxy under --cpu-prof; profiles go to bench/results/profiles
   --out=FILE            JSON results file (default bench/results/bench-<time>.json)
 `;
@@ -77,6 +80,7 @@ function parseOptions(argv) {
       cold: { type: 'string' },
       load: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      variant: { type: 'string', multiple: true },
       out: { type: 'string' },
     },
   });
@@ -101,6 +105,7 @@ function parseOptions(argv) {
     cold: Math.round(positive(values.cold ?? (quick ? 2000 : 10000), 'cold')),
     load: values.load,
     cpuProf: values['cpu-prof'] === true,
+    variants: values.variant ?? [],
     out: values.out,
   };
 }
@@ -137,7 +142,7 @@ async function attempt(results, key, name, fn) {
   }
 }
 
-const startOptions = (ctx, contender) => (contender.name === 'proxy' ? ctx.proxyStart : {});
+const startOptions = (ctx, contender) => (contender.name.startsWith('proxy') ? ctx.proxyStart : {});
 
 /** Starts every contender; one that cannot start is reported as skipped, the rest still run. */
 async function startAll(ctx, entries) {
@@ -231,11 +236,6 @@ async function benchFresh(ctx, entry, results, simulator) {
   }
 }
 
-function proxyAvailability() {
-  if (!existsSync(PROXY_CLI)) return 'dist/cli.js missing (npm run build)';
-  return true;
-}
-
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
   if (opts.help) {
@@ -259,11 +259,12 @@ async function main() {
     proxyStart: opts.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {},
   };
 
-  const contenders = CONTENDERS.filter((c) => opts.contenders.includes(c.name)).map((c) => ({
+  const chosen = CONTENDERS.filter((c) => opts.contenders.includes(c.name));
+  const contenders = [...chosen, ...opts.variants.map(proxyVariant)].map((c) => ({
     contender: c,
     name: c.name,
     label: c.label,
-    available: c.name === 'proxy' ? proxyAvailability() : c.available(),
+    available: c.available(),
   }));
   const results = {};
   const started = Date.now();

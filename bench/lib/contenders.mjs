@@ -4,9 +4,9 @@
 // (only "direct" needs the token), `pid` the process whose RSS and CPU are measured (null:
 // none), and `readyUrl` what answers 200 once it can serve (this proxy's /readyz; the
 // others hold a token minted up front, so their first forwarded answer).
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGoProxy } from './go.mjs';
 import { freePort, lineReader, startProcess, waitForOk, which } from './procs.mjs';
@@ -66,42 +66,69 @@ const direct = {
   },
 };
 
-const proxy = {
-  name: 'proxy',
-  label: 'this proxy',
-  available: () => true,
-  /**
-   * As a sidecar runs it: environment configuration, one user, the ops listener on.
-   * `nodeArgs` go before the script (profiling, tracing), `env` is added to the environment.
-   */
-  async start(ctx, { wait = true, nodeArgs = [], env = {} } = {}) {
-    const port = await freePort();
-    const opsPort = await freePort();
-    const spawnedAt = now();
-    const proc = startProcess('proxy', process.execPath, [...nodeArgs, PROXY_CLI, 'run'], {
-      nofile: NOFILE,
-      cwd: ctx.workDir,
-      env: {
-        PATH: process.env.PATH,
-        VIDISPINE_URL: ctx.upstream.base,
-        VIDISPINE_USER: ctx.user.name,
-        VIDISPINE_PASSWORD: ctx.user.password,
-        PROXY_LISTEN: `127.0.0.1:${port}`,
-        OPS_LISTEN: `127.0.0.1:${opsPort}`,
-        TOKEN_SECONDS: '3600',
-        LOG_LEVEL: 'warn',
-        // stop at once when the harness is done with it (and write the CPU profile)
-        SHUTDOWN_DELAY_SECONDS: '0',
-        SHUTDOWN_DRAIN_SECONDS: '1',
-        ...env,
-      },
-    });
-    return spawned(proc, port, ctx, wait, {
-      spawnedAt,
-      readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
-    });
-  },
-};
+/**
+ * This proxy as a sidecar runs it: environment configuration, one user, the ops listener on.
+ * A variant runs another build (`cli`), Node.js binary (`node`), Node.js flags or
+ * environment, side by side with the default one.
+ */
+function proxyContender({ name = 'proxy', label = 'this proxy', cli = PROXY_CLI, node, ...fixed }) {
+  const program = node ?? process.execPath;
+  return {
+    name,
+    label,
+    available: () => (existsSync(cli) ? true : `${cli} missing (npm run build)`),
+    /** `nodeArgs` go before the script (profiling, tracing); `env` adds to the environment. */
+    async start(ctx, { wait = true, nodeArgs = [], env = {} } = {}) {
+      const port = await freePort();
+      const opsPort = await freePort();
+      const args = [...(fixed.nodeArgs ?? []), ...nodeArgs, cli, 'run'];
+      const spawnedAt = now();
+      const proc = startProcess(name, program, args, {
+        nofile: NOFILE,
+        cwd: ctx.workDir,
+        env: {
+          PATH: process.env.PATH,
+          VIDISPINE_URL: ctx.upstream.base,
+          VIDISPINE_USER: ctx.user.name,
+          VIDISPINE_PASSWORD: ctx.user.password,
+          PROXY_LISTEN: `127.0.0.1:${port}`,
+          OPS_LISTEN: `127.0.0.1:${opsPort}`,
+          TOKEN_SECONDS: '3600',
+          LOG_LEVEL: 'warn',
+          // stop at once when the harness is done with it (and write the CPU profile)
+          SHUTDOWN_DELAY_SECONDS: '0',
+          SHUTDOWN_DRAIN_SECONDS: '1',
+          ...fixed.env,
+          ...env,
+        },
+      });
+      return spawned(proc, port, ctx, wait, {
+        spawnedAt,
+        readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
+      });
+    },
+  };
+}
+
+/**
+ * `--variant "NAME WORD..."`: a second column of this proxy. Each word is a Node.js flag
+ * (`--max-semi-space-size=1`), an environment variable (`NODE_COMPILE_CACHE=/tmp/cc`), the
+ * CLI to run (a path ending in `.js`, e.g. another build's dist/cli.js) or the Node.js
+ * binary (any other path).
+ */
+export function proxyVariant(spec) {
+  const [name, ...words] = spec.trim().split(/\s+/);
+  if (!/^[\w.-]+$/.test(name ?? '')) throw new Error(`--variant "${spec}": name it first`);
+  const variant = { name: `proxy:${name}`, label: `this proxy (${name})`, nodeArgs: [], env: {} };
+  for (const word of words) {
+    const env = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
+    if (env) variant.env[env[1]] = env[2];
+    else if (word.startsWith('-')) variant.nodeArgs.push(word);
+    else if (word.endsWith('.js')) variant.cli = resolve(word);
+    else variant.node = resolve(word);
+  }
+  return proxyContender(variant);
+}
 
 function nginxConfig({ dir, port, upstreamPort, token }) {
   const user = process.getuid?.() === 0 ? `user ${userInfo().username};` : '';
@@ -231,7 +258,7 @@ const express = forwarder({
 });
 
 /** Column order of the report. */
-export const CONTENDERS = [direct, nginx, go, nodeHttp, undici, express, proxy];
+export const CONTENDERS = [direct, nginx, go, nodeHttp, undici, express, proxyContender({})];
 
 /** Starts the bench upstream; resolves to { base, port, proc }. */
 export async function startUpstream() {

@@ -103,26 +103,41 @@ export function formatRatios(report) {
   return layout(['this proxy ÷', 'figure', ...others.map((c) => c.label)], body);
 }
 
-/** Where this proxy's start-up time went (median of the traced starts). */
+/** Where this proxy's start-up time went (median of the traced starts), per build/variant. */
 export function formatBreakdown(report) {
-  const b = report.results.start?.proxy?.breakdown;
-  if (b === undefined) return undefined;
-  const width = Math.max(...Object.keys(b.phases).map((k) => k.length));
-  const lines = Object.entries(b.phases).map(
-    ([phase, v]) => `  ${phase.padEnd(width)}  ${v.toFixed(1).padStart(6)} ms`,
-  );
-  lines.push(
-    `  ${'spawn to ready (traced)'.padEnd(width)}  ${b.readyMs.toFixed(1).padStart(6)} ms`,
-  );
-  const packages = Object.entries(b.packages)
-    .filter(([, v]) => v >= 0.5)
-    .sort((x, y) => y[1] - x[1])
-    .map(([name, v]) => `${name} ${v.toFixed(1)}`);
+  const traced = taking(report).filter((c) => report.results.start?.[c.name]?.breakdown);
+  if (traced.length === 0) return undefined;
+  const breakdowns = traced.map((c) => report.results.start[c.name].breakdown);
+  const phases = [...new Set(breakdowns.flatMap((b) => Object.keys(b.phases)))];
+  const row = (label, values) => [label, '', ...values.map((v) => `${v.toFixed(1)} ms`)];
+  const body = [
+    ...phases.map((p) =>
+      row(
+        p,
+        breakdowns.map((b) => b.phases[p] ?? 0),
+      ),
+    ),
+    row(
+      'spawn to ready (traced)',
+      breakdowns.map((b) => b.readyMs),
+    ),
+    row(
+      'modules loaded after the first listen',
+      breakdowns.map((b) => b.modulesAfterListen),
+    ),
+  ];
+  const packages = traced.map((c, i) => {
+    const list = Object.entries(breakdowns[i].packages)
+      .filter(([, v]) => v >= 0.5)
+      .sort((x, y) => y[1] - x[1])
+      .map(([name, v]) => `${name} ${v.toFixed(1)}`);
+    return `  ${c.label}: ${list.join(', ')}`;
+  });
   return [
-    `Start to ready of this proxy, median of ${report.options.starts} traced starts:`,
-    ...lines,
-    `  modules loaded after the first listen: ${b.modulesAfterListen.toFixed(1)} ms`,
-    `  module loading by package, ms (inclusive of what each loads): ${packages.join(', ')}`,
+    `Start to ready, median of ${report.options.starts} traced starts`,
+    layout(['phase', '', ...traced.map((c) => c.label)], body),
+    'Module loading by package, ms (inclusive of what each package loads itself):',
+    ...packages,
   ].join('\n');
 }
 

@@ -74,7 +74,7 @@ export async function startToReady(ctx, contender) {
     rss: median(runs.map((r) => r.rss)),
     runs: runs.map(({ readyMs, cpuMs, rss }) => ({ readyMs, cpuMs, rss })),
   };
-  if (contender.name === 'proxy') result.breakdown = await tracedStarts(ctx, contender);
+  if (contender.name.startsWith('proxy')) result.breakdown = await tracedStarts(ctx, contender);
   return result;
 }
 
@@ -123,7 +123,7 @@ export function startPhases(trace, { readyAt, readyMs }) {
       'mint: TLS handshake': mint.secured === undefined ? 0 : mint.secured - mint.connected,
       'mint: request to answer': (mint.end ?? connected) - connected,
       'answer to /readyz 200 (poll)': readyAt - (mint.end ?? listen),
-      'preload of the trace itself': (trace.mainStart ?? 0) - trace.bootstrapComplete,
+      'before the main module (incl. this trace)': (trace.mainStart ?? 0) - trace.bootstrapComplete,
     },
     modulesAfterListen: loadedBy(readyAt) - loadedBy(listen),
     packages,

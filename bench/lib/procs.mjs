@@ -226,13 +226,7 @@ export async function waitForOk(url, headers, proc, timeoutMs = 20_000, interval
 
 function childrenOf(pid) {
   const out = [];
-  let tasks;
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tasks) {
+  for (const tid of tasksOf(pid)) {
     try {
       const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
       if (text) out.push(...text.split(/\s+/).map(Number));
@@ -284,6 +278,37 @@ function processCpuSeconds(pid) {
   } catch {
     return 0;
   }
+}
+
+/** Every thread of a process. */
+function tasksOf(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU nanoseconds on a core (schedstat: finer than the 10 ms ticks of /proc/<pid>/stat, for
+ * short spans such as a start or a second at rest) and voluntary context switches (each
+ * one a wake-up), summed over every thread of a process tree.
+ */
+export function schedCounters(pid) {
+  let cpuNs = 0;
+  let wakeups = 0;
+  for (const p of processTree(pid)) {
+    for (const tid of tasksOf(p)) {
+      try {
+        cpuNs += Number(readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        const status = readFileSync(`/proc/${p}/task/${tid}/status`, 'utf8');
+        wakeups += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      } catch {
+        // thread gone
+      }
+    }
+  }
+  return { cpuNs, wakeups };
 }
 
 /** User + system CPU seconds of a contender: the process and every descendant (nginx workers). */

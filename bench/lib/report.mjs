@@ -30,6 +30,8 @@ export function rowsFor(opts) {
   rows.push([`start (${opts.starts}×, median)`, 'spawn to ready ms', 'start', 'readyMs', one]);
   rows.push(['', 'CPU ms to ready', 'start', 'cpuMs', one]);
   rows.push(['', 'idle RSS MiB', 'start', 'rss', mib]);
+  rows.push(['', 'idle CPU µs/s', 'start', 'idleCpuUs', int]);
+  rows.push(['', 'idle wake-ups/s', 'start', 'idleWakeups', int]);
   rows.push([`${opts.idle} idle conns`, 'RSS at start MiB', 'idle', 'rssStart', mib]);
   rows.push(['', 'RSS idle MiB', 'idle', 'rss', mib]);
   rows.push(['', 'still open', 'idle', 'stillOpen', int]);

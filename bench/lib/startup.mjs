@@ -6,13 +6,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, httpGet, lineReader, rssMiB, startProcess, waitForOk } from './procs.mjs';
+import { httpGet, lineReader, rssMiB, schedCounters, startProcess, waitForOk } from './procs.mjs';
 
 const TRACE = fileURLToPath(new URL('./startup-trace.cjs', import.meta.url));
 /** Fine enough to time a start of a few hundred ms, cheap enough not to slow it. */
 const POLL_MS = 5;
 /** After the first request: long enough for start-up garbage to be collected. */
 const SETTLE_MS = 1000;
+/** Then CPU and wake-ups at rest: timers and monitors a sidecar runs in every pod. */
+const IDLE_WINDOW_MS = 2000;
 /** Any authenticated GET of the simulator's answers 200 to a good token. */
 export const SIMULATOR_PROBE = '/API/whoami';
 
@@ -54,26 +56,34 @@ async function startOnce(ctx, contender, options = {}) {
   try {
     await waitForOk(instance.readyUrl, {}, instance.proc, ctx.startTimeoutMs, POLL_MS);
     const readyAt = now();
-    const cpuMs = cpuSeconds(instance.pid) * 1000;
+    const cpuMs = schedCounters(instance.pid).cpuNs / 1e6;
     const probe = await httpGet(instance.base + SIMULATOR_PROBE);
     if (probe.status !== 200) throw new Error(`first request answered ${probe.status}`);
     await sleep(SETTLE_MS);
-    return { readyMs: readyAt - instance.spawnedAt, readyAt, cpuMs, rss: rssMiB(instance.pid) };
+    const before = schedCounters(instance.pid);
+    await sleep(IDLE_WINDOW_MS);
+    const after = schedCounters(instance.pid);
+    const perSecond = 1000 / IDLE_WINDOW_MS;
+    return {
+      readyMs: readyAt - instance.spawnedAt,
+      readyAt,
+      cpuMs,
+      rss: rssMiB(instance.pid),
+      idleCpuUs: ((after.cpuNs - before.cpuNs) / 1000) * perSecond,
+      idleWakeups: (after.wakeups - before.wakeups) * perSecond,
+    };
   } finally {
     await instance.stop();
   }
 }
 
-/** `ctx.opts.starts` fresh starts; medians of time to ready, CPU to ready and idle RSS. */
+/** `ctx.opts.starts` fresh starts; medians of time and CPU to ready, and of RSS, CPU and wake-ups at rest. */
 export async function startToReady(ctx, contender) {
   const runs = [];
   for (let i = 0; i < ctx.opts.starts; i++) runs.push(await startOnce(ctx, contender));
-  const result = {
-    readyMs: median(runs.map((r) => r.readyMs)),
-    cpuMs: median(runs.map((r) => r.cpuMs)),
-    rss: median(runs.map((r) => r.rss)),
-    runs: runs.map(({ readyMs, cpuMs, rss }) => ({ readyMs, cpuMs, rss })),
-  };
+  const figures = ['readyMs', 'cpuMs', 'rss', 'idleCpuUs', 'idleWakeups'];
+  const result = Object.fromEntries(figures.map((f) => [f, median(runs.map((r) => r[f]))]));
+  result.runs = runs.map((r) => Object.fromEntries(figures.map((f) => [f, r[f]])));
   if (contender.name.startsWith('proxy')) result.breakdown = await tracedStarts(ctx, contender);
   return result;
 }

@@ -242,6 +242,8 @@ describe('npm run bench', () => {
       expect(results.download[name].cpuMsPerGiB).toEqual(expect.any(Number));
       expect(results.start[name].readyMs).toBeGreaterThan(0);
       expect(results.start[name].rss).toBeGreaterThan(0);
+      expect(results.start[name].cpuMs).toBeGreaterThan(0);
+      expect(results.start[name].idleWakeups).toBeGreaterThanOrEqual(0);
       expect(results.idle[name]).toMatchObject({ opened: 50, failed: 0, stillOpen: 50 });
     }
     for (const name of ['nodehttp', 'undici', 'express', 'proxy']) {

@@ -1,28 +1,25 @@
 /**
  * Composition root: configuration → token store → data listeners → ops listener, and the
  * order in which they start and stop. The parts never know about each other; this file
- * connects their events and observers.
+ * connects their events and observers. The commands (`commands/`) decide when to build
+ * what; the tests build through the same two factories.
  */
-import { configForCommand, type ProxyConfig } from './config';
+import type { ProxyConfig } from './config';
 import {
   combineObservers,
   createAccessLog,
-  createLogger,
   createOpsServer,
   forwardLogObserver,
   Health,
-  installProcessErrorHandlers,
   type Logger,
-  logStartup,
   logTokenEvents,
   OpsMetrics,
   type OpsServer,
   recordTokenEvents,
-  ShutdownCoordinator,
   type ShutdownSteps,
 } from './ops';
 import { createDataListeners, type DataListener } from './proxy';
-import { createTokenStore, type TokenStore } from './tokens';
+import { type Clock, createTokenStore, type TokenStore } from './tokens';
 import {
   createTokenChecker,
   createTokenMinter,
@@ -30,6 +27,57 @@ import {
   type VidispineTransport,
 } from './vidispine';
 import { packageVersion } from './version';
+
+export interface TokenStoreWiring {
+  /** Where `passwordEnv` secrets are read; default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Default: real time. The minters stamp `sentAt` with the same clock. */
+  readonly clock?: Clock;
+  /** Draws in [0, 1) for jitter; default `Math.random`. */
+  readonly random?: () => number;
+}
+
+export interface TokenService {
+  readonly store: TokenStore;
+  /** The connection pool the minters share, e.g. for `GET /API/whoami`. */
+  readonly transport: VidispineTransport;
+  /** Stops the store's timers and mints, then closes the pool. */
+  stop(): void;
+}
+
+/**
+ * One transport, one minter per user, `GET /API/whoami` checks, one store: the token side as
+ * every caller builds it.
+ */
+export function createTokenStoreFor(
+  config: Pick<ProxyConfig, 'vidispine' | 'users'>,
+  wiring: TokenStoreWiring = {},
+): TokenService {
+  const transport = createTransport(config.vidispine);
+  const { env, clock, random } = wiring;
+  const store = createTokenStore({
+    users: config.users,
+    clock,
+    random,
+    minterFor: (user) =>
+      createTokenMinter({
+        vidispine: config.vidispine,
+        user,
+        transport,
+        env,
+        now: clock && (() => clock.now()),
+      }),
+    checker: createTokenChecker(transport, config.vidispine.mintTimeoutSeconds),
+  });
+  return {
+    store,
+    transport,
+    stop() {
+      store.stop();
+      transport.close();
+    },
+  };
+}
 
 export interface ProxyAppOptions {
   readonly config: ProxyConfig;
@@ -52,25 +100,9 @@ export interface ProxyApp {
   readonly shutdownSteps: ShutdownSteps;
 }
 
-/**
- * The token store of a configuration: an HTTP minter per user and GET /API/whoami checks,
- * over one shared transport. `env` is where `passwordEnv` secrets are read.
- */
-export function createTokenStoreFor(
-  config: ProxyConfig,
-  transport: VidispineTransport,
-  env?: NodeJS.ProcessEnv,
-): TokenStore {
-  return createTokenStore({
-    users: config.users,
-    minterFor: (user) => createTokenMinter({ vidispine: config.vidispine, user, transport, env }),
-    checker: createTokenChecker(transport, config.vidispine.mintTimeoutSeconds),
-  });
-}
-
 export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyApp {
-  const transport = createTransport(config.vidispine);
-  const store = createTokenStoreFor(config, transport, env);
+  const tokens = createTokenStoreFor(config, { env });
+  const { store } = tokens;
   const metrics = new OpsMetrics({ users: config.users.map((u) => u.name), tokens: store });
   recordTokenEvents(store, metrics);
   logTokenEvents(store, logger);
@@ -109,55 +141,9 @@ export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyA
         await Promise.all(listeners.map((l) => l.close(0)));
       },
       stop: async () => {
-        store.stop();
-        transport.close();
+        tokens.stop();
         await ops?.close();
       },
     },
   };
-}
-
-/** Where each data listener is bound (port 0 resolved), for the `listening` log line. */
-function boundAddresses(app: ProxyApp): { user: string; address: string; port: number }[] {
-  return app.listeners.flatMap((l) => {
-    const a = l.address();
-    return a ? [{ user: l.user, address: a.address, port: a.port }] : [];
-  });
-}
-
-/** Runs an app until SIGTERM/SIGINT has drained it; resolves with the exit code. */
-export async function serve(
-  config: ProxyConfig,
-  logger: Logger,
-  onStarted?: (app: ProxyApp) => void,
-): Promise<number> {
-  const errors = installProcessErrorHandlers({ logger });
-  const app = createProxyApp({ config, logger });
-  const shutdown = new ShutdownCoordinator({
-    ...config.shutdown,
-    health: app.health,
-    logger,
-    steps: app.shutdownSteps,
-  });
-  shutdown.install();
-  try {
-    await app.start();
-  } catch (err) {
-    errors.fatal('could not open a listener', err);
-    return 1;
-  }
-  logger.info(
-    { event: 'listening', listeners: boundAddresses(app), ops: app.ops?.address() ?? null },
-    'listening',
-  );
-  onStarted?.(app);
-  return shutdown.done;
-}
-
-export async function runCommand(args: string[]): Promise<number> {
-  const config = configForCommand(args, process.env);
-  if (config === 2) return 2;
-  const logger = createLogger({ level: config.log.level });
-  logStartup(logger, config, packageVersion());
-  return serve(config, logger);
 }

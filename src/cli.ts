@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { COMMANDS, DEFAULT_COMMAND, exitFor } from './commands';
+import { EXIT_BAD_CONFIGURATION, EXIT_OK } from './commands/exit';
 import { packageVersion } from './version';
 
-const USAGE = `Usage: vidispine-auth-proxy [command] [options]
+const SYNOPSIS_WIDTH = 42;
+
+function usage(): string {
+  const commands = Object.values(COMMANDS).map(({ usage: synopsis, summary }) =>
+    synopsis.length < SYNOPSIS_WIDTH
+      ? `  ${synopsis.padEnd(SYNOPSIS_WIDTH)}${summary}`
+      : `  ${synopsis}\n  ${' '.repeat(SYNOPSIS_WIDTH)}${summary}`,
+  );
+  return `Usage: vidispine-auth-proxy [command] [options]
 
 Commands:
-  run [--config FILE]                       start the proxy (default command)
-  check [--config FILE]                     validate config, mint one token per user, print a table
-  simulate [--listen ADDR] [--users FILE] [--control]
-                                            run the bundled Vidispine simulator
-  demo                                      simulator + proxy wired together, prints curl lines
+${commands.join('\n')}
 
 Options:
   -c, --config FILE   YAML configuration (default: $CONFIG_FILE, else environment only)
@@ -18,21 +24,13 @@ Options:
 
 Exit codes: 0 success, 1 runtime failure, 2 bad configuration.
 `;
+}
 
-type Command = (args: string[]) => Promise<number>;
-
-// Loaded lazily so `--help` and `simulate` never pull in the proxy's dependencies.
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  run: async () => (await import('./app')).runCommand,
-  check: async () => (await import('./check')).checkCommand,
-  demo: async () => (await import('./demo')).demoCommand,
-  simulate: async () => (await import('./simulator/cli')).simulateCommand,
-};
-
+/** argv (after `node cli.js`) → exit code; what a command throws is reported on stderr. */
 export async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   const named = first !== undefined && !first.startsWith('-');
-  const name = named ? first : 'run';
+  const name = named ? first : DEFAULT_COMMAND;
   const rest = named ? argv.slice(1) : argv;
 
   const { values } = parseArgs({
@@ -42,31 +40,29 @@ export async function main(argv: string[]): Promise<number> {
   });
   if (values.version) {
     process.stdout.write(`${packageVersion()}\n`);
-    return 0;
+    return EXIT_OK;
   }
   if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
+    process.stdout.write(usage());
+    return EXIT_OK;
   }
-  const load = COMMANDS[name];
-  if (!load) {
-    process.stderr.write(`vidispine-auth-proxy: unknown command "${name}"\n\n${USAGE}`);
-    return 2;
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
+    process.stderr.write(`vidispine-auth-proxy: unknown command "${name}"\n\n${usage()}`);
+    return EXIT_BAD_CONFIGURATION;
   }
-  const command = await load();
-  return command(rest);
+  try {
+    const command = await entry.load();
+    return await command(rest);
+  } catch (err) {
+    const { code, message } = exitFor(err);
+    process.stderr.write(`vidispine-auth-proxy: ${message}\n`);
+    return code;
+  }
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(
-        `vidispine-auth-proxy: ${err instanceof Error ? err.message : String(err)}\n`,
-      );
-      process.exitCode = 1;
-    },
-  );
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -1,5 +1,3 @@
-export { parseConfigArgs } from './args';
-export { configForCommand } from './command-line';
 export { ConfigError, type ConfigIssue } from './errors';
 export { formatListen, parseListen } from './listen';
 export { configFromObject, loadConfig, type LoadOptions } from './load';

@@ -1,13 +1,7 @@
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConfigError,
-  configFromObject,
-  loadConfig,
-  parseConfigArgs,
-  readSecret,
-} from '../../src/config';
+import { ConfigError, configFromObject, loadConfig, readSecret } from '../../src/config';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-config-'));
 let fileCount = 0;
@@ -421,21 +415,6 @@ describe('readSecret', () => {
     expect(() => readSecret({ kind: 'env', name: 'PW' }, { PW: '\n' })).toThrow(
       'environment variable PW is empty',
     );
-  });
-});
-
-describe('parseConfigArgs', () => {
-  it.each([
-    [[], {}],
-    [['--config', 'a.yaml'], { file: 'a.yaml' }],
-    [['--config=b.yaml'], { file: 'b.yaml' }],
-    [['-c', 'c.yaml'], { file: 'c.yaml' }],
-  ])('%j', (args, expected) => {
-    expect(parseConfigArgs(args)).toEqual(expected);
-  });
-
-  it.each([[['--bogus']], [['extra']], [['--config']], [['--config=']]])('rejects %j', (args) => {
-    expect(() => parseConfigArgs(args)).toThrow(ConfigError);
   });
 });
 

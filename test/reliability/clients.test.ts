@@ -8,7 +8,6 @@ import pino from 'pino';
 import { createDataListeners, DATA_SERVER_TIMEOUTS, NO_OBSERVER } from '../../src/proxy';
 import { createSimulator } from '../../src/simulator';
 import { createTokenStoreFor } from '../../src/app';
-import { createTransport } from '../../src/vidispine';
 import { call, proxyConfig } from '../support/proxy-harness';
 import { samples } from '../support/prom-parse';
 import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/reliability-clients';
@@ -140,8 +139,8 @@ describe('slowloris: clients that never finish their headers', () => {
     const sim = createSimulator();
     await sim.listen(0, '127.0.0.1');
     const config = proxyConfig(sim.url, {});
-    const transport = createTransport(config.vidispine);
-    const store = createTokenStoreFor(config, transport);
+    const tokens = createTokenStoreFor(config);
+    const { store } = tokens;
     store.start();
     const [listener] = createDataListeners({
       config,
@@ -177,8 +176,7 @@ describe('slowloris: clients that never finish their headers', () => {
       clearInterval(trickle);
       for (const s of slow) s.destroy();
       await listener.close(0);
-      store.stop();
-      transport.close();
+      tokens.stop();
       await sim.close();
     }
   });

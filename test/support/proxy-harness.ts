@@ -1,6 +1,7 @@
 /** A proxy wired to a real simulator over real sockets, plus small HTTP helpers for tests. */
 import * as http from 'node:http';
 import pino from 'pino';
+import { createTokenStoreFor } from '../../src/app';
 import { configFromObject } from '../../src/config';
 import type {
   ProxyConfig,
@@ -19,8 +20,6 @@ import { createSimulator } from '../../src/simulator';
 import type { Simulator, SimulatorOptions } from '../../src/simulator';
 import { patternChunks } from '../../src/simulator/pattern';
 import type { TokenStore } from '../../src/tokens/types';
-import { createTokenStoreFor } from '../../src/app';
-import { createTransport } from '../../src/vidispine';
 import { userConfig } from './config-fixtures';
 import { basic, readReply, type Reply } from './http';
 
@@ -118,8 +117,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   await sim.listen(0, '127.0.0.1');
   const config = proxyConfig(sim.url, options);
   const logger = pino({ level: 'silent' });
-  const transport = createTransport(config.vidispine);
-  const store = createTokenStoreFor(config, transport);
+  const tokens = createTokenStoreFor(config);
+  const { store } = tokens;
   store.start();
   const observer = new RecordingObserver();
   const forwardConfig =
@@ -149,8 +148,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     portOf,
     async close() {
       await Promise.all(listeners.map((l) => l.close(0)));
-      store.stop();
-      transport.close();
+      tokens.stop();
       await sim.close();
     },
   };

@@ -3,11 +3,18 @@
  * ready-to-paste curl lines. Two users show both ways of minting: alice with her own
  * password (`GET /API/token`), bob through the admin credential (`GET /API/user/bob/token`).
  */
-import { parseArgs } from 'node:util';
-import { type ProxyApp, serve } from './app';
-import { ConfigError, configFromObject, formatListen, parseListen } from './config';
-import { createLogger } from './ops';
-import { createSimulator } from './simulator';
+import type { ProxyApp } from '../app';
+import {
+  ConfigError,
+  configFromObject,
+  formatListen,
+  type ListenAddress,
+  parseListen,
+} from '../config';
+import { createLogger } from '../ops';
+import { createSimulator } from '../simulator';
+import { parseOptions } from './options';
+import { serve } from './run';
 
 const DEFAULTS = {
   listen: '127.0.0.1:8080',
@@ -15,7 +22,7 @@ const DEFAULTS = {
   'simulator-listen': '127.0.0.1:18080',
 };
 
-function address(flag: string, text: string): { host: string; port: number } {
+function address(flag: string, text: string): ListenAddress {
   const parsed = parseListen(text);
   if (typeof parsed === 'string') throw new ConfigError({ key: `--${flag}`, problem: parsed });
   return parsed;
@@ -52,28 +59,14 @@ Press Ctrl-C to stop.
 `;
 }
 
-export async function demoCommand(args: string[]): Promise<number> {
-  let flags: typeof DEFAULTS;
-  let listen: { host: string; port: number };
-  let simulatorListen: { host: string; port: number };
-  try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        listen: { type: 'string', default: DEFAULTS.listen },
-        'ops-listen': { type: 'string', default: DEFAULTS['ops-listen'] },
-        'simulator-listen': { type: 'string', default: DEFAULTS['simulator-listen'] },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    flags = values as typeof DEFAULTS;
-    listen = address('listen', flags.listen);
-    simulatorListen = address('simulator-listen', flags['simulator-listen']);
-  } catch (err) {
-    process.stderr.write(`vidispine-auth-proxy demo: ${(err as Error).message}\n`);
-    return 2;
-  }
+export async function demoCommand(args: readonly string[]): Promise<number> {
+  const flags = parseOptions(args, {
+    listen: { type: 'string', default: DEFAULTS.listen },
+    'ops-listen': { type: 'string', default: DEFAULTS['ops-listen'] },
+    'simulator-listen': { type: 'string', default: DEFAULTS['simulator-listen'] },
+  });
+  const listen = address('listen', flags.listen);
+  const simulatorListen = address('simulator-listen', flags['simulator-listen']);
 
   const simulator = createSimulator();
   const simulatorUrl = await simulator.listen(simulatorListen.port, simulatorListen.host);

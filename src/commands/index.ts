@@ -1,0 +1,41 @@
+/**
+ * The commands: what each is called, how it is used, and where it lives. Loaded lazily, so
+ * `--help` and `simulate` never pull in the proxy's dependencies. A new command is one
+ * module beside this file and one entry here.
+ */
+import type { Command } from './exit';
+
+export { type Command, exitFor } from './exit';
+
+export interface CommandEntry {
+  /** The synopsis after the program name, for `--help`. */
+  readonly usage: string;
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+export const DEFAULT_COMMAND = 'run';
+
+export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  run: {
+    usage: 'run [--config FILE]',
+    summary: 'start the proxy (default command)',
+    load: async () => (await import('./run')).runCommand,
+  },
+  check: {
+    usage: 'check [--config FILE]',
+    summary: 'validate config, mint one token per user, print a table',
+    load: async () => (await import('./check')).checkCommand,
+  },
+  // The simulator is a program of its own: its command line is its own too.
+  simulate: {
+    usage: 'simulate [--listen ADDR] [--users FILE] [--control]',
+    summary: 'run the bundled Vidispine simulator',
+    load: async () => (await import('../simulator/cli')).simulateCommand,
+  },
+  demo: {
+    usage: 'demo [--listen ADDR] [--ops-listen ADDR] [--simulator-listen ADDR]',
+    summary: 'simulator + proxy wired together, prints curl lines',
+    load: async () => (await import('./demo')).demoCommand,
+  },
+};

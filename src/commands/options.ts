@@ -1,0 +1,32 @@
+/**
+ * Command-line options, and the configuration `run` and `check` load from them. A bad
+ * option is a `ConfigError` naming it, so it ends the command with exit 2 like a bad key.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../config/errors';
+import { loadConfig } from '../config/load';
+import type { ProxyConfig } from '../config/types';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** The values of `args` under `options`; no positionals. */
+export function parseOptions<O extends Options>(args: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ConfigError({ key: 'command line', problem: `${message} (see --help)` });
+  }
+}
+
+/** `--config FILE` (or `-c FILE`, `--config=FILE`) for `run` and `check`. */
+export function parseConfigArgs(args: readonly string[]): { file?: string } {
+  const { config } = parseOptions(args, { config: { type: 'string', short: 'c' } });
+  if (config === '') throw new ConfigError({ key: '--config', problem: 'needs a file' });
+  return config === undefined ? {} : { file: config };
+}
+
+/** The configuration from `--config FILE`, `CONFIG_FILE` or the environment; throws `ConfigError`. */
+export function configForCommand(args: readonly string[], env: NodeJS.ProcessEnv): ProxyConfig {
+  return loadConfig({ ...parseConfigArgs(args), env });
+}

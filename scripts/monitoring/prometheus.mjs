@@ -40,17 +40,31 @@ export async function startPrometheus({ config, files = {}, binary = 'prometheus
   );
   let log = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (log += d));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let spawnError;
+  const exited = new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.once('error', (err) => {
+      spawnError =
+        err.code === 'ENOENT'
+          ? new Error(`${binary} is not installed (Debian: apt-get install prometheus)`)
+          : err;
+      resolve();
+    });
+  });
   const url = `http://127.0.0.1:${port}`;
 
   const stop = async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
+    if (child.exitCode === null && !spawnError) child.kill('SIGTERM');
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + 30_000;
   for (;;) {
+    if (spawnError) {
+      rmSync(dir, { recursive: true, force: true });
+      throw spawnError;
+    }
     if (child.exitCode !== null) {
       await stop();
       throw new Error(`prometheus exited (${child.exitCode}):\n${log}`);

@@ -6,7 +6,6 @@
  */
 import type { ProxyConfig } from './config';
 import {
-  combineObservers,
   createAccessLog,
   createOpsServer,
   forwardLogObserver,
@@ -18,7 +17,7 @@ import {
   recordTokenEvents,
   type ShutdownSteps,
 } from './ops';
-import { createDataListeners, type DataListener } from './proxy';
+import { combineObservers, createDataListeners, type DataListener } from './proxy';
 import { type Clock, createTokenStore, type TokenStore } from './tokens';
 import {
   createTokenChecker,

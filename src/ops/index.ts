@@ -3,7 +3,7 @@ export { createOpsServer, type OpsServer } from './server';
 export { Health } from './health';
 export { createLogger, type Logger, redactSecrets } from './logger';
 export { OpsMetrics, recordTokenEvents } from './metrics';
-export { combineObservers, createAccessLog, forwardLogObserver } from './request-log';
+export { createAccessLog, forwardLogObserver } from './request-log';
 export { installProcessErrorHandlers, ShutdownCoordinator, type ShutdownSteps } from './shutdown';
 export { logStartup } from './startup-log';
 export { logTokenEvents } from './token-log';

@@ -6,12 +6,7 @@
  * right.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import {
-  holdsUnexpiredToken,
-  type ForwardObserverView,
-  type TokenEventSource,
-  type TokenStatusSource,
-} from './views';
+import { holdsUnexpiredToken, type TokenEventSource, type TokenStatusSource } from './views';
 import { MINT_FAILURE_REASONS } from '../vidispine/failures';
 import { TOKEN_CHECKS, type TokenCheck } from '../vidispine/types';
 
@@ -74,7 +69,8 @@ export interface OpsMetricsOptions {
   readonly now?: () => number;
 }
 
-export class OpsMetrics implements ForwardObserverView {
+/** The metrics registry; also the forwarder's observer (its request and upstream reports). */
+export class OpsMetrics {
   readonly registry = new Registry();
 
   private readonly users: ReadonlySet<string>;

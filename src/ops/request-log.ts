@@ -4,44 +4,34 @@
  * `proxy.accessLog` is on).
  */
 import type { Logger } from './logger';
-import type { ForwardObserverView } from './views';
 
-export interface AccessLogEntry {
-  readonly requestId: string;
-  readonly user: string;
+/** What the access log line is written from; the forwarder's record carries these and more. */
+export interface AccessLogFields {
   readonly method: string;
   /** Path and query as received; credentials in the query are scrubbed by the logger. */
   readonly path: string;
   readonly status: number;
   readonly durationSeconds: number;
-  readonly remoteAddress?: string;
-  /** Response body bytes sent to the client, when known. */
-  readonly bytes?: number;
-  /** The request was replayed after a 401. */
-  readonly replayed?: boolean;
 }
 
-export type AccessLog = (entry: AccessLogEntry) => void;
-
-export function createAccessLog(logger: Logger): AccessLog {
-  return (entry) => {
-    const { durationSeconds, ...fields } = entry;
+/** One `request` line per request, with every field of the record it is given. */
+export function createAccessLog(logger: Logger): <R extends AccessLogFields>(record: R) => void {
+  return (record) => {
+    const { durationSeconds, ...fields }: AccessLogFields = record;
     logger.info(
       { event: 'request', ...fields, durationMs: Math.round(durationSeconds * 10000) / 10 },
-      `${entry.method} ${entry.path} ${entry.status}`,
+      `${record.method} ${record.path} ${record.status}`,
     );
   };
 }
 
 /** Logs what the forwarder reports that an operator should see; request counting is the metrics' job. */
-export function forwardLogObserver(logger: Logger): ForwardObserverView {
+export function forwardLogObserver(logger: Logger) {
   return {
-    requestStarted: () => undefined,
-    requestFinished: () => undefined,
-    upstreamError(reason) {
+    upstreamError(reason: string): void {
       logger.warn({ event: 'upstream_error', reason }, `request to Vidispine failed (${reason})`);
     },
-    upstreamUnauthorized(user, retried) {
+    upstreamUnauthorized(user: string, retried: boolean): void {
       if (retried) {
         logger.info(
           { event: 'upstream_unauthorized', user, retried },
@@ -56,19 +46,5 @@ export function forwardLogObserver(logger: Logger): ForwardObserverView {
         );
       }
     },
-  };
-}
-
-/** One observer that forwards every call to each of `observers`, in order. */
-export function combineObservers(
-  ...observers: readonly ForwardObserverView[]
-): ForwardObserverView {
-  return {
-    requestStarted: () => observers.forEach((o) => o.requestStarted()),
-    requestFinished: (user, method, status, duration) =>
-      observers.forEach((o) => o.requestFinished(user, method, status, duration)),
-    upstreamError: (reason) => observers.forEach((o) => o.upstreamError(reason)),
-    upstreamUnauthorized: (user, retried) =>
-      observers.forEach((o) => o.upstreamUnauthorized(user, retried)),
   };
 }

@@ -3,9 +3,10 @@ import type { MintFailureReason } from '../vidispine/failures';
 import type { TokenCheck } from '../vidispine/types';
 
 /**
- * What the ops side reads from the token store and the forwarder, stated structurally so
- * that `ops/` never imports `tokens/` or `proxy/`: the real store and the forwarder's
- * observer contract satisfy these shapes (checked by test/ops/contracts.test.ts).
+ * What the ops side reads from the token store, stated structurally so that `ops/` never
+ * imports `tokens/`: the real store satisfies these shapes (checked by
+ * test/ops/contracts.test.ts). The forwarder's reports need no such view: its observer's
+ * methods are optional, and the composition root checks that the metrics and logs fit.
  */
 
 export type TokenStateView = 'pending' | 'valid' | 'failing' | 'expired';
@@ -70,14 +71,6 @@ export interface TokenEventSource {
     event: 'lifetimeRestored',
     listener: (payload: TokenEventsView['lifetimeRestored']) => void,
   ): unknown;
-}
-
-/** The forwarder's observer contract, restated for the ops side. */
-export interface ForwardObserverView {
-  requestStarted(): void;
-  requestFinished(user: string, method: string, status: number, durationSeconds: number): void;
-  upstreamError(reason: string): void;
-  upstreamUnauthorized(user: string, retried: boolean): void;
 }
 
 /**

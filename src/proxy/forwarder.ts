@@ -263,7 +263,7 @@ class Exchange implements Turn {
     const reason = refusalReason(upstreamRes.rawHeaders, token);
     const replayable = canReplay(this.plan, this.attempt, this.bodyState === 'streaming');
     if (!replayable) {
-      observer.upstreamUnauthorized(this.user, false);
+      observer.upstreamUnauthorized?.(this.user, false);
       // Not awaited: a dead token is still dropped for the requests that follow.
       void store.rejected(this.user, token, this.sentAt, reason);
       this.body = undefined;
@@ -276,7 +276,7 @@ class Exchange implements Turn {
       upstreamRes.resume();
       return;
     }
-    observer.upstreamUnauthorized(this.user, verdict === 'replay');
+    observer.upstreamUnauthorized?.(this.user, verdict === 'replay');
     if (verdict === 'replay') {
       upstreamRes.resume();
       this.retire(upstreamReq);
@@ -325,7 +325,7 @@ class Exchange implements Turn {
       res.writeHead(status, upstreamRes.statusMessage, headers);
     } catch (err) {
       upstreamReq.destroy();
-      this.f.observer.upstreamError('protocol');
+      this.f.observer.upstreamError?.('protocol');
       sendPlain(
         res,
         502,
@@ -362,7 +362,7 @@ class Exchange implements Turn {
       this.send();
       return;
     }
-    this.f.observer.upstreamError(reason);
+    this.f.observer.upstreamError?.(reason);
     if (this.res.headersSent) {
       this.res.destroy();
       return;
@@ -431,7 +431,7 @@ export class Forwarder {
   private serve(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const started = performance.now();
     this.inFlightCount += 1;
-    this.f.observer.requestStarted();
+    this.f.observer.requestStarted?.();
     req.on('error', ignoreError);
     const admission = admit(req, this.f.rules, false);
     if (!admission.ok) {
@@ -495,7 +495,7 @@ export class Forwarder {
       }
       const status = res.headersSent && !connectionLost ? res.statusCode : CLIENT_CLOSED;
       const durationSeconds = (performance.now() - started) / 1000;
-      this.f.observer.requestFinished(user, method ?? 'GET', status, durationSeconds);
+      this.f.observer.requestFinished?.(user, method ?? 'GET', status, durationSeconds);
       this.f.accessLog?.({
         requestId: requestId ?? requestIdFrom(res.req.headers['x-request-id']).id,
         user,

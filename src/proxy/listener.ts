@@ -19,7 +19,8 @@ import { createUpgradeHandler } from './websocket';
 export interface DataListenerDeps {
   readonly config: ProxyConfig;
   readonly store: TokenStore;
-  readonly observer: ForwardObserver;
+  /** Who hears what the forwarder reports; nobody when left out. */
+  readonly observer?: ForwardObserver;
   readonly logger: Logger;
   /** One record per request; pass it only when `proxy.accessLog` is on. */
   readonly accessLog?: AccessLogger;
@@ -73,19 +74,11 @@ export interface DataListener {
   close(drainMs?: number): Promise<void>;
 }
 
-/** An observer that records nothing, for callers without metrics. */
-export const NO_OBSERVER: ForwardObserver = {
-  requestStarted() {},
-  requestFinished() {},
-  upstreamError() {},
-  upstreamUnauthorized() {},
-};
-
 function createDataListener(
   user: UserConfig & { listen: NonNullable<UserConfig['listen']> },
   deps: DataListenerDeps,
 ): DataListener {
-  const { config, store, observer } = deps;
+  const { config, store, observer = {} } = deps;
   const logger = deps.logger.child({ listener: user.name });
   const upstream = createUpstream(config.vidispine);
   const identity = {

@@ -1,13 +1,51 @@
-/** What the forwarder reports; the ops metrics implement it, tests may record it. */
+/**
+ * What the forwarder reports, and to whom: the ops metrics and logs (wired in the composition
+ * root), tests that record it. Every report is optional, as in undici's handlers: an observer
+ * takes the ones it cares about, and a new report costs its producer and its consumers only.
+ */
 export type UpstreamErrorReason =
   'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'protocol' | 'other';
 
 export interface ForwardObserver {
-  requestStarted(): void;
-  requestFinished(user: string, method: string, status: number, durationSeconds: number): void;
-  upstreamError(reason: UpstreamErrorReason): void;
+  /** A request was accepted on a data listener. */
+  requestStarted?(): void;
+  /** Its answer was sent (or its client went away: `status` 499). */
+  requestFinished?(user: string, method: string, status: number, durationSeconds: number): void;
+  /** A forwarded request got no usable answer from Vidispine. */
+  upstreamError?(reason: UpstreamErrorReason): void;
   /** Vidispine answered 401 to our token; `retried` when the request was replayed. */
-  upstreamUnauthorized(user: string, retried: boolean): void;
+  upstreamUnauthorized?(user: string, retried: boolean): void;
+}
+
+/** Every report, so that combining observers cannot forget one (a missing key fails to compile). */
+const REPORTS = {
+  requestStarted: true,
+  requestFinished: true,
+  upstreamError: true,
+  upstreamUnauthorized: true,
+} as const satisfies Record<keyof ForwardObserver, true>;
+
+type Report = (...args: never[]) => void;
+
+/**
+ * One observer that passes each report to every observer that takes it, in order. Reports
+ * nobody takes are left out, so the forwarder's `?.()` skips them at no cost.
+ */
+export function combineObservers(...observers: readonly ForwardObserver[]): ForwardObserver {
+  const combined: Partial<Record<keyof ForwardObserver, Report>> = {};
+  for (const name of Object.keys(REPORTS) as (keyof ForwardObserver)[]) {
+    const takers = observers.flatMap((o) => {
+      const report = o[name] as Report | undefined;
+      return report === undefined ? [] : [report.bind(o)];
+    });
+    if (takers.length === 1) combined[name] = takers[0];
+    else if (takers.length > 1) {
+      combined[name] = (...args) => {
+        for (const take of takers) take(...args);
+      };
+    }
+  }
+  return combined as ForwardObserver;
 }
 
 /** One access-log record per request; produced only when `proxy.accessLog` is on. */
@@ -16,7 +54,7 @@ export interface AccessRecord {
   readonly requestId: string;
   readonly user: string;
   readonly method: string;
-  /** The request target as received. */
+  /** The request target as received; credentials in its query are scrubbed by the logger. */
   readonly path: string;
   /** 499 when the client went away before the answer. */
   readonly status: number;

@@ -84,7 +84,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
 
   function failed(user: string, client: Duplex, err: unknown): void {
     const reason = classifyUpstreamError(err);
-    observer.upstreamError(reason);
+    observer.upstreamError?.(reason);
     logger.warn({ user, reason }, 'WebSocket upgrade to Vidispine failed');
     refuse(client, statusForUpstreamError(reason), describeUpstreamError(reason));
   }
@@ -103,7 +103,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       text = head(101, res.statusMessage ?? '', headers);
     } catch {
       server.destroy();
-      observer.upstreamError('protocol');
+      observer.upstreamError?.('protocol');
       refuse(client, 502, describeUpstreamError('protocol'));
       return;
     }
@@ -131,7 +131,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       text = head(status, res.statusMessage ?? '', headers);
     } catch {
       res.destroy();
-      observer.upstreamError('protocol');
+      observer.upstreamError?.('protocol');
       refuse(client, 502, describeUpstreamError('protocol'));
       return;
     }
@@ -201,7 +201,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       if (res.statusCode !== 401) store.accepted(user, lease.value, sentAt);
       else {
         // Not replayed; a dead token is dropped, so the client's reconnect finds a fresh one.
-        observer.upstreamUnauthorized(user, false);
+        observer.upstreamUnauthorized?.(user, false);
         const reason = refusalReason(res.rawHeaders, lease.value);
         void store.rejected(user, lease.value, sentAt, reason);
       }

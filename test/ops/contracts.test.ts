@@ -1,17 +1,14 @@
 /**
- * The ops side declares its own structural views of the token store and the forwarder's
- * observer. These assignments fail `tsc --noEmit` (part of `npm run typecheck`) as soon as
+ * The ops side declares its own structural views of the token store, and its metrics and
+ * logs take the forwarder's reports. These assignments fail `tsc --noEmit` (part of `npm run typecheck`) as soon as
  * a contract drifts away from the view.
  */
 import type { TokenEvents, TokenStore } from '../../src/tokens/types';
 import type { ForwardObserver, UpstreamErrorReason } from '../../src/proxy/observer';
-import type {
-  ForwardObserverView,
-  TokenEventSource,
-  TokenEventsView,
-  TokenStatusSource,
-} from '../../src/ops/views';
+import type { TokenEventSource, TokenEventsView, TokenStatusSource } from '../../src/ops/views';
+import type { Logger } from '../../src/ops/logger';
 import { OpsMetrics, UPSTREAM_ERROR_REASONS } from '../../src/ops/metrics';
+import { forwardLogObserver } from '../../src/ops/request-log';
 
 type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
@@ -44,11 +41,11 @@ describe('ops views match the committed contracts', () => {
     expect(accepts(payloads)).toBe(true);
   });
 
-  it('the metrics object is a ForwardObserver and the view is the observer', () => {
+  it('the metrics object and the log observer are ForwardObservers', () => {
     const asObserver = (metrics: OpsMetrics): ForwardObserver => metrics;
-    const viewAsObserver = (view: ForwardObserverView): ForwardObserver => view;
+    const logAsObserver = (logger: Logger): ForwardObserver => forwardLogObserver(logger);
     expect(typeof asObserver).toBe('function');
-    expect(typeof viewAsObserver).toBe('function');
+    expect(typeof logAsObserver).toBe('function');
   });
 
   it('the upstream error label values cover the contract enum exactly', () => {

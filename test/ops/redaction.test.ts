@@ -7,7 +7,8 @@ import type { ProxyConfig } from '../../src/config/types';
 import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
-import { combineObservers, createAccessLog, forwardLogObserver } from '../../src/ops/request-log';
+import { createAccessLog, forwardLogObserver } from '../../src/ops/request-log';
+import { combineObservers } from '../../src/proxy/observer';
 import { logStartup } from '../../src/ops/startup-log';
 import { logTokenEvents } from '../../src/ops/token-log';
 import { captureLogs, ScriptedTokens } from './support';
@@ -68,9 +69,9 @@ it('no known secret reaches logs, metrics, /status or the page', async () => {
   );
   tokens.failed('reporting', 'unauthorized', `HTTP 401, sent Authorization: Basic ${BASIC}`);
   tokens.invalidated('ingest');
-  observer.requestStarted();
-  observer.upstreamUnauthorized('ingest', true);
-  observer.requestFinished('ingest', 'GET', 200, 0.01);
+  observer.requestStarted?.();
+  observer.upstreamUnauthorized?.('ingest', true);
+  observer.requestFinished?.('ingest', 'GET', 200, 0.01);
   accessLog({
     requestId: 'r1',
     user: 'ingest',

@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import pino from 'pino';
-import { createDataListeners, DATA_SERVER_TIMEOUTS, NO_OBSERVER } from '../../src/proxy';
+import { createDataListeners, DATA_SERVER_TIMEOUTS } from '../../src/proxy';
 import { createSimulator } from '../../src/simulator';
 import { createTokenStoreFor } from '../../src/app';
 import { call, proxyConfig } from '../support/proxy-harness';
@@ -145,7 +145,6 @@ describe('slowloris: clients that never finish their headers', () => {
     const [listener] = createDataListeners({
       config,
       store,
-      observer: NO_OBSERVER,
       logger: pino({ level: 'silent' }),
       serverTimeouts: { headersTimeoutMs: 600, checkIntervalMs: 100 },
     });

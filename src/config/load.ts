@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configFromEnv, envNameFor } from './env';
 import { ConfigError, type ConfigIssue, keyPath } from './errors';
@@ -75,6 +74,10 @@ function readYaml(file: string): unknown {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError({ key: '--config', problem: `cannot read ${file} (${code})` });
   }
+  // Loaded here, not at the top: the common environment-only sidecar never reads YAML, and
+  // yaml is among the costlier modules to load at start-up.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseDocument } = require('yaml') as typeof import('yaml');
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {
     throw new ConfigError(

@@ -12,10 +12,12 @@ let h: Harness;
 let expectedSha: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  // Hashed before the proxy starts: seconds of synchronous hashing would stall its first
+  // mint past the mint timeout on a busy machine, and the first request would get a 503.
   const hash = createHash('sha256');
   for (const chunk of patternChunks(0, GiB)) hash.update(chunk);
   expectedSha = hash.digest('hex');
+  h = await startHarness();
 });
 afterAll(() => h.close());
 

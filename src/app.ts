@@ -116,7 +116,6 @@ export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyA
   const ops = config.ops.listen
     ? createOpsServer({ health, metrics, tokens: store, logger, version: packageVersion() })
     : null;
-  const drainMs = config.shutdown.drainSeconds * 1000;
 
   return {
     config,
@@ -132,12 +131,10 @@ export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyA
     },
     shutdownSteps: {
       closeListeners: async () => {
-        await Promise.all(listeners.map((l) => l.close(drainMs)));
+        await Promise.all(listeners.map((l) => l.close()));
       },
-      // Each listener cuts its own leftovers when its drain window ends; closing again only
-      // waits for that.
       abortInFlight: async () => {
-        await Promise.all(listeners.map((l) => l.close(0)));
+        await Promise.all(listeners.map((l) => l.destroy()));
       },
       stop: async () => {
         tokens.stop();

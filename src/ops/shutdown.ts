@@ -10,9 +10,12 @@
 import type { Logger } from './logger';
 
 export interface ShutdownSteps {
-  /** Stop accepting on the data listeners; resolve once every in-flight request has finished. */
+  /**
+   * Stop accepting on the data listeners; resolve once every in-flight request has finished.
+   * It has no deadline of its own: the coordinator races it against `drainSeconds`.
+   */
   closeListeners(): Promise<void>;
-  /** The drain window is over: cut what is still in flight. */
+  /** The drain window is over (or closing failed): cut what is still in flight, now. */
   abortInFlight(): void | Promise<void>;
   /** Stop timers and close the rest (token store, ops listener). */
   stop(): void | Promise<void>;

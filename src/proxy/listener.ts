@@ -68,10 +68,14 @@ export interface DataListener {
   /** Requests accepted and not yet answered (or abandoned by their client). */
   inFlight(): number;
   /**
-   * Stop accepting, let in-flight requests finish for up to `drainMs`, then cut what is
-   * left (including WebSocket connections) and release the upstream pool.
+   * Stop accepting and let every in-flight request finish, however long it takes; then end
+   * what is left (idle keep-alive connections, WebSocket tunnels) and release the upstream
+   * pool. Resolves once the listener is closed and every request is accounted for. The
+   * caller owns any deadline: see `destroy`.
    */
-  close(drainMs?: number): Promise<void>;
+  close(): Promise<void>;
+  /** Cut every connection now, in flight or not; resolves as `close` does. */
+  destroy(): Promise<void>;
 }
 
 function createDataListener(
@@ -125,6 +129,25 @@ function createDataListener(
   server.on('error', (err) => logger.error({ err }, 'data listener error'));
 
   let closing: Promise<void> | undefined;
+  /** Ends every connection this listener still holds, both sides. */
+  const cutAll = (): void => {
+    server.closeAllConnections();
+    upgrades.destroyAll();
+    upstream.agent.destroy();
+    upstream.upgradeAgent.destroy();
+  };
+  const close = (): Promise<void> => {
+    if (closing === undefined) {
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Whatever is still open once the last request is accounted for is idle or a tunnel.
+      closing = forwarder.idle().then(async () => {
+        cutAll();
+        await serverClosed;
+      });
+    }
+    return closing;
+  };
 
   return {
     user: user.name,
@@ -144,21 +167,11 @@ function createDataListener(
       return address !== null && typeof address === 'object' ? address : null;
     },
     inFlight: () => forwarder.inFlight(),
-    close(drainMs = 0) {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        const cut = (): void => {
-          clearTimeout(timer);
-          server.closeAllConnections();
-          upgrades.destroyAll();
-          upstream.agent.destroy();
-          upstream.upgradeAgent.destroy();
-        };
-        const timer = setTimeout(cut, drainMs);
-        void forwarder.idle().then(cut);
-      });
-      return closing;
+    close,
+    destroy() {
+      const closed = close();
+      cutAll();
+      return closed;
     },
   };
 }

@@ -174,7 +174,7 @@ describe('slowloris: clients that never finish their headers', () => {
     } finally {
       clearInterval(trickle);
       for (const s of slow) s.destroy();
-      await listener.close(0);
+      await listener.destroy();
       tokens.stop();
       await sim.close();
     }

@@ -147,7 +147,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     port: portOf(listeners[0].user),
     portOf,
     async close() {
-      await Promise.all(listeners.map((l) => l.close(0)));
+      await Promise.all(listeners.map((l) => l.destroy()));
       tokens.stop();
       await sim.close();
     },

@@ -87,7 +87,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       return value(await metrics(), name, labels) ?? 0;
     },
     async close() {
-      await app.shutdownSteps.closeListeners();
+      await app.shutdownSteps.abortInFlight();
       await app.shutdownSteps.stop();
       await sim.close();
     },

@@ -1,0 +1,69 @@
+/**
+ * The shutdown sequence over the real app: the coordinator owns the drain deadline, the
+ * listeners only close (no deadline) or are destroyed (at once).
+ */
+import * as http from 'node:http';
+import { ShutdownCoordinator } from '../../src/ops';
+import { call } from '../support/proxy-harness';
+import { startApp, until, type RunningApp } from '../support/reliability-app';
+
+function slowRequest(port: number, ms: number): Promise<string> {
+  return new Promise((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port, path: `/API/slow?ms=${ms}`, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(String(res.statusCode)));
+        res.on('error', (err) => resolve(err.message));
+      })
+      .on('error', (err) => resolve(err.message));
+  });
+}
+
+function coordinator(r: RunningApp, drainSeconds: number): ShutdownCoordinator {
+  return new ShutdownCoordinator({
+    delaySeconds: 0,
+    drainSeconds,
+    health: r.app.health,
+    logger: r.logger,
+    steps: r.app.shutdownSteps,
+    exit: () => undefined,
+  });
+}
+
+function steps(r: RunningApp): unknown[] {
+  return r.logs
+    .map((line) => JSON.parse(line) as { event?: string; step?: string })
+    .filter((l) => l.event === 'shutdown')
+    .map((l) => l.step);
+}
+
+describe('shutdown of the whole app', () => {
+  let r: RunningApp;
+  afterEach(() => r.close());
+
+  it('lets a request that ends within the drain window finish, then exits 0', async () => {
+    r = await startApp();
+    const slow = slowRequest(r.port(), 300);
+    await until(() => r.app.listeners[0].inFlight() === 1);
+    const shutdown = coordinator(r, 30);
+    void shutdown.begin('SIGTERM');
+    expect(await shutdown.done).toBe(0);
+    expect(await slow).toBe('200');
+    expect(steps(r)).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+  });
+
+  it('cuts what is still in flight when the drain window ends, and closes the listener', async () => {
+    r = await startApp();
+    const port = r.port();
+    const slow = slowRequest(port, 60_000);
+    await until(() => r.sim.inFlightRequests() === 1);
+    const shutdown = coordinator(r, 0.2);
+    void shutdown.begin('SIGTERM');
+    expect(await shutdown.done).toBe(0);
+    expect(await slow).toMatch(/socket hang up|ECONNRESET|aborted/);
+    expect(steps(r)).toEqual(['begin', 'close_listeners', 'drain_timeout', 'exit']);
+    expect(r.app.listeners[0].inFlight()).toBe(0);
+    await expect(call(port, { path: '/API/whoami' })).rejects.toThrow(/ECONNREFUSED/);
+    await until(() => r.sim.inFlightRequests() === 0, 5000, 'the upstream request to end');
+  });
+});

@@ -38,4 +38,9 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'simulator + proxy wired together, prints curl lines',
     load: async () => (await import('./demo')).demoCommand,
   },
+  inject: {
+    usage: 'inject [--config FILE]',
+    summary: 'the Kubernetes webhook that adds the proxy to labelled pods',
+    load: async () => (await import('./inject')).injectCommand,
+  },
 };

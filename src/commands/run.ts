@@ -1,15 +1,8 @@
 /** `run [--config FILE]`: the proxy, until SIGTERM or SIGINT has drained it. */
 import { createProxyApp, type ProxyApp } from '../app';
 import type { ProxyConfig } from '../config';
-import {
-  createLogger,
-  installProcessErrorHandlers,
-  type Logger,
-  logStartup,
-  ShutdownCoordinator,
-} from '../ops';
+import { createLogger, type Logger, logStartup, serveUntilStopped } from '../ops';
 import { packageVersion } from '../version';
-import { EXIT_FAILURE } from './exit';
 import { configForCommand } from './options';
 
 export async function runCommand(args: readonly string[]): Promise<number> {
@@ -28,30 +21,18 @@ function boundAddresses(app: ProxyApp): { user: string; address: string; port: n
 }
 
 /** Runs an app until SIGTERM/SIGINT has drained it; resolves with the exit code. */
-export async function serve(
+export function serve(
   config: ProxyConfig,
   logger: Logger,
   onStarted?: (app: ProxyApp) => void,
 ): Promise<number> {
-  const errors = installProcessErrorHandlers({ logger });
   const app = createProxyApp({ config, logger });
-  const shutdown = new ShutdownCoordinator({
-    ...config.shutdown,
-    health: app.health,
-    logger,
-    steps: app.shutdownSteps,
-  });
-  shutdown.install();
-  try {
-    await app.start();
-  } catch (err) {
-    errors.fatal('could not open a listener', err);
-    return EXIT_FAILURE;
-  }
-  logger.info(
-    { event: 'listening', listeners: boundAddresses(app), ops: app.ops?.address() ?? null },
-    'listening',
+  return serveUntilStopped(
+    {
+      ...app,
+      start: () => app.start(),
+      listening: () => ({ listeners: boundAddresses(app), ops: app.ops?.address() ?? null }),
+    },
+    { logger, shutdown: config.shutdown, onStarted: () => onStarted?.(app) },
   );
-  onStarted?.(app);
-  return shutdown.done;
 }

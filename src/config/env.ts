@@ -1,7 +1,8 @@
 /**
- * Environment-only configuration (single-user sidecar). Each variable is declared beside its
- * key in `schema.ts` (its `env` name), so one schema validates both and problems are
- * reported under the variable's name. Keys of `users[]` describe the one user, `users[0]`.
+ * Environment-only configuration (the proxy's single-user sidecar, the injection webhook).
+ * Each variable is declared beside its key in the schema (its `env` name), so one schema
+ * validates both and problems are reported under the variable's name. Keys of `users[]`
+ * describe the proxy's one user, `users[0]`.
  *
  * Unknown variables are ignored: Kubernetes injects `VIDISPINE_PORT`-style service variables.
  * Numbers and booleans (`true`/`false`, `1`/`0`, `yes`/`no`) are converted here; anything
@@ -9,6 +10,7 @@
  */
 import { keyPath } from './errors';
 import { ANY_ITEM, type ConfigKey, describedKeys, type ValueKind } from './keys';
+import type { z } from 'zod';
 import { fileSchema } from './schema';
 
 type Path = readonly (string | number)[];
@@ -21,19 +23,21 @@ interface EnvKey {
   readonly envDefault?: string;
 }
 
-/** Every key that has a variable, in the schema's order. */
-const ENV_KEYS: readonly EnvKey[] = describedKeys(fileSchema).flatMap((k: ConfigKey) =>
-  k.env === undefined
-    ? []
-    : [
-        {
-          name: k.env,
-          path: k.path.map((s) => (s === ANY_ITEM ? 0 : s)),
-          kind: k.kind,
-          envDefault: k.envDefault,
-        },
-      ],
-);
+/** Every key of `schema` that has a variable, in the schema's order. */
+function envKeys(schema: z.ZodType): EnvKey[] {
+  return describedKeys(schema).flatMap((k: ConfigKey) =>
+    k.env === undefined
+      ? []
+      : [
+          {
+            name: k.env,
+            path: k.path.map((s) => (s === ANY_ITEM ? 0 : s)),
+            kind: k.kind,
+            envDefault: k.envDefault,
+          },
+        ],
+  );
+}
 
 /** Keys whose problems concern a whole object rather than one variable. */
 const OBJECT_KEYS: Readonly<Record<string, string>> = {
@@ -67,18 +71,44 @@ function assign(target: Record<string | number, unknown>, path: Path, value: unk
   assign(child, rest, value);
 }
 
-/** The YAML-shaped object the environment describes (not yet validated). */
-export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const raw: Record<string, unknown> = { vidispine: {}, users: [{}] };
-  for (const k of ENV_KEYS) {
-    const value = env[k.name] ?? k.envDefault;
-    if (value !== undefined) assign(raw, k.path, convert(value, k.kind));
-  }
-  return raw;
+/** How a program's environment maps onto its YAML-shaped configuration. */
+export interface EnvironmentMapping {
+  /** The YAML-shaped object the environment describes (not yet validated). */
+  fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown>;
+  /** Names the variable behind a config key (`users[0].listen` → `PROXY_LISTEN`). */
+  nameFor(configKey: string): string;
 }
 
-/** Names the variable behind a config key (`users[0].listen` → `PROXY_LISTEN`). */
-export function envNameFor(configKey: string): string {
-  const exact = ENV_KEYS.find((k) => keyPath(k.path) === configKey);
-  return exact?.name ?? OBJECT_KEYS[configKey] ?? configKey;
+/**
+ * The mapping declared by the `env` names of `schema`'s keys. `base` is the object the
+ * variables are written into (blocks that must exist even when no variable of theirs is
+ * set); `objectKeys` names the variable to report a whole block's problem under.
+ */
+export function environmentMapping(
+  schema: z.ZodType,
+  base: () => Record<string, unknown>,
+  objectKeys: Readonly<Record<string, string>> = {},
+): EnvironmentMapping {
+  const keys = envKeys(schema);
+  return {
+    fromEnv(env) {
+      const raw = base();
+      for (const k of keys) {
+        const value = env[k.name] ?? k.envDefault;
+        if (value !== undefined) assign(raw, k.path, convert(value, k.kind));
+      }
+      return raw;
+    },
+    nameFor(configKey) {
+      const exact = keys.find((k) => keyPath(k.path) === configKey);
+      return exact?.name ?? objectKeys[configKey] ?? configKey;
+    },
+  };
 }
+
+/** The proxy's: a single user, `users[0]`. */
+export const proxyEnvironment = environmentMapping(
+  fileSchema,
+  () => ({ vidispine: {}, users: [{}] }),
+  OBJECT_KEYS,
+);

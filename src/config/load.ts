@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { configFromEnv, envNameFor } from './env';
+import { type EnvironmentMapping, proxyEnvironment } from './env';
 import { ConfigError, type ConfigIssue, keyPath } from './errors';
 import { resolveConfig } from './resolve';
-import { fileSchema, logLevelSchema } from './schema';
+import { fileSchema, type LogLevel, logLevelSchema } from './schema';
 import type { ProxyConfig } from './types';
 
 /** The variable that names the YAML file when `--config` is not given. */
 export const CONFIG_FILE_VARIABLE = 'CONFIG_FILE';
 
 /** The one variable that still applies beside a file, overriding `log.level`. */
-const LOG_LEVEL_VARIABLE = envNameFor('log.level');
+const LOG_LEVEL_VARIABLE = proxyEnvironment.nameFor('log.level');
 
 export interface LoadOptions {
   /** YAML file from `--config`; falls back to `env.CONFIG_FILE`. */
@@ -26,12 +26,26 @@ export interface LoadOptions {
  * Throws `ConfigError`, whose message names every bad key.
  */
 export function loadConfig(opts: LoadOptions): ProxyConfig {
+  const source = configSource(opts, proxyEnvironment);
+  return withLogLevelOverride(validate(source.raw, opts.env, source.rename), source, opts.env);
+}
+
+/** Where a configuration comes from, and how its keys are named to the user. */
+export interface ConfigSource {
+  /** The YAML file's content, or the environment mapped onto the same shape. */
+  readonly raw: unknown;
+  /** A key as the user wrote it: the YAML path, or the variable that sets it. */
+  readonly rename: (key: string) => string;
+  readonly fromFile: boolean;
+}
+
+/** `--config FILE`, else `CONFIG_FILE`, else the environment through `environment`. */
+export function configSource(opts: LoadOptions, environment: EnvironmentMapping): ConfigSource {
   const file = opts.file ?? (opts.env[CONFIG_FILE_VARIABLE] || undefined);
-  if (file === undefined) return validate(configFromEnv(opts.env), opts.env, envNameFor);
-  return withLogLevelOverride(
-    configFromObject(readYaml(file), opts.env),
-    opts.env[LOG_LEVEL_VARIABLE],
-  );
+  if (file === undefined) {
+    return { raw: environment.fromEnv(opts.env), rename: environment.nameFor, fromFile: false };
+  }
+  return { raw: readYamlFile(file), rename: (k) => k, fromFile: true };
 }
 
 /**
@@ -55,7 +69,8 @@ function validate(
   return result as ProxyConfig;
 }
 
-function zodIssues(error: z.ZodError): ConfigIssue[] {
+/** Zod's issues as `key: problem` pairs (unknown keys one by one, a missing value as "required"). */
+export function zodIssues(error: z.ZodError): ConfigIssue[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((k) => ({ key: keyPath([...issue.path, k]), problem: 'unknown key' }));
@@ -66,7 +81,8 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
   });
 }
 
-function readYaml(file: string): unknown {
+/** A YAML file's content; a missing file or a syntax error is a `ConfigError`. */
+export function readYamlFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -90,11 +106,17 @@ function readYaml(file: string): unknown {
   return doc.toJS() as unknown;
 }
 
-function withLogLevelOverride(config: ProxyConfig, level: string | undefined): ProxyConfig {
-  if (level === undefined || level === '') return config;
+/** Beside a file, `LOG_LEVEL` still overrides `log.level` (a Pod turns on debug logs without editing its ConfigMap). */
+export function withLogLevelOverride<C extends { readonly log: { readonly level: LogLevel } }>(
+  config: C,
+  source: ConfigSource,
+  env: NodeJS.ProcessEnv,
+): C {
+  const level = env[LOG_LEVEL_VARIABLE];
+  if (!source.fromFile || level === undefined || level === '') return config;
   const parsed = logLevelSchema.safeParse(level);
   if (!parsed.success) {
     throw new ConfigError({ key: LOG_LEVEL_VARIABLE, problem: parsed.error.issues[0].message });
   }
-  return { ...config, log: { level: parsed.data } };
+  return { ...config, log: { ...config.log, level: parsed.data } };
 }

@@ -1,8 +1,10 @@
 /**
- * The README's configuration tables, generated from the schema so they cannot drift from it:
+ * The README's configuration tables (the proxy's and the injection webhook's), generated from
+ * the schemas so they cannot drift from them:
  * `npm run docs:config` rewrites them, and a test fails while the README is stale.
  */
 import { type ConfigKey, describedKeys } from './keys';
+import { injectorSchema } from './injector';
 import { CONFIG_FILE_VARIABLE } from './load';
 import { fileSchema } from './schema';
 
@@ -18,7 +20,8 @@ function defaultOf(k: ConfigKey, source: 'env' | 'yaml'): string {
   return source === 'env' ? '—' : `required in ${code(k.within)}`;
 }
 
-function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+/** A Markdown table. */
+export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
@@ -43,7 +46,12 @@ export function yamlTable(keys: readonly ConfigKey[] = describedKeys(fileSchema)
   return table(['key', 'meaning', 'default', 'variable'], rows);
 }
 
-const SECTIONS = { env: environmentTable, yaml: yamlTable } as const;
+const SECTIONS: Readonly<Record<string, () => string>> = {
+  env: () => environmentTable(),
+  yaml: () => yamlTable(),
+  'inject-env': () => environmentTable(describedKeys(injectorSchema)),
+  'inject-yaml': () => yamlTable(describedKeys(injectorSchema)),
+};
 
 /** `text` with the table between each pair of markers (`<!-- config:env -->` …) regenerated. */
 export function withKeyTables(text: string): string {

@@ -251,3 +251,6 @@ export type RawConfig = z.output<typeof fileSchema>;
 export type RawUser = RawConfig['users'][number];
 export type RawToken = RawConfig['token'];
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `host:port` as every listener key takes it (the injection webhook's too). */
+export { listenAddress as listenSchema };

@@ -1,20 +1,20 @@
 /**
- * The ops listener: probes, metrics, status and a small page, on their own port and never
- * on a data listener. Everything here only reads; nothing reveals a token or a password.
+ * Ops listeners: probes, metrics, status and a small page, on their own port and never on
+ * a data listener. The proxy's has all of them; the injection webhook's only the probes and
+ * metrics. Everything here only reads; nothing reveals a token or a password.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Health, ProbeResult } from './health';
+import type { Health } from './health';
 import type { Logger } from './logger';
-import type { OpsMetrics } from './metrics';
 import { renderStatusPage } from './page';
 import { userStatusJson } from './status';
 import type { TokenStatusSource } from './views';
 
 export interface OpsServerOptions {
   readonly health: Health;
-  readonly metrics: OpsMetrics;
+  readonly metrics: MetricsSource;
   readonly tokens: TokenStatusSource;
   readonly logger: Logger;
   /** Shown on the `/` page. */
@@ -34,9 +34,35 @@ export interface OpsServer {
 /** Ops answers are small and quick; a scrape still running this long after close is cut. */
 const CLOSE_GRACE_MS = 2000;
 
-function createOpsApp(options: OpsServerOptions): express.Express {
-  const { health, metrics, tokens, logger } = options;
-  const now = options.now ?? Date.now;
+/** Prometheus text from a registry (the proxy's `OpsMetrics`, the webhook's own). */
+export interface MetricsSource {
+  readonly contentType: string;
+  render(): Promise<string>;
+}
+
+/** What a probe answers: 200 when `ok`, else 503; the whole object is the JSON body. */
+export interface ProbeAnswer {
+  readonly ok: boolean;
+}
+
+/** The probes of a process that has no users of its own (the injection webhook). */
+export interface ProcessProbes {
+  /** The process is serving. */
+  live(): boolean;
+  /** It should be sent traffic now. */
+  ready(): ProbeAnswer;
+}
+
+export interface ProbeServerOptions {
+  readonly probes: ProcessProbes;
+  readonly metrics: MetricsSource;
+  readonly logger: Logger;
+}
+
+type Route = (app: express.Express) => string[];
+
+/** No caching, no framework banner, the routes, a 404 naming the endpoints, errors logged. */
+function opsApp(logger: Logger, routes: readonly Route[]): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -44,46 +70,9 @@ function createOpsApp(options: OpsServerOptions): express.Express {
     res.set('Cache-Control', 'no-store');
     next();
   });
-
-  const probe = (res: Response, result: ProbeResult, name: string): void => {
-    res.status(result.ok ? 200 : 503).json({ status: result.ok ? 'ok' : `not ${name}`, ...result });
-  };
-
-  app.get('/livez', (_req, res) => {
-    res
-      .status(health.live() ? 200 : 503)
-      .type('text/plain')
-      .send('ok\n');
-  });
-  app.get('/startupz', (_req, res) => probe(res, health.started(), 'started'));
-  app.get('/readyz', (_req, res) => probe(res, health.ready(), 'ready'));
-  app.get('/metrics', async (_req, res) => {
-    const body = await metrics.render();
-    res.type(metrics.contentType).send(body);
-  });
-  app.get('/status', (_req, res) => {
-    const at = now();
-    res.json({
-      time: new Date(at).toISOString(),
-      shuttingDown: health.shuttingDown,
-      users: tokens.status().map((view) => userStatusJson(view, at)),
-    });
-  });
-  app.get('/', (_req, res) => {
-    const at = now();
-    const users = tokens.status().map((view) => userStatusJson(view, at));
-    res
-      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
-      .type('html')
-      .send(
-        renderStatusPage({ users, ready: health.ready(), version: options.version ?? '', now: at }),
-      );
-  });
+  const endpoints = routes.flatMap((route) => route(app));
   app.use((_req, res) => {
-    res.status(404).json({
-      error: 'not found',
-      endpoints: ['/livez', '/startupz', '/readyz', '/metrics', '/status', '/'],
-    });
+    res.status(404).json({ error: 'not found', endpoints });
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     logger.error(
@@ -95,10 +84,101 @@ function createOpsApp(options: OpsServerOptions): express.Express {
   return app;
 }
 
+function probe(res: Response, result: ProbeAnswer, name: string): void {
+  res.status(result.ok ? 200 : 503).json({ status: result.ok ? 'ok' : `not ${name}`, ...result });
+}
+
+const liveRoute =
+  (probes: { live(): boolean }): Route =>
+  (app) => {
+    app.get('/livez', (_req, res) => {
+      res
+        .status(probes.live() ? 200 : 503)
+        .type('text/plain')
+        .send('ok\n');
+    });
+    return ['/livez'];
+  };
+
+const readyRoute =
+  (probes: { ready(): ProbeAnswer }): Route =>
+  (app) => {
+    app.get('/readyz', (_req, res) => probe(res, probes.ready(), 'ready'));
+    return ['/readyz'];
+  };
+
+const metricsRoute =
+  (metrics: MetricsSource): Route =>
+  (app) => {
+    app.get('/metrics', async (_req, res) => {
+      const body = await metrics.render();
+      res.type(metrics.contentType).send(body);
+    });
+    return ['/metrics'];
+  };
+
+const startedRoute =
+  (health: Health): Route =>
+  (app) => {
+    app.get('/startupz', (_req, res) => probe(res, health.started(), 'started'));
+    return ['/startupz'];
+  };
+
+/** The proxy's users and their tokens: /status and the / page. */
+function statusRoutes(options: OpsServerOptions): Route {
+  const { health, tokens } = options;
+  const now = options.now ?? Date.now;
+  return (app) => {
+    app.get('/status', (_req, res) => {
+      const at = now();
+      res.json({
+        time: new Date(at).toISOString(),
+        shuttingDown: health.shuttingDown,
+        users: tokens.status().map((view) => userStatusJson(view, at)),
+      });
+    });
+    app.get('/', (_req, res) => {
+      const at = now();
+      const users = tokens.status().map((view) => userStatusJson(view, at));
+      res
+        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .type('html')
+        .send(
+          renderStatusPage({
+            users,
+            ready: health.ready(),
+            version: options.version ?? '',
+            now: at,
+          }),
+        );
+    });
+    return ['/status', '/'];
+  };
+}
+
+/** The proxy's ops listener. */
 export function createOpsServer(options: OpsServerOptions): OpsServer {
-  const server: Server = createServer(createOpsApp(options));
+  const { health, metrics, logger } = options;
+  return opsServer(
+    opsApp(logger, [
+      liveRoute(health),
+      startedRoute(health),
+      readyRoute(health),
+      metricsRoute(metrics),
+      statusRoutes(options),
+    ]),
+  );
+}
+
+/** An ops listener with /livez, /readyz and /metrics only (the injection webhook's). */
+export function createProbeServer({ probes, metrics, logger }: ProbeServerOptions): OpsServer {
+  return opsServer(opsApp(logger, [liveRoute(probes), readyRoute(probes), metricsRoute(metrics)]));
+}
+
+function opsServer(app: express.Express): OpsServer {
+  const server: Server = createServer(app);
   return {
-    listen: (address) => listen(server, address),
+    listen: (address) => listenOn(server, address, 'ops listener'),
     close: () => close(server),
     address: () => {
       const bound = server.address();
@@ -107,13 +187,16 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
   };
 }
 
-function listen(server: Server, address: { host: string; port: number }): Promise<void> {
+/** Resolves once `server` listens; rejects naming `what` and the address (EADDRINUSE …). */
+export function listenOn(
+  server: NetServer,
+  address: { readonly host: string; readonly port: number },
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
       reject(
-        new Error(
-          `ops listener cannot listen on ${address.host}:${address.port}: ${error.message}`,
-        ),
+        new Error(`${what} cannot listen on ${address.host}:${address.port}: ${error.message}`),
       );
     };
     server.once('error', onError);

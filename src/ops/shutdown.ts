@@ -243,3 +243,45 @@ export function installProcessErrorHandlers(
     },
   };
 }
+
+/** What `serveUntilStopped` runs: a program's parts as the shutdown sequence sees them. */
+export interface Servable {
+  readonly health: { beginShutdown(): void };
+  readonly shutdownSteps: ShutdownSteps;
+  /** Open the listeners (rejects when one cannot bind). */
+  start(): Promise<void>;
+  /** Fields of the `listening` log line: where each listener is bound. */
+  listening(): Record<string, unknown>;
+}
+
+/**
+ * Starts `program` and serves until SIGTERM/SIGINT has drained it; resolves with the exit
+ * code (1 when a listener cannot open). Unhandled errors follow the policy above.
+ */
+export async function serveUntilStopped(
+  program: Servable,
+  options: {
+    readonly logger: Logger;
+    readonly shutdown: { readonly delaySeconds: number; readonly drainSeconds: number };
+    readonly onStarted?: () => void;
+  },
+): Promise<number> {
+  const { logger } = options;
+  const errors = installProcessErrorHandlers({ logger });
+  const shutdown = new ShutdownCoordinator({
+    ...options.shutdown,
+    health: program.health,
+    logger,
+    steps: program.shutdownSteps,
+  });
+  shutdown.install();
+  try {
+    await program.start();
+  } catch (err) {
+    errors.fatal('could not open a listener', err);
+    return 1;
+  }
+  logger.info({ event: 'listening', ...program.listening() }, 'listening');
+  options.onStarted?.();
+  return shutdown.done;
+}

@@ -21,9 +21,10 @@ export interface WorkloadOptions {
   extraEnv?: readonly string[];
 }
 
+/** Pod specs of workloads' templates, and of bare Pods (as the injection webhook returns them). */
 function podSpecs(objects: readonly K8sObject[]): { where: string; spec: Rec }[] {
   return objects.flatMap((o) => {
-    const spec = at(o, 'spec', 'template', 'spec');
+    const spec = o.kind === 'Pod' ? at(o, 'spec') : at(o, 'spec', 'template', 'spec');
     return isRecord(spec) ? [{ where: `${o.kind}/${o.metadata.name}`, spec }] : [];
   });
 }
@@ -112,7 +113,7 @@ function configFileText(
  * The container's hardening. `pod` is the pod securityContext it may rely on: the gateway's
  * own pod's, or none for a sidecar, which must not depend on the app's pod settings.
  */
-function securityProblems(where: string, pod: Rec, c: Rec): string[] {
+export function securityProblems(where: string, pod: Rec, c: Rec): string[] {
   const sc = isRecord(c.securityContext) ? c.securityContext : {};
   const both = (k: string): unknown => sc[k] ?? pod[k];
   const out: string[] = [];
@@ -233,7 +234,8 @@ export function secretProblems(rendered: {
 }): string[] {
   const out: string[] = [];
   for (const o of rendered.objects) {
-    if (o.kind === 'Secret')
+    // A generated TLS pair (the injection webhook's) is no credential of anyone's.
+    if (o.kind === 'Secret' && o.type !== 'kubernetes.io/tls')
       out.push(`Secret/${o.metadata.name} is rendered: secrets must stay out of manifests`);
     const data = at(o, 'data');
     if (o.kind === 'ConfigMap' && isRecord(data)) {

@@ -1,0 +1,60 @@
+/**
+ * `inject [--config FILE]`: the sidecar injection webhook, until SIGTERM/SIGINT has drained
+ * it. A bad configuration, or a serving certificate that does not load, is a `ConfigError`
+ * naming the key (exit 2); a listener that cannot open is exit 1.
+ */
+import { type InjectorConfig, loadInjectorConfig } from '../config/injector';
+import {
+  CertificateError,
+  certificateFields,
+  createWebhook,
+  type LoadedCertificate,
+  loadCertificate,
+} from '../inject';
+import { createLogger, serveUntilStopped } from '../ops';
+import { packageVersion } from '../version';
+import { parseConfigArgs } from './options';
+
+/** The configuration, with the serving pair loaded once to prove it works. */
+function load(args: readonly string[]): { config: InjectorConfig; certificate: LoadedCertificate } {
+  let certificate: LoadedCertificate | undefined;
+  const config = loadInjectorConfig({
+    ...parseConfigArgs(args),
+    env: process.env,
+    verify({ webhook }) {
+      try {
+        certificate = loadCertificate(webhook);
+        return [];
+      } catch (err) {
+        if (!(err instanceof CertificateError)) throw err;
+        const key = err.file === webhook.certFile ? 'certFile' : 'keyFile';
+        return [{ key: `webhook.${key}`, problem: err.message }];
+      }
+    },
+  });
+  // verify ran and succeeded, or loading threw.
+  return { config, certificate: certificate as LoadedCertificate };
+}
+
+export async function injectCommand(args: readonly string[]): Promise<number> {
+  const { config, certificate } = load(args);
+  const logger = createLogger({ level: config.log.level });
+  logger.info(
+    {
+      event: 'starting',
+      version: packageVersion(),
+      node: process.version,
+      config: { ...config, certificate: certificateFields(certificate) },
+    },
+    'starting the sidecar injection webhook',
+  );
+  const webhook = createWebhook(config, certificate, logger);
+  return serveUntilStopped(
+    {
+      ...webhook,
+      start: () => webhook.start(),
+      listening: () => ({ webhook: webhook.server.address(), ops: webhook.ops?.address() ?? null }),
+    },
+    { logger, shutdown: config.shutdown },
+  );
+}

@@ -1,0 +1,36 @@
+/**
+ * Kubernetes resource quantities ("250m", "1.5", "64Mi", "1e3"), as the API server accepts
+ * them for container resources: a non-negative decimal number with an optional binary
+ * (Ki … Ei), decimal (n u m k M G T P E) or exponent suffix.
+ */
+
+const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+
+const SCALE: Readonly<Record<string, number>> = {
+  '': 1,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** The quantity's value in base units (cores, bytes), or undefined when it is not one. */
+export function parseQuantity(text: string): number | undefined {
+  const match = QUANTITY.exec(text);
+  if (!match) return undefined;
+  const [, number, suffix = ''] = match;
+  const scale = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SCALE[suffix];
+  const value = Number(number) * (scale ?? NaN);
+  return Number.isFinite(value) ? value : undefined;
+}

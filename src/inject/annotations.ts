@@ -1,0 +1,406 @@
+/**
+ * What a pod asks for: the opt-in label and the annotations that configure its sidecar,
+ * each documented once here (the README's table is generated from `ANNOTATIONS` and a test
+ * keeps it current), and the rules that turn them into `SidecarSettings` or into problems
+ * that name the annotation and say what to set.
+ */
+import { type SidecarDefaults, vidispineUrlText } from '../config/injector';
+import { logLevelSchema } from '../config/schema';
+import type { Resources } from '../config/injector';
+import type { Pod } from './k8s';
+import { parseQuantity } from '../config/quantity';
+import { CONTAINER_NAME, type SidecarCredential, type SidecarSettings } from './sidecar';
+
+export const PREFIX = 'vidispine-auth-proxy/';
+/** The label a pod opts in with (the webhook's objectSelector); its value must be "true". */
+export const INJECT_LABEL = `${PREFIX}inject`;
+/** Added to injected pods: deploy/monitoring's PodMonitor scrapes pods carrying it. */
+export const METRICS_LABEL = `${PREFIX}metrics`;
+
+/** Cluster-wide settings from the webhook's own configuration. */
+export type InjectDefaults = SidecarDefaults;
+
+export interface AnnotationDoc {
+  readonly name: string;
+  /** What the value may be. */
+  readonly value: string;
+  readonly default: string;
+  readonly meaning: string;
+}
+
+const doc = (
+  suffix: string,
+  value: string,
+  dflt: string,
+  meaning: string,
+): AnnotationDoc & { readonly suffix: string } => ({
+  suffix,
+  name: PREFIX + suffix,
+  value,
+  default: dflt,
+  meaning,
+});
+
+/** Every annotation the webhook reads or writes, in the order the README lists them. */
+export const ANNOTATIONS = {
+  user: doc('user', 'Vidispine user name', 'required', 'the user whose token the proxy attaches'),
+  credential: doc(
+    'credential',
+    '`password`, `access-key` or `admin`',
+    '`password`',
+    "how tokens are minted: with the user's own password, with one of the user's access keys (sent as the password), or by the webhook's administrator credential (`GET /API/user/{user}/token`)",
+  ),
+  secret: doc(
+    'secret',
+    'Secret name',
+    'required for `password` and `access-key`',
+    "Secret in the pod's namespace holding the password or access key; mounted into the proxy only, never read by the webhook",
+  ),
+  secretKey: doc(
+    'secret-key',
+    'key in that Secret',
+    '`password` (`access-key` for access keys)',
+    'the key whose value is the password or access key',
+  ),
+  vidispineUrl: doc(
+    'vidispine-url',
+    'http(s) URL without `/API`',
+    "the webhook's `sidecar.vidispineUrl`",
+    'the VidiCore the proxy talks to',
+  ),
+  env: doc(
+    'env',
+    'environment variable name',
+    '— (none set)',
+    "set in every app container (and the app's init containers) to `http://127.0.0.1:<port>/API`; replaces a variable of that name",
+  ),
+  port: doc(
+    'port',
+    '1-65535',
+    '`8080`',
+    "the proxy's data listener on 127.0.0.1 (where the app sends its API calls)",
+  ),
+  opsPort: doc(
+    'ops-port',
+    '1-65535',
+    '`9090`',
+    "the proxy's ops listener (probes, `/metrics`, `/status`) on 0.0.0.0",
+  ),
+  tokenSeconds: doc('token-seconds', 'positive integer', '`60`', 'requested token lifetime'),
+  tokenAutoRefresh: doc(
+    'token-auto-refresh',
+    '`true` or `false`',
+    '`false`',
+    'ask for sliding-expiry tokens',
+  ),
+  logLevel: doc(
+    'log-level',
+    '`fatal` `error` `warn` `info` `debug` `trace` `silent`',
+    '`info`',
+    "the proxy's log level",
+  ),
+  cpuRequest: doc(
+    'cpu-request',
+    'quantity, e.g. `25m`',
+    "the webhook's `sidecar.resources`",
+    "the proxy container's CPU request",
+  ),
+  cpuLimit: doc('cpu-limit', 'quantity', "the webhook's `sidecar.resources`", 'its CPU limit'),
+  memoryRequest: doc(
+    'memory-request',
+    'quantity, e.g. `48Mi`',
+    "the webhook's `sidecar.resources`",
+    'its memory request',
+  ),
+  memoryLimit: doc(
+    'memory-limit',
+    'quantity',
+    "the webhook's `sidecar.resources`",
+    'its memory limit',
+  ),
+  status: doc(
+    'status',
+    '`injected`',
+    'set by the webhook',
+    'marks a pod the webhook injected; a pod with a `vidispine-auth-proxy` container is never injected again',
+  ),
+} as const;
+
+export const STATUS_ANNOTATION = ANNOTATIONS.status.name;
+export const INJECTED = 'injected';
+
+const KNOWN = new Set(Object.values(ANNOTATIONS).map((a) => a.name));
+
+/** One problem with a pod's annotations: the annotation and what to set. */
+export interface AnnotationProblem {
+  readonly annotation: string;
+  readonly problem: string;
+}
+
+const DEFAULT_PORT = 8080;
+const DEFAULT_OPS_PORT = 9090;
+const DEFAULT_TOKEN_SECONDS = 60;
+const DEFAULT_LOG_LEVEL = 'info';
+const SECRET_KEYS = { password: 'password', 'access-key': 'access-key' } as const;
+
+// DNS-1123 subdomain (Secret names), a Secret's key, a C-style env name (what every shell
+// and runtime accepts).
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const TRUE = new Set(['true', '1', 'yes']);
+const FALSE = new Set(['false', '0', 'no']);
+
+/** Reads one pod's annotations: its sidecar settings and the env variable it asked for. */
+export interface PodRequest {
+  readonly settings: SidecarSettings;
+  readonly envName?: string;
+}
+
+type Reader = {
+  /** The annotation's value, trimmed; undefined when not set. */
+  get(a: AnnotationDoc): string | undefined;
+  problem(a: AnnotationDoc, problem: string): void;
+};
+
+export function readPodRequest(
+  pod: Pod,
+  defaults: InjectDefaults,
+): PodRequest | AnnotationProblem[] {
+  const annotations = pod.metadata?.annotations ?? {};
+  const problems: AnnotationProblem[] = [];
+  const r: Reader = {
+    get: (a) => annotations[a.name]?.trim(),
+    problem: (a, problem) => problems.push({ annotation: a.name, problem }),
+  };
+  for (const name of Object.keys(annotations)) {
+    if (name.startsWith(PREFIX) && !KNOWN.has(name)) {
+      problems.push({
+        annotation: name,
+        problem: `unknown annotation (known: ${[...KNOWN].map((n) => n.slice(PREFIX.length)).join(', ')})`,
+      });
+    }
+  }
+
+  const user = r.get(ANNOTATIONS.user);
+  if (!user)
+    r.problem(
+      ANNOTATIONS.user,
+      'required: set it to the Vidispine user whose token the proxy attaches',
+    );
+  const vidispineUrl = readUrl(r, defaults);
+  const credential = readCredential(r, defaults);
+  const port = readPort(r, ANNOTATIONS.port, DEFAULT_PORT);
+  const opsPort = readPort(r, ANNOTATIONS.opsPort, DEFAULT_OPS_PORT);
+  checkPorts(pod, r, port, opsPort);
+  const tokenSeconds = readTokenSeconds(r);
+  const tokenAutoRefresh = readBoolean(r, ANNOTATIONS.tokenAutoRefresh, false);
+  const logLevel = readLogLevel(r);
+  const resources = readResources(r, defaults.resources);
+  const envName = r.get(ANNOTATIONS.env);
+  if (envName !== undefined && !ENV_NAME.test(envName)) {
+    r.problem(
+      ANNOTATIONS.env,
+      `"${envName}" is not an environment variable name (e.g. VIDISPINE_API)`,
+    );
+  }
+
+  if (problems.length > 0) return problems;
+  return {
+    settings: {
+      image: defaults.image,
+      imagePullPolicy: defaults.imagePullPolicy,
+      vidispineUrl: vidispineUrl as string,
+      user: user as string,
+      credential: credential as SidecarCredential,
+      port,
+      opsPort,
+      tokenSeconds,
+      tokenAutoRefresh,
+      logLevel,
+      resources,
+    },
+    ...(envName ? { envName } : {}),
+  };
+}
+
+function readUrl(r: Reader, defaults: InjectDefaults): string | undefined {
+  const a = ANNOTATIONS.vidispineUrl;
+  const value = r.get(a) ?? defaults.vidispineUrl;
+  if (value === undefined) {
+    r.problem(
+      a,
+      'required (the webhook has no sidecar.vidispineUrl): set it to the VidiCore base URL, e.g. http://vidispine.media.svc:8080',
+    );
+    return undefined;
+  }
+  // The proxy's own rule for vidispine.url, so a pod is refused now rather than its proxy later.
+  const parsed = vidispineUrlText.safeParse(value);
+  if (!parsed.success) r.problem(a, parsed.error.issues[0]?.message ?? 'is not a base URL');
+  return parsed.success ? value : undefined;
+}
+
+function readSecretRef(
+  r: Reader,
+  mode: 'password' | 'access-key',
+): { secret: string; key: string } | undefined {
+  const secret = r.get(ANNOTATIONS.secret);
+  const key = r.get(ANNOTATIONS.secretKey) ?? SECRET_KEYS[mode];
+  const what = mode === 'password' ? "the user's password" : 'the access key';
+  let ok = true;
+  if (!secret) {
+    r.problem(
+      ANNOTATIONS.secret,
+      `required with credential ${mode}: set it to the name of the Secret holding ${what} (or set ${ANNOTATIONS.credential.name}: admin for admin-minted tokens)`,
+    );
+    ok = false;
+  } else if (!SECRET_NAME.test(secret) || secret.length > 253) {
+    r.problem(ANNOTATIONS.secret, `"${secret}" is not a Secret name (lower-case DNS subdomain)`);
+    ok = false;
+  }
+  if (!SECRET_KEY.test(key) || key.length > 253) {
+    r.problem(
+      ANNOTATIONS.secretKey,
+      `"${key}" is not a Secret key (letters, digits, "-", "_", ".")`,
+    );
+    ok = false;
+  }
+  return ok ? { secret: secret as string, key } : undefined;
+}
+
+function readCredential(r: Reader, defaults: InjectDefaults): SidecarCredential | undefined {
+  const a = ANNOTATIONS.credential;
+  const mode = r.get(a) ?? 'password';
+  if (mode === 'password' || mode === 'access-key') {
+    const ref = readSecretRef(r, mode);
+    return ref && { kind: 'password', ...ref };
+  }
+  if (mode === 'admin') {
+    for (const other of [ANNOTATIONS.secret, ANNOTATIONS.secretKey]) {
+      if (r.get(other) !== undefined) {
+        r.problem(
+          other,
+          `not used with credential admin (the webhook's admin Secret is mounted): remove it`,
+        );
+      }
+    }
+    if (!defaults.admin) {
+      r.problem(
+        a,
+        'admin is not available: the webhook has no sidecar.admin credential configured; use password or access-key with a Secret',
+      );
+      return undefined;
+    }
+    const { user, secret, key } = defaults.admin;
+    return { kind: 'admin', adminUser: user, secret, key };
+  }
+  r.problem(a, `"${mode}" is not one of password, access-key, admin`);
+  return undefined;
+}
+
+function readPort(r: Reader, a: AnnotationDoc, fallback: number): number {
+  const value = r.get(a);
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
+    r.problem(a, `"${value}" is not a port: set a number from 1 to 65535`);
+    return fallback;
+  }
+  return port;
+}
+
+/** The proxy shares the pod's network: its ports must not be ones the app declares. */
+function checkPorts(pod: Pod, r: Reader, port: number, opsPort: number): void {
+  if (port === opsPort) {
+    r.problem(ANNOTATIONS.opsPort, `${opsPort} is also the data port: set a different one`);
+  }
+  const declared = [...(pod.spec.initContainers ?? []), ...pod.spec.containers]
+    .filter((c) => c.name !== CONTAINER_NAME)
+    .flatMap((c) => (c.ports ?? []).map((p) => ({ container: c.name, port: p.containerPort })));
+  for (const [a, value] of [
+    [ANNOTATIONS.port, port],
+    [ANNOTATIONS.opsPort, opsPort],
+  ] as const) {
+    const taken = declared.find((d) => d.port === value);
+    if (taken) {
+      r.problem(
+        a,
+        `port ${value} is already declared by container "${taken.container}": set a free port`,
+      );
+    }
+  }
+}
+
+function readTokenSeconds(r: Reader): number {
+  const a = ANNOTATIONS.tokenSeconds;
+  const value = r.get(a);
+  if (value === undefined) return DEFAULT_TOKEN_SECONDS;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    r.problem(a, `"${value}" is not a positive whole number of seconds (e.g. 60)`);
+    return DEFAULT_TOKEN_SECONDS;
+  }
+  return Number(value);
+}
+
+function readBoolean(r: Reader, a: AnnotationDoc, fallback: boolean): boolean {
+  const value = r.get(a)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (TRUE.has(value)) return true;
+  if (FALSE.has(value)) return false;
+  r.problem(a, `"${value}" is not a boolean: set "true" or "false"`);
+  return fallback;
+}
+
+function readLogLevel(r: Reader): string {
+  const a = ANNOTATIONS.logLevel;
+  const value = r.get(a);
+  if (value === undefined) return DEFAULT_LOG_LEVEL;
+  const parsed = logLevelSchema.safeParse(value);
+  if (!parsed.success) {
+    r.problem(a, `"${value}" ${parsed.error.issues[0]?.message ?? 'is not a log level'}`);
+    return DEFAULT_LOG_LEVEL;
+  }
+  return parsed.data;
+}
+
+const RESOURCE_ANNOTATIONS = [
+  [ANNOTATIONS.cpuRequest, 'requests', 'cpu'],
+  [ANNOTATIONS.cpuLimit, 'limits', 'cpu'],
+  [ANNOTATIONS.memoryRequest, 'requests', 'memory'],
+  [ANNOTATIONS.memoryLimit, 'limits', 'memory'],
+] as const;
+
+/** The defaults with each annotation's quantity laid over them; a request above its limit is refused, as Kubernetes would. */
+function readResources(r: Reader, defaults: Resources): Resources {
+  const requests: Record<string, string> = { ...defaults.requests };
+  const limits: Record<string, string> = { ...defaults.limits };
+  for (const [a, kind, resource] of RESOURCE_ANNOTATIONS) {
+    const value = r.get(a);
+    if (value === undefined) continue;
+    if (parseQuantity(value) === undefined) {
+      r.problem(
+        a,
+        `"${value}" is not a Kubernetes quantity (e.g. ${resource === 'cpu' ? '250m or 1' : '64Mi or 1Gi'})`,
+      );
+      continue;
+    }
+    (kind === 'requests' ? requests : limits)[resource] = value;
+  }
+  for (const resource of ['cpu', 'memory'] as const) {
+    const request = requests[resource];
+    const limit = limits[resource];
+    if (request === undefined || limit === undefined) continue;
+    const [req, lim] = [parseQuantity(request), parseQuantity(limit)];
+    if (req !== undefined && lim !== undefined && req > lim) {
+      const a = resource === 'cpu' ? ANNOTATIONS.cpuRequest : ANNOTATIONS.memoryRequest;
+      r.problem(
+        a,
+        `${request} is above the ${resource} limit ${limit}: lower it or raise ${PREFIX}${resource}-limit`,
+      );
+    }
+  }
+  return {
+    ...(Object.keys(requests).length > 0 ? { requests } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+  };
+}

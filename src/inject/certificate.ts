@@ -1,0 +1,156 @@
+/**
+ * The serving certificate, read from files and read again when they change: cert-manager
+ * (or the kubelet updating a Secret volume) swaps them under a running webhook, and new
+ * connections must get the new pair without a restart. Changes are noticed by a directory
+ * watch (immediate) and a periodic check (for file systems where watching is unreliable);
+ * a pair that does not load — half written, key not matching — is reported and the one in
+ * use stays until a good pair appears.
+ */
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { dirname } from 'node:path';
+
+export interface CertificateFiles {
+  /** PEM certificate (chain), e.g. a `kubernetes.io/tls` Secret's tls.crt. */
+  readonly certFile: string;
+  /** PEM private key, e.g. tls.key. */
+  readonly keyFile: string;
+}
+
+export interface LoadedCertificate {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly notAfter: Date;
+  readonly subject: string;
+  readonly fingerprint256: string;
+}
+
+/** A pair that cannot serve; the message names the file and the problem, never key material. */
+export class CertificateError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'CertificateError';
+  }
+}
+
+function read(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CertificateError(
+      file,
+      `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
+
+export function loadCertificate({ certFile, keyFile }: CertificateFiles): LoadedCertificate {
+  const cert = read(certFile);
+  const key = read(keyFile);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw new CertificateError(certFile, 'not a PEM certificate');
+  }
+  let matches: boolean;
+  try {
+    matches = x509.checkPrivateKey(createPrivateKey(key));
+  } catch {
+    throw new CertificateError(keyFile, 'not a PEM private key');
+  }
+  if (!matches)
+    throw new CertificateError(keyFile, `does not match the certificate in ${certFile}`);
+  return {
+    cert,
+    key,
+    notAfter: new Date(x509.validTo),
+    subject: x509.subject,
+    fingerprint256: x509.fingerprint256,
+  };
+}
+
+export interface WatchOptions {
+  /** A new pair loaded. */
+  readonly onLoad: (loaded: LoadedCertificate) => void;
+  /** The files changed but do not load; reported once per content. */
+  readonly onError: (error: CertificateError) => void;
+  /** Periodic check, default 10 s. */
+  readonly checkIntervalMs?: number;
+  /** Both files are usually replaced together: wait this long after the first event. */
+  readonly settleMs?: number;
+}
+
+export interface CertificateWatch {
+  /** Checks the files now (also what the watch and the timer call). */
+  check(): void;
+  stop(): void;
+}
+
+/**
+ * Watches the files of `current` (the pair loaded at start) and calls `onLoad` with each new
+ * pair. Timers and watchers are unref'd: they never keep the process alive.
+ */
+export function watchCertificate(
+  files: CertificateFiles,
+  current: LoadedCertificate,
+  options: WatchOptions,
+): CertificateWatch {
+  let inUse = current;
+  let failedWith: { cert: Buffer; key: Buffer } | undefined;
+  let settle: NodeJS.Timeout | undefined;
+
+  const check = (): void => {
+    let cert: Buffer;
+    let key: Buffer;
+    try {
+      cert = readFileSync(files.certFile);
+      key = readFileSync(files.keyFile);
+    } catch {
+      cert = Buffer.alloc(0);
+      key = Buffer.alloc(0);
+    }
+    if (cert.equals(inUse.cert) && key.equals(inUse.key)) return;
+    if (failedWith && cert.equals(failedWith.cert) && key.equals(failedWith.key)) return;
+    try {
+      inUse = loadCertificate(files);
+      failedWith = undefined;
+      options.onLoad(inUse);
+    } catch (err) {
+      if (!(err instanceof CertificateError)) throw err;
+      failedWith = { cert, key };
+      options.onError(err);
+    }
+  };
+  const soon = (): void => {
+    clearTimeout(settle);
+    settle = setTimeout(check, options.settleMs ?? 200);
+    settle.unref();
+  };
+
+  const watchers: FSWatcher[] = [];
+  for (const dir of new Set([dirname(files.certFile), dirname(files.keyFile)])) {
+    try {
+      const w = watch(dir, { persistent: false }, soon);
+      // A watch that breaks (the folder replaced) leaves the periodic check to notice.
+      w.on('error', () => w.close());
+      watchers.push(w);
+    } catch {
+      // Not watchable here: the periodic check alone.
+    }
+  }
+  const timer = setInterval(check, options.checkIntervalMs ?? 10_000);
+  timer.unref();
+
+  return {
+    check,
+    stop() {
+      clearInterval(timer);
+      clearTimeout(settle);
+      for (const w of watchers) w.close();
+    },
+  };
+}

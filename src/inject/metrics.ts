@@ -1,0 +1,94 @@
+/**
+ * The webhook's Prometheus metrics, in their own registry on its ops listener: every review
+ * by outcome, how long answering took, and the serving certificate (its expiry and reloads),
+ * so an alert can fire before cert rotation silently stops.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { METRIC_PREFIX } from '../ops/metrics';
+import { ADMISSION_RESULTS, type AdmissionResult } from './review';
+
+/** Requests refused with a 4xx before any review: wrong path, method or media type, a body too large, not JSON, not an AdmissionReview. */
+export const REFUSALS = [
+  'not_found',
+  'method',
+  'media_type',
+  'too_large',
+  'bad_json',
+  'not_a_review',
+] as const;
+export type Refusal = (typeof REFUSALS)[number];
+
+/** From a fraction of a millisecond (a patch) to the API server's timeout. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export class WebhookMetrics {
+  readonly registry = new Registry();
+  private readonly reviews: Counter<'result'>;
+  private readonly refused: Counter<'reason'>;
+  private readonly duration: Histogram;
+  private readonly certificateExpiry: Gauge;
+  private readonly reloads: Counter<'result'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.reviews = new Counter({
+      name: `${METRIC_PREFIX}admission_reviews_total`,
+      help: 'AdmissionReviews answered, by result: injected, env_added, already_injected, ignored (not a pod CREATE), denied.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.refused = new Counter({
+      name: `${METRIC_PREFIX}admission_requests_refused_total`,
+      help: 'Requests to /mutate refused with a 4xx before any review, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: `${METRIC_PREFIX}admission_duration_seconds`,
+      help: 'Time from the request to the answered review, in seconds.',
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.certificateExpiry = new Gauge({
+      name: `${METRIC_PREFIX}webhook_certificate_expiry_timestamp_seconds`,
+      help: 'notAfter of the serving certificate in use, as a Unix timestamp in seconds.',
+      registers,
+    });
+    this.reloads = new Counter({
+      name: `${METRIC_PREFIX}webhook_certificate_reloads_total`,
+      help: 'Serving certificate loads after a change on disk, by result (failure: the previous one stays in use).',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ADMISSION_RESULTS) this.reviews.inc({ result }, 0);
+    for (const reason of REFUSALS) this.refused.inc({ reason }, 0);
+    for (const result of ['success', 'failure']) this.reloads.inc({ result }, 0);
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  reviewed(result: AdmissionResult, seconds: number): void {
+    this.reviews.inc({ result });
+    this.duration.observe(seconds);
+  }
+
+  refusedRequest(reason: Refusal): void {
+    this.refused.inc({ reason });
+  }
+
+  certificateLoaded(notAfter: Date, reload: boolean): void {
+    this.certificateExpiry.set(notAfter.getTime() / 1000);
+    if (reload) this.reloads.inc({ result: 'success' });
+  }
+
+  certificateReloadFailed(): void {
+    this.reloads.inc({ result: 'failure' });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

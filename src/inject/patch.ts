@@ -1,0 +1,145 @@
+/**
+ * The JSONPatch (RFC 6902) that adds the sidecar to a pod: pure functions of the pod and
+ * what it asked for. Operations are ordered so that each index is valid when it is
+ * applied (env changes to init containers come before the sidecar shifts them by one).
+ */
+import { INJECTED, METRICS_LABEL, type PodRequest, STATUS_ANNOTATION } from './annotations';
+import type { Pod, PodContainer } from './k8s';
+import {
+  CONTAINER_NAME,
+  OPS_PORT_NAME,
+  proxyApiUrl,
+  sidecarContainer,
+  type SidecarNames,
+  sidecarVolume,
+  VOLUME_NAME,
+} from './sidecar';
+
+export interface PatchOperation {
+  readonly op: 'add' | 'replace';
+  readonly path: string;
+  readonly value: unknown;
+}
+
+/** A JSON Pointer (RFC 6901) from its segments. */
+export function pointer(...segments: readonly (string | number)[]): string {
+  return segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+/** Whether the pod already runs the proxy (injected, or added by the chart or the component). */
+export function hasSidecar(pod: Pod): boolean {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].some(
+    (c) => c.name === CONTAINER_NAME,
+  );
+}
+
+/** Whether this webhook injected the pod's sidecar (its status annotation). */
+export function injectedByUs(pod: Pod): boolean {
+  return pod.metadata?.annotations?.[STATUS_ANNOTATION] === INJECTED;
+}
+
+/** `base`, or `base-2`, `base-3` … : the first that is not taken. */
+function freeName(base: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(base)) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+}
+
+/** Names for the sidecar's volume and ops port that none of the pod's own use. */
+export function sidecarNames(pod: Pod): SidecarNames {
+  const volumes = new Set((pod.spec.volumes ?? []).map((v) => v.name));
+  const ports = new Set(
+    [...(pod.spec.initContainers ?? []), ...pod.spec.containers].flatMap((c) =>
+      (c.ports ?? []).flatMap((p) => (p.name ? [p.name] : [])),
+    ),
+  );
+  return { volume: freeName(VOLUME_NAME, volumes), opsPort: freeName(OPS_PORT_NAME, ports) };
+}
+
+/**
+ * Sets `name=value` in each of the listed containers (`field` is `containers` or
+ * `initContainers`), replacing entries of the same name (the app asked for the proxy) and
+ * leaving containers that already have exactly that value alone.
+ */
+function envOperations(
+  containers: readonly PodContainer[] | null | undefined,
+  field: 'containers' | 'initContainers',
+  name: string,
+  value: string,
+): PatchOperation[] {
+  const entry = { name, value };
+  return (containers ?? []).flatMap((c, i): PatchOperation[] => {
+    if (c.name === CONTAINER_NAME) return [];
+    const env = c.env ?? [];
+    if (env.length === 0)
+      return [{ op: 'add', path: pointer('spec', field, i, 'env'), value: [entry] }];
+    const same = env.flatMap((e, j) => (e.name === name ? [{ e, j }] : []));
+    if (same.length === 0)
+      return [{ op: 'add', path: pointer('spec', field, i, 'env', '-'), value: entry }];
+    return same
+      .filter(({ e }) => e.value !== value || Object.keys(e).length !== 2)
+      .map(({ j }) => ({ op: 'replace', path: pointer('spec', field, i, 'env', j), value: entry }));
+  });
+}
+
+/** The env variable the pod asked for, in every app container; empty when none was asked. */
+export function appEnvPatch(pod: Pod, request: PodRequest): PatchOperation[] {
+  if (request.envName === undefined) return [];
+  const url = proxyApiUrl(request.settings);
+  return [
+    ...envOperations(pod.spec.initContainers, 'initContainers', request.envName, url),
+    ...envOperations(pod.spec.containers, 'containers', request.envName, url),
+  ];
+}
+
+type Metadata = NonNullable<Pod['metadata']>;
+
+/** Sets `key` in one of the metadata maps; `keep` leaves a value the pod set itself. */
+function mapEntry(
+  metadata: Metadata,
+  field: 'labels' | 'annotations',
+  [key, value]: readonly [string, string],
+  keep: boolean,
+): PatchOperation[] {
+  const map = metadata[field];
+  if (!map) return [{ op: 'add', path: pointer('metadata', field), value: { [key]: value } }];
+  if (map[key] === value || (keep && key in map)) return [];
+  return [{ op: 'add', path: pointer('metadata', field, key), value }];
+}
+
+/** The status annotation, and the label deploy/monitoring's PodMonitor selects. */
+function metadataPatch(pod: Pod): PatchOperation[] {
+  const label = [METRICS_LABEL, 'true'] as const;
+  const status = [STATUS_ANNOTATION, INJECTED] as const;
+  if (!pod.metadata) {
+    return [
+      {
+        op: 'add',
+        path: '/metadata',
+        value: { labels: Object.fromEntries([label]), annotations: Object.fromEntries([status]) },
+      },
+    ];
+  }
+  return [
+    ...mapEntry(pod.metadata, 'labels', label, true),
+    ...mapEntry(pod.metadata, 'annotations', status, false),
+  ];
+}
+
+/** Everything a pod that asked for the proxy and does not have it yet needs. */
+export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] {
+  const names = sidecarNames(pod);
+  const container = sidecarContainer(request.settings, names);
+  const volume = sidecarVolume(request.settings, names);
+  const init = pod.spec.initContainers ?? [];
+  const volumes = pod.spec.volumes ?? [];
+  return [
+    ...appEnvPatch(pod, request),
+    init.length === 0
+      ? { op: 'add', path: '/spec/initContainers', value: [container] }
+      : { op: 'add', path: '/spec/initContainers/0', value: container },
+    volumes.length === 0
+      ? { op: 'add', path: '/spec/volumes', value: [volume] }
+      : { op: 'add', path: '/spec/volumes/-', value: volume },
+    ...metadataPatch(pod),
+  ];
+}

@@ -1,0 +1,134 @@
+/**
+ * One `admission.k8s.io/v1` AdmissionReview in, one decision out: pure, no I/O. The rules:
+ *
+ * - anything but the CREATE of a Pod (other kinds, operations, subresources) is allowed
+ *   unchanged;
+ * - a pod that already runs the proxy is left as it is (reinvocation, the chart's or the
+ *   component's sidecar); one this webhook injected only gets the app env variable added to
+ *   containers that appeared since (another webhook's);
+ * - a pod whose annotations are bad or incomplete is denied, naming each annotation and
+ *   what to set: it asked for the proxy and must not start without it;
+ * - otherwise the JSONPatch that adds the sidecar.
+ *
+ * `dryRun` needs nothing special: the decision has no side effects.
+ */
+import { z } from 'zod';
+import { type InjectDefaults, readPodRequest } from './annotations';
+import { podSchema } from './k8s';
+import {
+  appEnvPatch,
+  hasSidecar,
+  injectedByUs,
+  injectionPatch,
+  type PatchOperation,
+} from './patch';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+
+const requestSchema = z.object({
+  uid: z.string().min(1),
+  kind: z.object({ group: z.string(), version: z.string(), kind: z.string() }),
+  subResource: z.string().nullish(),
+  operation: z.string(),
+  namespace: z.string().nullish(),
+  name: z.string().nullish(),
+  dryRun: z.boolean().nullish(),
+  object: z.unknown(),
+});
+
+const reviewSchema = z.object({
+  apiVersion: z.literal(ADMISSION_API_VERSION),
+  kind: z.literal('AdmissionReview'),
+  request: requestSchema,
+});
+
+export type AdmissionRequest = z.output<typeof requestSchema>;
+
+/** Why a review was answered the way it was: the `result` label of the metrics, and the log. */
+export const ADMISSION_RESULTS = [
+  'injected',
+  'env_added',
+  'already_injected',
+  'ignored',
+  'denied',
+] as const;
+export type AdmissionResult = (typeof ADMISSION_RESULTS)[number];
+
+export interface Decision {
+  readonly result: AdmissionResult;
+  readonly allowed: boolean;
+  /** Empty when the object is left unchanged. */
+  readonly patch: readonly PatchOperation[];
+  /** For a denial: what the user sees (`kubectl` prints it). */
+  readonly message?: string;
+}
+
+const allow = (result: AdmissionResult, patch: readonly PatchOperation[] = []): Decision => ({
+  result,
+  allowed: true,
+  patch,
+});
+
+/** The review's request, or a problem that makes the body no AdmissionReview (→ HTTP 400). */
+export function parseReview(body: unknown): AdmissionRequest | { problem: string } {
+  const parsed = reviewSchema.safeParse(body);
+  if (parsed.success) return parsed.data.request;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.join('.') || 'body';
+  return {
+    problem: `not an ${ADMISSION_API_VERSION} AdmissionReview: ${where}: ${issue?.message ?? 'invalid'}`,
+  };
+}
+
+function isPodCreate(request: AdmissionRequest): boolean {
+  const { group, version, kind } = request.kind;
+  return (
+    group === '' &&
+    version === 'v1' &&
+    kind === 'Pod' &&
+    request.operation === 'CREATE' &&
+    !request.subResource
+  );
+}
+
+export function admit(request: AdmissionRequest, defaults: InjectDefaults): Decision {
+  if (!isPodCreate(request)) return allow('ignored');
+  const parsed = podSchema.safeParse(request.object);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      result: 'denied',
+      allowed: false,
+      patch: [],
+      message: `request.object is not a Pod: ${issue?.path.join('.') || 'object'}: ${issue?.message ?? 'invalid'}`,
+    };
+  }
+  const pod = parsed.data;
+  const asked = readPodRequest(pod, defaults);
+  if (hasSidecar(pod)) {
+    // Reinvoked, or added otherwise: never a second proxy, never a denial of a pod that has one.
+    const patch = injectedByUs(pod) && !Array.isArray(asked) ? appEnvPatch(pod, asked) : [];
+    return patch.length > 0 ? allow('env_added', patch) : allow('already_injected');
+  }
+  if (Array.isArray(asked)) {
+    return {
+      result: 'denied',
+      allowed: false,
+      patch: [],
+      message: `cannot add the vidispine-auth-proxy sidecar: ${asked.map((p) => `${p.annotation}: ${p.problem}`).join('; ')}`,
+    };
+  }
+  return allow('injected', injectionPatch(pod, asked));
+}
+
+/** The AdmissionReview the API server expects back. */
+export function reviewResponse(uid: string, decision: Decision): Record<string, unknown> {
+  const response: Record<string, unknown> = { uid, allowed: decision.allowed };
+  if (decision.patch.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(decision.patch)).toString('base64');
+  }
+  if (!decision.allowed)
+    response.status = { code: 400, reason: 'BadRequest', message: decision.message };
+  return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
+}

@@ -1,0 +1,188 @@
+/**
+ * The HTTPS listener the API server calls: `POST /mutate` with an AdmissionReview, answered
+ * with one. A request is a short list of checks, each ending it with a 4xx of its own
+ * (path, method, media type, size, JSON, AdmissionReview shape) before the pure decision in
+ * `review.ts`. TLS 1.2 or newer; the certificate is swapped for new connections by
+ * `useCertificate` without touching open ones.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { listenOn, type Logger } from '../ops';
+import type { InjectDefaults } from './annotations';
+import type { LoadedCertificate } from './certificate';
+import type { Refusal, WebhookMetrics } from './metrics';
+import { admit, type AdmissionRequest, type Decision, parseReview, reviewResponse } from './review';
+
+export const MUTATE_PATH = '/mutate';
+
+export interface WebhookServerOptions {
+  readonly defaults: InjectDefaults;
+  readonly certificate: LoadedCertificate;
+  /** Larger request bodies are refused with 413 (the API server sends at most ~3 MiB objects). */
+  readonly maxBodyBytes: number;
+  readonly metrics: WebhookMetrics;
+  readonly logger: Logger;
+}
+
+export interface WebhookServer {
+  listen(address: { readonly host: string; readonly port: number }): Promise<void>;
+  /** New connections get this pair from now on. */
+  useCertificate(certificate: LoadedCertificate): void;
+  /** Stop accepting and close idle connections; resolves once in-flight reviews are answered. */
+  close(): Promise<void>;
+  /** Cut every connection now. */
+  destroy(): void;
+  address(): AddressInfo | null;
+}
+
+const TLS = { minVersion: 'TLSv1.2' } as const;
+
+class Refused extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: Refusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function refuseUnlessMutate(req: IncomingMessage): void {
+  const path = (req.url ?? '').split('?')[0];
+  if (path !== MUTATE_PATH)
+    throw new Refused(404, 'not_found', `not found; reviews go to POST ${MUTATE_PATH}`);
+  if (req.method !== 'POST') throw new Refused(405, 'method', `${MUTATE_PATH} takes POST`);
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') throw new Refused(415, 'media_type', 'send application/json');
+}
+
+/**
+ * The body, kept up to `max` bytes. A larger one is read to its end and thrown away, then
+ * refused: answering while the client still sends would reset the connection under it, and
+ * the client would see a broken pipe instead of the 413 (the request timeout bounds it).
+ */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    req.on('end', () => {
+      if (size > max) reject(new Refused(413, 'too_large', `request body over ${max} bytes`));
+      else resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', reject);
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    throw new Refused(400, 'bad_json', 'the body is not JSON');
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, close = false): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...(close ? { connection: 'close' } : {}),
+  });
+  res.end(text);
+}
+
+function logDecision(
+  logger: Logger,
+  request: AdmissionRequest,
+  decision: Decision,
+  durationMs: number,
+): void {
+  const object = request.object as { metadata?: { name?: string; generateName?: string } } | null;
+  const fields = {
+    event: 'admission',
+    uid: request.uid,
+    namespace: request.namespace ?? undefined,
+    pod: object?.metadata?.name || object?.metadata?.generateName || request.name || undefined,
+    operation: request.operation,
+    kind: request.kind.kind,
+    dryRun: request.dryRun ?? false,
+    result: decision.result,
+    message: decision.message,
+    durationMs,
+  };
+  const quiet = decision.result === 'ignored' || decision.result === 'already_injected';
+  if (quiet) logger.debug(fields, `admission: ${decision.result}`);
+  else logger.info(fields, `admission: ${decision.result}`);
+}
+
+export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
+  const { defaults, metrics, logger, maxBodyBytes } = options;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    try {
+      refuseUnlessMutate(req);
+      const parsed = parseReview(parseJson(await readBody(req, maxBodyBytes)));
+      if ('problem' in parsed) throw new Refused(400, 'not_a_review', parsed.problem);
+      const decision = admit(parsed, defaults);
+      send(res, 200, reviewResponse(parsed.uid, decision));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.reviewed(decision.result, seconds);
+      logDecision(logger, parsed, decision, Math.round(seconds * 1e6) / 1e3);
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      metrics.refusedRequest(err.reason);
+      logger.warn(
+        { event: 'admission_refused', status: err.status, reason: err.reason, error: err.message },
+        'request refused',
+      );
+      if (err.status === 405) res.setHeader('allow', 'POST');
+      // A body left unread (too large) is discarded by Node; the connection then closes.
+      send(res, err.status, { error: err.message }, err.reason === 'too_large');
+    }
+  };
+
+  const server: Server = createServer(
+    { ...TLS, cert: options.certificate.cert, key: options.certificate.key },
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        logger.error({ event: 'admission_failed', err }, 'answering a review failed');
+        if (!res.headersSent) send(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    },
+  );
+  // The API server keeps connections to webhooks alive and reuses them; closing an idle one
+  // first risks a request sent on a closing socket, which fails the review.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.on('tlsClientError', (err) => {
+    logger.debug({ event: 'tls_client_error', error: err.message }, 'TLS handshake failed');
+  });
+
+  return {
+    listen: (address) => listenOn(server, address, 'webhook listener'),
+    useCertificate(certificate) {
+      server.setSecureContext({ ...TLS, cert: certificate.cert, key: certificate.key });
+    },
+    close: () =>
+      new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+    destroy: () => server.closeAllConnections(),
+    address: () => {
+      const bound = server.address();
+      return bound !== null && typeof bound === 'object' ? bound : null;
+    },
+  };
+}

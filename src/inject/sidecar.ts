@@ -1,0 +1,137 @@
+/**
+ * The proxy as a native sidecar: the container and volume the webhook injects. The Helm
+ * chart's named template `vidispine-auth-proxy.sidecar` and the kustomize component
+ * `deploy/components/sidecar` render the same container; test/inject/one-sidecar.test.ts
+ * compares the three field by field, so a change here must be made there too.
+ */
+import type { PullPolicy, Resources } from '../config/injector';
+import type { Container, EnvVar, Volume } from './k8s';
+
+export const CONTAINER_NAME = 'vidispine-auth-proxy';
+export const VOLUME_NAME = 'vidispine-auth-proxy-credentials';
+export const OPS_PORT_NAME = 'proxy-ops';
+/** Where the credential Secret's keys appear as files (read again at every mint). */
+export const SECRET_MOUNT_PATH = '/var/run/secrets/vidispine-auth-proxy';
+/** 0444: readable by the proxy's own uid without an fsGroup; only the proxy mounts it. */
+export const SECRET_MODE = 0o444;
+/** The image's user; set on the container so the pod's own runAsUser never applies to it. */
+export const PROXY_UID = 65532;
+
+/** Who the proxy mints tokens for, and with which Secret (by reference, never read). */
+export type SidecarCredential =
+  /** The user's own password, or an access key's secret sent as the password. */
+  | { readonly kind: 'password'; readonly secret: string; readonly key: string }
+  /** An administrator's password mints the user's tokens (`GET /API/user/{user}/token`). */
+  | {
+      readonly kind: 'admin';
+      readonly adminUser: string;
+      readonly secret: string;
+      readonly key: string;
+    };
+
+export interface SidecarSettings {
+  readonly image: string;
+  readonly imagePullPolicy: PullPolicy;
+  /** Base URL without /API. */
+  readonly vidispineUrl: string;
+  readonly user: string;
+  readonly credential: SidecarCredential;
+  /** Data listener on 127.0.0.1. */
+  readonly port: number;
+  /** Ops listener on 0.0.0.0 (probes, metrics). */
+  readonly opsPort: number;
+  readonly tokenSeconds: number;
+  readonly tokenAutoRefresh: boolean;
+  readonly logLevel: string;
+  readonly resources: Resources;
+}
+
+/** Names chosen per pod, so they never clash with the pod's own. */
+export interface SidecarNames {
+  readonly volume: string;
+  readonly opsPort: string;
+}
+
+export const DEFAULT_NAMES: SidecarNames = { volume: VOLUME_NAME, opsPort: OPS_PORT_NAME };
+
+/** Probe timings: the startup probe allows 120 s for the first token (Vidispine may be starting too). */
+export const PROBES = {
+  startupProbe: { path: '/startupz', periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 120 },
+  readinessProbe: { path: '/readyz', periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
+  livenessProbe: { path: '/livez', periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+} as const;
+
+/** Complete on the container: whatever the pod sets (root, its own uid, nothing) is overridden. */
+export const SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  runAsUser: PROXY_UID,
+  runAsGroup: PROXY_UID,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+/** The URL the app reaches Vidispine through. */
+export function proxyApiUrl(settings: Pick<SidecarSettings, 'port'>): string {
+  return `http://127.0.0.1:${settings.port}/API`;
+}
+
+function proxyEnv(s: SidecarSettings): EnvVar[] {
+  const file = (key: string): string => `${SECRET_MOUNT_PATH}/${key}`;
+  const credential: EnvVar[] =
+    s.credential.kind === 'password'
+      ? [{ name: 'VIDISPINE_PASSWORD_FILE', value: file(s.credential.key) }]
+      : [
+          { name: 'VIDISPINE_ADMIN_USER', value: s.credential.adminUser },
+          { name: 'VIDISPINE_ADMIN_PASSWORD_FILE', value: file(s.credential.key) },
+        ];
+  return [
+    { name: 'VIDISPINE_URL', value: s.vidispineUrl },
+    { name: 'VIDISPINE_USER', value: s.user },
+    ...credential,
+    { name: 'PROXY_LISTEN', value: `127.0.0.1:${s.port}` },
+    { name: 'OPS_LISTEN', value: `0.0.0.0:${s.opsPort}` },
+    { name: 'TOKEN_SECONDS', value: String(s.tokenSeconds) },
+    { name: 'TOKEN_AUTO_REFRESH', value: String(s.tokenAutoRefresh) },
+    { name: 'LOG_LEVEL', value: s.logLevel },
+  ];
+}
+
+function probe(p: (typeof PROBES)[keyof typeof PROBES], port: string): Record<string, unknown> {
+  const { path, ...timing } = p;
+  return { httpGet: { path, port }, ...timing };
+}
+
+/**
+ * The init container with `restartPolicy: Always` (Kubernetes >= 1.29): it starts before
+ * every later init container and the app's containers — which wait for its startup probe,
+ * i.e. the first token — runs beside them and stops after them.
+ */
+export function sidecarContainer(
+  s: SidecarSettings,
+  names: SidecarNames = DEFAULT_NAMES,
+): Container {
+  return {
+    name: CONTAINER_NAME,
+    image: s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    restartPolicy: 'Always',
+    args: ['run'],
+    ports: [{ name: names.opsPort, containerPort: s.opsPort, protocol: 'TCP' }],
+    env: proxyEnv(s),
+    volumeMounts: [{ name: names.volume, mountPath: SECRET_MOUNT_PATH, readOnly: true }],
+    startupProbe: probe(PROBES.startupProbe, names.opsPort),
+    readinessProbe: probe(PROBES.readinessProbe, names.opsPort),
+    livenessProbe: probe(PROBES.livenessProbe, names.opsPort),
+    resources: s.resources,
+    securityContext: structuredClone(SECURITY_CONTEXT),
+  };
+}
+
+export function sidecarVolume(s: SidecarSettings, names: SidecarNames = DEFAULT_NAMES): Volume {
+  return {
+    name: names.volume,
+    secret: { secretName: s.credential.secret, defaultMode: SECRET_MODE },
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * `vidispine-auth-proxy inject` as a process: its configuration (environment or YAML, bad
+ * keys named, exit 2), its listeners, and SIGTERM (readiness fails first, then exit 0).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestCa } from '../support/certificates';
+import { ChildProxy } from '../support/child-proxy';
+import { runCli } from '../support/cli';
+import { podReview, SERVING_NAMES, startWebhook, webhookEnv } from './support';
+
+let dir: string;
+let certFile: string;
+let keyFile: string;
+let otherKeyFile: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vap-inject-config-'));
+  const ca = await createTestCa();
+  const pair = await ca.issue(SERVING_NAMES);
+  const other = await ca.issue(SERVING_NAMES);
+  certFile = join(dir, 'tls.crt');
+  keyFile = join(dir, 'tls.key');
+  otherKeyFile = join(dir, 'other.key');
+  writeFileSync(certFile, pair.certPem);
+  writeFileSync(keyFile, pair.keyPem);
+  writeFileSync(otherKeyFile, other.keyPem);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const env = (extra: Record<string, string | undefined>): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  ...webhookEnv(certFile, keyFile, extra),
+});
+
+describe('configuration errors exit 2 naming the key', () => {
+  it.each<[string, Record<string, string | undefined>, string[]]>([
+    [
+      'nothing set',
+      { WEBHOOK_CERT_FILE: undefined, WEBHOOK_KEY_FILE: undefined, SIDECAR_IMAGE: undefined },
+      ['WEBHOOK_CERT_FILE: required', 'WEBHOOK_KEY_FILE: required', 'SIDECAR_IMAGE: required'],
+    ],
+    [
+      'bad values',
+      {
+        WEBHOOK_LISTEN: '8443',
+        WEBHOOK_MAX_BODY_BYTES: 'lots',
+        SIDECAR_IMAGE_PULL_POLICY: 'Sometimes',
+        SIDECAR_VIDISPINE_URL: 'vidispine:8080',
+        SIDECAR_MEMORY_LIMIT: '1 GB',
+        LOG_LEVEL: 'loud',
+      },
+      [
+        'WEBHOOK_LISTEN: "8443" is not host:port',
+        'WEBHOOK_MAX_BODY_BYTES: must be a positive integer',
+        'SIDECAR_IMAGE_PULL_POLICY: must be Always, IfNotPresent or Never',
+        'SIDECAR_VIDISPINE_URL:',
+        'SIDECAR_MEMORY_LIMIT: must be a Kubernetes quantity',
+        'LOG_LEVEL: must be one of',
+      ],
+    ],
+    [
+      'an admin credential without its Secret',
+      { SIDECAR_ADMIN_USER: 'admin' },
+      ['SIDECAR_ADMIN_SECRET: required'],
+    ],
+    [
+      'a certificate that is not there',
+      { WEBHOOK_CERT_FILE: '/nonexistent/tls.crt' },
+      ['WEBHOOK_CERT_FILE: /nonexistent/tls.crt: cannot read (ENOENT)'],
+    ],
+  ])('%s', async (_what, extra, messages) => {
+    const r = await runCli(['inject'], { env: env(extra) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('configuration error');
+    for (const m of messages) expect(r.stderr).toContain(m);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a key that does not belong to the certificate', async () => {
+    const r = await runCli(['inject'], { env: env({ WEBHOOK_KEY_FILE: otherKeyFile }) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `WEBHOOK_KEY_FILE: ${otherKeyFile}: does not match the certificate in ${certFile}`,
+    );
+    expect(r.stderr).not.toContain('PRIVATE KEY');
+  });
+
+  it('a YAML file, keys named by their path', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      [
+        'webhook:',
+        `  certFile: ${certFile}`,
+        `  keyFile: ${keyFile}`,
+        'sidecar:',
+        '  imge: registry.example.com/vidispine-auth-proxy:0.1.0',
+        '  resources: { requests: { cpu: fast } }',
+        '  admin: { user: admin }',
+      ].join('\n'),
+    );
+    const r = await runCli(['inject', '--config', file], { env: { PATH: process.env.PATH } });
+    expect(r.code).toBe(2);
+    for (const m of [
+      'sidecar.imge: unknown key',
+      'sidecar.image: required',
+      'sidecar.resources.requests.cpu: must be a Kubernetes quantity',
+      'sidecar.admin.secret: required',
+    ])
+      expect(r.stderr).toContain(m);
+  });
+
+  it('an unknown argument', async () => {
+    const r = await runCli(['inject', '--listen', ':8443'], { env: env({}) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--listen');
+  });
+});
+
+describe('running', () => {
+  it('starts from a YAML file and lists inject in --help', async () => {
+    const file = join(dir, 'good.yaml');
+    writeFileSync(
+      file,
+      [
+        'webhook:',
+        '  listen: 127.0.0.1:0',
+        `  certFile: ${certFile}`,
+        `  keyFile: ${keyFile}`,
+        'ops: { listen: "127.0.0.1:0" }',
+        'shutdown: { delaySeconds: 0 }',
+        'sidecar:',
+        '  image: registry.example.com/vidispine-auth-proxy:0.1.0',
+        '  vidispineUrl: http://vidispine:8080',
+        '  resources: { limits: { cpu: null } }',
+      ].join('\n'),
+    );
+    const child = ChildProxy.start(['inject', '--config', file], { PATH: process.env.PATH });
+    try {
+      const starting = await child.waitForEvent('starting');
+      expect(starting).toMatchObject({
+        config: {
+          sidecar: {
+            resources: { requests: { cpu: '25m', memory: '48Mi' }, limits: { memory: '192Mi' } },
+          },
+        },
+      });
+      expect(JSON.stringify(starting)).not.toContain('"cpu":"500m"');
+      await child.waitForEvent('listening');
+    } finally {
+      child.kill('SIGTERM');
+      await child.exited;
+    }
+    const help = await runCli(['--help']);
+    expect(help.stdout).toMatch(/^ {2}inject \[--config FILE\]/m);
+  });
+
+  it('exits 1 when its port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const r = await runCli(['inject'], { env: env({ WEBHOOK_LISTEN: `127.0.0.1:${port}` }) });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`webhook listener cannot listen on 127.0.0.1:${port}`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('on SIGTERM fails readiness at once, keeps answering reviews for the delay, then exits 0', async () => {
+    const webhook = await startWebhook({ SHUTDOWN_DELAY_SECONDS: '30' });
+    try {
+      expect((await webhook.ops('/readyz')).status).toBe(200);
+      webhook.child.kill('SIGTERM');
+      await webhook.child.waitFor((l) => l.event === 'shutdown' && l.step === 'begin');
+      const ready = await webhook.ops('/readyz');
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body)).toMatchObject({ ok: false, shuttingDown: true });
+      const review = podReview(
+        { metadata: {}, spec: { containers: [{ name: 'a', image: 'a' }] } },
+        { operation: 'UPDATE' },
+      );
+      expect((await webhook.review(review)).allowed).toBe(true);
+      // A second signal ends the delay at once (128 + 15).
+      webhook.child.kill('SIGTERM');
+      expect((await webhook.child.exited).code).toBe(143);
+    } finally {
+      await webhook.stop();
+    }
+  });
+
+  it('drains and exits 0 after the delay', async () => {
+    const webhook = await startWebhook({ SHUTDOWN_DELAY_SECONDS: '0' });
+    webhook.child.kill('SIGTERM');
+    await webhook.child.waitFor((l) => l.event === 'shutdown' && l.step === 'exit');
+    expect(await webhook.child.exited).toEqual({ code: 0, signal: null });
+    await webhook.stop();
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * The webhook's TLS: 1.2 or newer only, and a certificate replaced on disk (as cert-manager
+ * and the kubelet do it) served to new connections without a restart, while connections
+ * already open keep working.
+ */
+import { connect, type ConnectionOptions } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { createTestCa, type TestCa } from '../support/certificates';
+import {
+  podReview,
+  type RunningWebhook,
+  SERVING_NAMES,
+  startWebhook,
+  writeSecretVolume,
+} from './support';
+
+let webhook: RunningWebhook;
+let ca: TestCa;
+beforeAll(async () => {
+  ca = await createTestCa();
+  webhook = await startWebhook({}, { caPem: ca.certPem, pair: await ca.issue(SERVING_NAMES) });
+});
+afterAll(async () => {
+  await webhook.stop();
+});
+
+/** A new TLS connection's negotiated protocol and the certificate the server presented. */
+function handshake(
+  options: ConnectionOptions,
+): Promise<{ protocol: string | null; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: webhook.port, ...options }, () => {
+      const cert = socket.getPeerX509Certificate();
+      resolve({ protocol: socket.getProtocol(), fingerprint: cert?.fingerprint256 ?? '' });
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+const REVIEW = podReview({
+  metadata: {
+    labels: { 'vidispine-auth-proxy/inject': 'true' },
+    annotations: { 'vidispine-auth-proxy/user': 'u', 'vidispine-auth-proxy/secret': 's' },
+  },
+  spec: { containers: [{ name: 'app', image: 'app:1' }] },
+});
+
+describe('TLS versions', () => {
+  it('speaks TLS 1.3 and 1.2', async () => {
+    expect(await handshake({ ca: ca.certPem })).toMatchObject({ protocol: 'TLSv1.3' });
+    expect(await handshake({ ca: ca.certPem, maxVersion: 'TLSv1.2' })).toMatchObject({
+      protocol: 'TLSv1.2',
+    });
+  });
+
+  it('refuses TLS 1.1 and 1.0 with a protocol-version alert', async () => {
+    // SECLEVEL=0 lets this client offer the old versions at all; the server must say no.
+    for (const version of ['TLSv1.1', 'TLSv1'] as const) {
+      await expect(
+        handshake({
+          ca: ca.certPem,
+          minVersion: version,
+          maxVersion: version,
+          ciphers: 'DEFAULT@SECLEVEL=0',
+        }),
+      ).rejects.toMatchObject({ code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' });
+    }
+  });
+});
+
+describe('certificate rotation under a running webhook', () => {
+  it('serves the new pair to new connections, keeps the open ones, and survives a broken pair', async () => {
+    const first = await handshake({ ca: ca.certPem });
+    // A kept-alive connection opened before the rotation, as the API server holds one.
+    expect((await webhook.review(REVIEW)).allowed).toBe(true);
+    const pid = webhook.child.child.pid;
+
+    // A pair whose key belongs to another certificate: reported, the old one stays in use.
+    const a = await ca.issue(SERVING_NAMES);
+    const b = await ca.issue(SERVING_NAMES);
+    writeSecretVolume(webhook.dir, { certPem: a.certPem, keyPem: b.keyPem });
+    const failed = await webhook.child.waitForEvent('certificate_reload_failed');
+    expect(failed.error).toContain('does not match the certificate');
+    expect(JSON.stringify(failed)).not.toContain('PRIVATE KEY');
+    expect((await handshake({ ca: ca.certPem })).fingerprint).toBe(first.fingerprint);
+
+    // cert-manager renews with a new CA, as after a CA rotation: the new pair is served.
+    const ca2 = await createTestCa('rotated CA');
+    const next = await ca2.issue(SERVING_NAMES);
+    writeSecretVolume(webhook.dir, next);
+    const reloaded = await webhook.child.waitForEvent('certificate_reloaded');
+    const expected = new X509Certificate(next.certPem).fingerprint256;
+    expect(reloaded.fingerprint256).toBe(expected);
+    expect((await handshake({ ca: ca2.certPem })).fingerprint).toBe(expected);
+    await expect(handshake({ ca: ca.certPem })).rejects.toMatchObject({
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+
+    // The connection opened before goes on with the old certificate; same process throughout.
+    expect((await webhook.review(REVIEW)).allowed).toBe(true);
+    expect(webhook.child.child.pid).toBe(pid);
+    expect(webhook.child.child.exitCode).toBeNull();
+    const metrics = (await webhook.ops('/metrics')).body;
+    expect(metrics).toMatch(
+      /^vidispine_auth_proxy_webhook_certificate_reloads_total\{result="success"\} 1$/m,
+    );
+    expect(metrics).toMatch(
+      /^vidispine_auth_proxy_webhook_certificate_reloads_total\{result="failure"\} 1$/m,
+    );
+  });
+});

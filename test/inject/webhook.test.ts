@@ -1,0 +1,504 @@
+/**
+ * The real `inject` command, sent AdmissionReviews over HTTPS as the API server sends them;
+ * each returned JSONPatch is applied with fast-json-patch and the resulting pod is validated
+ * against the Kubernetes schemas and the deployment checks the chart and kustomizations pass.
+ */
+import { appConfigProblems } from '../deploy/app-config';
+import { proxyContainers, secretReadProblems, workloadProblems } from '../deploy/checks';
+import { type K8sObject, at, records, schemaProblems } from '../deploy/render';
+import { IMAGE, patched, podReview, type RunningWebhook, startWebhook } from './support';
+
+type Pod = Record<string, unknown>;
+
+const LABELS = { app: 'shop', 'vidispine-auth-proxy/inject': 'true' };
+const ASKS = {
+  'vidispine-auth-proxy/user': 'shop',
+  'vidispine-auth-proxy/secret': 'shop-vidispine',
+};
+
+function pod(spec: Record<string, unknown>, annotations: Record<string, string> = ASKS): Pod {
+  return { metadata: { generateName: 'shop-7d9c-', labels: { ...LABELS }, annotations }, spec };
+}
+
+const APP = { name: 'shop', image: 'registry.example.com/shop:2' };
+
+const asObject = (p: Pod, name = 'shop'): K8sObject =>
+  ({ ...p, metadata: { ...(p.metadata as object), name } }) as K8sObject;
+
+const spec = (p: Pod): Record<string, unknown> => at(p, 'spec') as Record<string, unknown>;
+const names = (list: unknown): unknown[] => records(list).map((c) => c.name);
+const sidecarOf = (p: Pod): Record<string, unknown> | undefined =>
+  records(spec(p).initContainers).find((c) => c.name === 'vidispine-auth-proxy');
+
+/** Everything the chart's and the kustomizations' workloads must satisfy, on one pod. */
+function podProblems(p: Pod): string[] {
+  const objects = [asObject(p)];
+  return [
+    ...schemaProblems(objects),
+    ...workloadProblems(objects),
+    ...secretReadProblems(objects),
+    ...appConfigProblems(objects),
+  ];
+}
+
+let webhook: RunningWebhook;
+beforeAll(async () => {
+  webhook = await startWebhook();
+});
+afterAll(async () => {
+  await webhook.stop();
+});
+
+describe('a pod that asks for the proxy', () => {
+  it('gets it as the first init container, a native sidecar with its probes, volume and hardening', async () => {
+    const stock = pod({ containers: [APP] });
+    const answer = await webhook.review(podReview(stock));
+    expect(answer.allowed).toBe(true);
+    expect(answer.raw).toMatchObject({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+    });
+    const result = patched(stock, answer);
+    expect(podProblems(result)).toEqual([]);
+
+    const sidecar = sidecarOf(result);
+    expect(sidecar).toMatchObject({
+      image: IMAGE,
+      restartPolicy: 'Always',
+      args: ['run'],
+      ports: [{ name: 'proxy-ops', containerPort: 9090, protocol: 'TCP' }],
+      startupProbe: { httpGet: { path: '/startupz', port: 'proxy-ops' } },
+      readinessProbe: { httpGet: { path: '/readyz', port: 'proxy-ops' } },
+      livenessProbe: { httpGet: { path: '/livez', port: 'proxy-ops' } },
+      volumeMounts: [
+        {
+          name: 'vidispine-auth-proxy-credentials',
+          mountPath: '/var/run/secrets/vidispine-auth-proxy',
+          readOnly: true,
+        },
+      ],
+      securityContext: { runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true },
+    });
+    const [proxy] = proxyContainers([asObject(result)]);
+    expect(Object.fromEntries([...(proxy?.env ?? [])].map(([k, e]) => [k, e.value]))).toEqual({
+      VIDISPINE_URL: 'http://vidispine.media.svc:8080',
+      VIDISPINE_USER: 'shop',
+      VIDISPINE_PASSWORD_FILE: '/var/run/secrets/vidispine-auth-proxy/password',
+      PROXY_LISTEN: '127.0.0.1:8080',
+      OPS_LISTEN: '0.0.0.0:9090',
+      TOKEN_SECONDS: '60',
+      TOKEN_AUTO_REFRESH: 'false',
+      LOG_LEVEL: 'info',
+    });
+    expect(spec(result).volumes).toEqual([
+      {
+        name: 'vidispine-auth-proxy-credentials',
+        secret: { secretName: 'shop-vidispine', defaultMode: 0o444 },
+      },
+    ]);
+    // The app is untouched: no env asked for, no securityContext anywhere in the pod.
+    expect(spec(result).containers).toEqual([APP]);
+    expect(spec(result).securityContext).toBeUndefined();
+    expect(at(result, 'metadata', 'labels')).toEqual({
+      ...LABELS,
+      'vidispine-auth-proxy/metrics': 'true',
+    });
+    expect(at(result, 'metadata', 'annotations', 'vidispine-auth-proxy/status')).toBe('injected');
+  });
+
+  it("starts before the app's own init containers, which get the env variable too", async () => {
+    const stock = pod(
+      {
+        initContainers: [
+          { name: 'migrate', image: 'registry.example.com/shop:2', args: ['migrate'] },
+        ],
+        containers: [
+          { ...APP, env: [{ name: 'MODE', value: 'web' }] },
+          {
+            name: 'worker',
+            image: 'registry.example.com/shop:2',
+            env: [{ name: 'VIDISPINE_API', value: 'http://vidispine:8080/API' }],
+          },
+        ],
+        volumes: [
+          { name: 'data', emptyDir: {} },
+          { name: 'config', configMap: { name: 'shop' } },
+        ],
+      },
+      { ...ASKS, 'vidispine-auth-proxy/env': 'VIDISPINE_API', 'vidispine-auth-proxy/port': '8181' },
+    );
+    const result = patched(stock, await webhook.review(podReview(stock)));
+    expect(podProblems(result)).toEqual([]);
+    expect(names(spec(result).initContainers)).toEqual(['vidispine-auth-proxy', 'migrate']);
+    expect(names(spec(result).volumes)).toEqual([
+      'data',
+      'config',
+      'vidispine-auth-proxy-credentials',
+    ]);
+    const api = { name: 'VIDISPINE_API', value: 'http://127.0.0.1:8181/API' };
+    expect(records(spec(result).initContainers)[1]?.env).toEqual([api]);
+    expect(records(spec(result).containers)[0]?.env).toEqual([{ name: 'MODE', value: 'web' }, api]);
+    // The app's own setting for where Vidispine is now points at the proxy.
+    expect(records(spec(result).containers)[1]?.env).toEqual([api]);
+    expect(sidecarOf(result)?.env).toContainEqual({
+      name: 'PROXY_LISTEN',
+      value: '127.0.0.1:8181',
+    });
+  });
+
+  it.each<[string, Record<string, unknown> | undefined]>([
+    ['an empty securityContext', {}],
+    [
+      'a restrictive one (own uid, fsGroup, supplemental groups, seccomp, non-root)',
+      {
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        fsGroup: 2000,
+        supplementalGroups: [3000],
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+    ],
+    ['the app running as root', { runAsUser: 0, runAsGroup: 0 }],
+  ])('works whatever the pod asks of its containers: %s', async (_what, securityContext) => {
+    const app = {
+      ...APP,
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    };
+    const stock = pod({ securityContext, containers: [app] });
+    const result = patched(stock, await webhook.review(podReview(stock)));
+    expect(podProblems(result)).toEqual([]);
+    // The pod's settings and the app's uid stay what they were; the proxy brings its own.
+    expect(spec(result).securityContext).toEqual(securityContext);
+    expect(spec(result).containers).toEqual([app]);
+    expect(sidecarOf(result)?.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  it('takes its settings from the annotations', async () => {
+    const stock = pod(
+      { containers: [APP] },
+      {
+        'vidispine-auth-proxy/user': 'reporting',
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/secret': 'reporting-key',
+        'vidispine-auth-proxy/vidispine-url': 'https://vidispine.example.com',
+        'vidispine-auth-proxy/ops-port': '9191',
+        'vidispine-auth-proxy/token-seconds': '3600',
+        'vidispine-auth-proxy/token-auto-refresh': 'true',
+        'vidispine-auth-proxy/log-level': 'debug',
+        'vidispine-auth-proxy/cpu-request': '10m',
+        'vidispine-auth-proxy/cpu-limit': '2',
+        'vidispine-auth-proxy/memory-request': '32Mi',
+        'vidispine-auth-proxy/memory-limit': '1Gi',
+      },
+    );
+    const result = patched(stock, await webhook.review(podReview(stock)));
+    expect(podProblems(result)).toEqual([]);
+    const sidecar = sidecarOf(result);
+    expect(sidecar?.env).toEqual(
+      expect.arrayContaining([
+        { name: 'VIDISPINE_URL', value: 'https://vidispine.example.com' },
+        { name: 'VIDISPINE_USER', value: 'reporting' },
+        {
+          name: 'VIDISPINE_PASSWORD_FILE',
+          value: '/var/run/secrets/vidispine-auth-proxy/access-key',
+        },
+        { name: 'OPS_LISTEN', value: '0.0.0.0:9191' },
+        { name: 'TOKEN_SECONDS', value: '3600' },
+        { name: 'TOKEN_AUTO_REFRESH', value: 'true' },
+        { name: 'LOG_LEVEL', value: 'debug' },
+      ]),
+    );
+    expect(sidecar?.ports).toEqual([{ name: 'proxy-ops', containerPort: 9191, protocol: 'TCP' }]);
+    expect(sidecar?.resources).toEqual({
+      requests: { cpu: '10m', memory: '32Mi' },
+      limits: { cpu: '2', memory: '1Gi' },
+    });
+  });
+
+  it('never clashes with the names the pod uses itself', async () => {
+    const stock = pod({
+      containers: [
+        { ...APP, ports: [{ name: 'proxy-ops', containerPort: 7000 }] },
+        {
+          name: 'metrics',
+          image: 'registry.example.com/exporter:1',
+          ports: [{ name: 'proxy-ops-2', containerPort: 7001 }],
+        },
+      ],
+      volumes: [
+        { name: 'vidispine-auth-proxy-credentials', secret: { secretName: 'something-else' } },
+      ],
+    });
+    const result = patched(stock, await webhook.review(podReview(stock)));
+    expect(podProblems(result)).toEqual([]);
+    const sidecar = sidecarOf(result);
+    expect(sidecar?.ports).toEqual([{ name: 'proxy-ops-3', containerPort: 9090, protocol: 'TCP' }]);
+    expect(at(sidecar, 'startupProbe', 'httpGet', 'port')).toBe('proxy-ops-3');
+    expect(records(sidecar?.volumeMounts)[0]?.name).toBe('vidispine-auth-proxy-credentials-2');
+    expect(spec(result).volumes).toEqual([
+      { name: 'vidispine-auth-proxy-credentials', secret: { secretName: 'something-else' } },
+      {
+        name: 'vidispine-auth-proxy-credentials-2',
+        secret: { secretName: 'shop-vidispine', defaultMode: 0o444 },
+      },
+    ]);
+  });
+});
+
+describe('admin-minted sidecars', () => {
+  let admin: RunningWebhook;
+  beforeAll(async () => {
+    admin = await startWebhook({
+      SIDECAR_ADMIN_USER: 'admin',
+      SIDECAR_ADMIN_SECRET: 'vidispine-admin',
+      SIDECAR_ADMIN_SECRET_KEY: 'admin-password',
+    });
+  });
+  afterAll(async () => {
+    await admin.stop();
+  });
+
+  it("mount the webhook's admin Secret and mint through the admin credential", async () => {
+    const stock = pod(
+      { containers: [APP] },
+      {
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/credential': 'admin',
+      },
+    );
+    const result = patched(stock, await admin.review(podReview(stock)));
+    expect(podProblems(result)).toEqual([]);
+    const env = records(sidecarOf(result)?.env);
+    expect(env).toContainEqual({ name: 'VIDISPINE_ADMIN_USER', value: 'admin' });
+    expect(env).toContainEqual({
+      name: 'VIDISPINE_ADMIN_PASSWORD_FILE',
+      value: '/var/run/secrets/vidispine-auth-proxy/admin-password',
+    });
+    expect(env.map((e) => e.name)).not.toContain('VIDISPINE_PASSWORD_FILE');
+    expect(records(spec(result).volumes)[0]).toMatchObject({
+      secret: { secretName: 'vidispine-admin' },
+    });
+  });
+});
+
+describe('idempotent and reinvocation-safe', () => {
+  it('leaves a pod that already has the sidecar as it is', async () => {
+    const stock = pod(
+      { containers: [APP] },
+      { ...ASKS, 'vidispine-auth-proxy/env': 'VIDISPINE_API' },
+    );
+    const once = patched(stock, await webhook.review(podReview(stock)));
+    const again = await webhook.review(podReview(once));
+    expect(again.allowed).toBe(true);
+    expect(again.patch).toBeUndefined();
+  });
+
+  it("leaves alone a pod whose sidecar came from the chart's template or the component", async () => {
+    const stock = pod({
+      initContainers: [{ name: 'vidispine-auth-proxy', image: IMAGE, restartPolicy: 'Always' }],
+      containers: [APP],
+    });
+    const answer = await webhook.review(podReview(stock));
+    expect(answer).toMatchObject({ allowed: true });
+    expect(answer.patch).toBeUndefined();
+  });
+
+  it('on reinvocation, only points containers added since (by another webhook) at the proxy', async () => {
+    const stock = pod(
+      { containers: [APP] },
+      { ...ASKS, 'vidispine-auth-proxy/env': 'VIDISPINE_API' },
+    );
+    const once = patched(stock, await webhook.review(podReview(stock)));
+    const added = structuredClone(once);
+    (spec(added).containers as unknown[]).push({
+      name: 'log-shipper',
+      image: 'registry.example.com/shipper:1',
+    });
+    const answer = await webhook.review(podReview(added));
+    expect(answer.patch).toEqual([
+      {
+        op: 'add',
+        path: '/spec/containers/1/env',
+        value: [{ name: 'VIDISPINE_API', value: 'http://127.0.0.1:8080/API' }],
+      },
+    ]);
+    const result = patched(added, answer);
+    expect(podProblems(result)).toEqual([]);
+    expect(names(spec(result).initContainers)).toEqual(['vidispine-auth-proxy']);
+  });
+});
+
+describe('a pod with a bad or incomplete annotation set is denied, naming what to set', () => {
+  it.each<[string, Record<string, string>, string[]]>([
+    [
+      'nothing but the label',
+      {},
+      ['vidispine-auth-proxy/user: required', 'vidispine-auth-proxy/secret: required'],
+    ],
+    [
+      'no Secret for its password',
+      { 'vidispine-auth-proxy/user': 'shop' },
+      [
+        'vidispine-auth-proxy/secret: required with credential password: set it to the name of the Secret',
+      ],
+    ],
+    [
+      'a misspelt annotation',
+      { ...ASKS, 'vidispine-auth-proxy/usr': 'x' },
+      ['vidispine-auth-proxy/usr: unknown annotation'],
+    ],
+    [
+      'values that are not what they should be',
+      {
+        ...ASKS,
+        'vidispine-auth-proxy/port': '80800',
+        'vidispine-auth-proxy/token-seconds': '-5',
+        'vidispine-auth-proxy/token-auto-refresh': 'sometimes',
+        'vidispine-auth-proxy/log-level': 'loud',
+        'vidispine-auth-proxy/memory-limit': 'lots',
+        'vidispine-auth-proxy/env': 'VIDISPINE API',
+        'vidispine-auth-proxy/vidispine-url': 'http://vidispine:8080/API',
+        'vidispine-auth-proxy/credential': 'kerberos',
+      },
+      [
+        'vidispine-auth-proxy/port: "80800" is not a port',
+        'vidispine-auth-proxy/token-seconds: "-5" is not a positive whole number',
+        'vidispine-auth-proxy/token-auto-refresh: "sometimes" is not a boolean',
+        'vidispine-auth-proxy/log-level: "loud"',
+        'vidispine-auth-proxy/memory-limit: "lots" is not a Kubernetes quantity',
+        'vidispine-auth-proxy/env: "VIDISPINE API" is not an environment variable name',
+        'vidispine-auth-proxy/vidispine-url: give the base URL without /API',
+        'vidispine-auth-proxy/credential: "kerberos" is not one of password, access-key, admin',
+      ],
+    ],
+    [
+      'a request above its limit',
+      {
+        ...ASKS,
+        'vidispine-auth-proxy/memory-request': '1Gi',
+        'vidispine-auth-proxy/memory-limit': '512Mi',
+      },
+      ['vidispine-auth-proxy/memory-request: 1Gi is above the memory limit 512Mi'],
+    ],
+    [
+      'admin minting where the webhook has no admin credential',
+      { 'vidispine-auth-proxy/user': 'shop', 'vidispine-auth-proxy/credential': 'admin' },
+      ['vidispine-auth-proxy/credential: admin is not available: the webhook has no sidecar.admin'],
+    ],
+  ])('%s', async (_what, annotations, expected) => {
+    const answer = await webhook.review(podReview(pod({ containers: [APP] }, annotations)));
+    expect(answer.allowed).toBe(false);
+    expect(answer.patch).toBeUndefined();
+    expect(answer.status?.code).toBe(400);
+    for (const text of expected) expect(answer.status?.message).toContain(text);
+  });
+
+  it('a port the app already declares', async () => {
+    const answer = await webhook.review(
+      podReview(
+        pod({
+          containers: [{ ...APP, ports: [{ containerPort: 8080 }, { containerPort: 9090 }] }],
+        }),
+      ),
+    );
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/port: port 8080 is already declared by container "shop": set a free port',
+    );
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/ops-port: port 9090 is already declared',
+    );
+  });
+});
+
+describe('as an admission controller', () => {
+  it('answers a dryRun review exactly as the real one', async () => {
+    const stock = pod({ containers: [APP] });
+    const real = await webhook.review(podReview(stock));
+    const dry = await webhook.review(podReview(stock, { dryRun: true }));
+    expect(dry.patch).toEqual(real.patch);
+    expect(dry.allowed).toBe(true);
+  });
+
+  it('allows other kinds and operations unchanged', async () => {
+    const deployment = podReview(pod({ containers: [APP] }));
+    const request = deployment.request as Record<string, unknown>;
+    request.kind = { group: 'apps', version: 'v1', kind: 'Deployment' };
+    request.object = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'shop' },
+      spec: {},
+    };
+    const answers = await Promise.all([
+      webhook.review(deployment),
+      webhook.review(podReview(pod({ containers: [APP] }), { operation: 'UPDATE' })),
+    ]);
+    for (const answer of answers) {
+      expect(answer.allowed).toBe(true);
+      expect(answer.patch).toBeUndefined();
+      expect(answer.status).toBeUndefined();
+    }
+    expect(answers[0]?.uid).toBe(request.uid);
+  });
+
+  it('refuses what is not an AdmissionReview with a 4xx', async () => {
+    const garbage = await webhook.post('{"apiVersion": "admission.k8s.io/v1", "kind": ');
+    expect(garbage.status).toBe(400);
+    expect(JSON.parse(garbage.body)).toEqual({ error: 'the body is not JSON' });
+    const v1beta1 = await webhook.post(
+      JSON.stringify({
+        ...podReview(pod({ containers: [APP] })),
+        apiVersion: 'admission.k8s.io/v1beta1',
+      }),
+    );
+    expect(v1beta1.status).toBe(400);
+    expect(v1beta1.body).toContain('not an admission.k8s.io/v1 AdmissionReview');
+    expect((await webhook.post('{}', { path: '/validate' })).status).toBe(404);
+    const get = await webhook.post('', { method: 'GET' });
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('POST');
+    expect((await webhook.post('{}', { type: 'text/plain' })).status).toBe(415);
+  });
+
+  it('refuses a 10 MiB body with 413 and goes on serving', async () => {
+    const big = JSON.stringify({
+      ...podReview(pod({ containers: [APP] })),
+      padding: 'x'.repeat(10 * 1024 * 1024),
+    });
+    const answer = await webhook.post(big);
+    expect(answer.status).toBe(413);
+    expect(answer.body).toContain('request body over 4194304 bytes');
+    const next = await webhook.review(podReview(pod({ containers: [APP] })));
+    expect(next.allowed).toBe(true);
+  });
+
+  it('serves its probes and metrics on the ops listener', async () => {
+    expect(await webhook.ops('/livez')).toMatchObject({ status: 200 });
+    const ready = await webhook.ops('/readyz');
+    expect(ready.status).toBe(200);
+    const metrics = (await webhook.ops('/metrics')).body;
+    expect(metrics).toMatch(
+      /^vidispine_auth_proxy_admission_reviews_total\{result="injected"\} [1-9]/m,
+    );
+    expect(metrics).toMatch(
+      /^vidispine_auth_proxy_admission_reviews_total\{result="denied"\} [1-9]/m,
+    );
+    expect(metrics).toMatch(
+      /^vidispine_auth_proxy_admission_requests_refused_total\{reason="too_large"\} [1-9]/m,
+    );
+    expect(metrics).toMatch(/^vidispine_auth_proxy_admission_duration_seconds_count [1-9]/m);
+    expect(metrics).toMatch(
+      /^vidispine_auth_proxy_webhook_certificate_expiry_timestamp_seconds \d{10}/m,
+    );
+  });
+});

@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { k8sTools } from '../support/k8s-tools';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -111,6 +111,42 @@ export function renderChart(
 }
 
 /**
+ * `helm template --dry-run=server` against a cluster (a kubeconfig), so `lookup` reads from
+ * it as during `helm upgrade`. Asynchronous: the cluster may be served by this process.
+ * Helm 4 validates against the server's OpenAPI when it has a cluster; that is switched off.
+ */
+export function renderChartInCluster(
+  helm: Helm,
+  chartDir: string,
+  kubeconfig: string,
+  options: ChartOptions = {},
+): Promise<Rendered> {
+  const args = [
+    'template',
+    options.release ?? 'vap',
+    chartDir,
+    '--namespace',
+    options.namespace ?? 'media',
+    '--kubeconfig',
+    kubeconfig,
+    '--dry-run=server',
+    '--disable-openapi-validation',
+    ...valuesArgs([], options.set),
+  ];
+  return new Promise((resolve, reject) => {
+    execFile(
+      helm.bin,
+      args,
+      { env: helmEnv(), maxBuffer: 32 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${helm.bin} ${args.join(' ')}: ${err.message}\n${stderr}`));
+        else resolve({ text: stdout, objects: parseManifests(stdout) });
+      },
+    );
+  });
+}
+
+/**
  * Renders helm/examples/app-with-sidecar as its user would: `helm dependency update` (which
  * packages this chart into the example's charts/), then `helm template`. Both run in a
  * temporary copy of helm/, so the repository stays as it is.
@@ -125,6 +161,48 @@ export function renderSidecarApp(helm: Helm): Rendered {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The chart README's recipe for an existing chart: an application chart in `dir` that lists
+ * this chart as a dependency, gives it `proxyValues` and includes the two sidecar templates
+ * into `workload`'s pod spec (under its `initContainers:` and `volumes:`, which it must
+ * have), after `helm dependency update`. `dir` must hold a copy of this chart beside it.
+ */
+export function renderAppWithSidecar(
+  helm: Helm,
+  dir: string,
+  workload: K8sObject,
+  proxyValues: Record<string, unknown>,
+): Rendered {
+  mkdirSync(join(dir, 'templates'), { recursive: true });
+  writeFileSync(
+    join(dir, 'Chart.yaml'),
+    stringify({
+      apiVersion: 'v2',
+      name: 'shop',
+      version: '1.0.0',
+      dependencies: [
+        {
+          name: 'vidispine-auth-proxy',
+          version: '0.1.0',
+          repository: 'file://../vidispine-auth-proxy',
+        },
+      ],
+    }),
+  );
+  writeFileSync(join(dir, 'values.yaml'), stringify({ 'vidispine-auth-proxy': proxyValues }));
+  // The pod spec's lists: under spec.template.spec of a workload, under spec of a Pod.
+  const indent = workload.kind === 'Pod' ? 2 : 6;
+  const item = ' '.repeat(indent + 2);
+  const include = (name: string): string =>
+    `${item}{{- include "vidispine-auth-proxy.${name}" (dict "values" (index .Values "vidispine-auth-proxy") "root" .) | nindent ${indent + 2} }}`;
+  const text = stringify(workload)
+    .replace(new RegExp(`^( {${indent}}initContainers:\\n)`, 'm'), `$1${include('sidecar')}\n`)
+    .replace(new RegExp(`^( {${indent}}volumes:\\n)`, 'm'), `$1${include('sidecarVolumes')}\n`);
+  writeFileSync(join(dir, 'templates', 'workload.yaml'), text);
+  run(helm.bin, ['dependency', 'update', dir]);
+  return renderChart(helm, dir, [], { release: 'shop' });
 }
 
 /**
@@ -162,6 +240,40 @@ export function renderNotes(
 export function renderKustomization(dir: string): Rendered {
   const text = run(k8sTools().kubectl, ['kustomize', dir]);
   return { text, objects: parseManifests(text) };
+}
+
+/**
+ * The README's kustomize recipe on `workload`: a kustomization in `dir` (created) that lists
+ * it, adds deploy/components/sidecar, names the image and sets the proxy's URL and user.
+ */
+export function renderWithSidecarComponent(dir: string, workload: K8sObject): Rendered {
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'workload.yaml'), stringify(workload));
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    stringify({
+      resources: ['workload.yaml'],
+      components: [relative(dir, join(ROOT, 'deploy', 'components', 'sidecar'))],
+      images: [
+        {
+          name: 'vidispine-auth-proxy',
+          newName: 'registry.example.com/vidispine-auth-proxy',
+          newTag: '0.1.0',
+        },
+      ],
+      patches: [
+        {
+          patch: stringify({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'vidispine-auth-proxy-sidecar' },
+            data: { VIDISPINE_URL: 'http://vidispine.media.svc:8080', VIDISPINE_USER: 'shop' },
+          }),
+        },
+      ],
+    }),
+  );
+  return renderKustomization(dir);
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { appConfigProblems } from './app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from './checks';
@@ -20,9 +20,9 @@ import {
   Rendered,
   at,
   records,
-  renderChart,
+  renderAppWithSidecar,
   renderKustomization,
-  runTool,
+  renderWithSidecarComponent,
   schemaProblems,
 } from './render';
 
@@ -118,35 +118,9 @@ describe.each(['Deployment', 'StatefulSet'] as const)(
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it.each(STOCK_PODS)('with %s', (what, pod) => {
-      const app = join(dir, what.replace(/\W+/g, '-'));
-      mkdirSync(app);
       const stock = workload(kind, pod);
-      writeFileSync(join(app, 'workload.yaml'), stringify(stock));
-      writeFileSync(
-        join(app, 'kustomization.yaml'),
-        stringify({
-          resources: ['workload.yaml'],
-          components: [relative(app, join(ROOT, 'deploy', 'components', 'sidecar'))],
-          images: [
-            {
-              name: 'vidispine-auth-proxy',
-              newName: 'registry.example.com/vidispine-auth-proxy',
-              newTag: '0.1.0',
-            },
-          ],
-          patches: [
-            {
-              patch: stringify({
-                apiVersion: 'v1',
-                kind: 'ConfigMap',
-                metadata: { name: 'vidispine-auth-proxy-sidecar' },
-                data: { VIDISPINE_URL: 'http://vidispine.media.svc:8080', VIDISPINE_USER: 'shop' },
-              }),
-            },
-          ],
-        }),
-      );
-      expectSidecarAdded(renderKustomization(app), stock);
+      const app = join(dir, what.replace(/\W+/g, '-'));
+      expectSidecarAdded(renderWithSidecarComponent(app, stock), stock);
     });
   },
 );
@@ -160,46 +134,15 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(STOCK_PODS)('with %s', (what, pod) => {
-    const chart = join(dir, what.replace(/\W+/g, '-'));
-    mkdirSync(join(chart, 'templates'), { recursive: true });
     const stock = workload('Deployment', pod);
     // The chart README's recipe: a dependency, three values, two includes.
-    writeFileSync(
-      join(chart, 'Chart.yaml'),
-      stringify({
-        apiVersion: 'v2',
-        name: 'shop',
-        version: '1.0.0',
-        dependencies: [
-          {
-            name: 'vidispine-auth-proxy',
-            version: '0.1.0',
-            repository: 'file://../vidispine-auth-proxy',
-          },
-        ],
-      }),
-    );
-    writeFileSync(
-      join(chart, 'values.yaml'),
-      stringify({
-        'vidispine-auth-proxy': {
-          gateway: { enabled: false },
-          image: { repository: 'registry.example.com/vidispine-auth-proxy' },
-          vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
-          credentials: { existingSecret: 'shop-vidispine' },
-        },
-      }),
-    );
-    const include = (name: string): string =>
-      `{{- include "vidispine-auth-proxy.${name}" (dict "values" (index .Values "vidispine-auth-proxy") "root" .) | nindent 8 }}`;
-    const text = stringify(stock)
-      .replace(/^( {6}initContainers:\n)/m, `$1        ${include('sidecar')}\n`)
-      .replace(/^( {6}volumes:\n)/m, `$1        ${include('sidecarVolumes')}\n`);
-    writeFileSync(join(chart, 'templates', 'workload.yaml'), text);
-    const dep = runTool(helm.bin, ['dependency', 'update', chart]);
-    expect(dep.stderr).not.toContain('Error');
-    expect(dep.status).toBe(0);
-    expectSidecarAdded(renderChart(helm, chart, [], { release: 'shop' }), stock);
+    const rendered = renderAppWithSidecar(helm, join(dir, what.replace(/\W+/g, '-')), stock, {
+      gateway: { enabled: false },
+      image: { repository: 'registry.example.com/vidispine-auth-proxy' },
+      vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
+      credentials: { existingSecret: 'shop-vidispine' },
+    });
+    expectSidecarAdded(rendered, stock);
   });
 });
 

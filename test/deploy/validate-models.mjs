@@ -1,7 +1,10 @@
 // Reads a JSON array of Kubernetes objects on stdin and prints a JSON array of problems:
 // each object is checked against its kubernetes-models (or Prometheus Operator) schema.
 // Run as a separate node process because those packages are ES modules only.
-const GROUP_PACKAGES = { 'monitoring.coreos.com': '@kubernetes-models/prometheus-operator' };
+const GROUP_PACKAGES = {
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+  'cert-manager.io': '@kubernetes-models/cert-manager',
+};
 
 async function modelFor(apiVersion, kind) {
   const slash = apiVersion.indexOf('/');

@@ -1,0 +1,505 @@
+/**
+ * The injection webhook as shipped: the chart's `injector.enabled` (with Helm 3 and 4, both
+ * TLS modes) and deploy/injector (kubectl kustomize). Every object validates against its
+ * schema (cert-manager's included); the webhook configuration reaches the Service, the
+ * Service the pods, the pods the serving pair; and the chart's generated CA is proven end to
+ * end: the real `inject` command serves the rendered pair and a client that trusts only the
+ * rendered caBundle, checking the Service's DNS name, gets its review answered.
+ */
+import { X509Certificate } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { stringify } from 'yaml';
+import { loadInjectorConfig } from '../../src/config/injector';
+import { patched, podReview, startWebhook } from '../inject/support';
+import { securityProblems, secretProblems } from './checks';
+import { startFakeCluster } from './fake-cluster';
+import {
+  CHART,
+  HELMS,
+  type Helm,
+  type K8sObject,
+  ROOT,
+  type Rendered,
+  at,
+  byKind,
+  isRecord,
+  records,
+  renderChart,
+  renderChartInCluster,
+  renderKustomization,
+  runTool,
+  schemaProblems,
+  valuesArgs,
+} from './render';
+
+type Rec = Record<string, unknown>;
+
+const IMAGE = 'registry.example.com/vidispine-auth-proxy';
+const INJECTOR = [
+  `image.repository=${IMAGE}`,
+  'injector.enabled=true',
+  'injector.sidecar.vidispineUrl=http://vidispine.media.svc:8080',
+];
+const CERT_MANAGER = [...INJECTOR, 'injector.tls.certManager.enabled=true'];
+const WEBHOOK_ONLY = [...INJECTOR, 'gateway.enabled=false'];
+
+function one(objects: readonly K8sObject[], kind: string, name?: string): K8sObject {
+  const found = byKind(objects, kind).filter((o) => name === undefined || o.metadata.name === name);
+  if (found.length !== 1)
+    throw new Error(`${found.length} ${kind}${name ? ` ${name}` : ''}, want 1`);
+  return found[0] as K8sObject;
+}
+
+const matches = (labels: unknown, selector: unknown): boolean =>
+  isRecord(labels) &&
+  isRecord(selector) &&
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/** The webhook's Deployment, container and environment (env and envFrom ConfigMaps). */
+function injectorOf(objects: readonly K8sObject[]): {
+  deployment: K8sObject;
+  container: Rec;
+  env: Record<string, string>;
+} {
+  const deployment = byKind(objects, 'Deployment').find((d) =>
+    records(at(d, 'spec', 'template', 'spec', 'containers')).some((c) =>
+      JSON.stringify(c.args).includes('inject'),
+    ),
+  );
+  if (!deployment) throw new Error('no Deployment runs the inject command');
+  const container = records(at(deployment, 'spec', 'template', 'spec', 'containers'))[0] as Rec;
+  const env: Record<string, string> = {};
+  for (const ref of records(container.envFrom)) {
+    const cm = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === at(ref, 'configMapRef', 'name'),
+    );
+    Object.assign(env, at(cm, 'data'));
+  }
+  for (const e of records(container.env)) env[String(e.name)] = String(e.value);
+  return { deployment, container, env };
+}
+
+const portOf = (listen: string | undefined): number => Number(listen?.split(':').pop());
+
+/**
+ * The wiring every install of the webhook must have, as lines naming what is wrong: the
+ * webhook configuration (scope, failure policy, reinvocation, Service reference), the
+ * Service → pods → container port chain, replicas and PDB, hardening, no RBAC, and the TLS
+ * Secret mounted where the webhook reads its pair.
+ */
+function wiringProblems(objects: readonly K8sObject[]): string[] {
+  const out: string[] = [];
+  const mwc = one(objects, 'MutatingWebhookConfiguration');
+  const hooks = records(at(mwc, 'webhooks'));
+  if (hooks.length !== 1) out.push(`${hooks.length} webhooks, want 1`);
+  const hook = hooks[0] ?? {};
+  const want: Rec = {
+    admissionReviewVersions: ['v1'],
+    sideEffects: 'None',
+    failurePolicy: 'Fail',
+    reinvocationPolicy: 'IfNeeded',
+    objectSelector: { matchLabels: { 'vidispine-auth-proxy/inject': 'true' } },
+    rules: [
+      {
+        apiGroups: [''],
+        apiVersions: ['v1'],
+        operations: ['CREATE'],
+        resources: ['pods'],
+        scope: 'Namespaced',
+      },
+    ],
+  };
+  for (const [k, v] of Object.entries(want)) {
+    if (JSON.stringify(hook[k]) !== JSON.stringify(v))
+      out.push(`webhook ${k} is ${JSON.stringify(hook[k])}, want ${JSON.stringify(v)}`);
+  }
+  const timeout = Number(hook.timeoutSeconds);
+  if (!(timeout >= 1 && timeout <= 10)) out.push(`timeoutSeconds ${timeout}: keep it small`);
+  const ref = at(hook, 'clientConfig', 'service') as Rec;
+  if (ref.path !== '/mutate') out.push(`clientConfig path ${String(ref.path)}`);
+  const service = byKind(objects, 'Service').find(
+    (s) => s.metadata.name === ref.name && s.metadata.namespace === ref.namespace,
+  );
+  if (!service) return [...out, `no Service ${String(ref.namespace)}/${String(ref.name)}`];
+  const servicePort = records(at(service, 'spec', 'ports')).find(
+    (p) => p.port === (ref.port ?? 443),
+  );
+  const { deployment, container, env } = injectorOf(objects);
+  const podLabels = at(deployment, 'spec', 'template', 'metadata', 'labels');
+  if (!matches(podLabels, at(service, 'spec', 'selector')))
+    out.push('the Service does not select the webhook pods');
+  for (const s of byKind(objects, 'Service').filter((s) => s !== service)) {
+    if (matches(podLabels, at(s, 'spec', 'selector')))
+      out.push(`Service/${s.metadata.name} also selects the webhook pods`);
+  }
+  const containerPort = records(container.ports).find((p) => p.name === servicePort?.targetPort);
+  if (containerPort?.containerPort !== portOf(env.WEBHOOK_LISTEN))
+    out.push(
+      `Service port ${String(ref.port)} does not reach WEBHOOK_LISTEN ${env.WEBHOOK_LISTEN}`,
+    );
+  if (Number(at(deployment, 'spec', 'replicas')) < 2) out.push('fewer than 2 replicas');
+  const pdb = byKind(objects, 'PodDisruptionBudget').find((p) =>
+    matches(podLabels, at(p, 'spec', 'selector', 'matchLabels')),
+  );
+  if (at(pdb, 'spec', 'minAvailable') !== 1) out.push('no PDB keeping one webhook pod available');
+  const spec = at(deployment, 'spec', 'template', 'spec') as Rec;
+  out.push(
+    ...securityProblems(
+      'webhook',
+      isRecord(spec.securityContext) ? spec.securityContext : {},
+      container,
+    ),
+  );
+  if (spec.automountServiceAccountToken !== false) out.push('service account token mounted');
+  for (const kind of ['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'])
+    if (byKind(objects, kind).length > 0) out.push(`${kind} rendered: the webhook needs no RBAC`);
+  const probePort = (probe: string): number | undefined =>
+    records(container.ports).find((p) => p.name === at(container, probe, 'httpGet', 'port'))
+      ?.containerPort as number | undefined;
+  if (at(container, 'readinessProbe', 'httpGet', 'path') !== '/readyz')
+    out.push('readiness not /readyz');
+  if (at(container, 'livenessProbe', 'httpGet', 'path') !== '/livez')
+    out.push('liveness not /livez');
+  for (const probe of ['readinessProbe', 'livenessProbe'])
+    if (probePort(probe) !== portOf(env.OPS_LISTEN)) out.push(`${probe} not on OPS_LISTEN`);
+  const mount = records(container.volumeMounts).find(
+    (m) => m.mountPath === dirname(env.WEBHOOK_CERT_FILE ?? ''),
+  );
+  const volume = records(spec.volumes).find((v) => v.name === mount?.name);
+  if (!at(volume, 'secret', 'secretName')) out.push('WEBHOOK_CERT_FILE is not on a mounted Secret');
+  if (dirname(env.WEBHOOK_KEY_FILE ?? '') !== mount?.mountPath)
+    out.push('WEBHOOK_KEY_FILE elsewhere');
+  return out;
+}
+
+/** The mounted TLS Secret's name and the DNS name the API server calls. */
+function tlsTarget(objects: readonly K8sObject[]): { secretName: string; dnsName: string } {
+  const { deployment, container, env } = injectorOf(objects);
+  const mount = records(container.volumeMounts).find(
+    (m) => m.mountPath === dirname(env.WEBHOOK_CERT_FILE ?? ''),
+  );
+  const volume = records(at(deployment, 'spec', 'template', 'spec', 'volumes')).find(
+    (v) => v.name === mount?.name,
+  );
+  const ref = at(
+    one(objects, 'MutatingWebhookConfiguration'),
+    'webhooks',
+    0,
+    'clientConfig',
+    'service',
+  ) as Rec;
+  return {
+    secretName: String(at(volume, 'secret', 'secretName')),
+    dnsName: `${String(ref.name)}.${String(ref.namespace)}.svc`,
+  };
+}
+
+/** cert-manager mode: the CA injection names the Certificate that writes the mounted Secret. */
+function certManagerProblems(objects: readonly K8sObject[]): string[] {
+  const out: string[] = [];
+  const mwc = one(objects, 'MutatingWebhookConfiguration');
+  const from = String(at(mwc, 'metadata', 'annotations', 'cert-manager.io/inject-ca-from'));
+  const [ns, name] = from.split('/');
+  const cert = byKind(objects, 'Certificate').find(
+    (c) => c.metadata.name === name && c.metadata.namespace === ns,
+  );
+  if (!cert) return [`inject-ca-from ${from} names no rendered Certificate`];
+  if (at(mwc, 'webhooks', 0, 'clientConfig', 'caBundle') !== undefined)
+    out.push('a caBundle beside CA injection');
+  const { secretName, dnsName } = tlsTarget(objects);
+  if (at(cert, 'spec', 'secretName') !== secretName)
+    out.push(
+      `Certificate writes ${String(at(cert, 'spec', 'secretName'))}, the webhook mounts ${secretName}`,
+    );
+  const names = at(cert, 'spec', 'dnsNames');
+  if (!Array.isArray(names) || !names.includes(dnsName)) out.push(`Certificate lacks ${dnsName}`);
+  const issuer = at(cert, 'spec', 'issuerRef') as Rec;
+  if (
+    (issuer.kind ?? 'Issuer') === 'Issuer' &&
+    !byKind(objects, 'Issuer').some((i) => i.metadata.name === issuer.name)
+  )
+    out.push(`Issuer ${String(issuer.name)} is not rendered`);
+  if (byKind(objects, 'Secret').length > 0) out.push('a Secret rendered beside cert-manager');
+  return out;
+}
+
+/** The chart-generated pair: caBundle = the Secret's ca.crt, which signed tls.crt for the Service. */
+function generatedPair(objects: readonly K8sObject[]): {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+} {
+  const { secretName } = tlsTarget(objects);
+  const secret = one(objects, 'Secret', secretName);
+  const data = (key: string): string =>
+    Buffer.from(String(at(secret, 'data', key)), 'base64').toString('utf8');
+  const caBundle = at(
+    one(objects, 'MutatingWebhookConfiguration'),
+    'webhooks',
+    0,
+    'clientConfig',
+    'caBundle',
+  );
+  expect(caBundle).toBe(at(secret, 'data', 'ca.crt'));
+  return { caPem: data('ca.crt'), certPem: data('tls.crt'), keyPem: data('tls.key') };
+}
+
+/** The webhook container's configuration, as its own loader reads it (stand-in files for the pair). */
+function loadsItsConfiguration(objects: readonly K8sObject[]): void {
+  const { env } = injectorOf(objects);
+  const dir = mkdtempSync(join(tmpdir(), 'vap-injector-config-'));
+  try {
+    const local = {
+      ...env,
+      WEBHOOK_CERT_FILE: join(dir, 'tls.crt'),
+      WEBHOOK_KEY_FILE: join(dir, 'tls.key'),
+    };
+    const config = loadInjectorConfig({ env: local });
+    expect(config.sidecar.image).toMatch(/^registry\.example\.com\/vidispine-auth-proxy:/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
+  describe.each([
+    ['a chart-generated CA', INJECTOR],
+    ['cert-manager', CERT_MANAGER],
+  ])('TLS from %s', (_mode, set) => {
+    let rendered: Rendered;
+    beforeAll(() => {
+      rendered = renderChart(helm, CHART, [], { set: [...set, 'gateway.enabled=false'] });
+    });
+
+    it('passes helm lint --strict and the values schema', () => {
+      const r = runTool(helm.bin, ['lint', '--strict', CHART, ...valuesArgs([], set)]);
+      expect(`${r.stdout}${r.stderr}`).toContain('1 chart(s) linted, 0 chart(s) failed');
+      expect(r.status).toBe(0);
+    });
+
+    it('renders objects that validate against the Kubernetes and cert-manager schemas', () => {
+      expect(rendered.objects.map((o) => o.kind).sort()).toEqual(
+        set === CERT_MANAGER
+          ? [
+              'Certificate',
+              'Deployment',
+              'Issuer',
+              'MutatingWebhookConfiguration',
+              'PodDisruptionBudget',
+              'Service',
+              'ServiceAccount',
+            ]
+          : [
+              'Deployment',
+              'MutatingWebhookConfiguration',
+              'PodDisruptionBudget',
+              'Secret',
+              'Service',
+              'ServiceAccount',
+            ],
+      );
+      expect(schemaProblems(rendered.objects)).toEqual([]);
+      expect(secretProblems(rendered)).toEqual([]);
+    });
+
+    it('wires the webhook configuration to the Service, pods and serving pair', () => {
+      expect(wiringProblems(rendered.objects)).toEqual([]);
+      loadsItsConfiguration(rendered.objects);
+      if (set === CERT_MANAGER) expect(certManagerProblems(rendered.objects)).toEqual([]);
+    });
+  });
+
+  it('uses an issuer of yours instead of a self-signed one', () => {
+    const { objects } = renderChart(helm, CHART, [], {
+      set: [
+        ...CERT_MANAGER,
+        'injector.tls.certManager.issuerRef.name=corp-ca',
+        'injector.tls.certManager.issuerRef.kind=ClusterIssuer',
+      ],
+    });
+    expect(byKind(objects, 'Issuer')).toEqual([]);
+    expect(at(one(objects, 'Certificate'), 'spec', 'issuerRef')).toEqual({
+      name: 'corp-ca',
+      kind: 'ClusterIssuer',
+    });
+    expect(certManagerProblems(objects)).toEqual([]);
+  });
+
+  it('keeps the gateway and the webhook apart: neither selects the other pods', () => {
+    const { objects } = renderChart(helm, CHART, [], { set: INJECTOR });
+    expect(byKind(objects, 'Deployment')).toHaveLength(2);
+    expect(wiringProblems(objects)).toEqual([]);
+    const gateway = byKind(objects, 'Deployment').find((d) => d !== injectorOf(objects).deployment);
+    const gatewayPods = at(gateway, 'spec', 'template', 'metadata', 'labels');
+    const injectorPods = at(
+      injectorOf(objects).deployment,
+      'spec',
+      'template',
+      'metadata',
+      'labels',
+    );
+    for (const o of objects) {
+      const selector =
+        at(o, 'spec', 'selector', 'matchLabels') ??
+        at(o, 'spec', 'podSelector', 'matchLabels') ??
+        (o.kind === 'Service' ? at(o, 'spec', 'selector') : undefined);
+      if (selector === undefined) continue;
+      expect([o.kind, matches(gatewayPods, selector) && matches(injectorPods, selector)]).toEqual([
+        o.kind,
+        false,
+      ]);
+    }
+  });
+
+  it('refuses an admin user without its Secret, saying what to set', () => {
+    const r = runTool(helm.bin, [
+      'template',
+      'vap',
+      CHART,
+      ...valuesArgs([], [...INJECTOR, 'injector.sidecar.admin.user=admin']),
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('injector.sidecar.admin.secret is required');
+  });
+
+  it('reuses the generated CA and pair on upgrade (lookup), and makes them at the first install', async () => {
+    const first = await startFakeCluster([]);
+    let installed: Rendered;
+    try {
+      installed = await renderChartInCluster(helm, CHART, first.kubeconfig, { set: WEBHOOK_ONLY });
+      expect(first.requests).toContain(
+        '/api/v1/namespaces/media/secrets/vap-vidispine-auth-proxy-injector-tls',
+      );
+    } finally {
+      await first.close();
+    }
+    const secret = one(installed.objects, 'Secret');
+    // As the first install left it in the cluster: owned by the release.
+    const stored = {
+      ...secret,
+      metadata: {
+        ...secret.metadata,
+        annotations: {
+          'meta.helm.sh/release-name': 'vap',
+          'meta.helm.sh/release-namespace': 'media',
+        },
+      },
+    };
+    const cluster = await startFakeCluster([stored]);
+    try {
+      const upgraded = await renderChartInCluster(helm, CHART, cluster.kubeconfig, {
+        set: WEBHOOK_ONLY,
+      });
+      expect(one(upgraded.objects, 'Secret')).toEqual(secret);
+      expect(generatedPair(upgraded.objects)).toEqual(generatedPair(installed.objects));
+      // Without the cluster (helm template) a new CA is made each time: the lookup is what keeps it.
+      const fresh = renderChart(helm, CHART, [], { set: WEBHOOK_ONLY });
+      expect(generatedPair(fresh.objects).caPem).not.toBe(generatedPair(installed.objects).caPem);
+    } finally {
+      await cluster.close();
+    }
+  });
+});
+
+describe('the chart-generated CA, end to end', () => {
+  it('the real webhook serves the rendered pair to a client trusting only the rendered caBundle', async () => {
+    const helm = HELMS[1] as Helm;
+    const { objects } = renderChart(helm, CHART, [], {
+      set: [...INJECTOR, 'gateway.enabled=false'],
+    });
+    const { caPem, certPem, keyPem } = generatedPair(objects);
+    const { dnsName } = tlsTarget(objects);
+    const cert = new X509Certificate(certPem);
+    expect(cert.checkHost(dnsName)).toBe(dnsName);
+    expect(cert.verify(new X509Certificate(caPem).publicKey)).toBe(true);
+    const { env } = injectorOf(objects);
+    // The Deployment's environment, listening on loopback, the pair at the test's own paths.
+    const { WEBHOOK_CERT_FILE: _cert, WEBHOOK_KEY_FILE: _key, ...deployed } = env;
+    const webhook = await startWebhook(
+      { ...deployed, WEBHOOK_LISTEN: '127.0.0.1:0', OPS_LISTEN: '127.0.0.1:0' },
+      { caPem, pair: { certPem, keyPem }, servername: dnsName },
+    );
+    try {
+      const pod = {
+        metadata: {
+          labels: { 'vidispine-auth-proxy/inject': 'true' },
+          annotations: {
+            'vidispine-auth-proxy/user': 'shop',
+            'vidispine-auth-proxy/secret': 'shop-vidispine',
+          },
+        },
+        spec: { containers: [{ name: 'shop', image: 'registry.example.com/shop:2' }] },
+      };
+      const result = patched(pod, await webhook.review(podReview(pod)));
+      expect(records(at(result, 'spec', 'initContainers'))[0]).toMatchObject({
+        name: 'vidispine-auth-proxy',
+        image: `${IMAGE}:0.1.0`,
+        resources: {
+          requests: { cpu: '25m', memory: '48Mi' },
+          limits: { cpu: '500m', memory: '192Mi' },
+        },
+      });
+    } finally {
+      await webhook.stop();
+    }
+  });
+});
+
+describe('kubectl kustomize deploy/injector', () => {
+  const DIR = join(ROOT, 'deploy', 'injector');
+
+  it('renders valid objects wired for cert-manager, with a configuration the webhook accepts', () => {
+    const rendered = renderKustomization(DIR);
+    expect(schemaProblems(rendered.objects)).toEqual([]);
+    expect(secretProblems(rendered)).toEqual([]);
+    expect(wiringProblems(rendered.objects)).toEqual([]);
+    expect(certManagerProblems(rendered.objects)).toEqual([]);
+  });
+
+  it('one images: entry sets the image it runs and the image it injects; the namespace carries through', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vap-injector-overlay-'));
+    try {
+      // The namespace is set in the folder itself (see its kustomization): a copy with another.
+      const copy = join(dir, 'injector');
+      cpSync(DIR, copy, { recursive: true });
+      const kustomization = join(copy, 'kustomization.yaml');
+      writeFileSync(
+        kustomization,
+        readFileSync(kustomization, 'utf8').replace(/^namespace: .*$/m, 'namespace: webhooks'),
+      );
+      const app = join(dir, 'cluster');
+      mkdirSync(app);
+      writeFileSync(
+        join(app, 'kustomization.yaml'),
+        stringify({
+          resources: [relative(app, copy)],
+          images: [{ name: 'vidispine-auth-proxy', newName: IMAGE, newTag: '0.2.0' }],
+          patches: [
+            {
+              patch: stringify({
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: 'vidispine-auth-proxy-injector' },
+                data: { SIDECAR_VIDISPINE_URL: 'http://vidispine.media.svc:8080' },
+              }),
+            },
+          ],
+        }),
+      );
+      const { objects } = renderKustomization(app);
+      const { container, env } = injectorOf(objects);
+      expect(container.image).toBe(`${IMAGE}:0.2.0`);
+      expect(env.SIDECAR_IMAGE).toBe(`${IMAGE}:0.2.0`);
+      expect(env.SIDECAR_VIDISPINE_URL).toBe('http://vidispine.media.svc:8080');
+      expect(one(objects, 'Namespace').metadata.name).toBe('webhooks');
+      expect(wiringProblems(objects)).toEqual([]);
+      expect(certManagerProblems(objects)).toEqual([]);
+      expect(tlsTarget(objects).dnsName).toBe('vidispine-auth-proxy-injector.webhooks.svc');
+      loadsItsConfiguration(objects);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * One sidecar, three ways to add it: the container and volume the webhook injects, the Helm
+ * named template `vidispine-auth-proxy.sidecar` renders and the kustomize component
+ * deploy/components/sidecar patches in must be the same for the same settings, field by
+ * field. A change to one that the others do not follow fails here. Also: the README's
+ * annotation table is the one the webhook's annotation list generates.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withAnnotationTable } from '../../src/inject/reference';
+import { proxyContainers } from '../deploy/checks';
+import {
+  CHART,
+  HELMS,
+  type K8sObject,
+  ROOT,
+  at,
+  records,
+  renderAppWithSidecar,
+  renderWithSidecarComponent,
+} from '../deploy/render';
+import { patched, podReview, type RunningWebhook, startWebhook } from './support';
+
+type Rec = Record<string, unknown>;
+
+const REPOSITORY = 'registry.example.com/vidispine-auth-proxy';
+const RESOURCES = {
+  requests: { cpu: '25m', memory: '48Mi' },
+  limits: { cpu: '500m', memory: '192Mi' },
+};
+
+/** A stock app whose pod asks for the proxy (label and annotations) and has its own init container and volume. */
+function stockPod(annotations: Record<string, string>): K8sObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'shop',
+      labels: { app: 'shop', 'vidispine-auth-proxy/inject': 'true' },
+      annotations,
+    },
+    spec: {
+      initContainers: [{ name: 'migrate', image: 'registry.example.com/shop:2' }],
+      containers: [{ name: 'shop', image: 'registry.example.com/shop:2' }],
+      volumes: [{ name: 'data', emptyDir: {} }],
+    },
+  };
+}
+
+const sidecarOf = (pod: unknown): Rec | undefined =>
+  records(at(pod, 'spec', 'initContainers')).find((c) => c.name === 'vidispine-auth-proxy');
+const proxyVolume = (pod: unknown, name: unknown): Rec | undefined =>
+  records(at(pod, 'spec', 'volumes')).find((v) => v.name === name);
+
+interface Case {
+  /** The pod's annotations for the webhook. */
+  readonly annotations: Record<string, string>;
+  /** The same settings as the chart's values. */
+  readonly values: Record<string, unknown>;
+}
+
+const CASES: [string, Case][] = [
+  [
+    "the user's own password, every default",
+    {
+      annotations: {
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/secret': 'shop-vidispine',
+      },
+      values: {
+        vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
+        credentials: { existingSecret: 'shop-vidispine' },
+      },
+    },
+  ],
+  [
+    'an access key under another key, another port, long autoRefresh tokens, debug logs, own resources',
+    {
+      annotations: {
+        'vidispine-auth-proxy/user': 'reporting',
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/secret': 'reporting-key',
+        'vidispine-auth-proxy/secret-key': 'key',
+        'vidispine-auth-proxy/vidispine-url': 'https://vidispine.example.com/vs',
+        'vidispine-auth-proxy/port': '8181',
+        'vidispine-auth-proxy/ops-port': '9191',
+        'vidispine-auth-proxy/token-seconds': '3600',
+        'vidispine-auth-proxy/token-auto-refresh': 'true',
+        'vidispine-auth-proxy/log-level': 'debug',
+        'vidispine-auth-proxy/cpu-request': '10m',
+        'vidispine-auth-proxy/memory-limit': '1Gi',
+      },
+      values: {
+        vidispine: { url: 'https://vidispine.example.com/vs', user: 'reporting' },
+        credentials: { existingSecret: 'reporting-key', passwordKey: 'key' },
+        service: { ports: [{ name: 'http', port: 8181 }], opsPort: 9191 },
+        token: { seconds: 3600, autoRefresh: true },
+        logLevel: 'debug',
+        resources: {
+          ...RESOURCES,
+          requests: { cpu: '10m', memory: '48Mi' },
+          limits: { cpu: '500m', memory: '1Gi' },
+        },
+      },
+    },
+  ],
+  [
+    'admin-minted',
+    {
+      annotations: {
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/credential': 'admin',
+      },
+      values: {
+        vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop', adminUser: 'admin' },
+        credentials: {
+          existingSecret: 'vidispine-admin',
+          passwordKey: '',
+          adminPasswordKey: 'admin-password',
+        },
+      },
+    },
+  ],
+];
+
+let webhook: RunningWebhook;
+let dir: string;
+beforeAll(async () => {
+  webhook = await startWebhook({
+    SIDECAR_IMAGE: `${REPOSITORY}:0.1.0`,
+    SIDECAR_ADMIN_USER: 'admin',
+    SIDECAR_ADMIN_SECRET: 'vidispine-admin',
+    SIDECAR_ADMIN_SECRET_KEY: 'admin-password',
+  });
+  dir = mkdtempSync(join(tmpdir(), 'vap-one-sidecar-'));
+  cpSync(CHART, join(dir, 'vidispine-auth-proxy'), { recursive: true });
+});
+afterAll(async () => {
+  await webhook.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function injected(pod: K8sObject): Promise<Rec> {
+  return patched(pod as Rec, await webhook.review(podReview(pod as Rec)));
+}
+
+describe.each(HELMS)('$name: the webhook injects what the named template renders', (helm) => {
+  it.each(CASES)('%s', async (what, { annotations, values }) => {
+    const stock = stockPod(annotations);
+    const fromWebhook = await injected(stock);
+    const chart = join(dir, `${helm.name}-${what}`.replace(/\W+/g, '-'));
+    const { objects } = renderAppWithSidecar(helm, chart, stock, {
+      gateway: { enabled: false },
+      image: { repository: REPOSITORY },
+      resources: RESOURCES,
+      ...values,
+    });
+    const fromChart = objects.find((o) => o.kind === 'Pod');
+    const container = sidecarOf(fromWebhook);
+    expect(container).toBeDefined();
+    // Field by field: jest names each one that differs.
+    expect(container).toEqual(sidecarOf(fromChart));
+    const mount = records(container?.volumeMounts)[0]?.name;
+    expect(proxyVolume(fromWebhook, mount)).toEqual(proxyVolume(fromChart, mount));
+    // Both put it first, before the app's own init containers.
+    for (const pod of [fromWebhook, fromChart]) {
+      expect(records(at(pod, 'spec', 'initContainers')).map((c) => c.name)).toEqual([
+        'vidispine-auth-proxy',
+        'migrate',
+      ]);
+    }
+  });
+});
+
+describe('the webhook injects what the kustomize component patches in', () => {
+  it("with the component's settings", async () => {
+    const deployment: K8sObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'shop' },
+      spec: {
+        selector: { matchLabels: { app: 'shop' } },
+        template: { metadata: { labels: { app: 'shop' } }, spec: at(stockPod({}), 'spec') },
+      },
+    };
+    const { objects } = renderWithSidecarComponent(join(dir, 'kustomize-app'), deployment);
+    const [fromComponent] = proxyContainers(objects);
+    const fromWebhook = await injected(
+      stockPod({
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/secret': 'vidispine-auth-proxy-credentials',
+      }),
+    );
+    const [injectedProxy] = proxyContainers([
+      { ...(fromWebhook as K8sObject), metadata: { name: 'shop' } },
+    ]);
+    // The component takes its settings from a ConfigMap (envFrom): compare the environment
+    // the proxy ends up with, and every other field as it is.
+    const normal = (p: typeof fromComponent): Rec => {
+      const { envFrom: _from, env: _env, ...rest } = p?.container ?? {};
+      const env = [...(p?.env.values() ?? [])].sort((a, b) =>
+        String(a.name).localeCompare(String(b.name)),
+      );
+      return { ...rest, env };
+    };
+    expect(normal(injectedProxy)).toEqual(normal(fromComponent));
+    const mount = records(injectedProxy?.container.volumeMounts)[0]?.name;
+    expect(proxyVolume(fromWebhook, mount)).toEqual(
+      proxyVolume({ spec: fromComponent?.spec }, mount),
+    );
+    // Both label the pod for deploy/monitoring's PodMonitor.
+    const podLabels = at(
+      objects.find((o) => o.kind === 'Deployment'),
+      'spec',
+      'template',
+      'metadata',
+      'labels',
+    );
+    expect(at(podLabels, 'vidispine-auth-proxy/metrics')).toBe('true');
+    expect(at(fromWebhook, 'metadata', 'labels', 'vidispine-auth-proxy/metrics')).toBe('true');
+  });
+});
+
+describe("the README's annotation table", () => {
+  it('is the one the annotation list generates (npm run docs:config)', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(withAnnotationTable(readme)).toBe(readme);
+    expect(readme).toContain('| `vidispine-auth-proxy/user` |');
+  });
+});

@@ -1,0 +1,295 @@
+// `npm run bench:inject`: the sidecar injection webhook (`dist/cli.js inject`) under the
+// load of an API server — AdmissionReviews of a realistic pod on 50 kept-alive TLS
+// connections: at a steady rate, in bursts of 50 at once, and 50 in flight back to back —
+// and at rest: its idle RSS after start and after the load, and its CPU per review. See
+// bench/README.md.
+import { parseArgs } from 'node:util';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { webcrypto } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import {
+  cpuSeconds,
+  installCleanup,
+  killAll,
+  lineReader,
+  rssMiB,
+  runClient,
+  startProcess,
+} from './lib/procs.mjs';
+
+const HELP = `Usage: npm run bench:inject -- [options]
+
+  --concurrency=N   connections, burst size and reviews in flight (default 50)
+  --rate=N          reviews/s of the open-loop scenario (default 200)
+  --duration=S      seconds measured per scenario (default 10)
+  --warmup=S        seconds of load before each (default 2)
+  --cpu-prof        run the webhook under node --cpu-prof (profiles in bench/results/profiles;
+                    summarise with node bench/cpuprofile-top.mjs FILE)
+  --out=FILE        JSON results (default bench/results/inject-<time>.json)
+`;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'dist', 'cli.js');
+const RESULTS = join(ROOT, 'bench', 'results');
+const TARGET_P99_MS = 5;
+const say = (text) => process.stderr.write(`${text}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A self-signed serving certificate for 127.0.0.1 (its own CA, as the caBundle). */
+async function servingPair() {
+  x509.cryptoProvider.set(webcrypto);
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=vidispine-auth-proxy-injector.bench.svc',
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+    keys,
+    signingAlgorithm: alg,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]),
+    ],
+  });
+  const key = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return { certPem: cert.toString('pem'), keyPem: x509.PemConverter.encode(key, 'PRIVATE KEY') };
+}
+
+/** A pod as a ReplicaSet creates it: app and log-shipper containers, init container, volumes, the service-account token. */
+function podReview() {
+  const env = Array.from({ length: 12 }, (_, i) => ({
+    name: `SHOP_SETTING_${i}`,
+    value: `value-${i}`,
+  }));
+  const resources = { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } };
+  const tokenMount = {
+    name: 'kube-api-access-7xk2p',
+    readOnly: true,
+    mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+  };
+  const container = (name, image) => ({
+    name,
+    image,
+    ports: name === 'shop' ? [{ name: 'http', containerPort: 3000, protocol: 'TCP' }] : undefined,
+    env,
+    resources,
+    volumeMounts: [{ name: 'data', mountPath: '/data' }, tokenMount],
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    imagePullPolicy: 'IfNotPresent',
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+  });
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: 'shop-7d9c6b5f4-',
+      namespace: 'media',
+      labels: {
+        app: 'shop',
+        'pod-template-hash': '7d9c6b5f4',
+        'vidispine-auth-proxy/inject': 'true',
+      },
+      annotations: {
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/secret': 'shop-vidispine',
+        'vidispine-auth-proxy/env': 'VIDISPINE_API',
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'shop-7d9c6b5f4',
+          uid: 'a1b2c3d4',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      initContainers: [container('migrate', 'registry.example.com/shop:2')],
+      containers: [
+        container('shop', 'registry.example.com/shop:2'),
+        container('log-shipper', 'registry.example.com/shipper:1'),
+      ],
+      volumes: [
+        { name: 'data', emptyDir: {} },
+        {
+          name: 'kube-api-access-7xk2p',
+          projected: {
+            defaultMode: 420,
+            sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }],
+          },
+        },
+      ],
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
+      dnsPolicy: 'ClusterFirst',
+      serviceAccountName: 'shop',
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 2000 },
+      schedulerName: 'default-scheduler',
+      enableServiceLinks: true,
+      preemptionPolicy: 'PreemptLowerPriority',
+      priority: 0,
+    },
+  };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'media',
+      operation: 'CREATE',
+      userInfo: {
+        username: 'system:serviceaccount:kube-system:replicaset-controller',
+        groups: ['system:serviceaccounts', 'system:authenticated'],
+      },
+      object: pod,
+      oldObject: null,
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+    },
+  };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      concurrency: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      out: { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const concurrency = Number(values.concurrency ?? 50);
+  const rate = Number(values.rate ?? 200);
+  const seconds = Number(values.duration ?? 10);
+  const warmupSeconds = Number(values.warmup ?? 2);
+  installCleanup();
+  mkdirSync(RESULTS, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'vap-bench-inject-'));
+  try {
+    const { certPem, keyPem } = await servingPair();
+    writeFileSync(join(dir, 'tls.crt'), certPem);
+    writeFileSync(join(dir, 'tls.key'), keyPem);
+    const started = performance.now();
+    const profile = values['cpu-prof']
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`]
+      : [];
+    const webhook = startProcess('inject', process.execPath, [...profile, CLI, 'inject'], {
+      env: {
+        PATH: process.env.PATH,
+        WEBHOOK_LISTEN: '127.0.0.1:0',
+        WEBHOOK_CERT_FILE: join(dir, 'tls.crt'),
+        WEBHOOK_KEY_FILE: join(dir, 'tls.key'),
+        OPS_LISTEN: '127.0.0.1:0',
+        SIDECAR_IMAGE: 'registry.example.com/vidispine-auth-proxy:0.1.0',
+        SIDECAR_VIDISPINE_URL: 'http://vidispine.media.svc:8080',
+        SHUTDOWN_DELAY_SECONDS: '0',
+      },
+    });
+    // The webhook logs one line per injected pod, as in production; read them all.
+    const lines = lineReader(webhook);
+    let port;
+    while (port === undefined) {
+      const line = JSON.parse(await lines.next(10_000));
+      if (line.event === 'listening') port = line.webhook.port;
+    }
+    const readyMs = performance.now() - started;
+    webhook.child.stdout.resume();
+    await sleep(2000);
+    const idleBefore = rssMiB(webhook.pid);
+    say(`inject: listening after ${readyMs.toFixed(0)} ms, idle RSS ${idleBefore.toFixed(1)} MiB`);
+    const cpuBefore = cpuSeconds(webhook.pid);
+    const body = JSON.stringify(podReview());
+    const scenarios = [
+      ['rate', `${concurrency} connections, ${rate} reviews/s (open loop)`],
+      ['burst', `bursts of ${concurrency} at once`],
+      ['closed', `${concurrency} in flight back to back (capacity)`],
+    ];
+    const loads = {};
+    for (const [mode, label] of scenarios) {
+      say(`inject: ${label}, ${seconds} s`);
+      loads[mode] = await runClient('admission.mjs', {
+        port,
+        ca: certPem,
+        body,
+        mode,
+        connections: concurrency,
+        rate,
+        seconds,
+        warmupSeconds,
+      });
+    }
+    const cpu = cpuSeconds(webhook.pid) - cpuBefore;
+    await sleep(2000);
+    const idleAfter = rssMiB(webhook.pid);
+    await webhook.stop();
+    // Warm-up reviews use CPU too: counted at the measured rate of each scenario.
+    const reviews = Object.values(loads).reduce(
+      (sum, l) => sum + l.reviews * ((seconds + warmupSeconds) / seconds),
+      0,
+    );
+    const result = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        cpu: cpus()[0]?.model,
+        node: process.version,
+        loadAverage: loadavg()[0],
+      },
+      concurrency,
+      rate,
+      reviewBytes: body.length,
+      readyMs: Math.round(readyMs),
+      idleRssMiB: { afterStart: idleBefore, afterLoad: idleAfter },
+      cpuMsPerReview: Math.round((cpu * 1e6) / reviews) / 1000,
+      loads,
+    };
+    const row = (label, l) =>
+      `  ${label.padEnd(48)} ${String(l.perSecond).padStart(6)}/s  p50 ${l.p50Ms.toFixed(2).padStart(7)}  p90 ${l.p90Ms.toFixed(2).padStart(7)}  p99 ${l.p99Ms.toFixed(2).padStart(7)}  max ${l.maxMs.toFixed(2).padStart(7)} ms  errors ${l.errors}`;
+    const verdict = (label, l) =>
+      `${l.errors === 0 && l.p99Ms < TARGET_P99_MS ? 'PASS' : 'FAIL'}  p99 < ${TARGET_P99_MS} ms, ${label.padEnd(48)} ${l.p99Ms.toFixed(2)} ms`;
+    process.stdout.write(
+      [
+        '',
+        `admission (${result.reviewBytes} B pod review, HTTPS keep-alive, load ${result.machine.loadAverage.toFixed(1)}):`,
+        ...scenarios.map(([mode, label]) => row(label, loads[mode])),
+        `  CPU per review ${result.cpuMsPerReview} ms; idle RSS ${idleBefore.toFixed(1)} MiB after start, ${idleAfter.toFixed(1)} MiB after the load; listening ${result.readyMs} ms after spawn`,
+        '',
+        ...scenarios.slice(0, 2).map(([mode, label]) => verdict(label, loads[mode])),
+        '',
+      ].join('\n'),
+    );
+    const out = values.out ?? join(RESULTS, `inject-${result.date.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    say(`JSON: ${out}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => killAll(),
+  (err) => {
+    process.stderr.write(`bench:inject: ${err.message}\n`);
+    killAll();
+    process.exitCode = 1;
+  },
+);

@@ -1,5 +1,5 @@
 export { ConfigError, type ConfigIssue } from './errors';
-export { formatListen, parseListen } from './listen';
+export { boundAddress, formatListen, listenOn, parseListen } from './listen';
 export { configFromObject, loadConfig, type LoadOptions } from './load';
 export { defaultSafetyMargin } from './resolve';
 export { describeSecret, readSecret, SecretError } from './secrets';

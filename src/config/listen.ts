@@ -1,4 +1,5 @@
-import { isIPv6 } from 'node:net';
+/** Listen addresses: how they are written, parsed, compared and bound. */
+import { type AddressInfo, isIPv6, type Server } from 'node:net';
 
 /** `host:port`; host may be an IPv4/IPv6 literal or a name. */
 export interface ListenAddress {
@@ -42,4 +43,33 @@ export function formatListen(address: ListenAddress): string {
   return isIPv6(address.host)
     ? `[${address.host}]:${address.port}`
     : `${address.host}:${address.port}`;
+}
+
+/**
+ * Binds `server` (`what` names it in messages) to `address`. Rejects with the address in the
+ * message and the error's `code` kept (`EADDRINUSE`, `EACCES`, …).
+ */
+export function listenOn(
+  server: Server,
+  address: ListenAddress,
+  what: string,
+  backlog?: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const message = `${what} cannot listen on ${formatListen(address)}: ${err.message}`;
+      reject(Object.assign(new Error(message, { cause: err }), { code: err.code }));
+    };
+    server.once('error', onError);
+    server.listen({ port: address.port, host: address.host, backlog }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** Where `server` is bound (port 0 resolved), or null while it is not listening. */
+export function boundAddress(server: Server): AddressInfo | null {
+  const address = server.address();
+  return address !== null && typeof address === 'object' ? address : null;
 }

@@ -8,7 +8,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenOn, type Logger } from '../ops';
+import { boundAddress, listenOn } from '../config';
+import type { Logger } from '../ops';
 import type { InjectDefaults } from './annotations';
 import type { LoadedCertificate } from './certificate';
 import type { Refusal, WebhookMetrics } from './metrics';
@@ -180,9 +181,6 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
         server.closeIdleConnections();
       }),
     destroy: () => server.closeAllConnections(),
-    address: () => {
-      const bound = server.address();
-      return bound !== null && typeof bound === 'object' ? bound : null;
-    },
+    address: () => boundAddress(server),
   };
 }

@@ -2,7 +2,6 @@
 export {
   createOpsServer,
   createProbeServer,
-  listenOn,
   type MetricsSource,
   type OpsServer,
   type ProbeAnswer,

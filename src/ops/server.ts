@@ -4,7 +4,8 @@
  * metrics. Everything here only reads; nothing reveals a token or a password.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { boundAddress, type ListenAddress, listenOn } from '../config/listen';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Health } from './health';
 import type { Logger } from './logger';
@@ -24,7 +25,7 @@ export interface OpsServerOptions {
 
 export interface OpsServer {
   /** Resolves once listening; rejects (e.g. EADDRINUSE) with the address in the message. */
-  listen(address: { readonly host: string; readonly port: number }): Promise<void>;
+  listen(address: ListenAddress): Promise<void>;
   /** Stops accepting, ends keep-alive connections, resolves once closed. */
   close(): Promise<void>;
   /** Bound address (port 0 resolved), or null when not listening. */
@@ -178,33 +179,10 @@ export function createProbeServer({ probes, metrics, logger }: ProbeServerOption
 function opsServer(app: express.Express): OpsServer {
   const server: Server = createServer(app);
   return {
-    listen: (address) => listenOn(server, address, 'ops listener'),
+    listen: (address) => listenOn(server, address, 'the ops listener'),
     close: () => close(server),
-    address: () => {
-      const bound = server.address();
-      return bound !== null && typeof bound === 'object' ? bound : null;
-    },
+    address: () => boundAddress(server),
   };
-}
-
-/** Resolves once `server` listens; rejects naming `what` and the address (EADDRINUSE …). */
-export function listenOn(
-  server: NetServer,
-  address: { readonly host: string; readonly port: number },
-  what: string,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => {
-      reject(
-        new Error(`${what} cannot listen on ${address.host}:${address.port}: ${error.message}`),
-      );
-    };
-    server.once('error', onError);
-    server.listen(address.port, address.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }
 
 function close(server: Server): Promise<void> {

@@ -1,4 +1,5 @@
 /** Upstream failures → the status the client gets and the metric reason. */
+import { errorCode, isTlsFailure } from '../vidispine/connection';
 import type { UpstreamErrorReason } from './observer';
 
 /** Raised by the forwarder's own timers, so they classify like the kernel's timeouts. */
@@ -34,12 +35,6 @@ const REASON_BY_CODE: Readonly<Record<string, UpstreamErrorReason>> = {
   ENETUNREACH: 'refused',
 };
 
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
-  const code = (err as { code: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 export function classifyUpstreamError(err: unknown): UpstreamErrorReason {
   const code = errorCode(err);
   if (code === undefined) return 'other';
@@ -47,13 +42,7 @@ export function classifyUpstreamError(err: unknown): UpstreamErrorReason {
   if (reason !== undefined) return reason;
   // llhttp's parse errors: Vidispine's bytes are not HTTP.
   if (code === 'ERR_UPSTREAM_PROTOCOL' || code.startsWith('HPE_')) return 'protocol';
-  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) {
-    return 'tls';
-  }
-  if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'SELF_SIGNED_CERT_IN_CHAIN') {
-    return 'tls';
-  }
-  return 'other';
+  return isTlsFailure(code) ? 'tls' : 'other';
 }
 
 export function statusForUpstreamError(reason: UpstreamErrorReason): 502 | 504 {

@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { boundAddress, listenOn } from '../config/listen';
 import type { ProxyConfig, UserConfig } from '../config/types';
 import type { TokenStore } from '../tokens/types';
 import { MAX_HEADER_FIELDS, admissionRules } from './admission';
@@ -151,21 +152,9 @@ function createDataListener(
 
   return {
     user: user.name,
-    listen() {
-      return new Promise((resolve, reject) => {
-        const onError = (err: Error): void => reject(err);
-        server.once('error', onError);
-        const { port, host } = user.listen;
-        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
-          server.off('error', onError);
-          resolve();
-        });
-      });
-    },
-    address() {
-      const address = server.address();
-      return address !== null && typeof address === 'object' ? address : null;
-    },
+    listen: () =>
+      listenOn(server, user.listen, `the data listener of ${user.name}`, LISTEN_BACKLOG),
+    address: () => boundAddress(server),
     inFlight: () => forwarder.inFlight(),
     close,
     destroy() {

@@ -2,12 +2,13 @@
  * `Location` rewriting: Vidispine names itself in redirects (e.g. `303` after creating
  * an item); the client must be sent back through the proxy, on the origin it used.
  */
+import { pathPrefix } from '../vidispine/connection';
 
 export type LocationRewriter = (location: string, clientHost: string | undefined) => string;
 
 /** Every spelling of the upstream base a `Location` may use (explicit default port or not). */
 function upstreamBases(upstream: URL): string[] {
-  const prefix = upstream.pathname.replace(/\/+$/, '');
+  const prefix = pathPrefix(upstream);
   const bases = [`${upstream.protocol}//${upstream.host}${prefix}`.toLowerCase()];
   if (upstream.port === '') {
     const defaultPort = upstream.protocol === 'https:' ? 443 : 80;

@@ -27,8 +27,3 @@ export function originForm(target: string): string | undefined {
   }
   return '/';
 }
-
-/** The path prefix of `vidispine.url` (`''` when it is the bare origin). */
-export function upstreamPathPrefix(upstream: URL): string {
-  return upstream.pathname.replace(/\/+$/, '');
-}

@@ -1,11 +1,8 @@
 /** The one place that knows where Vidispine is and how connections to it are pooled. */
-import { readFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { rootCertificates } from 'node:tls';
+import type * as http from 'node:http';
 import type { VidispineConfig } from '../config/types';
+import { createAgent, isSecure, pathPrefix, requestFor } from '../vidispine/connection';
 import { UpstreamTimeoutError } from './errors';
-import { upstreamPathPrefix } from './target';
 
 export interface Upstream {
   readonly url: URL;
@@ -26,40 +23,27 @@ export interface Upstream {
   readonly responseTimeoutMs: number;
 }
 
-function readCa(caFile: string): Buffer {
-  try {
-    return readFileSync(caFile);
-  } catch (err) {
-    const code = err instanceof Error && 'code' in err ? String(err.code) : 'unreadable';
-    throw new Error(`vidispine.caFile ${caFile} cannot be read (${code})`);
-  }
-}
-
 /** A keep-alive pool per listener; TLS verifies against the system roots plus `caFile`. */
 export function createUpstream(config: VidispineConfig): Upstream {
   const url = config.url;
-  const secure = url.protocol === 'https:';
-  const pool = {
+  const agent = createAgent(config, {
     keepAlive: true,
     keepAliveMsecs: 1000,
     maxSockets: config.maxSockets,
     maxFreeSockets: config.maxSockets,
-    scheduling: 'lifo' as const,
-  };
-  const tls =
-    config.caFile === undefined ? {} : { ca: [...rootCertificates, readCa(config.caFile)] };
-  const agent = secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
-  const upgradeAgent = secure ? new https.Agent({ keepAlive: false, ...tls }) : new http.Agent();
+    scheduling: 'lifo',
+  });
+  const upgradeAgent = createAgent(config, { keepAlive: false });
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return {
     url,
-    request: secure ? https.request : http.request,
+    request: requestFor(url),
     agent,
     upgradeAgent,
     hostname,
-    port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
+    port: url.port === '' ? (isSecure(url) ? 443 : 80) : Number(url.port),
     hostHeader: url.host,
-    pathPrefix: upstreamPathPrefix(url),
+    pathPrefix: pathPrefix(url),
     connectTimeoutMs: config.connectTimeoutSeconds * 1000,
     responseTimeoutMs: config.upstreamTimeoutSeconds * 1000,
   };

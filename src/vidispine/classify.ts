@@ -1,5 +1,6 @@
 import type { MintEndpoint } from './endpoints';
 import { MintError } from './types';
+import { errorCode, isTlsFailure } from './connection';
 import type { HttpAnswer } from './transport';
 
 /** What a message may say about a mint: names and places, never a secret. */
@@ -92,13 +93,10 @@ function errorForStatus(status: number, ctx: MintContext): MintError {
   );
 }
 
-const TLS_CODES =
-  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
-
 /** A request that got no answer: refused, reset, DNS, TLS. */
 export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintError {
-  const code = errorCode(err);
-  if (TLS_CODES.test(code)) {
+  const code = errorCode(err) ?? (err instanceof Error ? err.name : 'error');
+  if (isTlsFailure(code)) {
     return new MintError(
       'network',
       `TLS with ${ctx.origin} failed (${code}): if VidiCore's certificate is signed by a private CA, set vidispine.caFile (VIDISPINE_CA_FILE)`,
@@ -115,11 +113,4 @@ export function timeoutError(ctx: MintContext): MintError {
     'timeout',
     `no answer from Vidispine at ${ctx.origin} within ${ctx.timeoutSeconds} s (vidispine.mintTimeoutSeconds): is it overloaded?`,
   );
-}
-
-function errorCode(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
-    return err.code;
-  }
-  return err instanceof Error ? err.name : 'error';
 }

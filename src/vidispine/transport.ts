@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import { rootCertificates } from 'node:tls';
 import type { VidispineConfig } from '../config/types';
+import { createAgent, pathPrefix, requestFor } from './connection';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -28,16 +25,9 @@ export function createTransport(
   vidispine: Pick<VidispineConfig, 'url' | 'caFile'>,
 ): VidispineTransport {
   const base = vidispine.url;
-  const secure = base.protocol === 'https:';
-  // An extra CA is added to Node's bundle, not put in its place.
-  const ca = vidispine.caFile
-    ? [...rootCertificates, readFileSync(vidispine.caFile, 'utf8')]
-    : undefined;
-  const agent = secure
-    ? new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, ca })
-    : new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
-  const prefix = base.pathname.replace(/\/$/, '');
-  const request = secure ? https.request : http.request;
+  const agent = createAgent(vidispine, { keepAlive: true, maxSockets: MAX_SOCKETS });
+  const prefix = pathPrefix(base);
+  const request = requestFor(base);
 
   return {
     origin: base.origin,

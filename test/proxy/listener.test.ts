@@ -1,4 +1,6 @@
 import * as http from 'node:http';
+import pino from 'pino';
+import { createDataListeners } from '../../src/proxy';
 import { call, startHarness, until } from '../support/proxy-harness';
 
 it('opens one listener per configured user and reports its address', async () => {
@@ -48,4 +50,27 @@ it('close has no deadline of its own; destroy cuts what is in flight and ends th
   expect(await slow).toMatch(/socket hang up|ECONNRESET/);
   await until(() => h.sim.inFlightRequests() === 0);
   await h.close();
+});
+
+it('names the listener and the address when the port is taken, keeping the code', async () => {
+  const h = await startHarness();
+  const [twin] = createDataListeners({
+    config: {
+      ...h.config,
+      users: [{ ...h.config.users[0], listen: { host: '127.0.0.1', port: h.port } }],
+    },
+    store: h.store,
+    logger: pino({ level: 'silent' }),
+  });
+  try {
+    await expect(twin.listen()).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+      message: expect.stringContaining(
+        `the data listener of alice cannot listen on 127.0.0.1:${h.port}`,
+      ) as unknown,
+    });
+  } finally {
+    await twin.destroy();
+    await h.close();
+  }
 });

@@ -15,7 +15,7 @@ import {
 import { pickIdentity } from '../../src/proxy/identity';
 import { locationRewriter } from '../../src/proxy/location';
 import { canReplay, planBody } from '../../src/proxy/replay';
-import { originForm, upstreamPathPrefix } from '../../src/proxy/target';
+import { originForm } from '../../src/proxy/target';
 
 describe('request header policy', () => {
   const drop = requestDropSet({ allowRunAs: false, selectUserHeader: 'X-Vidispine-User' });
@@ -228,11 +228,6 @@ describe('request target', () => {
     expect(originForm('*')).toBeUndefined();
     expect(originForm('evil.example:443')).toBeUndefined();
     expect(originForm('')).toBeUndefined();
-  });
-
-  it('derives the upstream path prefix', () => {
-    expect(upstreamPathPrefix(new URL('http://vs:8080'))).toBe('');
-    expect(upstreamPathPrefix(new URL('http://vs:8080/vidi/'))).toBe('/vidi');
   });
 });
 

@@ -69,6 +69,8 @@ export interface HarnessOptions {
 
 export interface Harness {
   readonly sim: Simulator;
+  /** What the listeners were built from (the simulator as Vidispine). */
+  readonly config: ProxyConfig;
   readonly store: TokenStore;
   readonly observer: RecordingObserver;
   readonly listeners: DataListener[];
@@ -141,6 +143,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   return {
     sim,
+    config,
     store,
     observer,
     listeners,

@@ -1,0 +1,67 @@
+/**
+ * How connections to Vidispine are made and what their failures mean, for both sides that
+ * open them: the token requests (`transport.ts`) and the forwarded requests
+ * (`proxy/upstream.ts`).
+ */
+import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import type { VidispineConfig } from '../config/types';
+
+/** The path of `vidispine.url` that goes before `/API/…` (`''` for the bare origin). */
+export function pathPrefix(url: URL): string {
+  return url.pathname.replace(/\/+$/, '');
+}
+
+export function isSecure(url: URL): boolean {
+  return url.protocol === 'https:';
+}
+
+/** `node:http`'s or `node:https`'s `request`, as the URL's scheme asks. */
+export function requestFor(url: URL): typeof http.request {
+  return isSecure(url) ? https.request : http.request;
+}
+
+function readCa(caFile: string): Buffer {
+  try {
+    return readFileSync(caFile);
+  } catch (err) {
+    const code = errorCode(err) ?? 'unreadable';
+    throw new Error(`vidispine.caFile ${caFile} cannot be read (${code})`);
+  }
+}
+
+/**
+ * An agent for connections to Vidispine with the given pool settings. Over https it verifies
+ * against Node's roots plus `caFile`: an extra CA is added to the bundle, not put in its place.
+ */
+export function createAgent(
+  vidispine: Pick<VidispineConfig, 'url' | 'caFile'>,
+  pool: http.AgentOptions,
+): http.Agent {
+  if (!isSecure(vidispine.url)) return new http.Agent(pool);
+  const { caFile } = vidispine;
+  return new https.Agent(
+    caFile === undefined ? pool : { ...pool, ca: [...rootCertificates, readCa(caFile)] },
+  );
+}
+
+/** The `code` of a Node.js or OpenSSL error, when it has one. */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const { code } = err as { code: unknown };
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Codes of a failed TLS handshake or certificate check: Node's own (`ERR_TLS_…`,
+ * `ERR_SSL_…`) and OpenSSL's verification results (`CERT_HAS_EXPIRED`,
+ * `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `DEPTH_ZERO_SELF_SIGNED_CERT`, `HOSTNAME_MISMATCH`, …).
+ */
+const TLS_FAILURE =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|CRL_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERROR_IN_C(ERT|RL)_|HOSTNAME_MISMATCH$|INVALID_CA$|INVALID_PURPOSE$|PATH_LENGTH_EXCEEDED$)/;
+
+export function isTlsFailure(code: string | undefined): boolean {
+  return code !== undefined && TLS_FAILURE.test(code);
+}

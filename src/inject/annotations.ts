@@ -131,7 +131,12 @@ export const INJECTED = 'injected';
 
 const KNOWN = new Set(Object.values(ANNOTATIONS).map((a) => a.name));
 
-/** One problem with a pod's annotations: the annotation and what to set. */
+/** A value as a message quotes it: cut short, so a huge annotation makes no huge answer. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
+}
+
+/** One problem with what a pod asks for: the annotation (or the label) and what to set. */
 export interface AnnotationProblem {
   readonly annotation: string;
   readonly problem: string;
@@ -148,6 +153,7 @@ const SECRET_KEYS = { password: 'password', 'access-key': 'access-key' } as cons
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_URL = 1024;
 const TRUE = new Set(['true', '1', 'yes']);
 const FALSE = new Set(['false', '0', 'no']);
 
@@ -182,6 +188,13 @@ export function readPodRequest(
     }
   }
 
+  if (pod.spec.hostNetwork) {
+    problems.push({
+      annotation: INJECT_LABEL,
+      problem:
+        "the pod uses hostNetwork, so the proxy's listeners would be the node's: any process on the node could act as this user, and its ports would clash with other pods'; remove the label or hostNetwork",
+    });
+  }
   const user = r.get(ANNOTATIONS.user);
   if (!user)
     r.problem(
@@ -201,7 +214,7 @@ export function readPodRequest(
   if (envName !== undefined && !ENV_NAME.test(envName)) {
     r.problem(
       ANNOTATIONS.env,
-      `"${envName}" is not an environment variable name (e.g. VIDISPINE_API)`,
+      `${shown(envName)} is not an environment variable name (e.g. VIDISPINE_API)`,
     );
   }
 
@@ -234,6 +247,10 @@ function readUrl(r: Reader, defaults: InjectDefaults): string | undefined {
     );
     return undefined;
   }
+  if (value.length > MAX_URL) {
+    r.problem(a, `longer than ${MAX_URL} characters: set the VidiCore base URL`);
+    return undefined;
+  }
   // The proxy's own rule for vidispine.url, so a pod is refused now rather than its proxy later.
   const parsed = vidispineUrlText.safeParse(value);
   if (!parsed.success) r.problem(a, parsed.error.issues[0]?.message ?? 'is not a base URL');
@@ -255,13 +272,16 @@ function readSecretRef(
     );
     ok = false;
   } else if (!SECRET_NAME.test(secret) || secret.length > 253) {
-    r.problem(ANNOTATIONS.secret, `"${secret}" is not a Secret name (lower-case DNS subdomain)`);
+    r.problem(
+      ANNOTATIONS.secret,
+      `${shown(secret)} is not a Secret name (lower-case DNS subdomain)`,
+    );
     ok = false;
   }
   if (!SECRET_KEY.test(key) || key.length > 253) {
     r.problem(
       ANNOTATIONS.secretKey,
-      `"${key}" is not a Secret key (letters, digits, "-", "_", ".")`,
+      `${shown(key)} is not a Secret key (letters, digits, "-", "_", ".")`,
     );
     ok = false;
   }
@@ -294,7 +314,7 @@ function readCredential(r: Reader, defaults: InjectDefaults): SidecarCredential 
     const { user, secret, key } = defaults.admin;
     return { kind: 'admin', adminUser: user, secret, key };
   }
-  r.problem(a, `"${mode}" is not one of password, access-key, admin`);
+  r.problem(a, `${shown(mode)} is not one of password, access-key, admin`);
   return undefined;
 }
 
@@ -303,7 +323,7 @@ function readPort(r: Reader, a: AnnotationDoc, fallback: number): number {
   if (value === undefined) return fallback;
   const port = Number(value);
   if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
-    r.problem(a, `"${value}" is not a port: set a number from 1 to 65535`);
+    r.problem(a, `${shown(value)} is not a port: set a number from 1 to 65535`);
     return fallback;
   }
   return port;
@@ -336,7 +356,7 @@ function readTokenSeconds(r: Reader): number {
   const value = r.get(a);
   if (value === undefined) return DEFAULT_TOKEN_SECONDS;
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    r.problem(a, `"${value}" is not a positive whole number of seconds (e.g. 60)`);
+    r.problem(a, `${shown(value)} is not a positive whole number of seconds (e.g. 60)`);
     return DEFAULT_TOKEN_SECONDS;
   }
   return Number(value);
@@ -347,7 +367,7 @@ function readBoolean(r: Reader, a: AnnotationDoc, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (TRUE.has(value)) return true;
   if (FALSE.has(value)) return false;
-  r.problem(a, `"${value}" is not a boolean: set "true" or "false"`);
+  r.problem(a, `${shown(value)} is not a boolean: set "true" or "false"`);
   return fallback;
 }
 
@@ -357,7 +377,7 @@ function readLogLevel(r: Reader): string {
   if (value === undefined) return DEFAULT_LOG_LEVEL;
   const parsed = logLevelSchema.safeParse(value);
   if (!parsed.success) {
-    r.problem(a, `"${value}" ${parsed.error.issues[0]?.message ?? 'is not a log level'}`);
+    r.problem(a, `${shown(value)} ${parsed.error.issues[0]?.message ?? 'is not a log level'}`);
     return DEFAULT_LOG_LEVEL;
   }
   return parsed.data;
@@ -380,7 +400,7 @@ function readResources(r: Reader, defaults: Resources): Resources {
     if (parseQuantity(value) === undefined) {
       r.problem(
         a,
-        `"${value}" is not a Kubernetes quantity (e.g. ${resource === 'cpu' ? '250m or 1' : '64Mi or 1Gi'})`,
+        `${shown(value)} is not a Kubernetes quantity (e.g. ${resource === 'cpu' ? '250m or 1' : '64Mi or 1Gi'})`,
       );
       continue;
     }

@@ -19,6 +19,7 @@ const containerSchema = z.looseObject({
 export const podSchema = z.looseObject({
   metadata: z.looseObject({ labels: stringMap, annotations: stringMap }).nullish(),
   spec: z.looseObject({
+    hostNetwork: z.boolean().nullish(),
     containers: z.array(containerSchema),
     initContainers: z.array(containerSchema).nullish(),
     volumes: z.array(nameOnly).nullish(),

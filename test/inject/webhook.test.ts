@@ -402,6 +402,37 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     for (const text of expected) expect(answer.status?.message).toContain(text);
   });
 
+  it('a hostNetwork pod, whose loopback is the whole node', async () => {
+    const answer = await webhook.review(podReview(pod({ hostNetwork: true, containers: [APP] })));
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/inject: the pod uses hostNetwork',
+    );
+  });
+
+  it('quotes a huge value only in part', async () => {
+    const huge = 'x'.repeat(100_000);
+    const answer = await webhook.review(
+      podReview(
+        pod(
+          { containers: [APP] },
+          {
+            ...ASKS,
+            'vidispine-auth-proxy/port': huge,
+            'vidispine-auth-proxy/vidispine-url': huge,
+          },
+        ),
+      ),
+    );
+    expect(answer.status?.message).toContain(
+      `vidispine-auth-proxy/port: "${'x'.repeat(64)}…" is not a port`,
+    );
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/vidispine-url: longer than 1024 characters',
+    );
+    expect(answer.status?.message.length).toBeLessThan(1000);
+  });
+
   it('a port the app already declares', async () => {
     const answer = await webhook.review(
       podReview(

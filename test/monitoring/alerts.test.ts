@@ -37,6 +37,14 @@ const SCENARIOS: Record<string, Scenario> = {
     token: { lifetime: 60, mints: [0], pushEvery: 10, failures: [] },
     expect: quiet(5, 10, 30, 60),
   },
+  'healthy: a 60 s autoRefresh token under steady traffic, each scrape read 28 s later': {
+    minutes: 60,
+    // Requests push the expiry at most every 10 s (the server's refresh interval): with a
+    // steady stream of requests, about every 10.5 s.
+    token: { lifetime: 60, mints: [0], pushEvery: 10.5, failures: [] },
+    evaluationLag: 28,
+    expect: quiet(5, 10, 20, 30, 40, 50, 60),
+  },
   'token endpoint down for 20 minutes: the 60 s token expires, then a new one is minted': {
     minutes: 45,
     token: {

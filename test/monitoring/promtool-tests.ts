@@ -15,6 +15,11 @@ export interface Scenario {
   token: TokenHistory;
   /** Whether the target could be scraped at t (default: always). */
   up?: (t: number) => boolean;
+  /**
+   * Seconds between a scrape and the rule evaluation that reads it (default 0). Scrapes and
+   * evaluations run on separate 30 s timers, so a rule may always see data this old.
+   */
+  evaluationLag?: number;
   /** Which alerts fire at these moments (minutes); every other alert must be quiet then. */
   expect: { at: number; firing: string[] }[];
 }
@@ -31,11 +36,15 @@ function seriesName(name: string, labels: Record<string, string>): string {
     .join(',')}}`;
 }
 
-/** One value per scrape; `undefined` (absent) is promtool's `_`. */
+/**
+ * One value per evaluation, as scraped `evaluationLag` seconds before it; `undefined`
+ * (absent) is promtool's `_`.
+ */
 function sampled(s: Scenario, value: (t: number) => number | undefined): string {
   const out: string[] = [];
+  const lag = s.evaluationLag ?? 0;
   for (let t = 0; t <= s.minutes * 60; t += SCRAPE_SECONDS) {
-    const v = value(t);
+    const v = t < lag ? undefined : value(t - lag);
     out.push(v === undefined ? '_' : String(v));
   }
   return out.join(' ');

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { loadInjectorConfig } from '../../src/config/injector';
-import { patched, podReview, startWebhook } from '../inject/support';
+import { patched, podReview, startWebhook } from '../support/inject';
 import { securityProblems, secretProblems } from './checks';
 import { startFakeCluster } from './fake-cluster';
 import {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createTestCa } from '../support/certificates';
 import { ChildProxy } from '../support/child-proxy';
 import { runCli } from '../support/cli';
-import { podReview, SERVING_NAMES, startWebhook, webhookEnv } from './support';
+import { podReview, SERVING_NAMES, startWebhook, webhookEnv } from '../support/inject';
 
 let dir: string;
 let certFile: string;

@@ -20,7 +20,7 @@ import {
   renderAppWithSidecar,
   renderWithSidecarComponent,
 } from '../deploy/render';
-import { patched, podReview, type RunningWebhook, startWebhook } from './support';
+import { patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
 
 type Rec = Record<string, unknown>;
 

@@ -20,7 +20,7 @@ import {
   renderChart,
   schemaProblems,
 } from '../deploy/render';
-import { patched, podReview, startWebhook } from './support';
+import { patched, podReview, startWebhook } from '../support/inject';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const section = readme.slice(readme.indexOf('### Inject the proxy into any pod'));

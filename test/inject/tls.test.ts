@@ -12,7 +12,7 @@ import {
   SERVING_NAMES,
   startWebhook,
   writeSecretVolume,
-} from './support';
+} from '../support/inject';
 
 let webhook: RunningWebhook;
 let ca: TestCa;

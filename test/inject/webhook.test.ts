@@ -6,7 +6,7 @@
 import { appConfigProblems } from '../deploy/app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from '../deploy/checks';
 import { type K8sObject, at, records, schemaProblems } from '../deploy/render';
-import { IMAGE, patched, podReview, type RunningWebhook, startWebhook } from './support';
+import { IMAGE, patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
 
 type Pod = Record<string, unknown>;
 

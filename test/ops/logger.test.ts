@@ -1,5 +1,5 @@
 import { isSecretKey, redactSecrets, redactValue, REDACTED } from '../../src/ops/logger';
-import { captureLogs } from './support';
+import { captureLogs } from '../support/ops';
 
 describe('redactSecrets', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { OpsMetrics, recordTokenEvents, normaliseMethod, statusLabel } from '../../src/ops/metrics';
 import { parseExposition, samples, value, type Exposition } from '../support/prom-parse';
-import { ScriptedTokens } from './support';
+import { ScriptedTokens } from '../support/ops';
 
 const P = 'vidispine_auth_proxy_';
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -2,7 +2,7 @@ import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
 import { parseExposition, value } from '../support/prom-parse';
-import { captureLogs, ScriptedTokens } from './support';
+import { captureLogs, ScriptedTokens } from '../support/ops';
 
 const T0 = Date.parse('2026-01-01T12:00:00Z');
 

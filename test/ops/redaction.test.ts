@@ -11,7 +11,7 @@ import { createAccessLog, forwardLogObserver } from '../../src/ops/request-log';
 import { combineObservers } from '../../src/proxy/observer';
 import { logStartup } from '../../src/ops/startup-log';
 import { logTokenEvents } from '../../src/ops/token-log';
-import { captureLogs, ScriptedTokens } from './support';
+import { captureLogs, ScriptedTokens } from '../support/ops';
 import { userConfig } from '../support/config-fixtures';
 
 const USER_PASSWORD = 'Ingest-Pa55word-7f3a';

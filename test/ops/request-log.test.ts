@@ -1,5 +1,5 @@
 import { createAccessLog, forwardLogObserver } from '../../src/ops/request-log';
-import { captureLogs } from './support';
+import { captureLogs } from '../support/ops';
 
 describe('access log', () => {
   it('writes one line per request with the request id, and scrubs credentials from the path', () => {

@@ -5,7 +5,7 @@ import {
   ShutdownCoordinator,
   type ShutdownSteps,
 } from '../../src/ops/shutdown';
-import { captureLogs, ScriptedTokens } from './support';
+import { captureLogs, ScriptedTokens } from '../support/ops';
 
 beforeEach(() => {
   jest.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });

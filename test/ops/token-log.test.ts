@@ -1,6 +1,6 @@
 import { logTokenEvents } from '../../src/ops/token-log';
 import { MINT_FAILURE_REASONS, MINT_FAILURES } from '../../src/vidispine/failures';
-import { captureLogs, ScriptedTokens } from './support';
+import { captureLogs, ScriptedTokens } from '../support/ops';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 

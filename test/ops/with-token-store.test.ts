@@ -15,7 +15,7 @@ import {
   type TokenStore,
 } from '../../src/tokens';
 import { parseExposition, value } from '../support/prom-parse';
-import { captureLogs } from './support';
+import { captureLogs } from '../support/ops';
 import { userConfig } from '../support/config-fixtures';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');

@@ -1,5 +1,11 @@
 import type { Simulator } from '../../src/simulator';
-import { basic, startSimulator, tokenAuth, type Reply, type RequestOptions } from './helpers';
+import {
+  basic,
+  startSimulator,
+  tokenAuth,
+  type Reply,
+  type RequestOptions,
+} from '../support/simulator';
 
 describe('authentication of /API calls', () => {
   let sim: Simulator;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, runCli } from '../support/cli';
 import { createSimulator } from '../../src/simulator';
-import { basic, call, tokenAuth } from './helpers';
+import { basic, call, tokenAuth } from '../support/simulator';
 
 const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
 function file(name: string, text: string): string {

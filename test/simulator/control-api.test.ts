@@ -1,6 +1,13 @@
 import { connect } from 'node:net';
 import { createSimulator, type Simulator } from '../../src/simulator';
-import { basic, call, startSimulator, tokenAuth, type Reply, type RequestOptions } from './helpers';
+import {
+  basic,
+  call,
+  startSimulator,
+  tokenAuth,
+  type Reply,
+  type RequestOptions,
+} from '../support/simulator';
 
 describe('in-process control API', () => {
   let sim: Simulator;

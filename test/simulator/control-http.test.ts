@@ -1,4 +1,4 @@
-import { basic, call, startSimulator, tokenAuth } from './helpers';
+import { basic, call, startSimulator, tokenAuth } from '../support/simulator';
 
 describe('HTTP control surface', () => {
   it('is absent unless enabled', async () => {

@@ -1,5 +1,5 @@
 import type { Simulator } from '../../src/simulator';
-import { basic, startSimulator, type Reply, type RequestOptions } from './helpers';
+import { basic, startSimulator, type Reply, type RequestOptions } from '../support/simulator';
 
 describe('item resource', () => {
   let sim: Simulator;

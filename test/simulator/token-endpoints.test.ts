@@ -1,6 +1,12 @@
 import type { Simulator } from '../../src/simulator';
 import { DEFAULT_USERS } from '../../src/simulator';
-import { basic, startSimulator, tokenAuth, type Reply, type RequestOptions } from './helpers';
+import {
+  basic,
+  startSimulator,
+  tokenAuth,
+  type Reply,
+  type RequestOptions,
+} from '../support/simulator';
 
 describe('token endpoints', () => {
   let sim: Simulator;

@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { patternBytes, type Simulator } from '../../src/simulator';
-import { basic, startSimulator, tokenAuth, type Reply, type RequestOptions } from './helpers';
+import {
+  basic,
+  startSimulator,
+  tokenAuth,
+  type Reply,
+  type RequestOptions,
+} from '../support/simulator';
 import { readReply } from '../support/http';
 
 describe('transfers', () => {

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import type { Simulator } from '../../src/simulator';
-import { basic, startSimulator, tokenAuth } from './helpers';
+import { basic, startSimulator, tokenAuth } from '../support/simulator';
 
 describe('WebSocket under /APIWS/', () => {
   let sim: Simulator;

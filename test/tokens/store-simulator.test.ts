@@ -12,7 +12,7 @@ import {
   type VidispineTransport,
   whoami,
 } from '../../src/vidispine';
-import { ManualClock } from './support/manual-clock';
+import { ManualClock } from '../support/clock';
 import { userConfig } from '../support/config-fixtures';
 
 /**

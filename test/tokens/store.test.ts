@@ -1,9 +1,9 @@
 import type { TokenSettings, UserConfig } from '../../src/config/types';
 import { createTokenStore } from '../../src/tokens';
 import { NoTokenError, type TokenEvents, type TokenStore } from '../../src/tokens/types';
-import { FakeChecker } from './support/fake-checker';
-import { FakeMinter } from './support/fake-minter';
-import { ManualClock } from './support/manual-clock';
+import { FakeChecker } from '../support/fake-checker';
+import { FakeMinter } from '../support/fake-minter';
+import { ManualClock } from '../support/clock';
 import { userConfig } from '../support/config-fixtures';
 
 function user(name: string, token: Partial<TokenSettings> = {}): UserConfig {

@@ -1,7 +1,7 @@
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 
-import { basic, readReply, type Reply } from '../support/http';
+import { basic, readReply, type Reply } from './http';
 
 export { basic, type Reply };
 

@@ -4,8 +4,8 @@ import {
   type MintFailureReason,
   type MintedToken,
   type TokenMinter,
-} from '../../../src/tokens/types';
-import type { ManualClock } from './manual-clock';
+} from '../../src/tokens/types';
+import type { ManualClock } from './clock';
 
 interface Pending {
   readonly sentAt: number;

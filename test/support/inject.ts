@@ -16,8 +16,8 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPatch, type Operation } from 'fast-json-patch';
-import { ChildProxy } from '../support/child-proxy';
-import { createTestCa, type ServingPair } from '../support/certificates';
+import { ChildProxy } from './child-proxy';
+import { createTestCa, type ServingPair } from './certificates';
 
 export const IMAGE = 'registry.example.com/vidispine-auth-proxy:0.1.0';
 

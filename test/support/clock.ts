@@ -1,4 +1,4 @@
-import type { Clock } from '../../../src/tokens/clock';
+import type { Clock } from '../../src/tokens/clock';
 
 /** Lets every pending promise callback run (real I/O included). */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,5 +1,5 @@
-import type { TokenCheck, TokenChecker } from '../../../src/tokens/types';
-import type { ManualClock } from './manual-clock';
+import type { TokenCheck, TokenChecker } from '../../src/tokens/types';
+import type { ManualClock } from './clock';
 
 /**
  * A token checker under the test's control: every token is `alive` unless the test said

@@ -2,11 +2,16 @@
  * Ops listeners: probes, metrics, status and a small page, on their own port and never on
  * a data listener. The proxy's has all of them; the injection webhook's only the probes and
  * metrics. Everything here only reads; nothing reveals a token or a password.
+ *
+ * The probes and /metrics are answered directly: the kubelet and Prometheus call them every
+ * few seconds in every pod, and the readiness probe is on the path to a pod's start. The
+ * pages for people (/status, /, a 404 naming the endpoints) are an Express app, loaded on
+ * the first request that needs it: Express is the costliest module to load at start-up.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { boundAddress, type ListenAddress, listenOn } from '../config/listen';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Health } from './health';
 import type { Logger } from './logger';
 import { renderStatusPage } from './page';
@@ -60,73 +65,109 @@ export interface ProbeServerOptions {
   readonly logger: Logger;
 }
 
-type Route = (app: express.Express) => string[];
+/** Answered without Express: what a machine calls every few seconds. */
+interface DirectRoute {
+  readonly path: string;
+  answer(res: ServerResponse): void | Promise<void>;
+}
 
-/** No caching, no framework banner, the routes, a 404 naming the endpoints, errors logged. */
-function opsApp(logger: Logger, routes: readonly Route[]): express.Express {
+/** Pages for people, served by the Express app; returns the paths it adds. */
+type Page = (app: Express) => string[];
+
+const NO_STORE = 'no-store';
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, {
+    'Content-Type': `${type}; charset=utf-8`,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': NO_STORE,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function probeAnswer(res: ServerResponse, result: ProbeAnswer, name: string): void {
+  const body = JSON.stringify({ status: result.ok ? 'ok' : `not ${name}`, ...result });
+  send(res, result.ok ? 200 : 503, 'application/json', body);
+}
+
+const liveRoute = (probes: { live(): boolean }): DirectRoute => ({
+  path: '/livez',
+  answer: (res) => send(res, probes.live() ? 200 : 503, 'text/plain', 'ok\n'),
+});
+
+const readyRoute = (probes: { ready(): ProbeAnswer }): DirectRoute => ({
+  path: '/readyz',
+  answer: (res) => probeAnswer(res, probes.ready(), 'ready'),
+});
+
+const startedRoute = (health: Health): DirectRoute => ({
+  path: '/startupz',
+  answer: (res) => probeAnswer(res, health.started(), 'started'),
+});
+
+const metricsRoute = (metrics: MetricsSource): DirectRoute => ({
+  path: '/metrics',
+  answer: async (res) => {
+    const body = await metrics.render();
+    res.writeHead(200, {
+      'Content-Type': metrics.contentType,
+      'Content-Length': Buffer.byteLength(body),
+      'Cache-Control': NO_STORE,
+    });
+    res.end(res.req.method === 'HEAD' ? undefined : body);
+  },
+});
+
+/**
+ * The Express app for the pages: no caching, no framework banner, a 404 naming every
+ * endpoint (the direct ones too), errors logged.
+ */
+function pagesApp(logger: Logger, pages: readonly Page[], direct: readonly string[]): Express {
+  // Required here, on first use, not at the top (see the file's comment).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const express = require('express') as typeof import('express');
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use((_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
+    res.set('Cache-Control', NO_STORE);
     next();
   });
-  const endpoints = routes.flatMap((route) => route(app));
+  const endpoints = [...direct, ...pages.flatMap((page) => page(app))];
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found', endpoints });
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    logger.error(
-      { event: 'ops_request_failed', path: req.path, err: error },
-      'ops endpoint failed',
-    );
-    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+    failed(logger, req.path, error, res);
   });
   return app;
 }
 
-function probe(res: Response, result: ProbeAnswer, name: string): void {
-  res.status(result.ok ? 200 : 503).json({ status: result.ok ? 'ok' : `not ${name}`, ...result });
+function failed(logger: Logger, path: string, error: unknown, res: ServerResponse): void {
+  logger.error({ event: 'ops_request_failed', path, err: error }, 'ops endpoint failed');
+  if (!res.headersSent) send(res, 500, 'application/json', '{"error":"internal error"}');
+  else res.destroy();
 }
 
-const liveRoute =
-  (probes: { live(): boolean }): Route =>
-  (app) => {
-    app.get('/livez', (_req, res) => {
-      res
-        .status(probes.live() ? 200 : 503)
-        .type('text/plain')
-        .send('ok\n');
-    });
-    return ['/livez'];
-  };
+async function answer(route: DirectRoute, res: ServerResponse, logger: Logger): Promise<void> {
+  try {
+    await route.answer(res);
+  } catch (error) {
+    failed(logger, route.path, error, res);
+  }
+}
 
-const readyRoute =
-  (probes: { ready(): ProbeAnswer }): Route =>
-  (app) => {
-    app.get('/readyz', (_req, res) => probe(res, probes.ready(), 'ready'));
-    return ['/readyz'];
-  };
-
-const metricsRoute =
-  (metrics: MetricsSource): Route =>
-  (app) => {
-    app.get('/metrics', async (_req, res) => {
-      const body = await metrics.render();
-      res.type(metrics.contentType).send(body);
-    });
-    return ['/metrics'];
-  };
-
-const startedRoute =
-  (health: Health): Route =>
-  (app) => {
-    app.get('/startupz', (_req, res) => probe(res, health.started(), 'started'));
-    return ['/startupz'];
-  };
+/**
+ * The path as Express would route it (case-insensitive, one trailing slash ignored), so a
+ * probe answers exactly where it did when Express served it.
+ */
+function routePath(url: string | undefined): string {
+  const path = (url ?? '/').split('?', 1)[0].toLowerCase();
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
 
 /** The proxy's users and their tokens: /status and the / page. */
-function statusRoutes(options: OpsServerOptions): Route {
+function statusPages(options: OpsServerOptions): Page {
   const { health, tokens } = options;
   const now = options.now ?? Date.now;
   return (app) => {
@@ -161,23 +202,34 @@ function statusRoutes(options: OpsServerOptions): Route {
 export function createOpsServer(options: OpsServerOptions): OpsServer {
   const { health, metrics, logger } = options;
   return opsServer(
-    opsApp(logger, [
-      liveRoute(health),
-      startedRoute(health),
-      readyRoute(health),
-      metricsRoute(metrics),
-      statusRoutes(options),
-    ]),
+    logger,
+    [liveRoute(health), startedRoute(health), readyRoute(health), metricsRoute(metrics)],
+    [statusPages(options)],
   );
 }
 
 /** An ops listener with /livez, /readyz and /metrics only (the injection webhook's). */
 export function createProbeServer({ probes, metrics, logger }: ProbeServerOptions): OpsServer {
-  return opsServer(opsApp(logger, [liveRoute(probes), readyRoute(probes), metricsRoute(metrics)]));
+  return opsServer(logger, [liveRoute(probes), readyRoute(probes), metricsRoute(metrics)], []);
 }
 
-function opsServer(app: express.Express): OpsServer {
-  const server: Server = createServer(app);
+function opsServer(
+  logger: Logger,
+  direct: readonly DirectRoute[],
+  pages: readonly Page[],
+): OpsServer {
+  const routes = new Map(direct.map((route) => [route.path, route]));
+  let app: Express | undefined;
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const route =
+      req.method === 'GET' || req.method === 'HEAD' ? routes.get(routePath(req.url)) : undefined;
+    if (route === undefined) {
+      app ??= pagesApp(logger, pages, [...routes.keys()]);
+      app(req, res);
+      return;
+    }
+    void answer(route, res, logger);
+  });
   return {
     listen: (address) => listenOn(server, address, 'the ops listener'),
     close: () => close(server),

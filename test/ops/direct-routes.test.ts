@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createProbeServer, type OpsServer } from '../../src/ops/server';
-import { captureLogs } from './support';
+import { captureLogs } from '../support/ops';
 
 // Probes and /metrics are answered without Express; the pages load it on first use.
 

@@ -150,6 +150,11 @@ export const fileSchema = z.strictObject({
       description: 'Vidispine sends no response headers for this long (→ 504)',
       env: 'VIDISPINE_UPSTREAM_TIMEOUT_SECONDS',
     }),
+    readTimeoutSeconds: key(positiveNumber().default(300), {
+      description:
+        "Vidispine sends no byte of a response body for this long (slow storage included): the client's answer is cut",
+      env: 'VIDISPINE_READ_TIMEOUT_SECONDS',
+    }),
     maxSockets: key(positiveInt().default(256), {
       description: 'keep-alive pool size per data listener',
       env: 'VIDISPINE_MAX_SOCKETS',
@@ -199,6 +204,15 @@ export const fileSchema = z.strictObject({
       replayBufferBytes: key(nonNegativeInt().default(1024 * 1024), {
         description: 'request bodies up to this size are kept to replay after a 401',
         env: 'PROXY_REPLAY_BUFFER_BYTES',
+      }),
+      replayBufferTotalBytes: key(nonNegativeInt().default(16 * 1024 * 1024), {
+        description:
+          'all request bodies kept for replay at once, across listeners; beyond it they stream like larger bodies',
+        env: 'PROXY_REPLAY_BUFFER_TOTAL_BYTES',
+      }),
+      clientBodyTimeoutSeconds: key(positiveNumber().default(60), {
+        description: 'a client that sends no byte of its request body for this long gets 408',
+        env: 'PROXY_CLIENT_BODY_TIMEOUT_SECONDS',
       }),
       expectContinueTimeoutMs: key(nonNegativeInt().default(1000), {
         description: "larger bodies wait this long for Vidispine's `100 Continue`",

@@ -5,9 +5,13 @@ import type { UpstreamErrorReason } from './observer';
 /** Raised by the forwarder's own timers, so they classify like the kernel's timeouts. */
 export class UpstreamTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
-  constructor(readonly phase: 'connect' | 'response') {
+  constructor(readonly phase: 'connect' | 'response' | 'read') {
     super(
-      phase === 'connect' ? 'connect to Vidispine timed out' : 'Vidispine did not answer in time',
+      phase === 'connect'
+        ? 'connect to Vidispine timed out'
+        : phase === 'response'
+          ? 'Vidispine did not answer in time'
+          : 'Vidispine stopped sending its answer',
     );
     this.name = 'UpstreamTimeoutError';
   }

@@ -23,6 +23,8 @@ import {
 import type { Admitted, AdmissionRules, Refusal } from './admission';
 import { admit } from './admission';
 import { ignoreError, noTokenAnswer, sendPlain } from './answers';
+import type { BodyBudget } from './body';
+import { readWhole, watchBodyIdle } from './body';
 import type { RequestFraming } from './framing';
 import { NO_BODY, lengthFraming } from './framing';
 import { attachToken, clientResponseHeaders, isValidReason } from './headers';
@@ -43,7 +45,11 @@ export interface ForwarderOptions {
   readonly upstream: Upstream;
   readonly rewriteLocation: LocationRewriter;
   readonly replayBufferBytes: number;
+  /** Shared by every listener: bodies held for replay at once. */
+  readonly bodyBudget: BodyBudget;
   readonly expectContinueTimeoutMs: number;
+  /** A client that sends no body byte for this long gets 408. */
+  readonly clientBodyTimeoutMs: number;
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
   readonly logger: Logger;
@@ -59,19 +65,18 @@ function sendNoToken(res: ServerResponse, user: string, err: unknown): void {
   sendPlain(res, 503, answer.message, { 'Retry-After': answer.retryAfter });
 }
 
-/** Read a body of known, small length whole; rejects when the client goes away first. */
-function readWhole(req: IncomingMessage, length: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const body = Buffer.allocUnsafe(length);
-    let filled = 0;
-    req.on('data', (chunk: Buffer) => {
-      filled += chunk.copy(body, filled);
-    });
-    req.once('end', () => resolve(filled === length ? body : body.subarray(0, filled)));
-    req.once('close', () => {
-      if (!req.complete) reject(new Error('client closed before sending the whole body'));
-    });
-  });
+/**
+ * Ends a response whose body Vidispine stopped sending for `ms` (nginx's
+ * `proxy_read_timeout`). Silence while the body is held back because the client reads
+ * slowly (the pipe paused it) does not count.
+ */
+function watchUpstreamBody(upstreamReq: ClientRequest, upstreamRes: IncomingMessage, ms: number) {
+  const timer = setTimeout(() => {
+    if (upstreamRes.isPaused()) timer.refresh();
+    else upstreamReq.destroy(new UpstreamTimeoutError('read'));
+  }, ms);
+  upstreamRes.on('data', () => timer.refresh());
+  upstreamRes.once('close', () => clearTimeout(timer));
 }
 
 /** How far the client's body has gone upstream, for `expect` bodies. */
@@ -84,13 +89,16 @@ class Exchange implements Turn {
   private attempt = 0;
   private resetRetried = false;
   private bodyState: BodyState = 'held';
-  private body: Buffer | undefined;
+  /** The buffered body, as received, and the budget it holds. */
+  private body: Buffer[] | undefined;
+  private bodyLength = 0;
+  private reserved = 0;
   private continueTimer: NodeJS.Timeout | undefined;
   private tokenWait: AbortController | undefined;
   private clientGone = false;
 
   private readonly user: string;
-  private readonly plan: BodyPlan;
+  private plan: BodyPlan;
   readonly safe: boolean;
 
   constructor(
@@ -114,6 +122,12 @@ class Exchange implements Turn {
   start(): void {
     // A pipelined request's turn may come only after its connection was lost.
     if (this.clientGone || this.req.socket.destroyed) return;
+    const { framing } = this.admitted;
+    if (this.plan === 'buffer' && framing.kind === 'length') {
+      // Beyond the process-wide budget a small body streams like a large one.
+      if (this.f.bodyBudget.tryReserve(framing.length)) this.reserved = framing.length;
+      else this.plan = 'expect';
+    }
     const lease = this.f.store.current(this.user);
     if (lease !== undefined && this.plan !== 'buffer') {
       this.lease = lease;
@@ -126,12 +140,14 @@ class Exchange implements Turn {
   private async startSlowly(held: TokenLease | undefined): Promise<void> {
     if (this.plan === 'buffer') {
       if (this.clientExpectsContinue) this.res.writeContinue();
-      const { framing } = this.admitted;
+      const reading = readWhole(this.req);
+      watchBodyIdle(this.req, this.f.clientBodyTimeoutMs, () => this.bodyTimedOut());
       try {
-        this.body = await readWhole(this.req, framing.kind === 'length' ? framing.length : 0);
+        this.body = await reading;
       } catch {
         return;
       }
+      this.bodyLength = this.body.reduce((n, chunk) => n + chunk.length, 0);
     }
     const lease = held ?? (await this.freshLease());
     if (lease === undefined || this.clientGone) return;
@@ -196,7 +212,8 @@ class Exchange implements Turn {
         upstreamReq.end();
         break;
       case 'buffer':
-        upstreamReq.end(this.body);
+        for (const chunk of this.body ?? []) upstreamReq.write(chunk);
+        upstreamReq.end();
         break;
       case 'expect':
         upstreamReq.once('continue', () => this.streamBody(upstreamReq));
@@ -211,7 +228,7 @@ class Exchange implements Turn {
   /** The body's framing upstream: a buffered body is sent with its own length. */
   private upstreamFraming(): RequestFraming {
     if (this.plan === 'none') return NO_BODY;
-    if (this.plan === 'buffer') return lengthFraming(this.body?.length ?? 0);
+    if (this.plan === 'buffer') return lengthFraming(this.bodyLength);
     return this.admitted.framing;
   }
 
@@ -226,6 +243,7 @@ class Exchange implements Turn {
     this.bodyState = 'streaming';
     if (this.clientExpectsContinue) this.res.writeContinue();
     this.req.pipe(upstreamReq);
+    watchBodyIdle(this.req, this.f.clientBodyTimeoutMs, () => this.bodyTimedOut());
   }
 
   private onResponse(upstreamReq: ClientRequest, upstreamRes: IncomingMessage): void {
@@ -244,7 +262,7 @@ class Exchange implements Turn {
       return;
     }
     this.f.store.accepted(this.user, this.token(), this.sentAt);
-    this.body = undefined;
+    this.dropBody();
     this.respond(upstreamReq, upstreamRes, status);
   }
 
@@ -266,7 +284,7 @@ class Exchange implements Turn {
       observer.upstreamUnauthorized?.(this.user, false);
       // Not awaited: a dead token is still dropped for the requests that follow.
       void store.rejected(this.user, token, this.sentAt, reason);
-      this.body = undefined;
+      this.dropBody();
       this.respond(upstreamReq, upstreamRes, 401);
       return;
     }
@@ -283,7 +301,7 @@ class Exchange implements Turn {
       void this.replay(token);
       return;
     }
-    this.body = undefined;
+    this.dropBody();
     this.respond(upstreamReq, upstreamRes, 401);
   }
 
@@ -333,8 +351,10 @@ class Exchange implements Turn {
       );
       return;
     }
-    // From here a quiet upstream socket may just mean a slow client holding back the body.
+    // From here a quiet upstream socket may just mean a slow client holding back the body;
+    // the read timeout below tells the two apart.
     upstreamReq.setTimeout(0);
+    watchUpstreamBody(upstreamReq, upstreamRes, this.f.upstream.readTimeoutMs);
     upstreamRes.on('close', () => {
       if (!upstreamRes.complete) res.destroy();
       // The upstream request still owes its body; its connection cannot be reused.
@@ -380,11 +400,30 @@ class Exchange implements Turn {
     if (this.plan === 'expect') upstreamReq.destroy();
   }
 
+  /** The client stopped sending its body: 408, and what went upstream is aborted. */
+  private bodyTimedOut(): void {
+    this.req.unpipe();
+    const upstreamReq = this.upstreamReq;
+    this.upstreamReq = undefined;
+    upstreamReq?.destroy();
+    const seconds = this.f.clientBodyTimeoutMs / 1000;
+    sendPlain(this.res, 408, `the client sent no body bytes for ${seconds} s`, {
+      Connection: 'close',
+    });
+  }
+
+  /** The buffered body will not be sent again: give its memory and budget back. */
+  private dropBody(): void {
+    this.body = undefined;
+    this.f.bodyBudget.release(this.reserved);
+    this.reserved = 0;
+  }
+
   /** The client's response closed; unless it finished, the client went away. */
-  clientClosed(): void {
+  over(): void {
+    this.dropBody();
     if (this.res.writableFinished) return;
     this.clientGone = true;
-    this.body = undefined;
     this.clearContinueTimer();
     this.tokenWait?.abort();
     const upstreamReq = this.upstreamReq;
@@ -490,7 +529,7 @@ export class Forwarder {
       if (over) return;
       over = true;
       if (exchange !== undefined) {
-        exchange.clientClosed();
+        exchange.over();
         this.pipelines.leave(socket, exchange);
       }
       const status = res.headersSent && !connectionLost ? res.statusCode : CLIENT_CLOSED;

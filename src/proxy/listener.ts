@@ -11,6 +11,7 @@ import type { ProxyConfig, UserConfig } from '../config/types';
 import type { TokenStore } from '../tokens/types';
 import { MAX_HEADER_FIELDS, admissionRules } from './admission';
 import { ignoreError } from './answers';
+import { BodyBudget } from './body';
 import { Forwarder } from './forwarder';
 import { locationRewriter } from './location';
 import type { AccessLogger, ForwardObserver } from './observer';
@@ -82,6 +83,7 @@ export interface DataListener {
 function createDataListener(
   user: UserConfig & { listen: NonNullable<UserConfig['listen']> },
   deps: DataListenerDeps,
+  bodyBudget: BodyBudget,
 ): DataListener {
   const { config, store, observer = {} } = deps;
   const logger = deps.logger.child({ listener: user.name });
@@ -98,7 +100,9 @@ function createDataListener(
     upstream,
     rewriteLocation,
     replayBufferBytes: config.proxy.replayBufferBytes,
+    bodyBudget,
     expectContinueTimeoutMs: config.proxy.expectContinueTimeoutMs,
+    clientBodyTimeoutMs: config.proxy.clientBodyTimeoutSeconds * 1000,
     store,
     observer,
     logger,
@@ -168,9 +172,12 @@ function createDataListener(
 /** One listener per user that has a `listen` address, in configuration order. */
 export function createDataListeners(deps: DataListenerDeps): DataListener[] {
   const listeners: DataListener[] = [];
+  const bodyBudget = new BodyBudget(deps.config.proxy.replayBufferTotalBytes);
   for (const user of deps.config.users) {
     const listen = user.listen;
-    if (listen !== undefined) listeners.push(createDataListener({ ...user, listen }, deps));
+    if (listen !== undefined) {
+      listeners.push(createDataListener({ ...user, listen }, deps, bodyBudget));
+    }
   }
   return listeners;
 }

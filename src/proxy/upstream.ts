@@ -21,6 +21,8 @@ export interface Upstream {
   readonly pathPrefix: string;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
+  /** Longest silence allowed inside a response body. */
+  readonly readTimeoutMs: number;
 }
 
 /** A keep-alive pool per listener; TLS verifies against the system roots plus `caFile`. */
@@ -46,6 +48,7 @@ export function createUpstream(config: VidispineConfig): Upstream {
     pathPrefix: pathPrefix(url),
     connectTimeoutMs: config.connectTimeoutSeconds * 1000,
     responseTimeoutMs: config.upstreamTimeoutSeconds * 1000,
+    readTimeoutMs: config.readTimeoutSeconds * 1000,
   };
 }
 

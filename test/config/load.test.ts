@@ -35,6 +35,7 @@ describe('environment mode', () => {
       mintTimeoutSeconds: 10,
       connectTimeoutSeconds: 5,
       upstreamTimeoutSeconds: 300,
+      readTimeoutSeconds: 300,
       maxSockets: 256,
     });
     expect(config.vidispine.admin).toBeUndefined();
@@ -56,6 +57,8 @@ describe('environment mode', () => {
     expect(config.ops.listen).toEqual({ host: '0.0.0.0', port: 9090 });
     expect(config.proxy).toEqual({
       replayBufferBytes: 1048576,
+      replayBufferTotalBytes: 16777216,
+      clientBodyTimeoutSeconds: 60,
       expectContinueTimeoutMs: 1000,
       accessLog: false,
     });
@@ -76,6 +79,7 @@ describe('environment mode', () => {
         VIDISPINE_MINT_TIMEOUT_SECONDS: '3',
         VIDISPINE_CONNECT_TIMEOUT_SECONDS: '2',
         VIDISPINE_UPSTREAM_TIMEOUT_SECONDS: '60',
+        VIDISPINE_READ_TIMEOUT_SECONDS: '90',
         VIDISPINE_MAX_SOCKETS: '16',
         PROXY_LISTEN: '[::1]:8181',
         ALLOW_RUNAS: 'true',
@@ -84,6 +88,8 @@ describe('environment mode', () => {
         TOKEN_SERVER_REFRESH_INTERVAL_SECONDS: '4',
         TOKEN_SAFETY_MARGIN_SECONDS: '1.5',
         PROXY_REPLAY_BUFFER_BYTES: '0',
+        PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1024',
+        PROXY_CLIENT_BODY_TIMEOUT_SECONDS: '20',
         PROXY_EXPECT_CONTINUE_TIMEOUT_MS: '250',
         ACCESS_LOG: '1',
         OPS_LISTEN: 'off',
@@ -103,6 +109,7 @@ describe('environment mode', () => {
       mintTimeoutSeconds: 3,
       connectTimeoutSeconds: 2,
       upstreamTimeoutSeconds: 60,
+      readTimeoutSeconds: 90,
       maxSockets: 16,
     });
     expect(config.users[0]).toMatchObject({
@@ -119,6 +126,8 @@ describe('environment mode', () => {
     });
     expect(config.proxy).toEqual({
       replayBufferBytes: 0,
+      replayBufferTotalBytes: 1024,
+      clientBodyTimeoutSeconds: 20,
       expectContinueTimeoutMs: 250,
       accessLog: true,
     });
@@ -244,7 +253,7 @@ ops:
 log:
   level: warn
 shutdown: { delaySeconds: 1, drainSeconds: 2 }
-proxy: { replayBufferBytes: 10, expectContinueTimeoutMs: 5, accessLog: true }
+proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSeconds: 5, expectContinueTimeoutMs: 5, accessLog: true }
 `),
       env: { ADMIN_PW: 'x', VIDISPINE_URL: 'http://ignored' },
     });
@@ -296,6 +305,8 @@ proxy: { replayBufferBytes: 10, expectContinueTimeoutMs: 5, accessLog: true }
     expect(config.shutdown).toEqual({ delaySeconds: 1, drainSeconds: 2 });
     expect(config.proxy).toEqual({
       replayBufferBytes: 10,
+      replayBufferTotalBytes: 100,
+      clientBodyTimeoutSeconds: 5,
       expectContinueTimeoutMs: 5,
       accessLog: true,
     });

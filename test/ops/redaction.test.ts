@@ -27,6 +27,7 @@ const config: ProxyConfig = {
     mintTimeoutSeconds: 10,
     connectTimeoutSeconds: 5,
     upstreamTimeoutSeconds: 300,
+    readTimeoutSeconds: 300,
     maxSockets: 64,
   },
   users: [
@@ -39,7 +40,13 @@ const config: ProxyConfig = {
       token: { seconds: 3600, autoRefresh: true },
     }),
   ],
-  proxy: { replayBufferBytes: 65536, expectContinueTimeoutMs: 1000, accessLog: true },
+  proxy: {
+    replayBufferBytes: 65536,
+    replayBufferTotalBytes: 1 << 25,
+    clientBodyTimeoutSeconds: 60,
+    expectContinueTimeoutMs: 1000,
+    accessLog: true,
+  },
   ops: { listen: { host: '127.0.0.1', port: 0 } },
   log: { level: 'trace' },
   shutdown: { delaySeconds: 5, drainSeconds: 30 },

@@ -2,6 +2,7 @@
  * Answers from Vidispine that cannot be passed on as they are: the client gets 502 with a
  * reason, the connection to Vidispine is dropped, and the proxy keeps serving.
  */
+import * as http from 'node:http';
 import { call, startHarness, until, type Harness } from '../support/proxy-harness';
 import { rawRequest } from '../support/raw-client';
 import { ok, startRawUpstream, type RawUpstream, type Responder } from '../support/raw-upstream';
@@ -10,7 +11,7 @@ let upstream: RawUpstream;
 let h: Harness;
 beforeAll(async () => {
   upstream = await startRawUpstream();
-  h = await startHarness({ forwardTo: upstream.url });
+  h = await startHarness({ forwardTo: upstream.url, vidispine: { readTimeoutSeconds: 0.3 } });
 });
 afterAll(async () => {
   await h.close();
@@ -82,5 +83,47 @@ describe('bytes that are not HTTP', () => {
     const reply = await call(h.port, { path: '/API/bad' });
     expect(reply.status).toBe(502);
     expect(h.observer.upstreamErrors).toEqual(['protocol']);
+  });
+});
+
+describe('a body Vidispine stops sending', () => {
+  it('is cut after readTimeoutSeconds, so a short body never passes for a whole one', async () => {
+    upstream.respond = answering('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789');
+    const result = await rawRequest(h.port, 'GET /API/bad HTTP/1.1\r\nHost: x\r\n\r\n', {
+      untilClosed: true,
+    });
+    expect(result.closed).toBe(true);
+    expect(result.responses).toEqual([]);
+    expect(result.trailing).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n0123456789$/);
+    expect(h.observer.upstreamErrors).toEqual(['timeout']);
+  });
+
+  it('is not cut while the client is the one reading slowly', async () => {
+    const sim = await startHarness({ vidispine: { readTimeoutSeconds: 0.3 } });
+    try {
+      const size = 16 * 1024 * 1024;
+      const received = await new Promise<number>((resolve, reject) => {
+        http
+          .get(
+            { host: '127.0.0.1', port: sim.port, path: `/API/storage/file/VX-1/data?size=${size}` },
+            (res) => {
+              // Hold the download back for more than three read timeouts, then take it all.
+              res.pause();
+              let bytes = 0;
+              setTimeout(() => {
+                res.on('data', (c: Buffer) => (bytes += c.length));
+                res.on('end', () => resolve(bytes));
+                res.on('error', reject);
+                res.resume();
+              }, 1000);
+            },
+          )
+          .on('error', reject);
+      });
+      expect(received).toBe(size);
+      expect(sim.observer.upstreamErrors).toEqual([]);
+    } finally {
+      await sim.close();
+    }
   });
 });

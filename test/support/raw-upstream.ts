@@ -24,13 +24,15 @@ export interface UpstreamRequest {
   readonly framing: 'none' | 'length' | 'chunked';
 }
 
+type WithHeaders = Pick<UpstreamRequest, 'headers'>;
+
 /** Values of every header named `name` (any case), in order. */
-export function headerValues(request: UpstreamRequest, name: string): string[] {
+export function headerValues(request: WithHeaders, name: string): string[] {
   const lower = name.toLowerCase();
   return request.headers.filter(([n]) => n.toLowerCase() === lower).map(([, v]) => v);
 }
 
-export function header(request: UpstreamRequest, name: string): string | undefined {
+export function header(request: WithHeaders, name: string): string | undefined {
   const values = headerValues(request, name);
   return values.length === 0 ? undefined : values.join(', ');
 }
@@ -53,6 +55,8 @@ export interface RawUpstream {
   readonly port: number;
   readonly url: string;
   readonly requests: UpstreamRequest[];
+  /** Each request as its head arrived, before any body: method, target and headers. */
+  readonly heads: Omit<UpstreamRequest, 'body' | 'position' | 'sequence' | 'framing'>[];
   readonly malformed: Malformed[];
   /** Connections accepted so far. */
   connections(): number;
@@ -208,6 +212,7 @@ export async function startRawUpstream(
           }
           const head = parseHead(buf.subarray(0, end).toString('latin1'));
           pending = { head, framing: framingOf(head), bodyStart: end + 4 };
+          upstream.heads.push({ connection, ...head });
           const expect = head.headers.find(([n]) => n.toLowerCase() === 'expect');
           if (expect !== undefined && upstream.sendContinue) {
             socket.write('HTTP/1.1 100 Continue\r\n\r\n');
@@ -259,6 +264,7 @@ export async function startRawUpstream(
     port,
     url: `http://127.0.0.1:${port}`,
     requests: [],
+    heads: [],
     malformed: [],
     connections: () => accepted,
     open: () => sockets.size,

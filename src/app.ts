@@ -4,7 +4,7 @@
  * connects their events and observers. The commands (`commands/`) decide when to build
  * what; the tests build through the same two factories.
  */
-import type { ProxyConfig } from './config';
+import { type KeyPath, type ListenAddress, ListenError, type ProxyConfig } from './config';
 import {
   createAccessLog,
   createOpsServer,
@@ -49,7 +49,7 @@ export interface TokenService {
  * every caller builds it.
  */
 export function createTokenStoreFor(
-  config: Pick<ProxyConfig, 'vidispine' | 'users'>,
+  config: Pick<ProxyConfig, 'vidispine' | 'users' | 'names'>,
   wiring: TokenStoreWiring = {},
 ): TokenService {
   const transport = createTransport(config.vidispine);
@@ -65,6 +65,7 @@ export function createTokenStoreFor(
         transport,
         env,
         now: clock && (() => clock.now()),
+        names: config.names,
       }),
     checker: createTokenChecker(transport, config.vidispine.mintTimeoutSeconds),
   });
@@ -93,7 +94,10 @@ export interface ProxyApp {
   readonly listeners: readonly DataListener[];
   /** Null when `ops.listen` is off. */
   readonly ops: OpsServer | null;
-  /** Open every listener, then begin minting (so `/livez` answers while the first mint runs). */
+  /**
+   * Open every listener, then begin minting (so `/livez` answers while the first mint runs).
+   * Rejects with a `ListenError` naming the setting when one cannot bind.
+   */
   start(): Promise<void>;
   /** What the shutdown sequence runs, in order. */
   readonly shutdownSteps: ShutdownSteps;
@@ -125,8 +129,20 @@ export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyA
     listeners,
     ops,
     async start() {
-      if (ops && config.ops.listen) await ops.listen(config.ops.listen);
-      await Promise.all(listeners.map((l) => l.listen()));
+      const setting = (path: KeyPath): string => config.names.name(path);
+      const opsListen = config.ops.listen;
+      if (ops && opsListen) {
+        await ListenError.around(setting(['ops', 'listen']), opsListen, () =>
+          ops.listen(opsListen),
+        );
+      }
+      await Promise.all(
+        listeners.map((l) => {
+          const index = config.users.findIndex((u) => u.name === l.user);
+          const address = config.users[index].listen as ListenAddress;
+          return ListenError.around(setting(['users', index, 'listen']), address, () => l.listen());
+        }),
+      );
       store.start();
     },
     shutdownSteps: {

@@ -1,17 +1,26 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { COMMANDS, DEFAULT_COMMAND, exitFor } from './commands';
+import { type CommandEntry, COMMANDS, DEFAULT_COMMAND, exitFor } from './commands';
 import { EXIT_BAD_CONFIGURATION, EXIT_OK } from './commands/exit';
 import { packageVersion } from './version';
 
 const SYNOPSIS_WIDTH = 42;
 
-function usage(): string {
-  const commands = Object.values(COMMANDS).map(({ usage: synopsis, summary }) =>
+function commandHelp({ usage: synopsis, summary, options = [] }: CommandEntry): string {
+  const head =
     synopsis.length < SYNOPSIS_WIDTH
       ? `  ${synopsis.padEnd(SYNOPSIS_WIDTH)}${summary}`
-      : `  ${synopsis}\n  ${' '.repeat(SYNOPSIS_WIDTH)}${summary}`,
+      : `  ${synopsis}\n  ${' '.repeat(SYNOPSIS_WIDTH)}${summary}`;
+  const flags = options.map((o) => `${o.flag} ${o.value}`);
+  const width = Math.max(0, ...flags.map((f) => f.length)) + 2;
+  const lines = options.map(
+    (o, i) => `      ${flags[i].padEnd(width)}${o.text} (default ${o.default})`,
   );
+  return [head, ...lines].join('\n');
+}
+
+function usage(): string {
+  const commands = Object.values(COMMANDS).map(commandHelp);
   return `Usage: vidispine-auth-proxy [command] [options]
 
 Commands:

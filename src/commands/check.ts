@@ -29,14 +29,19 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
     process.stdout.write(formatTable(rows));
     const failed = rows.filter((r) => !r.ok).length;
     process.stdout.write(
-      failed === 0
-        ? `all ${rows.length} users OK against ${config.vidispine.url.origin}\n`
-        : `${failed} of ${rows.length} users failed against ${config.vidispine.url.origin}\n`,
+      `${verdict(rows.length, failed)} against ${config.vidispine.url.origin}\n`,
     );
     return failed === 0 ? EXIT_OK : EXIT_FAILURE;
   } finally {
     tokens.stop();
   }
+}
+
+/** `1 user OK`, `all 3 users OK`, `1 of 3 users failed`. */
+export function verdict(users: number, failed: number): string {
+  const noun = users === 1 ? 'user' : 'users';
+  if (failed > 0) return `${failed} of ${users} ${noun} failed`;
+  return users === 1 ? '1 user OK' : `all ${users} users OK`;
 }
 
 async function checkUser(

@@ -9,24 +9,35 @@ import {
   configFromObject,
   formatListen,
   type ListenAddress,
+  ListenError,
+  namesWith,
   parseListen,
 } from '../config';
 import { createLogger } from '../ops';
 import { createSimulator } from '../simulator';
+import { DEMO_OPTIONS } from './demo-options';
 import { parseOptions } from './options';
 import { serve } from './run';
 
-const DEFAULTS = {
-  listen: '127.0.0.1:8080',
-  'ops-listen': '127.0.0.1:9090',
-  'simulator-listen': '127.0.0.1:18080',
-};
+type DemoOption = keyof typeof DEMO_OPTIONS;
 
-function address(flag: string, text: string): ListenAddress {
+function address(option: DemoOption, text: string): ListenAddress {
   const parsed = parseListen(text);
-  if (typeof parsed === 'string') throw new ConfigError({ key: `--${flag}`, problem: parsed });
+  if (typeof parsed === 'string') {
+    throw new ConfigError({ key: DEMO_OPTIONS[option].flag, problem: parsed });
+  }
   return parsed;
 }
+
+/** The demo's configuration is written by its options: messages name those. */
+const DEMO_NAMES = namesWith({
+  'users[0].listen': DEMO_OPTIONS.listen.flag,
+  'users[1].listen': `${DEMO_OPTIONS.listen.flag} (bob's listener, the port after alice's)`,
+  'ops.listen': DEMO_OPTIONS['ops-listen'].flag,
+});
+
+const stringOption = (option: DemoOption) =>
+  ({ type: 'string', default: DEMO_OPTIONS[option].default }) as const;
 
 function curlLines(app: ProxyApp): string {
   const [alice, bob] = app.listeners.map((l) => {
@@ -61,15 +72,33 @@ Press Ctrl-C to stop.
 
 export async function demoCommand(args: readonly string[]): Promise<number> {
   const flags = parseOptions(args, {
-    listen: { type: 'string', default: DEFAULTS.listen },
-    'ops-listen': { type: 'string', default: DEFAULTS['ops-listen'] },
-    'simulator-listen': { type: 'string', default: DEFAULTS['simulator-listen'] },
+    listen: stringOption('listen'),
+    'ops-listen': stringOption('ops-listen'),
+    'simulator-listen': stringOption('simulator-listen'),
   });
   const listen = address('listen', flags.listen);
   const simulatorListen = address('simulator-listen', flags['simulator-listen']);
 
   const simulator = createSimulator();
-  const simulatorUrl = await simulator.listen(simulatorListen.port, simulatorListen.host);
+  // A busy port is reported (exit 1) by the option that moves it.
+  const simulatorUrl = await ListenError.around(
+    DEMO_OPTIONS['simulator-listen'].flag,
+    simulatorListen,
+    () => simulator.listen(simulatorListen.port, simulatorListen.host),
+  );
+  try {
+    return await proxyFor(simulatorUrl, listen, flags['ops-listen']);
+  } finally {
+    await simulator.close();
+  }
+}
+
+/** The proxy in front of the simulator, until it is stopped. */
+async function proxyFor(
+  simulatorUrl: string,
+  listen: ListenAddress,
+  opsListen: string,
+): Promise<number> {
   // bob's listener sits on the next port (or another free one when the first is picked freely).
   const bobPort = listen.port === 0 ? 0 : listen.port + 1;
   const config = configFromObject(
@@ -79,11 +108,12 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
         { name: 'alice', password: 'alice-password', listen: formatListen(listen) },
         { name: 'bob', listen: formatListen({ host: listen.host, port: bobPort }) },
       ],
-      ops: { listen: flags['ops-listen'] },
+      ops: { listen: opsListen },
       log: { level: process.env.LOG_LEVEL ?? 'warn' },
       shutdown: { delaySeconds: 0, drainSeconds: 5 },
     },
     process.env,
+    DEMO_NAMES,
   );
   process.stdout.write(
     `Vidispine simulator: ${simulatorUrl} (users admin/admin, alice/alice-password, bob/bob-password)\n`,

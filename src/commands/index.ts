@@ -3,6 +3,7 @@
  * `--help` and `simulate` never pull in the proxy's dependencies. A new command is one
  * module beside this file and one entry here.
  */
+import { type CommandOption, DEMO_OPTIONS } from './demo-options';
 import type { Command } from './exit';
 
 export { type Command, exitFor } from './exit';
@@ -11,6 +12,8 @@ export interface CommandEntry {
   /** The synopsis after the program name, for `--help`. */
   readonly usage: string;
   readonly summary: string;
+  /** Options worth a line of their own in `--help`. */
+  readonly options?: readonly CommandOption[];
   readonly load: () => Promise<Command>;
 }
 
@@ -36,6 +39,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   demo: {
     usage: 'demo [--listen ADDR] [--ops-listen ADDR] [--simulator-listen ADDR]',
     summary: 'simulator + proxy wired together, prints curl lines',
+    options: Object.values(DEMO_OPTIONS),
     load: async () => (await import('./demo')).demoCommand,
   },
   inject: {

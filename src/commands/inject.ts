@@ -28,7 +28,7 @@ function load(args: readonly string[]): { config: InjectorConfig; certificate: L
       } catch (err) {
         if (!(err instanceof CertificateError)) throw err;
         const key = err.file === webhook.certFile ? 'certFile' : 'keyFile';
-        return [{ key: `webhook.${key}`, problem: err.message }];
+        return [{ path: ['webhook', key], problem: err.message }];
       }
     },
   });

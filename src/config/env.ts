@@ -4,14 +4,16 @@
  * validates both and problems are reported under the variable's name. Keys of `users[]`
  * describe the proxy's one user, `users[0]`.
  *
- * Unknown variables are ignored: Kubernetes injects `VIDISPINE_PORT`-style service variables.
+ * Unknown variables are ignored (Kubernetes injects `VIDISPINE_PORT`-style service variables),
+ * except near misses of the program's own (`VIDISPINE_PASWORD`), which are refused as typos.
  * Numbers and booleans (`true`/`false`, `1`/`0`, `yes`/`no`) are converted here; anything
  * else is passed on as text so the schema reports it under the variable's name.
  */
-import { keyPath } from './errors';
+import { type ConfigIssue, type KeyNames, keyPath } from './errors';
 import { ANY_ITEM, type ConfigKey, describedKeys, type ValueKind } from './keys';
 import type { z } from 'zod';
 import { fileSchema } from './schema';
+import { nearest } from './suggest';
 
 type Path = readonly (string | number)[];
 
@@ -39,13 +41,6 @@ function envKeys(schema: z.ZodType): EnvKey[] {
   );
 }
 
-/** Keys whose problems concern a whole object rather than one variable. */
-const OBJECT_KEYS: Readonly<Record<string, string>> = {
-  'users[0]': 'VIDISPINE_PASSWORD',
-  'vidispine.admin': 'VIDISPINE_ADMIN_PASSWORD',
-  users: 'PROXY_LISTEN',
-};
-
 function convert(value: string, kind: ValueKind): unknown {
   if (kind === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) {
     return Number(value);
@@ -71,23 +66,50 @@ function assign(target: Record<string | number, unknown>, path: Path, value: unk
   assign(child, rest, value);
 }
 
+const samePath = (a: Path, b: Path): boolean =>
+  a.length === b.length && a.every((s, i) => s === b[i]);
+const within = (inner: Path, outer: Path): boolean =>
+  outer.length <= inner.length && outer.every((s, i) => s === inner[i]);
+
+/**
+ * The service-link variables Kubernetes sets for every Service in the namespace
+ * (`VIDISPINE_PORT`, `VIDISPINE_PORT_8080_TCP_ADDR`, `VIDISPINE_SERVICE_HOST` …): never typos.
+ */
+const SERVICE_LINK =
+  /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+
+/**
+ * Stricter than for YAML keys: the environment holds everybody's variables, and a near miss
+ * is refused, so only one slip (two in a long name) counts — `ACCESS_KEY` is not `ACCESS_LOG`.
+ */
+const variableTolerance = (length: number): number => (length >= 12 ? 2 : 1);
+
 /** How a program's environment maps onto its YAML-shaped configuration. */
 export interface EnvironmentMapping {
   /** The YAML-shaped object the environment describes (not yet validated). */
   fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown>;
-  /** Names the variable behind a config key (`users[0].listen` → `PROXY_LISTEN`). */
-  nameFor(configKey: string): string;
+  /**
+   * Keys named by their variables (`users[0].listen` → `PROXY_LISTEN`). A block is named by
+   * its first variable (`users[0]` → `VIDISPINE_USER`, `vidispine.admin` →
+   * `VIDISPINE_ADMIN_USER`), so a problem with the block as a whole still points at a
+   * variable the user wrote.
+   */
+  readonly names: KeyNames;
+  /**
+   * Variables that look like a mistyped one of these (`VIDISPINE_PASWORD`, `token_seconds`),
+   * besides `others` (`CONFIG_FILE`): a typo would otherwise be ignored without a word, and the
+   * program would run with a default the user meant to change.
+   */
+  misspelt(env: NodeJS.ProcessEnv, others?: readonly string[]): ConfigIssue[];
 }
 
 /**
  * The mapping declared by the `env` names of `schema`'s keys. `base` is the object the
- * variables are written into (blocks that must exist even when no variable of theirs is
- * set); `objectKeys` names the variable to report a whole block's problem under.
+ * variables are written into (blocks that must exist even when no variable of theirs is set).
  */
 export function environmentMapping(
   schema: z.ZodType,
   base: () => Record<string, unknown>,
-  objectKeys: Readonly<Record<string, string>> = {},
 ): EnvironmentMapping {
   const keys = envKeys(schema);
   return {
@@ -99,16 +121,29 @@ export function environmentMapping(
       }
       return raw;
     },
-    nameFor(configKey) {
-      const exact = keys.find((k) => keyPath(k.path) === configKey);
-      return exact?.name ?? objectKeys[configKey] ?? configKey;
+    names: {
+      name(path) {
+        const variable =
+          keys.find((k) => samePath(k.path, path)) ?? keys.find((k) => within(k.path, path));
+        return variable?.name ?? keyPath(path);
+      },
+      canSet: (path) => keys.some((k) => samePath(k.path, path)),
+    },
+    misspelt(env, others = []) {
+      const known = new Set([...keys.map((k) => k.name), ...others]);
+      return Object.keys(env).flatMap((name) => {
+        if (known.has(name) || SERVICE_LINK.test(name)) return [];
+        const meant = nearest(name, known, variableTolerance);
+        return meant === undefined
+          ? []
+          : [{ key: name, problem: `unknown variable; did you mean ${meant}?` }];
+      });
     },
   };
 }
 
 /** The proxy's: a single user, `users[0]`. */
-export const proxyEnvironment = environmentMapping(
-  fileSchema,
-  () => ({ vidispine: {}, users: [{}] }),
-  OBJECT_KEYS,
-);
+export const proxyEnvironment = environmentMapping(fileSchema, () => ({
+  vidispine: {},
+  users: [{}],
+}));

@@ -1,5 +1,12 @@
-export { ConfigError, type ConfigIssue } from './errors';
-export { boundAddress, formatListen, listenOn, parseListen } from './listen';
+export {
+  ConfigError,
+  type ConfigIssue,
+  type KeyNames,
+  type KeyPath,
+  namesWith,
+  YAML_NAMES,
+} from './errors';
+export { boundAddress, formatListen, ListenError, listenOn, parseListen } from './listen';
 export { configFromObject, loadConfig, type LoadOptions } from './load';
 export { defaultSafetyMargin } from './resolve';
 export { describeSecret, readSecret, SecretError } from './secrets';

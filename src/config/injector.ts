@@ -6,10 +6,16 @@
  * with annotations.
  */
 import { z } from 'zod';
-import { ConfigError, type ConfigIssue } from './errors';
+import type { KeyIssue } from './errors';
 import { environmentMapping } from './env';
 import { key } from './keys';
-import { configSource, type LoadOptions, withLogLevelOverride, zodIssues } from './load';
+import {
+  configSource,
+  type LoadOptions,
+  throwIfIssues,
+  withLogLevelOverride,
+  zodIssues,
+} from './load';
 import { parseQuantity } from './quantity';
 import { fileSchema, type LogLevel, listenSchema } from './schema';
 import type { ListenAddress } from './types';
@@ -195,18 +201,16 @@ function resolve(raw: Raw): InjectorConfig {
 
 export interface InjectorLoadOptions extends LoadOptions {
   /** Checks beyond the schema (the certificate loads), reported under the same key names. */
-  readonly verify?: (config: InjectorConfig) => readonly ConfigIssue[];
+  readonly verify?: (config: InjectorConfig) => readonly KeyIssue[];
 }
 
 /** The validated configuration; throws `ConfigError` naming each bad key or variable. */
 export function loadInjectorConfig(opts: InjectorLoadOptions): InjectorConfig {
   const source = configSource(opts, injectorEnvironment);
   const parsed = injectorSchema.safeParse(source.raw, { reportInput: true });
-  const issues = parsed.success ? [] : zodIssues(parsed.error);
+  const issues = parsed.success ? [] : zodIssues(parsed.error, injectorSchema);
   const config = parsed.success ? resolve(parsed.data) : undefined;
   if (config) issues.push(...(opts.verify?.(config) ?? []));
-  if (!config || issues.length > 0) {
-    throw new ConfigError(issues.map((i) => ({ key: source.rename(i.key), problem: i.problem })));
-  }
-  return withLogLevelOverride(config, source, opts.env);
+  throwIfIssues(source, issues);
+  return withLogLevelOverride(config as InjectorConfig, source, opts.env);
 }

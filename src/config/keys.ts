@@ -78,6 +78,27 @@ function presence(schema: z.ZodType): { default?: unknown; optional: boolean } {
   return { optional: false };
 }
 
+/**
+ * The keys an object of `schema` at `path` accepts (`['users', 0]` → `name`, `password`, …),
+ * for suggesting the nearest one to a mistyped key; empty when `path` is not an object.
+ */
+export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let node = unwrap(schema);
+  for (const segment of path) {
+    const def = defOf(node);
+    if (def.type === 'object') {
+      const child = (node as z.ZodObject).shape[String(segment)] as z.ZodType | undefined;
+      if (child === undefined) return [];
+      node = unwrap(child);
+    } else if (def.type === 'array' && typeof segment === 'number') {
+      node = unwrap(def.element as z.ZodType);
+    } else {
+      return [];
+    }
+  }
+  return defOf(node).type === 'object' ? Object.keys((node as z.ZodObject).shape) : [];
+}
+
 export function keyName(path: readonly KeySegment[]): string {
   return path.reduce((name, s) => (s === ANY_ITEM ? `${name}[]` : name ? `${name}.${s}` : s), '');
 }

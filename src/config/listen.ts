@@ -45,27 +45,66 @@ export function formatListen(address: ListenAddress): string {
     : `${address.host}:${address.port}`;
 }
 
+/** What a failed bind means, in words (the code stays in the message for searching). */
+const BIND_FAILURES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'no network interface of this machine has that address',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve',
+};
+
 /**
- * Binds `server` (`what` names it in messages) to `address`. Rejects with the address in the
- * message and the error's `code` kept (`EADDRINUSE`, `EACCES`, …).
+ * A listener cannot bind. Every program reports it in one line, without a stack: the setting
+ * as the user wrote it (`PROXY_LISTEN`, `users[1].listen`, `--listen`) and the address —
+ * `PROXY_LISTEN: cannot listen on 127.0.0.1:8080: the address is already in use (EADDRINUSE)`.
  */
+export class ListenError extends Error {
+  constructor(
+    /** The setting that holds the address, or what listens when no setting names it. */
+    readonly setting: string,
+    readonly address: string,
+    readonly code: string,
+  ) {
+    super(`${setting}: cannot listen on ${address}: ${BIND_FAILURES[code] ?? 'failed'} (${code})`);
+    this.name = 'ListenError';
+  }
+
+  /** Runs `bind()`, turning its failure into a `ListenError` naming `setting`. */
+  static async around<T>(
+    setting: string,
+    address: ListenAddress,
+    bind: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await bind();
+    } catch (err) {
+      const code =
+        err instanceof ListenError ? err.code : ((err as NodeJS.ErrnoException).code ?? 'error');
+      throw new ListenError(setting, formatListen(address), code);
+    }
+  }
+}
+
+/** Resolves once `server` listens; rejects with a `ListenError` naming `what`. */
 export function listenOn(
   server: Server,
   address: ListenAddress,
   what: string,
   backlog?: number,
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      const message = `${what} cannot listen on ${formatListen(address)}: ${err.message}`;
-      reject(Object.assign(new Error(message, { cause: err }), { code: err.code }));
-    };
-    server.once('error', onError);
-    server.listen({ port: address.port, host: address.host, backlog }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  return ListenError.around(
+    what,
+    address,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port: address.port, host: address.host, backlog }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+  );
 }
 
 /** Where `server` is bound (port 0 resolved), or null while it is not listening. */

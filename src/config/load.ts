@@ -1,16 +1,26 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { type EnvironmentMapping, proxyEnvironment } from './env';
-import { ConfigError, type ConfigIssue, keyPath } from './errors';
+import {
+  ConfigError,
+  type ConfigIssue,
+  type KeyIssue,
+  type KeyNames,
+  type KeyPath,
+  nameIssues,
+  YAML_NAMES,
+} from './errors';
+import { keysAt } from './keys';
 import { resolveConfig } from './resolve';
-import { fileSchema, type LogLevel, logLevelSchema } from './schema';
+import { fileSchema, type LogLevel, logLevelSchema, type ProblemParams } from './schema';
+import { unknownKeyProblem } from './suggest';
 import type { ProxyConfig } from './types';
 
 /** The variable that names the YAML file when `--config` is not given. */
 export const CONFIG_FILE_VARIABLE = 'CONFIG_FILE';
 
 /** The one variable that still applies beside a file, overriding `log.level`. */
-const LOG_LEVEL_VARIABLE = proxyEnvironment.nameFor('log.level');
+const LOG_LEVEL_VARIABLE = proxyEnvironment.names.name(['log', 'level']);
 
 export interface LoadOptions {
   /** YAML file from `--config`; falls back to `env.CONFIG_FILE`. */
@@ -27,57 +37,80 @@ export interface LoadOptions {
  */
 export function loadConfig(opts: LoadOptions): ProxyConfig {
   const source = configSource(opts, proxyEnvironment);
-  return withLogLevelOverride(validate(source.raw, opts.env, source.rename), source, opts.env);
+  return withLogLevelOverride(validate(source, opts.env), source, opts.env);
 }
 
 /** Where a configuration comes from, and how its keys are named to the user. */
 export interface ConfigSource {
   /** The YAML file's content, or the environment mapped onto the same shape. */
   readonly raw: unknown;
-  /** A key as the user wrote it: the YAML path, or the variable that sets it. */
-  readonly rename: (key: string) => string;
+  /** Keys as the user wrote them: YAML paths, or the variables that set them. */
+  readonly names: KeyNames;
   readonly fromFile: boolean;
+  /** Problems found before validation: variables that look like mistyped ones. */
+  readonly typos: readonly ConfigIssue[];
 }
 
 /** `--config FILE`, else `CONFIG_FILE`, else the environment through `environment`. */
 export function configSource(opts: LoadOptions, environment: EnvironmentMapping): ConfigSource {
   const file = opts.file ?? (opts.env[CONFIG_FILE_VARIABLE] || undefined);
   if (file === undefined) {
-    return { raw: environment.fromEnv(opts.env), rename: environment.nameFor, fromFile: false };
+    return {
+      raw: environment.fromEnv(opts.env),
+      names: environment.names,
+      fromFile: false,
+      typos: environment.misspelt(opts.env, [CONFIG_FILE_VARIABLE]),
+    };
   }
-  return { raw: readYamlFile(file), rename: (k) => k, fromFile: true };
+  return { raw: readYamlFile(file), names: YAML_NAMES, fromFile: true, typos: [] };
+}
+
+/** Throws a `ConfigError` of these problems, named in the source's words, if there are any. */
+export function throwIfIssues(source: ConfigSource, issues: readonly KeyIssue[]): void {
+  if (source.typos.length > 0 || issues.length > 0) {
+    throw new ConfigError([...source.typos, ...nameIssues(issues, source.names)]);
+  }
 }
 
 /**
  * Validates an object shaped like the YAML file (e.g. one built in code, as the demo does).
- * `env` is where `passwordEnv` secrets are looked up. Throws `ConfigError`.
+ * `env` is where `passwordEnv` secrets are looked up; `names` names the keys in messages
+ * (YAML paths unless the object stands for something the user wrote differently, such as the
+ * demo's options). Throws `ConfigError`.
  */
-export function configFromObject(raw: unknown, env: NodeJS.ProcessEnv): ProxyConfig {
-  return validate(raw, env, (k) => k);
-}
-
-function validate(
+export function configFromObject(
   raw: unknown,
   env: NodeJS.ProcessEnv,
-  rename: (key: string) => string,
+  names: KeyNames = YAML_NAMES,
 ): ProxyConfig {
-  const parsed = fileSchema.safeParse(raw, { reportInput: true });
-  const result = parsed.success ? resolveConfig(parsed.data, env) : zodIssues(parsed.error);
-  if (Array.isArray(result)) {
-    throw new ConfigError(result.map((i) => ({ key: rename(i.key), problem: i.problem })));
-  }
+  return validate({ raw, names, fromFile: false, typos: [] }, env);
+}
+
+function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
+  const parsed = fileSchema.safeParse(source.raw, { reportInput: true });
+  const result = parsed.success
+    ? resolveConfig(parsed.data, env, source.names)
+    : zodIssues(parsed.error, fileSchema);
+  throwIfIssues(source, Array.isArray(result) ? result : []);
   return result as ProxyConfig;
 }
 
-/** Zod's issues as `key: problem` pairs (unknown keys one by one, a missing value as "required"). */
-export function zodIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.flatMap((issue) => {
+/**
+ * Zod's issues, each at its key: an unknown key with the nearest valid one of its block, a
+ * missing value as "required", a problem that names other keys as a function that names them.
+ */
+export function zodIssues(error: z.ZodError, schema: z.ZodType): KeyIssue[] {
+  return error.issues.flatMap((issue): KeyIssue[] => {
+    const path = issue.path as KeyPath;
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => ({ key: keyPath([...issue.path, k]), problem: 'unknown key' }));
+      const valid = keysAt(schema, path);
+      return issue.keys.map((k) => ({ path: [...path, k], problem: unknownKeyProblem(k, valid) }));
     }
-    const problem =
-      issue.code === 'invalid_type' && issue.input === undefined ? 'required' : issue.message;
-    return [{ key: keyPath(issue.path) || '(top level)', problem }];
+    if (issue.code === 'invalid_type' && issue.input === undefined) {
+      return [{ path, problem: 'required' }];
+    }
+    const named = issue.code === 'custom' ? (issue.params as ProblemParams | undefined) : undefined;
+    return [{ path, problem: named?.problem ?? issue.message }];
   });
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ConfigIssue } from './errors';
+import { alternatives, type KeyIssue, type KeyNames, type KeyPath } from './errors';
 import { listenersCollide } from './listen';
 import type { RawConfig, RawToken, RawUser } from './schema';
 import { readSecret, SecretError } from './secrets';
@@ -17,17 +17,25 @@ export function defaultSafetyMargin(seconds: number): number {
   return Math.min(5, seconds * 0.1);
 }
 
-type Issues = ConfigIssue[];
+type Issues = KeyIssue[];
+
+const startsWith = (path: KeyPath, prefix: KeyPath): boolean =>
+  prefix.every((s, i) => path[i] === s);
 
 /**
  * Rules that span keys: secret sources, duplicates, listener collisions, margins, and that
  * every secret file is readable now (it is read again before every mint).
  */
-export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv): ProxyConfig | Issues {
+export function resolveConfig(
+  raw: RawConfig,
+  env: NodeJS.ProcessEnv,
+  names: KeyNames,
+): ProxyConfig | Issues {
   const issues: Issues = [];
-  const admin = raw.vidispine.admin && resolveAdmin(raw.vidispine.admin, env, issues);
+  const resolver = { env, names, issues };
+  const admin = raw.vidispine.admin && resolveAdmin(raw.vidispine.admin, resolver);
   const users = raw.users.map((user, i) =>
-    resolveUser(user, i, raw.token, admin !== undefined, env, issues),
+    resolveUser(user, i, raw.token, raw.vidispine.admin !== undefined, resolver),
   );
   checkUniqueNames(raw.users, issues);
   checkListeners(raw.users, raw.ops.listen, issues);
@@ -40,7 +48,15 @@ export function resolveConfig(raw: RawConfig, env: NodeJS.ProcessEnv): ProxyConf
     ops: { listen: typeof raw.ops.listen === 'object' ? raw.ops.listen : null },
     log: raw.log,
     shutdown: raw.shutdown,
+    names,
   };
+}
+
+/** What resolving needs besides the keys: where secrets live, how keys are named, the findings. */
+interface Resolver {
+  readonly env: NodeJS.ProcessEnv;
+  readonly names: KeyNames;
+  readonly issues: Issues;
 }
 
 interface SecretFields {
@@ -49,24 +65,36 @@ interface SecretFields {
   passwordEnv?: string;
 }
 
+const SECRET_KEYS = ['password', 'passwordFile', 'passwordEnv'] as const;
+
 /** At most one source; undefined when none is given. Reads it once to prove it works. */
 function resolveSecret(
   fields: SecretFields,
-  key: string,
-  env: NodeJS.ProcessEnv,
-  issues: Issues,
+  path: KeyPath,
+  { env, names, issues }: Resolver,
 ): SecretSource | undefined {
-  const sources: [string, SecretSource][] = [];
+  const sources: [KeyPath, SecretSource][] = [];
+  const setting = (k: (typeof SECRET_KEYS)[number]) => names.name([...path, k]);
   if (fields.password !== undefined)
-    sources.push(['password', { kind: 'literal', value: fields.password }]);
+    sources.push([
+      [...path, 'password'],
+      { kind: 'literal', value: fields.password, setting: setting('password') },
+    ]);
   if (fields.passwordFile !== undefined)
-    sources.push(['passwordFile', { kind: 'file', path: fields.passwordFile }]);
+    sources.push([
+      [...path, 'passwordFile'],
+      { kind: 'file', path: fields.passwordFile, setting: setting('passwordFile') },
+    ]);
   if (fields.passwordEnv !== undefined)
-    sources.push(['passwordEnv', { kind: 'env', name: fields.passwordEnv }]);
+    sources.push([
+      [...path, 'passwordEnv'],
+      { kind: 'env', name: fields.passwordEnv, setting: setting('passwordEnv') },
+    ]);
   if (sources.length > 1) {
+    const given = sources.map(([p]) => p);
     issues.push({
-      key,
-      problem: `give only one password source, not ${sources.map(([n]) => n).join(' and ')}`,
+      path: given[1],
+      problem: (n) => `give only one password source, not ${alternatives(n, given, 'and')}`,
     });
     return undefined;
   }
@@ -76,21 +104,27 @@ function resolveSecret(
     readSecret(only[1], env);
   } catch (err) {
     if (!(err instanceof SecretError)) throw err;
-    issues.push({ key: `${key}.${only[0]}`, problem: err.message });
+    issues.push({ path: only[0], problem: err.message });
   }
   return only[1];
 }
 
+const secretPaths = (path: KeyPath): KeyPath[] => SECRET_KEYS.map((k) => [...path, k]);
+const ADMIN: KeyPath = ['vidispine', 'admin'];
+
 function resolveAdmin(
   raw: NonNullable<RawConfig['vidispine']['admin']>,
-  env: NodeJS.ProcessEnv,
-  issues: Issues,
+  resolver: Resolver,
 ): Credential | undefined {
-  const key = 'vidispine.admin';
-  const secret = resolveSecret(raw, key, env, issues);
+  const { issues } = resolver;
+  const secret = resolveSecret(raw, ADMIN, resolver);
   if (secret === undefined) {
-    if (!issues.some((i) => i.key.startsWith(key)))
-      issues.push({ key, problem: 'no password source for the admin credential' });
+    if (!issues.some((i) => startsWith(i.path, ADMIN)))
+      issues.push({
+        path: ADMIN,
+        problem: (n) =>
+          `the admin credential "${raw.username}" has no password: set ${alternatives(n, secretPaths(ADMIN))}`,
+      });
     return undefined;
   }
   return { username: raw.username, secret };
@@ -100,38 +134,40 @@ function resolveUser(
   raw: RawUser,
   index: number,
   defaults: RawToken,
-  haveAdmin: boolean,
-  env: NodeJS.ProcessEnv,
-  issues: Issues,
+  adminGiven: boolean,
+  resolver: Resolver,
 ): UserConfig {
-  const key = `users[${index}]`;
-  const secret = resolveSecret(raw, key, env, issues);
-  if (secret === undefined && !haveAdmin && !issues.some((i) => i.key.startsWith(key))) {
+  const { issues } = resolver;
+  const path: KeyPath = ['users', index];
+  const secret = resolveSecret(raw, path, resolver);
+  // With an admin block given, its own problems (if any) say what is missing.
+  if (secret === undefined && !adminGiven && !issues.some((i) => startsWith(i.path, path))) {
     issues.push({
-      key,
-      problem: `user "${raw.name}" has no password source and there is no vidispine.admin credential to mint its tokens`,
+      path,
+      problem: (n) =>
+        `user "${raw.name}" has no password: set ${alternatives(n, secretPaths(path))}, or ${n.name(ADMIN)} (an administrator that mints its tokens)`,
     });
   }
   const { password, passwordFile, passwordEnv, token, ...keys } = raw;
-  return { ...keys, secret, token: resolveToken(defaults, token, key, issues) };
+  return { ...keys, secret, token: resolveToken(defaults, token, path, issues) };
 }
 
 /** Per-user values win over the top-level `token` block; the margin follows the lifetime. */
 function resolveToken(
   defaults: RawToken,
   own: Partial<RawToken> | undefined,
-  userKey: string,
+  userPath: KeyPath,
   issues: Issues,
 ): TokenSettings {
   const given = Object.entries(own ?? {}).filter(([, value]) => value !== undefined);
   const merged: RawToken = { ...defaults, ...Object.fromEntries(given) };
   const { seconds, safetyMarginSeconds: margin } = merged;
   if (margin !== undefined && margin >= seconds) {
-    const where =
+    const path: KeyPath =
       own?.safetyMarginSeconds !== undefined
-        ? `${userKey}.token.safetyMarginSeconds`
-        : 'token.safetyMarginSeconds';
-    issues.push({ key: where, problem: `must be less than the token lifetime (${seconds} s)` });
+        ? [...userPath, 'token', 'safetyMarginSeconds']
+        : ['token', 'safetyMarginSeconds'];
+    issues.push({ path, problem: `must be less than the token lifetime (${seconds} s)` });
   }
   return { ...merged, safetyMarginSeconds: margin ?? defaultSafetyMargin(seconds) };
 }
@@ -141,8 +177,8 @@ function checkUniqueNames(users: readonly RawUser[], issues: Issues): void {
     const first = users.findIndex((u) => u.name === user.name);
     if (first < i) {
       issues.push({
-        key: `users[${i}].name`,
-        problem: `"${user.name}" already used by users[${first}]`,
+        path: ['users', i, 'name'],
+        problem: (n) => `"${user.name}" already used by ${n.name(['users', first])}`,
       });
     }
   });
@@ -153,20 +189,22 @@ function checkListeners(
   ops: ListenAddress | null | string,
   issues: Issues,
 ): void {
-  const taken: { key: string; address: ListenAddress }[] = [];
-  const claim = (key: string, address: ListenAddress) => {
+  const taken: { path: KeyPath; address: ListenAddress }[] = [];
+  const claim = (path: KeyPath, address: ListenAddress) => {
     const clash = taken.find((t) => listenersCollide(t.address, address));
-    if (clash) issues.push({ key, problem: `address already used by ${clash.key}` });
-    else taken.push({ key: key.replace(/\.listen$/, ''), address });
+    if (clash)
+      issues.push({ path, problem: (n) => `address already used by ${n.name(clash.path)}` });
+    else taken.push({ path, address });
   };
-  users.forEach((user, i) => user.listen && claim(`users[${i}].listen`, user.listen));
-  if (taken.length === 0 && !issues.some((i) => i.key.endsWith('.listen'))) {
+  users.forEach((user, i) => user.listen && claim(['users', i, 'listen'], user.listen));
+  if (taken.length === 0 && !issues.some((i) => i.path[i.path.length - 1] === 'listen')) {
     issues.push({
-      key: 'users',
-      problem: 'no user has a listen address; give at least one user a data listener',
+      path: ['users'],
+      problem: (n) =>
+        `no user has a listen address; give at least one user a data listener (${n.name(['users', 0, 'listen'])})`,
     });
   }
-  if (ops !== null && typeof ops === 'object') claim('ops.listen', ops);
+  if (ops !== null && typeof ops === 'object') claim(['ops', 'listen'], ops);
 }
 
 function checkReadable(path: string, issues: Issues): void {
@@ -174,6 +212,6 @@ function checkReadable(path: string, issues: Issues): void {
     readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    issues.push({ key: 'vidispine.caFile', problem: `cannot read file ${path} (${code})` });
+    issues.push({ path: ['vidispine', 'caFile'], problem: `cannot read file ${path} (${code})` });
   }
 }

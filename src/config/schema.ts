@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alternatives, type Problem, YAML_NAMES } from './errors';
 import { key } from './keys';
 import { parseListen } from './listen';
 
@@ -25,28 +26,55 @@ const text = () =>
   z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must not be empty' });
 const bool = () => z.boolean({ error: 'must be true or false' });
 
+/** What a custom issue carries when its message names other keys (see `load.ts`). */
+export interface ProblemParams {
+  readonly problem: Problem;
+}
+
+/** The URL as it may be shown: even a URL too broken to parse may carry a password. */
+const shownUrl = (value: string): string => value.replace(/\/\/[^/@]*@/, '//[REDACTED]@');
+
+/** `vidispine:8080` → `http://vidispine:8080`: what the user probably meant, or a plain example. */
+function exampleUrl(value: string): string {
+  const rest = value
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+    .replace(/^[^/@]*@/, '')
+    .replace(/\/API\/?$/i, '');
+  const guess = `http://${rest}`;
+  return rest !== '' && URL.canParse(guess) && !/\s/.test(rest) ? guess : 'http://vidispine:8080';
+}
+
 const baseUrl = text().transform((value, ctx) => {
-  const problem = (message: string) => {
-    ctx.addIssue({ code: 'custom', message });
+  const problem = (message: Problem) => {
+    const params: ProblemParams = { problem: message };
+    const text = typeof message === 'string' ? message : message(YAML_NAMES);
+    ctx.addIssue({ code: 'custom', message: text, params });
     return z.NEVER;
   };
+  const example = `(e.g. ${exampleUrl(value)})`;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return problem(`"${value}" is not a URL (e.g. http://vidispine:8080)`);
+    return problem(`"${shownUrl(value)}" is not a URL ${example}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return problem(`must be an http:// or https:// URL, got ${url.protocol}`);
+    return problem(`"${shownUrl(value)}" is not an http:// or https:// URL ${example}`);
   }
   if (url.username !== '' || url.password !== '') {
-    return problem('must not contain credentials; use vidispine.admin or the user passwords');
+    return problem(
+      (names) =>
+        `must not contain credentials; give the password in ${alternatives(names, [
+          ['users', 0, 'password'],
+          ['users', 0, 'passwordFile'],
+        ])}`,
+    );
   }
   if (url.search !== '' || url.hash !== '') {
     return problem('must not have a query string or fragment');
   }
   if (/\/API\/?$/i.test(url.pathname)) {
-    return problem('give the base URL without /API (e.g. http://vidispine:8080)');
+    return problem(`give the base URL without /API ${example}`);
   }
   url.pathname = url.pathname.replace(/\/+$/, '') || '/';
   return url;

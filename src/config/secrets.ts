@@ -26,29 +26,38 @@ export function readSecret(source: SecretSource, env: NodeJS.ProcessEnv): string
         value = readFileSync(source.path, 'utf8');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? 'error';
-        throw new SecretError(`cannot read ${describeSecret(source)} (${code})`);
+        throw new SecretError(`cannot read ${where(source)} (${code})`);
       }
       break;
     case 'env': {
       const fromEnv = env[source.name];
-      if (fromEnv === undefined) throw new SecretError(`${describeSecret(source)} is not set`);
+      if (fromEnv === undefined) throw new SecretError(`${where(source)} is not set`);
       value = fromEnv;
       break;
     }
   }
   const trimmed = value.replace(/[\r\n]+$/, '');
-  if (trimmed === '') throw new SecretError(`${describeSecret(source)} is empty`);
+  if (trimmed === '') throw new SecretError(`${where(source)} is empty`);
   return trimmed;
 }
 
-/** Where the secret lives, for messages that tell the operator what to check. */
-export function describeSecret(source: SecretSource): string {
+/** Where the value is, for a message that already names the setting (`VIDISPINE_PASSWORD_FILE: …`). */
+function where(source: SecretSource): string {
   switch (source.kind) {
     case 'literal':
-      return 'the password given in the configuration';
+      return 'the password';
     case 'file':
       return `file ${source.path}`;
     case 'env':
       return `environment variable ${source.name}`;
   }
+}
+
+/**
+ * Where the secret lives and which setting put it there, for runtime messages that tell the
+ * operator what to fix: `VIDISPINE_PASSWORD`, `file /run/secrets/pw (users[0].passwordFile)`.
+ */
+export function describeSecret(source: SecretSource): string {
+  const setting = source.setting ?? 'the configuration';
+  return source.kind === 'literal' ? setting : `${where(source)} (${setting})`;
 }

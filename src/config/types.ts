@@ -4,17 +4,23 @@
  * what `resolve.ts` makes of the keys that span several values (secret sources, per-user
  * token settings). Nothing outside `config/` ever sees raw input.
  */
+import type { KeyNames } from './errors';
 import type { ListenAddress } from './listen';
 import type { LogLevel, RawConfig, RawToken, RawUser } from './schema';
 
 export type { ListenAddress } from './listen';
 export type { LogLevel } from './schema';
 
-/** Where a secret comes from. Files and env are read again before every mint. */
-export type SecretSource =
+/**
+ * Where a secret comes from. Files and env are read again before every mint. `setting` is
+ * the key that gave it, in the words of the configuration's source (`VIDISPINE_PASSWORD_FILE`,
+ * `users[1].passwordEnv`), so a rejected password can be traced to where it is set.
+ */
+export type SecretSource = (
   | { readonly kind: 'literal'; readonly value: string }
   | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'env'; readonly name: string };
+  | { readonly kind: 'env'; readonly name: string }
+) & { readonly setting?: string };
 
 /** A username plus its password or access key (Vidispine accepts either as Basic). */
 export interface Credential {
@@ -50,6 +56,8 @@ export interface OpsConfig {
 export type ShutdownConfig = Readonly<RawConfig['shutdown']>;
 
 export interface ProxyConfig {
+  /** How the user named the keys (variables, YAML paths, options): for runtime messages. */
+  readonly names: KeyNames;
   readonly vidispine: VidispineConfig;
   readonly users: readonly UserConfig[];
   readonly proxy: ProxySettings;

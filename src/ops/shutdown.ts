@@ -256,7 +256,8 @@ export interface Servable {
 
 /**
  * Starts `program` and serves until SIGTERM/SIGINT has drained it; resolves with the exit
- * code (1 when a listener cannot open). Unhandled errors follow the policy above.
+ * code. Rejects with what `start()` threw (a `ListenError` when a listener cannot bind), the
+ * process's handlers removed again. Unhandled errors follow the policy above.
  */
 export async function serveUntilStopped(
   program: Servable,
@@ -274,12 +275,16 @@ export async function serveUntilStopped(
     logger,
     steps: program.shutdownSteps,
   });
-  shutdown.install();
+  const uninstallSignals = shutdown.install();
   try {
     await program.start();
   } catch (err) {
-    errors.fatal('could not open a listener', err);
-    return 1;
+    // Close what did open, so the process can end; the caller reports the error once (a
+    // `ListenError` names the setting and the address).
+    await Promise.allSettled([program.shutdownSteps.abortInFlight(), program.shutdownSteps.stop()]);
+    errors.uninstall();
+    uninstallSignals();
+    throw err;
   }
   logger.info({ event: 'listening', ...program.listening() }, 'listening');
   options.onStarted?.();

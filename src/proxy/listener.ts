@@ -131,7 +131,6 @@ function createDataListener(
     socket.on('error', ignoreError);
     socket.end(CONNECT_REFUSED);
   });
-  server.on('error', (err) => logger.error({ err }, 'data listener error'));
 
   let closing: Promise<void> | undefined;
   /** Ends every connection this listener still holds, both sides. */
@@ -156,8 +155,11 @@ function createDataListener(
 
   return {
     user: user.name,
-    listen: () =>
-      listenOn(server, user.listen, `the data listener of ${user.name}`, LISTEN_BACKLOG),
+    listen: async () => {
+      await listenOn(server, user.listen, `the data listener of ${user.name}`, LISTEN_BACKLOG);
+      // Bind errors are the caller's to report, once; this is for errors after that.
+      server.on('error', (err) => logger.error({ err }, 'data listener error'));
+    },
     address: () => boundAddress(server),
     inFlight: () => forwarder.inFlight(),
     close,

@@ -1,7 +1,18 @@
-import type { MintEndpoint } from './endpoints';
+import { type MintEndpoint, mintRequestLine } from './endpoints';
 import { MintError } from './types';
 import { errorCode, isTlsFailure } from './connection';
 import type { HttpAnswer } from './transport';
+
+/**
+ * The settings a mint failure may point at, named as the user wrote them (`VIDISPINE_URL` or
+ * `vidispine.url`).
+ */
+export interface MintSettings {
+  readonly url: string;
+  readonly seconds: string;
+  readonly caFile: string;
+  readonly mintTimeout: string;
+}
 
 /** What a message may say about a mint: names and places, never a secret. */
 export interface MintContext {
@@ -9,11 +20,13 @@ export interface MintContext {
   readonly endpoint: MintEndpoint;
   /** Username whose credential signs the request (the user itself, or the admin). */
   readonly caller: string;
-  /** Where that credential's secret lives (`file /run/secrets/pw`, …). */
+  /** Where that credential's secret is set (`file /run/secrets/pw (VIDISPINE_PASSWORD_FILE)`). */
   readonly secretSource: string;
   readonly seconds: number;
+  /** The Vidispine URL as configured (origin and path, never credentials). */
   readonly origin: string;
   readonly timeoutSeconds: number;
+  readonly settings: MintSettings;
 }
 
 /** Tokens go into an `Authorization` header: visible ASCII only, nothing that could split it. */
@@ -34,7 +47,7 @@ export function tokenFromAnswer(answer: HttpAnswer, ctx: MintContext): string {
     if (answer.truncated || !TOKEN_SHAPE.test(token)) {
       throw new MintError(
         'empty_token',
-        `Vidispine answered ${status} but the body is not a token for "${ctx.user}": check that the Vidispine URL (vidispine.url / VIDISPINE_URL) points at VidiCore`,
+        `Vidispine answered ${status} but the body is not a token for "${ctx.user}": check that ${ctx.settings.url} points at VidiCore`,
         status,
       );
     }
@@ -44,7 +57,7 @@ export function tokenFromAnswer(answer: HttpAnswer, ctx: MintContext): string {
 }
 
 function errorForStatus(status: number, ctx: MintContext): MintError {
-  const { user, caller } = ctx;
+  const { user, caller, settings } = ctx;
   const adminMinted = ctx.endpoint === 'user_token';
   const fail = (reason: MintError['reason'], message: string) =>
     new MintError(reason, `${message} (HTTP ${status})`, status);
@@ -55,7 +68,7 @@ function errorForStatus(status: number, ctx: MintContext): MintError {
       : `the credentials of user "${user}"`;
     return fail(
       'unauthorized',
-      `Vidispine rejected ${whose}: check the password or access key in ${ctx.secretSource} (it is read again before the next attempt)`,
+      `Vidispine rejected ${whose}: check the password in ${ctx.secretSource}`,
     );
   }
   if (status === 403) {
@@ -75,11 +88,18 @@ function errorForStatus(status: number, ctx: MintContext): MintError {
   if (status === 400) {
     return fail(
       'bad_request',
-      `Vidispine refused a ${ctx.seconds}-second token for "${user}": seconds is probably above the server's userTokenMaxInterval (only _administrator users may ask for more); lower token.seconds (TOKEN_SECONDS) or raise userTokenMaxInterval`,
+      `Vidispine refused a ${ctx.seconds}-second token for "${user}": seconds is probably above the server's userTokenMaxInterval (only _administrator users may ask for more); lower ${settings.seconds} or raise userTokenMaxInterval`,
     );
   }
-  if (status === 404 && adminMinted) {
-    return fail('bad_request', `user "${user}" does not exist in Vidispine: check the user name`);
+  if (status === 404) {
+    const request = `${mintRequestLine(ctx.endpoint, user)} under ${ctx.origin}`;
+    const root = `is ${settings.url} the server root, without /API (e.g. http://vidispine:8080)?`;
+    return fail(
+      'not_found',
+      adminMinted
+        ? `Vidispine has no ${request}: ${root} If it is, user "${user}" does not exist in Vidispine`
+        : `Vidispine has no ${request}: ${root}`,
+    );
   }
   if (status >= 500) {
     return fail(
@@ -89,28 +109,44 @@ function errorForStatus(status: number, ctx: MintContext): MintError {
   }
   return fail(
     'bad_request',
-    `unexpected answer to the token request for "${user}": check that the Vidispine URL (vidispine.url / VIDISPINE_URL) points at VidiCore`,
+    `unexpected answer to the token request for "${user}": check that ${settings.url} points at VidiCore`,
   );
 }
+
+/** The certificate is outside its validity period: a wrong clock here, or an old certificate. */
+const CLOCK_CODES = new Set(['CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED']);
 
 /** A request that got no answer: refused, reset, DNS, TLS. */
 export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintError {
   const code = errorCode(err) ?? (err instanceof Error ? err.name : 'error');
+  const { settings } = ctx;
+  if (CLOCK_CODES.has(code)) {
+    return new MintError(
+      'network',
+      `TLS with ${ctx.origin} failed (${code}): the certificate is outside its validity period; check this machine's clock (date -u) against the certificate's dates, or renew the certificate`,
+    );
+  }
   if (isTlsFailure(code)) {
     return new MintError(
       'network',
-      `TLS with ${ctx.origin} failed (${code}): if VidiCore's certificate is signed by a private CA, set vidispine.caFile (VIDISPINE_CA_FILE)`,
+      `TLS with ${ctx.origin} failed (${code}): if VidiCore's certificate is signed by a private CA, set ${settings.caFile}`,
+    );
+  }
+  if (code === 'EPROTO' && ctx.origin.startsWith('https:')) {
+    return new MintError(
+      'network',
+      `no TLS handshake with ${ctx.origin} (${code}): the server does not speak TLS there; if VidiCore serves plain HTTP on that port, use http:// in ${settings.url}`,
     );
   }
   return new MintError(
     'network',
-    `cannot reach Vidispine at ${ctx.origin} (${code}): check the Vidispine URL (vidispine.url / VIDISPINE_URL) and that VidiCore is running`,
+    `cannot reach Vidispine at ${ctx.origin} (${code}): check ${settings.url} and that VidiCore is running`,
   );
 }
 
 export function timeoutError(ctx: MintContext): MintError {
   return new MintError(
     'timeout',
-    `no answer from Vidispine at ${ctx.origin} within ${ctx.timeoutSeconds} s (vidispine.mintTimeoutSeconds): is it overloaded?`,
+    `no answer from Vidispine at ${ctx.origin} within ${ctx.timeoutSeconds} s (${ctx.settings.mintTimeout}): is it overloaded?`,
   );
 }

@@ -19,7 +19,7 @@ export interface MintFailureKind {
 export const MINT_FAILURES = {
   // 401: bad password or access key
   unauthorized: {
-    hint: 'Vidispine rejected the credentials (401): fix the password or access key in the secret; it is read again at every attempt',
+    hint: 'Vidispine rejected the credentials (401): fix the password or access key where the error says; a file or variable is read again before every attempt, a password written into the configuration needs a restart',
     operatorMustFix: true,
   },
   // 403: the caller may not mint for that user (the admin lacks _administrator)
@@ -30,6 +30,11 @@ export const MINT_FAILURES = {
   // 409
   user_disabled: {
     hint: 'the user is disabled in Vidispine (409): enable it',
+    operatorMustFix: true,
+  },
+  // 404: the URL is not the server root (…/vidispine, …/API), or the admin-minted user does not exist
+  not_found: {
+    hint: 'Vidispine has no such token endpoint (404): is the Vidispine URL the server root, without /API (e.g. http://vidispine:8080)? For an admin-minted user, does the user exist?',
     operatorMustFix: true,
   },
   // 400 or another 4xx: e.g. seconds above userTokenMaxInterval
@@ -44,12 +49,12 @@ export const MINT_FAILURES = {
   },
   // refused, reset, DNS, TLS
   network: {
-    hint: 'Vidispine is unreachable: check vidispine.url, DNS, TLS and network policy; retrying with backoff',
+    hint: 'Vidispine is unreachable: check the Vidispine URL, DNS, TLS (CA file, clock) and network policy; retrying with backoff',
     operatorMustFix: false,
   },
   // no answer within the mint timeout
   timeout: {
-    hint: 'Vidispine did not answer in time: check its load, or raise vidispine.mintTimeoutSeconds; retrying with backoff',
+    hint: 'Vidispine did not answer in time: check its load, or raise the mint timeout; retrying with backoff',
     operatorMustFix: false,
   },
   // 200 with an empty, blank or non-token body

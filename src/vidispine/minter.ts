@@ -1,3 +1,4 @@
+import { type KeyNames, YAML_NAMES } from '../config/errors';
 import { describeSecret, readSecret, SecretError } from '../config/secrets';
 import type { Credential, UserConfig, VidispineConfig } from '../config/types';
 import { MINT_ENDPOINTS, mintEndpointFor } from './endpoints';
@@ -19,6 +20,8 @@ export interface MinterOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Clock for `sentAt`; must be the token store's clock. Default `Date.now`. */
   readonly now?: () => number;
+  /** How the configuration names its keys, for messages; default YAML paths. */
+  readonly names?: KeyNames;
 }
 
 /**
@@ -38,14 +41,21 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
   const path = MINT_ENDPOINTS[endpoint].path(user.name);
   const { seconds, autoRefresh } = user.token;
   const query = `?seconds=${seconds}&autoRefresh=${autoRefresh}`;
+  const names = opts.names ?? YAML_NAMES;
   const ctx: MintContext = {
     user: user.name,
     endpoint,
     caller: credential.username,
     secretSource: describeSecret(credential.secret),
     seconds,
-    origin: transport.origin,
+    origin: transport.base,
     timeoutSeconds: opts.vidispine.mintTimeoutSeconds,
+    settings: {
+      url: names.name(['vidispine', 'url']),
+      seconds: names.name(['token', 'seconds']),
+      caFile: names.name(['vidispine', 'caFile']),
+      mintTimeout: names.name(['vidispine', 'mintTimeoutSeconds']),
+    },
   };
 
   return {
@@ -80,7 +90,7 @@ function basicAuth(credential: Credential, env: NodeJS.ProcessEnv, ctx: MintCont
     if (!(err instanceof SecretError)) throw err;
     throw new MintError(
       'secret_unreadable',
-      `${err.message} (the password of "${ctx.caller}"): fix it; it is read again before the next attempt`,
+      `the password of "${ctx.caller}" (${credential.secret.setting ?? 'configured'}): ${err.message}`,
     );
   }
   return `Basic ${Buffer.from(`${credential.username}:${secret}`).toString('base64')}`;

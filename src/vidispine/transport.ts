@@ -12,6 +12,8 @@ export interface HttpAnswer {
 export interface VidispineTransport {
   /** Scheme, host and port, for messages (never credentials). */
   readonly origin: string;
+  /** The origin and the base URL's path (`http://vidispine:8080/vs`), for messages. */
+  readonly base: string;
   /** `apiPath` starts with `/API/`; it is appended to the base URL's path prefix. */
   get(apiPath: string, headers: Record<string, string>, signal: AbortSignal): Promise<HttpAnswer>;
   /** Closes idle keep-alive sockets. */
@@ -31,6 +33,7 @@ export function createTransport(
 
   return {
     origin: base.origin,
+    base: base.origin + prefix,
     close: () => agent.destroy(),
     get: (apiPath, headers, signal) =>
       new Promise<HttpAnswer>((resolve, reject) => {

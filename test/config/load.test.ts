@@ -42,7 +42,7 @@ describe('environment mode', () => {
     expect(config.users).toEqual([
       {
         name: 'alice',
-        secret: { kind: 'literal', value: 'pw' },
+        secret: { kind: 'literal', value: 'pw', setting: 'VIDISPINE_PASSWORD' },
         listen: { host: '127.0.0.1', port: 8080 },
         selectUserHeader: undefined,
         allowRunAs: false,
@@ -103,7 +103,7 @@ describe('environment mode', () => {
     expect(config.vidispine.caFile).toBe(ca);
     expect(config.vidispine.admin).toEqual({
       username: 'admin',
-      secret: { kind: 'file', path: pw },
+      secret: { kind: 'file', path: pw, setting: 'VIDISPINE_ADMIN_PASSWORD_FILE' },
     });
     expect(config.vidispine).toMatchObject({
       mintTimeoutSeconds: 3,
@@ -149,20 +149,36 @@ describe('environment mode', () => {
   it.each([
     [{ VIDISPINE_URL: undefined }, 'VIDISPINE_URL: required'],
     [{ VIDISPINE_USER: undefined }, 'VIDISPINE_USER: required'],
-    [{ VIDISPINE_URL: 'ftp://x' }, 'VIDISPINE_URL: must be an http:// or https:// URL'],
+    [
+      { VIDISPINE_URL: 'ftp://x' },
+      'VIDISPINE_URL: "ftp://x" is not an http:// or https:// URL (e.g. http://x)',
+    ],
+    [
+      { VIDISPINE_URL: 'vidispine:8080' },
+      'VIDISPINE_URL: "vidispine:8080" is not an http:// or https:// URL (e.g. http://vidispine:8080)',
+    ],
     [{ VIDISPINE_URL: 'http://x/?a=1' }, 'VIDISPINE_URL: must not have a query string or fragment'],
     [{ VIDISPINE_URL: 'http://x#f' }, 'VIDISPINE_URL: must not have a query string or fragment'],
-    [{ VIDISPINE_URL: 'http://x:8080/API' }, 'VIDISPINE_URL: give the base URL without /API'],
-    [{ VIDISPINE_URL: 'http://u:p@x' }, 'VIDISPINE_URL: must not contain credentials'],
-    [{ VIDISPINE_URL: 'not a url' }, 'VIDISPINE_URL: "not a url" is not a URL'],
-    [{ PROXY_LISTEN: '8080' }, 'PROXY_LISTEN: "8080" is not host:port'],
+    [
+      { VIDISPINE_URL: 'http://x:8080/API' },
+      'VIDISPINE_URL: give the base URL without /API (e.g. http://x:8080)',
+    ],
+    [
+      { VIDISPINE_URL: 'http://u:p@x' },
+      'VIDISPINE_URL: must not contain credentials; give the password in VIDISPINE_PASSWORD or VIDISPINE_PASSWORD_FILE',
+    ],
+    [
+      { VIDISPINE_URL: 'not a url' },
+      'VIDISPINE_URL: "not a url" is not a URL (e.g. http://vidispine:8080)',
+    ],
+    [{ PROXY_LISTEN: '8080' }, 'PROXY_LISTEN: "8080" is not host:port (e.g. 127.0.0.1:8080)'],
     [
       { PROXY_LISTEN: '::1:8080' },
-      'PROXY_LISTEN: "::1:8080" is not host:port (put an IPv6 address in brackets',
+      'PROXY_LISTEN: "::1:8080" is not host:port (put an IPv6 address in brackets, e.g. [::1]:8080)',
     ],
-    [{ PROXY_LISTEN: '127.0.0.1:70000' }, 'PROXY_LISTEN: port 70000 is out of range'],
+    [{ PROXY_LISTEN: '127.0.0.1:70000' }, 'PROXY_LISTEN: port 70000 is out of range 0-65535'],
     [{ PROXY_LISTEN: '[nonsense]:80' }, 'PROXY_LISTEN: "nonsense" is not an IPv6 address'],
-    [{ OPS_LISTEN: '127.0.0.1:8080' }, 'OPS_LISTEN: address already used by users[0]'],
+    [{ OPS_LISTEN: '127.0.0.1:8080' }, 'OPS_LISTEN: address already used by PROXY_LISTEN'],
     [{ TOKEN_SECONDS: '0' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: '1.5' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: 'sixty' }, 'TOKEN_SECONDS: must be a positive integer'],
@@ -175,23 +191,29 @@ describe('environment mode', () => {
       { LOG_LEVEL: 'loud' },
       'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
     ],
-    [{ VIDISPINE_PASSWORD: undefined }, 'VIDISPINE_PASSWORD: user "alice" has no password source'],
     [
-      { VIDISPINE_PASSWORD: '' },
-      'VIDISPINE_PASSWORD: the password given in the configuration is empty',
+      { VIDISPINE_PASSWORD: undefined },
+      'VIDISPINE_USER: user "alice" has no password: set VIDISPINE_PASSWORD or VIDISPINE_PASSWORD_FILE, or VIDISPINE_ADMIN_USER (an administrator that mints its tokens)',
     ],
+    [{ VIDISPINE_PASSWORD: '' }, 'VIDISPINE_PASSWORD: the password is empty'],
     [
       { VIDISPINE_PASSWORD_FILE: '/nonexistent/pw' },
-      'VIDISPINE_PASSWORD: give only one password source',
+      'VIDISPINE_PASSWORD_FILE: give only one password source, not VIDISPINE_PASSWORD and VIDISPINE_PASSWORD_FILE',
     ],
     [
       { VIDISPINE_PASSWORD: undefined, VIDISPINE_PASSWORD_FILE: '/nonexistent/pw' },
       'VIDISPINE_PASSWORD_FILE: cannot read file /nonexistent/pw (ENOENT)',
     ],
     [
-      { VIDISPINE_ADMIN_USER: 'admin' },
-      'VIDISPINE_ADMIN_PASSWORD: no password source for the admin credential',
+      { VIDISPINE_ADMIN_USER: 'admin', VIDISPINE_PASSWORD: undefined },
+      'VIDISPINE_ADMIN_USER: the admin credential "admin" has no password: set VIDISPINE_ADMIN_PASSWORD or VIDISPINE_ADMIN_PASSWORD_FILE',
     ],
+    [
+      { VIDISPINE_PASWORD: 'x' },
+      'VIDISPINE_PASWORD: unknown variable; did you mean VIDISPINE_PASSWORD?',
+    ],
+    [{ TOKEN_SECOND: '5' }, 'TOKEN_SECOND: unknown variable; did you mean TOKEN_SECONDS?'],
+    [{ log_level: 'debug' }, 'log_level: unknown variable; did you mean LOG_LEVEL?'],
     [{ VIDISPINE_ADMIN_PASSWORD: 'x' }, 'VIDISPINE_ADMIN_USER: required'],
     [
       { VIDISPINE_CA_FILE: '/nonexistent/ca.pem' },
@@ -200,7 +222,31 @@ describe('environment mode', () => {
   ])('rejects %j', (change, message) => {
     const env: NodeJS.ProcessEnv = { ...ENV, ...change };
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete env[k];
-    expect(errorOf(() => loadConfig({ env })).message).toContain(message);
+    expect(errorOf(() => loadConfig({ env })).message).toBe(message);
+  });
+
+  it('says nothing of the user when the admin credential is what is missing', () => {
+    const env: NodeJS.ProcessEnv = { ...ENV, VIDISPINE_ADMIN_USER: 'admin' };
+    delete env.VIDISPINE_PASSWORD;
+    expect(errorOf(() => loadConfig({ env })).issues).toHaveLength(1);
+  });
+
+  it("never takes Kubernetes' service variables or unrelated names for typos", () => {
+    const env = {
+      ...ENV,
+      VIDISPINE_PORT: 'tcp://10.0.0.1:8080',
+      VIDISPINE_PORT_8080_TCP: 'tcp://10.0.0.1:8080',
+      VIDISPINE_PORT_8080_TCP_ADDR: '10.0.0.1',
+      VIDISPINE_PORT_8080_TCP_PORT: '8080',
+      VIDISPINE_PORT_8080_TCP_PROTO: 'tcp',
+      VIDISPINE_SERVICE_HOST: '10.0.0.1',
+      VIDISPINE_SERVICE_PORT: '8080',
+      VIDISPINE_SERVICE_PORT_HTTP: '8080',
+      PROXY_SERVICE_PORT: '80',
+      ACCESS_KEY: 'x',
+      HOME: '/root',
+    };
+    expect(loadConfig({ env }).users[0].name).toBe('alice');
   });
 
   it('never puts a secret value in a message', () => {
@@ -260,7 +306,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     expect(config.vidispine.url.href).toBe('http://vidispine:8080/');
     expect(config.vidispine.admin).toEqual({
       username: 'admin',
-      secret: { kind: 'env', name: 'ADMIN_PW' },
+      secret: { kind: 'env', name: 'ADMIN_PW', setting: 'vidispine.admin.passwordEnv' },
     });
     expect(config.vidispine.mintTimeoutSeconds).toBe(2);
     expect(config.users.map((u) => [u.name, u.listen, u.token])).toEqual([
@@ -296,7 +342,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       ],
     ]);
     expect(config.users[0]).toMatchObject({
-      secret: { kind: 'file', path: pwFile },
+      secret: { kind: 'file', path: pwFile, setting: 'users[0].passwordFile' },
       selectUserHeader: 'x-vidispine-user',
       allowRunAs: true,
     });
@@ -325,9 +371,34 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     [YAML_BASE + 'extra: 1\n', 'extra: unknown key'],
     [
       YAML_BASE.replace('listen: 127.0.0.1:8080', 'listen: 127.0.0.1:8080\n    lisen: x'),
-      'users[0].lisen: unknown key',
+      'users[0].lisen: unknown key; did you mean listen?',
     ],
-    [YAML_BASE.replace('admin:', 'admn:'), 'vidispine.admn: unknown key'],
+    [YAML_BASE.replace('admin:', 'admn:'), 'vidispine.admn: unknown key; did you mean admin?'],
+    [
+      YAML_BASE.replace('password: alice-password', 'pasword: alice-password'),
+      'users[0].pasword: unknown key; did you mean password?',
+    ],
+    [YAML_BASE + 'tokn: {}\n', 'tokn: unknown key; did you mean token?'],
+    [YAML_BASE + 'colour: blue\n', 'colour: unknown key'],
+    [
+      YAML_BASE.replace('url: http://vidispine:8080', 'url: vidispine:8080'),
+      'vidispine.url: "vidispine:8080" is not an http:// or https:// URL (e.g. http://vidispine:8080)',
+    ],
+    [
+      YAML_BASE.replace('url: http://vidispine:8080', 'url: http://u:p@vidispine:8080'),
+      'vidispine.url: must not contain credentials; give the password in users[0].password or users[0].passwordFile',
+    ],
+    [
+      YAML_BASE.replace('password: alice-password', 'password: x\n    passwordFile: /x'),
+      'users[0].passwordFile: give only one password source, not users[0].password and users[0].passwordFile',
+    ],
+    [
+      YAML_BASE.replace(
+        'admin: { username: admin, password: adminpw }',
+        'admin: { username: admin }',
+      ),
+      'vidispine.admin: the admin credential "admin" has no password: set vidispine.admin.password, vidispine.admin.passwordFile or vidispine.admin.passwordEnv',
+    ],
     [
       YAML_BASE + '  - name: bob\n    listen: 127.0.0.1:8080\n',
       'users[1].listen: address already used by users[0]',
@@ -345,7 +416,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     [
       YAML_BASE.replace('  admin: { username: admin, password: adminpw }\n', '') +
         '  - name: bob\n',
-      'users[1]: user "bob" has no password source and there is no vidispine.admin credential',
+      'users[1]: user "bob" has no password: set users[1].password, users[1].passwordFile or users[1].passwordEnv, or vidispine.admin (an administrator that mints its tokens)',
     ],
     [YAML_BASE + 'token: { seconds: -5 }\n', 'token.seconds: must be a positive integer'],
     [YAML_BASE + 'token: { seconds: 30.5 }\n', 'token.seconds: must be a positive integer'],
@@ -367,7 +438,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     ],
     [
       YAML_BASE.replace('password: alice-password', 'password: ""'),
-      'users[0].password: the password given in the configuration is empty',
+      'users[0].password: the password is empty',
     ],
     [
       YAML_BASE.replace('url: http://vidispine:8080', 'url: http://vidispine:8080/?x=1'),
@@ -438,7 +509,11 @@ describe('configFromObject', () => {
       },
       { PW: 'x' },
     );
-    expect(config.users[0].secret).toEqual({ kind: 'env', name: 'PW' });
+    expect(config.users[0].secret).toEqual({
+      kind: 'env',
+      name: 'PW',
+      setting: 'users[0].passwordEnv',
+    });
     expect(() => configFromObject({ users: [] }, {})).toThrow('vidispine: required');
   });
 });

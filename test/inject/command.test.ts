@@ -164,7 +164,9 @@ describe('running', () => {
     try {
       const r = await runCli(['inject'], { env: env({ WEBHOOK_LISTEN: `127.0.0.1:${port}` }) });
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`webhook listener cannot listen on 127.0.0.1:${port}`);
+      expect(r.stderr).toBe(
+        `vidispine-auth-proxy: webhook listener: cannot listen on 127.0.0.1:${port}: the address is already in use (EADDRINUSE)\n`,
+      );
     } finally {
       taken.close();
     }

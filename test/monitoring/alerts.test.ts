@@ -64,6 +64,11 @@ const SCENARIOS: Record<string, Scenario> = {
     token: { lifetime: 60, mints: [], failures: failedAttempts('unauthorized', 0, 20 * MIN) },
     expect: [...quiet(1), { at: 3, firing: [NOT_READY] }, { at: 15, firing: [FAILING, NOT_READY] }],
   },
+  'a Vidispine URL that is not the server root (404): no token for the user': {
+    minutes: 20,
+    token: { lifetime: 60, mints: [], failures: failedAttempts('not_found', 0, 20 * MIN) },
+    expect: [...quiet(1), { at: 3, firing: [NOT_READY] }, { at: 15, firing: [FAILING, NOT_READY] }],
+  },
   'refreshes failing while a 1 h token is still valid': {
     minutes: 70,
     token: {

@@ -3,6 +3,7 @@
  * ops side (config, error messages, URLs, headers, access log), it must not come out in
  * logs, metrics, /status or the page.
  */
+import { YAML_NAMES } from '../../src/config';
 import type { ProxyConfig } from '../../src/config/types';
 import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
@@ -21,6 +22,7 @@ const BASIC = Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
 const SECRETS = [USER_PASSWORD, ADMIN_PASSWORD, TOKEN, BASIC];
 
 const config: ProxyConfig = {
+  names: YAML_NAMES,
   vidispine: {
     url: new URL(`http://admin:${ADMIN_PASSWORD}@vidispine:8080`),
     admin: { username: 'admin', secret: { kind: 'literal', value: ADMIN_PASSWORD } },

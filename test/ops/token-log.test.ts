@@ -46,7 +46,7 @@ describe('token event log', () => {
     expect(lines[1]).toMatchObject({
       level: 'warn',
       reason: 'network',
-      hint: expect.stringContaining('vidispine.url'),
+      hint: expect.stringContaining('the Vidispine URL'),
     });
   });
 
@@ -57,6 +57,7 @@ describe('token event log', () => {
       'unauthorized',
       'forbidden',
       'user_disabled',
+      'not_found',
       'bad_request',
       'secret_unreadable',
     ]);

@@ -67,6 +67,7 @@ describe('backoffDelay', () => {
       'unauthorized',
       'forbidden',
       'user_disabled',
+      'not_found',
       'bad_request',
       'secret_unreadable',
     ] as const) {

@@ -47,6 +47,12 @@ describe('connections to Vidispine', () => {
       seconds: 60,
       origin: 'https://vs:8443',
       timeoutSeconds: 10,
+      settings: {
+        url: 'vidispine.url',
+        seconds: 'token.seconds',
+        caFile: 'vidispine.caFile',
+        mintTimeout: 'vidispine.mintTimeoutSeconds',
+      },
     };
     for (const code of [...TLS, ...NOT_TLS]) {
       const forwarded = classifyUpstreamError(coded(code)) === 'tls';

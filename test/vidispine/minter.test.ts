@@ -151,12 +151,16 @@ describe('own credentials: GET /API/token', () => {
   it('explains a bad password without revealing it', async () => {
     const minter = createTokenMinter({
       vidispine: vidispine(),
-      user: user('alice', { kind: 'literal', value: 'wrong-password' }),
+      user: user('alice', {
+        kind: 'literal',
+        value: 'wrong-password',
+        setting: 'VIDISPINE_PASSWORD',
+      }),
       transport,
     });
     const err = await mintFails(minter, 'unauthorized');
-    expect(err.message).toMatch(
-      /rejected the credentials of user "alice".*check the password or access key/,
+    expect(err.message).toBe(
+      'Vidispine rejected the credentials of user "alice": check the password in VIDISPINE_PASSWORD (HTTP 401)',
     );
   });
 
@@ -248,9 +252,9 @@ describe('admin credential: GET /API/user/{name}/token', () => {
   it('classifies an unknown user', async () => {
     const err = await mintFails(
       createTokenMinter({ vidispine: vidispine(ADMIN), user: user('nobody'), transport }),
-      'bad_request',
+      'not_found',
     );
-    expect(err.message).toContain('does not exist');
+    expect(err.message).toContain('user "nobody" does not exist in Vidispine');
   });
 
   it('names the admin credential when it is rejected', async () => {

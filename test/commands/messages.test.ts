@@ -1,0 +1,280 @@
+/**
+ * What an operator reads, word for word, from the built CLI in a child process: every message
+ * names keys the way the configuration was written — variables for an environment-only
+ * configuration, YAML paths for a file, options for the demo.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { runCli } from '../support/cli';
+
+const dir = mkdtempSync(join(tmpdir(), 'vap-messages-'));
+let count = 0;
+function file(content: string): string {
+  const path = join(dir, `f${++count}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+let sim: Simulator;
+let busy: Server;
+let busyAddress: string;
+
+beforeAll(async () => {
+  sim = createSimulator({});
+  await sim.listen(0, '127.0.0.1');
+  busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const { port } = busy.address() as { port: number };
+  busyAddress = `127.0.0.1:${port}`;
+});
+afterAll(async () => {
+  await sim.close();
+  await new Promise((resolve) => busy.close(resolve));
+});
+
+const envOnly = (vars: Record<string, string>): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  ...vars,
+});
+
+const yaml = (body: string): string[] => ['--config', file(body)];
+
+describe('configuration errors (exit 2)', () => {
+  it.each([
+    [
+      'env',
+      [] as string[],
+      {
+        VIDISPINE_URL: 'http://vidispine:8080',
+        VIDISPINE_USER: 'alice',
+        VIDISPINE_PASSWORD: 'x',
+        PROXY_LISTEN: '127.0.0.1:8080',
+        OPS_LISTEN: '127.0.0.1:8080',
+      },
+      'OPS_LISTEN: address already used by PROXY_LISTEN',
+    ],
+    [
+      'yaml',
+      yaml(`
+vidispine: { url: http://vidispine:8080 }
+users: [{ name: alice, password: x, listen: 127.0.0.1:8080 }]
+ops: { listen: 127.0.0.1:8080 }
+`),
+      {},
+      'ops.listen: address already used by users[0].listen',
+    ],
+    [
+      'env',
+      [],
+      { VIDISPINE_URL: 'vidispine:8080', VIDISPINE_USER: 'alice', VIDISPINE_PASSWORD: 'x' },
+      'VIDISPINE_URL: "vidispine:8080" is not an http:// or https:// URL (e.g. http://vidispine:8080)',
+    ],
+    [
+      'yaml',
+      yaml('vidispine: { url: vidispine:8080 }\nusers: [{ name: alice, password: x }]\n'),
+      {},
+      'vidispine.url: "vidispine:8080" is not an http:// or https:// URL (e.g. http://vidispine:8080)',
+    ],
+    [
+      'env',
+      [],
+      { VIDISPINE_URL: 'http://vidispine:8080', VIDISPINE_USER: 'alice' },
+      'VIDISPINE_USER: user "alice" has no password: set VIDISPINE_PASSWORD or VIDISPINE_PASSWORD_FILE, or VIDISPINE_ADMIN_USER (an administrator that mints its tokens)',
+    ],
+    [
+      'yaml',
+      yaml(
+        'vidispine: { url: http://vidispine:8080 }\nusers: [{ name: alice, listen: 127.0.0.1:0 }]\n',
+      ),
+      {},
+      'users[0]: user "alice" has no password: set users[0].password, users[0].passwordFile or users[0].passwordEnv, or vidispine.admin (an administrator that mints its tokens)',
+    ],
+    [
+      'env',
+      [],
+      {
+        VIDISPINE_URL: 'http://vidispine:8080',
+        VIDISPINE_USER: 'alice',
+        VIDISPINE_PASSWORD: 'x',
+        VIDISPINE_PASSWORD_FILE: '/etc/hostname',
+      },
+      'VIDISPINE_PASSWORD_FILE: give only one password source, not VIDISPINE_PASSWORD and VIDISPINE_PASSWORD_FILE',
+    ],
+    [
+      'env',
+      [],
+      {
+        VIDISPINE_URL: 'http://vidispine:8080',
+        VIDISPINE_USER: 'bob',
+        VIDISPINE_ADMIN_USER: 'admin',
+      },
+      'VIDISPINE_ADMIN_USER: the admin credential "admin" has no password: set VIDISPINE_ADMIN_PASSWORD or VIDISPINE_ADMIN_PASSWORD_FILE',
+    ],
+    [
+      'env',
+      [],
+      { VIDISPINE_URL: 'http://vidispine:8080', VIDISPINE_USER: 'alice', VIDISPINE_PASWORD: 'x' },
+      'VIDISPINE_PASWORD: unknown variable; did you mean VIDISPINE_PASSWORD?',
+    ],
+    [
+      'yaml',
+      yaml(
+        'vidispine: { url: http://vidispine:8080 }\nusers: [{ name: alice, pasword: x, listen: 127.0.0.1:0 }]\n',
+      ),
+      {},
+      'users[0].pasword: unknown key; did you mean password?',
+    ],
+  ])('%s: %#', async (_source, args, vars, message) => {
+    const result = await runCli(['check', ...args], { env: envOnly(vars) });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n')).toContain(`  ${message}`);
+  });
+});
+
+describe('check', () => {
+  const alice = (password: string) => ({
+    VIDISPINE_URL: sim.url,
+    VIDISPINE_USER: 'alice',
+    VIDISPINE_PASSWORD: password,
+  });
+  const resultColumn = (stdout: string): string =>
+    stdout.split('\n')[1].replace(/^alice\s+GET \/API\/token\s+60 s\s+/, '');
+
+  it('says "1 user OK"', async () => {
+    const result = await runCli(['check'], { env: envOnly(alice('alice-password')) });
+    expect(result.code).toBe(0);
+    expect(result.stdout.trimEnd().split('\n').pop()).toBe(`1 user OK against ${sim.url}`);
+  });
+
+  it('names the variable of a rejected password, and says nothing about re-reading it', async () => {
+    const result = await runCli(['check'], { env: envOnly(alice('not-the-password')) });
+    expect(result.code).toBe(1);
+    expect(resultColumn(result.stdout)).toBe(
+      'unauthorized: Vidispine rejected the credentials of user "alice": check the password in VIDISPINE_PASSWORD (HTTP 401)',
+    );
+    expect(result.stdout.trimEnd().split('\n').pop()).toBe(`1 of 1 user failed against ${sim.url}`);
+    expect(result.stdout).not.toContain('not-the-password');
+  });
+
+  it('names the file and its YAML key of a rejected password', async () => {
+    const secret = file('not-the-password\n');
+    const result = await runCli(
+      [
+        'check',
+        ...yaml(
+          `vidispine: { url: ${sim.url} }\nusers: [{ name: alice, passwordFile: ${secret}, listen: 127.0.0.1:0 }]\n`,
+        ),
+      ],
+      { env: envOnly({}) },
+    );
+    expect(result.code).toBe(1);
+    expect(resultColumn(result.stdout)).toBe(
+      `unauthorized: Vidispine rejected the credentials of user "alice": check the password in file ${secret} (users[0].passwordFile) (HTTP 401)`,
+    );
+  });
+
+  it('gives a URL with a wrong path its own reason: not_found', async () => {
+    const env = envOnly({ ...alice('alice-password'), VIDISPINE_URL: `${sim.url}/vidispine` });
+    const result = await runCli(['check'], { env });
+    expect(resultColumn(result.stdout)).toBe(
+      `not_found: Vidispine has no GET /API/token under ${sim.url}/vidispine: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404)`,
+    );
+    const fromFile = await runCli(
+      [
+        'check',
+        ...yaml(
+          `vidispine: { url: ${sim.url}/vidispine }\nusers: [{ name: alice, password: alice-password, listen: 127.0.0.1:0 }]\n`,
+        ),
+      ],
+      { env: envOnly({}) },
+    );
+    expect(resultColumn(fromFile.stdout)).toBe(
+      `not_found: Vidispine has no GET /API/token under ${sim.url}/vidispine: is vidispine.url the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404)`,
+    );
+  });
+});
+
+describe('a listener that cannot bind: one line naming the setting and the address, exit 1', () => {
+  const expectOneLine = (stderr: string, line: string): void => {
+    expect(stderr).toBe(`vidispine-auth-proxy: ${line}\n`);
+  };
+  const base = () => ({
+    VIDISPINE_URL: sim.url,
+    VIDISPINE_USER: 'alice',
+    VIDISPINE_PASSWORD: 'alice-password',
+  });
+
+  it.each([
+    ['PROXY_LISTEN', () => ({ PROXY_LISTEN: busyAddress, OPS_LISTEN: '127.0.0.1:0' })],
+    ['OPS_LISTEN', () => ({ PROXY_LISTEN: '127.0.0.1:0', OPS_LISTEN: busyAddress })],
+  ])('env: %s', async (setting, vars) => {
+    const result = await runCli(['run'], { env: envOnly({ ...base(), ...vars() }) });
+    expect(result.code).toBe(1);
+    expectOneLine(
+      result.stderr,
+      `${setting}: cannot listen on ${busyAddress}: the address is already in use (EADDRINUSE)`,
+    );
+    // Only the start line was logged: no stack trace, no second report of the same error.
+    expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stdout).toContain('"event":"starting"');
+  });
+
+  it('yaml: users[1].listen', async () => {
+    const config = yaml(`
+vidispine: { url: ${sim.url} }
+users:
+  - { name: alice, password: alice-password, listen: 127.0.0.1:0 }
+  - { name: bob, password: bob-password, listen: ${busyAddress} }
+ops: { listen: off }
+`);
+    const result = await runCli(['run', ...config], { env: envOnly({}) });
+    expect(result.code).toBe(1);
+    expectOneLine(
+      result.stderr,
+      `users[1].listen: cannot listen on ${busyAddress}: the address is already in use (EADDRINUSE)`,
+    );
+  });
+
+  it.each([
+    ['--simulator-listen', () => ['--simulator-listen', busyAddress]],
+    ['--listen', () => ['--listen', busyAddress, '--simulator-listen', '127.0.0.1:0']],
+    [
+      '--ops-listen',
+      () => [
+        '--ops-listen',
+        busyAddress,
+        '--listen',
+        '127.0.0.1:0',
+        '--simulator-listen',
+        '127.0.0.1:0',
+      ],
+    ],
+  ])('demo: %s', async (option, args) => {
+    const result = await runCli(['demo', '--ops-listen', '127.0.0.1:0', ...args()], {
+      env: envOnly({}),
+    });
+    expect(result.code).toBe(1);
+    expectOneLine(
+      result.stderr,
+      `${option}: cannot listen on ${busyAddress}: the address is already in use (EADDRINUSE)`,
+    );
+  });
+});
+
+it('--help lists the demo options with their defaults', async () => {
+  const result = await runCli(['--help']);
+  const lines = result.stdout.split('\n');
+  expect(lines).toContain(
+    "      --listen ADDR            the proxy as alice; bob's listener takes the next port (default 127.0.0.1:8080)",
+  );
+  expect(lines).toContain(
+    '      --ops-listen ADDR        health, metrics and the status page (default 127.0.0.1:9090)',
+  );
+  expect(lines).toContain(
+    '      --simulator-listen ADDR  the bundled Vidispine simulator (default 127.0.0.1:18080)',
+  );
+});

@@ -66,7 +66,7 @@ it('names the listener and the address when the port is taken, keeping the code'
     await expect(twin.listen()).rejects.toMatchObject({
       code: 'EADDRINUSE',
       message: expect.stringContaining(
-        `the data listener of alice cannot listen on 127.0.0.1:${h.port}`,
+        `the data listener of alice: cannot listen on 127.0.0.1:${h.port}: the address is already in use (EADDRINUSE)`,
       ) as unknown,
     });
   } finally {

@@ -205,6 +205,8 @@ function certManagerProblems(objects: readonly K8sObject[]): string[] {
   const cert = byKind(objects, 'Certificate').find(
     (c) => c.metadata.name === name && c.metadata.namespace === ns,
   );
+  if (at(cert, 'spec', 'isCA') === true)
+    out.push('inject-ca-from names the CA, not the serving certificate');
   if (!cert) return [`inject-ca-from ${from} names no rendered Certificate`];
   if (at(mwc, 'webhooks', 0, 'clientConfig', 'caBundle') !== undefined)
     out.push('a caBundle beside CA injection');
@@ -215,12 +217,17 @@ function certManagerProblems(objects: readonly K8sObject[]): string[] {
     );
   const names = at(cert, 'spec', 'dnsNames');
   if (!Array.isArray(names) || !names.includes(dnsName)) out.push(`Certificate lacks ${dnsName}`);
-  const issuer = at(cert, 'spec', 'issuerRef') as Rec;
-  if (
-    (issuer.kind ?? 'Issuer') === 'Issuer' &&
-    !byKind(objects, 'Issuer').some((i) => i.metadata.name === issuer.name)
-  )
-    out.push(`Issuer ${String(issuer.name)} is not rendered`);
+  const ref = at(cert, 'spec', 'issuerRef') as Rec;
+  if ((ref.kind ?? 'Issuer') === 'Issuer') {
+    // Our own issuer: a CA whose certificate another rendered Certificate makes (so the
+    // injected caBundle stays the same when the serving certificate is renewed).
+    const issuer = byKind(objects, 'Issuer').find((i) => i.metadata.name === ref.name);
+    const caSecret = at(issuer, 'spec', 'ca', 'secretName');
+    const ca = byKind(objects, 'Certificate').find((c) => at(c, 'spec', 'secretName') === caSecret);
+    if (!issuer) out.push(`Issuer ${String(ref.name)} is not rendered`);
+    else if (at(ca, 'spec', 'isCA') !== true)
+      out.push(`Issuer ${String(ref.name)} is not a CA issuer backed by a rendered CA Certificate`);
+  }
   if (byKind(objects, 'Secret').length > 0) out.push('a Secret rendered beside cert-manager');
   return out;
 }
@@ -284,7 +291,9 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
         set === CERT_MANAGER
           ? [
               'Certificate',
+              'Certificate',
               'Deployment',
+              'Issuer',
               'Issuer',
               'MutatingWebhookConfiguration',
               'PodDisruptionBudget',

@@ -20,6 +20,7 @@ export function rowsFor(opts) {
     rows.push(['', 'p50 ms', key, 'p50', ms]);
     rows.push(['', 'p99 ms', key, 'p99', ms]);
     rows.push(['', 'CPU µs/request', key, 'cpuUs', one]);
+    rows.push(['', 'RSS after MiB', key, 'rss', mib]);
     rows.push(['', 'errors', key, 'errors', int]);
   }
   for (const mode of ['download', 'upload']) {

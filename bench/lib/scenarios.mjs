@@ -34,6 +34,7 @@ export async function smallGet(ctx, instance, connections) {
     p99: r.p99,
     errors: r.non2xx + r.errors,
     cpuUs: cpuUsed === null ? null : (cpuUsed * 1e6) / r.requests,
+    rss: instance.pid === null ? null : rssMiB(instance.pid),
   };
 }
 

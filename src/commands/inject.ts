@@ -39,12 +39,13 @@ function load(args: readonly string[]): { config: InjectorConfig; certificate: L
 export async function injectCommand(args: readonly string[]): Promise<number> {
   const { config, certificate } = load(args);
   const logger = createLogger({ level: config.log.level });
+  const { names: _names, ...settings } = config;
   logger.info(
     {
       event: 'starting',
       version: packageVersion(),
       node: process.version,
-      config: { ...config, certificate: certificateFields(certificate) },
+      config: { ...settings, certificate: certificateFields(certificate) },
     },
     'starting the sidecar injection webhook',
   );

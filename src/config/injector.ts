@@ -6,7 +6,7 @@
  * with annotations.
  */
 import { z } from 'zod';
-import type { KeyIssue } from './errors';
+import type { KeyIssue, KeyNames } from './errors';
 import { environmentMapping } from './env';
 import { key } from './keys';
 import {
@@ -163,6 +163,8 @@ export interface InjectorConfig {
   readonly log: { readonly level: LogLevel };
   readonly shutdown: { readonly delaySeconds: number; readonly drainSeconds: number };
   readonly sidecar: SidecarDefaults;
+  /** Keys as the user wrote them (variables or YAML paths), for messages about them. */
+  readonly names: KeyNames;
 }
 
 const injectorEnvironment = environmentMapping(injectorSchema, () => ({
@@ -180,7 +182,7 @@ function given(
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
 
-function resolve(raw: Raw): InjectorConfig {
+function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
   const { image, imagePullPolicy, vidispineUrl, admin } = raw.sidecar;
   const requests = given(raw.sidecar.resources.requests);
   const limits = given(raw.sidecar.resources.limits);
@@ -209,7 +211,7 @@ export function loadInjectorConfig(opts: InjectorLoadOptions): InjectorConfig {
   const source = configSource(opts, injectorEnvironment);
   const parsed = injectorSchema.safeParse(source.raw, { reportInput: true });
   const issues = parsed.success ? [] : zodIssues(parsed.error, injectorSchema);
-  const config = parsed.success ? resolve(parsed.data) : undefined;
+  const config = parsed.success ? { ...resolve(parsed.data), names: source.names } : undefined;
   if (config) issues.push(...(opts.verify?.(config) ?? []));
   throwIfIssues(source, issues);
   return withLogLevelOverride(config as InjectorConfig, source, opts.env);

@@ -12,6 +12,7 @@ import {
   type ProcessProbes,
   type ShutdownSteps,
 } from '../ops';
+import { type KeyPath, ListenError } from '../config';
 import type { InjectorConfig } from '../config/injector';
 import { type CertificateWatch, type LoadedCertificate, watchCertificate } from './certificate';
 import { WebhookMetrics } from './metrics';
@@ -86,8 +87,17 @@ export function createWebhook(
     health,
     metrics,
     async start() {
-      if (ops && config.ops.listen) await ops.listen(config.ops.listen);
-      await server.listen(config.webhook.listen);
+      // A bind failure names the setting as the user wrote it (WEBHOOK_LISTEN, webhook.listen).
+      const { listen: opsListen } = config.ops;
+      const setting = (path: KeyPath): string => config.names.name(path);
+      if (ops && opsListen) {
+        await ListenError.around(setting(['ops', 'listen']), opsListen, () =>
+          ops.listen(opsListen),
+        );
+      }
+      await ListenError.around(setting(['webhook', 'listen']), config.webhook.listen, () =>
+        server.listen(config.webhook.listen),
+      );
       watch = watchCertificate(config.webhook, certificate, {
         onLoad(loaded) {
           server.useCertificate(loaded);

@@ -165,7 +165,7 @@ describe('running', () => {
       const r = await runCli(['inject'], { env: env({ WEBHOOK_LISTEN: `127.0.0.1:${port}` }) });
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(
-        `vidispine-auth-proxy: webhook listener: cannot listen on 127.0.0.1:${port}: the address is already in use (EADDRINUSE)\n`,
+        `vidispine-auth-proxy: WEBHOOK_LISTEN: cannot listen on 127.0.0.1:${port}: the address is already in use (EADDRINUSE)\n`,
       );
     } finally {
       taken.close();

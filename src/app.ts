@@ -4,7 +4,13 @@
  * connects their events and observers. The commands (`commands/`) decide when to build
  * what; the tests build through the same two factories.
  */
-import { type KeyPath, type ListenAddress, ListenError, type ProxyConfig } from './config';
+import {
+  formatListen,
+  type KeyPath,
+  type ListenAddress,
+  ListenError,
+  type ProxyConfig,
+} from './config';
 import {
   createAccessLog,
   createOpsServer,
@@ -14,11 +20,13 @@ import {
   logTokenEvents,
   OpsMetrics,
   type OpsServer,
+  RecentRequests,
   recordTokenEvents,
+  statusSetup,
   type ShutdownSteps,
 } from './ops';
 import { combineObservers, createDataListeners, type DataListener } from './proxy';
-import { type Clock, createTokenStore, type TokenStore } from './tokens';
+import { type Clock, createTokenStore, RENEW_FRACTION, type TokenStore } from './tokens';
 import {
   createTokenChecker,
   createTokenMinter,
@@ -110,15 +118,31 @@ export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyA
   recordTokenEvents(store, metrics);
   logTokenEvents(store, logger);
   const health = new Health(store);
+  const recent = new RecentRequests();
   const listeners = createDataListeners({
     config,
     store,
-    observer: combineObservers(metrics, forwardLogObserver(logger)),
+    observer: combineObservers(metrics, recent, forwardLogObserver(logger)),
     logger,
     accessLog: config.proxy.accessLog ? createAccessLog(logger) : undefined,
   });
   const ops = config.ops.listen
-    ? createOpsServer({ health, metrics, tokens: store, logger, version: packageVersion() })
+    ? createOpsServer({
+        health,
+        metrics,
+        tokens: store,
+        recent,
+        boundAddress: (user) => {
+          const bound = listeners.find((l) => l.user === user)?.address();
+          return bound ? formatListen({ host: bound.address, port: bound.port }) : null;
+        },
+        logger,
+        setup: statusSetup(config, {
+          version: packageVersion(),
+          startedAt: Date.now(),
+          renewFraction: RENEW_FRACTION,
+        }),
+      })
     : null;
 
   return {

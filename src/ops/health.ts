@@ -7,9 +7,15 @@ import { holdsUnexpiredToken, type TokenStatusSource, type UserTokenView } from 
 
 export type NotReadyReason = 'no_token_yet' | 'token_expired';
 
-export interface UserProblem {
+/** One user as a probe sees it. */
+export interface UserProbe {
   readonly user: string;
-  readonly reason: NotReadyReason;
+  /** The token store's state: `pending`, `valid`, `failing` or `expired`. */
+  readonly state: string;
+  /** Whether this user lets the probe pass. */
+  readonly ok: boolean;
+  /** Why not, or null when it does. */
+  readonly reason: NotReadyReason | null;
   /** Class of the last failed mint (e.g. "unauthorized"), when there was one. */
   readonly lastFailure: string | null;
 }
@@ -17,8 +23,8 @@ export interface UserProblem {
 export interface ProbeResult {
   readonly ok: boolean;
   readonly shuttingDown: boolean;
-  /** Users that keep the probe failing, with the reason for each. */
-  readonly users: readonly UserProblem[];
+  /** Every user with its state, those that keep the probe failing with the reason. */
+  readonly users: readonly UserProbe[];
 }
 
 export class Health {
@@ -41,20 +47,19 @@ export class Health {
   started(): ProbeResult {
     const users = this.tokens
       .status()
-      .filter((view) => !view.everHeld)
-      .map((view) => problem(view, 'no_token_yet'));
-    return { ok: users.length === 0, shuttingDown: this.shutdownBegun, users };
+      .map((view) => probe(view, view.everHeld ? null : 'no_token_yet'));
+    return { ok: users.every((u) => u.ok), shuttingDown: this.shutdownBegun, users };
   }
 
   /** Every configured user holds an unexpired token now, and shutdown has not begun. */
   ready(): ProbeResult {
     const at = this.now();
-    const users = this.tokens
-      .status()
-      .filter((view) => !holdsUnexpiredToken(view, at))
-      .map((view) => problem(view, view.everHeld ? 'token_expired' : 'no_token_yet'));
+    const users = this.tokens.status().map((view) => {
+      if (holdsUnexpiredToken(view, at)) return probe(view, null);
+      return probe(view, view.everHeld ? 'token_expired' : 'no_token_yet');
+    });
     return {
-      ok: users.length === 0 && !this.shutdownBegun,
+      ok: users.every((u) => u.ok) && !this.shutdownBegun,
       shuttingDown: this.shutdownBegun,
       users,
     };
@@ -70,6 +75,12 @@ export class Health {
   }
 }
 
-function problem(view: UserTokenView, reason: NotReadyReason): UserProblem {
-  return { user: view.user, reason, lastFailure: view.lastError?.reason ?? null };
+function probe(view: UserTokenView, reason: NotReadyReason | null): UserProbe {
+  return {
+    user: view.user,
+    state: view.state,
+    ok: reason === null,
+    reason,
+    lastFailure: view.lastError?.reason ?? null,
+  };
 }

@@ -10,6 +10,8 @@ export {
 export { Health } from './health';
 export { createLogger, type Logger, redactSecrets } from './logger';
 export { OpsMetrics, recordTokenEvents } from './metrics';
+export { RecentRequests } from './recent-requests';
+export { statusSetup } from './status';
 export { createAccessLog, forwardLogObserver } from './request-log';
 export {
   installProcessErrorHandlers,

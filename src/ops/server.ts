@@ -14,17 +14,15 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import { boundAddress, type ListenAddress, listenOn } from '../config/listen';
 import type { Health } from './health';
 import type { Logger } from './logger';
-import { renderStatusPage } from './page';
-import { userStatusJson } from './status';
-import type { TokenStatusSource } from './views';
+import { renderStatusPage, STATUS_PAGE_CSP } from './page';
+import { type StatusSetup, type StatusSources, statusReport } from './status';
 
-export interface OpsServerOptions {
+export interface OpsServerOptions extends StatusSources {
   readonly health: Health;
   readonly metrics: MetricsSource;
-  readonly tokens: TokenStatusSource;
   readonly logger: Logger;
-  /** Shown on the `/` page. */
-  readonly version?: string;
+  /** The configuration's facts that `/status` and `/` report. */
+  readonly setup: StatusSetup;
   readonly now?: () => number;
 }
 
@@ -166,33 +164,21 @@ function routePath(url: string | undefined): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
-/** The proxy's users and their tokens: /status and the / page. */
+/** The proxy's users and their tokens: /status and the / page, from one report. */
 function statusPages(options: OpsServerOptions): Page {
-  const { health, tokens } = options;
+  const { health, setup } = options;
   const now = options.now ?? Date.now;
+  const report = () => statusReport(setup, options, health.ready(), now());
   return (app) => {
     app.get('/status', (_req, res) => {
-      const at = now();
-      res.json({
-        time: new Date(at).toISOString(),
-        shuttingDown: health.shuttingDown,
-        users: tokens.status().map((view) => userStatusJson(view, at)),
-      });
+      res.json(report());
     });
     app.get('/', (_req, res) => {
-      const at = now();
-      const users = tokens.status().map((view) => userStatusJson(view, at));
       res
-        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .set('Content-Security-Policy', STATUS_PAGE_CSP)
+        .set('X-Content-Type-Options', 'nosniff')
         .type('html')
-        .send(
-          renderStatusPage({
-            users,
-            ready: health.ready(),
-            version: options.version ?? '',
-            now: at,
-          }),
-        );
+        .send(renderStatusPage(report()));
     });
     return ['/status', '/'];
   };

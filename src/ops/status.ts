@@ -1,49 +1,208 @@
 /**
- * The per-user view served by `/status` and the `/` page. Built field by field from the
- * store's status, so nothing the store might carry besides these fields can ever leak.
+ * What `/status` and the `/` page report: for the process, the Vidispine URL, version and
+ * uptime; for each user, where it listens, what mints its tokens, how they are kept alive (in
+ * words), the token's state, recent traffic and — when failing — the reason, the hint and
+ * the next attempt. Built field by field from the configuration's fixed facts and the store's
+ * status, so nothing the store might carry besides these fields can ever leak; no token and
+ * no password ever reaches here.
  */
+import { formatListen } from '../config/listen';
+import { describeSecret } from '../config/secrets';
+import type { ProxyConfig } from '../config/types';
+import { pathPrefix } from '../vidispine/connection';
+import { mintEndpointFor, mintRequestLine } from '../vidispine/endpoints';
+import { MINT_FAILURES } from '../vidispine/failures';
 import { redactSecrets } from './logger';
-import type { UserTokenView } from './views';
+import type { RecentCounts } from './recent-requests';
+import { holdsUnexpiredToken, type UserTokenView } from './views';
+
+/** What the configuration says of one user: fixed for the life of the process. */
+export interface UserSetup {
+  readonly user: string;
+  /** `127.0.0.1:8080`, or null for a user reached only through a select header. */
+  readonly listen: string | null;
+  /** `GET /API/token`, `GET /API/user/bob/token`. */
+  readonly request: string;
+  /** Whose credential mints the token, in words: `own password`, `admin "admin"`. */
+  readonly credential: string;
+  /** Where that credential's secret is set: `file /run/secrets/pw (VIDISPINE_PASSWORD_FILE)`. */
+  readonly secretSource: string;
+  readonly configuredSeconds: number;
+  readonly autoRefresh: boolean;
+  readonly serverRefreshIntervalSeconds: number;
+}
+
+/** The process's fixed facts, as the status reports them. */
+export interface StatusSetup {
+  /** Origin and path of the Vidispine URL (never credentials). */
+  readonly vidispine: string;
+  readonly version: string;
+  /** Epoch ms the process started. */
+  readonly startedAt: number;
+  /** The fraction of a token's lifetime at which renew mode mints the next one. */
+  readonly renewFraction: number;
+  readonly users: readonly UserSetup[];
+}
+
+export function statusSetup(
+  config: ProxyConfig,
+  facts: { readonly version: string; readonly startedAt: number; readonly renewFraction: number },
+): StatusSetup {
+  const { admin, url } = config.vidispine;
+  return {
+    ...facts,
+    vidispine: `${url.origin}${pathPrefix(url)}`,
+    users: config.users.map((user) => {
+      const endpoint = mintEndpointFor(user);
+      const own = user.secret !== undefined;
+      const secret = user.secret ?? admin?.secret;
+      return {
+        user: user.name,
+        listen: user.listen ? formatListen(user.listen) : null,
+        request: mintRequestLine(endpoint, user.name),
+        credential: own ? 'own password' : `admin "${admin?.username ?? ''}"`,
+        secretSource: secret ? describeSecret(secret) : '—',
+        configuredSeconds: user.token.seconds,
+        autoRefresh: user.token.autoRefresh,
+        serverRefreshIntervalSeconds: user.token.serverRefreshIntervalSeconds,
+      };
+    }),
+  };
+}
 
 export interface UserStatusJson {
   readonly user: string;
-  readonly mode: string;
+  readonly listen: string | null;
+  /** How the token is minted: the request, whose credential, where its secret is set. */
+  readonly mint: {
+    readonly request: string;
+    readonly credential: string;
+    readonly secretSource: string;
+  };
+  readonly mode: 'renew' | 'autoRefresh';
+  /** The mode and lifetime in words: "renews at ~70 % of 60 s". */
+  readonly renewal: string;
   readonly endpoint: string;
   readonly state: string;
+  /** Holds an unexpired token now (what `/readyz` asks of every user). */
+  readonly ready: boolean;
   readonly expiresAt: string | null;
   readonly expiresInSeconds: number | null;
   readonly lastRefreshAt: string | null;
   readonly lastError: {
     readonly reason: string;
     readonly message: string;
+    /** What to do about it. */
+    readonly hint: string;
     readonly at: string;
   } | null;
+  /** Failed mints since the last success. */
   readonly failures: number;
+  /** When the next mint is attempted after a failure, or null. */
+  readonly nextAttemptAt: string | null;
+  readonly nextAttemptInSeconds: number | null;
+  /** The lifetime in use (shorter than configured once Vidispine was seen ending tokens early). */
   readonly lifetimeSeconds: number;
+  readonly configuredLifetimeSeconds: number;
+  /** Answers sent for this user in the last `minutes`, and how many were 5xx. */
+  readonly requests: RecentCounts;
 }
 
-export function userStatusJson(view: UserTokenView, now: number): UserStatusJson {
+export interface StatusJson {
+  readonly time: string;
+  readonly version: string;
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+  readonly vidispine: string;
+  readonly ready: boolean;
+  readonly shuttingDown: boolean;
+  readonly users: readonly UserStatusJson[];
+}
+
+/** The mode and lifetime in words, as an operator would explain them. */
+export function renewalInWords(
+  setup: UserSetup,
+  lifetimeSeconds: number,
+  renewFraction: number,
+): string {
+  const shortened =
+    lifetimeSeconds < setup.configuredSeconds
+      ? `; Vidispine ends them after about ${lifetimeSeconds} s, ${setup.configuredSeconds} s were asked`
+      : '';
+  if (setup.autoRefresh) {
+    return `kept alive by autoRefresh: each use pushes expiry ${lifetimeSeconds} s ahead (at most every ${setup.serverRefreshIntervalSeconds} s); minted again when idle${shortened}`;
+  }
+  return `renews at ~${Math.round(renewFraction * 100)} % of ${lifetimeSeconds} s${shortened}`;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const secondsUntil = (ms: number | null, now: number): number | null =>
+  ms === null ? null : Math.round((ms - now) / 1000);
+
+export function userStatusJson(
+  setup: StatusSetup,
+  view: UserTokenView,
+  requests: RecentCounts,
+  now: number,
+): UserStatusJson {
+  const user = setup.users.find((u) => u.user === view.user);
+  if (user === undefined) throw new Error(`no configuration for user ${view.user}`);
   return {
     user: view.user,
+    listen: user.listen,
+    mint: { request: user.request, credential: user.credential, secretSource: user.secretSource },
     mode: view.mode,
+    renewal: renewalInWords(user, view.effectiveSeconds, setup.renewFraction),
     endpoint: view.endpoint,
     state: view.state,
-    expiresAt: isoOrNull(view.expiresAt),
-    expiresInSeconds: view.expiresAt === null ? null : Math.round((view.expiresAt - now) / 1000),
-    lastRefreshAt: isoOrNull(view.lastRefreshAt),
+    ready: holdsUnexpiredToken(view, now),
+    expiresAt: iso(view.expiresAt),
+    expiresInSeconds: secondsUntil(view.expiresAt, now),
+    lastRefreshAt: iso(view.lastRefreshAt),
     lastError:
       view.lastError === null
         ? null
         : {
             reason: view.lastError.reason,
             message: redactSecrets(view.lastError.message),
+            hint: MINT_FAILURES[view.lastError.reason].hint,
             at: new Date(view.lastError.at).toISOString(),
           },
     failures: view.failures,
+    nextAttemptAt: iso(view.nextAttemptAt),
+    nextAttemptInSeconds: secondsUntil(view.nextAttemptAt, now),
     lifetimeSeconds: view.effectiveSeconds,
+    configuredLifetimeSeconds: user.configuredSeconds,
+    requests,
   };
 }
 
-function isoOrNull(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+/** Where `/status` reads what changes: the token store, the recent traffic, the listeners. */
+export interface StatusSources {
+  readonly tokens: { status(): readonly UserTokenView[] };
+  readonly recent: { counts(user: string): RecentCounts };
+  /** Where a user's listener is bound (port 0 resolved); the configured address otherwise. */
+  readonly boundAddress?: (user: string) => string | null;
+}
+
+/** The whole report at `now`; `ready` and `shuttingDown` as the readiness probe sees them. */
+export function statusReport(
+  setup: StatusSetup,
+  { tokens, recent, boundAddress }: StatusSources,
+  probe: { readonly ok: boolean; readonly shuttingDown: boolean },
+  now: number,
+): StatusJson {
+  return {
+    time: new Date(now).toISOString(),
+    version: setup.version,
+    startedAt: new Date(setup.startedAt).toISOString(),
+    uptimeSeconds: Math.max(0, Math.round((now - setup.startedAt) / 1000)),
+    vidispine: setup.vidispine,
+    ready: probe.ok,
+    shuttingDown: probe.shuttingDown,
+    users: tokens.status().map((view) => {
+      const json = userStatusJson(setup, view, recent.counts(view.user), now);
+      return { ...json, listen: boundAddress?.(view.user) ?? json.listen };
+    }),
+  };
 }

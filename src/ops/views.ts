@@ -28,6 +28,8 @@ export interface UserTokenView {
   readonly failures: number;
   readonly everHeld: boolean;
   readonly effectiveSeconds: number;
+  /** Epoch ms of the next mint after a failure (its backoff), or null when none is waiting. */
+  readonly nextAttemptAt: number | null;
 }
 
 export interface TokenStatusSource {

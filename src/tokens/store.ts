@@ -247,6 +247,7 @@ class LruTokenStore implements TokenStore {
         failures: slot.failures,
         everHeld: slot.everHeld,
         effectiveSeconds: slot.effectiveSeconds,
+        nextAttemptAt: slot.retryAt !== null && slot.retryAt > now ? slot.retryAt : null,
       };
     });
   }

@@ -2,7 +2,9 @@ import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
 import { parseExposition, value } from '../support/prom-parse';
-import { captureLogs, ScriptedTokens } from '../support/ops';
+import { RecentRequests } from '../../src/ops/recent-requests';
+import { MINT_FAILURES } from '../../src/vidispine/failures';
+import { captureLogs, ScriptedTokens, scriptedSetup } from '../support/ops';
 
 const T0 = Date.parse('2026-01-01T12:00:00Z');
 
@@ -34,8 +36,9 @@ async function start(users = ['ingest', 'reporting']): Promise<Harness> {
     health,
     metrics,
     tokens,
+    recent: new RecentRequests(clock),
     logger: captureLogs().logger,
-    version: '9.9.9',
+    setup: scriptedSetup(users, { startedAt: T0 }),
     now: clock,
   });
   await server.listen({ host: '127.0.0.1', port: 0 });
@@ -84,14 +87,23 @@ describe('ops endpoints under each token state', () => {
       ok: false,
       shuttingDown: false,
       users: [
-        { user: 'ingest', reason: 'no_token_yet', lastFailure: null },
-        { user: 'reporting', reason: 'no_token_yet', lastFailure: 'forbidden' },
+        { user: 'ingest', state: 'pending', ok: false, reason: 'no_token_yet', lastFailure: null },
+        {
+          user: 'reporting',
+          state: 'pending',
+          ok: false,
+          reason: 'no_token_yet',
+          lastFailure: 'forbidden',
+        },
       ],
     });
     const startup = (await h.get('/startupz')).json();
     expect(startup).toMatchObject({
       ok: false,
-      users: [{ user: 'ingest' }, { user: 'reporting' }],
+      users: [
+        { user: 'ingest', ok: false },
+        { user: 'reporting', ok: false },
+      ],
     });
   });
 
@@ -100,7 +112,12 @@ describe('ops endpoints under each token state', () => {
     h.tokens.minted('ingest');
     const p = await probes(h);
     expect([p.live, p.startup, p.ready]).toEqual([200, 503, 503]);
-    expect(p.readyBody).toMatchObject({ users: [{ user: 'reporting', reason: 'no_token_yet' }] });
+    expect(p.readyBody).toMatchObject({
+      users: [
+        { user: 'ingest', state: 'valid', ok: true, reason: null },
+        { user: 'reporting', state: 'pending', ok: false, reason: 'no_token_yet' },
+      ],
+    });
   });
 
   it('valid: everything 200', async () => {
@@ -109,7 +126,16 @@ describe('ops endpoints under each token state', () => {
     h.tokens.minted('reporting', 3600);
     const p = await probes(h);
     expect([p.live, p.startup, p.ready]).toEqual([200, 200, 200]);
-    expect(p.readyBody).toEqual({ status: 'ok', ok: true, shuttingDown: false, users: [] });
+    // Every user is listed even when all is well.
+    expect(p.readyBody).toEqual({
+      status: 'ok',
+      ok: true,
+      shuttingDown: false,
+      users: [
+        { user: 'ingest', state: 'valid', ok: true, reason: null, lastFailure: null },
+        { user: 'reporting', state: 'valid', ok: true, reason: null, lastFailure: null },
+      ],
+    });
   });
 
   it('failing but still valid: ready, /status shows the failure', async () => {
@@ -117,29 +143,47 @@ describe('ops endpoints under each token state', () => {
     h.tokens.minted('ingest');
     h.advance(45_000);
     h.tokens.failed('ingest', 'server_error', 'HTTP 500 from GET /API/token');
-    h.tokens.failed('ingest', 'network', 'connect ECONNREFUSED 10.0.0.1:8080');
+    h.tokens.failed('ingest', 'network', 'connect ECONNREFUSED 10.0.0.1:8080', 0.1, 4000);
     const p = await probes(h);
     expect([p.live, p.startup, p.ready]).toEqual([200, 200, 200]);
     const status = (await h.get('/status')).json();
     expect(status).toEqual({
       time: new Date(T0 + 45_000).toISOString(),
+      version: '9.9.9',
+      startedAt: new Date(T0).toISOString(),
+      uptimeSeconds: 45,
+      vidispine: 'http://vidispine:8080',
+      ready: true,
       shuttingDown: false,
       users: [
         {
           user: 'ingest',
+          listen: '127.0.0.1:8080',
+          mint: {
+            request: 'GET /API/token',
+            credential: 'own password',
+            secretSource: 'file /run/secrets/ingest (users[0].passwordFile)',
+          },
           mode: 'renew',
+          renewal: 'renews at ~70 % of 60 s',
           endpoint: 'token',
           state: 'failing',
+          ready: true,
           expiresAt: new Date(T0 + 60_000).toISOString(),
           expiresInSeconds: 15,
           lastRefreshAt: new Date(T0).toISOString(),
           lastError: {
             reason: 'network',
             message: 'connect ECONNREFUSED 10.0.0.1:8080',
+            hint: MINT_FAILURES.network.hint,
             at: new Date(T0 + 45_000).toISOString(),
           },
           failures: 2,
+          nextAttemptAt: new Date(T0 + 49_000).toISOString(),
+          nextAttemptInSeconds: 4,
           lifetimeSeconds: 60,
+          configuredLifetimeSeconds: 60,
+          requests: { minutes: 5, requests: 0, errors: 0 },
         },
       ],
     });
@@ -155,7 +199,7 @@ describe('ops endpoints under each token state', () => {
     let p = await probes(h);
     expect([p.live, p.startup, p.ready]).toEqual([200, 200, 503]);
     expect(p.readyBody).toMatchObject({
-      users: [{ user: 'ingest', reason: 'token_expired', lastFailure: 'unauthorized' }],
+      users: [{ user: 'ingest', ok: false, reason: 'token_expired', lastFailure: 'unauthorized' }],
     });
     h.tokens.expired('ingest');
     p = await probes(h);
@@ -174,9 +218,14 @@ describe('ops endpoints under each token state', () => {
     h.health.beginShutdown();
     const p = await probes(h);
     expect([p.live, p.startup, p.ready]).toEqual([200, 200, 503]);
-    expect(p.readyBody).toEqual({ status: 'not ready', ok: false, shuttingDown: true, users: [] });
-    expect((await h.get('/status')).json()).toMatchObject({ shuttingDown: true });
-    expect((await h.get('/')).body).toContain('shutting down');
+    expect(p.readyBody).toEqual({
+      status: 'not ready',
+      ok: false,
+      shuttingDown: true,
+      users: [{ user: 'ingest', state: 'valid', ok: true, reason: null, lastFailure: null }],
+    });
+    expect((await h.get('/status')).json()).toMatchObject({ shuttingDown: true, ready: false });
+    expect((await h.get('/')).body).toContain('Shutting down: readiness fails');
   });
 });
 
@@ -206,12 +255,12 @@ describe('ops server', () => {
     const res = await h.get('/');
     expect(res.status).toBe(200);
     expect(res.type).toMatch(/^text\/html/);
-    expect(res.body).toContain('<td>ingest</td><td>renew</td><td>valid</td>');
+    expect(res.body).toContain('data-user="ingest" data-state="valid"');
     expect(res.body).toContain('in 1 m 25 s');
     expect(res.body).toContain('5 s ago');
     expect(res.body).toContain('admin lacks &lt;_administrator&gt; &amp; &quot;role&quot;');
     expect(res.body).not.toContain('<_administrator>');
-    expect(res.body).toContain('not ready (reporting: no_token_yet)');
+    expect(res.body).toContain('Not ready: no valid token for reporting');
     for (const path of ['status', 'readyz', 'startupz', 'livez', 'metrics']) {
       expect(res.body).toContain(`href="${path}"`);
     }
@@ -243,7 +292,9 @@ describe('ops server', () => {
       health: new Health(tokens),
       metrics: new OpsMetrics({ users: ['ingest'], tokens, defaultMetrics: false }),
       tokens,
+      recent: new RecentRequests(),
       logger: captureLogs().logger,
+      setup: scriptedSetup(['ingest']),
     });
     await expect(second.listen({ host: '127.0.0.1', port })).rejects.toThrow(`127.0.0.1:${port}`);
     expect(second.address()).toBeNull();

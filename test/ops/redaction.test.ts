@@ -6,6 +6,8 @@
 import { YAML_NAMES } from '../../src/config';
 import type { ProxyConfig } from '../../src/config/types';
 import { createOpsServer, type OpsServer } from '../../src/ops/server';
+import { RecentRequests } from '../../src/ops/recent-requests';
+import { statusSetup } from '../../src/ops/status';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
 import { createAccessLog, forwardLogObserver } from '../../src/ops/request-log';
@@ -66,7 +68,14 @@ it('no known secret reaches logs, metrics, /status or the page', async () => {
   logTokenEvents(tokens, logger);
   const observer = combineObservers(metrics, forwardLogObserver(logger));
   const accessLog = createAccessLog(logger);
-  server = createOpsServer({ health: new Health(tokens), metrics, tokens, logger });
+  server = createOpsServer({
+    health: new Health(tokens),
+    metrics,
+    tokens,
+    recent: new RecentRequests(),
+    logger,
+    setup: statusSetup(config, { version: '1.2.3', startedAt: Date.now(), renewFraction: 0.7 }),
+  });
   await server.listen({ host: '127.0.0.1', port: 0 });
 
   logStartup(logger, config, '1.2.3');

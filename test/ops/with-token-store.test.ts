@@ -7,6 +7,7 @@ import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
 import { logTokenEvents } from '../../src/ops/token-log';
+import { RecentRequests } from '../../src/ops/recent-requests';
 import {
   createTokenStore,
   MintError,
@@ -15,7 +16,7 @@ import {
   type TokenStore,
 } from '../../src/tokens';
 import { parseExposition, value } from '../support/prom-parse';
-import { captureLogs } from '../support/ops';
+import { captureLogs, scriptedSetup } from '../support/ops';
 import { userConfig } from '../support/config-fixtures';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
@@ -91,7 +92,15 @@ it('serves each probe, /status and the metrics with the meaning design.md gives 
   const metrics = new OpsMetrics({ users: ['ingest'], tokens: store, now, defaultMetrics: false });
   recordTokenEvents(store, metrics);
   logTokenEvents(store, capture.logger);
-  server = createOpsServer({ health, metrics, tokens: store, logger: capture.logger, now });
+  server = createOpsServer({
+    health,
+    metrics,
+    tokens: store,
+    recent: new RecentRequests(now),
+    logger: capture.logger,
+    setup: scriptedSetup(['ingest']),
+    now,
+  });
   await server.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${server.address()?.port}`;
   const json = async (path: string) => {
@@ -121,7 +130,9 @@ it('serves each probe, /status and the metrics with the meaning design.md gives 
   // None yet.
   let s = await snapshot();
   expect([s.startup, s.ready, s.state, s.valid]).toEqual([503, 503, 'pending', 0]);
-  expect(s.readyUsers).toEqual([{ user: 'ingest', reason: 'no_token_yet', lastFailure: null }]);
+  expect(s.readyUsers).toEqual([
+    { user: 'ingest', state: 'pending', ok: false, reason: 'no_token_yet', lastFailure: null },
+  ]);
   expect((await fetch(`${base}/livez`)).status).toBe(200);
 
   // Valid.
@@ -147,8 +158,10 @@ it('serves each probe, /status and the metrics with the meaning design.md gives 
   expect([s.startup, s.ready, s.state, s.valid]).toEqual([200, 200, 'failing', 1]);
   expect(s.user).toMatchObject({
     failures: expect.any(Number),
-    lastError: { reason: 'server_error' },
+    lastError: { reason: 'server_error', hint: expect.stringContaining('5xx') },
+    nextAttemptInSeconds: expect.any(Number),
   });
+  expect(s.user?.nextAttemptInSeconds).toBeGreaterThan(0);
   const failures = value(s.e, 'vidispine_auth_proxy_token_refreshes_total', {
     user: 'ingest',
     result: 'failure',
@@ -162,7 +175,13 @@ it('serves each probe, /status and the metrics with the meaning design.md gives 
   s = await snapshot();
   expect([s.startup, s.ready, s.state, s.valid]).toEqual([200, 503, 'expired', 0]);
   expect(s.readyUsers).toEqual([
-    { user: 'ingest', reason: 'token_expired', lastFailure: 'server_error' },
+    {
+      user: 'ingest',
+      state: 'expired',
+      ok: false,
+      reason: 'token_expired',
+      lastFailure: 'server_error',
+    },
   ]);
   expect(capture.lines.some((l) => l.event === 'token_expired' && l.user === 'ingest')).toBe(true);
 

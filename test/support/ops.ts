@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../src/ops/logger';
+import type { StatusSetup } from '../../src/ops/status';
 import type { TokenEventsView, UserTokenView } from '../../src/ops/views';
 import type { MintFailureReason } from '../../src/vidispine/failures';
 
@@ -30,6 +31,7 @@ export class ScriptedTokens extends EventEmitter {
         failures: 0,
         everHeld: false,
         effectiveSeconds: 60,
+        nextAttemptAt: null,
       });
     }
   }
@@ -59,6 +61,7 @@ export class ScriptedTokens extends EventEmitter {
       failures: 0,
       everHeld: true,
       effectiveSeconds: seconds,
+      nextAttemptAt: null,
     });
     this.send('minted', {
       user,
@@ -69,7 +72,13 @@ export class ScriptedTokens extends EventEmitter {
     });
   }
 
-  failed(user: string, reason: MintFailureReason, message: string, durationSeconds = 0.1): void {
+  failed(
+    user: string,
+    reason: MintFailureReason,
+    message: string,
+    durationSeconds = 0.1,
+    retryInMs = 2000,
+  ): void {
     const now = this.clock();
     const view = this.view(user);
     const holds = view.expiresAt !== null && view.expiresAt > now;
@@ -77,6 +86,7 @@ export class ScriptedTokens extends EventEmitter {
       state: holds ? 'failing' : view.everHeld ? 'expired' : 'pending',
       lastError: { reason, message, at: now },
       failures: view.failures + 1,
+      nextAttemptAt: now + retryInMs,
     });
     this.send('mintFailed', {
       user,
@@ -84,7 +94,7 @@ export class ScriptedTokens extends EventEmitter {
       reason,
       message,
       durationSeconds,
-      retryInMs: 2000,
+      retryInMs,
     });
   }
 
@@ -121,4 +131,27 @@ export function captureLogs(level = 'trace'): LogCapture {
     },
   });
   return { logger, lines, raw };
+}
+
+/** The configuration facts of `/status` for scripted users: own password, 60 s, renew mode. */
+export function scriptedSetup(
+  users: readonly string[],
+  { version = '9.9.9', startedAt = 0 }: { version?: string; startedAt?: number } = {},
+): StatusSetup {
+  return {
+    vidispine: 'http://vidispine:8080',
+    version,
+    startedAt,
+    renewFraction: 0.7,
+    users: users.map((user, i) => ({
+      user,
+      listen: `127.0.0.1:${8080 + i}`,
+      request: 'GET /API/token',
+      credential: 'own password',
+      secretSource: `file /run/secrets/${user} (users[${i}].passwordFile)`,
+      configuredSeconds: 60,
+      autoRefresh: false,
+      serverRefreshIntervalSeconds: 10,
+    })),
+  };
 }

@@ -127,7 +127,7 @@ export function renewalInWords(
 ): string {
   const shortened =
     lifetimeSeconds < setup.configuredSeconds
-      ? `; Vidispine ends them after about ${lifetimeSeconds} s, ${setup.configuredSeconds} s were asked`
+      ? ` (${setup.configuredSeconds} s asked, but Vidispine ends them after about ${lifetimeSeconds} s)`
       : '';
   if (setup.autoRefresh) {
     return `kept alive by autoRefresh: each use pushes expiry ${lifetimeSeconds} s ahead (at most every ${setup.serverRefreshIntervalSeconds} s); minted again when idle${shortened}`;

@@ -27,14 +27,15 @@ import type { BodyBudget } from './body';
 import { readWhole, watchBodyIdle } from './body';
 import type { RequestFraming } from './framing';
 import { NO_BODY, lengthFraming } from './framing';
-import { attachToken, clientResponseHeaders, isValidReason } from './headers';
+import { attachToken, clientResponseHeaders, isAscii, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
 import type { AccessLogger, ForwardObserver } from './observer';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
 import { requestIdFrom } from './request-id';
 import type { Turn } from './pipeline';
-import { Pipelines, isSafe } from './pipeline';
+import type { Pipelines } from './pipeline';
+import { isSafe } from './pipeline';
 import { refusalReason, withoutToken } from './unauthorized';
 import { isIdempotent } from './retry';
 import type { Upstream } from './upstream';
@@ -42,6 +43,8 @@ import { limitConnect } from './upstream';
 
 export interface ForwarderOptions {
   readonly rules: AdmissionRules;
+  /** The listener's per-connection order of requests, shared with upgrades and CONNECT. */
+  readonly pipelines: Pipelines;
   readonly upstream: Upstream;
   readonly rewriteLocation: LocationRewriter;
   readonly replayBufferBytes: number;
@@ -171,12 +174,15 @@ class Exchange implements Turn {
   /** Step "forward": one upstream request with the current lease. */
   private send(): void {
     const { upstream } = this.f;
+    // Node writes the head of a request that expects 100 as UTF-8, which would turn a
+    // client's obs-text byte into two: such a request streams its body without asking.
+    const askContinue = this.plan === 'expect' && isAscii(this.admitted.headers);
     const headers = attachToken(
       this.admitted.headers,
       upstream.hostHeader,
       this.token(),
       this.upstreamFraming(),
-      this.plan === 'expect',
+      askContinue,
     );
     let upstreamReq: ClientRequest;
     try {
@@ -216,6 +222,10 @@ class Exchange implements Turn {
         upstreamReq.end();
         break;
       case 'expect':
+        if (!askContinue) {
+          this.streamBody(upstreamReq);
+          break;
+        }
         upstreamReq.once('continue', () => this.streamBody(upstreamReq));
         this.continueTimer = setTimeout(
           () => this.streamBody(upstreamReq),
@@ -443,7 +453,6 @@ class Exchange implements Turn {
 export class Forwarder {
   private inFlightCount = 0;
   private runAsStrippedBefore = false;
-  private readonly pipelines = new Pipelines();
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly f: ForwarderOptions) {}
@@ -480,7 +489,7 @@ export class Forwarder {
     if (req.headers.runas !== undefined) this.noteStrippedRunAs();
     const exchange = new Exchange(this.f, req, res, expectsContinue, admission);
     this.track(res, admission.user, req.method, started, exchange, admission.requestId);
-    this.pipelines.enter(req.socket, exchange);
+    this.f.pipelines.enter(req.socket, exchange);
   }
 
   /**
@@ -530,7 +539,7 @@ export class Forwarder {
       over = true;
       if (exchange !== undefined) {
         exchange.over();
-        this.pipelines.leave(socket, exchange);
+        this.f.pipelines.leave(socket, exchange);
       }
       const status = res.headersSent && !connectionLost ? res.statusCode : CLIENT_CLOSED;
       const durationSeconds = (performance.now() - started) / 1000;

@@ -160,3 +160,12 @@ const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 export function isValidReason(reason: string | undefined): boolean {
   return reason === undefined || REASON_PHRASE.test(reason);
 }
+
+/** Header text beyond ASCII: obs-text bytes, as Node's parser hands them over. */
+const NON_ASCII = /[^\t\x20-\x7e]/;
+
+/** Whether every value in a flat name/value list is ASCII (names always are). */
+export function isAscii(headers: readonly string[]): boolean {
+  for (let i = 1; i < headers.length; i += 2) if (NON_ASCII.test(headers[i])) return false;
+  return true;
+}

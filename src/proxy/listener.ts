@@ -3,7 +3,7 @@
  * keep-alive pool to Vidispine. This is the proxy's whole public surface.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { boundAddress, listenOn } from '../config/listen';
@@ -15,6 +15,7 @@ import { BodyBudget } from './body';
 import { Forwarder } from './forwarder';
 import { locationRewriter } from './location';
 import type { AccessLogger, ForwardObserver } from './observer';
+import { Pipelines } from './pipeline';
 import { createUpstream } from './upstream';
 import { createUpgradeHandler } from './websocket';
 
@@ -95,8 +96,10 @@ function createDataListener(
   };
   const rules = admissionRules(identity, user, deps.accessLog !== undefined);
   const rewriteLocation = locationRewriter(upstream.url, 'http');
+  const pipelines = new Pipelines();
   const forwarder = new Forwarder({
     rules,
+    pipelines,
     upstream,
     rewriteLocation,
     replayBufferBytes: config.proxy.replayBufferBytes,
@@ -110,6 +113,7 @@ function createDataListener(
   });
   const upgrades = createUpgradeHandler({
     rules,
+    pipelines,
     upstream,
     rewriteLocation,
     store,
@@ -129,7 +133,8 @@ function createDataListener(
   server.on('upgrade', upgrades.handle);
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
     socket.on('error', ignoreError);
-    socket.end(CONNECT_REFUSED);
+    // After the answers still owed on this connection, never in front of them.
+    pipelines.enter(socket as Socket, { safe: false, start: () => socket.end(CONNECT_REFUSED) });
   });
 
   let closing: Promise<void> | undefined;

@@ -24,12 +24,15 @@ import { NO_BODY } from './framing';
 import { attachToken, clientResponseHeaders, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
 import type { ForwardObserver } from './observer';
+import type { Pipelines } from './pipeline';
 import { refusalReason, withoutToken } from './unauthorized';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
 
 export interface UpgradeOptions {
   readonly rules: AdmissionRules;
+  /** An upgrade waits for what its connection asked before it to be answered. */
+  readonly pipelines: Pipelines;
   readonly upstream: Upstream;
   readonly rewriteLocation: LocationRewriter;
   readonly store: TokenStore;
@@ -79,7 +82,7 @@ export interface UpgradeHandler {
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
-  const { rules, upstream, rewriteLocation, store, observer, logger } = options;
+  const { rules, pipelines, upstream, rewriteLocation, store, observer, logger } = options;
   const sockets = new Set<Duplex>();
 
   function failed(user: string, client: Duplex, err: unknown): void {
@@ -214,6 +217,12 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     client.on('error', ignoreError);
     sockets.add(client);
     client.once('close', () => sockets.delete(client));
+    // Node hands the socket over at once; answers still owed on it go first.
+    pipelines.enter(client as Socket, { safe: false, start: () => upgrade(req, client, early) });
+  };
+
+  function upgrade(req: IncomingMessage, client: Duplex, early: Buffer): void {
+    if (client.destroyed) return;
     const admission = admit(req, rules, true);
     if (!admission.ok) {
       if (admission.event !== undefined) logger.warn({ event: admission.event }, admission.reason);
@@ -235,7 +244,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         refuse(client, 503, answer.message, ['Retry-After', answer.retryAfter]);
       },
     );
-  };
+  }
 
   return {
     handle,

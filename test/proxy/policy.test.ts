@@ -7,6 +7,7 @@ import {
 import { CHUNKED, NO_BODY, lengthFraming } from '../../src/proxy/framing';
 import {
   attachToken,
+  isAscii,
   isValidReason,
   clientResponseHeaders,
   requestDropSet,
@@ -296,5 +297,13 @@ describe('error mapping', () => {
     expect(retryAfterHeader(0)).toBe('1');
     expect(retryAfterHeader(2.2)).toBe('3');
     expect(retryAfterHeader(Number.NaN)).toBe('1');
+  });
+});
+
+describe('ASCII header values', () => {
+  it('tells obs-text apart, which Node would write as UTF-8 when asking for 100', () => {
+    expect(isAscii(['Accept', '*/*', 'X-A', 'a\tb'])).toBe(true);
+    expect(isAscii(['X-Latin', 'caf\xe9'])).toBe(false);
+    expect(isAscii(['caf\xe9', 'names are not looked at'])).toBe(true);
   });
 });

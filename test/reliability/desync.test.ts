@@ -270,6 +270,30 @@ describe('pipelined requests', () => {
     ]);
   });
 
+  it.each([
+    ['CONNECT', 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n', 405],
+    [
+      'a WebSocket upgrade',
+      'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      200,
+    ],
+  ])(
+    '%s after a POST is answered after it, never in front of its answer',
+    async (_name, bytes, status) => {
+      const pipelined = rawRequest(
+        pooled.port,
+        `POST /API/first HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi${bytes}`,
+        { responses: 2 },
+      );
+      await upstream.received(1);
+      held.shift()?.();
+      const result = await pipelined;
+      expect(result.responses.map((r) => r.status)).toEqual([200, status]);
+      expect(result.responses[0].body.toString()).toBe(`posted ${upstream.requests[0].sequence}`);
+    },
+  );
+
   it('a pipelined connection that dies leaves nothing in flight', async () => {
     const client = net.connect(pooled.port, '127.0.0.1');
     client.on('error', () => undefined);

@@ -168,6 +168,11 @@ const CORPUS: [string, string, number][] = [
   ],
   ['obs-text in a value', 'GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Latin: caf\xe9\r\n\r\n', 1],
   [
+    'obs-text in a value of a streamed upload',
+    `PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nX-Latin: caf\xe9\r\nTransfer-Encoding: chunked\r\n\r\n${chunk('abc')}0\r\n\r\n`,
+    1,
+  ],
+  [
     'pipelined: a POST, then a GET that tries to carry a RunAs in its body',
     `POST /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi` +
       `GET /API/whoami HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
@@ -192,5 +197,6 @@ afterAll(async () => {
 });
 
 it.each(CORPUS)('%s', async (_name, message, requests) => {
-  expect(await differential(h.port, upstream, message, requests)).toEqual([]);
+  const settled = (): boolean => h.listeners[0].inFlight() === 0;
+  expect(await differential(h.port, upstream, message, requests, settled)).toEqual([]);
 });

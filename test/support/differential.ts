@@ -12,6 +12,7 @@
  *   is one the client sent, and no credential of the client's gets through;
  * - the canary arrives alone, intact, and gets its own answer.
  */
+import { until } from './proxy-harness';
 import { rawRequest, type RawResponse } from './raw-client';
 import { header, type RawUpstream, type UpstreamRequest } from './raw-upstream';
 
@@ -59,8 +60,18 @@ const answerOf = (response: RawResponse): number | undefined => {
   return m === null ? undefined : Number(m[1]);
 };
 
+const CANARY =
+  'GET /API/canary HTTP/1.1\r\nHost: canary\r\nX-Canary: 1\r\nConnection: close\r\n\r\n';
+const isCanary = (r: UpstreamRequest): boolean =>
+  r.target === '/API/canary' && header(r, 'x-canary') === '1';
+
 /**
  * `requests`: how many requests the message holds (a bound on what may be forwarded).
+ * The client keeps its connection open (a half-close counts as leaving, for Node and nginx
+ * alike) until it has as many answers, the proxy closes it, or `waitMs` passed — a message
+ * that declares more body than it carries waits that long — and then leaves. `settled`
+ * tells when the proxy has nothing of it in flight any more; only then comes the canary.
+ * Whatever else reaches the upstream until the canary is answered counts as the message's.
  * The upstream must answer each request with the default `answer <sequence>`.
  */
 export async function differential(
@@ -68,12 +79,22 @@ export async function differential(
   upstream: RawUpstream,
   message: string | Buffer,
   requests: number,
+  settled: () => boolean,
+  waitMs = 2000,
 ): Promise<string[]> {
   const text = typeof message === 'string' ? message : message.toString('latin1');
   const before = upstream.requests.length;
   const malformedBefore = upstream.malformed.length;
-  const result = await rawRequest(port, message, { responses: Math.max(requests, 1), end: true });
-  const forwarded = upstream.requests.slice(before);
+  const result = await rawRequest(port, message, {
+    responses: Math.max(requests, 1),
+    timeoutMs: waitMs,
+  });
+  await until(settled, 5000);
+  const canary = await rawRequest(port, CANARY);
+  const arrived = upstream.requests.slice(before);
+  const forwarded = arrived.filter((r) => !isCanary(r));
+  const canaries = arrived.filter(isCanary);
+
   const problems: string[] = [];
   if (forwarded.length > requests) {
     problems.push(`${forwarded.length} requests forwarded for ${requests} sent`);
@@ -86,25 +107,13 @@ export async function differential(
       problems.push(`client got answer ${answer}, which was not for its own request`);
     }
   }
-
-  const canaryBefore = upstream.requests.length;
-  const canary = await rawRequest(
-    port,
-    'GET /API/canary HTTP/1.1\r\nHost: canary\r\nX-Canary: 1\r\nConnection: close\r\n\r\n',
-  );
-  const seen = upstream.requests.slice(canaryBefore);
-  if (seen.length !== 1 || seen[0].target !== '/API/canary') {
-    problems.push(
-      `canary arrived as ${JSON.stringify(seen.map((r) => `${r.method} ${r.target}`))}`,
-    );
+  if (canaries.length !== 1) {
+    problems.push(`the canary arrived ${canaries.length} times`);
   } else {
-    problems.push(
-      ...checkForwarded(seen[0], 'GET /API/canary HTTP/1.1\r\nX-Canary: 1\r\n').map(
-        (p) => `canary: ${p}`,
-      ),
-    );
+    const [seen] = canaries;
+    problems.push(...checkForwarded(seen, CANARY).map((p) => `canary: ${p}`));
     const got = canary.responses.map(answerOf);
-    if (got.length !== 1 || got[0] !== seen[0].sequence) {
+    if (got.length !== 1 || got[0] !== seen.sequence) {
       problems.push(`canary got ${JSON.stringify(canary.responses.map((r) => r.body.toString()))}`);
     }
   }

@@ -240,8 +240,17 @@ describe('failures and backoff', () => {
       failures: 1,
       lastError: { reason: 'unauthorized' },
     });
+    // The status says when the next attempt is: an operator's failure backs off 8 s less jitter.
+    const next = s.store.status()[0].nextAttemptAt ?? 0;
+    expect(next - s.clock.now()).toBeGreaterThanOrEqual(6_000);
+    expect(next - s.clock.now()).toBeLessThanOrEqual(8_000);
     await s.clock.advance(8_000);
-    expect(s.store.status()[0]).toMatchObject({ state: 'valid', failures: 0, everHeld: true });
+    expect(s.store.status()[0]).toMatchObject({
+      state: 'valid',
+      failures: 0,
+      everHeld: true,
+      nextAttemptAt: null,
+    });
     expect(s.store.current('alice')).toBeDefined();
   });
 
@@ -627,6 +636,7 @@ describe('lifecycle', () => {
       failures: 0,
       everHeld: true,
       effectiveSeconds: 60,
+      nextAttemptAt: null,
     });
     expect(bob).toMatchObject({
       user: 'bob',

@@ -5,27 +5,16 @@
  * answer with its own headers.
  */
 import * as net from 'node:net';
+import { behindRawUpstream } from '../support/behind-raw-upstream';
 import { startHarness, until, type Harness } from '../support/proxy-harness';
 import { rawRequest } from '../support/raw-client';
-import {
-  header,
-  headerValues,
-  ok,
-  startRawUpstream,
-  type RawUpstream,
-} from '../support/raw-upstream';
+import { header, headerValues, ok, type RawUpstream } from '../support/raw-upstream';
 
+// One pooled upstream connection: every request after the first reuses it.
+const proxy = behindRawUpstream({ vidispine: { maxSockets: 1 } });
 let upstream: RawUpstream;
 let h: Harness;
-beforeAll(async () => {
-  upstream = await startRawUpstream();
-  // One pooled upstream connection: every request after the first reuses it.
-  h = await startHarness({ forwardTo: upstream.url, vidispine: { maxSockets: 1 } });
-});
-afterAll(async () => {
-  await h.close();
-  await upstream.close();
-});
+beforeAll(() => ({ upstream, h } = proxy));
 beforeEach(() => {
   upstream.requests.length = 0;
   upstream.malformed.length = 0;

@@ -6,9 +6,9 @@
  * nothing the client could not have sent directly, and the next client still gets its own
  * answer (see `differential.ts`).
  */
+import { behindRawUpstream } from '../support/behind-raw-upstream';
 import { differential } from '../support/differential';
-import { startHarness, type Harness } from '../support/proxy-harness';
-import { startRawUpstream, type RawUpstream } from '../support/raw-upstream';
+import { REFUSED_BY_THE_PARSER } from '../support/hostile-requests';
 
 const SMUGGLED = 'GET /API/whoami HTTP/1.1\r\nRunAs: admin\r\nX-Prefix: ';
 const WS =
@@ -23,40 +23,8 @@ const many = (count: number): string => {
 
 /** [name, bytes, requests the bytes hold]. */
 const CORPUS: [string, string, number][] = [
-  // Framing conflicts Node's parser refuses.
-  [
-    'Content-Length with Transfer-Encoding',
-    `POST /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${5 + SMUGGLED.length}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
-    1,
-  ],
-  [
-    'Transfer-Encoding with Content-Length',
-    `POST /API/import/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n${SMUGGLED}`,
-    1,
-  ],
-  [
-    'two Content-Length',
-    'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',
-    1,
-  ],
-  ['Content-Length list', 'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\nhello', 1],
-  [
-    'Content-Length with a sign',
-    'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello',
-    1,
-  ],
-  ['negative Content-Length', 'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\nhello', 1],
-  [
-    'chunked not last',
-    'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n',
-    1,
-  ],
-  [
-    'a vertical tab before chunked',
-    'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \x0bchunked\r\n\r\n0\r\n\r\n',
-    1,
-  ],
-  ['xchunked', 'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n', 1],
+  // Framing conflicts Node's parser refuses, at the head or in a chunked body.
+  ...REFUSED_BY_THE_PARSER.map(([name, bytes]): [string, string, number] => [name, bytes, 1]),
   [
     'a chunk size that overflows',
     `POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff1\r\n${SMUGGLED}\r\n0\r\n\r\n`,
@@ -67,18 +35,8 @@ const CORPUS: [string, string, number][] = [
     `POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n`,
     1,
   ],
-  ['obs-fold', 'GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n', 1],
-  ['bare LF', 'GET /API/whoami HTTP/1.1\nHost: x\n\n', 1],
-  ['a bare CR', 'GET /API/whoami HTTP/1.1\r\nHost: x\rX-A: b\r\n\r\n', 1],
-  ['a NUL in a value', 'GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n', 1],
-  [
-    'a space before the colon',
-    'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n',
-    1,
-  ],
-  ['HTTP/1.2', 'GET /API/whoami HTTP/1.2\r\nHost: x\r\n\r\n', 1],
-  ['no Host in HTTP/1.1', 'GET /API/whoami HTTP/1.1\r\n\r\n', 1],
   // What the proxy refuses itself.
+  ['xchunked', 'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n', 1],
   [
     'Connection: content-length on a GET with a body',
     `GET /API/whoami HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
@@ -185,18 +143,9 @@ const CORPUS: [string, string, number][] = [
   ],
 ];
 
-let upstream: RawUpstream;
-let h: Harness;
-beforeAll(async () => {
-  upstream = await startRawUpstream();
-  h = await startHarness({ forwardTo: upstream.url, vidispine: { maxSockets: 1 } });
-});
-afterAll(async () => {
-  await h.close();
-  await upstream.close();
-});
+const proxy = behindRawUpstream({ vidispine: { maxSockets: 1 } });
 
 it.each(CORPUS)('%s', async (_name, message, requests) => {
-  const settled = (): boolean => h.listeners[0].inFlight() === 0;
+  const { h, upstream, settled } = proxy;
   expect(await differential(h.port, upstream, message, requests, settled)).toEqual([]);
 });

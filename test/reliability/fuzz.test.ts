@@ -9,10 +9,11 @@
  * or a cut connection — never malformed bytes — and the proxy keeps serving.
  */
 import fc from 'fast-check';
+import { behindRawUpstream } from '../support/behind-raw-upstream';
 import { differential } from '../support/differential';
-import { call, startHarness, until, type Harness } from '../support/proxy-harness';
+import { call, until } from '../support/proxy-harness';
 import { rawRequest } from '../support/raw-client';
-import { ok, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
+import { ok } from '../support/raw-upstream';
 
 const FUZZ_MS = Number(process.env.FUZZ_MS ?? 4000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -166,16 +167,7 @@ describe('fuzzed requests', () => {
     });
   const messages = fc.array(message, { minLength: 1, maxLength: 2 }).map((m) => m.join(''));
 
-  let upstream: RawUpstream;
-  let h: Harness;
-  beforeAll(async () => {
-    upstream = await startRawUpstream();
-    h = await startHarness({ forwardTo: upstream.url, vidispine: { maxSockets: 1 } });
-  });
-  afterAll(async () => {
-    await h.close();
-    await upstream.close();
-  });
+  const proxy = behindRawUpstream({ vidispine: { maxSockets: 1 } });
 
   it(
     `reach Vidispine well framed, one per request, nothing added (about ${FUZZ_MS} ms)`,
@@ -184,12 +176,12 @@ describe('fuzzed requests', () => {
         // Node needs an HTTP/1.x request line for every request it parses.
         const requests = bytes.split('HTTP/1.').length - 1;
         // A message that declares more body than it carries is given 150 ms, then left.
-        const settled = (): boolean => h.listeners[0].inFlight() === 0;
+        const { h, upstream, settled } = proxy;
         const problems = await differential(h.port, upstream, bytes, requests, settled, 150);
         if (problems.length > 0)
           throw new Error(`${JSON.stringify(bytes)}\n${problems.join('\n')}`);
       });
-      await until(() => h.listeners[0].inFlight() === 0, 5000);
+      await until(proxy.settled, 5000);
     },
     FUZZ_MS + 30_000,
   );
@@ -269,23 +261,14 @@ describe('fuzzed answers from Vidispine', () => {
       return { bytes: `${a.statusLine}${end}${fields}${end}${a.body}`, status: a.statusLine };
     });
 
-  let upstream: RawUpstream;
-  let h: Harness;
+  const proxy = behindRawUpstream({ vidispine: { upstreamTimeoutSeconds: 2 } });
   let next = '';
-  beforeAll(async () => {
-    upstream = await startRawUpstream((request, socket) => {
+  beforeAll(() => {
+    proxy.upstream.respond = (request, socket) => {
       if (request.target !== '/API/fuzz') return ok('fine');
       socket.end(Buffer.from(next, 'latin1'));
       return 'hang';
-    });
-    h = await startHarness({
-      forwardTo: upstream.url,
-      vidispine: { upstreamTimeoutSeconds: 2 },
-    });
-  });
-  afterAll(async () => {
-    await h.close();
-    await upstream.close();
+    };
   });
 
   it(
@@ -295,6 +278,7 @@ describe('fuzzed answers from Vidispine', () => {
       await fuzz(
         answer.filter((a) => !/^\S* 401/.test(a.status)),
         async (generated) => {
+          const { h } = proxy;
           next = generated.bytes;
           const result = await rawRequest(
             h.port,
@@ -328,7 +312,7 @@ describe('fuzzed answers from Vidispine', () => {
           }
         },
       );
-      await until(() => h.listeners[0].inFlight() === 0, 5000);
+      await until(proxy.settled, 5000);
     },
     FUZZ_MS + 30_000,
   );

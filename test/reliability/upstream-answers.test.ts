@@ -3,20 +3,15 @@
  * reason, the connection to Vidispine is dropped, and the proxy keeps serving.
  */
 import * as http from 'node:http';
+import { behindRawUpstream } from '../support/behind-raw-upstream';
 import { call, startHarness, until, type Harness } from '../support/proxy-harness';
 import { rawRequest } from '../support/raw-client';
-import { ok, startRawUpstream, type RawUpstream, type Responder } from '../support/raw-upstream';
+import { ok, type RawUpstream, type Responder } from '../support/raw-upstream';
 
+const proxy = behindRawUpstream({ vidispine: { readTimeoutSeconds: 0.3 } });
 let upstream: RawUpstream;
 let h: Harness;
-beforeAll(async () => {
-  upstream = await startRawUpstream();
-  h = await startHarness({ forwardTo: upstream.url, vidispine: { readTimeoutSeconds: 0.3 } });
-});
-afterAll(async () => {
-  await h.close();
-  await upstream.close();
-});
+beforeAll(() => ({ upstream, h } = proxy));
 beforeEach(() => {
   h.observer.upstreamErrors.length = 0;
 });

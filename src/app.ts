@@ -25,7 +25,12 @@ import {
   statusSetup,
   type ShutdownSteps,
 } from './ops';
-import { combineObservers, createDataListeners, type DataListener } from './proxy';
+import {
+  combineObservers,
+  createDataListeners,
+  type DataListener,
+  type ForwardObserver,
+} from './proxy';
 import { type Clock, createTokenStore, RENEW_FRACTION, type TokenStore } from './tokens';
 import {
   createTokenChecker,
@@ -92,6 +97,13 @@ export interface ProxyAppOptions {
   readonly logger: Logger;
   /** Where `passwordEnv` secrets are read; default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The token side; default `createTokenStoreFor(config, { env })`. Given one, the app owns
+   * it (stops it on shutdown); tests mint at one server and forward to another this way.
+   */
+  readonly tokens?: TokenService;
+  /** Hears the forwarder's reports besides the metrics and the logs. */
+  readonly observer?: ForwardObserver;
 }
 
 export interface ProxyApp {
@@ -111,8 +123,9 @@ export interface ProxyApp {
   readonly shutdownSteps: ShutdownSteps;
 }
 
-export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyApp {
-  const tokens = createTokenStoreFor(config, { env });
+export function createProxyApp(options: ProxyAppOptions): ProxyApp {
+  const { config, logger } = options;
+  const tokens = options.tokens ?? createTokenStoreFor(config, { env: options.env });
   const { store } = tokens;
   const metrics = new OpsMetrics({ users: config.users.map((u) => u.name), tokens: store });
   recordTokenEvents(store, metrics);
@@ -122,7 +135,7 @@ export function createProxyApp({ config, logger, env }: ProxyAppOptions): ProxyA
   const listeners = createDataListeners({
     config,
     store,
-    observer: combineObservers(metrics, recent, forwardLogObserver(logger)),
+    observer: combineObservers(metrics, recent, forwardLogObserver(logger), options.observer ?? {}),
     logger,
     accessLog: config.proxy.accessLog ? createAccessLog(logger) : undefined,
   });

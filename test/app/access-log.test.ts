@@ -4,7 +4,7 @@ import { createProxyApp, type ProxyApp } from '../../src/app';
 import { configFromObject } from '../../src/config';
 import { createLogger } from '../../src/ops';
 import { createSimulator, type Simulator } from '../../src/simulator';
-import { call } from '../support/proxy-harness';
+import { call } from '../support/http';
 
 type Line = Record<string, unknown>;
 

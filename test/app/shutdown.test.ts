@@ -4,8 +4,9 @@
  */
 import * as http from 'node:http';
 import { ShutdownCoordinator } from '../../src/ops';
-import { call } from '../support/proxy-harness';
-import { startApp, until, type RunningApp } from '../support/reliability-app';
+import { call } from '../support/http';
+import { startApp, type RunningApp } from '../support/app';
+import { until } from '../support/wait';
 
 function slowRequest(port: number, ms: number): Promise<string> {
   return new Promise((resolve) => {

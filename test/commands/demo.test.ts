@@ -1,6 +1,6 @@
 /** `demo` as a real child process: the printed curl lines work without any credentials. */
 import { ChildProxy } from '../support/child-proxy';
-import { call } from '../support/proxy-harness';
+import { call } from '../support/http';
 
 function portOf(text: string, label: RegExp): number {
   const line = text.split('\n').find((l) => label.test(l));

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { ChildProxy, type LogLine } from '../support/child-proxy';
 import { runCli } from '../support/cli';
-import { call } from '../support/proxy-harness';
+import { call } from '../support/http';
 
 interface Bound {
   data: number;

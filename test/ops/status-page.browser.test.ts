@@ -9,8 +9,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { call } from '../support/proxy-harness';
-import { ALICE, type RunningApp, startApp, until } from '../support/reliability-app';
+import { call } from '../support/http';
+import { until } from '../support/wait';
+import { ALICE, type RunningApp, startApp } from '../support/app';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [

@@ -8,57 +8,14 @@ import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
 import { logTokenEvents } from '../../src/ops/token-log';
 import { RecentRequests } from '../../src/ops/recent-requests';
-import {
-  createTokenStore,
-  MintError,
-  type Clock,
-  type TokenMinter,
-  type TokenStore,
-} from '../../src/tokens';
+import { createTokenStore, MintError, type TokenMinter, type TokenStore } from '../../src/tokens';
 import { parseExposition, value } from '../support/prom-parse';
+import { ManualClock } from '../support/clock';
 import { captureLogs, scriptedSetup } from '../support/ops';
 import { userConfig } from '../support/config-fixtures';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 const TOKEN = 'VSID-5e5e5e5e7a7a7a7a';
-
-/** Time moves only when the test says so; due timers run in order. */
-class ManualClock implements Clock {
-  private t = T0;
-  private nextId = 1;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-
-  now(): number {
-    return this.t;
-  }
-
-  setTimeout(fn: () => void, ms: number): number {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-
-  async advanceTo(target: number): Promise<void> {
-    for (;;) {
-      await settle();
-      const due = [...this.timers.entries()]
-        .filter(([, t]) => t.at <= target)
-        .sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.t = Math.max(this.t, due[1].at);
-      due[1].fn();
-    }
-    this.t = target;
-    await settle();
-  }
-}
-
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const user = userConfig('ingest', { secret: { kind: 'literal', value: 'unused-here' } });
 
@@ -70,7 +27,7 @@ afterEach(async () => {
 });
 
 it('serves each probe, /status and the metrics with the meaning design.md gives them', async () => {
-  const clock = new ManualClock();
+  const clock = new ManualClock(T0);
   const now = () => clock.now();
   let failWith: MintError | undefined;
   const minter: TokenMinter = {

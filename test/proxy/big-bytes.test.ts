@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { patternChunks } from '../../src/simulator/pattern';
-import { startHarness, uploadPattern } from '../support/proxy-harness';
-import type { Harness } from '../support/proxy-harness';
+import { uploadPattern } from '../support/http';
+import { startHarness, type Harness } from '../support/app';
 
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;

@@ -1,16 +1,9 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { call, startHarness, until } from '../support/proxy-harness';
-import type { Harness } from '../support/proxy-harness';
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { call } from '../support/http';
+import { closedPort } from '../support/net';
+import { until } from '../support/wait';
+import { startHarness, type Harness } from '../support/app';
 
 describe('no token', () => {
   let h: Harness;

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { patternBytes } from '../../src/simulator/pattern';
-import { basic, call, startHarness } from '../support/proxy-harness';
-import type { Harness } from '../support/proxy-harness';
+import { basic, call } from '../support/http';
+import { startHarness, type Harness } from '../support/app';
 
 let h: Harness;
 

@@ -1,7 +1,9 @@
 import * as http from 'node:http';
 import pino from 'pino';
 import { createDataListeners } from '../../src/proxy';
-import { call, startHarness, until } from '../support/proxy-harness';
+import { call } from '../support/http';
+import { until } from '../support/wait';
+import { startHarness } from '../support/app';
 
 it('opens one listener per configured user and reports its address', async () => {
   const h = await startHarness({

@@ -1,7 +1,7 @@
 /** Short-lived tokens under continuous load: renewal and sliding expiry stay invisible. */
 import * as http from 'node:http';
-import { call, startHarness } from '../support/proxy-harness';
-import type { Harness } from '../support/proxy-harness';
+import { call } from '../support/http';
+import { startHarness, type Harness } from '../support/app';
 
 const LIFETIME_SECONDS = 3;
 const TRAFFIC_MS = 8_000;

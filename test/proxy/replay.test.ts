@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { patternBytes, patternChunks } from '../../src/simulator/pattern';
-import { call, startHarness, uploadPattern } from '../support/proxy-harness';
-import type { Harness, Reply } from '../support/proxy-harness';
+import { call, uploadPattern, type Reply } from '../support/http';
+import { startHarness, type Harness } from '../support/app';
 
 const MiB = 1024 * 1024;
 

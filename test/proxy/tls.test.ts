@@ -5,7 +5,8 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { call, startHarness } from '../support/proxy-harness';
+import { call } from '../support/http';
+import { startHarness } from '../support/app';
 
 let dir: string;
 let front: tls.Server;

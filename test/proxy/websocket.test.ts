@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import { basic, startHarness } from '../support/proxy-harness';
-import type { Harness } from '../support/proxy-harness';
+import { basic } from '../support/http';
+import { startHarness, type Harness } from '../support/app';
 
 let h: Harness;
 beforeAll(async () => {

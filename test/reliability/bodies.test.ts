@@ -5,8 +5,10 @@
  * is given back.
  */
 import * as net from 'node:net';
-import { call, startHarness, until, type Harness } from '../support/proxy-harness';
 import { header, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
+import { call } from '../support/http';
+import { until } from '../support/wait';
+import { startHarness, type Harness } from '../support/app';
 
 const KiB = 1024;
 

@@ -6,12 +6,11 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import pino from 'pino';
 import { createDataListeners, DATA_SERVER_TIMEOUTS } from '../../src/proxy';
-import { createSimulator } from '../../src/simulator';
-import { createTokenStoreFor } from '../../src/app';
-import { call, proxyConfig } from '../support/proxy-harness';
 import { samples } from '../support/prom-parse';
 import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/reliability-clients';
-import { startApp, until, type RunningApp } from '../support/reliability-app';
+import { call } from '../support/http';
+import { startApp, startHarness, type RunningApp } from '../support/app';
+import { until } from '../support/wait';
 
 describe('clients that go away', () => {
   let r: RunningApp;
@@ -136,15 +135,14 @@ describe('slowloris: clients that never finish their headers', () => {
   });
 
   it('are answered 408 and cut when the header timeout ends, while others are served', async () => {
-    const sim = createSimulator();
-    await sim.listen(0, '127.0.0.1');
-    const config = proxyConfig(sim.url, {});
-    const tokens = createTokenStoreFor(config);
-    const { store } = tokens;
-    store.start();
+    // A second listener for alice beside the harness's own, with short header timeouts.
+    const h = await startHarness();
     const [listener] = createDataListeners({
-      config,
-      store,
+      config: {
+        ...h.config,
+        users: [{ ...h.config.users[0], listen: { host: '127.0.0.1', port: 0 } }],
+      },
+      store: h.store,
       logger: pino({ level: 'silent' }),
       serverTimeouts: { headersTimeoutMs: 600, checkIntervalMs: 100 },
     });
@@ -170,13 +168,12 @@ describe('slowloris: clients that never finish their headers', () => {
       const started = Date.now();
       expect(new Set(await Promise.all(answers))).toEqual(new Set(['HTTP/1.1 408']));
       expect(Date.now() - started).toBeLessThan(2000);
-      expect(sim.calls({ endpoint: 'api' })).toBe(1);
+      expect(h.sim.calls({ endpoint: 'api' })).toBe(1);
     } finally {
       clearInterval(trickle);
       for (const s of slow) s.destroy();
       await listener.destroy();
-      tokens.stop();
-      await sim.close();
+      await h.close();
     }
   });
 });

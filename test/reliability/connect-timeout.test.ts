@@ -5,8 +5,10 @@
  * where those are missing (CI installs them).
  */
 import WebSocket from 'ws';
-import { call, startHarness, until, type Harness } from '../support/proxy-harness';
 import { createDroppingAddress, netnsUnavailable, type DroppingAddress } from '../support/netns';
+import { call } from '../support/http';
+import { until } from '../support/wait';
+import { startHarness, type Harness } from '../support/app';
 
 const unavailable = netnsUnavailable();
 const describeWithNetns = unavailable === undefined ? describe : describe.skip;

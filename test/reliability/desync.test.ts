@@ -6,9 +6,10 @@
  */
 import * as net from 'node:net';
 import { behindRawUpstream } from '../support/behind-raw-upstream';
-import { startHarness, until, type Harness } from '../support/proxy-harness';
 import { rawRequest } from '../support/raw-client';
 import { header, headerValues, ok, type RawUpstream } from '../support/raw-upstream';
+import { until } from '../support/wait';
+import { startHarness, type Harness } from '../support/app';
 
 // One pooled upstream connection: every request after the first reuses it.
 const proxy = behindRawUpstream({ vidispine: { maxSockets: 1 } });
@@ -174,7 +175,7 @@ describe('request hygiene', () => {
   });
 
   it('with the access log on, an unusable X-Request-Id is replaced, not sent beside ours', async () => {
-    const logged = await startHarness({ forwardTo: upstream.url, accessLog: () => undefined });
+    const logged = await startHarness({ forwardTo: upstream.url, proxy: { accessLog: true } });
     try {
       await rawRequest(
         logged.port,

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectOutageThenRecovery } from '../support/reliability-faults';
-import { startApp, startTraffic, type RunningApp } from '../support/reliability-app';
+import { startApp, type RunningApp } from '../support/app';
+import { startTraffic } from '../support/reliability-clients';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-secret-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

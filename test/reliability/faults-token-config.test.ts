@@ -4,7 +4,9 @@
  * Whole app, real time, concurrently.
  */
 import { expectOutageThenRecovery, FAULTS, startFaultApp } from '../support/reliability-faults';
-import { nextEvent, startApp, startTraffic } from '../support/reliability-app';
+import { startApp } from '../support/app';
+import { startTraffic } from '../support/reliability-clients';
+import { nextEvent } from '../support/token-events';
 
 describe('configuration-class token faults longer than the token lifetime', () => {
   test.concurrent.each(FAULTS.filter((f) => !f.transient).map((f) => [f.name, f] as const))(
@@ -87,14 +89,14 @@ describe('configuration-class token faults longer than the token lifetime', () =
       try {
         const traffic = startTraffic(r.port(), '/API/whoami', 20);
         // Restart at age ~1 s; the next token lives to its renewal; restart at age ~1 s again.
-        await nextEvent(r.app, 'minted', 6000);
+        await nextEvent(r.app.store, 'minted', 6000);
         await sleep(1000);
         r.sim.revokeAllTokens();
-        await nextEvent(r.app, 'minted');
-        await nextEvent(r.app, 'minted', 6000);
+        await nextEvent(r.app.store, 'minted');
+        await nextEvent(r.app.store, 'minted', 6000);
         await sleep(1000);
         r.sim.revokeAllTokens();
-        await nextEvent(r.app, 'minted');
+        await nextEvent(r.app.store, 'minted');
         await sleep(200);
         const answers = await traffic.stop();
         expect(answers.filter((a) => a.status !== 200)).toEqual([]);

@@ -4,8 +4,10 @@
  */
 import { createSimulator } from '../../src/simulator';
 import { expectOutageThenRecovery, FAULTS, startFaultApp } from '../support/reliability-faults';
-import { call } from '../support/proxy-harness';
-import { closedPort, startApp, until } from '../support/reliability-app';
+import { call } from '../support/http';
+import { startApp } from '../support/app';
+import { until } from '../support/wait';
+import { closedPort } from '../support/net';
 
 describe('transient token endpoint faults longer than the token lifetime', () => {
   test.concurrent.each(FAULTS.filter((f) => f.transient).map((f) => [f.name, f] as const))(

@@ -3,7 +3,8 @@
  * real time. Each fault runs against its own simulator and app, concurrently.
  */
 import { FAULTS, failures, startFaultApp, statuses } from '../support/reliability-faults';
-import { nextEvent, startTraffic } from '../support/reliability-app';
+import { startTraffic } from '../support/reliability-clients';
+import { nextEvent } from '../support/token-events';
 
 /** Long enough that a failed renewal (63–77 %) plus one retry still fits before expiry. */
 const SECONDS = 10;
@@ -17,13 +18,13 @@ describe('token endpoint faults shorter than the token lifetime', () => {
         const traffic = startTraffic(r.port());
         fault.break(r.sim);
         // The renewal fails at least once...
-        const failed = await nextEvent(r.app, 'mintFailed');
+        const failed = await nextEvent(r.app.store, 'mintFailed');
         expect(failed.reason).toBe(fault.reason);
         expect((await r.ops('/readyz')).status).toBe(200);
         expect(await r.metric('vidispine_auth_proxy_token_valid', { user: 'alice' })).toBe(1);
         // ...and the endpoint heals before the token runs out.
         fault.heal(r.sim);
-        await nextEvent(r.app, 'minted');
+        await nextEvent(r.app.store, 'minted');
         const answers = await traffic.stop();
         expect(statuses(answers)).toEqual({ 200: answers.length });
         expect(answers.length).toBeGreaterThan(10);

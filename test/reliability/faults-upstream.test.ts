@@ -5,16 +5,12 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { call, startHarness } from '../support/proxy-harness';
-import {
-  startApp,
-  startRelay,
-  startTraffic,
-  until,
-  type Relay,
-  type RunningApp,
-} from '../support/reliability-app';
 import { createSimulator } from '../../src/simulator';
+import { call } from '../support/http';
+import { startHarness, startApp, type RunningApp } from '../support/app';
+import { until } from '../support/wait';
+import { startRelay, type Relay } from '../support/net';
+import { startTraffic } from '../support/reliability-clients';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

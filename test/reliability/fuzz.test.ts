@@ -11,9 +11,10 @@
 import fc from 'fast-check';
 import { behindRawUpstream } from '../support/behind-raw-upstream';
 import { differential } from '../support/differential';
-import { call, until } from '../support/proxy-harness';
 import { rawRequest } from '../support/raw-client';
 import { ok } from '../support/raw-upstream';
+import { call } from '../support/http';
+import { until } from '../support/wait';
 
 const FUZZ_MS = Number(process.env.FUZZ_MS ?? 4000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));

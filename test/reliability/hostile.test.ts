@@ -3,14 +3,9 @@
  * malformed may reach Vidispine, and nothing may reach any host but Vidispine.
  */
 import { REFUSED_BY_THE_PARSER } from '../support/hostile-requests';
-import { call } from '../support/proxy-harness';
-import {
-  rawExchange,
-  startApp,
-  startRecorder,
-  type Recorder,
-  type RunningApp,
-} from '../support/reliability-app';
+import { call } from '../support/http';
+import { startApp, type RunningApp } from '../support/app';
+import { rawExchange, startRecorder, type Recorder } from '../support/net';
 
 let r: RunningApp;
 let evil: Recorder;

@@ -16,8 +16,8 @@ import type { AddressInfo } from 'node:net';
 import { createSimulator, DEFAULT_USERS, type Simulator } from '../../src/simulator';
 import { BACKOFF_JITTER, rejectionBackoffDelay } from '../../src/tokens/backoff';
 import { CHECK_INTERVAL_MS } from '../../src/tokens/store';
-import { call } from '../support/proxy-harness';
-import { startApp, type RunningApp } from '../support/reliability-app';
+import { call } from '../support/http';
+import { startApp, type RunningApp } from '../support/app';
 
 const CLIENTS = 16;
 const TRAFFIC_MS = 5_000;

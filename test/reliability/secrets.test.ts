@@ -6,9 +6,11 @@
  */
 import { logStartup } from '../../src/ops';
 import type { SimUser } from '../../src/simulator';
-import { call, type Reply } from '../support/proxy-harness';
-import { headerText, rawExchange, startApp, until } from '../support/reliability-app';
 import { BACKOFF_NO_TOKEN_CAP_MS } from '../../src/tokens/backoff';
+import { call, type Reply, headerText } from '../support/http';
+import { startApp } from '../support/app';
+import { until } from '../support/wait';
+import { rawExchange } from '../support/net';
 
 const ALICE_PASSWORD = 'Alice-S3cret-Pw-7431';
 const ALICE_ROTATED = 'Alice-R0tated-Pw-5517';

@@ -4,9 +4,11 @@
  */
 import * as http from 'node:http';
 import { behindRawUpstream } from '../support/behind-raw-upstream';
-import { call, startHarness, until, type Harness } from '../support/proxy-harness';
 import { rawRequest } from '../support/raw-client';
 import { ok, type RawUpstream, type Responder } from '../support/raw-upstream';
+import { call } from '../support/http';
+import { until } from '../support/wait';
+import { startHarness, type Harness } from '../support/app';
 
 const proxy = behindRawUpstream({ vidispine: { readTimeoutSeconds: 0.3 } });
 let upstream: RawUpstream;

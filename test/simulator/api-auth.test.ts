@@ -1,17 +1,13 @@
 import type { Simulator } from '../../src/simulator';
-import {
-  basic,
-  startSimulator,
-  tokenAuth,
-  type Reply,
-  type RequestOptions,
-} from '../support/simulator';
+import { startSimulator, type SimulatorHandle } from '../support/simulator';
+import type { ManualClock } from '../support/clock';
+import { basic, tokenAuth, type Reply } from '../support/http';
 
 describe('authentication of /API calls', () => {
   let sim: Simulator;
-  let clock: { t: number };
-  let get: (path: string, opts?: RequestOptions) => Promise<Reply>;
-  let mint: (user: string, secret: string, query?: string) => Promise<string>;
+  let clock: ManualClock;
+  let get: SimulatorHandle['get'];
+  let mint: SimulatorHandle['mint'];
 
   beforeEach(async () => {
     ({ sim, clock, get, mint } = await startSimulator());
@@ -56,34 +52,34 @@ describe('authentication of /API calls', () => {
 
   it('a plain token dies exactly seconds after creation, however much it is used', async () => {
     const t = await mint('alice', 'alice-password', '?seconds=60');
-    const start = clock.t;
+    const start = clock.now();
     for (const at of [8_000, 16_000, 40_000, 59_999]) {
-      clock.t = start + at;
+      await clock.advanceTo(start + at);
       expect((await whoami(tokenAuth(t))).status).toBe(200);
     }
-    clock.t = start + 60_000;
+    await clock.advanceTo(start + 60_000);
     expect((await whoami(tokenAuth(t))).status).toBe(401);
   });
 
   it('autoRefresh: used at 8 s it still dies at 60 s', async () => {
     const t = await mint('alice', 'alice-password', '?seconds=60&autoRefresh=true');
-    const start = clock.t;
-    clock.t = start + 8_000;
+    const start = clock.now();
+    await clock.advanceTo(start + 8_000);
     expect((await whoami(tokenAuth(t))).status).toBe(200);
     expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 60_000);
-    clock.t = start + 60_000;
+    await clock.advanceTo(start + 60_000);
     expect((await whoami(tokenAuth(t))).status).toBe(401);
   });
 
   it('autoRefresh: used at 16 s it dies at 76 s', async () => {
     const t = await mint('alice', 'alice-password', '?seconds=60&autoRefresh=true');
-    const start = clock.t;
-    clock.t = start + 16_000;
+    const start = clock.now();
+    await clock.advanceTo(start + 16_000);
     expect((await whoami(tokenAuth(t))).status).toBe(200);
     expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 76_000);
-    clock.t = start + 75_999;
+    await clock.advanceTo(start + 75_999);
     expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 76_000);
-    clock.t = start + 76_000;
+    await clock.advanceTo(start + 76_000);
     expect((await whoami(tokenAuth(t))).status).toBe(401);
   });
 
@@ -91,19 +87,19 @@ describe('authentication of /API calls', () => {
     await sim.close();
     ({ sim, clock, get, mint } = await startSimulator({ refreshIntervalSeconds: 30 }));
     const t = await mint('alice', 'alice-password', '?seconds=60&autoRefresh=true');
-    const start = clock.t;
-    clock.t = start + 20_000;
+    const start = clock.now();
+    await clock.advanceTo(start + 20_000);
     await whoami(tokenAuth(t));
     expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 60_000);
-    clock.t = start + 30_000;
+    await clock.advanceTo(start + 30_000);
     await whoami(tokenAuth(t));
     expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 90_000);
   });
 
   it('a failed call does not push an autoRefresh token', async () => {
     const t = await mint('alice', 'alice-password', '?autoRefresh=true');
-    const start = clock.t;
-    clock.t = start + 60_000;
+    const start = clock.now();
+    await clock.advanceTo(start + 60_000);
     expect((await whoami(tokenAuth(t))).status).toBe(401);
     expect(sim.tokenInfo(t)?.expiresAt).toBe(start + 60_000);
   });
@@ -113,7 +109,7 @@ describe('authentication of /API calls', () => {
     sim.advanceClock(59_999);
     expect((await whoami(tokenAuth(t))).status).toBe(200);
     sim.advanceClock(1);
-    expect(sim.now()).toBe(clock.t + 60_000);
+    expect(sim.now()).toBe(clock.now() + 60_000);
     expect((await whoami(tokenAuth(t))).status).toBe(401);
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, runCli } from '../support/cli';
 import { createSimulator } from '../../src/simulator';
-import { basic, call, tokenAuth } from '../support/simulator';
+import { basic, call, tokenAuth } from '../support/http';
 
 const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
 function file(name: string, text: string): string {
@@ -46,15 +46,17 @@ describe('simulate command', () => {
     const run = await startCli([]);
     expect(run.stdout).toContain('admin/admin (_administrator)');
     expect(run.stdout).toContain('alice/alice-password');
-    const t = await call(run.url, '/API/token', {
+    const t = await call(run.url, {
+      path: '/API/token',
       headers: { authorization: basic('admin', 'admin') },
     });
     expect(t.status).toBe(200);
-    const who = await call(run.url, '/API/whoami', {
+    const who = await call(run.url, {
+      path: '/API/whoami',
       headers: { authorization: tokenAuth(t.text) },
     });
     expect(who.text).toBe('admin');
-    expect((await call(run.url, '/__sim/stats')).status).toBe(404);
+    expect((await call(run.url, { path: '/__sim/stats' })).status).toBe(404);
     run.child.kill('SIGTERM');
     expect(await run.exit).toEqual({ code: 0, signal: null });
   });
@@ -77,14 +79,20 @@ describe('simulate command', () => {
     expect(run.stdout).toContain('ingest');
     expect(run.stdout).not.toMatch(/s3cret-pass|ingest-pass|ingest-key-1/);
     expect(
-      (await call(run.url, '/API/token', { headers: { authorization: basic('admin', 'admin') } }))
-        .status,
+      (
+        await call(run.url, {
+          path: '/API/token',
+          headers: { authorization: basic('admin', 'admin') },
+        })
+      ).status,
     ).toBe(401);
-    const capped = await call(run.url, '/API/token?seconds=999', {
+    const capped = await call(run.url, {
+      path: '/API/token?seconds=999',
       headers: { authorization: basic('VSIDINGEST0000000001', 'ingest-key-1') },
     });
     expect(capped.status).toBe(200);
-    const info = await call(run.url, '/__sim/tokens/info', {
+    const info = await call(run.url, {
+      path: '/__sim/tokens/info',
       method: 'POST',
       body: JSON.stringify({ token: capped.text }),
     });
@@ -101,10 +109,11 @@ describe('simulate command', () => {
       '--reason-header',
     ]);
     const alice = basic('alice', 'alice-password');
-    expect((await call(run.url, '/API/token', { headers: { authorization: alice } })).status).toBe(
-      404,
-    );
-    const refused = await call(run.url, '/API/whoami', {
+    expect(
+      (await call(run.url, { path: '/API/token', headers: { authorization: alice } })).status,
+    ).toBe(404);
+    const refused = await call(run.url, {
+      path: '/API/whoami',
       headers: { authorization: alice, runas: 'bob' },
     });
     expect(refused.status).toBe(401);
@@ -117,7 +126,7 @@ describe('simulate command', () => {
     const users = file('users.json', JSON.stringify([{ name: 'solo', password: 'pw' }]));
     const run = await startCli(['--users', users]);
     expect(
-      (await call(run.url, '/API/token', { headers: { authorization: basic('solo', 'pw') } }))
+      (await call(run.url, { path: '/API/token', headers: { authorization: basic('solo', 'pw') } }))
         .status,
     ).toBe(200);
     run.child.kill('SIGTERM');

@@ -1,19 +1,14 @@
 import { connect } from 'node:net';
 import { createSimulator, type Simulator } from '../../src/simulator';
-import {
-  basic,
-  call,
-  startSimulator,
-  tokenAuth,
-  type Reply,
-  type RequestOptions,
-} from '../support/simulator';
+import { startSimulator, type SimulatorHandle } from '../support/simulator';
+import type { ManualClock } from '../support/clock';
+import { basic, call, tokenAuth, type Reply } from '../support/http';
 
 describe('in-process control API', () => {
   let sim: Simulator;
-  let clock: { t: number };
-  let get: (path: string, opts?: RequestOptions) => Promise<Reply>;
-  let mint: (user: string, secret: string, query?: string) => Promise<string>;
+  let clock: ManualClock;
+  let get: SimulatorHandle['get'];
+  let mint: SimulatorHandle['mint'];
 
   beforeEach(async () => {
     ({ sim, clock, get, mint } = await startSimulator());
@@ -74,9 +69,9 @@ describe('in-process control API', () => {
   it('faults heal after forMs on the simulator clock', async () => {
     sim.failTokenEndpoints({ kind: 'status', status: 500 }, { forMs: 5_000 });
     expect((await adminFor('alice')).status).toBe(500);
-    clock.t += 4_999;
+    await clock.advance(4_999);
     expect((await adminFor('alice')).status).toBe(500);
-    clock.t += 1;
+    await clock.advance(1);
     expect((await adminFor('alice')).status).toBe(200);
   });
 
@@ -119,7 +114,8 @@ describe('in-process control API', () => {
 
   it('close() ends open keep-alive connections and hanging requests', async () => {
     sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 });
-    const pending = call(sim.url, '/API/user/alice/token', {
+    const pending = call(sim.url, {
+      path: '/API/user/alice/token',
       headers: { authorization: basic('admin', 'admin') },
     });
     await waitFor(() => sim.inFlightRequests() === 1);

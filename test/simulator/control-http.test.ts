@@ -1,4 +1,5 @@
-import { basic, call, startSimulator, tokenAuth } from '../support/simulator';
+import { startSimulator, type SimulatorHandle } from '../support/simulator';
+import { basic, call, tokenAuth } from '../support/http';
 
 describe('HTTP control surface', () => {
   it('is absent unless enabled', async () => {
@@ -12,10 +13,10 @@ describe('HTTP control surface', () => {
   });
 
   describe('when enabled', () => {
-    const setup = async (): Promise<Awaited<ReturnType<typeof startSimulator>>> =>
-      startSimulator({ controlPath: true });
+    const setup = async (): Promise<SimulatorHandle> => startSimulator({ controlPath: true });
     const post = (base: string, path: string, body?: unknown): ReturnType<typeof call> =>
-      call(base, path, {
+      call(base, {
+        path,
         method: 'POST',
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -76,7 +77,7 @@ describe('HTTP control surface', () => {
         expect((await post(sim.url, '/__sim/faults', { fault: { kind: 'explode' } })).status).toBe(
           400,
         );
-        const notJson = await call(sim.url, '/__sim/faults', { method: 'POST', body: '{' });
+        const notJson = await call(sim.url, { path: '/__sim/faults', method: 'POST', body: '{' });
         expect(notJson.status).toBe(400);
       } finally {
         await sim.close();
@@ -89,9 +90,9 @@ describe('HTTP control surface', () => {
         const t = await mint('alice', 'alice-password');
         const whoami = (authorization: string): ReturnType<typeof get> =>
           get('/API/whoami', { headers: { authorization } });
-        expect(JSON.parse((await get('/__sim/clock')).text)).toEqual({ now: clock.t });
+        expect(JSON.parse((await get('/__sim/clock')).text)).toEqual({ now: clock.now() });
         const moved = await post(sim.url, '/__sim/clock', { advanceMs: 60_000 });
-        expect(JSON.parse(moved.text)).toEqual({ now: clock.t + 60_000 });
+        expect(JSON.parse(moved.text)).toEqual({ now: clock.now() + 60_000 });
         expect((await whoami(tokenAuth(t))).status).toBe(401);
         await post(sim.url, '/__sim/clock', { advanceMs: -60_000 });
         expect((await whoami(tokenAuth(t))).status).toBe(200);

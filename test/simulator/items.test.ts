@@ -1,9 +1,10 @@
 import type { Simulator } from '../../src/simulator';
-import { basic, startSimulator, type Reply, type RequestOptions } from '../support/simulator';
+import { startSimulator, type SimulatorHandle } from '../support/simulator';
+import { basic, type Reply } from '../support/http';
 
 describe('item resource', () => {
   let sim: Simulator;
-  let get: (path: string, opts?: RequestOptions) => Promise<Reply>;
+  let get: SimulatorHandle['get'];
   const auth = { authorization: basic('alice', 'alice-password') };
   const json = (r: Reply): Record<string, unknown> => JSON.parse(r.text) as Record<string, unknown>;
 

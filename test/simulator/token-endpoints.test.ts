@@ -1,17 +1,13 @@
 import type { Simulator } from '../../src/simulator';
 import { DEFAULT_USERS } from '../../src/simulator';
-import {
-  basic,
-  startSimulator,
-  tokenAuth,
-  type Reply,
-  type RequestOptions,
-} from '../support/simulator';
+import { startSimulator, type SimulatorHandle, type SimulatorRequest } from '../support/simulator';
+import type { ManualClock } from '../support/clock';
+import { basic, tokenAuth } from '../support/http';
 
 describe('token endpoints', () => {
   let sim: Simulator;
-  let clock: { t: number };
-  let get: (path: string, opts?: RequestOptions) => Promise<Reply>;
+  let clock: ManualClock;
+  let get: SimulatorHandle['get'];
 
   beforeAll(async () => {
     ({ sim, clock, get } = await startSimulator({
@@ -24,7 +20,7 @@ describe('token endpoints', () => {
   });
   afterAll(() => sim.close());
 
-  const asUser = (user: string, secret: string, accept?: string): RequestOptions => ({
+  const asUser = (user: string, secret: string, accept?: string): SimulatorRequest => ({
     headers: { authorization: basic(user, secret), ...(accept ? { accept } : {}) },
   });
 
@@ -35,7 +31,7 @@ describe('token endpoints', () => {
     expect(r.text).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(sim.tokenInfo(r.text)).toEqual({
       user: 'alice',
-      expiresAt: clock.t + 60_000,
+      expiresAt: clock.now() + 60_000,
       autoRefresh: false,
       seconds: 60,
     });
@@ -155,7 +151,7 @@ describe('token endpoints', () => {
     expect(sim.tokenInfo(r.text)).toMatchObject({
       seconds: 30,
       autoRefresh: true,
-      expiresAt: clock.t + 30_000,
+      expiresAt: clock.now() + 30_000,
     });
   });
 

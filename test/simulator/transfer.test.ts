@@ -2,18 +2,12 @@ import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { patternBytes, type Simulator } from '../../src/simulator';
-import {
-  basic,
-  startSimulator,
-  tokenAuth,
-  type Reply,
-  type RequestOptions,
-} from '../support/simulator';
-import { readReply } from '../support/http';
+import { startSimulator, type SimulatorHandle } from '../support/simulator';
+import { readReply, basic, tokenAuth, type Reply } from '../support/http';
 
 describe('transfers', () => {
   let sim: Simulator;
-  let get: (path: string, opts?: RequestOptions) => Promise<Reply>;
+  let get: SimulatorHandle['get'];
   let token: string;
 
   beforeAll(async () => {

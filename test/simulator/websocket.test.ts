@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import type { Simulator } from '../../src/simulator';
-import { basic, startSimulator, tokenAuth } from '../support/simulator';
+import { startSimulator } from '../support/simulator';
+import { basic, tokenAuth } from '../support/http';
 
 describe('WebSocket under /APIWS/', () => {
   let sim: Simulator;

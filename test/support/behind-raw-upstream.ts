@@ -1,6 +1,6 @@
 /** A test file's proxy (the harness) forwarding to its own strict recording upstream. */
-import { startHarness, type Harness, type HarnessOptions } from './proxy-harness';
 import { startRawUpstream, type RawUpstream } from './raw-upstream';
+import { startHarness, type Harness, type HarnessOptions } from './app';
 
 export interface BehindRawUpstream {
   readonly upstream: RawUpstream;

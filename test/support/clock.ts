@@ -1,7 +1,5 @@
 import type { Clock } from '../../src/tokens/clock';
-
-/** Lets every pending promise callback run (real I/O included). */
-export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+import { settle } from './wait';
 
 /** A clock whose time moves only when a test says so; due timers fire in order. */
 export class ManualClock implements Clock {

@@ -1,18 +1,25 @@
-/** Resolved configuration pieces for tests that build a config without loading one. */
-import type { TokenSettings, UserConfig } from '../../src/config/types';
+/** Configuration pieces for tests that build a configuration without loading a file. */
+import { configFromObject } from '../../src/config';
+import type { ProxyConfig, TokenSettings, UserConfig } from '../../src/config/types';
 
-/** What `loadConfig` resolves for a 60 s token. */
-export const TOKEN_DEFAULTS: TokenSettings = {
-  seconds: 60,
-  autoRefresh: false,
-  serverRefreshIntervalSeconds: 10,
-  safetyMarginSeconds: 5,
-};
+const ONE_USER = [{ name: 'nobody', password: 'unused', listen: '127.0.0.1:0' }];
+
+/** The configuration loading resolves for these `vidispine` keys and one stand-in user. */
+export function configWith(vidispine: Record<string, unknown>): ProxyConfig {
+  return configFromObject({ vidispine, users: ONE_USER }, {});
+}
+
+/** What loading resolves for a user without token keys of its own. */
+export const TOKEN_DEFAULTS: TokenSettings = configFromObject(
+  { vidispine: { url: 'http://vidispine:8080' }, users: ONE_USER },
+  {},
+).users[0].token;
 
 export type UserOverrides = Partial<Omit<UserConfig, 'name' | 'token'>> & {
   readonly token?: Partial<TokenSettings>;
 };
 
+/** A resolved user: `allowRunAs` off and the default token keys unless overridden. */
 export function userConfig(name: string, overrides: UserOverrides = {}): UserConfig {
   return {
     name,

@@ -12,9 +12,9 @@
  *   is one the client sent, and no credential of the client's gets through;
  * - the canary arrives alone, intact, and gets its own answer.
  */
-import { until } from './proxy-harness';
 import { rawRequest, type RawResponse } from './raw-client';
 import { header, type RawUpstream, type UpstreamRequest } from './raw-upstream';
+import { until } from './wait';
 
 /** Fields the proxy sets itself on every forwarded request. */
 const PROXY_OWN = new Set([

@@ -1,7 +1,8 @@
-/** Clients that misbehave on purpose, and a way to measure memory between them. */
+/** Clients that misbehave on purpose or just keep asking, and a way to measure memory between them. */
 import * as http from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { call } from './http';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -57,4 +58,52 @@ export function abortedDownload(port: number): Promise<void> {
       res.once('data', () => req.destroy());
     });
   });
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly retryAfter?: string;
+  readonly at: number;
+  readonly text: string;
+  readonly bytes: number;
+}
+
+export interface Traffic {
+  readonly answers: Answer[];
+  /** Stops after the request in progress; resolves with every answer. */
+  stop(): Promise<Answer[]>;
+}
+
+/** One client sending `path` back to back (a short pause between), until stopped. */
+export function startTraffic(port: number, path = '/API/whoami', pauseMs = 20): Traffic {
+  const answers: Answer[] = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const reply = await call(port, { path, agent });
+        const retryAfter = reply.headers['retry-after'];
+        answers.push({
+          status: reply.status,
+          retryAfter,
+          at: Date.now(),
+          text: reply.text,
+          bytes: reply.body.length,
+        });
+      } catch (err) {
+        answers.push({ status: 0, at: Date.now(), text: (err as Error).message, bytes: 0 });
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+    agent.destroy();
+  })();
+  return {
+    answers,
+    async stop() {
+      running = false;
+      await loop;
+      return answers;
+    },
+  };
 }

@@ -1,6 +1,8 @@
 /** The token endpoint faults the reliability tests inflict, and how each one heals. */
 import type { Simulator } from '../../src/simulator';
-import { startApp, startTraffic, until, type Answer, type RunningApp } from './reliability-app';
+import { startApp, type RunningApp } from './app';
+import { until } from './wait';
+import { startTraffic, type Answer } from './reliability-clients';
 
 export const MINT_TIMEOUT_MS = 500;
 

@@ -1,44 +1,25 @@
-import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+/** A simulator on an ephemeral port whose clock moves only when the test says so. */
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
+import { ManualClock } from './clock';
+import { basic, call, type Reply, type RequestOptions } from './http';
 
-import { basic, readReply, type Reply } from './http';
+export type SimulatorRequest = Omit<RequestOptions, 'path'>;
 
-export { basic, type Reply };
-
-export interface RequestOptions {
-  method?: string;
-  headers?: OutgoingHttpHeaders;
-  body?: string | Buffer;
+export interface SimulatorHandle {
+  readonly sim: Simulator;
+  readonly clock: ManualClock;
+  /** One request to the simulator, on a fresh connection. */
+  get(path: string, options?: SimulatorRequest): Promise<Reply>;
+  /** A token for `user` from `GET /API/token`, with Basic credentials. */
+  mint(user: string, secret: string, query?: string): Promise<string>;
 }
 
-/** One request on a fresh connection, answer fully read. */
-export function call(base: string, path: string, opts: RequestOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${base}${path}`,
-      { method: opts.method ?? 'GET', headers: opts.headers, agent: false },
-      (res) => readReply(res).then(resolve, reject),
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
-
-export function tokenAuth(value: string): string {
-  return `token ${value}`;
-}
-
-/** A simulator on an ephemeral port with a hand-driven clock. */
-export async function startSimulator(options: SimulatorOptions = {}): Promise<{
-  sim: Simulator;
-  clock: { t: number };
-  get: (path: string, opts?: RequestOptions) => Promise<Reply>;
-  mint: (user: string, secret: string, query?: string) => Promise<string>;
-}> {
-  const clock = { t: 1_000_000 };
-  const sim = createSimulator({ now: () => clock.t, ...options });
+export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const clock = new ManualClock(1_000_000);
+  const sim = createSimulator({ now: clock.now, ...options });
   const base = await sim.listen();
-  const get = (path: string, opts?: RequestOptions): Promise<Reply> => call(base, path, opts);
+  const get = (path: string, request?: SimulatorRequest): Promise<Reply> =>
+    call(base, { ...request, path });
   const mint = async (user: string, secret: string, query = ''): Promise<string> => {
     const r = await get(`/API/token${query}`, { headers: { authorization: basic(user, secret) } });
     if (r.status !== 200) throw new Error(`mint failed: ${r.status} ${r.text}`);

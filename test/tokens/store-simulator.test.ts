@@ -1,35 +1,28 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Credential, TokenSettings, UserConfig } from '../../src/config/types';
+import { createTokenStoreFor, type TokenService } from '../../src/app';
+import type { TokenSettings, UserConfig } from '../../src/config/types';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
-import { createTokenStore } from '../../src/tokens';
-import type { TokenEventName, TokenEvents, TokenStore } from '../../src/tokens/types';
-import {
-  createTokenChecker,
-  createTokenMinter,
-  createTransport,
-  type VidispineTransport,
-  whoami,
-} from '../../src/vidispine';
+import type { TokenEvents, TokenStore } from '../../src/tokens/types';
+import { type VidispineTransport, whoami } from '../../src/vidispine';
 import { ManualClock } from '../support/clock';
-import { userConfig } from '../support/config-fixtures';
+import { configWith, userConfig } from '../support/config-fixtures';
+import { recordTokenEvents, type TokenEventLog } from '../support/token-events';
 
 /**
  * The store, the HTTP minter and the simulator together. Time is virtual: the store, the
  * minters and the simulator share one ManualClock, so an hour of renewals runs in a second.
  */
 
-const ADMIN: Credential = { username: 'admin', secret: { kind: 'literal', value: 'admin' } };
 const dir = mkdtempSync(join(tmpdir(), 'vap-store-'));
 
-interface World {
+interface World extends TokenEventLog {
   clock: ManualClock;
   sim: Simulator;
+  tokens: TokenService;
   transport: VidispineTransport;
   store: TokenStore;
-  events: { name: TokenEventName; payload: TokenEvents[TokenEventName] }[];
-  next<E extends TokenEventName>(name: E): Promise<TokenEvents[E]>;
   /** GET /API/whoami with the user's current token, fed back to the store like the forwarder does. */
   use(user: string): Promise<number>;
 }
@@ -37,8 +30,7 @@ interface World {
 const worlds: World[] = [];
 afterEach(async () => {
   for (const w of worlds.splice(0)) {
-    w.store.stop();
-    w.transport.close();
+    w.tokens.stop();
     await w.sim.close();
   }
 });
@@ -55,47 +47,20 @@ async function world(users: UserConfig[], simOptions: SimulatorOptions = {}): Pr
   const clock = new ManualClock(Date.now());
   const sim = createSimulator({ ...simOptions, now: clock.now });
   await sim.listen(0, '127.0.0.1');
-  const transport = createTransport({ url: new URL(sim.url) });
-  const store = createTokenStore({
-    users,
-    clock,
-    random: () => 0.5,
-    checker: createTokenChecker(transport, 5),
-    minterFor: (u) =>
-      createTokenMinter({
-        vidispine: { admin: ADMIN, mintTimeoutSeconds: 5 },
-        user: u,
-        transport,
-        now: clock.now,
-      }),
+  const config = configWith({
+    url: sim.url,
+    admin: { username: 'admin', password: 'admin' },
+    mintTimeoutSeconds: 5,
   });
-  const events: World['events'] = [];
-  const waiters: { name: TokenEventName; resolve: (p: never) => void }[] = [];
-  for (const name of [
-    'minted',
-    'mintFailed',
-    'expired',
-    'invalidated',
-    'checked',
-    'lifetimeLearned',
-    'lifetimeRestored',
-  ] as const) {
-    store.on(name, (payload) => {
-      events.push({ name, payload });
-      for (const w of waiters.filter((x) => x.name === name)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(payload as never);
-      }
-    });
-  }
+  const tokens = createTokenStoreFor({ ...config, users }, { clock, random: () => 0.5 });
+  const { store, transport } = tokens;
   const w: World = {
+    ...recordTokenEvents(store),
     clock,
     sim,
+    tokens,
     transport,
     store,
-    events,
-    next: (name) =>
-      new Promise((resolve) => waiters.push({ name, resolve: resolve as (p: never) => void })),
     async use(name) {
       const lease = store.current(name) ?? (await store.get(name));
       const sentAt = clock.now();

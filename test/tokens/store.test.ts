@@ -2,6 +2,7 @@ import type { TokenSettings, UserConfig } from '../../src/config/types';
 import { createTokenStore } from '../../src/tokens';
 import { NoTokenError, type TokenEvents, type TokenStore } from '../../src/tokens/types';
 import { FakeChecker } from '../support/fake-checker';
+import { recordTokenEvents, type RecordedEvent } from '../support/token-events';
 import { FakeMinter } from '../support/fake-minter';
 import { ManualClock } from '../support/clock';
 import { userConfig } from '../support/config-fixtures';
@@ -15,7 +16,7 @@ interface Setup {
   store: TokenStore;
   checker: FakeChecker;
   minter: (name: string) => FakeMinter;
-  events: { name: keyof TokenEvents; payload: TokenEvents[keyof TokenEvents] }[];
+  events: RecordedEvent[];
   draw: { value: number };
 }
 
@@ -39,18 +40,7 @@ function setup(users: UserConfig[], mode: 'auto' | 'manual' = 'auto'): Setup {
     },
   });
   stores.push(store);
-  const events: Setup['events'] = [];
-  for (const name of [
-    'minted',
-    'mintFailed',
-    'expired',
-    'invalidated',
-    'checked',
-    'lifetimeLearned',
-    'lifetimeRestored',
-  ] as const) {
-    store.on(name, (payload) => events.push({ name, payload }));
-  }
+  const { events } = recordTokenEvents(store);
   return { clock, store, checker, minter: (n) => minters.get(n) as FakeMinter, events, draw };
 }
 

@@ -1,0 +1,129 @@
+/** Network fixtures: a closed port, exact bytes on a socket, a recording server, a relay that cuts. */
+import * as http from 'node:http';
+import * as net from 'node:net';
+
+/** A port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface RawAnswer {
+  /** Everything the server sent before it closed (or before `waitMs` passed). */
+  readonly text: string;
+  /** First status code in the answer, 0 when none. */
+  readonly status: number;
+  /** The server closed the connection. */
+  readonly closed: boolean;
+}
+
+/** Writes exact bytes on a fresh TCP connection and collects the answer until close. */
+export function rawExchange(
+  port: number,
+  bytes: string | Buffer,
+  waitMs = 3000,
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let closed = false;
+    const finish = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      resolve({ text, status: m ? Number(m[1]) : 0, closed });
+    };
+    const timer = setTimeout(finish, waitMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET') closed = true;
+      else reject(err);
+    });
+    socket.on('close', () => {
+      closed = true;
+      finish();
+    });
+    socket.write(bytes);
+  });
+}
+
+/** A loopback server that records every connection and request it gets. */
+export interface Recorder {
+  readonly port: number;
+  readonly url: string;
+  connections: number;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+export async function startRecorder(): Promise<Recorder> {
+  const server = http.createServer((req, res) => {
+    recorder.requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
+    res.end('evil');
+  });
+  const recorder: Recorder = {
+    port: 0,
+    url: '',
+    connections: 0,
+    requests: [],
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  server.on('connection', () => (recorder.connections += 1));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return Object.assign(recorder, { port, url: `http://127.0.0.1:${port}` });
+}
+
+/** A TCP relay in front of Vidispine that can cut every connection it carries. */
+export interface Relay {
+  readonly url: string;
+  /** Connections currently relayed. */
+  open(): number;
+  /** Resets (RST) every relayed connection, both sides. */
+  resetAll(): void;
+  close(): Promise<void>;
+}
+
+export async function startRelay(targetPort: number): Promise<Relay> {
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    const end = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const resetAll = (): void => {
+    for (const [client, upstream] of [...pairs]) {
+      client.resetAndDestroy();
+      upstream.resetAndDestroy();
+    }
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    open: () => pairs.size,
+    resetAll,
+    close: () =>
+      new Promise<void>((resolve) => {
+        resetAll();
+        server.close(() => resolve());
+      }),
+  };
+}

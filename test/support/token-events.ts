@@ -1,0 +1,60 @@
+/** The token store's events as a test sees them: recorded in order, or awaited one by one. */
+import type { TokenEventName, TokenEvents, TokenStore } from '../../src/tokens/types';
+
+/** Every event the store emits (a new one fails to compile until listed). */
+const NAMES = Object.keys({
+  minted: true,
+  mintFailed: true,
+  expired: true,
+  invalidated: true,
+  checked: true,
+  lifetimeLearned: true,
+  lifetimeRestored: true,
+} satisfies Record<TokenEventName, true>) as TokenEventName[];
+
+type Events = Pick<TokenStore, 'on'>;
+
+export interface RecordedEvent {
+  readonly name: TokenEventName;
+  readonly payload: TokenEvents[TokenEventName];
+}
+
+export interface TokenEventLog {
+  readonly events: RecordedEvent[];
+  /** The names of the events so far, in order. */
+  names(): TokenEventName[];
+  /** The next `name` event from now on. */
+  next<E extends TokenEventName>(name: E, timeoutMs?: number): Promise<TokenEvents[E]>;
+}
+
+/** Resolves with the payload of the next `name` event; rejects after `timeoutMs` of real time. */
+export function nextEvent<E extends TokenEventName>(
+  store: Events,
+  name: E,
+  timeoutMs = 15_000,
+): Promise<TokenEvents[E]> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      reject(new Error(`no ${name} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    store.on(name, (payload) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(payload);
+    });
+  });
+}
+
+/** Records every event of `store` from now on. */
+export function recordTokenEvents(store: Events): TokenEventLog {
+  const events: RecordedEvent[] = [];
+  for (const name of NAMES) store.on(name, (payload) => events.push({ name, payload }));
+  return {
+    events,
+    names: () => events.map((e) => e.name),
+    next: (name, timeoutMs) => nextEvent(store, name, timeoutMs),
+  };
+}

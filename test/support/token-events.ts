@@ -23,22 +23,27 @@ export interface TokenEventLog {
   readonly events: RecordedEvent[];
   /** The names of the events so far, in order. */
   names(): TokenEventName[];
-  /** The next `name` event from now on. */
-  next<E extends TokenEventName>(name: E, timeoutMs?: number): Promise<TokenEvents[E]>;
+  /**
+   * The next `name` event from now on. No deadline of its own: under a manual clock the
+   * test decides when time passes (and jest's timeout ends a wait that never resolves).
+   */
+  next<E extends TokenEventName>(name: E): Promise<TokenEvents[E]>;
 }
 
-/** Resolves with the payload of the next `name` event; rejects after `timeoutMs` of real time. */
-export function nextEvent<E extends TokenEventName>(
+function once<E extends TokenEventName>(
   store: Events,
   name: E,
-  timeoutMs = 15_000,
+  timeoutMs: number | undefined,
 ): Promise<TokenEvents[E]> {
   return new Promise((resolve, reject) => {
     let done = false;
-    const timer = setTimeout(() => {
-      done = true;
-      reject(new Error(`no ${name} event within ${timeoutMs} ms`));
-    }, timeoutMs);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            done = true;
+            reject(new Error(`no ${name} event within ${timeoutMs} ms`));
+          }, timeoutMs);
     store.on(name, (payload) => {
       if (done) return;
       done = true;
@@ -48,6 +53,15 @@ export function nextEvent<E extends TokenEventName>(
   });
 }
 
+/** The payload of the next `name` event; rejects after `timeoutMs` of real time. */
+export function nextEvent<E extends TokenEventName>(
+  store: Events,
+  name: E,
+  timeoutMs = 15_000,
+): Promise<TokenEvents[E]> {
+  return once(store, name, timeoutMs);
+}
+
 /** Records every event of `store` from now on. */
 export function recordTokenEvents(store: Events): TokenEventLog {
   const events: RecordedEvent[] = [];
@@ -55,6 +69,6 @@ export function recordTokenEvents(store: Events): TokenEventLog {
   return {
     events,
     names: () => events.map((e) => e.name),
-    next: (name, timeoutMs) => nextEvent(store, name, timeoutMs),
+    next: (name) => once(store, name, undefined),
   };
 }

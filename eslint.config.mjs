@@ -2,6 +2,80 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/**
+ * The parts of src/ and what each may import: dependencies point one way, cli → commands →
+ * app → proxy / tokens / ops → vidispine / config (README, "Development"); `inject` is the
+ * webhook's part beside the proxy's. The proxy's folders have no index.ts: a module is
+ * imported by its own name. The simulator is a separate program: it imports nothing from
+ * outside its folder, and the commands use it only through its entry (src/simulator/index.ts).
+ */
+const MAY_IMPORT = {
+  cli: ['commands', 'version'],
+  commands: [
+    'app',
+    'inject',
+    'simulator',
+    'ops',
+    'proxy',
+    'tokens',
+    'vidispine',
+    'config',
+    'version',
+  ],
+  app: ['proxy', 'ops', 'tokens', 'vidispine', 'config', 'version'],
+  inject: ['ops', 'config', 'version'],
+  proxy: ['tokens', 'vidispine', 'config'],
+  ops: ['vidispine', 'config'],
+  tokens: ['vidispine', 'config'],
+  vidispine: ['config'],
+  config: [],
+  version: [],
+};
+const PARTS = [...Object.keys(MAY_IMPORT), 'simulator'];
+/** Parts that are one file at the top of src/; the others are folders. */
+const FILES = new Set(['cli', 'app', 'version']);
+const FOLDERS = PARTS.filter((p) => !FILES.has(p) && p !== 'simulator');
+
+/** `regex` for a relative import from a file of `part` into one of `targets`, then `tail`. */
+function into(part, targets, tail) {
+  const up = FILES.has(part) ? String.raw`\./` : String.raw`(\.\./)+`;
+  return `^${up}(${targets.join('|')})${tail}`;
+}
+
+function boundaries(part) {
+  const forbidden = PARTS.filter((p) => p !== part && !MAY_IMPORT[part].includes(p));
+  const patterns = [
+    {
+      regex: into(part, FOLDERS, '$'),
+      message: 'Folders have no index.ts: import the module that holds the name.',
+    },
+    {
+      regex: into(part, ['simulator'], '/'),
+      message: 'The simulator is a separate program: use its entry, src/simulator.',
+    },
+  ];
+  if (forbidden.length > 0) {
+    patterns.unshift({
+      regex: into(part, forbidden, '(/|$)'),
+      message: `${part} may import ${MAY_IMPORT[part].join(', ') || 'no other part'} (README, Development).`,
+    });
+  }
+  // `import()` is not an import declaration: the same rules as syntax rules.
+  const expressions = patterns.map(({ regex, message }) => ({
+    selector: `ImportExpression[source.value=/${regex.replaceAll('/', String.raw`\/`)}/]`,
+    message,
+  }));
+  return {
+    files: FILES.has(part) ? [`src/${part}.ts`] : [`src/${part}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', { patterns }],
+      'no-restricted-syntax': ['error', ...expressions],
+    },
+  };
+}
+
+const SIMULATOR_APART = 'The simulator is a separate program: it imports nothing of the proxy.';
+
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/results/'] },
   js.configs.recommended,
@@ -19,6 +93,17 @@ export default tseslint.config(
       eqeqeq: ['error', 'smart'],
     },
   },
+  ...Object.keys(MAY_IMPORT).map(boundaries),
+  // The simulator, at any depth, never reaches above src/simulator/.
+  ...[1, 2, 3].map((depth) => ({
+    files: [`src/simulator/${'*/'.repeat(depth - 1)}*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: `^(\\.\\./){${depth}}`, message: SIMULATOR_APART }] },
+      ],
+    },
+  })),
   {
     files: ['**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -4,40 +4,27 @@
  * connects their events and observers. The commands (`commands/`) decide when to build
  * what; the tests build through the same two factories.
  */
-import {
-  formatListen,
-  type KeyPath,
-  type ListenAddress,
-  ListenError,
-  type ProxyConfig,
-} from './config';
-import {
-  createAccessLog,
-  createOpsServer,
-  forwardLogObserver,
-  Health,
-  type Logger,
-  logTokenEvents,
-  OpsMetrics,
-  type OpsServer,
-  RecentRequests,
-  recordTokenEvents,
-  statusSetup,
-  type ShutdownSteps,
-} from './ops';
-import {
-  combineObservers,
-  createDataListeners,
-  type DataListener,
-  type ForwardObserver,
-} from './proxy';
-import { type Clock, createTokenStore, RENEW_FRACTION, type TokenStore } from './tokens';
-import {
-  createTokenChecker,
-  createTokenMinter,
-  createTransport,
-  type VidispineTransport,
-} from './vidispine';
+import { formatListen, ListenError } from './config/listen';
+import type { KeyPath } from './config/errors';
+import type { ListenAddress, ProxyConfig } from './config/types';
+import { createAccessLog, forwardLogObserver } from './ops/request-log';
+import { createOpsServer, type OpsServer } from './ops/server';
+import { Health } from './ops/health';
+import type { Logger } from './ops/logger';
+import { logTokenEvents } from './ops/token-log';
+import { OpsMetrics, recordTokenEvents } from './ops/metrics';
+import { RecentRequests } from './ops/recent-requests';
+import { statusSetup } from './ops/status';
+import type { ShutdownSteps } from './ops/shutdown';
+import { combineObservers, type ForwardObserver } from './proxy/observer';
+import { createDataListeners, type DataListener } from './proxy/listener';
+import type { Clock } from './tokens/clock';
+import { createTokenStore } from './tokens/store';
+import { RENEW_FRACTION } from './tokens/renew-policy';
+import type { TokenStore } from './tokens/types';
+import { createTokenChecker } from './vidispine/whoami';
+import { createTokenMinter } from './vidispine/minter';
+import { createTransport, type VidispineTransport } from './vidispine/transport';
 import { packageVersion } from './version';
 
 export interface TokenStoreWiring {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { type CommandEntry, COMMANDS, DEFAULT_COMMAND, exitFor } from './commands';
+import { type CommandEntry, COMMANDS, DEFAULT_COMMAND, exitFor } from './commands/registry';
 import { EXIT_BAD_CONFIGURATION, EXIT_OK } from './commands/exit';
 import { packageVersion } from './version';
 

@@ -6,9 +6,10 @@
  * lifetime.
  */
 import { createTokenStoreFor, type TokenService } from '../app';
-import type { ProxyConfig, UserConfig } from '../config';
-import { NoTokenError } from '../tokens';
-import { mintRequestLine, whoami } from '../vidispine';
+import type { ProxyConfig, UserConfig } from '../config/types';
+import { NoTokenError } from '../tokens/types';
+import { mintRequestLine } from '../vidispine/endpoints';
+import { whoami } from '../vidispine/whoami';
 import { EXIT_FAILURE, EXIT_OK } from './exit';
 import { configForCommand } from './options';
 

@@ -4,16 +4,11 @@
  * password (`GET /API/token`), bob through the admin credential (`GET /API/user/bob/token`).
  */
 import type { ProxyApp } from '../app';
-import {
-  ConfigError,
-  configFromObject,
-  formatListen,
-  type ListenAddress,
-  ListenError,
-  namesWith,
-  parseListen,
-} from '../config';
-import { createLogger } from '../ops';
+import { ConfigError, namesWith } from '../config/errors';
+import { configFromObject } from '../config/load';
+import { formatListen, ListenError, parseListen } from '../config/listen';
+import type { ListenAddress } from '../config/types';
+import { createLogger } from '../ops/logger';
 import { createSimulator } from '../simulator';
 import { DEMO_OPTIONS } from './demo-options';
 import { parseOptions } from './options';

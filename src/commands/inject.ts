@@ -4,14 +4,10 @@
  * naming the key (exit 2); a listener that cannot open is exit 1.
  */
 import { type InjectorConfig, loadInjectorConfig } from '../config/injector';
-import {
-  CertificateError,
-  certificateFields,
-  createWebhook,
-  type LoadedCertificate,
-  loadCertificate,
-} from '../inject';
-import { createLogger, serveUntilStopped } from '../ops';
+import { CertificateError, type LoadedCertificate, loadCertificate } from '../inject/certificate';
+import { certificateFields, createWebhook } from '../inject/webhook';
+import { createLogger } from '../ops/logger';
+import { serveUntilStopped } from '../ops/shutdown';
 import { packageVersion } from '../version';
 import { parseConfigArgs } from './options';
 

@@ -1,8 +1,10 @@
 /** `run [--config FILE]`: the proxy, until SIGTERM or SIGINT has drained it. */
 import { setFlagsFromString } from 'node:v8';
 import { createProxyApp, type ProxyApp } from '../app';
-import type { ProxyConfig } from '../config';
-import { createLogger, type Logger, logStartup, serveUntilStopped } from '../ops';
+import type { ProxyConfig } from '../config/types';
+import { createLogger, type Logger } from '../ops/logger';
+import { logStartup } from '../ops/startup-log';
+import { serveUntilStopped } from '../ops/shutdown';
 import { packageVersion } from '../version';
 import { configForCommand } from './options';
 

@@ -8,8 +8,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { boundAddress, listenOn } from '../config';
-import type { Logger } from '../ops';
+import { boundAddress, listenOn } from '../config/listen';
+import type { Logger } from '../ops/logger';
 import type { InjectDefaults } from './annotations';
 import type { LoadedCertificate } from './certificate';
 import type { Refusal, WebhookMetrics } from './metrics';

@@ -6,13 +6,14 @@
  */
 import {
   createProbeServer,
-  type Logger,
   type OpsServer,
   type ProbeAnswer,
   type ProcessProbes,
-  type ShutdownSteps,
-} from '../ops';
-import { type KeyPath, ListenError } from '../config';
+} from '../ops/server';
+import type { Logger } from '../ops/logger';
+import type { ShutdownSteps } from '../ops/shutdown';
+import type { KeyPath } from '../config/errors';
+import { ListenError } from '../config/listen';
 import type { InjectorConfig } from '../config/injector';
 import { type CertificateWatch, type LoadedCertificate, watchCertificate } from './certificate';
 import { WebhookMetrics } from './metrics';

@@ -11,3 +11,4 @@ export type {
 export { createSimulator } from './server';
 export { DEFAULT_USERS } from './users';
 export { patternBytes, PATTERN_PERIOD } from './pattern';
+export { simulateCommand } from './cli';

@@ -1,8 +1,8 @@
 /** The access log, end to end: off by default, one line per request with its id when on. */
 import { Writable } from 'node:stream';
 import { createProxyApp, type ProxyApp } from '../../src/app';
-import { configFromObject } from '../../src/config';
-import { createLogger } from '../../src/ops';
+import { configFromObject } from '../../src/config/load';
+import { createLogger } from '../../src/ops/logger';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { call } from '../support/http';
 

@@ -3,7 +3,7 @@
  * listeners only close (no deadline) or are destroyed (at once).
  */
 import * as http from 'node:http';
-import { ShutdownCoordinator } from '../../src/ops';
+import { ShutdownCoordinator } from '../../src/ops/shutdown';
 import { call } from '../support/http';
 import { startApp, type RunningApp } from '../support/app';
 import { until } from '../support/wait';

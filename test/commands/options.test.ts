@@ -1,4 +1,4 @@
-import { ConfigError } from '../../src/config';
+import { ConfigError } from '../../src/config/errors';
 import { parseConfigArgs, parseOptions } from '../../src/commands/options';
 
 describe('parseConfigArgs', () => {

@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, configFromObject, loadConfig, readSecret } from '../../src/config';
+import { ConfigError } from '../../src/config/errors';
+import { configFromObject, loadConfig } from '../../src/config/load';
+import { readSecret } from '../../src/config/secrets';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-config-'));
 let fileCount = 0;

@@ -3,7 +3,7 @@
  * ops side (config, error messages, URLs, headers, access log), it must not come out in
  * logs, metrics, /status or the page.
  */
-import { YAML_NAMES } from '../../src/config';
+import { YAML_NAMES } from '../../src/config/errors';
 import type { ProxyConfig } from '../../src/config/types';
 import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { RecentRequests } from '../../src/ops/recent-requests';

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import pino from 'pino';
-import { createDataListeners } from '../../src/proxy';
+import { createDataListeners } from '../../src/proxy/listener';
 import { call } from '../support/http';
 import { until } from '../support/wait';
 import { startHarness } from '../support/app';

@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import pino from 'pino';
-import { createDataListeners, DATA_SERVER_TIMEOUTS } from '../../src/proxy';
+import { createDataListeners, DATA_SERVER_TIMEOUTS } from '../../src/proxy/listener';
 import { samples } from '../support/prom-parse';
 import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/reliability-clients';
 import { call } from '../support/http';

@@ -4,7 +4,7 @@
  * then a search for each of them in every log line, metric, status document, page, probe,
  * error body and response header.
  */
-import { logStartup } from '../../src/ops';
+import { logStartup } from '../../src/ops/startup-log';
 import type { SimUser } from '../../src/simulator';
 import { BACKOFF_NO_TOKEN_CAP_MS } from '../../src/tokens/backoff';
 import { call, type Reply, headerText } from '../support/http';

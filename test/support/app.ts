@@ -5,10 +5,11 @@
  * of the whole, `startHarness` (data listeners and the forwarder's reports) for the data path.
  */
 import { createProxyApp, createTokenStoreFor, type ProxyApp } from '../../src/app';
-import { configFromObject } from '../../src/config';
+import { configFromObject } from '../../src/config/load';
 import type { ProxyConfig } from '../../src/config/types';
-import { createLogger, type Logger } from '../../src/ops';
-import type { DataListener, ForwardObserver, UpstreamErrorReason } from '../../src/proxy';
+import { createLogger, type Logger } from '../../src/ops/logger';
+import type { DataListener } from '../../src/proxy/listener';
+import type { ForwardObserver, UpstreamErrorReason } from '../../src/proxy/observer';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 import type { TokenStore } from '../../src/tokens/types';
 import { call, type Reply } from './http';

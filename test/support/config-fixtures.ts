@@ -1,5 +1,5 @@
 /** Configuration pieces for tests that build a configuration without loading a file. */
-import { configFromObject } from '../../src/config';
+import { configFromObject } from '../../src/config/load';
 import type { ProxyConfig, TokenSettings, UserConfig } from '../../src/config/types';
 
 const ONE_USER = [{ name: 'nobody', password: 'unused', listen: '127.0.0.1:0' }];

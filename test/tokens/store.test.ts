@@ -1,5 +1,5 @@
 import type { TokenSettings, UserConfig } from '../../src/config/types';
-import { createTokenStore } from '../../src/tokens';
+import { createTokenStore } from '../../src/tokens/store';
 import { NoTokenError, type TokenEvents, type TokenStore } from '../../src/tokens/types';
 import { FakeChecker } from '../support/fake-checker';
 import { recordTokenEvents, type RecordedEvent } from '../support/token-events';

@@ -5,12 +5,9 @@ import { join } from 'node:path';
 import type { SecretSource, UserConfig, VidispineConfig } from '../../src/config/types';
 import { createSimulator, DEFAULT_USERS, type Simulator } from '../../src/simulator';
 import { MintError, type MintFailureReason } from '../../src/tokens/types';
-import {
-  createTokenMinter,
-  createTransport,
-  type VidispineTransport,
-  whoami,
-} from '../../src/vidispine';
+import { createTokenMinter } from '../../src/vidispine/minter';
+import { createTransport, type VidispineTransport } from '../../src/vidispine/transport';
+import { whoami } from '../../src/vidispine/whoami';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-minter-'));
 const secretFile = (name: string, content: string) => {

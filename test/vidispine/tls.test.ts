@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { MintError } from '../../src/tokens/types';
-import { createTokenMinter, createTransport } from '../../src/vidispine';
+import { createTokenMinter } from '../../src/vidispine/minter';
+import { createTransport } from '../../src/vidispine/transport';
 import { userConfig } from '../support/config-fixtures';
 
 // A private CA's certificate in front of the simulator: https with and without vidispine.caFile.

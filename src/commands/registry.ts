@@ -34,7 +34,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   simulate: {
     usage: 'simulate [--listen ADDR] [--users FILE] [--control]',
     summary: 'run the bundled Vidispine simulator',
-    load: async () => (await import('../simulator/cli')).simulateCommand,
+    load: async () => (await import('../simulator')).simulateCommand,
   },
   demo: {
     usage: 'demo [--listen ADDR] [--ops-listen ADDR] [--simulator-listen ADDR]',

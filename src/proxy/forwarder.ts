@@ -150,6 +150,8 @@ class Exchange implements Turn {
       } catch {
         return;
       }
+      // The rest came after the 408 had gone out: too late, it is not forwarded.
+      if (this.res.headersSent) return;
       this.bodyLength = this.body.reduce((n, chunk) => n + chunk.length, 0);
     }
     const lease = held ?? (await this.freshLease());

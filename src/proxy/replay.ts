@@ -16,7 +16,7 @@ export type BodyPlan = 'none' | 'buffer' | 'expect';
 
 export function planBody(framing: RequestFraming, replayBufferBytes: number): BodyPlan {
   if (framing.kind === 'none') return 'none';
-  return framing.kind === 'length' && framing.length <= replayBufferBytes ? 'buffer' : 'expect';
+  return framing.kind === 'chunked' || framing.length > replayBufferBytes ? 'expect' : 'buffer';
 }
 
 /** Whether a 401 may still be hidden: only once, and only while the body is still ours. */

@@ -228,6 +228,7 @@ describe('request target', () => {
   it('refuses forms that name no path', () => {
     expect(originForm('*')).toBeUndefined();
     expect(originForm('evil.example:443')).toBeUndefined();
+    expect(originForm('://evil.example/API/x')).toBeUndefined();
     expect(originForm('')).toBeUndefined();
   });
 });
@@ -273,6 +274,7 @@ describe('replay decision', () => {
     expect(canReplay('buffer', 0, false)).toBe(true);
     expect(canReplay('expect', 0, false)).toBe(true);
     expect(canReplay('expect', 0, true)).toBe(false);
+    expect(canReplay('buffer', 0, true)).toBe(true);
     expect(canReplay('none', 1, false)).toBe(false);
   });
 });

@@ -19,11 +19,9 @@ describe('renewAt', () => {
     expect(renewAt({ ...base, random: 0 })).toBeCloseTo(1_037_800);
     expect(renewAt({ ...base, random: 0.999999 })).toBeCloseTo(1_046_200, 0);
     const random = seeded(5);
-    for (let i = 0; i < 1000; i++) {
-      const at = renewAt({ ...base, random: random() });
-      expect(at).toBeGreaterThanOrEqual(1_037_800);
-      expect(at).toBeLessThanOrEqual(1_046_200);
-    }
+    const ats = Array.from({ length: 1000 }, () => renewAt({ ...base, random: random() }));
+    expect(Math.min(...ats)).toBeGreaterThanOrEqual(1_037_800);
+    expect(Math.max(...ats)).toBeLessThanOrEqual(1_046_200);
   });
 
   it('is never later than the safety margin before expiry', () => {
@@ -91,16 +89,11 @@ describe('backoffDelay', () => {
       3000,
     );
     const random = seeded(3);
-    for (let i = 0; i < 1000; i++) {
-      const d = backoffDelay({
-        failures: 4,
-        reason: 'network',
-        timeLeftMs: 0,
-        random: random(),
-      });
-      expect(d).toBeGreaterThanOrEqual(6000);
-      expect(d).toBeLessThanOrEqual(8000);
-    }
+    const delays = Array.from({ length: 1000 }, () =>
+      backoffDelay({ failures: 4, reason: 'network', timeLeftMs: 0, random: random() }),
+    );
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(6000);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(8000);
   });
 
   it('survives absurd failure counts', () => {
@@ -138,6 +131,38 @@ describe('sliding expiry (autoRefresh)', () => {
     const possible = use(state, 9.999, 20);
     expect(possible).not.toBe(state);
     expect(observeSliding(possible, s(9.9995), s(10.01), rules)).toBe(possible);
+  });
+
+  it('records a possible push from an answer exactly one interval after the last certain push', () => {
+    const state = mintedSliding(0, 5_000, 60_000);
+    expect(observeSliding(state, s(9), s(10) - 1, rules)).toBe(state);
+    expect(observeSliding(state, s(9), s(10), rules).possible).toEqual({ from: s(9), by: s(10) });
+  });
+
+  it('widens the window of possible pushes with each overlapping request, both ways', () => {
+    // Minted at [0, 5]: a push is possible for answers from 10 s on, certain for sends from 15 s.
+    let state = mintedSliding(0, s(5), 60_000);
+    state = observeSliding(state, s(10), s(11), rules);
+    expect(state.possible).toEqual({ from: s(10), by: s(11) });
+    // Sent earlier, answered later (concurrent requests): the window grows at both ends.
+    state = observeSliding(state, s(9.5), s(11.5), rules);
+    expect(state.possible).toEqual({ from: s(9.5), by: s(11.5) });
+    // Sent earlier only, or answered later only.
+    expect(observeSliding(state, s(9), s(11), rules).possible).toEqual({ from: s(9), by: s(11.5) });
+    expect(observeSliding(state, s(10), s(12), rules).possible).toEqual({
+      from: s(9.5),
+      by: s(12),
+    });
+    // Inside the window, boundaries included: nothing new is known.
+    expect(observeSliding(state, s(9.5), s(11.5), rules)).toBe(state);
+    // A certain push then counts from the earliest possible one and waits for the latest.
+    state = observeSliding(state, s(16), s(16.1), rules);
+    expect(state).toEqual({
+      expiresAt: s(69.5),
+      lastPushFrom: s(9.5),
+      lastPushBy: s(16.1),
+      possible: null,
+    });
   });
 
   it('stays conservative when a request that may have pushed is followed by one that may not', () => {
@@ -244,6 +269,33 @@ describe('lifetime learning', () => {
     ]);
     expect(learn([9_999, 9_999], 60_000)).toEqual([undefined, undefined]);
     expect(learn([10_000, 10_500], 60_000)).toEqual([undefined, 10]);
+  });
+
+  it('counts a rejection at 80 % of the lifetime or later as due, not early', () => {
+    expect(learn([48_000, 48_000], 60_000)).toEqual([undefined, undefined]);
+    expect(learn([47_999, 47_999], 60_000)).toEqual([undefined, 47]);
+  });
+
+  it('takes ages a quarter of the longer one apart as agreeing, not more', () => {
+    expect(learn([40_000, 30_000])).toEqual([undefined, 30]);
+    expect(learn([30_000, 40_000])).toEqual([undefined, 30]);
+    expect(learn([40_000, 29_999])).toEqual([undefined, undefined]);
+  });
+
+  it('remembers the last five early rejections while waiting for one that agrees', () => {
+    // Five ages no two of which agree, then one that agrees only with the oldest.
+    const apart = [11_000, 16_000, 23_000, 33_000, 47_000];
+    expect(learn([...apart, 16_500]).at(-1)).toBe(16);
+    expect(learn([...apart, 67_000, 11_500]).at(-1)).toBeUndefined();
+  });
+
+  it('forgets early rejections that an accepted older token refutes, keeping the rest', () => {
+    const state = { earlyAges: [20_000, 40_000] };
+    // Accepted within the agreement band (up to a quarter more) refutes nothing.
+    expect(refuteShorter(state, 25_000)).toBe(state);
+    expect(refuteShorter(state, 25_001)).toEqual({ earlyAges: [40_000] });
+    expect(refuteShorter(state, 50_001)).toEqual({ earlyAges: [] });
+    expect(refuteShorter(state, 10_000)).toBe(state);
   });
 
   it('re-tests a learned lifetime just past the agreement band, short of the configured one', () => {

@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/config/errors';
 import { configFromObject, loadConfig } from '../../src/config/load';
 import { readSecret } from '../../src/config/secrets';
+import { runCli } from '../support/cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-config-'));
 let fileCount = 0;
@@ -477,12 +478,35 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     );
   });
 
-  it('rejects a secret file it cannot read for permission reasons', () => {
-    if (process.getuid?.() === 0) return; // root reads anything
-    const pw = file('x');
-    chmodSync(pw, 0o000);
+  it.each([
+    ['a directory', (path: string) => mkdirSync(path), 'EISDIR'],
+    ['a dangling symbolic link', (path: string) => symlinkSync(`${path}-gone`, path), 'ENOENT'],
+  ])('rejects a secret file that is %s', (_, make, code) => {
+    const pw = join(dir, `unreadable${++fileCount}`);
+    make(pw);
     const yaml = YAML_BASE.replace('password: alice-password', `passwordFile: ${pw}`);
-    expect(errorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toContain('(EACCES)');
+    expect(errorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toBe(
+      `users[0].passwordFile: cannot read file ${pw} (${code})`,
+    );
+  });
+
+  it('rejects a secret file it may not read, exiting 2', async () => {
+    // Root reads any file: as root, the CLI runs as nobody (65534 on Linux) instead.
+    const secrets = mkdtempSync(join(tmpdir(), 'vap-secret-'));
+    chmodSync(secrets, 0o755);
+    const pw = join(secrets, 'pw');
+    writeFileSync(pw, 'x', { mode: 0o000 });
+    const result = await runCli(['check'], {
+      env: {
+        PATH: process.env.PATH,
+        VIDISPINE_URL: 'http://127.0.0.1:1',
+        VIDISPINE_USER: 'alice',
+        VIDISPINE_PASSWORD_FILE: pw,
+      },
+      uid: process.getuid?.() === 0 ? 65_534 : undefined,
+    });
+    expect(result.stderr).toContain(`VIDISPINE_PASSWORD_FILE: cannot read file ${pw} (EACCES)`);
+    expect(result.code).toBe(2);
   });
 });
 

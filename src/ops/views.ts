@@ -5,7 +5,7 @@ import type { TokenCheck } from '../vidispine/types';
 /**
  * What the ops side reads from the token store, stated structurally so that `ops/` never
  * imports `tokens/`: the real store satisfies these shapes (checked by
- * test/ops/contracts.test.ts). The forwarder's reports need no such view: its observer's
+ * test/ops/contracts.ts). The forwarder's reports need no such view: its observer's
  * methods are optional, and the composition root checks that the metrics and logs fit.
  */
 

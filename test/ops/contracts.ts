@@ -1,16 +1,18 @@
 /**
- * The ops side declares its own structural views of the token store, and its metrics and
- * logs take the forwarder's reports. These assignments fail `tsc --noEmit` (part of `npm run typecheck`) as soon as
- * a contract drifts away from the view.
+ * Type-level checks, not tests: nothing here runs. The ops side declares its own structural
+ * views of the token store, and its metrics and logs take the forwarder's reports;
+ * `npm run typecheck` (tsc --noEmit, which covers test/) fails on the line below that names a
+ * contract as soon as it drifts away from its view.
  */
 import type { TokenEvents, TokenStore } from '../../src/tokens/types';
 import type { ForwardObserver, UpstreamErrorReason } from '../../src/proxy/observer';
 import type { TokenEventSource, TokenEventsView, TokenStatusSource } from '../../src/ops/views';
-import type { Logger } from '../../src/ops/logger';
-import { OpsMetrics, UPSTREAM_ERROR_REASONS } from '../../src/ops/metrics';
-import { forwardLogObserver } from '../../src/ops/request-log';
+import type { OpsMetrics, UPSTREAM_ERROR_REASONS } from '../../src/ops/metrics';
+import type { forwardLogObserver } from '../../src/ops/request-log';
 
 type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Fits<T, View> = [T] extends [View] ? true : false;
+type Expect<T extends true> = T;
 
 /**
  * `on` is a method, so its listener parameter is checked bivariantly and would let a payload
@@ -24,32 +26,15 @@ type PayloadsFit = {
     : false;
 }[keyof TokenEventsView];
 
-function accepts<T>(_value: T): true {
-  return true;
-}
-
-describe('ops views match the committed contracts', () => {
-  it('the token store satisfies the status and event views', () => {
-    const asStatus = (store: TokenStore): TokenStatusSource => store;
-    const asEvents = (store: TokenStore): TokenEventSource => store;
-    expect(typeof asStatus).toBe('function');
-    expect(typeof asEvents).toBe('function');
-  });
-
-  it('every event payload the store emits fits the view the ops side reads', () => {
-    const payloads: Equal<PayloadsFit, true> = true;
-    expect(accepts(payloads)).toBe(true);
-  });
-
-  it('the metrics object and the log observer are ForwardObservers', () => {
-    const asObserver = (metrics: OpsMetrics): ForwardObserver => metrics;
-    const logAsObserver = (logger: Logger): ForwardObserver => forwardLogObserver(logger);
-    expect(typeof asObserver).toBe('function');
-    expect(typeof logAsObserver).toBe('function');
-  });
-
-  it('the upstream error label values cover the contract enum exactly', () => {
-    const upstream: Equal<(typeof UPSTREAM_ERROR_REASONS)[number], UpstreamErrorReason> = true;
-    expect(accepts(upstream)).toBe(true);
-  });
-});
+export type OpsContracts = [
+  // The token store satisfies the status and event views.
+  Expect<Fits<TokenStore, TokenStatusSource>>,
+  Expect<Fits<TokenStore, TokenEventSource>>,
+  // Every event payload the store emits fits the view the ops side reads.
+  Expect<Equal<PayloadsFit, true>>,
+  // The metrics object and the log observer are ForwardObservers.
+  Expect<Fits<OpsMetrics, ForwardObserver>>,
+  Expect<Fits<ReturnType<typeof forwardLogObserver>, ForwardObserver>>,
+  // The upstream error label values cover the contract enum exactly.
+  Expect<Equal<(typeof UPSTREAM_ERROR_REASONS)[number], UpstreamErrorReason>>,
+];

@@ -1,7 +1,7 @@
 /**
  * A stand-in for the token store as the ops side sees it (status + events), scripted by
  * the tests, and a log capture. The real store satisfies the same views
- * (contracts.test.ts), and the ops endpoints only read status and listen to events.
+ * (contracts.ts), and the ops endpoints only read status and listen to events.
  */
 import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../src/ops/logger';

@@ -10,7 +10,6 @@ import { call } from '../support/http';
 import { startHarness, startApp, type RunningApp } from '../support/app';
 import { until } from '../support/wait';
 import { startRelay, type Relay } from '../support/net';
-import { startTraffic } from '../support/reliability-clients';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -66,43 +65,69 @@ describe('Vidispine restarts and forgets every token mid-traffic', () => {
 });
 
 describe('Vidispine resets connections', () => {
-  it('answers 502 (or cuts the client) for requests cut mid-way, never 401 or a short body, and serves again', async () => {
+  const DATA = '/API/storage/file/VX-1/data?size=200000';
+
+  it('answers 502 for a request cut before the answer began, counted as a reset, and serves again', async () => {
     const app = await startAppBehindRelay();
     try {
-      const traffic = startTraffic(app.r.port(), '/API/storage/file/VX-1/data?size=200000', 0);
-      for (let i = 0; i < 10; i++) {
-        await until(() => app.relay.open() > 0, 2000, 'a relayed connection');
-        app.relay.resetAll();
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      app.relay.limitAnswers({ bytes: 0, then: 'reset' });
+      for (let i = 0; i < 5; i++) {
+        const reply = await call(app.r.port(), { path: DATA });
+        expect([reply.status, reply.text]).toEqual([502, 'Vidispine closed the connection\n']);
       }
-      const resetsEnd = Date.now();
-      await until(
-        () => traffic.answers.some((a) => a.status === 200 && a.at > resetsEnd),
-        3000,
-        'a 200 after the resets',
-      );
-      const answers = await traffic.stop();
-      // Cut before the answer began: 502. Cut mid-body: the client's connection is cut too,
-      // so a truncated download can never pass for a whole one.
-      const bad = answers.filter(
-        (a) =>
-          !(a.status === 200 && a.bytes === 200_000) &&
-          a.status !== 502 &&
-          !(a.status === 0 && a.text === 'aborted'),
-      );
-      expect(bad).toEqual([]);
-      const cut = answers.filter((a) => a.status === 502).length;
-      if (cut > 0) {
-        expect(
-          await app.r.metric('vidispine_auth_proxy_upstream_errors_total', { reason: 'reset' }),
-        ).toBeGreaterThanOrEqual(1);
-      }
+      expect(
+        await app.r.metric('vidispine_auth_proxy_upstream_errors_total', { reason: 'reset' }),
+      ).toBe(5);
+      app.relay.limitAnswers(undefined);
+      const reply = await call(app.r.port(), { path: DATA });
+      expect([reply.status, reply.body.length]).toEqual([200, 200_000]);
       await until(() => app.r.sim.inFlightRequests() === 0, 3000, 'no request left upstream');
     } finally {
       await app.r.close();
       await app.relay.close();
     }
   });
+
+  it('cuts the client of a download cut mid-body, so it can never pass for a whole one, and serves again', async () => {
+    const app = await startAppBehindRelay();
+    try {
+      for (let i = 0; i < 5; i++) {
+        app.relay.limitAnswers({ bytes: 100_000, then: 'hold' });
+        const download = await startDownload(app.r.port(), DATA);
+        expect(download.status).toBe(200);
+        // The answer has begun (its status is out): now Vidispine's connection breaks.
+        app.relay.resetAll();
+        const end = await download.end;
+        expect(end.complete).toBe(false);
+        expect(end.bytes).toBeLessThan(200_000);
+      }
+      app.relay.limitAnswers(undefined);
+      const reply = await call(app.r.port(), { path: DATA });
+      expect([reply.status, reply.body.length]).toEqual([200, 200_000]);
+      await until(() => app.r.sim.inFlightRequests() === 0, 3000, 'no request left upstream');
+    } finally {
+      await app.r.close();
+      await app.relay.close();
+    }
+  });
+
+  /** A GET whose answer has begun: its status, and how its body ended. */
+  function startDownload(
+    port: number,
+    path: string,
+  ): Promise<{ status: number; end: Promise<{ complete: boolean; bytes: number }> }> {
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        const end = new Promise<{ complete: boolean; bytes: number }>((done) =>
+          res.once('close', () => done({ complete: res.complete, bytes })),
+        );
+        resolve({ status: res.statusCode ?? 0, end });
+      });
+      req.on('error', reject);
+    });
+  }
 
   /** The app reaches the simulator only through a relay that can reset its connections. */
   async function startAppBehindRelay(): Promise<{ r: RunningApp; relay: Relay }> {
@@ -118,11 +143,10 @@ describe('Vidispine answers slowly', () => {
   it('answers 504 after upstreamTimeoutSeconds and leaves nothing open upstream', async () => {
     const r = await startApp({ vidispine: { upstreamTimeoutSeconds: 0.5 } });
     try {
-      const started = Date.now();
-      const reply = await call(r.port(), { path: '/API/slow?ms=5000' });
+      // Vidispine would answer after a minute: a 504 at all shows the timeout ended the wait.
+      const reply = await call(r.port(), { path: '/API/slow?ms=60000' });
       expect(reply.status).toBe(504);
       expect(reply.text).toBe('Vidispine did not answer in time\n');
-      expect(Date.now() - started).toBeLessThan(3000);
       await until(() => r.sim.inFlightRequests() === 0, 3000, 'upstream request closed');
       expect(
         await r.metric('vidispine_auth_proxy_upstream_errors_total', { reason: 'timeout' }),

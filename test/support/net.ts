@@ -82,6 +82,15 @@ export async function startRecorder(): Promise<Recorder> {
   return Object.assign(recorder, { port, url: `http://127.0.0.1:${port}` });
 }
 
+/** What the relay does with Vidispine's answers (bytes it sends back on a connection). */
+export type AnswerLimit =
+  /** Passes them all. */
+  | undefined
+  /** Passes the first `bytes` of each connection's answers, then resets the connection. */
+  | { readonly bytes: number; readonly then: 'reset' }
+  /** Passes the first `bytes`, then holds the rest back until `resetAll`. */
+  | { readonly bytes: number; readonly then: 'hold' };
+
 /** A TCP relay in front of Vidispine that can cut every connection it carries. */
 export interface Relay {
   readonly url: string;
@@ -89,11 +98,15 @@ export interface Relay {
   open(): number;
   /** Resets (RST) every relayed connection, both sides. */
   resetAll(): void;
+  /** From now on, cut or hold what Vidispine answers on each connection (counted anew). */
+  limitAnswers(limit: AnswerLimit): void;
   close(): Promise<void>;
 }
 
 export async function startRelay(targetPort: number): Promise<Relay> {
   const pairs = new Set<[net.Socket, net.Socket]>();
+  let limit: AnswerLimit;
+  const answeredSinceLimit = new WeakMap<net.Socket, number>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
     const pair: [net.Socket, net.Socket] = [client, upstream];
@@ -106,7 +119,23 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      const answered = answeredSinceLimit.get(upstream) ?? 0;
+      const room = limit === undefined ? chunk.length : limit.bytes - answered;
+      const passed = chunk.subarray(0, Math.max(0, room));
+      answeredSinceLimit.set(upstream, answered + passed.length);
+      if (passed.length > 0 && !client.write(passed)) {
+        upstream.pause();
+        client.once('drain', () => upstream.resume());
+      }
+      if (limit === undefined || room > chunk.length) return;
+      if (limit.then === 'hold') upstream.pause();
+      else {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+      }
+    });
+    upstream.on('end', () => client.end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -120,6 +149,10 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     url: `http://127.0.0.1:${port}`,
     open: () => pairs.size,
     resetAll,
+    limitAnswers(next) {
+      limit = next;
+      for (const [, upstream] of pairs) answeredSinceLimit.delete(upstream);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         resetAll();

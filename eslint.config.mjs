@@ -77,7 +77,9 @@ function boundaries(part) {
 const SIMULATOR_APART = 'The simulator is a separate program: it imports nothing of the proxy.';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/results/'] },
+  {
+    ignores: ['dist/', 'coverage/', 'reports/', '.stryker-tmp/', 'node_modules/', 'bench/results/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

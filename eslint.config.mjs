@@ -5,7 +5,8 @@ import globals from 'globals';
 /**
  * The parts of src/ and what each may import: dependencies point one way, cli → commands →
  * app → proxy / tokens / ops → vidispine / config (README, "Development"); `inject` is the
- * webhook's part beside the proxy's. The proxy's folders have no index.ts: a module is
+ * webhook's part beside the proxy's; `part/module` allows that one module of a part (the
+ * token store's contract, not the store). The proxy's folders have no index.ts: a module is
  * imported by its own name. The simulator is a separate program: it imports nothing from
  * outside its folder, and the commands use it only through its entry (src/simulator/index.ts).
  */
@@ -24,8 +25,8 @@ const MAY_IMPORT = {
   ],
   app: ['proxy', 'ops', 'tokens', 'vidispine', 'config', 'version'],
   inject: ['ops', 'config', 'version'],
-  proxy: ['tokens', 'vidispine', 'config'],
-  ops: ['vidispine', 'config'],
+  proxy: ['tokens/types', 'vidispine', 'config'],
+  ops: ['tokens/types', 'vidispine', 'config'],
   tokens: ['vidispine', 'config'],
   vidispine: ['config'],
   config: [],
@@ -43,8 +44,18 @@ function into(part, targets, tail) {
 }
 
 function boundaries(part) {
-  const forbidden = PARTS.filter((p) => p !== part && !MAY_IMPORT[part].includes(p));
+  const allowed = MAY_IMPORT[part];
+  const forbidden = PARTS.filter((p) => p !== part && !allowed.includes(p));
+  const whole = forbidden.filter((p) => !allowed.some((a) => a.startsWith(`${p}/`)));
+  const partly = forbidden.filter((p) => !whole.includes(p));
+  const rule = `${part} may import ${allowed.join(', ') || 'no other part'} (README, Development).`;
   const patterns = [
+    ...partly.map((p) => {
+      const modules = allowed
+        .filter((a) => a.startsWith(`${p}/`))
+        .map((a) => a.slice(p.length + 1));
+      return { regex: into(part, [p], `/(?!(${modules.join('|')})$)`), message: rule };
+    }),
     {
       regex: into(part, FOLDERS, '$'),
       message: 'Folders have no index.ts: import the module that holds the name.',
@@ -54,12 +65,7 @@ function boundaries(part) {
       message: 'The simulator is a separate program: use its entry, src/simulator.',
     },
   ];
-  if (forbidden.length > 0) {
-    patterns.unshift({
-      regex: into(part, forbidden, '(/|$)'),
-      message: `${part} may import ${MAY_IMPORT[part].join(', ') || 'no other part'} (README, Development).`,
-    });
-  }
+  if (whole.length > 0) patterns.unshift({ regex: into(part, whole, '(/|$)'), message: rule });
   // `import()` is not an import declaration: the same rules as syntax rules.
   const expressions = patterns.map(({ regex, message }) => ({
     selector: `ImportExpression[source.value=/${regex.replaceAll('/', String.raw`\/`)}/]`,

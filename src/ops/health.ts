@@ -3,7 +3,8 @@
  * probe, holds the app container back on a failing startup probe and takes the pod out of
  * the Service on a failing readiness probe; each method answers exactly that question.
  */
-import { holdsUnexpiredToken, type TokenStatusSource, type UserTokenView } from './views';
+import type { UserTokenStatus } from '../tokens/types';
+import { holdsUnexpiredToken, type TokenStatusSource } from './views';
 
 export type NotReadyReason = 'no_token_yet' | 'token_expired';
 
@@ -75,7 +76,7 @@ export class Health {
   }
 }
 
-function probe(view: UserTokenView, reason: NotReadyReason | null): UserProbe {
+function probe(view: UserTokenStatus, reason: NotReadyReason | null): UserProbe {
   return {
     user: view.user,
     state: view.state,

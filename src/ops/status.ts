@@ -14,7 +14,8 @@ import { mintEndpointFor, mintRequestLine } from '../vidispine/endpoints';
 import { MINT_FAILURES } from '../vidispine/failures';
 import { redactSecrets } from './logger';
 import type { RecentCounts } from './recent-requests';
-import { holdsUnexpiredToken, type UserTokenView } from './views';
+import type { UserTokenStatus } from '../tokens/types';
+import { holdsUnexpiredToken } from './views';
 
 /** What the configuration says of one user: fixed for the life of the process. */
 export interface UserSetup {
@@ -141,7 +142,7 @@ const secondsUntil = (ms: number | null, now: number): number | null =>
 
 export function userStatusJson(
   setup: StatusSetup,
-  view: UserTokenView,
+  view: UserTokenStatus,
   requests: RecentCounts,
   now: number,
 ): UserStatusJson {
@@ -179,7 +180,7 @@ export function userStatusJson(
 
 /** Where `/status` reads what changes: the token store, the recent traffic, the listeners. */
 export interface StatusSources {
-  readonly tokens: { status(): readonly UserTokenView[] };
+  readonly tokens: { status(): readonly UserTokenStatus[] };
   readonly recent: { counts(user: string): RecentCounts };
   /** Where a user's listener is bound (port 0 resolved); the configured address otherwise. */
   readonly boundAddress?: (user: string) => string | null;

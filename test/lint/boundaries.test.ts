@@ -42,6 +42,7 @@ const FORBIDDEN: readonly (readonly [string, string])[] = [
   ['src/config/probe.ts', '../vidispine/failures'],
   ['src/vidispine/probe.ts', '../tokens/types'],
   ['src/tokens/probe.ts', '../proxy/forwarder'],
+  ['src/proxy/probe.ts', '../tokens/store'],
   ['src/proxy/probe.ts', '../app'],
   ['src/proxy/probe.ts', '../simulator'],
   ['src/app.ts', './commands/run'],
@@ -63,6 +64,7 @@ const CASES = {
   ],
   allowed: [
     ['src/proxy/probe.ts', use('../tokens/types')],
+    ['src/ops/probe.ts', use('../tokens/types')],
     ['src/commands/probe.ts', use('../app')],
     ['src/cli.ts', use('./commands/registry')],
   ],

@@ -6,13 +6,13 @@
 import { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '../../src/ops/logger';
 import type { StatusSetup } from '../../src/ops/status';
-import type { TokenEventsView, UserTokenView } from '../../src/ops/views';
+import type { TokenEvents, UserTokenStatus } from '../../src/tokens/types';
 import type { MintFailureReason } from '../../src/vidispine/failures';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export class ScriptedTokens extends EventEmitter {
-  private readonly views = new Map<string, Mutable<UserTokenView>>();
+  private readonly views = new Map<string, Mutable<UserTokenStatus>>();
 
   constructor(
     users: readonly string[],
@@ -36,17 +36,17 @@ export class ScriptedTokens extends EventEmitter {
     }
   }
 
-  status(): UserTokenView[] {
+  status(): UserTokenStatus[] {
     return [...this.views.values()].map((view) => ({ ...view }));
   }
 
-  private view(user: string): Mutable<UserTokenView> {
+  private view(user: string): Mutable<UserTokenStatus> {
     const view = this.views.get(user);
     if (!view) throw new Error(`no such user ${user}`);
     return view;
   }
 
-  private send<E extends keyof TokenEventsView>(event: E, payload: TokenEventsView[E]): void {
+  private send<E extends keyof TokenEvents>(event: E, payload: TokenEvents[E]): void {
     this.emit(event, payload);
   }
 

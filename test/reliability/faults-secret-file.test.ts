@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { expectOutageThenRecovery } from '../support/reliability-faults';
 import { startApp, type RunningApp } from '../support/app';
 import { startTraffic } from '../support/reliability-clients';
+import { nextEvent } from '../support/token-events';
+import { until } from '../support/wait';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-secret-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,12 +30,18 @@ test.concurrent(
     const r = await startWithFile(file);
     try {
       const traffic = startTraffic(r.port());
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await until(() => traffic.answers.length > 0, 5000, 'traffic');
       r.sim.setUserPassword('alice', 'alice-rotated-1');
       writeFileSync(file, 'alice-rotated-1\n');
       // Vidispine restarts: the old token is gone, the next mint must read the new file.
       r.sim.revokeAllTokens();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await nextEvent(r.app.store, 'minted');
+      const mintedAt = Date.now();
+      await until(
+        () => traffic.answers.some((a) => a.at > mintedAt),
+        5000,
+        'a request after the new token',
+      );
       const answers = await traffic.stop();
       expect(answers.filter((a) => a.status !== 200)).toEqual([]);
       expect(r.sim.calls({ endpoint: 'token', user: 'alice' })).toBe(2);

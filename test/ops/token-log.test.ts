@@ -1,5 +1,6 @@
 import { logTokenEvents } from '../../src/ops/token-log';
 import { MINT_FAILURE_REASONS, MINT_FAILURES } from '../../src/vidispine/failures';
+import { MAY_PASS, OPERATOR_MUST_FIX } from '../support/mint-failures';
 import { captureLogs, ScriptedTokens } from '../support/ops';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -53,20 +54,10 @@ describe('token event log', () => {
   it('logs failures only an operator can fix as errors, passing ones as warnings', () => {
     const { tokens, lines } = setup();
     for (const reason of MINT_FAILURE_REASONS) tokens.failed('ingest', reason, 'failed');
-    expect(lines.filter((l) => l.level === 'error').map((l) => l.reason)).toEqual([
-      'unauthorized',
-      'forbidden',
-      'user_disabled',
-      'not_found',
-      'bad_request',
-      'secret_unreadable',
-    ]);
-    expect(lines.filter((l) => l.level === 'warn').map((l) => l.reason)).toEqual([
-      'server_error',
-      'network',
-      'timeout',
-      'empty_token',
-    ]);
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.reason)).toEqual(
+      OPERATOR_MUST_FIX,
+    );
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.reason)).toEqual(MAY_PASS);
   });
 
   it('has a hint for every failure reason of the contract', () => {

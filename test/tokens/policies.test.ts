@@ -7,6 +7,7 @@ import {
 } from '../../src/tokens/lifetime-learning';
 import { renewAt } from '../../src/tokens/renew-policy';
 import { mintedSliding, observeSliding, type SlidingState } from '../../src/tokens/sliding-expiry';
+import { MAY_PASS, OPERATOR_MUST_FIX } from '../support/mint-failures';
 
 describe('renewAt', () => {
   const base = { from: 1_000_000, lifetimeMs: 60_000, marginMs: 5_000 };
@@ -61,17 +62,10 @@ describe('backoffDelay', () => {
   });
 
   it('starts configuration problems three doublings later', () => {
-    for (const reason of [
-      'unauthorized',
-      'forbidden',
-      'user_disabled',
-      'not_found',
-      'bad_request',
-      'secret_unreadable',
-    ] as const) {
+    for (const reason of OPERATOR_MUST_FIX) {
       expect(delays(reason, 0).slice(0, 3)).toEqual([8000, 16000, 30000]);
     }
-    for (const reason of ['server_error', 'network', 'timeout', 'empty_token'] as const) {
+    for (const reason of MAY_PASS) {
       expect(delays(reason, 0)[0]).toBe(1000);
     }
   });

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { CONTENDERS, PROXY_CLI, proxyVariant, startUpstream } from './lib/contenders.mjs';
 import { coldStart, idle, smallGet, transfer } from './lib/scenarios.mjs';
 import { SIMULATOR_PROBE, startSimulator, startToReady } from './lib/startup.mjs';
@@ -110,16 +110,18 @@ function parseOptions(argv) {
   };
 }
 
+/** First line a tool prints about its version (nginx and wrk print it to stderr or exit 1). */
 function versionOf(cmd, args) {
   const bin = which(cmd);
   if (!bin) return null;
+  let out;
   try {
-    return execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-      .trim()
-      .split('\n')[0];
-  } catch (err) {
-    return `${err.stderr ?? ''}`.trim().split('\n')[0] || 'unknown';
+    const r = spawnSync(bin, args, { encoding: 'utf8' });
+    out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  } catch {
+    out = '';
   }
+  return out.trim().split('\n')[0] || 'unknown';
 }
 
 async function mintToken(upstream) {

@@ -1,8 +1,8 @@
 /**
  * How a command ends: it resolves with an exit code, or throws. The CLI turns what is thrown
  * into one message on stderr and an exit code, as cloud-sql-proxy's `exitError` does: a
- * `ConfigError` is bad configuration or command line (2), an `ExitError` carries its own
- * code, anything else is a runtime failure (1).
+ * `ConfigError` is bad configuration or command line (2), anything else a runtime failure
+ * (1) — a listener that cannot bind, say, whose `ListenError` names the setting.
  */
 import { ConfigError } from '../config/errors';
 
@@ -13,22 +13,11 @@ export const EXIT_BAD_CONFIGURATION = 2;
 /** A command's argument vector (after the command name) → its exit code. */
 export type Command = (args: string[]) => Promise<number>;
 
-export class ExitError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ExitError';
-  }
-}
-
 /** The exit code and the stderr text for what a command threw. Never a secret: messages never hold one. */
 export function exitFor(err: unknown): { readonly code: number; readonly message: string } {
   if (err instanceof ConfigError) {
     const lines = err.message.replace(/^/gm, '  ');
     return { code: EXIT_BAD_CONFIGURATION, message: `configuration error\n${lines}` };
   }
-  if (err instanceof ExitError) return { code: err.code, message: err.message };
   return { code: EXIT_FAILURE, message: err instanceof Error ? err.message : String(err) };
 }

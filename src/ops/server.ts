@@ -36,7 +36,7 @@ export interface OpsServer {
 }
 
 /** Ops answers are small and quick; a scrape still running this long after close is cut. */
-const CLOSE_GRACE_MS = 2000;
+export const CLOSE_GRACE_MS = 2000;
 
 /** Prometheus text from a registry (the proxy's `OpsMetrics`, the webhook's own). */
 export interface MetricsSource {

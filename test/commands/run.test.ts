@@ -101,7 +101,6 @@ describe('run', () => {
     );
     await warm;
 
-    const signalledAt = Date.now();
     proxy.child.kill('SIGTERM');
     await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'begin');
     expect((await call(ops, { path: '/readyz' })).status).toBe(503);
@@ -116,7 +115,7 @@ describe('run', () => {
     expect(failures).toEqual([]);
     expect([...statuses.keys()]).toEqual([200]);
     expect(exit.code).toBe(0);
-    expect(Date.now() - signalledAt).toBeLessThan(11_000);
+    // Drained, not cut at the drain deadline ('drain_timeout').
     const steps = proxy.lines.filter((l) => l.event === 'shutdown').map((l) => l.step);
     expect(steps).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
   });

@@ -12,6 +12,10 @@ export class TokenEventBus {
     this.emitter.on(event, listener);
   }
 
+  off<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): void {
+    this.emitter.off(event, listener);
+  }
+
   emit<E extends TokenEventName>(event: E, payload: TokenEvents[E]): void {
     for (const listener of this.emitter.listeners(event)) {
       try {

@@ -257,6 +257,11 @@ class LruTokenStore implements TokenStore {
     return this;
   }
 
+  off<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
   start(): void {
     for (const slot of this.slots.values()) {
       if (!slot.inFlight && this.current(slot.user.name) === undefined) {

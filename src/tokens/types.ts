@@ -134,6 +134,8 @@ export interface TokenStore {
   rejected(user: string, tokenValue: string, sentAt: number, reason?: string): Promise<Rejection>;
   status(): UserTokenStatus[];
   on<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this;
+  /** Removes a listener `on` added: one that waits for a single event removes itself. */
+  off<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this;
   /** Begin minting for every user and schedule renewals. */
   start(): void;
   /** Cancel timers and in-flight mints; pending get() calls reject with reason 'stopped'. */

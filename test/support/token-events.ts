@@ -12,7 +12,7 @@ const NAMES = Object.keys({
   lifetimeRestored: true,
 } satisfies Record<TokenEventName, true>) as TokenEventName[];
 
-type Events = Pick<TokenStore, 'on'>;
+type Events = Pick<TokenStore, 'on' | 'off'>;
 
 export interface RecordedEvent {
   readonly name: TokenEventName;
@@ -30,26 +30,26 @@ export interface TokenEventLog {
   next<E extends TokenEventName>(name: E): Promise<TokenEvents[E]>;
 }
 
+/** One event, awaited by a listener that removes itself once it has fired or given up. */
 function once<E extends TokenEventName>(
   store: Events,
   name: E,
   timeoutMs: number | undefined,
 ): Promise<TokenEvents[E]> {
   return new Promise((resolve, reject) => {
-    let done = false;
+    const listener = (payload: TokenEvents[E]): void => {
+      store.off(name, listener);
+      clearTimeout(timer);
+      resolve(payload);
+    };
     const timer =
       timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
-            done = true;
+            store.off(name, listener);
             reject(new Error(`no ${name} event within ${timeoutMs} ms`));
           }, timeoutMs);
-    store.on(name, (payload) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(payload);
-    });
+    store.on(name, listener);
   });
 }
 

@@ -114,9 +114,11 @@ it.each([
   w.store.start();
   await w.next('minted');
   for (let second = 0; second < 3600; second += 5) {
-    const minted = w.next('minted');
+    const mintsBefore = w.names().filter((name) => name === 'minted').length;
     await w.clock.advance(5_000);
-    if (w.store.current(u.name) === undefined) await minted;
+    // A renewal started by this step may still be on its way over the socket.
+    const minted = w.names().filter((name) => name === 'minted').length > mintsBefore;
+    if (w.store.current(u.name) === undefined && !minted) await w.next('minted');
     expect(await w.use(u.name)).toBe(200);
   }
   // One mint every 42 s (70 % of 60 s), never more.

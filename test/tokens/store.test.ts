@@ -638,6 +638,18 @@ describe('lifecycle', () => {
     expect(JSON.stringify(s.store.status())).not.toContain('tok-');
   });
 
+  it('stops calling a listener removed with off(), and only that one', async () => {
+    const s = setup([user('alice')]);
+    const heard: string[] = [];
+    const removed = (): number => heard.push('removed');
+    s.store.on('minted', removed);
+    s.store.on('minted', () => heard.push('kept'));
+    s.store.off('minted', removed);
+    s.store.off('mintFailed', () => undefined);
+    await s.store.get('alice');
+    expect(heard).toEqual(['kept']);
+  });
+
   it('survives a listener that throws', async () => {
     const s = setup([user('alice')]);
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);

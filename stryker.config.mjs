@@ -17,6 +17,8 @@ export default {
     'src/proxy/target.ts',
     'src/proxy/replay.ts',
     'src/proxy/framing.ts',
+    'src/proxy/admission.ts',
+    'src/proxy/identity.ts',
     'src/tokens/backoff.ts',
     'src/tokens/renew-policy.ts',
     'src/tokens/sliding-expiry.ts',

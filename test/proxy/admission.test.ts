@@ -1,6 +1,7 @@
 import type { RequestHead } from '../../src/proxy/admission';
 import { MAX_HEADER_FIELDS, admissionRules, admit } from '../../src/proxy/admission';
 import { CHUNKED, NO_BODY, lengthFraming } from '../../src/proxy/framing';
+import { MAX_TARGET_LENGTH } from '../../src/proxy/target';
 
 const identity = {
   defaultUser: 'alice',
@@ -104,9 +105,17 @@ describe('admission passes', () => {
     expect(result.ok && result.framing).toBe(NO_BODY);
   });
 
-  it('long or pathless targets: 414 and 400', () => {
-    expect(refusal(head(['Host', 'x'], { url: `/${'a'.repeat(8 * 1024)}` }))[0]).toBe(414);
-    expect(refusal(head(['Host', 'x'], { url: '*' }))[0]).toBe(400);
+  it(`targets longer than ${MAX_TARGET_LENGTH} bytes: 414; pathless ones: 400`, () => {
+    const longest = `/${'a'.repeat(MAX_TARGET_LENGTH - 1)}`;
+    expect(refusal(head(['Host', 'x'], { url: longest }))).toBe('admitted');
+    expect(refusal(head(['Host', 'x'], { url: `${longest}a` }))).toEqual([
+      414,
+      `request target longer than ${MAX_TARGET_LENGTH} bytes`,
+    ]);
+    expect(refusal(head(['Host', 'x'], { url: '*' }))).toEqual([
+      400,
+      'request target must be a path or an absolute URL',
+    ]);
   });
 
   it('an unknown selected user: 403, marked for the log', () => {
@@ -138,6 +147,10 @@ describe('admission passes', () => {
     expect(refusal(head([...ws, 'Transfer-Encoding', 'chunked']), true)[0]).toBe(400);
     expect(refusal(head(ws, { method: 'POST' }), true)[0]).toBe(400);
     expect(refusal(head(['Host', 'x', 'Upgrade', 'h2c']), true)).toEqual([
+      400,
+      'only WebSocket upgrades can be forwarded',
+    ]);
+    expect(refusal(head(['Host', 'x', 'Connection', 'Upgrade']), true)).toEqual([
       400,
       'only WebSocket upgrades can be forwarded',
     ]);

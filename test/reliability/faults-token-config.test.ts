@@ -7,7 +7,7 @@ import { expectOutageThenRecovery, FAULTS, startFaultApp } from '../support/reli
 import { startApp } from '../support/app';
 import { startTraffic } from '../support/reliability-clients';
 import { nextEvent, recordTokenEvents } from '../support/token-events';
-import { until } from '../support/wait';
+import { HANG_GUARD_MS, until } from '../support/wait';
 
 describe('configuration-class token faults longer than the token lifetime', () => {
   test.concurrent.each(FAULTS.filter((f) => !f.transient).map((f) => [f.name, f] as const))(
@@ -26,7 +26,7 @@ describe('configuration-class token faults longer than the token lifetime', () =
         await r.close();
       }
     },
-    28_000,
+    HANG_GUARD_MS,
   );
 
   test.concurrent(
@@ -45,7 +45,7 @@ describe('configuration-class token faults longer than the token lifetime', () =
         await r.close();
       }
     },
-    28_000,
+    HANG_GUARD_MS,
   );
 
   test.concurrent(
@@ -82,7 +82,7 @@ describe('configuration-class token faults longer than the token lifetime', () =
         await r.close();
       }
     },
-    20_000,
+    HANG_GUARD_MS,
   );
 
   test.concurrent(
@@ -95,11 +95,11 @@ describe('configuration-class token faults longer than the token lifetime', () =
         const traffic = startTraffic(r.port(), '/API/whoami', 20);
         /** Once a token minted now has served a request (the client sends one at a time). */
         const servedByNextToken = async (): Promise<void> => {
-          await nextEvent(r.app.store, 'minted', 6000);
+          await nextEvent(r.app.store, 'minted', HANG_GUARD_MS);
           const mintedAt = Date.now();
           const served = (): number =>
             traffic.answers.filter((a) => a.status === 200 && a.at > mintedAt).length;
-          await until(() => served() >= 2, 5000, 'a request served by the new token');
+          await until(() => served() >= 2, HANG_GUARD_MS, 'a request served by the new token');
         };
         // A restart when the token has just started working; its successor lives to its
         // renewal; the renewed token has just started working when the next restart strikes.
@@ -120,6 +120,6 @@ describe('configuration-class token faults longer than the token lifetime', () =
         await r.close();
       }
     },
-    20_000,
+    HANG_GUARD_MS,
   );
 });

@@ -7,6 +7,7 @@ import { expectOutageThenRecovery, FAULTS, startFaultApp } from '../support/reli
 import { call } from '../support/http';
 import { startApp } from '../support/app';
 import { recordTokenEvents } from '../support/token-events';
+import { HANG_GUARD_MS } from '../support/wait';
 import { closedPort } from '../support/net';
 
 describe('transient token endpoint faults longer than the token lifetime', () => {
@@ -26,7 +27,7 @@ describe('transient token endpoint faults longer than the token lifetime', () =>
         await r.close();
       }
     },
-    25_000,
+    HANG_GUARD_MS,
   );
 
   test.concurrent(
@@ -65,6 +66,6 @@ describe('transient token endpoint faults longer than the token lifetime', () =>
         await vidispine.close();
       }
     },
-    25_000,
+    HANG_GUARD_MS,
   );
 });

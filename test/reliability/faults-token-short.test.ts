@@ -5,6 +5,7 @@
 import { FAULTS, failures, startFaultApp, statuses } from '../support/reliability-faults';
 import { startTraffic } from '../support/reliability-clients';
 import { nextEvent } from '../support/token-events';
+import { HANG_GUARD_MS } from '../support/wait';
 
 /** Long enough that a failed renewal (63–77 %) plus one retry still fits before expiry. */
 const SECONDS = 10;
@@ -34,6 +35,6 @@ describe('token endpoint faults shorter than the token lifetime', () => {
         await r.close();
       }
     },
-    25_000,
+    HANG_GUARD_MS,
   );
 });

@@ -3,6 +3,7 @@ import { createSimulator, type Simulator } from '../../src/simulator';
 import { startSimulator, type SimulatorHandle } from '../support/simulator';
 import type { ManualClock } from '../support/clock';
 import { basic, call, tokenAuth, type Reply } from '../support/http';
+import { until } from '../support/wait';
 
 describe('in-process control API', () => {
   let sim: Simulator;
@@ -102,9 +103,9 @@ describe('in-process control API', () => {
     socket.write(
       `GET /API/user/alice/token HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('admin', 'admin')}\r\n\r\n`,
     );
-    await waitFor(() => sim.inFlightRequests() === 1);
+    await until(() => sim.inFlightRequests() === 1);
     socket.destroy();
-    await waitFor(() => sim.inFlightRequests() === 0 && sim.openConnections() === 0);
+    await until(() => sim.inFlightRequests() === 0 && sim.openConnections() === 0);
   });
 
   it('rejects an invalid fault', () => {
@@ -118,7 +119,7 @@ describe('in-process control API', () => {
       path: '/API/user/alice/token',
       headers: { authorization: basic('admin', 'admin') },
     });
-    await waitFor(() => sim.inFlightRequests() === 1);
+    await until(() => sim.inFlightRequests() === 1);
     expect(sim.openConnections()).toBe(1);
     const outcome = pending.then(
       () => 'answered',
@@ -147,11 +148,3 @@ describe('in-process control API', () => {
     expect(() => createSimulator().url).toThrow(/not listening/);
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

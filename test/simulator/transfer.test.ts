@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { patternBytes, type Simulator } from '../../src/simulator';
 import { startSimulator, type SimulatorHandle } from '../support/simulator';
 import { readReply, basic, tokenAuth, type Reply } from '../support/http';
+import { until } from '../support/wait';
 
 describe('transfers', () => {
   let sim: Simulator;
@@ -226,7 +227,7 @@ describe('transfers', () => {
         );
         req.end();
       });
-      await waitFor(() => sim.inFlightRequests() === 0 && sim.openConnections() === 0);
+      await until(() => sim.inFlightRequests() === 0 && sim.openConnections() === 0);
     });
   });
 
@@ -243,17 +244,9 @@ describe('transfers', () => {
       const req = request(`${sim.url}/API/slow?ms=600000`, { headers: auth(), agent: false });
       req.on('error', () => undefined);
       req.end();
-      await waitFor(() => sim.inFlightRequests() === 1);
+      await until(() => sim.inFlightRequests() === 1);
       req.destroy();
-      await waitFor(() => sim.inFlightRequests() === 0);
+      await until(() => sim.inFlightRequests() === 0);
     });
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

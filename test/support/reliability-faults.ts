@@ -1,7 +1,7 @@
 /** The token endpoint faults the reliability tests inflict, and how each one heals. */
 import type { Simulator } from '../../src/simulator';
 import { startApp, type RunningApp } from './app';
-import { until } from './wait';
+import { HANG_GUARD_MS, until } from './wait';
 import { startTraffic, type Answer } from './reliability-clients';
 import { recordTokenEvents } from './token-events';
 import type { TokenEventName } from '../../src/tokens/types';
@@ -111,7 +111,7 @@ export async function expectOutageThenRecovery(
       r.sim.calls({ endpoint: 'token' }) + r.sim.calls({ endpoint: 'user_token' });
     breakIt();
     const outageStart = Date.now();
-    await until(() => traffic.answers.some((a) => a.status === 503), 12_000, 'a 503');
+    await until(() => traffic.answers.some((a) => a.status === 503), HANG_GUARD_MS, 'a 503');
     const ready = await r.ops('/readyz');
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.text)).toMatchObject({
@@ -121,7 +121,7 @@ export async function expectOutageThenRecovery(
     const status = JSON.parse((await r.ops('/status')).text) as { users: unknown[] };
     expect(status.users[0]).toMatchObject({ lastError: { reason: fault.reason } });
     const refused = (): number => traffic.answers.filter((a) => a.status === 503).length;
-    await until(() => refused() >= holdRequests, 20_000, `${holdRequests} refused requests`);
+    await until(() => refused() >= holdRequests, HANG_GUARD_MS, `${holdRequests} refused`);
     const outageMs = Date.now() - outageStart;
     const attempts =
       r.sim.calls({ endpoint: 'token' }) + r.sim.calls({ endpoint: 'user_token' }) - mintsBefore;
@@ -137,7 +137,7 @@ export async function expectOutageThenRecovery(
     expect(sinceHealed().filter((name) => name === 'mintFailed').length).toBeLessThanOrEqual(1);
     await until(
       () => traffic.answers.some((a) => a.status === 200 && a.at > healedAt),
-      10_000,
+      HANG_GUARD_MS,
       'a 200 after healing',
     );
     expect(await failures(r, fault.reason)).toBeGreaterThanOrEqual(1);
@@ -150,7 +150,7 @@ export async function expectOutageThenRecovery(
     expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1);
     expect(a.text).toMatch(/^no Vidispine token for user alice: /);
   }
-  await until(() => r.app.health.ready().ok, 2000, 'readiness');
+  await until(() => r.app.health.ready().ok, HANG_GUARD_MS, 'readiness');
   expect((await r.ops('/readyz')).status).toBe(200);
   expect(await r.metric('vidispine_auth_proxy_token_valid', { user: 'alice' })).toBe(1);
 }

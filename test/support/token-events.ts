@@ -1,4 +1,5 @@
 /** The token store's events as a test sees them: recorded in order, or awaited one by one. */
+import { HANG_GUARD_MS } from './wait';
 import type { TokenEventName, TokenEvents, TokenStore } from '../../src/tokens/types';
 
 /** Every event the store emits (a new one fails to compile until listed). */
@@ -57,7 +58,7 @@ function once<E extends TokenEventName>(
 export function nextEvent<E extends TokenEventName>(
   store: Events,
   name: E,
-  timeoutMs = 15_000,
+  timeoutMs = HANG_GUARD_MS,
 ): Promise<TokenEvents[E]> {
   return once(store, name, timeoutMs);
 }

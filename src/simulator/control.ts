@@ -11,7 +11,11 @@ import type { CallEndpoint, Simulator } from './types';
 const FaultBody = z
   .object({
     fault: z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('status'), status: z.number().int().min(200).max(599) }),
+      z.object({
+        kind: z.literal('status'),
+        status: z.number().int().min(200).max(599),
+        retryAfter: z.number().int().min(0).optional(),
+      }),
       z.object({ kind: z.literal('delay'), ms: z.number().min(0) }),
       z.object({ kind: z.literal('empty') }),
       z.object({ kind: z.literal('drop') }),

@@ -59,7 +59,8 @@ export interface SimulatorOptions {
 }
 
 export type TokenEndpointFault =
-  | { kind: 'status'; status: number }
+  /** `retryAfter`: seconds for a `Retry-After` header. */
+  | { kind: 'status'; status: number; retryAfter?: number }
   | { kind: 'delay'; ms: number }
   | { kind: 'empty' }
   | { kind: 'drop' };

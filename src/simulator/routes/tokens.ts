@@ -24,7 +24,12 @@ function applyFault(ex: Exchange, fault: TokenEndpointFault, proceed: () => void
   const { res } = ex;
   switch (fault.kind) {
     case 'status':
-      return reject(res, fault.status, 'simulated token endpoint failure');
+      return reject(
+        res,
+        fault.status,
+        'simulated token endpoint failure',
+        fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
+      );
     case 'empty':
       return sendText(res, 200, '');
     case 'drop':

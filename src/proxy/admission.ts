@@ -135,7 +135,7 @@ const target: Pass = (head, _rules, draft) => {
 };
 
 const identity: Pass = (head, rules, draft) => {
-  const picked = pickIdentity(rules.identity, head.headers);
+  const picked = pickIdentity(rules.identity, head.rawHeaders);
   if (!picked.ok)
     return { ok: false, status: 403, reason: picked.reason, event: 'user_selection_refused' };
   draft.user = picked.user;

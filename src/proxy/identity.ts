@@ -11,17 +11,21 @@ export interface IdentityRule {
   readonly knownUsers: ReadonlySet<string>;
 }
 
-export function pickIdentity(
-  rule: IdentityRule,
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-): Identity {
+/**
+ * Reads the select header from the raw header list: Node joins repeated custom headers into
+ * one comma-separated value (`bob, alice`), which would hide that there were two.
+ */
+export function pickIdentity(rule: IdentityRule, rawHeaders: readonly string[]): Identity {
   if (rule.selectHeader === undefined) return { ok: true, user: rule.defaultUser };
-  const selected = headers[rule.selectHeader];
-  if (selected === undefined) return { ok: true, user: rule.defaultUser };
-  const name = typeof selected === 'string' ? selected.trim() : undefined;
-  if (name === undefined) {
+  const values: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === rule.selectHeader) values.push(rawHeaders[i + 1]);
+  }
+  if (values.length === 0) return { ok: true, user: rule.defaultUser };
+  if (values.length > 1) {
     return { ok: false, reason: `header ${rule.selectHeader} must appear at most once` };
   }
+  const name = values[0].trim();
   if (name === '') return { ok: true, user: rule.defaultUser };
   if (!rule.knownUsers.has(name)) {
     return { ok: false, reason: `header ${rule.selectHeader} names no configured user` };

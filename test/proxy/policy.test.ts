@@ -241,15 +241,15 @@ describe('identity', () => {
   };
 
   it('uses the listener user unless the select header names a configured user', () => {
-    expect(pickIdentity(rule, {})).toEqual({ ok: true, user: 'alice' });
-    expect(pickIdentity(rule, { 'x-vidispine-user': 'bob' })).toEqual({ ok: true, user: 'bob' });
-    expect(pickIdentity(rule, { 'x-vidispine-user': ' ' })).toEqual({ ok: true, user: 'alice' });
-    expect(
-      pickIdentity({ ...rule, selectHeader: undefined }, { 'x-vidispine-user': 'bob' }),
-    ).toEqual({
-      ok: true,
-      user: 'alice',
-    });
+    expect(pickIdentity(rule, [])).toEqual({ ok: true, user: 'alice' });
+    expect(pickIdentity(rule, ['X-Vidispine-User', 'bob'])).toEqual({ ok: true, user: 'bob' });
+    expect(pickIdentity(rule, ['x-vidispine-user', ' '])).toEqual({ ok: true, user: 'alice' });
+    expect(pickIdentity({ ...rule, selectHeader: undefined }, ['x-vidispine-user', 'bob'])).toEqual(
+      {
+        ok: true,
+        user: 'alice',
+      },
+    );
   });
 
   it('without a select header, no header names the user, not even one called "undefined"', () => {
@@ -267,10 +267,17 @@ describe('identity', () => {
   });
 
   it('refuses an unknown user with a reason that does not echo the header value', () => {
-    const result = pickIdentity(rule, { 'x-vidispine-user': 'mallory' });
+    const result = pickIdentity(rule, ['x-vidispine-user', 'mallory']);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.reason).toMatch(/x-vidispine-user names no configured user/);
     expect(!result.ok && result.reason).not.toMatch(/mallory/);
+  });
+
+  it('refuses the header twice, which Node would join into "bob, alice"', () => {
+    expect(pickIdentity(rule, ['X-Vidispine-User', 'bob', 'x-vidispine-user', 'alice'])).toEqual({
+      ok: false,
+      reason: 'header x-vidispine-user must appear at most once',
+    });
   });
 });
 

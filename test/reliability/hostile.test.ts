@@ -195,6 +195,17 @@ describe('choosing a user', () => {
     expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'warn', listener: 'runas' });
   });
 
+  it('the select header twice (Node would join them into "bob, alice"): 403, nothing forwarded', async () => {
+    const before = api();
+    const answer = await rawExchange(
+      r.port('runas'),
+      'GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Vidispine-User: alice\r\nX-Vidispine-User: runas\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer.status).toBe(403);
+    expect(answer.text).toContain('must appear at most once');
+    expect(api()).toBe(before);
+  });
+
   it('RunAs is stripped where not allowed (the call runs as the listener user) and logged', async () => {
     const reply = await call(r.port('runas'), {
       path: '/API/whoami',

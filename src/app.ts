@@ -23,6 +23,7 @@ import { createTokenStore } from './tokens/store';
 import { RENEW_FRACTION } from './tokens/renew-policy';
 import type { TokenStore } from './tokens/types';
 import { createTokenChecker } from './vidispine/whoami';
+import { createServerFacts } from './vidispine/endpoints';
 import { createTokenMinter } from './vidispine/minter';
 import { createTransport, type VidispineTransport } from './vidispine/transport';
 import { packageVersion } from './version';
@@ -54,6 +55,8 @@ export function createTokenStoreFor(
 ): TokenService {
   const transport = createTransport(config.vidispine);
   const { env, clock, random } = wiring;
+  // What one minter learns of the server (no GET /API/token) every minter uses.
+  const server = createServerFacts();
   const store = createTokenStore({
     users: config.users,
     clock,
@@ -63,6 +66,7 @@ export function createTokenStoreFor(
         vidispine: config.vidispine,
         user,
         transport,
+        server,
         env,
         now: clock && (() => clock.now()),
         names: config.names,

@@ -6,18 +6,20 @@
  * lifetime.
  */
 import { createTokenStoreFor, type TokenService } from '../app';
-import type { ProxyConfig, UserConfig } from '../config/types';
+import type { Credential, ProxyConfig, UserConfig } from '../config/types';
 import { NoTokenError } from '../tokens/types';
-import { mintRequestLine } from '../vidispine/endpoints';
+import { mintModeFor, mintRequestLine } from '../vidispine/endpoints';
 import { whoami } from '../vidispine/whoami';
 import { EXIT_FAILURE, EXIT_OK } from './exit';
 import { configForCommand } from './options';
 
 export interface CheckRow {
   readonly user: string;
+  /** What signs the token request: `password`, `access key VSID…`, `admin "a" (password)` … */
+  readonly credential: string;
   readonly endpoint: string;
   readonly lifetime: string;
-  /** `ok`, or the failure reason and what to do. Never a token or password. */
+  /** `ok`, or the failure reason and what to do, plus warnings. Never a token or password. */
   readonly result: string;
   readonly ok: boolean;
 }
@@ -45,51 +47,79 @@ export function verdict(users: number, failed: number): string {
   return users === 1 ? '1 user OK' : `all ${users} users OK`;
 }
 
+/** Vidispine's default `userTokenMaxInterval`: what a non-administrator may ask for. */
+const DEFAULT_MAX_SECONDS = 60;
+
 async function checkUser(
   config: ProxyConfig,
   user: UserConfig,
   { store, transport }: TokenService,
 ): Promise<CheckRow> {
-  const row = (): Omit<CheckRow, 'ok' | 'result'> => {
+  const notes: string[] = [];
+  // The administrator asks for the user and may exceed the cap; the others are capped.
+  if (mintModeFor(user, config.vidispine) !== 'admin' && user.token.seconds > DEFAULT_MAX_SECONDS) {
+    notes.push(
+      `warning: ${user.token.seconds} s is above Vidispine's default userTokenMaxInterval (${DEFAULT_MAX_SECONDS} s); unless the server's userTokenMaxInterval was raised or "${user.name}" has _administrator, the token is refused (400) or silently shorter`,
+    );
+  }
+  const row = (ok: boolean, result: string): CheckRow => {
     // Read after the mint: the endpoint the store actually used.
     const status = store.status().find((s) => s.user === user.name);
     return {
       user: user.name,
+      credential: describeCredential(user, config),
       endpoint: status ? mintRequestLine(status.endpoint, user.name) : '—',
       lifetime: `${user.token.seconds} s${user.token.autoRefresh ? ', autoRefresh' : ''}`,
+      ok,
+      result: [result, ...notes].join('; '),
     };
   };
   let token: string;
   try {
     token = (await store.get(user.name)).value;
   } catch (err) {
-    const result = err instanceof NoTokenError ? `${err.reason}: ${err.message}` : String(err);
-    return { ...row(), ok: false, result };
+    return row(false, err instanceof NoTokenError ? `${err.reason}: ${err.message}` : String(err));
   }
   try {
     const signal = AbortSignal.timeout(config.vidispine.mintTimeoutSeconds * 1000);
     const name = await whoami(transport, token, signal);
-    if (name !== user.name) {
-      return { ...row(), ok: false, result: `token works but belongs to "${name}"` };
-    }
-    return { ...row(), ok: true, result: 'ok' };
+    if (name !== user.name) return row(false, `token works but belongs to "${name}"`);
+    return row(true, 'ok');
   } catch (err) {
-    const result = `whoami failed: ${err instanceof Error ? err.message : String(err)}`;
-    return { ...row(), ok: false, result };
+    return row(false, `whoami failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
-const HEADINGS = { user: 'USER', endpoint: 'ENDPOINT', lifetime: 'LIFETIME', result: 'RESULT' };
+function login(credential: Credential): string {
+  return credential.kind === 'accessKey' ? `access key ${credential.basicUser}` : 'password';
+}
+
+/** What signs the user's token requests, in words (never the secret). */
+function describeCredential(user: UserConfig, config: ProxyConfig): string {
+  const { admin, runAs } = config.vidispine;
+  switch (mintModeFor(user, config.vidispine)) {
+    case 'own':
+      return login(user.credential as Credential);
+    case 'runAs':
+      return `RunAs "${runAs?.username ?? ''}" (${runAs ? login(runAs) : ''})`;
+    case 'admin':
+      return `admin "${admin?.username ?? ''}" (${admin ? login(admin) : ''})`;
+  }
+}
+
+const HEADINGS: Omit<CheckRow, 'ok'> = {
+  user: 'USER',
+  credential: 'CREDENTIAL',
+  endpoint: 'ENDPOINT',
+  lifetime: 'LIFETIME',
+  result: 'RESULT',
+};
+const COLUMNS = ['user', 'credential', 'endpoint', 'lifetime'] as const;
 
 export function formatTable(rows: readonly CheckRow[]): string {
   const all = [HEADINGS, ...rows];
-  const width = (key: 'user' | 'endpoint' | 'lifetime') =>
-    Math.max(...all.map((r) => r[key].length));
-  const widths = { user: width('user'), endpoint: width('endpoint'), lifetime: width('lifetime') };
+  const widths = COLUMNS.map((key) => Math.max(...all.map((r) => r[key].length)));
   return all
-    .map(
-      (r) =>
-        `${r.user.padEnd(widths.user)}  ${r.endpoint.padEnd(widths.endpoint)}  ${r.lifetime.padEnd(widths.lifetime)}  ${r.result}\n`,
-    )
+    .map((r) => `${COLUMNS.map((key, i) => r[key].padEnd(widths[i])).join('  ')}  ${r.result}\n`)
     .join('');
 }

@@ -115,7 +115,8 @@ export function describedKeys(schema: z.ZodType): ConfigKey[] {
     const inner = unwrap(node);
     const type = defOf(inner).type;
     if (doc === undefined && type === 'object') {
-      const leftOut = optional && !('default' in dflt) && within === undefined && path.length > 0;
+      // The innermost block that may be left out is the one whose keys go together.
+      const leftOut = optional && !('default' in dflt) && path.length > 0;
       const block = leftOut ? keyName(path) : within;
       for (const [name, child] of Object.entries((inner as z.ZodObject).shape)) {
         walk(child as z.ZodType, [...path, name], block);

@@ -138,7 +138,13 @@ export function readYamlFile(file: string): unknown {
       })),
     );
   }
-  return doc.toJS() as unknown;
+  try {
+    return doc.toJS() as unknown;
+  } catch (err) {
+    // The yaml library refuses documents whose aliases expand exponentially ("billion laughs").
+    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new ConfigError({ key: file, problem: `YAML: ${message}` });
+  }
 }
 
 /** Beside a file, `LOG_LEVEL` still overrides `log.level` (a Pod turns on debug logs without editing its ConfigMap). */

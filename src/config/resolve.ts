@@ -1,8 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { alternatives, type KeyIssue, type KeyNames, type KeyPath } from './errors';
 import { listenersCollide } from './listen';
 import type { RawConfig, RawToken, RawUser } from './schema';
-import { readSecret, SecretError } from './secrets';
+import { readSecretNow, SecretError } from './secrets';
 import type {
   Credential,
   ListenAddress,
@@ -23,8 +24,9 @@ const startsWith = (path: KeyPath, prefix: KeyPath): boolean =>
   prefix.every((s, i) => path[i] === s);
 
 /**
- * Rules that span keys: secret sources, duplicates, listener collisions, margins, and that
- * every secret file is readable now (it is read again before every mint).
+ * Rules that span keys: credentials and their secret sources, who mints for users without a
+ * credential of their own, duplicates, listener collisions, margins, and that every secret
+ * and CA file is usable now (secrets are read again before every mint).
  */
 export function resolveConfig(
   raw: RawConfig,
@@ -33,16 +35,24 @@ export function resolveConfig(
 ): ProxyConfig | Issues {
   const issues: Issues = [];
   const resolver = { env, names, issues };
-  const admin = raw.vidispine.admin && resolveAdmin(raw.vidispine.admin, resolver);
-  const users = raw.users.map((user, i) =>
-    resolveUser(user, i, raw.token, raw.vidispine.admin !== undefined, resolver),
-  );
+  const { admin: rawAdmin, runAs: rawRunAs, ...vidispine } = raw.vidispine;
+  const admin = rawAdmin && resolveAccount(rawAdmin, ADMIN, resolver);
+  const runAs = rawRunAs && resolveAccount(rawRunAs, RUN_AS, resolver);
+  if (rawAdmin !== undefined && rawRunAs !== undefined) {
+    issues.push({
+      path: RUN_AS,
+      problem: (n) =>
+        `give ${n.name(ADMIN)} or ${n.name(RUN_AS)}, not both: one account mints for every user without a credential of its own`,
+    });
+  }
+  const delegate = rawRunAs !== undefined ? 'runAs' : rawAdmin !== undefined ? 'admin' : undefined;
+  const users = raw.users.map((user, i) => resolveUser(user, i, raw.token, delegate, resolver));
   checkUniqueNames(raw.users, issues);
   checkListeners(raw.users, raw.ops.listen, issues);
-  if (raw.vidispine.caFile !== undefined) checkReadable(raw.vidispine.caFile, issues);
+  if (vidispine.caFile !== undefined) checkCaFile(vidispine.caFile, issues);
   if (issues.length > 0) return issues;
   return {
-    vidispine: { ...raw.vidispine, admin },
+    vidispine: { ...vidispine, admin, runAs },
     users,
     proxy: raw.proxy,
     ops: { listen: typeof raw.ops.listen === 'object' ? raw.ops.listen : null },
@@ -65,91 +75,149 @@ interface SecretFields {
   passwordEnv?: string;
 }
 
-const SECRET_KEYS = ['password', 'passwordFile', 'passwordEnv'] as const;
+type RawAccessKey = NonNullable<RawUser['accessKey']>;
 
-/** At most one source; undefined when none is given. Reads it once to prove it works. */
-function resolveSecret(
-  fields: SecretFields,
+const SECRET_KEYS = ['password', 'passwordFile', 'passwordEnv'] as const;
+const KEY_SECRET_KEYS = ['secret', 'secretFile', 'secretEnv'] as const;
+
+/** The secret sources given, by the key that gave each. */
+function sourcesOf(
+  [literal, file, variable]: readonly [string | undefined, string | undefined, string | undefined],
+  keys: readonly [string, string, string],
+  path: KeyPath,
+  names: KeyNames,
+): [KeyPath, SecretSource][] {
+  const at = (k: string): KeyPath => [...path, k];
+  const setting = (k: string) => names.name(at(k));
+  const sources: [KeyPath, SecretSource][] = [];
+  if (literal !== undefined)
+    sources.push([at(keys[0]), { kind: 'literal', value: literal, setting: setting(keys[0]) }]);
+  if (file !== undefined)
+    sources.push([at(keys[1]), { kind: 'file', path: file, setting: setting(keys[1]) }]);
+  if (variable !== undefined)
+    sources.push([at(keys[2]), { kind: 'env', name: variable, setting: setting(keys[2]) }]);
+  return sources;
+}
+
+/**
+ * The credential an account's keys describe: a password from one source, or an access key
+ * with its secret from one source. Undefined when none is given. Reads the secret once to
+ * prove it works.
+ */
+function resolveCredential(
+  fields: SecretFields & { accessKey?: RawAccessKey },
+  username: string,
   path: KeyPath,
   { env, names, issues }: Resolver,
-): SecretSource | undefined {
-  const sources: [KeyPath, SecretSource][] = [];
-  const setting = (k: (typeof SECRET_KEYS)[number]) => names.name([...path, k]);
-  if (fields.password !== undefined)
-    sources.push([
-      [...path, 'password'],
-      { kind: 'literal', value: fields.password, setting: setting('password') },
-    ]);
-  if (fields.passwordFile !== undefined)
-    sources.push([
-      [...path, 'passwordFile'],
-      { kind: 'file', path: fields.passwordFile, setting: setting('passwordFile') },
-    ]);
-  if (fields.passwordEnv !== undefined)
-    sources.push([
-      [...path, 'passwordEnv'],
-      { kind: 'env', name: fields.passwordEnv, setting: setting('passwordEnv') },
-    ]);
+): Credential | undefined {
+  const passwords = sourcesOf(
+    [fields.password, fields.passwordFile, fields.passwordEnv],
+    SECRET_KEYS,
+    path,
+    names,
+  );
+  const { accessKey } = fields;
+  const keyPath: KeyPath = [...path, 'accessKey'];
+  if (accessKey !== undefined && passwords.length > 0) {
+    issues.push({
+      path: passwords[0][0],
+      problem: (n) =>
+        `give a password or an access key, not both (${n.name(passwords[0][0])} and ${n.name(keyPath)})`,
+    });
+    return undefined;
+  }
+  const sources =
+    accessKey === undefined
+      ? passwords
+      : sourcesOf(
+          [accessKey.secret, accessKey.secretFile, accessKey.secretEnv],
+          KEY_SECRET_KEYS,
+          keyPath,
+          names,
+        );
   if (sources.length > 1) {
     const given = sources.map(([p]) => p);
     issues.push({
       path: given[1],
-      problem: (n) => `give only one password source, not ${alternatives(n, given, 'and')}`,
+      problem: (n) => `give only one source for the secret, not ${alternatives(n, given, 'and')}`,
     });
     return undefined;
   }
   const [only] = sources;
-  if (!only) return undefined;
+  if (only === undefined) {
+    if (accessKey !== undefined) {
+      const options = KEY_SECRET_KEYS.map((k): KeyPath => [...keyPath, k]);
+      issues.push({
+        path: options[0],
+        problem: (n) => `give the access key's secret: set ${alternatives(n, options)}`,
+      });
+    }
+    return undefined;
+  }
   try {
-    readSecret(only[1], env);
+    readSecretNow(only[1], env);
   } catch (err) {
     if (!(err instanceof SecretError)) throw err;
     issues.push({ path: only[0], problem: err.message });
   }
-  return only[1];
+  return accessKey === undefined
+    ? { username, kind: 'password', basicUser: username, secret: only[1] }
+    : { username, kind: 'accessKey', basicUser: accessKey.id, secret: only[1] };
 }
 
 const secretPaths = (path: KeyPath): KeyPath[] => SECRET_KEYS.map((k) => [...path, k]);
 const ADMIN: KeyPath = ['vidispine', 'admin'];
+const RUN_AS: KeyPath = ['vidispine', 'runAs'];
 
-function resolveAdmin(
-  raw: NonNullable<RawConfig['vidispine']['admin']>,
+/** `vidispine.admin` or `vidispine.runAs`: a named account with a password or access key. */
+function resolveAccount(
+  raw: SecretFields & { username: string; accessKey?: RawAccessKey },
+  path: KeyPath,
   resolver: Resolver,
 ): Credential | undefined {
   const { issues } = resolver;
-  const secret = resolveSecret(raw, ADMIN, resolver);
-  if (secret === undefined) {
-    if (!issues.some((i) => startsWith(i.path, ADMIN)))
-      issues.push({
-        path: ADMIN,
-        problem: (n) =>
-          `the admin credential "${raw.username}" has no password: set ${alternatives(n, secretPaths(ADMIN))}`,
-      });
-    return undefined;
+  const credential = resolveCredential(raw, raw.username, path, resolver);
+  if (credential === undefined && !issues.some((i) => startsWith(i.path, path))) {
+    issues.push({
+      path,
+      problem: (n) =>
+        `the account "${raw.username}" has no password or access key: set ${alternatives(n, [...secretPaths(path), [...path, 'accessKey', 'id']])}`,
+    });
   }
-  return { username: raw.username, secret };
+  return credential;
 }
+
+/** The RunAs header carries the name: only characters an HTTP header can hold. */
+const HEADER_TEXT = /^[\x20-\x7e\xa0-\xff]*$/;
 
 function resolveUser(
   raw: RawUser,
   index: number,
   defaults: RawToken,
-  adminGiven: boolean,
+  delegate: 'admin' | 'runAs' | undefined,
   resolver: Resolver,
 ): UserConfig {
   const { issues } = resolver;
   const path: KeyPath = ['users', index];
-  const secret = resolveSecret(raw, path, resolver);
-  // With an admin block given, its own problems (if any) say what is missing.
-  if (secret === undefined && !adminGiven && !issues.some((i) => startsWith(i.path, path))) {
-    issues.push({
-      path,
-      problem: (n) =>
-        `user "${raw.name}" has no password: set ${alternatives(n, secretPaths(path))}, or ${n.name(ADMIN)} (an administrator that mints its tokens)`,
-    });
+  const credential = resolveCredential(raw, raw.name, path, resolver);
+  // With an admin or RunAs block given, its own problems (if any) say what is missing.
+  if (credential === undefined && !issues.some((i) => startsWith(i.path, path))) {
+    if (delegate === undefined) {
+      issues.push({
+        path,
+        problem: (n) =>
+          `user "${raw.name}" has no password or access key: set ${alternatives(n, [...secretPaths(path), [...path, 'accessKey', 'id']])}, or ${n.name(ADMIN)} or ${n.name(RUN_AS)} (an account that mints its tokens)`,
+      });
+    } else if (delegate === 'runAs' && !HEADER_TEXT.test(raw.name)) {
+      issues.push({
+        path: [...path, 'name'],
+        problem:
+          'cannot be sent in a RunAs header (only Latin-1 characters); give this user its own credential',
+      });
+    }
   }
-  const { password, passwordFile, passwordEnv, token, ...keys } = raw;
-  return { ...keys, secret, token: resolveToken(defaults, token, path, issues) };
+  const { password, passwordFile, passwordEnv, accessKey, token, ...keys } = raw;
+  return { ...keys, credential, token: resolveToken(defaults, token, path, issues) };
 }
 
 /** Per-user values win over the top-level `token` block; the margin follows the lifetime. */
@@ -173,12 +241,14 @@ function resolveToken(
 }
 
 function checkUniqueNames(users: readonly RawUser[], issues: Issues): void {
+  const first = new Map<string, number>();
   users.forEach((user, i) => {
-    const first = users.findIndex((u) => u.name === user.name);
-    if (first < i) {
+    const seen = first.get(user.name);
+    if (seen === undefined) first.set(user.name, i);
+    else {
       issues.push({
         path: ['users', i, 'name'],
-        problem: (n) => `"${user.name}" already used by ${n.name(['users', first])}`,
+        problem: (n) => `"${user.name}" already used by ${n.name(['users', seen])}`,
       });
     }
   });
@@ -189,15 +259,24 @@ function checkListeners(
   ops: ListenAddress | null | string,
   issues: Issues,
 ): void {
-  const taken: { path: KeyPath; address: ListenAddress }[] = [];
+  // By port: only listeners on the same port can collide (port 0 never does).
+  const taken = new Map<number, { path: KeyPath; address: ListenAddress }[]>();
+  let listeners = 0;
   const claim = (path: KeyPath, address: ListenAddress) => {
-    const clash = taken.find((t) => listenersCollide(t.address, address));
-    if (clash)
+    const onPort = taken.get(address.port) ?? [];
+    const clash = onPort.find((t) => listenersCollide(t.address, address));
+    if (clash) {
       issues.push({ path, problem: (n) => `address already used by ${n.name(clash.path)}` });
-    else taken.push({ path, address });
+      return;
+    }
+    listeners += 1;
+    if (address.port !== 0) {
+      onPort.push({ path, address });
+      taken.set(address.port, onPort);
+    }
   };
   users.forEach((user, i) => user.listen && claim(['users', i, 'listen'], user.listen));
-  if (taken.length === 0 && !issues.some((i) => i.path[i.path.length - 1] === 'listen')) {
+  if (listeners === 0 && !issues.some((i) => i.path[i.path.length - 1] === 'listen')) {
     issues.push({
       path: ['users'],
       problem: (n) =>
@@ -207,11 +286,29 @@ function checkListeners(
   if (ops !== null && typeof ops === 'object') claim(['ops', 'listen'], ops);
 }
 
-function checkReadable(path: string, issues: Issues): void {
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** The CA file must hold at least one PEM certificate, and every one must parse. */
+function checkCaFile(file: string, issues: Issues): void {
+  const problem = (text: string) => issues.push({ path: ['vidispine', 'caFile'], problem: text });
+  let pem: string;
   try {
-    readFileSync(path);
+    pem = readFileSync(file, 'latin1');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    issues.push({ path: ['vidispine', 'caFile'], problem: `cannot read file ${path} (${code})` });
+    problem(`cannot read file ${file} (${code})`);
+    return;
   }
+  const certificates = pem.match(PEM_CERTIFICATE) ?? [];
+  if (certificates.length === 0) {
+    problem(`${file} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)`);
+    return;
+  }
+  certificates.forEach((certificate, i) => {
+    try {
+      new X509Certificate(certificate);
+    } catch {
+      problem(`certificate ${i + 1} in ${file} cannot be parsed`);
+    }
+  });
 }

@@ -13,18 +13,53 @@ import { parseListen } from './listen';
  */
 
 const POSITIVE_INT = 'must be a positive integer';
-const NON_NEGATIVE = 'must be a number ≥ 0';
 
 const positiveInt = () => z.int({ error: POSITIVE_INT }).positive({ error: POSITIVE_INT });
 const nonNegativeInt = () =>
   z.int({ error: 'must be an integer ≥ 0' }).nonnegative({ error: 'must be an integer ≥ 0' });
-const positiveNumber = () =>
-  z.number({ error: 'must be a number > 0' }).positive({ error: 'must be a number > 0' });
-const nonNegativeNumber = () =>
-  z.number({ error: NON_NEGATIVE }).nonnegative({ error: NON_NEGATIVE });
 const text = () =>
   z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must not be empty' });
 const bool = () => z.boolean({ error: 'must be true or false' });
+
+/**
+ * A duration within bounds: timers cannot wait longer than Node allows (24.8 days), and a
+ * value far past what makes sense is a typo (3000000 for 3000) better refused than obeyed.
+ */
+const duration = (min: number, max: number, unit = 'seconds', exclusiveMin = false) => {
+  const range = `must be a number of ${unit} ${exclusiveMin ? 'above' : 'from'} ${min} ${exclusiveMin ? 'and up to' : 'to'} ${max}`;
+  const n = z.number({ error: range });
+  return (exclusiveMin ? n.gt(min, { error: range }) : n.min(min, { error: range })).max(max, {
+    error: range,
+  });
+};
+
+/** Vidispine's `seconds` is a Java int. */
+const MAX_TOKEN_SECONDS = 2_147_483_647;
+
+/**
+ * A Vidispine user name as the proxy must send it: in Basic credentials (where `:` ends the
+ * name), as a path segment of `/API/user/{name}/token` and in a `RunAs` header. Vidispine
+ * documents no rule of its own; these are the names no request could carry intact.
+ */
+const userName = () =>
+  text()
+    .max(256, { error: 'must be at most 256 characters' })
+    .refine((name) => name === name.trim(), { error: 'must not begin or end with a space' })
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+    .refine((name) => !/[\x00-\x1f\x7f-\x9f]/.test(name), {
+      error: 'must not contain control characters',
+    })
+    .refine((name) => !/[:/\\]/.test(name), {
+      error: "must not contain ':' (it ends the user name in Basic credentials), '/' or '\\'",
+    })
+    .refine((name) => name !== '.' && name !== '..', { error: "must not be '.' or '..'" });
+
+/** An access key's ID (`VSID…`), sent as the Basic user name. */
+const accessKeyId = () =>
+  text().regex(/^[\x21-\x39\x3b-\x7e]+$/, {
+    error:
+      "must be the key's ID as Vidispine shows it (e.g. VSID2C56CQTA7DWW7DLF): no spaces or ':'",
+  });
 
 /** What a custom issue carries when its message names other keys (see `load.ts`). */
 export interface ProblemParams {
@@ -89,38 +124,84 @@ const listenAddress = text().transform((value, ctx) => {
   return parsed;
 });
 
-/** The three places a password (or access key) may come from; at most one is given. */
+/** The three places a password may come from; at most one is given. */
 function secretFields(whose: string, env: { password?: string; passwordFile?: string } = {}) {
   return {
     password: key(z.string({ error: 'must be a string' }).optional(), {
-      description: `${whose} password or access key`,
+      description: `${whose} password`,
       env: env.password,
     }),
     passwordFile: key(text().optional(), {
-      description: `a file holding ${whose} password or access key (read again at every mint; trailing newline trimmed)`,
+      description: `a file holding ${whose} password (read again at every mint; trailing newline trimmed)`,
       env: env.passwordFile,
     }),
     passwordEnv: key(text().optional(), {
-      description: `an environment variable holding ${whose} password or access key`,
+      description: `an environment variable holding ${whose} password`,
     }),
   };
 }
 
+/**
+ * An access key (`/API/user/{u}/key`) instead of a password: Vidispine takes it as Basic
+ * credentials with the key's ID in place of the user name, never under the user's name.
+ */
+function accessKeyBlock(
+  whose: string,
+  env: { id?: string; secret?: string; secretFile?: string } = {},
+) {
+  return z
+    .strictObject({
+      id: key(accessKeyId(), { description: `${whose} access key ID (\`VSID…\`)`, env: env.id }),
+      secret: key(z.string({ error: 'must be a string' }).optional(), {
+        description: `${whose} access key secret`,
+        env: env.secret,
+      }),
+      secretFile: key(text().optional(), {
+        description: `a file holding ${whose} access key secret (read again at every mint)`,
+        env: env.secretFile,
+      }),
+      secretEnv: key(text().optional(), {
+        description: `an environment variable holding ${whose} access key secret`,
+      }),
+    })
+    .optional();
+}
+
+/** An account that mints for other users: its name, and a password or an access key. */
+function account(description: string, whose: string, env: string) {
+  return z
+    .strictObject({
+      username: key(userName(), { description, env: `${env}_USER` }),
+      ...secretFields(whose, { password: `${env}_PASSWORD`, passwordFile: `${env}_PASSWORD_FILE` }),
+      accessKey: accessKeyBlock(whose, {
+        id: `${env}_ACCESS_KEY_ID`,
+        secret: `${env}_ACCESS_KEY_SECRET`,
+        secretFile: `${env}_ACCESS_KEY_SECRET_FILE`,
+      }),
+    })
+    .optional();
+}
+
 const tokenKeys = {
-  seconds: key(positiveInt().default(60), {
-    description:
-      'requested token lifetime (60 is the server default and, unless the server raised `userTokenMaxInterval`, the most a non-administrator may ask for)',
-    env: 'TOKEN_SECONDS',
-  }),
+  seconds: key(
+    positiveInt()
+      .max(MAX_TOKEN_SECONDS, { error: `must be at most ${MAX_TOKEN_SECONDS} (Vidispine's limit)` })
+      .default(60),
+    {
+      description:
+        'requested token lifetime, at most 2147483647 (60 is the server default and, unless the server raised `userTokenMaxInterval`, the most a non-administrator may ask for)',
+      env: 'TOKEN_SECONDS',
+    },
+  ),
   autoRefresh: key(bool().default(false), {
     description: 'ask for a sliding-expiry token (`autoRefresh=true`)',
     env: 'TOKEN_AUTO_REFRESH',
   }),
-  serverRefreshIntervalSeconds: key(nonNegativeNumber().default(10), {
-    description: "the server's `userTokenRefreshInterval`",
+  serverRefreshIntervalSeconds: key(duration(0, 86_400).default(10), {
+    description: "the server's `userTokenRefreshInterval` (0 to 86400)",
     env: 'TOKEN_SERVER_REFRESH_INTERVAL_SECONDS',
   }),
-  safetyMarginSeconds: key(nonNegativeNumber().optional(), {
+  safetyMarginSeconds: key(duration(0, MAX_TOKEN_SECONDS).optional(), {
     description: 'stop using a token this long before its expiry; must be less than `seconds`',
     env: 'TOKEN_SAFETY_MARGIN_SECONDS',
     defaultText: 'min(5, 10 % of `seconds`)',
@@ -153,34 +234,32 @@ export const fileSchema = z.strictObject({
       description: "extra PEM CA bundle for an https Vidispine (added to Node's)",
       env: 'VIDISPINE_CA_FILE',
     }),
-    admin: z
-      .strictObject({
-        username: key(text(), {
-          description:
-            'administrator that mints tokens via `GET /API/user/{user}/token` for users without a password of their own',
-          env: 'VIDISPINE_ADMIN_USER',
-        }),
-        ...secretFields("the administrator's", {
-          password: 'VIDISPINE_ADMIN_PASSWORD',
-          passwordFile: 'VIDISPINE_ADMIN_PASSWORD_FILE',
-        }),
-      })
-      .optional(),
-    mintTimeoutSeconds: key(positiveNumber().default(10), {
-      description: 'a token request is abandoned after this long',
+    admin: account(
+      'administrator that mints tokens via `GET /API/user/{user}/token` for users without a credential of their own',
+      "the administrator's",
+      'VIDISPINE_ADMIN',
+    ),
+    runAs: account(
+      'service account with the `_runas` role that mints tokens via `GET /API/token` + `RunAs: {user}` for users without a credential of their own (instead of `vidispine.admin`)',
+      "the RunAs service account's",
+      'VIDISPINE_RUNAS',
+    ),
+    mintTimeoutSeconds: key(duration(0, 300, 'seconds', true).default(10), {
+      description:
+        'a token request (or a check of a token) is abandoned after this long (at most 300)',
       env: 'VIDISPINE_MINT_TIMEOUT_SECONDS',
     }),
-    connectTimeoutSeconds: key(positiveNumber().default(5), {
-      description: 'connecting to Vidispine for a forwarded request (→ 504)',
+    connectTimeoutSeconds: key(duration(0, 300, 'seconds', true).default(5), {
+      description: 'connecting to Vidispine for a forwarded request (→ 504; at most 300)',
       env: 'VIDISPINE_CONNECT_TIMEOUT_SECONDS',
     }),
-    upstreamTimeoutSeconds: key(positiveNumber().default(300), {
-      description: 'Vidispine sends no response headers for this long (→ 504)',
+    upstreamTimeoutSeconds: key(duration(0, 86_400, 'seconds', true).default(300), {
+      description: 'Vidispine sends no response headers for this long (→ 504; at most 86400)',
       env: 'VIDISPINE_UPSTREAM_TIMEOUT_SECONDS',
     }),
-    readTimeoutSeconds: key(positiveNumber().default(300), {
+    readTimeoutSeconds: key(duration(0, 86_400, 'seconds', true).default(300), {
       description:
-        "Vidispine sends no byte of a response body for this long (slow storage included): the client's answer is cut",
+        "Vidispine sends no byte of a response body for this long (slow storage included): the client's answer is cut (at most 86400)",
       env: 'VIDISPINE_READ_TIMEOUT_SECONDS',
     }),
     maxSockets: key(positiveInt().default(256), {
@@ -191,13 +270,18 @@ export const fileSchema = z.strictObject({
   users: z
     .array(
       z.strictObject({
-        name: key(text(), {
+        name: key(userName(), {
           description: 'Vidispine user whose token is attached (unique)',
           env: 'VIDISPINE_USER',
         }),
         ...secretFields("the user's", {
           password: 'VIDISPINE_PASSWORD',
           passwordFile: 'VIDISPINE_PASSWORD_FILE',
+        }),
+        accessKey: accessKeyBlock("the user's", {
+          id: 'VIDISPINE_ACCESS_KEY_ID',
+          secret: 'VIDISPINE_ACCESS_KEY_SECRET',
+          secretFile: 'VIDISPINE_ACCESS_KEY_SECRET_FILE',
         }),
         listen: key(listenAddress.optional(), {
           description:
@@ -238,14 +322,21 @@ export const fileSchema = z.strictObject({
           'all request bodies kept for replay at once, across listeners; beyond it they stream like larger bodies',
         env: 'PROXY_REPLAY_BUFFER_TOTAL_BYTES',
       }),
-      clientBodyTimeoutSeconds: key(positiveNumber().default(60), {
-        description: 'a client that sends no byte of its request body for this long gets 408',
+      clientBodyTimeoutSeconds: key(duration(0, 3_600, 'seconds', true).default(60), {
+        description:
+          'a client that sends no byte of its request body for this long gets 408 (at most 3600)',
         env: 'PROXY_CLIENT_BODY_TIMEOUT_SECONDS',
       }),
-      expectContinueTimeoutMs: key(nonNegativeInt().default(1000), {
-        description: "larger bodies wait this long for Vidispine's `100 Continue`",
-        env: 'PROXY_EXPECT_CONTINUE_TIMEOUT_MS',
-      }),
+      expectContinueTimeoutMs: key(
+        nonNegativeInt()
+          .max(60_000, { error: 'must be an integer from 0 to 60000 (ms)' })
+          .default(1000),
+        {
+          description:
+            "larger bodies wait this long for Vidispine's `100 Continue` (at most 60000)",
+          env: 'PROXY_EXPECT_CONTINUE_TIMEOUT_MS',
+        },
+      ),
       accessLog: key(bool().default(false), {
         description: 'one log line per request',
         env: 'ACCESS_LOG',
@@ -277,12 +368,12 @@ export const fileSchema = z.strictObject({
     .prefault({}),
   shutdown: z
     .strictObject({
-      delaySeconds: key(nonNegativeNumber().default(5), {
-        description: 'after SIGTERM, keep serving (readiness failing) this long',
+      delaySeconds: key(duration(0, 3_600).default(5), {
+        description: 'after SIGTERM, keep serving (readiness failing) this long (at most 3600)',
         env: 'SHUTDOWN_DELAY_SECONDS',
       }),
-      drainSeconds: key(nonNegativeNumber().default(30), {
-        description: 'then let in-flight requests finish for at most this long',
+      drainSeconds: key(duration(0, 86_400).default(30), {
+        description: 'then let in-flight requests finish for at most this long (at most 86400)',
         env: 'SHUTDOWN_DRAIN_SECONDS',
       }),
     })

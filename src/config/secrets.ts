@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { SecretSource } from './types';
 
 /** Reading a secret failed; the message names the source, never a value. */
@@ -9,43 +10,101 @@ export class SecretError extends Error {
   }
 }
 
+/** A password or access key secret is a few dozen bytes; anything past this is not one. */
+export const MAX_SECRET_BYTES = 4096;
+
 /**
- * The secret's current value. Files and environment variables are read on every call so a
- * rotated Kubernetes Secret takes effect at the next mint. Trailing CR/LF characters are
- * dropped (files written by `echo` or editors end in a newline); other whitespace is kept,
- * since it may belong to the password. An empty result is an error.
+ * Opening never waits for a writer: a FIFO put where a secret file should be would otherwise
+ * block the opening thread until something writes to it.
  */
-export function readSecret(source: SecretSource, env: NodeJS.ProcessEnv): string {
-  let value: string;
-  switch (source.kind) {
-    case 'literal':
-      value = source.value;
-      break;
-    case 'file':
-      try {
-        value = readFileSync(source.path, 'utf8');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? 'error';
-        throw new SecretError(`cannot read ${where(source)} (${code})`);
-      }
-      break;
-    case 'env': {
-      const fromEnv = env[source.name];
-      if (fromEnv === undefined) throw new SecretError(`${where(source)} is not set`);
-      value = fromEnv;
-      break;
-    }
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/**
+ * The secret's current bytes, exactly as stored: files and environment variables are read on
+ * every call so a rotated Kubernetes Secret takes effect at the next mint. A file must be a
+ * regular file (a symbolic link to one is fine: Kubernetes mounts Secrets that way) of at
+ * most `MAX_SECRET_BYTES`; it is read without blocking the event loop. Trailing CR/LF bytes
+ * are dropped (files written by `echo` or editors end in a newline); every other byte is
+ * kept, whatever its encoding. An empty result is an error.
+ */
+export async function readSecret(source: SecretSource, env: NodeJS.ProcessEnv): Promise<Buffer> {
+  if (source.kind !== 'file') return fromText(source, env);
+  let handle;
+  try {
+    handle = await open(source.path, OPEN_FLAGS);
+  } catch (err) {
+    throw unreadable(source, err);
   }
-  const trimmed = value.replace(/[\r\n]+$/, '');
-  if (trimmed === '') throw new SecretError(`${where(source)} is empty`);
-  return trimmed;
+  try {
+    checkRegular(source, await handle.stat());
+    const buffer = Buffer.alloc(MAX_SECRET_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return secretBytes(source, buffer.subarray(0, bytesRead));
+  } catch (err) {
+    throw err instanceof SecretError ? err : unreadable(source, err);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The same as `readSecret`, synchronously, for validating the configuration at start: a
+ * regular file of a few KiB is read at once, and anything else is refused before it is read.
+ */
+export function readSecretNow(source: SecretSource, env: NodeJS.ProcessEnv): Buffer {
+  if (source.kind !== 'file') return fromText(source, env);
+  let fd: number;
+  try {
+    fd = openSync(source.path, OPEN_FLAGS);
+  } catch (err) {
+    throw unreadable(source, err);
+  }
+  try {
+    checkRegular(source, fstatSync(fd));
+    const buffer = Buffer.alloc(MAX_SECRET_BYTES + 1);
+    return secretBytes(source, buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)));
+  } catch (err) {
+    throw err instanceof SecretError ? err : unreadable(source, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fromText(source: Exclude<SecretSource, { kind: 'file' }>, env: NodeJS.ProcessEnv) {
+  const value = source.kind === 'literal' ? source.value : env[source.name];
+  if (value === undefined) throw new SecretError(`${where(source)} is not set`);
+  return secretBytes(source, Buffer.from(value, 'utf8'));
+}
+
+function checkRegular(source: SecretSource, stats: Stats): void {
+  if (!stats.isFile()) {
+    throw new SecretError(
+      `${where(source)} is not a regular file (a FIFO, device or directory is never read)`,
+    );
+  }
+}
+
+/** Trailing CR/LF dropped; empty and oversized secrets refused. */
+function secretBytes(source: SecretSource, bytes: Buffer): Buffer {
+  if (bytes.length > MAX_SECRET_BYTES) {
+    throw new SecretError(`${where(source)} is larger than ${MAX_SECRET_BYTES} bytes`);
+  }
+  let end = bytes.length;
+  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end -= 1;
+  if (end === 0) throw new SecretError(`${where(source)} is empty`);
+  return bytes.subarray(0, end);
+}
+
+function unreadable(source: SecretSource, err: unknown): SecretError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  return new SecretError(`cannot read ${where(source)} (${code})`);
 }
 
 /** Where the value is, for a message that already names the setting (`VIDISPINE_PASSWORD_FILE: …`). */
 function where(source: SecretSource): string {
   switch (source.kind) {
     case 'literal':
-      return 'the password';
+      return 'the value';
     case 'file':
       return `file ${source.path}`;
     case 'env':

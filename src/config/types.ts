@@ -22,9 +22,16 @@ export type SecretSource = (
   | { readonly kind: 'env'; readonly name: string }
 ) & { readonly setting?: string };
 
-/** A username plus its password or access key (Vidispine accepts either as Basic). */
+/**
+ * What a Basic login presents: a user's password, or one of its access keys — then the
+ * key's ID stands where the user name would (Vidispine takes a key no other way).
+ */
 export interface Credential {
+  /** The Vidispine user it belongs to, for messages and checks. */
   readonly username: string;
+  readonly kind: 'password' | 'accessKey';
+  /** The Basic user name: `username`, or the access key's ID. */
+  readonly basicUser: string;
   readonly secret: SecretSource;
 }
 
@@ -32,17 +39,22 @@ export interface Credential {
 export type TokenSettings = Readonly<Required<RawToken>>;
 
 export type UserConfig = Readonly<
-  Omit<RawUser, 'password' | 'passwordFile' | 'passwordEnv' | 'token'> & {
-    /** Own password or access key → `GET /API/token`. Absent → minted by the admin credential. */
-    secret?: SecretSource;
+  Omit<RawUser, 'password' | 'passwordFile' | 'passwordEnv' | 'accessKey' | 'token'> & {
+    /**
+     * Own password or access key → `GET /API/token` (or `/API/user/{self}/token` on a
+     * server without it). Absent → minted by `vidispine.runAs` or `vidispine.admin`.
+     */
+    credential?: Credential;
     token: TokenSettings;
   }
 >;
 
 export type VidispineConfig = Readonly<
-  Omit<RawConfig['vidispine'], 'admin'> & {
+  Omit<RawConfig['vidispine'], 'admin' | 'runAs'> & {
     /** Administrator credential used for `GET /API/user/{name}/token`. */
     admin?: Credential;
+    /** A `_runas` service account used for `GET /API/token` + `RunAs: {name}`. */
+    runAs?: Credential;
   }
 >;
 

@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { holdsUnexpiredToken, type TokenEventSource, type TokenStatusSource } from './views';
 import { MINT_FAILURE_REASONS } from '../vidispine/failures';
+import type { MintEndpoint } from '../vidispine/endpoints';
 import { TOKEN_CHECKS, type TokenCheck } from '../vidispine/types';
 
 export const METRIC_PREFIX = 'vidispine_auth_proxy_';
@@ -81,7 +82,7 @@ export class OpsMetrics {
   readonly registry = new Registry();
 
   private readonly users: ReadonlySet<string>;
-  private readonly refreshes: Counter<'user' | 'result' | 'reason'>;
+  private readonly refreshes: Counter<'user' | 'endpoint' | 'result' | 'reason'>;
   private readonly refreshDuration: Histogram<'user'>;
   private readonly unauthorized: Counter<'user' | 'retried'>;
   private readonly checks: Counter<'user' | 'result'>;
@@ -105,8 +106,8 @@ export class OpsMetrics {
 
     this.refreshes = new Counter({
       name: `${METRIC_PREFIX}token_refreshes_total`,
-      help: `Token mints by user and result; reason is the failure class, "${SUCCESS_REASON}" on success.`,
-      labelNames: ['user', 'result', 'reason'],
+      help: `Token mints by user, endpoint (token, user_token, token_runas, user_token_runas) and result; reason is the failure class, "${SUCCESS_REASON}" on success.`,
+      labelNames: ['user', 'endpoint', 'result', 'reason'],
       registers,
     });
     this.refreshDuration = new Histogram({
@@ -202,10 +203,13 @@ export class OpsMetrics {
       registers,
     });
 
+    // Every series of the endpoint each user starts with is there from the first scrape.
+    const endpoints = new Map(tokens.status().map((view) => [view.user, view.endpoint]));
     for (const user of this.users) {
-      this.refreshes.inc({ user, result: 'success', reason: SUCCESS_REASON }, 0);
+      const endpoint = endpoints.get(user) ?? 'token';
+      this.refreshes.inc({ user, endpoint, result: 'success', reason: SUCCESS_REASON }, 0);
       for (const reason of MINT_FAILURE_REASONS) {
-        this.refreshes.inc({ user, result: 'failure', reason }, 0);
+        this.refreshes.inc({ user, endpoint, result: 'failure', reason }, 0);
       }
       this.unauthorized.inc({ user, retried: 'true' }, 0);
       this.unauthorized.inc({ user, retried: 'false' }, 0);
@@ -254,17 +258,17 @@ export class OpsMetrics {
     this.unauthorized.inc({ user: this.userLabel(user), retried: String(retried) });
   }
 
-  mintSucceeded(user: string, durationSeconds: number): void {
+  mintSucceeded(user: string, endpoint: MintEndpoint, durationSeconds: number): void {
     const label = this.userLabel(user);
-    this.refreshes.inc({ user: label, result: 'success', reason: SUCCESS_REASON });
+    this.refreshes.inc({ user: label, endpoint, result: 'success', reason: SUCCESS_REASON });
     this.refreshDuration.observe({ user: label }, durationSeconds);
   }
 
-  mintFailed(user: string, reason: string, durationSeconds: number): void {
+  mintFailed(user: string, endpoint: MintEndpoint, reason: string, durationSeconds: number): void {
     const label = this.userLabel(user);
     // An unexpected reason still counts, under a bounded value.
     const bounded = boundedReason(reason, MINT_FAILURE_REASONS, 'other');
-    this.refreshes.inc({ user: label, result: 'failure', reason: bounded });
+    this.refreshes.inc({ user: label, endpoint, result: 'failure', reason: bounded });
     this.refreshDuration.observe({ user: label }, durationSeconds);
   }
 
@@ -296,7 +300,9 @@ function boundedReason(reason: string, known: readonly string[], fallback: strin
 
 /** Feed the mint counters and the mint-duration histogram from the token store's events. */
 export function recordTokenEvents(events: TokenEventSource, metrics: OpsMetrics): void {
-  events.on('minted', (e) => metrics.mintSucceeded(e.user, e.durationSeconds));
-  events.on('mintFailed', (e) => metrics.mintFailed(e.user, e.reason, e.durationSeconds));
+  events.on('minted', (e) => metrics.mintSucceeded(e.user, e.endpoint, e.durationSeconds));
+  events.on('mintFailed', (e) =>
+    metrics.mintFailed(e.user, e.endpoint, e.reason, e.durationSeconds),
+  );
   events.on('checked', (e) => metrics.tokenChecked(e.user, e.result));
 }

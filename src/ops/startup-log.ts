@@ -2,7 +2,7 @@
 import { formatListen } from '../config/listen';
 import type { ListenAddress, ProxyConfig } from '../config/types';
 import { pathPrefix } from '../vidispine/connection';
-import { mintEndpointFor } from '../vidispine/endpoints';
+import { mintEndpointFor, mintModeFor } from '../vidispine/endpoints';
 import type { Logger } from './logger';
 
 const address = (listen: ListenAddress | undefined | null): string | null =>
@@ -17,9 +17,12 @@ export function configSummary(config: ProxyConfig): Record<string, unknown> {
   return {
     vidispine: safeUrl(config.vidispine.url),
     adminUser: config.vidispine.admin?.username ?? null,
+    runAsUser: config.vidispine.runAs?.username ?? null,
     users: config.users.map((user) => ({
       name: user.name,
-      endpoint: mintEndpointFor(user),
+      mintedBy: mintModeFor(user, config.vidispine),
+      credential: user.credential?.kind ?? null,
+      endpoint: mintEndpointFor(user, config.vidispine),
       listen: address(user.listen),
       lifetimeSeconds: user.token.seconds,
       autoRefresh: user.token.autoRefresh,

@@ -54,9 +54,9 @@ export function statusSetup(
     ...facts,
     vidispine: `${url.origin}${pathPrefix(url)}`,
     users: config.users.map((user) => {
-      const endpoint = mintEndpointFor(user);
-      const own = user.secret !== undefined;
-      const secret = user.secret ?? admin?.secret;
+      const endpoint = mintEndpointFor(user, config.vidispine);
+      const own = user.credential !== undefined;
+      const secret = user.credential?.secret ?? admin?.secret;
       return {
         user: user.name,
         listen: user.listen ? formatListen(user.listen) : null,

@@ -1,6 +1,8 @@
-import { type MintEndpoint, mintRequestLine } from './endpoints';
-import { MintError } from './types';
+import type { Credential } from '../config/types';
 import { errorCode, isTlsFailure } from './connection';
+import { type MintEndpoint, type MintMode, mintRequestLine } from './endpoints';
+import type { MintFailureReason } from './failures';
+import { MintError } from './types';
 import type { HttpAnswer } from './transport';
 
 /**
@@ -17,9 +19,9 @@ export interface MintSettings {
 /** What a message may say about a mint: names and places, never a secret. */
 export interface MintContext {
   readonly user: string;
-  readonly endpoint: MintEndpoint;
-  /** Username whose credential signs the request (the user itself, or the admin). */
-  readonly caller: string;
+  readonly mode: MintMode;
+  /** The account whose credential signs the request (the user, the admin, the RunAs account). */
+  readonly credential: Pick<Credential, 'username' | 'kind' | 'basicUser'>;
   /** Where that credential's secret is set (`file /run/secrets/pw (VIDISPINE_PASSWORD_FILE)`). */
   readonly secretSource: string;
   readonly seconds: number;
@@ -29,88 +31,127 @@ export interface MintContext {
   readonly settings: MintSettings;
 }
 
-/** Tokens go into an `Authorization` header: visible ASCII only, nothing that could split it. */
-const TOKEN_SHAPE = /^[\x21-\x7e]{1,4096}$/;
+/**
+ * Tokens go into an `Authorization` header: visible ASCII, and none of the characters that
+ * only a document (JSON, XML, HTML) or a list would contain.
+ */
+const TOKEN_SHAPE = /^[A-Za-z0-9!#$%&*+\-./:=?@[\]^_|~]{1,4096}$/;
 
-/** The token in a Vidispine answer, or the `MintError` that says what went wrong and what to do. */
-export function tokenFromAnswer(answer: HttpAnswer, ctx: MintContext): string {
+/**
+ * The token in a Vidispine answer to `endpoint`, or the `MintError` that says what went wrong
+ * and what to do. A token is taken only from a `text/plain` answer (what the proxy asks
+ * for): a JSON or XML document, or an HTML page from a gateway, is not a token.
+ */
+export function tokenFromAnswer(
+  answer: HttpAnswer,
+  endpoint: MintEndpoint,
+  ctx: MintContext,
+): string {
   const { status } = answer;
-  if (status >= 200 && status < 300) {
-    const token = answer.body.trim();
-    if (token === '') {
-      throw new MintError(
-        'empty_token',
-        `Vidispine answered ${status} with an empty body instead of a token for "${ctx.user}"`,
-        status,
-      );
-    }
-    if (answer.truncated || !TOKEN_SHAPE.test(token)) {
-      throw new MintError(
-        'empty_token',
-        `Vidispine answered ${status} but the body is not a token for "${ctx.user}": check that ${ctx.settings.url} points at VidiCore`,
-        status,
-      );
-    }
-    return token;
-  }
-  throw errorForStatus(status, ctx);
+  if (status < 200 || status >= 300) throw errorForStatus(answer, endpoint, ctx);
+  const notToken = (what: string) =>
+    new MintError(
+      'empty_token',
+      `Vidispine answered ${status} with ${what} instead of a token for "${ctx.user}"${saidBy(answer)}: check that ${ctx.settings.url} points at VidiCore, with no gateway answering in its place`,
+      status,
+    );
+  const type = answer.contentType?.split(';')[0].trim().toLowerCase();
+  if (type !== undefined && type !== 'text/plain') throw notToken(type);
+  const token = answer.body.trim();
+  if (token === '') throw notToken('an empty body');
+  if (answer.truncated || !TOKEN_SHAPE.test(token)) throw notToken('a body that is not a token');
+  return token;
 }
 
-function errorForStatus(status: number, ctx: MintContext): MintError {
-  const { user, caller, settings } = ctx;
-  const adminMinted = ctx.endpoint === 'user_token';
-  const fail = (reason: MintError['reason'], message: string) =>
-    new MintError(reason, `${message} (HTTP ${status})`, status);
+function errorForStatus(answer: HttpAnswer, endpoint: MintEndpoint, ctx: MintContext): MintError {
+  const { status } = answer;
+  const { user, mode, credential, settings } = ctx;
+  const request = mintRequestLine(endpoint, user);
+  const fail = (reason: MintFailureReason, message: string) =>
+    new MintError(
+      reason,
+      `${message} (HTTP ${status} to ${request}${saidBy(answer)})`,
+      status,
+      retryAfterMs(answer.retryAfter),
+    );
+  const account =
+    mode === 'own'
+      ? `user "${user}"`
+      : `the ${mode === 'admin' ? 'admin' : 'RunAs'} account "${credential.username}"`;
+  const login =
+    credential.kind === 'accessKey'
+      ? `access key ${credential.basicUser} of ${account} (its secret in ${ctx.secretSource}; the key must be ACTIVE)`
+      : `the password of ${account} (in ${ctx.secretSource})`;
+  const root = `is ${settings.url} the server root, without /API (e.g. http://vidispine:8080)?`;
 
-  if (status === 401) {
-    const whose = adminMinted
-      ? `the admin credential "${caller}"`
-      : `the credentials of user "${user}"`;
-    return fail(
-      'unauthorized',
-      `Vidispine rejected ${whose}: check the password in ${ctx.secretSource}`,
-    );
+  switch (true) {
+    case status === 401:
+      return fail(
+        'unauthorized',
+        mode === 'runAs'
+          ? `Vidispine refused ${login}, or refused it RunAs "${user}" (a refused RunAs may be 401 or 403): check the secret, the account's _runas role, and that "${user}" is not an administrator`
+          : `Vidispine rejected ${login}: check it`,
+      );
+    case status === 403:
+      return fail(
+        'forbidden',
+        mode === 'admin'
+          ? `${account} may not create tokens for "${user}": give it the _administrator role, or give "${user}" a credential of its own`
+          : mode === 'runAs'
+            ? `${account} may not run as "${user}": give it the _runas role (a _runas account cannot act as an administrator), or give "${user}" a credential of its own`
+            : `Vidispine refused user "${user}" a token: check the user's roles`,
+      );
+    case status === 409:
+      return fail(
+        'user_disabled',
+        `user "${user}" is disabled in Vidispine: enable it, or remove it from the configuration`,
+      );
+    case status === 400:
+      return fail(
+        'bad_request',
+        `Vidispine refused a ${ctx.seconds}-second token for "${user}": seconds is probably above the server's userTokenMaxInterval (only _administrator users may ask for more); lower ${settings.seconds} or raise userTokenMaxInterval`,
+      );
+    case status === 404:
+      return fail(
+        'not_found',
+        mode === 'own'
+          ? `Vidispine has neither GET /API/token nor GET /API/user/{user}/token under ${ctx.origin}: ${root}`
+          : `Vidispine has no ${request} under ${ctx.origin}: ${root} If it is, user "${user}" does not exist in Vidispine`,
+      );
+    case status === 429:
+      return fail(
+        'rate_limited',
+        'Vidispine (or a gateway in front of it) is limiting requests: the next attempt waits as asked',
+      );
+    case status >= 500:
+      return fail(
+        'server_error',
+        status === 503
+          ? 'Vidispine (or the front end before it) is unavailable, e.g. "No server available": usually temporary'
+          : `Vidispine failed the token request for "${user}": a server-side problem, usually temporary`,
+      );
+    default:
+      return fail(
+        'bad_request',
+        `unexpected answer to the token request for "${user}": check that ${settings.url} points at VidiCore`,
+      );
   }
-  if (status === 403) {
-    return fail(
-      'forbidden',
-      adminMinted
-        ? `user "${caller}" may not create tokens for "${user}": give it the _administrator role, or give "${user}" its own password`
-        : `Vidispine refused user "${user}" a token: check the user's roles`,
-    );
-  }
-  if (status === 409) {
-    return fail(
-      'user_disabled',
-      `user "${user}" is disabled in Vidispine: enable it, or remove it from the configuration`,
-    );
-  }
-  if (status === 400) {
-    return fail(
-      'bad_request',
-      `Vidispine refused a ${ctx.seconds}-second token for "${user}": seconds is probably above the server's userTokenMaxInterval (only _administrator users may ask for more); lower ${settings.seconds} or raise userTokenMaxInterval`,
-    );
-  }
-  if (status === 404) {
-    const request = `${mintRequestLine(ctx.endpoint, user)} under ${ctx.origin}`;
-    const root = `is ${settings.url} the server root, without /API (e.g. http://vidispine:8080)?`;
-    return fail(
-      'not_found',
-      adminMinted
-        ? `Vidispine has no ${request}: ${root} If it is, user "${user}" does not exist in Vidispine`
-        : `Vidispine has no ${request}: ${root}`,
-    );
-  }
-  if (status >= 500) {
-    return fail(
-      'server_error',
-      `Vidispine failed the token request for "${user}": a server-side problem, usually temporary`,
-    );
-  }
-  return fail(
-    'bad_request',
-    `unexpected answer to the token request for "${user}": check that ${settings.url} points at VidiCore`,
-  );
+}
+
+/** `; Vidispine says: "…"` from a `Reason:` header, one line of visible text, bounded. */
+function saidBy(answer: HttpAnswer): string {
+  if (answer.reason === undefined) return '';
+  const text = answer.reason.replace(/[^\x20-\x7e\xa0-\xff]/g, '?').slice(0, 200);
+  return `; Vidispine says: "${text}"`;
+}
+
+/** A `Retry-After` of delta-seconds or an HTTP date, in ms from now; undefined if neither. */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** The certificate is outside its validity period: a wrong clock here, or an old certificate. */

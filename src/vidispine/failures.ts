@@ -17,14 +17,14 @@ export interface MintFailureKind {
 }
 
 export const MINT_FAILURES = {
-  // 401: bad password or access key
+  // 401: bad password or access key (or, minting with RunAs, a refused RunAs)
   unauthorized: {
-    hint: 'Vidispine rejected the credentials (401): fix the password or access key where the error says; a file or variable is read again before every attempt, a password written into the configuration needs a restart',
+    hint: 'Vidispine rejected the credentials (401): fix the password, or the access key ID and secret (the key must be ACTIVE), where the error says; a file or variable is read again before every attempt, a secret written into the configuration needs a restart',
     operatorMustFix: true,
   },
-  // 403: the caller may not mint for that user (the admin lacks _administrator)
+  // 403: the caller may not mint for that user (the admin lacks _administrator, the RunAs account _runas)
   forbidden: {
-    hint: 'the minting user may not create tokens for this user (403): give the admin credential the _administrator role, or give the user its own password',
+    hint: 'the minting account may not create tokens for this user (403): give the admin account the _administrator role or the RunAs account the _runas role, or give the user a credential of its own',
     operatorMustFix: true,
   },
   // 409
@@ -36,6 +36,11 @@ export const MINT_FAILURES = {
   not_found: {
     hint: 'Vidispine has no such token endpoint (404): is the Vidispine URL the server root, without /API (e.g. http://vidispine:8080)? For an admin-minted user, does the user exist?',
     operatorMustFix: true,
+  },
+  // 429: Vidispine, or a gateway in front of it, limits requests
+  rate_limited: {
+    hint: "Vidispine (or a gateway in front of it) limits requests (429): the next attempt waits as its Retry-After asks, within the backoff's cap",
+    operatorMustFix: false,
   },
   // 400 or another 4xx: e.g. seconds above userTokenMaxInterval
   bad_request: {
@@ -57,14 +62,14 @@ export const MINT_FAILURES = {
     hint: 'Vidispine did not answer in time: check its load, or raise the mint timeout; retrying with backoff',
     operatorMustFix: false,
   },
-  // 200 with an empty, blank or non-token body
+  // 200 with an empty, blank or non-token body (not text/plain, not shaped like a token)
   empty_token: {
-    hint: 'Vidispine answered 200 without a token: check for a gateway or error page in front of Vidispine',
+    hint: 'Vidispine answered 200 without a text/plain token: check for a gateway or error page in front of Vidispine',
     operatorMustFix: false,
   },
-  // the password file or variable could not be read
+  // the password or access key secret (file or variable) could not be read
   secret_unreadable: {
-    hint: 'the password file or variable could not be read: check the mounted Secret and the configured path/variable',
+    hint: 'the secret file or variable could not be read (a regular file of at most 4096 bytes): check the mounted Secret and the configured path or variable',
     operatorMustFix: true,
   },
 } as const satisfies Readonly<Record<string, MintFailureKind>>;

@@ -1,7 +1,14 @@
 import { type KeyNames, YAML_NAMES } from '../config/errors';
 import { describeSecret, readSecret, SecretError } from '../config/secrets';
 import type { Credential, UserConfig, VidispineConfig } from '../config/types';
-import { MINT_ENDPOINTS, mintEndpointFor } from './endpoints';
+import {
+  createServerFacts,
+  MINT_ENDPOINTS,
+  type MintEndpoint,
+  mintModeFor,
+  MODE_ENDPOINTS,
+  type ServerFacts,
+} from './endpoints';
 import { MintError, type MintedToken, type TokenMinter } from './types';
 import {
   errorForNetworkFailure,
@@ -9,14 +16,16 @@ import {
   timeoutError,
   tokenFromAnswer,
 } from './classify';
-import type { VidispineTransport } from './transport';
+import type { HttpAnswer, VidispineTransport } from './transport';
 
 export interface MinterOptions {
-  readonly vidispine: Pick<VidispineConfig, 'admin' | 'mintTimeoutSeconds'>;
+  readonly vidispine: Pick<VidispineConfig, 'admin' | 'runAs' | 'mintTimeoutSeconds'>;
   readonly user: UserConfig;
   /** Shared by every minter of the process. */
   readonly transport: VidispineTransport;
-  /** Where `passwordEnv` secrets are read; default `process.env`. */
+  /** What the minters of a process learned of the server; default: this minter's own. */
+  readonly server?: ServerFacts;
+  /** Where `passwordEnv`/`secretEnv` secrets are read; default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
   /** Clock for `sentAt`; must be the token store's clock. Default `Date.now`. */
   readonly now?: () => number;
@@ -25,27 +34,36 @@ export interface MinterOptions {
 }
 
 /**
- * Mints tokens for one user: with its own password or access key through `GET /API/token`,
- * otherwise with the admin credential through `GET /API/user/{name}/token`. The secret is read
- * again before every mint, so a rotated file is used at once.
+ * Mints tokens for one user, the way `endpoints.ts` describes: with its own password or
+ * access key, the RunAs account or the admin account. The secret is read again before every
+ * mint, so a rotated file is used at once. On a server without `GET /API/token` (404), the
+ * mint moves to the per-user endpoint at once, and so do all later mints of the process.
  */
 export function createTokenMinter(opts: MinterOptions): TokenMinter {
   const { user, transport } = opts;
   const env = opts.env ?? process.env;
   const now = opts.now ?? Date.now;
+  const server = opts.server ?? createServerFacts();
+  const mode = mintModeFor(user, opts.vidispine);
   const credential: Credential | undefined =
-    user.secret !== undefined ? { username: user.name, secret: user.secret } : opts.vidispine.admin;
-  if (!credential)
-    throw new Error(`user "${user.name}" has neither a password nor an admin credential`);
-  const endpoint = mintEndpointFor(user);
-  const path = MINT_ENDPOINTS[endpoint].path(user.name);
+    mode === 'own'
+      ? user.credential
+      : mode === 'runAs'
+        ? opts.vidispine.runAs
+        : opts.vidispine.admin;
+  if (!credential) {
+    throw new Error(`user "${user.name}" has no credential and no account mints for it`);
+  }
+  const endpoints = MODE_ENDPOINTS[mode];
+  const current = (): MintEndpoint =>
+    server.tokenEndpoint === 'absent' ? endpoints.withoutToken : endpoints.first;
   const { seconds, autoRefresh } = user.token;
   const query = `?seconds=${seconds}&autoRefresh=${autoRefresh}`;
   const names = opts.names ?? YAML_NAMES;
   const ctx: MintContext = {
     user: user.name,
-    endpoint,
-    caller: credential.username,
+    mode,
+    credential,
     secretSource: describeSecret(credential.secret),
     seconds,
     origin: transport.base,
@@ -59,39 +77,64 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
   };
 
   return {
-    endpoint,
+    get endpoint() {
+      return current();
+    },
     async mint(signal?: AbortSignal): Promise<MintedToken> {
-      const authorization = basicAuth(credential, env, ctx);
+      const authorization = await basicAuth(credential, env);
       const timeout = AbortSignal.timeout(ctx.timeoutSeconds * 1000);
       const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      const sentAt = now();
-      let answer;
-      try {
-        answer = await transport.get(
-          path + query,
-          { Accept: 'text/plain', Authorization: authorization },
-          combined,
-        );
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        if (timeout.aborted) throw timeoutError(ctx);
-        throw errorForNetworkFailure(err, ctx);
+      const ask = async (endpoint: MintEndpoint) => {
+        const kind = MINT_ENDPOINTS[endpoint];
+        const headers: Record<string, string> = {
+          Accept: 'text/plain',
+          Authorization: authorization,
+        };
+        if (kind.runAs) headers.RunAs = user.name;
+        const sentAt = now();
+        let answer: HttpAnswer;
+        try {
+          answer = await transport.get(kind.path(user.name) + query, headers, combined);
+        } catch (err) {
+          if (signal?.aborted) throw signal.reason;
+          if (timeout.aborted) throw timeoutError(ctx);
+          throw errorForNetworkFailure(err, ctx);
+        }
+        return { answer, sentAt, endpoint };
+      };
+      let asked = await ask(current());
+      const usedTokenEndpoint = asked.endpoint !== endpoints.withoutToken;
+      if (usedTokenEndpoint && asked.answer.status === 404 && server.tokenEndpoint !== 'present') {
+        server.tokenEndpoint = 'absent';
+        asked = await ask(endpoints.withoutToken);
+      } else if (usedTokenEndpoint && asked.answer.status < 300) {
+        server.tokenEndpoint = 'present';
       }
-      return { value: tokenFromAnswer(answer, ctx), sentAt, seconds };
+      const value = tokenFromAnswer(asked.answer, asked.endpoint, ctx);
+      return { value, sentAt: asked.sentAt, seconds };
     },
   };
 }
 
-function basicAuth(credential: Credential, env: NodeJS.ProcessEnv, ctx: MintContext): string {
-  let secret: string;
+/**
+ * `Basic base64(user ":" secret)`, the secret's bytes exactly as stored. The user is the
+ * account's name, or its access key's ID.
+ */
+async function basicAuth(credential: Credential, env: NodeJS.ProcessEnv): Promise<string> {
+  let secret: Buffer;
   try {
-    secret = readSecret(credential.secret, env);
+    secret = await readSecret(credential.secret, env);
   } catch (err) {
     if (!(err instanceof SecretError)) throw err;
+    const what =
+      credential.kind === 'accessKey'
+        ? `the secret of access key ${credential.basicUser}`
+        : `the password of "${credential.username}"`;
     throw new MintError(
       'secret_unreadable',
-      `the password of "${ctx.caller}" (${credential.secret.setting ?? 'configured'}): ${err.message}`,
+      `${what} (${credential.secret.setting ?? 'configured'}): ${err.message}`,
     );
   }
-  return `Basic ${Buffer.from(`${credential.username}:${secret}`).toString('base64')}`;
+  const pair = Buffer.concat([Buffer.from(`${credential.basicUser}:`, 'utf8'), secret]);
+  return `Basic ${pair.toString('base64')}`;
 }

@@ -6,6 +6,10 @@ export interface HttpAnswer {
   /** At most `MAX_BODY_BYTES`; a token or a username is far smaller. */
   readonly body: string;
   readonly truncated: boolean;
+  /** The answer's `Content-Type`, `Retry-After` and (Shiro's) `Reason`, when present. */
+  readonly contentType?: string;
+  readonly retryAfter?: string;
+  readonly reason?: string;
 }
 
 /** Small GET requests to Vidispine's API (token minting, whoami) over one keep-alive agent. */
@@ -21,15 +25,19 @@ export interface VidispineTransport {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
-const MAX_SOCKETS = 8;
 
 export function createTransport(
   vidispine: Pick<VidispineConfig, 'url' | 'caFile'>,
 ): VidispineTransport {
   const base = vidispine.url;
-  const agent = createAgent(vidispine, { keepAlive: true, maxSockets: MAX_SOCKETS });
+  // No socket limit: a queue would count against the mint timeout (60 users minting at once
+  // timed out behind 8 sockets). What is in flight is bounded anyway: per user one mint and
+  // one token check, from the token store.
+  const agent = createAgent(vidispine, { keepAlive: true });
   const prefix = pathPrefix(base);
   const request = requestFor(base);
+  const hostname = base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname;
+  const port = base.port === '' ? undefined : Number(base.port);
 
   return {
     origin: base.origin,
@@ -37,9 +45,9 @@ export function createTransport(
     close: () => agent.destroy(),
     get: (apiPath, headers, signal) =>
       new Promise<HttpAnswer>((resolve, reject) => {
+        // The path goes out as built (no URL parsing): nothing may turn `%2E%2E` into `..`.
         const req = request(
-          new URL(prefix + apiPath, base.origin),
-          { method: 'GET', headers, agent, signal },
+          { hostname, port, path: prefix + apiPath, method: 'GET', headers, agent, signal },
           (res) => {
             const chunks: Buffer[] = [];
             let size = 0;
@@ -60,6 +68,9 @@ export function createTransport(
                 status: res.statusCode ?? 0,
                 body: Buffer.concat(chunks).toString('utf8'),
                 truncated,
+                contentType: res.headers['content-type'],
+                retryAfter: res.headers['retry-after'],
+                reason: headerText(res.headers.reason),
               });
             res.on('end', finish);
             res.on('error', reject);
@@ -69,4 +80,8 @@ export function createTransport(
         req.end();
       }),
   };
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
 }

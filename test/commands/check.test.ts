@@ -49,9 +49,11 @@ users:
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   const lines = result.stdout.trimEnd().split('\n');
-  expect(lines[0]).toMatch(/^USER\s+ENDPOINT\s+LIFETIME\s+RESULT$/);
-  expect(lines[1]).toMatch(/^alice\s+GET \/API\/token\s+60 s\s+ok$/);
-  expect(lines[2]).toMatch(/^bob\s+GET \/API\/user\/bob\/token\s+3600 s, autoRefresh\s+ok$/);
+  expect(lines[0]).toMatch(/^USER\s+CREDENTIAL\s+ENDPOINT\s+LIFETIME\s+RESULT$/);
+  expect(lines[1]).toMatch(/^alice\s+password\s+GET \/API\/token\s+60 s\s+ok$/);
+  expect(lines[2]).toMatch(
+    /^bob\s+admin "admin" \(password\)\s+GET \/API\/user\/bob\/token\s+3600 s, autoRefresh\s+ok$/,
+  );
   expect(lines[3]).toBe(`all 2 users OK against ${sim.url}`);
   expect(sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
   expect(sim.calls({ endpoint: 'user_token', user: 'bob' })).toBe(1);
@@ -68,7 +70,7 @@ it('works from the environment alone', async () => {
     },
   });
   expect(result.code).toBe(0);
-  expect(result.stdout).toMatch(/^bob\s+GET \/API\/token\s+60 s\s+ok$/m);
+  expect(result.stdout).toMatch(/^bob\s+password\s+GET \/API\/token\s+60 s\s+ok$/m);
   expectNoSecrets(result.stdout);
 });
 
@@ -85,7 +87,7 @@ users:
   const result = await runCli(['check', '-c', path], { env: { PATH: process.env.PATH } });
   expect(result.code).toBe(1);
   expect(result.stdout).toMatch(
-    /^alice\s+GET \/API\/token\s+60 s\s+unauthorized: Vidispine rejected the credentials of user "alice"/m,
+    /^alice\s+password\s+GET \/API\/token\s+60 s\s+unauthorized: Vidispine rejected the password of user "alice"/m,
   );
   expect(result.stdout).toMatch(/^bob\s+.*\s+ok$/m);
   expect(result.stdout).toContain('1 of 2 users failed');
@@ -125,4 +127,99 @@ it('exits 2 on an unknown option', async () => {
   const result = await runCli(['check', '--bogus'], { env: { PATH: process.env.PATH } });
   expect(result.code).toBe(2);
   expect(result.stderr).toContain('--bogus');
+});
+
+it('access keys: mints with the key ID, and says so when the key is refused', async () => {
+  const keyFile = join(dir, 'bob-key');
+  writeFileSync(keyFile, 'bob-access-key\n');
+  const env = {
+    PATH: process.env.PATH,
+    VIDISPINE_URL: sim.url,
+    VIDISPINE_USER: 'bob',
+    VIDISPINE_ACCESS_KEY_ID: 'VSIDB0BACCESSKEY0001',
+    VIDISPINE_ACCESS_KEY_SECRET_FILE: keyFile,
+  };
+  const ok = await runCli(['check'], { env });
+  expect(ok.stdout).toMatch(
+    /^bob\s+access key VSIDB0BACCESSKEY0001\s+GET \/API\/token\s+60 s\s+ok$/m,
+  );
+  expect(ok.code).toBe(0);
+  sim.setAccessKeyStatus('VSIDB0BACCESSKEY0001', 'INACTIVE');
+  try {
+    const refused = await runCli(['check'], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(
+      /unauthorized: Vidispine rejected access key VSIDB0BACCESSKEY0001 of user "bob" \(its secret in file .*bob-key \(VIDISPINE_ACCESS_KEY_SECRET_FILE\); the key must be ACTIVE\)/,
+    );
+    // Variable names are not secrets.
+    expectNoSecrets((refused.stdout + refused.stderr).replace(/VIDISPINE_[A-Z_]+/g, ''));
+    expect(refused.stdout).not.toContain('bob-access-key');
+  } finally {
+    sim.setAccessKeyStatus('VSIDB0BACCESSKEY0001', 'ACTIVE');
+  }
+});
+
+it('RunAs: a _runas account mints each user its token; the table names it', async () => {
+  const path = configFile(`
+vidispine:
+  url: ${sim.url}
+  runAs: { username: runas, password: runas-password }
+users:
+  - { name: alice, listen: 127.0.0.1:0 }
+  - { name: admin }
+`);
+  const result = await runCli(['check', '--config', path], { env: { PATH: process.env.PATH } });
+  expect(result.code).toBe(1);
+  expect(result.stdout).toMatch(
+    /^alice\s+RunAs "runas" \(password\)\s+GET \/API\/token \(RunAs: alice\)\s+60 s\s+ok$/m,
+  );
+  // A _runas account lends a user's rights; it cannot act as an administrator.
+  expect(result.stdout).toMatch(
+    /^admin\s+.*forbidden: the RunAs account "runas" may not run as "admin"/m,
+  );
+  expectNoSecrets(result.stdout.replace(/runas-password/g, ''));
+  expect(result.stdout).not.toContain('runas-password');
+});
+
+it('warns when a user that is not minted by the admin asks for more than 60 s', async () => {
+  const capped = createSimulator({ aboveMax: 'cap' });
+  await capped.listen(0, '127.0.0.1');
+  try {
+    const result = await runCli(['check'], {
+      env: {
+        PATH: process.env.PATH,
+        VIDISPINE_URL: capped.url,
+        VIDISPINE_USER: 'alice',
+        VIDISPINE_PASSWORD: 'alice-password',
+        TOKEN_SECONDS: '3600',
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /ok; warning: 3600 s is above Vidispine's default userTokenMaxInterval \(60 s\); unless the server's userTokenMaxInterval was raised/,
+    );
+  } finally {
+    await capped.close();
+  }
+});
+
+it('servers without GET /API/token: mints through GET /API/user/{self}/token', async () => {
+  const old = createSimulator({ tokenEndpoint: false });
+  await old.listen(0, '127.0.0.1');
+  try {
+    const result = await runCli(['check'], {
+      env: {
+        PATH: process.env.PATH,
+        VIDISPINE_URL: old.url,
+        VIDISPINE_USER: 'alice',
+        VIDISPINE_PASSWORD: 'alice-password',
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^alice\s+password\s+GET \/API\/user\/alice\/token\s+60 s\s+ok$/m,
+    );
+  } finally {
+    await old.close();
+  }
 });

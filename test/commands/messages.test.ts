@@ -82,7 +82,7 @@ ops: { listen: 127.0.0.1:8080 }
       'env',
       [],
       { VIDISPINE_URL: 'http://vidispine:8080', VIDISPINE_USER: 'alice' },
-      'VIDISPINE_USER: user "alice" has no password: set VIDISPINE_PASSWORD or VIDISPINE_PASSWORD_FILE, or VIDISPINE_ADMIN_USER (an administrator that mints its tokens)',
+      'VIDISPINE_USER: user "alice" has no password or access key: set VIDISPINE_PASSWORD, VIDISPINE_PASSWORD_FILE or VIDISPINE_ACCESS_KEY_ID, or VIDISPINE_ADMIN_USER or VIDISPINE_RUNAS_USER (an account that mints its tokens)',
     ],
     [
       'yaml',
@@ -90,7 +90,7 @@ ops: { listen: 127.0.0.1:8080 }
         'vidispine: { url: http://vidispine:8080 }\nusers: [{ name: alice, listen: 127.0.0.1:0 }]\n',
       ),
       {},
-      'users[0]: user "alice" has no password: set users[0].password, users[0].passwordFile or users[0].passwordEnv, or vidispine.admin (an administrator that mints its tokens)',
+      'users[0]: user "alice" has no password or access key: set users[0].password, users[0].passwordFile, users[0].passwordEnv or users[0].accessKey.id, or vidispine.admin or vidispine.runAs (an account that mints its tokens)',
     ],
     [
       'env',
@@ -101,7 +101,7 @@ ops: { listen: 127.0.0.1:8080 }
         VIDISPINE_PASSWORD: 'x',
         VIDISPINE_PASSWORD_FILE: '/etc/hostname',
       },
-      'VIDISPINE_PASSWORD_FILE: give only one password source, not VIDISPINE_PASSWORD and VIDISPINE_PASSWORD_FILE',
+      'VIDISPINE_PASSWORD_FILE: give only one source for the secret, not VIDISPINE_PASSWORD and VIDISPINE_PASSWORD_FILE',
     ],
     [
       'env',
@@ -111,7 +111,7 @@ ops: { listen: 127.0.0.1:8080 }
         VIDISPINE_USER: 'bob',
         VIDISPINE_ADMIN_USER: 'admin',
       },
-      'VIDISPINE_ADMIN_USER: the admin credential "admin" has no password: set VIDISPINE_ADMIN_PASSWORD or VIDISPINE_ADMIN_PASSWORD_FILE',
+      'VIDISPINE_ADMIN_USER: the account "admin" has no password or access key: set VIDISPINE_ADMIN_PASSWORD, VIDISPINE_ADMIN_PASSWORD_FILE or VIDISPINE_ADMIN_ACCESS_KEY_ID',
     ],
     [
       'env',
@@ -142,7 +142,7 @@ describe('check', () => {
     VIDISPINE_PASSWORD: password,
   });
   const resultColumn = (stdout: string): string =>
-    stdout.split('\n')[1].replace(/^alice\s+GET \/API\/token\s+60 s\s+/, '');
+    stdout.split('\n')[1].replace(/^alice\s+password\s+GET \S+\s+60 s\s+/, '');
 
   it('says "1 user OK"', async () => {
     const result = await runCli(['check'], { env: envOnly(alice('alice-password')) });
@@ -154,7 +154,7 @@ describe('check', () => {
     const result = await runCli(['check'], { env: envOnly(alice('not-the-password')) });
     expect(result.code).toBe(1);
     expect(resultColumn(result.stdout)).toBe(
-      'unauthorized: Vidispine rejected the credentials of user "alice": check the password in VIDISPINE_PASSWORD (HTTP 401)',
+      'unauthorized: Vidispine rejected the password of user "alice" (in VIDISPINE_PASSWORD): check it (HTTP 401 to GET /API/token)',
     );
     expect(result.stdout.trimEnd().split('\n').pop()).toBe(`1 of 1 user failed against ${sim.url}`);
     expect(result.stdout).not.toContain('not-the-password');
@@ -173,7 +173,7 @@ describe('check', () => {
     );
     expect(result.code).toBe(1);
     expect(resultColumn(result.stdout)).toBe(
-      `unauthorized: Vidispine rejected the credentials of user "alice": check the password in file ${secret} (users[0].passwordFile) (HTTP 401)`,
+      `unauthorized: Vidispine rejected the password of user "alice" (in file ${secret} (users[0].passwordFile)): check it (HTTP 401 to GET /API/token)`,
     );
   });
 
@@ -181,7 +181,7 @@ describe('check', () => {
     const env = envOnly({ ...alice('alice-password'), VIDISPINE_URL: `${sim.url}/vidispine` });
     const result = await runCli(['check'], { env });
     expect(resultColumn(result.stdout)).toBe(
-      `not_found: Vidispine has no GET /API/token under ${sim.url}/vidispine: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404)`,
+      `not_found: Vidispine has neither GET /API/token nor GET /API/user/{user}/token under ${sim.url}/vidispine: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404 to GET /API/user/alice/token)`,
     );
     const fromFile = await runCli(
       [
@@ -193,7 +193,7 @@ describe('check', () => {
       { env: envOnly({}) },
     );
     expect(resultColumn(fromFile.stdout)).toBe(
-      `not_found: Vidispine has no GET /API/token under ${sim.url}/vidispine: is vidispine.url the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404)`,
+      `not_found: Vidispine has neither GET /API/token nor GET /API/user/{user}/token under ${sim.url}/vidispine: is vidispine.url the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404 to GET /API/user/alice/token)`,
     );
   });
 });

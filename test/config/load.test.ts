@@ -1,9 +1,9 @@
 import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { ConfigError } from '../../src/config/errors';
 import { configFromObject, loadConfig } from '../../src/config/load';
-import { readSecret } from '../../src/config/secrets';
 import { runCli } from '../support/cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-config-'));
@@ -45,7 +45,12 @@ describe('environment mode', () => {
     expect(config.users).toEqual([
       {
         name: 'alice',
-        secret: { kind: 'literal', value: 'pw', setting: 'VIDISPINE_PASSWORD' },
+        credential: {
+          username: 'alice',
+          kind: 'password',
+          basicUser: 'alice',
+          secret: { kind: 'literal', value: 'pw', setting: 'VIDISPINE_PASSWORD' },
+        },
         listen: { host: '127.0.0.1', port: 8080 },
         selectUserHeader: undefined,
         allowRunAs: false,
@@ -71,7 +76,7 @@ describe('environment mode', () => {
 
   it('reads every variable', () => {
     const pw = file('secret\n');
-    const ca = file('-----BEGIN CERTIFICATE-----\n');
+    const ca = file(rootCertificates[0]);
     const config = loadConfig({
       env: {
         VIDISPINE_URL: 'https://vs.example.com/prefix/',
@@ -106,6 +111,8 @@ describe('environment mode', () => {
     expect(config.vidispine.caFile).toBe(ca);
     expect(config.vidispine.admin).toEqual({
       username: 'admin',
+      kind: 'password',
+      basicUser: 'admin',
       secret: { kind: 'file', path: pw, setting: 'VIDISPINE_ADMIN_PASSWORD_FILE' },
     });
     expect(config.vidispine).toMatchObject({
@@ -117,7 +124,7 @@ describe('environment mode', () => {
     });
     expect(config.users[0]).toMatchObject({
       name: 'bob',
-      secret: undefined,
+      credential: undefined,
       listen: { host: '::1', port: 8181 },
       allowRunAs: true,
       token: {
@@ -196,12 +203,12 @@ describe('environment mode', () => {
     ],
     [
       { VIDISPINE_PASSWORD: undefined },
-      'VIDISPINE_USER: user "alice" has no password: set VIDISPINE_PASSWORD or VIDISPINE_PASSWORD_FILE, or VIDISPINE_ADMIN_USER (an administrator that mints its tokens)',
+      'VIDISPINE_USER: user "alice" has no password or access key: set VIDISPINE_PASSWORD, VIDISPINE_PASSWORD_FILE or VIDISPINE_ACCESS_KEY_ID, or VIDISPINE_ADMIN_USER or VIDISPINE_RUNAS_USER (an account that mints its tokens)',
     ],
-    [{ VIDISPINE_PASSWORD: '' }, 'VIDISPINE_PASSWORD: the password is empty'],
+    [{ VIDISPINE_PASSWORD: '' }, 'VIDISPINE_PASSWORD: the value is empty'],
     [
       { VIDISPINE_PASSWORD_FILE: '/nonexistent/pw' },
-      'VIDISPINE_PASSWORD_FILE: give only one password source, not VIDISPINE_PASSWORD and VIDISPINE_PASSWORD_FILE',
+      'VIDISPINE_PASSWORD_FILE: give only one source for the secret, not VIDISPINE_PASSWORD and VIDISPINE_PASSWORD_FILE',
     ],
     [
       { VIDISPINE_PASSWORD: undefined, VIDISPINE_PASSWORD_FILE: '/nonexistent/pw' },
@@ -209,7 +216,7 @@ describe('environment mode', () => {
     ],
     [
       { VIDISPINE_ADMIN_USER: 'admin', VIDISPINE_PASSWORD: undefined },
-      'VIDISPINE_ADMIN_USER: the admin credential "admin" has no password: set VIDISPINE_ADMIN_PASSWORD or VIDISPINE_ADMIN_PASSWORD_FILE',
+      'VIDISPINE_ADMIN_USER: the account "admin" has no password or access key: set VIDISPINE_ADMIN_PASSWORD, VIDISPINE_ADMIN_PASSWORD_FILE or VIDISPINE_ADMIN_ACCESS_KEY_ID',
     ],
     [
       { VIDISPINE_PASWORD: 'x' },
@@ -309,6 +316,8 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     expect(config.vidispine.url.href).toBe('http://vidispine:8080/');
     expect(config.vidispine.admin).toEqual({
       username: 'admin',
+      kind: 'password',
+      basicUser: 'admin',
       secret: { kind: 'env', name: 'ADMIN_PW', setting: 'vidispine.admin.passwordEnv' },
     });
     expect(config.vidispine.mintTimeoutSeconds).toBe(2);
@@ -345,7 +354,10 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       ],
     ]);
     expect(config.users[0]).toMatchObject({
-      secret: { kind: 'file', path: pwFile, setting: 'users[0].passwordFile' },
+      credential: {
+        kind: 'password',
+        secret: { kind: 'file', path: pwFile, setting: 'users[0].passwordFile' },
+      },
       selectUserHeader: 'x-vidispine-user',
       allowRunAs: true,
     });
@@ -393,14 +405,14 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     ],
     [
       YAML_BASE.replace('password: alice-password', 'password: x\n    passwordFile: /x'),
-      'users[0].passwordFile: give only one password source, not users[0].password and users[0].passwordFile',
+      'users[0].passwordFile: give only one source for the secret, not users[0].password and users[0].passwordFile',
     ],
     [
       YAML_BASE.replace(
         'admin: { username: admin, password: adminpw }',
         'admin: { username: admin }',
       ),
-      'vidispine.admin: the admin credential "admin" has no password: set vidispine.admin.password, vidispine.admin.passwordFile or vidispine.admin.passwordEnv',
+      'vidispine.admin: the account "admin" has no password or access key: set vidispine.admin.password, vidispine.admin.passwordFile, vidispine.admin.passwordEnv or vidispine.admin.accessKey.id',
     ],
     [
       YAML_BASE + '  - name: bob\n    listen: 127.0.0.1:8080\n',
@@ -419,7 +431,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     [
       YAML_BASE.replace('  admin: { username: admin, password: adminpw }\n', '') +
         '  - name: bob\n',
-      'users[1]: user "bob" has no password: set users[1].password, users[1].passwordFile or users[1].passwordEnv, or vidispine.admin (an administrator that mints its tokens)',
+      'users[1]: user "bob" has no password or access key: set users[1].password, users[1].passwordFile, users[1].passwordEnv or users[1].accessKey.id, or vidispine.admin or vidispine.runAs (an account that mints its tokens)',
     ],
     [YAML_BASE + 'token: { seconds: -5 }\n', 'token.seconds: must be a positive integer'],
     [YAML_BASE + 'token: { seconds: 30.5 }\n', 'token.seconds: must be a positive integer'],
@@ -441,7 +453,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     ],
     [
       YAML_BASE.replace('password: alice-password', 'password: ""'),
-      'users[0].password: the password is empty',
+      'users[0].password: the value is empty',
     ],
     [
       YAML_BASE.replace('url: http://vidispine:8080', 'url: http://vidispine:8080/?x=1'),
@@ -510,22 +522,6 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
   });
 });
 
-describe('readSecret', () => {
-  it('re-reads the file each time and trims only trailing newlines', () => {
-    const path = file('first\n');
-    expect(readSecret({ kind: 'file', path }, {})).toBe('first');
-    writeFileSync(path, ' second \r\n\n');
-    expect(readSecret({ kind: 'file', path }, {})).toBe(' second ');
-  });
-
-  it('reads the environment it is given', () => {
-    expect(readSecret({ kind: 'env', name: 'PW' }, { PW: 'v' })).toBe('v');
-    expect(() => readSecret({ kind: 'env', name: 'PW' }, { PW: '\n' })).toThrow(
-      'environment variable PW is empty',
-    );
-  });
-});
-
 describe('configFromObject', () => {
   it('validates an object built in code like a file', () => {
     const config = configFromObject(
@@ -535,7 +531,7 @@ describe('configFromObject', () => {
       },
       { PW: 'x' },
     );
-    expect(config.users[0].secret).toEqual({
+    expect(config.users[0].credential?.secret).toEqual({
       kind: 'env',
       name: 'PW',
       setting: 'users[0].passwordEnv',

@@ -54,10 +54,20 @@ describe('OpsMetrics', () => {
     const e = await scrape();
     for (const user of ['ingest', 'reporting']) {
       expect(
-        value(e, `${P}token_refreshes_total`, { user, result: 'success', reason: 'none' }),
+        value(e, `${P}token_refreshes_total`, {
+          user,
+          endpoint: 'token',
+          result: 'success',
+          reason: 'none',
+        }),
       ).toBe(0);
       expect(
-        value(e, `${P}token_refreshes_total`, { user, result: 'failure', reason: 'unauthorized' }),
+        value(e, `${P}token_refreshes_total`, {
+          user,
+          endpoint: 'token',
+          result: 'failure',
+          reason: 'unauthorized',
+        }),
       ).toBe(0);
       expect(value(e, `${P}token_valid`, { user })).toBe(0);
       expect(value(e, `${P}upstream_unauthorized_total`, { user, retried: 'true' })).toBe(0);
@@ -76,7 +86,7 @@ describe('OpsMetrics', () => {
     tokens.failed('reporting', 'forbidden', 'HTTP 403', 0.007);
     const e = await scrape();
     const refreshes = (user: string, result: string, reason: string) =>
-      value(e, `${P}token_refreshes_total`, { user, result, reason });
+      value(e, `${P}token_refreshes_total`, { user, endpoint: 'token', result, reason });
     expect(refreshes('ingest', 'success', 'none')).toBe(2);
     expect(refreshes('ingest', 'failure', 'server_error')).toBe(1);
     expect(refreshes('ingest', 'failure', 'timeout')).toBe(1);

@@ -15,7 +15,7 @@ import { combineObservers } from '../../src/proxy/observer';
 import { logStartup } from '../../src/ops/startup-log';
 import { logTokenEvents } from '../../src/ops/token-log';
 import { captureLogs, ScriptedTokens } from '../support/ops';
-import { userConfig } from '../support/config-fixtures';
+import { password, userConfig } from '../support/config-fixtures';
 
 const USER_PASSWORD = 'Ingest-Pa55word-7f3a';
 const ADMIN_PASSWORD = 'Adm1n-S3cret-c0ffee';
@@ -27,7 +27,7 @@ const config: ProxyConfig = {
   names: YAML_NAMES,
   vidispine: {
     url: new URL(`http://admin:${ADMIN_PASSWORD}@vidispine:8080`),
-    admin: { username: 'admin', secret: { kind: 'literal', value: ADMIN_PASSWORD } },
+    admin: password('admin', ADMIN_PASSWORD),
     mintTimeoutSeconds: 10,
     connectTimeoutSeconds: 5,
     upstreamTimeoutSeconds: 300,
@@ -36,7 +36,7 @@ const config: ProxyConfig = {
   },
   users: [
     userConfig('ingest', {
-      secret: { kind: 'literal', value: USER_PASSWORD },
+      credential: password('ingest', USER_PASSWORD),
       listen: { host: '127.0.0.1', port: 8080 },
     }),
     userConfig('reporting', {

@@ -42,7 +42,7 @@ describe('token event log', () => {
       reason: 'unauthorized',
       error: 'HTTP 401 from GET /API/token',
       retryInMs: 2000,
-      hint: expect.stringContaining('password or access key'),
+      hint: expect.stringContaining('access key ID and secret'),
     });
     expect(lines[1]).toMatchObject({
       level: 'warn',

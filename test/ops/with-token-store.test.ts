@@ -13,12 +13,12 @@ import { MintError, type TokenMinter, type TokenStore } from '../../src/tokens/t
 import { parseExposition, value } from '../support/prom-parse';
 import { ManualClock } from '../support/clock';
 import { captureLogs, scriptedSetup } from '../support/ops';
-import { userConfig } from '../support/config-fixtures';
+import { password, userConfig } from '../support/config-fixtures';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 const TOKEN = 'VSID-5e5e5e5e7a7a7a7a';
 
-const user = userConfig('ingest', { secret: { kind: 'literal', value: 'unused-here' } });
+const user = userConfig('ingest', { credential: password('ingest', 'unused-here') });
 
 let server: OpsServer | undefined;
 let store: TokenStore | undefined;

@@ -1,6 +1,12 @@
 /** Configuration pieces for tests that build a configuration without loading a file. */
 import { configFromObject } from '../../src/config/load';
-import type { ProxyConfig, TokenSettings, UserConfig } from '../../src/config/types';
+import type {
+  Credential,
+  ProxyConfig,
+  SecretSource,
+  TokenSettings,
+  UserConfig,
+} from '../../src/config/types';
 
 const ONE_USER = [{ name: 'nobody', password: 'unused', listen: '127.0.0.1:0' }];
 
@@ -27,4 +33,20 @@ export function userConfig(name: string, overrides: UserOverrides = {}): UserCon
     ...overrides,
     token: { ...TOKEN_DEFAULTS, ...overrides.token },
   };
+}
+
+/** A password credential, as loading resolves it; a string is a literal password. */
+export function password(username: string, secret: SecretSource | string): Credential {
+  const source: SecretSource =
+    typeof secret === 'string' ? { kind: 'literal', value: secret } : secret;
+  return { username, kind: 'password', basicUser: username, secret: source };
+}
+
+/** An access-key credential: the key's ID is the Basic user name. */
+export function accessKey(
+  username: string,
+  keyId: string,
+  secret: SecretSource | string,
+): Credential {
+  return { ...password(username, secret), kind: 'accessKey', basicUser: keyId };
 }

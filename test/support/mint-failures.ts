@@ -16,6 +16,7 @@ export const OPERATOR_MUST_FIX = [
 
 /** These may pass on their own: retries start at 1 s, the log line is a warning. */
 export const MAY_PASS = [
+  'rate_limited',
   'server_error',
   'network',
   'timeout',

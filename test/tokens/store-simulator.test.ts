@@ -2,13 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenStoreFor, type TokenService } from '../../src/app';
-import type { TokenSettings, UserConfig } from '../../src/config/types';
+import type { SecretSource, TokenSettings, UserConfig } from '../../src/config/types';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 import type { TokenEvents, TokenStore } from '../../src/tokens/types';
 import type { VidispineTransport } from '../../src/vidispine/transport';
 import { whoami } from '../../src/vidispine/whoami';
 import { ManualClock } from '../support/clock';
-import { configWith, userConfig } from '../support/config-fixtures';
+import { configWith, password, userConfig } from '../support/config-fixtures';
 import { recordTokenEvents, type TokenEventLog } from '../support/token-events';
 
 /**
@@ -36,17 +36,19 @@ afterEach(async () => {
   }
 });
 
-function user(
-  name: string,
-  secret?: UserConfig['secret'],
-  token: Partial<TokenSettings> = {},
-): UserConfig {
-  return userConfig(name, { secret, token });
+function user(name: string, secret?: SecretSource, token: Partial<TokenSettings> = {}): UserConfig {
+  return userConfig(name, {
+    credential: secret === undefined ? undefined : password(name, secret),
+    token,
+  });
 }
+
+/** The kinds of server the suite runs against (see describe.each below). */
+let server: SimulatorOptions = {};
 
 async function world(users: UserConfig[], simOptions: SimulatorOptions = {}): Promise<World> {
   const clock = new ManualClock(Date.now());
-  const sim = createSimulator({ ...simOptions, now: clock.now });
+  const sim = createSimulator({ ...server, ...simOptions, now: clock.now });
   await sim.listen(0, '127.0.0.1');
   const config = configWith({
     url: sim.url,
@@ -80,199 +82,221 @@ async function world(users: UserConfig[], simOptions: SimulatorOptions = {}): Pr
   return w;
 }
 
-it('makes exactly one mint call per user for 10,000 concurrent first requests', async () => {
-  const w = await world([
-    user('alice', { kind: 'literal', value: 'alice-password' }),
-    user('bob'),
-    user('runas', { kind: 'literal', value: 'runas-password' }),
-  ]);
-  const names = ['alice', 'bob', 'runas'];
-  const leases = await Promise.all(
-    Array.from({ length: 10_000 }, (_, i) => w.store.get(names[i % 3])),
-  );
-  expect(w.sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
-  expect(w.sim.calls({ endpoint: 'user_token', user: 'bob' })).toBe(1);
-  expect(w.sim.calls({ endpoint: 'token', user: 'runas' })).toBe(1);
-  expect(w.sim.calls({ endpoint: 'token' }) + w.sim.calls({ endpoint: 'user_token' })).toBe(3);
-  for (const name of names) {
-    expect(new Set(leases.filter((l) => l.user === name).map((l) => l.value)).size).toBe(1);
-    expect(
-      await whoami(
-        w.transport,
-        (w.store.current(name) as { value: string }).value,
-        AbortSignal.timeout(5000),
-      ),
-    ).toBe(name);
-  }
-});
+/**
+ * Every server a deployment may meet: with and without GET /API/token (VidiCore 4.11 has only
+ * the per-user endpoint), refusing or silently capping a lifetime above userTokenMaxInterval.
+ */
+describe.each([
+  ['GET /API/token, above the cap refused', { tokenEndpoint: true, aboveMax: 'reject' }],
+  ['GET /API/token, above the cap shortened', { tokenEndpoint: true, aboveMax: 'cap' }],
+  ['no GET /API/token, above the cap refused', { tokenEndpoint: false, aboveMax: 'reject' }],
+  ['no GET /API/token, above the cap shortened', { tokenEndpoint: false, aboveMax: 'cap' }],
+] as const)('%s', (_name, options) => {
+  beforeAll(() => {
+    server = options;
+  });
+  /** Where own-credential mints are counted on this server. */
+  const own = (): 'token' | 'user_token' => (options.tokenEndpoint ? 'token' : 'user_token');
 
-it.each([
-  ['own credentials', user('alice', { kind: 'literal', value: 'alice-password' })],
-  ['admin-minted', user('bob')],
-])('renew mode (%s): always holds a token Vidispine accepts, for an hour', async (_label, u) => {
-  const w = await world([u]);
-  w.store.start();
-  await w.next('minted');
-  for (let second = 0; second < 3600; second += 5) {
-    const mintsBefore = w.names().filter((name) => name === 'minted').length;
-    await w.clock.advance(5_000);
-    // A renewal started by this step may still be on its way over the socket.
-    const minted = w.names().filter((name) => name === 'minted').length > mintsBefore;
-    if (w.store.current(u.name) === undefined && !minted) await w.next('minted');
-    expect(await w.use(u.name)).toBe(200);
-  }
-  // One mint every 42 s (70 % of 60 s), never more.
-  const calls = w.sim.calls({ endpoint: u.secret ? 'token' : 'user_token', user: u.name });
-  expect(calls).toBeGreaterThanOrEqual(3600 / 42);
-  expect(calls).toBeLessThanOrEqual(3600 / 42 + 2);
-  expect(w.events.filter((e) => e.name !== 'minted')).toEqual([]);
-});
+  it('makes exactly one mint call per user for 10,000 concurrent first requests', async () => {
+    const w = await world([
+      user('alice', { kind: 'literal', value: 'alice-password' }),
+      user('bob'),
+      user('runas', { kind: 'literal', value: 'runas-password' }),
+    ]);
+    const names = ['alice', 'bob', 'runas'];
+    const leases = await Promise.all(
+      Array.from({ length: 10_000 }, (_, i) => w.store.get(names[i % 3])),
+    );
+    expect(w.sim.calls({ endpoint: own(), user: 'alice' })).toBe(1);
+    expect(w.sim.calls({ endpoint: 'user_token', user: 'bob' })).toBe(1);
+    expect(w.sim.calls({ endpoint: own(), user: 'runas' })).toBe(1);
+    const endpoints = new Set([own(), 'user_token' as const]);
+    expect([...endpoints].reduce((n, endpoint) => n + w.sim.calls({ endpoint }), 0)).toBe(3);
+    for (const name of names) {
+      expect(new Set(leases.filter((l) => l.user === name).map((l) => l.value)).size).toBe(1);
+      expect(
+        await whoami(
+          w.transport,
+          (w.store.current(name) as { value: string }).value,
+          AbortSignal.timeout(5000),
+        ),
+      ).toBe(name);
+    }
+  });
 
-it.each([
-  [
-    'own credentials',
-    user('alice', { kind: 'literal', value: 'alice-password' }, { autoRefresh: true }),
-  ],
-  ['admin-minted', user('bob', undefined, { autoRefresh: true })],
-])(
-  'autoRefresh (%s): traffic keeps one token alive; idle, it is renewed before it dies',
-  async (_label, u) => {
+  it.each([
+    ['own credentials', user('alice', { kind: 'literal', value: 'alice-password' })],
+    ['admin-minted', user('bob')],
+  ])('renew mode (%s): always holds a token Vidispine accepts, for an hour', async (_label, u) => {
     const w = await world([u]);
-    const endpoint = u.secret ? 'token' : 'user_token';
-    const first = await w.store.get(u.name);
-    for (let i = 0; i < 600; i++) {
-      await w.clock.advance(1_000);
+    w.store.start();
+    await w.next('minted');
+    for (let second = 0; second < 3600; second += 5) {
+      const mintsBefore = w.names().filter((name) => name === 'minted').length;
+      await w.clock.advance(5_000);
+      // A renewal started by this step may still be on its way over the socket.
+      const minted = w.names().filter((name) => name === 'minted').length > mintsBefore;
+      if (w.store.current(u.name) === undefined && !minted) await w.next('minted');
       expect(await w.use(u.name)).toBe(200);
     }
-    expect(w.sim.calls({ endpoint })).toBe(1);
-    expect(w.store.current(u.name)?.value).toBe(first.value);
-    // The simulator agrees the token lives on, and our model is not later than its expiry.
-    const simExpiry = w.sim.tokenInfo(first.value)?.expiresAt ?? 0;
-    expect(w.store.status()[0].expiresAt).toBeLessThanOrEqual(simExpiry);
-    expect(simExpiry).toBeGreaterThan(w.clock.now() + 45_000);
-
-    // Idle: a new token arrives while the old one is still valid at the server.
-    const minted = w.next('minted');
-    await w.clock.advance(60_000);
-    await minted;
-    expect(w.sim.calls({ endpoint })).toBe(2);
-    expect(await w.use(u.name)).toBe(200);
-  },
-);
-
-it('recovers from each token endpoint failure class with backoff, keeping the token meanwhile', async () => {
-  const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
-  const first = await w.store.get('alice');
-  for (const fault of [
-    { kind: 'status', status: 500 },
-    { kind: 'empty' },
-    { kind: 'drop' },
-  ] as const) {
-    w.sim.failTokenEndpoints(fault, { times: 1 });
-    const failed = w.next('mintFailed');
-    await w.clock.advance(42_000);
-    expect((await failed).retryInMs).toBe(875);
-    expect(w.store.current('alice')).toBeDefined();
-    const minted = w.next('minted');
-    await w.clock.advance(875);
-    await minted;
-    expect(await w.use('alice')).toBe(200);
-  }
-  expect(
-    w.events
-      .filter((e) => e.name === 'mintFailed')
-      .map((e) => (e.payload as TokenEvents['mintFailed']).reason),
-  ).toEqual(['server_error', 'empty_token', 'network']);
-  expect(w.store.current('alice')?.value).not.toBe(first.value);
-});
-
-it('picks up a rotated secret file without a restart', async () => {
-  const path = join(dir, 'alice-password');
-  writeFileSync(path, 'alice-password\n');
-  const w = await world([user('alice', { kind: 'file', path })]);
-  await w.store.get('alice');
-  w.sim.setUserPassword('alice', 'new-password');
-  const failed = w.next('mintFailed');
-  await w.clock.advance(42_000);
-  // A credentials problem starts at 8 s, capped at half the 13 s the token has left, less jitter.
-  expect(await failed).toMatchObject({ reason: 'unauthorized', retryInMs: 5_688 });
-  expect(w.store.current('alice')).toBeDefined();
-  writeFileSync(path, 'new-password\n');
-  const minted = w.next('minted');
-  await w.clock.advance(5_688);
-  await minted;
-  expect(await w.use('alice')).toBe(200);
-});
-
-it('answers 409 for a disabled user with user_disabled and no token', async () => {
-  const w = await world([user('bob')]);
-  w.sim.setUserDisabled('bob', true);
-  await expect(w.store.get('bob')).rejects.toMatchObject({
-    reason: 'user_disabled',
-    retryAfterSeconds: 7,
+    // One mint every 42 s (70 % of 60 s), never more.
+    const calls = w.sim.calls({ endpoint: u.credential ? own() : 'user_token', user: u.name });
+    expect(calls).toBeGreaterThanOrEqual(3600 / 42);
+    expect(calls).toBeLessThanOrEqual(3600 / 42 + 2);
+    expect(w.events.filter((e) => e.name !== 'minted')).toEqual([]);
   });
-  expect(w.store.status()[0]).toMatchObject({
-    state: 'pending',
-    lastError: { reason: 'user_disabled' },
-  });
-});
 
-it('after a server restart lost every token, a 401 leads to exactly one new token', async () => {
-  const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
-  const first = await w.store.get('alice');
-  w.sim.revokeAllTokens();
-  const statuses = await Promise.all(Array.from({ length: 50 }, () => w.use('alice')));
-  expect(statuses.filter((s) => s === 401).length).toBeGreaterThan(0);
-  await w.clock.advance(0);
-  const second = await w.store.get('alice');
-  expect(second.value).not.toBe(first.value);
-  expect(w.sim.calls({ endpoint: 'token' })).toBe(2);
-  expect(await w.use('alice')).toBe(200);
-});
+  it.each([
+    [
+      'own credentials',
+      user('alice', { kind: 'literal', value: 'alice-password' }, { autoRefresh: true }),
+    ],
+    ['admin-minted', user('bob', undefined, { autoRefresh: true })],
+  ])(
+    'autoRefresh (%s): traffic keeps one token alive; idle, it is renewed before it dies',
+    async (_label, u) => {
+      const w = await world([u]);
+      const endpoint = u.credential ? own() : 'user_token';
+      const first = await w.store.get(u.name);
+      for (let i = 0; i < 600; i++) {
+        await w.clock.advance(1_000);
+        expect(await w.use(u.name)).toBe(200);
+      }
+      expect(w.sim.calls({ endpoint })).toBe(1);
+      expect(w.store.current(u.name)?.value).toBe(first.value);
+      // The simulator agrees the token lives on, and our model is not later than its expiry.
+      const simExpiry = w.sim.tokenInfo(first.value)?.expiresAt ?? 0;
+      expect(w.store.status()[0].expiresAt).toBeLessThanOrEqual(simExpiry);
+      expect(simExpiry).toBeGreaterThan(w.clock.now() + 45_000);
 
-it('learns a silently capped lifetime and stops hitting 401', async () => {
-  const w = await world(
-    [user('alice', { kind: 'literal', value: 'alice-password' }, { seconds: 600 })],
-    {
-      maxSeconds: 60,
-      aboveMax: 'cap',
+      // Idle: a new token arrives while the old one is still valid at the server.
+      const minted = w.next('minted');
+      await w.clock.advance(60_000);
+      await minted;
+      expect(w.sim.calls({ endpoint })).toBe(2);
+      expect(await w.use(u.name)).toBe(200);
     },
   );
-  await w.store.get('alice');
-  let unauthorized = 0;
-  for (let i = 0; i < 120; i++) {
-    await w.clock.advance(10_000);
-    if ((await w.use('alice')) === 401) unauthorized += 1;
-  }
-  const learned = w.events.find((e) => e.name === 'lifetimeLearned');
-  expect(learned?.payload).toEqual({ user: 'alice', configuredSeconds: 600, observedSeconds: 60 });
-  expect(unauthorized).toBe(2);
-  expect(w.store.status()[0].effectiveSeconds).toBe(60);
-});
 
-it('a lifetime learned from two revocations at the same age is re-tested and grows back', async () => {
-  const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
-  for (let i = 0; i < 2; i++) {
-    const lease = await w.store.get('alice');
-    await w.clock.advance(20_000);
-    w.sim.revokeToken(lease.value);
-    expect(await w.use('alice')).toBe(401);
-    await w.clock.advance(0);
-  }
-  expect(w.store.status()[0].effectiveSeconds).toBe(20);
-  // Vidispine keeps tokens their 60 s from now on; a client calls every 5 s for ten minutes.
-  const perMinute: number[] = [];
-  for (let minute = 0; minute < 10; minute++) {
-    const before = w.sim.calls({ endpoint: 'token' });
-    for (let i = 0; i < 12; i++) {
-      await w.clock.advance(5_000);
+  it('recovers from each token endpoint failure class with backoff, keeping the token meanwhile', async () => {
+    const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
+    const first = await w.store.get('alice');
+    for (const fault of [
+      { kind: 'status', status: 500 },
+      { kind: 'empty' },
+      { kind: 'drop' },
+    ] as const) {
+      w.sim.failTokenEndpoints(fault, { times: 1 });
+      const failed = w.next('mintFailed');
+      await w.clock.advance(42_000);
+      expect((await failed).retryInMs).toBe(875);
+      expect(w.store.current('alice')).toBeDefined();
+      const minted = w.next('minted');
+      await w.clock.advance(875);
+      await minted;
       expect(await w.use('alice')).toBe(200);
     }
-    perMinute.push(w.sim.calls({ endpoint: 'token' }) - before);
-  }
-  expect(w.events.some((e) => e.name === 'lifetimeRestored')).toBe(true);
-  expect(w.store.status()[0].effectiveSeconds).toBe(60);
-  // At 20 s the proxy mints ~4 a minute; back at 60 s, one or two.
-  expect(perMinute[0]).toBeLessThanOrEqual(4);
-  expect(Math.max(...perMinute.slice(1))).toBeLessThanOrEqual(2);
+    expect(
+      w.events
+        .filter((e) => e.name === 'mintFailed')
+        .map((e) => (e.payload as TokenEvents['mintFailed']).reason),
+    ).toEqual(['server_error', 'empty_token', 'network']);
+    expect(w.store.current('alice')?.value).not.toBe(first.value);
+  });
+
+  it('picks up a rotated secret file without a restart', async () => {
+    const path = join(dir, 'alice-password');
+    writeFileSync(path, 'alice-password\n');
+    const w = await world([user('alice', { kind: 'file', path })]);
+    await w.store.get('alice');
+    w.sim.setUserPassword('alice', 'new-password');
+    const failed = w.next('mintFailed');
+    await w.clock.advance(42_000);
+    // A credentials problem starts at 8 s, capped at half the 13 s the token has left, less jitter.
+    expect(await failed).toMatchObject({ reason: 'unauthorized', retryInMs: 5_688 });
+    expect(w.store.current('alice')).toBeDefined();
+    writeFileSync(path, 'new-password\n');
+    const minted = w.next('minted');
+    await w.clock.advance(5_688);
+    await minted;
+    expect(await w.use('alice')).toBe(200);
+  });
+
+  it('answers 409 for a disabled user with user_disabled and no token', async () => {
+    const w = await world([user('bob')]);
+    w.sim.setUserDisabled('bob', true);
+    await expect(w.store.get('bob')).rejects.toMatchObject({
+      reason: 'user_disabled',
+      retryAfterSeconds: 7,
+    });
+    expect(w.store.status()[0]).toMatchObject({
+      state: 'pending',
+      lastError: { reason: 'user_disabled' },
+    });
+  });
+
+  it('after a server restart lost every token, a 401 leads to exactly one new token', async () => {
+    const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
+    const first = await w.store.get('alice');
+    w.sim.revokeAllTokens();
+    const statuses = await Promise.all(Array.from({ length: 50 }, () => w.use('alice')));
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThan(0);
+    await w.clock.advance(0);
+    const second = await w.store.get('alice');
+    expect(second.value).not.toBe(first.value);
+    expect(w.sim.calls({ endpoint: own() })).toBe(2);
+    expect(await w.use('alice')).toBe(200);
+  });
+
+  it('learns a silently capped lifetime and stops hitting 401', async () => {
+    const w = await world(
+      [user('alice', { kind: 'literal', value: 'alice-password' }, { seconds: 600 })],
+      {
+        maxSeconds: 60,
+        aboveMax: 'cap',
+      },
+    );
+    await w.store.get('alice');
+    let unauthorized = 0;
+    for (let i = 0; i < 120; i++) {
+      await w.clock.advance(10_000);
+      if ((await w.use('alice')) === 401) unauthorized += 1;
+    }
+    const learned = w.events.find((e) => e.name === 'lifetimeLearned');
+    expect(learned?.payload).toEqual({
+      user: 'alice',
+      configuredSeconds: 600,
+      observedSeconds: 60,
+    });
+    expect(unauthorized).toBe(2);
+    expect(w.store.status()[0].effectiveSeconds).toBe(60);
+  });
+
+  it('a lifetime learned from two revocations at the same age is re-tested and grows back', async () => {
+    const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
+    for (let i = 0; i < 2; i++) {
+      const lease = await w.store.get('alice');
+      await w.clock.advance(20_000);
+      w.sim.revokeToken(lease.value);
+      expect(await w.use('alice')).toBe(401);
+      await w.clock.advance(0);
+    }
+    expect(w.store.status()[0].effectiveSeconds).toBe(20);
+    // Vidispine keeps tokens their 60 s from now on; a client calls every 5 s for ten minutes.
+    const perMinute: number[] = [];
+    for (let minute = 0; minute < 10; minute++) {
+      const before = w.sim.calls({ endpoint: own() });
+      for (let i = 0; i < 12; i++) {
+        await w.clock.advance(5_000);
+        expect(await w.use('alice')).toBe(200);
+      }
+      perMinute.push(w.sim.calls({ endpoint: own() }) - before);
+    }
+    expect(w.events.some((e) => e.name === 'lifetimeRestored')).toBe(true);
+    expect(w.store.status()[0].effectiveSeconds).toBe(60);
+    // At 20 s the proxy mints ~4 a minute; back at 60 s, one or two.
+    expect(perMinute[0]).toBeLessThanOrEqual(4);
+    expect(Math.max(...perMinute.slice(1))).toBeLessThanOrEqual(2);
+  });
 });

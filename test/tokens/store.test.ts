@@ -5,10 +5,10 @@ import { FakeChecker } from '../support/fake-checker';
 import { recordTokenEvents, type RecordedEvent } from '../support/token-events';
 import { FakeMinter } from '../support/fake-minter';
 import { ManualClock } from '../support/clock';
-import { userConfig } from '../support/config-fixtures';
+import { password, userConfig } from '../support/config-fixtures';
 
 function user(name: string, token: Partial<TokenSettings> = {}): UserConfig {
-  return userConfig(name, { secret: { kind: 'literal', value: 'unused' }, token });
+  return userConfig(name, { credential: password(name, 'unused'), token });
 }
 
 interface Setup {
@@ -34,7 +34,7 @@ function setup(users: UserConfig[], mode: 'auto' | 'manual' = 'auto'): Setup {
     checker,
     random: () => draw.value,
     minterFor: (u) => {
-      const m = new FakeMinter(clock, u.token.seconds, u.secret ? 'token' : 'user_token', mode);
+      const m = new FakeMinter(clock, u.token.seconds, u.credential ? 'token' : 'user_token', mode);
       minters.set(u.name, m);
       return m;
     },
@@ -611,7 +611,7 @@ describe('lifecycle', () => {
   });
 
   it('reports status per user without secrets', async () => {
-    const admin = { ...user('bob'), secret: undefined };
+    const admin = { ...user('bob'), credential: undefined };
     const s = setup([user('alice', { autoRefresh: true }), admin]);
     await s.store.get('alice');
     const [alice, bob] = s.store.status();

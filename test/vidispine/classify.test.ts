@@ -1,15 +1,18 @@
+import type { MintEndpoint } from '../../src/vidispine/endpoints';
 import {
   errorForNetworkFailure,
   type MintContext,
+  retryAfterMs,
   timeoutError,
   tokenFromAnswer,
 } from '../../src/vidispine/classify';
+import type { HttpAnswer } from '../../src/vidispine/transport';
 
 const ctx: MintContext = {
   user: 'alice',
-  endpoint: 'token',
-  caller: 'alice',
-  secretSource: 'file /run/secrets/alice',
+  mode: 'own',
+  credential: { username: 'alice', kind: 'password', basicUser: 'alice' },
+  secretSource: 'file /run/secrets/alice (VIDISPINE_PASSWORD_FILE)',
   seconds: 60,
   origin: 'http://vidispine:8080',
   timeoutSeconds: 10,
@@ -20,66 +23,131 @@ const ctx: MintContext = {
     mintTimeout: 'VIDISPINE_MINT_TIMEOUT_SECONDS',
   },
 };
-const admin: MintContext = { ...ctx, endpoint: 'user_token', caller: 'admin' };
-const answer = (status: number, body = '') => ({ status, body, truncated: false });
+const admin: MintContext = {
+  ...ctx,
+  mode: 'admin',
+  credential: { username: 'admin', kind: 'password', basicUser: 'admin' },
+};
+const runAs: MintContext = {
+  ...ctx,
+  mode: 'runAs',
+  credential: { username: 'svc', kind: 'accessKey', basicUser: 'VSIDSVC0000000000001' },
+};
+const answer = (status: number, body = '', extra: Partial<HttpAnswer> = {}): HttpAnswer => ({
+  status,
+  body,
+  truncated: false,
+  ...extra,
+});
 const failure = (fn: () => unknown) => {
   try {
     fn();
   } catch (err) {
-    return err as { reason: string; message: string; status?: number };
+    return err as { reason: string; message: string; status?: number; retryAfterMs?: number };
   }
   throw new Error('expected a failure');
 };
+const token = (a: HttpAnswer, c = ctx, endpoint: MintEndpoint = 'token') =>
+  tokenFromAnswer(a, endpoint, c);
 
 describe('tokenFromAnswer', () => {
-  it('names where the rejected password is set, and nothing about re-reading it', () => {
-    expect(failure(() => tokenFromAnswer(answer(401), ctx)).message).toBe(
-      'Vidispine rejected the credentials of user "alice": check the password in file /run/secrets/alice (HTTP 401)',
+  it('names where the rejected password is set', () => {
+    expect(failure(() => token(answer(401))).message).toBe(
+      'Vidispine rejected the password of user "alice" (in file /run/secrets/alice (VIDISPINE_PASSWORD_FILE)): check it (HTTP 401 to GET /API/token)',
     );
   });
 
   it('gives a 404 its own reason: the URL is not the server root', () => {
-    expect(failure(() => tokenFromAnswer(answer(404), ctx))).toMatchObject({
+    expect(failure(() => token(answer(404)))).toMatchObject({
       reason: 'not_found',
       status: 404,
       message:
-        'Vidispine has no GET /API/token under http://vidispine:8080: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404)',
+        'Vidispine has neither GET /API/token nor GET /API/user/{user}/token under http://vidispine:8080: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404 to GET /API/token)',
     });
   });
 
   it('trims the token', () => {
-    expect(tokenFromAnswer(answer(200, '  VX-token-1\r\n'), ctx)).toBe('VX-token-1');
+    expect(token(answer(200, '  VX-token-1\r\n'))).toBe('VX-token-1');
+    expect(token(answer(200, 'a.b-c_d~e+f/g==', { contentType: 'text/plain;charset=utf-8' }))).toBe(
+      'a.b-c_d~e+f/g==',
+    );
   });
 
   it.each([
     [answer(200, ' \n'), 'empty_token', /empty body/],
     [answer(200, '<html>\n<body>hi</body>'), 'empty_token', /not a token.*VIDISPINE_URL points/],
+    [answer(200, '{"token":"abc"}'), 'empty_token', /not a token/],
+    [
+      answer(200, '{"token":"abc"}', { contentType: 'application/json' }),
+      'empty_token',
+      /application\/json/,
+    ],
+    [
+      answer(200, '<AuthenticationTokenDocument><token>t</token></AuthenticationTokenDocument>', {
+        contentType: 'application/xml',
+      }),
+      'empty_token',
+      /application\/xml instead of a token/,
+    ],
+    [answer(200, 'abc', { contentType: 'text/html' }), 'empty_token', /text\/html/],
     [{ status: 200, body: 'x', truncated: true }, 'empty_token', /not a token/],
-    [answer(401), 'unauthorized', /credentials of user "alice".*file \/run\/secrets\/alice/],
+    [answer(401), 'unauthorized', /password of user "alice" \(in file \/run\/secrets\/alice/],
     [answer(403), 'forbidden', /refused user "alice" a token/],
     [answer(409), 'user_disabled', /"alice" is disabled/],
     [answer(400), 'bad_request', /60-second token.*userTokenMaxInterval/],
     [answer(404), 'not_found', /server root, without \/API/],
+    [answer(429), 'rate_limited', /limiting requests/],
     [answer(302), 'bad_request', /VIDISPINE_URL points at VidiCore/],
     [answer(500), 'server_error', /server-side problem/],
     [answer(503), 'server_error', /HTTP 503/],
   ])('classifies %j', (a, reason, message) => {
-    const err = failure(() => tokenFromAnswer(a, ctx));
+    const err = failure(() => token(a));
     expect(err.reason).toBe(reason);
     expect(err.message).toMatch(message);
     if (a.status !== 200) expect(err.status).toBe(a.status);
   });
 
-  it('speaks of the admin credential for admin-minted tokens', () => {
-    expect(failure(() => tokenFromAnswer(answer(401), admin)).message).toMatch(
-      /admin credential "admin"/,
-    );
-    expect(failure(() => tokenFromAnswer(answer(403), admin)).message).toMatch(
+  it('speaks of the admin account for admin-minted tokens', () => {
+    const asAdmin = (a: HttpAnswer) => failure(() => token(a, admin, 'user_token')).message;
+    expect(asAdmin(answer(401))).toMatch(/the password of the admin account "admin"/);
+    expect(asAdmin(answer(403))).toMatch(
       /"admin" may not create tokens for "alice".*_administrator/,
     );
-    expect(failure(() => tokenFromAnswer(answer(404), admin)).message).toBe(
-      'Vidispine has no GET /API/user/alice/token under http://vidispine:8080: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? If it is, user "alice" does not exist in Vidispine (HTTP 404)',
+    expect(asAdmin(answer(404))).toBe(
+      'Vidispine has no GET /API/user/alice/token under http://vidispine:8080: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? If it is, user "alice" does not exist in Vidispine (HTTP 404 to GET /API/user/alice/token)',
     );
+  });
+
+  it('speaks of the RunAs account and its access key, and of a refused RunAs', () => {
+    const asRunAs = (a: HttpAnswer) => failure(() => token(a, runAs, 'token_runas')).message;
+    expect(asRunAs(answer(401))).toMatch(
+      /access key VSIDSVC0000000000001 of the RunAs account "svc".*refused it RunAs "alice"/,
+    );
+    expect(asRunAs(answer(403))).toMatch(/"svc" may not run as "alice".*_runas/);
+    expect(asRunAs(answer(401))).toContain('GET /API/token (RunAs: alice)');
+  });
+
+  it("quotes Vidispine's Reason header, one line", () => {
+    const err = failure(() => token(answer(401, '', { reason: 'User was not found: alice\r\nX' })));
+    expect(err.message).toContain('Vidispine says: "User was not found: alice??X"');
+  });
+
+  it('carries Retry-After', () => {
+    expect(failure(() => token(answer(503, '', { retryAfter: '3600' }))).retryAfterMs).toBe(
+      3_600_000,
+    );
+    expect(failure(() => token(answer(429, '', { retryAfter: '7' }))).retryAfterMs).toBe(7_000);
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads seconds and HTTP dates, and nothing else', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(retryAfterMs('120', now)).toBe(120_000);
+    expect(retryAfterMs('Thu, 01 Jan 2026 00:01:00 GMT', now)).toBe(60_000);
+    expect(retryAfterMs('Wed, 31 Dec 2025 00:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs('soon', now)).toBeUndefined();
+    expect(retryAfterMs(undefined, now)).toBeUndefined();
   });
 });
 

@@ -41,8 +41,8 @@ describe('connections to Vidispine', () => {
   it('forwarded requests and token requests call the same failures TLS', () => {
     const ctx = {
       user: 'alice',
-      endpoint: 'token' as const,
-      caller: 'alice',
+      mode: 'own' as const,
+      credential: { username: 'alice', kind: 'password' as const, basicUser: 'alice' },
       secretSource: 'file /run/pw',
       seconds: 60,
       origin: 'https://vs:8443',

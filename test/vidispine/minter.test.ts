@@ -1,12 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SecretSource, UserConfig, VidispineConfig } from '../../src/config/types';
+import type { Credential, SecretSource, UserConfig, VidispineConfig } from '../../src/config/types';
 import { createSimulator, DEFAULT_USERS, type Simulator } from '../../src/simulator';
 import { MintError, type MintFailureReason } from '../../src/tokens/types';
+import { createServerFacts } from '../../src/vidispine/endpoints';
 import { createTokenMinter } from '../../src/vidispine/minter';
 import { createTransport, type VidispineTransport } from '../../src/vidispine/transport';
 import { whoami } from '../../src/vidispine/whoami';
+import { accessKey, password, userConfig } from '../support/config-fixtures';
 import { closedPort } from '../support/net';
 import { until } from '../support/wait';
 
@@ -53,20 +57,19 @@ beforeEach(() => {
 });
 
 function vidispine(
-  admin?: { username: string; secret: SecretSource },
+  account?: Credential,
   mintTimeoutSeconds = 5,
-): Pick<VidispineConfig, 'admin' | 'mintTimeoutSeconds'> {
-  return { admin, mintTimeoutSeconds };
+  as: 'admin' | 'runAs' = 'admin',
+): Pick<VidispineConfig, 'admin' | 'runAs' | 'mintTimeoutSeconds'> {
+  return { [as]: account, mintTimeoutSeconds };
 }
-const ADMIN = { username: 'admin', secret: { kind: 'literal', value: ADMIN_PASSWORD } as const };
+const ADMIN = password('admin', ADMIN_PASSWORD);
 
 function user(name: string, secret?: SecretSource, seconds = 60, autoRefresh = false): UserConfig {
-  return {
-    name,
-    secret,
-    allowRunAs: false,
-    token: { seconds, autoRefresh, serverRefreshIntervalSeconds: 10, safetyMarginSeconds: 5 },
-  };
+  return userConfig(name, {
+    credential: secret === undefined ? undefined : password(name, secret),
+    token: { seconds, autoRefresh },
+  });
 }
 
 async function mintFails(
@@ -157,7 +160,7 @@ describe('own credentials: GET /API/token', () => {
     });
     const err = await mintFails(minter, 'unauthorized');
     expect(err.message).toBe(
-      'Vidispine rejected the credentials of user "alice": check the password in VIDISPINE_PASSWORD (HTTP 401)',
+      'Vidispine rejected the password of user "alice" (in VIDISPINE_PASSWORD): check it (HTTP 401 to GET /API/token)',
     );
   });
 
@@ -221,11 +224,18 @@ describe('admin credential: GET /API/user/{name}/token', () => {
     expect(sim.tokenInfo(token.value)?.user).toBe('o brien/ø');
   });
 
+  it('never lets a name move the request: ".." is a user, not the parent path', async () => {
+    const err = await mintFails(
+      createTokenMinter({ vidispine: vidispine(ADMIN), user: user('..'), transport }),
+      'not_found',
+    );
+    expect(err.message).toContain('GET /API/user/%2E%2E/token');
+    // Not the admin's own token through GET /API/token.
+    expect(sim.calls({ endpoint: 'token' })).toBe(0);
+  });
+
   it('classifies a non-administrator admin credential as forbidden', async () => {
-    const notAdmin = {
-      username: 'alice',
-      secret: { kind: 'literal', value: 'alice-password' } as const,
-    };
+    const notAdmin = password('alice', 'alice-password');
     const err = await mintFails(
       createTokenMinter({ vidispine: vidispine(notAdmin), user: user('bob'), transport }),
       'forbidden',
@@ -255,7 +265,7 @@ describe('admin credential: GET /API/user/{name}/token', () => {
   });
 
   it('names the admin credential when it is rejected', async () => {
-    const badAdmin = { username: 'admin', secret: { kind: 'env', name: 'ADMIN_PW' } as const };
+    const badAdmin = password('admin', { kind: 'env', name: 'ADMIN_PW' });
     const err = await mintFails(
       createTokenMinter({
         vidispine: vidispine(badAdmin),
@@ -265,8 +275,148 @@ describe('admin credential: GET /API/user/{name}/token', () => {
       }),
       'unauthorized',
     );
-    expect(err.message).toContain('the admin credential "admin"');
+    expect(err.message).toContain('the password of the admin account "admin"');
     expect(err.message).toContain('environment variable ADMIN_PW');
+  });
+});
+
+describe('access keys: Basic with the key ID', () => {
+  const bobKey = (secret: SecretSource = { kind: 'literal', value: 'bob-access-key' }) =>
+    userConfig('bob', { credential: accessKey('bob', 'VSIDB0BACCESSKEY0001', secret) });
+
+  it('mints for the user the key belongs to', async () => {
+    const minter = createTokenMinter({ vidispine: vidispine(), user: bobKey(), transport });
+    const token = await minter.mint();
+    tokens.push(token.value);
+    expect(sim.tokenInfo(token.value)?.user).toBe('bob');
+  });
+
+  it('names the key, never its secret, when the key is inactive', async () => {
+    sim.setAccessKeyStatus('VSIDB0BACCESSKEY0001', 'INACTIVE');
+    try {
+      const minter = createTokenMinter({ vidispine: vidispine(), user: bobKey(), transport });
+      const err = await mintFails(minter, 'unauthorized');
+      expect(err.message).toContain('access key VSIDB0BACCESSKEY0001 of user "bob"');
+      expect(err.message).toContain('ACTIVE');
+    } finally {
+      sim.setAccessKeyStatus('VSIDB0BACCESSKEY0001', 'ACTIVE');
+    }
+  });
+
+  it("sends the secret file's bytes as they are", async () => {
+    const seen: string[] = [];
+    const recorder = await recordingServer((req, res) => {
+      seen.push(req.headers.authorization ?? '');
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('tok-1');
+    });
+    const bytes = Buffer.from([0x73, 0xff, 0x00, 0xe9, 0x0a]);
+    const path = join(dir, 'binary-secret');
+    writeFileSync(path, bytes);
+    try {
+      const minter = createTokenMinter({
+        vidispine: vidispine(),
+        user: bobKey({ kind: 'file', path }),
+        transport: recorder.transport,
+      });
+      await minter.mint();
+      const pair = Buffer.from(seen[0].replace(/^Basic /, ''), 'base64');
+      expect(pair).toEqual(
+        Buffer.concat([Buffer.from('VSIDB0BACCESSKEY0001:'), bytes.subarray(0, 4)]),
+      );
+    } finally {
+      await recorder.close();
+    }
+  });
+});
+
+describe('RunAs: a _runas account mints for the user', () => {
+  const RUNAS = password('runas', 'runas-password');
+
+  it('asks GET /API/token with RunAs: {user} and gets the user its token', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(RUNAS, 5, 'runAs'),
+      user: user('alice'),
+      transport,
+    });
+    expect(minter.endpoint).toBe('token_runas');
+    const token = await minter.mint();
+    tokens.push(token.value);
+    expect(await whoami(transport, token.value, AbortSignal.timeout(5000))).toBe('alice');
+    expect(sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
+  });
+
+  it('cannot act as an administrator: forbidden, saying why', async () => {
+    const err = await mintFails(
+      createTokenMinter({
+        vidispine: vidispine(RUNAS, 5, 'runAs'),
+        user: user('admin'),
+        transport,
+      }),
+      'forbidden',
+    );
+    expect(err.message).toMatch(/RunAs account "runas" may not run as "admin".*_runas/);
+  });
+});
+
+describe('servers without GET /API/token (VidiCore 4.11)', () => {
+  let old: Simulator;
+  let oldTransport: VidispineTransport;
+  beforeAll(async () => {
+    old = createSimulator({ tokenEndpoint: false });
+    await old.listen(0, '127.0.0.1');
+    oldTransport = createTransport({ url: new URL(old.url) });
+  });
+  afterAll(async () => {
+    oldTransport.close();
+    await old.close();
+  });
+
+  it('moves to GET /API/user/{self}/token on the first 404, for every minter of the process', async () => {
+    const server = createServerFacts();
+    const own = (name: string) =>
+      createTokenMinter({
+        vidispine: vidispine(),
+        user: user(name, { kind: 'literal', value: `${name}-password` }),
+        transport: oldTransport,
+        server,
+      });
+    const alice = own('alice');
+    expect(alice.endpoint).toBe('token');
+    const token = await alice.mint();
+    expect(alice.endpoint).toBe('user_token');
+    expect(old.tokenInfo(token.value)?.user).toBe('alice');
+    const bob = own('bob');
+    expect(bob.endpoint).toBe('user_token');
+    await bob.mint();
+    await alice.mint();
+    expect(old.calls({ endpoint: 'token' })).toBe(0);
+    expect(old.calls({ endpoint: 'user_token' })).toBe(3);
+  });
+
+  it('mints with RunAs on the per-user endpoint there', async () => {
+    const minter = createTokenMinter({
+      vidispine: vidispine(password('runas', 'runas-password'), 5, 'runAs'),
+      user: user('alice'),
+      transport: oldTransport,
+    });
+    const token = await minter.mint();
+    expect(minter.endpoint).toBe('user_token_runas');
+    expect(old.tokenInfo(token.value)?.user).toBe('alice');
+  });
+
+  it('keeps GET /API/token where it answered once: a later 404 is not a missing endpoint', async () => {
+    const server = createServerFacts();
+    const alice = () =>
+      createTokenMinter({
+        vidispine: vidispine(),
+        user: user('alice', { kind: 'literal', value: 'alice-password' }),
+        transport,
+        server,
+      });
+    tokens.push((await alice().mint()).value);
+    sim.failTokenEndpoints({ kind: 'status', status: 404 }, { times: 1 });
+    await mintFails(alice(), 'not_found');
+    expect(alice().endpoint).toBe('token');
   });
 });
 
@@ -281,6 +431,16 @@ describe('server and network failures', () => {
   it('classifies 5xx as server_error', async () => {
     sim.failTokenEndpoints({ kind: 'status', status: 503 }, { times: 1 });
     expect((await mintFails(alice(), 'server_error')).status).toBe(503);
+  });
+
+  it('takes a front end without a backend for a passing server_error', async () => {
+    sim.setBackendAvailable(false);
+    try {
+      const err = await mintFails(alice(), 'server_error');
+      expect(err.message).toMatch(/unavailable.*usually temporary/);
+    } finally {
+      sim.setBackendAvailable(true);
+    }
   });
 
   it('classifies an empty 200 as empty_token', async () => {
@@ -332,3 +492,19 @@ describe('whoami', () => {
     expect((err as Error).message).toBe('GET /API/whoami answered 401');
   });
 });
+
+/** A stand-in Vidispine that answers as told, reachable through a transport. */
+async function recordingServer(handler: RequestListener) {
+  const server = createHttpServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const recorder = createTransport({ url: new URL(`http://127.0.0.1:${port}`) });
+  return {
+    transport: recorder,
+    close: () =>
+      new Promise<void>((resolve) => {
+        recorder.close();
+        server.close(() => resolve());
+      }),
+  };
+}

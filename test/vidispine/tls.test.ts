@@ -9,7 +9,7 @@ import { createSimulator, type Simulator } from '../../src/simulator';
 import { MintError } from '../../src/tokens/types';
 import { createTokenMinter } from '../../src/vidispine/minter';
 import { createTransport } from '../../src/vidispine/transport';
-import { userConfig } from '../support/config-fixtures';
+import { password, userConfig } from '../support/config-fixtures';
 
 // A private CA's certificate in front of the simulator: https with and without vidispine.caFile.
 const dir = mkdtempSync(join(tmpdir(), 'vap-tls-'));
@@ -74,7 +74,7 @@ afterAll(async () => {
   await sim.close();
 });
 
-const alice = userConfig('alice', { secret: { kind: 'literal', value: 'alice-password' } });
+const alice = userConfig('alice', { credential: password('alice', 'alice-password') });
 
 it('refuses an unknown CA and says to set caFile', async () => {
   const transport = createTransport({ url });

@@ -1,0 +1,139 @@
+/**
+ * Hostile configuration and secret files, against the real CLI in child processes: every
+ * one exits 2 at once with the key named and nothing secret echoed — or, for a secret file
+ * swapped while the proxy runs, costs the mints that need it and nothing else.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { ChildProxy } from '../support/child-proxy';
+import { runCli } from '../support/cli';
+
+const dir = mkdtempSync(join(tmpdir(), 'vap-hostile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = createSimulator();
+  await sim.listen(0, '127.0.0.1');
+});
+afterAll(() => sim.close());
+
+const children: ChildProxy[] = [];
+afterEach(() => children.splice(0).forEach((child) => child.kill()));
+
+const env = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  VIDISPINE_URL: sim.url,
+  VIDISPINE_USER: 'alice',
+  PROXY_LISTEN: '127.0.0.1:0',
+  OPS_LISTEN: '127.0.0.1:0',
+  ...extra,
+});
+
+function fifo(name: string): string {
+  const path = join(dir, name);
+  execFileSync('mkfifo', [path]);
+  return path;
+}
+
+it.each([
+  [
+    'run',
+    { VIDISPINE_URL: 'http://admin:s3cret@host:80800', VIDISPINE_PASSWORD: 'pw' },
+    /VIDISPINE_URL: "http:\/\/\[REDACTED\]@host:80800" is not a URL/,
+  ],
+  [
+    'run',
+    { VIDISPINE_PASSWORD: 'pw', TOKEN_SECONDS: '10000000000000' },
+    /TOKEN_SECONDS: must be at most 2147483647/,
+  ],
+  [
+    'run',
+    { VIDISPINE_PASSWORD: 'pw', VIDISPINE_MINT_TIMEOUT_SECONDS: '3000000' },
+    /VIDISPINE_MINT_TIMEOUT_SECONDS: must be a number of seconds above 0 and up to 300/,
+  ],
+  [
+    'run',
+    { VIDISPINE_PASSWORD: 'pw', SHUTDOWN_DRAIN_SECONDS: '3000000' },
+    /SHUTDOWN_DRAIN_SECONDS: must be a number of seconds from 0 to 86400/,
+  ],
+  [
+    'run',
+    { VIDISPINE_USER: '..', VIDISPINE_PASSWORD: 'pw' },
+    /VIDISPINE_USER: must not be '\.' or '\.\.'/,
+  ],
+  [
+    'check',
+    { VIDISPINE_PASSWORD_FILE: '/dev/zero' },
+    /VIDISPINE_PASSWORD_FILE: file \/dev\/zero is not a regular file/,
+  ],
+])('%s %j → exit 2 at once, the key named', async (command, extra, message) => {
+  const result = await runCli([command], { env: env(extra), timeoutMs: 10_000 });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr).not.toContain('s3cret');
+});
+
+it('check with a FIFO for a secret file exits 2 at once instead of waiting for a writer', async () => {
+  const path = fifo('check-fifo');
+  const result = await runCli(['check'], {
+    env: env({ VIDISPINE_PASSWORD_FILE: path }),
+    timeoutMs: 10_000,
+  });
+  expect(result.signal).toBeNull();
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(`VIDISPINE_PASSWORD_FILE: file ${path} is not a regular file`);
+});
+
+it('a billion laughs in the YAML file exits 2, not 1', async () => {
+  const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 12; i++) {
+    const [prev, next] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
+    lines.push(`${next}: &${next} [${Array(10).fill(`*${prev}`).join(',')}]`);
+  }
+  const path = join(dir, 'laughs.yaml');
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  const result = await runCli(['run', '--config', path], { env: { PATH: process.env.PATH } });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toMatch(/laughs\.yaml: YAML: .*alias/i);
+});
+
+it('a secret file swapped for a FIFO while running: mints fail, the proxy keeps serving and stops on SIGTERM', async () => {
+  const secret = join(dir, 'password');
+  writeFileSync(secret, 'alice-password\n');
+  const proxy = ChildProxy.start(
+    ['run'],
+    env({ VIDISPINE_PASSWORD_FILE: secret, SHUTDOWN_DELAY_SECONDS: '0', TOKEN_SECONDS: '4' }),
+  );
+  // Killed even when the test times out (a timed-out test never reaches its finally).
+  children.push(proxy);
+  try {
+    const listening = await proxy.waitForEvent('listening');
+    const ops = (listening.ops as { port: number }).port;
+    await proxy.waitForEvent('token_minted');
+    // Swapped atomically, as a Secret update would: the next renewal meets a FIFO.
+    const staged = fifo('staged-fifo');
+    renameSync(staged, secret);
+    const failed = await proxy.waitFor(
+      (l) => l.event === 'token_mint_failed' && l.reason === 'secret_unreadable',
+    );
+    expect(String(failed.error)).toContain('is not a regular file');
+    // The event loop is free: probes answer at once.
+    expect((await fetch(`http://127.0.0.1:${ops}/livez`)).status).toBe(200);
+    // A symbolic link to a regular file (as Kubernetes mounts Secrets) is read again.
+    const real = join(dir, 'real-password');
+    writeFileSync(real, 'alice-password\n');
+    rmSync(secret);
+    symlinkSync(real, secret);
+    const minted = () => proxy.lines.filter((l) => l.event === 'token_minted').length;
+    const before = minted();
+    await proxy.waitForText(() => minted() > before);
+    proxy.kill('SIGTERM');
+    expect(await proxy.exited).toEqual({ code: 0, signal: null });
+  } finally {
+    proxy.kill();
+  }
+}, 30_000);

@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAX_SECRET_BYTES, readSecret, readSecretNow, SecretError } from '../../src/config/secrets';
+import type { SecretSource } from '../../src/config/types';
+
+const dir = mkdtempSync(join(tmpdir(), 'vap-secrets-'));
+let count = 0;
+const path = (name = `s${++count}`) => join(dir, name);
+const fileOf = (content: string | Buffer): SecretSource => {
+  const p = path();
+  writeFileSync(p, content);
+  return { kind: 'file', path: p };
+};
+
+/** Both readers, the one used at start and the one used at every mint, must agree. */
+async function both(source: SecretSource, env: NodeJS.ProcessEnv = {}): Promise<Buffer> {
+  const now = readSecretNow(source, env);
+  const later = await readSecret(source, env);
+  expect(later).toEqual(now);
+  return later;
+}
+
+async function refusal(source: SecretSource): Promise<string> {
+  expect(() => readSecretNow(source, {})).toThrow(SecretError);
+  const err = await readSecret(source, {}).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(SecretError);
+  return (err as Error).message;
+}
+
+describe('secret files', () => {
+  it('re-reads the file each time and trims only trailing newlines', async () => {
+    const source = fileOf('first\n');
+    expect((await both(source)).toString()).toBe('first');
+    writeFileSync((source as { path: string }).path, ' second \r\n\n');
+    expect((await both(source)).toString()).toBe(' second ');
+  });
+
+  it('keeps every byte as it is, whatever its encoding', async () => {
+    const bytes = Buffer.from([0x70, 0xff, 0xfe, 0x00, 0xc3, 0x28, 0x0a]);
+    expect(await both(fileOf(bytes))).toEqual(bytes.subarray(0, 6));
+  });
+
+  it('follows a symbolic link to a regular file, as Kubernetes mounts Secrets', async () => {
+    // ..data → ..2026_01_01, password → ..data/password, swapped atomically on rotation.
+    const mount = path('mount');
+    mkdirSync(join(mount, '..v1'), { recursive: true });
+    mkdirSync(join(mount, '..v2'));
+    writeFileSync(join(mount, '..v1', 'password'), 'one\n');
+    writeFileSync(join(mount, '..v2', 'password'), 'two\n');
+    symlinkSync('..v1', join(mount, '..data'));
+    symlinkSync(join('..data', 'password'), join(mount, 'password'));
+    const source: SecretSource = { kind: 'file', path: join(mount, 'password') };
+    expect((await both(source)).toString()).toBe('one');
+    symlinkSync('..v2', join(mount, '..data_tmp'));
+    renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+    expect((await both(source)).toString()).toBe('two');
+  });
+
+  it('refuses a FIFO at once, without waiting for a writer', async () => {
+    const fifo = path('fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(await refusal({ kind: 'file', path: fifo })).toBe(
+      `file ${fifo} is not a regular file (a FIFO, device or directory is never read)`,
+    );
+  });
+
+  it('refuses a device and a directory', async () => {
+    expect(await refusal({ kind: 'file', path: '/dev/zero' })).toContain('not a regular file');
+    expect(await refusal({ kind: 'file', path: dir })).toContain('not a regular file');
+  });
+
+  it(`refuses more than ${MAX_SECRET_BYTES} bytes, and an empty secret`, async () => {
+    expect((await both(fileOf('x'.repeat(MAX_SECRET_BYTES)))).length).toBe(MAX_SECRET_BYTES);
+    expect(await refusal(fileOf('x'.repeat(MAX_SECRET_BYTES + 1)))).toContain(
+      `is larger than ${MAX_SECRET_BYTES} bytes`,
+    );
+    expect(await refusal(fileOf('\r\n'))).toContain('is empty');
+  });
+
+  it('names a missing file by its error code', async () => {
+    expect(await refusal({ kind: 'file', path: path('missing') })).toContain('(ENOENT)');
+  });
+});
+
+describe('secrets from the environment and the configuration', () => {
+  it('reads the environment it is given, as UTF-8 bytes', async () => {
+    expect((await both({ kind: 'env', name: 'PW' }, { PW: 'vé' })).toString()).toBe('vé');
+    await expect(readSecret({ kind: 'env', name: 'PW' }, { PW: '\n' })).rejects.toThrow(
+      'environment variable PW is empty',
+    );
+    await expect(readSecret({ kind: 'env', name: 'PW' }, {})).rejects.toThrow('is not set');
+    expect((await both({ kind: 'literal', value: 'lit' })).toString()).toBe('lit');
+  });
+});

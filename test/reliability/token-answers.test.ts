@@ -1,0 +1,121 @@
+/**
+ * What the token endpoint answers, through the whole app: a 200 that carries a document
+ * instead of a token, a Retry-After, and many users minting at once against a slow endpoint.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { call } from '../support/http';
+import { createSimulator } from '../../src/simulator';
+import { startApp } from '../support/app';
+import { nextEvent } from '../support/token-events';
+import { until } from '../support/wait';
+
+/** A Vidispine stand-in whose token endpoint answers JSON, whatever the Accept header says. */
+async function jsonTokenServer(): Promise<{
+  url: string;
+  mints: () => number;
+  close(): Promise<void>;
+}> {
+  let mints = 0;
+  const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/API/token')) mints += 1;
+    const body = JSON.stringify({ token: 'abc', user: 'alice' });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    mints: () => mints,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test.concurrent(
+  'a JSON document is not a token: not ready, token_valid 0, clients get 503 and mint nothing',
+  async () => {
+    const fake = await jsonTokenServer();
+    const r = await startApp({ vidispine: { url: fake.url }, noWait: true });
+    try {
+      const failed = await nextEvent(r.app.store, 'mintFailed');
+      expect(failed.reason).toBe('empty_token');
+      expect(failed.message).toContain('application/json instead of a token');
+      expect((await r.ops('/readyz')).status).toBe(503);
+      expect(await r.metric('vidispine_auth_proxy_token_valid', { user: 'alice' })).toBe(0);
+      const before = fake.mints();
+      for (let i = 0; i < 20; i++) {
+        const reply = await call(r.port(), { path: '/API/whoami' });
+        expect(reply.status).toBe(503);
+        expect(reply.headers['retry-after']).toBeDefined();
+      }
+      // Requests wait for the backoff; they do not mint.
+      expect(fake.mints() - before).toBeLessThanOrEqual(1);
+    } finally {
+      await r.close();
+      await fake.close();
+    }
+  },
+  20_000,
+);
+
+test.concurrent(
+  "Vidispine's Retry-After is honoured up to the backoff's cap",
+  async () => {
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    sim.failTokenEndpoints({ kind: 'status', status: 503, retryAfter: 3600 });
+    const r = await startApp({ sim, noWait: true });
+    try {
+      const failed = await nextEvent(r.app.store, 'mintFailed');
+      expect(failed.reason).toBe('server_error');
+      // No token held: the cap is 30 s, not the hour asked for, and not the 1 s of a first retry.
+      expect(failed.retryInMs).toBe(30_000);
+      const reply = await call(r.port(), { path: '/API/whoami' });
+      expect(reply.status).toBe(503);
+      expect(Number(reply.headers['retry-after'])).toBeGreaterThan(20);
+      expect(r.sim.calls({ endpoint: 'token' })).toBe(1);
+    } finally {
+      await r.close();
+    }
+  },
+  20_000,
+);
+
+test.concurrent(
+  '60 users minting at once from a token endpoint that takes 1.5 s: no timeout, ready together',
+  async () => {
+    const users = Array.from({ length: 60 }, (_, i) => ({
+      name: `user${i}`,
+      ...(i === 0 ? { listen: '127.0.0.1:0' } : {}),
+    }));
+    const sim = createSimulator({
+      users: [
+        { name: 'admin', password: 'admin', roles: ['_administrator'] },
+        ...users.map((u) => ({ name: u.name, password: 'pw' })),
+      ],
+    });
+    await sim.listen(0, '127.0.0.1');
+    sim.failTokenEndpoints({ kind: 'delay', ms: 1_500 });
+    const r = await startApp({
+      sim,
+      vidispine: { admin: { username: 'admin', password: 'admin' }, mintTimeoutSeconds: 2 },
+      raw: { users },
+      noWait: true,
+    });
+    const failures: string[] = [];
+    r.app.store.on('mintFailed', (e) => failures.push(e.reason));
+    try {
+      // A queue for sockets counted against the 2 s mint timeout would fail most of them.
+      await until(() => r.app.health.started().ok, 10_000, 'a token for every user');
+      expect(failures).toEqual([]);
+      expect(sim.calls({ endpoint: 'user_token' })).toBe(60);
+    } finally {
+      await r.close();
+    }
+  },
+  20_000,
+);

@@ -11,7 +11,8 @@ import globals from 'globals';
  * outside its folder, and the commands use it only through its entry (src/simulator/index.ts).
  */
 const MAY_IMPORT = {
-  cli: ['commands', 'version'],
+  // The process's signal dispositions are set before any command loads.
+  cli: ['commands', 'ops/signals', 'version'],
   commands: [
     'app',
     'inject',

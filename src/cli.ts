@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { type CommandEntry, COMMANDS, DEFAULT_COMMAND, exitFor } from './commands/registry';
 import { EXIT_BAD_CONFIGURATION, EXIT_OK } from './commands/exit';
+import { ignoreSignals } from './ops/signals';
 import { packageVersion } from './version';
 
 const SYNOPSIS_WIDTH = 42;
@@ -37,6 +38,8 @@ Exit codes: 0 success, 1 runtime failure, 2 bad configuration.
 
 /** argv (after `node cli.js`) → exit code; what a command throws is reported on stderr. */
 export async function main(argv: string[]): Promise<number> {
+  // First of all: from here on SIGUSR1 opens no inspector and SIGHUP/SIGUSR2 end nothing.
+  ignoreSignals();
   const first = argv[0];
   const named = first !== undefined && !first.startsWith('-');
   const name = named ? first : DEFAULT_COMMAND;

@@ -8,6 +8,7 @@
  * remaining steps still run, and the exit code becomes 1.
  */
 import type { Logger } from './logger';
+import { ignoreSignals, signalMessage } from './signals';
 
 export interface ShutdownSteps {
   /**
@@ -276,6 +277,9 @@ export async function serveUntilStopped(
     steps: program.shutdownSteps,
   });
   const uninstallSignals = shutdown.install();
+  const uninstallIgnored = ignoreSignals((signal) =>
+    logger.warn({ event: 'signal_ignored', signal }, signalMessage(signal)),
+  );
   try {
     await program.start();
   } catch (err) {
@@ -284,6 +288,7 @@ export async function serveUntilStopped(
     await Promise.allSettled([program.shutdownSteps.abortInFlight(), program.shutdownSteps.stop()]);
     errors.uninstall();
     uninstallSignals();
+    uninstallIgnored();
     throw err;
   }
   logger.info({ event: 'listening', ...program.listening() }, 'listening');

@@ -1,0 +1,45 @@
+/**
+ * Signals other than SIGTERM/SIGINT, sent to the real CLI: SIGUSR1 opens no debugger (the
+ * Node.js inspector would listen on 127.0.0.1:9229, which every container of the pod
+ * reaches), SIGHUP and SIGUSR2 end nothing; each is logged, and the proxy serves on and
+ * still drains on SIGTERM.
+ */
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { ChildProxy } from '../support/child-proxy';
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = createSimulator();
+  await sim.listen(0, '127.0.0.1');
+});
+afterAll(() => sim.close());
+
+it('SIGUSR1, SIGHUP and SIGUSR2 are logged and ignored; SIGTERM still drains', async () => {
+  const proxy = ChildProxy.start(['run'], {
+    VIDISPINE_URL: sim.url,
+    VIDISPINE_USER: 'alice',
+    VIDISPINE_PASSWORD: 'alice-password',
+    PROXY_LISTEN: '127.0.0.1:0',
+    OPS_LISTEN: '127.0.0.1:0',
+    SHUTDOWN_DELAY_SECONDS: '0',
+  });
+  try {
+    const listening = await proxy.waitForEvent('listening');
+    const data = (listening.listeners as { port: number }[])[0].port;
+    const ops = (listening.ops as { port: number }).port;
+    for (const signal of ['SIGUSR1', 'SIGHUP', 'SIGUSR2'] as const) {
+      const logged = proxy.waitFor((l) => l.event === 'signal_ignored' && l.signal === signal);
+      proxy.kill(signal);
+      await logged;
+      expect((await fetch(`http://127.0.0.1:${ops}/livez`)).status).toBe(200);
+      expect(await (await fetch(`http://127.0.0.1:${data}/API/whoami`)).text()).toBe('alice');
+    }
+    // Node announces an inspector on stderr ("Debugger listening on ws://…").
+    expect(proxy.stderr).not.toMatch(/Debugger listening/);
+    proxy.kill('SIGTERM');
+    expect(await proxy.exited).toEqual({ code: 0, signal: null });
+    expect(proxy.lines.some((l) => l.event === 'shutdown' && l.step === 'exit')).toBe(true);
+  } finally {
+    proxy.kill();
+  }
+});

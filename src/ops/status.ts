@@ -8,9 +8,9 @@
  */
 import { formatListen } from '../config/listen';
 import { describeSecret } from '../config/secrets';
-import type { ProxyConfig } from '../config/types';
+import type { Credential, ProxyConfig } from '../config/types';
 import { pathPrefix } from '../vidispine/connection';
-import { mintEndpointFor, mintRequestLine } from '../vidispine/endpoints';
+import { mintModeFor, mintRequestLine } from '../vidispine/endpoints';
 import { MINT_FAILURES } from '../vidispine/failures';
 import { redactSecrets } from './logger';
 import type { RecentCounts } from './recent-requests';
@@ -22,9 +22,7 @@ export interface UserSetup {
   readonly user: string;
   /** `127.0.0.1:8080`, or null for a user reached only through a select header. */
   readonly listen: string | null;
-  /** `GET /API/token`, `GET /API/user/bob/token`. */
-  readonly request: string;
-  /** Whose credential mints the token, in words: `own password`, `admin "admin"`. */
+  /** Whose credential mints the token, in words: `own password`, `admin "admin"`, `RunAs "svc"`. */
   readonly credential: string;
   /** Where that credential's secret is set: `file /run/secrets/pw (VIDISPINE_PASSWORD_FILE)`. */
   readonly secretSource: string;
@@ -49,20 +47,23 @@ export function statusSetup(
   config: ProxyConfig,
   facts: { readonly version: string; readonly startedAt: number; readonly renewFraction: number },
 ): StatusSetup {
-  const { admin, url } = config.vidispine;
+  const { admin, runAs, url } = config.vidispine;
+  const login = (c: Credential) =>
+    c.kind === 'accessKey' ? `access key ${c.basicUser}` : 'password';
   return {
     ...facts,
     vidispine: `${url.origin}${pathPrefix(url)}`,
     users: config.users.map((user) => {
-      const endpoint = mintEndpointFor(user, config.vidispine);
-      const own = user.credential !== undefined;
-      const secret = user.credential?.secret ?? admin?.secret;
+      const mode = mintModeFor(user, config.vidispine);
+      const account = mode === 'own' ? user.credential : mode === 'runAs' ? runAs : admin;
       return {
         user: user.name,
         listen: user.listen ? formatListen(user.listen) : null,
-        request: mintRequestLine(endpoint, user.name),
-        credential: own ? 'own password' : `admin "${admin?.username ?? ''}"`,
-        secretSource: secret ? describeSecret(secret) : '—',
+        credential:
+          mode === 'own'
+            ? `own ${account ? login(account) : ''}`
+            : `${mode === 'runAs' ? 'RunAs' : 'admin'} "${account?.username ?? ''}" (${account ? login(account) : ''})`,
+        secretSource: account ? describeSecret(account.secret) : '—',
         configuredSeconds: user.token.seconds,
         autoRefresh: user.token.autoRefresh,
         serverRefreshIntervalSeconds: user.token.serverRefreshIntervalSeconds,
@@ -151,7 +152,12 @@ export function userStatusJson(
   return {
     user: view.user,
     listen: user.listen,
-    mint: { request: user.request, credential: user.credential, secretSource: user.secretSource },
+    // The request as the store makes it now: a server without GET /API/token moves it.
+    mint: {
+      request: mintRequestLine(view.endpoint, view.user),
+      credential: user.credential,
+      secretSource: user.secretSource,
+    },
     mode: view.mode,
     renewal: renewalInWords(user, view.effectiveSeconds, setup.renewFraction),
     endpoint: view.endpoint,

@@ -3,7 +3,6 @@ import { renewalInWords, type UserSetup } from '../../src/ops/status';
 const setup: UserSetup = {
   user: 'alice',
   listen: '127.0.0.1:8080',
-  request: 'GET /API/token',
   credential: 'own password',
   secretSource: 'VIDISPINE_PASSWORD',
   configuredSeconds: 60,

@@ -48,21 +48,22 @@ export function statusSetup(
   facts: { readonly version: string; readonly startedAt: number; readonly renewFraction: number },
 ): StatusSetup {
   const { admin, runAs, url } = config.vidispine;
-  const login = (c: Credential) =>
-    c.kind === 'accessKey' ? `access key ${c.basicUser}` : 'password';
+  const key = (c: Credential | undefined) =>
+    c?.kind === 'accessKey' ? `access key ${c.basicUser}` : undefined;
   return {
     ...facts,
     vidispine: `${url.origin}${pathPrefix(url)}`,
     users: config.users.map((user) => {
       const mode = mintModeFor(user, config.vidispine);
       const account = mode === 'own' ? user.credential : mode === 'runAs' ? runAs : admin;
+      const viaKey = key(account);
       return {
         user: user.name,
         listen: user.listen ? formatListen(user.listen) : null,
         credential:
           mode === 'own'
-            ? `own ${account ? login(account) : ''}`
-            : `${mode === 'runAs' ? 'RunAs' : 'admin'} "${account?.username ?? ''}" (${account ? login(account) : ''})`,
+            ? `own ${viaKey ?? 'password'}`
+            : `${mode === 'runAs' ? 'RunAs' : 'admin'} "${account?.username ?? ''}"${viaKey ? ` (${viaKey})` : ''}`,
         secretSource: account ? describeSecret(account.secret) : '—',
         configuredSeconds: user.token.seconds,
         autoRefresh: user.token.autoRefresh,

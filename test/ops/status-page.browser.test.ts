@@ -197,7 +197,7 @@ describeWithChromium('the status page in a real browser', () => {
     expect(await carol.locator('.requests').textContent()).toBe('1 request served, 1 error');
     const problem = carol.locator('.problem[role="alert"]');
     expect(await problem.locator('.reason').textContent()).toBe(
-      'unauthorized: Vidispine rejected the credentials of user "carol": check the password in users[1].password (HTTP 401)',
+      'unauthorized: Vidispine rejected the password of user "carol" (in users[1].password): check it (HTTP 401 to GET /API/token)',
     );
     expect(await problem.locator('.hint').textContent()).toMatch(
       /^What to do: Vidispine rejected the credentials \(401\): fix the password/,

@@ -14,6 +14,7 @@ interface UserStatus {
   user: string;
   endpoint: string;
   state: string;
+  mint: { request: string; credential: string; secretSource: string };
 }
 
 async function statusOf(r: RunningApp): Promise<Record<string, UserStatus>> {
@@ -29,154 +30,144 @@ const mints = (r: RunningApp, user: string, endpoint: string, result = 'success'
     reason: result === 'success' ? 'none' : 'unauthorized',
   });
 
-test.concurrent(
-  'RunAs and access keys: tokens for the right users, /status and metrics name the endpoint',
-  async () => {
-    const r = await startApp({
-      vidispine: { runAs: { username: 'runas', password: 'runas-password' } },
-      raw: {
-        users: [
-          { name: 'alice', listen: '127.0.0.1:0' },
-          {
-            name: 'bob',
-            accessKey: { id: 'VSIDB0BACCESSKEY0001', secret: 'bob-access-key' },
-            listen: '127.0.0.1:0',
-          },
-        ],
-      },
-    });
-    try {
-      expect((await call(r.port('alice'), { path: '/API/whoami' })).text).toBe('alice');
-      expect((await call(r.port('bob'), { path: '/API/whoami' })).text).toBe('bob');
-      const status = await statusOf(r);
-      expect(status.alice).toMatchObject({ endpoint: 'token_runas', state: 'valid' });
-      expect(status.bob).toMatchObject({ endpoint: 'token', state: 'valid' });
-      expect(await mints(r, 'alice', 'token_runas')).toBe(1);
-      expect(await mints(r, 'bob', 'token')).toBe(1);
-      // The runas account asked for alice; bob's key logged in as bob.
-      expect(r.sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
-      expect(r.sim.calls({ endpoint: 'token', user: 'bob' })).toBe(1);
-      expect(r.logs.join('\n')).not.toMatch(/bob-access-key|runas-password/);
-
-      // An inactive key: the next mint fails as a credential problem, naming the key.
-      r.sim.setAccessKeyStatus('VSIDB0BACCESSKEY0001', 'INACTIVE');
-      r.sim.revokeAllTokens();
-      const failing = nextEvent(r.app.store, 'mintFailed');
-      expect((await call(r.port('bob'), { path: '/API/whoami' })).status).toBe(503);
-      const failed = await failing;
-      expect(failed).toMatchObject({ user: 'bob', reason: 'unauthorized' });
-      expect(failed.message).toContain('access key VSIDB0BACCESSKEY0001 of user "bob"');
-      expect(await mints(r, 'bob', 'token', 'failure')).toBe(1);
-    } finally {
-      await r.close();
-    }
-  },
-  20_000,
-);
-
-test.concurrent(
-  'a server without GET /API/token: own credentials mint through /API/user/{self}/token',
-  async () => {
-    const r = await startApp({
-      simulator: { tokenEndpoint: false },
-      raw: {
-        users: [
-          { name: 'alice', password: 'alice-password', listen: '127.0.0.1:0' },
-          { name: 'bob', password: 'bob-password', listen: '127.0.0.1:0' },
-        ],
-      },
-    });
-    try {
-      expect((await call(r.port('alice'), { path: '/API/whoami' })).text).toBe('alice');
-      expect((await call(r.port('bob'), { path: '/API/whoami' })).text).toBe('bob');
-      const status = await statusOf(r);
-      expect(status.alice.endpoint).toBe('user_token');
-      expect(status.bob.endpoint).toBe('user_token');
-      // One 404 at most per user that started before the first answer; none after.
-      r.sim.resetCalls();
-      r.sim.revokeAllTokens();
-      expect((await call(r.port('alice'), { path: '/API/whoami' })).text).toBe('alice');
-      expect(r.sim.calls({ endpoint: 'token' })).toBe(0);
-      expect(r.sim.calls({ endpoint: 'user_token', user: 'alice' })).toBe(1);
-    } finally {
-      await r.close();
-    }
-  },
-  20_000,
-);
-
-test.concurrent(
-  "Reason headers: logged, and never passed on with the proxy's token in them",
-  async () => {
-    const r = await startApp({ simulator: { reasonHeader: true } });
-    try {
-      const token = r.app.store.current('alice')?.value ?? '';
-      expect(token).not.toBe('');
-      r.sim.revokeAllTokens();
-      const invalidated = nextEvent(r.app.store, 'invalidated');
-      // A WebSocket upgrade is not replayed: the client gets Vidispine's 401 itself.
-      const port = r.port();
-      const refusal = await new Promise<{ status: number; reason: string | undefined }>(
-        (resolve, reject) => {
-          const ws = new WebSocket(`ws://127.0.0.1:${port}/APIWS/echo`);
-          ws.on('unexpected-response', (_req, res) => {
-            resolve({ status: res.statusCode ?? 0, reason: res.headers.reason as string });
-            ws.terminate();
-          });
-          ws.on('open', () => reject(new Error('upgraded with a revoked token')));
-          ws.on('error', () => undefined);
+test('RunAs and access keys: tokens for the right users, /status and metrics name the endpoint', async () => {
+  const r = await startApp({
+    vidispine: { runAs: { username: 'runas', password: 'runas-password' } },
+    raw: {
+      users: [
+        { name: 'alice', listen: '127.0.0.1:0' },
+        {
+          name: 'bob',
+          accessKey: { id: 'VSIDB0BACCESSKEY0001', secret: 'bob-access-key' },
+          listen: '127.0.0.1:0',
         },
-      );
-      expect(refusal.status).toBe(401);
-      expect(refusal.reason).toBe('Token was not found: [REDACTED]');
-      expect((await invalidated).reason).toBe('Token was not found: [REDACTED]');
-      // The next request gets the new token.
-      expect((await call(port, { path: '/API/whoami' })).text).toBe('alice');
-      expect(r.logs.join('\n')).not.toContain(token);
-    } finally {
-      await r.close();
-    }
-  },
-  20_000,
-);
+      ],
+    },
+  });
+  try {
+    expect((await call(r.port('alice'), { path: '/API/whoami' })).text).toBe('alice');
+    expect((await call(r.port('bob'), { path: '/API/whoami' })).text).toBe('bob');
+    const status = await statusOf(r);
+    expect(status.alice).toMatchObject({ endpoint: 'token_runas', state: 'valid' });
+    expect(status.bob).toMatchObject({ endpoint: 'token', state: 'valid' });
+    expect(status.alice.mint).toEqual({
+      request: 'GET /API/token (RunAs: alice)',
+      credential: 'RunAs "runas"',
+      secretSource: 'vidispine.runAs.password',
+    });
+    expect(status.bob.mint).toMatchObject({
+      request: 'GET /API/token',
+      credential: 'own access key VSIDB0BACCESSKEY0001',
+    });
+    expect(await mints(r, 'alice', 'token_runas')).toBe(1);
+    expect(await mints(r, 'bob', 'token')).toBe(1);
+    // The runas account asked for alice; bob's key logged in as bob.
+    expect(r.sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
+    expect(r.sim.calls({ endpoint: 'token', user: 'bob' })).toBe(1);
+    expect(r.logs.join('\n')).not.toMatch(/bob-access-key|runas-password/);
 
-test.concurrent(
-  'the no-auth checks pass through',
-  async () => {
-    const r = await startApp();
-    try {
-      const head = await call(r.port(), { method: 'HEAD', path: '/APInoauth/is-online' });
-      expect(head.status).toBe(200);
-      const selftest = await call(r.port(), { path: '/APInoauth/selftest' });
-      expect(JSON.parse(selftest.text)).toMatchObject({ status: 'ok' });
-    } finally {
-      await r.close();
-    }
-  },
-  20_000,
-);
+    // An inactive key: the next mint fails as a credential problem, naming the key.
+    r.sim.setAccessKeyStatus('VSIDB0BACCESSKEY0001', 'INACTIVE');
+    r.sim.revokeAllTokens();
+    const failing = nextEvent(r.app.store, 'mintFailed');
+    expect((await call(r.port('bob'), { path: '/API/whoami' })).status).toBe(503);
+    const failed = await failing;
+    expect(failed).toMatchObject({ user: 'bob', reason: 'unauthorized' });
+    expect(failed.message).toContain('access key VSIDB0BACCESSKEY0001 of user "bob"');
+    expect(await mints(r, 'bob', 'token', 'failure')).toBe(1);
+  } finally {
+    await r.close();
+  }
+}, 20_000);
 
-test.concurrent(
-  'a front end without a backend: a passing outage, not a credential problem',
-  async () => {
-    const sim = createSimulator();
-    await sim.listen(0, '127.0.0.1');
-    sim.setBackendAvailable(false);
-    const r = await startApp({ sim, noWait: true });
-    try {
-      const failed = await nextEvent(r.app.store, 'mintFailed');
-      // Retried soon (a credential problem would wait 8 s), logged as a warning.
-      expect(failed.reason).toBe('server_error');
-      expect(failed.retryInMs).toBeLessThan(2_000);
-      const during = await call(r.port(), { path: '/API/whoami' });
-      expect(during.status).toBe(503);
-      expect(during.headers['retry-after']).toBeDefined();
-      sim.setBackendAvailable(true);
-      await nextEvent(r.app.store, 'minted', 10_000);
-      expect((await call(r.port(), { path: '/API/whoami' })).text).toBe('alice');
-    } finally {
-      await r.close();
-    }
-  },
-  20_000,
-);
+test('a server without GET /API/token: own credentials mint through /API/user/{self}/token', async () => {
+  const r = await startApp({
+    simulator: { tokenEndpoint: false },
+    raw: {
+      users: [
+        { name: 'alice', password: 'alice-password', listen: '127.0.0.1:0' },
+        { name: 'bob', password: 'bob-password', listen: '127.0.0.1:0' },
+      ],
+    },
+  });
+  try {
+    expect((await call(r.port('alice'), { path: '/API/whoami' })).text).toBe('alice');
+    expect((await call(r.port('bob'), { path: '/API/whoami' })).text).toBe('bob');
+    const status = await statusOf(r);
+    expect(status.alice.endpoint).toBe('user_token');
+    expect(status.alice.mint.request).toBe('GET /API/user/alice/token');
+    expect(status.bob.endpoint).toBe('user_token');
+    // One 404 at most per user that started before the first answer; none after.
+    r.sim.resetCalls();
+    r.sim.revokeAllTokens();
+    expect((await call(r.port('alice'), { path: '/API/whoami' })).text).toBe('alice');
+    expect(r.sim.calls({ endpoint: 'token' })).toBe(0);
+    expect(r.sim.calls({ endpoint: 'user_token', user: 'alice' })).toBe(1);
+  } finally {
+    await r.close();
+  }
+}, 20_000);
+
+test("Reason headers: logged, and never passed on with the proxy's token in them", async () => {
+  const r = await startApp({ simulator: { reasonHeader: true } });
+  try {
+    const token = r.app.store.current('alice')?.value ?? '';
+    expect(token).not.toBe('');
+    r.sim.revokeAllTokens();
+    const invalidated = nextEvent(r.app.store, 'invalidated');
+    // A WebSocket upgrade is not replayed: the client gets Vidispine's 401 itself.
+    const port = r.port();
+    const refusal = await new Promise<{ status: number; reason: string | undefined }>(
+      (resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/APIWS/echo`);
+        ws.on('unexpected-response', (_req, res) => {
+          resolve({ status: res.statusCode ?? 0, reason: res.headers.reason as string });
+          ws.terminate();
+        });
+        ws.on('open', () => reject(new Error('upgraded with a revoked token')));
+        ws.on('error', () => undefined);
+      },
+    );
+    expect(refusal.status).toBe(401);
+    expect(refusal.reason).toBe('Token was not found: [REDACTED]');
+    expect((await invalidated).reason).toBe('Token was not found: [REDACTED]');
+    // The next request gets the new token.
+    expect((await call(port, { path: '/API/whoami' })).text).toBe('alice');
+    expect(r.logs.join('\n')).not.toContain(token);
+  } finally {
+    await r.close();
+  }
+}, 20_000);
+
+test('the no-auth checks pass through', async () => {
+  const r = await startApp();
+  try {
+    const head = await call(r.port(), { method: 'HEAD', path: '/APInoauth/is-online' });
+    expect(head.status).toBe(200);
+    const selftest = await call(r.port(), { path: '/APInoauth/selftest' });
+    expect(JSON.parse(selftest.text)).toMatchObject({ status: 'ok' });
+  } finally {
+    await r.close();
+  }
+}, 20_000);
+
+test('a front end without a backend: a passing outage, not a credential problem', async () => {
+  const sim = createSimulator();
+  await sim.listen(0, '127.0.0.1');
+  sim.setBackendAvailable(false);
+  const r = await startApp({ sim, noWait: true });
+  try {
+    const failed = await nextEvent(r.app.store, 'mintFailed');
+    // Retried soon (a credential problem would wait 8 s), logged as a warning.
+    expect(failed.reason).toBe('server_error');
+    expect(failed.retryInMs).toBeLessThan(2_000);
+    const during = await call(r.port(), { path: '/API/whoami' });
+    expect(during.status).toBe(503);
+    expect(during.headers['retry-after']).toBeDefined();
+    sim.setBackendAvailable(true);
+    await nextEvent(r.app.store, 'minted', 10_000);
+    expect((await call(r.port(), { path: '/API/whoami' })).text).toBe('alice');
+  } finally {
+    await r.close();
+  }
+}, 20_000);

@@ -491,15 +491,22 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
   });
 
   it.each([
-    ['a directory', (path: string) => mkdirSync(path), 'EISDIR'],
-    ['a dangling symbolic link', (path: string) => symlinkSync(`${path}-gone`, path), 'ENOENT'],
-  ])('rejects a secret file that is %s', (_, make, code) => {
+    [
+      'a directory',
+      (path: string) => mkdirSync(path),
+      'file PATH is not a regular file (a FIFO, device or directory is never read)',
+    ],
+    [
+      'a dangling symbolic link',
+      (path: string) => symlinkSync(`${path}-gone`, path),
+      'cannot read file PATH (ENOENT)',
+    ],
+  ])('rejects a secret file that is %s', (_, make, problem) => {
     const pw = join(dir, `unreadable${++fileCount}`);
     make(pw);
     const yaml = YAML_BASE.replace('password: alice-password', `passwordFile: ${pw}`);
-    expect(errorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toBe(
-      `users[0].passwordFile: cannot read file ${pw} (${code})`,
-    );
+    const message = errorOf(() => loadConfig({ file: file(yaml), env: {} })).message;
+    expect(message).toBe(`users[0].passwordFile: ${problem.replace('PATH', pw)}`);
   });
 
   it('rejects a secret file it may not read, exiting 2', async () => {

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 export const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -22,7 +24,8 @@ export function runCli(
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const node = options.uid === undefined ? process.execPath : nodeForOthers();
+    const child = spawn(node, [CLI, ...args], {
       env: options.env ?? { PATH: process.env.PATH },
       stdio: ['pipe', 'pipe', 'pipe'],
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
@@ -39,4 +42,30 @@ export function runCli(
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** Whether a user other than the owner may reach and run `path` (o+x on it and every parent). */
+function othersMayRun(path: string): boolean {
+  for (let p = path; ; p = dirname(p)) {
+    if ((statSync(p).mode & 0o001) === 0) return false;
+    if (p === dirname(p)) return true;
+  }
+}
+
+let copiedNode: string | undefined;
+
+/**
+ * A Node.js binary that another user can run: the running one, or a copy of it when it lives
+ * in a private directory (a Node fetched into root's cache, as `npm run test:node24` does).
+ */
+function nodeForOthers(): string {
+  if (othersMayRun(process.execPath)) return process.execPath;
+  if (copiedNode === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'vap-node-'));
+    chmodSync(dir, 0o755);
+    copiedNode = join(dir, 'node');
+    copyFileSync(process.execPath, copiedNode);
+    chmodSync(copiedNode, 0o755);
+  }
+  return copiedNode;
 }

@@ -5,7 +5,14 @@
  * so a token that lapses silently or an autoRefresh expiry that slides is still reported
  * right.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type HistogramChild,
+  Registry,
+  collectDefaultMetrics,
+} from './prom';
 import { holdsUnexpiredToken, type TokenEventSource, type TokenStatusSource } from './views';
 import { MINT_FAILURE_REASONS } from '../vidispine/failures';
 import type { MintEndpoint } from '../vidispine/endpoints';
@@ -94,7 +101,7 @@ export class OpsMetrics {
   private readonly requestCounts = new Map<string, Map<string, Map<number, number>>>();
   private readonly requestDuration: Histogram<'user'>;
   /** `request_duration_seconds` children by user label, built once. */
-  private readonly durationByUser = new Map<string, Histogram.Internal<'user'>>();
+  private readonly durationByUser = new Map<string, HistogramChild<'user'>>();
   private readonly inFlight: Gauge;
   private readonly upstreamErrors: Counter<'reason'>;
 
@@ -218,10 +225,7 @@ export class OpsMetrics {
     for (const reason of UPSTREAM_ERROR_REASONS) this.upstreamErrors.inc({ reason }, 0);
 
     if (options.defaultMetrics ?? true) {
-      collectDefaultMetrics({
-        register: this.registry,
-        eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
-      });
+      collectDefaultMetrics(this.registry, EVENT_LOOP_SAMPLE_MS);
     }
   }
 

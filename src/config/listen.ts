@@ -39,8 +39,12 @@ export function listenersCollide(a: ListenAddress, b: ListenAddress): boolean {
   return a.host === b.host || WILDCARDS.has(a.host) || WILDCARDS.has(b.host);
 }
 
+/**
+ * Only an IPv6 address contains a colon (host names cannot). Testing that, rather than
+ * `isIPv6`, keeps Node's IPv6 pattern from being compiled at start-up for the log line.
+ */
 export function formatListen(address: ListenAddress): string {
-  return isIPv6(address.host)
+  return address.host.includes(':')
     ? `[${address.host}]:${address.port}`
     : `${address.host}:${address.port}`;
 }

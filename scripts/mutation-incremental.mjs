@@ -7,7 +7,15 @@ import config from '../stryker.config.mjs';
 
 const file = config.incrementalFile;
 const report = JSON.parse(readFileSync(file, 'utf8'));
+const at = ({ location: { start } }) => start.line * 10_000 + start.column;
 for (const { mutants } of Object.values(report.files)) {
+  // In source order, so a run that re-tested every mutant writes them as one that reused them.
+  mutants.sort(
+    (a, b) =>
+      at(a) - at(b) ||
+      a.mutatorName.localeCompare(b.mutatorName) ||
+      a.replacement.localeCompare(b.replacement),
+  );
   for (const mutant of mutants) {
     // An equivalent mutant's reason is the `Stryker disable` comment; keep it.
     if (mutant.status !== 'Ignored') delete mutant.statusReason;
@@ -16,4 +24,9 @@ for (const { mutants } of Object.values(report.files)) {
 delete report.projectRoot;
 delete report.framework;
 delete report.config;
-writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
+// Keys in one order whichever way Stryker built each object.
+const sorted = (_key, value) =>
+  value === null || typeof value !== 'object' || Array.isArray(value)
+    ? value
+    : Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
+writeFileSync(file, `${JSON.stringify(report, sorted, 1)}\n`);

@@ -252,20 +252,6 @@ describe('identity', () => {
     );
   });
 
-  it('without a select header, no header names the user, not even one called "undefined"', () => {
-    expect(pickIdentity({ ...rule, selectHeader: undefined }, ['undefined', 'bob'])).toEqual({
-      ok: true,
-      user: 'alice',
-    });
-  });
-
-  it('refuses a select header given more than once', () => {
-    expect(pickIdentity(rule, ['x-vidispine-user', 'bob', 'X-Vidispine-User', 'alice'])).toEqual({
-      ok: false,
-      reason: 'header x-vidispine-user must appear at most once',
-    });
-  });
-
   it('refuses an unknown user with a reason that does not echo the header value', () => {
     const result = pickIdentity(rule, ['x-vidispine-user', 'mallory']);
     expect(result.ok).toBe(false);

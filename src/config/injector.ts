@@ -17,7 +17,7 @@ import {
   zodIssues,
 } from './load';
 import { parseQuantity } from './quantity';
-import { fileSchema, type LogLevel, listenSchema } from './schema';
+import { accessKeyId, fileSchema, type LogLevel, listenSchema } from './schema';
 import type { ListenAddress } from './types';
 
 const text = () =>
@@ -44,6 +44,35 @@ const quantity = (dflt: string, description: string, env: string) =>
       .default(dflt),
     { description, env },
   );
+
+/**
+ * An account that mints for the pods that ask for it: its name, and the Secret (expected in
+ * each pod's namespace) holding its password or, with `accessKeyId`, an access key's secret.
+ */
+const mintAccount = (description: string, env: string) =>
+  z
+    .strictObject({
+      user: key(text(), { description, env: `${env}_USER` }),
+      secret: key(text(), {
+        description:
+          "Secret holding its password or access key secret, expected in each pod's namespace (mounted into the proxy, never read by the webhook)",
+        env: `${env}_SECRET`,
+      }),
+      key: key(text().optional(), {
+        description: 'the key of the password (or access key secret) in that Secret',
+        env: `${env}_SECRET_KEY`,
+        defaultText: '`password`; `access-key` with an access key ID',
+      }),
+      accessKeyId: key(accessKeyId().optional(), {
+        description:
+          "the account's access key ID (`VSID…`): it then authenticates with that key (its secret in the Secret) instead of a password",
+        env: `${env}_ACCESS_KEY_ID`,
+      }),
+    })
+    .optional();
+
+/** The Secret key an account's credential is read from unless one is named. */
+export const ACCOUNT_SECRET_KEYS = { password: 'password', accessKey: 'access-key' } as const;
 
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
@@ -114,24 +143,14 @@ export const injectorSchema = z.strictObject({
           .prefault({}),
       })
       .prefault({}),
-    admin: z
-      .strictObject({
-        user: key(text(), {
-          description:
-            'administrator whose password mints tokens for pods with `credential: admin`',
-          env: 'SIDECAR_ADMIN_USER',
-        }),
-        secret: key(text(), {
-          description:
-            "Secret holding that password, expected in each pod's namespace (mounted into the proxy, never read by the webhook)",
-          env: 'SIDECAR_ADMIN_SECRET',
-        }),
-        key: key(text().default('password'), {
-          description: 'the key of the password in that Secret',
-          env: 'SIDECAR_ADMIN_SECRET_KEY',
-        }),
-      })
-      .optional(),
+    admin: mintAccount(
+      'administrator that mints tokens for pods with `credential: admin` (`GET /API/user/{user}/token`)',
+      'SIDECAR_ADMIN',
+    ),
+    runAs: mintAccount(
+      'service account with the `_runas` role that mints tokens for pods with `credential: runas` (`GET /API/token` + `RunAs: {user}`)',
+      'SIDECAR_RUNAS',
+    ),
   }),
 });
 
@@ -149,7 +168,19 @@ export interface SidecarDefaults {
   readonly vidispineUrl?: string;
   readonly resources: Resources;
   /** Absent: `credential: admin` is refused. */
-  readonly admin?: { readonly user: string; readonly secret: string; readonly key: string };
+  readonly admin?: MintAccount;
+  /** Absent: `credential: runas` is refused. */
+  readonly runAs?: MintAccount;
+}
+
+/** An account minting for pods, its credential by reference (never read by the webhook). */
+export interface MintAccount {
+  readonly user: string;
+  /** The Secret, in the pod's namespace, and the key in it. */
+  readonly secret: string;
+  readonly key: string;
+  /** Present: the key holds this access key's secret; absent: the account's password. */
+  readonly accessKeyId?: string;
 }
 
 export interface InjectorConfig {
@@ -182,8 +213,17 @@ function given(
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
 
+function resolveAccount(raw: Raw['sidecar']['admin']): MintAccount | undefined {
+  if (raw === undefined) return undefined;
+  const { accessKeyId, key, ...rest } = raw;
+  const secretKey = key ?? ACCOUNT_SECRET_KEYS[accessKeyId ? 'accessKey' : 'password'];
+  return { ...rest, key: secretKey, ...(accessKeyId ? { accessKeyId } : {}) };
+}
+
 function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
-  const { image, imagePullPolicy, vidispineUrl, admin } = raw.sidecar;
+  const { image, imagePullPolicy, vidispineUrl } = raw.sidecar;
+  const admin = resolveAccount(raw.sidecar.admin);
+  const runAs = resolveAccount(raw.sidecar.runAs);
   const requests = given(raw.sidecar.resources.requests);
   const limits = given(raw.sidecar.resources.limits);
   return {
@@ -197,6 +237,7 @@ function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
       ...(vidispineUrl ? { vidispineUrl } : {}),
       resources: { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) },
       ...(admin ? { admin } : {}),
+      ...(runAs ? { runAs } : {}),
     },
   };
 }

@@ -55,7 +55,7 @@ const userName = () =>
     .refine((name) => name !== '.' && name !== '..', { error: "must not be '.' or '..'" });
 
 /** An access key's ID (`VSID…`), sent as the Basic user name. */
-const accessKeyId = () =>
+export const accessKeyId = () =>
   text().regex(/^[\x21-\x39\x3b-\x7e]+$/, {
     error:
       "must be the key's ID as Vidispine shows it (e.g. VSID2C56CQTA7DWW7DLF): no spaces or ':'",

@@ -4,8 +4,13 @@
  * keeps it current), and the rules that turn them into `SidecarSettings` or into problems
  * that name the annotation and say what to set.
  */
-import { type SidecarDefaults, vidispineUrlText } from '../config/injector';
-import { logLevelSchema } from '../config/schema';
+import {
+  ACCOUNT_SECRET_KEYS,
+  type MintAccount,
+  type SidecarDefaults,
+  vidispineUrlText,
+} from '../config/injector';
+import { accessKeyId, logLevelSchema } from '../config/schema';
 import type { Resources } from '../config/injector';
 import type { Pod } from './k8s';
 import { parseQuantity } from '../config/quantity';
@@ -46,21 +51,27 @@ export const ANNOTATIONS = {
   user: doc('user', 'Vidispine user name', 'required', 'the user whose token the proxy attaches'),
   credential: doc(
     'credential',
-    '`password`, `access-key` or `admin`',
+    '`password`, `access-key`, `admin` or `runas`',
     '`password`',
-    "how tokens are minted: with the user's own password, with one of the user's access keys (sent as the password), or by the webhook's administrator credential (`GET /API/user/{user}/token`)",
+    "how tokens are minted: with the user's own password, with one of the user's access keys (sent as Basic `keyId:secret`), by the webhook's administrator (`GET /API/user/{user}/token`), or by the webhook's RunAs service account (`GET /API/token` + `RunAs: {user}`)",
+  ),
+  accessKeyId: doc(
+    'access-key-id',
+    "the key's ID, e.g. `VSID2C56CQTA7DWW7DLF`",
+    'required for `access-key`',
+    "the access key's ID (not secret: Vidispine lists it); its secret is in the Secret",
   ),
   secret: doc(
     'secret',
     'Secret name',
     'required for `password` and `access-key`',
-    "Secret in the pod's namespace holding the password or access key; mounted into the proxy only, never read by the webhook",
+    "Secret in the pod's namespace holding the password or the access key's secret; mounted into the proxy only, never read by the webhook",
   ),
   secretKey: doc(
     'secret-key',
     'key in that Secret',
     '`password` (`access-key` for access keys)',
-    'the key whose value is the password or access key',
+    "the key whose value is the password or the access key's secret",
   ),
   vidispineUrl: doc(
     'vidispine-url',
@@ -146,7 +157,6 @@ const DEFAULT_PORT = 8080;
 const DEFAULT_OPS_PORT = 9090;
 const DEFAULT_TOKEN_SECONDS = 60;
 const DEFAULT_LOG_LEVEL = 'info';
-const SECRET_KEYS = { password: 'password', 'access-key': 'access-key' } as const;
 
 // DNS-1123 subdomain (Secret names), a Secret's key, a C-style env name (what every shell
 // and runtime accepts).
@@ -257,18 +267,23 @@ function readUrl(r: Reader, defaults: InjectDefaults): string | undefined {
   return parsed.success ? value : undefined;
 }
 
+const SECRET_KEYS = {
+  password: ACCOUNT_SECRET_KEYS.password,
+  'access-key': ACCOUNT_SECRET_KEYS.accessKey,
+} as const;
+
 function readSecretRef(
   r: Reader,
   mode: 'password' | 'access-key',
 ): { secret: string; key: string } | undefined {
   const secret = r.get(ANNOTATIONS.secret);
   const key = r.get(ANNOTATIONS.secretKey) ?? SECRET_KEYS[mode];
-  const what = mode === 'password' ? "the user's password" : 'the access key';
+  const what = mode === 'password' ? "the user's password" : "the access key's secret";
   let ok = true;
   if (!secret) {
     r.problem(
       ANNOTATIONS.secret,
-      `required with credential ${mode}: set it to the name of the Secret holding ${what} (or set ${ANNOTATIONS.credential.name}: admin for admin-minted tokens)`,
+      `required with credential ${mode}: set it to the name of the Secret holding ${what} (or set ${ANNOTATIONS.credential.name}: admin or runas for tokens minted by the webhook's account)`,
     );
     ok = false;
   } else if (!SECRET_NAME.test(secret) || secret.length > 253) {
@@ -288,33 +303,80 @@ function readSecretRef(
   return ok ? { secret: secret as string, key } : undefined;
 }
 
+function readAccessKeyId(r: Reader): string | undefined {
+  const a = ANNOTATIONS.accessKeyId;
+  const id = r.get(a);
+  if (!id) {
+    r.problem(
+      a,
+      "required with credential access-key: set it to the key's ID as Vidispine shows it (e.g. VSID2C56CQTA7DWW7DLF); the Secret holds its secret",
+    );
+    return undefined;
+  }
+  // The proxy's own rule for an access key ID, so a pod is refused now rather than its proxy later.
+  const parsed = accessKeyId().safeParse(id);
+  if (!parsed.success) {
+    r.problem(a, `${shown(id)} ${parsed.error.issues[0]?.message ?? 'is not an access key ID'}`);
+    return undefined;
+  }
+  return id;
+}
+
+/** The webhook's accounts that mint for pods, by the `credential` value that picks each. */
+const ACCOUNTS = {
+  admin: { setting: 'sidecar.admin', pick: (d: InjectDefaults) => d.admin, kind: 'admin' },
+  runas: { setting: 'sidecar.runAs', pick: (d: InjectDefaults) => d.runAs, kind: 'runAs' },
+} as const satisfies Record<
+  string,
+  {
+    setting: string;
+    pick: (d: InjectDefaults) => MintAccount | undefined;
+    kind: SidecarCredential['kind'];
+  }
+>;
+
+const CREDENTIALS = ['password', 'access-key', 'admin', 'runas'] as const;
+
 function readCredential(r: Reader, defaults: InjectDefaults): SidecarCredential | undefined {
   const a = ANNOTATIONS.credential;
   const mode = r.get(a) ?? 'password';
-  if (mode === 'password' || mode === 'access-key') {
+  if (mode !== 'access-key' && r.get(ANNOTATIONS.accessKeyId) !== undefined) {
+    r.problem(
+      ANNOTATIONS.accessKeyId,
+      `only used with credential access-key (this pod's is ${mode}): remove it, or set ${a.name}: access-key`,
+    );
+  }
+  if (mode === 'password') {
     const ref = readSecretRef(r, mode);
     return ref && { kind: 'password', ...ref };
   }
-  if (mode === 'admin') {
+  if (mode === 'access-key') {
+    const id = readAccessKeyId(r);
+    const ref = readSecretRef(r, mode);
+    return id !== undefined && ref ? { kind: 'accessKey', id, ...ref } : undefined;
+  }
+  if (mode === 'admin' || mode === 'runas') {
+    const { setting, pick, kind } = ACCOUNTS[mode];
     for (const other of [ANNOTATIONS.secret, ANNOTATIONS.secretKey]) {
       if (r.get(other) !== undefined) {
         r.problem(
           other,
-          `not used with credential admin (the webhook's admin Secret is mounted): remove it`,
+          `not used with credential ${mode} (the webhook's ${setting} Secret is mounted): remove it`,
         );
       }
     }
-    if (!defaults.admin) {
+    const account = pick(defaults);
+    if (!account) {
+      const other = mode === 'admin' ? defaults.runAs && 'runas' : defaults.admin && 'admin';
       r.problem(
         a,
-        'admin is not available: the webhook has no sidecar.admin credential configured; use password or access-key with a Secret',
+        `${mode} is not available: the webhook has no ${setting} account configured; use password or access-key with a Secret${other ? `, or ${other}` : ''}`,
       );
       return undefined;
     }
-    const { user, secret, key } = defaults.admin;
-    return { kind: 'admin', adminUser: user, secret, key };
+    return { kind, account };
   }
-  r.problem(a, `${shown(mode)} is not one of password, access-key, admin`);
+  r.problem(a, `${shown(mode)} is not one of ${CREDENTIALS.join(', ')}`);
   return undefined;
 }
 

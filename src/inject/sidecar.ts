@@ -4,7 +4,7 @@
  * `deploy/components/sidecar` render the same container; test/inject/one-sidecar.test.ts
  * compares the three field by field, so a change here must be made there too.
  */
-import type { PullPolicy, Resources } from '../config/injector';
+import type { MintAccount, PullPolicy, Resources } from '../config/injector';
 import type { Container, EnvVar, Volume } from './k8s';
 
 export const CONTAINER_NAME = 'vidispine-auth-proxy';
@@ -17,17 +17,22 @@ export const SECRET_MODE = 0o444;
 /** The image's user; set on the container so the pod's own runAsUser never applies to it. */
 export const PROXY_UID = 65532;
 
-/** Who the proxy mints tokens for, and with which Secret (by reference, never read). */
+/** A key of a Secret in the pod's namespace (by reference: the webhook never reads it). */
+export interface SecretRef {
+  readonly secret: string;
+  readonly key: string;
+}
+
+/** How the proxy mints its user's tokens, and the Secret holding what it needs. */
 export type SidecarCredential =
-  /** The user's own password, or an access key's secret sent as the password. */
-  | { readonly kind: 'password'; readonly secret: string; readonly key: string }
-  /** An administrator's password mints the user's tokens (`GET /API/user/{user}/token`). */
-  | {
-      readonly kind: 'admin';
-      readonly adminUser: string;
-      readonly secret: string;
-      readonly key: string;
-    };
+  /** The user's own password. */
+  | ({ readonly kind: 'password' } & SecretRef)
+  /** One of the user's access keys: its ID, and its secret in the Secret. */
+  | ({ readonly kind: 'accessKey'; readonly id: string } & SecretRef)
+  /** An administrator mints the user's tokens (`GET /API/user/{user}/token`). */
+  | { readonly kind: 'admin'; readonly account: MintAccount }
+  /** A `_runas` service account mints them (`GET /API/token` + `RunAs: {user}`). */
+  | { readonly kind: 'runAs'; readonly account: MintAccount };
 
 export interface SidecarSettings {
   readonly image: string;
@@ -77,19 +82,46 @@ export function proxyApiUrl(settings: Pick<SidecarSettings, 'port'>): string {
   return `http://127.0.0.1:${settings.port}/API`;
 }
 
+const secretFile = (key: string): string => `${SECRET_MOUNT_PATH}/${key}`;
+
+/** `VIDISPINE_ADMIN` / `VIDISPINE_RUNAS`: the account's name, and its password or access key. */
+function accountEnv(prefix: string, a: MintAccount): EnvVar[] {
+  const user = { name: `${prefix}_USER`, value: a.user };
+  return a.accessKeyId === undefined
+    ? [user, { name: `${prefix}_PASSWORD_FILE`, value: secretFile(a.key) }]
+    : [
+        user,
+        { name: `${prefix}_ACCESS_KEY_ID`, value: a.accessKeyId },
+        { name: `${prefix}_ACCESS_KEY_SECRET_FILE`, value: secretFile(a.key) },
+      ];
+}
+
+function credentialEnv(c: SidecarCredential): EnvVar[] {
+  switch (c.kind) {
+    case 'password':
+      return [{ name: 'VIDISPINE_PASSWORD_FILE', value: secretFile(c.key) }];
+    case 'accessKey':
+      return [
+        { name: 'VIDISPINE_ACCESS_KEY_ID', value: c.id },
+        { name: 'VIDISPINE_ACCESS_KEY_SECRET_FILE', value: secretFile(c.key) },
+      ];
+    case 'admin':
+      return accountEnv('VIDISPINE_ADMIN', c.account);
+    case 'runAs':
+      return accountEnv('VIDISPINE_RUNAS', c.account);
+  }
+}
+
+/** The Secret the proxy mounts: the user's own, or the minting account's. */
+function credentialSecret(c: SidecarCredential): string {
+  return c.kind === 'admin' || c.kind === 'runAs' ? c.account.secret : c.secret;
+}
+
 function proxyEnv(s: SidecarSettings): EnvVar[] {
-  const file = (key: string): string => `${SECRET_MOUNT_PATH}/${key}`;
-  const credential: EnvVar[] =
-    s.credential.kind === 'password'
-      ? [{ name: 'VIDISPINE_PASSWORD_FILE', value: file(s.credential.key) }]
-      : [
-          { name: 'VIDISPINE_ADMIN_USER', value: s.credential.adminUser },
-          { name: 'VIDISPINE_ADMIN_PASSWORD_FILE', value: file(s.credential.key) },
-        ];
   return [
     { name: 'VIDISPINE_URL', value: s.vidispineUrl },
     { name: 'VIDISPINE_USER', value: s.user },
-    ...credential,
+    ...credentialEnv(s.credential),
     { name: 'PROXY_LISTEN', value: `127.0.0.1:${s.port}` },
     { name: 'OPS_LISTEN', value: `0.0.0.0:${s.opsPort}` },
     { name: 'TOKEN_SECONDS', value: String(s.tokenSeconds) },
@@ -132,6 +164,6 @@ export function sidecarContainer(
 export function sidecarVolume(s: SidecarSettings, names: SidecarNames = DEFAULT_NAMES): Volume {
   return {
     name: names.volume,
-    secret: { secretName: s.credential.secret, defaultMode: SECRET_MODE },
+    secret: { secretName: credentialSecret(s.credential), defaultMode: SECRET_MODE },
   };
 }

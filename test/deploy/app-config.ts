@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import type { ProxyConfig } from '../../src/config/types';
 import { ProxyContainer, proxyContainers } from './checks';
+import { SECRET_FILE_KEYS } from './contract';
 import { K8sObject, at, records } from './render';
 
 interface Loaded {
@@ -47,7 +48,7 @@ function load(p: ProxyContainer): Loaded {
     const configText = p.configText === undefined ? undefined : relocate(p.configText);
     const referenced = [
       ...Object.entries(env).flatMap(([k, v]) => (k.endsWith('_FILE') && v ? [v] : [])),
-      ...[...(configText ?? '').matchAll(/passwordFile:\s*(\S+)/g)].map((m) => String(m[1])),
+      ...[...(configText ?? '').matchAll(SECRET_FILE_KEYS)].map((m) => String(m[1])),
     ];
     for (const file of referenced.filter((f) => f.startsWith(`${dir}/`))) {
       mkdirSync(dirname(file), { recursive: true });

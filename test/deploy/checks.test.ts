@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import { appConfigProblems } from './app-config';
+import { describedKeys } from '../../src/config/keys';
+import { fileSchema } from '../../src/config/schema';
 import { secretProblems, secretReadProblems, workloadProblems } from './checks';
+import { ENV_NAMES, SECRET_ENV_NAMES } from './contract';
 import {
   K8sObject,
   ROOT,
@@ -37,6 +40,20 @@ const proxyIn = (spec: Record<string, unknown>): Record<string, unknown> =>
 const securityOf = (spec: Record<string, unknown>): Record<string, unknown> =>
   proxyIn(spec).securityContext as Record<string, unknown>;
 const envOf = (spec: Record<string, unknown>): unknown[] => proxyIn(spec).env as unknown[];
+
+describe('the configuration contract the checks hold manifests to', () => {
+  const proxyVariables = describedKeys(fileSchema).flatMap((k) => (k.env ? [k.env] : []));
+
+  it("names only the proxy's own variables", () => {
+    expect(ENV_NAMES.filter((n) => n !== 'CONFIG_FILE' && !proxyVariables.includes(n))).toEqual([]);
+  });
+
+  it('knows every credential variable the proxy reads, with its file form', () => {
+    const credentials = proxyVariables.filter((n) => /PASSWORD|SECRET|ACCESS_KEY|_USER$/.test(n));
+    expect(credentials.filter((n) => !ENV_NAMES.includes(n))).toEqual([]);
+    for (const name of SECRET_ENV_NAMES) expect(proxyVariables).toContain(`${name}_FILE`);
+  });
+});
 
 describe('property checks', () => {
   it('pass on the unmodified manifests', () => {

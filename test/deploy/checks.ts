@@ -5,6 +5,7 @@ import {
   OPS_PROBES,
   PROXY_CONTAINER,
   SECRET_ENV_NAMES,
+  SECRET_FILE_KEYS,
   SHUTDOWN_SECONDS,
 } from './contract';
 import { K8sObject, at, isRecord, records } from './render';
@@ -224,8 +225,9 @@ export function workloadProblems(
   return out;
 }
 
-// `password: x` on one line; passwordFile / passwordEnv / passwordKey name where a secret lives.
-const LITERAL_SECRET = /^[ \t]*-?[ \t]*["']?password["']?[ \t]*:[ \t]*\S/im;
+// `password: x` or an access key's `secret: x` on one line; passwordFile, secretFile,
+// passwordKey … name where a secret lives, and a volume's `secret:` is followed by its fields.
+const LITERAL_SECRET = /^[ \t]*-?[ \t]*["']?(?:password|secret)["']?[ \t]*:[ \t]*[^\s{]/im;
 
 /** No Secret objects, no literal passwords in env or in any embedded configuration. */
 export function secretProblems(rendered: {
@@ -284,7 +286,7 @@ export function secretReadProblems(objects: readonly K8sObject[]): string[] {
         const value = p.env.get(`${name}_FILE`)?.value;
         return typeof value === 'string' ? [value] : [];
       }),
-      ...[...(p.configText ?? '').matchAll(/passwordFile:\s*(\S+)/g)].map((m) => String(m[1])),
+      ...[...(p.configText ?? '').matchAll(SECRET_FILE_KEYS)].map((m) => String(m[1])),
     ];
     return files.flatMap((file) => {
       const mount = records(p.container.volumeMounts).find((m) =>

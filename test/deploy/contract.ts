@@ -8,9 +8,21 @@ export const ENV_NAMES: readonly string[] = [
   'VIDISPINE_USER',
   'VIDISPINE_PASSWORD',
   'VIDISPINE_PASSWORD_FILE',
+  'VIDISPINE_ACCESS_KEY_ID',
+  'VIDISPINE_ACCESS_KEY_SECRET',
+  'VIDISPINE_ACCESS_KEY_SECRET_FILE',
   'VIDISPINE_ADMIN_USER',
   'VIDISPINE_ADMIN_PASSWORD',
   'VIDISPINE_ADMIN_PASSWORD_FILE',
+  'VIDISPINE_ADMIN_ACCESS_KEY_ID',
+  'VIDISPINE_ADMIN_ACCESS_KEY_SECRET',
+  'VIDISPINE_ADMIN_ACCESS_KEY_SECRET_FILE',
+  'VIDISPINE_RUNAS_USER',
+  'VIDISPINE_RUNAS_PASSWORD',
+  'VIDISPINE_RUNAS_PASSWORD_FILE',
+  'VIDISPINE_RUNAS_ACCESS_KEY_ID',
+  'VIDISPINE_RUNAS_ACCESS_KEY_SECRET',
+  'VIDISPINE_RUNAS_ACCESS_KEY_SECRET_FILE',
   'PROXY_LISTEN',
   'OPS_LISTEN',
   'TOKEN_SECONDS',
@@ -19,11 +31,21 @@ export const ENV_NAMES: readonly string[] = [
   'CONFIG_FILE',
 ];
 
-/** Variables that would carry a secret's value; manifests must use the `_FILE` forms. */
+/**
+ * Variables that would carry a secret's value; manifests must use the `_FILE` forms (and the
+ * proxy must be able to read the file each names).
+ */
 export const SECRET_ENV_NAMES: readonly string[] = [
   'VIDISPINE_PASSWORD',
+  'VIDISPINE_ACCESS_KEY_SECRET',
   'VIDISPINE_ADMIN_PASSWORD',
+  'VIDISPINE_ADMIN_ACCESS_KEY_SECRET',
+  'VIDISPINE_RUNAS_PASSWORD',
+  'VIDISPINE_RUNAS_ACCESS_KEY_SECRET',
 ];
+
+/** YAML keys naming a file that holds a secret (users[], vidispine.admin, vidispine.runAs). */
+export const SECRET_FILE_KEYS = /\b(?:passwordFile|secretFile):\s*(\S+)/g;
 
 export const OPS_PROBES = {
   startupProbe: '/startupz',

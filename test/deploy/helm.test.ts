@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { appConfigProblems } from './app-config';
+import { appConfigProblems, appConfigs } from './app-config';
 import { secretProblems, secretReadProblems, workloadProblems } from './checks';
 import { METRIC_NAMES } from './contract';
 import { promqlSeriesNames, metricFamily } from './dashboard';
@@ -228,6 +228,104 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       });
     });
 
+    it("sends the user's own access key by its ID, its secret from the Secret", () => {
+      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'access-key.yaml')], {
+        set: WITH_IMAGE,
+      });
+      expect(proxyEnv(only(objects, 'Deployment'))).toEqual({
+        VIDISPINE_URL: 'http://vidispine.media.svc:8080',
+        VIDISPINE_USER: 'ingest',
+        VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF',
+        VIDISPINE_ACCESS_KEY_SECRET_FILE: '/var/run/secrets/vidispine-auth-proxy/access-key',
+        PROXY_LISTEN: '0.0.0.0:8080',
+        OPS_LISTEN: '0.0.0.0:9090',
+        TOKEN_SECONDS: '60',
+        TOKEN_AUTO_REFRESH: 'false',
+        LOG_LEVEL: 'info',
+      });
+      const [loaded] = appConfigs(objects);
+      expect(loaded?.config?.users[0]?.credential).toMatchObject({
+        kind: 'accessKey',
+        basicUser: 'VSID2C56CQTA7DWW7DLF',
+      });
+    });
+
+    it.each([
+      [
+        'a RunAs account with its password',
+        ['vidispine.runAsUser=svc-runas'],
+        {
+          VIDISPINE_RUNAS_USER: 'svc-runas',
+          VIDISPINE_RUNAS_PASSWORD_FILE: '/var/run/secrets/vidispine-auth-proxy/runas-password',
+        },
+        { runAs: { username: 'svc-runas', kind: 'password' } },
+      ],
+      [
+        'a RunAs account with an access key',
+        ['vidispine.runAsUser=svc-runas', 'vidispine.runAsAccessKeyId=VSIDRUNAS0000000001'],
+        {
+          VIDISPINE_RUNAS_USER: 'svc-runas',
+          VIDISPINE_RUNAS_ACCESS_KEY_ID: 'VSIDRUNAS0000000001',
+          VIDISPINE_RUNAS_ACCESS_KEY_SECRET_FILE:
+            '/var/run/secrets/vidispine-auth-proxy/runas-access-key',
+        },
+        { runAs: { username: 'svc-runas', kind: 'accessKey', basicUser: 'VSIDRUNAS0000000001' } },
+      ],
+      [
+        'an administrator with an access key',
+        ['vidispine.adminUser=admin', 'vidispine.adminAccessKeyId=VSIDADMIN0000000001'],
+        {
+          VIDISPINE_ADMIN_USER: 'admin',
+          VIDISPINE_ADMIN_ACCESS_KEY_ID: 'VSIDADMIN0000000001',
+          VIDISPINE_ADMIN_ACCESS_KEY_SECRET_FILE:
+            '/var/run/secrets/vidispine-auth-proxy/admin-access-key',
+        },
+        { admin: { username: 'admin', kind: 'accessKey', basicUser: 'VSIDADMIN0000000001' } },
+      ],
+    ])("mints through %s, which the proxy's loader takes", (_what, set, env, vidispine) => {
+      const rendered = renderChart(helm, CHART, [], {
+        set: [...WITH_IMAGE, 'credentials.passwordKey=', ...set],
+      });
+      const deployment = only(rendered.objects, 'Deployment');
+      const all = proxyEnv(deployment);
+      expect(all).toMatchObject(env);
+      // The account's credential only: the user has none of its own.
+      const credentials = Object.keys(all).filter((n) => /PASSWORD|ACCESS_KEY|ADMIN|RUNAS/.test(n));
+      expect(credentials.sort()).toEqual(Object.keys(env).sort());
+      expect(workloadProblems(rendered.objects)).toEqual([]);
+      expect(secretReadProblems(rendered.objects)).toEqual([]);
+      expect(appConfigProblems(rendered.objects)).toEqual([]);
+      const [loaded] = appConfigs(rendered.objects);
+      expect(loaded?.config?.vidispine).toMatchObject(vidispine);
+      expect(loaded?.config?.users[0]?.credential).toBeUndefined();
+      // The NOTES name the one Secret key the proxy reads: the account's.
+      const file = Object.entries(env).find(([name]) => name.endsWith('_FILE'))?.[1] ?? '';
+      const notes = renderNotes(helm, [], [...WITH_IMAGE, 'credentials.passwordKey=', ...set]);
+      expect([...notes.matchAll(/--from-literal=([\w-]+)=/g)].map((m) => m[1])).toEqual([
+        file.split('/').pop(),
+      ]);
+    });
+
+    it('serves RunAs-minted users and one with its own access key from a YAML config', () => {
+      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'runas.yaml')], {
+        set: WITH_IMAGE,
+      });
+      const [loaded] = appConfigs(objects);
+      expect(loaded?.problem).toBeUndefined();
+      const config = loaded?.config;
+      expect(config?.vidispine.runAs).toMatchObject({
+        username: 'svc-runas',
+        kind: 'accessKey',
+        basicUser: 'VSIDRUNAS0000000001',
+      });
+      expect(config?.vidispine.admin).toBeUndefined();
+      expect(config?.users.map((u) => [u.name, u.credential?.kind])).toEqual([
+        ['ingest', undefined],
+        ['transcode', undefined],
+        ['reporting', 'accessKey'],
+      ]);
+    });
+
     it('renders nothing of the gateway when only the sidecar templates are wanted', () => {
       expect(renderChart(helm, CHART, [], { set: ['gateway.enabled=false'] }).objects).toEqual([]);
     });
@@ -282,10 +380,14 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(notes).toContain('http://vap-vidispine-auth-proxy.media.svc:8080/API/');
     });
 
-    it('lists every key the YAML config reads from the Secret', () => {
-      const notes = renderNotes(helm, [join(EXAMPLES, 'multi-user.yaml')], WITH_IMAGE);
+    it.each([
+      ['multi-user.yaml', ['admin-password', 'ingest-password']],
+      ['runas.yaml', ['runas-access-key', 'reporting-access-key']],
+      ['access-key.yaml', ['access-key']],
+    ])('lists every key %s reads from the Secret', (file, expected) => {
+      const notes = renderNotes(helm, [join(EXAMPLES, file)], WITH_IMAGE);
       const keys = [...notes.matchAll(/--from-literal=([\w-]+)=/g)].map((m) => m[1]);
-      expect(keys).toEqual(['admin-password', 'ingest-password']);
+      expect(keys).toEqual(expected);
     });
 
     it('points at the sidecar template when no gateway is installed', () => {
@@ -318,6 +420,55 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'image:\n  repository: ""\n',
         /image\.repository is required: .*--set image\.repository=/,
       ],
+      // The chart's own check: values that give the user no credential or two.
+      [
+        'a password and an access key',
+        'vidispine:\n  accessKeyId: VSID2C56CQTA7DWW7DLF\n',
+        'vidispine.accessKeyId and credentials.passwordKey ("password") are both set: a user has one credential; set credentials.passwordKey to "" to use the access key',
+      ],
+      [
+        'an administrator and a RunAs account',
+        'vidispine:\n  adminUser: admin\n  runAsUser: svc-runas\ncredentials:\n  passwordKey: ""\n',
+        "vidispine.adminUser and vidispine.runAsUser are both set: one account mints the user's tokens; keep one",
+      ],
+      [
+        'a password and an account that mints',
+        'vidispine:\n  runAsUser: svc-runas\n',
+        'the user has a credential of its own (credentials.passwordKey "password") and vidispine.runAsUser would mint its tokens: keep one',
+      ],
+      [
+        'no credential at all',
+        'credentials:\n  passwordKey: ""\n',
+        'the user has no credential: set credentials.passwordKey (a password), vidispine.accessKeyId (an access key), or vidispine.adminUser or vidispine.runAsUser',
+      ],
+      [
+        "an account's access key without the account",
+        'vidispine:\n  runAsAccessKeyId: VSIDRUNAS0000000001\n',
+        "vidispine.runAsAccessKeyId is set without vidispine.runAsUser: set the RunAs account's name too",
+      ],
+      [
+        'a YAML user with a password file and an access key',
+        'config:\n  vidispine: {url: "http://vidispine:8080"}\n  users:\n    - name: ingest\n      listen: 0.0.0.0:8080\n      passwordFile: /var/run/secrets/vidispine-auth-proxy/p\n      accessKey: {id: VSID2C56CQTA7DWW7DLF, secretFile: /var/run/secrets/vidispine-auth-proxy/k}\n',
+        'config.users[0] ("ingest") has more than one credential (passwordFile, accessKey): a user has one; keep one',
+      ],
+      [
+        'a YAML config with an administrator and a RunAs account',
+        'config:\n  vidispine:\n    url: "http://vidispine:8080"\n    admin: {username: admin, passwordFile: /var/run/secrets/vidispine-auth-proxy/a}\n    runAs: {username: svc, passwordFile: /var/run/secrets/vidispine-auth-proxy/r}\n  users: [{name: ingest, listen: "0.0.0.0:8080"}]\n',
+        'config.vidispine.admin and config.vidispine.runAs are both set',
+      ],
+      [
+        'a YAML user without any credential or account',
+        'config:\n  vidispine: {url: "http://vidispine:8080"}\n  users: [{name: ingest, listen: "0.0.0.0:8080"}]\n',
+        'config.users[0] ("ingest") has no credential: set its passwordFile, passwordEnv or accessKey, or config.vidispine.admin or config.vidispine.runAs',
+      ],
+      // Helm's schema check again: what the credentials may not be.
+      [
+        "an access key's literal secret in the YAML config",
+        'config:\n  users:\n    - name: ingest\n      accessKey: {id: VSID2C56CQTA7DWW7DLF, secret: s3cr3t}\n',
+        /secret/,
+      ],
+      ['an access key ID with a colon', 'vidispine:\n  accessKeyId: "VSID:2C56"\n', /accessKeyId/],
+      ['an unknown RunAs value', 'vidispine:\n  runAsPassword: x\n', /runAsPassword/],
     ])('%s', (what, yaml, message) => {
       const file = join(dir, `${what.replace(/\W+/g, '-')}.yaml`);
       writeFileSync(file, yaml);
@@ -325,6 +476,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       const r = runTool(helm.bin, ['template', 'vap', CHART, ...valuesArgs([file], set)]);
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toContain('s3cr3t');
     });
 
     it('renders nothing with the default values alone: the image repository is required', () => {

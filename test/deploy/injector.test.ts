@@ -11,7 +11,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { stringify } from 'yaml';
-import { loadInjectorConfig } from '../../src/config/injector';
+import { type InjectorConfig, loadInjectorConfig } from '../../src/config/injector';
 import { patched, podReview, startWebhook } from '../support/inject';
 import { securityProblems, secretProblems } from './checks';
 import { startFakeCluster } from './fake-cluster';
@@ -29,6 +29,7 @@ import {
   renderChart,
   renderChartInCluster,
   renderKustomization,
+  renderNotes,
   runTool,
   schemaProblems,
   valuesArgs,
@@ -254,7 +255,7 @@ function generatedPair(objects: readonly K8sObject[]): {
 }
 
 /** The webhook container's configuration, as its own loader reads it (stand-in files for the pair). */
-function loadsItsConfiguration(objects: readonly K8sObject[]): void {
+function loadsItsConfiguration(objects: readonly K8sObject[]): InjectorConfig {
   const { env } = injectorOf(objects);
   const dir = mkdtempSync(join(tmpdir(), 'vap-injector-config-'));
   try {
@@ -265,6 +266,7 @@ function loadsItsConfiguration(objects: readonly K8sObject[]): void {
     };
     const config = loadInjectorConfig({ env: local });
     expect(config.sidecar.image).toMatch(/^registry\.example\.com\/vidispine-auth-proxy:/);
+    return config;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -362,16 +364,63 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     }
   });
 
-  it('refuses an admin user without its Secret, saying what to set', () => {
-    const r = runTool(helm.bin, [
-      'template',
-      'vap',
-      CHART,
-      ...valuesArgs([], [...INJECTOR, 'injector.sidecar.admin.user=admin']),
-    ]);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('injector.sidecar.admin.secret is required');
+  it("passes the administrator's and the RunAs account's credentials to the webhook by reference", () => {
+    const { objects } = renderChart(helm, CHART, [], {
+      set: [
+        ...WEBHOOK_ONLY,
+        'injector.sidecar.admin.user=admin',
+        'injector.sidecar.admin.secret=vidispine-admin',
+        'injector.sidecar.admin.accessKeyId=VSIDADMIN0000000001',
+        'injector.sidecar.runAs.user=svc-runas',
+        'injector.sidecar.runAs.secret=vidispine-runas',
+        'injector.sidecar.runAs.key=runas-password',
+      ],
+    });
+    expect(secretProblems({ text: '', objects })).toEqual([]);
+    const { sidecar } = loadsItsConfiguration(objects);
+    expect(sidecar.admin).toEqual({
+      user: 'admin',
+      secret: 'vidispine-admin',
+      key: 'access-key',
+      accessKeyId: 'VSIDADMIN0000000001',
+    });
+    expect(sidecar.runAs).toEqual({
+      user: 'svc-runas',
+      secret: 'vidispine-runas',
+      key: 'runas-password',
+    });
   });
+
+  it("NOTES name the credential annotations, and the webhook's accounts when it has them", () => {
+    const notes = renderNotes(
+      helm,
+      [],
+      [
+        ...WEBHOOK_ONLY,
+        'injector.sidecar.runAs.user=svc-runas',
+        'injector.sidecar.runAs.secret=vidispine-runas',
+      ],
+    );
+    expect(notes).toContain('vidispine-auth-proxy/access-key-id: <VSID...>');
+    expect(notes).toContain(
+      'vidispine-auth-proxy/credential: runas: minted by svc-runas, Secret "vidispine-runas"',
+    );
+    expect(notes).not.toContain('credential: admin');
+  });
+
+  it.each(['admin', 'runAs'])(
+    'refuses an %s account without its Secret, saying what to set',
+    (account) => {
+      const r = runTool(helm.bin, [
+        'template',
+        'vap',
+        CHART,
+        ...valuesArgs([], [...INJECTOR, `injector.sidecar.${account}.user=someone`]),
+      ]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(`injector.sidecar.${account}.secret is required`);
+    },
+  );
 
   it('reuses the generated CA and pair on upgrade (lookup), and makes them at the first install', async () => {
     const first = await startFakeCluster([]);

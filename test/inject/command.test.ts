@@ -66,6 +66,14 @@ describe('configuration errors exit 2 naming the key', () => {
       ['SIDECAR_ADMIN_SECRET: required'],
     ],
     [
+      'a RunAs account without its Secret, with an access key ID Vidispine cannot have',
+      { SIDECAR_RUNAS_USER: 'svc-runas', SIDECAR_RUNAS_ACCESS_KEY_ID: 'VSID 1:2' },
+      [
+        'SIDECAR_RUNAS_SECRET: required',
+        "SIDECAR_RUNAS_ACCESS_KEY_ID: must be the key's ID as Vidispine shows it",
+      ],
+    ],
+    [
       'a certificate that is not there',
       { WEBHOOK_CERT_FILE: '/nonexistent/tls.crt' },
       ['WEBHOOK_CERT_FILE: /nonexistent/tls.crt: cannot read (ENOENT)'],

@@ -75,11 +75,12 @@ const CASES: [string, Case][] = [
     },
   ],
   [
-    'an access key under another key, another port, long autoRefresh tokens, debug logs, own resources',
+    'an access key (its secret under another key), another port, long autoRefresh tokens, debug logs, own resources',
     {
       annotations: {
         'vidispine-auth-proxy/user': 'reporting',
         'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
         'vidispine-auth-proxy/secret': 'reporting-key',
         'vidispine-auth-proxy/secret-key': 'key',
         'vidispine-auth-proxy/vidispine-url': 'https://vidispine.example.com/vs',
@@ -92,8 +93,16 @@ const CASES: [string, Case][] = [
         'vidispine-auth-proxy/memory-limit': '1Gi',
       },
       values: {
-        vidispine: { url: 'https://vidispine.example.com/vs', user: 'reporting' },
-        credentials: { existingSecret: 'reporting-key', passwordKey: 'key' },
+        vidispine: {
+          url: 'https://vidispine.example.com/vs',
+          user: 'reporting',
+          accessKeyId: 'VSID2C56CQTA7DWW7DLF',
+        },
+        credentials: {
+          existingSecret: 'reporting-key',
+          passwordKey: '',
+          accessKeySecretKey: 'key',
+        },
         service: { ports: [{ name: 'http', port: 8181 }], opsPort: 9191 },
         token: { seconds: 3600, autoRefresh: true },
         logLevel: 'debug',
@@ -122,6 +131,28 @@ const CASES: [string, Case][] = [
       },
     },
   ],
+  [
+    'RunAs-minted, the service account with an access key',
+    {
+      annotations: {
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/credential': 'runas',
+      },
+      values: {
+        vidispine: {
+          url: 'http://vidispine.media.svc:8080',
+          user: 'shop',
+          runAsUser: 'svc-runas',
+          runAsAccessKeyId: 'VSIDRUNAS0000000001',
+        },
+        credentials: {
+          existingSecret: 'vidispine-runas',
+          passwordKey: '',
+          runAsAccessKeySecretKey: 'access-key',
+        },
+      },
+    },
+  ],
 ];
 
 let webhook: RunningWebhook;
@@ -132,6 +163,9 @@ beforeAll(async () => {
     SIDECAR_ADMIN_USER: 'admin',
     SIDECAR_ADMIN_SECRET: 'vidispine-admin',
     SIDECAR_ADMIN_SECRET_KEY: 'admin-password',
+    SIDECAR_RUNAS_USER: 'svc-runas',
+    SIDECAR_RUNAS_SECRET: 'vidispine-runas',
+    SIDECAR_RUNAS_ACCESS_KEY_ID: 'VSIDRUNAS0000000001',
   });
   dir = mkdtempSync(join(tmpdir(), 'vap-one-sidecar-'));
   cpSync(CHART, join(dir, 'vidispine-auth-proxy'), { recursive: true });

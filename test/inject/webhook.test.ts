@@ -3,7 +3,7 @@
  * each returned JSONPatch is applied with fast-json-patch and the resulting pod is validated
  * against the Kubernetes schemas and the deployment checks the chart and kustomizations pass.
  */
-import { appConfigProblems } from '../deploy/app-config';
+import { appConfigProblems, appConfigs } from '../deploy/app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from '../deploy/checks';
 import { type K8sObject, at, records, schemaProblems } from '../deploy/render';
 import { IMAGE, patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
@@ -188,6 +188,7 @@ describe('a pod that asks for the proxy', () => {
       {
         'vidispine-auth-proxy/user': 'reporting',
         'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
         'vidispine-auth-proxy/secret': 'reporting-key',
         'vidispine-auth-proxy/vidispine-url': 'https://vidispine.example.com',
         'vidispine-auth-proxy/ops-port': '9191',
@@ -207,8 +208,10 @@ describe('a pod that asks for the proxy', () => {
       expect.arrayContaining([
         { name: 'VIDISPINE_URL', value: 'https://vidispine.example.com' },
         { name: 'VIDISPINE_USER', value: 'reporting' },
+        // The key's ID is the Basic user name; its secret is read from the Secret.
+        { name: 'VIDISPINE_ACCESS_KEY_ID', value: 'VSID2C56CQTA7DWW7DLF' },
         {
-          name: 'VIDISPINE_PASSWORD_FILE',
+          name: 'VIDISPINE_ACCESS_KEY_SECRET_FILE',
           value: '/var/run/secrets/vidispine-auth-proxy/access-key',
         },
         { name: 'OPS_LISTEN', value: '0.0.0.0:9191' },
@@ -217,6 +220,7 @@ describe('a pod that asks for the proxy', () => {
         { name: 'LOG_LEVEL', value: 'debug' },
       ]),
     );
+    expect(records(sidecar?.env).map((e) => e.name)).not.toContain('VIDISPINE_PASSWORD_FILE');
     expect(sidecar?.ports).toEqual([{ name: 'proxy-ops', containerPort: 9191, protocol: 'TCP' }]);
     expect(sidecar?.resources).toEqual({
       requests: { cpu: '10m', memory: '32Mi' },
@@ -254,39 +258,106 @@ describe('a pod that asks for the proxy', () => {
   });
 });
 
-describe('admin-minted sidecars', () => {
-  let admin: RunningWebhook;
+describe("sidecars minted by the webhook's accounts", () => {
+  // The administrator with its password, the RunAs account with an access key.
+  let accounts: RunningWebhook;
   beforeAll(async () => {
-    admin = await startWebhook({
+    accounts = await startWebhook({
       SIDECAR_ADMIN_USER: 'admin',
       SIDECAR_ADMIN_SECRET: 'vidispine-admin',
       SIDECAR_ADMIN_SECRET_KEY: 'admin-password',
+      SIDECAR_RUNAS_USER: 'runas-svc',
+      SIDECAR_RUNAS_SECRET: 'vidispine-runas',
+      SIDECAR_RUNAS_ACCESS_KEY_ID: 'VSIDRUNAS0000000001',
     });
   });
   afterAll(async () => {
-    await admin.stop();
+    await accounts.stop();
   });
 
-  it("mount the webhook's admin Secret and mint through the admin credential", async () => {
+  const minted = async (credential: string): Promise<Pod> => {
     const stock = pod(
       { containers: [APP] },
-      {
-        'vidispine-auth-proxy/user': 'shop',
-        'vidispine-auth-proxy/credential': 'admin',
-      },
+      { 'vidispine-auth-proxy/user': 'shop', 'vidispine-auth-proxy/credential': credential },
     );
-    const result = patched(stock, await admin.review(podReview(stock)));
+    const result = patched(stock, await accounts.review(podReview(stock)));
     expect(podProblems(result)).toEqual([]);
-    const env = records(sidecarOf(result)?.env);
-    expect(env).toContainEqual({ name: 'VIDISPINE_ADMIN_USER', value: 'admin' });
-    expect(env).toContainEqual({
-      name: 'VIDISPINE_ADMIN_PASSWORD_FILE',
-      value: '/var/run/secrets/vidispine-auth-proxy/admin-password',
+    return result;
+  };
+
+  it.each([
+    [
+      'admin',
+      'vidispine-admin',
+      [
+        { name: 'VIDISPINE_ADMIN_USER', value: 'admin' },
+        {
+          name: 'VIDISPINE_ADMIN_PASSWORD_FILE',
+          value: '/var/run/secrets/vidispine-auth-proxy/admin-password',
+        },
+      ],
+    ],
+    [
+      'runas',
+      'vidispine-runas',
+      [
+        { name: 'VIDISPINE_RUNAS_USER', value: 'runas-svc' },
+        { name: 'VIDISPINE_RUNAS_ACCESS_KEY_ID', value: 'VSIDRUNAS0000000001' },
+        {
+          name: 'VIDISPINE_RUNAS_ACCESS_KEY_SECRET_FILE',
+          // An account with an access key ID reads its secret from the key "access-key".
+          value: '/var/run/secrets/vidispine-auth-proxy/access-key',
+        },
+      ],
+    ],
+  ])(
+    "credential %s: mount the account's Secret and mint with its credential alone",
+    async (credential, secret, accountEnv) => {
+      const result = await minted(credential);
+      const env = records(sidecarOf(result)?.env);
+      expect(env).toContainEqual({ name: 'VIDISPINE_USER', value: 'shop' });
+      const credentials = env.filter((e) => /PASSWORD|ACCESS_KEY|ADMIN|RUNAS/.test(String(e.name)));
+      expect(credentials).toEqual(accountEnv);
+      expect(records(spec(result).volumes)[0]).toMatchObject({ secret: { secretName: secret } });
+    },
+  );
+
+  it('the RunAs account with an access key, as the proxy loads it', async () => {
+    const result = await minted('runas');
+    const [config] = appConfigs([asObject(result)]);
+    expect(config?.config?.vidispine.runAs).toMatchObject({
+      username: 'runas-svc',
+      kind: 'accessKey',
+      basicUser: 'VSIDRUNAS0000000001',
     });
-    expect(env.map((e) => e.name)).not.toContain('VIDISPINE_PASSWORD_FILE');
-    expect(records(spec(result).volumes)[0]).toMatchObject({
-      secret: { secretName: 'vidispine-admin' },
-    });
+  });
+
+  it.each([
+    [
+      'a Secret of its own with an account-minted credential',
+      { 'vidispine-auth-proxy/credential': 'runas', 'vidispine-auth-proxy/secret': 'shop-key' },
+      [
+        "vidispine-auth-proxy/secret: not used with credential runas (the webhook's sidecar.runAs Secret is mounted): remove it",
+      ],
+    ],
+    [
+      'an access key ID without credential access-key',
+      {
+        'vidispine-auth-proxy/credential': 'admin',
+        'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
+      },
+      [
+        "vidispine-auth-proxy/access-key-id: only used with credential access-key (this pod's is admin): remove it, or set vidispine-auth-proxy/credential: access-key",
+      ],
+    ],
+  ])('deny %s', async (_what, annotations, expected) => {
+    const answer = await accounts.review(
+      podReview(
+        pod({ containers: [APP] }, { 'vidispine-auth-proxy/user': 'shop', ...annotations }),
+      ),
+    );
+    expect(answer.allowed).toBe(false);
+    for (const text of expected) expect(answer.status?.message).toContain(text);
   });
 });
 
@@ -377,7 +448,7 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
         'vidispine-auth-proxy/memory-limit: "lots" is not a Kubernetes quantity',
         'vidispine-auth-proxy/env: "VIDISPINE API" is not an environment variable name',
         'vidispine-auth-proxy/vidispine-url: give the base URL without /API',
-        'vidispine-auth-proxy/credential: "kerberos" is not one of password, access-key, admin',
+        'vidispine-auth-proxy/credential: "kerberos" is not one of password, access-key, admin, runas',
       ],
     ],
     [
@@ -393,6 +464,39 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       'admin minting where the webhook has no admin credential',
       { 'vidispine-auth-proxy/user': 'shop', 'vidispine-auth-proxy/credential': 'admin' },
       ['vidispine-auth-proxy/credential: admin is not available: the webhook has no sidecar.admin'],
+    ],
+    [
+      'RunAs minting where the webhook has no RunAs account',
+      { 'vidispine-auth-proxy/user': 'shop', 'vidispine-auth-proxy/credential': 'runas' },
+      [
+        'vidispine-auth-proxy/credential: runas is not available: the webhook has no sidecar.runAs account configured; use password or access-key with a Secret',
+      ],
+    ],
+    [
+      'an access key without its ID',
+      { ...ASKS, 'vidispine-auth-proxy/credential': 'access-key' },
+      [
+        "vidispine-auth-proxy/access-key-id: required with credential access-key: set it to the key's ID",
+      ],
+    ],
+    [
+      'an access key ID the proxy would refuse, and no Secret',
+      {
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': 'VSID 2C56:CQTA',
+      },
+      [
+        'vidispine-auth-proxy/access-key-id: "VSID 2C56:CQTA" must be the key\'s ID as Vidispine shows it',
+        "vidispine-auth-proxy/secret: required with credential access-key: set it to the name of the Secret holding the access key's secret",
+      ],
+    ],
+    [
+      'an access key ID with a password',
+      { ...ASKS, 'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF' },
+      [
+        "vidispine-auth-proxy/access-key-id: only used with credential access-key (this pod's is password)",
+      ],
     ],
   ])('%s', async (_what, annotations, expected) => {
     const answer = await webhook.review(podReview(pod({ containers: [APP] }, annotations)));

@@ -67,27 +67,93 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- toYaml (merge (deepCopy .values.config) $ops) -}}
 {{- end -}}
 
-{{/* The Secret keys the configuration reads, space-separated. */}}
+{{/*
+The Secret keys the configuration reads, space-separated: in single-user mode the keys of
+the user's own credential and of the account that mints for it; with `config`, the files
+under credentials.mountPath that its passwordFile and accessKey.secretFile entries name.
+*/}}
 {{- define "vidispine-auth-proxy.secretKeys" -}}
 {{- $v := .values -}}
 {{- $keys := list -}}
 {{- if $v.config -}}
 {{- $prefix := printf "%s/" $v.credentials.mountPath -}}
-{{- $holders := prepend (default (list) $v.config.users) (default (dict) (dig "vidispine" "admin" (dict) $v.config)) -}}
+{{- $vs := default (dict) $v.config.vidispine -}}
+{{- $holders := concat (compact (list $vs.admin $vs.runAs)) (default (list) $v.config.users) -}}
 {{- range $holders -}}
-{{- if and .passwordFile (hasPrefix $prefix .passwordFile) -}}
-{{- $keys = append $keys (trimPrefix $prefix .passwordFile) -}}
+{{- range list .passwordFile (dig "secretFile" "" (default (dict) .accessKey)) -}}
+{{- if and . (hasPrefix $prefix .) -}}
+{{- $keys = append $keys (trimPrefix $prefix .) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- else -}}
-{{- if $v.credentials.passwordKey -}}
-{{- $keys = append $keys $v.credentials.passwordKey -}}
+{{- $c := $v.credentials -}}
+{{- $vs := $v.vidispine -}}
+{{- if $c.passwordKey -}}
+{{- $keys = append $keys $c.passwordKey -}}
 {{- end -}}
-{{- if $v.vidispine.adminUser -}}
-{{- $keys = append $keys $v.credentials.adminPasswordKey -}}
+{{- if $vs.accessKeyId -}}
+{{- $keys = append $keys $c.accessKeySecretKey -}}
+{{- end -}}
+{{- if $vs.adminUser -}}
+{{- $keys = append $keys (ternary $c.adminAccessKeySecretKey $c.adminPasswordKey (not (empty $vs.adminAccessKeyId))) -}}
+{{- end -}}
+{{- if $vs.runAsUser -}}
+{{- $keys = append $keys (ternary $c.runAsAccessKeySecretKey $c.runAsPasswordKey (not (empty $vs.runAsAccessKeyId))) -}}
 {{- end -}}
 {{- end -}}
 {{- join " " $keys -}}
+{{- end -}}
+
+{{/*
+Refuses values that give a user no credential or more than one, naming the values to
+change: the proxy would exit 2 at start, and the app's pod would never start.
+*/}}
+{{- define "vidispine-auth-proxy.checkCredentials" -}}
+{{- $v := .values -}}
+{{- if $v.config -}}
+{{- $vs := default (dict) $v.config.vidispine -}}
+{{- if and $vs.admin $vs.runAs -}}
+{{- fail "config.vidispine.admin and config.vidispine.runAs are both set: one account mints for the users without a credential of their own; keep one" -}}
+{{- end -}}
+{{- range $i, $u := default (list) $v.config.users -}}
+{{- $given := list -}}
+{{- range $k := list "passwordFile" "passwordEnv" "accessKey" -}}
+{{- if hasKey $u $k -}}
+{{- $given = append $given $k -}}
+{{- end -}}
+{{- end -}}
+{{- if gt (len $given) 1 -}}
+{{- fail (printf "config.users[%d] (%q) has more than one credential (%s): a user has one; keep one" $i (toString $u.name) (join ", " $given)) -}}
+{{- end -}}
+{{- if and (eq (len $given) 0) (not (or $vs.admin $vs.runAs)) -}}
+{{- fail (printf "config.users[%d] (%q) has no credential: set its passwordFile, passwordEnv or accessKey, or config.vidispine.admin or config.vidispine.runAs to mint its tokens" $i (toString $u.name)) -}}
+{{- end -}}
+{{- end -}}
+{{- else -}}
+{{- $c := $v.credentials -}}
+{{- $vs := $v.vidispine -}}
+{{- if and $c.passwordKey $vs.accessKeyId -}}
+{{- fail (printf "vidispine.accessKeyId and credentials.passwordKey (%q) are both set: a user has one credential; set credentials.passwordKey to \"\" to use the access key" $c.passwordKey) -}}
+{{- end -}}
+{{- if and $vs.adminUser $vs.runAsUser -}}
+{{- fail "vidispine.adminUser and vidispine.runAsUser are both set: one account mints the user's tokens; keep one" -}}
+{{- end -}}
+{{- if and $vs.adminAccessKeyId (not $vs.adminUser) -}}
+{{- fail "vidispine.adminAccessKeyId is set without vidispine.adminUser: set the administrator's name too" -}}
+{{- end -}}
+{{- if and $vs.runAsAccessKeyId (not $vs.runAsUser) -}}
+{{- fail "vidispine.runAsAccessKeyId is set without vidispine.runAsUser: set the RunAs account's name too" -}}
+{{- end -}}
+{{- $own := or $c.passwordKey $vs.accessKeyId -}}
+{{- $account := or $vs.adminUser $vs.runAsUser -}}
+{{- if and $own $account -}}
+{{- fail (printf "the user has a credential of its own (%s) and %s would mint its tokens: keep one; for tokens minted by the account set credentials.passwordKey and vidispine.accessKeyId to \"\"" (ternary "vidispine.accessKeyId" (printf "credentials.passwordKey %q" (toString $c.passwordKey)) (not (empty $vs.accessKeyId))) (ternary "vidispine.adminUser" "vidispine.runAsUser" (not (empty $vs.adminUser)))) -}}
+{{- end -}}
+{{- if not (or $own $account) -}}
+{{- fail "the user has no credential: set credentials.passwordKey (a password), vidispine.accessKeyId (an access key), or vidispine.adminUser or vidispine.runAsUser (an account that mints its tokens)" -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Non-empty when the credential Secret must be mounted. */}}
@@ -96,10 +162,30 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 
 {{/*
+An account that mints for the user (VIDISPINE_ADMIN, VIDISPINE_RUNAS): its name, and its
+password file or its access key's ID and secret file. Context: dict "prefix" "user"
+"accessKeyId" "passwordKey" "accessKeySecretKey" "mountPath".
+*/}}
+{{- define "vidispine-auth-proxy.accountEnv" -}}
+- name: {{ .prefix }}_USER
+  value: {{ .user | quote }}
+{{- if .accessKeyId }}
+- name: {{ .prefix }}_ACCESS_KEY_ID
+  value: {{ .accessKeyId | quote }}
+- name: {{ .prefix }}_ACCESS_KEY_SECRET_FILE
+  value: {{ printf "%s/%s" .mountPath .accessKeySecretKey | quote }}
+{{- else }}
+- name: {{ .prefix }}_PASSWORD_FILE
+  value: {{ printf "%s/%s" .mountPath .passwordKey | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
 The proxy container. Extra context keys: "listenHost" (0.0.0.0 for the gateway,
 127.0.0.1 for a sidecar) and "sidecar" (true: native sidecar, restartPolicy Always).
 */}}
 {{- define "vidispine-auth-proxy.container" -}}
+{{- include "vidispine-auth-proxy.checkCredentials" . -}}
 {{- $v := .values -}}
 {{- $dataPort := (index $v.service.ports 0).port -}}
 - name: vidispine-auth-proxy
@@ -129,15 +215,22 @@ The proxy container. Extra context keys: "listenHost" (0.0.0.0 for the gateway,
       value: {{ required "vidispine.url is required" $v.vidispine.url | quote }}
     - name: VIDISPINE_USER
       value: {{ required "vidispine.user is required" $v.vidispine.user | quote }}
-    {{- if $v.credentials.passwordKey }}
+    {{- $c := $v.credentials }}
+    {{- if $c.passwordKey }}
     - name: VIDISPINE_PASSWORD_FILE
-      value: {{ printf "%s/%s" $v.credentials.mountPath $v.credentials.passwordKey | quote }}
+      value: {{ printf "%s/%s" $c.mountPath $c.passwordKey | quote }}
+    {{- end }}
+    {{- with $v.vidispine.accessKeyId }}
+    - name: VIDISPINE_ACCESS_KEY_ID
+      value: {{ . | quote }}
+    - name: VIDISPINE_ACCESS_KEY_SECRET_FILE
+      value: {{ printf "%s/%s" $c.mountPath $c.accessKeySecretKey | quote }}
     {{- end }}
     {{- if $v.vidispine.adminUser }}
-    - name: VIDISPINE_ADMIN_USER
-      value: {{ $v.vidispine.adminUser | quote }}
-    - name: VIDISPINE_ADMIN_PASSWORD_FILE
-      value: {{ printf "%s/%s" $v.credentials.mountPath $v.credentials.adminPasswordKey | quote }}
+    {{- include "vidispine-auth-proxy.accountEnv" (dict "prefix" "VIDISPINE_ADMIN" "user" $v.vidispine.adminUser "accessKeyId" $v.vidispine.adminAccessKeyId "passwordKey" $c.adminPasswordKey "accessKeySecretKey" $c.adminAccessKeySecretKey "mountPath" $c.mountPath) | nindent 4 }}
+    {{- end }}
+    {{- if $v.vidispine.runAsUser }}
+    {{- include "vidispine-auth-proxy.accountEnv" (dict "prefix" "VIDISPINE_RUNAS" "user" $v.vidispine.runAsUser "accessKeyId" $v.vidispine.runAsAccessKeyId "passwordKey" $c.runAsPasswordKey "accessKeySecretKey" $c.runAsAccessKeySecretKey "mountPath" $c.mountPath) | nindent 4 }}
     {{- end }}
     - name: PROXY_LISTEN
       value: {{ printf "%s:%v" .listenHost $dataPort | quote }}

@@ -1,7 +1,7 @@
 /**
- * The fast unit tests of the policy modules: small pure functions, no sockets, no child
- * processes, no build. Mutation testing (stryker.config.json) runs these per mutant; the
- * full suite (jest.config.js) runs them too.
+ * The fast unit tests of the policy modules: small pure functions (and the secret reader,
+ * over temporary files), no sockets, no servers, no build. Mutation testing
+ * (stryker.config.mjs) runs these per mutant; the full suite (jest.config.js) runs them too.
  * @type {import('jest').Config}
  */
 module.exports = {
@@ -14,6 +14,7 @@ module.exports = {
     '<rootDir>/test/proxy/admission.test.ts',
     '<rootDir>/test/tokens/policies.test.ts',
     '<rootDir>/test/vidispine/classify.test.ts',
+    '<rootDir>/test/config/secrets.test.ts',
   ],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
 };

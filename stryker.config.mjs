@@ -23,11 +23,14 @@ export default {
     'src/tokens/renew-policy.ts',
     'src/tokens/sliding-expiry.ts',
     'src/tokens/lifetime-learning.ts',
+    'src/vidispine/classify.ts',
+    'src/config/secrets.ts',
   ],
   thresholds: { high: 98, low: 95, break: 95 },
   // Each run re-tests only the mutants whose code or covering tests changed since the results
   // committed in this file, and writes it anew (commit it with the change); `--force` runs
-  // every mutant. A change elsewhere that alters a module's behaviour needs `--force`.
+  // every mutant, which the committed file should come from: Stryker cannot see every change
+  // that matters (a new row in a test table, code outside these modules).
   incremental: true,
   incrementalFile: 'stryker-incremental.json',
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],

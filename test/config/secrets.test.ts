@@ -1,8 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_SECRET_BYTES, readSecret, readSecretNow, SecretError } from '../../src/config/secrets';
+import {
+  describeSecret,
+  MAX_SECRET_BYTES,
+  readSecret,
+  readSecretNow,
+  SecretError,
+} from '../../src/config/secrets';
 import type { SecretSource } from '../../src/config/types';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-secrets-'));
@@ -29,6 +42,7 @@ async function refusal(source: SecretSource): Promise<string> {
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(SecretError);
+  expect((err as Error).name).toBe('SecretError');
   return (err as Error).message;
 }
 
@@ -82,6 +96,20 @@ describe('secret files', () => {
     expect(await refusal(fileOf('\r\n'))).toContain('is empty');
   });
 
+  it('closes every file it opens, read or refused', async () => {
+    const openFiles = (): number => readdirSync('/proc/self/fd').length;
+    const secret = fileOf('pw\n');
+    const fifo = path('fifo-closed');
+    execFileSync('mkfifo', [fifo]);
+    const before = openFiles();
+    for (let i = 0; i < 20; i++) {
+      await both(secret);
+      await refusal({ kind: 'file', path: fifo });
+      await refusal(fileOf(''));
+    }
+    expect(openFiles()).toBe(before);
+  });
+
   it('names a missing file by its error code', async () => {
     expect(await refusal({ kind: 'file', path: path('missing') })).toContain('(ENOENT)');
   });
@@ -95,5 +123,23 @@ describe('secrets from the environment and the configuration', () => {
     );
     await expect(readSecret({ kind: 'env', name: 'PW' }, {})).rejects.toThrow('is not set');
     expect((await both({ kind: 'literal', value: 'lit' })).toString()).toBe('lit');
+    expect(await refusal({ kind: 'literal', value: '\r\n' })).toBe('the value is empty');
+  });
+
+  it('describes where a secret is set without its value', () => {
+    const setting = 'users[0].passwordFile';
+    expect(describeSecret({ kind: 'file', path: '/run/secrets/pw', setting })).toBe(
+      'file /run/secrets/pw (users[0].passwordFile)',
+    );
+    expect(describeSecret({ kind: 'env', name: 'PW', setting: 'passwordEnv' })).toBe(
+      'environment variable PW (passwordEnv)',
+    );
+    expect(
+      describeSecret({ kind: 'literal', value: 'hunter2', setting: 'VIDISPINE_PASSWORD' }),
+    ).toBe('VIDISPINE_PASSWORD');
+    expect(describeSecret({ kind: 'literal', value: 'hunter2' })).toBe('the configuration');
+    expect(describeSecret({ kind: 'env', name: 'PW' })).toBe(
+      'environment variable PW (the configuration)',
+    );
   });
 });

@@ -71,6 +71,28 @@ describe('tokenFromAnswer', () => {
     expect(token(answer(200, 'a.b-c_d~e+f/g==', { contentType: 'text/plain;charset=utf-8' }))).toBe(
       'a.b-c_d~e+f/g==',
     );
+    expect(token(answer(200, 'VX-1', { contentType: 'Text/Plain ; charset=utf-8' }))).toBe('VX-1');
+  });
+
+  it('takes a token only when the whole body has its shape', () => {
+    for (const body of ['<b>VX-1', 'VX-1<br>', 'VX 1', `${'a'.repeat(4097)}`]) {
+      expect(failure(() => token(answer(200, body)))).toMatchObject({
+        reason: 'empty_token',
+        message: expect.stringContaining('a body that is not a token'),
+      });
+    }
+    expect(token(answer(200, 'a'.repeat(4096)))).toHaveLength(4096);
+  });
+
+  it('takes a token only from a 2xx answer', () => {
+    for (const status of [199, 300]) {
+      expect(failure(() => token(answer(status, 'VX-1')))).toMatchObject({
+        reason: 'bad_request',
+        status,
+        message: expect.stringContaining('unexpected answer to the token request'),
+      });
+    }
+    expect(token(answer(299, 'VX-1'))).toBe('VX-1');
   });
 
   it.each([
@@ -99,7 +121,7 @@ describe('tokenFromAnswer', () => {
     [answer(429), 'rate_limited', /limiting requests/],
     [answer(302), 'bad_request', /VIDISPINE_URL points at VidiCore/],
     [answer(500), 'server_error', /server-side problem/],
-    [answer(503), 'server_error', /HTTP 503/],
+    [answer(503), 'server_error', /unavailable, e\.g\. "No server available".*HTTP 503/],
   ])('classifies %j', (a, reason, message) => {
     const err = failure(() => token(a));
     expect(err.reason).toBe(reason);
@@ -130,6 +152,8 @@ describe('tokenFromAnswer', () => {
   it("quotes Vidispine's Reason header, one line", () => {
     const err = failure(() => token(answer(401, '', { reason: 'User was not found: alice\r\nX' })));
     expect(err.message).toContain('Vidispine says: "User was not found: alice??X"');
+    const long = failure(() => token(answer(401, '', { reason: 'y'.repeat(300) })));
+    expect(long.message).toContain(`Vidispine says: "${'y'.repeat(200)}")`);
   });
 
   it('carries Retry-After', () => {
@@ -146,7 +170,10 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs('120', now)).toBe(120_000);
     expect(retryAfterMs('Thu, 01 Jan 2026 00:01:00 GMT', now)).toBe(60_000);
     expect(retryAfterMs('Wed, 31 Dec 2025 00:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs(' 120 ', now)).toBe(120_000);
     expect(retryAfterMs('soon', now)).toBeUndefined();
+    expect(retryAfterMs('12 seconds', now)).toBeUndefined();
+    expect(retryAfterMs('x1', now)).toBeUndefined();
     expect(retryAfterMs(undefined, now)).toBeUndefined();
   });
 });
@@ -165,21 +192,37 @@ describe('network failures', () => {
     'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
     'ERR_TLS_CERT_ALTNAME_INVALID',
   ])('%s → network with a caFile hint', (code) => {
-    expect(errorForNetworkFailure(coded(code), ctx).message).toBe(
-      `TLS with http://vidispine:8080 failed (${code}): if VidiCore's certificate is signed by a private CA, set VIDISPINE_CA_FILE`,
-    );
+    expect(errorForNetworkFailure(coded(code), ctx)).toMatchObject({
+      reason: 'network',
+      message: `TLS with http://vidispine:8080 failed (${code}): if VidiCore's certificate is signed by a private CA, set VIDISPINE_CA_FILE`,
+    });
   });
 
   it.each(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'])('%s → network, check the clock', (code) => {
-    expect(errorForNetworkFailure(coded(code), ctx).message).toBe(
-      `TLS with http://vidispine:8080 failed (${code}): the certificate is outside its validity period; check this machine's clock (date -u) against the certificate's dates, or renew the certificate`,
-    );
+    expect(errorForNetworkFailure(coded(code), ctx)).toMatchObject({
+      reason: 'network',
+      message: `TLS with http://vidispine:8080 failed (${code}): the certificate is outside its validity period; check this machine's clock (date -u) against the certificate's dates, or renew the certificate`,
+    });
   });
 
   it('says when an https URL meets a server without TLS', () => {
     const https = { ...ctx, origin: 'https://vidispine:8080' };
-    expect(errorForNetworkFailure(coded('EPROTO'), https).message).toBe(
-      'no TLS handshake with https://vidispine:8080 (EPROTO): the server does not speak TLS there; if VidiCore serves plain HTTP on that port, use http:// in VIDISPINE_URL',
+    expect(errorForNetworkFailure(coded('EPROTO'), https)).toMatchObject({
+      reason: 'network',
+      message:
+        'no TLS handshake with https://vidispine:8080 (EPROTO): the server does not speak TLS there; if VidiCore serves plain HTTP on that port, use http:// in VIDISPINE_URL',
+    });
+    // EPROTO over plain HTTP, or another failure over https, is not that.
+    expect(errorForNetworkFailure(coded('EPROTO'), ctx).message).toMatch(/^cannot reach Vidispine/);
+    expect(errorForNetworkFailure(coded('ECONNRESET'), https).message).toMatch(
+      /^cannot reach Vidispine/,
+    );
+  });
+
+  it('names a failure without a code by its class, or as an error', () => {
+    expect(errorForNetworkFailure(new TypeError('bad'), ctx).message).toContain('(TypeError)');
+    expect(errorForNetworkFailure('thrown text', ctx).message).toBe(
+      'cannot reach Vidispine at http://vidispine:8080 (error): check VIDISPINE_URL and that VidiCore is running',
     );
   });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { appConfigProblems } from './app-config';
+import { appConfigProblems, appConfigs } from './app-config';
 import { proxyContainers, secretProblems, secretReadProblems, workloadProblems } from './checks';
 import { DASHBOARD_PATH } from './dashboard';
 import {
@@ -16,8 +16,19 @@ import {
 } from './render';
 
 const DEPLOY = join(ROOT, 'deploy');
-const KUSTOMIZATIONS = ['base', 'examples/sidecar', 'examples/multi-user', 'monitoring'];
-const WORKLOADS = ['base', 'examples/sidecar', 'examples/multi-user'];
+const KUSTOMIZATIONS = [
+  'base',
+  'examples/sidecar',
+  'examples/sidecar-access-key',
+  'examples/multi-user',
+  'monitoring',
+];
+const WORKLOADS = [
+  'base',
+  'examples/sidecar',
+  'examples/sidecar-access-key',
+  'examples/multi-user',
+];
 
 const rendered = new Map<string, Rendered>();
 const render = (dir: string): Rendered => {
@@ -141,6 +152,38 @@ describe('deploy/examples/sidecar', () => {
     const volume = records(at(proxy?.spec, 'volumes')).find((v) => v.name === mount?.name);
     expect(at(volume, 'secret', 'secretName')).toBe('vidispine-auth-proxy-credentials');
     expect(secretReadProblems(objects)).toEqual([]);
+  });
+});
+
+describe('deploy/examples/sidecar-access-key', () => {
+  it("authenticates with the user's access key: its ID from the ConfigMap, its secret from the Secret", () => {
+    const { objects } = render('examples/sidecar-access-key');
+    const [proxy] = proxyContainers(objects);
+    expect(proxy?.env.get('VIDISPINE_ACCESS_KEY_ID')?.value).toBe('VSID2C56CQTA7DWW7DLF');
+    expect(proxy?.env.get('VIDISPINE_ACCESS_KEY_SECRET_FILE')?.value).toBe(
+      '/var/run/secrets/vidispine-auth-proxy/access-key',
+    );
+    // One credential: the password file is gone.
+    expect(proxy?.env.has('VIDISPINE_PASSWORD_FILE')).toBe(false);
+    const [loaded] = appConfigs(objects);
+    expect(loaded?.config?.users[0]?.credential).toMatchObject({
+      kind: 'accessKey',
+      basicUser: 'VSID2C56CQTA7DWW7DLF',
+    });
+  });
+
+  it('is the sidecar example otherwise, down to the last field', () => {
+    const strip = (objects: readonly K8sObject[]): unknown =>
+      JSON.parse(
+        JSON.stringify(objects)
+          .replace(/vidispine-auth-proxy-sidecar-[a-z0-9]+/g, 'vidispine-auth-proxy-sidecar')
+          .replace(/"VIDISPINE_ACCESS_KEY_ID":"[^"]*",?/, '')
+          .replace(/access-key"/, 'password"')
+          .replace(/VIDISPINE_ACCESS_KEY_SECRET_FILE/, 'VIDISPINE_PASSWORD_FILE'),
+      ) as unknown;
+    expect(strip(render('examples/sidecar-access-key').objects)).toEqual(
+      strip(render('examples/sidecar').objects),
+    );
   });
 });
 

@@ -246,14 +246,25 @@ export function renderKustomization(dir: string): Rendered {
  * The README's kustomize recipe on `workload`: a kustomization in `dir` (created) that lists
  * it, adds deploy/components/sidecar, names the image and sets the proxy's URL and user.
  */
-export function renderWithSidecarComponent(dir: string, workload: K8sObject): Rendered {
+export function renderWithSidecarComponent(
+  dir: string,
+  workload: K8sObject,
+  options: {
+    /** Components listed after deploy/components/sidecar (folder names under deploy/components). */
+    readonly more?: readonly string[];
+    /** More of the proxy's environment, in its ConfigMap. */
+    readonly env?: Readonly<Record<string, string>>;
+  } = {},
+): Rendered {
   mkdirSync(dir);
   writeFileSync(join(dir, 'workload.yaml'), stringify(workload));
+  const component = (name: string): string =>
+    relative(dir, join(ROOT, 'deploy', 'components', name));
   writeFileSync(
     join(dir, 'kustomization.yaml'),
     stringify({
       resources: ['workload.yaml'],
-      components: [relative(dir, join(ROOT, 'deploy', 'components', 'sidecar'))],
+      components: ['sidecar', ...(options.more ?? [])].map(component),
       images: [
         {
           name: 'vidispine-auth-proxy',
@@ -267,7 +278,11 @@ export function renderWithSidecarComponent(dir: string, workload: K8sObject): Re
             apiVersion: 'v1',
             kind: 'ConfigMap',
             metadata: { name: 'vidispine-auth-proxy-sidecar' },
-            data: { VIDISPINE_URL: 'http://vidispine.media.svc:8080', VIDISPINE_USER: 'shop' },
+            data: {
+              VIDISPINE_URL: 'http://vidispine.media.svc:8080',
+              VIDISPINE_USER: 'shop',
+              ...options.env,
+            },
           }),
         },
       ],

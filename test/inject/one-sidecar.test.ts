@@ -207,8 +207,19 @@ describe.each(HELMS)('$name: the webhook injects what the named template renders
   });
 });
 
-describe('the webhook injects what the kustomize component patches in', () => {
-  it("with the component's settings", async () => {
+describe('the webhook injects what the kustomize components patch in', () => {
+  it.each([
+    ["the sidecar component's settings", {}, [], {}],
+    [
+      'sidecar-access-key: an access key instead of the password',
+      {
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
+      },
+      ['sidecar-access-key'],
+      { VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF' },
+    ],
+  ])('%s', async (what, annotations, more, config) => {
     const deployment: K8sObject = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -218,12 +229,17 @@ describe('the webhook injects what the kustomize component patches in', () => {
         template: { metadata: { labels: { app: 'shop' } }, spec: at(stockPod({}), 'spec') },
       },
     };
-    const { objects } = renderWithSidecarComponent(join(dir, 'kustomize-app'), deployment);
+    const { objects } = renderWithSidecarComponent(
+      join(dir, `kustomize-${what}`.replace(/\W+/g, '-')),
+      deployment,
+      { more, env: config },
+    );
     const [fromComponent] = proxyContainers(objects);
     const fromWebhook = await injected(
       stockPod({
         'vidispine-auth-proxy/user': 'shop',
         'vidispine-auth-proxy/secret': 'vidispine-auth-proxy-credentials',
+        ...annotations,
       }),
     );
     const [injectedProxy] = proxyContainers([

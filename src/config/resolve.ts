@@ -188,7 +188,7 @@ function resolveAccount(
 }
 
 /** The RunAs header carries the name: only characters an HTTP header can hold. */
-const HEADER_TEXT = /^[\x20-\x7e\xa0-\xff]*$/;
+export const HEADER_TEXT = /^[\x20-\x7e\xa0-\xff]*$/;
 
 function resolveUser(
   raw: RawUser,

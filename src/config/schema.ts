@@ -41,7 +41,7 @@ const MAX_TOKEN_SECONDS = 2_147_483_647;
  * name), as a path segment of `/API/user/{name}/token` and in a `RunAs` header. Vidispine
  * documents no rule of its own; these are the names no request could carry intact.
  */
-const userName = () =>
+export const userName = () =>
   text()
     .max(256, { error: 'must be at most 256 characters' })
     .refine((name) => name === name.trim(), { error: 'must not begin or end with a space' })

@@ -10,7 +10,8 @@ import {
   type SidecarDefaults,
   vidispineUrlText,
 } from '../config/injector';
-import { accessKeyId, logLevelSchema } from '../config/schema';
+import { HEADER_TEXT } from '../config/resolve';
+import { accessKeyId, logLevelSchema, userName } from '../config/schema';
 import type { Resources } from '../config/injector';
 import type { Pod } from './k8s';
 import { parseQuantity } from '../config/quantity';
@@ -205,14 +206,15 @@ export function readPodRequest(
         "the pod uses hostNetwork, so the proxy's listeners would be the node's: any process on the node could act as this user, and its ports would clash with other pods'; remove the label or hostNetwork",
     });
   }
-  const user = r.get(ANNOTATIONS.user);
-  if (!user)
-    r.problem(
-      ANNOTATIONS.user,
-      'required: set it to the Vidispine user whose token the proxy attaches',
-    );
+  const user = readUser(r);
   const vidispineUrl = readUrl(r, defaults);
   const credential = readCredential(r, defaults);
+  if (user !== undefined && credential?.kind === 'runAs' && !HEADER_TEXT.test(user)) {
+    r.problem(
+      ANNOTATIONS.user,
+      `${shown(user)} cannot be sent in a RunAs header (only Latin-1 characters): give the user its own credential (password or access-key)`,
+    );
+  }
   const port = readPort(r, ANNOTATIONS.port, DEFAULT_PORT);
   const opsPort = readPort(r, ANNOTATIONS.opsPort, DEFAULT_OPS_PORT);
   checkPorts(pod, r, port, opsPort);
@@ -245,6 +247,22 @@ export function readPodRequest(
     },
     ...(envName ? { envName } : {}),
   };
+}
+
+function readUser(r: Reader): string | undefined {
+  const a = ANNOTATIONS.user;
+  const user = r.get(a);
+  if (!user) {
+    r.problem(a, 'required: set it to the Vidispine user whose token the proxy attaches');
+    return undefined;
+  }
+  // The proxy's own rule for a user name, so a pod is refused now rather than its proxy later.
+  const parsed = userName().safeParse(user);
+  if (!parsed.success) {
+    r.problem(a, `${shown(user)} ${parsed.error.issues[0]?.message ?? 'is not a user name'}`);
+    return undefined;
+  }
+  return user;
 }
 
 function readUrl(r: Reader, defaults: InjectDefaults): string | undefined {

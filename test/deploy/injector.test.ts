@@ -540,7 +540,13 @@ describe('kubectl kustomize deploy/injector', () => {
                 apiVersion: 'v1',
                 kind: 'ConfigMap',
                 metadata: { name: 'vidispine-auth-proxy-injector' },
-                data: { SIDECAR_VIDISPINE_URL: 'http://vidispine.media.svc:8080' },
+                data: {
+                  SIDECAR_VIDISPINE_URL: 'http://vidispine.media.svc:8080',
+                  // A RunAs service account for pods with credential: runas.
+                  SIDECAR_RUNAS_USER: 'svc-runas',
+                  SIDECAR_RUNAS_SECRET: 'vidispine-runas',
+                  SIDECAR_RUNAS_ACCESS_KEY_ID: 'VSIDRUNAS0000000001',
+                },
               }),
             },
           ],
@@ -555,7 +561,12 @@ describe('kubectl kustomize deploy/injector', () => {
       expect(wiringProblems(objects)).toEqual([]);
       expect(certManagerProblems(objects)).toEqual([]);
       expect(tlsTarget(objects).dnsName).toBe('vidispine-auth-proxy-injector.webhooks.svc');
-      loadsItsConfiguration(objects);
+      expect(loadsItsConfiguration(objects).sidecar.runAs).toEqual({
+        user: 'svc-runas',
+        secret: 'vidispine-runas',
+        key: 'access-key',
+        accessKeyId: 'VSIDRUNAS0000000001',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -341,6 +341,13 @@ describe("sidecars minted by the webhook's accounts", () => {
       ],
     ],
     [
+      'a RunAs-minted user whose name no header can carry',
+      { 'vidispine-auth-proxy/credential': 'runas', 'vidispine-auth-proxy/user': 'Ωmega' },
+      [
+        'vidispine-auth-proxy/user: "Ωmega" cannot be sent in a RunAs header (only Latin-1 characters): give the user its own credential',
+      ],
+    ],
+    [
       'an access key ID without credential access-key',
       {
         'vidispine-auth-proxy/credential': 'admin',
@@ -471,6 +478,11 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       [
         'vidispine-auth-proxy/credential: runas is not available: the webhook has no sidecar.runAs account configured; use password or access-key with a Secret',
       ],
+    ],
+    [
+      'a user name the proxy would refuse',
+      { ...ASKS, 'vidispine-auth-proxy/user': 'shop:admin' },
+      ['vidispine-auth-proxy/user: "shop:admin" must not contain \':\''],
     ],
     [
       'an access key without its ID',

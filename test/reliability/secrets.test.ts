@@ -9,7 +9,7 @@ import type { SimUser } from '../../src/simulator';
 import { BACKOFF_NO_TOKEN_CAP_MS } from '../../src/tokens/backoff';
 import { call, type Reply, headerText } from '../support/http';
 import { startApp } from '../support/app';
-import { until } from '../support/wait';
+import { HANG_GUARD_MS, until } from '../support/wait';
 import { rawExchange } from '../support/net';
 
 const ALICE_PASSWORD = 'Alice-S3cret-Pw-7431';
@@ -92,7 +92,7 @@ it('no secret appears in logs, metrics, /status, pages, probes, error bodies or 
         (await client('bob', '/API/whoami')).status,
       ];
       expect(statuses).toContain(503);
-      await until(() => r.logs.length > failedBefore, 2000, 'a log line');
+      await until(() => r.logs.length > failedBefore, HANG_GUARD_MS, 'a log line');
       replies.push(await r.ops('/status'), await r.ops('/readyz'), await r.ops('/'));
       r.sim.healTokenEndpoints();
       r.sim.setUserPassword('alice', ALICE_PASSWORD);

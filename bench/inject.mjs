@@ -14,12 +14,13 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import {
   cpuSeconds,
+  freePort,
   installCleanup,
   killAll,
-  lineReader,
   rssMiB,
   runClient,
   startProcess,
+  waitForOk,
 } from './lib/procs.mjs';
 
 const HELP = `Usage: npm run bench:inject -- [options]
@@ -28,6 +29,8 @@ const HELP = `Usage: npm run bench:inject -- [options]
   --rate=N          reviews/s of the open-loop scenario (default 200)
   --duration=S      seconds measured per scenario (default 10)
   --warmup=S        seconds of load before each (default 2)
+  --log-level=L     the webhook's LOG_LEVEL (default info: one line per injected pod, as in
+                    production; warn leaves it out, to see what the line costs)
   --cpu-prof        run the webhook under node --cpu-prof (profiles in bench/results/profiles;
                     summarise with node bench/cpuprofile-top.mjs FILE)
   --out=FILE        JSON results (default bench/results/inject-<time>.json)
@@ -214,6 +217,7 @@ async function main() {
       warmup: { type: 'string' },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      'log-level': { type: 'string' },
     },
   });
   if (values.help) {
@@ -224,6 +228,7 @@ async function main() {
   const rate = Number(values.rate ?? 200);
   const seconds = Number(values.duration ?? 10);
   const warmupSeconds = Number(values.warmup ?? 2);
+  const logLevel = values['log-level'] ?? 'info';
   installCleanup();
   mkdirSync(RESULTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'vap-bench-inject-'));
@@ -235,33 +240,27 @@ async function main() {
     const profile = values['cpu-prof']
       ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`]
       : [];
+    // Ports chosen here: the `listening` line that names ports it picked itself is not
+    // logged above info.
+    const port = await freePort();
+    const opsPort = await freePort();
     const webhook = startProcess('inject', process.execPath, [...profile, CLI, 'inject'], {
       env: {
         PATH: process.env.PATH,
-        WEBHOOK_LISTEN: '127.0.0.1:0',
+        WEBHOOK_LISTEN: `127.0.0.1:${port}`,
         WEBHOOK_CERT_FILE: join(dir, 'tls.crt'),
         WEBHOOK_KEY_FILE: join(dir, 'tls.key'),
-        OPS_LISTEN: '127.0.0.1:0',
+        OPS_LISTEN: `127.0.0.1:${opsPort}`,
         SIDECAR_IMAGE: 'registry.example.com/vidispine-auth-proxy:0.1.0',
         SIDECAR_VIDISPINE_URL: 'http://vidispine.media.svc:8080',
         SHUTDOWN_DELAY_SECONDS: '0',
+        LOG_LEVEL: logLevel,
       },
     });
-    const lines = lineReader(webhook);
-    let port;
-    let opsPort;
-    while (port === undefined) {
-      const line = JSON.parse(await lines.next(10_000));
-      if (line.event === 'listening')
-        ({
-          webhook: { port },
-          ops: { port: opsPort },
-        } = line);
-    }
-    const readyMs = performance.now() - started;
-    // It logs one line per injected pod, as in production: read and dropped from here on.
-    webhook.child.stdout.removeAllListeners('data');
+    // It logs one line per injected pod at info, as in production: read and dropped.
     webhook.child.stdout.resume();
+    await waitForOk(`http://127.0.0.1:${opsPort}/readyz`, {}, webhook, 10_000, 5);
+    const readyMs = performance.now() - started;
     await sleep(2000);
     const idleBefore = rssMiB(webhook.pid);
     say(`inject: listening after ${readyMs.toFixed(0)} ms, idle RSS ${idleBefore.toFixed(1)} MiB`);
@@ -312,6 +311,7 @@ async function main() {
       },
       concurrency,
       rate,
+      logLevel,
       reviewBytes: body.length,
       readyMs: Math.round(readyMs),
       idleRssMiB: { afterStart: idleBefore, afterLoad: idleAfter },
@@ -326,7 +326,7 @@ async function main() {
     process.stdout.write(
       [
         '',
-        `admission (${result.reviewBytes} B pod review, HTTPS keep-alive, load ${result.machine.loadAverage.toFixed(1)}):`,
+        `admission (${result.reviewBytes} B pod review, HTTPS keep-alive, log level ${logLevel}, load ${result.machine.loadAverage.toFixed(1)}):`,
         ...scenarios.map(([mode, label]) => row(label, loads[mode])),
         `  CPU per review ${result.cpuMsPerReview} ms (the webhook's own logic, in-process: ${result.logicMicrosecondsPerReview} µs); idle RSS ${idleBefore.toFixed(1)} MiB after start, ${idleAfter.toFixed(1)} MiB after the load; listening ${result.readyMs} ms after spawn`,
         '',

@@ -165,6 +165,9 @@ const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_URL = 1024;
+// The proxy's own rules, built once: a review must not pay for building a schema.
+const USER_NAME = userName();
+const ACCESS_KEY_ID = accessKeyId();
 const TRUE = new Set(['true', '1', 'yes']);
 const FALSE = new Set(['false', '0', 'no']);
 
@@ -257,7 +260,7 @@ function readUser(r: Reader): string | undefined {
     return undefined;
   }
   // The proxy's own rule for a user name, so a pod is refused now rather than its proxy later.
-  const parsed = userName().safeParse(user);
+  const parsed = USER_NAME.safeParse(user);
   if (!parsed.success) {
     r.problem(a, `${shown(user)} ${parsed.error.issues[0]?.message ?? 'is not a user name'}`);
     return undefined;
@@ -332,7 +335,7 @@ function readAccessKeyId(r: Reader): string | undefined {
     return undefined;
   }
   // The proxy's own rule for an access key ID, so a pod is refused now rather than its proxy later.
-  const parsed = accessKeyId().safeParse(id);
+  const parsed = ACCESS_KEY_ID.safeParse(id);
   if (!parsed.success) {
     r.problem(a, `${shown(id)} ${parsed.error.issues[0]?.message ?? 'is not an access key ID'}`);
     return undefined;

@@ -3,7 +3,8 @@
 // where `base` is the origin clients talk to, `headers` what a client must add itself
 // (only "direct" needs the token), `pid` the process whose RSS and CPU are measured (null:
 // none), and `readyUrl` what answers 200 once it can serve (this proxy's /readyz; the
-// others hold a token minted up front, so their first forwarded answer).
+// others hold a token minted up front, so their first forwarded answer); this proxy also
+// has `metricsUrl`, its Prometheus endpoint.
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,7 +26,13 @@ const now = () => performance.timeOrigin + performance.now();
  * A contender process listening on 127.0.0.1:`port`; resolves once it answers the probe
  * unless `wait` is false (cold and start-to-ready measure that part themselves).
  */
-function spawned(proc, port, ctx, wait, { spawnedAt, readyUrl, cleanup = () => undefined }) {
+function spawned(
+  proc,
+  port,
+  ctx,
+  wait,
+  { spawnedAt, readyUrl, metricsUrl, cleanup = () => undefined },
+) {
   const base = `http://127.0.0.1:${port}`;
   const instance = {
     base,
@@ -33,6 +40,7 @@ function spawned(proc, port, ctx, wait, { spawnedAt, readyUrl, cleanup = () => u
     pid: proc.pid,
     spawnedAt,
     readyUrl: readyUrl ?? base + (ctx.probePath ?? PROBE_PATH),
+    metricsUrl,
     proc,
     stop: async () => {
       await proc.stop();
@@ -105,6 +113,7 @@ function proxyContender({ name = 'proxy', label = 'this proxy', cli = PROXY_CLI,
       return spawned(proc, port, ctx, wait, {
         spawnedAt,
         readyUrl: `http://127.0.0.1:${opsPort}/readyz`,
+        metricsUrl: `http://127.0.0.1:${opsPort}/metrics`,
       });
     },
   };

@@ -50,7 +50,7 @@ export async function startSimulator(proxyCli, user) {
   return { base, port: Number(new URL(base).port), proc, token: minted.body.trim() };
 }
 
-/** One start: spawn → ready, one request through the data port, settle, weigh. */
+/** One start: spawn → ready, one request through the data port (and a scrape), settle, weigh. */
 async function startOnce(ctx, contender, options = {}) {
   const instance = await contender.start(ctx, { ...options, wait: false });
   try {
@@ -59,6 +59,8 @@ async function startOnce(ctx, contender, options = {}) {
     const cpuMs = schedCounters(instance.pid).cpuNs / 1e6;
     const probe = await httpGet(instance.base + SIMULATOR_PROBE);
     if (probe.status !== 200) throw new Error(`first request answered ${probe.status}`);
+    // As in a pod Prometheus scrapes: this proxy builds its metrics registry at the first scrape.
+    if (instance.metricsUrl !== undefined) await httpGet(instance.metricsUrl);
     await sleep(SETTLE_MS);
     const before = schedCounters(instance.pid);
     await sleep(IDLE_WINDOW_MS);

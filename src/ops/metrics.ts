@@ -1,305 +1,103 @@
 /**
- * Prometheus metrics, in their own registry (served on the ops listener only). Counters and
- * histograms are fed by the forwarder (as its observer) and the token store's events;
- * everything that describes "now" (validity, expiry) is read from the store at scrape time,
- * so a token that lapses silently or an autoRefresh expiry that slides is still reported
- * right.
+ * Prometheus metrics, served on the ops listener only. The registry behind them (prom-client,
+ * `metrics-registry.ts`) is built off the path to ready: at the first scrape, or once
+ * `PENDING_LIMIT` reports wait for it, whichever comes first. Loading prom-client and starting
+ * its default metrics is about a third of the CPU from spawn to ready and 2–4 MiB of a pod that
+ * is never scraped; what is reported before the registry exists is kept, in order, and handed
+ * to it when it is built, so no count is lost.
  */
-import {
-  Counter,
-  Gauge,
-  Histogram,
-  type HistogramChild,
-  Registry,
-  collectDefaultMetrics,
-} from './prom';
-import { holdsUnexpiredToken, type TokenEventSource, type TokenStatusSource } from './views';
-import { MINT_FAILURE_REASONS } from '../vidispine/failures';
+import type { MetricsRegistry, OpsMetricsOptions } from './metrics-registry';
+import type { TokenEventSource } from './views';
 import type { MintEndpoint } from '../vidispine/endpoints';
-import { TOKEN_CHECKS, type TokenCheck } from '../vidispine/types';
+import type { TokenCheck } from '../vidispine/types';
 
-export const METRIC_PREFIX = 'vidispine_auth_proxy_';
+export {
+  METRIC_PREFIX,
+  OTHER_METHOD,
+  SUCCESS_REASON,
+  UNKNOWN_USER,
+  UPSTREAM_ERROR_REASONS,
+  normaliseMethod,
+  statusLabel,
+} from './metric-labels';
+export type { OpsMetricsOptions } from './metrics-registry';
 
-export const UPSTREAM_ERROR_REASONS = [
-  'refused',
-  'reset',
-  'timeout',
-  'dns',
-  'tls',
-  'protocol',
-  'other',
-] as const;
+/** Reports kept for a registry not built yet: a few hundred requests, or mints of many hours. */
+const PENDING_LIMIT = 1000;
 
-/** `reason` label of a successful refresh, so every series has the same label set. */
-export const SUCCESS_REASON = 'none';
+type Report = (registry: MetricsRegistry) => void;
 
-/** `user` label for a request that could not be tied to a configured user. */
-export const UNKNOWN_USER = '(unknown)';
-
-/** `method` label for anything outside the standard methods, keeping cardinality bounded. */
-export const OTHER_METHOD = 'OTHER';
-
-const STANDARD_METHODS: ReadonlySet<string> = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'PATCH',
-  'OPTIONS',
-  'CONNECT',
-  'TRACE',
-]);
-
-/** Mints: a loopback mint takes a few ms, a struggling Vidispine seconds (timeouts ~10 s). */
-const MINT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Requests: from a cached metadata GET (~1 ms) to long transcodes/uploads (a minute). */
-const REQUEST_BUCKETS = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
-];
-
-/**
- * How often the event-loop lag histogram (nodejs_eventloop_lag_*) takes a sample. prom-client's
- * default of 10 ms wakes an idle proxy 100 times a second in every pod; at 100 ms a stall
- * still shows in full, with ten wake-ups a second.
- */
-const EVENT_LOOP_SAMPLE_MS = 100;
-
-export function normaliseMethod(method: string): string {
-  const upper = method.toUpperCase();
-  return STANDARD_METHODS.has(upper) ? upper : OTHER_METHOD;
-}
-
-/** An HTTP status as a label, or "0" when the value is not a status at all. */
-export function statusLabel(status: number): string {
-  return Number.isInteger(status) && status >= 100 && status <= 999 ? String(status) : '0';
-}
-
-export interface OpsMetricsOptions {
-  /** Configured user names: the only values the `user` label ever takes. */
-  readonly users: readonly string[];
-  readonly tokens: TokenStatusSource;
-  /** Include prom-client's process and Node.js metrics (default true). */
-  readonly defaultMetrics?: boolean;
-  readonly now?: () => number;
-}
-
-/** The metrics registry; also the forwarder's observer (its request and upstream reports). */
+/** The metrics; also the forwarder's observer (its request and upstream reports). */
 export class OpsMetrics {
-  readonly registry = new Registry();
+  private built: MetricsRegistry | undefined;
+  /** Reports made before the registry was built, oldest first. */
+  private pending: Report[] = [];
 
-  private readonly users: ReadonlySet<string>;
-  private readonly refreshes: Counter<'user' | 'endpoint' | 'result' | 'reason'>;
-  private readonly refreshDuration: Histogram<'user'>;
-  private readonly unauthorized: Counter<'user' | 'retried'>;
-  private readonly checks: Counter<'user' | 'result'>;
-  /**
-   * Requests by user → method as sent → status, as plain numbers: the data path pays three
-   * map lookups instead of prom-client's label validation and hashing; `requests_total` is
-   * filled from here at scrape time. Node only parses known methods, so the keys are bounded.
-   */
-  private readonly requestCounts = new Map<string, Map<string, Map<number, number>>>();
-  private readonly requestDuration: Histogram<'user'>;
-  /** `request_duration_seconds` children by user label, built once. */
-  private readonly durationByUser = new Map<string, HistogramChild<'user'>>();
-  private readonly inFlight: Gauge;
-  private readonly upstreamErrors: Counter<'reason'>;
-
-  constructor(options: OpsMetricsOptions) {
-    const { tokens } = options;
-    const now = options.now ?? Date.now;
-    const registers = [this.registry];
-    this.users = new Set(options.users);
-
-    this.refreshes = new Counter({
-      name: `${METRIC_PREFIX}token_refreshes_total`,
-      help: `Token mints by user, endpoint (token, user_token, token_runas, user_token_runas) and result; reason is the failure class, "${SUCCESS_REASON}" on success.`,
-      labelNames: ['user', 'endpoint', 'result', 'reason'],
-      registers,
-    });
-    this.refreshDuration = new Histogram({
-      name: `${METRIC_PREFIX}token_refresh_duration_seconds`,
-      help: 'Time taken by a token mint (successful or failed), in seconds.',
-      labelNames: ['user'],
-      buckets: MINT_BUCKETS,
-      registers,
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}token_expiry_timestamp_seconds`,
-      help: 'Modelled expiry of the token currently held, as a Unix timestamp in seconds; absent while none is held.',
-      labelNames: ['user'],
-      registers,
-      collect() {
-        this.reset();
-        for (const view of tokens.status()) {
-          if (view.expiresAt !== null) this.set({ user: view.user }, view.expiresAt / 1000);
-        }
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}token_last_success_timestamp_seconds`,
-      help: 'Time of the last successful token mint, as a Unix timestamp in seconds; absent before the first.',
-      labelNames: ['user'],
-      registers,
-      collect() {
-        this.reset();
-        for (const view of tokens.status()) {
-          if (view.lastRefreshAt !== null) {
-            this.set({ user: view.user }, view.lastRefreshAt / 1000);
-          }
-        }
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}token_valid`,
-      help: '1 when the user holds an unexpired token at scrape time, else 0.',
-      labelNames: ['user'],
-      registers,
-      collect() {
-        const at = now();
-        for (const view of tokens.status()) {
-          this.set({ user: view.user }, holdsUnexpiredToken(view, at) ? 1 : 0);
-        }
-      },
-    });
-    this.unauthorized = new Counter({
-      name: `${METRIC_PREFIX}upstream_unauthorized_total`,
-      help: 'Vidispine answered 401 to a request carrying our token; retried="true" when the request was replayed with a new token.',
-      labelNames: ['user', 'retried'],
-      registers,
-    });
-    this.checks = new Counter({
-      name: `${METRIC_PREFIX}token_checks_total`,
-      help: 'A 401 on our token, checked with GET /API/whoami on the same token: result="dead" dropped it, "alive" means the 401 was the request\'s own (passed on), "unknown" no clear answer.',
-      labelNames: ['user', 'result'],
-      registers,
-    });
-    const requestCounts = this.requestCounts;
-    new Counter({
-      name: `${METRIC_PREFIX}requests_total`,
-      help: 'Requests answered on the data listeners, by user, method and HTTP status code.',
-      labelNames: ['user', 'method', 'code'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [user, byMethod] of requestCounts) {
-          for (const [method, byStatus] of byMethod) {
-            const labels = { user, method: normaliseMethod(method) };
-            for (const [status, n] of byStatus)
-              this.inc({ ...labels, code: statusLabel(status) }, n);
-          }
-        }
-      },
-    });
-    this.requestDuration = new Histogram({
-      name: `${METRIC_PREFIX}request_duration_seconds`,
-      help: 'Time from receiving a request to finishing its response, in seconds.',
-      labelNames: ['user'],
-      buckets: REQUEST_BUCKETS,
-      registers,
-    });
-    this.inFlight = new Gauge({
-      name: `${METRIC_PREFIX}requests_in_flight`,
-      help: 'Requests received on the data listeners and not yet finished.',
-      registers,
-    });
-    this.upstreamErrors = new Counter({
-      name: `${METRIC_PREFIX}upstream_errors_total`,
-      help: 'Forwarded requests that got no answer from Vidispine, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-
-    // Every series of the endpoint each user starts with is there from the first scrape.
-    const endpoints = new Map(tokens.status().map((view) => [view.user, view.endpoint]));
-    for (const user of this.users) {
-      const endpoint = endpoints.get(user) ?? 'token';
-      this.refreshes.inc({ user, endpoint, result: 'success', reason: SUCCESS_REASON }, 0);
-      for (const reason of MINT_FAILURE_REASONS) {
-        this.refreshes.inc({ user, endpoint, result: 'failure', reason }, 0);
-      }
-      this.unauthorized.inc({ user, retried: 'true' }, 0);
-      this.unauthorized.inc({ user, retried: 'false' }, 0);
-      for (const result of TOKEN_CHECKS) this.checks.inc({ user, result }, 0);
-    }
-    for (const reason of UPSTREAM_ERROR_REASONS) this.upstreamErrors.inc({ reason }, 0);
-
-    if (options.defaultMetrics ?? true) {
-      collectDefaultMetrics(this.registry, EVENT_LOOP_SAMPLE_MS);
-    }
-  }
+  constructor(private readonly options: OpsMetricsOptions) {}
 
   get contentType(): string {
-    return this.registry.contentType;
+    return this.registry().contentType;
   }
 
   /** The exposition text for `/metrics`. */
   render(): Promise<string> {
-    return this.registry.metrics();
+    return this.registry().render();
   }
 
   requestStarted(): void {
-    this.inFlight.inc();
+    if (this.built) this.built.requestStarted();
+    else this.keep((r) => r.requestStarted());
   }
 
   requestFinished(user: string, method: string, status: number, durationSeconds: number): void {
-    const label = this.userLabel(user);
-    this.inFlight.dec();
-    countRequest(this.requestCounts, label, method, status);
-    let duration = this.durationByUser.get(label);
-    if (duration === undefined) {
-      duration = this.requestDuration.labels({ user: label });
-      this.durationByUser.set(label, duration);
-    }
-    duration.observe(durationSeconds);
+    if (this.built) this.built.requestFinished(user, method, status, durationSeconds);
+    else this.keep((r) => r.requestFinished(user, method, status, durationSeconds));
   }
 
   upstreamError(reason: string): void {
-    this.upstreamErrors.inc({ reason: boundedReason(reason, UPSTREAM_ERROR_REASONS, 'other') });
+    this.report((r) => r.upstreamError(reason));
   }
 
   upstreamUnauthorized(user: string, retried: boolean): void {
-    this.unauthorized.inc({ user: this.userLabel(user), retried: String(retried) });
+    this.report((r) => r.upstreamUnauthorized(user, retried));
   }
 
   mintSucceeded(user: string, endpoint: MintEndpoint, durationSeconds: number): void {
-    const label = this.userLabel(user);
-    this.refreshes.inc({ user: label, endpoint, result: 'success', reason: SUCCESS_REASON });
-    this.refreshDuration.observe({ user: label }, durationSeconds);
+    this.report((r) => r.mintSucceeded(user, endpoint, durationSeconds));
   }
 
   mintFailed(user: string, endpoint: MintEndpoint, reason: string, durationSeconds: number): void {
-    const label = this.userLabel(user);
-    // An unexpected reason still counts, under a bounded value.
-    const bounded = boundedReason(reason, MINT_FAILURE_REASONS, 'other');
-    this.refreshes.inc({ user: label, endpoint, result: 'failure', reason: bounded });
-    this.refreshDuration.observe({ user: label }, durationSeconds);
+    this.report((r) => r.mintFailed(user, endpoint, reason, durationSeconds));
   }
 
   tokenChecked(user: string, result: TokenCheck): void {
-    this.checks.inc({ user: this.userLabel(user), result });
+    this.report((r) => r.tokenChecked(user, result));
   }
 
-  private userLabel(user: string): string {
-    return this.users.has(user) ? user : UNKNOWN_USER;
+  /** For the reports off the per-request path: one closure each is nothing there. */
+  private report(report: Report): void {
+    if (this.built) report(this.built);
+    else this.keep(report);
   }
-}
 
-function countRequest(
-  counts: Map<string, Map<string, Map<number, number>>>,
-  user: string,
-  method: string,
-  status: number,
-): void {
-  let byMethod = counts.get(user);
-  if (byMethod === undefined) counts.set(user, (byMethod = new Map()));
-  let byStatus = byMethod.get(method);
-  if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
-  byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-}
+  private keep(report: Report): void {
+    this.pending.push(report);
+    if (this.pending.length >= PENDING_LIMIT) this.registry();
+  }
 
-function boundedReason(reason: string, known: readonly string[], fallback: string): string {
-  return known.includes(reason) ? reason : fallback;
+  /** The registry, built now if it was not yet. */
+  private registry(): MetricsRegistry {
+    if (this.built === undefined) {
+      // Required here, not at the top (see the file's comment).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const registry = require('./metrics-registry') as typeof import('./metrics-registry');
+      const built = new registry.MetricsRegistry(this.options);
+      for (const report of this.pending) report(built);
+      this.pending = [];
+      this.built = built;
+    }
+    return this.built;
+  }
 }
 
 /** Feed the mint counters and the mint-duration histogram from the token store's events. */

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { OpsMetrics, recordTokenEvents, normaliseMethod, statusLabel } from '../../src/ops/metrics';
 import { parseExposition, samples, value, type Exposition } from '../support/prom-parse';
 import { ScriptedTokens } from '../support/ops';
@@ -215,5 +217,49 @@ describe('OpsMetrics', () => {
       'OTHER',
     ]);
     expect([200, 599, 0, 99.5, 1000].map(statusLabel)).toEqual(['200', '599', '0', '0', '0']);
+  });
+
+  it('keeps what is reported before its registry is built, in order, and counts on after', async () => {
+    const { metrics, scrape } = setup();
+    for (let i = 0; i < 500; i += 1) {
+      metrics.requestStarted();
+      metrics.requestFinished('ingest', 'GET', 200, 0.004);
+    }
+    metrics.requestStarted();
+    metrics.upstreamError('reset');
+    const e = await scrape();
+    expect(value(e, `${P}requests_in_flight`)).toBe(1);
+    expect(value(e, `${P}requests_total`, { user: 'ingest', method: 'GET', code: '200' })).toBe(
+      500,
+    );
+    expect(value(e, `${P}request_duration_seconds_count`, { user: 'ingest' })).toBe(500);
+    expect(value(e, `${P}upstream_errors_total`, { reason: 'reset' })).toBe(1);
+  });
+
+  /** In a process of its own: whether prom-client is loaded after `reports` requests, then after a scrape. */
+  function promClientLoaded(reports: number): { reported: boolean; scraped: boolean } {
+    const built = join(__dirname, '..', '..', 'dist', 'ops', 'metrics.js');
+    const script = `
+      const { OpsMetrics } = require(${JSON.stringify(built)});
+      const loaded = () => Object.keys(require.cache).some((f) => f.includes('/node_modules/prom-client/'));
+      const metrics = new OpsMetrics({ users: ['ingest'], tokens: { status: () => [] } });
+      for (let i = 0; i < ${reports}; i += 1) metrics.requestStarted();
+      const reported = loaded();
+      metrics.render().then((text) => {
+        if (!text.includes('vidispine_auth_proxy_requests_in_flight ${reports}\\n')) throw new Error(text);
+        process.stdout.write(JSON.stringify({ reported, scraped: loaded() }));
+        process.exit(0);
+      });`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    return JSON.parse(run.stdout) as { reported: boolean; scraped: boolean };
+  }
+
+  it('loads prom-client at the first scrape, not when the proxy is wired or serves its first requests', () => {
+    expect(promClientLoaded(999)).toEqual({ reported: false, scraped: true });
+  });
+
+  it('loads prom-client once a thousand reports wait for it, scraped or not', () => {
+    expect(promClientLoaded(1000)).toEqual({ reported: true, scraped: true });
   });
 });

@@ -1,0 +1,266 @@
+/**
+ * The Prometheus registry behind `OpsMetrics` (served on the ops listener only). Counters and
+ * histograms are fed by the forwarder (as its observer) and the token store's events;
+ * everything that describes "now" (validity, expiry) is read from the store at scrape time,
+ * so a token that lapses silently or an autoRefresh expiry that slides is still reported
+ * right.
+ */
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type HistogramChild,
+  Registry,
+  collectDefaultMetrics,
+} from './prom';
+import { holdsUnexpiredToken, type TokenStatusSource } from './views';
+import { MINT_FAILURE_REASONS } from '../vidispine/failures';
+import type { MintEndpoint } from '../vidispine/endpoints';
+import { TOKEN_CHECKS, type TokenCheck } from '../vidispine/types';
+
+import {
+  METRIC_PREFIX,
+  SUCCESS_REASON,
+  UNKNOWN_USER,
+  UPSTREAM_ERROR_REASONS,
+  boundedReason,
+  normaliseMethod,
+  statusLabel,
+} from './metric-labels';
+
+/** Mints: a loopback mint takes a few ms, a struggling Vidispine seconds (timeouts ~10 s). */
+const MINT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Requests: from a cached metadata GET (~1 ms) to long transcodes/uploads (a minute). */
+const REQUEST_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+
+/**
+ * How often the event-loop lag histogram (nodejs_eventloop_lag_*) takes a sample. prom-client's
+ * default of 10 ms wakes an idle proxy 100 times a second in every pod; at 100 ms a stall
+ * still shows in full, with ten wake-ups a second.
+ */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
+export interface OpsMetricsOptions {
+  /** Configured user names: the only values the `user` label ever takes. */
+  readonly users: readonly string[];
+  readonly tokens: TokenStatusSource;
+  /** Include prom-client's process and Node.js metrics (default true). */
+  readonly defaultMetrics?: boolean;
+  readonly now?: () => number;
+}
+
+/** Every metric of the proxy in its own prom-client registry. */
+export class MetricsRegistry {
+  readonly registry = new Registry();
+
+  private readonly users: ReadonlySet<string>;
+  private readonly refreshes: Counter<'user' | 'endpoint' | 'result' | 'reason'>;
+  private readonly refreshDuration: Histogram<'user'>;
+  private readonly unauthorized: Counter<'user' | 'retried'>;
+  private readonly checks: Counter<'user' | 'result'>;
+  /**
+   * Requests by user → method as sent → status, as plain numbers: the data path pays three
+   * map lookups instead of prom-client's label validation and hashing; `requests_total` is
+   * filled from here at scrape time. Node only parses known methods, so the keys are bounded.
+   */
+  private readonly requestCounts = new Map<string, Map<string, Map<number, number>>>();
+  private readonly requestDuration: Histogram<'user'>;
+  /** `request_duration_seconds` children by user label, built once. */
+  private readonly durationByUser = new Map<string, HistogramChild<'user'>>();
+  private readonly inFlight: Gauge;
+  private readonly upstreamErrors: Counter<'reason'>;
+
+  constructor(options: OpsMetricsOptions) {
+    const { tokens } = options;
+    const now = options.now ?? Date.now;
+    const registers = [this.registry];
+    this.users = new Set(options.users);
+
+    this.refreshes = new Counter({
+      name: `${METRIC_PREFIX}token_refreshes_total`,
+      help: `Token mints by user, endpoint (token, user_token, token_runas, user_token_runas) and result; reason is the failure class, "${SUCCESS_REASON}" on success.`,
+      labelNames: ['user', 'endpoint', 'result', 'reason'],
+      registers,
+    });
+    this.refreshDuration = new Histogram({
+      name: `${METRIC_PREFIX}token_refresh_duration_seconds`,
+      help: 'Time taken by a token mint (successful or failed), in seconds.',
+      labelNames: ['user'],
+      buckets: MINT_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}token_expiry_timestamp_seconds`,
+      help: 'Modelled expiry of the token currently held, as a Unix timestamp in seconds; absent while none is held.',
+      labelNames: ['user'],
+      registers,
+      collect() {
+        this.reset();
+        for (const view of tokens.status()) {
+          if (view.expiresAt !== null) this.set({ user: view.user }, view.expiresAt / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}token_last_success_timestamp_seconds`,
+      help: 'Time of the last successful token mint, as a Unix timestamp in seconds; absent before the first.',
+      labelNames: ['user'],
+      registers,
+      collect() {
+        this.reset();
+        for (const view of tokens.status()) {
+          if (view.lastRefreshAt !== null) {
+            this.set({ user: view.user }, view.lastRefreshAt / 1000);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}token_valid`,
+      help: '1 when the user holds an unexpired token at scrape time, else 0.',
+      labelNames: ['user'],
+      registers,
+      collect() {
+        const at = now();
+        for (const view of tokens.status()) {
+          this.set({ user: view.user }, holdsUnexpiredToken(view, at) ? 1 : 0);
+        }
+      },
+    });
+    this.unauthorized = new Counter({
+      name: `${METRIC_PREFIX}upstream_unauthorized_total`,
+      help: 'Vidispine answered 401 to a request carrying our token; retried="true" when the request was replayed with a new token.',
+      labelNames: ['user', 'retried'],
+      registers,
+    });
+    this.checks = new Counter({
+      name: `${METRIC_PREFIX}token_checks_total`,
+      help: 'A 401 on our token, checked with GET /API/whoami on the same token: result="dead" dropped it, "alive" means the 401 was the request\'s own (passed on), "unknown" no clear answer.',
+      labelNames: ['user', 'result'],
+      registers,
+    });
+    const requestCounts = this.requestCounts;
+    new Counter({
+      name: `${METRIC_PREFIX}requests_total`,
+      help: 'Requests answered on the data listeners, by user, method and HTTP status code.',
+      labelNames: ['user', 'method', 'code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [user, byMethod] of requestCounts) {
+          for (const [method, byStatus] of byMethod) {
+            const labels = { user, method: normaliseMethod(method) };
+            for (const [status, n] of byStatus)
+              this.inc({ ...labels, code: statusLabel(status) }, n);
+          }
+        }
+      },
+    });
+    this.requestDuration = new Histogram({
+      name: `${METRIC_PREFIX}request_duration_seconds`,
+      help: 'Time from receiving a request to finishing its response, in seconds.',
+      labelNames: ['user'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: `${METRIC_PREFIX}requests_in_flight`,
+      help: 'Requests received on the data listeners and not yet finished.',
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: `${METRIC_PREFIX}upstream_errors_total`,
+      help: 'Forwarded requests that got no answer from Vidispine, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+
+    // Every series of the endpoint each user starts with is there from the first scrape.
+    const endpoints = new Map(tokens.status().map((view) => [view.user, view.endpoint]));
+    for (const user of this.users) {
+      const endpoint = endpoints.get(user) ?? 'token';
+      this.refreshes.inc({ user, endpoint, result: 'success', reason: SUCCESS_REASON }, 0);
+      for (const reason of MINT_FAILURE_REASONS) {
+        this.refreshes.inc({ user, endpoint, result: 'failure', reason }, 0);
+      }
+      this.unauthorized.inc({ user, retried: 'true' }, 0);
+      this.unauthorized.inc({ user, retried: 'false' }, 0);
+      for (const result of TOKEN_CHECKS) this.checks.inc({ user, result }, 0);
+    }
+    for (const reason of UPSTREAM_ERROR_REASONS) this.upstreamErrors.inc({ reason }, 0);
+
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics(this.registry, EVENT_LOOP_SAMPLE_MS);
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text for `/metrics`. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  requestStarted(): void {
+    this.inFlight.inc();
+  }
+
+  requestFinished(user: string, method: string, status: number, durationSeconds: number): void {
+    const label = this.userLabel(user);
+    this.inFlight.dec();
+    countRequest(this.requestCounts, label, method, status);
+    let duration = this.durationByUser.get(label);
+    if (duration === undefined) {
+      duration = this.requestDuration.labels({ user: label });
+      this.durationByUser.set(label, duration);
+    }
+    duration.observe(durationSeconds);
+  }
+
+  upstreamError(reason: string): void {
+    this.upstreamErrors.inc({ reason: boundedReason(reason, UPSTREAM_ERROR_REASONS, 'other') });
+  }
+
+  upstreamUnauthorized(user: string, retried: boolean): void {
+    this.unauthorized.inc({ user: this.userLabel(user), retried: String(retried) });
+  }
+
+  mintSucceeded(user: string, endpoint: MintEndpoint, durationSeconds: number): void {
+    const label = this.userLabel(user);
+    this.refreshes.inc({ user: label, endpoint, result: 'success', reason: SUCCESS_REASON });
+    this.refreshDuration.observe({ user: label }, durationSeconds);
+  }
+
+  mintFailed(user: string, endpoint: MintEndpoint, reason: string, durationSeconds: number): void {
+    const label = this.userLabel(user);
+    // An unexpected reason still counts, under a bounded value.
+    const bounded = boundedReason(reason, MINT_FAILURE_REASONS, 'other');
+    this.refreshes.inc({ user: label, endpoint, result: 'failure', reason: bounded });
+    this.refreshDuration.observe({ user: label }, durationSeconds);
+  }
+
+  tokenChecked(user: string, result: TokenCheck): void {
+    this.checks.inc({ user: this.userLabel(user), result });
+  }
+
+  private userLabel(user: string): string {
+    return this.users.has(user) ? user : UNKNOWN_USER;
+  }
+}
+
+function countRequest(
+  counts: Map<string, Map<string, Map<number, number>>>,
+  user: string,
+  method: string,
+  status: number,
+): void {
+  let byMethod = counts.get(user);
+  if (byMethod === undefined) counts.set(user, (byMethod = new Map()));
+  let byStatus = byMethod.get(method);
+  if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+  byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+}

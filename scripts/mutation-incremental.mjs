@@ -19,6 +19,8 @@ for (const { mutants } of Object.values(report.files)) {
   for (const mutant of mutants) {
     // An equivalent mutant's reason is the `Stryker disable` comment; keep it.
     if (mutant.status !== 'Ignored') delete mutant.statusReason;
+    // A reused result lists no killing test where a fresh one omits the list.
+    if (mutant.killedBy?.length === 0) delete mutant.killedBy;
   }
 }
 delete report.projectRoot;

@@ -24,6 +24,11 @@ export function runCli(
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    if (options.uid !== undefined && !othersMay(CLI, 0o004)) {
+      throw new Error(
+        `${CLI} is not reachable by other users: give the checkout o+rx to run the CLI as uid ${options.uid}`,
+      );
+    }
     const node = options.uid === undefined ? process.execPath : nodeForOthers();
     const child = spawn(node, [CLI, ...args], {
       env: options.env ?? { PATH: process.env.PATH },
@@ -44,9 +49,11 @@ export function runCli(
   });
 }
 
-/** Whether a user other than the owner may reach and run `path` (o+x on it and every parent). */
-function othersMayRun(path: string): boolean {
-  for (let p = path; ; p = dirname(p)) {
+/** Whether users other than the owner may use `path` this way (read 0o004, run 0o001): the
+ * file's own bit and o+x on every directory above it. */
+function othersMay(path: string, bit: 0o004 | 0o001): boolean {
+  if ((statSync(path).mode & bit) === 0) return false;
+  for (let p = dirname(path); ; p = dirname(p)) {
     if ((statSync(p).mode & 0o001) === 0) return false;
     if (p === dirname(p)) return true;
   }
@@ -59,7 +66,7 @@ let copiedNode: string | undefined;
  * in a private directory (a Node fetched into root's cache, as `npm run test:node24` does).
  */
 function nodeForOthers(): string {
-  if (othersMayRun(process.execPath)) return process.execPath;
+  if (othersMay(process.execPath, 0o001)) return process.execPath;
   if (copiedNode === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'vap-node-'));
     chmodSync(dir, 0o755);

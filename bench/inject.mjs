@@ -29,8 +29,8 @@ const HELP = `Usage: npm run bench:inject -- [options]
   --rate=N          reviews/s of the open-loop scenario (default 200)
   --duration=S      seconds measured per scenario (default 10)
   --warmup=S        seconds of load before each (default 2)
-  --log-level=L     the webhook's LOG_LEVEL (default info: one line per injected pod, as in
-                    production; warn leaves it out, to see what the line costs)
+  --log-level=L     the webhook's LOG_LEVEL (default info, as in production: denials only;
+                    debug adds a line per review, to see what it costs)
   --cpu-prof        run the webhook under node --cpu-prof (profiles in bench/results/profiles;
                     summarise with node bench/cpuprofile-top.mjs FILE)
   --out=FILE        JSON results (default bench/results/inject-<time>.json)
@@ -257,7 +257,7 @@ async function main() {
         LOG_LEVEL: logLevel,
       },
     });
-    // It logs one line per injected pod at info, as in production: read and dropped.
+    // Whatever it logs is read and dropped.
     webhook.child.stdout.resume();
     await waitForOk(`http://127.0.0.1:${opsPort}/readyz`, {}, webhook, 10_000, 5);
     const readyMs = performance.now() - started;

@@ -518,6 +518,23 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     for (const text of expected) expect(answer.status?.message).toContain(text);
   });
 
+  it('is logged at info, with the reasons; an injected pod only at debug', async () => {
+    const injected = await webhook.review(podReview(pod({ containers: [APP] })));
+    expect(injected.allowed).toBe(true);
+    const denied = await webhook.review(
+      podReview(pod({ containers: [APP] }, { 'vidispine-auth-proxy/user': 'shop' })),
+    );
+    // One stdout: the injected pod's line, had there been one, came first.
+    const line = await webhook.child.waitFor(
+      (l) => l.event === 'admission' && l.uid === denied.uid,
+    );
+    expect(line).toMatchObject({ level: 'info', result: 'denied' });
+    expect(String(line.message)).toContain('vidispine-auth-proxy/secret: required');
+    const results = webhook.child.lines.filter((l) => l.event === 'admission');
+    expect(results.map((l) => l.uid)).not.toContain(injected.uid);
+    expect(new Set(results.map((l) => l.result))).toEqual(new Set(['denied']));
+  });
+
   it('a hostNetwork pod, whose loopback is the whole node', async () => {
     const answer = await webhook.review(podReview(pod({ hostNetwork: true, containers: [APP] })));
     expect(answer.allowed).toBe(false);

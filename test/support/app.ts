@@ -15,6 +15,11 @@ import type { TokenStore } from '../../src/tokens/types';
 import { call, type Reply } from './http';
 import { parseExposition, type Exposition, value } from './prom-parse';
 import { until } from './wait';
+// The app requires these on first use (the first scrape, the first status page). Jest refuses
+// a require while it is between tests, and with test.concurrent one test can end while another
+// still runs: imported here, they are in jest's registry before any test starts.
+import '../../src/ops/metrics-registry';
+import 'express';
 
 /** The simulator's default users and their passwords. */
 export const PASSWORDS: Readonly<Record<string, string>> = {

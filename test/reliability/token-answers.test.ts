@@ -8,7 +8,7 @@ import { call } from '../support/http';
 import { createSimulator } from '../../src/simulator';
 import { startApp } from '../support/app';
 import { nextEvent } from '../support/token-events';
-import { until } from '../support/wait';
+import { HANG_GUARD_MS, until } from '../support/wait';
 
 /** A Vidispine stand-in whose token endpoint answers JSON, whatever the Accept header says. */
 async function jsonTokenServer(): Promise<{
@@ -59,7 +59,7 @@ test.concurrent(
       await fake.close();
     }
   },
-  20_000,
+  HANG_GUARD_MS,
 );
 
 test.concurrent(
@@ -82,7 +82,7 @@ test.concurrent(
       await r.close();
     }
   },
-  20_000,
+  HANG_GUARD_MS,
 );
 
 test.concurrent(
@@ -102,20 +102,21 @@ test.concurrent(
     sim.failTokenEndpoints({ kind: 'delay', ms: 1_500 });
     const r = await startApp({
       sim,
-      vidispine: { admin: { username: 'admin', password: 'admin' }, mintTimeoutSeconds: 2 },
+      vidispine: { admin: { username: 'admin', password: 'admin' }, mintTimeoutSeconds: 5 },
       raw: { users },
       noWait: true,
     });
     const failures: string[] = [];
     r.app.store.on('mintFailed', (e) => failures.push(e.reason));
     try {
-      // A queue for sockets counted against the 2 s mint timeout would fail most of them.
-      await until(() => r.app.health.started().ok, 10_000, 'a token for every user');
+      // A pool of 8 sockets would queue the 60 mints in 8 rounds of 1.5 s: those behind the
+      // third would outlast the 5 s mint timeout. Without a queue each takes 1.5 s.
+      await until(() => r.app.health.started().ok, HANG_GUARD_MS, 'a token for every user');
       expect(failures).toEqual([]);
       expect(sim.calls({ endpoint: 'user_token' })).toBe(60);
     } finally {
       await r.close();
     }
   },
-  20_000,
+  HANG_GUARD_MS,
 );

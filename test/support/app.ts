@@ -8,10 +8,6 @@ import { createProxyApp, createTokenStoreFor, type ProxyApp } from '../../src/ap
 import { configFromObject } from '../../src/config/load';
 import type { ProxyConfig } from '../../src/config/types';
 import { createLogger, type Logger } from '../../src/ops/logger';
-// The metrics registry (prom-client) is loaded at the first scrape; Jest refuses a require()
-// that comes between tests, which a scrape in one of several concurrent tests may, so the kit
-// loads it up front.
-import '../../src/ops/metrics-registry';
 import type { DataListener } from '../../src/proxy/listener';
 import type { ForwardObserver, UpstreamErrorReason } from '../../src/proxy/observer';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';

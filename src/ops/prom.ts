@@ -4,7 +4,8 @@
  * push gateway (http, https, zlib), the cluster aggregator, summaries (tdigest) — and its
  * CPU metric loads @opentelemetry/api for exemplars: about 2 MiB of every idle pod and a
  * tenth of the time to ready. The three CPU counters are the one default metric written
- * here, with the names, help and values prom-client gives them.
+ * here, with the names, help and values prom-client gives them. Module paths are not a
+ * package's promise, so prom-client is pinned to one version in package.json.
  */
 import type * as Prom from 'prom-client';
 

@@ -1,0 +1,3 @@
+module benchadmission
+
+go 1.19

@@ -501,12 +501,9 @@ export class Forwarder {
   private refuse(res: ServerResponse, refusal: Refusal, started: number): void {
     if (refusal.event !== undefined) this.f.logger.warn({ event: refusal.event }, refusal.reason);
     this.track(res, this.f.rules.identity.defaultUser, res.req.method, started, undefined);
-    sendPlain(
-      res,
-      refusal.status,
-      refusal.reason,
-      refusal.status === 403 ? undefined : { Connection: 'close' },
-    );
+    const closes = refusal.status !== 403;
+    if (closes) this.f.pipelines.closeAfterAnswer(res.req.socket);
+    sendPlain(res, refusal.status, refusal.reason, closes ? { Connection: 'close' } : undefined);
   }
 
   /** Said at warn once per listener, then at debug: a legacy app may send RunAs every time. */

@@ -134,7 +134,10 @@ function createDataListener(
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
     socket.on('error', ignoreError);
     // After the answers still owed on this connection, never in front of them.
-    pipelines.enter(socket as Socket, { safe: false, start: () => socket.end(CONNECT_REFUSED) });
+    pipelines.enter(socket as Socket, {
+      safe: false,
+      start: () => socket.end(pipelines.isClosing(socket as Socket) ? undefined : CONNECT_REFUSED),
+    });
   });
 
   let closing: Promise<void> | undefined;

@@ -58,6 +58,21 @@ class ConnectionQueue {
 /** One queue per client connection, dropped with it. */
 export class Pipelines {
   private readonly queues = new WeakMap<Socket, ConnectionQueue>();
+  private readonly closing = new WeakSet<Socket>();
+
+  /**
+   * An answer on `socket` said `Connection: close`: nothing that follows it on the
+   * connection may be answered (RFC 9112 §9.6). Node stops reading requests itself, but a
+   * CONNECT or an upgrade pipelined behind it has already been handed over as a raw socket.
+   */
+  closeAfterAnswer(socket: Socket): void {
+    this.closing.add(socket);
+  }
+
+  /** Whether an answer already given on `socket` closes it. */
+  isClosing(socket: Socket): boolean {
+    return this.closing.has(socket);
+  }
 
   /** Starts `turn` now, or once the connection's earlier requests allow. */
   enter(socket: Socket, turn: Turn): void {

@@ -284,6 +284,30 @@ describe('pipelined requests', () => {
     },
   );
 
+  it.each([
+    ['CONNECT', 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n'],
+    [
+      'a WebSocket upgrade',
+      'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    ],
+  ])(
+    '%s after a refused request gets no answer: the refusal closed the connection',
+    async (_name, bytes) => {
+      const result = await rawRequest(
+        pooled.port,
+        `GET /API/first HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n${bytes}`,
+        { untilClosed: true },
+      );
+      expect(result.responses.map((r) => [r.status, r.header('connection')])).toEqual([
+        [400, 'close'],
+      ]);
+      expect(result.closed).toBe(true);
+      expect(result.trailing).toBe('');
+      expect(upstream.requests).toEqual([]);
+    },
+  );
+
   it('a pipelined connection that dies leaves nothing in flight', async () => {
     const client = net.connect(pooled.port, '127.0.0.1');
     client.on('error', () => undefined);

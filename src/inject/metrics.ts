@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { METRIC_PREFIX } from '../ops/metrics';
+import { EVENT_LOOP_SAMPLE_MS } from '../ops/prom';
 import { ADMISSION_RESULTS, type AdmissionResult } from './review';
 
 /** Requests refused with a 4xx before any review: wrong path, method or media type, a body too large, not JSON, not an AdmissionReview. */
@@ -63,7 +64,12 @@ export class WebhookMetrics {
     for (const result of ADMISSION_RESULTS) this.reviews.inc({ result }, 0);
     for (const reason of REFUSALS) this.refused.inc({ reason }, 0);
     for (const result of ['success', 'failure']) this.reloads.inc({ result }, 0);
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({
+        register: this.registry,
+        eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
+      });
+    }
   }
 
   reviewed(result: AdmissionResult, seconds: number): void {

@@ -11,6 +11,7 @@ import {
   Histogram,
   type HistogramChild,
   Registry,
+  EVENT_LOOP_SAMPLE_MS,
   collectDefaultMetrics,
 } from './prom';
 import { holdsUnexpiredToken, type TokenStatusSource } from './views';
@@ -34,13 +35,6 @@ const MINT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const REQUEST_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
-
-/**
- * How often the event-loop lag histogram (nodejs_eventloop_lag_*) takes a sample. prom-client's
- * default of 10 ms wakes an idle proxy 100 times a second in every pod; at 100 ms a stall
- * still shows in full, with ten wake-ups a second.
- */
-const EVENT_LOOP_SAMPLE_MS = 100;
 
 export interface OpsMetricsOptions {
   /** Configured user names: the only values the `user` label ever takes. */

@@ -6,7 +6,9 @@
 #   2. --help answers
 #   3. the proxy and the simulator, both from the image, answer /API/whoami through the
 #      proxy, the password read from a file mounted root:root 0444 (a Secret volume with
-#      defaultMode 0444 and no fsGroup)
+#      defaultMode 0444 and no fsGroup); the proxy runs under the sidecar's memory limit
+#      (192 MiB, as the chart, the kustomize component and the injector set it) and moves
+#      1 GiB down and 1 GiB up through it, every byte counted, without being killed
 #   4. it runs as uid/gid 65532 and finds no writable path on its read-only root filesystem
 #   5. SIGTERM ends it with exit 0 after the documented shutdown delay (5 s)
 #   6. the image size
@@ -179,7 +181,7 @@ sim_port=$(wait_line "$sim" 'simulator listening on' | sed 's/.*:\([0-9]*\)$/\1/
 printf 'alice-password' >"$tmp/password"
 chmod 0444 "$tmp/password"
 chown 0:0 "$tmp/password"
-proxy=$($run run -d "${hardened[@]}" \
+proxy=$($run run -d "${hardened[@]}" --memory=192m --memory-swap=192m \
   --volume "$tmp/password:/var/run/secrets/vidispine/password:ro" \
   -e VIDISPINE_URL="http://127.0.0.1:$sim_port" -e VIDISPINE_USER=alice \
   -e VIDISPINE_PASSWORD_FILE=/var/run/secrets/vidispine/password \
@@ -198,6 +200,28 @@ whoami=$(node -e '
   "http://127.0.0.1:$data_port/API/whoami" "http://127.0.0.1:$ops_port/startupz")
 [ "$whoami" = "200 alice" ] || { $run logs "$proxy" >&2; fail "GET /API/whoami: $whoami"; }
 ok "200 alice"
+
+step "1 GiB down and up under the sidecar's 192 MiB limit"
+GIB=1073741824
+moved=$(node -e '
+  const [base, size] = [process.argv[1], Number(process.argv[2])];
+  (async () => {
+    let down = 0;
+    const r = await fetch(`${base}/API/storage/file/VX-1/data?size=${size}`);
+    for await (const chunk of r.body) down += chunk.length;
+    const chunk = Buffer.alloc(1 << 20, 7);
+    const body = new ReadableStream({
+      sent: 0,
+      pull(c) { if (this.sent >= size) c.close(); else { this.sent += chunk.length; c.enqueue(chunk); } },
+    });
+    const u = await fetch(`${base}/API/import/raw?transferId=check&filename=check.bin`,
+      { method: "PUT", body, duplex: "half" });
+    console.log(r.status, down, u.status, JSON.parse(await u.text()).bytes);
+  })().catch((e) => console.log("error", e.message));' "http://127.0.0.1:$data_port" "$GIB")
+[ "$moved" = "200 $GIB 200 $GIB" ] || { $run logs "$proxy" >&2; fail "transfers: $moved"; }
+state=$($run inspect --format '{{.State.Status}} {{.State.OOMKilled}}' "$proxy")
+[ "$state" = "running false" ] || fail "after the transfers the proxy is $state"
+ok "$GIB bytes each way, still running"
 
 # --- 4. user, read-only root filesystem -------------------------------------------------
 step "runs as uid 65532, no writable path on the root filesystem"

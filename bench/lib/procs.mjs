@@ -147,6 +147,9 @@ export async function runToEnd(name, command, args, options = {}) {
   const proc = startProcess(name, command, args, options);
   let out = '';
   proc.child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  // A child that reads no input (`go version`) may be gone before its stdin is closed: the
+  // EPIPE says nothing its exit code does not.
+  proc.child.stdin.on('error', () => undefined);
   proc.child.stdin.end(options.input ?? '');
   const code = await proc.exited;
   if (code !== 0) throw new Error(`${name} failed (${code}): ${proc.stderrTail() || out}`);

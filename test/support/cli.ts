@@ -45,6 +45,8 @@ export function runCli(
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A command that reads no input may exit before its stdin is closed (EPIPE).
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -85,7 +85,7 @@ function logicMicroseconds(body, rounds = 20_000) {
     imagePullPolicy: 'IfNotPresent',
     vidispineUrl: 'http://vidispine.media.svc:8080',
     resources: {
-      requests: { cpu: '25m', memory: '48Mi' },
+      requests: { cpu: '25m', memory: '96Mi' },
       limits: { cpu: '500m', memory: '192Mi' },
     },
   };

@@ -132,7 +132,7 @@ export const injectorSchema = z.strictObject({
         requests: z
           .strictObject({
             cpu: quantity('25m', "the proxy container's CPU request", 'SIDECAR_CPU_REQUEST'),
-            memory: quantity('48Mi', 'its memory request', 'SIDECAR_MEMORY_REQUEST'),
+            memory: quantity('96Mi', 'its memory request', 'SIDECAR_MEMORY_REQUEST'),
           })
           .prefault({}),
         limits: z

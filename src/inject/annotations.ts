@@ -120,7 +120,7 @@ export const ANNOTATIONS = {
   cpuLimit: doc('cpu-limit', 'quantity', "the webhook's `sidecar.resources`", 'its CPU limit'),
   memoryRequest: doc(
     'memory-request',
-    'quantity, e.g. `48Mi`',
+    'quantity, e.g. `96Mi`',
     "the webhook's `sidecar.resources`",
     'its memory request',
   ),

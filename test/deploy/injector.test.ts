@@ -495,7 +495,7 @@ describe('the chart-generated CA, end to end', () => {
         name: 'vidispine-auth-proxy',
         image: `${IMAGE}:0.1.0`,
         resources: {
-          requests: { cpu: '25m', memory: '48Mi' },
+          requests: { cpu: '25m', memory: '96Mi' },
           limits: { cpu: '500m', memory: '192Mi' },
         },
       });

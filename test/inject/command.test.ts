@@ -151,7 +151,7 @@ describe('running', () => {
       expect(starting).toMatchObject({
         config: {
           sidecar: {
-            resources: { requests: { cpu: '25m', memory: '48Mi' }, limits: { memory: '192Mi' } },
+            resources: { requests: { cpu: '25m', memory: '96Mi' }, limits: { memory: '192Mi' } },
           },
         },
       });

@@ -26,7 +26,7 @@ type Rec = Record<string, unknown>;
 
 const REPOSITORY = 'registry.example.com/vidispine-auth-proxy';
 const RESOURCES = {
-  requests: { cpu: '25m', memory: '48Mi' },
+  requests: { cpu: '25m', memory: '96Mi' },
   limits: { cpu: '500m', memory: '192Mi' },
 };
 
@@ -108,7 +108,7 @@ const CASES: [string, Case][] = [
         logLevel: 'debug',
         resources: {
           ...RESOURCES,
-          requests: { cpu: '10m', memory: '48Mi' },
+          requests: { cpu: '10m', memory: '96Mi' },
           limits: { cpu: '500m', memory: '1Gi' },
         },
       },

@@ -3,20 +3,12 @@
  * names keys the way the configuration was written — variables for an environment-only
  * configuration, YAML paths for a file, options for the demo.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { runCli } from '../support/cli';
+import { tempFolder } from '../support/files';
 
-const dir = mkdtempSync(join(tmpdir(), 'vap-messages-'));
-let count = 0;
-function file(content: string): string {
-  const path = join(dir, `f${++count}`);
-  writeFileSync(path, content);
-  return path;
-}
+const { file } = tempFolder('messages');
 
 let sim: Simulator;
 let busy: Server;

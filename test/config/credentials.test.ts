@@ -3,30 +3,13 @@
  * no request could carry, access keys (ID + secret), the RunAs account, CA files that hold
  * no certificate, hostile YAML, and secrets that leak into messages.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { ConfigError } from '../../src/config/errors';
 import { configFromObject, loadConfig } from '../../src/config/load';
+import { configErrorOf } from '../support/config-fixtures';
+import { tempFolder } from '../support/files';
 
-const dir = mkdtempSync(join(tmpdir(), 'vap-credentials-'));
-let count = 0;
-function file(content: string | Buffer): string {
-  const path = join(dir, `f${++count}`);
-  writeFileSync(path, content);
-  return path;
-}
-
-function problems(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { file } = tempFolder('credentials');
+const problems = (fn: () => unknown): string => configErrorOf(fn).message;
 
 const ENV = { VIDISPINE_URL: 'http://vidispine:8080', VIDISPINE_USER: 'alice' };
 const PW = { ...ENV, VIDISPINE_PASSWORD: 'pw' };

@@ -2,27 +2,12 @@ import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { ConfigError } from '../../src/config/errors';
 import { configFromObject, loadConfig } from '../../src/config/load';
 import { runCli } from '../support/cli';
+import { configErrorOf } from '../support/config-fixtures';
+import { tempFolder } from '../support/files';
 
-const dir = mkdtempSync(join(tmpdir(), 'vap-config-'));
-let fileCount = 0;
-function file(content: string): string {
-  const path = join(dir, `f${++fileCount}`);
-  writeFileSync(path, content);
-  return path;
-}
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { file, path: freshPath } = tempFolder('config');
 
 const ENV = {
   VIDISPINE_URL: 'http://vidispine:8080',
@@ -232,13 +217,13 @@ describe('environment mode', () => {
   ])('rejects %j', (change, message) => {
     const env: NodeJS.ProcessEnv = { ...ENV, ...change };
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete env[k];
-    expect(errorOf(() => loadConfig({ env })).message).toBe(message);
+    expect(configErrorOf(() => loadConfig({ env })).message).toBe(message);
   });
 
   it('says nothing of the user when the admin credential is what is missing', () => {
     const env: NodeJS.ProcessEnv = { ...ENV, VIDISPINE_ADMIN_USER: 'admin' };
     delete env.VIDISPINE_PASSWORD;
-    expect(errorOf(() => loadConfig({ env })).issues).toHaveLength(1);
+    expect(configErrorOf(() => loadConfig({ env })).issues).toHaveLength(1);
   });
 
   it("never takes Kubernetes' service variables or unrelated names for typos", () => {
@@ -260,7 +245,7 @@ describe('environment mode', () => {
   });
 
   it('never puts a secret value in a message', () => {
-    const err = errorOf(() =>
+    const err = configErrorOf(() =>
       loadConfig({
         env: { ...ENV, VIDISPINE_PASSWORD: 's3cret', VIDISPINE_PASSWORD_FILE: file('s3cret') },
       }),
@@ -473,11 +458,13 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       'users[0].selectUserHeader: must be an HTTP header name',
     ],
   ])('rejects case %#', (yaml, message) => {
-    expect(errorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toContain(message);
+    expect(configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toContain(
+      message,
+    );
   });
 
   it('reports every problem at once, one per line', () => {
-    const err = errorOf(() =>
+    const err = configErrorOf(() =>
       loadConfig({ file: file(YAML_BASE + 'extra: 1\ntoken: { seconds: 0 }\n'), env: {} }),
     );
     expect(err.issues.map((i) => i.key).sort()).toEqual(['extra', 'token.seconds']);
@@ -485,9 +472,9 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
   });
 
   it('fails with --config naming an unreadable file', () => {
-    expect(errorOf(() => loadConfig({ file: '/nonexistent/config.yaml', env: {} })).message).toBe(
-      '--config: cannot read /nonexistent/config.yaml (ENOENT)',
-    );
+    expect(
+      configErrorOf(() => loadConfig({ file: '/nonexistent/config.yaml', env: {} })).message,
+    ).toBe('--config: cannot read /nonexistent/config.yaml (ENOENT)');
   });
 
   it.each([
@@ -502,10 +489,10 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       'cannot read file PATH (ENOENT)',
     ],
   ])('rejects a secret file that is %s', (_, make, problem) => {
-    const pw = join(dir, `unreadable${++fileCount}`);
+    const pw = freshPath('unreadable');
     make(pw);
     const yaml = YAML_BASE.replace('password: alice-password', `passwordFile: ${pw}`);
-    const message = errorOf(() => loadConfig({ file: file(yaml), env: {} })).message;
+    const message = configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message;
     expect(message).toBe(`users[0].passwordFile: ${problem.replace('PATH', pw)}`);
   });
 

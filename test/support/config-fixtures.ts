@@ -1,4 +1,5 @@
 /** Configuration pieces for tests that build a configuration without loading a file. */
+import { ConfigError } from '../../src/config/errors';
 import { configFromObject } from '../../src/config/load';
 import type {
   Credential,
@@ -49,4 +50,15 @@ export function accessKey(
   secret: SecretSource | string,
 ): Credential {
   return { ...password(username, secret), kind: 'accessKey', basicUser: keyId };
+}
+
+/** The ConfigError `fn` throws; anything else it throws, or nothing, fails the test. */
+export function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
 }

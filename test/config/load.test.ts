@@ -1,6 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { configFromObject, loadConfig } from '../../src/config/load';
 import { runCli } from '../support/cli';
@@ -497,10 +495,8 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
   });
 
   it('rejects a secret file it may not read, exiting 2', async () => {
-    // Root reads any file: as root, the CLI runs as nobody (65534 on Linux) instead.
-    const secrets = mkdtempSync(join(tmpdir(), 'vap-secret-'));
-    chmodSync(secrets, 0o755);
-    const pw = join(secrets, 'pw');
+    // Root reads any file: as root, the CLI runs without the capabilities that allow it.
+    const pw = freshPath('unreadable');
     writeFileSync(pw, 'x', { mode: 0o000 });
     const result = await runCli(['check'], {
       env: {
@@ -509,7 +505,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
         VIDISPINE_USER: 'alice',
         VIDISPINE_PASSWORD_FILE: pw,
       },
-      uid: process.getuid?.() === 0 ? 65_534 : undefined,
+      withoutReadOverride: true,
     });
     expect(result.stderr).toContain(`VIDISPINE_PASSWORD_FILE: cannot read file ${pw} (EACCES)`);
     expect(result.code).toBe(2);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { ProxyConfig } from '../../src/config/types';
 import { appConfigProblems, appConfigs } from './app-config';
 import { proxyContainers, secretProblems, secretReadProblems, workloadProblems } from './checks';
 import { DASHBOARD_PATH } from './dashboard';
@@ -10,25 +11,22 @@ import {
   Rendered,
   at,
   byKind,
+  isRecord,
   records,
   renderKustomization,
   schemaProblems,
 } from './render';
 
 const DEPLOY = join(ROOT, 'deploy');
-const KUSTOMIZATIONS = [
-  'base',
-  'examples/sidecar',
-  'examples/sidecar-access-key',
-  'examples/multi-user',
-  'monitoring',
-];
 const WORKLOADS = [
   'base',
   'examples/sidecar',
   'examples/sidecar-access-key',
+  'examples/sidecar-admin',
+  'examples/sidecar-runas',
   'examples/multi-user',
 ];
+const KUSTOMIZATIONS = [...WORKLOADS, 'monitoring'];
 
 const rendered = new Map<string, Rendered>();
 const render = (dir: string): Rendered => {
@@ -155,34 +153,91 @@ describe('deploy/examples/sidecar', () => {
   });
 });
 
-describe('deploy/examples/sidecar-access-key', () => {
-  it("authenticates with the user's access key: its ID from the ConfigMap, its secret from the Secret", () => {
-    const { objects } = render('examples/sidecar-access-key');
+/** The sidecar example with another credential: where it puts what the password example has. */
+interface CredentialVariant {
+  /** What the example adds to the proxy's ConfigMap (no secret: names and key IDs). */
+  readonly config: Readonly<Record<string, string>>;
+  /** The variable naming the secret file, and its key in the Secret. */
+  readonly file: readonly [name: string, key: string];
+  /** The credential the proxy's own loader makes of it, and where in its configuration. */
+  readonly loaded: (config: ProxyConfig | undefined) => unknown;
+  readonly credential: Record<string, unknown>;
+}
+
+const CREDENTIAL_VARIANTS: [dir: string, what: string, variant: CredentialVariant][] = [
+  [
+    'examples/sidecar-access-key',
+    "the user's access key",
+    {
+      config: { VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF' },
+      file: ['VIDISPINE_ACCESS_KEY_SECRET_FILE', 'access-key'],
+      loaded: (c) => c?.users[0]?.credential,
+      credential: { kind: 'accessKey', basicUser: 'VSID2C56CQTA7DWW7DLF' },
+    },
+  ],
+  [
+    'examples/sidecar-admin',
+    'tokens minted by an administrator',
+    {
+      config: { VIDISPINE_ADMIN_USER: 'admin' },
+      file: ['VIDISPINE_ADMIN_PASSWORD_FILE', 'admin-password'],
+      loaded: (c) => c?.vidispine.admin,
+      credential: { kind: 'password', username: 'admin', basicUser: 'admin' },
+    },
+  ],
+  [
+    'examples/sidecar-runas',
+    'tokens minted by a RunAs service account',
+    {
+      config: { VIDISPINE_RUNAS_USER: 'svc-runas' },
+      file: ['VIDISPINE_RUNAS_PASSWORD_FILE', 'runas-password'],
+      loaded: (c) => c?.vidispine.runAs,
+      credential: { kind: 'password', username: 'svc-runas', basicUser: 'svc-runas' },
+    },
+  ],
+];
+
+/** The password example's objects as a variant would be without its own additions. */
+function withPasswordInstead(objects: readonly K8sObject[], v: CredentialVariant): unknown {
+  // Generated names carry a hash of the ConfigMap's content.
+  const text = JSON.stringify(objects).replace(
+    /vidispine-auth-proxy-sidecar-[a-z0-9]+/g,
+    'vidispine-auth-proxy-sidecar',
+  );
+  const copy = JSON.parse(text) as K8sObject[];
+  for (const o of copy) {
+    const data = at(o, 'data');
+    if (o.kind === 'ConfigMap' && isRecord(data)) for (const key in v.config) delete data[key];
+    for (const c of records(at(o, 'spec', 'template', 'spec', 'initContainers'))) {
+      for (const e of records(c.env)) {
+        if (e.name !== v.file[0]) continue;
+        e.name = 'VIDISPINE_PASSWORD_FILE';
+        e.value = String(e.value).replace(new RegExp(`/${v.file[1]}$`), '/password');
+      }
+    }
+  }
+  return copy;
+}
+
+describe.each(CREDENTIAL_VARIANTS)('deploy/%s: %s', (dir, _what, v) => {
+  it('takes the names from the ConfigMap and the secret from a file of the mounted Secret', () => {
+    const { objects } = render(dir);
     const [proxy] = proxyContainers(objects);
-    expect(proxy?.env.get('VIDISPINE_ACCESS_KEY_ID')?.value).toBe('VSID2C56CQTA7DWW7DLF');
-    expect(proxy?.env.get('VIDISPINE_ACCESS_KEY_SECRET_FILE')?.value).toBe(
-      '/var/run/secrets/vidispine-auth-proxy/access-key',
+    for (const [name, value] of Object.entries(v.config))
+      expect(proxy?.env.get(name)?.value).toBe(value);
+    expect(proxy?.env.get(v.file[0])?.value).toBe(
+      `/var/run/secrets/vidispine-auth-proxy/${v.file[1]}`,
     );
     // One credential: the password file is gone.
     expect(proxy?.env.has('VIDISPINE_PASSWORD_FILE')).toBe(false);
     const [loaded] = appConfigs(objects);
-    expect(loaded?.config?.users[0]?.credential).toMatchObject({
-      kind: 'accessKey',
-      basicUser: 'VSID2C56CQTA7DWW7DLF',
-    });
+    expect(loaded?.problem).toBeUndefined();
+    expect(v.loaded(loaded?.config)).toMatchObject(v.credential);
   });
 
   it('is the sidecar example otherwise, down to the last field', () => {
-    const strip = (objects: readonly K8sObject[]): unknown =>
-      JSON.parse(
-        JSON.stringify(objects)
-          .replace(/vidispine-auth-proxy-sidecar-[a-z0-9]+/g, 'vidispine-auth-proxy-sidecar')
-          .replace(/"VIDISPINE_ACCESS_KEY_ID":"[^"]*",?/, '')
-          .replace(/access-key"/, 'password"')
-          .replace(/VIDISPINE_ACCESS_KEY_SECRET_FILE/, 'VIDISPINE_PASSWORD_FILE'),
-      ) as unknown;
-    expect(strip(render('examples/sidecar-access-key').objects)).toEqual(
-      strip(render('examples/sidecar').objects),
+    expect(withPasswordInstead(render(dir).objects, v)).toEqual(
+      withPasswordInstead(render('examples/sidecar').objects, v),
     );
   });
 });

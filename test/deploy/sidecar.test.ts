@@ -125,6 +125,40 @@ describe.each(['Deployment', 'StatefulSet'] as const)(
   },
 );
 
+describe('kustomize credential components onto a stock StatefulSet', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vap-credential-component-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Each with the names its kustomization.yaml tells the user to put into the ConfigMap.
+  it.each([
+    ['sidecar-access-key', { VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF' }],
+    ['sidecar-admin', { VIDISPINE_ADMIN_USER: 'admin' }],
+    [
+      'sidecar-admin-access-key',
+      { VIDISPINE_ADMIN_USER: 'admin', VIDISPINE_ADMIN_ACCESS_KEY_ID: 'VSIDADMIN0000000001' },
+    ],
+    ['sidecar-runas', { VIDISPINE_RUNAS_USER: 'svc-runas' }],
+    [
+      'sidecar-runas-access-key',
+      { VIDISPINE_RUNAS_USER: 'svc-runas', VIDISPINE_RUNAS_ACCESS_KEY_ID: 'VSIDRUNAS0000000001' },
+    ],
+  ])('%s', (component, env) => {
+    const stock = workload('StatefulSet', {});
+    const rendered = renderWithSidecarComponent(join(dir, component), stock, {
+      more: [component],
+      env,
+    });
+    expectSidecarAdded(rendered, stock);
+    const [proxy] = proxyContainers(rendered.objects);
+    // One credential: the component's file instead of the password's.
+    expect(proxy?.env.has('VIDISPINE_PASSWORD_FILE')).toBe(false);
+    expect([...(proxy?.env.keys() ?? [])].filter((k) => k.endsWith('_FILE'))).toHaveLength(1);
+  });
+});
+
 describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
   let dir: string;
   beforeAll(() => {

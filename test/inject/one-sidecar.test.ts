@@ -1,8 +1,9 @@
 /**
  * One sidecar, three ways to add it: the container and volume the webhook injects, the Helm
  * named template `vidispine-auth-proxy.sidecar` renders and the kustomize component
- * deploy/components/sidecar patches in must be the same for the same settings, field by
- * field. A change to one that the others do not follow fails here. Also: the README's
+ * deploy/components/sidecar patches in (with each credential component: access key,
+ * administrator, RunAs, with a password or an access key) must be the same for the same
+ * settings, field by field. A change to one that the others do not follow fails here. Also: the README's
  * annotation table is the one the webhook's annotation list generates.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -207,19 +208,101 @@ describe.each(HELMS)('$name: the webhook injects what the named template renders
   });
 });
 
-describe('the webhook injects what the kustomize components patch in', () => {
-  it.each([
-    ["the sidecar component's settings", {}, [], {}],
-    [
-      'sidecar-access-key: an access key instead of the password',
-      {
+/** The Secret the kustomize components mount, whoever's credential it holds. */
+const COMPONENT_SECRET = 'vidispine-auth-proxy-credentials';
+
+interface ComponentCase {
+  /** The pod's credential annotations for the webhook. */
+  readonly annotations: Record<string, string>;
+  /** Its account settings, where the credential is the webhook's (admin or RunAs). */
+  readonly webhook: Record<string, string>;
+  /** Components listed after deploy/components/sidecar. */
+  readonly more: readonly string[];
+  /** What the component's user adds to the proxy's ConfigMap. */
+  readonly config: Record<string, string>;
+}
+
+const OWN_SECRET = { 'vidispine-auth-proxy/secret': COMPONENT_SECRET };
+
+/** The webhook's account with the components' Secret and the key its component mounts. */
+function account(prefix: 'ADMIN' | 'RUNAS', user: string, key: string, accessKeyId?: string) {
+  return {
+    [`SIDECAR_${prefix}_USER`]: user,
+    [`SIDECAR_${prefix}_SECRET`]: COMPONENT_SECRET,
+    [`SIDECAR_${prefix}_SECRET_KEY`]: key,
+    ...(accessKeyId ? { [`SIDECAR_${prefix}_ACCESS_KEY_ID`]: accessKeyId } : {}),
+  };
+}
+
+const COMPONENT_CASES: [string, ComponentCase][] = [
+  [
+    "the sidecar component's settings",
+    { annotations: OWN_SECRET, webhook: {}, more: [], config: {} },
+  ],
+  [
+    'sidecar-access-key: an access key instead of the password',
+    {
+      annotations: {
+        ...OWN_SECRET,
         'vidispine-auth-proxy/credential': 'access-key',
         'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
       },
-      ['sidecar-access-key'],
-      { VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF' },
-    ],
-  ])('%s', async (what, annotations, more, config) => {
+      webhook: {},
+      more: ['sidecar-access-key'],
+      config: { VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF' },
+    },
+  ],
+  [
+    'sidecar-admin: minted by an administrator with its password',
+    {
+      annotations: { 'vidispine-auth-proxy/credential': 'admin' },
+      webhook: account('ADMIN', 'admin', 'admin-password'),
+      more: ['sidecar-admin'],
+      config: { VIDISPINE_ADMIN_USER: 'admin' },
+    },
+  ],
+  [
+    'sidecar-admin-access-key: minted by an administrator with its access key',
+    {
+      annotations: { 'vidispine-auth-proxy/credential': 'admin' },
+      webhook: account('ADMIN', 'admin', 'admin-access-key', 'VSIDADMIN0000000001'),
+      more: ['sidecar-admin-access-key'],
+      config: {
+        VIDISPINE_ADMIN_USER: 'admin',
+        VIDISPINE_ADMIN_ACCESS_KEY_ID: 'VSIDADMIN0000000001',
+      },
+    },
+  ],
+  [
+    'sidecar-runas: minted by a RunAs service account with its password',
+    {
+      annotations: { 'vidispine-auth-proxy/credential': 'runas' },
+      webhook: account('RUNAS', 'svc-runas', 'runas-password'),
+      more: ['sidecar-runas'],
+      config: { VIDISPINE_RUNAS_USER: 'svc-runas' },
+    },
+  ],
+  [
+    'sidecar-runas-access-key: minted by a RunAs service account with its access key',
+    {
+      annotations: { 'vidispine-auth-proxy/credential': 'runas' },
+      webhook: account('RUNAS', 'svc-runas', 'runas-access-key', 'VSIDRUNAS0000000001'),
+      more: ['sidecar-runas-access-key'],
+      config: {
+        VIDISPINE_RUNAS_USER: 'svc-runas',
+        VIDISPINE_RUNAS_ACCESS_KEY_ID: 'VSIDRUNAS0000000001',
+      },
+    },
+  ],
+];
+
+describe('the webhook injects what the kustomize components patch in', () => {
+  const webhooks: RunningWebhook[] = [];
+  afterAll(async () => {
+    await Promise.all(webhooks.map((w) => w.stop()));
+  });
+
+  it.each(COMPONENT_CASES)('%s', async (what, { annotations, webhook: accounts, more, config }) => {
     const deployment: K8sObject = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -235,13 +318,14 @@ describe('the webhook injects what the kustomize components patch in', () => {
       { more, env: config },
     );
     const [fromComponent] = proxyContainers(objects);
-    const fromWebhook = await injected(
-      stockPod({
-        'vidispine-auth-proxy/user': 'shop',
-        'vidispine-auth-proxy/secret': 'vidispine-auth-proxy-credentials',
-        ...annotations,
-      }),
-    );
+    // The shared webhook for the user's own credentials, one with this account otherwise.
+    let hook = webhook;
+    if (Object.keys(accounts).length > 0) {
+      hook = await startWebhook({ SIDECAR_IMAGE: `${REPOSITORY}:0.1.0`, ...accounts });
+      webhooks.push(hook);
+    }
+    const pod = stockPod({ 'vidispine-auth-proxy/user': 'shop', ...annotations });
+    const fromWebhook = patched(pod as Rec, await hook.review(podReview(pod as Rec)));
     const [injectedProxy] = proxyContainers([
       { ...(fromWebhook as K8sObject), metadata: { name: 'shop' } },
     ]);

@@ -46,6 +46,32 @@ const quantity = (dflt: string, description: string, env: string) =>
   );
 
 /**
+ * A request above its limit is refused here, as Kubernetes would refuse every pod given it:
+ * the webhook then never re-checks its own defaults per review, only what a pod changes.
+ */
+function requestsWithinLimits(
+  resources: {
+    requests: Record<'cpu' | 'memory', string | null>;
+    limits: Record<'cpu' | 'memory', string | null>;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  for (const resource of ['cpu', 'memory'] as const) {
+    const request = resources.requests[resource];
+    const limit = resources.limits[resource];
+    if (!request || !limit) continue;
+    const [req, lim] = [parseQuantity(request), parseQuantity(limit)];
+    if (req !== undefined && lim !== undefined && req > lim) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requests', resource],
+        message: `${request} is above the ${resource} limit ${limit}: lower it or raise the limit`,
+      });
+    }
+  }
+}
+
+/**
  * An account that mints for the pods that ask for it: its name, and the Secret (expected in
  * each pod's namespace) holding its password or, with `accessKeyId`, an access key's secret.
  */
@@ -142,6 +168,7 @@ export const injectorSchema = z.strictObject({
           })
           .prefault({}),
       })
+      .superRefine(requestsWithinLimits)
       .prefault({}),
     admin: mintAccount(
       'administrator that mints tokens for pods with `credential: admin` (`GET /API/user/{user}/token`)',

@@ -270,8 +270,10 @@ function readUser(r: Reader): string | undefined {
 
 function readUrl(r: Reader, defaults: InjectDefaults): string | undefined {
   const a = ANNOTATIONS.vidispineUrl;
-  const value = r.get(a) ?? defaults.vidispineUrl;
+  const value = r.get(a);
   if (value === undefined) {
+    // The webhook's own URL passed the same rule when its configuration was loaded.
+    if (defaults.vidispineUrl !== undefined) return defaults.vidispineUrl;
     r.problem(
       a,
       'required (the webhook has no sidecar.vidispineUrl): set it to the VidiCore base URL, e.g. http://vidispine.media.svc:8080',
@@ -473,10 +475,15 @@ const RESOURCE_ANNOTATIONS = [
   [ANNOTATIONS.memoryLimit, 'limits', 'memory'],
 ] as const;
 
-/** The defaults with each annotation's quantity laid over them; a request above its limit is refused, as Kubernetes would. */
+/**
+ * The defaults with each annotation's quantity laid over them; a request above its limit is
+ * refused, as Kubernetes would. A pod that sets none gets the defaults themselves, which the
+ * configuration already held to the same rule.
+ */
 function readResources(r: Reader, defaults: Resources): Resources {
   const requests: Record<string, string> = { ...defaults.requests };
   const limits: Record<string, string> = { ...defaults.limits };
+  const changed = new Set<'cpu' | 'memory'>();
   for (const [a, kind, resource] of RESOURCE_ANNOTATIONS) {
     const value = r.get(a);
     if (value === undefined) continue;
@@ -488,8 +495,10 @@ function readResources(r: Reader, defaults: Resources): Resources {
       continue;
     }
     (kind === 'requests' ? requests : limits)[resource] = value;
+    changed.add(resource);
   }
-  for (const resource of ['cpu', 'memory'] as const) {
+  if (changed.size === 0) return defaults;
+  for (const resource of changed) {
     const request = requests[resource];
     const limit = limits[resource];
     if (request === undefined || limit === undefined) continue;

@@ -3,9 +3,15 @@
  * by outcome, how long answering took, and the serving certificate (its expiry and reloads),
  * so an alert can fire before cert rotation silently stops.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { METRIC_PREFIX } from '../ops/metrics';
-import { EVENT_LOOP_SAMPLE_MS } from '../ops/prom';
+import {
+  collectDefaultMetrics,
+  Counter,
+  EVENT_LOOP_SAMPLE_MS,
+  Gauge,
+  Histogram,
+  Registry,
+} from '../ops/prom';
 import { ADMISSION_RESULTS, type AdmissionResult } from './review';
 
 /** Requests refused with a 4xx before any review: wrong path, method or media type, a body too large, not JSON, not an AdmissionReview. */
@@ -24,15 +30,16 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 
 export class WebhookMetrics {
   readonly registry = new Registry();
-  private readonly reviews: Counter<'result'>;
+  /** `admission_reviews_total` children by result, built once: no label hashing per review. */
+  private readonly reviews: ReadonlyMap<AdmissionResult, { inc(): void }>;
   private readonly refused: Counter<'reason'>;
-  private readonly duration: Histogram;
+  private readonly duration: Histogram<never>;
   private readonly certificateExpiry: Gauge;
   private readonly reloads: Counter<'result'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.reviews = new Counter({
+    const reviews = new Counter({
       name: `${METRIC_PREFIX}admission_reviews_total`,
       help: 'AdmissionReviews answered, by result: injected, env_added, already_injected, ignored (not a pod CREATE), denied.',
       labelNames: ['result'],
@@ -61,19 +68,19 @@ export class WebhookMetrics {
       labelNames: ['result'],
       registers,
     });
-    for (const result of ADMISSION_RESULTS) this.reviews.inc({ result }, 0);
+    this.reviews = new Map(
+      ADMISSION_RESULTS.map((result) => {
+        reviews.inc({ result }, 0);
+        return [result, reviews.labels({ result })];
+      }),
+    );
     for (const reason of REFUSALS) this.refused.inc({ reason }, 0);
     for (const result of ['success', 'failure']) this.reloads.inc({ result }, 0);
-    if (options.defaultMetrics ?? true) {
-      collectDefaultMetrics({
-        register: this.registry,
-        eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
-      });
-    }
+    if (options.defaultMetrics ?? true) collectDefaultMetrics(this.registry, EVENT_LOOP_SAMPLE_MS);
   }
 
   reviewed(result: AdmissionResult, seconds: number): void {
-    this.reviews.inc({ result });
+    this.reviews.get(result)?.inc();
     this.duration.observe(seconds);
   }
 

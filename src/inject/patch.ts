@@ -21,9 +21,15 @@ export interface PatchOperation {
   readonly value: unknown;
 }
 
+/** A JSON Pointer segment: `~` and `/` escaped (RFC 6901). */
+const escaped = (segment: string | number): string =>
+  typeof segment === 'number' ? String(segment) : segment.replace(/~/g, '~0').replace(/\//g, '~1');
+
 /** A JSON Pointer (RFC 6901) from its segments. */
 export function pointer(...segments: readonly (string | number)[]): string {
-  return segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+  let path = '';
+  for (const segment of segments) path += `/${escaped(segment)}`;
+  return path;
 }
 
 /** Whether the pod already runs the proxy (injected, or added by the chart or the component). */
@@ -55,11 +61,30 @@ export function sidecarNames(pod: Pod): SidecarNames {
   return { volume: freeName(VOLUME_NAME, volumes), opsPort: freeName(OPS_PORT_NAME, ports) };
 }
 
+type EnvEntry = NonNullable<PodContainer['env']>[number];
+
 /**
- * Sets `name=value` in each of the listed containers (`field` is `containers` or
- * `initContainers`), replacing entries of the same name (the app asked for the proxy) and
- * leaving containers that already have exactly that value alone.
+ * Sets `entry` in one container's env (at `container`, its pointer): replaces entries of the
+ * same name (the app asked for the proxy), leaves one that already is exactly `entry` alone.
  */
+function envEntryOperations(
+  env: readonly EnvEntry[],
+  container: string,
+  entry: { readonly name: string; readonly value: string },
+): PatchOperation[] {
+  if (env.length === 0) return [{ op: 'add', path: `${container}/env`, value: [entry] }];
+  const operations: PatchOperation[] = [];
+  let named = false;
+  env.forEach((e, j) => {
+    if (e.name !== entry.name) return;
+    named = true;
+    if (e.value !== entry.value || e.valueFrom !== undefined)
+      operations.push({ op: 'replace', path: `${container}/env/${j}`, value: entry });
+  });
+  return named ? operations : [{ op: 'add', path: `${container}/env/-`, value: entry }];
+}
+
+/** Sets `name=value` in each of the listed containers but the proxy (`field` is `containers` or `initContainers`). */
 function envOperations(
   containers: readonly PodContainer[] | null | undefined,
   field: 'containers' | 'initContainers',
@@ -67,18 +92,12 @@ function envOperations(
   value: string,
 ): PatchOperation[] {
   const entry = { name, value };
-  return (containers ?? []).flatMap((c, i): PatchOperation[] => {
-    if (c.name === CONTAINER_NAME) return [];
-    const env = c.env ?? [];
-    if (env.length === 0)
-      return [{ op: 'add', path: pointer('spec', field, i, 'env'), value: [entry] }];
-    const same = env.flatMap((e, j) => (e.name === name ? [{ e, j }] : []));
-    if (same.length === 0)
-      return [{ op: 'add', path: pointer('spec', field, i, 'env', '-'), value: entry }];
-    return same
-      .filter(({ e }) => e.value !== value || Object.keys(e).length !== 2)
-      .map(({ j }) => ({ op: 'replace', path: pointer('spec', field, i, 'env', j), value: entry }));
+  const operations: PatchOperation[] = [];
+  (containers ?? []).forEach((c, i) => {
+    if (c.name !== CONTAINER_NAME)
+      operations.push(...envEntryOperations(c.env ?? [], pointer('spec', field, i), entry));
   });
+  return operations;
 }
 
 /** The env variable the pod asked for, in every app container; empty when none was asked. */

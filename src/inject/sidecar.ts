@@ -157,7 +157,8 @@ export function sidecarContainer(
     readinessProbe: probe(PROBES.readinessProbe, names.opsPort),
     livenessProbe: probe(PROBES.livenessProbe, names.opsPort),
     resources: s.resources,
-    securityContext: structuredClone(SECURITY_CONTEXT),
+    // Shared, not copied: a container is only ever serialised.
+    securityContext: SECURITY_CONTEXT,
   };
 }
 

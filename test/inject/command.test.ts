@@ -61,6 +61,14 @@ describe('configuration errors exit 2 naming the key', () => {
       ],
     ],
     [
+      'a request above its limit, which every pod would be refused',
+      { SIDECAR_CPU_REQUEST: '2', SIDECAR_MEMORY_LIMIT: '64Mi' },
+      [
+        'SIDECAR_CPU_REQUEST: 2 is above the cpu limit 500m',
+        'SIDECAR_MEMORY_REQUEST: 96Mi is above the memory limit 64Mi',
+      ],
+    ],
+    [
       'an admin credential without its Secret',
       { SIDECAR_ADMIN_USER: 'admin' },
       ['SIDECAR_ADMIN_SECRET: required'],

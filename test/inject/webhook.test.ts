@@ -119,6 +119,17 @@ describe('a pod that asks for the proxy', () => {
             image: 'registry.example.com/shop:2',
             env: [{ name: 'VIDISPINE_API', value: 'http://vidispine:8080/API' }],
           },
+          {
+            name: 'reports',
+            image: 'registry.example.com/shop:2',
+            env: [
+              {
+                name: 'VIDISPINE_API',
+                valueFrom: { configMapKeyRef: { name: 'shop', key: 'api' } },
+              },
+              { name: 'LANG', value: 'C' },
+            ],
+          },
         ],
         volumes: [
           { name: 'data', emptyDir: {} },
@@ -140,6 +151,8 @@ describe('a pod that asks for the proxy', () => {
     expect(records(spec(result).containers)[0]?.env).toEqual([{ name: 'MODE', value: 'web' }, api]);
     // The app's own setting for where Vidispine is now points at the proxy.
     expect(records(spec(result).containers)[1]?.env).toEqual([api]);
+    // A reference is replaced too: the variable is the proxy's URL, whatever it pointed at.
+    expect(records(spec(result).containers)[2]?.env).toEqual([api, { name: 'LANG', value: 'C' }]);
     expect(sidecarOf(result)?.env).toContainEqual({
       name: 'PROXY_LISTEN',
       value: '127.0.0.1:8181',

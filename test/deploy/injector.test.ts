@@ -537,6 +537,15 @@ describe('kubectl kustomize deploy/injector', () => {
     expect(certManagerProblems(rendered.objects)).toEqual([]);
   });
 
+  it("gives the webhook the chart's resources and probes", () => {
+    const fromKustomize = injectorOf(renderKustomization(DIR).objects).container;
+    const fromChart = injectorOf(
+      renderChart(HELMS[1] as Helm, CHART, [], { set: WEBHOOK_ONLY }).objects,
+    ).container;
+    for (const field of ['resources', 'readinessProbe', 'livenessProbe', 'securityContext'])
+      expect([field, fromKustomize[field]]).toEqual([field, fromChart[field]]);
+  });
+
   it('one images: entry sets the image it runs and the image it injects; the namespace carries through', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vap-injector-overlay-'));
     try {

@@ -4,15 +4,17 @@
 #                    the caBundle the API server trusts stays the same across renewals
 #   tls.crt tls.key  the serving certificate (1 year) for the webhook Service's DNS names,
 #                    <service>.<namespace>.svc and .svc.cluster.local, signed by that CA
-# Usage: certificates.sh [DIR [NAMESPACE]]   (defaults: . and vidispine-auth-proxy; the
-# namespace must be the one deploy/injector/base/kustomization.yaml sets).
+# Usage: certificates.sh [DIR [NAMESPACE]]   (defaults: . and the namespace that
+# ../base/kustomization.yaml sets, which is where the webhook's Service is).
 # Run it again to renew the serving certificate. Keep ca.key out of version control: it can
 # sign a certificate the API server would send pods to; only ca.crt, tls.crt and tls.key go
 # into the Secret.
 set -euo pipefail
 
 dir=${1:-.}
-namespace=${2:-vidispine-auth-proxy}
+base="$(dirname "$0")/../base/kustomization.yaml"
+namespace=${2:-$(sed -n 's/^namespace: *//p' "$base" 2>/dev/null)}
+namespace=${namespace:-vidispine-auth-proxy}
 service=vidispine-auth-proxy-injector
 ca_days=3650
 serving_days=365

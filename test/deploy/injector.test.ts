@@ -537,6 +537,37 @@ describe('kubectl kustomize deploy/injector', () => {
     expect(certManagerProblems(rendered.objects)).toEqual([]);
   });
 
+  it('base and the cert-manager component in your own kustomization leave your cert-manager objects where they are', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vap-injector-own-'));
+    try {
+      const mine = {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'Certificate',
+        metadata: { name: 'shop', namespace: 'shop' },
+        spec: {
+          secretName: 'shop-tls',
+          dnsNames: ['shop.example.com'],
+          issuerRef: { name: 'corp' },
+        },
+      };
+      writeFileSync(join(dir, 'shop.yaml'), stringify(mine));
+      writeFileSync(
+        join(dir, 'kustomization.yaml'),
+        stringify({
+          resources: [relative(dir, join(DIR, 'base')), 'shop.yaml'],
+          components: [relative(dir, join(DIR, 'cert-manager'))],
+        }),
+      );
+      const { objects } = renderKustomization(dir);
+      expect(one(objects, 'Certificate', 'shop')).toEqual(mine);
+      const webhooks = objects.filter((o) => o.metadata.name !== 'shop');
+      expect(outsideNamespace(webhooks, 'vidispine-auth-proxy')).toEqual([]);
+      expect(certManagerProblems(webhooks)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("gives the webhook the chart's resources and probes", () => {
     const fromKustomize = injectorOf(renderKustomization(DIR).objects).container;
     const fromChart = injectorOf(

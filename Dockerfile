@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# vidispine-auth-proxy image: build with dev dependencies, run with production ones only.
+# vidispine-auth-proxy image: build with dev dependencies; run the bundled CLI (dist/cli.js and
+# dist/vendor/, which hold every dependency it runs) on Node.js alone, with no node_modules.
 #   docker build -t vidispine-auth-proxy:0.1.0 --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
 # The result runs as a numeric non-root user, writes nothing to its filesystem (so
 # `readOnlyRootFilesystem: true` works) and has no shell-form entrypoint: PID 1 is node,
@@ -13,26 +14,26 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: the package's `prepare` script builds, and the sources are not here yet.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
-FROM ${NODE_IMAGE} AS production-deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# What runs: the bundle, its lazily loaded vendor files and their source maps (for
+# `node --enable-source-maps`); package.json for the version.
+FROM scratch AS app
+COPY --from=build /app/dist/cli.js /app/dist/cli.js.map /app/dist/
+COPY --from=build /app/dist/vendor /app/dist/vendor
+COPY package.json /app/
 
-# V8's code cache for the modules on the way to ready, written by the uid the container runs
-# as (Node.js files the cache under the uid) against the same paths as the final image; read,
-# never written, at run time on a read-only root filesystem. A start then spends about 20 %
-# less CPU compiling JavaScript; run as another uid, the proxy compiles as without it.
+# V8's code cache of the bundle, written by the uid the container runs as (Node.js files the
+# cache under the uid) against the same paths as the final image; read, never written, at run
+# time on a read-only root filesystem. A start then spends about 20 % less CPU compiling
+# JavaScript; run as another uid, the proxy compiles as without it.
 FROM ${NODE_IMAGE} AS compile-cache
-WORKDIR /app
-COPY --from=production-deps /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-COPY package.json ./
+COPY --from=app /app /app
 RUN mkdir /compile-cache && chown 65532:65532 /compile-cache
 USER 65532:65532
-RUN NODE_COMPILE_CACHE=/compile-cache node -e "require('/app/dist/commands/run')"
+RUN NODE_COMPILE_CACHE=/compile-cache node /app/dist/cli.js --version
 
 FROM ${NODE_IMAGE}
 ARG NODE_IMAGE
@@ -46,9 +47,7 @@ LABEL org.opencontainers.image.title="vidispine-auth-proxy" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=production-deps /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-COPY package.json ./
+COPY --from=app /app ./
 COPY --from=compile-cache --chown=65532:65532 /compile-cache ./.compile-cache
 ENV NODE_COMPILE_CACHE=/app/.compile-cache
 # 8080: data listener (the app's Vidispine endpoint; loopback by default, set PROXY_LISTEN

@@ -5,7 +5,7 @@
  * `sidecar` block holds the cluster-wide defaults of every injected proxy; pods refine them
  * with annotations.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KeyIssue, KeyNames } from './errors';
 import { environmentMapping } from './env';
 import { key } from './keys';

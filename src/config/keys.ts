@@ -4,7 +4,7 @@
  * mapping (`env.ts`) and the README's key tables (`reference.ts`) are derived from that list,
  * so a key is declared, validated, defaulted and documented in one place.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface KeyDoc {
   /** What the key means: one line, for the README. */

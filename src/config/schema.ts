@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { alternatives, type Problem, YAML_NAMES } from './errors';
 import { key } from './keys';
 import { parseListen } from './listen';

@@ -6,7 +6,7 @@
  * tenth of a review's CPU. `null` is accepted wherever a field may be absent (Go encodes
  * nil that way).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const nameOnly = z.object({ name: z.string() });
 const stringMap = z.record(z.string(), z.string()).nullish();

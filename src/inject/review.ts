@@ -12,7 +12,7 @@
  *
  * `dryRun` needs nothing special: the decision has no side effects.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type InjectDefaults, readPodRequest } from './annotations';
 import { podSchema } from './k8s';
 import {

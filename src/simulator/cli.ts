@@ -142,8 +142,8 @@ export async function simulateCommand(args: string[]): Promise<number> {
     );
     return 1;
   }
-  process.stdout.write(banner(url, parsed));
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Listening for the signals before the banner: whoever reads it may stop the simulator at once.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
     const stop = (sig: NodeJS.Signals): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
@@ -152,6 +152,8 @@ export async function simulateCommand(args: string[]): Promise<number> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  process.stdout.write(banner(url, parsed));
+  const signal = await stopped;
   process.stderr.write(`received ${signal}, closing\n`);
   await sim.close();
   return 0;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readSmallBody, reject, sendJson, type Target } from './http';
 import type { CallEndpoint, Simulator } from './types';
 

@@ -16,12 +16,20 @@ const stages = instructions
 const finalStage = stages[stages.length - 1] ?? '';
 
 describe('Dockerfile', () => {
-  it('builds in a stage of its own and runs on Node 24 with production dependencies only', () => {
+  it('builds in a stage of its own and runs the bundled CLI on Node 24 without node_modules', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24[-\w]*slim$/m);
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(dockerfile).toContain('npm ci --omit=dev');
-    expect(finalStage).not.toMatch(/npm (ci|install)/);
-    expect(finalStage).toContain('COPY --from=production-deps /app/node_modules ./node_modules');
+    expect(finalStage).not.toMatch(/npm (ci|install)|node_modules/);
+    // What the final stage copies from the others: the bundle, its vendor files, package.json
+    // (the version) and the compile cache; nothing of the build's dist/ or node_modules else.
+    const copied = [...finalStage.matchAll(/^COPY --from=(\S+) (.+)$/gm)].map((m) => m[1]);
+    expect(copied.sort()).toEqual(['app', 'compile-cache']);
+    const app = stages.find((s) => s.startsWith('scratch AS app')) ?? '';
+    expect([...app.matchAll(/^COPY (.+)$/gm)].map((m) => m[1])).toEqual([
+      '--from=build /app/dist/cli.js /app/dist/cli.js.map /app/dist/',
+      '--from=build /app/dist/vendor /app/dist/vendor',
+      'package.json /app/',
+    ]);
   });
 
   it('runs the CLI as the numeric non-root user the manifests expect, exposing both ports', () => {

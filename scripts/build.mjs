@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// `npm run build`: what ships, in dist/.
+//   1. tsc (tsconfig.build.json): one module per source file — the library entry
+//      (`main: dist/app.js`) and what scripts and benchmarks require (dist/simulator, …).
+//   2. esbuild: the CLI users run, `dist/cli.js`, as one file holding the proxy's code and its
+//      dependencies, tree-shaken (zod's locales and unused schemas, pino's unused parts are
+//      left out) and without module resolution at start. The commands stay lazily loaded:
+//      `await import('./run')` becomes a module initialised on first use, so `--help` and
+//      `simulate` run none of the proxy's code. The packages loaded only later, and large
+//      (VENDOR), are files of their own in dist/vendor/: in dist/cli.js V8 would read and hold
+//      their source at every start. Each is third-party code used through that one require,
+//      so no class exists twice (`instanceof` holds). The CLI needs no node_modules.
+// Both steps skip their work while dist/ is newer than its inputs, so every command that needs
+// dist/ builds first at little cost (tests too: test/support/build-dist.ts).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+/** Packages the CLI requires only on first use of a rare path: the status pages, a YAML file, the simulator's WebSockets. */
+const VENDOR = ['express', 'yaml', 'ws'];
+const METAFILE = join(ROOT, 'node_modules', '.cache', 'esbuild', 'cli.meta.json');
+
+const tsc = spawnSync(
+  process.execPath,
+  [require.resolve('typescript/bin/tsc'), '-b', 'tsconfig.build.json'],
+  { cwd: ROOT, stdio: 'inherit' },
+);
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+
+if (!bundleIsCurrent()) await bundle();
+
+async function bundle() {
+  const esbuild = await import('esbuild');
+  const common = {
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Without whitespace and comments the source V8 reads and keeps is a third smaller, and
+    // Latin-1 (a comment's `…` would make all of it two bytes a character). Names are kept,
+    // so a stack trace still says which function; the map (without the sources) leads its
+    // positions back to src/ under `node --enable-source-maps`. That is not on by default: it
+    // holds the parsed map in memory and maps every stack trace the proxy builds.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    absWorkingDir: ROOT,
+  };
+  const vendor = {
+    name: 'vendor',
+    setup(build) {
+      const filter = new RegExp(`^(${VENDOR.join('|')})$`);
+      build.onResolve({ filter }, ({ path }) => ({ path: `./vendor/${path}.js`, external: true }));
+    },
+  };
+  const cli = await esbuild.build({
+    ...common,
+    entryPoints: { cli: 'src/cli.ts' },
+    outdir: DIST,
+    plugins: [vendor],
+    metafile: true,
+  });
+  const vendored = await esbuild.build({
+    ...common,
+    entryPoints: Object.fromEntries(VENDOR.map((name) => [name, require.resolve(name)])),
+    outdir: join(DIST, 'vendor'),
+    metafile: true,
+  });
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(dirname(METAFILE), { recursive: true });
+  const inputs = { ...cli.metafile.inputs, ...vendored.metafile.inputs };
+  writeFileSync(METAFILE, JSON.stringify({ inputs: Object.keys(inputs) }));
+}
+
+/** dist/cli.js and its vendor files are newer than every file they were built from. */
+function bundleIsCurrent() {
+  let inputs;
+  try {
+    inputs = JSON.parse(readFileSync(METAFILE, 'utf8')).inputs;
+  } catch {
+    return false;
+  }
+  const outputs = ['cli.js', ...VENDOR.map((name) => `vendor/${name}.js`)];
+  const built = Math.min(...outputs.map((file) => mtime(join(DIST, file))));
+  const changed = Math.max(
+    ...[...inputs, 'package-lock.json', 'scripts/build.mjs'].map((file) => mtime(join(ROOT, file))),
+  );
+  return built > changed;
+}
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -23,6 +23,7 @@ import {
   startProcess,
   waitForOk,
 } from './lib/procs.mjs';
+import { parseVariant } from './lib/contenders.mjs';
 import { buildAdmissionClient } from './lib/go.mjs';
 
 const HELP = `Usage: npm run bench:inject -- [options]
@@ -31,6 +32,11 @@ const HELP = `Usage: npm run bench:inject -- [options]
   --rate=N          reviews/s of the open-loop scenario (default 200)
   --duration=S      seconds measured per scenario (default 10)
   --warmup=S        seconds of load before each (default 2)
+  --rounds=N        measure every shape N times, the contenders taking turns (default 1)
+  --variant="NAME WORD..."
+                    another webhook beside this build's, taking turns with it (repeatable);
+                    each WORD is a Node.js flag, VAR=value, another build's cli.js, or a
+                    Node.js binary (as in npm run bench)
   --log-level=L     the webhook's LOG_LEVEL (default info, as in production: denials only;
                     debug adds a line per review, to see what it costs)
   --cpu-prof        run the webhook under node --cpu-prof (profiles in bench/results/profiles;
@@ -222,6 +228,69 @@ function podReview() {
   };
 }
 
+/** Each contender in its own process: this build first, then each `--variant`. */
+async function startWebhook(contender, dir, logLevel, profile) {
+  // Ports chosen here: the `listening` line that names ports it picked itself is not
+  // logged above info.
+  const port = await freePort();
+  const opsPort = await freePort();
+  const started = performance.now();
+  const proc = startProcess(
+    `inject ${contender.name}`,
+    contender.node ?? process.execPath,
+    [...profile, ...contender.nodeArgs, contender.cli ?? CLI, 'inject'],
+    {
+      env: {
+        PATH: process.env.PATH,
+        WEBHOOK_LISTEN: `127.0.0.1:${port}`,
+        WEBHOOK_CERT_FILE: join(dir, 'tls.crt'),
+        WEBHOOK_KEY_FILE: join(dir, 'tls.key'),
+        OPS_LISTEN: `127.0.0.1:${opsPort}`,
+        SIDECAR_IMAGE: 'registry.example.com/vidispine-auth-proxy:0.1.0',
+        SIDECAR_VIDISPINE_URL: 'http://vidispine.media.svc:8080',
+        SHUTDOWN_DELAY_SECONDS: '0',
+        LOG_LEVEL: logLevel,
+        ...contender.env,
+      },
+    },
+  );
+  // Whatever it logs is read and dropped.
+  proc.child.stdout.resume();
+  await waitForOk(`http://127.0.0.1:${opsPort}/readyz`, {}, proc, 10_000, 5);
+  return { ...contender, port, opsPort, proc, readyMs: performance.now() - started };
+}
+
+/** One scenario against one webhook: the generator's figures and the webhook's own. */
+async function measure(webhook, client, params) {
+  const { pid } = webhook.proc;
+  const before = await withinTarget(webhook.opsPort);
+  const [cpuAtStart, waitBefore] = [cpuSeconds(pid), cpuWaitSeconds(pid)];
+  const out = await runToEnd('admission client', client, [
+    JSON.stringify({ ...params, port: webhook.port }),
+  ]);
+  const load = JSON.parse(out.trim().split('\n').pop());
+  const [used, waited] = [cpuSeconds(pid) - cpuAtStart, cpuWaitSeconds(pid) - waitBefore];
+  const after = await withinTarget(webhook.opsPort);
+  const answered = Math.max(1, after.count - before.count);
+  return {
+    ...load,
+    loadAverage: Math.round(loadavg()[0] * 10) / 10,
+    serverWithinTarget: (after.within - before.within) / answered,
+    serverCpuMsPerReview: Math.round((used * 1e6) / answered) / 1000,
+    serverCpuWaitMsPerReview: Number.isNaN(waited)
+      ? undefined
+      : Math.round((waited * 1e6) / answered) / 1000,
+  };
+}
+
+/** `list` turned by `by` places: each contender goes first in turn, round after round. */
+const rotated = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
+
+const range = (values, digits = 2) => {
+  const [lo, hi] = [Math.min(...values), Math.max(...values)];
+  return lo === hi ? lo.toFixed(digits) : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
+};
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -230,6 +299,8 @@ async function main() {
       rate: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      variant: { type: 'string', multiple: true },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -243,7 +314,12 @@ async function main() {
   const rate = Number(values.rate ?? 200);
   const seconds = Number(values.duration ?? 10);
   const warmupSeconds = Number(values.warmup ?? 2);
+  const rounds = Number(values.rounds ?? 1);
   const logLevel = values['log-level'] ?? 'info';
+  const contenders = [
+    { name: 'this build', nodeArgs: [], env: {} },
+    ...(values.variant ?? []).map(parseVariant),
+  ];
   installCleanup();
   mkdirSync(RESULTS, { recursive: true });
   const client = await buildAdmissionClient();
@@ -252,82 +328,60 @@ async function main() {
     const { certPem, keyPem } = await servingPair();
     writeFileSync(join(dir, 'tls.crt'), certPem);
     writeFileSync(join(dir, 'tls.key'), keyPem);
-    const started = performance.now();
     const profile = values['cpu-prof']
       ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`]
       : [];
-    // Ports chosen here: the `listening` line that names ports it picked itself is not
-    // logged above info.
-    const port = await freePort();
-    const opsPort = await freePort();
-    const webhook = startProcess('inject', process.execPath, [...profile, CLI, 'inject'], {
-      env: {
-        PATH: process.env.PATH,
-        WEBHOOK_LISTEN: `127.0.0.1:${port}`,
-        WEBHOOK_CERT_FILE: join(dir, 'tls.crt'),
-        WEBHOOK_KEY_FILE: join(dir, 'tls.key'),
-        OPS_LISTEN: `127.0.0.1:${opsPort}`,
-        SIDECAR_IMAGE: 'registry.example.com/vidispine-auth-proxy:0.1.0',
-        SIDECAR_VIDISPINE_URL: 'http://vidispine.media.svc:8080',
-        SHUTDOWN_DELAY_SECONDS: '0',
-        LOG_LEVEL: logLevel,
-      },
-    });
-    // Whatever it logs is read and dropped.
-    webhook.child.stdout.resume();
-    await waitForOk(`http://127.0.0.1:${opsPort}/readyz`, {}, webhook, 10_000, 5);
-    const readyMs = performance.now() - started;
+    const webhooks = [];
+    for (const contender of contenders)
+      webhooks.push(await startWebhook(contender, dir, logLevel, profile));
     await sleep(2000);
-    const idleBefore = rssMiB(webhook.pid);
-    say(`inject: listening after ${readyMs.toFixed(0)} ms, idle RSS ${idleBefore.toFixed(1)} MiB`);
-    const cpuBefore = cpuSeconds(webhook.pid);
+    for (const w of webhooks) {
+      w.idleBefore = rssMiB(w.proc.pid);
+      w.cpuBefore = cpuSeconds(w.proc.pid);
+      w.loads = {};
+      say(
+        `inject (${w.name}): listening after ${w.readyMs.toFixed(0)} ms, idle RSS ${w.idleBefore.toFixed(1)} MiB`,
+      );
+    }
     const body = JSON.stringify(podReview());
     const scenarios = [
       ['rate', `${concurrency} connections, ${rate} reviews/s (open loop)`],
       ['burst', `bursts of ${concurrency} at once`],
       ['closed', `${concurrency} in flight back to back (capacity)`],
     ];
-    const loads = {};
-    for (const [mode, label] of scenarios) {
-      say(`inject: ${label}, ${seconds} s`);
-      const before = await withinTarget(opsPort);
-      const [cpuAtStart, waitBefore] = [cpuSeconds(webhook.pid), cpuWaitSeconds(webhook.pid)];
-      const params = {
-        port,
-        ca: certPem,
-        body,
-        mode,
-        connections: concurrency,
-        rate,
-        seconds,
-        warmupSeconds,
-      };
-      const out = await runToEnd('admission client', client, [JSON.stringify(params)]);
-      const load = JSON.parse(out.trim().split('\n').pop());
-      const [used, waited] = [
-        cpuSeconds(webhook.pid) - cpuAtStart,
-        cpuWaitSeconds(webhook.pid) - waitBefore,
-      ];
-      const after = await withinTarget(opsPort);
-      const answered = Math.max(1, after.count - before.count);
-      loads[mode] = {
-        ...load,
-        serverWithinTarget: (after.within - before.within) / answered,
-        serverCpuMsPerReview: Math.round((used * 1e6) / answered) / 1000,
-        serverCpuWaitMsPerReview: Number.isNaN(waited)
-          ? undefined
-          : Math.round((waited * 1e6) / answered) / 1000,
-      };
+    const params = { ca: certPem, body, connections: concurrency, rate, seconds, warmupSeconds };
+    for (let round = 0; round < rounds; round++) {
+      for (const [mode, label] of scenarios) {
+        for (const w of rotated(webhooks, round)) {
+          say(
+            `inject (${w.name}): ${label}, ${seconds} s${rounds > 1 ? `, round ${round + 1}` : ''}`,
+          );
+          (w.loads[mode] ??= []).push(await measure(w, client, { ...params, mode }));
+        }
+      }
     }
-    const cpu = cpuSeconds(webhook.pid) - cpuBefore;
+    for (const w of webhooks) {
+      w.cpu = cpuSeconds(w.proc.pid) - w.cpuBefore;
+    }
     await sleep(2000);
-    const idleAfter = rssMiB(webhook.pid);
-    await webhook.stop();
-    // Warm-up reviews use CPU too: counted at the measured rate of each scenario.
-    const reviews = Object.values(loads).reduce(
-      (sum, l) => sum + l.reviews * ((seconds + warmupSeconds) / seconds),
-      0,
-    );
+    for (const w of webhooks) {
+      w.idleAfter = rssMiB(w.proc.pid);
+      await w.proc.stop();
+      // Warm-up reviews use CPU too: counted at the measured rate of each scenario.
+      const reviews = Object.values(w.loads)
+        .flat()
+        .reduce((sum, l) => sum + l.reviews * ((seconds + warmupSeconds) / seconds), 0);
+      w.cpuMsPerReview = Math.round((w.cpu * 1e6) / reviews) / 1000;
+    }
+    const [own] = webhooks;
+    const summary = (w) => ({
+      name: w.name,
+      cli: w.cli ?? CLI,
+      readyMs: Math.round(w.readyMs),
+      idleRssMiB: { afterStart: w.idleBefore, afterLoad: w.idleAfter },
+      cpuMsPerReview: w.cpuMsPerReview,
+      loads: w.loads,
+    });
     const result = {
       date: new Date().toISOString(),
       machine: {
@@ -338,33 +392,58 @@ async function main() {
       },
       concurrency,
       rate,
+      rounds,
       logLevel,
       reviewBytes: body.length,
-      readyMs: Math.round(readyMs),
-      idleRssMiB: { afterStart: idleBefore, afterLoad: idleAfter },
-      cpuMsPerReview: Math.round((cpu * 1e6) / reviews) / 1000,
+      // This build, its first round: what a run without --variant or --rounds reports.
+      readyMs: Math.round(own.readyMs),
+      idleRssMiB: { afterStart: own.idleBefore, afterLoad: own.idleAfter },
+      cpuMsPerReview: own.cpuMsPerReview,
       logicMicrosecondsPerReview: logicMicroseconds(body),
-      loads,
+      loads: Object.fromEntries(scenarios.map(([mode]) => [mode, own.loads[mode][0]])),
+      contenders: webhooks.map(summary),
     };
     const ms = (value) => value.toFixed(3);
+    const named = (w) => (webhooks.length > 1 ? ` [${w.name}]` : '');
     const row = (mode, label, l) =>
-      `  ${label.padEnd(48)} ${String(l.perSecond).padStart(6)}/s  p50 ${l.p50Ms.toFixed(2).padStart(7)}  p90 ${l.p90Ms.toFixed(2).padStart(7)}  p99 ${l.p99Ms.toFixed(2).padStart(7)}  max ${l.maxMs.toFixed(2).padStart(7)} ms  errors ${l.errors}\n` +
+      `  ${label.padEnd(48)} ${String(l.perSecond).padStart(6)}/s  p50 ${l.p50Ms.toFixed(2).padStart(7)}  p90 ${l.p90Ms.toFixed(2).padStart(7)}  p99 ${l.p99Ms.toFixed(2).padStart(7)}  max ${l.maxMs.toFixed(2).padStart(7)} ms  errors ${l.errors}  load ${l.loadAverage.toFixed(1)}\n` +
       `    inside the webhook ≤ ${TARGET_P99_MS} ms: ${(l.serverWithinTarget * 100).toFixed(1)} %; per review: webhook CPU ${ms(l.serverCpuMsPerReview)} ms` +
       (l.serverCpuWaitMsPerReview === undefined
         ? ''
         : `, webhook waiting for a CPU ${ms(l.serverCpuWaitMsPerReview)} ms`) +
       `, generator CPU ${ms(l.cpuMsPerReview)} ms` +
       (mode === 'rate' ? `; generator issued late p99 ${l.lateP99Ms.toFixed(2)} ms` : '');
-    const verdict = (label, l) =>
-      `${l.errors === 0 && l.p99Ms < TARGET_P99_MS ? 'PASS' : 'FAIL'}  p99 < ${TARGET_P99_MS} ms, ${label.padEnd(48)} ${l.p99Ms.toFixed(2)} ms`;
+    const worst = (loads) =>
+      loads.reduce((a, b) => (b.errors > a.errors || b.p99Ms > a.p99Ms ? b : a));
+    const verdict = (w, label, loads) => {
+      const l = worst(loads);
+      return `${l.errors === 0 && l.p99Ms < TARGET_P99_MS ? 'PASS' : 'FAIL'}  p99 < ${TARGET_P99_MS} ms, ${label.padEnd(48)} ${rounds > 1 ? `${range(loads.map((x) => x.p99Ms))} ms (worst of ${rounds})` : `${l.p99Ms.toFixed(2)} ms`}${named(w)}`;
+    };
+    const ranges = (w) =>
+      scenarios.map(
+        ([mode, label]) =>
+          `  ${label.padEnd(48)} p50 ${range(w.loads[mode].map((l) => l.p50Ms))}  p99 ${range(w.loads[mode].map((l) => l.p99Ms))} ms  webhook CPU ${range(
+            w.loads[mode].map((l) => l.serverCpuMsPerReview),
+            3,
+          )} ms/review  load ${range(
+            w.loads[mode].map((l) => l.loadAverage),
+            1,
+          )}`,
+      );
     process.stdout.write(
       [
         '',
-        `admission (${result.reviewBytes} B pod review, HTTPS keep-alive, log level ${logLevel}, load ${result.machine.loadAverage.toFixed(1)}):`,
-        ...scenarios.map(([mode, label]) => row(mode, label, loads[mode])),
-        `  webhook CPU per review over all shapes ${result.cpuMsPerReview} ms (its own logic, in-process: ${result.logicMicrosecondsPerReview} µs); idle RSS ${idleBefore.toFixed(1)} MiB after start, ${idleAfter.toFixed(1)} MiB after the load; listening ${result.readyMs} ms after spawn`,
+        `admission (${result.reviewBytes} B pod review, HTTPS keep-alive, log level ${logLevel}):`,
+        ...webhooks.flatMap((w) => [
+          ...(webhooks.length > 1 ? [`${w.name}${w.cli ? ` (${w.cli})` : ''}:`] : []),
+          ...scenarios.flatMap(([mode, label]) => w.loads[mode].map((l) => row(mode, label, l))),
+          ...(rounds > 1 ? [`  over ${rounds} rounds:`, ...ranges(w)] : []),
+          `  webhook CPU per review over all shapes ${w.cpuMsPerReview} ms${w === own ? ` (its own logic, in-process: ${result.logicMicrosecondsPerReview} µs)` : ''}; idle RSS ${w.idleBefore.toFixed(1)} MiB after start, ${w.idleAfter.toFixed(1)} MiB after the load; listening ${Math.round(w.readyMs)} ms after spawn`,
+        ]),
         '',
-        ...scenarios.slice(0, 2).map(([mode, label]) => verdict(label, loads[mode])),
+        ...webhooks.flatMap((w) =>
+          scenarios.slice(0, 2).map(([mode, label]) => verdict(w, label, w.loads[mode])),
+        ),
         '',
       ].join('\n'),
     );

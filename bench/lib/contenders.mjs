@@ -120,15 +120,15 @@ function proxyContender({ name = 'proxy', label = 'this proxy', cli = PROXY_CLI,
 }
 
 /**
- * `--variant "NAME WORD..."`: a second column of this proxy. Each word is a Node.js flag
+ * `--variant "NAME WORD..."`: this program run another way. Each word is a Node.js flag
  * (`--max-semi-space-size=1`), an environment variable (`NODE_COMPILE_CACHE=/tmp/cc`), the
  * CLI to run (a path ending in `.js`, e.g. another build's dist/cli.js) or the Node.js
- * binary (any other path).
+ * binary (any other path). Used by bench:inject too.
  */
-export function proxyVariant(spec) {
+export function parseVariant(spec) {
   const [name, ...words] = spec.trim().split(/\s+/);
   if (!/^[\w.-]+$/.test(name ?? '')) throw new Error(`--variant "${spec}": name it first`);
-  const variant = { name: `proxy:${name}`, label: `this proxy (${name})`, nodeArgs: [], env: {} };
+  const variant = { name, nodeArgs: [], env: {} };
   for (const word of words) {
     const env = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);
     if (env) variant.env[env[1]] = env[2];
@@ -136,7 +136,13 @@ export function proxyVariant(spec) {
     else if (word.endsWith('.js')) variant.cli = resolve(word);
     else variant.node = resolve(word);
   }
-  return proxyContender(variant);
+  return variant;
+}
+
+/** `--variant "NAME WORD..."`: a second column of this proxy. */
+export function proxyVariant(spec) {
+  const { name, ...variant } = parseVariant(spec);
+  return proxyContender({ name: `proxy:${name}`, label: `this proxy (${name})`, ...variant });
 }
 
 function nginxConfig({ dir, port, upstreamPort, token }) {

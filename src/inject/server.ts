@@ -49,12 +49,20 @@ class Refused extends Error {
   }
 }
 
+/** `text` up to the first `separator`, all of it without one. */
+const before = (text: string, separator: string): string => {
+  const at = text.indexOf(separator);
+  return at < 0 ? text : text.slice(0, at);
+};
+
 function refuseUnlessMutate(req: IncomingMessage): void {
-  const path = (req.url ?? '').split('?')[0];
-  if (path !== MUTATE_PATH)
+  // The API server sends `?timeout=10s`.
+  if (before(req.url ?? '', '?') !== MUTATE_PATH)
     throw new Refused(404, 'not_found', `not found; reviews go to POST ${MUTATE_PATH}`);
   if (req.method !== 'POST') throw new Refused(405, 'method', `${MUTATE_PATH} takes POST`);
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  const type = before(req.headers['content-type'] ?? '', ';')
+    .trim()
+    .toLowerCase();
   if (type !== 'application/json') throw new Refused(415, 'media_type', 'send application/json');
 }
 

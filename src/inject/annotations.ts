@@ -414,23 +414,28 @@ function readPort(r: Reader, a: AnnotationDoc, fallback: number): number {
   return port;
 }
 
+/** The first of the pod's own containers that declares `port`, if any. */
+function declaredBy(pod: Pod, port: number): string | undefined {
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+    if (c.name !== CONTAINER_NAME && c.ports?.some((p) => p.containerPort === port)) return c.name;
+  }
+  return undefined;
+}
+
 /** The proxy shares the pod's network: its ports must not be ones the app declares. */
 function checkPorts(pod: Pod, r: Reader, port: number, opsPort: number): void {
   if (port === opsPort) {
     r.problem(ANNOTATIONS.opsPort, `${opsPort} is also the data port: set a different one`);
   }
-  const declared = [...(pod.spec.initContainers ?? []), ...pod.spec.containers]
-    .filter((c) => c.name !== CONTAINER_NAME)
-    .flatMap((c) => (c.ports ?? []).map((p) => ({ container: c.name, port: p.containerPort })));
   for (const [a, value] of [
     [ANNOTATIONS.port, port],
     [ANNOTATIONS.opsPort, opsPort],
   ] as const) {
-    const taken = declared.find((d) => d.port === value);
-    if (taken) {
+    const container = declaredBy(pod, value);
+    if (container !== undefined) {
       r.problem(
         a,
-        `port ${value} is already declared by container "${taken.container}": set a free port`,
+        `port ${value} is already declared by container "${container}": set a free port`,
       );
     }
   }

@@ -21,9 +21,13 @@ export interface PatchOperation {
   readonly value: unknown;
 }
 
-/** A JSON Pointer segment: `~` and `/` escaped (RFC 6901). */
+const ESCAPED = /[~/]/;
+
+/** A JSON Pointer segment: `~` and `/` escaped (RFC 6901); most segments have neither. */
 const escaped = (segment: string | number): string =>
-  typeof segment === 'number' ? String(segment) : segment.replace(/~/g, '~0').replace(/\//g, '~1');
+  typeof segment === 'number' || !ESCAPED.test(segment)
+    ? String(segment)
+    : segment.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** A JSON Pointer (RFC 6901) from its segments. */
 export function pointer(...segments: readonly (string | number)[]): string {

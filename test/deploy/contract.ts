@@ -82,3 +82,41 @@ export const HISTOGRAM_NAMES: readonly string[] = [
   'token_refresh_duration_seconds',
   'request_duration_seconds',
 ].map((n) => METRIC_PREFIX + n);
+
+/** A kustomize credential component, listed after deploy/components/sidecar. */
+export interface CredentialComponent {
+  /**
+   * What its kustomization.yaml tells the user to put into the proxy's ConfigMap: names and
+   * key IDs, no secret (the values are the examples').
+   */
+  readonly config: Readonly<Record<string, string>>;
+  /** The variable naming the secret file, and the key of the mounted Secret it reads. */
+  readonly file: readonly [name: string, key: string];
+}
+
+/** deploy/components/<name>: each instead of the user's own password. */
+export const CREDENTIAL_COMPONENTS = {
+  'sidecar-access-key': {
+    config: { VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF' },
+    file: ['VIDISPINE_ACCESS_KEY_SECRET_FILE', 'access-key'],
+  },
+  'sidecar-admin': {
+    config: { VIDISPINE_ADMIN_USER: 'admin' },
+    file: ['VIDISPINE_ADMIN_PASSWORD_FILE', 'admin-password'],
+  },
+  'sidecar-admin-access-key': {
+    config: { VIDISPINE_ADMIN_USER: 'admin', VIDISPINE_ADMIN_ACCESS_KEY_ID: 'VSIDADMIN0000000001' },
+    file: ['VIDISPINE_ADMIN_ACCESS_KEY_SECRET_FILE', 'admin-access-key'],
+  },
+  'sidecar-runas': {
+    config: { VIDISPINE_RUNAS_USER: 'svc-runas' },
+    file: ['VIDISPINE_RUNAS_PASSWORD_FILE', 'runas-password'],
+  },
+  'sidecar-runas-access-key': {
+    config: {
+      VIDISPINE_RUNAS_USER: 'svc-runas',
+      VIDISPINE_RUNAS_ACCESS_KEY_ID: 'VSIDRUNAS0000000001',
+    },
+    file: ['VIDISPINE_RUNAS_ACCESS_KEY_SECRET_FILE', 'runas-access-key'],
+  },
+} as const satisfies Record<string, CredentialComponent>;

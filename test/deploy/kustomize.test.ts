@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ProxyConfig } from '../../src/config/types';
 import { appConfigProblems, appConfigs } from './app-config';
 import { proxyContainers, secretProblems, secretReadProblems, workloadProblems } from './checks';
+import { CREDENTIAL_COMPONENTS, type CredentialComponent } from './contract';
 import { DASHBOARD_PATH } from './dashboard';
 import {
   K8sObject,
@@ -153,12 +154,8 @@ describe('deploy/examples/sidecar', () => {
   });
 });
 
-/** The sidecar example with another credential: where it puts what the password example has. */
-interface CredentialVariant {
-  /** What the example adds to the proxy's ConfigMap (no secret: names and key IDs). */
-  readonly config: Readonly<Record<string, string>>;
-  /** The variable naming the secret file, and its key in the Secret. */
-  readonly file: readonly [name: string, key: string];
+/** The sidecar example with another credential component, and what the proxy makes of it. */
+interface CredentialVariant extends CredentialComponent {
   /** The credential the proxy's own loader makes of it, and where in its configuration. */
   readonly loaded: (config: ProxyConfig | undefined) => unknown;
   readonly credential: Record<string, unknown>;
@@ -169,8 +166,7 @@ const CREDENTIAL_VARIANTS: [dir: string, what: string, variant: CredentialVarian
     'examples/sidecar-access-key',
     "the user's access key",
     {
-      config: { VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF' },
-      file: ['VIDISPINE_ACCESS_KEY_SECRET_FILE', 'access-key'],
+      ...CREDENTIAL_COMPONENTS['sidecar-access-key'],
       loaded: (c) => c?.users[0]?.credential,
       credential: { kind: 'accessKey', basicUser: 'VSID2C56CQTA7DWW7DLF' },
     },
@@ -179,8 +175,7 @@ const CREDENTIAL_VARIANTS: [dir: string, what: string, variant: CredentialVarian
     'examples/sidecar-admin',
     'tokens minted by an administrator',
     {
-      config: { VIDISPINE_ADMIN_USER: 'admin' },
-      file: ['VIDISPINE_ADMIN_PASSWORD_FILE', 'admin-password'],
+      ...CREDENTIAL_COMPONENTS['sidecar-admin'],
       loaded: (c) => c?.vidispine.admin,
       credential: { kind: 'password', username: 'admin', basicUser: 'admin' },
     },
@@ -189,8 +184,7 @@ const CREDENTIAL_VARIANTS: [dir: string, what: string, variant: CredentialVarian
     'examples/sidecar-runas',
     'tokens minted by a RunAs service account',
     {
-      config: { VIDISPINE_RUNAS_USER: 'svc-runas' },
-      file: ['VIDISPINE_RUNAS_PASSWORD_FILE', 'runas-password'],
+      ...CREDENTIAL_COMPONENTS['sidecar-runas'],
       loaded: (c) => c?.vidispine.runAs,
       credential: { kind: 'password', username: 'svc-runas', basicUser: 'svc-runas' },
     },

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { appConfigProblems } from './app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from './checks';
+import { CREDENTIAL_COMPONENTS } from './contract';
 import {
   CHART,
   HELMS,
@@ -132,30 +133,19 @@ describe('kustomize credential components onto a stock StatefulSet', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  // Each with the names its kustomization.yaml tells the user to put into the ConfigMap.
-  it.each([
-    ['sidecar-access-key', { VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF' }],
-    ['sidecar-admin', { VIDISPINE_ADMIN_USER: 'admin' }],
-    [
-      'sidecar-admin-access-key',
-      { VIDISPINE_ADMIN_USER: 'admin', VIDISPINE_ADMIN_ACCESS_KEY_ID: 'VSIDADMIN0000000001' },
-    ],
-    ['sidecar-runas', { VIDISPINE_RUNAS_USER: 'svc-runas' }],
-    [
-      'sidecar-runas-access-key',
-      { VIDISPINE_RUNAS_USER: 'svc-runas', VIDISPINE_RUNAS_ACCESS_KEY_ID: 'VSIDRUNAS0000000001' },
-    ],
-  ])('%s', (component, env) => {
+  it.each(Object.entries(CREDENTIAL_COMPONENTS))('%s', (component, { config, file }) => {
     const stock = workload('StatefulSet', {});
     const rendered = renderWithSidecarComponent(join(dir, component), stock, {
       more: [component],
-      env,
+      env: config,
     });
     expectSidecarAdded(rendered, stock);
     const [proxy] = proxyContainers(rendered.objects);
     // One credential: the component's file instead of the password's.
-    expect(proxy?.env.has('VIDISPINE_PASSWORD_FILE')).toBe(false);
-    expect([...(proxy?.env.keys() ?? [])].filter((k) => k.endsWith('_FILE'))).toHaveLength(1);
+    const files = [...(proxy?.env.values() ?? [])].filter((e) => String(e.name).endsWith('_FILE'));
+    expect(files).toEqual([
+      { name: file[0], value: `/var/run/secrets/vidispine-auth-proxy/${file[1]}` },
+    ]);
   });
 });
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withAnnotationTable } from '../../src/inject/reference';
 import { proxyContainers } from '../deploy/checks';
+import { CREDENTIAL_COMPONENTS, type CredentialComponent } from '../deploy/contract';
 import {
   CHART,
   HELMS,
@@ -219,20 +220,37 @@ interface ComponentCase {
   /** Components listed after deploy/components/sidecar. */
   readonly more: readonly string[];
   /** What the component's user adds to the proxy's ConfigMap. */
-  readonly config: Record<string, string>;
+  readonly config: Readonly<Record<string, string>>;
 }
 
 const OWN_SECRET = { 'vidispine-auth-proxy/secret': COMPONENT_SECRET };
 
-/** The webhook's account with the components' Secret and the key its component mounts. */
-function account(prefix: 'ADMIN' | 'RUNAS', user: string, key: string, accessKeyId?: string) {
+/**
+ * The pod annotations and the webhook account that give what a component mounts: the
+ * account's name and access key ID from the names the component's user puts into the
+ * ConfigMap, and the Secret and key the component reads.
+ */
+function mintedBy(
+  name: keyof typeof CREDENTIAL_COMPONENTS,
+  credential: 'admin' | 'runas',
+): ComponentCase {
+  const { config, file } = CREDENTIAL_COMPONENTS[name] as CredentialComponent;
+  const prefix = credential.toUpperCase();
+  const accessKeyId = config[`VIDISPINE_${prefix}_ACCESS_KEY_ID`];
   return {
-    [`SIDECAR_${prefix}_USER`]: user,
-    [`SIDECAR_${prefix}_SECRET`]: COMPONENT_SECRET,
-    [`SIDECAR_${prefix}_SECRET_KEY`]: key,
-    ...(accessKeyId ? { [`SIDECAR_${prefix}_ACCESS_KEY_ID`]: accessKeyId } : {}),
+    annotations: { 'vidispine-auth-proxy/credential': credential },
+    webhook: {
+      [`SIDECAR_${prefix}_USER`]: String(config[`VIDISPINE_${prefix}_USER`]),
+      [`SIDECAR_${prefix}_SECRET`]: COMPONENT_SECRET,
+      [`SIDECAR_${prefix}_SECRET_KEY`]: file[1],
+      ...(accessKeyId ? { [`SIDECAR_${prefix}_ACCESS_KEY_ID`]: accessKeyId } : {}),
+    },
+    more: [name],
+    config,
   };
 }
+
+const ACCESS_KEY = CREDENTIAL_COMPONENTS['sidecar-access-key'].config;
 
 const COMPONENT_CASES: [string, ComponentCase][] = [
   [
@@ -245,54 +263,28 @@ const COMPONENT_CASES: [string, ComponentCase][] = [
       annotations: {
         ...OWN_SECRET,
         'vidispine-auth-proxy/credential': 'access-key',
-        'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
+        'vidispine-auth-proxy/access-key-id': ACCESS_KEY.VIDISPINE_ACCESS_KEY_ID,
       },
       webhook: {},
       more: ['sidecar-access-key'],
-      config: { VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF' },
+      config: ACCESS_KEY,
     },
   ],
   [
     'sidecar-admin: minted by an administrator with its password',
-    {
-      annotations: { 'vidispine-auth-proxy/credential': 'admin' },
-      webhook: account('ADMIN', 'admin', 'admin-password'),
-      more: ['sidecar-admin'],
-      config: { VIDISPINE_ADMIN_USER: 'admin' },
-    },
+    mintedBy('sidecar-admin', 'admin'),
   ],
   [
     'sidecar-admin-access-key: minted by an administrator with its access key',
-    {
-      annotations: { 'vidispine-auth-proxy/credential': 'admin' },
-      webhook: account('ADMIN', 'admin', 'admin-access-key', 'VSIDADMIN0000000001'),
-      more: ['sidecar-admin-access-key'],
-      config: {
-        VIDISPINE_ADMIN_USER: 'admin',
-        VIDISPINE_ADMIN_ACCESS_KEY_ID: 'VSIDADMIN0000000001',
-      },
-    },
+    mintedBy('sidecar-admin-access-key', 'admin'),
   ],
   [
     'sidecar-runas: minted by a RunAs service account with its password',
-    {
-      annotations: { 'vidispine-auth-proxy/credential': 'runas' },
-      webhook: account('RUNAS', 'svc-runas', 'runas-password'),
-      more: ['sidecar-runas'],
-      config: { VIDISPINE_RUNAS_USER: 'svc-runas' },
-    },
+    mintedBy('sidecar-runas', 'runas'),
   ],
   [
     'sidecar-runas-access-key: minted by a RunAs service account with its access key',
-    {
-      annotations: { 'vidispine-auth-proxy/credential': 'runas' },
-      webhook: account('RUNAS', 'svc-runas', 'runas-access-key', 'VSIDRUNAS0000000001'),
-      more: ['sidecar-runas-access-key'],
-      config: {
-        VIDISPINE_RUNAS_USER: 'svc-runas',
-        VIDISPINE_RUNAS_ACCESS_KEY_ID: 'VSIDRUNAS0000000001',
-      },
-    },
+    mintedBy('sidecar-runas-access-key', 'runas'),
   ],
 ];
 

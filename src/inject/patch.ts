@@ -56,12 +56,12 @@ function freeName(base: string, taken: ReadonlySet<string>): string {
 
 /** Names for the sidecar's volume and ops port that none of the pod's own use. */
 export function sidecarNames(pod: Pod): SidecarNames {
-  const volumes = new Set((pod.spec.volumes ?? []).map((v) => v.name));
-  const ports = new Set(
-    [...(pod.spec.initContainers ?? []), ...pod.spec.containers].flatMap((c) =>
-      (c.ports ?? []).flatMap((p) => (p.name ? [p.name] : [])),
-    ),
-  );
+  const volumes = new Set<string>();
+  for (const v of pod.spec.volumes ?? []) volumes.add(v.name);
+  const ports = new Set<string>();
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+    for (const p of c.ports ?? []) if (p.name) ports.add(p.name);
+  }
   return { volume: freeName(VOLUME_NAME, volumes), opsPort: freeName(OPS_PORT_NAME, ports) };
 }
 

@@ -16,7 +16,7 @@ import {
   withLogLevelOverride,
   zodIssues,
 } from './load';
-import { parseQuantity } from './quantity';
+import { aboveLimit, parseQuantity } from './quantity';
 import { accessKeyId, fileSchema, type LogLevel, listenSchema } from './schema';
 import type { ListenAddress } from './types';
 
@@ -59,9 +59,7 @@ function requestsWithinLimits(
   for (const resource of ['cpu', 'memory'] as const) {
     const request = resources.requests[resource];
     const limit = resources.limits[resource];
-    if (!request || !limit) continue;
-    const [req, lim] = [parseQuantity(request), parseQuantity(limit)];
-    if (req !== undefined && lim !== undefined && req > lim) {
+    if (request && limit && aboveLimit(request, limit)) {
       ctx.addIssue({
         code: 'custom',
         path: ['requests', resource],

@@ -34,3 +34,9 @@ export function parseQuantity(text: string): number | undefined {
   const value = Number(number) * (scale ?? NaN);
   return Number.isFinite(value) ? value : undefined;
 }
+
+/** Whether a container's `request` is above its `limit`, which Kubernetes refuses (false unless both are quantities). */
+export function aboveLimit(request: string, limit: string): boolean {
+  const [req, lim] = [parseQuantity(request), parseQuantity(limit)];
+  return req !== undefined && lim !== undefined && req > lim;
+}

@@ -14,7 +14,7 @@ import { HEADER_TEXT } from '../config/resolve';
 import { accessKeyId, logLevelSchema, userName } from '../config/schema';
 import type { Resources } from '../config/injector';
 import type { Pod } from './k8s';
-import { parseQuantity } from '../config/quantity';
+import { aboveLimit, parseQuantity } from '../config/quantity';
 import { CONTAINER_NAME, type SidecarCredential, type SidecarSettings } from './sidecar';
 
 export const PREFIX = 'vidispine-auth-proxy/';
@@ -506,9 +506,7 @@ function readResources(r: Reader, defaults: Resources): Resources {
   for (const resource of changed) {
     const request = requests[resource];
     const limit = limits[resource];
-    if (request === undefined || limit === undefined) continue;
-    const [req, lim] = [parseQuantity(request), parseQuantity(limit)];
-    if (req !== undefined && lim !== undefined && req > lim) {
+    if (request !== undefined && limit !== undefined && aboveLimit(request, limit)) {
       const a = resource === 'cpu' ? ANNOTATIONS.cpuRequest : ANNOTATIONS.memoryRequest;
       r.problem(
         a,

@@ -2,9 +2,9 @@
  * The parts of Kubernetes objects the webhook reads, as schemas for untrusted input. Only
  * the fields the injection depends on are checked, and only they are kept: the parsed pod
  * is what the decision reads, never what is written back (the patch names paths in the
- * pod the API server holds), and copying every other field of every container cost a
- * tenth of a review's CPU. `null` is accepted wherever a field may be absent (Go encodes
- * nil that way).
+ * pod the API server holds), and copying every other field of every container took more
+ * than twice as long as checking these. `null` is accepted wherever a field may be absent
+ * (Go encodes nil that way).
  */
 import * as z from 'zod';
 

@@ -27,8 +27,9 @@ COPY package.json /app/
 
 # V8's code cache of the bundle, written by the uid the container runs as (Node.js files the
 # cache under the uid) against the same paths as the final image; read, never written, at run
-# time on a read-only root filesystem. A start then spends about 20 % less CPU compiling
-# JavaScript; run as another uid, the proxy compiles as without it.
+# time on a read-only root filesystem. It holds the bundle's top-level code (its modules are
+# compiled when first used), and a start then spends about a quarter less CPU until ready
+# (163 → 121 ms in the benchmark); run as another uid, the proxy compiles as without it.
 FROM ${NODE_IMAGE} AS compile-cache
 COPY --from=app /app /app
 RUN mkdir /compile-cache && chown 65532:65532 /compile-cache

@@ -37,9 +37,32 @@ const REASON_BY_CODE: Readonly<Record<string, UpstreamErrorReason>> = {
   EAI_AGAIN: 'dns',
   EHOSTUNREACH: 'refused',
   ENETUNREACH: 'refused',
+  // undici's own
+  UND_ERR_SOCKET: 'reset',
+  UND_ERR_CLOSED: 'reset',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_OVERFLOW: 'protocol',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'protocol',
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: 'protocol',
 };
 
+/**
+ * undici's verdicts on bytes that are not an HTTP answer: its parser's errors carry no code,
+ * and a `101` or a `100` nobody asked for ends the connection as a "bad" socket.
+ */
+function isUndiciProtocolError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'HTTPParserError') return true;
+  return (
+    errorCode(err) === 'UND_ERR_SOCKET' &&
+    (err.message === 'bad upgrade' || err.message === 'bad response')
+  );
+}
+
 export function classifyUpstreamError(err: unknown): UpstreamErrorReason {
+  if (isUndiciProtocolError(err)) return 'protocol';
   const code = errorCode(err);
   if (code === undefined) return 'other';
   const reason = REASON_BY_CODE[code];

@@ -146,6 +146,7 @@ function createDataListener(
     server.closeAllConnections();
     upgrades.destroyAll();
     upstream.agent.destroy();
+    upstream.destroyPool();
     upstream.upgradeAgent.destroy();
   };
   const close = (): Promise<void> => {

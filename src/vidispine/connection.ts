@@ -23,7 +23,7 @@ export function requestFor(url: URL): typeof http.request {
   return isSecure(url) ? https.request : http.request;
 }
 
-function readCa(caFile: string): Buffer {
+export function readCa(caFile: string): Buffer {
   try {
     return readFileSync(caFile);
   } catch (err) {

@@ -60,6 +60,14 @@ const answerOf = (response: RawResponse): number | undefined => {
   return m === null ? undefined : Number(m[1]);
 };
 
+/**
+ * Which of the message's requests are HEAD, in order, so their answers are read without a
+ * body: a request line is a method, a target and an HTTP version at the start of a line.
+ */
+function headRequests(message: string): boolean[] {
+  return [...message.matchAll(/(?:^|\n)([!-~]+) \S* HTTP\/1\./g)].map((m) => m[1] === 'HEAD');
+}
+
 const CANARY =
   'GET /API/canary HTTP/1.1\r\nHost: canary\r\nX-Canary: 1\r\nConnection: close\r\n\r\n';
 const isCanary = (r: UpstreamRequest): boolean =>
@@ -88,6 +96,7 @@ export async function differential(
   const result = await rawRequest(port, message, {
     responses: Math.max(requests, 1),
     timeoutMs: waitMs,
+    head: headRequests(text),
   });
   await until(settled, 5000);
   const canary = await rawRequest(port, CANARY);

@@ -32,8 +32,11 @@ export interface RawOptions {
   readonly untilClosed?: boolean;
   /** Give up (and report what arrived) after this long. */
   readonly timeoutMs?: number;
-  /** The requests were HEAD: their answers carry no body. */
-  readonly head?: boolean;
+  /**
+   * The requests were HEAD: their answers carry no body. A list says it per final answer,
+   * in order, for pipelined requests of several methods.
+   */
+  readonly head?: boolean | readonly boolean[];
   /** Half-close after writing: the client will send nothing more. */
   readonly end?: boolean;
 }
@@ -121,7 +124,12 @@ export function rawRequest(
 
     const drain = (): void => {
       for (;;) {
-        const parsed = parseOne(buf, closed, options.head === true);
+        const { head } = options;
+        const parsed = parseOne(
+          buf,
+          closed,
+          Array.isArray(head) ? head[responses.length] === true : head === true,
+        );
         if (parsed === 'incomplete') return;
         buf = buf.subarray(parsed.consumed);
         if (parsed.response.status < 200 && parsed.response.status !== 101) {

@@ -21,8 +21,12 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
-/** Packages the CLI requires only on first use of a rare path: the status pages, a YAML file, the simulator's WebSockets. */
-const VENDOR = ['express', 'yaml', 'ws'];
+/**
+ * Modules the CLI requires only on first use: the status pages, a YAML file, the simulator's
+ * WebSockets, and undici's pool at the first request without a body (its HTTP parser is
+ * WebAssembly held as a 300 KB string).
+ */
+const VENDOR = ['express', 'yaml', 'ws', 'undici/lib/dispatcher/pool'];
 const METAFILE = join(ROOT, 'node_modules', '.cache', 'esbuild', 'cli.meta.json');
 
 const tsc = spawnSync(

@@ -32,9 +32,12 @@ const goInstalled = (process.env.PATH ?? '').split(':').some((dir) => {
         '--warmup=0',
         '--concurrency=4',
         '--rate=40',
+        // A second webhook beside this build's, as a side-by-side run of another build has.
+        `--variant=again ${join(__dirname, '..', '..', 'dist', 'cli.js')}`,
         `--out=${out}`,
       ]);
       expect(stdout).toMatch(/^(PASS|FAIL) {2}p99 < 5 ms, 4 connections, 40 reviews\/s/m);
+      expect(stdout).toMatch(/^(PASS|FAIL) {2}p99 < 5 ms, bursts of 4 at once .* \[again\]$/m);
       const result = JSON.parse(readFileSync(out, 'utf8')) as {
         idleRssMiB: { afterStart: number; afterLoad: number };
         cpuMsPerReview: number;
@@ -42,6 +45,11 @@ const goInstalled = (process.env.PATH ?? '').split(':').some((dir) => {
           string,
           { reviews: number; errors: number; p99Ms: number; serverCpuMsPerReview: number }
         >;
+        contenders: {
+          name: string;
+          cpuMsPerReview: number;
+          loads: Record<string, { errors: number; loadAverage: number }[]>;
+        }[];
       };
       expect(Object.keys(result.loads)).toEqual(['rate', 'burst', 'closed']);
       for (const load of Object.values(result.loads)) {
@@ -52,6 +60,16 @@ const goInstalled = (process.env.PATH ?? '').split(':').some((dir) => {
       }
       expect(result.idleRssMiB.afterStart).toBeGreaterThan(10);
       expect(result.cpuMsPerReview).toBeGreaterThan(0);
+      expect(result.contenders.map((c) => c.name)).toEqual(['this build', 'again']);
+      for (const contender of result.contenders) {
+        expect(Object.keys(contender.loads)).toEqual(['rate', 'burst', 'closed']);
+        for (const rounds of Object.values(contender.loads)) {
+          expect(rounds).toHaveLength(1);
+          expect(rounds[0]?.errors).toBe(0);
+          expect(rounds[0]?.loadAverage).toBeGreaterThanOrEqual(0);
+        }
+        expect(contender.cpuMsPerReview).toBeGreaterThan(0);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -21,7 +21,9 @@ cp -r dist/cli.js dist/vendor "$tmp/cli/dist/"
 (
   cd "$tmp/cli"
   node dist/cli.js --help >/dev/null
-  for f in dist/vendor/*.js; do node -e 'require(require("path").resolve(process.argv[1]))' "$f"; done
+  for f in $(find dist/vendor -name '*.js'); do
+    node -e 'require(require("path").resolve(process.argv[1]))' "$f"
+  done
   echo "check-deploy: bundled CLI ok without node_modules ($(node dist/cli.js --version), $(du -sk dist | cut -f1) KiB)"
 )
 

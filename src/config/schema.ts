@@ -263,7 +263,8 @@ export const fileSchema = z.strictObject({
       env: 'VIDISPINE_READ_TIMEOUT_SECONDS',
     }),
     maxSockets: key(positiveInt().default(256), {
-      description: 'keep-alive pool size per data listener',
+      description:
+        'connections kept alive to Vidispine per data listener, for requests with a body and again for those without',
       env: 'VIDISPINE_MAX_SOCKETS',
     }),
   }),

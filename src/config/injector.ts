@@ -155,8 +155,16 @@ export const injectorSchema = z.strictObject({
       .strictObject({
         requests: z
           .strictObject({
-            cpu: quantity('25m', "the proxy container's CPU request", 'SIDECAR_CPU_REQUEST'),
-            memory: quantity('96Mi', 'its memory request', 'SIDECAR_MEMORY_REQUEST'),
+            cpu: quantity(
+              '25m',
+              "the proxy container's CPU request (at most its limit)",
+              'SIDECAR_CPU_REQUEST',
+            ),
+            memory: quantity(
+              '96Mi',
+              'its memory request (at most its limit)',
+              'SIDECAR_MEMORY_REQUEST',
+            ),
           })
           .prefault({}),
         limits: z

@@ -61,6 +61,11 @@ function isUndiciProtocolError(err: unknown): boolean {
   );
 }
 
+/** undici's refusal of a request it cannot put on the wire (a control byte in the path). */
+export function isUnsendableRequest(err: unknown): boolean {
+  return errorCode(err) === 'UND_ERR_INVALID_ARG';
+}
+
 export function classifyUpstreamError(err: unknown): UpstreamErrorReason {
   if (isUndiciProtocolError(err)) return 'protocol';
   const code = errorCode(err);

@@ -21,6 +21,7 @@ import {
   UpstreamTimeoutError,
   classifyUpstreamError,
   describeUpstreamError,
+  isUnsendableRequest,
   statusForUpstreamError,
 } from './errors';
 import type { Admitted, AdmissionRules, Refusal } from './admission';
@@ -61,11 +62,6 @@ export interface ForwarderOptions {
   readonly logger: Logger;
   /** Set only when `proxy.accessLog` is on: the data path pays for nothing otherwise. */
   readonly accessLog?: AccessLogger;
-}
-
-/** undici's refusal of a request it cannot put on the wire (a control byte in the path). */
-function isInvalidArgument(err: Error): boolean {
-  return (err as NodeJS.ErrnoException).code === 'UND_ERR_INVALID_ARG';
 }
 
 /** `nginx` calls a request whose client went away before the answer 499; so do we. */
@@ -564,7 +560,7 @@ class Exchange implements Turn {
     this.clearContinueTimer();
     this.upstreamReq = undefined;
     // undici checks the request before it goes out, as `node:http` does when it is made.
-    if (isInvalidArgument(err)) {
+    if (isUnsendableRequest(err)) {
       sendPlain(this.res, 400, `request cannot be forwarded: ${err.message}`);
       return;
     }

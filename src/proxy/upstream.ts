@@ -1,9 +1,8 @@
 /** The one place that knows where Vidispine is and how connections to it are pooled. */
 import type * as http from 'node:http';
-import { rootCertificates } from 'node:tls';
 import type { Dispatcher, Pool } from 'undici';
 import type { VidispineConfig } from '../config/types';
-import { createAgent, isSecure, pathPrefix, readCa, requestFor } from '../vidispine/connection';
+import { createAgent, isSecure, pathPrefix, requestFor, trustedCas } from '../vidispine/connection';
 import { UpstreamTimeoutError } from './errors';
 
 export interface Upstream {
@@ -73,16 +72,10 @@ export function createUpstream(config: VidispineConfig): Upstream {
 function createPool(config: VidispineConfig): Pool {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- undici has no typed entry per module
   const PoolClass = require('undici/lib/dispatcher/pool') as typeof Pool;
-  const { caFile } = config;
   return new PoolClass(config.url.origin, {
     connections: config.maxSockets,
-    connect: {
-      timeout: config.connectTimeoutSeconds * 1000,
-      // Verified against Node's roots plus `caFile`, as the agent does.
-      ...(isSecure(config.url) && caFile !== undefined
-        ? { ca: [...rootCertificates, readCa(caFile)] }
-        : {}),
-    },
+    // Verified against Node's roots plus `caFile`, as the agent does.
+    connect: { timeout: config.connectTimeoutSeconds * 1000, ...trustedCas(config) },
   });
 }
 

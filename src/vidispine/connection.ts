@@ -23,7 +23,7 @@ export function requestFor(url: URL): typeof http.request {
   return isSecure(url) ? https.request : http.request;
 }
 
-export function readCa(caFile: string): Buffer {
+function readCa(caFile: string): Buffer {
   try {
     return readFileSync(caFile);
   } catch (err) {
@@ -33,18 +33,24 @@ export function readCa(caFile: string): Buffer {
 }
 
 /**
- * An agent for connections to Vidispine with the given pool settings. Over https it verifies
- * against Node's roots plus `caFile`: an extra CA is added to the bundle, not put in its place.
+ * What a TLS connection to Vidispine verifies against: Node's roots plus `caFile`, an extra CA
+ * added to the bundle, not put in its place; nothing to add over http or without `caFile`.
  */
+export function trustedCas(vidispine: Pick<VidispineConfig, 'url' | 'caFile'>): {
+  ca?: (string | Buffer)[];
+} {
+  const { caFile } = vidispine;
+  if (!isSecure(vidispine.url) || caFile === undefined) return {};
+  return { ca: [...rootCertificates, readCa(caFile)] };
+}
+
+/** An agent for connections to Vidispine with the given pool settings (see `trustedCas`). */
 export function createAgent(
   vidispine: Pick<VidispineConfig, 'url' | 'caFile'>,
   pool: http.AgentOptions,
 ): http.Agent {
   if (!isSecure(vidispine.url)) return new http.Agent(pool);
-  const { caFile } = vidispine;
-  return new https.Agent(
-    caFile === undefined ? pool : { ...pool, ca: [...rootCertificates, readCa(caFile)] },
-  );
+  return new https.Agent({ ...pool, ...trustedCas(vidispine) });
 }
 
 /** The `code` of a Node.js or OpenSSL error, when it has one. */

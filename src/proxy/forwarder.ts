@@ -103,6 +103,8 @@ interface PooledAnswer {
 class PooledCall implements Dispatcher.DispatchHandler {
   private abort: ((err?: Error) => void) | undefined;
   private done = false;
+  /** The whole answer arrived; for a HEAD, undici says so even while its head is held. */
+  completed = false;
   private abandonedWith: Error | undefined;
 
   constructor(private readonly exchange: Exchange) {}
@@ -128,12 +130,13 @@ class PooledCall implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    return this.exchange.onPooledData(chunk);
+    return this.exchange.onPooledData(this, chunk);
   }
 
   onComplete(): void {
     this.done = true;
-    this.exchange.onPooledComplete();
+    this.completed = true;
+    this.exchange.onPooledComplete(this);
   }
 
   onError(err: Error): void {
@@ -336,12 +339,26 @@ class Exchange implements Turn {
   }
 
   /** A body chunk of the answer being passed on; `false` while the client's side is full. */
-  onPooledData(chunk: Buffer): boolean {
+  onPooledData(call: PooledCall, chunk: Buffer): boolean {
+    if (!this.passesOn(call)) {
+      call.destroy();
+      return false;
+    }
     return this.res.write(chunk);
   }
 
-  onPooledComplete(): void {
-    this.res.end();
+  onPooledComplete(call: PooledCall): void {
+    // A 401 still waiting for the store's verdict is ended, if passed on, by the verdict.
+    if (this.passesOn(call)) this.res.end();
+  }
+
+  /**
+   * Whether `call`'s answer is the one the client is getting. undici ends a HEAD's answer
+   * as soon as its head arrived, however the head was held: an attempt superseded by a
+   * replay, or a 401 whose head waits for the verdict, must not end the client's response.
+   */
+  private passesOn(call: PooledCall): boolean {
+    return call === this.upstreamReq && this.res.headersSent;
   }
 
   /**
@@ -385,7 +402,9 @@ class Exchange implements Turn {
       void this.replay(token);
       return;
     }
-    if (this.respondPooled(call, answer, 401)) answer.resume();
+    if (!this.respondPooled(call, answer, 401)) return;
+    if (call.completed) this.res.end();
+    else answer.resume();
   }
 
   /** Step "rewrite response headers" for a pooled attempt; whether its body may flow. */

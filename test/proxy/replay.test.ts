@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import { patternBytes, patternChunks } from '../../src/simulator/pattern';
 import { call, uploadPattern, type Reply } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
+import { until } from '../support/wait';
 
 const MiB = 1024 * 1024;
 
@@ -87,5 +88,52 @@ describe('Vidispine forgets every token mid-traffic', () => {
     });
     expect(h.observer.unauthorized.slice(replays)).toEqual([{ user: 'alice', retried: true }]);
     expect(h.sim.calls({ endpoint: 'token' })).toBeGreaterThan(mints);
+  });
+});
+
+describe('a HEAD request meeting a 401', () => {
+  it('gets the replayed answer, status and headers, when the token was dead', async () => {
+    const h = await startHarness();
+    try {
+      const path = '/API/item/VX-999/metadata';
+      const before = await call(h.port, { method: 'HEAD', path });
+      expect(before.status).toBe(404);
+      h.sim.revokeAllTokens();
+      const reply = await call(h.port, { method: 'HEAD', path });
+      expect(reply.status).toBe(404);
+      expect(reply.headers['content-type']).toBe(before.headers['content-type']);
+      expect(reply.headers['content-length']).toBe(before.headers['content-length']);
+      expect(h.observer.unauthorized).toEqual([{ user: 'alice', retried: true }]);
+      expect(h.observer.upstreamErrors).toEqual([]);
+      await until(() => h.observer.finished.length === 2);
+      expect(h.observer.finished.map((f) => f.status)).toEqual([404, 404]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('gets its own 401 when the token still works (a refused RunAs)', async () => {
+    const h = await startHarness({
+      simulator: { refusedRunAsStatus: 401 },
+      users: [{ name: 'alice', allowRunAs: true }],
+    });
+    try {
+      const headers = { runas: 'admin' };
+      const get = await call(h.port, { path: '/API/whoami', headers });
+      expect(get.status).toBe(401);
+      const reply = await call(h.port, { method: 'HEAD', path: '/API/whoami', headers });
+      expect(reply.status).toBe(401);
+      expect(reply.headers['content-type']).toBe(get.headers['content-type']);
+      expect(reply.headers['www-authenticate']).toBeUndefined();
+      expect(h.observer.unauthorized).toEqual([
+        { user: 'alice', retried: false },
+        { user: 'alice', retried: false },
+      ]);
+      expect(h.observer.upstreamErrors).toEqual([]);
+      await until(() => h.observer.finished.length === 2);
+      expect(h.observer.finished.map((f) => f.status)).toEqual([401, 401]);
+    } finally {
+      await h.close();
+    }
   });
 });

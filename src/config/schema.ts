@@ -66,15 +66,32 @@ export interface ProblemParams {
   readonly problem: Problem;
 }
 
-/** The URL as it may be shown: even a URL too broken to parse may carry a password. */
-const shownUrl = (value: string): string => value.replace(/\/\/[^/@]*@/, '//[REDACTED]@');
+/**
+ * A URL as typed, split where a password could hide: a leading scheme and `//`, even misspelt
+ * (`http//`, `//`), then everything up to the LAST `@` as userinfo. A password may itself hold
+ * `@`, `/` or `:`, and a value too broken to parse has no authority whose end could be
+ * trusted, so anything before an `@` counts as a secret.
+ */
+function splitUserinfo(value: string): { prefix: string; userinfo: boolean; rest: string } {
+  const prefix = /^(?:[a-z][a-z0-9+.-]*:?)?\/\//i.exec(value)?.[0] ?? '';
+  const at = value.lastIndexOf('@');
+  return at < prefix.length
+    ? { prefix, userinfo: false, rest: value.slice(prefix.length) }
+    : { prefix, userinfo: true, rest: value.slice(at + 1) };
+}
 
-/** `vidispine:8080` → `http://vidispine:8080`: what the user probably meant, or a plain example. */
+/** The URL as it may be shown: even a URL too broken to parse may carry a password. */
+function shownUrl(value: string): string {
+  const { prefix, userinfo, rest } = splitUserinfo(value);
+  return `${prefix}${userinfo ? '[REDACTED]@' : ''}${rest}`;
+}
+
+/**
+ * `vidispine:8080` → `http://vidispine:8080`: what the user probably meant, or a plain example.
+ * Built from the value without its userinfo: credentials never belong in the URL anyway.
+ */
 function exampleUrl(value: string): string {
-  const rest = value
-    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
-    .replace(/^[^/@]*@/, '')
-    .replace(/\/API\/?$/i, '');
+  const rest = splitUserinfo(value).rest.replace(/\/API\/?$/i, '');
   const guess = `http://${rest}`;
   return rest !== '' && URL.canParse(guess) && !/\s/.test(rest) ? guess : 'http://vidispine:8080';
 }

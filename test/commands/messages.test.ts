@@ -127,6 +127,52 @@ ops: { listen: 127.0.0.1:8080 }
   });
 });
 
+describe('a mistyped Vidispine URL is never echoed with its credentials', () => {
+  const alice = { VIDISPINE_USER: 'alice', VIDISPINE_PASSWORD: 'x' };
+  // Everything up to the last '@' may be a password: with or without a scheme or '//', with
+  // '@' or '/' inside it. The suggestion drops it too, and stays useful.
+  it.each([
+    [
+      'user:S3CRET@host:80',
+      '"[REDACTED]@host:80" is not an http:// or https:// URL (e.g. http://host:80)',
+    ],
+    ['//u:S3CRET@host:80', '"//[REDACTED]@host:80" is not a URL (e.g. http://host:80)'],
+    ['http//u:S3CRET@host', '"http//[REDACTED]@host" is not a URL (e.g. http://host)'],
+    [
+      'ftp://u:p@SECRETTAIL@host',
+      '"ftp://[REDACTED]@host" is not an http:// or https:// URL (e.g. http://host)',
+    ],
+    ['ftp://u:pa/SECRET@host', '"ftp://[REDACTED]@host" is not a URL (e.g. http://host)'],
+    [
+      'http://u:S3CRET@host:80800',
+      '"http://[REDACTED]@host:80800" is not a URL (e.g. http://vidispine:8080)',
+    ],
+    // Without credentials the value is shown as typed and the suggestion is the likely fix.
+    ['http//vidispine:8080', '"http//vidispine:8080" is not a URL (e.g. http://vidispine:8080)'],
+    [
+      'vidispine:8080/API',
+      '"vidispine:8080/API" is not an http:// or https:// URL (e.g. http://vidispine:8080)',
+    ],
+  ])('VIDISPINE_URL=%s', async (url, message) => {
+    const result = await runCli(['check'], { env: envOnly({ ...alice, VIDISPINE_URL: url }) });
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')).toContain(`  VIDISPINE_URL: ${message}`);
+    expect(result.stderr).not.toMatch(/S3CRET|SECRET|:p@|u:pa/);
+  });
+
+  it('vidispine.url in a file', async () => {
+    const config = yaml(
+      'vidispine: { url: "//admin:S3CRET@vidispine:8080" }\nusers: [{ name: alice, password: x }]\n',
+    );
+    const result = await runCli(['check', ...config], { env: envOnly({}) });
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')).toContain(
+      '  vidispine.url: "//[REDACTED]@vidispine:8080" is not a URL (e.g. http://vidispine:8080)',
+    );
+    expect(result.stderr).not.toContain('S3CRET');
+  });
+});
+
 describe('check', () => {
   const alice = (password: string) => ({
     VIDISPINE_URL: sim.url,

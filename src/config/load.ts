@@ -53,7 +53,12 @@ export interface ConfigSource {
 
 /** `--config FILE`, else `CONFIG_FILE`, else the environment through `environment`. */
 export function configSource(opts: LoadOptions, environment: EnvironmentMapping): ConfigSource {
-  const file = opts.file ?? (opts.env[CONFIG_FILE_VARIABLE] || undefined);
+  // The file is named by the setting the user gave, so a path that cannot be read is
+  // reported under the name they would look for.
+  const [file, setting] =
+    opts.file !== undefined
+      ? [opts.file, '--config']
+      : [opts.env[CONFIG_FILE_VARIABLE] || undefined, CONFIG_FILE_VARIABLE];
   if (file === undefined) {
     return {
       raw: environment.fromEnv(opts.env),
@@ -62,7 +67,7 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
       typos: environment.misspelt(opts.env, [CONFIG_FILE_VARIABLE]),
     };
   }
-  return { raw: readYamlFile(file), names: YAML_NAMES, fromFile: true, typos: [] };
+  return { raw: readYamlFile(file, setting), names: YAML_NAMES, fromFile: true, typos: [] };
 }
 
 /** Throws a `ConfigError` of these problems, named in the source's words, if there are any. */
@@ -116,14 +121,17 @@ export function zodIssues(error: z.ZodError, schema: z.ZodType): KeyIssue[] {
   });
 }
 
-/** A YAML file's content; a missing file or a syntax error is a `ConfigError`. */
-export function readYamlFile(file: string): unknown {
+/**
+ * A YAML file's content; a missing file or a syntax error is a `ConfigError`, an unreadable
+ * file named by `setting` (`--config` or `CONFIG_FILE`).
+ */
+export function readYamlFile(file: string, setting: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError({ key: '--config', problem: `cannot read ${file} (${code})` });
+    throw new ConfigError({ key: setting, problem: `cannot read ${file} (${code})` });
   }
   // Loaded here, not at the top: the common environment-only sidecar never reads YAML, and
   // yaml is among the costlier modules to load at start-up.

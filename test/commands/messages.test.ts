@@ -119,6 +119,18 @@ ops: { listen: 127.0.0.1:8080 }
       {},
       'users[0].pasword: unknown key; did you mean password?',
     ],
+    [
+      'env',
+      [],
+      { CONFIG_FILE: '/nonexistent/config.yaml' },
+      'CONFIG_FILE: cannot read /nonexistent/config.yaml (ENOENT)',
+    ],
+    [
+      'yaml',
+      ['--config', '/nonexistent/config.yaml'],
+      { CONFIG_FILE: '/etc/hostname' },
+      '--config: cannot read /nonexistent/config.yaml (ENOENT)',
+    ],
   ])('%s: %#', async (_source, args, vars, message) => {
     const result = await runCli(['check', ...args], { env: envOnly(vars) });
     expect(result.code).toBe(2);

@@ -36,10 +36,26 @@ Exit codes: 0 success, 1 runtime failure, 2 bad configuration.
 `;
 }
 
+/**
+ * A reader that goes away (`check | head -1`, `--version | true`) costs the command only the
+ * output nobody reads: it ends quietly, as git and coreutils do, but with its own exit code
+ * rather than death by SIGPIPE, since `check`'s verdict is that code. Unhandled, the EPIPE
+ * is an 'error' event: a stack trace and exit 1 after a check that passed. Other errors of
+ * the streams stay fatal. (`run` logs through pino's own writer, which stops at EPIPE.)
+ */
+function outputMayBeClosed(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+}
+
 /** argv (after `node cli.js`) → exit code; what a command throws is reported on stderr. */
 export async function main(argv: string[]): Promise<number> {
   // First of all: from here on SIGUSR1 opens no inspector and SIGHUP/SIGUSR2 end nothing.
   ignoreSignals();
+  outputMayBeClosed();
   const first = argv[0];
   const named = first !== undefined && !first.startsWith('-');
   const name = named ? first : DEFAULT_COMMAND;

@@ -94,6 +94,21 @@ users:
   expectNoSecrets(result.stdout + result.stderr);
 });
 
+it('keeps its verdict for its exit code when nobody reads the table (EPIPE)', async () => {
+  const env = (password: string) => ({
+    PATH: process.env.PATH,
+    VIDISPINE_URL: sim.url,
+    VIDISPINE_USER: 'bob',
+    VIDISPINE_PASSWORD: password,
+  });
+  const ok = await runCli(['check'], { env: env('bob-password'), closeStdout: true });
+  expect(ok.stderr).toBe('');
+  expect(ok.code).toBe(0);
+  const failed = await runCli(['check'], { env: env('not-the-password'), closeStdout: true });
+  expect(failed.stderr).toBe('');
+  expect(failed.code).toBe(1);
+});
+
 it('exits 1 when Vidispine cannot be reached', async () => {
   const result = await runCli(['check'], {
     env: {

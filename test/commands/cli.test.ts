@@ -19,6 +19,15 @@ describe('cli', () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   });
 
+  it.each([['--help'], ['--version']])(
+    'exits 0 without a word when the reader of %s has gone (EPIPE)',
+    async (flag) => {
+      const r = await runCli([flag], { closeStdout: true });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    },
+  );
+
   it('rejects an unknown command with exit 2 and names it', async () => {
     const r = await runCli(['frobnicate']);
     expect(r.code).toBe(2);

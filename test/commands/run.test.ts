@@ -2,11 +2,14 @@
  * `run` as a real child process: configured from the environment, serving through a real
  * simulator, and shutting down on SIGTERM under load without failing a single request.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import * as http from 'node:http';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { ChildProxy, type LogLine } from '../support/child-proxy';
-import { runCli } from '../support/cli';
+import { CLI, runCli } from '../support/cli';
 import { call } from '../support/http';
+import { HANG_GUARD_MS, until } from '../support/wait';
 
 interface Bound {
   data: number;
@@ -118,6 +121,23 @@ describe('run', () => {
     // Drained, not cut at the drain deadline ('drain_timeout').
     const steps = proxy.lines.filter((l) => l.event === 'shutdown').map((l) => l.step);
     expect(steps).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+  });
+
+  it('goes on without its logs when nobody reads them (EPIPE), and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, 'run'], {
+      env: { PATH: process.env.PATH, ...envFor(sim, { SHUTDOWN_DELAY_SECONDS: '0' }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = once(child, 'exit');
+    // Its first mint comes after the start line was refused.
+    await until(() => sim.calls({ endpoint: 'token', user: 'alice' }) === 1, HANG_GUARD_MS);
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('exits at once, non-zero, on a second signal', async () => {

@@ -23,6 +23,11 @@ export function runCli(
      * Nothing changes for another user, who has neither.
      */
     withoutReadOverride?: boolean;
+    /**
+     * Closes the read end of stdout at once, as `| head` or `| true` does: every write the
+     * child makes to it fails with EPIPE (Node takes far longer to start than this takes).
+     */
+    closeStdout?: boolean;
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -35,6 +40,7 @@ export function runCli(
       env: options.env ?? { PATH: process.env.PATH },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    if (options.closeStdout === true) child.stdout.destroy();
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

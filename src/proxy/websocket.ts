@@ -2,7 +2,9 @@
  * WebSocket upgrades (`/APIWS/...`): admitted by the same passes as every other request,
  * sent upstream through `node:http` with the same header policy and our token, then the
  * two sockets are spliced. Vidispine's refusal (any answer but `101`) is passed on like a
- * plain response and its connection closed: it never returns to a pool.
+ * plain response and its connection closed: it never returns to a pool. A 401 goes through
+ * the same token check as any request without a body: dead, the upgrade is sent once more
+ * with a fresh token.
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
@@ -25,6 +27,7 @@ import { attachToken, clientResponseHeaders, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
 import type { ForwardObserver } from './observer';
 import type { Pipelines } from './pipeline';
+import { canReplay } from './replay';
 import { refusalReason, withoutToken } from './unauthorized';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
@@ -39,6 +42,23 @@ export interface UpgradeOptions {
   readonly observer: ForwardObserver;
   readonly logger: Logger;
 }
+
+/** An admitted upgrade, as it is sent upstream on each attempt. */
+interface Upgrade {
+  readonly req: IncomingMessage;
+  readonly client: Duplex;
+  /** Bytes the client sent after the head, handed on once the sockets are spliced. */
+  readonly early: Buffer;
+  readonly user: string;
+  readonly path: string;
+  readonly headers: readonly string[];
+}
+
+/**
+ * Where an attempt stands: `sent` until the client has its answer (`answered`), or until
+ * the attempt no longer speaks to the client (`retired`: failed, or replaced by a replay).
+ */
+type AttemptStage = 'sent' | 'answered' | 'retired';
 
 /** The head of an answer written by hand on a socket that asked for an upgrade. */
 function head(status: number, reason: string, headers: readonly string[]): string {
@@ -146,16 +166,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     });
   }
 
-  function forward(
-    req: IncomingMessage,
-    client: Duplex,
-    early: Buffer,
-    user: string,
-    path: string,
-    headers: string[],
-    lease: TokenLease,
-  ): void {
-    const outgoing = attachToken(headers, upstream.hostHeader, lease.value, NO_BODY, false);
+  function forward(u: Upgrade, lease: TokenLease, attempt: number): void {
+    const { client, user } = u;
+    const outgoing = attachToken(u.headers, upstream.hostHeader, lease.value, NO_BODY, false);
     outgoing.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
     let upstreamReq: ClientRequest;
     try {
@@ -164,7 +177,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         hostname: upstream.hostname,
         port: upstream.port,
         method: 'GET',
-        path: upstream.pathPrefix + path,
+        path: upstream.pathPrefix + u.path,
         headers: outgoing,
         timeout: upstream.responseTimeoutMs,
       });
@@ -173,44 +186,94 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       return;
     }
     const sentAt = Date.now();
-    let answered = false;
+    let stage: AttemptStage = 'sent';
     limitConnect(upstreamReq, upstream.connectTimeoutMs);
     upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));
     upstreamReq.on('error', (err) => {
-      if (answered) client.destroy();
-      else failed(user, client, err);
+      if (stage === 'answered') client.destroy();
+      else if (stage === 'sent') {
+        stage = 'retired';
+        failed(user, client, err);
+      }
     });
     client.once('close', () => upstreamReq.destroy());
     upstreamReq.on('upgrade', (res, server: Socket, serverEarly: Buffer) => {
       if (!isValidReason(res.statusMessage)) {
         server.destroy();
+        stage = 'retired';
         failed(user, client, new UpstreamProtocolError('control byte in the reason phrase'));
         return;
       }
-      answered = true;
+      stage = 'answered';
       store.accepted(user, lease.value, sentAt);
       // A WebSocket may rightly stay quiet for hours.
       server.setTimeout(0);
       if (serverEarly.length > 0) server.unshift(serverEarly);
-      if (early.length > 0) client.unshift(early);
-      splice(client, req, res, server);
+      if (u.early.length > 0) client.unshift(u.early);
+      splice(client, u.req, res, server);
     });
     upstreamReq.on('response', (res) => {
       if (!isValidReason(res.statusMessage)) {
         upstreamReq.destroy(new UpstreamProtocolError('control byte in the reason phrase'));
         return;
       }
-      answered = true;
-      if (res.statusCode !== 401) store.accepted(user, lease.value, sentAt);
-      else {
-        // Not replayed; a dead token is dropped, so the client's reconnect finds a fresh one.
-        observer.upstreamUnauthorized?.(user, false);
-        const reason = refusalReason(res.rawHeaders, lease.value);
-        void store.rejected(user, lease.value, sentAt, reason);
+      if (res.statusCode !== 401) {
+        stage = 'answered';
+        store.accepted(user, lease.value, sentAt);
+        passOn(client, u.req, res, lease.value);
+        return;
       }
-      passOn(client, req, res, lease.value);
+      // Awaited only when the upgrade may be replayed; either way a dead token is dropped
+      // for the requests that follow.
+      const reason = refusalReason(res.rawHeaders, lease.value);
+      const checked = store.rejected(user, lease.value, sentAt, reason);
+      if (!canReplay('none', attempt, false)) {
+        stage = 'answered';
+        observer.upstreamUnauthorized?.(user, false);
+        passOn(client, u.req, res, lease.value);
+        return;
+      }
+      // The 401 waits, unread, for the store's verdict, as a plain request's does.
+      void checked.then((verdict) => {
+        // The client left, or the attempt failed, while the token was checked.
+        if (stage !== 'sent' || client.destroyed) {
+          upstreamReq.destroy();
+          return;
+        }
+        observer.upstreamUnauthorized?.(user, verdict === 'replay');
+        if (verdict === 'replay') {
+          stage = 'retired';
+          upstreamReq.destroy();
+          withToken(u, attempt + 1, lease.value);
+          return;
+        }
+        stage = 'answered';
+        passOn(client, u.req, res, lease.value);
+      });
     });
     upstreamReq.end();
+  }
+
+  /**
+   * Sends the upgrade with the store's token, minting one if need be; 503 when none can be
+   * had, or when the store has nothing newer than the token Vidispine just `rejected`.
+   */
+  function withToken(u: Upgrade, attempt: number, rejected?: string): void {
+    const noToken = (err: unknown): void => {
+      const answer = noTokenAnswer(u.user, err);
+      refuse(u.client, 503, answer.message, ['Retry-After', answer.retryAfter]);
+    };
+    const send = (lease: TokenLease): void => {
+      if (u.client.destroyed) return;
+      if (lease.value === rejected) noToken(undefined);
+      else forward(u, lease, attempt);
+    };
+    const lease = store.current(u.user);
+    if (lease !== undefined) {
+      send(lease);
+      return;
+    }
+    store.get(u.user).then(send, noToken);
   }
 
   const handle = (req: IncomingMessage, client: Duplex, early: Buffer): void => {
@@ -230,20 +293,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       return;
     }
     const { user, path, headers } = admission;
-    const lease = store.current(user);
-    if (lease !== undefined) {
-      forward(req, client, early, user, path, headers, lease);
-      return;
-    }
-    store.get(user).then(
-      (fresh) => {
-        if (!client.destroyed) forward(req, client, early, user, path, headers, fresh);
-      },
-      (err: unknown) => {
-        const answer = noTokenAnswer(user, err);
-        refuse(client, 503, answer.message, ['Retry-After', answer.retryAfter]);
-      },
-    );
+    withToken({ req, client, early, user, path, headers }, 0);
   }
 
   return {

@@ -1,6 +1,9 @@
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import WebSocket from 'ws';
 import { basic } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
+import { until } from '../support/wait';
 
 let h: Harness;
 beforeAll(async () => {
@@ -49,16 +52,94 @@ it('upgrades /APIWS/ with our token instead of the client credentials and echoes
   await closed;
 });
 
+async function echoes(ws: WebSocket): Promise<void> {
+  const text = nextMessage(ws);
+  ws.send('still there');
+  expect((await text).data.toString()).toBe('still there');
+  const closed = new Promise((resolve) => ws.once('close', resolve));
+  ws.close();
+  await closed;
+}
+
+it('replays an upgrade that meets a dead token once, with a fresh token', async () => {
+  await echoes(await open(`ws://127.0.0.1:${h.port}/APIWS/echo`, {}));
+  const mints = h.sim.calls({ endpoint: 'token' });
+  const upgrades = h.sim.calls({ endpoint: 'ws' });
+  const unauthorized = h.observer.unauthorized.length;
+  h.sim.revokeAllTokens();
+  await echoes(await open(`ws://127.0.0.1:${h.port}/APIWS/echo`, {}));
+  expect(h.observer.unauthorized.slice(unauthorized)).toEqual([{ user: 'alice', retried: true }]);
+  expect(h.sim.calls({ endpoint: 'token' })).toBe(mints + 1);
+  expect(h.sim.calls({ endpoint: 'ws' })).toBe(upgrades + 2);
+  expect(h.observer.upstreamErrors).toEqual([]);
+});
+
 it('refuses the upgrade with 503 when no token can be minted', async () => {
   h.sim.revokeAllTokens();
   h.sim.failTokenEndpoints({ kind: 'status', status: 500 });
-  // The held token is dead: the first upgrade meets Vidispine's 401 (passed on without its
-  // challenge) and invalidates it; the next finds no token to mint.
+  // The held token is dead: the first upgrade meets Vidispine's 401, which drops the token,
+  // and finds no new one to replay with; neither does the next.
   await expect(open(`ws://127.0.0.1:${h.port}/APIWS/echo`, {})).rejects.toThrow(
-    /^upgrade refused: 401$/,
+    /^upgrade refused: 503$/,
   );
   await expect(open(`ws://127.0.0.1:${h.port}/APIWS/echo`, {})).rejects.toThrow(
     'upgrade refused: 503',
   );
   h.sim.healTokenEndpoints();
+});
+
+it("passes on an upgrade's own 401 (a refused RunAs) without a replay", async () => {
+  const refusing = await startHarness({
+    simulator: { refusedRunAsStatus: 401 },
+    users: [{ name: 'alice', allowRunAs: true }],
+  });
+  try {
+    await expect(
+      open(`ws://127.0.0.1:${refusing.port}/APIWS/echo`, { runas: 'admin' }),
+    ).rejects.toThrow(/^upgrade refused: 401$/);
+    expect(refusing.observer.unauthorized).toEqual([{ user: 'alice', retried: false }]);
+    expect(refusing.sim.calls({ endpoint: 'ws' })).toBe(1);
+    expect(refusing.sim.calls({ endpoint: 'token' })).toBe(1);
+  } finally {
+    await refusing.close();
+  }
+});
+
+it("passes on the replay's 401 without the proxy's token in its Reason header", async () => {
+  // Shiro's Reason header names the token it refused; this upstream refuses every one.
+  const presented: string[] = [];
+  const rejecting = http.createServer();
+  rejecting.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
+    const token = (req.headers.authorization ?? '').replace(/^token /, '');
+    presented.push(token);
+    socket.end(
+      'HTTP/1.1 401 Unauthorized\r\n' +
+        `Reason: Token was not found: ${token}\r\n` +
+        'Content-Length: 0\r\nConnection: close\r\n\r\n',
+    );
+  });
+  await new Promise<void>((resolve) => rejecting.listen(0, '127.0.0.1', resolve));
+  const { port } = rejecting.address() as AddressInfo;
+  const r = await startHarness({ forwardTo: `http://127.0.0.1:${port}` });
+  try {
+    await until(() => r.sim.tokenCount() === 1);
+    r.sim.revokeAllTokens();
+    const refusal = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${r.port}/APIWS/echo`);
+      ws.once('unexpected-response', (_req, res) => resolve(res));
+      ws.once('open', () => reject(new Error('upgraded')));
+      ws.on('error', () => undefined);
+    });
+    expect(refusal.statusCode).toBe(401);
+    expect(refusal.headers.reason).toBe('Token was not found: [REDACTED]');
+    expect(presented).toHaveLength(2);
+    expect(presented[1]).not.toBe(presented[0]);
+    expect(r.observer.unauthorized).toEqual([
+      { user: 'alice', retried: true },
+      { user: 'alice', retried: false },
+    ]);
+  } finally {
+    await r.close();
+    rejecting.close();
+  }
 });

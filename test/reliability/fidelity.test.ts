@@ -108,30 +108,23 @@ test('a server without GET /API/token: own credentials mint through /API/user/{s
   }
 }, 20_000);
 
-test("Reason headers: logged, and never passed on with the proxy's token in them", async () => {
+test("Reason headers: logged without the proxy's token", async () => {
   const r = await startApp({ simulator: { reasonHeader: true } });
   try {
     const token = r.app.store.current('alice')?.value ?? '';
     expect(token).not.toBe('');
     r.sim.revokeAllTokens();
     const invalidated = nextEvent(r.app.store, 'invalidated');
-    // A WebSocket upgrade is not replayed: the client gets Vidispine's 401 itself.
+    // A WebSocket upgrade meets the 401 and is replayed with a new token.
     const port = r.port();
-    const refusal = await new Promise<{ status: number; reason: string | undefined }>(
-      (resolve, reject) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/APIWS/echo`);
-        ws.on('unexpected-response', (_req, res) => {
-          resolve({ status: res.statusCode ?? 0, reason: res.headers.reason as string });
-          ws.terminate();
-        });
-        ws.on('open', () => reject(new Error('upgraded with a revoked token')));
-        ws.on('error', () => undefined);
-      },
-    );
-    expect(refusal.status).toBe(401);
-    expect(refusal.reason).toBe('Token was not found: [REDACTED]');
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/APIWS/echo`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    ws.terminate();
     expect((await invalidated).reason).toBe('Token was not found: [REDACTED]');
-    // The next request gets the new token.
     expect((await call(port, { path: '/API/whoami' })).text).toBe('alice');
     expect(r.logs.join('\n')).not.toContain(token);
   } finally {

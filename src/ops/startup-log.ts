@@ -21,7 +21,8 @@ export function configSummary(config: ProxyConfig): Record<string, unknown> {
     users: config.users.map((user) => ({
       name: user.name,
       mintedBy: mintModeFor(user, config.vidispine),
-      credential: user.credential?.kind ?? null,
+      // Not `credential`: the logger censors a field of that name as a secret.
+      credentialKind: user.credential?.kind ?? null,
       endpoint: mintEndpointFor(user, config.vidispine),
       listen: address(user.listen),
       lifetimeSeconds: user.token.seconds,

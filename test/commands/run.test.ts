@@ -72,6 +72,28 @@ describe('run', () => {
     expect(sim.calls({ endpoint: 'token', user: 'alice' })).toBe(1);
   });
 
+  it('starts with a line that says what it will do, with the credential kind and no secret', async () => {
+    proxy = ChildProxy.start(['run'], envFor(sim));
+    const starting = await proxy.waitForEvent('starting');
+    const line = proxy.stdout.find((text) => text.includes('"event":"starting"'));
+    expect(line).not.toContain('alice-password');
+    expect(line).not.toContain('[REDACTED]');
+    expect(starting.config).toMatchObject({
+      vidispine: sim.url,
+      users: [
+        {
+          name: 'alice',
+          mintedBy: 'own',
+          credentialKind: 'password',
+          endpoint: 'token',
+          listen: '127.0.0.1:0',
+          lifetimeSeconds: 60,
+          autoRefresh: false,
+        },
+      ],
+    });
+  });
+
   it('drains on SIGTERM: readiness fails at once, no client request fails, exit 0', async () => {
     proxy = ChildProxy.start(
       ['run'],

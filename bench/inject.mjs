@@ -25,6 +25,7 @@ import {
 } from './lib/procs.mjs';
 import { parseVariant } from './lib/contenders.mjs';
 import { buildAdmissionClient } from './lib/go.mjs';
+import { rotated } from './lib/rounds.mjs';
 
 const HELP = `Usage: npm run bench:inject -- [options]
 
@@ -282,9 +283,6 @@ async function measure(webhook, client, params) {
       : Math.round((waited * 1e6) / answered) / 1000,
   };
 }
-
-/** `list` turned by `by` places: each contender goes first in turn, round after round. */
-const rotated = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 
 const range = (values, digits = 2) => {
   const [lo, hi] = [Math.min(...values), Math.max(...values)];

@@ -12,11 +12,13 @@ import { coldStart, idle, smallGet, transfer } from './lib/scenarios.mjs';
 import { SIMULATOR_PROBE, startSimulator, startToReady } from './lib/startup.mjs';
 import { pickLoadTool } from './lib/load.mjs';
 import { httpGet, installCleanup, killAll, which } from './lib/procs.mjs';
+import { mergeRounds, rotated } from './lib/rounds.mjs';
 import {
   checkTargets,
   formatBreakdown,
   formatNotes,
   formatRatios,
+  formatRoundsNote,
   formatTable,
   formatTargets,
 } from './lib/report.mjs';
@@ -30,6 +32,9 @@ const HELP = `Usage: npm run bench -- [options]
   --duration=S          seconds per load point (default 5)
   --warmup=S            warm-up seconds before each load point (default 1)
   --size=MIB            transfer size in MiB (default 1024)
+  --rounds=N            run small GET, download and upload N times, round after round, each
+                        contender first in turn; report medians, ranges and per-round ratios
+                        (default 1)
   --starts=N            fresh starts per contender for start to ready (default 5)
   --idle=N              idle keep-alive connections (default 1000)
   --cold=N              concurrent first requests at cold start (default 10000)
@@ -63,6 +68,12 @@ function positive(value, name) {
   return n;
 }
 
+function whole(value, name) {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
+  return n;
+}
+
 function parseOptions(argv) {
   const { values } = parseArgs({
     args: argv,
@@ -75,6 +86,7 @@ function parseOptions(argv) {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       size: { type: 'string' },
+      rounds: { type: 'string' },
       starts: { type: 'string' },
       idle: { type: 'string' },
       cold: { type: 'string' },
@@ -100,6 +112,7 @@ function parseOptions(argv) {
     duration: Math.ceil(positive(values.duration ?? (quick ? 2 : 5), 'duration')),
     warmup: values.warmup === '0' ? 0 : Math.ceil(positive(values.warmup ?? 1, 'warmup')),
     sizeMiB: positive(values.size ?? (quick ? 256 : 1024), 'size'),
+    rounds: whole(values.rounds ?? 1, 'rounds'),
     starts: Math.round(positive(values.starts ?? (quick ? 3 : 5), 'starts')),
     idle: Math.round(positive(values.idle ?? 1000, 'idle')),
     cold: Math.round(positive(values.cold ?? (quick ? 2000 : 10000), 'cold')),
@@ -165,13 +178,18 @@ async function startAll(ctx, entries) {
 
 /**
  * Small GET and transfers: all contenders run at once and each load point visits them back
- * to back, so a change in background load touches every column alike. Idle connections and
- * cold start then get a fresh process per contender.
+ * to back, so a change in background load touches every column alike; with `--rounds` every
+ * round visits every point, and who goes first turns round by round. Start, idle connections
+ * and cold start then get a fresh process per contender, once (start takes the median of its
+ * own `--starts` processes). Resolves to each round's figures and the fresh scenarios'.
  */
-async function benchAll(ctx, entries, results) {
+async function benchAll(ctx, entries) {
   const { opts } = ctx;
   const wants = (s) => opts.only.includes(s);
+  const rounds = [];
+  const fresh = {};
   if (['small', 'download', 'upload'].some(wants)) {
+    rounds.push(...Array.from({ length: opts.rounds }, () => ({})));
     const running = await startAll(ctx, entries);
     try {
       const points = [
@@ -186,10 +204,13 @@ async function benchAll(ctx, entries, results) {
           run: (instance) => transfer(ctx, instance, mode),
         })),
       ];
-      for (const point of points) {
-        for (const { entry, instance } of running) {
-          say(`${point.label}: ${entry.label}`);
-          await attempt(results, point.key, entry.name, () => point.run(instance));
+      for (const [i, round] of rounds.entries()) {
+        const ofRounds = rounds.length > 1 ? `, round ${i + 1} of ${rounds.length}` : '';
+        for (const point of points) {
+          for (const { entry, instance } of rotated(running, i)) {
+            say(`${point.label}: ${entry.label}${ofRounds}`);
+            await attempt(round, point.key, entry.name, () => point.run(instance));
+          }
         }
       }
     } finally {
@@ -199,11 +220,12 @@ async function benchAll(ctx, entries, results) {
   const simulator = wants('start') ? await startSimulator(PROXY_CLI, ctx.user) : undefined;
   try {
     for (const entry of entries.filter((e) => e.available === true && e.name !== 'direct')) {
-      await benchFresh(ctx, entry, results, simulator);
+      await benchFresh(ctx, entry, fresh, simulator);
     }
   } finally {
     await simulator?.proc.stop();
   }
+  return { rounds, fresh };
 }
 
 /** The scenarios that need a fresh process of one contender each time. */
@@ -268,7 +290,6 @@ async function main() {
     label: c.label,
     available: c.available(),
   }));
-  const results = {};
   const started = Date.now();
   const loadBefore = loadavg()[0];
   if (loadBefore > cpus().length / 2) {
@@ -278,11 +299,11 @@ async function main() {
   for (const entry of contenders) {
     if (entry.available !== true) say(`${entry.label}: skipped (${entry.available})`);
   }
-  await benchAll(
+  const { rounds, fresh } = await benchAll(
     ctx,
     contenders.filter((e) => e.available === true),
-    results,
   );
+  const results = { ...mergeRounds(rounds), ...fresh };
 
   const report = {
     date: new Date(started).toISOString(),
@@ -302,9 +323,12 @@ async function main() {
     options: opts,
     contenders: contenders.map(({ name, label, available }) => ({ name, label, available })),
     results,
+    rounds,
   };
-  report.targets = checkTargets(results);
+  report.targets = checkTargets(results, rounds);
 
+  const roundsNote = formatRoundsNote(report);
+  if (roundsNote !== undefined) process.stdout.write(`\n${roundsNote}\n`);
   process.stdout.write(`\n${formatTable(report)}\n`);
   process.stdout.write(`\n${formatRatios(report)}\n`);
   process.stdout.write(

@@ -1,14 +1,21 @@
 // Turns raw results into the printed tables — every contender's figures, then this proxy's
 // figures as ratios to each of the others, then where its start-up time went — and checks
-// the proxy against its targets.
+// the proxy against its targets. Scenarios measured in rounds show medians and ranges over
+// the rounds, and their ratios and targets are taken within each round (./rounds.mjs).
+import {
+  COUNTS,
+  figureByRound,
+  inRounds,
+  median,
+  medianAndRange,
+  ratio,
+  ratioByRound,
+} from './rounds.mjs';
 
 const int = (v) => Math.round(v).toLocaleString('en-US');
 const ms = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(3));
 const mib = (v) => v.toFixed(1);
 const one = (v) => (v >= 100 ? int(v) : v.toFixed(1));
-
-/** Figures that are counts, not measures: shown, but never turned into a ratio. */
-const COUNTS = new Set(['errors', 'failed', 'stillOpen', 'mints']);
 
 /** One table row per figure: [scenario label, figure label, result key, field, format]. */
 export function rowsFor(opts) {
@@ -48,19 +55,26 @@ function formatMints(mints) {
   return entries.length === 0 ? '0' : entries.map(([u, n]) => `${u}:${n}`).join(' ');
 }
 
-function ratio(value, ref) {
-  if (typeof value !== 'number' || typeof ref !== 'number' || ref === 0) return undefined;
-  if (!Number.isFinite(value) || !Number.isFinite(ref)) return undefined;
-  return value / ref;
-}
-
-function cell(results, key, field, name, format) {
-  const entry = results[key]?.[name];
+/** A figure as measured once, or its median (and range) over the rounds; a count's total. */
+function cell(report, key, field, name, format) {
+  const entry = report.results[key]?.[name];
   if (entry === undefined) return '';
   if (entry.error !== undefined) return 'error';
   const value = entry[field];
   if (value === undefined || value === null) return '—';
-  return format(value);
+  const byRound = COUNTS.has(field) ? [] : figureByRound(report.rounds, key, name, field);
+  return byRound.length > 1 ? medianAndRange(byRound, format) : format(value);
+}
+
+const factor = (v) => v.toFixed(2);
+
+/** This proxy's figure over `ref`'s: the median of the ratios within each round, and their range. */
+function ratioCell(report, key, field, ref) {
+  const values = inRounds(report.rounds, key)
+    ? ratioByRound(report.rounds, key, field, 'proxy', ref)
+    : [ratio(report.results[key]?.proxy?.[field], report.results[key]?.[ref]?.[field])];
+  const measured = values.filter((v) => v !== undefined);
+  return measured.length === 0 ? '' : medianAndRange(measured, factor, '×');
 }
 
 function layout(head, body) {
@@ -80,7 +94,7 @@ export function formatTable(report) {
   const body = rowsWithData(report).map(([scenario, figure, key, field, format]) => [
     scenario,
     figure,
-    ...contenders.map((c) => cell(report.results, key, field, c.name, format)),
+    ...contenders.map((c) => cell(report, key, field, c.name, format)),
   ]);
   return layout(['scenario', 'figure', ...contenders.map((c) => c.label)], body);
 }
@@ -94,11 +108,7 @@ export function formatRatios(report) {
   for (const [label, figure, key, field] of rowsWithData(report)) {
     if (label !== '') scenario = label;
     if (COUNTS.has(field)) continue;
-    const mine = report.results[key]?.proxy?.[field];
-    const cells = others.map((c) => {
-      const r = ratio(mine, report.results[key]?.[c.name]?.[field]);
-      return r === undefined ? '' : `${r.toFixed(2)}×`;
-    });
+    const cells = others.map((c) => ratioCell(report, key, field, c.name));
     if (cells.every((c) => c === '')) continue;
     body.push([scenario === shown ? '' : scenario, figure, ...cells]);
     shown = scenario;
@@ -144,18 +154,34 @@ export function formatBreakdown(report) {
   ].join('\n');
 }
 
-/** Errors and skipped contenders, one line each. */
+/** Errors (of each round, when there were several) and skipped contenders, one line each. */
 export function formatNotes(report) {
+  const { rounds } = report;
   const notes = [];
   for (const c of report.contenders) {
     if (c.available !== true) notes.push(`${c.label}: skipped (${c.available})`);
   }
   for (const [key, byName] of Object.entries(report.results)) {
     for (const [name, entry] of Object.entries(byName)) {
-      if (entry.error !== undefined) notes.push(`${key} / ${name}: ${entry.error}`);
+      if (rounds.length > 1 && inRounds(rounds, key)) {
+        rounds.forEach((round, i) => {
+          const error = round[key]?.[name]?.error;
+          if (error !== undefined) notes.push(`${key} / ${name}, round ${i + 1}: ${error}`);
+        });
+      } else if (entry.error !== undefined) notes.push(`${key} / ${name}: ${entry.error}`);
     }
   }
   return notes;
+}
+
+/** What the figures are when the side-by-side scenarios ran in rounds; undefined for one. */
+export function formatRoundsNote(report) {
+  const n = report.rounds.length;
+  if (n < 2) return undefined;
+  return (
+    `Side by side in ${n} rounds, each contender first in turn: medians, lowest–highest in ` +
+    'brackets, ratios taken within each round (start, idle and cold start run once).'
+  );
 }
 
 const get = (results, key, name, field) => {
@@ -172,41 +198,55 @@ export function mintRoundTrip(results) {
   );
 }
 
-/** Each target: { target, measured, pass } with pass null when a figure is missing. */
-export function checkTargets(results) {
+/**
+ * Each target: { target, measured, pass }, pass null when a figure is missing. A target on a
+ * scenario measured in rounds is judged on the median of its values in each round (a ratio
+ * taken within the round) and says in how many single rounds it was met: `met` of
+ * `perRound.length`, `perRound` null where a round lacks the figure.
+ */
+export function checkTargets(results, rounds) {
   const r = (key, name, field) => get(results, key, name, field);
   const out = [];
   const add = (target, measured, pass) =>
     out.push({ target, measured: measured ?? 'n/a', pass: measured === undefined ? null : pass });
-  const times = (a, b) => (a === undefined || b === undefined ? undefined : a / b);
-  const ratioText = (v) => (v === undefined ? undefined : `${v.toFixed(2)}×`);
+  const byRound = (target, measure, ok, format, unit) => {
+    const perRound = rounds.map((round) => measure(round) ?? null);
+    const values = perRound.filter((v) => v !== null);
+    if (values.length === 0) return add(target, undefined);
+    const met = values.filter(ok).length;
+    const inRoundsText = rounds.length > 1 ? `, met in ${met} of ${rounds.length} rounds` : '';
+    const measured = `${medianAndRange(values, format, unit)}${inRoundsText}`;
+    out.push({ target, measured, pass: ok(median(values)), met, perRound });
+  };
+  const proxyOver = (key, field, ref) => (round) =>
+    ratio(get(round, key, 'proxy', field), get(round, key, ref, field));
+  const atMost = (target, measure, limit) =>
+    byRound(target, measure, (v) => v <= limit, factor, '×');
+  const atLeast = (target, measure, limit) =>
+    byRound(target, measure, (v) => v >= limit, factor, '×');
   const mibText = (v) => (v === undefined ? undefined : `${mib(v)} MiB`);
-  const atMost = (target, v, limit) => add(target, ratioText(v), v <= limit);
 
-  atMost(
-    'small GET @32: CPU per request ≤ 1.0× Go',
-    times(r('small@32', 'proxy', 'cpuUs'), r('small@32', 'go', 'cpuUs')),
-    1,
-  );
+  atMost('small GET @32: CPU per request ≤ 1.0× Go', proxyOver('small@32', 'cpuUs', 'go'), 1);
   for (const mode of ['download', 'upload']) {
     atMost(
       `${mode}: CPU per GiB ≤ 1.0× node:http 20 lines`,
-      times(r(mode, 'proxy', 'cpuMsPerGiB'), r(mode, 'nodehttp', 'cpuMsPerGiB')),
+      proxyOver(mode, 'cpuMsPerGiB', 'nodehttp'),
       1,
     );
   }
-  atMost(
-    'small GET @32: p99 ≤ 2× nginx',
-    times(r('small@32', 'proxy', 'p99'), r('small@32', 'nginx', 'p99')),
-    2,
-  );
+  atMost('small GET @32: p99 ≤ 2× nginx', proxyOver('small@32', 'p99', 'nginx'), 2);
   const idleRss = r('start', 'proxy', 'rss');
   add('idle RSS (one user, ops on) ≤ 50 MiB', mibText(idleRss), idleRss <= 50);
   const connRss = r('idle', 'proxy', 'rss');
   add('1,000 idle keep-alive conns: RSS ≤ 80 MiB', mibText(connRss), connRss <= 80);
   for (const mode of ['download', 'upload']) {
-    const rss = r(mode, 'proxy', 'rss');
-    add(`${mode}: peak RSS ≤ 100 MiB`, mibText(rss), rss <= 100);
+    byRound(
+      `${mode}: peak RSS ≤ 100 MiB`,
+      (round) => get(round, mode, 'proxy', 'rss'),
+      (v) => v <= 100,
+      mib,
+      ' MiB',
+    );
   }
   const ready = r('start', 'proxy', 'readyMs');
   const mint = mintRoundTrip(results);
@@ -226,31 +266,23 @@ export function checkTargets(results) {
     counts.length > 0 && counts.every((n) => n === 1),
   );
 
-  const atLeast = (target, v, limit) => add(target, ratioText(v), v >= limit);
-  atLeast(
-    'small GET @32: req/s ≥ 0.35× nginx',
-    times(r('small@32', 'proxy', 'rps'), r('small@32', 'nginx', 'rps')),
-    0.35,
-  );
-  atLeast(
-    'small GET @32: req/s ≥ 2.5× Express',
-    times(r('small@32', 'proxy', 'rps'), r('small@32', 'express', 'rps')),
-    2.5,
-  );
-  const p50 = r('small@1', 'proxy', 'p50');
-  const p50d = r('small@1', 'direct', 'p50');
-  const added = p50 === undefined || p50d === undefined ? undefined : p50 - p50d;
-  add(
+  atLeast('small GET @32: req/s ≥ 0.35× nginx', proxyOver('small@32', 'rps', 'nginx'), 0.35);
+  atLeast('small GET @32: req/s ≥ 2.5× Express', proxyOver('small@32', 'rps', 'express'), 2.5);
+  byRound(
     'small GET @1: added p50 < 0.3 ms',
-    added === undefined ? undefined : `${added.toFixed(3)} ms`,
-    added < 0.3,
+    (round) => {
+      const [p50, p50d] = [
+        get(round, 'small@1', 'proxy', 'p50'),
+        get(round, 'small@1', 'direct', 'p50'),
+      ];
+      return p50 === undefined || p50d === undefined ? undefined : p50 - p50d;
+    },
+    (v) => v < 0.3,
+    (v) => v.toFixed(3),
+    ' ms',
   );
   for (const mode of ['download', 'upload']) {
-    atLeast(
-      `${mode}: MiB/s ≥ 0.8× nginx`,
-      times(r(mode, 'proxy', 'mibps'), r(mode, 'nginx', 'mibps')),
-      0.8,
-    );
+    atLeast(`${mode}: MiB/s ≥ 0.8× nginx`, proxyOver(mode, 'mibps', 'nginx'), 0.8);
   }
   return out;
 }

@@ -176,10 +176,37 @@ const installed = (name: string): boolean =>
 
 type Figures = Record<string, number | null | Record<string, unknown>>;
 
+type Results = Record<string, Record<string, Figures>>;
+
 interface Report {
   contenders: { name: string; available: true | string }[];
-  results: Record<string, Record<string, Figures>>;
-  targets: { target: string; measured: string; pass: boolean | null }[];
+  results: Results;
+  rounds: Results[];
+  targets: {
+    target: string;
+    measured: string;
+    pass: boolean | null;
+    met?: number;
+    perRound?: (number | null)[];
+  }[];
+}
+
+/** `bench/run.mjs` with `args`, its JSON written to a temporary directory and read back. */
+async function runBench(
+  args: string[],
+): Promise<{ stdout: string; stderr: string; report: Report }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+  try {
+    const out = join(dir, 'result.json');
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(BENCH, 'run.mjs'), ...args, `--out=${out}`],
+      { maxBuffer: 1 << 24 },
+    );
+    return { stdout, stderr, report: JSON.parse(readFileSync(out, 'utf8')) as Report };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('npm run bench', () => {
@@ -188,34 +215,22 @@ describe('npm run bench', () => {
   const contenders = ['direct', 'nodehttp', 'undici', 'express', 'proxy']
     .concat(installed('go') ? ['go'] : [])
     .concat(installed('nginx') ? ['nginx'] : []);
-  let dir: string;
   let stdout: string;
   let report: Report;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
-    const out = join(dir, 'result.json');
-    ({ stdout } = await run(
-      process.execPath,
-      [
-        join(BENCH, 'run.mjs'),
-        '--only=small,download,upload,start,idle',
-        `--contenders=${contenders.join(',')}`,
-        '--connections=4',
-        '--duration=1',
-        '--warmup=0',
-        '--size=8',
-        '--starts=1',
-        '--idle=50',
-        '--load=autocannon',
-        `--out=${out}`,
-      ],
-      { maxBuffer: 1 << 24 },
-    ));
-    report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    ({ stdout, report } = await runBench([
+      '--only=small,download,upload,start,idle',
+      `--contenders=${contenders.join(',')}`,
+      '--connections=4',
+      '--duration=1',
+      '--warmup=0',
+      '--size=8',
+      '--starts=1',
+      '--idle=50',
+      '--load=autocannon',
+    ]));
   }, 300_000); // the first Go build compiles its standard library
-
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('prints the figures, the ratios to every contender and the targets', () => {
     expect(stdout).toMatch(/small GET, 4 conn\s+req\/s/);
@@ -224,6 +239,13 @@ describe('npm run bench', () => {
     expect(stdout).toMatch(/Express \+ http-proxy-middleware/);
     expect(stdout).toMatch(/(PASS|FAIL) +idle RSS \(one user, ops on\) ≤ 50 MiB/);
     expect(stdout).toMatch(/(PASS|FAIL) +start to ready ≤ 150 ms \+ mint round trip/);
+    expect(stdout).not.toMatch(/rounds/);
+  });
+
+  it('keeps the side-by-side figures of its one round as measured', () => {
+    expect(report.rounds).toHaveLength(1);
+    expect(report.rounds[0]['small@4']).toEqual(report.results['small@4']);
+    expect(report.rounds[0].start).toBeUndefined();
   });
 
   it('measures every contender that took part, CPU included', () => {
@@ -275,6 +297,65 @@ describe('npm run bench', () => {
   it('refuses an unknown scenario with a clear message', async () => {
     await expect(run(process.execPath, [join(BENCH, 'run.mjs'), '--only=smal'])).rejects.toThrow(
       /--only: unknown smal/,
+    );
+  });
+
+  it('refuses a number of rounds that is not a whole number from 1', async () => {
+    for (const rounds of ['0', '1.5', 'two']) {
+      await expect(
+        run(process.execPath, [join(BENCH, 'run.mjs'), `--rounds=${rounds}`]),
+      ).rejects.toThrow(/--rounds must be a whole number ≥ 1/);
+    }
+  });
+});
+
+describe('npm run bench -- --rounds=2', () => {
+  let stdout: string;
+  let stderr: string;
+  let report: Report;
+
+  beforeAll(async () => {
+    ({ stdout, stderr, report } = await runBench([
+      '--rounds=2',
+      '--only=small',
+      '--contenders=direct,proxy',
+      '--connections=1',
+      '--duration=1',
+      '--warmup=0',
+      '--load=autocannon',
+    ]));
+  }, 120_000);
+
+  it('visits every contender in each round, the other one first in the second', () => {
+    const visits = stderr.match(/^small GET, 1 conn: .*$/gm);
+    expect(visits).toEqual([
+      'small GET, 1 conn: direct (no proxy), round 1 of 2',
+      'small GET, 1 conn: this proxy, round 1 of 2',
+      'small GET, 1 conn: this proxy, round 2 of 2',
+      'small GET, 1 conn: direct (no proxy), round 2 of 2',
+    ]);
+  });
+
+  it('keeps every round and reports the median of each figure', () => {
+    expect(report.rounds).toHaveLength(2);
+    for (const name of ['direct', 'proxy']) {
+      const [first, second] = report.rounds.map((round) => round['small@1'][name]);
+      expect(first.rps).toBeGreaterThan(0);
+      expect(second.rps).toBeGreaterThan(0);
+      expect(report.results['small@1'][name]).toMatchObject({
+        rps: ((first.rps as number) + (second.rps as number)) / 2,
+        errors: (first.errors as number) + (second.errors as number),
+      });
+    }
+  });
+
+  it('judges the target on the median of the per-round figures and says how often it was met', () => {
+    const added = report.targets.find((t) => t.target === 'small GET @1: added p50 < 0.3 ms');
+    expect(added?.perRound).toHaveLength(2);
+    expect(added?.met).toEqual(added?.perRound?.filter((v) => v !== null && v < 0.3).length);
+    expect(stdout).toMatch(/^Side by side in 2 rounds/m);
+    expect(stdout).toMatch(
+      /^(PASS|FAIL) +small GET @1: added p50 < 0\.3 ms +-?\d+\.\d{3} ms( \(.+\))?, met in [0-2] of 2 rounds$/m,
     );
   });
 });

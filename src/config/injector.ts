@@ -17,7 +17,7 @@ import {
   zodIssues,
 } from './load';
 import { aboveLimit, parseQuantity } from './quantity';
-import { accessKeyId, fileSchema, type LogLevel, listenSchema } from './schema';
+import { accessKeyId, fileSchema, type LogLevel, listenSchema, userName } from './schema';
 import type { ListenAddress } from './types';
 
 const text = () =>
@@ -69,6 +69,29 @@ function requestsWithinLimits(
   }
 }
 
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Kubernetes's rule for a Secret's name (a DNS subdomain): no pod could mount another. */
+export const secretName = () =>
+  text().max(253, { error: 'must be at most 253 characters' }).regex(DNS_SUBDOMAIN, {
+    error:
+      "must be a Secret name: lower-case letters, digits, '-' and '.' (a DNS subdomain, e.g. vidispine-admin)",
+  });
+
+/**
+ * Kubernetes's rule for a key in a Secret. The key is also the name of the file the proxy
+ * reads in the Secret's mount, so `.` or `..` would name a folder instead.
+ */
+export const secretKey = () =>
+  text()
+    .max(253, { error: 'must be at most 253 characters' })
+    .regex(/^[-._a-zA-Z0-9]+$/, {
+      error: "must be a Secret key: letters, digits, '-', '_' and '.'",
+    })
+    .refine((k) => k !== '.' && !k.startsWith('..'), {
+      error: "must not be '.' or begin with '..'",
+    });
+
 /**
  * An account that mints for the pods that ask for it: its name, and the Secret (expected in
  * each pod's namespace) holding its password or, with `accessKeyId`, an access key's secret.
@@ -76,13 +99,14 @@ function requestsWithinLimits(
 const mintAccount = (description: string, env: string) =>
   z
     .strictObject({
-      user: key(text(), { description, env: `${env}_USER` }),
-      secret: key(text(), {
+      // The proxy's own rule for the account's name (VIDISPINE_ADMIN_USER and _RUNAS_USER).
+      user: key(userName(), { description, env: `${env}_USER` }),
+      secret: key(secretName(), {
         description:
           "Secret holding its password or access key secret, expected in each pod's namespace (mounted into the proxy, never read by the webhook)",
         env: `${env}_SECRET`,
       }),
-      key: key(text().optional(), {
+      key: key(secretKey().optional(), {
         description: 'the key of the password (or access key secret) in that Secret',
         env: `${env}_SECRET_KEY`,
         defaultText: '`password`; `access-key` with an access key ID',

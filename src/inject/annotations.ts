@@ -4,14 +4,17 @@
  * keeps it current), and the rules that turn them into `SidecarSettings` or into problems
  * that name the annotation and say what to set.
  */
+import type * as z from 'zod';
 import {
   ACCOUNT_SECRET_KEYS,
   type MintAccount,
   type SidecarDefaults,
+  secretKey,
+  secretName,
   vidispineUrlText,
 } from '../config/injector';
 import { HEADER_TEXT } from '../config/resolve';
-import { accessKeyId, logLevelSchema, userName } from '../config/schema';
+import { accessKeyId, fileSchema, logLevelSchema, userName } from '../config/schema';
 import type { Resources } from '../config/injector';
 import type { Pod } from './k8s';
 import { aboveLimit, parseQuantity } from '../config/quantity';
@@ -98,7 +101,7 @@ export const ANNOTATIONS = {
     '`9090`',
     "the proxy's ops listener (probes, `/metrics`, `/status`) on 0.0.0.0",
   ),
-  tokenSeconds: doc('token-seconds', 'positive integer', '`60`', 'requested token lifetime'),
+  tokenSeconds: doc('token-seconds', '1-2147483647', '`60`', 'requested token lifetime in seconds'),
   tokenAutoRefresh: doc(
     'token-auto-refresh',
     '`true` or `false`',
@@ -159,15 +162,17 @@ const DEFAULT_OPS_PORT = 9090;
 const DEFAULT_TOKEN_SECONDS = 60;
 const DEFAULT_LOG_LEVEL = 'info';
 
-// DNS-1123 subdomain (Secret names), a Secret's key, a C-style env name (what every shell
-// and runtime accepts).
-const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+// A C-style env name (what every shell and runtime accepts).
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_URL = 1024;
-// The proxy's own rules, built once: a review must not pay for building a schema.
+// The proxy's own rules for what the sidecar is given, and Kubernetes's for the Secret it
+// mounts (the webhook's accounts are held to the same), built once: a review must not pay
+// for building a schema.
 const USER_NAME = userName();
 const ACCESS_KEY_ID = accessKeyId();
+const TOKEN_SECONDS = fileSchema.shape.token.unwrap().shape.seconds.unwrap();
+const SECRET_NAME = secretName();
+const SECRET_KEY = secretKey();
 const TRUE = new Set(['true', '1', 'yes']);
 const FALSE = new Set(['false', '0', 'no']);
 
@@ -252,6 +257,24 @@ export function readPodRequest(
   };
 }
 
+/**
+ * `value` if `rule` takes `input` (the value as the rule expects it), else undefined and a
+ * problem quoting the value with the rule's own words: a pod is refused now rather than its
+ * proxy later.
+ */
+function byRule<T>(
+  r: Reader,
+  a: AnnotationDoc,
+  rule: z.ZodType<T>,
+  value: string,
+  input: unknown = value,
+): T | undefined {
+  const parsed = rule.safeParse(input);
+  if (parsed.success) return parsed.data;
+  r.problem(a, `${shown(value)} ${parsed.error.issues[0]?.message ?? 'is not valid'}`);
+  return undefined;
+}
+
 function readUser(r: Reader): string | undefined {
   const a = ANNOTATIONS.user;
   const user = r.get(a);
@@ -259,13 +282,7 @@ function readUser(r: Reader): string | undefined {
     r.problem(a, 'required: set it to the Vidispine user whose token the proxy attaches');
     return undefined;
   }
-  // The proxy's own rule for a user name, so a pod is refused now rather than its proxy later.
-  const parsed = USER_NAME.safeParse(user);
-  if (!parsed.success) {
-    r.problem(a, `${shown(user)} ${parsed.error.issues[0]?.message ?? 'is not a user name'}`);
-    return undefined;
-  }
-  return user;
+  return byRule(r, a, USER_NAME, user);
 }
 
 function readUrl(r: Reader, defaults: InjectDefaults): string | undefined {
@@ -302,28 +319,15 @@ function readSecretRef(
   const secret = r.get(ANNOTATIONS.secret);
   const key = r.get(ANNOTATIONS.secretKey) ?? SECRET_KEYS[mode];
   const what = mode === 'password' ? "the user's password" : "the access key's secret";
-  let ok = true;
   if (!secret) {
     r.problem(
       ANNOTATIONS.secret,
       `required with credential ${mode}: set it to the name of the Secret holding ${what} (or set ${ANNOTATIONS.credential.name}: admin or runas for tokens minted by the webhook's account)`,
     );
-    ok = false;
-  } else if (!SECRET_NAME.test(secret) || secret.length > 253) {
-    r.problem(
-      ANNOTATIONS.secret,
-      `${shown(secret)} is not a Secret name (lower-case DNS subdomain)`,
-    );
-    ok = false;
   }
-  if (!SECRET_KEY.test(key) || key.length > 253) {
-    r.problem(
-      ANNOTATIONS.secretKey,
-      `${shown(key)} is not a Secret key (letters, digits, "-", "_", ".")`,
-    );
-    ok = false;
-  }
-  return ok ? { secret: secret as string, key } : undefined;
+  const name = secret ? byRule(r, ANNOTATIONS.secret, SECRET_NAME, secret) : undefined;
+  const validKey = byRule(r, ANNOTATIONS.secretKey, SECRET_KEY, key);
+  return name !== undefined && validKey !== undefined ? { secret: name, key: validKey } : undefined;
 }
 
 function readAccessKeyId(r: Reader): string | undefined {
@@ -336,13 +340,7 @@ function readAccessKeyId(r: Reader): string | undefined {
     );
     return undefined;
   }
-  // The proxy's own rule for an access key ID, so a pod is refused now rather than its proxy later.
-  const parsed = ACCESS_KEY_ID.safeParse(id);
-  if (!parsed.success) {
-    r.problem(a, `${shown(id)} ${parsed.error.issues[0]?.message ?? 'is not an access key ID'}`);
-    return undefined;
-  }
-  return id;
+  return byRule(r, a, ACCESS_KEY_ID, id);
 }
 
 /** The webhook's accounts that mint for pods, by the `credential` value that picks each. */
@@ -445,11 +443,11 @@ function readTokenSeconds(r: Reader): number {
   const a = ANNOTATIONS.tokenSeconds;
   const value = r.get(a);
   if (value === undefined) return DEFAULT_TOKEN_SECONDS;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+  if (!/^\d+$/.test(value)) {
     r.problem(a, `${shown(value)} is not a positive whole number of seconds (e.g. 60)`);
     return DEFAULT_TOKEN_SECONDS;
   }
-  return Number(value);
+  return byRule(r, a, TOKEN_SECONDS, value, Number(value)) ?? DEFAULT_TOKEN_SECONDS;
 }
 
 function readBoolean(r: Reader, a: AnnotationDoc, fallback: boolean): boolean {
@@ -465,12 +463,7 @@ function readLogLevel(r: Reader): string {
   const a = ANNOTATIONS.logLevel;
   const value = r.get(a);
   if (value === undefined) return DEFAULT_LOG_LEVEL;
-  const parsed = logLevelSchema.safeParse(value);
-  if (!parsed.success) {
-    r.problem(a, `${shown(value)} ${parsed.error.issues[0]?.message ?? 'is not a log level'}`);
-    return DEFAULT_LOG_LEVEL;
-  }
-  return parsed.data;
+  return byRule(r, a, logLevelSchema, value) ?? DEFAULT_LOG_LEVEL;
 }
 
 const RESOURCE_ANNOTATIONS = [

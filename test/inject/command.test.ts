@@ -82,6 +82,23 @@ describe('configuration errors exit 2 naming the key', () => {
       ],
     ],
     [
+      "accounts whose Secret Kubernetes or whose name the proxy would refuse (each pod's sidecar would exit 2)",
+      {
+        SIDECAR_ADMIN_USER: 'bad:name',
+        SIDECAR_ADMIN_SECRET: 'Bad_Name',
+        SIDECAR_ADMIN_SECRET_KEY: '..',
+        SIDECAR_RUNAS_USER: 'svc-runas',
+        SIDECAR_RUNAS_SECRET: 'vidispine-runas',
+        SIDECAR_RUNAS_SECRET_KEY: '.',
+      },
+      [
+        "SIDECAR_ADMIN_USER: must not contain ':'",
+        'SIDECAR_ADMIN_SECRET: must be a Secret name',
+        "SIDECAR_ADMIN_SECRET_KEY: must not be '.' or begin with '..'",
+        "SIDECAR_RUNAS_SECRET_KEY: must not be '.' or begin with '..'",
+      ],
+    ],
+    [
       'a certificate that is not there',
       { WEBHOOK_CERT_FILE: '/nonexistent/tls.crt' },
       ['WEBHOOK_CERT_FILE: /nonexistent/tls.crt: cannot read (ENOENT)'],
@@ -115,6 +132,7 @@ describe('configuration errors exit 2 naming the key', () => {
         '  imge: registry.example.com/vidispine-auth-proxy:0.1.0',
         '  resources: { requests: { cpu: fast } }',
         '  admin: { user: admin }',
+        '  runAs: { user: "svc/runas", secret: vidispine-runas., key: "..data" }',
       ].join('\n'),
     );
     const r = await runCli(['inject', '--config', file], { env: { PATH: process.env.PATH } });
@@ -124,6 +142,9 @@ describe('configuration errors exit 2 naming the key', () => {
       'sidecar.image: required',
       'sidecar.resources.requests.cpu: must be a Kubernetes quantity',
       'sidecar.admin.secret: required',
+      "sidecar.runAs.user: must not contain ':'",
+      'sidecar.runAs.secret: must be a Secret name',
+      "sidecar.runAs.key: must not be '.' or begin with '..'",
     ])
       expect(r.stderr).toContain(m);
   });

@@ -41,6 +41,13 @@ function podProblems(p: Pod): string[] {
   ];
 }
 
+/** What `w` makes of `stock`: a pod Kubernetes, the deployment checks and the proxy accept. */
+async function injected(w: RunningWebhook, stock: Pod): Promise<Pod> {
+  const result = patched(stock, await w.review(podReview(stock)));
+  expect(podProblems(result)).toEqual([]);
+  return result;
+}
+
 let webhook: RunningWebhook;
 beforeAll(async () => {
   webhook = await startWebhook();
@@ -138,8 +145,7 @@ describe('a pod that asks for the proxy', () => {
       },
       { ...ASKS, 'vidispine-auth-proxy/env': 'VIDISPINE_API', 'vidispine-auth-proxy/port': '8181' },
     );
-    const result = patched(stock, await webhook.review(podReview(stock)));
-    expect(podProblems(result)).toEqual([]);
+    const result = await injected(webhook, stock);
     expect(names(spec(result).initContainers)).toEqual(['vidispine-auth-proxy', 'migrate']);
     expect(names(spec(result).volumes)).toEqual([
       'data',
@@ -179,8 +185,7 @@ describe('a pod that asks for the proxy', () => {
       securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
     };
     const stock = pod({ securityContext, containers: [app] });
-    const result = patched(stock, await webhook.review(podReview(stock)));
-    expect(podProblems(result)).toEqual([]);
+    const result = await injected(webhook, stock);
     // The pod's settings and the app's uid stay what they were; the proxy brings its own.
     expect(spec(result).securityContext).toEqual(securityContext);
     expect(spec(result).containers).toEqual([app]);
@@ -214,8 +219,7 @@ describe('a pod that asks for the proxy', () => {
         'vidispine-auth-proxy/memory-limit': '1Gi',
       },
     );
-    const result = patched(stock, await webhook.review(podReview(stock)));
-    expect(podProblems(result)).toEqual([]);
+    const result = await injected(webhook, stock);
     const sidecar = sidecarOf(result);
     expect(sidecar?.env).toEqual(
       expect.arrayContaining([
@@ -241,6 +245,26 @@ describe('a pod that asks for the proxy', () => {
     });
   });
 
+  it('takes values at the edge of what the proxy accepts, and the proxy loads them', async () => {
+    const stock = pod(
+      { containers: [APP] },
+      {
+        ...ASKS,
+        'vidispine-auth-proxy/secret-key': '.password..v2',
+        'vidispine-auth-proxy/port': '65535',
+        'vidispine-auth-proxy/ops-port': '1',
+        'vidispine-auth-proxy/token-seconds': '2147483647',
+      },
+    );
+    const result = await injected(webhook, stock);
+    const [loaded] = appConfigs([asObject(result)]);
+    expect(loaded?.config?.users[0]?.token.seconds).toBe(2147483647);
+    expect(records(sidecarOf(result)?.env)).toContainEqual({
+      name: 'VIDISPINE_PASSWORD_FILE',
+      value: '/var/run/secrets/vidispine-auth-proxy/.password..v2',
+    });
+  });
+
   it('never clashes with the names the pod uses itself', async () => {
     const stock = pod({
       containers: [
@@ -255,8 +279,7 @@ describe('a pod that asks for the proxy', () => {
         { name: 'vidispine-auth-proxy-credentials', secret: { secretName: 'something-else' } },
       ],
     });
-    const result = patched(stock, await webhook.review(podReview(stock)));
-    expect(podProblems(result)).toEqual([]);
+    const result = await injected(webhook, stock);
     const sidecar = sidecarOf(result);
     expect(sidecar?.ports).toEqual([{ name: 'proxy-ops-3', containerPort: 9090, protocol: 'TCP' }]);
     expect(at(sidecar, 'startupProbe', 'httpGet', 'port')).toBe('proxy-ops-3');
@@ -293,8 +316,7 @@ describe("sidecars minted by the webhook's accounts", () => {
       { containers: [APP] },
       { 'vidispine-auth-proxy/user': 'shop', 'vidispine-auth-proxy/credential': credential },
     );
-    const result = patched(stock, await accounts.review(podReview(stock)));
-    expect(podProblems(result)).toEqual([]);
+    const result = await injected(accounts, stock);
     return result;
   };
 
@@ -469,6 +491,40 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
         'vidispine-auth-proxy/env: "VIDISPINE API" is not an environment variable name',
         'vidispine-auth-proxy/vidispine-url: give the base URL without /API',
         'vidispine-auth-proxy/credential: "kerberos" is not one of password, access-key, admin, runas',
+      ],
+    ],
+    [
+      'a token lifetime above what Vidispine can grant',
+      { ...ASKS, 'vidispine-auth-proxy/token-seconds': '2147483648' },
+      [
+        'vidispine-auth-proxy/token-seconds: "2147483648" must be at most 2147483647 (Vidispine\'s limit)',
+      ],
+    ],
+    [
+      'a Secret name and key Kubernetes refuses',
+      {
+        ...ASKS,
+        'vidispine-auth-proxy/secret': 'Shop_Vidispine',
+        'vidispine-auth-proxy/secret-key': '.',
+      },
+      [
+        'vidispine-auth-proxy/secret: "Shop_Vidispine" must be a Secret name',
+        "vidispine-auth-proxy/secret-key: \".\" must not be '.' or begin with '..'",
+      ],
+    ],
+    [
+      "an access key's Secret key naming the folder above it, and a token lifetime far too long",
+      {
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
+        'vidispine-auth-proxy/secret': 'shop-key',
+        'vidispine-auth-proxy/secret-key': '..',
+        'vidispine-auth-proxy/token-seconds': '3000000000',
+      },
+      [
+        "vidispine-auth-proxy/secret-key: \"..\" must not be '.' or begin with '..'",
+        'vidispine-auth-proxy/token-seconds: "3000000000" must be at most 2147483647',
       ],
     ],
     [

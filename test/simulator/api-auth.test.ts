@@ -187,6 +187,14 @@ describe('authentication of /API calls', () => {
     const refused = await whoami(basic('alice', 'alice-password'), { runas: 'bob' });
     expect(refused.headers.reason).toMatch(/RunAs needs the _administrator or _runas role/);
     expect((await whoami(basic('alice', 'alice-password'))).headers.reason).toBeUndefined();
+    // A disabled user passes Shiro (its token requests get 409): the refusal is not Shiro's.
+    const t = await mint('alice', 'alice-password');
+    sim.setUserDisabled('alice', true);
+    for (const authorization of [basic('alice', 'alice-password'), tokenAuth(t)]) {
+      const disabled = await whoami(authorization);
+      expect(disabled.status).toBe(401);
+      expect(disabled.headers.reason).toBeUndefined();
+    }
   });
 
   it('/APInoauth/is-online (GET and HEAD) and /APInoauth/selftest need no credentials', async () => {

@@ -16,7 +16,6 @@ import {
 } from './prom';
 import { holdsUnexpiredToken, type TokenStatusSource } from './views';
 import { MINT_FAILURE_REASONS } from '../vidispine/failures';
-import type { MintEndpoint } from '../vidispine/endpoints';
 import { TOKEN_CHECKS, type TokenCheck } from '../vidispine/types';
 
 import {
@@ -50,7 +49,7 @@ export class MetricsRegistry {
   readonly registry = new Registry();
 
   private readonly users: ReadonlySet<string>;
-  private readonly refreshes: Counter<'user' | 'endpoint' | 'result' | 'reason'>;
+  private readonly refreshes: Counter<'user' | 'result' | 'reason'>;
   private readonly refreshDuration: Histogram<'user'>;
   private readonly unauthorized: Counter<'user' | 'retried'>;
   private readonly checks: Counter<'user' | 'result'>;
@@ -72,10 +71,12 @@ export class MetricsRegistry {
     const registers = [this.registry];
     this.users = new Set(options.users);
 
+    // Exactly the contract's labels: which endpoint mints is in /status and the logs (a label
+    // would also split a user's count in two when a server without GET /API/token moves it).
     this.refreshes = new Counter({
       name: `${METRIC_PREFIX}token_refreshes_total`,
-      help: `Token mints by user, endpoint (token, user_token, token_runas, user_token_runas) and result; reason is the failure class, "${SUCCESS_REASON}" on success.`,
-      labelNames: ['user', 'endpoint', 'result', 'reason'],
+      help: `Token mints by user and result; reason is the failure class, "${SUCCESS_REASON}" on success.`,
+      labelNames: ['user', 'result', 'reason'],
       registers,
     });
     this.refreshDuration = new Histogram({
@@ -171,13 +172,11 @@ export class MetricsRegistry {
       registers,
     });
 
-    // Every series of the endpoint each user starts with is there from the first scrape.
-    const endpoints = new Map(tokens.status().map((view) => [view.user, view.endpoint]));
+    // Every series is there from the first scrape.
     for (const user of this.users) {
-      const endpoint = endpoints.get(user) ?? 'token';
-      this.refreshes.inc({ user, endpoint, result: 'success', reason: SUCCESS_REASON }, 0);
+      this.refreshes.inc({ user, result: 'success', reason: SUCCESS_REASON }, 0);
       for (const reason of MINT_FAILURE_REASONS) {
-        this.refreshes.inc({ user, endpoint, result: 'failure', reason }, 0);
+        this.refreshes.inc({ user, result: 'failure', reason }, 0);
       }
       this.unauthorized.inc({ user, retried: 'true' }, 0);
       this.unauthorized.inc({ user, retried: 'false' }, 0);
@@ -223,17 +222,17 @@ export class MetricsRegistry {
     this.unauthorized.inc({ user: this.userLabel(user), retried: String(retried) });
   }
 
-  mintSucceeded(user: string, endpoint: MintEndpoint, durationSeconds: number): void {
+  mintSucceeded(user: string, durationSeconds: number): void {
     const label = this.userLabel(user);
-    this.refreshes.inc({ user: label, endpoint, result: 'success', reason: SUCCESS_REASON });
+    this.refreshes.inc({ user: label, result: 'success', reason: SUCCESS_REASON });
     this.refreshDuration.observe({ user: label }, durationSeconds);
   }
 
-  mintFailed(user: string, endpoint: MintEndpoint, reason: string, durationSeconds: number): void {
+  mintFailed(user: string, reason: string, durationSeconds: number): void {
     const label = this.userLabel(user);
     // An unexpected reason still counts, under a bounded value.
     const bounded = boundedReason(reason, MINT_FAILURE_REASONS, 'other');
-    this.refreshes.inc({ user: label, endpoint, result: 'failure', reason: bounded });
+    this.refreshes.inc({ user: label, result: 'failure', reason: bounded });
     this.refreshDuration.observe({ user: label }, durationSeconds);
   }
 

@@ -8,7 +8,6 @@
  */
 import type { MetricsRegistry, OpsMetricsOptions } from './metrics-registry';
 import type { TokenEventSource } from './views';
-import type { MintEndpoint } from '../vidispine/endpoints';
 import type { TokenCheck } from '../vidispine/types';
 
 export {
@@ -62,12 +61,12 @@ export class OpsMetrics {
     this.report((r) => r.upstreamUnauthorized(user, retried));
   }
 
-  mintSucceeded(user: string, endpoint: MintEndpoint, durationSeconds: number): void {
-    this.report((r) => r.mintSucceeded(user, endpoint, durationSeconds));
+  mintSucceeded(user: string, durationSeconds: number): void {
+    this.report((r) => r.mintSucceeded(user, durationSeconds));
   }
 
-  mintFailed(user: string, endpoint: MintEndpoint, reason: string, durationSeconds: number): void {
-    this.report((r) => r.mintFailed(user, endpoint, reason, durationSeconds));
+  mintFailed(user: string, reason: string, durationSeconds: number): void {
+    this.report((r) => r.mintFailed(user, reason, durationSeconds));
   }
 
   tokenChecked(user: string, result: TokenCheck): void {
@@ -102,9 +101,7 @@ export class OpsMetrics {
 
 /** Feed the mint counters and the mint-duration histogram from the token store's events. */
 export function recordTokenEvents(events: TokenEventSource, metrics: OpsMetrics): void {
-  events.on('minted', (e) => metrics.mintSucceeded(e.user, e.endpoint, e.durationSeconds));
-  events.on('mintFailed', (e) =>
-    metrics.mintFailed(e.user, e.endpoint, e.reason, e.durationSeconds),
-  );
+  events.on('minted', (e) => metrics.mintSucceeded(e.user, e.durationSeconds));
+  events.on('mintFailed', (e) => metrics.mintFailed(e.user, e.reason, e.durationSeconds));
   events.on('checked', (e) => metrics.tokenChecked(e.user, e.result));
 }

@@ -55,19 +55,27 @@ export const OPS_PROBES = {
 
 export const METRIC_PREFIX = 'vidispine_auth_proxy_';
 
-/** Metric families the proxy exports (design.md "Metrics"), with the prefix. */
-export const METRIC_NAMES: readonly string[] = [
-  'token_refreshes_total',
-  'token_refresh_duration_seconds',
-  'token_expiry_timestamp_seconds',
-  'token_last_success_timestamp_seconds',
-  'token_valid',
-  'upstream_unauthorized_total',
-  'requests_total',
-  'request_duration_seconds',
-  'requests_in_flight',
-  'upstream_errors_total',
-].map((n) => METRIC_PREFIX + n);
+/**
+ * Metric families the proxy exports (design.md "Metrics"), with the prefix, and the labels of
+ * each series in the order they are written: dashboards and outside checks may match a label
+ * set exactly, so a label more is a break too. Histograms' `_bucket` series add `le`.
+ */
+export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries({
+    token_refreshes_total: ['user', 'result', 'reason'],
+    token_refresh_duration_seconds: ['user'],
+    token_expiry_timestamp_seconds: ['user'],
+    token_last_success_timestamp_seconds: ['user'],
+    token_valid: ['user'],
+    upstream_unauthorized_total: ['user', 'retried'],
+    requests_total: ['user', 'method', 'code'],
+    request_duration_seconds: ['user'],
+    requests_in_flight: [],
+    upstream_errors_total: ['reason'],
+  }).map(([name, labels]) => [METRIC_PREFIX + name, labels]),
+);
+
+export const METRIC_NAMES: readonly string[] = Object.keys(METRIC_LABELS);
 
 /** shutdown.delaySeconds + shutdown.drainSeconds defaults: the grace period must exceed them. */
 export const SHUTDOWN_SECONDS = 5 + 30;

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { ChildProxy } from '../support/child-proxy';
 import { parseExposition, type Exposition } from '../support/prom-parse';
-import { METRIC_NAMES } from './contract';
+import { METRIC_LABELS, METRIC_NAMES } from './contract';
 import { dashboardMetricNames, metricFamily, promqlSeriesNames } from './dashboard';
 import { ROOT, at, records } from './render';
 
@@ -57,6 +57,23 @@ describe('live /metrics of the proxy as the image runs it', () => {
   it('exports every metric family of the contract', () => {
     expect(typed()).toEqual(expect.arrayContaining([...METRIC_NAMES]));
     expect(proxy.stderr).toBe('');
+  });
+
+  it('gives every series of the contract exactly its labels, in order', () => {
+    const wrong = new Set<string>();
+    for (const [name, labels] of Object.entries(METRIC_LABELS)) {
+      const samples = metrics.get(name)?.samples ?? [];
+      if (samples.length === 0) wrong.add(`${name}: no series`);
+      for (const sample of samples) {
+        // A bucket's `le` is Prometheus's own, wherever prom-client writes it.
+        const bucket = sample.name.endsWith('_bucket');
+        const got = Object.keys(sample.labels).filter((label) => !(bucket && label === 'le'));
+        if (got.join() !== labels.join() || (bucket && !('le' in sample.labels))) {
+          wrong.add(`${sample.name}{${Object.keys(sample.labels)}}, not {${labels}}`);
+        }
+      }
+    }
+    expect([...wrong]).toEqual([]);
   });
 
   it('exports every metric the Grafana dashboard queries', () => {

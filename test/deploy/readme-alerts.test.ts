@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { METRIC_LABELS, METRIC_PREFIX } from './contract';
 import { ROOT, at, records } from './render';
 
 // The README's alert list is what users read; the PrometheusRule is what they run.
@@ -28,5 +29,22 @@ describe("README's alerts", () => {
     }));
     expect(shipped.length).toBeGreaterThan(0);
     expect(documented).toEqual(shipped);
+  });
+});
+
+describe("README's metrics table", () => {
+  it('names every metric of the contract with exactly its labels', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('### Metrics'),
+      readme.indexOf('Alerts, as shipped in'),
+    );
+    const documented = Object.fromEntries(
+      [...section.matchAll(/^\| `(\w+)(?:\{([\w,]*)\})?` \|/gm)].map(([, name = '', labels]) => [
+        METRIC_PREFIX + name,
+        labels === undefined ? [] : labels.split(','),
+      ]),
+    );
+    expect(documented).toMatchObject(METRIC_LABELS);
   });
 });

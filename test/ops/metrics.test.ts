@@ -58,7 +58,6 @@ describe('OpsMetrics', () => {
       expect(
         value(e, `${P}token_refreshes_total`, {
           user,
-          endpoint: 'token',
           result: 'success',
           reason: 'none',
         }),
@@ -66,7 +65,6 @@ describe('OpsMetrics', () => {
       expect(
         value(e, `${P}token_refreshes_total`, {
           user,
-          endpoint: 'token',
           result: 'failure',
           reason: 'unauthorized',
         }),
@@ -88,7 +86,7 @@ describe('OpsMetrics', () => {
     tokens.failed('reporting', 'forbidden', 'HTTP 403', 0.007);
     const e = await scrape();
     const refreshes = (user: string, result: string, reason: string) =>
-      value(e, `${P}token_refreshes_total`, { user, endpoint: 'token', result, reason });
+      value(e, `${P}token_refreshes_total`, { user, result, reason });
     expect(refreshes('ingest', 'success', 'none')).toBe(2);
     expect(refreshes('ingest', 'failure', 'server_error')).toBe(1);
     expect(refreshes('ingest', 'failure', 'timeout')).toBe(1);

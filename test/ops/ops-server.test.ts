@@ -241,7 +241,6 @@ describe('ops server', () => {
     expect(
       value(e, 'vidispine_auth_proxy_token_refreshes_total', {
         user: 'ingest',
-        endpoint: 'token',
         result: 'success',
         reason: 'none',
       }),

@@ -86,7 +86,6 @@ export function statuses(answers: readonly Answer[]): Record<number, number> {
 export const failures = (r: RunningApp, reason: string): Promise<number> =>
   r.metric('vidispine_auth_proxy_token_refreshes_total', {
     user: 'alice',
-    endpoint: 'token',
     result: 'failure',
     reason,
   });

@@ -70,11 +70,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${packageVersion()}\n`);
     return EXIT_OK;
   }
-  if (values.help) {
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (values.help && !(named && entry?.ownHelp === true)) {
     process.stdout.write(usage());
     return EXIT_OK;
   }
-  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!entry) {
     process.stderr.write(`vidispine-auth-proxy: unknown command "${name}"\n\n${usage()}`);
     return EXIT_BAD_CONFIGURATION;

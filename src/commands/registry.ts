@@ -14,6 +14,8 @@ export interface CommandEntry {
   readonly summary: string;
   /** Options worth a line of their own in `--help`. */
   readonly options?: readonly CommandOption[];
+  /** `COMMAND --help` is the command's own: its options are too many for the general help. */
+  readonly ownHelp?: boolean;
   readonly load: () => Promise<Command>;
 }
 
@@ -33,7 +35,8 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   // The simulator is a program of its own: its command line is its own too.
   simulate: {
     usage: 'simulate [--listen ADDR] [--users FILE] [--control]',
-    summary: 'run the bundled Vidispine simulator',
+    summary: 'run the bundled Vidispine simulator (simulate --help: its options)',
+    ownHelp: true,
     load: async () => (await import('../simulator')).simulateCommand,
   },
   demo: {

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { createSimulator } from './server';
-import type { SimUser, SimulatorOptions } from './types';
+import { SIMULATOR_DEFAULTS, type SimUser, type SimulatorOptions } from './types';
 import { DEFAULT_USERS } from './users';
 import { parseUsersFile } from './users-file';
 
 class UsageError extends Error {}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 export interface ListenAddress {
   host: string;
@@ -51,29 +53,92 @@ interface Parsed {
   options: SimulatorOptions;
 }
 
-function parse(args: string[]): Parsed {
+/** The command line `parse` takes; `--help` lists exactly these, from `HELP`. */
+const OPTIONS = {
+  listen: { type: 'string', default: '127.0.0.1:18080' },
+  users: { type: 'string' },
+  control: { type: 'boolean', default: false },
+  'default-seconds': { type: 'string' },
+  'max-seconds': { type: 'string' },
+  'above-max': { type: 'string' },
+  'refresh-interval': { type: 'string' },
+  'no-token-endpoint': { type: 'boolean', default: false },
+  'refused-runas-status': { type: 'string' },
+  'reason-header': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies OptionsConfig;
+
+/**
+ * Each option's line in `--help`: the shape of its value and what it does, and the default
+ * where the option itself has none to show. Keyed by `OPTIONS`, so no option goes unlisted.
+ */
+const HELP: Readonly<
+  Record<keyof typeof OPTIONS, { value?: string; text: string; default?: string | number }>
+> = {
+  listen: { value: 'ADDR', text: 'HOST:PORT, [V6]:PORT or PORT to listen on; port 0 picks one' },
+  users: { value: 'FILE', text: 'a YAML or JSON list of users instead of the demo users' },
+  control: { text: 'serve the control surface under /__sim/ (calls, tokens, faults, clock)' },
+  'default-seconds': {
+    value: 'N',
+    text: 'userTokenDefaultInterval: the lifetime when a request gives none',
+    default: SIMULATOR_DEFAULTS.defaultSeconds,
+  },
+  'max-seconds': {
+    value: 'N',
+    text: 'userTokenMaxInterval: the most a non-administrator may ask for',
+    default: SIMULATOR_DEFAULTS.maxSeconds,
+  },
+  'above-max': {
+    value: 'reject|cap',
+    text: 'more than that: answer 400, or issue --max-seconds',
+    default: SIMULATOR_DEFAULTS.aboveMax,
+  },
+  'refresh-interval': {
+    value: 'N',
+    text: 'userTokenRefreshInterval: seconds between autoRefresh pushes',
+    default: SIMULATOR_DEFAULTS.refreshIntervalSeconds,
+  },
+  'no-token-endpoint': { text: 'answer GET /API/token with 404, as VidiCore 4.11 does' },
+  'refused-runas-status': {
+    value: '401|403',
+    text: 'the status of a refused RunAs, which Vidispine does not document',
+    default: SIMULATOR_DEFAULTS.refusedRunAsStatus,
+  },
+  'reason-header': { text: "add Shiro's Reason: header to the credentials it refuses" },
+  help: { text: 'show this help' },
+};
+
+function usage(): string {
+  const entries = Object.entries(OPTIONS) as [keyof typeof OPTIONS, OptionsConfig[string]][];
+  const flags = entries.map(([name, o]) =>
+    [o.short === undefined ? '    ' : ` -${o.short},`, `--${name}`, HELP[name].value ?? '']
+      .join(' ')
+      .trimEnd(),
+  );
+  const width = Math.max(...flags.map((f) => f.length)) + 2;
+  const lines = entries.map(([name, o], i) => {
+    const shown = HELP[name].default ?? (o.type === 'string' ? o.default : undefined);
+    const dflt = shown === undefined ? '' : ` (default ${shown})`;
+    return ` ${flags[i].padEnd(width)}${HELP[name].text}${dflt}`;
+  });
+  return `Usage: vidispine-auth-proxy simulate [options]
+
+A Vidispine stand-in that follows its authentication rules, for trying and testing a proxy.
+
+Options:
+${lines.join('\n')}
+`;
+}
+
+/** The command line, or 'help' when it asks for the help (whatever else it says). */
+function parse(args: string[]): Parsed | 'help' {
   let values;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        listen: { type: 'string', default: '127.0.0.1:18080' },
-        users: { type: 'string' },
-        control: { type: 'boolean', default: false },
-        'default-seconds': { type: 'string' },
-        'max-seconds': { type: 'string' },
-        'above-max': { type: 'string' },
-        'refresh-interval': { type: 'string' },
-        'no-token-endpoint': { type: 'boolean', default: false },
-        'refused-runas-status': { type: 'string' },
-        'reason-header': { type: 'boolean', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(`${(err as Error).message} (simulate --help lists the options)`);
   }
+  if (values.help) return 'help';
   const aboveMax = values['above-max'];
   if (aboveMax !== undefined && aboveMax !== 'reject' && aboveMax !== 'cap') {
     throw new UsageError(`--above-max "${aboveMax}": expected reject or cap`);
@@ -124,13 +189,17 @@ function banner(url: string, parsed: Parsed): string {
 }
 
 export async function simulateCommand(args: string[]): Promise<number> {
-  let parsed: Parsed;
+  let parsed: Parsed | 'help';
   try {
     parsed = parse(args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`vidispine-auth-proxy simulate: ${err.message}\n`);
     return 2;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(usage());
+    return 0;
   }
   const sim = createSimulator(parsed.options);
   let url: string;

@@ -8,14 +8,15 @@ import { reject, splitTarget } from './http';
 import { ItemStore } from './items';
 import { dispatchApi, dispatchNoauth } from './routes/router';
 import { TokenRegistry } from './token-registry';
-import type {
-  AccessKeyStatus,
-  CallFilter,
-  FaultLimits,
-  Simulator,
-  SimulatorOptions,
-  TokenEndpointFault,
-  TokenInfo,
+import {
+  type AccessKeyStatus,
+  type CallFilter,
+  type FaultLimits,
+  SIMULATOR_DEFAULTS,
+  type Simulator,
+  type SimulatorOptions,
+  type TokenEndpointFault,
+  type TokenInfo,
 } from './types';
 import { DEFAULT_USERS, UserDirectory } from './users';
 import { WebSocketEcho } from './websocket';
@@ -38,11 +39,18 @@ class SimulatorServer implements Simulator {
     this.baseNow = options.now ?? Date.now;
     const now = (): number => this.now();
     const lifetime = {
-      defaultSeconds: positiveInteger('defaultSeconds', options.defaultSeconds ?? 60),
-      maxSeconds: positiveInteger('maxSeconds', options.maxSeconds ?? 60),
-      aboveMax: options.aboveMax ?? 'reject',
+      defaultSeconds: positiveInteger(
+        'defaultSeconds',
+        options.defaultSeconds ?? SIMULATOR_DEFAULTS.defaultSeconds,
+      ),
+      maxSeconds: positiveInteger(
+        'maxSeconds',
+        options.maxSeconds ?? SIMULATOR_DEFAULTS.maxSeconds,
+      ),
+      aboveMax: options.aboveMax ?? SIMULATOR_DEFAULTS.aboveMax,
     };
-    const refreshSeconds = options.refreshIntervalSeconds ?? 10;
+    const refreshSeconds =
+      options.refreshIntervalSeconds ?? SIMULATOR_DEFAULTS.refreshIntervalSeconds;
     if (!(refreshSeconds >= 0)) throw new Error('refreshIntervalSeconds must be non-negative');
     const refused = options.refusedRunAsStatus;
     if (refused !== undefined && refused !== 401 && refused !== 403) {
@@ -55,7 +63,7 @@ class SimulatorServer implements Simulator {
       counters: new CallCounter(),
       items: new ItemStore(),
       lifetime,
-      refusedRunAsStatus: options.refusedRunAsStatus ?? 403,
+      refusedRunAsStatus: options.refusedRunAsStatus ?? SIMULATOR_DEFAULTS.refusedRunAsStatus,
       reasonHeader: options.reasonHeader ?? false,
       tokenEndpoint: options.tokenEndpoint ?? true,
       backendAvailable: true,

@@ -28,6 +28,15 @@ export interface SimUser {
   runAsUsers?: string[];
 }
 
+/** What the simulator does where its options say nothing: Vidispine's own defaults. */
+export const SIMULATOR_DEFAULTS = {
+  defaultSeconds: 60,
+  maxSeconds: 60,
+  aboveMax: 'reject',
+  refreshIntervalSeconds: 10,
+  refusedRunAsStatus: 403,
+} as const;
+
 export interface SimulatorOptions {
   /** Default: `DEFAULT_USERS`. */
   users?: SimUser[];

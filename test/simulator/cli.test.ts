@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, runCli } from '../support/cli';
@@ -170,6 +170,25 @@ describe('simulate command', () => {
     const r = await runCli(['simulate', ...args]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('--help lists every option the README documents, with its default', async () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The Vidispine simulator'));
+    // The paragraph under the heading: the synopsis and what each switch does.
+    const documented = new Set(section.split('\n\n')[1].match(/--[a-z-]+/g));
+    expect(documented.size).toBeGreaterThan(5);
+    const help = await runCli(['simulate', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stderr).toBe('');
+    const listed = help.stdout.match(/^ {2}(?:-\w, | {4})--[a-z-]+/gm)?.map((l) => l.slice(6));
+    expect(listed).toEqual(expect.arrayContaining([...documented]));
+    expect(help.stdout).toMatch(/^ {6}--refused-runas-status 401\|403 +.+ \(default 403\)$/m);
+    expect(help.stdout).toMatch(/^ {6}--listen ADDR +.+ \(default 127\.0\.0\.1:18080\)$/m);
+    expect((await runCli(['simulate', '-h', '--listen', 'nonsense'])).stdout).toBe(help.stdout);
+    const general = await runCli(['--help']);
+    expect(general.stdout).toContain('simulate --help');
+    expect(general.stdout).not.toContain('--refused-runas-status');
   });
 
   it('exits 1 when the address is taken', async () => {

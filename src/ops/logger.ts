@@ -2,7 +2,7 @@
  * JSON logs to stdout. Every argument of every log call passes through `redactValue` first,
  * so a secret is removed wherever it sits: under a sensitive key at any depth
  * (authorization, cookie, set-cookie, *password, *secret, *token, …) or inside a string
- * (URL credentials, `?token=`, `Authorization: token …`, `Basic …`). Child bindings are
+ * (URL credentials, `?token=`, `?passkey=`, `Authorization: token …`, `Basic …`). Child bindings are
  * censored by key name only: bind identities, never secrets.
  */
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
@@ -70,9 +70,11 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
   // URL userinfo: scheme://user:password@host
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s/@]+@/gi, `$1${REDACTED}@`],
-  // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…
+  // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…,
+  // and the `passkey` or `hash` that is the whole credential of a Vidispine signed upload URL
+  // (`hash` by that exact name only: it is an ordinary word in other parameter names).
   [
-    /([?&;](?:[\w-]*(?:token|password|passwd|secret|auth|access[_-]?key|api[_-]?key|signature)[\w-]*)=)[^&;#\s"']*/gi,
+    /([?&;](?:[\w-]*(?:token|password|passwd|passkey|secret|auth|access[_-]?key|api[_-]?key|signature)[\w-]*|hash)=)[^&;#\s"']*/gi,
     `$1${REDACTED}`,
   ],
 ];

@@ -81,4 +81,19 @@ describe('access log', () => {
     expect(third).toMatchObject({ status: 200, replayed: true });
     expect(typeof first.durationMs).toBe('number');
   });
+
+  it('logs the credential of a signed URL (passkey, hash) as [REDACTED]', async () => {
+    const { port, lines } = await start(true);
+    const path = '/APInoauth/is-online?passkey=SIGNEDSECRET123&hash=HASHSECRET&x=1';
+    expect((await call(port, { path })).status).toBe(200);
+
+    await new Promise((resolve) => setImmediate(resolve));
+    const redacted = '/APInoauth/is-online?passkey=[REDACTED]&hash=[REDACTED]&x=1';
+    expect(requests(lines)).toEqual([
+      expect.objectContaining({ path: redacted, msg: `GET ${redacted} 200` }),
+    ]);
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain('SIGNEDSECRET123');
+    expect(text).not.toContain('HASHSECRET');
+  });
 });

@@ -18,6 +18,11 @@ describe('redactSecrets', () => {
     ['/API/item?token=VSID-1234&p=1', '/API/item?token=[REDACTED]&p=1'],
     ['/API/item;password=hunter22;x=1', '/API/item;password=[REDACTED];x=1'],
     ['/API/x?foo=1&access_key=AKIA1234#frag', '/API/x?foo=1&access_key=[REDACTED]#frag'],
+    [
+      '/APInoauth/upload?passkey=SIGNEDSECRET123&hash=HASHSECRET&size=9',
+      '/APInoauth/upload?passkey=[REDACTED]&hash=[REDACTED]&size=9',
+    ],
+    ['/APInoauth/x;Hash=ab12cd;PassKey=zz99', '/APInoauth/x;Hash=[REDACTED];PassKey=[REDACTED]'],
     ['cookie: JSESSIONID=abc123; Path=/', 'cookie: [REDACTED]; Path=/'],
   ])('%s', (input, expected) => {
     expect(redactSecrets(input)).toBe(expected);

@@ -8,6 +8,7 @@
 import { createTokenStoreFor, type TokenService } from '../app';
 import type { Credential, ProxyConfig, UserConfig } from '../config/types';
 import { NoTokenError } from '../tokens/types';
+import { shownBaseUrl } from '../vidispine/connection';
 import { mintModeFor, mintRequestLine } from '../vidispine/endpoints';
 import { whoami } from '../vidispine/whoami';
 import { EXIT_FAILURE, EXIT_OK } from './exit';
@@ -31,8 +32,9 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
     const rows = await Promise.all(config.users.map((u) => checkUser(config, u, tokens)));
     process.stdout.write(formatTable(rows));
     const failed = rows.filter((r) => !r.ok).length;
+    // The URL as configured, path included: a wrong path is a mistake this line should show.
     process.stdout.write(
-      `${verdict(rows.length, failed)} against ${config.vidispine.url.origin}\n`,
+      `${verdict(rows.length, failed)} against ${shownBaseUrl(config.vidispine.url)}\n`,
     );
     return failed === 0 ? EXIT_OK : EXIT_FAILURE;
   } finally {

@@ -1,21 +1,16 @@
 /** The first log line: what this process will do, with every secret left out. */
 import { formatListen } from '../config/listen';
 import type { ListenAddress, ProxyConfig } from '../config/types';
-import { pathPrefix } from '../vidispine/connection';
+import { shownBaseUrl } from '../vidispine/connection';
 import { mintEndpointFor, mintModeFor } from '../vidispine/endpoints';
 import type { Logger } from './logger';
 
 const address = (listen: ListenAddress | undefined | null): string | null =>
   listen ? formatListen(listen) : null;
 
-/** Origin and path of the Vidispine URL, never its userinfo. */
-function safeUrl(url: URL): string {
-  return `${url.origin}${pathPrefix(url)}`;
-}
-
 export function configSummary(config: ProxyConfig): Record<string, unknown> {
   return {
-    vidispine: safeUrl(config.vidispine.url),
+    vidispine: shownBaseUrl(config.vidispine.url),
     adminUser: config.vidispine.admin?.username ?? null,
     runAsUser: config.vidispine.runAs?.username ?? null,
     users: config.users.map((user) => ({

@@ -9,7 +9,7 @@
 import { formatListen } from '../config/listen';
 import { describeSecret } from '../config/secrets';
 import type { Credential, ProxyConfig } from '../config/types';
-import { pathPrefix } from '../vidispine/connection';
+import { shownBaseUrl } from '../vidispine/connection';
 import { mintModeFor, mintRequestLine } from '../vidispine/endpoints';
 import { MINT_FAILURES } from '../vidispine/failures';
 import { redactSecrets } from './logger';
@@ -52,7 +52,7 @@ export function statusSetup(
     c?.kind === 'accessKey' ? `access key ${c.basicUser}` : undefined;
   return {
     ...facts,
-    vidispine: `${url.origin}${pathPrefix(url)}`,
+    vidispine: shownBaseUrl(url),
     users: config.users.map((user) => {
       const mode = mintModeFor(user, config.vidispine);
       const account = mode === 'own' ? user.credential : mode === 'runAs' ? runAs : admin;

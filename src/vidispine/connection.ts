@@ -14,6 +14,11 @@ export function pathPrefix(url: URL): string {
   return url.pathname.replace(/\/+$/, '');
 }
 
+/** `vidispine.url` as people are shown it: origin and path, never userinfo. */
+export function shownBaseUrl(url: URL): string {
+  return `${url.origin}${pathPrefix(url)}`;
+}
+
 export function isSecure(url: URL): boolean {
   return url.protocol === 'https:';
 }

@@ -233,6 +233,10 @@ describe('check', () => {
     expect(resultColumn(result.stdout)).toBe(
       `not_found: Vidispine has neither GET /API/token nor GET /API/user/{user}/token under ${sim.url}/vidispine: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404 to GET /API/user/alice/token)`,
     );
+    // The summary names the URL as configured, path included: that is the mistake to see.
+    expect(result.stdout.trimEnd().split('\n').pop()).toBe(
+      `1 of 1 user failed against ${sim.url}/vidispine`,
+    );
     const fromFile = await runCli(
       [
         'check',

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
@@ -237,4 +237,32 @@ it('servers without GET /API/token: mints through GET /API/user/{self}/token', a
   } finally {
     await old.close();
   }
+});
+
+describe("the README's Troubleshooting examples are this program's output", () => {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Troubleshooting'));
+  const alice = { VIDISPINE_USER: 'alice', VIDISPINE_PASSWORD: 'alice-password' };
+
+  it.each([
+    ['1. wrong password', '', { ...alice, VIDISPINE_PASSWORD: 'not-the-password' }],
+    ['2. wrong URL', '/vidispine', alice],
+    [
+      '3. admin without rights',
+      '',
+      {
+        VIDISPINE_USER: 'bob',
+        VIDISPINE_ADMIN_USER: 'alice',
+        VIDISPINE_ADMIN_PASSWORD: 'alice-password',
+      },
+    ],
+    ['4. lifetime above the cap', '', { ...alice, TOKEN_SECONDS: '3600' }],
+  ])('%s', async (_case, path, vars) => {
+    const env = { PATH: process.env.PATH, VIDISPINE_URL: `${sim.url}${path}`, ...vars };
+    const result = await runCli(['check'], { env });
+    expect(result.code).toBe(1);
+    // The README's placeholder for the simulator's address.
+    const shown = result.stdout.replaceAll(sim.url, 'http://vidispine:8080');
+    expect(section).toContain(`$ vidispine-auth-proxy check\n${shown}\`\`\``);
+  });
 });

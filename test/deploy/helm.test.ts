@@ -508,6 +508,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(at(spec, 'volumes', 0, 'secret', 'secretName')).toBe('legacy-app-vidispine');
       // The dependency's values win over the caller's chart metadata: the proxy image keeps its own tag.
       expect(sidecar?.image).toBe(`${IMAGE}:0.1.0`);
+      // The sidecar defaults as they are (test/inject/one-sidecar: the webhook's), no merge
+      // with the gateway's resources.
+      expect(sidecar?.resources).toEqual(
+        at(readYaml(join(CHART, 'values.yaml')), 'sidecar', 'resources'),
+      );
     });
   });
 });

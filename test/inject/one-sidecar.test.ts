@@ -27,10 +27,6 @@ import { patched, podReview, type RunningWebhook, startWebhook } from '../suppor
 type Rec = Record<string, unknown>;
 
 const REPOSITORY = 'registry.example.com/vidispine-auth-proxy';
-const RESOURCES = {
-  requests: { cpu: '25m', memory: '96Mi' },
-  limits: { cpu: '500m', memory: '192Mi' },
-};
 
 /** A stock app whose pod asks for the proxy (label and annotations) and has its own init container and volume. */
 function stockPod(annotations: Record<string, string>): K8sObject {
@@ -108,11 +104,8 @@ const CASES: [string, Case][] = [
         service: { ports: [{ name: 'http', port: 8181 }], opsPort: 9191 },
         token: { seconds: 3600, autoRefresh: true },
         logLevel: 'debug',
-        resources: {
-          ...RESOURCES,
-          requests: { cpu: '10m', memory: '96Mi' },
-          limits: { cpu: '500m', memory: '1Gi' },
-        },
+        // Only what the annotations change: the rest is the chart's sidecar defaults.
+        sidecar: { resources: { requests: { cpu: '10m' }, limits: { memory: '1Gi' } } },
       },
     },
   ],
@@ -189,7 +182,7 @@ describe.each(HELMS)('$name: the webhook injects what the named template renders
     const { objects } = renderAppWithSidecar(helm, chart, stock, {
       gateway: { enabled: false },
       image: { repository: REPOSITORY },
-      resources: RESOURCES,
+      // No resources: the chart's own defaults must be the webhook's.
       ...values,
     });
     const fromChart = objects.find((o) => o.kind === 'Pod');

@@ -182,7 +182,8 @@ password file or its access key's ID and secret file. Context: dict "prefix" "us
 
 {{/*
 The proxy container. Extra context keys: "listenHost" (0.0.0.0 for the gateway,
-127.0.0.1 for a sidecar) and "sidecar" (true: native sidecar, restartPolicy Always).
+127.0.0.1 for a sidecar) and "sidecar" (true: native sidecar, restartPolicy Always, and
+sidecar.resources instead of the gateway's resources).
 */}}
 {{- define "vidispine-auth-proxy.container" -}}
 {{- include "vidispine-auth-proxy.checkCredentials" . -}}
@@ -275,7 +276,10 @@ The proxy container. Extra context keys: "listenHost" (0.0.0.0 for the gateway,
       path: /livez
       port: proxy-ops
     {{- toYaml $v.probes.liveness | nindent 4 }}
-  {{- with $v.resources }}
+  {{- /* A sidecar has its own defaults (sidecar.resources), the webhook's. */}}
+  {{- $resources := $v.resources }}
+  {{- if .sidecar }}{{ $resources = $v.sidecar.resources }}{{ end }}
+  {{- with $resources }}
   resources:
     {{- toYaml . | nindent 4 }}
   {{- end }}

@@ -225,6 +225,63 @@ export function workloadProblems(
   return out;
 }
 
+const matches = (labels: unknown, selector: unknown): boolean =>
+  isRecord(labels) &&
+  isRecord(selector) &&
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/**
+ * Wherever NetworkPolicy is enforced, a Service port that no ingress rule admits is
+ * unreachable. Every port of every Service must be admitted (by name or by number, as the
+ * selected pods' containers declare it) by a NetworkPolicy selecting its pods, and every
+ * data port (all but proxy-ops) to the same peers: a user's listener the clients cannot
+ * reach is a user no one can use.
+ */
+export function networkPolicyProblems(objects: readonly K8sObject[]): string[] {
+  const out: string[] = [];
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+  for (const service of objects.filter((o) => o.kind === 'Service')) {
+    const selector = at(service, 'spec', 'selector');
+    const workloads = objects.filter((o) =>
+      matches(at(o, 'spec', 'template', 'metadata', 'labels'), selector),
+    );
+    const labels = workloads.map((o) => at(o, 'spec', 'template', 'metadata', 'labels'));
+    const selecting = policies.filter((p) =>
+      labels.some((l) => matches(l, at(p, 'spec', 'podSelector', 'matchLabels'))),
+    );
+    // Without a policy the pods admit everything; the gateway always ships one.
+    if (selecting.length === 0) continue;
+    const containerPorts = workloads.flatMap((o) =>
+      records(at(o, 'spec', 'template', 'spec', 'containers')).flatMap((c) => records(c.ports)),
+    );
+    const rules = selecting.flatMap((p) => records(at(p, 'spec', 'ingress')));
+    /** The peers of the rules admitting a Service port, as one comparable string. */
+    const peersOf = (port: Record<string, unknown>): string => {
+      const target = port.targetPort ?? port.port;
+      const declared = containerPorts.find((c) => c.name === target || c.containerPort === target);
+      const names = new Set([target, declared?.name, declared?.containerPort]);
+      names.delete(undefined);
+      return JSON.stringify(
+        rules
+          .filter((r) => r.ports === undefined || records(r.ports).some((p) => names.has(p.port)))
+          .map((r) => r.from ?? 'anyone'),
+      );
+    };
+    const dataPeers = new Map<string, string>();
+    for (const port of records(at(service, 'spec', 'ports'))) {
+      const where = `Service/${service.metadata.name} port ${String(port.name ?? port.port)}`;
+      const peers = peersOf(port);
+      if (peers === '[]') out.push(`${where}: no NetworkPolicy ingress rule admits it`);
+      else if (port.name !== 'proxy-ops') dataPeers.set(where, peers);
+    }
+    if (new Set(dataPeers.values()).size > 1) {
+      const each = [...dataPeers].map(([where, peers]) => `${where} from ${peers}`);
+      out.push(`data ports admitted from different peers: ${each.join('; ')}`);
+    }
+  }
+  return out;
+}
+
 // `password: x` or an access key's `secret: x` on one line; passwordFile, secretFile,
 // passwordKey … name where a secret lives, and a volume's `secret:` is followed by its fields.
 const LITERAL_SECRET = /^[ \t]*-?[ \t]*["']?(?:password|secret)["']?[ \t]*:[ \t]*[^\s{]/im;

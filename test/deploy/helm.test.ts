@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { appConfigProblems, appConfigs } from './app-config';
-import { secretProblems, secretReadProblems, workloadProblems } from './checks';
+import {
+  networkPolicyProblems,
+  secretProblems,
+  secretReadProblems,
+  workloadProblems,
+} from './checks';
 import { METRIC_NAMES } from './contract';
 import { promqlSeriesNames, metricFamily } from './dashboard';
 import {
@@ -94,6 +99,10 @@ describe.each(HELMS)('$name', (helm: Helm) => {
 
     it('gives the proxy a configuration its own loader accepts', () => {
       expect(appConfigProblems(rendered.objects)).toEqual([]);
+    });
+
+    it('admits through its NetworkPolicy every port of its Service, each data port to the clients', () => {
+      expect(networkPolicyProblems(rendered.objects)).toEqual([]);
     });
 
     it('selects its own pods with the Service, PDB and NetworkPolicy', () => {

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ProxyConfig } from '../../src/config/types';
 import { appConfigProblems, appConfigs } from './app-config';
-import { proxyContainers, secretProblems, secretReadProblems, workloadProblems } from './checks';
+import {
+  networkPolicyProblems,
+  proxyContainers,
+  secretProblems,
+  secretReadProblems,
+  workloadProblems,
+} from './checks';
 import { CREDENTIAL_COMPONENTS, type CredentialComponent } from './contract';
 import { DASHBOARD_PATH } from './dashboard';
 import {
@@ -69,6 +75,10 @@ describe.each(WORKLOADS)('deploy/%s workload', (dir) => {
 
   it('lets the proxy read its secret files as Kubernetes mounts them', () => {
     expect(secretReadProblems(render(dir).objects)).toEqual([]);
+  });
+
+  it('admits through its NetworkPolicy every port of its Service, each data port to the clients', () => {
+    expect(networkPolicyProblems(render(dir).objects)).toEqual([]);
   });
 });
 

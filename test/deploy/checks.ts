@@ -225,7 +225,8 @@ export function workloadProblems(
   return out;
 }
 
-const matches = (labels: unknown, selector: unknown): boolean =>
+/** Whether labels carry every label of a `matchLabels` selector. */
+export const matches = (labels: unknown, selector: unknown): boolean =>
   isRecord(labels) &&
   isRecord(selector) &&
   Object.entries(selector).every(([k, v]) => labels[k] === v);

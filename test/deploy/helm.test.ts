@@ -478,6 +478,54 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       ],
       ['an access key ID with a colon', 'vidispine:\n  accessKeyId: "VSID:2C56"\n', /accessKeyId/],
       ['an unknown RunAs value', 'vidispine:\n  runAsPassword: x\n', /runAsPassword/],
+      // Values the proxy would refuse at start (exit 2), or that cannot work once deployed.
+      ['a Vidispine URL that is no URL', 'vidispine:\n  url: notaurl\n', /vidispine.url/],
+      [
+        'a Vidispine URL ending in /API',
+        'vidispine:\n  url: http://vidispine:8080/API\n',
+        'vidispine.url: "http://vidispine:8080/API" ends in /API: give the base URL without /API (e.g. http://vidispine:8080)',
+      ],
+      [
+        'a YAML Vidispine URL ending in /API/',
+        'config:\n  vidispine: {url: "http://vidispine:8080/api/"}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: "0.0.0.0:8080"}]\n',
+        'config.vidispine.url: "http://vidispine:8080/api/" ends in /API: give the base URL without /API (e.g. http://vidispine:8080)',
+      ],
+      [
+        'the ops port on a data port',
+        'service:\n  opsPort: 8080\n',
+        'service.opsPort: 8080 is also the data port "http" in service.ports: give the ops listener a port of its own',
+      ],
+      [
+        'a listen port above 65535',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:99999}]\n',
+        /users.0.listen/,
+      ],
+      [
+        'an ops listen port of 0',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  ops: {listen: "0.0.0.0:0"}\n',
+        /ops.listen/,
+      ],
+      [
+        "a user's listen port the Service does not expose",
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8085}]\n  ops: {listen: 0.0.0.0:9191}\n  shutdown: {delaySeconds: 5, drainSeconds: 300}\n',
+        'config.users[0].listen: port of "0.0.0.0:8085" is not in service.ports (8080): add it there, or listen on one of them',
+      ],
+      [
+        'an ops listener away from the port the probes ask',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  ops: {listen: 0.0.0.0:9191}\n',
+        'config.ops.listen: "0.0.0.0:9191" is not on service.opsPort (9090), where the probes ask: leave config.ops.listen out or use port 9090',
+      ],
+      [
+        'a shutdown longer than the grace period',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  shutdown: {delaySeconds: 5, drainSeconds: 300}\n',
+        'config.shutdown: delaySeconds (5) + drainSeconds (300) is not below terminationGracePeriodSeconds (45): the pod would be killed mid-drain',
+      ],
+      [
+        "the proxy's default shutdown in a shorter grace period",
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\nterminationGracePeriodSeconds: 35\n',
+        'config.shutdown: delaySeconds (5) + drainSeconds (30) is not below terminationGracePeriodSeconds (35)',
+      ],
+      ['an unquoted image tag', 'image:\n  tag: 1.10\n', /quote it/],
     ])('%s', (what, yaml, message) => {
       const file = join(dir, `${what.replace(/\W+/g, '-')}.yaml`);
       writeFileSync(file, yaml);

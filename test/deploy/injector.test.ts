@@ -47,6 +47,8 @@ const INJECTOR = [
 ];
 const CERT_MANAGER = [...INJECTOR, 'injector.tls.certManager.enabled=true'];
 const WEBHOOK_ONLY = [...INJECTOR, 'gateway.enabled=false'];
+/** Where the chart records its generated pair's expiry (Helm cannot read a certificate). */
+const NOT_AFTER = 'vidispine-auth-proxy/not-after';
 
 function one(objects: readonly K8sObject[], kind: string, name?: string): K8sObject {
   const found = byKind(objects, kind).filter((o) => name === undefined || o.metadata.name === name);
@@ -146,7 +148,9 @@ function wiringProblems(objects: readonly K8sObject[]): string[] {
   const pdb = byKind(objects, 'PodDisruptionBudget').find((p) =>
     matches(podLabels, at(p, 'spec', 'selector', 'matchLabels')),
   );
-  if (at(pdb, 'spec', 'minAvailable') !== 1) out.push('no PDB keeping one webhook pod available');
+  // One at a time: 2 replicas keep one answering through a drain, and 1 never blocks it.
+  if (at(pdb, 'spec', 'maxUnavailable') !== 1)
+    out.push('no PDB letting exactly one webhook pod go at a time (maxUnavailable: 1)');
   const spec = at(deployment, 'spec', 'template', 'spec') as Rec;
   out.push(
     ...securityProblems(
@@ -435,6 +439,74 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     },
   );
 
+  it.each([
+    ['a Vidispine URL that is no URL', 'injector.sidecar.vidispineUrl=notaurl', /vidispineUrl/],
+    [
+      'a Vidispine URL ending in /API',
+      'injector.sidecar.vidispineUrl=http://vidispine:8080/API/',
+      'injector.sidecar.vidispineUrl: "http://vidispine:8080/API/" ends in /API: give the base URL without /API (e.g. http://vidispine:8080)',
+    ],
+    [
+      'a CPU request above its limit',
+      'injector.sidecar.resources.requests.cpu=600m',
+      'injector.sidecar.resources.requests.cpu: 600m is above the cpu limit 500m: lower it or raise injector.sidecar.resources.limits.cpu',
+    ],
+    [
+      'a memory request above its limit, in other units',
+      'injector.sidecar.resources.requests.memory=0.25Gi',
+      'injector.sidecar.resources.requests.memory: 0.25Gi is above the memory limit 192Mi',
+    ],
+    [
+      'a quantity form the chart does not compare',
+      'injector.sidecar.resources.limits.cpu=1e3',
+      /resources.limits.cpu/,
+    ],
+    [
+      "the ops port on the webhook's own 8443",
+      'injector.opsPort=8443',
+      "injector.opsPort: 8443 is the webhook's own HTTPS port: choose another",
+    ],
+  ])('refuses %s, naming the value', (_what, value, message) => {
+    const r = runTool(helm.bin, [
+      'template',
+      'vap',
+      CHART,
+      ...valuesArgs([], [...INJECTOR, value]),
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('accepts requests up to their limits in any unit it compares, as the webhook does', () => {
+    const rendered = renderChart(helm, CHART, [], {
+      set: [
+        ...WEBHOOK_ONLY,
+        'injector.sidecar.resources.requests.cpu=0.5',
+        'injector.sidecar.resources.limits.cpu=500m',
+        'injector.sidecar.resources.requests.memory=192Mi',
+        'injector.sidecar.resources.limits.memory=0.1875Gi',
+      ],
+    });
+    expect(loadsItsConfiguration(rendered.objects).sidecar.resources).toEqual({
+      requests: { cpu: '0.5', memory: '192Mi' },
+      limits: { cpu: '500m', memory: '0.1875Gi' },
+    });
+  });
+
+  it.each([1, 2])('lets a node drain evict one webhook pod of %d, never more', (replicas) => {
+    const rendered = renderChart(helm, CHART, [], {
+      set: [...WEBHOOK_ONLY, `injector.replicaCount=${replicas}`],
+    });
+    // Kubernetes's arithmetic for a PDB's integer fields, all replicas healthy.
+    const spec = at(one(rendered.objects, 'PodDisruptionBudget'), 'spec');
+    const max = at(spec, 'maxUnavailable');
+    const allowed =
+      typeof max === 'number'
+        ? Math.min(max, replicas)
+        : Math.max(0, replicas - Number(at(spec, 'minAvailable')));
+    expect(allowed).toBe(1);
+  });
+
   it('reuses the generated CA and pair on upgrade (lookup), and makes them at the first install', async () => {
     const first = await startFakeCluster([]);
     let installed: Rendered;
@@ -453,6 +525,7 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
       metadata: {
         ...secret.metadata,
         annotations: {
+          ...(secret.metadata.annotations as Record<string, string>),
           'meta.helm.sh/release-name': 'vap',
           'meta.helm.sh/release-namespace': 'media',
         },
@@ -468,6 +541,72 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
       // Without the cluster (helm template) a new CA is made each time: the lookup is what keeps it.
       const fresh = renderChart(helm, CHART, [], { set: WEBHOOK_ONLY });
       expect(renderedPair(fresh.objects).caPem).not.toBe(renderedPair(installed.objects).caPem);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  const DAY = 24 * 3600 * 1000;
+  it.each([
+    ['has no recorded expiry', undefined, { renewed: true, oldCaTrusted: true }],
+    ['has expired', -DAY, { renewed: true, oldCaTrusted: false }],
+    ['expires within 30 days', 29 * DAY, { renewed: true, oldCaTrusted: true }],
+    ['expires in more than 30 days', 31 * DAY, { renewed: false, oldCaTrusted: true }],
+  ])('on upgrade, when the stored pair %s, renews it: %j', async (_what, expiresIn, expected) => {
+    const stored = one(renderChart(helm, CHART, [], { set: WEBHOOK_ONLY }).objects, 'Secret');
+    const annotations: Record<string, string> = {
+      'meta.helm.sh/release-name': 'vap',
+      'meta.helm.sh/release-namespace': 'media',
+    };
+    if (expiresIn !== undefined)
+      annotations[NOT_AFTER] = new Date(Date.now() + expiresIn)
+        .toISOString()
+        .replace(/\.\d+Z$/, 'Z');
+    const cluster = await startFakeCluster([
+      { ...stored, metadata: { ...stored.metadata, annotations } },
+    ]);
+    try {
+      const upgraded = await renderChartInCluster(helm, CHART, cluster.kubeconfig, {
+        set: WEBHOOK_ONLY,
+      });
+      const secret = one(upgraded.objects, 'Secret');
+      const pem = (o: unknown, key: string): string =>
+        Buffer.from(String(at(o, 'data', key)), 'base64').toString('utf8');
+      const caBundle = Buffer.from(
+        String(
+          at(
+            one(upgraded.objects, 'MutatingWebhookConfiguration'),
+            'webhooks',
+            0,
+            'clientConfig',
+            'caBundle',
+          ),
+        ),
+        'base64',
+      ).toString('utf8');
+      const trusted = (
+        caBundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []
+      ).map((ca) => new X509Certificate(ca));
+      const trusts = (certPem: string): boolean =>
+        trusted.some((ca) => new X509Certificate(certPem).verify(ca.publicKey));
+      // The API server trusts the pair the webhook serves now, and the one replicas may still
+      // serve until the kubelet updates their files, unless that one has expired.
+      expect(trusts(pem(secret, 'tls.crt'))).toBe(true);
+      expect(trusts(pem(stored, 'tls.crt'))).toBe(expected.oldCaTrusted);
+      if (expected.renewed) {
+        for (const key of ['ca.crt', 'tls.crt', 'tls.key'])
+          expect(at(secret, 'data', key)).not.toBe(at(stored, 'data', key));
+        // The new expiry is recorded: the default validityDays (3650) from now.
+        const notAfter = Date.parse(String(at(secret, 'metadata', 'annotations', NOT_AFTER)));
+        expect(Math.abs(notAfter - (Date.now() + 3650 * DAY))).toBeLessThan(DAY);
+        for (const key of ['ca.crt', 'tls.crt'])
+          expect(
+            Math.abs(Date.parse(new X509Certificate(pem(secret, key)).validTo) - notAfter),
+          ).toBeLessThan(60_000);
+      } else {
+        expect(renderedPair(upgraded.objects).certPem).toBe(pem(stored, 'tls.crt'));
+        expect(at(secret, 'metadata', 'annotations', NOT_AFTER)).toBe(annotations[NOT_AFTER]);
+      }
     } finally {
       await cluster.close();
     }

@@ -187,6 +187,7 @@ sidecar.resources instead of the gateway's resources).
 */}}
 {{- define "vidispine-auth-proxy.container" -}}
 {{- include "vidispine-auth-proxy.checkCredentials" . -}}
+{{- include "vidispine-auth-proxy.checkProxy" . -}}
 {{- $v := .values -}}
 {{- $dataPort := (index $v.service.ports 0).port -}}
 - name: vidispine-auth-proxy

@@ -1,0 +1,103 @@
+{{/*
+Values the schema cannot judge alone (they need another value, or a clearer message than a
+pattern's): each would render fine and then make the proxy or the webhook exit 2 at start,
+or leave a pod that never becomes ready. Each `fail` names the value to change.
+*/}}
+
+{{/* A VidiCore URL value: the base URL, never its /API. Context: dict "path" "url". */}}
+{{- define "vidispine-auth-proxy.checkBaseUrl" -}}
+{{- if regexMatch "(?i)/API/?$" (toString .url) -}}
+{{- fail (printf "%s: %q ends in /API: give the base URL without /API (e.g. %s)" .path (toString .url) (regexReplaceAll "(?i)/API/?$" (toString .url) "")) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The port of a host:port listen address (the schema checked its form). */}}
+{{- define "vidispine-auth-proxy.listenPort" -}}
+{{- regexFind "[0-9]+$" (toString .) | int -}}
+{{- end -}}
+
+{{/*
+The proxy's values, for the gateway and the sidecar alike: its URL, and its ops listener on
+service.opsPort, where the probes ask (any other port fails them, and the kubelet restarts
+the proxy forever), apart from the data ports.
+*/}}
+{{- define "vidispine-auth-proxy.checkProxy" -}}
+{{- $v := .values -}}
+{{- if $v.config -}}
+{{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "config.vidispine.url" "url" (dig "vidispine" "url" "" $v.config)) -}}
+{{- with dig "ops" "listen" "" $v.config -}}
+{{- if ne (include "vidispine-auth-proxy.listenPort" .) (toString $v.service.opsPort) -}}
+{{- fail (printf "config.ops.listen: %q is not on service.opsPort (%v), where the probes ask: leave config.ops.listen out or use port %v" . $v.service.opsPort $v.service.opsPort) -}}
+{{- end -}}
+{{- end -}}
+{{- else -}}
+{{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "vidispine.url" "url" $v.vidispine.url) -}}
+{{- end -}}
+{{- range $v.service.ports -}}
+{{- if eq (toString .port) (toString $v.service.opsPort) -}}
+{{- fail (printf "service.opsPort: %v is also the data port %q in service.ports: give the ops listener a port of its own" $v.service.opsPort (toString .name)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The gateway's values: the Service exposes only service.ports, so a user listening anywhere
+else is unreachable; and the pod must outlive the proxy's shutdown (delay, then drain), or
+the kubelet kills it mid-drain. The proxy's defaults are 5 s and 30 s.
+*/}}
+{{- define "vidispine-auth-proxy.checkGateway" -}}
+{{- $v := .values -}}
+{{- if $v.config -}}
+{{- $ports := list -}}
+{{- range $v.service.ports -}}
+{{- $ports = append $ports (toString .port) -}}
+{{- end -}}
+{{- range $i, $u := default (list) $v.config.users -}}
+{{- with $u.listen -}}
+{{- if not (has (include "vidispine-auth-proxy.listenPort" .) $ports) -}}
+{{- fail (printf "config.users[%d].listen: port of %q is not in service.ports (%s): add it there, or listen on one of them" $i . (join ", " $ports)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $delay := dig "shutdown" "delaySeconds" 5 $v.config | float64 -}}
+{{- $drain := dig "shutdown" "drainSeconds" 30 $v.config | float64 -}}
+{{- if ge (addf $delay $drain) ($v.terminationGracePeriodSeconds | float64) -}}
+{{- fail (printf "config.shutdown: delaySeconds (%v) + drainSeconds (%v) is not below terminationGracePeriodSeconds (%v): the pod would be killed mid-drain; raise terminationGracePeriodSeconds or shorten the drain" $delay $drain $v.terminationGracePeriodSeconds) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A resource quantity in base units (cores, bytes), for comparing a request with its limit.
+The schema admits only the forms handled here: a decimal number with m (CPU), or k M G T /
+Ki Mi Gi Ti (memory).
+*/}}
+{{- define "vidispine-auth-proxy.quantity" -}}
+{{- $q := toString . -}}
+{{- $suffix := regexReplaceAll "^[0-9]+(\\.[0-9]+)?" $q "" -}}
+{{- $scale := get (dict "" 1 "m" 0.001 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776) $suffix -}}
+{{- mulf (trimSuffix $suffix $q | float64) $scale -}}
+{{- end -}}
+
+{{/*
+The webhook's values: its ops port beside its fixed 8443, the injected proxy's URL, and
+requests within limits (the webhook refuses a default request above its limit, since
+Kubernetes would refuse every pod given it).
+*/}}
+{{- define "vidispine-auth-proxy.checkInjector" -}}
+{{- $i := .values.injector -}}
+{{- if eq (toString $i.opsPort) "8443" -}}
+{{- fail "injector.opsPort: 8443 is the webhook's own HTTPS port: choose another" -}}
+{{- end -}}
+{{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "injector.sidecar.vidispineUrl" "url" $i.sidecar.vidispineUrl) -}}
+{{- $r := $i.sidecar.resources -}}
+{{- range $resource := list "cpu" "memory" -}}
+{{- $request := dig "requests" $resource "" $r | toString -}}
+{{- $limit := dig "limits" $resource "" $r | toString -}}
+{{- if and $request $limit -}}
+{{- if gt (include "vidispine-auth-proxy.quantity" $request | float64) (include "vidispine-auth-proxy.quantity" $limit | float64) -}}
+{{- fail (printf "injector.sidecar.resources.requests.%s: %s is above the %s limit %s: lower it or raise injector.sidecar.resources.limits.%s" $resource $request $resource $limit $resource) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

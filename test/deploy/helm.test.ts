@@ -518,12 +518,22 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       [
         'a shutdown longer than the grace period',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  shutdown: {delaySeconds: 5, drainSeconds: 300}\n',
-        'config.shutdown: delaySeconds (5) + drainSeconds (300) is not below terminationGracePeriodSeconds (45): the pod would be killed mid-drain',
+        'config.shutdown.delaySeconds (5) + config.shutdown.drainSeconds (300) is not below terminationGracePeriodSeconds (45): the pod would be killed mid-drain',
       ],
       [
         "the proxy's default shutdown in a shorter grace period",
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\nterminationGracePeriodSeconds: 35\n',
-        'config.shutdown: delaySeconds (5) + drainSeconds (30) is not below terminationGracePeriodSeconds (35)',
+        'config.shutdown.delaySeconds (5) + config.shutdown.drainSeconds (30) is not below terminationGracePeriodSeconds (35)',
+      ],
+      [
+        "the proxy's default shutdown in a shorter grace period, single-user",
+        'terminationGracePeriodSeconds: 35\n',
+        'SHUTDOWN_DELAY_SECONDS (5) + SHUTDOWN_DRAIN_SECONDS (30) is not below terminationGracePeriodSeconds (35)',
+      ],
+      [
+        'a longer drain in extraEnv than the grace period allows',
+        'extraEnv:\n  - {name: SHUTDOWN_DRAIN_SECONDS, value: "60"}\n',
+        'SHUTDOWN_DELAY_SECONDS (5) + SHUTDOWN_DRAIN_SECONDS (60) is not below terminationGracePeriodSeconds (45)',
       ],
       ['an unquoted image tag', 'image:\n  tag: 1.10\n', /quote it/],
     ])('%s', (what, yaml, message) => {

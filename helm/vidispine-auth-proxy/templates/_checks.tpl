@@ -43,10 +43,13 @@ the proxy forever), apart from the data ports.
 {{/*
 The gateway's values: the Service exposes only service.ports, so a user listening anywhere
 else is unreachable; and the pod must outlive the proxy's shutdown (delay, then drain), or
-the kubelet kills it mid-drain. The proxy's defaults are 5 s and 30 s.
+the kubelet kills it mid-drain. The proxy's defaults are 5 s and 30 s; in single-user mode
+extraEnv may set them (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_DRAIN_SECONDS).
 */}}
 {{- define "vidispine-auth-proxy.checkGateway" -}}
 {{- $v := .values -}}
+{{- $delay := dict "name" "SHUTDOWN_DELAY_SECONDS" "value" 5 -}}
+{{- $drain := dict "name" "SHUTDOWN_DRAIN_SECONDS" "value" 30 -}}
 {{- if $v.config -}}
 {{- $ports := list -}}
 {{- range $v.service.ports -}}
@@ -59,11 +62,19 @@ the kubelet kills it mid-drain. The proxy's defaults are 5 s and 30 s.
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- $delay := dig "shutdown" "delaySeconds" 5 $v.config | float64 -}}
-{{- $drain := dig "shutdown" "drainSeconds" 30 $v.config | float64 -}}
-{{- if ge (addf $delay $drain) ($v.terminationGracePeriodSeconds | float64) -}}
-{{- fail (printf "config.shutdown: delaySeconds (%v) + drainSeconds (%v) is not below terminationGracePeriodSeconds (%v): the pod would be killed mid-drain; raise terminationGracePeriodSeconds or shorten the drain" $delay $drain $v.terminationGracePeriodSeconds) -}}
+{{- $delay = dict "name" "config.shutdown.delaySeconds" "value" (dig "shutdown" "delaySeconds" 5 $v.config) -}}
+{{- $drain = dict "name" "config.shutdown.drainSeconds" "value" (dig "shutdown" "drainSeconds" 30 $v.config) -}}
+{{- else -}}
+{{- range $v.extraEnv -}}
+{{- if and (eq .name "SHUTDOWN_DELAY_SECONDS") (hasKey . "value") -}}
+{{- $_ := set $delay "value" .value -}}
+{{- else if and (eq .name "SHUTDOWN_DRAIN_SECONDS") (hasKey . "value") -}}
+{{- $_ := set $drain "value" .value -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if ge (addf $delay.value $drain.value) ($v.terminationGracePeriodSeconds | float64) -}}
+{{- fail (printf "%s (%v) + %s (%v) is not below terminationGracePeriodSeconds (%v): the pod would be killed mid-drain; raise terminationGracePeriodSeconds or shorten the drain" $delay.name $delay.value $drain.name $drain.value $v.terminationGracePeriodSeconds) -}}
 {{- end -}}
 {{- end -}}
 

@@ -174,6 +174,9 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
       store.start();
     },
     shutdownSteps: {
+      endKeepAlive: () => {
+        for (const l of listeners) l.drain();
+      },
       closeListeners: async () => {
         await Promise.all(listeners.map((l) => l.close()));
       },

@@ -1,8 +1,9 @@
 /**
  * Graceful shutdown and process-level error policy.
  *
- * SIGTERM/SIGINT: readiness fails at once (the Service stops routing new traffic), requests
- * keep being served for `delaySeconds` (endpoints propagate), listeners close and in-flight
+ * SIGTERM/SIGINT: readiness fails at once (the Service stops routing new traffic), keep-alive
+ * ends (each answer closes its connection), requests keep being served for `delaySeconds`
+ * (endpoints propagate), listeners close and in-flight
  * requests get up to `drainSeconds`, then timers stop and the process exits 0. A second
  * signal exits at once with 128 + the signal number. A step that throws is logged, the
  * remaining steps still run, and the exit code becomes 1.
@@ -11,6 +12,11 @@ import type { Logger } from './logger';
 import { ignoreSignals, signalMessage } from './signals';
 
 export interface ShutdownSteps {
+  /**
+   * Shutdown has begun: from now on answers close their connections, so clients reconnect
+   * (elsewhere, once endpoints have propagated) rather than reuse one about to close.
+   */
+  endKeepAlive?(): void;
   /**
    * Stop accepting on the data listeners; resolve once every in-flight request has finished.
    * It has no deadline of its own: the coordinator races it against `drainSeconds`.
@@ -104,6 +110,7 @@ export class ShutdownCoordinator {
     };
 
     health.beginShutdown();
+    await attempt('end_keep_alive', () => steps.endKeepAlive?.());
     logger.info(
       { event: 'shutdown', step: 'begin', signal, delaySeconds, drainSeconds },
       `${signal} received: readiness now fails; serving on for ${delaySeconds} s`,

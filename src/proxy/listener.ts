@@ -12,6 +12,7 @@ import type { TokenStore } from '../tokens/types';
 import { MAX_HEADER_FIELDS, admissionRules } from './admission';
 import { ignoreError } from './answers';
 import { BodyBudget } from './body';
+import { ConnectionDrain } from './drain';
 import { Forwarder } from './forwarder';
 import { locationRewriter } from './location';
 import type { AccessLogger, ForwardObserver } from './observer';
@@ -71,6 +72,11 @@ export interface DataListener {
   /** Requests accepted and not yet answered (or abandoned by their client). */
   inFlight(): number;
   /**
+   * Shutdown has begun: the last answer owed on each connection says `Connection: close`
+   * and closes it. The listener still accepts; idle connections close with `close()`.
+   */
+  drain(): void;
+  /**
    * Stop accepting and let every in-flight request finish, however long it takes; then end
    * what is left (idle keep-alive connections, WebSocket tunnels) and release the upstream
    * pool. Resolves once the listener is closed and every request is accounted for. The
@@ -121,15 +127,29 @@ function createDataListener(
     logger,
   });
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
-  const server = http.createServer({
+  const drain = new ConnectionDrain(pipelines, () => server.closeIdleConnections());
+  const server: http.Server = http.createServer({
+    ServerResponse: drain.responseClass(),
     requestTimeout: 0,
     headersTimeout: timeouts.headersTimeoutMs,
     connectionsCheckingInterval: timeouts.checkIntervalMs,
   });
   // One more than admission allows, so admission can tell a request that had too many.
   server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
-  server.on('request', forwarder.handle);
-  server.on('checkContinue', forwarder.handleExpectingContinue);
+  /**
+   * Node reads and hands over requests pipelined behind an answer that closes the
+   * connection; they are never answered, so they must not be processed either (RFC 9112
+   * §9.6): the client sends them again on a new connection.
+   */
+  const unlessClosing =
+    (handle: (req: http.IncomingMessage, res: http.ServerResponse) => void) =>
+    (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      if (pipelines.isClosing(req.socket)) return;
+      drain.received(res);
+      handle(req, res);
+    };
+  server.on('request', unlessClosing(forwarder.handle));
+  server.on('checkContinue', unlessClosing(forwarder.handleExpectingContinue));
   server.on('upgrade', upgrades.handle);
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
     socket.on('error', ignoreError);
@@ -152,7 +172,7 @@ function createDataListener(
   const close = (): Promise<void> => {
     if (closing === undefined) {
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      drain.listenerClosed();
       // Whatever is still open once the last request is accounted for is idle or a tunnel.
       closing = forwarder.idle().then(async () => {
         cutAll();
@@ -171,6 +191,7 @@ function createDataListener(
     },
     address: () => boundAddress(server),
     inFlight: () => forwarder.inFlight(),
+    drain: () => drain.begin(),
     close,
     destroy() {
       const closed = close();

@@ -5,7 +5,7 @@
  * still drains on SIGTERM.
  */
 import { createSimulator, type Simulator } from '../../src/simulator';
-import { ChildProxy } from '../support/child-proxy';
+import { aliceEnv, ChildProxy } from '../support/child-proxy';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -15,14 +15,7 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 it('SIGUSR1, SIGHUP and SIGUSR2 are logged and ignored; SIGTERM still drains', async () => {
-  const proxy = ChildProxy.start(['run'], {
-    VIDISPINE_URL: sim.url,
-    VIDISPINE_USER: 'alice',
-    VIDISPINE_PASSWORD: 'alice-password',
-    PROXY_LISTEN: '127.0.0.1:0',
-    OPS_LISTEN: '127.0.0.1:0',
-    SHUTDOWN_DELAY_SECONDS: '0',
-  });
+  const proxy = ChildProxy.start(['run'], aliceEnv(sim.url, { SHUTDOWN_DELAY_SECONDS: '0' }));
   try {
     const listening = await proxy.waitForEvent('listening');
     const data = (listening.listeners as { port: number }[])[0].port;

@@ -18,6 +18,9 @@ function setup(overrides: Partial<ShutdownSteps> = {}) {
   const calls: string[] = [];
   let finishDrain: () => void = () => undefined;
   const steps: ShutdownSteps = {
+    endKeepAlive: () => {
+      calls.push('endKeepAlive');
+    },
     closeListeners: () => {
       calls.push('closeListeners');
       return new Promise<void>((resolve) => {
@@ -62,15 +65,16 @@ describe('ShutdownCoordinator', () => {
     void s.coordinator.begin('SIGTERM');
     expect(s.health.shuttingDown).toBe(true);
     expect(s.health.ready().ok).toBe(false);
+    expect(s.calls).toEqual(['endKeepAlive']);
     await jest.advanceTimersByTimeAsync(4999);
-    expect(s.calls).toEqual([]);
+    expect(s.calls).toEqual(['endKeepAlive']);
     await jest.advanceTimersByTimeAsync(1);
-    expect(s.calls).toEqual(['closeListeners']);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners']);
     await jest.advanceTimersByTimeAsync(10_000);
-    expect(s.calls).toEqual(['closeListeners']);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners']);
     s.finishDrain();
     await expect(s.coordinator.done).resolves.toBe(0);
-    expect(s.calls).toEqual(['closeListeners', 'stop', 'exit 0']);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'stop', 'exit 0']);
     expect(s.steps()).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
     expect(jest.getTimerCount()).toBe(0);
   });
@@ -79,10 +83,10 @@ describe('ShutdownCoordinator', () => {
     const s = setup();
     void s.coordinator.begin('SIGINT');
     await jest.advanceTimersByTimeAsync(5000 + 29_999);
-    expect(s.calls).toEqual(['closeListeners']);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners']);
     await jest.advanceTimersByTimeAsync(1);
     await expect(s.coordinator.done).resolves.toBe(0);
-    expect(s.calls).toEqual(['closeListeners', 'abortInFlight', 'stop', 'exit 0']);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'abortInFlight', 'stop', 'exit 0']);
     expect(s.steps()).toEqual(['begin', 'close_listeners', 'drain_timeout', 'exit']);
   });
 
@@ -108,7 +112,7 @@ describe('ShutdownCoordinator', () => {
     await jest.advanceTimersByTimeAsync(5000);
     await expect(s.coordinator.done).resolves.toBe(1);
     expect(s.exits).toEqual([1]);
-    expect(s.calls).toEqual(['abortInFlight', 'exit 1']);
+    expect(s.calls).toEqual(['endKeepAlive', 'abortInFlight', 'exit 1']);
     expect(s.steps()).toEqual(['begin', 'close_listeners', 'close_listeners', 'stop', 'exit']);
   });
 

@@ -81,3 +81,15 @@ export class ChildProxy {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
 }
+
+/** An environment-only configuration: user alice of `vidispine`, every listener on port 0. */
+export function aliceEnv(vidispine: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    VIDISPINE_URL: vidispine,
+    VIDISPINE_USER: 'alice',
+    VIDISPINE_PASSWORD: 'alice-password',
+    PROXY_LISTEN: '127.0.0.1:0',
+    OPS_LISTEN: '127.0.0.1:0',
+    ...extra,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Client connections while the proxy shuts down. From the signal on, the last answer owed on
+ * each connection says `Connection: close` and the connection closes after it (as nginx and
+ * Envoy do when draining): the client opens a new connection for its next request — to
+ * another pod once the endpoints have propagated — instead of sending it into one that is
+ * about to close (a reset, and for a POST no way to tell whether it was applied). Requests
+ * already received behind an answer are still answered: only the last one says `close`.
+ * Idle connections stay open until the listener closes: a request sent on one meanwhile is
+ * answered (with `close`), whereas closing it could cross a request already on its way.
+ * Once the listener has closed, a connection closes as soon as it is idle (as
+ * `server.closeIdleConnections` defines it): one whose answers went out `keep-alive` before
+ * the signal.
+ */
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Pipelines } from './pipeline';
+
+export class ConnectionDrain {
+  private draining = false;
+  private idleCloses = false;
+  /** The answer to the latest request read on each connection. */
+  private readonly latest = new WeakMap<Socket, http.ServerResponse>();
+
+  constructor(
+    private readonly pipelines: Pipelines,
+    private readonly closeIdle: () => void,
+  ) {}
+
+  /** From now on, each connection's last answer closes it. */
+  begin(): void {
+    this.draining = true;
+  }
+
+  /** The listener no longer accepts: idle connections close, now and whenever one turns idle. */
+  listenerClosed(): void {
+    this.begin();
+    this.idleCloses = true;
+    this.closeIdle();
+  }
+
+  /** A request was read: its answer is now the last one owed on its connection. */
+  received(res: http.ServerResponse): void {
+    this.latest.set(res.req.socket, res);
+    // Node's own 'finish' listener, added before the request was handed over, has already
+    // let the connection go idle when this one runs.
+    res.once('finish', this.answered);
+  }
+
+  private readonly answered = (): void => {
+    if (this.idleCloses) this.closeIdle();
+  };
+
+  /**
+   * `res` is about to write its head. Decided now, not when the request came: an answer
+   * given `keep-alive` is always followed by one already requested, so the client never
+   * sends into a connection that closes under it.
+   */
+  beforeHead(res: http.ServerResponse): void {
+    const socket = res.req.socket;
+    if (!this.draining || this.latest.get(socket) !== res) return;
+    res.shouldKeepAlive = false;
+    this.pipelines.closeAfterAnswer(socket);
+  }
+
+  /** The `ServerResponse` class for `http.createServer` that asks `beforeHead` first. */
+  responseClass(): typeof http.ServerResponse<http.IncomingMessage> {
+    const beforeHead = (res: http.ServerResponse): void => this.beforeHead(res);
+    return class DrainingResponse extends http.ServerResponse {
+      override writeHead(statusCode: number, ...rest: unknown[]): this {
+        beforeHead(this);
+        const writeHead = super.writeHead as (code: number, ...rest: unknown[]) => this;
+        return writeHead.call(this, statusCode, ...rest);
+      }
+    };
+  }
+}

@@ -552,65 +552,68 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     ['has expired', -DAY, { renewed: true, oldCaTrusted: false }],
     ['expires within 30 days', 29 * DAY, { renewed: true, oldCaTrusted: true }],
     ['expires in more than 30 days', 31 * DAY, { renewed: false, oldCaTrusted: true }],
-  ])('on upgrade, when the stored pair %s, renews it: %j', async (_what, expiresIn, expected) => {
-    const stored = one(renderChart(helm, CHART, [], { set: WEBHOOK_ONLY }).objects, 'Secret');
-    const annotations: Record<string, string> = {
-      'meta.helm.sh/release-name': 'vap',
-      'meta.helm.sh/release-namespace': 'media',
-    };
-    if (expiresIn !== undefined)
-      annotations[NOT_AFTER] = new Date(Date.now() + expiresIn)
-        .toISOString()
-        .replace(/\.\d+Z$/, 'Z');
-    const cluster = await startFakeCluster([
-      { ...stored, metadata: { ...stored.metadata, annotations } },
-    ]);
-    try {
-      const upgraded = await renderChartInCluster(helm, CHART, cluster.kubeconfig, {
-        set: WEBHOOK_ONLY,
-      });
-      const secret = one(upgraded.objects, 'Secret');
-      const pem = (o: unknown, key: string): string =>
-        Buffer.from(String(at(o, 'data', key)), 'base64').toString('utf8');
-      const caBundle = Buffer.from(
-        String(
-          at(
-            one(upgraded.objects, 'MutatingWebhookConfiguration'),
-            'webhooks',
-            0,
-            'clientConfig',
-            'caBundle',
+  ])(
+    'on upgrade, when the stored pair %s, renews it as its recorded expiry says',
+    async (_what, expiresIn, expected) => {
+      const stored = one(renderChart(helm, CHART, [], { set: WEBHOOK_ONLY }).objects, 'Secret');
+      const annotations: Record<string, string> = {
+        'meta.helm.sh/release-name': 'vap',
+        'meta.helm.sh/release-namespace': 'media',
+      };
+      if (expiresIn !== undefined)
+        annotations[NOT_AFTER] = new Date(Date.now() + expiresIn)
+          .toISOString()
+          .replace(/\.\d+Z$/, 'Z');
+      const cluster = await startFakeCluster([
+        { ...stored, metadata: { ...stored.metadata, annotations } },
+      ]);
+      try {
+        const upgraded = await renderChartInCluster(helm, CHART, cluster.kubeconfig, {
+          set: WEBHOOK_ONLY,
+        });
+        const secret = one(upgraded.objects, 'Secret');
+        const pem = (o: unknown, key: string): string =>
+          Buffer.from(String(at(o, 'data', key)), 'base64').toString('utf8');
+        const caBundle = Buffer.from(
+          String(
+            at(
+              one(upgraded.objects, 'MutatingWebhookConfiguration'),
+              'webhooks',
+              0,
+              'clientConfig',
+              'caBundle',
+            ),
           ),
-        ),
-        'base64',
-      ).toString('utf8');
-      const trusted = (
-        caBundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []
-      ).map((ca) => new X509Certificate(ca));
-      const trusts = (certPem: string): boolean =>
-        trusted.some((ca) => new X509Certificate(certPem).verify(ca.publicKey));
-      // The API server trusts the pair the webhook serves now, and the one replicas may still
-      // serve until the kubelet updates their files, unless that one has expired.
-      expect(trusts(pem(secret, 'tls.crt'))).toBe(true);
-      expect(trusts(pem(stored, 'tls.crt'))).toBe(expected.oldCaTrusted);
-      if (expected.renewed) {
-        for (const key of ['ca.crt', 'tls.crt', 'tls.key'])
-          expect(at(secret, 'data', key)).not.toBe(at(stored, 'data', key));
-        // The new expiry is recorded: the default validityDays (3650) from now.
-        const notAfter = Date.parse(String(at(secret, 'metadata', 'annotations', NOT_AFTER)));
-        expect(Math.abs(notAfter - (Date.now() + 3650 * DAY))).toBeLessThan(DAY);
-        for (const key of ['ca.crt', 'tls.crt'])
-          expect(
-            Math.abs(Date.parse(new X509Certificate(pem(secret, key)).validTo) - notAfter),
-          ).toBeLessThan(60_000);
-      } else {
-        expect(renderedPair(upgraded.objects).certPem).toBe(pem(stored, 'tls.crt'));
-        expect(at(secret, 'metadata', 'annotations', NOT_AFTER)).toBe(annotations[NOT_AFTER]);
+          'base64',
+        ).toString('utf8');
+        const trusted = (
+          caBundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []
+        ).map((ca) => new X509Certificate(ca));
+        const trusts = (certPem: string): boolean =>
+          trusted.some((ca) => new X509Certificate(certPem).verify(ca.publicKey));
+        // The API server trusts the pair the webhook serves now, and the one replicas may still
+        // serve until the kubelet updates their files, unless that one has expired.
+        expect(trusts(pem(secret, 'tls.crt'))).toBe(true);
+        expect(trusts(pem(stored, 'tls.crt'))).toBe(expected.oldCaTrusted);
+        if (expected.renewed) {
+          for (const key of ['ca.crt', 'tls.crt', 'tls.key'])
+            expect(at(secret, 'data', key)).not.toBe(at(stored, 'data', key));
+          // The new expiry is recorded: the default validityDays (3650) from now.
+          const notAfter = Date.parse(String(at(secret, 'metadata', 'annotations', NOT_AFTER)));
+          expect(Math.abs(notAfter - (Date.now() + 3650 * DAY))).toBeLessThan(DAY);
+          for (const key of ['ca.crt', 'tls.crt'])
+            expect(
+              Math.abs(Date.parse(new X509Certificate(pem(secret, key)).validTo) - notAfter),
+            ).toBeLessThan(60_000);
+        } else {
+          expect(renderedPair(upgraded.objects).certPem).toBe(pem(stored, 'tls.crt'));
+          expect(at(secret, 'metadata', 'annotations', NOT_AFTER)).toBe(annotations[NOT_AFTER]);
+        }
+      } finally {
+        await cluster.close();
       }
-    } finally {
-      await cluster.close();
-    }
-  });
+    },
+  );
 });
 
 /**

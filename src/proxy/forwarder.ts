@@ -41,7 +41,7 @@ import type { Turn } from './pipeline';
 import type { Pipelines } from './pipeline';
 import { isSafe } from './pipeline';
 import { refusalReason, withoutToken } from './unauthorized';
-import { isIdempotent } from './retry';
+import { retriesOnFreshConnection } from './retry';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
 
@@ -107,7 +107,14 @@ class PooledCall implements Dispatcher.DispatchHandler {
   completed = false;
   private abandonedWith: Error | undefined;
 
-  constructor(private readonly exchange: Exchange) {}
+  /**
+   * @param mayBeReused Sent through the shared pool, on a connection that may have served
+   *   earlier requests: undici does not say whether it did.
+   */
+  constructor(
+    private readonly exchange: Exchange,
+    readonly mayBeReused: boolean,
+  ) {}
 
   /** Like `ClientRequest#destroy`: the attempt ends, with `err` as its error if given. */
   destroy(err?: Error): void {
@@ -156,7 +163,8 @@ class Exchange implements Turn {
   private upstreamReq: Attempt | undefined;
   private sentAt = 0;
   private attempt = 0;
-  private resetRetried = false;
+  /** A pooled connection failed: every attempt from now on goes on a new connection. */
+  private freshConnection = false;
   private bodyState: BodyState = 'held';
   /** The buffered body, as received, and the budget it holds. */
   private body: Buffer[] | undefined;
@@ -259,7 +267,7 @@ class Exchange implements Turn {
     let upstreamReq: ClientRequest;
     try {
       upstreamReq = upstream.request({
-        agent: upstream.agent,
+        agent: this.freshConnection ? upstream.freshAgent : upstream.agent,
         hostname: upstream.hostname,
         port: upstream.port,
         method: this.req.method,
@@ -307,19 +315,18 @@ class Exchange implements Turn {
   /** Step "forward" for a request without a body: through undici's pool. */
   private sendPooled(headers: string[]): void {
     const { upstream } = this.f;
-    const call = new PooledCall(this);
+    const call = new PooledCall(this, !this.freshConnection);
     this.upstreamReq = call;
     this.sentAt = Date.now();
-    upstream.pool().dispatch(
-      {
-        path: upstream.pathPrefix + this.admitted.path,
-        method: this.req.method as Dispatcher.HttpMethod,
-        headers,
-        headersTimeout: upstream.responseTimeoutMs,
-        bodyTimeout: upstream.readTimeoutMs,
-      },
-      call,
-    );
+    const options: Dispatcher.DispatchOptions = {
+      path: upstream.pathPrefix + this.admitted.path,
+      method: this.req.method as Dispatcher.HttpMethod,
+      headers,
+      headersTimeout: upstream.responseTimeoutMs,
+      bodyTimeout: upstream.readTimeoutMs,
+    };
+    if (this.freshConnection) upstream.dispatchFresh(options, call);
+    else upstream.pool().dispatch(options, call);
   }
 
   /** Vidispine's answer to a pooled attempt; `false` holds its body back. */
@@ -585,18 +592,15 @@ class Exchange implements Turn {
     }
     const reason = classifyUpstreamError(err);
     // A pooled connection Vidispine had already closed: the request most likely never
-    // arrived, but only a method that may run twice is sent again. undici does not say
-    // whether the connection was a reused one; it retires idle connections before
-    // Vidispine's keep-alive timeout, so such a reset is rare there.
+    // arrived. Only what the client has not seen, and a body we still hold, can go again.
+    const reused =
+      upstreamReq instanceof PooledCall ? upstreamReq.mayBeReused : upstreamReq.reusedSocket;
     if (
-      reason === 'reset' &&
-      (upstreamReq instanceof PooledCall || upstreamReq.reusedSocket) &&
-      isIdempotent(this.req.method) &&
-      !this.resetRetried &&
+      retriesOnFreshConnection(this.req.method, reason, reused) &&
       !this.res.headersSent &&
       this.bodyState !== 'streaming'
     ) {
-      this.resetRetried = true;
+      this.freshConnection = true;
       this.send();
       return;
     }

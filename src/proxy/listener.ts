@@ -167,7 +167,7 @@ function createDataListener(
     upgrades.destroyAll();
     upstream.agent.destroy();
     upstream.destroyPool();
-    upstream.upgradeAgent.destroy();
+    upstream.freshAgent.destroy();
   };
   const close = (): Promise<void> => {
     if (closing === undefined) {

@@ -15,14 +15,21 @@ export interface Upstream {
    * requests with one keep `agent`. Made at the first such request.
    */
   pool(): Dispatcher;
-  /** Closes the pool's connections, if it was made. */
+  /**
+   * Like `pool().dispatch`, but on a connection that carries this one request (sent with
+   * `reset`, so closed after its answer), from a pool of its own made at the first: for a
+   * retry after a pooled connection failed. Idle connections tend to die together (a
+   * restart of Vidispine, a NAT that forgot them), so the retry must not get another one.
+   */
+  dispatchFresh(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void;
+  /** Closes the connections of both pools, if they were made. */
   destroyPool(): void;
   /**
-   * For WebSocket upgrades: never keeps a connection. One Vidispine answered without
-   * switching protocols may still owe bytes of the handshake, so it must not serve the
-   * next request.
+   * Never keeps a connection, so every request gets a new one. For WebSocket upgrades (one
+   * Vidispine answered without switching protocols may still owe bytes of the handshake,
+   * so it must not serve the next request) and for a retry after a pooled connection failed.
    */
-  readonly upgradeAgent: http.Agent;
+  readonly freshAgent: http.Agent;
   readonly hostname: string;
   readonly port: number;
   /** `Host` sent upstream: Vidispine's own, whatever the client used. */
@@ -44,16 +51,22 @@ export function createUpstream(config: VidispineConfig): Upstream {
     maxFreeSockets: config.maxSockets,
     scheduling: 'lifo',
   });
-  const upgradeAgent = createAgent(config, { keepAlive: false });
+  const freshAgent = createAgent(config, { keepAlive: false });
   let pool: Pool | undefined;
+  let freshPool: Pool | undefined;
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return {
     url,
     request: requestFor(url),
     agent,
     pool: () => (pool ??= createPool(config)),
-    destroyPool: () => void pool?.destroy(),
-    upgradeAgent,
+    dispatchFresh: (options, handler) =>
+      void (freshPool ??= createPool(config)).dispatch({ ...options, reset: true }, handler),
+    destroyPool: () => {
+      void pool?.destroy();
+      void freshPool?.destroy();
+    },
+    freshAgent,
     hostname,
     port: url.port === '' ? (isSecure(url) ? 443 : 80) : Number(url.port),
     hostHeader: url.host,

@@ -173,7 +173,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     let upstreamReq: ClientRequest;
     try {
       upstreamReq = upstream.request({
-        agent: upstream.upgradeAgent,
+        agent: upstream.freshAgent,
         hostname: upstream.hostname,
         port: upstream.port,
         method: 'GET',

@@ -16,6 +16,7 @@ import {
 import { pickIdentity } from '../../src/proxy/identity';
 import { locationRewriter } from '../../src/proxy/location';
 import { canReplay, planBody } from '../../src/proxy/replay';
+import { retriesOnFreshConnection } from '../../src/proxy/retry';
 import { originForm } from '../../src/proxy/target';
 
 describe('request header policy', () => {
@@ -283,6 +284,24 @@ describe('replay decision', () => {
     expect(canReplay('expect', 0, true)).toBe(false);
     expect(canReplay('buffer', 0, true)).toBe(true);
     expect(canReplay('none', 1, false)).toBe(false);
+  });
+});
+
+describe('retry after a failed connection', () => {
+  it.each(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])(
+    'retries an idempotent %s reset on a reused connection',
+    (method) => expect(retriesOnFreshConnection(method, 'reset', true)).toBe(true),
+  );
+
+  it.each(['POST', 'PATCH', 'CONNECT', 'PROPFIND', undefined])('never retries %s', (method) =>
+    expect(retriesOnFreshConnection(method, 'reset', true)).toBe(false),
+  );
+
+  it('retries neither a failure on a new connection nor one that was not a reset', () => {
+    expect(retriesOnFreshConnection('GET', 'reset', false)).toBe(false);
+    for (const reason of ['refused', 'timeout', 'dns', 'tls', 'protocol', 'other'] as const) {
+      expect(retriesOnFreshConnection('GET', reason, true)).toBe(false);
+    }
   });
 });
 

@@ -4,12 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createSimulator } from '../../src/simulator';
 import { call } from '../support/http';
 import { startHarness, startApp, type RunningApp } from '../support/app';
 import { until } from '../support/wait';
 import { startRelay, type Relay } from '../support/net';
+import { ok, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -243,4 +244,84 @@ describe('Vidispine closes keep-alive connections early', () => {
       await upstream.close();
     }
   });
+
+  const POOLED = 6;
+
+  it.each([
+    ['GET', 'GET'],
+    ['HEAD', 'GET'],
+    ['OPTIONS', 'GET'],
+    ['DELETE', 'GET'],
+    ['PUT', 'PUT'],
+  ])(
+    'several pooled connections died together: each idempotent %s is retried on a new connection, never on another pooled one',
+    async (method, warmedBy) => {
+      const upstream = await forgetfulUpstream(POOLED);
+      const h = await startHarness({ forwardTo: upstream.url });
+      try {
+        const body = warmedBy === 'PUT' ? 'x' : undefined;
+        const warm = Array.from({ length: POOLED }, () =>
+          call(h.port, { method: warmedBy, path: '/API/warm', body }),
+        );
+        expect((await Promise.all(warm)).map((r) => r.status)).toEqual(Array(POOLED).fill(200));
+        const replies = [];
+        for (let i = 0; i < 3; i++) {
+          replies.push(await call(h.port, { method, path: `/API/item/VX-${i}`, body }));
+        }
+        expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
+        for (let i = 0; i < 3; i++) {
+          const attempts = upstream.requests.filter((r) => r.target === `/API/item/VX-${i}`);
+          // At most one attempt on a pooled connection, and the last on a connection of its own.
+          expect(attempts.length).toBeLessThanOrEqual(2);
+          expect(attempts.at(-1)?.position).toBe(0);
+        }
+        expect(h.observer.upstreamErrors).toEqual([]);
+      } finally {
+        await h.close();
+        await upstream.close();
+      }
+    },
+  );
+
+  it('a retry that fails on its new connection is not retried again: 502', async () => {
+    const upstream = await startRawUpstream((request) =>
+      request.target === '/API/warm' ? ok('warm') : 'close',
+    );
+    const h = await startHarness({ forwardTo: upstream.url });
+    try {
+      for (let i = 0; i < 2; i++) {
+        expect((await call(h.port, { path: '/API/warm' })).status).toBe(200);
+      }
+      const reply = await call(h.port, { path: '/API/item/VX-1' });
+      expect([reply.status, reply.text]).toEqual([502, 'Vidispine closed the connection\n']);
+      const attempts = upstream.requests.filter((r) => r.target === '/API/item/VX-1');
+      expect(attempts.map((r) => r.position)).toEqual([2, 0]);
+      expect(h.observer.upstreamErrors).toEqual(['reset']);
+    } finally {
+      await h.close();
+      await upstream.close();
+    }
+  });
 });
+
+/**
+ * An upstream whose connections each serve one request, as if Vidispine had restarted (or a
+ * NAT had forgotten them) while they sat idle in the proxy's pool. The first `warm` requests
+ * are held until all of them arrived, so they open that many connections for the pool; any
+ * later request on one of those is met by a closed connection.
+ */
+async function forgetfulUpstream(warm: number): Promise<RawUpstream> {
+  const held: Socket[] = [];
+  return startRawUpstream((request, socket) => {
+    if (request.position > 0) return 'close';
+    if (request.sequence >= warm) {
+      return request.method === 'HEAD'
+        ? 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n'
+        : ok('fresh');
+    }
+    held.push(socket);
+    if (held.length < warm) return 'hang';
+    for (const other of held.slice(0, -1)) other.write(ok('warm'));
+    return ok('warm');
+  });
+}

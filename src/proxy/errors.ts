@@ -61,6 +61,18 @@ function isUndiciProtocolError(err: unknown): boolean {
   );
 }
 
+/**
+ * undici's complaint that the body of a 204 or 304 fell short of its `Content-Length`. Such
+ * an answer ends at its head whatever its fields say (RFC 9112 §6.3), and a 304 may carry
+ * the length its 200 would have had (RFC 9110 §8.6): the answer was whole. undici still
+ * closes the connection, so nothing is read from it out of step.
+ */
+export function isWholeAnswerWithoutBody(status: number, err: unknown): boolean {
+  return (
+    (status === 204 || status === 304) && errorCode(err) === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+  );
+}
+
 /** undici's refusal of a request it cannot put on the wire (a control byte in the path). */
 export function isUnsendableRequest(err: unknown): boolean {
   return errorCode(err) === 'UND_ERR_INVALID_ARG';

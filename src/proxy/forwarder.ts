@@ -22,6 +22,7 @@ import {
   classifyUpstreamError,
   describeUpstreamError,
   isUnsendableRequest,
+  isWholeAnswerWithoutBody,
   statusForUpstreamError,
 } from './errors';
 import type { Admitted, AdmissionRules, Refusal } from './admission';
@@ -106,6 +107,8 @@ class PooledCall implements Dispatcher.DispatchHandler {
   /** The whole answer arrived; for a HEAD, undici says so even while its head is held. */
   completed = false;
   private abandonedWith: Error | undefined;
+  /** Of the final answer, once its head arrived. */
+  private status = 0;
 
   /**
    * @param mayBeReused Sent through the shared pool, on a connection that may have served
@@ -132,6 +135,7 @@ class PooledCall implements Dispatcher.DispatchHandler {
   onHeaders(status: number, headers: Buffer[], resume: () => void, statusMessage: string): boolean {
     // Interim answers (`102`, `103`) are Vidispine's business, as with `node:http`.
     if (status < 200) return true;
+    this.status = status;
     const rawHeaders = headers.map((field) => field.toString('latin1'));
     return this.exchange.onPooledResponse(this, { status, statusMessage, rawHeaders, resume });
   }
@@ -147,6 +151,10 @@ class PooledCall implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    if (isWholeAnswerWithoutBody(this.status, err)) {
+      this.onComplete();
+      return;
+    }
     this.done = true;
     this.exchange.onUpstreamError(this, err);
   }
@@ -173,6 +181,8 @@ class Exchange implements Turn {
   private continueTimer: NodeJS.Timeout | undefined;
   private tokenWait: AbortController | undefined;
   private clientGone = false;
+  /** The `node:http` answer being passed on. */
+  private answer: IncomingMessage | undefined;
 
   private readonly user: string;
   private plan: BodyPlan;
@@ -572,6 +582,7 @@ class Exchange implements Turn {
     // From here a quiet upstream socket may just mean a slow client holding back the body;
     // the read timeout below tells the two apart.
     upstreamReq.setTimeout(0);
+    this.answer = upstreamRes;
     watchUpstreamBody(upstreamReq, upstreamRes, this.f.upstream.readTimeoutMs);
     upstreamRes.on('close', () => {
       if (!upstreamRes.complete) res.destroy();
@@ -583,6 +594,9 @@ class Exchange implements Turn {
 
   onUpstreamError(upstreamReq: Attempt, err: Error): void {
     if (upstreamReq !== this.upstreamReq || this.clientGone) return;
+    // Bytes after a whole answer (a body a 304 cannot have): Node closed their connection,
+    // the answer stands and still flows to the client, as undici's would.
+    if (this.answer?.complete === true) return;
     this.clearContinueTimer();
     this.upstreamReq = undefined;
     // undici checks the request before it goes out, as `node:http` does when it is made.

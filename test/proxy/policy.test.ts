@@ -1,5 +1,6 @@
 import {
   classifyUpstreamError,
+  isWholeAnswerWithoutBody,
   retryAfterHeader,
   statusForUpstreamError,
   UpstreamTimeoutError,
@@ -319,6 +320,17 @@ describe('error mapping', () => {
     expect(classifyUpstreamError('not an error')).toBe('other');
     expect(statusForUpstreamError('timeout')).toBe(504);
     expect(statusForUpstreamError('refused')).toBe(502);
+  });
+
+  it('takes a 204 or 304 short of its Content-Length as whole, nothing else', () => {
+    const mismatch = coded('UND_ERR_RES_CONTENT_LENGTH_MISMATCH');
+    expect(isWholeAnswerWithoutBody(304, mismatch)).toBe(true);
+    expect(isWholeAnswerWithoutBody(204, mismatch)).toBe(true);
+    for (const status of [0, 200, 206, 301, 404, 500]) {
+      expect(isWholeAnswerWithoutBody(status, mismatch)).toBe(false);
+    }
+    expect(isWholeAnswerWithoutBody(304, coded('ECONNRESET'))).toBe(false);
+    expect(isWholeAnswerWithoutBody(304, coded('UND_ERR_SOCKET'))).toBe(false);
   });
 
   it('gives Retry-After as a positive whole number', () => {

@@ -1,0 +1,90 @@
+/**
+ * Answers that end at their head whatever their `Content-Length` says (RFC 9112 §6.3): a
+ * 304 (which may carry the length its 200 would have had, RFC 9110 §8.6, as nginx, Jetty
+ * and CDNs send it), a 204, any answer to HEAD. Each reaches the client whole, with the
+ * fields Vidispine sent, counts no upstream error, and the next request on the same pooled
+ * upstream connection gets its own answer.
+ */
+import { behindRawUpstream } from '../support/behind-raw-upstream';
+import { rawRequest } from '../support/raw-client';
+import { ok, type RawUpstream } from '../support/raw-upstream';
+import { until } from '../support/wait';
+import type { Harness } from '../support/app';
+
+// One pooled upstream connection: a request after another reuses it when it is still open.
+const proxy = behindRawUpstream({ vidispine: { maxSockets: 1 } });
+let upstream: RawUpstream;
+let h: Harness;
+beforeAll(() => ({ upstream, h } = proxy));
+beforeEach(() => {
+  h.observer.upstreamErrors.length = 0;
+  upstream.requests.length = 0;
+});
+afterEach(async () => {
+  upstream.respond = (request) => ok(`answer ${request.sequence}`);
+  await until(() => proxy.settled(), 2000, 'nothing in flight');
+});
+
+const ANSWERS: Record<string, string> = {
+  '304': 'HTTP/1.1 304 Not Modified\r\nETag: "v2"\r\nContent-Length: 100\r\n\r\n',
+  '204': 'HTTP/1.1 204 No Content\r\nContent-Length: 100\r\n\r\n',
+  '200': 'HTTP/1.1 200 OK\r\nETag: "v2"\r\nContent-Length: 100\r\n\r\n',
+};
+
+describe.each([
+  ['GET', '304', ''],
+  ['GET', '204', ''],
+  ['HEAD', '200', ''],
+  ['HEAD', '304', ''],
+  // With a body, the request goes upstream through node:http rather than undici.
+  ['PUT', '304', 'x'],
+  ['PUT', '204', 'x'],
+])('%s answered %s with Content-Length: 100 and no body', (method, status, body) => {
+  it('reaches the client whole, and the next client request gets its own answer', async () => {
+    upstream.respond = (request) =>
+      request.target === '/API/item/VX-1' ? ANSWERS[status] : ok(`answer ${request.sequence}`);
+    const length = body === '' ? '' : `Content-Length: ${body.length}\r\n`;
+    const result = await rawRequest(
+      h.port,
+      `${method} /API/item/VX-1 HTTP/1.1\r\nHost: x\r\nIf-None-Match: "v2"\r\n${length}\r\n${body}` +
+        'GET /API/canary HTTP/1.1\r\nHost: x\r\n\r\n',
+      { responses: 2, head: [method === 'HEAD', false] },
+    );
+    const [answer, canary] = result.responses;
+    expect(answer.status).toBe(Number(status));
+    expect(answer.header('content-length')).toBe('100');
+    if (status !== '204') expect(answer.header('etag')).toBe('"v2"');
+    const forwarded = upstream.requests.map((r) => r.target);
+    expect(forwarded).toEqual(['/API/item/VX-1', '/API/canary']);
+    expect(canary.body.toString()).toBe(`answer ${upstream.requests[1].sequence}`);
+    expect(result.trailing).toBe('');
+    expect(result.closed).toBe(false);
+    expect(h.observer.upstreamErrors).toEqual([]);
+  });
+});
+
+describe.each([
+  ['GET', ''],
+  ['PUT', 'x'],
+])('%s answered 304 followed by bytes a 304 cannot have', (method, body) => {
+  it('the 304 reaches the client, the bytes never reach the next request', async () => {
+    const stray = ok('stray').padEnd(100, 'x');
+    upstream.respond = (request) =>
+      request.target === '/API/item/VX-1'
+        ? `${ANSWERS['304']}${stray}`
+        : ok(`answer ${request.sequence}`);
+    const length = body === '' ? '' : `Content-Length: ${body.length}\r\n`;
+    const result = await rawRequest(
+      h.port,
+      `${method} /API/item/VX-1 HTTP/1.1\r\nHost: x\r\n${length}\r\n${body}` +
+        'GET /API/canary HTTP/1.1\r\nHost: x\r\n\r\n',
+      { responses: 2 },
+    );
+    expect(result.responses.map((r) => r.status)).toEqual([304, 200]);
+    expect(result.responses[1].body.toString()).toBe(`answer ${upstream.requests[1].sequence}`);
+    expect(result.trailing).toBe('');
+    // The connection that carried the stray bytes served nothing after them.
+    const [answered, next] = upstream.requests;
+    expect(next.connection).not.toBe(answered.connection);
+  });
+});

@@ -7,21 +7,17 @@
  */
 import { behindRawUpstream } from '../support/behind-raw-upstream';
 import { rawRequest } from '../support/raw-client';
-import { ok, type RawUpstream } from '../support/raw-upstream';
+import { ok } from '../support/raw-upstream';
 import { until } from '../support/wait';
-import type { Harness } from '../support/app';
 
 // One pooled upstream connection: a request after another reuses it when it is still open.
 const proxy = behindRawUpstream({ vidispine: { maxSockets: 1 } });
-let upstream: RawUpstream;
-let h: Harness;
-beforeAll(() => ({ upstream, h } = proxy));
 beforeEach(() => {
-  h.observer.upstreamErrors.length = 0;
-  upstream.requests.length = 0;
+  proxy.h.observer.upstreamErrors.length = 0;
+  proxy.upstream.requests.length = 0;
 });
 afterEach(async () => {
-  upstream.respond = (request) => ok(`answer ${request.sequence}`);
+  proxy.upstream.respond = (request) => ok(`answer ${request.sequence}`);
   await until(() => proxy.settled(), 2000, 'nothing in flight');
 });
 
@@ -41,6 +37,7 @@ describe.each([
   ['PUT', '204', 'x'],
 ])('%s answered %s with Content-Length: 100 and no body', (method, status, body) => {
   it('reaches the client whole, and the next client request gets its own answer', async () => {
+    const { upstream, h } = proxy;
     upstream.respond = (request) =>
       request.target === '/API/item/VX-1' ? ANSWERS[status] : ok(`answer ${request.sequence}`);
     const length = body === '' ? '' : `Content-Length: ${body.length}\r\n`;
@@ -68,6 +65,7 @@ describe.each([
   ['PUT', 'x'],
 ])('%s answered 304 followed by bytes a 304 cannot have', (method, body) => {
   it('the 304 reaches the client, the bytes never reach the next request', async () => {
+    const { upstream, h } = proxy;
     const stray = ok('stray').padEnd(100, 'x');
     upstream.respond = (request) =>
       request.target === '/API/item/VX-1'

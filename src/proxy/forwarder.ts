@@ -176,6 +176,8 @@ class Exchange implements Turn {
   private bodyState: BodyState = 'held';
   /** The buffered body, as received, and the budget it holds. */
   private body: Buffer[] | undefined;
+  /** The body being read since the request's arrival (`arrived`). */
+  private reading: Promise<Buffer[] | undefined> | undefined;
   private bodyLength = 0;
   private reserved = 0;
   private continueTimer: NodeJS.Timeout | undefined;
@@ -205,16 +207,32 @@ class Exchange implements Turn {
     return this.attempt > 0;
   }
 
+  /**
+   * The request was read; its turn may come later. A body to hold is read from now on:
+   * left unread behind an answer still owed, it would fill the socket's buffers, Node would
+   * stop reading the connection, and a client that went away meanwhile would go unnoticed
+   * until that answer came. A client waiting for `100 Continue` sends nothing before its turn.
+   */
+  arrived(): void {
+    const { framing } = this.admitted;
+    if (this.plan !== 'buffer' || framing.kind !== 'length') return;
+    // Beyond the process-wide budget a small body streams like a large one.
+    if (this.f.bodyBudget.tryReserve(framing.length)) this.reserved = framing.length;
+    else this.plan = 'expect';
+    if (this.plan === 'buffer' && !this.clientExpectsContinue) this.reading = this.readBody();
+  }
+
+  /** The whole body, or undefined when the client went away (or timed out) first. */
+  private readBody(): Promise<Buffer[] | undefined> {
+    const reading = readWhole(this.req);
+    watchBodyIdle(this.req, this.f.clientBodyTimeoutMs, () => this.bodyTimedOut());
+    return reading.catch(() => undefined);
+  }
+
   /** Hot path: a held token and no body to read means no promise at all. */
   start(): void {
     // A pipelined request's turn may come only after its connection was lost.
     if (this.clientGone || this.req.socket.destroyed) return;
-    const { framing } = this.admitted;
-    if (this.plan === 'buffer' && framing.kind === 'length') {
-      // Beyond the process-wide budget a small body streams like a large one.
-      if (this.f.bodyBudget.tryReserve(framing.length)) this.reserved = framing.length;
-      else this.plan = 'expect';
-    }
     const lease = this.f.store.current(this.user);
     if (lease !== undefined && this.plan !== 'buffer') {
       this.lease = lease;
@@ -227,15 +245,9 @@ class Exchange implements Turn {
   private async startSlowly(held: TokenLease | undefined): Promise<void> {
     if (this.plan === 'buffer') {
       if (this.clientExpectsContinue) this.res.writeContinue();
-      const reading = readWhole(this.req);
-      watchBodyIdle(this.req, this.f.clientBodyTimeoutMs, () => this.bodyTimedOut());
-      try {
-        this.body = await reading;
-      } catch {
-        return;
-      }
-      // The rest came after the 408 had gone out: too late, it is not forwarded.
-      if (this.res.headersSent) return;
+      this.body = await (this.reading ?? this.readBody());
+      // The client went away, or the rest came after the 408 had gone out: not forwarded.
+      if (this.body === undefined || this.res.headersSent) return;
       this.bodyLength = this.body.reduce((n, chunk) => n + chunk.length, 0);
     }
     const lease = held ?? (await this.freshLease());
@@ -715,6 +727,7 @@ export class Forwarder {
     if (req.headers.runas !== undefined) this.noteStrippedRunAs();
     const exchange = new Exchange(this.f, req, res, expectsContinue, admission);
     this.track(res, admission.user, req.method, started, exchange, admission.requestId);
+    exchange.arrived();
     this.f.pipelines.enter(req.socket, exchange);
   }
 

@@ -51,6 +51,38 @@ describe('clients that go away', () => {
   );
 });
 
+describe('a client that goes away with requests pipelined', () => {
+  let r: RunningApp;
+  beforeAll(async () => {
+    r = await startApp();
+  });
+  afterAll(() => r.close());
+
+  it(
+    'is noticed though a POST body behind a slow answer was only partly sent',
+    async () => {
+      // Unread, the waiting POST's body filled the socket's buffers; Node stopped reading the
+      // connection, the FIN went unseen and the slow request was held upstream.
+      const client = net.connect(r.port(), '127.0.0.1');
+      client.on('error', () => undefined);
+      client.write(
+        'GET /API/slow?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n' +
+          'a'.repeat(50_000),
+      );
+      await until(() => r.sim.inFlightRequests() === 1, HANG_GUARD_MS, 'the slow request upstream');
+      client.destroy();
+      await until(
+        () => r.sim.inFlightRequests() === 0 && r.app.listeners[0].inFlight() === 0,
+        HANG_GUARD_MS,
+        'both requests over',
+      );
+      expect(await r.metric('vidispine_auth_proxy_requests_in_flight')).toBe(0);
+    },
+    2 * HANG_GUARD_MS,
+  );
+});
+
 describe('a client that reads slowly', () => {
   it(
     'holds the download back (backpressure) instead of buffering it',

@@ -15,7 +15,7 @@ import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { TokenLease, TokenStore } from '../tokens/types';
+import type { Rejection, TokenLease, TokenStore } from '../tokens/types';
 import {
   UpstreamProtocolError,
   UpstreamTimeoutError,
@@ -390,40 +390,23 @@ class Exchange implements Turn {
     return call === this.upstreamReq && this.res.headersSent;
   }
 
-  /**
-   * Step "on 401" for a pooled attempt (see `onUnauthorized`); `false` while the answer
-   * waits, unread, for the store's verdict.
-   */
+  /** Step "on 401" for a pooled attempt; its answer waits, unread, for the verdict. */
   private onPooledUnauthorized(call: PooledCall, answer: PooledAnswer): boolean {
-    const { store, observer } = this.f;
-    const token = this.token();
-    const reason = refusalReason(answer.rawHeaders, token);
-    if (!canReplay(this.plan, this.attempt, false)) {
-      observer.upstreamUnauthorized?.(this.user, false);
-      // Not awaited: a dead token is still dropped for the requests that follow.
-      void store.rejected(this.user, token, this.sentAt, reason);
-      return this.respondPooled(call, answer, 401);
-    }
-    void this.afterPooledVerdict(
-      call,
-      answer,
-      store.rejected(this.user, token, this.sentAt, reason),
-    );
+    void this.afterPooledVerdict(call, answer, this.token(), this.verdictOn401(call, answer));
     return false;
   }
 
   private async afterPooledVerdict(
     call: PooledCall,
     answer: PooledAnswer,
-    checked: ReturnType<TokenStore['rejected']>,
+    token: string,
+    checked: Promise<Rejection | undefined>,
   ): Promise<void> {
-    const token = this.token();
     const verdict = await checked;
-    if (this.clientGone || call !== this.upstreamReq) {
+    if (verdict === undefined) {
       call.destroy();
       return;
     }
-    this.f.observer.upstreamUnauthorized?.(this.user, verdict === 'replay');
     if (verdict === 'replay') {
       // The 401's body is not read: its connection is closed rather than drained.
       this.upstreamReq = undefined;
@@ -518,35 +501,17 @@ class Exchange implements Turn {
     this.respond(upstreamReq, upstreamRes, status);
   }
 
-  /**
-   * Step "on 401": a 401 is not always our token's fault (a refused RunAs, a path that
-   * answers 401 whatever the token), so the store checks the token before dropping it. Dead:
-   * replay once with a fresh one. Alive: the 401 is the request's own and goes to the client.
-   * The upstream answer waits, unread, until the store has decided.
-   */
+  /** Step "on 401" for a `node:http` attempt; its answer waits, unread, for the verdict. */
   private async onUnauthorized(
     upstreamReq: ClientRequest,
     upstreamRes: IncomingMessage,
   ): Promise<void> {
-    const { store, observer } = this.f;
     const token = this.token();
-    const reason = refusalReason(upstreamRes.rawHeaders, token);
-    const replayable = canReplay(this.plan, this.attempt, this.bodyState === 'streaming');
-    if (!replayable) {
-      observer.upstreamUnauthorized?.(this.user, false);
-      // Not awaited: a dead token is still dropped for the requests that follow.
-      void store.rejected(this.user, token, this.sentAt, reason);
-      this.dropBody();
-      this.respond(upstreamReq, upstreamRes, 401);
-      return;
-    }
-    const verdict = await store.rejected(this.user, token, this.sentAt, reason);
-    // The client left, or the upstream request failed, while the token was checked.
-    if (this.clientGone || upstreamReq !== this.upstreamReq) {
+    const verdict = await this.verdictOn401(upstreamReq, upstreamRes);
+    if (verdict === undefined) {
       upstreamRes.resume();
       return;
     }
-    observer.upstreamUnauthorized?.(this.user, verdict === 'replay');
     if (verdict === 'replay') {
       upstreamRes.resume();
       this.retire(upstreamReq);
@@ -555,6 +520,33 @@ class Exchange implements Turn {
     }
     this.dropBody();
     this.respond(upstreamReq, upstreamRes, 401);
+  }
+
+  /**
+   * Step "on 401", whichever client made the attempt: a 401 is not always our token's fault
+   * (a refused RunAs, a path that answers 401 whatever the token), so the store checks the
+   * token before dropping it. `replay`: it was dead, send the request once more with a fresh
+   * one. `pass`: the 401 is the request's own and goes to the client — at once, without
+   * waiting for the check, when the request cannot be sent again. `undefined`: the client
+   * left, or the attempt failed, while the token was checked.
+   */
+  private async verdictOn401(
+    attempt: Attempt,
+    answer: { readonly rawHeaders: readonly string[] },
+  ): Promise<Rejection | undefined> {
+    const { store, observer } = this.f;
+    const token = this.token();
+    const reason = refusalReason(answer.rawHeaders, token);
+    if (!canReplay(this.plan, this.attempt, this.bodyState === 'streaming')) {
+      observer.upstreamUnauthorized?.(this.user, false);
+      // Not awaited: a dead token is still dropped for the requests that follow.
+      void store.rejected(this.user, token, this.sentAt, reason);
+      return 'pass';
+    }
+    const verdict = await store.rejected(this.user, token, this.sentAt, reason);
+    if (this.clientGone || attempt !== this.upstreamReq) return undefined;
+    observer.upstreamUnauthorized?.(this.user, verdict === 'replay');
+    return verdict;
   }
 
   /** Step "on 401 replay": same request, fresh token, once. */

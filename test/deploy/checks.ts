@@ -367,3 +367,18 @@ export function secretReadProblems(objects: readonly K8sObject[]): string[] {
     });
   });
 }
+
+/**
+ * How many of `replicas` healthy pods a node drain may evict under a PodDisruptionBudget's
+ * spec, by Kubernetes's arithmetic: integers as given, percentages of the replicas rounded
+ * up. 0 means every drain of a node running one of them blocks.
+ */
+export function drainEvictions(pdbSpec: unknown, replicas: number): number {
+  const scaled = (v: unknown): number =>
+    typeof v === 'string' && v.endsWith('%')
+      ? Math.ceil((Number(v.slice(0, -1)) * replicas) / 100)
+      : Number(v);
+  const max = at(pdbSpec, 'maxUnavailable');
+  if (max !== undefined) return Math.min(scaled(max), replicas);
+  return Math.max(0, replicas - scaled(at(pdbSpec, 'minAvailable')));
+}

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { appConfigProblems, appConfigs } from './app-config';
 import {
+  drainEvictions,
   networkPolicyProblems,
   secretProblems,
   secretReadProblems,
@@ -188,6 +189,37 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'registry.example.com/vidispine-auth-proxy:0.1.0',
       );
     });
+
+    it.each([
+      ['replicaCount: 1', ['replicaCount=1'], 1],
+      ['the default replicaCount', [], 2],
+      [
+        'the autoscaler at minReplicas 1',
+        ['autoscaling.enabled=true', 'autoscaling.minReplicas=1'],
+        1,
+      ],
+    ])('lets a node drain evict a gateway pod with %s, by default', (_what, set, replicas) => {
+      const { objects } = renderChart(helm, CHART, [], { set: [...WITH_IMAGE, ...set] });
+      const spec = at(only(objects, 'PodDisruptionBudget'), 'spec');
+      expect(spec).toMatchObject({ maxUnavailable: 1 });
+      expect(drainEvictions(spec, replicas)).toBe(1);
+    });
+
+    it.each([
+      ['1', 1],
+      ['50%', '50%'],
+    ])(
+      'keeps a gateway PDB minAvailable of %s as given, instead of maxUnavailable',
+      (value, want) => {
+        const { objects } = renderChart(helm, CHART, [], {
+          set: [...WITH_IMAGE, 'replicaCount=3', `podDisruptionBudget.minAvailable=${value}`],
+        });
+        expect(at(only(objects, 'PodDisruptionBudget'), 'spec')).toEqual({
+          minAvailable: want,
+          selector: expect.any(Object),
+        });
+      },
+    );
 
     it('serves several users from a YAML config whose listeners the Service exposes', () => {
       const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'multi-user.yaml')], {
@@ -536,6 +568,27 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'SHUTDOWN_DELAY_SECONDS (5) + SHUTDOWN_DRAIN_SECONDS (60) is not below terminationGracePeriodSeconds (45)',
       ],
       ['an unquoted image tag', 'image:\n  tag: 1.10\n', /quote it/],
+      // A PodDisruptionBudget that leaves a node drain nothing to evict blocks it for good.
+      [
+        'a gateway PDB minAvailable as high as the replicas',
+        'replicaCount: 1\npodDisruptionBudget:\n  minAvailable: 1\n',
+        'podDisruptionBudget.minAvailable: 1 lets a node drain evict no gateway pod at replicaCount 1, so every drain of a node running one blocks: leave it unset (maxUnavailable: 1, the default), lower it, or raise replicaCount',
+      ],
+      [
+        "a gateway PDB minAvailable percentage at the autoscaler's minimum",
+        'autoscaling:\n  enabled: true\n  minReplicas: 3\npodDisruptionBudget:\n  minAvailable: "70%"\n',
+        'podDisruptionBudget.minAvailable: 70% lets a node drain evict no gateway pod at autoscaling.minReplicas 3',
+      ],
+      [
+        'a gateway PDB maxUnavailable of 0',
+        'podDisruptionBudget:\n  maxUnavailable: 0\n',
+        'podDisruptionBudget.maxUnavailable: 0 lets a node drain evict no gateway pod at replicaCount 2, so every drain of a node running one blocks: give 1 or more',
+      ],
+      [
+        'a gateway PDB given neither bound',
+        'podDisruptionBudget:\n  maxUnavailable: null\n',
+        'podDisruptionBudget: set maxUnavailable (or minAvailable), or enabled: false',
+      ],
     ])('%s', (what, yaml, message) => {
       const file = join(dir, `${what.replace(/\W+/g, '-')}.yaml`);
       writeFileSync(file, yaml);

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ProxyConfig } from '../../src/config/types';
 import { appConfigProblems, appConfigs } from './app-config';
 import {
+  drainEvictions,
   networkPolicyProblems,
   proxyContainers,
   secretProblems,
@@ -102,6 +103,11 @@ describe('deploy/base (gateway)', () => {
       at(only(objects, 'NetworkPolicy'), 'spec', 'podSelector', 'matchLabels') as object,
     );
     expect(at(only(objects, 'ServiceAccount'), 'automountServiceAccountToken')).toBe(false);
+  });
+
+  it.each([1, 2])('lets a node drain evict one of %d gateway pods', (replicas) => {
+    const spec = at(only(render('base').objects, 'PodDisruptionBudget'), 'spec');
+    expect(drainEvictions(spec, replicas)).toBe(1);
   });
 
   it('references the credential Secret by name and reads the password from a file', () => {

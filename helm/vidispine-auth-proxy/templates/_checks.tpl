@@ -78,6 +78,40 @@ extraEnv may set them (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_DRAIN_SECONDS).
 {{- end -}}
 {{- end -}}
 
+{{/* The gateway PDB's bound: minAvailable when given, otherwise maxUnavailable. */}}
+{{- define "vidispine-auth-proxy.disruptionBudgetField" -}}
+{{- ternary "maxUnavailable" "minAvailable" (kindIs "invalid" .minAvailable) -}}
+{{- end -}}
+
+{{/*
+The gateway's PodDisruptionBudget must leave a node drain a pod to evict even at the fewest
+replicas (replicaCount, or autoscaling.minReplicas): otherwise every drain of a node running
+one blocks until someone deletes the pod by hand. Kubernetes's arithmetic: integers as
+given, percentages of the replicas rounded up.
+*/}}
+{{- define "vidispine-auth-proxy.checkDisruptionBudget" -}}
+{{- $v := .values -}}
+{{- $field := include "vidispine-auth-proxy.disruptionBudgetField" $v.podDisruptionBudget -}}
+{{- $given := index $v.podDisruptionBudget $field -}}
+{{- if kindIs "invalid" $given -}}
+{{- fail "podDisruptionBudget: set maxUnavailable (or minAvailable), or enabled: false" -}}
+{{- end -}}
+{{- $fewest := dict "name" "replicaCount" "value" $v.replicaCount -}}
+{{- if $v.autoscaling.enabled -}}
+{{- $fewest = dict "name" "autoscaling.minReplicas" "value" $v.autoscaling.minReplicas -}}
+{{- end -}}
+{{- $n := $fewest.value | float64 -}}
+{{- $count := toString $given | float64 -}}
+{{- if hasSuffix "%" (toString $given) -}}
+{{- $count = ceil (divf (mulf (trimSuffix "%" (toString $given) | float64) $n) 100) -}}
+{{- end -}}
+{{- $evictable := ternary (subf $n $count) (minf $count $n) (eq $field "minAvailable") -}}
+{{- if and (gt $n 0.0) (le $evictable 0.0) -}}
+{{- $hint := ternary (printf "leave it unset (maxUnavailable: 1, the default), lower it, or raise %s" $fewest.name) "give 1 or more" (eq $field "minAvailable") -}}
+{{- fail (printf "podDisruptionBudget.%s: %v lets a node drain evict no gateway pod at %s %v, so every drain of a node running one blocks: %s" $field $given $fewest.name $fewest.value $hint) -}}
+{{- end -}}
+{{- end -}}
+
 {{/*
 A resource quantity in base units (cores, bytes), for comparing a request with its limit.
 The schema admits only the forms handled here: a decimal number with m (CPU), or k M G T /

@@ -95,7 +95,12 @@ function interactiveClient(script, params) {
   };
 }
 
-/** N idle keep-alive connections held open against a freshly started contender. */
+/**
+ * N idle keep-alive connections held open against a freshly started contender: its RSS 1 s
+ * after they opened and, with `--settle`, once they have been idle that long (V8's memory
+ * reducer runs after a quiet spell of about 8 s; the burst of first requests can put it off
+ * by one more).
+ */
 export async function idle(ctx, instance) {
   const rssStart = rssMiB(instance.pid);
   const client = interactiveClient('idle.mjs', {
@@ -105,15 +110,31 @@ export async function idle(ctx, instance) {
   });
   try {
     const opened = await client.next();
-    await new Promise((r) => setTimeout(r, 1000)); // let the contender settle
+    const openedAt = Date.now();
+    await sleepUntil(openedAt + 1000); // let the contender settle
     const rss = rssMiB(instance.pid);
+    const settle = (ctx.opts.settle ?? 0) * 1000;
+    let settledRss;
+    if (settle > 0) {
+      await sleepUntil(openedAt + settle);
+      settledRss = rssMiB(instance.pid);
+    }
     client.send('check');
     const { open } = await client.next();
-    return { rssStart, rss, opened: opened.open, stillOpen: open, failed: opened.failed };
+    return {
+      rssStart,
+      rss,
+      settledRss,
+      opened: opened.open,
+      stillOpen: open,
+      failed: opened.failed,
+    };
   } finally {
     await client.stop();
   }
 }
+
+const sleepUntil = (t) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
 
 /**
  * Cold start: a fresh contender process and N concurrent first requests fired as soon as its

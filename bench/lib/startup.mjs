@@ -1,7 +1,10 @@
 // Start to ready and idle memory: fresh processes against the bundled Vidispine simulator,
 // each timed from its spawn to its first 200 (this proxy: /readyz, which needs its first
 // token; the others hold a token minted up front), then left idle and weighed. For this
-// proxy, extra starts under bench/lib/startup-trace.cjs say where the time went.
+// proxy, extra starts under bench/lib/startup-trace.cjs say where the time went. Each start
+// is weighed twice: 1 s after its first request, and once it has been at rest for
+// `--settle` seconds (V8's memory reducer runs about 8 s into a quiet spell, so the second
+// figure is what a pod that serves now and then costs most of the time).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,9 +53,14 @@ export async function startSimulator(proxyCli, user) {
   return { base, port: Number(new URL(base).port), proc, token: minted.body.trim() };
 }
 
-/** One start: spawn → ready, one request through the data port (and a scrape), settle, weigh. */
-async function startOnce(ctx, contender, options = {}) {
+/**
+ * One start: spawn → ready, one request through the data port (and a scrape), settle, weigh.
+ * With `settleMs`, resolves to its figures and `settled`, a promise of the RSS `settleMs`
+ * after the scrape, which stops the process once read: the next start need not wait for it.
+ */
+async function startOnce(ctx, contender, options = {}, settleMs = 0) {
   const instance = await contender.start(ctx, { ...options, wait: false });
+  let handedOver = false;
   try {
     await waitForOk(instance.readyUrl, {}, instance.proc, ctx.startTimeoutMs, POLL_MS);
     const readyAt = now();
@@ -61,12 +69,13 @@ async function startOnce(ctx, contender, options = {}) {
     if (probe.status !== 200) throw new Error(`first request answered ${probe.status}`);
     // As in a pod Prometheus scrapes: this proxy builds its metrics registry at the first scrape.
     if (instance.metricsUrl !== undefined) await httpGet(instance.metricsUrl);
+    const restingFrom = now();
     await sleep(SETTLE_MS);
     const before = schedCounters(instance.pid);
     await sleep(IDLE_WINDOW_MS);
     const after = schedCounters(instance.pid);
     const perSecond = 1000 / IDLE_WINDOW_MS;
-    return {
+    const figures = {
       readyMs: readyAt - instance.spawnedAt,
       readyAt,
       cpuMs,
@@ -74,16 +83,55 @@ async function startOnce(ctx, contender, options = {}) {
       idleCpuUs: ((after.cpuNs - before.cpuNs) / 1000) * perSecond,
       idleWakeups: (after.wakeups - before.wakeups) * perSecond,
     };
+    if (settleMs > 0) {
+      handedOver = true;
+      figures.settled = settledRss(instance, restingFrom, settleMs);
+    }
+    return figures;
+  } finally {
+    if (!handedOver) await instance.stop();
+  }
+}
+
+/**
+ * The RSS of `instance` once it has been at rest `settleMs` since `restingFrom`; stops it
+ * after reading (or failing to).
+ */
+export async function settledRss(instance, restingFrom, settleMs) {
+  try {
+    await sleep(restingFrom + settleMs - now());
+    return rssMiB(instance.pid);
   } finally {
     await instance.stop();
   }
 }
 
-/** `ctx.opts.starts` fresh starts; medians of time and CPU to ready, and of RSS, CPU and wake-ups at rest. */
+/**
+ * `ctx.opts.starts` fresh starts; medians of time and CPU to ready, and of RSS, CPU and
+ * wake-ups at rest, and with `ctx.opts.settle` seconds the median settled RSS. A started
+ * process waits out its settling beside the next starts (idle, it takes no CPU to speak of),
+ * so the settling adds its time once per contender, not once per start.
+ */
 export async function startToReady(ctx, contender) {
+  const settleMs = (ctx.opts.settle ?? 0) * 1000;
   const runs = [];
-  for (let i = 0; i < ctx.opts.starts; i++) runs.push(await startOnce(ctx, contender));
+  const settling = [];
+  try {
+    for (let i = 0; i < ctx.opts.starts; i++) {
+      const run = await startOnce(ctx, contender, {}, settleMs);
+      if (run.settled !== undefined) {
+        const settled = run.settled.then((rss) => (run.settledRss = rss));
+        settled.catch(() => undefined); // reported by the Promise.all below
+        settling.push(settled);
+      }
+      runs.push(run);
+    }
+  } finally {
+    await Promise.allSettled(settling);
+  }
+  await Promise.all(settling);
   const figures = ['readyMs', 'cpuMs', 'rss', 'idleCpuUs', 'idleWakeups'];
+  if (settleMs > 0) figures.push('settledRss');
   const result = Object.fromEntries(figures.map((f) => [f, median(runs.map((r) => r[f]))]));
   result.runs = runs.map((r) => Object.fromEntries(figures.map((f) => [f, r[f]])));
   if (contender.name.startsWith('proxy')) result.breakdown = await tracedStarts(ctx, contender);

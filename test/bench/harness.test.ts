@@ -228,6 +228,7 @@ describe('npm run bench', () => {
       '--size=8',
       '--starts=1',
       '--idle=50',
+      '--settle=2',
       '--load=autocannon',
     ]));
   }, 300_000); // the first Go build compiles its standard library
@@ -237,7 +238,17 @@ describe('npm run bench', () => {
     expect(stdout).toMatch(/CPU µs\/request/);
     expect(stdout).toMatch(/this proxy ÷ +figure +direct \(no proxy\)/);
     expect(stdout).toMatch(/Express \+ http-proxy-middleware/);
-    expect(stdout).toMatch(/(PASS|FAIL) +idle RSS \(one user, ops on\) ≤ 50 MiB/);
+    expect(stdout).toMatch(/settled RSS MiB \(2 s\)/);
+    for (const when of ['1 s after the first request', 'settled, 2 s at rest']) {
+      expect(stdout).toMatch(
+        new RegExp(`(PASS|FAIL) +idle RSS \\(one user, ops on\\) ≤ 50 MiB, ${when}`),
+      );
+    }
+    for (const when of ['1 s after they opened', 'settled, 2 s at rest']) {
+      expect(stdout).toMatch(
+        new RegExp(`(PASS|FAIL) +1,000 idle keep-alive conns: RSS ≤ 80 MiB, ${when}`),
+      );
+    }
     expect(stdout).toMatch(/(PASS|FAIL) +start to ready ≤ 150 ms \+ mint round trip/);
     expect(stdout).not.toMatch(/rounds/);
   });
@@ -264,6 +275,8 @@ describe('npm run bench', () => {
       expect(results.download[name].cpuMsPerGiB).toEqual(expect.any(Number));
       expect(results.start[name].readyMs).toBeGreaterThan(0);
       expect(results.start[name].rss).toBeGreaterThan(0);
+      expect(results.start[name].settledRss).toBeGreaterThan(0);
+      expect(results.idle[name].settledRss).toBeGreaterThan(0);
       expect(results.start[name].cpuMs).toBeGreaterThan(0);
       expect(results.start[name].idleWakeups).toBeGreaterThanOrEqual(0);
       expect(results.idle[name]).toMatchObject({ opened: 50, failed: 0, stillOpen: 50 });

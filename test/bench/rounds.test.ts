@@ -180,3 +180,63 @@ describe('the report of several rounds', () => {
     expect(note).toMatch(/^Side by side in 3 rounds, each contender first in turn/);
   });
 });
+
+describe('memory at rest, weighed 1 s after and settled', () => {
+  // 1 s after: 59.5 and 89.0 MiB; settled: 49.9 and 67.4 MiB.
+  const results = {
+    start: { proxy: { rss: 59.5, settledRss: 49.9 }, nodehttp: { rss: 43.0, settledRss: 41.4 } },
+    idle: { proxy: { rss: 89.0, settledRss: 67.4 }, nodehttp: { rss: 80.1, settledRss: 55.5 } },
+  };
+  const options = { connections: [], sizeMiB: 64, starts: 5, idle: 1000, cold: 10 };
+  const contenders = ['nodehttp', 'proxy'].map((name) => ({ name, label: name, available: true }));
+  type Target = { target: string; measured: string; pass: boolean | null };
+
+  it('judges each memory target on both weighings, each line saying which', () => {
+    const [targets] = evaluate(
+      `report.checkTargets(${JSON.stringify(results)}, [], { settle: 30 })`,
+    ) as [Target[]];
+    const memory = targets.filter((t) => /idle RSS|idle keep-alive/.test(t.target));
+    expect(memory).toEqual([
+      {
+        target: 'idle RSS (one user, ops on) ≤ 50 MiB, 1 s after the first request',
+        measured: '59.5 MiB',
+        pass: false,
+      },
+      {
+        target: 'idle RSS (one user, ops on) ≤ 50 MiB, settled, 30 s at rest',
+        measured: '49.9 MiB',
+        pass: true,
+      },
+      {
+        target: '1,000 idle keep-alive conns: RSS ≤ 80 MiB, 1 s after they opened',
+        measured: '89.0 MiB',
+        pass: false,
+      },
+      {
+        target: '1,000 idle keep-alive conns: RSS ≤ 80 MiB, settled, 30 s at rest',
+        measured: '67.4 MiB',
+        pass: true,
+      },
+    ]);
+  });
+
+  it('leaves the settled weighing out when it was not measured', () => {
+    const [targets, table] = evaluate(
+      `report.checkTargets(${JSON.stringify(results)}, [])`,
+      `report.formatTable(${JSON.stringify({ options: { ...options, settle: 0 }, contenders, results, rounds: [] })})`,
+    ) as [Target[], string];
+    expect(targets.filter((t) => /settled/.test(t.target))).toEqual([]);
+    expect(table).not.toMatch(/settled/);
+  });
+
+  it('prints the settled figure beside the 1-s one for every contender, and its ratio', () => {
+    const report = { options: { ...options, settle: 30 }, contenders, results, rounds: [] };
+    const [table, ratios] = evaluate(
+      `report.formatTable(${JSON.stringify(report)})`,
+      `report.formatRatios(${JSON.stringify(report)})`,
+    ) as [string, string];
+    expect(table).toMatch(/idle RSS MiB +43\.0 +59\.5\n +settled RSS MiB \(30 s\) +41\.4 +49\.9\n/);
+    expect(table).toMatch(/RSS idle MiB +80\.1 +89\.0\n +settled RSS MiB \(30 s\) +55\.5 +67\.4/);
+    expect(ratios).toMatch(/settled RSS MiB \(30 s\) +1\.21×/);
+  });
+});

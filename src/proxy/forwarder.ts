@@ -41,7 +41,8 @@ import { requestIdFrom } from './request-id';
 import type { Turn } from './pipeline';
 import type { Pipelines } from './pipeline';
 import { isSafe } from './pipeline';
-import { refusalReason, withoutToken } from './unauthorized';
+import { withoutToken } from './unauthorized';
+import { verdictOn401 } from './verdict';
 import { retriesOnFreshConnection } from './retry';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
@@ -522,31 +523,21 @@ class Exchange implements Turn {
     this.respond(upstreamReq, upstreamRes, 401);
   }
 
-  /**
-   * Step "on 401", whichever client made the attempt: a 401 is not always our token's fault
-   * (a refused RunAs, a path that answers 401 whatever the token), so the store checks the
-   * token before dropping it. `replay`: it was dead, send the request once more with a fresh
-   * one. `pass`: the 401 is the request's own and goes to the client — at once, without
-   * waiting for the check, when the request cannot be sent again. `undefined`: the client
-   * left, or the attempt failed, while the token was checked.
-   */
-  private async verdictOn401(
+  /** Step "on 401" (`verdictOn401`) for this exchange's attempt, whichever client made it. */
+  private verdictOn401(
     attempt: Attempt,
     answer: { readonly rawHeaders: readonly string[] },
   ): Promise<Rejection | undefined> {
-    const { store, observer } = this.f;
-    const token = this.token();
-    const reason = refusalReason(answer.rawHeaders, token);
-    if (!canReplay(this.plan, this.attempt, this.bodyState === 'streaming')) {
-      observer.upstreamUnauthorized?.(this.user, false);
-      // Not awaited: a dead token is still dropped for the requests that follow.
-      void store.rejected(this.user, token, this.sentAt, reason);
-      return 'pass';
-    }
-    const verdict = await store.rejected(this.user, token, this.sentAt, reason);
-    if (this.clientGone || attempt !== this.upstreamReq) return undefined;
-    observer.upstreamUnauthorized?.(this.user, verdict === 'replay');
-    return verdict;
+    return verdictOn401({
+      store: this.f.store,
+      observer: this.f.observer,
+      user: this.user,
+      token: this.token(),
+      sentAt: this.sentAt,
+      rawHeaders: answer.rawHeaders,
+      replayable: canReplay(this.plan, this.attempt, this.bodyState === 'streaming'),
+      current: () => !this.clientGone && attempt === this.upstreamReq,
+    });
   }
 
   /** Step "on 401 replay": same request, fresh token, once. */

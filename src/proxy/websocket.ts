@@ -28,9 +28,10 @@ import type { LocationRewriter } from './location';
 import type { ForwardObserver } from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
-import { refusalReason, withoutToken } from './unauthorized';
+import { withoutToken } from './unauthorized';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
+import { verdictOn401 } from './verdict';
 
 export interface UpgradeOptions {
   readonly rules: AdmissionRules;
@@ -223,24 +224,22 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         passOn(client, u.req, res, lease.value);
         return;
       }
-      // Awaited only when the upgrade may be replayed; either way a dead token is dropped
-      // for the requests that follow.
-      const reason = refusalReason(res.rawHeaders, lease.value);
-      const checked = store.rejected(user, lease.value, sentAt, reason);
-      if (!canReplay('none', attempt, false)) {
-        stage = 'answered';
-        observer.upstreamUnauthorized?.(user, false);
-        passOn(client, u.req, res, lease.value);
-        return;
-      }
-      // The 401 waits, unread, for the store's verdict, as a plain request's does.
-      void checked.then((verdict) => {
-        // The client left, or the attempt failed, while the token was checked.
-        if (stage !== 'sent' || client.destroyed) {
+      // The 401 waits, unread, for the verdict, as a plain request's does.
+      void verdictOn401({
+        store,
+        observer,
+        user,
+        token: lease.value,
+        sentAt,
+        rawHeaders: res.rawHeaders,
+        replayable: canReplay('none', attempt, false),
+        current: () => stage === 'sent' && !client.destroyed,
+      }).then((verdict) => {
+        // Even a 401 passed on at once waits a tick, in which the attempt may have failed.
+        if (verdict === undefined || stage !== 'sent') {
           upstreamReq.destroy();
           return;
         }
-        observer.upstreamUnauthorized?.(user, verdict === 'replay');
         if (verdict === 'replay') {
           stage = 'retired';
           upstreamReq.destroy();

@@ -568,6 +568,12 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'SHUTDOWN_DELAY_SECONDS (5) + SHUTDOWN_DRAIN_SECONDS (60) is not below terminationGracePeriodSeconds (45)',
       ],
       ['an unquoted image tag', 'image:\n  tag: 1.10\n', /quote it/],
+      // Kubernetes refuses a pod whose container requests more than its limit.
+      [
+        "a gateway container's request above its limit",
+        'resources:\n  requests:\n    memory: 1Gi\n',
+        'resources.requests.memory: 1Gi is above the memory limit 256Mi (resources.limits.memory): lower the request or raise the limit',
+      ],
       // A PodDisruptionBudget that leaves a node drain nothing to evict blocks it for good.
       [
         'a gateway PDB minAvailable as high as the replicas',

@@ -449,12 +449,27 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     [
       'a CPU request above its limit',
       'injector.sidecar.resources.requests.cpu=600m',
-      'injector.sidecar.resources.requests.cpu: 600m is above the cpu limit 500m: lower it or raise injector.sidecar.resources.limits.cpu',
+      'injector.sidecar.resources.requests.cpu: 600m is above the cpu limit 500m (sidecar.resources.limits.cpu): lower the request or raise the limit',
     ],
     [
       'a memory request above its limit, in other units',
       'injector.sidecar.resources.requests.memory=0.25Gi',
-      'injector.sidecar.resources.requests.memory: 0.25Gi is above the memory limit 192Mi',
+      'injector.sidecar.resources.requests.memory: 0.25Gi is above the memory limit 192Mi (sidecar.resources.limits.memory)',
+    ],
+    [
+      "a request of sidecar.resources above the limit the webhook's own values set",
+      'injector.sidecar.resources.limits.cpu=20m',
+      'sidecar.resources.requests.cpu: 25m is above the cpu limit 20m (injector.sidecar.resources.limits.cpu)',
+    ],
+    [
+      'a request of sidecar.resources above its limit, which the webhook would inject',
+      'sidecar.resources.requests.memory=200Mi',
+      'sidecar.resources.requests.memory: 200Mi is above the memory limit 192Mi (sidecar.resources.limits.memory)',
+    ],
+    [
+      "a request of the webhook's own container above its limit",
+      'injector.resources.requests.cpu=1',
+      'injector.resources.requests.cpu: 1 is above the cpu limit 500m (injector.resources.limits.cpu)',
     ],
     [
       'a quantity form the chart does not compare',
@@ -490,6 +505,22 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     expect(loadsItsConfiguration(rendered.objects).sidecar.resources).toEqual({
       requests: { cpu: '0.5', memory: '192Mi' },
       limits: { cpu: '500m', memory: '0.1875Gi' },
+    });
+  });
+
+  it('injects sidecar.resources, each quantity injector.sidecar.resources gives in its place', () => {
+    const rendered = renderChart(helm, CHART, [], {
+      set: [
+        ...WEBHOOK_ONLY,
+        'sidecar.resources.requests.cpu=30m',
+        'sidecar.resources.limits.memory=256Mi',
+        'injector.sidecar.resources.requests.memory=128Mi',
+        'injector.sidecar.resources.limits.cpu=',
+      ],
+    });
+    expect(loadsItsConfiguration(rendered.objects).sidecar.resources).toEqual({
+      requests: { cpu: '30m', memory: '128Mi' },
+      limits: { memory: '256Mi' },
     });
   });
 

@@ -168,6 +168,18 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     });
     expectSidecarAdded(rendered, stock);
   });
+
+  it('refuses a sidecar.resources request above its limit, naming it', () => {
+    expect(() =>
+      renderAppWithSidecar(helm, join(dir, 'request-above-limit'), workload('Deployment', {}), {
+        gateway: { enabled: false },
+        image: { repository: 'registry.example.com/vidispine-auth-proxy' },
+        sidecar: { resources: { requests: { cpu: '600m' } } },
+      }),
+    ).toThrow(
+      'sidecar.resources.requests.cpu: 600m is above the cpu limit 500m (sidecar.resources.limits.cpu): lower the request or raise the limit',
+    );
+  });
 });
 
 describe("README's kustomize recipe", () => {

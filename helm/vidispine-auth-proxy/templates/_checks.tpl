@@ -113,21 +113,67 @@ given, percentages of the replicas rounded up.
 {{- end -}}
 
 {{/*
-A resource quantity in base units (cores, bytes), for comparing a request with its limit.
-The schema admits only the forms handled here: a decimal number with m (CPU), or k M G T /
-Ki Mi Gi Ti (memory).
+A resource quantity in base units (cores, bytes), for comparing a request with its limit,
+in the forms compared here: a decimal number with m (CPU), or k M G T / Ki Mi Gi Ti
+(memory); empty for any other form.
 */}}
 {{- define "vidispine-auth-proxy.quantity" -}}
 {{- $q := toString . -}}
+{{- if regexMatch "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$" $q -}}
 {{- $suffix := regexReplaceAll "^[0-9]+(\\.[0-9]+)?" $q "" -}}
 {{- $scale := get (dict "" 1 "m" 0.001 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776) $suffix -}}
 {{- mulf (trimSuffix $suffix $q | float64) $scale -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+A container's requests within its limits: Kubernetes refuses a pod with a request above
+its limit, and the webhook such defaults at start. Context: dict "resources" (the rendered
+requests and limits), "path" (the value they come from) and, optional, "from" (by
+"requests.cpu" etc., the value a quantity comes from instead). Forms the chart does not
+compare are left to Kubernetes.
+*/}}
+{{- define "vidispine-auth-proxy.checkResources" -}}
+{{- $from := default (dict) .from -}}
+{{- $r := default (dict) .resources -}}
+{{- range $resource := list "cpu" "memory" -}}
+{{- $request := include "vidispine-auth-proxy.quantity" (dig "requests" $resource "" $r) -}}
+{{- $limit := include "vidispine-auth-proxy.quantity" (dig "limits" $resource "" $r) -}}
+{{- if and $request $limit (gt ($request | float64) ($limit | float64)) -}}
+{{- $requestPath := get $from (printf "requests.%s" $resource) | default $.path -}}
+{{- $limitPath := get $from (printf "limits.%s" $resource) | default $.path -}}
+{{- fail (printf "%s.requests.%s: %v is above the %s limit %v (%s.limits.%s): lower the request or raise the limit" $requestPath $resource (dig "requests" $resource "" $r) $resource (dig "limits" $resource "" $r) $limitPath $resource) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The injected proxy's requests and limits, as JSON: sidecar.resources, each quantity given
+in injector.sidecar.resources in its place; "from" names where each one comes from.
+*/}}
+{{- define "vidispine-auth-proxy.injectedResources" -}}
+{{- $own := .values.injector.sidecar.resources -}}
+{{- $resources := dict "requests" (dict) "limits" (dict) -}}
+{{- $from := dict -}}
+{{- range $kind := list "requests" "limits" -}}
+{{- range $resource := list "cpu" "memory" -}}
+{{- $path := "sidecar.resources" -}}
+{{- $value := dig $kind $resource "" $.values.sidecar.resources -}}
+{{- if hasKey (get $own $kind | default (dict)) $resource -}}
+{{- $path = "injector.sidecar.resources" -}}
+{{- $value = index $own $kind $resource -}}
+{{- end -}}
+{{- $_ := set (get $resources $kind) $resource (toString $value) -}}
+{{- $_ := set $from (printf "%s.%s" $kind $resource) $path -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (dict "resources" $resources "from" $from) -}}
+{{- end -}}
 
 {{/*
 The webhook's values: its ops port beside its fixed 8443, the injected proxy's URL, and
-requests within limits (the webhook refuses a default request above its limit, since
-Kubernetes would refuse every pod given it).
+requests within limits, its own and the injected proxy's (the webhook refuses a default
+request above its limit, since Kubernetes would refuse every pod given it).
 */}}
 {{- define "vidispine-auth-proxy.checkInjector" -}}
 {{- $i := .values.injector -}}
@@ -135,14 +181,6 @@ Kubernetes would refuse every pod given it).
 {{- fail "injector.opsPort: 8443 is the webhook's own HTTPS port: choose another" -}}
 {{- end -}}
 {{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "injector.sidecar.vidispineUrl" "url" $i.sidecar.vidispineUrl) -}}
-{{- $r := $i.sidecar.resources -}}
-{{- range $resource := list "cpu" "memory" -}}
-{{- $request := dig "requests" $resource "" $r | toString -}}
-{{- $limit := dig "limits" $resource "" $r | toString -}}
-{{- if and $request $limit -}}
-{{- if gt (include "vidispine-auth-proxy.quantity" $request | float64) (include "vidispine-auth-proxy.quantity" $limit | float64) -}}
-{{- fail (printf "injector.sidecar.resources.requests.%s: %s is above the %s limit %s: lower it or raise injector.sidecar.resources.limits.%s" $resource $request $resource $limit $resource) -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
+{{- include "vidispine-auth-proxy.checkResources" (merge (dict "path" "injector.sidecar.resources") (include "vidispine-auth-proxy.injectedResources" . | fromJson)) -}}
+{{- include "vidispine-auth-proxy.checkResources" (dict "path" "injector.resources" "resources" $i.resources) -}}
 {{- end -}}

@@ -278,9 +278,10 @@ sidecar.resources instead of the gateway's resources).
       port: proxy-ops
     {{- toYaml $v.probes.liveness | nindent 4 }}
   {{- /* A sidecar has its own defaults (sidecar.resources), the webhook's. */}}
-  {{- $resources := $v.resources }}
-  {{- if .sidecar }}{{ $resources = $v.sidecar.resources }}{{ end }}
-  {{- with $resources }}
+  {{- $resources := dict "path" "resources" "resources" $v.resources }}
+  {{- if .sidecar }}{{ $resources = dict "path" "sidecar.resources" "resources" $v.sidecar.resources }}{{ end }}
+  {{- include "vidispine-auth-proxy.checkResources" $resources }}
+  {{- with $resources.resources }}
   resources:
     {{- toYaml . | nindent 4 }}
   {{- end }}

@@ -18,6 +18,7 @@ export default {
     'src/proxy/replay.ts',
     'src/proxy/framing.ts',
     'src/proxy/admission.ts',
+    'src/proxy/authority.ts',
     'src/proxy/identity.ts',
     'src/tokens/backoff.ts',
     'src/tokens/renew-policy.ts',

@@ -9,6 +9,7 @@
  * refusal wins. Nothing here allocates on the way through except the outgoing header list.
  */
 import type { IncomingMessage } from 'node:http';
+import { isAuthority } from './authority';
 import type { RequestFraming } from './framing';
 import { CHUNKED, NO_BODY, lengthFraming } from './framing';
 import type { CredentialPolicy } from './headers';
@@ -16,7 +17,7 @@ import { requestDropSet, stripClientHeaders } from './headers';
 import type { IdentityRule } from './identity';
 import { pickIdentity } from './identity';
 import { requestIdFrom } from './request-id';
-import { MAX_TARGET_LENGTH, originForm } from './target';
+import { MAX_TARGET_LENGTH, originForm, targetAuthority } from './target';
 
 /**
  * Most header fields a request may carry (431 beyond). Node keeps only the first ones it is
@@ -56,6 +57,12 @@ export interface Admitted {
   readonly user: string;
   /** Origin-form target, as received (never normalised). */
   readonly path: string;
+  /**
+   * The authority the client reached (`host[:port]`, RFC 3986 syntax checked): an
+   * absolute-form target's, otherwise the `Host` header's. A rewritten `Location` names it;
+   * undefined when the client named none (HTTP/1.0 without `Host`, or an empty one).
+   */
+  readonly authority: string | undefined;
   readonly framing: RequestFraming;
   /** The client's headers that may go upstream, as a flat name/value list, case kept. */
   readonly headers: string[];
@@ -69,6 +76,7 @@ export type Admission = Admitted | Refusal;
 interface Draft {
   user: string;
   path: string;
+  authority: string | undefined;
   framing: RequestFraming;
 }
 
@@ -98,6 +106,19 @@ const singleHost: Pass = (head) => {
     if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts += 1;
   }
   return hosts <= 1 ? undefined : refuse(400, 'more than one Host header');
+};
+
+/**
+ * RFC 9112 §3.2: a `Host` that is not `uri-host [":" port]` gets 400, as in nginx ("client
+ * sent invalid host header"): it would otherwise be written into a rewritten `Location`.
+ * Checked even when an absolute-form target makes it irrelevant, as nginx does.
+ */
+const validHost: Pass = (head, _rules, draft) => {
+  const host = head.headers.host;
+  if (host === undefined) return undefined;
+  if (!isAuthority(host)) return refuse(400, 'invalid Host header');
+  draft.authority = host === '' ? undefined : host;
+  return undefined;
 };
 
 /**
@@ -131,6 +152,15 @@ const target: Pass = (head, _rules, draft) => {
   const path = originForm(url);
   if (path === undefined) return refuse(400, 'request target must be a path or an absolute URL');
   draft.path = path;
+  // RFC 9112 §3.2.2: an absolute-form target's authority stands in for the `Host` header.
+  // An empty one names no host an http URI may have (RFC 9110 §4.2.1); userinfo is refused
+  // too (RFC 9110 §4.2.4).
+  const authority = targetAuthority(url);
+  if (authority === undefined) return undefined;
+  if (authority === '' || !isAuthority(authority)) {
+    return refuse(400, 'invalid authority in the request target');
+  }
+  draft.authority = authority;
   return undefined;
 };
 
@@ -157,6 +187,7 @@ const REQUEST_PASSES: readonly Pass[] = [
   httpVersion,
   headerCount,
   singleHost,
+  validHost,
   framing,
   target,
   identity,
@@ -182,8 +213,14 @@ export function admissionRules(
  * headers minus credentials and hop-by-hop fields, plus the request id when it is on.
  */
 export function admit(head: RequestHead, rules: AdmissionRules, upgrade: boolean): Admission {
-  // Stryker disable next-line ObjectLiteral,StringLiteral: every pass that admits sets its field
-  const draft: Draft = { user: rules.identity.defaultUser, path: '', framing: NO_BODY };
+  // Stryker disable ObjectLiteral,StringLiteral: every pass that admits sets its field
+  const draft: Draft = {
+    user: rules.identity.defaultUser,
+    path: '',
+    authority: undefined,
+    framing: NO_BODY,
+  };
+  // Stryker restore ObjectLiteral,StringLiteral
   for (const pass of upgrade ? UPGRADE_PASSES : REQUEST_PASSES) {
     const refusal = pass(head, rules, draft);
     if (refusal !== undefined) return refusal;

@@ -443,7 +443,7 @@ class Exchange implements Turn {
     const headers = clientResponseHeaders(
       rawHeaders,
       this.f.rewriteLocation,
-      this.req.headers.host,
+      this.admitted.authority,
     );
     // An error answer may quote the credential it refused: ours never reaches the client.
     if (status >= 400) withoutToken(headers, this.token());

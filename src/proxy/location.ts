@@ -4,6 +4,10 @@
  */
 import { pathPrefix } from '../vidispine/connection';
 
+/**
+ * `clientHost` is the authority the client reached, as admission checked it (`host[:port]`,
+ * RFC 3986 syntax), or undefined when it named none.
+ */
 export type LocationRewriter = (location: string, clientHost: string | undefined) => string;
 
 /** Every spelling of the upstream base a `Location` may use (explicit default port or not). */
@@ -23,7 +27,7 @@ function isBoundary(char: string | undefined): boolean {
 
 /**
  * Built once per listener; the returned function is pure and allocation-free on a miss.
- * A client that named no host (HTTP/1.0 without `Host`) gets a path-absolute reference,
+ * A client that named no host (HTTP/1.0 without `Host`, or an empty one) gets a path-absolute reference,
  * which RFC 9110 §10.2.2 allows: Vidispine's own address never reaches it.
  */
 export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'): LocationRewriter {
@@ -37,9 +41,7 @@ export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'):
       ) {
         const rest = location.slice(base.length);
         const path = rest.startsWith('/') ? rest : `/${rest}`;
-        return clientHost === undefined || clientHost === ''
-          ? path
-          : `${clientScheme}://${clientHost}${path}`;
+        return clientHost === undefined ? path : `${clientScheme}://${clientHost}${path}`;
       }
     }
     return location;

@@ -10,6 +10,16 @@
  */
 export const MAX_TARGET_LENGTH = 8 * 1024;
 
+/** Where the authority of an absolute-form target ends: at its path, its query, or the end. */
+function authorityEnd(target: string, start: number): number {
+  // Stryker disable next-line EqualityOperator: reading one past the end finds undefined, neither / nor ?
+  for (let i = start; i < target.length; i++) {
+    const c = target[i];
+    if (c === '/' || c === '?') return i;
+  }
+  return target.length;
+}
+
 /**
  * The origin-form part of a request target. An absolute-form target
  * (`GET http://elsewhere/API/x`) keeps only its path and query, so it can never send
@@ -19,12 +29,18 @@ export function originForm(target: string): string | undefined {
   if (target.startsWith('/')) return target;
   const schemeEnd = target.indexOf('://');
   if (schemeEnd <= 0) return undefined;
-  const authorityStart = schemeEnd + 3;
-  // Stryker disable next-line EqualityOperator: reading one past the end finds undefined, neither / nor ?
-  for (let i = authorityStart; i < target.length; i++) {
-    const c = target[i];
-    if (c === '/') return target.slice(i);
-    if (c === '?') return `/${target.slice(i)}`;
-  }
-  return '/';
+  const end = authorityEnd(target, schemeEnd + 3);
+  if (end === target.length) return '/';
+  return target[end] === '/' ? target.slice(end) : `/${target.slice(end)}`;
+}
+
+/**
+ * The authority a target `originForm` accepted names (`http://legacy:8080/API` →
+ * `legacy:8080`), as received; `undefined` for an origin-form target, whose authority is
+ * the `Host` header's.
+ */
+export function targetAuthority(target: string): string | undefined {
+  if (target.startsWith('/')) return undefined;
+  const start = target.indexOf('://') + 3;
+  return target.slice(start, authorityEnd(target, start));
 }

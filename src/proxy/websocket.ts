@@ -52,6 +52,8 @@ interface Upgrade {
   readonly early: Buffer;
   readonly user: string;
   readonly path: string;
+  /** The authority the client reached (`Admitted.authority`), for a rewritten `Location`. */
+  readonly authority: string | undefined;
   readonly headers: readonly string[];
 }
 
@@ -116,11 +118,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   /** Vidispine switched protocols: send its `101` on, then carry bytes both ways. */
   function splice(
     client: Duplex,
-    req: IncomingMessage,
+    authority: string | undefined,
     res: IncomingMessage,
     server: Socket,
   ): void {
-    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, req.headers.host);
+    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, authority);
     headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
     let text: string;
     try {
@@ -144,9 +146,14 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   }
 
   /** Vidispine refused the upgrade: its answer goes to the client, then both connections close. */
-  function passOn(client: Duplex, req: IncomingMessage, res: IncomingMessage, token: string): void {
+  function passOn(
+    client: Duplex,
+    authority: string | undefined,
+    res: IncomingMessage,
+    token: string,
+  ): void {
     const status = res.statusCode ?? 502;
-    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, req.headers.host);
+    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, authority);
     // An error answer may quote the credential it refused: ours never reaches the client.
     if (status >= 400) withoutToken(headers, token);
     headers.push('Connection', 'close');
@@ -211,7 +218,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       server.setTimeout(0);
       if (serverEarly.length > 0) server.unshift(serverEarly);
       if (u.early.length > 0) client.unshift(u.early);
-      splice(client, u.req, res, server);
+      splice(client, u.authority, res, server);
     });
     upstreamReq.on('response', (res) => {
       if (!isValidReason(res.statusMessage)) {
@@ -221,7 +228,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       if (res.statusCode !== 401) {
         stage = 'answered';
         store.accepted(user, lease.value, sentAt);
-        passOn(client, u.req, res, lease.value);
+        passOn(client, u.authority, res, lease.value);
         return;
       }
       // The 401 waits, unread, for the verdict, as a plain request's does.
@@ -247,7 +254,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
           return;
         }
         stage = 'answered';
-        passOn(client, u.req, res, lease.value);
+        passOn(client, u.authority, res, lease.value);
       });
     });
     upstreamReq.end();
@@ -291,8 +298,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       refuse(client, admission.status, admission.reason);
       return;
     }
-    const { user, path, headers } = admission;
-    withToken({ req, client, early, user, path, headers }, 0);
+    const { user, path, authority, headers } = admission;
+    withToken({ req, client, early, user, path, authority, headers }, 0);
   }
 
   return {

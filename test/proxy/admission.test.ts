@@ -51,6 +51,7 @@ describe('admission passes', () => {
       ok: true,
       user: 'alice',
       path: '/API/item;v=1?q',
+      authority: 'elsewhere',
       framing: lengthFraming(5),
       headers: ['Accept', '*/*'],
       requestId: undefined,
@@ -81,6 +82,71 @@ describe('admission passes', () => {
   it('two Host headers: 400, in any case', () => {
     expect(refusal(head(['Host', 'a', 'HOST', 'b']))).toEqual([400, 'more than one Host header']);
   });
+
+  it.each([
+    'evil.example/x?',
+    'a b',
+    'a@b',
+    'a\\b',
+    'a#b',
+    'a%zz',
+    'a%2',
+    'h:8o',
+    'h:80:80',
+    ':80:',
+    '[::1',
+    '::1',
+    '[::1]x',
+    '[v1.x]',
+    '[fe80::1%25eth0]',
+    '[not:an:address]',
+    '[1.2.3.4]',
+    'caf\xe9.example',
+  ])('Host %j: 400', (host) => {
+    expect(refusal(head(['Host', host]))).toEqual([400, 'invalid Host header']);
+    expect(refusal(head(['Host', host], { url: 'http://fine/API/x' }))).toEqual([
+      400,
+      'invalid Host header',
+    ]);
+  });
+
+  it.each([
+    ['legacy.example', 'legacy.example'],
+    ['legacy.example:8080', 'legacy.example:8080'],
+    ['LEGACY.example:', 'LEGACY.example:'],
+    ['127.0.0.1:80', '127.0.0.1:80'],
+    ['[::1]:8080', '[::1]:8080'],
+    ['[2001:DB8::7]', '[2001:DB8::7]'],
+    ['[::ffff:1.2.3.4]', '[::ffff:1.2.3.4]'],
+    ["a-b_c.d~!$&'()*+,;=%2F", "a-b_c.d~!$&'()*+,;=%2F"],
+    ['', undefined],
+  ])('Host %j: admitted, the authority a Location names is %j', (host, authority) => {
+    expect(admit(head(['Host', host]), rules, false)).toMatchObject({ ok: true, authority });
+  });
+
+  it('without Host (HTTP/1.0) the client named no authority', () => {
+    const result = admit(head([], { httpVersionMinor: 0 }), rules, false);
+    expect(result.ok && result.authority).toBeUndefined();
+  });
+
+  it("an absolute-form target's authority stands in for Host (RFC 9112 §3.2.2)", () => {
+    expect(
+      admit(head(['Host', 'ignored'], { url: 'http://front.example:81?q' }), rules, false),
+    ).toMatchObject({ ok: true, path: '/?q', authority: 'front.example:81' });
+    expect(
+      admit(head([], { url: 'https://[::1]:8443/API/x', httpVersionMinor: 0 }), rules, false),
+    ).toMatchObject({ ok: true, path: '/API/x', authority: '[::1]:8443' });
+  });
+
+  it.each(['http://user@evil/API/x', 'http:///API/x', 'http://a b/', 'http://[::1/API'])(
+    'an absolute-form target %j naming no valid authority: 400',
+    (url) => {
+      expect(refusal(head(['Host', 'x'], { url }))).toEqual([
+        400,
+        'invalid authority in the request target',
+      ]);
+    },
+  );
 
   it('a transfer coding other than chunked alone: 501', () => {
     for (const coding of ['gzip, chunked', 'deflate,chunked', 'chunked, chunked']) {

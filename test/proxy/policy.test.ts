@@ -18,7 +18,7 @@ import { pickIdentity } from '../../src/proxy/identity';
 import { locationRewriter } from '../../src/proxy/location';
 import { canReplay, planBody } from '../../src/proxy/replay';
 import { retriesOnFreshConnection } from '../../src/proxy/retry';
-import { originForm } from '../../src/proxy/target';
+import { originForm, targetAuthority } from '../../src/proxy/target';
 
 describe('request header policy', () => {
   const drop = requestDropSet({ allowRunAs: false, selectUserHeader: 'X-Vidispine-User' });
@@ -198,7 +198,7 @@ describe('Location rewrite', () => {
   it("gives a client that named no host a path, never Vidispine's address", () => {
     const rewrite = locationRewriter(new URL('http://vidispine:8080'), 'http');
     expect(rewrite('http://vidispine:8080/API/x?y', undefined)).toBe('/API/x?y');
-    expect(rewrite('http://vidispine:8080', '')).toBe('/');
+    expect(rewrite('http://vidispine:8080', undefined)).toBe('/');
   });
 
   it('knows both spellings of a default port and strips a path prefix', () => {
@@ -225,6 +225,14 @@ describe('request target', () => {
     expect(originForm('http://evil.example:9/API/x;a=1?b=2')).toBe('/API/x;a=1?b=2');
     expect(originForm('http://evil.example?x=1')).toBe('/?x=1');
     expect(originForm('https://evil.example')).toBe('/');
+  });
+
+  it('names the authority of an absolute-form target, none for an origin-form one', () => {
+    expect(targetAuthority('/API/x')).toBeUndefined();
+    expect(targetAuthority('http://evil.example:9/API/x?y')).toBe('evil.example:9');
+    expect(targetAuthority('http://evil.example?x=1')).toBe('evil.example');
+    expect(targetAuthority('https://[::1]:8443')).toBe('[::1]:8443');
+    expect(targetAuthority('http:///API/x')).toBe('');
   });
 
   it('refuses forms that name no path', () => {

@@ -158,6 +158,53 @@ describe('request hygiene', () => {
     refused(`GET /API/whoami ${version}\r\nHost: x\r\n\r\n`, 505),
   );
 
+  it.each(['evil.example/x?', 'a b', 'a@b', 'evil.example#', '[::1'])(
+    'Host %j: 400, connection closed, nothing forwarded',
+    (host) => refused(`GET /API/item HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400),
+  );
+
+  it('an invalid Host on a WebSocket upgrade: 400, nothing forwarded', () =>
+    refused(
+      'GET /APIWS/echo HTTP/1.1\r\nHost: evil.example/x?\r\nUpgrade: websocket\r\n' +
+        'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+        'Sec-WebSocket-Version: 13\r\n\r\n',
+      400,
+    ));
+
+  it('an absolute-form target with userinfo: 400, nothing forwarded', () =>
+    refused('GET http://user@evil.example/API/item HTTP/1.1\r\nHost: x\r\n\r\n', 400));
+
+  describe('a Location on Vidispine names the authority the client reached', () => {
+    beforeEach(() => {
+      upstream.respond = (request) =>
+        request.target.startsWith('/API/item')
+          ? `HTTP/1.1 303 See Other\r\nLocation: ${upstream.url}/API/item/VX-1\r\nContent-Length: 0\r\n\r\n`
+          : ok(`answer ${request.sequence}`);
+    });
+    afterEach(() => {
+      upstream.respond = (request) => ok(`answer ${request.sequence}`);
+    });
+    const location = async (requestHead: string): Promise<string | undefined> => {
+      const result = await rawRequest(h.port, `${requestHead}\r\n\r\n`);
+      expect(result.responses.map((r) => r.status)).toEqual([303]);
+      return result.responses[0].header('location');
+    };
+
+    it.each([
+      ['legacy.example:8080', 'http://legacy.example:8080/API/item/VX-1'],
+      ['[::1]:8080', 'http://[::1]:8080/API/item/VX-1'],
+      ['', '/API/item/VX-1'],
+    ])('Host %j: %s', async (host, expected) => {
+      expect(await location(`GET /API/item HTTP/1.1\r\nHost: ${host}`)).toBe(expected);
+    });
+
+    it("an absolute-form target's authority, not Host's (RFC 9112 §3.2.2)", async () => {
+      expect(
+        await location('GET http://front.example:81/API/item HTTP/1.1\r\nHost: back.example'),
+      ).toBe('http://front.example:81/API/item/VX-1');
+    });
+  });
+
   it('HTTP/1.0 without Host: a Location on Vidispine becomes a path, never its address', async () => {
     upstream.respond = (request) =>
       request.target === '/API/item'

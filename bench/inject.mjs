@@ -3,7 +3,10 @@
 // connections: at a steady rate, in bursts of 50 at once, and 50 in flight back to back —
 // and at rest: its idle RSS after start and after the load, and its CPU per review. The
 // load comes from a Go program of its own (bench/clients/admission), each review timed from
-// its write to the last byte of its answer. See bench/README.md.
+// its write to the last byte of its answer. Beside it, as the floor, a bare node:https
+// server that reads and parses the same reviews and writes the same answer
+// (bench/baselines/bare-https-webhook.mjs); the webhook's CPU per review is printed as a
+// ratio to that server's, shape by shape and round by round. See bench/README.md.
 import { parseArgs } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -18,6 +21,7 @@ import {
   freePort,
   installCleanup,
   killAll,
+  lineReader,
   rssMiB,
   runToEnd,
   startProcess,
@@ -38,6 +42,7 @@ const HELP = `Usage: npm run bench:inject -- [options]
                     another webhook beside this build's, taking turns with it (repeatable);
                     each WORD is a Node.js flag, VAR=value, another build's cli.js, or a
                     Node.js binary (as in npm run bench)
+  --no-reference    leave out the bare node:https server (the floor the CPU ratios use)
   --log-level=L     the webhook's LOG_LEVEL (default info, as in production: denials only;
                     debug adds a line per review, to see what it costs)
   --cpu-prof        run the webhook under node --cpu-prof (profiles in bench/results/profiles;
@@ -49,14 +54,21 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
 const RESULTS = join(ROOT, 'bench', 'results');
 const TARGET_P99_MS = 5;
+const REFERENCE = 'bare https';
+const BARE_SERVER = join(ROOT, 'bench', 'baselines', 'bare-https-webhook.mjs');
 const say = (text) => process.stderr.write(`${text}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The webhook's own view (its admission_duration_seconds histogram, from the request to the
- * answer written): how many reviews it has answered, and how many within the target.
+ * answer written): how many reviews it has answered, and how many within the target. The
+ * bare server only counts its answers.
  */
-async function withinTarget(opsPort) {
+async function withinTarget(opsPort, reference) {
+  if (reference) {
+    const { count } = await (await fetch(`http://127.0.0.1:${opsPort}/`)).json();
+    return { within: Number.NaN, count };
+  }
   const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
   const family = 'vidispine_auth_proxy_admission_duration_seconds';
   const value = (re) => Number(re.exec(text)?.[1] ?? 0);
@@ -79,12 +91,8 @@ function cpuWaitSeconds(pid) {
   }
 }
 
-/**
- * The webhook's own work per review, in this process: JSON parse, the AdmissionReview and
- * pod checks, the decision and the patch, the answer serialised — everything but HTTPS and
- * the log line. Microseconds of CPU, over `rounds` reviews after a warm-up.
- */
-function logicMicroseconds(body, rounds = 20_000) {
+/** The webhook's answer to `body` (a review), from this build's own modules: text in, text out. */
+function answerOf() {
   const require = createRequire(import.meta.url);
   const { admit, parseReview, reviewResponse } = require(join(ROOT, 'dist', 'inject', 'review.js'));
   const defaults = {
@@ -96,10 +104,20 @@ function logicMicroseconds(body, rounds = 20_000) {
       limits: { cpu: '500m', memory: '192Mi' },
     },
   };
-  const one = () => {
+  return (body) => {
     const request = parseReview(JSON.parse(body));
     return reviewResponse(request.uid, admit(request, defaults));
   };
+}
+
+/**
+ * The webhook's own work per review, in this process: JSON parse, the AdmissionReview and
+ * pod checks, the decision and the patch, the answer serialised — everything but HTTPS and
+ * the log line. Microseconds of CPU, over `rounds` reviews after a warm-up.
+ */
+function logicMicroseconds(body, rounds = 20_000) {
+  const answer = answerOf();
+  const one = () => answer(body);
   for (let i = 0; i < 2000; i++) one();
   const before = process.cpuUsage();
   for (let i = 0; i < rounds; i++) one();
@@ -229,8 +247,27 @@ function podReview() {
   };
 }
 
-/** Each contender in its own process: this build first, then each `--variant`. */
+/** The bare node:https server, answering every review with `dir`/answer.json. */
+async function startReference(contender, dir) {
+  const opsPort = await freePort();
+  const started = performance.now();
+  const proc = startProcess(REFERENCE, process.execPath, [BARE_SERVER], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: '0',
+      COUNT_PORT: String(opsPort),
+      CERT_FILE: join(dir, 'tls.crt'),
+      KEY_FILE: join(dir, 'tls.key'),
+      ANSWER_FILE: join(dir, 'answer.json'),
+    },
+  });
+  const { port } = JSON.parse(await lineReader(proc).next());
+  return { ...contender, port, opsPort, proc, readyMs: performance.now() - started };
+}
+
+/** Each contender in its own process: this build first, then each `--variant`, then the reference. */
 async function startWebhook(contender, dir, logLevel, profile) {
+  if (contender.reference) return startReference(contender, dir);
   // Ports chosen here: the `listening` line that names ports it picked itself is not
   // logged above info.
   const port = await freePort();
@@ -264,14 +301,14 @@ async function startWebhook(contender, dir, logLevel, profile) {
 /** One scenario against one webhook: the generator's figures and the webhook's own. */
 async function measure(webhook, client, params) {
   const { pid } = webhook.proc;
-  const before = await withinTarget(webhook.opsPort);
+  const before = await withinTarget(webhook.opsPort, webhook.reference);
   const [cpuAtStart, waitBefore] = [cpuSeconds(pid), cpuWaitSeconds(pid)];
   const out = await runToEnd('admission client', client, [
     JSON.stringify({ ...params, port: webhook.port }),
   ]);
   const load = JSON.parse(out.trim().split('\n').pop());
   const [used, waited] = [cpuSeconds(pid) - cpuAtStart, cpuWaitSeconds(pid) - waitBefore];
-  const after = await withinTarget(webhook.opsPort);
+  const after = await withinTarget(webhook.opsPort, webhook.reference);
   const answered = Math.max(1, after.count - before.count);
   return {
     ...load,
@@ -302,7 +339,9 @@ async function main() {
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       'log-level': { type: 'string' },
+      reference: { type: 'boolean', default: true },
     },
+    allowNegative: true,
   });
   if (values.help) {
     process.stdout.write(HELP);
@@ -317,6 +356,7 @@ async function main() {
   const contenders = [
     { name: 'this build', nodeArgs: [], env: {} },
     ...(values.variant ?? []).map(parseVariant),
+    ...(values.reference ? [{ name: REFERENCE, nodeArgs: [], env: {}, reference: true }] : []),
   ];
   installCleanup();
   mkdirSync(RESULTS, { recursive: true });
@@ -326,6 +366,8 @@ async function main() {
     const { certPem, keyPem } = await servingPair();
     writeFileSync(join(dir, 'tls.crt'), certPem);
     writeFileSync(join(dir, 'tls.key'), keyPem);
+    const body = JSON.stringify(podReview());
+    writeFileSync(join(dir, 'answer.json'), answerOf()(body));
     const profile = values['cpu-prof']
       ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`]
       : [];
@@ -341,7 +383,6 @@ async function main() {
         `inject (${w.name}): listening after ${w.readyMs.toFixed(0)} ms, idle RSS ${w.idleBefore.toFixed(1)} MiB`,
       );
     }
-    const body = JSON.stringify(podReview());
     const scenarios = [
       ['rate', `${concurrency} connections, ${rate} reviews/s (open loop)`],
       ['burst', `bursts of ${concurrency} at once`],
@@ -372,12 +413,30 @@ async function main() {
       w.cpuMsPerReview = Math.round((w.cpu * 1e6) / reviews) / 1000;
     }
     const [own] = webhooks;
+    const reference = webhooks.find((w) => w.reference);
+    const compared = webhooks.filter((w) => !w.reference);
+    // Each round's CPU per review over the bare server's in the same round: the two ran in
+    // the same minutes, under the same background load.
+    const ratioTo = (ref, w) =>
+      ref &&
+      Object.fromEntries([
+        ...scenarios.map(([mode]) => [
+          mode,
+          w.loads[mode].map(
+            (l, i) =>
+              Math.round((l.serverCpuMsPerReview / ref.loads[mode][i].serverCpuMsPerReview) * 100) /
+              100,
+          ),
+        ]),
+        ['allShapes', Math.round((w.cpuMsPerReview / ref.cpuMsPerReview) * 100) / 100],
+      ]);
     const summary = (w) => ({
       name: w.name,
-      cli: w.cli ?? CLI,
+      cli: w.reference ? BARE_SERVER : (w.cli ?? CLI),
       readyMs: Math.round(w.readyMs),
       idleRssMiB: { afterStart: w.idleBefore, afterLoad: w.idleAfter },
       cpuMsPerReview: w.cpuMsPerReview,
+      ...(w.reference ? {} : { cpuRatioToReference: ratioTo(reference, w) }),
       loads: w.loads,
     });
     const result = {
@@ -405,7 +464,7 @@ async function main() {
     const named = (w) => (webhooks.length > 1 ? ` [${w.name}]` : '');
     const row = (mode, label, l) =>
       `  ${label.padEnd(48)} ${String(l.perSecond).padStart(6)}/s  p50 ${l.p50Ms.toFixed(2).padStart(7)}  p90 ${l.p90Ms.toFixed(2).padStart(7)}  p99 ${l.p99Ms.toFixed(2).padStart(7)}  max ${l.maxMs.toFixed(2).padStart(7)} ms  errors ${l.errors}  load ${l.loadAverage.toFixed(1)}\n` +
-      `    inside the webhook ≤ ${TARGET_P99_MS} ms: ${(l.serverWithinTarget * 100).toFixed(1)} %; per review: webhook CPU ${ms(l.serverCpuMsPerReview)} ms` +
+      `    ${Number.isNaN(l.serverWithinTarget) ? '' : `inside the webhook ≤ ${TARGET_P99_MS} ms: ${(l.serverWithinTarget * 100).toFixed(1)} %; `}per review: webhook CPU ${ms(l.serverCpuMsPerReview)} ms` +
       (l.serverCpuWaitMsPerReview === undefined
         ? ''
         : `, webhook waiting for a CPU ${ms(l.serverCpuWaitMsPerReview)} ms`) +
@@ -428,18 +487,26 @@ async function main() {
             1,
           )}`,
       );
+    const ratioLine = (w) => {
+      const ratios = ratioTo(reference, w);
+      const shapes = scenarios.map(([mode, label]) => `${label} ${range(ratios[mode])}`);
+      return `  CPU per review ÷ the ${REFERENCE} server's, round by round: ${shapes.join('; ')}; over all shapes ${ratios.allShapes.toFixed(2)}`;
+    };
     process.stdout.write(
       [
         '',
         `admission (${result.reviewBytes} B pod review, HTTPS keep-alive, log level ${logLevel}):`,
         ...webhooks.flatMap((w) => [
-          ...(webhooks.length > 1 ? [`${w.name}${w.cli ? ` (${w.cli})` : ''}:`] : []),
+          ...(webhooks.length > 1
+            ? [`${w.name}${w.reference ? ` (${BARE_SERVER})` : w.cli ? ` (${w.cli})` : ''}:`]
+            : []),
           ...scenarios.flatMap(([mode, label]) => w.loads[mode].map((l) => row(mode, label, l))),
           ...(rounds > 1 ? [`  over ${rounds} rounds:`, ...ranges(w)] : []),
           `  webhook CPU per review over all shapes ${w.cpuMsPerReview} ms${w === own ? ` (its own logic, in-process: ${result.logicMicrosecondsPerReview} µs)` : ''}; idle RSS ${w.idleBefore.toFixed(1)} MiB after start, ${w.idleAfter.toFixed(1)} MiB after the load; listening ${Math.round(w.readyMs)} ms after spawn`,
+          ...(reference && !w.reference ? [ratioLine(w)] : []),
         ]),
         '',
-        ...webhooks.flatMap((w) =>
+        ...compared.flatMap((w) =>
           scenarios.slice(0, 2).map(([mode, label]) => verdict(w, label, w.loads[mode])),
         ),
         '',

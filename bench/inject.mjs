@@ -248,10 +248,10 @@ function podReview() {
 }
 
 /** The bare node:https server, answering every review with `dir`/answer.json. */
-async function startReference(contender, dir) {
+async function startReference(contender, dir, profile) {
   const opsPort = await freePort();
   const started = performance.now();
-  const proc = startProcess(REFERENCE, process.execPath, [BARE_SERVER], {
+  const proc = startProcess(REFERENCE, process.execPath, [...profile, BARE_SERVER], {
     env: {
       PATH: process.env.PATH,
       PORT: '0',
@@ -267,7 +267,7 @@ async function startReference(contender, dir) {
 
 /** Each contender in its own process: this build first, then each `--variant`, then the reference. */
 async function startWebhook(contender, dir, logLevel, profile) {
-  if (contender.reference) return startReference(contender, dir);
+  if (contender.reference) return startReference(contender, dir, profile);
   // Ports chosen here: the `listening` line that names ports it picked itself is not
   // logged above info.
   const port = await freePort();

@@ -3,6 +3,7 @@
  * what it asked for. Operations are ordered so that each index is valid when it is
  * applied (env changes to init containers come before the sidecar shifts them by one).
  */
+import { LRUCache } from 'lru-cache';
 import { INJECTED, METRICS_LABEL, type PodRequest, STATUS_ANNOTATION } from './annotations';
 import type { Pod, PodContainer } from './k8s';
 import {
@@ -18,7 +19,41 @@ import {
 export interface PatchOperation {
   readonly op: 'add' | 'replace';
   readonly path: string;
+  /** A `JsonText` here (not inside another value) is written as it is. */
   readonly value: unknown;
+}
+
+/** A value already serialised as JSON. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/** The patch as JSON text: what `JSON.stringify` writes, with each `JsonText` value in place. */
+export function patchText(patch: readonly PatchOperation[]): string {
+  let text = '';
+  for (const { op, path, value } of patch) {
+    const json = value instanceof JsonText ? value.text : JSON.stringify(value);
+    text += `${text === '' ? '[' : ','}{"op":"${op}","path":${JSON.stringify(path)},"value":${json}}`;
+  }
+  return `${text}]`;
+}
+
+/**
+ * The sidecar container's JSON by its settings and names. Pods ask for few different ones
+ * (a rollout's pods are alike), and serialising the container was the largest cost of a
+ * review after parsing it. The key is the inputs' own JSON, so settings that differ in any
+ * field never share an entry.
+ */
+const containerTexts = new LRUCache<string, JsonText>({ max: 256 });
+
+function sidecarContainerText(settings: PodRequest['settings'], names: SidecarNames): JsonText {
+  const key = JSON.stringify([settings, names]);
+  let text = containerTexts.get(key);
+  if (text === undefined) {
+    text = new JsonText(JSON.stringify(sidecarContainer(settings, names)));
+    containerTexts.set(key, text);
+  }
+  return text;
 }
 
 const ESCAPED = /[~/]/;
@@ -151,14 +186,14 @@ function metadataPatch(pod: Pod): PatchOperation[] {
 /** Everything a pod that asked for the proxy and does not have it yet needs. */
 export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] {
   const names = sidecarNames(pod);
-  const container = sidecarContainer(request.settings, names);
+  const container = sidecarContainerText(request.settings, names);
   const volume = sidecarVolume(request.settings, names);
   const init = pod.spec.initContainers ?? [];
   const volumes = pod.spec.volumes ?? [];
   return [
     ...appEnvPatch(pod, request),
     init.length === 0
-      ? { op: 'add', path: '/spec/initContainers', value: [container] }
+      ? { op: 'add', path: '/spec/initContainers', value: new JsonText(`[${container.text}]`) }
       : { op: 'add', path: '/spec/initContainers/0', value: container },
     volumes.length === 0
       ? { op: 'add', path: '/spec/volumes', value: [volume] }

@@ -12,37 +12,31 @@
  *
  * `dryRun` needs nothing special: the decision has no side effects.
  */
-import * as z from 'zod';
 import { type InjectDefaults, readPodRequest } from './annotations';
-import { podSchema } from './k8s';
+import { readPod, type Pod } from './k8s';
 import {
   appEnvPatch,
   hasSidecar,
   injectedByUs,
   injectionPatch,
   type PatchOperation,
+  patchText,
 } from './patch';
+import { at, boolean, object, optional, ShapeError, string } from './shape';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
-const requestSchema = z.object({
-  uid: z.string().min(1),
-  kind: z.object({ group: z.string(), version: z.string(), kind: z.string() }),
-  subResource: z.string().nullish(),
-  operation: z.string(),
-  namespace: z.string().nullish(),
-  name: z.string().nullish(),
-  dryRun: z.boolean().nullish(),
-  object: z.unknown(),
-});
-
-const reviewSchema = z.object({
-  apiVersion: z.literal(ADMISSION_API_VERSION),
-  kind: z.literal('AdmissionReview'),
-  request: requestSchema,
-});
-
-export type AdmissionRequest = z.output<typeof requestSchema>;
+/** The fields of an AdmissionReview's request that the webhook reads; `object` is checked by the decision. */
+export interface AdmissionRequest {
+  readonly uid: string;
+  readonly kind: { readonly group: string; readonly version: string; readonly kind: string };
+  readonly subResource?: string | null;
+  readonly operation: string;
+  readonly namespace?: string | null;
+  readonly name?: string | null;
+  readonly dryRun?: boolean | null;
+  readonly object?: unknown;
+}
 
 /** Why a review was answered the way it was: the `result` label of the metrics, and the log. */
 export const ADMISSION_RESULTS = [
@@ -69,15 +63,34 @@ const allow = (result: AdmissionResult, patch: readonly PatchOperation[] = []): 
   patch,
 });
 
+function readRequest(value: unknown, path: string): AdmissionRequest {
+  const request = object(value, path);
+  if (string(request.uid, at(path, 'uid')) === '')
+    throw new ShapeError(at(path, 'uid'), 'a UID', request.uid);
+  const kind = object(request.kind, at(path, 'kind'));
+  for (const key of ['group', 'version', 'kind']) string(kind[key], at(at(path, 'kind'), key));
+  string(request.operation, at(path, 'operation'));
+  for (const key of ['subResource', 'namespace', 'name'])
+    optional(request[key], at(path, key), string);
+  optional(request.dryRun, at(path, 'dryRun'), boolean);
+  return request as unknown as AdmissionRequest;
+}
+
+function literal(value: unknown, path: string, expected: string): void {
+  if (value !== expected) throw new ShapeError(path, JSON.stringify(expected), value);
+}
+
 /** The review's request, or a problem that makes the body no AdmissionReview (→ HTTP 400). */
 export function parseReview(body: unknown): AdmissionRequest | { problem: string } {
-  const parsed = reviewSchema.safeParse(body);
-  if (parsed.success) return parsed.data.request;
-  const issue = parsed.error.issues[0];
-  const where = issue?.path.join('.') || 'body';
-  return {
-    problem: `not an ${ADMISSION_API_VERSION} AdmissionReview: ${where}: ${issue?.message ?? 'invalid'}`,
-  };
+  try {
+    const review = object(body, '');
+    literal(review.apiVersion, 'apiVersion', ADMISSION_API_VERSION);
+    literal(review.kind, 'kind', 'AdmissionReview');
+    return readRequest(review.request, 'request');
+  } catch (err) {
+    if (!(err instanceof ShapeError)) throw err;
+    return { problem: `not an ${ADMISSION_API_VERSION} AdmissionReview: ${err.message}` };
+  }
 }
 
 function isPodCreate(request: AdmissionRequest): boolean {
@@ -93,17 +106,18 @@ function isPodCreate(request: AdmissionRequest): boolean {
 
 export function admit(request: AdmissionRequest, defaults: InjectDefaults): Decision {
   if (!isPodCreate(request)) return allow('ignored');
-  const parsed = podSchema.safeParse(request.object);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  let pod: Pod;
+  try {
+    pod = readPod(request.object);
+  } catch (err) {
+    if (!(err instanceof ShapeError)) throw err;
     return {
       result: 'denied',
       allowed: false,
       patch: [],
-      message: `request.object is not a Pod: ${issue?.path.join('.') || 'object'}: ${issue?.message ?? 'invalid'}`,
+      message: `request.object is not a Pod: ${err.message}`,
     };
   }
-  const pod = parsed.data;
   const asked = readPodRequest(pod, defaults);
   if (hasSidecar(pod)) {
     // Reinvoked, or added otherwise: never a second proxy, never a denial of a pod that has one.
@@ -129,7 +143,7 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
 export function reviewResponse(uid: string, decision: Decision): string {
   const fields = [`"uid":${JSON.stringify(uid)}`, `"allowed":${decision.allowed}`];
   if (decision.patch.length > 0) {
-    const patch = Buffer.from(JSON.stringify(decision.patch)).toString('base64');
+    const patch = Buffer.from(patchText(decision.patch)).toString('base64');
     fields.push('"patchType":"JSONPatch"', `"patch":"${patch}"`);
   }
   if (!decision.allowed) {

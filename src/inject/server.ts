@@ -67,24 +67,24 @@ function refuseUnlessMutate(req: IncomingMessage): void {
 }
 
 /**
- * The body, kept up to `max` bytes. A larger one is read to its end and thrown away, then
- * refused: answering while the client still sends would reset the connection under it, and
- * the client would see a broken pipe instead of the 413 (the request timeout bounds it).
+ * The body, kept up to `max` bytes, handed to `done` (no promise: a review is answered in
+ * the 'end' event itself). A larger one is read to its end and thrown away, then refused:
+ * answering while the client still sends would reset the connection under it, and the
+ * client would see a broken pipe instead of the 413 (the request timeout bounds it). A
+ * request that fails while sending (reset, timeout) has no one to answer: its socket is
+ * already gone.
  */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= max) chunks.push(chunk);
-      else chunks.length = 0;
-    });
-    req.on('end', () => {
-      if (size > max) reject(new Refused(413, 'too_large', `request body over ${max} bytes`));
-      else resolve(Buffer.concat(chunks, size));
-    });
-    req.on('error', reject);
+function readBody(req: IncomingMessage, max: number, done: (body: Buffer | Refused) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= max) chunks.push(chunk);
+    else chunks.length = 0;
+  });
+  req.on('end', () => {
+    if (size > max) done(new Refused(413, 'too_large', `request body over ${max} bytes`));
+    else done(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
   });
 }
 
@@ -97,12 +97,13 @@ function parseJson(body: Buffer): unknown {
 }
 
 function send(res: ServerResponse, status: number, text: string, close = false): void {
-  res.writeHead(status, {
+  const headers: Record<string, string | number> = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
-    ...(close ? { connection: 'close' } : {}),
-  });
+  };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
   res.end(text);
 }
 
@@ -139,39 +140,55 @@ const error = (message: string): string => JSON.stringify({ error: message });
 export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
   const { defaults, metrics, logger, maxBodyBytes } = options;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const started = process.hrtime.bigint();
+  const review = (res: ServerResponse, body: Buffer, started: number): void => {
+    const parsed = parseReview(parseJson(body));
+    if ('problem' in parsed) throw new Refused(400, 'not_a_review', parsed.problem);
+    const decision = admit(parsed, defaults);
+    send(res, 200, reviewResponse(parsed.uid, decision));
+    const seconds = (performance.now() - started) / 1e3;
+    metrics.reviewed(decision.result, seconds);
+    logDecision(logger, parsed, decision, Math.round(seconds * 1e6) / 1e3);
+  };
+
+  const refuse = (res: ServerResponse, err: Refused): void => {
+    metrics.refusedRequest(err.reason);
+    logger.warn(
+      { event: 'admission_refused', status: err.status, reason: err.reason, error: err.message },
+      'request refused',
+    );
+    if (err.status === 405) res.setHeader('allow', 'POST');
+    // A body left unread (too large) is discarded by Node; the connection then closes.
+    send(res, err.status, error(err.message), err.reason === 'too_large');
+  };
+
+  /** Runs one step of answering a request: a refusal becomes its 4xx, anything else a 500. */
+  const step = (res: ServerResponse, run: () => void): void => {
     try {
-      refuseUnlessMutate(req);
-      const parsed = parseReview(parseJson(await readBody(req, maxBodyBytes)));
-      if ('problem' in parsed) throw new Refused(400, 'not_a_review', parsed.problem);
-      const decision = admit(parsed, defaults);
-      send(res, 200, reviewResponse(parsed.uid, decision));
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.reviewed(decision.result, seconds);
-      logDecision(logger, parsed, decision, Math.round(seconds * 1e6) / 1e3);
+      run();
     } catch (err) {
-      if (!(err instanceof Refused)) throw err;
-      metrics.refusedRequest(err.reason);
-      logger.warn(
-        { event: 'admission_refused', status: err.status, reason: err.reason, error: err.message },
-        'request refused',
-      );
-      if (err.status === 405) res.setHeader('allow', 'POST');
-      // A body left unread (too large) is discarded by Node; the connection then closes.
-      send(res, err.status, error(err.message), err.reason === 'too_large');
+      if (err instanceof Refused) return refuse(res, err);
+      logger.error({ event: 'admission_failed', err }, 'answering a review failed');
+      if (!res.headersSent) send(res, 500, error('internal error'));
+      else res.destroy();
     }
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    step(res, () => {
+      refuseUnlessMutate(req);
+      readBody(req, maxBodyBytes, (body) =>
+        step(res, () => {
+          if (body instanceof Refused) throw body;
+          review(res, body, started);
+        }),
+      );
+    });
   };
 
   const server: Server = createServer(
     { ...TLS, cert: options.certificate.cert, key: options.certificate.key },
-    (req, res) => {
-      handle(req, res).catch((err: unknown) => {
-        logger.error({ event: 'admission_failed', err }, 'answering a review failed');
-        if (!res.headersSent) send(res, 500, error('internal error'));
-        else res.destroy();
-      });
-    },
+    onRequest,
   );
   // The API server keeps connections to webhooks alive and reuses them; closing an idle one
   // first risks a request sent on a closing socket, which fails the review.

@@ -7,8 +7,9 @@
 import {
   at,
   boolean,
+  type Check,
   type Fields,
-  list,
+  listOf,
   number,
   object,
   optional,
@@ -43,49 +44,54 @@ export interface Pod {
   };
 }
 
-function named(value: unknown, path: string): Fields {
+const optionalString = optional(string);
+const optionalStringMap = optional(stringMap);
+
+const named: Check<Fields> = (value, path) => {
   const fields = object(value, path);
   string(fields.name, at(path, 'name'));
   return fields;
-}
+};
 
-function envVar(value: unknown, path: string): void {
-  optional(named(value, path).value, at(path, 'value'), string);
-}
+const envVar: Check<void> = (value, path) => {
+  optionalString(named(value, path).value, at(path, 'value'));
+};
 
-function containerPort(value: unknown, path: string): void {
+const containerPort: Check<void> = (value, path) => {
   const port = object(value, path);
-  optional(port.name, at(path, 'name'), string);
+  optionalString(port.name, at(path, 'name'));
   number(port.containerPort, at(path, 'containerPort'));
-}
+};
 
-const envList = (value: unknown, path: string): void => void list(value, path, envVar);
-const portList = (value: unknown, path: string): void => void list(value, path, containerPort);
+const optionalEnv = optional(listOf(envVar));
+const optionalPorts = optional(listOf(containerPort));
 
-function container(value: unknown, path: string): void {
+const container: Check<void> = (value, path) => {
   const fields = named(value, path);
-  optional(fields.env, at(path, 'env'), envList);
-  optional(fields.ports, at(path, 'ports'), portList);
-}
+  optionalEnv(fields.env, at(path, 'env'));
+  optionalPorts(fields.ports, at(path, 'ports'));
+};
 
-const containers = (value: unknown, path: string): void => void list(value, path, container);
-const volumes = (value: unknown, path: string): void => void list(value, path, named);
+const containers = listOf(container);
+const optionalContainers = optional(containers);
+const optionalVolumes = optional(listOf(named));
+const optionalBoolean = optional(boolean);
 
-function metadata(value: unknown, path: string): void {
+const optionalMetadata = optional((value, path) => {
   const fields = object(value, path);
-  optional(fields.labels, at(path, 'labels'), stringMap);
-  optional(fields.annotations, at(path, 'annotations'), stringMap);
-}
+  optionalStringMap(fields.labels, at(path, 'labels'));
+  optionalStringMap(fields.annotations, at(path, 'annotations'));
+});
 
 /** `value` as a Pod, checked in the fields the webhook reads; a `ShapeError` names the first that is not. */
 export function readPod(value: unknown): Pod {
   const pod = object(value, '');
-  optional(pod.metadata, 'metadata', metadata);
+  optionalMetadata(pod.metadata, 'metadata');
   const spec = object(pod.spec, 'spec');
-  optional(spec.hostNetwork, 'spec.hostNetwork', boolean);
+  optionalBoolean(spec.hostNetwork, 'spec.hostNetwork');
   containers(spec.containers, 'spec.containers');
-  optional(spec.initContainers, 'spec.initContainers', containers);
-  optional(spec.volumes, 'spec.volumes', volumes);
+  optionalContainers(spec.initContainers, 'spec.initContainers');
+  optionalVolumes(spec.volumes, 'spec.volumes');
   return value as Pod;
 }
 

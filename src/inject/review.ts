@@ -22,7 +22,10 @@ import {
   type PatchOperation,
   patchText,
 } from './patch';
-import { at, boolean, object, optional, ShapeError, string } from './shape';
+import { boolean, object, optional, ShapeError, string } from './shape';
+
+const optionalString = optional(string);
+const optionalBoolean = optional(boolean);
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -63,16 +66,20 @@ const allow = (result: AdmissionResult, patch: readonly PatchOperation[] = []): 
   patch,
 });
 
-function readRequest(value: unknown, path: string): AdmissionRequest {
-  const request = object(value, path);
-  if (string(request.uid, at(path, 'uid')) === '')
-    throw new ShapeError(at(path, 'uid'), 'a UID', request.uid);
-  const kind = object(request.kind, at(path, 'kind'));
-  for (const key of ['group', 'version', 'kind']) string(kind[key], at(at(path, 'kind'), key));
-  string(request.operation, at(path, 'operation'));
-  for (const key of ['subResource', 'namespace', 'name'])
-    optional(request[key], at(path, key), string);
-  optional(request.dryRun, at(path, 'dryRun'), boolean);
+/** `request` of a review: the fields the webhook reads, checked in place. */
+function readRequest(value: unknown): AdmissionRequest {
+  const request = object(value, 'request');
+  if (string(request.uid, 'request.uid') === '')
+    throw new ShapeError('request.uid', 'a UID', request.uid);
+  const kind = object(request.kind, 'request.kind');
+  string(kind.group, 'request.kind.group');
+  string(kind.version, 'request.kind.version');
+  string(kind.kind, 'request.kind.kind');
+  string(request.operation, 'request.operation');
+  optionalString(request.subResource, 'request.subResource');
+  optionalString(request.namespace, 'request.namespace');
+  optionalString(request.name, 'request.name');
+  optionalBoolean(request.dryRun, 'request.dryRun');
   return request as unknown as AdmissionRequest;
 }
 
@@ -86,7 +93,7 @@ export function parseReview(body: unknown): AdmissionRequest | { problem: string
     const review = object(body, '');
     literal(review.apiVersion, 'apiVersion', ADMISSION_API_VERSION);
     literal(review.kind, 'kind', 'AdmissionReview');
-    return readRequest(review.request, 'request');
+    return readRequest(review.request);
   } catch (err) {
     if (!(err instanceof ShapeError)) throw err;
     return { problem: `not an ${ADMISSION_API_VERSION} AdmissionReview: ${err.message}` };

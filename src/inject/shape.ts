@@ -30,56 +30,48 @@ export class ShapeError extends Error {
 /** A JSON object (not an array, not null), its fields still unchecked. */
 export type Fields = Readonly<Record<string, unknown>>;
 
-const isFields = (value: unknown): value is Fields =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Asserts that the value at `path` is a `T`, and returns it as one. */
+export type Check<T> = (value: unknown, path: string) => T;
 
 /** `path` then `.key`, or `key` at the top. */
 export const at = (path: string, key: string | number): string =>
   path === '' ? String(key) : `${path}.${key}`;
 
-export function object(value: unknown, path: string): Fields {
-  if (!isFields(value)) throw new ShapeError(path, 'an object', value);
-  return value;
-}
+export const object: Check<Fields> = (value, path) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ShapeError(path, 'an object', value);
+  return value as Fields;
+};
 
-export function string(value: unknown, path: string): string {
-  if (typeof value !== 'string') throw new ShapeError(path, 'a string', value);
-  return value;
-}
+const primitive =
+  <T>(type: 'string' | 'number' | 'boolean', expected: string): Check<T> =>
+  (value, path) => {
+    if (typeof value !== type) throw new ShapeError(path, expected, value);
+    return value as T;
+  };
 
-export function number(value: unknown, path: string): number {
-  if (typeof value !== 'number') throw new ShapeError(path, 'a number', value);
-  return value;
-}
+export const string = primitive<string>('string', 'a string');
+export const number = primitive<number>('number', 'a number');
+export const boolean = primitive<boolean>('boolean', 'a boolean');
 
-/** Absent or null (Go encodes nil that way), or the type `check` asserts. */
-export function optional<T>(
-  value: unknown,
-  path: string,
-  check: (value: unknown, path: string) => T,
-): T | null | undefined {
-  return value === undefined || value === null ? value : check(value, path);
-}
-
-export function boolean(value: unknown, path: string): boolean {
-  if (typeof value !== 'boolean') throw new ShapeError(path, 'a boolean', value);
-  return value;
-}
+/** Absent or null (Go encodes nil that way), or what `check` asserts. */
+export const optional =
+  <T>(check: Check<T>): Check<T | null | undefined> =>
+  (value, path) =>
+    value === undefined || value === null ? value : check(value, path);
 
 /** An array whose every element passes `check`. */
-export function list<T>(
-  value: unknown,
-  path: string,
-  check: (value: unknown, path: string) => T,
-): T[] {
-  if (!Array.isArray(value)) throw new ShapeError(path, 'an array', value);
-  for (let i = 0; i < value.length; i++) check(value[i], at(path, i));
-  return value as T[];
-}
+export const listOf =
+  <T>(check: Check<T>): Check<T[]> =>
+  (value, path) => {
+    if (!Array.isArray(value)) throw new ShapeError(path, 'an array', value);
+    for (let i = 0; i < value.length; i++) check(value[i], at(path, i));
+    return value as T[];
+  };
 
 /** An object whose every value is a string (labels, annotations). */
-export function stringMap(value: unknown, path: string): Readonly<Record<string, string>> {
+export const stringMap: Check<Readonly<Record<string, string>>> = (value, path) => {
   const fields = object(value, path);
   for (const key in fields) string(fields[key], at(path, key));
   return fields as Readonly<Record<string, string>>;
-}
+};

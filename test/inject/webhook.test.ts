@@ -696,6 +696,39 @@ describe('as an admission controller', () => {
     );
     expect(v1beta1.status).toBe(400);
     expect(v1beta1.body).toContain('not an admission.k8s.io/v1 AdmissionReview');
+    const review = podReview(pod({ containers: [APP] }));
+    const noUid = await webhook.post(
+      JSON.stringify({ ...review, request: { ...(review.request as object), uid: 42 } }),
+    );
+    expect(noUid.status).toBe(400);
+    expect(JSON.parse(noUid.body)).toEqual({
+      error:
+        'not an admission.k8s.io/v1 AdmissionReview: request.uid: expected a string, got a number',
+    });
+  });
+
+  it('denies a pod whose fields it reads are not what Kubernetes sends, naming the field', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ containers: { name: 'shop' } }, 'spec.containers: expected an array, got an object'],
+      [
+        { containers: [APP, { ...APP, name: 'b', env: [{ name: 'A', value: 1 }] }] },
+        'spec.containers.1.env.0.value: expected a string, got a number',
+      ],
+      [
+        { containers: [{ ...APP, ports: [{ containerPort: '8080' }] }] },
+        'spec.containers.0.ports.0.containerPort: expected a number, got a string',
+      ],
+      [{ containers: [APP], volumes: [{}] }, 'spec.volumes.0.name: expected a string, got nothing'],
+    ];
+    for (const [podSpec, problem] of cases) {
+      const answer = await webhook.review(podReview(pod(podSpec)));
+      expect(answer.allowed).toBe(false);
+      expect(answer.status?.message).toBe(`request.object is not a Pod: ${problem}`);
+    }
+    const labels = { metadata: { labels: { app: null } }, spec: { containers: [APP] } };
+    expect((await webhook.review(podReview(labels))).status?.message).toBe(
+      'request.object is not a Pod: metadata.labels.app: expected a string, got null',
+    );
     expect((await webhook.post('{}', { path: '/validate' })).status).toBe(404);
     const get = await webhook.post('', { method: 'GET' });
     expect(get.status).toBe(405);

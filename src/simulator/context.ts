@@ -22,8 +22,11 @@ export interface SimContext {
   readonly tokenEndpoint: boolean;
   /** False: a front end without a backend, answering 503 to everything. */
   backendAvailable: boolean;
-  /** The server's own origin, e.g. 'http://127.0.0.1:8080', for Location headers. */
-  origin(): string;
+  /**
+   * The origin `req` addressed, for Location headers: built from its `Host`, as JAX-RS
+   * builds absolute URIs, so it names the server the way the client (a proxy) does.
+   */
+  origin(req: IncomingMessage): string;
 }
 
 export interface Exchange {

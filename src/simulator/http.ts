@@ -18,6 +18,19 @@ export function splitTarget(raw: string): Target {
     : { raw, path: raw.slice(0, q), query: raw.slice(q + 1) };
 }
 
+/** `host[:port]` as RFC 3986 allows it: a name or address, or a bracketed IPv6 literal. */
+const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::\d*)?$/;
+
+/**
+ * The origin a request addressed: `http://` and its `Host`, as JAX-RS builds absolute URIs
+ * (a proxy in front sees its own configured Vidispine URL in a `Location`); `bound`, the
+ * listening address, for a request without a usable `Host` (HTTP/1.0).
+ */
+export function requestOrigin(req: IncomingMessage, bound: string): string {
+  const host = req.headers.host;
+  return host !== undefined && HOST_RE.test(host) ? `http://${host}` : bound;
+}
+
 export interface Segment {
   readonly name: string;
   /** Matrix parameters: `/item/VX-1;version=3` → { version: '3' }. */

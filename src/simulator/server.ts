@@ -4,7 +4,7 @@ import type { SimContext } from './context';
 import { CallCounter } from './counters';
 import { FaultSwitch } from './faults';
 import { CONTROL_PREFIX, handleControl } from './control';
-import { reject, splitTarget } from './http';
+import { reject, requestOrigin, splitTarget } from './http';
 import { ItemStore } from './items';
 import { dispatchApi, dispatchNoauth } from './routes/router';
 import { TokenRegistry } from './token-registry';
@@ -67,7 +67,7 @@ class SimulatorServer implements Simulator {
       reasonHeader: options.reasonHeader ?? false,
       tokenEndpoint: options.tokenEndpoint ?? true,
       backendAvailable: true,
-      origin: () => this.url,
+      origin: (req) => requestOrigin(req, this.url),
     };
     this.controlPath = options.controlPath ?? false;
     this.webSockets = new WebSocketEcho(this.ctx);

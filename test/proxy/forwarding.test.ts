@@ -3,7 +3,8 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { patternBytes } from '../../src/simulator/pattern';
 import { basic, call } from '../support/http';
-import { startHarness, type Harness } from '../support/app';
+import { createSimulator } from '../../src/simulator';
+import { startApp, startHarness, type Harness } from '../support/app';
 
 let h: Harness;
 
@@ -123,6 +124,30 @@ describe('responses', () => {
     });
     expect(seeOther.status).toBe(303);
     expect(seeOther.headers.location).toMatch(/^http:\/\/legacy\.example:8080\/API\/item\/[^/]+$/);
+  });
+
+  it('rewrites the Location Vidispine builds from the Host the proxy sends it', async () => {
+    // vidispine.url names the server as localhost, which it does not listen as: only a
+    // Location built from the request's Host matches the configured URL.
+    const sim = createSimulator();
+    const { port: simPort } = new URL(await sim.listen(0, '127.0.0.1'));
+    const app = await startApp({ sim, vidispine: { url: `http://localhost:${simPort}` } });
+    try {
+      const created = await createItem(app.port());
+      expect(created.status).toBe(201);
+      const id = String(json(created.text).id);
+      expect(created.headers.location).toBe(`http://127.0.0.1:${app.port()}/API/item/${id}`);
+      const seeOther = await call(app.port(), {
+        method: 'POST',
+        path: '/API/item?respond=303',
+        headers: { host: 'media.example' },
+        body: '{}',
+      });
+      expect(seeOther.status).toBe(303);
+      expect(seeOther.headers.location).toMatch(/^http:\/\/media\.example\/API\/item\/VX-\d+$/);
+    } finally {
+      await app.close();
+    }
   });
 
   it('passes ETag / If-None-Match and answers 304', async () => {

@@ -1,6 +1,7 @@
 import type { Simulator } from '../../src/simulator';
 import { startSimulator, type SimulatorHandle } from '../support/simulator';
 import { basic, type Reply } from '../support/http';
+import { rawExchange } from '../support/net';
 
 describe('item resource', () => {
   let sim: Simulator;
@@ -24,24 +25,38 @@ describe('item resource', () => {
     });
   });
 
-  it('POST creates an item: 201 + Location on the simulator origin', async () => {
+  it('POST creates an item: 201 + Location on the origin the Host header names', async () => {
     const r = await get('/API/item', {
       method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
+      headers: { ...auth, host: 'vidispine.example:8080', 'content-type': 'application/json' },
       body: '{"title":"new"}',
     });
     expect(r.status).toBe(201);
-    expect(r.headers.location).toBe(`${sim.url}/API/item/VX-2`);
+    expect(r.headers.location).toBe('http://vidispine.example:8080/API/item/VX-2');
     expect(json(r)).toMatchObject({ id: 'VX-2', metadata: { title: 'new' } });
     const back = await get(new URL(r.headers.location ?? '').pathname, { headers: auth });
     expect(json(back)).toMatchObject({ id: 'VX-2', metadata: { title: 'new' } });
   });
 
-  it('POST ?respond=303 answers See Other with a Location on the simulator origin', async () => {
-    const r = await get('/API/item?respond=303', { method: 'POST', headers: auth });
+  it('POST ?respond=303 answers See Other with a Location on the origin the Host names', async () => {
+    const r = await get('/API/item?respond=303', {
+      method: 'POST',
+      headers: { ...auth, host: 'localhost:1234' },
+    });
     expect(r.status).toBe(303);
-    expect(r.headers.location).toBe(`${sim.url}/API/item/VX-2`);
+    expect(r.headers.location).toBe('http://localhost:1234/API/item/VX-2');
     expect(r.body.length).toBe(0);
+  });
+
+  it('builds Location on the listening address for a request without Host (HTTP/1.0)', async () => {
+    const { port } = new URL(sim.url);
+    const answer = await rawExchange(
+      Number(port),
+      `POST /API/item?respond=303 HTTP/1.0\r\nAuthorization: ${auth.authorization}\r\n` +
+        'Content-Length: 2\r\n\r\n{}',
+    );
+    expect(answer.status).toBe(303);
+    expect(answer.text).toContain(`\r\nlocation: ${sim.url}/API/item/VX-2\r\n`);
   });
 
   it('PUT merges metadata fields and bumps the ETag; If-None-Match gets 304', async () => {

@@ -75,13 +75,14 @@ function withFields(ex: ApiExchange, use: (fields: Record<string, string>) => vo
 
 export const ITEM_ROUTES: readonly ApiRoute[] = [
   {
-    // POST answers 201 + Location, or 303 See Other with `?respond=303`; both on our own origin.
+    // POST answers 201 + Location, or 303 See Other with `?respond=303`; both on the origin the
+    // request addressed.
     pattern: ['item'],
     methods: ['POST'],
     handle: (ex) =>
       withFields(ex, (fields) => {
         const item = ex.ctx.items.create(fields);
-        const location = `${ex.ctx.origin()}/API/item/${item.id}`;
+        const location = `${ex.ctx.origin(ex.req)}/API/item/${item.id}`;
         if (new URLSearchParams(ex.target.query).get('respond') === '303') {
           ex.res.writeHead(303, { location, 'content-length': 0 });
           ex.res.end();

@@ -32,6 +32,21 @@ function positiveInt(name: string, raw: string | undefined): number | undefined 
   return Number(raw);
 }
 
+/**
+ * A default lifetime above the cap would have every non-administrator's token request
+ * without `seconds` refused (or capped) for a value the client never sent.
+ */
+function checkDefaultWithinMax(given: number | undefined, givenMax: number | undefined): void {
+  const dflt = given ?? SIMULATOR_DEFAULTS.defaultSeconds;
+  const max = givenMax ?? SIMULATOR_DEFAULTS.maxSeconds;
+  if (dflt <= max) return;
+  throw new UsageError(
+    given === undefined
+      ? `--max-seconds "${max}": below --default-seconds (default ${dflt}); lower that too`
+      : `--default-seconds "${dflt}": must be at most --max-seconds (${max})`,
+  );
+}
+
 function loadUsers(file: string): SimUser[] {
   let text: string;
   try {
@@ -151,14 +166,17 @@ function parse(args: string[]): Parsed | 'help' {
   if (refresh !== undefined && !/^\d+$/.test(refresh)) {
     throw new UsageError(`--refresh-interval "${refresh}": expected a non-negative integer`);
   }
+  const defaultSeconds = positiveInt('default-seconds', values['default-seconds']);
+  const maxSeconds = positiveInt('max-seconds', values['max-seconds']);
+  checkDefaultWithinMax(defaultSeconds, maxSeconds);
   return {
     listen: parseListen(values.listen),
     usersFile: values.users,
     options: {
       users: values.users === undefined ? undefined : loadUsers(values.users),
       controlPath: values.control,
-      defaultSeconds: positiveInt('default-seconds', values['default-seconds']),
-      maxSeconds: positiveInt('max-seconds', values['max-seconds']),
+      defaultSeconds,
+      maxSeconds,
       aboveMax,
       refreshIntervalSeconds: refresh === undefined ? undefined : Number(refresh),
       tokenEndpoint: !values['no-token-endpoint'],

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
+import { MAX_DELAY_MS } from './faults';
 import { readSmallBody, reject, sendJson, type Target } from './http';
 import type { CallEndpoint, Simulator } from './types';
 
@@ -16,7 +17,7 @@ const FaultBody = z
         status: z.number().int().min(200).max(599),
         retryAfter: z.number().int().min(0).optional(),
       }),
-      z.object({ kind: z.literal('delay'), ms: z.number().min(0) }),
+      z.object({ kind: z.literal('delay'), ms: z.number().min(0).max(MAX_DELAY_MS) }),
       z.object({ kind: z.literal('empty') }),
       z.object({ kind: z.literal('drop') }),
     ]),

@@ -1,5 +1,8 @@
 import type { FaultLimits, TokenEndpointFault } from './types';
 
+/** The longest delay a timer can hold: Node fires a longer one after 1 ms. */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
 interface ActiveFault {
   readonly fault: TokenEndpointFault;
   readonly until?: number;
@@ -46,8 +49,8 @@ function faultProblem(fault: TokenEndpointFault, limits: FaultLimits): string | 
   ) {
     return 'status must be an integer 200..599';
   }
-  if (fault.kind === 'delay' && !(Number.isFinite(fault.ms) && fault.ms >= 0)) {
-    return 'ms must be a non-negative number';
+  if (fault.kind === 'delay' && !(fault.ms >= 0 && fault.ms <= MAX_DELAY_MS)) {
+    return `ms must be a number 0..${MAX_DELAY_MS}`;
   }
   if (limits.forMs !== undefined && !(limits.forMs >= 0)) return 'forMs must be non-negative';
   if (limits.times !== undefined && !(Number.isInteger(limits.times) && limits.times >= 0)) {

@@ -49,6 +49,11 @@ class SimulatorServer implements Simulator {
       ),
       aboveMax: options.aboveMax ?? SIMULATOR_DEFAULTS.aboveMax,
     };
+    if (lifetime.defaultSeconds > lifetime.maxSeconds) {
+      throw new Error(
+        `simulator option defaultSeconds (${lifetime.defaultSeconds}) must not exceed maxSeconds (${lifetime.maxSeconds})`,
+      );
+    }
     const refreshSeconds =
       options.refreshIntervalSeconds ?? SIMULATOR_DEFAULTS.refreshIntervalSeconds;
     if (!(refreshSeconds >= 0)) throw new Error('refreshIntervalSeconds must be non-negative');

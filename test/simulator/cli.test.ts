@@ -164,6 +164,12 @@ describe('simulate command', () => {
     [['--listen', '127.0.0.1:70000'], /port 0\.\.65535/],
     [['--above-max', 'maybe'], /--above-max "maybe"/],
     [['--max-seconds', '0'], /--max-seconds "0"/],
+    [['--default-seconds', '120'], /--default-seconds "120": must be at most --max-seconds \(60\)/],
+    [
+      ['--default-seconds', '90', '--max-seconds', '80'],
+      /--default-seconds "90": must be at most --max-seconds \(80\)/,
+    ],
+    [['--max-seconds', '30'], /--max-seconds "30": below --default-seconds \(default 60\)/],
     [['--refused-runas-status', '402'], /--refused-runas-status "402"/],
     [['--frobnicate'], /frobnicate/],
   ])('bad arguments %j → exit 2', async (args, message) => {

@@ -133,7 +133,13 @@ describe('in-process control API', () => {
   it('refuses invalid options', () => {
     expect(() => createSimulator({ maxSeconds: 0 })).toThrow(/maxSeconds/);
     expect(() => createSimulator({ defaultSeconds: 1.5 })).toThrow(/defaultSeconds/);
+    expect(() => createSimulator({ defaultSeconds: 120 })).toThrow(
+      /defaultSeconds \(120\) must not exceed maxSeconds \(60\)/,
+    );
     expect(() => createSimulator({ refreshIntervalSeconds: -1 })).toThrow(/refreshIntervalSeconds/);
+    expect(() => sim.failTokenEndpoints({ kind: 'delay', ms: 2 ** 31 })).toThrow(
+      /ms must be a number 0\.\.2147483647/,
+    );
     expect(() =>
       createSimulator({
         users: [

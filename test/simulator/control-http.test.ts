@@ -77,6 +77,17 @@ describe('HTTP control surface', () => {
         expect((await post(sim.url, '/__sim/faults', { fault: { kind: 'explode' } })).status).toBe(
           400,
         );
+        // Node would fire a longer timer after 1 ms.
+        const tooLong = await post(sim.url, '/__sim/faults', {
+          fault: { kind: 'delay', ms: 2 ** 31 },
+        });
+        expect(tooLong.status).toBe(400);
+        expect(tooLong.text).toMatch(/^[^\n]*fault\.ms[^\n]*\n$/);
+        expect(
+          (await post(sim.url, '/__sim/faults', { fault: { kind: 'delay', ms: 2 ** 31 - 1 } }))
+            .status,
+        ).toBe(204);
+        expect((await get('/__sim/faults', { method: 'DELETE' })).status).toBe(204);
         const notJson = await call(sim.url, { path: '/__sim/faults', method: 'POST', body: '{' });
         expect(notJson.status).toBe(400);
       } finally {

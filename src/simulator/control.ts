@@ -38,12 +38,13 @@ type Handler = (sim: Simulator, body: unknown, query: URLSearchParams, arg: stri
 
 const ROUTES: Record<string, Handler> = {
   'GET calls': (sim, _b, q) => {
-    const endpoint = q.get('endpoint') ?? undefined;
+    // An empty value is no filter: `calls?endpoint=&user=` counts everything.
+    const endpoint = q.get('endpoint') || undefined;
     if (endpoint !== undefined && !ENDPOINTS.has(endpoint)) throw new Error('unknown endpoint');
     return {
       count: sim.calls({
         endpoint: endpoint as CallEndpoint | undefined,
-        user: q.get('user') ?? undefined,
+        user: q.get('user') || undefined,
       }),
     };
   },

@@ -29,6 +29,9 @@ describe('HTTP control surface', () => {
         const count = await get('/__sim/calls?endpoint=token&user=alice');
         expect(JSON.parse(count.text)).toEqual({ count: 1 });
         expect(JSON.parse((await get('/__sim/calls')).text)).toEqual({ count: 2 });
+        // The form the README shows: empty values filter nothing.
+        expect(JSON.parse((await get('/__sim/calls?endpoint=&user=')).text)).toEqual({ count: 2 });
+        expect(JSON.parse((await get('/__sim/calls?user=')).text)).toEqual({ count: 2 });
         expect((await get('/__sim/calls?endpoint=bogus')).status).toBe(400);
         expect((await post(sim.url, '/__sim/calls/reset')).status).toBe(204);
         expect(sim.calls()).toBe(0);

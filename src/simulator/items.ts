@@ -34,3 +34,17 @@ export class ItemStore {
 export function etagOf(item: Item): string {
   return `"${item.id}-${item.revision}"`;
 }
+
+/** An entity tag in a list: its opaque part (quotes included), a weak `W/` prefix aside. */
+const ENTITY_TAG = /(?:W\/)?("[^"]*")/g;
+
+/**
+ * `If-None-Match` against an item (RFC 9110 §13.1.2): `*`, or a list of entity tags of which
+ * one matches by weak comparison, so `W/"x"` matches `"x"` and the other way round.
+ */
+export function noneMatchHits(header: string, item: Item): boolean {
+  if (header.trim() === '*') return true;
+  const opaque = etagOf(item);
+  for (const [, tag] of header.matchAll(ENTITY_TAG)) if (tag === opaque) return true;
+  return false;
+}

@@ -79,6 +79,17 @@ describe('item resource', () => {
     expect(after.status).toBe(200);
   });
 
+  it('If-None-Match compares weakly (RFC 9110 §13.1.2), takes a list and *', async () => {
+    const etag = (await get('/API/item/VX-1', { headers: auth })).headers.etag ?? '';
+    const status = async (inm: string): Promise<number> =>
+      (await get('/API/item/VX-1', { headers: { ...auth, 'if-none-match': inm } })).status;
+    expect(await status(`W/${etag}`)).toBe(304);
+    expect(await status(`"other", W/"x,y" , ${etag}`)).toBe(304);
+    expect(await status('*')).toBe(304);
+    expect(await status('"other", W/"VX-1"')).toBe(200);
+    expect(await status(etag.slice(1, -1))).toBe(200);
+  });
+
   it.each(['not json', '[1]', '{"n":1}'])('PUT %j → 400 with a one-line reason', async (body) => {
     const r = await get('/API/item/VX-1/metadata', { method: 'PUT', headers: auth, body });
     expect(r.status).toBe(400);

@@ -1,5 +1,5 @@
-import { allowBody, readSmallBody, reject, sendJson } from '../http';
-import { etagOf, type Item } from '../items';
+import { allowBody, readSmallBody, reject, sendBody, sendJson } from '../http';
+import { etagOf, noneMatchHits, type Item } from '../items';
 import type { ApiExchange, ApiRoute } from './router';
 
 const METADATA_LIMIT = 1024 * 1024;
@@ -24,11 +24,7 @@ function itemDocument(ex: ApiExchange, item: Item, metadataOnly: boolean): Recor
 function sendItem(ex: ApiExchange, item: Item, metadataOnly: boolean): void {
   const etag = etagOf(item);
   const inm = ex.req.headers['if-none-match'];
-  if (inm !== undefined && (inm.trim() === '*' || inm.split(',').some((t) => t.trim() === etag))) {
-    ex.res.writeHead(304, { etag });
-    ex.res.end();
-    return;
-  }
+  if (inm !== undefined && noneMatchHits(inm, item)) return sendBody(ex.res, 304, '', '', { etag });
   sendJson(ex.res, 200, itemDocument(ex, item, metadataOnly), { etag });
 }
 

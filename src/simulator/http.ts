@@ -53,6 +53,10 @@ export function segmentsOf(path: string): Segment[] {
   });
 }
 
+/**
+ * An answer with content, or without any where the status has none (204, 304: RFC 9110
+ * §6.4.1, no Content-Length or Content-Type either).
+ */
 export function sendBody(
   res: ServerResponse,
   status: number,
@@ -60,6 +64,11 @@ export function sendBody(
   body: string | Buffer,
   headers: OutgoingHttpHeaders = {},
 ): void {
+  if (status === 204 || status === 304) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
   const payload = typeof body === 'string' ? Buffer.from(body) : body;
   res.writeHead(status, {
     ...headers,

@@ -3,6 +3,7 @@ import { createSimulator, type Simulator } from '../../src/simulator';
 import { startSimulator, type SimulatorHandle } from '../support/simulator';
 import type { ManualClock } from '../support/clock';
 import { basic, call, tokenAuth, type Reply } from '../support/http';
+import { rawRequest } from '../support/raw-client';
 import { until } from '../support/wait';
 
 describe('in-process control API', () => {
@@ -41,6 +42,26 @@ describe('in-process control API', () => {
     sim.resetCalls();
     expect(sim.calls()).toBe(0);
   });
+
+  it.each([204, 304])(
+    'a %i status fault answers without content or its headers',
+    async (status) => {
+      sim.failTokenEndpoints({ kind: 'status', status }, { times: 1 });
+      const auth = `Authorization: ${basic('alice', 'alice-password')}\r\n`;
+      // Two requests on one connection: the second answer must start where the first ends.
+      const { responses } = await rawRequest(
+        Number(new URL(sim.url).port),
+        `GET /API/token HTTP/1.1\r\nHost: x\r\n${auth}\r\n` +
+          `GET /API/whoami HTTP/1.1\r\nHost: x\r\n${auth}\r\n`,
+        { responses: 2 },
+      );
+      expect(responses.map((r) => r.status)).toEqual([status, 200]);
+      expect(responses[0].header('content-length')).toBeUndefined();
+      expect(responses[0].header('content-type')).toBeUndefined();
+      expect(responses[0].body.length).toBe(0);
+      expect(responses[1].body.toString()).toBe('alice');
+    },
+  );
 
   it('status faults until healed, then normal again', async () => {
     sim.failTokenEndpoints({ kind: 'status', status: 503 });

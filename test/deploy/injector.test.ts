@@ -211,6 +211,43 @@ function outsideNamespace(objects: readonly K8sObject[], namespace: string): str
     .map((o) => `${o.kind}/${o.metadata.name} in ${String(o.metadata.namespace)}`);
 }
 
+/**
+ * Every namespace an install of the webhook names: the Namespace object, where each of its
+ * objects is, and where the webhook configuration, cert-manager's CA injection and the
+ * serving certificate's DNS names say its Service is. One install names exactly one.
+ */
+function namespacesNamed(objects: readonly K8sObject[]): string[] {
+  const named = objects.map((o) =>
+    o.kind === 'Namespace' ? o.metadata.name : String(o.metadata.namespace),
+  );
+  const mwc = one(objects, 'MutatingWebhookConfiguration');
+  named.splice(objects.indexOf(mwc), 1);
+  for (const hook of records(at(mwc, 'webhooks')))
+    named.push(String(at(hook, 'clientConfig', 'service', 'namespace')));
+  const from = at(mwc, 'metadata', 'annotations', 'cert-manager.io/inject-ca-from');
+  if (typeof from === 'string') named.push(String(from.split('/')[0]));
+  for (const cert of byKind(objects, 'Certificate')) {
+    const names = at(cert, 'spec', 'dnsNames');
+    for (const name of Array.isArray(names) ? names : []) named.push(String(name).split('.')[1]);
+  }
+  return [...new Set(named)].sort();
+}
+
+/** A kustomization in a new folder under `parent` that installs `resources` into `namespace`. */
+function inNamespace(parent: string, resources: string, namespace: string): string {
+  const dir = join(parent, `in-${namespace}`);
+  mkdirSync(dir);
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    stringify({
+      resources: [relative(dir, resources)],
+      namespace,
+      transformers: [relative(dir, join(ROOT, 'deploy', 'injector', 'follow-namespace'))],
+    }),
+  );
+  return dir;
+}
+
 /** cert-manager mode: the CA injection names the Certificate that writes the mounted Secret. */
 function certManagerProblems(objects: readonly K8sObject[]): string[] {
   const out: string[] = [];
@@ -735,6 +772,22 @@ describe('kubectl kustomize deploy/injector', () => {
     }
   });
 
+  it('your namespace: with follow-namespace under transformers: moves every object and every reference to the webhook', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vap-injector-namespace-'));
+    try {
+      const rendered = renderKustomization(inNamespace(dir, DIR, 'media-tools'));
+      expect(namespacesNamed(rendered.objects)).toEqual(['media-tools']);
+      expect(schemaProblems(rendered.objects)).toEqual([]);
+      expect(wiringProblems(rendered.objects)).toEqual([]);
+      expect(certManagerProblems(rendered.objects)).toEqual([]);
+      expect(tlsTarget(rendered.objects).dnsName).toBe(
+        'vidispine-auth-proxy-injector.media-tools.svc',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("gives the webhook the chart's resources and probes", () => {
     const fromKustomize = injectorOf(renderKustomization(DIR).objects).container;
     const fromChart = injectorOf(
@@ -888,6 +941,22 @@ describe('kubectl kustomize deploy/injector/base with the provided-ca component'
   it('the real webhook serves the rendered pair to a client trusting only the rendered caBundle', async () => {
     const { example } = operatorCopy('end-to-end');
     await servesTheRenderedPair(renderKustomization(example).objects);
+  });
+
+  it('your namespace: with follow-namespace under transformers: the webhook, its Secret and every reference move there', () => {
+    const { root, example } = operatorCopy('overlay');
+    // The operator's certificates for the namespace of their own kustomization.
+    const r = runTool('bash', [join(root, SCRIPT), example, 'media-tools']);
+    expect(r.status).toBe(0);
+    const { objects } = renderKustomization(inNamespace(dir, example, 'media-tools'));
+    expect(namespacesNamed(objects)).toEqual(['media-tools']);
+    expect(wiringProblems(objects)).toEqual([]);
+    expect(providedCaProblems(objects, example)).toEqual([]);
+    const { dnsName } = tlsTarget(objects);
+    expect(dnsName).toBe('vidispine-auth-proxy-injector.media-tools.svc');
+    expect(new X509Certificate(file(example, 'tls.crt')).subjectAltName).toBe(
+      `DNS:${dnsName}, DNS:${dnsName}.cluster.local`,
+    );
   });
 
   it("certificates.sh names the namespace it is given (or the base's) and keeps the CA when it renews", () => {

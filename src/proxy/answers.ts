@@ -2,12 +2,30 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { NoTokenError } from '../tokens/types';
 import { retryAfterHeader } from './errors';
+import { hasLength } from './headers';
 
 const LINE_BREAKS = /[\r\n]+/g;
 
 /** Client sockets and bodies may fail at any time; `close` events carry the consequence. */
 export function ignoreError(): void {
   // intentionally empty
+}
+
+/**
+ * Ends an answer whose body cannot be finished (Vidispine stopped short). A chunked or
+ * length-delimited answer shows the cut by its framing; a close-delimited one (to an
+ * HTTP/1.0 client, without `Content-Length`) ends where the connection does, so an orderly
+ * close would make a short body look whole: its connection is reset instead.
+ *
+ * @param headers The answer's head as written, to tell whether it carried a length.
+ */
+export function cutAnswer(res: ServerResponse, headers: readonly string[]): void {
+  const socket = res.socket;
+  if (socket !== null && !socket.destroyed && !res.chunkedEncoding && !hasLength(headers)) {
+    socket.resetAndDestroy();
+    return;
+  }
+  res.destroy();
 }
 
 export function sendPlain(

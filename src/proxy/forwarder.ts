@@ -27,7 +27,7 @@ import {
 } from './errors';
 import type { Admitted, AdmissionRules, Refusal } from './admission';
 import { admit } from './admission';
-import { ignoreError, noTokenAnswer, sendPlain } from './answers';
+import { cutAnswer, ignoreError, noTokenAnswer, sendPlain } from './answers';
 import type { BodyBudget } from './body';
 import { readWhole, watchBodyIdle } from './body';
 import type { RequestFraming } from './framing';
@@ -65,6 +65,9 @@ export interface ForwarderOptions {
   /** Set only when `proxy.accessLog` is on: the data path pays for nothing otherwise. */
   readonly accessLog?: AccessLogger;
 }
+
+/** What an exchange holds as its answer's head before one was written. */
+const NO_HEADERS: readonly string[] = [];
 
 /** `nginx` calls a request whose client went away before the answer 499; so do we. */
 const CLIENT_CLOSED = 499;
@@ -186,6 +189,8 @@ class Exchange implements Turn {
   private clientGone = false;
   /** The `node:http` answer being passed on. */
   private answer: IncomingMessage | undefined;
+  /** The head of the answer passed on, as written: how its end is delimited. */
+  private answerHeaders: readonly string[] = NO_HEADERS;
 
   private readonly user: string;
   private plan: BodyPlan;
@@ -434,6 +439,7 @@ class Exchange implements Turn {
       this.cannotPassOn(call, err);
       return false;
     }
+    this.answerHeaders = headers;
     res.on('drain', answer.resume);
     return true;
   }
@@ -574,13 +580,14 @@ class Exchange implements Turn {
       this.cannotPassOn(upstreamReq, err);
       return;
     }
+    this.answerHeaders = headers;
     // From here a quiet upstream socket may just mean a slow client holding back the body;
     // the read timeout below tells the two apart.
     upstreamReq.setTimeout(0);
     this.answer = upstreamRes;
     watchUpstreamBody(upstreamReq, upstreamRes, this.f.upstream.readTimeoutMs);
     upstreamRes.on('close', () => {
-      if (!upstreamRes.complete) res.destroy();
+      if (!upstreamRes.complete) cutAnswer(res, headers);
       // The upstream request still owes its body; its connection cannot be reused.
       else if (bodyNeverSent) upstreamReq.destroy();
     });
@@ -615,7 +622,7 @@ class Exchange implements Turn {
     }
     this.f.observer.upstreamError?.(reason);
     if (this.res.headersSent) {
-      this.res.destroy();
+      cutAnswer(this.res, this.answerHeaders);
       return;
     }
     this.f.logger.warn(

@@ -146,6 +146,15 @@ export function clientResponseHeaders(
   );
 }
 
+/** Whether a flat name/value list carries `Content-Length`. */
+export function hasLength(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    // Stryker disable next-line ConditionalExpression: the length test only spares lower-casing other names
+    if (headers[i].length === 14 && headers[i].toLowerCase() === 'content-length') return true;
+  }
+  return false;
+}
+
 /** What HTTP allows in a reason phrase (RFC 9112 §4): tab, space, visible ASCII, obs-text. */
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 

@@ -1,4 +1,9 @@
-import { clientResponseHeaders, requestDropSet, stripClientHeaders } from '../../src/proxy/headers';
+import {
+  clientResponseHeaders,
+  hasLength,
+  requestDropSet,
+  stripClientHeaders,
+} from '../../src/proxy/headers';
 import type { LocationRewriter } from '../../src/proxy/location';
 
 /**
@@ -158,6 +163,16 @@ describe('client credentials', () => {
     expect(stripClientHeaders(raw, allowing)).toEqual(['RunAs', 'bob', 'X-User', 'bob']);
     const selecting = requestDropSet({ allowRunAs: true, selectUserHeader: 'X-USER' });
     expect(stripClientHeaders(raw, selecting)).toEqual(['RunAs', 'bob']);
+  });
+});
+
+describe('an answer with a length', () => {
+  it('is one whose head carries Content-Length, in any case', () => {
+    expect(hasLength(['Content-Type', 'x', 'content-LENGTH', '0'])).toBe(true);
+    expect(hasLength(['Content-Type', 'x', 'Content-Lengthy', '1', 'X', 'Content-Length'])).toBe(
+      false,
+    );
+    expect(hasLength([])).toBe(false);
   });
 });
 

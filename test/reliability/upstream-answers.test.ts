@@ -7,6 +7,7 @@ import { behindRawUpstream } from '../support/behind-raw-upstream';
 import { rawRequest } from '../support/raw-client';
 import { ok, type RawUpstream, type Responder } from '../support/raw-upstream';
 import { call } from '../support/http';
+import { connectionEnd } from '../support/net';
 import { until } from '../support/wait';
 import { startHarness, type Harness } from '../support/app';
 
@@ -81,6 +82,42 @@ describe('bytes that are not HTTP', () => {
     expect(reply.status).toBe(502);
     expect(h.observer.upstreamErrors).toEqual(['protocol']);
   });
+});
+
+describe("an HTTP/1.0 client's answer, delimited by the close of its connection", () => {
+  // Chunked from Vidispine; an HTTP/1.0 client gets it without framing, up to the close.
+  const whole = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n0\r\n\r\n';
+  const cut = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n';
+  const engines = [
+    ['without a body (undici)', 'GET /API/bad HTTP/1.0\r\n\r\n'],
+    ['with a body (node:http)', 'POST /API/bad HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi'],
+  ];
+
+  it.each(engines)('a request %s: a whole answer ends with an orderly close', async (_, req) => {
+    upstream.respond = answering(whole);
+    expect(await connectionEnd(h.port, req)).toBe('fin');
+  });
+
+  it.each(engines)(
+    'a request %s: Vidispine closing mid-body resets the connection, never a clean close',
+    async (_, req) => {
+      upstream.respond = (request, socket) => {
+        if (request.target !== '/API/bad') return ok(`answer ${request.sequence}`);
+        socket.end(cut);
+        return 'hang';
+      };
+      expect(await connectionEnd(h.port, req)).toBe('ECONNRESET');
+    },
+  );
+
+  it.each(engines)(
+    'a request %s: the read timeout resets the connection, never a clean close',
+    async (_, req) => {
+      upstream.respond = answering(cut);
+      expect(await connectionEnd(h.port, req)).toBe('ECONNRESET');
+      expect(h.observer.upstreamErrors).toEqual(['timeout']);
+    },
+  );
 });
 
 describe('a body Vidispine stops sending', () => {

@@ -52,6 +52,30 @@ export function rawExchange(
 }
 
 /** A loopback server that records every connection and request it gets. */
+/**
+ * Writes exact bytes on a fresh TCP connection and tells how the server ended it: `'fin'`
+ * for an orderly close, else the socket's error code (`ECONNRESET` for a reset). Rejects if
+ * the server has not closed it after `waitMs`.
+ */
+export function connectionEnd(port: number, bytes: string, waitMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('the server did not close the connection'));
+    }, waitMs);
+    const settle = (how: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(how);
+    };
+    socket.on('error', (err: NodeJS.ErrnoException) => settle(err.code ?? err.message));
+    socket.on('end', () => settle('fin'));
+    socket.resume();
+    socket.write(Buffer.from(bytes, 'latin1'));
+  });
+}
+
 export interface Recorder {
   readonly port: number;
   readonly url: string;

@@ -13,6 +13,7 @@ import {
   configSource,
   type LoadOptions,
   throwIfIssues,
+  withoutEmptyBlocks,
   withLogLevelOverride,
   zodIssues,
 } from './load';
@@ -307,7 +308,8 @@ export interface InjectorLoadOptions extends LoadOptions {
 /** The validated configuration; throws `ConfigError` naming each bad key or variable. */
 export function loadInjectorConfig(opts: InjectorLoadOptions): InjectorConfig {
   const source = configSource(opts, injectorEnvironment);
-  const parsed = injectorSchema.safeParse(source.raw, { reportInput: true });
+  const raw = withoutEmptyBlocks(source.raw, injectorSchema);
+  const parsed = injectorSchema.safeParse(raw, { reportInput: true });
   const issues = parsed.success ? [] : zodIssues(parsed.error, injectorSchema);
   const config = parsed.success ? { ...resolve(parsed.data), names: source.names } : undefined;
   if (config) issues.push(...(opts.verify?.(config) ?? []));

@@ -78,25 +78,39 @@ function presence(schema: z.ZodType): { default?: unknown; optional: boolean } {
   return { optional: false };
 }
 
-/**
- * The keys an object of `schema` at `path` accepts (`['users', 0]` → `name`, `password`, …),
- * for suggesting the nearest one to a mistyped key; empty when `path` is not an object.
- */
-export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+/** The schema of the value at `path` below `schema`, unwrapped; undefined where none is. */
+function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
   let node = unwrap(schema);
   for (const segment of path) {
     const def = defOf(node);
     if (def.type === 'object') {
       const child = (node as z.ZodObject).shape[String(segment)] as z.ZodType | undefined;
-      if (child === undefined) return [];
+      if (child === undefined) return undefined;
       node = unwrap(child);
     } else if (def.type === 'array' && typeof segment === 'number') {
       node = unwrap(def.element as z.ZodType);
     } else {
-      return [];
+      return undefined;
     }
   }
-  return defOf(node).type === 'object' ? Object.keys((node as z.ZodObject).shape) : [];
+  return node;
+}
+
+/**
+ * The keys an object of `schema` at `path` accepts (`['users', 0]` → `name`, `password`, …),
+ * for suggesting the nearest one to a mistyped key; empty when `path` is not an object.
+ */
+export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  const node = schemaAt(schema, path);
+  return node !== undefined && defOf(node).type === 'object'
+    ? Object.keys((node as z.ZodObject).shape)
+    : [];
+}
+
+/** Whether the value at `path` is a block of keys or a list (not a single value). */
+export function isBlockAt(schema: z.ZodType, path: readonly PropertyKey[]): boolean {
+  const type = defOf(schemaAt(schema, path) ?? z.never()).type;
+  return type === 'object' || type === 'array';
 }
 
 export function keyName(path: readonly KeySegment[]): string {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { type EnvironmentMapping, proxyEnvironment } from './env';
 import {
@@ -10,11 +9,12 @@ import {
   nameIssues,
   YAML_NAMES,
 } from './errors';
-import { keysAt } from './keys';
+import { isBlockAt, keysAt } from './keys';
 import { resolveConfig } from './resolve';
 import { fileSchema, type LogLevel, logLevelSchema, type ProblemParams } from './schema';
 import { unknownKeyProblem } from './suggest';
 import type { ProxyConfig } from './types';
+import { readYamlFile } from './yaml-file';
 
 /** The variable that names the YAML file when `--config` is not given. */
 export const CONFIG_FILE_VARIABLE = 'CONFIG_FILE';
@@ -94,12 +94,30 @@ export function configFromObject(
 function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
   // Parsed once per start: zod's eval-compiled fast path would cost more to build (about
   // 10 ms) than it could save.
-  const parsed = fileSchema.safeParse(source.raw, { reportInput: true, jitless: true });
+  const raw = withoutEmptyBlocks(source.raw, fileSchema);
+  const parsed = fileSchema.safeParse(raw, { reportInput: true, jitless: true });
   const result = parsed.success
     ? resolveConfig(parsed.data, env, source.names)
     : zodIssues(parsed.error, fileSchema);
   throwIfIssues(source, Array.isArray(result) ? result : []);
   return result as ProxyConfig;
+}
+
+/**
+ * `raw` with every block or list that has nothing under it (`token:` on a line of its own,
+ * which YAML reads as null) left out, as if the key were not written: a user who empties a
+ * block means its defaults. A single value with nothing after its colon stays null, and is
+ * refused as having no value (a `password:` left empty must not quietly mean "no password").
+ */
+export function withoutEmptyBlocks(raw: unknown, schema: z.ZodType, path: KeyPath = []): unknown {
+  if (Array.isArray(raw))
+    return raw.map((item, i) => withoutEmptyBlocks(item, schema, [...path, i]));
+  if (raw === null || typeof raw !== 'object') return raw;
+  return Object.fromEntries(
+    Object.entries(raw)
+      .filter(([k, v]) => v !== null || !isBlockAt(schema, [...path, k]))
+      .map(([k, v]) => [k, withoutEmptyBlocks(v, schema, [...path, k])]),
+  );
 }
 
 /**
@@ -116,43 +134,12 @@ export function zodIssues(error: z.ZodError, schema: z.ZodType): KeyIssue[] {
     if (issue.code === 'invalid_type' && issue.input === undefined) {
       return [{ path, problem: 'required' }];
     }
+    if (issue.code === 'invalid_type' && issue.input === null) {
+      return [{ path, problem: 'has no value: write one after the colon, or leave the key out' }];
+    }
     const named = issue.code === 'custom' ? (issue.params as ProblemParams | undefined) : undefined;
     return [{ path, problem: named?.problem ?? issue.message }];
   });
-}
-
-/**
- * A YAML file's content; a missing file or a syntax error is a `ConfigError`, an unreadable
- * file named by `setting` (`--config` or `CONFIG_FILE`).
- */
-export function readYamlFile(file: string, setting: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError({ key: setting, problem: `cannot read ${file} (${code})` });
-  }
-  // Loaded here, not at the top: the common environment-only sidecar never reads YAML, and
-  // yaml is among the costlier modules to load at start-up.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { parseDocument } = require('yaml') as typeof import('yaml');
-  const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => ({
-        key: file,
-        problem: `YAML: ${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`,
-      })),
-    );
-  }
-  try {
-    return doc.toJS() as unknown;
-  } catch (err) {
-    // The yaml library refuses documents whose aliases expand exponentially ("billion laughs").
-    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new ConfigError({ key: file, problem: `YAML: ${message}` });
-  }
 }
 
 /** Beside a file, `LOG_LEVEL` still overrides `log.level` (a Pod turns on debug logs without editing its ConfigMap). */

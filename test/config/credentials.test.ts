@@ -232,8 +232,8 @@ describe('hostile YAML', () => {
       lines.push(`${next}: &${next} [${Array(10).fill(`*${prev}`).join(',')}]`);
     }
     const path = file(`${lines.join('\n')}\n`);
-    expect(problems(() => loadConfig({ file: path, env: {} }))).toMatch(
-      new RegExp(`^${path.replace(/[/.]/g, '\\$&')}: YAML: .*alias`, 'i'),
+    expect(problems(() => loadConfig({ file: path, env: {} }))).toBe(
+      `${path}: aliases (*…) that expand to too many values`,
     );
   });
 });

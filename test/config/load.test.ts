@@ -442,8 +442,16 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       YAML_BASE.replace('url: http://vidispine:8080', 'url: http://vidispine:8080/?x=1'),
       'vidispine.url: must not have a query string',
     ],
-    [YAML_BASE + 'users: []\n', 'Map keys must be unique'],
-    ['vidispine: [\n', 'YAML:'],
+    [YAML_BASE + 'users: []\n', 'line 9, column 1 (users): duplicate key'],
+    [
+      'vidispine: [\n',
+      'line 2, column 1 (vidispine): wrong indentation, or a bracket or quote left open',
+    ],
+    [
+      YAML_BASE.replace('password: alice-password', 'password:'),
+      'users[0].password: has no value: write one after the colon, or leave the key out',
+    ],
+    [YAML_BASE.replace('url: http://vidispine:8080', 'url:'), 'vidispine.url: has no value'],
     ['users:\n  - name: a\n', 'vidispine: required'],
     [YAML_BASE.replace('users:', 'users:\n  - 5'), 'users[0]: Invalid input'],
     [YAML_BASE + 'log: { level: chatty }\n', 'log.level: must be one of'],
@@ -459,6 +467,45 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     expect(configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toContain(
       message,
     );
+  });
+
+  it('takes a block or list with nothing under it as left out', () => {
+    const empty = loadConfig({
+      file: file(
+        YAML_BASE.replace('    listen:', '    token:\n    listen:') +
+          'token:\nops:\nlog:\nproxy:\n',
+      ),
+      env: {},
+    });
+    expect(empty).toEqual(loadConfig({ file: file(YAML_BASE), env: {} }));
+    const noAdmin = YAML_BASE.replace('admin: { username: admin, password: adminpw }', 'admin:');
+    expect(loadConfig({ file: file(noAdmin), env: {} }).vidispine.admin).toBeUndefined();
+    expect(
+      configErrorOf(() => loadConfig({ file: file('vidispine:\nusers:\n'), env: {} })).message,
+    ).toBe('vidispine: required\nusers: required');
+  });
+
+  it('merges YAML merge keys (<<) instead of calling them unknown', () => {
+    const config = loadConfig({
+      file: file(`
+vidispine: { url: http://vidispine:8080 }
+users:
+  - &alice
+    name: alice
+    password: alice-password
+    listen: 127.0.0.1:8080
+    token: { seconds: 120 }
+  - <<: *alice
+    name: bob
+    listen: 127.0.0.1:8081
+`),
+      env: {},
+    });
+    expect(config.users.map((u) => [u.name, u.listen?.port, u.token.seconds])).toEqual([
+      ['alice', 8080, 120],
+      ['bob', 8081, 120],
+    ]);
+    expect(config.users[1].credential).toMatchObject({ kind: 'password', basicUser: 'bob' });
   });
 
   it('reports every problem at once, one per line', () => {

@@ -1,0 +1,209 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import type { Document, ErrorCode, LineCounter } from 'yaml';
+import { ConfigError, type ConfigIssue, type KeyPath, keyPath } from './errors';
+
+/**
+ * A configuration file is a few KiB; past this it is not one (`--config /dev/zero` would
+ * otherwise be read until memory runs out).
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * What each of the yaml library's error codes means, in words of our own: the library's
+ * messages quote the text they stumbled on, which may be a password (`password: *secret`
+ * gives "Unresolved alias …: secret"), so they are never shown.
+ */
+const YAML_PROBLEMS: Readonly<Record<ErrorCode, string>> = {
+  ALIAS_PROPS: 'an alias (*…) cannot carry an anchor or a tag',
+  BAD_ALIAS:
+    'malformed alias (a value starting with * is an alias): quote a value that starts with *',
+  BAD_DIRECTIVE: 'malformed directive (a line starting with %)',
+  BAD_DQ_ESCAPE:
+    'invalid escape sequence in a double-quoted value: use single quotes for a value with backslashes',
+  BAD_INDENT: 'wrong indentation, or a bracket or quote left open',
+  BAD_PROP_ORDER: 'an anchor (&…) or tag (!…) in the wrong place',
+  BAD_SCALAR_START:
+    'a plain value cannot start with this character (such as @ or `): quote the value',
+  BLOCK_AS_IMPLICIT_KEY: 'a nested block used as a key (a missing colon?)',
+  BLOCK_IN_FLOW: 'an indented block inside [ ] or { }',
+  DUPLICATE_KEY: 'duplicate key',
+  IMPOSSIBLE: 'text the YAML reader cannot place',
+  KEY_OVER_1024_CHARS: 'a key longer than 1024 characters (a missing colon?)',
+  MISSING_CHAR: 'a closing quote, bracket or brace is missing',
+  MULTILINE_IMPLICIT_KEY: 'a key that spans lines (a missing colon or closing quote?)',
+  MULTIPLE_ANCHORS: 'more than one anchor (&…) on one value',
+  MULTIPLE_DOCS: 'more than one YAML document (---): the file must hold exactly one',
+  MULTIPLE_TAGS: 'more than one tag (!…) on one value',
+  NON_STRING_KEY: 'a key that is not a plain name',
+  RESOURCE_EXHAUSTION: 'aliases (*…) that expand to too many values',
+  TAB_AS_INDENT: 'a tab used for indentation: indent with spaces',
+  TAG_RESOLVE_FAILED:
+    'unknown YAML tag (a value starting with ! is a tag): quote a value that starts with !',
+  UNEXPECTED_TOKEN:
+    'unexpected text (a value starting with | or > opens a block, one starting with * & ! % @ or ` is YAML syntax): quote the value',
+  BAD_COLLECTION_TYPE: 'a tag that does not fit its mapping or list',
+};
+
+/** An alias whose anchor is not defined before it (the library would quote its name). */
+const UNRESOLVED_ALIAS =
+  'an alias (a value starting with * is an alias) with no anchor (&…) defined before it: quote a value that starts with *';
+
+/**
+ * Loaded on first use, not at the top: the common environment-only sidecar never reads YAML,
+ * and yaml is among the costlier modules to load at start-up.
+ */
+function yamlModule(): typeof import('yaml') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('yaml') as typeof import('yaml');
+}
+
+/**
+ * The content of the YAML configuration `file` (named by `setting`, `--config` or
+ * `CONFIG_FILE`), or a `ConfigError` that says where it is wrong — by line, column and key
+ * path, never by quoting the file, whose values include passwords. A FIFO (`<(…)`) is read to
+ * its end; anything past `MAX_CONFIG_BYTES` is refused. A key with nothing under it
+ * (`token:`) is `null` here; the schema decides what that means.
+ */
+export function readYamlFile(file: string, setting: string): unknown {
+  const text = decodeUtf8(file, readBounded(file, setting));
+  const yaml = yamlModule();
+  const lines = new yaml.LineCounter();
+  // merge: Helm-minded users write `<<: *defaults`; the alias limits apply to it as well.
+  const doc = yaml.parseDocument(text, { prettyErrors: false, lineCounter: lines, merge: true });
+  const at = (offset: number, problem: string): ConfigIssue =>
+    located(file, lines, doc, offset, problem);
+  // Unknown tags are only warnings to the library, which then reads `!secret` as "".
+  const problems = [
+    ...doc.errors,
+    ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED'),
+  ].map((e) => at(e.pos[0], YAML_PROBLEMS[e.code]));
+  yaml.visit(doc, {
+    Alias: (_, alias) => {
+      if (alias.resolve(doc) === undefined)
+        problems.push(at(alias.range?.[0] ?? 0, UNRESOLVED_ALIAS));
+    },
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch {
+    // The yaml library refuses documents whose aliases expand exponentially ("billion laughs").
+    throw new ConfigError({ key: file, problem: YAML_PROBLEMS.RESOURCE_EXHAUSTION });
+  }
+  return topLevel(value, file, setting);
+}
+
+/** At most `MAX_CONFIG_BYTES + 1` bytes of `file`, read to its end (a FIFO too). */
+function readBounded(file: string, setting: string): Buffer {
+  const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+  let length = 0;
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) {
+      n = readSync(fd, buffer, length, buffer.length - length, null);
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError({ key: setting, problem: `cannot read ${file} (${code})` });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (length > MAX_CONFIG_BYTES) {
+    throw new ConfigError({
+      key: setting,
+      problem: `${file} is too large for a configuration file (more than ${MAX_CONFIG_BYTES} bytes)`,
+    });
+  }
+  return buffer.subarray(0, length);
+}
+
+/**
+ * The file's text; bytes that are not UTF-8 are refused rather than turned into U+FFFD, which
+ * would change a password without a word.
+ */
+function decodeUtf8(file: string, bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const offset = firstInvalidByte(bytes);
+    const line = bytes.subarray(0, offset).filter((b) => b === 0x0a).length + 1;
+    throw new ConfigError({
+      key: file,
+      problem: `line ${line}: byte ${offset} (counted from 0) is not UTF-8; the file must be UTF-8 — a password in another encoding belongs in a file of its own (passwordFile), whose bytes are sent unchanged`,
+    });
+  }
+}
+
+/** The offset of the first byte that does not start a well-formed UTF-8 character. */
+function firstInvalidByte(bytes: Buffer): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i];
+    const size =
+      lead < 0x80 ? 1 : lead < 0xc2 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf5 ? 4 : 0;
+    if (size === 0 || !isUtf8(bytes.subarray(i, i + size))) return i;
+    i += size;
+  }
+  return i;
+}
+
+/** An issue at `offset`: the file with line and column, and the key path where it is known. */
+function located(
+  file: string,
+  lines: LineCounter,
+  doc: Document,
+  offset: number,
+  problem: string,
+): ConfigIssue {
+  const { line, col } = lines.linePos(offset);
+  const path = keyPath(pathAt(doc.contents, offset));
+  return {
+    key: file,
+    problem: `line ${line}, column ${col}${path ? ` (${path})` : ''}: ${problem}`,
+  };
+}
+
+/**
+ * The key path of the innermost entry that holds `offset`: in each mapping or list, the last
+ * entry starting at or before it, if its value reaches that far.
+ */
+function pathAt(node: unknown, offset: number, path: KeyPath = []): KeyPath {
+  const { isMap, isScalar, isSeq, isNode } = yamlModule();
+  const range = (n: unknown) => (isNode(n) ? n.range : undefined) ?? undefined;
+  const startsBefore = (n: unknown) => (range(n)?.[0] ?? Infinity) <= offset;
+  const reaches = (n: unknown) => n === null || (range(n)?.[1] ?? -1) >= offset;
+  if (isMap(node)) {
+    const pair = node.items.findLast((p) => isScalar(p.key) && startsBefore(p.key));
+    if (pair !== undefined && isScalar(pair.key) && reaches(pair.value)) {
+      return pathAt(pair.value, offset, [...path, String(pair.key.value)]);
+    }
+  }
+  if (isSeq(node)) {
+    const index = node.items.findLastIndex(startsBefore);
+    if (index >= 0 && reaches(node.items[index])) {
+      return pathAt(node.items[index], offset, [...path, index]);
+    }
+  }
+  return path;
+}
+
+/** The top level must be a mapping; an empty file says so rather than "received null". */
+function topLevel(value: unknown, file: string, setting: string): unknown {
+  if (value === null || value === undefined) {
+    throw new ConfigError({
+      key: setting,
+      problem: `${file} is empty (no configuration in it; see the README for an example)`,
+    });
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    const what = Array.isArray(value) ? 'a list' : 'a single value';
+    throw new ConfigError({
+      key: setting,
+      problem: `${file}: the top level must be a mapping (vidispine:, users:, …), not ${what}`,
+    });
+  }
+  return value;
+}

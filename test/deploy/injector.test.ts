@@ -8,7 +8,7 @@
  * configuration, serves the rendered pair and a client that trusts only the rendered
  * caBundle, checking the Service's DNS name, gets its review answered.
  */
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -305,6 +305,10 @@ function renderedPair(objects: readonly K8sObject[]): {
     'caBundle',
   );
   expect(caBundle).toBe(at(secret, 'data', 'ca.crt'));
+  // ECDSA P-256, as cert-manager's: every handshake signs with the serving key.
+  const p256 = { namedCurve: 'prime256v1' };
+  expect(createPrivateKey(data('tls.key')).asymmetricKeyDetails).toEqual(p256);
+  expect(new X509Certificate(data('ca.crt')).publicKey.asymmetricKeyDetails).toEqual(p256);
   return { caPem: data('ca.crt'), certPem: data('tls.crt'), keyPem: data('tls.key') };
 }
 

@@ -116,7 +116,9 @@ export function stripClientHeaders(raw: readonly string[], drop: ReadonlySet<str
 /**
  * Step "attach token": the stripped headers plus `Host`, our `Authorization`, and the
  * body's framing — the only place a forwarded request gets `Content-Length`,
- * `Transfer-Encoding` or `Expect`.
+ * `Transfer-Encoding` or `Expect`. `Host` goes first (RFC 9112 §3.2), `Authorization` right
+ * after it: a receiver (or a hop in between) that keeps only its first so many fields
+ * still sees the token, however many the client sent.
  */
 export function attachToken(
   stripped: readonly string[],
@@ -125,7 +127,7 @@ export function attachToken(
   framing: RequestFraming,
   expectContinue: boolean,
 ): string[] {
-  const out = ['Host', host, ...stripped, 'Authorization', `token ${token}`];
+  const out = ['Host', host, 'Authorization', `token ${token}`, ...stripped];
   if (framing.kind === 'length') out.push('Content-Length', String(framing.length));
   else if (framing.kind === 'chunked') out.push('Transfer-Encoding', 'chunked');
   if (expectContinue) out.push('Expect', '100-continue');

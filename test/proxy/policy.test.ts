@@ -102,10 +102,10 @@ describe('request header policy', () => {
     expect(attachToken(['Accept', '*/*'], 'vs:8080', 'T0K', NO_BODY, false)).toEqual([
       'Host',
       'vs:8080',
-      'Accept',
-      '*/*',
       'Authorization',
       'token T0K',
+      'Accept',
+      '*/*',
     ]);
     expect(attachToken([], 'vs', 'T', lengthFraming(5), false)).toEqual([
       'Host',

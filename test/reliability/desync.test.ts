@@ -145,6 +145,25 @@ describe('request hygiene', () => {
       400,
     ));
 
+  it.each([
+    ['without a body (undici)', 'GET /API/whoami', ''],
+    ['with a body (node:http)', 'POST /API/item', 'Content-Length: 2\r\n'],
+  ])(
+    'a request %s: our Authorization precedes every client field, so a receiver keeping the first ones keeps it',
+    async (_, line, framing) => {
+      let fields = '';
+      for (let i = 0; i < 50; i++) fields += `X-${i}: a\r\n`;
+      const body = framing === '' ? '' : 'hi';
+      await rawRequest(h.port, `${line} HTTP/1.1\r\nHost: x\r\n${fields}${framing}\r\n${body}`);
+      const names = upstream.requests[0].headers.map(([name]) => name.toLowerCase());
+      const token = names.indexOf('authorization');
+      expect(token).toBeGreaterThan(0);
+      expect(token).toBeLessThan(names.indexOf('x-0'));
+      // Before it, only what the HTTP client sets itself.
+      expect(names.slice(0, token).every((n) => n === 'host' || n === 'connection')).toBe(true);
+    },
+  );
+
   it('two Host headers: 400', () =>
     refused('GET /API/whoami HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400));
 

@@ -533,36 +533,30 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     expect(r.stderr).toMatch(message);
   });
 
-  it('accepts requests up to their limits in any unit it compares, as the webhook does', () => {
-    const rendered = renderChart(helm, CHART, [], {
-      set: [
-        ...WEBHOOK_ONLY,
+  it.each([
+    [
+      'accepts requests up to their limits in any unit it compares, as the webhook does',
+      [
         'injector.sidecar.resources.requests.cpu=0.5',
         'injector.sidecar.resources.limits.cpu=500m',
         'injector.sidecar.resources.requests.memory=192Mi',
         'injector.sidecar.resources.limits.memory=0.1875Gi',
       ],
-    });
-    expect(loadsItsConfiguration(rendered.objects).sidecar.resources).toEqual({
-      requests: { cpu: '0.5', memory: '192Mi' },
-      limits: { cpu: '500m', memory: '0.1875Gi' },
-    });
-  });
-
-  it('injects sidecar.resources, each quantity injector.sidecar.resources gives in its place', () => {
-    const rendered = renderChart(helm, CHART, [], {
-      set: [
-        ...WEBHOOK_ONLY,
+      { requests: { cpu: '0.5', memory: '192Mi' }, limits: { cpu: '500m', memory: '0.1875Gi' } },
+    ],
+    [
+      'injects sidecar.resources, each quantity injector.sidecar.resources gives in its place',
+      [
         'sidecar.resources.requests.cpu=30m',
         'sidecar.resources.limits.memory=256Mi',
         'injector.sidecar.resources.requests.memory=128Mi',
         'injector.sidecar.resources.limits.cpu=',
       ],
-    });
-    expect(loadsItsConfiguration(rendered.objects).sidecar.resources).toEqual({
-      requests: { cpu: '30m', memory: '128Mi' },
-      limits: { memory: '256Mi' },
-    });
+      { requests: { cpu: '30m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+    ],
+  ])('%s', (_what, set, resources) => {
+    const rendered = renderChart(helm, CHART, [], { set: [...WEBHOOK_ONLY, ...set] });
+    expect(loadsItsConfiguration(rendered.objects).sidecar.resources).toEqual(resources);
   });
 
   it.each([1, 2])('lets a node drain evict one webhook pod of %d, never more', (replicas) => {

@@ -73,8 +73,25 @@ export function readSecretNow(source: SecretSource, env: NodeJS.ProcessEnv): Buf
 function fromText(source: Exclude<SecretSource, { kind: 'file' }>, env: NodeJS.ProcessEnv) {
   const value = source.kind === 'literal' ? source.value : env[source.name];
   if (value === undefined) throw new SecretError(`${where(source)} is not set`);
+  // Node decodes the environment as UTF-8 and puts U+FFFD where bytes are not, so a Latin-1
+  // password would be sent changed and fail as a wrong one; a file is sent byte for byte.
+  if (value.includes(REPLACEMENT_CHARACTER)) {
+    throw new SecretError(
+      `${where(source)} holds U+FFFD, the mark of bytes that are not UTF-8, and would not be sent as written: put the secret in a file (${fileSetting(source)}), whose bytes are sent unchanged`,
+    );
+  }
   // Stryker disable next-line StringLiteral: Buffer.from reads no encoding as UTF-8 too
   return secretBytes(source, Buffer.from(value, 'utf8'));
+}
+
+const REPLACEMENT_CHARACTER = '\uFFFD';
+
+/** The setting that reads the same secret from a file: `VIDISPINE_PASSWORD_FILE`, `users[0].passwordFile`. */
+function fileSetting(source: SecretSource): string {
+  const setting = source.setting;
+  if (setting === undefined) return 'a passwordFile or secretFile';
+  if (/^[A-Z0-9_]+$/.test(setting)) return setting.replace(/(_FILE)?$/, '_FILE');
+  return `${setting.replace(/Env$/, '')}File`;
 }
 
 function checkRegular(source: SecretSource, stats: Stats): void {

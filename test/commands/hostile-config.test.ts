@@ -3,14 +3,14 @@
  * one exits 2 at once with the key named and nothing secret echoed — or, for a secret file
  * swapped while the proxy runs, costs the mints that need it and nothing else.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { ChildProxy } from '../support/child-proxy';
-import { runCli } from '../support/cli';
+import { CLI, runCli } from '../support/cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -193,6 +193,42 @@ describe('the configuration file is read as UTF-8 bytes, and only so many', () =
     expect(result.code).toBe(0);
   });
 });
+
+it.each([
+  [
+    'VIDISPINE_PASSWORD',
+    false,
+    'VIDISPINE_PASSWORD: the value holds U+FFFD',
+    'VIDISPINE_PASSWORD_FILE',
+  ],
+  [
+    'PW',
+    true,
+    'users[0].passwordEnv: environment variable PW holds U+FFFD',
+    'users[0].passwordFile',
+  ],
+])(
+  'an environment secret %s that is not UTF-8 exits 2 pointing at the file form',
+  (variable, passwordEnv, message, fileForm) => {
+    const vars = env({});
+    if (passwordEnv) {
+      vars.CONFIG_FILE = join(dir, 'password-env.yaml');
+      writeFileSync(
+        vars.CONFIG_FILE,
+        `vidispine: { url: "${sim.url}" }\nusers:\n  - { name: alice, passwordEnv: PW, listen: "127.0.0.1:0" }\n`,
+      );
+    }
+    // Node's own environment holds only text: the shell puts the Latin-1 byte in place.
+    const result = spawnSync(
+      'sh',
+      ['-c', `${variable}="$(printf 'p\\344ss')" exec "$0" "$1" check`, process.execPath, CLI],
+      { env: vars, encoding: 'utf8', timeout: 10_000 },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain(`put the secret in a file (${fileForm})`);
+  },
+);
 
 it('a billion laughs in the YAML file exits 2, not 1', async () => {
   const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];

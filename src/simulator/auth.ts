@@ -9,7 +9,13 @@ export type Credentials =
   | { kind: 'basic'; user: string; secret: string }
   | { kind: 'invalid'; reason: string };
 
-const TOKEN_RE = /^token +(\S+) *$/i;
+/**
+ * Exactly the form Vidispine documents: the word `token` in lower case, one space, the token
+ * (Node has already trimmed the value). Anything else is refused, so a client that sends
+ * another spelling is caught here rather than by a real server.
+ */
+const TOKEN_RE = /^token (\S+)$/;
+const TOKEN_SCHEME_RE = /^token(?:\s|$)/i;
 const BASIC_RE = /^basic +(\S+) *$/i;
 const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -18,6 +24,9 @@ export function parseAuthorization(header: string | undefined): Credentials {
   if (header === undefined || header.trim() === '') return { kind: 'none' };
   const token = TOKEN_RE.exec(header);
   if (token) return { kind: 'token', value: token[1] };
+  if (TOKEN_SCHEME_RE.test(header)) {
+    return { kind: 'invalid', reason: 'malformed token credentials: expected "token <token>"' };
+  }
   const basic = BASIC_RE.exec(header);
   if (!basic) {
     const scheme = header.trim().split(/\s+/, 1)[0];

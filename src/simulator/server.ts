@@ -89,11 +89,15 @@ class SimulatorServer implements Simulator {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    // Unparseable requests get a 400 and a closed connection; resets need no answer.
+    // Unparseable requests get a 400 (a head too large 431) and a closed connection; resets
+    // need no answer.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (err.code !== 'ECONNRESET' && socket.writable) {
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      } else socket.destroy();
+      if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+      socket.end(
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
+          : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
+      );
     });
   }
 

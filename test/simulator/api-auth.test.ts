@@ -2,6 +2,7 @@ import type { Simulator } from '../../src/simulator';
 import { startSimulator, type SimulatorHandle } from '../support/simulator';
 import type { ManualClock } from '../support/clock';
 import { basic, tokenAuth, type Reply } from '../support/http';
+import { rawExchange } from '../support/net';
 
 describe('authentication of /API calls', () => {
   let sim: Simulator;
@@ -48,6 +49,27 @@ describe('authentication of /API calls', () => {
       expect(r.headers['www-authenticate']).toMatch(/^Basic realm="[^"]+"$/);
       expect(r.text).toMatch(/^[^\n]+\n$/);
     }
+  });
+
+  it('takes a token only as Vidispine documents it: "token", one space, the token', async () => {
+    const t = await mint('alice', 'alice-password');
+    for (const auth of [`Token ${t}`, `TOKEN ${t}`, `token  ${t}`, `token\t${t}`]) {
+      const r = await whoami(auth);
+      expect(r.status).toBe(401);
+      expect(r.text).toBe('malformed token credentials: expected "token <token>"\n');
+    }
+    expect((await whoami(tokenAuth(t))).text).toBe('alice');
+  });
+
+  it('answers a request head too large with 431, an unparseable one with 400', async () => {
+    const port = Number(new URL(sim.url).port);
+    const big = await rawExchange(
+      port,
+      `GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(big.status).toBe(431);
+    expect(big.closed).toBe(true);
+    expect((await rawExchange(port, 'GET /API/whoami HTTP/9\r\n\r\n')).status).toBe(400);
   });
 
   it('a plain token dies exactly seconds after creation, however much it is used', async () => {

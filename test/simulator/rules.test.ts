@@ -99,14 +99,26 @@ describe('Authorization parsing', () => {
   it.each([
     [undefined, { kind: 'none' }],
     ['token abc', { kind: 'token', value: 'abc' }],
-    ['Token abc', { kind: 'token', value: 'abc' }],
     [`Basic ${b64('u:p:q')}`, { kind: 'basic', user: 'u', secret: 'p:q' }],
     [`basic ${b64('u:')}`, { kind: 'basic', user: 'u', secret: '' }],
   ])('%j', (header, expected) => {
     expect(parseAuthorization(header)).toEqual(expected);
   });
 
-  it.each(['Basic', 'Basic !!!', `Basic ${b64('nocolon')}`, 'Bearer x.y.z', 'garbage'])(
+  it.each([
+    'Basic',
+    'Basic !!!',
+    `Basic ${b64('nocolon')}`,
+    'Bearer x.y.z',
+    'garbage',
+    // Vidispine documents `token <t>`: the word in lower case and one space, nothing else.
+    'Token abc',
+    'TOKEN abc',
+    'token  abc',
+    'token\tabc',
+    'token abc def',
+    'token',
+  ])(
     '%j is invalid with a one-line reason',
     (header) => {
       const r = parseAuthorization(header);

@@ -47,6 +47,11 @@ function checkDefaultWithinMax(given: number | undefined, givenMax: number | und
   );
 }
 
+function nonEmptyString(name: string, raw: string | undefined): string | undefined {
+  if (raw === '') throw new UsageError(`--${name}: expected a value`);
+  return raw;
+}
+
 function loadUsers(file: string): SimUser[] {
   let text: string;
   try {
@@ -80,6 +85,7 @@ const OPTIONS = {
   'no-token-endpoint': { type: 'boolean', default: false },
   'refused-runas-status': { type: 'string' },
   'reason-header': { type: 'boolean', default: false },
+  'upload-passkey': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies OptionsConfig;
 
@@ -120,6 +126,11 @@ const HELP: Readonly<
     default: SIMULATOR_DEFAULTS.refusedRunAsStatus,
   },
   'reason-header': { text: "add Shiro's Reason: header to the credentials it refuses" },
+  'upload-passkey': {
+    value: 'KEY',
+    text: 'the passkey of signed upload URLs (/APInoauth/import/raw?passkey=KEY)',
+    default: SIMULATOR_DEFAULTS.uploadPasskey,
+  },
   help: { text: 'show this help' },
 };
 
@@ -182,6 +193,7 @@ function parse(args: string[]): Parsed | 'help' {
       tokenEndpoint: !values['no-token-endpoint'],
       refusedRunAsStatus: refused === undefined ? undefined : refused === '401' ? 401 : 403,
       reasonHeader: values['reason-header'],
+      uploadPasskey: nonEmptyString('upload-passkey', values['upload-passkey']),
     },
   };
 }
@@ -200,6 +212,10 @@ function banner(url: string, parsed: Parsed): string {
     lines.push(`  ${u.name}${secret}${roles}${u.disabled ? ' [disabled]' : ''}`);
   }
   if (parsed.options.controlPath) lines.push(`Control surface: ${url}/__sim/`);
+  // The demo key is as public as the demo passwords; one given on the command line is not.
+  const passkey =
+    parsed.options.uploadPasskey === undefined ? SIMULATOR_DEFAULTS.uploadPasskey : 'KEY';
+  lines.push(`Signed uploads: POST ${url}/APInoauth/import/raw?passkey=${passkey}`);
   const login =
     parsed.usersFile === undefined ? `${users[0].name}:${users[0].password}` : 'USER:PASSWORD';
   lines.push(`Try: curl -u ${login} ${url}/API/token`);

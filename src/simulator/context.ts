@@ -20,6 +20,8 @@ export interface SimContext {
   readonly reasonHeader: boolean;
   /** `GET /API/token` exists (false: VidiCore 4.11). */
   readonly tokenEndpoint: boolean;
+  /** The key a signed upload URL (`/APInoauth/import/raw`) carries in `passkey` or `hash`. */
+  readonly uploadPasskey: string;
   /** False: a front end without a backend, answering 503 to everything. */
   backendAvailable: boolean;
   /**

@@ -31,6 +31,14 @@ export function requestOrigin(req: IncomingMessage, bound: string): string {
   return host !== undefined && HOST_RE.test(host) ? `http://${host}` : bound;
 }
 
+/** What a load balancer in front of VidiCore says when no backend is up. */
+export const NO_SERVER = 'No server available';
+
+/** With the backend down, every path under a Vidispine root (`/API…`) gets `NO_SERVER`. */
+export function backendDown(ctx: { readonly backendAvailable: boolean }, path: string): boolean {
+  return !ctx.backendAvailable && path.startsWith('/API');
+}
+
 export interface Segment {
   readonly name: string;
   /** Matrix parameters: `/item/VX-1;version=3` → { version: '3' }. */

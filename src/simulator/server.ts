@@ -4,9 +4,10 @@ import type { SimContext } from './context';
 import { CallCounter } from './counters';
 import { FaultSwitch } from './faults';
 import { CONTROL_PREFIX, handleControl } from './control';
-import { reject, requestOrigin, splitTarget } from './http';
+import { NO_SERVER, backendDown, reject, requestOrigin, splitTarget } from './http';
 import { ItemStore } from './items';
-import { dispatchApi, dispatchNoauth } from './routes/router';
+import { OPEN_ROOT_RE, dispatchOpen } from './routes/noauth';
+import { dispatchApi } from './routes/router';
 import { TokenRegistry } from './token-registry';
 import {
   type AccessKeyStatus,
@@ -71,6 +72,10 @@ class SimulatorServer implements Simulator {
       refusedRunAsStatus: options.refusedRunAsStatus ?? SIMULATOR_DEFAULTS.refusedRunAsStatus,
       reasonHeader: options.reasonHeader ?? false,
       tokenEndpoint: options.tokenEndpoint ?? true,
+      uploadPasskey: nonEmpty(
+        'uploadPasskey',
+        options.uploadPasskey ?? SIMULATOR_DEFAULTS.uploadPasskey,
+      ),
       backendAvailable: true,
       origin: (req) => requestOrigin(req, this.url),
     };
@@ -81,10 +86,7 @@ class SimulatorServer implements Simulator {
     this.server.on('request', (req, res) => this.onRequest(req, res));
     // Jetty checks credentials before answering 100 Continue, so do we.
     this.server.on('checkContinue', (req, res) => this.onRequest(req, res));
-    this.server.on('upgrade', (req, socket, head) => {
-      if (this.ctx.backendAvailable) this.webSockets.upgrade(req, socket, head);
-      else socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n`);
-    });
+    this.server.on('upgrade', (req, socket, head) => this.webSockets.upgrade(req, socket, head));
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -217,12 +219,9 @@ class SimulatorServer implements Simulator {
   private route(req: IncomingMessage, res: ServerResponse): void {
     const target = splitTarget(req.url ?? '/');
     const ex = { ctx: this.ctx, req, res, target };
-    if (!this.ctx.backendAvailable && /^\/API(noauth)?\//.test(target.path)) {
-      // What a load balancer in front of VidiCore says when no backend is up.
-      return reject(res, 503, 'No server available');
-    }
+    if (backendDown(this.ctx, target.path)) return reject(res, 503, NO_SERVER);
     if (target.path.startsWith('/API/')) return dispatchApi(ex);
-    if (target.path.startsWith('/APInoauth/')) return dispatchNoauth(ex);
+    if (OPEN_ROOT_RE.test(target.path)) return dispatchOpen(ex);
     if (this.controlPath && target.path.startsWith(CONTROL_PREFIX)) {
       return handleControl(this, req, res, target);
     }
@@ -234,6 +233,11 @@ function positiveInteger(name: string, value: number): number {
   if (!(Number.isInteger(value) && value > 0)) {
     throw new Error(`simulator option ${name} must be a positive integer`);
   }
+  return value;
+}
+
+function nonEmpty(name: string, value: string): string {
+  if (value === '') throw new Error(`simulator option ${name} must not be empty`);
   return value;
 }
 

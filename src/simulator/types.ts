@@ -35,6 +35,7 @@ export const SIMULATOR_DEFAULTS = {
   aboveMax: 'reject',
   refreshIntervalSeconds: 10,
   refusedRunAsStatus: 403,
+  uploadPasskey: 'demo-upload-passkey',
 } as const;
 
 export interface SimulatorOptions {
@@ -60,6 +61,11 @@ export interface SimulatorOptions {
   /** Status of a refused `RunAs` (Vidispine does not document it). Default 403. */
   refusedRunAsStatus?: 401 | 403;
   /**
+   * The key of signed upload URLs: `POST|PUT /APInoauth/import/raw?passkey=KEY` (or
+   * `hash=KEY`) takes an upload without credentials. Default `'demo-upload-passkey'`.
+   */
+  uploadPasskey?: string;
+  /**
    * Add a `Reason:` header to refused credentials, as Shiro does on some failures. It names
    * what was presented — the token itself for a rejected token, the worst case for a proxy
    * that must never pass its token on. Default false.
@@ -83,7 +89,8 @@ export interface FaultLimits {
 
 /**
  * `token`: GET /API/token; `user_token`: GET /API/user/{u}/token; `api`: every other /API call;
- * `noauth`: /APInoauth; `ws`: WebSocket upgrades under /APIWS.
+ * `noauth`: the roots without credentials (/APInoauth, /APIinit, /APIdoc); `ws`: WebSocket
+ * upgrades under /APIWS.
  */
 export type CallEndpoint = 'token' | 'user_token' | 'api' | 'noauth' | 'ws';
 
@@ -122,8 +129,9 @@ export interface Simulator {
   setUserDisabled(name: string, disabled: boolean): void;
   setAccessKeyStatus(id: string, status: AccessKeyStatus): void;
   /**
-   * False: a front end with no backend behind it — every `/API`, `/APInoauth` and `/APIWS`
-   * request gets `503 No server available`. Default true.
+   * False: a front end with no backend behind it — every request on a path that starts
+   * with `/API` (`/API/`, `/APInoauth/`, `/APIinit/`, `/APIdoc/`, `/APIWS/` upgrades) gets
+   * `503 No server available`. Default true.
    */
   setBackendAvailable(available: boolean): void;
   tokenInfo(value: string): TokenInfo | undefined;

@@ -4,7 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { authenticate } from './auth';
 import type { SimContext } from './context';
-import { CHALLENGE, reasonHeader, splitTarget } from './http';
+import { CHALLENGE, NO_SERVER, backendDown, reasonHeader, splitTarget } from './http';
 
 /** An authenticated echo service under /APIWS/, standing in for Vidispine's internal socket. */
 export class WebSocketEcho {
@@ -14,7 +14,9 @@ export class WebSocketEcho {
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    if (!splitTarget(req.url ?? '/').path.startsWith('/APIWS/')) {
+    const { path } = splitTarget(req.url ?? '/');
+    if (backendDown(this.ctx, path)) return refuse(socket, 503, NO_SERVER);
+    if (!path.startsWith('/APIWS/')) {
       return refuse(socket, 404, 'no such resource');
     }
     const auth = authenticate(req.headers, this.ctx);

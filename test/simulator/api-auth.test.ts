@@ -232,13 +232,38 @@ describe('authentication of /API calls', () => {
     expect((await get('/APInoauth/is-online', { method: 'POST' })).status).toBe(405);
   });
 
-  it('a front end without a backend answers 503 No server available to everything', async () => {
+  it('/APIinit/ and /APIdoc/ answer without credentials; other paths there are 404', async () => {
+    const init = await get('/APIinit/');
+    expect(init.status).toBe(200);
+    expect(JSON.parse(init.text)).toEqual({ initialized: true });
+    const doc = await get('/APIdoc/');
+    expect(doc.status).toBe(200);
+    expect(doc.headers['content-type']).toMatch(/^text\/html/);
+    expect((await get('/APIdoc/', { method: 'HEAD' })).text).toBe('');
+    expect((await get('/APIdoc/', { method: 'DELETE' })).status).toBe(405);
+    expect((await get('/APIinit/nothing')).status).toBe(404);
+    expect(sim.calls({ endpoint: 'noauth' })).toBe(5);
+  });
+
+  it('a front end without a backend answers 503 No server available to every /API path', async () => {
     sim.setBackendAvailable(false);
-    for (const path of ['/API/token', '/API/whoami', '/APInoauth/is-online']) {
+    const paths = [
+      '/API/token',
+      '/API/whoami',
+      '/API',
+      '/APInoauth/is-online',
+      '/APInoauth/import/raw?passkey=demo-upload-passkey',
+      '/APIinit/',
+      '/APIdoc/',
+      '/APIWS/x',
+      '/APIanything',
+    ];
+    for (const path of paths) {
       const r = await get(path, { headers: { authorization: basic('alice', 'alice-password') } });
-      expect(r.status).toBe(503);
-      expect(r.text).toBe('No server available\n');
+      expect([path, r.status, r.text]).toEqual([path, 503, 'No server available\n']);
+      expect(r.headers['content-length']).toBe('20');
     }
+    expect((await get('/elsewhere')).status).toBe(404);
     sim.setBackendAvailable(true);
     expect((await get('/APInoauth/is-online')).status).toBe(200);
   });

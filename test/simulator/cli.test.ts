@@ -57,6 +57,9 @@ describe('simulate command', () => {
     });
     expect(who.text).toBe('admin');
     expect((await call(run.url, { path: '/__sim/stats' })).status).toBe(404);
+    const signed = `${run.url}/APInoauth/import/raw?passkey=demo-upload-passkey`;
+    expect(run.stdout).toContain(`Signed uploads: POST ${signed}`);
+    expect((await call(signed, { path: '', method: 'POST', body: 'abc' })).status).toBe(200);
     run.child.kill('SIGTERM');
     expect(await run.exit).toEqual({ code: 0, signal: null });
   });
@@ -74,6 +77,8 @@ describe('simulate command', () => {
       '120',
       '--above-max',
       'cap',
+      '--upload-passkey',
+      'private-key-9',
     ]);
     expect(run.stdout).toContain('ops (_administrator)');
     expect(run.stdout).toContain('ingest');
@@ -97,6 +102,13 @@ describe('simulate command', () => {
       body: JSON.stringify({ token: capped.text }),
     });
     expect(JSON.parse(info.text)).toMatchObject({ user: 'ingest', seconds: 120 });
+    // A passkey given on the command line is not shown, and replaces the demo one.
+    expect(run.stdout).not.toContain('private-key-9');
+    expect(run.stdout).toContain('/APInoauth/import/raw?passkey=KEY');
+    const upload = (key: string): ReturnType<typeof call> =>
+      call(run.url, { path: `/APInoauth/import/raw?passkey=${key}`, method: 'PUT', body: 'x' });
+    expect((await upload('private-key-9')).status).toBe(200);
+    expect((await upload('demo-upload-passkey')).status).toBe(403);
     run.child.kill('SIGINT');
     expect(await run.exit).toEqual({ code: 0, signal: null });
   });
@@ -164,6 +176,7 @@ describe('simulate command', () => {
     [['--listen', '127.0.0.1:70000'], /port 0\.\.65535/],
     [['--above-max', 'maybe'], /--above-max "maybe"/],
     [['--max-seconds', '0'], /--max-seconds "0"/],
+    [['--upload-passkey', ''], /--upload-passkey: expected a value/],
     [['--default-seconds', '120'], /--default-seconds "120": must be at most --max-seconds \(60\)/],
     [
       ['--default-seconds', '90', '--max-seconds', '80'],

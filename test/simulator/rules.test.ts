@@ -118,12 +118,9 @@ describe('Authorization parsing', () => {
     'token\tabc',
     'token abc def',
     'token',
-  ])(
-    '%j is invalid with a one-line reason',
-    (header) => {
-      const r = parseAuthorization(header);
-      expect(r.kind).toBe('invalid');
-      if (r.kind === 'invalid') expect(r.reason).toMatch(/^[^\n]+$/);
-    },
-  );
+  ])('%j is invalid with a one-line reason', (header) => {
+    const r = parseAuthorization(header);
+    expect(r.kind).toBe('invalid');
+    if (r.kind === 'invalid') expect(r.reason).toMatch(/^[^\n]+$/);
+  });
 });

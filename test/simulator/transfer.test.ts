@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { patternBytes, type Simulator } from '../../src/simulator';
 import { startSimulator, type SimulatorHandle } from '../support/simulator';
-import { readReply, basic, tokenAuth, type Reply } from '../support/http';
+import { readReply, basic, tokenAuth, uploadPattern, type Reply } from '../support/http';
 import { until } from '../support/wait';
 
 describe('transfers', () => {
@@ -86,6 +86,54 @@ describe('transfers', () => {
           })
         ).status,
       ).toBe(400);
+    });
+  });
+
+  describe('signed upload URL (/APInoauth/import/raw)', () => {
+    it('takes an upload without credentials when it carries the passkey', async () => {
+      const size = 3 * 1024 * 1024 + 17;
+      const r = await uploadPattern(port(), size, {
+        method: 'PUT',
+        path: '/APInoauth/import/raw?transferId=S-1&filename=f.mxf&passkey=demo-upload-passkey',
+        headers: { expect: '100-continue' },
+      });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.text)).toEqual({
+        transferId: 'S-1',
+        filename: 'f.mxf',
+        index: null,
+        size: null,
+        bytes: size,
+        sha256: createHash('sha256').update(patternBytes(0, size)).digest('hex'),
+      });
+      const viaHash = await get('/APInoauth/import/raw?hash=demo-upload-passkey', {
+        method: 'POST',
+        body: 'abc',
+      });
+      expect(JSON.parse(viaHash.text)).toMatchObject({ bytes: 3 });
+    });
+
+    it.each([
+      ['a wrong passkey', '?passkey=guess'],
+      ['no passkey', '?transferId=x'],
+    ])('refuses %s with 403, before any body is read', async (_name, query) => {
+      const r = await get(`/APInoauth/import/raw${query}`, { method: 'POST', body: 'abc' });
+      expect(r.status).toBe(403);
+      expect(r.text).toBe('signed URL refused: wrong or missing passkey\n');
+      expect(r.headers['www-authenticate']).toBeUndefined();
+      expect((await get('/APInoauth/import/raw?passkey=demo-upload-passkey')).status).toBe(405);
+    });
+
+    it('takes the passkey it was given', async () => {
+      const other = await startSimulator({ uploadPasskey: 'k-123' });
+      try {
+        const send = (key: string): Promise<Reply> =>
+          other.get(`/APInoauth/import/raw?passkey=${key}`, { method: 'PUT', body: 'x' });
+        expect((await send('demo-upload-passkey')).status).toBe(403);
+        expect((await send('k-123')).status).toBe(200);
+      } finally {
+        await other.sim.close();
+      }
     });
   });
 

@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import type { Simulator } from '../../src/simulator';
 import { startSimulator } from '../support/simulator';
 import { basic, tokenAuth } from '../support/http';
+import { rawExchange } from '../support/net';
 
 describe('WebSocket under /APIWS/', () => {
   let sim: Simulator;
@@ -74,6 +75,24 @@ describe('WebSocket under /APIWS/', () => {
       new WebSocket(wsUrl('/API/whoami'), { headers: { authorization: tokenAuth(token) } }),
     );
     expect(r.status).toBe(404);
+  });
+
+  it('answers an upgrade 503 No server available while the backend is down', async () => {
+    sim.setBackendAvailable(false);
+    const answer = await rawExchange(
+      Number(new URL(sim.url).port),
+      'GET /APIWS/updates HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+        `Authorization: ${tokenAuth(token)}\r\n\r\n`,
+    );
+    expect(answer.status).toBe(503);
+    expect(answer.text).toMatch(/\r\nContent-Length: 20\r\n/i);
+    expect(answer.text.endsWith('\r\n\r\nNo server available\n')).toBe(true);
+    expect(answer.closed).toBe(true);
+    sim.setBackendAvailable(true);
+    const ws = new WebSocket(wsUrl('/APIWS/x'), { headers: { authorization: tokenAuth(token) } });
+    await opened(ws);
+    ws.close();
   });
 
   it('close() terminates open WebSockets', async () => {

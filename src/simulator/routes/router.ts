@@ -1,6 +1,6 @@
 import { authenticate, type Identity } from '../auth';
 import type { Exchange } from '../context';
-import { refuseCredentials, reject, segmentsOf, sendBody, sendJson, type Segment } from '../http';
+import { refuseCredentials, reject, segmentsOf, type Segment } from '../http';
 import { handleTokenRequest } from './tokens';
 import { API_ROUTES } from './api';
 
@@ -47,32 +47,6 @@ export function dispatchApi(ex: Exchange): void {
     return reject(res, 405, `${req.method ?? ''} is not allowed here`);
   }
   found.route.handle({ ...ex, identity: auth.identity, segments, params: found.params });
-}
-
-const SELFTEST = {
-  status: 'ok',
-  tests: [
-    { name: 'database', status: 'ok' },
-    { name: 'license', status: 'ok' },
-  ],
-};
-
-/** `/APInoauth/is-online` and `/APInoauth/selftest` need no credentials at all. */
-export function dispatchNoauth(ex: Exchange): void {
-  const { req, res, target } = ex;
-  ex.ctx.counters.count('noauth', undefined);
-  const answer =
-    target.path === '/APInoauth/is-online'
-      ? () => sendBody(res, 200, 'text/plain', 'true')
-      : target.path === '/APInoauth/selftest'
-        ? () => sendJson(res, 200, SELFTEST)
-        : undefined;
-  if (!answer) return reject(res, 404, 'no such resource');
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.setHeader('allow', 'GET, HEAD');
-    return reject(res, 405, `${req.method ?? ''} is not allowed here`);
-  }
-  answer();
 }
 
 function match(

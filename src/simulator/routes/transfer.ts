@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { allowBody, reject, sendJson } from '../http';
 import { parseRange, patternChunks } from '../pattern';
+import type { Exchange } from '../context';
 import type { ApiExchange, ApiRoute } from './router';
 
 export const SIZE_RE = /^\d+$/;
@@ -13,7 +14,7 @@ function headerNumber(value: string | string[] | undefined): number | undefined 
 }
 
 /** Streams any size of body through SHA-256 and answers what arrived; nothing is buffered. */
-function importRaw(ex: ApiExchange): void {
+export function importRaw(ex: Exchange): void {
   const { req, res, target } = ex;
   const index = headerNumber(req.headers.index);
   const size = headerNumber(req.headers.size);

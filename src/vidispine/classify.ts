@@ -29,6 +29,8 @@ export interface MintContext {
   readonly origin: string;
   readonly timeoutSeconds: number;
   readonly settings: MintSettings;
+  /** The extra CA bundle configured for Vidispine, if any (a path, not a secret). */
+  readonly caFile?: string;
 }
 
 /**
@@ -157,22 +159,60 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
 /** The certificate is outside its validity period: a wrong clock here, or an old certificate. */
 const CLOCK_CODES = new Set(['CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED']);
 
+/** The chain leads to no trusted CA: what a private CA (or a missing intermediate) gives. */
+const UNTRUSTED_CHAIN_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
+/** The certificate is trusted but not issued for the host in the URL: no CA file cures it. */
+const HOST_MISMATCH_CODES = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']);
+
+/** `; it names DNS:vidispine, IP:10.0.0.5`: the certificate's names, public and bounded. */
+function certificateNames(err: unknown): string {
+  const names = (err as { cert?: { subjectaltname?: unknown } }).cert?.subjectaltname;
+  if (typeof names !== 'string' || names === '') return '';
+  return ` (it names ${names.replace(/[^\x20-\x7e]/g, '?').slice(0, 200)})`;
+}
+
+function tlsFailure(err: unknown, code: string, ctx: MintContext): MintError {
+  const { settings, origin } = ctx;
+  const failed = `TLS with ${origin} failed (${code})`;
+  if (CLOCK_CODES.has(code)) {
+    return new MintError(
+      'network',
+      `${failed}: the certificate is outside its validity period; check this machine's clock (date -u) against the certificate's dates, or renew the certificate`,
+    );
+  }
+  if (HOST_MISMATCH_CODES.has(code)) {
+    const host = new URL(origin).hostname;
+    return new MintError(
+      'network',
+      `${failed}: the certificate is not valid for host ${host}${certificateNames(err)}; use in ${settings.url} the host name it was issued for, or reissue it with ${host} among its names`,
+    );
+  }
+  if (UNTRUSTED_CHAIN_CODES.has(code)) {
+    return new MintError(
+      'network',
+      ctx.caFile === undefined
+        ? `${failed}: if VidiCore's certificate is signed by a private CA, set ${settings.caFile}`
+        : `${failed}: ${settings.caFile} (${ctx.caFile}) does not cover this certificate's chain; put the CA that issued VidiCore's certificate in it (or have VidiCore send its intermediate certificates)`,
+    );
+  }
+  return new MintError(
+    'network',
+    `${failed}: VidiCore's certificate or TLS setup was refused; check what it serves (openssl s_client -connect host:port)`,
+  );
+}
+
 /** A request that got no answer: refused, reset, DNS, TLS. */
 export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintError {
   const code = errorCode(err) ?? (err instanceof Error ? err.name : 'error');
   const { settings } = ctx;
-  if (CLOCK_CODES.has(code)) {
-    return new MintError(
-      'network',
-      `TLS with ${ctx.origin} failed (${code}): the certificate is outside its validity period; check this machine's clock (date -u) against the certificate's dates, or renew the certificate`,
-    );
-  }
-  if (isTlsFailure(code)) {
-    return new MintError(
-      'network',
-      `TLS with ${ctx.origin} failed (${code}): if VidiCore's certificate is signed by a private CA, set ${settings.caFile}`,
-    );
-  }
+  if (isTlsFailure(code)) return tlsFailure(err, code, ctx);
   if (code === 'EPROTO' && ctx.origin.startsWith('https:')) {
     return new MintError(
       'network',

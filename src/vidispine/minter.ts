@@ -19,7 +19,7 @@ import {
 import type { HttpAnswer, VidispineTransport } from './transport';
 
 export interface MinterOptions {
-  readonly vidispine: Pick<VidispineConfig, 'admin' | 'runAs' | 'mintTimeoutSeconds'>;
+  readonly vidispine: Pick<VidispineConfig, 'admin' | 'runAs' | 'mintTimeoutSeconds' | 'caFile'>;
   readonly user: UserConfig;
   /** Shared by every minter of the process. */
   readonly transport: VidispineTransport;
@@ -68,6 +68,7 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
     seconds,
     origin: transport.base,
     timeoutSeconds: opts.vidispine.mintTimeoutSeconds,
+    caFile: opts.vidispine.caFile,
     settings: {
       url: names.name(['vidispine', 'url']),
       seconds: names.name(['token', 'seconds']),

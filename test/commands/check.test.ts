@@ -1,7 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
+import { createTestCa } from '../support/certificates';
 import { runCli } from '../support/cli';
 
 // `check` as users run it: the built CLI in a child process, against a real simulator.
@@ -264,5 +267,52 @@ describe("the README's Troubleshooting examples are this program's output", () =
     // The README's placeholder for the simulator's address.
     const shown = result.stdout.replaceAll(sim.url, 'http://vidispine:8080');
     expect(section).toContain(`$ vidispine-auth-proxy check\n${shown}\`\`\``);
+  });
+
+  describe('5. TLS', () => {
+    let server: https.Server;
+    let port: number;
+    let caFile: string;
+    let otherCaFile: string;
+
+    beforeAll(async () => {
+      const ca = await createTestCa('vidispine CA');
+      const leaf = await ca.issue({
+        dns: ['vidispine.media.svc.cluster.local'],
+        ips: ['127.0.0.1'],
+      });
+      caFile = join(dir, 'vidispine-ca.pem');
+      writeFileSync(caFile, ca.certPem);
+      otherCaFile = join(dir, 'other-ca.pem');
+      writeFileSync(otherCaFile, (await createTestCa('another CA')).certPem);
+      // The handshake fails before any request: nothing needs answering.
+      server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (_, res) =>
+        res.writeHead(500).end(),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      port = (server.address() as AddressInfo).port;
+    });
+    afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+    it.each([
+      ['an unknown CA', '127.0.0.1', undefined],
+      ['a CA file that does not cover the chain', '127.0.0.1', 'other'],
+      ['a certificate for other host names', 'localhost', 'right'],
+    ])('%s', async (_case, host, ca) => {
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        VIDISPINE_URL: `https://${host}:${port}`,
+        ...alice,
+      };
+      if (ca !== undefined) env.VIDISPINE_CA_FILE = ca === 'right' ? caFile : otherCaFile;
+      const result = await runCli(['check'], { env });
+      expect(result.code).toBe(1);
+      // The README's placeholders for the address and the CA file.
+      const shown = result.stdout
+        .replaceAll(`https://${host}:${port}`, 'https://vidispine:8443')
+        .replaceAll('localhost', 'vidispine')
+        .replaceAll(otherCaFile, '/etc/ssl/vidispine-ca.pem');
+      expect(section).toContain(`$ vidispine-auth-proxy check\n${shown}\`\`\``);
+    });
   });
 });

@@ -187,15 +187,45 @@ describe('network failures', () => {
     expect(err.message).toContain(`cannot reach Vidispine at http://vidispine:8080 (${code})`);
   });
 
-  it.each([
+  const chainCodes = [
     'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
     'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    'ERR_TLS_CERT_ALTNAME_INVALID',
-  ])('%s → network with a caFile hint', (code) => {
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  ];
+
+  it.each(chainCodes)('%s → network with a caFile hint', (code) => {
     expect(errorForNetworkFailure(coded(code), ctx)).toMatchObject({
       reason: 'network',
       message: `TLS with http://vidispine:8080 failed (${code}): if VidiCore's certificate is signed by a private CA, set VIDISPINE_CA_FILE`,
     });
+  });
+
+  it.each(chainCodes)('%s with a CA file set → the file does not cover the chain', (code) => {
+    const withCa = { ...ctx, caFile: '/etc/ssl/ca.pem' };
+    expect(errorForNetworkFailure(coded(code), withCa).message).toBe(
+      `TLS with http://vidispine:8080 failed (${code}): VIDISPINE_CA_FILE (/etc/ssl/ca.pem) does not cover this certificate's chain; put the CA that issued VidiCore's certificate in it (or have VidiCore send its intermediate certificates)`,
+    );
+  });
+
+  it.each([{}, { caFile: '/etc/ssl/ca.pem' }])(
+    'a certificate for another host → its own message, never the CA hint (%j)',
+    (extra) => {
+      const err = Object.assign(coded('ERR_TLS_CERT_ALTNAME_INVALID'), {
+        cert: { subjectaltname: 'IP Address:10.0.0.5, DNS:vidispine\u0000x' },
+      });
+      expect(errorForNetworkFailure(err, { ...ctx, ...extra }).message).toBe(
+        'TLS with http://vidispine:8080 failed (ERR_TLS_CERT_ALTNAME_INVALID): the certificate is not valid for host vidispine (it names IP Address:10.0.0.5, DNS:vidispine?x); use in VIDISPINE_URL the host name it was issued for, or reissue it with vidispine among its names',
+      );
+    },
+  );
+
+  it('another TLS failure gets neither hint', () => {
+    const { message } = errorForNetworkFailure(coded('ERR_SSL_WRONG_VERSION_NUMBER'), ctx);
+    expect(message).toBe(
+      "TLS with http://vidispine:8080 failed (ERR_SSL_WRONG_VERSION_NUMBER): VidiCore's certificate or TLS setup was refused; check what it serves (openssl s_client -connect host:port)",
+    );
   });
 
   it.each(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'])('%s → network, check the clock', (code) => {

@@ -4,7 +4,7 @@
 // measured in the same minutes.
 
 /** Figures that are counts, not measures: totalled over rounds and never turned into a ratio. */
-export const COUNTS = new Set(['errors', 'failed', 'stillOpen', 'mints']);
+export const COUNTS = new Set(['errors', 'failed', 'stillOpen', 'settledOpen', 'mints']);
 
 const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
 

@@ -97,9 +97,11 @@ function interactiveClient(script, params) {
 
 /**
  * N idle keep-alive connections held open against a freshly started contender: its RSS 1 s
- * after they opened and, with `--settle`, once they have been idle that long (V8's memory
- * reducer runs after a quiet spell of about 8 s; the burst of first requests can put it off
- * by one more).
+ * after they opened and how many are still open then; with `--settle`, its RSS that long
+ * after they opened and how many are open by then. Node.js servers (this proxy among them)
+ * close a keep-alive connection after 5 s idle, so the settled figure is what the burst of
+ * connections left behind once at rest; V8's memory reducer waits for a quiet spell of 8 s
+ * and longer after such a burst, so it may or may not have run by then.
  */
 export async function idle(ctx, instance) {
   const rssStart = rssMiB(instance.pid);
@@ -108,27 +110,24 @@ export async function idle(ctx, instance) {
     connections: ctx.opts.idle,
     headers: instance.headers,
   });
+  const openNow = async () => {
+    client.send('check');
+    return (await client.next()).open;
+  };
   try {
     const opened = await client.next();
     const openedAt = Date.now();
     await sleepUntil(openedAt + 1000); // let the contender settle
     const rss = rssMiB(instance.pid);
+    const stillOpen = await openNow();
+    const figures = { rssStart, rss, opened: opened.open, stillOpen, failed: opened.failed };
     const settle = (ctx.opts.settle ?? 0) * 1000;
-    let settledRss;
     if (settle > 0) {
       await sleepUntil(openedAt + settle);
-      settledRss = rssMiB(instance.pid);
+      figures.settledRss = rssMiB(instance.pid);
+      figures.settledOpen = await openNow();
     }
-    client.send('check');
-    const { open } = await client.next();
-    return {
-      rssStart,
-      rss,
-      settledRss,
-      opened: opened.open,
-      stillOpen: open,
-      failed: opened.failed,
-    };
+    return figures;
   } finally {
     await client.stop();
   }

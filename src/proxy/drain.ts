@@ -18,7 +18,11 @@ import type { Pipelines } from './pipeline';
 export class ConnectionDrain {
   private draining = false;
   private idleCloses = false;
-  /** The answer to the latest request read on each connection. */
+  /**
+   * The answer to the latest request read on each connection, until it has been sent: an
+   * idle keep-alive connection holds nothing of the request it last served (a thousand idle
+   * connections would otherwise keep a thousand answers, their requests and listeners).
+   */
   private readonly latest = new WeakMap<Socket, http.ServerResponse>();
 
   constructor(
@@ -43,12 +47,14 @@ export class ConnectionDrain {
     this.latest.set(res.req.socket, res);
     // Node's own 'finish' listener, added before the request was handed over, has already
     // let the connection go idle when this one runs.
-    res.once('finish', this.answered);
+    res.on('finish', () => this.answered(res));
   }
 
-  private readonly answered = (): void => {
+  private answered(res: http.ServerResponse): void {
+    const socket = res.req.socket;
+    if (this.latest.get(socket) === res) this.latest.delete(socket);
     if (this.idleCloses) this.closeIdle();
-  };
+  }
 
   /**
    * `res` is about to write its head. Decided now, not when the request came: an answer

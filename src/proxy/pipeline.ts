@@ -44,6 +44,11 @@ class ConnectionQueue {
     }
   }
 
+  /** Nothing being served and nothing waiting: the connection is idle. */
+  isIdle(): boolean {
+    return this.serving === 0 && this.waiting.length === 0;
+  }
+
   private mayStart(turn: Turn): boolean {
     return this.serving === 0 || (turn.safe && !this.unsafeServing);
   }
@@ -55,7 +60,7 @@ class ConnectionQueue {
   }
 }
 
-/** One queue per client connection, dropped with it. */
+/** One queue per client connection while it has requests, dropped when it turns idle. */
 export class Pipelines {
   private readonly queues = new WeakMap<Socket, ConnectionQueue>();
   private readonly closing = new WeakSet<Socket>();
@@ -86,6 +91,9 @@ export class Pipelines {
 
   /** `turn` was answered, or its client went away: the next may start. */
   leave(socket: Socket, turn: Turn): void {
-    this.queues.get(socket)?.leave(turn);
+    const queue = this.queues.get(socket);
+    if (queue === undefined) return;
+    queue.leave(turn);
+    if (queue.isIdle()) this.queues.delete(socket);
   }
 }

@@ -7,10 +7,15 @@ import { call } from './http';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
+/** Two full collections: what nothing refers to any more is gone, WeakRefs to it cleared. */
+export function collectGarbage(): void {
+  gc();
+  gc();
+}
+
 /** Heap plus Buffer memory after a full collection, in bytes. */
 export function settledMemory(): number {
-  gc();
-  gc();
+  collectGarbage();
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }

@@ -20,8 +20,9 @@ export const MAX_SECRET_BYTES = 4096;
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /**
- * The secret's current bytes, exactly as stored: files and environment variables are read on
- * every call so a rotated Kubernetes Secret takes effect at the next mint. A file must be a
+ * The secret's current bytes, exactly as stored: a file is read on every call, so a rotated
+ * Kubernetes Secret mounted as a file takes effect at the next mint (an environment variable
+ * is looked up too, but a process's environment never changes: only a restart rotates it). A file must be a
  * regular file (a symbolic link to one is fine: Kubernetes mounts Secrets that way) of at
  * most `MAX_SECRET_BYTES`; it is read without blocking the event loop. Trailing CR/LF bytes
  * are dropped (files written by `echo` or editors end in a newline); every other byte is

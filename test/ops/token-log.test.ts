@@ -60,6 +60,13 @@ describe('token event log', () => {
     expect(lines.filter((l) => l.level === 'warn').map((l) => l.reason)).toEqual(MAY_PASS);
   });
 
+  it('says that only a secret file picks up a rotated Secret without a restart', () => {
+    const { hint } = MINT_FAILURES.unauthorized;
+    expect(hint).toContain('a secret file is read again before every attempt');
+    expect(hint).toContain('given in an environment variable needs a restart');
+    expect(hint).not.toMatch(/file or variable is read again/);
+  });
+
   it('has a hint for every failure reason of the contract', () => {
     expect(MINT_FAILURE_REASONS.filter((reason) => !MINT_FAILURES[reason].hint)).toEqual([]);
   });

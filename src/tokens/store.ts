@@ -10,7 +10,7 @@ import {
   refuteShorter,
   retestAgeMs,
 } from './lifetime-learning';
-import { renewAt } from './renew-policy';
+import { renewAt, safetyMarginMs } from './renew-policy';
 import { mintedSliding, observeSliding, type SlidingState } from './sliding-expiry';
 import {
   MintError,
@@ -409,14 +409,18 @@ class LruTokenStore implements TokenStore {
 
   /** Sets expiry, last usable instant and renewal instant for a lifetime starting at `from`. */
   private setLife(slot: Slot, held: Held, from: number, expiresAt: number): void {
-    const marginMs =
-      Math.min(slot.user.token.safetyMarginSeconds, slot.effectiveSeconds / 2) * 1000;
+    const marginMs = safetyMarginMs({
+      configuredSeconds: slot.user.token.seconds,
+      marginSeconds: slot.user.token.safetyMarginSeconds,
+      lifetimeSeconds: held.lifetimeMs / 1000,
+    });
     held.expiresAt = expiresAt;
     held.usableUntil = expiresAt - marginMs;
     held.renewAt = renewAt({
       from,
       lifetimeMs: expiresAt - from,
       marginMs,
+      mintMs: held.receivedAt - held.sentAt,
       random: this.random(),
     });
   }

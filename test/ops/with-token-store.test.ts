@@ -109,7 +109,7 @@ it('serves each probe, /status and the metrics with the meaning design.md gives 
     }),
   ).toBe(1);
 
-  // Failing but valid: renewal (at 70 % = 42 s) fails, the token still has 13 s.
+  // Failing but valid: renewal (at 70 % of the 55 s usable = 38.5 s) fails; 10 s still left.
   failWith = new MintError('server_error', 'HTTP 500 from GET /API/token', 500);
   await clock.advanceTo(T0 + 45_000);
   s = await snapshot();

@@ -5,33 +5,134 @@ import {
   refuteShorter,
   retestAgeMs,
 } from '../../src/tokens/lifetime-learning';
-import { renewAt } from '../../src/tokens/renew-policy';
+import { renewAt, safetyMarginMs } from '../../src/tokens/renew-policy';
 import { mintedSliding, observeSliding, type SlidingState } from '../../src/tokens/sliding-expiry';
 import { MAY_PASS, OPERATOR_MUST_FIX } from '../support/mint-failures';
 
 describe('renewAt', () => {
-  const base = { from: 1_000_000, lifetimeMs: 60_000, marginMs: 5_000 };
+  // A 60 s token with a 5 s margin: usable for 55 s.
+  const base = { from: 1_000_000, lifetimeMs: 60_000, marginMs: 5_000, mintMs: 20 };
 
-  it('renews at 70 % of the lifetime with a middle draw', () => {
-    expect(renewAt({ ...base, random: 0.5 })).toBe(1_042_000);
+  it('renews at 70 % of the usable window (lifetime − margin) with a middle draw', () => {
+    expect(renewAt({ ...base, random: 0.5 })).toBe(1_038_500);
   });
 
-  it('jitters within ±10 % of 70 % (63–77 %)', () => {
-    expect(renewAt({ ...base, random: 0 })).toBeCloseTo(1_037_800);
-    expect(renewAt({ ...base, random: 0.999999 })).toBeCloseTo(1_046_200, 0);
+  it('jitters within ±10 % of 70 % of the usable window (63–77 %)', () => {
+    expect(renewAt({ ...base, random: 0 })).toBeCloseTo(1_034_650);
+    expect(renewAt({ ...base, random: 0.999999 })).toBeCloseTo(1_042_350, 0);
     const random = seeded(5);
     const ats = Array.from({ length: 1000 }, () => renewAt({ ...base, random: random() }));
-    expect(Math.min(...ats)).toBeGreaterThanOrEqual(1_037_800);
-    expect(Math.max(...ats)).toBeLessThanOrEqual(1_046_200);
+    expect(Math.min(...ats)).toBeGreaterThanOrEqual(1_034_650);
+    expect(Math.max(...ats)).toBeLessThanOrEqual(1_042_350);
   });
 
-  it('is never later than the safety margin before expiry', () => {
-    expect(renewAt({ ...base, marginMs: 30_000, random: 0.5 })).toBe(1_030_000);
-    expect(renewAt({ from: 0, lifetimeMs: 2_000, marginMs: 1_900, random: 0.99 })).toBe(100);
+  it('renews a 10 s token with a 5 s margin well before it stops being usable', () => {
+    // The old cap (lifetime − margin) put this renewal exactly at the last usable instant.
+    for (const random of [0, 0.5, 0.999999]) {
+      const at = renewAt({ from: 0, lifetimeMs: 10_000, marginMs: 5_000, mintMs: 20, random });
+      expect(at).toBeGreaterThanOrEqual(3_150);
+      expect(at).toBeLessThanOrEqual(3_850);
+    }
   });
 
-  it('is never before the lifetime starts', () => {
-    expect(renewAt({ from: 500, lifetimeMs: 1_000, marginMs: 5_000, random: 0.5 })).toBe(500);
+  it('leaves twice the last mint’s duration (1 s at least) before the token stops being usable', () => {
+    // Usable for 5 s; a mint took 1.5 s: renew by 2 s so a mint as slow arrives in time.
+    expect(
+      renewAt({ from: 0, lifetimeMs: 10_000, marginMs: 5_000, mintMs: 1_200, random: 0.5 }),
+    ).toBe(2_600);
+    // Usable for 2 s: 70 % would leave 0.6 s, less than the 1 s lead.
+    expect(renewAt({ from: 0, lifetimeMs: 3_000, marginMs: 1_000, mintMs: 5, random: 0.99 })).toBe(
+      1_000,
+    );
+  });
+
+  it('never renews before half the usable window, however slow the mint', () => {
+    expect(
+      renewAt({ from: 0, lifetimeMs: 10_000, marginMs: 5_000, mintMs: 4_000, random: 0.5 }),
+    ).toBe(2_500);
+  });
+
+  it('keeps every renewal inside the usable window, exhaustively', () => {
+    const lifetimes = [1_000, 2_000, 3_000, 5_000, 10_000, 12_000, 30_000, 60_000, 3_600_000];
+    const marginShares = [0, 0.01, 0.1, 0.2, 0.23, 0.25, 0.3, 0.4, 0.45, 0.5];
+    const mints = [0, 5, 100, 400, 1_000, 2_500, 10_000];
+    const draws = [0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999999];
+    for (const lifetimeMs of lifetimes)
+      for (const share of marginShares)
+        for (const mintMs of mints)
+          for (const random of draws) {
+            const from = 1_000_000;
+            const marginMs = lifetimeMs * share;
+            const window = lifetimeMs - marginMs;
+            const usableUntil = from + window;
+            const at = renewAt({ from, lifetimeMs, marginMs, mintMs, random });
+            const lead = Math.max(1_000, 2 * mintMs);
+            const where = { lifetimeMs, marginMs, mintMs, random, at };
+            // Strictly before the last usable instant: a renewal never meets an expiry.
+            expect({ ...where, ok: at < usableUntil }).toEqual({ ...where, ok: true });
+            expect({ ...where, ok: at >= from + window / 2 }).toEqual({ ...where, ok: true });
+            // The lead is kept whenever half the window allows it.
+            if (lead <= window / 2)
+              expect({ ...where, ok: at <= usableUntil - lead }).toEqual({ ...where, ok: true });
+            // Jitter is 63–77 % of the window wherever the lead leaves room for it.
+            if (lead <= window * 0.23) {
+              expect({ ...where, ok: at >= from + window * 0.63 - 1e-6 }).toEqual({
+                ...where,
+                ok: true,
+              });
+              expect({ ...where, ok: at <= from + window * 0.77 + 1e-6 }).toEqual({
+                ...where,
+                ok: true,
+              });
+            }
+          }
+  });
+
+  it('renews at once when no time is usable at all', () => {
+    expect(renewAt({ from: 500, lifetimeMs: 1_000, marginMs: 5_000, mintMs: 0, random: 0.5 })).toBe(
+      500,
+    );
+  });
+});
+
+describe('safetyMarginMs', () => {
+  it('keeps the configured margin for the configured lifetime, at most half of it', () => {
+    expect(safetyMarginMs({ configuredSeconds: 60, marginSeconds: 5, lifetimeSeconds: 60 })).toBe(
+      5_000,
+    );
+    expect(
+      safetyMarginMs({ configuredSeconds: 100, marginSeconds: 30, lifetimeSeconds: 100 }),
+    ).toBe(30_000);
+    expect(safetyMarginMs({ configuredSeconds: 10, marginSeconds: 9, lifetimeSeconds: 10 })).toBe(
+      5_000,
+    );
+  });
+
+  it('derives the margin of a shorter, learned lifetime from that lifetime', () => {
+    // The default 5 s margin of a 60 s lifetime is 42 % of a learned 12 s one: 1.2 s instead.
+    expect(safetyMarginMs({ configuredSeconds: 60, marginSeconds: 5, lifetimeSeconds: 12 })).toBe(
+      1_200,
+    );
+    // An hour asked, a minute granted: 5 s is still the default for 60 s.
+    expect(safetyMarginMs({ configuredSeconds: 3600, marginSeconds: 5, lifetimeSeconds: 60 })).toBe(
+      5_000,
+    );
+    // A smaller margin than that default is kept.
+    expect(safetyMarginMs({ configuredSeconds: 60, marginSeconds: 0.5, lifetimeSeconds: 12 })).toBe(
+      500,
+    );
+  });
+
+  it('never leaves less than half of any lifetime usable', () => {
+    for (const configuredSeconds of [2, 10, 60, 3600])
+      for (const marginSeconds of [0, 0.5, 1, 5, 30].filter((m) => m < configuredSeconds))
+        for (const lifetimeSeconds of [1, 2, 10, 12, 60, 3600].filter(
+          (l) => l <= configuredSeconds,
+        )) {
+          const margin = safetyMarginMs({ configuredSeconds, marginSeconds, lifetimeSeconds });
+          expect(margin).toBeLessThanOrEqual(lifetimeSeconds * 500);
+          expect(margin).toBeLessThanOrEqual(marginSeconds * 1000);
+        }
   });
 });
 

@@ -140,10 +140,10 @@ describe.each([
       if (w.store.current(u.name) === undefined && !minted) await w.next('minted');
       expect(await w.use(u.name)).toBe(200);
     }
-    // One mint every 42 s (70 % of 60 s), never more.
+    // One mint every 38.5 s (70 % of the 55 s a 60 s token is usable), never more.
     const calls = w.sim.calls({ endpoint: u.credential ? own() : 'user_token', user: u.name });
-    expect(calls).toBeGreaterThanOrEqual(3600 / 42);
-    expect(calls).toBeLessThanOrEqual(3600 / 42 + 2);
+    expect(calls).toBeGreaterThanOrEqual(3600 / 38.5);
+    expect(calls).toBeLessThanOrEqual(3600 / 38.5 + 2);
     expect(w.events.filter((e) => e.name !== 'minted')).toEqual([]);
   });
 
@@ -298,5 +298,42 @@ describe.each([
     // At 20 s the proxy mints ~4 a minute; back at 60 s, one or two.
     expect(perMinute[0]).toBeLessThanOrEqual(4);
     expect(Math.max(...perMinute.slice(1))).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a server that caps lifetimes at 12 s', () => {
+  beforeAll(() => {
+    server = { defaultSeconds: 12, maxSeconds: 12, aboveMax: 'cap' };
+  });
+
+  it('renews a learned 12 s lifetime while the token is usable: no expiry, ever', async () => {
+    // Asked for 60 s (margin 5 s), granted 12 s: with the margin of the configured lifetime,
+    // every renewal was due exactly when the token stopped being usable.
+    const w = await world([
+      user('alice', { kind: 'literal', value: 'alice-password' }, { seconds: 60 }),
+    ]);
+    w.store.start();
+    await w.next('minted');
+    while (!w.names().includes('lifetimeLearned')) {
+      await w.clock.advance(1_000);
+      await w.use('alice');
+    }
+    // The token that taught it died: its replacement is on its way over the socket.
+    await w.store.get('alice');
+    const learnedAt = w.events.length;
+    // Ten idle minutes, then ten busy ones.
+    for (let second = 0; second < 1200; second++) {
+      await w.clock.advance(1_000);
+      expect(w.store.status()[0].state).toBe('valid');
+      expect(w.store.current('alice')).toBeDefined();
+      if (second >= 600) expect(await w.use('alice')).toBe(200);
+    }
+    expect(w.store.status()[0]).toMatchObject({ effectiveSeconds: 12, state: 'valid' });
+    const after = w.events.slice(learnedAt).map((e) => e.name);
+    expect(after.filter((name) => name !== 'minted' && name !== 'checked')).toEqual([]);
+    // 70 % of the 10.8 s a 12 s token is usable (margin 1.2 s): one mint every 7.56 s.
+    const mints = after.filter((name) => name === 'minted').length;
+    expect(mints).toBeGreaterThanOrEqual(Math.floor(1200 / 7.56));
+    expect(mints).toBeLessThanOrEqual(Math.ceil(1200 / 7.56) + 1);
   });
 });

@@ -112,12 +112,13 @@ describe('get() and current()', () => {
 });
 
 describe('renew mode', () => {
-  it('renews at 70 % of the lifetime and keeps serving the old token until the new one arrives', async () => {
+  it('renews at 70 % of the usable window and keeps serving the old token until the new one arrives', async () => {
     const s = setup([user('alice')], 'manual');
     s.store.start();
     const t0 = s.clock.now();
     const first = s.minter('alice').succeed();
-    await s.clock.advance(41_999);
+    // 70 % of 60 s − 5 s.
+    await s.clock.advance(38_499);
     expect(s.minter('alice').calls).toBe(1);
     await s.clock.advance(1);
     expect(s.minter('alice').calls).toBe(2);
@@ -127,14 +128,14 @@ describe('renew mode', () => {
     await s.clock.advance(0);
     expect(s.store.current('alice')).toMatchObject({
       value: second,
-      usableUntil: t0 + 42_000 + 55_000,
+      usableUntil: t0 + 38_500 + 55_000,
     });
   });
 
   it('jitters the renewal between 63 % and 77 %', async () => {
     for (const [draw, at] of [
-      [0, 37_800],
-      [0.999999, 46_200],
+      [0, 34_650],
+      [0.999999, 42_350],
     ] as const) {
       const s = setup([user('alice')]);
       s.draw.value = draw;
@@ -146,13 +147,42 @@ describe('renew mode', () => {
     }
   });
 
-  it('never renews later than the safety margin before expiry', async () => {
-    const s = setup([user('alice', { seconds: 10, safetyMarginSeconds: 4 })]);
+  it('renews a token whose margin is half its lifetime while it is usable: never an expiry', async () => {
+    // 10 s tokens, 5 s margin: usable for 5 s, renewed at 3.5 s (the old cap said 5 s, the
+    // very instant it stopped being usable, so every renewal began with an expiry).
+    const s = setup([user('alice', { seconds: 10, safetyMarginSeconds: 5 })], 'manual');
     s.store.start();
-    await s.clock.advance(5_999);
+    s.minter('alice').succeed();
+    await s.clock.advance(3_499);
     expect(s.minter('alice').calls).toBe(1);
     await s.clock.advance(1);
     expect(s.minter('alice').calls).toBe(2);
+    // Each mint takes 300 ms; an hour of renewals never leaves the user without a token.
+    for (let ms = 0; ms < 3_600_000; ms += 100) {
+      if (s.minter('alice').waiting > 0 && s.clock.now() % 300 === 0) s.minter('alice').succeed();
+      await s.clock.advance(100);
+      expect(s.store.current('alice')).toBeDefined();
+    }
+    expect(names(s)).not.toContain('expired');
+    expect(s.store.status()[0].state).toBe('valid');
+  });
+
+  it('renews early enough for a mint as slow as the last one to arrive in time', async () => {
+    // Usable for 5 s; the mint took 1.5 s: renewed at 2.5 s (half the window), not at 3.5 s.
+    const s = setup([user('alice', { seconds: 10, safetyMarginSeconds: 5 })], 'manual');
+    s.store.start();
+    const t0 = s.clock.now();
+    await s.clock.advance(1_500);
+    s.minter('alice').succeed();
+    await s.clock.advanceTo(t0 + 2_499);
+    expect(s.minter('alice').calls).toBe(1);
+    await s.clock.advanceTo(t0 + 2_500);
+    expect(s.minter('alice').calls).toBe(2);
+    await s.clock.advance(1_500);
+    s.minter('alice').succeed();
+    await s.clock.advance(0);
+    expect(s.store.current('alice')).toBeDefined();
+    expect(names(s)).not.toContain('expired');
   });
 
   it('keeps running: one mint per renewal period over an hour', async () => {
@@ -162,7 +192,7 @@ describe('renew mode', () => {
       await s.clock.advance(1000);
       expect(s.store.current('alice')).toBeDefined();
     }
-    expect(s.minter('alice').calls).toBe(Math.floor(3600 / 42) + 1);
+    expect(s.minter('alice').calls).toBe(Math.floor(3600 / 38.5) + 1);
   });
 });
 
@@ -175,8 +205,9 @@ describe('failures and backoff', () => {
     const token = s.store.current('alice')?.value;
     const t0 = s.clock.now();
     s.minter('alice').failNext(...Array<'server_error'>(20).fill('server_error'));
-    // Renewal at 63 % (37.8 s); retries after 1, 2, 4 s, then capped at half of what is left.
-    await s.clock.advanceTo(t0 + 37_800);
+    // Renewal at 63 % of 55 s (34.65 s); retries after 1, 2, 4 s, then capped at half of
+    // what is left.
+    await s.clock.advanceTo(t0 + 34_650);
     const attempts: number[] = [];
     let seen = s.minter('alice').calls;
     while (s.clock.now() < t0 + 55_000) {
@@ -187,8 +218,9 @@ describe('failures and backoff', () => {
       }
       if (s.clock.now() < t0 + 55_000) expect(s.store.current('alice')?.value).toBe(token);
     }
-    // Sampled every 100 ms: 38.8, 40.8, 44.8, 49.9 (cap 5.1 s), 52.45, 53.725, 54.36, 54.86 (floor).
-    expect(attempts).toEqual([38_800, 40_800, 44_800, 49_900, 52_500, 53_800, 54_400, 54_900]);
+    // Sampled every 100 ms: 35.65, 37.65, 41.65, 48.325 (cap 6.675 s), 51.66, 53.33, 54.17,
+    // 54.67 (floor).
+    expect(attempts).toEqual([35_650, 37_650, 41_650, 48_350, 51_750, 53_350, 54_250, 54_750]);
     await s.clock.advanceTo(t0 + 55_000);
     expect(s.store.current('alice')).toBeUndefined();
     await expect(s.store.get('alice')).rejects.toMatchObject({ reason: 'server_error' });
@@ -258,7 +290,7 @@ describe('failures and backoff', () => {
     s.store.start();
     await s.clock.advance(0);
     s.minter('alice').failNext('server_error');
-    await s.clock.advance(42_000);
+    await s.clock.advance(38_500);
     expect(s.store.status()[0]).toMatchObject({ state: 'failing', failures: 1 });
     expect(s.store.current('alice')).toBeDefined();
   });
@@ -430,7 +462,7 @@ describe('a 401 on a token', () => {
     s.draw.value = 0;
     const token = (await s.store.get('alice')).value;
     s.minter('alice').failNext('server_error', 'server_error');
-    await s.clock.advance(37_800);
+    await s.clock.advance(34_650);
     expect(s.minter('alice').calls).toBe(2);
     s.checker.kill(token);
     await s.store.rejected('alice', token, s.clock.now());
@@ -465,10 +497,10 @@ describe('autoRefresh mode', () => {
     const t0 = s.clock.now();
     await s.clock.advance(20_000);
     s.store.accepted('alice', first.value, s.clock.now());
-    // Pushed to t0 + 80 s; renewal at 70 % of that lifetime: t0 + 20 s + 42 s.
-    await s.clock.advanceTo(t0 + 61_999);
+    // Pushed to t0 + 80 s; renewal at 70 % of the 55 s it is usable: t0 + 20 s + 38.5 s.
+    await s.clock.advanceTo(t0 + 58_499);
     expect(s.minter('alice').calls).toBe(1);
-    await s.clock.advanceTo(t0 + 62_000);
+    await s.clock.advanceTo(t0 + 58_500);
     expect(s.minter('alice').calls).toBe(2);
     expect(s.store.current('alice')?.value).not.toBe(first.value);
   });
@@ -536,7 +568,8 @@ describe('lifetime learning', () => {
     ]);
     expect(s.store.status()[0].effectiveSeconds).toBe(30);
     const next = s.store.current('alice');
-    expect(next?.usableUntil).toBe(s.clock.now() + 30_000 - 5_000);
+    // The margin follows the learned lifetime: 10 % of 30 s, not the 5 s of an hour.
+    expect(next?.usableUntil).toBe(s.clock.now() + 30_000 - 3_000);
   });
 
   it("learns nothing from 401s the check found to be the request's own", async () => {
@@ -574,8 +607,8 @@ describe('lifetime learning', () => {
     expect(s.store.status()[0].effectiveSeconds).toBe(30);
     const mints = s.minter('alice').calls;
     await s.clock.advance(60_000);
-    // Renewing at ~70 % of 30 s again, not of 10 s.
-    expect(s.minter('alice').calls - mints).toBeLessThanOrEqual(3);
+    // Renewing at ~70 % of 30 s − 3 s again (18.9 s), not of 10 s − 1 s (6.3 s).
+    expect(s.minter('alice').calls - mints).toBeLessThanOrEqual(4);
   });
 
   it('keeps a learned lifetime the re-test confirms, and tests it less and less often', async () => {

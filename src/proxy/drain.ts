@@ -30,6 +30,12 @@ export class ConnectionDrain {
     private readonly closeIdle: () => void,
   ) {}
 
+  /** The answer still owed to the latest request read on `socket`, if any. */
+  owedAnswer(socket: Socket): http.ServerResponse | undefined {
+    const res = this.latest.get(socket);
+    return res === undefined || res.writableFinished ? undefined : res;
+  }
+
   /** From now on, each connection's last answer closes it. */
   begin(): void {
     this.draining = true;

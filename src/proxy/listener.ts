@@ -12,6 +12,7 @@ import type { TokenStore } from '../tokens/types';
 import { MAX_HEADER_FIELDS, admissionRules } from './admission';
 import { ignoreError } from './answers';
 import { BodyBudget } from './body';
+import { clientErrorHandler } from './client-errors';
 import { ConnectionDrain } from './drain';
 import { Forwarder } from './forwarder';
 import { locationRewriter } from './location';
@@ -150,6 +151,10 @@ function createDataListener(
     };
   server.on('request', unlessClosing(forwarder.handle));
   server.on('checkContinue', unlessClosing(forwarder.handleExpectingContinue));
+  server.on(
+    'clientError',
+    clientErrorHandler((socket) => drain.owedAnswer(socket as Socket)),
+  );
   server.on('upgrade', upgrades.handle);
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
     socket.on('error', ignoreError);

@@ -164,6 +164,50 @@ describe('request hygiene', () => {
     },
   );
 
+  it('bytes pipelined behind a request that said Connection: close: that request is answered, the bytes ignored (RFC 9112 §9.6)', async () => {
+    const result = await rawRequest(
+      h.port,
+      'POST /API/item HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx' +
+        'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n',
+      { untilClosed: true },
+    );
+    expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
+      [200, `answer ${upstream.requests[0].sequence}`],
+    ]);
+    expect(result.closed).toBe(true);
+    expect(result.trailing).toBe('');
+    expect(upstream.requests.map((r) => [r.method, r.target, r.body.toString()])).toEqual([
+      ['POST', '/API/item', 'x'],
+    ]);
+  });
+
+  it('bytes that do not parse behind a request still being answered cut the connection: no 400 passes for its answer', async () => {
+    const result = await rawRequest(
+      h.port,
+      'POST /API/item HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx\x00garbage\r\n\r\n',
+      { untilClosed: true },
+    );
+    expect(result.responses).toEqual([]);
+    expect(result.trailing).toBe('');
+    expect(result.closed).toBe(true);
+  });
+
+  it.each([
+    ['a malformed chunk', 'zz\r\n', 400],
+    ['chunk extensions over 16 KiB', `1;${'a'.repeat(20_000)}\r\nx\r\n`, 413],
+  ])(
+    '%s in the body of the request being answered: Node answers it itself',
+    async (_, chunk, status) => {
+      const result = await rawRequest(
+        h.port,
+        `POST /API/import/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}`,
+        { untilClosed: true },
+      );
+      expect(result.responses.map((r) => r.status)).toEqual([status]);
+      expect(result.closed).toBe(true);
+    },
+  );
+
   it('two Host headers: 400', () =>
     refused('GET /API/whoami HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400));
 

@@ -1,0 +1,52 @@
+/**
+ * Requests Node's parser refuses. Node answers them itself when nobody listens for its
+ * `clientError` event: 400 (431 for headers too large, 413 for chunk extensions too large,
+ * 408 for a head not sent in time), unless an answer on the connection has begun, then
+ * closes the connection. That stays so for errors in a request's own head or body. What
+ * changes is bytes that do not parse after a whole request whose answer is still owed:
+ *
+ * - After a request that said `Connection: close` (`HPE_CLOSED_CONNECTION`), RFC 9112 §9.6
+ *   wants that request answered, the connection closed after it and nothing else on it
+ *   read — as nginx does. Node answered 400 instead, so the request was never forwarded,
+ *   or was aborted on its way if the bytes came later. The bytes are now ignored.
+ * - Anything else there: Node's 400 would be read as the answer to the request before
+ *   them, which may have reached Vidispine already. The connection is cut instead, so
+ *   the client sees that request fail rather than be refused.
+ */
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+const answer = (status: number): string =>
+  `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n\r\n`;
+
+/** Node's own error answers, as it words them. */
+const ANSWERS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: answer(431),
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: answer(413),
+  ERR_HTTP_REQUEST_TIMEOUT: answer(408),
+};
+const BAD_REQUEST = answer(400);
+
+/**
+ * The listener's `clientError` handler.
+ *
+ * @param owedAnswer The answer still owed to the latest request read on `socket`, if any.
+ */
+export function clientErrorHandler(
+  owedAnswer: (socket: Duplex) => ServerResponse | undefined,
+): (err: Error, socket: Duplex) => void {
+  return (err, socket) => {
+    const { code } = err as NodeJS.ErrnoException;
+    const owed = owedAnswer(socket);
+    if (owed?.req.complete === true) {
+      // The answer owed says `close` and ends the connection; Node keeps reading it meanwhile
+      // (and calls again for each further chunk), which spares the client a reset.
+      if (code !== 'HPE_CLOSED_CONNECTION') socket.destroy(err);
+      return;
+    }
+    if (socket.writable && owed?.headersSent !== true) {
+      socket.write(ANSWERS[code ?? ''] ?? BAD_REQUEST);
+    }
+    socket.destroy(err);
+  };
+}

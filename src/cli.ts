@@ -66,18 +66,19 @@ export async function main(argv: string[]): Promise<number> {
     options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
     strict: false,
   });
+  // A mistyped command is refused before --help or --version could answer 0 for it.
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
+    process.stderr.write(`vidispine-auth-proxy: unknown command "${name}"\n\n${usage()}`);
+    return EXIT_BAD_CONFIGURATION;
+  }
   if (values.version) {
     process.stdout.write(`${packageVersion()}\n`);
     return EXIT_OK;
   }
-  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (values.help && !(named && entry?.ownHelp === true)) {
+  if (values.help && !(named && entry.ownHelp === true)) {
     process.stdout.write(usage());
     return EXIT_OK;
-  }
-  if (!entry) {
-    process.stderr.write(`vidispine-auth-proxy: unknown command "${name}"\n\n${usage()}`);
-    return EXIT_BAD_CONFIGURATION;
   }
   try {
     const command = await entry.load();

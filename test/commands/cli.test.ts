@@ -28,9 +28,13 @@ describe('cli', () => {
     },
   );
 
-  it('rejects an unknown command with exit 2 and names it', async () => {
-    const r = await runCli(['frobnicate']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown command "frobnicate"');
-  });
+  it.each([[[]], [['--version']], [['-v']], [['--help']], [['-h']]])(
+    'rejects an unknown command with exit 2 and names it, whatever follows it (%j)',
+    async (flags) => {
+      const r = await runCli(['frobnicate', ...flags]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('unknown command "frobnicate"');
+      expect(r.stdout).toBe('');
+    },
+  );
 });

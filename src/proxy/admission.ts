@@ -18,6 +18,7 @@ import type { IdentityRule } from './identity';
 import { pickIdentity } from './identity';
 import { requestIdFrom } from './request-id';
 import { MAX_TARGET_LENGTH, originForm, targetAuthority } from './target';
+import { offersWebSocket } from './upgrade-offer';
 
 /**
  * Most header fields a request may carry (431 beyond). Node keeps only the first ones it is
@@ -174,7 +175,7 @@ const identity: Pass = (head, rules, draft) => {
 
 /** An RFC 6455 opening handshake: a GET without a body asking for `websocket`. */
 const webSocketHandshake: Pass = (head, _rules, draft) => {
-  if (head.headers.upgrade?.toLowerCase() !== 'websocket') {
+  if (!offersWebSocket(head.headers)) {
     return refuse(400, 'only WebSocket upgrades can be forwarded');
   }
   if (head.method !== 'GET' || draft.framing !== NO_BODY) {

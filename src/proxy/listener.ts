@@ -18,6 +18,7 @@ import { Forwarder } from './forwarder';
 import { locationRewriter } from './location';
 import type { AccessLogger, ForwardObserver } from './observer';
 import { Pipelines } from './pipeline';
+import { WEBSOCKET_UPGRADES_ONLY, declinedUpgrade } from './upgrade-offer';
 import { createUpstream } from './upstream';
 import { createUpgradeHandler } from './websocket';
 
@@ -130,6 +131,7 @@ function createDataListener(
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
   const drain = new ConnectionDrain(pipelines, () => server.closeIdleConnections());
   const server: http.Server = http.createServer({
+    ...WEBSOCKET_UPGRADES_ONLY,
     ServerResponse: drain.responseClass(),
     requestTimeout: 0,
     headersTimeout: timeouts.headersTimeoutMs,
@@ -147,6 +149,10 @@ function createDataListener(
     (req: http.IncomingMessage, res: http.ServerResponse): void => {
       if (pipelines.isClosing(req.socket)) return;
       drain.received(res);
+      if (declinedUpgrade(req)) {
+        res.shouldKeepAlive = false;
+        pipelines.closeAfterAnswer(req.socket);
+      }
       handle(req, res);
     };
   server.on('request', unlessClosing(forwarder.handle));

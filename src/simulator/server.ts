@@ -9,6 +9,7 @@ import { ItemStore } from './items';
 import { OPEN_ROOT_RE, dispatchOpen } from './routes/noauth';
 import { dispatchApi } from './routes/router';
 import { TokenRegistry } from './token-registry';
+import { closesAfterAnswer, onlyWebSocketUpgrades } from './upgrade-offer';
 import {
   type AccessKeyStatus,
   type CallFilter,
@@ -82,7 +83,11 @@ class SimulatorServer implements Simulator {
     this.controlPath = options.controlPath ?? false;
     this.webSockets = new WebSocketEcho(this.ctx);
     // Big uploads may take any time: no overall request timeout.
-    this.server = createServer({ requestTimeout: 0, keepAliveTimeout: KEEP_ALIVE_MS });
+    this.server = createServer({
+      ...onlyWebSocketUpgrades(),
+      requestTimeout: 0,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+    });
     this.server.on('request', (req, res) => this.onRequest(req, res));
     // Jetty checks credentials before answering 100 Continue, so do we.
     this.server.on('checkContinue', (req, res) => this.onRequest(req, res));
@@ -205,6 +210,7 @@ class SimulatorServer implements Simulator {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (closesAfterAnswer(req)) res.shouldKeepAlive = false;
     this.inFlight += 1;
     res.once('close', () => (this.inFlight -= 1));
     try {

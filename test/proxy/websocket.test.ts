@@ -3,6 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import WebSocket from 'ws';
 import { basic } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
+import { H2C_OFFER, expectServedPlain, uploadOfferingH2c } from '../support/h2c-offer';
+import { rawRequest } from '../support/raw-client';
 import { until } from '../support/wait';
 
 let h: Harness;
@@ -142,4 +144,33 @@ it("passes on the replay's 401 without the proxy's token in its Reason header", 
     await r.close();
     rejecting.close();
   }
+});
+
+describe('a request offering another protocol (Upgrade: h2c, as curl --http2 sends)', () => {
+  // A proxy of its own: the shared one may still be backing off from the mint failures above.
+  let p: Harness;
+  beforeAll(async () => {
+    p = await startHarness();
+  });
+  afterAll(() => p.close());
+
+  it('is forwarded as a plain request, body and all, and its answer closes the connection', async () => {
+    expectServedPlain(await uploadOfferingH2c(p.port));
+
+    const whoami = await rawRequest(
+      p.port,
+      `GET /API/whoami HTTP/1.1\r\nHost: x\r\n${H2C_OFFER}\r\n`,
+    );
+    expect(whoami.responses.map((r) => [r.status, r.body.toString()])).toEqual([[200, 'alice']]);
+  });
+
+  it('leaves a request pipelined behind it unanswered on a closed connection, never hanging', async () => {
+    const r = await rawRequest(
+      p.port,
+      `GET /API/whoami HTTP/1.1\r\nHost: x\r\n${H2C_OFFER}\r\nGET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n`,
+      { untilClosed: true, timeoutMs: 5000 },
+    );
+    expect(r.responses.map((x) => x.status)).toEqual([200]);
+    expect(r.closed).toBe(true);
+  });
 });

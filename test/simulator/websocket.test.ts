@@ -3,6 +3,8 @@ import type { Simulator } from '../../src/simulator';
 import { startSimulator } from '../support/simulator';
 import { basic, tokenAuth } from '../support/http';
 import { rawExchange } from '../support/net';
+import { H2C_OFFER, expectServedPlain, uploadOfferingH2c } from '../support/h2c-offer';
+import { rawRequest } from '../support/raw-client';
 
 describe('WebSocket under /APIWS/', () => {
   let sim: Simulator;
@@ -93,6 +95,23 @@ describe('WebSocket under /APIWS/', () => {
     const ws = new WebSocket(wsUrl('/APIWS/x'), { headers: { authorization: tokenAuth(token) } });
     await opened(ws);
     ws.close();
+  });
+
+  it('serves a request offering another protocol (Upgrade: h2c) as a plain one', async () => {
+    const port = Number(new URL(sim.url).port);
+    const auth = `Authorization: ${basic('alice', 'alice-password')}\r\n`;
+    expectServedPlain(await uploadOfferingH2c(port, auth));
+    for (const [path, body] of [
+      ['/API/whoami', 'alice'],
+      ['/APInoauth/is-online', 'true'],
+    ]) {
+      const r = await rawRequest(
+        port,
+        `GET ${path} HTTP/1.1\r\nHost: x\r\n${auth}${H2C_OFFER}\r\n`,
+      );
+      expect(r.responses.map((x) => [x.status, x.body.toString()])).toEqual([[200, body]]);
+    }
+    expect(sim.calls({ endpoint: 'ws' })).toBe(0);
   });
 
   it('close() terminates open WebSockets', async () => {

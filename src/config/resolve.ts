@@ -230,12 +230,17 @@ function resolveToken(
   const given = Object.entries(own ?? {}).filter(([, value]) => value !== undefined);
   const merged: RawToken = { ...defaults, ...Object.fromEntries(given) };
   const { seconds, safetyMarginSeconds: margin } = merged;
-  if (margin !== undefined && margin >= seconds) {
+  // A margin above half the lifetime would leave a token usable for less time than it is
+  // held back; the token store never applies more than half, so more is refused, not cut.
+  if (margin !== undefined && margin > seconds / 2) {
     const path: KeyPath =
       own?.safetyMarginSeconds !== undefined
         ? [...userPath, 'token', 'safetyMarginSeconds']
         : ['token', 'safetyMarginSeconds'];
-    issues.push({ path, problem: `must be less than the token lifetime (${seconds} s)` });
+    issues.push({
+      path,
+      problem: `must be at most half the token lifetime (${seconds / 2} s of ${seconds} s)`,
+    });
   }
   return { ...merged, safetyMarginSeconds: margin ?? defaultSafetyMargin(seconds) };
 }

@@ -219,7 +219,8 @@ const tokenKeys = {
     env: 'TOKEN_SERVER_REFRESH_INTERVAL_SECONDS',
   }),
   safetyMarginSeconds: key(duration(0, MAX_TOKEN_SECONDS).optional(), {
-    description: 'stop using a token this long before its expiry; must be less than `seconds`',
+    description:
+      "stop using a token this long before its expiry; at most half of `seconds` (once a shorter lifetime is learned from Vidispine, at most that lifetime's default applies)",
     env: 'TOKEN_SAFETY_MARGIN_SECONDS',
     defaultText: 'min(5, 10 % of `seconds`)',
   }),

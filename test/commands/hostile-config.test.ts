@@ -63,6 +63,11 @@ it.each([
   ],
   [
     'run',
+    { VIDISPINE_PASSWORD: 'pw', TOKEN_SAFETY_MARGIN_SECONDS: '40' },
+    /TOKEN_SAFETY_MARGIN_SECONDS: must be at most half the token lifetime \(30 s of 60 s\)/,
+  ],
+  [
+    'run',
     { VIDISPINE_USER: '..', VIDISPINE_PASSWORD: 'pw' },
     /VIDISPINE_USER: must not be '\.' or '\.\.'/,
   ],

@@ -135,6 +135,11 @@ describe('environment mode', () => {
     ).toBe(2);
   });
 
+  it('takes a margin of up to half the lifetime, the most the token store applies', () => {
+    const env = { ...ENV, TOKEN_SECONDS: '20', TOKEN_SAFETY_MARGIN_SECONDS: '10' };
+    expect(loadConfig({ env }).users[0].token.safetyMarginSeconds).toBe(10);
+  });
+
   it('disables ops with an empty OPS_LISTEN', () => {
     expect(loadConfig({ env: { ...ENV, OPS_LISTEN: '' } }).ops.listen).toBeNull();
   });
@@ -177,8 +182,8 @@ describe('environment mode', () => {
     [{ TOKEN_SECONDS: 'sixty' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_AUTO_REFRESH: 'maybe' }, 'TOKEN_AUTO_REFRESH: must be true or false'],
     [
-      { TOKEN_SAFETY_MARGIN_SECONDS: '60' },
-      'TOKEN_SAFETY_MARGIN_SECONDS: must be less than the token lifetime (60 s)',
+      { TOKEN_SAFETY_MARGIN_SECONDS: '30.5' },
+      'TOKEN_SAFETY_MARGIN_SECONDS: must be at most half the token lifetime (30 s of 60 s)',
     ],
     [
       { LOG_LEVEL: 'loud' },
@@ -424,7 +429,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
         'listen: 127.0.0.1:8080',
         'listen: 127.0.0.1:8080\n    token: { safetyMarginSeconds: 70 }',
       ),
-      'users[0].token.safetyMarginSeconds: must be less than the token lifetime (60 s)',
+      'users[0].token.safetyMarginSeconds: must be at most half the token lifetime (30 s of 60 s)',
     ],
     [
       YAML_BASE.replace('password: alice-password', 'passwordFile: /nonexistent/alice'),

@@ -368,7 +368,7 @@ class Exchange implements Turn {
       return false;
     }
     if (answer.status === 401) return this.onPooledUnauthorized(call, answer);
-    this.f.store.accepted(this.user, this.token(), this.sentAt);
+    this.f.store.answered(this.user, this.token(), this.sentAt, answer.status);
     this.dropBody();
     return this.respondPooled(call, answer, answer.status);
   }
@@ -503,7 +503,7 @@ class Exchange implements Turn {
       void this.onUnauthorized(upstreamReq, upstreamRes);
       return;
     }
-    this.f.store.accepted(this.user, this.token(), this.sentAt);
+    this.f.store.answered(this.user, this.token(), this.sentAt, status);
     this.dropBody();
     this.respond(upstreamReq, upstreamRes, status);
   }

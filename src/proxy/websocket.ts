@@ -213,7 +213,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         return;
       }
       stage = 'answered';
-      store.accepted(user, lease.value, sentAt);
+      store.answered(user, lease.value, sentAt, 101);
       // A WebSocket may rightly stay quiet for hours.
       server.setTimeout(0);
       if (serverEarly.length > 0) server.unshift(serverEarly);
@@ -227,7 +227,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       }
       if (res.statusCode !== 401) {
         stage = 'answered';
-        store.accepted(user, lease.value, sentAt);
+        store.answered(user, lease.value, sentAt, res.statusCode ?? 502);
         passOn(client, u.authority, res, lease.value);
         return;
       }

@@ -10,6 +10,7 @@ import {
   refuteShorter,
   retestAgeMs,
 } from './lifetime-learning';
+import { provesAccepted } from '../vidispine/acceptance';
 import { renewAt, safetyMarginMs } from './renew-policy';
 import { mintedSliding, observeSliding, type SlidingState } from './sliding-expiry';
 import {
@@ -201,7 +202,8 @@ class LruTokenStore implements TokenStore {
     return { user, value: held.value, usableUntil: held.usableUntil };
   }
 
-  accepted(user: string, tokenValue: string, sentAt: number): void {
+  answered(user: string, tokenValue: string, sentAt: number, status: number): void {
+    if (!provesAccepted(status)) return;
     const slot = this.slots.get(user);
     const held = slot?.recent.find((h) => h.value === tokenValue);
     if (!slot || !held || sentAt >= held.expiresAt) return;

@@ -117,10 +117,12 @@ export interface TokenStore {
   /** A usable token, minting (coalesced) when none is held; rejects with NoTokenError. */
   get(user: string, signal?: AbortSignal): Promise<TokenLease>;
   /**
-   * A request carrying this token, sent at `sentAt`, got an answer other than 401: the
-   * token was alive then (sliding expiry, evidence against a learned lifetime).
+   * A request carrying this token, sent at `sentAt`, got an answer with this status (other
+   * than 401). Only an answer that proves Vidispine accepted the token (`provesAccepted`: not
+   * a front end's 503, never a 5xx) shows it was alive then: it may slide an autoRefresh
+   * expiry and counts as evidence against a learned lifetime. Other answers change nothing.
    */
-  accepted(user: string, tokenValue: string, sentAt: number): void;
+  answered(user: string, tokenValue: string, sentAt: number, status: number): void;
   /**
    * Vidispine answered 401 to a request carrying this token, sent at `sentAt`. A 401 is not
    * always the token's fault (a refused `RunAs`, a path that always answers 401), so unless

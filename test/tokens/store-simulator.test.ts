@@ -72,7 +72,7 @@ async function world(users: UserConfig[], simOptions: SimulatorOptions = {}): Pr
         { Authorization: `token ${lease.value}`, Accept: 'text/plain' },
         AbortSignal.timeout(5000),
       );
-      if (answer.status !== 401) store.accepted(name, lease.value, sentAt);
+      if (answer.status !== 401) store.answered(name, lease.value, sentAt, answer.status);
       // The forwarder waits for the verdict before it replays or passes the 401 on.
       else await store.rejected(name, lease.value, sentAt);
       return answer.status;

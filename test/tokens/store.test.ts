@@ -1,6 +1,11 @@
 import type { TokenSettings, UserConfig } from '../../src/config/types';
 import { createTokenStore } from '../../src/tokens/store';
-import { NoTokenError, type TokenEvents, type TokenStore } from '../../src/tokens/types';
+import {
+  NoTokenError,
+  type TokenEvents,
+  type TokenLease,
+  type TokenStore,
+} from '../../src/tokens/types';
 import { FakeChecker } from '../support/fake-checker';
 import { recordTokenEvents, type RecordedEvent } from '../support/token-events';
 import { FakeMinter } from '../support/fake-minter';
@@ -429,7 +434,7 @@ describe('a 401 on a token', () => {
     // Ages far enough apart that they teach no lifetime: removals, not a cap.
     for (const age of [1_000, 2_500, 6_000, 15_000, 40_000]) {
       const lease = await s.store.get('alice');
-      s.store.accepted('alice', lease.value, s.clock.now());
+      s.store.answered('alice', lease.value, s.clock.now(), 200);
       await s.clock.advance(age);
       s.checker.kill(lease.value);
       await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
@@ -485,7 +490,7 @@ describe('autoRefresh mode', () => {
       expect(lease?.value).toBe(first.value);
       const sentAt = s.clock.now();
       await s.clock.advance(5);
-      s.store.accepted('alice', first.value, sentAt);
+      s.store.answered('alice', first.value, sentAt, 200);
     }
     expect(s.minter('alice').calls).toBe(1);
     expect(s.store.status()[0].expiresAt).toBeGreaterThan(s.clock.now() + 45_000);
@@ -496,7 +501,7 @@ describe('autoRefresh mode', () => {
     const first = await s.store.get('alice');
     const t0 = s.clock.now();
     await s.clock.advance(20_000);
-    s.store.accepted('alice', first.value, s.clock.now());
+    s.store.answered('alice', first.value, s.clock.now(), 200);
     // Pushed to t0 + 80 s; renewal at 70 % of the 55 s it is usable: t0 + 20 s + 38.5 s.
     await s.clock.advanceTo(t0 + 58_499);
     expect(s.minter('alice').calls).toBe(1);
@@ -510,11 +515,30 @@ describe('autoRefresh mode', () => {
     const first = await s.store.get('alice');
     const t0 = s.clock.now();
     await s.clock.advance(8_000);
-    s.store.accepted('alice', first.value, s.clock.now());
+    s.store.answered('alice', first.value, s.clock.now(), 200);
     expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
     await s.clock.advance(8_000);
-    s.store.accepted('alice', first.value, s.clock.now());
+    s.store.answered('alice', first.value, s.clock.now(), 200);
     expect(s.store.status()[0].expiresAt).toBe(t0 + 76_000);
+  });
+
+  it('slides the expiry only on answers that prove Vidispine accepted the token', async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    // A front end with no backend (503), a gateway (502, 504), a rate limiter (429), a 500:
+    // none of them proves the token reached Vidispine's authentication.
+    for (const status of [503, 502, 504, 500, 429, 413, 408]) {
+      await s.clock.advance(5_000);
+      s.store.answered('alice', first.value, s.clock.now(), status);
+      expect({ status, expiresAt: s.store.status()[0].expiresAt }).toEqual({
+        status,
+        expiresAt: t0 + 60_000,
+      });
+    }
+    // A 404 is Vidispine's, after authentication.
+    s.store.answered('alice', first.value, s.clock.now(), 404);
+    expect(s.store.status()[0].expiresAt).toBe(s.clock.now() + 60_000);
   });
 
   it('does not push for tokens it does not hold', async () => {
@@ -522,8 +546,8 @@ describe('autoRefresh mode', () => {
     const first = await s.store.get('alice');
     const t0 = s.clock.now();
     await s.clock.advance(20_000);
-    s.store.accepted('alice', 'someone-else', s.clock.now());
-    s.store.accepted('bob', first.value, s.clock.now());
+    s.store.answered('alice', 'someone-else', s.clock.now(), 200);
+    s.store.answered('bob', first.value, s.clock.now(), 200);
     expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
   });
 
@@ -541,17 +565,22 @@ describe('autoRefresh mode', () => {
     const first = await s.store.get('alice');
     const t0 = s.clock.now();
     await s.clock.advance(20_000);
-    s.store.accepted('alice', first.value, s.clock.now());
+    s.store.answered('alice', first.value, s.clock.now(), 200);
     expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
   });
 });
 
 describe('lifetime learning', () => {
   /** A 401 at `age` on the token minted now, confirmed dead. */
-  async function rejectAt(s: Setup, age: number): Promise<void> {
+  async function rejectAt(
+    s: Setup,
+    age: number,
+    meanwhile?: (lease: TokenLease, mintedAt: number) => void,
+  ): Promise<void> {
     const lease = await s.store.get('alice');
     const mintedAt = s.clock.now();
     await s.clock.advance(age);
+    meanwhile?.(lease, mintedAt);
     s.checker.kill(lease.value);
     await s.store.rejected('alice', lease.value, mintedAt + age);
     await s.clock.advance(0);
@@ -570,6 +599,18 @@ describe('lifetime learning', () => {
     const next = s.store.current('alice');
     // The margin follows the learned lifetime: 10 % of 30 s, not the 5 s of an hour.
     expect(next?.usableUntil).toBe(s.clock.now() + 30_000 - 3_000);
+  });
+
+  it('keeps early deaths that only a front end answered past: no refutation from a 503', async () => {
+    const s = setup([user('alice', { seconds: 3600 })]);
+    await rejectAt(s, 31_000);
+    // A 503 at an age well past that death says nothing about Vidispine keeping tokens
+    // longer: counted, it would have refuted the death at 31 s before the one that agrees.
+    await rejectAt(s, 61_000, (lease, mintedAt) =>
+      s.store.answered('alice', lease.value, mintedAt + 60_000, 503),
+    );
+    await rejectAt(s, 30_400);
+    expect(s.store.status()[0].effectiveSeconds).toBe(30);
   });
 
   it("learns nothing from 401s the check found to be the request's own", async () => {

@@ -86,6 +86,8 @@ const variableTolerance = (length: number): number => (length >= 12 ? 2 : 1);
 
 /** How a program's environment maps onto its YAML-shaped configuration. */
 export interface EnvironmentMapping {
+  /** The schema the mapped object — and a YAML file given in its place — is validated against. */
+  readonly schema: z.ZodType;
   /** The YAML-shaped object the environment describes (not yet validated). */
   fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown>;
   /**
@@ -113,6 +115,7 @@ export function environmentMapping(
 ): EnvironmentMapping {
   const keys = envKeys(schema);
   return {
+    schema,
     fromEnv(env) {
       const raw = base();
       for (const k of keys) {

@@ -12,7 +12,7 @@ import {
 import { isBlockAt, keysAt } from './keys';
 import { resolveConfig } from './resolve';
 import { fileSchema, type LogLevel, logLevelSchema, type ProblemParams } from './schema';
-import { unknownKeyProblem } from './suggest';
+import { nearest, unknownKeyProblem } from './suggest';
 import type { ProxyConfig } from './types';
 import { readYamlFile } from './yaml-file';
 
@@ -67,7 +67,13 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
       typos: environment.misspelt(opts.env, [CONFIG_FILE_VARIABLE]),
     };
   }
-  return { raw: readYamlFile(file, setting), names: YAML_NAMES, fromFile: true, typos: [] };
+  const knownKeys = (path: KeyPath) => keysAt(environment.schema, path);
+  return {
+    raw: readYamlFile(file, setting, knownKeys),
+    names: YAML_NAMES,
+    fromFile: true,
+    typos: [],
+  };
 }
 
 /** Throws a `ConfigError` of these problems, named in the source's words, if there are any. */
@@ -121,6 +127,18 @@ export function withoutEmptyBlocks(raw: unknown, schema: z.ZodType, path: KeyPat
 }
 
 /**
+ * What a key name looks like. Anything else is not echoed: `password:secret` (no space after
+ * the colon) is one unknown key to YAML, and its text holds the password.
+ */
+const KEY_SHAPE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+
+function unshownKeyProblem(key: string, valid: readonly string[]): string {
+  const guess = nearest(key.split(/[:=\s]/)[0], valid);
+  const meant = guess === undefined ? '' : `; did you mean "${guess}: …"?`;
+  return `an unknown key, not shown since it may hold a value (a missing space after a colon?)${meant}`;
+}
+
+/**
  * Zod's issues, each at its key: an unknown key with the nearest valid one of its block, a
  * missing value as "required", a problem that names other keys as a function that names them.
  */
@@ -129,7 +147,11 @@ export function zodIssues(error: z.ZodError, schema: z.ZodType): KeyIssue[] {
     const path = issue.path as KeyPath;
     if (issue.code === 'unrecognized_keys') {
       const valid = keysAt(schema, path);
-      return issue.keys.map((k) => ({ path: [...path, k], problem: unknownKeyProblem(k, valid) }));
+      return issue.keys.map((k) =>
+        KEY_SHAPE.test(k)
+          ? { path: [...path, k], problem: unknownKeyProblem(k, valid) }
+          : { path, problem: unshownKeyProblem(k, valid) },
+      );
     }
     if (issue.code === 'invalid_type' && issue.input === undefined) {
       return [{ path, problem: 'required' }];

@@ -50,6 +50,13 @@ const UNRESOLVED_ALIAS =
   'an alias (a value starting with * is an alias) with no anchor (&…) defined before it: quote a value that starts with *';
 
 /**
+ * The keys the configuration has at a path (`['users', 0]` → `name`, `password`, …). Only
+ * these are named in a message: text the YAML reader took for a key may be a value
+ * (`password Sup3rSecret` with its colon missing).
+ */
+export type KnownKeys = (path: KeyPath) => readonly string[];
+
+/**
  * Loaded on first use, not at the top: the common environment-only sidecar never reads YAML,
  * and yaml is among the costlier modules to load at start-up.
  */
@@ -65,14 +72,14 @@ function yamlModule(): typeof import('yaml') {
  * its end; anything past `MAX_CONFIG_BYTES` is refused. A key with nothing under it
  * (`token:`) is `null` here; the schema decides what that means.
  */
-export function readYamlFile(file: string, setting: string): unknown {
+export function readYamlFile(file: string, setting: string, knownKeys: KnownKeys): unknown {
   const text = decodeUtf8(file, readBounded(file, setting));
   const yaml = yamlModule();
   const lines = new yaml.LineCounter();
   // merge: Helm-minded users write `<<: *defaults`; the alias limits apply to it as well.
   const doc = yaml.parseDocument(text, { prettyErrors: false, lineCounter: lines, merge: true });
   const at = (offset: number, problem: string): ConfigIssue =>
-    located(file, lines, doc, offset, problem);
+    located(file, lines, doc, offset, problem, knownKeys);
   // Unknown tags are only warnings to the library, which then reads `!secret` as "".
   const problems = [
     ...doc.errors,
@@ -157,9 +164,10 @@ function located(
   doc: Document,
   offset: number,
   problem: string,
+  knownKeys: KnownKeys,
 ): ConfigIssue {
   const { line, col } = lines.linePos(offset);
-  const path = keyPath(pathAt(doc.contents, offset));
+  const path = keyPath(pathAt(doc.contents, offset, knownKeys));
   return {
     key: file,
     problem: `line ${line}, column ${col}${path ? ` (${path})` : ''}: ${problem}`,
@@ -168,23 +176,25 @@ function located(
 
 /**
  * The key path of the innermost entry that holds `offset`: in each mapping or list, the last
- * entry starting at or before it, if its value reaches that far.
+ * entry starting at or before it, if its value reaches that far. It ends before a key the
+ * configuration does not have, which is never named.
  */
-function pathAt(node: unknown, offset: number, path: KeyPath = []): KeyPath {
+function pathAt(node: unknown, offset: number, knownKeys: KnownKeys, path: KeyPath = []): KeyPath {
   const { isMap, isScalar, isSeq, isNode } = yamlModule();
   const range = (n: unknown) => (isNode(n) ? n.range : undefined) ?? undefined;
   const startsBefore = (n: unknown) => (range(n)?.[0] ?? Infinity) <= offset;
   const reaches = (n: unknown) => n === null || (range(n)?.[1] ?? -1) >= offset;
   if (isMap(node)) {
     const pair = node.items.findLast((p) => isScalar(p.key) && startsBefore(p.key));
-    if (pair !== undefined && isScalar(pair.key) && reaches(pair.value)) {
-      return pathAt(pair.value, offset, [...path, String(pair.key.value)]);
+    const key = pair !== undefined && isScalar(pair.key) ? String(pair.key.value) : undefined;
+    if (key !== undefined && reaches(pair?.value ?? null) && knownKeys(path).includes(key)) {
+      return pathAt(pair?.value, offset, knownKeys, [...path, key]);
     }
   }
   if (isSeq(node)) {
     const index = node.items.findLastIndex(startsBefore);
     if (index >= 0 && reaches(node.items[index])) {
-      return pathAt(node.items[index], offset, [...path, index]);
+      return pathAt(node.items[index], offset, knownKeys, [...path, index]);
     }
   }
   return path;

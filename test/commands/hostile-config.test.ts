@@ -123,6 +123,27 @@ describe('YAML that cannot be read is reported by line, column and key, never by
   );
 
   it.each([
+    [`    password ${SECRET}`, 'line 5, column 5 (users[0]): a key that spans lines'],
+    [`    password: ${SECRET}: x`, 'line 5, column 15 (users[0].password): a nested block'],
+    [`    password: - ${SECRET}`, 'line 5, column 15 (users[0].password): unexpected text'],
+    [`    ${SECRET}`, 'line 5, column 5 (users[0]): a key that spans lines'],
+    [
+      `    password:${SECRET}:`,
+      'users[0]: an unknown key, not shown since it may hold a value (a missing space after a colon?); did you mean "password: …"?',
+    ],
+  ])('a password mistaken for a key (%s) is never named as one', async (line, message) => {
+    const path = join(dir, 'secret-key.yaml');
+    writeFileSync(
+      path,
+      `vidispine:\n  url: http://127.0.0.1:1\nusers:\n  - name: alice\n${line}\n    listen: 127.0.0.1:0\n`,
+    );
+    const result = await runCli(['check', '--config', path], { timeoutMs: 10_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout + result.stderr).not.toMatch(/up3rSec|Secret/);
+  });
+
+  it.each([
     [
       'a duplicate key',
       'vidispine:\n  url: http://v:8080\nusers:\n  - name: a\n    password: x\n    listen: 127.0.0.1:0\n    password: y\n',

@@ -42,7 +42,7 @@ export function forwardLogObserver(logger: Logger) {
         // token found is logged once per check (token_checked, token_invalidated).
         logger.debug(
           { event: 'upstream_unauthorized', user, retried },
-          `Vidispine answered 401 to a request of ${user}; passed on to the client`,
+          `Vidispine answered 401 to a request of ${user}; not replayed (passed on to the client, or no new token to replay it with)`,
         );
       }
     },

@@ -42,7 +42,7 @@ import type { Turn } from './pipeline';
 import type { Pipelines } from './pipeline';
 import { isSafe } from './pipeline';
 import { withoutToken } from './unauthorized';
-import { verdictOn401 } from './verdict';
+import { replayed, verdictOn401 } from './verdict';
 import { retriesOnFreshConnection } from './retry';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
@@ -548,14 +548,16 @@ class Exchange implements Turn {
 
   /** Step "on 401 replay": same request, fresh token, once. */
   private async replay(rejected: string): Promise<void> {
-    this.attempt += 1;
     this.lease = undefined;
     const lease = await this.freshLease();
+    const fresh = lease !== undefined && lease.value !== rejected && !this.clientGone;
+    replayed(this.f.observer, this.user, fresh);
     if (lease === undefined || this.clientGone) return;
-    if (lease.value === rejected) {
+    if (!fresh) {
       sendNoToken(this.res, this.user, undefined);
       return;
     }
+    this.attempt += 1;
     this.lease = lease;
     this.send();
   }

@@ -26,6 +26,9 @@ export interface Unauthorized {
  * with a fresh one. `pass`: the 401 is the request's own and goes to the client — at once,
  * without waiting for the check, when the request cannot be sent again. `undefined`: the
  * client left, or the attempt failed, while the token was checked.
+ *
+ * A `pass` is counted here (`upstreamUnauthorized`, not retried); a `replay` only by
+ * `replayed`, once it is known whether a new token could be had and the request went out.
  */
 export async function verdictOn401(a: Unauthorized): Promise<Rejection | undefined> {
   const reason = refusalReason(a.rawHeaders, a.token);
@@ -37,6 +40,15 @@ export async function verdictOn401(a: Unauthorized): Promise<Rejection | undefin
   }
   const verdict = await a.store.rejected(a.user, a.token, a.sentAt, reason);
   if (!a.current()) return undefined;
-  a.observer.upstreamUnauthorized?.(a.user, verdict === 'replay');
+  if (verdict === 'pass') a.observer.upstreamUnauthorized?.(a.user, false);
   return verdict;
+}
+
+/**
+ * Step "on 401 replay" done: `sent` when the request went out again with a new token, not
+ * when none could be had (the client got 503) or the client left first. Counts the 401 only
+ * now, so `retried="true"` (and the access log's `replayed`) always means a replay was sent.
+ */
+export function replayed(observer: ForwardObserver, user: string, sent: boolean): void {
+  observer.upstreamUnauthorized?.(user, sent);
 }

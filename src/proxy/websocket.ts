@@ -31,7 +31,7 @@ import { canReplay } from './replay';
 import { withoutToken } from './unauthorized';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
-import { verdictOn401 } from './verdict';
+import { replayed, verdictOn401 } from './verdict';
 
 export interface UpgradeOptions {
   readonly rules: AdmissionRules;
@@ -265,14 +265,23 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
    * had, or when the store has nothing newer than the token Vidispine just `rejected`.
    */
   function withToken(u: Upgrade, attempt: number, rejected?: string): void {
+    const replaying = rejected !== undefined;
     const noToken = (err: unknown): void => {
+      if (replaying) replayed(observer, u.user, false);
       const answer = noTokenAnswer(u.user, err);
       refuse(u.client, 503, answer.message, ['Retry-After', answer.retryAfter]);
     };
     const send = (lease: TokenLease): void => {
-      if (u.client.destroyed) return;
-      if (lease.value === rejected) noToken(undefined);
-      else forward(u, lease, attempt);
+      if (u.client.destroyed) {
+        if (replaying) replayed(observer, u.user, false);
+        return;
+      }
+      if (lease.value === rejected) {
+        noToken(undefined);
+        return;
+      }
+      if (replaying) replayed(observer, u.user, true);
+      forward(u, lease, attempt);
     };
     const lease = store.current(u.user);
     if (lease !== undefined) {

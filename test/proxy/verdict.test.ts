@@ -1,5 +1,5 @@
 import type { Rejection } from '../../src/tokens/types';
-import { type Unauthorized, verdictOn401 } from '../../src/proxy/verdict';
+import { replayed, type Unauthorized, verdictOn401 } from '../../src/proxy/verdict';
 
 /**
  * The step "on 401" that plain requests and WebSocket upgrades share, against a store whose
@@ -34,17 +34,24 @@ it('passes a 401 it cannot replay on at once, still telling the store the token 
   expect(counted).toEqual([{ user: 'alice', retried: false }]);
 });
 
-it.each<[Rejection, boolean]>([
-  ['replay', true],
-  ['pass', false],
-])('waits for the store to judge a replayable 401: %s', async (rejection, retried) => {
+it.each<[Rejection, { user: string; retried: boolean }[]]>([
+  // A replay is counted by `replayed`, once it is known whether it went out.
+  ['replay', []],
+  ['pass', [{ user: 'alice', retried: false }]],
+])('waits for the store to judge a replayable 401: %s', async (rejection, counts) => {
   const { step, checks, counted } = setup();
   const verdict = verdictOn401(step);
   await Promise.resolve();
   expect(counted).toEqual([]);
   checks[0]?.settle(rejection);
   await expect(verdict).resolves.toBe(rejection);
-  expect(counted).toEqual([{ user: 'alice', retried }]);
+  expect(counted).toEqual(counts);
+});
+
+it.each([true, false])('counts a replay as retried only when it was sent: %s', (sent) => {
+  const { step, counted } = setup();
+  replayed(step.observer, 'alice', sent);
+  expect(counted).toEqual([{ user: 'alice', retried: sent }]);
 });
 
 it('has no verdict for an attempt that stopped speaking for the client during the check', async () => {

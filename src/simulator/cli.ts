@@ -33,8 +33,9 @@ function positiveInt(name: string, raw: string | undefined): number | undefined 
 }
 
 /**
- * A default lifetime above the cap would have every non-administrator's token request
- * without `seconds` refused (or capped) for a value the client never sent.
+ * Under `--above-max reject`, a default lifetime above the cap would have every
+ * non-administrator's token request without `seconds` refused for a value the client never
+ * sent. (Under `cap` it is a server that silently shortens such tokens: coherent.)
  */
 function checkDefaultWithinMax(given: number | undefined, givenMax: number | undefined): void {
   const dflt = given ?? SIMULATOR_DEFAULTS.defaultSeconds;
@@ -42,8 +43,8 @@ function checkDefaultWithinMax(given: number | undefined, givenMax: number | und
   if (dflt <= max) return;
   throw new UsageError(
     given === undefined
-      ? `--max-seconds "${max}": below --default-seconds (default ${dflt}); lower that too`
-      : `--default-seconds "${dflt}": must be at most --max-seconds (${max})`,
+      ? `--max-seconds "${max}": below --default-seconds (default ${dflt}); lower that too, or --above-max cap`
+      : `--default-seconds "${dflt}": must be at most --max-seconds (${max}), or --above-max cap`,
   );
 }
 
@@ -179,7 +180,7 @@ function parse(args: string[]): Parsed | 'help' {
   }
   const defaultSeconds = positiveInt('default-seconds', values['default-seconds']);
   const maxSeconds = positiveInt('max-seconds', values['max-seconds']);
-  checkDefaultWithinMax(defaultSeconds, maxSeconds);
+  if (aboveMax !== 'cap') checkDefaultWithinMax(defaultSeconds, maxSeconds);
   return {
     listen: parseListen(values.listen),
     usersFile: values.users,

@@ -51,9 +51,9 @@ class SimulatorServer implements Simulator {
       ),
       aboveMax: options.aboveMax ?? SIMULATOR_DEFAULTS.aboveMax,
     };
-    if (lifetime.defaultSeconds > lifetime.maxSeconds) {
+    if (lifetime.aboveMax === 'reject' && lifetime.defaultSeconds > lifetime.maxSeconds) {
       throw new Error(
-        `simulator option defaultSeconds (${lifetime.defaultSeconds}) must not exceed maxSeconds (${lifetime.maxSeconds})`,
+        `simulator option defaultSeconds (${lifetime.defaultSeconds}) must not exceed maxSeconds (${lifetime.maxSeconds}) unless aboveMax is 'cap'`,
       );
     }
     const refreshSeconds =

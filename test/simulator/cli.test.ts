@@ -77,6 +77,9 @@ describe('simulate command', () => {
       '120',
       '--above-max',
       'cap',
+      // Coherent under cap: tokens asked without `seconds` get the maximum.
+      '--default-seconds',
+      '300',
       '--upload-passkey',
       'private-key-9',
     ]);
@@ -177,7 +180,10 @@ describe('simulate command', () => {
     [['--above-max', 'maybe'], /--above-max "maybe"/],
     [['--max-seconds', '0'], /--max-seconds "0"/],
     [['--upload-passkey', ''], /--upload-passkey: expected a value/],
-    [['--default-seconds', '120'], /--default-seconds "120": must be at most --max-seconds \(60\)/],
+    [
+      ['--default-seconds', '120'],
+      /--default-seconds "120": must be at most --max-seconds \(60\), or --above-max cap/,
+    ],
     [
       ['--default-seconds', '90', '--max-seconds', '80'],
       /--default-seconds "90": must be at most --max-seconds \(80\)/,

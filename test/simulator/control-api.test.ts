@@ -155,8 +155,10 @@ describe('in-process control API', () => {
     expect(() => createSimulator({ maxSeconds: 0 })).toThrow(/maxSeconds/);
     expect(() => createSimulator({ defaultSeconds: 1.5 })).toThrow(/defaultSeconds/);
     expect(() => createSimulator({ defaultSeconds: 120 })).toThrow(
-      /defaultSeconds \(120\) must not exceed maxSeconds \(60\)/,
+      /defaultSeconds \(120\) must not exceed maxSeconds \(60\) unless aboveMax is 'cap'/,
     );
+    // A server that silently caps: tokens without `seconds` get the maximum.
+    expect(() => createSimulator({ defaultSeconds: 120, aboveMax: 'cap' })).not.toThrow();
     expect(() => createSimulator({ refreshIntervalSeconds: -1 })).toThrow(/refreshIntervalSeconds/);
     expect(() => sim.failTokenEndpoints({ kind: 'delay', ms: 2 ** 31 })).toThrow(
       /ms must be a number 0\.\.2147483647/,

@@ -30,7 +30,6 @@ export function originForm(target: string): string | undefined {
   const schemeEnd = target.indexOf('://');
   if (schemeEnd <= 0) return undefined;
   const end = authorityEnd(target, schemeEnd + 3);
-  if (end === target.length) return '/';
   return target[end] === '/' ? target.slice(end) : `/${target.slice(end)}`;
 }
 

@@ -97,6 +97,7 @@ describe('admission passes', () => {
     '[::1',
     '::1',
     '[::1]x',
+    'x[::1]',
     '[v1.x]',
     '[fe80::1%25eth0]',
     '[not:an:address]',

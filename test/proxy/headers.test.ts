@@ -169,6 +169,7 @@ describe('client credentials', () => {
 describe('an answer with a length', () => {
   it('is one whose head carries Content-Length, in any case', () => {
     expect(hasLength(['Content-Type', 'x', 'content-LENGTH', '0'])).toBe(true);
+    expect(hasLength(['X-Fourteen-Chr', '1'])).toBe(false);
     expect(hasLength(['Content-Type', 'x', 'Content-Lengthy', '1', 'X', 'Content-Length'])).toBe(
       false,
     );

@@ -120,7 +120,7 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
   const { store } = tokens;
   const metrics = new OpsMetrics({ users: config.users.map((u) => u.name), tokens: store });
   recordTokenEvents(store, metrics);
-  logTokenEvents(store, logger);
+  logTokenEvents(store, logger, config.names);
   const health = new Health(store);
   const recent = new RecentRequests();
   const listeners = createDataListeners({

@@ -6,12 +6,13 @@
  * status, so nothing the store might carry besides these fields can ever leak; no token and
  * no password ever reaches here.
  */
+import type { KeyNames } from '../config/errors';
 import { formatListen } from '../config/listen';
 import { describeSecret } from '../config/secrets';
 import type { Credential, ProxyConfig } from '../config/types';
 import { shownBaseUrl } from '../vidispine/connection';
 import { mintModeFor, mintRequestLine } from '../vidispine/endpoints';
-import { MINT_FAILURES } from '../vidispine/failures';
+import { mintFailureHint } from '../vidispine/failures';
 import { redactSecrets } from './logger';
 import type { RecentCounts } from './recent-requests';
 import type { UserTokenStatus } from '../tokens/types';
@@ -40,6 +41,8 @@ export interface StatusSetup {
   readonly startedAt: number;
   /** The fraction of a token's lifetime at which renew mode mints the next one. */
   readonly renewFraction: number;
+  /** How the configuration names its settings, for the hints. */
+  readonly names: KeyNames;
   readonly users: readonly UserSetup[];
 }
 
@@ -52,6 +55,7 @@ export function statusSetup(
     c?.kind === 'accessKey' ? `access key ${c.basicUser}` : undefined;
   return {
     ...facts,
+    names: config.names,
     vidispine: shownBaseUrl(url),
     users: config.users.map((user) => {
       const mode = mintModeFor(user, config.vidispine);
@@ -173,7 +177,7 @@ export function userStatusJson(
         : {
             reason: view.lastError.reason,
             message: redactSecrets(view.lastError.message),
-            hint: MINT_FAILURES[view.lastError.reason].hint,
+            hint: mintFailureHint(view.lastError.reason, setup.names),
             at: new Date(view.lastError.at).toISOString(),
           },
     failures: view.failures,

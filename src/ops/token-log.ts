@@ -4,13 +4,15 @@
  * than asked for.
  */
 import { mintRequestLine } from '../vidispine/endpoints';
-import { MINT_FAILURES, mintFailureLogLevel } from '../vidispine/failures';
+import type { KeyNames } from '../config/errors';
+import { mintFailureHint, mintFailureLogLevel } from '../vidispine/failures';
 import type { Logger } from './logger';
 import type { TokenEventSource } from './views';
 
 const ms = (seconds: number): number => Math.round(seconds * 1000);
 
-export function logTokenEvents(events: TokenEventSource, logger: Logger): void {
+/** `names`: how the configuration names its settings, for the hints. */
+export function logTokenEvents(events: TokenEventSource, logger: Logger, names: KeyNames): void {
   events.on('minted', (e) => {
     logger.info(
       {
@@ -36,7 +38,7 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger): void {
         error: e.message,
         durationMs: ms(e.durationSeconds),
         retryInMs: e.retryInMs,
-        hint: MINT_FAILURES[e.reason].hint,
+        hint: mintFailureHint(e.reason, names),
       },
       `token mint for ${e.user} failed (${e.reason}); next attempt in ${Math.ceil(e.retryInMs / 1000)} s`,
     );
@@ -80,7 +82,7 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger): void {
         user: e.user,
         configuredSeconds: e.configuredSeconds,
         observedSeconds: e.observedSeconds,
-        hint: 'Vidispine ends these tokens earlier than requested: lower token.seconds for this user, or raise userTokenMaxInterval on the server',
+        hint: `Vidispine ends these tokens earlier than requested: lower ${names.name(['token', 'seconds'])} for this user, or raise userTokenMaxInterval on the server`,
       },
       `tokens of ${e.user} live about ${e.observedSeconds} s, not the ${e.configuredSeconds} s requested; renewing earlier`,
     );

@@ -5,9 +5,15 @@
  * `satisfies` clause refuses an entry without a hint or a verdict.
  */
 
+import type { KeyNames } from '../config/errors';
+
 export interface MintFailureKind {
-  /** What the operator should do about it (the `hint` field of `token_mint_failed`). */
-  readonly hint: string;
+  /**
+   * What the operator should do about it (the `hint` field of `token_mint_failed` and of
+   * `/status`); a function when it names a setting, so the setting is named as the
+   * configuration names it (`TOKEN_SECONDS`, `token.seconds`). Read it with `mintFailureHint`.
+   */
+  readonly hint: string | ((names: KeyNames) => string);
   /**
    * A retry will not cure it: the credentials, roles or configuration are wrong. Retries start
    * three doublings later (8 s), so Vidispine's log is not flooded with failed logins, and the
@@ -44,7 +50,8 @@ export const MINT_FAILURES = {
   },
   // 400 or another 4xx: e.g. seconds above userTokenMaxInterval
   bad_request: {
-    hint: "Vidispine refused the token request (4xx): token.seconds may exceed the server's userTokenMaxInterval; lower it",
+    hint: (names: KeyNames) =>
+      `Vidispine refused the token request (4xx): ${names.name(['token', 'seconds'])} may exceed the server's userTokenMaxInterval; lower it`,
     operatorMustFix: true,
   },
   // 5xx
@@ -79,6 +86,12 @@ export type MintFailureReason = keyof typeof MINT_FAILURES;
 
 /** Every reason, in the order above (metrics start a series at 0 for each). */
 export const MINT_FAILURE_REASONS = Object.keys(MINT_FAILURES) as readonly MintFailureReason[];
+
+/** What to do about a failed mint, naming settings as the configuration does. */
+export function mintFailureHint(reason: MintFailureReason, names: KeyNames): string {
+  const hint: MintFailureKind['hint'] = MINT_FAILURES[reason].hint;
+  return typeof hint === 'string' ? hint : hint(names);
+}
 
 /** The level of a `token_mint_failed` log line. */
 export function mintFailureLogLevel(reason: MintFailureReason): 'error' | 'warn' {

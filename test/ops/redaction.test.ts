@@ -65,7 +65,7 @@ it('no known secret reaches logs, metrics, /status or the page', async () => {
   const tokens = new ScriptedTokens(users, Date.now);
   const metrics = new OpsMetrics({ users, tokens, defaultMetrics: false });
   recordTokenEvents(tokens, metrics);
-  logTokenEvents(tokens, logger);
+  logTokenEvents(tokens, logger, config.names);
   const observer = combineObservers(metrics, forwardLogObserver(logger));
   const accessLog = createAccessLog(logger);
   server = createOpsServer({

@@ -1,4 +1,8 @@
-import { renewalInWords, type UserSetup } from '../../src/ops/status';
+import { type KeyNames, YAML_NAMES } from '../../src/config/errors';
+import { proxyEnvironment } from '../../src/config/env';
+import { RecentRequests } from '../../src/ops/recent-requests';
+import { renewalInWords, statusReport, type UserSetup } from '../../src/ops/status';
+import { ScriptedTokens, scriptedSetup } from '../support/ops';
 
 const setup: UserSetup = {
   user: 'alice',
@@ -21,5 +25,24 @@ describe('the mode and lifetime in words', () => {
     ],
   ])('%#', (user, lifetime, words) => {
     expect(renewalInWords(user, lifetime, 0.7)).toBe(words);
+  });
+});
+
+describe('the hint of the last error', () => {
+  it('names settings as the configuration does: TOKEN_SECONDS from the environment, token.seconds in a file', () => {
+    const hintWith = (names: KeyNames): string | undefined => {
+      const tokens = new ScriptedTokens(['alice'], () => 0);
+      tokens.failed('alice', 'bad_request', 'HTTP 400 from GET /API/token');
+      const report = statusReport(
+        { ...scriptedSetup(['alice']), names },
+        { tokens, recent: new RecentRequests() },
+        { ok: false, shuttingDown: false },
+        0,
+      );
+      return report.users[0].lastError?.hint;
+    };
+    expect(hintWith(proxyEnvironment.names)).toContain('TOKEN_SECONDS may exceed');
+    expect(hintWith(proxyEnvironment.names)).not.toContain('token.seconds');
+    expect(hintWith(YAML_NAMES)).toContain('token.seconds may exceed');
   });
 });

@@ -1,14 +1,16 @@
+import { type KeyNames, YAML_NAMES } from '../../src/config/errors';
+import { proxyEnvironment } from '../../src/config/env';
 import { logTokenEvents } from '../../src/ops/token-log';
-import { MINT_FAILURE_REASONS, MINT_FAILURES } from '../../src/vidispine/failures';
+import { MINT_FAILURE_REASONS, MINT_FAILURES, mintFailureHint } from '../../src/vidispine/failures';
 import { MAY_PASS, OPERATOR_MUST_FIX } from '../support/mint-failures';
 import { captureLogs, ScriptedTokens } from '../support/ops';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-function setup() {
+function setup(names: KeyNames = YAML_NAMES) {
   const capture = captureLogs('info');
   const tokens = new ScriptedTokens(['ingest'], () => T0);
-  logTokenEvents(tokens, capture.logger);
+  logTokenEvents(tokens, capture.logger, names);
   return { tokens, lines: capture.lines };
 }
 
@@ -68,7 +70,9 @@ describe('token event log', () => {
   });
 
   it('has a hint for every failure reason of the contract', () => {
-    expect(MINT_FAILURE_REASONS.filter((reason) => !MINT_FAILURES[reason].hint)).toEqual([]);
+    expect(MINT_FAILURE_REASONS.filter((reason) => !mintFailureHint(reason, YAML_NAMES))).toEqual(
+      [],
+    );
   });
 
   it('logs expiry, invalidation and lifetime learning', () => {
@@ -86,5 +90,22 @@ describe('token event log', () => {
       observedSeconds: 60,
       hint: expect.stringContaining('token.seconds'),
     });
+  });
+
+  it('names settings in hints as an environment-only configuration does', () => {
+    const { tokens, lines } = setup(proxyEnvironment.names);
+    tokens.learned('ingest', 3600, 60);
+    tokens.failed('ingest', 'bad_request', 'HTTP 400 from GET /API/token');
+    expect(lines.map((l) => l.hint)).toEqual([
+      expect.stringContaining('lower TOKEN_SECONDS for this user'),
+      expect.stringContaining('TOKEN_SECONDS may exceed'),
+    ]);
+    expect(lines.map((l) => l.hint).join()).not.toContain('token.seconds');
+  });
+
+  it('names them as a YAML file does', () => {
+    const { tokens, lines } = setup(YAML_NAMES);
+    tokens.failed('ingest', 'bad_request', 'HTTP 400 from GET /API/token');
+    expect(lines[0].hint).toContain('token.seconds may exceed');
   });
 });

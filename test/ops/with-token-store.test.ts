@@ -3,6 +3,7 @@
  * and a manual clock) through its whole cycle: no token yet → valid → failing but valid →
  * expired → valid again → shutting down.
  */
+import { YAML_NAMES } from '../../src/config/errors';
 import { createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
@@ -49,7 +50,7 @@ it('serves each probe, /status and the metrics with the meaning design.md gives 
   const health = new Health(store, now);
   const metrics = new OpsMetrics({ users: ['ingest'], tokens: store, now, defaultMetrics: false });
   recordTokenEvents(store, metrics);
-  logTokenEvents(store, capture.logger);
+  logTokenEvents(store, capture.logger, YAML_NAMES);
   server = createOpsServer({
     health,
     metrics,

@@ -4,6 +4,7 @@
  * (contracts.ts), and the ops endpoints only read status and listen to events.
  */
 import { EventEmitter } from 'node:events';
+import { YAML_NAMES } from '../../src/config/errors';
 import { createLogger, type Logger } from '../../src/ops/logger';
 import type { StatusSetup } from '../../src/ops/status';
 import type { TokenEvents, UserTokenStatus } from '../../src/tokens/types';
@@ -143,6 +144,7 @@ export function scriptedSetup(
     version,
     startedAt,
     renewFraction: 0.7,
+    names: YAML_NAMES,
     users: users.map((user, i) => ({
       user,
       listen: `127.0.0.1:${8080 + i}`,

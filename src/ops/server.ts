@@ -7,6 +7,7 @@
  * few seconds in every pod, and the readiness probe is on the path to a pod's start. The
  * pages for people (/status, /, a 404 naming the endpoints) are an Express app, loaded on
  * the first request that needs it: Express is the costliest module to load at start-up.
+ * Any other method on an endpoint gets 405 with `Allow: GET, HEAD`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -83,6 +84,15 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
+/** Every ops endpoint only reads. */
+const ALLOW = 'GET, HEAD';
+
+/** A method other than GET or HEAD on an existing endpoint: 405 naming the ones it takes. */
+function methodNotAllowed(res: ServerResponse): void {
+  res.setHeader('Allow', ALLOW);
+  send(res, 405, 'application/json', JSON.stringify({ error: 'method not allowed', allow: ALLOW }));
+}
+
 function probeAnswer(res: ServerResponse, result: ProbeAnswer, name: string): void {
   const body = JSON.stringify({ status: result.ok ? 'ok' : `not ${name}`, ...result });
   send(res, result.ok ? 200 : 503, 'application/json', body);
@@ -131,7 +141,9 @@ function pagesApp(logger: Logger, pages: readonly Page[], direct: readonly strin
     res.set('Cache-Control', NO_STORE);
     next();
   });
-  const endpoints = [...direct, ...pages.flatMap((page) => page(app))];
+  const paths = pages.flatMap((page) => page(app));
+  if (paths.length > 0) app.all(paths, (_req, res) => methodNotAllowed(res));
+  const endpoints = [...direct, ...paths];
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found', endpoints });
   });
@@ -207,14 +219,15 @@ function opsServer(
   const routes = new Map(direct.map((route) => [route.path, route]));
   let app: Express | undefined;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const route =
-      req.method === 'GET' || req.method === 'HEAD' ? routes.get(routePath(req.url)) : undefined;
+    const route = routes.get(routePath(req.url));
     if (route === undefined) {
       app ??= pagesApp(logger, pages, [...routes.keys()]);
       app(req, res);
-      return;
+    } else if (req.method === 'GET' || req.method === 'HEAD') {
+      void answer(route, res, logger);
+    } else {
+      methodNotAllowed(res);
     }
-    void answer(route, res, logger);
   });
   return {
     listen: (address) => listenOn(server, address, 'the ops listener'),

@@ -100,8 +100,15 @@ describe('ops listener routes', () => {
       expect(await res.text()).toBe('');
     });
 
-    it('leaves other methods to the pages, which refuse them with the endpoint list', async () => {
+    it('refuses other methods with 405 and Allow: GET, HEAD, on the webhook’s listener too', async () => {
       const res = await fetch(`${base}/readyz`, { method: 'POST' });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+      expect(await res.json()).toEqual({ error: 'method not allowed', allow: 'GET, HEAD' });
+    });
+
+    it('lists the endpoints in the 404 of any other path', async () => {
+      const res = await fetch(`${base}/nothing`, { method: 'POST' });
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({
         error: 'not found',

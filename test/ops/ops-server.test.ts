@@ -4,6 +4,7 @@ import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
 import { parseExposition, value } from '../support/prom-parse';
 import { RecentRequests } from '../../src/ops/recent-requests';
 import { MINT_FAILURES } from '../../src/vidispine/failures';
+import { call } from '../support/http';
 import { captureLogs, ScriptedTokens, scriptedSetup } from '../support/ops';
 
 const T0 = Date.parse('2026-01-01T12:00:00Z');
@@ -282,6 +283,30 @@ describe('ops server', () => {
     const res = await fetch(`http://127.0.0.1:${server?.address()?.port}/status`);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('answers 405 with Allow: GET, HEAD to any other method on an endpoint', async () => {
+    await start();
+    const port = server?.address()?.port ?? 0;
+    for (const path of ['/readyz', '/livez', '/startupz', '/metrics', '/status', '/', '/READYZ/'])
+      for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']) {
+        const reply = await call(port, {
+          method,
+          path,
+          body: method === 'POST' ? '{}' : undefined,
+        });
+        expect({ path, method, status: reply.status, allow: reply.headers.allow }).toEqual({
+          path,
+          method,
+          status: 405,
+          allow: 'GET, HEAD',
+        });
+        expect(JSON.parse(reply.text)).toEqual({ error: 'method not allowed', allow: 'GET, HEAD' });
+        expect(reply.headers['cache-control']).toBe('no-store');
+      }
+    // Elsewhere any method is still a 404 naming the endpoints.
+    const missing = await call(port, { method: 'POST', path: '/API/item' });
+    expect(missing.status).toBe(404);
   });
 
   it('fails to listen on a taken port with the address in the message', async () => {

@@ -48,6 +48,7 @@ const goInstalled = (process.env.PATH ?? '').split(':').some((dir) => {
         contenders: {
           name: string;
           cpuMsPerReview: number;
+          cpuRatioToReference?: Record<string, number[] | number>;
           loads: Record<string, { errors: number; loadAverage: number }[]>;
         }[];
       };
@@ -60,7 +61,14 @@ const goInstalled = (process.env.PATH ?? '').split(':').some((dir) => {
       }
       expect(result.idleRssMiB.afterStart).toBeGreaterThan(10);
       expect(result.cpuMsPerReview).toBeGreaterThan(0);
-      expect(result.contenders.map((c) => c.name)).toEqual(['this build', 'again']);
+      // The bare node:https server runs last, as the floor the CPU ratios are taken to.
+      expect(result.contenders.map((c) => c.name)).toEqual(['this build', 'again', 'bare https']);
+      expect(stdout).toMatch(/^ {2}CPU per review ÷ the bare https server's, round by round: /m);
+      for (const contender of result.contenders.slice(0, 2)) {
+        const ratios = contender.cpuRatioToReference ?? {};
+        expect(Object.keys(ratios)).toEqual(['rate', 'burst', 'closed', 'allShapes']);
+        for (const ratio of Object.values(ratios).flat()) expect(ratio).toBeGreaterThan(0);
+      }
       for (const contender of result.contenders) {
         expect(Object.keys(contender.loads)).toEqual(['rate', 'burst', 'closed']);
         for (const rounds of Object.values(contender.loads)) {

@@ -8,6 +8,7 @@
  * signal exits at once with 128 + the signal number. A step that throws is logged, the
  * remaining steps still run, and the exit code becomes 1.
  */
+import { ListenError } from '../config/listen';
 import type { Logger } from './logger';
 import { ignoreSignals, signalMessage } from './signals';
 
@@ -290,6 +291,8 @@ export async function serveUntilStopped(
   try {
     await program.start();
   } catch (err) {
+    // On the log stream too, where a collector sees it; the caller still writes it to stderr.
+    logger.fatal(startFailure(err), `cannot start: ${describeError(err)}; exiting with code 1`);
     // Close what did open, so the process can end; the caller reports the error once (a
     // `ListenError` names the setting and the address).
     await Promise.allSettled([program.shutdownSteps.abortInFlight(), program.shutdownSteps.stop()]);
@@ -301,4 +304,22 @@ export async function serveUntilStopped(
   logger.info({ event: 'listening', ...program.listening() }, 'listening');
   options.onStarted?.();
   return shutdown.done;
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The fields of the `fatal` line of a failed start. A listener that cannot bind is a plain
+ * fact, named by its setting, address and code, without a stack; anything else keeps its
+ * error, stack included (the logger scrubs secrets from both).
+ */
+function startFailure(err: unknown): Record<string, unknown> {
+  const base = { event: 'fatal', phase: 'start', exitCode: 1 };
+  if (err instanceof ListenError) {
+    const { setting, address, code } = err;
+    return { ...base, error: err.message, setting, address, code };
+  }
+  return { ...base, err };
 }

@@ -272,9 +272,23 @@ describe('a listener that cannot bind: one line naming the setting and the addre
       result.stderr,
       `${setting}: cannot listen on ${busyAddress}: the address is already in use (EADDRINUSE)`,
     );
-    // Only the start line was logged: no stack trace, no second report of the same error.
-    expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
-    expect(result.stdout).toContain('"event":"starting"');
+    // The start line, then the same error once as a fatal JSON line: no stack trace.
+    const lines = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((l) => l.event)).toEqual(['starting', 'fatal']);
+    expect(lines[1]).toMatchObject({
+      level: 'fatal',
+      phase: 'start',
+      setting,
+      address: busyAddress,
+      code: 'EADDRINUSE',
+      exitCode: 1,
+      msg: `cannot start: ${setting}: cannot listen on ${busyAddress}: the address is already in use (EADDRINUSE); exiting with code 1`,
+    });
+    expect(result.stdout).not.toContain('alice-password');
+    expect(result.stdout).not.toMatch(/"stack"| {4}at /);
   });
 
   it('yaml: users[1].listen', async () => {

@@ -76,7 +76,8 @@ it('replays an upgrade that meets a dead token once, with a fresh token', async 
   expect(h.observer.upstreamErrors).toEqual([]);
 });
 
-it('refuses the upgrade with 503 when no token can be minted', async () => {
+it('refuses the upgrade with 503 when no token can be minted, counting no replay', async () => {
+  const unauthorized = h.observer.unauthorized.length;
   h.sim.revokeAllTokens();
   h.sim.failTokenEndpoints({ kind: 'status', status: 500 });
   // The held token is dead: the first upgrade meets Vidispine's 401, which drops the token,
@@ -87,6 +88,8 @@ it('refuses the upgrade with 503 when no token can be minted', async () => {
   await expect(open(`ws://127.0.0.1:${h.port}/APIWS/echo`, {})).rejects.toThrow(
     'upgrade refused: 503',
   );
+  // The 401 is counted once, as not retried: no replay went out.
+  expect(h.observer.unauthorized.slice(unauthorized)).toEqual([{ user: 'alice', retried: false }]);
   h.sim.healTokenEndpoints();
 });
 

@@ -1,6 +1,7 @@
 /**
- * The names deployment files may rely on, as design.md states them. Kept here, beside the
- * checks, so a manifest that drifts from the contract fails a test.
+ * The names deployment files may rely on, as the README states them ("Configuration",
+ * "Operating it", "Deploy on Kubernetes"). Kept here, beside the checks, so a manifest that
+ * drifts from the contract fails a test.
  */
 
 export const ENV_NAMES: readonly string[] = [
@@ -56,7 +57,7 @@ export const OPS_PROBES = {
 export const METRIC_PREFIX = 'vidispine_auth_proxy_';
 
 /**
- * Metric families the proxy exports (design.md "Metrics"), with the prefix, and the labels of
+ * Metric families the proxy exports (README "Operating it" → "Metrics"), with the prefix, and the labels of
  * each series in the order they are written: dashboards and outside checks may match a label
  * set exactly, so a label more is a break too. Histograms' `_bucket` series add `le`.
  */

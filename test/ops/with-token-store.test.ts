@@ -28,7 +28,7 @@ afterEach(async () => {
   await server?.close();
 });
 
-it('serves each probe, /status and the metrics with the meaning design.md gives them', async () => {
+it('serves each probe, /status and the metrics with the meaning the README section "Endpoints" gives them', async () => {
   const clock = new ManualClock(T0);
   const now = () => clock.now();
   let failWith: MintError | undefined;

@@ -1,6 +1,6 @@
 import { reject, sendJson, sendText } from '../http';
 import { ITEM_ROUTES } from './items';
-import type { ApiExchange, ApiRoute } from './router';
+import type { ApiExchange, ApiRoute } from './types';
 import { SIZE_RE, TRANSFER_ROUTES } from './transfer';
 
 const MAX_SLOW_MS = 10 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { allowBody, readSmallBody, reject, sendBody, sendJson } from '../http';
 import { etagOf, noneMatchHits, type Item } from '../items';
-import type { ApiExchange, ApiRoute } from './router';
+import type { ApiExchange, ApiRoute } from './types';
 
 const METADATA_LIMIT = 1024 * 1024;
 

@@ -1,22 +1,9 @@
-import { authenticate, type Identity } from '../auth';
+import { authenticate } from '../auth';
 import type { Exchange } from '../context';
-import { refuseCredentials, reject, segmentsOf, type Segment } from '../http';
+import { refuseCredentials, reject, segmentsOf } from '../http';
 import { handleTokenRequest } from './tokens';
 import { API_ROUTES } from './api';
-
-export interface ApiExchange extends Exchange {
-  readonly identity: Identity;
-  readonly segments: readonly Segment[];
-  /** Values of the route's ':name' segments, percent-decoded. */
-  readonly params: Readonly<Record<string, string>>;
-}
-
-export interface ApiRoute {
-  /** Segment names after /API; ':x' matches any one segment. */
-  readonly pattern: readonly string[];
-  readonly methods: readonly string[];
-  handle(ex: ApiExchange): void;
-}
+import type { ApiRoute } from './types';
 
 /** Everything under /API/: the token endpoints, then the authenticated resources. */
 export function dispatchApi(ex: Exchange): void {

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { allowBody, reject, sendJson } from '../http';
 import { parseRange, patternChunks } from '../pattern';
 import type { Exchange } from '../context';
-import type { ApiExchange, ApiRoute } from './router';
+import type { ApiExchange, ApiRoute } from './types';
 
 export const SIZE_RE = /^\d+$/;
 

@@ -19,14 +19,10 @@ import { type CertificateWatch, type LoadedCertificate, watchCertificate } from 
 import { WebhookMetrics } from './metrics';
 import { createWebhookServer, type WebhookServer } from './server';
 
-/** Live while the process serves; ready while the review listener is open and not shutting down. */
-export class WebhookHealth implements ProcessProbes {
+/** Ready while the review listener is open and not shutting down. */
+class WebhookHealth implements ProcessProbes {
   private listening = false;
   private shutdownBegun = false;
-
-  live(): boolean {
-    return true;
-  }
 
   ready(): ProbeAnswer & { listening: boolean; shuttingDown: boolean } {
     return {

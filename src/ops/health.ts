@@ -36,14 +36,6 @@ export class Health {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /**
-   * The process is serving. Answered by the event loop itself, so a wedged loop fails it;
-   * token trouble never does — restarting would not mint a token any sooner.
-   */
-  live(): boolean {
-    return true;
-  }
-
   /** Every configured user has held a token at least once since the process started. */
   started(): ProbeResult {
     const users = this.tokens

@@ -18,7 +18,7 @@ export const SUCCESS_REASON = 'none';
 export const UNKNOWN_USER = '(unknown)';
 
 /** `method` label for anything outside the standard methods, keeping cardinality bounded. */
-export const OTHER_METHOD = 'OTHER';
+const OTHER_METHOD = 'OTHER';
 
 const STANDARD_METHODS: ReadonlySet<string> = new Set([
   'GET',

@@ -12,9 +12,6 @@ import type { TokenCheck } from '../vidispine/types';
 
 export {
   METRIC_PREFIX,
-  OTHER_METHOD,
-  SUCCESS_REASON,
-  UNKNOWN_USER,
   UPSTREAM_ERROR_REASONS,
   normaliseMethod,
   statusLabel,

@@ -24,10 +24,6 @@ export class BodyBudget {
   release(bytes: number): void {
     this.used -= bytes;
   }
-
-  inUse(): number {
-    return this.used;
-  }
 }
 
 /**

@@ -16,7 +16,7 @@ const { createLogger } = require(${JSON.stringify(join(DIST, 'ops', 'logger.js')
 const expressLoaded = () => Object.keys(require.cache).some((f) => f.includes('/node_modules/express/'));
 (async () => {
   const server = createProbeServer({
-    probes: { live: () => true, ready: () => ({ ok: true }) },
+    probes: { ready: () => ({ ok: true }) },
     metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', render: async () => 'up 1\\n' },
     logger: createLogger({ level: 'silent' }),
   });
@@ -55,7 +55,7 @@ describe('ops listener routes', () => {
 
     beforeAll(async () => {
       server = createProbeServer({
-        probes: { live: () => true, ready: () => ({ ok: ready }) },
+        probes: { ready: () => ({ ok: ready }) },
         metrics: {
           contentType: 'text/plain; version=0.0.4; charset=utf-8',
           render: async () => 'up 1\n',

@@ -43,7 +43,7 @@ export async function checkCommand(args: readonly string[]): Promise<number> {
 }
 
 /** `1 user OK`, `all 3 users OK`, `1 of 3 users failed`. */
-export function verdict(users: number, failed: number): string {
+function verdict(users: number, failed: number): string {
   const noun = users === 1 ? 'user' : 'users';
   if (failed > 0) return `${failed} of ${users} ${noun} failed`;
   return users === 1 ? '1 user OK' : `all ${users} users OK`;
@@ -118,7 +118,7 @@ const HEADINGS: Omit<CheckRow, 'ok'> = {
 };
 const COLUMNS = ['user', 'credential', 'endpoint', 'lifetime'] as const;
 
-export function formatTable(rows: readonly CheckRow[]): string {
+function formatTable(rows: readonly CheckRow[]): string {
   const all = [HEADINGS, ...rows];
   const widths = COLUMNS.map((key) => Math.max(...all.map((r) => r[key].length)));
   return all

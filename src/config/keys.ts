@@ -113,7 +113,7 @@ export function isBlockAt(schema: z.ZodType, path: readonly PropertyKey[]): bool
   return type === 'object' || type === 'array';
 }
 
-export function keyName(path: readonly KeySegment[]): string {
+function keyName(path: readonly KeySegment[]): string {
   return path.reduce((name, s) => (s === ANY_ITEM ? `${name}[]` : name ? `${name}.${s}` : s), '');
 }
 

@@ -5,7 +5,7 @@
 import { distance } from 'fastest-levenshtein';
 
 /** Edits allowed for a key of this length: one for short keys, up to three for long ones. */
-export function keyTolerance(length: number): number {
+function keyTolerance(length: number): number {
   if (length <= 4) return 1;
   return length <= 8 ? 2 : 3;
 }

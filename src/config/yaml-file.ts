@@ -7,7 +7,7 @@ import { ConfigError, type ConfigIssue, type KeyPath, keyPath } from './errors';
  * A configuration file is a few KiB; past this it is not one (`--config /dev/zero` would
  * otherwise be read until memory runs out).
  */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /**
  * What each of the yaml library's error codes means, in words of our own: the library's

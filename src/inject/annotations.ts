@@ -20,9 +20,9 @@ import type { Pod } from './k8s';
 import { aboveLimit, parseQuantity } from '../config/quantity';
 import { CONTAINER_NAME, type SidecarCredential, type SidecarSettings } from './sidecar';
 
-export const PREFIX = 'vidispine-auth-proxy/';
+const PREFIX = 'vidispine-auth-proxy/';
 /** The label a pod opts in with (the webhook's objectSelector); its value must be "true". */
-export const INJECT_LABEL = `${PREFIX}inject`;
+const INJECT_LABEL = `${PREFIX}inject`;
 /** Added to injected pods: deploy/monitoring's PodMonitor scrapes pods carrying it. */
 export const METRICS_LABEL = `${PREFIX}metrics`;
 

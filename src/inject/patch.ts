@@ -24,7 +24,7 @@ export interface PatchOperation {
 }
 
 /** A value already serialised as JSON. */
-export class JsonText {
+class JsonText {
   constructor(readonly text: string) {}
 }
 
@@ -65,7 +65,7 @@ const escaped = (segment: string | number): string =>
     : segment.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** A JSON Pointer (RFC 6901) from its segments. */
-export function pointer(...segments: readonly (string | number)[]): string {
+function pointer(...segments: readonly (string | number)[]): string {
   let path = '';
   for (const segment of segments) path += `/${escaped(segment)}`;
   return path;
@@ -90,7 +90,7 @@ function freeName(base: string, taken: ReadonlySet<string>): string {
 }
 
 /** Names for the sidecar's volume and ops port that none of the pod's own use. */
-export function sidecarNames(pod: Pod): SidecarNames {
+function sidecarNames(pod: Pod): SidecarNames {
   const volumes = new Set<string>();
   for (const v of pod.spec.volumes ?? []) volumes.add(v.name);
   const ports = new Set<string>();

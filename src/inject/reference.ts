@@ -5,7 +5,7 @@
 import { table } from '../config/reference';
 import { ANNOTATIONS } from './annotations';
 
-export function annotationTable(): string {
+function annotationTable(): string {
   return table(
     ['annotation', 'value', 'default', 'meaning'],
     Object.values(ANNOTATIONS).map((a) => [`\`${a.name}\``, a.value, a.default, a.meaning]),

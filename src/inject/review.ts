@@ -27,7 +27,7 @@ import { boolean, object, optional, ShapeError, string } from './shape';
 const optionalString = optional(string);
 const optionalBoolean = optional(boolean);
 
-export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
 /** The fields of an AdmissionReview's request that the webhook reads; `object` is checked by the decision. */
 export interface AdmissionRequest {

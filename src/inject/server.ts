@@ -15,7 +15,7 @@ import type { LoadedCertificate } from './certificate';
 import type { Refusal, WebhookMetrics } from './metrics';
 import { admit, type AdmissionRequest, type Decision, parseReview, reviewResponse } from './review';
 
-export const MUTATE_PATH = '/mutate';
+const MUTATE_PATH = '/mutate';
 
 export interface WebhookServerOptions {
   readonly defaults: InjectDefaults;

@@ -11,11 +11,11 @@ export const CONTAINER_NAME = 'vidispine-auth-proxy';
 export const VOLUME_NAME = 'vidispine-auth-proxy-credentials';
 export const OPS_PORT_NAME = 'proxy-ops';
 /** Where the credential Secret's keys appear as files (read again at every mint). */
-export const SECRET_MOUNT_PATH = '/var/run/secrets/vidispine-auth-proxy';
+const SECRET_MOUNT_PATH = '/var/run/secrets/vidispine-auth-proxy';
 /** 0444: readable by the proxy's own uid without an fsGroup; only the proxy mounts it. */
-export const SECRET_MODE = 0o444;
+const SECRET_MODE = 0o444;
 /** The image's user; set on the container so the pod's own runAsUser never applies to it. */
-export const PROXY_UID = 65532;
+const PROXY_UID = 65532;
 
 /** A key of a Secret in the pod's namespace (by reference: the webhook never reads it). */
 export interface SecretRef {
@@ -57,17 +57,17 @@ export interface SidecarNames {
   readonly opsPort: string;
 }
 
-export const DEFAULT_NAMES: SidecarNames = { volume: VOLUME_NAME, opsPort: OPS_PORT_NAME };
+const DEFAULT_NAMES: SidecarNames = { volume: VOLUME_NAME, opsPort: OPS_PORT_NAME };
 
 /** Probe timings: the startup probe allows 120 s for the first token (Vidispine may be starting too). */
-export const PROBES = {
+const PROBES = {
   startupProbe: { path: '/startupz', periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 120 },
   readinessProbe: { path: '/readyz', periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
   livenessProbe: { path: '/livez', periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
 } as const;
 
 /** Complete on the container: whatever the pod sets (root, its own uid, nothing) is overridden. */
-export const SECURITY_CONTEXT = {
+const SECURITY_CONTEXT = {
   runAsNonRoot: true,
   runAsUser: PROXY_UID,
   runAsGroup: PROXY_UID,

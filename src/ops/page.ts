@@ -14,19 +14,19 @@ const ESCAPES: Record<string, string> = {
   "'": '&#39;',
 };
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
 /** "in 1 m 05 s" / "3 s ago" / "just now": how far `targetMs` is from `now`. */
-export function relativeTime(targetMs: number, now: number): string {
+function relativeTime(targetMs: number, now: number): string {
   const seconds = Math.round((targetMs - now) / 1000);
   if (seconds === 0) return 'just now';
   const span = humanSpan(Math.abs(seconds));
   return seconds >= 0 ? `in ${span}` : `${span} ago`;
 }
 
-export function humanSpan(seconds: number): string {
+function humanSpan(seconds: number): string {
   if (seconds < 60) return `${seconds} s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes} m ${String(seconds % 60).padStart(2, '0')} s`;

@@ -6,11 +6,11 @@
  */
 
 /** Minutes the window covers. */
-export const RECENT_MINUTES = 5;
+const RECENT_MINUTES = 5;
 const MINUTE_MS = 60_000;
 
 /** An answer that counts as an error: the proxy's own 502/503/504 and Vidispine's 5xx. */
-export const isErrorStatus = (status: number): boolean => status >= 500;
+const isErrorStatus = (status: number): boolean => status >= 500;
 
 export interface RecentCounts {
   readonly minutes: number;

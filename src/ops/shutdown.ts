@@ -51,7 +51,7 @@ export interface SignalSource {
 }
 
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGINT: 2, SIGTERM: 15 };
-export const SHUTDOWN_SIGNALS = Object.keys(SIGNAL_NUMBERS);
+const SHUTDOWN_SIGNALS = Object.keys(SIGNAL_NUMBERS);
 
 const globalTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),

@@ -8,7 +8,7 @@
  *   reload: secret files are read again at every mint, and the rest of the configuration is
  *   read at start only.
  */
-export const IGNORED_SIGNALS = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
+const IGNORED_SIGNALS = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
 
 export type IgnoredSignal = (typeof IGNORED_SIGNALS)[number];
 

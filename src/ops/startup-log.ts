@@ -8,7 +8,7 @@ import type { Logger } from './logger';
 const address = (listen: ListenAddress | undefined | null): string | null =>
   listen ? formatListen(listen) : null;
 
-export function configSummary(config: ProxyConfig): Record<string, unknown> {
+function configSummary(config: ProxyConfig): Record<string, unknown> {
   return {
     vidispine: shownBaseUrl(config.vidispine.url),
     adminUser: config.vidispine.admin?.username ?? null,

@@ -146,7 +146,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 const secondsUntil = (ms: number | null, now: number): number | null =>
   ms === null ? null : Math.round((ms - now) / 1000);
 
-export function userStatusJson(
+function userStatusJson(
   setup: StatusSetup,
   view: UserTokenStatus,
   requests: RecentCounts,

@@ -15,7 +15,7 @@ export interface ListenAddress {
 }
 
 /** `HOST:PORT`, `[V6]:PORT`, `:PORT` or `PORT`; the host defaults to loopback. */
-export function parseListen(addr: string): ListenAddress {
+function parseListen(addr: string): ListenAddress {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(addr) ?? /^()()(\d+)$/.exec(addr);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {

@@ -1,14 +1,14 @@
 import { MINT_FAILURES } from '../vidispine/failures';
 import type { MintFailureReason } from './types';
 
-export const BACKOFF_BASE_MS = 1_000;
-export const BACKOFF_MAX_MS = 5 * 60_000;
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_MAX_MS = 5 * 60_000;
 /** With no valid token the proxy answers 503, so it keeps trying at least this often. */
 export const BACKOFF_NO_TOKEN_CAP_MS = 30_000;
 /** Jitter takes up to a quarter off a delay, so users that failed together spread out. */
 export const BACKOFF_JITTER = 0.25;
 /** Never retry faster than this, however little time a token has left. */
-export const BACKOFF_FLOOR_MS = 500;
+const BACKOFF_FLOOR_MS = 500;
 
 /**
  * Failures an operator has to fix (credentials, roles, configuration) start three doublings

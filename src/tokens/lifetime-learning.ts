@@ -7,13 +7,13 @@
  * shorter of the two (whole seconds) becomes the lifetime. Only 401s that GET /API/whoami
  * confirmed (the token itself was dead) count.
  */
-export const EARLY_SHARE = 0.2;
+const EARLY_SHARE = 0.2;
 export const AGREEMENT = 0.25;
 /**
  * Rejections younger than this are removals, never a cap: no server caps tokens that short
  * (`userTokenMaxInterval` defaults to 60 s), and learning one would mint every few seconds.
  */
-export const MIN_CAP_MS = 10_000;
+const MIN_CAP_MS = 10_000;
 /** Early rejections remembered while waiting for one that agrees. */
 const REMEMBERED = 5;
 

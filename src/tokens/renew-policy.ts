@@ -5,16 +5,16 @@ import { defaultSafetyMargin } from '../config/resolve';
  * (63–77 %) so users spread out.
  */
 export const RENEW_FRACTION = 0.7;
-export const RENEW_JITTER = 0.1;
+const RENEW_JITTER = 0.1;
 /**
  * Never renew earlier than half the usable window: however slow the token endpoint is, a
  * user mints at most twice a window. A mint shorter than half the window still arrives in time.
  */
-export const RENEW_EARLIEST_FRACTION = 0.5;
+const RENEW_EARLIEST_FRACTION = 0.5;
 /** The lead a renewal leaves before the token stops being usable: this at least… */
-export const RENEW_LEAD_MIN_MS = 1_000;
+const RENEW_LEAD_MIN_MS = 1_000;
 /** …and this many times as long as the mint that produced the token took. */
-export const RENEW_LEAD_MINTS = 2;
+const RENEW_LEAD_MINTS = 2;
 
 export interface RenewInput {
   /** Epoch ms the lifetime starts (mint sent, or the last modelled autoRefresh push). */

@@ -33,9 +33,9 @@ import {
 /** At most one check (GET /API/whoami) of a token in this window. */
 export const CHECK_INTERVAL_MS = 1_000;
 /** A learned lifetime that a re-test confirmed is tested again after this, doubling… */
-export const RETEST_FIRST_MS = 60_000;
+const RETEST_FIRST_MS = 60_000;
 /** …up to this. */
-export const RETEST_MAX_MS = 60 * 60_000;
+const RETEST_MAX_MS = 60 * 60_000;
 
 export interface TokenStoreOptions {
   readonly users: readonly UserConfig[];

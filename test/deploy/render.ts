@@ -72,7 +72,7 @@ function run(command: string, args: readonly string[]): string {
   return r.stdout;
 }
 
-export function parseManifests(text: string): K8sObject[] {
+function parseManifests(text: string): K8sObject[] {
   return parseAllDocuments(text)
     .map((doc) => {
       if (doc.errors.length > 0) throw new Error(doc.errors.map((e) => e.message).join('\n'));

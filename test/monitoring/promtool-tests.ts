@@ -2,12 +2,12 @@ import type { AlertRule } from './rules';
 import { count, heldToken, type TokenHistory } from './token-history';
 
 /** The shipped PodMonitor's scrape interval: the series are sampled this often. */
-export const SCRAPE_SECONDS = 30;
+const SCRAPE_SECONDS = 30;
 
 const METRIC = 'vidispine_auth_proxy_';
-export const TARGET = { job: 'media/vidispine-auth-proxy', instance: '10.0.0.7:9090' };
+const TARGET = { job: 'media/vidispine-auth-proxy', instance: '10.0.0.7:9090' };
 
-export const USER = 'alice';
+const USER = 'alice';
 
 /** A proxy with one user as Prometheus sees it over `minutes`: the token history and `up`. */
 export interface Scenario {
@@ -89,7 +89,7 @@ function inputSeries(s: Scenario): InputSeries[] {
 }
 
 /** Prometheus's `humanizeDuration`, for whole seconds. */
-export function humanizeDuration(seconds: number): string {
+function humanizeDuration(seconds: number): string {
   if (seconds === 0) return '0s';
   const sign = seconds < 0 ? '-' : '';
   const v = Math.trunc(Math.abs(seconds));
@@ -106,11 +106,7 @@ export function humanizeDuration(seconds: number): string {
 }
 
 /** An annotation as Prometheus renders it; only the template forms the shipped rules use. */
-export function renderTemplate(
-  text: string,
-  labels: Record<string, string>,
-  value: number,
-): string {
+function renderTemplate(text: string, labels: Record<string, string>, value: number): string {
   const out = text
     .replace(
       /\{\{\s*if lt \$value 0\.0\s*\}\}(.*?)\{\{\s*else\s*\}\}(.*?)\{\{\s*end\s*\}\}/gs,

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 
-export const ROOT = join(__dirname, '..', '..');
-export const PROMETHEUS_RULE = join(ROOT, 'deploy', 'monitoring', 'prometheusrule.yaml');
+const ROOT = join(__dirname, '..', '..');
+const PROMETHEUS_RULE = join(ROOT, 'deploy', 'monitoring', 'prometheusrule.yaml');
 
 export interface AlertRule {
   alert: string;

@@ -12,7 +12,7 @@ import { key } from './keys';
 import {
   configSource,
   type LoadOptions,
-  throwIfIssues,
+  valueOrThrow,
   withoutEmptyBlocks,
   withLogLevelOverride,
   zodIssues,
@@ -313,6 +313,9 @@ export function loadInjectorConfig(opts: InjectorLoadOptions): InjectorConfig {
   const issues = parsed.success ? [] : zodIssues(parsed.error, injectorSchema);
   const config = parsed.success ? { ...resolve(parsed.data), names: source.names } : undefined;
   if (config) issues.push(...(opts.verify?.(config) ?? []));
-  throwIfIssues(source, issues);
-  return withLogLevelOverride(config as InjectorConfig, source, opts.env);
+  const checked = valueOrThrow<InjectorConfig>(
+    source,
+    config && issues.length === 0 ? config : issues,
+  );
+  return withLogLevelOverride(checked, source, opts.env);
 }

@@ -76,11 +76,18 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
   };
 }
 
-/** Throws a `ConfigError` of these problems, named in the source's words, if there are any. */
-export function throwIfIssues(source: ConfigSource, issues: readonly KeyIssue[]): void {
-  if (source.typos.length > 0 || issues.length > 0) {
-    throw new ConfigError([...source.typos, ...nameIssues(issues, source.names)]);
-  }
+/**
+ * The validated value, or a `ConfigError` of the problems found instead (and the source's
+ * misspelt names), each named in the source's words.
+ */
+export function valueOrThrow<T>(source: ConfigSource, result: T | readonly KeyIssue[]): T {
+  if (!isIssueList(result) && source.typos.length === 0) return result;
+  const issues = isIssueList(result) ? result : [];
+  throw new ConfigError([...source.typos, ...nameIssues(issues, source.names)]);
+}
+
+function isIssueList<T>(result: T | readonly KeyIssue[]): result is readonly KeyIssue[] {
+  return Array.isArray(result);
 }
 
 /**
@@ -105,8 +112,7 @@ function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
   const result = parsed.success
     ? resolveConfig(parsed.data, env, source.names)
     : zodIssues(parsed.error, fileSchema);
-  throwIfIssues(source, Array.isArray(result) ? result : []);
-  return result as ProxyConfig;
+  return valueOrThrow<ProxyConfig>(source, result);
 }
 
 /**

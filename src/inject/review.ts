@@ -66,21 +66,26 @@ const allow = (result: AdmissionResult, patch: readonly PatchOperation[] = []): 
   patch,
 });
 
-/** `request` of a review: the fields the webhook reads, checked in place. */
+/** `request` of a review: the fields the webhook reads, each checked. */
 function readRequest(value: unknown): AdmissionRequest {
   const request = object(value, 'request');
-  if (string(request.uid, 'request.uid') === '')
-    throw new ShapeError('request.uid', 'a UID', request.uid);
+  const uid = string(request.uid, 'request.uid');
+  if (uid === '') throw new ShapeError('request.uid', 'a UID', uid);
   const kind = object(request.kind, 'request.kind');
-  string(kind.group, 'request.kind.group');
-  string(kind.version, 'request.kind.version');
-  string(kind.kind, 'request.kind.kind');
-  string(request.operation, 'request.operation');
-  optionalString(request.subResource, 'request.subResource');
-  optionalString(request.namespace, 'request.namespace');
-  optionalString(request.name, 'request.name');
-  optionalBoolean(request.dryRun, 'request.dryRun');
-  return request as unknown as AdmissionRequest;
+  return {
+    uid,
+    kind: {
+      group: string(kind.group, 'request.kind.group'),
+      version: string(kind.version, 'request.kind.version'),
+      kind: string(kind.kind, 'request.kind.kind'),
+    },
+    operation: string(request.operation, 'request.operation'),
+    subResource: optionalString(request.subResource, 'request.subResource'),
+    namespace: optionalString(request.namespace, 'request.namespace'),
+    name: optionalString(request.name, 'request.name'),
+    dryRun: optionalBoolean(request.dryRun, 'request.dryRun'),
+    object: request.object,
+  };
 }
 
 function literal(value: unknown, path: string, expected: string): void {

@@ -23,6 +23,7 @@ import {
   describeUpstreamError,
   isUnsendableRequest,
   isWholeAnswerWithoutBody,
+  messageOf,
   statusForUpstreamError,
 } from './errors';
 import type { Admitted, AdmissionRules, Refusal } from './admission';
@@ -305,7 +306,7 @@ class Exchange implements Turn {
       });
     } catch (err) {
       // Node rejects a request target or header it cannot put on the wire.
-      sendPlain(this.res, 400, `request cannot be forwarded: ${(err as Error).message}`);
+      sendPlain(this.res, 400, `request cannot be forwarded: ${messageOf(err)}`);
       return;
     }
     this.upstreamReq = upstreamReq;
@@ -463,7 +464,7 @@ class Exchange implements Turn {
     sendPlain(
       this.res,
       502,
-      `Vidispine sent a response that cannot be passed on: ${(err as Error).message}`,
+      `Vidispine sent a response that cannot be passed on: ${messageOf(err)}`,
     );
   }
 

@@ -20,6 +20,7 @@ import {
   UpstreamTimeoutError,
   classifyUpstreamError,
   describeUpstreamError,
+  messageOf,
   statusForUpstreamError,
 } from './errors';
 import { NO_BODY } from './framing';
@@ -190,7 +191,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         timeout: upstream.responseTimeoutMs,
       });
     } catch (err) {
-      refuse(client, 400, `request cannot be forwarded: ${(err as Error).message}`);
+      refuse(client, 400, `request cannot be forwarded: ${messageOf(err)}`);
       return;
     }
     const sentAt = Date.now();

@@ -6,7 +6,7 @@
  */
 import { formatListen, ListenError } from './config/listen';
 import type { KeyPath } from './config/errors';
-import type { ListenAddress, ProxyConfig } from './config/types';
+import type { ProxyConfig } from './config/types';
 import { createAccessLog, forwardLogObserver } from './ops/request-log';
 import { createOpsServer, type OpsServer } from './ops/server';
 import { Health } from './ops/health';
@@ -165,10 +165,12 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
         );
       }
       await Promise.all(
-        listeners.map((l) => {
-          const index = config.users.findIndex((u) => u.name === l.user);
-          const address = config.users[index].listen as ListenAddress;
-          return ListenError.around(setting(['users', index, 'listen']), address, () => l.listen());
+        config.users.map(async ({ name, listen }, index) => {
+          const listener = listeners.find((l) => l.user === name);
+          if (listener === undefined || listen === undefined) return;
+          await ListenError.around(setting(['users', index, 'listen']), listen, () =>
+            listener.listen(),
+          );
         }),
       );
       store.start();

@@ -101,7 +101,7 @@ function describeCredential(user: UserConfig, config: ProxyConfig): string {
   const { admin, runAs } = config.vidispine;
   switch (mintModeFor(user, config.vidispine)) {
     case 'own':
-      return login(user.credential as Credential);
+      return user.credential ? login(user.credential) : '';
     case 'runAs':
       return `RunAs "${runAs?.username ?? ''}" (${runAs ? login(runAs) : ''})`;
     case 'admin':

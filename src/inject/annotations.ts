@@ -238,14 +238,21 @@ export function readPodRequest(
     );
   }
 
-  if (problems.length > 0) return problems;
+  // Each reader that gives nothing has said why in `problems`.
+  if (
+    problems.length > 0 ||
+    user === undefined ||
+    vidispineUrl === undefined ||
+    credential === undefined
+  )
+    return problems;
   return {
     settings: {
       image: defaults.image,
       imagePullPolicy: defaults.imagePullPolicy,
-      vidispineUrl: vidispineUrl as string,
-      user: user as string,
-      credential: credential as SidecarCredential,
+      vidispineUrl,
+      user,
+      credential,
       port,
       opsPort,
       tokenSeconds,

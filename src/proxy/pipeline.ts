@@ -39,8 +39,9 @@ class ConnectionQueue {
     }
     this.serving -= 1;
     if (!turn.safe) this.unsafeServing = false;
-    while (this.waiting.length > 0 && this.mayStart(this.waiting[0])) {
-      this.run(this.waiting.shift() as Turn);
+    for (let next = this.waiting.at(0); next && this.mayStart(next); next = this.waiting.at(0)) {
+      this.waiting.shift();
+      this.run(next);
     }
   }
 

@@ -87,7 +87,7 @@ export interface UserStatusJson {
     readonly secretSource: string;
   };
   readonly mode: 'renew' | 'autoRefresh';
-  /** The mode and lifetime in words: "renews at ~70 % of 60 s". */
+  /** The mode and lifetime in words: "renews at ~70 % of the usable 55 s (60 s lifetime − 5 s margin)". */
   readonly renewal: string;
   readonly endpoint: string;
   readonly state: string;
@@ -129,18 +129,24 @@ export interface StatusJson {
 /** The mode and lifetime in words, as an operator would explain them. */
 export function renewalInWords(
   setup: UserSetup,
-  lifetimeSeconds: number,
+  lifetime: { readonly seconds: number; readonly marginSeconds: number },
   renewFraction: number,
 ): string {
   const shortened =
-    lifetimeSeconds < setup.configuredSeconds
-      ? ` (${setup.configuredSeconds} s asked, but Vidispine ends them after about ${lifetimeSeconds} s)`
-      : '';
+    lifetime.seconds < setup.configuredSeconds
+      ? `${setup.configuredSeconds} s asked, but Vidispine ends them after about ${lifetime.seconds} s`
+      : undefined;
   if (setup.autoRefresh) {
-    return `kept alive by autoRefresh: each use pushes expiry ${lifetimeSeconds} s ahead (at most every ${setup.serverRefreshIntervalSeconds} s); minted again when idle${shortened}`;
+    return `kept alive by autoRefresh: each use pushes expiry ${lifetime.seconds} s ahead (at most every ${setup.serverRefreshIntervalSeconds} s); minted again when idle${shortened ? ` (${shortened})` : ''}`;
   }
-  return `renews at ~${Math.round(renewFraction * 100)} % of ${lifetimeSeconds} s${shortened}`;
+  // Renewal is planned within the usable window, which ends the margin before expiry.
+  const usable = tenths(lifetime.seconds - lifetime.marginSeconds);
+  const window = `${lifetime.seconds} s lifetime − ${tenths(lifetime.marginSeconds)} s margin`;
+  return `renews at ~${Math.round(renewFraction * 100)} % of the usable ${usable} s (${[window, shortened].filter(Boolean).join('; ')})`;
 }
+
+/** Seconds to a tenth, without a trailing `.0`. */
+const tenths = (seconds: number): number => Math.round(seconds * 10) / 10;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const secondsUntil = (ms: number | null, now: number): number | null =>
@@ -164,7 +170,11 @@ function userStatusJson(
       secretSource: user.secretSource,
     },
     mode: view.mode,
-    renewal: renewalInWords(user, view.effectiveSeconds, setup.renewFraction),
+    renewal: renewalInWords(
+      user,
+      { seconds: view.effectiveSeconds, marginSeconds: view.marginSeconds },
+      setup.renewFraction,
+    ),
     endpoint: view.endpoint,
     state: view.state,
     ready: holdsUnexpiredToken(view, now),

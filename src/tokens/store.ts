@@ -249,6 +249,7 @@ class LruTokenStore implements TokenStore {
         failures: slot.failures,
         everHeld: slot.everHeld,
         effectiveSeconds: slot.effectiveSeconds,
+        marginSeconds: marginMsFor(slot, slot.effectiveSeconds) / 1000,
         nextAttemptAt: slot.retryAt !== null && slot.retryAt > now ? slot.retryAt : null,
       };
     });
@@ -411,11 +412,7 @@ class LruTokenStore implements TokenStore {
 
   /** Sets expiry, last usable instant and renewal instant for a lifetime starting at `from`. */
   private setLife(slot: Slot, held: Held, from: number, expiresAt: number): void {
-    const marginMs = safetyMarginMs({
-      configuredSeconds: slot.user.token.seconds,
-      marginSeconds: slot.user.token.safetyMarginSeconds,
-      lifetimeSeconds: held.lifetimeMs / 1000,
-    });
+    const marginMs = marginMsFor(slot, held.lifetimeMs / 1000);
     held.expiresAt = expiresAt;
     held.usableUntil = expiresAt - marginMs;
     held.renewAt = renewAt({
@@ -630,6 +627,15 @@ class LruTokenStore implements TokenStore {
     if (due) this.refreshInBackground(slot);
     else this.schedule(slot, held);
   }
+}
+
+/** The user's safety margin for a token of `lifetimeSeconds`. */
+function marginMsFor(slot: Slot, lifetimeSeconds: number): number {
+  return safetyMarginMs({
+    configuredSeconds: slot.user.token.seconds,
+    marginSeconds: slot.user.token.safetyMarginSeconds,
+    lifetimeSeconds,
+  });
 }
 
 function stoppedError(user: string): NoTokenError {

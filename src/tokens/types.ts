@@ -71,6 +71,8 @@ export interface UserTokenStatus {
   readonly everHeld: boolean;
   /** Lifetime in use, after any learning from early 401s. */
   readonly effectiveSeconds: number;
+  /** The safety margin for that lifetime: a token is not handed out this close to its expiry. */
+  readonly marginSeconds: number;
   /** Epoch ms of the next mint after a failure (its backoff), or null when none is waiting. */
   readonly nextAttemptAt: number | null;
 }

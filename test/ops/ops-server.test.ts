@@ -166,7 +166,7 @@ describe('ops endpoints under each token state', () => {
             secretSource: 'file /run/secrets/ingest (users[0].passwordFile)',
           },
           mode: 'renew',
-          renewal: 'renews at ~70 % of 60 s',
+          renewal: 'renews at ~70 % of the usable 55 s (60 s lifetime − 5 s margin)',
           endpoint: 'token',
           state: 'failing',
           ready: true,

@@ -134,7 +134,9 @@ describeWithChromium('the status page in a real browser', () => {
     expect(await alice.locator('.mint').textContent()).toBe(
       'GET /API/token with own password, set in users[0].password',
     );
-    expect(await alice.locator('.renewal').textContent()).toBe('renews at ~70 % of 60 s');
+    expect(await alice.locator('.renewal').textContent()).toBe(
+      'renews at ~70 % of the usable 55 s (60 s lifetime − 5 s margin)',
+    );
     expect(await alice.locator('.token').textContent()).toMatch(
       // A 60 s token minted within the last second still has a whole minute: `1 m 00 s`.
       /^expires in (\d+ s|1 m 00 s) · minted (just now|\d+ s ago)$/,

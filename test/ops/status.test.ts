@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type KeyNames, YAML_NAMES } from '../../src/config/errors';
 import { proxyEnvironment } from '../../src/config/env';
 import { RecentRequests } from '../../src/ops/recent-requests';
@@ -16,16 +18,31 @@ const setup: UserSetup = {
 
 describe('the mode and lifetime in words', () => {
   it.each([
-    [setup, 60, 'renews at ~70 % of 60 s'],
-    [setup, 20, 'renews at ~70 % of 20 s (60 s asked, but Vidispine ends them after about 20 s)'],
+    [setup, 60, 5, 'renews at ~70 % of the usable 55 s (60 s lifetime − 5 s margin)'],
+    [
+      setup,
+      10,
+      0.5,
+      'renews at ~70 % of the usable 9.5 s (10 s lifetime − 0.5 s margin; 60 s asked, but Vidispine ends them after about 10 s)',
+    ],
     [
       { ...setup, autoRefresh: true, configuredSeconds: 3600, serverRefreshIntervalSeconds: 30 },
       3600,
+      5,
       'kept alive by autoRefresh: each use pushes expiry 3600 s ahead (at most every 30 s); minted again when idle',
     ],
-  ])('%#', (user, lifetime, words) => {
-    expect(renewalInWords(user, lifetime, 0.7)).toBe(words);
+  ])('%#', (user, seconds, marginSeconds, words) => {
+    expect(renewalInWords(user, { seconds, marginSeconds }, 0.7)).toBe(words);
   });
+});
+
+it("is worded as the README's examples of /status", () => {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8').replace(
+    /\s+/g,
+    ' ',
+  );
+  expect(readme).toContain(renewalInWords(setup, { seconds: 60, marginSeconds: 5 }, 0.7));
+  expect(readme).toContain(renewalInWords(setup, { seconds: 20, marginSeconds: 2 }, 0.7));
 });
 
 describe('the hint of the last error', () => {

@@ -32,6 +32,7 @@ export class ScriptedTokens extends EventEmitter {
         failures: 0,
         everHeld: false,
         effectiveSeconds: 60,
+        marginSeconds: 5,
         nextAttemptAt: null,
       });
     }
@@ -62,6 +63,8 @@ export class ScriptedTokens extends EventEmitter {
       failures: 0,
       everHeld: true,
       effectiveSeconds: seconds,
+      // The default margin: 5 s, or 10 % of a shorter lifetime.
+      marginSeconds: Math.min(5, seconds / 10),
       nextAttemptAt: null,
     });
     this.send('minted', {

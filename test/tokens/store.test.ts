@@ -700,6 +700,7 @@ describe('lifecycle', () => {
       failures: 0,
       everHeld: true,
       effectiveSeconds: 60,
+      marginSeconds: 5,
       nextAttemptAt: null,
     });
     expect(bob).toMatchObject({

@@ -1,10 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Health } from '../../src/ops/health';
-import {
-  installProcessErrorHandlers,
-  ShutdownCoordinator,
-  type ShutdownSteps,
-} from '../../src/ops/shutdown';
+import { installProcessErrorHandlers } from '../../src/ops/process-errors';
+import { ShutdownCoordinator, type ShutdownSteps } from '../../src/ops/shutdown';
 import { captureLogs, ScriptedTokens } from '../support/ops';
 
 beforeEach(() => {

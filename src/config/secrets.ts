@@ -87,12 +87,17 @@ function fromText(source: Exclude<SecretSource, { kind: 'file' }>, env: NodeJS.P
 
 const REPLACEMENT_CHARACTER = '\uFFFD';
 
-/** The setting that reads the same secret from a file: `VIDISPINE_PASSWORD_FILE`, `users[0].passwordFile`. */
-function fileSetting(source: SecretSource): string {
+/**
+ * The setting that reads the same secret from a file. A variable's name has no lower-case
+ * letter and its file twin adds `_FILE` (`VIDISPINE_PASSWORD_FILE`); a YAML key's twin ends
+ * in `File` instead of nothing or `Env` (`users[0].passwordFile` for `users[0].password` and
+ * `users[0].passwordEnv`, the only keys that name a variable).
+ */
+function fileSetting(source: Exclude<SecretSource, { kind: 'file' }>): string {
   const setting = source.setting;
   if (setting === undefined) return 'a passwordFile or secretFile';
-  if (/^[A-Z0-9_]+$/.test(setting)) return setting.replace(/(_FILE)?$/, '_FILE');
-  return `${setting.replace(/Env$/, '')}File`;
+  if (!/[a-z]/.test(setting)) return `${setting}_FILE`;
+  return `${source.kind === 'env' ? setting.slice(0, -'Env'.length) : setting}File`;
 }
 
 function checkRegular(source: SecretSource, stats: Stats): void {

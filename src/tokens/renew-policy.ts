@@ -36,6 +36,7 @@ export interface RenewInput {
  */
 export function renewAt({ from, lifetimeMs, marginMs, mintMs, random }: RenewInput): number {
   const window = lifetimeMs - marginMs;
+  // Stryker disable next-line EqualityOperator: an empty window gives `from` below too (the earliest bound is `from`, every other at most `from`)
   if (window <= 0) return from;
   const fraction = RENEW_FRACTION * (1 + RENEW_JITTER * (2 * random - 1));
   const planned = from + window * fraction;

@@ -126,6 +126,36 @@ describe('secrets from the environment and the configuration', () => {
     expect(await refusal({ kind: 'literal', value: '\r\n' })).toBe('the value is empty');
   });
 
+  // Node decodes the environment as UTF-8, putting U+FFFD where bytes are not: such a secret
+  // would be sent changed, so it is refused with the setting that reads it from a file.
+  const FILE_ADVICE =
+    'holds U+FFFD, the mark of bytes that are not UTF-8, and would not be sent as written: put the secret in a file';
+  // The kind of source, the setting that gave it, and the setting that reads a file instead.
+  it.each<['literal' | 'env', string | undefined, string]>([
+    ['literal', undefined, 'a passwordFile or secretFile'],
+    ['env', undefined, 'a passwordFile or secretFile'],
+    ['literal', 'VIDISPINE_PASSWORD', 'VIDISPINE_PASSWORD_FILE'],
+    ['literal', 'VIDISPINE_ADMIN_ACCESS_KEY_SECRET', 'VIDISPINE_ADMIN_ACCESS_KEY_SECRET_FILE'],
+    ['literal', 'users[0].password', 'users[0].passwordFile'],
+    ['env', 'users[0].passwordEnv', 'users[0].passwordFile'],
+    ['env', 'vidispine.runAs.accessKey.secretEnv', 'vidispine.runAs.accessKey.secretFile'],
+  ])('refuses U+FFFD from a %s set by %s, naming %s', async (kind, setting, fileSetting) => {
+    const holding = (text: string): [SecretSource, NodeJS.ProcessEnv] =>
+      kind === 'literal'
+        ? [{ kind, value: text, setting }, {}]
+        : [{ kind, name: 'PW', setting }, { PW: text }];
+    const where = kind === 'literal' ? 'the value' : 'environment variable PW';
+    const message = `${where} ${FILE_ADVICE} (${fileSetting}), whose bytes are sent unchanged`;
+    for (const text of ['p\uFFFDw', '\uFFFD']) {
+      const [bad, env] = holding(text);
+      expect(() => readSecretNow(bad, env)).toThrow(new SecretError(message));
+      await expect(readSecret(bad, env)).rejects.toThrow(new SecretError(message));
+    }
+    // Any other text, however far from ASCII, is sent as its UTF-8 bytes.
+    const [good, env] = holding('p\uFFFEw é ✓');
+    expect(await both(good, env)).toEqual(Buffer.from('p\uFFFEw é ✓', 'utf8'));
+  });
+
   it('describes where a secret is set without its value', () => {
     const setting = 'users[0].passwordFile';
     expect(describeSecret({ kind: 'file', path: '/run/secrets/pw', setting })).toBe(

@@ -92,6 +92,12 @@ describe('renewAt', () => {
     expect(renewAt({ from: 500, lifetimeMs: 1_000, marginMs: 5_000, mintMs: 0, random: 0.5 })).toBe(
       500,
     );
+    // The boundary: a margin as long as the lifetime leaves nothing either.
+    for (const random of [0, 0.5, 0.999999]) {
+      expect(renewAt({ from: 500, lifetimeMs: 5_000, marginMs: 5_000, mintMs: 0, random })).toBe(
+        500,
+      );
+    }
   });
 });
 

@@ -221,11 +221,38 @@ describe('network failures', () => {
     },
   );
 
-  it('another TLS failure gets neither hint', () => {
-    const { message } = errorForNetworkFailure(coded('ERR_SSL_WRONG_VERSION_NUMBER'), ctx);
-    expect(message).toBe(
-      "TLS with http://vidispine:8080 failed (ERR_SSL_WRONG_VERSION_NUMBER): VidiCore's certificate or TLS setup was refused; check what it serves (openssl s_client -connect host:port)",
+  it.each(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH'])(
+    '%s → network, the host mismatch',
+    (code) => {
+      expect(errorForNetworkFailure(coded(code), ctx)).toMatchObject({
+        reason: 'network',
+        message: `TLS with http://vidispine:8080 failed (${code}): the certificate is not valid for host vidispine; use in VIDISPINE_URL the host name it was issued for, or reissue it with vidispine among its names`,
+      });
+    },
+  );
+
+  // What a certificate's subjectaltname can be, and what the message makes of it.
+  const long = `DNS:${'a'.repeat(300)}`;
+  it.each<[string, unknown, string]>([
+    ['no certificate', undefined, ''],
+    ['a certificate without names', {}, ''],
+    ['names that are not text', { subjectaltname: ['DNS:vidispine'] }, ''],
+    ['no names', { subjectaltname: '' }, ''],
+    ['control characters', { subjectaltname: 'DNS:a\r\nDNS:b\u00e9' }, ' (it names DNS:a??DNS:b?)'],
+    ['more than 200 characters', { subjectaltname: long }, ` (it names ${long.slice(0, 200)})`],
+  ])('a host mismatch with %s', (_case, cert, names) => {
+    const err = Object.assign(coded('HOSTNAME_MISMATCH'), cert === undefined ? {} : { cert });
+    expect(errorForNetworkFailure(err, ctx).message).toBe(
+      `TLS with http://vidispine:8080 failed (HOSTNAME_MISMATCH): the certificate is not valid for host vidispine${names}; use in VIDISPINE_URL the host name it was issued for, or reissue it with vidispine among its names`,
     );
+  });
+
+  it('another TLS failure gets neither hint', () => {
+    expect(errorForNetworkFailure(coded('ERR_SSL_WRONG_VERSION_NUMBER'), ctx)).toMatchObject({
+      reason: 'network',
+      message:
+        "TLS with http://vidispine:8080 failed (ERR_SSL_WRONG_VERSION_NUMBER): VidiCore's certificate or TLS setup was refused; check what it serves (openssl s_client -connect host:port)",
+    });
   });
 
   it.each(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'])('%s → network, check the clock', (code) => {

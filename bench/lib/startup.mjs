@@ -167,9 +167,12 @@ export function startPhases(trace, { readyAt, readyMs }) {
   const outermost = trace.modules.filter((m) => m.outermost);
   const loadedBy = (t) => outermost.filter((m) => m.start < t).reduce((s, m) => s + m.ms, 0);
   const connected = mint.secured ?? mint.connected ?? mint.start;
+  // Packages are judged by the child's own clock (loaded before its token came back), never
+  // against readyAt: the two processes' epoch origins can disagree by more than a start takes.
+  const loadedBeforeReady = mint.end ?? listen;
   const packages = {};
   for (const m of trace.modules.filter((m) => m.name !== 'own')) {
-    if (m.start < readyAt) packages[m.name] = (packages[m.name] ?? 0) + m.ms;
+    if (m.start < loadedBeforeReady) packages[m.name] = (packages[m.name] ?? 0) + m.ms;
   }
   return {
     readyMs,

@@ -28,6 +28,17 @@ const ANSWERS: Readonly<Record<string, string>> = {
 const BAD_REQUEST = answer(400);
 
 /**
+ * Whether Node still holds an answer on the connection whose head has gone out: an answer
+ * this listener gave before the request was handed on (admission's own refusals) is not
+ * owed any more, yet a second answer behind it would be read as the next request's. Node's
+ * own handler asks the same of the connection's `_httpMessage`.
+ */
+function answerUnderWay(socket: Duplex): boolean {
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  return inFlight?.headersSent === true;
+}
+
+/**
  * The listener's `clientError` handler.
  *
  * @param owedAnswer The answer still owed to the latest request read on `socket`, if any.
@@ -44,7 +55,7 @@ export function clientErrorHandler(
       if (code !== 'HPE_CLOSED_CONNECTION') socket.destroy(err);
       return;
     }
-    if (socket.writable && owed?.headersSent !== true) {
+    if (socket.writable && owed?.headersSent !== true && !answerUnderWay(socket)) {
       socket.write(ANSWERS[code ?? ''] ?? BAD_REQUEST);
     }
     socket.destroy(err);

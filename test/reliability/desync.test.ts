@@ -192,6 +192,19 @@ describe('request hygiene', () => {
     expect(result.closed).toBe(true);
   });
 
+  it('a body that does not parse behind a request already refused: one answer, nothing after it', async () => {
+    const result = await rawRequest(
+      h.port,
+      'HEAD /API/whoami HTTP/2.0\r\nHost: x\r\nTransfer-Encoding: */*\r\n\r\n' +
+        'GET /API/whoami HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      { untilClosed: true, head: [true] },
+    );
+    expect(result.responses.map((r) => r.status)).toEqual([505]);
+    expect(result.trailing).toBe('');
+    expect(result.closed).toBe(true);
+    expect(upstream.requests).toEqual([]);
+  });
+
   it.each([
     ['a malformed chunk', 'zz\r\n', 400],
     ['chunk extensions over 16 KiB', `1;${'a'.repeat(20_000)}\r\nx\r\n`, 413],

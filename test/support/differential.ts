@@ -62,10 +62,11 @@ const answerOf = (response: RawResponse): number | undefined => {
 
 /**
  * Which of the message's requests are HEAD, in order, so their answers are read without a
- * body: a request line is a method, a target and an HTTP version at the start of a line.
+ * body: a request line is a method, a target and an HTTP version at the start of a line,
+ * parted by one space or, as Node's parser and RFC 9112 §3 allow, by several.
  */
 function headRequests(message: string): boolean[] {
-  return [...message.matchAll(/(?:^|\n)([!-~]+) \S* HTTP\/1\./g)].map((m) => m[1] === 'HEAD');
+  return [...message.matchAll(/(?:^|\n)([!-~]+) +\S* +HTTP\/1\./g)].map((m) => m[1] === 'HEAD');
 }
 
 const CANARY =

@@ -346,6 +346,11 @@ export const fileSchema = z.strictObject({
           'a client that sends no byte of its request body for this long gets 408 (at most 3600)',
         env: 'PROXY_CLIENT_BODY_TIMEOUT_SECONDS',
       }),
+      keepAliveTimeoutSeconds: key(duration(0, 3_600, 'seconds', true).default(75), {
+        description:
+          "a client's idle keep-alive connection is closed after this long (at most 3600; announced in `Keep-Alive: timeout=`)",
+        env: 'PROXY_KEEP_ALIVE_TIMEOUT_SECONDS',
+      }),
       expectContinueTimeoutMs: key(
         nonNegativeInt()
           .max(60_000, { error: 'must be an integer from 0 to 60000 (ms)' })

@@ -137,6 +137,12 @@ function createDataListener(
     headersTimeout: timeouts.headersTimeoutMs,
     connectionsCheckingInterval: timeouts.checkIntervalMs,
   });
+  /**
+   * Node's own 5 s is shorter than most client pools keep a connection (nginx waits 75 s):
+   * a client that reuses one just as the proxy closes it gets a reset for a request that
+   * never arrived. `Keep-Alive: timeout=` tells clients that read it when to stop.
+   */
+  server.keepAliveTimeout = config.proxy.keepAliveTimeoutSeconds * 1000;
   // One more than admission allows, so admission can tell a request that had too many.
   server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
   /**

@@ -50,6 +50,7 @@ describe('environment mode', () => {
       replayBufferBytes: 1048576,
       replayBufferTotalBytes: 16777216,
       clientBodyTimeoutSeconds: 60,
+      keepAliveTimeoutSeconds: 75,
       expectContinueTimeoutMs: 1000,
       accessLog: false,
     });
@@ -81,6 +82,7 @@ describe('environment mode', () => {
         PROXY_REPLAY_BUFFER_BYTES: '0',
         PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1024',
         PROXY_CLIENT_BODY_TIMEOUT_SECONDS: '20',
+        PROXY_KEEP_ALIVE_TIMEOUT_SECONDS: '120',
         PROXY_EXPECT_CONTINUE_TIMEOUT_MS: '250',
         ACCESS_LOG: '1',
         OPS_LISTEN: 'off',
@@ -121,6 +123,7 @@ describe('environment mode', () => {
       replayBufferBytes: 0,
       replayBufferTotalBytes: 1024,
       clientBodyTimeoutSeconds: 20,
+      keepAliveTimeoutSeconds: 120,
       expectContinueTimeoutMs: 250,
       accessLog: true,
     });
@@ -297,7 +300,7 @@ ops:
 log:
   level: warn
 shutdown: { delaySeconds: 1, drainSeconds: 2 }
-proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSeconds: 5, expectContinueTimeoutMs: 5, accessLog: true }
+proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSeconds: 5, keepAliveTimeoutSeconds: 30, expectContinueTimeoutMs: 5, accessLog: true }
 `),
       env: { ADMIN_PW: 'x', VIDISPINE_URL: 'http://ignored' },
     });
@@ -356,6 +359,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       replayBufferBytes: 10,
       replayBufferTotalBytes: 100,
       clientBodyTimeoutSeconds: 5,
+      keepAliveTimeoutSeconds: 30,
       expectContinueTimeoutMs: 5,
       accessLog: true,
     });

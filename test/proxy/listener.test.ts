@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 import pino from 'pino';
 import { createDataListeners } from '../../src/proxy/listener';
 import { call } from '../support/http';
@@ -75,4 +76,54 @@ it('names the listener and the address when the port is taken, keeping the code'
     await twin.destroy();
     await h.close();
   }
+});
+
+describe('idle keep-alive connections', () => {
+  /** One GET on a socket of its own; resolves with the answer's head once it is read. */
+  function getOn(socket: net.Socket): Promise<string> {
+    return new Promise((resolve) => {
+      let text = '';
+      const onData = (c: Buffer): void => {
+        text += c.toString('latin1');
+        if (text.endsWith('alice')) {
+          socket.off('data', onData);
+          resolve(text);
+        }
+      };
+      socket.on('data', onData);
+      socket.write('GET /API/whoami HTTP/1.1\r\nHost: proxy\r\n\r\n');
+    });
+  }
+
+  it('are kept 75 s by default, as announced, far past Node’s own 5 s', async () => {
+    const h = await startHarness();
+    const socket = net.connect(h.port, '127.0.0.1');
+    try {
+      expect(await getOn(socket)).toMatch(/\r\nKeep-Alive: timeout=75\r\n/i);
+    } finally {
+      socket.destroy();
+      await h.close();
+    }
+  });
+
+  it('are closed once idle for keepAliveTimeoutSeconds, and not before', async () => {
+    const h = await startHarness({ proxy: { keepAliveTimeoutSeconds: 1 } });
+    const socket = net.connect(h.port, '127.0.0.1');
+    try {
+      const closed = new Promise<number>((resolve) =>
+        socket.on('close', () => resolve(Date.now())),
+      );
+      expect(await getOn(socket)).toMatch(/\r\nKeep-Alive: timeout=1\r\n/i);
+      const idleFrom = Date.now();
+      // Still open just inside the timeout: a second request on it is served.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await getOn(socket)).toMatch(/^HTTP\/1\.1 200/);
+      const secondAnswered = Date.now();
+      expect(secondAnswered - idleFrom).toBeGreaterThanOrEqual(500);
+      expect((await closed) - secondAnswered).toBeGreaterThanOrEqual(900);
+    } finally {
+      socket.destroy();
+      await h.close();
+    }
+  });
 });

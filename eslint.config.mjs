@@ -23,19 +23,22 @@ const MAY_IMPORT = {
     'vidispine',
     'config',
     'version',
+    'error-message',
   ],
-  app: ['proxy', 'ops', 'tokens', 'vidispine', 'config', 'version'],
-  inject: ['ops', 'config', 'version'],
-  proxy: ['tokens/types', 'vidispine', 'config'],
-  ops: ['tokens/types', 'vidispine', 'config'],
-  tokens: ['vidispine', 'config'],
-  vidispine: ['config'],
-  config: [],
+  app: ['proxy', 'ops', 'tokens', 'vidispine', 'config', 'version', 'error-message'],
+  inject: ['ops', 'config', 'version', 'error-message'],
+  proxy: ['tokens/types', 'vidispine', 'config', 'error-message'],
+  ops: ['tokens/types', 'vidispine', 'config', 'error-message'],
+  tokens: ['vidispine', 'config', 'error-message'],
+  vidispine: ['config', 'error-message'],
+  config: ['error-message'],
   version: [],
+  // What a thrown value says: the one helper every part shares.
+  'error-message': [],
 };
 const PARTS = [...Object.keys(MAY_IMPORT), 'simulator'];
 /** Parts that are one file at the top of src/; the others are folders. */
-const FILES = new Set(['cli', 'app', 'version']);
+const FILES = new Set(['cli', 'app', 'version', 'error-message']);
 const FOLDERS = PARTS.filter((p) => !FILES.has(p) && p !== 'simulator');
 
 /** `regex` for a relative import from a file of `part` into one of `targets`, then `tail`. */

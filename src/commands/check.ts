@@ -11,6 +11,7 @@ import { NoTokenError } from '../tokens/types';
 import { shownBaseUrl } from '../vidispine/connection';
 import { mintModeFor, mintRequestLine } from '../vidispine/endpoints';
 import { whoami } from '../vidispine/whoami';
+import { messageOf } from '../error-message';
 import { EXIT_FAILURE, EXIT_OK } from './exit';
 import { configForCommand } from './options';
 
@@ -88,7 +89,7 @@ async function checkUser(
     if (name !== user.name) return row(false, `token works but belongs to "${name}"`);
     return row(true, 'ok');
   } catch (err) {
-    return row(false, `whoami failed: ${err instanceof Error ? err.message : String(err)}`);
+    return row(false, `whoami failed: ${messageOf(err)}`);
   }
 }
 

@@ -5,6 +5,7 @@
  * (1) — a listener that cannot bind, say, whose `ListenError` names the setting.
  */
 import { ConfigError } from '../config/errors';
+import { messageOf } from '../error-message';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -19,5 +20,5 @@ export function exitFor(err: unknown): { readonly code: number; readonly message
     const lines = err.message.replace(/^/gm, '  ');
     return { code: EXIT_BAD_CONFIGURATION, message: `configuration error\n${lines}` };
   }
-  return { code: EXIT_FAILURE, message: err instanceof Error ? err.message : String(err) };
+  return { code: EXIT_FAILURE, message: messageOf(err) };
 }

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/errors';
 import { loadConfig } from '../config/load';
 import type { ProxyConfig } from '../config/types';
+import { messageOf } from '../error-message';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -14,8 +15,7 @@ export function parseOptions<O extends Options>(args: readonly string[], options
   try {
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new ConfigError({ key: 'command line', problem: `${message} (see --help)` });
+    throw new ConfigError({ key: 'command line', problem: `${messageOf(err)} (see --help)` });
   }
 }
 

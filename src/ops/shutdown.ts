@@ -9,6 +9,7 @@
  * remaining steps still run, and the exit code becomes 1.
  */
 import { ListenError } from '../config/listen';
+import { messageOf } from '../error-message';
 import type { Logger } from './logger';
 import { installProcessErrorHandlers } from './process-errors';
 import { ignoreSignals, signalMessage } from './signals';
@@ -216,7 +217,7 @@ export async function serveUntilStopped(
     await program.start();
   } catch (err) {
     // On the log stream too, where a collector sees it; the caller still writes it to stderr.
-    logger.fatal(startFailure(err), `cannot start: ${describeError(err)}; exiting with code 1`);
+    logger.fatal(startFailure(err), `cannot start: ${messageOf(err)}; exiting with code 1`);
     // Close what did open, so the process can end; the caller reports the error once (a
     // `ListenError` names the setting and the address).
     await Promise.allSettled([program.shutdownSteps.abortInFlight(), program.shutdownSteps.stop()]);
@@ -228,10 +229,6 @@ export async function serveUntilStopped(
   logger.info({ event: 'listening', ...program.listening() }, 'listening');
   options.onStarted?.();
   return shutdown.done;
-}
-
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

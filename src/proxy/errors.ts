@@ -111,8 +111,3 @@ export function describeUpstreamError(reason: UpstreamErrorReason): string {
 export function retryAfterHeader(seconds: number): string {
   return String(Number.isFinite(seconds) && seconds > 1 ? Math.ceil(seconds) : 1);
 }
-
-/** What a thrown value says, for an answer: its message, or the value itself as text. */
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

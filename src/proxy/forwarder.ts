@@ -16,6 +16,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Rejection, TokenLease, TokenStore } from '../tokens/types';
+import { messageOf } from '../error-message';
 import {
   UpstreamProtocolError,
   UpstreamTimeoutError,
@@ -23,7 +24,6 @@ import {
   describeUpstreamError,
   isUnsendableRequest,
   isWholeAnswerWithoutBody,
-  messageOf,
   statusForUpstreamError,
 } from './errors';
 import type { Admitted, AdmissionRules, Refusal } from './admission';

@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { TokenLease, TokenStore } from '../tokens/types';
+import { messageOf } from '../error-message';
 import type { AdmissionRules } from './admission';
 import { admit } from './admission';
 import { ignoreError, noTokenAnswer } from './answers';
@@ -20,7 +21,6 @@ import {
   UpstreamTimeoutError,
   classifyUpstreamError,
   describeUpstreamError,
-  messageOf,
   statusForUpstreamError,
 } from './errors';
 import { NO_BODY } from './framing';

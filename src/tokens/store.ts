@@ -11,6 +11,7 @@ import {
   retestAgeMs,
 } from './lifetime-learning';
 import { provesAccepted } from '../vidispine/acceptance';
+import { messageOf } from '../error-message';
 import { renewAt, safetyMarginMs } from './renew-policy';
 import { mintedSliding, observeSliding, type SlidingState } from './sliding-expiry';
 import {
@@ -386,7 +387,7 @@ class LruTokenStore implements TokenStore {
     const message =
       err instanceof MintError
         ? err.message
-        : `token request failed unexpectedly: ${describe(err)}`;
+        : `token request failed unexpectedly: ${messageOf(err)}`;
     slot.failures += 1;
     const timeLeftMs = previous && this.usable(previous, now) ? previous.usableUntil - now : 0;
     const delay = backoffDelay({
@@ -640,10 +641,6 @@ function marginMsFor(slot: Slot, lifetimeSeconds: number): number {
 
 function stoppedError(user: string): NoTokenError {
   return new NoTokenError(user, 'stopped', 'the token store is stopping', 1);
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Lets one waiter give up without cancelling the mint the others share. */

@@ -590,11 +590,24 @@ class Exchange implements Turn {
     this.answer = upstreamRes;
     watchUpstreamBody(upstreamReq, upstreamRes, this.f.upstream.readTimeoutMs);
     upstreamRes.on('close', () => {
-      if (!upstreamRes.complete) cutAnswer(res, headers);
+      if (!upstreamRes.complete) this.answerCut(upstreamReq, headers);
       // The upstream request still owes its body; its connection cannot be reused.
       else if (bodyNeverSent) upstreamReq.destroy();
     });
     upstreamRes.pipe(res);
+  }
+
+  /**
+   * Vidispine's answer ended short. After its head, `node:http` reports no error for a
+   * connection closed in order; a reset or our own timeout has already been reported
+   * (and the attempt retired) by `onUpstreamError`, and a client gone is no upstream error.
+   */
+  private answerCut(upstreamReq: ClientRequest, headers: readonly string[]): void {
+    if (upstreamReq === this.upstreamReq && !this.clientGone) {
+      this.upstreamReq = undefined;
+      this.f.observer.upstreamError?.('reset');
+    }
+    cutAnswer(this.res, headers);
   }
 
   onUpstreamError(upstreamReq: Attempt, err: Error): void {

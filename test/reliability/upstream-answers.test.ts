@@ -107,6 +107,21 @@ describe("an HTTP/1.0 client's answer, delimited by the close of its connection"
         return 'hang';
       };
       expect(await connectionEnd(h.port, req)).toBe('ECONNRESET');
+      // Counted once, whichever client carried it: `node:http` reports no error after a head.
+      expect(h.observer.upstreamErrors).toEqual(['reset']);
+    },
+  );
+
+  it.each(engines)(
+    'a request %s: Vidispine resetting mid-body is counted once, as a reset',
+    async (_, req) => {
+      upstream.respond = (request, socket) => {
+        if (request.target !== '/API/bad') return ok(`answer ${request.sequence}`);
+        socket.write(cut, () => setTimeout(() => socket.resetAndDestroy(), 50));
+        return 'hang';
+      };
+      expect(await connectionEnd(h.port, req)).toBe('ECONNRESET');
+      expect(h.observer.upstreamErrors).toEqual(['reset']);
     },
   );
 

@@ -139,6 +139,9 @@ function pagesApp(logger: Logger, pages: readonly Page[], direct: readonly strin
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // One spelling per endpoint, as the direct routes: `/STATUS` or `/status/` is another path.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.use((_req, res, next) => {
     res.set('Cache-Control', NO_STORE);
     next();
@@ -169,13 +172,9 @@ async function answer(route: DirectRoute, res: ServerResponse, logger: Logger): 
   }
 }
 
-/**
- * The path as Express would route it (case-insensitive, one trailing slash ignored), so a
- * probe answers exactly where it did when Express served it.
- */
+/** The path without its query: matched exactly (`/READYZ` and `/readyz/` are other paths). */
 function routePath(url: string | undefined): string {
-  const path = (url ?? '/').split('?', 1)[0].toLowerCase();
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return (url ?? '/').split('?', 1)[0];
 }
 
 /** The proxy's users and their tokens: /status and the / page, from one report. */

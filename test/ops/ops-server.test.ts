@@ -285,10 +285,22 @@ describe('ops server', () => {
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 
+  it('answers each endpoint at its own spelling only: another case or a trailing slash is 404', async () => {
+    await start();
+    const port = server?.address()?.port ?? 0;
+    for (const path of ['/STATUS', '/status/', '/Status', '/LIVEZ', '/metrics/', '/startupz/']) {
+      for (const method of ['GET', 'POST']) {
+        const reply = await call(port, { method, path });
+        expect({ path, method, status: reply.status }).toEqual({ path, method, status: 404 });
+        expect(JSON.parse(reply.text)).toMatchObject({ error: 'not found' });
+      }
+    }
+  });
+
   it('answers 405 with Allow: GET, HEAD to any other method on an endpoint', async () => {
     await start();
     const port = server?.address()?.port ?? 0;
-    for (const path of ['/readyz', '/livez', '/startupz', '/metrics', '/status', '/', '/READYZ/'])
+    for (const path of ['/readyz', '/livez', '/startupz', '/metrics', '/status', '/'])
       for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']) {
         const reply = await call(port, {
           method,

@@ -233,16 +233,36 @@ function resolveToken(
   // A margin above half the lifetime would leave a token usable for less time than it is
   // held back; the token store never applies more than half, so more is refused, not cut.
   if (margin !== undefined && margin > seconds / 2) {
-    const path: KeyPath =
-      own?.safetyMarginSeconds !== undefined
-        ? [...userPath, 'token', 'safetyMarginSeconds']
-        : ['token', 'safetyMarginSeconds'];
-    issues.push({
-      path,
-      problem: `must be at most half the token lifetime (${seconds / 2} s of ${seconds} s)`,
-    });
+    issues.push(marginConflict(own, userPath, seconds, margin));
   }
   return { ...merged, safetyMarginSeconds: margin ?? defaultSafetyMargin(seconds) };
+}
+
+/**
+ * The key to change when the margin exceeds half the lifetime: the user's own margin, else
+ * the user's own lifetime that the top-level margin no longer fits, else the top-level margin.
+ */
+function marginConflict(
+  own: Partial<RawToken> | undefined,
+  userPath: KeyPath,
+  seconds: number,
+  margin: number,
+): KeyIssue {
+  const topMargin: KeyPath = ['token', 'safetyMarginSeconds'];
+  if (own?.safetyMarginSeconds === undefined && own?.seconds !== undefined) {
+    return {
+      path: [...userPath, 'token', 'seconds'],
+      problem: (n) =>
+        `must be at least twice ${n.name(topMargin)} (${margin} s), which applies to this user too; or give ${n.name([...userPath, 'token', 'safetyMarginSeconds'])}`,
+    };
+  }
+  return {
+    path:
+      own?.safetyMarginSeconds === undefined
+        ? topMargin
+        : [...userPath, 'token', 'safetyMarginSeconds'],
+    problem: `must be at most half the token lifetime (${seconds / 2} s of ${seconds} s)`,
+  };
 }
 
 function checkUniqueNames(users: readonly RawUser[], issues: Issues): void {

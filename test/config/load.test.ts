@@ -436,6 +436,12 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       'users[0].token.safetyMarginSeconds: must be at most half the token lifetime (30 s of 60 s)',
     ],
     [
+      YAML_BASE +
+        '  - { name: bob, password: pw, token: { seconds: 15 } }\n' +
+        'token: { safetyMarginSeconds: 10 }\n',
+      'users[1].token.seconds: must be at least twice token.safetyMarginSeconds (10 s), which applies to this user too; or give users[1].token.safetyMarginSeconds',
+    ],
+    [
       YAML_BASE.replace('password: alice-password', 'passwordFile: /nonexistent/alice'),
       'users[0].passwordFile: cannot read file /nonexistent/alice (ENOENT)',
     ],

@@ -49,6 +49,7 @@ export function resolveConfig(
   const users = raw.users.map((user, i) => resolveUser(user, i, raw.token, delegate, resolver));
   checkUniqueNames(raw.users, issues);
   checkListeners(raw.users, raw.ops.listen, issues);
+  checkListenerKeys(raw.users, issues);
   if (vidispine.caFile !== undefined) checkCaFile(vidispine.caFile, issues);
   if (issues.length > 0) return issues;
   return {
@@ -309,6 +310,33 @@ function checkListeners(
     });
   }
   if (ops !== null && typeof ops === 'object') claim(['ops', 'listen'], ops);
+}
+
+/**
+ * Keys that act on requests, given where no request could reach them: a select header
+ * belongs to a listener; `allowRunAs` to a user some request acts as, through the user's
+ * own listener or another's select header.
+ */
+function checkListenerKeys(users: readonly RawUser[], issues: Issues): void {
+  const selectable = users.some((user) => user.listen && user.selectUserHeader !== undefined);
+  users.forEach((user, i) => {
+    if (user.listen) return;
+    const listen: KeyPath = ['users', i, 'listen'];
+    if (user.selectUserHeader !== undefined) {
+      issues.push({
+        path: ['users', i, 'selectUserHeader'],
+        problem: (n) =>
+          `needs ${n.name(listen)}: the header is read on this user's own listener, and it has none`,
+      });
+    }
+    if (user.allowRunAs && !selectable) {
+      issues.push({
+        path: ['users', i, 'allowRunAs'],
+        problem: (n) =>
+          `no request can act as this user: give it ${n.name(listen)}, or give another user's listener a selectUserHeader that may pick it`,
+      });
+    }
+  });
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;

@@ -478,10 +478,38 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       ),
       'users[0].selectUserHeader: must be an HTTP header name',
     ],
+    [
+      YAML_BASE + '  - { name: bob, password: pw, selectUserHeader: X-User }\n',
+      "users[1].selectUserHeader: needs users[1].listen: the header is read on this user's own listener, and it has none",
+    ],
+    [
+      YAML_BASE + '  - { name: bob, password: pw, allowRunAs: true }\n',
+      "users[1].allowRunAs: no request can act as this user: give it users[1].listen, or give another user's listener a selectUserHeader that may pick it",
+    ],
   ])('rejects case %#', (yaml, message) => {
     expect(configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toContain(
       message,
     );
+  });
+
+  it('takes allowRunAs on a user that only a select header picks, and allowRunAs: false anywhere', () => {
+    const yaml = YAML_BASE.replace(
+      'listen: 127.0.0.1:8080',
+      'listen: 127.0.0.1:8080\n    selectUserHeader: X-User',
+    );
+    const config = loadConfig({
+      file: file(
+        yaml +
+          '  - { name: bob, password: pw, allowRunAs: true }\n' +
+          '  - { name: carol, password: pw, allowRunAs: false }\n',
+      ),
+      env: {},
+    });
+    expect(config.users.map((u) => [u.name, u.allowRunAs])).toEqual([
+      ['alice', false],
+      ['bob', true],
+      ['carol', false],
+    ]);
   });
 
   it('takes a block or list with nothing under it as left out', () => {

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { alternatives, type Problem, YAML_NAMES } from './errors';
 import { key } from './keys';
 import { parseListen } from './listen';
+import { reservedRequestHeader } from './request-headers';
 
 /**
  * Every configuration key, once: its shape, its validation, its default and what it means.
@@ -236,6 +237,18 @@ const tokenOverrides = z.strictObject({
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** A select header, lower-cased: never one that means something else to HTTP or the proxy. */
+function selectHeader(value: string, ctx: z.RefinementCtx): string {
+  const name = value.toLowerCase();
+  const why = reservedRequestHeader(name);
+  if (why === undefined) return name;
+  ctx.addIssue({
+    code: 'custom',
+    message: `cannot be ${value}: ${why}, while a select header is read as a user name and never passed on; use a header of its own (e.g. X-Vidispine-User)`,
+  });
+  return z.NEVER;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const logLevelSchema = z.enum(LOG_LEVELS, {
   error: `must be one of ${LOG_LEVELS.join(', ')}`,
@@ -312,10 +325,11 @@ export const fileSchema = z.strictObject({
         selectUserHeader: key(
           text()
             .regex(HEADER_NAME, { error: 'must be an HTTP header name' })
-            .transform((h) => h.toLowerCase())
+            .transform(selectHeader)
             .optional(),
           {
-            description: 'a request header that may name another configured user on this listener',
+            description:
+              'a request header that may name another configured user on this listener; never passed on, so not one with a meaning of its own (`Host`, `Authorization`, `Cookie`, `X-Request-Id`, hop-by-hop and framing headers are refused)',
           },
         ),
         allowRunAs: key(bool().default(false), {

@@ -9,6 +9,7 @@
  * refusal wins. Nothing here allocates on the way through except the outgoing header list.
  */
 import type { IncomingMessage } from 'node:http';
+import { REQUEST_ID_HEADER } from '../config/request-headers';
 import { isAuthority } from './authority';
 import type { RequestFraming } from './framing';
 import { CHUNKED, NO_BODY, lengthFraming } from './framing';
@@ -195,8 +196,6 @@ const REQUEST_PASSES: readonly Pass[] = [
   identity,
 ];
 const UPGRADE_PASSES: readonly Pass[] = [...REQUEST_PASSES, webSocketHandshake];
-
-const REQUEST_ID_HEADER = 'x-request-id';
 
 /** A listener's rules: who it acts as, what never leaves it, whether requests carry ids. */
 export function admissionRules(

@@ -1,3 +1,9 @@
+import {
+  CLIENT_CREDENTIALS,
+  HOP_BY_HOP,
+  REQUEST_FRAMING,
+  RUN_AS_HEADER,
+} from '../config/request-headers';
 import type { RequestFraming } from './framing';
 import type { LocationRewriter } from './location';
 
@@ -6,17 +12,6 @@ import type { LocationRewriter } from './location';
  * `rawHeaders` arrays, so names keep their case, duplicates stay duplicates and every
  * request costs one pass over its headers.
  */
-
-/** Hop-by-hop fields (RFC 9110 §7.6.1, RFC 9112 §9.6): never passed on in either direction. */
-const HOP_BY_HOP = [
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-  'transfer-encoding',
-];
 
 /**
  * Framing and routing fields (RFC 9110 §7.6.1, RFC 9112 §6.3): a `Connection` header may
@@ -29,12 +24,8 @@ const NEVER_CONNECTION_LISTED: ReadonlySet<string> = new Set([
   'host',
 ]);
 
-/**
- * Plus the ones the forwarder sets itself: `host` (the upstream's), and the body's framing
- * and `expect`, which the forwarder derives from the admitted request alone, so a body
- * can never leave the proxy without framing.
- */
-const REQUEST_HOP_BY_HOP = [...HOP_BY_HOP, 'content-length', 'expect', 'host'];
+/** Hop-by-hop fields, plus the ones the forwarder sets itself (`host`, framing, `expect`). */
+const REQUEST_HOP_BY_HOP = [...HOP_BY_HOP, ...REQUEST_FRAMING];
 
 export interface CredentialPolicy {
   readonly allowRunAs: boolean;
@@ -43,8 +34,8 @@ export interface CredentialPolicy {
 
 /** Lower-case names of what a client may not pass on: credentials and the select header. */
 function clientCredentialHeaders(policy: CredentialPolicy): string[] {
-  const names = ['authorization', 'proxy-authorization'];
-  if (!policy.allowRunAs) names.push('runas');
+  const names = [...CLIENT_CREDENTIALS];
+  if (!policy.allowRunAs) names.push(RUN_AS_HEADER);
   if (policy.selectUserHeader !== undefined) names.push(policy.selectUserHeader.toLowerCase());
   return names;
 }

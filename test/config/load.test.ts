@@ -492,6 +492,51 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     );
   });
 
+  it.each([
+    'host',
+    'Host',
+    'content-length',
+    'transfer-encoding',
+    'authorization',
+    'proxy-authorization',
+    'runas',
+    'connection',
+    'expect',
+    'upgrade',
+    'te',
+    'trailer',
+    'keep-alive',
+    'proxy-connection',
+    'cookie',
+    'x-request-id',
+    'sec-websocket-key',
+  ])('refuses selectUserHeader: %s, a header with a meaning of its own', (header) => {
+    const yaml = YAML_BASE.replace(
+      'listen: 127.0.0.1:8080',
+      `listen: 127.0.0.1:8080\n    selectUserHeader: ${header}`,
+    );
+    const message = configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message;
+    expect(message).toMatch(
+      new RegExp(
+        `^users\\[0\\]\\.selectUserHeader: cannot be ${header}: .+, while a select header is read as a user name and never passed on; use a header of its own \\(e\\.g\\. X-Vidispine-User\\)$`,
+      ),
+    );
+  });
+
+  it('exits 2 from check for a select header the proxy reads itself', async () => {
+    const config = file(
+      YAML_BASE.replace(
+        'listen: 127.0.0.1:8080',
+        'listen: 127.0.0.1:0\n    selectUserHeader: host',
+      ),
+    );
+    const result = await runCli(['check', '--config', config], { env: { PATH: process.env.PATH } });
+    expect(result.stderr).toContain(
+      'users[0].selectUserHeader: cannot be host: the proxy reads it to frame or route the request and sets its own upstream',
+    );
+    expect(result.code).toBe(2);
+  });
+
   it('takes allowRunAs on a user that only a select header picks, and allowRunAs: false anywhere', () => {
     const yaml = YAML_BASE.replace(
       'listen: 127.0.0.1:8080',

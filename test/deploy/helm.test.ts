@@ -548,6 +548,26 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'config.ops.listen: "0.0.0.0:9191" is not on service.opsPort (9090), where the probes ask: leave config.ops.listen out or use port 9090',
       ],
       [
+        'a YAML config without a Vidispine URL',
+        'config:\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n',
+        /config[\s\S]*vidispine/,
+      ],
+      [
+        'a YAML config in which no user listens',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a}]\n',
+        'config.users: no user has a listen address, and the proxy does not start without a data listener',
+      ],
+      [
+        'an ops listener on loopback, where the kubelet cannot probe it',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  ops: {listen: 127.0.0.1:9090}\n',
+        'config.ops.listen: "127.0.0.1:9090" is on loopback, and the kubelet probes the pod IP: leave config.ops.listen out or use 0.0.0.0:9090',
+      ],
+      [
+        'a gateway user listening on loopback, where the Service cannot reach it',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: "[::1]:8080"}]\n',
+        'config.users[0].listen: "[::1]:8080" is on loopback, which the Service cannot reach: listen on 0.0.0.0:8080',
+      ],
+      [
         'a shutdown longer than the grace period',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  shutdown: {delaySeconds: 5, drainSeconds: 300}\n',
         'config.shutdown.delaySeconds (5) + config.shutdown.drainSeconds (300) is not below terminationGracePeriodSeconds (45): the pod would be killed mid-drain',
@@ -603,6 +623,23 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toContain('s3cr3t');
+    });
+
+    it('names a missing config.vidispine.url even without the schema check', () => {
+      const file = join(dir, 'no-url.yaml');
+      writeFileSync(
+        file,
+        'config:\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n',
+      );
+      const r = runTool(helm.bin, [
+        'template',
+        'vap',
+        CHART,
+        '--skip-schema-validation',
+        ...valuesArgs([file], WITH_IMAGE),
+      ]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('config.vidispine.url is required');
     });
 
     it('renders nothing with the default values alone: the image repository is required', () => {

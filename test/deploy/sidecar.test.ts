@@ -180,6 +180,37 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
       'sidecar.resources.requests.cpu: 600m is above the cpu limit 500m (sidecar.resources.limits.cpu): lower the request or raise the limit',
     );
   });
+
+  const configSidecar = (listen: string): Rendered =>
+    renderAppWithSidecar(
+      helm,
+      join(dir, `config-${listen.replace(/\W+/g, '-')}`),
+      workload('Deployment', {}),
+      {
+        gateway: { enabled: false },
+        image: { repository: 'registry.example.com/vidispine-auth-proxy' },
+        config: {
+          vidispine: { url: 'http://vidispine.media.svc:8080' },
+          users: [
+            {
+              name: 'shop',
+              passwordFile: '/var/run/secrets/vidispine-auth-proxy/password',
+              listen,
+            },
+          ],
+        },
+      },
+    );
+
+  it('serves a YAML config whose user listens on loopback', () => {
+    expect(appConfigProblems(configSidecar('127.0.0.1:8080').objects)).toEqual([]);
+  });
+
+  it('refuses a YAML config whose user listens beyond loopback, naming it', () => {
+    expect(() => configSidecar('0.0.0.0:8080')).toThrow(
+      'config.users[0].listen: "0.0.0.0:8080" is not on loopback',
+    );
+  });
 });
 
 describe("README's kustomize recipe", () => {

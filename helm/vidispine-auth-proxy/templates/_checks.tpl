@@ -16,18 +16,46 @@ or leave a pod that never becomes ready. Each `fail` names the value to change.
 {{- regexFind "[0-9]+$" (toString .) | int -}}
 {{- end -}}
 
+{{/* Non-empty when a host:port listen address is on loopback, which only the pod itself reaches. */}}
+{{- define "vidispine-auth-proxy.onLoopback" -}}
+{{- if regexMatch "(?i)^(127\\.[0-9.]+|localhost|\\[::1\\]):[0-9]+$" (toString .) -}}
+true
+{{- end -}}
+{{- end -}}
+
 {{/*
-The proxy's values, for the gateway and the sidecar alike: its URL, and its ops listener on
-service.opsPort, where the probes ask (any other port fails them, and the kubelet restarts
-the proxy forever), apart from the data ports.
+The proxy's values, for the gateway and the sidecar alike: its URL, at least one user with
+a data listener (the proxy exits 2 without either), and its ops listener on service.opsPort
+and off loopback, where the kubelet's probes ask (anywhere else fails them, and the kubelet
+restarts the proxy forever), apart from the data ports. A sidecar's users listen on loopback
+only: on any other address the pod IP would serve every caller as the app's Vidispine user.
 */}}
 {{- define "vidispine-auth-proxy.checkProxy" -}}
 {{- $v := .values -}}
 {{- if $v.config -}}
-{{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "config.vidispine.url" "url" (dig "vidispine" "url" "" $v.config)) -}}
+{{- $url := dig "vidispine" "url" "" $v.config -}}
+{{- if not $url -}}
+{{- fail "config.vidispine.url is required: the VidiCore base URL (e.g. http://vidispine:8080); the proxy does not start without it" -}}
+{{- end -}}
+{{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "config.vidispine.url" "url" $url) -}}
+{{- $listeners := 0 -}}
+{{- range $i, $u := default (list) $v.config.users -}}
+{{- with $u.listen -}}
+{{- $listeners = add1 $listeners -}}
+{{- if and $.sidecar (not (include "vidispine-auth-proxy.onLoopback" .)) -}}
+{{- fail (printf "config.users[%d].listen: %q is not on loopback: a sidecar serves its own pod only, and on the pod IP anyone who reaches the pod would act as this Vidispine user; listen on 127.0.0.1:<port>" $i .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $listeners 0 -}}
+{{- fail "config.users: no user has a listen address, and the proxy does not start without a data listener: give at least one user listen (e.g. 0.0.0.0:8080 on a port in service.ports; 127.0.0.1:8080 in a sidecar)" -}}
+{{- end -}}
 {{- with dig "ops" "listen" "" $v.config -}}
 {{- if ne (include "vidispine-auth-proxy.listenPort" .) (toString $v.service.opsPort) -}}
 {{- fail (printf "config.ops.listen: %q is not on service.opsPort (%v), where the probes ask: leave config.ops.listen out or use port %v" . $v.service.opsPort $v.service.opsPort) -}}
+{{- end -}}
+{{- if include "vidispine-auth-proxy.onLoopback" . -}}
+{{- fail (printf "config.ops.listen: %q is on loopback, and the kubelet probes the pod IP: leave config.ops.listen out or use 0.0.0.0:%v" . $v.service.opsPort) -}}
 {{- end -}}
 {{- end -}}
 {{- else -}}
@@ -41,8 +69,8 @@ the proxy forever), apart from the data ports.
 {{- end -}}
 
 {{/*
-The gateway's values: the Service exposes only service.ports, so a user listening anywhere
-else is unreachable; and the pod must outlive the proxy's shutdown (delay, then drain), or
+The gateway's values: the Service exposes only service.ports, off loopback, so a user
+listening anywhere else is unreachable; and the pod must outlive the proxy's shutdown (delay, then drain), or
 the kubelet kills it mid-drain. The proxy's defaults are 5 s and 30 s; in single-user mode
 extraEnv may set them (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_DRAIN_SECONDS).
 */}}
@@ -59,6 +87,9 @@ extraEnv may set them (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_DRAIN_SECONDS).
 {{- with $u.listen -}}
 {{- if not (has (include "vidispine-auth-proxy.listenPort" .) $ports) -}}
 {{- fail (printf "config.users[%d].listen: port of %q is not in service.ports (%s): add it there, or listen on one of them" $i . (join ", " $ports)) -}}
+{{- end -}}
+{{- if include "vidispine-auth-proxy.onLoopback" . -}}
+{{- fail (printf "config.users[%d].listen: %q is on loopback, which the Service cannot reach: listen on 0.0.0.0:%s" $i . (include "vidispine-auth-proxy.listenPort" .)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -568,6 +568,21 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'config.users[0].listen: "[::1]:8080" is on loopback, which the Service cannot reach: listen on 0.0.0.0:8080',
       ],
       [
+        'the ops listener set again in extraEnv',
+        'extraEnv:\n  - {name: OPS_LISTEN, value: "0.0.0.0:7000"}\n',
+        'extraEnv: OPS_LISTEN is set by the chart, from service.opsPort: remove it from extraEnv and set service.opsPort instead',
+      ],
+      [
+        'the data listener set again in extraEnv',
+        'extraEnv:\n  - {name: PROXY_LISTEN, value: "0.0.0.0:7000"}\n',
+        'extraEnv: PROXY_LISTEN is set by the chart, from service.ports (config.users[].listen with config)',
+      ],
+      [
+        'the configuration file set again in extraEnv',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\nextraEnv:\n  - {name: CONFIG_FILE, value: /tmp/other.yaml}\n',
+        'extraEnv: CONFIG_FILE is set by the chart, from config: remove it from extraEnv and set config instead',
+      ],
+      [
         'a shutdown longer than the grace period',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  shutdown: {delaySeconds: 5, drainSeconds: 300}\n',
         'config.shutdown.delaySeconds (5) + config.shutdown.drainSeconds (300) is not below terminationGracePeriodSeconds (45): the pod would be killed mid-drain',

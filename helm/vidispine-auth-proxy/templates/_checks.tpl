@@ -29,9 +29,18 @@ a data listener (the proxy exits 2 without either), and its ops listener on serv
 and off loopback, where the kubelet's probes ask (anywhere else fails them, and the kubelet
 restarts the proxy forever), apart from the data ports. A sidecar's users listen on loopback
 only: on any other address the pod IP would serve every caller as the app's Vidispine user.
+The chart sets the listeners and the configuration file itself: extraEnv may not set them
+a second time (the later of two entries wins, and the probes or the Service miss).
 */}}
 {{- define "vidispine-auth-proxy.checkProxy" -}}
 {{- $v := .values -}}
+{{- $owned := dict "OPS_LISTEN" "service.opsPort" "PROXY_LISTEN" "service.ports (config.users[].listen with config)" "CONFIG_FILE" "config" -}}
+{{- range $v.extraEnv -}}
+{{- $name := toString .name -}}
+{{- with get $owned $name -}}
+{{- fail (printf "extraEnv: %s is set by the chart, from %s: remove it from extraEnv and set %s instead" $name . .) -}}
+{{- end -}}
+{{- end -}}
 {{- if $v.config -}}
 {{- $url := dig "vidispine" "url" "" $v.config -}}
 {{- if not $url -}}

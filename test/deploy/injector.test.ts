@@ -422,6 +422,22 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     }
   });
 
+  it.each([
+    ['a release name that fills 63 characters', 'media-platform-production-vidispine-gateway1', []],
+    ['one cut at a dash', 'media-platform-production-vidispine-gateway', []],
+    ['a 63-character fullnameOverride', 'vap', [`fullnameOverride=${'a'.repeat(63)}`]],
+  ])('gives the gateway and the webhook names of their own with %s', (_what, release, more) => {
+    const { objects } = renderChart(helm, CHART, [], { release, set: [...INJECTOR, ...more] });
+    const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
+    // Each a DNS-1123 subdomain; a Service's and a Deployment's a label (63 characters at most).
+    for (const o of objects) expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+    for (const o of [...byKind(objects, 'Service'), ...byKind(objects, 'Deployment')])
+      expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+    expect(injectorOf(objects).deployment.metadata.name).toMatch(/-injector$/);
+    expect(wiringProblems(objects)).toEqual([]);
+  });
+
   it("passes the administrator's and the RunAs account's credentials to the webhook by reference", () => {
     const { objects } = renderChart(helm, CHART, [], {
       set: [

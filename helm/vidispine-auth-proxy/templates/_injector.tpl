@@ -4,8 +4,12 @@ The sidecar injection webhook (injector.enabled). Its pods run this chart's imag
 and NetworkPolicy never select them. Context: dict "values" .Values "root" $.
 */}}
 
+{{/*
+The fullname cut to leave room for "-injector" within a Service name's 63 characters: cut
+after the suffix, a long fullname would lose it and name the webhook as the gateway.
+*/}}
 {{- define "vidispine-auth-proxy.injectorName" -}}
-{{- printf "%s-injector" (include "vidispine-auth-proxy.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-injector" (include "vidispine-auth-proxy.fullname" . | trunc 54 | trimSuffix "-") -}}
 {{- end -}}
 
 {{- define "vidispine-auth-proxy.injectorSelectorLabels" -}}

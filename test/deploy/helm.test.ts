@@ -2,7 +2,7 @@ import Ajv from 'ajv';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { appConfigProblems, appConfigs } from './app-config';
 import {
   drainEvictions,
@@ -603,6 +603,54 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'SHUTDOWN_DELAY_SECONDS (5) + SHUTDOWN_DRAIN_SECONDS (60) is not below terminationGracePeriodSeconds (45)',
       ],
       ['an unquoted image tag', 'image:\n  tag: 1.10\n', /quote it/],
+      // Names and strings Kubernetes refuses, or that would break out of their YAML line.
+      ['an image tag with a space', 'image:\n  tag: "1.0 x"\n', /tag/],
+      [
+        'a fullnameOverride that is no DNS label',
+        'fullnameOverride: Bad_Name\n',
+        /fullnameOverride/,
+      ],
+      ['a nameOverride across two lines', 'nameOverride: "a\\n  x: y"\n', /nameOverride/],
+      [
+        'a priorityClassName across two lines',
+        'priorityClassName: "p\\n      hostNetwork: true"\n',
+        /priorityClassName/,
+      ],
+      [
+        "the webhook's priorityClassName across two lines",
+        'injector:\n  priorityClassName: "p\\n      hostNetwork: true"\n',
+        /injector[\s\S]*priorityClassName/,
+      ],
+      [
+        'a credentials.mountPath across two lines',
+        'credentials:\n  mountPath: "/x\\n      hostPath: /etc"\n',
+        /mountPath/,
+      ],
+      [
+        'a credentials.existingSecret across two lines',
+        'credentials:\n  existingSecret: "s\\n      x: y"\n',
+        /existingSecret/,
+      ],
+      [
+        'a serviceAccount.name that is no name',
+        'serviceAccount:\n  name: "Proxy Account"\n',
+        /serviceAccount[\s\S]*name/,
+      ],
+      [
+        'a cert-manager duration that is no duration',
+        'injector:\n  tls:\n    certManager:\n      duration: "1h\\n  isCA: true"\n',
+        /duration/,
+      ],
+      [
+        'a cert-manager renewBefore that is no duration',
+        'injector:\n  tls:\n    certManager:\n      renewBefore: 2 weeks\n',
+        /renewBefore/,
+      ],
+      [
+        'a cert-manager issuerRef name that is no name',
+        'injector:\n  tls:\n    certManager:\n      issuerRef: {name: "Corp CA", kind: ClusterIssuer}\n',
+        /issuerRef/,
+      ],
       // Kubernetes refuses a pod whose container requests more than its limit.
       [
         "a gateway container's request above its limit",
@@ -638,6 +686,61 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toContain('s3cr3t');
+    });
+
+    it('keeps each string value on its own YAML line even without the schema check', () => {
+      const file = join(dir, 'multi-line.yaml');
+      const injected = '\n      hostNetwork: true';
+      writeFileSync(
+        file,
+        stringify({
+          priorityClassName: `p${injected}`,
+          serviceAccount: { name: `sa${injected}` },
+          credentials: { mountPath: `/x${injected}`, existingSecret: `s${injected}` },
+          injector: {
+            enabled: true,
+            priorityClassName: `p${injected}`,
+            sidecar: { vidispineUrl: 'http://vidispine:8080' },
+            tls: {
+              certManager: {
+                enabled: true,
+                duration: `1h${injected}`,
+                renewBefore: `1m${injected}`,
+              },
+            },
+          },
+        }),
+      );
+      const r = runTool(helm.bin, [
+        'template',
+        'vap',
+        CHART,
+        '--skip-schema-validation',
+        ...valuesArgs([file], WITH_IMAGE),
+      ]);
+      expect(r.stderr).toBe('');
+      const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown);
+      const strings: string[] = [];
+      const walk = (v: unknown): void => {
+        if (typeof v === 'string') strings.push(v);
+        else if (Array.isArray(v)) v.forEach(walk);
+        else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
+      };
+      walk(objects);
+      expect(JSON.stringify(objects)).not.toContain('"hostNetwork"');
+      // Each one arrives whole, as the value it was given.
+      expect(strings.filter((v) => v.endsWith(injected)).sort()).toEqual(
+        [
+          `/x${injected}`,
+          `1h${injected}`,
+          `1m${injected}`,
+          `p${injected}`,
+          `p${injected}`,
+          `s${injected}`,
+          `sa${injected}`,
+          `sa${injected}`,
+        ].sort(),
+      );
     });
 
     it('names a missing config.vidispine.url even without the schema check', () => {

@@ -251,7 +251,7 @@ sidecar.resources instead of the gateway's resources).
   volumeMounts:
     {{- if include "vidispine-auth-proxy.needsSecret" . }}
     - name: vidispine-auth-proxy-credentials
-      mountPath: {{ $v.credentials.mountPath }}
+      mountPath: {{ $v.credentials.mountPath | quote }}
       readOnly: true
     {{- end }}
     {{- if $v.config }}
@@ -296,7 +296,7 @@ sidecar.resources instead of the gateway's resources).
 {{- if include "vidispine-auth-proxy.needsSecret" . }}
 - name: vidispine-auth-proxy-credentials
   secret:
-    secretName: {{ include "vidispine-auth-proxy.secretName" . }}
+    secretName: {{ include "vidispine-auth-proxy.secretName" . | quote }}
     defaultMode: 292
 {{- end }}
 {{- if .values.config }}

@@ -651,6 +651,17 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'injector:\n  tls:\n    certManager:\n      issuerRef: {name: "Corp CA", kind: ClusterIssuer}\n',
         /issuerRef/,
       ],
+      // Values that render and that Kubernetes refuses.
+      [
+        "a pod label in place of the gateway's selector label",
+        'podLabels:\n  app.kubernetes.io/name: shop\n',
+        "podLabels: app.kubernetes.io/name is a label the chart sets and selects the gateway's pods by (the Deployment, Service, PDB and NetworkPolicy): remove it from podLabels",
+      ],
+      [
+        'an autoscaler minimum above its maximum',
+        'autoscaling:\n  enabled: true\n  minReplicas: 5\n  maxReplicas: 2\n',
+        'autoscaling.minReplicas (5) is above autoscaling.maxReplicas (2), which Kubernetes refuses: lower minReplicas or raise maxReplicas',
+      ],
       // Kubernetes refuses a pod whose container requests more than its limit.
       [
         "a gateway container's request above its limit",

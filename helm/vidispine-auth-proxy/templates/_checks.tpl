@@ -78,13 +78,23 @@ a second time (the later of two entries wins, and the probes or the Service miss
 {{- end -}}
 
 {{/*
-The gateway's values: the Service exposes only service.ports, off loopback, so a user
+The gateway's values: its pods keep the selector labels (podLabels may not replace them, or
+the Deployment's selector no longer matches its own pods), its autoscaler a minimum not above
+its maximum; the Service exposes only service.ports, off loopback, so a user
 listening anywhere else is unreachable; and the pod must outlive the proxy's shutdown (delay, then drain), or
 the kubelet kills it mid-drain. The proxy's defaults are 5 s and 30 s; in single-user mode
 extraEnv may set them (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_DRAIN_SECONDS).
 */}}
 {{- define "vidispine-auth-proxy.checkGateway" -}}
 {{- $v := .values -}}
+{{- range $key := list "app.kubernetes.io/name" "app.kubernetes.io/instance" -}}
+{{- if hasKey $v.podLabels $key -}}
+{{- fail (printf "podLabels: %s is a label the chart sets and selects the gateway's pods by (the Deployment, Service, PDB and NetworkPolicy): remove it from podLabels" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) -}}
+{{- fail (printf "autoscaling.minReplicas (%v) is above autoscaling.maxReplicas (%v), which Kubernetes refuses: lower minReplicas or raise maxReplicas" $v.autoscaling.minReplicas $v.autoscaling.maxReplicas) -}}
+{{- end -}}
 {{- $delay := dict "name" "SHUTDOWN_DELAY_SECONDS" "value" 5 -}}
 {{- $drain := dict "name" "SHUTDOWN_DRAIN_SECONDS" "value" 30 -}}
 {{- if $v.config -}}

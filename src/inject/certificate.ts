@@ -9,6 +9,10 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { dirname } from 'node:path';
+import { createSecureContext } from 'node:tls';
+
+/** What the webhook serves with: TLS 1.2 or newer. */
+export const SERVING_TLS = { minVersion: 'TLSv1.2' } as const;
 
 export interface CertificateFiles {
   /** PEM certificate (chain), e.g. a `kubernetes.io/tls` Secret's tls.crt. */
@@ -47,6 +51,12 @@ function read(file: string): Buffer {
   }
 }
 
+/** OpenSSL's reason for refusing PEM input ("bad end line"): never the input itself. */
+function reasonOf(err: unknown): string {
+  const reason = err instanceof Error && 'reason' in err ? err.reason : undefined;
+  return typeof reason === 'string' ? reason : 'not PEM';
+}
+
 export function loadCertificate({ certFile, keyFile }: CertificateFiles): LoadedCertificate {
   const cert = read(certFile);
   const key = read(keyFile);
@@ -64,6 +74,13 @@ export function loadCertificate({ certFile, keyFile }: CertificateFiles): Loaded
   }
   if (!matches)
     throw new CertificateError(keyFile, `does not match the certificate in ${certFile}`);
+  // The checks above read only the first certificate; the server reads the whole chain, and
+  // a chain cut off behind a good leaf (a renewal caught half written) fails only there.
+  try {
+    createSecureContext({ ...SERVING_TLS, cert, key });
+  } catch (err) {
+    throw new CertificateError(certFile, `the certificate chain does not load (${reasonOf(err)})`);
+  }
   return {
     cert,
     key,
@@ -116,9 +133,11 @@ export function watchCertificate(
     if (cert.equals(inUse.cert) && key.equals(inUse.key)) return;
     if (failedWith && cert.equals(failedWith.cert) && key.equals(failedWith.key)) return;
     try {
-      inUse = loadCertificate(files);
+      const loaded = loadCertificate(files);
+      options.onLoad(loaded);
+      // Only a pair the server took is in use: one it refused is looked at again.
+      inUse = loaded;
       failedWith = undefined;
-      options.onLoad(inUse);
     } catch (err) {
       if (!(err instanceof CertificateError)) throw err;
       failedWith = { cert, key };

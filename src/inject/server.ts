@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { boundAddress, listenOn } from '../config/listen';
 import type { Logger } from '../ops/logger';
 import type { InjectDefaults } from './annotations';
-import type { LoadedCertificate } from './certificate';
+import { type LoadedCertificate, SERVING_TLS } from './certificate';
 import type { Refusal, WebhookMetrics } from './metrics';
 import { admit, type AdmissionRequest, type Decision, parseReview, reviewResponse } from './review';
 
@@ -36,8 +36,6 @@ export interface WebhookServer {
   destroy(): void;
   address(): AddressInfo | null;
 }
-
-const TLS = { minVersion: 'TLSv1.2' } as const;
 
 class Refused extends Error {
   constructor(
@@ -187,7 +185,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   };
 
   const server: Server = createServer(
-    { ...TLS, cert: options.certificate.cert, key: options.certificate.key },
+    { ...SERVING_TLS, cert: options.certificate.cert, key: options.certificate.key },
     onRequest,
   );
   // The API server keeps connections to webhooks alive and reuses them; closing an idle one
@@ -202,7 +200,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   return {
     listen: (address) => listenOn(server, address, 'webhook listener'),
     useCertificate(certificate) {
-      server.setSecureContext({ ...TLS, cert: certificate.cert, key: certificate.key });
+      server.setSecureContext({ ...SERVING_TLS, cert: certificate.cert, key: certificate.key });
     },
     close: () =>
       new Promise((resolve) => {

@@ -15,6 +15,7 @@ let dir: string;
 let certFile: string;
 let keyFile: string;
 let otherKeyFile: string;
+let halfChainFile: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vap-inject-config-'));
   const ca = await createTestCa();
@@ -26,6 +27,9 @@ beforeAll(async () => {
   writeFileSync(certFile, pair.certPem);
   writeFileSync(keyFile, pair.keyPem);
   writeFileSync(otherKeyFile, other.keyPem);
+  // A renewal caught half written: the whole leaf, then the start of the CA certificate.
+  halfChainFile = join(dir, 'half-chain.crt');
+  writeFileSync(halfChainFile, `${pair.certPem}\n${ca.certPem.slice(0, 300)}`);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -116,6 +120,15 @@ describe('configuration errors exit 2 naming the key', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
       `WEBHOOK_KEY_FILE: ${otherKeyFile}: does not match the certificate in ${certFile}`,
+    );
+    expect(r.stderr).not.toContain('PRIVATE KEY');
+  });
+
+  it('a certificate chain cut off after its first certificate', async () => {
+    const r = await runCli(['inject'], { env: env({ WEBHOOK_CERT_FILE: halfChainFile }) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `WEBHOOK_CERT_FILE: ${halfChainFile}: the certificate chain does not load (bad end line)`,
     );
     expect(r.stderr).not.toContain('PRIVATE KEY');
   });

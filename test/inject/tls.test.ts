@@ -85,6 +85,25 @@ describe('certificate rotation under a running webhook', () => {
     expect(JSON.stringify(failed)).not.toContain('PRIVATE KEY');
     expect((await handshake({ ca: ca.certPem })).fingerprint).toBe(first.fingerprint);
 
+    // A renewal caught half written: the new key and leaf, the CA certificate after it cut
+    // off. Reported as well, and the pair in use still serves.
+    const c = await ca.issue(SERVING_NAMES);
+    writeSecretVolume(webhook.dir, {
+      certPem: `${c.certPem}\n${ca.certPem.slice(0, 300)}`,
+      keyPem: c.keyPem,
+    });
+    // Either outcome is awaited, so a failure shows at once rather than as a timeout.
+    const halfWritten = await webhook.child.waitFor(
+      (l) =>
+        l.event === 'unhandled_error' ||
+        (l.event === 'certificate_reload_failed' && l.error !== failed.error),
+    );
+    expect(halfWritten).toMatchObject({
+      event: 'certificate_reload_failed',
+      error: `${webhook.certFile}: the certificate chain does not load (bad end line)`,
+    });
+    expect((await handshake({ ca: ca.certPem })).fingerprint).toBe(first.fingerprint);
+
     // cert-manager renews with a new CA, as after a CA rotation: the new pair is served.
     const ca2 = await createTestCa('rotated CA');
     const next = await ca2.issue(SERVING_NAMES);
@@ -106,7 +125,7 @@ describe('certificate rotation under a running webhook', () => {
       /^vidispine_auth_proxy_webhook_certificate_reloads_total\{result="success"\} 1$/m,
     );
     expect(metrics).toMatch(
-      /^vidispine_auth_proxy_webhook_certificate_reloads_total\{result="failure"\} 1$/m,
+      /^vidispine_auth_proxy_webhook_certificate_reloads_total\{result="failure"\} 2$/m,
     );
   });
 });

@@ -6,6 +6,8 @@
 
 const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 
+const EXPONENT = /^[eE][+-]?\d+$/;
+
 const SCALE: Readonly<Record<string, number>> = {
   '': 1,
   n: 1e-9,
@@ -30,7 +32,8 @@ export function parseQuantity(text: string): number | undefined {
   const match = QUANTITY.exec(text);
   if (!match) return undefined;
   const [, number, suffix = ''] = match;
-  const scale = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SCALE[suffix];
+  // "E" alone (exa) and "Ei" (exbi) are suffixes; an exponent has digits after the e.
+  const scale = EXPONENT.test(suffix) ? 10 ** Number(suffix.slice(1)) : SCALE[suffix];
   const value = Number(number) * (scale ?? NaN);
   return Number.isFinite(value) ? value : undefined;
 }

@@ -73,6 +73,11 @@ describe('configuration errors exit 2 naming the key', () => {
       ],
     ],
     [
+      'a request in exabytes, above the default limit',
+      { SIDECAR_MEMORY_REQUEST: '1E' },
+      ['SIDECAR_MEMORY_REQUEST: 1E is above the memory limit 192Mi'],
+    ],
+    [
       'an admin credential without its Secret',
       { SIDECAR_ADMIN_USER: 'admin' },
       ['SIDECAR_ADMIN_SECRET: required'],

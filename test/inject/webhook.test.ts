@@ -254,11 +254,14 @@ describe('a pod that asks for the proxy', () => {
         'vidispine-auth-proxy/port': '65535',
         'vidispine-auth-proxy/ops-port': '1',
         'vidispine-auth-proxy/token-seconds': '2147483647',
+        'vidispine-auth-proxy/memory-request': '1Ei',
+        'vidispine-auth-proxy/memory-limit': '2Ei',
       },
     );
     const result = await injected(webhook, stock);
     const [loaded] = appConfigs([asObject(result)]);
     expect(loaded?.config?.users[0]?.token.seconds).toBe(2147483647);
+    expect(at(sidecarOf(result), 'resources', 'limits', 'memory')).toBe('2Ei');
     expect(records(sidecarOf(result)?.env)).toContainEqual({
       name: 'VIDISPINE_PASSWORD_FILE',
       value: '/var/run/secrets/vidispine-auth-proxy/.password..v2',
@@ -535,6 +538,20 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
         'vidispine-auth-proxy/memory-limit': '512Mi',
       },
       ['vidispine-auth-proxy/memory-request: 1Gi is above the memory limit 512Mi'],
+    ],
+    [
+      'a request in exabytes, above the default limit',
+      { ...ASKS, 'vidispine-auth-proxy/memory-request': '1E' },
+      ['vidispine-auth-proxy/memory-request: 1E is above the memory limit 192Mi'],
+    ],
+    [
+      'a request in exbibytes above a limit in exabytes',
+      {
+        ...ASKS,
+        'vidispine-auth-proxy/memory-request': '2Ei',
+        'vidispine-auth-proxy/memory-limit': '1E',
+      },
+      ['vidispine-auth-proxy/memory-request: 2Ei is above the memory limit 1E'],
     ],
     [
       'admin minting where the webhook has no admin credential',

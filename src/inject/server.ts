@@ -7,7 +7,8 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { boundAddress, listenOn } from '../config/listen';
 import type { Logger } from '../ops/logger';
 import type { InjectDefaults } from './annotations';
@@ -24,7 +25,35 @@ export interface WebhookServerOptions {
   readonly maxBodyBytes: number;
   readonly metrics: WebhookMetrics;
   readonly logger: Logger;
+  /** Default `WEBHOOK_SERVER_TIMEOUTS`. */
+  readonly timeouts?: WebhookServerTimeouts;
 }
+
+export interface WebhookServerTimeouts {
+  /** An idle connection between reviews is closed after this long. */
+  readonly keepAliveMs: number;
+  /** A request's head must be in this long after it began. */
+  readonly headersMs: number;
+  /** A whole request must be in this long after it began. */
+  readonly requestMs: number;
+  /**
+   * A connection silent this long is closed. Node starts neither of the two above for a
+   * TLS connection that never sends a request; this is what ends one.
+   */
+  readonly idleMs: number;
+}
+
+/**
+ * The API server keeps connections to webhooks alive and reuses them; closing an idle one
+ * first risks a request sent on a closing socket, which fails the review. The idle timeout
+ * is longer still, so it never cuts a connection the keep-alive timeout would keep.
+ */
+export const WEBHOOK_SERVER_TIMEOUTS: WebhookServerTimeouts = {
+  keepAliveMs: 120_000,
+  headersMs: 10_000,
+  requestMs: 30_000,
+  idleMs: 130_000,
+};
 
 export interface WebhookServer {
   listen(address: { readonly host: string; readonly port: number }): Promise<void>;
@@ -171,8 +200,16 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     }
   };
 
+  /**
+   * Connections that have not sent a request yet. Node does not count them idle, so
+   * `closeIdleConnections` leaves them, and closing would wait on them for the whole drain
+   * window though they have nothing under way.
+   */
+  const unused = new Set<Socket>();
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
+    unused.delete(req.socket);
     step(res, () => {
       refuseUnlessMutate(req);
       readBody(req, maxBodyBytes, (body) =>
@@ -188,11 +225,15 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     { ...SERVING_TLS, cert: options.certificate.cert, key: options.certificate.key },
     onRequest,
   );
-  // The API server keeps connections to webhooks alive and reuses them; closing an idle one
-  // first risks a request sent on a closing socket, which fails the review.
-  server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  const timeouts = options.timeouts ?? WEBHOOK_SERVER_TIMEOUTS;
+  server.keepAliveTimeout = timeouts.keepAliveMs;
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = timeouts.requestMs;
+  server.timeout = timeouts.idleMs;
+  server.on('secureConnection', (socket: TLSSocket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
   server.on('tlsClientError', (err) => {
     logger.debug({ event: 'tls_client_error', error: err.message }, 'TLS handshake failed');
   });
@@ -207,6 +248,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
         if (!server.listening) return resolve();
         server.close(() => resolve());
         server.closeIdleConnections();
+        for (const socket of unused) socket.destroy();
       }),
     destroy: () => server.closeAllConnections(),
     address: () => boundAddress(server),

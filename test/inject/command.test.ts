@@ -2,8 +2,10 @@
  * `vidispine-auth-proxy inject` as a process: its configuration (environment or YAML, bad
  * keys named, exit 2), its listeners, and SIGTERM (readiness fails first, then exit 0).
  */
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestCa } from '../support/certificates';
@@ -244,6 +246,32 @@ describe('running', () => {
       // A second signal ends the delay at once (128 + 15).
       webhook.child.kill('SIGTERM');
       expect((await webhook.child.exited).code).toBe(143);
+    } finally {
+      await webhook.stop();
+    }
+  });
+
+  it('closes at once the connections with no review under way, one that never sent any too', async () => {
+    const webhook = await startWebhook({ SHUTDOWN_DRAIN_SECONDS: '20' });
+    try {
+      // A kept-alive connection between reviews, and one that completed its handshake and
+      // sent nothing since: neither has anything to wait for.
+      const review = podReview(
+        { metadata: {}, spec: { containers: [{ name: 'a', image: 'a' }] } },
+        { operation: 'UPDATE' },
+      );
+      expect((await webhook.review(review)).allowed).toBe(true);
+      const silent = connect({ host: '127.0.0.1', port: webhook.port, ca: webhook.caPem });
+      silent.on('error', () => undefined);
+      await once(silent, 'secureConnect');
+      const closed = once(silent, 'close');
+      webhook.child.kill('SIGTERM');
+      const drained = await webhook.child.waitFor(
+        (l) => l.event === 'shutdown' && (l.step === 'drained' || l.step === 'drain_timeout'),
+      );
+      expect(drained.step).toBe('drained');
+      await closed;
+      expect(await webhook.child.exited).toEqual({ code: 0, signal: null });
     } finally {
       await webhook.stop();
     }

@@ -6,7 +6,7 @@
  * with annotations.
  */
 import * as z from 'zod';
-import type { KeyIssue, KeyNames } from './errors';
+import { alternatives, type KeyIssue, type KeyNames, type Problem } from './errors';
 import { environmentMapping } from './env';
 import { key } from './keys';
 import {
@@ -18,7 +18,15 @@ import {
   zodIssues,
 } from './load';
 import { aboveLimit, parseQuantity } from './quantity';
-import { accessKeyId, fileSchema, type LogLevel, listenSchema, userName } from './schema';
+import {
+  accessKeyId,
+  addProblem,
+  fileSchema,
+  hasCredentials,
+  type LogLevel,
+  listenSchema,
+  userName,
+} from './schema';
 import type { ListenAddress } from './types';
 
 const text = () =>
@@ -26,13 +34,31 @@ const text = () =>
 
 const PROXY_URL = fileSchema.shape.vidispine.shape.url;
 
-/** The proxy's own rule for `vidispine.url`, keeping the text as given. */
-export const vidispineUrlText = text().superRefine((value, ctx) => {
-  const parsed = PROXY_URL.safeParse(value);
-  if (!parsed.success) {
-    ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'not a URL' });
-  }
-});
+/**
+ * The proxy's own rule for `vidispine.url`, keeping the text as given. A URL with credentials
+ * is told `credentials` instead of the proxy's advice (its `users[0].password`, a key neither
+ * a pod nor the webhook has).
+ */
+export const vidispineUrlText = (credentials: Problem) =>
+  text().superRefine((value, ctx) => {
+    if (URL.canParse(value) && hasCredentials(new URL(value))) {
+      addProblem(ctx, credentials);
+      return;
+    }
+    const parsed = PROXY_URL.safeParse(value);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'not a URL' });
+    }
+  });
+
+const URL_CREDENTIALS: Problem = (names) =>
+  `must not contain credentials: put the password in a Secret, named per pod by the vidispine-auth-proxy/secret annotation or for the webhook's accounts by ${alternatives(
+    names,
+    [
+      ['sidecar', 'admin', 'secret'],
+      ['sidecar', 'runAs', 'secret'],
+    ],
+  )}`;
 
 const QUANTITY_PROBLEM = 'must be a Kubernetes quantity (e.g. 250m, 1, 64Mi), or empty for none';
 
@@ -171,7 +197,7 @@ export const injectorSchema = z.strictObject({
         env: 'SIDECAR_IMAGE_PULL_POLICY',
       },
     ),
-    vidispineUrl: key(vidispineUrlText.optional(), {
+    vidispineUrl: key(vidispineUrlText(URL_CREDENTIALS).optional(), {
       description:
         'VidiCore base URL for every injected proxy (a pod may set its own); without it, every pod must',
       env: 'SIDECAR_VIDISPINE_URL',

@@ -97,11 +97,19 @@ function exampleUrl(value: string): string {
   return rest !== '' && URL.canParse(guess) && !/\s/.test(rest) ? guess : 'http://vidispine:8080';
 }
 
+/** Adds `problem` as an issue whose message names keys as the configuration source does. */
+export function addProblem(ctx: z.RefinementCtx, problem: Problem): void {
+  const params: ProblemParams = { problem };
+  const message = typeof problem === 'string' ? problem : problem(YAML_NAMES);
+  ctx.addIssue({ code: 'custom', message, params });
+}
+
+/** Whether `url` carries a user name or password, which no Vidispine URL may. */
+export const hasCredentials = (url: URL): boolean => url.username !== '' || url.password !== '';
+
 const baseUrl = text().transform((value, ctx) => {
   const problem = (message: Problem) => {
-    const params: ProblemParams = { problem: message };
-    const text = typeof message === 'string' ? message : message(YAML_NAMES);
-    ctx.addIssue({ code: 'custom', message: text, params });
+    addProblem(ctx, message);
     return z.NEVER;
   };
   const example = `(e.g. ${exampleUrl(value)})`;
@@ -114,7 +122,7 @@ const baseUrl = text().transform((value, ctx) => {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return problem(`"${shownUrl(value)}" is not an http:// or https:// URL ${example}`);
   }
-  if (url.username !== '' || url.password !== '') {
+  if (hasCredentials(url)) {
     return problem(
       (names) =>
         `must not contain credentials; give the password in ${alternatives(names, [

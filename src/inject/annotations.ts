@@ -173,6 +173,9 @@ const ACCESS_KEY_ID = accessKeyId();
 const TOKEN_SECONDS = fileSchema.shape.token.unwrap().shape.seconds.unwrap();
 const SECRET_NAME = secretName();
 const SECRET_KEY = secretKey();
+const VIDISPINE_URL = vidispineUrlText(
+  `must not contain credentials: put the password in a Secret and set ${ANNOTATIONS.secret.name} to its name`,
+);
 const TRUE = new Set(['true', '1', 'yes']);
 const FALSE = new Set(['false', '0', 'no']);
 
@@ -199,7 +202,13 @@ export function readPodRequest(
     problem: (a, problem) => problems.push({ annotation: a.name, problem }),
   };
   for (const name of Object.keys(annotations)) {
-    if (name.startsWith(PREFIX) && !KNOWN.has(name)) {
+    if (name === INJECT_LABEL) {
+      problems.push({
+        annotation: name,
+        problem:
+          'the opt-in label, not an annotation: set it in metadata.labels and remove it from metadata.annotations',
+      });
+    } else if (name.startsWith(PREFIX) && !KNOWN.has(name)) {
       problems.push({
         annotation: name,
         problem: `unknown annotation (known: ${[...KNOWN].map((n) => n.slice(PREFIX.length)).join(', ')})`,
@@ -304,12 +313,22 @@ function readUrl(r: Reader, defaults: InjectDefaults): string | undefined {
     );
     return undefined;
   }
+  if (value === '') {
+    const fallback = defaults.vidispineUrl
+      ? ", or remove it for the webhook's sidecar.vidispineUrl"
+      : '';
+    r.problem(
+      a,
+      `empty: set the VidiCore base URL (e.g. http://vidispine.media.svc:8080)${fallback}`,
+    );
+    return undefined;
+  }
   if (value.length > MAX_URL) {
     r.problem(a, `longer than ${MAX_URL} characters: set the VidiCore base URL`);
     return undefined;
   }
   // The proxy's own rule for vidispine.url, so a pod is refused now rather than its proxy later.
-  const parsed = vidispineUrlText.safeParse(value);
+  const parsed = VIDISPINE_URL.safeParse(value);
   if (!parsed.success) r.problem(a, parsed.error.issues[0]?.message ?? 'is not a base URL');
   return parsed.success ? value : undefined;
 }
@@ -333,6 +352,13 @@ function readSecretRef(
     );
   }
   const name = secret ? byRule(r, ANNOTATIONS.secret, SECRET_NAME, secret) : undefined;
+  if (key === '') {
+    r.problem(
+      ANNOTATIONS.secretKey,
+      `empty: set the key in the Secret that holds ${what}, or remove it for the default (${SECRET_KEYS[mode]})`,
+    );
+    return undefined;
+  }
   const validKey = byRule(r, ANNOTATIONS.secretKey, SECRET_KEY, key);
   return name !== undefined && validKey !== undefined ? { secret: name, key: validKey } : undefined;
 }
@@ -454,7 +480,11 @@ function readTokenSeconds(r: Reader): number {
     r.problem(a, `${shown(value)} is not a positive whole number of seconds (e.g. 60)`);
     return DEFAULT_TOKEN_SECONDS;
   }
-  return byRule(r, a, TOKEN_SECONDS, value, Number(value)) ?? DEFAULT_TOKEN_SECONDS;
+  // Digits past what a number holds exactly are far over the limit: the rule is shown one
+  // that is too, not the inexact one it would refuse as no integer at all.
+  const seconds = Number(value);
+  const exact = Number.isSafeInteger(seconds) ? seconds : Number.MAX_SAFE_INTEGER;
+  return byRule(r, a, TOKEN_SECONDS, value, exact) ?? DEFAULT_TOKEN_SECONDS;
 }
 
 function readBoolean(r: Reader, a: AnnotationDoc, fallback: boolean): boolean {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createTestCa } from '../support/certificates';
 import { ChildProxy } from '../support/child-proxy';
 import { runCli } from '../support/cli';
-import { podReview, SERVING_NAMES, startWebhook, webhookEnv } from '../support/inject';
+import { IMAGE, podReview, SERVING_NAMES, startWebhook, webhookEnv } from '../support/inject';
 
 let dir: string;
 let certFile: string;
@@ -138,6 +138,35 @@ describe('configuration errors exit 2 naming the key', () => {
       `WEBHOOK_CERT_FILE: ${halfChainFile}: the certificate chain does not load (bad end line)`,
     );
     expect(r.stderr).not.toContain('PRIVATE KEY');
+  });
+
+  it.each<[string, string[], string]>([
+    [
+      'the environment',
+      ['inject'],
+      "SIDECAR_VIDISPINE_URL: must not contain credentials: put the password in a Secret, named per pod by the vidispine-auth-proxy/secret annotation or for the webhook's accounts by SIDECAR_ADMIN_SECRET or SIDECAR_RUNAS_SECRET",
+    ],
+    [
+      'a YAML file',
+      ['inject', '--config', 'url.yaml'],
+      "sidecar.vidispineUrl: must not contain credentials: put the password in a Secret, named per pod by the vidispine-auth-proxy/secret annotation or for the webhook's accounts by sidecar.admin.secret or sidecar.runAs.secret",
+    ],
+  ])('a Vidispine URL with credentials, in %s', async (_where, args, message) => {
+    const url = 'http://admin:hunter2@vidispine:8080';
+    writeFileSync(
+      join(dir, 'url.yaml'),
+      [
+        `webhook: { certFile: ${certFile}, keyFile: ${keyFile} }`,
+        `sidecar: { image: ${IMAGE}, vidispineUrl: "${url}" }`,
+      ].join('\n'),
+    );
+    const r = await runCli(
+      args.map((a) => (a === 'url.yaml' ? join(dir, a) : a)),
+      { env: args.length > 1 ? { PATH: process.env.PATH } : env({ SIDECAR_VIDISPINE_URL: url }) },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/hunter2|admin:|users\[0\]/);
   });
 
   it('a YAML file, keys named by their path', async () => {

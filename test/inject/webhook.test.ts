@@ -504,6 +504,39 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       ],
     ],
     [
+      'a token lifetime past what a number holds exactly',
+      { ...ASKS, 'vidispine-auth-proxy/token-seconds': '9999999999999999999999' },
+      [
+        'vidispine-auth-proxy/token-seconds: "9999999999999999999999" must be at most 2147483647 (Vidispine\'s limit)',
+      ],
+    ],
+    [
+      'a token lifetime one past the largest exact number',
+      { ...ASKS, 'vidispine-auth-proxy/token-seconds': '9007199254740993' },
+      [
+        'vidispine-auth-proxy/token-seconds: "9007199254740993" must be at most 2147483647 (Vidispine\'s limit)',
+      ],
+    ],
+    [
+      'a URL and a Secret key left empty',
+      {
+        ...ASKS,
+        'vidispine-auth-proxy/vidispine-url': '',
+        'vidispine-auth-proxy/secret-key': ' ',
+      },
+      [
+        "vidispine-auth-proxy/vidispine-url: empty: set the VidiCore base URL (e.g. http://vidispine.media.svc:8080), or remove it for the webhook's sidecar.vidispineUrl",
+        "vidispine-auth-proxy/secret-key: empty: set the key in the Secret that holds the user's password, or remove it for the default (password)",
+      ],
+    ],
+    [
+      'the opt-in label written as an annotation',
+      { ...ASKS, 'vidispine-auth-proxy/inject': 'true' },
+      [
+        'vidispine-auth-proxy/inject: the opt-in label, not an annotation: set it in metadata.labels and remove it from metadata.annotations',
+      ],
+    ],
+    [
       'a Secret name and key Kubernetes refuses',
       {
         ...ASKS,
@@ -602,6 +635,22 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     expect(answer.patch).toBeUndefined();
     expect(answer.status?.code).toBe(400);
     for (const text of expected) expect(answer.status?.message).toContain(text);
+  });
+
+  it('a URL with credentials is pointed at the Secret, never quoted', async () => {
+    const answer = await webhook.review(
+      podReview(
+        pod(
+          { containers: [APP] },
+          { ...ASKS, 'vidispine-auth-proxy/vidispine-url': 'http://admin:hunter2@vidispine:8080' },
+        ),
+      ),
+    );
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/vidispine-url: must not contain credentials: put the password in a Secret and set vidispine-auth-proxy/secret to its name',
+    );
+    expect(answer.status?.message).not.toMatch(/hunter2|admin:|users\[0\]/);
   });
 
   it('is logged at info, with the reasons; an injected pod only at debug', async () => {

@@ -335,7 +335,12 @@ async function main() {
     results,
     rounds,
   };
-  report.targets = checkTargets(results, rounds, { settle: opts.settle });
+  report.targets = checkTargets(results, rounds, {
+    settle: opts.settle,
+    idle: opts.idle,
+    sizeMiB: opts.sizeMiB,
+    cold: opts.cold,
+  });
 
   const roundsNote = formatRoundsNote(report);
   if (roundsNote !== undefined) process.stdout.write(`\n${roundsNote}\n`);

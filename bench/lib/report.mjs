@@ -194,6 +194,15 @@ const get = (results, key, name, field) => {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 };
 
+/**
+ * A figure this proxy should have but lacks: its side of a ratio whose reference was measured,
+ * or a figure of a scenario it took part in (and failed, or measured as no number).
+ */
+const MISSING = Symbol('missing');
+
+/** The workload each target is defined on; a run of another size is not judged on it. */
+export const TARGET_WORKLOAD = { idle: 1000, sizeMiB: 1024, cold: 10000 };
+
 /** The mint's own round trip (connect, TLS, request to answer) in the traced starts. */
 export function mintRoundTrip(results) {
   const phases = results.start?.proxy?.breakdown?.phases;
@@ -204,32 +213,64 @@ export function mintRoundTrip(results) {
 }
 
 /**
- * Each target: { target, measured, pass }, pass null when a figure is missing. A target on a
- * scenario measured in rounds is judged on the median of its values in each round (a ratio
- * taken within the round) and says in how many single rounds it was met: `met` of
- * `perRound.length`, `perRound` null where a round lacks the figure.
+ * Each target: { target, measured, pass }, pass null when a figure is missing because it was
+ * not measured, or the run's workload is not the one the target is defined on
+ * (`TARGET_WORKLOAD`: `measured` then says what it needs); pass false when this proxy lacks a
+ * figure it should have (see MISSING). A target on a scenario measured in rounds is judged
+ * on the median of its values in each round (a ratio taken within the round) and says in
+ * how many single rounds it was met: `met` of `perRound.length`, `perRound` null where a
+ * round lacks the figure.
  */
-export function checkTargets(results, rounds, { settle = 0 } = {}) {
-  const r = (key, name, field) => get(results, key, name, field);
+export function checkTargets(
+  results,
+  rounds,
+  {
+    settle = 0,
+    idle = TARGET_WORKLOAD.idle,
+    sizeMiB = TARGET_WORKLOAD.sizeMiB,
+    cold = TARGET_WORKLOAD.cold,
+  } = {},
+) {
   const out = [];
-  const add = (target, measured, pass) =>
-    out.push({ target, measured: measured ?? 'n/a', pass: measured === undefined ? null : pass });
+  /** The proxy's figure; MISSING when it took part in the scenario but has no number. */
+  const r = (key, field) =>
+    get(results, key, 'proxy', field) ?? (results[key]?.proxy === undefined ? undefined : MISSING);
+  /** `value` judged by `ok` and shown as `text(value)`, unless undefined or MISSING. */
+  const add = (target, value, ok, text) => {
+    if (value === undefined) out.push({ target, measured: 'n/a', pass: null });
+    else if (value === MISSING) out.push({ target, measured: 'missing', pass: false });
+    else out.push({ target, measured: text(value), pass: ok(value) });
+  };
+  const needs = (option, wanted, ran) =>
+    ran === wanted ? undefined : `not judged: needs --${option}=${wanted} (ran ${ran})`;
+  const notJudged = (target, reason) => out.push({ target, measured: reason, pass: null });
   const byRound = (target, measure, ok, format, unit) => {
-    const perRound = rounds.map((round) => measure(round) ?? null);
+    const measures = rounds.map((round) => measure(round));
+    const perRound = measures.map((v) => (v === undefined || v === MISSING ? null : v));
     const values = perRound.filter((v) => v !== null);
-    if (values.length === 0) return add(target, undefined);
+    const missing = measures.filter((v) => v === MISSING).length;
     const met = values.filter(ok).length;
-    const inRoundsText = rounds.length > 1 ? `, met in ${met} of ${rounds.length} rounds` : '';
+    const ofRounds = (n) => (rounds.length > 1 ? ` in ${n} of ${rounds.length} rounds` : '');
+    if (missing > 0) {
+      out.push({ target, measured: `missing${ofRounds(missing)}`, pass: false, met, perRound });
+      return;
+    }
+    if (values.length === 0) return add(target, undefined);
+    const inRoundsText = rounds.length > 1 ? `, met${ofRounds(met)}` : '';
     const measured = `${medianAndRange(values, format, unit)}${inRoundsText}`;
     out.push({ target, measured, pass: ok(median(values)), met, perRound });
   };
-  const proxyOver = (key, field, ref) => (round) =>
-    ratio(get(round, key, 'proxy', field), get(round, key, ref, field));
+  /** This proxy's figure over `ref`'s; MISSING when only `ref`'s was measured. */
+  const proxyOver = (key, field, ref) => (round) => {
+    const [value, reference] = [get(round, key, 'proxy', field), get(round, key, ref, field)];
+    if (reference !== undefined && value === undefined) return MISSING;
+    return ratio(value, reference);
+  };
   const atMost = (target, measure, limit) =>
     byRound(target, measure, (v) => v <= limit, factor, '×');
   const atLeast = (target, measure, limit) =>
     byRound(target, measure, (v) => v >= limit, factor, '×');
-  const mibText = (v) => (v === undefined ? undefined : `${mib(v)} MiB`);
+  const mibText = (v) => `${mib(v)} MiB`;
 
   atMost('small GET @32: CPU per request ≤ 1.0× Go', proxyOver('small@32', 'cpuUs', 'go'), 1);
   for (const mode of ['download', 'upload']) {
@@ -243,42 +284,65 @@ export function checkTargets(results, rounds, { settle = 0 } = {}) {
   // Each judged twice: 1 s after the last activity, and after `settle` s at rest.
   const settled = settle > 0 ? [['settledRss', `settled, ${settle} s at rest`]] : [];
   for (const [field, when] of [['rss', '1 s after the first request'], ...settled]) {
-    const idleRss = r('start', 'proxy', field);
-    add(`idle RSS (one user, ops on) ≤ 50 MiB, ${when}`, mibText(idleRss), idleRss <= 50);
+    const idleRss = r('start', field);
+    add(`idle RSS (one user, ops on) ≤ 50 MiB, ${when}`, idleRss, (v) => v <= 50, mibText);
   }
   const connSettled = settle > 0 ? [['settledRss', `${settle} s after they opened, at rest`]] : [];
   for (const [field, when] of [['rss', '1 s after they opened'], ...connSettled]) {
-    const connRss = r('idle', 'proxy', field);
-    const open = r('idle', 'proxy', field === 'rss' ? 'stillOpen' : 'settledOpen');
-    const measured = connRss === undefined ? undefined : `${mibText(connRss)}, ${open ?? '?'} open`;
-    add(`1,000 idle keep-alive conns: RSS ≤ 80 MiB, ${when}`, measured, connRss <= 80);
+    const target = `1,000 idle keep-alive conns: RSS ≤ 80 MiB, ${when}`;
+    const connRss = r('idle', field);
+    const unlike = needs('idle', TARGET_WORKLOAD.idle, idle);
+    if (unlike !== undefined && connRss !== undefined) {
+      notJudged(target, unlike);
+      continue;
+    }
+    const open = get(results, 'idle', 'proxy', field === 'rss' ? 'stillOpen' : 'settledOpen');
+    add(
+      target,
+      connRss,
+      (v) => v <= 80,
+      (v) => `${mibText(v)}, ${open ?? '?'} open`,
+    );
   }
   for (const mode of ['download', 'upload']) {
+    const target = `${mode}: peak RSS ≤ 100 MiB`;
+    const unlike = needs('size', TARGET_WORKLOAD.sizeMiB, sizeMiB);
+    if (unlike !== undefined && inRounds(rounds, mode)) {
+      notJudged(target, unlike);
+      continue;
+    }
     byRound(
-      `${mode}: peak RSS ≤ 100 MiB`,
-      (round) => get(round, mode, 'proxy', 'rss'),
+      target,
+      (round) =>
+        get(round, mode, 'proxy', 'rss') ??
+        (round[mode]?.proxy === undefined ? undefined : MISSING),
       (v) => v <= 100,
       mib,
       ' MiB',
     );
   }
-  const ready = r('start', 'proxy', 'readyMs');
+  const ready = r('start', 'readyMs');
   const mint = mintRoundTrip(results);
-  const beyondMint = ready === undefined || mint === undefined ? undefined : ready - mint;
+  const beyondMint = typeof ready === 'number' && Number.isFinite(mint) ? ready - mint : undefined;
   add(
     'start to ready ≤ 150 ms + mint round trip',
-    beyondMint === undefined
-      ? undefined
-      : `${beyondMint.toFixed(0)} ms (${ready.toFixed(0)} − mint ${mint.toFixed(1)})`,
-    beyondMint <= 150,
+    beyondMint ?? (ready === undefined ? undefined : MISSING),
+    (v) => v <= 150,
+    (v) => `${v.toFixed(0)} ms (${ready.toFixed(0)} − mint ${mint.toFixed(1)})`,
   );
-  const mints = results.cold?.proxy?.mints;
-  const counts = mints === undefined ? [] : Object.values(mints);
-  add(
-    'cold start: exactly 1 mint per user',
-    mints === undefined ? undefined : formatMints(mints),
-    counts.length > 0 && counts.every((n) => n === 1),
-  );
+  const mintTarget = 'cold start: exactly 1 mint per user';
+  const coldUnlike = needs('cold', TARGET_WORKLOAD.cold, cold);
+  if (coldUnlike !== undefined && results.cold?.proxy !== undefined) {
+    notJudged(mintTarget, coldUnlike);
+  } else {
+    const tookPart = results.cold?.proxy === undefined ? undefined : MISSING;
+    add(
+      mintTarget,
+      results.cold?.proxy?.mints ?? tookPart,
+      (mints) => Object.values(mints).length > 0 && Object.values(mints).every((n) => n === 1),
+      formatMints,
+    );
+  }
 
   atLeast('small GET @32: req/s ≥ 0.35× nginx', proxyOver('small@32', 'rps', 'nginx'), 0.35);
   atLeast('small GET @32: req/s ≥ 2.5× Express', proxyOver('small@32', 'rps', 'express'), 2.5);
@@ -289,6 +353,7 @@ export function checkTargets(results, rounds, { settle = 0 } = {}) {
         get(round, 'small@1', 'proxy', 'p50'),
         get(round, 'small@1', 'direct', 'p50'),
       ];
+      if (p50d !== undefined && p50 === undefined) return MISSING;
       return p50 === undefined || p50d === undefined ? undefined : p50 - p50d;
     },
     (v) => v < 0.3,

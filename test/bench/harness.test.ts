@@ -244,9 +244,13 @@ describe('npm run bench', () => {
         new RegExp(`(PASS|FAIL) +idle RSS \\(one user, ops on\\) ≤ 50 MiB, ${when}`),
       );
     }
+    // 50 connections, not the 1,000 the target is defined on: shown, not judged.
     for (const when of ['1 s after they opened', '2 s after they opened, at rest']) {
       expect(stdout).toMatch(
-        new RegExp(`(PASS|FAIL) +1,000 idle keep-alive conns: RSS ≤ 80 MiB, ${when}`),
+        new RegExp(
+          `^ -- +1,000 idle keep-alive conns: RSS ≤ 80 MiB, ${when} +not judged: needs --idle=1000 \\(ran 50\\)$`,
+          'm',
+        ),
       );
     }
     expect(stdout).toMatch(/(PASS|FAIL) +start to ready ≤ 150 ms \+ mint round trip/);

@@ -1,30 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { evaluateIn } from './evaluate';
 
 // How the benchmark reduces repeated rounds to what it reports: medians and ranges of each
 // figure, ratios taken within each round, targets judged on the median and counted per round.
 
-const LIB = join(__dirname, '..', '..', 'bench', 'lib');
-
-/**
- * The benchmark's modules are ES modules, which jest's module sandbox cannot load: each
- * expression is evaluated by one plain Node.js child, with `rounds` and `report` being
- * bench/lib/rounds.mjs and bench/lib/report.mjs. `undefined` comes back as null.
- */
-function evaluate(...expressions: string[]): unknown[] {
-  const module = (name: string) => JSON.stringify(pathToFileURL(join(LIB, name)).href);
-  const script = `
-    import * as rounds from ${module('rounds.mjs')};
-    import * as report from ${module('report.mjs')};
-    const values = [${expressions.join(',\n')}];
-    process.stdout.write(JSON.stringify(values.map((v) => v ?? null)));
-  `;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-    encoding: 'utf8',
-  });
-  return JSON.parse(out) as unknown[];
-}
+/** Expressions over `rounds` (bench/lib/rounds.mjs) and `report` (bench/lib/report.mjs). */
+const evaluate = (...expressions: string[]) => evaluateIn(['rounds', 'report'], ...expressions);
 
 const twoPlaces = '(v) => v.toFixed(2)';
 

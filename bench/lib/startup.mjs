@@ -71,6 +71,8 @@ async function startOnce(ctx, contender, options = {}, settleMs = 0) {
     if (instance.metricsUrl !== undefined) await httpGet(instance.metricsUrl);
     const restingFrom = now();
     await sleep(SETTLE_MS);
+    // Weighed now, 1 s after the first request as reported, not after the window at rest.
+    const rss = rssMiB(instance.pid);
     const before = schedCounters(instance.pid);
     await sleep(IDLE_WINDOW_MS);
     const after = schedCounters(instance.pid);
@@ -79,7 +81,7 @@ async function startOnce(ctx, contender, options = {}, settleMs = 0) {
       readyMs: readyAt - instance.spawnedAt,
       readyAt,
       cpuMs,
-      rss: rssMiB(instance.pid),
+      rss,
       idleCpuUs: ((after.cpuNs - before.cpuNs) / 1000) * perSecond,
       idleWakeups: (after.wakeups - before.wakeups) * perSecond,
     };

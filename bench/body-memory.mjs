@@ -11,8 +11,8 @@
 // be compared side by side. Prints one JSON line per round, then a table.
 import { connect } from 'node:net';
 import { request } from 'node:http';
-import { parseArgs } from 'node:util';
 import { PROXY_CLI, startUpstream } from './lib/contenders.mjs';
+import { OptionError, optionsOrExit, parseCommandLine, wholeNumber } from './lib/options.mjs';
 import {
   freePort,
   installCleanup,
@@ -24,15 +24,26 @@ import {
 
 const MiB = 1024 * 1024;
 const SETTLE_MS = 5000;
-const { values } = parseArgs({
-  options: {
+/** Every option checked before any work starts (./lib/options.mjs). */
+function parseOptions(argv) {
+  const values = parseCommandLine(argv, {
     cli: { type: 'string', multiple: true, default: [PROXY_CLI] },
     stalled: { type: 'string', default: '500' },
     ordinary: { type: 'string', default: '400' },
     rounds: { type: 'string', default: '3' },
     env: { type: 'string', multiple: true, default: [] },
-  },
-});
+  });
+  const env = values.env.map((kv) => {
+    const m = /^([A-Za-z_]\w*)=(.*)$/s.exec(kv);
+    if (m === null) throw new OptionError(`--env ${kv}: give KEY=VALUE`);
+    return [m[1], m[2]];
+  });
+  const stalled = wholeNumber(values.stalled, 'stalled', 0);
+  const ordinary = wholeNumber(values.ordinary, 'ordinary', 0);
+  if (stalled + ordinary === 0) throw new OptionError('--stalled and --ordinary are both 0');
+  return { cli: values.cli, stalled, ordinary, rounds: wholeNumber(values.rounds, 'rounds'), env };
+}
+const options = optionsOrExit('bench:bodies', () => parseOptions(process.argv.slice(2)));
 
 installCleanup();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -53,7 +64,7 @@ async function startProxy(cli, upstream) {
       LOG_LEVEL: 'error',
       SHUTDOWN_DELAY_SECONDS: '0',
       SHUTDOWN_DRAIN_SECONDS: '0',
-      ...Object.fromEntries(values.env.map((kv) => kv.split('='))),
+      ...Object.fromEntries(options.env),
     },
   });
   await waitForOk(`http://127.0.0.1:${opsPort}/readyz`, {}, proc);
@@ -110,7 +121,7 @@ async function scenario(cli, name, upstream, run) {
   const proxy = await startProxy(cli, upstream);
   const rounds = [];
   try {
-    for (let round = 1; round <= Number(values.rounds); round++) {
+    for (let round = 1; round <= options.rounds; round++) {
       const beforeMiB = rssMiB(proxy.proc.pid);
       const peak = peakRssTracker(proxy.proc.pid);
       const detail = await run(proxy.port);
@@ -137,9 +148,8 @@ async function scenario(cli, name, upstream, run) {
 const upstream = await startUpstream();
 const results = [];
 try {
-  const stalled = Number(values.stalled);
-  const ordinary = Number(values.ordinary);
-  for (const cli of values.cli) {
+  const { stalled, ordinary } = options;
+  for (const cli of options.cli) {
     if (stalled > 0) {
       const name = `${stalled} stalled 1 MiB - 1 byte`;
       const run = (port) => stalledClients(port, stalled);
@@ -155,8 +165,9 @@ try {
   await upstream.proc.stop();
 }
 
-if (values.env.length > 0) console.log(`\nwith ${values.env.join(' ')}`);
-for (const cli of values.cli) {
+if (options.env.length > 0)
+  console.log(`\nwith ${options.env.map((kv) => kv.join('=')).join(' ')}`);
+for (const cli of options.cli) {
   console.log(`\n${cli}`);
   console.log(`${'scenario'.padEnd(34)} round  before MiB  peak MiB  after MiB`);
   for (const r of results.filter((x) => x.cli === cli)) {

@@ -7,7 +7,6 @@
 // server that reads and parses the same reviews and writes the same answer
 // (bench/baselines/bare-https-webhook.mjs); the webhook's CPU per review is printed as a
 // ratio to that server's, shape by shape and round by round. See bench/README.md.
-import { parseArgs } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +29,13 @@ import {
 import { parseVariant } from './lib/contenders.mjs';
 import { buildAdmissionClient } from './lib/go.mjs';
 import { rotated } from './lib/rounds.mjs';
+import {
+  nonNegativeNumber,
+  optionsOrExit,
+  parseCommandLine,
+  positiveNumber,
+  wholeNumber,
+} from './lib/options.mjs';
 
 const HELP = `Usage: npm run bench:inject -- [options]
 
@@ -326,41 +332,55 @@ const range = (values, digits = 2) => {
   return lo === hi ? lo.toFixed(digits) : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
 };
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
+/** Every option checked before any work starts (./lib/options.mjs). */
+function parseOptions(argv) {
+  const values = parseCommandLine(
+    argv,
+    {
       help: { type: 'boolean', short: 'h' },
-      concurrency: { type: 'string' },
-      rate: { type: 'string' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      rounds: { type: 'string' },
-      variant: { type: 'string', multiple: true },
+      concurrency: { type: 'string', default: '50' },
+      rate: { type: 'string', default: '200' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '1' },
+      variant: { type: 'string', multiple: true, default: [] },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
-      'log-level': { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
       reference: { type: 'boolean', default: true },
     },
-    allowNegative: true,
-  });
-  if (values.help) {
+    { allowNegative: true },
+  );
+  return {
+    help: values.help === true,
+    concurrency: wholeNumber(values.concurrency, 'concurrency'),
+    rate: positiveNumber(values.rate, 'rate'),
+    seconds: positiveNumber(values.duration, 'duration'),
+    warmupSeconds: nonNegativeNumber(values.warmup, 'warmup'),
+    rounds: wholeNumber(values.rounds, 'rounds'),
+    variants: values.variant.map(parseVariant),
+    out: values.out,
+    cpuProf: values['cpu-prof'] === true,
+    // the webhook refuses a level it does not know, at start, before the load is built
+    logLevel: values['log-level'],
+    reference: values.reference,
+  };
+}
+
+async function main() {
+  const options = optionsOrExit('bench:inject', () => parseOptions(process.argv.slice(2)));
+  if (options.help) {
     process.stdout.write(HELP);
     return;
   }
-  const concurrency = Number(values.concurrency ?? 50);
-  const rate = Number(values.rate ?? 200);
-  const seconds = Number(values.duration ?? 10);
-  const warmupSeconds = Number(values.warmup ?? 2);
-  const rounds = Number(values.rounds ?? 1);
-  const logLevel = values['log-level'] ?? 'info';
+  const { concurrency, rate, seconds, warmupSeconds, rounds, logLevel } = options;
   const contenders = [
     { name: 'this build', nodeArgs: [], env: {} },
-    ...(values.variant ?? []).map(parseVariant),
-    ...(values.reference ? [{ name: REFERENCE, nodeArgs: [], env: {}, reference: true }] : []),
+    ...options.variants,
+    ...(options.reference ? [{ name: REFERENCE, nodeArgs: [], env: {}, reference: true }] : []),
   ];
   installCleanup();
   mkdirSync(RESULTS, { recursive: true });
-  const client = await buildAdmissionClient();
   const dir = mkdtempSync(join(tmpdir(), 'vap-bench-inject-'));
   try {
     const { certPem, keyPem } = await servingPair();
@@ -368,12 +388,14 @@ async function main() {
     writeFileSync(join(dir, 'tls.key'), keyPem);
     const body = JSON.stringify(podReview());
     writeFileSync(join(dir, 'answer.json'), answerOf()(body));
-    const profile = values['cpu-prof']
+    const profile = options.cpuProf
       ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`]
       : [];
     const webhooks = [];
     for (const contender of contenders)
       webhooks.push(await startWebhook(contender, dir, logLevel, profile));
+    // Built once the webhooks have started: a --log-level they refuse stops the run first.
+    const client = await buildAdmissionClient();
     await sleep(2000);
     for (const w of webhooks) {
       w.idleBefore = rssMiB(w.proc.pid);
@@ -512,7 +534,7 @@ async function main() {
         '',
       ].join('\n'),
     );
-    const out = values.out ?? join(RESULTS, `inject-${result.date.replace(/[:.]/g, '-')}.json`);
+    const out = options.out ?? join(RESULTS, `inject-${result.date.replace(/[:.]/g, '-')}.json`);
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     say(`JSON: ${out}`);
   } finally {

@@ -1,7 +1,6 @@
 // `npm run bench`: this proxy side by side with no proxy, nginx, Go's ReverseProxy, two
 // 20-line Node.js forwarders and Express + http-proxy-middleware, every process separate.
 // See `node bench/run.mjs --help`.
-import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,15 @@ import { SIMULATOR_PROBE, startSimulator, startToReady } from './lib/startup.mjs
 import { pickLoadTool } from './lib/load.mjs';
 import { httpGet, installCleanup, killAll, which } from './lib/procs.mjs';
 import { mergeRounds, rotated } from './lib/rounds.mjs';
+import {
+  namesFrom,
+  nonNegativeNumber,
+  oneOf,
+  optionsOrExit,
+  parseCommandLine,
+  wholeNumber,
+  wholeNumbers,
+} from './lib/options.mjs';
 import {
   checkTargets,
   formatBreakdown,
@@ -29,9 +37,9 @@ const HELP = `Usage: npm run bench -- [options]
   --only=LIST           scenarios: small,download,upload,start,idle,cold (default: all)
   --contenders=LIST     direct,nginx,go,nodehttp,undici,express,proxy (default: all available)
   --connections=LIST    small-GET connection counts (default: 1,32,256)
-  --duration=S          seconds per load point (default 5)
-  --warmup=S            warm-up seconds before each load point (default 1)
-  --size=MIB            transfer size in MiB (default 1024)
+  --duration=S          whole seconds per load point (default 5)
+  --warmup=S            whole warm-up seconds before each load point (default 1; 0: none)
+  --size=MIB            transfer size in whole MiB (default 1024)
   --rounds=N            run small GET, download and upload N times, round after round, each
                         contender first in turn; report medians, ranges and per-round ratios
                         (default 1)
@@ -59,76 +67,53 @@ const USER = { name: 'alice', password: 'alice-password' };
  */
 const SETTLE_S = 30;
 
-function list(value, allowed, name) {
-  const items = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const bad = items.filter((i) => allowed !== undefined && !allowed.includes(i));
-  if (bad.length > 0)
-    throw new Error(`--${name}: unknown ${bad.join(', ')} (one of ${allowed.join(', ')})`);
-  return items;
-}
-
-function positive(value, name) {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
-  return n;
-}
-
-function whole(value, name) {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
-  return n;
-}
-
+/** Every option checked before any work starts (./lib/options.mjs). */
 function parseOptions(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      quick: { type: 'boolean' },
-      only: { type: 'string' },
-      contenders: { type: 'string' },
-      connections: { type: 'string' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      size: { type: 'string' },
-      rounds: { type: 'string' },
-      starts: { type: 'string' },
-      idle: { type: 'string' },
-      settle: { type: 'string' },
-      cold: { type: 'string' },
-      load: { type: 'string' },
-      'cpu-prof': { type: 'boolean' },
-      variant: { type: 'string', multiple: true },
-      out: { type: 'string' },
-    },
+  const values = parseCommandLine(argv, {
+    help: { type: 'boolean', short: 'h' },
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    contenders: { type: 'string' },
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    size: { type: 'string' },
+    rounds: { type: 'string' },
+    starts: { type: 'string' },
+    idle: { type: 'string' },
+    settle: { type: 'string' },
+    cold: { type: 'string' },
+    load: { type: 'string' },
+    'cpu-prof': { type: 'boolean' },
+    variant: { type: 'string', multiple: true },
+    out: { type: 'string' },
   });
   const quick = values.quick === true;
   const names = CONTENDERS.map((c) => c.name);
-  if (values.load !== undefined && !['wrk', 'autocannon'].includes(values.load)) {
-    throw new Error('--load must be wrk or autocannon');
-  }
+  const variants = values.variant ?? [];
+  variants.forEach(proxyVariant); // refused here, not once the other contenders have run
+  const or = (value, fallback) => (value === undefined ? String(fallback) : value);
   return {
     help: values.help === true,
-    only: values.only ? list(values.only, SCENARIOS, 'only') : SCENARIOS,
-    contenders: values.contenders ? list(values.contenders, names, 'contenders') : names,
-    connections: values.connections
-      ? list(values.connections).map((c) => Math.round(positive(c, 'connections')))
-      : [1, 32, 256],
+    only: values.only === undefined ? SCENARIOS : namesFrom(values.only, SCENARIOS, 'only'),
+    contenders:
+      values.contenders === undefined ? names : namesFrom(values.contenders, names, 'contenders'),
+    connections:
+      values.connections === undefined
+        ? [1, 32, 256]
+        : wholeNumbers(values.connections, 'connections'),
     // wrk takes whole seconds
-    duration: Math.ceil(positive(values.duration ?? (quick ? 2 : 5), 'duration')),
-    warmup: values.warmup === '0' ? 0 : Math.ceil(positive(values.warmup ?? 1, 'warmup')),
-    sizeMiB: positive(values.size ?? (quick ? 256 : 1024), 'size'),
-    rounds: whole(values.rounds ?? 1, 'rounds'),
-    starts: Math.round(positive(values.starts ?? (quick ? 3 : 5), 'starts')),
-    idle: Math.round(positive(values.idle ?? 1000, 'idle')),
-    settle: values.settle === '0' ? 0 : positive(values.settle ?? SETTLE_S, 'settle'),
-    cold: Math.round(positive(values.cold ?? (quick ? 2000 : 10000), 'cold')),
-    load: values.load,
+    duration: wholeNumber(or(values.duration, quick ? 2 : 5), 'duration'),
+    warmup: wholeNumber(or(values.warmup, 1), 'warmup', 0),
+    sizeMiB: wholeNumber(or(values.size, quick ? 256 : 1024), 'size'),
+    rounds: wholeNumber(or(values.rounds, 1), 'rounds'),
+    starts: wholeNumber(or(values.starts, quick ? 3 : 5), 'starts'),
+    idle: wholeNumber(or(values.idle, 1000), 'idle'),
+    settle: nonNegativeNumber(or(values.settle, SETTLE_S), 'settle'),
+    cold: wholeNumber(or(values.cold, quick ? 2000 : 10000), 'cold'),
+    load: values.load === undefined ? undefined : oneOf(values.load, ['wrk', 'autocannon'], 'load'),
     cpuProf: values['cpu-prof'] === true,
-    variants: values.variant ?? [],
+    variants,
     out: values.out,
   };
 }
@@ -271,7 +256,7 @@ async function benchFresh(ctx, entry, results, simulator) {
 }
 
 async function main() {
-  const opts = parseOptions(process.argv.slice(2));
+  const opts = optionsOrExit('bench', () => parseOptions(process.argv.slice(2)));
   if (opts.help) {
     process.stdout.write(HELP);
     return;

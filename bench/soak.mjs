@@ -7,7 +7,7 @@
  * proxy's RSS at start, middle and end; exits 1 on any client-visible error, any checksum
  * mismatch, or RSS growth beyond a sane bound.
  *
- *   npm run soak -- --minutes N     (default 10; fractions allowed, e.g. 0.5)
+ *   npm run soak -- --minutes=N     (default 10; fractions allowed, e.g. 0.5)
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { optionsOrExit, parseCommandLine, positiveNumber } from './lib/options.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,18 +38,13 @@ const REVOKE_AGE_MS = [200, 2500];
 /** Allowed RSS growth from the start sample (taken after warm-up) to the end. */
 const RSS_GROWTH_LIMIT = (startRss) => Math.max(64 * MiB, startRss * 0.5);
 
+/** `--minutes N` or `--minutes=N`; anything else is refused before the soak starts. */
 function parseMinutes(argv) {
-  const i = argv.indexOf('--minutes');
-  if (i < 0) return 10;
-  const minutes = Number(argv[i + 1]);
-  if (!(Number.isFinite(minutes) && minutes > 0)) {
-    console.error('soak: --minutes needs a positive number, e.g. --minutes 2 or --minutes 0.5');
-    process.exit(2);
-  }
-  return minutes;
+  const values = parseCommandLine(argv, { minutes: { type: 'string' } });
+  return values.minutes === undefined ? 10 : positiveNumber(values.minutes, 'minutes');
 }
 
-const durationMs = parseMinutes(process.argv.slice(2)) * 60_000;
+const durationMs = optionsOrExit('soak', () => parseMinutes(process.argv.slice(2))) * 60_000;
 const stats = {
   requests: 0,
   byKind: { get: 0, upload: 0, download: 0, ranged: 0 },

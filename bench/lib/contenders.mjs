@@ -10,6 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGoProxy } from './go.mjs';
+import { OptionError } from './options.mjs';
 import { freePort, lineReader, startProcess, waitForOk, which } from './procs.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -127,7 +128,7 @@ function proxyContender({ name = 'proxy', label = 'this proxy', cli = PROXY_CLI,
  */
 export function parseVariant(spec) {
   const [name, ...words] = spec.trim().split(/\s+/);
-  if (!/^[\w.-]+$/.test(name ?? '')) throw new Error(`--variant "${spec}": name it first`);
+  if (!/^[\w.-]+$/.test(name ?? '')) throw new OptionError(`--variant "${spec}": name it first`);
   const variant = { name, nodeArgs: [], env: {} };
   for (const word of words) {
     const env = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word);

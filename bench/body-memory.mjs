@@ -45,7 +45,7 @@ function parseOptions(argv) {
 }
 const options = optionsOrExit('bench:bodies', () => parseOptions(process.argv.slice(2)));
 
-installCleanup();
+installCleanup('bench:bodies');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function startProxy(cli, upstream) {

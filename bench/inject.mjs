@@ -7,8 +7,8 @@
 // server that reads and parses the same reviews and writes the same answer
 // (bench/baselines/bare-https-webhook.mjs); the webhook's CPU per review is printed as a
 // ratio to that server's, shape by shape and round by round. See bench/README.md.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -21,6 +21,8 @@ import {
   installCleanup,
   killAll,
   lineReader,
+  makeTempDir,
+  removeTempDir,
   rssMiB,
   runToEnd,
   startProcess,
@@ -379,9 +381,9 @@ async function main() {
     ...options.variants,
     ...(options.reference ? [{ name: REFERENCE, nodeArgs: [], env: {}, reference: true }] : []),
   ];
-  installCleanup();
+  installCleanup('bench:inject');
   mkdirSync(RESULTS, { recursive: true });
-  const dir = mkdtempSync(join(tmpdir(), 'vap-bench-inject-'));
+  const dir = makeTempDir('vap-bench-inject-');
   try {
     const { certPem, keyPem } = await servingPair();
     writeFileSync(join(dir, 'tls.crt'), certPem);
@@ -538,7 +540,7 @@ async function main() {
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     say(`JSON: ${out}`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }
 

@@ -9,15 +9,14 @@
  *
  *   npm run soak -- --minutes=N     (default 10; fractions allowed, e.g. 0.5)
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { optionsOrExit, parseCommandLine, positiveNumber } from './lib/options.mjs';
+import { installCleanup, makeTempDir, removeTempDir, startProcess } from './lib/procs.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -87,13 +86,13 @@ function startProxy(simUrl, dir) {
       '',
     ].join('\n'),
   );
-  const child = spawn(
-    process.execPath,
-    [join(root, 'dist/cli.js'), 'run', '--config', configFile],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  // Tracked: killed, with the directory of its config (a password in it), if the soak is.
+  const { child } = startProcess('proxy', process.execPath, [
+    join(root, 'dist/cli.js'),
+    'run',
+    '--config',
+    configFile,
+  ]);
   const logLevels = new Map();
   /** The last warnings and errors, shown when the soak fails. */
   const notable = [];
@@ -317,7 +316,8 @@ async function chaos(sim, opsPort, until) {
 // ---------------------------------------------------------------- main
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'vap-soak-'));
+  installCleanup('soak');
+  const dir = makeTempDir('vap-soak-');
   const sim = createSimulator({ maxSeconds: 60 });
   await sim.listen(0, '127.0.0.1');
   const proxy = startProxy(sim.url, dir);
@@ -429,7 +429,7 @@ async function main() {
       exitCode = 1;
     }
     await sim.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
   process.exit(exitCode);
 }

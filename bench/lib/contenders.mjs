@@ -5,13 +5,21 @@
 // none), and `readyUrl` what answers 200 once it can serve (this proxy's /readyz; the
 // others hold a token minted up front, so their first forwarded answer); this proxy also
 // has `metricsUrl`, its Prometheus endpoint.
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGoProxy } from './go.mjs';
 import { OptionError } from './options.mjs';
-import { freePort, lineReader, startProcess, waitForOk, which } from './procs.mjs';
+import {
+  freePort,
+  lineReader,
+  makeTempDir,
+  removeTempDir,
+  startProcess,
+  waitForOk,
+  which,
+} from './procs.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PROXY_CLI = join(ROOT, 'dist', 'cli.js');
@@ -195,7 +203,7 @@ const nginx = {
   available: () => (which('nginx') ? true : 'nginx not on PATH (apt-get install nginx-light)'),
   async start(ctx, { wait = true } = {}) {
     const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
+    const dir = makeTempDir('bench-nginx-');
     mkdirSync(join(dir, 'logs'));
     const conf = join(dir, 'nginx.conf');
     writeFileSync(
@@ -211,7 +219,7 @@ const nginx = {
     );
     return spawned(proc, port, ctx, wait, {
       spawnedAt,
-      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      cleanup: () => removeTempDir(dir),
     });
   },
 };

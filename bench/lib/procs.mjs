@@ -1,8 +1,18 @@
 // Child processes of the benchmark: started in their own process group, tracked, and
-// killed (with everything they spawned) when the harness exits, fails or is interrupted.
+// killed (with everything they spawned) when the harness exits, fails or is interrupted;
+// its temporary directories likewise removed.
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { accessSync, constants, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { once } from 'node:events';
 import { request } from 'node:http';
@@ -18,26 +28,42 @@ function killGroup(child, signal) {
   }
 }
 
+const tempDirs = new Set();
+
+/** A new directory in the system's temporary directory, removed by `killAll` if still there. */
+export function makeTempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+/** Kills every child, then removes the temporary directories (they may be in use until then). */
 export function killAll() {
   for (const proc of live) killGroup(proc.child, 'SIGKILL');
   live.clear();
+  for (const dir of tempDirs) removeTempDir(dir);
 }
 
 let handlersInstalled = false;
-/** Kills every child on exit, Ctrl-C, SIGTERM or an uncaught error. */
-export function installCleanup() {
+/** Kills every child and removes the temporary directories on exit, Ctrl-C, SIGTERM, SIGHUP or an uncaught error. */
+export function installCleanup(program = 'bench') {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => {
-      process.stderr.write(`\nbench: ${signal}, stopping everything\n`);
+      process.stderr.write(`\n${program}: ${signal}, stopping everything\n`);
       killAll();
       process.exit(130);
     });
   }
   process.on('uncaughtException', (err) => {
-    process.stderr.write(`bench: ${err.stack ?? err}\n`);
+    process.stderr.write(`${program}: ${err.stack ?? err}\n`);
     killAll();
     process.exit(1);
   });

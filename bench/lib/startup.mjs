@@ -5,11 +5,19 @@
 // is weighed twice: 1 s after its first request, and once it has been at rest for
 // `--settle` seconds (V8's memory reducer runs about 8 s into a quiet spell, so the second
 // figure is what a pod that serves now and then costs most of the time).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { httpGet, lineReader, rssMiB, schedCounters, startProcess, waitForOk } from './procs.mjs';
+import {
+  httpGet,
+  lineReader,
+  makeTempDir,
+  removeTempDir,
+  rssMiB,
+  schedCounters,
+  startProcess,
+  waitForOk,
+} from './procs.mjs';
 
 const TRACE = fileURLToPath(new URL('./startup-trace.cjs', import.meta.url));
 /** Fine enough to time a start of a few hundred ms, cheap enough not to slow it. */
@@ -141,7 +149,7 @@ export async function startToReady(ctx, contender) {
 }
 
 async function tracedStarts(ctx, contender) {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-trace-'));
+  const dir = makeTempDir('bench-trace-');
   try {
     const phases = [];
     for (let i = 0; i < ctx.opts.starts; i++) {
@@ -154,7 +162,7 @@ async function tracedStarts(ctx, contender) {
     }
     return medianPhases(phases);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }
 

@@ -318,6 +318,10 @@ async function measure(webhook, client, params) {
   const [used, waited] = [cpuSeconds(pid) - cpuAtStart, cpuWaitSeconds(pid) - waitBefore];
   const after = await withinTarget(webhook.opsPort, webhook.reference);
   const answered = Math.max(1, after.count - before.count);
+  // Its CPU over all shapes is taken over these windows only: not the other contenders' turns,
+  // nor the pauses between.
+  webhook.windowCpuSeconds += used;
+  webhook.windowReviews += answered;
   return {
     ...load,
     loadAverage: Math.round(loadavg()[0] * 10) / 10,
@@ -401,7 +405,8 @@ async function main() {
     await sleep(2000);
     for (const w of webhooks) {
       w.idleBefore = rssMiB(w.proc.pid);
-      w.cpuBefore = cpuSeconds(w.proc.pid);
+      w.windowCpuSeconds = 0;
+      w.windowReviews = 0;
       w.loads = {};
       say(
         `inject (${w.name}): listening after ${w.readyMs.toFixed(0)} ms, idle RSS ${w.idleBefore.toFixed(1)} MiB`,
@@ -423,18 +428,11 @@ async function main() {
         }
       }
     }
-    for (const w of webhooks) {
-      w.cpu = cpuSeconds(w.proc.pid) - w.cpuBefore;
-    }
     await sleep(2000);
     for (const w of webhooks) {
       w.idleAfter = rssMiB(w.proc.pid);
       await w.proc.stop();
-      // Warm-up reviews use CPU too: counted at the measured rate of each scenario.
-      const reviews = Object.values(w.loads)
-        .flat()
-        .reduce((sum, l) => sum + l.reviews * ((seconds + warmupSeconds) / seconds), 0);
-      w.cpuMsPerReview = Math.round((w.cpu * 1e6) / reviews) / 1000;
+      w.cpuMsPerReview = Math.round((w.windowCpuSeconds * 1e6) / w.windowReviews) / 1000;
     }
     const [own] = webhooks;
     const reference = webhooks.find((w) => w.reference);

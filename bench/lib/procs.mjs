@@ -345,22 +345,47 @@ export function cpuSeconds(pid) {
   return processTree(pid).reduce((sum, p) => sum + processCpuSeconds(p), 0);
 }
 
-export function rssMiB(pid) {
-  return mib(processTree(pid).reduce((sum, p) => sum + statusKiB(p, 'VmRSS'), 0));
+/** Proportional set size: each page shared by n processes counts 1/n in each (Linux ≥ 4.14). */
+function pssKiB(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return Number(/^Pss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
+  } catch {
+    return statusKiB(pid, 'VmRSS');
+  }
 }
 
 /**
- * Tracks the peak RSS of a process tree during a scenario: resets the kernel's high-water
- * mark (clear_refs 5) where allowed, and also polls VmRSS as a fallback.
+ * The memory of a contender's processes: one process's resident set (VmRSS); for several
+ * (nginx's master and worker), the sum of their proportional sets, so the pages they share
+ * are counted once, not once per process. `read` gives each figure of a pid in KiB.
+ */
+export function memoryKiB(pids, read) {
+  if (pids.length === 1) return read.rss(pids[0]);
+  return pids.reduce((sum, p) => sum + read.pss(p), 0);
+}
+
+const fromProc = { rss: (pid) => statusKiB(pid, 'VmRSS'), pss: pssKiB };
+
+/** A contender's memory in MiB, as `memoryKiB` counts it. */
+export function rssMiB(pid) {
+  return mib(memoryKiB(processTree(pid), fromProc));
+}
+
+/**
+ * Tracks the peak memory of a process tree during a scenario, as `rssMiB` counts it: polls
+ * it, and for a single process also resets the kernel's high-water mark of its RSS
+ * (clear_refs 5) where allowed, to catch a peak between polls. Several processes have no
+ * such mark for their shared pages counted once: polling alone.
  */
 export function peakRssTracker(pid, intervalMs = 50) {
-  const pids = processTree(pid);
-  let hwmReset = true;
-  for (const p of pids) {
+  let hwmReset = false;
+  if (processTree(pid).length === 1) {
     try {
-      writeFileSync(`/proc/${p}/clear_refs`, '5');
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      hwmReset = true;
     } catch {
-      hwmReset = false;
+      // not allowed here: polling alone
     }
   }
   let polled = rssMiB(pid);
@@ -372,7 +397,7 @@ export function peakRssTracker(pid, intervalMs = 50) {
       clearInterval(timer);
       polled = Math.max(polled, rssMiB(pid));
       if (!hwmReset) return polled;
-      const hwm = mib(processTree(pid).reduce((sum, p) => sum + statusKiB(p, 'VmHWM'), 0));
+      const hwm = mib(statusKiB(pid, 'VmHWM'));
       return Math.max(polled, hwm);
     },
   };

@@ -17,6 +17,15 @@ export class UpstreamTimeoutError extends Error {
   }
 }
 
+/** Vidispine reset the connection of an answer whose end only the close of it tells. */
+export class UpstreamResetError extends Error {
+  readonly code = 'ECONNRESET';
+  constructor() {
+    super('Vidispine reset the connection before the end of its answer');
+    this.name = 'UpstreamResetError';
+  }
+}
+
 /** Vidispine answered with something that cannot be passed on as HTTP (a `101` to a plain request). */
 export class UpstreamProtocolError extends Error {
   readonly code = 'ERR_UPSTREAM_PROTOCOL';

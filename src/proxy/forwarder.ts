@@ -19,6 +19,7 @@ import type { Rejection, TokenLease, TokenStore } from '../tokens/types';
 import { messageOf } from '../error-message';
 import {
   UpstreamProtocolError,
+  UpstreamResetError,
   UpstreamTimeoutError,
   classifyUpstreamError,
   describeUpstreamError,
@@ -124,6 +125,12 @@ class PooledCall implements Dispatcher.DispatchHandler {
     readonly mayBeReused: boolean,
   ) {}
 
+  private complete(): void {
+    this.done = true;
+    this.completed = true;
+    this.exchange.onPooledComplete(this);
+  }
+
   /** Like `ClientRequest#destroy`: the attempt ends, with `err` as its error if given. */
   destroy(err?: Error): void {
     if (this.done) return;
@@ -150,14 +157,13 @@ class PooledCall implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
-    this.done = true;
-    this.completed = true;
-    this.exchange.onPooledComplete(this);
+    if (this.exchange.upstreamResetting()) this.onError(new UpstreamResetError());
+    else this.complete();
   }
 
   onError(err: Error): void {
     if (isWholeAnswerWithoutBody(this.status, err)) {
-      this.onComplete();
+      this.complete();
       return;
     }
     this.done = true;
@@ -381,6 +387,11 @@ class Exchange implements Turn {
       return false;
     }
     return this.res.write(chunk);
+  }
+
+  /** See `Upstream.resetting`: a pooled answer ending now was cut short. */
+  upstreamResetting(): boolean {
+    return this.f.upstream.resetting();
   }
 
   onPooledComplete(call: PooledCall): void {

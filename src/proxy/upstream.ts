@@ -1,6 +1,6 @@
 /** The one place that knows where Vidispine is and how connections to it are pooled. */
 import type * as http from 'node:http';
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher, Pool, buildConnector as BuildConnector } from 'undici';
 import type { VidispineConfig } from '../config/types';
 import { createAgent, isSecure, pathPrefix, requestFor, trustedCas } from '../vidispine/connection';
 import { UpstreamTimeoutError } from './errors';
@@ -24,6 +24,12 @@ export interface Upstream {
   dispatchFresh(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void;
   /** Closes the connections of both pools, if they were made. */
   destroyPool(): void;
+  /**
+   * Whether undici is handling an error of one of the pools' connections right now. It
+   * reads a reset (as an orderly close) as the end of an answer delimited by the close of
+   * its connection, and ends that answer then: one that ends while this holds was cut short.
+   */
+  resetting(): boolean;
   /**
    * Never keeps a connection, so every request gets a new one. For WebSocket upgrades (one
    * Vidispine answered without switching protocols may still owe bytes of the handshake,
@@ -54,18 +60,28 @@ export function createUpstream(config: VidispineConfig): Upstream {
   const freshAgent = createAgent(config, { keepAlive: false });
   let pool: Pool | undefined;
   let freshPool: Pool | undefined;
+  let failing = false;
+  const makePool = (): Pool =>
+    createPool(config, (connect) =>
+      watchingErrors(
+        connect,
+        () => (failing = true),
+        () => (failing = false),
+      ),
+    );
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return {
     url,
     request: requestFor(url),
     agent,
-    pool: () => (pool ??= createPool(config)),
+    pool: () => (pool ??= makePool()),
     dispatchFresh: (options, handler) =>
-      void (freshPool ??= createPool(config)).dispatch({ ...options, reset: true }, handler),
+      void (freshPool ??= makePool()).dispatch({ ...options, reset: true }, handler),
     destroyPool: () => {
       void pool?.destroy();
       void freshPool?.destroy();
     },
+    resetting: () => failing,
     freshAgent,
     hostname,
     port: url.port === '' ? (isSecure(url) ? 443 : 80) : Number(url.port),
@@ -82,14 +98,42 @@ export function createUpstream(config: VidispineConfig): Upstream {
  * the cache and mock agents: 130 ms and megabytes no sidecar uses. Module paths are not a
  * package's promise, so undici is pinned to one version in package.json.
  */
-function createPool(config: VidispineConfig): Pool {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- undici has no typed entry per module
+function createPool(
+  config: VidispineConfig,
+  watch: (connect: BuildConnector.connector) => BuildConnector.connector,
+): Pool {
+  /* eslint-disable @typescript-eslint/no-require-imports -- undici has no typed entry per module */
   const PoolClass = require('undici/lib/dispatcher/pool') as typeof Pool;
+  const buildConnector = require('undici/lib/core/connect') as typeof BuildConnector;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  // Verified against Node's roots plus `caFile`, as the agent does.
+  const connect = buildConnector({
+    timeout: config.connectTimeoutSeconds * 1000,
+    ...trustedCas(config),
+  });
   return new PoolClass(config.url.origin, {
     connections: config.maxSockets,
-    // Verified against Node's roots plus `caFile`, as the agent does.
-    connect: { timeout: config.connectTimeoutSeconds * 1000, ...trustedCas(config) },
+    connect: watch(connect),
   });
+}
+
+/**
+ * `connect`, with `started` and `ended` called around undici's own handling of each error
+ * of a connection. undici adds its listeners while `connect`'s callback runs; one put in
+ * front of them and one after them bracket it, whatever it does in between.
+ */
+function watchingErrors(
+  connect: BuildConnector.connector,
+  started: () => void,
+  ended: () => void,
+): BuildConnector.connector {
+  return (options, callback) =>
+    connect(options, (...args) => {
+      const socket = args[1];
+      socket?.prependListener('error', started);
+      callback(...args);
+      socket?.on('error', ended);
+    });
 }
 
 /** Destroys `req` with a connect timeout unless a new socket connects within `ms`. */

@@ -5,7 +5,7 @@
  * ends (each answer closes its connection), requests keep being served for `delaySeconds`
  * (endpoints propagate), listeners close and in-flight
  * requests get up to `drainSeconds`, then timers stop and the process exits 0. A second
- * signal exits at once with 128 + the signal number. A step that throws is logged, the
+ * signal cuts what is in flight and exits at once with 128 + the signal number. A step that throws is logged, the
  * remaining steps still run, and the exit code becomes 1.
  */
 import { ListenError } from '../config/listen';
@@ -25,7 +25,11 @@ export interface ShutdownSteps {
    * It has no deadline of its own: the coordinator races it against `drainSeconds`.
    */
   closeListeners(): Promise<void>;
-  /** The drain window is over (or closing failed): cut what is still in flight, now. */
+  /**
+   * The drain window is over (or closing failed): cut what is still in flight, now. A second
+   * signal calls it right before the exit without waiting, so the cut itself must be done
+   * when it returns; the promise is only for what closes after.
+   */
   abortInFlight(): void | Promise<void>;
   /** Stop timers and close the rest (token store, ops listener). */
   stop(): void | Promise<void>;
@@ -88,6 +92,15 @@ export class ShutdownCoordinator {
     };
   }
 
+  /** `abortInFlight` on the way out: nothing it throws or rejects may hold the exit up. */
+  private abortNow(): void {
+    try {
+      void Promise.resolve(this.options.steps.abortInFlight()).catch(() => undefined);
+    } catch {
+      // exiting anyway
+    }
+  }
+
   /** Run the shutdown sequence; a call while one is running exits at once. */
   async begin(signal: string): Promise<void> {
     const { logger } = this.options;
@@ -97,6 +110,9 @@ export class ShutdownCoordinator {
         { event: 'shutdown', step: 'forced', signal, exitCode: code },
         `second ${signal}: exiting now without draining`,
       );
+      // The exit alone would close every connection in order: a download only its close
+      // delimits would look whole to the client.
+      this.abortNow();
       this.exit(code);
       return;
     }

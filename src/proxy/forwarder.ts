@@ -684,6 +684,16 @@ class Exchange implements Turn {
     this.reserved = 0;
   }
 
+  /**
+   * The proxy stops with this answer under way: it is cut as Vidispine failing would cut
+   * it, with a reset where only the close of the connection would tell where it ends.
+   */
+  cut(): void {
+    if (this.res.headersSent && !this.res.writableFinished) {
+      cutAnswer(this.res, this.answerHeaders);
+    }
+  }
+
   /** The client's response closed; unless it finished, the client went away. */
   over(): void {
     this.dropBody();
@@ -707,6 +717,8 @@ class Exchange implements Turn {
 /** Serves one data listener's requests; counts what is in flight for draining. */
 export class Forwarder {
   private inFlightCount = 0;
+  /** Those of the requests in flight that were admitted: their answers may be under way. */
+  private readonly exchanges = new Set<Exchange>();
   private runAsStrippedBefore = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -714,6 +726,11 @@ export class Forwarder {
 
   inFlight(): number {
     return this.inFlightCount;
+  }
+
+  /** Cuts every answer under way (see `Exchange.cut`); their connections close with it. */
+  cutAnswers(): void {
+    for (const exchange of this.exchanges) exchange.cut();
   }
 
   /** Resolves once no request is in flight. */
@@ -743,6 +760,7 @@ export class Forwarder {
     }
     if (req.headers.runas !== undefined) this.noteStrippedRunAs();
     const exchange = new Exchange(this.f, req, res, expectsContinue, admission);
+    this.exchanges.add(exchange);
     this.track(res, admission.user, req.method, started, exchange, admission.requestId);
     exchange.arrived();
     this.f.pipelines.enter(req.socket, exchange);
@@ -791,6 +809,7 @@ export class Forwarder {
       if (over) return;
       over = true;
       if (exchange !== undefined) {
+        this.exchanges.delete(exchange);
         exchange.over();
         this.f.pipelines.leave(socket, exchange);
       }

@@ -180,6 +180,8 @@ function createDataListener(
   let closing: Promise<void> | undefined;
   /** Ends every connection this listener still holds, both sides. */
   const cutAll = (): void => {
+    // First, so an answer only the close delimits gets a reset rather than an orderly close.
+    forwarder.cutAnswers();
     server.closeAllConnections();
     upgrades.destroyAll();
     upstream.agent.destroy();

@@ -1,0 +1,68 @@
+/**
+ * Answers still under way when the proxy stops, against the real CLI: the end of the drain
+ * window and a second signal cut them as a failure of Vidispine would be cut. An answer
+ * only the close of its connection delimits (to an HTTP/1.0 client) is reset: an orderly
+ * close would make the short body look whole.
+ */
+import * as net from 'node:net';
+import { ok, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
+import { aliceEnv, ChildProxy } from '../support/child-proxy';
+
+let upstream: RawUpstream;
+beforeAll(async () => {
+  // A download that starts and never ends; anything else (the token) is answered.
+  upstream = await startRawUpstream((request, socket) => {
+    if (request.target !== '/API/download') return ok('token');
+    socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n');
+    return 'hang';
+  });
+});
+afterAll(() => upstream.close());
+
+/** A raw HTTP/1.0 download: resolves once its first body bytes arrived, then how it ended. */
+function download(port: number): { started: Promise<void>; ended: Promise<string> } {
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  const started = new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (received.includes('0123456789')) resolve();
+    });
+  });
+  const ended = new Promise<string>((resolve) => {
+    socket.on('end', () => resolve('fin'));
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+  socket.write('GET /API/download HTTP/1.0\r\n\r\n');
+  return { started, ended };
+}
+
+it.each([
+  ['the drain window ends', '0.2', ['SIGTERM']],
+  ['a second signal forces the exit', '60', ['SIGTERM', 'SIGTERM']],
+] as const)(
+  'an HTTP/1.0 download still running when %s is reset, never ended in order',
+  async (_, drainSeconds, signals) => {
+    const proxy = ChildProxy.start(
+      ['run'],
+      aliceEnv(upstream.url, {
+        SHUTDOWN_DELAY_SECONDS: '0',
+        SHUTDOWN_DRAIN_SECONDS: drainSeconds,
+      }),
+    );
+    try {
+      const listening = await proxy.waitForEvent('listening');
+      const port = (listening.listeners as { port: number }[])[0].port;
+      const { started, ended } = download(port);
+      await started;
+      for (const signal of signals) {
+        proxy.kill(signal);
+        await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'close_listeners');
+      }
+      expect(await ended).toBe('ECONNRESET');
+      await proxy.exited;
+    } finally {
+      proxy.kill();
+    }
+  },
+);

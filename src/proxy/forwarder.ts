@@ -497,7 +497,20 @@ class Exchange implements Turn {
     this.bodyState = 'streaming';
     if (this.clientExpectsContinue) this.res.writeContinue();
     this.req.pipe(upstreamReq);
+    upstreamReq.once('close', () => this.dropRestOfBody());
     watchBodyIdle(this.req, this.f.clientBodyTimeoutMs, () => this.bodyTimedOut());
+  }
+
+  /**
+   * The request that took the body ended before the body did: Vidispine answered early (a
+   * 413 after part of an upload) and closed, or failed. The rest is read and dropped, as
+   * nginx discards a body it will not use: left unread it would stall the connection
+   * behind the answer, and the client's next request with it.
+   */
+  private dropRestOfBody(): void {
+    if (this.req.complete || this.clientGone) return;
+    this.req.unpipe();
+    this.req.resume();
   }
 
   private onResponse(upstreamReq: ClientRequest, upstreamRes: IncomingMessage): void {
@@ -671,6 +684,11 @@ class Exchange implements Turn {
     const upstreamReq = this.upstreamReq;
     this.upstreamReq = undefined;
     upstreamReq?.destroy();
+    // Answered already, the rest of the body being dropped: no answer is left to cut.
+    if (this.res.writableFinished) {
+      this.req.socket.destroy();
+      return;
+    }
     const seconds = this.f.clientBodyTimeoutMs / 1000;
     sendPlain(this.res, 408, `the client sent no body bytes for ${seconds} s`, {
       Connection: 'close',

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { call } from '../support/http';
+import { rawRequest } from '../support/raw-client';
 import { closedPort } from '../support/net';
 import { until } from '../support/wait';
 import { startHarness, type Harness } from '../support/app';
@@ -194,6 +195,89 @@ describe('final answers before the body', () => {
       });
       expect([answer.statusCode, answer.headers.connection]).toEqual([413, 'close']);
       expect(upstreamBodies).toBe(0);
+    } finally {
+      await h.close();
+      await refusing.close();
+    }
+  });
+});
+
+describe('final answers while the body streams', () => {
+  /** Like Jetty: takes part of the body, answers 413 and closes its side; a GET gets 200. */
+  async function refusingMidBody() {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      let received = '';
+      socket.on('error', () => socket.destroy());
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (received.startsWith('GET ')) {
+          socket.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nalice');
+        } else if (received.length === end + 4) {
+          socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+        } else {
+          socket.removeAllListeners('data');
+          const answer =
+            'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\n';
+          socket.end(`${answer}too big\n`);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: () =>
+        new Promise((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          server.close(resolve);
+        }),
+    };
+  }
+
+  it('passes the answer on, drops the rest of the body, and serves the next request', async () => {
+    const refusing = await refusingMidBody();
+    const h = await startHarness({ forwardTo: refusing.url });
+    try {
+      const size = 8 * 1024 * 1024;
+      const upload = `PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`;
+      const next = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n';
+      const result = await rawRequest(
+        h.port,
+        Buffer.concat([Buffer.from(upload), Buffer.alloc(size, 1), Buffer.from(next)]),
+        { responses: 2 },
+      );
+      expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
+        [413, 'too big\n'],
+        [200, 'alice'],
+      ]);
+      expect(result.closed).toBe(false);
+      await until(() => h.listeners[0].inFlight() === 0);
+    } finally {
+      await h.close();
+      await refusing.close();
+    }
+  });
+
+  it('closes the connection once the client stops sending the rest', async () => {
+    const refusing = await refusingMidBody();
+    const h = await startHarness({
+      forwardTo: refusing.url,
+      proxy: { clientBodyTimeoutSeconds: 0.3 },
+    });
+    try {
+      const upload = 'PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n';
+      const result = await rawRequest(
+        h.port,
+        Buffer.concat([Buffer.from(upload), Buffer.alloc(2 * 1024 * 1024, 1)]),
+        { untilClosed: true },
+      );
+      expect(result.responses.map((r) => r.status)).toEqual([413]);
+      expect(result.closed).toBe(true);
     } finally {
       await h.close();
       await refusing.close();

@@ -5,8 +5,8 @@
  * ends (each answer closes its connection), requests keep being served for `delaySeconds`
  * (endpoints propagate), listeners close and in-flight
  * requests get up to `drainSeconds`, then timers stop and the process exits 0. A second
- * signal cuts what is in flight and exits at once with 128 + the signal number. A step that throws is logged, the
- * remaining steps still run, and the exit code becomes 1.
+ * signal cuts what is in flight and exits at once with 128 + the signal number. A step
+ * that throws is logged, the remaining steps still run, and the exit code becomes 1.
  */
 import { ListenError } from '../config/listen';
 import { messageOf } from '../error-message';

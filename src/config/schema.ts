@@ -341,7 +341,8 @@ export const fileSchema = z.strictObject({
           },
         ),
         allowRunAs: key(bool().default(false), {
-          description: "pass a client's `RunAs` header through (stripped by default)",
+          description:
+            "pass a client's `RunAs` header through on requests acting as this user, on its own listener or picked by another's select header (stripped by default)",
           env: 'ALLOW_RUNAS',
         }),
         token: key(tokenOverrides.optional(), {

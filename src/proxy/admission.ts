@@ -9,11 +9,10 @@
  * refusal wins. Nothing here allocates on the way through except the outgoing header list.
  */
 import type { IncomingMessage } from 'node:http';
-import { REQUEST_ID_HEADER } from '../config/request-headers';
+import { REQUEST_ID_HEADER, RUN_AS_HEADER } from '../config/request-headers';
 import { isAuthority } from './authority';
 import type { RequestFraming } from './framing';
 import { CHUNKED, NO_BODY, lengthFraming } from './framing';
-import type { CredentialPolicy } from './headers';
 import { requestDropSet, stripClientHeaders } from './headers';
 import type { IdentityRule } from './identity';
 import { pickIdentity } from './identity';
@@ -37,8 +36,16 @@ export type RequestHead = Pick<
 /** Decided once per listener. */
 export interface AdmissionRules {
   readonly identity: IdentityRule;
-  /** Lower-case request header names that never leave the proxy (`requestDropSet`). */
-  readonly dropHeaders: ReadonlySet<string>;
+  /**
+   * Lower-case request header names that never leave the proxy (`requestDropSet`): for a
+   * request acting as a user that allows `RunAs`, and for one acting as a user that does not.
+   */
+  readonly dropHeaders: {
+    readonly runAsAllowed: ReadonlySet<string>;
+    readonly otherwise: ReadonlySet<string>;
+  };
+  /** The users whose `allowRunAs` lets a client's `RunAs` through. */
+  readonly runAsUsers: ReadonlySet<string>;
   /** The access log is on: each request's id is settled here and sent to Vidispine. */
   readonly requestIds: boolean;
 }
@@ -70,6 +77,8 @@ export interface Admitted {
   readonly headers: string[];
   /** Set when `requestIds` is on: the client's usable `X-Request-Id` or a fresh one. */
   readonly requestId: string | undefined;
+  /** The client sent `RunAs` and it was removed: the user acted as does not allow it. */
+  readonly runAsStripped: boolean;
 }
 
 export type Admission = Admitted | Refusal;
@@ -197,16 +206,27 @@ const REQUEST_PASSES: readonly Pass[] = [
 ];
 const UPGRADE_PASSES: readonly Pass[] = [...REQUEST_PASSES, webSocketHandshake];
 
-/** A listener's rules: who it acts as, what never leaves it, whether requests carry ids. */
+/**
+ * A listener's rules: who it acts as, what never leaves it, whether requests carry ids.
+ * `RunAs` follows the user a request acts as (`users[].allowRunAs`), not the listener's.
+ */
 export function admissionRules(
   identity: IdentityRule,
-  credentials: CredentialPolicy,
+  users: readonly { readonly name: string; readonly allowRunAs: boolean }[],
   requestIds: boolean,
 ): AdmissionRules {
-  const dropHeaders = new Set(requestDropSet(credentials));
-  // The id admission settles replaces the client's, never sits beside it.
-  if (requestIds) dropHeaders.add(REQUEST_ID_HEADER);
-  return { identity, dropHeaders, requestIds };
+  const drop = (allowRunAs: boolean) => {
+    const names = new Set(requestDropSet({ allowRunAs, selectUserHeader: identity.selectHeader }));
+    // The id admission settles replaces the client's, never sits beside it.
+    if (requestIds) names.add(REQUEST_ID_HEADER);
+    return names;
+  };
+  return {
+    identity,
+    dropHeaders: { runAsAllowed: drop(true), otherwise: drop(false) },
+    runAsUsers: new Set(users.filter((u) => u.allowRunAs).map((u) => u.name)),
+    requestIds,
+  };
 }
 
 /**
@@ -226,12 +246,15 @@ export function admit(head: RequestHead, rules: AdmissionRules, upgrade: boolean
     const refusal = pass(head, rules, draft);
     if (refusal !== undefined) return refusal;
   }
-  const headers = stripClientHeaders(head.rawHeaders, rules.dropHeaders);
+  const runAsAllowed = rules.runAsUsers.has(draft.user);
+  const drop = runAsAllowed ? rules.dropHeaders.runAsAllowed : rules.dropHeaders.otherwise;
+  const headers = stripClientHeaders(head.rawHeaders, drop);
   let requestId: string | undefined;
   if (rules.requestIds) {
     // The client's own id goes on only when usable; an unusable one is replaced, not doubled.
     requestId = requestIdFrom(head.headers[REQUEST_ID_HEADER]).id;
     headers.push('X-Request-Id', requestId);
   }
-  return { ok: true, ...draft, headers, requestId };
+  const runAsStripped = !runAsAllowed && head.headers[RUN_AS_HEADER] !== undefined;
+  return { ok: true, ...draft, headers, requestId, runAsStripped };
 }

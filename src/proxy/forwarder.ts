@@ -776,7 +776,7 @@ export class Forwarder {
       this.refuse(res, admission, started);
       return;
     }
-    if (req.headers.runas !== undefined) this.noteStrippedRunAs();
+    if (admission.runAsStripped) this.noteStrippedRunAs(admission.user);
     const exchange = new Exchange(this.f, req, res, expectsContinue, admission);
     this.exchanges.add(exchange);
     this.track(res, admission.user, req.method, started, exchange, admission.requestId);
@@ -797,13 +797,12 @@ export class Forwarder {
   }
 
   /** Said at warn once per listener, then at debug: a legacy app may send RunAs every time. */
-  private noteStrippedRunAs(): void {
-    if (!this.f.rules.dropHeaders.has('runas')) return;
+  private noteStrippedRunAs(user: string): void {
     const level = this.runAsStrippedBefore ? 'debug' : 'warn';
     this.runAsStrippedBefore = true;
     this.f.logger[level](
-      { event: 'runas_stripped' },
-      'RunAs header removed: this listener does not allow it (allowRunAs is false)',
+      { event: 'runas_stripped', user },
+      `RunAs header removed: the request acts as "${user}", who does not allow it (allowRunAs is false)`,
     );
   }
 

@@ -102,7 +102,7 @@ function createDataListener(
     selectHeader: user.selectUserHeader?.toLowerCase(),
     knownUsers: new Set(config.users.map((u) => u.name)),
   };
-  const rules = admissionRules(identity, user, deps.accessLog !== undefined);
+  const rules = admissionRules(identity, config.users, deps.accessLog !== undefined);
   const rewriteLocation = locationRewriter(upstream.url, 'http');
   const pipelines = new Pipelines();
   const forwarder = new Forwarder({

@@ -8,11 +8,11 @@ const identity = {
   selectHeader: 'x-vidispine-user',
   knownUsers: new Set(['alice', 'bob']),
 };
-const rules = admissionRules(
-  identity,
-  { allowRunAs: false, selectUserHeader: 'X-Vidispine-User' },
-  false,
-);
+const USERS = [
+  { name: 'alice', allowRunAs: false },
+  { name: 'bob', allowRunAs: false },
+];
+const rules = admissionRules(identity, USERS, false);
 
 /** A request head as Node's parser would hand it over. */
 function head(raw: string[], overrides: Partial<RequestHead> = {}): RequestHead {
@@ -55,6 +55,7 @@ describe('admission passes', () => {
       framing: lengthFraming(5),
       headers: ['Accept', '*/*'],
       requestId: undefined,
+      runAsStripped: false,
     });
   });
 
@@ -225,7 +226,7 @@ describe('admission passes', () => {
 });
 
 describe('request ids', () => {
-  const logged = admissionRules(identity, { allowRunAs: false }, true);
+  const logged = admissionRules(identity, USERS, true);
 
   it('keeps a usable client id, once', () => {
     const result = admit(head(['Host', 'x', 'X-Request-Id', 'abc-1']), logged, false);
@@ -251,5 +252,75 @@ describe('request ids', () => {
   it('passes a client id through untouched when the access log is off', () => {
     const result = admit(head(['Host', 'x', 'X-Request-Id', 'has space']), rules, false);
     expect(result).toMatchObject({ requestId: undefined, headers: ['X-Request-Id', 'has space'] });
+  });
+});
+
+describe('RunAs follows the user a request acts as', () => {
+  // alice's listener allows RunAs for alice; bob, picked by the select header, does not.
+  const mixed = admissionRules(
+    identity,
+    [
+      { name: 'alice', allowRunAs: true },
+      { name: 'bob', allowRunAs: false },
+    ],
+    false,
+  );
+  const sent = (raw: string[]) => {
+    const result = admit(head(['Host', 'x', ...raw]), mixed, false);
+    return result.ok
+      ? { user: result.user, headers: result.headers, runAsStripped: result.runAsStripped }
+      : result;
+  };
+
+  it("passes RunAs on for a user that allows it, the listener's own", () => {
+    expect(sent(['RunAs', 'carol'])).toEqual({
+      user: 'alice',
+      headers: ['RunAs', 'carol'],
+      runAsStripped: false,
+    });
+    expect(sent(['X-Vidispine-User', 'alice', 'RunAs', 'carol'])).toEqual({
+      user: 'alice',
+      headers: ['RunAs', 'carol'],
+      runAsStripped: false,
+    });
+  });
+
+  it('removes RunAs for a selected user that does not allow it, and says so', () => {
+    expect(sent(['X-Vidispine-User', 'bob', 'runas', 'carol', 'Accept', '*/*'])).toEqual({
+      user: 'bob',
+      headers: ['Accept', '*/*'],
+      runAsStripped: true,
+    });
+  });
+
+  it('passes RunAs on for a selected user that allows it on a listener whose own user does not', () => {
+    const bobs = admissionRules(
+      { ...identity, defaultUser: 'bob' },
+      [
+        { name: 'alice', allowRunAs: true },
+        { name: 'bob', allowRunAs: false },
+      ],
+      false,
+    );
+    const picked = admit(
+      head(['Host', 'x', 'X-Vidispine-User', 'alice', 'RunAs', 'carol']),
+      bobs,
+      false,
+    );
+    expect(picked).toMatchObject({
+      user: 'alice',
+      headers: ['RunAs', 'carol'],
+      runAsStripped: false,
+    });
+    const own = admit(head(['Host', 'x', 'RunAs', 'carol']), bobs, false);
+    expect(own).toMatchObject({ user: 'bob', headers: [], runAsStripped: true });
+  });
+
+  it('has nothing to say when no RunAs was sent', () => {
+    expect(sent(['X-Vidispine-User', 'bob'])).toEqual({
+      user: 'bob',
+      headers: [],
+      runAsStripped: false,
+    });
   });
 });

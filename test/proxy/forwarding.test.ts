@@ -51,6 +51,19 @@ describe('credentials', () => {
     expect(reply.text).toBe('alice');
   });
 
+  it('lets RunAs through as the user the select header picks allows, not as the listener does', async () => {
+    const asRunas = await call(h.port, {
+      path: '/API/whoami',
+      headers: { 'x-vidispine-user': 'runas', runas: 'bob' },
+    });
+    expect(asRunas.text).toBe('bob');
+    const asBob = await call(h.port, {
+      path: '/API/whoami',
+      headers: { 'x-vidispine-user': 'bob', runas: 'alice' },
+    });
+    expect(asBob.text).toBe('bob');
+  });
+
   it('acts as the user the select header names, and refuses an unknown one with 403', async () => {
     expect(
       (await call(h.port, { path: '/API/whoami', headers: { 'x-vidispine-user': 'bob' } })).text,

@@ -212,8 +212,12 @@ describe('choosing a user', () => {
       headers: { RunAs: 'admin' },
     });
     expect(reply.text).toBe('runas');
-    const line = r.logs.find((l) => l.includes('RunAs'));
-    expect(line).toBeDefined();
+    const line = r.logs.find((l) => l.includes('runas_stripped'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({
+      level: 'warn',
+      user: 'runas',
+      msg: 'RunAs header removed: the request acts as "runas", who does not allow it (allowRunAs is false)',
+    });
   });
 
   it('RunAs is passed where allowed', async () => {

@@ -269,6 +269,34 @@ describe('identity', () => {
     expect(!result.ok && result.reason).not.toMatch(/mallory/);
   });
 
+  describe('a name beyond ASCII', () => {
+    const latin1 = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+    const intl = {
+      ...rule,
+      knownUsers: new Set(['dörte', 'dà', '日本', 'Ã©', 'd\uFFFDrte']),
+    };
+    const pick = (value: string) => pickIdentity(intl, ['X-Vidispine-User', value]);
+
+    it('matches written in UTF-8, as Node reads those bytes (Latin-1)', () => {
+      expect(pick(latin1('dörte'))).toEqual({ ok: true, user: 'dörte' });
+      expect(pick(latin1('日本'))).toEqual({ ok: true, user: '日本' });
+      expect(pick(` ${latin1('dörte')}\t`)).toEqual({ ok: true, user: 'dörte' });
+      // `à` is C3 A0 in UTF-8: its A0 (a no-break space in Latin-1) is part of the name.
+      expect(pick(latin1('dà'))).toEqual({ ok: true, user: 'dà' });
+    });
+
+    it('matches written in Latin-1, and a Latin-1 name first', () => {
+      expect(pick('dörte')).toEqual({ ok: true, user: 'dörte' });
+      expect(pick('Ã©')).toEqual({ ok: true, user: 'Ã©' });
+    });
+
+    it('bytes that are not UTF-8 are no name read as replacement characters', () => {
+      expect(pick('d\xf6rtx')).toMatchObject({ ok: false });
+      expect(pick('d\xffrte')).toMatchObject({ ok: false });
+      expect(pick(latin1('dörtx'))).toMatchObject({ ok: false });
+    });
+  });
+
   it('refuses the header twice, which Node would join into "bob, alice"', () => {
     expect(pickIdentity(rule, ['X-Vidispine-User', 'bob', 'x-vidispine-user', 'alice'])).toEqual({
       ok: false,

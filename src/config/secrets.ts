@@ -73,11 +73,12 @@ export function readSecretNow(source: SecretSource, env: NodeJS.ProcessEnv): Buf
 
 function fromText(source: Exclude<SecretSource, { kind: 'file' }>, env: NodeJS.ProcessEnv) {
   const value = source.kind === 'literal' ? source.value : env[source.name];
-  if (value === undefined) throw new SecretError(`${where(source)} is not set`);
+  if (value === undefined) throw failure(source, `${where(source)} is not set`);
   // Node decodes the environment as UTF-8 and puts U+FFFD where bytes are not, so a Latin-1
   // password would be sent changed and fail as a wrong one; a file is sent byte for byte.
   if (value.includes(REPLACEMENT_CHARACTER)) {
-    throw new SecretError(
+    throw failure(
+      source,
       `${where(source)} holds U+FFFD, the mark of bytes that are not UTF-8, and would not be sent as written: put the secret in a file (${fileSetting(source)}), whose bytes are sent unchanged`,
     );
   }
@@ -102,7 +103,8 @@ function fileSetting(source: Exclude<SecretSource, { kind: 'file' }>): string {
 
 function checkRegular(source: SecretSource, stats: Stats): void {
   if (!stats.isFile()) {
-    throw new SecretError(
+    throw failure(
+      source,
       `${where(source)} is not a regular file (a FIFO, device or directory is never read)`,
     );
   }
@@ -111,19 +113,38 @@ function checkRegular(source: SecretSource, stats: Stats): void {
 /** Trailing CR/LF dropped; empty and oversized secrets refused. */
 function secretBytes(source: SecretSource, bytes: Buffer): Buffer {
   if (bytes.length > MAX_SECRET_BYTES) {
-    throw new SecretError(`${where(source)} is larger than ${MAX_SECRET_BYTES} bytes`);
+    throw failure(source, `${where(source)} is larger than ${MAX_SECRET_BYTES} bytes`);
   }
   let end = bytes.length;
   // Stryker disable next-line ConditionalExpression,EqualityOperator: bytes[-1] is undefined, which ends the loop too
   while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end -= 1;
-  if (end === 0) throw new SecretError(`${where(source)} is empty`);
+  if (end === 0) throw failure(source, `${where(source)} is empty`);
   return bytes.subarray(0, end);
 }
 
 function unreadable(source: SecretSource, err: unknown): SecretError {
   // Stryker disable next-line StringLiteral: every error of node:fs has a code; this names any other
   const code = (err as NodeJS.ErrnoException).code ?? 'error';
-  return new SecretError(`cannot read ${where(source)} (${code})`);
+  return failure(source, `cannot read ${where(source)} (${code})`);
+}
+
+/** What a variable's name looks like; anything else in a `*Env` key may be the secret itself. */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Whether the file or variable a source names may be shown: a secret put by mistake in a
+ * `*File` or `*Env` key (a Secret mapped to the `_FILE` variable) must not be. A path has a
+ * `/`; a variable's name is a word.
+ */
+function shown(source: SecretSource): boolean {
+  switch (source.kind) {
+    case 'file':
+      return source.path.includes('/');
+    case 'env':
+      return VARIABLE_NAME.test(source.name);
+    default:
+      return true;
+  }
 }
 
 /** Where the value is, for a message that already names the setting (`VIDISPINE_PASSWORD_FILE: …`). */
@@ -132,10 +153,19 @@ function where(source: SecretSource): string {
     case 'literal':
       return 'the value';
     case 'file':
-      return `file ${source.path}`;
+      return shown(source) ? `file ${source.path}` : 'the file named';
     case 'env':
-      return `environment variable ${source.name}`;
+      return shown(source) ? `environment variable ${source.name}` : 'the variable named';
   }
+}
+
+/** A problem with a source; when its file or variable is not shown, why not. */
+function failure(source: SecretSource, message: string): SecretError {
+  if (shown(source)) return new SecretError(message);
+  const looks = source.kind === 'file' ? 'a file path' : 'a variable name';
+  return new SecretError(
+    `${message}; the value does not look like ${looks} (is it the secret itself? it is not shown)`,
+  );
 }
 
 /**

@@ -629,6 +629,27 @@ users:
     expect(message).toBe(`users[0].passwordFile: ${problem.replace('PATH', pw)}`);
   });
 
+  it('never shows a secret given where a file or a variable should be named, exiting 2', async () => {
+    const secret = 's3cr3t-Pa55word!';
+    const result = await runCli(['check'], {
+      env: {
+        PATH: process.env.PATH,
+        VIDISPINE_URL: 'http://127.0.0.1:1',
+        VIDISPINE_USER: 'alice',
+        VIDISPINE_PASSWORD_FILE: secret,
+      },
+    });
+    expect(result.stderr).toContain(
+      'VIDISPINE_PASSWORD_FILE: cannot read the file named (ENOENT); the value does not look like a file path (is it the secret itself? it is not shown)',
+    );
+    expect(result.stdout + result.stderr).not.toContain(secret);
+    expect(result.code).toBe(2);
+    const yaml = YAML_BASE.replace('password: alice-password', `passwordEnv: "${secret}"`);
+    expect(configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toBe(
+      'users[0].passwordEnv: the variable named is not set; the value does not look like a variable name (is it the secret itself? it is not shown)',
+    );
+  });
+
   it('rejects a secret file it may not read, exiting 2', async () => {
     // Root reads any file: as root, the CLI runs without the capabilities that allow it.
     const pw = freshPath('unreadable');

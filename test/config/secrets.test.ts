@@ -173,3 +173,46 @@ describe('secrets from the environment and the configuration', () => {
     );
   });
 });
+
+describe('a secret put where a file or a variable should be named', () => {
+  const NOT_SHOWN = '(is it the secret itself? it is not shown)';
+
+  it('never shows a file setting without a /: it may be the secret itself', async () => {
+    expect(await refusal({ kind: 'file', path: 's3cr3t-Pa55word!' })).toBe(
+      `cannot read the file named (ENOENT); the value does not look like a file path ${NOT_SHOWN}`,
+    );
+    expect(
+      describeSecret({ kind: 'file', path: 's3cr3t', setting: 'VIDISPINE_PASSWORD_FILE' }),
+    ).toBe('the file named (VIDISPINE_PASSWORD_FILE)');
+    const missing = path('missing');
+    expect(await refusal({ kind: 'file', path: missing })).toBe(
+      `cannot read file ${missing} (ENOENT)`,
+    );
+  });
+
+  it.each(['s3cr3t-Pa55word!', '2PW', 'PW!', 'MY PW', 'PW-2', ''])(
+    'never shows a variable setting %p, which is no variable name',
+    async (name) => {
+      const message = await refusal({ kind: 'env', name });
+      expect(message).toBe(
+        `the variable named is not set; the value does not look like a variable name ${NOT_SHOWN}`,
+      );
+      expect(describeSecret({ kind: 'env', name, setting: 'users[0].passwordEnv' })).toBe(
+        'the variable named (users[0].passwordEnv)',
+      );
+    },
+  );
+
+  it.each(['PW', '_X', 'a', 'My_Pw2'])('names the variable %s', async (name) => {
+    expect(await refusal({ kind: 'env', name })).toBe(`environment variable ${name} is not set`);
+  });
+
+  it('says so for every problem with such a source', async () => {
+    expect(() => readSecretNow({ kind: 'env', name: 'p w' }, { 'p w': '\uFFFD' })).toThrow(
+      /^the variable named holds U\+FFFD.*; the value does not look like a variable name \(is it/,
+    );
+    expect(() => readSecretNow({ kind: 'env', name: 'p w' }, { 'p w': '\n' })).toThrow(
+      `the variable named is empty; the value does not look like a variable name ${NOT_SHOWN}`,
+    );
+  });
+});

@@ -9,6 +9,8 @@ import { ConfigError, type ConfigIssue, type KeyPath, keyPath } from './errors';
  */
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
+const KEY_COLON = "a key needs ': ' (colon and space) before its value";
+
 /**
  * What each of the yaml library's error codes means, in words of our own: the library's
  * messages quote the text they stumbled on, which may be a password (`password: *secret`
@@ -31,7 +33,7 @@ const YAML_PROBLEMS: Readonly<Record<ErrorCode, string>> = {
   IMPOSSIBLE: 'text the YAML reader cannot place',
   KEY_OVER_1024_CHARS: 'a key longer than 1024 characters (a missing colon?)',
   MISSING_CHAR: 'a closing quote, bracket or brace is missing',
-  MULTILINE_IMPLICIT_KEY: 'a key that spans lines (a missing colon or closing quote?)',
+  MULTILINE_IMPLICIT_KEY: `a key that spans lines (${KEY_COLON}, or a closing quote is missing?)`,
   MULTIPLE_ANCHORS: 'more than one anchor (&…) on one value',
   MULTIPLE_DOCS: 'more than one YAML document (---): the file must hold exactly one',
   MULTIPLE_TAGS: 'more than one tag (!…) on one value',
@@ -44,6 +46,16 @@ const YAML_PROBLEMS: Readonly<Record<ErrorCode, string>> = {
     'unexpected text (a value starting with | or > opens a block, one starting with * & ! % @ or ` is YAML syntax): quote the value',
   BAD_COLLECTION_TYPE: 'a tag that does not fit its mapping or list',
 };
+
+/**
+ * A key left without `: ` (`password:x`) is a "missing character" to the library, as a
+ * missing closing quote is: told apart by its message, which is matched, never shown.
+ */
+function problemOf({ code, message }: { code: ErrorCode; message: string }): string {
+  return code === 'MISSING_CHAR' && message.startsWith('Implicit map keys need to be followed')
+    ? KEY_COLON
+    : YAML_PROBLEMS[code];
+}
 
 /** An alias whose anchor is not defined before it (the library would quote its name). */
 const UNRESOLVED_ALIAS =
@@ -84,7 +96,7 @@ export function readYamlFile(file: string, setting: string, knownKeys: KnownKeys
   const problems = [
     ...doc.errors,
     ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED'),
-  ].map((e) => at(e.pos[0], YAML_PROBLEMS[e.code]));
+  ].map((e) => at(e.pos[0], problemOf(e)));
   yaml.visit(doc, {
     Alias: (_, alias) => {
       if (alias.resolve(doc) === undefined)

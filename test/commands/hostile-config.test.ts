@@ -143,6 +143,20 @@ describe('YAML that cannot be read is reported by line, column and key, never by
     expect(result.stdout + result.stderr).not.toMatch(/up3rSec|Secret/);
   });
 
+  it("a key written without ': ' (password:…) is named as such, its value never shown", async () => {
+    const path = join(dir, 'no-space.yaml');
+    writeFileSync(
+      path,
+      `vidispine:\n  url: http://127.0.0.1:1\nusers:\n  - name: alice\n    listen: 127.0.0.1:0\n    password:${SECRET}\n`,
+    );
+    const result = await runCli(['check', '--config', path], { timeoutMs: 10_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "line 6, column 5 (users[0]): a key needs ': ' (colon and space) before its value",
+    );
+    expect(result.stdout + result.stderr).not.toMatch(/up3rSec|Secret/);
+  });
+
   it.each([
     [
       'a duplicate key',

@@ -144,9 +144,22 @@ function unshownKeyProblem(key: string, valid: readonly string[]): string {
   return `an unknown key, not shown since it may hold a value (a missing space after a colon?)${meant}`;
 }
 
+/** What a block or a list is, in YAML's words (zod's would be "expected object"). */
+const SHAPES: Readonly<Record<string, string>> = {
+  object: 'must be a block of keys (indented `key: value` lines, or `{ key: value, … }`)',
+  array: 'must be a list (lines starting with `- `, or `[ … ]`)',
+};
+
+/** What was written instead, without its value (`admin: secret` may be a password). */
+function shapeOf(input: unknown): string {
+  if (Array.isArray(input)) return 'a list';
+  return typeof input === 'object' ? 'a block of keys' : 'a single value';
+}
+
 /**
  * Zod's issues, each at its key: an unknown key with the nearest valid one of its block, a
- * missing value as "required", a problem that names other keys as a function that names them.
+ * missing value as "required", a block or list given as something else in YAML's words, a
+ * problem that names other keys as a function that names them.
  */
 export function zodIssues(error: z.ZodError, schema: z.ZodType): KeyIssue[] {
   return error.issues.flatMap((issue): KeyIssue[] => {
@@ -164,6 +177,9 @@ export function zodIssues(error: z.ZodError, schema: z.ZodType): KeyIssue[] {
     }
     if (issue.code === 'invalid_type' && issue.input === null) {
       return [{ path, problem: 'has no value: write one after the colon, or leave the key out' }];
+    }
+    if (issue.code === 'invalid_type' && issue.expected in SHAPES) {
+      return [{ path, problem: `${SHAPES[issue.expected]}, not ${shapeOf(issue.input)}` }];
     }
     const named = issue.code === 'custom' ? (issue.params as ProblemParams | undefined) : undefined;
     return [{ path, problem: named?.problem ?? issue.message }];

@@ -468,7 +468,30 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     ],
     [YAML_BASE.replace('url: http://vidispine:8080', 'url:'), 'vidispine.url: has no value'],
     ['users:\n  - name: a\n', 'vidispine: required'],
-    [YAML_BASE.replace('users:', 'users:\n  - 5'), 'users[0]: Invalid input'],
+    [
+      YAML_BASE.replace('users:', 'users:\n  - 5'),
+      'users[0]: must be a block of keys (indented `key: value` lines, or `{ key: value, … }`), not a single value',
+    ],
+    [
+      YAML_BASE.replace('users:', 'users:\n  - [alice]'),
+      'users[0]: must be a block of keys (indented `key: value` lines, or `{ key: value, … }`), not a list',
+    ],
+    [
+      YAML_BASE.replace('admin: { username: admin, password: adminpw }', 'admin: adminpw'),
+      'vidispine.admin: must be a block of keys (indented `key: value` lines, or `{ key: value, … }`), not a single value',
+    ],
+    [
+      YAML_BASE.replace('password: alice-password', 'accessKey: VSID2C56CQTA7DWW7DLF'),
+      'users[0].accessKey: must be a block of keys',
+    ],
+    [
+      YAML_BASE.replace(/users:[^]*/, 'users: { name: alice }\n'),
+      'users: must be a list (lines starting with `- `, or `[ … ]`), not a block of keys',
+    ],
+    [
+      YAML_BASE.replace(/users:[^]*/, 'users: alice\n'),
+      'users: must be a list (lines starting with `- `, or `[ … ]`), not a single value',
+    ],
     [YAML_BASE + 'log: { level: chatty }\n', 'log.level: must be one of'],
     [YAML_BASE + 'ops: { listen: 9090 }\n', 'ops.listen: must be host:port, or "off" to disable'],
     [

@@ -120,17 +120,23 @@ function createPool(
 /**
  * `connect`, with `started` and `ended` called around undici's own handling of each error
  * of a connection. undici adds its listeners while `connect`'s callback runs; one put in
- * front of them and one after them bracket it, whatever it does in between.
+ * front of them and one after them bracket it, whatever it does in between. Should a
+ * listener between them throw, the last one never runs: `ended` is also queued for when
+ * this turn of the event loop's work is over, so no answer after it is taken for a cut one.
  */
-function watchingErrors(
+export function watchingErrors(
   connect: BuildConnector.connector,
   started: () => void,
   ended: () => void,
 ): BuildConnector.connector {
+  const start = (): void => {
+    started();
+    process.nextTick(ended);
+  };
   return (options, callback) =>
     connect(options, (...args) => {
       const socket = args[1];
-      socket?.prependListener('error', started);
+      socket?.prependListener('error', start);
       callback(...args);
       socket?.on('error', ended);
     });

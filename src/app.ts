@@ -18,7 +18,7 @@ import { statusSetup } from './ops/status';
 import type { ShutdownSteps } from './ops/shutdown';
 import { combineObservers, type ForwardObserver } from './proxy/observer';
 import { createDataListeners, type DataListener } from './proxy/listener';
-import type { Clock } from './tokens/clock';
+import { type Clock, systemClock } from './tokens/clock';
 import { createTokenStore } from './tokens/store';
 import { RENEW_FRACTION } from './tokens/renew-policy';
 import type { TokenStore } from './tokens/types';
@@ -54,7 +54,8 @@ export function createTokenStoreFor(
   wiring: TokenStoreWiring = {},
 ): TokenService {
   const transport = createTransport(config.vidispine);
-  const { env, clock, random } = wiring;
+  const { env, random } = wiring;
+  const clock = wiring.clock ?? systemClock;
   // What one minter learns of the server (no GET /API/token) every minter uses.
   const server = createServerFacts();
   const store = createTokenStore({
@@ -68,7 +69,7 @@ export function createTokenStoreFor(
         transport,
         server,
         env,
-        now: clock && (() => clock.now()),
+        now: () => clock.now(),
         names: config.names,
       }),
     checker: createTokenChecker(transport, config.vidispine.mintTimeoutSeconds),

@@ -316,7 +316,7 @@ class Exchange implements Turn {
       return;
     }
     this.upstreamReq = upstreamReq;
-    this.sentAt = Date.now();
+    this.sentAt = this.f.store.now();
     upstreamReq.on('response', (upstreamRes) => this.onResponse(upstreamReq, upstreamRes));
     upstreamReq.on('error', (err) => this.onUpstreamError(upstreamReq, err));
     upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));
@@ -352,7 +352,7 @@ class Exchange implements Turn {
     const { upstream } = this.f;
     const call = new PooledCall(this, !this.freshConnection);
     this.upstreamReq = call;
-    this.sentAt = Date.now();
+    this.sentAt = this.f.store.now();
     const options: Dispatcher.DispatchOptions = {
       path: upstream.pathPrefix + this.admitted.path,
       method: this.req.method as Dispatcher.HttpMethod,

@@ -194,7 +194,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       refuse(client, 400, `request cannot be forwarded: ${messageOf(err)}`);
       return;
     }
-    const sentAt = Date.now();
+    const sentAt = store.now();
     let stage: AttemptStage = 'sent';
     limitConnect(upstreamReq, upstream.connectTimeoutMs);
     upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));

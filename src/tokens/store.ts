@@ -89,7 +89,7 @@ interface Slot {
   lastError: UserTokenStatus['lastError'];
   lastRefreshAt: number | null;
   everHeld: boolean;
-  /** While failing, or after tokens kept dying: no mint attempt before this (epoch ms). */
+  /** While failing, or after tokens kept dying: no mint attempt before this (on the clock). */
   retryAt: number | null;
   /** What `get()` says while `retryAt` holds it back. */
   blocked: { reason: NoTokenReason; message: string } | null;
@@ -227,8 +227,13 @@ class LruTokenStore implements TokenStore {
     return result === 'dead' ? 'replay' : 'pass';
   }
 
+  now(): number {
+    return this.clock.now();
+  }
+
   status(): UserTokenStatus[] {
     const now = this.clock.now();
+    const wall = (at: number | null) => (at === null ? null : this.clock.wall(at));
     return [...this.slots.values()].map((slot) => {
       const held = this.cache.peek(slot.user.name);
       const live = held !== undefined && !held.revoked ? held : undefined;
@@ -244,14 +249,14 @@ class LruTokenStore implements TokenStore {
             : slot.failures > 0
               ? 'failing'
               : 'valid',
-        expiresAt: live?.expiresAt ?? null,
-        lastRefreshAt: slot.lastRefreshAt,
-        lastError: slot.lastError,
+        expiresAt: wall(live?.expiresAt ?? null),
+        lastRefreshAt: wall(slot.lastRefreshAt),
+        lastError: slot.lastError && { ...slot.lastError, at: this.clock.wall(slot.lastError.at) },
         failures: slot.failures,
         everHeld: slot.everHeld,
         effectiveSeconds: slot.effectiveSeconds,
         marginSeconds: marginMsFor(slot, slot.effectiveSeconds) / 1000,
-        nextAttemptAt: slot.retryAt !== null && slot.retryAt > now ? slot.retryAt : null,
+        nextAttemptAt: slot.retryAt !== null && slot.retryAt > now ? wall(slot.retryAt) : null,
       };
     });
   }
@@ -370,7 +375,7 @@ class LruTokenStore implements TokenStore {
       endpoint: slot.minter.endpoint,
       seconds: lifetimeMs / 1000,
       durationSeconds: (now - started) / 1000,
-      expiresAt: held.expiresAt,
+      expiresAt: this.clock.wall(held.expiresAt),
     });
     if (previous !== undefined && !previous.revoked) this.planRetest(slot, previous);
     return held;

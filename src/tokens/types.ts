@@ -41,7 +41,7 @@ export class NoTokenError extends Error {
 export interface TokenLease {
   readonly user: string;
   readonly value: string;
-  /** Epoch ms after which this token will not be handed out (modelled expiry minus margin). */
+  /** The store's clock (`now()`) after which this token will not be handed out (modelled expiry minus margin). */
   readonly usableUntil: number;
 }
 
@@ -114,6 +114,11 @@ export type TokenEventName = keyof TokenEvents;
 export type Rejection = 'replay' | 'pass';
 
 export interface TokenStore {
+  /**
+   * The store's clock: elapsed time, unmoved by steps of the wall clock. `sentAt` given to
+   * `answered` and `rejected` is read from it, as the minters stamp theirs.
+   */
+  now(): number;
   /** A usable token now, synchronously, or undefined (hot path: no promise when one is held). */
   current(user: string): TokenLease | undefined;
   /** A usable token, minting (coalesced) when none is held; rejects with NoTokenError. */

@@ -27,7 +27,7 @@ export interface MinterOptions {
   readonly server?: ServerFacts;
   /** Where `passwordEnv`/`secretEnv` secrets are read; default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Clock for `sentAt`; must be the token store's clock. Default `Date.now`. */
+  /** Clock for `sentAt`; must be the token store's clock (the app passes it). Default `Date.now`. */
   readonly now?: () => number;
   /** How the configuration names its keys, for messages; default YAML paths. */
   readonly names?: KeyNames;

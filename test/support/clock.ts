@@ -13,6 +13,9 @@ export class ManualClock implements Clock {
 
   now = (): number => this.time;
 
+  /** Its time is the wall clock's too. */
+  wall = (at: number): number => at;
+
   setTimeout = (fn: () => void, ms: number): unknown => {
     const id = this.nextId++;
     this.timers.set(id, { at: this.time + Math.max(0, ms), fn });

@@ -1,4 +1,7 @@
 import { MAX_TIMER_MS, systemClock } from '../../src/tokens/clock';
+import { createTokenStore } from '../../src/tokens/store';
+import type { TokenMinter, TokenStore } from '../../src/tokens/types';
+import { password, userConfig } from '../support/config-fixtures';
 
 describe('systemClock timers', () => {
   beforeEach(() => jest.useFakeTimers());
@@ -40,5 +43,65 @@ describe('systemClock timers', () => {
     systemClock.setTimeout(fired, 10);
     jest.advanceTimersByTime(10);
     expect(fired).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('token lifetimes against steps of the wall clock', () => {
+  const HOUR = 3600_000;
+  let store: TokenStore | undefined;
+
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => {
+    store?.stop();
+    store = undefined;
+    jest.useRealTimers();
+  });
+
+  /** A store on the real clock; its minter stamps `sentAt` as the HTTP minter does. */
+  async function holding(seconds: number): Promise<{ store: TokenStore; mints: () => number }> {
+    let serial = 0;
+    const minter: TokenMinter = {
+      endpoint: 'token',
+      mint: () => {
+        serial += 1;
+        return Promise.resolve({ value: `tok-${serial}`, sentAt: systemClock.now(), seconds });
+      },
+    };
+    const s = createTokenStore({
+      users: [
+        userConfig('alice', {
+          credential: password('alice', 'unused'),
+          token: { seconds, safetyMarginSeconds: 1 },
+        }),
+      ],
+      minterFor: () => minter,
+      checker: { check: () => Promise.resolve('alive') },
+      random: () => 0.5,
+    });
+    store = s;
+    s.start();
+    await jest.advanceTimersByTimeAsync(0);
+    return { store: s, mints: () => serial };
+  }
+
+  it('renews on time, and hands out no token past its life, after the wall clock steps back', async () => {
+    const { store: s, mints } = await holding(10);
+    expect(s.current('alice')?.value).toBe('tok-1');
+    jest.setSystemTime(Date.now() - HOUR);
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(mints()).toBe(2);
+    expect(s.current('alice')?.value).toBe('tok-2');
+    // What people and Prometheus read is wall-clock time, whatever the step.
+    const [view] = s.status();
+    expect(view.expiresAt).toBeGreaterThan(Date.now());
+    expect(view.expiresAt).toBeLessThanOrEqual(Date.now() + 10_000);
+  });
+
+  it('keeps a token usable for its whole life after the wall clock steps forward', async () => {
+    const { store: s, mints } = await holding(10);
+    jest.setSystemTime(Date.now() + HOUR);
+    expect(s.current('alice')?.value).toBe('tok-1');
+    expect(s.status()[0]).toMatchObject({ state: 'valid', expiresAt: Date.now() + 10_000 });
+    expect(mints()).toBe(1);
   });
 });

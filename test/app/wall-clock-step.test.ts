@@ -1,0 +1,42 @@
+/**
+ * A step of the proxy's wall clock (an NTP correction, `date -s`) moves no token's expiry:
+ * lifetimes, renewals and the mint budget are counted on elapsed time. Vidispine's clock
+ * (the simulator's) does not step.
+ */
+import { startApp } from '../support/app';
+import { call } from '../support/http';
+
+const HOUR = 3600_000;
+
+afterEach(() => jest.restoreAllMocks());
+
+it('replaces a token that died after the wall clock stepped back an hour at once, without a 503', async () => {
+  const realNow = Date.now.bind(Date);
+  let step = 0;
+  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + step);
+  const r = await startApp({ simulator: { now: realNow } });
+  try {
+    expect((await call(r.port(), { path: '/API/whoami' })).text).toBe('alice');
+    step = -HOUR;
+    r.sim.revokeAllTokens();
+
+    const answer = await call(r.port(), { path: '/API/whoami' });
+    expect([answer.status, answer.text]).toEqual([200, 'alice']);
+    expect(
+      await r.metric('vidispine_auth_proxy_upstream_unauthorized_total', {
+        user: 'alice',
+        retried: 'true',
+      }),
+    ).toBe(1);
+    expect((await r.ops('/readyz')).status).toBe(200);
+    // What is shown is read on the wall clock as it is now.
+    const status = JSON.parse((await r.ops('/status')).text) as {
+      users: { expiresInSeconds: number; expiresAt: string }[];
+    };
+    expect(status.users[0].expiresInSeconds).toBeGreaterThan(50);
+    expect(status.users[0].expiresInSeconds).toBeLessThanOrEqual(60);
+    expect(Date.parse(status.users[0].expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
+  } finally {
+    await r.close();
+  }
+});

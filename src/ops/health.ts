@@ -6,12 +6,12 @@
 import type { UserTokenStatus } from '../tokens/types';
 import { holdsUnexpiredToken, type TokenStatusSource } from './views';
 
-export type NotReadyReason = 'no_token_yet' | 'token_expired';
+export type NotReadyReason = 'no_token_yet' | 'token_invalidated' | 'token_expired';
 
 /** One user as a probe sees it. */
 export interface UserProbe {
   readonly user: string;
-  /** The token store's state: `pending`, `valid`, `failing` or `expired`. */
+  /** The token store's state: `pending`, `valid`, `failing`, `invalidated` or `expired`. */
   readonly state: string;
   /** Whether this user lets the probe pass. */
   readonly ok: boolean;
@@ -47,10 +47,9 @@ export class Health {
   /** Every configured user holds an unexpired token now, and shutdown has not begun. */
   ready(): ProbeResult {
     const at = this.now();
-    const users = this.tokens.status().map((view) => {
-      if (holdsUnexpiredToken(view, at)) return probe(view, null);
-      return probe(view, view.everHeld ? 'token_expired' : 'no_token_yet');
-    });
+    const users = this.tokens
+      .status()
+      .map((view) => probe(view, holdsUnexpiredToken(view, at) ? null : withoutTokenReason(view)));
     return {
       ok: users.every((u) => u.ok) && !this.shutdownBegun,
       shuttingDown: this.shutdownBegun,
@@ -66,6 +65,15 @@ export class Health {
   get shuttingDown(): boolean {
     return this.shutdownBegun;
   }
+}
+
+/**
+ * Why a user holds no usable token: none yet, or its last one was refused by Vidispine
+ * before its expiry (confirmed with GET /API/whoami) and none replaced it yet, or it lapsed.
+ */
+function withoutTokenReason(view: UserTokenStatus): NotReadyReason {
+  if (!view.everHeld) return 'no_token_yet';
+  return view.state === 'invalidated' ? 'token_invalidated' : 'token_expired';
 }
 
 function probe(view: UserTokenStatus, reason: NotReadyReason | null): UserProbe {

@@ -46,10 +46,10 @@ dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
 .users{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,26rem),1fr));gap:1rem;margin:1.2rem 0}
 .user{background:#fff;border:1px solid #d5d8dc;border-left:.4rem solid #9aa0a6;border-radius:.4rem;padding:1rem;min-width:0}
 .user.valid{border-left-color:#1e8e3e}.user.failing{border-left-color:#e37400}
-.user.pending,.user.expired{border-left-color:#c5221f}
+.user.pending,.user.invalidated,.user.expired{border-left-color:#c5221f}
 .state{font-size:.8rem;font-weight:600;text-transform:uppercase;letter-spacing:.04em;padding:.1rem .45rem;border-radius:.25rem;background:#eceff1}
 .valid .state{background:#dff3e4;color:#0b5d1e}.failing .state{background:#fef0d9;color:#7a4100}
-.pending .state,.expired .state{background:#fde2e1;color:#8a1c13}
+.pending .state,.invalidated .state,.expired .state{background:#fde2e1;color:#8a1c13}
 .problem{margin-top:.8rem;padding:.7rem .8rem;border-radius:.3rem;background:#fff4f2;border:1px solid #f4c7c3}
 .problem p{margin:.2rem 0;overflow-wrap:anywhere}
 code{font-family:ui-monospace,monospace;font-size:.9em}

@@ -245,7 +245,9 @@ class LruTokenStore implements TokenStore {
         state: !slot.everHeld
           ? 'pending'
           : !usable
-            ? 'expired'
+            ? held?.revoked === true
+              ? 'invalidated'
+              : 'expired'
             : slot.failures > 0
               ? 'failing'
               : 'valid',

@@ -49,7 +49,8 @@ export type TokenState =
   | 'pending' // never held a token yet, first mint under way or failing
   | 'valid' // holds an unexpired token, last mint succeeded
   | 'failing' // holds an unexpired token, but renewal is failing
-  | 'expired'; // held one before, none usable now
+  | 'invalidated' // Vidispine stopped taking the token before its expiry; no new one yet
+  | 'expired'; // held one before, it lapsed, none usable now
 
 export interface UserTokenStatus {
   readonly user: string;

@@ -252,10 +252,10 @@ class Exchange implements Turn {
       this.send();
       return;
     }
-    void this.startSlowly(lease);
+    void this.startSlowly();
   }
 
-  private async startSlowly(held: TokenLease | undefined): Promise<void> {
+  private async startSlowly(): Promise<void> {
     if (this.plan === 'buffer') {
       if (this.clientExpectsContinue) this.res.writeContinue();
       this.body = await (this.reading ?? this.readBody());
@@ -263,7 +263,8 @@ class Exchange implements Turn {
       if (this.body === undefined || this.res.headersSent) return;
       this.bodyLength = this.body.reduce((n, chunk) => n + chunk.length, 0);
     }
-    const lease = held ?? (await this.freshLease());
+    // The token of the moment the body is complete: reading it may outlast the one held before.
+    const lease = this.f.store.current(this.user) ?? (await this.freshLease());
     if (lease === undefined || this.clientGone) return;
     this.lease = lease;
     this.send();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { patternBytes, patternChunks } from '../../src/simulator/pattern';
-import { call, uploadPattern, type Reply } from '../support/http';
+import { call, readReply, uploadPattern, type Reply } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
 import { until } from '../support/wait';
 
@@ -132,6 +132,45 @@ describe('a HEAD request meeting a 401', () => {
       expect(h.observer.upstreamErrors).toEqual([]);
       await until(() => h.observer.finished.length === 2);
       expect(h.observer.finished.map((f) => f.status)).toEqual([401, 401]);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('a held body that arrives slowly', () => {
+  it('goes upstream with the token held once it is complete, not the one it began under', async () => {
+    const h = await startHarness();
+    try {
+      await call(h.port, { path: '/API/whoami' });
+      const body = patternBytes(0, 64);
+      const answer = new Promise<Reply>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port: h.port,
+            method: 'POST',
+            path: '/API/import/raw',
+            headers: { 'content-length': body.length },
+            agent: false,
+          },
+          (res) => void readReply(res).then(resolve, reject),
+        );
+        req.on('error', reject);
+        req.write(body.subarray(0, 10));
+        // The head has been read (the exchange began, with the token of that moment) before
+        // that token dies and is replaced, then the body ends.
+        void until(() => h.observer.started === 2)
+          .then(async () => {
+            h.sim.revokeAllTokens();
+            expect((await call(h.port, { path: '/API/whoami' })).text).toBe('alice');
+            req.end(body.subarray(10));
+          })
+          .catch(reject);
+      });
+      expect((await answer).status).toBe(200);
+      // Only the GET met the dead token; the upload went out once, with the new one.
+      expect(h.observer.unauthorized).toEqual([{ user: 'alice', retried: true }]);
     } finally {
       await h.close();
     }

@@ -60,16 +60,31 @@ export function observeSliding(
       possible: null,
     };
   }
-  if (receivedAt >= state.lastPushFrom + intervalMs) {
-    const { possible } = state;
-    if (possible && possible.from <= sentAt && possible.by >= receivedAt) return state;
-    return {
-      ...state,
-      possible: {
-        from: Math.min(possible?.from ?? sentAt, sentAt),
-        by: Math.max(possible?.by ?? receivedAt, receivedAt),
-      },
-    };
-  }
-  return state;
+  return observeUncertain(state, sentAt, receivedAt, { intervalMs });
+}
+
+/**
+ * A request with the token whose push is possible but not certain: its answer proves
+ * Vidispine accepted the token but it may have come too early to push, or its answer (a 5xx,
+ * a front end's 4xx) does not prove Vidispine took the token at all — though it may have,
+ * and pushed. Never counted as a push, it widens the window of possible pushes, so a later
+ * certain push is counted from the earliest of them: a push that did happen suppresses the
+ * server's next one for an interval.
+ */
+export function observeUncertain(
+  state: SlidingState,
+  sentAt: number,
+  receivedAt: number,
+  { intervalMs }: Pick<SlidingRules, 'intervalMs'>,
+): SlidingState {
+  if (receivedAt < state.lastPushFrom + intervalMs) return state;
+  const { possible } = state;
+  if (possible && possible.from <= sentAt && possible.by >= receivedAt) return state;
+  return {
+    ...state,
+    possible: {
+      from: Math.min(possible?.from ?? sentAt, sentAt),
+      by: Math.max(possible?.by ?? receivedAt, receivedAt),
+    },
+  };
 }

@@ -13,7 +13,12 @@ import {
 import { provesAccepted } from '../vidispine/acceptance';
 import { messageOf } from '../error-message';
 import { renewAt, safetyMarginMs } from './renew-policy';
-import { mintedSliding, observeSliding, type SlidingState } from './sliding-expiry';
+import {
+  mintedSliding,
+  observeSliding,
+  observeUncertain,
+  type SlidingState,
+} from './sliding-expiry';
 import {
   MintError,
   type MintFailureReason,
@@ -204,10 +209,13 @@ class LruTokenStore implements TokenStore {
   }
 
   answered(user: string, tokenValue: string, sentAt: number, status: number): void {
-    if (!provesAccepted(status)) return;
     const slot = this.slots.get(user);
     const held = slot?.recent.find((h) => h.value === tokenValue);
     if (!slot || !held || sentAt >= held.expiresAt) return;
+    if (!provesAccepted(status)) {
+      this.notePossiblePush(slot, held, sentAt);
+      return;
+    }
     if (sentAt > held.aliveAt) held.aliveAt = sentAt;
     this.noteAlive(slot, held, sentAt);
   }
@@ -453,6 +461,18 @@ class LruTokenStore implements TokenStore {
     if (next.expiresAt === held.expiresAt) return;
     this.setLife(slot, held, next.lastPushFrom, next.expiresAt);
     if (held === slot.recent[0]) this.schedule(slot, held);
+  }
+
+  /**
+   * An answer that proves nothing (a 5xx, a front end's 4xx) to a request Vidispine may still
+   * have taken the token for: an autoRefresh push it may have made is remembered, so the next
+   * push the model counts does not outrun the server's.
+   */
+  private notePossiblePush(slot: Slot, held: Held, sentAt: number): void {
+    if (held.sliding === null || held.revoked) return;
+    held.sliding = observeUncertain(held.sliding, sentAt, this.clock.now(), {
+      intervalMs: slot.user.token.serverRefreshIntervalSeconds * 1000,
+    });
   }
 
   /**

@@ -128,7 +128,8 @@ export interface TokenStore {
    * A request carrying this token, sent at `sentAt`, got an answer with this status (other
    * than 401). Only an answer that proves Vidispine accepted the token (`provesAccepted`: not
    * a front end's 503, never a 5xx) shows it was alive then: it may slide an autoRefresh
-   * expiry and counts as evidence against a learned lifetime. Other answers change nothing.
+   * expiry and counts as evidence against a learned lifetime. Other answers move no expiry,
+   * but a push Vidispine may have made for them holds back the next one the model counts.
    */
   answered(user: string, tokenValue: string, sentAt: number, status: number): void;
   /**

@@ -6,7 +6,12 @@ import {
   retestAgeMs,
 } from '../../src/tokens/lifetime-learning';
 import { renewAt, safetyMarginMs } from '../../src/tokens/renew-policy';
-import { mintedSliding, observeSliding, type SlidingState } from '../../src/tokens/sliding-expiry';
+import {
+  mintedSliding,
+  observeSliding,
+  observeUncertain,
+  type SlidingState,
+} from '../../src/tokens/sliding-expiry';
 import { MAY_PASS, OPERATOR_MUST_FIX } from '../support/mint-failures';
 
 describe('renewAt', () => {
@@ -276,6 +281,31 @@ describe('sliding expiry (autoRefresh)', () => {
     state = use(state, 12);
     expect(state.expiresAt).toBeLessThanOrEqual(s(70.15));
     expect(state.expiresAt).toBe(s(69.95));
+  });
+
+  it('takes an answer that proves nothing for a push that may have happened, never a certain one', () => {
+    const state = mintedSliding(0, s(0.1), 60_000);
+    // Too early to push, whether Vidispine took the token or not: nothing is known.
+    expect(observeUncertain(state, s(9), s(10) - 1, rules)).toBe(state);
+    // Late enough for a push, sent or answered: possible only, the expiry stays.
+    const later = observeUncertain(state, s(30), s(30.5), rules);
+    expect(later).toEqual({ ...state, possible: { from: s(30), by: s(30.5) } });
+    expect(observeUncertain(state, s(9), s(10), rules).possible).toEqual({
+      from: s(9),
+      by: s(10),
+    });
+    // It widens the window as a proven answer does, and returns the same object inside it.
+    expect(observeUncertain(later, s(29), s(30.2), rules).possible).toEqual({
+      from: s(29),
+      by: s(30.5),
+    });
+    expect(observeUncertain(later, s(30.1), s(31), rules).possible).toEqual({
+      from: s(30),
+      by: s(31),
+    });
+    expect(observeUncertain(later, s(30), s(30.5), rules)).toBe(later);
+    // A certain push after it counts from it: the server may have pushed at 30 s.
+    expect(use(later, 35).expiresAt).toBe(s(90));
   });
 
   it('keeps a busy token alive: the model never falls near expiry under steady traffic', () => {

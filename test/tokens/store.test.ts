@@ -536,9 +536,27 @@ describe('autoRefresh mode', () => {
         expiresAt: t0 + 60_000,
       });
     }
-    // A 404 is Vidispine's, after authentication.
+    // A 404 is Vidispine's, after authentication: it pushes, counted from the first of those
+    // answers that came an interval after the mint (10 s), since Vidispine may have taken the
+    // token then and pushed.
     s.store.answered('alice', first.value, s.clock.now(), 404);
-    expect(s.store.status()[0].expiresAt).toBe(s.clock.now() + 60_000);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 70_000);
+  });
+
+  it('counts a push an answer that proves nothing may have made, so a later one is not counted twice', async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    // At 10 s Vidispine took the token, pushed its expiry to 70 s, and then failed (500).
+    await s.clock.advance(10_000);
+    const failedAt = s.clock.now();
+    await s.clock.advance(50);
+    s.store.answered('alice', first.value, failedAt, 500);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
+    // At 19.9 s, less than the interval after that push, the server pushes nothing.
+    await s.clock.advanceTo(t0 + 19_900);
+    s.store.answered('alice', first.value, s.clock.now(), 200);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 70_000);
   });
 
   it('does not push for tokens it does not hold', async () => {

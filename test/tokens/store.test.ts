@@ -338,6 +338,28 @@ describe('a 401 on a token', () => {
     ]);
   });
 
+  it('lets a token that dies during a renewal wait for that renewal: one mint in all', async () => {
+    const s = setup([user('alice')], 'manual');
+    const got = s.store.get('alice');
+    const first = s.minter('alice').succeed();
+    await got;
+    // At 70 % of the usable 55 s the renewal goes out and is still under way…
+    await s.clock.advance(38_500);
+    expect(s.minter('alice').calls).toBe(2);
+    // …when Vidispine drops the token: the 401s are replayed with the renewal's token.
+    s.checker.kill(first);
+    const verdicts = [
+      s.store.rejected('alice', first, s.clock.now()),
+      s.store.rejected('alice', first, s.clock.now()),
+    ];
+    await expect(Promise.all(verdicts)).resolves.toEqual(['replay', 'replay']);
+    const waiters = Array.from({ length: 50 }, () => s.store.get('alice'));
+    const second = s.minter('alice').succeed();
+    expect(new Set((await Promise.all(waiters)).map((l) => l.value))).toEqual(new Set([second]));
+    expect(s.minter('alice').calls).toBe(2);
+    expect(s.store.status()[0].state).toBe('valid');
+  });
+
   it("keeps a token the check finds alive: the 401 was the request's own", async () => {
     const s = setup([user('alice')]);
     const token = (await s.store.get('alice')).value;

@@ -244,8 +244,11 @@ class Exchange implements Turn {
 
   /** Hot path: a held token and no body to read means no promise at all. */
   start(): void {
-    // A pipelined request's turn may come only after its connection was lost.
-    if (this.clientGone || this.req.socket.destroyed) return;
+    // A pipelined request's turn may come only after its connection was lost, or after an
+    // earlier answer closed it (Node ends the socket once such an answer is out, before the
+    // next turn): never answered, it must not reach Vidispine either (RFC 9112 §9.6), or a
+    // client sending it again on a new connection would have it done twice.
+    if (this.clientGone || !this.req.socket.writable) return;
     const lease = this.f.store.current(this.user);
     if (lease !== undefined && this.plan !== 'buffer') {
       this.lease = lease;

@@ -200,6 +200,57 @@ describe('final answers before the body', () => {
       await refusing.close();
     }
   });
+
+  it.each([
+    ['DELETE', 'DELETE /API/item/VX-1 HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['POST without a body', 'POST /API/item HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'],
+    ['GET', 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ])(
+    'a %s pipelined behind such a refusal never reaches Vidispine: its answer could not be given',
+    async (_name, behind) => {
+      const seen: string[] = [];
+      let releaseFirst: (() => void) | undefined;
+      const refusing = await upstream(
+        (req, res) => {
+          seen.push(`${req.method} ${req.url}`);
+          if (req.url === '/API/first') releaseFirst = () => res.end('first');
+          else res.end('later');
+        },
+        (req, res) => {
+          seen.push(`${req.method} ${req.url}`);
+          res.writeHead(403, { 'content-length': 4, connection: 'close' });
+          res.end('no!\n');
+        },
+      );
+      const h = await startHarness({ forwardTo: refusing.url });
+      try {
+        // The upload waits its turn behind a GET, so all three are read before any answer.
+        const pipelined = rawRequest(
+          h.port,
+          'GET /API/first HTTP/1.1\r\nHost: x\r\n\r\n' +
+            'PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+            `3\r\nabc\r\n0\r\n\r\n${behind}`,
+          { untilClosed: true },
+        );
+        await until(() => releaseFirst !== undefined, 5000);
+        releaseFirst?.();
+        const result = await pipelined;
+        expect(result.responses.map((r) => [r.status, r.header('connection')])).toEqual([
+          [200, 'keep-alive'],
+          [403, 'close'],
+        ]);
+        expect(result.trailing).toBe('');
+        // A request on another connection, sent after the close: it comes after anything
+        // the pipelined one would have sent.
+        expect((await call(h.port, { path: '/API/later' })).text).toBe('later');
+        await until(() => h.listeners[0].inFlight() === 0, 5000);
+        expect(seen).toEqual(['GET /API/first', 'PUT /API/import/raw', 'GET /API/later']);
+      } finally {
+        await h.close();
+        await refusing.close();
+      }
+    },
+  );
 });
 
 describe('final answers while the body streams', () => {

@@ -56,7 +56,8 @@ const SCENARIOS: Record<string, Scenario> = {
       ...quiet(9, 10.5),
       { at: 14, firing: [NOT_READY] },
       { at: 25, firing: [EXPIRING, FAILING, NOT_READY] },
-      ...quiet(36, 45),
+      // The failures leave the 7-minute window of the failing alert by then.
+      ...quiet(38, 45),
     ],
   },
   'wrong password from the start: no token for the user': {
@@ -86,6 +87,21 @@ const SCENARIOS: Record<string, Scenario> = {
       failures: failedAttempts('network', 336 * MIN, 7 * HOUR, 8 * HOUR),
     },
     expect: [...quiet(335), { at: 350, firing: [FAILING] }, { at: 7 * 60, firing: [FAILING] }],
+  },
+  'Vidispine hanging for an hour under an 8 h token, scraped between two evaluations': {
+    minutes: 7 * 60,
+    token: {
+      lifetime: 8 * HOUR,
+      mints: [0],
+      // Each mint times out after 10 s, then waits the 5-minute cap: failures 310 s apart.
+      failures: failedAttempts('timeout', 336 * MIN, 7 * HOUR, 8 * HOUR, 10),
+    },
+    scrapePhase: 20,
+    expect: [
+      ...quiet(335),
+      // Firing from then on, not resolving between two failures.
+      ...Array.from({ length: 71 }, (_, i) => ({ at: 350 + i, firing: [FAILING] })),
+    ],
   },
   'metrics endpoint unreachable for 10 minutes': {
     minutes: 30,

@@ -3,6 +3,11 @@ import { count, heldToken, type TokenHistory } from './token-history';
 
 /** The shipped PodMonitor's scrape interval: the series are sampled this often. */
 const SCRAPE_SECONDS = 30;
+/**
+ * The input series' grid: finer than the scrapes, so a scrape can fall between two rule
+ * evaluations (the grid's other points hold no sample).
+ */
+const GRID_SECONDS = 10;
 
 const METRIC = 'vidispine_auth_proxy_';
 const TARGET = { job: 'media/vidispine-auth-proxy', instance: '10.0.0.7:9090' };
@@ -20,6 +25,13 @@ export interface Scenario {
    * evaluations run on separate 30 s timers, so a rule may always see data this old.
    */
   evaluationLag?: number;
+  /**
+   * Seconds from a rule evaluation to the next scrape, a multiple of 10 below 30 (default 0).
+   * Scrapes and evaluations keep their own phase in a real Prometheus: then a 5-minute range
+   * holds ten samples spanning 270 s, not the eleven spanning 300 s of scrapes that land
+   * on the evaluation's own instants.
+   */
+  scrapePhase?: number;
   /** Which alerts fire at these moments (minutes); every other alert must be quiet then. */
   expect: { at: number; firing: string[] }[];
 }
@@ -37,14 +49,16 @@ function seriesName(name: string, labels: Record<string, string>): string {
 }
 
 /**
- * One value per evaluation, as scraped `evaluationLag` seconds before it; `undefined`
- * (absent) is promtool's `_`.
+ * One value per scrape (`scrapePhase` seconds after an evaluation instant), as it was
+ * `evaluationLag` seconds before; `undefined` (absent), and every point between two scrapes,
+ * is promtool's `_`.
  */
 function sampled(s: Scenario, value: (t: number) => number | undefined): string {
   const out: string[] = [];
   const lag = s.evaluationLag ?? 0;
-  for (let t = 0; t <= s.minutes * 60; t += SCRAPE_SECONDS) {
-    const v = t < lag ? undefined : value(t - lag);
+  const phase = s.scrapePhase ?? 0;
+  for (let t = 0; t <= s.minutes * 60; t += GRID_SECONDS) {
+    const v = t % SCRAPE_SECONDS !== phase || t < lag ? undefined : value(t - lag);
     out.push(v === undefined ? '_' : String(v));
   }
   return out.join(' ');
@@ -158,7 +172,7 @@ export function promtoolTest(s: Scenario, rules: readonly AlertRule[], ruleFile:
     evaluation_interval: `${SCRAPE_SECONDS}s`,
     tests: [
       {
-        interval: `${SCRAPE_SECONDS}s`,
+        interval: `${GRID_SECONDS}s`,
         input_series: inputSeries(s),
         alert_rule_test: s.expect.flatMap(({ at, firing }) =>
           rules.map((rule) => ({

@@ -33,19 +33,22 @@ export function renewals(lifetime: number, from: number, until: number): number[
 /**
  * Failed attempts from `from` until `until` under the proxy's backoff, each delay at its
  * longest (no jitter): the widest gaps an alert has to bridge. `expiresAt` is when the
- * token held at `from` expires (0: none held).
+ * token held at `from` expires (0: none held). Each attempt fails `attemptSeconds` after it
+ * starts (a `timeout` takes the whole mint timeout, 10 s by default), and the backoff runs
+ * from that failure: failures are that much further apart than the delays.
  */
 export function failedAttempts(
   reason: MintFailureReason,
   from: number,
   until: number,
   expiresAt = 0,
+  attemptSeconds = 0,
 ): { at: number; reason: MintFailureReason }[] {
   const out: { at: number; reason: MintFailureReason }[] = [];
-  for (let t = from, failures = 1; t < until; failures++) {
+  for (let t = from + attemptSeconds, failures = 1; t < until; failures++) {
     out.push({ at: Math.round(t), reason });
     const timeLeftMs = (expiresAt - t) * 1000;
-    t += backoffDelay({ failures, reason, timeLeftMs, random: 0 }) / 1000;
+    t += backoffDelay({ failures, reason, timeLeftMs, random: 0 }) / 1000 + attemptSeconds;
   }
   return out;
 }

@@ -28,8 +28,11 @@ export function createAccessLog(logger: Logger): <R extends AccessLogFields>(rec
 /** Logs what the forwarder reports that an operator should see; request counting is the metrics' job. */
 export function forwardLogObserver(logger: Logger) {
   return {
-    upstreamError(reason: string): void {
-      logger.warn({ event: 'upstream_error', reason }, `request to Vidispine failed (${reason})`);
+    upstreamError(reason: string, user: string): void {
+      logger.warn(
+        { event: 'upstream_error', user, reason },
+        `request of ${user} to Vidispine failed (${reason})`,
+      );
     },
     upstreamUnauthorized(user: string, retried: boolean): void {
       if (retried) {

@@ -475,7 +475,7 @@ class Exchange implements Turn {
   /** Node refused to write Vidispine's answer head: 502 instead. */
   private cannotPassOn(upstreamReq: Attempt, err: unknown): void {
     upstreamReq.destroy();
-    this.f.observer.upstreamError?.('protocol');
+    this.f.observer.upstreamError?.('protocol', this.user);
     sendPlain(
       this.res,
       502,
@@ -633,7 +633,7 @@ class Exchange implements Turn {
   private answerCut(upstreamReq: ClientRequest, headers: readonly string[]): void {
     if (upstreamReq === this.upstreamReq && !this.clientGone) {
       this.upstreamReq = undefined;
-      this.f.observer.upstreamError?.('reset');
+      this.f.observer.upstreamError?.('reset', this.user);
     }
     cutAnswer(this.res, headers);
   }
@@ -664,15 +664,11 @@ class Exchange implements Turn {
       this.send();
       return;
     }
-    this.f.observer.upstreamError?.(reason);
+    this.f.observer.upstreamError?.(reason, this.user);
     if (this.res.headersSent) {
       cutAnswer(this.res, this.answerHeaders);
       return;
     }
-    this.f.logger.warn(
-      { user: this.user, reason, code: (err as NodeJS.ErrnoException).code },
-      'upstream request failed',
-    );
     sendPlain(this.res, statusForUpstreamError(reason), describeUpstreamError(reason));
   }
 

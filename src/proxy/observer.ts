@@ -11,8 +11,8 @@ export interface ForwardObserver {
   requestStarted?(): void;
   /** Its answer was sent (or its client went away: `status` 499). */
   requestFinished?(user: string, method: string, status: number, durationSeconds: number): void;
-  /** A forwarded request got no usable answer from Vidispine. */
-  upstreamError?(reason: UpstreamErrorReason): void;
+  /** A request forwarded for `user` got no usable answer from Vidispine. */
+  upstreamError?(reason: UpstreamErrorReason, user: string): void;
   /** Vidispine answered 401 to our token; `retried` when the request was replayed. */
   upstreamUnauthorized?(user: string, retried: boolean): void;
 }

@@ -111,13 +111,13 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
 
   function failed(user: string, client: Duplex, err: unknown): void {
     const reason = classifyUpstreamError(err);
-    observer.upstreamError?.(reason);
-    logger.warn({ user, reason }, 'WebSocket upgrade to Vidispine failed');
+    observer.upstreamError?.(reason, user);
     refuse(client, statusForUpstreamError(reason), describeUpstreamError(reason));
   }
 
   /** Vidispine switched protocols: send its `101` on, then carry bytes both ways. */
   function splice(
+    user: string,
     client: Duplex,
     authority: string | undefined,
     res: IncomingMessage,
@@ -130,7 +130,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       text = head(101, res.statusMessage ?? '', headers);
     } catch {
       server.destroy();
-      observer.upstreamError?.('protocol');
+      observer.upstreamError?.('protocol', user);
       refuse(client, 502, describeUpstreamError('protocol'));
       return;
     }
@@ -148,6 +148,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
 
   /** Vidispine refused the upgrade: its answer goes to the client, then both connections close. */
   function passOn(
+    user: string,
     client: Duplex,
     authority: string | undefined,
     res: IncomingMessage,
@@ -163,7 +164,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       text = head(status, res.statusMessage ?? '', headers);
     } catch {
       res.destroy();
-      observer.upstreamError?.('protocol');
+      observer.upstreamError?.('protocol', user);
       refuse(client, 502, describeUpstreamError('protocol'));
       return;
     }
@@ -219,7 +220,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       server.setTimeout(0);
       if (serverEarly.length > 0) server.unshift(serverEarly);
       if (u.early.length > 0) client.unshift(u.early);
-      splice(client, u.authority, res, server);
+      splice(user, client, u.authority, res, server);
     });
     upstreamReq.on('response', (res) => {
       if (!isValidReason(res.statusMessage)) {
@@ -229,7 +230,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       if (res.statusCode !== 401) {
         stage = 'answered';
         store.answered(user, lease.value, sentAt, res.statusCode ?? 502);
-        passOn(client, u.authority, res, lease.value);
+        passOn(user, client, u.authority, res, lease.value);
         return;
       }
       // The 401 waits, unread, for the verdict, as a plain request's does.
@@ -255,7 +256,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
           return;
         }
         stage = 'answered';
-        passOn(client, u.authority, res, lease.value);
+        passOn(user, client, u.authority, res, lease.value);
       });
     });
     upstreamReq.end();

@@ -37,11 +37,11 @@ describe('forward log observer', () => {
     const observer = forwardLogObserver(logger);
     observer.upstreamUnauthorized('ingest', true);
     observer.upstreamUnauthorized('ingest', false);
-    observer.upstreamError('refused');
-    expect(lines.map((l) => [l.level, l.event, l.retried ?? l.reason])).toEqual([
-      ['info', 'upstream_unauthorized', true],
-      ['debug', 'upstream_unauthorized', false],
-      ['warn', 'upstream_error', 'refused'],
+    observer.upstreamError('refused', 'ingest');
+    expect(lines.map((l) => [l.level, l.event, l.user, l.retried ?? l.reason])).toEqual([
+      ['info', 'upstream_unauthorized', 'ingest', true],
+      ['debug', 'upstream_unauthorized', 'ingest', false],
+      ['warn', 'upstream_error', 'ingest', 'refused'],
     ]);
   });
 });

@@ -7,21 +7,21 @@ describe('combineObservers', () => {
       requestStarted: () => calls.push(`${name}:started`),
       requestFinished: (user, method, status, duration) =>
         calls.push(`${name}:${user} ${method} ${status} ${duration}`),
-      upstreamError: (reason) => calls.push(`${name}:error ${reason}`),
+      upstreamError: (reason, user) => calls.push(`${name}:error ${reason} ${user}`),
       upstreamUnauthorized: (user, retried) => calls.push(`${name}:401 ${user} ${retried}`),
     });
     const both = combineObservers(recorder('a'), recorder('b'));
     both.requestStarted?.();
     both.requestFinished?.('u', 'PUT', 201, 1.5);
-    both.upstreamError?.('reset');
+    both.upstreamError?.('reset', 'u');
     both.upstreamUnauthorized?.('u', false);
     expect(calls).toEqual([
       'a:started',
       'b:started',
       'a:u PUT 201 1.5',
       'b:u PUT 201 1.5',
-      'a:error reset',
-      'b:error reset',
+      'a:error reset u',
+      'b:error reset u',
       'a:401 u false',
       'b:401 u false',
     ]);
@@ -31,7 +31,7 @@ describe('combineObservers', () => {
     const errors: string[] = [];
     const both = combineObservers({ upstreamError: (reason) => errors.push(reason) }, {});
     expect(Object.keys(both)).toEqual(['upstreamError']);
-    both.upstreamError?.('tls');
+    both.upstreamError?.('tls', 'u');
     expect(errors).toEqual(['tls']);
   });
 });

@@ -821,6 +821,8 @@ export class Forwarder {
     requestId?: string,
   ): void {
     const socket = res.req.socket;
+    // Read now: a socket already destroyed (a client gone, an answer cut) has none any more.
+    const remoteAddress = socket.remoteAddress;
     let over = false;
     const finish = (connectionLost: boolean): void => {
       if (over) return;
@@ -840,7 +842,7 @@ export class Forwarder {
         path: res.req.url ?? '',
         status,
         durationSeconds,
-        remoteAddress: socket.remoteAddress,
+        remoteAddress,
         replayed: exchange?.replayed ?? false,
       });
       this.finished();

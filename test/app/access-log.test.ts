@@ -4,7 +4,9 @@ import { createProxyApp, type ProxyApp } from '../../src/app';
 import { configFromObject } from '../../src/config/load';
 import { createLogger } from '../../src/ops/logger';
 import { createSimulator, type Simulator } from '../../src/simulator';
+import * as http from 'node:http';
 import { call } from '../support/http';
+import { until } from '../support/wait';
 
 type Line = Record<string, unknown>;
 
@@ -80,6 +82,18 @@ describe('access log', () => {
     expect(second.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(third).toMatchObject({ status: 200, replayed: true });
     expect(typeof first.durationMs).toBe('number');
+  });
+
+  it("keeps the client's address on the line of a client that went away (499)", async () => {
+    const { port, lines } = await start(true);
+    const req = http.get({ port, host: '127.0.0.1', path: '/API/slow?ms=5000' });
+    req.on('error', () => undefined);
+    await until(() => sim.calls({ endpoint: 'api' }) > 0, 5000, 'the request at Vidispine');
+    req.destroy();
+    await until(() => requests(lines).length > 0, 5000, 'the access line');
+    expect(requests(lines)).toEqual([
+      expect.objectContaining({ status: 499, remoteAddress: '127.0.0.1' }),
+    ]);
   });
 
   it('logs the credential of a signed URL (passkey, hash) as [REDACTED]', async () => {

@@ -103,6 +103,18 @@ const SCENARIOS: Record<string, Scenario> = {
       ...Array.from({ length: 71 }, (_, i) => ({ at: 350 + i, firing: [FAILING] })),
     ],
   },
+  'a 4.5-minute token endpoint outage under a 1 h token, then renewed: no failing alert': {
+    minutes: 70,
+    token: {
+      lifetime: HOUR,
+      // The renewal fails from 40 min on (1 s, 2 s, 4 s … apart) and succeeds 4.5 min later.
+      mints: [0, 40 * MIN + 270],
+      failures: failedAttempts('server_error', 40 * MIN, 40 * MIN + 270, HOUR),
+    },
+    scrapePhase: 20,
+    // Every evaluation from before the outage until well after it.
+    expect: quiet(...Array.from({ length: 61 }, (_, i) => 39 + i / 2)),
+  },
   'metrics endpoint unreachable for 10 minutes': {
     minutes: 30,
     token: { lifetime: HOUR, mints: [0], failures: [] },

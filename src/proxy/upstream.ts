@@ -2,6 +2,7 @@
 import type * as http from 'node:http';
 import type { Dispatcher, Pool, buildConnector as BuildConnector } from 'undici';
 import type { VidispineConfig } from '../config/types';
+import type { Trust } from '../vidispine/connection';
 import { createAgent, isSecure, pathPrefix, requestFor, trustedCas } from '../vidispine/connection';
 import { UpstreamTimeoutError } from './errors';
 
@@ -50,19 +51,21 @@ export interface Upstream {
 /** A keep-alive pool per listener; TLS verifies against the system roots plus `caFile`. */
 export function createUpstream(config: VidispineConfig): Upstream {
   const url = config.url;
-  const agent = createAgent(config, {
+  // Read now, not when undici's pools are first made: that is at a later request.
+  const trust = trustedCas(config);
+  const agent = createAgent(url, trust, {
     keepAlive: true,
     keepAliveMsecs: 1000,
     maxSockets: config.maxSockets,
     maxFreeSockets: config.maxSockets,
     scheduling: 'lifo',
   });
-  const freshAgent = createAgent(config, { keepAlive: false });
+  const freshAgent = createAgent(url, trust, { keepAlive: false });
   let pool: Pool | undefined;
   let freshPool: Pool | undefined;
   let failing = false;
   const makePool = (): Pool =>
-    createPool(config, (connect) =>
+    createPool(config, trust, (connect) =>
       watchingErrors(
         connect,
         () => (failing = true),
@@ -100,6 +103,7 @@ export function createUpstream(config: VidispineConfig): Upstream {
  */
 function createPool(
   config: VidispineConfig,
+  trust: Trust,
   watch: (connect: BuildConnector.connector) => BuildConnector.connector,
 ): Pool {
   /* eslint-disable @typescript-eslint/no-require-imports -- undici has no typed entry per module */
@@ -109,7 +113,7 @@ function createPool(
   // Verified against Node's roots plus `caFile`, as the agent does.
   const connect = buildConnector({
     timeout: config.connectTimeoutSeconds * 1000,
-    ...trustedCas(config),
+    ...trust,
   });
   return new PoolClass(config.url.origin, {
     connections: config.maxSockets,

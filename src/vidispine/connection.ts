@@ -37,25 +37,27 @@ function readCa(caFile: string): Buffer {
   }
 }
 
+/** What a TLS connection to Vidispine verifies its certificate against (see `trustedCas`). */
+export interface Trust {
+  readonly ca?: (string | Buffer)[];
+}
+
 /**
  * What a TLS connection to Vidispine verifies against: Node's roots plus `caFile`, an extra CA
  * added to the bundle, not put in its place; nothing to add over http or without `caFile`.
+ * The file is read here, once: call it at start and hand the result to every pool, so a file
+ * changed or removed later (configuration is read at start) cannot fail a request.
  */
-export function trustedCas(vidispine: Pick<VidispineConfig, 'url' | 'caFile'>): {
-  ca?: (string | Buffer)[];
-} {
+export function trustedCas(vidispine: Pick<VidispineConfig, 'url' | 'caFile'>): Trust {
   const { caFile } = vidispine;
   if (!isSecure(vidispine.url) || caFile === undefined) return {};
   return { ca: [...rootCertificates, readCa(caFile)] };
 }
 
-/** An agent for connections to Vidispine with the given pool settings (see `trustedCas`). */
-export function createAgent(
-  vidispine: Pick<VidispineConfig, 'url' | 'caFile'>,
-  pool: http.AgentOptions,
-): http.Agent {
-  if (!isSecure(vidispine.url)) return new http.Agent(pool);
-  return new https.Agent({ ...pool, ...trustedCas(vidispine) });
+/** An agent for connections to `url` with the given pool settings, verifying with `trust`. */
+export function createAgent(url: URL, trust: Trust, pool: http.AgentOptions): http.Agent {
+  if (!isSecure(url)) return new http.Agent(pool);
+  return new https.Agent({ ...pool, ...trust });
 }
 
 /** The `code` of a Node.js or OpenSSL error, when it has one. */

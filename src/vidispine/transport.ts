@@ -1,5 +1,5 @@
 import type { VidispineConfig } from '../config/types';
-import { createAgent, pathPrefix, requestFor } from './connection';
+import { createAgent, pathPrefix, requestFor, trustedCas } from './connection';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -33,7 +33,7 @@ export function createTransport(
   // No socket limit: a queue would count against the mint timeout (60 users minting at once
   // timed out behind 8 sockets). What is in flight is bounded anyway: per user one mint and
   // one token check, from the token store.
-  const agent = createAgent(vidispine, { keepAlive: true });
+  const agent = createAgent(base, trustedCas(vidispine), { keepAlive: true });
   const prefix = pathPrefix(base);
   const request = requestFor(base);
   const hostname = base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname;

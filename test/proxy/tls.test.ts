@@ -1,6 +1,6 @@
 /** An https Vidispine: verified against the system roots plus `vidispine.caFile`, never skipped. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,25 @@ it('refuses an unverifiable certificate with 502 instead of trusting it', async 
     const reply = await call(h.port, { path: '/API/whoami' });
     expect(reply.status).toBe(502);
     expect(h.observer.upstreamErrors).toEqual(['tls']);
+  } finally {
+    await h.close();
+  }
+});
+
+it('keeps the CA file it started with when the file goes away later', async () => {
+  // Read at start, like every setting: a CA file replaced or removed while running changes
+  // nothing, for requests with a body or without, whichever comes first.
+  const caFile = join(dir, 'ca-copy.pem');
+  copyFileSync(join(dir, 'cert.pem'), caFile);
+  const h = await startHarness({ forwardTo: frontUrl, vidispine: { caFile } });
+  simPort = Number(new URL(h.sim.url).port);
+  rmSync(caFile);
+  try {
+    const replies = [
+      await call(h.port, { path: '/API/whoami' }),
+      await call(h.port, { method: 'PUT', path: '/API/item/VX-1/metadata', body: '{}' }),
+    ];
+    expect(replies.map((r) => r.status)).toEqual([200, 200]);
   } finally {
     await h.close();
   }

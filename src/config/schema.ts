@@ -289,7 +289,8 @@ export const fileSchema = z.strictObject({
       env: 'VIDISPINE_MINT_TIMEOUT_SECONDS',
     }),
     connectTimeoutSeconds: key(duration(0, 300, 'seconds', true).default(5), {
-      description: 'connecting to Vidispine for a forwarded request (→ 504; at most 300)',
+      description:
+        'connecting to Vidispine for a forwarded request, TLS handshake included (→ 504; at most 300)',
       env: 'VIDISPINE_CONNECT_TIMEOUT_SECONDS',
     }),
     upstreamTimeoutSeconds: key(duration(0, 86_400, 'seconds', true).default(300), {

@@ -1,5 +1,6 @@
 /** The one place that knows where Vidispine is and how connections to it are pooled. */
 import type * as http from 'node:http';
+import { TLSSocket } from 'node:tls';
 import type { Dispatcher, Pool, buildConnector as BuildConnector } from 'undici';
 import type { VidispineConfig } from '../config/types';
 import type { Trust } from '../vidispine/connection';
@@ -146,13 +147,18 @@ export function watchingErrors(
     });
 }
 
-/** Destroys `req` with a connect timeout unless a new socket connects within `ms`. */
+/**
+ * Destroys `req` with a connect timeout unless a new socket connects within `ms`: over https,
+ * once its TLS handshake is done, as undici's pool counts it. A port that accepts connections
+ * and never answers the handshake would otherwise hold the request until the response timeout
+ * (which Node doubles while the handshake runs).
+ */
 export function limitConnect(req: http.ClientRequest, ms: number): void {
   req.once('socket', (socket) => {
     if (!socket.connecting) return;
     const timer = setTimeout(() => req.destroy(new UpstreamTimeoutError('connect')), ms);
     const clear = (): void => clearTimeout(timer);
-    socket.once('connect', clear);
+    socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', clear);
     socket.once('close', clear);
   });
 }

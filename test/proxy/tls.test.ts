@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
+import WebSocket from 'ws';
 import { call } from '../support/http';
 import { startHarness } from '../support/app';
 
@@ -105,4 +106,49 @@ it('keeps the CA file it started with when the file goes away later', async () =
   } finally {
     await h.close();
   }
+});
+
+describe('a Vidispine port that accepts connections but never completes a TLS handshake', () => {
+  let silent: net.Server;
+  const held = new Set<net.Socket>();
+  beforeAll(async () => {
+    silent = net.createServer((socket) => {
+      held.add(socket);
+      socket.on('close', () => held.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  // The handshake is part of connecting, on every route to Vidispine; left to the response
+  // timeout (30 s here) it held a request with a body, or an upgrade, twice that long.
+  it('answers 504 once connectTimeoutSeconds passed, with a body, without one, or upgrading', async () => {
+    const h = await startHarness({
+      forwardTo: `https://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+      vidispine: { connectTimeoutSeconds: 0.3 },
+    });
+    try {
+      const upgrade = new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${h.port}/APIWS/echo`);
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => reject(new Error('opened')));
+        ws.once('error', reject);
+      });
+      const replies = await Promise.all([
+        call(h.port, { path: '/API/whoami' }),
+        call(h.port, { method: 'PUT', path: '/API/item/VX-1/metadata', body: '{}' }),
+        call(h.port, { method: 'POST', path: '/API/import/raw', body: 'x'.repeat(2 << 20) }),
+      ]);
+      expect(replies.map((r) => [r.status, r.text])).toEqual(
+        Array(3).fill([504, 'Vidispine did not answer in time\n']),
+      );
+      expect(await upgrade).toBe(504);
+      expect(h.observer.upstreamErrors).toEqual(Array(4).fill('timeout'));
+    } finally {
+      await h.close();
+    }
+  }, 15_000);
 });

@@ -518,6 +518,35 @@ describe('autoRefresh mode', () => {
     expect(s.store.status()[0].expiresAt).toBeGreaterThan(s.clock.now() + 45_000);
   });
 
+  it('renews on schedule a token whose renewal comes before any push could', async () => {
+    // 12 s with a 1.2 s margin: renewal 7.6 s after the mint, before the 10 s interval is up.
+    const s = setup([user('alice', { autoRefresh: true, seconds: 12, safetyMarginSeconds: 1.2 })]);
+    await s.store.get('alice');
+    for (let i = 0; i < 60; i++) {
+      await s.clock.advance(1000);
+      const lease = s.store.current('alice');
+      if (lease === undefined) throw new Error(`no token at ${i + 1} s`);
+      const sentAt = s.clock.now();
+      await s.clock.advance(5);
+      s.store.answered('alice', lease.value, sentAt, 200);
+    }
+    expect(s.minter('alice').calls).toBeGreaterThan(5);
+  });
+
+  it('mints no new token under traffic once the lifetime is twice the refresh interval', async () => {
+    const s = setup([user('alice', { autoRefresh: true, seconds: 20, safetyMarginSeconds: 2 })]);
+    s.draw.value = 0;
+    const first = await s.store.get('alice');
+    for (let i = 0; i < 600; i++) {
+      await s.clock.advance(1000);
+      expect(s.store.current('alice')?.value).toBe(first.value);
+      const sentAt = s.clock.now();
+      await s.clock.advance(5);
+      s.store.answered('alice', first.value, sentAt, 200);
+    }
+    expect(s.minter('alice').calls).toBe(1);
+  });
+
   it('mints a new token before the modelled expiry once traffic stops', async () => {
     const s = setup([auto()]);
     const first = await s.store.get('alice');

@@ -37,21 +37,28 @@ function readCa(caFile: string): Buffer {
   }
 }
 
-/** What a TLS connection to Vidispine verifies its certificate against (see `trustedCas`). */
+/** How a TLS connection to Vidispine verifies its certificate (see `trustedCas`). */
 export interface Trust {
+  /**
+   * Always set over https: left out, Node takes it from `NODE_TLS_REJECT_UNAUTHORIZED`, and
+   * `0` there would have every certificate accepted with no more than a warning on stderr.
+   * A private CA goes in `caFile`.
+   */
+  readonly rejectUnauthorized?: true;
   readonly ca?: (string | Buffer)[];
 }
 
 /**
  * What a TLS connection to Vidispine verifies against: Node's roots plus `caFile`, an extra CA
- * added to the bundle, not put in its place; nothing to add over http or without `caFile`.
+ * added to the bundle, not put in its place; nothing to set over http.
  * The file is read here, once: call it at start and hand the result to every pool, so a file
  * changed or removed later (configuration is read at start) cannot fail a request.
  */
 export function trustedCas(vidispine: Pick<VidispineConfig, 'url' | 'caFile'>): Trust {
   const { caFile } = vidispine;
-  if (!isSecure(vidispine.url) || caFile === undefined) return {};
-  return { ca: [...rootCertificates, readCa(caFile)] };
+  if (!isSecure(vidispine.url)) return {};
+  if (caFile === undefined) return { rejectUnauthorized: true };
+  return { rejectUnauthorized: true, ca: [...rootCertificates, readCa(caFile)] };
 }
 
 /** An agent for connections to `url` with the given pool settings, verifying with `trust`. */

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import WebSocket from 'ws';
+import { createSimulator } from '../../src/simulator';
+import { createTestCa } from '../support/certificates';
+import { ChildProxy, aliceEnv } from '../support/child-proxy';
 import { call } from '../support/http';
 import { startHarness } from '../support/app';
 
@@ -151,4 +154,55 @@ describe('a Vidispine port that accepts connections but never completes a TLS ha
       await h.close();
     }
   }, 15_000);
+});
+
+describe('NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment', () => {
+  // Node reads the variable from the real environment: the whole proxy as a process.
+  it('changes nothing: a certificate the proxy cannot verify is refused all the same', async () => {
+    const stranger = await (await createTestCa('a CA nobody trusts')).issue({ ips: ['127.0.0.1'] });
+    const trusted = tls.createSecureContext({
+      key: readFileSync(join(dir, 'key.pem')),
+      cert: readFileSync(join(dir, 'cert.pem')),
+    });
+    const untrusted = tls.createSecureContext({ key: stranger.keyPem, cert: stranger.certPem });
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    // The first connection, the token request's (kept alive), shows the certificate the CA
+    // file vouches for; every later one, those of forwarded requests, a stranger's.
+    let connections = 0;
+    const server = net.createServer((raw) => {
+      const secureContext = connections++ === 0 ? trusted : untrusted;
+      const socket = new tls.TLSSocket(raw, { isServer: true, secureContext });
+      const plain = net.connect(Number(new URL(sim.url).port), '127.0.0.1');
+      socket.on('error', () => plain.destroy());
+      plain.on('error', () => socket.destroy());
+      socket.pipe(plain).pipe(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const proxy = ChildProxy.start(
+      ['run'],
+      aliceEnv(url, {
+        VIDISPINE_CA_FILE: join(dir, 'cert.pem'),
+        NODE_TLS_REJECT_UNAUTHORIZED: '0',
+      }),
+    );
+    try {
+      const listening = await proxy.waitForEvent('listening');
+      await proxy.waitForEvent('token_minted');
+      const port = (listening.listeners as { port: number }[])[0].port;
+      const replies = [
+        await call(port, { path: '/API/whoami' }),
+        await call(port, { method: 'PUT', path: '/API/item/VX-1/metadata', body: '{}' }),
+      ];
+      expect(replies.map((r) => [r.status, r.text])).toEqual(
+        Array(2).fill([502, 'the TLS handshake with Vidispine failed\n']),
+      );
+    } finally {
+      proxy.kill();
+      await proxy.exited;
+      await new Promise((resolve) => server.close(resolve));
+      await sim.close();
+    }
+  });
 });

@@ -145,6 +145,12 @@ class PooledCall implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(status: number, headers: Buffer[], resume: () => void, statusMessage: string): boolean {
+    // Below 100 is no status at all, not an interim answer to wait past (undici would wait
+    // for a final answer until the response timeout).
+    if (status < 100) {
+      this.destroy(new UpstreamProtocolError(`status ${status}`));
+      return false;
+    }
     // Interim answers (`102`, `103`) are Vidispine's business, as with `node:http`.
     if (status < 200) return true;
     this.status = status;

@@ -85,6 +85,21 @@ describe('bytes that are not HTTP', () => {
   });
 });
 
+describe('a status below 100', () => {
+  // Not an interim answer to wait past: undici took it for one and waited for the final
+  // answer until the response timeout.
+  it.each([
+    ['without a body (undici)', undefined],
+    ['with a body (node:http)', 'hi'],
+  ])('a request %s: 502 at once', async (_, body) => {
+    upstream.respond = answering('HTTP/1.1 099 Early\r\nContent-Length: 2\r\n\r\nok');
+    const method = body === undefined ? 'GET' : 'POST';
+    const reply = await call(h.port, { method, path: '/API/bad', body });
+    expect(reply.status).toBe(502);
+    expect(h.observer.upstreamErrors).toEqual(['protocol']);
+  });
+});
+
 describe("an HTTP/1.0 client's answer, delimited by the close of its connection", () => {
   // Chunked from Vidispine; an HTTP/1.0 client gets it without framing, up to the close.
   const whole = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n0\r\n\r\n';

@@ -10,11 +10,11 @@ import { boundAddress, listenOn } from '../config/listen';
 import type { ProxyConfig, UserConfig } from '../config/types';
 import type { TokenStore } from '../tokens/types';
 import { MAX_HEADER_FIELDS, admissionRules } from './admission';
-import { ignoreError } from './answers';
 import { BodyBudget } from './body';
 import { clientErrorHandler } from './client-errors';
 import { ConnectionDrain } from './drain';
 import { Forwarder } from './forwarder';
+import { HandedOver, endHandedOver } from './handed-over';
 import { locationRewriter } from './location';
 import type { AccessLogger, ForwardObserver } from './observer';
 import { Pipelines } from './pipeline';
@@ -119,6 +119,7 @@ function createDataListener(
     logger,
     accessLog: deps.accessLog,
   });
+  const handedOver = new HandedOver();
   const upgrades = createUpgradeHandler({
     rules,
     pipelines,
@@ -127,6 +128,7 @@ function createDataListener(
     store,
     observer,
     logger,
+    handedOver,
   });
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
   const drain = new ConnectionDrain(pipelines, () => server.closeIdleConnections());
@@ -169,11 +171,12 @@ function createDataListener(
   );
   server.on('upgrade', upgrades.handle);
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
-    socket.on('error', ignoreError);
+    handedOver.add(socket);
     // After the answers still owed on this connection, never in front of them.
     pipelines.enter(socket as Socket, {
       safe: false,
-      start: () => socket.end(pipelines.isClosing(socket as Socket) ? undefined : CONNECT_REFUSED),
+      start: () =>
+        endHandedOver(socket, pipelines.isClosing(socket as Socket) ? undefined : CONNECT_REFUSED),
     });
   });
 
@@ -183,7 +186,7 @@ function createDataListener(
     // First, so an answer only the close delimits gets a reset rather than an orderly close.
     forwarder.cutAnswers();
     server.closeAllConnections();
-    upgrades.destroyAll();
+    handedOver.destroyAll();
     upstream.agent.destroy();
     upstream.destroyPool();
     upstream.freshAgent.destroy();

@@ -26,6 +26,8 @@ import {
 import { NO_BODY } from './framing';
 import { attachToken, clientResponseHeaders, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
+import type { HandedOver } from './handed-over';
+import { endHandedOver } from './handed-over';
 import type { ForwardObserver } from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
@@ -43,6 +45,8 @@ export interface UpgradeOptions {
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
   readonly logger: Logger;
+  /** The listener's raw connections, which it cuts when it closes. */
+  readonly handedOver: HandedOver;
 }
 
 /** An admitted upgrade, as it is sent upstream on each attempt. */
@@ -96,18 +100,16 @@ function refuse(
     'close',
     ...extra,
   ];
-  socket.end(head(status, STATUS_CODES[status] ?? '', headers) + body);
+  endHandedOver(socket, head(status, STATUS_CODES[status] ?? '', headers) + body);
 }
 
 export interface UpgradeHandler {
   readonly handle: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  /** Close every upgraded connection (after draining plain requests). */
-  destroyAll(): void;
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
-  const { rules, pipelines, upstream, rewriteLocation, store, observer, logger } = options;
-  const sockets = new Set<Duplex>();
+  const { rules, pipelines, upstream, rewriteLocation, store, observer, logger, handedOver } =
+    options;
 
   function failed(user: string, client: Duplex, err: unknown): void {
     const reason = classifyUpstreamError(err);
@@ -171,6 +173,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     client.write(text);
     // Without Content-Length the body runs to the close of the connection.
     res.pipe(client);
+    // The client's own bytes have nowhere to go; read, they let its close be seen.
+    client.resume();
     res.once('close', () => {
       if (!res.complete) client.destroy();
     });
@@ -294,9 +298,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   }
 
   const handle = (req: IncomingMessage, client: Duplex, early: Buffer): void => {
-    client.on('error', ignoreError);
-    sockets.add(client);
-    client.once('close', () => sockets.delete(client));
+    handedOver.add(client);
     // Node hands the socket over at once; answers still owed on it go first.
     pipelines.enter(client as Socket, { safe: false, start: () => upgrade(req, client, early) });
   };
@@ -313,11 +315,5 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     withToken({ req, client, early, user, path, authority, headers }, 0);
   }
 
-  return {
-    handle,
-    destroyAll() {
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-    },
-  };
+  return { handle };
 }

@@ -55,6 +55,22 @@ it('close has no deadline of its own; destroy cuts what is in flight and ends th
   await h.close();
 });
 
+it('close ends a refused CONNECT whose client keeps its side open', async () => {
+  const h = await startHarness();
+  const listener = h.listeners[0];
+  const client = net.connect({ port: h.port, host: '127.0.0.1', allowHalfOpen: true });
+  client.on('error', () => undefined);
+  const refused = new Promise<string>((resolve) =>
+    client.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1').split('\r\n')[0])),
+  );
+  client.write('CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n');
+  expect(await refused).toBe('HTTP/1.1 405 Method Not Allowed');
+  // The client neither closes nor sends: the listener's close must not wait for it.
+  await listener.close();
+  client.destroy();
+  await h.close();
+});
+
 it('names the listener and the address when the port is taken, keeping the code', async () => {
   const h = await startHarness();
   const [twin] = createDataListeners({

@@ -1,7 +1,8 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket from 'ws';
-import { basic } from '../support/http';
+import { basic, call } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
 import { H2C_OFFER, expectServedPlain, uploadOfferingH2c } from '../support/h2c-offer';
 import { rawRequest } from '../support/raw-client';
@@ -176,4 +177,61 @@ describe('a request offering another protocol (Upgrade: h2c, as curl --http2 sen
     expect(r.responses.map((x) => x.status)).toEqual([200]);
     expect(r.closed).toBe(true);
   });
+});
+
+describe('a connection refused without switching protocols', () => {
+  let p: Harness;
+  beforeAll(async () => {
+    p = await startHarness();
+  });
+  afterAll(() => p.close());
+
+  /** TCP handles open in this process: the clients' sockets and the proxy's. */
+  const tcpHandles = (): number =>
+    process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
+
+  /**
+   * Sends `head`, reads the answer, then sends more bytes and closes: the proxy must see
+   * that close and let its side of the connection go.
+   */
+  function sendOnAfterAnswer(head: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(p.port, '127.0.0.1', () => socket.write(head));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => {
+        if (answer === '') socket.end('more bytes the proxy will not use');
+        answer += chunk.toString('latin1');
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(answer.split('\r\n')[0]));
+    });
+  }
+
+  it.each([
+    [
+      'a WebSocket upgrade admission refuses',
+      'POST /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n',
+      'HTTP/1.1 400 Bad Request',
+    ],
+    [
+      'a WebSocket upgrade Vidispine refuses',
+      'GET /API/not-a-socket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      'HTTP/1.1 404 Not Found',
+    ],
+    [
+      'CONNECT',
+      'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n',
+      'HTTP/1.1 405 Method Not Allowed',
+    ],
+  ])(
+    '%s, whose client sends on after the answer, is closed once the client closes',
+    async (_name, head, status) => {
+      // Settled: nothing of an earlier exchange still closing.
+      await call(p.port, { path: '/API/whoami' });
+      const before = tcpHandles();
+      for (let i = 0; i < 3; i++) expect(await sendOnAfterAnswer(head)).toBe(status);
+      await until(() => tcpHandles() <= before, 5000);
+    },
+  );
 });

@@ -50,13 +50,18 @@ export interface AdmissionRules {
   readonly requestIds: boolean;
 }
 
-export type RefusalStatus = 400 | 403 | 414 | 431 | 501 | 505;
+export type RefusalStatus = 400 | 403 | 405 | 414 | 431 | 501 | 505;
+
+/** The methods a data listener forwards, for the `Allow` of its 405s (RFC 9110 §15.5.6). */
+export const FORWARDED_METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS';
 
 export interface Refusal {
   readonly ok: false;
   readonly status: RefusalStatus;
   /** One line for the client; never a secret. */
   readonly reason: string;
+  /** Set on a 405: its `Allow` header. */
+  readonly allow?: string;
   /** Set when the refusal is worth a warning in the log (a client naming an unknown user). */
   readonly event?: 'user_selection_refused';
 }
@@ -102,6 +107,21 @@ const httpVersion: Pass = (head) =>
   head.httpVersionMajor === 1 && head.httpVersionMinor <= 1
     ? undefined
     : refuse(505, `HTTP/${head.httpVersionMajor}.${head.httpVersionMinor} is not supported`);
+
+/**
+ * TRACE is answered 405 here, as nginx answers it: the target would echo the request back
+ * (RFC 9110 §9.3.8), `Authorization: token …` included, handing the client our token; the
+ * RFC forbids sending credentials in one for that reason.
+ */
+const notTrace: Pass = (head) =>
+  head.method === 'TRACE'
+    ? {
+        ok: false,
+        status: 405,
+        reason: 'TRACE is not forwarded: its answer would echo the token',
+        allow: FORWARDED_METHODS,
+      }
+    : undefined;
 
 const headerCount: Pass = (head) =>
   head.rawHeaders.length <= 2 * MAX_HEADER_FIELDS
@@ -197,6 +217,7 @@ const webSocketHandshake: Pass = (head, _rules, draft) => {
 
 const REQUEST_PASSES: readonly Pass[] = [
   httpVersion,
+  notTrace,
   headerCount,
   singleHost,
   validHost,

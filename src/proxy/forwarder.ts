@@ -799,7 +799,10 @@ export class Forwarder {
     this.track(res, this.f.rules.identity.defaultUser, res.req.method, started, undefined);
     const closes = refusal.status !== 403;
     if (closes) this.f.pipelines.closeAfterAnswer(res.req.socket);
-    sendPlain(res, refusal.status, refusal.reason, closes ? { Connection: 'close' } : undefined);
+    sendPlain(res, refusal.status, refusal.reason, {
+      ...(closes && { Connection: 'close' }),
+      ...(refusal.allow !== undefined && { Allow: refusal.allow }),
+    });
   }
 
   /** Said at warn once per listener, then at debug: a legacy app may send RunAs every time. */

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { boundAddress, listenOn } from '../config/listen';
 import type { ProxyConfig, UserConfig } from '../config/types';
 import type { TokenStore } from '../tokens/types';
-import { MAX_HEADER_FIELDS, admissionRules } from './admission';
+import { FORWARDED_METHODS, MAX_HEADER_FIELDS, admissionRules } from './admission';
 import { BodyBudget } from './body';
 import { clientErrorHandler } from './client-errors';
 import { ConnectionDrain } from './drain';
@@ -61,7 +61,7 @@ export const DATA_SERVER_TIMEOUTS: ServerTimeouts = {
 
 /** A proxy for Vidispine only: tunnels to anywhere are refused in so many words. */
 const CONNECT_REFUSED =
-  'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS\r\n' +
+  `HTTP/1.1 405 Method Not Allowed\r\nAllow: ${FORWARDED_METHODS}\r\n` +
   'Content-Length: 0\r\nConnection: close\r\n\r\n';
 
 export interface DataListener {

@@ -308,7 +308,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const admission = admit(req, rules, true);
     if (!admission.ok) {
       if (admission.event !== undefined) logger.warn({ event: admission.event }, admission.reason);
-      refuse(client, admission.status, admission.reason);
+      const allow = admission.allow === undefined ? [] : ['Allow', admission.allow];
+      refuse(client, admission.status, admission.reason, allow);
       return;
     }
     const { user, path, authority, headers } = admission;

@@ -1,5 +1,10 @@
 import type { RequestHead } from '../../src/proxy/admission';
-import { MAX_HEADER_FIELDS, admissionRules, admit } from '../../src/proxy/admission';
+import {
+  FORWARDED_METHODS,
+  MAX_HEADER_FIELDS,
+  admissionRules,
+  admit,
+} from '../../src/proxy/admission';
 import { CHUNKED, NO_BODY, lengthFraming } from '../../src/proxy/framing';
 import { MAX_TARGET_LENGTH } from '../../src/proxy/target';
 
@@ -191,6 +196,18 @@ describe('admission passes', () => {
     expect(result).toMatchObject({ ok: false, status: 403, event: 'user_selection_refused' });
     const bob = admit(head(['Host', 'x', 'X-Vidispine-User', 'bob']), rules, false);
     expect(bob).toMatchObject({ ok: true, user: 'bob', headers: [] });
+  });
+
+  it('TRACE: 405 naming the methods that are forwarded; OPTIONS is admitted', () => {
+    expect(admit(head(['Host', 'x'], { method: 'TRACE' }), rules, false)).toEqual({
+      ok: false,
+      status: 405,
+      reason: 'TRACE is not forwarded: its answer would echo the token',
+      allow: FORWARDED_METHODS,
+    });
+    expect(FORWARDED_METHODS).toBe('GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS');
+    expect(refusal(head(['Host', 'x'], { method: 'TRACE' }), true)[0]).toBe(405);
+    expect(refusal(head(['Host', 'x'], { method: 'OPTIONS' }))).toBe('admitted');
   });
 
   it('an upgrade must be a bodiless GET asking for websocket', () => {

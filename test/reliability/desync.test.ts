@@ -313,6 +313,33 @@ describe('request hygiene', () => {
   });
 });
 
+describe('TRACE', () => {
+  it.each([
+    ['plain', 'TRACE /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n'],
+    [
+      'offering a WebSocket upgrade',
+      'TRACE /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    ],
+  ])(
+    '%s: refused with 405, never forwarded, since its echo would carry the token',
+    async (_name, bytes) => {
+      // An upstream that does what TRACE asks: the request, token and all, as the body.
+      upstream.respond = (request) =>
+        ok(request.headers.map(([name, value]) => `${name}: ${value}`).join('\r\n'));
+      try {
+        const result = await rawRequest(h.port, bytes, { untilClosed: true });
+        expect(result.responses.map((r) => [r.status, r.header('allow')])).toEqual([
+          [405, 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS'],
+        ]);
+        expect(result.responses[0].body.toString()).not.toMatch(/authorization/i);
+        expect(upstream.requests).toEqual([]);
+      } finally {
+        upstream.respond = (request) => ok(`answer ${request.sequence}`);
+      }
+    },
+  );
+});
+
 describe('pipelined requests', () => {
   const held: (() => void)[] = [];
   // A pool of its own with room for several requests at once.

@@ -32,6 +32,7 @@ import type { ForwardObserver } from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
 import { withoutToken } from './unauthorized';
+import { offersWebSocket } from './upgrade-offer';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
 import { replayed, verdictOn401 } from './verdict';
@@ -212,10 +213,16 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     });
     client.once('close', () => upstreamReq.destroy());
     upstreamReq.on('upgrade', (res, server: Socket, serverEarly: Buffer) => {
-      if (!isValidReason(res.statusMessage)) {
+      // RFC 9110 §7.8: a switch only to the protocol offered; the client is told `websocket`.
+      const problem = !isValidReason(res.statusMessage)
+        ? 'control byte in the reason phrase'
+        : !offersWebSocket(res.headers)
+          ? 'switched to a protocol other than websocket'
+          : undefined;
+      if (problem !== undefined) {
         server.destroy();
         stage = 'retired';
-        failed(user, client, new UpstreamProtocolError('control byte in the reason phrase'));
+        failed(user, client, new UpstreamProtocolError(problem));
         return;
       }
       stage = 'answered';

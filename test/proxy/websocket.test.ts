@@ -235,3 +235,28 @@ describe('a connection refused without switching protocols', () => {
     },
   );
 });
+
+it('a 101 to another protocol than the WebSocket asked for is a 502, never relabelled websocket', async () => {
+  // RFC 9110 §7.8: a server may switch only to a protocol the client offered.
+  const switching = http.createServer();
+  switching.on('upgrade', (_req: http.IncomingMessage, socket: Socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n');
+  });
+  await new Promise<void>((resolve) => switching.listen(0, '127.0.0.1', resolve));
+  const { port } = switching.address() as AddressInfo;
+  const r = await startHarness({ forwardTo: `http://127.0.0.1:${port}` });
+  try {
+    const result = await rawRequest(
+      r.port,
+      'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      { untilClosed: true },
+    );
+    expect(result.responses.map((x) => x.status)).toEqual([502]);
+    expect(r.observer.upstreamErrors).toEqual(['protocol']);
+  } finally {
+    await r.close();
+    switching.closeAllConnections();
+    switching.close();
+  }
+});

@@ -5,6 +5,7 @@
  * (URL credentials, `?token=`, `?passkey=`, `Authorization: token …`, `Basic …`). Child bindings are
  * censored by key name only: bind identities, never secrets.
  */
+import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 
 export type Logger = PinoLogger;
@@ -34,8 +35,44 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    options.destination ?? stdoutDestination(),
   );
+}
+
+/** What a log write that failed leaves behind, at most, for when writing works again. */
+const LOG_BACKLOG_BYTES = 1024 * 1024;
+
+/** How the log tells that it cannot be written: on stderr, where a write that fails is dropped too. */
+function reportOnStderr(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // Nowhere left to tell.
+  }
+}
+
+/**
+ * stdout, written synchronously (so a last line before exit is never lost). A line that
+ * cannot be written — a full disk (ENOSPC), a terminal gone (EIO) — must not take the
+ * serving process down with it, as an unhandled stream error would: the line stays in a
+ * backlog of at most `LOG_BACKLOG_BYTES`, written first once writing works again, and lines
+ * beyond it are dropped. Each spell of failures is told once on stderr. A reader that went
+ * away (EPIPE) is pino's own: it stops writing, without a word.
+ */
+function stdoutDestination(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: true, maxLength: LOG_BACKLOG_BYTES });
+  let failing = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || failing) return;
+    failing = true;
+    reportOnStderr(
+      `vidispine-auth-proxy: cannot write the log to stdout (${err.message}): its lines are dropped until it can; still serving\n`,
+    );
+  });
+  stream.on('write', () => {
+    failing = false;
+  });
+  return stream;
 }
 
 const BINDING_SECRET_KEYS = [

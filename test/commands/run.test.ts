@@ -4,11 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
 import * as http from 'node:http';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { ChildProxy, type LogLine } from '../support/child-proxy';
 import { CLI, runCli } from '../support/cli';
 import { call } from '../support/http';
+import { closedPort } from '../support/net';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
 interface Bound {
@@ -160,6 +162,49 @@ describe('run', () => {
     const [code] = await exited;
     expect(stderr).toBe('');
     expect(code).toBe(0);
+  });
+
+  it('keeps serving when its log cannot be written (a full disk), says so once on stderr, and exits 0 on SIGTERM', async () => {
+    const full = openSync('/dev/full', 'w');
+    const port = await closedPort();
+    const child = spawn(process.execPath, [CLI, 'run'], {
+      env: {
+        PATH: process.env.PATH,
+        ...envFor(sim, {
+          PROXY_LISTEN: `127.0.0.1:${port}`,
+          OPS_LISTEN: 'off',
+          ACCESS_LOG: 'true',
+          SHUTDOWN_DELAY_SECONDS: '0',
+        }),
+      },
+      stdio: ['ignore', full, 'pipe'],
+    });
+    closeSync(full);
+    let stderr = '';
+    const { stderr: errors } = child;
+    if (errors === null) throw new Error('stderr is piped');
+    errors.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = once(child, 'exit');
+    await Promise.race([
+      until(() => sim.calls({ endpoint: 'token', user: 'alice' }) === 1, HANG_GUARD_MS),
+      exited,
+    ]);
+    // Still running (and what it said if not).
+    expect({ exitCode: child.exitCode, stderr }).toEqual({
+      exitCode: null,
+      stderr: expect.any(String),
+    });
+    // Every answer is a log line that cannot be written.
+    for (let i = 0; i < 3; i++) {
+      const who = await call(port, { path: '/API/whoami' });
+      expect(who.text).toBe('alice');
+    }
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(stderr).toBe(
+      'vidispine-auth-proxy: cannot write the log to stdout (ENOSPC: no space left on device, write): its lines are dropped until it can; still serving\n',
+    );
   });
 
   it('exits at once, non-zero, on a second signal', async () => {

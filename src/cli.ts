@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type CommandEntry, COMMANDS, DEFAULT_COMMAND, exitFor } from './commands/registry';
-import { EXIT_BAD_CONFIGURATION, EXIT_OK } from './commands/exit';
+import { EXIT_BAD_CONFIGURATION, EXIT_FAILURE, EXIT_OK } from './commands/exit';
 import { ignoreSignals } from './ops/signals';
 import { packageVersion } from './version';
 
@@ -40,22 +41,29 @@ Exit codes: 0 success, 1 runtime failure, 2 bad configuration.
  * A reader that goes away (`check | head -1`, `--version | true`) costs the command only the
  * output nobody reads: it ends quietly, as git and coreutils do, but with its own exit code
  * rather than death by SIGPIPE, since `check`'s verdict is that code. Unhandled, the EPIPE
- * is an 'error' event: a stack trace and exit 1 after a check that passed. Other errors of
- * the streams stay fatal. (`run` logs through pino's own writer, which stops at EPIPE.)
+ * is an 'error' event: a stack trace and exit 1 after a check that passed. An output that
+ * fails otherwise (a full disk, a terminal gone) lost what the command had to say: one line
+ * on stderr and exit 1, as coreutils' "write error". stderr has nowhere left to report its
+ * own failures: the exit code still tells. (`run` logs through its own writer: `ops/logger`.)
  */
-function outputMayBeClosed(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-    });
-  }
+function outputMayFail(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') return;
+    try {
+      writeSync(2, `vidispine-auth-proxy: cannot write to stdout: ${err.message}\n`);
+    } catch {
+      // stderr fails too: the exit code still tells.
+    }
+    process.exit(EXIT_FAILURE);
+  });
+  process.stderr.on('error', () => undefined);
 }
 
 /** argv (after `node cli.js`) → exit code; what a command throws is reported on stderr. */
 export async function main(argv: string[]): Promise<number> {
   // First of all: from here on SIGUSR1 opens no inspector and SIGHUP/SIGUSR2 end nothing.
   ignoreSignals();
-  outputMayBeClosed();
+  outputMayFail();
   const first = argv[0];
   const named = first !== undefined && !first.startsWith('-');
   const name = named ? first : DEFAULT_COMMAND;

@@ -28,6 +28,17 @@ describe('cli', () => {
     },
   );
 
+  it.each([['--help'], ['--version']])(
+    'says in one line that %s could not be written (ENOSPC), and exits 1',
+    async (flag) => {
+      const r = await runCli([flag], { fullStdout: true });
+      expect(r.stderr).toBe(
+        'vidispine-auth-proxy: cannot write to stdout: ENOSPC: no space left on device, write\n',
+      );
+      expect(r.code).toBe(1);
+    },
+  );
+
   it.each([[[]], [['--version']], [['-v']], [['--help']], [['-h']]])(
     'rejects an unknown command with exit 2 and names it, whatever follows it (%j)',
     async (flags) => {

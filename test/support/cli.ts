@@ -28,11 +28,15 @@ export function runCli(
      * child makes to it fails with EPIPE (Node takes far longer to start than this takes).
      */
     closeStdout?: boolean;
+    /** stdout is `/dev/full` (through `sh`): every write the child makes to it fails with ENOSPC. */
+    fullStdout?: boolean;
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const dropOverride = options.withoutReadOverride === true && process.getuid?.() === 0;
-    const command = [process.execPath, CLI, ...args];
+    const node = [process.execPath, CLI, ...args];
+    const command =
+      options.fullStdout === true ? ['sh', '-c', 'exec "$@" >/dev/full', 'sh', ...node] : node;
     const [file, ...argv] = dropOverride
       ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--', ...command]
       : command;

@@ -61,7 +61,8 @@ function outputMayFail(): void {
 
 /** argv (after `node cli.js`) → exit code; what a command throws is reported on stderr. */
 export async function main(argv: string[]): Promise<number> {
-  // First of all: from here on SIGUSR1 opens no inspector and SIGHUP/SIGUSR2 end nothing.
+  // First of all: from here on SIGUSR1 opens no inspector and SIGHUP/SIGUSR2 end nothing
+  // (but the demo and the simulator, interactive, stop on SIGHUP: their terminal closed).
   ignoreSignals();
   outputMayFail();
   const first = argv[0];

@@ -114,5 +114,9 @@ async function proxyFor(
     `Vidispine simulator: ${simulatorUrl} (users admin/admin, alice/alice-password, bob/bob-password)\n`,
   );
   const logger = createLogger({ level: config.log.level });
-  return serve(config, logger, (app) => process.stdout.write(curlLines(app)));
+  // Ctrl-C stops it, and so does closing its terminal.
+  return serve(config, logger, {
+    onStarted: (app) => process.stdout.write(curlLines(app)),
+    stopOnHangUp: true,
+  });
 }

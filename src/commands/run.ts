@@ -47,11 +47,17 @@ function boundAddresses(app: ProxyApp): { user: string; address: string; port: n
   });
 }
 
+export interface ServeOptions {
+  readonly onStarted?: (app: ProxyApp) => void;
+  /** SIGHUP stops it too (the demo, whose terminal may close); `run` ignores SIGHUP. */
+  readonly stopOnHangUp?: boolean;
+}
+
 /** Runs an app until SIGTERM/SIGINT has drained it; resolves with the exit code. */
 export function serve(
   config: ProxyConfig,
   logger: Logger,
-  onStarted?: (app: ProxyApp) => void,
+  { onStarted, stopOnHangUp }: ServeOptions = {},
 ): Promise<number> {
   const app = createProxyApp({ config, logger });
   return serveUntilStopped(
@@ -60,6 +66,6 @@ export function serve(
       start: () => app.start(),
       listening: () => ({ listeners: boundAddresses(app), ops: app.ops?.address() ?? null }),
     },
-    { logger, shutdown: config.shutdown, onStarted: () => onStarted?.(app) },
+    { logger, shutdown: config.shutdown, onStarted: () => onStarted?.(app), stopOnHangUp },
   );
 }

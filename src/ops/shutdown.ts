@@ -56,8 +56,8 @@ export interface SignalSource {
   off(event: string, listener: (signal: string) => void): unknown;
 }
 
-const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGINT: 2, SIGTERM: 15 };
-const SHUTDOWN_SIGNALS = Object.keys(SIGNAL_NUMBERS);
+const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'];
 
 const globalTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -83,12 +83,13 @@ export class ShutdownCoordinator {
     return this.started;
   }
 
-  /** Listen for SIGTERM and SIGINT; returns a function that removes the handlers. */
-  install(source: SignalSource = process): () => void {
+  /** Listen for SIGTERM, SIGINT and `also`; returns a function that removes the handlers. */
+  install(source: SignalSource = process, also: readonly string[] = []): () => void {
+    const signals = [...SHUTDOWN_SIGNALS, ...also];
     const onSignal = (signal: string): void => void this.begin(signal);
-    for (const signal of SHUTDOWN_SIGNALS) source.on(signal, onSignal);
+    for (const signal of signals) source.on(signal, onSignal);
     return () => {
-      for (const signal of SHUTDOWN_SIGNALS) source.off(signal, onSignal);
+      for (const signal of signals) source.off(signal, onSignal);
     };
   }
 
@@ -215,9 +216,15 @@ export async function serveUntilStopped(
     readonly logger: Logger;
     readonly shutdown: { readonly delaySeconds: number; readonly drainSeconds: number };
     readonly onStarted?: () => void;
+    /**
+     * SIGHUP drains and exits too, as an interactive command should when its terminal
+     * closes (else it lingers, holding its ports); a server ignores it (`signals.ts`).
+     */
+    readonly stopOnHangUp?: boolean;
   },
 ): Promise<number> {
   const { logger } = options;
+  const hangUp = options.stopOnHangUp === true ? ['SIGHUP'] : [];
   const errors = installProcessErrorHandlers({ logger });
   const shutdown = new ShutdownCoordinator({
     ...options.shutdown,
@@ -225,9 +232,11 @@ export async function serveUntilStopped(
     logger,
     steps: program.shutdownSteps,
   });
-  const uninstallSignals = shutdown.install();
-  const uninstallIgnored = ignoreSignals((signal) =>
-    logger.warn({ event: 'signal_ignored', signal }, signalMessage(signal)),
+  const uninstallSignals = shutdown.install(process, hangUp);
+  const uninstallIgnored = ignoreSignals(
+    (signal) => logger.warn({ event: 'signal_ignored', signal }, signalMessage(signal)),
+    process,
+    hangUp,
   );
   try {
     await program.start();

@@ -17,14 +17,19 @@ export interface SignalTarget {
   off(event: IgnoredSignal, listener: (signal: NodeJS.Signals) => void): unknown;
 }
 
-/** Takes the signals from Node's defaults; `onSignal` hears each one. Returns an undo. */
+/**
+ * Takes the signals but `except` from Node's defaults; `onSignal` hears each one. Returns an
+ * undo.
+ */
 export function ignoreSignals(
   onSignal: (signal: NodeJS.Signals) => void = () => undefined,
   target: SignalTarget = process,
+  except: readonly string[] = [],
 ): () => void {
-  for (const signal of IGNORED_SIGNALS) target.on(signal, onSignal);
+  const signals = IGNORED_SIGNALS.filter((s) => !except.includes(s));
+  for (const signal of signals) target.on(signal, onSignal);
   return () => {
-    for (const signal of IGNORED_SIGNALS) target.off(signal, onSignal);
+    for (const signal of signals) target.off(signal, onSignal);
   };
 }
 

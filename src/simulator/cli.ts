@@ -223,6 +223,8 @@ function banner(url: string, parsed: Parsed): string {
   return `${lines.join('\n')}\n`;
 }
 
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
 export async function simulateCommand(args: string[]): Promise<number> {
   let parsed: Parsed | 'help';
   try {
@@ -246,15 +248,14 @@ export async function simulateCommand(args: string[]): Promise<number> {
     );
     return 1;
   }
-  // Listening for the signals before the banner: whoever reads it may stop the simulator at once.
+  // Listening for the signals before the banner: whoever reads it may stop the simulator at
+  // once. SIGHUP too: a simulator whose terminal has closed would linger, holding its port.
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     const stop = (sig: NodeJS.Signals): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
+      for (const signal of STOP_SIGNALS) process.off(signal, stop);
       resolve(sig);
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    for (const signal of STOP_SIGNALS) process.on(signal, stop);
   });
   process.stdout.write(banner(url, parsed));
   const signal = await stopped;

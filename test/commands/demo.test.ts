@@ -54,6 +54,24 @@ describe('demo', () => {
     expect((await demo.exited).code).toBe(0);
   });
 
+  it('stops on SIGHUP, as when its terminal is closed, rather than linger holding its ports', async () => {
+    demo = ChildProxy.start(
+      [
+        'demo',
+        '--listen',
+        '127.0.0.1:0',
+        '--ops-listen',
+        '127.0.0.1:0',
+        '--simulator-listen',
+        '127.0.0.1:0',
+      ],
+      {},
+    );
+    await demo.waitForText((l) => l.startsWith('Press Ctrl-C'));
+    demo.child.kill('SIGHUP');
+    expect((await demo.exited).code).toBe(0);
+  });
+
   it('exits 2 on a bad address', async () => {
     demo = ChildProxy.start(['demo', '--listen', 'nowhere'], {});
     expect((await demo.exited).code).toBe(2);

@@ -124,6 +124,19 @@ describe('ShutdownCoordinator', () => {
     uninstall();
     expect(proc.listenerCount('SIGTERM') + proc.listenerCount('SIGINT')).toBe(0);
   });
+
+  it('stops on SIGHUP when asked to, and exits 129 on a second one', async () => {
+    const s = setup();
+    const proc = new EventEmitter();
+    const uninstall = s.coordinator.install(proc, ['SIGHUP']);
+    proc.emit('SIGHUP', 'SIGHUP');
+    expect(s.coordinator.begun).toBe(true);
+    proc.emit('SIGHUP', 'SIGHUP');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(s.exits).toEqual([129]);
+    uninstall();
+    expect(proc.listenerCount('SIGHUP')).toBe(0);
+  });
 });
 
 describe('process error handlers', () => {

@@ -64,6 +64,12 @@ describe('simulate command', () => {
     expect(await run.exit).toEqual({ code: 0, signal: null });
   });
 
+  it('stops on SIGHUP, as when its terminal is closed, rather than linger holding its port', async () => {
+    const run = await startCli([]);
+    run.child.kill('SIGHUP');
+    expect(await run.exit).toEqual({ code: 0, signal: null });
+  });
+
   it('loads a YAML users file, hides its passwords, enables --control, exits 0 on SIGINT', async () => {
     const users = file(
       'users.yaml',

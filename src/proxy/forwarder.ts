@@ -329,7 +329,7 @@ class Exchange implements Turn {
     this.sentAt = this.f.store.now();
     upstreamReq.on('response', (upstreamRes) => this.onResponse(upstreamReq, upstreamRes));
     upstreamReq.on('error', (err) => this.onUpstreamError(upstreamReq, err));
-    upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));
+    upstreamReq.on('socket', (socket) => this.watchResponseTime(upstreamReq, socket));
     // Node hands a `101` to an `upgrade` listener, or drops the socket without an error event
     // when there is none; a plain request cannot be switched to another protocol.
     upstreamReq.on('upgrade', (_res, socket: Socket) => {
@@ -509,6 +509,36 @@ class Exchange implements Turn {
     this.req.pipe(upstreamReq);
     upstreamReq.once('close', () => this.dropRestOfBody());
     watchBodyIdle(this.req, this.f.clientBodyTimeoutMs, () => this.bodyTimedOut());
+  }
+
+  /**
+   * The response timeout (the request's `timeout`: its socket stays quiet that long), heard
+   * on the socket itself: the request passes on only the socket's first timeout, and one that
+   * falls while the client is the quiet side (`waitingForClientBody`) must not be the last.
+   */
+  private watchResponseTime(upstreamReq: ClientRequest, socket: Socket): void {
+    const timedOut = (): void => {
+      if (!this.waitingForClientBody(upstreamReq)) {
+        upstreamReq.destroy(new UpstreamTimeoutError('response'));
+      }
+    };
+    socket.on('timeout', timedOut);
+    upstreamReq.once('close', () => socket.off('timeout', timedOut));
+  }
+
+  /**
+   * Whether a quiet connection to Vidispine is the client's doing: its body is still on the
+   * way and everything read so far has gone upstream. `clientBodyTimeoutSeconds` judges that
+   * silence; the response timeout starts again with the next bytes sent, the last included.
+   * Bytes Vidispine does not take (still queued for it) leave the response timeout running.
+   */
+  private waitingForClientBody(upstreamReq: ClientRequest): boolean {
+    return (
+      upstreamReq === this.upstreamReq &&
+      this.bodyState === 'streaming' &&
+      !this.req.complete &&
+      upstreamReq.writableLength === 0
+    );
   }
 
   /**

@@ -370,6 +370,95 @@ describe('slow clients', () => {
   });
 });
 
+describe('slow uploaders', () => {
+  // Silence in a body still on its way is the client's: clientBodyTimeoutSeconds judges it,
+  // not the wait for Vidispine's answer, which begins once the body has gone.
+  it.each([
+    ['streamed (beyond the replay buffer)', 2 * 1024 * 1024],
+    ['held for replay', 1000],
+  ])(
+    'an upload %s whose client pauses longer than the upstream timeout goes through',
+    async (_, size) => {
+      const h = await startHarness({
+        vidispine: { upstreamTimeoutSeconds: 0.2 },
+        proxy: { clientBodyTimeoutSeconds: 10 },
+      });
+      try {
+        const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const req = http.request(
+            {
+              host: '127.0.0.1',
+              port: h.port,
+              method: 'POST',
+              path: '/API/import/raw?transferId=slow',
+              headers: { 'content-length': size },
+            },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            },
+          );
+          req.on('error', reject);
+          req.write(Buffer.alloc(size / 2, 1));
+          // The pause is the behaviour under test: longer than the upstream timeout.
+          setTimeout(() => req.end(Buffer.alloc(size / 2, 1)), 600);
+        });
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.text)).toMatchObject({ bytes: size });
+        expect(h.observer.upstreamErrors).toEqual([]);
+      } finally {
+        await h.close();
+      }
+    },
+  );
+});
+
+describe('slow uploaders to a Vidispine that never answers', () => {
+  it('get 504 once the whole body has gone and the upstream timeout passed', async () => {
+    // Takes every byte, answers nothing, not even 100 Continue.
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      held.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const h = await startHarness({
+      forwardTo: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+      vidispine: { upstreamTimeoutSeconds: 0.2 },
+      proxy: { clientBodyTimeoutSeconds: 10, expectContinueTimeoutMs: 1 },
+    });
+    try {
+      const size = 2 * 1024 * 1024;
+      let ended = 0;
+      const answered = await new Promise<{ status: number; afterEnd: boolean }>(
+        (resolve, reject) => {
+          const req = http.request(
+            { host: '127.0.0.1', port: h.port, method: 'POST', path: '/API/import/raw' },
+            (res) => {
+              res.resume();
+              resolve({ status: res.statusCode ?? 0, afterEnd: ended > 0 });
+            },
+          );
+          req.setHeader('content-length', size);
+          req.on('error', reject);
+          req.write(Buffer.alloc(size / 2, 1));
+          setTimeout(() => {
+            ended = Date.now();
+            req.end(Buffer.alloc(size / 2, 1));
+          }, 600);
+        },
+      );
+      expect(answered).toEqual({ status: 504, afterEnd: true });
+      expect(h.observer.upstreamErrors).toEqual(['timeout']);
+    } finally {
+      await h.close();
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
+
 describe('clients that go away', () => {
   let h: Harness;
   beforeAll(async () => {

@@ -2,8 +2,9 @@
  * Which `Upgrade` offers a data listener takes. Node hands every request that offers one
  * (`Connection: upgrade` and `Upgrade`) to the 'upgrade' event as soon as anyone listens
  * there, as a raw socket with its body unread — and `curl --http2` offers `h2c` on ordinary
- * requests. Only a WebSocket handshake switches protocols here; any other offer is served as
- * the plain request it also is, body and all (RFC 9110 §7.8 lets a server ignore it).
+ * requests. Only a WebSocket handshake over HTTP/1.1 switches protocols here; any other offer
+ * is served as the plain request it also is, body and all (RFC 9110 §7.8 lets a server
+ * ignore it).
  */
 import * as http from 'node:http';
 
@@ -14,9 +15,13 @@ export function offersWebSocket(headers: http.IncomingHttpHeaders): boolean {
 
 const declined = new WeakSet<http.IncomingMessage>();
 
-/** Node's question for a request offering an upgrade: take it (WebSocket) or serve it plain. */
+/**
+ * Node's question for a request offering an upgrade: take it (WebSocket) or serve it plain.
+ * Node asks for HTTP/1.0 requests too, where `Upgrade` means nothing (RFC 9110 §7.8: a
+ * server ignores it there, and may send no `101` to such a client).
+ */
 function takeUpgrade(req: http.IncomingMessage): boolean {
-  if (offersWebSocket(req.headers)) return true;
+  if (req.httpVersionMinor >= 1 && offersWebSocket(req.headers)) return true;
   declined.add(req);
   return false;
 }

@@ -168,6 +168,18 @@ describe('a request offering another protocol (Upgrade: h2c, as curl --http2 sen
     expect(whoami.responses.map((r) => [r.status, r.body.toString()])).toEqual([[200, 'alice']]);
   });
 
+  it('an HTTP/1.0 request asking for websocket is served plain too: Upgrade means nothing in HTTP/1.0', async () => {
+    // RFC 9110 §7.8: a server ignores Upgrade in an HTTP/1.0 request (and may send it no 1xx).
+    const r = await rawRequest(
+      p.port,
+      'GET /API/whoami HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      { untilClosed: true },
+    );
+    expect(r.responses.map((x) => [x.status, x.body.toString()])).toEqual([[200, 'alice']]);
+    expect(r.informational).toEqual([]);
+  });
+
   it('leaves a request pipelined behind it unanswered on a closed connection, never hanging', async () => {
     const r = await rawRequest(
       p.port,

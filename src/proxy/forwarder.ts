@@ -47,7 +47,7 @@ import { withoutToken } from './unauthorized';
 import { replayed, verdictOn401 } from './verdict';
 import { retriesOnFreshConnection } from './retry';
 import type { Upstream } from './upstream';
-import { limitConnect } from './upstream';
+import { limitConnect, whenSent } from './upstream';
 
 export interface ForwarderOptions {
   readonly rules: AdmissionRules;
@@ -349,10 +349,15 @@ class Exchange implements Turn {
           break;
         }
         upstreamReq.once('continue', () => this.streamBody(upstreamReq));
-        this.continueTimer = setTimeout(
-          () => this.streamBody(upstreamReq),
-          this.f.expectContinueTimeoutMs,
-        );
+        // Counted from when the head goes out: a request still waiting for a connection has
+        // asked nothing yet, and a body sent unasked could not be replayed after a 401.
+        whenSent(upstreamReq, () => {
+          if (upstreamReq !== this.upstreamReq || this.bodyState !== 'held') return;
+          this.continueTimer = setTimeout(
+            () => this.streamBody(upstreamReq),
+            this.f.expectContinueTimeoutMs,
+          );
+        });
         break;
     }
   }

@@ -1,5 +1,6 @@
 /** The one place that knows where Vidispine is and how connections to it are pooled. */
 import type * as http from 'node:http';
+import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Dispatcher, Pool, buildConnector as BuildConnector } from 'undici';
 import type { VidispineConfig } from '../config/types';
@@ -147,6 +148,11 @@ export function watchingErrors(
     });
 }
 
+/** The event that says a new socket can carry a request: over https, its TLS handshake done. */
+function readyEvent(socket: Socket): 'secureConnect' | 'connect' {
+  return socket instanceof TLSSocket ? 'secureConnect' : 'connect';
+}
+
 /**
  * Destroys `req` with a connect timeout unless a new socket connects within `ms`: over https,
  * once its TLS handshake is done, as undici's pool counts it. A port that accepts connections
@@ -158,7 +164,18 @@ export function limitConnect(req: http.ClientRequest, ms: number): void {
     if (!socket.connecting) return;
     const timer = setTimeout(() => req.destroy(new UpstreamTimeoutError('connect')), ms);
     const clear = (): void => clearTimeout(timer);
-    socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', clear);
+    socket.once(readyEvent(socket), clear);
     socket.once('close', clear);
+  });
+}
+
+/**
+ * Calls `then` once `req`'s head can go out: it has a socket (it may have waited for one of
+ * `maxSockets`), connected. Never, if it is destroyed first.
+ */
+export function whenSent(req: http.ClientRequest, then: () => void): void {
+  req.once('socket', (socket) => {
+    if (socket.connecting) socket.once(readyEvent(socket), then);
+    else then();
   });
 }

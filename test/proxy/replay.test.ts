@@ -176,3 +176,49 @@ describe('a held body that arrives slowly', () => {
     }
   });
 });
+
+describe('a large upload waiting for a connection to Vidispine', () => {
+  it('asks for 100 Continue once its head goes out, so a 401 meets it before its body', async () => {
+    // One connection for bodies: the second upload waits for the first, longer than
+    // expectContinueTimeoutMs, before its head can go out.
+    const h = await startHarness({
+      vidispine: { maxSockets: 1 },
+      proxy: { expectContinueTimeoutMs: 50 },
+    });
+    try {
+      await call(h.port, { path: '/API/whoami' });
+      const apiCalls = h.sim.calls({ endpoint: 'api' });
+      const size = 2 * MiB;
+      let finishFirst = (): void => undefined;
+      const first = new Promise<Reply>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port: h.port,
+            method: 'POST',
+            path: '/API/import/raw',
+            headers: { 'content-length': size },
+            agent: false,
+          },
+          (res) => void readReply(res).then(resolve, reject),
+        );
+        req.on('error', reject);
+        req.write(Buffer.alloc(size / 2, 1));
+        finishFirst = () => req.end(Buffer.alloc(size / 2, 1));
+      });
+      // The first upload holds the connection; then its token dies.
+      await until(() => h.sim.calls({ endpoint: 'api' }) > apiCalls);
+      h.sim.revokeAllTokens();
+      const second = uploadPattern(h.port, size);
+      await until(() => h.observer.started === 3);
+      // The wait under test: longer than expectContinueTimeoutMs.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      finishFirst();
+      expect((await first).status).toBe(200);
+      expect((await second).status).toBe(200);
+      expect(h.observer.unauthorized).toEqual([{ user: 'alice', retried: true }]);
+    } finally {
+      await h.close();
+    }
+  });
+});

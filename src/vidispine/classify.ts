@@ -188,7 +188,9 @@ function tlsFailure(err: unknown, code: string, ctx: MintContext): MintError {
     );
   }
   if (HOST_MISMATCH_CODES.has(code)) {
-    const host = new URL(origin).hostname;
+    // An IPv6 address as a certificate names it: without the URL's brackets.
+    const { hostname } = new URL(origin);
+    const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
     return new MintError(
       'network',
       `${failed}: the certificate is not valid for host ${host}${certificateNames(err)}; use in ${settings.url} the host name it was issued for, or reissue it with ${host} among its names`,

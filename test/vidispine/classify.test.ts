@@ -231,6 +231,15 @@ describe('network failures', () => {
     },
   );
 
+  it('a host mismatch on an IPv6 URL names the address as a certificate would, unbracketed', () => {
+    const err = Object.assign(coded('ERR_TLS_CERT_ALTNAME_INVALID'), {
+      cert: { subjectaltname: 'DNS:localhost' },
+    });
+    expect(errorForNetworkFailure(err, { ...ctx, origin: 'https://[::1]:8443' }).message).toBe(
+      'TLS with https://[::1]:8443 failed (ERR_TLS_CERT_ALTNAME_INVALID): the certificate is not valid for host ::1 (it names DNS:localhost); use in VIDISPINE_URL the host name it was issued for, or reissue it with ::1 among its names',
+    );
+  });
+
   // What a certificate's subjectaltname can be, and what the message makes of it.
   const long = `DNS:${'a'.repeat(300)}`;
   it.each<[string, unknown, string]>([

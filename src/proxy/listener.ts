@@ -209,7 +209,9 @@ function createDataListener(
     listen: async () => {
       await listenOn(server, user.listen, `the data listener of ${user.name}`, LISTEN_BACKLOG);
       // Bind errors are the caller's to report, once; this is for errors after that.
-      server.on('error', (err) => logger.error({ err }, 'data listener error'));
+      server.on('error', (err) =>
+        logger.error({ event: 'listener_error', err }, 'data listener error'),
+      );
     },
     address: () => boundAddress(server),
     inFlight: () => forwarder.inFlight(),

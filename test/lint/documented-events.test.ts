@@ -1,0 +1,52 @@
+/**
+ * The README's log table is the list of events operators filter and alert on: every event
+ * the proxy writes must be in it. The injection webhook and the simulator are programs of
+ * their own, with their own logs.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const NOT_THE_PROXY = ['src/inject/', 'src/simulator/', 'src/commands/inject.ts'];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/**
+ * The `event` values written in `text` as literals of an object (`{ event: 'token_minted' }`),
+ * not as types (`event: 'a' | 'b'`).
+ */
+function writtenEvents(text: string): string[] {
+  return [...text.matchAll(/\bevent: '(\w+)'(?=\s*[,}\n])/g)].map((m) => String(m[1]));
+}
+
+/** The events the README's log table names in its first column. */
+function documentedEvents(readme: string): string[] {
+  const section = readme.slice(readme.indexOf('### Logs'), readme.indexOf('### Lifecycle'));
+  return [...section.matchAll(/^\| (.*?) \|/gm)].flatMap((row) =>
+    [...String(row[1]).matchAll(/`(\w+)`/g)].map((m) => String(m[1])),
+  );
+}
+
+it("every event the proxy logs is in the README's log table", () => {
+  const files = sourceFiles(join(ROOT, 'src')).filter((file) => {
+    const path = relative(ROOT, file);
+    return !NOT_THE_PROXY.some((prefix) => path.startsWith(prefix));
+  });
+  const written = new Set(files.flatMap((file) => writtenEvents(readFileSync(file, 'utf8'))));
+  expect(written.size).toBeGreaterThan(10);
+  const documented = new Set(documentedEvents(readFileSync(join(ROOT, 'README.md'), 'utf8')));
+  expect([...written].filter((event) => !documented.has(event)).sort()).toEqual([]);
+});
+
+it('reads events from source and from the first column of the table only', () => {
+  const source = "logger.warn({ event: 'a_b', user }, 'x');\ntype T = { event: 'c' | 'd' };";
+  expect(writtenEvents(source)).toEqual(['a_b']);
+  const readme = '### Logs\n\n| event | fields |\n|---|---|\n| `x`, `y` | `z` |\n### Lifecycle\n';
+  expect(documentedEvents(readme)).toEqual(['x', 'y']);
+});

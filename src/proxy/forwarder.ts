@@ -36,7 +36,7 @@ import type { RequestFraming } from './framing';
 import { NO_BODY, lengthFraming } from './framing';
 import { attachToken, clientResponseHeaders, isAscii, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
-import type { AccessLogger, ForwardObserver } from './observer';
+import { CLIENT_CLOSED, type AccessLogger, type ForwardObserver } from './observer';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
 import { requestIdFrom } from './request-id';
@@ -72,7 +72,6 @@ export interface ForwarderOptions {
 const NO_HEADERS: readonly string[] = [];
 
 /** `nginx` calls a request whose client went away before the answer 499; so do we. */
-const CLIENT_CLOSED = 499;
 
 function sendNoToken(res: ServerResponse, user: string, err: unknown): void {
   const answer = noTokenAnswer(user, err);

@@ -129,6 +129,7 @@ function createDataListener(
     observer,
     logger,
     handedOver,
+    accessLog: deps.accessLog,
   });
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
   const drain = new ConnectionDrain(pipelines, () => server.closeIdleConnections());

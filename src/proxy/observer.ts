@@ -3,6 +3,9 @@
  * root), tests that record it. Every report is optional, as in undici's handlers: an observer
  * takes the ones it cares about, and a new report costs its producer and its consumers only.
  */
+/** The status a request is counted and logged with when its client went away before the answer. */
+export const CLIENT_CLOSED = 499;
+
 export type UpstreamErrorReason =
   'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'protocol' | 'other';
 

@@ -28,9 +28,10 @@ import { attachToken, clientResponseHeaders, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
 import type { HandedOver } from './handed-over';
 import { endHandedOver } from './handed-over';
-import type { ForwardObserver } from './observer';
+import { CLIENT_CLOSED, type AccessLogger, type ForwardObserver } from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
+import { requestIdFrom } from './request-id';
 import { withoutToken } from './unauthorized';
 import { offersWebSocket } from './upgrade-offer';
 import type { Upstream } from './upstream';
@@ -48,6 +49,23 @@ export interface UpgradeOptions {
   readonly logger: Logger;
   /** The listener's raw connections, which it cuts when it closes. */
   readonly handedOver: HandedOver;
+  /** Set only when `proxy.accessLog` is on. */
+  readonly accessLog?: AccessLogger;
+}
+
+/**
+ * An upgrade from its arrival to its answer, when it is reported as a request is: the
+ * WebSocket session that may follow a `101` is no request any more.
+ */
+interface UpgradeReport {
+  readonly req: IncomingMessage;
+  readonly started: number;
+  /** Read on arrival: a socket already destroyed has none. */
+  readonly remoteAddress: string | undefined;
+  /** The listener's user until admission says whom the upgrade acts as. */
+  user: string;
+  requestId: string | undefined;
+  replayed: boolean;
 }
 
 /** An admitted upgrade, as it is sent upstream on each attempt. */
@@ -111,11 +129,47 @@ export interface UpgradeHandler {
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { rules, pipelines, upstream, rewriteLocation, store, observer, logger, handedOver } =
     options;
+  const { accessLog } = options;
+  /** The upgrades not answered yet, by client socket. */
+  const reports = new Map<Duplex, UpgradeReport>();
+
+  /** The upgrade on `client` got its answer, `status`: reported once, as a request is. */
+  function answered(client: Duplex, status: number): void {
+    const report = reports.get(client);
+    if (report === undefined) return;
+    reports.delete(client);
+    const { req, user } = report;
+    const method = req.method ?? 'GET';
+    const durationSeconds = (performance.now() - report.started) / 1000;
+    observer.requestFinished?.(user, method, status, durationSeconds);
+    accessLog?.({
+      requestId: report.requestId ?? requestIdFrom(req.headers['x-request-id']).id,
+      user,
+      method,
+      path: req.url ?? '',
+      status,
+      durationSeconds,
+      remoteAddress: report.remoteAddress,
+      replayed: report.replayed,
+    });
+  }
+
+  /** The proxy's own answer to an upgrade, reported. */
+  function refuseUpgrade(
+    client: Duplex,
+    status: number,
+    message: string,
+    extra?: readonly string[],
+  ): void {
+    const delivered = client.writable;
+    refuse(client, status, message, extra);
+    answered(client, delivered ? status : CLIENT_CLOSED);
+  }
 
   function failed(user: string, client: Duplex, err: unknown): void {
     const reason = classifyUpstreamError(err);
     observer.upstreamError?.(reason, user);
-    refuse(client, statusForUpstreamError(reason), describeUpstreamError(reason));
+    refuseUpgrade(client, statusForUpstreamError(reason), describeUpstreamError(reason));
   }
 
   /** Vidispine switched protocols: send its `101` on, then carry bytes both ways. */
@@ -134,7 +188,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     } catch {
       server.destroy();
       observer.upstreamError?.('protocol', user);
-      refuse(client, 502, describeUpstreamError('protocol'));
+      refuseUpgrade(client, 502, describeUpstreamError('protocol'));
       return;
     }
     server.on('error', ignoreError);
@@ -145,6 +199,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     client.once('close', end);
     server.once('close', end);
     client.write(text);
+    answered(client, 101);
     server.pipe(client);
     client.pipe(server);
   }
@@ -168,10 +223,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     } catch {
       res.destroy();
       observer.upstreamError?.('protocol', user);
-      refuse(client, 502, describeUpstreamError('protocol'));
+      refuseUpgrade(client, 502, describeUpstreamError('protocol'));
       return;
     }
     client.write(text);
+    answered(client, status);
     // Without Content-Length the body runs to the close of the connection.
     res.pipe(client);
     // The client's own bytes have nowhere to go; read, they let its close be seen.
@@ -197,7 +253,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         timeout: upstream.responseTimeoutMs,
       });
     } catch (err) {
-      refuse(client, 400, `request cannot be forwarded: ${messageOf(err)}`);
+      refuseUpgrade(client, 400, `request cannot be forwarded: ${messageOf(err)}`);
       return;
     }
     const sentAt = store.now();
@@ -282,7 +338,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const noToken = (err: unknown): void => {
       if (replaying) replayed(observer, u.user, false);
       const answer = noTokenAnswer(u.user, err);
-      refuse(u.client, 503, answer.message, ['Retry-After', answer.retryAfter]);
+      refuseUpgrade(u.client, 503, answer.message, ['Retry-After', answer.retryAfter]);
     };
     const send = (lease: TokenLease): void => {
       if (u.client.destroyed) {
@@ -293,7 +349,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         noToken(undefined);
         return;
       }
-      if (replaying) replayed(observer, u.user, true);
+      if (replaying) {
+        replayed(observer, u.user, true);
+        const report = reports.get(u.client);
+        if (report !== undefined) report.replayed = true;
+      }
       forward(u, lease, attempt);
     };
     const lease = store.current(u.user);
@@ -306,6 +366,16 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
 
   const handle = (req: IncomingMessage, client: Duplex, early: Buffer): void => {
     handedOver.add(client);
+    reports.set(client, {
+      req,
+      started: performance.now(),
+      remoteAddress: req.socket.remoteAddress,
+      user: rules.identity.defaultUser,
+      requestId: undefined,
+      replayed: false,
+    });
+    observer.requestStarted?.();
+    client.once('close', () => answered(client, CLIENT_CLOSED));
     // Node hands the socket over at once; answers still owed on it go first.
     pipelines.enter(client as Socket, { safe: false, start: () => upgrade(req, client, early) });
   };
@@ -316,10 +386,15 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     if (!admission.ok) {
       if (admission.event !== undefined) logger.warn({ event: admission.event }, admission.reason);
       const allow = admission.allow === undefined ? [] : ['Allow', admission.allow];
-      refuse(client, admission.status, admission.reason, allow);
+      refuseUpgrade(client, admission.status, admission.reason, allow);
       return;
     }
     const { user, path, authority, headers } = admission;
+    const report = reports.get(client);
+    if (report !== undefined) {
+      report.user = user;
+      report.requestId = admission.requestId;
+    }
     withToken({ req, client, early, user, path, authority, headers }, 0);
   }
 

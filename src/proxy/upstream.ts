@@ -50,6 +50,9 @@ export interface Upstream {
   readonly readTimeoutMs: number;
 }
 
+/** undici's own keep-alive timeout, so both pools let an idle connection go alike. */
+const IDLE_CONNECTION_MS = 4000;
+
 /** A keep-alive pool per listener; TLS verifies against the system roots plus `caFile`. */
 export function createUpstream(config: VidispineConfig): Upstream {
   const url = config.url;
@@ -58,6 +61,12 @@ export function createUpstream(config: VidispineConfig): Upstream {
   const agent = createAgent(url, trust, {
     keepAlive: true,
     keepAliveMsecs: 1000,
+    // How long a connection may wait idle for its next request, as undici's pool keeps one
+    // (shortened further by a `Keep-Alive: timeout=` Vidispine sends): kept longer, it meets a
+    // Vidispine or balancer that closed it without a word, and a POST sent on it as it closes
+    // is a 502, since a request that may not be repeated is never sent twice. A request on the
+    // connection sets its own response timeout.
+    timeout: IDLE_CONNECTION_MS,
     maxSockets: config.maxSockets,
     maxFreeSockets: config.maxSockets,
     scheduling: 'lifo',

@@ -476,6 +476,7 @@ class Exchange implements Turn {
       rawHeaders,
       this.f.rewriteLocation,
       this.admitted.authority,
+      status,
     );
     // An error answer may quote the credential it refused: ours never reaches the client.
     if (status >= 400) withoutToken(headers, this.token());

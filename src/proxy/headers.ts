@@ -52,6 +52,12 @@ const RESPONSE_DROPPED: ReadonlySet<string> = new Set([
   'www-authenticate',
 ]);
 
+/** RFC 9110 §8.6: a 1xx or a 204 never carries `Content-Length` (nginx removes it too). */
+const RESPONSE_DROPPED_WITHOUT_CONTENT: ReadonlySet<string> = new Set([
+  ...RESPONSE_DROPPED,
+  'content-length',
+]);
+
 /**
  * `names` plus the field names one `Connection` value lists (RFC 9110 §7.6.1: they are
  * hop-by-hop too); still undefined when none is listed, so most requests allocate nothing.
@@ -127,14 +133,17 @@ export function attachToken(
 
 /**
  * Step "rewrite response headers": Vidispine's headers minus hop-by-hop fields and
- * `WWW-Authenticate`, with `Location` moved to the origin the client used.
+ * `WWW-Authenticate`, with `Location` moved to the origin the client used. The `status` of
+ * the answer they head decides whether a `Content-Length` may stay.
  */
 export function clientResponseHeaders(
   raw: readonly string[],
   rewriteLocation: LocationRewriter,
   clientHost: string | undefined,
+  status: number,
 ): string[] {
-  return withoutHopByHop(raw, RESPONSE_DROPPED, (lower, value) =>
+  const drop = status < 200 || status === 204 ? RESPONSE_DROPPED_WITHOUT_CONTENT : RESPONSE_DROPPED;
+  return withoutHopByHop(raw, drop, (lower, value) =>
     lower === 'location' ? rewriteLocation(value, clientHost) : value,
   );
 }

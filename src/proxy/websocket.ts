@@ -180,7 +180,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     res: IncomingMessage,
     server: Socket,
   ): void {
-    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, authority);
+    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, authority, 101);
     headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
     let text: string;
     try {
@@ -213,7 +213,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     token: string,
   ): void {
     const status = res.statusCode ?? 502;
-    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, authority);
+    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, authority, status);
     // An error answer may quote the credential it refused: ours never reaches the client.
     if (status >= 400) withoutToken(headers, token);
     headers.push('Connection', 'close');

@@ -56,7 +56,7 @@ const identity: LocationRewriter = (location) => location;
 const directions = {
   request: (raw: string[]) =>
     stripClientHeaders(raw, requestDropSet({ allowRunAs: false, selectUserHeader: 'X-User' })),
-  response: (raw: string[]) => clientResponseHeaders(raw, identity, 'localhost:9000'),
+  response: (raw: string[]) => clientResponseHeaders(raw, identity, 'localhost:9000', 200),
 };
 type Direction = keyof typeof directions;
 
@@ -152,7 +152,17 @@ describe('fields a Connection header may not name', () => {
 
   it('a response keeps Content-Length when Connection names it', () => {
     const raw = ['Connection', 'content-length', 'Content-Length', '12'];
-    expect(clientResponseHeaders(raw, identity, undefined)).toEqual(['Content-Length', '12']);
+    expect(clientResponseHeaders(raw, identity, undefined, 200)).toEqual(['Content-Length', '12']);
+  });
+});
+
+describe('Content-Length on answers that carry no content', () => {
+  const raw = ['ETag', '"v"', 'Content-Length', '100'];
+  it.each([101, 199, 204])('a %s loses it (RFC 9110 §8.6)', (status) => {
+    expect(clientResponseHeaders(raw, identity, undefined, status)).toEqual(['ETag', '"v"']);
+  });
+  it.each([200, 205, 304, 404])('a %s keeps it', (status) => {
+    expect(clientResponseHeaders(raw, identity, undefined, status)).toEqual(raw);
   });
 });
 
@@ -191,7 +201,7 @@ describe('response Location', () => {
       'X-Location',
       'http://vs/API/d',
     ];
-    expect(clientResponseHeaders(raw, marked, 'h:1')).toEqual([
+    expect(clientResponseHeaders(raw, marked, 'h:1', 200)).toEqual([
       'location',
       'rewritten(http://vs/API/a, h:1)',
       'Content-Location',

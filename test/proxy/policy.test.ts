@@ -154,7 +154,7 @@ describe('response header policy', () => {
       'Set-Cookie',
       'b=2',
     ];
-    expect(clientResponseHeaders(raw, rewrite, 'localhost:9000')).toEqual([
+    expect(clientResponseHeaders(raw, rewrite, 'localhost:9000', 206)).toEqual([
       'Location',
       'http://localhost:9000/API/item/VX-1',
       'Content-Range',

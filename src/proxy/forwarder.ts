@@ -36,6 +36,7 @@ import type { RequestFraming } from './framing';
 import { NO_BODY, lengthFraming } from './framing';
 import { attachToken, clientResponseHeaders, isAscii, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
+import { noteStrippedRunAs, type Notice } from './notices';
 import { CLIENT_CLOSED, type AccessLogger, type ForwardObserver } from './observer';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
@@ -64,6 +65,8 @@ export interface ForwarderOptions {
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
   readonly logger: Logger;
+  /** Shared with the listener's upgrades. */
+  readonly notices: Notice;
   /** Set only when `proxy.accessLog` is on: the data path pays for nothing otherwise. */
   readonly accessLog?: AccessLogger;
 }
@@ -778,7 +781,6 @@ export class Forwarder {
   private inFlightCount = 0;
   /** Those of the requests in flight that were admitted: their answers may be under way. */
   private readonly exchanges = new Set<Exchange>();
-  private runAsStrippedBefore = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly f: ForwarderOptions) {}
@@ -817,7 +819,7 @@ export class Forwarder {
       this.refuse(res, admission, started);
       return;
     }
-    if (admission.runAsStripped) this.noteStrippedRunAs(admission.user);
+    if (admission.runAsStripped) noteStrippedRunAs(this.f.notices, admission.user);
     const exchange = new Exchange(this.f, req, res, expectsContinue, admission);
     this.exchanges.add(exchange);
     this.track(res, admission.user, req.method, started, exchange, admission.requestId);
@@ -830,7 +832,7 @@ export class Forwarder {
    * user was wrong, the connection closes too — what follows on it cannot be trusted.
    */
   private refuse(res: ServerResponse, refusal: Refusal, started: number): void {
-    if (refusal.event !== undefined) this.f.logger.warn({ event: refusal.event }, refusal.reason);
+    if (refusal.event !== undefined) this.f.notices({ event: refusal.event }, refusal.reason);
     this.track(res, this.f.rules.identity.defaultUser, res.req.method, started, undefined);
     const closes = refusal.status !== 403;
     if (closes) this.f.pipelines.closeAfterAnswer(res.req.socket);
@@ -838,16 +840,6 @@ export class Forwarder {
       ...(closes && { Connection: 'close' }),
       ...(refusal.allow !== undefined && { Allow: refusal.allow }),
     });
-  }
-
-  /** Said at warn once per listener, then at debug: a legacy app may send RunAs every time. */
-  private noteStrippedRunAs(user: string): void {
-    const level = this.runAsStrippedBefore ? 'debug' : 'warn';
-    this.runAsStrippedBefore = true;
-    this.f.logger[level](
-      { event: 'runas_stripped', user },
-      `RunAs header removed: the request acts as "${user}", who does not allow it (allowRunAs is false)`,
-    );
   }
 
   /**

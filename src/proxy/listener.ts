@@ -16,6 +16,7 @@ import { ConnectionDrain } from './drain';
 import { Forwarder } from './forwarder';
 import { HandedOver, endHandedOver } from './handed-over';
 import { locationRewriter } from './location';
+import { listenerNotices } from './notices';
 import type { AccessLogger, ForwardObserver } from './observer';
 import { Pipelines } from './pipeline';
 import { WEBSOCKET_UPGRADES_ONLY, declinedUpgrade } from './upgrade-offer';
@@ -105,6 +106,7 @@ function createDataListener(
   const rules = admissionRules(identity, config.users, deps.accessLog !== undefined);
   const rewriteLocation = locationRewriter(upstream.url, 'http');
   const pipelines = new Pipelines();
+  const notices = listenerNotices(logger);
   const forwarder = new Forwarder({
     rules,
     pipelines,
@@ -117,6 +119,7 @@ function createDataListener(
     store,
     observer,
     logger,
+    notices,
     accessLog: deps.accessLog,
   });
   const handedOver = new HandedOver();
@@ -127,7 +130,7 @@ function createDataListener(
     rewriteLocation,
     store,
     observer,
-    logger,
+    notices,
     handedOver,
     accessLog: deps.accessLog,
   });

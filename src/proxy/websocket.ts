@@ -10,7 +10,6 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
 import type { TokenLease, TokenStore } from '../tokens/types';
 import { messageOf } from '../error-message';
 import type { AdmissionRules } from './admission';
@@ -28,6 +27,7 @@ import { attachToken, clientResponseHeaders, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
 import type { HandedOver } from './handed-over';
 import { endHandedOver } from './handed-over';
+import { noteStrippedRunAs, type Notice } from './notices';
 import { CLIENT_CLOSED, type AccessLogger, type ForwardObserver } from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
@@ -46,7 +46,8 @@ export interface UpgradeOptions {
   readonly rewriteLocation: LocationRewriter;
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
-  readonly logger: Logger;
+  /** Shared with the listener's forwarder. */
+  readonly notices: Notice;
   /** The listener's raw connections, which it cuts when it closes. */
   readonly handedOver: HandedOver;
   /** Set only when `proxy.accessLog` is on. */
@@ -127,9 +128,8 @@ export interface UpgradeHandler {
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
-  const { rules, pipelines, upstream, rewriteLocation, store, observer, logger, handedOver } =
-    options;
-  const { accessLog } = options;
+  const { rules, pipelines, upstream, rewriteLocation, store, observer, handedOver } = options;
+  const { accessLog, notices } = options;
   /** The upgrades not answered yet, by client socket. */
   const reports = new Map<Duplex, UpgradeReport>();
 
@@ -384,12 +384,13 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     if (client.destroyed) return;
     const admission = admit(req, rules, true);
     if (!admission.ok) {
-      if (admission.event !== undefined) logger.warn({ event: admission.event }, admission.reason);
+      if (admission.event !== undefined) notices({ event: admission.event }, admission.reason);
       const allow = admission.allow === undefined ? [] : ['Allow', admission.allow];
       refuseUpgrade(client, admission.status, admission.reason, allow);
       return;
     }
     const { user, path, authority, headers } = admission;
+    if (admission.runAsStripped) noteStrippedRunAs(notices, user);
     const report = reports.get(client);
     if (report !== undefined) {
       report.user = user;

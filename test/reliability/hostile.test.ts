@@ -195,6 +195,22 @@ describe('choosing a user', () => {
     expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'warn', listener: 'runas' });
   });
 
+  it('refusals that keep coming are said at warn once per listener, then at debug', async () => {
+    const before = r.logs.length;
+    for (const name of ['mallory', 'eve', 'trudy']) {
+      const reply = await call(r.port('runas'), {
+        path: '/API/whoami',
+        headers: { 'x-vidispine-user': name },
+      });
+      expect(reply.status).toBe(403);
+    }
+    const refusals = r.logs
+      .slice(before)
+      .map((l) => JSON.parse(l) as { event?: string; level?: string })
+      .filter((l) => l.event === 'user_selection_refused');
+    expect(refusals.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
   it('the select header twice (Node would join them into "bob, alice"): 403, nothing forwarded', async () => {
     const before = api();
     const answer = await rawExchange(

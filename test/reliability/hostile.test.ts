@@ -2,6 +2,8 @@
  * Hostile input, written byte for byte on raw TCP connections to the whole app. Nothing
  * malformed may reach Vidispine, and nothing may reach any host but Vidispine.
  */
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { REFUSED_BY_THE_PARSER } from '../support/hostile-requests';
 import { call } from '../support/http';
 import { startApp, type RunningApp } from '../support/app';
@@ -170,6 +172,20 @@ describe('WebSocket upgrades', () => {
     expect(answer.status).toBe(403);
     expect(r.logs.slice(before).some((l) => l.includes('user_selection_refused'))).toBe(true);
     expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
+  });
+});
+
+describe('WebSocket upgrades acting as a user who does not allow RunAs', () => {
+  it('the RunAs header is removed and said', async () => {
+    const before = r.logs.length;
+    const socket = new WebSocket(`ws://127.0.0.1:${r.port()}/APIWS/echo`, {
+      headers: { RunAs: 'admin' },
+    });
+    await once(socket, 'open');
+    socket.close();
+    await once(socket, 'close');
+    const line = r.logs.slice(before).find((l) => l.includes('runas_stripped'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ event: 'runas_stripped', user: 'runas' });
   });
 });
 

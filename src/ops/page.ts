@@ -67,6 +67,12 @@ function when(iso: string | null, now: number): string {
   return `<time datetime="${escapeHtml(iso)}">${escapeHtml(relativeTime(Date.parse(iso), now))}</time>`;
 }
 
+/** A moment as a clock shows it, UTC to the second: where a span beside it already says how long ago, or the page's own time. */
+function at(iso: string): string {
+  const shown = `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(shown)}</time>`;
+}
+
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 function tokenLine(user: UserStatusJson, now: number): string {
@@ -127,8 +133,8 @@ export function renderStatusPage(report: StatusJson): string {
 <p id="verdict" class="verdict ${ok ? 'ok' : 'bad'}">${escapeHtml(text)}</p>
 <dl id="process">
 <dt>Vidispine</dt><dd class="vidispine"><code>${escapeHtml(report.vidispine)}</code></dd>
-<dt>Up</dt><dd class="uptime">${escapeHtml(humanSpan(report.uptimeSeconds))}, since ${when(report.startedAt, now)}</dd>
-<dt>As of</dt><dd class="time"><time datetime="${escapeHtml(report.time)}">${escapeHtml(report.time)}</time> (refreshes every 10 s)</dd>
+<dt>Up</dt><dd class="uptime">${escapeHtml(humanSpan(report.uptimeSeconds))}, since ${at(report.startedAt)}</dd>
+<dt>As of</dt><dd class="time">${at(report.time)} (refreshes every 10 s)</dd>
 </dl>
 </header>
 <main class="users">${report.users.map((u) => userCard(u, now)).join('')}

@@ -124,7 +124,10 @@ describeWithChromium('the status page in a real browser', () => {
     expect(await verdict.getAttribute('class')).toBe('verdict ok');
     expect(await page.locator('#process .vidispine').textContent()).toBe(app.sim.url);
     expect(await page.locator('#process .uptime').textContent()).toMatch(
-      /^\d+ s, since (just now|\d+ s ago)$/,
+      /^\d+ s, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
+    );
+    expect(await page.locator('#process .time').textContent()).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(refreshes every 10 s\)$/,
     );
     expect(await page.locator('h1 .version').textContent()).toMatch(/^\d+\.\d+\.\d+/);
 

@@ -133,16 +133,20 @@ export function environmentMapping(
       canSet: (path) => keys.some((k) => samePath(k.path, path)),
     },
     misspelt(env, others = []) {
-      const known = new Set([...keys.map((k) => k.name), ...others]);
-      return Object.keys(env).flatMap((name) => {
-        if (known.has(name) || SERVICE_LINK.test(name)) return [];
-        const meant = nearest(name, known, variableTolerance);
-        return meant === undefined
-          ? []
-          : [{ key: name, problem: `unknown variable; did you mean ${meant}?` }];
-      });
+      return nearMisses(env, new Set([...keys.map((k) => k.name), ...others]));
     },
   };
+}
+
+/** The variables of `env` a slip away from one of `known` (but none of them, nor a service link). */
+export function nearMisses(env: NodeJS.ProcessEnv, known: ReadonlySet<string>): ConfigIssue[] {
+  return Object.keys(env).flatMap((name) => {
+    if (known.has(name) || SERVICE_LINK.test(name)) return [];
+    const meant = nearest(name, known, variableTolerance);
+    return meant === undefined
+      ? []
+      : [{ key: name, problem: `unknown variable; did you mean ${meant}?` }];
+  });
 }
 
 /** The proxy's: a single user, `users[0]`. */

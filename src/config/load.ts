@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type EnvironmentMapping, proxyEnvironment } from './env';
+import { type EnvironmentMapping, nearMisses, proxyEnvironment } from './env';
 import {
   ConfigError,
   type ConfigIssue,
@@ -72,7 +72,8 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
     raw: readYamlFile(file, setting, knownKeys),
     names: YAML_NAMES,
     fromFile: true,
-    typos: [],
+    // Beside a file only the log level's variable is read: a slip of it would go unseen.
+    typos: nearMisses(opts.env, new Set([environment.names.name(['log', 'level'])])),
   };
 }
 

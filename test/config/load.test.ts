@@ -374,6 +374,20 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     );
   });
 
+  it.each([['LOG_LEVL'], ['log_level'], ['LOGLEVEL']])(
+    'refuses %s beside a file as a slip of LOG_LEVEL, the one variable that still applies',
+    (variable) => {
+      const path = file(YAML_BASE);
+      expect(() => loadConfig({ file: path, env: { [variable]: 'debug' } })).toThrow(
+        `${variable}: unknown variable; did you mean LOG_LEVEL?`,
+      );
+      // The variables of an environment-only configuration are not read beside a file.
+      expect(loadConfig({ file: path, env: { VIDISPINE_PASWORD: 'x' } }).users[0].name).toBe(
+        'alice',
+      );
+    },
+  );
+
   it.each([
     [YAML_BASE + 'extra: 1\n', 'extra: unknown key'],
     [

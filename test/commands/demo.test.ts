@@ -9,6 +9,22 @@ function portOf(text: string, label: RegExp): number {
   return Number(match[1]);
 }
 
+/** `demo` on free ports. */
+const startDemo = (): ChildProxy =>
+  ChildProxy.start(
+    [
+      'demo',
+      '--listen',
+      '127.0.0.1:0',
+      '--ops-listen',
+      '127.0.0.1:0',
+      '--simulator-listen',
+      '127.0.0.1:0',
+    ],
+    {},
+  );
+const saysReady = (line: string): boolean => line.startsWith('Press Ctrl-C');
+
 describe('demo', () => {
   let demo: ChildProxy | undefined;
   afterEach(async () => {
@@ -17,19 +33,8 @@ describe('demo', () => {
   });
 
   it('wires the simulator and the proxy together and prints working curl lines', async () => {
-    demo = ChildProxy.start(
-      [
-        'demo',
-        '--listen',
-        '127.0.0.1:0',
-        '--ops-listen',
-        '127.0.0.1:0',
-        '--simulator-listen',
-        '127.0.0.1:0',
-      ],
-      {},
-    );
-    await demo.waitForText((l) => l.startsWith('Press Ctrl-C'));
+    demo = startDemo();
+    await demo.waitForText(saysReady);
     const text = demo.stdout.join('\n');
     const alice = portOf(text, /proxy as alice/);
     const bob = portOf(text, /proxy as bob/);
@@ -55,19 +60,8 @@ describe('demo', () => {
   });
 
   it('stops on SIGHUP, as when its terminal is closed, rather than linger holding its ports', async () => {
-    demo = ChildProxy.start(
-      [
-        'demo',
-        '--listen',
-        '127.0.0.1:0',
-        '--ops-listen',
-        '127.0.0.1:0',
-        '--simulator-listen',
-        '127.0.0.1:0',
-      ],
-      {},
-    );
-    await demo.waitForText((l) => l.startsWith('Press Ctrl-C'));
+    demo = startDemo();
+    await demo.waitForText(saysReady);
     demo.child.kill('SIGHUP');
     expect((await demo.exited).code).toBe(0);
   });

@@ -41,10 +41,14 @@ function envKeys(schema: z.ZodType): EnvKey[] {
   );
 }
 
+/**
+ * A number as an operator writes one in decimal. `Number()` alone would also take `0x3c`,
+ * `6e1`, `+60` and ` 60` as 60, and `1e9` for a count: a value nobody meant is refused instead.
+ */
+const DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)$/;
+
 function convert(value: string, kind: ValueKind): unknown {
-  if (kind === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) {
-    return Number(value);
-  }
+  if (kind === 'number' && DECIMAL.test(value)) return Number(value);
   if (kind === 'boolean') {
     const lower = value.trim().toLowerCase();
     if (['true', '1', 'yes'].includes(lower)) return true;

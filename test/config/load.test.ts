@@ -183,6 +183,10 @@ describe('environment mode', () => {
     [{ TOKEN_SECONDS: '0' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: '1.5' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: 'sixty' }, 'TOKEN_SECONDS: must be a positive integer'],
+    [{ TOKEN_SECONDS: '0x3c' }, 'TOKEN_SECONDS: must be a positive integer'],
+    [{ TOKEN_SECONDS: '6e1' }, 'TOKEN_SECONDS: must be a positive integer'],
+    [{ TOKEN_SECONDS: '+60' }, 'TOKEN_SECONDS: must be a positive integer'],
+    [{ TOKEN_SECONDS: ' 60' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_AUTO_REFRESH: 'maybe' }, 'TOKEN_AUTO_REFRESH: must be true or false'],
     [
       { TOKEN_SAFETY_MARGIN_SECONDS: '30.5' },

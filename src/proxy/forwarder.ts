@@ -287,7 +287,8 @@ class Exchange implements Turn {
     try {
       return await this.f.store.get(this.user, this.tokenWait.signal);
     } catch (err) {
-      if (!this.clientGone) sendNoToken(this.res, this.user, err);
+      // Unless the client went away, or the proxy's shutdown answered while it waited.
+      if (!this.clientGone && !this.res.headersSent) sendNoToken(this.res, this.user, err);
       return undefined;
     } finally {
       this.tokenWait = undefined;
@@ -748,9 +749,25 @@ class Exchange implements Turn {
 
   /**
    * The proxy stops with this answer under way: it is cut as Vidispine failing would cut
-   * it, with a reset where only the close of the connection would tell where it ends.
+   * it, with a reset where only the close of the connection would tell where it ends. A
+   * request still waiting for its token is answered 503 instead.
    */
   cut(): void {
+    if (this.tokenWait !== undefined && !this.res.headersSent) {
+      // Nothing went upstream yet: a plain 503 says so, where a reset would leave the client
+      // guessing whether the request was done.
+      this.tokenWait.abort();
+      sendPlain(
+        this.res,
+        503,
+        `no Vidispine token for user ${this.user}: the proxy is shutting down`,
+        {
+          'Retry-After': '1',
+          Connection: 'close',
+        },
+      );
+      return;
+    }
     if (this.res.headersSent && !this.res.writableFinished) {
       cutAnswer(this.res, this.answerHeaders);
     }

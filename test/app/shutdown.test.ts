@@ -4,6 +4,7 @@
  */
 import * as http from 'node:http';
 import { ShutdownCoordinator } from '../../src/ops/shutdown';
+import { createSimulator } from '../../src/simulator';
 import { call } from '../support/http';
 import { startApp, type RunningApp } from '../support/app';
 import { until } from '../support/wait';
@@ -66,5 +67,22 @@ describe('shutdown of the whole app', () => {
     expect(r.app.listeners[0].inFlight()).toBe(0);
     await expect(call(port, { path: '/API/whoami' })).rejects.toThrow(/ECONNREFUSED/);
     await until(() => r.sim.inFlightRequests() === 0, 5000, 'the upstream request to end');
+  });
+
+  it('answers 503 to a request still waiting for its token when the drain window ends', async () => {
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 });
+    r = await startApp({ sim, noWait: true });
+    const reply = call(r.port(), { path: '/API/whoami' });
+    await until(() => r.app.listeners[0].inFlight() === 1);
+    const shutdown = coordinator(r, 0.2);
+    void shutdown.begin('SIGTERM');
+    expect(await shutdown.done).toBe(0);
+    const answer = await reply;
+    expect(answer.status).toBe(503);
+    expect(answer.headers.connection).toBe('close');
+    expect(answer.text).toBe('no Vidispine token for user alice: the proxy is shutting down\n');
+    expect(r.sim.calls({ endpoint: 'api' })).toBe(0);
   });
 });

@@ -16,16 +16,27 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-const answer = (status: number): string =>
-  `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n\r\n`;
+interface Answer {
+  readonly status: number;
+  readonly text: string;
+}
+
+const answer = (status: number): Answer => ({
+  status,
+  text: `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n\r\n`,
+});
 
 /** Node's own error answers, as it words them. */
-const ANSWERS: Readonly<Record<string, string>> = {
+const ANSWERS: Readonly<Record<string, Answer>> = {
   HPE_HEADER_OVERFLOW: answer(431),
   HPE_CHUNK_EXTENSIONS_OVERFLOW: answer(413),
   ERR_HTTP_REQUEST_TIMEOUT: answer(408),
 };
 const BAD_REQUEST = answer(400);
+
+/** The parser's own verdicts (`HPE_…`) and the head timeout, as against a failing connection. */
+const isRefusal = (code: string | undefined): boolean =>
+  code !== undefined && (code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT');
 
 /**
  * Whether Node still holds an answer on the connection whose head has gone out: an answer
@@ -42,9 +53,13 @@ function answerUnderWay(socket: Duplex): boolean {
  * The listener's `clientError` handler.
  *
  * @param owedAnswer The answer still owed to the latest request read on `socket`, if any.
+ * @param refused Told of each refusal written for a request never handed on, by its status: a
+ *   request the parser refused is still a request its client sent, and must show in the
+ *   listener's metrics.
  */
 export function clientErrorHandler(
   owedAnswer: (socket: Duplex) => ServerResponse | undefined,
+  refused: (status: number) => void,
 ): (err: Error, socket: Duplex) => void {
   return (err, socket) => {
     const { code } = err as NodeJS.ErrnoException;
@@ -56,7 +71,11 @@ export function clientErrorHandler(
       return;
     }
     if (socket.writable && owed?.headersSent !== true && !answerUnderWay(socket)) {
-      socket.write(ANSWERS[code ?? ''] ?? BAD_REQUEST);
+      const refusal = ANSWERS[code ?? ''] ?? BAD_REQUEST;
+      socket.write(refusal.text);
+      // A request whose answer is owed was counted when it arrived, however it ends; a
+      // connection that failed under a head (reset) was not a request refused.
+      if (owed === undefined && isRefusal(code)) refused(refusal.status);
     }
     socket.destroy(err);
   };

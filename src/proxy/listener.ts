@@ -171,7 +171,14 @@ function createDataListener(
   server.on('checkContinue', unlessClosing(forwarder.handleExpectingContinue));
   server.on(
     'clientError',
-    clientErrorHandler((socket) => drain.owedAnswer(socket as Socket)),
+    clientErrorHandler(
+      (socket) => drain.owedAnswer(socket as Socket),
+      (status) => {
+        // Its method is whatever the parser could not read: counted as OTHER, answered at once.
+        observer.requestStarted?.();
+        observer.requestFinished?.(user.name, 'OTHER', status, 0);
+      },
+    ),
   );
   server.on('upgrade', upgrades.handle);
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {

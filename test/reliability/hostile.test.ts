@@ -147,6 +147,23 @@ describe('sizes and methods', () => {
     expect(api()).toBe(before);
   });
 
+  it.each([
+    ['a method the parser refuses', 'FOO BAR /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n', '400'],
+    [
+      'a head too large',
+      `GET /API/whoami HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`,
+      '431',
+    ],
+  ])('%s is counted in requests_total as OTHER with its status', async (_, bytes, code) => {
+    const counted = (): Promise<number> =>
+      r.metric('vidispine_auth_proxy_requests_total', { user: 'runas', method: 'OTHER', code });
+    const before = await counted();
+    const answer = await rawExchange(r.port(), bytes);
+    expect(answer.status).toBe(Number(code));
+    expect(await counted()).toBe(before + 1);
+    expect(await r.metric('vidispine_auth_proxy_requests_in_flight')).toBe(0);
+  });
+
   it.each(['HTTP/1.2', 'HTTP/11', 'HTTX/1.1'])('version %s: refused', async (version) => {
     const before = api();
     const answer = await rawExchange(r.port(), `GET /API/whoami ${version}\r\nHost: x\r\n\r\n`);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { createTestCa } from '../support/certificates';
 import { runCli } from '../support/cli';
+import { closedPort } from '../support/net';
 
 // `check` as users run it: the built CLI in a child process, against a real simulator.
 const dir = mkdtempSync(join(tmpdir(), 'vap-check-'));
@@ -113,17 +114,18 @@ it('keeps its verdict for its exit code when nobody reads the table (EPIPE)', as
 });
 
 it('exits 1 when Vidispine cannot be reached', async () => {
+  const port = await closedPort();
   const result = await runCli(['check'], {
     env: {
       PATH: process.env.PATH,
-      VIDISPINE_URL: 'http://127.0.0.1:1',
+      VIDISPINE_URL: `http://127.0.0.1:${port}`,
       VIDISPINE_USER: 'bob',
       VIDISPINE_PASSWORD: 'bob-password',
     },
   });
   expect(result.code).toBe(1);
-  expect(result.stdout).toMatch(
-    /network: cannot reach Vidispine at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
+  expect(result.stdout).toContain(
+    `network: cannot reach Vidispine at http://127.0.0.1:${port} (ECONNREFUSED)`,
   );
 });
 

@@ -49,12 +49,16 @@ export function sendPlain(
   res.end(body);
 }
 
+/** The one-line answer to a request that gets no token, and why. */
+export const noTokenMessage = (user: string, reason: string): string =>
+  `no Vidispine token for user ${user}: ${reason}`;
+
 /** The one-line reason and `Retry-After` for a request that cannot get a token. */
 export function noTokenAnswer(user: string, err: unknown): { message: string; retryAfter: string } {
   const reason = err instanceof NoTokenError ? err.message : 'the token store is unavailable';
   const retryAfter = err instanceof NoTokenError ? err.retryAfterSeconds : 1;
   return {
-    message: `no Vidispine token for user ${user}: ${reason}`,
+    message: noTokenMessage(user, reason),
     retryAfter: retryAfterHeader(retryAfter),
   };
 }

@@ -29,7 +29,7 @@ import {
 } from './errors';
 import type { Admitted, AdmissionRules, Refusal } from './admission';
 import { admit } from './admission';
-import { cutAnswer, ignoreError, noTokenAnswer, sendPlain } from './answers';
+import { cutAnswer, ignoreError, noTokenAnswer, noTokenMessage, sendPlain } from './answers';
 import type { BodyBudget } from './body';
 import { readWhole, watchBodyIdle } from './body';
 import type { RequestFraming } from './framing';
@@ -73,8 +73,6 @@ export interface ForwarderOptions {
 
 /** What an exchange holds as its answer's head before one was written. */
 const NO_HEADERS: readonly string[] = [];
-
-/** `nginx` calls a request whose client went away before the answer 499; so do we. */
 
 function sendNoToken(res: ServerResponse, user: string, err: unknown): void {
   const answer = noTokenAnswer(user, err);
@@ -757,15 +755,10 @@ class Exchange implements Turn {
       // Nothing went upstream yet: a plain 503 says so, where a reset would leave the client
       // guessing whether the request was done.
       this.tokenWait.abort();
-      sendPlain(
-        this.res,
-        503,
-        `no Vidispine token for user ${this.user}: the proxy is shutting down`,
-        {
-          'Retry-After': '1',
-          Connection: 'close',
-        },
-      );
+      sendPlain(this.res, 503, noTokenMessage(this.user, 'the proxy is shutting down'), {
+        'Retry-After': '1',
+        Connection: 'close',
+      });
       return;
     }
     if (this.res.headersSent && !this.res.writableFinished) {

@@ -37,10 +37,9 @@ import { NO_BODY, lengthFraming } from './framing';
 import { attachToken, clientResponseHeaders, isAscii, isValidReason } from './headers';
 import type { LocationRewriter } from './location';
 import { noteStrippedRunAs, type Notice } from './notices';
-import { CLIENT_CLOSED, type AccessLogger, type ForwardObserver } from './observer';
+import { CLIENT_CLOSED, reportAnswered, type AccessLogger, type ForwardObserver } from './observer';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
-import { requestIdFrom } from './request-id';
 import type { Turn } from './pipeline';
 import type { Pipelines } from './pipeline';
 import { isSafe } from './pipeline';
@@ -832,7 +831,7 @@ export class Forwarder {
     if (admission.runAsStripped) noteStrippedRunAs(this.f.notices, admission.user);
     const exchange = new Exchange(this.f, req, res, expectsContinue, admission);
     this.exchanges.add(exchange);
-    this.track(res, admission.user, req.method, started, exchange, admission.requestId);
+    this.track(res, admission.user, started, exchange, admission.requestId);
     exchange.arrived();
     this.f.pipelines.enter(req.socket, exchange);
   }
@@ -843,7 +842,7 @@ export class Forwarder {
    */
   private refuse(res: ServerResponse, refusal: Refusal, started: number): void {
     if (refusal.event !== undefined) this.f.notices({ event: refusal.event }, refusal.reason);
-    this.track(res, this.f.rules.identity.defaultUser, res.req.method, started, undefined);
+    this.track(res, this.f.rules.identity.defaultUser, started, undefined);
     const closes = refusal.status !== 403;
     if (closes) this.f.pipelines.closeAfterAnswer(res.req.socket);
     sendPlain(res, refusal.status, refusal.reason, {
@@ -861,7 +860,6 @@ export class Forwarder {
   private track(
     res: ServerResponse,
     user: string,
-    method: string | undefined,
     started: number,
     exchange: Exchange | undefined,
     requestId?: string,
@@ -878,16 +876,12 @@ export class Forwarder {
         exchange.over();
         this.f.pipelines.leave(socket, exchange);
       }
-      const status = res.headersSent && !connectionLost ? res.statusCode : CLIENT_CLOSED;
-      const durationSeconds = (performance.now() - started) / 1000;
-      this.f.observer.requestFinished?.(user, method ?? 'GET', status, durationSeconds);
-      this.f.accessLog?.({
-        requestId: requestId ?? requestIdFrom(res.req.headers['x-request-id']).id,
+      reportAnswered(this.f.observer, this.f.accessLog, {
+        req: res.req,
         user,
-        method: method ?? 'GET',
-        path: res.req.url ?? '',
-        status,
-        durationSeconds,
+        requestId,
+        status: res.headersSent && !connectionLost ? res.statusCode : CLIENT_CLOSED,
+        started,
         remoteAddress,
         replayed: exchange?.replayed ?? false,
       });

@@ -3,6 +3,9 @@
  * root), tests that record it. Every report is optional, as in undici's handlers: an observer
  * takes the ones it cares about, and a new report costs its producer and its consumers only.
  */
+import type { IncomingMessage } from 'node:http';
+import { requestIdFrom } from './request-id';
+
 /** The status a request is counted and logged with when its client went away before the answer. */
 export const CLIENT_CLOSED = 499;
 
@@ -68,3 +71,40 @@ export interface AccessRecord {
 }
 
 export type AccessLogger = (record: AccessRecord) => void;
+
+/** A request over, plain or a WebSocket upgrade: what it is counted and logged with. */
+export interface Answered {
+  readonly req: IncomingMessage;
+  readonly user: string;
+  /** Admission's; absent for a request refused before it, which keeps the client's (or a new one). */
+  readonly requestId: string | undefined;
+  /** The status its client got: 499 (`CLIENT_CLOSED`) when it went away first. */
+  readonly status: number;
+  /** `performance.now()` when it arrived. */
+  readonly started: number;
+  /** Read on arrival: a socket already destroyed has none. */
+  readonly remoteAddress: string | undefined;
+  readonly replayed: boolean;
+}
+
+/** Counts a request once it is over, and writes its access-log line when that log is on. */
+export function reportAnswered(
+  observer: ForwardObserver,
+  accessLog: AccessLogger | undefined,
+  answered: Answered,
+): void {
+  const { req, user, status } = answered;
+  const method = req.method ?? 'GET';
+  const durationSeconds = (performance.now() - answered.started) / 1000;
+  observer.requestFinished?.(user, method, status, durationSeconds);
+  accessLog?.({
+    requestId: answered.requestId ?? requestIdFrom(req.headers['x-request-id']).id,
+    user,
+    method,
+    path: req.url ?? '',
+    status,
+    durationSeconds,
+    remoteAddress: answered.remoteAddress,
+    replayed: answered.replayed,
+  });
+}

@@ -28,10 +28,9 @@ import type { LocationRewriter } from './location';
 import type { HandedOver } from './handed-over';
 import { endHandedOver } from './handed-over';
 import { noteStrippedRunAs, type Notice } from './notices';
-import { CLIENT_CLOSED, type AccessLogger, type ForwardObserver } from './observer';
+import { CLIENT_CLOSED, reportAnswered, type AccessLogger, type ForwardObserver } from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
-import { requestIdFrom } from './request-id';
 import { withoutToken } from './unauthorized';
 import { offersWebSocket } from './upgrade-offer';
 import type { Upstream } from './upstream';
@@ -138,20 +137,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const report = reports.get(client);
     if (report === undefined) return;
     reports.delete(client);
-    const { req, user } = report;
-    const method = req.method ?? 'GET';
-    const durationSeconds = (performance.now() - report.started) / 1000;
-    observer.requestFinished?.(user, method, status, durationSeconds);
-    accessLog?.({
-      requestId: report.requestId ?? requestIdFrom(req.headers['x-request-id']).id,
-      user,
-      method,
-      path: req.url ?? '',
-      status,
-      durationSeconds,
-      remoteAddress: report.remoteAddress,
-      replayed: report.replayed,
-    });
+    reportAnswered(observer, accessLog, { ...report, status });
   }
 
   /** The proxy's own answer to an upgrade, reported. */

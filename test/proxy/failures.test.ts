@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { call } from '../support/http';
+import { call, openUpload } from '../support/http';
 import { rawRequest } from '../support/raw-client';
 import { closedPort } from '../support/net';
 import { until } from '../support/wait';
@@ -384,26 +384,11 @@ describe('slow uploaders', () => {
         proxy: { clientBodyTimeoutSeconds: 10 },
       });
       try {
-        const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-          const req = http.request(
-            {
-              host: '127.0.0.1',
-              port: h.port,
-              method: 'POST',
-              path: '/API/import/raw?transferId=slow',
-              headers: { 'content-length': size },
-            },
-            (res) => {
-              let text = '';
-              res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-              res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-            },
-          );
-          req.on('error', reject);
-          req.write(Buffer.alloc(size / 2, 1));
-          // The pause is the behaviour under test: longer than the upstream timeout.
-          setTimeout(() => req.end(Buffer.alloc(size / 2, 1)), 600);
-        });
+        const upload = openUpload(h.port, size, '/API/import/raw?transferId=slow');
+        upload.req.write(Buffer.alloc(size / 2, 1));
+        // The pause is the behaviour under test: longer than the upstream timeout.
+        setTimeout(() => upload.req.end(Buffer.alloc(size / 2, 1)), 600);
+        const answer = await upload.reply;
         expect(answer.status).toBe(200);
         expect(JSON.parse(answer.text)).toMatchObject({ bytes: size });
         expect(h.observer.upstreamErrors).toEqual([]);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { patternBytes, patternChunks } from '../../src/simulator/pattern';
-import { call, readReply, uploadPattern, type Reply } from '../support/http';
+import { call, openUpload, uploadPattern, type Reply } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
 import { until } from '../support/wait';
 
@@ -144,31 +144,15 @@ describe('a held body that arrives slowly', () => {
     try {
       await call(h.port, { path: '/API/whoami' });
       const body = patternBytes(0, 64);
-      const answer = new Promise<Reply>((resolve, reject) => {
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port: h.port,
-            method: 'POST',
-            path: '/API/import/raw',
-            headers: { 'content-length': body.length },
-            agent: false,
-          },
-          (res) => void readReply(res).then(resolve, reject),
-        );
-        req.on('error', reject);
-        req.write(body.subarray(0, 10));
-        // The head has been read (the exchange began, with the token of that moment) before
-        // that token dies and is replaced, then the body ends.
-        void until(() => h.observer.started === 2)
-          .then(async () => {
-            h.sim.revokeAllTokens();
-            expect((await call(h.port, { path: '/API/whoami' })).text).toBe('alice');
-            req.end(body.subarray(10));
-          })
-          .catch(reject);
-      });
-      expect((await answer).status).toBe(200);
+      const upload = openUpload(h.port, body.length);
+      upload.req.write(body.subarray(0, 10));
+      // The head has been read (the exchange began, with the token of that moment) before
+      // that token dies and is replaced, then the body ends.
+      await until(() => h.observer.started === 2);
+      h.sim.revokeAllTokens();
+      expect((await call(h.port, { path: '/API/whoami' })).text).toBe('alice');
+      upload.req.end(body.subarray(10));
+      expect((await upload.reply).status).toBe(200);
       // Only the GET met the dead token; the upload went out once, with the new one.
       expect(h.observer.unauthorized).toEqual([{ user: 'alice', retried: true }]);
     } finally {
@@ -189,23 +173,8 @@ describe('a large upload waiting for a connection to Vidispine', () => {
       await call(h.port, { path: '/API/whoami' });
       const apiCalls = h.sim.calls({ endpoint: 'api' });
       const size = 2 * MiB;
-      let finishFirst = (): void => undefined;
-      const first = new Promise<Reply>((resolve, reject) => {
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port: h.port,
-            method: 'POST',
-            path: '/API/import/raw',
-            headers: { 'content-length': size },
-            agent: false,
-          },
-          (res) => void readReply(res).then(resolve, reject),
-        );
-        req.on('error', reject);
-        req.write(Buffer.alloc(size / 2, 1));
-        finishFirst = () => req.end(Buffer.alloc(size / 2, 1));
-      });
+      const first = openUpload(h.port, size);
+      first.req.write(Buffer.alloc(size / 2, 1));
       // The first upload holds the connection; then its token dies.
       await until(() => h.sim.calls({ endpoint: 'api' }) > apiCalls);
       h.sim.revokeAllTokens();
@@ -213,8 +182,8 @@ describe('a large upload waiting for a connection to Vidispine', () => {
       await until(() => h.observer.started === 3);
       // The wait under test: longer than expectContinueTimeoutMs.
       await new Promise((resolve) => setTimeout(resolve, 300));
-      finishFirst();
-      expect((await first).status).toBe(200);
+      first.req.end(Buffer.alloc(size / 2, 1));
+      expect((await first.reply).status).toBe(200);
       expect((await second).status).toBe(200);
       expect(h.observer.unauthorized).toEqual([{ user: 'alice', retried: true }]);
     } finally {

@@ -70,6 +70,29 @@ export function headerText(reply: Reply): string {
     .join('\n');
 }
 
+/** An upload whose body the test writes itself, piece by piece, and its answer. */
+export interface OpenUpload {
+  readonly req: http.ClientRequest;
+  readonly reply: Promise<Reply>;
+}
+
+/** A `POST` of `size` bytes to `path` on a fresh connection, head sent, body left to the caller. */
+export function openUpload(port: number, size: number, path = '/API/import/raw'): OpenUpload {
+  const req = http.request({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path,
+    headers: { 'content-length': size },
+    agent: false,
+  });
+  const reply = new Promise<Reply>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => void readReply(res).then(resolve, reject));
+  });
+  return { req, reply };
+}
+
 /**
  * Uploads `size` bytes of the simulator's file pattern, generated as it goes with
  * backpressure (never held whole); with `expect: 100-continue` only after the `100`.

@@ -16,8 +16,28 @@ const BACKOFF_FLOOR_MS = 500;
  */
 const SLOW_START = 3;
 
+/** Where a run of failed mints stands in the doubling: see `nextBackoffStep`. */
+export interface BackoffStep {
+  /** The doubling's step of the latest failure (1 for the first); 0 before any. */
+  readonly step: number;
+  /** Whether a usable token was still held at the latest failure. */
+  readonly holding: boolean;
+}
+
+// Stryker disable next-line BooleanLiteral: from step 0, starting again and the next step are both 1
+export const NO_FAILURE: BackoffStep = { step: 0, holding: false };
+
+/**
+ * The step after one more failure: the next one, except that the first failure to find the
+ * token lapsed starts again at 1. Retries squeezed into a token's last seconds have raised
+ * the step, but once it is gone every request is a 503, so the wait must be short again.
+ */
+export function nextBackoffStep(last: BackoffStep, holding: boolean): BackoffStep {
+  return { step: last.holding && !holding ? 1 : last.step + 1, holding };
+}
+
 export interface BackoffInput {
-  /** Consecutive failures, this one included (1 for the first). */
+  /** The doubling's step of this failure (`nextBackoffStep`; 1 for the first). */
   readonly failures: number;
   readonly reason: MintFailureReason;
   /** ms the current token stays usable; 0 or less when none is held. */
@@ -29,7 +49,7 @@ export interface BackoffInput {
 }
 
 /**
- * ms until the next mint attempt: 1 s doubling per failure, capped at the smaller of 5 min
+ * ms until the next mint attempt: 1 s doubling per step, capped at the smaller of 5 min
  * and half the time the current token has left (30 s when none is held), minus up to 25 %
  * jitter, never under 500 ms. A `Retry-After` lengthens it up to the cap.
  */

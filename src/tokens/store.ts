@@ -1,6 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import type { UserConfig } from '../config/types';
-import { backoffDelay, rejectionBackoffDelay } from './backoff';
+import {
+  backoffDelay,
+  nextBackoffStep,
+  NO_FAILURE,
+  rejectionBackoffDelay,
+  type BackoffStep,
+} from './backoff';
 import { type Clock, systemClock } from './clock';
 import { TokenEventBus } from './events';
 import {
@@ -91,6 +97,7 @@ interface Slot {
   readonly minter: TokenMinter;
   effectiveSeconds: number;
   failures: number;
+  backoff: BackoffStep;
   lastError: UserTokenStatus['lastError'];
   lastRefreshAt: number | null;
   everHeld: boolean;
@@ -152,6 +159,7 @@ class LruTokenStore implements TokenStore {
         minter: options.minterFor(user),
         effectiveSeconds: user.token.seconds,
         failures: 0,
+        backoff: NO_FAILURE,
         lastError: null,
         lastRefreshAt: null,
         everHeld: false,
@@ -374,6 +382,7 @@ class LruTokenStore implements TokenStore {
       );
     }
     slot.failures = 0;
+    slot.backoff = NO_FAILURE;
     slot.retryAt = null;
     slot.blocked = null;
     slot.lastRefreshAt = now;
@@ -405,8 +414,9 @@ class LruTokenStore implements TokenStore {
         : `token request failed unexpectedly: ${messageOf(err)}`;
     slot.failures += 1;
     const timeLeftMs = previous && this.usable(previous, now) ? previous.usableUntil - now : 0;
+    slot.backoff = nextBackoffStep(slot.backoff, timeLeftMs > 0);
     const delay = backoffDelay({
-      failures: slot.failures,
+      failures: slot.backoff.step,
       reason,
       timeLeftMs,
       random: this.random(),

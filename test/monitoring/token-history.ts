@@ -1,4 +1,4 @@
-import { backoffDelay } from '../../src/tokens/backoff';
+import { backoffDelay, nextBackoffStep, NO_FAILURE } from '../../src/tokens/backoff';
 import type { MintFailureReason } from '../../src/tokens/types';
 
 /**
@@ -45,10 +45,12 @@ export function failedAttempts(
   attemptSeconds = 0,
 ): { at: number; reason: MintFailureReason }[] {
   const out: { at: number; reason: MintFailureReason }[] = [];
-  for (let t = from + attemptSeconds, failures = 1; t < until; failures++) {
+  for (let t = from + attemptSeconds, step = NO_FAILURE; t < until;) {
     out.push({ at: Math.round(t), reason });
     const timeLeftMs = (expiresAt - t) * 1000;
-    t += backoffDelay({ failures, reason, timeLeftMs, random: 0 }) / 1000 + attemptSeconds;
+    step = nextBackoffStep(step, timeLeftMs > 0);
+    t +=
+      backoffDelay({ failures: step.step, reason, timeLeftMs, random: 0 }) / 1000 + attemptSeconds;
   }
   return out;
 }

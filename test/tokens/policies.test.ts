@@ -1,4 +1,9 @@
-import { backoffDelay, rejectionBackoffDelay } from '../../src/tokens/backoff';
+import {
+  backoffDelay,
+  nextBackoffStep,
+  NO_FAILURE,
+  rejectionBackoffDelay,
+} from '../../src/tokens/backoff';
 import {
   learnFromRejection,
   NOTHING_LEARNED,
@@ -206,6 +211,28 @@ describe('backoffDelay', () => {
     expect(backoffDelay({ failures: 10_000, reason: 'network', timeLeftMs: 0, random: 0 })).toBe(
       30000,
     );
+  });
+});
+
+describe('nextBackoffStep', () => {
+  const steps = (holding: boolean[]) =>
+    holding.reduce<number[]>((out, h, i) => {
+      const last = i === 0 ? NO_FAILURE : { step: out[i - 1], holding: holding[i - 1] };
+      return [...out, nextBackoffStep(last, h).step];
+    }, []);
+
+  it('counts failures one step each while the token is held, and while none is', () => {
+    expect(steps([true, true, true])).toEqual([1, 2, 3]);
+    expect(steps([false, false, false])).toEqual([1, 2, 3]);
+  });
+
+  it('starts again at 1 with the first failure after the token lapsed', () => {
+    expect(steps([true, true, true, true, false, false, false])).toEqual([1, 2, 3, 4, 1, 2, 3]);
+    expect(nextBackoffStep({ step: 9, holding: true }, false)).toEqual({ step: 1, holding: false });
+    expect(nextBackoffStep({ step: 9, holding: false }, false)).toEqual({
+      step: 10,
+      holding: false,
+    });
   });
 });
 

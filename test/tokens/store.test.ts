@@ -233,6 +233,30 @@ describe('failures and backoff', () => {
     expect(s.store.status()[0]).toMatchObject({ state: 'expired', failures: 9 });
   });
 
+  it('restarts the doubling at 1 s once the token lapses: no long wait after a long outage', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0;
+    s.store.start();
+    await s.clock.advance(0);
+    const t0 = s.clock.now();
+    s.minter('alice').failNext(...Array<'server_error'>(20).fill('server_error'));
+    // Retries are squeezed into the token's last 20 s, down to 500 ms; it lapses at 55 s.
+    await s.clock.advanceTo(t0 + 55_000);
+    const retries = () =>
+      s.events
+        .filter((e) => e.name === 'mintFailed')
+        .map((e) => (e.payload as TokenEvents['mintFailed']).retryInMs);
+    const squeezed = retries();
+    expect(squeezed.slice(-2)).toEqual([500, 500]);
+    await s.clock.advanceTo(t0 + 100_000);
+    // The failure that finds no token held waits 1 s, as a first failure does, then doubles.
+    expect(retries().slice(squeezed.length)).toEqual([1000, 2000, 4000, 8000, 16000, 30000]);
+    expect(s.store.status()[0]).toMatchObject({
+      state: 'expired',
+      failures: squeezed.length + 6,
+    });
+  });
+
   it('retries at most every 30 s without a token, and get() fails fast in between', async () => {
     const s = setup([user('alice')]);
     s.draw.value = 0;

@@ -6,7 +6,8 @@
  * (endpoints propagate), listeners close and in-flight
  * requests get up to `drainSeconds`, then timers stop and the process exits 0. A second
  * signal cuts what is in flight and exits at once with 128 + the signal number. A step
- * that throws is logged, the remaining steps still run, and the exit code becomes 1.
+ * that throws is logged, the remaining steps still run, and the exit code becomes 1. A signal
+ * that arrives while the program starts waits for the start: a failed start exits 1.
  */
 import { ListenError } from '../config/listen';
 import { messageOf } from '../error-message';
@@ -68,6 +69,8 @@ export class ShutdownCoordinator {
   private started = false;
   private readonly exit: (code: number) => void;
   private readonly timers: Timers;
+  /** Whether the program started, once `starting` was called: the sequence waits for it. */
+  private startup: Promise<boolean> | undefined;
   private resolveDone: (code: number) => void = () => undefined;
   /** Resolves with the exit code once the sequence has finished (before `exit` is called). */
   readonly done = new Promise<number>((resolve) => {
@@ -81,6 +84,19 @@ export class ShutdownCoordinator {
 
   get begun(): boolean {
     return this.started;
+  }
+
+  /**
+   * The program is starting: a sequence begun before `start` settles fails readiness at once
+   * but waits for it before anything else. A failed start then ends the sequence there, so
+   * the start's own failure (exit 1) stands, whatever signals came; a start that succeeds is
+   * drained as usual.
+   */
+  starting(start: Promise<unknown>): void {
+    this.startup = start.then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Listen for SIGTERM, SIGINT and `also`; returns a function that removes the handlers. */
@@ -135,6 +151,7 @@ export class ShutdownCoordinator {
       { event: 'shutdown', step: 'begin', signal, delaySeconds, drainSeconds },
       `${signal} received: readiness now fails; serving on for ${delaySeconds} s`,
     );
+    if (this.startup !== undefined && !(await this.startup)) return;
     await this.sleep(delaySeconds * 1000);
 
     logger.info(
@@ -238,8 +255,10 @@ export async function serveUntilStopped(
     process,
     hangUp,
   );
+  const started = program.start();
+  shutdown.starting(started);
   try {
-    await program.start();
+    await started;
   } catch (err) {
     // On the log stream too, where a collector sees it; the caller still writes it to stderr.
     logger.fatal(startFailure(err), `cannot start: ${messageOf(err)}; exiting with code 1`);

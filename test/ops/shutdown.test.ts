@@ -87,6 +87,38 @@ describe('ShutdownCoordinator', () => {
     expect(s.steps()).toEqual(['begin', 'close_listeners', 'drain_timeout', 'exit']);
   });
 
+  it('a signal during the start waits for it: a failed start leaves the exit to the start', async () => {
+    const s = setup();
+    let fail: (err: Error) => void = () => undefined;
+    const start = new Promise<void>((_, reject) => (fail = reject));
+    start.catch(() => undefined);
+    s.coordinator.starting(start);
+    const sequence = s.coordinator.begin('SIGTERM');
+    expect(s.health.ready().ok).toBe(false);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(s.calls).toEqual(['endKeepAlive']);
+    fail(new Error('EADDRINUSE'));
+    await sequence;
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(s.calls).toEqual(['endKeepAlive']);
+    expect(s.exits).toEqual([]);
+  });
+
+  it('a signal during the start waits for it: a start that succeeds is drained as usual', async () => {
+    const s = setup();
+    let started: () => void = () => undefined;
+    s.coordinator.starting(new Promise<void>((resolve) => (started = resolve)));
+    void s.coordinator.begin('SIGTERM');
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(s.calls).toEqual(['endKeepAlive']);
+    started();
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners']);
+    s.finishDrain();
+    await expect(s.coordinator.done).resolves.toBe(0);
+    expect(s.exits).toEqual([0]);
+  });
+
   it('exits at once, non-zero, on a second signal', async () => {
     const s = setup();
     void s.coordinator.begin('SIGTERM');

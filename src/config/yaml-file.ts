@@ -48,13 +48,41 @@ const YAML_PROBLEMS: Readonly<Record<ErrorCode, string>> = {
 };
 
 /**
- * A key left without `: ` (`password:x`) is a "missing character" to the library, as a
- * missing closing quote is: told apart by its message, which is matched, never shown.
+ * Slips the library files under a code that mostly means something else, told apart by the
+ * start of its message, which is matched, never shown: a key left without `: `
+ * (`password:x`) and a key indented less than the one above it are "missing characters", as a
+ * missing closing quote is; a key indented more than the one above it reads as a second
+ * `key: ` inside that key's value, as `password: a: b` does.
  */
+const PROBLEMS_BY_MESSAGE: readonly (readonly [ErrorCode, string, string])[] = [
+  ['MISSING_CHAR', 'Implicit map keys need to be followed', KEY_COLON],
+  [
+    'MISSING_CHAR',
+    'Sequence item without - indicator',
+    'a key indented less than the keys above it: line up the keys of a list item with the first one after `- `',
+  ],
+  [
+    'BLOCK_AS_IMPLICIT_KEY',
+    'Nested mappings are not allowed in compact mappings',
+    "a second ': ' after this value: indent the next line like the keys beside it, or quote a value that holds ': '",
+  ],
+];
+
 function problemOf({ code, message }: { code: ErrorCode; message: string }): string {
-  return code === 'MISSING_CHAR' && message.startsWith('Implicit map keys need to be followed')
-    ? KEY_COLON
-    : YAML_PROBLEMS[code];
+  const specific = PROBLEMS_BY_MESSAGE.find(
+    ([c, start]) => c === code && message.startsWith(start),
+  );
+  return specific?.[2] ?? YAML_PROBLEMS[code];
+}
+
+/**
+ * One problem per place: the library may report the same slip twice at one offset (a key
+ * indented too far is also "a key that spans lines"), which would only contradict itself.
+ */
+function firstAtEachOffset<E extends { readonly pos: readonly [number, number] }>(
+  errors: readonly E[],
+): E[] {
+  return errors.filter((e, i) => errors.findIndex((o) => o.pos[0] === e.pos[0]) === i);
 }
 
 /** An alias whose anchor is not defined before it (the library would quote its name). */
@@ -93,10 +121,10 @@ export function readYamlFile(file: string, setting: string, knownKeys: KnownKeys
   const at = (offset: number, problem: string): ConfigIssue =>
     located(file, lines, doc, offset, problem, knownKeys);
   // Unknown tags are only warnings to the library, which then reads `!secret` as "".
-  const problems = [
+  const problems = firstAtEachOffset([
     ...doc.errors,
     ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED'),
-  ].map((e) => at(e.pos[0], problemOf(e)));
+  ]).map((e) => at(e.pos[0], problemOf(e)));
   yaml.visit(doc, {
     Alias: (_, alias) => {
       if (alias.resolve(doc) === undefined)

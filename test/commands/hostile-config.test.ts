@@ -124,7 +124,7 @@ describe('YAML that cannot be read is reported by line, column and key, never by
 
   it.each([
     [`    password ${SECRET}`, 'line 5, column 5 (users[0]): a key that spans lines'],
-    [`    password: ${SECRET}: x`, 'line 5, column 15 (users[0].password): a nested block'],
+    [`    password: ${SECRET}: x`, "line 5, column 15 (users[0].password): a second ': '"],
     [`    password: - ${SECRET}`, 'line 5, column 15 (users[0].password): unexpected text'],
     [`    ${SECRET}`, 'line 5, column 5 (users[0]): a key that spans lines'],
     [

@@ -481,6 +481,14 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       'line 2, column 1 (vidispine): wrong indentation, or a bracket or quote left open',
     ],
     [
+      YAML_BASE.replace('    password: alice-password', '   password: alice-password'),
+      'line 7, column 1 (users[0]): a key indented less than the keys above it: line up the keys of a list item with the first one after `- `',
+    ],
+    [
+      YAML_BASE.replace('  admin:', '   admin:'),
+      "line 3, column 8 (vidispine.url): a second ': ' after this value: indent the next line like the keys beside it, or quote a value that holds ': '",
+    ],
+    [
       YAML_BASE.replace('password: alice-password', 'password:'),
       'users[0].password: has no value: write one after the colon, or leave the key out',
     ],
@@ -531,6 +539,16 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     expect(configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toContain(
       message,
     );
+  });
+
+  it('says a slip once, though the YAML reader reports it twice at one place', () => {
+    const yaml = YAML_BASE.replace('    password: alice-password', '     password: alice-password');
+    const { message } = configErrorOf(() => loadConfig({ file: file(yaml), env: {} }));
+    expect(message.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /line 6, column 11 \(users\[0\]\.name\): a second ': ' after this value/,
+      ),
+    ]);
   });
 
   it.each([

@@ -33,7 +33,7 @@ Options:
   -h, --help          show this help
   -v, --version       print the version
 
-Exit codes: 0 success, 1 runtime failure, 2 bad configuration.
+Exit codes: 0 success, 1 runtime failure, 2 bad configuration or command line.
 `;
 }
 

@@ -194,7 +194,7 @@ export function withLogLevelOverride<C extends { readonly log: { readonly level:
   env: NodeJS.ProcessEnv,
 ): C {
   const level = env[LOG_LEVEL_VARIABLE];
-  if (!source.fromFile || level === undefined || level === '') return config;
+  if (!source.fromFile || level === undefined) return config;
   const parsed = logLevelSchema.safeParse(level);
   if (!parsed.success) {
     throw new ConfigError({ key: LOG_LEVEL_VARIABLE, problem: parsed.error.issues[0].message });

@@ -10,7 +10,12 @@ describe('cli', () => {
   it('prints usage with --help and exits 0', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['run', 'check', 'simulate', 'demo']) expect(r.stdout).toContain(cmd);
+    for (const cmd of ['run', 'check', 'simulate', 'demo', 'inject'])
+      expect(r.stdout).toContain(cmd);
+    // A bad command line exits 2 too (README, "Command line"), so the help says so.
+    expect(r.stdout).toContain(
+      'Exit codes: 0 success, 1 runtime failure, 2 bad configuration or command line.',
+    );
   });
 
   it('prints the package version with --version', async () => {

@@ -378,6 +378,13 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     );
   });
 
+  it('refuses an empty LOG_LEVEL beside a file, as it does without one', () => {
+    const path = file(YAML_BASE + 'log: { level: warn }\n');
+    const problem = 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent';
+    expect(() => loadConfig({ env: { LOG_LEVEL: '' } })).toThrow(problem);
+    expect(() => loadConfig({ file: path, env: { LOG_LEVEL: '' } })).toThrow(problem);
+  });
+
   it.each([['LOG_LEVL'], ['log_level'], ['LOGLEVEL']])(
     'refuses %s beside a file as a slip of LOG_LEVEL, the one variable that still applies',
     (variable) => {

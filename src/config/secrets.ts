@@ -128,18 +128,27 @@ function unreadable(source: SecretSource, err: unknown): SecretError {
   return failure(source, `cannot read ${where(source)} (${code})`);
 }
 
-/** What a variable's name looks like; anything else in a `*Env` key may be the secret itself. */
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * What a variable's name looks like by convention: capitals, digits and `_`. A lower-case word
+ * (`hunter2`) is a password as often as a name, so anything else in a `*Env` key may be the
+ * secret itself.
+ */
+const VARIABLE_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * What a file setting looks like: a path from the root or from `.`. A `/` elsewhere is no
+ * sign of a path: a password made with `openssl rand -base64` often holds one.
+ */
+const FILE_PATH = /^\.{0,2}\//;
 
 /**
  * Whether the file or variable a source names may be shown: a secret put by mistake in a
- * `*File` or `*Env` key (a Secret mapped to the `_FILE` variable) must not be. A path has a
- * `/`; a variable's name is a word.
+ * `*File` or `*Env` key (a Secret mapped to the `_FILE` variable) must not be.
  */
 function shown(source: SecretSource): boolean {
   switch (source.kind) {
     case 'file':
-      return source.path.includes('/');
+      return FILE_PATH.test(source.path);
     case 'env':
       return VARIABLE_NAME.test(source.name);
     default:

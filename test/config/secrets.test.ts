@@ -190,7 +190,23 @@ describe('a secret put where a file or a variable should be named', () => {
     );
   });
 
-  it.each(['s3cr3t-Pa55word!', '2PW', 'PW!', 'MY PW', 'PW-2', ''])(
+  it.each(['a/B+c9/dE=', 'secrets/pw', '.pw/x'])(
+    'never shows a file setting %p, whose / may be part of a password',
+    async (name) => {
+      expect(await refusal({ kind: 'file', path: name })).toBe(
+        `cannot read the file named (ENOENT); the value does not look like a file path ${NOT_SHOWN}`,
+      );
+    },
+  );
+
+  it.each(['/no/such/pw', './no-such-pw', '../no-such-pw'])(
+    'names the file %s, a path from the root or from .',
+    async (name) => {
+      expect(await refusal({ kind: 'file', path: name })).toBe(`cannot read file ${name} (ENOENT)`);
+    },
+  );
+
+  it.each(['s3cr3t-Pa55word!', '2PW', 'PW!', 'MY PW', 'PW-2', '', 'hunter2', 'My_Pw2', 'a'])(
     'never shows a variable setting %p, which is no variable name',
     async (name) => {
       const message = await refusal({ kind: 'env', name });
@@ -203,7 +219,7 @@ describe('a secret put where a file or a variable should be named', () => {
     },
   );
 
-  it.each(['PW', '_X', 'a', 'My_Pw2'])('names the variable %s', async (name) => {
+  it.each(['PW', '_X', 'ALICE_PW2'])('names the variable %s', async (name) => {
     expect(await refusal({ kind: 'env', name })).toBe(`environment variable ${name} is not set`);
   });
 

@@ -18,11 +18,14 @@ import { accessKeyId, fileSchema, logLevelSchema, userName } from '../config/sch
 import type { Resources } from '../config/injector';
 import type { Pod } from './k8s';
 import { aboveLimit, parseQuantity } from '../config/quantity';
+import { nearest } from '../config/suggest';
 import { CONTAINER_NAME, type SidecarCredential, type SidecarSettings } from './sidecar';
 
 const PREFIX = 'vidispine-auth-proxy/';
 /** The label a pod opts in with (the webhook's objectSelector); its value must be "true". */
 const INJECT_LABEL = `${PREFIX}inject`;
+/** The node label the scheduler matches a pod's operating system by. */
+const OS_LABEL = 'kubernetes.io/os';
 /** Added to injected pods: deploy/monitoring's PodMonitor scrapes pods carrying it. */
 export const METRICS_LABEL = `${PREFIX}metrics`;
 
@@ -202,18 +205,8 @@ export function readPodRequest(
     problem: (a, problem) => problems.push({ annotation: a.name, problem }),
   };
   for (const name of Object.keys(annotations)) {
-    if (name === INJECT_LABEL) {
-      problems.push({
-        annotation: name,
-        problem:
-          'the opt-in label, not an annotation: set it in metadata.labels and remove it from metadata.annotations',
-      });
-    } else if (name.startsWith(PREFIX) && !KNOWN.has(name)) {
-      problems.push({
-        annotation: name,
-        problem: `unknown annotation (known: ${[...KNOWN].map((n) => n.slice(PREFIX.length)).join(', ')})`,
-      });
-    }
+    const problem = annotationNameProblem(name);
+    if (problem !== undefined) problems.push({ annotation: name, problem });
   }
 
   if (pod.spec.hostNetwork) {
@@ -221,6 +214,13 @@ export function readPodRequest(
       annotation: INJECT_LABEL,
       problem:
         "the pod uses hostNetwork, so the proxy's listeners would be the node's: any process on the node could act as this user, and its ports would clash with other pods'; remove the label or hostNetwork",
+    });
+  }
+  const windows = windowsBy(pod);
+  if (windows !== undefined) {
+    problems.push({
+      annotation: INJECT_LABEL,
+      problem: `the pod runs on Windows (${windows}): the proxy is a Linux container, and Kubernetes refuses its Linux securityContext in a Windows pod; remove the label, and reach Vidispine through a gateway of the proxy's (the Helm chart's gateway) instead`,
     });
   }
   const user = readUser(r);
@@ -271,6 +271,41 @@ export function readPodRequest(
     },
     ...(envName ? { envName } : {}),
   };
+}
+
+const SUFFIXES = [...KNOWN].map((n) => n.slice(PREFIX.length));
+
+/** The webhook's annotation `suffix` was most likely meant to be, as a message offers it. */
+function meant(suffix: string): string | undefined {
+  const guess = nearest(suffix, SUFFIXES);
+  return guess === undefined ? undefined : PREFIX + guess;
+}
+
+/**
+ * What is wrong with an annotation's name, if it is (or looks like) one of the webhook's:
+ * the label set as an annotation, an unknown name under the prefix, or a misspelt prefix. A
+ * misspelling would otherwise be ignored, and the pod started without what it asked for.
+ */
+function annotationNameProblem(name: string): string | undefined {
+  if (KNOWN.has(name)) return undefined;
+  if (name === INJECT_LABEL)
+    return 'the opt-in label, not an annotation: set it in metadata.labels and remove it from metadata.annotations';
+  const slash = name.indexOf('/');
+  if (slash < 0) return undefined;
+  const ours = name.startsWith(PREFIX);
+  // Other tools' annotations are most of a pod's: one comparison of the prefix each.
+  if (!ours && nearest(name.slice(0, slash), [PREFIX.slice(0, -1)]) === undefined) return undefined;
+  const guess = meant(name.slice(slash + 1));
+  return ours
+    ? `unknown annotation (${guess ? `did you mean ${guess}? ` : ''}known: ${SUFFIXES.join(', ')})`
+    : `not an annotation of the webhook's (did you mean ${guess ?? `the prefix ${PREFIX}`}?)`;
+}
+
+/** What says the pod runs on Windows (`spec.os.name`, or its node selector), if anything does. */
+function windowsBy(pod: Pod): string | undefined {
+  if (pod.spec.os?.name === 'windows') return 'spec.os.name: windows';
+  const os = pod.spec.nodeSelector?.[OS_LABEL];
+  return os === 'windows' ? `nodeSelector ${OS_LABEL}: windows` : undefined;
 }
 
 /**

@@ -38,6 +38,8 @@ export interface Pod {
   } | null;
   readonly spec: {
     readonly hostNetwork?: boolean | null;
+    readonly os?: { readonly name?: string | null } | null;
+    readonly nodeSelector?: Readonly<Record<string, string>> | null;
     readonly containers: readonly PodContainer[];
     readonly initContainers?: readonly PodContainer[] | null;
     readonly volumes?: readonly { readonly name: string }[] | null;
@@ -77,6 +79,10 @@ const optionalContainers = optional(containers);
 const optionalVolumes = optional(listOf(named));
 const optionalBoolean = optional(boolean);
 
+const optionalOs = optional((value, path) => {
+  optionalString(object(value, path).name, at(path, 'name'));
+});
+
 const optionalMetadata = optional((value, path) => {
   const fields = object(value, path);
   optionalStringMap(fields.labels, at(path, 'labels'));
@@ -89,6 +95,8 @@ export function readPod(value: unknown): Pod {
   optionalMetadata(pod.metadata, 'metadata');
   const spec = object(pod.spec, 'spec');
   optionalBoolean(spec.hostNetwork, 'spec.hostNetwork');
+  optionalOs(spec.os, 'spec.os');
+  optionalStringMap(spec.nodeSelector, 'spec.nodeSelector');
   containers(spec.containers, 'spec.containers');
   optionalContainers(spec.initContainers, 'spec.initContainers');
   optionalVolumes(spec.volumes, 'spec.volumes');

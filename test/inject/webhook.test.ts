@@ -678,6 +678,62 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     );
   });
 
+  it.each([
+    ['spec.os.name', { os: { name: 'windows' } }],
+    ['its nodeSelector', { nodeSelector: { 'kubernetes.io/os': 'windows' } }],
+  ])(
+    'a Windows pod (by %s), which the Linux proxy cannot join and whose sidecar Kubernetes would refuse',
+    async (_by, windows) => {
+      const answer = await webhook.review(podReview(pod({ ...windows, containers: [APP] })));
+      expect(answer.allowed).toBe(false);
+      expect(answer.status?.message).toContain(
+        'vidispine-auth-proxy/inject: the pod runs on Windows',
+      );
+    },
+  );
+
+  it('a Linux pod said to be one by spec.os.name', async () => {
+    const stock = pod({ os: { name: 'linux' }, containers: [APP] });
+    expect(sidecarOf(await injected(webhook, stock))).toBeDefined();
+  });
+
+  it.each([
+    ['a letter off', 'vidispine-auth-proxi/env'],
+    ['capitals', 'Vidispine-Auth-Proxy/env'],
+    ['a domain added', 'vidispine-auth-proxy.io/env'],
+    ['underscores', 'vidispine_auth_proxy/env'],
+  ])(
+    'an annotation whose prefix is misspelt (%s), pointing at the right one',
+    async (_what, name) => {
+      const answer = await webhook.review(
+        podReview(pod({ containers: [APP] }, { ...ASKS, [name]: 'VIDISPINE_API' })),
+      );
+      expect(answer.allowed).toBe(false);
+      expect(answer.status?.message).toContain(
+        `${name}: not an annotation of the webhook's (did you mean vidispine-auth-proxy/env?)`,
+      );
+    },
+  );
+
+  it('a misspelt annotation, with the one meant', async () => {
+    const answer = await webhook.review(
+      podReview(
+        pod({ containers: [APP] }, { ...ASKS, 'vidispine-auth-proxy/token-second': '600' }),
+      ),
+    );
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/token-second: unknown annotation (did you mean vidispine-auth-proxy/token-seconds? known: user,',
+    );
+  });
+
+  it("leaves alone annotations of other tools that merely share a word with the webhook's", async () => {
+    const stock = pod(
+      { containers: [APP] },
+      { ...ASKS, 'proxy.istio.io/config': '{}', 'vault.hashicorp.com/agent-inject': 'true' },
+    );
+    expect(sidecarOf(await injected(webhook, stock))).toBeDefined();
+  });
+
   it('quotes a huge value only in part', async () => {
     const huge = 'x'.repeat(100_000);
     const answer = await webhook.review(

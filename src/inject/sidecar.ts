@@ -156,7 +156,8 @@ export function sidecarContainer(
     startupProbe: probe(PROBES.startupProbe, names.opsPort),
     readinessProbe: probe(PROBES.readinessProbe, names.opsPort),
     livenessProbe: probe(PROBES.livenessProbe, names.opsPort),
-    resources: s.resources,
+    // None at all is no field, as the Helm template renders it.
+    ...(s.resources.requests || s.resources.limits ? { resources: s.resources } : {}),
     // Shared, not copied: a container is only ever serialised.
     securityContext: SECURITY_CONTEXT,
   };

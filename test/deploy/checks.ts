@@ -8,7 +8,7 @@ import {
   SECRET_FILE_KEYS,
   SHUTDOWN_SECONDS,
 } from './contract';
-import { K8sObject, at, isRecord, records } from './render';
+import { K8sObject, at, byKind, isRecord, records } from './render';
 
 /**
  * Property checks over rendered manifests. Each returns problems as lines (empty when all
@@ -167,7 +167,27 @@ function probeProblems(where: string, c: Rec, opsPort: number): string[] {
   return out;
 }
 
-/** Every pod template: the proxy container's probes, env, listeners and hardening. */
+/**
+ * The grammar of Kubernetes's resource.ParseQuantity (a sign, digits, a suffix or exponent);
+ * the API server refuses a container whose requests or limits hold anything else ("" too),
+ * and a negative one.
+ */
+const QUANTITY = /^\+?[0-9.]+([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+
+function resourceProblems(name: string, container: Rec): string[] {
+  const out: string[] = [];
+  for (const kind of ['requests', 'limits']) {
+    const quantities = at(container, 'resources', kind);
+    for (const [resource, q] of Object.entries(isRecord(quantities) ? quantities : {})) {
+      const ok = typeof q === 'number' ? q >= 0 : typeof q === 'string' && QUANTITY.test(q);
+      if (!ok)
+        out.push(`${name}: resources.${kind}.${resource} ${JSON.stringify(q)} is no quantity`);
+    }
+  }
+  return out;
+}
+
+/** Every pod template: the proxy container's probes, env, listeners, resources and hardening. */
 export function workloadProblems(
   objects: readonly K8sObject[],
   options: WorkloadOptions = {},
@@ -210,6 +230,7 @@ export function workloadProblems(
     }
     const settings = listeners(proxy);
     out.push(...probeProblems(name, proxy.container, settings.opsPort));
+    out.push(...resourceProblems(name, proxy.container));
     for (const [env, e] of proxy.env) {
       if (!allowedEnv.has(env))
         out.push(`${name}: env ${env} is not in the configuration contract`);
@@ -381,4 +402,28 @@ export function drainEvictions(pdbSpec: unknown, replicas: number): number {
   const max = at(pdbSpec, 'maxUnavailable');
   if (max !== undefined) return Math.min(scaled(max), replicas);
   return Math.max(0, replicas - scaled(at(pdbSpec, 'minAvailable')));
+}
+
+/** The webhook's Deployment, container and environment (env and envFrom ConfigMaps). */
+export function injectorOf(objects: readonly K8sObject[]): {
+  deployment: K8sObject;
+  container: Rec;
+  env: Record<string, string>;
+} {
+  const deployment = byKind(objects, 'Deployment').find((d) =>
+    records(at(d, 'spec', 'template', 'spec', 'containers')).some((c) =>
+      JSON.stringify(c.args).includes('inject'),
+    ),
+  );
+  if (!deployment) throw new Error('no Deployment runs the inject command');
+  const container = records(at(deployment, 'spec', 'template', 'spec', 'containers'))[0] as Rec;
+  const env: Record<string, string> = {};
+  for (const ref of records(container.envFrom)) {
+    const cm = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === at(ref, 'configMapRef', 'name'),
+    );
+    Object.assign(env, at(cm, 'data'));
+  }
+  for (const e of records(container.env)) env[String(e.name)] = String(e.value);
+  return { deployment, container, env };
 }

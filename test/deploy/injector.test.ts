@@ -15,7 +15,7 @@ import { dirname, join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { type InjectorConfig, loadInjectorConfig } from '../../src/config/injector';
 import { patched, podReview, startWebhook } from '../support/inject';
-import { drainEvictions, securityProblems, secretProblems } from './checks';
+import { drainEvictions, injectorOf, securityProblems, secretProblems } from './checks';
 import { startFakeCluster } from './fake-cluster';
 import {
   CHART,
@@ -61,30 +61,6 @@ const matches = (labels: unknown, selector: unknown): boolean =>
   isRecord(labels) &&
   isRecord(selector) &&
   Object.entries(selector).every(([k, v]) => labels[k] === v);
-
-/** The webhook's Deployment, container and environment (env and envFrom ConfigMaps). */
-function injectorOf(objects: readonly K8sObject[]): {
-  deployment: K8sObject;
-  container: Rec;
-  env: Record<string, string>;
-} {
-  const deployment = byKind(objects, 'Deployment').find((d) =>
-    records(at(d, 'spec', 'template', 'spec', 'containers')).some((c) =>
-      JSON.stringify(c.args).includes('inject'),
-    ),
-  );
-  if (!deployment) throw new Error('no Deployment runs the inject command');
-  const container = records(at(deployment, 'spec', 'template', 'spec', 'containers'))[0] as Rec;
-  const env: Record<string, string> = {};
-  for (const ref of records(container.envFrom)) {
-    const cm = objects.find(
-      (o) => o.kind === 'ConfigMap' && o.metadata.name === at(ref, 'configMapRef', 'name'),
-    );
-    Object.assign(env, at(cm, 'data'));
-  }
-  for (const e of records(container.env)) env[String(e.name)] = String(e.value);
-  return { deployment, container, env };
-}
 
 const portOf = (listen: string | undefined): number => Number(listen?.split(':').pop());
 

@@ -6,11 +6,12 @@
  * settings, field by field. A change to one that the others do not follow fails here. Also: the README's
  * annotation table is the one the webhook's annotation list generates.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withAnnotationTable } from '../../src/inject/reference';
-import { proxyContainers } from '../deploy/checks';
+import { stringify } from 'yaml';
+import { injectorOf, proxyContainers, workloadProblems } from '../deploy/checks';
 import { CREDENTIAL_COMPONENTS, type CredentialComponent } from '../deploy/contract';
 import {
   CHART,
@@ -20,6 +21,7 @@ import {
   at,
   records,
   renderAppWithSidecar,
+  renderChart,
   renderWithSidecarComponent,
 } from '../deploy/render';
 import { patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
@@ -201,6 +203,73 @@ describe.each(HELMS)('$name: the webhook injects what the named template renders
     }
   });
 });
+
+/**
+ * The same values given to the chart twice: with `injector.enabled`, whose webhook runs with
+ * its rendered Deployment's environment, and as the dependency whose named template renders
+ * the sidecar. The injected container and the rendered one must be the same.
+ */
+const CHART_CASES: [string, Record<string, unknown>][] = [
+  ["the chart's defaults", {}],
+  [
+    'an image by digest, always pulled',
+    { image: { repository: REPOSITORY, digest: `sha256:${'0'.repeat(64)}`, pullPolicy: 'Always' } },
+  ],
+  [
+    'sidecar.resources with no CPU at all (an empty string: none)',
+    { sidecar: { resources: { requests: { cpu: '' }, limits: { cpu: '' } } } },
+  ],
+  ['sidecar.resources removed (null)', { sidecar: { resources: null } }],
+];
+
+describe.each(HELMS)(
+  '$name: the webhook the chart deploys injects what its named template renders',
+  (helm) => {
+    it.each(CHART_CASES)('%s', async (what, values) => {
+      const base = { image: { repository: REPOSITORY }, ...values };
+      const valuesFile = join(dir, `${helm.name}-values-${what}.yaml`.replace(/[^\w.]+/g, '-'));
+      writeFileSync(
+        valuesFile,
+        stringify({
+          ...base,
+          gateway: { enabled: false },
+          injector: { enabled: true, sidecar: { vidispineUrl: 'http://vidispine.media.svc:8080' } },
+        }),
+      );
+      const { env } = injectorOf(renderChart(helm, CHART, [valuesFile]).objects);
+      const { WEBHOOK_CERT_FILE: _cert, WEBHOOK_KEY_FILE: _key, ...deployed } = env;
+      const hook = await startWebhook({
+        ...deployed,
+        WEBHOOK_LISTEN: '127.0.0.1:0',
+        OPS_LISTEN: '127.0.0.1:0',
+      });
+      try {
+        const stock = stockPod({
+          'vidispine-auth-proxy/user': 'shop',
+          'vidispine-auth-proxy/secret': 'shop-vidispine',
+        });
+        const fromWebhook = patched(stock as Rec, await hook.review(podReview(stock as Rec)));
+        const { objects } = renderAppWithSidecar(
+          helm,
+          join(dir, `${helm.name}-chain-${what}`.replace(/\W+/g, '-')),
+          stock,
+          {
+            ...base,
+            gateway: { enabled: false },
+            vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
+            credentials: { existingSecret: 'shop-vidispine' },
+          },
+        );
+        const fromChart = objects.find((o) => o.kind === 'Pod');
+        expect(sidecarOf(fromWebhook)).toBeDefined();
+        expect(sidecarOf(fromWebhook)).toEqual(sidecarOf(fromChart));
+        expect(workloadProblems(objects)).toEqual([]);
+      } finally {
+        await hook.stop();
+      }
+    });
+  },
+);
 
 /** The Secret the kustomize components mount, whoever's credential it holds. */
 const COMPONENT_SECRET = 'vidispine-auth-proxy-credentials';

@@ -202,13 +202,15 @@ The injected proxy's requests and limits, as JSON: sidecar.resources, each quant
 in injector.sidecar.resources in its place; "from" names where each one comes from.
 */}}
 {{- define "vidispine-auth-proxy.injectedResources" -}}
-{{- $own := .values.injector.sidecar.resources -}}
+{{- /* A map removed with null is none: every quantity from the other, or none at all. */ -}}
+{{- $own := .values.injector.sidecar.resources | default (dict) -}}
+{{- $shared := .values.sidecar.resources | default (dict) -}}
 {{- $resources := dict "requests" (dict) "limits" (dict) -}}
 {{- $from := dict -}}
 {{- range $kind := list "requests" "limits" -}}
 {{- range $resource := list "cpu" "memory" -}}
 {{- $path := "sidecar.resources" -}}
-{{- $value := dig $kind $resource "" $.values.sidecar.resources -}}
+{{- $value := dig $kind $resource "" $shared -}}
 {{- if hasKey (get $own $kind | default (dict)) $resource -}}
 {{- $path = "injector.sidecar.resources" -}}
 {{- $value = index $own $kind $resource -}}

@@ -281,7 +281,7 @@ sidecar.resources instead of the gateway's resources).
   {{- $resources := dict "path" "resources" "resources" $v.resources }}
   {{- if .sidecar }}{{ $resources = dict "path" "sidecar.resources" "resources" $v.sidecar.resources }}{{ end }}
   {{- include "vidispine-auth-proxy.checkResources" $resources }}
-  {{- with $resources.resources }}
+  {{- with include "vidispine-auth-proxy.givenResources" $resources.resources | fromJson }}
   resources:
     {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -289,6 +289,26 @@ sidecar.resources instead of the gateway's resources).
   securityContext:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+{{- end -}}
+
+{{/*
+Resources as a container takes them, as JSON: without the quantities given as "" (none, as
+values.schema.json says), which Kubernetes would refuse, nor requests or limits left empty.
+*/}}
+{{- define "vidispine-auth-proxy.givenResources" -}}
+{{- $out := dict -}}
+{{- range $field, $value := . -}}
+{{- if and (has $field (list "requests" "limits")) (kindIs "map" $value) -}}
+{{- $given := dict -}}
+{{- range $resource, $quantity := $value -}}
+{{- if ne (toString $quantity) "" -}}{{- $_ := set $given $resource $quantity -}}{{- end -}}
+{{- end -}}
+{{- with $given -}}{{- $_ := set $out $field . -}}{{- end -}}
+{{- else -}}
+{{- $_ := set $out $field $value -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
 {{- end -}}
 
 {{/* The pod volumes the container above mounts (plus extraVolumes). */}}

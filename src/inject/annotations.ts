@@ -16,7 +16,7 @@ import {
 import { HEADER_TEXT } from '../config/resolve';
 import { accessKeyId, fileSchema, logLevelSchema, userName } from '../config/schema';
 import type { Resources } from '../config/injector';
-import type { Pod } from './k8s';
+import type { Pod, PodContainer } from './k8s';
 import { aboveLimit, parseQuantity } from '../config/quantity';
 import { nearest } from '../config/suggest';
 import { CONTAINER_NAME, type SidecarCredential, type SidecarSettings } from './sidecar';
@@ -480,15 +480,38 @@ function readPort(r: Reader, a: AnnotationDoc, fallback: number): number {
   return port;
 }
 
-/** The first of the pod's own containers that declares `port`, if any. */
-function declaredBy(pod: Pod, port: number): string | undefined {
-  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
-    if (c.name !== CONTAINER_NAME && c.ports?.some((p) => p.containerPort === port)) return c.name;
+/** The pod's own containers (the app's and other tools'), not a proxy already in it. */
+function ownContainers(pod: Pod): PodContainer[] {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].filter(
+    (c) => c.name !== CONTAINER_NAME,
+  );
+}
+
+const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
+const PROBE_ACTIONS = ['httpGet', 'tcpSocket', 'grpc'] as const;
+
+/** The first of a container's probes that checks `port` by number (a named one is a declared port). */
+function probedAt(c: PodContainer, port: number): string | undefined {
+  return PROBES.find((probe) => PROBE_ACTIONS.some((action) => c[probe]?.[action]?.port === port));
+}
+
+/** Why `port` is the pod's own already, if it is: a container declares it, or probes it. */
+function takenBy(pod: Pod, port: number): string | undefined {
+  for (const c of ownContainers(pod)) {
+    if (c.ports?.some((p) => p.containerPort === port))
+      return `is already declared by container "${c.name}"`;
+    const probe = probedAt(c, port);
+    if (probe !== undefined)
+      return `is probed in container "${c.name}" (${probe}), so the app listens there`;
   }
   return undefined;
 }
 
-/** The proxy shares the pod's network: its ports must not be ones the app declares. */
+/**
+ * The proxy shares the pod's network: its ports must not be ones the app declares, nor ones
+ * it listens on undeclared, as its probes show (both would fail to bind, or the probes would
+ * reach the proxy).
+ */
 function checkPorts(pod: Pod, r: Reader, port: number, opsPort: number): void {
   if (port === opsPort) {
     r.problem(ANNOTATIONS.opsPort, `${opsPort} is also the data port: set a different one`);
@@ -497,13 +520,8 @@ function checkPorts(pod: Pod, r: Reader, port: number, opsPort: number): void {
     [ANNOTATIONS.port, port],
     [ANNOTATIONS.opsPort, opsPort],
   ] as const) {
-    const container = declaredBy(pod, value);
-    if (container !== undefined) {
-      r.problem(
-        a,
-        `port ${value} is already declared by container "${container}": set a free port`,
-      );
-    }
+    const taken = takenBy(pod, value);
+    if (taken !== undefined) r.problem(a, `port ${value} ${taken}: set a free port`);
   }
 }
 

@@ -24,11 +24,24 @@ export interface PodEnvVar {
   readonly valueFrom?: unknown;
 }
 
+/**
+ * A probe as far as the webhook reads it: the port of its action. Not checked (a port that
+ * is not a number matches none), since the API server validates probes after the webhook.
+ */
+interface PodProbe {
+  readonly httpGet?: { readonly port?: unknown } | null;
+  readonly tcpSocket?: { readonly port?: unknown } | null;
+  readonly grpc?: { readonly port?: unknown } | null;
+}
+
 export interface PodContainer {
   readonly name: string;
   readonly env?: readonly PodEnvVar[] | null;
   readonly ports?:
     readonly { readonly name?: string | null; readonly containerPort: number }[] | null;
+  readonly startupProbe?: PodProbe | null;
+  readonly readinessProbe?: PodProbe | null;
+  readonly livenessProbe?: PodProbe | null;
 }
 
 export interface Pod {

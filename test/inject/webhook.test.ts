@@ -775,6 +775,42 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
   });
 });
 
+describe('a port the app listens on without declaring it, as its probes show', () => {
+  it.each([
+    ['an httpGet readinessProbe', { readinessProbe: { httpGet: { path: '/', port: 8080 } } }],
+    ['a tcpSocket livenessProbe', { livenessProbe: { tcpSocket: { port: 8080 } } }],
+    ['a grpc startupProbe', { startupProbe: { grpc: { port: 8080 } } }],
+  ])('is denied for %s', async (_what, probe) => {
+    const answer = await webhook.review(podReview(pod({ containers: [{ ...APP, ...probe }] })));
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toMatch(
+      /vidispine-auth-proxy\/port: port 8080 is probed in container "shop" \((readiness|liveness|startup)Probe\), so the app listens there: set a free port/,
+    );
+  });
+
+  it('on the ops port too; a probe on a named port or another number is no clash', async () => {
+    const app = {
+      ...APP,
+      ports: [{ name: 'http', containerPort: 3000 }],
+      readinessProbe: { httpGet: { path: '/', port: 'http' } },
+      livenessProbe: { tcpSocket: { port: 3000 } },
+    };
+    const sidecar = { name: 'metrics', image: 'exporter:1', restartPolicy: 'Always' };
+    const clash = await webhook.review(
+      podReview(
+        pod({
+          initContainers: [{ ...sidecar, livenessProbe: { httpGet: { port: 9090 } } }],
+          containers: [app],
+        }),
+      ),
+    );
+    expect(clash.status?.message).toContain(
+      'vidispine-auth-proxy/ops-port: port 9090 is probed in container "metrics" (livenessProbe)',
+    );
+    expect(sidecarOf(await injected(webhook, pod({ containers: [app] })))).toBeDefined();
+  });
+});
+
 describe('as an admission controller', () => {
   it('answers a dryRun review exactly as the real one', async () => {
     const stock = pod({ containers: [APP] });

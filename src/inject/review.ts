@@ -2,7 +2,7 @@
  * One `admission.k8s.io/v1` AdmissionReview in, one decision out: pure, no I/O. The rules:
  *
  * - anything but the CREATE of a Pod (other kinds, operations, subresources) is allowed
- *   unchanged;
+ *   unchanged, and so is a static pod's mirror;
  * - a pod that already runs the proxy is left as it is (reinvocation, the chart's or the
  *   component's sidecar); one this webhook injected only gets the app env variable added to
  *   containers that appeared since (another webhook's);
@@ -28,6 +28,8 @@ const optionalString = optional(string);
 const optionalBoolean = optional(boolean);
 
 const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+/** Marks the pod the kubelet makes in the API for each static pod it runs. */
+const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 
 /** The fields of an AdmissionReview's request that the webhook reads; `object` is checked by the decision. */
 export interface AdmissionRequest {
@@ -130,6 +132,9 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
       message: `request.object is not a Pod: ${err.message}`,
     };
   }
+  // The API's copy of a static pod: the kubelet runs the manifest, not this, and the
+  // NodeRestriction admission refuses a mirror that mounts a Secret.
+  if (pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined) return allow('ignored');
   const asked = readPodRequest(pod, defaults);
   if (hasSidecar(pod)) {
     // Reinvoked, or added otherwise: never a second proxy, never a denial of a pod that has one.

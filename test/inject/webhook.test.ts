@@ -842,6 +842,18 @@ describe('as an admission controller', () => {
     expect(answers[0]?.uid).toBe(request.uid);
   });
 
+  it("leaves a static pod's mirror as it is: the kubelet runs the manifest, and the node may not make a mirror that mounts a Secret", async () => {
+    const mirror = pod({ containers: [APP] });
+    (mirror.metadata as { annotations: Record<string, string> }).annotations = {
+      ...ASKS,
+      'kubernetes.io/config.mirror': '6b1d1c5bd2bd4c8e2f0e1f1c1a1b1c1d',
+    };
+    const answer = await webhook.review(podReview(mirror));
+    expect(answer.allowed).toBe(true);
+    expect(answer.patch).toBeUndefined();
+    expect(answer.status).toBeUndefined();
+  });
+
   it('refuses what is not an AdmissionReview with a 4xx', async () => {
     const garbage = await webhook.post('{"apiVersion": "admission.k8s.io/v1", "kind": ');
     expect(garbage.status).toBe(400);

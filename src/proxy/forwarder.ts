@@ -34,7 +34,7 @@ import type { BodyBudget } from './body';
 import { readWhole, watchBodyIdle } from './body';
 import type { RequestFraming } from './framing';
 import { NO_BODY, lengthFraming } from './framing';
-import { attachToken, clientResponseHeaders, isAscii, isValidReason } from './headers';
+import { attachToken, clientResponseHeaders, isAscii, statusLineProblem } from './headers';
 import type { LocationRewriter } from './location';
 import { noteStrippedRunAs, type Notice } from './notices';
 import { CLIENT_CLOSED, reportAnswered, type AccessLogger, type ForwardObserver } from './observer';
@@ -144,10 +144,11 @@ class PooledCall implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(status: number, headers: Buffer[], resume: () => void, statusMessage: string): boolean {
-    // Below 100 is no status at all, not an interim answer to wait past (undici would wait
-    // for a final answer until the response timeout).
-    if (status < 100) {
-      this.destroy(new UpstreamProtocolError(`status ${status}`));
+    // Checked before interim answers: below 100 is no status at all, not one to wait past
+    // (undici would wait for a final answer until the response timeout).
+    const problem = statusLineProblem(status, statusMessage);
+    if (problem !== undefined) {
+      this.destroy(new UpstreamProtocolError(problem));
       return false;
     }
     // Interim answers (`102`, `103`) are Vidispine's business, as with `node:http`.
@@ -385,10 +386,6 @@ class Exchange implements Turn {
       call.destroy();
       return false;
     }
-    if (!isValidReason(answer.statusMessage)) {
-      call.destroy(new UpstreamProtocolError('control byte in the reason phrase'));
-      return false;
-    }
     if (answer.status === 401) return this.onPooledUnauthorized(call, answer);
     this.f.store.answered(this.user, this.token(), this.sentAt, answer.status);
     this.dropBody();
@@ -564,8 +561,9 @@ class Exchange implements Turn {
       upstreamRes.resume();
       return;
     }
-    if (!isValidReason(upstreamRes.statusMessage)) {
-      upstreamReq.destroy(new UpstreamProtocolError('control byte in the reason phrase'));
+    const problem = statusLineProblem(upstreamRes.statusCode ?? 0, upstreamRes.statusMessage);
+    if (problem !== undefined) {
+      upstreamReq.destroy(new UpstreamProtocolError(problem));
       return;
     }
     this.clearContinueTimer();

@@ -164,9 +164,19 @@ const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
  * Node's client parser accepts control bytes in a reason phrase that its server side
  * refuses to write; such a status line makes the whole answer invalid (→ 502).
  */
-export function isValidReason(reason: string | undefined): boolean {
+function isValidReason(reason: string | undefined): boolean {
   // Stryker disable next-line ConditionalExpression: RegExp#test reads undefined as "undefined", a valid phrase too
   return reason === undefined || REASON_PHRASE.test(reason);
+}
+
+/**
+ * Why the status line of an answer cannot be passed on (→ 502), or undefined when it can:
+ * a status outside HTTP's 100–599 (RFC 9110 §15), which no client could read, or a control
+ * byte in the reason phrase.
+ */
+export function statusLineProblem(status: number, reason: string | undefined): string | undefined {
+  if (status < 100 || status > 599) return `status ${status}`;
+  return isValidReason(reason) ? undefined : 'control byte in the reason phrase';
 }
 
 /** Header text beyond ASCII: obs-text bytes, as Node's parser hands them over. */

@@ -23,7 +23,7 @@ import {
   statusForUpstreamError,
 } from './errors';
 import { NO_BODY } from './framing';
-import { attachToken, clientResponseHeaders, isValidReason } from './headers';
+import { attachToken, clientResponseHeaders, statusLineProblem } from './headers';
 import type { LocationRewriter } from './location';
 import type { HandedOver } from './handed-over';
 import { endHandedOver } from './handed-over';
@@ -256,11 +256,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     client.once('close', () => upstreamReq.destroy());
     upstreamReq.on('upgrade', (res, server: Socket, serverEarly: Buffer) => {
       // RFC 9110 §7.8: a switch only to the protocol offered; the client is told `websocket`.
-      const problem = !isValidReason(res.statusMessage)
-        ? 'control byte in the reason phrase'
-        : !offersWebSocket(res.headers)
-          ? 'switched to a protocol other than websocket'
-          : undefined;
+      const problem =
+        statusLineProblem(101, res.statusMessage) ??
+        (offersWebSocket(res.headers) ? undefined : 'switched to a protocol other than websocket');
       if (problem !== undefined) {
         server.destroy();
         stage = 'retired';
@@ -276,8 +274,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       splice(user, client, u.authority, res, server);
     });
     upstreamReq.on('response', (res) => {
-      if (!isValidReason(res.statusMessage)) {
-        upstreamReq.destroy(new UpstreamProtocolError('control byte in the reason phrase'));
+      const problem = statusLineProblem(res.statusCode ?? 0, res.statusMessage);
+      if (problem !== undefined) {
+        upstreamReq.destroy(new UpstreamProtocolError(problem));
         return;
       }
       if (res.statusCode !== 401) {

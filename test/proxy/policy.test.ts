@@ -9,7 +9,7 @@ import { CHUNKED, NO_BODY, lengthFraming } from '../../src/proxy/framing';
 import {
   attachToken,
   isAscii,
-  isValidReason,
+  statusLineProblem,
   clientResponseHeaders,
   requestDropSet,
   stripClientHeaders,
@@ -169,10 +169,21 @@ describe('response header policy', () => {
   });
 });
 
-describe('reason phrase', () => {
-  it('is valid unless it holds a control byte', () => {
-    for (const ok of ['Fine', '', 'Gut \xe4', 'a\tb']) expect(isValidReason(ok)).toBe(true);
-    for (const bad of ['O\x01K', 'a\x7fb', 'x\0', 'a\rb']) expect(isValidReason(bad)).toBe(false);
+describe('status line', () => {
+  it('a reason phrase is valid unless it holds a control byte', () => {
+    for (const ok of ['Fine', '', 'Gut \xe4', 'a\tb', undefined]) {
+      expect(statusLineProblem(200, ok)).toBeUndefined();
+    }
+    for (const bad of ['O\x01K', 'a\x7fb', 'x\0', 'a\rb']) {
+      expect(statusLineProblem(200, bad)).toBe('control byte in the reason phrase');
+    }
+  });
+
+  it('a status is valid from 100 to 599', () => {
+    for (const ok of [100, 101, 200, 599]) expect(statusLineProblem(ok, 'OK')).toBeUndefined();
+    for (const bad of [0, 99, 600, 999]) {
+      expect(statusLineProblem(bad, 'OK')).toBe(`status ${bad}`);
+    }
   });
 });
 

@@ -26,6 +26,10 @@ afterEach(async () => {
   await until(() => h.listeners[0].inFlight() === 0, 2000);
 });
 
+const UPGRADE =
+  'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
 const answering =
   (bytes: string): Responder =>
   (request) =>
@@ -51,11 +55,7 @@ describe('a reason phrase with a control byte', () => {
   it('on a WebSocket upgrade: 502', async () => {
     upstream.respond = () =>
       'HTTP/1.1 101 Sw\x01tching\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
-    const result = await rawRequest(
-      h.port,
-      'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    );
+    const result = await rawRequest(h.port, UPGRADE);
     expect(result.responses.map((r) => r.status)).toEqual([502]);
     expect(h.observer.upstreamErrors).toEqual(['protocol']);
   });
@@ -85,17 +85,28 @@ describe('bytes that are not HTTP', () => {
   });
 });
 
-describe('a status below 100', () => {
-  // Not an interim answer to wait past: undici took it for one and waited for the final
-  // answer until the response timeout.
+describe('a status outside 100–599', () => {
+  // Below 100 is not an interim answer to wait past: undici took it for one and waited for
+  // the final answer until the response timeout. Above 599 no client can tell what it means
+  // (RFC 9110 §15).
   it.each([
-    ['without a body (undici)', undefined],
-    ['with a body (node:http)', 'hi'],
-  ])('a request %s: 502 at once', async (_, body) => {
-    upstream.respond = answering('HTTP/1.1 099 Early\r\nContent-Length: 2\r\n\r\nok');
+    ['099', 'without a body (undici)', undefined],
+    ['099', 'with a body (node:http)', 'hi'],
+    ['999', 'without a body (undici)', undefined],
+    ['999', 'with a body (node:http)', 'hi'],
+  ])('%s to a request %s: 502 at once', async (status, _, body) => {
+    upstream.respond = answering(`HTTP/1.1 ${status} Odd\r\nContent-Length: 2\r\n\r\nok`);
     const method = body === undefined ? 'GET' : 'POST';
     const reply = await call(h.port, { method, path: '/API/bad', body });
     expect(reply.status).toBe(502);
+    expect(reply.text).toBe('Vidispine sent an answer that is not valid HTTP\n');
+    expect(h.observer.upstreamErrors).toEqual(['protocol']);
+  });
+
+  it('999 to a WebSocket upgrade: 502', async () => {
+    upstream.respond = () => 'HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok';
+    const result = await rawRequest(h.port, UPGRADE);
+    expect(result.responses.map((r) => r.status)).toEqual([502]);
     expect(h.observer.upstreamErrors).toEqual(['protocol']);
   });
 });

@@ -27,18 +27,20 @@ const MAY_IMPORT = {
   ],
   app: ['proxy', 'ops', 'tokens', 'vidispine', 'config', 'version', 'error-message'],
   inject: ['ops', 'config', 'version', 'error-message'],
-  proxy: ['tokens/types', 'vidispine', 'config', 'error-message'],
-  ops: ['tokens/types', 'vidispine', 'config', 'error-message'],
+  proxy: ['tokens/types', 'vidispine', 'config', 'error-message', 'clock-text'],
+  ops: ['tokens/types', 'vidispine', 'config', 'error-message', 'clock-text'],
   tokens: ['vidispine', 'config', 'error-message'],
   vidispine: ['config', 'error-message'],
   config: ['error-message'],
   version: [],
   // What a thrown value says: the one helper every part shares.
   'error-message': [],
+  // Instants as text without \`Date\`'s formatting, for the proxy's answers and the ops logs.
+  'clock-text': [],
 };
 const PARTS = [...Object.keys(MAY_IMPORT), 'simulator'];
 /** Parts that are one file at the top of src/; the others are folders. */
-const FILES = new Set(['cli', 'app', 'version', 'error-message']);
+const FILES = new Set(['cli', 'app', 'version', 'error-message', 'clock-text']);
 const FOLDERS = PARTS.filter((p) => !FILES.has(p) && p !== 'simulator');
 
 /** `regex` for a relative import from a file of `part` into one of `targets`, then `tail`. */

@@ -7,6 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { isoTime } from '../clock-text';
 
 export type Logger = PinoLogger;
 
@@ -23,7 +24,8 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { service: 'vidispine-auth-proxy' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's own isoTime, without `Date`'s formatting (see clock-text).
+      timestamp: () => `,"time":"${isoTime(Date.now())}"`,
       formatters: { level: (label) => ({ level: label }) },
       // Errors are already plain objects (redactValue); pino's own serializer would re-type them.
       serializers: { err: (error: unknown) => error },

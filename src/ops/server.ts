@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express, NextFunction, Request, Response } from 'express';
+import { httpDate } from '../clock-text';
 import { boundAddress, type ListenAddress, listenOn } from '../config/listen';
 import type { Health } from './health';
 import type { Logger } from './logger';
@@ -220,6 +221,8 @@ function opsServer(
   const routes = new Map(direct.map((route) => [route.path, route]));
   let app: Express | undefined;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // Node's own would format it with `Date` (see clock-text), at the first probe of a pod.
+    res.setHeader('Date', httpDate(Date.now()));
     const route = routes.get(routePath(req.url));
     if (route === undefined) {
       app ??= pagesApp(logger, pages, [...routes.keys()]);

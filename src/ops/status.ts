@@ -6,6 +6,7 @@
  * status, so nothing the store might carry besides these fields can ever leak; no token and
  * no password ever reaches here.
  */
+import { isoTime } from '../clock-text';
 import type { KeyNames } from '../config/errors';
 import { formatListen } from '../config/listen';
 import { describeSecret } from '../config/secrets';
@@ -148,7 +149,7 @@ export function renewalInWords(
 /** Seconds to a tenth, without a trailing `.0`. */
 const tenths = (seconds: number): number => Math.round(seconds * 10) / 10;
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const iso = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
 const secondsUntil = (ms: number | null, now: number): number | null =>
   ms === null ? null : Math.round((ms - now) / 1000);
 
@@ -188,7 +189,7 @@ function userStatusJson(
             reason: view.lastError.reason,
             message: redactSecrets(view.lastError.message),
             hint: mintFailureHint(view.lastError.reason, setup.names),
-            at: new Date(view.lastError.at).toISOString(),
+            at: isoTime(view.lastError.at),
           },
     failures: view.failures,
     nextAttemptAt: iso(view.nextAttemptAt),
@@ -215,9 +216,9 @@ export function statusReport(
   now: number,
 ): StatusJson {
   return {
-    time: new Date(now).toISOString(),
+    time: isoTime(now),
     version: setup.version,
-    startedAt: new Date(setup.startedAt).toISOString(),
+    startedAt: isoTime(setup.startedAt),
     uptimeSeconds: Math.max(0, Math.round((now - setup.startedAt) / 1000)),
     vidispine: setup.vidispine,
     ready: probe.ok,

@@ -3,6 +3,7 @@
  * operator should do about it, a token that lapsed or was rejected, a lifetime shorter
  * than asked for.
  */
+import { isoTime } from '../clock-text';
 import { mintRequestLine } from '../vidispine/endpoints';
 import type { KeyNames } from '../config/errors';
 import { mintFailureHint, mintFailureLogLevel } from '../vidispine/failures';
@@ -22,7 +23,7 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger, names: 
         result: 'success',
         lifetimeSeconds: e.seconds,
         durationMs: ms(e.durationSeconds),
-        expiresAt: new Date(e.expiresAt).toISOString(),
+        expiresAt: isoTime(e.expiresAt),
       },
       `minted a token for ${e.user} via ${mintRequestLine(e.endpoint, e.user)} (${e.seconds} s lifetime, ${ms(e.durationSeconds)} ms)`,
     );

@@ -1,5 +1,6 @@
 /** The proxy's own short answers: plain text, one line, never a secret. */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { httpDate } from '../clock-text';
 import { NoTokenError } from '../tokens/types';
 import { retryAfterHeader } from './errors';
 import { hasLength } from './headers';
@@ -44,6 +45,8 @@ export function sendPlain(
   res.writeHead(status, STATUS_CODES[status] ?? '', {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
+    // Node's own would format it with `Date` (see clock-text).
+    Date: httpDate(Date.now()),
     ...extra,
   });
   res.end(body);

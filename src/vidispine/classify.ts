@@ -210,20 +210,44 @@ function tlsFailure(err: unknown, code: string, ctx: MintContext): MintError {
   );
 }
 
+/**
+ * Whether the bytes Node's HTTP parser refused begin a TLS record (an alert or a handshake,
+ * version 3.x): what a TLS port sends back to a plain HTTP request.
+ */
+function isTlsRecord(err: unknown): boolean {
+  const packet = (err as { rawPacket?: unknown }).rawPacket;
+  return Buffer.isBuffer(packet) && (packet[0] === 0x15 || packet[0] === 0x16) && packet[1] === 3;
+}
+
 /** A request that got no answer: refused, reset, DNS, TLS. */
 export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintError {
   const code = errorCode(err) ?? (err instanceof Error ? err.name : 'error');
-  const { settings } = ctx;
-  if (isTlsFailure(code)) return tlsFailure(err, code, ctx);
-  if (code === 'EPROTO' && ctx.origin.startsWith('https:')) {
+  const { settings, origin } = ctx;
+  const secure = origin.startsWith('https:');
+  // OpenSSL's "wrong version number": what an https request meets at a plain HTTP port.
+  if (secure && code === 'EPROTO') {
     return new MintError(
       'network',
-      `no TLS handshake with ${ctx.origin} (${code}): the server does not speak TLS there; if VidiCore serves plain HTTP on that port, use http:// in ${settings.url}`,
+      `no TLS handshake with ${origin} (${code}): the server does not speak TLS there; if VidiCore serves plain HTTP on that port, use http:// in ${settings.url}`,
+    );
+  }
+  if (isTlsFailure(code)) return tlsFailure(err, code, ctx);
+  if (!secure && isTlsRecord(err)) {
+    return new MintError(
+      'network',
+      `Vidispine answered TLS at ${origin} (${code}): use https:// in ${settings.url}`,
+    );
+  }
+  // A TLS port closes at a plain request without a word (Node's, Java's): no proof, a hint.
+  if (!secure && code === 'ECONNRESET') {
+    return new MintError(
+      'network',
+      `Vidispine at ${origin} closed the connection without an answer (${code}): if it serves https on that port, use https:// in ${settings.url}; else check that VidiCore is running`,
     );
   }
   return new MintError(
     'network',
-    `cannot reach Vidispine at ${ctx.origin} (${code}): check ${settings.url} and that VidiCore is running`,
+    `cannot reach Vidispine at ${origin} (${code}): check ${settings.url} and that VidiCore is running`,
   );
 }
 

@@ -324,5 +324,21 @@ describe("the README's Troubleshooting examples are this program's output", () =
         .replaceAll(otherCaFile, '/etc/ssl/vidispine-ca.pem');
       expect(section).toContain(`$ vidispine-auth-proxy check\n${shown}\`\`\``);
     });
+
+    // A scheme that does not match the port: each says which one to use.
+    it.each([
+      ['http:// against the TLS port', () => `http://127.0.0.1:${port}`, 'http://vidispine:8443'],
+      [
+        'https:// against a plain HTTP port',
+        () => sim.url.replace('http:', 'https:'),
+        'https://vidispine:8080',
+      ],
+    ])('%s', async (_case, url, placeholder) => {
+      const env = { PATH: process.env.PATH, VIDISPINE_URL: url(), ...alice };
+      const result = await runCli(['check'], { env });
+      expect(result.code).toBe(1);
+      const shown = result.stdout.replaceAll(url(), placeholder);
+      expect(section).toContain(`$ vidispine-auth-proxy check\n${shown}\`\`\``);
+    });
   });
 });

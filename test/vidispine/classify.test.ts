@@ -180,8 +180,9 @@ describe('retryAfterMs', () => {
 
 describe('network failures', () => {
   const coded = (code: string) => Object.assign(new Error('boom'), { code });
+  const https = { ...ctx, origin: 'https://vidispine:8080' };
 
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN'])('%s → network', (code) => {
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'])('%s → network', (code) => {
     const err = errorForNetworkFailure(coded(code), ctx);
     expect(err.reason).toBe('network');
     expect(err.message).toContain(`cannot reach Vidispine at http://vidispine:8080 (${code})`);
@@ -272,7 +273,6 @@ describe('network failures', () => {
   });
 
   it('says when an https URL meets a server without TLS', () => {
-    const https = { ...ctx, origin: 'https://vidispine:8080' };
     expect(errorForNetworkFailure(coded('EPROTO'), https)).toMatchObject({
       reason: 'network',
       message:
@@ -283,6 +283,42 @@ describe('network failures', () => {
     expect(errorForNetworkFailure(coded('ECONNRESET'), https).message).toMatch(
       /^cannot reach Vidispine/,
     );
+  });
+
+  // Node's parser refuses a TLS record where a status line belongs: an alert, or a handshake.
+  const refused = (bytes: number[] | string) =>
+    Object.assign(coded('HPE_INVALID_CONSTANT'), { rawPacket: Buffer.from(bytes as string) });
+
+  it.each([
+    ['an alert', [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]],
+    ['a handshake', [0x16, 0x03, 0x01, 0x00, 0x05]],
+  ])('says when an http URL meets a server that answers TLS: %s', (_case, bytes) => {
+    expect(errorForNetworkFailure(refused(bytes), ctx)).toMatchObject({
+      reason: 'network',
+      message:
+        'Vidispine answered TLS at http://vidispine:8080 (HPE_INVALID_CONSTANT): use https:// in VIDISPINE_URL',
+    });
+    // Over https, that is not it.
+    expect(errorForNetworkFailure(refused(bytes), https).message).toMatch(/^cannot reach/);
+  });
+
+  it.each([
+    ['other bytes', 'SSH-2.0-OpenSSH\r\n'],
+    ['a first byte alone', [0x16]],
+    ['another second byte', [0x16, 0x02, 0x00]],
+    ['another first byte', [0x17, 0x03, 0x03]],
+  ])('takes %s for no TLS record', (_case, bytes) => {
+    expect(errorForNetworkFailure(refused(bytes), ctx).message).toMatch(/^cannot reach/);
+  });
+
+  it('says a reset over http may be a TLS port', () => {
+    // A TLS server that closes at the plain request (Node's, Java's) leaves no more than that.
+    expect(errorForNetworkFailure(coded('ECONNRESET'), ctx)).toMatchObject({
+      reason: 'network',
+      message:
+        'Vidispine at http://vidispine:8080 closed the connection without an answer (ECONNRESET): if it serves https on that port, use https:// in VIDISPINE_URL; else check that VidiCore is running',
+    });
+    expect(errorForNetworkFailure(coded('ECONNREFUSED'), ctx).message).toMatch(/^cannot reach/);
   });
 
   it('names a failure without a code by its class, or as an error', () => {

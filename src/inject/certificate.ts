@@ -3,10 +3,18 @@
  * (or the kubelet updating a Secret volume) swaps them under a running webhook, and new
  * connections must get the new pair without a restart. Changes are noticed by a directory
  * watch (immediate) and a periodic check (for file systems where watching is unreliable);
- * a pair that does not load — half written, key not matching — is reported and the one in
- * use stays until a good pair appears.
+ * a pair that does not load — half written, key not matching, a FIFO in place of a file —
+ * is reported and the one in use stays until a good pair appears.
  */
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  watch,
+  type FSWatcher,
+} from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -40,15 +48,38 @@ export class CertificateError extends Error {
   }
 }
 
+/**
+ * Opened without waiting for a writer, and refused unread unless it is a regular file (a
+ * symbolic link to one is fine: Secret volumes link their files through `..data`): reading a
+ * FIFO would block the process until something writes to it, a device perhaps for ever.
+ */
 function read(file: string): Buffer {
+  let fd: number;
   try {
-    return readFileSync(file);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new CertificateError(
-      file,
-      `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
+    throw cannotRead(file, err);
   }
+  try {
+    if (!fstatSync(fd).isFile()) {
+      throw new CertificateError(
+        file,
+        'not a regular file (a FIFO, device or directory is never read)',
+      );
+    }
+    return readFileSync(fd);
+  } catch (err) {
+    throw err instanceof CertificateError ? err : cannotRead(file, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function cannotRead(file: string, err: unknown): CertificateError {
+  return new CertificateError(
+    file,
+    `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+  );
 }
 
 /** OpenSSL's reason for refusing PEM input ("bad end line"): never the input itself. */
@@ -124,8 +155,8 @@ export function watchCertificate(
     let cert: Buffer;
     let key: Buffer;
     try {
-      cert = readFileSync(files.certFile);
-      key = readFileSync(files.keyFile);
+      cert = read(files.certFile);
+      key = read(files.keyFile);
     } catch {
       cert = Buffer.alloc(0);
       key = Buffer.alloc(0);

@@ -3,7 +3,7 @@
  * keys named, exit 2), its listeners, and SIGTERM (readiness fails first, then exit 0).
  */
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -11,13 +11,21 @@ import { join } from 'node:path';
 import { createTestCa } from '../support/certificates';
 import { ChildProxy } from '../support/child-proxy';
 import { runCli } from '../support/cli';
-import { IMAGE, podReview, SERVING_NAMES, startWebhook, webhookEnv } from '../support/inject';
+import {
+  IMAGE,
+  podReview,
+  SERVING_NAMES,
+  startWebhook,
+  webhookEnv,
+  writeSecretVolume,
+} from '../support/inject';
 
 let dir: string;
 let certFile: string;
 let keyFile: string;
 let otherKeyFile: string;
 let halfChainFile: string;
+let fifoVolume: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vap-inject-config-'));
   const ca = await createTestCa();
@@ -32,6 +40,10 @@ beforeAll(async () => {
   // A renewal caught half written: the whole leaf, then the start of the CA certificate.
   halfChainFile = join(dir, 'half-chain.crt');
   writeFileSync(halfChainFile, `${pair.certPem}\n${ca.certPem.slice(0, 300)}`);
+  // A Secret volume (files linked through ..data) whose key is a FIFO.
+  fifoVolume = join(dir, 'fifo-volume');
+  mkdirSync(fifoVolume);
+  writeSecretVolume(fifoVolume, { certPem: pair.certPem });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -129,6 +141,17 @@ describe('configuration errors exit 2 naming the key', () => {
       `WEBHOOK_KEY_FILE: ${otherKeyFile}: does not match the certificate in ${certFile}`,
     );
     expect(r.stderr).not.toContain('PRIVATE KEY');
+  });
+
+  it('a key file that is a FIFO behind the links of a Secret volume: refused unread', async () => {
+    const fifo = join(fifoVolume, 'tls.key');
+    const r = await runCli(['inject'], {
+      env: env({ WEBHOOK_CERT_FILE: join(fifoVolume, 'tls.crt'), WEBHOOK_KEY_FILE: fifo }),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `WEBHOOK_KEY_FILE: ${fifo}: not a regular file (a FIFO, device or directory is never read)`,
+    );
   });
 
   it('a certificate chain cut off after its first certificate', async () => {

@@ -104,6 +104,21 @@ describe('certificate rotation under a running webhook', () => {
     });
     expect((await handshake({ ca: ca.certPem })).fingerprint).toBe(first.fingerprint);
 
+    // A FIFO in place of the key, which would block the process waiting for a writer: refused
+    // unread, reported, and the pair in use still serves.
+    writeSecretVolume(webhook.dir, { certPem: c.certPem });
+    const fifo = await webhook.child.waitFor(
+      (l) =>
+        l.event === 'unhandled_error' ||
+        (l.event === 'certificate_reload_failed' &&
+          ![failed.error, halfWritten.error].includes(l.error)),
+    );
+    expect(fifo).toMatchObject({
+      event: 'certificate_reload_failed',
+      error: `${webhook.keyFile}: not a regular file (a FIFO, device or directory is never read)`,
+    });
+    expect((await handshake({ ca: ca.certPem })).fingerprint).toBe(first.fingerprint);
+
     // cert-manager renews with a new CA, as after a CA rotation: the new pair is served.
     const ca2 = await createTestCa('rotated CA');
     const next = await ca2.issue(SERVING_NAMES);
@@ -125,7 +140,7 @@ describe('certificate rotation under a running webhook', () => {
       /^vidispine_auth_proxy_webhook_certificate_reloads_total\{result="success"\} 1$/m,
     );
     expect(metrics).toMatch(
-      /^vidispine_auth_proxy_webhook_certificate_reloads_total\{result="failure"\} 2$/m,
+      /^vidispine_auth_proxy_webhook_certificate_reloads_total\{result="failure"\} 3$/m,
     );
   });
 });

@@ -3,6 +3,7 @@
  * it AdmissionReviews over HTTPS the way the API server does (POST application/json on a
  * kept-alive TLS connection, trusting only the caBundle).
  */
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -86,12 +87,14 @@ let generation = 0;
  * rotation reaches a pod): the files are symlinks through `..data`, which is swapped to a
  * new timestamped folder by one atomic rename.
  */
-export function writeSecretVolume(dir: string, pair: ServingPair): void {
+export function writeSecretVolume(dir: string, pair: ServingPair | { certPem: string }): void {
   generation += 1;
   const version = `..${process.pid}_${generation}`;
   mkdirSync(join(dir, version));
   writeFileSync(join(dir, version, 'tls.crt'), pair.certPem);
-  writeFileSync(join(dir, version, 'tls.key'), pair.keyPem);
+  // Without a key, a FIFO in its place: reading it would wait for a writer for ever.
+  if ('keyPem' in pair) writeFileSync(join(dir, version, 'tls.key'), pair.keyPem);
+  else execFileSync('mkfifo', [join(dir, version, 'tls.key')]);
   symlinkSync(version, join(dir, '..data_tmp'));
   renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
   for (const file of ['tls.crt', 'tls.key']) {

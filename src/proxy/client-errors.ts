@@ -12,6 +12,10 @@
  * - Anything else there: Node's 400 would be read as the answer to the request before
  *   them, which may have reached Vidispine already. The connection is cut instead, so
  *   the client sees that request fail rather than be refused.
+ *
+ * And HTTP/2 with prior knowledge (`curl --http2-prior-knowledge`), whose preface
+ * (`PRI * HTTP/2.0`) the parser stops at, is refused in HTTP/2 rather than with a 400 its
+ * client cannot read.
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -33,6 +37,20 @@ const ANSWERS: Readonly<Record<string, Answer>> = {
   ERR_HTTP_REQUEST_TIMEOUT: answer(408),
 };
 const BAD_REQUEST = answer(400);
+
+/**
+ * HTTP/2 is not offered, and an HTTP/2 client reads only HTTP/2: the server's preface (an
+ * empty SETTINGS frame), then the client's first stream reset with HTTP_1_1_REQUIRED
+ * (RFC 9113 §7), on which curl repeats the request over HTTP/1.1 on a new connection.
+ */
+const HTTP2_REFUSAL = Buffer.from([
+  // SETTINGS: no parameters, stream 0.
+  ...[0, 0, 0, 0x04, 0, 0, 0, 0, 0],
+  // RST_STREAM on stream 1: HTTP_1_1_REQUIRED (0xd).
+  ...[0, 0, 4, 0x03, 0, 0, 0, 0, 1, 0, 0, 0, 0x0d],
+]);
+/** Counted as the status HTTP/1.1 has for it: 505 HTTP Version Not Supported. */
+const HTTP2_REFUSED_STATUS = 505;
 
 /** The parser's own verdicts (`HPE_…`) and the head timeout, as against a failing connection. */
 const isRefusal = (code: string | undefined): boolean =>
@@ -61,6 +79,7 @@ export function clientErrorHandler(
   owedAnswer: (socket: Duplex) => ServerResponse | undefined,
   refused: (status: number) => void,
 ): (err: Error, socket: Duplex) => void {
+  const toldHttp2 = new WeakSet<Duplex>();
   return (err, socket) => {
     const { code } = err as NodeJS.ErrnoException;
     const owed = owedAnswer(socket);
@@ -68,6 +87,20 @@ export function clientErrorHandler(
       // The answer owed says `close` and ends the connection; Node keeps reading it meanwhile
       // (and calls again for each further chunk), which spares the client a reset.
       if (code !== 'HPE_CLOSED_CONNECTION') socket.destroy(err);
+      return;
+    }
+    if (toldHttp2.has(socket)) {
+      // Node calls again for each further chunk; the head timeout ends a client that stays.
+      if (code !== 'HPE_PAUSED_H2_UPGRADE') socket.destroy(err);
+      return;
+    }
+    if (code === 'HPE_PAUSED_H2_UPGRADE' && owed === undefined && socket.writable) {
+      toldHttp2.add(socket);
+      socket.write(HTTP2_REFUSAL);
+      refused(HTTP2_REFUSED_STATUS);
+      // Closed by the client: curl takes a close before it has read the reset for an empty
+      // reply, and does not repeat the request.
+      socket.once('end', () => socket.destroy());
       return;
     }
     if (socket.writable && owed?.headersSent !== true && !answerUnderWay(socket)) {

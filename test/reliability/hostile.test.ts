@@ -2,12 +2,19 @@
  * Hostile input, written byte for byte on raw TCP connections to the whole app. Nothing
  * malformed may reach Vidispine, and nothing may reach any host but Vidispine.
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import * as http2 from 'node:http2';
+import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { REFUSED_BY_THE_PARSER } from '../support/hostile-requests';
 import { call } from '../support/http';
 import { startApp, type RunningApp } from '../support/app';
 import { rawExchange, startRecorder, type Recorder } from '../support/net';
+import { onPath } from '../monitoring/tools';
+
+/** curl, which repeats a request refused with HTTP_1_1_REQUIRED over HTTP/1.1. */
+const CURL = onPath('curl');
 
 let r: RunningApp;
 let evil: Recorder;
@@ -170,6 +177,42 @@ describe('sizes and methods', () => {
     expect(answer.status).toBeGreaterThanOrEqual(400);
     expect(api()).toBe(before);
   });
+});
+
+describe('HTTP/2 with prior knowledge', () => {
+  // HTTP/2 is not offered: the first stream is refused with HTTP/2's own word for it.
+  it('the first stream is refused with HTTP_1_1_REQUIRED, counted as a 505, nothing forwarded', async () => {
+    const counted = (): Promise<number> =>
+      r.metric('vidispine_auth_proxy_requests_total', {
+        user: 'runas',
+        method: 'OTHER',
+        code: '505',
+      });
+    const before = { api: api(), counted: await counted() };
+    const session = http2.connect(`http://127.0.0.1:${r.port()}`);
+    session.on('error', () => undefined);
+    const stream = session.request({ ':path': '/API/whoami' });
+    stream.on('error', () => undefined);
+    stream.resume();
+    await new Promise((resolve) => stream.on('close', resolve));
+    session.destroy();
+    expect(stream.rstCode).toBe(http2.constants.NGHTTP2_HTTP_1_1_REQUIRED);
+    expect(await counted()).toBe(before.counted + 1);
+    expect(api()).toBe(before.api);
+  });
+
+  (CURL === undefined ? it.skip : it)(
+    'curl --http2-prior-knowledge repeats the request over HTTP/1.1 and gets its answer',
+    async () => {
+      // Not spawnSync: the proxy answers from this process.
+      const curl = await promisify(execFile)(CURL as string, [
+        '-sS',
+        '--http2-prior-knowledge',
+        `http://127.0.0.1:${r.port()}/API/whoami`,
+      ]);
+      expect(curl).toEqual({ stdout: 'runas', stderr: '' });
+    },
+  );
 });
 
 describe('WebSocket upgrades', () => {

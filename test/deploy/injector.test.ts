@@ -121,6 +121,30 @@ function wiringProblems(objects: readonly K8sObject[]): string[] {
       `Service port ${String(ref.port)} does not reach WEBHOOK_LISTEN ${env.WEBHOOK_LISTEN}`,
     );
   if (Number(at(deployment, 'spec', 'replicas')) < 2) out.push('fewer than 2 replicas');
+  // Apart on nodes and, where the cluster has zones, on zones: one node or zone down leaves a
+  // replica answering. Preferences only, so a small or single-zone cluster still runs both.
+  const template = at(deployment, 'spec', 'template', 'spec');
+  const spreads = (key: string): boolean =>
+    records(at(template, 'topologySpreadConstraints')).some(
+      (c) =>
+        c.topologyKey === key &&
+        c.whenUnsatisfiable === 'ScheduleAnyway' &&
+        matches(podLabels, at(c, 'labelSelector', 'matchLabels')),
+    ) ||
+    records(
+      at(
+        template,
+        'affinity',
+        'podAntiAffinity',
+        'preferredDuringSchedulingIgnoredDuringExecution',
+      ),
+    ).some(
+      (t) =>
+        at(t, 'podAffinityTerm', 'topologyKey') === key &&
+        matches(podLabels, at(t, 'podAffinityTerm', 'labelSelector', 'matchLabels')),
+    );
+  for (const key of ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'])
+    if (!spreads(key)) out.push(`replicas not spread over ${key}`);
   const pdb = byKind(objects, 'PodDisruptionBudget').find((p) =>
     matches(podLabels, at(p, 'spec', 'selector', 'matchLabels')),
   );

@@ -17,7 +17,7 @@ import { requestDropSet, stripClientHeaders } from './headers';
 import type { IdentityRule } from './identity';
 import { pickIdentity } from './identity';
 import { requestIdFrom } from './request-id';
-import { MAX_TARGET_LENGTH, originForm, targetAuthority } from './target';
+import { MAX_TARGET_LENGTH, hasDotDotSegment, originForm, targetAuthority } from './target';
 import { offersWebSocket } from './upgrade-offer';
 
 /**
@@ -183,6 +183,8 @@ const target: Pass = (head, _rules, draft) => {
   }
   const path = originForm(url);
   if (path === undefined) return refuse(400, 'request target must be a path or an absolute URL');
+  if (hasDotDotSegment(path))
+    return refuse(400, 'a ".." segment in the request path is not forwarded');
   draft.path = path;
   // RFC 9112 §3.2.2: an absolute-form target's authority stands in for the `Host` header.
   // An empty one names no host an http URI may have (RFC 9110 §4.2.1); userinfo is refused

@@ -43,3 +43,20 @@ export function targetAuthority(target: string): string | undefined {
   const start = target.indexOf('://') + 3;
   return target.slice(start, authorityEnd(target, start));
 }
+
+/**
+ * A `..` segment in any spelling a server on the way may resolve (RFC 3986 §5.2.4): a dot
+ * as `%2e`, a slash as `%2f` or `\` (`%5c`), parameters after it (`..;a=1`, which Tomcat
+ * and Jetty drop before resolving), up to the query. A fragment mark ends it too.
+ */
+const DOT_DOT_SEGMENT = /(?:\/|\\|%2f|%5c)(?:\.|%2e){2}(?:\/|\\|%2f|%5c|;|#|$)/i;
+
+/**
+ * Whether an origin-form target (`/…`, as `originForm` gives it) has a `..` segment in its path. Such a target is never
+ * forwarded: a front end before a Vidispine URL with a path (`http://gateway/vidispine`)
+ * resolves it (nginx does, after decoding `%2e` and `%2f`), so `/../other/` would climb
+ * out of that path to whatever else the front end serves, our token attached.
+ */
+export function hasDotDotSegment(path: string): boolean {
+  return DOT_DOT_SEGMENT.test(path.split('?', 1)[0]);
+}

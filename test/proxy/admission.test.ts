@@ -191,6 +191,14 @@ describe('admission passes', () => {
     ]);
   });
 
+  it('a dot-dot segment: 400, also in an absolute-form target or an upgrade', () => {
+    const dotDot = [400, 'a ".." segment in the request path is not forwarded'];
+    expect(refusal(head(['Host', 'x'], { url: '/API/%2e%2e/x' }))).toEqual(dotDot);
+    expect(refusal(head(['Host', 'x'], { url: 'http://h/../x' }))).toEqual(dotDot);
+    const ws = ['Host', 'x', 'Upgrade', 'websocket', 'Connection', 'Upgrade'];
+    expect(refusal(head(ws, { url: '/APIWS/../x' }), true)).toEqual(dotDot);
+  });
+
   it('an unknown selected user: 403, marked for the log', () => {
     const result = admit(head(['Host', 'x', 'X-Vidispine-User', 'eve']), rules, false);
     expect(result).toMatchObject({ ok: false, status: 403, event: 'user_selection_refused' });

@@ -18,7 +18,7 @@ import { pickIdentity } from '../../src/proxy/identity';
 import { locationRewriter } from '../../src/proxy/location';
 import { canReplay, planBody } from '../../src/proxy/replay';
 import { retriesOnFreshConnection } from '../../src/proxy/retry';
-import { originForm, targetAuthority } from '../../src/proxy/target';
+import { hasDotDotSegment, originForm, targetAuthority } from '../../src/proxy/target';
 
 describe('request header policy', () => {
   const drop = requestDropSet({ allowRunAs: false, selectUserHeader: 'X-Vidispine-User' });
@@ -251,6 +251,40 @@ describe('request target', () => {
     expect(originForm('evil.example:443')).toBeUndefined();
     expect(originForm('://evil.example/API/x')).toBeUndefined();
     expect(originForm('')).toBeUndefined();
+  });
+});
+
+describe('dot-dot segments', () => {
+  it.each([
+    '/..',
+    '/API/../x',
+    '/API\\..\\x',
+    '/API%2f..%2Fx',
+    '/API%5C..%5cx',
+    '/%2e%2e/x',
+    '/.%2E/x',
+    '/%2e./x',
+    '/API/..\\x',
+    '/API/..%5cx',
+    '/API/..;a=1/x',
+    '/API/..#x',
+    '/API/../x?q=1',
+  ])('finds one in %s', (path) => {
+    expect(hasDotDotSegment(path)).toBe(true);
+  });
+
+  it.each([
+    '/API/x',
+    '/API/..x',
+    '/API/x..',
+    '/API/.../x',
+    '/API/./x',
+    '/API/%2e%2ex',
+    '/API/a%2e%2e/x',
+    '/API/x?q=/../y',
+    '/API/x?q=%2f..%2f',
+  ])('finds none in %s', (path) => {
+    expect(hasDotDotSegment(path)).toBe(false);
   });
 });
 

@@ -110,6 +110,49 @@ describe('other hosts', () => {
   });
 });
 
+describe('a Vidispine URL with a path, behind a front end that serves other things too', () => {
+  // A front end such as nginx resolves dot segments (RFC 3986 §5.2.4), decoding `%2e` and
+  // `%2f` first: `/vidispine/../other/` would reach whatever it serves at `/other/`, with
+  // our token attached.
+  let front: RunningApp;
+  let frontEnd: Recorder;
+  beforeAll(async () => {
+    frontEnd = await startRecorder();
+    front = await startApp({ forwardTo: `${frontEnd.url}/vidispine` });
+  });
+  afterAll(async () => {
+    await front.close();
+    await frontEnd.close();
+  });
+
+  it.each([
+    '/../other/x',
+    '/API/../../other/x',
+    '/%2e%2e/other/x',
+    '/API/.%2E/%2e./other/x',
+    '/API/..%2f..%2fother/x',
+    '/API/..%2F..%5Cother/x',
+    '/API\\..\\..\\other/x',
+    '/API/..;a=1/../other/x',
+    '/API/..?q=1',
+    '/API/..#x',
+    '/..',
+  ])('%s: 400, nothing forwarded', async (path) => {
+    const answer = await rawExchange(
+      front.port(),
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(answer.status).toBe(400);
+    expect(frontEnd.requests).toEqual([]);
+  });
+
+  it('dots that are no segment of their own, or in the query, are forwarded byte for byte', async () => {
+    const paths = ['/API/item/..x/a..', '/API/./x', '/API/x...', '/API/search?q=../x&r=%2e%2e'];
+    for (const path of paths) expect((await call(front.port(), { path })).text).toBe('evil');
+    expect(frontEnd.requests).toEqual(paths.map((p) => `GET /vidispine${p}`));
+  });
+});
+
 describe('sizes and methods', () => {
   it('oversized headers: 431, nothing forwarded', async () => {
     const before = api();

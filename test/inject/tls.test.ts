@@ -69,6 +69,29 @@ describe('TLS versions', () => {
   });
 });
 
+describe('TLS 1.2 cipher suites', () => {
+  const tls12 = (ciphers: string) =>
+    handshake({ ca: ca.certPem, maxVersion: 'TLSv1.2', ciphers: `${ciphers}@SECLEVEL=0` });
+
+  it('agrees only on forward-secret AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305)', async () => {
+    for (const cipher of [
+      'ECDHE-ECDSA-AES128-GCM-SHA256',
+      'ECDHE-ECDSA-AES256-GCM-SHA384',
+      'ECDHE-ECDSA-CHACHA20-POLY1305',
+    ]) {
+      expect(await tls12(cipher)).toMatchObject({ protocol: 'TLSv1.2' });
+    }
+  });
+
+  it('refuses CBC suites with SHA-1 or SHA-2 MACs, which Node offers by default', async () => {
+    for (const cipher of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA384']) {
+      await expect(tls12(cipher)).rejects.toMatchObject({
+        code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+      });
+    }
+  });
+});
+
 describe('certificate rotation under a running webhook', () => {
   it('serves the new pair to new connections, keeps the open ones, and survives a broken pair', async () => {
     const first = await handshake({ ca: ca.certPem });

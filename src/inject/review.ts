@@ -12,7 +12,7 @@
  *
  * `dryRun` needs nothing special: the decision has no side effects.
  */
-import { type InjectDefaults, readPodRequest } from './annotations';
+import { type AnnotationProblem, type InjectDefaults, readPodRequest } from './annotations';
 import { readPod, type Pod } from './k8s';
 import {
   appEnvPatch,
@@ -107,6 +107,20 @@ export function parseReview(body: unknown): AdmissionRequest | { problem: string
   }
 }
 
+/**
+ * Most problems a denial lists. The API server passes up to 256 KiB of annotations, and a
+ * line for each of thousands of misspelt ones made an answer (and a log line) of megabytes;
+ * a log line over 1 MiB is never written at all.
+ */
+const MAX_LISTED_PROBLEMS = 10;
+
+function listed(problems: readonly AnnotationProblem[]): string {
+  const lines = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `${p.annotation}: ${p.problem}`);
+  const more = problems.length - MAX_LISTED_PROBLEMS;
+  if (more > 0) lines.push(`and ${more} more`);
+  return lines.join('; ');
+}
+
 function isPodCreate(request: AdmissionRequest): boolean {
   const { group, version, kind } = request.kind;
   return (
@@ -146,7 +160,7 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
       result: 'denied',
       allowed: false,
       patch: [],
-      message: `cannot add the vidispine-auth-proxy sidecar: ${asked.map((p) => `${p.annotation}: ${p.problem}`).join('; ')}`,
+      message: `cannot add the vidispine-auth-proxy sidecar: ${listed(asked)}`,
     };
   }
   return allow('injected', injectionPatch(pod, asked));

@@ -637,6 +637,24 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     for (const text of expected) expect(answer.status?.message).toContain(text);
   });
 
+  it('a pod with thousands of problems gets the first ten and a count, and its denial is logged', async () => {
+    // 5,000 misspelt annotations fit the API server's 256 KiB; one line for each, every
+    // line listing the known ones, made a 1.3 MB answer and a log line too long to be written.
+    const annotations: Record<string, string> = { ...ASKS };
+    for (let i = 0; i < 5000; i++) annotations[`vidispine-auth-proxy/usr${i}`] = 'x';
+    const answer = await webhook.review(podReview(pod({ containers: [APP] }, annotations)));
+    expect(answer.allowed).toBe(false);
+    const message = answer.status?.message ?? '';
+    expect(message).toContain('vidispine-auth-proxy/usr0: unknown annotation');
+    expect(message).toContain('vidispine-auth-proxy/usr9: unknown annotation');
+    expect(message).not.toContain('vidispine-auth-proxy/usr10:');
+    expect(message.endsWith('; and 4990 more')).toBe(true);
+    const logged = await webhook.child.waitFor(
+      (l) => l.event === 'admission' && l.result === 'denied' && l.message === message,
+    );
+    expect(logged.message).toBe(message);
+  });
+
   it('a URL with credentials is pointed at the Secret, never quoted', async () => {
     const answer = await webhook.review(
       podReview(

@@ -3,12 +3,20 @@
  * emits them all at once; forwarded as they come they would reach Vidispine on different
  * pooled connections in any order. RFC 9112 §9.3.2: only safe requests may be processed
  * in parallel — so a request starts at once only if nothing on its connection is still
- * being served, or if it and everything being served are safe; otherwise it waits, in
- * arrival order.
+ * being served, or if it and everything being served are safe and fewer than
+ * `MAX_SAFE_AT_ONCE` are; otherwise it waits, in arrival order.
  */
 import type { Socket } from 'node:net';
 
 const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/**
+ * Most requests of one connection served at once. Without a bound, one connection that
+ * pipelines a few hundred GETs and reads no answer holds every connection to Vidispine
+ * (`maxSockets`) until they time out, and every other client waits. Bounded, it holds no more
+ * than eight ordinary clients do.
+ */
+const MAX_SAFE_AT_ONCE = 8;
 
 export function isSafe(method: string | undefined): boolean {
   return method !== undefined && SAFE.has(method);
@@ -51,7 +59,9 @@ class ConnectionQueue {
   }
 
   private mayStart(turn: Turn): boolean {
-    return this.serving === 0 || (turn.safe && !this.unsafeServing);
+    return (
+      this.serving === 0 || (turn.safe && !this.unsafeServing && this.serving < MAX_SAFE_AT_ONCE)
+    );
   }
 
   private run(turn: Turn): void {

@@ -83,6 +83,31 @@ describe('a client that goes away with requests pipelined', () => {
   );
 });
 
+describe('a client that pipelines many requests and reads no answer', () => {
+  let r: RunningApp;
+  beforeAll(async () => {
+    r = await startApp({ vidispine: { maxSockets: 16 } });
+  });
+  afterAll(() => r.close());
+
+  it(
+    'has at most 8 of them at Vidispine at once, and leaves connections to Vidispine for the other clients',
+    async () => {
+      // 40 safe requests in one write: served side by side without a bound, they took every
+      // connection to Vidispine, and each other client waited for them.
+      const client = net.connect(r.port(), '127.0.0.1');
+      client.on('error', () => undefined);
+      client.write('GET /API/slow?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(40));
+      await until(() => r.sim.inFlightRequests() >= 8, HANG_GUARD_MS, 'slow requests upstream');
+      expect((await call(r.port(), { path: '/API/whoami' })).text).toBe('alice');
+      expect(r.sim.inFlightRequests()).toBe(8);
+      client.destroy();
+      await until(() => r.sim.inFlightRequests() === 0, HANG_GUARD_MS, 'upstream closed');
+    },
+    2 * HANG_GUARD_MS,
+  );
+});
+
 describe('a client that reads slowly', () => {
   it(
     'holds the download back (backpressure) instead of buffering it',

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CLI } from '../support/cli';
 import { tempFolder } from '../support/files';
 
@@ -62,5 +63,20 @@ describe('the bundled CLI loads what a command uses', () => {
     const bundle = readFileSync(CLI, 'utf8');
     expect(bundle).toContain('node_modules/zod/v4/locales/en.js');
     expect(bundle).not.toContain('node_modules/zod/v4/locales/de.js');
+  });
+
+  it("undici's pool holds no WebAssembly as text and no HTTP/2 client", () => {
+    // V8 keeps a file's whole source for as long as the process runs.
+    const pool = join(dirname(CLI), 'vendor', 'undici', 'lib', 'dispatcher', 'pool.js');
+    const source = readFileSync(pool, 'utf8');
+    expect(source).not.toMatch(/'AGFzbQ/); // "\0asm" in base64
+    expect(source).not.toContain('require("node:http2")');
+    // The parser's WebAssembly, beside it, is what undici's own modules hold.
+    for (const name of ['llhttp-wasm', 'llhttp_simd-wasm']) {
+      expect(readFileSync(join(dirname(pool), `${name}.wasm`))).toEqual(
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require(`undici/lib/llhttp/${name}.js`),
+      );
+    }
   });
 });

@@ -48,6 +48,7 @@ import { replayed, verdictOn401 } from './verdict';
 import { retriesOnFreshConnection } from './retry';
 import type { Upstream } from './upstream';
 import { limitConnect, whenSent } from './upstream';
+import { InFlight } from './in-flight';
 
 export interface ForwarderOptions {
   readonly rules: AdmissionRules;
@@ -787,7 +788,7 @@ class Exchange implements Turn {
 export class Forwarder {
   private inFlightCount = 0;
   /** Those of the requests in flight that were admitted: their answers may be under way. */
-  private readonly exchanges = new Set<Exchange>();
+  private readonly exchanges = new InFlight<Exchange>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly f: ForwarderOptions) {}
@@ -798,7 +799,7 @@ export class Forwarder {
 
   /** Cuts every answer under way (see `Exchange.cut`); their connections close with it. */
   cutAnswers(): void {
-    for (const exchange of this.exchanges) exchange.cut();
+    for (const exchange of this.exchanges.values()) exchange.cut();
   }
 
   /** Resolves once no request is in flight. */
@@ -828,7 +829,6 @@ export class Forwarder {
     }
     if (admission.runAsStripped) noteStrippedRunAs(this.f.notices, admission.user);
     const exchange = new Exchange(this.f, req, res, expectsContinue, admission);
-    this.exchanges.add(exchange);
     this.track(res, admission.user, started, exchange, admission.requestId);
     exchange.arrived();
     this.f.pipelines.enter(req.socket, exchange);
@@ -865,12 +865,13 @@ export class Forwarder {
     const socket = res.req.socket;
     // Read now: a socket already destroyed (a client gone, an answer cut) has none any more.
     const remoteAddress = socket.remoteAddress;
+    const inFlight = exchange && this.exchanges.add(exchange);
     let over = false;
     const finish = (connectionLost: boolean): void => {
       if (over) return;
       over = true;
       if (exchange !== undefined) {
-        this.exchanges.delete(exchange);
+        if (inFlight !== undefined) this.exchanges.delete(inFlight);
         exchange.over();
         this.f.pipelines.leave(socket, exchange);
       }

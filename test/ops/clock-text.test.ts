@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { httpDate, isoTime } from '../../src/clock-text';
 import { createSimulator } from '../../src/simulator';
-import { ChildProxy } from '../support/child-proxy';
+import { aliceAgainst, ChildProxy } from '../support/child-proxy';
 import { call } from '../support/http';
 
 const DAY = 24 * 3600 * 1000;
@@ -51,13 +51,8 @@ it('the proxy logs, mints, answers and is scraped without turning a Date into te
   const sim = createSimulator();
   await sim.listen(0, '127.0.0.1');
   const proxy = ChildProxy.start(['run'], {
+    ...aliceAgainst(sim.url),
     NODE_OPTIONS: `--require ${join(__dirname, '..', 'support', 'date-text-trap.cjs')}`,
-    VIDISPINE_URL: sim.url,
-    VIDISPINE_USER: 'alice',
-    VIDISPINE_PASSWORD: 'alice-password',
-    PROXY_LISTEN: '127.0.0.1:0',
-    OPS_LISTEN: '127.0.0.1:0',
-    SHUTDOWN_DELAY_SECONDS: '0',
     LOG_LEVEL: 'debug',
   });
   try {

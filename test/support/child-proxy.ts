@@ -41,8 +41,9 @@ export class ChildProxy {
     }));
   }
 
-  static start(args: string[], env: NodeJS.ProcessEnv): ChildProxy {
-    const child = spawn(process.execPath, [CLI, ...args], {
+  /** `nodeArgs`: Node.js's and V8's own flags, before the CLI. */
+  static start(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProxy {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -91,5 +92,17 @@ export function aliceEnv(vidispine: string, extra: NodeJS.ProcessEnv = {}): Node
     PROXY_LISTEN: '127.0.0.1:0',
     OPS_LISTEN: '127.0.0.1:0',
     ...extra,
+  };
+}
+
+/** The environment of a proxy for alice (own password) against a simulator at `url`. */
+export function aliceAgainst(url: string): NodeJS.ProcessEnv {
+  return {
+    VIDISPINE_URL: url,
+    VIDISPINE_USER: 'alice',
+    VIDISPINE_PASSWORD: 'alice-password',
+    PROXY_LISTEN: '127.0.0.1:0',
+    OPS_LISTEN: '127.0.0.1:0',
+    SHUTDOWN_DELAY_SECONDS: '0',
   };
 }

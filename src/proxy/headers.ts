@@ -5,7 +5,7 @@ import {
   RUN_AS_HEADER,
 } from '../config/request-headers';
 import type { RequestFraming } from './framing';
-import type { LocationRewriter } from './location';
+import { type LocationRewriter, rewriteRefresh } from './location';
 
 /**
  * Which headers go upstream and which come back: pure functions over Node's flat
@@ -133,8 +133,9 @@ export function attachToken(
 
 /**
  * Step "rewrite response headers": Vidispine's headers minus hop-by-hop fields and
- * `WWW-Authenticate`, with `Location` moved to the origin the client used. The `status` of
- * the answer they head decides whether a `Content-Length` may stay.
+ * `WWW-Authenticate`, with `Location` (and the URL of a `Refresh`) moved to the origin the
+ * client used. The `status` of the answer they head decides whether a `Content-Length` may
+ * stay.
  */
 export function clientResponseHeaders(
   raw: readonly string[],
@@ -144,7 +145,11 @@ export function clientResponseHeaders(
 ): string[] {
   const drop = status < 200 || status === 204 ? RESPONSE_DROPPED_WITHOUT_CONTENT : RESPONSE_DROPPED;
   return withoutHopByHop(raw, drop, (lower, value) =>
-    lower === 'location' ? rewriteLocation(value, clientHost) : value,
+    lower === 'location'
+      ? rewriteLocation(value, clientHost)
+      : lower === 'refresh'
+        ? rewriteRefresh(value, (url) => rewriteLocation(url, clientHost))
+        : value,
   );
 }
 

@@ -1,6 +1,7 @@
 /**
  * `Location` rewriting: Vidispine names itself in redirects (e.g. `303` after creating
- * an item); the client must be sent back through the proxy, on the origin it used.
+ * an item); the client must be sent back through the proxy, on the origin it used. The URL
+ * of a `Refresh` is rewritten the same way, as nginx's `proxy_redirect` does.
  */
 import { pathPrefix } from '../vidispine/connection';
 
@@ -46,4 +47,16 @@ export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'):
     }
     return location;
   };
+}
+
+/**
+ * A `Refresh` value (`5; url=http://vidispine:8080/API/x`, the URL perhaps quoted): what
+ * goes before the URL, its quote, the URL.
+ */
+const REFRESH = /^([^;,]*[;,]\s*url\s*=\s*)(['"]?)(.*?)\2$/i;
+
+/** `value`, a `Refresh`, with its URL rewritten by `rewrite`; unchanged when it names none. */
+export function rewriteRefresh(value: string, rewrite: (url: string) => string): string {
+  const parts = REFRESH.exec(value);
+  return parts === null ? value : `${parts[1]}${parts[2]}${rewrite(parts[3])}${parts[2]}`;
 }

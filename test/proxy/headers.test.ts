@@ -200,6 +200,10 @@ describe('response Location', () => {
       '<http://vs/API/c>',
       'X-Location',
       'http://vs/API/d',
+      'Refresh',
+      '5; url=http://vs/API/e',
+      'X-Refresh',
+      '5; url=http://vs/API/f',
     ];
     expect(clientResponseHeaders(raw, marked, 'h:1', 200)).toEqual([
       'location',
@@ -210,6 +214,10 @@ describe('response Location', () => {
       '<http://vs/API/c>',
       'X-Location',
       'http://vs/API/d',
+      'Refresh',
+      '5; url=rewritten(http://vs/API/e, h:1)',
+      'X-Refresh',
+      '5; url=http://vs/API/f',
     ]);
   });
 });

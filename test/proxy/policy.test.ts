@@ -15,7 +15,7 @@ import {
   stripClientHeaders,
 } from '../../src/proxy/headers';
 import { pickIdentity } from '../../src/proxy/identity';
-import { locationRewriter } from '../../src/proxy/location';
+import { locationRewriter, rewriteRefresh } from '../../src/proxy/location';
 import { canReplay, planBody } from '../../src/proxy/replay';
 import { retriesOnFreshConnection } from '../../src/proxy/retry';
 import { hasDotDotSegment, originForm, targetAuthority } from '../../src/proxy/target';
@@ -217,6 +217,32 @@ describe('Location rewrite', () => {
     expect(rewrite('https://vs.example:443/vidi/API/x', 'h:1')).toBe('http://h:1/API/x');
     expect(rewrite('https://vs.example/vidi/API/x', 'h:1')).toBe('http://h:1/API/x');
     expect(rewrite('https://vs.example/other/API/x', 'h:1')).toBe('https://vs.example/other/API/x');
+  });
+});
+
+describe('Refresh rewrite', () => {
+  const rewrite = (value: string): string =>
+    rewriteRefresh(value, (url) => (url.startsWith('http://vs/') ? url.replace('vs', 'h:1') : url));
+
+  it("rewrites the URL after url=, as a Location's, keeping the rest as written", () => {
+    expect(rewrite('5; url=http://vs/API/x?y')).toBe('5; url=http://h:1/API/x?y');
+    expect(rewrite('0;URL=http://vs/API/x')).toBe('0;URL=http://h:1/API/x');
+    expect(rewrite('5 , Url = http://vs/API/x')).toBe('5 , Url = http://h:1/API/x');
+    expect(rewrite(`5; url='http://vs/API/x'`)).toBe(`5; url='http://h:1/API/x'`);
+    expect(rewrite('5; url="http://vs/API/x"')).toBe('5; url="http://h:1/API/x"');
+  });
+
+  it('leaves a Refresh without a URL, or with one elsewhere, alone', () => {
+    for (const value of [
+      '5',
+      'http://vs/API/x',
+      '5; http://vs/API/x',
+      '5; urn=http://vs/API/x',
+      `5; url='http://vs/API/x`,
+      '5; url=http://elsewhere/API/x',
+    ]) {
+      expect(rewrite(value)).toBe(value);
+    }
   });
 });
 

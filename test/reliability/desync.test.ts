@@ -281,6 +281,30 @@ describe('request hygiene', () => {
     });
   });
 
+  it.each([
+    ['5; url=', ''],
+    ['0;URL=', ''],
+    ["5; url='", "'"],
+  ])('a Refresh %s… on Vidispine is moved like a Location (as nginx does)', async (head, end) => {
+    upstream.respond = (request) =>
+      request.target === '/API/item'
+        ? `HTTP/1.1 200 OK\r\nRefresh: ${head}${upstream.url}/API/item/VX-1?x=1${end}\r\nContent-Length: 0\r\n\r\n`
+        : ok(`answer ${request.sequence}`);
+    try {
+      for (const method of ['GET', 'POST']) {
+        const result = await rawRequest(
+          h.port,
+          `${method} /API/item HTTP/1.1\r\nHost: legacy.example:8080\r\nContent-Length: 0\r\n\r\n`,
+        );
+        expect(result.responses.map((r) => [r.status, r.header('refresh')])).toEqual([
+          [200, `${head}http://legacy.example:8080/API/item/VX-1?x=1${end}`],
+        ]);
+      }
+    } finally {
+      upstream.respond = (request) => ok(`answer ${request.sequence}`);
+    }
+  });
+
   it('HTTP/1.0 without Host: a Location on Vidispine becomes a path, never its address', async () => {
     upstream.respond = (request) =>
       request.target === '/API/item'

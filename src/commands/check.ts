@@ -12,6 +12,7 @@ import { shownBaseUrl } from '../vidispine/connection';
 import { mintModeFor, mintRequestLine } from '../vidispine/endpoints';
 import { whoami } from '../vidispine/whoami';
 import { messageOf } from '../error-message';
+import { displayWidth, padToWidth } from './display-width';
 import { EXIT_FAILURE, EXIT_OK } from './exit';
 import { configForCommand } from './options';
 
@@ -121,8 +122,11 @@ const COLUMNS = ['user', 'credential', 'endpoint', 'lifetime'] as const;
 
 function formatTable(rows: readonly CheckRow[]): string {
   const all = [HEADINGS, ...rows];
-  const widths = COLUMNS.map((key) => Math.max(...all.map((r) => r[key].length)));
+  // In columns, not UTF-16 units: a CJK or emoji user name must not shift the columns after it.
+  const widths = COLUMNS.map((key) => Math.max(...all.map((r) => displayWidth(r[key]))));
   return all
-    .map((r) => `${COLUMNS.map((key, i) => r[key].padEnd(widths[i])).join('  ')}  ${r.result}\n`)
+    .map(
+      (r) => `${COLUMNS.map((key, i) => padToWidth(r[key], widths[i])).join('  ')}  ${r.result}\n`,
+    )
     .join('');
 }

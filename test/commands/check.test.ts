@@ -64,6 +64,28 @@ users:
   expectNoSecrets(result.stdout);
 });
 
+it('aligns its columns by display width: CJK, emoji sequences and combining marks', async () => {
+  // Four columns, two, and four with a combining accent: not their lengths (2, 5, 5).
+  const names = ['田中', '👩‍💻', 'Jose\u0301'];
+  const path = configFile(`
+vidispine:
+  url: ${sim.url}
+  admin: { username: admin, password: admin }
+users:
+${names.map((name, i) => `  - { name: "${name}"${i === 0 ? ', listen: 127.0.0.1:0' : ''} }`).join('\n')}
+`);
+  const result = await runCli(['check', '--config', path]);
+  // USER and the widest names take four columns: every credential starts at the seventh.
+  const expected = [
+    'USER  CREDENTIAL',
+    '田中  admin "admin" (password)',
+    '👩‍💻    admin "admin" (password)',
+    'Jose\u0301  admin "admin" (password)',
+  ];
+  const lines = result.stdout.split('\n').slice(0, 4);
+  expect(lines.map((line, i) => line.slice(0, expected[i].length))).toEqual(expected);
+});
+
 it('works from the environment alone', async () => {
   const result = await runCli(['check'], {
     env: {

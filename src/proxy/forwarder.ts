@@ -785,10 +785,37 @@ class Exchange implements Turn {
 }
 
 /** Serves one data listener's requests; counts what is in flight for draining. */
+/**
+ * What to do for each answer still queued on a connection when the connection closes, with
+ * one `close` listener per connection however many requests are pipelined on it: one for
+ * each made Node warn of a listener leak on stderr once a client pipelined more than ten.
+ */
+class QueuedAnswers {
+  private readonly lost = new WeakMap<Socket, Set<() => void>>();
+
+  /** Calls `onLost` if `socket` closes first; the function returned forgets it. */
+  add(socket: Socket, onLost: () => void): () => void {
+    const waiting = this.lost.get(socket) ?? this.watch(socket);
+    waiting.add(onLost);
+    return () => waiting.delete(onLost);
+  }
+
+  private watch(socket: Socket): Set<() => void> {
+    const waiting = new Set<() => void>();
+    this.lost.set(socket, waiting);
+    socket.once('close', () => {
+      this.lost.delete(socket);
+      for (const lost of waiting) lost();
+    });
+    return waiting;
+  }
+}
+
 export class Forwarder {
   private inFlightCount = 0;
   /** Those of the requests in flight that were admitted: their answers may be under way. */
   private readonly exchanges = new InFlight<Exchange>();
+  private readonly queued = new QueuedAnswers();
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly f: ForwarderOptions) {}
@@ -890,10 +917,9 @@ export class Forwarder {
       res.once('close', () => finish(false));
       return;
     }
-    const lost = (): void => finish(true);
-    socket.once('close', lost);
+    const forget = this.queued.add(socket, () => finish(true));
     res.once('close', () => {
-      socket.off('close', lost);
+      forget();
       finish(false);
     });
   }

@@ -9,6 +9,8 @@ import { createDataListeners, DATA_SERVER_TIMEOUTS } from '../../src/proxy/liste
 import { samples } from '../support/prom-parse';
 import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/reliability-clients';
 import { call } from '../support/http';
+import { rawExchange } from '../support/net';
+import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { startApp, startHarness, type RunningApp } from '../support/app';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
@@ -106,6 +108,31 @@ describe('a client that pipelines many requests and reads no answer', () => {
     },
     2 * HANG_GUARD_MS,
   );
+
+  it('makes Node warn of no listener leak on its connection', async () => {
+    // A listener on the connection per waiting request made Node print "Possible
+    // EventEmitter memory leak detected" on stderr for any client pipelining more than 10.
+    const proxy = ChildProxy.start(
+      ['run'],
+      aliceEnv(r.sim.url, { SHUTDOWN_DELAY_SECONDS: '0', OPS_LISTEN: 'off' }),
+    );
+    try {
+      const listening = await proxy.waitForEvent('listening');
+      const port = (listening.listeners as { port: number }[])[0].port;
+      await proxy.waitForEvent('token_minted');
+      const get = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n';
+      const answer = await rawExchange(
+        port,
+        `${get}\r\n`.repeat(19) + `${get}Connection: close\r\n\r\n`,
+      );
+      expect(answer.text.split('HTTP/1.1 200 OK').length - 1).toBe(20);
+      proxy.kill('SIGTERM');
+      await proxy.exited;
+      expect(proxy.stderr).toBe('');
+    } finally {
+      proxy.kill();
+    }
+  });
 });
 
 describe('a client that reads slowly', () => {

@@ -295,6 +295,32 @@ describe('a pod that asks for the proxy', () => {
       },
     ]);
   });
+
+  it('gets its own sidecar when the pod before it asked for another, or for the same one', async () => {
+    const plain = pod({ containers: [APP] });
+    // Differs from the plain pod's only in a name the pod takes, or in one nested value.
+    const clash = pod({
+      containers: [{ ...APP, ports: [{ name: 'proxy-ops', containerPort: 7000 }] }],
+    });
+    const limited = pod({ containers: [APP] }, { ...ASKS, 'vidispine-auth-proxy/cpu-limit': '1' });
+    const other = pod({ containers: [APP] }, { ...ASKS, 'vidispine-auth-proxy/user': 'archive' });
+    const seen: unknown[][] = [];
+    for (const stock of [plain, plain, clash, plain, limited, plain, other, other, plain]) {
+      const sidecar = sidecarOf(await injected(webhook, stock));
+      seen.push([
+        records(sidecar?.env).find((e) => e.name === 'VIDISPINE_USER')?.value,
+        records(sidecar?.ports)[0]?.name,
+        at(sidecar, 'resources', 'limits', 'cpu'),
+      ]);
+    }
+    const [shop, clashed, one, archive] = [
+      ['shop', 'proxy-ops', '500m'],
+      ['shop', 'proxy-ops-2', '500m'],
+      ['shop', 'proxy-ops', '1'],
+      ['archive', 'proxy-ops', '500m'],
+    ];
+    expect(seen).toEqual([shop, shop, clashed, shop, one, shop, archive, archive, shop]);
+  });
 });
 
 describe("sidecars minted by the webhook's accounts", () => {

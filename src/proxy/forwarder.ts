@@ -784,7 +784,6 @@ class Exchange implements Turn {
   }
 }
 
-/** Serves one data listener's requests; counts what is in flight for draining. */
 /**
  * What to do for each answer still queued on a connection when the connection closes, with
  * one `close` listener per connection however many requests are pipelined on it: one for
@@ -811,6 +810,7 @@ class QueuedAnswers {
   }
 }
 
+/** Serves one data listener's requests; counts what is in flight for draining. */
 export class Forwarder {
   private inFlightCount = 0;
   /** Those of the requests in flight that were admitted: their answers may be under way. */

@@ -82,26 +82,11 @@ function processCpu(registry: Prom.Registry): void {
  */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 
-/**
- * Gauges prom-client names like counters: each is the sum of its `nodejs_active_*{type}`
- * family, and `promtool check metrics` refuses the name ("non-counter metrics should not
- * have _total suffix", exit 3).
- */
-const GAUGES_NAMED_AS_COUNTERS = [
-  'nodejs_active_handles_total',
-  'nodejs_active_requests_total',
-  'nodejs_active_resources_total',
-];
-
-/**
- * prom-client's `collectDefaultMetrics({ register, eventLoopMonitoringPrecision })`, less
- * the gauges named like counters.
- */
+/** prom-client's `collectDefaultMetrics({ register, eventLoopMonitoringPrecision })`. */
 export function collectDefaultMetrics(
   registry: Prom.Registry,
   eventLoopMonitoringPrecision: number,
 ): void {
   processCpu(registry);
   for (const metric of DEFAULT_METRICS) metric(registry, { eventLoopMonitoringPrecision });
-  for (const name of GAUGES_NAMED_AS_COUNTERS) registry.removeSingleMetric(name);
 }

@@ -49,6 +49,7 @@ import { retriesOnFreshConnection } from './retry';
 import type { Upstream } from './upstream';
 import { limitConnect, whenSent } from './upstream';
 import { InFlight } from './in-flight';
+import { authenticates } from '../vidispine/acceptance';
 
 export interface ForwarderOptions {
   readonly rules: AdmissionRules;
@@ -209,6 +210,8 @@ class Exchange implements Turn {
   private readonly user: string;
   private plan: BodyPlan;
   readonly safe: boolean;
+  /** Whether Vidispine looks at the token on this path, so its answers tell about it. */
+  private readonly authenticated: boolean;
 
   constructor(
     private readonly f: ForwarderOptions,
@@ -220,6 +223,7 @@ class Exchange implements Turn {
     this.user = admitted.user;
     this.plan = planBody(admitted.framing, f.replayBufferBytes);
     this.safe = isSafe(req.method);
+    this.authenticated = authenticates(admitted.path);
   }
 
   /** Replayed after a 401: the client got the answer to the second attempt. */
@@ -388,7 +392,7 @@ class Exchange implements Turn {
       return false;
     }
     if (answer.status === 401) return this.onPooledUnauthorized(call, answer);
-    this.f.store.answered(this.user, this.token(), this.sentAt, answer.status);
+    this.tellStore(answer.status);
     this.dropBody();
     return this.respondPooled(call, answer, answer.status);
   }
@@ -504,6 +508,11 @@ class Exchange implements Turn {
     return (this.lease as TokenLease).value;
   }
 
+  /** An answer other than 401 goes to the token model, where Vidispine looked at the token. */
+  private tellStore(status: number): void {
+    if (this.authenticated) this.f.store.answered(this.user, this.token(), this.sentAt, status);
+  }
+
   /** Vidispine said `100 Continue` (or kept quiet long enough): the body may flow now. */
   private streamBody(upstreamReq: ClientRequest): void {
     if (upstreamReq !== this.upstreamReq || this.bodyState !== 'held') return;
@@ -573,7 +582,7 @@ class Exchange implements Turn {
       void this.onUnauthorized(upstreamReq, upstreamRes);
       return;
     }
-    this.f.store.answered(this.user, this.token(), this.sentAt, status);
+    this.tellStore(status);
     this.dropBody();
     this.respond(upstreamReq, upstreamRes, status);
   }

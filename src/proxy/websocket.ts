@@ -35,6 +35,7 @@ import { withoutToken } from './unauthorized';
 import { offersWebSocket } from './upgrade-offer';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
+import { authenticates } from '../vidispine/acceptance';
 import { replayed, verdictOn401 } from './verdict';
 
 export interface UpgradeOptions {
@@ -243,6 +244,10 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       return;
     }
     const sentAt = store.now();
+    // Where Vidispine does not look at the token, its answer tells the token model nothing.
+    const tellStore = (status: number): void => {
+      if (authenticates(u.path)) store.answered(user, lease.value, sentAt, status);
+    };
     let stage: AttemptStage = 'sent';
     limitConnect(upstreamReq, upstream.connectTimeoutMs);
     upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));
@@ -266,7 +271,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         return;
       }
       stage = 'answered';
-      store.answered(user, lease.value, sentAt, 101);
+      tellStore(101);
       // A WebSocket may rightly stay quiet for hours.
       server.setTimeout(0);
       if (serverEarly.length > 0) server.unshift(serverEarly);
@@ -281,7 +286,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       }
       if (res.statusCode !== 401) {
         stage = 'answered';
-        store.answered(user, lease.value, sentAt, res.statusCode ?? 502);
+        tellStore(res.statusCode ?? 502);
         passOn(user, client, u.authority, res, lease.value);
         return;
       }

@@ -126,7 +126,7 @@ export interface TokenStore {
   get(user: string, signal?: AbortSignal): Promise<TokenLease>;
   /**
    * A request carrying this token, sent at `sentAt`, got an answer with this status (other
-   * than 401). Only an answer that proves Vidispine accepted the token (`provesAccepted`: not
+   * than 401) from a path where Vidispine looks at the token (`authenticates`). Only an answer that proves Vidispine accepted the token (`provesAccepted`: not
    * a front end's 503, never a 5xx) shows it was alive then: it may slide an autoRefresh
    * expiry and counts as evidence against a learned lifetime. Other answers move no expiry,
    * but a push Vidispine may have made for them holds back the next one the model counts.

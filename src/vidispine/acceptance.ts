@@ -21,3 +21,15 @@ export function provesAccepted(status: number): boolean {
   if (status < 200 || status >= 500 || status === 401) return false;
   return !BEFORE_AUTHENTICATION.has(status);
 }
+
+/**
+ * Whether Vidispine authenticates a request to this path (as the client sent it): the API
+ * under `/API/` and its WebSocket endpoint under `/APIWS/`. The other roots (`/APInoauth/…`,
+ * `/APIinit/`, `/APIdoc/`, anything a front end serves itself) take no credentials: Vidispine
+ * never looks at the token there, so an answer from them says nothing about it — an
+ * application polling `/APInoauth/is-online` through the proxy must not keep a token that
+ * died looking alive.
+ */
+export function authenticates(path: string): boolean {
+  return path.startsWith('/API/') || path.startsWith('/APIWS/');
+}

@@ -1,4 +1,4 @@
-import { provesAccepted } from '../../src/vidispine/acceptance';
+import { authenticates, provesAccepted } from '../../src/vidispine/acceptance';
 
 describe('provesAccepted', () => {
   const statuses = Array.from({ length: 500 }, (_, i) => 100 + i);
@@ -28,5 +28,27 @@ describe('provesAccepted', () => {
         (s) => s >= 400 && s < 500 && ![401, 407, 408, 413, 414, 429, 431].includes(s),
       ),
     );
+  });
+});
+
+describe('authenticates', () => {
+  it('is true for the API and its WebSocket endpoint, where Vidispine looks at the token', () => {
+    for (const path of ['/API/whoami', '/API/item/VX-1;version=3?x=1', '/APIWS/echo'])
+      expect({ path, looks: authenticates(path) }).toEqual({ path, looks: true });
+  });
+
+  it('is false for the roots that take no credentials and for anything else', () => {
+    for (const path of [
+      '/APInoauth/is-online',
+      '/APInoauth/import/raw?passkey=k',
+      '/APIinit/',
+      '/APIdoc/',
+      '/API',
+      '/API?x=1',
+      '/api/whoami',
+      '/',
+      '/favicon.ico',
+    ])
+      expect({ path, looks: authenticates(path) }).toEqual({ path, looks: false });
   });
 });

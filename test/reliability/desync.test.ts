@@ -224,6 +224,9 @@ describe('request hygiene', () => {
   it('two Host headers: 400', () =>
     refused('GET /API/whoami HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400));
 
+  it('an HTTP/1.1 request without Host: 400 (RFC 9112 §3.2)', () =>
+    refused('GET /API/whoami HTTP/1.1\r\n\r\n', 400));
+
   it('a Content-Length after the 1,000th header: 431, never dropped', () => {
     let request = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n';
     for (let i = 0; i < 1000; i++) request += `X-${i}: a\r\n`;

@@ -15,6 +15,7 @@ const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
  * Returns a problem description instead of throwing, so callers can name the key.
  */
 export function parseListen(text: string): ListenAddress | string {
+  if (isPortAlone(text)) return portAlone(text);
   const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(text);
   const plain = /^([^:[\]]+):(\d+)$/.exec(text);
   const match = bracketed ?? plain;
@@ -29,6 +30,21 @@ export function parseListen(text: string): ListenAddress | string {
   if (bracketed && !isIPv6(host)) return `"${host}" is not an IPv6 address`;
   if (!bracketed && !HOST_NAME.test(host)) return `"${host}" is not a valid host name or address`;
   return { host, port };
+}
+
+/** A port with no host, as text or as the number YAML reads `listen: 8080` as. */
+export function isPortAlone(value: unknown): boolean {
+  return typeof value === 'number'
+    ? Number.isInteger(value) && value >= 0
+    : typeof value === 'string' && /^\d+$/.test(value);
+}
+
+/**
+ * `8080` where an address is expected (as `listen` of other servers takes it): which host
+ * was meant is not ours to guess, since one choice opens the port to the network.
+ */
+export function portAlone(port: string): string {
+  return `${port} is a port alone: write host:port, 127.0.0.1:${port} (local connections only) or 0.0.0.0:${port} (every interface)`;
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);

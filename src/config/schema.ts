@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { alternatives, type Problem, YAML_NAMES } from './errors';
 import { key } from './keys';
-import { parseListen } from './listen';
+import { isPortAlone, parseListen, portAlone } from './listen';
 import { reservedRequestHeader } from './request-headers';
 
 /**
@@ -141,14 +141,21 @@ const baseUrl = text().transform((value, ctx) => {
   return url;
 });
 
-const listenAddress = text().transform((value, ctx) => {
-  const parsed = parseListen(value);
-  if (typeof parsed === 'string') {
-    ctx.addIssue({ code: 'custom', message: parsed });
-    return z.NEVER;
-  }
-  return parsed;
-});
+/** `listen: 8080` in YAML is a number: it is named as the port it is, not as "not a string". */
+const listenAddress = z
+  .string({
+    error: ({ input }) =>
+      isPortAlone(input) ? portAlone(String(input)) : 'must be host:port (e.g. 127.0.0.1:8080)',
+  })
+  .min(1, { error: 'must not be empty' })
+  .transform((value, ctx) => {
+    const parsed = parseListen(value);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  });
 
 /** The three places a password may come from; at most one is given. */
 function secretFields(whose: string, env: { password?: string; passwordFile?: string } = {}) {
@@ -396,7 +403,10 @@ export const fileSchema = z.strictObject({
       listen: key(
         z
           .union([z.null(), z.literal(''), z.literal('off'), listenAddress], {
-            error: 'must be host:port, or "off" to disable',
+            error: ({ input }) =>
+              isPortAlone(input)
+                ? `${portAlone(String(input))}; or off to disable it`
+                : 'must be host:port, or "off" to disable',
           })
           .prefault('0.0.0.0:9090'),
         {

@@ -3,6 +3,7 @@
  * offered only when it is close enough to be the likely intent.
  */
 import { distance } from 'fastest-levenshtein';
+import { alternatives, YAML_NAMES } from './errors';
 
 /** Edits allowed for a key of this length: one for short keys, up to three for long ones. */
 function keyTolerance(length: number): number {
@@ -30,8 +31,18 @@ export function nearest(
   return best?.name;
 }
 
-/** `unknown key; did you mean password?`, or just `unknown key`. */
-export function unknownKeyProblem(key: string, candidates: Iterable<string>): string {
+/**
+ * `unknown key; did you mean password?`, or when no key is that near, the keys there are
+ * (`x: &defaults` written to hold an anchor is no slip of any of them).
+ */
+export function unknownKeyProblem(key: string, candidates: readonly string[]): string {
   const guess = nearest(key, candidates);
-  return guess === undefined ? 'unknown key' : `unknown key; did you mean ${guess}?`;
+  if (guess !== undefined) return `unknown key; did you mean ${guess}?`;
+  if (candidates.length === 0) return 'unknown key';
+  const listed = alternatives(
+    YAML_NAMES,
+    candidates.map((name) => [name]),
+    'and',
+  );
+  return `unknown key; the keys here are ${listed}`;
 }

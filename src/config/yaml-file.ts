@@ -35,7 +35,8 @@ const YAML_PROBLEMS: Readonly<Record<ErrorCode, string>> = {
   MISSING_CHAR: 'a closing quote, bracket or brace is missing',
   MULTILINE_IMPLICIT_KEY: `a key that spans lines (${KEY_COLON}, or a closing quote is missing?)`,
   MULTIPLE_ANCHORS: 'more than one anchor (&…) on one value',
-  MULTIPLE_DOCS: 'more than one YAML document (---): the file must hold exactly one',
+  MULTIPLE_DOCS:
+    'a second YAML document starts here (---): the configuration is one document; merge the two, or remove this line and what follows',
   MULTIPLE_TAGS: 'more than one tag (!…) on one value',
   NON_STRING_KEY: 'a key that is not a plain name',
   RESOURCE_EXHAUSTION: 'aliases (*…) that expand to too many values',
@@ -85,6 +86,44 @@ function firstAtEachOffset<E extends { readonly pos: readonly [number, number] }
   return errors.filter((e, i) => errors.findIndex((o) => o.pos[0] === e.pos[0]) === i);
 }
 
+/**
+ * A tab used for indentation alone when there is one: the reader then places the lines after
+ * it wrongly and reports slips the user never made (a second ': ' on a key written correctly).
+ */
+function mostTelling<E extends { readonly code: ErrorCode }>(errors: readonly E[]): readonly E[] {
+  const tabs = errors.filter((e) => e.code === 'TAB_AS_INDENT');
+  return tabs.length > 0 ? tabs : errors;
+}
+
+/** A duplicate key, with the line where that key was first given in its block. */
+function duplicateKeyProblem(doc: Document, lines: LineCounter, offset: number): string {
+  const { isScalar, visit } = yamlModule();
+  let first: number | undefined;
+  visit(doc, {
+    Map: (_, map) => {
+      const keys = map.items.map((pair) => (isScalar(pair.key) ? pair.key : undefined));
+      const duplicate = keys.find((key) => key?.range?.[0] === offset);
+      if (duplicate === undefined) return undefined;
+      first = keys.find((key) => key?.value === duplicate.value)?.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return first === undefined || first === offset
+    ? YAML_PROBLEMS.DUPLICATE_KEY
+    : `${YAML_PROBLEMS.DUPLICATE_KEY}, given first on line ${lines.linePos(first).line}: keep one`;
+}
+
+/**
+ * A `---` after the configuration: an editor's or a generator's leftover when nothing follows
+ * it (only comments, or nothing at all), which the user can simply delete.
+ */
+function secondDocumentProblem(text: string): string {
+  const [, ...rest] = yamlModule().parseAllDocuments(text);
+  return rest.every((d) => d.errors.length === 0 && d.toJS() == null)
+    ? 'a second YAML document starts here (---), with nothing in it: remove this line'
+    : YAML_PROBLEMS.MULTIPLE_DOCS;
+}
+
 /** An alias whose anchor is not defined before it (the library would quote its name). */
 const UNRESOLVED_ALIAS =
   'an alias (a value starting with * is an alias) with no anchor (&…) defined before it: quote a value that starts with *';
@@ -118,13 +157,17 @@ export function readYamlFile(file: string, setting: string, knownKeys: KnownKeys
   const lines = new yaml.LineCounter();
   // merge: Helm-minded users write `<<: *defaults`; the alias limits apply to it as well.
   const doc = yaml.parseDocument(text, { prettyErrors: false, lineCounter: lines, merge: true });
-  const at = (offset: number, problem: string): ConfigIssue =>
-    located(file, lines, doc, offset, problem, knownKeys);
+  const at = (offset: number, problem: string, path = true): ConfigIssue =>
+    located(file, lines, path ? doc : undefined, offset, problem, knownKeys);
   // Unknown tags are only warnings to the library, which then reads `!secret` as "".
-  const problems = firstAtEachOffset([
-    ...doc.errors,
-    ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED'),
-  ]).map((e) => at(e.pos[0], problemOf(e)));
+  const problems = firstAtEachOffset(
+    mostTelling([...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')]),
+  ).map((e) => {
+    if (e.code === 'DUPLICATE_KEY') return at(e.pos[0], duplicateKeyProblem(doc, lines, e.pos[0]));
+    // A second document starts between the keys of the first, never inside one of them.
+    if (e.code === 'MULTIPLE_DOCS') return at(e.pos[0], secondDocumentProblem(text), false);
+    return at(e.pos[0], problemOf(e));
+  });
   yaml.visit(doc, {
     Alias: (_, alias) => {
       if (alias.resolve(doc) === undefined)
@@ -154,7 +197,8 @@ function readBounded(file: string, setting: string): Buffer {
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError({ key: setting, problem: `cannot read ${file} (${code})` });
+    const why = code === 'EISDIR' ? ': it is a directory; give the path of the YAML file' : '';
+    throw new ConfigError({ key: setting, problem: `cannot read ${file}${why} (${code})` });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -197,17 +241,20 @@ function firstInvalidByte(bytes: Buffer): number {
   return i;
 }
 
-/** An issue at `offset`: the file with line and column, and the key path where it is known. */
+/**
+ * An issue at `offset`: the file with line and column, and the key path in `doc` where it is
+ * known (no `doc`: the place is in no key).
+ */
 function located(
   file: string,
   lines: LineCounter,
-  doc: Document,
+  doc: Document | undefined,
   offset: number,
   problem: string,
   knownKeys: KnownKeys,
 ): ConfigIssue {
   const { line, col } = lines.linePos(offset);
-  const path = keyPath(pathAt(doc.contents, offset, knownKeys));
+  const path = doc === undefined ? '' : keyPath(pathAt(doc.contents, offset, knownKeys));
   return {
     key: file,
     problem: `line ${line}, column ${col}${path ? ` (${path})` : ''}: ${problem}`,

@@ -183,7 +183,7 @@ describe('YAML that cannot be read is reported by line, column and key, never by
     [
       'two documents',
       'vidispine: {}\n---\nusers: []\n',
-      'FILE: line 2, column 1: more than one YAML document (---)',
+      'FILE: line 2, column 1: a second YAML document starts here (---): the configuration is one document; merge the two, or remove this line and what follows',
     ],
   ])('%s exits 2 with a message of its own', async (_, yaml, message) => {
     const path = join(dir, 'bad-shape.yaml');
@@ -192,6 +192,74 @@ describe('YAML that cannot be read is reported by line, column and key, never by
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message.replace('FILE', path));
     expect(result.stderr).not.toMatch(/Invalid input|received null|Map keys/);
+  });
+
+  const VALID =
+    'vidispine:\n  url: http://v:8080\nusers:\n  - name: a\n    password: x\n    listen: 127.0.0.1:0\nops:\n  listen: off\n';
+
+  it.each([
+    [
+      'a trailing --- (a second, empty document)',
+      `${VALID}---\n`,
+      'FILE: line 9, column 1: a second YAML document starts here (---), with nothing in it: remove this line',
+    ],
+    [
+      'a trailing --- and a comment',
+      `${VALID}---\n# the end\n`,
+      'FILE: line 9, column 1: a second YAML document starts here (---), with nothing in it: remove this line',
+    ],
+    [
+      'a top-level key holding only an anchor',
+      `${VALID}x: &a\n`,
+      'x: unknown key; the keys here are vidispine, users, token, proxy, ops, log and shutdown',
+    ],
+    [
+      'a bare port as a listener',
+      VALID.replace('listen: 127.0.0.1:0', 'listen: 8080'),
+      'users[0].listen: 8080 is a port alone: write host:port, 127.0.0.1:8080 (local connections only) or 0.0.0.0:8080 (every interface)',
+    ],
+    [
+      'a bare port, quoted, as a listener',
+      VALID.replace('listen: 127.0.0.1:0', 'listen: "8080"'),
+      'users[0].listen: 8080 is a port alone: write host:port, 127.0.0.1:8080 (local connections only) or 0.0.0.0:8080 (every interface)',
+    ],
+    [
+      'a bare port as the ops listener',
+      VALID.replace('listen: off', 'listen: 9090'),
+      'ops.listen: 9090 is a port alone: write host:port, 127.0.0.1:9090 (local connections only) or 0.0.0.0:9090 (every interface); or off to disable it',
+    ],
+    [
+      'a duplicate top-level key',
+      `${VALID}vidispine:\n  url: http://w:8080\n`,
+      'FILE: line 9, column 1 (vidispine): duplicate key, given first on line 1: keep one',
+    ],
+    [
+      'a tab as indentation, which the reader then misreads in further places',
+      VALID.replace('  - name: a', '\t- name: a'),
+      'FILE: line 4, column 1 (users): a tab used for indentation: indent with spaces',
+    ],
+    [
+      'a tab before a nested key',
+      VALID.replace('    password: x', '\t  password: x'),
+      'FILE: line 5, column 1 (users[0]): a tab used for indentation: indent with spaces',
+    ],
+  ])('%s exits 2 with one message naming the place and what to write', async (_, yaml, message) => {
+    const path = join(dir, 'slip.yaml');
+    writeFileSync(path, yaml);
+    const result = await runCli(['check', '--config', path], { timeoutMs: 10_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      'vidispine-auth-proxy: configuration error',
+      `  ${message.replace('FILE', path)}`,
+    ]);
+  });
+
+  it('a directory given as the file exits 2 saying so', async () => {
+    const result = await runCli(['check', '--config', dir], { timeoutMs: 10_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `--config: cannot read ${dir}: it is a directory; give the path of the YAML file (EISDIR)`,
+    );
   });
 });
 
@@ -222,6 +290,15 @@ describe('the configuration file is read as UTF-8 bytes, and only so many', () =
     expect(result.stderr).toContain(
       '--config: /dev/zero is too large for a configuration file (more than 1048576 bytes)',
     );
+  });
+
+  it('a byte order mark and CRLF line ends are read as the same file without them', async () => {
+    const path = join(dir, 'windows.yaml');
+    const text = config(Buffer.from('alice-password')).toString('utf8');
+    writeFileSync(path, `\ufeff${text.replaceAll('\n', '\r\n')}`);
+    const result = await runCli(['check', '--config', path], { timeoutMs: 10_000 });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
   });
 
   it('a FIFO, as from <(…), is read to its end', async () => {

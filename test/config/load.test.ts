@@ -172,7 +172,14 @@ describe('environment mode', () => {
       { VIDISPINE_URL: 'not a url' },
       'VIDISPINE_URL: "not a url" is not a URL (e.g. http://vidispine:8080)',
     ],
-    [{ PROXY_LISTEN: '8080' }, 'PROXY_LISTEN: "8080" is not host:port (e.g. 127.0.0.1:8080)'],
+    [
+      { PROXY_LISTEN: '8080' },
+      'PROXY_LISTEN: 8080 is a port alone: write host:port, 127.0.0.1:8080 (local connections only) or 0.0.0.0:8080 (every interface)',
+    ],
+    [
+      { PROXY_LISTEN: '127.0.0.1' },
+      'PROXY_LISTEN: "127.0.0.1" is not host:port (e.g. 127.0.0.1:8080)',
+    ],
     [
       { PROXY_LISTEN: '::1:8080' },
       'PROXY_LISTEN: "::1:8080" is not host:port (put an IPv6 address in brackets, e.g. [::1]:8080)',
@@ -526,7 +533,14 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       'users: must be a list (lines starting with `- `, or `[ … ]`), not a single value',
     ],
     [YAML_BASE + 'log: { level: chatty }\n', 'log.level: must be one of'],
-    [YAML_BASE + 'ops: { listen: 9090 }\n', 'ops.listen: must be host:port, or "off" to disable'],
+    [
+      YAML_BASE + 'ops: { listen: 9090 }\n',
+      'ops.listen: 9090 is a port alone: write host:port, 127.0.0.1:9090 (local connections only) or 0.0.0.0:9090 (every interface); or off to disable it',
+    ],
+    [
+      YAML_BASE + 'ops: { listen: "localhost" }\n',
+      'ops.listen: must be host:port, or "off" to disable',
+    ],
     [
       YAML_BASE.replace(
         'listen: 127.0.0.1:8080',

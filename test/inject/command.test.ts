@@ -70,7 +70,7 @@ describe('configuration errors exit 2 naming the key', () => {
         LOG_LEVEL: 'loud',
       },
       [
-        'WEBHOOK_LISTEN: "8443" is not host:port',
+        'WEBHOOK_LISTEN: 8443 is a port alone: write host:port',
         'WEBHOOK_MAX_BODY_BYTES: must be a positive integer',
         'SIDECAR_IMAGE_PULL_POLICY: must be Always, IfNotPresent or Never',
         'SIDECAR_VIDISPINE_URL:',

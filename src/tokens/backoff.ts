@@ -16,29 +16,38 @@ const BACKOFF_FLOOR_MS = 500;
  */
 const SLOW_START = 3;
 
-/** Where a run of failed mints stands in the doubling: see `nextBackoffStep`. */
-export interface BackoffStep {
-  /** The doubling's step of the latest failure (1 for the first); 0 before any. */
+/** Where a run of failed mints stands: see `afterFailure`. */
+export interface FailureRun {
+  /** Mints failed in a row since the last success; 0 before any. */
+  readonly failures: number;
+  /**
+   * The doubling's step of the latest failure (1 for the first); 0 before any. It is the
+   * count of failures unless the token lapsed during the run: the doubling then starts again.
+   */
   readonly step: number;
   /** Whether a usable token was still held at the latest failure. */
   readonly holding: boolean;
 }
 
 // Stryker disable next-line BooleanLiteral: from step 0, starting again and the next step are both 1
-export const NO_FAILURE: BackoffStep = { step: 0, holding: false };
+export const NO_FAILURE: FailureRun = { failures: 0, step: 0, holding: false };
 
 /**
- * The step after one more failure: the next one, except that the first failure to find the
- * token lapsed starts again at 1. Retries squeezed into a token's last seconds have raised
- * the step, but once it is gone every request is a 503, so the wait must be short again.
+ * The run after one more failure. Its step is the next one, except that the first failure to
+ * find the token lapsed starts again at 1: retries squeezed into a token's last seconds have
+ * raised the step, but once it is gone every request is a 503, so the wait must be short again.
  */
-export function nextBackoffStep(last: BackoffStep, holding: boolean): BackoffStep {
-  return { step: last.holding && !holding ? 1 : last.step + 1, holding };
+export function afterFailure(last: FailureRun, holding: boolean): FailureRun {
+  return {
+    failures: last.failures + 1,
+    step: last.holding && !holding ? 1 : last.step + 1,
+    holding,
+  };
 }
 
 export interface BackoffInput {
-  /** The doubling's step of this failure (`nextBackoffStep`; 1 for the first). */
-  readonly failures: number;
+  /** The doubling's step of this failure (`FailureRun.step`; 1 for the first). */
+  readonly step: number;
   readonly reason: MintFailureReason;
   /** ms the current token stays usable; 0 or less when none is held. */
   readonly timeLeftMs: number;
@@ -54,13 +63,13 @@ export interface BackoffInput {
  * jitter, never under 500 ms. A `Retry-After` lengthens it up to the cap.
  */
 export function backoffDelay({
-  failures,
+  step,
   reason,
   timeLeftMs,
   random,
   retryAfterMs = 0,
 }: BackoffInput): number {
-  const attempt = failures + (MINT_FAILURES[reason].operatorMustFix ? SLOW_START : 0);
+  const attempt = step + (MINT_FAILURES[reason].operatorMustFix ? SLOW_START : 0);
   const cap = capFor(timeLeftMs);
   const delay = jittered(Math.min(cap, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 20)), random);
   return Math.max(delay, Math.min(cap, retryAfterMs));

@@ -1,11 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import type { UserConfig } from '../config/types';
 import {
+  afterFailure,
   backoffDelay,
-  nextBackoffStep,
+  type FailureRun,
   NO_FAILURE,
   rejectionBackoffDelay,
-  type BackoffStep,
 } from './backoff';
 import { type Clock, systemClock } from './clock';
 import { TokenEventBus } from './events';
@@ -96,8 +96,8 @@ interface Slot {
   readonly user: UserConfig;
   readonly minter: TokenMinter;
   effectiveSeconds: number;
-  failures: number;
-  backoff: BackoffStep;
+  /** The failed mints since the last success, which set the backoff. */
+  failed: FailureRun;
   lastError: UserTokenStatus['lastError'];
   lastRefreshAt: number | null;
   everHeld: boolean;
@@ -158,8 +158,7 @@ class LruTokenStore implements TokenStore {
         user,
         minter: options.minterFor(user),
         effectiveSeconds: user.token.seconds,
-        failures: 0,
-        backoff: NO_FAILURE,
+        failed: NO_FAILURE,
         lastError: null,
         lastRefreshAt: null,
         everHeld: false,
@@ -264,13 +263,13 @@ class LruTokenStore implements TokenStore {
             ? held?.revoked === true
               ? 'invalidated'
               : 'expired'
-            : slot.failures > 0
+            : slot.failed.failures > 0
               ? 'failing'
               : 'valid',
         expiresAt: wall(live?.expiresAt ?? null),
         lastRefreshAt: wall(slot.lastRefreshAt),
         lastError: slot.lastError && { ...slot.lastError, at: this.clock.wall(slot.lastError.at) },
-        failures: slot.failures,
+        failures: slot.failed.failures,
         everHeld: slot.everHeld,
         effectiveSeconds: slot.effectiveSeconds,
         marginSeconds: marginMsFor(slot, slot.effectiveSeconds) / 1000,
@@ -381,8 +380,7 @@ class LruTokenStore implements TokenStore {
         `the token for "${slot.user.name}" took ${((now - started) / 1000).toFixed(1)} s to arrive and was no longer usable`,
       );
     }
-    slot.failures = 0;
-    slot.backoff = NO_FAILURE;
+    slot.failed = NO_FAILURE;
     slot.retryAt = null;
     slot.blocked = null;
     slot.lastRefreshAt = now;
@@ -412,11 +410,10 @@ class LruTokenStore implements TokenStore {
       err instanceof MintError
         ? err.message
         : `token request failed unexpectedly: ${messageOf(err)}`;
-    slot.failures += 1;
     const timeLeftMs = previous && this.usable(previous, now) ? previous.usableUntil - now : 0;
-    slot.backoff = nextBackoffStep(slot.backoff, timeLeftMs > 0);
+    slot.failed = afterFailure(slot.failed, timeLeftMs > 0);
     const delay = backoffDelay({
-      failures: slot.backoff.step,
+      step: slot.failed.step,
       reason,
       timeLeftMs,
       random: this.random(),

@@ -1,4 +1,4 @@
-import { backoffDelay, nextBackoffStep, NO_FAILURE } from '../../src/tokens/backoff';
+import { afterFailure, backoffDelay, NO_FAILURE } from '../../src/tokens/backoff';
 import type { MintFailureReason } from '../../src/tokens/types';
 
 /**
@@ -45,12 +45,11 @@ export function failedAttempts(
   attemptSeconds = 0,
 ): { at: number; reason: MintFailureReason }[] {
   const out: { at: number; reason: MintFailureReason }[] = [];
-  for (let t = from + attemptSeconds, step = NO_FAILURE; t < until;) {
+  for (let t = from + attemptSeconds, run = NO_FAILURE; t < until;) {
     out.push({ at: Math.round(t), reason });
     const timeLeftMs = (expiresAt - t) * 1000;
-    step = nextBackoffStep(step, timeLeftMs > 0);
-    t +=
-      backoffDelay({ failures: step.step, reason, timeLeftMs, random: 0 }) / 1000 + attemptSeconds;
+    run = afterFailure(run, timeLeftMs > 0);
+    t += backoffDelay({ step: run.step, reason, timeLeftMs, random: 0 }) / 1000 + attemptSeconds;
   }
   return out;
 }

@@ -11,9 +11,9 @@ const REASONS = MINT_FAILURE_REASONS;
 function attemptsIn(windowMs: number, reason: MintFailureReason): number {
   let at = 0;
   let attempts = 0;
-  for (let failures = 1; at < windowMs; failures++) {
+  for (let step = 1; at < windowMs; step++) {
     attempts += 1;
-    at += backoffDelay({ failures, reason, timeLeftMs: 0, random: 0.9999 });
+    at += backoffDelay({ step, reason, timeLeftMs: 0, random: 0.9999 });
   }
   return attempts;
 }

@@ -1,6 +1,7 @@
 import {
+  afterFailure,
   backoffDelay,
-  nextBackoffStep,
+  type FailureRun,
   NO_FAILURE,
   rejectionBackoffDelay,
 } from '../../src/tokens/backoff';
@@ -155,7 +156,7 @@ describe('safetyMarginMs', () => {
 describe('backoffDelay', () => {
   const delays = (reason: Parameters<typeof backoffDelay>[0]['reason'], timeLeftMs: number) =>
     Array.from({ length: 12 }, (_, i) =>
-      backoffDelay({ failures: i + 1, reason, timeLeftMs, random: 0 }),
+      backoffDelay({ step: i + 1, reason, timeLeftMs, random: 0 }),
     );
 
   it('doubles from 1 s up to 30 s when no valid token is held', () => {
@@ -175,7 +176,7 @@ describe('backoffDelay', () => {
   });
 
   it('never goes under 500 ms, however little time is left', () => {
-    expect(backoffDelay({ failures: 1, reason: 'network', timeLeftMs: 10, random: 0 })).toBe(500);
+    expect(backoffDelay({ step: 1, reason: 'network', timeLeftMs: 10, random: 0 })).toBe(500);
   });
 
   it('starts configuration problems three doublings later', () => {
@@ -188,7 +189,7 @@ describe('backoffDelay', () => {
   });
 
   it("honours Vidispine's Retry-After, but never beyond the cap", () => {
-    const base = { failures: 1, reason: 'server_error' as const, random: 0 };
+    const base = { step: 1, reason: 'server_error' as const, random: 0 };
     expect(backoffDelay({ ...base, timeLeftMs: 0, retryAfterMs: 3_000 })).toBe(3_000);
     expect(backoffDelay({ ...base, timeLeftMs: 0, retryAfterMs: 3_600_000 })).toBe(30_000);
     expect(backoffDelay({ ...base, timeLeftMs: 40_000, retryAfterMs: 3_600_000 })).toBe(20_000);
@@ -196,43 +197,53 @@ describe('backoffDelay', () => {
   });
 
   it('takes at most a quarter off as jitter', () => {
-    expect(backoffDelay({ failures: 3, reason: 'network', timeLeftMs: 0, random: 0.999999 })).toBe(
+    expect(backoffDelay({ step: 3, reason: 'network', timeLeftMs: 0, random: 0.999999 })).toBe(
       3000,
     );
     const random = seeded(3);
     const delays = Array.from({ length: 1000 }, () =>
-      backoffDelay({ failures: 4, reason: 'network', timeLeftMs: 0, random: random() }),
+      backoffDelay({ step: 4, reason: 'network', timeLeftMs: 0, random: random() }),
     );
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(6000);
     expect(Math.max(...delays)).toBeLessThanOrEqual(8000);
   });
 
   it('survives absurd failure counts', () => {
-    expect(backoffDelay({ failures: 10_000, reason: 'network', timeLeftMs: 0, random: 0 })).toBe(
-      30000,
-    );
+    expect(backoffDelay({ step: 10_000, reason: 'network', timeLeftMs: 0, random: 0 })).toBe(30000);
   });
 });
 
-describe('nextBackoffStep', () => {
-  const steps = (holding: boolean[]) =>
-    holding.reduce<number[]>((out, h, i) => {
-      const last = i === 0 ? NO_FAILURE : { step: out[i - 1], holding: holding[i - 1] };
-      return [...out, nextBackoffStep(last, h).step];
-    }, []);
+describe('afterFailure', () => {
+  const runs = (holding: boolean[]) =>
+    holding.reduce<FailureRun[]>(
+      (out, h) => [...out, afterFailure(out.at(-1) ?? NO_FAILURE, h)],
+      [],
+    );
+  const steps = (holding: boolean[]) => runs(holding).map((run) => run.step);
 
   it('counts failures one step each while the token is held, and while none is', () => {
     expect(steps([true, true, true])).toEqual([1, 2, 3]);
     expect(steps([false, false, false])).toEqual([1, 2, 3]);
   });
 
-  it('starts again at 1 with the first failure after the token lapsed', () => {
+  it('starts the step again at 1 with the first failure after the token lapsed', () => {
     expect(steps([true, true, true, true, false, false, false])).toEqual([1, 2, 3, 4, 1, 2, 3]);
-    expect(nextBackoffStep({ step: 9, holding: true }, false)).toEqual({ step: 1, holding: false });
-    expect(nextBackoffStep({ step: 9, holding: false }, false)).toEqual({
+    expect(afterFailure({ failures: 9, step: 9, holding: true }, false)).toEqual({
+      failures: 10,
+      step: 1,
+      holding: false,
+    });
+    expect(afterFailure({ failures: 9, step: 9, holding: false }, false)).toEqual({
+      failures: 10,
       step: 10,
       holding: false,
     });
+  });
+
+  it('counts every failure of the run, the lapse of the token included', () => {
+    const holding = [true, true, true, true, false, false, false];
+    expect(runs(holding).map((run) => run.failures)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(runs(holding).map((run) => run.holding)).toEqual(holding);
   });
 });
 

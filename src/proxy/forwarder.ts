@@ -186,8 +186,9 @@ type Attempt = ClientRequest | PooledCall;
 type BodyState = 'held' | 'streaming' | 'abandoned';
 
 class Exchange implements Turn {
-  private lease: TokenLease | undefined;
   private upstreamReq: Attempt | undefined;
+  /** The latest attempt's token and when it went: what its answer tells the store about. */
+  private sentToken = '';
   private sentAt = 0;
   private attempt = 0;
   /** A pooled connection failed: every attempt from now on goes on a new connection. */
@@ -262,8 +263,7 @@ class Exchange implements Turn {
     if (this.clientGone || !this.req.socket.writable) return;
     const lease = this.f.store.current(this.user);
     if (lease !== undefined && this.plan !== 'buffer') {
-      this.lease = lease;
-      this.send();
+      this.send(lease.value);
       return;
     }
     void this.startSlowly();
@@ -280,8 +280,7 @@ class Exchange implements Turn {
     // The token of the moment the body is complete: reading it may outlast the one held before.
     const lease = this.f.store.current(this.user) ?? (await this.freshLease());
     if (lease === undefined || this.clientGone) return;
-    this.lease = lease;
-    this.send();
+    this.send(lease.value);
   }
 
   /** A token from the store, minting (coalesced there) if need be; 503 when none can be had. */
@@ -298,16 +297,17 @@ class Exchange implements Turn {
     }
   }
 
-  /** Step "forward": one upstream request with the current lease. */
-  private send(): void {
+  /** Step "forward": one upstream request with `token`. */
+  private send(token: string): void {
     const { upstream } = this.f;
+    this.sentToken = token;
     // Node writes the head of a request that expects 100 as UTF-8, which would turn a
     // client's obs-text byte into two: such a request streams its body without asking.
     const askContinue = this.plan === 'expect' && isAscii(this.admitted.headers);
     const headers = attachToken(
       this.admitted.headers,
       upstream.hostHeader,
-      this.token(),
+      token,
       this.upstreamFraming(),
       askContinue,
     );
@@ -427,7 +427,7 @@ class Exchange implements Turn {
 
   /** Step "on 401" for a pooled attempt; its answer waits, unread, for the verdict. */
   private onPooledUnauthorized(call: PooledCall, answer: PooledAnswer): boolean {
-    void this.afterPooledVerdict(call, answer, this.token(), this.verdictOn401(call, answer));
+    void this.afterPooledVerdict(call, answer, this.sentToken, this.verdictOn401(call, answer));
     return false;
   }
 
@@ -482,7 +482,7 @@ class Exchange implements Turn {
       status,
     );
     // An error answer may quote the credential it refused: ours never reaches the client.
-    if (status >= 400) withoutToken(headers, this.token());
+    if (status >= 400) withoutToken(headers, this.sentToken);
     return headers;
   }
 
@@ -504,13 +504,9 @@ class Exchange implements Turn {
     return this.admitted.framing;
   }
 
-  private token(): string {
-    return (this.lease as TokenLease).value;
-  }
-
   /** An answer other than 401 goes to the token model, where Vidispine looked at the token. */
   private tellStore(status: number): void {
-    if (this.authenticated) this.f.store.answered(this.user, this.token(), this.sentAt, status);
+    if (this.authenticated) this.f.store.answered(this.user, this.sentToken, this.sentAt, status);
   }
 
   /** Vidispine said `100 Continue` (or kept quiet long enough): the body may flow now. */
@@ -592,7 +588,7 @@ class Exchange implements Turn {
     upstreamReq: ClientRequest,
     upstreamRes: IncomingMessage,
   ): Promise<void> {
-    const token = this.token();
+    const token = this.sentToken;
     const verdict = await this.verdictOn401(upstreamReq, upstreamRes);
     if (verdict === undefined) {
       upstreamRes.resume();
@@ -617,7 +613,7 @@ class Exchange implements Turn {
       store: this.f.store,
       observer: this.f.observer,
       user: this.user,
-      token: this.token(),
+      token: this.sentToken,
       sentAt: this.sentAt,
       rawHeaders: answer.rawHeaders,
       replayable: canReplay(this.plan, this.attempt, this.bodyState === 'streaming'),
@@ -627,7 +623,6 @@ class Exchange implements Turn {
 
   /** Step "on 401 replay": same request, fresh token, once. */
   private async replay(rejected: string): Promise<void> {
-    this.lease = undefined;
     const lease = await this.freshLease();
     const fresh = lease !== undefined && lease.value !== rejected && !this.clientGone;
     replayed(this.f.observer, this.user, fresh);
@@ -637,8 +632,7 @@ class Exchange implements Turn {
       return;
     }
     this.attempt += 1;
-    this.lease = lease;
-    this.send();
+    this.send(lease.value);
   }
 
   /** Step "rewrite response headers", then stream the body back. */
@@ -711,7 +705,7 @@ class Exchange implements Turn {
       this.bodyState !== 'streaming'
     ) {
       this.freshConnection = true;
-      this.send();
+      this.send(this.sentToken);
       return;
     }
     this.f.observer.upstreamError?.(reason, this.user);

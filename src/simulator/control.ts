@@ -32,7 +32,15 @@ const UserBody = z
   .strict();
 const KeyBody = z.object({ status: z.enum(['ACTIVE', 'INACTIVE']) }).strict();
 const BackendBody = z.object({ available: z.boolean() }).strict();
-const ENDPOINTS = new Set<string>(['token', 'user_token', 'api', 'noauth', 'ws']);
+/** Every endpoint the simulator counts: the record type makes leaving one out an error. */
+const ENDPOINTS: Readonly<Record<CallEndpoint, true>> = {
+  token: true,
+  user_token: true,
+  api: true,
+  noauth: true,
+  ws: true,
+};
+const isEndpoint = (name: string): name is CallEndpoint => Object.hasOwn(ENDPOINTS, name);
 
 type Handler = (sim: Simulator, body: unknown, query: URLSearchParams, arg: string) => unknown;
 
@@ -40,13 +48,8 @@ const ROUTES: Record<string, Handler> = {
   'GET calls': (sim, _b, q) => {
     // An empty value is no filter: `calls?endpoint=&user=` counts everything.
     const endpoint = q.get('endpoint') || undefined;
-    if (endpoint !== undefined && !ENDPOINTS.has(endpoint)) throw new Error('unknown endpoint');
-    return {
-      count: sim.calls({
-        endpoint: endpoint as CallEndpoint | undefined,
-        user: q.get('user') || undefined,
-      }),
-    };
+    if (endpoint !== undefined && !isEndpoint(endpoint)) throw new Error('unknown endpoint');
+    return { count: sim.calls({ endpoint, user: q.get('user') || undefined }) };
   },
   'POST calls/reset': (sim) => sim.resetCalls(),
   'POST tokens/revoke-all': (sim) => sim.revokeAllTokens(),

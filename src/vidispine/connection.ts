@@ -70,7 +70,7 @@ export function createAgent(url: URL, trust: Trust, pool: http.AgentOptions): ht
 /** The `code` of a Node.js or OpenSSL error, when it has one. */
 export function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
-  const { code } = err as { code: unknown };
+  const { code } = err;
   return typeof code === 'string' ? code : undefined;
 }
 

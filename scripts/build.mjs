@@ -9,11 +9,13 @@
 //      `simulate` run none of the proxy's code. The packages loaded only later, and large
 //      (VENDOR), are files of their own in dist/vendor/: in dist/cli.js V8 would read and hold
 //      their source at every start. Each is third-party code used through that one require,
-//      so no class exists twice (`instanceof` holds). The CLI needs no node_modules.
+//      so no class exists twice (`instanceof` holds): undici's two parts come through one
+//      module of ours (src/proxy/undici.ts), since each bundled apart carries undici's
+//      internals. The CLI needs no node_modules.
 // Both steps skip their work while dist/ is newer than its inputs, so every command that needs
 // dist/ builds first at little cost (tests too: test/support/build-dist.ts).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +24,18 @@ const require = createRequire(import.meta.url);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
 /**
- * Modules the CLI requires only on first use: the status pages, a YAML file, the simulator's
- * WebSockets, and undici's pool at the first request without a body.
+ * Modules the CLI requires only on first use, by the name src/ requires them by, and what
+ * dist/vendor/NAME.js is bundled from: the status pages, a YAML file, the simulator's
+ * WebSockets, and undici's pool with its connector at the first request without a body.
  */
-const VENDOR = ['express', 'yaml', 'ws', 'undici/lib/dispatcher/pool'];
+const VENDOR = {
+  express: 'express',
+  yaml: 'yaml',
+  ws: 'ws',
+  './undici': './src/proxy/undici.ts',
+};
+/** What dist/vendor/ names the module that src/ requires as `specifier`. */
+const vendorName = (specifier) => specifier.replace(/^\.\//, '');
 /**
  * undici's HTTP/1.1 parser, two builds of one WebAssembly module (with and without SIMD),
  * each a module of base64 text. Every byte of a file's source stays in V8's heap while the
@@ -34,8 +44,8 @@ const VENDOR = ['express', 'yaml', 'ws', 'undici/lib/dispatcher/pool'];
  * 0.5 MiB less resident memory once it is loaded.
  */
 const LLHTTP = ['llhttp-wasm', 'llhttp_simd-wasm'];
-/** Where the pool is bundled (VENDOR), in dist/. */
-const POOL_DIR = 'vendor/undici/lib/dispatcher';
+/** Where the pool is bundled (VENDOR), in dist/: the parser's files go beside it. */
+const POOL_DIR = 'vendor';
 const METAFILE = join(ROOT, 'node_modules', '.cache', 'esbuild', 'cli.meta.json');
 
 /**
@@ -70,6 +80,8 @@ if (!bundleIsCurrent()) await bundle();
 
 async function bundle() {
   const esbuild = await import('esbuild');
+  // Every vendor file is written again below; one a former build left would ship unused.
+  rmSync(join(DIST, 'vendor'), { recursive: true, force: true });
   const common = {
     bundle: true,
     platform: 'node',
@@ -91,8 +103,12 @@ async function bundle() {
   const vendor = {
     name: 'vendor',
     setup(build) {
-      const filter = new RegExp(`^(${VENDOR.join('|')})$`);
-      build.onResolve({ filter }, ({ path }) => ({ path: `./vendor/${path}.js`, external: true }));
+      const names = Object.keys(VENDOR).map((name) => name.replaceAll('.', '\\.'));
+      const filter = new RegExp(`^(${names.join('|')})$`);
+      build.onResolve({ filter }, ({ path }) => ({
+        path: `./vendor/${vendorName(path)}.js`,
+        external: true,
+      }));
     },
   };
   const cli = await esbuild.build({
@@ -104,7 +120,12 @@ async function bundle() {
   });
   const vendored = await esbuild.build({
     ...common,
-    entryPoints: Object.fromEntries(VENDOR.map((name) => [name, require.resolve(name)])),
+    entryPoints: Object.fromEntries(
+      Object.entries(VENDOR).map(([name, from]) => [
+        vendorName(name),
+        from.startsWith('./') ? from : require.resolve(from),
+      ]),
+    ),
     outdir: join(DIST, 'vendor'),
     plugins: [slimUndici],
     metafile: true,
@@ -128,7 +149,7 @@ function bundleIsCurrent() {
   }
   const outputs = [
     'cli.js',
-    ...VENDOR.map((name) => `vendor/${name}.js`),
+    ...Object.keys(VENDOR).map((name) => `vendor/${vendorName(name)}.js`),
     ...LLHTTP.map((name) => `${POOL_DIR}/${name}.wasm`),
   ];
   const built = Math.min(...outputs.map((file) => mtime(join(DIST, file))));

@@ -107,26 +107,20 @@ export function createUpstream(config: VidispineConfig): Upstream {
   };
 }
 
-/**
- * Loaded from its own module rather than undici's index, which also loads fetch, WebSocket,
- * the cache and mock agents: 130 ms and megabytes no sidecar uses. Module paths are not a
- * package's promise, so undici is pinned to one version in package.json.
- */
+/** Loaded at the first request without a body: a process that never sends one never loads undici. */
 function createPool(
   config: VidispineConfig,
   trust: Trust,
   watch: (connect: BuildConnector.connector) => BuildConnector.connector,
 ): Pool {
-  /* eslint-disable @typescript-eslint/no-require-imports -- undici has no typed entry per module */
-  const PoolClass = require('undici/lib/dispatcher/pool') as typeof Pool;
-  const buildConnector = require('undici/lib/core/connect') as typeof BuildConnector;
-  /* eslint-enable @typescript-eslint/no-require-imports */
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const undici = require('./undici') as typeof import('./undici');
   // Verified against Node's roots plus `caFile`, as the agent does.
-  const connect = buildConnector({
+  const connect = undici.buildConnector({
     timeout: config.connectTimeoutSeconds * 1000,
     ...trust,
   });
-  return new PoolClass(config.url.origin, {
+  return new undici.Pool(config.url.origin, {
     connections: config.maxSockets,
     connect: watch(connect),
   });

@@ -65,9 +65,18 @@ describe('the bundled CLI loads what a command uses', () => {
     expect(bundle).not.toContain('node_modules/zod/v4/locales/de.js');
   });
 
+  it("undici is in one file of its own, the pool and its connector sharing undici's internals", () => {
+    // Bundled apart, each carried undici's errors, symbols and timers, and the CLI their source.
+    expect(readFileSync(CLI, 'utf8')).not.toContain('node_modules/undici/');
+    const undici = readFileSync(join(dirname(CLI), 'vendor', 'undici.js'), 'utf8');
+    for (const module of ['dispatcher/pool.js', 'core/connect.js', 'core/util.js']) {
+      expect(undici.split(`node_modules/undici/lib/${module}"(`)).toHaveLength(2);
+    }
+  });
+
   it("undici's pool holds no WebAssembly as text and no HTTP/2 client", () => {
     // V8 keeps a file's whole source for as long as the process runs.
-    const pool = join(dirname(CLI), 'vendor', 'undici', 'lib', 'dispatcher', 'pool.js');
+    const pool = join(dirname(CLI), 'vendor', 'undici.js');
     const source = readFileSync(pool, 'utf8');
     expect(source).not.toMatch(/'AGFzbQ/); // "\0asm" in base64
     expect(source).not.toContain('require("node:http2")');

@@ -1,19 +1,27 @@
 /**
  * Token endpoint refusals an operator has to fix (rotated password, disabled user, seconds
  * above the cap), which back off from 8 s, and Vidispine silently capping the lifetime.
- * Whole app, real time, concurrently.
+ * Whole app, real time, concurrently. No fault here makes a mint hang, so mints have the
+ * product's timeout: the failures each test counts and names are the ones it inflicted.
  */
-import { expectOutageThenRecovery, FAULTS, startFaultApp } from '../support/reliability-faults';
+import {
+  DEFAULT_MINT_TIMEOUT_MS,
+  expectOutageThenRecovery,
+  FAULTS,
+  startFaultApp,
+} from '../support/reliability-faults';
 import { startApp } from '../support/app';
 import { startTraffic } from '../support/reliability-clients';
 import { nextEvent, recordTokenEvents } from '../support/token-events';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
+const vidispine = { mintTimeoutSeconds: DEFAULT_MINT_TIMEOUT_MS / 1000 };
+
 describe('configuration-class token faults longer than the token lifetime', () => {
   test.concurrent.each(FAULTS.filter((f) => !f.transient).map((f) => [f.name, f] as const))(
     '%s: 200, then 503 + Retry-After (never 401), recovery within one backoff delay',
     async (_name, fault) => {
-      const r = await startFaultApp(2);
+      const r = await startFaultApp(2, DEFAULT_MINT_TIMEOUT_MS);
       try {
         await expectOutageThenRecovery(
           r,
@@ -32,7 +40,7 @@ describe('configuration-class token faults longer than the token lifetime', () =
   test.concurrent(
     'a user disabled in Vidispine: its token is refused too, clients get 503, never 401',
     async () => {
-      const r = await startFaultApp(30);
+      const r = await startFaultApp(30, DEFAULT_MINT_TIMEOUT_MS);
       try {
         await expectOutageThenRecovery(
           r,
@@ -54,6 +62,7 @@ describe('configuration-class token faults longer than the token lifetime', () =
       const r = await startApp({
         simulator: { maxSeconds: 2, aboveMax: 'cap' },
         raw: { token: { seconds: 6 } },
+        vidispine,
       });
       const log = recordTokenEvents(r.app.store);
       try {
@@ -88,7 +97,7 @@ describe('configuration-class token faults longer than the token lifetime', () =
   test.concurrent(
     'Vidispine restarts at similar token ages do not shorten the lifetime',
     async () => {
-      const r = await startApp({ raw: { token: { seconds: 4 } } });
+      const r = await startApp({ raw: { token: { seconds: 4 } }, vidispine });
       const learned: unknown[] = [];
       r.app.store.on('lifetimeLearned', (e) => learned.push(e));
       try {

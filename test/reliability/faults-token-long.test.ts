@@ -3,7 +3,12 @@
  * that outlive a 2 s token, through the whole app in real time, concurrently.
  */
 import { createSimulator } from '../../src/simulator';
-import { expectOutageThenRecovery, FAULTS, startFaultApp } from '../support/reliability-faults';
+import {
+  expectOutageThenRecovery,
+  FAULTS,
+  MINT_TIMEOUT_MS,
+  startFaultApp,
+} from '../support/reliability-faults';
 import { call } from '../support/http';
 import { startApp } from '../support/app';
 import { recordTokenEvents } from '../support/token-events';
@@ -14,7 +19,7 @@ describe('transient token endpoint faults longer than the token lifetime', () =>
   test.concurrent.each(FAULTS.filter((f) => f.transient).map((f) => [f.name, f] as const))(
     '%s: 200, then 503 + Retry-After (never 401), recovery within one backoff delay',
     async (_name, fault) => {
-      const r = await startFaultApp(2);
+      const r = await startFaultApp(2, MINT_TIMEOUT_MS);
       try {
         await expectOutageThenRecovery(
           r,

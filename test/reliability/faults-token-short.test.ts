@@ -2,7 +2,13 @@
  * Token endpoint faults that heal before the held token runs out, through the whole app in
  * real time. Each fault runs against its own simulator and app, concurrently.
  */
-import { FAULTS, failures, startFaultApp, statuses } from '../support/reliability-faults';
+import {
+  FAULTS,
+  failures,
+  MINT_TIMEOUT_MS,
+  startFaultApp,
+  statuses,
+} from '../support/reliability-faults';
 import { startTraffic } from '../support/reliability-clients';
 import { nextEvent } from '../support/token-events';
 import { HANG_GUARD_MS } from '../support/wait';
@@ -14,7 +20,7 @@ describe('token endpoint faults shorter than the token lifetime', () => {
   test.concurrent.each(FAULTS.map((f) => [f.name, f] as const))(
     '%s: every client request succeeds on the token still held',
     async (_name, fault) => {
-      const r = await startFaultApp(SECONDS);
+      const r = await startFaultApp(SECONDS, MINT_TIMEOUT_MS);
       try {
         const traffic = startTraffic(r.port());
         fault.break(r.sim);

@@ -150,6 +150,22 @@ const mintAccount = (description: string, env: string) =>
 export const ACCOUNT_SECRET_KEYS = { password: 'password', accessKey: 'access-key' } as const;
 
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+
+/** The image's user (`nonroot`): its files and the compile cache are built for it. */
+const IMAGE_UID = 65532;
+const MAX_UID = 2147483647;
+const UID_PROBLEM = `must be a user ID from 1 to ${MAX_UID}, or empty for none (the platform assigns one)`;
+
+/**
+ * The injected container's `runAsUser` (and `runAsGroup`), or null to leave both out: a
+ * platform that assigns a user per namespace (OpenShift's restricted-v2 SCC) refuses any
+ * other. A number in YAML, digits in the environment.
+ */
+const uid = z
+  .union([z.null(), z.literal(''), z.int(), z.string().regex(/^\d+$/)], { error: UID_PROBLEM })
+  .transform((v) => (v === null || v === '' ? null : Number(v)))
+  .refine((v) => v === null || (v >= 1 && v <= MAX_UID), { error: UID_PROBLEM })
+  .default(IMAGE_UID);
 export type PullPolicy = (typeof PULL_POLICIES)[number];
 
 export const injectorSchema = z.strictObject({
@@ -202,6 +218,11 @@ export const injectorSchema = z.strictObject({
         'VidiCore base URL for every injected proxy (a pod may set its own); without it, every pod must',
       env: 'SIDECAR_VIDISPINE_URL',
     }),
+    uid: key(uid, {
+      description:
+        "the injected container's user and group ID (`runAsUser`, `runAsGroup`); empty (`null` in YAML) leaves both out for the platform to assign, as OpenShift's `restricted-v2` requires (`runAsNonRoot` stays)",
+      env: 'SIDECAR_UID',
+    }),
     resources: z
       .strictObject({
         requests: z
@@ -250,6 +271,8 @@ export interface SidecarDefaults {
   readonly imagePullPolicy: PullPolicy;
   /** Absent: every pod must name its Vidispine. */
   readonly vidispineUrl?: string;
+  /** The container's user and group; null: the platform assigns them. */
+  readonly uid: number | null;
   readonly resources: Resources;
   /** Absent: `credential: admin` is refused. */
   readonly admin?: MintAccount;
@@ -305,7 +328,7 @@ function resolveAccount(raw: Raw['sidecar']['admin']): MintAccount | undefined {
 }
 
 function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
-  const { image, imagePullPolicy, vidispineUrl } = raw.sidecar;
+  const { image, imagePullPolicy, vidispineUrl, uid } = raw.sidecar;
   const admin = resolveAccount(raw.sidecar.admin);
   const runAs = resolveAccount(raw.sidecar.runAs);
   const requests = given(raw.sidecar.resources.requests);
@@ -319,6 +342,7 @@ function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
       image,
       imagePullPolicy,
       ...(vidispineUrl ? { vidispineUrl } : {}),
+      uid,
       resources: { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) },
       ...(admin ? { admin } : {}),
       ...(runAs ? { runAs } : {}),

@@ -267,6 +267,7 @@ export function readPodRequest(
       tokenSeconds,
       tokenAutoRefresh,
       logLevel,
+      uid: defaults.uid,
       resources,
     },
     ...(envName ? { envName } : {}),

@@ -14,8 +14,6 @@ export const OPS_PORT_NAME = 'proxy-ops';
 const SECRET_MOUNT_PATH = '/var/run/secrets/vidispine-auth-proxy';
 /** 0444: readable by the proxy's own uid without an fsGroup; only the proxy mounts it. */
 const SECRET_MODE = 0o444;
-/** The image's user; set on the container so the pod's own runAsUser never applies to it. */
-const PROXY_UID = 65532;
 
 /** A key of a Secret in the pod's namespace (by reference: the webhook never reads it). */
 export interface SecretRef {
@@ -48,6 +46,11 @@ export interface SidecarSettings {
   readonly tokenSeconds: number;
   readonly tokenAutoRefresh: boolean;
   readonly logLevel: string;
+  /**
+   * Set on the container (user and group) so the pod's own runAsUser never applies to it;
+   * null where the platform assigns one (the proxy writes nothing, so any uid works).
+   */
+  readonly uid: number | null;
   readonly resources: Resources;
 }
 
@@ -66,16 +69,20 @@ const PROBES = {
   livenessProbe: { path: '/livez', periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
 } as const;
 
-/** Complete on the container: whatever the pod sets (root, its own uid, nothing) is overridden. */
-const SECURITY_CONTEXT = {
-  runAsNonRoot: true,
-  runAsUser: PROXY_UID,
-  runAsGroup: PROXY_UID,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-} as const;
+/**
+ * Complete on the container: whatever the pod sets (root, its own uid, nothing) is
+ * overridden, but for the user where the platform assigns it.
+ */
+function securityContext(uid: number | null): Record<string, unknown> {
+  return {
+    runAsNonRoot: true,
+    ...(uid === null ? {} : { runAsUser: uid, runAsGroup: uid }),
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
 
 /** The URL the app reaches Vidispine through. */
 export function proxyApiUrl(settings: Pick<SidecarSettings, 'port'>): string {
@@ -158,8 +165,7 @@ export function sidecarContainer(
     livenessProbe: probe(PROBES.livenessProbe, names.opsPort),
     // None at all is no field, as the Helm template renders it.
     ...(s.resources.requests || s.resources.limits ? { resources: s.resources } : {}),
-    // Shared, not copied: a container is only ever serialised.
-    securityContext: SECURITY_CONTEXT,
+    securityContext: securityContext(s.uid),
   };
 }
 

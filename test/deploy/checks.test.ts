@@ -129,7 +129,12 @@ describe('property checks', () => {
       delete sc.runAsGroup;
       for (const v of records(s.volumes)) (v.secret as Record<string, unknown>).defaultMode = 0o440;
     });
-    expect(workloadProblems(leaning).join('\n')).toContain('runAsUser/runAsGroup not set');
+    // Its own runAsNonRoot refuses an app's root; without it, the pod's user would apply.
+    expect(workloadProblems(leaning)).toEqual([]);
+    const rootable = mutated(leaning, (s) => delete securityOf(s).runAsNonRoot);
+    expect(workloadProblems(rootable).join('\n')).toContain(
+      'neither runAsUser nor runAsNonRoot set on the container',
+    );
     expect(secretReadProblems(leaning).join('\n')).toContain(
       'uid 65532 (groups 65532) cannot read /var/run/secrets/vidispine-auth-proxy/password (owner 0:0, mode 440)',
     );

@@ -123,9 +123,12 @@ export function securityProblems(where: string, pod: Rec, c: Rec): string[] {
   const uid = both('runAsUser');
   if (uid !== undefined && (typeof uid !== 'number' || uid === 0))
     out.push(`${name}: runAsUser ${String(uid)}`);
-  if (c.name === PROXY_CONTAINER && (sc.runAsUser === undefined || sc.runAsGroup === undefined))
-    // Else a pod-level runAsUser (the app's, maybe 0) would apply to the proxy too.
-    out.push(`${name}: runAsUser/runAsGroup not set on the container`);
+  // A pod-level runAsUser (the app's, maybe 0) applies to a proxy that sets none: only where
+  // the platform assigns the user (OpenShift), and then its own runAsNonRoot refuses root.
+  if (c.name === PROXY_CONTAINER && (sc.runAsUser === undefined) !== (sc.runAsGroup === undefined))
+    out.push(`${name}: only one of runAsUser/runAsGroup set on the container`);
+  if (c.name === PROXY_CONTAINER && sc.runAsUser === undefined && sc.runAsNonRoot !== true)
+    out.push(`${name}: neither runAsUser nor runAsNonRoot set on the container`);
   if (sc.readOnlyRootFilesystem !== true) out.push(`${name}: readOnlyRootFilesystem is not true`);
   if (sc.allowPrivilegeEscalation !== false)
     out.push(`${name}: allowPrivilegeEscalation is not false`);

@@ -67,6 +67,7 @@ describe('configuration errors exit 2 naming the key', () => {
         SIDECAR_IMAGE_PULL_POLICY: 'Sometimes',
         SIDECAR_VIDISPINE_URL: 'vidispine:8080',
         SIDECAR_MEMORY_LIMIT: '1 GB',
+        SIDECAR_UID: '0',
         LOG_LEVEL: 'loud',
       },
       [
@@ -75,6 +76,7 @@ describe('configuration errors exit 2 naming the key', () => {
         'SIDECAR_IMAGE_PULL_POLICY: must be Always, IfNotPresent or Never',
         'SIDECAR_VIDISPINE_URL:',
         'SIDECAR_MEMORY_LIMIT: must be a Kubernetes quantity',
+        'SIDECAR_UID: must be a user ID from 1 to 2147483647, or empty for none',
         'LOG_LEVEL: must be one of',
       ],
     ],

@@ -209,7 +209,7 @@ describe.each(HELMS)('$name: the webhook injects what the named template renders
  * its rendered Deployment's environment, and as the dependency whose named template renders
  * the sidecar. The injected container and the rendered one must be the same.
  */
-const CHART_CASES: [string, Record<string, unknown>][] = [
+const CHART_CASES: [string, Record<string, unknown>, Record<string, unknown>?][] = [
   ["the chart's defaults", {}],
   [
     'an image by digest, always pulled',
@@ -220,12 +220,22 @@ const CHART_CASES: [string, Record<string, unknown>][] = [
     { sidecar: { resources: { requests: { cpu: '' }, limits: { cpu: '' } } } },
   ],
   ['sidecar.resources removed (null)', { sidecar: { resources: null } }],
+  [
+    'the user left to the platform (OpenShift): injector.sidecar.uid null, and the template without runAsUser and runAsGroup',
+    { securityContext: { runAsUser: null, runAsGroup: null } },
+    { uid: null },
+  ],
+  [
+    'another fixed user',
+    { securityContext: { runAsUser: 1000770000, runAsGroup: 1000770000 } },
+    { uid: 1000770000 },
+  ],
 ];
 
 describe.each(HELMS)(
   '$name: the webhook the chart deploys injects what its named template renders',
   (helm) => {
-    it.each(CHART_CASES)('%s', async (what, values) => {
+    it.each(CHART_CASES)('%s', async (what, values, injected = {}) => {
       const base = { image: { repository: REPOSITORY }, ...values };
       const valuesFile = join(dir, `${helm.name}-values-${what}.yaml`.replace(/[^\w.]+/g, '-'));
       writeFileSync(
@@ -233,7 +243,10 @@ describe.each(HELMS)(
         stringify({
           ...base,
           gateway: { enabled: false },
-          injector: { enabled: true, sidecar: { vidispineUrl: 'http://vidispine.media.svc:8080' } },
+          injector: {
+            enabled: true,
+            sidecar: { vidispineUrl: 'http://vidispine.media.svc:8080', ...injected },
+          },
         }),
       );
       const { env } = injectorOf(renderChart(helm, CHART, [valuesFile]).objects);

@@ -41,11 +41,20 @@ export class ChildProxy {
     }));
   }
 
-  /** `nodeArgs`: Node.js's and V8's own flags, before the CLI. */
-  static start(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProxy {
+  /**
+   * `nodeArgs`: Node.js's and V8's own flags, before the CLI. `as`: the user and group it runs
+   * as (the test runs as root).
+   */
+  static start(
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    nodeArgs: string[] = [],
+    as: { uid?: number; gid?: number } = {},
+  ): ChildProxy {
     const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...as,
     });
     return new ChildProxy(child);
   }

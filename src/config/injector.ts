@@ -119,6 +119,47 @@ export const secretKey = () =>
       error: "must not be '.' or begin with '..'",
     });
 
+/** A PEM CA bundle by reference: a key of a ConfigMap or a Secret in the pod's namespace. */
+export interface CaRef {
+  readonly kind: 'configMap' | 'secret';
+  readonly name: string;
+  readonly key: string;
+}
+
+const CA_KINDS = { configmap: 'configMap', secret: 'secret' } as const;
+const CA_SOURCE = /^(configmap|secret)\/(.*)$/;
+/** The key a CA bundle is read from unless one is named (cert-manager's, trust-manager's, kube-root-ca.crt's). */
+export const CA_KEY = 'ca.crt';
+
+/**
+ * `configmap/NAME` or `secret/NAME`, as kubectl names objects: where an injected proxy's
+ * extra CA for Vidispine is (`VIDISPINE_CA_FILE`), mounted read-only, never read here.
+ */
+export const caSource = () => {
+  const name = secretName();
+  return text().transform((value, ctx) => {
+    const match = CA_SOURCE.exec(value);
+    if (!match) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be configmap/NAME or secret/NAME (e.g. configmap/vidispine-ca)',
+      });
+      return z.NEVER;
+    }
+    const kind = CA_KINDS[match[1] as keyof typeof CA_KINDS];
+    const parsed = name.safeParse(match[2]);
+    if (!parsed.success) {
+      const what = kind === 'configMap' ? 'ConfigMap' : 'Secret';
+      ctx.addIssue({
+        code: 'custom',
+        message: `names no valid ${what}: after ${match[1]}/ lower-case letters, digits, '-' and '.' (a DNS subdomain)`,
+      });
+      return z.NEVER;
+    }
+    return { kind, name: parsed.data };
+  });
+};
+
 /**
  * An account that mints for the pods that ask for it: its name, and the Secret (expected in
  * each pod's namespace) holding its password or, with `accessKeyId`, an access key's secret.
@@ -218,6 +259,15 @@ export const injectorSchema = z.strictObject({
         'VidiCore base URL for every injected proxy (a pod may set its own); without it, every pod must',
       env: 'SIDECAR_VIDISPINE_URL',
     }),
+    vidispineCa: key(caSource().optional(), {
+      description:
+        "extra PEM CA bundle for an https Vidispine, for every injected proxy (a pod may set its own or none): `configmap/NAME` or `secret/NAME`, expected in each pod's namespace, mounted into the proxy (`VIDISPINE_CA_FILE`), never read by the webhook",
+      env: 'SIDECAR_VIDISPINE_CA',
+    }),
+    vidispineCaKey: key(secretKey().default(CA_KEY), {
+      description: 'the key of the CA bundle in that ConfigMap or Secret',
+      env: 'SIDECAR_VIDISPINE_CA_KEY',
+    }),
     uid: key(uid, {
       description:
         "the injected container's user and group ID (`runAsUser`, `runAsGroup`); empty (`null` in YAML) leaves both out for the platform to assign, as OpenShift's `restricted-v2` requires (`runAsNonRoot` stays)",
@@ -271,6 +321,8 @@ export interface SidecarDefaults {
   readonly imagePullPolicy: PullPolicy;
   /** Absent: every pod must name its Vidispine. */
   readonly vidispineUrl?: string;
+  /** Absent: no CA beyond Node's, unless a pod names one. */
+  readonly vidispineCa?: CaRef;
   /** The container's user and group; null: the platform assigns them. */
   readonly uid: number | null;
   readonly resources: Resources;
@@ -328,7 +380,7 @@ function resolveAccount(raw: Raw['sidecar']['admin']): MintAccount | undefined {
 }
 
 function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
-  const { image, imagePullPolicy, vidispineUrl, uid } = raw.sidecar;
+  const { image, imagePullPolicy, vidispineUrl, vidispineCa, vidispineCaKey, uid } = raw.sidecar;
   const admin = resolveAccount(raw.sidecar.admin);
   const runAs = resolveAccount(raw.sidecar.runAs);
   const requests = given(raw.sidecar.resources.requests);
@@ -342,6 +394,7 @@ function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
       image,
       imagePullPolicy,
       ...(vidispineUrl ? { vidispineUrl } : {}),
+      ...(vidispineCa ? { vidispineCa: { ...vidispineCa, key: vidispineCaKey } } : {}),
       uid,
       resources: { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) },
       ...(admin ? { admin } : {}),

@@ -7,6 +7,9 @@
 import type * as z from 'zod';
 import {
   ACCOUNT_SECRET_KEYS,
+  CA_KEY,
+  type CaRef,
+  caSource,
   type MintAccount,
   type SidecarDefaults,
   secretKey,
@@ -85,6 +88,18 @@ export const ANNOTATIONS = {
     'http(s) URL without `/API`',
     "the webhook's `sidecar.vidispineUrl`",
     'the VidiCore the proxy talks to',
+  ),
+  vidispineCa: doc(
+    'vidispine-ca',
+    '`configmap/NAME`, `secret/NAME` or `none`',
+    "the webhook's `sidecar.vidispineCa` (none if unset)",
+    "a ConfigMap or Secret in the pod's namespace holding an extra PEM CA bundle for an https Vidispine (a private CA), mounted read-only into the proxy (`VIDISPINE_CA_FILE`), never read by the webhook; `none`: Node's CAs alone",
+  ),
+  vidispineCaKey: doc(
+    'vidispine-ca-key',
+    'key in that ConfigMap or Secret',
+    '`ca.crt`',
+    'the key whose value is the CA bundle (with `vidispine-ca` only)',
   ),
   env: doc(
     'env',
@@ -176,6 +191,7 @@ const ACCESS_KEY_ID = accessKeyId();
 const TOKEN_SECONDS = fileSchema.shape.token.unwrap().shape.seconds.unwrap();
 const SECRET_NAME = secretName();
 const SECRET_KEY = secretKey();
+const CA_SOURCE = caSource();
 const VIDISPINE_URL = vidispineUrlText(
   `must not contain credentials: put the password in a Secret and set ${ANNOTATIONS.secret.name} to its name`,
 );
@@ -225,6 +241,7 @@ export function readPodRequest(
   }
   const user = readUser(r);
   const vidispineUrl = readUrl(r, defaults);
+  const vidispineCa = readCa(r, defaults);
   const credential = readCredential(r, defaults);
   if (user !== undefined && credential?.kind === 'runAs' && !HEADER_TEXT.test(user)) {
     r.problem(
@@ -260,6 +277,7 @@ export function readPodRequest(
       image: defaults.image,
       imagePullPolicy: defaults.imagePullPolicy,
       vidispineUrl,
+      ...(vidispineCa ? { vidispineCa } : {}),
       user,
       credential,
       port,
@@ -367,6 +385,34 @@ function readUrl(r: Reader, defaults: InjectDefaults): string | undefined {
   const parsed = VIDISPINE_URL.safeParse(value);
   if (!parsed.success) r.problem(a, parsed.error.issues[0]?.message ?? 'is not a base URL');
   return parsed.success ? value : undefined;
+}
+
+const NO_CA = 'none';
+
+/** The pod's CA, the webhook's default, or none; a problem names what to set. */
+function readCa(r: Reader, defaults: InjectDefaults): CaRef | undefined {
+  const a = ANNOTATIONS.vidispineCa;
+  const value = r.get(a);
+  const key = r.get(ANNOTATIONS.vidispineCaKey);
+  if (value === undefined || value === NO_CA) {
+    if (key !== undefined) {
+      r.problem(
+        ANNOTATIONS.vidispineCaKey,
+        `only used with ${a.name} (the webhook's default names its own key): remove it, or set ${a.name} too`,
+      );
+    }
+    return value === NO_CA ? undefined : defaults.vidispineCa;
+  }
+  const source = byRule(r, a, CA_SOURCE, value);
+  if (key === '') {
+    r.problem(
+      ANNOTATIONS.vidispineCaKey,
+      `empty: set the key that holds the CA bundle, or remove it for the default (${CA_KEY})`,
+    );
+    return undefined;
+  }
+  const validKey = byRule(r, ANNOTATIONS.vidispineCaKey, SECRET_KEY, key ?? CA_KEY);
+  return source && validKey !== undefined ? { ...source, key: validKey } : undefined;
 }
 
 const SECRET_KEYS = {

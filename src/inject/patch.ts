@@ -7,12 +7,13 @@ import { LRUCache } from 'lru-cache';
 import { INJECTED, METRICS_LABEL, type PodRequest, STATUS_ANNOTATION } from './annotations';
 import type { Pod, PodContainer } from './k8s';
 import {
+  CA_VOLUME_NAME,
   CONTAINER_NAME,
   OPS_PORT_NAME,
   proxyApiUrl,
   sidecarContainer,
   type SidecarNames,
-  sidecarVolume,
+  sidecarVolumes,
   VOLUME_NAME,
 } from './sidecar';
 
@@ -129,7 +130,11 @@ function sidecarNames(pod: Pod): SidecarNames {
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
     for (const p of c.ports ?? []) if (p.name) ports.add(p.name);
   }
-  return { volume: freeName(VOLUME_NAME, volumes), opsPort: freeName(OPS_PORT_NAME, ports) };
+  return {
+    volume: freeName(VOLUME_NAME, volumes),
+    caVolume: freeName(CA_VOLUME_NAME, volumes),
+    opsPort: freeName(OPS_PORT_NAME, ports),
+  };
 }
 
 type EnvEntry = NonNullable<PodContainer['env']>[number];
@@ -219,7 +224,7 @@ function metadataPatch(pod: Pod): PatchOperation[] {
 export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] {
   const names = sidecarNames(pod);
   const container = sidecarContainerText(request.settings, names);
-  const volume = sidecarVolume(request.settings, names);
+  const added = sidecarVolumes(request.settings, names);
   const init = pod.spec.initContainers ?? [];
   const volumes = pod.spec.volumes ?? [];
   return [
@@ -227,9 +232,9 @@ export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] 
     init.length === 0
       ? { op: 'add', path: '/spec/initContainers', value: new JsonText(`[${container.text}]`) }
       : { op: 'add', path: '/spec/initContainers/0', value: container },
-    volumes.length === 0
-      ? { op: 'add', path: '/spec/volumes', value: [volume] }
-      : { op: 'add', path: '/spec/volumes/-', value: volume },
+    ...(volumes.length === 0
+      ? [{ op: 'add', path: '/spec/volumes', value: added } as const]
+      : added.map((value) => ({ op: 'add', path: '/spec/volumes/-', value }) as const)),
     ...metadataPatch(pod),
   ];
 }

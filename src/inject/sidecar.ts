@@ -4,12 +4,15 @@
  * `deploy/components/sidecar` render the same container; test/inject/one-sidecar.test.ts
  * compares the three field by field, so a change here must be made there too.
  */
-import type { MintAccount, PullPolicy, Resources } from '../config/injector';
+import type { CaRef, MintAccount, PullPolicy, Resources } from '../config/injector';
 import type { Container, EnvVar, Volume } from './k8s';
 
 export const CONTAINER_NAME = 'vidispine-auth-proxy';
 export const VOLUME_NAME = 'vidispine-auth-proxy-credentials';
 export const OPS_PORT_NAME = 'proxy-ops';
+export const CA_VOLUME_NAME = 'vidispine-auth-proxy-ca';
+/** Where the CA's ConfigMap or Secret appears as files. */
+const CA_MOUNT_PATH = '/etc/vidispine-auth-proxy-ca';
 /** Where the credential Secret's keys appear as files (read again at every mint). */
 const SECRET_MOUNT_PATH = '/var/run/secrets/vidispine-auth-proxy';
 /** 0444: readable by the proxy's own uid without an fsGroup; only the proxy mounts it. */
@@ -37,6 +40,8 @@ export interface SidecarSettings {
   readonly imagePullPolicy: PullPolicy;
   /** Base URL without /API. */
   readonly vidispineUrl: string;
+  /** An extra CA for an https Vidispine (`VIDISPINE_CA_FILE`); absent: Node's alone. */
+  readonly vidispineCa?: CaRef;
   readonly user: string;
   readonly credential: SidecarCredential;
   /** Data listener on 127.0.0.1. */
@@ -57,10 +62,15 @@ export interface SidecarSettings {
 /** Names chosen per pod, so they never clash with the pod's own. */
 export interface SidecarNames {
   readonly volume: string;
+  readonly caVolume: string;
   readonly opsPort: string;
 }
 
-const DEFAULT_NAMES: SidecarNames = { volume: VOLUME_NAME, opsPort: OPS_PORT_NAME };
+const DEFAULT_NAMES: SidecarNames = {
+  volume: VOLUME_NAME,
+  caVolume: CA_VOLUME_NAME,
+  opsPort: OPS_PORT_NAME,
+};
 
 /** Probe timings: the startup probe allows 120 s for the first token (Vidispine may be starting too). */
 const PROBES = {
@@ -127,6 +137,9 @@ function credentialSecret(c: SidecarCredential): string {
 function proxyEnv(s: SidecarSettings): EnvVar[] {
   return [
     { name: 'VIDISPINE_URL', value: s.vidispineUrl },
+    ...(s.vidispineCa
+      ? [{ name: 'VIDISPINE_CA_FILE', value: `${CA_MOUNT_PATH}/${s.vidispineCa.key}` }]
+      : []),
     { name: 'VIDISPINE_USER', value: s.user },
     ...credentialEnv(s.credential),
     { name: 'PROXY_LISTEN', value: `127.0.0.1:${s.port}` },
@@ -159,7 +172,12 @@ export function sidecarContainer(
     args: ['run'],
     ports: [{ name: names.opsPort, containerPort: s.opsPort, protocol: 'TCP' }],
     env: proxyEnv(s),
-    volumeMounts: [{ name: names.volume, mountPath: SECRET_MOUNT_PATH, readOnly: true }],
+    volumeMounts: [
+      { name: names.volume, mountPath: SECRET_MOUNT_PATH, readOnly: true },
+      ...(s.vidispineCa
+        ? [{ name: names.caVolume, mountPath: CA_MOUNT_PATH, readOnly: true }]
+        : []),
+    ],
     startupProbe: probe(PROBES.startupProbe, names.opsPort),
     readinessProbe: probe(PROBES.readinessProbe, names.opsPort),
     livenessProbe: probe(PROBES.livenessProbe, names.opsPort),
@@ -169,9 +187,18 @@ export function sidecarContainer(
   };
 }
 
-export function sidecarVolume(s: SidecarSettings, names: SidecarNames = DEFAULT_NAMES): Volume {
-  return {
+/** The volumes the container mounts: its credential's Secret, and its CA's when it has one. */
+export function sidecarVolumes(s: SidecarSettings, names: SidecarNames = DEFAULT_NAMES): Volume[] {
+  const credentials = {
     name: names.volume,
     secret: { secretName: credentialSecret(s.credential), defaultMode: SECRET_MODE },
   };
+  const ca = s.vidispineCa;
+  if (!ca) return [credentials];
+  return [
+    credentials,
+    ca.kind === 'configMap'
+      ? { name: names.caVolume, configMap: { name: ca.name, defaultMode: SECRET_MODE } }
+      : { name: names.caVolume, secret: { secretName: ca.name, defaultMode: SECRET_MODE } },
+  ];
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { loadConfig } from '../../src/config/load';
 import type { ProxyConfig } from '../../src/config/types';
 import { ProxyContainer, proxyContainers } from './checks';
@@ -16,11 +17,11 @@ interface Loaded {
   problem?: string;
 }
 
-/** Mount paths of the Secret volumes the proxy container mounts. */
+/** Mount paths of the Secret (and ConfigMap) volumes the proxy container mounts. */
 function secretMountPaths(p: ProxyContainer): string[] {
   const secretVolumes = new Set(
     records(p.spec.volumes)
-      .filter((v) => at(v, 'secret') !== undefined)
+      .filter((v) => at(v, 'secret') !== undefined || at(v, 'configMap') !== undefined)
       .map((v) => v.name),
   );
   return records(p.container.volumeMounts)
@@ -52,7 +53,11 @@ function load(p: ProxyContainer): Loaded {
     ];
     for (const file of referenced.filter((f) => f.startsWith(`${dir}/`))) {
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, 'not-a-real-password');
+      // The loader parses a CA bundle: any real certificate stands in for it.
+      writeFileSync(
+        file,
+        file === env.VIDISPINE_CA_FILE ? rootCertificates[0] : 'not-a-real-password',
+      );
     }
     let file: string | undefined;
     if (configText !== undefined) {

@@ -6,6 +6,7 @@
 
 export const ENV_NAMES: readonly string[] = [
   'VIDISPINE_URL',
+  'VIDISPINE_CA_FILE',
   'VIDISPINE_USER',
   'VIDISPINE_PASSWORD',
   'VIDISPINE_PASSWORD_FILE',

@@ -510,6 +510,17 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       ],
       ['an access key ID with a colon', 'vidispine:\n  accessKeyId: "VSID:2C56"\n', /accessKeyId/],
       ['an unknown RunAs value', 'vidispine:\n  runAsPassword: x\n', /runAsPassword/],
+      ['a CA that is no configmap/ or secret/', 'vidispine:\n  ca: vidispine-ca\n', /vidispine.ca/],
+      [
+        'a CA key no Secret can have',
+        'injector:\n  sidecar:\n    vidispineCaKey: ../ca.crt\n',
+        /vidispineCaKey/,
+      ],
+      [
+        'a CA with the YAML config',
+        'vidispine:\n  ca: configmap/vidispine-ca\nconfig:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n',
+        'vidispine.ca is for single-user mode: with config, mount the CA by extraVolumes and extraVolumeMounts and set config.vidispine.caFile to its file',
+      ],
       // Values the proxy would refuse at start (exit 2), or that cannot work once deployed.
       ['a Vidispine URL that is no URL', 'vidispine:\n  url: notaurl\n', /vidispine.url/],
       [

@@ -112,6 +112,44 @@ const CASES: [string, Case][] = [
     },
   ],
   [
+    "a private CA for Vidispine from the pod's ConfigMap",
+    {
+      annotations: {
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/secret': 'shop-vidispine',
+        'vidispine-auth-proxy/vidispine-ca': 'configmap/vidispine-ca',
+      },
+      values: {
+        vidispine: {
+          url: 'http://vidispine.media.svc:8080',
+          user: 'shop',
+          ca: 'configmap/vidispine-ca',
+        },
+        credentials: { existingSecret: 'shop-vidispine' },
+      },
+    },
+  ],
+  [
+    'a private CA from a Secret, under another key',
+    {
+      annotations: {
+        'vidispine-auth-proxy/user': 'shop',
+        'vidispine-auth-proxy/secret': 'shop-vidispine',
+        'vidispine-auth-proxy/vidispine-ca': 'secret/media-ca',
+        'vidispine-auth-proxy/vidispine-ca-key': 'bundle.pem',
+      },
+      values: {
+        vidispine: {
+          url: 'http://vidispine.media.svc:8080',
+          user: 'shop',
+          ca: 'secret/media-ca',
+          caKey: 'bundle.pem',
+        },
+        credentials: { existingSecret: 'shop-vidispine' },
+      },
+    },
+  ],
+  [
     'admin-minted',
     {
       annotations: {
@@ -192,8 +230,10 @@ describe.each(HELMS)('$name: the webhook injects what the named template renders
     expect(container).toBeDefined();
     // Field by field: jest names each one that differs.
     expect(container).toEqual(sidecarOf(fromChart));
-    const mount = records(container?.volumeMounts)[0]?.name;
-    expect(proxyVolume(fromWebhook, mount)).toEqual(proxyVolume(fromChart, mount));
+    for (const { name } of records(container?.volumeMounts)) {
+      expect(proxyVolume(fromWebhook, name)).toBeDefined();
+      expect(proxyVolume(fromWebhook, name)).toEqual(proxyVolume(fromChart, name));
+    }
     // Both put it first, before the app's own init containers.
     for (const pod of [fromWebhook, fromChart]) {
       expect(records(at(pod, 'spec', 'initContainers')).map((c) => c.name)).toEqual([
@@ -226,6 +266,11 @@ const CHART_CASES: [string, Record<string, unknown>, Record<string, unknown>?][]
     { uid: null },
   ],
   [
+    "a private CA for Vidispine: injector.sidecar.vidispineCa, and the template's vidispine.ca",
+    { vidispine: { ca: 'configmap/vidispine-ca' } },
+    { vidispineCa: 'configmap/vidispine-ca' },
+  ],
+  [
     'another fixed user',
     { securityContext: { runAsUser: 1000770000, runAsGroup: 1000770000 } },
     { uid: 1000770000 },
@@ -236,7 +281,7 @@ describe.each(HELMS)(
   '$name: the webhook the chart deploys injects what its named template renders',
   (helm) => {
     it.each(CHART_CASES)('%s', async (what, values, injected = {}) => {
-      const base = { image: { repository: REPOSITORY }, ...values };
+      const base: Record<string, unknown> = { image: { repository: REPOSITORY }, ...values };
       const valuesFile = join(dir, `${helm.name}-values-${what}.yaml`.replace(/[^\w.]+/g, '-'));
       writeFileSync(
         valuesFile,
@@ -269,13 +314,19 @@ describe.each(HELMS)(
           {
             ...base,
             gateway: { enabled: false },
-            vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
+            vidispine: {
+              ...(base.vidispine as object),
+              url: 'http://vidispine.media.svc:8080',
+              user: 'shop',
+            },
             credentials: { existingSecret: 'shop-vidispine' },
           },
         );
         const fromChart = objects.find((o) => o.kind === 'Pod');
         expect(sidecarOf(fromWebhook)).toBeDefined();
         expect(sidecarOf(fromWebhook)).toEqual(sidecarOf(fromChart));
+        for (const { name } of records(sidecarOf(fromWebhook)?.volumeMounts))
+          expect(proxyVolume(fromWebhook, name)).toEqual(proxyVolume(fromChart, name));
         expect(workloadProblems(objects)).toEqual([]);
       } finally {
         await hook.stop();

@@ -1,14 +1,21 @@
 /**
- * The injected proxy where the platform is demanding: OpenShift's restricted-v2 SCC, which
- * refuses a fixed user and assigns one of the namespace's range with group 0, and IPv6-only
- * clusters, where the kubelet probes the pod's IPv6 address. The proxy runs from the
- * environment the webhook gave it, against the simulator, with real sockets.
+ * What demanding operators need of the injected proxy: an extra CA for an https Vidispine (a
+ * private CA) by reference — the webhook's default or the pod's own ConfigMap or Secret,
+ * mounted read-only into the proxy alone and named by VIDISPINE_CA_FILE, never read by the
+ * webhook —, and OpenShift's restricted-v2 SCC, which refuses a fixed user and assigns one
+ * of the namespace's range with group 0. Each patch is applied with fast-json-patch and the
+ * pod validated against the Kubernetes schemas, the deployment checks and the proxy's own
+ * loader; the proxy runs from the environment the webhook gave it, against the simulator.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { appConfigProblems, appConfigs } from '../deploy/app-config';
 import { proxyContainers, workloadProblems } from '../deploy/checks';
 import { type K8sObject, at, records, schemaProblems } from '../deploy/render';
+import { createTestCa } from '../support/certificates';
 import { ChildProxy } from '../support/child-proxy';
 import { patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
 import { closedPort } from '../support/net';
@@ -25,7 +32,11 @@ function pod(annotations: Record<string, string>, spec: Record<string, unknown> 
     metadata: {
       name: 'shop-7d9c-x',
       labels: { 'vidispine-auth-proxy/inject': 'true' },
-      annotations: { 'vidispine-auth-proxy/user': 'alice', ...annotations },
+      annotations: {
+        'vidispine-auth-proxy/user': 'alice',
+        'vidispine-auth-proxy/secret': 'shop-vidispine',
+        ...annotations,
+      },
     },
     spec: { containers: [APP], ...spec },
   };
@@ -37,7 +48,11 @@ const sidecarOf = (p: Pod): Record<string, unknown> | undefined =>
 async function injected(w: RunningWebhook, stock: Pod): Promise<Pod> {
   const result = patched(stock, await w.review(podReview(stock)));
   const objects = [result as K8sObject];
-  expect([...schemaProblems(objects), ...workloadProblems(objects)]).toEqual([]);
+  expect([
+    ...schemaProblems(objects),
+    ...workloadProblems(objects),
+    ...appConfigProblems(objects),
+  ]).toEqual([]);
   return result;
 }
 
@@ -49,27 +64,39 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * Runs the injected container's proxy as `as`: its environment as the webhook wrote it, the
- * Secret's mount a folder of 0444 files owned by root, as the kubelet makes it.
+ * Runs the injected container's proxy as `as`, from its environment as the webhook wrote it,
+ * each of its mounts a folder of 0444 files owned by root, as the kubelet makes them: the
+ * password in the credentials', `caPem` under the CA's key in the CA's.
  */
 async function runInjected(
   result: Pod,
   vidispine: string,
-  as: { uid?: number; gid?: number } = {},
+  options: { as?: { uid?: number; gid?: number }; caPem?: string } = {},
 ): Promise<ChildProxy> {
   const [proxy] = proxyContainers([{ ...(result as K8sObject), metadata: { name: 'shop' } }]);
-  const mount = String(records(sidecarOf(result)?.volumeMounts)[0]?.mountPath);
-  const secrets = mkdtempSync(join(dir, 'secret-'));
-  chmodSync(secrets, 0o755);
-  writeFileSync(join(secrets, 'password'), 'alice-password\n', { mode: 0o444 });
+  const caFile = proxy?.env.get('VIDISPINE_CA_FILE')?.value;
+  const folders = new Map<string, string>();
+  for (const { mountPath } of records(sidecarOf(result)?.volumeMounts)) {
+    const folder = mkdtempSync(join(dir, 'mount-'));
+    chmodSync(folder, 0o755);
+    folders.set(String(mountPath), folder);
+  }
+  const local = (value: string): string =>
+    [...folders].reduce((v, [mount, folder]) => v.replace(`${mount}/`, `${folder}/`), value);
+  const files: [string | undefined, string | undefined][] = [
+    [proxy?.env.get('VIDISPINE_PASSWORD_FILE')?.value as string | undefined, 'alice-password\n'],
+    [caFile as string | undefined, options.caPem],
+  ];
+  for (const [file, text] of files)
+    if (file !== undefined && text !== undefined) writeFileSync(local(file), text, { mode: 0o444 });
   const env = Object.fromEntries(
     [...(proxy?.env.values() ?? [])].map((e) => [
       String(e.name),
-      String(e.value).replace(mount, secrets).replace('http://vidispine.media.svc:8080', vidispine),
+      local(String(e.value)).replace('http://vidispine.media.svc:8080', vidispine),
     ]),
   );
-  const child = ChildProxy.start(['run'], { ...env, SHUTDOWN_DELAY_SECONDS: '0' }, [], as);
-  await child.waitForEvent('token_minted');
+  const child = ChildProxy.start(['run'], { ...env, SHUTDOWN_DELAY_SECONDS: '0' }, [], options.as);
+  await child.waitFor((l) => l.event === 'token_minted' || l.event === 'token_mint_failed');
   return child;
 }
 
@@ -89,7 +116,7 @@ describe("OpenShift's restricted-v2: the platform assigns the user", () => {
     const result = await injected(
       webhook,
       pod(
-        { 'vidispine-auth-proxy/secret': 'shop-vidispine' },
+        {},
         // What restricted-v2 sets on the pod: the namespace's uid and fsGroup.
         { securityContext: { runAsUser: 1000770000, fsGroup: 1000770000 } },
       ),
@@ -109,12 +136,11 @@ describe("OpenShift's restricted-v2: the platform assigns the user", () => {
     const result = await injected(
       webhook,
       pod({
-        'vidispine-auth-proxy/secret': 'shop-vidispine',
         'vidispine-auth-proxy/port': String(port),
         'vidispine-auth-proxy/ops-port': String(opsPort),
       }),
     );
-    const child = await runInjected(result, simulator.sim.url, ASSIGNED);
+    const child = await runInjected(result, simulator.sim.url, { as: ASSIGNED });
     try {
       const whoami = await fetch(`http://127.0.0.1:${port}/API/whoami`);
       expect(await whoami.text()).toBe('alice');
@@ -128,7 +154,7 @@ describe("OpenShift's restricted-v2: the platform assigns the user", () => {
   it('SIDECAR_UID takes another fixed user', async () => {
     const other = await startWebhook({ SIDECAR_UID: '1001' });
     try {
-      const result = await injected(other, pod({ 'vidispine-auth-proxy/secret': 's' }));
+      const result = await injected(other, pod({}));
       expect(sidecarOf(result)?.securityContext).toMatchObject({
         runAsUser: 1001,
         runAsGroup: 1001,
@@ -137,5 +163,173 @@ describe("OpenShift's restricted-v2: the platform assigns the user", () => {
     } finally {
       await other.stop();
     }
+  });
+});
+
+/** An https Vidispine, whose certificate a private CA may have signed. */
+const HTTPS = { 'vidispine-auth-proxy/vidispine-url': 'https://vidispine.media.svc:8443' };
+const caPod = (annotations: Record<string, string>, spec?: Record<string, unknown>): Pod =>
+  pod({ ...HTTPS, ...annotations }, spec);
+
+/** What the proxy is given of a CA: its file, the mount and the volume behind it. */
+function caOf(p: Pod): Record<string, unknown> {
+  const sidecar = sidecarOf(p);
+  const file = records(sidecar?.env).find((e) => e.name === 'VIDISPINE_CA_FILE')?.value;
+  const mounts = records(sidecar?.volumeMounts).slice(1);
+  const volumes = records(at(p, 'spec', 'volumes')).filter((v) =>
+    mounts.some((m) => m.name === v.name),
+  );
+  return { file, mounts, volumes };
+}
+
+describe('a CA for Vidispine', () => {
+  let plain: RunningWebhook;
+  let withDefault: RunningWebhook;
+  beforeAll(async () => {
+    [plain, withDefault] = await Promise.all([
+      startWebhook(),
+      startWebhook({ SIDECAR_VIDISPINE_CA: 'configmap/vidispine-ca' }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([plain.stop(), withDefault.stop()]);
+  });
+
+  it("the webhook's default: the ConfigMap mounted read-only, its ca.crt the proxy's VIDISPINE_CA_FILE", async () => {
+    const result = await injected(withDefault, caPod({}));
+    expect(caOf(result)).toEqual({
+      file: '/etc/vidispine-auth-proxy-ca/ca.crt',
+      mounts: [
+        {
+          name: 'vidispine-auth-proxy-ca',
+          mountPath: '/etc/vidispine-auth-proxy-ca',
+          readOnly: true,
+        },
+      ],
+      volumes: [
+        {
+          name: 'vidispine-auth-proxy-ca',
+          configMap: { name: 'vidispine-ca', defaultMode: 0o444 },
+        },
+      ],
+    });
+    const [loaded] = appConfigs([result as K8sObject]);
+    expect(loaded?.config?.vidispine.caFile).toMatch(/\/etc\/vidispine-auth-proxy-ca\/ca\.crt$/);
+    // The app's containers see nothing of it.
+    expect(at(result, 'spec', 'containers')).toEqual([APP]);
+  });
+
+  it("the pod's own Secret and key, in place of the default or where there is none", async () => {
+    const own = {
+      'vidispine-auth-proxy/vidispine-ca': 'secret/media-ca',
+      'vidispine-auth-proxy/vidispine-ca-key': 'bundle.pem',
+    };
+    for (const w of [plain, withDefault]) {
+      expect(caOf(await injected(w, caPod(own)))).toMatchObject({
+        file: '/etc/vidispine-auth-proxy-ca/bundle.pem',
+        volumes: [
+          {
+            name: 'vidispine-auth-proxy-ca',
+            secret: { secretName: 'media-ca', defaultMode: 0o444 },
+          },
+        ],
+      });
+    }
+  });
+
+  it("none: Node's CAs alone, also where the webhook has a default; no CA at all without one", async () => {
+    const none = await injected(
+      withDefault,
+      caPod({ 'vidispine-auth-proxy/vidispine-ca': 'none' }),
+    );
+    const nothing = await injected(plain, caPod({}));
+    for (const result of [none, nothing]) {
+      expect(caOf(result)).toEqual({ file: undefined, mounts: [], volumes: [] });
+      expect(records(at(result, 'spec', 'volumes'))).toHaveLength(1);
+    }
+  });
+
+  it('the injected proxy trusts an https Vidispine that the private CA signed, and only with it', async () => {
+    const ca = await createTestCa('media private CA');
+    const simulator = await startSimulator();
+    const simulatorPort = Number(new URL(simulator.sim.url).port);
+    // Vidispine behind TLS with a certificate of the private CA.
+    const leaf = await ca.issue({ ips: ['127.0.0.1'] });
+    const front = createTlsServer({ cert: leaf.certPem, key: leaf.keyPem }, (socket) => {
+      const upstream = connect(simulatorPort, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      for (const s of [socket, upstream]) s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const [port, opsPort] = [await closedPort(), await closedPort()];
+    const asked = (ca: string) =>
+      pod({
+        'vidispine-auth-proxy/vidispine-url': url,
+        'vidispine-auth-proxy/vidispine-ca': ca,
+        'vidispine-auth-proxy/port': String(port),
+        'vidispine-auth-proxy/ops-port': String(opsPort),
+      });
+    try {
+      const trusted = await runInjected(await injected(plain, asked('configmap/media-ca')), url, {
+        caPem: ca.certPem,
+      });
+      try {
+        expect(await (await fetch(`http://127.0.0.1:${port}/API/whoami`)).text()).toBe('alice');
+      } finally {
+        await stopped(trusted);
+      }
+      const untrusted = await runInjected(await injected(plain, asked('none')), url);
+      try {
+        const failed = untrusted.lines.find((l) => l.event === 'token_mint_failed');
+        expect(JSON.stringify(failed)).toMatch(/certificate/i);
+      } finally {
+        await stopped(untrusted);
+      }
+    } finally {
+      front.close();
+      await simulator.sim.close();
+    }
+  });
+
+  it('never clashes with a volume name the pod uses', async () => {
+    const result = await injected(
+      withDefault,
+      caPod({}, { volumes: [{ name: 'vidispine-auth-proxy-ca', emptyDir: {} }] }),
+    );
+    expect(caOf(result)).toMatchObject({
+      mounts: [{ name: 'vidispine-auth-proxy-ca-2' }],
+      volumes: [{ name: 'vidispine-auth-proxy-ca-2', configMap: { name: 'vidispine-ca' } }],
+    });
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    [
+      'not configmap/ or secret/',
+      { 'vidispine-auth-proxy/vidispine-ca': 'vidispine-ca' },
+      'vidispine-auth-proxy/vidispine-ca: "vidispine-ca" must be configmap/NAME or secret/NAME (e.g. configmap/vidispine-ca)',
+    ],
+    [
+      'a name no ConfigMap can have',
+      { 'vidispine-auth-proxy/vidispine-ca': 'configmap/Vidispine_CA' },
+      'vidispine-auth-proxy/vidispine-ca: "configmap/Vidispine_CA" names no valid ConfigMap',
+    ],
+    [
+      'a key no Secret can have',
+      {
+        'vidispine-auth-proxy/vidispine-ca': 'secret/media-ca',
+        'vidispine-auth-proxy/vidispine-ca-key': '../ca.crt',
+      },
+      'vidispine-auth-proxy/vidispine-ca-key: "../ca.crt" must be a Secret key',
+    ],
+    [
+      'a key without its CA',
+      { 'vidispine-auth-proxy/vidispine-ca-key': 'bundle.pem' },
+      'vidispine-auth-proxy/vidispine-ca-key: only used with vidispine-auth-proxy/vidispine-ca',
+    ],
+  ])('is denied when %s', async (_what, annotations, message) => {
+    const answer = await withDefault.review(podReview(caPod(annotations)));
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(message);
   });
 });

@@ -42,6 +42,9 @@ a second time (the later of two entries wins, and the probes or the Service miss
 {{- end -}}
 {{- end -}}
 {{- if $v.config -}}
+{{- if $v.vidispine.ca -}}
+{{- fail "vidispine.ca is for single-user mode: with config, mount the CA by extraVolumes and extraVolumeMounts and set config.vidispine.caFile to its file" -}}
+{{- end -}}
 {{- $url := dig "vidispine" "url" "" $v.config -}}
 {{- if not $url -}}
 {{- fail "config.vidispine.url is required: the VidiCore base URL (e.g. http://vidispine:8080); the proxy does not start without it" -}}

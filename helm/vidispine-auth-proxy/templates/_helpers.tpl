@@ -215,6 +215,10 @@ sidecar.resources instead of the gateway's resources).
     {{- else }}
     - name: VIDISPINE_URL
       value: {{ required "vidispine.url is required" $v.vidispine.url | quote }}
+    {{- if $v.vidispine.ca }}
+    - name: VIDISPINE_CA_FILE
+      value: {{ printf "/etc/vidispine-auth-proxy-ca/%s" $v.vidispine.caKey | quote }}
+    {{- end }}
     - name: VIDISPINE_USER
       value: {{ required "vidispine.user is required" $v.vidispine.user | quote }}
     {{- $c := $v.credentials }}
@@ -252,6 +256,11 @@ sidecar.resources instead of the gateway's resources).
     {{- if include "vidispine-auth-proxy.needsSecret" . }}
     - name: vidispine-auth-proxy-credentials
       mountPath: {{ $v.credentials.mountPath | quote }}
+      readOnly: true
+    {{- end }}
+    {{- if $v.vidispine.ca }}
+    - name: vidispine-auth-proxy-ca
+      mountPath: /etc/vidispine-auth-proxy-ca
       readOnly: true
     {{- end }}
     {{- if $v.config }}
@@ -317,6 +326,18 @@ values.schema.json says), which Kubernetes would refuse, nor requests or limits 
 - name: vidispine-auth-proxy-credentials
   secret:
     secretName: {{ include "vidispine-auth-proxy.secretName" . | quote }}
+    defaultMode: 292
+{{- end }}
+{{- with .values.vidispine.ca }}
+{{- $source := splitn "/" 2 . }}
+- name: vidispine-auth-proxy-ca
+  {{- if eq $source._0 "configmap" }}
+  configMap:
+    name: {{ $source._1 | quote }}
+  {{- else }}
+  secret:
+    secretName: {{ $source._1 | quote }}
+  {{- end }}
     defaultMode: 292
 {{- end }}
 {{- if .values.config }}

@@ -96,6 +96,8 @@ export interface ProxyAppOptions {
   readonly tokens?: TokenService;
   /** Hears the forwarder's reports besides the metrics and the logs. */
   readonly observer?: ForwardObserver;
+  /** Runs a young-generation collection (see `ReadBuffers`); `run` passes V8's own. */
+  readonly collectYoung?: () => void;
 }
 
 export interface ProxyApp {
@@ -130,6 +132,7 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
     observer: combineObservers(metrics, recent, forwardLogObserver(logger), options.observer ?? {}),
     logger,
     accessLog: config.proxy.accessLog ? createAccessLog(logger) : undefined,
+    collectYoung: options.collectYoung,
   });
   const ops = config.ops.listen
     ? createOpsServer({

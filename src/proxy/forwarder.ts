@@ -49,6 +49,7 @@ import { retriesOnFreshConnection } from './retry';
 import type { Upstream } from './upstream';
 import { limitConnect, whenSent } from './upstream';
 import { InFlight } from './in-flight';
+import type { ReadBuffers } from './read-buffers';
 import { authenticates } from '../vidispine/acceptance';
 
 export interface ForwarderOptions {
@@ -60,6 +61,8 @@ export interface ForwarderOptions {
   readonly replayBufferBytes: number;
   /** Shared by every listener: bodies held for replay at once. */
   readonly bodyBudget: BodyBudget;
+  /** Shared by every listener: hears every body read, either way. */
+  readonly readBuffers: ReadBuffers;
   readonly expectContinueTimeoutMs: number;
   /** A client that sends no body byte for this long gets 408. */
   readonly clientBodyTimeoutMs: number;
@@ -276,6 +279,7 @@ class Exchange implements Turn {
       // The client went away, or the rest came after the 408 had gone out: not forwarded.
       if (this.body === undefined || this.res.headersSent) return;
       this.bodyLength = this.body.reduce((n, chunk) => n + chunk.length, 0);
+      this.f.readBuffers.read(this.bodyLength);
     }
     // The token of the moment the body is complete: reading it may outlast the one held before.
     const lease = this.f.store.current(this.user) ?? (await this.freshLease());
@@ -403,6 +407,7 @@ class Exchange implements Turn {
       call.destroy();
       return false;
     }
+    this.f.readBuffers.read(chunk.length);
     return this.res.write(chunk);
   }
 
@@ -516,8 +521,15 @@ class Exchange implements Turn {
     this.bodyState = 'streaming';
     if (this.clientExpectsContinue) this.res.writeContinue();
     this.req.pipe(upstreamReq);
+    this.countRead(this.req);
     upstreamReq.once('close', () => this.dropRestOfBody());
     watchBodyIdle(this.req, this.f.clientBodyTimeoutMs, () => this.bodyTimedOut());
+  }
+
+  /** Every chunk of a body streamed from `from` counts towards the next young collection. */
+  private countRead(from: IncomingMessage): void {
+    const { readBuffers } = this.f;
+    from.on('data', (chunk: Buffer) => readBuffers.read(chunk.length));
   }
 
   /**
@@ -661,6 +673,7 @@ class Exchange implements Turn {
     upstreamReq.setTimeout(0);
     this.answer = upstreamRes;
     watchUpstreamBody(upstreamReq, upstreamRes, this.f.upstream.readTimeoutMs);
+    this.countRead(upstreamRes);
     upstreamRes.on('close', () => {
       if (!upstreamRes.complete) this.answerCut(upstreamReq, headers);
       // The upstream request still owes its body; its connection cannot be reused.

@@ -19,6 +19,7 @@ import { locationRewriter } from './location';
 import { listenerNotices } from './notices';
 import type { AccessLogger, ForwardObserver } from './observer';
 import { Pipelines } from './pipeline';
+import { ReadBuffers } from './read-buffers';
 import { WEBSOCKET_UPGRADES_ONLY, declinedUpgrade } from './upgrade-offer';
 import { createUpstream } from './upstream';
 import { createUpgradeHandler } from './websocket';
@@ -33,6 +34,8 @@ export interface DataListenerDeps {
   readonly accessLog?: AccessLogger;
   /** Default `DATA_SERVER_TIMEOUTS`. */
   readonly serverTimeouts?: ServerTimeouts;
+  /** Runs a young-generation collection, for `ReadBuffers`; without it V8 decides alone. */
+  readonly collectYoung?: () => void;
 }
 
 export interface ServerTimeouts {
@@ -93,7 +96,7 @@ export interface DataListener {
 function createDataListener(
   user: UserConfig & { listen: NonNullable<UserConfig['listen']> },
   deps: DataListenerDeps,
-  bodyBudget: BodyBudget,
+  shared: { bodyBudget: BodyBudget; readBuffers: ReadBuffers },
 ): DataListener {
   const { config, store, observer = {} } = deps;
   const logger = deps.logger.child({ listener: user.name });
@@ -113,7 +116,7 @@ function createDataListener(
     upstream,
     rewriteLocation,
     replayBufferBytes: config.proxy.replayBufferBytes,
-    bodyBudget,
+    ...shared,
     expectContinueTimeoutMs: config.proxy.expectContinueTimeoutMs,
     clientBodyTimeoutMs: config.proxy.clientBodyTimeoutSeconds * 1000,
     store,
@@ -239,11 +242,14 @@ function createDataListener(
 /** One listener per user that has a `listen` address, in configuration order. */
 export function createDataListeners(deps: DataListenerDeps): DataListener[] {
   const listeners: DataListener[] = [];
-  const bodyBudget = new BodyBudget(deps.config.proxy.replayBufferTotalBytes);
+  const shared = {
+    bodyBudget: new BodyBudget(deps.config.proxy.replayBufferTotalBytes),
+    readBuffers: new ReadBuffers(deps.collectYoung),
+  };
   for (const user of deps.config.users) {
     const listen = user.listen;
     if (listen !== undefined) {
-      listeners.push(createDataListener({ ...user, listen }, deps, bodyBudget));
+      listeners.push(createDataListener({ ...user, listen }, deps, shared));
     }
   }
   return listeners;

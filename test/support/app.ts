@@ -64,6 +64,7 @@ export interface AppOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Do not wait for the first token. */
   readonly noWait?: boolean;
+  readonly collectYoung?: () => void;
 }
 
 export interface RunningApp {
@@ -126,6 +127,7 @@ async function startAppWith(sim: Simulator, options: AppOptions): Promise<Runnin
     tokens: createTokenStoreFor(config, { env }),
     logger,
     observer,
+    collectYoung: options.collectYoung,
   });
   await app.start();
   const port = (user?: string): number => {
@@ -178,6 +180,7 @@ export interface HarnessOptions {
   readonly proxy?: Record<string, unknown>;
   /** Forward to this URL instead of the simulator (tokens are still minted there). */
   readonly forwardTo?: string;
+  readonly collectYoung?: () => void;
 }
 
 export interface Harness {
@@ -218,6 +221,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     forwardTo: options.forwardTo,
     noWait: true,
+    collectYoung: options.collectYoung,
   });
   return {
     sim: r.sim,

@@ -109,21 +109,34 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
   // URL userinfo: scheme://user:password@host
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s/@]+@/gi, `$1${REDACTED}@`],
-  // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…,
-  // and the `passkey` or `hash` that is the whole credential of a Vidispine signed upload URL
-  // (`hash` by that exact name only: it is an ordinary word in other parameter names).
-  [
-    /([?&;](?:[\w-]*(?:token|password|passwd|passkey|secret|auth|access[_-]?key|api[_-]?key|signature)[\w-]*|hash)=)[^&;#\s"']*/gi,
-    `$1${REDACTED}`,
-  ],
 ];
+
+// Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…,
+// and the `passkey` or `hash` that is the whole credential of a Vidispine signed upload URL
+// (`hash` by that exact name only: it is an ordinary word in other parameter names).
+const CREDENTIAL_PARAMETER = String.raw`(?:[\w-]*(?:token|password|passwd|passkey|secret|auth|access[_-]?key|api[_-]?key|signature)[\w-]*|hash)=`;
+// In a path, a value ends with its segment (the path goes on after it); in a query, / and ?
+// belong to the value, which ends at the next parameter.
+const PATH_CREDENTIAL = new RegExp(String.raw`([;&]${CREDENTIAL_PARAMETER})[^&;#/]*`, 'gi');
+const QUERY_CREDENTIAL = new RegExp(String.raw`([?&;]${CREDENTIAL_PARAMETER})[^&;#]*`, 'gi');
+const WORD = /[^\s"']+/g;
+
+/** A word's credential parameters blanked: those before its first `?` as a path's, the rest as a query's. */
+function redactParameters(word: string): string {
+  const query = word.indexOf('?');
+  const path = query < 0 ? word : word.slice(0, query);
+  const redactedPath = path.replace(PATH_CREDENTIAL, `$1${REDACTED}`);
+  return query < 0
+    ? redactedPath
+    : redactedPath + word.slice(query).replace(QUERY_CREDENTIAL, `$1${REDACTED}`);
+}
 
 /** Remove credentials embedded in free text (URLs, error messages, header dumps). */
 export function redactSecrets(text: string): string {
   return TEXT_RULES.reduce(
     (out, [pattern, replacement]) => out.replace(pattern, replacement),
     text,
-  );
+  ).replace(WORD, redactParameters);
 }
 
 /**

@@ -23,6 +23,15 @@ describe('redactSecrets', () => {
       '/APInoauth/upload?passkey=[REDACTED]&hash=[REDACTED]&size=9',
     ],
     ['/APInoauth/x;Hash=ab12cd;PassKey=zz99', '/APInoauth/x;Hash=[REDACTED];PassKey=[REDACTED]'],
+    // A matrix parameter's value ends with its path segment; the rest of the path stays.
+    ['/API/item;token=ab12cd/metadata?p=1', '/API/item;token=[REDACTED]/metadata?p=1'],
+    [
+      '/API/item;password=hunter22/metadata?passkey=K1&x=1',
+      '/API/item;password=[REDACTED]/metadata?passkey=[REDACTED]&x=1',
+    ],
+    // In a query, / and ? belong to a value: all of it goes, up to the next parameter.
+    ['/API/x?token=ab/cd?ef&y=1', '/API/x?token=[REDACTED]&y=1'],
+    ['/API/x?a=1;token=ab/cd&y=2', '/API/x?a=1;token=[REDACTED]&y=2'],
     ['cookie: JSESSIONID=abc123; Path=/', 'cookie: [REDACTED]; Path=/'],
   ])('%s', (input, expected) => {
     expect(redactSecrets(input)).toBe(expected);

@@ -216,6 +216,8 @@ class Exchange implements Turn {
   readonly safe: boolean;
   /** Whether Vidispine looks at the token on this path, so its answers tell about it. */
   private readonly authenticated: boolean;
+  /** The attempt under way has not told the token model how it ended. */
+  private unreported = false;
 
   constructor(
     private readonly f: ForwarderOptions,
@@ -337,6 +339,7 @@ class Exchange implements Turn {
     }
     this.upstreamReq = upstreamReq;
     this.sentAt = this.f.store.now();
+    this.unreported = true;
     upstreamReq.on('response', (upstreamRes) => this.onResponse(upstreamReq, upstreamRes));
     upstreamReq.on('error', (err) => this.onUpstreamError(upstreamReq, err));
     upstreamReq.on('socket', (socket) => this.watchResponseTime(upstreamReq, socket));
@@ -378,6 +381,7 @@ class Exchange implements Turn {
     const call = new PooledCall(this, !this.freshConnection);
     this.upstreamReq = call;
     this.sentAt = this.f.store.now();
+    this.unreported = true;
     const options: Dispatcher.DispatchOptions = {
       path: upstream.pathPrefix + this.admitted.path,
       method: this.req.method as Dispatcher.HttpMethod,
@@ -509,9 +513,19 @@ class Exchange implements Turn {
     return this.admitted.framing;
   }
 
-  /** An answer other than 401 goes to the token model, where Vidispine looked at the token. */
-  private tellStore(status: number): void {
+  /**
+   * How an attempt ended, other than in a 401, goes to the token model where Vidispine looked
+   * at the token: an answer's status, or `undefined` for none. An attempt that got no answer
+   * may have reached Vidispine and pushed an autoRefresh expiry, which holds back its next push.
+   */
+  private tellStore(status: number | undefined): void {
+    this.unreported = false;
     if (this.authenticated) this.f.store.answered(this.user, this.sentToken, this.sentAt, status);
+  }
+
+  /** The attempt under way ends without an answer (failed, or its client left). */
+  private tellStoreNoAnswer(): void {
+    if (this.unreported) this.tellStore(undefined);
   }
 
   /** Vidispine said `100 Continue` (or kept quiet long enough): the body may flow now. */
@@ -621,6 +635,7 @@ class Exchange implements Turn {
     attempt: Attempt,
     answer: { readonly rawHeaders: readonly string[] },
   ): Promise<Rejection | undefined> {
+    this.unreported = false;
     return verdictOn401({
       store: this.f.store,
       observer: this.f.observer,
@@ -704,9 +719,11 @@ class Exchange implements Turn {
     this.upstreamReq = undefined;
     // undici checks the request before it goes out, as `node:http` does when it is made.
     if (isUnsendableRequest(err)) {
+      this.unreported = false;
       sendPlain(this.res, 400, `request cannot be forwarded: ${err.message}`);
       return;
     }
+    this.tellStoreNoAnswer();
     const reason = classifyUpstreamError(err);
     // A pooled connection Vidispine had already closed: the request most likely never
     // arrived. Only what the client has not seen, and a body we still hold, can go again.
@@ -790,6 +807,7 @@ class Exchange implements Turn {
     const upstreamReq = this.upstreamReq;
     this.upstreamReq = undefined;
     upstreamReq?.destroy();
+    this.tellStoreNoAnswer();
   }
 
   private clearContinueTimer(): void {

@@ -244,8 +244,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       return;
     }
     const sentAt = store.now();
-    // Where Vidispine does not look at the token, its answer tells the token model nothing.
-    const tellStore = (status: number): void => {
+    // Where Vidispine does not look at the token, its answer tells the token model nothing;
+    // no answer (`undefined`) may still mean it took the token and pushed its expiry.
+    const tellStore = (status: number | undefined): void => {
       if (authenticates(u.path)) store.answered(user, lease.value, sentAt, status);
     };
     let stage: AttemptStage = 'sent';
@@ -255,6 +256,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       if (stage === 'answered') client.destroy();
       else if (stage === 'sent') {
         stage = 'retired';
+        tellStore(undefined);
         failed(user, client, err);
       }
     });

@@ -215,11 +215,11 @@ class LruTokenStore implements TokenStore {
     return { user, value: held.value, usableUntil: held.usableUntil };
   }
 
-  answered(user: string, tokenValue: string, sentAt: number, status: number): void {
+  answered(user: string, tokenValue: string, sentAt: number, status: number | undefined): void {
     const slot = this.slots.get(user);
     const held = slot?.recent.find((h) => h.value === tokenValue);
     if (!slot || !held || sentAt >= held.expiresAt) return;
-    if (!provesAccepted(status)) {
+    if (status === undefined || !provesAccepted(status)) {
       this.notePossiblePush(slot, held, sentAt);
       return;
     }

@@ -125,13 +125,15 @@ export interface TokenStore {
   /** A usable token, minting (coalesced) when none is held; rejects with NoTokenError. */
   get(user: string, signal?: AbortSignal): Promise<TokenLease>;
   /**
-   * A request carrying this token, sent at `sentAt`, got an answer with this status (other
-   * than 401) from a path where Vidispine looks at the token (`authenticates`). Only an answer that proves Vidispine accepted the token (`provesAccepted`: not
-   * a front end's 503, never a 5xx) shows it was alive then: it may slide an autoRefresh
-   * expiry and counts as evidence against a learned lifetime. Other answers move no expiry,
-   * but a push Vidispine may have made for them holds back the next one the model counts.
+   * A request carrying this token, sent at `sentAt` to a path where Vidispine looks at the
+   * token (`authenticates`), got an answer with this status (other than 401), or none
+   * (`undefined`: reset, timed out, abandoned by its client). Only an answer that proves
+   * Vidispine accepted the token (`provesAccepted`: not a front end's 503, never a 5xx) shows
+   * it was alive then: it may slide an autoRefresh expiry and counts as evidence against a
+   * learned lifetime. Other answers, and no answer, move no expiry, but a push Vidispine may
+   * have made for them holds back the next one the model counts.
    */
-  answered(user: string, tokenValue: string, sentAt: number, status: number): void;
+  answered(user: string, tokenValue: string, sentAt: number, status: number | undefined): void;
   /**
    * Vidispine answered 401 to a request carrying this token, sent at `sentAt`. A 401 is not
    * always the token's fault (a refused `RunAs`, a path that always answers 401), so unless

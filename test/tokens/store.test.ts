@@ -618,15 +618,18 @@ describe('autoRefresh mode', () => {
     expect(s.store.status()[0].expiresAt).toBe(t0 + 70_000);
   });
 
-  it('counts a push an answer that proves nothing may have made, so a later one is not counted twice', async () => {
+  it.each([
+    ['an answer that proves nothing (500)', 500],
+    ['no answer (reset, timed out, abandoned by its client)', undefined],
+  ])('counts a push %s may have made, so a later one is not counted twice', async (_, status) => {
     const s = setup([auto()]);
     const first = await s.store.get('alice');
     const t0 = s.clock.now();
-    // At 10 s Vidispine took the token, pushed its expiry to 70 s, and then failed (500).
+    // At 10 s Vidispine took the token, pushed its expiry to 70 s, and then failed.
     await s.clock.advance(10_000);
     const failedAt = s.clock.now();
     await s.clock.advance(50);
-    s.store.answered('alice', first.value, failedAt, 500);
+    s.store.answered('alice', first.value, failedAt, status);
     expect(s.store.status()[0].expiresAt).toBe(t0 + 60_000);
     // At 19.9 s, less than the interval after that push, the server pushes nothing.
     await s.clock.advanceTo(t0 + 19_900);

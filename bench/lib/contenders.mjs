@@ -33,7 +33,10 @@ const now = () => performance.timeOrigin + performance.now();
 
 /**
  * A contender process listening on 127.0.0.1:`port`; resolves once it answers the probe
- * unless `wait` is false (cold and start-to-ready measure that part themselves).
+ * unless `wait` is false (cold and start-to-ready measure that part themselves). One with a
+ * readiness URL of its own (this proxy's /readyz) must answer the probe as well, as every
+ * other contender has by then: what its first request loads (undici's pool) is not timed
+ * as part of the first load point, which with --warmup=0 could then complete no request.
  */
 function spawned(
   proc,
@@ -43,12 +46,13 @@ function spawned(
   { spawnedAt, readyUrl, metricsUrl, cleanup = () => undefined },
 ) {
   const base = `http://127.0.0.1:${port}`;
+  const probeUrl = base + (ctx.probePath ?? PROBE_PATH);
   const instance = {
     base,
     headers: {},
     pid: proc.pid,
     spawnedAt,
-    readyUrl: readyUrl ?? base + (ctx.probePath ?? PROBE_PATH),
+    readyUrl: readyUrl ?? probeUrl,
     metricsUrl,
     proc,
     stop: async () => {
@@ -56,12 +60,14 @@ function spawned(
       cleanup();
     },
   };
-  return wait ? ready(instance, ctx.startTimeoutMs) : instance;
+  return wait ? ready(instance, probeUrl, ctx.startTimeoutMs) : instance;
 }
 
-async function ready(instance, timeoutMs) {
+async function ready(instance, probeUrl, timeoutMs) {
   try {
-    await waitForOk(instance.readyUrl, instance.headers, instance.proc, timeoutMs);
+    for (const url of new Set([instance.readyUrl, probeUrl])) {
+      await waitForOk(url, instance.headers, instance.proc, timeoutMs);
+    }
   } catch (err) {
     await instance.stop();
     throw err;

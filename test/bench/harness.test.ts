@@ -176,6 +176,9 @@ const installed = (name: string): boolean =>
 
 type Figures = Record<string, number | null | Record<string, unknown>>;
 
+/** The contenders that are Node.js servers with its default keep-alive timeout (5 s). */
+const CLOSE_IDLE_AFTER_5_S = ['nodehttp', 'undici', 'express'];
+
 type Results = Record<string, Record<string, Figures>>;
 
 interface Report {
@@ -283,7 +286,14 @@ describe('npm run bench', () => {
       expect(results.idle[name].settledRss).toBeGreaterThan(0);
       expect(results.start[name].cpuMs).toBeGreaterThan(0);
       expect(results.start[name].idleWakeups).toBeGreaterThanOrEqual(0);
-      expect(results.idle[name]).toMatchObject({ opened: 50, failed: 0, stillOpen: 50 });
+      expect(results.idle[name]).toMatchObject({ opened: 50, failed: 0 });
+      // Counted 1 s after the last connection opened, when the first has been idle longer:
+      // as long again as opening them took, which a busy machine stretches. Node.js servers
+      // close an idle connection after 5 s, so the 20-line forwarders may have closed some
+      // by then; nginx and this proxy keep one 75 s, Go's server and the upstream for ever.
+      const { stillOpen } = results.idle[name] as { stillOpen: number };
+      if (CLOSE_IDLE_AFTER_5_S.includes(name)) expect(stillOpen).toBeLessThanOrEqual(50);
+      else expect(stillOpen).toBe(50);
       expect(results.idle[name].settledOpen).toEqual(expect.any(Number));
     }
     for (const name of ['nodehttp', 'undici', 'express', 'proxy']) {

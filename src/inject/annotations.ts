@@ -22,7 +22,12 @@ import type { Resources } from '../config/injector';
 import type { Pod, PodContainer } from './k8s';
 import { aboveLimit, parseQuantity } from '../config/quantity';
 import { nearest } from '../config/suggest';
-import { CONTAINER_NAME, type SidecarCredential, type SidecarSettings } from './sidecar';
+import {
+  CONTAINER_NAME,
+  OPS_PORT_NAME,
+  type SidecarCredential,
+  type SidecarSettings,
+} from './sidecar';
 
 const PREFIX = 'vidispine-auth-proxy/';
 /** The label a pod opts in with (the webhook's objectSelector); its value must be "true". */
@@ -249,6 +254,8 @@ export function readPodRequest(
       `${shown(user)} cannot be sent in a RunAs header (only Latin-1 characters): give the user its own credential (password or access-key)`,
     );
   }
+  const scrapeClash = scrapedPortClash(pod);
+  if (scrapeClash !== undefined) problems.push({ annotation: INJECT_LABEL, problem: scrapeClash });
   const port = readPort(r, ANNOTATIONS.port, DEFAULT_PORT);
   const opsPort = readPort(r, ANNOTATIONS.opsPort, DEFAULT_OPS_PORT);
   checkPorts(pod, r, port, opsPort);
@@ -525,6 +532,24 @@ function readPort(r: Reader, a: AnnotationDoc, fallback: number): number {
     return fallback;
   }
   return port;
+}
+
+/**
+ * Why the pod cannot have the sidecar's ops port under its own name, if it cannot: a port of
+ * the app's already has that name, and the pod is scraped (deploy/monitoring's PodMonitor
+ * takes the port of that name in pods with the metrics label), so the proxy's port would be
+ * renamed and the app's scraped in its place. A pod that opted out of scraping (the label
+ * set to anything but "true") gets the renamed port.
+ */
+function scrapedPortClash(pod: Pod): string | undefined {
+  const label = pod.metadata?.labels?.[METRICS_LABEL];
+  if (label !== undefined && label !== 'true') return undefined;
+  for (const c of ownContainers(pod)) {
+    if (c.ports?.some((p) => p.name === OPS_PORT_NAME)) {
+      return `container "${c.name}" has a port named ${OPS_PORT_NAME}, the name of the proxy's metrics port, which deploy/monitoring's PodMonitor scrapes in pods labelled ${METRICS_LABEL}: "true" (it would scrape the app's instead): rename that port, or label the pod ${METRICS_LABEL}: "false" not to be scraped`;
+    }
+  }
+  return undefined;
 }
 
 /** The pod's own containers (the app's and other tools'), not a proxy already in it. */

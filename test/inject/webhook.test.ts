@@ -20,6 +20,16 @@ function pod(spec: Record<string, unknown>, annotations: Record<string, string> 
   return { metadata: { generateName: 'shop-7d9c-', labels: { ...LABELS }, annotations }, spec };
 }
 
+/** A pod that opted out of deploy/monitoring's PodMonitor. */
+function notScraped(spec: Record<string, unknown>): Pod {
+  const p = pod(spec);
+  const metadata = p.metadata as Record<string, unknown>;
+  return {
+    ...p,
+    metadata: { ...metadata, labels: { ...LABELS, 'vidispine-auth-proxy/metrics': 'false' } },
+  };
+}
+
 const APP = { name: 'shop', image: 'registry.example.com/shop:2' };
 
 const asObject = (p: Pod, name = 'shop'): K8sObject =>
@@ -269,7 +279,7 @@ describe('a pod that asks for the proxy', () => {
   });
 
   it('never clashes with the names the pod uses itself', async () => {
-    const stock = pod({
+    const stock = notScraped({
       containers: [
         { ...APP, ports: [{ name: 'proxy-ops', containerPort: 7000 }] },
         {
@@ -299,7 +309,7 @@ describe('a pod that asks for the proxy', () => {
   it('gets its own sidecar when the pod before it asked for another, or for the same one', async () => {
     const plain = pod({ containers: [APP] });
     // Differs from the plain pod's only in a name the pod takes, or in one nested value.
-    const clash = pod({
+    const clash = notScraped({
       containers: [{ ...APP, ports: [{ name: 'proxy-ops', containerPort: 7000 }] }],
     });
     const limited = pod({ containers: [APP] }, { ...ASKS, 'vidispine-auth-proxy/cpu-limit': '1' });
@@ -799,6 +809,21 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       'vidispine-auth-proxy/vidispine-url: longer than 1024 characters',
     );
     expect(answer.status?.message.length).toBeLessThan(1000);
+  });
+
+  it("a port of the app's named as the proxy's metrics port, in a pod the PodMonitor scrapes", async () => {
+    const answer = await webhook.review(
+      podReview(
+        pod({ containers: [{ ...APP, ports: [{ name: 'proxy-ops', containerPort: 7000 }] }] }),
+      ),
+    );
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/inject: container "shop" has a port named proxy-ops, the name of the proxy\'s metrics port',
+    );
+    expect(answer.status?.message).toContain(
+      'rename that port, or label the pod vidispine-auth-proxy/metrics: "false" not to be scraped',
+    );
   });
 
   it('a port the app already declares', async () => {

@@ -119,7 +119,11 @@ export function listenOn(
     () =>
       new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ port: address.port, host: address.host, backlog }, () => {
+        // `::` is every address: Node's listen without a host binds it for IPv6 and IPv4
+        // alike, and 0.0.0.0 instead where the kernel has no IPv6 at all (`ipv6.disable=1`),
+        // so one setting serves IPv4-only, dual-stack and IPv6-only clusters.
+        const host = address.host === '::' ? undefined : address.host;
+        server.listen({ port: address.port, host, backlog }, () => {
           server.off('error', reject);
           resolve();
         });

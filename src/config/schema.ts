@@ -410,7 +410,8 @@ export const fileSchema = z.strictObject({
           })
           .prefault('0.0.0.0:9090'),
         {
-          description: 'health + metrics listener; `off` or empty (or `null` in YAML) disables it',
+          description:
+            'health + metrics listener; `[::]:9090` is every address, IPv6 and IPv4 (IPv4 alone where the kernel has no IPv6); `off` or empty (or `null` in YAML) disables it',
           env: 'OPS_LISTEN',
         },
       ),

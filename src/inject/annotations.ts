@@ -122,7 +122,7 @@ export const ANNOTATIONS = {
     'ops-port',
     '1-65535',
     '`9090`',
-    "the proxy's ops listener (probes, `/metrics`, `/status`) on 0.0.0.0",
+    "the proxy's ops listener (probes, `/metrics`, `/status`) on every address, IPv6 and IPv4 (`[::]`)",
   ),
   tokenSeconds: doc('token-seconds', '1-2147483647', '`60`', 'requested token lifetime in seconds'),
   tokenAutoRefresh: doc(

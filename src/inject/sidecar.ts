@@ -46,7 +46,7 @@ export interface SidecarSettings {
   readonly credential: SidecarCredential;
   /** Data listener on 127.0.0.1. */
   readonly port: number;
-  /** Ops listener on 0.0.0.0 (probes, metrics). */
+  /** Ops listener on every address, IPv6 and IPv4 (probes, metrics). */
   readonly opsPort: number;
   readonly tokenSeconds: number;
   readonly tokenAutoRefresh: boolean;
@@ -143,7 +143,7 @@ function proxyEnv(s: SidecarSettings): EnvVar[] {
     { name: 'VIDISPINE_USER', value: s.user },
     ...credentialEnv(s.credential),
     { name: 'PROXY_LISTEN', value: `127.0.0.1:${s.port}` },
-    { name: 'OPS_LISTEN', value: `0.0.0.0:${s.opsPort}` },
+    { name: 'OPS_LISTEN', value: `[::]:${s.opsPort}` },
     { name: 'TOKEN_SECONDS', value: String(s.tokenSeconds) },
     { name: 'TOKEN_AUTO_REFRESH', value: String(s.tokenAutoRefresh) },
     { name: 'LOG_LEVEL', value: s.logLevel },

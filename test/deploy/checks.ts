@@ -77,17 +77,24 @@ export function proxyContainers(objects: readonly K8sObject[]): ProxyContainer[]
 }
 
 /** The ops port and data listener hosts the proxy will use. */
-function listeners(p: ProxyContainer): { opsPort: number; dataHosts: string[] } {
+/** The proxy's own default ops listener. */
+const OPS_DEFAULT = '0.0.0.0:9090';
+
+function listeners(p: ProxyContainer): { opsPort: number; opsHost: string; dataHosts: string[] } {
   if (p.configText === undefined) {
     const value = (k: string): unknown => p.env.get(k)?.value;
+    const ops = value('OPS_LISTEN') ?? OPS_DEFAULT;
     return {
-      opsPort: listenPort(value('OPS_LISTEN')) ?? 9090,
+      opsPort: listenPort(ops) ?? 9090,
+      opsHost: listenHost(ops) ?? '',
       dataHosts: [listenHost(value('PROXY_LISTEN')) ?? '127.0.0.1'],
     };
   }
   const config = parseYaml(p.configText) as unknown;
+  const ops = at(config, 'ops', 'listen') ?? OPS_DEFAULT;
   return {
-    opsPort: listenPort(at(config, 'ops', 'listen')) ?? 9090,
+    opsPort: listenPort(ops) ?? 9090,
+    opsHost: listenHost(ops) ?? '',
     dataHosts: records(at(config, 'users')).flatMap((u) => listenHost(u.listen) ?? []),
   };
 }
@@ -241,6 +248,9 @@ export function workloadProblems(
         out.push(`${name}: ${env} carries a literal secret`);
       }
     }
+    // IPv6 and IPv4 alike: the kubelet probes an IPv6-only pod on its IPv6 address.
+    if (settings.opsHost !== '[::]')
+      out.push(`${name}: ops listener on ${settings.opsHost}, want [::] (every address, IPv6 too)`);
     const wantHost = proxy.sidecar ? '127.0.0.1' : '0.0.0.0';
     for (const host of settings.dataHosts) {
       if (host !== wantHost) out.push(`${name}: data listener on ${host}, want ${wantHost}`);

@@ -143,7 +143,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         VIDISPINE_USER: 'proxy',
         VIDISPINE_PASSWORD_FILE: '/var/run/secrets/vidispine-auth-proxy/password',
         PROXY_LISTEN: '0.0.0.0:8080',
-        OPS_LISTEN: '0.0.0.0:9090',
+        OPS_LISTEN: '[::]:9090',
         TOKEN_SECONDS: '60',
         TOKEN_AUTO_REFRESH: 'false',
         LOG_LEVEL: 'info',
@@ -228,7 +228,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       const config = parseYaml(
         String(at(only(objects, 'ConfigMap'), 'data', 'config.yaml')),
       ) as unknown;
-      expect(at(config, 'ops', 'listen')).toBe('0.0.0.0:9090');
+      expect(at(config, 'ops', 'listen')).toBe('[::]:9090');
       const userPorts = records(at(config, 'users')).map((u) =>
         Number(String(u.listen).split(':').pop()),
       );
@@ -279,7 +279,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF',
         VIDISPINE_ACCESS_KEY_SECRET_FILE: '/var/run/secrets/vidispine-auth-proxy/access-key',
         PROXY_LISTEN: '0.0.0.0:8080',
-        OPS_LISTEN: '0.0.0.0:9090',
+        OPS_LISTEN: '[::]:9090',
         TOKEN_SECONDS: '60',
         TOKEN_AUTO_REFRESH: 'false',
         LOG_LEVEL: 'info',
@@ -571,7 +571,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       [
         'an ops listener on loopback, where the kubelet cannot probe it',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  ops: {listen: 127.0.0.1:9090}\n',
-        'config.ops.listen: "127.0.0.1:9090" is on loopback, and the kubelet probes the pod IP: leave config.ops.listen out or use 0.0.0.0:9090',
+        'config.ops.listen: "127.0.0.1:9090" is on loopback, and the kubelet probes the pod IP: leave config.ops.listen out or use [::]:9090',
       ],
       [
         'a gateway user listening on loopback, where the Service cannot reach it',

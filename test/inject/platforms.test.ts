@@ -2,10 +2,11 @@
  * What demanding operators need of the injected proxy: an extra CA for an https Vidispine (a
  * private CA) by reference — the webhook's default or the pod's own ConfigMap or Secret,
  * mounted read-only into the proxy alone and named by VIDISPINE_CA_FILE, never read by the
- * webhook —, and OpenShift's restricted-v2 SCC, which refuses a fixed user and assigns one
- * of the namespace's range with group 0. Each patch is applied with fast-json-patch and the
- * pod validated against the Kubernetes schemas, the deployment checks and the proxy's own
- * loader; the proxy runs from the environment the webhook gave it, against the simulator.
+ * webhook —, OpenShift's restricted-v2 SCC, which refuses a fixed user and assigns one of
+ * the namespace's range with group 0, and IPv6-only clusters. Each patch is applied with
+ * fast-json-patch and the pod validated against the Kubernetes schemas, the deployment
+ * checks and the proxy's own loader; the proxy runs from the environment the webhook gave
+ * it, against the simulator.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,12 @@ import { createTestCa } from '../support/certificates';
 import { ChildProxy } from '../support/child-proxy';
 import { patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
 import { closedPort } from '../support/net';
+import { createIpv6OnlyPod, type Ipv6OnlyPod, netnsUnavailable } from '../support/netns';
 import { startSimulator } from '../support/simulator';
+
+const unavailable = netnsUnavailable();
+const describeWithNetns = unavailable === undefined ? describe : describe.skip;
+if (unavailable !== undefined) console.warn(`IPv6-only pod tests skipped: ${unavailable}`);
 
 type Pod = Record<string, unknown>;
 
@@ -56,6 +62,21 @@ async function injected(w: RunningWebhook, stock: Pod): Promise<Pod> {
   return result;
 }
 
+/** A pod injected with its proxy's listeners on ports free here, to run it on this machine. */
+async function onFreePorts(
+  w: RunningWebhook,
+): Promise<{ result: Pod; port: number; opsPort: number }> {
+  const [port, opsPort] = [await closedPort(), await closedPort()];
+  const result = await injected(
+    w,
+    pod({
+      'vidispine-auth-proxy/port': String(port),
+      'vidispine-auth-proxy/ops-port': String(opsPort),
+    }),
+  );
+  return { result, port, opsPort };
+}
+
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'vap-platforms-'));
@@ -71,7 +92,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function runInjected(
   result: Pod,
   vidispine: string,
-  options: { as?: { uid?: number; gid?: number }; caPem?: string } = {},
+  options: { as?: { uid?: number; gid?: number; netns?: string }; caPem?: string } = {},
 ): Promise<ChildProxy> {
   const [proxy] = proxyContainers([{ ...(result as K8sObject), metadata: { name: 'shop' } }]);
   const caFile = proxy?.env.get('VIDISPINE_CA_FILE')?.value;
@@ -132,14 +153,7 @@ describe("OpenShift's restricted-v2: the platform assigns the user", () => {
 
   it('the proxy serves under an arbitrary uid with group 0: it writes nothing that needs an owner', async () => {
     const simulator = await startSimulator();
-    const [port, opsPort] = [await closedPort(), await closedPort()];
-    const result = await injected(
-      webhook,
-      pod({
-        'vidispine-auth-proxy/port': String(port),
-        'vidispine-auth-proxy/ops-port': String(opsPort),
-      }),
-    );
+    const { result, port, opsPort } = await onFreePorts(webhook);
     const child = await runInjected(result, simulator.sim.url, { as: ASSIGNED });
     try {
       const whoami = await fetch(`http://127.0.0.1:${port}/API/whoami`);
@@ -331,5 +345,33 @@ describe('a CA for Vidispine', () => {
     const answer = await withDefault.review(podReview(caPod(annotations)));
     expect(answer.allowed).toBe(false);
     expect(answer.status?.message).toContain(message);
+  });
+});
+
+describeWithNetns('an IPv6-only cluster: the kubelet probes the pod on its IPv6 address', () => {
+  let webhook: RunningWebhook;
+  let podNet: Ipv6OnlyPod;
+  beforeAll(async () => {
+    webhook = await startWebhook();
+    podNet = createIpv6OnlyPod();
+  });
+  afterAll(async () => {
+    podNet.remove();
+    await webhook.stop();
+  });
+
+  it("answers its probes there, and its data listener stays on the pod's loopback", async () => {
+    const simulator = await startSimulator();
+    const { result, port, opsPort } = await onFreePorts(webhook);
+    // No Vidispine is reachable from the namespace: the probes answer all the same.
+    const child = await runInjected(result, simulator.sim.url, { as: { netns: podNet.namespace } });
+    try {
+      const probe = await fetch(`http://[${podNet.address}]:${opsPort}/livez`);
+      expect(probe.status).toBe(200);
+      await expect(fetch(`http://[${podNet.address}]:${port}/API/whoami`)).rejects.toThrow();
+    } finally {
+      await stopped(child);
+      await simulator.sim.close();
+    }
   });
 });

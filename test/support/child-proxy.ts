@@ -43,18 +43,23 @@ export class ChildProxy {
 
   /**
    * `nodeArgs`: Node.js's and V8's own flags, before the CLI. `as`: the user and group it runs
-   * as (the test runs as root).
+   * as (the test runs as root), and the network namespace it runs in (`ip netns exec`, which
+   * execs it: the child is the CLI's own process).
    */
   static start(
     args: string[],
     env: NodeJS.ProcessEnv,
     nodeArgs: string[] = [],
-    as: { uid?: number; gid?: number } = {},
+    as: { uid?: number; gid?: number; netns?: string } = {},
   ): ChildProxy {
-    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+    const { netns, ...ids } = as;
+    const command = [process.execPath, ...nodeArgs, CLI, ...args];
+    const [file, ...rest] =
+      netns === undefined ? command : ['ip', 'netns', 'exec', netns, ...command];
+    const child = spawn(file as string, rest, {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
-      ...as,
+      ...ids,
     });
     return new ChildProxy(child);
   }

@@ -37,6 +37,29 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
+/** Removes the veth pair (by its near end) and the namespace, whichever exist. */
+function removal(near: string, namespace: string): () => void {
+  return () => {
+    for (const args of [
+      ['link', 'del', near],
+      ['netns', 'del', namespace],
+    ]) {
+      try {
+        ip(...args);
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+}
+
+/** A new namespace and a veth pair into it: `near` here, `far` there (both still down). */
+function vethInto(namespace: string, near: string, far: string): void {
+  ip('netns', 'add', namespace);
+  ip('link', 'add', near, 'type', 'veth', 'peer', 'name', far);
+  ip('link', 'set', far, 'netns', namespace);
+}
+
 export interface DroppingAddress {
   /** Nothing ever answers packets sent here. */
   readonly address: string;
@@ -51,23 +74,10 @@ export function createDroppingAddress(): DroppingAddress {
   const far = `vapf${id}`.slice(0, 15);
   const base = (10 << 24) + ((id * 4) & 0xfffffc);
   const dotted = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
-  const remove = (): void => {
-    for (const args of [
-      ['link', 'del', near],
-      ['netns', 'del', namespace],
-    ]) {
-      try {
-        ip(...args);
-      } catch {
-        // Already gone.
-      }
-    }
-  };
+  const remove = removal(near, namespace);
   remove();
   try {
-    ip('netns', 'add', namespace);
-    ip('link', 'add', near, 'type', 'veth', 'peer', 'name', far);
-    ip('link', 'set', far, 'netns', namespace);
+    vethInto(namespace, near, far);
     ip('netns', 'exec', namespace, 'ip', 'link', 'set', far, 'up');
     ip('addr', 'add', `${dotted(base + 1)}/30`, 'dev', near);
     ip('link', 'set', near, 'up');
@@ -75,6 +85,40 @@ export function createDroppingAddress(): DroppingAddress {
     const address = dotted(base + 2);
     ip('neigh', 'replace', address, 'lladdr', '02:00:00:00:00:01', 'dev', near, 'nud', 'permanent');
     return { address, remove };
+  } catch (err) {
+    remove();
+    throw err;
+  }
+}
+
+export interface Ipv6OnlyPod {
+  readonly namespace: string;
+  /** The pod's one address on its network, as the kubelet probes it. */
+  readonly address: string;
+  remove(): void;
+}
+
+/**
+ * A network namespace laid out as a pod of an IPv6-only cluster: loopback as every pod has
+ * it (127.0.0.1 and ::1), and one interface whose only address is IPv6, reached from here
+ * over a veth pair as the kubelet reaches a pod. Unique per process.
+ */
+export function createIpv6OnlyPod(): Ipv6OnlyPod {
+  const id = process.pid;
+  const namespace = `vap-v6-${id}`;
+  const near = `vap6n${id}`.slice(0, 15);
+  const far = `vap6f${id}`.slice(0, 15);
+  const prefix = `fd00:7661:${(id & 0xffff).toString(16)}::`;
+  const remove = removal(near, namespace);
+  remove();
+  try {
+    vethInto(namespace, near, far);
+    ip('-n', namespace, 'link', 'set', 'lo', 'up');
+    ip('-n', namespace, 'addr', 'add', `${prefix}2/64`, 'dev', far, 'nodad');
+    ip('-n', namespace, 'link', 'set', far, 'up');
+    ip('addr', 'add', `${prefix}1/64`, 'dev', near, 'nodad');
+    ip('link', 'set', near, 'up');
+    return { namespace, address: `${prefix}2`, remove };
   } catch (err) {
     remove();
     throw err;

@@ -67,7 +67,7 @@ a second time (the later of two entries wins, and the probes or the Service miss
 {{- fail (printf "config.ops.listen: %q is not on service.opsPort (%v), where the probes ask: leave config.ops.listen out or use port %v" . $v.service.opsPort $v.service.opsPort) -}}
 {{- end -}}
 {{- if include "vidispine-auth-proxy.onLoopback" . -}}
-{{- fail (printf "config.ops.listen: %q is on loopback, and the kubelet probes the pod IP: leave config.ops.listen out or use 0.0.0.0:%v" . $v.service.opsPort) -}}
+{{- fail (printf "config.ops.listen: %q is on loopback, and the kubelet probes the pod IP: leave config.ops.listen out or use [::]:%v" . $v.service.opsPort) -}}
 {{- end -}}
 {{- end -}}
 {{- else -}}

@@ -63,7 +63,7 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 
 {{/* The YAML configuration, with the ops listener defaulted to the port the probes use. */}}
 {{- define "vidispine-auth-proxy.configYaml" -}}
-{{- $ops := dict "ops" (dict "listen" (printf "0.0.0.0:%v" .values.service.opsPort)) -}}
+{{- $ops := dict "ops" (dict "listen" (printf "[::]:%v" .values.service.opsPort)) -}}
 {{- toYaml (merge (deepCopy .values.config) $ops) -}}
 {{- end -}}
 
@@ -241,7 +241,7 @@ sidecar.resources instead of the gateway's resources).
     - name: PROXY_LISTEN
       value: {{ printf "%s:%v" .listenHost $dataPort | quote }}
     - name: OPS_LISTEN
-      value: {{ printf "0.0.0.0:%v" $v.service.opsPort | quote }}
+      value: {{ printf "[::]:%v" $v.service.opsPort | quote }}
     - name: TOKEN_SECONDS
       value: {{ $v.token.seconds | quote }}
     - name: TOKEN_AUTO_REFRESH

@@ -377,6 +377,11 @@ export const fileSchema = z.strictObject({
           'a client that sends no byte of its request body for this long gets 408 (at most 3600)',
         env: 'PROXY_CLIENT_BODY_TIMEOUT_SECONDS',
       }),
+      sendTimeoutSeconds: key(duration(0, 3_600, 'seconds', true).default(60), {
+        description:
+          'a client that takes no byte of its answer for this long, while the proxy holds bytes for it, has its connection cut (at most 3600)',
+        env: 'PROXY_SEND_TIMEOUT_SECONDS',
+      }),
       keepAliveTimeoutSeconds: key(duration(0, 3_600, 'seconds', true).default(75), {
         description:
           "a client's idle keep-alive connection is closed after this long (at most 3600; announced in `Keep-Alive: timeout=`)",

@@ -46,6 +46,7 @@ import { isSafe } from './pipeline';
 import { withoutToken } from './unauthorized';
 import { replayed, verdictOn401 } from './verdict';
 import { retriesOnFreshConnection } from './retry';
+import { SendTimeout, cutStalledAnswer } from './send-timeout';
 import type { Upstream } from './upstream';
 import { limitConnect, whenSent } from './upstream';
 import { InFlight } from './in-flight';
@@ -66,6 +67,8 @@ export interface ForwarderOptions {
   readonly expectContinueTimeoutMs: number;
   /** A client that sends no body byte for this long gets 408. */
   readonly clientBodyTimeoutMs: number;
+  /** A client that takes no byte of its answer for this long has it cut. */
+  readonly sendTimeoutMs: number;
   readonly store: TokenStore;
   readonly observer: ForwardObserver;
   readonly logger: Logger;
@@ -210,6 +213,8 @@ class Exchange implements Turn {
   private answer: IncomingMessage | undefined;
   /** The head of the answer passed on, as written: how its end is delimited. */
   private answerHeaders: readonly string[] = NO_HEADERS;
+  /** Of a pooled answer being passed on. */
+  private sendTimeout: SendTimeout | undefined;
 
   private readonly user: string;
   private plan: BodyPlan;
@@ -412,7 +417,9 @@ class Exchange implements Turn {
       return false;
     }
     this.f.readBuffers.read(chunk.length);
-    return this.res.write(chunk);
+    const taken = this.res.write(chunk);
+    if (!taken) this.sendTimeout?.held();
+    return taken;
   }
 
   /** See `Upstream.resetting`: a pooled answer ending now was cut short. */
@@ -478,6 +485,7 @@ class Exchange implements Turn {
       return false;
     }
     this.answerHeaders = headers;
+    this.sendTimeout = this.watchSend();
     res.on('drain', answer.resume);
     return true;
   }
@@ -694,7 +702,14 @@ class Exchange implements Turn {
       // The upstream request still owes its body; its connection cannot be reused.
       else if (bodyNeverSent) upstreamReq.destroy();
     });
+    // The pipe pauses Vidispine's answer when the client does not take a write at once.
+    upstreamRes.on('pause', this.watchSend().held);
     upstreamRes.pipe(res);
+  }
+
+  /** The answer is cut once its client stops taking it (see `SendTimeout`); what went upstream goes with it. */
+  private watchSend(): SendTimeout {
+    return new SendTimeout(this.res, this.f.sendTimeoutMs, () => cutStalledAnswer(this.res));
   }
 
   /**

@@ -119,6 +119,7 @@ function createDataListener(
     ...shared,
     expectContinueTimeoutMs: config.proxy.expectContinueTimeoutMs,
     clientBodyTimeoutMs: config.proxy.clientBodyTimeoutSeconds * 1000,
+    sendTimeoutMs: config.proxy.sendTimeoutSeconds * 1000,
     store,
     observer,
     logger,

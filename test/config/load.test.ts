@@ -50,6 +50,7 @@ describe('environment mode', () => {
       replayBufferBytes: 1048576,
       replayBufferTotalBytes: 16777216,
       clientBodyTimeoutSeconds: 60,
+      sendTimeoutSeconds: 60,
       keepAliveTimeoutSeconds: 75,
       expectContinueTimeoutMs: 1000,
       accessLog: false,
@@ -82,6 +83,7 @@ describe('environment mode', () => {
         PROXY_REPLAY_BUFFER_BYTES: '0',
         PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1024',
         PROXY_CLIENT_BODY_TIMEOUT_SECONDS: '20',
+        PROXY_SEND_TIMEOUT_SECONDS: '45',
         PROXY_KEEP_ALIVE_TIMEOUT_SECONDS: '120',
         PROXY_EXPECT_CONTINUE_TIMEOUT_MS: '250',
         ACCESS_LOG: '1',
@@ -123,6 +125,7 @@ describe('environment mode', () => {
       replayBufferBytes: 0,
       replayBufferTotalBytes: 1024,
       clientBodyTimeoutSeconds: 20,
+      sendTimeoutSeconds: 45,
       keepAliveTimeoutSeconds: 120,
       expectContinueTimeoutMs: 250,
       accessLog: true,
@@ -311,7 +314,7 @@ ops:
 log:
   level: warn
 shutdown: { delaySeconds: 1, drainSeconds: 2 }
-proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSeconds: 5, keepAliveTimeoutSeconds: 30, expectContinueTimeoutMs: 5, accessLog: true }
+proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSeconds: 5, sendTimeoutSeconds: 7, keepAliveTimeoutSeconds: 30, expectContinueTimeoutMs: 5, accessLog: true }
 `),
       env: { ADMIN_PW: 'x', VIDISPINE_URL: 'http://ignored' },
     });
@@ -370,6 +373,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       replayBufferBytes: 10,
       replayBufferTotalBytes: 100,
       clientBodyTimeoutSeconds: 5,
+      sendTimeoutSeconds: 7,
       keepAliveTimeoutSeconds: 30,
       expectContinueTimeoutMs: 5,
       accessLog: true,

@@ -48,6 +48,7 @@ const config: ProxyConfig = {
     replayBufferBytes: 65536,
     replayBufferTotalBytes: 1 << 25,
     clientBodyTimeoutSeconds: 60,
+    sendTimeoutSeconds: 60,
     keepAliveTimeoutSeconds: 75,
     expectContinueTimeoutMs: 1000,
     accessLog: true,

@@ -11,7 +11,8 @@ import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/r
 import { call } from '../support/http';
 import { rawExchange } from '../support/net';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
-import { startApp, startHarness, type RunningApp } from '../support/app';
+import { startRawUpstream, type RawUpstream } from '../support/raw-upstream';
+import { startApp, startHarness, type Harness, type RunningApp } from '../support/app';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
 describe('clients that go away', () => {
@@ -171,6 +172,123 @@ describe('a client that reads slowly', () => {
         expect(received).toBeLessThan(1024 * MiB);
       } finally {
         await r.close();
+      }
+    },
+    HANG_GUARD_MS,
+  );
+});
+
+describe('a client that stops reading', () => {
+  // It reads the head and a little of a large answer, then nothing while its connection stays
+  // open, as a client whose process hangs or whose peer vanished behind a NAT that keeps
+  // answering for it. Held for ever, each took a connection to Vidispine for good.
+  let h: Harness;
+  let upstream: RawUpstream;
+  beforeAll(async () => {
+    upstream = await startRawUpstream();
+    h = await startHarness({ proxy: { sendTimeoutSeconds: 0.5 } });
+  });
+  afterAll(async () => {
+    await h.close();
+    await upstream.close();
+  });
+
+  /**
+   * Sends `request`, reads 1 MiB of the answer and stops reading. `end` reads again once the
+   * test saw the proxy give up (a paused socket does not notice), up to the connection's
+   * close, and says how much of the answer came.
+   */
+  function stopReading(port: number, request: string): { end(): Promise<number> } {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = 0;
+    let reading = true;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (reading && received > MiB) socket.pause();
+    });
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on('close', resolve));
+    socket.write(request);
+    return {
+      end: async () => {
+        reading = false;
+        socket.resume();
+        await closed;
+        return received;
+      },
+    };
+  }
+
+  it(
+    'a download without a request body (undici) is cut after sendTimeoutSeconds, and so is its request upstream',
+    async () => {
+      const size = 1024 * MiB;
+      const client = stopReading(
+        h.port,
+        `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      );
+      await until(() => h.sim.inFlightRequests() === 1, HANG_GUARD_MS, 'the download upstream');
+      await until(() => h.sim.inFlightRequests() === 0, HANG_GUARD_MS, 'upstream closed');
+      await until(() => h.listeners[0].inFlight() === 0, HANG_GUARD_MS, 'nothing in flight');
+      // Reset, but with bytes still unread Linux shows the client a plain end: the body's
+      // length tells it the answer was cut.
+      expect(await client.end()).toBeLessThan(size);
+    },
+    HANG_GUARD_MS,
+  );
+
+  it(
+    'an answer pipelined behind a long one is not cut while it waits for its turn',
+    async () => {
+      // The second answer fills its buffer while the first one is read: that wait is the
+      // first answer's, not a client that stopped reading.
+      const size = 256 * MiB;
+      const get = `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n`;
+      const socket = net.connect(h.port, '127.0.0.1');
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => (received += chunk.length));
+      socket.on('error', () => undefined);
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      // Reading half the time, the first answer takes longer than sendTimeoutSeconds.
+      const pace = setInterval(() => {
+        socket.pause();
+        setTimeout(() => socket.resume(), 50);
+      }, 100);
+      try {
+        socket.write(`${get}\r\n${get}Connection: close\r\n\r\n`);
+        await closed;
+      } finally {
+        clearInterval(pace);
+      }
+      expect(received).toBeGreaterThan(2 * size);
+    },
+    HANG_GUARD_MS,
+  );
+
+  it(
+    'an answer to a request with a body (node:http) is cut too, its connection to Vidispine closed',
+    async () => {
+      const proxy = await startHarness({
+        forwardTo: upstream.url,
+        proxy: { sendTimeoutSeconds: 0.5 },
+      });
+      try {
+        const size = 256 * MiB;
+        upstream.respond = () =>
+          Buffer.concat([
+            Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`),
+            Buffer.alloc(size, 'd'),
+          ]);
+        const client = stopReading(
+          proxy.port,
+          'POST /API/export HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi',
+        );
+        await until(() => upstream.requests.length === 1, HANG_GUARD_MS, 'the request upstream');
+        await until(() => upstream.open() === 0, HANG_GUARD_MS, 'upstream connection closed');
+        await until(() => proxy.listeners[0].inFlight() === 0, HANG_GUARD_MS, 'nothing in flight');
+        expect(await client.end()).toBeLessThan(size);
+      } finally {
+        await proxy.close();
       }
     },
     HANG_GUARD_MS,

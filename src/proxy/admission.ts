@@ -50,7 +50,7 @@ export interface AdmissionRules {
   readonly requestIds: boolean;
 }
 
-export type RefusalStatus = 400 | 403 | 405 | 414 | 431 | 501 | 505;
+export type RefusalStatus = 400 | 403 | 405 | 413 | 414 | 431 | 501 | 505;
 
 /** The methods a data listener forwards, for the `Allow` of its 405s (RFC 9110 §15.5.6). */
 export const FORWARDED_METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS';
@@ -170,8 +170,18 @@ const framing: Pass = (head, _rules, draft) => {
     return undefined;
   }
   const length = head.headers['content-length'];
-  // Node's parser has checked it is one run of digits.
-  draft.framing = length === undefined ? NO_BODY : lengthFraming(Number(length));
+  if (length === undefined) {
+    draft.framing = NO_BODY;
+    return undefined;
+  }
+  // Node's parser has checked it is one run of digits, of any value up to 2^64 − 1. Beyond
+  // 2^53 − 1 a number rounds it: the length sent on would differ from the client's, and
+  // Vidispine would read the body's end elsewhere (RFC 9110 §8.6).
+  const bytes = Number(length);
+  if (!Number.isSafeInteger(bytes)) {
+    return refuse(413, `a Content-Length above ${Number.MAX_SAFE_INTEGER} bytes is not forwarded`);
+  }
+  draft.framing = lengthFraming(bytes);
   return undefined;
 };
 

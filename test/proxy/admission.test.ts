@@ -178,6 +178,23 @@ describe('admission passes', () => {
     expect(result.ok && result.framing).toBe(NO_BODY);
   });
 
+  it('a Content-Length past 2^32 keeps every digit; past 2^53 − 1, which a number cannot hold exactly: 413', () => {
+    // Node's parser takes lengths up to 2^64 − 1; read as a number, 2^53 + 1 went on as 2^53
+    // and 2^64 − 1 as a length Vidispine's parser refuses.
+    const framingOf = (length: string) => {
+      const result = admit(head(['Host', 'x', 'Content-Length', length]), rules, false);
+      return result.ok ? result.framing : [result.status, result.reason];
+    };
+    expect(framingOf('4294967297')).toEqual(lengthFraming(2 ** 32 + 1));
+    expect(framingOf('9007199254740991')).toEqual(lengthFraming(Number.MAX_SAFE_INTEGER));
+    for (const length of ['9007199254740992', '9007199254740993', '18446744073709551615']) {
+      expect(framingOf(length)).toEqual([
+        413,
+        'a Content-Length above 9007199254740991 bytes is not forwarded',
+      ]);
+    }
+  });
+
   it(`targets longer than ${MAX_TARGET_LENGTH} bytes: 414; pathless ones: 400`, () => {
     const longest = `/${'a'.repeat(MAX_TARGET_LENGTH - 1)}`;
     expect(refusal(head(['Host', 'x'], { url: longest }))).toBe('admitted');

@@ -1,8 +1,12 @@
 /** Byte-exact 1 GiB through the proxy both ways, streamed: nothing is ever held whole. */
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { patternChunks } from '../../src/simulator/pattern';
 import { uploadPattern } from '../support/http';
+import { rawExchange } from '../support/net';
+import { header, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
+import { until } from '../support/wait';
 import { startHarness, type Harness } from '../support/app';
 
 const GiB = 1024 * 1024 * 1024;
@@ -107,3 +111,55 @@ it('downloads 1 GiB byte-exact', async () => {
   expect(result).toEqual({ status: 200, bytes: GiB, sha: expectedSha });
   expect(peak).toBeLessThan(STREAMING_BUFFERS);
 }, 120_000);
+
+/**
+ * The same boundaries at the cost of a few bytes: a length past 2^32 (where a 32-bit length
+ * would wrap) whose body stops short, and one past 2^53 − 1 (where a JavaScript number
+ * stops counting bytes one by one). `npm run bench:large-bodies` moves 5 GiB each way.
+ */
+describe('lengths past 32 bits, without sending them', () => {
+  let upstream: RawUpstream;
+  let proxy: Harness;
+  beforeAll(async () => {
+    upstream = await startRawUpstream();
+    proxy = await startHarness({ forwardTo: upstream.url });
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await upstream.close();
+  });
+
+  it('a Content-Length of 2^32 + 1 reaches Vidispine digit for digit, and a client that stops short aborts it there', async () => {
+    const client = net.connect(proxy.port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.write(
+      `PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${2 ** 32 + 1}\r\n\r\n`,
+    );
+    client.write(Buffer.alloc(MiB, 'b'));
+    await until(() => upstream.heads.length === 1);
+    expect(header(upstream.heads[0], 'content-length')).toBe('4294967297');
+    client.destroy();
+    // Closed before the declared length: never taken for a whole request.
+    await until(() => upstream.open() === 0);
+    expect(upstream.requests).toEqual([]);
+    await until(() => proxy.listeners[0].inFlight() === 0);
+  });
+
+  it.each(['9007199254740993', '18446744073709551615'])(
+    'a Content-Length of %s: 413 on a closed connection, nothing forwarded',
+    async (length) => {
+      const answer = await rawExchange(
+        proxy.port,
+        `PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\nabc`,
+      );
+      expect(answer.status).toBe(413);
+      expect(answer.closed).toBe(true);
+      expect(answer.text).toContain(
+        'a Content-Length above 9007199254740991 bytes is not forwarded',
+      );
+      expect(upstream.heads.filter((r) => header(r, 'content-length') !== '4294967297')).toEqual(
+        [],
+      );
+    },
+  );
+});

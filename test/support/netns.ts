@@ -7,7 +7,7 @@
  * Needs `ip` (iproute2) and root (or passwordless sudo); `netnsUnavailable()` says why not,
  * so tests can be reported as skipped rather than passed.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 function sudoPrefix(): string[] | undefined {
   if (process.getuid?.() === 0) return [];
@@ -119,6 +119,68 @@ export function createIpv6OnlyPod(): Ipv6OnlyPod {
     ip('addr', 'add', `${prefix}1/64`, 'dev', near, 'nodad');
     ip('link', 'set', near, 'up');
     return { namespace, address: `${prefix}2`, remove };
+  } catch (err) {
+    remove();
+    throw err;
+  }
+}
+
+/** Why a lossy link cannot be built here (it needs nftables too), or undefined when it can. */
+export function lossyLinkUnavailable(): string | undefined {
+  const netns = netnsUnavailable();
+  if (netns !== undefined) return netns;
+  try {
+    execFileSync('nft', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'needs nftables (`nft`)';
+  }
+  return undefined;
+}
+
+export interface LossyLink {
+  /** The far end's address, inside the namespace. */
+  readonly address: string;
+  /** Runs a command inside the namespace (a server that should sit behind the link). */
+  spawnInside(command: string, args: readonly string[]): ChildProcessWithoutNullStreams;
+  remove(): void;
+}
+
+/**
+ * A veth pair into a namespace of its own whose far end drops `lossPerMille` of the packets
+ * it receives and sends (nftables' `numgen random`: the kernel here has no `netem`), so TCP
+ * retransmits, and reorders what it delivers around each gap, in both directions. Unique
+ * per process: names and a /30 of 10.64.0.0/10 derived from the pid.
+ */
+export function createLossyLink(lossPerMille: number): LossyLink {
+  const id = process.pid;
+  const namespace = `vap-loss-${id}`;
+  const near = `vapl${id}`.slice(0, 15);
+  const far = `vapm${id}`.slice(0, 15);
+  const base = (10 << 24) + (1 << 22) + ((id * 4) & 0x3ffffc);
+  const dotted = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+  const remove = removal(near, namespace);
+  remove();
+  try {
+    vethInto(namespace, near, far);
+    ip('addr', 'add', `${dotted(base + 1)}/30`, 'dev', near);
+    ip('link', 'set', near, 'up');
+    const address = dotted(base + 2);
+    ip('-n', namespace, 'addr', 'add', `${address}/30`, 'dev', far);
+    ip('-n', namespace, 'link', 'set', far, 'up');
+    const nft = (...args: string[]): void => ip('netns', 'exec', namespace, 'nft', ...args);
+    nft('add', 'table', 'inet', 'loss');
+    for (const hook of ['input', 'output']) {
+      nft('add', 'chain', 'inet', 'loss', hook, `{ type filter hook ${hook} priority 0; }`);
+      nft('add', 'rule', 'inet', 'loss', hook, `numgen random mod 1000 < ${lossPerMille} drop`);
+    }
+    return {
+      address,
+      spawnInside: (command, args) => {
+        const [first, ...rest] = [...(prefix ?? []), 'ip', 'netns', 'exec', namespace, command];
+        return spawn(first, [...rest, ...args]);
+      },
+      remove,
+    };
   } catch (err) {
     remove();
     throw err;

@@ -107,6 +107,8 @@ function answerOf() {
     image: 'registry.example.com/vidispine-auth-proxy:0.1.0',
     imagePullPolicy: 'IfNotPresent',
     vidispineUrl: 'http://vidispine.media.svc:8080',
+    imagePullSecrets: [],
+    uid: 65532,
     resources: {
       requests: { cpu: '25m', memory: '96Mi' },
       limits: { cpu: '500m', memory: '192Mi' },

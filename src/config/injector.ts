@@ -161,6 +161,30 @@ export const caSource = () => {
 };
 
 /**
+ * Pull secrets by name, added to each injected pod: a private registry's image is pulled
+ * with the pod's own `imagePullSecrets`, which an app pulling from elsewhere lacks. A YAML
+ * list, or names separated by commas (the environment's form).
+ */
+const SECRET_NAME = secretName();
+const pullSecrets = z
+  .union([z.array(z.string()), z.string()], {
+    error: 'must be a list of Secret names, or names separated by commas',
+  })
+  .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((n) => n.trim()).filter(Boolean))
+  // Each name checked here, so a problem names the setting (an element has no variable).
+  .superRefine((names, ctx) => {
+    for (const name of names) {
+      const parsed = SECRET_NAME.safeParse(name);
+      if (!parsed.success)
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(name)} ${parsed.error.issues[0]?.message ?? 'is no Secret name'}`,
+        });
+    }
+  })
+  .default([]);
+
+/**
  * An account that mints for the pods that ask for it: its name, and the Secret (expected in
  * each pod's namespace) holding its password or, with `accessKeyId`, an access key's secret.
  */
@@ -268,6 +292,12 @@ export const injectorSchema = z.strictObject({
       description: 'the key of the CA bundle in that ConfigMap or Secret',
       env: 'SIDECAR_VIDISPINE_CA_KEY',
     }),
+    imagePullSecrets: key(pullSecrets, {
+      description:
+        "Secrets (in each pod's namespace) to pull the proxy image with, added to the pod's `imagePullSecrets`; a list, or names separated by commas",
+      env: 'SIDECAR_IMAGE_PULL_SECRETS',
+      defaultText: "— (the pod's own)",
+    }),
     uid: key(uid, {
       description:
         "the injected container's user and group ID (`runAsUser`, `runAsGroup`); empty (`null` in YAML) leaves both out for the platform to assign, as OpenShift's `restricted-v2` requires (`runAsNonRoot` stays)",
@@ -323,6 +353,8 @@ export interface SidecarDefaults {
   readonly vidispineUrl?: string;
   /** Absent: no CA beyond Node's, unless a pod names one. */
   readonly vidispineCa?: CaRef;
+  /** Added to each injected pod's `imagePullSecrets` (by name, never read). */
+  readonly imagePullSecrets: readonly string[];
   /** The container's user and group; null: the platform assigns them. */
   readonly uid: number | null;
   readonly resources: Resources;
@@ -380,7 +412,15 @@ function resolveAccount(raw: Raw['sidecar']['admin']): MintAccount | undefined {
 }
 
 function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
-  const { image, imagePullPolicy, vidispineUrl, vidispineCa, vidispineCaKey, uid } = raw.sidecar;
+  const {
+    image,
+    imagePullPolicy,
+    imagePullSecrets,
+    vidispineUrl,
+    vidispineCa,
+    vidispineCaKey,
+    uid,
+  } = raw.sidecar;
   const admin = resolveAccount(raw.sidecar.admin);
   const runAs = resolveAccount(raw.sidecar.runAs);
   const requests = given(raw.sidecar.resources.requests);
@@ -393,6 +433,7 @@ function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
     sidecar: {
       image,
       imagePullPolicy,
+      imagePullSecrets,
       ...(vidispineUrl ? { vidispineUrl } : {}),
       ...(vidispineCa ? { vidispineCa: { ...vidispineCa, key: vidispineCaKey } } : {}),
       uid,

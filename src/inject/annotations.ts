@@ -207,6 +207,8 @@ const FALSE = new Set(['false', '0', 'no']);
 export interface PodRequest {
   readonly settings: SidecarSettings;
   readonly envName?: string;
+  /** The webhook's pull secrets for the proxy image, added to the pod's. */
+  readonly imagePullSecrets: readonly string[];
 }
 
 type Reader = {
@@ -296,6 +298,7 @@ export function readPodRequest(
       resources,
     },
     ...(envName ? { envName } : {}),
+    imagePullSecrets: defaults.imagePullSecrets,
   };
 }
 

@@ -56,6 +56,7 @@ export interface Pod {
     readonly containers: readonly PodContainer[];
     readonly initContainers?: readonly PodContainer[] | null;
     readonly volumes?: readonly { readonly name: string }[] | null;
+    readonly imagePullSecrets?: readonly { readonly name?: string | null }[] | null;
   };
 }
 
@@ -91,6 +92,11 @@ const containers = listOf(container);
 const optionalContainers = optional(containers);
 const optionalVolumes = optional(listOf(named));
 const optionalBoolean = optional(boolean);
+const optionalReferences = optional(
+  listOf((value, path) => {
+    optionalString(object(value, path).name, at(path, 'name'));
+  }),
+);
 
 const optionalOs = optional((value, path) => {
   optionalString(object(value, path).name, at(path, 'name'));
@@ -113,6 +119,7 @@ export function readPod(value: unknown): Pod {
   containers(spec.containers, 'spec.containers');
   optionalContainers(spec.initContainers, 'spec.initContainers');
   optionalVolumes(spec.volumes, 'spec.volumes');
+  optionalReferences(spec.imagePullSecrets, 'spec.imagePullSecrets');
   return value as Pod;
 }
 

@@ -220,6 +220,17 @@ function metadataPatch(pod: Pod): PatchOperation[] {
   ];
 }
 
+/** The webhook's pull secrets that the pod does not list yet, after its own. */
+function pullSecretsPatch(pod: Pod, names: readonly string[]): PatchOperation[] {
+  const listed = pod.spec.imagePullSecrets ?? [];
+  const missing = names.filter((name) => !listed.some((r) => r.name === name));
+  if (missing.length === 0) return [];
+  const refs = missing.map((name) => ({ name }));
+  return listed.length === 0
+    ? [{ op: 'add', path: '/spec/imagePullSecrets', value: refs }]
+    : refs.map((value) => ({ op: 'add', path: '/spec/imagePullSecrets/-', value }));
+}
+
 /** Everything a pod that asked for the proxy and does not have it yet needs. */
 export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] {
   const names = sidecarNames(pod);
@@ -235,6 +246,7 @@ export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] 
     ...(volumes.length === 0
       ? [{ op: 'add', path: '/spec/volumes', value: added } as const]
       : added.map((value) => ({ op: 'add', path: '/spec/volumes/-', value }) as const)),
+    ...pullSecretsPatch(pod, request.imagePullSecrets),
     ...metadataPatch(pod),
   ];
 }

@@ -68,6 +68,7 @@ describe('configuration errors exit 2 naming the key', () => {
         SIDECAR_VIDISPINE_URL: 'vidispine:8080',
         SIDECAR_MEMORY_LIMIT: '1 GB',
         SIDECAR_UID: '0',
+        SIDECAR_IMAGE_PULL_SECRETS: 'regcred,Reg_Cred',
         LOG_LEVEL: 'loud',
       },
       [
@@ -77,6 +78,7 @@ describe('configuration errors exit 2 naming the key', () => {
         'SIDECAR_VIDISPINE_URL:',
         'SIDECAR_MEMORY_LIMIT: must be a Kubernetes quantity',
         'SIDECAR_UID: must be a user ID from 1 to 2147483647, or empty for none',
+        'SIDECAR_IMAGE_PULL_SECRETS: "Reg_Cred" must be a Secret name',
         'LOG_LEVEL: must be one of',
       ],
     ],
@@ -246,6 +248,9 @@ describe('running', () => {
         '  image: registry.example.com/vidispine-auth-proxy:0.1.0',
         '  vidispineUrl: http://vidispine:8080',
         '  resources: { limits: { cpu: null } }',
+        '  imagePullSecrets: [regcred, mirror-cred]',
+        '  vidispineCa: secret/media-ca',
+        '  uid: null',
       ].join('\n'),
     );
     const child = ChildProxy.start(['inject', '--config', file], { PATH: process.env.PATH });
@@ -255,6 +260,9 @@ describe('running', () => {
         config: {
           sidecar: {
             resources: { requests: { cpu: '25m', memory: '96Mi' }, limits: { memory: '192Mi' } },
+            imagePullSecrets: ['regcred', 'mirror-cred'],
+            vidispineCa: { kind: 'secret', name: 'media-ca', key: 'ca.crt' },
+            uid: null,
           },
         },
       });

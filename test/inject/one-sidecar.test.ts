@@ -271,6 +271,11 @@ const CHART_CASES: [string, Record<string, unknown>, Record<string, unknown>?][]
     { vidispineCa: 'configmap/vidispine-ca' },
   ],
   [
+    'pull secrets for a private registry: injector.sidecar.imagePullSecrets, on the pod',
+    {},
+    { imagePullSecrets: ['regcred', 'mirror-cred'] },
+  ],
+  [
     'another fixed user',
     { securityContext: { runAsUser: 1000770000, runAsGroup: 1000770000 } },
     { uid: 1000770000 },
@@ -327,6 +332,11 @@ describe.each(HELMS)(
         expect(sidecarOf(fromWebhook)).toEqual(sidecarOf(fromChart));
         for (const { name } of records(sidecarOf(fromWebhook)?.volumeMounts))
           expect(proxyVolume(fromWebhook, name)).toEqual(proxyVolume(fromChart, name));
+        // Pod-level, the webhook's alone: the template sets no pod field.
+        const pullSecrets = (injected.imagePullSecrets as string[] | undefined) ?? [];
+        expect(at(fromWebhook, 'spec', 'imagePullSecrets') ?? []).toEqual(
+          pullSecrets.map((name) => ({ name })),
+        );
         expect(workloadProblems(objects)).toEqual([]);
       } finally {
         await hook.stop();

@@ -375,3 +375,38 @@ describeWithNetns('an IPv6-only cluster: the kubelet probes the pod on its IPv6 
     }
   });
 });
+
+describe('a private registry: the proxy image pulled with the pull secrets the webhook names', () => {
+  let webhook: RunningWebhook;
+  beforeAll(async () => {
+    webhook = await startWebhook({ SIDECAR_IMAGE_PULL_SECRETS: 'regcred, mirror-cred' });
+  });
+  afterAll(() => webhook.stop());
+
+  it("adds them to a pod that has none, and after a pod's own, each once", async () => {
+    const none = await injected(webhook, pod({}));
+    expect(at(none, 'spec', 'imagePullSecrets')).toEqual([
+      { name: 'regcred' },
+      { name: 'mirror-cred' },
+    ]);
+    const own = await injected(
+      webhook,
+      pod({}, { imagePullSecrets: [{ name: 'shop-registry' }, { name: 'regcred' }] }),
+    );
+    expect(at(own, 'spec', 'imagePullSecrets')).toEqual([
+      { name: 'shop-registry' },
+      { name: 'regcred' },
+      { name: 'mirror-cred' },
+    ]);
+  });
+
+  it('adds none where the webhook names none', async () => {
+    const plain = await startWebhook();
+    try {
+      const result = await injected(plain, pod({}));
+      expect(at(result, 'spec', 'imagePullSecrets')).toBeUndefined();
+    } finally {
+      await plain.stop();
+    }
+  });
+});

@@ -33,11 +33,23 @@ function stdoutLine(child: ChildProcessWithoutNullStreams, pattern: RegExp): Pro
 }
 
 /** Resolves once an entry whose name starts with `prefix` is in `dir`. */
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 function entryAppears(dir: string, prefix: string): Promise<void> {
   return new Promise((resolve) => {
+    let found = false;
     const watcher = watch(dir, () => check());
+    // A change event can still be delivered after the test has removed the directory:
+    // once the entry was seen, or the directory is gone, there is nothing left to look at.
     const check = () => {
-      if (!readdirSync(dir).some((name) => name.startsWith(prefix))) return;
+      if (found || !entries(dir).some((name) => name.startsWith(prefix))) return;
+      found = true;
       watcher.close();
       resolve();
     };

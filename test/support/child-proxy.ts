@@ -1,6 +1,9 @@
 /** The built CLI as a real child process, with its JSON log lines parsed as they arrive. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { chmodSync, copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CLI } from './cli';
 
@@ -13,6 +16,28 @@ function parseLogLine(text: string): LogLine | undefined {
   } catch {
     return undefined;
   }
+}
+
+let forOthers: { node: string; cli: string } | undefined;
+
+/**
+ * Node.js and the built CLI where any user can reach them. A checkout (and the Node.js of
+ * `npm run test:node24`, cached inside it) may sit below a directory only its owner may enter,
+ * as `mktemp -d` makes one, and a child given another uid could then load neither.
+ */
+function reachableByAnyone(): { node: string; cli: string } {
+  if (forOthers) return forOthers;
+  const root = mkdtempSync(join(tmpdir(), 'vap-cli-'));
+  chmodSync(root, 0o755);
+  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+  const node = join(root, 'node');
+  copyFileSync(process.execPath, node);
+  chmodSync(node, 0o755);
+  const dist = dirname(CLI);
+  cpSync(dist, join(root, 'dist'), { recursive: true });
+  copyFileSync(join(dist, '..', 'package.json'), join(root, 'package.json'));
+  forOthers = { node, cli: join(root, 'dist', 'cli.js') };
+  return forOthers;
 }
 
 export class ChildProxy {
@@ -53,7 +78,9 @@ export class ChildProxy {
     as: { uid?: number; gid?: number; netns?: string } = {},
   ): ChildProxy {
     const { netns, ...ids } = as;
-    const command = [process.execPath, ...nodeArgs, CLI, ...args];
+    const { node, cli } =
+      ids.uid === undefined ? { node: process.execPath, cli: CLI } : reachableByAnyone();
+    const command = [node, ...nodeArgs, cli, ...args];
     const [file, ...rest] =
       netns === undefined ? command : ['ip', 'netns', 'exec', netns, ...command];
     const child = spawn(file as string, rest, {

@@ -117,7 +117,13 @@ async function runInjected(
     ]),
   );
   const child = ChildProxy.start(['run'], { ...env, SHUTDOWN_DELAY_SECONDS: '0' }, [], options.as);
-  await child.waitFor((l) => l.event === 'token_minted' || l.event === 'token_mint_failed');
+  try {
+    await child.waitFor((l) => l.event === 'token_minted' || l.event === 'token_mint_failed');
+  } catch (err) {
+    // One that never got so far must not outlive the test, nor keep the run from ending.
+    await stopped(child);
+    throw err;
+  }
   return child;
 }
 
@@ -153,14 +159,17 @@ describe("OpenShift's restricted-v2: the platform assigns the user", () => {
 
   it('the proxy serves under an arbitrary uid with group 0: it writes nothing that needs an owner', async () => {
     const simulator = await startSimulator();
-    const { result, port, opsPort } = await onFreePorts(webhook);
-    const child = await runInjected(result, simulator.sim.url, { as: ASSIGNED });
     try {
-      const whoami = await fetch(`http://127.0.0.1:${port}/API/whoami`);
-      expect(await whoami.text()).toBe('alice');
-      expect((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status).toBe(200);
+      const { result, port, opsPort } = await onFreePorts(webhook);
+      const child = await runInjected(result, simulator.sim.url, { as: ASSIGNED });
+      try {
+        const whoami = await fetch(`http://127.0.0.1:${port}/API/whoami`);
+        expect(await whoami.text()).toBe('alice');
+        expect((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status).toBe(200);
+      } finally {
+        await stopped(child);
+      }
     } finally {
-      await stopped(child);
       await simulator.sim.close();
     }
   });
@@ -362,15 +371,20 @@ describeWithNetns('an IPv6-only cluster: the kubelet probes the pod on its IPv6 
 
   it("answers its probes there, and its data listener stays on the pod's loopback", async () => {
     const simulator = await startSimulator();
-    const { result, port, opsPort } = await onFreePorts(webhook);
-    // No Vidispine is reachable from the namespace: the probes answer all the same.
-    const child = await runInjected(result, simulator.sim.url, { as: { netns: podNet.namespace } });
     try {
-      const probe = await fetch(`http://[${podNet.address}]:${opsPort}/livez`);
-      expect(probe.status).toBe(200);
-      await expect(fetch(`http://[${podNet.address}]:${port}/API/whoami`)).rejects.toThrow();
+      const { result, port, opsPort } = await onFreePorts(webhook);
+      // No Vidispine is reachable from the namespace: the probes answer all the same.
+      const child = await runInjected(result, simulator.sim.url, {
+        as: { netns: podNet.namespace },
+      });
+      try {
+        const probe = await fetch(`http://[${podNet.address}]:${opsPort}/livez`);
+        expect(probe.status).toBe(200);
+        await expect(fetch(`http://[${podNet.address}]:${port}/API/whoami`)).rejects.toThrow();
+      } finally {
+        await stopped(child);
+      }
     } finally {
-      await stopped(child);
       await simulator.sim.close();
     }
   });

@@ -5,6 +5,10 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   transform: { '^.+\\.ts$': ['@swc/jest'] },
-  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  reporters: [
+    'default',
+    '<rootDir>/test/support/summary-reporter.js',
+    '<rootDir>/test/support/exit-watchdog.js',
+  ],
   testTimeout: 30000,
 };

@@ -1,7 +1,7 @@
 /** The built CLI as a real child process, with its JSON log lines parsed as they arrive. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,9 +27,9 @@ let forOthers: { node: string; cli: string } | undefined;
  */
 function reachableByAnyone(): { node: string; cli: string } {
   if (forOthers) return forOthers;
+  // Removed with the run's temporary directory (run-tmpdir.ts).
   const root = mkdtempSync(join(tmpdir(), 'vap-cli-'));
   chmodSync(root, 0o755);
-  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
   const node = join(root, 'node');
   copyFileSync(process.execPath, node);
   chmodSync(node, 0o755);

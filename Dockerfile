@@ -82,7 +82,7 @@ COPY --from=app /app ./
 COPY --from=compile-cache --chown=65532:65532 /compile-cache ./.compile-cache
 ENV NODE_COMPILE_CACHE=/app/.compile-cache
 # 8080: data listener (the app's Vidispine endpoint; loopback by default, set PROXY_LISTEN
-#       to 0.0.0.0:8080 for a gateway). 9090: ops listener (/livez /startupz /readyz /metrics /status).
+#       to [::]:8080 for a gateway). 9090: ops listener (/livez /startupz /readyz /metrics /status).
 EXPOSE 8080 9090
 USER 65532:65532
 ENTRYPOINT ["node", "/app/dist/cli.js"]

@@ -41,10 +41,12 @@ export function isPortAlone(value: unknown): boolean {
 
 /**
  * `8080` where an address is expected (as `listen` of other servers takes it): which host
- * was meant is not ours to guess, since one choice opens the port to the network.
+ * was meant is not ours to guess, since one choice opens the port to the network. Every
+ * address is offered as `[::]`, which `listenOn` binds in IPv4-only, dual-stack and IPv6-only
+ * clusters alike, where 0.0.0.0 leaves an IPv6 pod IP unserved.
  */
 export function portAlone(port: string): string {
-  return `${port} is a port alone: write host:port, 127.0.0.1:${port} (local connections only) or 0.0.0.0:${port} (every interface)`;
+  return `${port} is a port alone: write host:port, 127.0.0.1:${port} (local connections only) or [::]:${port} (every address, IPv6 and IPv4)`;
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);

@@ -333,7 +333,7 @@ export const fileSchema = z.strictObject({
         }),
         listen: key(listenAddress.optional(), {
           description:
-            'data listener acting as this user: host:port, IPv6 as `[::1]:8080`, port 0 = any free port',
+            'data listener acting as this user: host:port, IPv6 as `[::1]:8080`; `[::]:8080` is every address, IPv6 and IPv4, as a gateway listens (IPv4 alone where the kernel has no IPv6); port 0 = any free port',
           env: 'PROXY_LISTEN',
           defaultText: '— (at least one user needs one)',
           envDefault: '127.0.0.1:8080',

@@ -216,17 +216,17 @@ describe('YAML that cannot be read is reported by line, column and key, never by
     [
       'a bare port as a listener',
       VALID.replace('listen: 127.0.0.1:0', 'listen: 8080'),
-      'users[0].listen: 8080 is a port alone: write host:port, 127.0.0.1:8080 (local connections only) or 0.0.0.0:8080 (every interface)',
+      'users[0].listen: 8080 is a port alone: write host:port, 127.0.0.1:8080 (local connections only) or [::]:8080 (every address, IPv6 and IPv4)',
     ],
     [
       'a bare port, quoted, as a listener',
       VALID.replace('listen: 127.0.0.1:0', 'listen: "8080"'),
-      'users[0].listen: 8080 is a port alone: write host:port, 127.0.0.1:8080 (local connections only) or 0.0.0.0:8080 (every interface)',
+      'users[0].listen: 8080 is a port alone: write host:port, 127.0.0.1:8080 (local connections only) or [::]:8080 (every address, IPv6 and IPv4)',
     ],
     [
       'a bare port as the ops listener',
       VALID.replace('listen: off', 'listen: 9090'),
-      'ops.listen: 9090 is a port alone: write host:port, 127.0.0.1:9090 (local connections only) or 0.0.0.0:9090 (every interface); or off to disable it',
+      'ops.listen: 9090 is a port alone: write host:port, 127.0.0.1:9090 (local connections only) or [::]:9090 (every address, IPv6 and IPv4); or off to disable it',
     ],
     [
       'a duplicate top-level key',

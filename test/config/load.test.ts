@@ -177,7 +177,7 @@ describe('environment mode', () => {
     ],
     [
       { PROXY_LISTEN: '8080' },
-      'PROXY_LISTEN: 8080 is a port alone: write host:port, 127.0.0.1:8080 (local connections only) or 0.0.0.0:8080 (every interface)',
+      'PROXY_LISTEN: 8080 is a port alone: write host:port, 127.0.0.1:8080 (local connections only) or [::]:8080 (every address, IPv6 and IPv4)',
     ],
     [
       { PROXY_LISTEN: '127.0.0.1' },
@@ -450,6 +450,10 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       YAML_BASE + '  - name: bob\n    listen: 0.0.0.0:8080\n',
       'users[1].listen: address already used by users[0]',
     ],
+    [
+      YAML_BASE + "  - name: bob\n    listen: '[::]:8080'\n",
+      'users[1].listen: address already used by users[0]',
+    ],
     [YAML_BASE + '  - name: alice\n', 'users[1].name: "alice" already used by users[0]'],
     [
       YAML_BASE + 'ops: { listen: "127.0.0.1:8080" }\n',
@@ -539,7 +543,7 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     [YAML_BASE + 'log: { level: chatty }\n', 'log.level: must be one of'],
     [
       YAML_BASE + 'ops: { listen: 9090 }\n',
-      'ops.listen: 9090 is a port alone: write host:port, 127.0.0.1:9090 (local connections only) or 0.0.0.0:9090 (every interface); or off to disable it',
+      'ops.listen: 9090 is a port alone: write host:port, 127.0.0.1:9090 (local connections only) or [::]:9090 (every address, IPv6 and IPv4); or off to disable it',
     ],
     [
       YAML_BASE + 'ops: { listen: "localhost" }\n',

@@ -76,10 +76,10 @@ export function proxyContainers(objects: readonly K8sObject[]): ProxyContainer[]
   });
 }
 
-/** The ops port and data listener hosts the proxy will use. */
 /** The proxy's own default ops listener. */
 const OPS_DEFAULT = '0.0.0.0:9090';
 
+/** The ops port and data listener hosts the proxy will use. */
 function listeners(p: ProxyContainer): { opsPort: number; opsHost: string; dataHosts: string[] } {
   if (p.configText === undefined) {
     const value = (k: string): unknown => p.env.get(k)?.value;
@@ -251,7 +251,8 @@ export function workloadProblems(
     // IPv6 and IPv4 alike: the kubelet probes an IPv6-only pod on its IPv6 address.
     if (settings.opsHost !== '[::]')
       out.push(`${name}: ops listener on ${settings.opsHost}, want [::] (every address, IPv6 too)`);
-    const wantHost = proxy.sidecar ? '127.0.0.1' : '0.0.0.0';
+    // A sidecar serves its own pod alone; a gateway its Service, on the pod IP of any family.
+    const wantHost = proxy.sidecar ? '127.0.0.1' : '[::]';
     for (const host of settings.dataHosts) {
       if (host !== wantHost) out.push(`${name}: data listener on ${host}, want ${wantHost}`);
     }

@@ -142,7 +142,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         VIDISPINE_URL: 'http://vidispine:8080',
         VIDISPINE_USER: 'proxy',
         VIDISPINE_PASSWORD_FILE: '/var/run/secrets/vidispine-auth-proxy/password',
-        PROXY_LISTEN: '0.0.0.0:8080',
+        PROXY_LISTEN: '[::]:8080',
         OPS_LISTEN: '[::]:9090',
         TOKEN_SECONDS: '60',
         TOKEN_AUTO_REFRESH: 'false',
@@ -278,7 +278,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         VIDISPINE_USER: 'ingest',
         VIDISPINE_ACCESS_KEY_ID: 'VSID2C56CQTA7DWW7DLF',
         VIDISPINE_ACCESS_KEY_SECRET_FILE: '/var/run/secrets/vidispine-auth-proxy/access-key',
-        PROXY_LISTEN: '0.0.0.0:8080',
+        PROXY_LISTEN: '[::]:8080',
         OPS_LISTEN: '[::]:9090',
         TOKEN_SECONDS: '60',
         TOKEN_AUTO_REFRESH: 'false',
@@ -566,7 +566,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       [
         'a YAML config in which no user listens',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a}]\n',
-        'config.users: no user has a listen address, and the proxy does not start without a data listener',
+        'config.users: no user has a listen address, and the proxy does not start without a data listener: give at least one user listen (e.g. [::]:8080 on a port in service.ports; 127.0.0.1:8080 in a sidecar)',
       ],
       [
         'an ops listener on loopback, where the kubelet cannot probe it',
@@ -576,7 +576,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       [
         'a gateway user listening on loopback, where the Service cannot reach it',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: "[::1]:8080"}]\n',
-        'config.users[0].listen: "[::1]:8080" is on loopback, which the Service cannot reach: listen on 0.0.0.0:8080',
+        'config.users[0].listen: "[::1]:8080" is on loopback, which the Service cannot reach: listen on [::]:8080',
       ],
       [
         'the ops listener set again in extraEnv',

@@ -105,6 +105,12 @@ describe('deploy/base (gateway)', () => {
     expect(at(only(objects, 'ServiceAccount'), 'automountServiceAccountToken')).toBe(false);
   });
 
+  it('listens on every address of the pod, IPv6 and IPv4, as its Service reaches it in any cluster', () => {
+    const [proxy] = proxyContainers(render('base').objects);
+    expect(proxy?.env.get('PROXY_LISTEN')?.value).toBe('[::]:8080');
+    expect(proxy?.env.get('OPS_LISTEN')?.value).toBe('[::]:9090');
+  });
+
   it.each([1, 2])('lets a node drain evict one of %d gateway pods', (replicas) => {
     const spec = at(only(render('base').objects, 'PodDisruptionBudget'), 'spec');
     expect(drainEvictions(spec, replicas)).toBe(1);

@@ -8,7 +8,7 @@
  * checks and the proxy's own loader; the proxy runs from the environment the webhook gave
  * it, against the simulator.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
@@ -16,8 +16,9 @@ import { createServer as createTlsServer } from 'node:tls';
 import { appConfigProblems, appConfigs } from '../deploy/app-config';
 import { proxyContainers, workloadProblems } from '../deploy/checks';
 import { type K8sObject, at, records, schemaProblems } from '../deploy/render';
+import { runContainer, stopped } from '../deploy/run-container';
 import { createTestCa } from '../support/certificates';
-import { ChildProxy } from '../support/child-proxy';
+import type { ChildProxy } from '../support/child-proxy';
 import { patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
 import { closedPort } from '../support/net';
 import { createIpv6OnlyPod, type Ipv6OnlyPod, netnsUnavailable } from '../support/netns';
@@ -85,9 +86,8 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * Runs the injected container's proxy as `as`, from its environment as the webhook wrote it,
- * each of its mounts a folder of 0444 files owned by root, as the kubelet makes them: the
- * password in the credentials', `caPem` under the CA's key in the CA's.
+ * Runs the injected container's proxy as `as`, from its environment as the webhook wrote it:
+ * the password in the credentials' mount, `caPem` under the CA's key in the CA's.
  */
 async function runInjected(
   result: Pod,
@@ -95,41 +95,12 @@ async function runInjected(
   options: { as?: { uid?: number; gid?: number; netns?: string }; caPem?: string } = {},
 ): Promise<ChildProxy> {
   const [proxy] = proxyContainers([{ ...(result as K8sObject), metadata: { name: 'shop' } }]);
-  const caFile = proxy?.env.get('VIDISPINE_CA_FILE')?.value;
-  const folders = new Map<string, string>();
-  for (const { mountPath } of records(sidecarOf(result)?.volumeMounts)) {
-    const folder = mkdtempSync(join(dir, 'mount-'));
-    chmodSync(folder, 0o755);
-    folders.set(String(mountPath), folder);
-  }
-  const local = (value: string): string =>
-    [...folders].reduce((v, [mount, folder]) => v.replace(`${mount}/`, `${folder}/`), value);
-  const files: [string | undefined, string | undefined][] = [
-    [proxy?.env.get('VIDISPINE_PASSWORD_FILE')?.value as string | undefined, 'alice-password\n'],
-    [caFile as string | undefined, options.caPem],
-  ];
-  for (const [file, text] of files)
-    if (file !== undefined && text !== undefined) writeFileSync(local(file), text, { mode: 0o444 });
-  const env = Object.fromEntries(
-    [...(proxy?.env.values() ?? [])].map((e) => [
-      String(e.name),
-      local(String(e.value)).replace('http://vidispine.media.svc:8080', vidispine),
-    ]),
-  );
-  const child = ChildProxy.start(['run'], { ...env, SHUTDOWN_DELAY_SECONDS: '0' }, [], options.as);
-  try {
-    await child.waitFor((l) => l.event === 'token_minted' || l.event === 'token_mint_failed');
-  } catch (err) {
-    // One that never got so far must not outlive the test, nor keep the run from ending.
-    await stopped(child);
-    throw err;
-  }
-  return child;
-}
-
-async function stopped(child: ChildProxy): Promise<void> {
-  child.kill('SIGTERM');
-  await child.exited;
+  if (proxy === undefined) throw new Error('no proxy container injected');
+  return runContainer(proxy, dir, {
+    files: { VIDISPINE_PASSWORD_FILE: 'alice-password\n', VIDISPINE_CA_FILE: options.caPem },
+    env: { VIDISPINE_URL: vidispine },
+    as: options.as,
+  });
 }
 
 describe("OpenShift's restricted-v2: the platform assigns the user", () => {

@@ -95,6 +95,8 @@ export interface Ipv6OnlyPod {
   readonly namespace: string;
   /** The pod's one address on its network, as the kubelet probes it. */
   readonly address: string;
+  /** This end of the link, which the pod reaches as it reaches the rest of the cluster. */
+  readonly node: string;
   remove(): void;
 }
 
@@ -118,7 +120,7 @@ export function createIpv6OnlyPod(): Ipv6OnlyPod {
     ip('-n', namespace, 'link', 'set', far, 'up');
     ip('addr', 'add', `${prefix}1/64`, 'dev', near, 'nodad');
     ip('link', 'set', near, 'up');
-    return { namespace, address: `${prefix}2`, remove };
+    return { namespace, address: `${prefix}2`, node: `${prefix}1`, remove };
   } catch (err) {
     remove();
     throw err;

@@ -60,7 +60,7 @@ a second time (the later of two entries wins, and the probes or the Service miss
 {{- end -}}
 {{- end -}}
 {{- if eq $listeners 0 -}}
-{{- fail "config.users: no user has a listen address, and the proxy does not start without a data listener: give at least one user listen (e.g. 0.0.0.0:8080 on a port in service.ports; 127.0.0.1:8080 in a sidecar)" -}}
+{{- fail "config.users: no user has a listen address, and the proxy does not start without a data listener: give at least one user listen (e.g. [::]:8080 on a port in service.ports; 127.0.0.1:8080 in a sidecar)" -}}
 {{- end -}}
 {{- with dig "ops" "listen" "" $v.config -}}
 {{- if ne (include "vidispine-auth-proxy.listenPort" .) (toString $v.service.opsPort) -}}
@@ -111,7 +111,7 @@ extraEnv may set them (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_DRAIN_SECONDS).
 {{- fail (printf "config.users[%d].listen: port of %q is not in service.ports (%s): add it there, or listen on one of them" $i . (join ", " $ports)) -}}
 {{- end -}}
 {{- if include "vidispine-auth-proxy.onLoopback" . -}}
-{{- fail (printf "config.users[%d].listen: %q is on loopback, which the Service cannot reach: listen on 0.0.0.0:%s" $i . (include "vidispine-auth-proxy.listenPort" .)) -}}
+{{- fail (printf "config.users[%d].listen: %q is on loopback, which the Service cannot reach: listen on [::]:%s" $i . (include "vidispine-auth-proxy.listenPort" .)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -181,8 +181,8 @@ password file or its access key's ID and secret file. Context: dict "prefix" "us
 {{- end -}}
 
 {{/*
-The proxy container. Extra context keys: "listenHost" (0.0.0.0 for the gateway,
-127.0.0.1 for a sidecar) and "sidecar" (true: native sidecar, restartPolicy Always, and
+The proxy container. Extra context keys: "listenHost" ([::] for the gateway: every address,
+IPv6 and IPv4; 127.0.0.1 for a sidecar) and "sidecar" (true: native sidecar, restartPolicy Always, and
 sidecar.resources instead of the gateway's resources).
 */}}
 {{- define "vidispine-auth-proxy.container" -}}

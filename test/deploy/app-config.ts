@@ -8,6 +8,9 @@ import { ProxyContainer, proxyContainers } from './checks';
 import { SECRET_FILE_KEYS } from './contract';
 import { K8sObject, at, records } from './render';
 
+/** The CA bundle a YAML configuration names (vidispine.caFile). */
+const CA_FILE_KEY = /\bcaFile:\s*(\S+)/;
+
 interface Loaded {
   where: string;
   grace: unknown;
@@ -47,17 +50,16 @@ function load(p: ProxyContainer): Loaded {
     const env: NodeJS.ProcessEnv = {};
     for (const [name, e] of p.env) if (typeof e.value === 'string') env[name] = relocate(e.value);
     const configText = p.configText === undefined ? undefined : relocate(p.configText);
+    const caFiles = [env.VIDISPINE_CA_FILE, CA_FILE_KEY.exec(configText ?? '')?.[1]];
     const referenced = [
       ...Object.entries(env).flatMap(([k, v]) => (k.endsWith('_FILE') && v ? [v] : [])),
       ...[...(configText ?? '').matchAll(SECRET_FILE_KEYS)].map((m) => String(m[1])),
+      ...caFiles.flatMap((f) => (f ? [f] : [])),
     ];
     for (const file of referenced.filter((f) => f.startsWith(`${dir}/`))) {
       mkdirSync(dirname(file), { recursive: true });
       // The loader parses a CA bundle: any real certificate stands in for it.
-      writeFileSync(
-        file,
-        file === env.VIDISPINE_CA_FILE ? rootCertificates[0] : 'not-a-real-password',
-      );
+      writeFileSync(file, caFiles.includes(file) ? rootCertificates[0] : 'not-a-real-password');
     }
     let file: string | undefined;
     if (configText !== undefined) {

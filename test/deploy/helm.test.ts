@@ -250,6 +250,40 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(at(annotations, 'checksum/config')).toMatch(/^[a-f0-9]{64}$/);
     });
 
+    it("trusts vidispine.ca with a YAML config: mounted as in single-user mode, the config's caFile its file", () => {
+      const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'multi-user.yaml')], {
+        set: [...WITH_IMAGE, 'vidispine.ca=configmap/media-ca', 'vidispine.caKey=bundle.pem'],
+      });
+      const config = parseYaml(
+        String(at(only(objects, 'ConfigMap'), 'data', 'config.yaml')),
+      ) as unknown;
+      expect(at(config, 'vidispine', 'caFile')).toBe('/etc/vidispine-auth-proxy-ca/bundle.pem');
+      const deployment = only(objects, 'Deployment');
+      const spec = at(deployment, 'spec', 'template', 'spec');
+      const proxy = records(at(spec, 'containers')).find((c) => c.name === 'vidispine-auth-proxy');
+      expect(
+        records(proxy?.volumeMounts).find((m) => m.name === 'vidispine-auth-proxy-ca'),
+      ).toEqual({
+        name: 'vidispine-auth-proxy-ca',
+        mountPath: '/etc/vidispine-auth-proxy-ca',
+        readOnly: true,
+      });
+      expect(
+        records(at(spec, 'volumes')).find((v) => v.name === 'vidispine-auth-proxy-ca'),
+      ).toEqual({
+        name: 'vidispine-auth-proxy-ca',
+        configMap: { name: 'media-ca', defaultMode: 0o444 },
+      });
+      // The file is the whole configuration: VIDISPINE_CA_FILE would be ignored.
+      expect(proxyEnv(deployment)).toEqual({
+        CONFIG_FILE: '/etc/vidispine-auth-proxy/config.yaml',
+      });
+      expect(appConfigProblems(objects)).toEqual([]);
+      expect(appConfigs(objects)[0]?.config?.vidispine.caFile).toMatch(
+        /\/etc\/vidispine-auth-proxy-ca\/bundle\.pem$/,
+      );
+    });
+
     it('mints through the admin credential when the user has no password key', () => {
       const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'admin-minted.yaml')], {
         set: WITH_IMAGE,
@@ -517,9 +551,9 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         /vidispineCaKey/,
       ],
       [
-        'a CA with the YAML config',
-        'vidispine:\n  ca: configmap/vidispine-ca\nconfig:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n',
-        'vidispine.ca is for single-user mode: with config, mount the CA by extraVolumes and extraVolumeMounts and set config.vidispine.caFile to its file',
+        'a CA and a YAML config that names its own',
+        'vidispine:\n  ca: configmap/vidispine-ca\nconfig:\n  vidispine: {url: https://v:8443, caFile: /etc/ca/ca.crt}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n',
+        'vidispine.ca and config.vidispine.caFile both give the CA bundle for Vidispine: set one (vidispine.ca mounts its ConfigMap or Secret and sets config.vidispine.caFile itself)',
       ],
       // Values the proxy would refuse at start (exit 2), or that cannot work once deployed.
       ['a Vidispine URL that is no URL', 'vidispine:\n  url: notaurl\n', /vidispine.url/],

@@ -8,6 +8,8 @@ import { records } from './render';
 export interface ContainerRun {
   /** By variable (`VIDISPINE_PASSWORD_FILE`): the text of the file it names, if any. */
   readonly files?: Readonly<Record<string, string | undefined>>;
+  /** By its path in the container: the text of a file of a mount (a YAML config's secrets). */
+  readonly mounted?: Readonly<Record<string, string>>;
   /** Variables this machine needs in place of the rendered ones (Vidispine's URL). */
   readonly env?: Readonly<Record<string, string>>;
   /** The user, group and network namespace it runs in. */
@@ -31,12 +33,18 @@ export async function runContainer(
     folders.set(String(mountPath), folder);
   }
   const local = (value: string): string =>
-    [...folders].reduce((v, [mount, folder]) => v.replace(`${mount}/`, `${folder}/`), value);
+    [...folders].reduce((v, [mount, folder]) => v.replaceAll(`${mount}/`, `${folder}/`), value);
   for (const [name, text] of Object.entries(run.files ?? {})) {
     const file = proxy.env.get(name)?.value;
     if (typeof file === 'string' && text !== undefined)
       writeFileSync(local(file), text, { mode: 0o444 });
   }
+  for (const [file, text] of Object.entries(run.mounted ?? {}))
+    writeFileSync(local(file), text, { mode: 0o444 });
+  // The YAML configuration from its ConfigMap, the files it names where they are mounted here.
+  const configFile = proxy.env.get('CONFIG_FILE')?.value;
+  if (typeof configFile === 'string' && proxy.configText !== undefined)
+    writeFileSync(local(configFile), local(proxy.configText), { mode: 0o444 });
   const env = Object.fromEntries(
     [...proxy.env.values()].map((e) => [String(e.name), local(String(e.value))]),
   );

@@ -10,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { appConfigProblems } from './app-config';
+import { appConfigProblems, appConfigs } from './app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from './checks';
 import { CREDENTIAL_COMPONENTS } from './contract';
 import {
@@ -181,14 +181,15 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     );
   });
 
-  const configSidecar = (listen: string): Rendered =>
+  const configSidecar = (listen: string, ca = ''): Rendered =>
     renderAppWithSidecar(
       helm,
-      join(dir, `config-${listen.replace(/\W+/g, '-')}`),
+      join(dir, `config-${listen.replace(/\W+/g, '-')}${ca.replace(/\W+/g, '-')}`),
       workload('Deployment', {}),
       {
         gateway: { enabled: false },
         image: { repository: 'registry.example.com/vidispine-auth-proxy' },
+        vidispine: { ca },
         config: {
           vidispine: { url: 'http://vidispine.media.svc:8080' },
           users: [
@@ -204,6 +205,23 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
 
   it('serves a YAML config whose user listens on loopback', () => {
     expect(appConfigProblems(configSidecar('127.0.0.1:8080').objects)).toEqual([]);
+  });
+
+  it("trusts vidispine.ca with a YAML config, mounted into the sidecar alone as the config's caFile", () => {
+    const { objects } = configSidecar('127.0.0.1:8080', 'secret/media-ca');
+    expect(appConfigProblems(objects)).toEqual([]);
+    expect(appConfigs(objects)[0]?.config?.vidispine.caFile).toMatch(
+      /\/etc\/vidispine-auth-proxy-ca\/ca\.crt$/,
+    );
+    const [proxy] = proxyContainers(objects);
+    const mount = records(proxy?.container.volumeMounts).find(
+      (m) => m.mountPath === '/etc/vidispine-auth-proxy-ca',
+    );
+    expect(mount).toMatchObject({ name: 'vidispine-auth-proxy-ca', readOnly: true });
+    expect(records(proxy?.spec.volumes).find((v) => v.name === mount?.name)).toEqual({
+      name: 'vidispine-auth-proxy-ca',
+      secret: { secretName: 'media-ca', defaultMode: 0o444 },
+    });
   });
 
   it('refuses a YAML config whose user listens beyond loopback, naming it', () => {

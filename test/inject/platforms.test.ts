@@ -10,15 +10,14 @@
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
-import { createServer as createTlsServer } from 'node:tls';
 import { appConfigProblems, appConfigs } from '../deploy/app-config';
 import { proxyContainers, workloadProblems } from '../deploy/checks';
 import { type K8sObject, at, records, schemaProblems } from '../deploy/render';
 import { runContainer, stopped } from '../deploy/run-container';
 import { createTestCa } from '../support/certificates';
 import type { ChildProxy } from '../support/child-proxy';
+import { startHttpsFront } from '../support/https-front';
 import { patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
 import { closedPort } from '../support/net';
 import { createIpv6OnlyPod, type Ipv6OnlyPod, netnsUnavailable } from '../support/netns';
@@ -246,16 +245,9 @@ describe('a CA for Vidispine', () => {
   it('the injected proxy trusts an https Vidispine that the private CA signed, and only with it', async () => {
     const ca = await createTestCa('media private CA');
     const simulator = await startSimulator();
-    const simulatorPort = Number(new URL(simulator.sim.url).port);
     // Vidispine behind TLS with a certificate of the private CA.
-    const leaf = await ca.issue({ ips: ['127.0.0.1'] });
-    const front = createTlsServer({ cert: leaf.certPem, key: leaf.keyPem }, (socket) => {
-      const upstream = connect(simulatorPort, '127.0.0.1');
-      socket.pipe(upstream).pipe(socket);
-      for (const s of [socket, upstream]) s.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const front = await startHttpsFront(ca, Number(new URL(simulator.sim.url).port));
+    const { url } = front;
     const [port, opsPort] = [await closedPort(), await closedPort()];
     const asked = (ca: string) =>
       pod({

@@ -42,8 +42,8 @@ a second time (the later of two entries wins, and the probes or the Service miss
 {{- end -}}
 {{- end -}}
 {{- if $v.config -}}
-{{- if $v.vidispine.ca -}}
-{{- fail "vidispine.ca is for single-user mode: with config, mount the CA by extraVolumes and extraVolumeMounts and set config.vidispine.caFile to its file" -}}
+{{- if and $v.vidispine.ca (dig "vidispine" "caFile" "" $v.config) -}}
+{{- fail "vidispine.ca and config.vidispine.caFile both give the CA bundle for Vidispine: set one (vidispine.ca mounts its ConfigMap or Secret and sets config.vidispine.caFile itself)" -}}
 {{- end -}}
 {{- $url := dig "vidispine" "url" "" $v.config -}}
 {{- if not $url -}}

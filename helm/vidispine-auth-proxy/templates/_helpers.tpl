@@ -61,10 +61,22 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 {{- end -}}
 
-{{/* The YAML configuration, with the ops listener defaulted to the port the probes use. */}}
+{{/*
+The YAML configuration, with the ops listener defaulted to the port the probes use and, with
+vidispine.ca, the CA file where the chart mounts it (the file is the whole configuration:
+VIDISPINE_CA_FILE would be ignored).
+*/}}
 {{- define "vidispine-auth-proxy.configYaml" -}}
-{{- $ops := dict "ops" (dict "listen" (printf "[::]:%v" .values.service.opsPort)) -}}
-{{- toYaml (merge (deepCopy .values.config) $ops) -}}
+{{- $chart := dict "ops" (dict "listen" (printf "[::]:%v" .values.service.opsPort)) -}}
+{{- with .values.vidispine.ca -}}
+{{- $_ := set $chart "vidispine" (dict "caFile" (include "vidispine-auth-proxy.caFile" $.values)) -}}
+{{- end -}}
+{{- toYaml (merge (deepCopy .values.config) $chart) -}}
+{{- end -}}
+
+{{/* Where the proxy reads the CA bundle of vidispine.ca, in the volume the chart mounts. */}}
+{{- define "vidispine-auth-proxy.caFile" -}}
+{{- printf "/etc/vidispine-auth-proxy-ca/%s" .vidispine.caKey -}}
 {{- end -}}
 
 {{/*
@@ -217,7 +229,7 @@ sidecar.resources instead of the gateway's resources).
       value: {{ required "vidispine.url is required" $v.vidispine.url | quote }}
     {{- if $v.vidispine.ca }}
     - name: VIDISPINE_CA_FILE
-      value: {{ printf "/etc/vidispine-auth-proxy-ca/%s" $v.vidispine.caKey | quote }}
+      value: {{ include "vidispine-auth-proxy.caFile" $v | quote }}
     {{- end }}
     - name: VIDISPINE_USER
       value: {{ required "vidispine.user is required" $v.vidispine.user | quote }}

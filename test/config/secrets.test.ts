@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   renameSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -19,6 +20,8 @@ import {
 import type { SecretSource } from '../../src/config/types';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-secrets-'));
+// Mutation testing runs this file on its own, outside the suite's temporary directory.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let count = 0;
 const path = (name = `s${++count}`) => join(dir, name);
 const fileOf = (content: string | Buffer): SecretSource => {

@@ -11,7 +11,7 @@ import { createTestCa, type TestCa } from '../support/certificates';
 import { type HttpsFront, startHttpsFront } from '../support/https-front';
 import { closedPort } from '../support/net';
 import { type SimulatorHandle, startSimulator } from '../support/simulator';
-import { proxyContainers } from './checks';
+import { gatewayContainer } from './checks';
 import { CHART, HELMS, type Helm, renderChart } from './render';
 import { runContainer, stopped } from './run-container';
 
@@ -51,8 +51,7 @@ describe('a YAML-configured gateway trusts the private CA of vidispine.ca', () =
       }),
     );
     const { objects } = renderChart(HELMS[1] as Helm, CHART, [values]);
-    const gateway = proxyContainers(objects).find((p) => p.where.startsWith('Deployment/'));
-    if (gateway === undefined) throw new Error('no gateway Deployment rendered');
+    const gateway = gatewayContainer(objects);
     const child = await runContainer(gateway, dir, {
       mounted: {
         [PASSWORD_FILE]: 'alice-password\n',

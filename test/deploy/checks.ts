@@ -76,6 +76,13 @@ export function proxyContainers(objects: readonly K8sObject[]): ProxyContainer[]
   });
 }
 
+/** The gateway's proxy container: the one in a Deployment, as the chart and deploy/base render it. */
+export function gatewayContainer(objects: readonly K8sObject[]): ProxyContainer {
+  const gateway = proxyContainers(objects).find((p) => p.where.startsWith('Deployment/'));
+  if (gateway === undefined) throw new Error('no gateway Deployment rendered');
+  return gateway;
+}
+
 /** The proxy's own default ops listener. */
 const OPS_DEFAULT = '0.0.0.0:9090';
 

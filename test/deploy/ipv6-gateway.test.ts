@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { createIpv6OnlyPod, type Ipv6OnlyPod, netnsUnavailable } from '../support/netns';
-import { proxyContainers } from './checks';
+import { gatewayContainer } from './checks';
 import {
   CHART,
   HELMS,
@@ -56,8 +56,7 @@ describeWithNetns('an IPv6-only cluster: clients reach the gateway on its pod IP
   });
 
   it.each(gateways)('%s: its data port answers there as its user', async (_name, render) => {
-    const gateway = proxyContainers(render()).find((p) => p.where.startsWith('Deployment/'));
-    if (gateway === undefined) throw new Error('no gateway Deployment rendered');
+    const gateway = gatewayContainer(render());
     // The container port the Service targets.
     const port = Number(
       records(gateway.container.ports).find((p) => p.name === 'http')?.containerPort,

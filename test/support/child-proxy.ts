@@ -21,9 +21,10 @@ function parseLogLine(text: string): LogLine | undefined {
 let forOthers: { node: string; cli: string } | undefined;
 
 /**
- * Node.js and the built CLI where any user can reach them. A checkout (and the Node.js of
- * `npm run test:node24`, cached inside it) may sit below a directory only its owner may enter,
- * as `mktemp -d` makes one, and a child given another uid could then load neither.
+ * Node.js and the built CLI where any user can reach them. A checkout may sit below a
+ * directory only its owner may enter, as `mktemp -d` makes one, and the Node.js of
+ * `npm run test:node24` is cached in the home directory (`~/.cache`, below a private `/root`):
+ * a child given another uid could then load neither.
  */
 function reachableByAnyone(): { node: string; cli: string } {
   if (forOthers) return forOthers;

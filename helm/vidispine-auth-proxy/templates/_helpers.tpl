@@ -74,9 +74,14 @@ VIDISPINE_CA_FILE would be ignored).
 {{- toYaml (merge (deepCopy .values.config) $chart) -}}
 {{- end -}}
 
-{{/* Where the proxy reads the CA bundle of vidispine.ca, in the volume the chart mounts. */}}
+{{/* Where the chart mounts the ConfigMap or Secret of vidispine.ca. */}}
+{{- define "vidispine-auth-proxy.caDir" -}}
+/etc/vidispine-auth-proxy-ca
+{{- end -}}
+
+{{/* Where the proxy reads the CA bundle of vidispine.ca, in that mount. */}}
 {{- define "vidispine-auth-proxy.caFile" -}}
-{{- printf "/etc/vidispine-auth-proxy-ca/%s" .vidispine.caKey -}}
+{{- printf "%s/%s" (include "vidispine-auth-proxy.caDir" .) .vidispine.caKey -}}
 {{- end -}}
 
 {{/*
@@ -272,7 +277,7 @@ sidecar.resources instead of the gateway's resources).
     {{- end }}
     {{- if $v.vidispine.ca }}
     - name: vidispine-auth-proxy-ca
-      mountPath: /etc/vidispine-auth-proxy-ca
+      mountPath: {{ include "vidispine-auth-proxy.caDir" . }}
       readOnly: true
     {{- end }}
     {{- if $v.config }}

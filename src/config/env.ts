@@ -13,7 +13,7 @@ import { type ConfigIssue, type KeyNames, keyPath } from './errors';
 import { ANY_ITEM, type ConfigKey, describedKeys, type ValueKind } from './keys';
 import type { z } from 'zod';
 import { fileSchema } from './schema';
-import { nearest } from './suggest';
+import { nearestAmong } from './suggest';
 
 type Path = readonly (string | number)[];
 
@@ -144,9 +144,10 @@ export function environmentMapping(
 
 /** The variables of `env` a slip away from one of `known` (but none of them, nor a service link). */
 export function nearMisses(env: NodeJS.ProcessEnv, known: ReadonlySet<string>): ConfigIssue[] {
+  const meantOf = nearestAmong(known, variableTolerance);
   return Object.keys(env).flatMap((name) => {
     if (known.has(name) || SERVICE_LINK.test(name)) return [];
-    const meant = nearest(name, known, variableTolerance);
+    const meant = meantOf(name);
     return meant === undefined
       ? []
       : [{ key: name, problem: `unknown variable; did you mean ${meant}?` }];

@@ -21,7 +21,7 @@ import { accessKeyId, fileSchema, logLevelSchema, userName } from '../config/sch
 import type { Resources } from '../config/injector';
 import type { Pod, PodContainer } from './k8s';
 import { aboveLimit, parseQuantity } from '../config/quantity';
-import { nearest } from '../config/suggest';
+import { nearestAmong } from '../config/suggest';
 import {
   CONTAINER_NAME,
   OPS_PORT_NAME,
@@ -303,10 +303,12 @@ export function readPodRequest(
 }
 
 const SUFFIXES = [...KNOWN].map((n) => n.slice(PREFIX.length));
+const nearestSuffix = nearestAmong(SUFFIXES);
+const nearOurPrefix = nearestAmong([PREFIX.slice(0, -1)]);
 
 /** The webhook's annotation `suffix` was most likely meant to be, as a message offers it. */
 function meant(suffix: string): string | undefined {
-  const guess = nearest(suffix, SUFFIXES);
+  const guess = nearestSuffix(suffix);
   return guess === undefined ? undefined : PREFIX + guess;
 }
 
@@ -323,7 +325,7 @@ function annotationNameProblem(name: string): string | undefined {
   if (slash < 0) return undefined;
   const ours = name.startsWith(PREFIX);
   // Other tools' annotations are most of a pod's: one comparison of the prefix each.
-  if (!ours && nearest(name.slice(0, slash), [PREFIX.slice(0, -1)]) === undefined) return undefined;
+  if (!ours && nearOurPrefix(name.slice(0, slash)) === undefined) return undefined;
   const guess = meant(name.slice(slash + 1));
   return ours
     ? `unknown annotation (${guess ? `did you mean ${guess}? ` : ''}known: ${SUFFIXES.join(', ')})`

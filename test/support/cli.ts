@@ -30,11 +30,13 @@ export function runCli(
     closeStdout?: boolean;
     /** stdout is `/dev/full` (through `sh`): every write the child makes to it fails with ENOSPC. */
     fullStdout?: boolean;
+    /** Options for Node.js and V8 themselves, before the script (`--trace-opt`). */
+    nodeArgs?: string[];
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const dropOverride = options.withoutReadOverride === true && process.getuid?.() === 0;
-    const node = [process.execPath, CLI, ...args];
+    const node = [process.execPath, ...(options.nodeArgs ?? []), CLI, ...args];
     const command =
       options.fullStdout === true ? ['sh', '-c', 'exec "$@" >/dev/full', 'sh', ...node] : node;
     const [file, ...argv] = dropOverride

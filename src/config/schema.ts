@@ -379,7 +379,7 @@ export const fileSchema = z.strictObject({
       }),
       sendTimeoutSeconds: key(duration(0, 3_600, 'seconds', true).default(60), {
         description:
-          'a client that takes no byte of its answer for this long, while the proxy holds bytes for it, has its connection cut (at most 3600)',
+          'a client that takes no byte of its answer, or of a WebSocket session, for this long while the proxy holds bytes for it has its connection cut (at most 3600)',
         env: 'PROXY_SEND_TIMEOUT_SECONDS',
       }),
       keepAliveTimeoutSeconds: key(duration(0, 3_600, 'seconds', true).default(75), {

@@ -709,7 +709,12 @@ class Exchange implements Turn {
 
   /** The answer is cut once its client stops taking it (see `SendTimeout`); what went upstream goes with it. */
   private watchSend(): SendTimeout {
-    return new SendTimeout(this.res, this.f.sendTimeoutMs, () => cutStalledAnswer(this.res));
+    return new SendTimeout(
+      this.res,
+      this.f.sendTimeoutMs,
+      () => cutStalledAnswer(this.res),
+      () => this.res.socket === null,
+    );
   }
 
   /**

@@ -110,6 +110,7 @@ function createDataListener(
   const rewriteLocation = locationRewriter(upstream.url, 'http');
   const pipelines = new Pipelines();
   const notices = listenerNotices(logger);
+  const sendTimeoutMs = config.proxy.sendTimeoutSeconds * 1000;
   const forwarder = new Forwarder({
     rules,
     pipelines,
@@ -119,7 +120,7 @@ function createDataListener(
     ...shared,
     expectContinueTimeoutMs: config.proxy.expectContinueTimeoutMs,
     clientBodyTimeoutMs: config.proxy.clientBodyTimeoutSeconds * 1000,
-    sendTimeoutMs: config.proxy.sendTimeoutSeconds * 1000,
+    sendTimeoutMs,
     store,
     observer,
     logger,
@@ -137,6 +138,7 @@ function createDataListener(
     notices,
     handedOver,
     accessLog: deps.accessLog,
+    sendTimeoutMs,
   });
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
   const drain = new ConnectionDrain(pipelines, () => server.closeIdleConnections());

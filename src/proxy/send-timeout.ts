@@ -1,11 +1,20 @@
 /**
  * nginx's `send_timeout`: an answer whose client takes none of the bytes the proxy holds
- * for it for `sendTimeoutSeconds` is cut. Backpressure holds Vidispine's answer back for a
- * client that stopped reading, which is right for a slow one, but a client that never reads
- * again (a hung process, a peer gone behind a NAT that still acknowledges for it) would
- * otherwise keep its connection and one to Vidispine for as long as it stays connected.
+ * for it for `sendTimeoutSeconds` is cut, and so is a WebSocket session's. Backpressure
+ * holds Vidispine's bytes back for a client that stopped reading, which is right for a slow
+ * one, but a client that never reads again (a hung process, a peer gone behind a NAT that
+ * still acknowledges for it) would otherwise keep its connection and one to Vidispine for
+ * as long as it stays connected.
  */
 import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Socket } from 'node:net';
+
+/** Where the held bytes go: an answer, or the client's side of a WebSocket tunnel. */
+export interface SendTarget {
+  on(event: 'drain', listener: () => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
 
 export class SendTimeout {
   private timer: NodeJS.Timeout | undefined;
@@ -13,19 +22,20 @@ export class SendTimeout {
   private waiting = false;
   private closed = false;
 
+  /**
+   * @param queued whether the target is still waiting for its turn on the connection: an
+   * answer pipelined behind another is not held by its client.
+   */
   constructor(
-    private readonly res: ServerResponse,
+    private readonly target: SendTarget,
     private readonly ms: number,
     private readonly onStalled: () => void,
+    private readonly queued: () => boolean = () => false,
   ) {}
 
-  /**
-   * A write the client's connection did not take at once: the clock runs until it drains.
-   * An answer pipelined behind another has no connection yet (`res.socket` is null): it
-   * waits for its turn, not for its client.
-   */
+  /** A write the client's connection did not take at once: the clock runs until it drains. */
   readonly held = (): void => {
-    if (this.closed || this.res.socket === null) return;
+    if (this.closed || this.queued()) return;
     this.waiting = true;
     if (this.timer !== undefined) {
       this.timer.refresh();
@@ -34,8 +44,8 @@ export class SendTimeout {
     this.timer = setTimeout(() => {
       if (this.waiting) this.onStalled();
     }, this.ms);
-    this.res.on('drain', () => (this.waiting = false));
-    this.res.once('close', () => {
+    this.target.on('drain', () => (this.waiting = false));
+    this.target.once('close', () => {
       this.closed = true;
       clearTimeout(this.timer);
     });
@@ -51,4 +61,10 @@ export function cutStalledAnswer(res: ServerResponse): void {
   const socket = res.socket;
   if (socket === null || socket.destroyed) res.destroy();
   else socket.resetAndDestroy();
+}
+
+/** Cuts a WebSocket session whose client stopped reading, with a reset as above. */
+export function cutStalledTunnel(client: Duplex): void {
+  if (client instanceof Socket && !client.destroyed) client.resetAndDestroy();
+  else client.destroy();
 }

@@ -36,6 +36,7 @@ import { offersWebSocket } from './upgrade-offer';
 import type { Upstream } from './upstream';
 import { limitConnect } from './upstream';
 import { authenticates } from '../vidispine/acceptance';
+import { cutStalledTunnel, SendTimeout } from './send-timeout';
 import { replayed, verdictOn401 } from './verdict';
 
 export interface UpgradeOptions {
@@ -52,6 +53,8 @@ export interface UpgradeOptions {
   readonly handedOver: HandedOver;
   /** Set only when `proxy.accessLog` is on. */
   readonly accessLog?: AccessLogger;
+  /** A session whose client takes none of the bytes held for it this long is cut (`SendTimeout`). */
+  readonly sendTimeoutMs: number;
 }
 
 /**
@@ -129,7 +132,7 @@ export interface UpgradeHandler {
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { rules, pipelines, upstream, rewriteLocation, store, observer, handedOver } = options;
-  const { accessLog, notices } = options;
+  const { accessLog, notices, sendTimeoutMs } = options;
   /** The upgrades not answered yet, by client socket. */
   const reports = new Map<Duplex, UpgradeReport>();
 
@@ -187,6 +190,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     server.once('close', end);
     client.write(text);
     answered(client, 101);
+    // The pipe pauses Vidispine's side when the client does not take a write at once.
+    server.on('pause', new SendTimeout(client, sendTimeoutMs, () => cutStalledTunnel(client)).held);
     server.pipe(client);
     client.pipe(server);
   }

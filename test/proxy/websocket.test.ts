@@ -6,7 +6,7 @@ import { basic, call } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
 import { H2C_OFFER, expectServedPlain, uploadOfferingH2c } from '../support/h2c-offer';
 import { rawRequest } from '../support/raw-client';
-import { until } from '../support/wait';
+import { HANG_GUARD_MS, until } from '../support/wait';
 
 let h: Harness;
 beforeAll(async () => {
@@ -271,4 +271,112 @@ it('a 101 to another protocol than the WebSocket asked for is a 502, never relab
     switching.closeAllConnections();
     switching.close();
   }
+});
+
+describe('a WebSocket client that stops reading', () => {
+  // Vidispine sends and the client takes 1 MiB, then nothing while its connection stays open,
+  // as a hung process or a peer gone behind a NAT that still acknowledges for it. Held for
+  // ever, each such session kept a connection to Vidispine for good.
+  const MiB = 1024 * 1024;
+  const UPGRADE =
+    'GET /APIWS/events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+  let sending: http.Server;
+  let size = Infinity;
+  const sessions = new Set<Socket>();
+  let opened = 0;
+  let r: Harness;
+
+  beforeAll(async () => {
+    // Switches, then sends `size` bytes as fast as the proxy takes them.
+    sending = http.createServer();
+    sending.on('upgrade', (_req: http.IncomingMessage, socket: Socket) => {
+      sessions.add(socket);
+      opened++;
+      socket.on('close', () => sessions.delete(socket));
+      socket.on('error', () => undefined);
+      // The client's close ends the session (an http.Server's sockets stay half open).
+      socket.on('end', () => socket.end());
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+      );
+      const chunk = Buffer.alloc(64 * 1024, 'w');
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < size && !socket.destroyed) {
+          sent += chunk.length;
+          if (!socket.write(chunk)) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => sending.listen(0, '127.0.0.1', resolve));
+    const { port } = sending.address() as AddressInfo;
+    r = await startHarness({
+      forwardTo: `http://127.0.0.1:${port}`,
+      proxy: { sendTimeoutSeconds: 0.5 },
+    });
+  });
+  afterAll(async () => {
+    await r.close();
+    sending.closeAllConnections();
+    sending.close();
+  });
+
+  it(
+    'is cut after sendTimeoutSeconds, and so is its connection to Vidispine',
+    async () => {
+      size = Infinity;
+      const before = opened;
+      const client = net.connect(r.port, '127.0.0.1');
+      let received = 0;
+      let reading = true;
+      client.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (reading && received > MiB) client.pause();
+      });
+      client.on('error', () => undefined);
+      const closed = new Promise((resolve) => client.on('close', resolve));
+      client.write(UPGRADE);
+      await until(() => opened === before + 1, HANG_GUARD_MS, 'the session upstream');
+      await until(() => sessions.size === 0, HANG_GUARD_MS, 'the session upstream closed');
+      // Reading again, the client finds its connection gone (a paused socket does not notice).
+      reading = false;
+      client.resume();
+      await closed;
+      expect(received).toBeGreaterThan(MiB);
+    },
+    HANG_GUARD_MS,
+  );
+
+  it(
+    'a slow reader keeps its session and gets every byte',
+    async () => {
+      size = 64 * MiB;
+      const client = net.connect(r.port, '127.0.0.1');
+      let received = 0;
+      client.on('data', (chunk: Buffer) => (received += chunk.length));
+      client.on('error', () => undefined);
+      // Reading half the time: the whole takes longer than sendTimeoutSeconds.
+      const pace = setInterval(() => {
+        client.pause();
+        setTimeout(() => client.resume(), 50);
+      }, 100);
+      try {
+        client.write(UPGRADE);
+        await until(() => received >= size, HANG_GUARD_MS, 'every byte');
+      } finally {
+        clearInterval(pace);
+      }
+      expect(sessions.size).toBe(1);
+      const closed = new Promise((resolve) => client.on('close', resolve));
+      client.end();
+      await closed;
+      await until(() => sessions.size === 0, HANG_GUARD_MS, 'the session upstream closed');
+    },
+    HANG_GUARD_MS,
+  );
 });

@@ -6,6 +6,7 @@ import { basic, call } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
 import { H2C_OFFER, expectServedPlain, uploadOfferingH2c } from '../support/h2c-offer';
 import { rawRequest } from '../support/raw-client';
+import { stopReading } from '../support/stalled-reader';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
 let h: Harness;
@@ -331,23 +332,10 @@ describe('a WebSocket client that stops reading', () => {
     async () => {
       size = Infinity;
       const before = opened;
-      const client = net.connect(r.port, '127.0.0.1');
-      let received = 0;
-      let reading = true;
-      client.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (reading && received > MiB) client.pause();
-      });
-      client.on('error', () => undefined);
-      const closed = new Promise((resolve) => client.on('close', resolve));
-      client.write(UPGRADE);
+      const client = stopReading(r.port, UPGRADE);
       await until(() => opened === before + 1, HANG_GUARD_MS, 'the session upstream');
       await until(() => sessions.size === 0, HANG_GUARD_MS, 'the session upstream closed');
-      // Reading again, the client finds its connection gone (a paused socket does not notice).
-      reading = false;
-      client.resume();
-      await closed;
-      expect(received).toBeGreaterThan(MiB);
+      expect(await client.end()).toBeGreaterThan(MiB);
     },
     HANG_GUARD_MS,
   );

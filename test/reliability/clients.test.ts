@@ -13,6 +13,7 @@ import { rawExchange } from '../support/net';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 import { startApp, startHarness, type Harness, type RunningApp } from '../support/app';
+import { stopReading } from '../support/stalled-reader';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
 describe('clients that go away', () => {
@@ -192,32 +193,6 @@ describe('a client that stops reading', () => {
     await h.close();
     await upstream.close();
   });
-
-  /**
-   * Sends `request`, reads 1 MiB of the answer and stops reading. `end` reads again once the
-   * test saw the proxy give up (a paused socket does not notice), up to the connection's
-   * close, and says how much of the answer came.
-   */
-  function stopReading(port: number, request: string): { end(): Promise<number> } {
-    const socket = net.connect(port, '127.0.0.1');
-    let received = 0;
-    let reading = true;
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (reading && received > MiB) socket.pause();
-    });
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => socket.on('close', resolve));
-    socket.write(request);
-    return {
-      end: async () => {
-        reading = false;
-        socket.resume();
-        await closed;
-        return received;
-      },
-    };
-  }
 
   it(
     'a download without a request body (undici) is cut after sendTimeoutSeconds, and so is its request upstream',

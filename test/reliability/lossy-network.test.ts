@@ -9,12 +9,12 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { patternChunks } from '../../src/simulator/pattern';
 import { CLI } from '../support/cli';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { uploadPattern } from '../support/http';
 import { createLossyLink, lossyLinkUnavailable, type LossyLink } from '../support/netns';
+import { stopReading } from '../support/stalled-reader';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
 const unavailable = lossyLinkUnavailable();
@@ -111,25 +111,14 @@ describeWithNetns('Vidispine behind a link that loses packets', () => {
     'a client that stops reading is cut, and leaves no descriptor open in the proxy',
     async () => {
       const before = openFds();
-      const client = net.connect(port, '127.0.0.1');
-      let received = 0;
-      let reading = true;
-      client.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (reading && received > MiB) client.pause();
-      });
-      client.on('error', () => undefined);
-      const closed = new Promise((resolve) => client.on('close', resolve));
-      client.write(
+      const client = stopReading(
+        port,
         `GET /API/storage/file/VX-1/data?size=${1024 * MiB} HTTP/1.1\r\nHost: x\r\n\r\n`,
       );
-      await until(() => received > MiB, HANG_GUARD_MS, 'the first MiB');
+      await until(() => client.received() > MiB, HANG_GUARD_MS, 'the first MiB');
       // Its connection and the one to Vidispine close (the pooled ones may stay).
       await until(() => openFds() <= before, HANG_GUARD_MS, 'descriptors back');
-      reading = false;
-      client.resume();
-      await closed;
-      expect(received).toBeLessThan(1024 * MiB);
+      expect(await client.end()).toBeLessThan(1024 * MiB);
     },
     HANG_GUARD_MS,
   );

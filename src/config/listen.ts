@@ -29,7 +29,17 @@ export function parseListen(text: string): ListenAddress | string {
   if (port > 65535) return `port ${portText} is out of range 0-65535`;
   if (bracketed && !isIPv6(host)) return `"${host}" is not an IPv6 address`;
   if (!bracketed && !HOST_NAME.test(host)) return `"${host}" is not a valid host name or address`;
-  return { host, port };
+  return { host: bracketed ? canonicalIPv6(host) : host, port };
+}
+
+/**
+ * An IPv6 address as RFC 5952 writes it (`0:0::0` → `::`, `0::1` → `::1`, lower case), so
+ * that the wildcard and two spellings of one address are recognised when listeners are
+ * compared. An address with a zone (`fe80::1%eth0`) is kept as written.
+ */
+function canonicalIPv6(host: string): string {
+  if (host.includes('%')) return host;
+  return new URL(`http://[${host}]/`).hostname.slice(1, -1);
 }
 
 /** A port with no host, as text or as the number YAML reads `listen: 8080` as. */

@@ -454,6 +454,16 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       YAML_BASE + "  - name: bob\n    listen: '[::]:8080'\n",
       'users[1].listen: address already used by users[0]',
     ],
+    [
+      // the wildcard however it is spelt
+      YAML_BASE + "  - name: bob\n    listen: '[0:0::0]:8080'\n",
+      'users[1].listen: address already used by users[0]',
+    ],
+    [
+      YAML_BASE.replace('listen: 127.0.0.1:8080', "listen: '[0::1]:8080'") +
+        "  - name: bob\n    listen: '[0:0:0:0:0:0:0:1]:8080'\n",
+      'users[1].listen: address already used by users[0]',
+    ],
     [YAML_BASE + '  - name: alice\n', 'users[1].name: "alice" already used by users[0]'],
     [
       YAML_BASE + 'ops: { listen: "127.0.0.1:8080" }\n',

@@ -43,7 +43,7 @@ export function nearestAmong(
   const clue = new RegExp(
     names.flatMap(({ lower, allowed }) => pieces(lower, allowed + 1).map(escapeRegExp)).join('|'),
   );
-  return (word) => {
+  return function nearestOf(word) {
     const lower = word.toLowerCase();
     if (!clue.test(lower)) return undefined;
     let best: { name: string; edits: number } | undefined;

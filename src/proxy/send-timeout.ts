@@ -12,8 +12,8 @@ import { Socket } from 'node:net';
 
 /** Where the held bytes go: an answer, or the client's side of a WebSocket tunnel. */
 export interface SendTarget {
-  on(event: 'drain', listener: () => void): unknown;
-  once(event: 'close', listener: () => void): unknown;
+  on(name: 'drain', listener: () => void): unknown;
+  once(name: 'close', listener: () => void): unknown;
 }
 
 export class SendTimeout {

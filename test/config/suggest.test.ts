@@ -90,6 +90,9 @@ describe('nearestAmong', () => {
   });
 });
 
+/** The functions of the check: fastest-levenshtein's, suggest.ts's and env.ts's. */
+const CHECK = /<JSFunction (myers_\w+|distance\w*|nearest\w*|nearMisses|pieces)\b/;
+
 describe('the check of the environment at start-up', () => {
   // An edit distance for every pair made V8 optimise it at every start with two dozen
   // variables or more, and the optimising compiler's pages stayed resident in each idle pod.
@@ -102,6 +105,9 @@ describe('the check of the environment at start-up', () => {
     const r = await runCli(['run'], { env, nodeArgs: ['--trace-opt'] });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('VIDISPINE_PASWORD');
-    expect(r.stdout).not.toMatch(/marking .* for optimization/);
+    // Node.js 24's Maglev compiles some of the start-up's own functions whatever the check
+    // does; those of the check must not be among them.
+    const marked = r.stdout.split('\n').filter((line) => line.startsWith('[marking'));
+    expect(marked.filter((line) => CHECK.test(line))).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { appConfigProblems, appConfigs } from './app-config';
 import {
   drainEvictions,
+  gatewayContainer,
   networkPolicyProblems,
   secretProblems,
   secretReadProblems,
@@ -258,24 +259,22 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         String(at(only(objects, 'ConfigMap'), 'data', 'config.yaml')),
       ) as unknown;
       expect(at(config, 'vidispine', 'caFile')).toBe('/etc/vidispine-auth-proxy-ca/bundle.pem');
-      const deployment = only(objects, 'Deployment');
-      const spec = at(deployment, 'spec', 'template', 'spec');
-      const proxy = records(at(spec, 'containers')).find((c) => c.name === 'vidispine-auth-proxy');
+      const gateway = gatewayContainer(objects);
       expect(
-        records(proxy?.volumeMounts).find((m) => m.name === 'vidispine-auth-proxy-ca'),
+        records(gateway.container.volumeMounts).find((m) => m.name === 'vidispine-auth-proxy-ca'),
       ).toEqual({
         name: 'vidispine-auth-proxy-ca',
         mountPath: '/etc/vidispine-auth-proxy-ca',
         readOnly: true,
       });
       expect(
-        records(at(spec, 'volumes')).find((v) => v.name === 'vidispine-auth-proxy-ca'),
+        records(gateway.spec.volumes).find((v) => v.name === 'vidispine-auth-proxy-ca'),
       ).toEqual({
         name: 'vidispine-auth-proxy-ca',
         configMap: { name: 'media-ca', defaultMode: 0o444 },
       });
       // The file is the whole configuration: VIDISPINE_CA_FILE would be ignored.
-      expect(proxyEnv(deployment)).toEqual({
+      expect(proxyEnv(only(objects, 'Deployment'))).toEqual({
         CONFIG_FILE: '/etc/vidispine-auth-proxy/config.yaml',
       });
       expect(appConfigProblems(objects)).toEqual([]);

@@ -1,5 +1,7 @@
 /** The proxy's own short answers: plain text, one line, never a secret. */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { httpDate } from '../clock-text';
 import { NoTokenError } from '../tokens/types';
 import { retryAfterHeader } from './errors';
@@ -21,12 +23,20 @@ export function ignoreError(): void {
  * @param headers The answer's head as written, to tell whether it carried a length.
  */
 export function cutAnswer(res: ServerResponse, headers: readonly string[]): void {
-  const socket = res.socket;
-  if (socket !== null && !socket.destroyed && !res.chunkedEncoding && !hasLength(headers)) {
-    socket.resetAndDestroy();
-    return;
-  }
-  res.destroy();
+  const closeDelimited = !res.chunkedEncoding && !hasLength(headers);
+  if (!closeDelimited || !resetConnection(res.socket)) res.destroy();
+}
+
+/**
+ * Resets a client's live TCP connection (RST), and says whether there was one. Unlike an
+ * orderly close, the client cannot take a cut for an end, and the bytes queued for it are
+ * dropped at once rather than kept by the kernel, in an orphaned socket, for a reader that
+ * may never read them.
+ */
+export function resetConnection(connection: Duplex | null): boolean {
+  if (!(connection instanceof Socket) || connection.destroyed) return false;
+  connection.resetAndDestroy();
+  return true;
 }
 
 export function sendPlain(

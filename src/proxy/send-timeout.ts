@@ -8,7 +8,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Socket } from 'node:net';
+import { resetConnection } from './answers';
 
 /** Where the held bytes go: an answer, or the client's side of a WebSocket tunnel. */
 export interface SendTarget {
@@ -52,19 +52,12 @@ export class SendTimeout {
   };
 }
 
-/**
- * Cuts an answer whose client stopped reading. A reset, not an orderly close: the bytes
- * queued for the client are dropped at once rather than kept by the kernel, in an orphaned
- * socket, for a reader that does not read.
- */
+/** Cuts an answer whose client stopped reading, with a reset (`resetConnection`). */
 export function cutStalledAnswer(res: ServerResponse): void {
-  const socket = res.socket;
-  if (socket === null || socket.destroyed) res.destroy();
-  else socket.resetAndDestroy();
+  if (!resetConnection(res.socket)) res.destroy();
 }
 
-/** Cuts a WebSocket session whose client stopped reading, with a reset as above. */
+/** Cuts a WebSocket session whose client stopped reading, with a reset. */
 export function cutStalledTunnel(client: Duplex): void {
-  if (client instanceof Socket && !client.destroyed) client.resetAndDestroy();
-  else client.destroy();
+  if (!resetConnection(client)) client.destroy();
 }

@@ -4,20 +4,22 @@
  * the modelled expiry. The proxy stops claiming a valid token when the real one dies.
  */
 import { startApp } from '../support/app';
+import { steadyClock, steadyNow } from '../support/clock';
 import { call } from '../support/http';
 
 it('does not count a front end’s 503 as a push: the token is reported dead when it really dies', async () => {
   const r = await startApp({
-    simulator: { refreshIntervalSeconds: 1 },
+    simulator: { refreshIntervalSeconds: 1, now: steadyNow },
+    clock: steadyClock,
     raw: { token: { seconds: 3, autoRefresh: true, serverRefreshIntervalSeconds: 1 } },
   });
   try {
     const token = r.app.store.current('alice')?.value ?? '';
     r.sim.setBackendAvailable(false);
     const realExpiry = r.sim.tokenInfo(token)?.expiresAt ?? 0;
-    expect(realExpiry).toBeGreaterThan(Date.now());
+    expect(realExpiry).toBeGreaterThan(steadyNow());
     // Clients keep calling while the token runs out; every answer is the front end's 503.
-    while (Date.now() < realExpiry) {
+    while (steadyNow() < realExpiry) {
       expect((await call(r.port(), { path: '/API/whoami' })).status).toBe(503);
       const modelled = r.app.store.status()[0].expiresAt ?? 0;
       expect(modelled).toBeLessThanOrEqual(realExpiry);

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../../src/ops/logger';
 import type { DataListener } from '../../src/proxy/listener';
 import type { ForwardObserver, UpstreamErrorReason } from '../../src/proxy/observer';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
+import type { Clock } from '../../src/tokens/clock';
 import type { TokenStore } from '../../src/tokens/types';
 import { call, type Reply } from './http';
 import { parseExposition, type Exposition, value } from './prom-parse';
@@ -65,6 +66,8 @@ export interface AppOptions {
   /** Do not wait for the first token. */
   readonly noWait?: boolean;
   readonly collectYoung?: () => void;
+  /** The token store's clock; default real time. */
+  readonly clock?: Clock;
 }
 
 export interface RunningApp {
@@ -124,7 +127,7 @@ async function startAppWith(sim: Simulator, options: AppOptions): Promise<Runnin
       forwardTo === undefined
         ? config
         : { ...config, vidispine: { ...config.vidispine, url: new URL(forwardTo) } },
-    tokens: createTokenStoreFor(config, { env }),
+    tokens: createTokenStoreFor(config, { env, clock: options.clock }),
     logger,
     observer,
     collectYoung: options.collectYoung,

@@ -1,5 +1,16 @@
-import type { Clock } from '../../src/tokens/clock';
+import { type Clock, systemClock } from '../../src/tokens/clock';
 import { settle } from './wait';
+
+/**
+ * Real time that a step of the machine's wall clock does not move: epoch milliseconds counted
+ * on the monotonic clock. A test that compares the proxy's modelled expiry with the
+ * simulator's, in real time, gives both this timeline; with `Date.now` on one side, a step
+ * (NTP, a VM snapshot) in mid-test would show as a difference the proxy did not make.
+ */
+export const steadyNow = (): number => performance.timeOrigin + performance.now();
+
+/** The proxy's real clock, showing its instants on `steadyNow`'s timeline. */
+export const steadyClock: Clock = { ...systemClock, now: steadyNow, wall: (at) => at };
 
 /** A clock whose time moves only when a test says so; due timers fire in order. */
 export class ManualClock implements Clock {

@@ -252,7 +252,10 @@ describe('a connection refused without switching protocols', () => {
 it('a 101 to another protocol than the WebSocket asked for is a 502, never relabelled websocket', async () => {
   // RFC 9110 §7.8: a server may switch only to a protocol the client offered.
   const switching = http.createServer();
+  // An upgraded socket is the handler's: the server's closeAllConnections no longer sees it.
+  const switched: Socket[] = [];
   switching.on('upgrade', (_req: http.IncomingMessage, socket: Socket) => {
+    switched.push(socket);
     socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n');
   });
   await new Promise<void>((resolve) => switching.listen(0, '127.0.0.1', resolve));
@@ -269,7 +272,7 @@ it('a 101 to another protocol than the WebSocket asked for is a 502, never relab
     expect(r.observer.upstreamErrors).toEqual(['protocol']);
   } finally {
     await r.close();
-    switching.closeAllConnections();
+    for (const socket of switched) socket.destroy();
     switching.close();
   }
 });

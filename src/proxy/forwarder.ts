@@ -699,8 +699,10 @@ class Exchange implements Turn {
     this.countRead(upstreamRes);
     upstreamRes.on('close', () => {
       if (!upstreamRes.complete) this.answerCut(upstreamReq, headers);
-      // The upstream request still owes its body; its connection cannot be reused.
-      else if (bodyNeverSent) upstreamReq.destroy();
+      // The upstream request still owes its body; its connection cannot be reused. One that
+      // is still streaming it would stall too: once its answer is complete, Node's client no
+      // longer passes on the connection's drain. Ended, the rest is dropped (`dropRestOfBody`).
+      else if (bodyNeverSent || !this.req.complete) upstreamReq.destroy();
     });
     // The pipe pauses Vidispine's answer when the client does not take a write at once.
     upstreamRes.on('pause', this.watchSend().held);

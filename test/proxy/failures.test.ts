@@ -254,9 +254,14 @@ describe('final answers before the body', () => {
 });
 
 describe('final answers while the body streams', () => {
-  /** Like Jetty: takes part of the body, answers 413 and closes its side; a GET gets 200. */
-  async function refusingMidBody() {
+  /**
+   * Like Jetty: takes part of the body, answers 413 and closes its side; a GET gets 200.
+   * `keepsOpen`: answers without closing and reads on, as a server that drains the rest.
+   */
+  async function refusingMidBody(keepsOpen = false) {
     const sockets = new Set<net.Socket>();
+    /** How much of its body each upload's connection had received when it closed. */
+    const bodies: number[] = [];
     const server = net.createServer((socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -272,9 +277,16 @@ describe('final answers while the body streams', () => {
           socket.write('HTTP/1.1 100 Continue\r\n\r\n');
         } else {
           socket.removeAllListeners('data');
-          const answer =
-            'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\n';
-          socket.end(`${answer}too big\n`);
+          const close = keepsOpen ? '' : 'Connection: close\r\n';
+          const answer = `HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n${close}\r\ntoo big\n`;
+          if (!keepsOpen) {
+            socket.end(answer);
+            return;
+          }
+          socket.write(answer);
+          let body = received.length - end - 4;
+          socket.on('data', (more: Buffer) => (body += more.length));
+          socket.on('close', () => bodies.push(body));
         }
       });
     });
@@ -282,6 +294,7 @@ describe('final answers while the body streams', () => {
     const { port } = server.address() as net.AddressInfo;
     return {
       url: `http://127.0.0.1:${port}`,
+      bodies,
       close: () =>
         new Promise((resolve) => {
           for (const socket of sockets) socket.destroy();
@@ -290,23 +303,47 @@ describe('final answers while the body streams', () => {
     };
   }
 
+  /** An upload of `size` bytes, a GET pipelined behind it: the 413, then the GET's own answer. */
+  async function refusedThenServed(port: number, size: number): Promise<void> {
+    const upload = `PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`;
+    const next = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n';
+    const result = await rawRequest(
+      port,
+      Buffer.concat([Buffer.from(upload), Buffer.alloc(size, 1), Buffer.from(next)]),
+      { responses: 2 },
+    );
+    expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
+      [413, 'too big\n'],
+      [200, 'alice'],
+    ]);
+    expect(result.closed).toBe(false);
+  }
+
   it('passes the answer on, drops the rest of the body, and serves the next request', async () => {
     const refusing = await refusingMidBody();
     const h = await startHarness({ forwardTo: refusing.url });
     try {
-      const size = 8 * 1024 * 1024;
-      const upload = `PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`;
-      const next = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n';
-      const result = await rawRequest(
-        h.port,
-        Buffer.concat([Buffer.from(upload), Buffer.alloc(size, 1), Buffer.from(next)]),
-        { responses: 2 },
-      );
-      expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
-        [413, 'too big\n'],
-        [200, 'alice'],
-      ]);
-      expect(result.closed).toBe(false);
+      await refusedThenServed(h.port, 8 * 1024 * 1024);
+      await until(() => h.listeners[0].inFlight() === 0);
+    } finally {
+      await h.close();
+      await refusing.close();
+    }
+  });
+
+  it('drops the rest of the body when Vidispine answers early and keeps its connection open', async () => {
+    // Node's client no longer tells a request that writes on after its answer when the
+    // connection drains, so a body piped into it stalled for good, and its client and both
+    // connections with it.
+    const refusing = await refusingMidBody(true);
+    const h = await startHarness({ forwardTo: refusing.url });
+    try {
+      const size = 32 * 1024 * 1024;
+      await refusedThenServed(h.port, size);
+      // Vidispine never takes the upload as whole.
+      await until(() => refusing.bodies.length === 1);
+      expect(refusing.bodies[0]).toBeLessThan(size);
+      expect(h.observer.upstreamErrors).toEqual([]);
       await until(() => h.listeners[0].inFlight() === 0);
     } finally {
       await h.close();

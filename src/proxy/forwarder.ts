@@ -34,7 +34,13 @@ import type { BodyBudget } from './body';
 import { readWhole, watchBodyIdle } from './body';
 import type { RequestFraming } from './framing';
 import { NO_BODY, lengthFraming } from './framing';
-import { attachToken, clientResponseHeaders, isAscii, statusLineProblem } from './headers';
+import {
+  attachToken,
+  clientResponseHeaders,
+  isAscii,
+  statusLineProblem,
+  transferCodingProblem,
+} from './headers';
 import type { LocationRewriter } from './location';
 import { noteStrippedRunAs, type Notice } from './notices';
 import { CLIENT_CLOSED, reportAnswered, type AccessLogger, type ForwardObserver } from './observer';
@@ -161,8 +167,13 @@ class PooledCall implements Dispatcher.DispatchHandler {
     }
     // Interim answers (`102`, `103`) are Vidispine's business, as with `node:http`.
     if (status < 200) return true;
-    this.status = status;
     const rawHeaders = headers.map((field) => field.toString('latin1'));
+    const codingProblem = transferCodingProblem(rawHeaders);
+    if (codingProblem !== undefined) {
+      this.destroy(new UpstreamProtocolError(codingProblem));
+      return false;
+    }
+    this.status = status;
     return this.exchange.onPooledResponse(this, { status, statusMessage, rawHeaders, resume });
   }
 
@@ -601,7 +612,9 @@ class Exchange implements Turn {
       upstreamRes.resume();
       return;
     }
-    const problem = statusLineProblem(upstreamRes.statusCode ?? 0, upstreamRes.statusMessage);
+    const problem =
+      statusLineProblem(upstreamRes.statusCode ?? 0, upstreamRes.statusMessage) ??
+      transferCodingProblem(upstreamRes.rawHeaders);
     if (problem !== undefined) {
       upstreamReq.destroy(new UpstreamProtocolError(problem));
       return;

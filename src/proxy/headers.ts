@@ -184,6 +184,23 @@ export function statusLineProblem(status: number, reason: string | undefined): s
   return isValidReason(reason) ? undefined : 'control byte in the reason phrase';
 }
 
+/**
+ * Why an answer's transfer coding cannot be passed on (→ 502), or undefined when it can:
+ * anything but `chunked` alone (RFC 9112 §6.1). Node's parser undoes only the chunking,
+ * or reads to the close, so `gzip, chunked` would reach the client as gzip bytes nothing
+ * announces; nginx refuses such an answer too.
+ */
+export function transferCodingProblem(raw: readonly string[]): string | undefined {
+  const codings: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].toLowerCase() === 'transfer-encoding') codings.push(raw[i + 1]);
+  }
+  const coding = codings.join(', ');
+  return codings.length === 0 || /^\s*chunked\s*$/i.test(coding)
+    ? undefined
+    : `transfer coding "${coding}"`;
+}
+
 /** Header text beyond ASCII: obs-text bytes, as Node's parser hands them over. */
 const NON_ASCII = /[^\t\x20-\x7e]/;
 

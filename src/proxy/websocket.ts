@@ -23,7 +23,12 @@ import {
   statusForUpstreamError,
 } from './errors';
 import { NO_BODY } from './framing';
-import { attachToken, clientResponseHeaders, statusLineProblem } from './headers';
+import {
+  attachToken,
+  clientResponseHeaders,
+  statusLineProblem,
+  transferCodingProblem,
+} from './headers';
 import type { LocationRewriter } from './location';
 import type { HandedOver } from './handed-over';
 import { endHandedOver } from './handed-over';
@@ -286,7 +291,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       splice(user, client, u.authority, res, server);
     });
     upstreamReq.on('response', (res) => {
-      const problem = statusLineProblem(res.statusCode ?? 0, res.statusMessage);
+      const problem =
+        statusLineProblem(res.statusCode ?? 0, res.statusMessage) ??
+        transferCodingProblem(res.rawHeaders);
       if (problem !== undefined) {
         upstreamReq.destroy(new UpstreamProtocolError(problem));
         return;

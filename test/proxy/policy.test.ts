@@ -10,6 +10,7 @@ import {
   attachToken,
   isAscii,
   statusLineProblem,
+  transferCodingProblem,
   clientResponseHeaders,
   requestDropSet,
   stripClientHeaders,
@@ -184,6 +185,37 @@ describe('status line', () => {
     for (const bad of [0, 99, 600, 999]) {
       expect(statusLineProblem(bad, 'OK')).toBe(`status ${bad}`);
     }
+  });
+});
+
+describe('transfer coding of an answer', () => {
+  it('none, or chunked alone in any case and spacing, passes', () => {
+    for (const raw of [
+      [],
+      ['Content-Length', '3'],
+      ['Transfer-Encoding', 'chunked'],
+      ['transfer-encoding', ' Chunked\t'],
+    ]) {
+      expect(transferCodingProblem(raw)).toBeUndefined();
+    }
+  });
+
+  it('any other coding, or chunked twice, is named', () => {
+    expect(transferCodingProblem(['X-A', 'chunked', 'Transfer-Encoding', 'gzip, chunked'])).toBe(
+      'transfer coding "gzip, chunked"',
+    );
+    expect(transferCodingProblem(['TRANSFER-ENCODING', 'identity'])).toBe(
+      'transfer coding "identity"',
+    );
+    expect(
+      transferCodingProblem(['Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'chunked']),
+    ).toBe('transfer coding "chunked, chunked"');
+    expect(transferCodingProblem(['Transfer-Encoding', 'xchunked'])).toBe(
+      'transfer coding "xchunked"',
+    );
+    expect(transferCodingProblem(['Transfer-Encoding', 'chunkedx'])).toBe(
+      'transfer coding "chunkedx"',
+    );
   });
 });
 

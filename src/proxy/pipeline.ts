@@ -18,6 +18,16 @@ const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
  */
 const MAX_SAFE_AT_ONCE = 8;
 
+/**
+ * Most requests of one connection waiting their turn before the proxy stops reading it.
+ * Node parses all a connection sends and stops reading only while its answers back up, so
+ * a client that pipelined 200,000 GETs and read nothing had every one of them held at once
+ * (600 MB). Stopped, a connection holds at most this many and what one read brought past it.
+ * A connection not read cannot be seen closing until an answer is written to it, so this is
+ * far above what any client pipelines in earnest.
+ */
+const MAX_WAITING = 256;
+
 export function isSafe(method: string | undefined): boolean {
   return method !== undefined && SAFE.has(method);
 }
@@ -53,6 +63,11 @@ class ConnectionQueue {
     }
   }
 
+  /** Enough requests wait their turn: the connection is not read until some have started. */
+  isCrowded(): boolean {
+    return this.waiting.length >= MAX_WAITING;
+  }
+
   /** Nothing being served and nothing waiting: the connection is idle. */
   isIdle(): boolean {
     return this.serving === 0 && this.waiting.length === 0;
@@ -75,6 +90,8 @@ class ConnectionQueue {
 export class Pipelines {
   private readonly queues = new WeakMap<Socket, ConnectionQueue>();
   private readonly closing = new WeakSet<Socket>();
+  /** Connections not read while crowded, each with what keeps it paused. */
+  private readonly held = new WeakMap<Socket, () => void>();
 
   /**
    * An answer on `socket` said `Connection: close`: nothing that follows it on the
@@ -98,6 +115,7 @@ export class Pipelines {
       this.queues.set(socket, queue);
     }
     queue.enter(turn);
+    if (queue.isCrowded()) this.hold(socket);
   }
 
   /** `turn` was answered, or its client went away: the next may start. */
@@ -105,6 +123,27 @@ export class Pipelines {
     const queue = this.queues.get(socket);
     if (queue === undefined) return;
     queue.leave(turn);
+    if (!queue.isCrowded()) this.release(socket);
     if (queue.isIdle()) this.queues.delete(socket);
+  }
+
+  private hold(socket: Socket): void {
+    if (this.held.has(socket)) return;
+    // A resume meanwhile (Node's own, once an answer drained; a body being read) is undone
+    // at once, as Node undoes one of its own pauses.
+    const keepPaused = (): void => {
+      socket.pause();
+    };
+    this.held.set(socket, keepPaused);
+    socket.on('resume', keepPaused);
+    socket.pause();
+  }
+
+  private release(socket: Socket): void {
+    const keepPaused = this.held.get(socket);
+    if (keepPaused === undefined) return;
+    this.held.delete(socket);
+    socket.off('resume', keepPaused);
+    socket.resume();
   }
 }

@@ -137,6 +137,43 @@ describe('a client that pipelines many requests and reads no answer', () => {
   });
 });
 
+describe('a client that pipelines thousands of requests at once', () => {
+  it(
+    'has at most a few thousand of them held at once, and gets every answer in order',
+    async () => {
+      // Node parses whatever a connection sends: unread, 200,000 pipelined GETs held 600 MB
+      // of requests waiting their turn. The connection is read no further while 256 wait.
+      const h = await startHarness();
+      const count = 10_000;
+      try {
+        let most = 0;
+        let text = '';
+        const client = net.connect(h.port, '127.0.0.1');
+        const answered = new Promise<void>((resolve, reject) => {
+          client.on('error', reject);
+          client.on('data', (chunk: Buffer) => {
+            most = Math.max(most, h.listeners[0].inFlight());
+            text += chunk.toString('latin1');
+            if (text.endsWith('alice') && text.split('HTTP/1.1 200 OK').length - 1 === count) {
+              resolve();
+            }
+          });
+        });
+        const get = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n';
+        client.write(get.repeat(count));
+        await answered;
+        client.destroy();
+        // One read brings some 1,500 of them; without the bound, nearly all 10,000.
+        expect(most).toBeLessThan(3000);
+        expect(text.split('HTTP/1.1 200 OK').length - 1).toBe(count);
+      } finally {
+        await h.close();
+      }
+    },
+    2 * HANG_GUARD_MS,
+  );
+});
+
 describe('a client that reads slowly', () => {
   it(
     'holds the download back (backpressure) instead of buffering it',

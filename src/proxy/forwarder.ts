@@ -282,6 +282,9 @@ class Exchange implements Turn {
     // next turn): never answered, it must not reach Vidispine either (RFC 9112 §9.6), or a
     // client sending it again on a new connection would have it done twice.
     if (this.clientGone || !this.req.socket.writable) return;
+    // Node closes the connection of a client that expected `100` and got none, since its
+    // body might still come: with no body to come, `100` goes at once, as for one held.
+    if (this.plan === 'none' && this.clientExpectsContinue) this.res.writeContinue();
     const lease = this.f.store.current(this.user);
     if (lease !== undefined && this.plan !== 'buffer') {
       this.send(lease.value);

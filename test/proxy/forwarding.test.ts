@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { patternBytes } from '../../src/simulator/pattern';
 import { basic, call } from '../support/http';
+import { rawRequest } from '../support/raw-client';
 import { createSimulator } from '../../src/simulator';
 import { startApp, startHarness, type Harness } from '../support/app';
 
@@ -219,6 +220,22 @@ describe('request bodies', () => {
       bytes: body.length,
       sha256: sha(body),
     });
+  });
+
+  it('keeps the connection of a request without a body that expects 100 Continue', async () => {
+    // Node closes the connection of a client that expected `100` and got a final answer
+    // without one, since its body might still come; with none to come, each such request
+    // cost a connection, and a request pipelined behind it went unanswered.
+    const expecting = 'Host: x\r\nExpect: 100-continue\r\n';
+    const result = await rawRequest(
+      h.port,
+      `POST /API/import/raw?transferId=e HTTP/1.1\r\n${expecting}Content-Length: 0\r\n\r\n` +
+        `GET /API/whoami HTTP/1.1\r\n${expecting}\r\n` +
+        'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n',
+      { responses: 3 },
+    );
+    expect(result.responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(result.closed).toBe(false);
   });
 
   it('passes a chunked body of unknown length', async () => {

@@ -7,10 +7,11 @@
  * few seconds in every pod, and the readiness probe is on the path to a pod's start. The
  * pages for people (/status, /, a 404 naming the endpoints) are an Express app, loaded on
  * the first request that needs it: Express is the costliest module to load at start-up.
- * Any other method on an endpoint gets 405 with `Allow: GET, HEAD`.
+ * Any other method on an endpoint gets 405 with `Allow: GET, HEAD`, and so does CONNECT.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { httpDate } from '../clock-text';
 import { boundAddress, type ListenAddress, listenOn } from '../config/listen';
@@ -87,9 +88,34 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 const ALLOW = 'GET, HEAD';
 
 /** A method other than GET or HEAD on an existing endpoint: 405 naming the ones it takes. */
+const METHOD_NOT_ALLOWED = JSON.stringify({ error: 'method not allowed', allow: ALLOW });
+
 function methodNotAllowed(res: ServerResponse): void {
   res.setHeader('Allow', ALLOW);
-  send(res, 405, 'application/json', JSON.stringify({ error: 'method not allowed', allow: ALLOW }));
+  send(res, 405, 'application/json', METHOD_NOT_ALLOWED);
+}
+
+/**
+ * CONNECT asks for a tunnel, and Node hands its connection over raw, where it would be
+ * dropped without a word: it gets the same 405 as any other method, and the connection
+ * ends, since what the client sends after it was meant for the tunnel. What it still sends
+ * is read and dropped. Node no longer tracks the connection, so nothing else would end it:
+ * it is cut after the close grace whatever the client does, or a client that kept sending
+ * would hold the listener's close, and the proxy's exit, for as long as it liked.
+ */
+function refuseConnect(socket: Socket): void {
+  socket.on('error', () => undefined);
+  const cut = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  cut.unref();
+  socket.once('close', () => clearTimeout(cut));
+  socket.end(
+    'HTTP/1.1 405 Method Not Allowed\r\n' +
+      `Date: ${httpDate(Date.now())}\r\nAllow: ${ALLOW}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(METHOD_NOT_ALLOWED)}\r\n` +
+      `Cache-Control: ${NO_STORE}\r\nConnection: close\r\n\r\n${METHOD_NOT_ALLOWED}`,
+  );
+  socket.resume();
 }
 
 function probeAnswer(res: ServerResponse, result: ProbeAnswer, name: string): void {
@@ -233,6 +259,8 @@ function opsServer(
       methodNotAllowed(res);
     }
   });
+  // Node types it as a stream; it is the connection's socket (a TLS one is a Socket too).
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket as Socket));
   return {
     listen: (address) => listenOn(server, address, 'the ops listener'),
     close: () => close(server),

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import * as net from 'node:net';
 import { CLOSE_GRACE_MS, createOpsServer, type OpsServer } from '../../src/ops/server';
 import { Health } from '../../src/ops/health';
 import { OpsMetrics, recordTokenEvents } from '../../src/ops/metrics';
@@ -5,6 +7,7 @@ import { parseExposition, value } from '../support/prom-parse';
 import { RecentRequests } from '../../src/ops/recent-requests';
 import { MINT_FAILURES } from '../../src/vidispine/failures';
 import { call } from '../support/http';
+import { rawRequest } from '../support/raw-client';
 import { captureLogs, ScriptedTokens, scriptedSetup } from '../support/ops';
 
 const T0 = Date.parse('2026-01-01T12:00:00Z');
@@ -319,6 +322,56 @@ describe('ops server', () => {
     // Elsewhere any method is still a 404 naming the endpoints.
     const missing = await call(port, { method: 'POST', path: '/API/item' });
     expect(missing.status).toBe(404);
+  });
+
+  it('answers CONNECT with 405 and Allow: GET, HEAD too, then closes the connection', async () => {
+    await start();
+    const port = server?.address()?.port ?? 0;
+    for (const target of ['evil.example:443', '/status']) {
+      const result = await rawRequest(
+        port,
+        `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\nGET /livez HTTP/1.1\r\nHost: x\r\n\r\n`,
+        { untilClosed: true, timeoutMs: 5000 },
+      );
+      // One answer, then the connection ends: the bytes behind CONNECT are never a request.
+      expect(result.responses.map((r) => [r.status, r.header('allow')])).toEqual([
+        [405, 'GET, HEAD'],
+      ]);
+      expect(JSON.parse(result.responses[0].body.toString())).toEqual({
+        error: 'method not allowed',
+        allow: 'GET, HEAD',
+      });
+      expect(result.closed).toBe(true);
+    }
+    // The listener still closes promptly with nothing left open behind it.
+    await server?.close();
+    server = undefined;
+  });
+
+  it('cuts a refused CONNECT whose client keeps sending, so the listener still closes', async () => {
+    await start();
+    const port = server?.address()?.port ?? 0;
+    // Half-open: the client keeps its side, and its bytes, coming after the proxy's answer.
+    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => undefined);
+    await once(client, 'connect');
+    client.write('CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n');
+    const [answer] = (await once(client, 'data')) as [Buffer];
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 405 /);
+    const trickle = setInterval(() => {
+      if (client.writable) client.write('x');
+    }, 20);
+    // Not `once`: the cut makes the trickle's next write fail, which would reject it.
+    const gone = new Promise((resolve) => client.once('close', resolve));
+    try {
+      // Resolves only once that connection is gone: without a cut it never would.
+      await server?.close();
+      server = undefined;
+      await gone;
+    } finally {
+      clearInterval(trickle);
+      client.destroy();
+    }
   });
 
   it('fails to listen on a taken port with the address in the message', async () => {

@@ -138,6 +138,13 @@ const baseUrl = text().transform((value, ctx) => {
     return problem(`give the base URL without /API ${example}`);
   }
   url.pathname = url.pathname.replace(/\/+$/, '') || '/';
+  // Port 0 only means "any port" to a listener: every mint would be refused, never a start.
+  if (url.port === '0') {
+    const path = url.pathname === '/' ? '' : url.pathname;
+    return problem(
+      `port 0 is no server's port: give the port VidiCore listens on (e.g. ${url.protocol}//${url.hostname}:8080${path})`,
+    );
+  }
   return url;
 });
 

@@ -164,6 +164,14 @@ describe('environment mode', () => {
     [{ VIDISPINE_URL: 'http://x/?a=1' }, 'VIDISPINE_URL: must not have a query string or fragment'],
     [{ VIDISPINE_URL: 'http://x#f' }, 'VIDISPINE_URL: must not have a query string or fragment'],
     [
+      { VIDISPINE_URL: 'http://x:0' },
+      "VIDISPINE_URL: port 0 is no server's port: give the port VidiCore listens on (e.g. http://x:8080)",
+    ],
+    [
+      { VIDISPINE_URL: 'https://[::1]:00/vs' },
+      "VIDISPINE_URL: port 0 is no server's port: give the port VidiCore listens on (e.g. https://[::1]:8080/vs)",
+    ],
+    [
       { VIDISPINE_URL: 'http://x:8080/API' },
       'VIDISPINE_URL: give the base URL without /API (e.g. http://x:8080)',
     ],

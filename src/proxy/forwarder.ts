@@ -208,6 +208,8 @@ class Exchange implements Turn {
   private sentToken = '';
   private sentAt = 0;
   private attempt = 0;
+  /** A hop refused the `Expect` the proxy added (417): attempts from now on go without. */
+  private expectRefused = false;
   /** A pooled connection failed: every attempt from now on goes on a new connection. */
   private freshConnection = false;
   private bodyState: BodyState = 'held';
@@ -328,7 +330,8 @@ class Exchange implements Turn {
     this.sentToken = token;
     // Node writes the head of a request that expects 100 as UTF-8, which would turn a
     // client's obs-text byte into two: such a request streams its body without asking.
-    const askContinue = this.plan === 'expect' && isAscii(this.admitted.headers);
+    const askContinue =
+      this.plan === 'expect' && !this.expectRefused && isAscii(this.admitted.headers);
     const headers = attachToken(
       this.admitted.headers,
       upstream.hostHeader,
@@ -624,6 +627,15 @@ class Exchange implements Turn {
     }
     this.clearContinueTimer();
     const status = upstreamRes.statusCode ?? 502;
+    if (status === 417 && this.mayDropExpect()) {
+      // RFC 9110 §10.1.1: a hop on the way takes no expectations. The client asked for none;
+      // the body, still unsent, goes with the request again without one.
+      upstreamRes.resume();
+      this.expectRefused = true;
+      this.retire(upstreamReq);
+      this.send(this.sentToken);
+      return;
+    }
     if (status === 401) {
       void this.onUnauthorized(upstreamReq, upstreamRes);
       return;
@@ -631,6 +643,16 @@ class Exchange implements Turn {
     this.tellStore(status);
     this.dropBody();
     this.respond(upstreamReq, upstreamRes, status);
+  }
+
+  /** Whether the `Expect` the proxy added on its own may go, its body not yet sent. */
+  private mayDropExpect(): boolean {
+    return (
+      this.plan === 'expect' &&
+      this.bodyState === 'held' &&
+      !this.expectRefused &&
+      !this.clientExpectsContinue
+    );
   }
 
   /** Step "on 401" for a `node:http` attempt; its answer waits, unread, for the verdict. */

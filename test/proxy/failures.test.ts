@@ -164,6 +164,70 @@ describe('upstream behaviours', () => {
   });
 });
 
+describe('an expectation a hop on the way refuses', () => {
+  /**
+   * A proxy behind an upstream that answers 417 to every request expecting 100 and `handler`
+   * to the rest; `expectations` lists each request's `Expect`.
+   */
+  async function refusingExpectations(handler: http.RequestListener) {
+    const expectations: (string | undefined)[] = [];
+    const refusing = await upstream(
+      (req, res) => {
+        expectations.push(req.headers.expect);
+        handler(req, res);
+      },
+      (req, res) => {
+        expectations.push(req.headers.expect);
+        res.writeHead(417, { 'content-length': 0 });
+        res.end();
+      },
+    );
+    const h = await startHarness({ forwardTo: refusing.url, proxy: { replayBufferBytes: 1024 } });
+    return {
+      h,
+      expectations,
+      close: async () => {
+        await h.close();
+        await refusing.close();
+      },
+    };
+  }
+
+  it('sends a large body again without Expect after a 417 to the one the proxy added', async () => {
+    // RFC 9110 §10.1.1: a 417 to a 100-continue expectation says only that something on the
+    // way does not take expectations. The client asked for none; it got that 417 for every
+    // upload beyond the replay buffer.
+    const { h, expectations, close } = await refusingExpectations((req, res) => {
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      req.on('end', () => res.end(String(bytes)));
+    });
+    try {
+      const body = Buffer.alloc(3 * 1024 * 1024, 1);
+      const reply = await call(h.port, { method: 'PUT', path: '/API/import/raw', body });
+      expect([reply.status, reply.text]).toEqual([200, String(body.length)]);
+      expect(expectations).toEqual(['100-continue', undefined]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('passes the 417 on to a client that sent Expect itself, so it repeats the request without', async () => {
+    const { h, expectations, close } = await refusingExpectations((_req, res) => res.end());
+    try {
+      const size = 3 * 1024 * 1024;
+      const result = await rawRequest(
+        h.port,
+        `PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      expect(result.responses.map((r) => r.status)).toEqual([417]);
+      expect(expectations).toEqual(['100-continue']);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('final answers before the body', () => {
   it('passes an early refusal on and closes instead of reading the upload', async () => {
     let upstreamBodies = 0;

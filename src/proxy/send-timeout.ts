@@ -12,6 +12,8 @@ import { resetConnection } from './answers';
 
 /** Where the held bytes go: an answer, or the client's side of a WebSocket tunnel. */
 export interface SendTarget {
+  /** A write was not taken at once and the target is still open: bytes are held. */
+  readonly writableNeedDrain: boolean;
   on(name: 'drain', listener: () => void): unknown;
   once(name: 'close', listener: () => void): unknown;
 }
@@ -33,9 +35,13 @@ export class SendTimeout {
     private readonly queued: () => boolean = () => false,
   ) {}
 
-  /** A write the client's connection did not take at once: the clock runs until it drains. */
+  /**
+   * A write the client's connection did not take at once: the clock runs until it drains.
+   * A pipe also pauses its source when it comes apart, at the answer's end or its client's
+   * leaving, with nothing held: no clock then, which would keep the answer for a minute.
+   */
   readonly held = (): void => {
-    if (this.closed || this.queued()) return;
+    if (this.closed || !this.target.writableNeedDrain || this.queued()) return;
     this.waiting = true;
     if (this.timer !== undefined) {
       this.timer.refresh();

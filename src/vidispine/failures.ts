@@ -48,10 +48,11 @@ export const MINT_FAILURES = {
     hint: "Vidispine (or a gateway in front of it) limits requests (429): the next attempt waits as its Retry-After asks, within the backoff's cap",
     operatorMustFix: false,
   },
-  // 400 or another 4xx: e.g. seconds above userTokenMaxInterval
+  // 400 (seconds above userTokenMaxInterval), or another unexpected answer: a redirect to a
+  // login page, another 4xx. One reason for both, so the hint says which is which.
   bad_request: {
     hint: (names: KeyNames) =>
-      `Vidispine refused the token request (4xx): ${names.name(['token', 'seconds'])} may exceed the server's userTokenMaxInterval; lower it`,
+      `Vidispine refused the token request or answered it unexpectedly, as the error says. On a 400: ${names.name(['token', 'seconds'])} may exceed the server's userTokenMaxInterval; lower it. On a redirect or another status: ${names.name(['vidispine', 'url'])} may point at something in front of VidiCore (a login page, another service) rather than at VidiCore itself`,
     operatorMustFix: true,
   },
   // 5xx

@@ -103,6 +103,13 @@ describe('token event log', () => {
     expect(lines.map((l) => l.hint).join()).not.toContain('token.seconds');
   });
 
+  it('says what a bad_request other than a 400 means: a redirect is no reason to lower the seconds', () => {
+    const { tokens, lines } = setup(proxyEnvironment.names);
+    tokens.failed('ingest', 'bad_request', 'HTTP 302 from GET /API/token');
+    expect(lines[0].hint).toMatch(/400: TOKEN_SECONDS may exceed/);
+    expect(lines[0].hint).toMatch(/redirect .*VIDISPINE_URL/);
+  });
+
   it('names them as a YAML file does', () => {
     const { tokens, lines } = setup(YAML_NAMES);
     tokens.failed('ingest', 'bad_request', 'HTTP 400 from GET /API/token');

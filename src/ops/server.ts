@@ -10,7 +10,7 @@
  * Any other method on an endpoint gets 405 with `Allow: GET, HEAD`, and so does CONNECT.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { httpDate } from '../clock-text';
@@ -87,9 +87,9 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 /** Every ops endpoint only reads. */
 const ALLOW = 'GET, HEAD';
 
-/** A method other than GET or HEAD on an existing endpoint: 405 naming the ones it takes. */
 const METHOD_NOT_ALLOWED = JSON.stringify({ error: 'method not allowed', allow: ALLOW });
 
+/** A method other than GET or HEAD on an existing endpoint: 405 naming the ones it takes. */
 function methodNotAllowed(res: ServerResponse): void {
   res.setHeader('Allow', ALLOW);
   send(res, 405, 'application/json', METHOD_NOT_ALLOWED);
@@ -103,7 +103,7 @@ function methodNotAllowed(res: ServerResponse): void {
  * it is cut after the close grace whatever the client does, or a client that kept sending
  * would hold the listener's close, and the proxy's exit, for as long as it liked.
  */
-function refuseConnect(socket: Socket): void {
+function refuseConnect(socket: Duplex): void {
   socket.on('error', () => undefined);
   const cut = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
   cut.unref();
@@ -259,8 +259,7 @@ function opsServer(
       methodNotAllowed(res);
     }
   });
-  // Node types it as a stream; it is the connection's socket (a TLS one is a Socket too).
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket as Socket));
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
   return {
     listen: (address) => listenOn(server, address, 'the ops listener'),
     close: () => close(server),

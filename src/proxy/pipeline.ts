@@ -90,8 +90,8 @@ class ConnectionQueue {
 export class Pipelines {
   private readonly queues = new WeakMap<Socket, ConnectionQueue>();
   private readonly closing = new WeakSet<Socket>();
-  /** Connections not read while crowded, each with what keeps it paused. */
-  private readonly held = new WeakMap<Socket, () => void>();
+  /** Connections not read while crowded. */
+  private readonly held = new WeakSet<Socket>();
 
   /**
    * An answer on `socket` said `Connection: close`: nothing that follows it on the
@@ -129,21 +129,22 @@ export class Pipelines {
 
   private hold(socket: Socket): void {
     if (this.held.has(socket)) return;
-    // A resume meanwhile (Node's own, once an answer drained; a body being read) is undone
-    // at once, as Node undoes one of its own pauses.
-    const keepPaused = (): void => {
-      socket.pause();
-    };
-    this.held.set(socket, keepPaused);
-    socket.on('resume', keepPaused);
+    this.held.add(socket);
+    socket.on('resume', stayPaused);
     socket.pause();
   }
 
   private release(socket: Socket): void {
-    const keepPaused = this.held.get(socket);
-    if (keepPaused === undefined) return;
-    this.held.delete(socket);
-    socket.off('resume', keepPaused);
+    if (!this.held.delete(socket)) return;
+    socket.off('resume', stayPaused);
     socket.resume();
   }
+}
+
+/**
+ * Undoes a resume of a held connection (Node's own, once an answer drained; a body being
+ * read) at once, as Node undoes one of its own pauses.
+ */
+function stayPaused(this: Socket): void {
+  this.pause();
 }

@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { SendTimeout } from '../../src/proxy/send-timeout';
 import { stopReading } from '../support/stalled-reader';
 import { MiB } from '../support/reliability-clients';
+import { settle } from '../support/wait';
 
 const SEND_TIMEOUT_MS = 60_000;
 
@@ -47,9 +48,6 @@ async function answering(): Promise<Answering> {
   };
 }
 
-/** Lets the events of a closed pipe (its unpipe, the source's pause) run. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 beforeEach(() => {
   jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'Date'] });
 });
@@ -78,13 +76,8 @@ it('leaves no clock behind when the client leaves an answer it was taking at onc
 it('leaves no clock behind when an answer the client took at once ends', async () => {
   const s = await answering();
   try {
-    const { source, closed } = await new Promise<{
-      source: PassThrough;
-      closed: Promise<void>;
-    }>((resolve, reject) => {
-      http.get({ port: s.port, path: '/' }, (res) => res.resume()).on('error', reject);
-      void s.answer.then(resolve);
-    });
+    http.get({ port: s.port, path: '/' }, (res) => res.resume()).on('error', () => undefined);
+    const { source, closed } = await s.answer;
     source.end('all of it');
     await closed;
     await settle();

@@ -7,10 +7,10 @@ import { settle } from './wait';
  * simulator's, in real time, gives both this timeline; with `Date.now` on one side, a step
  * (NTP, a VM snapshot) in mid-test would show as a difference the proxy did not make.
  */
-export const steadyNow = (): number => performance.timeOrigin + performance.now();
+export const steadyNow = systemClock.now;
 
 /** The proxy's real clock, showing its instants on `steadyNow`'s timeline. */
-export const steadyClock: Clock = { ...systemClock, now: steadyNow, wall: (at) => at };
+export const steadyClock: Clock = { ...systemClock, wall: (at) => at };
 
 /** A clock whose time moves only when a test says so; due timers fire in order. */
 export class ManualClock implements Clock {

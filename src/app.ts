@@ -16,6 +16,7 @@ import { OpsMetrics, recordTokenEvents } from './ops/metrics';
 import { RecentRequests } from './ops/recent-requests';
 import { statusSetup } from './ops/status';
 import type { ShutdownSteps } from './ops/shutdown';
+import { AtRest, QUIET_SECONDS } from './proxy/at-rest';
 import { combineObservers, type ForwardObserver } from './proxy/observer';
 import { createDataListeners, type DataListener } from './proxy/listener';
 import { type Clock, systemClock } from './tokens/clock';
@@ -96,7 +97,10 @@ export interface ProxyAppOptions {
   readonly tokens?: TokenService;
   /** Hears the forwarder's reports besides the metrics and the logs. */
   readonly observer?: ForwardObserver;
-  /** Runs a young-generation collection (see `ReadBuffers`); `run` passes V8's own. */
+  /**
+   * Runs a young-generation collection (see `ReadBuffers` and `AtRest`); `run` passes V8's
+   * own. Without it V8 decides alone.
+   */
   readonly collectYoung?: () => void;
 }
 
@@ -126,13 +130,29 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
   logTokenEvents(store, logger, config.names);
   const health = new Health(store);
   const recent = new RecentRequests();
+  const { collectYoung } = options;
+  const atRest = collectYoung
+    ? new AtRest(() => {
+        collectYoung();
+        logger.debug(
+          { event: 'at_rest', quietSeconds: QUIET_SECONDS },
+          `no request for ${QUIET_SECONDS} s: young collection, for V8 to give memory back`,
+        );
+      })
+    : undefined;
   const listeners = createDataListeners({
     config,
     store,
-    observer: combineObservers(metrics, recent, forwardLogObserver(logger), options.observer ?? {}),
+    observer: combineObservers(
+      metrics,
+      recent,
+      forwardLogObserver(logger),
+      atRest ?? {},
+      options.observer ?? {},
+    ),
     logger,
     accessLog: config.proxy.accessLog ? createAccessLog(logger) : undefined,
-    collectYoung: options.collectYoung,
+    collectYoung,
   });
   const ops = config.ops.listen
     ? createOpsServer({
@@ -190,6 +210,7 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
         await Promise.all(listeners.map((l) => l.destroy()));
       },
       stop: async () => {
+        atRest?.stop();
         tokens.stop();
         await ops?.close();
       },

@@ -35,10 +35,10 @@ const WEBASSEMBLY_BASELINE_ONLY = '--liftoff-only';
 type GcExtension = (options: { type: 'minor' }) => void;
 
 /**
- * A young-generation collection, for `ReadBuffers`. V8 offers it to JavaScript only as the
- * `gc` of its gc extension, installed in the contexts created while `--expose-gc` is set
- * (and refused once it is not): one context is made for it at the first call, so a proxy
- * that never reads 8 MiB of bodies never makes it. The main context gets no `gc`.
+ * A young-generation collection, for `ReadBuffers` and `AtRest`. V8 offers it to JavaScript
+ * only as the `gc` of its gc extension, installed in the contexts created while
+ * `--expose-gc` is set (and refused once it is not): one context is made for it at the
+ * first call, 10 s into the first quiet spell at the latest. The main context gets no `gc`.
  */
 function youngCollection(): () => void {
   let gc: GcExtension | undefined;

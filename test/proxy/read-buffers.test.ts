@@ -114,7 +114,9 @@ it('run collects the young generation through V8 itself every 8 MiB, bytes intac
   const sha256 = patternSha(size);
   const sim = createSimulator();
   await sim.listen(0, '127.0.0.1');
-  const proxy = ChildProxy.start(['run'], aliceAgainst(sim.url), ['--trace-gc']);
+  const proxy = ChildProxy.start(['run'], { ...aliceAgainst(sim.url), LOG_LEVEL: 'debug' }, [
+    '--trace-gc',
+  ]);
   try {
     const listening = await proxy.waitForEvent('listening');
     const port = (listening.listeners as { port: number }[])[0].port;
@@ -133,10 +135,13 @@ it('run collects the young generation through V8 itself every 8 MiB, bytes intac
     await proxy.exited;
     // V8 names a collection asked for through its gc extension `testing`. What the read
     // that reached 8 MiB took beyond it is freed by that collection, not counted towards the
-    // next one: 80 MiB make 9 or 10 (8 with larger reads than Node's 64 KiB).
+    // next one: 80 MiB make 9 or 10 (8 with larger reads than Node's 64 KiB). On a machine
+    // slow enough for 10 s without a request starting or finishing, `AtRest` asks too, and
+    // says so.
     const asked = proxy.stdout.filter((l) => / Scavenge .*\btesting\b/.test(l));
-    expect(asked.length).toBeGreaterThanOrEqual(8);
-    expect(asked.length).toBeLessThanOrEqual(10);
+    const atRest = proxy.lines.filter((l) => l.event === 'at_rest').length;
+    expect(asked.length - atRest).toBeGreaterThanOrEqual(8);
+    expect(asked.length - atRest).toBeLessThanOrEqual(10);
   } finally {
     proxy.kill('SIGKILL');
     await proxy.exited;

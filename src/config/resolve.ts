@@ -50,6 +50,7 @@ export function resolveConfig(
   checkUniqueNames(raw.users, issues);
   checkListeners(raw.users, raw.ops.listen, issues);
   checkListenerKeys(raw.users, issues);
+  checkReplayBuffers(raw.proxy, issues);
   if (vidispine.caFile !== undefined) checkCaFile(vidispine.caFile, issues);
   if (issues.length > 0) return issues;
   return {
@@ -264,6 +265,21 @@ function marginConflict(
         : [...userPath, 'token', 'safetyMarginSeconds'],
     problem: `must be at most half the token lifetime (${seconds / 2} s of ${seconds} s)`,
   };
+}
+
+/**
+ * A total for all held bodies below what one body may be would leave every body between the
+ * two streamed, never held, whatever the per-body size says. 0 holds none, whatever the other.
+ */
+function checkReplayBuffers(proxy: RawConfig['proxy'], issues: Issues): void {
+  const { replayBufferBytes: each, replayBufferTotalBytes: total } = proxy;
+  if (total === 0 || total >= each) return;
+  const eachKey: KeyPath = ['proxy', 'replayBufferBytes'];
+  issues.push({
+    path: ['proxy', 'replayBufferTotalBytes'],
+    problem: (n) =>
+      `${total} is below ${n.name(eachKey)} (${each}), so no body above ${total} bytes could be held for replay: give at least ${each}, or lower ${n.name(eachKey)} too (0 in either holds none)`,
+  });
 }
 
 function checkUniqueNames(users: readonly RawUser[], issues: Issues): void {

@@ -376,7 +376,7 @@ export const fileSchema = z.strictObject({
       }),
       replayBufferTotalBytes: key(nonNegativeInt().default(16 * 1024 * 1024), {
         description:
-          'all request bodies kept for replay at once, across listeners; beyond it they stream like larger bodies',
+          'all request bodies kept for replay at once, across listeners; beyond it they stream like larger bodies (at least `replayBufferBytes`, or 0: none kept)',
         env: 'PROXY_REPLAY_BUFFER_TOTAL_BYTES',
       }),
       clientBodyTimeoutSeconds: key(duration(0, 3_600, 'seconds', true).default(60), {

@@ -242,10 +242,23 @@ describe('environment mode', () => {
       { VIDISPINE_CA_FILE: '/nonexistent/ca.pem' },
       'VIDISPINE_CA_FILE: cannot read file /nonexistent/ca.pem (ENOENT)',
     ],
+    [
+      { PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1000' },
+      'PROXY_REPLAY_BUFFER_TOTAL_BYTES: 1000 is below PROXY_REPLAY_BUFFER_BYTES (1048576), so no body above 1000 bytes could be held for replay: give at least 1048576, or lower PROXY_REPLAY_BUFFER_BYTES too (0 in either holds none)',
+    ],
   ])('rejects %j', (change, message) => {
     const env: NodeJS.ProcessEnv = { ...ENV, ...change };
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete env[k];
     expect(configErrorOf(() => loadConfig({ env })).message).toBe(message);
+  });
+
+  it.each([
+    [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1048576' }, 1048576],
+    [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '0' }, 0],
+    [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1000', PROXY_REPLAY_BUFFER_BYTES: '0' }, 1000],
+    [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1000', PROXY_REPLAY_BUFFER_BYTES: '1000' }, 1000],
+  ])('takes a replay total of at least one body, or 0: %j', (change, total) => {
+    expect(loadConfig({ env: { ...ENV, ...change } }).proxy.replayBufferTotalBytes).toBe(total);
   });
 
   it('says nothing of the user when the admin credential is what is missing', () => {

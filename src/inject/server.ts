@@ -58,6 +58,8 @@ export interface WebhookServer {
   listen(address: { readonly host: string; readonly port: number }): Promise<void>;
   /** New connections get this pair from now on. */
   useCertificate(certificate: LoadedCertificate): void;
+  /** Shutdown has begun: every answer from now on closes its connection. */
+  endKeepAlive(): void;
   /** Stop accepting and close idle connections; resolves once in-flight reviews are answered. */
   close(): Promise<void>;
   /** Cut every connection now. */
@@ -122,7 +124,7 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-function send(res: ServerResponse, status: number, text: string, close = false): void {
+function sendAnswer(res: ServerResponse, status: number, text: string, close: boolean): void {
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
@@ -165,6 +167,14 @@ const error = (message: string): string => JSON.stringify({ error: message });
 
 export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
   const { defaults, metrics, logger, maxBodyBytes } = options;
+  /**
+   * From the shutdown signal on, answers say `Connection: close`: the API server then opens
+   * its next connection to a replica that stays, rather than sending a review into this one
+   * when it closes, which fails that review (and, with failurePolicy Fail, the pod).
+   */
+  let closing = false;
+  const send = (res: ServerResponse, status: number, text: string, close = false): void =>
+    sendAnswer(res, status, text, close || closing);
 
   const review = (res: ServerResponse, body: Buffer, started: number): void => {
     const parsed = parseReview(parseJson(body));
@@ -247,6 +257,9 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     listen: (address) => listenOn(server, address, 'webhook listener'),
     useCertificate(certificate) {
       server.setSecureContext({ ...SERVING_TLS, cert: certificate.cert, key: certificate.key });
+    },
+    endKeepAlive() {
+      closing = true;
     },
     close: () =>
       new Promise((resolve) => {

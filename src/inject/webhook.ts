@@ -115,6 +115,7 @@ export function createWebhook(
       health.markListening();
     },
     shutdownSteps: {
+      endKeepAlive: () => server.endKeepAlive(),
       closeListeners: () => server.close(),
       abortInFlight: () => server.destroy(),
       stop: async () => {

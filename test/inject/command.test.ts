@@ -313,6 +313,29 @@ describe('running', () => {
     }
   });
 
+  it('from SIGTERM on, each review answered closes its connection, so the next one goes to another replica', async () => {
+    const webhook = await startWebhook({ SHUTDOWN_DELAY_SECONDS: '30' });
+    try {
+      const review = JSON.stringify(
+        podReview(
+          { metadata: {}, spec: { containers: [{ name: 'a', image: 'a' }] } },
+          { operation: 'UPDATE' },
+        ),
+      );
+      expect((await webhook.post(review)).headers.connection).toBe('keep-alive');
+      webhook.child.kill('SIGTERM');
+      await webhook.child.waitFor((l) => l.event === 'shutdown' && l.step === 'begin');
+      const answer = await webhook.post(review);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.connection).toBe('close');
+      const refused = await webhook.post(review, { path: '/other' });
+      expect(refused.status).toBe(404);
+      expect(refused.headers.connection).toBe('close');
+    } finally {
+      await webhook.stop();
+    }
+  });
+
   it('closes at once the connections with no review under way, those that never sent any too', async () => {
     const webhook = await startWebhook({ SHUTDOWN_DRAIN_SECONDS: '20' });
     try {

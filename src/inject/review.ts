@@ -91,7 +91,7 @@ function readRequest(value: unknown): AdmissionRequest {
 }
 
 function literal(value: unknown, path: string, expected: string): void {
-  if (value !== expected) throw new ShapeError(path, JSON.stringify(expected), value);
+  if (value !== expected) throw new ShapeError(path, JSON.stringify(expected), value, true);
 }
 
 /** The review's request, or a problem that makes the body no AdmissionReview (→ HTTP 400). */

@@ -21,8 +21,12 @@ export class ShapeError extends Error {
     readonly path: string,
     readonly expected: string,
     found: unknown,
+    /** Found text is quoted rather than called "a string" (a version that is not ours). */
+    quote = false,
   ) {
-    super(`${path || 'the object'}: expected ${expected}, got ${kindOf(found)}`);
+    const got =
+      quote && typeof found === 'string' ? JSON.stringify(found.slice(0, 64)) : kindOf(found);
+    super(`${path || 'the object'}: expected ${expected}, got ${got}`);
     this.name = 'ShapeError';
   }
 }

@@ -934,7 +934,10 @@ describe('as an admission controller', () => {
       }),
     );
     expect(v1beta1.status).toBe(400);
-    expect(v1beta1.body).toContain('not an admission.k8s.io/v1 AdmissionReview');
+    expect(JSON.parse(v1beta1.body)).toEqual({
+      error:
+        'not an admission.k8s.io/v1 AdmissionReview: apiVersion: expected "admission.k8s.io/v1", got "admission.k8s.io/v1beta1"',
+    });
     const review = podReview(pod({ containers: [APP] }));
     const noUid = await webhook.post(
       JSON.stringify({ ...review, request: { ...(review.request as object), uid: 42 } }),

@@ -7,6 +7,7 @@ import { AtRest, QUIET_SECONDS } from '../../src/proxy/at-rest';
 import { createSimulator } from '../../src/simulator';
 import { aliceAgainst, ChildProxy } from '../support/child-proxy';
 import { call } from '../support/http';
+import { parseExposition, value } from '../support/prom-parse';
 import { HANG_GUARD_MS } from '../support/wait';
 
 describe('AtRest', () => {
@@ -100,15 +101,11 @@ describe('AtRest', () => {
 
 /** Collections of `kinds` counted so far by the default metrics of the ops listener. */
 async function collections(ops: number, kinds: readonly string[]): Promise<number> {
-  const { text } = await call(ops, { path: '/metrics' });
-  let sum = 0;
-  for (const kind of kinds) {
-    const m = new RegExp(`^nodejs_gc_duration_seconds_count\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(
-      text,
-    );
-    sum += m ? Number(m[1]) : 0;
-  }
-  return sum;
+  const exposition = parseExposition((await call(ops, { path: '/metrics' })).text);
+  return kinds.reduce(
+    (sum, kind) => sum + (value(exposition, 'nodejs_gc_duration_seconds_count', { kind }) ?? 0),
+    0,
+  );
 }
 
 it(

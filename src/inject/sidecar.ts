@@ -101,8 +101,14 @@ export function proxyApiUrl(settings: Pick<SidecarSettings, 'port'>): string {
 
 const secretFile = (key: string): string => `${SECRET_MOUNT_PATH}/${key}`;
 
+/** A variable of the proxy's, its value as the proxy must read it. */
+interface ProxyVariable {
+  readonly name: string;
+  readonly value: string;
+}
+
 /** `VIDISPINE_ADMIN` / `VIDISPINE_RUNAS`: the account's name, and its password or access key. */
-function accountEnv(prefix: string, a: MintAccount): EnvVar[] {
+function accountEnv(prefix: string, a: MintAccount): ProxyVariable[] {
   const user = { name: `${prefix}_USER`, value: a.user };
   return a.accessKeyId === undefined
     ? [user, { name: `${prefix}_PASSWORD_FILE`, value: secretFile(a.key) }]
@@ -113,7 +119,7 @@ function accountEnv(prefix: string, a: MintAccount): EnvVar[] {
       ];
 }
 
-function credentialEnv(c: SidecarCredential): EnvVar[] {
+function credentialEnv(c: SidecarCredential): ProxyVariable[] {
   switch (c.kind) {
     case 'password':
       return [{ name: 'VIDISPINE_PASSWORD_FILE', value: secretFile(c.key) }];
@@ -134,8 +140,17 @@ function credentialSecret(c: SidecarCredential): string {
   return c.kind === 'admin' || c.kind === 'runAs' ? c.account.secret : c.secret;
 }
 
+/**
+ * Kubernetes expands `$(NAME)` in an `env[].value` from the variables before it and turns
+ * `$$` into `$`: a user named `a$$b` would reach the proxy as `a$b`. Every `$` doubled is
+ * read back as the one written.
+ */
+function literalEnvValue(value: string): string {
+  return value.replaceAll('$', () => '$$');
+}
+
 function proxyEnv(s: SidecarSettings): EnvVar[] {
-  return [
+  const env: ProxyVariable[] = [
     { name: 'VIDISPINE_URL', value: s.vidispineUrl },
     ...(s.vidispineCa
       ? [{ name: 'VIDISPINE_CA_FILE', value: `${CA_MOUNT_PATH}/${s.vidispineCa.key}` }]
@@ -148,6 +163,7 @@ function proxyEnv(s: SidecarSettings): EnvVar[] {
     { name: 'TOKEN_AUTO_REFRESH', value: String(s.tokenAutoRefresh) },
     { name: 'LOG_LEVEL', value: s.logLevel },
   ];
+  return env.map(({ name, value }) => ({ name, value: literalEnvValue(value) }));
 }
 
 function probe(p: (typeof PROBES)[keyof typeof PROBES], port: string): Record<string, unknown> {

@@ -8,6 +8,7 @@ import {
   SECRET_FILE_KEYS,
   SHUTDOWN_SECONDS,
 } from './contract';
+import { expandedEnv } from '../support/kubelet-env';
 import { K8sObject, at, byKind, isRecord, records } from './render';
 
 /**
@@ -46,10 +47,27 @@ export interface ProxyContainer {
   spec: Rec;
   container: Rec;
   sidecar: boolean;
-  /** From `env` and `envFrom` ConfigMaps; later entries win, as in Kubernetes. */
+  /**
+   * From `env` and `envFrom` ConfigMaps; later entries win, and `env` values are expanded
+   * (`$$`, `$(NAME)`), as in Kubernetes: what the proxy reads.
+   */
   env: Map<string, Rec>;
   /** The YAML file CONFIG_FILE names, read from the ConfigMap mounted there. */
   configText: string | undefined;
+}
+
+/** The variables a container's `envFrom` ConfigMaps give it, as they are (never expanded). */
+function configMapEnv(container: Rec, objects: readonly K8sObject[]): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const ref of records(container.envFrom)) {
+    const name = at(ref, 'configMapRef', 'name');
+    const data = at(
+      objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name),
+      'data',
+    );
+    if (isRecord(data)) for (const [k, v] of Object.entries(data)) env.set(k, String(v));
+  }
+  return env;
 }
 
 export function proxyContainers(objects: readonly K8sObject[]): ProxyContainer[] {
@@ -57,16 +75,10 @@ export function proxyContainers(objects: readonly K8sObject[]): ProxyContainer[]
     const sidecar = records(spec.initContainers).find((c) => c.name === PROXY_CONTAINER);
     const container = sidecar ?? records(spec.containers).find((c) => c.name === PROXY_CONTAINER);
     if (!container) return [];
+    const fromConfigMaps = configMapEnv(container, objects);
     const env = new Map<string, Rec>();
-    for (const ref of records(container.envFrom)) {
-      const name = at(ref, 'configMapRef', 'name');
-      const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
-      const data = at(cm, 'data');
-      if (isRecord(data)) {
-        for (const [k, v] of Object.entries(data)) env.set(k, { name: k, value: v });
-      }
-    }
-    for (const e of records(container.env)) env.set(String(e.name), e);
+    for (const [k, v] of fromConfigMaps) env.set(k, { name: k, value: v });
+    for (const e of expandedEnv(fromConfigMaps, records(container.env))) env.set(String(e.name), e);
     const configFile = env.get('CONFIG_FILE')?.value;
     const configText =
       typeof configFile === 'string'
@@ -438,13 +450,10 @@ export function injectorOf(objects: readonly K8sObject[]): {
   );
   if (!deployment) throw new Error('no Deployment runs the inject command');
   const container = records(at(deployment, 'spec', 'template', 'spec', 'containers'))[0] as Rec;
-  const env: Record<string, string> = {};
-  for (const ref of records(container.envFrom)) {
-    const cm = objects.find(
-      (o) => o.kind === 'ConfigMap' && o.metadata.name === at(ref, 'configMapRef', 'name'),
-    );
-    Object.assign(env, at(cm, 'data'));
+  const fromConfigMaps = configMapEnv(container, objects);
+  const env = Object.fromEntries(fromConfigMaps);
+  for (const e of expandedEnv(fromConfigMaps, records(container.env))) {
+    env[String(e.name)] = String(e.value);
   }
-  for (const e of records(container.env)) env[String(e.name)] = String(e.value);
   return { deployment, container, env };
 }

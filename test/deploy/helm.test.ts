@@ -380,6 +380,32 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       ]);
     });
 
+    it.each([
+      ['its own access key', 'vidispine.accessKeyId', 'credentials.accessKeySecretKey=access-key'],
+      ['an administrator', 'vidispine.adminAccessKeyId', 'vidispine.adminUser=ad$$min$(HOME)$'],
+    ])(
+      'passes names with a $ in them to the proxy as written, minting with %s (Kubernetes expands $(NAME) and $$ in env values)',
+      (_what, keyIdValue, more) => {
+        const user = 'shop$$1$(VIDISPINE_URL)$';
+        const keyId = 'VSID$(VIDISPINE_USER)$$';
+        const { objects } = renderChart(helm, CHART, [], {
+          set: [
+            ...WITH_IMAGE,
+            'credentials.passwordKey=',
+            `vidispine.user=${user}`,
+            `${keyIdValue}=${keyId}`,
+            more,
+          ],
+        });
+        const [loaded] = appConfigs(objects);
+        expect(loaded?.problem).toBeUndefined();
+        expect(loaded?.config?.users[0]?.name).toBe(user);
+        const { admin } = loaded?.config?.vidispine ?? {};
+        expect(admin ?? loaded?.config?.users[0]?.credential).toMatchObject({ basicUser: keyId });
+        if (admin) expect(admin.username).toBe('ad$$min$(HOME)$');
+      },
+    );
+
     it('serves RunAs-minted users and one with its own access key from a YAML config', () => {
       const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'runas.yaml')], {
         set: WITH_IMAGE,

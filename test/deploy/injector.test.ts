@@ -465,6 +465,19 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     });
   });
 
+  it('passes names with a $ in them to the webhook as written (Kubernetes expands $(NAME) and $$ in env values)', () => {
+    const admin = { user: 'ad$$min$(HOME)$', accessKeyId: 'VSID$(SIDECAR_IMAGE)' };
+    const { objects } = renderChart(helm, CHART, [], {
+      set: [
+        ...WEBHOOK_ONLY,
+        `injector.sidecar.admin.user=${admin.user}`,
+        'injector.sidecar.admin.secret=vidispine-admin',
+        `injector.sidecar.admin.accessKeyId=${admin.accessKeyId}`,
+      ],
+    });
+    expect(loadsItsConfiguration(objects).sidecar.admin).toMatchObject(admin);
+  });
+
   it("NOTES name the credential annotations, and the webhook's accounts when it has them", () => {
     const notes = renderNotes(
       helm,

@@ -60,6 +60,9 @@ interface Case {
   readonly values: Record<string, unknown>;
 }
 
+/** Kubernetes reads `$$` and `$(NAME)` in an env value: the proxy must get them as written. */
+const DOLLAR_USER = 'shop$$1$(VIDISPINE_URL)$';
+
 const CASES: [string, Case][] = [
   [
     "the user's own password, every default",
@@ -108,6 +111,25 @@ const CASES: [string, Case][] = [
         logLevel: 'debug',
         // Only what the annotations change: the rest is the chart's sidecar defaults.
         sidecar: { resources: { requests: { cpu: '10m' }, limits: { memory: '1Gi' } } },
+      },
+    },
+  ],
+  [
+    'names with a $ in them, which Kubernetes would expand in env values',
+    {
+      annotations: {
+        'vidispine-auth-proxy/user': DOLLAR_USER,
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': 'VSID$(VIDISPINE_USER)$$',
+        'vidispine-auth-proxy/secret': 'reporting-key',
+      },
+      values: {
+        vidispine: {
+          url: 'http://vidispine.media.svc:8080',
+          user: DOLLAR_USER,
+          accessKeyId: 'VSID$(VIDISPINE_USER)$$',
+        },
+        credentials: { existingSecret: 'reporting-key', passwordKey: '' },
       },
     },
   ],
@@ -404,6 +426,15 @@ const COMPONENT_CASES: [string, ComponentCase][] = [
       webhook: {},
       more: ['sidecar-access-key'],
       config: ACCESS_KEY,
+    },
+  ],
+  [
+    'a user with a $ in the name: the ConfigMap gives it as written, env values would expand it',
+    {
+      annotations: { ...OWN_SECRET, 'vidispine-auth-proxy/user': DOLLAR_USER },
+      webhook: {},
+      more: [],
+      config: { VIDISPINE_USER: DOLLAR_USER },
     },
   ],
   [

@@ -442,6 +442,45 @@ describe("sidecars minted by the webhook's accounts", () => {
   });
 });
 
+describe('names with a $ in them', () => {
+  // Kubernetes expands $(NAME) in env values from the variables before it and turns $$
+  // into $: what the proxy reads must be the name as written, whatever the kubelet does.
+  const ADMIN = 'ad$$min$(HOME)';
+  const USER = 'shop$$1$(VIDISPINE_URL)$';
+  const KEY_ID = 'VSID$(VIDISPINE_USER)$$';
+  let dollars: RunningWebhook;
+  beforeAll(async () => {
+    dollars = await startWebhook({
+      SIDECAR_ADMIN_USER: ADMIN,
+      SIDECAR_ADMIN_SECRET: 'vidispine-admin',
+      SIDECAR_ADMIN_SECRET_KEY: 'admin-password',
+    });
+  });
+  afterAll(async () => {
+    await dollars.stop();
+  });
+
+  it.each([
+    ['minted by the administrator', { 'vidispine-auth-proxy/credential': 'admin' }],
+    [
+      'with an access key',
+      {
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': KEY_ID,
+        'vidispine-auth-proxy/secret': 'shop-key',
+      },
+    ],
+  ])('reach the proxy as written: %s', async (_what, annotations) => {
+    const stock = pod({ containers: [APP] }, { 'vidispine-auth-proxy/user': USER, ...annotations });
+    const [loaded] = appConfigs([asObject(await injected(dollars, stock))]);
+    expect(loaded?.problem).toBeUndefined();
+    expect(loaded?.config?.users[0]?.name).toBe(USER);
+    const { admin } = loaded?.config?.vidispine ?? {};
+    if (admin) expect(admin.username).toBe(ADMIN);
+    else expect(loaded?.config?.users[0]?.credential).toMatchObject({ basicUser: KEY_ID });
+  });
+});
+
 describe('idempotent and reinvocation-safe', () => {
   it('leaves a pod that already has the sidecar as it is', async () => {
     const stock = pod(

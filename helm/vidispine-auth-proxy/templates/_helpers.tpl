@@ -179,21 +179,30 @@ change: the proxy would exit 2 at start, and the app's pod would never start.
 {{- end -}}
 
 {{/*
+An env value the process reads as written. Kubernetes expands $(NAME) in env values from
+the variables before it and turns $$ into $, so a user named a$$b would reach the proxy as
+a$b; every $ doubled is read back as one. extraEnv is left as written, expansion and all.
+*/}}
+{{- define "vidispine-auth-proxy.envValue" -}}
+{{- toString . | replace "$" "$$" | quote -}}
+{{- end -}}
+
+{{/*
 An account that mints for the user (VIDISPINE_ADMIN, VIDISPINE_RUNAS): its name, and its
 password file or its access key's ID and secret file. Context: dict "prefix" "user"
 "accessKeyId" "passwordKey" "accessKeySecretKey" "mountPath".
 */}}
 {{- define "vidispine-auth-proxy.accountEnv" -}}
 - name: {{ .prefix }}_USER
-  value: {{ .user | quote }}
+  value: {{ include "vidispine-auth-proxy.envValue" .user }}
 {{- if .accessKeyId }}
 - name: {{ .prefix }}_ACCESS_KEY_ID
-  value: {{ .accessKeyId | quote }}
+  value: {{ include "vidispine-auth-proxy.envValue" .accessKeyId }}
 - name: {{ .prefix }}_ACCESS_KEY_SECRET_FILE
-  value: {{ printf "%s/%s" .mountPath .accessKeySecretKey | quote }}
+  value: {{ include "vidispine-auth-proxy.envValue" (printf "%s/%s" .mountPath .accessKeySecretKey) }}
 {{- else }}
 - name: {{ .prefix }}_PASSWORD_FILE
-  value: {{ printf "%s/%s" .mountPath .passwordKey | quote }}
+  value: {{ include "vidispine-auth-proxy.envValue" (printf "%s/%s" .mountPath .passwordKey) }}
 {{- end }}
 {{- end -}}
 
@@ -231,23 +240,23 @@ sidecar.resources instead of the gateway's resources).
       value: /etc/vidispine-auth-proxy/config.yaml
     {{- else }}
     - name: VIDISPINE_URL
-      value: {{ required "vidispine.url is required" $v.vidispine.url | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" (required "vidispine.url is required" $v.vidispine.url) }}
     {{- if $v.vidispine.ca }}
     - name: VIDISPINE_CA_FILE
-      value: {{ include "vidispine-auth-proxy.caFile" $v | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" (include "vidispine-auth-proxy.caFile" $v) }}
     {{- end }}
     - name: VIDISPINE_USER
-      value: {{ required "vidispine.user is required" $v.vidispine.user | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" (required "vidispine.user is required" $v.vidispine.user) }}
     {{- $c := $v.credentials }}
     {{- if $c.passwordKey }}
     - name: VIDISPINE_PASSWORD_FILE
-      value: {{ printf "%s/%s" $c.mountPath $c.passwordKey | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" (printf "%s/%s" $c.mountPath $c.passwordKey) }}
     {{- end }}
     {{- with $v.vidispine.accessKeyId }}
     - name: VIDISPINE_ACCESS_KEY_ID
-      value: {{ . | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" . }}
     - name: VIDISPINE_ACCESS_KEY_SECRET_FILE
-      value: {{ printf "%s/%s" $c.mountPath $c.accessKeySecretKey | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" (printf "%s/%s" $c.mountPath $c.accessKeySecretKey) }}
     {{- end }}
     {{- if $v.vidispine.adminUser }}
     {{- include "vidispine-auth-proxy.accountEnv" (dict "prefix" "VIDISPINE_ADMIN" "user" $v.vidispine.adminUser "accessKeyId" $v.vidispine.adminAccessKeyId "passwordKey" $c.adminPasswordKey "accessKeySecretKey" $c.adminAccessKeySecretKey "mountPath" $c.mountPath) | nindent 4 }}
@@ -256,15 +265,15 @@ sidecar.resources instead of the gateway's resources).
     {{- include "vidispine-auth-proxy.accountEnv" (dict "prefix" "VIDISPINE_RUNAS" "user" $v.vidispine.runAsUser "accessKeyId" $v.vidispine.runAsAccessKeyId "passwordKey" $c.runAsPasswordKey "accessKeySecretKey" $c.runAsAccessKeySecretKey "mountPath" $c.mountPath) | nindent 4 }}
     {{- end }}
     - name: PROXY_LISTEN
-      value: {{ printf "%s:%v" .listenHost $dataPort | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" (printf "%s:%v" .listenHost $dataPort) }}
     - name: OPS_LISTEN
-      value: {{ printf "[::]:%v" $v.service.opsPort | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" (printf "[::]:%v" $v.service.opsPort) }}
     - name: TOKEN_SECONDS
-      value: {{ $v.token.seconds | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" $v.token.seconds }}
     - name: TOKEN_AUTO_REFRESH
-      value: {{ $v.token.autoRefresh | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" $v.token.autoRefresh }}
     - name: LOG_LEVEL
-      value: {{ $v.logLevel | quote }}
+      value: {{ include "vidispine-auth-proxy.envValue" $v.logLevel }}
     {{- end }}
     {{- with $v.extraEnv }}
     {{- toYaml . | nindent 4 }}

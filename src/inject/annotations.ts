@@ -32,6 +32,15 @@ import {
 const PREFIX = 'vidispine-auth-proxy/';
 /** The label a pod opts in with (the webhook's objectSelector); its value must be "true". */
 const INJECT_LABEL = `${PREFIX}inject`;
+
+/**
+ * Whether the pod carries the opt-in label the webhook configuration's objectSelector
+ * matches. Checked here too: a configuration that lost its selector would otherwise send
+ * every pod of the cluster, and under `failurePolicy: Fail` deny every one without it.
+ */
+export function optedIn(pod: Pod): boolean {
+  return pod.metadata?.labels?.[INJECT_LABEL] === 'true';
+}
 /** The node label the scheduler matches a pod's operating system by. */
 const OS_LABEL = 'kubernetes.io/os';
 /** Added to injected pods: deploy/monitoring's PodMonitor scrapes pods carrying it. */

@@ -41,7 +41,7 @@ export class WebhookMetrics {
     const registers = [this.registry];
     const reviews = new Counter({
       name: `${METRIC_PREFIX}admission_reviews_total`,
-      help: 'AdmissionReviews answered, by result: injected, env_added, already_injected, ignored (not a pod CREATE), denied.',
+      help: 'AdmissionReviews answered, by result: injected, env_added, already_injected, ignored (not a pod CREATE), not_labelled (a pod without the opt-in label: the objectSelector is missing), denied.',
       labelNames: ['result'],
       registers,
     });

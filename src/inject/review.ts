@@ -2,7 +2,8 @@
  * One `admission.k8s.io/v1` AdmissionReview in, one decision out: pure, no I/O. The rules:
  *
  * - anything but the CREATE of a Pod (other kinds, operations, subresources) is allowed
- *   unchanged, and so is a static pod's mirror;
+ *   unchanged, and so is a static pod's mirror and a pod without the opt-in label (which
+ *   the objectSelector should never have sent);
  * - a pod that already runs the proxy is left as it is (reinvocation, the chart's or the
  *   component's sidecar); one this webhook injected only gets the app env variable added to
  *   containers that appeared since (another webhook's);
@@ -12,7 +13,12 @@
  *
  * `dryRun` needs nothing special: the decision has no side effects.
  */
-import { type AnnotationProblem, type InjectDefaults, readPodRequest } from './annotations';
+import {
+  type AnnotationProblem,
+  type InjectDefaults,
+  optedIn,
+  readPodRequest,
+} from './annotations';
 import { readPod, type Pod } from './k8s';
 import {
   appEnvPatch,
@@ -49,6 +55,7 @@ export const ADMISSION_RESULTS = [
   'env_added',
   'already_injected',
   'ignored',
+  'not_labelled',
   'denied',
 ] as const;
 export type AdmissionResult = (typeof ADMISSION_RESULTS)[number];
@@ -149,6 +156,7 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
   // The API's copy of a static pod: the kubelet runs the manifest, not this, and the
   // NodeRestriction admission refuses a mirror that mounts a Secret.
   if (pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined) return allow('ignored');
+  if (!optedIn(pod)) return allow('not_labelled');
   const asked = readPodRequest(pod, defaults);
   if (hasSidecar(pod)) {
     // Reinvoked, or added otherwise: never a second proxy, never a denial of a pod that has one.

@@ -7,6 +7,7 @@ import { appConfigProblems, appConfigs } from '../deploy/app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from '../deploy/checks';
 import { type K8sObject, at, records, schemaProblems } from '../deploy/render';
 import { IMAGE, patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
+import { parseExposition, value } from '../support/prom-parse';
 
 type Pod = Record<string, unknown>;
 
@@ -948,6 +949,36 @@ describe('as an admission controller', () => {
       expect(answer.status).toBeUndefined();
     }
     expect(answers[0]?.uid).toBe(request.uid);
+  });
+
+  it('allows a pod without the opt-in label unchanged, and counts it: a webhook configuration that lost its objectSelector stops no pod of the cluster', async () => {
+    const unlabelled = (labels: Record<string, string> | undefined): Pod => {
+      const p = pod({ containers: [APP] });
+      return { ...p, metadata: { ...(p.metadata as object), labels } };
+    };
+    const reviews = await webhook.ops('/metrics');
+    const before =
+      value(parseExposition(reviews.body), 'vidispine_auth_proxy_admission_reviews_total', {
+        result: 'not_labelled',
+      }) ?? 0;
+    const labelSets: (Record<string, string> | undefined)[] = [
+      undefined,
+      { app: 'shop' },
+      { 'vidispine-auth-proxy/inject': 'false' },
+      { 'vidispine-auth-proxy/inject': 'True' },
+    ];
+    const answers = await Promise.all(
+      labelSets.map((labels) => webhook.review(podReview(unlabelled(labels)))),
+    );
+    for (const answer of answers) {
+      expect(answer.allowed).toBe(true);
+      expect(answer.patch).toBeUndefined();
+      expect(answer.status).toBeUndefined();
+    }
+    const after = parseExposition((await webhook.ops('/metrics')).body);
+    expect(
+      value(after, 'vidispine_auth_proxy_admission_reviews_total', { result: 'not_labelled' }),
+    ).toBe(before + 4);
   });
 
   it("leaves a static pod's mirror as it is: the kubelet runs the manifest, and the node may not make a mirror that mounts a Secret", async () => {

@@ -87,11 +87,6 @@ export interface ForwarderOptions {
 /** What an exchange holds as its answer's head before one was written. */
 const NO_HEADERS: readonly string[] = [];
 
-function sendNoToken(res: ServerResponse, user: string, err: unknown): void {
-  const answer = noTokenAnswer(user, err);
-  sendPlain(res, 503, answer.message, { 'Retry-After': answer.retryAfter });
-}
-
 /**
  * Ends a response whose body Vidispine stopped sending for `ms` (nginx's
  * `proxy_read_timeout`). Silence while the body is held back because the client reads
@@ -317,7 +312,7 @@ class Exchange implements Turn {
       return await this.f.store.get(this.user, this.tokenWait.signal);
     } catch (err) {
       // Unless the client went away, or the proxy's shutdown answered while it waited.
-      if (!this.clientGone && !this.res.headersSent) sendNoToken(this.res, this.user, err);
+      if (!this.clientGone && !this.res.headersSent) this.sendNoToken(err);
       return undefined;
     } finally {
       this.tokenWait = undefined;
@@ -356,7 +351,7 @@ class Exchange implements Turn {
       });
     } catch (err) {
       // Node rejects a request target or header it cannot put on the wire.
-      sendPlain(this.res, 400, `request cannot be forwarded: ${messageOf(err)}`);
+      this.sendOwn(400, `request cannot be forwarded: ${messageOf(err)}`);
       return;
     }
     this.upstreamReq = upstreamReq;
@@ -524,11 +519,7 @@ class Exchange implements Turn {
   private cannotPassOn(upstreamReq: Attempt, err: unknown): void {
     upstreamReq.destroy();
     this.f.observer.upstreamError?.('protocol', this.user);
-    sendPlain(
-      this.res,
-      502,
-      `Vidispine sent a response that cannot be passed on: ${messageOf(err)}`,
-    );
+    this.sendOwn(502, `Vidispine sent a response that cannot be passed on: ${messageOf(err)}`);
   }
 
   /** The body's framing upstream: a buffered body is sent with its own length. */
@@ -701,7 +692,7 @@ class Exchange implements Turn {
     replayed(this.f.observer, this.user, fresh);
     if (lease === undefined || this.clientGone) return;
     if (!fresh) {
-      sendNoToken(this.res, this.user, undefined);
+      this.sendNoToken(undefined);
       return;
     }
     this.attempt += 1;
@@ -780,7 +771,7 @@ class Exchange implements Turn {
     // undici checks the request before it goes out, as `node:http` does when it is made.
     if (isUnsendableRequest(err)) {
       this.unreported = false;
-      sendPlain(this.res, 400, `request cannot be forwarded: ${err.message}`);
+      this.sendOwn(400, `request cannot be forwarded: ${err.message}`);
       return;
     }
     this.tellStoreNoAnswer();
@@ -803,7 +794,7 @@ class Exchange implements Turn {
       cutAnswer(this.res, this.answerHeaders);
       return;
     }
-    sendPlain(this.res, statusForUpstreamError(reason), describeUpstreamError(reason));
+    this.sendOwn(statusForUpstreamError(reason), describeUpstreamError(reason));
   }
 
   /** Stop listening to a request that will not produce the client's answer. */
@@ -827,6 +818,23 @@ class Exchange implements Turn {
     sendPlain(this.res, 408, `the client sent no body bytes for ${seconds} s`, {
       Connection: 'close',
     });
+  }
+
+  /** 503: no token to be had. */
+  private sendNoToken(err: unknown): void {
+    const answer = noTokenAnswer(this.user, err);
+    this.sendOwn(503, answer.message, { 'Retry-After': answer.retryAfter });
+  }
+
+  /**
+   * The proxy's own answer, in place of Vidispine's. Given before a streamed body went
+   * upstream, it closes the connection, as Vidispine's own answer then does (`respond`):
+   * kept open, Node would read the whole upload to waste, with no body timeout to end a
+   * client that stalls in it.
+   */
+  private sendOwn(status: number, message: string, extra?: Readonly<Record<string, string>>) {
+    const bodyUnread = this.plan === 'expect' && this.bodyState === 'held' && !this.req.complete;
+    sendPlain(this.res, status, message, bodyUnread ? { ...extra, Connection: 'close' } : extra);
   }
 
   /** The buffered body will not be sent again: give its memory and budget back. */

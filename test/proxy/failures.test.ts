@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { call, openUpload } from '../support/http';
-import { rawRequest } from '../support/raw-client';
+import { rawRequest, type RawResponse } from '../support/raw-client';
 import { closedPort } from '../support/net';
 import { until } from '../support/wait';
 import { startHarness, type Harness } from '../support/app';
@@ -264,6 +264,31 @@ describe('final answers before the body', () => {
       await refusing.close();
     }
   });
+
+  /** What a keep-alive upload of 256 MiB that sent its head and 64 KiB gets. */
+  async function uploadAnswer(port: number): Promise<RawResponse | undefined> {
+    const head = `PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${256 * 1024 * 1024}\r\n\r\n`;
+    const result = await rawRequest(port, head + 'x'.repeat(64 * 1024), { timeoutMs: 5000 });
+    return result.responses[0];
+  }
+
+  it.each([
+    ['a 502 when Vidispine refuses the connection', 502, () => closedPort()],
+    ['a 503 when no token can be had', 503, undefined],
+  ])(
+    "closes after the proxy's own answer too (%s) instead of reading the upload",
+    async (_name, status, refusingPort) => {
+      const port = refusingPort && (await refusingPort());
+      const h = await startHarness(port ? { forwardTo: `http://127.0.0.1:${port}` } : {});
+      try {
+        if (port === undefined) h.sim.failTokenEndpoints({ kind: 'status', status: 500 });
+        const answer = await uploadAnswer(h.port);
+        expect([answer?.status, answer?.header('connection')]).toEqual([status, 'close']);
+      } finally {
+        await h.close();
+      }
+    },
+  );
 
   it.each([
     ['DELETE', 'DELETE /API/item/VX-1 HTTP/1.1\r\nHost: x\r\n\r\n'],

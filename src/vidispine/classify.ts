@@ -140,6 +140,21 @@ function errorForStatus(answer: HttpAnswer, endpoint: MintEndpoint, ctx: MintCon
   }
 }
 
+/**
+ * The answer with each of `secrets` (what the request carried: the Authorization value, the
+ * secret; none empty) blanked out of its `Reason:`, which messages quote: a server or gateway
+ * that repeats the credentials it refused must not put them in a log, `/status` or a
+ * client's 503. In the order given: a longer one that holds a shorter one comes first.
+ */
+export function withoutSecrets(answer: HttpAnswer, secrets: readonly string[]): HttpAnswer {
+  const { reason } = answer;
+  if (reason === undefined) return answer;
+  return {
+    ...answer,
+    reason: secrets.reduce((text, secret) => text.split(secret).join('[REDACTED]'), reason),
+  };
+}
+
 /** `; Vidispine says: "…"` from a `Reason:` header, one line of visible text, bounded. */
 function saidBy(answer: HttpAnswer): string {
   if (answer.reason === undefined) return '';

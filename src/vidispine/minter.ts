@@ -15,6 +15,7 @@ import {
   type MintContext,
   timeoutError,
   tokenFromAnswer,
+  withoutSecrets,
 } from './classify';
 import type { HttpAnswer, VidispineTransport } from './transport';
 
@@ -82,7 +83,15 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
       return current();
     },
     async mint(signal?: AbortSignal): Promise<MintedToken> {
-      const authorization = await basicAuth(credential, env);
+      const { authorization, secret } = await basicAuth(credential, env);
+      // What Vidispine (or a gateway) may repeat in a `Reason:`, as a header would carry it;
+      // the whole Authorization value before the base64 inside it.
+      const sent = [
+        authorization,
+        authorization.slice(BASIC.length),
+        secret.toString('latin1'),
+        secret.toString('utf8'),
+      ];
       const timeout = AbortSignal.timeout(ctx.timeoutSeconds * 1000);
       const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
       const ask = async (endpoint: MintEndpoint) => {
@@ -111,17 +120,22 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
       } else if (usedTokenEndpoint && asked.answer.status < 300) {
         server.tokenEndpoint = 'present';
       }
-      const value = tokenFromAnswer(asked.answer, asked.endpoint, ctx);
+      const value = tokenFromAnswer(withoutSecrets(asked.answer, sent), asked.endpoint, ctx);
       return { value, sentAt: asked.sentAt, seconds };
     },
   };
 }
 
+const BASIC = 'Basic ';
+
 /**
- * `Basic base64(user ":" secret)`, the secret's bytes exactly as stored. The user is the
- * account's name, or its access key's ID.
+ * `Basic base64(user ":" secret)`, the secret's bytes exactly as stored, and those bytes. The
+ * user is the account's name, or its access key's ID.
  */
-async function basicAuth(credential: Credential, env: NodeJS.ProcessEnv): Promise<string> {
+async function basicAuth(
+  credential: Credential,
+  env: NodeJS.ProcessEnv,
+): Promise<{ authorization: string; secret: Buffer }> {
   let secret: Buffer;
   try {
     secret = await readSecret(credential.secret, env);
@@ -137,5 +151,5 @@ async function basicAuth(credential: Credential, env: NodeJS.ProcessEnv): Promis
     );
   }
   const pair = Buffer.concat([Buffer.from(`${credential.basicUser}:`, 'utf8'), secret]);
-  return `Basic ${pair.toString('base64')}`;
+  return { authorization: `${BASIC}${pair.toString('base64')}`, secret };
 }

@@ -5,6 +5,7 @@ import {
   retryAfterMs,
   timeoutError,
   tokenFromAnswer,
+  withoutSecrets,
 } from '../../src/vidispine/classify';
 import type { HttpAnswer } from '../../src/vidispine/transport';
 
@@ -161,6 +162,23 @@ describe('tokenFromAnswer', () => {
       3_600_000,
     );
     expect(failure(() => token(answer(429, '', { retryAfter: '7' }))).retryAfterMs).toBe(7_000);
+  });
+});
+
+describe('withoutSecrets', () => {
+  it('blanks each secret out of the Reason, in the order given', () => {
+    const refused = answer(401, 'body stays', {
+      reason: 'sent Basic YWxpY2U6cHc=, i.e. YWxpY2U6cHc= with pw, pw',
+    });
+    expect(withoutSecrets(refused, ['Basic YWxpY2U6cHc=', 'YWxpY2U6cHc=', 'pw'])).toEqual({
+      ...refused,
+      reason: 'sent [REDACTED], i.e. [REDACTED] with [REDACTED], [REDACTED]',
+    });
+  });
+
+  it('leaves an answer without a Reason as it is', () => {
+    const ok = answer(200, 'tok');
+    expect(withoutSecrets(ok, ['tok'])).toBe(ok);
   });
 });
 

@@ -473,6 +473,29 @@ describe('server and network failures', () => {
     closed.close();
   });
 
+  it('blanks the credential it sent out of a Reason: that repeats it', async () => {
+    const recorder = await recordingServer((req, res) => {
+      const sent = req.headers.authorization ?? '';
+      const basic = sent.replace(/^Basic /, '');
+      res.writeHead(401, { reason: `refused ${sent} (${basic}); password alice-password` }).end();
+    });
+    try {
+      const minter = createTokenMinter({
+        vidispine: vidispine(),
+        user: user('alice', { kind: 'literal', value: 'alice-password' }),
+        transport: recorder.transport,
+      });
+      const err = await mintFails(minter, 'unauthorized');
+      const basic = Buffer.from('alice:alice-password').toString('base64');
+      expect(err.message).not.toContain(basic);
+      expect(err.message).toContain(
+        'Vidispine says: "refused [REDACTED] ([REDACTED]); password [REDACTED]"',
+      );
+    } finally {
+      await recorder.close();
+    }
+  });
+
   it('rejects with the caller’s reason when the caller aborts', async () => {
     sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 }, { times: 1 });
     const ac = new AbortController();

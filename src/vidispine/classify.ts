@@ -3,7 +3,7 @@ import { errorCode, isTlsFailure } from './connection';
 import { type MintEndpoint, type MintMode, mintRequestLine } from './endpoints';
 import type { MintFailureReason } from './failures';
 import { MintError } from './types';
-import type { HttpAnswer } from './transport';
+import { CutAnswerError, type HttpAnswer } from './transport';
 
 /**
  * The settings a mint failure may point at, named as the user wrote them (`VIDISPINE_URL` or
@@ -234,10 +234,17 @@ function isTlsRecord(err: unknown): boolean {
   return Buffer.isBuffer(packet) && (packet[0] === 0x15 || packet[0] === 0x16) && packet[1] === 3;
 }
 
-/** A request that got no answer: refused, reset, DNS, TLS. */
+/** A request that got no answer, or one cut off: refused, reset, DNS, TLS. */
 export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintError {
   const code = errorCode(err) ?? (err instanceof Error ? err.name : 'error');
   const { settings, origin } = ctx;
+  // It did answer, so the scheme is right: what failed is the answer's end.
+  if (err instanceof CutAnswerError) {
+    return new MintError(
+      'network',
+      `Vidispine at ${origin} answered HTTP ${err.status} but closed the connection before the answer ended (${code}): check VidiCore's log, and that of any gateway in front of it; usually temporary`,
+    );
+  }
   const secure = origin.startsWith('https:');
   // OpenSSL's "wrong version number": what an https request meets at a plain HTTP port.
   if (secure && code === 'EPROTO') {

@@ -1,5 +1,5 @@
 import type { VidispineConfig } from '../config/types';
-import { createAgent, pathPrefix, requestFor, trustedCas } from './connection';
+import { createAgent, errorCode, pathPrefix, requestFor, trustedCas } from './connection';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -25,6 +25,19 @@ export interface VidispineTransport {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+
+/** Vidispine sent a status line and headers, then the connection ended before the body did. */
+export class CutAnswerError extends Error {
+  readonly code: string | undefined;
+
+  constructor(
+    readonly status: number,
+    cause: unknown,
+  ) {
+    super(`the answer (HTTP ${status}) was cut off`, { cause });
+    this.code = errorCode(cause);
+  }
+}
 
 export function createTransport(
   vidispine: Pick<VidispineConfig, 'url' | 'caFile'>,
@@ -73,7 +86,7 @@ export function createTransport(
                 reason: headerText(res.headers.reason),
               });
             res.on('end', finish);
-            res.on('error', reject);
+            res.on('error', (err) => reject(new CutAnswerError(res.statusCode ?? 0, err)));
           },
         );
         req.on('error', reject);

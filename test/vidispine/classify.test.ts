@@ -7,7 +7,7 @@ import {
   tokenFromAnswer,
   withoutSecrets,
 } from '../../src/vidispine/classify';
-import type { HttpAnswer } from '../../src/vidispine/transport';
+import { CutAnswerError, type HttpAnswer } from '../../src/vidispine/transport';
 
 const ctx: MintContext = {
   user: 'alice',
@@ -337,6 +337,18 @@ describe('network failures', () => {
         'Vidispine at http://vidispine:8080 closed the connection without an answer (ECONNRESET): if it serves https on that port, use https:// in VIDISPINE_URL; else check that VidiCore is running',
     });
     expect(errorForNetworkFailure(coded('ECONNREFUSED'), ctx).message).toMatch(/^cannot reach/);
+  });
+
+  it('says an answer cut off mid-body was cut off, whatever the scheme', () => {
+    // It answered, so the scheme is right: no hint at https.
+    for (const c of [ctx, https]) {
+      expect(errorForNetworkFailure(new CutAnswerError(200, coded('ECONNRESET')), c)).toEqual(
+        expect.objectContaining({
+          reason: 'network',
+          message: `Vidispine at ${c.origin} answered HTTP 200 but closed the connection before the answer ended (ECONNRESET): check VidiCore's log, and that of any gateway in front of it; usually temporary`,
+        }),
+      );
+    }
   });
 
   it('names a failure without a code by its class, or as an error', () => {

@@ -473,6 +473,27 @@ describe('server and network failures', () => {
     closed.close();
   });
 
+  it('says an answer cut off mid-body was cut off, not that none came', async () => {
+    const recorder = await recordingServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 100 });
+      res.write('tok-', () => res.destroy());
+    });
+    try {
+      const minter = createTokenMinter({
+        vidispine: vidispine(),
+        user: user('alice', { kind: 'literal', value: 'alice-password' }),
+        transport: recorder.transport,
+      });
+      const err = await mintFails(minter, 'network');
+      expect(err.message).toMatch(
+        /answered HTTP 200 but closed the connection before the answer ended/,
+      );
+      expect(err.message).not.toMatch(/without an answer|https:\/\//);
+    } finally {
+      await recorder.close();
+    }
+  });
+
   it('blanks the credential it sent out of a Reason: that repeats it', async () => {
     const recorder = await recordingServer((req, res) => {
       const sent = req.headers.authorization ?? '';

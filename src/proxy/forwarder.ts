@@ -101,6 +101,16 @@ function watchUpstreamBody(upstreamReq: ClientRequest, upstreamRes: IncomingMess
   upstreamRes.once('close', () => clearTimeout(timer));
 }
 
+/**
+ * Whether a body follows the head of `req`, whose framing admission has found valid: Node
+ * tells only once the body has been read.
+ */
+function bodyFollows(req: IncomingMessage): boolean {
+  return (
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
+  );
+}
+
 /** One attempt at a request upstream through undici, seen by the exchange like a request. */
 interface PooledAnswer {
   readonly status: number;
@@ -965,12 +975,14 @@ export class Forwarder {
 
   /**
    * A request admission turned away: answered at once, nothing forwarded. Unless only the
-   * user was wrong, the connection closes too — what follows on it cannot be trusted.
+   * user was wrong, the connection closes too — what follows on it cannot be trusted. So
+   * does a wrong user's with a body to come: kept open, Node would read an upload to waste,
+   * with no body timeout to end a client that stalls in it.
    */
   private refuse(res: ServerResponse, refusal: Refusal, started: number): void {
     if (refusal.event !== undefined) this.f.notices({ event: refusal.event }, refusal.reason);
     this.track(res, this.f.rules.identity.defaultUser, started, undefined);
-    const closes = refusal.status !== 403;
+    const closes = refusal.status !== 403 || bodyFollows(res.req);
     if (closes) this.f.pipelines.closeAfterAnswer(res.req.socket);
     sendPlain(res, refusal.status, refusal.reason, {
       ...(closes && { Connection: 'close' }),

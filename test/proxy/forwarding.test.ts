@@ -77,6 +77,21 @@ describe('credentials', () => {
     expect(refused.text).toMatch(/names no configured user/);
   });
 
+  it('keeps the connection after that 403, unless a body follows: it is not read to waste', async () => {
+    const refused = (rest: string) =>
+      rawRequest(
+        h.port,
+        `PUT /API/item HTTP/1.1\r\nHost: x\r\nX-Vidispine-User: mallory\r\n${rest}`,
+      );
+    const bodiless = await refused('\r\n');
+    const upload = await refused(
+      `Content-Length: ${256 * 1024 * 1024}\r\n\r\n${'x'.repeat(65536)}`,
+    );
+    expect(
+      [bodiless, upload].map((r) => r.responses.map((a) => [a.status, a.header('connection')])),
+    ).toEqual([[[403, 'keep-alive']], [[403, 'close']]]);
+  });
+
   it('mints one token for 10,000 requests', async () => {
     const before = h.sim.calls({ endpoint: 'token', user: 'bob' });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });

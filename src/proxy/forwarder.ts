@@ -12,6 +12,7 @@
  * one through `node:http`, which can hold a body back until `100 Continue`.
  */
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -111,6 +112,22 @@ function bodyFollows(req: IncomingMessage): boolean {
   );
 }
 
+/** Beyond ASCII: undici decoded a byte above 0x7f. */
+const BEYOND_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * A reason phrase as `node:http` reads it, one character per byte, from undici's, which it
+ * decoded as UTF-8: encoded back, the bytes are those Vidispine sent, and one beyond ASCII
+ * (obs-text, RFC 9112 §4) is passed on as it came rather than refused as a control byte.
+ * Bytes that were no UTF-8 were lost to U+FFFD: the status's own phrase stands in for them.
+ */
+function reasonBytes(status: number, decoded: string): string {
+  if (!BEYOND_ASCII.test(decoded)) return decoded;
+  return decoded.includes('\ufffd')
+    ? (STATUS_CODES[status] ?? '')
+    : Buffer.from(decoded, 'utf8').toString('latin1');
+}
+
 /** One attempt at a request upstream through undici, seen by the exchange like a request. */
 interface PooledAnswer {
   readonly status: number;
@@ -162,7 +179,8 @@ class PooledCall implements Dispatcher.DispatchHandler {
     if (this.abandonedWith !== undefined) abort(this.abandonedWith);
   }
 
-  onHeaders(status: number, headers: Buffer[], resume: () => void, statusMessage: string): boolean {
+  onHeaders(status: number, headers: Buffer[], resume: () => void, decoded: string): boolean {
+    const statusMessage = reasonBytes(status, decoded);
     // Checked before interim answers: below 100 is no status at all, not one to wait past
     // (undici would wait for a final answer until the response timeout).
     const problem = statusLineProblem(status, statusMessage);

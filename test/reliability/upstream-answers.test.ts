@@ -61,6 +61,24 @@ describe('a reason phrase with a control byte', () => {
   });
 });
 
+describe('a reason phrase beyond ASCII (obs-text)', () => {
+  it.each([
+    ['UTF-8', 'GET', 'Gel\xc3\xb6scht', 'Gel\xc3\xb6scht'],
+    ['UTF-8', 'POST', 'Gel\xc3\xb6scht', 'Gel\xc3\xb6scht'],
+    ['Latin-1', 'POST', 'Gel\xf6scht', 'Gel\xf6scht'],
+    // undici, which forwards requests without a body, has lost bytes that are no UTF-8.
+    ['Latin-1', 'GET', 'Gel\xf6scht', 'OK'],
+  ])('in %s, to a %s: passed on, never a 502', async (_coding, method, reason, passed) => {
+    upstream.respond = (request) =>
+      request.target === '/API/reason'
+        ? Buffer.from(`HTTP/1.1 200 ${reason}\r\nContent-Length: 2\r\n\r\nok`, 'latin1')
+        : ok(`answer ${request.sequence}`);
+    const body = method === 'POST' ? 'Content-Length: 2\r\n\r\nhi' : '\r\n';
+    const result = await rawRequest(h.port, `${method} /API/reason HTTP/1.1\r\nHost: x\r\n${body}`);
+    expect(result.responses.map((r) => [r.status, r.reason])).toEqual([[200, passed]]);
+  });
+});
+
 describe('101 Switching Protocols to a plain request', () => {
   it('502, and the request is no longer in flight', async () => {
     upstream.respond = answering(

@@ -112,23 +112,40 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
 ];
 
 // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…,
-// and the `passkey` or `hash` that is the whole credential of a Vidispine signed upload URL
-// (`hash` by that exact name only: it is an ordinary word in other parameter names).
-const CREDENTIAL_PARAMETER = String.raw`(?:[\w-]*(?:token|password|passwd|passkey|secret|auth|access[_-]?key|api[_-]?key|signature)[\w-]*|hash)=`;
+// user[password]=…, and the `passkey` or `hash` that is the whole credential of a Vidispine
+// signed upload URL (`hash` by that exact name only: it is an ordinary word in other names).
+const CREDENTIAL_WORD =
+  /token|password|passwd|passkey|secret|auth|access[_-]?key|api[_-]?key|signature/i;
 // In a path, a value ends with its segment (the path goes on after it); in a query, / and ?
 // belong to the value, which ends at the next parameter.
-const PATH_CREDENTIAL = new RegExp(String.raw`([;&]${CREDENTIAL_PARAMETER})[^&;#/]*`, 'gi');
-const QUERY_CREDENTIAL = new RegExp(String.raw`([?&;]${CREDENTIAL_PARAMETER})[^&;#]*`, 'gi');
+const PATH_PARAMETER = /([;&])([^=&;#/?]*)=([^&;#/]*)/g;
+const QUERY_PARAMETER = /([?&;])([^=&;#?]*)=([^&;#]*)/g;
 const WORD = /[^\s"']+/g;
+const PERCENT_ESCAPE = /%([0-9a-f]{2})/gi;
+
+/**
+ * Whether a parameter's name says its value is a credential, read as the server reads it:
+ * once percent-decoded (`%74oken` is `token` to Vidispine).
+ */
+function isCredentialName(name: string): boolean {
+  const decoded = name.replace(PERCENT_ESCAPE, (_, hex: string) =>
+    String.fromCharCode(parseInt(hex, 16)),
+  );
+  return CREDENTIAL_WORD.test(decoded) || decoded.toLowerCase() === 'hash';
+}
+
+function redactParameter(parameter: string, separator: string, name: string): string {
+  return isCredentialName(name) ? `${separator}${name}=${REDACTED}` : parameter;
+}
 
 /** A word's credential parameters blanked: those before its first `?` as a path's, the rest as a query's. */
 function redactParameters(word: string): string {
   const query = word.indexOf('?');
   const path = query < 0 ? word : word.slice(0, query);
-  const redactedPath = path.replace(PATH_CREDENTIAL, `$1${REDACTED}`);
+  const redactedPath = path.replace(PATH_PARAMETER, redactParameter);
   return query < 0
     ? redactedPath
-    : redactedPath + word.slice(query).replace(QUERY_CREDENTIAL, `$1${REDACTED}`);
+    : redactedPath + word.slice(query).replace(QUERY_PARAMETER, redactParameter);
 }
 
 /** Remove credentials embedded in free text (URLs, error messages, header dumps). */

@@ -33,6 +33,18 @@ describe('redactSecrets', () => {
     ['/API/x?token=ab/cd?ef&y=1', '/API/x?token=[REDACTED]&y=1'],
     ['/API/x?a=1;token=ab/cd&y=2', '/API/x?a=1;token=[REDACTED]&y=2'],
     ['cookie: JSESSIONID=abc123; Path=/', 'cookie: [REDACTED]; Path=/'],
+    // Vidispine decodes a parameter's name before it reads it: so does the scrub.
+    ['/API/x?%74oken=abc123secret&p=1', '/API/x?%74oken=[REDACTED]&p=1'],
+    ['/API/x?p=1&pass%77ord=hunter22', '/API/x?p=1&pass%77ord=[REDACTED]'],
+    ['/API/x?ACCESS%5fKEY=AKIA1234', '/API/x?ACCESS%5fKEY=[REDACTED]'],
+    ['/APInoauth/x;%68ash=ab12cd/y', '/APInoauth/x;%68ash=[REDACTED]/y'],
+    [
+      '/API/x?user[password]=hunter22&a.token=ab12',
+      '/API/x?user[password]=[REDACTED]&a.token=[REDACTED]',
+    ],
+    ['/API/x?y?token=ab12', '/API/x?y?token=[REDACTED]'],
+    // Decoded once, as the server does: %2574 is the text %74, not a t.
+    ['/API/x?%2574oken=abc123', '/API/x?%2574oken=abc123'],
   ])('%s', (input, expected) => {
     expect(redactSecrets(input)).toBe(expected);
   });

@@ -103,6 +103,11 @@ interface Slot {
   everHeld: boolean;
   /** While failing, or after tokens kept dying: no mint attempt before this (on the clock). */
   retryAt: number | null;
+  /**
+   * Where the latest failure would have put the retry with no token held: the retry once the
+   * token it was planned for (up to half its remaining life away) is found dead.
+   */
+  retryIfLost: number | null;
   /** What `get()` says while `retryAt` holds it back. */
   blocked: { reason: NoTokenReason; message: string } | null;
   /** When the last mint attempt started: replacing dead tokens is budgeted from there. */
@@ -163,6 +168,7 @@ class LruTokenStore implements TokenStore {
         lastRefreshAt: null,
         everHeld: false,
         retryAt: null,
+        retryIfLost: null,
         blocked: null,
         lastMintAt: null,
         deaths: 0,
@@ -382,6 +388,7 @@ class LruTokenStore implements TokenStore {
     }
     slot.failed = NO_FAILURE;
     slot.retryAt = null;
+    slot.retryIfLost = null;
     slot.blocked = null;
     slot.lastRefreshAt = now;
     slot.everHeld = true;
@@ -411,15 +418,19 @@ class LruTokenStore implements TokenStore {
         ? err.message
         : `token request failed unexpectedly: ${messageOf(err)}`;
     const timeLeftMs = previous && this.usable(previous, now) ? previous.usableUntil - now : 0;
-    slot.failed = afterFailure(slot.failed, timeLeftMs > 0);
-    const delay = backoffDelay({
-      step: slot.failed.step,
+    const before = slot.failed;
+    slot.failed = afterFailure(before, timeLeftMs > 0);
+    const failure = {
       reason,
-      timeLeftMs,
       random: this.random(),
       retryAfterMs: err instanceof MintError ? err.retryAfterMs : undefined,
-    });
+    };
+    const delay = backoffDelay({ ...failure, step: slot.failed.step, timeLeftMs });
     slot.retryAt = now + delay;
+    slot.retryIfLost =
+      timeLeftMs > 0
+        ? now + backoffDelay({ ...failure, step: afterFailure(before, false).step, timeLeftMs: 0 })
+        : null;
     slot.blocked = { reason, message };
     slot.lastError = { reason, message, at: now };
     this.events.emit('mintFailed', {
@@ -539,6 +550,12 @@ class LruTokenStore implements TokenStore {
     // often that happens; tokens that never work are replaced on the backoff schedule.
     if (!held.proven) slot.deaths += 1;
     const now = this.clock.now();
+    // With no token every request is a 503: a retry planned for this token's remaining life
+    // (minutes, for a long one) comes when a failure without a token would have had it.
+    if (slot.retryAt !== null && slot.retryIfLost !== null) {
+      slot.retryAt = Math.min(slot.retryAt, slot.retryIfLost);
+    }
+    slot.retryIfLost = null;
     const earliest = (slot.lastMintAt ?? now) + rejectionBackoffDelay(slot.deaths, this.random());
     if (earliest > now) {
       slot.retryAt = Math.max(slot.retryAt ?? 0, earliest);

@@ -524,6 +524,48 @@ describe('a 401 on a token', () => {
   });
 });
 
+describe('a token found dead while its renewal backs off', () => {
+  it('retries as a failure with no token would, not when the long backoff planned for it says', async () => {
+    const s = setup([user('alice', { seconds: 3600 })]);
+    s.draw.value = 0;
+    const token = (await s.store.get('alice')).value;
+    s.store.answered('alice', token, s.clock.now(), 200);
+    // Retries 1, 2, 4 … 64 s apart: the 7th failure plans the next attempt a minute away.
+    s.minter('alice').failNext(...Array<'server_error'>(7).fill('server_error'));
+    const retries = () =>
+      s.events
+        .filter((e) => e.name === 'mintFailed')
+        .map((e) => (e.payload as TokenEvents['mintFailed']).retryInMs);
+    // Renewal at 63 % of 3595 s; with most of an hour left, its retries double to minutes.
+    while (!retries().some((ms) => ms >= 64_000)) await s.clock.advance(1_000);
+    const calls = s.minter('alice').calls;
+    await s.clock.advance(5_000);
+    s.checker.kill(token);
+    await expect(s.store.rejected('alice', token, s.clock.now())).resolves.toBe('replay');
+    await s.clock.advance(0);
+    // The failure's backoff without a token (1 s) is over: the next mint goes at once.
+    expect(s.minter('alice').calls).toBe(calls + 1);
+    await expect(s.store.get('alice')).resolves.toMatchObject({ user: 'alice' });
+  });
+
+  it('still honours that backoff when it ends sooner', async () => {
+    const s = setup([user('alice', { seconds: 3600 })]);
+    s.draw.value = 0;
+    const token = (await s.store.get('alice')).value;
+    s.minter('alice').failNext(...Array<'server_error'>(20).fill('server_error'));
+    while (s.store.status()[0].failures < 8) await s.clock.advance(100);
+    const calls = s.minter('alice').calls;
+    s.checker.kill(token);
+    await s.store.rejected('alice', token, s.clock.now());
+    // The 8th failure came less than 100 ms ago; without a token it waits 1 s.
+    await s.clock.advance(800);
+    expect(s.minter('alice').calls).toBe(calls);
+    expect(s.store.status()[0].nextAttemptAt).not.toBeNull();
+    await s.clock.advance(300);
+    expect(s.minter('alice').calls).toBe(calls + 1);
+  });
+});
+
 describe('autoRefresh mode', () => {
   const auto = () => user('alice', { autoRefresh: true });
 

@@ -85,8 +85,11 @@ function errorForStatus(answer: HttpAnswer, endpoint: MintEndpoint, ctx: MintCon
       ? `access key ${credential.basicUser} of ${account} (its secret in ${ctx.secretSource}; the key must be ACTIVE)`
       : `the password of ${account} (in ${ctx.secretSource})`;
   const root = `is ${settings.url} the server root, without /API (e.g. http://vidispine:8080)?`;
+  const redirect = status >= 300 && status < 400 ? redirectTarget(answer, ctx) : undefined;
 
   switch (true) {
+    case redirect !== undefined:
+      return fail('bad_request', redirectMessage(user, redirect, settings));
     case status === 401:
       return fail(
         'unauthorized',
@@ -138,6 +141,24 @@ function errorForStatus(answer: HttpAnswer, endpoint: MintEndpoint, ctx: MintCon
         `unexpected answer to the token request for "${user}": check that ${settings.url} points at VidiCore`,
       );
   }
+}
+
+/**
+ * Where a redirect points, resolved against the configured URL; only an http(s) one, which
+ * may be VidiCore elsewhere. Its query and any credentials in it are never shown.
+ */
+function redirectTarget(answer: HttpAnswer, ctx: MintContext): URL | undefined {
+  const { location } = answer;
+  if (location === undefined || !URL.canParse(location, ctx.origin)) return undefined;
+  const target = new URL(location, ctx.origin);
+  return target.protocol === 'http:' || target.protocol === 'https:' ? target : undefined;
+}
+
+/** Where a redirect points, and the base URL it implies: the path before `/API/`, if any. */
+function redirectMessage(user: string, target: URL, settings: MintSettings): string {
+  const [prefix] = target.pathname.split('/API/');
+  const base = `${target.origin}${prefix}`;
+  return `Vidispine redirected the token request for "${user}" to ${target.origin}${target.pathname}: the proxy follows no redirect (it would carry the credentials on); set ${settings.url} to ${base} if that is VidiCore, or point it past whatever answers in its place`;
 }
 
 /**

@@ -10,6 +10,8 @@ export interface HttpAnswer {
   readonly contentType?: string;
   readonly retryAfter?: string;
   readonly reason?: string;
+  /** A redirect's target, as sent (the proxy follows none: it would carry the credentials on). */
+  readonly location?: string;
 }
 
 /** Small GET requests to Vidispine's API (token minting, whoami) over one keep-alive agent. */
@@ -84,6 +86,7 @@ export function createTransport(
                 contentType: res.headers['content-type'],
                 retryAfter: res.headers['retry-after'],
                 reason: headerText(res.headers.reason),
+                location: res.headers.location,
               });
             res.on('end', finish);
             res.on('error', (err) => reject(new CutAnswerError(res.statusCode ?? 0, err)));

@@ -150,6 +150,52 @@ describe('tokenFromAnswer', () => {
     expect(asRunAs(answer(401))).toContain('GET /API/token (RunAs: alice)');
   });
 
+  it.each<[string, string | undefined, RegExp]>([
+    [
+      'to https: the base URL it points at',
+      'https://vidispine.example.com/API/token?seconds=60',
+      /redirected the token request for "alice" to https:\/\/vidispine\.example\.com\/API\/token: the proxy follows no redirect.*set VIDISPINE_URL to https:\/\/vidispine\.example\.com if that is VidiCore.*\(HTTP 301 to GET \/API\/token\)$/,
+    ],
+    [
+      'relative, under a path prefix',
+      '/vs/API/token',
+      /to http:\/\/vidispine:8080\/vs\/API\/token: .*set VIDISPINE_URL to http:\/\/vidispine:8080\/vs if/,
+    ],
+    [
+      'to a login page, its query and credentials left out',
+      'https://sso:hunter2@login.example.com/auth?ticket=SECRET123',
+      /to https:\/\/login\.example\.com\/auth: .*set VIDISPINE_URL to https:\/\/login\.example\.com\/auth if/,
+    ],
+    [
+      'at the root',
+      '/API/token',
+      /to http:\/\/vidispine:8080\/API\/token: .*set VIDISPINE_URL to http:\/\/vidispine:8080 if/,
+    ],
+    ['with no Location', undefined, /unexpected answer to the token request.*HTTP 301/],
+    ['to another scheme', 'ftp://files.example.com/x', /unexpected answer to the token request/],
+  ])('names where a redirect points, %s', (_what, location, message) => {
+    const err = failure(() => token(answer(301, '', location === undefined ? {} : { location })));
+    expect(err.reason).toBe('bad_request');
+    expect(err.message).toMatch(message);
+    expect(err.message).not.toMatch(/hunter2|SECRET123/);
+  });
+
+  it.each([
+    [300, 'bad_request', /redirected the token request/],
+    [304, 'bad_request', /redirected the token request/],
+    [399, 'bad_request', /redirected the token request/],
+    [400, 'bad_request', /60-second token/],
+    [401, 'unauthorized', /rejected the password/],
+    [429, 'rate_limited', /limiting requests/],
+    [500, 'server_error', /server-side problem/],
+    [199, 'bad_request', /unexpected answer/],
+    [200, 'empty_token', /empty body/],
+  ])('takes a Location for a redirect only on a 3xx: %i', (status, reason, message) => {
+    const err = failure(() => token(answer(status, '', { location: 'https://vs.example.com/' })));
+    expect(err.reason).toBe(reason);
+    expect(err.message).toMatch(message);
+  });
+
   it("quotes Vidispine's Reason header, one line", () => {
     const err = failure(() => token(answer(401, '', { reason: 'User was not found: alice\r\nX' })));
     expect(err.message).toContain('Vidispine says: "User was not found: alice??X"');

@@ -474,47 +474,39 @@ describe('server and network failures', () => {
   });
 
   it('says an answer cut off mid-body was cut off, not that none came', async () => {
-    const recorder = await recordingServer((_req, res) => {
+    const err = await failureAgainst((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 100 });
       res.write('tok-', () => res.destroy());
-    });
-    try {
-      const minter = createTokenMinter({
-        vidispine: vidispine(),
-        user: user('alice', { kind: 'literal', value: 'alice-password' }),
-        transport: recorder.transport,
-      });
-      const err = await mintFails(minter, 'network');
-      expect(err.message).toMatch(
-        /answered HTTP 200 but closed the connection before the answer ended/,
-      );
-      expect(err.message).not.toMatch(/without an answer|https:\/\//);
-    } finally {
-      await recorder.close();
-    }
+    }, 'network');
+    expect(err.message).toMatch(
+      /answered HTTP 200 but closed the connection before the answer ended/,
+    );
+    expect(err.message).not.toMatch(/without an answer|https:\/\//);
   });
 
   it('blanks the credential it sent out of a Reason: that repeats it', async () => {
-    const recorder = await recordingServer((req, res) => {
+    const err = await failureAgainst((req, res) => {
       const sent = req.headers.authorization ?? '';
       const basic = sent.replace(/^Basic /, '');
       res.writeHead(401, { reason: `refused ${sent} (${basic}); password alice-password` }).end();
-    });
-    try {
-      const minter = createTokenMinter({
-        vidispine: vidispine(),
-        user: user('alice', { kind: 'literal', value: 'alice-password' }),
-        transport: recorder.transport,
-      });
-      const err = await mintFails(minter, 'unauthorized');
-      const basic = Buffer.from('alice:alice-password').toString('base64');
-      expect(err.message).not.toContain(basic);
-      expect(err.message).toContain(
-        'Vidispine says: "refused [REDACTED] ([REDACTED]); password [REDACTED]"',
-      );
-    } finally {
-      await recorder.close();
-    }
+    }, 'unauthorized');
+    const basic = Buffer.from('alice:alice-password').toString('base64');
+    expect(err.message).not.toContain(basic);
+    expect(err.message).toContain(
+      'Vidispine says: "refused [REDACTED] ([REDACTED]); password [REDACTED]"',
+    );
+  });
+
+  it('names where a redirect points, and follows none', async () => {
+    let requests = 0;
+    const err = await failureAgainst((_req, res) => {
+      requests += 1;
+      res.writeHead(301, { location: 'https://vidispine.example.com/API/token?seconds=60' }).end();
+    }, 'bad_request');
+    expect(err.message).toMatch(
+      /redirected the token request for "alice" to https:\/\/vidispine\.example\.com\/API\/token: .* to https:\/\/vidispine\.example\.com if that is VidiCore/,
+    );
+    expect(requests).toBe(1);
   });
 
   it('rejects with the caller’s reason when the caller aborts', async () => {
@@ -536,6 +528,21 @@ describe('whoami', () => {
     expect((err as Error).message).toBe('GET /API/whoami answered 401');
   });
 });
+
+/** The failure of alice's mint (with her password) against a stand-in answering as `handler` says. */
+async function failureAgainst(handler: RequestListener, reason: MintFailureReason) {
+  const recorder = await recordingServer(handler);
+  try {
+    const minter = createTokenMinter({
+      vidispine: vidispine(),
+      user: user('alice', { kind: 'literal', value: 'alice-password' }),
+      transport: recorder.transport,
+    });
+    return await mintFails(minter, reason);
+  } finally {
+    await recorder.close();
+  }
+}
 
 /** A stand-in Vidispine that answers as told, reachable through a transport. */
 async function recordingServer(handler: RequestListener) {

@@ -118,7 +118,7 @@ function duplicateKeyProblem(doc: Document, lines: LineCounter, offset: number):
  * it (only comments, or nothing at all), which the user can simply delete.
  */
 function secondDocumentProblem(text: string): string {
-  const [, ...rest] = yamlModule().parseAllDocuments(text);
+  const [, ...rest] = yamlModule().parseAllDocuments(text, QUIET);
   return rest.every((d) => d.errors.length === 0 && d.toJS() == null)
     ? 'a second YAML document starts here (---), with nothing in it: remove this line'
     : YAML_PROBLEMS.MULTIPLE_DOCS;
@@ -134,6 +134,13 @@ const UNRESOLVED_ALIAS =
  * (`password Sup3rSecret` with its colon missing).
  */
 export type KnownKeys = (path: KeyPath) => readonly string[];
+
+/**
+ * The reader's own warnings go to stderr as process warnings and quote the text they are
+ * about: a block used as a key (`password: {{Sup3rSecret}}`) would print the password. What
+ * such text means for the configuration is reported by the schema instead.
+ */
+const QUIET = { logLevel: 'error' } as const;
 
 /**
  * Loaded on first use, not at the top: the common environment-only sidecar never reads YAML,
@@ -156,7 +163,12 @@ export function readYamlFile(file: string, setting: string, knownKeys: KnownKeys
   const yaml = yamlModule();
   const lines = new yaml.LineCounter();
   // merge: Helm-minded users write `<<: *defaults`; the alias limits apply to it as well.
-  const doc = yaml.parseDocument(text, { prettyErrors: false, lineCounter: lines, merge: true });
+  const doc = yaml.parseDocument(text, {
+    ...QUIET,
+    prettyErrors: false,
+    lineCounter: lines,
+    merge: true,
+  });
   const at = (offset: number, problem: string, path = true): ConfigIssue =>
     located(file, lines, path ? doc : undefined, offset, problem, knownKeys);
   // Unknown tags are only warnings to the library, which then reads `!secret` as "".

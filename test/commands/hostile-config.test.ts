@@ -143,6 +143,21 @@ describe('YAML that cannot be read is reported by line, column and key, never by
     expect(result.stdout + result.stderr).not.toMatch(/up3rSec|Secret/);
   });
 
+  it.each([
+    ['run', `{{${SECRET}}}`, 'users[0].password: must be a string'],
+    ['check', `{[${SECRET}]: x}`, 'users[0].password: must be a string'],
+  ])(
+    '%s with password: %s (a block as a key) exits 2 without the reader quoting the key',
+    async (command, value, message) => {
+      const path = join(dir, 'collection-key.yaml');
+      writeFileSync(path, withPassword(value));
+      const result = await runCli([command, '--config', path], { timeoutMs: 10_000 });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stdout + result.stderr).not.toMatch(/up3rSec|Secret|Warning/);
+    },
+  );
+
   it("a key written without ': ' (password:…) is named as such, its value never shown", async () => {
     const path = join(dir, 'no-space.yaml');
     writeFileSync(

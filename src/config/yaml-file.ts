@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import type { Document, ErrorCode, LineCounter } from 'yaml';
+import type { Document, ErrorCode, LineCounter, Pair } from 'yaml';
 import { ConfigError, type ConfigIssue, type KeyPath, keyPath } from './errors';
 
 /**
@@ -62,6 +62,7 @@ const PROBLEMS_BY_MESSAGE: readonly (readonly [ErrorCode, string, string])[] = [
     'Sequence item without - indicator',
     'a key indented less than the keys above it: line up the keys of a list item with the first one after `- `',
   ],
+  ['RESOURCE_EXHAUSTION', 'Maximum call stack', 'lists or blocks nested too deeply to read'],
   [
     'BLOCK_AS_IMPLICIT_KEY',
     'Nested mappings are not allowed in compact mappings',
@@ -128,6 +129,28 @@ function secondDocumentProblem(text: string): string {
 const UNRESOLVED_ALIAS =
   'an alias (a value starting with * is an alias) with no anchor (&…) defined before it: quote a value that starts with *';
 
+/** The library would throw on it when the document is read, as it does on too many aliases. */
+const BAD_MERGE = 'a merge key (<<) takes an anchored mapping (<<: *defaults) or a list of them';
+
+/**
+ * Whether `pair` is other than a merge (`<<: …`), or one whose value is a mapping or a list
+ * of mappings, each maybe through an alias. The reader marks a merge key by a symbol value.
+ */
+function mergesMappings(doc: Document, pair: Pair): boolean {
+  const { isAlias, isMap, isScalar, isSeq } = yamlModule();
+  if (!isScalar(pair.key) || typeof pair.key.value !== 'symbol') return true;
+  const resolved = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
+  const value = resolved(pair.value);
+  const sources = isSeq(value) ? value.items.map(resolved) : [value];
+  // An alias with no anchor is reported as such.
+  return sources.every((source) => source === undefined || isMap(source));
+}
+
+function rangeOf(node: unknown): number {
+  const { isNode } = yamlModule();
+  return isNode(node) ? (node.range?.[0] ?? 0) : 0;
+}
+
 /**
  * The keys the configuration has at a path (`['users', 0]` → `name`, `password`, …). Only
  * these are named in a message: text the YAML reader took for a key may be a value
@@ -184,6 +207,9 @@ export function readYamlFile(file: string, setting: string, knownKeys: KnownKeys
     Alias: (_, alias) => {
       if (alias.resolve(doc) === undefined)
         problems.push(at(alias.range?.[0] ?? 0, UNRESOLVED_ALIAS));
+    },
+    Pair: (_, pair) => {
+      if (!mergesMappings(doc, pair)) problems.push(at(rangeOf(pair.key), BAD_MERGE));
     },
   });
   if (problems.length > 0) throw new ConfigError(problems);

@@ -375,6 +375,31 @@ it('a billion laughs in the YAML file exits 2, not 1', async () => {
   expect(result.stderr).toContain(`${path}: aliases (*…) that expand to too many values`);
 });
 
+const MERGE_OF_VALUE =
+  /: line 5, column 5 \(users\[0\]\): a merge key \(<<\) takes an anchored mapping \(<<: \*defaults\) or a list of them/;
+
+it.each([
+  ['    <<: Sup3rSecret\n', MERGE_OF_VALUE],
+  ['    <<: [*name]\n', MERGE_OF_VALUE],
+  // The column is where the reader ran out of stack, which depends on the Node.js version.
+  [
+    `    x: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`,
+    /: line 5, column \d+ \(users\[0\]\): lists or blocks nested too deeply to read/,
+  ],
+])('a YAML file with %#: no aliases blamed, the place named', async (line, message) => {
+  const path = join(dir, 'merge-scalar.yaml');
+  writeFileSync(
+    path,
+    `vidispine:\n  url: http://127.0.0.1:1\nusers:\n  - name: &name alice\n${line}    listen: 127.0.0.1:0\n`,
+  );
+  const result = await runCli(['check', '--config', path], { timeoutMs: 10_000 });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(`${path}: line 5, column `);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr).not.toContain('aliases (*…)');
+  expect(result.stdout + result.stderr).not.toMatch(/up3rSec|Secret/);
+});
+
 it('a secret file swapped for a FIFO while running: mints fail, the proxy keeps serving and stops on SIGTERM', async () => {
   const secret = join(dir, 'password');
   writeFileSync(secret, 'alice-password\n');

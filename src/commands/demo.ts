@@ -6,7 +6,7 @@
 import type { ProxyApp } from '../app';
 import { ConfigError, namesWith } from '../config/errors';
 import { configFromObject } from '../config/load';
-import { formatListen, ListenError, parseListen } from '../config/listen';
+import { formatListen, ListenError, listenersCollide, parseListen } from '../config/listen';
 import type { ListenAddress } from '../config/types';
 import { createLogger } from '../ops/logger';
 import { createSimulator } from '../simulator';
@@ -73,6 +73,7 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
   });
   const listen = address('listen', flags.listen);
   const simulatorListen = address('simulator-listen', flags['simulator-listen']);
+  refuseSharedAddress(simulatorListen, listen, flags['ops-listen']);
 
   const simulator = createSimulator();
   // A busy port is reported (exit 1) by the option that moves it.
@@ -88,20 +89,48 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
   }
 }
 
+/** bob's listener sits on the next port (or another free one when the first is picked freely). */
+function bobListen(listen: ListenAddress): ListenAddress {
+  return { host: listen.host, port: listen.port === 0 ? 0 : listen.port + 1 };
+}
+
+/**
+ * The simulator binds first, so an address it shares with a proxy listener would otherwise
+ * fail only at that listener's bind (exit 1), the simulator's banner already printed. An
+ * `--ops-listen` that does not parse (or is `off`) is left to the proxy's configuration.
+ */
+function refuseSharedAddress(
+  simulator: ListenAddress,
+  listen: ListenAddress,
+  opsListen: string,
+): void {
+  const ops = parseListen(opsListen);
+  const taken: readonly (readonly [ListenAddress | string, string])[] = [
+    [listen, DEMO_OPTIONS.listen.flag],
+    [bobListen(listen), DEMO_NAMES.name(['users', 1, 'listen'])],
+    [ops, DEMO_OPTIONS['ops-listen'].flag],
+  ];
+  const clash = taken.find(([a]) => typeof a !== 'string' && listenersCollide(simulator, a));
+  if (clash !== undefined) {
+    throw new ConfigError({
+      key: DEMO_OPTIONS['simulator-listen'].flag,
+      problem: `address already used by ${clash[1]}`,
+    });
+  }
+}
+
 /** The proxy in front of the simulator, until it is stopped. */
 async function proxyFor(
   simulatorUrl: string,
   listen: ListenAddress,
   opsListen: string,
 ): Promise<number> {
-  // bob's listener sits on the next port (or another free one when the first is picked freely).
-  const bobPort = listen.port === 0 ? 0 : listen.port + 1;
   const config = configFromObject(
     {
       vidispine: { url: simulatorUrl, admin: { username: 'admin', password: 'admin' } },
       users: [
         { name: 'alice', password: 'alice-password', listen: formatListen(listen) },
-        { name: 'bob', listen: formatListen({ host: listen.host, port: bobPort }) },
+        { name: 'bob', listen: formatListen(bobListen(listen)) },
       ],
       ops: { listen: opsListen },
       log: { level: process.env.LOG_LEVEL ?? 'warn' },

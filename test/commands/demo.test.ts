@@ -66,6 +66,31 @@ describe('demo', () => {
     expect((await demo.exited).code).toBe(0);
   });
 
+  it.each([
+    ['127.0.0.1:47812', "--listen (bob's listener, the port after alice's)"],
+    ['127.0.0.1:47811', '--listen'],
+    ['0.0.0.0:47813', '--ops-listen'],
+  ])(
+    'exits 2, binding nothing, when --simulator-listen %s takes the address of %s',
+    async (simulator, taken) => {
+      demo = ChildProxy.start(
+        [
+          'demo',
+          '--listen',
+          '127.0.0.1:47811',
+          '--ops-listen',
+          '127.0.0.1:47813',
+          '--simulator-listen',
+          simulator,
+        ],
+        {},
+      );
+      expect((await demo.exited).code).toBe(2);
+      expect(demo.stderr).toContain(`--simulator-listen: address already used by ${taken}`);
+      expect(demo.stdout).toEqual([]);
+    },
+  );
+
   it('exits 2 on a bad address', async () => {
     demo = ChildProxy.start(['demo', '--listen', 'nowhere'], {});
     expect((await demo.exited).code).toBe(2);

@@ -60,11 +60,22 @@ export function portAlone(port: string): string {
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
+/** An IPv4-mapped IPv6 address, as `canonicalIPv6` writes it (`::ffff:7f00:1`). */
+const IPV4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
+/** The address a host binds: `::ffff:127.0.0.1` binds 127.0.0.1, and clashes with it. */
+function boundHost(host: string): string {
+  const mapped = IPV4_MAPPED.exec(host);
+  if (!mapped) return host;
+  const [high, low] = [parseInt(mapped[1] ?? '', 16), parseInt(mapped[2] ?? '', 16)];
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+}
 
 /** Two listeners collide on the same port when the hosts match or either is a wildcard. */
 export function listenersCollide(a: ListenAddress, b: ListenAddress): boolean {
   if (a.port === 0 || b.port === 0 || a.port !== b.port) return false;
-  return a.host === b.host || WILDCARDS.has(a.host) || WILDCARDS.has(b.host);
+  const [hostA, hostB] = [boundHost(a.host), boundHost(b.host)];
+  return hostA === hostB || WILDCARDS.has(hostA) || WILDCARDS.has(hostB);
 }
 
 /**

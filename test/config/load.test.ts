@@ -485,6 +485,15 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
         "  - name: bob\n    listen: '[0:0:0:0:0:0:0:1]:8080'\n",
       'users[1].listen: address already used by users[0]',
     ],
+    [
+      // an IPv4 address written as IPv6 binds the IPv4 address
+      YAML_BASE + "  - name: bob\n    listen: '[::ffff:127.0.0.1]:8080'\n",
+      'users[1].listen: address already used by users[0]',
+    ],
+    [
+      YAML_BASE + "  - name: bob\n    listen: '[::FFFF:0.0.0.0]:8080'\n",
+      'users[1].listen: address already used by users[0]',
+    ],
     [YAML_BASE + '  - name: alice\n', 'users[1].name: "alice" already used by users[0]'],
     [
       YAML_BASE + 'ops: { listen: "127.0.0.1:8080" }\n',

@@ -168,6 +168,8 @@ describe('simulate command', () => {
       /users\[1\]\.name "a" is a duplicate/,
     ],
     ['colon.yaml', '- {name: "a:b", password: hunter2}\n', /must not contain ':'/],
+    // A block where a password belongs: the YAML reader's warning would quote it.
+    ['block.yaml', '- {name: a, password: {{hunter2}}}\n', /\[0\]\.password/],
     ['empty.yaml', '', /\(document\)/],
     ['scalar.yaml', 'just text', /\(document\)/],
   ])('a bad users file %s → exit 2 naming the problem', async (name, text, message) => {

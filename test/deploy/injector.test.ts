@@ -281,6 +281,13 @@ function certManagerProblems(objects: readonly K8sObject[]): string[] {
       out.push(`Issuer ${String(ref.name)} is not a CA issuer backed by a rendered CA Certificate`);
   }
   if (byKind(objects, 'Secret').length > 0) out.push('a Secret rendered beside cert-manager');
+  // cert-manager's own webhook refuses a Certificate whose commonName is over 64 bytes (RFC
+  // 5280's bound): the install would fail on it.
+  for (const c of byKind(objects, 'Certificate')) {
+    const cn = at(c, 'spec', 'commonName');
+    if (typeof cn === 'string' && Buffer.byteLength(cn) > 64)
+      out.push(`Certificate ${c.metadata.name}: commonName of ${Buffer.byteLength(cn)} bytes`);
+  }
   return out;
 }
 
@@ -422,21 +429,38 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     }
   });
 
-  it.each([
+  const LONG_NAMES = [
     ['a release name that fills 63 characters', 'media-platform-production-vidispine-gateway1', []],
     ['one cut at a dash', 'media-platform-production-vidispine-gateway', []],
     ['a 63-character fullnameOverride', 'vap', [`fullnameOverride=${'a'.repeat(63)}`]],
-  ])('gives the gateway and the webhook names of their own with %s', (_what, release, more) => {
-    const { objects } = renderChart(helm, CHART, [], { release, set: [...INJECTOR, ...more] });
-    const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
-    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
-    // Each a DNS-1123 subdomain; a Service's and a Deployment's a label (63 characters at most).
-    for (const o of objects) expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
-    for (const o of [...byKind(objects, 'Service'), ...byKind(objects, 'Deployment')])
-      expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
-    expect(injectorOf(objects).deployment.metadata.name).toMatch(/-injector$/);
-    expect(wiringProblems(objects)).toEqual([]);
-  });
+  ] as const;
+
+  it.each(LONG_NAMES)(
+    'gives the gateway and the webhook names of their own with %s',
+    (_what, release, more) => {
+      const { objects } = renderChart(helm, CHART, [], { release, set: [...INJECTOR, ...more] });
+      const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+      expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
+      // Each a DNS-1123 subdomain; a Service's and a Deployment's a label (63 characters at most).
+      for (const o of objects) expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+      for (const o of [...byKind(objects, 'Service'), ...byKind(objects, 'Deployment')])
+        expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+      expect(injectorOf(objects).deployment.metadata.name).toMatch(/-injector$/);
+      expect(wiringProblems(objects)).toEqual([]);
+    },
+  );
+
+  it.each(LONG_NAMES)(
+    'gives cert-manager Certificates it accepts with %s',
+    (_what, release, more) => {
+      const { objects } = renderChart(helm, CHART, [], {
+        release,
+        set: [...CERT_MANAGER, ...more],
+      });
+      expect(certManagerProblems(objects)).toEqual([]);
+      expect(wiringProblems(objects)).toEqual([]);
+    },
+  );
 
   it("passes the administrator's and the RunAs account's credentials to the webhook by reference", () => {
     const { objects } = renderChart(helm, CHART, [], {

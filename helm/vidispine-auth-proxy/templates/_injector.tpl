@@ -25,6 +25,14 @@ app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 
+{{/*
+The webhook CA's common name: its name, cut to leave room for "-ca" within the 64 bytes a
+common name may have (RFC 5280), which cert-manager holds a Certificate to.
+*/}}
+{{- define "vidispine-auth-proxy.injectorCaCommonName" -}}
+{{- printf "%s-ca" (include "vidispine-auth-proxy.injectorName" . | trunc 61 | trimSuffix "-") -}}
+{{- end -}}
+
 {{- define "vidispine-auth-proxy.injectorTlsSecret" -}}
 {{- printf "%s-tls" (include "vidispine-auth-proxy.injectorName" .) -}}
 {{- end -}}

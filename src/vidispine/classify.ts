@@ -294,9 +294,17 @@ export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintErro
   );
 }
 
-export function timeoutError(ctx: MintContext): MintError {
+/**
+ * The mint timeout ran out. `connected` says whether the connection had opened: one that
+ * never did was dropped on the way (a NetworkPolicy that admits no route to Vidispine is the
+ * usual cause in Kubernetes), which no load on Vidispine explains.
+ */
+export function timeoutError(ctx: MintContext, connected: boolean): MintError {
+  const within = `within ${ctx.timeoutSeconds} s (${ctx.settings.mintTimeout})`;
   return new MintError(
     'timeout',
-    `no answer from Vidispine at ${ctx.origin} within ${ctx.timeoutSeconds} s (${ctx.settings.mintTimeout}): is it overloaded?`,
+    connected
+      ? `no answer from Vidispine at ${ctx.origin} ${within}: is it overloaded?`
+      : `the connection to Vidispine at ${ctx.origin} did not open ${within}: nothing answered it, as when a firewall or a Kubernetes NetworkPolicy drops it (the Helm chart's networkPolicy.vidispine must admit where Vidispine runs); check ${ctx.settings.url} and that the network lets the proxy reach it`,
   );
 }

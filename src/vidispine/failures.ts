@@ -65,9 +65,9 @@ export const MINT_FAILURES = {
     hint: 'Vidispine is unreachable: check the Vidispine URL, DNS, TLS (CA file, clock) and network policy; retrying with backoff',
     operatorMustFix: false,
   },
-  // no answer within the mint timeout
+  // no answer within the mint timeout, or no connection (dropped on the way)
   timeout: {
-    hint: 'Vidispine did not answer in time: check its load, or raise the mint timeout; retrying with backoff',
+    hint: 'Vidispine did not answer in time: check its load, or raise the mint timeout; where the connection never opened, check the network policy or firewall on the way; retrying with backoff',
     operatorMustFix: false,
   },
   // 200 with an empty, blank or non-token body (not text/plain, not shaped like a token)

@@ -17,7 +17,7 @@ import {
   tokenFromAnswer,
   withoutSecrets,
 } from './classify';
-import type { HttpAnswer, VidispineTransport } from './transport';
+import { type HttpAnswer, NotConnectedError, type VidispineTransport } from './transport';
 
 export interface MinterOptions {
   readonly vidispine: Pick<VidispineConfig, 'admin' | 'runAs' | 'mintTimeoutSeconds' | 'caFile'>;
@@ -107,7 +107,7 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
           answer = await transport.get(kind.path(user.name) + query, headers, combined);
         } catch (err) {
           if (signal?.aborted) throw signal.reason;
-          if (timeout.aborted) throw timeoutError(ctx);
+          if (timeout.aborted) throw timeoutError(ctx, !(err instanceof NotConnectedError));
           throw errorForNetworkFailure(err, ctx);
         }
         return { answer, sentAt, endpoint };

@@ -41,6 +41,17 @@ export class CutAnswerError extends Error {
   }
 }
 
+/**
+ * The request was aborted (its timeout, or its caller) before its connection to Vidispine
+ * opened: nothing took the connection, as when a firewall or a NetworkPolicy drops it.
+ */
+export class NotConnectedError extends Error {
+  constructor(cause: unknown) {
+    super('aborted before the connection opened', { cause });
+    this.name = 'NotConnectedError';
+  }
+}
+
 export function createTransport(
   vidispine: Pick<VidispineConfig, 'url' | 'caFile'>,
 ): VidispineTransport {
@@ -92,7 +103,15 @@ export function createTransport(
             res.on('error', (err) => reject(new CutAnswerError(res.statusCode ?? 0, err)));
           },
         );
-        req.on('error', reject);
+        // A kept-alive socket is open already; a new one opens at its 'connect'.
+        let connected = false;
+        req.once('socket', (socket) => {
+          if (!socket.connecting) connected = true;
+          else socket.once('connect', () => (connected = true));
+        });
+        req.on('error', (err) =>
+          reject(signal.aborted && !connected ? new NotConnectedError(err) : err),
+        );
         req.end();
       }),
   };

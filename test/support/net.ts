@@ -1,6 +1,56 @@
 /** Network fixtures: a closed port, exact bytes on a socket, a recording server, a relay that cuts. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { until } from './wait';
+
+/** A port whose connections are never taken: each SYN is dropped, as a firewall drops it. */
+export interface SilentPort {
+  readonly port: number;
+  close(): void;
+}
+
+/**
+ * A listener in a stopped child process whose accept queue (backlog 1) is full: the kernel
+ * drops every further SYN, so a connection to `port` neither opens nor is refused, as behind
+ * a firewall or a NetworkPolicy that drops it.
+ */
+export async function silentPort(): Promise<SilentPort> {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      "require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { process.stdout.write(this.address().port + '\\n'); })",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const fillers: net.Socket[] = [];
+  const close = (): void => {
+    for (const s of fillers) s.destroy();
+    child.kill('SIGKILL');
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      child.once('exit', () => reject(new Error('the listener exited')));
+    });
+    // Stopped, it accepts nothing; the kernel still completes handshakes into its queue.
+    child.kill('SIGSTOP');
+    await until(() => /^\d+ \(.*\) T/.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8')));
+    for (let i = 0; i < 2; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1', resolve);
+        s.once('error', reject);
+        fillers.push(s);
+      });
+    }
+    return { port, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
 
 /** A port nothing listens on. */
 export async function closedPort(): Promise<number> {

@@ -405,9 +405,18 @@ describe('network failures', () => {
   });
 
   it('names the mint timeout', () => {
-    expect(timeoutError(ctx)).toMatchObject({
+    expect(timeoutError(ctx, true)).toMatchObject({
       reason: 'timeout',
-      message: expect.stringContaining('within 10 s (VIDISPINE_MINT_TIMEOUT_SECONDS)'),
+      message:
+        'no answer from Vidispine at http://vidispine:8080 within 10 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is it overloaded?',
+    });
+  });
+
+  it('names a connection that never opened within the mint timeout as dropped on the way', () => {
+    expect(timeoutError(ctx, false)).toMatchObject({
+      reason: 'timeout',
+      message:
+        "the connection to Vidispine at http://vidispine:8080 did not open within 10 s (VIDISPINE_MINT_TIMEOUT_SECONDS): nothing answered it, as when a firewall or a Kubernetes NetworkPolicy drops it (the Helm chart's networkPolicy.vidispine must admit where Vidispine runs); check VIDISPINE_URL and that the network lets the proxy reach it",
     });
   });
 });

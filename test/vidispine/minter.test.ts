@@ -11,7 +11,7 @@ import { createTokenMinter } from '../../src/vidispine/minter';
 import { createTransport, type VidispineTransport } from '../../src/vidispine/transport';
 import { whoami } from '../../src/vidispine/whoami';
 import { accessKey, password, userConfig } from '../support/config-fixtures';
-import { closedPort } from '../support/net';
+import { closedPort, silentPort } from '../support/net';
 import { until } from '../support/wait';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-minter-'));
@@ -458,6 +458,26 @@ describe('server and network failures', () => {
     sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 }, { times: 1 });
     const err = await mintFails(alice(), 'timeout');
     expect(err.message).toContain('0.3 s');
+  });
+
+  it('names a connection that never opened within the mint timeout, not a slow Vidispine', async () => {
+    // What a NetworkPolicy or a firewall that drops the connection looks like from the pod.
+    const silent = await silentPort();
+    const dropped = createTransport({ url: new URL(`http://127.0.0.1:${silent.port}`) });
+    try {
+      const minter = createTokenMinter({
+        vidispine: vidispine(undefined, 0.3),
+        user: user('alice', { kind: 'literal', value: 'x' }),
+        transport: dropped,
+      });
+      const err = await mintFails(minter, 'timeout');
+      expect(err.message).toBe(
+        `the connection to Vidispine at http://127.0.0.1:${silent.port} did not open within 0.3 s (vidispine.mintTimeoutSeconds): nothing answered it, as when a firewall or a Kubernetes NetworkPolicy drops it (the Helm chart's networkPolicy.vidispine must admit where Vidispine runs); check vidispine.url and that the network lets the proxy reach it`,
+      );
+    } finally {
+      dropped.close();
+      silent.close();
+    }
   });
 
   it('classifies a refused connection as network', async () => {

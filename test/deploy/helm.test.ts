@@ -490,6 +490,15 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(keys).toEqual(expected);
     });
 
+    it('says where the NetworkPolicy lets the gateway reach Vidispine, and how to change it', () => {
+      expect(renderNotes(helm, [], WITH_IMAGE)).toContain(
+        'The pods may reach Vidispine only at [{"podSelector":{"matchLabels":{"app.kubernetes.io/name":"vidispine"}}}] on port 8080 (networkPolicy.vidispine: set it to where Vidispine runs, or the first token never comes)',
+      );
+      expect(renderNotes(helm, [], [...WITH_IMAGE, 'networkPolicy.enabled=false'])).not.toContain(
+        'reach Vidispine only',
+      );
+    });
+
     it('points at the sidecar template when no gateway is installed', () => {
       expect(renderNotes(helm, [], ['gateway.enabled=false'])).toContain(
         'include "vidispine-auth-proxy.sidecar"',

@@ -142,6 +142,8 @@ type EnvEntry = NonNullable<PodContainer['env']>[number];
 /**
  * Sets `entry` in one container's env (at `container`, its pointer): replaces entries of the
  * same name (the app asked for the proxy), leaves one that already is exactly `entry` alone.
+ * A new entry goes first: Kubernetes expands `$(NAME)` in an env value only from the
+ * variables before it, and the app's own may be written from it (`$(VIDISPINE_API)/item`).
  */
 function envEntryOperations(
   env: readonly EnvEntry[],
@@ -157,7 +159,7 @@ function envEntryOperations(
     if (e.value !== entry.value || e.valueFrom !== undefined)
       operations.push({ op: 'replace', path: `${container}/env/${j}`, value: entry });
   });
-  return named ? operations : [{ op: 'add', path: `${container}/env/-`, value: entry }];
+  return named ? operations : [{ op: 'add', path: `${container}/env/0`, value: entry }];
 }
 
 /** Sets `name=value` in each of the listed containers but the proxy (`field` is `containers` or `initContainers`). */

@@ -7,6 +7,7 @@ import { appConfigProblems, appConfigs } from '../deploy/app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from '../deploy/checks';
 import { type K8sObject, at, records, schemaProblems } from '../deploy/render';
 import { IMAGE, patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
+import { expandedEnv } from '../support/kubelet-env';
 import { parseExposition, value } from '../support/prom-parse';
 
 type Pod = Record<string, unknown>;
@@ -165,7 +166,7 @@ describe('a pod that asks for the proxy', () => {
     ]);
     const api = { name: 'VIDISPINE_API', value: 'http://127.0.0.1:8181/API' };
     expect(records(spec(result).initContainers)[1]?.env).toEqual([api]);
-    expect(records(spec(result).containers)[0]?.env).toEqual([{ name: 'MODE', value: 'web' }, api]);
+    expect(records(spec(result).containers)[0]?.env).toEqual([api, { name: 'MODE', value: 'web' }]);
     // The app's own setting for where Vidispine is now points at the proxy.
     expect(records(spec(result).containers)[1]?.env).toEqual([api]);
     // A reference is replaced too: the variable is the proxy's URL, whatever it pointed at.
@@ -174,6 +175,29 @@ describe('a pod that asks for the proxy', () => {
       name: 'PROXY_LISTEN',
       value: '127.0.0.1:8181',
     });
+  });
+
+  it("sets the env variable before the app's own, so they can refer to it as $(NAME)", async () => {
+    const own = [
+      { name: 'ITEMS', value: '$(VIDISPINE_API)/item' },
+      { name: 'SEARCH', value: '$(VIDISPINE_API)/search' },
+    ];
+    const stock = pod(
+      {
+        initContainers: [{ name: 'migrate', image: 'registry.example.com/shop:2', env: own }],
+        containers: [{ ...APP, env: own }],
+      },
+      { ...ASKS, 'vidispine-auth-proxy/env': 'VIDISPINE_API' },
+    );
+    const result = await injected(webhook, stock);
+    const app = [records(spec(result).initContainers)[1], records(spec(result).containers)[0]];
+    for (const c of app) {
+      expect(expandedEnv(new Map(), records(c?.env))).toEqual([
+        { name: 'VIDISPINE_API', value: 'http://127.0.0.1:8080/API' },
+        { name: 'ITEMS', value: 'http://127.0.0.1:8080/API/item' },
+        { name: 'SEARCH', value: 'http://127.0.0.1:8080/API/search' },
+      ]);
+    }
   });
 
   it.each<[string, Record<string, unknown> | undefined]>([

@@ -606,6 +606,32 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'service:\n  opsPort: 8080\n',
         'service.opsPort: 8080 is also the data port "http" in service.ports: give the ops listener a port of its own',
       ],
+      // Service and container port names are IANA service names, each used once.
+      [
+        'a data port named as the ops port',
+        'service:\n  ports: [{name: proxy-ops, port: 8080}]\n',
+        'service.ports[0].name: "proxy-ops" is the name of the ops port (service.opsPort): give the data port another name',
+      ],
+      [
+        'two data ports of one name',
+        'service:\n  ports: [{name: http, port: 8080}, {name: http, port: 8081}]\n',
+        'service.ports[1].name: "http" is also the name of service.ports[0]: give each data port a name of its own',
+      ],
+      [
+        'two data ports on one number',
+        'service:\n  ports: [{name: http, port: 8080}, {name: other, port: 8080}]\n',
+        'service.ports[1].port: 8080 is also the port of service.ports[0] ("http"): give each data port a number of its own',
+      ],
+      [
+        'a port name without a letter',
+        "service:\n  ports: [{name: '8080', port: 8080}]\n",
+        /ports/,
+      ],
+      [
+        'a port name with two dashes in a row',
+        'service:\n  ports: [{name: a--b, port: 8080}]\n',
+        /ports/,
+      ],
       [
         'a listen port above 65535',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:99999}]\n',

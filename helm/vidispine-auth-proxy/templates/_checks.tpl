@@ -83,7 +83,9 @@ a second time (the later of two entries wins, and the probes or the Service miss
 {{/*
 The gateway's values: its pods keep the selector labels (podLabels may not replace them, or
 the Deployment's selector no longer matches its own pods), its autoscaler a minimum not above
-its maximum; the Service exposes only service.ports, off loopback, so a user
+its maximum; its data ports each have a name and a number of their own, apart from the ops
+port's proxy-ops (Kubernetes refuses a container or Service that repeats either); the
+Service exposes only service.ports, off loopback, so a user
 listening anywhere else is unreachable; and the pod must outlive the proxy's shutdown (delay, then drain), or
 the kubelet kills it mid-drain. The proxy's defaults are 5 s and 30 s; in single-user mode
 extraEnv may set them (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_DRAIN_SECONDS).
@@ -97,6 +99,22 @@ extraEnv may set them (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_DRAIN_SECONDS).
 {{- end -}}
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) -}}
 {{- fail (printf "autoscaling.minReplicas (%v) is above autoscaling.maxReplicas (%v), which Kubernetes refuses: lower minReplicas or raise maxReplicas" $v.autoscaling.minReplicas $v.autoscaling.maxReplicas) -}}
+{{- end -}}
+{{- /* The container's and the Service's ports: each name and number once, proxy-ops the ops port's. */ -}}
+{{- range $i, $p := $v.service.ports -}}
+{{- if eq (toString $p.name) "proxy-ops" -}}
+{{- fail (printf "service.ports[%d].name: %q is the name of the ops port (service.opsPort): give the data port another name" $i (toString $p.name)) -}}
+{{- end -}}
+{{- range $j, $q := $v.service.ports -}}
+{{- if lt $j $i -}}
+{{- if eq (toString $p.name) (toString $q.name) -}}
+{{- fail (printf "service.ports[%d].name: %q is also the name of service.ports[%d]: give each data port a name of its own" $i (toString $p.name) $j) -}}
+{{- end -}}
+{{- if eq (toString $p.port) (toString $q.port) -}}
+{{- fail (printf "service.ports[%d].port: %v is also the port of service.ports[%d] (%q): give each data port a number of its own" $i $p.port $j (toString $q.name)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- $delay := dict "name" "SHUTDOWN_DELAY_SECONDS" "value" 5 -}}
 {{- $drain := dict "name" "SHUTDOWN_DRAIN_SECONDS" "value" 30 -}}

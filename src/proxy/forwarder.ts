@@ -992,15 +992,15 @@ export class Forwarder {
   }
 
   /**
-   * A request admission turned away: answered at once, nothing forwarded. Unless only the
-   * user was wrong, the connection closes too — what follows on it cannot be trusted. So
-   * does a wrong user's with a body to come: kept open, Node would read an upload to waste,
-   * with no body timeout to end a client that stalls in it.
+   * A request admission turned away: answered at once, nothing forwarded. Unless the request
+   * was sound (a wrong user, an expectation not met), the connection closes too — what
+   * follows on it cannot be trusted. So does a sound one's with a body to come: kept open,
+   * Node would read an upload to waste, with no body timeout to end a client that stalls in it.
    */
   private refuse(res: ServerResponse, refusal: Refusal, started: number): void {
     if (refusal.event !== undefined) this.f.notices({ event: refusal.event }, refusal.reason);
     this.track(res, this.f.rules.identity.defaultUser, started, undefined);
-    const closes = refusal.status !== 403 || bodyFollows(res.req);
+    const closes = refusal.keepsConnection !== true || bodyFollows(res.req);
     if (closes) this.f.pipelines.closeAfterAnswer(res.req.socket);
     sendPlain(res, refusal.status, refusal.reason, {
       ...(closes && { Connection: 'close' }),

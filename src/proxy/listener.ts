@@ -175,6 +175,9 @@ function createDataListener(
     };
   server.on('request', unlessClosing(forwarder.handle));
   server.on('checkContinue', unlessClosing(forwarder.handleExpectingContinue));
+  // Node would answer an expectation other than `100-continue` with a 417 of its own, seen
+  // by no metric or log: admission gives that 417 instead.
+  server.on('checkExpectation', unlessClosing(forwarder.handle));
   server.on(
     'clientError',
     clientErrorHandler(

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/ops/logger';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import * as http from 'node:http';
 import { call } from '../support/http';
+import { rawExchange } from '../support/net';
 import { until } from '../support/wait';
 
 type Line = Record<string, unknown>;
@@ -109,5 +110,19 @@ describe('access log', () => {
     const text = JSON.stringify(lines);
     expect(text).not.toContain('SIGNEDSECRET123');
     expect(text).not.toContain('HASHSECRET');
+  });
+
+  it('logs the 417 to an expectation it cannot meet, like its other refusals', async () => {
+    const { port, lines } = await start(true);
+    const answer = await rawExchange(
+      port,
+      'GET /API/whoami HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer.status).toBe(417);
+    await until(() => requests(lines).length > 0, 5000, 'the access line');
+    expect(requests(lines)).toEqual([
+      expect.objectContaining({ method: 'GET', path: '/API/whoami', status: 417 }),
+    ]);
+    expect(sim.calls({ endpoint: 'api' })).toBe(0);
   });
 });

@@ -223,6 +223,39 @@ describe('admission passes', () => {
     expect(bob).toMatchObject({ ok: true, user: 'bob', headers: [] });
   });
 
+  it('an expectation other than 100-continue in HTTP/1.1: 417, its connection kept', () => {
+    // Node's test (the value holds "100-continue" as a token) decides which event hands a
+    // request over; admission refuses exactly what arrives through `checkExpectation`.
+    expect(admit(head(['Host', 'x', 'Expect', 'foo']), rules, false)).toEqual({
+      ok: false,
+      status: 417,
+      reason: 'the expectation "foo" cannot be met; only 100-continue is',
+      keepsConnection: true,
+    });
+    expect(refusal(head(['Host', 'x', 'Expect', '100-continu']))).toEqual([
+      417,
+      'the expectation "100-continu" cannot be met; only 100-continue is',
+    ]);
+    for (const taken of ['100-continue', '100-CONTINUE', 'foo, 100-continue']) {
+      expect(refusal(head(['Host', 'x', 'Expect', taken]))).toBe('admitted');
+    }
+    // RFC 9110 §10.1.1 leaves HTTP/1.0's expectations aside, and so does Node: the field is
+    // removed on the way, as it always is.
+    const old = admit(head(['Expect', 'foo'], { httpVersionMinor: 0 }), rules, false);
+    expect(old).toMatchObject({ ok: true, headers: [] });
+    // Node never asks about an upgrade's expectations.
+    const ws = ['Host', 'x', 'Upgrade', 'websocket', 'Connection', 'Upgrade', 'Expect', 'foo'];
+    expect(refusal(head(ws), true)).toBe('admitted');
+  });
+
+  it('an unknown selected user keeps its connection too', () => {
+    const result = admit(head(['Host', 'x', 'X-Vidispine-User', 'eve']), rules, false);
+    expect(result).toMatchObject({ status: 403, keepsConnection: true });
+    expect(admit(head(['Host', 'x', 'Host', 'y']), rules, false)).not.toHaveProperty(
+      'keepsConnection',
+    );
+  });
+
   it('TRACE: 405 naming the methods that are forwarded; OPTIONS is admitted', () => {
     expect(admit(head(['Host', 'x'], { method: 'TRACE' }), rules, false)).toEqual({
       ok: false,

@@ -214,6 +214,40 @@ describe('sizes and methods', () => {
     expect(await r.metric('vidispine_auth_proxy_requests_in_flight')).toBe(0);
   });
 
+  it('an expectation other than 100-continue: 417 counted under its method, nothing forwarded, the connection kept', async () => {
+    const counted = (): Promise<number> =>
+      r.metric('vidispine_auth_proxy_requests_total', {
+        user: 'runas',
+        method: 'GET',
+        code: '417',
+      });
+    const before = { api: api(), counted: await counted() };
+    const answer = await rawExchange(
+      r.port(),
+      'GET /API/whoami HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n' +
+        'GET /API/whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer.status).toBe(417);
+    // The next request on the connection is served.
+    expect(answer.text.endsWith('\r\n\r\nrunas')).toBe(true);
+    expect(answer.closed).toBe(true);
+    expect(await counted()).toBe(before.counted + 1);
+    expect(api()).toBe(before.api + 1);
+    expect(await r.metric('vidispine_auth_proxy_requests_in_flight')).toBe(0);
+  });
+
+  it('an expectation other than 100-continue with a body: 417, the body not read to waste', async () => {
+    const before = api();
+    const answer = await rawExchange(
+      r.port(),
+      'PUT /API/item/VX-1/metadata HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 100000\r\n\r\n',
+    );
+    expect(answer.status).toBe(417);
+    expect(answer.text).toMatch(/\r\nConnection: close\r\n/i);
+    expect(answer.closed).toBe(true);
+    expect(api()).toBe(before);
+  });
+
   it.each(['HTTP/1.2', 'HTTP/11', 'HTTX/1.1'])('version %s: refused', async (version) => {
     const before = api();
     const answer = await rawExchange(r.port(), `GET /API/whoami ${version}\r\nHost: x\r\n\r\n`);

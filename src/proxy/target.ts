@@ -47,9 +47,10 @@ export function targetAuthority(target: string): string | undefined {
 /**
  * A `..` segment in any spelling a server on the way may resolve (RFC 3986 §5.2.4): a dot
  * as `%2e`, a slash as `%2f` or `\` (`%5c`), parameters after it (`..;a=1`, which Tomcat
- * and Jetty drop before resolving), up to the query. A fragment mark ends it too.
+ * and Jetty drop before resolving; also `..%3ba=1`, which nginx decodes into that and hands
+ * on), up to the query. A fragment mark ends it too.
  */
-const DOT_DOT_SEGMENT = /(?:\/|\\|%2f|%5c)(?:\.|%2e){2}(?:\/|\\|%2f|%5c|;|#|$)/i;
+const DOT_DOT_SEGMENT = /(?:\/|\\|%2f|%5c)(?:\.|%2e){2}(?:\/|\\|%2f|%5c|;|%3b|#|$)/i;
 
 /**
  * Whether an origin-form target (`/…`, as `originForm` gives it) has a `..` segment in its path. Such a target is never

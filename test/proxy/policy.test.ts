@@ -325,6 +325,8 @@ describe('dot-dot segments', () => {
     '/API/..\\x',
     '/API/..%5cx',
     '/API/..;a=1/x',
+    '/API/..%3ba=1/x',
+    '/API/.%2e%3B/x',
     '/API/..#x',
     '/API/../x?q=1',
   ])('finds one in %s', (path) => {
@@ -341,6 +343,7 @@ describe('dot-dot segments', () => {
     '/API/a%2e%2e/x',
     '/API/x?q=/../y',
     '/API/x?q=%2f..%2f',
+    '/API/x%3b../y',
   ])('finds none in %s', (path) => {
     expect(hasDotDotSegment(path)).toBe(false);
   });

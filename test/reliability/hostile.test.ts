@@ -134,6 +134,8 @@ describe('a Vidispine URL with a path, behind a front end that serves other thin
     '/API/..%2F..%5Cother/x',
     '/API\\..\\..\\other/x',
     '/API/..;a=1/../other/x',
+    // A front end decodes `%3b` (nginx does) and hands on `..;a=1`.
+    '/API/..%3ba=1/..%3B/other/x',
     '/API/..?q=1',
     '/API/..#x',
     '/..',

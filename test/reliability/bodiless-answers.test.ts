@@ -88,3 +88,29 @@ describe.each([
     expect(next.connection).not.toBe(answered.connection);
   });
 });
+
+describe('HEAD answered with the Transfer-Encoding its GET would have', () => {
+  it('reaches the client without it, framed by its head alone, and the next request gets its own answer', async () => {
+    // RFC 9112 §6.1: the field would describe Vidispine's framing of a GET, not the proxy's
+    // (an HTTP/1.0 client's GET gets none); any hop may drop it, and nginx does.
+    const { upstream, h } = proxy;
+    upstream.respond = (request) =>
+      request.target === '/API/item/VX-1'
+        ? 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n'
+        : ok(`answer ${request.sequence}`);
+    const result = await rawRequest(
+      h.port,
+      'HEAD /API/item/VX-1 HTTP/1.1\r\nHost: x\r\n\r\nGET /API/canary HTTP/1.1\r\nHost: x\r\n\r\n',
+      { responses: 2, head: [true, false] },
+    );
+    const [answer, canary] = result.responses;
+    expect(answer.status).toBe(200);
+    expect(answer.header('content-type')).toBe('text/plain');
+    expect(answer.header('transfer-encoding')).toBeUndefined();
+    expect(answer.header('content-length')).toBeUndefined();
+    expect(canary.body.toString()).toBe(`answer ${upstream.requests[1].sequence}`);
+    expect(result.trailing).toBe('');
+    expect(result.closed).toBe(false);
+    expect(h.observer.upstreamErrors).toEqual([]);
+  });
+});

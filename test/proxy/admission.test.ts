@@ -232,10 +232,12 @@ describe('admission passes', () => {
       reason: 'the expectation "foo" cannot be met; only 100-continue is',
       keepsConnection: true,
     });
-    expect(refusal(head(['Host', 'x', 'Expect', '100-continu']))).toEqual([
-      417,
-      'the expectation "100-continu" cannot be met; only 100-continue is',
-    ]);
+    for (const refused of ['100-continu', '100-continues']) {
+      expect(refusal(head(['Host', 'x', 'Expect', refused]))).toEqual([
+        417,
+        `the expectation "${refused}" cannot be met; only 100-continue is`,
+      ]);
+    }
     for (const taken of ['100-continue', '100-CONTINUE', 'foo, 100-continue']) {
       expect(refusal(head(['Host', 'x', 'Expect', taken]))).toBe('admitted');
     }

@@ -56,8 +56,14 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger, names: 
   });
   events.on('invalidated', (e) => {
     logger.warn(
-      { event: 'token_invalidated', user: e.user, cause: e.cause, reason: e.reason },
-      `Vidispine no longer takes the token of ${e.user} (401, confirmed with GET /API/whoami); minting a new one`,
+      {
+        event: 'token_invalidated',
+        user: e.user,
+        cause: e.cause,
+        reason: e.reason,
+        retryInMs: e.retryInMs,
+      },
+      `Vidispine no longer takes the token of ${e.user} (401, confirmed with GET /API/whoami); ${replacementText(e.retryInMs)}`,
     );
   });
   events.on('checked', (e) => {
@@ -99,4 +105,11 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger, names: 
       `a token of ${e.user} outlived the learned ${e.learnedSeconds} s: the early rejections were removals, not a cap; back to ${e.configuredSeconds} s`,
     );
   });
+}
+
+/** What becomes of a dropped token: the mint budget may hold its replacement back. */
+function replacementText(retryInMs: number | null): string {
+  if (retryInMs === null) return 'a newer token is already in use';
+  if (retryInMs === 0) return 'minting a new one';
+  return `minting a new one in ${Math.ceil(retryInMs / 1000)} s, when the backoff allows`;
 }

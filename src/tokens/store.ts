@@ -543,9 +543,24 @@ class LruTokenStore implements TokenStore {
   private kill(slot: Slot, held: Held, rejectedSentAt: number, reason: string | undefined): void {
     if (held.revoked) return;
     held.revoked = true;
-    this.events.emit('invalidated', { user: slot.user.name, cause: 'unauthorized', reason });
+    const current = held === slot.recent[0];
+    // Decided before it is told, so the event says what will happen: the backoff may hold
+    // the replacement back, and a token a renewal already replaced needs none.
+    const retryInMs = current ? this.planReplacement(slot, held) : null;
+    this.events.emit('invalidated', {
+      user: slot.user.name,
+      cause: 'unauthorized',
+      reason,
+      retryInMs,
+    });
     this.learn(slot, held, rejectedSentAt);
-    if (held !== slot.recent[0]) return;
+    if (!current || this.stopped || slot.inFlight) return;
+    if (retryInMs === 0) this.refreshInBackground(slot);
+    else this.schedule(slot, undefined);
+  }
+
+  /** When the current token, just found dead, is replaced: ms from now (0: at once or under way). */
+  private planReplacement(slot: Slot, held: Held): number {
     // A token that worked and then died (a restart, a removal) is replaced at once, however
     // often that happens; tokens that never work are replaced on the backoff schedule.
     if (!held.proven) slot.deaths += 1;
@@ -564,9 +579,8 @@ class LruTokenStore implements TokenStore {
         message: `Vidispine rejected ${slot.deaths} new tokens in a row before accepting any; the next one is minted when the backoff allows`,
       };
     }
-    if (this.stopped || slot.inFlight) return;
-    if (slot.retryAt === null || now >= slot.retryAt) this.refreshInBackground(slot);
-    else this.schedule(slot, undefined);
+    if (slot.inFlight || slot.retryAt === null) return 0;
+    return Math.max(0, Math.ceil(slot.retryAt - now));
   }
 
   private learn(slot: Slot, held: Held, rejectedSentAt: number): void {

@@ -96,8 +96,12 @@ export interface TokenEvents {
     retryInMs: number;
   };
   expired: { user: string };
-  /** GET /API/whoami confirmed that Vidispine no longer takes the token: it was dropped. */
-  invalidated: { user: string; cause: 'unauthorized'; reason?: string };
+  /**
+   * GET /API/whoami confirmed that Vidispine no longer takes the token: it was dropped.
+   * `retryInMs`: when the mint of its replacement starts — 0 at once (or one is under way),
+   * later while a backoff holds it back; null when a newer token was already held.
+   */
+  invalidated: { user: string; cause: 'unauthorized'; reason?: string; retryInMs: number | null };
   /**
    * A 401 on a request was checked with GET /API/whoami on the same token: `alive` means the
    * 401 was the request's own (a refused RunAs, a path that answers 401) and was passed on.

@@ -92,6 +92,20 @@ describe('token event log', () => {
     });
   });
 
+  it('says when a dropped token is replaced: at once, when the backoff allows, or already', () => {
+    const { tokens, lines } = setup();
+    tokens.invalidated('ingest', 0);
+    tokens.invalidated('ingest', 4_200);
+    tokens.invalidated('ingest', null);
+    const said =
+      'Vidispine no longer takes the token of ingest (401, confirmed with GET /API/whoami); ';
+    expect(lines.map((l) => [l.msg, l.retryInMs])).toEqual([
+      [`${said}minting a new one`, 0],
+      [`${said}minting a new one in 5 s, when the backoff allows`, 4_200],
+      [`${said}a newer token is already in use`, null],
+    ]);
+  });
+
   it('names settings in hints as an environment-only configuration does', () => {
     const { tokens, lines } = setup(proxyEnvironment.names);
     tokens.learned('ingest', 3600, 60);

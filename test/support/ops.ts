@@ -107,8 +107,9 @@ export class ScriptedTokens extends EventEmitter {
     this.send('expired', { user });
   }
 
-  invalidated(user: string): void {
-    this.send('invalidated', { user, cause: 'unauthorized' });
+  /** `retryInMs`: when the replacement's mint starts; null when a newer token is held. */
+  invalidated(user: string, retryInMs: number | null = 0): void {
+    this.send('invalidated', { user, cause: 'unauthorized', retryInMs });
   }
 
   learned(user: string, configuredSeconds: number, observedSeconds: number): void {

@@ -358,7 +358,7 @@ describe('a 401 on a token', () => {
     expect(new Set((await Promise.all(waiters)).map((l) => l.value))).toEqual(new Set([second]));
     expect(s.minter('alice').calls).toBe(2);
     expect(s.events.filter((e) => e.name === 'invalidated')).toEqual([
-      { name: 'invalidated', payload: { user: 'alice', cause: 'unauthorized' } },
+      { name: 'invalidated', payload: { user: 'alice', cause: 'unauthorized', retryInMs: 0 } },
     ]);
   });
 
@@ -473,6 +473,43 @@ describe('a 401 on a token', () => {
     expect(err.reason).toBe('rejected');
     expect(err.retryAfterSeconds).toBe(3);
     expect(s.minter('alice').calls).toBe(4);
+  });
+
+  it('says in its invalidated event when the replacement is minted: at once, or when the backoff allows', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0;
+    const retries = () =>
+      s.events
+        .filter((e) => e.name === 'invalidated')
+        .map((e) => (e.payload as TokenEvents['invalidated']).retryInMs);
+    // The first death is replaced at once; the second, within 1 s of that mint, waits.
+    for (let i = 0; i < 2; i++) {
+      const lease = await s.store.get('alice');
+      s.checker.kill(lease.value);
+      await s.store.rejected('alice', lease.value, s.clock.now());
+    }
+    const next = s.store.status()[0].nextAttemptAt;
+    expect(next).not.toBeNull();
+    expect(retries()).toEqual([0, (next as number) - s.clock.now()]);
+    expect(retries()[1]).toBeGreaterThan(0);
+  });
+
+  it('says a token found dead after a renewal replaced it needs no mint of its own', async () => {
+    const s = setup([user('alice')], 'manual');
+    const got = s.store.get('alice');
+    const first = s.minter('alice').succeed();
+    await got;
+    s.checker.hold(first);
+    const verdict = s.store.rejected('alice', first, s.clock.now());
+    await s.clock.advance(38_500); // the renewal goes out and arrives while the check waits
+    s.minter('alice').succeed();
+    await s.clock.advance(0);
+    s.checker.release(first, 'dead');
+    await expect(verdict).resolves.toBe('replay');
+    expect(s.events.filter((e) => e.name === 'invalidated')).toEqual([
+      { name: 'invalidated', payload: { user: 'alice', cause: 'unauthorized', retryInMs: null } },
+    ]);
+    expect(s.minter('alice').calls).toBe(2);
   });
 
   it('replaces a token that worked and then died at once, however often that happens', async () => {

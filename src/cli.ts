@@ -3,7 +3,7 @@ import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type CommandEntry, COMMANDS, DEFAULT_COMMAND, exitFor } from './commands/registry';
 import { EXIT_BAD_CONFIGURATION, EXIT_FAILURE, EXIT_OK } from './commands/exit';
-import { ignoreSignals } from './ops/signals';
+import { holdShutdownSignals, ignoreSignals } from './ops/signals';
 import { packageVersion } from './version';
 
 const SYNOPSIS_WIDTH = 42;
@@ -64,11 +64,14 @@ export async function main(argv: string[]): Promise<number> {
   // First of all: from here on SIGUSR1 opens no inspector and SIGHUP/SIGUSR2 end nothing
   // (but the demo and the simulator, interactive, stop on SIGHUP: their terminal closed).
   ignoreSignals();
-  outputMayFail();
   const first = argv[0];
   const named = first !== undefined && !first.startsWith('-');
   const name = named ? first : DEFAULT_COMMAND;
   const rest = named ? argv.slice(1) : argv;
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  // As early: a server's SIGTERM or SIGINT now waits for its shutdown sequence.
+  if (entry?.server === true) holdShutdownSignals();
+  outputMayFail();
 
   const { values } = parseArgs({
     args: rest,
@@ -76,7 +79,6 @@ export async function main(argv: string[]): Promise<number> {
     strict: false,
   });
   // A mistyped command is refused before --help or --version could answer 0 for it.
-  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!entry) {
     process.stderr.write(`vidispine-auth-proxy: unknown command "${name}"\n\n${usage()}`);
     return EXIT_BAD_CONFIGURATION;

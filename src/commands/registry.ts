@@ -16,6 +16,11 @@ export interface CommandEntry {
   readonly options?: readonly CommandOption[];
   /** `COMMAND --help` is the command's own: its options are too many for the general help. */
   readonly ownHelp?: boolean;
+  /**
+   * Serves until SIGTERM or SIGINT drains it: those signals are held for its shutdown
+   * sequence from the command's first moment, before its configuration is read.
+   */
+  readonly server?: boolean;
   readonly load: () => Promise<Command>;
 }
 
@@ -25,6 +30,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   run: {
     usage: 'run [--config FILE]',
     summary: 'start the proxy (default command)',
+    server: true,
     load: async () => (await import('./run')).runCommand,
   },
   check: {
@@ -48,6 +54,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   inject: {
     usage: 'inject [--config FILE]',
     summary: 'the Kubernetes webhook that adds the proxy to labelled pods',
+    server: true,
     load: async () => (await import('./inject')).injectCommand,
   },
 };

@@ -7,13 +7,20 @@
  * requests get up to `drainSeconds`, then timers stop and the process exits 0. A second
  * signal cuts what is in flight and exits at once with 128 + the signal number. A step
  * that throws is logged, the remaining steps still run, and the exit code becomes 1. A signal
- * that arrives while the program starts waits for the start: a failed start exits 1.
+ * that arrives while the program starts waits for the start: a failed start exits 1. One that
+ * arrived earlier, held since the command began (`holdShutdownSignals`), is taken as it.
  */
 import { ListenError } from '../config/listen';
 import { messageOf } from '../error-message';
 import type { Logger } from './logger';
 import { installProcessErrorHandlers } from './process-errors';
-import { ignoreSignals, signalMessage } from './signals';
+import {
+  ignoreSignals,
+  SHUTDOWN_SIGNALS,
+  type SignalSource,
+  signalMessage,
+  takeHeldSignals,
+} from './signals';
 
 export interface ShutdownSteps {
   /**
@@ -52,13 +59,9 @@ export interface ShutdownOptions {
   readonly timers?: Timers;
 }
 
-export interface SignalSource {
-  on(event: string, listener: (signal: string) => void): unknown;
-  off(event: string, listener: (signal: string) => void): unknown;
-}
+export type { SignalSource } from './signals';
 
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'];
 
 const globalTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -99,11 +102,16 @@ export class ShutdownCoordinator {
     );
   }
 
-  /** Listen for SIGTERM, SIGINT and `also`; returns a function that removes the handlers. */
+  /**
+   * Listen for SIGTERM, SIGINT and `also`, and take over those `source` held until now
+   * (`holdShutdownSignals`): each begins the sequence as if it came now. Returns a function
+   * that removes the handlers.
+   */
   install(source: SignalSource = process, also: readonly string[] = []): () => void {
     const signals = [...SHUTDOWN_SIGNALS, ...also];
     const onSignal = (signal: string): void => void this.begin(signal);
     for (const signal of signals) source.on(signal, onSignal);
+    for (const signal of takeHeldSignals(source)) onSignal(signal);
     return () => {
       for (const signal of signals) source.off(signal, onSignal);
     };

@@ -39,3 +39,47 @@ export function signalMessage(signal: string): string {
     ? 'SIGUSR1 received and ignored: the Node.js inspector stays closed'
     : `${signal} received and ignored: secret files are read again at every mint; other configuration changes need a restart (SIGTERM drains and exits)`;
 }
+
+/** The signals that stop a server: its shutdown sequence drains it (`shutdown.ts`). */
+export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** Where signals are heard: `process`, or a stand-in. */
+export interface SignalSource {
+  on(event: string, listener: (signal: string) => void): unknown;
+  off(event: string, listener: (signal: string) => void): unknown;
+}
+
+/** What `holdShutdownSignals` set up: where, the signals received so far, and the listener. */
+let held:
+  | {
+      readonly source: SignalSource;
+      readonly received: string[];
+      readonly listener: (signal: string) => void;
+    }
+  | undefined;
+
+/**
+ * Until a server's shutdown sequence listens, SIGTERM and SIGINT are kept for it: without a
+ * listener Node's default ends the process at once, with no shutdown line and no exit code of
+ * ours, and in a container whose PID 1 is node the kernel drops the signal altogether (the
+ * pod then serves on until SIGKILL). Installed first thing, the window is Node's own start.
+ */
+export function holdShutdownSignals(source: SignalSource = process): void {
+  if (held !== undefined) return;
+  const received: string[] = [];
+  held = { source, received, listener: (signal) => void received.push(signal) };
+  for (const signal of SHUTDOWN_SIGNALS) source.on(signal, held.listener);
+}
+
+/**
+ * The signals `source` held so far, in order, and no more holding. Call it once the shutdown
+ * sequence listens: Node stops watching a signal when its last listener goes, and one
+ * arriving in between would end the process.
+ */
+export function takeHeldSignals(source: SignalSource = process): string[] {
+  if (held?.source !== source) return [];
+  const { received, listener } = held;
+  held = undefined;
+  for (const signal of SHUTDOWN_SIGNALS) source.off(signal, listener);
+  return received;
+}

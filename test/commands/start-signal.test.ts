@@ -1,11 +1,16 @@
 /**
  * A start that fails exits 1 whatever signals arrived meanwhile: a SIGTERM received while a
- * listener is still binding must not turn the failed bind into a clean exit 0.
+ * listener is still binding must not turn the failed bind into a clean exit 0. A signal that
+ * comes before the shutdown sequence listens, while the configuration is still being read,
+ * is its all the same: the drain, its lines and exit 0, never Node's default end by signal.
  */
+import { execFileSync } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
+import { tempFolder } from '../support/files';
 import { closedPort } from '../support/net';
 
 let sim: Simulator;
@@ -65,3 +70,39 @@ it('a SIGTERM while the data listener binds, the bind then succeeding: drained, 
     proxy.kill();
   }
 });
+
+it.each(['SIGTERM', 'SIGINT'] as const)(
+  'a %s while the configuration file is still being read: drained, exit 0, not killed by it',
+  async (signal) => {
+    // A FIFO holds the proxy in its configuration read, before any server is built, until
+    // the test writes the file: opening its writing end waits until the proxy opened it.
+    const config = tempFolder('start-signal').path('config');
+    execFileSync('mkfifo', [config]);
+    const proxy = ChildProxy.start(['run', '--config', config], { LOG_LEVEL: 'info' });
+    try {
+      const writer = await open(config, 'w');
+      proxy.kill(signal);
+      // JSON is YAML. A proxy the signal ended has no reader left: EPIPE; the exit says why.
+      const written = writer.writeFile(
+        JSON.stringify({
+          vidispine: { url: sim.url },
+          users: [{ name: 'alice', password: 'alice-password', listen: '127.0.0.1:0' }],
+          ops: { listen: '127.0.0.1:0' },
+          shutdown: { delaySeconds: 0 },
+        }),
+      );
+      await written.catch(() => undefined);
+      await writer.close();
+      expect(await proxy.exited).toEqual({ code: 0, signal: null });
+      expect(proxy.lines.filter((l) => l.event === 'shutdown').map((l) => l.step)).toEqual([
+        'begin',
+        'close_listeners',
+        'drained',
+        'exit',
+      ]);
+      expect(proxy.lines.find((l) => l.step === 'begin')).toMatchObject({ signal });
+    } finally {
+      proxy.kill();
+    }
+  },
+);

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Health } from '../../src/ops/health';
 import { installProcessErrorHandlers } from '../../src/ops/process-errors';
 import { ShutdownCoordinator, type ShutdownSteps } from '../../src/ops/shutdown';
+import { holdShutdownSignals } from '../../src/ops/signals';
 import { captureLogs, ScriptedTokens } from '../support/ops';
 
 beforeEach(() => {
@@ -155,6 +156,33 @@ describe('ShutdownCoordinator', () => {
     expect(s.coordinator.begun).toBe(true);
     uninstall();
     expect(proc.listenerCount('SIGTERM') + proc.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('takes over the signals held before it listened: each as if it came now', async () => {
+    const s = setup();
+    const proc = new EventEmitter();
+    holdShutdownSignals(proc);
+    proc.emit('SIGTERM', 'SIGTERM');
+    expect(s.coordinator.begun).toBe(false);
+    const uninstall = s.coordinator.install(proc);
+    expect(s.coordinator.begun).toBe(true);
+    // Only its own handlers are left, added before the holder's went: never none.
+    expect(proc.listenerCount('SIGTERM') + proc.listenerCount('SIGINT')).toBe(2);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(s.steps()).toEqual(['begin']);
+    uninstall();
+  });
+
+  it('takes a second held signal as a second signal: exit at once, 128 + its number', async () => {
+    const s = setup();
+    const proc = new EventEmitter();
+    holdShutdownSignals(proc);
+    proc.emit('SIGINT', 'SIGINT');
+    proc.emit('SIGTERM', 'SIGTERM');
+    const uninstall = s.coordinator.install(proc);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(s.exits).toEqual([143]);
+    uninstall();
   });
 
   it('stops on SIGHUP when asked to, and exits 129 on a second one', async () => {

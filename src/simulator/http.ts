@@ -123,6 +123,20 @@ export function reject(
   );
 }
 
+/**
+ * Whether a resource declared for `methods` serves the request's method: JAX-RS (Jersey,
+ * VidiCore's framework) answers HEAD for every GET resource by running the GET and dropping
+ * its body. If not, 405 with `Allow` has been sent.
+ */
+export function methodServed(res: ServerResponse, methods: readonly string[]): boolean {
+  const served = methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : m === 'HEAD' ? [] : [m]));
+  const method = res.req.method ?? '';
+  if (served.includes(method)) return true;
+  res.setHeader('allow', served.join(', '));
+  reject(res, 405, `${method} is not allowed here`);
+  return false;
+}
+
 /** Refused credentials: the status and one line, plus `Reason:` when the server sends it. */
 export function refuseCredentials(
   res: ServerResponse,

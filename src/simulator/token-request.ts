@@ -1,24 +1,33 @@
 /** Pure rules for reading a token request: lifetime, autoRefresh, the cap, the media type. */
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; status: 400 | 404; reason: string };
 
 /** Vidispine's `seconds` is a Java int. */
 const MAX_INT = 2_147_483_647;
+const MIN_INT = -2_147_483_648;
 
+/**
+ * VidiCore is a JAX-RS (Jersey) server: a blank query parameter takes its default, any other
+ * value is converted with `valueOf` of its Java type, and a value that does not convert
+ * answers 404 (JAX-RS, for query, matrix and path parameters). Integer.valueOf takes an
+ * optional sign and decimal digits within the int range, nothing else (no spaces).
+ */
 export function parseSeconds(raw: string | null, defaultSeconds: number): Parsed<number> {
-  if (raw === null) return { ok: true, value: defaultSeconds };
-  if (!/^[+-]?\d+$/.test(raw)) return { ok: false, reason: 'seconds must be an integer' };
-  const n = Number(raw);
-  if (n <= 0) return { ok: false, reason: 'seconds must be positive' };
-  if (n > MAX_INT) return { ok: false, reason: `seconds must be at most ${MAX_INT}` };
+  if (raw === null || raw.trim() === '') return { ok: true, value: defaultSeconds };
+  const n = /^[+-]?\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= MIN_INT && n <= MAX_INT)) {
+    return { ok: false, status: 404, reason: 'seconds is not a Java int' };
+  }
+  if (n <= 0) return { ok: false, status: 400, reason: 'seconds must be positive' };
   return { ok: true, value: n };
 }
 
-export function parseAutoRefresh(raw: string | null): Parsed<boolean> {
-  if (raw === null) return { ok: true, value: false };
-  const v = raw.toLowerCase();
-  if (v === 'true' || v === 'false') return { ok: true, value: v === 'true' };
-  return { ok: false, reason: 'autoRefresh must be true or false' };
+/**
+ * A Java boolean query parameter as Jersey reads it, with Boolean.valueOf: `true` in any case
+ * is true, every other value false (`yes`, `1`, ` true`); blank or absent, the default, false.
+ */
+export function parseAutoRefresh(raw: string | null): boolean {
+  return raw !== null && raw.toLowerCase() === 'true';
 }
 
 export interface LifetimePolicy {
@@ -36,6 +45,7 @@ export function grantSeconds(
   if (policy.aboveMax === 'cap') return { ok: true, value: policy.maxSeconds };
   return {
     ok: false,
+    status: 400,
     reason: `seconds exceeds userTokenMaxInterval (${policy.maxSeconds}) for a non-administrator`,
   };
 }

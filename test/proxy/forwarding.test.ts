@@ -208,6 +208,18 @@ describe('responses', () => {
     expect(head.headers['content-length']).toBe('100000');
     expect(head.body.length).toBe(0);
   });
+
+  it("passes a client's HEAD or GET /API/token on as Vidispine answers it; its own token stays", async () => {
+    const own = h.store.current('alice')?.value;
+    const head = await call(h.port, { method: 'HEAD', path: '/API/token' });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('32');
+    expect(head.body.length).toBe(0);
+    // autoRefresh=yes is false to Vidispine (Boolean.valueOf), not a 400.
+    const got = await call(h.port, { path: '/API/token?autoRefresh=yes' });
+    expect(h.sim.tokenInfo(got.text)).toMatchObject({ user: 'alice', autoRefresh: false });
+    expect(h.store.current('alice')?.value).toBe(own);
+  });
 });
 
 describe('request bodies', () => {

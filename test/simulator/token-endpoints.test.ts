@@ -131,17 +131,48 @@ describe('token endpoints', () => {
     expect((await get('/API/user/nobody/token', asUser('admin', 'admin'))).status).toBe(404);
   });
 
-  it.each(['abc', '-5', '0', '', '2.5'])('seconds=%j → 400 with a one-line reason', async (s) => {
+  it.each([
+    ['-5', 400],
+    ['0', 400],
+    ['abc', 404],
+    ['2.5', 404],
+  ])('seconds=%j → %s with a one-line reason', async (s, status) => {
     const r = await get(`/API/token?seconds=${s}`, asUser('alice', 'alice-password'));
-    expect(r.status).toBe(400);
+    expect(r.status).toBe(status);
     expect(r.text).toMatch(/^seconds [^\n]+\n$/);
   });
 
-  it('autoRefresh=maybe → 400', async () => {
-    expect(
-      (await get('/API/token?autoRefresh=maybe', asUser('alice', 'alice-password'))).status,
-    ).toBe(400);
+  it('seconds= (empty) is the server default, as Jersey takes a blank parameter', async () => {
+    const r = await get('/API/token?seconds=', asUser('alice', 'alice-password'));
+    expect(sim.tokenInfo(r.text)).toMatchObject({ seconds: 60 });
   });
+
+  it.each([
+    ['TRUE', true],
+    ['yes', false],
+    ['1', false],
+    ['', false],
+    ['maybe', false],
+  ])('autoRefresh=%j → a token with autoRefresh %s (Boolean.valueOf)', async (raw, value) => {
+    const r = await get(`/API/token?autoRefresh=${raw}`, asUser('alice', 'alice-password'));
+    expect(r.status).toBe(200);
+    expect(sim.tokenInfo(r.text)).toMatchObject({ autoRefresh: value });
+  });
+
+  it.each(['/API/token', '/API/user/alice/token'])(
+    'HEAD %s runs the GET without its body: a token is minted, none is sent',
+    async (path) => {
+      const before = sim.calls({ endpoint: path === '/API/token' ? 'token' : 'user_token' });
+      const r = await get(path, { ...asUser('alice', 'alice-password'), method: 'HEAD' });
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toMatch(/^text\/plain/);
+      expect(r.headers['content-length']).toBe('32');
+      expect(r.text).toBe('');
+      expect(sim.calls({ endpoint: path === '/API/token' ? 'token' : 'user_token' })).toBe(
+        before + 1,
+      );
+    },
+  );
 
   it('honours seconds and autoRefresh', async () => {
     const r = await get(
@@ -191,10 +222,10 @@ describe('token endpoints', () => {
     expect(sim.tokenInfo(r.text)?.user).toBe('alice');
   });
 
-  it('405 for a method other than GET', async () => {
-    expect(
-      (await get('/API/token', { ...asUser('alice', 'alice-password'), method: 'POST' })).status,
-    ).toBe(405);
+  it('405 for a method other than GET and HEAD', async () => {
+    const r = await get('/API/token', { ...asUser('alice', 'alice-password'), method: 'POST' });
+    expect(r.status).toBe(405);
+    expect(r.headers.allow).toBe('GET, HEAD');
   });
 });
 

@@ -287,6 +287,13 @@ describe('transfers', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(55);
     });
 
+    it('answers HEAD as every GET resource of a JAX-RS server does: its headers alone', async () => {
+      const r = await get('/API/slow?ms=1', { headers: auth(), method: 'HEAD' });
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toMatch(/^application\/json/);
+      expect(r.text).toBe('');
+    });
+
     it('400 for a bad ms; aborting frees the request', async () => {
       expect((await get('/API/slow?ms=x', { headers: auth() })).status).toBe(400);
       const req = request(`${sim.url}/API/slow?ms=600000`, { headers: auth(), agent: false });

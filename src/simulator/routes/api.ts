@@ -20,7 +20,7 @@ function slow(ex: ApiExchange): void {
 export const API_ROUTES: readonly ApiRoute[] = [
   {
     pattern: ['whoami'],
-    methods: ['GET', 'HEAD'],
+    methods: ['GET'],
     handle: ({ res, identity }) => sendText(res, 200, identity.effective.name),
   },
   { pattern: ['slow'], methods: ['GET'], handle: slow },

@@ -89,7 +89,7 @@ export const ITEM_ROUTES: readonly ApiRoute[] = [
   },
   {
     pattern: ['item', ':id'],
-    methods: ['GET', 'HEAD'],
+    methods: ['GET'],
     handle: (ex) => {
       const item = findItem(ex);
       if (item) sendItem(ex, item, false);
@@ -97,7 +97,7 @@ export const ITEM_ROUTES: readonly ApiRoute[] = [
   },
   {
     pattern: ['item', ':id', 'metadata'],
-    methods: ['GET', 'HEAD', 'PUT'],
+    methods: ['GET', 'PUT'],
     handle: (ex) => {
       const item = findItem(ex);
       if (!item) return;

@@ -1,10 +1,11 @@
 import type { Exchange } from '../context';
-import { reject, sendBody, sendJson } from '../http';
+import { methodServed, reject, sendBody, sendJson } from '../http';
 import { importRaw } from './transfer';
 
 /** A resource on a root that takes no credentials, matched on the whole path. */
 interface OpenRoute {
   readonly path: string;
+  /** As JAX-RS declares them: a GET resource answers HEAD too (`methodServed`). */
   readonly methods: readonly string[];
   handle(ex: Exchange): void;
 }
@@ -37,7 +38,7 @@ function signedUpload(ex: Exchange): void {
   importRaw(ex);
 }
 
-const READ = ['GET', 'HEAD'] as const;
+const READ = ['GET'] as const;
 
 const OPEN_ROUTES: readonly OpenRoute[] = [
   {
@@ -61,13 +62,10 @@ const OPEN_ROUTES: readonly OpenRoute[] = [
 
 /** `/APInoauth/…`, `/APIinit/` and `/APIdoc/`: no credentials asked, none looked at. */
 export function dispatchOpen(ex: Exchange): void {
-  const { req, res, target } = ex;
+  const { res, target } = ex;
   ex.ctx.counters.count('noauth', undefined);
   const route = OPEN_ROUTES.find((r) => r.path === target.path);
   if (!route) return reject(res, 404, 'no such resource');
-  if (!route.methods.includes(req.method ?? '')) {
-    res.setHeader('allow', route.methods.join(', '));
-    return reject(res, 405, `${req.method ?? ''} is not allowed here`);
-  }
+  if (!methodServed(res, route.methods)) return;
   route.handle(ex);
 }

@@ -1,6 +1,6 @@
 import { authenticate } from '../auth';
 import type { Exchange } from '../context';
-import { refuseCredentials, reject, segmentsOf } from '../http';
+import { methodServed, refuseCredentials, reject, segmentsOf } from '../http';
 import { handleTokenRequest } from './tokens';
 import { API_ROUTES } from './api';
 import type { ApiRoute } from './types';
@@ -29,10 +29,7 @@ export function dispatchApi(ex: Exchange): void {
   const found = match(names);
   if (!found) return reject(res, 404, 'no such resource');
   if (found.params === undefined) return reject(res, 400, 'malformed percent-encoding in path');
-  if (!found.route.methods.includes(req.method ?? '')) {
-    res.setHeader('allow', found.route.methods.join(', '));
-    return reject(res, 405, `${req.method ?? ''} is not allowed here`);
-  }
+  if (!methodServed(res, found.route.methods)) return;
   found.route.handle({ ...ex, identity: auth.identity, segments, params: found.params });
 }
 

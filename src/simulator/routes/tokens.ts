@@ -1,6 +1,6 @@
 import { authenticate, parseAuthorization } from '../auth';
 import type { Exchange } from '../context';
-import { refuseCredentials, reject, sendBody, sendText } from '../http';
+import { methodServed, refuseCredentials, reject, sendBody, sendText } from '../http';
 import { grantSeconds, negotiate, parseAutoRefresh, parseSeconds } from '../token-request';
 import type { TokenEndpointFault } from '../types';
 import { ADMIN_ROLE, hasRole } from '../users';
@@ -57,19 +57,15 @@ function mint(ex: Exchange, forUser: string | undefined): void {
   const { ctx, req, res, target } = ex;
   const auth = authenticate(req.headers, ctx);
   if (!auth.ok) return refuseCredentials(res, auth, ctx.reasonHeader);
-  if (req.method !== 'GET') {
-    res.setHeader('allow', 'GET');
-    return reject(res, 405, `${req.method ?? ''} is not allowed here`);
-  }
+  if (!methodServed(res, ['GET'])) return;
   const offered = forUser === undefined ? OWN_TOKEN_TYPES : USER_TOKEN_TYPES;
   const type = negotiate(req.headers.accept, offered);
   if (!type) return reject(res, 406, `no acceptable media type (offered: ${offered.join(', ')})`);
 
   const query = new URLSearchParams(target.query);
   const seconds = parseSeconds(query.get('seconds'), ctx.lifetime.defaultSeconds);
-  if (!seconds.ok) return reject(res, 400, seconds.reason);
+  if (!seconds.ok) return reject(res, seconds.status, seconds.reason);
   const autoRefresh = parseAutoRefresh(query.get('autoRefresh'));
-  if (!autoRefresh.ok) return reject(res, 400, autoRefresh.reason);
 
   const { caller, effective } = auth.identity;
   const isAdmin = hasRole(effective, ADMIN_ROLE);
@@ -83,9 +79,9 @@ function mint(ex: Exchange, forUser: string | undefined): void {
     return reject(res, 409, 'user is disabled');
   }
   const granted = grantSeconds(seconds.value, isAdmin, ctx.lifetime);
-  if (!granted.ok) return reject(res, 400, granted.reason);
+  if (!granted.ok) return reject(res, granted.status, granted.reason);
 
-  const token = ctx.tokens.issue(owner, granted.value, autoRefresh.value);
+  const token = ctx.tokens.issue(owner, granted.value, autoRefresh);
   if (type === 'application/json') {
     return sendBody(res, 200, type, JSON.stringify({ token, user: owner }));
   }

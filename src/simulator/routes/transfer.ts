@@ -84,5 +84,5 @@ function fileData(ex: ApiExchange): void {
 
 export const TRANSFER_ROUTES: readonly ApiRoute[] = [
   { pattern: ['import', 'raw'], methods: ['POST', 'PUT'], handle: importRaw },
-  { pattern: ['storage', 'file', ':id', 'data'], methods: ['GET', 'HEAD'], handle: fileData },
+  { pattern: ['storage', 'file', ':id', 'data'], methods: ['GET'], handle: fileData },
 ];

@@ -12,6 +12,7 @@ export interface ApiExchange extends Exchange {
 export interface ApiRoute {
   /** Segment names after /API; ':x' matches any one segment. */
   readonly pattern: readonly string[];
+  /** As JAX-RS declares them: a GET resource answers HEAD too (`methodServed`). */
   readonly methods: readonly string[];
   handle(ex: ApiExchange): void;
 }

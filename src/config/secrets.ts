@@ -25,8 +25,9 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
  * is looked up too, but a process's environment never changes: only a restart rotates it). A file must be a
  * regular file (a symbolic link to one is fine: Kubernetes mounts Secrets that way) of at
  * most `MAX_SECRET_BYTES`; it is read without blocking the event loop. Trailing CR/LF bytes
- * are dropped (files written by `echo` or editors end in a newline); every other byte is
- * kept, whatever its encoding. An empty result is an error.
+ * are dropped (files written by `echo` or editors end in a newline), and so is a UTF-8 byte
+ * order mark at the start (Notepad, PowerShell 5); every other byte is kept, whatever its
+ * encoding. An empty result is an error.
  */
 export async function readSecret(source: SecretSource, env: NodeJS.ProcessEnv): Promise<Buffer> {
   if (source.kind !== 'file') return fromText(source, env);
@@ -110,16 +111,25 @@ function checkRegular(source: SecretSource, stats: Stats): void {
   }
 }
 
-/** Trailing CR/LF dropped; empty and oversized secrets refused. */
+/** U+FEFF in UTF-8: the byte order mark Notepad or PowerShell 5 put at the start of a file. */
+const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * What editors add dropped — one byte order mark at the start, CR/LF at the end — since no
+ * one typing the password typed them; empty and oversized secrets refused.
+ */
 function secretBytes(source: SecretSource, bytes: Buffer): Buffer {
   if (bytes.length > MAX_SECRET_BYTES) {
     throw failure(source, `${where(source)} is larger than ${MAX_SECRET_BYTES} bytes`);
   }
+  const start = bytes.subarray(0, BYTE_ORDER_MARK.length).equals(BYTE_ORDER_MARK)
+    ? BYTE_ORDER_MARK.length
+    : 0;
   let end = bytes.length;
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: bytes[-1] is undefined, which ends the loop too
-  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end -= 1;
-  if (end === 0) throw failure(source, `${where(source)} is empty`);
-  return bytes.subarray(0, end);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: bytes[start - 1] is undefined or the mark's last byte, which ends the loop too
+  while (end > start && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end -= 1;
+  if (end === start) throw failure(source, `${where(source)} is empty`);
+  return bytes.subarray(start, end);
 }
 
 function unreadable(source: SecretSource, err: unknown): SecretError {

@@ -100,6 +100,24 @@ it('works from the environment alone', async () => {
   expectNoSecrets(result.stdout);
 });
 
+it('a password file saved with a byte order mark (Notepad, PowerShell) passes: ok, exit 0', async () => {
+  const file = join(dir, `bom-${++count}`);
+  writeFileSync(
+    file,
+    Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bob-password\r\n')]),
+  );
+  const result = await runCli(['check'], {
+    env: {
+      PATH: process.env.PATH,
+      VIDISPINE_URL: sim.url,
+      VIDISPINE_USER: 'bob',
+      VIDISPINE_PASSWORD_FILE: file,
+    },
+  });
+  expect(result.stdout).toMatch(/^bob\s+password\s+GET \/API\/token\s+60 s\s+ok$/m);
+  expect(result.code).toBe(0);
+});
+
 it('exits 1 and says why when a user fails, without printing the password', async () => {
   const path = configFile(`
 vidispine: { url: ${sim.url} }

@@ -57,6 +57,25 @@ describe('secret files', () => {
     expect((await both(source)).toString()).toBe(' second ');
   });
 
+  // Notepad, PowerShell 5's Set-Content -Encoding utf8 and the like put one there: it is an
+  // editor's mark, no more a part of the password than the newline at the end.
+  it('drops a UTF-8 byte order mark at the start, once, as it drops the trailing newline', async () => {
+    const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+    const secret = Buffer.from('alice-password');
+    expect(await both(fileOf(Buffer.concat([BOM, secret, Buffer.from('\r\n')])))).toEqual(secret);
+    expect(await both(fileOf(Buffer.concat([BOM, BOM, secret])))).toEqual(
+      Buffer.concat([BOM, secret]),
+    );
+    // Only at the start, and only the whole mark.
+    const inside = Buffer.concat([secret, BOM]);
+    expect(await both(fileOf(inside))).toEqual(inside);
+    const part = Buffer.concat([BOM.subarray(0, 2), secret]);
+    expect(await both(fileOf(part))).toEqual(part);
+    expect(await refusal(fileOf(Buffer.concat([BOM, Buffer.from('\n')])))).toContain('is empty');
+    // The same from the environment (a Secret made from such a file, mapped to a variable).
+    expect(await both({ kind: 'env', name: 'PW' }, { PW: '\uFEFFalice-password' })).toEqual(secret);
+  });
+
   it('keeps every byte as it is, whatever its encoding', async () => {
     const bytes = Buffer.from([0x70, 0xff, 0xfe, 0x00, 0xc3, 0x28, 0x0a]);
     expect(await both(fileOf(bytes))).toEqual(bytes.subarray(0, 6));

@@ -67,12 +67,13 @@ async function checkUser(
     );
   }
   const row = (ok: boolean, result: string): CheckRow => {
-    // Read after the mint: the endpoint the store actually used.
+    // Read after the mint: the endpoint the store actually used, or the one that failed.
     const status = store.status().find((s) => s.user === user.name);
+    const endpoint = ok ? status?.endpoint : (status?.lastError?.endpoint ?? status?.endpoint);
     return {
       user: user.name,
       credential: describeCredential(user, config),
-      endpoint: status ? mintRequestLine(status.endpoint, user.name) : '—',
+      endpoint: endpoint ? mintRequestLine(endpoint, user.name) : '—',
       lifetime: `${user.token.seconds} s${user.token.autoRefresh ? ', autoRefresh' : ''}`,
       ok,
       result: [result, ...notes].join('; '),

@@ -431,11 +431,12 @@ class LruTokenStore implements TokenStore {
       timeLeftMs > 0
         ? now + backoffDelay({ ...failure, step: afterFailure(before, false).step, timeLeftMs: 0 })
         : null;
+    const endpoint = (err instanceof MintError ? err.endpoint : undefined) ?? slot.minter.endpoint;
     slot.blocked = { reason, message };
-    slot.lastError = { reason, message, at: now };
+    slot.lastError = { reason, message, at: now, endpoint };
     this.events.emit('mintFailed', {
       user: slot.user.name,
-      endpoint: slot.minter.endpoint,
+      endpoint,
       reason,
       message,
       durationSeconds: (now - started) / 1000,

@@ -65,6 +65,8 @@ export interface UserTokenStatus {
     readonly reason: MintFailureReason;
     readonly message: string;
     readonly at: number;
+    /** Where the failed request went. */
+    readonly endpoint: MintEndpoint;
   } | null;
   /** Consecutive failed mints since the last success. */
   readonly failures: number;

@@ -107,8 +107,12 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
           answer = await transport.get(kind.path(user.name) + query, headers, combined);
         } catch (err) {
           if (signal?.aborted) throw signal.reason;
-          if (timeout.aborted) throw timeoutError(ctx, !(err instanceof NotConnectedError));
-          throw errorForNetworkFailure(err, ctx);
+          throw askedOn(
+            endpoint,
+            timeout.aborted
+              ? timeoutError(ctx, !(err instanceof NotConnectedError))
+              : errorForNetworkFailure(err, ctx),
+          );
         }
         return { answer, sentAt, endpoint };
       };
@@ -120,13 +124,24 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
       } else if (usedTokenEndpoint && asked.answer.status < 300) {
         server.tokenEndpoint = 'present';
       }
-      const value = tokenFromAnswer(withoutSecrets(asked.answer, sent), asked.endpoint, ctx);
+      let value: string;
+      try {
+        value = tokenFromAnswer(withoutSecrets(asked.answer, sent), asked.endpoint, ctx);
+      } catch (err) {
+        throw askedOn(asked.endpoint, err);
+      }
       return { value, sentAt: asked.sentAt, seconds };
     },
   };
 }
 
 const BASIC = 'Basic ';
+
+/** A failure of a request to `endpoint`, saying so. */
+function askedOn(endpoint: MintEndpoint, err: unknown): unknown {
+  if (!(err instanceof MintError)) return err;
+  return new MintError(err.reason, err.message, err.status, err.retryAfterMs, endpoint);
+}
 
 /**
  * `Basic base64(user ":" secret)`, the secret's bytes exactly as stored, and those bytes. The

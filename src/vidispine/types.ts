@@ -15,6 +15,11 @@ export class MintError extends Error {
     readonly status?: number,
     /** Vidispine's `Retry-After` (on a 503 or 429), in ms. */
     readonly retryAfterMs?: number,
+    /**
+     * The endpoint the failed request went to: not always the minter's `endpoint` once it
+     * answers, since another user's 404 may have moved the process on meanwhile.
+     */
+    readonly endpoint?: MintEndpoint,
   ) {
     super(message);
     this.name = 'MintError';

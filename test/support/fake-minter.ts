@@ -63,7 +63,11 @@ export class FakeMinter implements TokenMinter {
   }
 
   fail(reason: MintFailureReason): void {
-    this.take().reject(new MintError(reason, `failed: ${reason}`));
+    this.failWith(new MintError(reason, `failed: ${reason}`));
+  }
+
+  failWith(err: MintError): void {
+    this.take().reject(err);
   }
 
   private take(): Pending {

@@ -88,7 +88,7 @@ export class ScriptedTokens extends EventEmitter {
     const holds = view.expiresAt !== null && view.expiresAt > now;
     Object.assign(view, {
       state: holds ? 'failing' : view.everHeld ? 'expired' : 'pending',
-      lastError: { reason, message, at: now },
+      lastError: { reason, message, at: now, endpoint: view.endpoint },
       failures: view.failures + 1,
       nextAttemptAt: now + retryInMs,
     });

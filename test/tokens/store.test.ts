@@ -1,6 +1,7 @@
 import type { TokenSettings, UserConfig } from '../../src/config/types';
 import { createTokenStore } from '../../src/tokens/store';
 import {
+  MintError,
   NoTokenError,
   type TokenEvents,
   type TokenLease,
@@ -312,6 +313,17 @@ describe('failures and backoff', () => {
     s.minter('alice').succeed();
     await expect(got).rejects.toMatchObject({ reason: 'timeout' });
     expect(s.store.current('alice')).toBeUndefined();
+  });
+
+  it('names in a failed mint the endpoint that was asked, though the minter moved on since', async () => {
+    const s = setup([user('alice')], 'manual');
+    const got = s.store.get('alice').catch(() => undefined);
+    // Asked on GET /API/user/alice/token; the minter's `endpoint` still says token.
+    s.minter('alice').failWith(new MintError('forbidden', 'refused', 403, undefined, 'user_token'));
+    await got;
+    const failed = s.events.find((e) => e.name === 'mintFailed')?.payload;
+    expect(failed).toMatchObject({ endpoint: 'user_token', reason: 'forbidden' });
+    expect(s.store.status()[0].lastError).toMatchObject({ endpoint: 'user_token' });
   });
 
   it('shows failing while a valid token is held and renewal fails', async () => {

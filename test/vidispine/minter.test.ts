@@ -404,6 +404,33 @@ describe('servers without GET /API/token (VidiCore 4.11)', () => {
     expect(old.tokenInfo(token.value)?.user).toBe('alice');
   });
 
+  it("names in a failure the endpoint that answered, though another user's 404 moved the process on meanwhile", async () => {
+    const server = createServerFacts();
+    let arrived: () => void = () => undefined;
+    const asked = new Promise<void>((resolve) => (arrived = resolve));
+    let answer: () => void = () => undefined;
+    const recorder = await recordingServer((_req, res) => {
+      answer = () => res.writeHead(403).end();
+      arrived();
+    });
+    try {
+      const minter = createTokenMinter({
+        vidispine: vidispine(password('runas', 'runas-password'), 5, 'runAs'),
+        user: user('admin'),
+        transport: recorder.transport,
+        server,
+      });
+      const failure = mintFails(minter, 'forbidden');
+      await asked;
+      server.tokenEndpoint = 'absent';
+      answer();
+      expect((await failure).endpoint).toBe('token_runas');
+      expect(minter.endpoint).toBe('user_token_runas');
+    } finally {
+      await recorder.close();
+    }
+  });
+
   it('keeps GET /API/token where it answered once: a later 404 is not a missing endpoint', async () => {
     const server = createServerFacts();
     const alice = () =>

@@ -84,16 +84,37 @@ function tokenLine(user: UserStatusJson, now: number): string {
 
 function problem(user: UserStatusJson, now: number): string {
   const error = user.lastError;
-  if (error === null || user.failures === 0) return '';
   const next =
     user.nextAttemptAt === null
       ? 'next attempt on the next request'
       : `next attempt ${when(user.nextAttemptAt, now)}`;
+  if (error !== null && user.failures > 0) {
+    return alert(
+      error.reason,
+      error.message,
+      error.hint,
+      `${escapeHtml(plural(user.failures, 'failed attempt'))}, the last ${when(error.at, now)}; ${next}`,
+    );
+  }
+  // Its mints succeed, yet no token is held: the card must say so and when the next comes.
+  if (user.state === 'invalidated') {
+    return alert(
+      'token_invalidated',
+      'Vidispine stopped taking its token before its expiry (confirmed with GET /API/whoami); no new one is held yet',
+      'see the token_invalidated lines of the log: a token Vidispine rejects before accepting it even once is replaced at once, then 1 s, 2 s, 4 s … up to 30 s after the last mint',
+      next,
+    );
+  }
+  return '';
+}
+
+/** The box of a user without a token: `last` is markup already. */
+function alert(reason: string, message: string, hint: string, last: string): string {
   return `
 <div class="problem" role="alert">
-<p class="reason"><strong>${escapeHtml(error.reason)}</strong>: ${escapeHtml(error.message)}</p>
-<p class="hint">What to do: ${escapeHtml(error.hint)}</p>
-<p class="next">${escapeHtml(plural(user.failures, 'failed attempt'))}, the last ${when(error.at, now)}; ${next}</p>
+<p class="reason"><strong>${escapeHtml(reason)}</strong>: ${escapeHtml(message)}</p>
+<p class="hint">What to do: ${escapeHtml(hint)}</p>
+<p class="next">${last}</p>
 </div>`;
 }
 

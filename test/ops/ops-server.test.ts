@@ -193,6 +193,21 @@ describe('ops endpoints under each token state', () => {
     });
   });
 
+  it('invalidated with no failed mint: the page says what happened and when the next mint is', async () => {
+    const h = await start(['ingest']);
+    h.tokens.minted('ingest');
+    h.advance(2_000);
+    // Vidispine keeps rejecting new tokens: the mint budget holds the next one back 4 s.
+    h.tokens.invalidated('ingest', 4_000);
+    const page = (await h.get('/')).body;
+    const card = page.slice(page.indexOf('id="user-ingest"'));
+    expect(card).toContain('<div class="problem" role="alert">');
+    expect(card).toMatch(
+      /<strong>token_invalidated<\/strong>: Vidispine stopped taking its token before its expiry/,
+    );
+    expect(card).toMatch(/next attempt <time[^>]*>in 4 s<\/time>/);
+  });
+
   it('expired: started stays 200, ready 503 with the reason and the last failure', async () => {
     const h = await start(['ingest']);
     h.tokens.minted('ingest');

@@ -109,6 +109,13 @@ export class ScriptedTokens extends EventEmitter {
 
   /** `retryInMs`: when the replacement's mint starts; null when a newer token is held. */
   invalidated(user: string, retryInMs: number | null = 0): void {
+    if (retryInMs !== null) {
+      Object.assign(this.view(user), {
+        state: 'invalidated',
+        expiresAt: null,
+        nextAttemptAt: retryInMs > 0 ? this.clock() + retryInMs : null,
+      });
+    }
     this.send('invalidated', { user, cause: 'unauthorized', retryInMs });
   }
 

@@ -5,8 +5,13 @@
  * Vidispine forgetting every token twice and a token endpoint outage long enough for the
  * tokens to expire. Then every Grafana panel query (deploy/monitoring/grafana-dashboard.json)
  * and every alert expression (deploy/monitoring/prometheusrule.yaml) is evaluated through
- * Prometheus's HTTP API over the run and must return data; the alert expressions must return
- * none while all is healthy; and Prometheus must evaluate the shipped rule file without error.
+ * Prometheus's HTTP API over the run and must return data; the proxy's alert expressions must
+ * return none while all is healthy; and Prometheus must evaluate the shipped rule file
+ * without error. Beside the proxy, two injection webhooks (the built CLI's `inject`) are
+ * scraped as the shipped monitors name them (job vidispine-auth-proxy-injector): a healthy
+ * one (a 90-day certificate, labelled pods), for which no webhook alert expression may
+ * return anything, and a troubled one (a certificate with a day left, an unlabelled pod
+ * reviewed, a renewed key that does not load), for which each must return data.
  *
  * The run compresses time: 10 s and 20 s tokens instead of 60 s, 1 s scrapes instead of 30 s,
  * so the alerts' range windows are read at a tenth of their length ([5m] → [30s]). Their
@@ -15,7 +20,7 @@
  *   npm run monitoring-check [-- --picture docs/monitoring.svg]   (about 2 minutes)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -25,6 +30,7 @@ import { stringify } from 'yaml';
 import { freePort, startPrometheus } from './monitoring/prometheus.mjs';
 import { renderPicture } from './monitoring/picture.mjs';
 import { dashboardPanels, ruleGroups, substituteVariables } from './monitoring/queries.mjs';
+import { breakKey, startWebhook } from './monitoring/webhooks.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,6 +49,8 @@ const PHASES = {
    */
   revocations: [18, 36],
   outage: { from: 40, to: 72 },
+  /** The troubled webhook is sent a pod without the opt-in label, then given a bad key. */
+  webhook: { unlabelled: 20, badKey: 30 },
   /** Leaves time for the no-token backoff (at most 30 s) to mint again after the outage. */
   end: 108,
 };
@@ -154,8 +162,14 @@ async function clients(ports, until) {
   await Promise.all([...Object.values(ports).flatMap((p) => [client(p), client(p)]), slow()]);
 }
 
-async function chaos(sim, start) {
+async function chaos(sim, start, troubled) {
   const at = (s) => sleep(Math.max(0, start + s * 1000 - Date.now()));
+  const webhook = (async () => {
+    await at(PHASES.webhook.unlabelled);
+    await troubled.review(false);
+    await at(PHASES.webhook.badKey);
+    breakKey(troubled.keyFile);
+  })();
   for (const s of PHASES.revocations) {
     await at(s);
     sim.revokeAllTokens();
@@ -164,6 +178,15 @@ async function chaos(sim, start) {
   sim.failTokenEndpoints({ kind: 'status', status: 503 });
   await at(PHASES.outage.to);
   sim.healTokenEndpoints();
+  await webhook;
+}
+
+/** Labelled pods for the healthy webhook, one a second. */
+async function labelledPods(webhook, until) {
+  while (Date.now() < until) {
+    await webhook.review(true);
+    await sleep(1000);
+  }
 }
 
 // ------------------------------------------------------------------ checks
@@ -185,12 +208,23 @@ async function main() {
   const sim = createSimulator();
   await sim.listen(0, '127.0.0.1');
   const proxy = startProxy(sim.url, dir);
+  const webhooks = [];
   let prometheus;
   const problems = [];
   try {
     const { ports, opsPort } = await proxy.ready;
+    const webhookDir = (name) => {
+      const d = join(dir, name);
+      mkdirSync(d);
+      return d;
+    };
+    const healthy = await startWebhook(root, webhookDir('healthy'), 90);
+    webhooks.push(healthy);
+    const troubled = await startWebhook(root, webhookDir('troubled'), 1);
+    webhooks.push(troubled);
     const groups = ruleGroups(root);
     const deadPort = await freePort();
+    const deadWebhookPort = await freePort();
     prometheus = await startPrometheus({
       files: { 'rules.yaml': stringify({ groups }) },
       config: {
@@ -209,6 +243,16 @@ async function main() {
               { targets: [`127.0.0.1:${deadPort}`], labels: { note: 'nothing-listens' } },
             ],
           },
+          {
+            // The job deploy/monitoring's PodMonitor and the chart's ServiceMonitor give it.
+            job_name: 'vidispine-auth-proxy-injector',
+            static_configs: [
+              { targets: [`127.0.0.1:${healthy.opsPort}`], labels: { note: 'healthy' } },
+              { targets: [`127.0.0.1:${troubled.opsPort}`], labels: { note: 'troubled' } },
+              // A webhook that is gone: what VidispineAuthProxyWebhookDown watches.
+              { targets: [`127.0.0.1:${deadWebhookPort}`], labels: { note: 'nothing-listens' } },
+            ],
+          },
         ],
       },
     });
@@ -218,7 +262,11 @@ async function main() {
       `monitoring-check: ${PHASES.end} s; Prometheus ${prometheus.url} scrapes the proxy (ops :${opsPort}) every ${SCRAPE_SECONDS} s; ` +
         `tokens revoked at ${PHASES.revocations.join(' s and ')} s, token endpoint down ${PHASES.outage.from}–${PHASES.outage.to} s`,
     );
-    await Promise.all([clients(ports, end), chaos(sim, start)]);
+    await Promise.all([
+      clients(ports, end),
+      chaos(sim, start, troubled),
+      labelledPods(healthy, end),
+    ]);
     await sleep(3 * SCRAPE_SECONDS * 1000);
     const [from, to] = [start / 1000, Date.now() / 1000];
     console.log(`monitoring-check: client answers ${JSON.stringify(Object.fromEntries(answers))}`);
@@ -248,7 +296,12 @@ async function main() {
 
     console.log('monitoring-check: alert expressions (series over the run / while healthy)');
     const quiet = [from + PHASES.quietFrom, from + PHASES.revocations[0]];
-    for (const rule of groups.flatMap((g) => g.rules)) {
+    const proxyRules = groups
+      .filter((g) => g.name === 'vidispine-auth-proxy')
+      .flatMap((g) => g.rules);
+    if (proxyRules.length === 0) problems.push('no rule group vidispine-auth-proxy');
+    const onWebhooks = 'and on (instance) up{job="vidispine-auth-proxy-injector"}';
+    for (const rule of proxyRules) {
       const expr = scaleWindows(rule.expr);
       const result = await prometheus.queryRange(expr, from, to, SCRAPE_SECONDS);
       // The unreachable target is down all along: only the live proxy must look healthy.
@@ -265,7 +318,53 @@ async function main() {
           `alert ${rule.alert} had data while healthy: ${JSON.stringify(live[0].metric)}`,
         );
       }
+      // The webhook's targets, the one gone included, are never the proxy's.
+      const webhookSeries = await prometheus.queryRange(
+        `(${expr}) ${onWebhooks}`,
+        from,
+        to,
+        SCRAPE_SECONDS,
+      );
+      if (webhookSeries.length > 0) {
+        problems.push(
+          `alert ${rule.alert} took a webhook: ${JSON.stringify(webhookSeries[0].metric)}`,
+        );
+      }
       results.alerts.push({ alert: rule.alert, expr, result });
+    }
+
+    console.log(
+      "monitoring-check: the webhook's alert expressions (series over the run / of the healthy webhook)",
+    );
+    const webhookRules = groups
+      .filter((g) => g.name === 'vidispine-auth-proxy-injector')
+      .flatMap((g) => g.rules);
+    if (webhookRules.length === 0) problems.push('no rule group vidispine-auth-proxy-injector');
+    for (const rule of webhookRules) {
+      const expr = scaleWindows(rule.expr);
+      const name = `${rule.alert} (${rule.labels?.severity})`;
+      const result = await prometheus.queryRange(expr, from, to, SCRAPE_SECONDS);
+      const ofHealthy = await prometheus.queryRange(
+        `(${expr}) and on (instance) up{instance="127.0.0.1:${healthy.opsPort}"}`,
+        from,
+        to,
+        SCRAPE_SECONDS,
+      );
+      const ok = finitePoints(result) > 0 && ofHealthy.length === 0;
+      console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}: ${result.length} / ${ofHealthy.length}`);
+      if (finitePoints(result) === 0) problems.push(`alert ${name} never had data: ${expr}`);
+      if (ofHealthy.length > 0) problems.push(`alert ${name} had data for the healthy webhook`);
+      // Only the webhook's targets: the proxy's, the one gone included, are not the webhook's.
+      const ofOthers = await prometheus.queryRange(
+        `(${expr}) unless on (instance) up{job="vidispine-auth-proxy-injector"}`,
+        from,
+        to,
+        SCRAPE_SECONDS,
+      );
+      if (ofOthers.length > 0)
+        problems.push(
+          `alert ${name} took a target of the proxy: ${JSON.stringify(ofOthers[0].metric)}`,
+        );
     }
 
     const rules = (await prometheus.api('rules')).groups.flatMap((g) => g.rules);
@@ -291,6 +390,7 @@ async function main() {
   } finally {
     agent.destroy();
     await prometheus?.stop();
+    for (const webhook of webhooks) await webhook.stop();
     await proxy.stop();
     await sim.close();
     rmSync(dir, { recursive: true, force: true });

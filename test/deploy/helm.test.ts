@@ -455,12 +455,24 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'groups',
       );
       expect(chartRules).toEqual(kustomizeRules);
+      expect(records(chartRules).map((g) => g.name)).toEqual([
+        'vidispine-auth-proxy',
+        'vidispine-auth-proxy-injector',
+      ]);
       const rules = records(at(chartRules, 0, 'rules'));
       expect(rules.map((r) => r.alert)).toEqual([
         'VidispineAuthProxyTokenExpiringWithoutRenewal',
         'VidispineAuthProxyTokenRefreshFailing',
         'VidispineAuthProxyNotReady',
         'VidispineAuthProxyDown',
+      ]);
+      // The webhook's metrics are checked against a live webhook (metrics-scrape.test.ts).
+      expect(records(at(chartRules, 1, 'rules')).map((r) => r.alert)).toEqual([
+        'VidispineAuthProxyWebhookCertificateExpiring',
+        'VidispineAuthProxyWebhookCertificateExpiring',
+        'VidispineAuthProxyWebhookCertificateReloadFailing',
+        'VidispineAuthProxyWebhookObjectSelectorLost',
+        'VidispineAuthProxyWebhookDown',
       ]);
       const used = rules.flatMap((r) => promqlSeriesNames(String(r.expr))).map(metricFamily);
       expect(used.length).toBeGreaterThan(0);
@@ -761,6 +773,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         "a pod label in place of the gateway's selector label",
         'podLabels:\n  app.kubernetes.io/name: shop\n',
         "podLabels: app.kubernetes.io/name is a label the chart sets and selects the gateway's pods by (the Deployment, Service, PDB and NetworkPolicy): remove it from podLabels",
+      ],
+      [
+        "a webhook pod label in place of the webhook's selector label",
+        'injector:\n  enabled: true\n  podLabels:\n    app.kubernetes.io/instance: shop\n',
+        "injector.podLabels: app.kubernetes.io/instance is a label the chart sets and selects the webhook's pods by (the Deployment, Service and PDB): remove it from injector.podLabels",
       ],
       [
         'an autoscaler minimum above its maximum',

@@ -304,7 +304,8 @@ describe('deploy/examples/multi-user', () => {
 
 describe('deploy/monitoring', () => {
   it('scrapes the ops port of the gateway and sidecar pods', () => {
-    const monitor = only(render('monitoring').objects, 'PodMonitor');
+    const monitors = byKind(render('monitoring').objects, 'PodMonitor');
+    const monitor = monitors.find((m) => m.metadata.name === 'vidispine-auth-proxy');
     const selector = at(monitor, 'spec', 'selector', 'matchLabels') as object;
     const port = at(monitor, 'spec', 'podMetricsEndpoints', 0, 'port');
     expect(at(monitor, 'spec', 'podMetricsEndpoints', 0, 'path')).toBe('/metrics');
@@ -318,6 +319,24 @@ describe('deploy/monitoring', () => {
       ].flatMap((c) => records(c.ports));
       expect(ports).toContainEqual(expect.objectContaining({ name: port, containerPort: 9090 }));
     }
+  });
+
+  it("scrapes the ops port of the webhook's pods, as the webhook's job", () => {
+    const monitors = byKind(render('monitoring').objects, 'PodMonitor');
+    const monitor = monitors.find((m) => m.metadata.name === 'vidispine-auth-proxy-injector');
+    const selector = at(monitor, 'spec', 'selector', 'matchLabels') as object;
+    const endpoint = at(monitor, 'spec', 'podMetricsEndpoints', 0);
+    expect(endpoint).toMatchObject({
+      port: 'injector-ops',
+      path: '/metrics',
+      relabelings: [{ targetLabel: 'job', replacement: 'vidispine-auth-proxy-injector' }],
+    });
+    const pod = at(only(render('injector').objects, 'Deployment'), 'spec', 'template');
+    expect(at(pod, 'metadata', 'labels')).toMatchObject(selector);
+    const ports = records(at(pod, 'spec', 'containers')).flatMap((c) => records(c.ports));
+    expect(ports).toContainEqual(
+      expect.objectContaining({ name: 'injector-ops', containerPort: 9090 }),
+    );
   });
 
   it("ships the dashboard file unchanged in a ConfigMap for Grafana's sidecar", () => {

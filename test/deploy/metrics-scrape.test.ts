@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { PROMTOOL } from '../monitoring/tools';
 import { ChildProxy } from '../support/child-proxy';
+import { startWebhook } from '../support/inject';
 import { parseExposition, type Exposition } from '../support/prom-parse';
 import { METRIC_LABELS, METRIC_NAMES } from './contract';
 import { dashboardMetricNames, metricFamily, promqlSeriesNames } from './dashboard';
@@ -13,6 +14,46 @@ import { ROOT, at, records } from './render';
 
 // The built CLI, started the way the image starts it (environment only), scraped on its
 // ops port: every metric the dashboard and the alerts query must be one it exports.
+
+/** The metric families the alerts of one group of the shipped PrometheusRule query. */
+function alertMetrics(group: string): string[] {
+  const rule = parseYaml(
+    readFileSync(join(ROOT, 'deploy', 'monitoring', 'prometheusrule.yaml'), 'utf8'),
+  ) as unknown;
+  const rules = records(at(rule, 'spec', 'groups')).find((g) => g.name === group)?.rules;
+  return [
+    ...new Set(
+      records(rules)
+        .flatMap((r) => promqlSeriesNames(String(r.expr)))
+        .map(metricFamily),
+    ),
+  ];
+}
+
+describe('live /metrics of the injection webhook', () => {
+  it("exports every metric the webhook's alerts query, the series they select included", async () => {
+    const webhook = await startWebhook();
+    try {
+      const metrics = parseExposition((await webhook.ops('/metrics')).body);
+      const used = alertMetrics('vidispine-auth-proxy-injector');
+      expect(used.sort()).toEqual([
+        'vidispine_auth_proxy_admission_reviews_total',
+        'vidispine_auth_proxy_webhook_certificate_expiry_timestamp_seconds',
+        'vidispine_auth_proxy_webhook_certificate_reloads_total',
+      ]);
+      const typedNames = [...metrics.values()].filter((f) => f.type).map((f) => f.name);
+      expect(typedNames).toEqual(expect.arrayContaining(used));
+      // Every series exists from the start, at 0, so increase() sees the first one counted.
+      const series = (name: string, result: string) =>
+        metrics.get(name)?.samples.find((s) => s.labels.result === result)?.value;
+      expect(series('vidispine_auth_proxy_admission_reviews_total', 'not_labelled')).toBe(0);
+      expect(series('vidispine_auth_proxy_webhook_certificate_reloads_total', 'failure')).toBe(0);
+      expect(series('vidispine_auth_proxy_webhook_certificate_reloads_total', 'success')).toBe(0);
+    } finally {
+      await webhook.stop();
+    }
+  });
+});
 
 describe('live /metrics of the proxy as the image runs it', () => {
   let sim: Simulator;
@@ -84,13 +125,8 @@ describe('live /metrics of the proxy as the image runs it', () => {
     expect(typed()).toEqual(expect.arrayContaining(dashboardMetricNames()));
   });
 
-  it('exports every metric the alerts query', () => {
-    const rule = parseYaml(
-      readFileSync(join(ROOT, 'deploy', 'monitoring', 'prometheusrule.yaml'), 'utf8'),
-    ) as unknown;
-    const used = records(at(rule, 'spec', 'groups', 0, 'rules'))
-      .flatMap((r) => promqlSeriesNames(String(r.expr)))
-      .map(metricFamily);
+  it("exports every metric the proxy's alerts query", () => {
+    const used = alertMetrics('vidispine-auth-proxy');
     expect(used.length).toBeGreaterThan(0);
     expect(typed()).toEqual(expect.arrayContaining(used));
   });

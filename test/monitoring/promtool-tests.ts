@@ -103,7 +103,7 @@ function inputSeries(s: Scenario): InputSeries[] {
 }
 
 /** Prometheus's `humanizeDuration`, for whole seconds. */
-function humanizeDuration(seconds: number): string {
+export function humanizeDuration(seconds: number): string {
   if (seconds === 0) return '0s';
   const sign = seconds < 0 ? '-' : '';
   const v = Math.trunc(Math.abs(seconds));
@@ -120,7 +120,11 @@ function humanizeDuration(seconds: number): string {
 }
 
 /** An annotation as Prometheus renders it; only the template forms the shipped rules use. */
-function renderTemplate(text: string, labels: Record<string, string>, value: number): string {
+export function renderTemplate(
+  text: string,
+  labels: Record<string, string>,
+  value: number,
+): string {
   const out = text
     .replace(
       /\{\{\s*if lt \$value 0\.0\s*\}\}(.*?)\{\{\s*else\s*\}\}(.*?)\{\{\s*end\s*\}\}/gs,

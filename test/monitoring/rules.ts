@@ -29,6 +29,17 @@ export function shippedRuleGroups(): RuleGroup[] {
   return ruleGroups(parseYaml(readFileSync(PROMETHEUS_RULE, 'utf8')));
 }
 
+/** The group of the proxy's alerts and the group of the injection webhook's. */
+export const PROXY_GROUP = 'vidispine-auth-proxy';
+export const INJECTOR_GROUP = 'vidispine-auth-proxy-injector';
+
+/** The rules of one group of `groups`, which must hold it. */
+export function groupRules(groups: readonly RuleGroup[], name: string): AlertRule[] {
+  const group = groups.find((g) => g.name === name);
+  if (group === undefined) throw new Error(`no rule group ${name}`);
+  return group.rules;
+}
+
 /** A Prometheus rule file (`groups:`), as `promtool` and `prometheus --config` read it. */
 export function ruleFile(groups: readonly RuleGroup[]): string {
   return stringify({ groups });

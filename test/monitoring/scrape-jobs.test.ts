@@ -1,7 +1,9 @@
 /**
  * The alert for a proxy Prometheus cannot scrape selects its targets by `job`, the one label
  * `up` has of its own. The job is whatever the scrape object makes it, so each shipped way
- * of scraping the proxy must give one that alert selects, whatever the release is called.
+ * of scraping the proxy must give one that alert selects, whatever the release is called;
+ * the same for the injection webhook and its own down alert. Neither alert may take the
+ * other's targets: a webhook that is down would page as the proxy, or twice.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { ruleFile, ruleGroups } from './rules';
 import { describeWithPromtool, PROMTOOL } from './tools';
 
 const DOWN = 'VidispineAuthProxyDown';
+const WEBHOOK_DOWN = 'VidispineAuthProxyWebhookDown';
 const EXAMPLES = join(CHART, 'examples');
 
 /**
@@ -33,18 +36,50 @@ function serviceMonitorJob(monitor: K8sObject, service: K8sObject): string {
   return job;
 }
 
-/** The job of a PodMonitor's targets: `namespace/name`. */
-function podMonitorJob(namespace: string): string {
+/**
+ * The job of a PodMonitor's targets: `namespace/name`, then its endpoint's relabelings, as
+ * for a ServiceMonitor.
+ */
+function podMonitorJob(file: string, namespace: string): string {
   const monitor = parseYaml(
-    readFileSync(join(ROOT, 'deploy', 'monitoring', 'podmonitor.yaml'), 'utf8'),
+    readFileSync(join(ROOT, 'deploy', 'monitoring', file), 'utf8'),
   ) as K8sObject;
-  return `${namespace}/${monitor.metadata.name}`;
+  let job = `${namespace}/${monitor.metadata.name}`;
+  for (const relabeling of records(
+    at(monitor, 'spec', 'podMetricsEndpoints', 0, 'relabelings') ?? [],
+  )) {
+    if (relabeling.targetLabel === 'job' && relabeling.sourceLabels === undefined) {
+      job = String(relabeling.replacement);
+    }
+  }
+  return job;
 }
 
+/** The gateway and the webhook, each scraped by its ServiceMonitor. */
 function chart(set: string[]): K8sObject[] {
   return renderChart(HELMS[0], CHART, [join(EXAMPLES, 'production.yaml')], {
-    set: ['metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true', ...set],
+    set: [
+      'metrics.serviceMonitor.enabled=true',
+      'metrics.prometheusRule.enabled=true',
+      'injector.enabled=true',
+      ...set,
+    ],
   }).objects;
+}
+
+/** The ServiceMonitor of the chart's gateway or webhook, and the Service it scrapes. */
+function chartJob(objects: K8sObject[], which: 'gateway' | 'injector'): string {
+  const pick = (kind: string): K8sObject => {
+    const found = objects.filter(
+      (o) =>
+        o.kind === kind &&
+        (at(o, 'metadata', 'labels', 'app.kubernetes.io/component') === 'injector') ===
+          (which === 'injector'),
+    );
+    if (found.length !== 1) throw new Error(`${found.length} ${which} ${kind} objects`);
+    return found[0];
+  };
+  return serviceMonitorJob(pick('ServiceMonitor'), pick('Service'));
 }
 
 const only = (objects: K8sObject[], kind: string): K8sObject => {
@@ -53,11 +88,11 @@ const only = (objects: K8sObject[], kind: string): K8sObject => {
   return found[0];
 };
 
-/** Whether the chart's down alert fires for a target of `job` unreachable for 10 minutes. */
-function downFiresFor(objects: K8sObject[], job: string): boolean {
+/** Whether the chart's `alert` fires for a target of `job` unreachable for 10 minutes. */
+function downFiresFor(objects: K8sObject[], job: string, alert = DOWN): boolean {
   const groups = ruleGroups(only(objects, 'PrometheusRule'));
-  const rule = groups.flatMap((g) => g.rules).find((r) => r.alert === DOWN);
-  if (rule === undefined) throw new Error(`no ${DOWN} alert`);
+  const rule = groups.flatMap((g) => g.rules).find((r) => r.alert === alert);
+  if (rule === undefined) throw new Error(`no ${alert} alert`);
   const labels = { job, instance: '10.0.0.7:9090' };
   const annotations = Object.fromEntries(
     Object.entries(rule.annotations ?? {}).map(([k, v]) => [
@@ -77,7 +112,7 @@ function downFiresFor(objects: K8sObject[], job: string): boolean {
         alert_rule_test: [
           {
             eval_time: '7m',
-            alertname: DOWN,
+            alertname: alert,
             exp_alerts: [
               { exp_labels: { ...labels, ...rule.labels }, exp_annotations: annotations },
             ],
@@ -106,13 +141,40 @@ describeWithPromtool('the down alert selects every shipped scrape job', () => {
     ['the default names', []],
     ['fullnameOverride', ['fullnameOverride=media-gateway']],
     ['nameOverride', ['nameOverride=gw']],
-  ])("the chart's ServiceMonitor, %s", (_names, set) => {
+  ])("the chart's ServiceMonitors, %s", (_names, set) => {
     const objects = chart(set);
-    const job = serviceMonitorJob(only(objects, 'ServiceMonitor'), only(objects, 'Service'));
-    expect(downFiresFor(objects, job)).toBe(true);
+    const gateway = chartJob(objects, 'gateway');
+    const webhook = chartJob(objects, 'injector');
+    expect([downFiresFor(objects, gateway), downFiresFor(objects, gateway, WEBHOOK_DOWN)]).toEqual([
+      true,
+      false,
+    ]);
+    expect([downFiresFor(objects, webhook), downFiresFor(objects, webhook, WEBHOOK_DOWN)]).toEqual([
+      false,
+      true,
+    ]);
   });
 
-  it("deploy/monitoring's PodMonitor", () => {
-    expect(downFiresFor(chart([]), podMonitorJob('media'))).toBe(true);
+  it("deploy/monitoring's PodMonitors", () => {
+    const objects = chart([]);
+    const proxy = podMonitorJob('podmonitor.yaml', 'monitoring');
+    const webhook = podMonitorJob('injector-podmonitor.yaml', 'monitoring');
+    expect([downFiresFor(objects, proxy), downFiresFor(objects, proxy, WEBHOOK_DOWN)]).toEqual([
+      true,
+      false,
+    ]);
+    expect([downFiresFor(objects, webhook), downFiresFor(objects, webhook, WEBHOOK_DOWN)]).toEqual([
+      false,
+      true,
+    ]);
+  });
+
+  it('a PodMonitor of your own for the webhook, named after it (namespace/name), is the webhook', () => {
+    const objects = chart([]);
+    const job = 'media/vidispine-auth-proxy-injector';
+    expect([downFiresFor(objects, job), downFiresFor(objects, job, WEBHOOK_DOWN)]).toEqual([
+      false,
+      true,
+    ]);
   });
 });

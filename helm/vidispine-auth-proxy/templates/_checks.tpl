@@ -244,12 +244,18 @@ in injector.sidecar.resources in its place; "from" names where each one comes fr
 {{- end -}}
 
 {{/*
-The webhook's values: its ops port beside its fixed 8443, the injected proxy's URL, and
+The webhook's values: its pods keep the selector labels (injector.podLabels may not replace
+them), its ops port beside its fixed 8443, the injected proxy's URL, and
 requests within limits, its own and the injected proxy's (the webhook refuses a default
 request above its limit, since Kubernetes would refuse every pod given it).
 */}}
 {{- define "vidispine-auth-proxy.checkInjector" -}}
 {{- $i := .values.injector -}}
+{{- range $key := list "app.kubernetes.io/name" "app.kubernetes.io/instance" -}}
+{{- if hasKey $i.podLabels $key -}}
+{{- fail (printf "injector.podLabels: %s is a label the chart sets and selects the webhook's pods by (the Deployment, Service and PDB): remove it from injector.podLabels" $key) -}}
+{{- end -}}
+{{- end -}}
 {{- if eq (toString $i.opsPort) "8443" -}}
 {{- fail "injector.opsPort: 8443 is the webhook's own HTTPS port: choose another" -}}
 {{- end -}}

@@ -149,6 +149,10 @@ it('serves each probe, /status and the metrics with the meaning the README secti
   await clock.advanceTo(T0 + 120_000);
   s = await snapshot();
   expect([s.startup, s.ready, s.state, s.valid]).toEqual([200, 200, 'valid', 1]);
+  // The last failure stays on record once the user recovered (the README says so).
+  expect(s.readyUsers).toEqual([
+    { user: 'ingest', state: 'valid', ok: true, reason: null, lastFailure: 'server_error' },
+  ]);
 
   // Shutting down.
   health.beginShutdown();

@@ -141,6 +141,8 @@ export interface WatchOptions {
   readonly onLoad: (loaded: LoadedCertificate) => void;
   /** The files changed but do not load; reported once per content. */
   readonly onError: (error: CertificateError) => void;
+  /** After `onError`, the files are back to the pair in use (nothing new to load). */
+  readonly onRestored?: () => void;
   /** Periodic check, default 10 s. */
   readonly checkIntervalMs?: number;
   /** Both files are usually replaced together: wait this long after the first event. */
@@ -176,7 +178,13 @@ export function watchCertificate(
       cert = Buffer.alloc(0);
       key = Buffer.alloc(0);
     }
-    if (cert.equals(inUse.cert) && key.equals(inUse.key)) return;
+    if (cert.equals(inUse.cert) && key.equals(inUse.key)) {
+      if (failedWith) {
+        failedWith = undefined;
+        options.onRestored?.();
+      }
+      return;
+    }
     if (failedWith && cert.equals(failedWith.cert) && key.equals(failedWith.key)) return;
     try {
       const loaded = loadCertificate(files);

@@ -36,6 +36,7 @@ export class WebhookMetrics {
   private readonly duration: Histogram<never>;
   private readonly certificateExpiry: Gauge;
   private readonly reloads: Counter<'result'>;
+  private readonly reloadFailing: Gauge;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -68,6 +69,14 @@ export class WebhookMetrics {
       labelNames: ['result'],
       registers,
     });
+    // A state, not a count: an alert on it ends when the files are fixed, however that
+    // happens, and is not hidden by a reload that succeeded earlier.
+    this.reloadFailing = new Gauge({
+      name: `${METRIC_PREFIX}webhook_certificate_reload_failing`,
+      help: '1 while the serving certificate and key on disk did not load at the last attempt and the previous pair still serves; 0 otherwise (from the start, and once a good pair or the one in use is back on disk).',
+      registers,
+    });
+    this.reloadFailing.set(0);
     this.reviews = new Map(
       ADMISSION_RESULTS.map((result) => {
         reviews.inc({ result }, 0);
@@ -91,10 +100,17 @@ export class WebhookMetrics {
   certificateLoaded(notAfter: Date, reload: boolean): void {
     this.certificateExpiry.set(notAfter.getTime() / 1000);
     if (reload) this.reloads.inc({ result: 'success' });
+    this.reloadFailing.set(0);
   }
 
   certificateReloadFailed(): void {
     this.reloads.inc({ result: 'failure' });
+    this.reloadFailing.set(1);
+  }
+
+  /** The files are back to the pair in use: nothing loaded, nothing failing. */
+  certificateRestored(): void {
+    this.reloadFailing.set(0);
   }
 
   get contentType(): string {

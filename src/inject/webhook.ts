@@ -111,6 +111,13 @@ export function createWebhook(
             'serving certificate changed but does not load; keeping the one in use',
           );
         },
+        onRestored() {
+          metrics.certificateRestored();
+          logger.info(
+            { event: 'certificate_restored' },
+            'serving certificate files are back to the pair in use',
+          );
+        },
       });
       health.markListening();
     },

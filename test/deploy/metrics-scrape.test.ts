@@ -39,7 +39,7 @@ describe('live /metrics of the injection webhook', () => {
       expect(used.sort()).toEqual([
         'vidispine_auth_proxy_admission_reviews_total',
         'vidispine_auth_proxy_webhook_certificate_expiry_timestamp_seconds',
-        'vidispine_auth_proxy_webhook_certificate_reloads_total',
+        'vidispine_auth_proxy_webhook_certificate_reload_failing',
       ]);
       const typedNames = [...metrics.values()].filter((f) => f.type).map((f) => f.name);
       expect(typedNames).toEqual(expect.arrayContaining(used));
@@ -49,6 +49,10 @@ describe('live /metrics of the injection webhook', () => {
       expect(series('vidispine_auth_proxy_admission_reviews_total', 'not_labelled')).toBe(0);
       expect(series('vidispine_auth_proxy_webhook_certificate_reloads_total', 'failure')).toBe(0);
       expect(series('vidispine_auth_proxy_webhook_certificate_reloads_total', 'success')).toBe(0);
+      // Nothing failing at start: the alert on it stays quiet after a restart.
+      expect(
+        metrics.get('vidispine_auth_proxy_webhook_certificate_reload_failing')?.samples[0]?.value,
+      ).toBe(0);
     } finally {
       await webhook.stop();
     }

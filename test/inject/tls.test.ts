@@ -3,9 +3,11 @@
  * and the kubelet do it) served to new connections without a restart, while connections
  * already open keep working.
  */
+import { readFileSync } from 'node:fs';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { createTestCa, type TestCa } from '../support/certificates';
+import type { LogLine } from '../support/child-proxy';
 import {
   podReview,
   type RunningWebhook,
@@ -166,5 +168,55 @@ describe('certificate rotation under a running webhook', () => {
     expect(metrics).toMatch(
       /^vidispine_auth_proxy_webhook_certificate_reloads_total\{result="failure"\} 3$/m,
     );
+  });
+});
+
+describe('the reload_failing gauge under a running webhook', () => {
+  it('is 0 at start, 1 while a pair on disk does not load, 0 once the files are good again', async () => {
+    const own = await startWebhook({}, { caPem: ca.certPem, pair: await ca.issue(SERVING_NAMES) });
+    try {
+      const failing = async (): Promise<string | undefined> =>
+        /^vidispine_auth_proxy_webhook_certificate_reload_failing (\S+)$/m.exec(
+          (await own.ops('/metrics')).body,
+        )?.[1];
+      // The next line of `event` from now; an uncaught error ends the wait at once.
+      const next = (event: string): Promise<LogLine> => {
+        const before = own.child.lines.filter((l) => l.event === event).length;
+        let seen = 0;
+        return own.child.waitFor(
+          (l) => l.event === 'unhandled_error' || (l.event === event && ++seen > before),
+        );
+      };
+      const mismatched = async () => ({
+        certPem: (await ca.issue(SERVING_NAMES)).certPem,
+        keyPem: (await ca.issue(SERVING_NAMES)).keyPem,
+      });
+      const started = readFileSync(own.certFile, 'utf8');
+      const startedKey = readFileSync(own.keyFile, 'utf8');
+      expect(await failing()).toBe('0');
+
+      writeSecretVolume(own.dir, await mismatched());
+      expect(await next('certificate_reload_failed')).toMatchObject({
+        event: 'certificate_reload_failed',
+      });
+      expect(await failing()).toBe('1');
+
+      // The pair in use put back: nothing to load, and nothing failing any more.
+      writeSecretVolume(own.dir, { certPem: started, keyPem: startedKey });
+      expect(await next('certificate_restored')).toMatchObject({ event: 'certificate_restored' });
+      expect(await failing()).toBe('0');
+
+      writeSecretVolume(own.dir, await mismatched());
+      expect(await next('certificate_reload_failed')).toMatchObject({
+        event: 'certificate_reload_failed',
+      });
+      expect(await failing()).toBe('1');
+
+      writeSecretVolume(own.dir, await ca.issue(SERVING_NAMES));
+      expect(await next('certificate_reloaded')).toMatchObject({ event: 'certificate_reloaded' });
+      expect(await failing()).toBe('0');
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -34,6 +34,8 @@ interface WebhookScenario {
   expiry: (t: number) => number;
   /** Certificate reloads after a change on disk. */
   reloads?: { at: number; result: 'success' | 'failure' }[];
+  /** Moments the files were put back to the pair in use: no reload, nothing failing. */
+  restored?: number[];
   /** Reviews of pods without the opt-in label (each a pod). */
   unlabelled?: number[];
   /** Whether the target could be scraped at t (default: always). */
@@ -44,6 +46,16 @@ interface WebhookScenario {
 
 const quiet = (...minutes: number[]) => minutes.map((at) => ({ at, firing: [] }));
 const count = (times: readonly number[], t: number): number => times.filter((x) => x <= t).length;
+
+/** The webhook's reload_failing gauge at t: 1 while the last look at the files failed. */
+function failing(s: WebhookScenario, t: number): number {
+  const looks = [
+    ...(s.reloads ?? []),
+    ...(s.restored ?? []).map((at) => ({ at, result: 'restored' })),
+  ].filter((r) => r.at <= t);
+  const last = looks.sort((a, b) => a.at - b.at).at(-1);
+  return last?.result === 'failure' ? 1 : 0;
+}
 
 /** promtool's values notation, a run of equal values (or of absent ones, `_`) at a time. */
 function notation(values: readonly (number | undefined)[]): string {
@@ -87,6 +99,7 @@ function inputSeries(s: WebhookScenario): { series: string; values: string }[] {
     ...['success', 'failure'].map((result) =>
       series('webhook_certificate_reloads_total', { result }, (t) => count(reloads(result), t)),
     ),
+    series('webhook_certificate_reload_failing', {}, (t) => failing(s, t)),
     series('admission_reviews_total', { result: 'injected' }, (t) => Math.floor(t / MIN)),
     series('admission_reviews_total', { result: 'not_labelled' }, (t) =>
       count(s.unlabelled ?? [], t),
@@ -182,7 +195,7 @@ const SCENARIOS: Record<string, WebhookScenario> = {
       },
     ],
   },
-  'a renewed pair that does not load: warned for a day, then the expiry warning takes over': {
+  'a renewed pair that does not load: warned while it stays, the expiry warning joining it': {
     minutes: 24 * 60 + 120,
     // cert-manager renews 15 days ahead; the webhook keeps the old certificate.
     expiry: expiresIn(15 * DAY + HOUR),
@@ -191,8 +204,24 @@ const SCENARIOS: Record<string, WebhookScenario> = {
       ...quiet(59, 63),
       { at: 70, firing: [[RELOAD_FAILING]] },
       { at: 23 * 60, firing: [[RELOAD_FAILING]] },
-      { at: 24 * 60 + 120, firing: [[EXPIRING, 'warning']] },
+      { at: 24 * 60 + 120, firing: [[RELOAD_FAILING], [EXPIRING, 'warning']] },
     ],
+  },
+  'a renewal that loads, then one that does not, the same day': {
+    minutes: 8 * 60,
+    expiry: (t) => (t < HOUR ? 15 * DAY : HOUR + 90 * DAY),
+    reloads: [
+      { at: HOUR, result: 'success' },
+      { at: 5 * HOUR, result: 'failure' },
+    ],
+    expect: [...quiet(61, 4 * 60, 5 * 60 + 3), { at: 5 * 60 + 10, firing: [[RELOAD_FAILING]] }],
+  },
+  'a bad pair, then the files put back to the pair in use: quiet from then': {
+    minutes: 4 * 60,
+    expiry: expiresIn(30 * DAY),
+    reloads: [{ at: 30 * MIN, result: 'failure' }],
+    restored: [50 * MIN],
+    expect: [...quiet(29), { at: 40, firing: [[RELOAD_FAILING]] }, ...quiet(51, 120, 4 * 60)],
   },
   'a pair read while the kubelet swapped it fails once, then loads: no alert': {
     minutes: 90,

@@ -30,6 +30,7 @@ import { stringify } from 'yaml';
 import { freePort, startPrometheus } from './monitoring/prometheus.mjs';
 import { renderPicture } from './monitoring/picture.mjs';
 import { dashboardPanels, ruleGroups, substituteVariables } from './monitoring/queries.mjs';
+import { watchChild } from './monitoring/listening.mjs';
 import { breakKey, startWebhook } from './monitoring/webhooks.mjs';
 
 const require = createRequire(import.meta.url);
@@ -93,30 +94,10 @@ function startProxy(simUrl, dir) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'info' },
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      buffered += chunk;
-      for (let nl; (nl = buffered.indexOf('\n')) >= 0;) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        try {
-          const entry = JSON.parse(line);
-          if (entry.event === 'listening') {
-            resolve({
-              ports: Object.fromEntries(entry.listeners.map((l) => [l.user, l.port])),
-              opsPort: entry.ops.port,
-            });
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`proxy exited (${code}):\n${stderr}`)));
-  });
+  const ready = watchChild(child, 'proxy').listening.then((entry) => ({
+    ports: Object.fromEntries(entry.listeners.map((l) => [l.user, l.port])),
+    opsPort: entry.ops.port,
+  }));
   const stop = () =>
     new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();

@@ -4,6 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as https from 'node:https';
 import { join } from 'node:path';
+import { watchChild } from './listening.mjs';
 
 /** A self-signed ECDSA P-256 pair for 127.0.0.1 valid `days`, as tls.crt / tls.key in `dir`. */
 function makePair(dir, days) {
@@ -61,26 +62,9 @@ export async function startWebhook(root, dir, days) {
       SIDECAR_VIDISPINE_URL: 'http://vidispine.media.svc:8080',
     },
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ports = await new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      buffered += chunk;
-      for (let nl; (nl = buffered.indexOf('\n')) >= 0;) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        try {
-          const entry = JSON.parse(line);
-          if (entry.event === 'listening')
-            resolve({ port: entry.webhook.port, opsPort: entry.ops.port });
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`webhook exited (${code}):\n${stderr}`)));
-  });
+  const watched = watchChild(child, 'webhook');
+  const listening = await watched.listening;
+  const ports = { port: listening.webhook.port, opsPort: listening.ops.port };
   let uid = 0;
   const review = (labelled) =>
     new Promise((resolve, reject) => {
@@ -142,5 +126,5 @@ export async function startWebhook(root, dir, days) {
       child.once('exit', resolve);
       child.kill('SIGTERM');
     });
-  return { opsPort: ports.opsPort, keyFile, review, stop, stderr: () => stderr };
+  return { opsPort: ports.opsPort, keyFile, review, stop, stderr: watched.stderr };
 }

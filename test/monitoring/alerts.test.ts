@@ -1,12 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { promtoolTest, type Scenario } from './promtool-tests';
 import { groupRules, PROXY_GROUP, ruleFile, shippedRuleGroups } from './rules';
 import { failedAttempts, renewals } from './token-history';
-import { describeWithPromtool, PROMTOOL } from './tools';
+import { describeWithPromtool, promtoolRuleTests } from './tools';
 
 const EXPIRING = 'VidispineAuthProxyTokenExpiringWithoutRenewal';
 const FAILING = 'VidispineAuthProxyTokenRefreshFailing';
@@ -124,21 +119,10 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
-function promtool(args: string[], cwd: string) {
-  const r = spawnSync(PROMTOOL as string, args, { cwd, encoding: 'utf8' });
-  if (r.error) throw r.error;
-  return { code: r.status, output: `${r.stdout}${r.stderr}` };
-}
-
 describeWithPromtool('shipped alerts under promtool test rules', () => {
   const groups = shippedRuleGroups();
   const rules = groups.flatMap((g) => g.rules);
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'vap-alerts-'));
-    writeFileSync(join(dir, 'rules.yaml'), ruleFile(groups));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const passes = promtoolRuleTests('vap-alerts-', ruleFile(groups));
 
   it("has a scenario in which each of the proxy's alerts fires", () => {
     const fired = new Set(
@@ -149,11 +133,7 @@ describeWithPromtool('shipped alerts under promtool test rules', () => {
     expect(proxyAlerts.filter((a) => !fired.has(a))).toEqual([]);
   });
 
-  it.each(Object.entries(SCENARIOS))('%s', (name, scenario) => {
-    const file = join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
-    writeFileSync(file, stringify(promtoolTest(scenario, rules, 'rules.yaml')));
-    const { code, output } = promtool(['test', 'rules', file], dir);
-    if (code !== 0) throw new Error(`promtool test rules failed:\n${output}`);
-    expect(output).toContain('SUCCESS');
-  });
+  it.each(Object.entries(SCENARIOS))('%s', (name, scenario) =>
+    passes(name, promtoolTest(scenario, rules, 'rules.yaml')),
+  );
 });

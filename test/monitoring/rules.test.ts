@@ -1,19 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHART, HELMS, renderChart } from '../deploy/render';
 import { ruleFile, ruleGroups, shippedRuleGroups, type RuleGroup } from './rules';
-import { describeWithPromtool, PROMTOOL } from './tools';
+import { describeWithPromtool, promtool } from './tools';
 
 function checkRules(groups: RuleGroup[]): { code: number | null; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'vap-rules-'));
   try {
     const file = join(dir, 'rules.yaml');
     writeFileSync(file, ruleFile(groups));
-    const r = spawnSync(PROMTOOL as string, ['check', 'rules', file], { encoding: 'utf8' });
-    if (r.error) throw r.error;
-    return { code: r.status, output: `${r.stdout}${r.stderr}` };
+    return promtool(['check', 'rules', file]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,14 +5,13 @@
  * the same for the injection webhook and its own down alert. Neither alert may take the
  * other's targets: a webhook that is down would page as the proxy, or twice.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { CHART, HELMS, ROOT, at, records, renderChart, type K8sObject } from '../deploy/render';
 import { ruleFile, ruleGroups } from './rules';
-import { describeWithPromtool, PROMTOOL } from './tools';
+import { describeWithPromtool, promtool } from './tools';
 
 const DOWN = 'VidispineAuthProxyDown';
 const WEBHOOK_DOWN = 'VidispineAuthProxyWebhookDown';
@@ -125,12 +124,7 @@ function downFiresFor(objects: K8sObject[], job: string, alert = DOWN): boolean 
   try {
     writeFileSync(join(dir, 'rules.yaml'), ruleFile(groups));
     writeFileSync(join(dir, 'test.yaml'), stringify(test));
-    const r = spawnSync(PROMTOOL as string, ['test', 'rules', 'test.yaml'], {
-      cwd: dir,
-      encoding: 'utf8',
-    });
-    if (r.error) throw r.error;
-    return r.status === 0;
+    return promtool(['test', 'rules', 'test.yaml'], dir).code === 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -59,8 +59,6 @@ export interface ShutdownOptions {
   readonly timers?: Timers;
 }
 
-export type { SignalSource } from './signals';
-
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 const globalTimers: Timers = {

@@ -129,7 +129,7 @@ export function reject(
  * its body. If not, 405 with `Allow` has been sent.
  */
 export function methodServed(res: ServerResponse, methods: readonly string[]): boolean {
-  const served = methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : m === 'HEAD' ? [] : [m]));
+  const served = methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
   const method = res.req.method ?? '';
   if (served.includes(method)) return true;
   res.setHeader('allow', served.join(', '));

@@ -98,9 +98,16 @@ function cannotRead(file: string, err: unknown): CertificateError {
 }
 
 /** OpenSSL's reason for refusing PEM input ("bad end line"): never the input itself. */
-function reasonOf(err: unknown): string {
+function reasonOf(err: unknown, otherwise = 'not PEM'): string {
   const reason = err instanceof Error && 'reason' in err ? err.reason : undefined;
-  return typeof reason === 'string' ? reason : 'not PEM';
+  return typeof reason === 'string' ? reason : otherwise;
+}
+
+/** The reason, else the error's code or kind: a message might quote what it was given. */
+function refusalOf(err: unknown): string {
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  const kind = typeof code === 'string' ? code : err instanceof Error ? err.name : 'error';
+  return reasonOf(err, kind);
 }
 
 export function loadCertificate({ certFile, keyFile }: CertificateFiles): LoadedCertificate {
@@ -137,7 +144,10 @@ export function loadCertificate({ certFile, keyFile }: CertificateFiles): Loaded
 }
 
 export interface WatchOptions {
-  /** A new pair loaded. */
+  /**
+   * A new pair loaded. Throwing refuses it: reported through `onError` once, the pair in use
+   * stays, and the refused one is offered again at the next check.
+   */
   readonly onLoad: (loaded: LoadedCertificate) => void;
   /** The files changed but do not load; reported once per content. */
   readonly onError: (error: CertificateError) => void;
@@ -165,7 +175,8 @@ export function watchCertificate(
   options: WatchOptions,
 ): CertificateWatch {
   let inUse = current;
-  let failedWith: { cert: Buffer; key: Buffer } | undefined;
+  // The last content that failed; a pair that loaded but was refused is offered again.
+  let failedWith: { cert: Buffer; key: Buffer; offerAgain: boolean } | undefined;
   let settle: NodeJS.Timeout | undefined;
 
   const check = (): void => {
@@ -185,18 +196,40 @@ export function watchCertificate(
       }
       return;
     }
-    if (failedWith && cert.equals(failedWith.cert) && key.equals(failedWith.key)) return;
+    const failedBefore =
+      failedWith !== undefined && cert.equals(failedWith.cert) && key.equals(failedWith.key);
+    if (failedBefore && !failedWith?.offerAgain) return;
+    let loaded: LoadedCertificate;
     try {
-      const loaded = loadCertificate(files);
-      options.onLoad(loaded);
-      // Only a pair the server took is in use: one it refused is looked at again.
-      inUse = loaded;
-      failedWith = undefined;
+      loaded = loadCertificate(files);
     } catch (err) {
-      if (!(err instanceof CertificateError)) throw err;
-      failedWith = { cert, key };
-      options.onError(err);
+      failedWith = { cert, key, offerAgain: false };
+      options.onError(
+        err instanceof CertificateError
+          ? err
+          : new CertificateError(files.certFile, `does not load (${refusalOf(err)})`),
+      );
+      return;
     }
+    try {
+      options.onLoad(loaded);
+    } catch (err) {
+      // Whatever refused a pair that loaded (the server's setSecureContext) is failing like a
+      // pair that does not load — the one in use stays, reported once — never an exception
+      // out of a timer or a watch, which would end the webhook and with it every review.
+      // Only a pair the server took is in use: one it refused is offered again.
+      if (!failedBefore)
+        options.onError(
+          new CertificateError(
+            files.certFile,
+            `the server did not take the pair (${refusalOf(err)})`,
+          ),
+        );
+      failedWith = { cert, key, offerAgain: true };
+      return;
+    }
+    inUse = loaded;
+    failedWith = undefined;
   };
   const soon = (): void => {
     clearTimeout(settle);

@@ -403,6 +403,73 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     expect(certManagerProblems(objects)).toEqual([]);
   });
 
+  describe("cert-manager's renewal and the expiry alert", () => {
+    /** Seconds under which VidispineAuthProxyWebhookCertificateExpiring warns, as rendered. */
+    const warnsUnder = (): number => {
+      const { objects } = renderChart(helm, CHART, [], {
+        set: [...CERT_MANAGER, 'metrics.prometheusRule.enabled=true'],
+      });
+      const rules = records(at(one(objects, 'PrometheusRule'), 'spec', 'groups')).flatMap((g) =>
+        records(g.rules),
+      );
+      const warning = rules.find(
+        (r) =>
+          r.alert === 'VidispineAuthProxyWebhookCertificateExpiring' &&
+          at(r, 'labels', 'severity') === 'warning',
+      );
+      const margin = /< (\d+) \* 86400\s*$/.exec(String(warning?.expr));
+      if (!margin) throw new Error(`no warning margin in ${String(warning?.expr)}`);
+      return Number(margin[1]) * 86400;
+    };
+    const hours = (seconds: number): string => `${seconds / 3600}h`;
+    const renderWith = (values: readonly string[]): ReturnType<typeof runTool> =>
+      runTool(helm.bin, [
+        'template',
+        'vap',
+        CHART,
+        ...valuesArgs([], [...CERT_MANAGER, ...values]),
+      ]);
+
+    it("renews by default before the warning's margin, with an hour to reach the webhook", () => {
+      const { objects } = renderChart(helm, CHART, [], { set: CERT_MANAGER });
+      const spec = at(one(objects, 'Certificate', 'vap-vidispine-auth-proxy-injector'), 'spec');
+      expect(spec).toMatchObject({ duration: '2160h', renewBefore: '360h' });
+      expect(360 * 3600).toBeGreaterThanOrEqual(warnsUnder() + 3600);
+    });
+
+    it('refuses a renewBefore inside the margin, naming it; an hour beyond it renders', () => {
+      const margin = warnsUnder();
+      const refused = renderWith([`injector.tls.certManager.renewBefore=${hours(margin)}`]);
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toContain(
+        `injector.tls.certManager.renewBefore: "${hours(margin)}" renews the webhook's certificate less than 14 days before it expires, where VidispineAuthProxyWebhookCertificateExpiring warns, so the warning would fire before every renewal: give at least ${hours(margin + 3600)}`,
+      );
+      expect(renderWith(['injector.tls.certManager.renewBefore=336h59m59s']).stderr).toContain(
+        'renewBefore: "336h59m59s" renews',
+      );
+      const accepted = renderWith([`injector.tls.certManager.renewBefore=${hours(margin + 3600)}`]);
+      expect(accepted.stderr).toBe('');
+      expect(accepted.status).toBe(0);
+    });
+
+    it('refuses a duration not longer than renewBefore, which cert-manager refuses, naming both', () => {
+      const r = renderWith([
+        'injector.tls.certManager.duration=336h',
+        'injector.tls.certManager.renewBefore=360h',
+      ]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(
+        'injector.tls.certManager.duration: "336h" is not longer than renewBefore ("360h"), which cert-manager refuses',
+      );
+      expect(
+        renderWith([
+          'injector.tls.certManager.duration=360h1s',
+          'injector.tls.certManager.renewBefore=360h',
+        ]).status,
+      ).toBe(0);
+    });
+  });
+
   it('keeps the gateway and the webhook apart: neither selects the other pods', () => {
     const { objects } = renderChart(helm, CHART, [], { set: INJECTOR });
     expect(byKind(objects, 'Deployment')).toHaveLength(2);

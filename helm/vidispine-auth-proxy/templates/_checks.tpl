@@ -244,6 +244,37 @@ in injector.sidecar.resources in its place; "from" names where each one comes fr
 {{- end -}}
 
 {{/*
+A Go duration (what cert-manager takes: 360h, 1h30m) in whole seconds: sprig parses one
+only to move a date by it.
+*/}}
+{{- define "vidispine-auth-proxy.durationSeconds" -}}
+{{- $zero := toDate "2006-01-02" "2000-01-01" -}}
+{{- sub ($zero | mustDateModify (toString .) | unixEpoch | atoi) ($zero | unixEpoch | atoi) -}}
+{{- end -}}
+
+{{/*
+The webhook's cert-manager Certificate renewed before VidispineAuthProxyWebhookCertificateExpiring
+warns (under 14 days, for 10 minutes), with an hour for the issuer and the kubelet's update of
+the mounted Secret: renewed later, the warning fires before every renewal. And a duration longer
+than renewBefore, as cert-manager's own validation requires.
+*/}}
+{{- define "vidispine-auth-proxy.checkRenewal" -}}
+{{- /* Only durations the schema takes: with its check skipped, others are cert-manager's to refuse. */ -}}
+{{- $form := "^([0-9]+(\\.[0-9]+)?(h|m|s|ms))+$" -}}
+{{- if and (regexMatch $form (toString .renewBefore)) (regexMatch $form (toString .duration)) -}}
+{{- $least := mul 337 3600 -}}
+{{- $renewBefore := include "vidispine-auth-proxy.durationSeconds" .renewBefore | atoi -}}
+{{- $duration := include "vidispine-auth-proxy.durationSeconds" .duration | atoi -}}
+{{- if lt $renewBefore $least -}}
+{{- fail (printf "injector.tls.certManager.renewBefore: %q renews the webhook's certificate less than 14 days before it expires, where VidispineAuthProxyWebhookCertificateExpiring warns, so the warning would fire before every renewal: give at least 337h (14 days and an hour for the renewed pair to reach the webhook), e.g. 360h" (toString .renewBefore)) -}}
+{{- end -}}
+{{- if le $duration $renewBefore -}}
+{{- fail (printf "injector.tls.certManager.duration: %q is not longer than renewBefore (%q), which cert-manager refuses: give a longer duration (e.g. 2160h) or a shorter renewBefore, at least 337h" (toString .duration) (toString .renewBefore)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The webhook's values: its pods keep the selector labels (injector.podLabels may not replace
 them), its ops port beside its fixed 8443, the injected proxy's URL, and
 requests within limits, its own and the injected proxy's (the webhook refuses a default
@@ -258,6 +289,9 @@ request above its limit, since Kubernetes would refuse every pod given it).
 {{- end -}}
 {{- if eq (toString $i.opsPort) "8443" -}}
 {{- fail "injector.opsPort: 8443 is the webhook's own HTTPS port: choose another" -}}
+{{- end -}}
+{{- if $i.tls.certManager.enabled -}}
+{{- include "vidispine-auth-proxy.checkRenewal" $i.tls.certManager -}}
 {{- end -}}
 {{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "injector.sidecar.vidispineUrl" "url" $i.sidecar.vidispineUrl) -}}
 {{- include "vidispine-auth-proxy.checkResources" (merge (dict "path" "injector.sidecar.resources") (include "vidispine-auth-proxy.injectedResources" . | fromJson)) -}}

@@ -79,6 +79,21 @@ export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = Object
 
 export const METRIC_NAMES: readonly string[] = Object.keys(METRIC_LABELS);
 
+/** Metric families the injection webhook exports (README "Inject the proxy into any pod"), as above. */
+export const WEBHOOK_METRIC_LABELS: Readonly<Record<string, readonly string[]>> =
+  Object.fromEntries(
+    Object.entries({
+      admission_reviews_total: ['result'],
+      admission_requests_refused_total: ['reason'],
+      admission_duration_seconds: [],
+      webhook_certificate_expiry_timestamp_seconds: [],
+      webhook_certificate_reloads_total: ['result'],
+      webhook_certificate_reload_failing: [],
+    }).map(([name, labels]) => [METRIC_PREFIX + name, labels]),
+  );
+
+export const WEBHOOK_METRIC_NAMES: readonly string[] = Object.keys(WEBHOOK_METRIC_LABELS);
+
 /** shutdown.delaySeconds + shutdown.drainSeconds defaults: the grace period must exceed them. */
 export const SHUTDOWN_SECONDS = 5 + 30;
 
@@ -91,6 +106,7 @@ export const IMAGE_USER = 65532;
 export const HISTOGRAM_NAMES: readonly string[] = [
   'token_refresh_duration_seconds',
   'request_duration_seconds',
+  'admission_duration_seconds',
 ].map((n) => METRIC_PREFIX + n);
 
 /** A kustomize credential component, listed after deploy/components/sidecar. */

@@ -1,4 +1,4 @@
-import { HISTOGRAM_NAMES, METRIC_NAMES } from './contract';
+import { HISTOGRAM_NAMES, METRIC_NAMES, WEBHOOK_METRIC_NAMES } from './contract';
 import {
   dashboardMetricNames,
   dashboardQueries,
@@ -12,10 +12,11 @@ describe('Grafana dashboard', () => {
   const dashboard = loadDashboard();
   const panels = records(at(dashboard, 'panels')).filter((p) => p.type !== 'row');
 
-  it('queries only metrics the proxy exports, histogram series only of histograms', () => {
+  it('queries only metrics the proxy or the webhook exports, histogram series only of histograms', () => {
+    const exported = [...METRIC_NAMES, ...WEBHOOK_METRIC_NAMES];
     const series = dashboardQueries(dashboard).flatMap(promqlSeriesNames);
     expect(series.length).toBeGreaterThan(0);
-    expect(series.filter((name) => !METRIC_NAMES.includes(metricFamily(name)))).toEqual([]);
+    expect(series.filter((name) => !exported.includes(metricFamily(name)))).toEqual([]);
     const histogramSeries = series.filter((name) => name !== metricFamily(name));
     expect(histogramSeries.length).toBeGreaterThan(0);
     expect(histogramSeries.filter((name) => !HISTOGRAM_NAMES.includes(metricFamily(name)))).toEqual(
@@ -23,8 +24,22 @@ describe('Grafana dashboard', () => {
     );
   });
 
-  it('shows every metric family the proxy exports', () => {
-    expect(dashboardMetricNames(dashboard)).toEqual([...METRIC_NAMES].sort());
+  it('shows every metric family the proxy and the webhook export', () => {
+    expect(dashboardMetricNames(dashboard)).toEqual(
+      [...METRIC_NAMES, ...WEBHOOK_METRIC_NAMES].sort(),
+    );
+  });
+
+  it("selects the webhook's series by the job its monitors and alerts give them, the proxy's by $job", () => {
+    for (const expr of dashboardQueries(dashboard)) {
+      const families = promqlSeriesNames(expr).map(metricFamily);
+      const webhook = families.some((f) => WEBHOOK_METRIC_NAMES.includes(f));
+      const selectors = [...expr.matchAll(/\{([^}]*)\}/g)].map((m) => m[1] ?? '');
+      for (const selector of selectors)
+        expect(selector).toContain(
+          webhook ? 'job=~".*vidispine-auth-proxy-injector.*"' : 'job=~"$job"',
+        );
+    }
   });
 
   it.each([
@@ -35,6 +50,10 @@ describe('Grafana dashboard', () => {
     ['request latency by user', 'request_duration_seconds_bucket'],
     ['401 replays', 'upstream_unauthorized_total'],
     ['in-flight requests', 'requests_in_flight'],
+    ['admission reviews by result', 'admission_reviews_total'],
+    ['admission review latency', 'admission_duration_seconds_bucket'],
+    ["the webhook's days to certificate expiry", 'webhook_certificate_expiry_timestamp_seconds'],
+    ["the webhook's certificate reload failing", 'webhook_certificate_reload_failing'],
   ])('has a panel for %s', (_what, series) => {
     const name = `vidispine_auth_proxy_${series}`;
     const panel = panels.find((p) =>

@@ -586,6 +586,57 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     expect(notes).not.toContain('credential: admin');
   });
 
+  describe("NOTES say what scrapes the webhook's metrics", () => {
+    it('the ServiceMonitor the chart renders, when it renders one, and the PrometheusRule', () => {
+      const set = [
+        ...WEBHOOK_ONLY,
+        'metrics.serviceMonitor.enabled=true',
+        'metrics.prometheusRule.enabled=true',
+      ];
+      const notes = renderNotes(helm, [], set);
+      const monitor = one(renderChart(helm, CHART, [], { set }).objects, 'ServiceMonitor');
+      expect(notes).toContain(
+        `Its metrics (reviews, serving certificate expiry and reloads) on port injector-ops are scraped by the ServiceMonitor "${monitor.metadata.name}" (job vidispine-auth-proxy-injector); the PrometheusRule "vap-vidispine-auth-proxy" alerts on them (VidispineAuthProxyWebhook*).`,
+      );
+      expect(monitor.metadata.name).toBe('vap-vidispine-auth-proxy-injector');
+    });
+
+    it("deploy/monitoring's PodMonitor by the label the webhook's pods carry, or that nothing does", () => {
+      const podMonitor = one(
+        renderKustomization(join(ROOT, 'deploy', 'monitoring')).objects,
+        'PodMonitor',
+        'vidispine-auth-proxy-injector',
+      );
+      expect(at(podMonitor, 'spec', 'selector', 'matchLabels')).toEqual({
+        'vidispine-auth-proxy/injector-metrics': 'true',
+      });
+      const podLabels = at(
+        one(renderChart(helm, CHART, [], { set: WEBHOOK_ONLY }).objects, 'Deployment'),
+        'spec',
+        'template',
+        'metadata',
+        'labels',
+      );
+      expect(podLabels).toMatchObject({ 'vidispine-auth-proxy/injector-metrics': 'true' });
+      expect(renderNotes(helm, [], WEBHOOK_ONLY)).toContain(
+        `Its metrics (reviews, serving certificate expiry and reloads) on port injector-ops: its pods carry vidispine-auth-proxy/injector-metrics: "true", which deploy/monitoring's PodMonitor vidispine-auth-proxy-injector scrapes (or set metrics.serviceMonitor.enabled=true).`,
+      );
+      const dir = mkdtempSync(join(tmpdir(), 'vap-notes-values-'));
+      try {
+        const optOut = join(dir, 'opt-out.yaml');
+        writeFileSync(
+          optOut,
+          "injector:\n  podLabels:\n    vidispine-auth-proxy/injector-metrics: 'false'\n",
+        );
+        expect(renderNotes(helm, [optOut], WEBHOOK_ONLY)).toContain(
+          'Nothing scrapes its metrics (injector.podLabels sets vidispine-auth-proxy/injector-metrics: "false" and metrics.serviceMonitor.enabled is false): a serving certificate that runs out goes unannounced.',
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   it.each(['admin', 'runAs'])(
     'refuses an %s account without its Secret, saying what to set',
     (account) => {

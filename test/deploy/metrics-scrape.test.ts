@@ -8,7 +8,12 @@ import { PROMTOOL } from '../monitoring/tools';
 import { ChildProxy } from '../support/child-proxy';
 import { startWebhook } from '../support/inject';
 import { parseExposition, type Exposition } from '../support/prom-parse';
-import { METRIC_LABELS, METRIC_NAMES } from './contract';
+import {
+  METRIC_LABELS,
+  METRIC_NAMES,
+  WEBHOOK_METRIC_LABELS,
+  WEBHOOK_METRIC_NAMES,
+} from './contract';
 import { dashboardMetricNames, metricFamily, promqlSeriesNames } from './dashboard';
 import { ROOT, at, records } from './render';
 
@@ -53,6 +58,29 @@ describe('live /metrics of the injection webhook', () => {
       expect(
         metrics.get('vidispine_auth_proxy_webhook_certificate_reload_failing')?.samples[0]?.value,
       ).toBe(0);
+    } finally {
+      await webhook.stop();
+    }
+  });
+
+  it("exports every metric the Grafana dashboard's webhook panels query, with the contract's labels", async () => {
+    const webhook = await startWebhook();
+    try {
+      const metrics = parseExposition((await webhook.ops('/metrics')).body);
+      const webhookPanels = dashboardMetricNames().filter((f) => WEBHOOK_METRIC_NAMES.includes(f));
+      expect(webhookPanels).toEqual([...WEBHOOK_METRIC_NAMES].sort());
+      const typedNames = [...metrics.values()].filter((f) => f.type).map((f) => f.name);
+      expect(typedNames).toEqual(expect.arrayContaining(webhookPanels));
+      const wrong: string[] = [];
+      for (const [name, labels] of Object.entries(WEBHOOK_METRIC_LABELS)) {
+        const samples = metrics.get(name)?.samples ?? [];
+        if (samples.length === 0) wrong.push(`${name}: no series`);
+        for (const sample of samples) {
+          const got = Object.keys(sample.labels).filter((l) => l !== 'le');
+          if (got.join() !== labels.join()) wrong.push(`${sample.name}{${got}}, not {${labels}}`);
+        }
+      }
+      expect(wrong).toEqual([]);
     } finally {
       await webhook.stop();
     }
@@ -125,8 +153,10 @@ describe('live /metrics of the proxy as the image runs it', () => {
     expect([...wrong]).toEqual([]);
   });
 
-  it('exports every metric the Grafana dashboard queries', () => {
-    expect(typed()).toEqual(expect.arrayContaining(dashboardMetricNames()));
+  it("exports every metric the Grafana dashboard's proxy panels query", () => {
+    const proxyPanels = dashboardMetricNames().filter((f) => !WEBHOOK_METRIC_NAMES.includes(f));
+    expect(proxyPanels).toEqual([...METRIC_NAMES].sort());
+    expect(typed()).toEqual(expect.arrayContaining(proxyPanels));
   });
 
   it("exports every metric the proxy's alerts query", () => {

@@ -21,11 +21,12 @@ COPY src ./src
 RUN npm run build
 
 # What runs: the bundle, its lazily loaded vendor files and their source maps (for
-# `node --enable-source-maps`); package.json for the version.
+# `node --enable-source-maps`); package.json for the version; and the licence at the
+# package's root, where npm puts it, as Apache-2.0 asks of whoever passes the image on.
 FROM scratch AS app
 COPY --from=build /app/dist/cli.js /app/dist/cli.js.map /app/dist/
 COPY --from=build /app/dist/vendor /app/dist/vendor
-COPY package.json /app/
+COPY package.json LICENSE /app/
 
 # V8's code cache of the bundle, written by the uid the container runs as (Node.js files the
 # cache under the uid) against the same paths as the final image; read, never written, at run

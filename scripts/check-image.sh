@@ -3,7 +3,8 @@
 # (read-only root filesystem, every capability dropped, no privilege escalation) and prints
 # each check:
 #   1. the image builds, and holds node, its shared libraries and the app: none of the base
-#      image's package managers (npm, npx, corepack, yarn), shell or other programs
+#      image's package managers (npm, npx, corepack, yarn), shell or other programs; and the
+#      repository's LICENSE at /app/LICENSE
 #   2. --help answers, with the compile cache written at build time accepted
 #   3. the proxy and the simulator, both from the image, answer /API/whoami through the
 #      proxy, the password read from a file mounted root:root 0444 (a Secret volume with
@@ -193,6 +194,15 @@ contents=$($run run --rm --user 0:0 --entrypoint node "$image" -e '
   else console.log("ok "+libraries)')
 [[ $contents == "ok "* ]] || fail "$contents"
 ok "node and ${contents#ok } library files"
+
+# Apache-2.0 asks whoever passes the image on to pass the licence with it: the repository's
+# LICENSE, readable by the user the image runs as.
+step "ships the repository's LICENSE at /app/LICENSE"
+shipped=$($run run --rm --entrypoint node "$image" -e \
+  'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync("/app/LICENSE")).digest("hex"))') ||
+  fail "/app/LICENSE cannot be read"
+[ "$shipped" = "$(sha256sum LICENSE | cut -d' ' -f1)" ] || fail "/app/LICENSE is not the repository's"
+ok
 
 # As Kubernetes runs it with readOnlyRootFilesystem, drop ALL, allowPrivilegeEscalation
 # false; no tmpfs either, so the proxy must need no writable path at all.

@@ -29,8 +29,18 @@ describe('Dockerfile', () => {
     expect([...app.matchAll(/^COPY (.+)$/gm)].map((m) => m[1])).toEqual([
       '--from=build /app/dist/cli.js /app/dist/cli.js.map /app/dist/',
       '--from=build /app/dist/vendor /app/dist/vendor',
-      'package.json /app/',
+      'package.json LICENSE /app/',
     ]);
+  });
+
+  it('ships the Apache-2.0 LICENSE at the package root, /app/LICENSE, as the label says', () => {
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toContain('Apache License');
+    expect(finalStage).toContain('org.opencontainers.image.licenses="Apache-2.0"');
+    const app = stages.find((s) => s.startsWith('scratch AS app')) ?? '';
+    expect(app).toMatch(/^COPY (?!--from)(?:\S+ )*LICENSE (?:\S+ )*\/app\/$/m);
+    // The final stage takes the app stage's /app whole.
+    expect(finalStage).toMatch(/^WORKDIR \/app$/m);
+    expect(finalStage).toMatch(/^COPY --from=app \/app \.\/$/m);
   });
 
   it('keeps none of the base image in the final stage but what the runtime stage gathers', () => {

@@ -470,6 +470,39 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     });
   });
 
+  it.each<[string, string[], string]>([
+    ['the default name', [], 'vidispine-auth-proxy-injector'],
+    ...[54, 55, 61].map((n): [string, string[], string] => [
+      `a ${n}-character nameOverride, as it was named`,
+      [`nameOverride=${'a'.repeat(n)}`],
+      `${'a'.repeat(n)}-injector`.slice(0, 63).replace(/-$/, ''),
+    ]),
+    ...[62, 63].map((n): [string, string[], string] => [
+      `a ${n}-character nameOverride, which lost the whole suffix`,
+      [`nameOverride=${'a'.repeat(n)}`],
+      `${'a'.repeat(54)}-injector`,
+    ]),
+  ])(
+    "keeps the gateway and the webhook apart with %s: neither selects the other's pods",
+    (_what, more, webhookName) => {
+      const { objects } = renderChart(helm, CHART, [], { set: [...INJECTOR, ...more] });
+      const labels = at(injectorOf(objects).deployment, 'spec', 'selector', 'matchLabels');
+      expect(at(labels, 'app.kubernetes.io/name')).toBe(webhookName);
+      expect(wiringProblems(objects)).toEqual([]);
+      const gateway = byKind(objects, 'Deployment').find(
+        (d) => d !== injectorOf(objects).deployment,
+      );
+      const gatewayLabels = at(gateway, 'spec', 'selector', 'matchLabels');
+      expect(matches(at(gateway, 'spec', 'template', 'metadata', 'labels'), labels)).toBe(false);
+      expect(
+        matches(
+          at(injectorOf(objects).deployment, 'spec', 'template', 'metadata', 'labels'),
+          gatewayLabels,
+        ),
+      ).toBe(false);
+    },
+  );
+
   it('keeps the gateway and the webhook apart: neither selects the other pods', () => {
     const { objects } = renderChart(helm, CHART, [], { set: INJECTOR });
     expect(byKind(objects, 'Deployment')).toHaveLength(2);

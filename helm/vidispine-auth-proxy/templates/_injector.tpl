@@ -12,8 +12,23 @@ after the suffix, a long fullname would lose it and name the webhook as the gate
 {{- printf "%s-injector" (include "vidispine-auth-proxy.fullname" . | trunc 54 | trimSuffix "-") -}}
 {{- end -}}
 
+{{/*
+The webhook's app.kubernetes.io/name: the name and "-injector", cut to a label's 63
+characters. A name of 62 or 63 characters would lose the whole suffix and select the
+gateway's pods (and the gateway's Services the webhook's): that one is cut before the
+suffix instead. Other lengths keep what they had, as a Deployment's selector cannot change.
+*/}}
+{{- define "vidispine-auth-proxy.injectorAppName" -}}
+{{- $name := include "vidispine-auth-proxy.name" . -}}
+{{- $cut := printf "%s-injector" $name | trunc 63 | trimSuffix "-" -}}
+{{- if eq $cut $name -}}
+{{- $cut = printf "%s-injector" ($name | trunc 54 | trimSuffix "-") -}}
+{{- end -}}
+{{- $cut -}}
+{{- end -}}
+
 {{- define "vidispine-auth-proxy.injectorSelectorLabels" -}}
-app.kubernetes.io/name: {{ printf "%s-injector" (include "vidispine-auth-proxy.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "vidispine-auth-proxy.injectorAppName" . }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 

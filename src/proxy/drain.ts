@@ -13,6 +13,7 @@
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
+import { keepBodilessAlive } from './bodiless';
 import type { Pipelines } from './pipeline';
 
 export class ConnectionDrain {
@@ -74,12 +75,16 @@ export class ConnectionDrain {
     this.pipelines.closeAfterAnswer(socket);
   }
 
-  /** The `ServerResponse` class for `http.createServer` that asks `beforeHead` first. */
+  /**
+   * The `ServerResponse` class for `http.createServer` that asks `beforeHead` first, and
+   * keeps an HTTP/1.0 client's connection after a bodiless answer (`keepBodilessAlive`).
+   */
   responseClass(): typeof http.ServerResponse<http.IncomingMessage> {
     const beforeHead = (res: http.ServerResponse): void => this.beforeHead(res);
     return class DrainingResponse extends http.ServerResponse {
       override writeHead(statusCode: number, ...rest: unknown[]): this {
         beforeHead(this);
+        keepBodilessAlive(this, statusCode);
         const writeHead = super.writeHead as (code: number, ...rest: unknown[]) => this;
         return writeHead.call(this, statusCode, ...rest);
       }

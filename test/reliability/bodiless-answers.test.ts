@@ -114,3 +114,49 @@ describe('HEAD answered with the Transfer-Encoding its GET would have', () => {
     expect(h.observer.upstreamErrors).toEqual([]);
   });
 });
+
+describe.each([
+  ['GET', 'HTTP/1.1 204 No Content\r\n\r\n'],
+  ['GET', 'HTTP/1.1 304 Not Modified\r\nETag: "v2"\r\n\r\n'],
+  ['HEAD', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'],
+  ['HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n'],
+  ['PUT', 'HTTP/1.1 204 No Content\r\n\r\n'],
+])('an HTTP/1.0 keep-alive %s answered %j', (method, head) => {
+  it('keeps its connection, as nginx does: a bodiless answer needs no length to end', async () => {
+    // ApacheBench's -k speaks this. Node keeps an HTTP/1.0 connection only for an answer
+    // with a Content-Length, though one without a body needs none.
+    const { upstream } = proxy;
+    upstream.respond = (request) =>
+      request.target === '/API/item/VX-1' ? head : ok(`answer ${request.sequence}`);
+    const body = method === 'PUT' ? 'Content-Length: 1\r\n\r\nx' : '\r\n';
+    const result = await rawRequest(
+      proxy.h.port,
+      `${method} /API/item/VX-1 HTTP/1.0\r\nConnection: keep-alive\r\n${body}` +
+        'GET /API/canary HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+      { responses: 2, head: [method === 'HEAD', false] },
+    );
+    const [answer, canary] = result.responses;
+    expect(answer.header('connection')).toBe('keep-alive');
+    expect(answer.header('keep-alive')).toMatch(/^timeout=\d+$/);
+    expect(answer.header('transfer-encoding')).toBeUndefined();
+    expect(canary.body.toString()).toBe(`answer ${upstream.requests[1].sequence}`);
+    expect(canary.header('connection')).toBe('keep-alive');
+    expect(result.trailing).toBe('');
+    expect(result.closed).toBe(false);
+  });
+});
+
+it('an HTTP/1.0 keep-alive GET answered without a length still ends with its connection', async () => {
+  const { upstream } = proxy;
+  upstream.respond = () =>
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n';
+  const result = await rawRequest(
+    proxy.h.port,
+    'GET /API/item/VX-1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+    { untilClosed: true },
+  );
+  expect(result.responses[0].header('connection')).toBe('close');
+  expect(result.responses[0].header('transfer-encoding')).toBeUndefined();
+  expect(result.responses[0].body.toString()).toBe('ok');
+  expect(result.closed).toBe(true);
+});

@@ -133,7 +133,12 @@ const headerCount: Pass = (head) =>
     ? undefined
     : refuse(431, `more than ${MAX_HEADER_FIELDS} header fields`);
 
-/** RFC 9112 §3.2: a request with more than one `Host` gets 400. */
+/**
+ * RFC 9112 §3.2: a request with more than one `Host`, or an HTTP/1.1 request with none (an
+ * absolute-form target does not excuse it, as in nginx), gets 400. The listener leaves the
+ * missing one to this pass rather than to Node, whose 400 said no reason and reached no
+ * metric or log, and which let a WebSocket upgrade through.
+ */
 const singleHost: Pass = (head) => {
   const raw = head.rawHeaders;
   let hosts = 0;
@@ -141,7 +146,10 @@ const singleHost: Pass = (head) => {
     // Stryker disable next-line ConditionalExpression: the length test only spares lower-casing other names
     if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts += 1;
   }
-  return hosts <= 1 ? undefined : refuse(400, 'more than one Host header');
+  if (hosts > 1) return refuse(400, 'more than one Host header');
+  return hosts === 0 && head.httpVersionMinor === 1
+    ? refuse(400, 'no Host header in an HTTP/1.1 request')
+    : undefined;
 };
 
 /**

@@ -146,6 +146,8 @@ function createDataListener(
     ...WEBSOCKET_UPGRADES_ONLY,
     ServerResponse: drain.responseClass(),
     requestTimeout: 0,
+    // Admission refuses an HTTP/1.1 request without Host, counted and with its reason.
+    requireHostHeader: false,
     headersTimeout: timeouts.headersTimeoutMs,
     connectionsCheckingInterval: timeouts.checkIntervalMs,
   });

@@ -85,6 +85,14 @@ describe('admission passes', () => {
     expect(refusal(head(raw.slice(0, 2 * MAX_HEADER_FIELDS)))).toBe('admitted');
   });
 
+  it('HTTP/1.1 without Host: 400, an upgrade too (RFC 9112 §3.2)', () => {
+    const reason = [400, 'no Host header in an HTTP/1.1 request'];
+    expect(refusal(head([]))).toEqual(reason);
+    expect(refusal(head([], { url: 'http://x/API/item' }))).toEqual(reason);
+    expect(refusal(head(['Upgrade', 'websocket', 'Connection', 'Upgrade']), true)).toEqual(reason);
+    expect(refusal(head(['Host', '']))).toBe('admitted');
+  });
+
   it('two Host headers: 400, in any case', () => {
     expect(refusal(head(['Host', 'a', 'HOST', 'b']))).toEqual([400, 'more than one Host header']);
   });

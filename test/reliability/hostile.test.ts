@@ -192,6 +192,23 @@ describe('sizes and methods', () => {
     expect(reply.text).toBe('runas');
   });
 
+  it('an HTTP/1.1 request without Host: 400 with its reason, counted under its method, nothing forwarded', async () => {
+    // RFC 9112 §3.2. Node answered it on its own, with no reason and seen by no metric or log.
+    const counted = (): Promise<number> =>
+      r.metric('vidispine_auth_proxy_requests_total', {
+        user: 'runas',
+        method: 'GET',
+        code: '400',
+      });
+    const before = { api: api(), counted: await counted() };
+    const answer = await rawExchange(r.port(), 'GET /API/whoami HTTP/1.1\r\n\r\n');
+    expect(answer.status).toBe(400);
+    expect(answer.text).toContain('no Host header in an HTTP/1.1 request');
+    expect(answer.closed).toBe(true);
+    expect(await counted()).toBe(before.counted + 1);
+    expect(api()).toBe(before.api);
+  });
+
   it.each(['FOO BAR', 'G@T', 'BREW', 'get', 'GET\t'])('method %j: 400', async (method) => {
     const before = api();
     const answer = await rawExchange(r.port(), `${method} /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n`);
@@ -302,6 +319,13 @@ describe('WebSocket upgrades', () => {
   it('a long target: 414, nothing forwarded', async () => {
     const answer = await rawExchange(r.port(), upgrade(`/APIWS/echo?q=${'a'.repeat(9 * 1024)}`));
     expect(answer.status).toBe(414);
+    expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
+  });
+
+  it('without Host in HTTP/1.1: 400, nothing forwarded', async () => {
+    const answer = await rawExchange(r.port(), upgrade('/APIWS/echo').replace('Host: x\r\n', ''));
+    expect(answer.status).toBe(400);
+    expect(answer.text).toContain('no Host header in an HTTP/1.1 request');
     expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
   });
 

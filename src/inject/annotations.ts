@@ -119,7 +119,7 @@ export const ANNOTATIONS = {
     'env',
     'environment variable name',
     '— (none set)',
-    "set in every app container (and the app's init containers) to `http://127.0.0.1:<port>/API`, before their own variables, which may use it as `$(NAME)`; replaces a variable of that name where it stands",
+    "set in every app container (and the app's init containers; not a service mesh's) to `http://127.0.0.1:<port>/API`, before their own variables, which may use it as `$(NAME)`; replaces a variable of that name where it stands",
   ),
   port: doc(
     'port',

@@ -36,6 +36,8 @@ interface PodProbe {
 
 export interface PodContainer {
   readonly name: string;
+  /** `Always` makes an init container a native sidecar. */
+  readonly restartPolicy?: string | null;
   readonly env?: readonly PodEnvVar[] | null;
   readonly ports?:
     readonly { readonly name?: string | null; readonly containerPort: number }[] | null;
@@ -84,6 +86,7 @@ const optionalPorts = optional(listOf(containerPort));
 
 const container: Check<void> = (value, path) => {
   const fields = named(value, path);
+  optionalString(fields.restartPolicy, at(path, 'restartPolicy'));
   optionalEnv(fields.env, at(path, 'env'));
   optionalPorts(fields.ports, at(path, 'ports'));
 };

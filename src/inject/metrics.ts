@@ -42,7 +42,7 @@ export class WebhookMetrics {
     const registers = [this.registry];
     const reviews = new Counter({
       name: `${METRIC_PREFIX}admission_reviews_total`,
-      help: 'AdmissionReviews answered, by result: injected, env_added, already_injected, ignored (not a pod CREATE), not_labelled (a pod without the opt-in label: the objectSelector is missing), denied.',
+      help: 'AdmissionReviews answered, by result: injected, env_added, moved (the sidecar moved after a service mesh proxy added since), already_injected, ignored (not a pod CREATE), not_labelled (a pod without the opt-in label: the objectSelector is missing), denied.',
       labelNames: ['result'],
       registers,
     });

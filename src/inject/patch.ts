@@ -6,6 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { INJECTED, METRICS_LABEL, type PodRequest, STATUS_ANNOTATION } from './annotations';
 import type { Pod, PodContainer } from './k8s';
+import { MESH_CONTAINERS, sidecarIndex, sidecarMove } from './placement';
 import {
   CA_VOLUME_NAME,
   CONTAINER_NAME,
@@ -17,12 +18,14 @@ import {
   VOLUME_NAME,
 } from './sidecar';
 
-export interface PatchOperation {
-  readonly op: 'add' | 'replace';
-  readonly path: string;
-  /** A `JsonText` here (not inside another value) is written as it is. */
-  readonly value: unknown;
-}
+export type PatchOperation =
+  | {
+      readonly op: 'add' | 'replace';
+      readonly path: string;
+      /** A `JsonText` here (not inside another value) is written as it is. */
+      readonly value: unknown;
+    }
+  | { readonly op: 'move'; readonly from: string; readonly path: string };
 
 /** A value already serialised as JSON. */
 class JsonText {
@@ -32,9 +35,13 @@ class JsonText {
 /** The patch as JSON text: what `JSON.stringify` writes, with each `JsonText` value in place. */
 export function patchText(patch: readonly PatchOperation[]): string {
   let text = '';
-  for (const { op, path, value } of patch) {
-    const json = value instanceof JsonText ? value.text : JSON.stringify(value);
-    text += `${text === '' ? '[' : ','}{"op":"${op}","path":${JSON.stringify(path)},"value":${json}}`;
+  for (const operation of patch) {
+    const { op, path } = operation;
+    const rest =
+      op === 'move'
+        ? `"from":${JSON.stringify(operation.from)}`
+        : `"value":${operation.value instanceof JsonText ? operation.value.text : JSON.stringify(operation.value)}`;
+    text += `${text === '' ? '[' : ','}{"op":"${op}","path":${JSON.stringify(path)},${rest}}`;
   }
   return `${text}]`;
 }
@@ -162,7 +169,10 @@ function envEntryOperations(
   return named ? operations : [{ op: 'add', path: `${container}/env/0`, value: entry }];
 }
 
-/** Sets `name=value` in each of the listed containers but the proxy (`field` is `containers` or `initContainers`). */
+/**
+ * Sets `name=value` in each of the listed containers but the proxy and a service mesh's
+ * (`field` is `containers` or `initContainers`).
+ */
 function envOperations(
   containers: readonly PodContainer[] | null | undefined,
   field: 'containers' | 'initContainers',
@@ -172,7 +182,7 @@ function envOperations(
   const entry = { name, value };
   const operations: PatchOperation[] = [];
   (containers ?? []).forEach((c, i) => {
-    if (c.name !== CONTAINER_NAME)
+    if (c.name !== CONTAINER_NAME && !MESH_CONTAINERS.has(c.name))
       operations.push(...envEntryOperations(c.env ?? [], pointer('spec', field, i), entry));
   });
   return operations;
@@ -244,11 +254,27 @@ export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] 
     ...appEnvPatch(pod, request),
     init.length === 0
       ? { op: 'add', path: '/spec/initContainers', value: new JsonText(`[${container.text}]`) }
-      : { op: 'add', path: '/spec/initContainers/0', value: container },
+      : {
+          op: 'add',
+          path: pointer('spec', 'initContainers', sidecarIndex(init)),
+          value: container,
+        },
     ...(volumes.length === 0
       ? [{ op: 'add', path: '/spec/volumes', value: added } as const]
       : added.map((value) => ({ op: 'add', path: '/spec/volumes/-', value }) as const)),
     ...pullSecretsPatch(pod, request.imagePullSecrets),
     ...metadataPatch(pod),
   ];
+}
+
+/**
+ * The sidecar this webhook injected, moved right after a mesh's proxy that another webhook
+ * added after it since; empty where it stands right. After the env operations, whose paths
+ * are the pod's indices as they were.
+ */
+export function placementPatch(pod: Pod): PatchOperation[] {
+  const move = sidecarMove(pod.spec.initContainers ?? []);
+  if (!move) return [];
+  const from = pointer('spec', 'initContainers', move.from);
+  return [{ op: 'move', from, path: pointer('spec', 'initContainers', move.to) }];
 }

@@ -6,7 +6,8 @@
  *   the objectSelector should never have sent);
  * - a pod that already runs the proxy is left as it is (reinvocation, the chart's or the
  *   component's sidecar); one this webhook injected only gets the app env variable added to
- *   containers that appeared since (another webhook's);
+ *   containers that appeared since (another webhook's), and its sidecar moved right after a
+ *   mesh's proxy that another webhook put after it;
  * - a pod whose annotations are bad or incomplete is denied, naming each annotation and
  *   what to set: it asked for the proxy and must not start without it;
  * - otherwise the JSONPatch that adds the sidecar.
@@ -27,6 +28,7 @@ import {
   injectionPatch,
   type PatchOperation,
   patchText,
+  placementPatch,
 } from './patch';
 import { boolean, object, optional, ShapeError, string } from './shape';
 
@@ -53,6 +55,7 @@ export interface AdmissionRequest {
 export const ADMISSION_RESULTS = [
   'injected',
   'env_added',
+  'moved',
   'already_injected',
   'ignored',
   'not_labelled',
@@ -160,8 +163,11 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
   const asked = readPodRequest(pod, defaults);
   if (hasSidecar(pod)) {
     // Reinvoked, or added otherwise: never a second proxy, never a denial of a pod that has one.
-    const patch = injectedByUs(pod) && !Array.isArray(asked) ? appEnvPatch(pod, asked) : [];
-    return patch.length > 0 ? allow('env_added', patch) : allow('already_injected');
+    if (!injectedByUs(pod)) return allow('already_injected');
+    const env = Array.isArray(asked) ? [] : appEnvPatch(pod, asked);
+    const move = placementPatch(pod);
+    if (move.length > 0) return allow('moved', [...env, ...move]);
+    return env.length > 0 ? allow('env_added', env) : allow('already_injected');
   }
   if (Array.isArray(asked)) {
     return {

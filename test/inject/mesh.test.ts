@@ -1,0 +1,266 @@
+/**
+ * The injected proxy beside a service mesh's sidecar: the real `inject` command over HTTPS,
+ * pods carrying Istio's and Linkerd's containers as their injectors write them, each patch
+ * applied with fast-json-patch and the pod validated against the Kubernetes schemas. Where
+ * the mesh captures the pod's traffic before its containers start (Istio CNI, Linkerd CNI),
+ * a proxy started before the mesh's native sidecar has its first mint redirected to a mesh
+ * proxy that is not running yet, and the pod never starts.
+ */
+import { schemaProblems, type K8sObject, at, records } from '../deploy/render';
+import { workloadProblems } from '../deploy/checks';
+import {
+  patched,
+  podReview,
+  type ReviewAnswer,
+  type RunningWebhook,
+  startWebhook,
+} from '../support/inject';
+
+type Pod = Record<string, unknown>;
+type Container = Record<string, unknown>;
+
+const ISTIO_IMAGE = 'docker.io/istio/proxyv2:1.24.2';
+const LINKERD_PROXY_IMAGE = 'cr.l5d.io/linkerd/proxy:edge-25.4.1';
+
+/** Istio's containers as its injector writes them with native sidecars (pkg/kube/inject). */
+const ISTIO = {
+  init: {
+    name: 'istio-init',
+    image: ISTIO_IMAGE,
+    args: ['istio-iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT'],
+    securityContext: {
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+      runAsUser: 0,
+      runAsNonRoot: false,
+    },
+  },
+  /** In place of istio-init with the Istio CNI: the capture is in place before any container. */
+  validation: {
+    name: 'istio-validation',
+    image: ISTIO_IMAGE,
+    args: ['istio-iptables', '--run-validation', '--skip-rule-apply'],
+    securityContext: { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true },
+  },
+  proxy: {
+    name: 'istio-proxy',
+    image: ISTIO_IMAGE,
+    restartPolicy: 'Always',
+    args: ['proxy', 'sidecar', '--domain', '$(POD_NAMESPACE).svc.cluster.local'],
+    ports: [{ name: 'http-envoy-prom', containerPort: 15090, protocol: 'TCP' }],
+    startupProbe: {
+      httpGet: { path: '/healthz/ready', port: 15021 },
+      periodSeconds: 1,
+      failureThreshold: 600,
+    },
+    securityContext: { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true },
+  },
+};
+
+/** Linkerd's as its proxy-injector writes them with proxy-enable-native-sidecar (charts/patch). */
+const LINKERD = {
+  init: {
+    name: 'linkerd-init',
+    image: 'cr.l5d.io/linkerd/proxy-init:v2.4.2',
+    args: ['--incoming-proxy-port', '4143', '--outgoing-proxy-port', '4140', '--proxy-uid', '2102'],
+    securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] }, runAsUser: 65534 },
+  },
+  /** In place of linkerd-init with the Linkerd CNI. */
+  validator: {
+    name: 'linkerd-network-validator',
+    image: LINKERD_PROXY_IMAGE,
+    command: ['/usr/lib/linkerd/linkerd2-network-validator'],
+    args: ['--connect-addr', '0.0.0.0:4140', '--listen-addr', '0.0.0.0:4140'],
+    securityContext: { runAsUser: 65534, runAsNonRoot: true },
+  },
+  proxy: {
+    name: 'linkerd-proxy',
+    image: LINKERD_PROXY_IMAGE,
+    restartPolicy: 'Always',
+    ports: [
+      { name: 'linkerd-proxy', containerPort: 4143 },
+      { name: 'linkerd-admin', containerPort: 4191 },
+    ],
+    startupProbe: { httpGet: { path: '/ready', port: 4191 }, failureThreshold: 120 },
+    securityContext: { runAsUser: 2102, runAsNonRoot: true },
+  },
+};
+
+/** Each mesh's containers at the head of initContainers, in the order its injector leaves them. */
+const MESHES: readonly [string, Container[]][] = [
+  ['Istio', [ISTIO.init, ISTIO.proxy]],
+  ['Istio with its CNI', [ISTIO.validation, ISTIO.proxy]],
+  ['Linkerd', [LINKERD.init, LINKERD.proxy]],
+  ['Linkerd with its CNI', [LINKERD.validator, LINKERD.proxy]],
+];
+
+const APP = { name: 'shop', image: 'registry.example.com/shop:2' };
+const MIGRATE = { name: 'migrate', image: 'registry.example.com/shop:2', args: ['migrate'] };
+const ASKS = {
+  'vidispine-auth-proxy/user': 'shop',
+  'vidispine-auth-proxy/secret': 'shop-vidispine',
+  'vidispine-auth-proxy/env': 'VIDISPINE_API',
+};
+const API = { name: 'VIDISPINE_API', value: 'http://127.0.0.1:8080/API' };
+
+function pod(
+  initContainers: readonly Container[],
+  containers: readonly Container[] = [APP],
+  annotations: Record<string, string> = ASKS,
+): Pod {
+  return {
+    metadata: {
+      generateName: 'shop-7d9c-',
+      labels: { app: 'shop', 'vidispine-auth-proxy/inject': 'true' },
+      annotations,
+    },
+    spec: {
+      ...(initContainers.length > 0 ? { initContainers: [...initContainers] } : {}),
+      containers: [...containers],
+    },
+  };
+}
+
+const spec = (p: Pod): Record<string, unknown> => at(p, 'spec') as Record<string, unknown>;
+const initNames = (p: Pod): unknown[] => records(spec(p).initContainers).map((c) => c.name);
+const initContainer = (p: Pod, name: string): Container | undefined =>
+  records(spec(p).initContainers).find((c) => c.name === name);
+
+/** The pod as Kubernetes and the deployment checks see it: no problem. */
+function valid(p: Pod): Pod {
+  const object = { ...p, metadata: { ...(p.metadata as object), name: 'shop' } } as K8sObject;
+  expect([...schemaProblems([object]), ...workloadProblems([object])]).toEqual([]);
+  return p;
+}
+
+let webhook: RunningWebhook;
+beforeAll(async () => {
+  webhook = await startWebhook();
+});
+afterAll(async () => {
+  await webhook.stop();
+});
+
+async function injected(stock: Pod): Promise<Pod> {
+  const answer = await webhook.review(podReview(stock));
+  expect(answer.allowed).toBe(true);
+  return valid(patched(stock, answer));
+}
+
+/** A reinvocation's answer to `p` (the API server sends the pod as other webhooks left it). */
+const reinvoked = (p: Pod): Promise<ReviewAnswer> => webhook.review(podReview(p));
+
+describe("a mesh's native sidecar injected before ours (its webhook's configuration sorts first)", () => {
+  it.each(MESHES)(
+    "%s: the proxy starts right after the mesh's proxy, still before the app's init containers",
+    async (_mesh, meshContainers) => {
+      const result = await injected(pod([...meshContainers, MIGRATE]));
+      expect(initNames(result)).toEqual([
+        ...meshContainers.map((c) => c.name),
+        'vidispine-auth-proxy',
+        'migrate',
+      ]);
+      // The mesh's containers are as the mesh wrote them; the app's init container gets the URL.
+      expect(records(spec(result).initContainers).slice(0, meshContainers.length)).toEqual(
+        meshContainers,
+      );
+      expect(initContainer(result, 'migrate')?.env).toEqual([API]);
+      expect(spec(result).containers).toEqual([{ ...APP, env: [API] }]);
+      // Nothing more to do on a reinvocation.
+      expect((await reinvoked(result)).patch).toBeUndefined();
+    },
+  );
+
+  it('without init containers of the app, the proxy is the last init container', async () => {
+    const result = await injected(pod([ISTIO.validation, ISTIO.proxy]));
+    expect(initNames(result)).toEqual(['istio-validation', 'istio-proxy', 'vidispine-auth-proxy']);
+  });
+
+  it("a mesh proxy that is a regular container leaves the proxy first: the mesh's istio-init runs after it, as Istio places it", async () => {
+    // Istio without native sidecars: istio-init last so that earlier init containers reach the
+    // network; the proxy's first mint goes out before the capture, the app's through istio-proxy.
+    const istio = { ...ISTIO.proxy, restartPolicy: undefined };
+    const result = await injected(pod([MIGRATE, ISTIO.init], [APP, istio]));
+    expect(initNames(result)).toEqual(['vidispine-auth-proxy', 'migrate', 'istio-init']);
+    // The mesh's containers are not the app's: no env variable for them.
+    expect(records(spec(result).containers)[1]).toEqual(istio);
+    expect(initContainer(result, 'istio-init')).toEqual(ISTIO.init);
+    // Linkerd without native sidecars: linkerd-init appended, the proxy a regular container.
+    const linkerd = { ...LINKERD.proxy, restartPolicy: undefined };
+    const withLinkerd = await injected(pod([LINKERD.init], [linkerd, APP]));
+    expect(initNames(withLinkerd)).toEqual(['vidispine-auth-proxy', 'linkerd-init']);
+  });
+});
+
+describe("a mesh's native sidecar injected after ours (reinvocationPolicy: IfNeeded)", () => {
+  it("Linkerd's injector puts its containers first: the pod is left as it is", async () => {
+    const ours = await injected(pod([MIGRATE]));
+    // Linkerd's patch: linkerd-init at /spec/initContainers/0, linkerd-proxy at /1.
+    const meshed = structuredClone(ours);
+    (spec(meshed).initContainers as Container[]).unshift(LINKERD.init, LINKERD.proxy);
+    const answer = await reinvoked(meshed);
+    expect(answer.allowed).toBe(true);
+    expect(answer.patch).toBeUndefined();
+  });
+
+  it.each(MESHES)(
+    '%s added after the proxy: it is moved right after the mesh proxy, once',
+    async (_mesh, meshContainers) => {
+      const ours = await injected(pod([], [APP]));
+      const meshed = structuredClone(ours);
+      (spec(meshed).initContainers as Container[]).push(...meshContainers);
+      const sidecar = initContainer(meshed, 'vidispine-auth-proxy');
+
+      const answer = await reinvoked(meshed);
+      expect(answer.allowed).toBe(true);
+      expect(answer.patch).toEqual([
+        {
+          op: 'move',
+          from: '/spec/initContainers/0',
+          path: `/spec/initContainers/${meshContainers.length}`,
+        },
+      ]);
+      const moved = valid(patched(meshed, answer));
+      expect(initNames(moved)).toEqual([
+        ...meshContainers.map((c) => c.name),
+        'vidispine-auth-proxy',
+      ]);
+      // Moved as it was, not written anew.
+      expect(initContainer(moved, 'vidispine-auth-proxy')).toEqual(sidecar);
+      // Idempotent: the moved pod is left as it is, and so is a dryRun of it.
+      expect((await reinvoked(moved)).patch).toBeUndefined();
+      expect((await webhook.review(podReview(moved, { dryRun: true }))).patch).toBeUndefined();
+      expect((await webhook.ops('/metrics')).body).toMatch(
+        /^vidispine_auth_proxy_admission_reviews_total\{result="moved"\} [1-9]/m,
+      );
+    },
+  );
+
+  it('the move comes after the env variable of containers added since, whose paths it shifts', async () => {
+    const ours = await injected(pod([MIGRATE]));
+    const meshed = structuredClone(ours);
+    // A mesh that appended its containers, and another webhook's init container after them.
+    const added = { name: 'fetch-config', image: 'registry.example.com/fetch:1' };
+    (spec(meshed).initContainers as Container[]).push(ISTIO.validation, ISTIO.proxy, added);
+    const answer = await reinvoked(meshed);
+    expect(answer.patch).toEqual([
+      { op: 'add', path: '/spec/initContainers/4/env', value: [API] },
+      { op: 'move', from: '/spec/initContainers/0', path: '/spec/initContainers/3' },
+    ]);
+    const moved = valid(patched(meshed, answer));
+    expect(initNames(moved)).toEqual([
+      'migrate',
+      'istio-validation',
+      'istio-proxy',
+      'vidispine-auth-proxy',
+      'fetch-config',
+    ]);
+    expect(initContainer(moved, 'fetch-config')?.env).toEqual([API]);
+    expect((await reinvoked(moved)).patch).toBeUndefined();
+  });
+
+  it("a proxy the pod's own template placed is never moved", async () => {
+    const own = { name: 'vidispine-auth-proxy', image: 'x', restartPolicy: 'Always' };
+    const answer = await reinvoked(pod([own, ISTIO.validation, ISTIO.proxy]));
+    expect(answer.patch).toBeUndefined();
+  });
+});

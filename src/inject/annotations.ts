@@ -21,6 +21,7 @@ import { accessKeyId, fileSchema, logLevelSchema, userName } from '../config/sch
 import type { Resources } from '../config/injector';
 import type { Pod, PodContainer } from './k8s';
 import { aboveLimit, parseQuantity } from '../config/quantity';
+import { NO_NAMES } from './placement';
 import { nearestAmong } from '../config/suggest';
 import {
   CONTAINER_NAME,
@@ -121,6 +122,12 @@ export const ANNOTATIONS = {
     '— (none set)',
     "set in every app container (and the app's init containers; not a service mesh's) to `http://127.0.0.1:<port>/API`, before their own variables, which may use it as `$(NAME)`; replaces a variable of that name where it stands",
   ),
+  startAfter: doc(
+    'start-after',
+    'init container names, comma-separated',
+    "— (a service mesh's native proxy alone)",
+    "init containers the proxy starts after, besides Istio's `istio-proxy` and Linkerd's `linkerd-proxy` native sidecars: another mesh's (Kuma's `kuma-init,kuma-sidecar`) or a tool's; the proxy goes right after the last of them in the pod, and is moved there on reinvocation when another webhook adds one after it; they get no `env` variable (they run before the proxy)",
+  ),
   port: doc(
     'port',
     '1-65535',
@@ -218,6 +225,8 @@ export interface PodRequest {
   readonly envName?: string;
   /** The webhook's pull secrets for the proxy image, added to the pod's. */
   readonly imagePullSecrets: readonly string[];
+  /** Init containers the sidecar starts after (`start-after`), besides a mesh's proxy. */
+  readonly startAfter: ReadonlySet<string>;
 }
 
 type Reader = {
@@ -274,6 +283,7 @@ export function readPodRequest(
   const tokenAutoRefresh = readBoolean(r, ANNOTATIONS.tokenAutoRefresh, false);
   const logLevel = readLogLevel(r);
   const resources = readResources(r, defaults.resources);
+  const startAfter = readStartAfter(r);
   const envName = r.get(ANNOTATIONS.env);
   if (envName !== undefined && !ENV_NAME.test(envName)) {
     r.problem(
@@ -308,6 +318,7 @@ export function readPodRequest(
     },
     ...(envName ? { envName } : {}),
     imagePullSecrets: defaults.imagePullSecrets,
+    startAfter,
   };
 }
 
@@ -535,6 +546,41 @@ function readCredential(r: Reader, defaults: InjectDefaults): SidecarCredential 
   }
   r.problem(a, `${shown(mode)} is not one of ${CREDENTIALS.join(', ')}`);
   return undefined;
+}
+
+// Kubernetes's rule for a container's name (a DNS label).
+const CONTAINER_NAME_RULE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const MAX_CONTAINER_NAME = 63;
+
+/** The containers the pod names; the first wrong name is a problem, and none are used then. */
+function readStartAfter(r: Reader): ReadonlySet<string> {
+  const a = ANNOTATIONS.startAfter;
+  const value = r.get(a);
+  if (value === undefined) return NO_NAMES;
+  if (value === '') {
+    r.problem(
+      a,
+      'empty: list the init containers the proxy starts after (e.g. kuma-init,kuma-sidecar), or remove it',
+    );
+    return NO_NAMES;
+  }
+  const names = value.split(',').map((name) => name.trim());
+  const problem = (name: string): string | undefined => {
+    if (name === '') return `${shown(value)} has an empty name: separate the names by one comma`;
+    if (name === CONTAINER_NAME)
+      return `${shown(name)} is the proxy itself: list the containers it starts after`;
+    if (name.length > MAX_CONTAINER_NAME || !CONTAINER_NAME_RULE.test(name))
+      return `${shown(name)} is not a container name (lower-case letters, digits and -, at most ${MAX_CONTAINER_NAME} characters)`;
+    return undefined;
+  };
+  for (const name of names) {
+    const found = problem(name);
+    if (found !== undefined) {
+      r.problem(a, found);
+      return NO_NAMES;
+    }
+  }
+  return new Set(names);
 }
 
 function readPort(r: Reader, a: AnnotationDoc, fallback: number): number {

@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { INJECTED, METRICS_LABEL, type PodRequest, STATUS_ANNOTATION } from './annotations';
 import type { Pod, PodContainer } from './k8s';
-import { MESH_CONTAINERS, sidecarIndex, sidecarMove } from './placement';
+import { MESH_CONTAINERS, NO_NAMES, sidecarIndex, sidecarMove } from './placement';
 import {
   CA_VOLUME_NAME,
   CONTAINER_NAME,
@@ -170,19 +170,19 @@ function envEntryOperations(
 }
 
 /**
- * Sets `name=value` in each of the listed containers but the proxy and a service mesh's
- * (`field` is `containers` or `initContainers`).
+ * Sets `name=value` in each of the listed containers (`field` is `containers` or
+ * `initContainers`) but the proxy, a service mesh's and those named `before` (the init
+ * containers the proxy starts after, which cannot reach it).
  */
 function envOperations(
   containers: readonly PodContainer[] | null | undefined,
   field: 'containers' | 'initContainers',
-  name: string,
-  value: string,
+  entry: { readonly name: string; readonly value: string },
+  before: ReadonlySet<string>,
 ): PatchOperation[] {
-  const entry = { name, value };
   const operations: PatchOperation[] = [];
   (containers ?? []).forEach((c, i) => {
-    if (c.name !== CONTAINER_NAME && !MESH_CONTAINERS.has(c.name))
+    if (c.name !== CONTAINER_NAME && !MESH_CONTAINERS.has(c.name) && !before.has(c.name))
       operations.push(...envEntryOperations(c.env ?? [], pointer('spec', field, i), entry));
   });
   return operations;
@@ -191,10 +191,11 @@ function envOperations(
 /** The env variable the pod asked for, in every app container; empty when none was asked. */
 export function appEnvPatch(pod: Pod, request: PodRequest): PatchOperation[] {
   if (request.envName === undefined) return [];
-  const url = proxyApiUrl(request.settings);
+  const entry = { name: request.envName, value: proxyApiUrl(request.settings) };
   return [
-    ...envOperations(pod.spec.initContainers, 'initContainers', request.envName, url),
-    ...envOperations(pod.spec.containers, 'containers', request.envName, url),
+    ...envOperations(pod.spec.initContainers, 'initContainers', entry, request.startAfter),
+    // The app's containers start after every init container, the proxy included.
+    ...envOperations(pod.spec.containers, 'containers', entry, NO_NAMES),
   ];
 }
 
@@ -256,7 +257,7 @@ export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] 
       ? { op: 'add', path: '/spec/initContainers', value: new JsonText(`[${container.text}]`) }
       : {
           op: 'add',
-          path: pointer('spec', 'initContainers', sidecarIndex(init)),
+          path: pointer('spec', 'initContainers', sidecarIndex(init, request.startAfter)),
           value: container,
         },
     ...(volumes.length === 0
@@ -268,12 +269,12 @@ export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] 
 }
 
 /**
- * The sidecar this webhook injected, moved right after a mesh's proxy that another webhook
- * added after it since; empty where it stands right. After the env operations, whose paths
- * are the pod's indices as they were.
+ * The sidecar this webhook injected, moved right after a mesh's proxy (or a container `named`
+ * by the pod) that another webhook added after it since; empty where it stands right. After
+ * the env operations, whose paths are the pod's indices as they were.
  */
-export function placementPatch(pod: Pod): PatchOperation[] {
-  const move = sidecarMove(pod.spec.initContainers ?? []);
+export function placementPatch(pod: Pod, named: ReadonlySet<string>): PatchOperation[] {
+  const move = sidecarMove(pod.spec.initContainers ?? [], named);
   if (!move) return [];
   const from = pointer('spec', 'initContainers', move.from);
   return [{ op: 'move', from, path: pointer('spec', 'initContainers', move.to) }];

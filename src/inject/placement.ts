@@ -23,18 +23,23 @@ export const MESH_CONTAINERS: ReadonlySet<string> = new Set([
   ...MESH_PROXIES,
 ]);
 
+/** No containers named by the pod (`vidispine-auth-proxy/start-after` not set). */
+export const NO_NAMES: ReadonlySet<string> = new Set();
+
 /**
- * Whether the proxy must start after `c`: a mesh's proxy that runs as a native sidecar. One
- * that is a regular container starts after every init container whatever their order; the
- * mesh then places its capturing init container last (Istio's istio-init, Linkerd's
- * linkerd-init), so the proxy, first, mints before the capture.
+ * Whether the proxy must start after `c`: one the pod names (`vidispine-auth-proxy/start-after`)
+ * or a mesh's proxy that runs as a native sidecar. A mesh proxy that is a regular container
+ * starts after every init container whatever their order; the mesh then places its capturing
+ * init container last (Istio's istio-init, Linkerd's linkerd-init), so the proxy, first,
+ * mints before the capture.
  */
-const precedes = (c: PodContainer): boolean =>
-  MESH_PROXIES.has(c.name) && c.restartPolicy === 'Always';
+const precedes = (c: PodContainer, named: ReadonlySet<string>): boolean =>
+  named.has(c.name) || (MESH_PROXIES.has(c.name) && c.restartPolicy === 'Always');
 
 /** Where a new sidecar goes in `init` (the pod's init containers, without one): right after the last it must follow. */
-export function sidecarIndex(init: readonly PodContainer[]): number {
-  for (let i = init.length - 1; i >= 0; i--) if (precedes(init[i] as PodContainer)) return i + 1;
+export function sidecarIndex(init: readonly PodContainer[], named: ReadonlySet<string>): number {
+  for (let i = init.length - 1; i >= 0; i--)
+    if (precedes(init[i] as PodContainer, named)) return i + 1;
   return 0;
 }
 
@@ -49,9 +54,15 @@ export interface SidecarMove {
  * webhook added one since); undefined when it is where it belongs, which leaves a pod the
  * webhook placed, or moved once, as it is.
  */
-export function sidecarMove(init: readonly PodContainer[]): SidecarMove | undefined {
+export function sidecarMove(
+  init: readonly PodContainer[],
+  named: ReadonlySet<string>,
+): SidecarMove | undefined {
   const from = init.findIndex((c) => c.name === CONTAINER_NAME);
   if (from < 0) return undefined;
-  const to = sidecarIndex(init.filter((_, i) => i !== from));
+  const to = sidecarIndex(
+    init.filter((_, i) => i !== from),
+    named,
+  );
   return to > from ? { from, to } : undefined;
 }

@@ -30,6 +30,7 @@ import {
   patchText,
   placementPatch,
 } from './patch';
+import { NO_NAMES } from './placement';
 import { boolean, object, optional, ShapeError, string } from './shape';
 
 const optionalString = optional(string);
@@ -165,7 +166,7 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
     // Reinvoked, or added otherwise: never a second proxy, never a denial of a pod that has one.
     if (!injectedByUs(pod)) return allow('already_injected');
     const env = Array.isArray(asked) ? [] : appEnvPatch(pod, asked);
-    const move = placementPatch(pod);
+    const move = placementPatch(pod, Array.isArray(asked) ? NO_NAMES : asked.startAfter);
     if (move.length > 0) return allow('moved', [...env, ...move]);
     return env.length > 0 ? allow('env_added', env) : allow('already_injected');
   }

@@ -149,6 +149,28 @@ async function injected(stock: Pod): Promise<Pod> {
 /** A reinvocation's answer to `p` (the API server sends the pod as other webhooks left it). */
 const reinvoked = (p: Pod): Promise<ReviewAnswer> => webhook.review(podReview(p));
 
+/**
+ * `stock` injected, then `added` appended to its init containers by another webhook, and the
+ * reinvocation's answer to that.
+ */
+async function addedAfterOurs(
+  stock: Pod,
+  added: readonly Container[],
+): Promise<{ meshed: Pod; answer: ReviewAnswer }> {
+  const meshed = structuredClone(await injected(stock));
+  (spec(meshed).initContainers as Container[]).push(...added);
+  const answer = await reinvoked(meshed);
+  expect(answer.allowed).toBe(true);
+  return { meshed, answer };
+}
+
+/** The pod the answer makes, which a further reinvocation leaves as it is. */
+async function settled(meshed: Pod, answer: ReviewAnswer): Promise<Pod> {
+  const result = valid(patched(meshed, answer));
+  expect((await reinvoked(result)).patch).toBeUndefined();
+  return result;
+}
+
 describe("a mesh's native sidecar injected before ours (its webhook's configuration sorts first)", () => {
   it.each(MESHES)(
     "%s: the proxy starts right after the mesh's proxy, still before the app's init containers",
@@ -205,13 +227,7 @@ describe("a mesh's native sidecar injected after ours (reinvocationPolicy: IfNee
   it.each(MESHES)(
     '%s added after the proxy: it is moved right after the mesh proxy, once',
     async (_mesh, meshContainers) => {
-      const ours = await injected(pod([], [APP]));
-      const meshed = structuredClone(ours);
-      (spec(meshed).initContainers as Container[]).push(...meshContainers);
-      const sidecar = initContainer(meshed, 'vidispine-auth-proxy');
-
-      const answer = await reinvoked(meshed);
-      expect(answer.allowed).toBe(true);
+      const { meshed, answer } = await addedAfterOurs(pod([], [APP]), meshContainers);
       expect(answer.patch).toEqual([
         {
           op: 'move',
@@ -219,15 +235,16 @@ describe("a mesh's native sidecar injected after ours (reinvocationPolicy: IfNee
           path: `/spec/initContainers/${meshContainers.length}`,
         },
       ]);
-      const moved = valid(patched(meshed, answer));
+      // Idempotent: the moved pod is left as it is, and so is a dryRun of it.
+      const moved = await settled(meshed, answer);
       expect(initNames(moved)).toEqual([
         ...meshContainers.map((c) => c.name),
         'vidispine-auth-proxy',
       ]);
       // Moved as it was, not written anew.
-      expect(initContainer(moved, 'vidispine-auth-proxy')).toEqual(sidecar);
-      // Idempotent: the moved pod is left as it is, and so is a dryRun of it.
-      expect((await reinvoked(moved)).patch).toBeUndefined();
+      expect(initContainer(moved, 'vidispine-auth-proxy')).toEqual(
+        initContainer(meshed, 'vidispine-auth-proxy'),
+      );
       expect((await webhook.review(podReview(moved, { dryRun: true }))).patch).toBeUndefined();
       expect((await webhook.ops('/metrics')).body).toMatch(
         /^vidispine_auth_proxy_admission_reviews_total\{result="moved"\} [1-9]/m,
@@ -236,17 +253,18 @@ describe("a mesh's native sidecar injected after ours (reinvocationPolicy: IfNee
   );
 
   it('the move comes after the env variable of containers added since, whose paths it shifts', async () => {
-    const ours = await injected(pod([MIGRATE]));
-    const meshed = structuredClone(ours);
     // A mesh that appended its containers, and another webhook's init container after them.
     const added = { name: 'fetch-config', image: 'registry.example.com/fetch:1' };
-    (spec(meshed).initContainers as Container[]).push(ISTIO.validation, ISTIO.proxy, added);
-    const answer = await reinvoked(meshed);
+    const { meshed, answer } = await addedAfterOurs(pod([MIGRATE]), [
+      ISTIO.validation,
+      ISTIO.proxy,
+      added,
+    ]);
     expect(answer.patch).toEqual([
       { op: 'add', path: '/spec/initContainers/4/env', value: [API] },
       { op: 'move', from: '/spec/initContainers/0', path: '/spec/initContainers/3' },
     ]);
-    const moved = valid(patched(meshed, answer));
+    const moved = await settled(meshed, answer);
     expect(initNames(moved)).toEqual([
       'migrate',
       'istio-validation',
@@ -255,12 +273,77 @@ describe("a mesh's native sidecar injected after ours (reinvocationPolicy: IfNee
       'fetch-config',
     ]);
     expect(initContainer(moved, 'fetch-config')?.env).toEqual([API]);
-    expect((await reinvoked(moved)).patch).toBeUndefined();
   });
 
   it("a proxy the pod's own template placed is never moved", async () => {
     const own = { name: 'vidispine-auth-proxy', image: 'x', restartPolicy: 'Always' };
     const answer = await reinvoked(pod([own, ISTIO.validation, ISTIO.proxy]));
     expect(answer.patch).toBeUndefined();
+  });
+});
+
+describe('vidispine-auth-proxy/start-after: the init containers the proxy starts after', () => {
+  /** Kuma's containers with its native sidecar: another mesh, named by the pod. */
+  const KUMA_INIT = { name: 'kuma-init', image: 'docker.io/kumahq/kuma-init:2.9.0' };
+  const KUMA = {
+    name: 'kuma-sidecar',
+    image: 'docker.io/kumahq/kuma-dp:2.9.0',
+    restartPolicy: 'Always',
+  };
+  const AFTER_KUMA = { ...ASKS, 'vidispine-auth-proxy/start-after': 'kuma-init, kuma-sidecar' };
+
+  it('puts the proxy right after the last of them, which get no env variable (they run before it)', async () => {
+    const result = await injected(pod([KUMA_INIT, KUMA, MIGRATE], [APP], AFTER_KUMA));
+    expect(initNames(result)).toEqual([
+      'kuma-init',
+      'kuma-sidecar',
+      'vidispine-auth-proxy',
+      'migrate',
+    ]);
+    expect(records(spec(result).initContainers).slice(0, 2)).toEqual([KUMA_INIT, KUMA]);
+    expect(initContainer(result, 'migrate')?.env).toEqual([API]);
+    expect((await reinvoked(result)).patch).toBeUndefined();
+  });
+
+  it("never before a known mesh's proxy; a name not in the pod (yet) changes nothing", async () => {
+    const asks = { ...ASKS, 'vidispine-auth-proxy/start-after': 'istio-init,vault-agent-init' };
+    const result = await injected(pod([ISTIO.init, ISTIO.proxy, MIGRATE], [APP], asks));
+    expect(initNames(result)).toEqual([
+      'istio-init',
+      'istio-proxy',
+      'vidispine-auth-proxy',
+      'migrate',
+    ]);
+  });
+
+  it('moves the proxy on reinvocation after one that another webhook added after it', async () => {
+    const { meshed, answer } = await addedAfterOurs(pod([MIGRATE], [APP], AFTER_KUMA), [
+      KUMA_INIT,
+      KUMA,
+    ]);
+    // The env variable is not added to them: they run before the proxy.
+    expect(answer.patch).toEqual([
+      { op: 'move', from: '/spec/initContainers/0', path: '/spec/initContainers/3' },
+    ]);
+    const moved = await settled(meshed, answer);
+    expect(initNames(moved)).toEqual([
+      'migrate',
+      'kuma-init',
+      'kuma-sidecar',
+      'vidispine-auth-proxy',
+    ]);
+  });
+
+  it.each([
+    ['Kuma-Sidecar', '"Kuma-Sidecar" is not a container name'],
+    ['kuma-init,,kuma-sidecar', 'an empty name'],
+    ['vidispine-auth-proxy', 'is the proxy itself'],
+    ['', 'empty'],
+  ])('%j is denied, naming the annotation', async (value, problem) => {
+    const stock = pod([], [APP], { ...ASKS, 'vidispine-auth-proxy/start-after': value });
+    const answer = await webhook.review(podReview(stock));
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain('vidispine-auth-proxy/start-after: ');
+    expect(answer.status?.message).toContain(problem);
   });
 });

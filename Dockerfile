@@ -2,7 +2,9 @@
 # vidispine-auth-proxy image: build with dev dependencies; run the bundled CLI (dist/cli.js and
 # dist/vendor/, which hold every dependency it runs) on Node.js alone, with no node_modules.
 #   docker build -t vidispine-auth-proxy:0.1.0 --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
-# The result holds node, the shared libraries it loads and the app, and nothing else of the
+# The result holds node, the shared libraries it loads and the app, with the licences of
+# node, the app and the packages bundled in it (/usr/local/LICENSE, /app/LICENSE,
+# /app/THIRD_PARTY_NOTICES), and nothing else of the
 # base image (no npm, npx, corepack or yarn, no shell, no Debian tools); it runs as a numeric
 # non-root user, writes nothing to its filesystem (so `readOnlyRootFilesystem: true` works)
 # and has no shell-form entrypoint: PID 1 is node, which receives SIGTERM directly and
@@ -16,16 +18,19 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: the package's `prepare` script builds, and the sources are not here yet.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.mjs ./scripts/
+COPY scripts/build.mjs scripts/notices.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
 # What runs: the bundle, its lazily loaded vendor files and their source maps (for
 # `node --enable-source-maps`); package.json for the version; and the licence at the
-# package's root, where npm puts it, as Apache-2.0 asks of whoever passes the image on.
+# package's root, where npm puts it, as Apache-2.0 asks of whoever passes the image on,
+# beside the notices of the packages bundled with it (the build writes them, and stops on a
+# licence that is not a permissive one), whose licences ask the same.
 FROM scratch AS app
 COPY --from=build /app/dist/cli.js /app/dist/cli.js.map /app/dist/
 COPY --from=build /app/dist/vendor /app/dist/vendor
+COPY --from=build /app/dist/THIRD_PARTY_NOTICES /app/
 COPY package.json LICENSE /app/
 
 # V8's code cache of the bundle, written by the uid the container runs as (Node.js files the
@@ -39,7 +44,9 @@ RUN mkdir /compile-cache && chown 65532:65532 /compile-cache
 USER 65532:65532
 RUN NODE_COMPILE_CACHE=/compile-cache node /app/dist/cli.js --version
 
-# What the proxy runs on, gathered from the base image: node, the shared libraries it links
+# What the proxy runs on, gathered from the base image: node and its licence (the Node.js
+# release's LICENSE, which the base image unpacks with node into /usr/local, and which also
+# holds the licences of what node is built from), the shared libraries it links
 # (at the paths its loader looks in; /lib and /lib64 stay the links merged /usr makes them),
 # nsswitch.conf (so /etc/hosts, and Kubernetes' hostAliases, answers before DNS), and an
 # /etc/passwd and /etc/group naming uid and gid 65532. Node verifies TLS against the CA
@@ -50,6 +57,7 @@ FROM ${NODE_IMAGE} AS runtime
 RUN set -eu; \
     mkdir -p /runtime/usr/local/bin /runtime/etc; \
     cp -a /usr/local/bin/node /runtime/usr/local/bin/; \
+    cp -a /usr/local/LICENSE /runtime/usr/local/; \
     for dir in /lib /lib32 /lib64 /libx32; do \
       if [ -L "$dir" ]; then cp -a "$dir" /runtime/; fi; \
     done; \

@@ -12,13 +12,24 @@
 //      so no class exists twice (`instanceof` holds): undici's two parts come through one
 //      module of ours (src/proxy/undici.ts), since each bundled apart carries undici's
 //      internals. The CLI needs no node_modules.
-// Both steps skip their work while dist/ is newer than its inputs, so every command that needs
+//   3. dist/THIRD_PARTY_NOTICES (scripts/notices.mjs): the licence of every package with code
+//      in those bundles, from the metafiles; a package under a licence that is not one of the
+//      permissive ones allowed there, or under none, fails the build.
+// The steps skip their work while dist/ is newer than their inputs, so every command that needs
 // dist/ builds first at little cost (tests too: test/support/build-dist.ts).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  NOTICES,
+  PERMISSIVE,
+  bundledPackageDirs,
+  readPackage,
+  refused,
+  renderNotices,
+} from './notices.mjs';
 
 const require = createRequire(import.meta.url);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -82,6 +93,7 @@ async function bundle() {
   const esbuild = await import('esbuild');
   // Every vendor file is written again below; one a former build left would ship unused.
   rmSync(join(DIST, 'vendor'), { recursive: true, force: true });
+  rmSync(join(DIST, NOTICES), { force: true });
   const common = {
     bundle: true,
     platform: 'node',
@@ -134,16 +146,45 @@ async function bundle() {
   for (const name of LLHTTP) {
     writeFileSync(join(DIST, POOL_DIR, `${name}.wasm`), require(`undici/lib/llhttp/${name}.js`));
   }
+  // What each shipped file holds, by the file it came from (esbuild's metafile `outputs`,
+  // their inputs alone): the parser's WebAssembly is undici's too.
+  const outputs = Object.fromEntries(
+    Object.entries({ ...cli.metafile.outputs, ...vendored.metafile.outputs }).map(
+      ([file, { inputs }]) => [file, { inputs }],
+    ),
+  );
+  for (const name of LLHTTP) {
+    const from = relative(ROOT, require.resolve(`undici/lib/llhttp/${name}.js`));
+    const file = `${POOL_DIR}/${name}.wasm`;
+    outputs[`dist/${file}`] = {
+      inputs: { [from]: { bytesInOutput: statSync(join(DIST, file)).size } },
+    };
+  }
+  const packages = bundledPackageDirs(outputs).map((dir) => readPackage(join(ROOT, dir)));
+  const refusals = refused(packages, PERMISSIVE);
+  if (refusals.length > 0) {
+    console.error(
+      `build: ${refusals.length} bundled package(s) under a licence not allowed in` +
+        ` scripts/notices.mjs (PERMISSIVE):\n  ${refusals.join('\n  ')}`,
+    );
+    process.exit(1);
+  }
+  const { name, version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  writeFileSync(join(DIST, NOTICES), renderNotices(`${name} ${version}`, packages));
   mkdirSync(dirname(METAFILE), { recursive: true });
   const inputs = { ...cli.metafile.inputs, ...vendored.metafile.inputs };
-  writeFileSync(METAFILE, JSON.stringify({ inputs: Object.keys(inputs) }));
+  writeFileSync(METAFILE, JSON.stringify({ root: ROOT, inputs: Object.keys(inputs), outputs }));
 }
 
 /** dist/cli.js and its vendor files are newer than every file they were built from. */
 function bundleIsCurrent() {
   let inputs;
   try {
-    inputs = JSON.parse(readFileSync(METAFILE, 'utf8')).inputs;
+    const meta = JSON.parse(readFileSync(METAFILE, 'utf8'));
+    // One written for another checkout (whose node_modules this one links to), or before
+    // the notices (no outputs, which the tests read them from), is not this build's.
+    if (meta.root !== ROOT || meta.outputs === undefined) return false;
+    inputs = meta.inputs;
   } catch {
     return false;
   }
@@ -151,10 +192,13 @@ function bundleIsCurrent() {
     'cli.js',
     ...Object.keys(VENDOR).map((name) => `vendor/${vendorName(name)}.js`),
     ...LLHTTP.map((name) => `${POOL_DIR}/${name}.wasm`),
+    NOTICES,
   ];
   const built = Math.min(...outputs.map((file) => mtime(join(DIST, file))));
   const changed = Math.max(
-    ...[...inputs, 'package-lock.json', 'scripts/build.mjs'].map((file) => mtime(join(ROOT, file))),
+    ...[...inputs, 'package-lock.json', 'scripts/build.mjs', 'scripts/notices.mjs'].map((file) =>
+      mtime(join(ROOT, file)),
+    ),
   );
   return built > changed;
 }

@@ -4,7 +4,9 @@
 # each check:
 #   1. the image builds, and holds node, its shared libraries and the app: none of the base
 #      image's package managers (npm, npx, corepack, yarn), shell or other programs; and the
-#      repository's LICENSE at /app/LICENSE
+#      licences: the repository's LICENSE at /app/LICENSE, the notices of the bundled
+#      packages the build writes at /app/THIRD_PARTY_NOTICES, and Node.js's at
+#      /usr/local/LICENSE, as in the base image
 #   2. --help answers, with the compile cache written at build time accepted
 #   3. the proxy and the simulator, both from the image, answer /API/whoami through the
 #      proxy, the password read from a file mounted root:root 0444 (a Secret volume with
@@ -96,8 +98,10 @@ assemble_base() {
   yarn_tgz=$(ls "$tmp"/yarn-*.tgz)
   yarn_version=$(basename "$yarn_tgz" .tgz)
   yarn_version=${yarn_version#yarn-}
-  tar -xzf "$node_tgz" -C "$tmp" package/bin/node
+  # The official image unpacks the Node.js release into /usr/local: its LICENSE lies there.
+  tar -xzf "$node_tgz" -C "$tmp" package/bin/node package/LICENSE
   install -m 0755 "$tmp/package/bin/node" "$rootfs/usr/local/bin/node"
+  install -m 0644 "$tmp/package/LICENSE" "$rootfs/usr/local/LICENSE"
   ln -s /usr/local/bin/node "$rootfs/usr/local/bin/nodejs"
   mkdir -p "$rootfs/usr/local/lib/node_modules/npm" "$rootfs/usr/local/lib/node_modules/corepack" \
     "$rootfs/opt/yarn-v$yarn_version"
@@ -126,8 +130,8 @@ assemble_base() {
 }
 
 # The assembled base's label says what it holds: one kept from a run that assembled less
-# (without corepack and yarn) is assembled again.
-base_description="${base} assembled locally by scripts/check-image.sh (node, npm, corepack, yarn)"
+# (without corepack and yarn, or node's LICENSE) is assembled again.
+base_description="${base} assembled locally by scripts/check-image.sh (node and its LICENSE, npm, corepack, yarn)"
 if [ "$engine" = podman ]; then
   step "base image $base"
   t=$SECONDS
@@ -178,7 +182,7 @@ step "only node, its libraries, the app (no npm/npx/corepack/yarn)"
 contents=$($run run --rm --user 0:0 --entrypoint node "$image" -e '
   const fs=require("fs"),p=require("path");const dev=fs.statSync("/").dev;
   const tools=new Set(["npm","npx","corepack","yarn","yarnpkg","node_modules"]);
-  const expected=(f)=>f==="/usr/local/bin/node"||/^\/etc\/(passwd|group|nsswitch\.conf|mtab)$/.test(f)||
+  const expected=(f)=>/^\/usr\/local\/(bin\/node|LICENSE)$/.test(f)||/^\/etc\/(passwd|group|nsswitch\.conf|mtab)$/.test(f)||
     /\/(ld-linux[\w.-]*|lib[\w.+-]+)\.so(\.\d+)*$/.test(f);
   const found=[],other=[];let libraries=0;
   const walk=(d)=>{for(const e of fs.readdirSync(d,{withFileTypes:true})){const f=p.join(d,e.name);
@@ -195,13 +199,36 @@ contents=$($run run --rm --user 0:0 --entrypoint node "$image" -e '
 [[ $contents == "ok "* ]] || fail "$contents"
 ok "node and ${contents#ok } library files"
 
+# sha256 IMAGE FILE: the file's SHA-256, read by node in IMAGE as the image's user.
+sha256() {
+  $run run --rm --entrypoint node "$1" -e \
+    'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$2"
+}
+
 # Apache-2.0 asks whoever passes the image on to pass the licence with it: the repository's
 # LICENSE, readable by the user the image runs as.
 step "ships the repository's LICENSE at /app/LICENSE"
-shipped=$($run run --rm --entrypoint node "$image" -e \
-  'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync("/app/LICENSE")).digest("hex"))') ||
-  fail "/app/LICENSE cannot be read"
+shipped=$(sha256 "$image" /app/LICENSE) || fail "/app/LICENSE cannot be read"
 [ "$shipped" = "$(sha256sum LICENSE | cut -d' ' -f1)" ] || fail "/app/LICENSE is not the repository's"
+ok
+
+# The licences of the packages bundled into dist/ ask the same of their code: the notices
+# the build writes from the same lockfile, file for file. An `npm ci` and `npm run build`
+# here make the same (CI runs both first).
+step "the bundled packages' notices at /app/THIRD_PARTY_NOTICES"
+node scripts/build.mjs >/dev/null
+shipped=$(sha256 "$image" /app/THIRD_PARTY_NOTICES) || fail "/app/THIRD_PARTY_NOTICES cannot be read"
+[ "$shipped" = "$(sha256sum dist/THIRD_PARTY_NOTICES | cut -d' ' -f1)" ] ||
+  fail "/app/THIRD_PARTY_NOTICES is not dist/THIRD_PARTY_NOTICES as built here"
+ok "$(grep -c '^License: ' dist/THIRD_PARTY_NOTICES) packages"
+
+# And node's: the LICENSE of the Node.js release, where the base image keeps it.
+step "Node.js's LICENSE at /usr/local/LICENSE, the base image's"
+base_ref=$base
+[ "$engine" = podman ] && base_ref="docker.io/library/$base"
+shipped=$(sha256 "$image" /usr/local/LICENSE) || fail "/usr/local/LICENSE cannot be read"
+[ "$shipped" = "$(sha256 "$base_ref" /usr/local/LICENSE)" ] ||
+  fail "/usr/local/LICENSE is not the base image's"
 ok
 
 # As Kubernetes runs it with readOnlyRootFilesystem, drop ALL, allowPrivilegeEscalation

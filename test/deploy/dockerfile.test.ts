@@ -29,6 +29,7 @@ describe('Dockerfile', () => {
     expect([...app.matchAll(/^COPY (.+)$/gm)].map((m) => m[1])).toEqual([
       '--from=build /app/dist/cli.js /app/dist/cli.js.map /app/dist/',
       '--from=build /app/dist/vendor /app/dist/vendor',
+      '--from=build /app/dist/THIRD_PARTY_NOTICES /app/',
       'package.json LICENSE /app/',
     ]);
   });
@@ -41,6 +42,18 @@ describe('Dockerfile', () => {
     // The final stage takes the app stage's /app whole.
     expect(finalStage).toMatch(/^WORKDIR \/app$/m);
     expect(finalStage).toMatch(/^COPY --from=app \/app \.\/$/m);
+  });
+
+  it('ships the bundled packages’ notices beside /app/LICENSE and node’s licence beside node', () => {
+    // The build writes the notices into dist/ (test/deploy/notices.test.ts); the app stage
+    // puts them at the package's root, which the final stage takes whole.
+    const app = stages.find((s) => s.startsWith('scratch AS app')) ?? '';
+    expect(app).toMatch(/^COPY --from=build \/app\/dist\/THIRD_PARTY_NOTICES \/app\/$/m);
+    // The base image unpacks the Node.js release into /usr/local: its LICENSE lies there,
+    // beside bin/node, and the runtime stage gathers it with node, failing without it.
+    const runtime = stages.find((s) => s.startsWith('${NODE_IMAGE} AS runtime')) ?? '';
+    expect(runtime).toContain('cp -a /usr/local/LICENSE /runtime/usr/local/;');
+    expect(runtime).toMatch(/^RUN set -eu;/m);
   });
 
   it('keeps none of the base image in the final stage but what the runtime stage gathers', () => {
@@ -76,5 +89,10 @@ describe('Dockerfile', () => {
     );
     expect(ignore).toMatch(/^\*$/m);
     for (const path of copied) expect(ignore).toContain(`!${path.replace(/\/$/, '')}`);
+    // The build script's own modules go with it.
+    const build = readFileSync(join(ROOT, 'scripts', 'build.mjs'), 'utf8');
+    const modules = [...build.matchAll(/^} from '\.\/(.+)';$|^import .* from '\.\/(.+)';$/gm)];
+    expect(modules.length).toBeGreaterThan(0);
+    for (const m of modules) expect(copied).toContain(`scripts/${m[1] ?? m[2]}`);
   });
 });

@@ -12,7 +12,7 @@ import { shownBaseUrl } from '../vidispine/connection';
 import { mintModeFor, mintRequestLine } from '../vidispine/endpoints';
 import { whoami } from '../vidispine/whoami';
 import { messageOf } from '../error-message';
-import { displayWidth, padToWidth } from './display-width';
+import { displayWidth, padToWidth, visibleText } from './display-width';
 import { EXIT_FAILURE, EXIT_OK } from './exit';
 import { configForCommand } from './options';
 
@@ -51,6 +51,9 @@ function verdict(users: number, failed: number): string {
   return users === 1 ? '1 user OK' : `all ${users} users OK`;
 }
 
+/** The most of a name Vidispine gives that the table shows: far more than any user name. */
+const SHOWN_NAME_LIMIT = 200;
+
 /** Vidispine's default `userTokenMaxInterval`: what a non-administrator may ask for. */
 const DEFAULT_MAX_SECONDS = 60;
 
@@ -88,7 +91,10 @@ async function checkUser(
   try {
     const signal = AbortSignal.timeout(config.vidispine.mintTimeoutSeconds * 1000);
     const name = await whoami(transport, token, signal);
-    if (name !== user.name) return row(false, `token works but belongs to "${name}"`);
+    // Vidispine's words, not ours: nothing in them may steer the terminal or flood the table.
+    if (name !== user.name) {
+      return row(false, `token works but belongs to "${visibleText(name, SHOWN_NAME_LIMIT)}"`);
+    }
     return row(true, 'ok');
   } catch (err) {
     return row(false, `whoami failed: ${messageOf(err)}`);

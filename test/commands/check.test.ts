@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -167,6 +168,41 @@ it('exits 1 when Vidispine cannot be reached', async () => {
   expect(result.stdout).toContain(
     `network: cannot reach Vidispine at http://127.0.0.1:${port} (ECONNREFUSED)`,
   );
+});
+
+it('prints a whoami answer naming another user as visible text, bounded: no terminal control reaches the table', async () => {
+  // A Vidispine, or a gateway answering in its place, that names the token's owner with
+  // escape sequences (clear the screen, set the window title), line breaks, bidi and
+  // zero-width characters, in a body as long as the proxy reads.
+  const owner =
+    '\x1b[2J\x1b[1;31mroot\x1b]0;pwned\x07\r\nok\u202e\u200b\u0085\u009b31m' + 'x'.repeat(60_000);
+  const server = createServer((req, res) => {
+    const body = req.url?.startsWith('/API/whoami') ? owner : 'a-token';
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const result = await runCli(['check'], {
+      env: {
+        PATH: process.env.PATH,
+        VIDISPINE_URL: `http://127.0.0.1:${port}`,
+        VIDISPINE_USER: 'alice',
+        VIDISPINE_PASSWORD: 'alice-password',
+      },
+    });
+    expect(result.code).toBe(1);
+    const lines = result.stdout.split('\n');
+    expect(lines).toHaveLength(4); // headings, alice, the verdict, and the last newline
+    expect(lines[1]).toMatch(
+      /token works but belongs to "\?\[2J\?\[1;31mroot\?\]0;pwned\?\?\?ok\?\?\?\?31mx+…"$/,
+    );
+    // No control or format character but the line ends.
+    expect(result.stdout).not.toMatch(/[^\n\P{Cc}]|\p{Cf}/u);
+    expect(lines[1].length).toBeLessThan(400);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 it('exits 2 on bad configuration, naming the key on stderr', async () => {

@@ -75,11 +75,18 @@ type Page = (app: Express) => string[];
 
 const NO_STORE = 'no-store';
 
+/**
+ * On every answer: never cached, and never sniffed — `/status`, the probes and the 404
+ * quote Vidispine's words and names from the configuration, which a browser that sniffed
+ * could take for markup (Envoy's admin answers say `nosniff` alike).
+ */
+const EVERY_ANSWER = { 'Cache-Control': NO_STORE, 'X-Content-Type-Options': 'nosniff' } as const;
+
 function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, {
     'Content-Type': `${type}; charset=utf-8`,
     'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': NO_STORE,
+    ...EVERY_ANSWER,
   });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
@@ -113,7 +120,8 @@ function refuseConnect(socket: Duplex): void {
       `Date: ${httpDate(Date.now())}\r\nAllow: ${ALLOW}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(METHOD_NOT_ALLOWED)}\r\n` +
-      `Cache-Control: ${NO_STORE}\r\nConnection: close\r\n\r\n${METHOD_NOT_ALLOWED}`,
+      `Cache-Control: ${NO_STORE}\r\nX-Content-Type-Options: nosniff\r\n` +
+      `Connection: close\r\n\r\n${METHOD_NOT_ALLOWED}`,
   );
   socket.resume();
 }
@@ -149,14 +157,14 @@ const metricsRoute = (metrics: MetricsSource): DirectRoute => ({
     res.writeHead(200, {
       'Content-Type': metrics.contentType,
       'Content-Length': Buffer.byteLength(body),
-      'Cache-Control': NO_STORE,
+      ...EVERY_ANSWER,
     });
     res.end(res.req.method === 'HEAD' ? undefined : body);
   },
 });
 
 /**
- * The Express app for the pages: no caching, no framework banner, a 404 naming every
+ * The Express app for the pages: no caching or sniffing, no framework banner, a 404 naming every
  * endpoint (the direct ones too), errors logged.
  */
 function pagesApp(logger: Logger, pages: readonly Page[], direct: readonly string[]): Express {
@@ -170,7 +178,7 @@ function pagesApp(logger: Logger, pages: readonly Page[], direct: readonly strin
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
   app.use((_req, res, next) => {
-    res.set('Cache-Control', NO_STORE);
+    res.set(EVERY_ANSWER);
     next();
   });
   const paths = pages.flatMap((page) => page(app));
@@ -216,7 +224,6 @@ function statusPages(options: OpsServerOptions): Page {
     app.get('/', (_req, res) => {
       res
         .set('Content-Security-Policy', STATUS_PAGE_CSP)
-        .set('X-Content-Type-Options', 'nosniff')
         .type('html')
         .send(renderStatusPage(report()));
     });

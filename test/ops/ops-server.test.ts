@@ -303,6 +303,34 @@ describe('ops server', () => {
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 
+  it('tells browsers never to sniff an answer: every endpoint, a 404, a 405 and a CONNECT', async () => {
+    // /status and /readyz quote Vidispine's own words (a Reason header may hold markup): a
+    // browser that sniffed a JSON or text answer could take it for a page.
+    await start();
+    const port = server?.address()?.port ?? 0;
+    const asked: [string, string][] = [
+      ...['/livez', '/startupz', '/readyz', '/metrics', '/status', '/', '/nope'].map(
+        (path): [string, string] => ['GET', path],
+      ),
+      ['HEAD', '/status'],
+      ['POST', '/status'],
+      ['POST', '/readyz'],
+    ];
+    for (const [method, path] of asked) {
+      const reply = await call(port, { method, path });
+      expect({ method, path, nosniff: reply.headers['x-content-type-options'] }).toEqual({
+        method,
+        path,
+        nosniff: 'nosniff',
+      });
+    }
+    const refused = await rawRequest(port, 'CONNECT evil.example:443 HTTP/1.1\r\nHost: x\r\n\r\n', {
+      untilClosed: true,
+      timeoutMs: 5000,
+    });
+    expect(refused.responses[0].header('x-content-type-options')).toBe('nosniff');
+  });
+
   it('answers each endpoint at its own spelling only: another case or a trailing slash is 404', async () => {
     await start();
     const port = server?.address()?.port ?? 0;

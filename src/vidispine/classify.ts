@@ -176,11 +176,18 @@ export function withoutSecrets(answer: HttpAnswer, secrets: readonly string[]): 
   };
 }
 
+/**
+ * A `Reason:` header as messages and logs quote it: one line of visible text (a control,
+ * C1's included, as `?`), at most 200 characters, whatever length the server sent.
+ */
+export function shownReason(reason: string): string {
+  return reason.replace(/[^\x20-\x7e\xa0-\xff]/g, '?').slice(0, 200);
+}
+
 /** `; Vidispine says: "…"` from a `Reason:` header, one line of visible text, bounded. */
 function saidBy(answer: HttpAnswer): string {
   if (answer.reason === undefined) return '';
-  const text = answer.reason.replace(/[^\x20-\x7e\xa0-\xff]/g, '?').slice(0, 200);
-  return `; Vidispine says: "${text}"`;
+  return `; Vidispine says: "${shownReason(answer.reason)}"`;
 }
 
 /** A `Retry-After` of delta-seconds or an HTTP date, in ms from now; undefined if neither. */

@@ -4,6 +4,8 @@
  * minted with RunAs, Shiro's Reason header, the no-auth checks, and a front end without a
  * backend.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { createSimulator } from '../../src/simulator';
 import { call } from '../support/http';
@@ -128,6 +130,36 @@ test("Reason headers: logged without the proxy's token", async () => {
     expect(r.logs.join('\n')).not.toContain(token);
   } finally {
     await r.close();
+  }
+}, 20_000);
+
+test('a Reason header is logged as one line of visible text, bounded, whatever Vidispine puts in it', async () => {
+  // A Vidispine (or a gateway) whose 401 explains itself at length, with C1 controls (CSI,
+  // which a terminal acts on) and a bidi override, repeating the token it refused.
+  let token = '';
+  const upstream = createServer((_req, res) => {
+    const reason = `\u009b31m\u00e2\u0080\u00ae ${token} ${'R'.repeat(15_000)}`;
+    res.writeHead(401, { Reason: reason, 'Content-Length': '0' }).end();
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const r = await startApp({
+    forwardTo: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+  });
+  try {
+    token = r.app.store.current('alice')?.value ?? '';
+    expect(token).not.toBe('');
+    // The simulator still takes the token: the 401 was the request's own, checked and logged.
+    const checked = nextEvent(r.app.store, 'checked');
+    expect((await call(r.port(), { path: '/API/item' })).status).toBe(401);
+    const reason = (await checked).reason ?? '';
+    expect(reason).toMatch(/^\?31m\u00e2\?\u00ae \[REDACTED\] R+$/);
+    expect(reason.length).toBeLessThanOrEqual(200);
+    const line = r.logs.find((l) => l.includes('"token_checked"')) ?? '';
+    expect(line.length).toBeLessThan(1000);
+    expect(line).not.toContain(token);
+  } finally {
+    await r.close();
+    await new Promise((resolve) => upstream.close(resolve));
   }
 }, 20_000);
 

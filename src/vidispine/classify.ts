@@ -288,6 +288,15 @@ export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintErro
       `Vidispine answered TLS at ${origin} (${code}): use https:// in ${settings.url}`,
     );
   }
+  // Node's parser refused what came back: something answered, in no HTTP it reads (another
+  // service on that port, SSH's banner). "Cannot reach" would send the operator after the
+  // network, which did its part.
+  if (code.startsWith('HPE_')) {
+    return new MintError(
+      'network',
+      `Vidispine at ${origin} answered, but not in HTTP (${code}): check that ${settings.url} names VidiCore's HTTP port, and any gateway in front of it`,
+    );
+  }
   // A TLS port closes at a plain request without a word (Node's, Java's): no proof, a hint.
   if (!secure && code === 'ECONNRESET') {
     return new MintError(

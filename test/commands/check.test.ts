@@ -1,12 +1,17 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { createTestCa } from '../support/certificates';
-import { runCli } from '../support/cli';
+import { runCli, type CliResult } from '../support/cli';
 import { closedPort } from '../support/net';
 
 // `check` as users run it: the built CLI in a child process, against a real simulator.
@@ -170,39 +175,59 @@ it('exits 1 when Vidispine cannot be reached', async () => {
   );
 });
 
+/** `check` as alice against a stand-in Vidispine, closed afterwards with its connections. */
+async function checkAgainst(server: NetServer): Promise<{ result: CliResult; url: string }> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => sockets.add(socket.on('error', () => undefined)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const env = {
+      PATH: process.env.PATH,
+      VIDISPINE_URL: url,
+      VIDISPINE_USER: 'alice',
+      VIDISPINE_PASSWORD: 'alice-password',
+    };
+    return { result: await runCli(['check'], { env }), url };
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
 it('prints a whoami answer naming another user as visible text, bounded: no terminal control reaches the table', async () => {
   // A Vidispine, or a gateway answering in its place, that names the token's owner with
   // escape sequences (clear the screen, set the window title), line breaks, bidi and
   // zero-width characters, in a body as long as the proxy reads.
   const owner =
     '\x1b[2J\x1b[1;31mroot\x1b]0;pwned\x07\r\nok\u202e\u200b\u0085\u009b31m' + 'x'.repeat(60_000);
-  const server = createServer((req, res) => {
-    const body = req.url?.startsWith('/API/whoami') ? owner : 'a-token';
-    res.writeHead(200, { 'Content-Type': 'text/plain' }).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const { port } = server.address() as AddressInfo;
-    const result = await runCli(['check'], {
-      env: {
-        PATH: process.env.PATH,
-        VIDISPINE_URL: `http://127.0.0.1:${port}`,
-        VIDISPINE_USER: 'alice',
-        VIDISPINE_PASSWORD: 'alice-password',
-      },
-    });
-    expect(result.code).toBe(1);
-    const lines = result.stdout.split('\n');
-    expect(lines).toHaveLength(4); // headings, alice, the verdict, and the last newline
-    expect(lines[1]).toMatch(
-      /token works but belongs to "\?\[2J\?\[1;31mroot\?\]0;pwned\?\?\?ok\?\?\?\?31mx+…"$/,
-    );
-    // No control or format character but the line ends.
-    expect(result.stdout).not.toMatch(/[^\n\P{Cc}]|\p{Cf}/u);
-    expect(lines[1].length).toBeLessThan(400);
-  } finally {
-    await new Promise((resolve) => server.close(resolve));
-  }
+  const { result } = await checkAgainst(
+    createServer((req, res) => {
+      const body = req.url?.startsWith('/API/whoami') ? owner : 'a-token';
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end(body);
+    }),
+  );
+  expect(result.code).toBe(1);
+  const lines = result.stdout.split('\n');
+  expect(lines).toHaveLength(4); // headings, alice, the verdict, and the last newline
+  expect(lines[1]).toMatch(
+    /token works but belongs to "\?\[2J\?\[1;31mroot\?\]0;pwned\?\?\?ok\?\?\?\?31mx+…"$/,
+  );
+  // No control or format character but the line ends.
+  expect(result.stdout).not.toMatch(/[^\n\P{Cc}]|\p{Cf}/u);
+  expect(lines[1].length).toBeLessThan(400);
+});
+
+it('says a port that answers with something other than HTTP answered, rather than could not be reached', async () => {
+  // An SSH server, or any service on the port VIDISPINE_URL names by mistake, speaks first.
+  const { result, url } = await checkAgainst(
+    createNetServer((socket) => socket.end('SSH-2.0-OpenSSH_9.2\r\n')),
+  );
+  expect(result.code).toBe(1);
+  expect(result.stdout).toContain(
+    `Vidispine at ${url} answered, but not in HTTP (HPE_INVALID_CONSTANT): check that VIDISPINE_URL names VidiCore's HTTP port, and any gateway in front of it`,
+  );
+  expect(result.stdout).not.toContain('cannot reach');
 });
 
 it('exits 2 on bad configuration, naming the key on stderr', async () => {

@@ -362,8 +362,10 @@ describe('network failures', () => {
       message:
         'Vidispine answered TLS at http://vidispine:8080 (HPE_INVALID_CONSTANT): use https:// in VIDISPINE_URL',
     });
-    // Over https, that is not it.
-    expect(errorForNetworkFailure(refused(bytes), https).message).toMatch(/^cannot reach/);
+    // Over https, that is not it: the handshake was done, and the HTTP after it is not HTTP.
+    expect(errorForNetworkFailure(refused(bytes), https).message).toBe(
+      "Vidispine at https://vidispine:8080 answered, but not in HTTP (HPE_INVALID_CONSTANT): check that VIDISPINE_URL names VidiCore's HTTP port, and any gateway in front of it",
+    );
   });
 
   it.each([
@@ -371,8 +373,19 @@ describe('network failures', () => {
     ['a first byte alone', [0x16]],
     ['another second byte', [0x16, 0x02, 0x00]],
     ['another first byte', [0x17, 0x03, 0x03]],
-  ])('takes %s for no TLS record', (_case, bytes) => {
-    expect(errorForNetworkFailure(refused(bytes), ctx).message).toMatch(/^cannot reach/);
+  ])('takes %s for no TLS record, but for an answer in no HTTP', (_case, bytes) => {
+    expect(errorForNetworkFailure(refused(bytes), ctx)).toMatchObject({
+      reason: 'network',
+      message:
+        "Vidispine at http://vidispine:8080 answered, but not in HTTP (HPE_INVALID_CONSTANT): check that VIDISPINE_URL names VidiCore's HTTP port, and any gateway in front of it",
+    });
+  });
+
+  it('takes only a parser error for an answer in no HTTP', () => {
+    expect(errorForNetworkFailure(coded('HPE_HEADER_OVERFLOW'), ctx).message).toMatch(
+      /^Vidispine at http:\/\/vidispine:8080 answered, but not in HTTP \(HPE_HEADER_OVERFLOW\)/,
+    );
+    expect(errorForNetworkFailure(coded('EHPE'), ctx).message).toMatch(/^cannot reach/);
   });
 
   it('says a reset over http may be a TLS port', () => {

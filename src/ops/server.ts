@@ -120,7 +120,9 @@ function refuseConnect(socket: Duplex): void {
       `Date: ${httpDate(Date.now())}\r\nAllow: ${ALLOW}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(METHOD_NOT_ALLOWED)}\r\n` +
-      `Cache-Control: ${NO_STORE}\r\nX-Content-Type-Options: nosniff\r\n` +
+      Object.entries(EVERY_ANSWER)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
       `Connection: close\r\n\r\n${METHOD_NOT_ALLOWED}`,
   );
   socket.resume();

@@ -13,7 +13,8 @@
 #      defaultMode 0444 and no fsGroup); the proxy runs under the sidecar's memory limit
 #      (192 MiB, as the chart, the kustomize component and the injector set it) and moves
 #      1 GiB down and 1 GiB up through it, every byte counted, without being killed
-#   4. it runs as uid/gid 65532 and finds no writable path on its read-only root filesystem
+#   4. it runs as uid/gid 65532 and finds no writable path on its read-only root filesystem;
+#      node, PID 1, starts with MALLOC_ARENA_MAX=2
 #   5. SIGTERM ends it with exit 0 after the documented shutdown delay (5 s)
 #   6. the image size, beside its base image's
 #
@@ -331,6 +332,14 @@ writable=$($run exec "$proxy" node -e '
   walk("/");console.log(out.join(" "))')
 [ -z "$writable" ] || fail "writable: $writable"
 ok "65532:65532, nothing writable"
+
+# The proxy (PID 1) itself starts with the allocator setting the Dockerfile's ENV gives it.
+step "the proxy runs with MALLOC_ARENA_MAX=2"
+malloc_env=$($run exec "$proxy" node -e '
+  const env = require("fs").readFileSync("/proc/1/environ", "latin1").split("\0");
+  console.log(env.filter((v) => v.startsWith("MALLOC_")).join(" "))')
+[ "$malloc_env" = MALLOC_ARENA_MAX=2 ] || fail "PID 1's malloc settings: '$malloc_env'"
+ok "$malloc_env"
 
 # --- 5. SIGTERM -------------------------------------------------------------------------
 step "SIGTERM: exit 0 after the 5 s shutdown delay"

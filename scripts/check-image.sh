@@ -12,7 +12,8 @@
 #      proxy, the password read from a file mounted root:root 0444 (a Secret volume with
 #      defaultMode 0444 and no fsGroup); the proxy runs under the sidecar's memory limit
 #      (192 MiB, as the chart, the kustomize component and the injector set it) and moves
-#      1 GiB down and 1 GiB up through it, every byte counted, without being killed
+#      1 GiB down and 1 GiB up through it, every byte counted, without being killed, then
+#      4,000 clients at once for 15 s, every request answered, without being killed
 #   4. it runs as uid/gid 65532 and finds no writable path on its read-only root filesystem;
 #      node, PID 1, starts with MALLOC_ARENA_MAX=2
 #   5. SIGTERM ends it with exit 0 after the documented shutdown delay (5 s)
@@ -314,6 +315,27 @@ moved=$(node -e '
 state=$($run inspect --format '{{.State.Status}} {{.State.OOMKilled}}' "$proxy")
 [ "$state" = "running false" ] || fail "after the transfers the proxy is $state"
 ok "$GIB bytes each way, still running"
+
+# Many clients at once: every connection holds buffers, and a proxy whose heap may grow past
+# the container's limit is killed by the kernel, taking every client's connection with it.
+step "4,000 client connections for 15 s under the 192 MiB limit"
+CLIENTS=4000
+load=$(ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; node -e '
+  const http = require("http");
+  const [url, n] = [process.argv[1], Number(process.argv[2])];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: n });
+  const end = Date.now() + 15000;
+  let ok = 0, failed = 0, open = n;
+  const next = () => {
+    if (Date.now() > end) { if (--open === 0) { console.log(ok, failed); agent.destroy(); } return; }
+    http.get(url, { agent }, (r) => r.resume().on("end", () => { r.statusCode === 200 ? ok++ : failed++; next(); }))
+      .on("error", () => { failed++; setTimeout(next, 10); });
+  };
+  for (let i = 0; i < n; i++) next();' "http://127.0.0.1:$data_port/API/whoami" "$CLIENTS")
+state=$($run inspect --format '{{.State.Status}} {{.State.OOMKilled}} {{.State.ExitCode}}' "$proxy")
+[ "$state" = "running false 0" ] || fail "the proxy is $state after the load (answered, failed: $load)"
+[ "${load#* }" = 0 ] || fail "requests failed (answered, failed: $load)"
+ok "${load% *} answered, still running"
 
 # --- 4. user, read-only root filesystem -------------------------------------------------
 step "runs as uid 65532, no writable path on the root filesystem"

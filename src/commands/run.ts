@@ -10,18 +10,6 @@ import { packageVersion } from '../version';
 import { configForCommand } from './options';
 
 /**
- * Let V8's old generation grow to 4× what survived the last full collection before the next
- * one. V8 derives that limit from its GC speed, at times barely above the live size, and on
- * Node.js 20 and 22 it weighs the fresh 64 KiB buffer of every socket read against the room
- * left: a 1 GiB transfer through this proxy then ran 35–50 full collections (a 20-line proxy
- * escapes them only by staying under V8's 8 MB floor for starting any) and cost twice the
- * CPU. With 4×, 0–4 per GiB, and no more memory at rest or at the peak of a transfer. The
- * heuristic is read at every collection, so setting it at start-up takes effect. Node.js 24
- * collects those buffers on external-memory pressure instead; there it changes nothing.
- */
-const OLD_GENERATION_GROWTH = '--heap-growing-percent=300';
-
-/**
  * undici's HTTP/1.1 parser (llhttp), used for requests without a body, is WebAssembly, the
  * only WebAssembly the proxy runs. V8 compiles it at the first such request with its
  * baseline compiler, then again with its optimising one in the background: the second
@@ -52,7 +40,6 @@ function youngCollection(): () => void {
 }
 
 export async function runCommand(args: readonly string[]): Promise<number> {
-  setFlagsFromString(OLD_GENERATION_GROWTH);
   setFlagsFromString(WEBASSEMBLY_BASELINE_ONLY);
   const config = configForCommand(args, process.env);
   const logger = createLogger({ level: config.log.level });

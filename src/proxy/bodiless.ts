@@ -1,13 +1,14 @@
 /**
- * Answers that end at their head (RFC 9112 §6.3: any answer to HEAD, a 204, a 304) need no
- * length to keep their connection. Node keeps an HTTP/1.0 client's keep-alive connection
- * only for an answer with a `Content-Length` or one it may chunk, and says `close` to the
- * rest — so `ab -k` lost its connection after each such answer where nginx keeps it.
+ * Answers that end at their head (RFC 9112 §6.3): any answer to HEAD, a 204, a 304,
+ * whatever their fields say. Node keeps an HTTP/1.0 client's keep-alive connection only for
+ * an answer with a `Content-Length` or one it may chunk, and says `close` to the rest — so
+ * `ab -k` lost its connection after each such answer where nginx keeps it.
  */
 import type * as http from 'node:http';
 
-export function endsAtHead(method: string | undefined, status: number): boolean {
-  return method === 'HEAD' || status === 204 || status === 304;
+/** A status whose answer has no body, to any method. */
+export function statusEndsAtHead(status: number): boolean {
+  return status === 204 || status === 304;
 }
 
 /**
@@ -15,5 +16,5 @@ export function endsAtHead(method: string | undefined, status: number): boolean 
  * keep the connection here: an answer without a body is never chunked, whatever it says.
  */
 export function keepBodilessAlive(res: http.ServerResponse, status: number): void {
-  if (endsAtHead(res.req.method, status)) res.useChunkedEncodingByDefault = true;
+  if (res.req.method === 'HEAD' || statusEndsAtHead(status)) res.useChunkedEncodingByDefault = true;
 }

@@ -1,5 +1,6 @@
 /** Upstream failures → the status the client gets and the metric reason. */
 import { errorCode, isTlsFailure } from '../vidispine/connection';
+import { statusEndsAtHead } from './bodiless';
 import type { UpstreamErrorReason } from './observer';
 
 /** Raised by the forwarder's own timers, so they classify like the kernel's timeouts. */
@@ -77,9 +78,7 @@ function isUndiciProtocolError(err: unknown): boolean {
  * closes the connection, so nothing is read from it out of step.
  */
 export function isWholeAnswerWithoutBody(status: number, err: unknown): boolean {
-  return (
-    (status === 204 || status === 304) && errorCode(err) === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
-  );
+  return statusEndsAtHead(status) && errorCode(err) === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
 }
 
 /** undici's refusal of a request it cannot put on the wire (a control byte in the path). */

@@ -19,11 +19,24 @@ export function parseOptions<O extends Options>(args: readonly string[], options
   }
 }
 
-/** `--config FILE` (or `-c FILE`, `--config=FILE`) for `run` and `check`. */
+/**
+ * `--config FILE` (or `-c FILE`, `--config=FILE`) for `run` and `check`. Given twice, it is
+ * refused rather than the last one taken: a wrapper script's `--config` and one appended by
+ * hand would otherwise run with whichever came last, without a word.
+ */
 export function parseConfigArgs(args: readonly string[]): { file?: string } {
-  const { config } = parseOptions(args, { config: { type: 'string', short: 'c' } });
-  if (config === '') throw new ConfigError({ key: '--config', problem: 'needs a file' });
-  return config === undefined ? {} : { file: config };
+  const { config = [] } = parseOptions(args, {
+    config: { type: 'string', short: 'c', multiple: true },
+  });
+  if (config.length > 1) {
+    throw new ConfigError({
+      key: '--config',
+      problem: `given ${config.length} times; give one configuration file`,
+    });
+  }
+  const [file] = config;
+  if (file === '') throw new ConfigError({ key: '--config', problem: 'needs a file' });
+  return file === undefined ? {} : { file };
 }
 
 /** The configuration from `--config FILE`, `CONFIG_FILE` or the environment; throws `ConfigError`. */

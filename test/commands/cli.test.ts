@@ -44,6 +44,16 @@ describe('cli', () => {
     },
   );
 
+  it.each([['run'], ['check'], ['inject']])(
+    '%s refuses --config given twice with exit 2, where the last file was taken',
+    async (command) => {
+      const r = await runCli([command, '--config', 'a.yaml', '-c', 'b.yaml']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--config: given 2 times; give one configuration file');
+      expect(r.stdout).toBe('');
+    },
+  );
+
   it.each([[[]], [['--version']], [['-v']], [['--help']], [['-h']]])(
     'rejects an unknown command with exit 2 and names it, whatever follows it (%j)',
     async (flags) => {

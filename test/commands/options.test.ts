@@ -14,6 +14,15 @@ describe('parseConfigArgs', () => {
   it.each([[['--bogus']], [['extra']], [['--config']], [['--config=']]])('rejects %j', (args) => {
     expect(() => parseConfigArgs(args)).toThrow(ConfigError);
   });
+
+  it.each([[['--config', 'a.yaml', '--config', 'b.yaml']], [['-c', 'a.yaml', '--config=a.yaml']]])(
+    'refuses %j, where the last file silently won',
+    (args) => {
+      expect(() => parseConfigArgs(args)).toThrow(
+        '--config: given 2 times; give one configuration file',
+      );
+    },
+  );
 });
 
 describe('parseOptions', () => {

@@ -44,7 +44,7 @@ import {
 } from './headers';
 import type { LocationRewriter } from './location';
 import { noteStrippedRunAs, type Notice } from './notices';
-import { CLIENT_CLOSED, reportAnswered, type AccessLogger, type ForwardObserver } from './observer';
+import { reportAnswered, type AccessLogger, type ForwardObserver } from './observer';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
 import type { Turn } from './pipeline';
@@ -1038,7 +1038,10 @@ export class Forwarder {
         req: res.req,
         user,
         requestId,
-        status: res.headersSent && !connectionLost ? res.statusCode : CLIENT_CLOSED,
+        status:
+          res.headersSent && !connectionLost
+            ? res.statusCode
+            : this.f.pipelines.unansweredStatus(socket),
         started,
         remoteAddress,
         replayed: exchange?.replayed ?? false,

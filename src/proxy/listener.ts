@@ -18,7 +18,7 @@ import { HandedOver, endHandedOver } from './handed-over';
 import { locationRewriter } from './location';
 import { listenerNotices } from './notices';
 import type { AccessLogger, ForwardObserver } from './observer';
-import { Pipelines } from './pipeline';
+import { Pipelines, WaitingRequests, type Dropped } from './pipeline';
 import { ReadBuffers } from './read-buffers';
 import { WEBSOCKET_UPGRADES_ONLY, declinedUpgrade } from './upgrade-offer';
 import { createUpstream } from './upstream';
@@ -36,6 +36,8 @@ export interface DataListenerDeps {
   readonly serverTimeouts?: ServerTimeouts;
   /** Runs a young-generation collection, for `ReadBuffers`; without it V8 decides alone. */
   readonly collectYoung?: () => void;
+  /** Most requests waiting their turn on all connections together; default `MAX_WAITING_TOTAL`. */
+  readonly maxWaitingRequests?: number;
 }
 
 export interface ServerTimeouts {
@@ -96,7 +98,7 @@ export interface DataListener {
 function createDataListener(
   user: UserConfig & { listen: NonNullable<UserConfig['listen']> },
   deps: DataListenerDeps,
-  shared: { bodyBudget: BodyBudget; readBuffers: ReadBuffers },
+  shared: { bodyBudget: BodyBudget; readBuffers: ReadBuffers; waiting: WaitingRequests },
 ): DataListener {
   const { config, store, observer = {} } = deps;
   const logger = deps.logger.child({ listener: user.name });
@@ -108,7 +110,8 @@ function createDataListener(
   };
   const rules = admissionRules(identity, config.users, deps.accessLog !== undefined);
   const rewriteLocation = locationRewriter(upstream.url, 'http');
-  const pipelines = new Pipelines();
+  const { waiting, ...forwarderShared } = shared;
+  const pipelines = new Pipelines(waiting, droppedNotice(logger, waiting.budget));
   const notices = listenerNotices(logger);
   const sendTimeoutMs = config.proxy.sendTimeoutSeconds * 1000;
   const forwarder = new Forwarder({
@@ -117,7 +120,7 @@ function createDataListener(
     upstream,
     rewriteLocation,
     replayBufferBytes: config.proxy.replayBufferBytes,
-    ...shared,
+    ...forwarderShared,
     expectContinueTimeoutMs: config.proxy.expectContinueTimeoutMs,
     clientBodyTimeoutMs: config.proxy.clientBodyTimeoutSeconds * 1000,
     sendTimeoutMs,
@@ -247,12 +250,27 @@ function createDataListener(
   };
 }
 
+/**
+ * Said once per connection reset for the bound on waiting requests: its address and how
+ * many of its requests waited, never what they asked for.
+ */
+function droppedNotice(logger: Logger, budget: number): Dropped {
+  return (socket, waiting) => {
+    logger.warn(
+      { event: 'pipeline_dropped', remoteAddress: socket.remoteAddress, waiting },
+      `connection from ${socket.remoteAddress ?? 'a client'} reset: it had the most pipelined ` +
+        `requests waiting their turn (${waiting}) when more than ${budget} waited on all connections`,
+    );
+  };
+}
+
 /** One listener per user that has a `listen` address, in configuration order. */
 export function createDataListeners(deps: DataListenerDeps): DataListener[] {
   const listeners: DataListener[] = [];
   const shared = {
     bodyBudget: new BodyBudget(deps.config.proxy.replayBufferTotalBytes),
     readBuffers: new ReadBuffers(deps.collectYoung),
+    waiting: new WaitingRequests(deps.maxWaitingRequests),
   };
   for (const user of deps.config.users) {
     const listen = user.listen;

@@ -9,13 +9,20 @@ import { requestIdFrom } from './request-id';
 /** The status a request is counted and logged with when its client went away before the answer. */
 export const CLIENT_CLOSED = 499;
 
+/**
+ * The status a request is counted and logged with when the proxy reset its connection before
+ * the answer, for having the most requests waiting (`WaitingRequests`): nginx's 444, a
+ * connection closed without an answer.
+ */
+export const CONNECTION_DROPPED = 444;
+
 export type UpstreamErrorReason =
   'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'protocol' | 'other';
 
 export interface ForwardObserver {
   /** A request was accepted on a data listener. */
   requestStarted?(): void;
-  /** Its answer was sent (or its client went away: `status` 499). */
+  /** Its answer was sent (or its client went away: `status` 499; its connection reset: 444). */
   requestFinished?(user: string, method: string, status: number, durationSeconds: number): void;
   /** A request forwarded for `user` got no usable answer from Vidispine. */
   upstreamError?(reason: UpstreamErrorReason, user: string): void;
@@ -62,7 +69,7 @@ export interface AccessRecord {
   readonly method: string;
   /** The request target as received; credentials in its query are scrubbed by the logger. */
   readonly path: string;
-  /** 499 when the client went away before the answer. */
+  /** 499 when the client went away before the answer, 444 when the proxy reset the connection. */
   readonly status: number;
   readonly durationSeconds: number;
   readonly remoteAddress?: string;
@@ -78,7 +85,10 @@ export interface Answered {
   readonly user: string;
   /** Admission's; absent for a request refused before it, which keeps the client's (or a new one). */
   readonly requestId: string | undefined;
-  /** The status its client got: 499 (`CLIENT_CLOSED`) when it went away first. */
+  /**
+   * The status its client got: 499 (`CLIENT_CLOSED`) when it went away first, 444
+   * (`CONNECTION_DROPPED`) when the proxy reset its connection.
+   */
   readonly status: number;
   /** `performance.now()` when it arrived. */
   readonly started: number;

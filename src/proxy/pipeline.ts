@@ -7,6 +7,8 @@
  * `MAX_SAFE_AT_ONCE` are; otherwise it waits, in arrival order.
  */
 import type { Socket } from 'node:net';
+import { resetConnection } from './answers';
+import { CLIENT_CLOSED, CONNECTION_DROPPED } from './observer';
 
 const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
@@ -28,6 +30,19 @@ const MAX_SAFE_AT_ONCE = 8;
  */
 const MAX_WAITING = 256;
 
+/**
+ * Most requests waiting their turn on all connections of the process together; past it the
+ * connection with the most of them is reset. `MAX_WAITING` alone does not bound them: Node
+ * parses a whole read before a connection stops being read, and one read of small GETs
+ * (64 KiB) is some 1,700 requests, about 3.8 KB of heap each, so 40 connections that
+ * pipelined and read nothing held 0.7–0.9 GB, and on the shared gateway any client could have
+ * the proxy killed for its memory. 4,096 is some 15 MB, under a tenth of the sidecar's
+ * 192 MiB limit; two connections that each send a whole read of GETs fit under it, and
+ * pipelining in earnest holds far less: 256 connections 16 deep hold 2,048 (8 of each are
+ * served, not waiting).
+ */
+export const MAX_WAITING_TOTAL = 4096;
+
 export function isSafe(method: string | undefined): boolean {
   return method !== undefined && SAFE.has(method);
 }
@@ -44,23 +59,42 @@ class ConnectionQueue {
   private unsafeServing = false;
   private readonly waiting: Turn[] = [];
 
-  enter(turn: Turn): void {
-    if (this.waiting.length === 0 && this.mayStart(turn)) this.run(turn);
-    else this.waiting.push(turn);
+  constructor(
+    readonly socket: Socket,
+    readonly owner: Pipelines,
+  ) {}
+
+  /** Requests waiting their turn. */
+  get depth(): number {
+    return this.waiting.length;
   }
 
-  leave(turn: Turn): void {
+  /** Starts `turn` or queues it; whether it waits. */
+  enter(turn: Turn): boolean {
+    if (this.waiting.length === 0 && this.mayStart(turn)) {
+      this.run(turn);
+      return false;
+    }
+    this.waiting.push(turn);
+    return true;
+  }
+
+  /** How many stopped waiting: `turn` itself if it was waiting, else those that started. */
+  leave(turn: Turn): number {
     const queued = this.waiting.indexOf(turn);
     if (queued >= 0) {
       this.waiting.splice(queued, 1);
-      return;
+      return 1;
     }
     this.serving -= 1;
     if (!turn.safe) this.unsafeServing = false;
+    let started = 0;
     for (let next = this.waiting.at(0); next && this.mayStart(next); next = this.waiting.at(0)) {
       this.waiting.shift();
       this.run(next);
+      started += 1;
     }
+    return started;
   }
 
   /** Enough requests wait their turn: the connection is not read until some have started. */
@@ -86,12 +120,77 @@ class ConnectionQueue {
   }
 }
 
+/**
+ * The requests waiting their turn on every connection of the process, shared by the
+ * listeners' `Pipelines`, and the connections they wait on: the only ones that may be reset
+ * for it. Nothing is counted for a request that starts at once, as every request does on a
+ * connection that does not pipeline.
+ */
+export class WaitingRequests {
+  private count = 0;
+  private readonly crowds = new Set<ConnectionQueue>();
+
+  /** @param budget Default `MAX_WAITING_TOTAL`. */
+  constructor(readonly budget: number = MAX_WAITING_TOTAL) {}
+
+  /** Requests waiting now. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** One more waits on `queue`: past the budget, the deepest queue's connection is reset. */
+  added(queue: ConnectionQueue): void {
+    this.count += 1;
+    this.crowds.add(queue);
+    if (this.count > this.budget) {
+      const deepest = deepestOf(this.crowds);
+      this.forget(deepest);
+      deepest.owner.drop(deepest);
+    }
+  }
+
+  /** `left` of those waiting on `queue` started or went. */
+  removed(queue: ConnectionQueue, left: number): void {
+    this.count -= left;
+    if (queue.depth === 0) this.crowds.delete(queue);
+  }
+
+  private forget(queue: ConnectionQueue): void {
+    this.count -= queue.depth;
+    this.crowds.delete(queue);
+  }
+}
+
+/** Only when the budget is exceeded, so only under abuse, are the queues looked through. */
+function deepestOf(queues: Iterable<ConnectionQueue>): ConnectionQueue {
+  let deepest: ConnectionQueue | undefined;
+  for (const queue of queues) {
+    if (deepest === undefined || queue.depth > deepest.depth) deepest = queue;
+  }
+  // Called with the queue that was just added to, at least.
+  return deepest as ConnectionQueue;
+}
+
+/** Told of a connection reset because it had the most requests waiting, and how many. */
+export type Dropped = (socket: Socket, waiting: number) => void;
+
 /** One queue per client connection while it has requests, dropped when it turns idle. */
 export class Pipelines {
   private readonly queues = new WeakMap<Socket, ConnectionQueue>();
   private readonly closing = new WeakSet<Socket>();
   /** Connections not read while crowded. */
   private readonly held = new WeakSet<Socket>();
+  /** Connections reset for the bound on waiting requests. */
+  private readonly dropped = new WeakSet<Socket>();
+
+  /**
+   * @param waiting The process-wide count, shared by every listener; one of its own by default.
+   * @param onDropped Told before the connection is reset (its address is gone after).
+   */
+  constructor(
+    private readonly waiting: WaitingRequests = new WaitingRequests(),
+    private readonly onDropped: Dropped = () => undefined,
+  ) {}
 
   /**
    * An answer on `socket` said `Connection: close`: nothing that follows it on the
@@ -107,24 +206,52 @@ export class Pipelines {
     return this.closing.has(socket);
   }
 
+  /** Whether `socket` was reset for the bound on waiting requests. */
+  wasDropped(socket: Socket): boolean {
+    return this.dropped.has(socket);
+  }
+
+  /** The status of a request whose connection closed before its answer: who closed it. */
+  unansweredStatus(socket: Socket): number {
+    return this.dropped.has(socket) ? CONNECTION_DROPPED : CLIENT_CLOSED;
+  }
+
   /** Starts `turn` now, or once the connection's earlier requests allow. */
   enter(socket: Socket, turn: Turn): void {
     let queue = this.queues.get(socket);
     if (queue === undefined) {
-      queue = new ConnectionQueue();
+      queue = new ConnectionQueue(socket, this);
       this.queues.set(socket, queue);
     }
-    queue.enter(turn);
+    if (!queue.enter(turn)) return;
     if (queue.isCrowded()) this.hold(socket);
+    this.waiting.added(queue);
   }
 
   /** `turn` was answered, or its client went away: the next may start. */
   leave(socket: Socket, turn: Turn): void {
     const queue = this.queues.get(socket);
     if (queue === undefined) return;
-    queue.leave(turn);
-    if (!queue.isCrowded()) this.release(socket);
+    const left = queue.leave(turn);
+    if (left > 0) {
+      this.waiting.removed(queue, left);
+      if (!queue.isCrowded()) this.release(socket);
+    }
     if (queue.isIdle()) this.queues.delete(socket);
+  }
+
+  /**
+   * Resets the connection of `queue`, which `WaitingRequests` no longer counts. Its requests
+   * end as on any client that left; none waiting starts. Those Node parses after it from the
+   * same read are not handled at all, as behind an answer that closes the connection.
+   */
+  drop(queue: ConnectionQueue): void {
+    const { socket } = queue;
+    this.queues.delete(socket);
+    this.closing.add(socket);
+    this.dropped.add(socket);
+    this.onDropped(socket, queue.depth);
+    if (!resetConnection(socket)) socket.destroy();
   }
 
   private hold(socket: Socket): void {

@@ -369,6 +369,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   }
 
   const handle = (req: IncomingMessage, client: Duplex, early: Buffer): void => {
+    // Parsed from the read that had its connection reset for the bound on waiting requests.
+    if (pipelines.wasDropped(client as Socket)) return;
     handedOver.add(client);
     reports.set(client, {
       req,
@@ -379,7 +381,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       replayed: false,
     });
     observer.requestStarted?.();
-    client.once('close', () => answered(client, CLIENT_CLOSED));
+    client.once('close', () => answered(client, pipelines.unansweredStatus(client as Socket)));
     // Node hands the socket over at once; answers still owed on it go first.
     pipelines.enter(client as Socket, { safe: false, start: () => upgrade(req, client, early) });
   };

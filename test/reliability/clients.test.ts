@@ -5,14 +5,25 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import pino from 'pino';
-import { createDataListeners, DATA_SERVER_TIMEOUTS } from '../../src/proxy/listener';
+import {
+  createDataListeners,
+  DATA_SERVER_TIMEOUTS,
+  type DataListener,
+} from '../../src/proxy/listener';
 import { samples } from '../support/prom-parse';
 import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/reliability-clients';
 import { call } from '../support/http';
 import { rawExchange } from '../support/net';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { startRawUpstream, type RawUpstream } from '../support/raw-upstream';
-import { startApp, startHarness, type Harness, type RunningApp } from '../support/app';
+import {
+  RecordingObserver,
+  startApp,
+  startHarness,
+  type Harness,
+  type RunningApp,
+} from '../support/app';
+import { rawRequest } from '../support/raw-client';
 import { stopReading } from '../support/stalled-reader';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
@@ -167,6 +178,146 @@ describe('a client that pipelines thousands of requests at once', () => {
         expect(most).toBeLessThan(3000);
         expect(text.split('HTTP/1.1 200 OK').length - 1).toBe(count);
       } finally {
+        await h.close();
+      }
+    },
+    2 * HANG_GUARD_MS,
+  );
+});
+
+/** A connection that writes `requests` at once; `closed` tells how the proxy ended it. */
+function unreadConnection(
+  port: number,
+  requests: string,
+): { socket: net.Socket; closed: Promise<string> } {
+  const socket = net.connect(port, '127.0.0.1');
+  // Read, so that its reset is seen: its answers (slow ones) are not due before it ends.
+  socket.resume();
+  let code = 'fin';
+  socket.on('error', (err: NodeJS.ErrnoException) => (code = err.code ?? 'error'));
+  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(code)));
+  socket.write(requests);
+  return { socket, closed };
+}
+
+const SLOW_GET = 'GET /API/slow?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n';
+
+describe('clients that pipeline on many connections and read no answer', () => {
+  let h: Harness;
+  let listener: DataListener;
+  let observer: RecordingObserver;
+  const logs: Record<string, unknown>[] = [];
+  beforeAll(async () => {
+    h = await startHarness();
+    observer = new RecordingObserver();
+    [listener] = createDataListeners({
+      config: {
+        ...h.config,
+        users: [{ ...h.config.users[0], listen: { host: '127.0.0.1', port: 0 } }],
+      },
+      store: h.store,
+      observer,
+      logger: pino(
+        { level: 'warn' },
+        { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+      ),
+      maxWaitingRequests: 200,
+    });
+    await listener.listen();
+  });
+  afterAll(async () => {
+    await listener.destroy();
+    await h.close();
+  });
+  const port = (): number => listener.address()?.port ?? 0;
+
+  it(
+    'have the connection with the most waiting reset once more than the bound wait, and the others answered',
+    async () => {
+      // One read of small GETs holds some 1,700 requests on a connection that is read no
+      // further: 40 such connections held 1 GB. Past the bound, the deepest is reset.
+      const a = unreadConnection(port(), SLOW_GET.repeat(150));
+      await until(() => listener.inFlight() === 150, HANG_GUARD_MS, 'A read');
+      // B takes the total past 200 while A has the most waiting (142 of 150; 8 are served).
+      const b = unreadConnection(port(), SLOW_GET.repeat(100));
+      expect(await a.closed).toBe('ECONNRESET');
+      await until(() => listener.inFlight() === 100, HANG_GUARD_MS, "A's requests over, B's read");
+      // C is the deepest itself: reset at its 117th, the rest of its read is not handled.
+      const c = unreadConnection(port(), SLOW_GET.repeat(300));
+      expect(await c.closed).toBe('ECONNRESET');
+      await until(() => listener.inFlight() === 100, HANG_GUARD_MS, "C's requests over");
+      expect((await call(port(), { path: '/API/whoami' })).text).toBe('alice');
+      expect(b.socket.destroyed).toBe(false);
+      expect(observer.started).toBe(150 + 100 + 117 + 1);
+      const dropped = observer.finished.filter((f) => f.status === 444);
+      expect(dropped).toHaveLength(150 + 117);
+      const said = logs.filter((l) => l.event === 'pipeline_dropped');
+      expect(said.map((l) => l.waiting)).toEqual([142, 109]);
+      expect(said[0]).toMatchObject({ level: 40, remoteAddress: '127.0.0.1' });
+      expect(JSON.stringify(said)).not.toContain('/API/slow');
+
+      b.socket.destroy();
+      await until(
+        () => listener.inFlight() === 0 && h.sim.inFlightRequests() === 0,
+        HANG_GUARD_MS,
+        'nothing left in flight, here or upstream',
+      );
+      expect(observer.finished).toHaveLength(observer.started);
+      // Nothing is still counted as waiting: 182 more wait without a reset.
+      const d = unreadConnection(port(), SLOW_GET.repeat(190));
+      await until(() => listener.inFlight() === 190, HANG_GUARD_MS, 'D read');
+      expect(logs.filter((l) => l.event === 'pipeline_dropped')).toHaveLength(2);
+      d.socket.destroy();
+      await until(() => listener.inFlight() === 0, HANG_GUARD_MS, "D's requests over");
+    },
+    2 * HANG_GUARD_MS,
+  );
+
+  it('answer every request in order while fewer than the bound wait', async () => {
+    const pipelined = (n: number, tag: string): string =>
+      Array.from(
+        { length: n },
+        (_, i) => `GET /API/item/${tag}-${i} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      ).join('');
+    // 3 connections of 60: at most 156 wait (8 of each are served).
+    const results = await Promise.all(
+      ['P', 'Q', 'R'].map((tag) => rawRequest(port(), pipelined(60, tag), { responses: 60 })),
+    );
+    for (const [k, tag] of ['P', 'Q', 'R'].entries()) {
+      const bodies = results[k].responses.map((r) => r.body.toString());
+      expect(bodies).toEqual(
+        Array.from(
+          { length: 60 },
+          (_, i) => expect.stringContaining(`no item ${tag}-${i}\n`) as string,
+        ),
+      );
+      expect(results[k].closed).toBe(false);
+    }
+    expect(logs.filter((l) => l.event === 'pipeline_dropped')).toHaveLength(2);
+  });
+});
+
+describe('clients that pipeline on many connections, at the default bound', () => {
+  it(
+    'have the deepest connection reset once more than 4,096 requests wait',
+    async () => {
+      // 250 on each (the connection is still read below 256): 16 of them hold 3,872 waiting,
+      // and 128 at Vidispine, with a connection each so that a well-behaved client gets one.
+      const h = await startHarness({ vidispine: { maxSockets: 256 } });
+      const open: ReturnType<typeof unreadConnection>[] = [];
+      try {
+        for (let i = 1; i <= 16; i++) {
+          open.push(unreadConnection(h.port, SLOW_GET.repeat(250)));
+          await until(() => h.listeners[0].inFlight() === 250 * i, HANG_GUARD_MS, `${i} read`);
+        }
+        open.push(unreadConnection(h.port, SLOW_GET.repeat(250)));
+        expect(await open[0].closed).toBe('ECONNRESET');
+        await until(() => h.listeners[0].inFlight() === 16 * 250, HANG_GUARD_MS, 'the first over');
+        expect(open.slice(1).every((c) => !c.socket.destroyed)).toBe(true);
+        expect((await call(h.port, { path: '/API/whoami' })).text).toBe('alice');
+        expect(h.observer.finished.filter((f) => f.status === 444)).toHaveLength(250);
+      } finally {
+        for (const c of open) c.socket.destroy();
         await h.close();
       }
     },

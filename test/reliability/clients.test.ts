@@ -274,6 +274,7 @@ describe('clients that pipeline on many connections and read no answer', () => {
   );
 
   it('answer every request in order while fewer than the bound wait', async () => {
+    const droppedBefore = logs.filter((l) => l.event === 'pipeline_dropped').length;
     const pipelined = (n: number, tag: string): string =>
       Array.from(
         { length: n },
@@ -293,7 +294,7 @@ describe('clients that pipeline on many connections and read no answer', () => {
       );
       expect(results[k].closed).toBe(false);
     }
-    expect(logs.filter((l) => l.event === 'pipeline_dropped')).toHaveLength(2);
+    expect(logs.filter((l) => l.event === 'pipeline_dropped')).toHaveLength(droppedBefore);
   });
 });
 

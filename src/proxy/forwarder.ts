@@ -53,7 +53,7 @@ import { isSafe } from './pipeline';
 import { withoutToken } from './unauthorized';
 import { replayed, verdictOn401 } from './verdict';
 import { retriesOnFreshConnection } from './retry';
-import { SendTimeout, cutStalledAnswer } from './send-timeout';
+import { SendTimeout, cutStalledAnswer, onAnswerDrained } from './send-timeout';
 import type { Upstream } from './upstream';
 import { limitConnect, whenSent } from './upstream';
 import { InFlight } from './in-flight';
@@ -526,7 +526,7 @@ class Exchange implements Turn {
     }
     this.answerHeaders = headers;
     this.sendTimeout = this.watchSend();
-    res.on('drain', answer.resume);
+    onAnswerDrained(res, answer.resume);
     return true;
   }
 
@@ -773,6 +773,7 @@ class Exchange implements Turn {
       this.f.sendTimeoutMs,
       () => cutStalledAnswer(this.res),
       () => this.res.socket === null,
+      (listener) => onAnswerDrained(this.res, listener),
     );
   }
 

@@ -27,12 +27,15 @@ export class SendTimeout {
   /**
    * @param queued whether the target is still waiting for its turn on the connection: an
    * answer pipelined behind another is not held by its client.
+   * @param onDrain how the target says it drained (`onAnswerDrained` for an answer).
    */
   constructor(
     private readonly target: SendTarget,
     private readonly ms: number,
     private readonly onStalled: () => void,
     private readonly queued: () => boolean = () => false,
+    private readonly onDrain: (listener: () => void) => void = (listener) =>
+      target.on('drain', listener),
   ) {}
 
   /**
@@ -50,7 +53,7 @@ export class SendTimeout {
     this.timer = setTimeout(() => {
       if (this.waiting) this.onStalled();
     }, this.ms);
-    this.target.on('drain', () => (this.waiting = false));
+    this.onDrain(() => (this.waiting = false));
     this.target.once('close', () => {
       this.closed = true;
       clearTimeout(this.timer);
@@ -59,6 +62,25 @@ export class SendTimeout {
 }
 
 /** Cuts an answer whose client stopped reading, with a reset (`resetConnection`). */
+/**
+ * `listener` each time the client's connection of `res` drained after a write to `res` was
+ * held back. Node also emits 'drain' on an answer from inside a write to one pipelined
+ * behind it (`socketOnDrain`), with the connection still full: taken for room, that let the
+ * answer be read on into memory, a chunk for each write behind it, and kept its send timeout
+ * from running out. The listener runs after the write that emitted it returned: that may be
+ * undici handing over another request's body chunk, and undici's parsers share one "parsing
+ * now" slot and assert that none resumes while another parses (the other request failed as a
+ * Vidispine error, reason "other", with its connection).
+ */
+export function onAnswerDrained(res: ServerResponse, listener: () => void): void {
+  const drained = (): void => {
+    const { socket } = res;
+    if (socket?.writableNeedDrain === true) socket.once('drain', drained);
+    else queueMicrotask(listener);
+  };
+  res.on('drain', drained);
+}
+
 export function cutStalledAnswer(res: ServerResponse): void {
   if (!resetConnection(res.socket)) res.destroy();
 }

@@ -15,7 +15,7 @@ import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/r
 import { call } from '../support/http';
 import { rawExchange } from '../support/net';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
-import { startRawUpstream, type RawUpstream } from '../support/raw-upstream';
+import { ok, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 import {
   RecordingObserver,
   startApp,
@@ -425,6 +425,70 @@ describe('a client that stops reading', () => {
         clearInterval(pace);
       }
       expect(received).toBeGreaterThan(2 * size);
+    },
+    HANG_GUARD_MS,
+  );
+
+  it(
+    'answers pipelined behind it are not failed as errors of Vidispine while it is held back',
+    async () => {
+      // A write to an answer waiting its turn makes Node emit 'drain' on the answer before
+      // it. That one held back, its resume reached undici while undici was handing over a
+      // body chunk of the other, and undici's assertion that no parser resumes while another
+      // parses failed the other as a Vidispine error of reason "other" and cut the client's
+      // connection: under any client that pipelines and stops reading, as wrk does at its end.
+      const vidispine = await startRawUpstream();
+      const proxy = await startHarness({
+        forwardTo: vidispine.url,
+        proxy: { sendTimeoutSeconds: 0.5 },
+      });
+      const trickles: NodeJS.Timeout[] = [];
+      let sent = 0;
+      try {
+        const size = 64 * MiB;
+        vidispine.respond = (request, socket) => {
+          if (request.target === '/API/big') {
+            socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`);
+            const send = (): void => {
+              while (sent < size && !socket.destroyed) {
+                sent += MiB;
+                if (!socket.write(Buffer.alloc(MiB, 'd'))) {
+                  socket.once('drain', send);
+                  return;
+                }
+              }
+            };
+            send();
+            return 'hang';
+          }
+          // A body in small pieces, one every few milliseconds, never enough to be held.
+          socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${MiB}\r\n\r\n`);
+          const trickle = setInterval(() => socket.write(Buffer.alloc(64, 't')), 5);
+          trickles.push(trickle);
+          socket.once('close', () => clearInterval(trickle));
+          return 'hang';
+        };
+        const client = net.connect(proxy.port, '127.0.0.1');
+        client.on('error', () => undefined);
+        client.pause();
+        client.write(
+          'GET /API/big HTTP/1.1\r\nHost: x\r\n\r\nGET /API/trickle HTTP/1.1\r\nHost: x\r\n\r\n',
+        );
+        await until(() => vidispine.requests.length === 2, HANG_GUARD_MS, 'both upstream');
+        // The first answer stalls, and sendTimeoutSeconds later the proxy cuts the connection.
+        await until(() => proxy.listeners[0].inFlight() === 0, HANG_GUARD_MS, 'nothing in flight');
+        client.destroy();
+        expect(proxy.observer.upstreamErrors).toEqual([]);
+        expect(proxy.observer.finished.map((f) => f.status)).toEqual([200, 499]);
+        // Each write behind the first answer let it read on, into memory.
+        expect(sent).toBeLessThan(size / 2);
+        vidispine.respond = () => ok('fine');
+        expect((await call(proxy.port, { path: '/API/item' })).text).toBe('fine');
+      } finally {
+        trickles.forEach(clearInterval);
+        await proxy.close();
+        await vidispine.close();
+      }
     },
     HANG_GUARD_MS,
   );

@@ -20,9 +20,9 @@ export function parseOptions<O extends Options>(args: readonly string[], options
 }
 
 /**
- * `--config FILE` (or `-c FILE`, `--config=FILE`) for `run` and `check`. Given twice, it is
- * refused rather than the last one taken: a wrapper script's `--config` and one appended by
- * hand would otherwise run with whichever came last, without a word.
+ * `--config FILE` (or `-c FILE`, `--config=FILE`) for `run`, `check` and `inject`. Given
+ * twice, it is refused rather than the last one taken: a wrapper script's `--config` and one
+ * appended by hand would otherwise run with whichever came last, without a word.
  */
 export function parseConfigArgs(args: readonly string[]): { file?: string } {
   const { config = [] } = parseOptions(args, {

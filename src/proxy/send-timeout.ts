@@ -61,7 +61,6 @@ export class SendTimeout {
   };
 }
 
-/** Cuts an answer whose client stopped reading, with a reset (`resetConnection`). */
 /**
  * `listener` each time the client's connection of `res` drained after a write to `res` was
  * held back. Node also emits 'drain' on an answer from inside a write to one pipelined
@@ -81,6 +80,7 @@ export function onAnswerDrained(res: ServerResponse, listener: () => void): void
   res.on('drain', drained);
 }
 
+/** Cuts an answer whose client stopped reading, with a reset (`resetConnection`). */
 export function cutStalledAnswer(res: ServerResponse): void {
   if (!resetConnection(res.socket)) res.destroy();
 }

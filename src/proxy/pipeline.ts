@@ -133,17 +133,12 @@ export class WaitingRequests {
   /** @param budget Default `MAX_WAITING_TOTAL`. */
   constructor(readonly budget: number = MAX_WAITING_TOTAL) {}
 
-  /** Requests waiting now. */
-  get size(): number {
-    return this.count;
-  }
-
   /** One more waits on `queue`: past the budget, the deepest queue's connection is reset. */
   added(queue: ConnectionQueue): void {
     this.count += 1;
     this.crowds.add(queue);
     if (this.count > this.budget) {
-      const deepest = deepestOf(this.crowds);
+      const deepest = deepestOf(this.crowds, queue);
       this.forget(deepest);
       deepest.owner.drop(deepest);
     }
@@ -162,13 +157,10 @@ export class WaitingRequests {
 }
 
 /** Only when the budget is exceeded, so only under abuse, are the queues looked through. */
-function deepestOf(queues: Iterable<ConnectionQueue>): ConnectionQueue {
-  let deepest: ConnectionQueue | undefined;
-  for (const queue of queues) {
-    if (deepest === undefined || queue.depth > deepest.depth) deepest = queue;
-  }
-  // Called with the queue that was just added to, at least.
-  return deepest as ConnectionQueue;
+function deepestOf(queues: Iterable<ConnectionQueue>, first: ConnectionQueue): ConnectionQueue {
+  let deepest = first;
+  for (const queue of queues) if (queue.depth > deepest.depth) deepest = queue;
+  return deepest;
 }
 
 /** Told of a connection reset because it had the most requests waiting, and how many. */

@@ -100,6 +100,11 @@ function wiringProblems(objects: readonly K8sObject[]): string[] {
   if (!(timeout >= 1 && timeout <= 10)) out.push(`timeoutSeconds ${timeout}: keep it small`);
   const ref = at(hook, 'clientConfig', 'service') as Rec;
   if (ref.path !== '/mutate') out.push(`clientConfig path ${String(ref.path)}`);
+  // Cluster-scoped: named after the Service it calls, so a webhook installed in each of two
+  // namespaces keeps a configuration of its own instead of taking over the other's.
+  const ownName = `${String(ref.name)}.${String(ref.namespace)}`;
+  if (mwc.metadata.name !== ownName)
+    out.push(`webhook configuration ${mwc.metadata.name}, want ${ownName}`);
   const service = byKind(objects, 'Service').find(
     (s) => s.metadata.name === ref.name && s.metadata.namespace === ref.namespace,
   );
@@ -213,15 +218,15 @@ function outsideNamespace(objects: readonly K8sObject[], namespace: string): str
 
 /**
  * Every namespace an install of the webhook names: the Namespace object, where each of its
- * objects is, and where the webhook configuration, cert-manager's CA injection and the
- * serving certificate's DNS names say its Service is. One install names exactly one.
+ * objects is, and where the webhook configuration (its name and its Service reference),
+ * cert-manager's CA injection and the serving certificate's DNS names say its Service is. One install names exactly one.
  */
 function namespacesNamed(objects: readonly K8sObject[]): string[] {
   const named = objects.map((o) =>
     o.kind === 'Namespace' ? o.metadata.name : String(o.metadata.namespace),
   );
   const mwc = one(objects, 'MutatingWebhookConfiguration');
-  named.splice(objects.indexOf(mwc), 1);
+  named.splice(objects.indexOf(mwc), 1, String(mwc.metadata.name.split('.')[1]));
   for (const hook of records(at(mwc, 'webhooks')))
     named.push(String(at(hook, 'clientConfig', 'service', 'namespace')));
   const from = at(mwc, 'metadata', 'annotations', 'cert-manager.io/inject-ca-from');
@@ -763,6 +768,31 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     expect(loadsItsConfiguration(rendered.objects).sidecar.resources).toEqual(resources);
   });
 
+  it.each([
+    ['a chart-generated CA', WEBHOOK_ONLY],
+    ['cert-manager', [...CERT_MANAGER, 'gateway.enabled=false']],
+  ])(
+    'gives releases in two namespaces (TLS from %s) a webhook configuration each, calling its own Service',
+    (_mode, set) => {
+      const installs = [
+        ['vap', 'media'],
+        ['vap', 'studio'],
+        ['tools', 'studio'],
+      ].map(([release, namespace]) => renderChart(helm, CHART, [], { release, namespace, set }));
+      expect(
+        installs.map(({ objects }) => one(objects, 'MutatingWebhookConfiguration').metadata.name),
+      ).toEqual([
+        'vap-vidispine-auth-proxy-injector.media',
+        'vap-vidispine-auth-proxy-injector.studio',
+        'tools-vidispine-auth-proxy-injector.studio',
+      ]);
+      for (const { objects } of installs) {
+        expect(wiringProblems(objects)).toEqual([]);
+        if (set !== WEBHOOK_ONLY) expect(certManagerProblems(objects)).toEqual([]);
+      }
+    },
+  );
+
   it.each([1, 2])('lets a node drain evict one webhook pod of %d, never more', (replicas) => {
     const rendered = renderChart(helm, CHART, [], {
       set: [...WEBHOOK_ONLY, `injector.replicaCount=${replicas}`],
@@ -985,6 +1015,38 @@ describe('kubectl kustomize deploy/injector', () => {
       expect(tlsTarget(rendered.objects).dnsName).toBe(
         'vidispine-auth-proxy-injector.media-tools.svc',
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('installs in two namespaces, and an overlay moving one, keep a webhook configuration each, calling its own Service', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vap-injector-two-namespaces-'));
+    try {
+      const media = inNamespace(dir, DIR, 'media-tools');
+      mkdirSync(join(dir, 'moved'));
+      const installs = [
+        ['vidispine-auth-proxy', DIR],
+        ['media-tools', media],
+        ['studio-tools', inNamespace(dir, DIR, 'studio-tools')],
+        ['archive-tools', inNamespace(join(dir, 'moved'), media, 'archive-tools')],
+      ].map(([namespace, path]) => ({
+        namespace,
+        objects: renderKustomization(path as string).objects,
+      }));
+      expect(
+        installs.map(({ objects }) => one(objects, 'MutatingWebhookConfiguration').metadata.name),
+      ).toEqual([
+        'vidispine-auth-proxy-injector.vidispine-auth-proxy',
+        'vidispine-auth-proxy-injector.media-tools',
+        'vidispine-auth-proxy-injector.studio-tools',
+        'vidispine-auth-proxy-injector.archive-tools',
+      ]);
+      for (const { namespace, objects } of installs) {
+        expect(namespacesNamed(objects)).toEqual([namespace]);
+        expect(wiringProblems(objects)).toEqual([]);
+        expect(certManagerProblems(objects)).toEqual([]);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

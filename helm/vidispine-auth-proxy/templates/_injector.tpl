@@ -13,6 +13,15 @@ after the suffix, a long fullname would lose it and name the webhook as the gate
 {{- end -}}
 
 {{/*
+The MutatingWebhookConfiguration's name: the Service it calls, dot its namespace. It is
+cluster-scoped: without the namespace, releases of the same name in two namespaces would
+want one object, and Helm would refuse the second.
+*/}}
+{{- define "vidispine-auth-proxy.injectorWebhookName" -}}
+{{- printf "%s.%s" (include "vidispine-auth-proxy.injectorName" .) .root.Release.Namespace -}}
+{{- end -}}
+
+{{/*
 The webhook's app.kubernetes.io/name: the name and "-injector", cut to a label's 63
 characters. A name of 62 or 63 characters would lose the whole suffix and select the
 gateway's pods (and the gateway's Services the webhook's): that one is cut before the
@@ -70,7 +79,7 @@ failurePolicy Fail stops exactly the pods that asked for the proxy when the webh
 apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingWebhookConfiguration
 metadata:
-  name: {{ include "vidispine-auth-proxy.injectorName" . }}
+  name: {{ include "vidispine-auth-proxy.injectorWebhookName" . }}
   labels:
     {{- include "vidispine-auth-proxy.injectorLabels" . | nindent 4 }}
   {{- if .injectFrom }}

@@ -6,9 +6,11 @@
  *
  * Unknown variables are ignored (Kubernetes injects `VIDISPINE_PORT`-style service variables),
  * except near misses of the program's own (`VIDISPINE_PASWORD`), which are refused as typos.
- * Numbers and booleans (`true`/`false`, `1`/`0`, `yes`/`no`) are converted here; anything
- * else is passed on as text so the schema reports it under the variable's name.
+ * Numbers and booleans (`booleans.ts`) are converted here. A boolean that is none is reported
+ * here, with the words a variable may hold; anything else is passed on as text so the schema
+ * reports it under the variable's name.
  */
+import { BOOLEAN_WORDS, booleanOfText } from './booleans';
 import { type ConfigIssue, type KeyNames, keyPath } from './errors';
 import { ANY_ITEM, type ConfigKey, describedKeys, type ValueKind } from './keys';
 import type { z } from 'zod';
@@ -47,14 +49,10 @@ function envKeys(schema: z.ZodType): EnvKey[] {
  */
 const DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)$/;
 
+/** The variable's value as its key takes it; undefined for a boolean that is none. */
 function convert(value: string, kind: ValueKind): unknown {
   if (kind === 'number' && DECIMAL.test(value)) return Number(value);
-  if (kind === 'boolean') {
-    const lower = value.trim().toLowerCase();
-    if (['true', '1', 'yes'].includes(lower)) return true;
-    if (['false', '0', 'no'].includes(lower)) return false;
-  }
-  return value;
+  return kind === 'boolean' ? booleanOfText(value) : value;
 }
 
 function assign(target: Record<string | number, unknown>, path: Path, value: unknown): void {
@@ -92,8 +90,14 @@ const variableTolerance = (length: number): number => (length >= 12 ? 2 : 1);
 export interface EnvironmentMapping {
   /** The schema the mapped object — and a YAML file given in its place — is validated against. */
   readonly schema: z.ZodType;
-  /** The YAML-shaped object the environment describes (not yet validated). */
-  fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown>;
+  /**
+   * The YAML-shaped object the environment describes (not yet validated), and the variables
+   * left out of it as no value of their kind (`ACCESS_LOG=maybe`).
+   */
+  fromEnv(env: NodeJS.ProcessEnv): {
+    readonly raw: Record<string, unknown>;
+    readonly issues: readonly ConfigIssue[];
+  };
   /**
    * Keys named by their variables (`users[0].listen` → `PROXY_LISTEN`). A block is named by
    * its first variable (`users[0]` → `VIDISPINE_USER`, `vidispine.admin` →
@@ -122,11 +126,15 @@ export function environmentMapping(
     schema,
     fromEnv(env) {
       const raw = base();
+      const issues: ConfigIssue[] = [];
       for (const k of keys) {
         const value = env[k.name] ?? k.envDefault;
-        if (value !== undefined) assign(raw, k.path, convert(value, k.kind));
+        if (value === undefined) continue;
+        const converted = convert(value, k.kind);
+        if (converted !== undefined) assign(raw, k.path, converted);
+        else issues.push({ key: k.name, problem: `must be ${BOOLEAN_WORDS}` });
       }
-      return raw;
+      return { raw, issues };
     },
     names: {
       name(path) {

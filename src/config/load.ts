@@ -47,8 +47,11 @@ export interface ConfigSource {
   /** Keys as the user wrote them: YAML paths, or the variables that set them. */
   readonly names: KeyNames;
   readonly fromFile: boolean;
-  /** Problems found before validation: variables that look like mistyped ones. */
-  readonly typos: readonly ConfigIssue[];
+  /**
+   * Problems found before validation: variables that look like mistyped ones, and values no
+   * variable of their kind takes (`ACCESS_LOG=maybe`).
+   */
+  readonly early: readonly ConfigIssue[];
 }
 
 /** `--config FILE`, else `CONFIG_FILE`, else the environment through `environment`. */
@@ -60,11 +63,12 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
       ? [opts.file, '--config']
       : [opts.env[CONFIG_FILE_VARIABLE] || undefined, CONFIG_FILE_VARIABLE];
   if (file === undefined) {
+    const { raw, issues } = environment.fromEnv(opts.env);
     return {
-      raw: environment.fromEnv(opts.env),
+      raw,
       names: environment.names,
       fromFile: false,
-      typos: environment.misspelt(opts.env, [CONFIG_FILE_VARIABLE]),
+      early: [...environment.misspelt(opts.env, [CONFIG_FILE_VARIABLE]), ...issues],
     };
   }
   const knownKeys = (path: KeyPath) => keysAt(environment.schema, path);
@@ -73,7 +77,7 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
     names: YAML_NAMES,
     fromFile: true,
     // Beside a file only the log level's variable is read: a slip of it would go unseen.
-    typos: nearMisses(opts.env, new Set([environment.names.name(['log', 'level'])])),
+    early: nearMisses(opts.env, new Set([environment.names.name(['log', 'level'])])),
   };
 }
 
@@ -82,9 +86,9 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
  * misspelt names), each named in the source's words.
  */
 export function valueOrThrow<T>(source: ConfigSource, result: T | readonly KeyIssue[]): T {
-  if (!isIssueList(result) && source.typos.length === 0) return result;
+  if (!isIssueList(result) && source.early.length === 0) return result;
   const issues = isIssueList(result) ? result : [];
-  throw new ConfigError([...source.typos, ...nameIssues(issues, source.names)]);
+  throw new ConfigError([...source.early, ...nameIssues(issues, source.names)]);
 }
 
 function isIssueList<T>(result: T | readonly KeyIssue[]): result is readonly KeyIssue[] {
@@ -102,7 +106,7 @@ export function configFromObject(
   env: NodeJS.ProcessEnv,
   names: KeyNames = YAML_NAMES,
 ): ProxyConfig {
-  return validate({ raw, names, fromFile: false, typos: [] }, env);
+  return validate({ raw, names, fromFile: false, early: [] }, env);
 }
 
 function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {

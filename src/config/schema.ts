@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { yamlBooleanProblem } from './booleans';
 import { alternatives, type Problem, YAML_NAMES } from './errors';
 import { key } from './keys';
 import { isPortAlone, parseListen, portAlone } from './listen';
@@ -20,7 +21,7 @@ const nonNegativeInt = () =>
   z.int({ error: 'must be an integer ≥ 0' }).nonnegative({ error: 'must be an integer ≥ 0' });
 const text = () =>
   z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must not be empty' });
-const bool = () => z.boolean({ error: 'must be true or false' });
+const bool = () => z.boolean({ error: ({ input }) => yamlBooleanProblem(input) });
 
 /**
  * A duration within bounds: timers cannot wait longer than Node allows (24.8 days), and a

@@ -16,6 +16,7 @@ import {
   secretName,
   vidispineUrlText,
 } from '../config/injector';
+import { BOOLEAN_WORDS, booleanOfText } from '../config/booleans';
 import { HEADER_TEXT } from '../config/resolve';
 import { accessKeyId, fileSchema, logLevelSchema, userName } from '../config/schema';
 import type { Resources } from '../config/injector';
@@ -216,8 +217,6 @@ const CA_SOURCE = caSource();
 const VIDISPINE_URL = vidispineUrlText(
   `must not contain credentials: put the password in a Secret and set ${ANNOTATIONS.secret.name} to its name`,
 );
-const TRUE = new Set(['true', '1', 'yes']);
-const FALSE = new Set(['false', '0', 'no']);
 
 /** Reads one pod's annotations: its sidecar settings and the env variable it asked for. */
 export interface PodRequest {
@@ -673,12 +672,11 @@ function readTokenSeconds(r: Reader): number {
 }
 
 function readBoolean(r: Reader, a: AnnotationDoc, fallback: boolean): boolean {
-  const value = r.get(a)?.toLowerCase();
+  const value = r.get(a);
   if (value === undefined) return fallback;
-  if (TRUE.has(value)) return true;
-  if (FALSE.has(value)) return false;
-  r.problem(a, `${shown(value)} is not a boolean: set "true" or "false"`);
-  return fallback;
+  const parsed = booleanOfText(value);
+  if (parsed === undefined) r.problem(a, `${shown(value)} is not a boolean: set ${BOOLEAN_WORDS}`);
+  return parsed ?? fallback;
 }
 
 function readLogLevel(r: Reader): string {

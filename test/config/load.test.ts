@@ -205,7 +205,11 @@ describe('environment mode', () => {
     [{ TOKEN_SECONDS: '6e1' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: '+60' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: ' 60' }, 'TOKEN_SECONDS: must be a positive integer'],
-    [{ TOKEN_AUTO_REFRESH: 'maybe' }, 'TOKEN_AUTO_REFRESH: must be true or false'],
+    [
+      { TOKEN_AUTO_REFRESH: 'maybe' },
+      'TOKEN_AUTO_REFRESH: must be true, false, 1, 0, yes or no (in any case)',
+    ],
+    [{ ACCESS_LOG: 'on' }, 'ACCESS_LOG: must be true, false, 1, 0, yes or no (in any case)'],
     [
       { TOKEN_SAFETY_MARGIN_SECONDS: '30.5' },
       'TOKEN_SAFETY_MARGIN_SECONDS: must be at most half the token lifetime (30 s of 60 s)',
@@ -259,6 +263,18 @@ describe('environment mode', () => {
     [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1000', PROXY_REPLAY_BUFFER_BYTES: '1000' }, 1000],
   ])('takes a replay total of at least one body, or 0: %j', (change, total) => {
     expect(loadConfig({ env: { ...ENV, ...change } }).proxy.replayBufferTotalBytes).toBe(total);
+  });
+
+  it.each([
+    ['TRUE', true],
+    [' Yes ', true],
+    ['1', true],
+    ['False', false],
+    ['no', false],
+    ['0', false],
+  ])('takes the boolean %j', (text, value) => {
+    const config = loadConfig({ env: { ...ENV, ACCESS_LOG: text, ALLOW_RUNAS: text } });
+    expect([config.proxy.accessLog, config.users[0].allowRunAs]).toEqual([value, value]);
   });
 
   it('says nothing of the user when the admin credential is what is missing', () => {
@@ -649,6 +665,36 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
         `^users\\[0\\]\\.selectUserHeader: cannot be ${header}: .+, while a select header is read as a user name and never passed on; use a header of its own \\(e\\.g\\. X-Vidispine-User\\)$`,
       ),
     );
+  });
+
+  it.each([
+    ['"true"', 'must be true or false (without quotes)'],
+    ["' false '", 'must be true or false (without quotes)'],
+    ['yes', 'must be true or false'],
+    ['1', 'must be true or false'],
+  ])('refuses accessLog: %s, which YAML reads as no boolean', (written, problem) => {
+    const yaml = `${YAML_BASE}proxy: { accessLog: ${written} }\n`;
+    const message = configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message;
+    expect(message).toBe(`proxy.accessLog: ${problem}`);
+  });
+
+  it('exits 2 from check naming what a boolean may be, in the words of its source', async () => {
+    const env = { PATH: process.env.PATH, ...ENV, ACCESS_LOG: 'enabled' };
+    const fromEnv = await runCli(['check'], { env });
+    expect(fromEnv.stderr).toContain(
+      'ACCESS_LOG: must be true, false, 1, 0, yes or no (in any case)',
+    );
+    expect(fromEnv.code).toBe(2);
+    const config = file(
+      YAML_BASE.replace('listen: 127.0.0.1:8080', 'listen: 127.0.0.1:0\n    allowRunAs: "true"'),
+    );
+    const fromFile = await runCli(['check', '--config', config], {
+      env: { PATH: process.env.PATH },
+    });
+    expect(fromFile.stderr).toContain(
+      'users[0].allowRunAs: must be true or false (without quotes)',
+    );
+    expect(fromFile.code).toBe(2);
   });
 
   it('exits 2 from check for a select header the proxy reads itself', async () => {

@@ -12,7 +12,8 @@ import { shownBaseUrl } from '../vidispine/connection';
 import { mintModeFor, mintRequestLine } from '../vidispine/endpoints';
 import { whoami } from '../vidispine/whoami';
 import { messageOf } from '../error-message';
-import { displayWidth, padToWidth, visibleText } from './display-width';
+import { visibleText } from '../visible-text';
+import { displayWidth, padToWidth } from './display-width';
 import { EXIT_FAILURE, EXIT_OK } from './exit';
 import { configForCommand } from './options';
 

@@ -52,20 +52,3 @@ export function displayWidth(text: string): number {
 export function padToWidth(text: string, columns: number): string {
   return text + ' '.repeat(Math.max(0, columns - displayWidth(text)));
 }
-
-/**
- * What a terminal acts on or hides rather than shows: controls (C0, DEL, C1 — escape
- * sequences, line breaks), format characters (bidi overrides, zero-width), line and
- * paragraph separators, lone surrogates. The zero-width joiner and non-joiner stay: emoji
- * sequences and Indic scripts spell names with them.
- */
-const UNSHOWN = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
-
-/**
- * Text from elsewhere (a server's answer) as a table prints it: every character a terminal
- * would act on or hide as `?`, at most `limit` characters (`…` marks the cut).
- */
-export function visibleText(text: string, limit: number): string {
-  const points = [...text.replace(UNSHOWN, '?')];
-  return points.length > limit ? `${points.slice(0, limit).join('')}…` : points.join('');
-}

@@ -1,3 +1,5 @@
+import { shownKeyPath } from '../visible-text';
+
 /** A key's place in the YAML shape: `['users', 1, 'listen']`. */
 export type KeyPath = readonly (string | number)[];
 
@@ -32,14 +34,15 @@ export interface ConfigIssue {
 
 /**
  * Bad configuration or command line: the caller prints `message` and exits 2.
- * Each line of the message is `key: problem`; a message never contains a secret value.
+ * Each line of the message is `key: problem`, the key as `shownKeyPath` shows it; a message
+ * never contains a secret value.
  */
 export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: ConfigIssue | readonly ConfigIssue[]) {
     const list = Array.isArray(issues) ? issues : [issues as ConfigIssue];
-    super(list.map((i) => `${i.key}: ${i.problem}`).join('\n'));
+    super(list.map((i) => `${shownKeyPath(i.key)}: ${i.problem}`).join('\n'));
     this.name = 'ConfigError';
     this.issues = list;
   }

@@ -5,6 +5,7 @@
  * `sidecar` block holds the cluster-wide defaults of every injected proxy; pods refine them
  * with annotations.
  */
+import { shownValue } from '../visible-text';
 import * as z from 'zod';
 import { alternatives, type KeyIssue, type KeyNames, type Problem } from './errors';
 import { environmentMapping } from './env';
@@ -90,7 +91,7 @@ function requestsWithinLimits(
       ctx.addIssue({
         code: 'custom',
         path: ['requests', resource],
-        message: `${request} is above the ${resource} limit ${limit}: lower it or raise the limit`,
+        message: `${shownValue(request)} is above the ${resource} limit ${shownValue(limit)}: lower it or raise the limit`,
       });
     }
   }
@@ -178,7 +179,7 @@ const pullSecrets = z
       if (!parsed.success)
         ctx.addIssue({
           code: 'custom',
-          message: `${JSON.stringify(name)} ${parsed.error.issues[0]?.message ?? 'is no Secret name'}`,
+          message: `${JSON.stringify(shownValue(name))} ${parsed.error.issues[0]?.message ?? 'is no Secret name'}`,
         });
     }
   })

@@ -1,5 +1,6 @@
 /** Listen addresses: how they are written, parsed, compared and bound. */
 import { type AddressInfo, isIPv6, type Server } from 'node:net';
+import { shownValue } from '../visible-text';
 
 /** `host:port`; host may be an IPv4/IPv6 literal or a name. */
 export interface ListenAddress {
@@ -21,14 +22,15 @@ export function parseListen(text: string): ListenAddress | string {
   const match = bracketed ?? plain;
   if (!match) {
     return text.split(':').length > 2 && !text.startsWith('[')
-      ? `"${text}" is not host:port (put an IPv6 address in brackets, e.g. [::1]:8080)`
-      : `"${text}" is not host:port (e.g. 127.0.0.1:8080)`;
+      ? `"${shownValue(text)}" is not host:port (put an IPv6 address in brackets, e.g. [::1]:8080)`
+      : `"${shownValue(text)}" is not host:port (e.g. 127.0.0.1:8080)`;
   }
   const [, host, portText] = match;
   const port = Number(portText);
-  if (port > 65535) return `port ${portText} is out of range 0-65535`;
-  if (bracketed && !isIPv6(host)) return `"${host}" is not an IPv6 address`;
-  if (!bracketed && !HOST_NAME.test(host)) return `"${host}" is not a valid host name or address`;
+  if (port > 65535) return `port ${shownValue(portText)} is out of range 0-65535`;
+  if (bracketed && !isIPv6(host)) return `"${shownValue(host)}" is not an IPv6 address`;
+  if (!bracketed && !HOST_NAME.test(host))
+    return `"${shownValue(host)}" is not a valid host name or address`;
   return { host: bracketed ? canonicalIPv6(host) : host, port };
 }
 
@@ -55,7 +57,8 @@ export function isPortAlone(value: unknown): boolean {
  * address is offered as `[::]`, which `listenOn` binds in IPv4-only, dual-stack and IPv6-only
  * clusters alike, where 0.0.0.0 leaves an IPv6 pod IP unserved.
  */
-export function portAlone(port: string): string {
+export function portAlone(text: string): string {
+  const port = shownValue(text);
   return `${port} is a port alone: write host:port, 127.0.0.1:${port} (local connections only) or [::]:${port} (every address, IPv6 and IPv4)`;
 }
 
@@ -109,7 +112,9 @@ export class ListenError extends Error {
     readonly address: string,
     readonly code: string,
   ) {
-    super(`${setting}: cannot listen on ${address}: ${BIND_FAILURES[code] ?? 'failed'} (${code})`);
+    super(
+      `${setting}: cannot listen on ${shownValue(address)}: ${BIND_FAILURES[code] ?? 'failed'} (${code})`,
+    );
     this.name = 'ListenError';
   }
 

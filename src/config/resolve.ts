@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { shownValue } from '../visible-text';
 import { alternatives, type KeyIssue, type KeyNames, type KeyPath } from './errors';
 import { listenersCollide } from './listen';
 import type { RawConfig, RawToken, RawUser } from './schema';
@@ -183,7 +184,7 @@ function resolveAccount(
     issues.push({
       path,
       problem: (n) =>
-        `the account "${raw.username}" has no password or access key: set ${alternatives(n, [...secretPaths(path), [...path, 'accessKey', 'id']])}`,
+        `the account "${shownValue(raw.username)}" has no password or access key: set ${alternatives(n, [...secretPaths(path), [...path, 'accessKey', 'id']])}`,
     });
   }
   return credential;
@@ -208,7 +209,7 @@ function resolveUser(
       issues.push({
         path,
         problem: (n) =>
-          `user "${raw.name}" has no password or access key: set ${alternatives(n, [...secretPaths(path), [...path, 'accessKey', 'id']])}, or ${n.name(ADMIN)} or ${n.name(RUN_AS)} (an account that mints its tokens)`,
+          `user "${shownValue(raw.name)}" has no password or access key: set ${alternatives(n, [...secretPaths(path), [...path, 'accessKey', 'id']])}, or ${n.name(ADMIN)} or ${n.name(RUN_AS)} (an account that mints its tokens)`,
       });
     } else if (delegate === 'runAs' && !HEADER_TEXT.test(raw.name)) {
       issues.push({
@@ -290,7 +291,7 @@ function checkUniqueNames(users: readonly RawUser[], issues: Issues): void {
     else {
       issues.push({
         path: ['users', i, 'name'],
-        problem: (n) => `"${user.name}" already used by ${n.name(['users', seen])}`,
+        problem: (n) => `"${shownValue(user.name)}" already used by ${n.name(['users', seen])}`,
       });
     }
   });
@@ -360,24 +361,25 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE---
 /** The CA file must hold at least one PEM certificate, and every one must parse. */
 function checkCaFile(file: string, issues: Issues): void {
   const problem = (text: string) => issues.push({ path: ['vidispine', 'caFile'], problem: text });
+  const shownFile = shownValue(file);
   let pem: string;
   try {
     pem = readFileSync(file, 'latin1');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    problem(`cannot read file ${file} (${code})`);
+    problem(`cannot read file ${shownFile} (${code})`);
     return;
   }
   const certificates = pem.match(PEM_CERTIFICATE) ?? [];
   if (certificates.length === 0) {
-    problem(`${file} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)`);
+    problem(`${shownFile} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)`);
     return;
   }
   certificates.forEach((certificate, i) => {
     try {
       new X509Certificate(certificate);
     } catch {
-      problem(`certificate ${i + 1} in ${file} cannot be parsed`);
+      problem(`certificate ${i + 1} in ${shownFile} cannot be parsed`);
     }
   });
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { shownValue } from '../visible-text';
 import { yamlBooleanProblem } from './booleans';
 import { alternatives, type Problem, YAML_NAMES } from './errors';
 import { key } from './keys';
@@ -85,7 +86,7 @@ function splitUserinfo(value: string): { prefix: string; userinfo: boolean; rest
 /** The URL as it may be shown: even a URL too broken to parse may carry a password. */
 function shownUrl(value: string): string {
   const { prefix, userinfo, rest } = splitUserinfo(value);
-  return `${prefix}${userinfo ? '[REDACTED]@' : ''}${rest}`;
+  return shownValue(`${prefix}${userinfo ? '[REDACTED]@' : ''}${rest}`);
 }
 
 /**
@@ -95,7 +96,9 @@ function shownUrl(value: string): string {
 function exampleUrl(value: string): string {
   const rest = splitUserinfo(value).rest.replace(/\/API\/?$/i, '');
   const guess = `http://${rest}`;
-  return rest !== '' && URL.canParse(guess) && !/\s/.test(rest) ? guess : 'http://vidispine:8080';
+  return rest !== '' && URL.canParse(guess) && !/\s/.test(rest)
+    ? shownValue(guess)
+    : 'http://vidispine:8080';
 }
 
 /** Adds `problem` as an issue whose message names keys as the configuration source does. */
@@ -143,7 +146,7 @@ const baseUrl = text().transform((value, ctx) => {
   if (url.port === '0') {
     const path = url.pathname === '/' ? '' : url.pathname;
     return problem(
-      `port 0 is no server's port: give the port VidiCore listens on (e.g. ${url.protocol}//${url.hostname}:8080${path})`,
+      `port 0 is no server's port: give the port VidiCore listens on (e.g. ${shownValue(`${url.protocol}//${url.hostname}:8080${path}`)})`,
     );
   }
   return url;

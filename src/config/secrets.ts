@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { shownValue } from '../visible-text';
 import type { SecretSource } from './types';
 
 /** Reading a secret failed; the message names the source, never a value. */
@@ -172,9 +173,11 @@ function where(source: SecretSource): string {
     case 'literal':
       return 'the value';
     case 'file':
-      return shown(source) ? `file ${source.path}` : 'the file named';
+      return shown(source) ? `file ${shownValue(source.path)}` : 'the file named';
     case 'env':
-      return shown(source) ? `environment variable ${source.name}` : 'the variable named';
+      return shown(source)
+        ? `environment variable ${shownValue(source.name)}`
+        : 'the variable named';
   }
 }
 

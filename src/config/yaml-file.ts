@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import type { Document, ErrorCode, LineCounter, Pair } from 'yaml';
+import { shownKeyPath, shownValue } from '../visible-text';
 import { ConfigError, type ConfigIssue, type KeyPath, keyPath } from './errors';
 
 /**
@@ -236,14 +237,17 @@ function readBounded(file: string, setting: string): Buffer {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     const why = code === 'EISDIR' ? ': it is a directory; give the path of the YAML file' : '';
-    throw new ConfigError({ key: setting, problem: `cannot read ${file}${why} (${code})` });
+    throw new ConfigError({
+      key: setting,
+      problem: `cannot read ${shownValue(file)}${why} (${code})`,
+    });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
   if (length > MAX_CONFIG_BYTES) {
     throw new ConfigError({
       key: setting,
-      problem: `${file} is too large for a configuration file (more than ${MAX_CONFIG_BYTES} bytes)`,
+      problem: `${shownValue(file)} is too large for a configuration file (more than ${MAX_CONFIG_BYTES} bytes)`,
     });
   }
   return buffer.subarray(0, length);
@@ -292,7 +296,8 @@ function located(
   knownKeys: KnownKeys,
 ): ConfigIssue {
   const { line, col } = lines.linePos(offset);
-  const path = doc === undefined ? '' : keyPath(pathAt(doc.contents, offset, knownKeys));
+  const path =
+    doc === undefined ? '' : shownKeyPath(keyPath(pathAt(doc.contents, offset, knownKeys)));
   return {
     key: file,
     problem: `line ${line}, column ${col}${path ? ` (${path})` : ''}: ${problem}`,
@@ -330,14 +335,14 @@ function topLevel(value: unknown, file: string, setting: string): unknown {
   if (value === null || value === undefined) {
     throw new ConfigError({
       key: setting,
-      problem: `${file} is empty (no configuration in it; see the README for an example)`,
+      problem: `${shownValue(file)} is empty (no configuration in it; see the README for an example)`,
     });
   }
   if (typeof value !== 'object' || Array.isArray(value)) {
     const what = Array.isArray(value) ? 'a list' : 'a single value';
     throw new ConfigError({
       key: setting,
-      problem: `${file}: the top level must be a mapping (vidispine:, users:, …), not ${what}`,
+      problem: `${shownValue(file)}: the top level must be a mapping (vidispine:, users:, …), not ${what}`,
     });
   }
   return value;

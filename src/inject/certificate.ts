@@ -6,6 +6,7 @@
  * a pair that does not load — half written, key not matching, a FIFO in place of a file —
  * is reported and the one in use stays until a good pair appears.
  */
+import { shownValue } from '../visible-text';
 import {
   closeSync,
   constants,
@@ -58,7 +59,7 @@ export class CertificateError extends Error {
     readonly file: string,
     problem: string,
   ) {
-    super(`${file}: ${problem}`);
+    super(`${shownValue(file)}: ${problem}`);
     this.name = 'CertificateError';
   }
 }
@@ -126,7 +127,10 @@ export function loadCertificate({ certFile, keyFile }: CertificateFiles): Loaded
     throw new CertificateError(keyFile, 'not a PEM private key');
   }
   if (!matches)
-    throw new CertificateError(keyFile, `does not match the certificate in ${certFile}`);
+    throw new CertificateError(
+      keyFile,
+      `does not match the certificate in ${shownValue(certFile)}`,
+    );
   // The checks above read only the first certificate; the server reads the whole chain, and
   // a chain cut off behind a good leaf (a renewal caught half written) fails only there.
   try {

@@ -256,6 +256,58 @@ describe('environment mode', () => {
     expect(configErrorOf(() => loadConfig({ env })).message).toBe(message);
   });
 
+  // Control characters, format characters and line breaks: what a terminal would act on or hide.
+  const UNSHOWN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+  const x200 = 'x'.repeat(191);
+  it.each<[string, Record<string, string | undefined>, string]>([
+    [
+      'a huge URL, quoted and offered back',
+      { VIDISPINE_URL: `vidispine${'x'.repeat(100_000)}:8080` },
+      `VIDISPINE_URL: "vidispine${x200}…" is not an http:// or https:// URL (e.g. http://vidispine${'x'.repeat(184)}…)`,
+    ],
+    [
+      'a URL with a terminal escape and a bidi override',
+      { VIDISPINE_URL: 'not a url\x1b[2J\u202e' },
+      'VIDISPINE_URL: "not a url?[2J?" is not a URL (e.g. http://vidispine:8080)',
+    ],
+    [
+      'a listen address with a terminal title sequence',
+      { PROXY_LISTEN: `\x1b]0;owned\x07${'h'.repeat(100_000)}` },
+      `PROXY_LISTEN: "?]0;owned?${'h'.repeat(190)}…" is not host:port (e.g. 127.0.0.1:8080)`,
+    ],
+    [
+      'a port of 100,000 digits',
+      { PROXY_LISTEN: `127.0.0.1:${'9'.repeat(100_000)}` },
+      `PROXY_LISTEN: port ${'9'.repeat(200)}… is out of range 0-65535`,
+    ],
+    [
+      'a password file path of 3,000 characters ending in an escape',
+      {
+        VIDISPINE_PASSWORD: undefined,
+        VIDISPINE_PASSWORD_FILE: `/nonexistent/${'p'.repeat(3000)}\x1b[2J`,
+      },
+      `VIDISPINE_PASSWORD_FILE: cannot read file /nonexistent/${'p'.repeat(187)}… (ENOENT)`,
+    ],
+    [
+      'a CA file path with a line break',
+      { VIDISPINE_CA_FILE: `/nonexistent/ca.pem\n${'c'.repeat(3000)}` },
+      `VIDISPINE_CA_FILE: cannot read file /nonexistent/ca.pem?${'c'.repeat(180)}… (ENOENT)`,
+    ],
+    [
+      'a user name with a bidi override',
+      { VIDISPINE_USER: `${'a'.repeat(250)}\u202e`, VIDISPINE_PASSWORD: undefined },
+      `VIDISPINE_USER: user "${'a'.repeat(200)}…" has no password or access key`,
+    ],
+  ])('exits 2 quoting %s in part, as text', async (_what, change, line) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...ENV, ...change };
+    for (const [k, v] of Object.entries(change)) if (v === undefined) delete env[k];
+    const result = await runCli(['check'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(line);
+    expect(result.stderr.replace(/\n/g, '')).not.toMatch(UNSHOWN);
+    expect(result.stderr.length).toBeLessThan(1000);
+  });
+
   it.each([
     [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1048576' }, 1048576],
     [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '0' }, 0],
@@ -695,6 +747,18 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       'users[0].allowRunAs: must be true or false (without quotes)',
     );
     expect(fromFile.code).toBe(2);
+  });
+
+  it('exits 2 naming a place deep in the file by a key path cut in the middle', async () => {
+    // 812 lists nested in users, and a value YAML cannot start at the bottom.
+    const config = file(
+      `vidispine: { url: http://vidispine:8080 }\nusers:\n${'- '.repeat(812)}@x\n`,
+    );
+    const result = await runCli(['check', '--config', config], { env: { PATH: process.env.PATH } });
+    expect(result.code).toBe(2);
+    const shown = `users${'[0]'.repeat(21)}[0…${'[0]'.repeat(23)}`;
+    expect(result.stderr).toContain(`${config}: line 3, column 1625 (${shown}): a plain value`);
+    expect(result.stderr.length).toBeLessThan(600);
   });
 
   it('exits 2 from check for a select header the proxy reads itself', async () => {

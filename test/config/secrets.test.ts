@@ -132,6 +132,17 @@ describe('secret files', () => {
     expect(openFiles()).toBe(before);
   });
 
+  it('names a file or a variable by 200 characters at most, as text', async () => {
+    const file = `/nonexistent/\x1b[2J${'p'.repeat(3000)}`;
+    expect(await refusal({ kind: 'file', path: file })).toBe(
+      `cannot read file /nonexistent/?[2J${'p'.repeat(183)}… (ENOENT)`,
+    );
+    const name = `PW_${'X'.repeat(300)}`;
+    expect(await refusal({ kind: 'env', name })).toBe(
+      `environment variable PW_${'X'.repeat(197)}… is not set`,
+    );
+  });
+
   it('names a missing file by its error code', async () => {
     expect(await refusal({ kind: 'file', path: path('missing') })).toContain('(ENOENT)');
   });

@@ -138,6 +138,34 @@ describe('configuration errors exit 2 naming the key', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('values and file paths quoted in part, as text', async () => {
+    const UNSHOWN = /[\p{Cc}\p{Cf}]/u;
+    const values = await runCli(['inject'], {
+      env: env({
+        SIDECAR_IMAGE_PULL_SECRETS: `ok,${'n'.repeat(100_000)}\u202e`,
+        SIDECAR_CPU_REQUEST: `1.${'0'.repeat(100_000)}`,
+      }),
+    });
+    expect(values.code).toBe(2);
+    expect(values.stderr).toContain(
+      `SIDECAR_IMAGE_PULL_SECRETS: "${'n'.repeat(200)}…" must be at most 253 characters`,
+    );
+    expect(values.stderr).toContain(
+      `SIDECAR_CPU_REQUEST: 1.${'0'.repeat(198)}… is above the cpu limit 500m`,
+    );
+    expect(values.stderr.replace(/\n/g, '')).not.toMatch(UNSHOWN);
+    expect(values.stderr.length).toBeLessThan(1000);
+    const file = await runCli(['inject'], {
+      env: env({ WEBHOOK_CERT_FILE: `/nonexistent/\x1b[2J${'c'.repeat(3000)}` }),
+    });
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain(
+      `WEBHOOK_CERT_FILE: /nonexistent/?[2J${'c'.repeat(183)}…: cannot read (ENOENT)`,
+    );
+    expect(file.stderr.replace(/\n/g, '')).not.toMatch(UNSHOWN);
+    expect(file.stderr.length).toBeLessThan(1000);
+  });
+
   it('a key that does not belong to the certificate', async () => {
     const r = await runCli(['inject'], { env: env({ WEBHOOK_KEY_FILE: otherKeyFile }) });
     expect(r.code).toBe(2);

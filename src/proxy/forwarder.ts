@@ -91,7 +91,7 @@ const NO_HEADERS: readonly string[] = [];
 /**
  * Ends a response whose body Vidispine stopped sending for `ms` (nginx's
  * `proxy_read_timeout`). Silence while the body is held back because the client reads
- * slowly (the pipe paused it) does not count.
+ * slowly (`relay` paused it) does not count.
  */
 function watchUpstreamBody(upstreamReq: ClientRequest, upstreamRes: IncomingMessage, ms: number) {
   const timer = setTimeout(() => {
@@ -249,7 +249,7 @@ class Exchange implements Turn {
   private answer: IncomingMessage | undefined;
   /** The head of the answer passed on, as written: how its end is delimited. */
   private answerHeaders: readonly string[] = NO_HEADERS;
-  /** Of a pooled answer being passed on. */
+  /** Of the answer being passed on. */
   private sendTimeout: SendTimeout | undefined;
 
   private readonly user: string;
@@ -457,9 +457,20 @@ class Exchange implements Turn {
       return false;
     }
     this.f.readBuffers.read(chunk.length);
+    return this.passOn(chunk);
+  }
+
+  /** Writes a chunk of the answer; `false` while the client's side is full: hold back. */
+  private passOn(chunk: Buffer): boolean {
     const taken = this.res.write(chunk);
     if (!taken) this.sendTimeout?.held();
     return taken;
+  }
+
+  /** The answer's body flows again through `resume` once its client took what it held. */
+  private holdBackFor(resume: () => void): void {
+    this.sendTimeout = this.watchSend();
+    onAnswerDrained(this.res, resume);
   }
 
   /** See `Upstream.resetting`: a pooled answer ending now was cut short. */
@@ -525,8 +536,7 @@ class Exchange implements Turn {
       return false;
     }
     this.answerHeaders = headers;
-    this.sendTimeout = this.watchSend();
-    onAnswerDrained(res, answer.resume);
+    this.holdBackFor(answer.resume);
     return true;
   }
 
@@ -761,9 +771,20 @@ class Exchange implements Turn {
       // longer passes on the connection's drain. Ended, the rest is dropped (`dropRestOfBody`).
       else if (bodyNeverSent || !this.req.complete) upstreamReq.destroy();
     });
-    // The pipe pauses Vidispine's answer when the client does not take a write at once.
-    upstreamRes.on('pause', this.watchSend().held);
-    upstreamRes.pipe(res);
+    this.relay(upstreamRes);
+  }
+
+  /**
+   * Passes a `node:http` answer on as pooled ones are, not with a pipe: Node 20 emits 'drain'
+   * on a held-back answer for each write to one pipelined behind it, and a pipe took each
+   * for room and read on, into memory (all 64 MiB of an answer behind a client reading none).
+   */
+  private relay(upstreamRes: IncomingMessage): void {
+    this.holdBackFor(() => upstreamRes.resume());
+    upstreamRes.on('data', (chunk: Buffer) => {
+      if (!this.passOn(chunk)) upstreamRes.pause();
+    });
+    upstreamRes.on('end', () => this.res.end());
   }
 
   /** The answer is cut once its client stops taking it (see `SendTimeout`); what went upstream goes with it. */

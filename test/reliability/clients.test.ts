@@ -429,14 +429,18 @@ describe('a client that stops reading', () => {
     HANG_GUARD_MS,
   );
 
-  it(
-    'answers pipelined behind it are not failed as errors of Vidispine while it is held back',
-    async () => {
-      // A write to an answer waiting its turn makes Node emit 'drain' on the answer before
+  it.each([
+    ['without a body (undici)', '', ''],
+    ['with a body (node:http)', 'Content-Length: 2\r\n', 'hi'],
+  ])(
+    'answers pipelined behind it are not failed as errors of Vidispine while it is held back, nor is it read on into memory: a GET %s',
+    async (_, framing, body) => {
+      // A write to an answer waiting its turn makes Node 20 emit 'drain' on the answer before
       // it. That one held back, its resume reached undici while undici was handing over a
       // body chunk of the other, and undici's assertion that no parser resumes while another
       // parses failed the other as a Vidispine error of reason "other" and cut the client's
       // connection: under any client that pipelines and stops reading, as wrk does at its end.
+      // Piped (node:http), the held-back answer read on a chunk for each such 'drain'.
       const vidispine = await startRawUpstream();
       const proxy = await startHarness({
         forwardTo: vidispine.url,
@@ -461,9 +465,9 @@ describe('a client that stops reading', () => {
             send();
             return 'hang';
           }
-          // A body in small pieces, one every few milliseconds, never enough to be held.
+          // A body in small pieces, one every few milliseconds: each a write behind the first.
           socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${MiB}\r\n\r\n`);
-          const trickle = setInterval(() => socket.write(Buffer.alloc(64, 't')), 5);
+          const trickle = setInterval(() => socket.write(Buffer.alloc(16, 't')), 5);
           trickles.push(trickle);
           socket.once('close', () => clearInterval(trickle));
           return 'hang';
@@ -472,7 +476,8 @@ describe('a client that stops reading', () => {
         client.on('error', () => undefined);
         client.pause();
         client.write(
-          'GET /API/big HTTP/1.1\r\nHost: x\r\n\r\nGET /API/trickle HTTP/1.1\r\nHost: x\r\n\r\n',
+          `GET /API/big HTTP/1.1\r\nHost: x\r\n${framing}\r\n${body}` +
+            'GET /API/trickle HTTP/1.1\r\nHost: x\r\n\r\n',
         );
         await until(() => vidispine.requests.length === 2, HANG_GUARD_MS, 'both upstream');
         // The first answer stalls, and sendTimeoutSeconds later the proxy cuts the connection.
@@ -481,7 +486,7 @@ describe('a client that stops reading', () => {
         expect(proxy.observer.upstreamErrors).toEqual([]);
         expect(proxy.observer.finished.map((f) => f.status)).toEqual([200, 499]);
         // Each write behind the first answer let it read on, into memory.
-        expect(sent).toBeLessThan(size / 2);
+        expect(sent).toBeLessThan(16 * MiB);
         vidispine.respond = () => ok('fine');
         expect((await call(proxy.port, { path: '/API/item' })).text).toBe('fine');
       } finally {

@@ -483,9 +483,9 @@ class LruTokenStore implements TokenStore {
   }
 
   /**
-   * An answer that proves nothing (a 5xx, a front end's 4xx) to a request Vidispine may still
-   * have taken the token for: an autoRefresh push it may have made is remembered, so the next
-   * push the model counts does not outrun the server's.
+   * An answer that proves nothing (a 5xx, a front end's 4xx, none in time) to a request or
+   * check Vidispine may still have taken the token for: an autoRefresh push it may have made
+   * is remembered, so the next push the model counts does not outrun the server's.
    */
   private notePossiblePush(slot: Slot, held: Held, sentAt: number): void {
     if (held.sliding === null || held.revoked) return;
@@ -535,6 +535,8 @@ class LruTokenStore implements TokenStore {
       this.noteAlive(slot, held, sentAt);
     } else if (result === 'dead') {
       this.kill(slot, held, pending.rejectedSentAt, pending.reason);
+    } else {
+      this.notePossiblePush(slot, held, sentAt);
     }
     this.events.emit('checked', { user: slot.user.name, result, reason: pending.reason });
     return result;

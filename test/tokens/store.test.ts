@@ -747,6 +747,24 @@ describe('autoRefresh mode', () => {
     expect(s.store.status()[0].expiresAt).toBe(t0 + 80_000);
   });
 
+  it('counts a push a check with no clear answer (a 5xx, a timeout) may have made', async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    // A 401 at 9.9 s, too early to push, is checked; the check reaches Vidispine at 10 s,
+    // which takes the token and pushes its expiry to 70 s, and gets no clear answer at 10.1 s.
+    await s.clock.advance(9_900);
+    s.checker.hold(first.value);
+    const verdict = s.store.rejected('alice', first.value, s.clock.now());
+    await s.clock.advance(200);
+    s.checker.release(first.value, 'unknown');
+    await expect(verdict).resolves.toBe('pass');
+    // At 19.9 s, less than the interval after that push, the server pushes nothing.
+    await s.clock.advanceTo(t0 + 19_900);
+    s.store.answered('alice', first.value, s.clock.now(), 200);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 69_900);
+  });
+
   it('ignores pushes in renew mode', async () => {
     const s = setup([user('alice')]);
     const first = await s.store.get('alice');

@@ -244,6 +244,9 @@ class LruTokenStore implements TokenStore {
     const held = slot.recent.find((h) => h.value === tokenValue);
     // Already known dead, or a newer token is held: send again with that one, no check needed.
     if (held === undefined || held.revoked || held !== slot.recent[0]) return 'replay';
+    // A 401 that is the request's own (a refused RunAs) may come after Vidispine took the
+    // token and pushed its expiry; for a dead token, noted or not makes no difference.
+    this.notePossiblePush(slot, held, sentAt);
     const result = await this.joinCheck(slot, held, sentAt, reason);
     return result === 'dead' ? 'replay' : 'pass';
   }

@@ -148,7 +148,9 @@ export interface TokenStore {
    * (a 401 in between is passed on at once). Resolves `replay` when the token is dead —
    * it has been dropped and a new one is minted within the mint budget; send the request
    * again with a fresh lease — or `pass` when the token works (or was not, or could not be,
-   * checked): the 401 belongs to the request. Never rejects.
+   * checked): the 401 belongs to the request. Vidispine may have taken the token, and pushed
+   * an autoRefresh expiry, before refusing the request: that push is held possible, as for
+   * `answered`'s answers that prove nothing. Never rejects.
    */
   rejected(user: string, tokenValue: string, sentAt: number, reason?: string): Promise<Rejection>;
   status(): UserTokenStatus[];

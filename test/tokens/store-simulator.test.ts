@@ -338,3 +338,40 @@ describe('a server that caps lifetimes at 12 s', () => {
     expect(mints).toBeLessThanOrEqual(Math.ceil(1200 / 7.56) + 1);
   });
 });
+
+describe('a server that answers a refused RunAs with 401', () => {
+  beforeAll(() => {
+    server = { refusedRunAsStatus: 401 };
+  });
+
+  it("counts a push a 401 that was the request's own may have made", async () => {
+    const w = await world([
+      user('alice', { kind: 'literal', value: 'alice-password' }, { autoRefresh: true }),
+    ]);
+    const { value } = await w.store.get('alice');
+    const t0 = w.clock.now();
+    // alice may not run as bob: Vidispine takes her token, pushes its expiry if it may, and
+    // refuses the request with a 401 that the check finds to be the request's own.
+    const runAsBob = async (): Promise<void> => {
+      const sentAt = w.clock.now();
+      const answer = await w.transport.get(
+        '/API/whoami',
+        { Authorization: `token ${value}`, RunAs: 'bob', Accept: 'text/plain' },
+        AbortSignal.timeout(5000),
+      );
+      expect(answer.status).toBe(401);
+      await expect(w.store.rejected('alice', value, sentAt)).resolves.toBe('pass');
+    };
+    // At 9.5 s, before any push, the check finds the token alive; at 10 s Vidispine pushes
+    // the expiry to 70 s, and the 401, less than a second after that check, passes unchecked.
+    await w.clock.advance(9_500);
+    await runAsBob();
+    await w.clock.advance(500);
+    await runAsBob();
+    // At 19.9 s, less than the interval after that push, Vidispine pushes nothing.
+    await w.clock.advanceTo(t0 + 19_900);
+    expect(await w.use('alice')).toBe(200);
+    expect(w.sim.tokenInfo(value)?.expiresAt).toBe(t0 + 70_000);
+    expect(w.store.status()[0].expiresAt).toBe(t0 + 70_000);
+  });
+});

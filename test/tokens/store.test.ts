@@ -765,6 +765,22 @@ describe('autoRefresh mode', () => {
     expect(s.store.status()[0].expiresAt).toBe(t0 + 69_900);
   });
 
+  it("counts a push from when a 401 that was the request's own went out, not from its check", async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    // At 10 s Vidispine takes the token, pushes its expiry to 70 s and refuses the request's
+    // RunAs; the 401 arrives at 10.2 s and its check, too soon after that push, pushes nothing.
+    await s.clock.advance(10_000);
+    const sentAt = s.clock.now();
+    await s.clock.advance(200);
+    await expect(s.store.rejected('alice', first.value, sentAt, 'RunAs refused')).resolves.toBe(
+      'pass',
+    );
+    expect(s.checker.sent).toHaveLength(1);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 70_000);
+  });
+
   it('ignores pushes in renew mode', async () => {
     const s = setup([user('alice')]);
     const first = await s.store.get('alice');

@@ -3,18 +3,18 @@
  * `Reason:` header, and that can name the credential presented — the proxy's own token,
  * which must never reach a client or a log line. It is blanked out wherever it appears.
  */
-import { shownReason } from '../vidispine/classify';
+import { shownValue } from '../visible-text';
 
 const BLANK = '[REDACTED]';
 
 /**
  * The first `Reason:` header of an answer, for the log: `token` blanked out first (a cut
- * must not leave part of it), then as the mint's messages quote one (`shownReason`), so
+ * must not leave part of it), then as the mint's messages quote one (`shownValue`), so
  * a server's 16 KiB of it or its control bytes never reach a log line; undefined if none.
  */
 export function refusalReason(raw: readonly string[], token: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].toLowerCase() === 'reason') return shownReason(blank(raw[i + 1], token));
+    if (raw[i].toLowerCase() === 'reason') return shownValue(blank(raw[i + 1], token));
   }
   return undefined;
 }

@@ -4,6 +4,7 @@ import { type MintEndpoint, type MintMode, mintRequestLine } from './endpoints';
 import type { MintFailureReason } from './failures';
 import { MintError } from './types';
 import { CutAnswerError, type HttpAnswer } from './transport';
+import { shownValue } from '../visible-text';
 
 /**
  * The settings a mint failure may point at, named as the user wrote them (`VIDISPINE_URL` or
@@ -42,7 +43,8 @@ const TOKEN_SHAPE = /^[A-Za-z0-9!#$%&*+\-./:=?@[\]^_|~]{1,4096}$/;
 /**
  * The token in a Vidispine answer to `endpoint`, or the `MintError` that says what went wrong
  * and what to do. A token is taken only from a `text/plain` answer (what the proxy asks
- * for): a JSON or XML document, or an HTML page from a gateway, is not a token.
+ * for) or one without a `Content-Type`: a JSON or XML document, or an HTML page from a
+ * gateway, is not a token.
  */
 export function tokenFromAnswer(
   answer: HttpAnswer,
@@ -58,7 +60,7 @@ export function tokenFromAnswer(
       status,
     );
   const type = answer.contentType?.split(';')[0].trim().toLowerCase();
-  if (type !== undefined && type !== 'text/plain') throw notToken(type);
+  if (type !== undefined && type !== 'text/plain') throw notToken(shownValue(type));
   const token = answer.body.trim();
   if (token === '') throw notToken('an empty body');
   if (answer.truncated || !TOKEN_SHAPE.test(token)) throw notToken('a body that is not a token');
@@ -157,8 +159,9 @@ function redirectTarget(answer: HttpAnswer, ctx: MintContext): URL | undefined {
 /** Where a redirect points, and the base URL it implies: the path before `/API/`, if any. */
 function redirectMessage(user: string, target: URL, settings: MintSettings): string {
   const [prefix] = target.pathname.split('/API/');
-  const base = `${target.origin}${prefix}`;
-  return `Vidispine redirected the token request for "${user}" to ${target.origin}${target.pathname}: the proxy follows no redirect (it would carry the credentials on); set ${settings.url} to ${base} if that is VidiCore, or point it past whatever answers in its place`;
+  const to = shownValue(`${target.origin}${target.pathname}`);
+  const base = shownValue(`${target.origin}${prefix}`);
+  return `Vidispine redirected the token request for "${user}" to ${to}: the proxy follows no redirect (it would carry the credentials on); set ${settings.url} to ${base} if that is VidiCore, or point it past whatever answers in its place`;
 }
 
 /**
@@ -176,18 +179,10 @@ export function withoutSecrets(answer: HttpAnswer, secrets: readonly string[]): 
   };
 }
 
-/**
- * A `Reason:` header as messages and logs quote it: one line of visible text (a control,
- * C1's included, as `?`), at most 200 characters, whatever length the server sent.
- */
-export function shownReason(reason: string): string {
-  return reason.replace(/[^\x20-\x7e\xa0-\xff]/g, '?').slice(0, 200);
-}
-
 /** `; Vidispine says: "…"` from a `Reason:` header, one line of visible text, bounded. */
 function saidBy(answer: HttpAnswer): string {
   if (answer.reason === undefined) return '';
-  return `; Vidispine says: "${shownReason(answer.reason)}"`;
+  return `; Vidispine says: "${shownValue(answer.reason)}"`;
 }
 
 /** A `Retry-After` of delta-seconds or an HTTP date, in ms from now; undefined if neither. */

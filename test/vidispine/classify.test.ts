@@ -200,7 +200,26 @@ describe('tokenFromAnswer', () => {
     const err = failure(() => token(answer(401, '', { reason: 'User was not found: alice\r\nX' })));
     expect(err.message).toContain('Vidispine says: "User was not found: alice??X"');
     const long = failure(() => token(answer(401, '', { reason: 'y'.repeat(300) })));
-    expect(long.message).toContain(`Vidispine says: "${'y'.repeat(200)}")`);
+    expect(long.message).toContain(`Vidispine says: "${'y'.repeat(200)}…")`);
+    const whole = failure(() => token(answer(401, '', { reason: 'y'.repeat(200) })));
+    expect(whole.message).toContain(`Vidispine says: "${'y'.repeat(200)}")`);
+  });
+
+  it("quotes another media type one line, at most 200 characters: a front end's may be any length", () => {
+    const shown = (contentType: string) =>
+      failure(() => token(answer(200, '<html>', { contentType }))).message;
+    expect(shown(`text/html\u0085${'x'.repeat(300)}; charset=utf-8`)).toContain(
+      `with text/html?${'x'.repeat(190)}… instead of a token`,
+    );
+    expect(shown(`a/${'b'.repeat(198)}`)).toContain(`with a/${'b'.repeat(198)} instead of a token`);
+  });
+
+  it('quotes where a redirect points and the base URL it implies at most 200 characters each', () => {
+    const path = `/vs/${'p'.repeat(300)}/API/token`;
+    const err = failure(() => token(answer(302, '', { location: path })));
+    const base = `http://vidispine:8080/vs/${'p'.repeat(300)}`.slice(0, 200);
+    expect(err.message).toContain(`to ${base}…: the proxy follows no redirect`);
+    expect(err.message).toContain(`set VIDISPINE_URL to ${base}… if that is VidiCore`);
   });
 
   it('carries Retry-After', () => {

@@ -556,6 +556,25 @@ describe('server and network failures', () => {
     expect(requests).toBe(1);
   });
 
+  it("quotes a front end's media type and where it redirects as one line of at most 200 characters", async () => {
+    // A login page's front end: a media type of 8,000 characters, a terminal's CSI and a NEL
+    // (a line break to some log viewers) in it; a redirect to a path as long.
+    const page = await failureAgainst((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': `text/html\u009b2J\u0085${'x'.repeat(8_000)}` })
+        .end(`<html>\n<body>${'log in '.repeat(1_000)}</body></html>`);
+    }, 'empty_token');
+    expect(page.message).toContain(`with text/html?2j?${'x'.repeat(187)}… instead of a token`);
+    const login = await failureAgainst((_req, res) => {
+      res.writeHead(302, { location: `/login/${'y'.repeat(8_000)}?ticket=1` }).end();
+    }, 'bad_request');
+    const shown = `http://127.0.0.1:${/:(\d+)\//.exec(login.message)?.[1]}/login/yyy`;
+    expect(login.message).toContain(`to ${shown}`);
+    for (const { message } of [page, login]) {
+      expect(message).toMatch(/^[\x20-\x7e…]{1,700}$/);
+    }
+  });
+
   it('rejects with the caller’s reason when the caller aborts', async () => {
     sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 }, { times: 1 });
     const ac = new AbortController();

@@ -5,8 +5,9 @@
  * - `runAs`: a `vidispine.runAs` account with the `_runas` role → `GET /API/token` with
  *   `RunAs: {name}`.
  * `GET /API/token` is absent from some servers (VidiCore 4.11 has only the per-user
- * endpoint), so `own` and `runAs` move to `GET /API/user/{name}/token` once it answers 404
- * — the endpoint any user may call for itself (and, with `RunAs`, as the user it acts for).
+ * endpoint), so `own` and `runAs` ask `GET /API/user/{name}/token` when it answers 404 — the
+ * endpoint any user may call for itself (and, with `RunAs`, as the user it acts for) — and
+ * move there for good once that endpoint has shown it exists (`showsEndpoint`).
  * A new way of minting is one entry in each table here.
  */
 import type { UserConfig, VidispineConfig } from '../config/types';
@@ -74,7 +75,8 @@ export function mintRequestLine(endpoint: MintEndpoint, user: string): string {
 
 /**
  * What the proxy has learned of the server, shared by every minter of a process: whether
- * `GET /API/token` exists. One 404 there moves every user to the per-user endpoint.
+ * `GET /API/token` exists. A 404 there, then an answer of the per-user endpoint that shows
+ * it exists, moves every user to the per-user endpoint.
  */
 export interface ServerFacts {
   tokenEndpoint: 'unknown' | 'present' | 'absent';
@@ -82,4 +84,14 @@ export interface ServerFacts {
 
 export function createServerFacts(): ServerFacts {
   return { tokenEndpoint: 'unknown' };
+}
+
+/**
+ * Whether an answer shows that the endpoint asked exists: anything but a 404 or a 5xx. A
+ * server still starting, or a front end before it, answers those to every path, so moving
+ * on such an answer would keep a user whose name there is not the account's (an access key,
+ * an LDAP alias) on an endpoint that refuses it long after the server is up.
+ */
+export function showsEndpoint(status: number): boolean {
+  return status !== 404 && status < 500;
 }

@@ -8,6 +8,7 @@ import {
   mintModeFor,
   MODE_ENDPOINTS,
   type ServerFacts,
+  showsEndpoint,
 } from './endpoints';
 import { MintError, type MintedToken, type TokenMinter } from './types';
 import {
@@ -37,8 +38,9 @@ export interface MinterOptions {
 /**
  * Mints tokens for one user, the way `endpoints.ts` describes: with its own password or
  * access key, the RunAs account or the admin account. The secret is read again before every
- * mint, so a rotated file is used at once. On a server without `GET /API/token` (404), the
- * mint moves to the per-user endpoint at once, and so do all later mints of the process.
+ * mint, so a rotated file is used at once. When `GET /API/token` answers 404, the mint asks
+ * the per-user endpoint at once; once that has shown it exists, so do all later mints of the
+ * process, and until then each asks `GET /API/token` first again.
  */
 export function createTokenMinter(opts: MinterOptions): TokenMinter {
   const { user, transport } = opts;
@@ -119,8 +121,8 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
       let asked = await ask(current());
       const usedTokenEndpoint = asked.endpoint !== endpoints.withoutToken;
       if (usedTokenEndpoint && asked.answer.status === 404 && server.tokenEndpoint !== 'present') {
-        server.tokenEndpoint = 'absent';
         asked = await ask(endpoints.withoutToken);
+        if (showsEndpoint(asked.answer.status)) server.tokenEndpoint = 'absent';
       } else if (usedTokenEndpoint && asked.answer.status < 300) {
         server.tokenEndpoint = 'present';
       }

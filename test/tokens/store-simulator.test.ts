@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { createTokenStoreFor, type TokenService } from '../../src/app';
 import type { SecretSource, TokenSettings, UserConfig } from '../../src/config/types';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
-import type { TokenEvents, TokenStore } from '../../src/tokens/types';
+import type { MintFailureReason, TokenEvents, TokenStore } from '../../src/tokens/types';
 import type { VidispineTransport } from '../../src/vidispine/transport';
 import { whoami } from '../../src/vidispine/whoami';
 import { ManualClock } from '../support/clock';
-import { configWith, password, userConfig } from '../support/config-fixtures';
+import { accessKey, configWith, password, userConfig } from '../support/config-fixtures';
 import { recordTokenEvents, type TokenEventLog } from '../support/token-events';
 
 /**
@@ -375,3 +375,66 @@ describe('a server that answers a refused RunAs with 401', () => {
     expect(w.store.status()[0].expiresAt).toBe(t0 + 70_000);
   });
 });
+describe('a Vidispine that answers 404 to everything while it starts', () => {
+  beforeAll(() => {
+    server = {};
+  });
+
+  it('keeps asking GET /API/token until the per-user endpoint answers: the user gets a token once it is up', async () => {
+    // Vidispine knows him as bob, by his access key: GET /API/token mints for whoever the key
+    // belongs to; GET /API/user/Bob/token asks for another user's token, which only an
+    // administrator may.
+    const w = await world([
+      userConfig('Bob', {
+        credential: accessKey('Bob', 'VSIDB0BACCESSKEY0001', 'bob-access-key'),
+      }),
+    ]);
+    w.sim.failTokenEndpoints({ kind: 'status', status: 404 }, { forMs: 60_000 });
+    const reasons = await failuresBeforeToken(w, 'Bob', 20);
+    expect(reasons).toEqual(expect.arrayContaining(['not_found']));
+    expect(reasons.filter((reason) => reason !== 'not_found')).toEqual([]);
+    // Each failed mint asked both endpoints; the one that worked, GET /API/token alone.
+    expect(w.sim.calls({ endpoint: 'user_token' })).toBe(reasons.length);
+    expect(w.sim.calls({ endpoint: 'token' })).toBe(reasons.length + 1);
+    expect(await w.use('Bob')).toBe(200);
+    expect(w.store.status()[0].endpoint).toBe('token');
+  });
+});
+
+/**
+ * Starts the store and lets it retry, as its backoff says, until a mint brings `name` a
+ * token: the reason of each failure before it (at most `tries`).
+ */
+async function failuresBeforeToken(
+  w: World,
+  name: string,
+  tries: number,
+): Promise<MintFailureReason[]> {
+  const reasons: MintFailureReason[] = [];
+  let outcome = nextMint(w.store);
+  w.store.start();
+  for (let failure = await outcome; failure !== undefined; failure = await outcome) {
+    reasons.push(failure.reason);
+    if (reasons.length === tries) break;
+    outcome = nextMint(w.store);
+    await w.clock.advance(failure.retryInMs);
+  }
+  if (w.store.current(name) === undefined) {
+    throw new Error(`no token for ${name} after ${tries} failed mints: ${reasons.join(', ')}`);
+  }
+  return reasons;
+}
+
+/** The next mint's failure, or undefined when it brought a token. */
+function nextMint(store: TokenStore): Promise<TokenEvents['mintFailed'] | undefined> {
+  return new Promise((resolve) => {
+    const done = (failure?: TokenEvents['mintFailed']) => {
+      store.off('minted', minted);
+      store.off('mintFailed', done);
+      resolve(failure);
+    };
+    const minted = () => done();
+    store.on('minted', minted);
+    store.on('mintFailed', done);
+  });
+}

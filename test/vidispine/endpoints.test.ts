@@ -4,6 +4,7 @@ import {
   mintModeFor,
   mintRequestLine,
   pathSegment,
+  showsEndpoint,
 } from '../../src/vidispine/endpoints';
 
 describe('mint endpoints', () => {
@@ -34,4 +35,10 @@ describe('mint endpoints', () => {
     expect(pathSegment('../admin')).toBe('..%2Fadmin');
     expect(pathSegment('x?y#z;w')).toBe('x%3Fy%23z%3Bw');
   });
+});
+
+it('takes any answer but a 404 or a 5xx to show that an endpoint exists', () => {
+  const shown = [200, 204, 302, 400, 401, 403, 409, 429, 499];
+  const unshown = [404, 500, 502, 503, 504];
+  expect([...shown, ...unshown].filter(showsEndpoint)).toEqual(shown);
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Credential, SecretSource, UserConfig, VidispineConfig } from '../../src/config/types';
 import { createSimulator, DEFAULT_USERS, type Simulator } from '../../src/simulator';
 import { MintError, type MintFailureReason } from '../../src/tokens/types';
-import { createServerFacts } from '../../src/vidispine/endpoints';
+import { createServerFacts, type ServerFacts } from '../../src/vidispine/endpoints';
 import { createTokenMinter } from '../../src/vidispine/minter';
 import { createTransport, type VidispineTransport } from '../../src/vidispine/transport';
 import { whoami } from '../../src/vidispine/whoami';
@@ -69,6 +69,16 @@ function user(name: string, secret?: SecretSource, seconds = 60, autoRefresh = f
   return userConfig(name, {
     credential: secret === undefined ? undefined : password(name, secret),
     token: { seconds, autoRefresh },
+  });
+}
+
+/** Alice's minter, with her password, sharing `server` with the other minters of a test. */
+function aliceSharing(server: ServerFacts) {
+  return createTokenMinter({
+    vidispine: vidispine(),
+    user: user('alice', { kind: 'literal', value: 'alice-password' }),
+    transport,
+    server,
   });
 }
 
@@ -433,17 +443,50 @@ describe('servers without GET /API/token (VidiCore 4.11)', () => {
 
   it('keeps GET /API/token where it answered once: a later 404 is not a missing endpoint', async () => {
     const server = createServerFacts();
-    const alice = () =>
-      createTokenMinter({
-        vidispine: vidispine(),
-        user: user('alice', { kind: 'literal', value: 'alice-password' }),
-        transport,
-        server,
-      });
+    const alice = () => aliceSharing(server);
     tokens.push((await alice().mint()).value);
     sim.failTokenEndpoints({ kind: 'status', status: 404 }, { times: 1 });
     await mintFails(alice(), 'not_found');
     expect(alice().endpoint).toBe('token');
+  });
+});
+
+describe('a server that answers 404 to everything while it starts', () => {
+  it('stays on GET /API/token when the per-user endpoint answers 404 too', async () => {
+    const server = createServerFacts();
+    const alice = () => aliceSharing(server);
+    sim.failTokenEndpoints({ kind: 'status', status: 404 }, { times: 2 });
+    expect((await mintFails(alice(), 'not_found')).endpoint).toBe('user_token');
+    expect(alice().endpoint).toBe('token');
+    tokens.push((await alice().mint()).value);
+    expect(sim.calls({ endpoint: 'token' })).toBe(2);
+    expect(sim.calls({ endpoint: 'user_token' })).toBe(1);
+  });
+
+  it('moves once the per-user endpoint answers, though with a refusal', async () => {
+    const old = createSimulator({ tokenEndpoint: false });
+    await old.listen(0, '127.0.0.1');
+    const oldTransport = createTransport({ url: new URL(old.url) });
+    try {
+      const server = createServerFacts();
+      // Vidispine knows him as bob: the per-user endpoint refuses him another user's token.
+      const minter = createTokenMinter({
+        vidispine: vidispine(),
+        user: userConfig('Bob', {
+          credential: accessKey('Bob', 'VSIDB0BACCESSKEY0001', {
+            kind: 'literal',
+            value: 'bob-access-key',
+          }),
+        }),
+        transport: oldTransport,
+        server,
+      });
+      await mintFails(minter, 'forbidden');
+      expect(minter.endpoint).toBe('user_token');
+    } finally {
+      oldTransport.close();
+      await old.close();
+    }
   });
 });
 

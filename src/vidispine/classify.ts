@@ -213,7 +213,7 @@ const HOST_MISMATCH_CODES = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_M
 function certificateNames(err: unknown): string {
   const names = (err as { cert?: { subjectaltname?: unknown } }).cert?.subjectaltname;
   if (typeof names !== 'string' || names === '') return '';
-  return ` (it names ${names.replace(/[^\x20-\x7e]/g, '?').slice(0, 200)})`;
+  return ` (it names ${shownValue(names)})`;
 }
 
 function tlsFailure(err: unknown, code: string, ctx: MintContext): MintError {

@@ -626,10 +626,13 @@ function probedAt(c: PodContainer, port: number): string | undefined {
   return PROBES.find((probe) => PROBE_ACTIONS.some((action) => c[probe]?.[action]?.port === port));
 }
 
-/** Why `port` is the pod's own already, if it is: a container declares it, or probes it. */
+/**
+ * Why `port` is the pod's own already, if it is: a container declares it for TCP (the proxy's
+ * listeners are TCP: a UDP or SCTP socket of the same number binds beside them), or probes it.
+ */
 function takenBy(pod: Pod, port: number): string | undefined {
   for (const c of ownContainers(pod)) {
-    if (c.ports?.some((p) => p.containerPort === port))
+    if (c.ports?.some((p) => p.containerPort === port && (p.protocol ?? 'TCP') === 'TCP'))
       return `is already declared by container "${c.name}"`;
     const probe = probedAt(c, port);
     if (probe !== undefined)

@@ -40,7 +40,13 @@ export interface PodContainer {
   readonly restartPolicy?: string | null;
   readonly env?: readonly PodEnvVar[] | null;
   readonly ports?:
-    readonly { readonly name?: string | null; readonly containerPort: number }[] | null;
+    | readonly {
+        readonly name?: string | null;
+        readonly containerPort: number;
+        /** `TCP` when absent; `UDP` and `SCTP` share no number with the proxy's TCP listeners. */
+        readonly protocol?: string | null;
+      }[]
+    | null;
   readonly startupProbe?: PodProbe | null;
   readonly readinessProbe?: PodProbe | null;
   readonly livenessProbe?: PodProbe | null;
@@ -79,6 +85,7 @@ const containerPort: Check<void> = (value, path) => {
   const port = object(value, path);
   optionalString(port.name, at(path, 'name'));
   number(port.containerPort, at(path, 'containerPort'));
+  optionalString(port.protocol, at(path, 'protocol'));
 };
 
 const optionalEnv = optional(listOf(envVar));

@@ -906,6 +906,22 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       'vidispine-auth-proxy/ops-port: port 9090 is already declared',
     );
   });
+
+  it('a TCP port the app declares by its protocol; a UDP or SCTP port of the same number is no clash', async () => {
+    const udp = [
+      { containerPort: 8080, protocol: 'UDP' },
+      { containerPort: 9090, protocol: 'SCTP' },
+    ];
+    const allowed = pod({ containers: [{ ...APP, ports: udp }] });
+    expect(sidecarOf(await injected(webhook, allowed))).toBeDefined();
+    const tcp = pod({
+      containers: [{ ...APP, ports: [{ containerPort: 8080, protocol: 'TCP' }] }],
+    });
+    const answer = await webhook.review(podReview(tcp));
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/port: port 8080 is already declared by container "shop"',
+    );
+  });
 });
 
 describe('a port the app listens on without declaring it, as its probes show', () => {

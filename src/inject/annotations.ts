@@ -263,6 +263,7 @@ export function readPodRequest(
       problem: `the pod runs on Windows (${windows}): the proxy is a Linux container, and Kubernetes refuses its Linux securityContext in a Windows pod; remove the label, and reach Vidispine through a gateway of the proxy's (the Helm chart's gateway) instead`,
     });
   }
+  for (const problem of processSharing(pod)) problems.push({ annotation: INJECT_LABEL, problem });
   const user = readUser(r);
   const vidispineUrl = readUrl(r, defaults);
   const vidispineCa = readCa(r, defaults);
@@ -356,6 +357,22 @@ function windowsBy(pod: Pod): string | undefined {
   if (pod.spec.os?.name === 'windows') return 'spec.os.name: windows';
   const os = pod.spec.nodeSelector?.[OS_LABEL];
   return os === 'windows' ? `nodeSelector ${OS_LABEL}: windows` : undefined;
+}
+
+/**
+ * The fields that show the proxy's process to others, and to whom. Through /proc a process
+ * that sees another reads its files (`/proc/<pid>/root`, the Secret's mount included) and its
+ * memory (the tokens) as far as Unix permissions let it: a container of the proxy's uid, or
+ * root with CAP_SYS_PTRACE, would hold the user's credentials.
+ */
+const PROCESS_SHARING = [['shareProcessNamespace', 'every container of the pod']] as const;
+
+/** Why the proxy's credentials would not be its own in this pod, one reason a field. */
+function processSharing(pod: Pod): string[] {
+  return PROCESS_SHARING.filter(([field]) => pod.spec[field] === true).map(
+    ([field, whom]) =>
+      `the pod sets spec.${field}, so ${whom} sees the proxy's process, and through /proc its credentials (its Secret's files and its memory): remove the label or spec.${field}`,
+  );
 }
 
 /**

@@ -59,6 +59,7 @@ export interface Pod {
   } | null;
   readonly spec: {
     readonly hostNetwork?: boolean | null;
+    readonly shareProcessNamespace?: boolean | null;
     readonly os?: { readonly name?: string | null } | null;
     readonly nodeSelector?: Readonly<Record<string, string>> | null;
     readonly containers: readonly PodContainer[];
@@ -124,6 +125,7 @@ export function readPod(value: unknown): Pod {
   optionalMetadata(pod.metadata, 'metadata');
   const spec = object(pod.spec, 'spec');
   optionalBoolean(spec.hostNetwork, 'spec.hostNetwork');
+  optionalBoolean(spec.shareProcessNamespace, 'spec.shareProcessNamespace');
   optionalOs(spec.os, 'spec.os');
   optionalStringMap(spec.nodeSelector, 'spec.nodeSelector');
   containers(spec.containers, 'spec.containers');

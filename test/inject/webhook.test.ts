@@ -796,6 +796,18 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     );
   });
 
+  it("a pod sharing one process namespace, whose every container could read the proxy's credentials", async () => {
+    const shared = await webhook.review(
+      podReview(pod({ shareProcessNamespace: true, containers: [APP] })),
+    );
+    expect(shared.allowed).toBe(false);
+    expect(shared.status?.message).toContain(
+      "vidispine-auth-proxy/inject: the pod sets spec.shareProcessNamespace, so every container of the pod sees the proxy's process, and through /proc its credentials (its Secret's files and its memory): remove the label or spec.shareProcessNamespace",
+    );
+    const own = pod({ shareProcessNamespace: false, containers: [APP] });
+    expect(sidecarOf(await injected(webhook, own))).toBeDefined();
+  });
+
   it.each([
     ['spec.os.name', { os: { name: 'windows' } }],
     ['its nodeSelector', { nodeSelector: { 'kubernetes.io/os': 'windows' } }],

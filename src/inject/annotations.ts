@@ -365,7 +365,10 @@ function windowsBy(pod: Pod): string | undefined {
  * memory (the tokens) as far as Unix permissions let it: a container of the proxy's uid, or
  * root with CAP_SYS_PTRACE, would hold the user's credentials.
  */
-const PROCESS_SHARING = [['shareProcessNamespace', 'every container of the pod']] as const;
+const PROCESS_SHARING = [
+  ['shareProcessNamespace', 'every container of the pod'],
+  ['hostPID', 'every process of the node and of its other hostPID pods'],
+] as const;
 
 /** Why the proxy's credentials would not be its own in this pod, one reason a field. */
 function processSharing(pod: Pod): string[] {

@@ -60,6 +60,7 @@ export interface Pod {
   readonly spec: {
     readonly hostNetwork?: boolean | null;
     readonly shareProcessNamespace?: boolean | null;
+    readonly hostPID?: boolean | null;
     readonly os?: { readonly name?: string | null } | null;
     readonly nodeSelector?: Readonly<Record<string, string>> | null;
     readonly containers: readonly PodContainer[];
@@ -126,6 +127,7 @@ export function readPod(value: unknown): Pod {
   const spec = object(pod.spec, 'spec');
   optionalBoolean(spec.hostNetwork, 'spec.hostNetwork');
   optionalBoolean(spec.shareProcessNamespace, 'spec.shareProcessNamespace');
+  optionalBoolean(spec.hostPID, 'spec.hostPID');
   optionalOs(spec.os, 'spec.os');
   optionalStringMap(spec.nodeSelector, 'spec.nodeSelector');
   containers(spec.containers, 'spec.containers');

@@ -808,6 +808,16 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     expect(sidecarOf(await injected(webhook, own))).toBeDefined();
   });
 
+  it("a pod in the node's process namespace, where the node's processes and hostPID pods could read the proxy's credentials", async () => {
+    const answer = await webhook.review(podReview(pod({ hostPID: true, containers: [APP] })));
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(
+      "vidispine-auth-proxy/inject: the pod sets spec.hostPID, so every process of the node and of its other hostPID pods sees the proxy's process, and through /proc its credentials (its Secret's files and its memory): remove the label or spec.hostPID",
+    );
+    const own = pod({ hostPID: false, containers: [APP] });
+    expect(sidecarOf(await injected(webhook, own))).toBeDefined();
+  });
+
   it.each([
     ['spec.os.name', { os: { name: 'windows' } }],
     ['its nodeSelector', { nodeSelector: { 'kubernetes.io/os': 'windows' } }],

@@ -72,6 +72,10 @@ const doc = (
   meaning,
 });
 
+/** What a listener's port may be: the proxy runs as a non-root user without capabilities. */
+const PORT_RANGE =
+  "1024-65535, or from 1 where the pod's `net.ipv4.ip_unprivileged_port_start` sysctl allows";
+
 /** Every annotation the webhook reads or writes, in the order the README lists them. */
 export const ANNOTATIONS = {
   user: doc('user', 'Vidispine user name', 'required', 'the user whose token the proxy attaches'),
@@ -131,13 +135,13 @@ export const ANNOTATIONS = {
   ),
   port: doc(
     'port',
-    '1-65535',
+    PORT_RANGE,
     '`8080`',
     "the proxy's data listener on 127.0.0.1 (where the app sends its API calls)",
   ),
   opsPort: doc(
     'ops-port',
-    '1-65535',
+    PORT_RANGE,
     '`9090`',
     "the proxy's ops listener (probes, `/metrics`, `/status`) on every address, IPv6 and IPv4 (`[::]`)",
   ),
@@ -661,21 +665,45 @@ function takenBy(pod: Pod, port: number): string | undefined {
   return undefined;
 }
 
+const UNPRIVILEGED_PORT_START = 'net.ipv4.ip_unprivileged_port_start';
+/** Linux's own value of it. */
+const DEFAULT_UNPRIVILEGED_PORT_START = 1024;
+
+/**
+ * The lowest port a process without CAP_NET_BIND_SERVICE binds in the pod's network
+ * namespace, and whether the pod's sysctls set it. A value that is no number is the
+ * runtime's to refuse, so the kernel's default stands for it.
+ */
+function unprivilegedPortStart(pod: Pod): { readonly start: number; readonly set: boolean } {
+  const sysctl = pod.spec.securityContext?.sysctls?.find((s) => s.name === UNPRIVILEGED_PORT_START);
+  return sysctl !== undefined && /^\d+$/.test(sysctl.value)
+    ? { start: Number(sysctl.value), set: true }
+    : { start: DEFAULT_UNPRIVILEGED_PORT_START, set: false };
+}
+
 /**
  * The proxy shares the pod's network: its ports must not be ones the app declares, nor ones
  * it listens on undeclared, as its probes show (both would fail to bind, or the probes would
- * reach the proxy).
+ * reach the proxy). Nor may they be privileged: the proxy runs as a non-root user with every
+ * capability dropped.
  */
 function checkPorts(pod: Pod, r: Reader, port: number, opsPort: number): void {
   if (port === opsPort) {
     r.problem(ANNOTATIONS.opsPort, `${opsPort} is also the data port: set a different one`);
   }
+  const { start, set } = unprivilegedPortStart(pod);
   for (const [a, value] of [
     [ANNOTATIONS.port, port],
     [ANNOTATIONS.opsPort, opsPort],
   ] as const) {
     const taken = takenBy(pod, value);
     if (taken !== undefined) r.problem(a, `port ${value} ${taken}: set a free port`);
+    if (value < start) {
+      r.problem(
+        a,
+        `port ${value} is below ${start}, where unprivileged ports start (${UNPRIVILEGED_PORT_START}${set ? " in the pod's securityContext.sysctls" : ", the kernel's default"}): the proxy runs as a non-root user without capabilities and cannot bind it, so the pod would never be ready; set a port from ${start}, or set ${UNPRIVILEGED_PORT_START} to ${value} or lower in the pod's securityContext.sysctls`,
+      );
+    }
   }
 }
 

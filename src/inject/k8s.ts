@@ -63,6 +63,9 @@ export interface Pod {
     readonly hostPID?: boolean | null;
     readonly os?: { readonly name?: string | null } | null;
     readonly nodeSelector?: Readonly<Record<string, string>> | null;
+    readonly securityContext?: {
+      readonly sysctls?: readonly { readonly name: string; readonly value: string }[] | null;
+    } | null;
     readonly containers: readonly PodContainer[];
     readonly initContainers?: readonly PodContainer[] | null;
     readonly volumes?: readonly { readonly name: string }[] | null;
@@ -110,8 +113,18 @@ const optionalReferences = optional(
   }),
 );
 
+const optionalSysctls = optional(
+  listOf((value, path) => {
+    string(named(value, path).value, at(path, 'value'));
+  }),
+);
+
 const optionalOs = optional((value, path) => {
   optionalString(object(value, path).name, at(path, 'name'));
+});
+
+const optionalSecurityContext = optional((value, path) => {
+  optionalSysctls(object(value, path).sysctls, at(path, 'sysctls'));
 });
 
 const optionalMetadata = optional((value, path) => {
@@ -130,6 +143,7 @@ export function readPod(value: unknown): Pod {
   optionalBoolean(spec.hostPID, 'spec.hostPID');
   optionalOs(spec.os, 'spec.os');
   optionalStringMap(spec.nodeSelector, 'spec.nodeSelector');
+  optionalSecurityContext(spec.securityContext, 'spec.securityContext');
   containers(spec.containers, 'spec.containers');
   optionalContainers(spec.initContainers, 'spec.initContainers');
   optionalVolumes(spec.volumes, 'spec.volumes');

@@ -282,7 +282,11 @@ describe('a pod that asks for the proxy', () => {
 
   it('takes values at the edge of what the proxy accepts, and the proxy loads them', async () => {
     const stock = pod(
-      { containers: [APP] },
+      {
+        // Port 1 is bindable without privileges only where the pod's sysctl makes it so.
+        securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1' }] },
+        containers: [APP],
+      },
       {
         ...ASKS,
         'vidispine-auth-proxy/secret-key': '.password..v2',
@@ -946,6 +950,44 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
   });
 });
 
+describe("a port below where the pod's unprivileged ports start, which the non-root proxy cannot bind", () => {
+  const SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
+  const low = {
+    ...ASKS,
+    'vidispine-auth-proxy/port': '80',
+    'vidispine-auth-proxy/ops-port': '443',
+  };
+  const sysctls = (value: string): Record<string, unknown> => ({
+    securityContext: { sysctls: [{ name: SYSCTL, value }] },
+  });
+
+  it('is denied below 1024, naming the sysctl that lowers it', async () => {
+    const answer = await webhook.review(podReview(pod({ containers: [APP] }, low)));
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(
+      `vidispine-auth-proxy/port: port 80 is below 1024, where unprivileged ports start (${SYSCTL}, the kernel's default): the proxy runs as a non-root user without capabilities and cannot bind it, so the pod would never be ready; set a port from 1024, or set ${SYSCTL} to 80 or lower in the pod's securityContext.sysctls`,
+    );
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/ops-port: port 443 is below 1024',
+    );
+  });
+
+  it('is denied below a sysctl that leaves it privileged', async () => {
+    const answer = await webhook.review(
+      podReview(pod({ ...sysctls('100'), containers: [APP] }, low)),
+    );
+    expect(answer.status?.message).toContain(
+      `vidispine-auth-proxy/port: port 80 is below 100, where unprivileged ports start (${SYSCTL} in the pod's securityContext.sysctls)`,
+    );
+    expect(answer.status?.message).not.toContain('vidispine-auth-proxy/ops-port');
+  });
+
+  it.each(['80', '0'])('is injected where the pod sets the sysctl to %s', async (value) => {
+    const result = await injected(webhook, pod({ ...sysctls(value), containers: [APP] }, low));
+    expect(sidecarOf(result)?.env).toContainEqual({ name: 'PROXY_LISTEN', value: '127.0.0.1:80' });
+  });
+});
+
 describe('a port the app listens on without declaring it, as its probes show', () => {
   it.each([
     ['an httpGet readinessProbe', { readinessProbe: { httpGet: { path: '/', port: 8080 } } }],
@@ -1093,6 +1135,13 @@ describe('as an admission controller', () => {
         'spec.containers.0.ports.0.containerPort: expected a number, got a string',
       ],
       [{ containers: [APP], volumes: [{}] }, 'spec.volumes.0.name: expected a string, got nothing'],
+      [
+        {
+          containers: [APP],
+          securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: 0 }] },
+        },
+        'spec.securityContext.sysctls.0.value: expected a string, got a number',
+      ],
     ];
     for (const [podSpec, problem] of cases) {
       const answer = await webhook.review(podReview(pod(podSpec)));

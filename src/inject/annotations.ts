@@ -268,6 +268,8 @@ export function readPodRequest(
     });
   }
   for (const problem of processSharing(pod)) problems.push({ annotation: INJECT_LABEL, problem });
+  const root = rootInherited(pod, defaults.uid);
+  if (root !== undefined) problems.push({ annotation: INJECT_LABEL, problem: root });
   const user = readUser(r);
   const vidispineUrl = readUrl(r, defaults);
   const vidispineCa = readCa(r, defaults);
@@ -380,6 +382,17 @@ function processSharing(pod: Pod): string[] {
     ([field, whom]) =>
       `the pod sets spec.${field}, so ${whom} sees the proxy's process, and through /proc its credentials (its Secret's files and its memory): remove the label or spec.${field}`,
   );
+}
+
+/**
+ * Why the proxy would run as root, if it would: where the platform assigns the user (the
+ * webhook's `sidecar.uid` empty, OpenShift) the container sets none, and takes the pod's.
+ * Its own `runAsNonRoot` then keeps it from ever starting; a uid of the webhook's overrides
+ * the pod's.
+ */
+function rootInherited(pod: Pod, uid: number | null): string | undefined {
+  if (uid !== null || pod.spec.securityContext?.runAsUser !== 0) return undefined;
+  return "the pod's securityContext.runAsUser is 0, and the proxy takes the pod's user where the platform assigns it (the webhook's sidecar.uid is empty): it must not run as root; set runAsUser: 0 on the containers that need it rather than on the pod, or have the webhook set the proxy's uid (sidecar.uid)";
 }
 
 /**

@@ -64,6 +64,8 @@ export interface Pod {
     readonly os?: { readonly name?: string | null } | null;
     readonly nodeSelector?: Readonly<Record<string, string>> | null;
     readonly securityContext?: {
+      /** What every container that sets none runs as: a proxy without a uid of its own too. */
+      readonly runAsUser?: number | null;
       readonly sysctls?: readonly { readonly name: string; readonly value: string }[] | null;
     } | null;
     readonly containers: readonly PodContainer[];
@@ -107,6 +109,7 @@ const containers = listOf(container);
 const optionalContainers = optional(containers);
 const optionalVolumes = optional(listOf(named));
 const optionalBoolean = optional(boolean);
+const optionalNumber = optional(number);
 const optionalReferences = optional(
   listOf((value, path) => {
     optionalString(object(value, path).name, at(path, 'name'));
@@ -124,7 +127,9 @@ const optionalOs = optional((value, path) => {
 });
 
 const optionalSecurityContext = optional((value, path) => {
-  optionalSysctls(object(value, path).sysctls, at(path, 'sysctls'));
+  const fields = object(value, path);
+  optionalNumber(fields.runAsUser, at(path, 'runAsUser'));
+  optionalSysctls(fields.sysctls, at(path, 'sysctls'));
 });
 
 const optionalMetadata = optional((value, path) => {

@@ -127,6 +127,23 @@ describe("OpenShift's restricted-v2: the platform assigns the user", () => {
     });
   });
 
+  it("denies a pod that runs as root, whose user the proxy would take, saying what to set; an app container's own root is no matter", async () => {
+    const root = pod({}, { securityContext: { runAsUser: 0 } });
+    const answer = await webhook.review(podReview(root));
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(
+      "vidispine-auth-proxy/inject: the pod's securityContext.runAsUser is 0, and the proxy takes the pod's user where the platform assigns it (the webhook's sidecar.uid is empty): it must not run as root; set runAsUser: 0 on the containers that need it rather than on the pod, or have the webhook set the proxy's uid (sidecar.uid)",
+    );
+    const appAsRoot = pod(
+      {},
+      {
+        securityContext: { runAsUser: 1000770000 },
+        containers: [{ ...APP, securityContext: { runAsUser: 0 } }],
+      },
+    );
+    expect(sidecarOf(await injected(webhook, appAsRoot))).toBeDefined();
+  });
+
   it('the proxy serves under an arbitrary uid with group 0: it writes nothing that needs an owner', async () => {
     const simulator = await startSimulator();
     try {

@@ -162,6 +162,10 @@ function proxyEnv(s: SidecarSettings): EnvVar[] {
     { name: 'TOKEN_SECONDS', value: String(s.tokenSeconds) },
     { name: 'TOKEN_AUTO_REFRESH', value: String(s.tokenAutoRefresh) },
     { name: 'LOG_LEVEL', value: s.logLevel },
+    // Kubernetes stops a native sidecar only once the app's containers have exited: no one
+    // is left to send it requests, and serving on for endpoints to drop the pod would only
+    // hold its termination up.
+    { name: 'SHUTDOWN_DELAY_SECONDS', value: '0' },
   ];
   return env.map(({ name, value }) => ({ name, value: literalEnvValue(value) }));
 }

@@ -83,11 +83,20 @@ export function appConfigs(objects: readonly K8sObject[]): Loaded[] {
   return proxyContainers(objects).map(load);
 }
 
-/** Configurations the proxy would reject (exit 2), and grace periods its shutdown outlasts. */
+/**
+ * Configurations the proxy would reject (exit 2), grace periods its shutdown outlasts, and
+ * sidecars that wait out a shutdown delay.
+ */
 export function appConfigProblems(objects: readonly K8sObject[]): string[] {
   return appConfigs(objects).flatMap(({ where, config, problem, grace, sidecar }) => {
     if (problem !== undefined) return [`${where}: the proxy rejects its configuration: ${problem}`];
-    if (config === undefined || sidecar) return [];
+    if (config === undefined) return [];
+    // Kubernetes stops a native sidecar after the app's containers: no one is left to send
+    // it requests, so serving on through the delay only holds the pod's termination up.
+    if (sidecar)
+      return config.shutdown.delaySeconds === 0
+        ? []
+        : [`${where}: a sidecar serves on ${config.shutdown.delaySeconds} s after SIGTERM`];
     const needed = config.shutdown.delaySeconds + config.shutdown.drainSeconds;
     return typeof grace === 'number' && grace > needed
       ? []

@@ -30,6 +30,7 @@ export const ENV_NAMES: readonly string[] = [
   'TOKEN_SECONDS',
   'TOKEN_AUTO_REFRESH',
   'LOG_LEVEL',
+  'SHUTDOWN_DELAY_SECONDS',
   'CONFIG_FILE',
 ];
 

@@ -48,9 +48,11 @@ export async function runContainer(
   const env = Object.fromEntries(
     [...proxy.env.values()].map((e) => [String(e.name), local(String(e.value))]),
   );
+  // A gateway's delay waits for endpoints that no Service here has; a sidecar stops as
+  // rendered.
   const child = ChildProxy.start(
     ['run'],
-    { ...env, ...run.env, SHUTDOWN_DELAY_SECONDS: '0' },
+    { ...env, ...run.env, ...(proxy.sidecar ? {} : { SHUTDOWN_DELAY_SECONDS: '0' }) },
     [],
     run.as,
   );

@@ -99,6 +99,8 @@ function expectSidecarAdded(rendered: Rendered, stock: K8sObject): void {
   const [proxy] = proxyContainers(objects);
   expect(proxy?.sidecar).toBe(true);
   expect(proxy?.env.get('PROXY_LISTEN')?.value).toBe('127.0.0.1:8080');
+  // Stopped after the app's containers: no delay for requests that can no longer come.
+  expect(proxy?.env.get('SHUTDOWN_DELAY_SECONDS')?.value).toBe('0');
   const pod = podOf(objects);
   const stockPod = at(stock, 'spec', 'template', 'spec') as Pod;
   expect(appPart(pod)).toEqual(stockPod);
@@ -181,10 +183,10 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     );
   });
 
-  const configSidecar = (listen: string, ca = ''): Rendered =>
+  const configSidecar = (listen: string, ca = '', more: Record<string, unknown> = {}): Rendered =>
     renderAppWithSidecar(
       helm,
-      join(dir, `config-${listen.replace(/\W+/g, '-')}${ca.replace(/\W+/g, '-')}`),
+      join(dir, `config-${listen}${ca}${JSON.stringify(more)}`.replace(/\W+/g, '-')),
       workload('Deployment', {}),
       {
         gateway: { enabled: false },
@@ -199,12 +201,24 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
               listen,
             },
           ],
+          ...more,
         },
       },
     );
 
-  it('serves a YAML config whose user listens on loopback', () => {
-    expect(appConfigProblems(configSidecar('127.0.0.1:8080').objects)).toEqual([]);
+  it('serves a YAML config whose user listens on loopback, with no shutdown delay', () => {
+    const { objects } = configSidecar('127.0.0.1:8080');
+    expect(appConfigProblems(objects)).toEqual([]);
+    // The file is the whole configuration: SHUTDOWN_DELAY_SECONDS would be ignored beside it.
+    expect(appConfigs(objects)[0]?.config?.shutdown.delaySeconds).toBe(0);
+  });
+
+  it("keeps a YAML config's own shutdown settings", () => {
+    const shutdown = (seconds: Record<string, number>): unknown =>
+      appConfigs(configSidecar('127.0.0.1:8080', '', { shutdown: seconds }).objects)[0]?.config
+        ?.shutdown;
+    expect(shutdown({ drainSeconds: 10 })).toEqual({ delaySeconds: 0, drainSeconds: 10 });
+    expect(shutdown({ delaySeconds: 2 })).toEqual({ delaySeconds: 2, drainSeconds: 30 });
   });
 
   it("trusts vidispine.ca with a YAML config, mounted into the sidecar alone as the config's caFile", () => {

@@ -3,7 +3,8 @@
  * private CA) by reference — the webhook's default or the pod's own ConfigMap or Secret,
  * mounted read-only into the proxy alone and named by VIDISPINE_CA_FILE, never read by the
  * webhook —, OpenShift's restricted-v2 SCC, which refuses a fixed user and assigns one of
- * the namespace's range with group 0, and IPv6-only clusters. Each patch is applied with
+ * the namespace's range with group 0, IPv6-only clusters, and the native sidecar's place in
+ * the pod's termination (after the app's containers, so no shutdown delay). Each patch is applied with
  * fast-json-patch and the pod validated against the Kubernetes schemas, the deployment
  * checks and the proxy's own loader; the proxy runs from the environment the webhook gave
  * it, against the simulator.
@@ -401,6 +402,32 @@ describe('a private registry: the proxy image pulled with the pull secrets the w
       expect(at(result, 'spec', 'imagePullSecrets')).toBeUndefined();
     } finally {
       await plain.stop();
+    }
+  });
+});
+
+describe("a native sidecar: Kubernetes stops it after the app's containers have exited", () => {
+  let webhook: RunningWebhook;
+  beforeAll(async () => {
+    webhook = await startWebhook();
+  });
+  afterAll(() => webhook.stop());
+
+  it('the injected proxy exits at SIGTERM without serving on first: no one is left to call it', async () => {
+    const simulator = await startSimulator();
+    try {
+      const { result } = await onFreePorts(webhook);
+      const child = await runInjected(result, simulator.sim.url);
+      try {
+        child.kill('SIGTERM');
+        expect(await child.exited).toEqual({ code: 0, signal: null });
+        const begun = child.lines.find((l) => l.event === 'shutdown' && l.step === 'begin');
+        expect(begun).toMatchObject({ delaySeconds: 0 });
+      } finally {
+        child.kill();
+      }
+    } finally {
+      await simulator.sim.close();
     }
   });
 });

@@ -108,6 +108,8 @@ describe('a pod that asks for the proxy', () => {
       TOKEN_SECONDS: '60',
       TOKEN_AUTO_REFRESH: 'false',
       LOG_LEVEL: 'info',
+      // Stopped after the app's containers: nobody is left to send it requests.
+      SHUTDOWN_DELAY_SECONDS: '0',
     });
     expect(spec(result).volumes).toEqual([
       {

@@ -64,10 +64,16 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{/*
 The YAML configuration, with the ops listener defaulted to the port the probes use and, with
 vidispine.ca, the CA file where the chart mounts it (the file is the whole configuration:
-VIDISPINE_CA_FILE would be ignored).
+VIDISPINE_CA_FILE would be ignored). Without the gateway it is the sidecar's (a gateway's
+users listen off loopback, a sidecar's on it, so one file never serves both), whose
+shutdown.delaySeconds defaults to 0: Kubernetes stops a native sidecar once the app's
+containers have exited, and no one is left to send it requests.
 */}}
 {{- define "vidispine-auth-proxy.configYaml" -}}
 {{- $chart := dict "ops" (dict "listen" (printf "[::]:%v" .values.service.opsPort)) -}}
+{{- if not .values.gateway.enabled -}}
+{{- $_ := set $chart "shutdown" (dict "delaySeconds" 0) -}}
+{{- end -}}
 {{- with .values.vidispine.ca -}}
 {{- $_ := set $chart "vidispine" (dict "caFile" (include "vidispine-auth-proxy.caFile" $.values)) -}}
 {{- end -}}
@@ -274,6 +280,11 @@ sidecar.resources instead of the gateway's resources).
       value: {{ include "vidispine-auth-proxy.envValue" $v.token.autoRefresh }}
     - name: LOG_LEVEL
       value: {{ include "vidispine-auth-proxy.envValue" $v.logLevel }}
+    {{- if .sidecar }}
+    {{- /* Stopped after the app's containers: no one is left to send it requests. */}}
+    - name: SHUTDOWN_DELAY_SECONDS
+      value: "0"
+    {{- end }}
     {{- end }}
     {{- with $v.extraEnv }}
     {{- toYaml . | nindent 4 }}

@@ -7,7 +7,9 @@
  * - a pod that already runs the proxy is left as it is (reinvocation, the chart's or the
  *   component's sidecar); one this webhook injected only gets the app env variable added to
  *   containers that appeared since (another webhook's), and its sidecar moved right after a
- *   mesh's proxy that another webhook put after it;
+ *   mesh's proxy that another webhook put after it, unless another webhook changed the pod
+ *   in a way its annotations would have been denied for (a container on one of the proxy's
+ *   ports): that pod is denied, as it would fail at run time;
  * - a pod whose annotations are bad or incomplete is denied, naming each annotation and
  *   what to set: it asked for the proxy and must not start without it;
  * - otherwise the JSONPatch that adds the sidecar.
@@ -30,7 +32,6 @@ import {
   patchText,
   placementPatch,
 } from './patch';
-import { NO_NAMES } from './placement';
 import { boolean, object, optional, ShapeError, string } from './shape';
 
 const optionalString = optional(string);
@@ -77,6 +78,13 @@ const allow = (result: AdmissionResult, patch: readonly PatchOperation[] = []): 
   result,
   allowed: true,
   patch,
+});
+
+const deny = (message: string): Decision => ({
+  result: 'denied',
+  allowed: false,
+  patch: [],
+  message,
 });
 
 /** `request` of a review: the fields the webhook reads, each checked. */
@@ -150,12 +158,7 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
     pod = readPod(request.object);
   } catch (err) {
     if (!(err instanceof ShapeError)) throw err;
-    return {
-      result: 'denied',
-      allowed: false,
-      patch: [],
-      message: `request.object is not a Pod: ${err.message}`,
-    };
+    return deny(`request.object is not a Pod: ${err.message}`);
   }
   // The API's copy of a static pod: the kubelet runs the manifest, not this, and the
   // NodeRestriction admission refuses a mirror that mounts a Secret.
@@ -163,21 +166,22 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
   if (!optedIn(pod)) return allow('not_labelled');
   const asked = readPodRequest(pod, defaults);
   if (hasSidecar(pod)) {
-    // Reinvoked, or added otherwise: never a second proxy, never a denial of a pod that has one.
+    // Added otherwise (the chart's template, the component): never a second proxy, never a denial.
     if (!injectedByUs(pod)) return allow('already_injected');
-    const env = Array.isArray(asked) ? [] : appEnvPatch(pod, asked);
-    const move = placementPatch(pod, Array.isArray(asked) ? NO_NAMES : asked.startAfter);
+    // Reinvoked: the pod as the webhooks after ours left it. Kubernetes refuses a container or
+    // volume name taken twice, but not a port, so a container added on one of the proxy's
+    // ports would fail to bind or be probed in its place: held to the rules it was injected by.
+    if (Array.isArray(asked))
+      return deny(
+        `the pod changed after the vidispine-auth-proxy sidecar was added (another webhook's doing) and no longer fits it: ${listed(asked)}`,
+      );
+    const env = appEnvPatch(pod, asked);
+    const move = placementPatch(pod, asked.startAfter);
     if (move.length > 0) return allow('moved', [...env, ...move]);
     return env.length > 0 ? allow('env_added', env) : allow('already_injected');
   }
-  if (Array.isArray(asked)) {
-    return {
-      result: 'denied',
-      allowed: false,
-      patch: [],
-      message: `cannot add the vidispine-auth-proxy sidecar: ${listed(asked)}`,
-    };
-  }
+  if (Array.isArray(asked))
+    return deny(`cannot add the vidispine-auth-proxy sidecar: ${listed(asked)}`);
   return allow('injected', injectionPatch(pod, asked));
 }
 

@@ -557,6 +557,47 @@ describe('idempotent and reinvocation-safe', () => {
     expect(podProblems(result)).toEqual([]);
     expect(names(spec(result).initContainers)).toEqual(['vidispine-auth-proxy']);
   });
+
+  it.each([
+    [
+      'declares the ops port',
+      { ports: [{ containerPort: 9090 }] },
+      'vidispine-auth-proxy/ops-port: port 9090 is already declared by container "exporter": set a free port',
+    ],
+    [
+      'listens on the data port, as its probe shows',
+      { readinessProbe: { tcpSocket: { port: 8080 } } },
+      'vidispine-auth-proxy/port: port 8080 is probed in container "exporter" (readinessProbe)',
+    ],
+    [
+      "names a port as the proxy's metrics port, which the PodMonitor would scrape instead",
+      { ports: [{ name: 'proxy-ops', containerPort: 7000 }] },
+      'vidispine-auth-proxy/inject: container "exporter" has a port named proxy-ops',
+    ],
+  ])(
+    'on reinvocation, denies a pod another webhook gave a container that %s, naming the clash',
+    async (_what, fields, clash) => {
+      const added = structuredClone(await injected(webhook, pod({ containers: [APP] })));
+      (spec(added).containers as unknown[]).push({
+        name: 'exporter',
+        image: 'registry.example.com/exporter:1',
+        ...fields,
+      });
+      const answer = await webhook.review(podReview(added));
+      expect(answer.allowed).toBe(false);
+      expect(answer.status?.message).toContain(clash);
+    },
+  );
+
+  it('on reinvocation, leaves a pod whose sidecar took names of its own (the app had ours) as it is', async () => {
+    const stock = notScraped({
+      containers: [{ ...APP, ports: [{ name: 'proxy-ops', containerPort: 7000 }] }],
+      volumes: [{ name: 'vidispine-auth-proxy-credentials', emptyDir: {} }],
+    });
+    const answer = await webhook.review(podReview(await injected(webhook, stock)));
+    expect(answer.allowed).toBe(true);
+    expect(answer.patch).toBeUndefined();
+  });
 });
 
 describe('a pod with a bad or incomplete annotation set is denied, naming what to set', () => {

@@ -125,13 +125,13 @@ export const ANNOTATIONS = {
     'env',
     'environment variable name',
     '— (none set)',
-    "set in every app container (and the app's init containers; not a service mesh's) to `http://127.0.0.1:<port>/API`, before their own variables, which may use it as `$(NAME)`; replaces a variable of that name where it stands",
+    "set in every app container (and every init container after the proxy; not a service mesh's) to `http://127.0.0.1:<port>/API`, before their own variables, which may use it as `$(NAME)`; replaces a variable of that name where it stands",
   ),
   startAfter: doc(
     'start-after',
     'init container names, comma-separated',
     "— (a service mesh's native proxy alone)",
-    "init containers the proxy starts after, besides Istio's `istio-proxy` and Linkerd's `linkerd-proxy` native sidecars: another mesh's (Kuma's `kuma-init,kuma-sidecar`) or a tool's; the proxy goes right after the last of them in the pod, and is moved there on reinvocation when another webhook adds one after it; they get no `env` variable (they run before the proxy)",
+    "init containers the proxy starts after, besides Istio's `istio-proxy` and Linkerd's `linkerd-proxy` native sidecars: another mesh's (Kuma's `kuma-init,kuma-sidecar`) or a tool's; the proxy goes right after the last of them in the pod, and is moved there on reinvocation when another webhook adds one after it; they and any init container before them get no `env` variable (they run before the proxy)",
   ),
   port: doc(
     'port',

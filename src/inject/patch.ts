@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { INJECTED, METRICS_LABEL, type PodRequest, STATUS_ANNOTATION } from './annotations';
 import type { Pod, PodContainer } from './k8s';
-import { MESH_CONTAINERS, NO_NAMES, sidecarIndex, sidecarMove } from './placement';
+import { firstAfterSidecar, MESH_CONTAINERS, sidecarIndex, sidecarMove } from './placement';
 import {
   CA_VOLUME_NAME,
   CONTAINER_NAME,
@@ -171,31 +171,34 @@ function envEntryOperations(
 
 /**
  * Sets `name=value` in each of the listed containers (`field` is `containers` or
- * `initContainers`) but the proxy, a service mesh's and those named `before` (the init
- * containers the proxy starts after, which cannot reach it).
+ * `initContainers`) from index `first` on, but the proxy and a service mesh's.
  */
 function envOperations(
-  containers: readonly PodContainer[] | null | undefined,
+  containers: readonly PodContainer[],
   field: 'containers' | 'initContainers',
   entry: { readonly name: string; readonly value: string },
-  before: ReadonlySet<string>,
+  first: number,
 ): PatchOperation[] {
   const operations: PatchOperation[] = [];
-  (containers ?? []).forEach((c, i) => {
-    if (c.name !== CONTAINER_NAME && !MESH_CONTAINERS.has(c.name) && !before.has(c.name))
+  containers.forEach((c, i) => {
+    if (i >= first && c.name !== CONTAINER_NAME && !MESH_CONTAINERS.has(c.name))
       operations.push(...envEntryOperations(c.env ?? [], pointer('spec', field, i), entry));
   });
   return operations;
 }
 
-/** The env variable the pod asked for, in every app container; empty when none was asked. */
+/**
+ * The env variable the pod asked for, in every app container and every init container that
+ * starts after the proxy; empty when none was asked.
+ */
 export function appEnvPatch(pod: Pod, request: PodRequest): PatchOperation[] {
   if (request.envName === undefined) return [];
   const entry = { name: request.envName, value: proxyApiUrl(request.settings) };
+  const init = pod.spec.initContainers ?? [];
   return [
-    ...envOperations(pod.spec.initContainers, 'initContainers', entry, request.startAfter),
+    ...envOperations(init, 'initContainers', entry, firstAfterSidecar(init, request.startAfter)),
     // The app's containers start after every init container, the proxy included.
-    ...envOperations(pod.spec.containers, 'containers', entry, NO_NAMES),
+    ...envOperations(pod.spec.containers, 'containers', entry, 0),
   ];
 }
 

@@ -66,3 +66,18 @@ export function sidecarMove(
   );
   return to > from ? { from, to } : undefined;
 }
+
+/**
+ * Where, in `init` (the pod's init containers as they are, the sidecar among them or not yet),
+ * the containers that start after the sidecar begin once it stands where it belongs: those
+ * before it run before it starts, and cannot reach it.
+ */
+export function firstAfterSidecar(
+  init: readonly PodContainer[],
+  named: ReadonlySet<string>,
+): number {
+  const at = init.findIndex((c) => c.name === CONTAINER_NAME);
+  if (at < 0) return sidecarIndex(init, named);
+  // `to` counts without the sidecar, which stands before it.
+  return (sidecarMove(init, named)?.to ?? at) + 1;
+}

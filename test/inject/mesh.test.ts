@@ -305,6 +305,48 @@ describe('vidispine-auth-proxy/start-after: the init containers the proxy starts
     expect((await reinvoked(result)).patch).toBeUndefined();
   });
 
+  it('gives no env variable to any init container that runs before the proxy, named or not', async () => {
+    const VAULT = { name: 'vault-agent-init', image: 'hashicorp/vault:1.18' };
+    const result = await injected(pod([VAULT, KUMA_INIT, KUMA, MIGRATE], [APP], AFTER_KUMA));
+    expect(initNames(result)).toEqual([
+      'vault-agent-init',
+      'kuma-init',
+      'kuma-sidecar',
+      'vidispine-auth-proxy',
+      'migrate',
+    ]);
+    expect(initContainer(result, 'vault-agent-init')).toEqual(VAULT);
+    expect(initContainer(result, 'migrate')?.env).toEqual([API]);
+    expect((await reinvoked(result)).patch).toBeUndefined();
+  });
+
+  it('on reinvocation, gives the env variable only to init containers added after where the proxy stands', async () => {
+    const SETUP = { name: 'setup', image: 'registry.example.com/setup:1' };
+    const { meshed, answer } = await addedAfterOurs(pod([MIGRATE], [APP], AFTER_KUMA), [
+      SETUP,
+      KUMA_INIT,
+      KUMA,
+      { ...MIGRATE, name: 'warm-cache' },
+    ]);
+    // `setup` ends up before the proxy, once moved after Kuma's sidecar; `warm-cache` after it.
+    const moved = await settled(meshed, answer);
+    expect(initNames(moved)).toEqual([
+      'migrate',
+      'setup',
+      'kuma-init',
+      'kuma-sidecar',
+      'vidispine-auth-proxy',
+      'warm-cache',
+    ]);
+    expect(initContainer(moved, 'setup')).toEqual(SETUP);
+    expect(initContainer(moved, 'warm-cache')?.env).toEqual([API]);
+
+    // One another webhook put first, ahead of the proxy, gets none either.
+    const first = structuredClone(await injected(pod([MIGRATE], [APP])));
+    (spec(first).initContainers as Container[]).unshift(SETUP);
+    expect((await reinvoked(first)).patch).toBeUndefined();
+  });
+
   it("never before a known mesh's proxy; a name not in the pod (yet) changes nothing", async () => {
     const asks = { ...ASKS, 'vidispine-auth-proxy/start-after': 'istio-init,vault-agent-init' };
     const result = await injected(pod([ISTIO.init, ISTIO.proxy, MIGRATE], [APP], asks));

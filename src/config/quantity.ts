@@ -1,10 +1,12 @@
 /**
- * Kubernetes resource quantities ("250m", "1.5", "64Mi", "1e3"), as the API server accepts
- * them for container resources: a non-negative decimal number with an optional binary
- * (Ki … Ei), decimal (n u m k M G T P E) or exponent suffix.
+ * Kubernetes resource quantities ("250m", "1.5", "64Mi", "1e3", "+100m"), as the API server
+ * accepts them for container resources: a decimal number with an optional sign, of 0 or more
+ * (a negative one is refused), and an optional binary (Ki … Ei), decimal
+ * (n u m k M G T P E) or exponent suffix.
  */
 
-const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+const QUANTITY =
+  /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 
 const EXPONENT = /^[eE][+-]?\d+$/;
 
@@ -35,7 +37,8 @@ export function parseQuantity(text: string): number | undefined {
   // "E" alone (exa) and "Ei" (exbi) are suffixes; an exponent has digits after the e.
   const scale = EXPONENT.test(suffix) ? 10 ** Number(suffix.slice(1)) : SCALE[suffix];
   const value = Number(number) * (scale ?? NaN);
-  return Number.isFinite(value) ? value : undefined;
+  // -0 is zero, which the API server takes.
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 /** Whether a container's `request` is above its `limit`, which Kubernetes refuses (false unless both are quantities). */

@@ -28,6 +28,10 @@ describe('parseQuantity', () => {
     ['1e+3', 1e3],
     ['5e-3', 5e-3],
     ['1e18', 1e18],
+    // A sign, as resource.ParseQuantity reads it; zero is no negative.
+    ['+100m', 0.1],
+    ['+1Gi', 2 ** 30],
+    ['-0', 0],
   ])('%s is %d', (text, value) => {
     // Relative: 100n is 100 × 1e-9, a hair off the literal 100e-9.
     const parsed = parseQuantity(text);
@@ -35,10 +39,24 @@ describe('parseQuantity', () => {
     expect(value === 0 ? parsed : (parsed ?? 0) / value).toBeCloseTo(value === 0 ? 0 : 1, 12);
   });
 
-  it.each(['', 'lots', '1 GB', '1GB', '-1', '+1', '1e', '1E+', 'Mi', '1mi', '1Ei3', '1e1000', '.'])(
-    '%j is not a quantity',
-    (text) => expect(parseQuantity(text)).toBeUndefined(),
-  );
+  // A negative one is a quantity the API server refuses in a container's resources.
+  it.each([
+    '',
+    'lots',
+    '1 GB',
+    '1GB',
+    '-1',
+    '-1m',
+    '++1',
+    '+-1',
+    '1e',
+    '1E+',
+    'Mi',
+    '1mi',
+    '1Ei3',
+    '1e1000',
+    '.',
+  ])('%j is not a quantity', (text) => expect(parseQuantity(text)).toBeUndefined());
 });
 
 describe('aboveLimit', () => {

@@ -309,6 +309,24 @@ describe('a pod that asks for the proxy', () => {
     });
   });
 
+  it('takes a quantity with a sign, as Kubernetes does, and compares it by value', async () => {
+    const signed = {
+      ...ASKS,
+      'vidispine-auth-proxy/cpu-request': '+100m',
+      'vidispine-auth-proxy/cpu-limit': '+1',
+    };
+    const result = await injected(webhook, pod({ containers: [APP] }, signed));
+    expect(at(sidecarOf(result), 'resources')).toMatchObject({
+      requests: { cpu: '+100m' },
+      limits: { cpu: '+1' },
+    });
+    const above = { ...signed, 'vidispine-auth-proxy/cpu-request': '+1500m' };
+    const answer = await webhook.review(podReview(pod({ containers: [APP] }, above)));
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/cpu-request: +1500m is above the cpu limit +1',
+    );
+  });
+
   it('never clashes with the names the pod uses itself', async () => {
     const stock = notScraped({
       containers: [

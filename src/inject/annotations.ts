@@ -24,6 +24,7 @@ import type { Pod, PodContainer } from './k8s';
 import { aboveLimit, parseQuantity } from '../config/quantity';
 import { NO_NAMES } from './placement';
 import { nearestAmong } from '../config/suggest';
+import { visibleText } from '../visible-text';
 import {
   CONTAINER_NAME,
   OPS_PORT_NAME,
@@ -190,9 +191,15 @@ export const INJECTED = 'injected';
 
 const KNOWN = new Set(Object.values(ANNOTATIONS).map((a) => a.name));
 
-/** A value as a message quotes it: cut short, so a huge annotation makes no huge answer. */
+/** How much of a value a message quotes: a huge annotation makes no huge answer. */
+const SHOWN_LIMIT = 64;
+
+/** Text of the pod's as a message shows it: cut short, what a terminal would act on as `?`. */
+const visible = (value: string): string => visibleText(value, SHOWN_LIMIT);
+
+/** A value as a message quotes it. */
 function shown(value: string): string {
-  return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
+  return JSON.stringify(visible(value));
 }
 
 /** One problem with what a pod asks for: the annotation (or the label) and what to set. */
@@ -250,7 +257,7 @@ export function readPodRequest(
   };
   for (const name of Object.keys(annotations)) {
     const problem = annotationNameProblem(name);
-    if (problem !== undefined) problems.push({ annotation: name, problem });
+    if (problem !== undefined) problems.push({ annotation: visible(name), problem });
   }
 
   if (pod.spec.hostNetwork) {
@@ -642,7 +649,7 @@ function scrapedPortClash(pod: Pod): string | undefined {
   if (label !== undefined && label !== 'true') return undefined;
   for (const c of ownContainers(pod)) {
     if (c.ports?.some((p) => p.name === OPS_PORT_NAME)) {
-      return `container "${c.name}" has a port named ${OPS_PORT_NAME}, the name of the proxy's metrics port, which deploy/monitoring's PodMonitor scrapes in pods labelled ${METRICS_LABEL}: "true" (it would scrape the app's instead): rename that port, or label the pod ${METRICS_LABEL}: "false" not to be scraped`;
+      return `container ${shown(c.name)} has a port named ${OPS_PORT_NAME}, the name of the proxy's metrics port, which deploy/monitoring's PodMonitor scrapes in pods labelled ${METRICS_LABEL}: "true" (it would scrape the app's instead): rename that port, or label the pod ${METRICS_LABEL}: "false" not to be scraped`;
     }
   }
   return undefined;
@@ -670,10 +677,10 @@ function probedAt(c: PodContainer, port: number): string | undefined {
 function takenBy(pod: Pod, port: number): string | undefined {
   for (const c of ownContainers(pod)) {
     if (c.ports?.some((p) => p.containerPort === port && (p.protocol ?? 'TCP') === 'TCP'))
-      return `is already declared by container "${c.name}"`;
+      return `is already declared by container ${shown(c.name)}`;
     const probe = probedAt(c, port);
     if (probe !== undefined)
-      return `is probed in container "${c.name}" (${probe}), so the app listens there`;
+      return `is probed in container ${shown(c.name)} (${probe}), so the app listens there`;
   }
   return undefined;
 }
@@ -787,7 +794,7 @@ function readResources(r: Reader, defaults: Resources): Resources {
       const a = resource === 'cpu' ? ANNOTATIONS.cpuRequest : ANNOTATIONS.memoryRequest;
       r.problem(
         a,
-        `${request} is above the ${resource} limit ${limit}: lower it or raise ${PREFIX}${resource}-limit`,
+        `${visible(request)} is above the ${resource} limit ${visible(limit)}: lower it or raise ${PREFIX}${resource}-limit`,
       );
     }
   }

@@ -6,6 +6,7 @@
  * that builds a validated copy cost as much as the rest of the decision. Configuration,
  * read once, keeps its zod schemas.
  */
+import { shownKeyPath, visibleText } from '../visible-text';
 
 /** What a JSON value is, as a message names it. */
 function kindOf(value: unknown): string {
@@ -25,8 +26,9 @@ export class ShapeError extends Error {
     quote = false,
   ) {
     const got =
-      quote && typeof found === 'string' ? JSON.stringify(found.slice(0, 64)) : kindOf(found);
-    super(`${path || 'the object'}: expected ${expected}, got ${got}`);
+      quote && typeof found === 'string' ? JSON.stringify(visibleText(found, 64)) : kindOf(found);
+    // The path holds the object's own keys (labels, annotations): text of the sender's.
+    super(`${shownKeyPath(path) || 'the object'}: expected ${expected}, got ${got}`);
     this.name = 'ShapeError';
   }
 }

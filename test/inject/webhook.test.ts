@@ -962,6 +962,41 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     expect(answer.status?.message.length).toBeLessThan(1000);
   });
 
+  it('quotes values, container names and annotation names as text: bidi overrides and controls as ?, each cut short', async () => {
+    // U+202E reverses what follows on a terminal; U+2066 and U+202A open other embeddings.
+    const tricky = 'shop\u202Egnp.exe\u2066\u202A\u001b[2J';
+    const long = '1'.repeat(300);
+    const answer = await webhook.review(
+      podReview(
+        pod(
+          {
+            containers: [
+              { ...APP, name: `${tricky}${'x'.repeat(100_000)}`, ports: [{ containerPort: 8080 }] },
+            ],
+          },
+          {
+            ...ASKS,
+            'vidispine-auth-proxy/log-level': tricky,
+            'vidispine-auth-proxy/memory-request': long,
+            [`vidispine-auth-proxy/${tricky}`]: 'x',
+          },
+        ),
+      ),
+    );
+    const message = answer.status?.message ?? '';
+    const shown = 'shop?gnp.exe???[2J';
+    expect(message).toContain(`vidispine-auth-proxy/log-level: "${shown}"`);
+    expect(message).toContain(
+      `vidispine-auth-proxy/memory-request: ${'1'.repeat(64)}… is above the memory limit 192Mi`,
+    );
+    expect(message).toContain(
+      `vidispine-auth-proxy/port: port 8080 is already declared by container "${shown}${'x'.repeat(64 - shown.length)}…"`,
+    );
+    expect(message).toContain(`vidispine-auth-proxy/${shown}: unknown annotation`);
+    expect(message).not.toMatch(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u);
+    expect(message.length).toBeLessThan(2000);
+  });
+
   it("a port of the app's named as the proxy's metrics port, in a pod the PodMonitor scrapes", async () => {
     const answer = await webhook.review(
       podReview(
@@ -1213,6 +1248,14 @@ describe('as an admission controller', () => {
     expect((await webhook.review(podReview(labels))).status?.message).toBe(
       'request.object is not a Pod: metadata.labels.app: expected a string, got null',
     );
+    // A key is the pod's text too: shown as text, cut in the middle.
+    const key = `\u202e${'k'.repeat(100_000)}`;
+    const keyed = { metadata: { labels: { [key]: 1 } }, spec: { containers: [APP] } };
+    const message = (await webhook.review(podReview(keyed))).status?.message ?? '';
+    expect(message).toMatch(
+      /^request\.object is not a Pod: metadata\.labels\.\?k+…k+: expected a string, got a number$/,
+    );
+    expect(message.length).toBeLessThan(300);
     expect((await webhook.post('{}', { path: '/validate' })).status).toBe(404);
     const get = await webhook.post('', { method: 'GET' });
     expect(get.status).toBe(405);

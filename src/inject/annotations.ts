@@ -149,7 +149,7 @@ export const ANNOTATIONS = {
   tokenSeconds: doc('token-seconds', '1-2147483647', '`60`', 'requested token lifetime in seconds'),
   tokenAutoRefresh: doc(
     'token-auto-refresh',
-    '`true` or `false`',
+    '`true`, `false`, `1`, `0`, `yes` or `no`, in any case',
     '`false`',
     'ask for sliding-expiry tokens',
   ),

@@ -3,9 +3,11 @@
  * each returned JSONPatch is applied with fast-json-patch and the resulting pod is validated
  * against the Kubernetes schemas and the deployment checks the chart and kustomizations pass.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { appConfigProblems, appConfigs } from '../deploy/app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from '../deploy/checks';
-import { type K8sObject, at, records, schemaProblems } from '../deploy/render';
+import { type K8sObject, ROOT, at, records, schemaProblems } from '../deploy/render';
 import { IMAGE, patched, podReview, type RunningWebhook, startWebhook } from '../support/inject';
 import { expandedEnv } from '../support/kubelet-env';
 import { parseExposition, value } from '../support/prom-parse';
@@ -280,6 +282,30 @@ describe('a pod that asks for the proxy', () => {
       requests: { cpu: '10m', memory: '32Mi' },
       limits: { cpu: '2', memory: '1Gi' },
     });
+  });
+
+  it("takes for token-auto-refresh exactly the words the README's table lists, in any case", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const row = readme
+      .split('\n')
+      .find((l) => l.startsWith('| `vidispine-auth-proxy/token-auto-refresh` |'));
+    const value = row?.split(' | ')[1] ?? '';
+    const listed = [...value.matchAll(/`([^`]+)`/g)].map((m) => String(m[1]));
+    const taken = async (word: string): Promise<string | undefined> => {
+      const asks = { ...ASKS, 'vidispine-auth-proxy/token-auto-refresh': word };
+      const answer = await webhook.review(podReview(pod({ containers: [APP] }, asks)));
+      if (!answer.allowed) return undefined;
+      const env = records(sidecarOf(patched(pod({ containers: [APP] }, asks), answer))?.env);
+      return env.find((e) => e.name === 'TOKEN_AUTO_REFRESH')?.value as string | undefined;
+    };
+    const candidates = ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 'y', 'n', 'enabled'];
+    const accepted: string[] = [];
+    for (const word of candidates) if ((await taken(word)) !== undefined) accepted.push(word);
+    expect(listed).toEqual(accepted);
+    expect(value).toContain('in any case');
+    for (const word of listed) {
+      expect(await taken(word.toUpperCase())).toBe(await taken(word));
+    }
   });
 
   it('takes values at the edge of what the proxy accepts, and the proxy loads them', async () => {

@@ -3,8 +3,13 @@
  * server gave a shorter lifetime than asked (`seconds` above `userTokenMaxInterval`, capped
  * silently) — or someone removed the token (server restart, administrator). A cap makes
  * tokens die at about the same age every time; removals strike at random ages. So a lifetime
- * is learned only from two early rejections whose ages agree within `AGREEMENT`, and the
- * shorter of the two (whole seconds) becomes the lifetime. Only 401s that GET /API/whoami
+ * is learned only from two early rejections whose ages agree within `AGREEMENT`. A rejection
+ * only shows the token died at some age before it, up to the gap since the last request it
+ * took (65 s for a 60 s cap and a request every 10 s); so the lifetime learned is the
+ * greatest age at which one of those tokens was surely still taken (whole seconds, never
+ * more than the shorter rejection): renewal planned from it comes before the server's
+ * expiry. Under `MIN_CAP_MS` nothing is learned: no request showed a cap that a server could
+ * have (tokens used seldom, or never before they died). Only 401s that GET /API/whoami
  * confirmed (the token itself was dead) count.
  */
 const EARLY_SHARE = 0.2;
@@ -20,29 +25,46 @@ const REMEMBERED = 5;
 export interface LearningState {
   /** Ages (ms) at earlier early rejections, newest last. */
   readonly earlyAges: readonly number[];
+  /** For each of them, the greatest age (ms) at which that token was surely still taken. */
+  readonly aliveAges: readonly number[];
 }
 
-export const NOTHING_LEARNED: LearningState = { earlyAges: [] };
+export const NOTHING_LEARNED: LearningState = { earlyAges: [], aliveAges: [] };
 
 export interface Rejection {
   /** Time from the token's (modelled) start to the rejected request's send. */
   readonly ageMs: number;
   /** Lifetime the token was believed to have. */
   readonly lifetimeMs: number;
+  /**
+   * A lower bound of the token's age when Vidispine last took it: the send of the latest
+   * request it accepted less the arrival of the mint's answer (or of the latest push), 0 when
+   * it took none.
+   */
+  readonly aliveAgeMs: number;
 }
 
 /** The new state, and the lifetime in whole seconds to use from now on when one is learned. */
 export function learnFromRejection(
   state: LearningState,
-  { ageMs, lifetimeMs }: Rejection,
+  { ageMs, lifetimeMs, aliveAgeMs }: Rejection,
 ): { state: LearningState; learnedSeconds?: number } {
   if (ageMs >= lifetimeMs * (1 - EARLY_SHARE) || ageMs < MIN_CAP_MS) return { state };
   const age = ageMs;
-  const agreeing = state.earlyAges.filter((b) => Math.abs(age - b) <= AGREEMENT * Math.max(age, b));
-  const next: LearningState = { earlyAges: [...state.earlyAges, age].slice(-REMEMBERED) };
+  const alive = Math.max(0, Math.min(aliveAgeMs, age));
+  const agreeing = state.earlyAges.flatMap((b, i) =>
+    Math.abs(age - b) <= AGREEMENT * Math.max(age, b) ? [i] : [],
+  );
+  const next: LearningState = {
+    earlyAges: [...state.earlyAges, age].slice(-REMEMBERED),
+    aliveAges: [...state.aliveAges, alive].slice(-REMEMBERED),
+  };
   if (agreeing.length === 0) return { state: next };
-  const shortest = Math.min(age, ...agreeing);
-  return { state: next, learnedSeconds: Math.floor(shortest / 1000) };
+  const shortest = Math.min(age, ...agreeing.map((i) => state.earlyAges[i]));
+  const surelyAlive = Math.max(alive, ...agreeing.map((i) => state.aliveAges[i]));
+  const lowerBound = Math.min(surelyAlive, shortest);
+  if (lowerBound < MIN_CAP_MS) return { state: next };
+  return { state: next, learnedSeconds: Math.floor(lowerBound / 1000) };
 }
 
 /**
@@ -52,8 +74,12 @@ export function learnFromRejection(
  * lifetime for good.
  */
 export function refuteShorter(state: LearningState, ageMs: number): LearningState {
-  const kept = state.earlyAges.filter((b) => ageMs <= b * (1 + AGREEMENT));
-  return kept.length === state.earlyAges.length ? state : { earlyAges: kept };
+  const kept = state.earlyAges.flatMap((b, i) => (ageMs <= b * (1 + AGREEMENT) ? [i] : []));
+  if (kept.length === state.earlyAges.length) return state;
+  return {
+    earlyAges: kept.map((i) => state.earlyAges[i]),
+    aliveAges: kept.map((i) => state.aliveAges[i]),
+  };
 }
 
 /**

@@ -591,9 +591,14 @@ class LruTokenStore implements TokenStore {
 
   private learn(slot: Slot, held: Held, rejectedSentAt: number): void {
     const from = held.sliding?.lastPushFrom ?? held.sentAt;
+    // The last push, possible ones included, came at the latest by here.
+    const pushedBy = held.sliding
+      ? Math.max(held.sliding.lastPushBy, held.sliding.possible?.by ?? -Infinity)
+      : held.receivedAt;
     const result = learnFromRejection(slot.learning, {
       ageMs: rejectedSentAt - from,
       lifetimeMs: held.lifetimeMs,
+      aliveAgeMs: held.aliveAt - pushedBy,
     });
     slot.learning = result.state;
     if (result.learnedSeconds === undefined || result.learnedSeconds >= slot.effectiveSeconds)

@@ -402,11 +402,12 @@ describe('rejectionBackoffDelay', () => {
 });
 
 describe('lifetime learning', () => {
-  const learn = (ages: number[], lifetimeMs = 3_600_000) => {
+  /** Early rejections of tokens that were taken up to `aliveAgeMs` (up to the rejection by default). */
+  const learn = (ages: number[], lifetimeMs = 3_600_000, alive: number[] = ages) => {
     let state = NOTHING_LEARNED;
     const learned: (number | undefined)[] = [];
-    for (const ageMs of ages) {
-      const result = learnFromRejection(state, { ageMs, lifetimeMs });
+    for (const [i, ageMs] of ages.entries()) {
+      const result = learnFromRejection(state, { ageMs, lifetimeMs, aliveAgeMs: alive[i] });
       state = result.state;
       learned.push(result.learnedSeconds);
     }
@@ -414,9 +415,23 @@ describe('lifetime learning', () => {
   };
 
   it('learns nothing from a 401 near the end of the lifetime', () => {
-    expect(learnFromRejection(NOTHING_LEARNED, { ageMs: 50_000, lifetimeMs: 60_000 })).toEqual({
-      state: NOTHING_LEARNED,
-    });
+    expect(
+      learnFromRejection(NOTHING_LEARNED, { ageMs: 50_000, lifetimeMs: 60_000, aliveAgeMs: 0 }),
+    ).toEqual({ state: NOTHING_LEARNED });
+  });
+
+  it('learns the greatest age at which an agreeing token was surely still taken, not the rejection', () => {
+    // A 60 s cap, requests every 10 s, 5 s off the mint: 401s at 65 s, last taken at 55 s.
+    expect(learn([65_000, 65_000], 600_000, [55_000, 55_000])).toEqual([undefined, 55]);
+    expect(learn([65_000, 61_000], 600_000, [58_000, 51_000])).toEqual([undefined, 58]);
+    // Never above the shorter rejection; nothing under 10 s, the shortest cap there is.
+    expect(learn([40_000, 30_000], 600_000, [39_000, 0])).toEqual([undefined, 30]);
+    expect(learn([30_000, 30_000], 600_000, [0, 9_999])).toEqual([undefined, undefined]);
+    expect(learn([30_000, 30_000, 31_000], 600_000, [0, 9_999, 12_000])).toEqual([
+      undefined,
+      undefined,
+      12,
+    ]);
   });
 
   it('waits for a second early rejection at a similar age, then takes the shorter, in whole seconds', () => {
@@ -459,19 +474,21 @@ describe('lifetime learning', () => {
   });
 
   it('forgets early rejections that an accepted older token refutes, keeping the rest', () => {
-    const state = { earlyAges: [20_000, 40_000] };
+    const state = { earlyAges: [20_000, 40_000], aliveAges: [15_000, 35_000] };
     // Accepted within the agreement band (up to a quarter more) refutes nothing.
     expect(refuteShorter(state, 25_000)).toBe(state);
-    expect(refuteShorter(state, 25_001)).toEqual({ earlyAges: [40_000] });
-    expect(refuteShorter(state, 50_001)).toEqual({ earlyAges: [] });
+    expect(refuteShorter(state, 25_001)).toEqual({ earlyAges: [40_000], aliveAges: [35_000] });
+    expect(refuteShorter(state, 50_001)).toEqual(NOTHING_LEARNED);
     expect(refuteShorter(state, 10_000)).toBe(state);
   });
 
   it('re-tests a learned lifetime just past the agreement band, short of the configured one', () => {
-    const state = { earlyAges: [20_000, 21_000] };
+    const state = { earlyAges: [20_000, 21_000], aliveAges: [0, 0] };
     expect(retestAgeMs(state, 60_000)).toBe(21_000 * 1.25 + 2_625);
-    expect(retestAgeMs({ earlyAges: [10_000] }, 14_000)).toBe((12_500 + 14_000) / 2);
-    expect(retestAgeMs({ earlyAges: [40_000] }, 50_000)).toBeUndefined();
+    expect(retestAgeMs({ earlyAges: [10_000], aliveAges: [0] }, 14_000)).toBe(
+      (12_500 + 14_000) / 2,
+    );
+    expect(retestAgeMs({ earlyAges: [40_000], aliveAges: [0] }, 50_000)).toBeUndefined();
     expect(retestAgeMs(NOTHING_LEARNED, 60_000)).toBeUndefined();
     // A token accepted at that age refutes every remembered rejection.
     const age = retestAgeMs(state, 60_000) ?? 0;

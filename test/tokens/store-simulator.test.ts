@@ -263,27 +263,31 @@ describe.each([
       await w.clock.advance(10_000);
       if ((await w.use('alice')) === 401) unauthorized += 1;
     }
+    // Taken at 50 s, refused at 60 s: 50 s is what is known to be within the cap.
     const learned = w.events.find((e) => e.name === 'lifetimeLearned');
     expect(learned?.payload).toEqual({
       user: 'alice',
       configuredSeconds: 600,
-      observedSeconds: 60,
+      observedSeconds: 50,
     });
     expect(unauthorized).toBe(2);
-    expect(w.store.status()[0].effectiveSeconds).toBe(60);
+    expect(w.store.status()[0].effectiveSeconds).toBe(50);
   });
 
   it('a lifetime learned from two revocations at the same age is re-tested and grows back', async () => {
     const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
     for (let i = 0; i < 2; i++) {
       const lease = await w.store.get('alice');
-      await w.clock.advance(20_000);
+      await w.clock.advance(19_000);
+      expect(await w.use('alice')).toBe(200);
+      await w.clock.advance(1_000);
       w.sim.revokeToken(lease.value);
       expect(await w.use('alice')).toBe(401);
       await w.clock.advance(0);
     }
-    // The margin shrinks with the lifetime: 5 s of 60 s, 2 s (10 %) of 20 s.
-    expect(w.store.status()[0]).toMatchObject({ effectiveSeconds: 20, marginSeconds: 2 });
+    // Taken at 19 s, refused at 20 s. The margin shrinks with the lifetime: 5 s of 60 s,
+    // 1.9 s (10 %) of 19 s.
+    expect(w.store.status()[0]).toMatchObject({ effectiveSeconds: 19, marginSeconds: 1.9 });
     // Vidispine keeps tokens their 60 s from now on; a client calls every 5 s for ten minutes.
     const perMinute: number[] = [];
     for (let minute = 0; minute < 10; minute++) {
@@ -307,7 +311,7 @@ describe('a server that caps lifetimes at 12 s', () => {
     server = { defaultSeconds: 12, maxSeconds: 12, aboveMax: 'cap' };
   });
 
-  it('renews a learned 12 s lifetime while the token is usable: no expiry, ever', async () => {
+  it('renews a learned 11 s lifetime while the token is usable: no expiry, ever', async () => {
     // Asked for 60 s (margin 5 s), granted 12 s: with the margin of the configured lifetime,
     // every renewal was due exactly when the token stopped being usable.
     const w = await world([
@@ -329,13 +333,14 @@ describe('a server that caps lifetimes at 12 s', () => {
       expect(w.store.current('alice')).toBeDefined();
       if (second >= 600) expect(await w.use('alice')).toBe(200);
     }
-    expect(w.store.status()[0]).toMatchObject({ effectiveSeconds: 12, state: 'valid' });
+    // Taken at 11 s, refused at 12 s.
+    expect(w.store.status()[0]).toMatchObject({ effectiveSeconds: 11, state: 'valid' });
     const after = w.events.slice(learnedAt).map((e) => e.name);
     expect(after.filter((name) => name !== 'minted' && name !== 'checked')).toEqual([]);
-    // 70 % of the 10.8 s a 12 s token is usable (margin 1.2 s): one mint every 7.56 s.
+    // 70 % of the 9.9 s an 11 s token is usable (margin 1.1 s): one mint every 6.93 s.
     const mints = after.filter((name) => name === 'minted').length;
-    expect(mints).toBeGreaterThanOrEqual(Math.floor(1200 / 7.56));
-    expect(mints).toBeLessThanOrEqual(Math.ceil(1200 / 7.56) + 1);
+    expect(mints).toBeGreaterThanOrEqual(Math.floor(1200 / 6.93));
+    expect(mints).toBeLessThanOrEqual(Math.ceil(1200 / 6.93) + 1);
   });
 });
 
@@ -438,3 +443,29 @@ function nextMint(store: TokenStore): Promise<TokenEvents['mintFailed'] | undefi
     store.on('mintFailed', done);
   });
 }
+
+describe('a server that caps lifetimes at 60 s, used every 10 s', () => {
+  beforeAll(() => {
+    server = { maxSeconds: 60, aboveMax: 'cap' };
+  });
+
+  it('learns a lifetime no longer than the cap, so the modelled expiry stays at or before the server’s', async () => {
+    const w = await world([
+      user('alice', { kind: 'literal', value: 'alice-password' }, { seconds: 600 }),
+    ]);
+    // Requests every 10 s, 5 s off the mint: the first 401 of each token comes at 65 s.
+    await w.store.get('alice');
+    await w.clock.advance(5_000);
+    while (!w.names().includes('lifetimeLearned')) {
+      await w.clock.advance(10_000);
+      await w.use('alice');
+    }
+    const lease = await w.store.get('alice');
+    const learned = w.events.find((e) => e.name === 'lifetimeLearned');
+    expect(
+      (learned?.payload as TokenEvents['lifetimeLearned']).observedSeconds,
+    ).toBeLessThanOrEqual(60);
+    const [status] = w.store.status();
+    expect(status.expiresAt).toBeLessThanOrEqual(w.sim.tokenInfo(lease.value)?.expiresAt ?? 0);
+  });
+});

@@ -792,16 +792,17 @@ describe('autoRefresh mode', () => {
 });
 
 describe('lifetime learning', () => {
-  /** A 401 at `age` on the token minted now, confirmed dead. */
+  /** A 401 at `age` on the token minted now, confirmed dead; by default taken 0.4 s before. */
   async function rejectAt(
     s: Setup,
     age: number,
-    meanwhile?: (lease: TokenLease, mintedAt: number) => void,
+    meanwhile = (lease: TokenLease, mintedAt: number) =>
+      s.store.answered('alice', lease.value, mintedAt + age - 400, 200),
   ): Promise<void> {
     const lease = await s.store.get('alice');
     const mintedAt = s.clock.now();
     await s.clock.advance(age);
-    meanwhile?.(lease, mintedAt);
+    meanwhile(lease, mintedAt);
     s.checker.kill(lease.value);
     await s.store.rejected('alice', lease.value, mintedAt + age);
     await s.clock.advance(0);
@@ -820,6 +821,18 @@ describe('lifetime learning', () => {
     const next = s.store.current('alice');
     // The margin follows the learned lifetime: 10 % of 30 s, not the 5 s of an hour.
     expect(next?.usableUntil).toBe(s.clock.now() + 30_000 - 3_000);
+  });
+
+  it('learns the age a dead token was last taken at, not the later 401: a lower bound of the cap', async () => {
+    const s = setup([user('alice', { seconds: 3600 })]);
+    // Taken at 20 s and 24 s, refused at 31 s and 30.4 s: the cap lies between 24 s and 30.4 s.
+    await rejectAt(s, 31_000, (lease, mintedAt) =>
+      s.store.answered('alice', lease.value, mintedAt + 20_000, 200),
+    );
+    await rejectAt(s, 30_400, (lease, mintedAt) =>
+      s.store.answered('alice', lease.value, mintedAt + 24_000, 200),
+    );
+    expect(s.store.status()[0].effectiveSeconds).toBe(24);
   });
 
   it('keeps early deaths that only a front end answered past: no refutation from a 503', async () => {
@@ -854,35 +867,35 @@ describe('lifetime learning', () => {
 
   it('grows back when a retired token outlives the learned lifetime', async () => {
     const s = setup([user('alice', { seconds: 30 })]);
-    // Two revocations at the same age look like a 10 s cap…
-    for (const age of [10_000, 10_200]) await rejectAt(s, age);
-    expect(s.store.status()[0].effectiveSeconds).toBe(10);
+    // Two revocations at the same age, the tokens taken until 0.4 s before, look like a cap…
+    for (const age of [12_000, 12_200]) await rejectAt(s, age);
+    expect(s.store.status()[0].effectiveSeconds).toBe(11);
     // …but the server keeps tokens 30 s: the token retired at the next renewal is checked
     // at an age the learned lifetime says it cannot reach, and answers.
     await s.clock.advance(30_000);
     expect(s.events.filter((e) => e.name === 'lifetimeRestored')).toEqual([
       {
         name: 'lifetimeRestored',
-        payload: { user: 'alice', configuredSeconds: 30, learnedSeconds: 10 },
+        payload: { user: 'alice', configuredSeconds: 30, learnedSeconds: 11 },
       },
     ]);
     expect(s.store.status()[0].effectiveSeconds).toBe(30);
     const mints = s.minter('alice').calls;
     await s.clock.advance(60_000);
-    // Renewing at ~70 % of 30 s − 3 s again (18.9 s), not of 10 s − 1 s (6.3 s).
+    // Renewing at ~70 % of 30 s − 3 s again (18.9 s), not of 11 s − 1.1 s (6.9 s).
     expect(s.minter('alice').calls - mints).toBeLessThanOrEqual(4);
   });
 
   it('keeps a learned lifetime the re-test confirms, and tests it less and less often', async () => {
     const s = setup([user('alice', { seconds: 30 })]);
-    for (const age of [10_000, 10_200]) await rejectAt(s, age);
-    // A real 10 s cap: every token dies 10 s after it was minted.
+    for (const age of [12_000, 12_200]) await rejectAt(s, age);
+    // A real 12 s cap: every token dies 12 s after it was minted.
     const minter = s.minter('alice');
     s.checker.rule = (token) =>
-      s.clock.now() - (minter.issued.get(token) ?? 0) >= 10_000 ? 'dead' : 'alive';
+      s.clock.now() - (minter.issued.get(token) ?? 0) >= 12_000 ? 'dead' : 'alive';
     const before = s.checker.sent.length;
     await s.clock.advance(3_600_000);
-    expect(s.store.status()[0].effectiveSeconds).toBe(10);
+    expect(s.store.status()[0].effectiveSeconds).toBe(11);
     expect(names(s)).not.toContain('lifetimeRestored');
     // 1 min doubling to 1 h: a handful of re-tests in an hour, not one per token.
     const retests = s.checker.sent.length - before;

@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { abortable } from '../abortable';
 import { shownValue } from '../visible-text';
 import type { SecretSource } from './types';
 
@@ -48,6 +49,41 @@ export async function readSecret(source: SecretSource, env: NodeJS.ProcessEnv): 
   } finally {
     await handle.close();
   }
+}
+
+/** A secret file was not read before the reader gave up: its volume did not answer. */
+export class SecretTimeoutError extends SecretError {}
+
+/**
+ * Reads of secret files under way, by path. A read of a stuck volume (a network or CSI mount
+ * that stopped answering) holds one of the four threads of Node's pool until the kernel
+ * gives up, and with them DNS lookups and every other file read: a retry joins it rather
+ * than take another thread.
+ */
+const readsUnderWay = new Map<string, Promise<Buffer>>();
+
+/**
+ * `readSecret`, given up on with a `SecretTimeoutError` when `signal` aborts (the mint's
+ * timeout); a read of the same file still under way is joined.
+ */
+export function readSecretUntil(
+  source: SecretSource,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<Buffer> {
+  if (source.kind !== 'file') return readSecret(source, env);
+  let read = readsUnderWay.get(source.path);
+  if (read === undefined) {
+    const path = source.path;
+    read = readSecret(source, env).finally(() => readsUnderWay.delete(path));
+    // Everyone may have given up on it by the time it fails.
+    read.catch(() => undefined);
+    readsUnderWay.set(path, read);
+  }
+  return abortable(read, signal).catch((err: unknown) => {
+    if (!signal.aborted) throw err;
+    throw new SecretTimeoutError(failure(source, `${where(source)} was not read`).message);
+  });
 }
 
 /**

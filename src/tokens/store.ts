@@ -17,6 +17,7 @@ import {
   retestAgeMs,
 } from './lifetime-learning';
 import { provesAccepted } from '../vidispine/acceptance';
+import { abortable } from '../abortable';
 import { messageOf } from '../error-message';
 import { renewAt, safetyMarginMs } from './renew-policy';
 import {
@@ -717,24 +718,4 @@ function marginMsFor(slot: Slot, lifetimeSeconds: number): number {
 
 function stoppedError(user: string): NoTokenError {
   return new NoTokenError(user, 'stopped', 'the token store is stopping', 1);
-}
-
-/** Lets one waiter give up without cancelling the mint the others share. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }

@@ -65,9 +65,10 @@ export const MINT_FAILURES = {
     hint: 'Vidispine is unreachable: check the Vidispine URL, DNS, TLS (CA file, clock) and network policy; retrying with backoff',
     operatorMustFix: false,
   },
-  // no answer within the mint timeout, or no connection (dropped on the way)
+  // no answer within the mint timeout, or no connection (dropped on the way), or the secret
+  // file not read by then (a stuck volume)
   timeout: {
-    hint: 'Vidispine did not answer in time: check its load, or raise the mint timeout; where the connection never opened, check the network policy or firewall on the way; retrying with backoff',
+    hint: 'Vidispine did not answer in time: check its load, or raise the mint timeout; where the connection never opened, check the network policy or firewall on the way; where the secret file was not read, check the volume it is mounted from; retrying with backoff',
     operatorMustFix: false,
   },
   // 200 with an empty, blank or non-token body (not text/plain, not shaped like a token)

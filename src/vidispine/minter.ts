@@ -1,5 +1,10 @@
 import { type KeyNames, YAML_NAMES } from '../config/errors';
-import { describeSecret, readSecret, SecretError } from '../config/secrets';
+import {
+  describeSecret,
+  readSecretUntil,
+  SecretError,
+  SecretTimeoutError,
+} from '../config/secrets';
 import type { Credential, UserConfig, VidispineConfig } from '../config/types';
 import {
   createServerFacts,
@@ -85,7 +90,13 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
       return current();
     },
     async mint(signal?: AbortSignal): Promise<MintedToken> {
-      const { authorization, secret } = await basicAuth(credential, env);
+      const timeout = AbortSignal.timeout(ctx.timeoutSeconds * 1000);
+      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      const { authorization, secret } = await basicAuth(credential, env, combined, ctx).catch(
+        (err: unknown) => {
+          throw signal?.aborted ? signal.reason : err;
+        },
+      );
       // What Vidispine (or a gateway) may repeat in a `Reason:`, as a header would carry it;
       // the whole Authorization value before the base64 inside it.
       const sent = [
@@ -94,8 +105,6 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
         secret.toString('latin1'),
         secret.toString('utf8'),
       ];
-      const timeout = AbortSignal.timeout(ctx.timeoutSeconds * 1000);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
       const ask = async (endpoint: MintEndpoint) => {
         const kind = MINT_ENDPOINTS[endpoint];
         const headers: Record<string, string> = {
@@ -152,20 +161,26 @@ function askedOn(endpoint: MintEndpoint, err: unknown): unknown {
 async function basicAuth(
   credential: Credential,
   env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  { timeoutSeconds, settings }: MintContext,
 ): Promise<{ authorization: string; secret: Buffer }> {
   let secret: Buffer;
   try {
-    secret = await readSecret(credential.secret, env);
+    secret = await readSecretUntil(credential.secret, env, signal);
   } catch (err) {
     if (!(err instanceof SecretError)) throw err;
     const what =
       credential.kind === 'accessKey'
         ? `the secret of access key ${credential.basicUser}`
         : `the password of "${credential.username}"`;
-    throw new MintError(
-      'secret_unreadable',
-      `${what} (${credential.secret.setting ?? 'configured'}): ${err.message}`,
-    );
+    const message = `${what} (${credential.secret.setting ?? 'configured'}): ${err.message}`;
+    // A stuck volume is retried like a mint that timed out: it may answer again by itself.
+    throw err instanceof SecretTimeoutError
+      ? new MintError(
+          'timeout',
+          `${message} within ${timeoutSeconds} s (${settings.mintTimeout}): is its volume stuck?`,
+        )
+      : new MintError('secret_unreadable', message);
   }
   const pair = Buffer.concat([Buffer.from(`${credential.basicUser}:`, 'utf8'), secret]);
   return { authorization: `${BASIC}${pair.toString('base64')}`, secret };

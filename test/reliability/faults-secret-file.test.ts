@@ -4,10 +4,12 @@
  * is read once, at start: changing it takes a restart.)
  */
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectOutageThenRecovery } from '../support/reliability-faults';
 import { startApp, type RunningApp } from '../support/app';
+import { call } from '../support/http';
 import { startTraffic } from '../support/reliability-clients';
 import { nextEvent } from '../support/token-events';
 import { until } from '../support/wait';
@@ -74,3 +76,42 @@ test.concurrent(
   },
   25_000,
 );
+
+test('a secret file whose volume hangs: the mint gives up at the mint timeout, 503, one read at a time', async () => {
+  const file = join(dir, 'stuck');
+  const r = await startWithFile(file);
+  const open = fsPromises.open;
+  let release = (): void => undefined;
+  const stuck = new Promise<void>((resolve) => (release = resolve));
+  let opened = 0;
+  // A stuck network or CSI volume: opening the file does not finish until it is released.
+  const spy = jest.spyOn(fsPromises, 'open').mockImplementation(async (path, ...rest) => {
+    if (path !== file) return open(path, ...rest);
+    opened += 1;
+    await stuck;
+    return open(path, ...rest);
+  });
+  try {
+    const failed = nextEvent(r.app.store, 'mintFailed');
+    r.sim.revokeAllTokens();
+    const answer = await call(r.port(), { path: '/API/whoami' });
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBeDefined();
+    const failure = await failed;
+    expect(failure).toMatchObject({ reason: 'timeout' });
+    expect(failure.message).toBe(
+      `the password of "alice" (users[0].passwordFile): file ${file} was not read within 0.5 s (vidispine.mintTimeoutSeconds): is its volume stuck?`,
+    );
+    // The retries join the read that hangs instead of piling more onto Node's thread pool.
+    await nextEvent(r.app.store, 'mintFailed');
+    expect(opened).toBe(1);
+    release();
+    await nextEvent(r.app.store, 'minted');
+    expect((await call(r.port(), { path: '/API/whoami' })).status).toBe(200);
+    expect(r.logs.join('\n')).not.toContain('alice-password');
+  } finally {
+    release();
+    spy.mockRestore();
+    await r.close();
+  }
+}, 20_000);

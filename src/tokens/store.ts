@@ -342,7 +342,7 @@ class LruTokenStore implements TokenStore {
   private async mint(slot: Slot, signal: AbortSignal): Promise<Held> {
     const previous = slot.recent[0];
     slot.inFlight = true;
-    this.clock.clearTimeout(slot.timer);
+    this.schedule(slot, previous);
     const started = this.clock.now();
     slot.lastMintAt = started;
     let held: Held | undefined;
@@ -673,16 +673,20 @@ class LruTokenStore implements TokenStore {
     slot.sideTimers.add(handle);
   }
 
-  /** One timer per user, at the earliest of: retry, renewal, the current token's last usable instant. */
+  /**
+   * One timer per user, at the earliest of: retry, renewal, the current token's last usable
+   * instant. While a mint is under way only the last: a slow renewal does not hold back the
+   * `expired` event, and the mint's end plans what comes next.
+   */
   private schedule(slot: Slot, held: Held | undefined): void {
     this.clock.clearTimeout(slot.timer);
     slot.timer = undefined;
-    if (this.stopped || slot.inFlight) return;
+    if (this.stopped) return;
     const now = this.clock.now();
     const live = held !== undefined && this.usable(held, now) ? held : undefined;
     const wakes: number[] = [];
-    if (slot.retryAt !== null) wakes.push(slot.retryAt);
-    else if (live) wakes.push(live.renewAt);
+    if (!slot.inFlight && slot.retryAt !== null) wakes.push(slot.retryAt);
+    else if (!slot.inFlight && live) wakes.push(live.renewAt);
     if (live) wakes.push(live.usableUntil);
     if (wakes.length === 0) return;
     const wake = Math.min(...wakes);
@@ -691,13 +695,14 @@ class LruTokenStore implements TokenStore {
 
   private tick(slot: Slot): void {
     slot.timer = undefined;
-    if (this.stopped || slot.inFlight) return;
+    if (this.stopped) return;
     const now = this.clock.now();
     const held = slot.recent[0];
     if (held && !held.revoked && now >= held.usableUntil && !slot.expiredNotified) {
       slot.expiredNotified = true;
       this.events.emit('expired', { user: slot.user.name });
     }
+    if (slot.inFlight) return;
     const renewing = slot.retryAt === null && held !== undefined && now >= held.renewAt;
     // A token that lived to its renewal ends a run of early deaths.
     if (renewing && !held.revoked) slot.deaths = 0;

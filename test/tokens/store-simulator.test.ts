@@ -306,6 +306,26 @@ describe.each([
   });
 });
 
+describe('a token endpoint that answers slowly', () => {
+  beforeAll(() => {
+    server = {};
+  });
+
+  it('reports the token expired when it stops being usable, while its renewal is still under way', async () => {
+    const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
+    const first = await w.store.get('alice');
+    // The renewal at 38.5 s takes 3 s of real time, while the store's clock runs on to 56 s,
+    // past the token's last usable instant (55 s).
+    w.sim.failTokenEndpoints({ kind: 'delay', ms: 3_000 }, { times: 1 });
+    await w.clock.advanceTo(first.usableUntil - 16_500);
+    expect(w.sim.calls({ endpoint: 'token' })).toBe(2);
+    await w.clock.advanceTo(first.usableUntil + 1_000);
+    expect(w.names()).toEqual(['minted', 'expired']);
+    await w.next('minted');
+    expect(w.names()).toEqual(['minted', 'expired', 'minted']);
+  });
+});
+
 describe('a server that caps lifetimes at 12 s', () => {
   beforeAll(() => {
     server = { defaultSeconds: 12, maxSeconds: 12, aboveMax: 'cap' };

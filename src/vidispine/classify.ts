@@ -310,8 +310,18 @@ export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintErro
  * never did was dropped on the way (a NetworkPolicy that admits no route to Vidispine is the
  * usual cause in Kubernetes), which no load on Vidispine explains.
  */
-export function timeoutError(ctx: MintContext, connected: boolean): MintError {
+export function timeoutError(
+  ctx: MintContext,
+  connected: boolean,
+  answeredStatus?: number,
+): MintError {
   const within = `within ${ctx.timeoutSeconds} s (${ctx.settings.mintTimeout})`;
+  if (answeredStatus !== undefined) {
+    return new MintError(
+      'timeout',
+      `Vidispine at ${ctx.origin} answered HTTP ${answeredStatus} but the rest of the answer did not arrive ${within}: is it overloaded, or is a gateway in front of it holding the answer back?`,
+    );
+  }
   return new MintError(
     'timeout',
     connected

@@ -23,7 +23,12 @@ import {
   tokenFromAnswer,
   withoutSecrets,
 } from './classify';
-import { type HttpAnswer, NotConnectedError, type VidispineTransport } from './transport';
+import {
+  CutAnswerError,
+  type HttpAnswer,
+  NotConnectedError,
+  type VidispineTransport,
+} from './transport';
 
 export interface MinterOptions {
   readonly vidispine: Pick<VidispineConfig, 'admin' | 'runAs' | 'mintTimeoutSeconds' | 'caFile'>;
@@ -121,7 +126,11 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
           throw askedOn(
             endpoint,
             timeout.aborted
-              ? timeoutError(ctx, !(err instanceof NotConnectedError))
+              ? timeoutError(
+                  ctx,
+                  !(err instanceof NotConnectedError),
+                  err instanceof CutAnswerError ? err.status : undefined,
+                )
               : errorForNetworkFailure(err, ctx),
           );
         }

@@ -71,10 +71,13 @@ export function createTransport(
     close: () => agent.destroy(),
     get: (apiPath, headers, signal) =>
       new Promise<HttpAnswer>((resolve, reject) => {
+        /** The answer's status, once its head arrived: a later failure cuts the answer. */
+        let answered: number | undefined;
         // The path goes out as built (no URL parsing): nothing may turn `%2E%2E` into `..`.
         const req = request(
           { hostname, port, path: prefix + apiPath, method: 'GET', headers, agent, signal },
           (res) => {
+            answered = res.statusCode ?? 0;
             const chunks: Buffer[] = [];
             let size = 0;
             let truncated = false;
@@ -110,7 +113,13 @@ export function createTransport(
           else socket.once('connect', () => (connected = true));
         });
         req.on('error', (err) =>
-          reject(signal.aborted && !connected ? new NotConnectedError(err) : err),
+          reject(
+            answered !== undefined
+              ? new CutAnswerError(answered, err)
+              : signal.aborted && !connected
+                ? new NotConnectedError(err)
+                : err,
+          ),
         );
         req.end();
       }),

@@ -448,6 +448,14 @@ describe('network failures', () => {
     });
   });
 
+  it('names an answer whose rest did not arrive within the mint timeout as slow, not missing', () => {
+    expect(timeoutError(ctx, true, 200)).toMatchObject({
+      reason: 'timeout',
+      message:
+        'Vidispine at http://vidispine:8080 answered HTTP 200 but the rest of the answer did not arrive within 10 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is it overloaded, or is a gateway in front of it holding the answer back?',
+    });
+  });
+
   it('names a connection that never opened within the mint timeout as dropped on the way', () => {
     expect(timeoutError(ctx, false)).toMatchObject({
       reason: 'timeout',

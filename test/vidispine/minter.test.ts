@@ -574,6 +574,20 @@ describe('server and network failures', () => {
     expect(err.message).not.toMatch(/without an answer|https:\/\//);
   });
 
+  it('says an answer whose body trickles past the mint timeout came too slowly, not that none came', async () => {
+    const err = await failureAgainst(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 100 });
+        res.write('tok-');
+      },
+      'timeout',
+      0.3,
+    );
+    expect(err.message).toMatch(
+      /^Vidispine at http:\/\/127\.0\.0\.1:\d+ answered HTTP 200 but the rest of the answer did not arrive within 0\.3 s \(vidispine\.mintTimeoutSeconds\): is it overloaded, or is a gateway in front of it holding the answer back\?$/,
+    );
+  });
+
   it('blanks the credential it sent out of a Reason: that repeats it', async () => {
     const err = await failureAgainst((req, res) => {
       const sent = req.headers.authorization ?? '';
@@ -639,11 +653,15 @@ describe('whoami', () => {
 });
 
 /** The failure of alice's mint (with her password) against a stand-in answering as `handler` says. */
-async function failureAgainst(handler: RequestListener, reason: MintFailureReason) {
+async function failureAgainst(
+  handler: RequestListener,
+  reason: MintFailureReason,
+  mintTimeoutSeconds?: number,
+) {
   const recorder = await recordingServer(handler);
   try {
     const minter = createTokenMinter({
-      vidispine: vidispine(),
+      vidispine: vidispine(undefined, mintTimeoutSeconds),
       user: user('alice', { kind: 'literal', value: 'alice-password' }),
       transport: recorder.transport,
     });

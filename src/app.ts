@@ -129,7 +129,9 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
   recordTokenEvents(store, metrics);
   logTokenEvents(store, logger, config.names);
   const health = new Health(store);
-  const recent = new RecentRequests();
+  // On the store's clock, which moves only with elapsed time: a step of the wall clock would
+  // drop the last minutes' requests from /status, or keep them there for the hour stepped back.
+  const recent = new RecentRequests(() => store.now());
   const { collectYoung } = options;
   const atRest = collectYoung
     ? new AtRest(() => {

@@ -40,3 +40,23 @@ it('replaces a token that died after the wall clock stepped back an hour at once
     await r.close();
   }
 });
+
+it('counts the requests of the last minutes on elapsed time: a wall-clock step forgets none', async () => {
+  const realNow = Date.now.bind(Date);
+  let step = 0;
+  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + step);
+  const r = await startApp({ simulator: { now: realNow } });
+  try {
+    for (let i = 0; i < 3; i++) {
+      expect((await call(r.port(), { path: '/API/whoami' })).status).toBe(200);
+    }
+    const counted = async () =>
+      (JSON.parse((await r.ops('/status')).text) as { users: { requests: unknown }[] }).users[0]
+        .requests;
+    expect(await counted()).toEqual({ minutes: 5, requests: 3, errors: 0 });
+    step = HOUR;
+    expect(await counted()).toEqual({ minutes: 5, requests: 3, errors: 0 });
+  } finally {
+    await r.close();
+  }
+});

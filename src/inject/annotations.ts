@@ -132,7 +132,7 @@ export const ANNOTATIONS = {
     'start-after',
     'init container names, comma-separated',
     "— (a service mesh's native proxy alone)",
-    "init containers the proxy starts after, besides Istio's `istio-proxy` and Linkerd's `linkerd-proxy` native sidecars: another mesh's (Kuma's `kuma-init,kuma-sidecar`) or a tool's; the proxy goes right after the last of them in the pod, and is moved there on reinvocation when another webhook adds one after it; they and any init container before them get no `env` variable (they run before the proxy)",
+    "init containers the proxy starts after, besides Istio's `istio-proxy` and Linkerd's `linkerd-proxy` native sidecars: another mesh's (Kuma's `kuma-init,kuma-sidecar`) or a tool's; the proxy goes right after the last of them in the pod, and is moved there on reinvocation when another webhook adds one after it; they and any init container before them get no `env` variable (they run before the proxy), and one the move puts before the proxy loses the one the webhook gave it",
   ),
   port: doc(
     'port',

@@ -25,7 +25,8 @@ export type PatchOperation =
       /** A `JsonText` here (not inside another value) is written as it is. */
       readonly value: unknown;
     }
-  | { readonly op: 'move'; readonly from: string; readonly path: string };
+  | { readonly op: 'move'; readonly from: string; readonly path: string }
+  | { readonly op: 'remove'; readonly path: string };
 
 /** A value already serialised as JSON. */
 class JsonText {
@@ -38,10 +39,12 @@ export function patchText(patch: readonly PatchOperation[]): string {
   for (const operation of patch) {
     const { op, path } = operation;
     const rest =
-      op === 'move'
-        ? `"from":${JSON.stringify(operation.from)}`
-        : `"value":${operation.value instanceof JsonText ? operation.value.text : JSON.stringify(operation.value)}`;
-    text += `${text === '' ? '[' : ','}{"op":"${op}","path":${JSON.stringify(path)},${rest}}`;
+      op === 'remove'
+        ? ''
+        : op === 'move'
+          ? `,"from":${JSON.stringify(operation.from)}`
+          : `,"value":${operation.value instanceof JsonText ? operation.value.text : JSON.stringify(operation.value)}`;
+    text += `${text === '' ? '[' : ','}{"op":"${op}","path":${JSON.stringify(path)}${rest}}`;
   }
   return `${text}]`;
 }
@@ -146,6 +149,23 @@ function sidecarNames(pod: Pod): SidecarNames {
 
 type EnvEntry = NonNullable<PodContainer['env']>[number];
 
+/** The env variable the webhook sets: `vidispine-auth-proxy/env` naming the proxy's URL. */
+interface ProxyEnv {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** The variable the pod asked for (`vidispine-auth-proxy/env`); undefined when it asked for none. */
+function proxyEnv(request: PodRequest): ProxyEnv | undefined {
+  return request.envName === undefined
+    ? undefined
+    : { name: request.envName, value: proxyApiUrl(request.settings) };
+}
+
+/** Whether `e` is `entry` as the webhook writes it (a variable of the app's own may share its name). */
+const isEntry = (e: EnvEntry, entry: ProxyEnv): boolean =>
+  e.name === entry.name && e.value === entry.value && e.valueFrom === undefined;
+
 /**
  * Sets `entry` in one container's env (at `container`, its pointer): replaces entries of the
  * same name (the app asked for the proxy), leaves one that already is exactly `entry` alone.
@@ -155,7 +175,7 @@ type EnvEntry = NonNullable<PodContainer['env']>[number];
 function envEntryOperations(
   env: readonly EnvEntry[],
   container: string,
-  entry: { readonly name: string; readonly value: string },
+  entry: ProxyEnv,
 ): PatchOperation[] {
   if (env.length === 0) return [{ op: 'add', path: `${container}/env`, value: [entry] }];
   const operations: PatchOperation[] = [];
@@ -163,7 +183,7 @@ function envEntryOperations(
   env.forEach((e, j) => {
     if (e.name !== entry.name) return;
     named = true;
-    if (e.value !== entry.value || e.valueFrom !== undefined)
+    if (!isEntry(e, entry))
       operations.push({ op: 'replace', path: `${container}/env/${j}`, value: entry });
   });
   return named ? operations : [{ op: 'add', path: `${container}/env/0`, value: entry }];
@@ -176,7 +196,7 @@ function envEntryOperations(
 function envOperations(
   containers: readonly PodContainer[],
   field: 'containers' | 'initContainers',
-  entry: { readonly name: string; readonly value: string },
+  entry: ProxyEnv,
   first: number,
 ): PatchOperation[] {
   const operations: PatchOperation[] = [];
@@ -192,8 +212,8 @@ function envOperations(
  * starts after the proxy; empty when none was asked.
  */
 export function appEnvPatch(pod: Pod, request: PodRequest): PatchOperation[] {
-  if (request.envName === undefined) return [];
-  const entry = { name: request.envName, value: proxyApiUrl(request.settings) };
+  const entry = proxyEnv(request);
+  if (entry === undefined) return [];
   const init = pod.spec.initContainers ?? [];
   return [
     ...envOperations(init, 'initContainers', entry, firstAfterSidecar(init, request.startAfter)),
@@ -272,13 +292,44 @@ export function injectionPatch(pod: Pod, request: PodRequest): PatchOperation[] 
 }
 
 /**
- * The sidecar this webhook injected, moved right after a mesh's proxy (or a container `named`
- * by the pod) that another webhook added after it since; empty where it stands right. After
- * the env operations, whose paths are the pod's indices as they were.
+ * Takes `entry` out of one container's env (at `container`, its pointer) wherever it stands
+ * as the webhook wrote it, the whole `env` where nothing else is left. From the last index
+ * down, so that each removal leaves the indices of those still to come in place.
  */
-export function placementPatch(pod: Pod, named: ReadonlySet<string>): PatchOperation[] {
-  const move = sidecarMove(pod.spec.initContainers ?? [], named);
+function envRemovals(
+  env: readonly EnvEntry[],
+  container: string,
+  entry: ProxyEnv,
+): PatchOperation[] {
+  const operations: PatchOperation[] = [];
+  for (let j = env.length - 1; j >= 0; j--)
+    if (isEntry(env[j] as EnvEntry, entry))
+      operations.push({ op: 'remove', path: `${container}/env/${j}` });
+  if (operations.length > 0 && operations.length === env.length)
+    return [{ op: 'remove', path: `${container}/env` }];
+  return operations;
+}
+
+/**
+ * The sidecar this webhook injected, moved right after a mesh's proxy (or a container named
+ * by the pod) that another webhook added after it since; empty where it stands right. The
+ * init containers the move puts ahead of it stood after it, where the webhook may have pointed
+ * them at the proxy, which now starts after them and refuses their every call: the variable
+ * it set there goes, a variable of the pod's own of that name stays. After the env operations, whose paths are the pod's indices as they were.
+ */
+export function placementPatch(pod: Pod, request: PodRequest): PatchOperation[] {
+  const init = pod.spec.initContainers ?? [];
+  const move = sidecarMove(init, request.startAfter);
   if (!move) return [];
+  const entry = proxyEnv(request);
+  const removals: PatchOperation[] = [];
+  // `move.to` counts without the sidecar: the pod's indices past it up to `to` go ahead of it.
+  for (let i = move.from + 1; entry !== undefined && i <= move.to; i++) {
+    const c = init[i] as PodContainer;
+    // A mesh's containers never got it: one of the mesh's own is left as the mesh wrote it.
+    if (!MESH_CONTAINERS.has(c.name))
+      removals.push(...envRemovals(c.env ?? [], pointer('spec', 'initContainers', i), entry));
+  }
   const from = pointer('spec', 'initContainers', move.from);
-  return [{ op: 'move', from, path: pointer('spec', 'initContainers', move.to) }];
+  return [...removals, { op: 'move', from, path: pointer('spec', 'initContainers', move.to) }];
 }

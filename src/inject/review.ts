@@ -7,7 +7,8 @@
  * - a pod that already runs the proxy is left as it is (reinvocation, the chart's or the
  *   component's sidecar); one this webhook injected only gets the app env variable added to
  *   containers that appeared since (another webhook's), and its sidecar moved right after a
- *   mesh's proxy that another webhook put after it, unless another webhook changed the pod
+ *   mesh's proxy that another webhook put after it (its env variable taken back from the init
+ *   containers the move puts ahead of it), unless another webhook changed the pod
  *   in a way its annotations would have been denied for (a container on one of the proxy's
  *   ports): that pod is denied, as it would fail at run time;
  * - a pod whose annotations are bad or incomplete is denied, naming each annotation and
@@ -176,7 +177,7 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
         `the pod changed after the vidispine-auth-proxy sidecar was added (another webhook's doing) and no longer fits it: ${listed(asked)}`,
       );
     const env = appEnvPatch(pod, asked);
-    const move = placementPatch(pod, asked.startAfter);
+    const move = placementPatch(pod, asked);
     if (move.length > 0) return allow('moved', [...env, ...move]);
     return env.length > 0 ? allow('env_added', env) : allow('already_injected');
   }

@@ -252,7 +252,7 @@ describe("a mesh's native sidecar injected after ours (reinvocationPolicy: IfNee
     },
   );
 
-  it('the move comes after the env variable of containers added since, whose paths it shifts', async () => {
+  it('the move comes after the env operations on the init containers, whose paths it shifts', async () => {
     // A mesh that appended its containers, and another webhook's init container after them.
     const added = { name: 'fetch-config', image: 'registry.example.com/fetch:1' };
     const { meshed, answer } = await addedAfterOurs(pod([MIGRATE]), [
@@ -260,8 +260,10 @@ describe("a mesh's native sidecar injected after ours (reinvocationPolicy: IfNee
       ISTIO.proxy,
       added,
     ]);
+    // `migrate` goes ahead of the proxy: the variable the first pass gave it goes too.
     expect(answer.patch).toEqual([
       { op: 'add', path: '/spec/initContainers/4/env', value: [API] },
+      { op: 'remove', path: '/spec/initContainers/1/env' },
       { op: 'move', from: '/spec/initContainers/0', path: '/spec/initContainers/3' },
     ]);
     const moved = await settled(meshed, answer);
@@ -273,6 +275,7 @@ describe("a mesh's native sidecar injected after ours (reinvocationPolicy: IfNee
       'fetch-config',
     ]);
     expect(initContainer(moved, 'fetch-config')?.env).toEqual([API]);
+    expect(initContainer(moved, 'migrate')).toEqual(MIGRATE);
   });
 
   it("a proxy the pod's own template placed is never moved", async () => {
@@ -347,6 +350,55 @@ describe('vidispine-auth-proxy/start-after: the init containers the proxy starts
     expect((await reinvoked(first)).patch).toBeUndefined();
   });
 
+  it('on reinvocation, takes the env variable it set back from the init containers the move puts before the proxy, and only that one', async () => {
+    const LOG = { name: 'LOG_LEVEL', value: 'debug' };
+    // The first pass replaces both VIDISPINE_API entries with its own: [API, LOG, API].
+    const migrate = {
+      ...MIGRATE,
+      env: [
+        { name: 'VIDISPINE_API', value: 'http://vidispine.media.svc:8080/API' },
+        LOG,
+        { name: 'VIDISPINE_API', valueFrom: { configMapKeyRef: { name: 'shop', key: 'api' } } },
+      ],
+    };
+    const SEED = { name: 'seed', image: 'registry.example.com/shop:2', args: ['seed'] };
+    // Another webhook's, with a variable of its own of that name: not the webhook's to take.
+    const VAULT = {
+      name: 'vault-agent-init',
+      image: 'hashicorp/vault:1.18',
+      env: [{ name: 'VIDISPINE_API', value: 'http://vault.example.com/API' }, LOG],
+    };
+    const { meshed, answer } = await addedAfterOurs(pod([migrate, SEED], [APP], AFTER_KUMA), [
+      VAULT,
+      KUMA_INIT,
+      KUMA,
+    ]);
+    expect(initContainer(meshed, 'migrate')?.env).toEqual([API, LOG, API]);
+    expect(initContainer(meshed, 'seed')?.env).toEqual([API]);
+    // The last of an env first, so that the one before keeps its index.
+    expect(answer.patch).toEqual([
+      { op: 'remove', path: '/spec/initContainers/1/env/2' },
+      { op: 'remove', path: '/spec/initContainers/1/env/0' },
+      { op: 'remove', path: '/spec/initContainers/2/env' },
+      { op: 'move', from: '/spec/initContainers/0', path: '/spec/initContainers/5' },
+    ]);
+
+    const moved = await settled(meshed, answer);
+    expect(initNames(moved)).toEqual([
+      'migrate',
+      'seed',
+      'vault-agent-init',
+      'kuma-init',
+      'kuma-sidecar',
+      'vidispine-auth-proxy',
+    ]);
+    // They now run before the proxy starts, where every call to it is refused.
+    expect(initContainer(moved, 'migrate')?.env).toEqual([LOG]);
+    expect(initContainer(moved, 'seed')).toEqual(SEED);
+    expect(initContainer(moved, 'vault-agent-init')).toEqual(VAULT);
+    expect(spec(moved).containers).toEqual([{ ...APP, env: [API] }]);
+  });
+
   it("never before a known mesh's proxy; a name not in the pod (yet) changes nothing", async () => {
     const asks = { ...ASKS, 'vidispine-auth-proxy/start-after': 'istio-init,vault-agent-init' };
     const result = await injected(pod([ISTIO.init, ISTIO.proxy, MIGRATE], [APP], asks));
@@ -363,8 +415,9 @@ describe('vidispine-auth-proxy/start-after: the init containers the proxy starts
       KUMA_INIT,
       KUMA,
     ]);
-    // The env variable is not added to them: they run before the proxy.
+    // The env variable is not added to them, and taken from `migrate`: they run before the proxy.
     expect(answer.patch).toEqual([
+      { op: 'remove', path: '/spec/initContainers/1/env' },
       { op: 'move', from: '/spec/initContainers/0', path: '/spec/initContainers/3' },
     ]);
     const moved = await settled(meshed, answer);

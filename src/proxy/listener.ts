@@ -17,6 +17,7 @@ import { Forwarder } from './forwarder';
 import { HandedOver, endHandedOver } from './handed-over';
 import { locationRewriter } from './location';
 import { listenerNotices } from './notices';
+import { ParseTurn } from './parse-turn';
 import type { AccessLogger, ForwardObserver } from './observer';
 import { Pipelines, WaitingRequests, type Dropped } from './pipeline';
 import { ReadBuffers } from './read-buffers';
@@ -36,7 +37,11 @@ export interface DataListenerDeps {
   readonly serverTimeouts?: ServerTimeouts;
   /** Runs a young-generation collection, for `ReadBuffers`; without it V8 decides alone. */
   readonly collectYoung?: () => void;
-  /** Most requests waiting their turn on all connections together; default `MAX_WAITING_TOTAL`. */
+  /**
+   * Most requests waiting their turn on all connections together, and most parsed on all of
+   * them in one turn of the event loop before they are read no further in it; default
+   * `MAX_WAITING_TOTAL`.
+   */
   readonly maxWaitingRequests?: number;
 }
 
@@ -98,7 +103,12 @@ export interface DataListener {
 function createDataListener(
   user: UserConfig & { listen: NonNullable<UserConfig['listen']> },
   deps: DataListenerDeps,
-  shared: { bodyBudget: BodyBudget; readBuffers: ReadBuffers; waiting: WaitingRequests },
+  shared: {
+    bodyBudget: BodyBudget;
+    readBuffers: ReadBuffers;
+    waiting: WaitingRequests;
+    parseTurn: ParseTurn;
+  },
 ): DataListener {
   const { config, store, observer = {} } = deps;
   const logger = deps.logger.child({ listener: user.name });
@@ -110,7 +120,7 @@ function createDataListener(
   };
   const rules = admissionRules(identity, config.users, deps.accessLog !== undefined);
   const rewriteLocation = locationRewriter(upstream.url, 'http');
-  const { waiting, ...forwarderShared } = shared;
+  const { waiting, parseTurn, ...forwarderShared } = shared;
   const pipelines = new Pipelines(waiting, droppedNotice(logger, waiting.budget));
   const notices = listenerNotices(logger);
   const sendTimeoutMs = config.proxy.sendTimeoutSeconds * 1000;
@@ -170,6 +180,7 @@ function createDataListener(
   const unlessClosing =
     (handle: (req: http.IncomingMessage, res: http.ServerResponse) => void) =>
     (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      parseTurn.parsedOne(req.socket);
       if (pipelines.isClosing(req.socket)) return;
       drain.received(res);
       if (declinedUpgrade(req)) {
@@ -194,8 +205,13 @@ function createDataListener(
       },
     ),
   );
-  server.on('upgrade', upgrades.handle);
+  server.on('connection', parseTurn.connected);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    parseTurn.handedOver(socket as Socket);
+    upgrades.handle(req, socket, head);
+  });
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    parseTurn.handedOver(socket as Socket);
     handedOver.add(socket);
     // After the answers still owed on this connection, never in front of them.
     pipelines.enter(socket as Socket, {
@@ -267,10 +283,13 @@ function droppedNotice(logger: Logger, budget: number): Dropped {
 /** One listener per user that has a `listen` address, in configuration order. */
 export function createDataListeners(deps: DataListenerDeps): DataListener[] {
   const listeners: DataListener[] = [];
+  const waiting = new WaitingRequests(deps.maxWaitingRequests);
   const shared = {
     bodyBudget: new BodyBudget(deps.config.proxy.replayBufferTotalBytes),
     readBuffers: new ReadBuffers(deps.collectYoung),
-    waiting: new WaitingRequests(deps.maxWaitingRequests),
+    waiting,
+    // What was parsed and waits is bounded by the same figure as what one turn may parse.
+    parseTurn: new ParseTurn(waiting.budget),
   };
   for (const user of deps.config.users) {
     const listen = user.listen;

@@ -8,6 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import { resetConnection } from './answers';
+import { holdReading, releaseReading } from './held-reading';
 import { CLIENT_CLOSED, CONNECTION_DROPPED } from './observer';
 
 const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -249,21 +250,11 @@ export class Pipelines {
   private hold(socket: Socket): void {
     if (this.held.has(socket)) return;
     this.held.add(socket);
-    socket.on('resume', stayPaused);
-    socket.pause();
+    holdReading(socket);
   }
 
   private release(socket: Socket): void {
     if (!this.held.delete(socket)) return;
-    socket.off('resume', stayPaused);
-    socket.resume();
+    releaseReading(socket);
   }
-}
-
-/**
- * Undoes a resume of a held connection (Node's own, once an answer drained; a body being
- * read) at once, as Node undoes one of its own pauses.
- */
-function stayPaused(this: Socket): void {
-  this.pause();
 }

@@ -9,6 +9,7 @@ import {
   createDataListeners,
   DATA_SERVER_TIMEOUTS,
   type DataListener,
+  type DataListenerDeps,
 } from '../../src/proxy/listener';
 import { samples } from '../support/prom-parse';
 import { abortedDownload, abortedUpload, MiB, settledMemory } from '../support/reliability-clients';
@@ -185,6 +186,23 @@ describe('a client that pipelines thousands of requests at once', () => {
   );
 });
 
+/** Another listener for alice beside the harness's own, listening on a port of its own. */
+async function listenerBeside(
+  h: Harness,
+  deps: Omit<DataListenerDeps, 'config' | 'store'>,
+): Promise<DataListener> {
+  const [listener] = createDataListeners({
+    config: {
+      ...h.config,
+      users: [{ ...h.config.users[0], listen: { host: '127.0.0.1', port: 0 } }],
+    },
+    store: h.store,
+    ...deps,
+  });
+  await listener.listen();
+  return listener;
+}
+
 /** A connection that writes `requests` at once; `closed` tells how the proxy ended it. */
 function unreadConnection(
   port: number,
@@ -210,12 +228,7 @@ describe('clients that pipeline on many connections and read no answer', () => {
   beforeAll(async () => {
     h = await startHarness();
     observer = new RecordingObserver();
-    [listener] = createDataListeners({
-      config: {
-        ...h.config,
-        users: [{ ...h.config.users[0], listen: { host: '127.0.0.1', port: 0 } }],
-      },
-      store: h.store,
+    listener = await listenerBeside(h, {
       observer,
       logger: pino(
         { level: 'warn' },
@@ -223,7 +236,6 @@ describe('clients that pipeline on many connections and read no answer', () => {
       ),
       maxWaitingRequests: 200,
     });
-    await listener.listen();
   });
   afterAll(async () => {
     await listener.destroy();
@@ -296,6 +308,85 @@ describe('clients that pipeline on many connections and read no answer', () => {
     }
     expect(logs.filter((l) => l.event === 'pipeline_dropped')).toHaveLength(droppedBefore);
   });
+});
+
+/** Also the most requests it was told of in one turn of the event loop. */
+class TurnObserver extends RecordingObserver {
+  mostInOneTurn = 0;
+  private thisTurn = 0;
+  override requestStarted(): void {
+    super.requestStarted();
+    if (this.thisTurn === 0) {
+      setImmediate(() => {
+        this.mostInOneTurn = Math.max(this.mostInOneTurn, this.thisTurn);
+        this.thisTurn = 0;
+      });
+    }
+    this.thisTurn += 1;
+  }
+}
+
+/** A connection the proxy has taken and answered once, so that it holds nothing. */
+async function answeredConnection(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let text = '';
+  await new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (text.endsWith('alice')) resolve();
+    });
+    socket.write('GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+  return socket;
+}
+
+describe('clients that pipeline on many connections at once', () => {
+  it(
+    'have no more of their requests parsed in one turn of the event loop than the bound and one read',
+    async () => {
+      // Node parses a whole read before the proxy sees any of it, and what the reads of one
+      // turn bring stays in memory until the turn ends, the connections reset meanwhile
+      // included: 200 connections that wrote 64 KiB of GETs at once took a 192 MiB heap past
+      // its limit. Ten connections of 150 each here, in one turn, under a bound of 200.
+      const h = await startHarness();
+      const observer = new TurnObserver();
+      const listener = await listenerBeside(h, {
+        observer,
+        logger: pino({ level: 'silent' }),
+        maxWaitingRequests: 200,
+      });
+      const port = listener.address()?.port ?? 0;
+      const sockets: net.Socket[] = [];
+      try {
+        for (let i = 0; i < 10; i++) sockets.push(await answeredConnection(port));
+        const closed = sockets.map(
+          (s) =>
+            new Promise<string>((resolve) => {
+              s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+              s.on('close', () => resolve('close'));
+            }),
+        );
+        const requests = SLOW_GET.repeat(150);
+        for (const s of sockets) s.write(requests);
+        // Any two of them hold more than 200 waiting: all but the last read are reset.
+        await until(() => observer.started === 10 + 10 * 150, HANG_GUARD_MS, 'all read');
+        await until(() => listener.inFlight() === 150, HANG_GUARD_MS, 'all but one over');
+        expect(observer.mostInOneTurn).toBeLessThanOrEqual(200 + 150);
+        const reset = (): number => sockets.filter((s) => s.destroyed).length;
+        await until(() => reset() === 9, HANG_GUARD_MS, 'nine reset');
+        expect(await Promise.all(closed.filter((_, i) => sockets[i].destroyed))).toEqual(
+          Array.from({ length: 9 }, () => 'ECONNRESET'),
+        );
+        expect((await call(port, { path: '/API/whoami' })).text).toBe('alice');
+      } finally {
+        for (const s of sockets) s.destroy();
+        await listener.destroy();
+        await h.close();
+      }
+    },
+    2 * HANG_GUARD_MS,
+  );
 });
 
 describe('clients that pipeline on many connections, at the default bound', () => {
@@ -592,16 +683,10 @@ describe('slowloris: clients that never finish their headers', () => {
   it('are answered 408 and cut when the header timeout ends, while others are served', async () => {
     // A second listener for alice beside the harness's own, with short header timeouts.
     const h = await startHarness();
-    const [listener] = createDataListeners({
-      config: {
-        ...h.config,
-        users: [{ ...h.config.users[0], listen: { host: '127.0.0.1', port: 0 } }],
-      },
-      store: h.store,
+    const listener = await listenerBeside(h, {
       logger: pino({ level: 'silent' }),
       serverTimeouts: { headersTimeoutMs: 600, checkIntervalMs: 100 },
     });
-    await listener.listen();
     const port = listener.address()?.port ?? 0;
     const trickle = setInterval(() => {
       for (const s of slow) if (!s.destroyed) s.write('a');

@@ -66,10 +66,20 @@ const WILDCARDS = new Set(['0.0.0.0', '::']);
 /** An IPv4-mapped IPv6 address, as `canonicalIPv6` writes it (`::ffff:7f00:1`). */
 const IPV4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
 
-/** The address a host binds: `::ffff:127.0.0.1` binds 127.0.0.1, and clashes with it. */
+/**
+ * What `localhost` binds: the resolver's first loopback address, 127.0.0.1 or ::1 by the
+ * machine's /etc/hosts order, so a config that works here cannot fail to bind elsewhere.
+ */
+const LOCALHOST_BINDS = new Set(['127.0.0.1', '::1']);
+
+/**
+ * The address a host binds: `::ffff:127.0.0.1` binds 127.0.0.1, and clashes with it; a host
+ * name binds the same socket in any case (`LocalHost` is `localhost`).
+ */
 function boundHost(host: string): string {
   const mapped = IPV4_MAPPED.exec(host);
-  if (!mapped) return host;
+  // Only a name has a case to fold: an IPv6 zone names an interface, whose case counts.
+  if (!mapped) return host.includes(':') ? host : host.toLowerCase();
   const [high, low] = [parseInt(mapped[1] ?? '', 16), parseInt(mapped[2] ?? '', 16)];
   return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
 }
@@ -78,7 +88,13 @@ function boundHost(host: string): string {
 export function listenersCollide(a: ListenAddress, b: ListenAddress): boolean {
   if (a.port === 0 || b.port === 0 || a.port !== b.port) return false;
   const [hostA, hostB] = [boundHost(a.host), boundHost(b.host)];
-  return hostA === hostB || WILDCARDS.has(hostA) || WILDCARDS.has(hostB);
+  return (
+    hostA === hostB ||
+    WILDCARDS.has(hostA) ||
+    WILDCARDS.has(hostB) ||
+    (hostA === 'localhost' && LOCALHOST_BINDS.has(hostB)) ||
+    (hostB === 'localhost' && LOCALHOST_BINDS.has(hostA))
+  );
 }
 
 /**

@@ -562,6 +562,22 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       YAML_BASE + "  - name: bob\n    listen: '[::FFFF:0.0.0.0]:8080'\n",
       'users[1].listen: address already used by users[0]',
     ],
+    [
+      // a host name in another case is the same host
+      YAML_BASE.replace('listen: 127.0.0.1:8080', 'listen: localhost:8080') +
+        '  - name: bob\n    listen: LocalHost:8080\n',
+      'users[1].listen: address already used by users[0]',
+    ],
+    [
+      // localhost binds a loopback address, IPv4 or IPv6 as the resolver orders them
+      YAML_BASE + '  - name: bob\n    listen: localhost:8080\n',
+      'users[1].listen: address already used by users[0]',
+    ],
+    [
+      YAML_BASE +
+        "  - name: bob\n    listen: localhost:8081\n  - name: carol\n    listen: '[::1]:8081'\n",
+      'users[2].listen: address already used by users[1]',
+    ],
     [YAML_BASE + '  - name: alice\n', 'users[1].name: "alice" already used by users[0]'],
     [
       YAML_BASE + 'ops: { listen: "127.0.0.1:8080" }\n',

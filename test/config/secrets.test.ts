@@ -15,7 +15,9 @@ import {
   MAX_SECRET_BYTES,
   readSecret,
   readSecretNow,
+  readSecretUntil,
   SecretError,
+  SecretTimeoutError,
 } from '../../src/config/secrets';
 import type { SecretSource } from '../../src/config/types';
 
@@ -145,6 +147,49 @@ describe('secret files', () => {
 
   it('names a missing file by its error code', async () => {
     expect(await refusal({ kind: 'file', path: path('missing') })).toContain('(ENOENT)');
+  });
+});
+
+describe("a secret read within a mint's time", () => {
+  const live = (): AbortSignal => new AbortController().signal;
+  const failureOf = (read: Promise<Buffer>): Promise<unknown> =>
+    read.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+  it('reads a variable at once, whatever the signal says', async () => {
+    const source: SecretSource = { kind: 'env', name: 'PW' };
+    const read = readSecretUntil(source, { PW: 'from-env' }, AbortSignal.abort());
+    expect((await read).toString()).toBe('from-env');
+  });
+
+  it('gives a file up once the signal aborts, naming the file, never the secret', async () => {
+    const source = fileOf('hunter2\n');
+    const err = await failureOf(readSecretUntil(source, {}, AbortSignal.abort()));
+    expect(err).toBeInstanceOf(SecretTimeoutError);
+    expect(err).toBeInstanceOf(SecretError);
+    expect((err as Error).message).toBe(`file ${(source as { path: string }).path} was not read`);
+    expect((err as Error).message).not.toContain('hunter2');
+  });
+
+  it('passes on a failure of the read itself as readSecret does', async () => {
+    const err = await failureOf(
+      readSecretUntil({ kind: 'file', path: path('missing') }, {}, live()),
+    );
+    expect(err).toBeInstanceOf(SecretError);
+    expect(err).not.toBeInstanceOf(SecretTimeoutError);
+    expect((err as Error).message).toContain('(ENOENT)');
+  });
+
+  it('joins a read of the same file under way, and reads the file anew once it ended', async () => {
+    // A file with other contents at every read: the kernel's uuid.
+    const source: SecretSource = { kind: 'file', path: '/proc/sys/kernel/random/uuid' };
+    const reads = [readSecretUntil(source, {}, live()), readSecretUntil(source, {}, live())];
+    const [first, joined] = (await Promise.all(reads)).map(String);
+    expect(first).toMatch(/^[0-9a-f-]{36}$/);
+    expect(joined).toBe(first);
+    expect(String(await readSecretUntil(source, {}, live()))).not.toBe(first);
   });
 });
 

@@ -453,6 +453,10 @@ describe('lifetime learning', () => {
     ]);
     expect(learn([9_999, 9_999], 60_000)).toEqual([undefined, undefined]);
     expect(learn([10_000, 10_500], 60_000)).toEqual([undefined, 10]);
+    // Nor are they remembered, where they would push out rejections that may agree later.
+    expect(
+      learnFromRejection(NOTHING_LEARNED, { ageMs: 9_999, lifetimeMs: 60_000, aliveAgeMs: 9_000 }),
+    ).toEqual({ state: NOTHING_LEARNED });
   });
 
   it('counts a rejection at 80 % of the lifetime or later as due, not early', () => {
@@ -471,6 +475,10 @@ describe('lifetime learning', () => {
     const apart = [11_000, 16_000, 23_000, 33_000, 47_000];
     expect(learn([...apart, 16_500]).at(-1)).toBe(16);
     expect(learn([...apart, 67_000, 11_500]).at(-1)).toBeUndefined();
+    // Each token's last accepted age is forgotten with its rejection, so the two stay paired:
+    // 48 s, after six others, agrees with 47 s, whose token was last taken at 46 s.
+    const alive = [10_000, 15_000, 22_000, 32_000, 46_000];
+    expect(learn([...apart, 67_000, 48_000], 3_600_000, [...alive, 0, 40_000]).at(-1)).toBe(46);
   });
 
   it('forgets early rejections that an accepted older token refutes, keeping the rest', () => {

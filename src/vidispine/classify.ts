@@ -97,7 +97,9 @@ function errorForStatus(answer: HttpAnswer, endpoint: MintEndpoint, ctx: MintCon
         'unauthorized',
         mode === 'runAs'
           ? `Vidispine refused ${login}, or refused it RunAs "${user}" (a refused RunAs may be 401 or 403): check the secret, the account's _runas role, and that "${user}" is not an administrator`
-          : `Vidispine rejected ${login}: check it`,
+          : mode === 'admin'
+            ? `Vidispine rejected ${login}, or refused it a token for "${user}" (an account without _administrator asking for another user's token may get 401 or 403): check the secret and the account's _administrator role`
+            : `Vidispine rejected ${login}: check it`,
       );
     case status === 403:
       return fail(

@@ -23,9 +23,10 @@ export interface MintFailureKind {
 }
 
 export const MINT_FAILURES = {
-  // 401: bad password or access key (or, minting with RunAs, a refused RunAs)
+  // 401: bad password or access key (or, minting with RunAs, a refused RunAs; minting as
+  // admin, an account without _administrator, which Vidispine may refuse with 401 or 403)
   unauthorized: {
-    hint: 'Vidispine rejected the credentials (401): fix the password, or the access key ID and secret (the key must be ACTIVE), where the error says; a secret file is read again before every attempt, so an updated Secret file needs no restart; a secret written into the configuration or given in an environment variable needs a restart (the environment of a running process never changes)',
+    hint: 'Vidispine rejected the credentials (401): fix the password, or the access key ID and secret (the key must be ACTIVE), where the error says, or give the admin account the _administrator role and the RunAs account the _runas role; a secret file is read again before every attempt, so an updated Secret file needs no restart; a secret written into the configuration or given in an environment variable needs a restart (the environment of a running process never changes)',
     operatorMustFix: true,
   },
   // 403: the caller may not mint for that user (the admin lacks _administrator, the RunAs account _runas)

@@ -288,6 +288,17 @@ describe('admin credential: GET /API/user/{name}/token', () => {
     expect(err.message).toContain('the password of the admin account "admin"');
     expect(err.message).toContain('environment variable ADMIN_PW');
   });
+
+  it('names the _administrator role on a 401 too, the other status Vidispine may refuse it with', async () => {
+    // A non-administrator asking for another user's token may get 401 as well as 403.
+    sim.failTokenEndpoints({ kind: 'status', status: 401 }, { times: 1 });
+    const err = await mintFails(
+      createTokenMinter({ vidispine: vidispine(ADMIN), user: user('bob'), transport }),
+      'unauthorized',
+    );
+    expect(err.message).toContain('the password of the admin account "admin"');
+    expect(err.message).toContain('_administrator');
+  });
 });
 
 describe('access keys: Basic with the key ID', () => {

@@ -113,7 +113,9 @@ function errorForStatus(answer: HttpAnswer, endpoint: MintEndpoint, ctx: MintCon
     case status === 409:
       return fail(
         'user_disabled',
-        `user "${user}" is disabled in Vidispine: enable it, or remove it from the configuration`,
+        mode === 'own'
+          ? `user "${user}" is disabled in Vidispine: enable it, or remove it from the configuration`
+          : `user "${user}" is disabled in Vidispine, or ${account} that mints its tokens is (Vidispine refuses a disabled account its token requests with 409 as well): enable whichever is`,
       );
     case status === 400:
       return fail(

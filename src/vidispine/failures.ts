@@ -34,9 +34,9 @@ export const MINT_FAILURES = {
     hint: 'the minting account may not create tokens for this user (403): give the admin account the _administrator role or the RunAs account the _runas role, or give the user a credential of its own',
     operatorMustFix: true,
   },
-  // 409
+  // 409: the user, or the admin or RunAs account minting for it, is disabled
   user_disabled: {
-    hint: 'the user is disabled in Vidispine (409): enable it',
+    hint: 'the user, or the admin or RunAs account that mints its tokens, is disabled in Vidispine (409): enable it',
     operatorMustFix: true,
   },
   // 404: the URL is not the server root (…/vidispine, …/API), or the admin-minted user does not exist

@@ -266,6 +266,20 @@ describe('admin credential: GET /API/user/{name}/token', () => {
     }
   });
 
+  it('names the admin account too on a 409, which a disabled admin account gets as well', async () => {
+    sim.setUserDisabled('admin', true);
+    try {
+      const err = await mintFails(
+        createTokenMinter({ vidispine: vidispine(ADMIN), user: user('bob'), transport }),
+        'user_disabled',
+      );
+      expect(err.message).toContain('the admin account "admin"');
+      expect(err.message).not.toContain('remove it from the configuration');
+    } finally {
+      sim.setUserDisabled('admin', false);
+    }
+  });
+
   it('classifies an unknown user', async () => {
     const err = await mintFails(
       createTokenMinter({ vidispine: vidispine(ADMIN), user: user('nobody'), transport }),

@@ -116,7 +116,11 @@ describe('tokenFromAnswer', () => {
     [{ status: 200, body: 'x', truncated: true }, 'empty_token', /not a token/],
     [answer(401), 'unauthorized', /password of user "alice" \(in file \/run\/secrets\/alice/],
     [answer(403), 'forbidden', /refused user "alice" a token/],
-    [answer(409), 'user_disabled', /"alice" is disabled/],
+    [
+      answer(409),
+      'user_disabled',
+      /^user "alice" is disabled in Vidispine: enable it, or remove it from the configuration \(HTTP 409/,
+    ],
     [answer(400), 'bad_request', /60-second token.*userTokenMaxInterval/],
     [answer(404), 'not_found', /server root, without \/API/],
     [answer(429), 'rate_limited', /limiting requests/],
@@ -132,7 +136,12 @@ describe('tokenFromAnswer', () => {
 
   it('speaks of the admin account for admin-minted tokens', () => {
     const asAdmin = (a: HttpAnswer) => failure(() => token(a, admin, 'user_token')).message;
-    expect(asAdmin(answer(401))).toMatch(/the password of the admin account "admin"/);
+    expect(asAdmin(answer(401))).toMatch(
+      /the password of the admin account "admin" .*, or refused it a token for "alice".*_administrator role \(HTTP 401/,
+    );
+    expect(asAdmin(answer(409))).toMatch(
+      /^user "alice" is disabled in Vidispine, or the admin account "admin" that mints its tokens is .*enable whichever is \(HTTP 409/,
+    );
     expect(asAdmin(answer(403))).toMatch(
       /"admin" may not create tokens for "alice".*_administrator/,
     );
@@ -147,6 +156,7 @@ describe('tokenFromAnswer', () => {
       /access key VSIDSVC0000000000001 of the RunAs account "svc".*refused it RunAs "alice"/,
     );
     expect(asRunAs(answer(403))).toMatch(/"svc" may not run as "alice".*_runas/);
+    expect(asRunAs(answer(409))).toMatch(/^user "alice" is disabled in Vidispine, or .*"svc"/);
     expect(asRunAs(answer(401))).toContain('GET /API/token (RunAs: alice)');
   });
 

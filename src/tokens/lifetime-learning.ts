@@ -22,14 +22,20 @@ const MIN_CAP_MS = 10_000;
 /** Early rejections remembered while waiting for one that agrees. */
 const REMEMBERED = 5;
 
-export interface LearningState {
-  /** Ages (ms) at earlier early rejections, newest last. */
-  readonly earlyAges: readonly number[];
-  /** For each of them, the greatest age (ms) at which that token was surely still taken. */
-  readonly aliveAges: readonly number[];
+/** One early rejection remembered. */
+export interface EarlyRejection {
+  /** The token's age (ms) at the rejected request. */
+  readonly ageMs: number;
+  /** The greatest age (ms) at which that token was surely still taken. */
+  readonly aliveMs: number;
 }
 
-export const NOTHING_LEARNED: LearningState = { earlyAges: [], aliveAges: [] };
+export interface LearningState {
+  /** Earlier early rejections, newest last. */
+  readonly early: readonly EarlyRejection[];
+}
+
+export const NOTHING_LEARNED: LearningState = { early: [] };
 
 export interface Rejection {
   /** Time from the token's (modelled) start to the rejected request's send. */
@@ -52,16 +58,15 @@ export function learnFromRejection(
   if (ageMs >= lifetimeMs * (1 - EARLY_SHARE) || ageMs < MIN_CAP_MS) return { state };
   const age = ageMs;
   const alive = Math.max(0, Math.min(aliveAgeMs, age));
-  const agreeing = state.earlyAges.flatMap((b, i) =>
-    Math.abs(age - b) <= AGREEMENT * Math.max(age, b) ? [i] : [],
+  const agreeing = state.early.filter(
+    (b) => Math.abs(age - b.ageMs) <= AGREEMENT * Math.max(age, b.ageMs),
   );
   const next: LearningState = {
-    earlyAges: [...state.earlyAges, age].slice(-REMEMBERED),
-    aliveAges: [...state.aliveAges, alive].slice(-REMEMBERED),
+    early: [...state.early, { ageMs: age, aliveMs: alive }].slice(-REMEMBERED),
   };
   if (agreeing.length === 0) return { state: next };
-  const shortest = Math.min(age, ...agreeing.map((i) => state.earlyAges[i]));
-  const surelyAlive = Math.max(alive, ...agreeing.map((i) => state.aliveAges[i]));
+  const shortest = Math.min(age, ...agreeing.map((b) => b.ageMs));
+  const surelyAlive = Math.max(alive, ...agreeing.map((b) => b.aliveMs));
   const lowerBound = Math.min(surelyAlive, shortest);
   if (lowerBound < MIN_CAP_MS) return { state: next };
   return { state: next, learnedSeconds: Math.floor(lowerBound / 1000) };
@@ -74,12 +79,8 @@ export function learnFromRejection(
  * lifetime for good.
  */
 export function refuteShorter(state: LearningState, ageMs: number): LearningState {
-  const kept = state.earlyAges.flatMap((b, i) => (ageMs <= b * (1 + AGREEMENT) ? [i] : []));
-  if (kept.length === state.earlyAges.length) return state;
-  return {
-    earlyAges: kept.map((i) => state.earlyAges[i]),
-    aliveAges: kept.map((i) => state.aliveAges[i]),
-  };
+  const kept = state.early.filter((b) => ageMs <= b.ageMs * (1 + AGREEMENT));
+  return kept.length === state.early.length ? state : { early: kept };
 }
 
 /**
@@ -90,8 +91,8 @@ export function refuteShorter(state: LearningState, ageMs: number): LearningStat
  * that age) soon after it was learned, so one that came from removals grows back quickly.
  */
 export function retestAgeMs(state: LearningState, configuredMs: number): number | undefined {
-  if (state.earlyAges.length === 0) return undefined;
-  const beyond = Math.max(...state.earlyAges) * (1 + AGREEMENT);
+  if (state.early.length === 0) return undefined;
+  const beyond = Math.max(...state.early.map((b) => b.ageMs)) * (1 + AGREEMENT);
   if (beyond >= configuredMs) return undefined;
   return Math.min(beyond + Math.max(1_000, beyond * 0.1), (beyond + configuredMs) / 2);
 }

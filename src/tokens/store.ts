@@ -469,7 +469,7 @@ class LruTokenStore implements TokenStore {
       held.proven = true;
       slot.deaths = 0;
     }
-    if (slot.learning.earlyAges.length > 0) {
+    if (slot.learning.early.length > 0) {
       const from = held.sliding?.lastPushFrom ?? held.sentAt;
       slot.learning = refuteShorter(slot.learning, sentAt - from);
       this.restoreIfRefuted(slot);
@@ -650,7 +650,7 @@ class LruTokenStore implements TokenStore {
   /** Every early rejection was refuted: tokens live as long as configured after all. */
   private restoreIfRefuted(slot: Slot): void {
     const configured = slot.user.token.seconds;
-    if (slot.learning.earlyAges.length > 0 || slot.effectiveSeconds >= configured) return;
+    if (slot.learning.early.length > 0 || slot.effectiveSeconds >= configured) return;
     const learnedSeconds = slot.effectiveSeconds;
     slot.effectiveSeconds = configured;
     slot.retestAfter = Infinity;

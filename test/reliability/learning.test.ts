@@ -20,7 +20,7 @@ describe('refuting early rejections', () => {
       aliveAgeMs: 20_000,
     }).state;
     state = refuteShorter(state, 30_000);
-    expect(state.earlyAges).toEqual([]);
+    expect(state.early).toEqual([]);
     // A restart at a similar age now teaches nothing.
     expect(
       learnFromRejection(state, { ageMs: 22_000, lifetimeMs: LIFETIME, aliveAgeMs: 22_000 })

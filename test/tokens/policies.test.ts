@@ -482,25 +482,35 @@ describe('lifetime learning', () => {
   });
 
   it('forgets early rejections that an accepted older token refutes, keeping the rest', () => {
-    const state = { earlyAges: [20_000, 40_000], aliveAges: [15_000, 35_000] };
+    const state = {
+      early: [
+        { ageMs: 20_000, aliveMs: 15_000 },
+        { ageMs: 40_000, aliveMs: 35_000 },
+      ],
+    };
     // Accepted within the agreement band (up to a quarter more) refutes nothing.
     expect(refuteShorter(state, 25_000)).toBe(state);
-    expect(refuteShorter(state, 25_001)).toEqual({ earlyAges: [40_000], aliveAges: [35_000] });
+    expect(refuteShorter(state, 25_001)).toEqual({ early: [{ ageMs: 40_000, aliveMs: 35_000 }] });
     expect(refuteShorter(state, 50_001)).toEqual(NOTHING_LEARNED);
     expect(refuteShorter(state, 10_000)).toBe(state);
   });
 
   it('re-tests a learned lifetime just past the agreement band, short of the configured one', () => {
-    const state = { earlyAges: [20_000, 21_000], aliveAges: [0, 0] };
+    const state = {
+      early: [
+        { ageMs: 20_000, aliveMs: 0 },
+        { ageMs: 21_000, aliveMs: 0 },
+      ],
+    };
     expect(retestAgeMs(state, 60_000)).toBe(21_000 * 1.25 + 2_625);
-    expect(retestAgeMs({ earlyAges: [10_000], aliveAges: [0] }, 14_000)).toBe(
+    expect(retestAgeMs({ early: [{ ageMs: 10_000, aliveMs: 0 }] }, 14_000)).toBe(
       (12_500 + 14_000) / 2,
     );
-    expect(retestAgeMs({ earlyAges: [40_000], aliveAges: [0] }, 50_000)).toBeUndefined();
+    expect(retestAgeMs({ early: [{ ageMs: 40_000, aliveMs: 0 }] }, 50_000)).toBeUndefined();
     expect(retestAgeMs(NOTHING_LEARNED, 60_000)).toBeUndefined();
     // A token accepted at that age refutes every remembered rejection.
     const age = retestAgeMs(state, 60_000) ?? 0;
-    expect(refuteShorter(state, age).earlyAges).toEqual([]);
+    expect(refuteShorter(state, age).early).toEqual([]);
   });
 });
 

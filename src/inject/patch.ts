@@ -315,7 +315,8 @@ function envRemovals(
  * by the pod) that another webhook added after it since; empty where it stands right. The
  * init containers the move puts ahead of it stood after it, where the webhook may have pointed
  * them at the proxy, which now starts after them and refuses their every call: the variable
- * it set there goes, a variable of the pod's own of that name stays. After the env operations, whose paths are the pod's indices as they were.
+ * it set there goes, a variable of the pod's own of that name stays. After the env
+ * operations, whose paths are the pod's indices as they were.
  */
 export function placementPatch(pod: Pod, request: PodRequest): PatchOperation[] {
   const init = pod.spec.initContainers ?? [];

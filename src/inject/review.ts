@@ -8,9 +8,9 @@
  *   component's sidecar); one this webhook injected only gets the app env variable added to
  *   containers that appeared since (another webhook's), and its sidecar moved right after a
  *   mesh's proxy that another webhook put after it (its env variable taken back from the init
- *   containers the move puts ahead of it), unless another webhook changed the pod
- *   in a way its annotations would have been denied for (a container on one of the proxy's
- *   ports): that pod is denied, as it would fail at run time;
+ *   containers the move puts ahead of it), unless another webhook changed the pod in a way
+ *   its annotations would have been denied for (a container on one of the proxy's ports):
+ *   that pod is denied, as it would fail at run time;
  * - a pod whose annotations are bad or incomplete is denied, naming each annotation and
  *   what to set: it asked for the proxy and must not start without it;
  * - otherwise the JSONPatch that adds the sidecar.

@@ -132,10 +132,16 @@ export function attachToken(
 }
 
 /**
+ * URI references to a resource (RFC 9110 §10.2.2, §8.7) the client may dereference or
+ * cache under: on Vidispine's origin they would send it around the proxy, without a token.
+ */
+const RESOURCE_REFERENCES: ReadonlySet<string> = new Set(['location', 'content-location']);
+
+/**
  * Step "rewrite response headers": Vidispine's headers minus hop-by-hop fields and
- * `WWW-Authenticate`, with `Location` (and the URL of a `Refresh`) moved to the origin the
- * client used. The `status` of the answer they head decides whether a `Content-Length` may
- * stay.
+ * `WWW-Authenticate`, with `Location`, `Content-Location` (and the URL of a `Refresh`)
+ * moved to the origin the client used. The `status` of the answer they head decides
+ * whether a `Content-Length` may stay.
  */
 export function clientResponseHeaders(
   raw: readonly string[],
@@ -145,7 +151,7 @@ export function clientResponseHeaders(
 ): string[] {
   const drop = status < 200 || status === 204 ? RESPONSE_DROPPED_WITHOUT_CONTENT : RESPONSE_DROPPED;
   return withoutHopByHop(raw, drop, (lower, value) =>
-    lower === 'location'
+    RESOURCE_REFERENCES.has(lower)
       ? rewriteLocation(value, clientHost)
       : lower === 'refresh'
         ? rewriteRefresh(value, (url) => rewriteLocation(url, clientHost))

@@ -1,7 +1,8 @@
 /**
  * `Location` rewriting: Vidispine names itself in redirects (e.g. `303` after creating
  * an item); the client must be sent back through the proxy, on the origin it used. The URL
- * of a `Refresh` is rewritten the same way, as nginx's `proxy_redirect` does.
+ * of a `Refresh` is rewritten the same way, as nginx's `proxy_redirect` does, and a
+ * `Content-Location`, as Apache's `ProxyPassReverse` does.
  */
 import { pathPrefix } from '../vidispine/connection';
 

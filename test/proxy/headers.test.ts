@@ -187,15 +187,19 @@ describe('an answer with a length', () => {
   });
 });
 
-describe('response Location', () => {
+describe('response Location and Content-Location', () => {
   const marked: LocationRewriter = (location, host) => `rewritten(${location}, ${host})`;
 
-  it('is the only value rewritten, in any case', () => {
+  it('and Content-Location are the only values rewritten, in any case', () => {
     const raw = [
       'location',
       'http://vs/API/a',
       'Content-Location',
       'http://vs/API/b',
+      'CONTENT-LOCATION',
+      'http://vs/API/b2',
+      'Content-Location-X',
+      'http://vs/API/b3',
       'Link',
       '<http://vs/API/c>',
       'X-Location',
@@ -209,7 +213,11 @@ describe('response Location', () => {
       'location',
       'rewritten(http://vs/API/a, h:1)',
       'Content-Location',
-      'http://vs/API/b',
+      'rewritten(http://vs/API/b, h:1)',
+      'CONTENT-LOCATION',
+      'rewritten(http://vs/API/b2, h:1)',
+      'Content-Location-X',
+      'http://vs/API/b3',
       'Link',
       '<http://vs/API/c>',
       'X-Location',

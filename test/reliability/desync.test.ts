@@ -308,6 +308,26 @@ describe('request hygiene', () => {
     }
   });
 
+  it('a Content-Location on Vidispine is moved like a Location, on both engines', async () => {
+    upstream.respond = (request) =>
+      request.target === '/API/item/VX-1'
+        ? `HTTP/1.1 200 OK\r\nContent-Location: ${upstream.url}/API/item/VX-1;version=2?x=1\r\nContent-Length: 0\r\n\r\n`
+        : ok(`answer ${request.sequence}`);
+    try {
+      for (const body of ['', 'Content-Length: 2\r\n\r\nhi']) {
+        const result = await rawRequest(
+          h.port,
+          `PUT /API/item/VX-1 HTTP/1.1\r\nHost: legacy.example:8080\r\n${body === '' ? '\r\n' : body}`,
+        );
+        expect(result.responses.map((r) => [r.status, r.header('content-location')])).toEqual([
+          [200, 'http://legacy.example:8080/API/item/VX-1;version=2?x=1'],
+        ]);
+      }
+    } finally {
+      upstream.respond = (request) => ok(`answer ${request.sequence}`);
+    }
+  });
+
   it('HTTP/1.0 without Host: a Location on Vidispine becomes a path, never its address', async () => {
     upstream.respond = (request) =>
       request.target === '/API/item'

@@ -39,8 +39,9 @@ import {
   attachToken,
   clientResponseHeaders,
   isAscii,
-  statusLineProblem,
+  answerStatusProblem,
   transferCodingProblem,
+  UNOFFERED_SWITCH,
 } from './headers';
 import type { LocationRewriter } from './location';
 import { noteStrippedRunAs, type Notice } from './notices';
@@ -182,8 +183,9 @@ class PooledCall implements Dispatcher.DispatchHandler {
   onHeaders(status: number, headers: Buffer[], resume: () => void, decoded: string): boolean {
     const statusMessage = reasonBytes(status, decoded);
     // Checked before interim answers: below 100 is no status at all, not one to wait past
-    // (undici would wait for a final answer until the response timeout).
-    const problem = statusLineProblem(status, statusMessage);
+    // (undici would wait for a final answer until the response timeout), and a 101 ends
+    // HTTP on its connection, so no final answer follows it.
+    const problem = answerStatusProblem(status, statusMessage);
     if (problem !== undefined) {
       this.destroy(new UpstreamProtocolError(problem));
       return false;
@@ -393,7 +395,7 @@ class Exchange implements Turn {
     upstreamReq.on('upgrade', (_res, socket: Socket) => {
       socket.destroy();
       // The socket is already detached from the request: no `error` event would follow.
-      this.onUpstreamError(upstreamReq, new UpstreamProtocolError('101 to a plain request'));
+      this.onUpstreamError(upstreamReq, new UpstreamProtocolError(UNOFFERED_SWITCH));
     });
     limitConnect(upstreamReq, upstream.connectTimeoutMs);
     switch (this.plan) {
@@ -648,7 +650,7 @@ class Exchange implements Turn {
       return;
     }
     const problem =
-      statusLineProblem(upstreamRes.statusCode ?? 0, upstreamRes.statusMessage) ??
+      answerStatusProblem(upstreamRes.statusCode ?? 0, upstreamRes.statusMessage) ??
       transferCodingProblem(upstreamRes.rawHeaders);
     if (problem !== undefined) {
       upstreamReq.destroy(new UpstreamProtocolError(problem));

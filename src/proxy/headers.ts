@@ -190,6 +190,22 @@ export function statusLineProblem(status: number, reason: string | undefined): s
   return isValidReason(reason) ? undefined : 'control byte in the reason phrase';
 }
 
+/** Why a `101` to a request that offered no protocol to switch to cannot be passed on. */
+export const UNOFFERED_SWITCH = '101 to a plain request';
+
+/**
+ * `statusLineProblem` for what Node's clients hand over as an answer rather than as a switch
+ * of protocols: a `101` there came without the `Connection: Upgrade` a switch needs (RFC 9110
+ * §7.8), and to a request without `Upgrade` it switches to a protocol the client never
+ * offered (§15.2.2). No HTTP answer follows it on its connection.
+ */
+export function answerStatusProblem(
+  status: number,
+  reason: string | undefined,
+): string | undefined {
+  return status === 101 ? '101 without Connection: Upgrade' : statusLineProblem(status, reason);
+}
+
 /**
  * Why an answer's transfer coding cannot be passed on (→ 502), or undefined when it can:
  * anything but `chunked` alone (RFC 9112 §6.1). Node's parser undoes only the chunking,

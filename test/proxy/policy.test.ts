@@ -9,6 +9,7 @@ import { CHUNKED, NO_BODY, lengthFraming } from '../../src/proxy/framing';
 import {
   attachToken,
   isAscii,
+  answerStatusProblem,
   statusLineProblem,
   transferCodingProblem,
   clientResponseHeaders,
@@ -185,6 +186,13 @@ describe('status line', () => {
     for (const bad of [0, 99, 600, 999]) {
       expect(statusLineProblem(bad, 'OK')).toBe(`status ${bad}`);
     }
+  });
+
+  it('as an answer rather than a switch, a 101 is not valid either; the rest as in a status line', () => {
+    expect(answerStatusProblem(101, 'Switching Protocols')).toBe('101 without Connection: Upgrade');
+    for (const ok of [100, 102, 200, 599]) expect(answerStatusProblem(ok, 'OK')).toBeUndefined();
+    expect(answerStatusProblem(999, 'OK')).toBe('status 999');
+    expect(answerStatusProblem(200, 'O\x01K')).toBe('control byte in the reason phrase');
   });
 });
 

@@ -88,6 +88,20 @@ describe('101 Switching Protocols to a plain request', () => {
     expect(reply.status).toBe(502);
     expect(h.observer.upstreamErrors).toEqual(['protocol']);
   });
+
+  // Without `Connection: Upgrade` neither client reads it as a switch: `node:http` took it for
+  // the final answer and passed the 101 on, undici failed on it as on a bug of its own.
+  it.each([
+    ['without a body (undici)', 'GET /API/bad HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['with a body (node:http)', 'POST /API/bad HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi'],
+  ])('without Connection: Upgrade, to a request %s: 502 too', async (_, request) => {
+    upstream.respond = answering('HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n');
+    const result = await rawRequest(h.port, request);
+    expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
+      [502, 'Vidispine sent an answer that is not valid HTTP\n'],
+    ]);
+    expect(h.observer.upstreamErrors).toEqual(['protocol']);
+  });
 });
 
 describe('bytes that are not HTTP', () => {

@@ -25,6 +25,7 @@ import {
 import { NO_BODY } from './framing';
 import {
   attachToken,
+  answerStatusProblem,
   clientResponseHeaders,
   statusLineProblem,
   transferCodingProblem,
@@ -292,7 +293,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     });
     upstreamReq.on('response', (res) => {
       const problem =
-        statusLineProblem(res.statusCode ?? 0, res.statusMessage) ??
+        answerStatusProblem(res.statusCode ?? 0, res.statusMessage) ??
         transferCodingProblem(res.rawHeaders);
       if (problem !== undefined) {
         upstreamReq.destroy(new UpstreamProtocolError(problem));

@@ -249,32 +249,41 @@ describe('a connection refused without switching protocols', () => {
   );
 });
 
-it('a 101 to another protocol than the WebSocket asked for is a 502, never relabelled websocket', async () => {
-  // RFC 9110 §7.8: a server may switch only to a protocol the client offered.
-  const switching = http.createServer();
-  // An upgraded socket is the handler's: the server's closeAllConnections no longer sees it.
-  const switched: Socket[] = [];
-  switching.on('upgrade', (_req: http.IncomingMessage, socket: Socket) => {
-    switched.push(socket);
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n');
+describe('a 101 no WebSocket client could take is a 502, never passed on', () => {
+  it.each([
+    // RFC 9110 §7.8: a server may switch only to a protocol the client offered; the proxy
+    // never relabels it websocket.
+    ['to another protocol than the WebSocket asked for', 'Upgrade: h2c\r\nConnection: Upgrade\r\n'],
+    // Node reads it as an answer, not a switch (§7.8 wants the two together): passed on, the
+    // client got a 101 stripped of its Upgrade, on a connection never spliced.
+    [
+      'without Connection: Upgrade',
+      'Upgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n',
+    ],
+  ])('%s', async (_, fields) => {
+    const accepted: Socket[] = [];
+    const switching = net.createServer((socket) => {
+      accepted.push(socket);
+      socket.once('data', () => socket.write(`HTTP/1.1 101 Switching Protocols\r\n${fields}\r\n`));
+    });
+    await new Promise<void>((resolve) => switching.listen(0, '127.0.0.1', resolve));
+    const { port } = switching.address() as AddressInfo;
+    const r = await startHarness({ forwardTo: `http://127.0.0.1:${port}` });
+    try {
+      const result = await rawRequest(
+        r.port,
+        'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        { untilClosed: true },
+      );
+      expect(result.responses.map((x) => x.status)).toEqual([502]);
+      expect(r.observer.upstreamErrors).toEqual(['protocol']);
+    } finally {
+      await r.close();
+      for (const socket of accepted) socket.destroy();
+      switching.close();
+    }
   });
-  await new Promise<void>((resolve) => switching.listen(0, '127.0.0.1', resolve));
-  const { port } = switching.address() as AddressInfo;
-  const r = await startHarness({ forwardTo: `http://127.0.0.1:${port}` });
-  try {
-    const result = await rawRequest(
-      r.port,
-      'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-      { untilClosed: true },
-    );
-    expect(result.responses.map((x) => x.status)).toEqual([502]);
-    expect(r.observer.upstreamErrors).toEqual(['protocol']);
-  } finally {
-    await r.close();
-    for (const socket of switched) socket.destroy();
-    switching.close();
-  }
 });
 
 describe('a WebSocket client that stops reading', () => {

@@ -10,7 +10,13 @@ import { UpstreamTimeoutError } from './errors';
 
 export interface Upstream {
   readonly url: URL;
-  readonly request: typeof http.request;
+  /**
+   * A request to Vidispine whose answer keeps all its header fields, as undici's does: Node's
+   * client keeps only the first 1,000 by default and drops the rest without a word (a
+   * `Content-Length` or `Set-Cookie` among them). The size of a head stays bounded by Node's
+   * `maxHeaderSize`.
+   */
+  request(options: http.RequestOptions): http.ClientRequest;
   readonly agent: http.Agent;
   /**
    * undici's pool, for requests without a body: its HTTP/1.1 client costs about half of
@@ -72,6 +78,7 @@ export function createUpstream(config: VidispineConfig): Upstream {
     scheduling: 'lifo',
   });
   const freshAgent = createAgent(url, trust, { keepAlive: false });
+  const send = requestFor(url);
   let pool: Pool | undefined;
   let freshPool: Pool | undefined;
   let failing = false;
@@ -86,7 +93,11 @@ export function createUpstream(config: VidispineConfig): Upstream {
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return {
     url,
-    request: requestFor(url),
+    request: (options) => {
+      const req = send(options);
+      req.maxHeadersCount = 0;
+      return req;
+    },
     agent,
     pool: () => (pool ??= makePool()),
     dispatchFresh: (options, handler) =>

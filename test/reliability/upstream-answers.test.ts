@@ -117,6 +117,27 @@ describe('bytes that are not HTTP', () => {
   });
 });
 
+describe('an answer with more header fields than Node keeps by default', () => {
+  // Node's HTTP client kept the first 1,000 or so and dropped the rest without a word.
+  let fields = '';
+  for (let i = 0; i < 1500; i++) fields += `X-${i}: a\r\n`;
+  it.each([
+    ['without a body (undici)', 'GET /API/bad HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['with a body (node:http)', 'POST /API/bad HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi'],
+  ])('to a request %s: every field reaches the client', async (_, request) => {
+    upstream.respond = answering(
+      `HTTP/1.1 200 OK\r\n${fields}Set-Cookie: last=1\r\nContent-Length: 3\r\n\r\nabc`,
+    );
+    const [answer] = (await rawRequest(h.port, request)).responses;
+    expect([answer.status, answer.header('set-cookie'), answer.header('content-length')]).toEqual([
+      200,
+      'last=1',
+      '3',
+    ]);
+    expect(answer.headers.filter(([name]) => name.startsWith('X-'))).toHaveLength(1500);
+  });
+});
+
 describe('a transfer coding other than chunked alone', () => {
   // Node's parser undoes only the chunking (or reads to the close): the client would get
   // gzip bytes as the body itself, nothing saying so. nginx refuses such an answer too.

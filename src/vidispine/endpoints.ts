@@ -87,11 +87,19 @@ export function createServerFacts(): ServerFacts {
 }
 
 /**
- * Whether an answer shows that the endpoint asked exists: anything but a 404 or a 5xx. A
- * server still starting, or a front end before it, answers those to every path, so moving
- * on such an answer would keep a user whose name there is not the account's (an access key,
- * an LDAP alias) on an endpoint that refuses it long after the server is up.
+ * What `GET /API/user/{name}/token` itself answers: 400 (`seconds` above the cap), 401 (a
+ * credential refused), 403 (another user's token without `_administrator`, a refused RunAs),
+ * 409 (a disabled user).
+ */
+const ENDPOINT_REFUSALS: ReadonlySet<number> = new Set([400, 401, 403, 409]);
+
+/**
+ * Whether an answer shows that the endpoint asked exists: a 2xx, or a refusal only Vidispine's
+ * token endpoint gives. A server still starting, or a front end before it, answers others to
+ * every path (a 404, a 5xx, a redirect to its login page, a rate limiter's 429, its own 407),
+ * so moving on one of those would keep a user whose name there is not the account's (an access
+ * key, an LDAP alias) on an endpoint that refuses it long after the server is up.
  */
 export function showsEndpoint(status: number): boolean {
-  return status !== 404 && status < 500;
+  return (status >= 200 && status < 300) || ENDPOINT_REFUSALS.has(status);
 }

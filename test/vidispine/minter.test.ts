@@ -488,6 +488,38 @@ describe('a server that answers 404 to everything while it starts', () => {
     expect(sim.calls({ endpoint: 'user_token' })).toBe(1);
   });
 
+  it.each([
+    ['a rate limiter’s 429', 429, 'rate_limited', {}],
+    ['a redirect to a login page', 302, 'bad_request', { location: '/login?next=%2FAPI' }],
+    ['a proxy’s own 407', 407, 'bad_request', {}],
+  ] as const)(
+    'stays on GET /API/token when a front end answers the per-user endpoint with %s',
+    async (_name, status, reason, headers) => {
+      const paths: string[] = [];
+      const recorder = await recordingServer((req, res) => {
+        const path = (req.url ?? '').split('?')[0];
+        paths.push(path);
+        // Starting: one 404 on GET /API/token; the front end's own answer on the other path.
+        if (path !== '/API/token') res.writeHead(status, headers).end();
+        else if (paths.length === 1) res.writeHead(404).end();
+        else res.writeHead(200, { 'content-type': 'text/plain' }).end('fresh-token');
+      });
+      try {
+        const minter = createTokenMinter({
+          vidispine: vidispine(),
+          user: user('alice', { kind: 'literal', value: 'alice-password' }),
+          transport: recorder.transport,
+        });
+        expect((await mintFails(minter, reason)).endpoint).toBe('user_token');
+        expect(minter.endpoint).toBe('token');
+        expect((await minter.mint()).value).toBe('fresh-token');
+        expect(paths).toEqual(['/API/token', '/API/user/alice/token', '/API/token']);
+      } finally {
+        await recorder.close();
+      }
+    },
+  );
+
   it('moves once the per-user endpoint answers, though with a refusal', async () => {
     const old = createSimulator({ tokenEndpoint: false });
     await old.listen(0, '127.0.0.1');

@@ -14,7 +14,8 @@ export interface SimContext {
   readonly faults: FaultSwitch;
   readonly counters: CallCounter;
   readonly items: ItemStore;
-  readonly lifetime: LifetimePolicy & { readonly defaultSeconds: number };
+  /** `maxSeconds` may change at run time (`setMaxSeconds`), as Vidispine's configuration can. */
+  lifetime: LifetimePolicy & { readonly defaultSeconds: number };
   readonly refusedRunAsStatus: 401 | 403;
   /** Send `Reason:` with refused credentials. */
   readonly reasonHeader: boolean;

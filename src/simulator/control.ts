@@ -32,6 +32,7 @@ const UserBody = z
   .strict();
 const KeyBody = z.object({ status: z.enum(['ACTIVE', 'INACTIVE']) }).strict();
 const BackendBody = z.object({ available: z.boolean() }).strict();
+const LifetimeBody = z.object({ maxSeconds: z.number().int().min(1) }).strict();
 /** Every endpoint the simulator counts: the record type makes leaving one out an error. */
 const ENDPOINTS: Readonly<Record<CallEndpoint, true>> = {
   token: true,
@@ -72,6 +73,7 @@ const ROUTES: Record<string, Handler> = {
   },
   'POST keys/:name': (sim, b, _q, id) => sim.setAccessKeyStatus(id, KeyBody.parse(b).status),
   'POST backend': (sim, b) => sim.setBackendAvailable(BackendBody.parse(b).available),
+  'POST lifetime': (sim, b) => sim.setMaxSeconds(LifetimeBody.parse(b).maxSeconds),
   'GET stats': (sim) => ({
     openConnections: sim.openConnections(),
     inFlightRequests: sim.inFlightRequests(),

@@ -40,7 +40,7 @@ class SimulatorServer implements Simulator {
   constructor(options: SimulatorOptions) {
     this.baseNow = options.now ?? Date.now;
     const now = (): number => this.now();
-    const lifetime = {
+    const lifetime = checkedLifetime({
       defaultSeconds: positiveInteger(
         'defaultSeconds',
         options.defaultSeconds ?? SIMULATOR_DEFAULTS.defaultSeconds,
@@ -50,12 +50,7 @@ class SimulatorServer implements Simulator {
         options.maxSeconds ?? SIMULATOR_DEFAULTS.maxSeconds,
       ),
       aboveMax: options.aboveMax ?? SIMULATOR_DEFAULTS.aboveMax,
-    };
-    if (lifetime.aboveMax === 'reject' && lifetime.defaultSeconds > lifetime.maxSeconds) {
-      throw new Error(
-        `simulator option defaultSeconds (${lifetime.defaultSeconds}) must not exceed maxSeconds (${lifetime.maxSeconds}) unless aboveMax is 'cap'`,
-      );
-    }
+    });
     const refreshSeconds =
       options.refreshIntervalSeconds ?? SIMULATOR_DEFAULTS.refreshIntervalSeconds;
     if (!(refreshSeconds >= 0)) throw new Error('refreshIntervalSeconds must be non-negative');
@@ -182,6 +177,13 @@ class SimulatorServer implements Simulator {
     this.ctx.backendAvailable = available;
   }
 
+  setMaxSeconds(seconds: number): void {
+    this.ctx.lifetime = checkedLifetime({
+      ...this.ctx.lifetime,
+      maxSeconds: positiveInteger('maxSeconds', seconds),
+    });
+  }
+
   tokenInfo(value: string): TokenInfo | undefined {
     const s = this.ctx.tokens.peek(value);
     return (
@@ -233,6 +235,19 @@ class SimulatorServer implements Simulator {
     }
     reject(res, 404, 'no such resource');
   }
+}
+
+/**
+ * Under `aboveMax: 'reject'`, a default lifetime above the cap would have every token request
+ * without `seconds` refused.
+ */
+function checkedLifetime(lifetime: SimContext['lifetime']): SimContext['lifetime'] {
+  if (lifetime.aboveMax === 'reject' && lifetime.defaultSeconds > lifetime.maxSeconds) {
+    throw new Error(
+      `simulator option defaultSeconds (${lifetime.defaultSeconds}) must not exceed maxSeconds (${lifetime.maxSeconds}) unless aboveMax is 'cap'`,
+    );
+  }
+  return lifetime;
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -134,6 +134,11 @@ export interface Simulator {
    * `503 No server available`. Default true.
    */
   setBackendAvailable(available: boolean): void;
+  /**
+   * `userTokenMaxInterval` from now on, as an administrator changes it: tokens already issued
+   * keep the lifetime they got. Throws where the options would (`maxSeconds`).
+   */
+  setMaxSeconds(seconds: number): void;
   tokenInfo(value: string): TokenInfo | undefined;
   openConnections(): number;
   inFlightRequests(): number;

@@ -159,6 +159,10 @@ describe('in-process control API', () => {
     );
     // A server that silently caps: tokens without `seconds` get the maximum.
     expect(() => createSimulator({ defaultSeconds: 120, aboveMax: 'cap' })).not.toThrow();
+    expect(() => sim.setMaxSeconds(1.5)).toThrow(/maxSeconds must be a positive integer/);
+    expect(() => sim.setMaxSeconds(30)).toThrow(
+      /defaultSeconds \(60\) must not exceed maxSeconds \(30\) unless aboveMax is 'cap'/,
+    );
     expect(() => createSimulator({ refreshIntervalSeconds: -1 })).toThrow(/refreshIntervalSeconds/);
     expect(() => sim.failTokenEndpoints({ kind: 'delay', ms: 2 ** 31 })).toThrow(
       /ms must be a number 0\.\.2147483647/,

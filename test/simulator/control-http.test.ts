@@ -132,6 +132,24 @@ describe('HTTP control surface', () => {
       }
     });
 
+    it('changes userTokenMaxInterval at run time, for tokens issued from then on', async () => {
+      const { sim, mint } = await startSimulator({ controlPath: true, aboveMax: 'cap' });
+      try {
+        const info = async (token: string): Promise<unknown> =>
+          JSON.parse((await post(sim.url, '/__sim/tokens/info', { token })).text);
+        const capped = await mint('alice', 'alice-password', '?seconds=600');
+        expect(await info(capped)).toMatchObject({ seconds: 60 });
+        expect((await post(sim.url, '/__sim/lifetime', { maxSeconds: 600 })).status).toBe(204);
+        const lifted = await mint('alice', 'alice-password', '?seconds=600');
+        expect(await info(lifted)).toMatchObject({ seconds: 600 });
+        expect(await info(capped)).toMatchObject({ seconds: 60 });
+        expect((await post(sim.url, '/__sim/lifetime', { maxSeconds: 0 })).status).toBe(400);
+        expect((await post(sim.url, '/__sim/lifetime', { maxSeconds: '60' })).status).toBe(400);
+      } finally {
+        await sim.close();
+      }
+    });
+
     it('switches access keys and the backend', async () => {
       const { sim, get } = await setup();
       try {

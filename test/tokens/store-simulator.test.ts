@@ -489,3 +489,69 @@ describe('a server that caps lifetimes at 60 s, used every 10 s', () => {
     expect(status.expiresAt).toBeLessThanOrEqual(w.sim.tokenInfo(lease.value)?.expiresAt ?? 0);
   });
 });
+
+describe('a server whose cap of 60 s is lifted at run time (600 s configured, used every 10 s)', () => {
+  const MINUTE = 60_000;
+  const HOUR = 60 * MINUTE;
+  beforeAll(() => {
+    server = { maxSeconds: 60, aboveMax: 'cap' };
+  });
+
+  /** The client's requests every 10 s for `ms`; the mints they and the renewals took. */
+  async function traffic(w: World, ms: number): Promise<number> {
+    const before = w.sim.calls({ endpoint: 'token' });
+    for (let t = 0; t < ms; t += 10_000) {
+      await w.clock.advance(10_000);
+      expect(await w.use('alice')).toBe(200);
+    }
+    return w.sim.calls({ endpoint: 'token' }) - before;
+  }
+
+  async function learned(): Promise<World> {
+    const w = await world([
+      user('alice', { kind: 'literal', value: 'alice-password' }, { seconds: 600 }),
+    ]);
+    await w.store.get('alice');
+    while (!w.names().includes('lifetimeLearned')) {
+      await w.clock.advance(10_000);
+      await w.use('alice');
+    }
+    return w;
+  }
+
+  /** When the configured lifetime comes back, on the store's clock. */
+  function restoredAt(w: World): () => number | undefined {
+    let at: number | undefined;
+    w.store.on('lifetimeRestored', () => (at ??= w.clock.now()));
+    return () => at;
+  }
+
+  it('goes back to the configured lifetime at the first re-test once the cap is lifted', async () => {
+    const w = await learned();
+    w.sim.setMaxSeconds(600);
+    const liftedAt = w.clock.now();
+    const restored = restoredAt(w);
+    await traffic(w, 5 * MINUTE);
+    expect((restored() ?? Infinity) - liftedAt).toBeLessThanOrEqual(3 * MINUTE);
+    expect(w.store.status()[0].effectiveSeconds).toBe(600);
+    // 600 s tokens renewed at ~70 % of 595 s: 8 or 9 mints an hour.
+    expect(await traffic(w, HOUR)).toBeLessThanOrEqual(9);
+  });
+
+  it('keeps re-testing while the cap stays, so a cap lifted hours later is noticed within about an hour', async () => {
+    const w = await learned();
+    // Re-tests 1, 2, 4 … 32 min apart fail while the cap holds; from then on one an hour.
+    const capped = await traffic(w, 3 * HOUR);
+    expect(w.names().filter((n) => n.startsWith('lifetime'))).toEqual(['lifetimeLearned']);
+    expect(w.store.status()[0].effectiveSeconds).toBe(50);
+    w.sim.setMaxSeconds(600);
+    const liftedAt = w.clock.now();
+    const restored = restoredAt(w);
+    await traffic(w, 65 * MINUTE);
+    // At most the hour between two re-tests, a renewal and the age the re-test waits for.
+    expect((restored() ?? Infinity) - liftedAt).toBeLessThanOrEqual(65 * MINUTE);
+    // ~115 mints an hour on the learned 50 s; 8 or 9 on the configured 600 s again.
+    expect(capped / 3).toBeGreaterThan(100);
+    expect(await traffic(w, HOUR)).toBeLessThanOrEqual(9);
+  });
+});

@@ -84,15 +84,28 @@ export function refuteShorter(state: LearningState, ageMs: number): LearningStat
 }
 
 /**
- * The age at which a token must still be accepted to refute every remembered early
- * rejection: just past the agreement band of the oldest one (by 10 %, at least 1 s), and
- * short of the configured lifetime. Undefined when nothing is remembered or no such age
- * exists. A learned lifetime is tested this way (GET /API/whoami with a retired token at
- * that age) soon after it was learned, so one that came from removals grows back quickly.
+ * A retired token Vidispine still took at `ageMs`, counted from when the token surely existed
+ * (so it was at least that old on the server): every remembered early rejection at a lower
+ * age was not a cap that still holds, since each is counted from the mint's send and its
+ * token was at most that old when refused. They were removals, or the cap has been raised
+ * since; either way they are forgotten.
+ */
+export function refuteYounger(state: LearningState, ageMs: number): LearningState {
+  const kept = state.early.filter((b) => b.ageMs >= ageMs);
+  return kept.length === state.early.length ? state : { early: kept };
+}
+
+/**
+ * The age at which a retired token is checked (GET /API/whoami) to test a learned lifetime:
+ * just past the latest age of a remembered early rejection (by 10 %, at least 1 s, for the
+ * time a request takes to reach Vidispine), and short of the configured lifetime. Still
+ * taken there, it refutes them all (`refuteYounger`): the configured lifetime comes back, one
+ * learned from removals for good, and a cap raised part of the way is learned anew from the
+ * tokens that die at it. Undefined when nothing is remembered or no such age exists.
  */
 export function retestAgeMs(state: LearningState, configuredMs: number): number | undefined {
   if (state.early.length === 0) return undefined;
-  const beyond = Math.max(...state.early.map((b) => b.ageMs)) * (1 + AGREEMENT);
-  if (beyond >= configuredMs) return undefined;
-  return Math.min(beyond + Math.max(1_000, beyond * 0.1), (beyond + configuredMs) / 2);
+  const latest = Math.max(...state.early.map((b) => b.ageMs));
+  if (latest >= configuredMs) return undefined;
+  return Math.min(latest + Math.max(1_000, latest * 0.1), (latest + configuredMs) / 2);
 }

@@ -14,6 +14,7 @@ import {
   learnFromRejection,
   NOTHING_LEARNED,
   refuteShorter,
+  refuteYounger,
   retestAgeMs,
 } from './lifetime-learning';
 import { provesAccepted } from '../vidispine/acceptance';
@@ -616,9 +617,10 @@ class LruTokenStore implements TokenStore {
   }
 
   /**
-   * A token just retired by a renewal is checked at an age the learned lifetime says it
-   * cannot reach: accepted, the lifetime was learned from removals and the configured one
-   * comes back; refused, the next test waits longer (1 min doubling to 1 h).
+   * A token just retired by a renewal is checked just past the age its predecessors died at:
+   * accepted, those deaths were removals or the cap has been raised since, and the configured
+   * lifetime comes back (a cap raised part of the way is learned anew); refused, the next test
+   * waits longer (1 min doubling to 1 h).
    */
   private planRetest(slot: Slot, retired: Held): void {
     const configuredMs = slot.user.token.seconds * 1000;
@@ -640,7 +642,7 @@ class LruTokenStore implements TokenStore {
     if (this.stopped) return;
     const now = this.clock.now();
     if (result === 'alive') {
-      slot.learning = refuteShorter(slot.learning, sentAt - born);
+      slot.learning = refuteYounger(slot.learning, sentAt - born);
       this.restoreIfRefuted(slot);
     }
     slot.retestAfter = now + slot.retestDelayMs;

@@ -9,6 +9,7 @@ import {
   learnFromRejection,
   NOTHING_LEARNED,
   refuteShorter,
+  refuteYounger,
   retestAgeMs,
 } from '../../src/tokens/lifetime-learning';
 import { renewAt, safetyMarginMs } from '../../src/tokens/renew-policy';
@@ -481,36 +482,49 @@ describe('lifetime learning', () => {
     expect(learn([...apart, 67_000, 48_000], 3_600_000, [...alive, 0, 40_000]).at(-1)).toBe(46);
   });
 
+  /** Early rejections at 20 s and 40 s. */
+  const twoEarly = {
+    early: [
+      { ageMs: 20_000, aliveMs: 15_000 },
+      { ageMs: 40_000, aliveMs: 35_000 },
+    ],
+  };
+  const only40 = { early: [{ ageMs: 40_000, aliveMs: 35_000 }] };
+
   it('forgets early rejections that an accepted older token refutes, keeping the rest', () => {
-    const state = {
-      early: [
-        { ageMs: 20_000, aliveMs: 15_000 },
-        { ageMs: 40_000, aliveMs: 35_000 },
-      ],
-    };
+    const state = twoEarly;
     // Accepted within the agreement band (up to a quarter more) refutes nothing.
     expect(refuteShorter(state, 25_000)).toBe(state);
-    expect(refuteShorter(state, 25_001)).toEqual({ early: [{ ageMs: 40_000, aliveMs: 35_000 }] });
+    expect(refuteShorter(state, 25_001)).toEqual(only40);
     expect(refuteShorter(state, 50_001)).toEqual(NOTHING_LEARNED);
     expect(refuteShorter(state, 10_000)).toBe(state);
   });
 
-  it('re-tests a learned lifetime just past the agreement band, short of the configured one', () => {
+  it('forgets, after a re-test, every early rejection at a lower age than the retired token was taken at', () => {
+    expect(refuteYounger(twoEarly, 20_000)).toBe(twoEarly);
+    expect(refuteYounger(twoEarly, 20_001)).toEqual(only40);
+    expect(refuteYounger(twoEarly, 40_000)).toEqual(only40);
+    expect(refuteYounger(twoEarly, 40_001)).toEqual(NOTHING_LEARNED);
+  });
+
+  it('re-tests a learned lifetime just past the latest early rejection, short of the configured one', () => {
     const state = {
       early: [
-        { ageMs: 20_000, aliveMs: 0 },
         { ageMs: 21_000, aliveMs: 0 },
+        { ageMs: 20_000, aliveMs: 0 },
       ],
     };
-    expect(retestAgeMs(state, 60_000)).toBe(21_000 * 1.25 + 2_625);
-    expect(retestAgeMs({ early: [{ ageMs: 10_000, aliveMs: 0 }] }, 14_000)).toBe(
-      (12_500 + 14_000) / 2,
-    );
-    expect(retestAgeMs({ early: [{ ageMs: 40_000, aliveMs: 0 }] }, 50_000)).toBeUndefined();
+    // 10 % past the latest…
+    expect(retestAgeMs(state, 60_000)).toBe(23_100);
+    // …at least 1 s…
+    expect(retestAgeMs({ early: [{ ageMs: 9_000, aliveMs: 0 }] }, 60_000)).toBe(10_000);
+    // …and no further than halfway to the configured lifetime.
+    expect(retestAgeMs({ early: [{ ageMs: 40_000, aliveMs: 0 }] }, 44_000)).toBe(42_000);
+    expect(retestAgeMs({ early: [{ ageMs: 49_999, aliveMs: 0 }] }, 50_000)).toBe(49_999.5);
+    expect(retestAgeMs({ early: [{ ageMs: 50_000, aliveMs: 0 }] }, 50_000)).toBeUndefined();
     expect(retestAgeMs(NOTHING_LEARNED, 60_000)).toBeUndefined();
-    // A token accepted at that age refutes every remembered rejection.
-    const age = retestAgeMs(state, 60_000) ?? 0;
-    expect(refuteShorter(state, age).early).toEqual([]);
+    // A token taken at that age refutes every remembered rejection.
+    expect(refuteYounger(state, retestAgeMs(state, 60_000) ?? 0)).toEqual(NOTHING_LEARNED);
   });
 });
 

@@ -490,21 +490,25 @@ describe('a server that caps lifetimes at 60 s, used every 10 s', () => {
   });
 });
 
-describe('a server whose cap of 60 s is lifted at run time (600 s configured, used every 10 s)', () => {
+describe('a server whose cap of 60 s is raised at run time (600 s configured, used every 10 s)', () => {
   const MINUTE = 60_000;
   const HOUR = 60 * MINUTE;
   beforeAll(() => {
     server = { maxSeconds: 60, aboveMax: 'cap' };
   });
 
-  /** The client's requests every 10 s for `ms`; the mints they and the renewals took. */
-  async function traffic(w: World, ms: number): Promise<number> {
+  /**
+   * The client's requests every 10 s for `ms`: the mints they and the renewals took, and the
+   * 401s of dead tokens (which the forwarder would send again with a new one).
+   */
+  async function traffic(w: World, ms: number): Promise<{ mints: number; dead: number }> {
     const before = w.sim.calls({ endpoint: 'token' });
+    let dead = 0;
     for (let t = 0; t < ms; t += 10_000) {
       await w.clock.advance(10_000);
-      expect(await w.use('alice')).toBe(200);
+      if ((await w.use('alice')) === 401) dead += 1;
     }
-    return w.sim.calls({ endpoint: 'token' }) - before;
+    return { mints: w.sim.calls({ endpoint: 'token' }) - before, dead };
   }
 
   async function learned(): Promise<World> {
@@ -531,27 +535,48 @@ describe('a server whose cap of 60 s is lifted at run time (600 s configured, us
     w.sim.setMaxSeconds(600);
     const liftedAt = w.clock.now();
     const restored = restoredAt(w);
-    await traffic(w, 5 * MINUTE);
+    expect(await traffic(w, 5 * MINUTE)).toMatchObject({ dead: 0 });
     expect((restored() ?? Infinity) - liftedAt).toBeLessThanOrEqual(3 * MINUTE);
     expect(w.store.status()[0].effectiveSeconds).toBe(600);
     // 600 s tokens renewed at ~70 % of 595 s: 8 or 9 mints an hour.
-    expect(await traffic(w, HOUR)).toBeLessThanOrEqual(9);
+    expect((await traffic(w, HOUR)).mints).toBeLessThanOrEqual(9);
   });
 
   it('keeps re-testing while the cap stays, so a cap lifted hours later is noticed within about an hour', async () => {
     const w = await learned();
     // Re-tests 1, 2, 4 … 32 min apart fail while the cap holds; from then on one an hour.
     const capped = await traffic(w, 3 * HOUR);
+    expect(capped.dead).toBe(0);
     expect(w.names().filter((n) => n.startsWith('lifetime'))).toEqual(['lifetimeLearned']);
     expect(w.store.status()[0].effectiveSeconds).toBe(50);
     w.sim.setMaxSeconds(600);
     const liftedAt = w.clock.now();
     const restored = restoredAt(w);
-    await traffic(w, 65 * MINUTE);
+    expect(await traffic(w, 65 * MINUTE)).toMatchObject({ dead: 0 });
     // At most the hour between two re-tests, a renewal and the age the re-test waits for.
     expect((restored() ?? Infinity) - liftedAt).toBeLessThanOrEqual(65 * MINUTE);
     // ~115 mints an hour on the learned 50 s; 8 or 9 on the configured 600 s again.
-    expect(capped / 3).toBeGreaterThan(100);
-    expect(await traffic(w, HOUR)).toBeLessThanOrEqual(9);
+    expect(capped.mints / 3).toBeGreaterThan(100);
+    expect((await traffic(w, HOUR)).mints).toBeLessThanOrEqual(9);
+  });
+
+  it('learns a cap raised part of the way (60 → 90 s) anew, where the 50 s learned under 60 s held for good', async () => {
+    const w = await learned();
+    expect(await traffic(w, HOUR)).toMatchObject({ dead: 0 });
+    w.sim.setMaxSeconds(90);
+    // Back to 600 s at the next re-test, then two tokens that die at 90 s teach the new cap.
+    expect(await traffic(w, 65 * MINUTE)).toMatchObject({ dead: 2 });
+    expect(w.names().filter((n) => n.startsWith('lifetime'))).toEqual([
+      'lifetimeLearned',
+      'lifetimeRestored',
+      'lifetimeLearned',
+    ]);
+    const { effectiveSeconds } = w.store.status()[0];
+    expect(effectiveSeconds).toBeGreaterThanOrEqual(80);
+    expect(effectiveSeconds).toBeLessThan(90);
+    // ~115 mints an hour on 50 s tokens; about 70 on 80 s ones.
+    const after = await traffic(w, HOUR);
+    expect(after.dead).toBe(0);
+    expect(after.mints).toBeLessThanOrEqual(75);
   });
 });

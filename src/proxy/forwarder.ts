@@ -41,7 +41,6 @@ import {
   isAscii,
   answerStatusProblem,
   transferCodingProblem,
-  UNOFFERED_SWITCH,
 } from './headers';
 import type { LocationRewriter } from './location';
 import { noteStrippedRunAs, type Notice } from './notices';
@@ -395,7 +394,7 @@ class Exchange implements Turn {
     upstreamReq.on('upgrade', (_res, socket: Socket) => {
       socket.destroy();
       // The socket is already detached from the request: no `error` event would follow.
-      this.onUpstreamError(upstreamReq, new UpstreamProtocolError(UNOFFERED_SWITCH));
+      this.onUpstreamError(upstreamReq, new UpstreamProtocolError('101 to a plain request'));
     });
     limitConnect(upstreamReq, upstream.connectTimeoutMs);
     switch (this.plan) {

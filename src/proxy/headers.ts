@@ -190,9 +190,6 @@ export function statusLineProblem(status: number, reason: string | undefined): s
   return isValidReason(reason) ? undefined : 'control byte in the reason phrase';
 }
 
-/** Why a `101` to a request that offered no protocol to switch to cannot be passed on. */
-export const UNOFFERED_SWITCH = '101 to a plain request';
-
 /**
  * `statusLineProblem` for what Node's clients hand over as an answer rather than as a switch
  * of protocols: a `101` there came without the `Connection: Upgrade` a switch needs (RFC 9110

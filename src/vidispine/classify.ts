@@ -170,17 +170,42 @@ function redirectMessage(user: string, target: URL, settings: MintSettings): str
 
 /**
  * The answer with each of `secrets` (what the request carried: the Authorization value, the
- * secret; none empty) blanked out of its `Reason:`, which messages quote: a server or gateway
- * that repeats the credentials it refused must not put them in a log, `/status` or a
- * client's 503. In the order given: a longer one that holds a shorter one comes first.
+ * secret; none empty) blanked out of its `Reason:` and its `Location`, which messages quote:
+ * a server or gateway that repeats the credentials it refused, or a login page that puts
+ * them in the path it redirects to, must not put them in a log, `/status` or a client's
+ * 503. In the order given: a longer one that holds a shorter one comes first.
  */
 export function withoutSecrets(answer: HttpAnswer, secrets: readonly string[]): HttpAnswer {
-  const { reason } = answer;
-  if (reason === undefined) return answer;
+  const { reason, location } = answer;
+  if (reason === undefined && location === undefined) return answer;
   return {
     ...answer,
-    reason: secrets.reduce((text, secret) => text.split(secret).join('[REDACTED]'), reason),
+    reason: reason === undefined ? undefined : blanked(reason, secrets),
+    location: location === undefined ? undefined : blankedLocation(location, secrets),
   };
+}
+
+function blanked(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
+}
+
+/** Runs of percent escapes: decoded together, so a character of several UTF-8 bytes is one. */
+const ESCAPES = /(?:%[0-9a-f]{2})+/gi;
+
+/**
+ * A `Location` with `secrets` blanked out as a URL would carry them: percent-encoded (an
+ * Authorization value's space and `=` always are). Decoded only where it carried one, so any
+ * other target is quoted as sent.
+ */
+function blankedLocation(location: string, secrets: readonly string[]): string {
+  const decoded = location.replace(ESCAPES, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+  return secrets.some((secret) => decoded.includes(secret)) ? blanked(decoded, secrets) : location;
 }
 
 /** `; Vidispine says: "…"` from a `Reason:` header, one line of visible text, bounded. */

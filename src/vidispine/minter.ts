@@ -102,8 +102,8 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
           throw signal?.aborted ? signal.reason : err;
         },
       );
-      // What Vidispine (or a gateway) may repeat in a `Reason:`, as a header would carry it;
-      // the whole Authorization value before the base64 inside it.
+      // What Vidispine (or a gateway) may repeat in a `Reason:` or a `Location`, as a header
+      // would carry it; the whole Authorization value before the base64 inside it.
       const sent = [
         authorization,
         authorization.slice(BASIC.length),

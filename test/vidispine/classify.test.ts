@@ -251,9 +251,41 @@ describe('withoutSecrets', () => {
     });
   });
 
-  it('leaves an answer without a Reason as it is', () => {
+  it('leaves an answer without a Reason or a Location as it is', () => {
     const ok = answer(200, 'tok');
     expect(withoutSecrets(ok, ['tok'])).toBe(ok);
+  });
+
+  it('blanks each secret out of a Location, percent-encoded in any case of hex or not', () => {
+    const moved = answer(302, '', { location: '/login/Basic%20YWxpY2U6cHc%3d/pw?to=Basic+x' });
+    expect(withoutSecrets(moved, ['Basic YWxpY2U6cHc=', 'YWxpY2U6cHc=', 'pw'])).toEqual({
+      ...moved,
+      reason: undefined,
+      location: '/login/[REDACTED]/[REDACTED]?to=Basic+x',
+    });
+  });
+
+  it('decodes a character of several bytes whole, and keeps escapes that decode to none', () => {
+    const moved = answer(302, '', { location: '/%FF/p%C3%A4ss%E2%82%AC/%C3' });
+    expect(withoutSecrets(moved, ['päss€', 'not in it'])).toEqual({
+      ...moved,
+      reason: undefined,
+      location: '/%FF/[REDACTED]/%C3',
+    });
+  });
+
+  it('quotes a Location that carries no secret as sent, escapes and all', () => {
+    const moved = answer(302, '', { location: '/log%20in/%2Fx', reason: 'moved' });
+    expect(withoutSecrets(moved, ['pw'])).toEqual({ ...moved });
+  });
+
+  it('blanks a Reason of an answer without a Location, and leaves it without one', () => {
+    const refused = answer(401, '', { reason: 'bad pw' });
+    expect(withoutSecrets(refused, ['pw'])).toEqual({
+      ...refused,
+      reason: 'bad [REDACTED]',
+      location: undefined,
+    });
   });
 });
 

@@ -658,6 +658,21 @@ describe('server and network failures', () => {
     );
   });
 
+  it('blanks the credential it sent out of where a redirect points, percent-encoded or not', async () => {
+    // A login front end that puts what it was sent into the path it redirects to.
+    const err = await failureAgainst((req, res) => {
+      const sent = req.headers.authorization ?? '';
+      const echoed = `/login/${encodeURIComponent(sent)}/alice-password/API/token`;
+      res.writeHead(302, { location: echoed }).end();
+    }, 'bad_request');
+    const basic = Buffer.from('alice:alice-password').toString('base64');
+    expect(err.message).not.toContain(basic.replace(/=+$/, ''));
+    expect(err.message).not.toContain('alice-password');
+    expect(err.message).toMatch(
+      /redirected the token request for "alice" to http:\/\/127\.0\.0\.1:\d+\/login\/\[REDACTED\]\/\[REDACTED\]\/API\/token: /,
+    );
+  });
+
   it('names where a redirect points, and follows none', async () => {
     let requests = 0;
     const err = await failureAgainst((_req, res) => {

@@ -83,10 +83,36 @@ function splitUserinfo(value: string): { prefix: string; userinfo: boolean; rest
     : { prefix, userinfo: true, rest: value.slice(at + 1) };
 }
 
+/**
+ * A URL typed without its scheme: a host name or address, then maybe a port and a path (no
+ * `+` or `=`, which a base64 password holds and a path rarely does).
+ */
+const SCHEMELESS_URL =
+  /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]*\])(?::\d*)?(?:\/[\w.~/-]*)?$/i;
+
+/**
+ * Whether a value that is no Vidispine URL may still be quoted: it starts with a scheme or
+ * `//`, or has the shape of a URL without one once its userinfo is dropped. Anything else in
+ * the URL's place (a Secret's password mapped to the wrong variable, keys swapped in a file)
+ * may be the password itself.
+ */
+function urlShaped(value: string): boolean {
+  const { prefix, rest } = splitUserinfo(value);
+  return prefix !== '' || SCHEMELESS_URL.test(rest);
+}
+
 /** The URL as it may be shown: even a URL too broken to parse may carry a password. */
 function shownUrl(value: string): string {
   const { prefix, userinfo, rest } = splitUserinfo(value);
   return shownValue(`${prefix}${userinfo ? '[REDACTED]@' : ''}${rest}`);
+}
+
+/** `"vidispine" is not a URL (e.g. http://vidispine)`, the value quoted only if `urlShaped`. */
+function notAUrl(value: string, what: string): string {
+  const example = `(e.g. ${exampleUrl(value)})`;
+  return urlShaped(value)
+    ? `"${shownUrl(value)}" is not ${what} ${example}`
+    : `the value is not ${what} ${example}; it does not look like one either (is it the secret itself? it is not shown)`;
 }
 
 /**
@@ -96,7 +122,7 @@ function shownUrl(value: string): string {
 function exampleUrl(value: string): string {
   const rest = splitUserinfo(value).rest.replace(/\/API\/?$/i, '');
   const guess = `http://${rest}`;
-  return rest !== '' && URL.canParse(guess) && !/\s/.test(rest)
+  return rest !== '' && urlShaped(value) && URL.canParse(guess) && !/\s/.test(rest)
     ? shownValue(guess)
     : 'http://vidispine:8080';
 }
@@ -121,10 +147,10 @@ const baseUrl = text().transform((value, ctx) => {
   try {
     url = new URL(value);
   } catch {
-    return problem(`"${shownUrl(value)}" is not a URL ${example}`);
+    return problem(notAUrl(value, 'a URL'));
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return problem(`"${shownUrl(value)}" is not an http:// or https:// URL ${example}`);
+    return problem(notAUrl(value, 'an http:// or https:// URL'));
   }
   if (hasCredentials(url)) {
     return problem(

@@ -172,6 +172,22 @@ describe('a mistyped Vidispine URL is never echoed with its credentials', () => 
     expect(result.stderr).not.toMatch(/S3CRET|SECRET|:p@|u:pa/);
   });
 
+  // A Secret's password mapped to VIDISPINE_URL, or `url:` and `password:` swapped: a value
+  // with no scheme and not the shape of a host either may be the password, and is not shown.
+  it.each([
+    ['Tr0ub4dor&3!S3CRET', 'not a URL'],
+    ['kq+S3CRET/9xZ2vA==', 'not a URL'],
+    ['S3CRET:w!ld', 'not an http:// or https:// URL'],
+    ['my S3CRET phrase', 'not a URL'],
+  ])('VIDISPINE_URL=%s is refused without being quoted', async (url, what) => {
+    const result = await runCli(['check'], { env: envOnly({ ...alice, VIDISPINE_URL: url }) });
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')).toContain(
+      `  VIDISPINE_URL: the value is ${what} (e.g. http://vidispine:8080); it does not look like one either (is it the secret itself? it is not shown)`,
+    );
+    expect(result.stderr).not.toContain('S3CRET');
+  });
+
   it('vidispine.url in a file', async () => {
     const config = yaml(
       'vidispine: { url: "//admin:S3CRET@vidispine:8080" }\nusers: [{ name: alice, password: x }]\n',

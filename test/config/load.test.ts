@@ -181,7 +181,7 @@ describe('environment mode', () => {
     ],
     [
       { VIDISPINE_URL: 'not a url' },
-      'VIDISPINE_URL: "not a url" is not a URL (e.g. http://vidispine:8080)',
+      'VIDISPINE_URL: the value is not a URL (e.g. http://vidispine:8080); it does not look like one either (is it the secret itself? it is not shown)',
     ],
     [
       { PROXY_LISTEN: '8080' },
@@ -267,8 +267,8 @@ describe('environment mode', () => {
     ],
     [
       'a URL with a terminal escape and a bidi override',
-      { VIDISPINE_URL: 'not a url\x1b[2J\u202e' },
-      'VIDISPINE_URL: "not a url?[2J?" is not a URL (e.g. http://vidispine:8080)',
+      { VIDISPINE_URL: 'http//not a url\x1b[2J\u202e' },
+      'VIDISPINE_URL: "http//not a url?[2J?" is not a URL (e.g. http://vidispine:8080)',
     ],
     [
       'a listen address with a terminal title sequence',

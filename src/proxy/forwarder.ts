@@ -549,9 +549,9 @@ class Exchange implements Turn {
       this.admitted.authority,
       status,
     );
-    // An error answer may quote the credential it refused: ours never reaches the client.
-    if (status >= 400) withoutToken(headers, this.sentToken);
-    return headers;
+    // An answer may quote the credential it was sent (a refusal's Reason, a front end's
+    // redirect built from it): ours never reaches the client, whatever the status.
+    return withoutToken(headers, this.sentToken);
   }
 
   /** Node refused to write Vidispine's answer head: 502 instead. */

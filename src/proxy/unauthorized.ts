@@ -1,7 +1,8 @@
 /**
- * What the forwarder passes on of a refusal. Vidispine (Apache Shiro) may explain one in a
- * `Reason:` header, and that can name the credential presented — the proxy's own token,
- * which must never reach a client or a log line. It is blanked out wherever it appears.
+ * What the forwarder passes on of an answer's headers. Vidispine (Apache Shiro) may explain a
+ * refusal in a `Reason:` header, and a front end may build a redirect from the Authorization
+ * it got: either can name the credential presented — the proxy's own token, which must never
+ * reach a client or a log line. It is blanked out wherever it appears.
  */
 import { shownValue } from '../visible-text';
 

@@ -175,8 +175,12 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     authority: string | undefined,
     res: IncomingMessage,
     server: Socket,
+    token: string,
   ): void {
-    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, authority, 101);
+    const headers = withoutToken(
+      clientResponseHeaders(res.rawHeaders, rewriteLocation, authority, 101),
+      token,
+    );
     headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
     let text: string;
     try {
@@ -211,9 +215,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     token: string,
   ): void {
     const status = res.statusCode ?? 502;
-    const headers = clientResponseHeaders(res.rawHeaders, rewriteLocation, authority, status);
-    // An error answer may quote the credential it refused: ours never reaches the client.
-    if (status >= 400) withoutToken(headers, token);
+    // As a plain request's answer: the credential it was sent never reaches the client.
+    const headers = withoutToken(
+      clientResponseHeaders(res.rawHeaders, rewriteLocation, authority, status),
+      token,
+    );
     headers.push('Connection', 'close');
     let text: string;
     try {
@@ -289,7 +295,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       server.setTimeout(0);
       if (serverEarly.length > 0) server.unshift(serverEarly);
       if (u.early.length > 0) client.unshift(u.early);
-      splice(user, client, u.authority, res, server);
+      splice(user, client, u.authority, res, server, lease.value);
     });
     upstreamReq.on('response', (res) => {
       const problem =

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
@@ -148,6 +149,53 @@ it("passes on the replay's 401 without the proxy's token in its Reason header", 
   } finally {
     await r.close();
     rejecting.close();
+  }
+});
+
+it("passes on a redirect or a 101 without the proxy's token in their headers", async () => {
+  // A front end that builds a redirect, and a header of its switch, from the Authorization.
+  const echoing = http.createServer();
+  echoing.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
+    const token = (req.headers.authorization ?? '').replace(/^token /, '');
+    if (req.url === '/APIWS/moved') {
+      socket.end(
+        `HTTP/1.1 302 Found\r\nLocation: /APIWS/echo?token=${token}\r\n` +
+          'Content-Length: 0\r\nConnection: close\r\n\r\n',
+      );
+      return;
+    }
+    const accept = createHash('sha1')
+      .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest('base64');
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${accept}\r\nX-Seen-Authorization: token ${token}\r\n\r\n`,
+    );
+  });
+  await new Promise<void>((resolve) => echoing.listen(0, '127.0.0.1', resolve));
+  const { port } = echoing.address() as AddressInfo;
+  const r = await startHarness({ forwardTo: `http://127.0.0.1:${port}` });
+  try {
+    const moved = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${r.port}/APIWS/moved`, { followRedirects: false });
+      ws.once('unexpected-response', (_req, res) => resolve(res));
+      ws.once('open', () => reject(new Error('upgraded')));
+      ws.on('error', () => undefined);
+    });
+    expect(moved.statusCode).toBe(302);
+    expect(moved.headers.location).toBe('/APIWS/echo?token=[REDACTED]');
+    const switched = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${r.port}/APIWS/echo`);
+      ws.once('upgrade', (res) => {
+        resolve(res);
+        ws.terminate();
+      });
+      ws.once('error', reject);
+    });
+    expect(switched.headers['x-seen-authorization']).toBe('token [REDACTED]');
+  } finally {
+    await r.close();
+    echoing.close();
   }
 });
 

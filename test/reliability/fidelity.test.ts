@@ -163,6 +163,41 @@ test('a Reason header is logged as one line of visible text, bounded, whatever V
   }
 }, 20_000);
 
+test("no answer's headers carry the proxy's token to the client, a redirect's or a success's either", async () => {
+  // A front end that builds redirects, and a header, from the Authorization it was sent.
+  const upstream = createServer((req, res) => {
+    const token = (req.headers.authorization ?? '').replace(/^token /, '');
+    if (req.url === '/API/moved') {
+      res.writeHead(303, {
+        Location: `/API/item?token=${token}`,
+        Refresh: `0; url=/API/item/${token}`,
+        'Content-Length': '0',
+      });
+    } else {
+      res.writeHead(200, { 'X-Seen-Authorization': `token ${token}`, 'Content-Length': '2' });
+    }
+    res.end(req.url === '/API/moved' ? undefined : 'ok');
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const r = await startApp({
+    forwardTo: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+  });
+  try {
+    const token = r.app.store.current('alice')?.value ?? '';
+    expect(token).not.toBe('');
+    const moved = await call(r.port(), { path: '/API/moved' });
+    expect(moved.status).toBe(303);
+    expect(moved.headers.location).toBe('/API/item?token=[REDACTED]');
+    expect(moved.headers.refresh).toBe('0; url=/API/item/[REDACTED]');
+    const ok = await call(r.port(), { path: '/API/item' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers['x-seen-authorization']).toBe('token [REDACTED]');
+  } finally {
+    await r.close();
+    await new Promise((resolve) => upstream.close(resolve));
+  }
+}, 20_000);
+
 test('the no-auth checks pass through', async () => {
   const r = await startApp();
   try {

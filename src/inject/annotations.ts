@@ -126,7 +126,7 @@ export const ANNOTATIONS = {
     'env',
     'environment variable name',
     '— (none set)',
-    "set in every app container (and every init container after the proxy; not a service mesh's) to `http://127.0.0.1:<port>/API`, before their own variables, which may use it as `$(NAME)`; replaces a variable of that name where it stands",
+    "set in every app container (and every init container after the proxy; not a service mesh's) to `http://127.0.0.1:<port>/API`, before their own variables, which may use it as `$(NAME)`; never changes a variable of the pod's own: a pod with a container that sets one of that name (a value other than the proxy's URL, or `valueFrom`) is denied, naming the container",
   ),
   startAfter: doc(
     'start-after',
@@ -197,8 +197,8 @@ const SHOWN_LIMIT = 64;
 /** Text of the pod's as a message shows it: cut short, what a terminal would act on as `?`. */
 const visible = (value: string): string => visibleText(value, SHOWN_LIMIT);
 
-/** A value as a message quotes it. */
-function shown(value: string): string {
+/** A value of the pod's as a message quotes it. */
+export function shown(value: string): string {
   return JSON.stringify(visible(value));
 }
 

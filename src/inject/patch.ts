@@ -4,7 +4,15 @@
  * applied (env changes to init containers come before the sidecar shifts them by one).
  */
 import { LRUCache } from 'lru-cache';
-import { INJECTED, METRICS_LABEL, type PodRequest, STATUS_ANNOTATION } from './annotations';
+import {
+  ANNOTATIONS,
+  type AnnotationProblem,
+  INJECTED,
+  METRICS_LABEL,
+  type PodRequest,
+  shown,
+  STATUS_ANNOTATION,
+} from './annotations';
 import type { Pod, PodContainer } from './k8s';
 import { firstAfterSidecar, MESH_CONTAINERS, sidecarIndex, sidecarMove } from './placement';
 import {
@@ -20,7 +28,7 @@ import {
 
 export type PatchOperation =
   | {
-      readonly op: 'add' | 'replace';
+      readonly op: 'add';
       readonly path: string;
       /** A `JsonText` here (not inside another value) is written as it is. */
       readonly value: unknown;
@@ -166,60 +174,78 @@ function proxyEnv(request: PodRequest): ProxyEnv | undefined {
 const isEntry = (e: EnvEntry, entry: ProxyEnv): boolean =>
   e.name === entry.name && e.value === entry.value && e.valueFrom === undefined;
 
-/**
- * Sets `entry` in one container's env (at `container`, its pointer): replaces entries of the
- * same name (the app asked for the proxy), leaves one that already is exactly `entry` alone.
- * A new entry goes first: Kubernetes expands `$(NAME)` in an env value only from the
- * variables before it, and the app's own may be written from it (`$(VIDISPINE_API)/item`).
- */
-function envEntryOperations(
-  env: readonly EnvEntry[],
-  container: string,
-  entry: ProxyEnv,
-): PatchOperation[] {
-  if (env.length === 0) return [{ op: 'add', path: `${container}/env`, value: [entry] }];
-  const operations: PatchOperation[] = [];
-  let named = false;
-  env.forEach((e, j) => {
-    if (e.name !== entry.name) return;
-    named = true;
-    if (!isEntry(e, entry))
-      operations.push({ op: 'replace', path: `${container}/env/${j}`, value: entry });
-  });
-  return named ? operations : [{ op: 'add', path: `${container}/env/0`, value: entry }];
+/** A container that gets the env variable, and the pointer to it. */
+interface EnvReceiver {
+  readonly container: PodContainer;
+  readonly at: string;
+  readonly init: boolean;
 }
 
 /**
- * Sets `name=value` in each of the listed containers (`field` is `containers` or
- * `initContainers`) from index `first` on, but the proxy and a service mesh's.
+ * The containers the env variable goes to: every app container, and every init container
+ * that starts after the proxy (one before it runs before the proxy listens), but the proxy
+ * and a service mesh's.
  */
-function envOperations(
-  containers: readonly PodContainer[],
-  field: 'containers' | 'initContainers',
-  entry: ProxyEnv,
-  first: number,
-): PatchOperation[] {
-  const operations: PatchOperation[] = [];
-  containers.forEach((c, i) => {
-    if (i >= first && c.name !== CONTAINER_NAME && !MESH_CONTAINERS.has(c.name))
-      operations.push(...envEntryOperations(c.env ?? [], pointer('spec', field, i), entry));
-  });
-  return operations;
+function envReceivers(pod: Pod, request: PodRequest): EnvReceiver[] {
+  const receivers: EnvReceiver[] = [];
+  const add = (
+    list: readonly PodContainer[],
+    field: 'containers' | 'initContainers',
+    first: number,
+  ): void =>
+    list.forEach((container, i) => {
+      if (i >= first && container.name !== CONTAINER_NAME && !MESH_CONTAINERS.has(container.name))
+        receivers.push({
+          container,
+          at: pointer('spec', field, i),
+          init: field === 'initContainers',
+        });
+    });
+  const init = pod.spec.initContainers ?? [];
+  add(init, 'initContainers', firstAfterSidecar(init, request.startAfter));
+  // The app's containers start after every init container, the proxy included.
+  add(pod.spec.containers, 'containers', 0);
+  return receivers;
 }
 
 /**
- * The env variable the pod asked for, in every app container and every init container that
- * starts after the proxy; empty when none was asked.
+ * The containers that set the env variable the pod asked for themselves, each a problem.
+ * Setting it there would change the app's own setting without a word (replaced, or shadowed
+ * by an entry after it, as Kubernetes takes the last of a name), and keeping the app's would
+ * leave the annotation unheeded: the pod's two answers are for its owner to pick. The value is
+ * never quoted: an env value may hold anything, a credential included.
+ */
+export function envClashes(pod: Pod, request: PodRequest): AnnotationProblem[] {
+  const entry = proxyEnv(request);
+  if (entry === undefined) return [];
+  return envReceivers(pod, request)
+    .filter(({ container }) =>
+      (container.env ?? []).some((e) => e.name === entry.name && !isEntry(e, entry)),
+    )
+    .map(({ container, init }) => ({
+      annotation: ANNOTATIONS.env.name,
+      problem: `${init ? 'init container' : 'container'} ${shown(container.name)} sets ${entry.name} itself, which the webhook would change to the proxy's URL (${entry.value}): remove it there to point that container at the proxy, or set ${ANNOTATIONS.env.name} to a variable the pod does not set`,
+    }));
+}
+
+/**
+ * The env variable the pod asked for, first in each container that gets it and has none of
+ * that name yet; a container whose variable of that name is already the proxy's URL is left
+ * as it is (`envClashes` denies one of the pod's own). First: Kubernetes expands `$(NAME)` in
+ * an env value only from the variables before it, and the app's own may be written from it
+ * (`$(VIDISPINE_API)/item`). Empty when none was asked.
  */
 export function appEnvPatch(pod: Pod, request: PodRequest): PatchOperation[] {
   const entry = proxyEnv(request);
   if (entry === undefined) return [];
-  const init = pod.spec.initContainers ?? [];
-  return [
-    ...envOperations(init, 'initContainers', entry, firstAfterSidecar(init, request.startAfter)),
-    // The app's containers start after every init container, the proxy included.
-    ...envOperations(pod.spec.containers, 'containers', entry, 0),
-  ];
+  const operations: PatchOperation[] = [];
+  for (const { container, at } of envReceivers(pod, request)) {
+    const env = container.env ?? [];
+    if (env.length === 0) operations.push({ op: 'add', path: `${at}/env`, value: [entry] });
+    else if (!env.some((e) => e.name === entry.name))
+      operations.push({ op: 'add', path: `${at}/env/0`, value: entry });
+  }
+  return operations;
 }
 
 type Metadata = NonNullable<Pod['metadata']>;

@@ -9,10 +9,12 @@
  *   containers that appeared since (another webhook's), and its sidecar moved right after a
  *   mesh's proxy that another webhook put after it (its env variable taken back from the init
  *   containers the move puts ahead of it), unless another webhook changed the pod in a way
- *   its annotations would have been denied for (a container on one of the proxy's ports):
- *   that pod is denied, as it would fail at run time;
+ *   its annotations would have been denied for (a container on one of the proxy's ports,
+ *   or setting the env variable itself): that pod is denied, as it would fail at run time
+ *   or run with a setting nobody wrote;
  * - a pod whose annotations are bad or incomplete is denied, naming each annotation and
- *   what to set: it asked for the proxy and must not start without it;
+ *   what to set: it asked for the proxy and must not start without it; so is one with a
+ *   container that sets the env variable itself, which the webhook never changes;
  * - otherwise the JSONPatch that adds the sidecar.
  *
  * `dryRun` needs nothing special: the decision has no side effects.
@@ -21,11 +23,13 @@ import {
   type AnnotationProblem,
   type InjectDefaults,
   optedIn,
+  type PodRequest,
   readPodRequest,
 } from './annotations';
 import { readPod, type Pod } from './k8s';
 import {
   appEnvPatch,
+  envClashes,
   hasSidecar,
   injectedByUs,
   injectionPatch,
@@ -141,6 +145,17 @@ function listed(problems: readonly AnnotationProblem[]): string {
   return lines.join('; ');
 }
 
+/**
+ * What the pod asks for, or every problem with it: its annotations', then the variables of its
+ * own that the env variable would change (checked against the port the annotations name).
+ */
+function podRequest(pod: Pod, defaults: InjectDefaults): PodRequest | AnnotationProblem[] {
+  const asked = readPodRequest(pod, defaults);
+  if (Array.isArray(asked)) return asked;
+  const clashes = envClashes(pod, asked);
+  return clashes.length > 0 ? clashes : asked;
+}
+
 function isPodCreate(request: AdmissionRequest): boolean {
   const { group, version, kind } = request.kind;
   return (
@@ -165,7 +180,7 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
   // NodeRestriction admission refuses a mirror that mounts a Secret.
   if (pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined) return allow('ignored');
   if (!optedIn(pod)) return allow('not_labelled');
-  const asked = readPodRequest(pod, defaults);
+  const asked = podRequest(pod, defaults);
   if (hasSidecar(pod)) {
     // Added otherwise (the chart's template, the component): never a second proxy, never a denial.
     if (!injectedByUs(pod)) return allow('already_injected');

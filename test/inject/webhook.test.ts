@@ -137,21 +137,11 @@ describe('a pod that asks for the proxy', () => {
         ],
         containers: [
           { ...APP, env: [{ name: 'MODE', value: 'web' }] },
-          {
-            name: 'worker',
-            image: 'registry.example.com/shop:2',
-            env: [{ name: 'VIDISPINE_API', value: 'http://vidispine:8080/API' }],
-          },
+          { name: 'worker', image: 'registry.example.com/shop:2' },
           {
             name: 'reports',
             image: 'registry.example.com/shop:2',
-            env: [
-              {
-                name: 'VIDISPINE_API',
-                valueFrom: { configMapKeyRef: { name: 'shop', key: 'api' } },
-              },
-              { name: 'LANG', value: 'C' },
-            ],
+            env: [{ name: 'LANG', value: 'C' }],
           },
         ],
         volumes: [
@@ -171,9 +161,7 @@ describe('a pod that asks for the proxy', () => {
     const api = { name: 'VIDISPINE_API', value: 'http://127.0.0.1:8181/API' };
     expect(records(spec(result).initContainers)[1]?.env).toEqual([api]);
     expect(records(spec(result).containers)[0]?.env).toEqual([api, { name: 'MODE', value: 'web' }]);
-    // The app's own setting for where Vidispine is now points at the proxy.
     expect(records(spec(result).containers)[1]?.env).toEqual([api]);
-    // A reference is replaced too: the variable is the proxy's URL, whatever it pointed at.
     expect(records(spec(result).containers)[2]?.env).toEqual([api, { name: 'LANG', value: 'C' }]);
     expect(sidecarOf(result)?.env).toContainEqual({
       name: 'PROXY_LISTEN',
@@ -202,6 +190,107 @@ describe('a pod that asks for the proxy', () => {
         { name: 'SEARCH', value: 'http://127.0.0.1:8080/API/search' },
       ]);
     }
+  });
+
+  describe("never changes a variable of the pod's own of that name", () => {
+    const ENV_ASKS = { ...ASKS, 'vidispine-auth-proxy/env': 'VIDISPINE_API' };
+    const API = { name: 'VIDISPINE_API', value: 'http://127.0.0.1:8080/API' };
+    const DIRECT = { name: 'VIDISPINE_API', value: 'http://vidispine:8080/API?token=s3cr3t' };
+    const FROM_CONFIG = {
+      name: 'VIDISPINE_API',
+      valueFrom: { configMapKeyRef: { name: 'shop', key: 'api' } },
+    };
+    const MIGRATE = { name: 'migrate', image: 'registry.example.com/shop:2', args: ['migrate'] };
+
+    it.each<[string, Record<string, unknown>, string[]]>([
+      [
+        'an app container with a value of its own',
+        { containers: [APP, { ...APP, name: 'worker', env: [DIRECT] }] },
+        ['container "worker" sets VIDISPINE_API itself'],
+      ],
+      [
+        'an app container with a reference (valueFrom)',
+        { containers: [{ ...APP, env: [{ name: 'LANG', value: 'C' }, FROM_CONFIG] }] },
+        ['container "shop" sets VIDISPINE_API itself'],
+      ],
+      [
+        'an init container that starts after the proxy, and an app container',
+        {
+          initContainers: [{ ...MIGRATE, env: [DIRECT] }],
+          containers: [{ ...APP, env: [DIRECT] }],
+        },
+        [
+          'init container "migrate" sets VIDISPINE_API itself',
+          'container "shop" sets VIDISPINE_API itself',
+        ],
+      ],
+      [
+        "the webhook's own value beside one of the pod's (Kubernetes takes the last)",
+        { containers: [{ ...APP, env: [API, DIRECT] }] },
+        ['container "shop" sets VIDISPINE_API itself'],
+      ],
+    ])(
+      'denies a pod with %s, naming the container and the variable',
+      async (_what, podSpec, clashes) => {
+        const answer = await webhook.review(podReview(pod(podSpec, ENV_ASKS)));
+        expect(answer.allowed).toBe(false);
+        expect(answer.patch).toBeUndefined();
+        const message = answer.status?.message ?? '';
+        expect(message).toMatch(/^cannot add the vidispine-auth-proxy sidecar: /);
+        for (const clash of clashes)
+          expect(message).toContain(`vidispine-auth-proxy/env: ${clash}`);
+        expect(message).toContain(
+          'or set vidispine-auth-proxy/env to a variable the pod does not set',
+        );
+        // The pod's own value may hold anything, a credential included: never quoted.
+        expect(message).not.toContain('s3cr3t');
+        expect(message).not.toContain('vidispine:8080');
+      },
+    );
+
+    it("leaves the pod's own where the proxy's URL does not go (init containers before the proxy), and one that already is its URL", async () => {
+      const kuma = {
+        name: 'kuma-sidecar',
+        image: 'docker.io/kumahq/kuma-dp:2.9.0',
+        restartPolicy: 'Always',
+      };
+      const vault = { name: 'vault-agent-init', image: 'hashicorp/vault:1.18', env: [DIRECT] };
+      const stock = pod(
+        {
+          initContainers: [vault, kuma, { ...MIGRATE, env: [API] }],
+          containers: [{ ...APP, env: [{ name: 'LANG', value: 'C' }, API] }],
+        },
+        { ...ENV_ASKS, 'vidispine-auth-proxy/start-after': 'kuma-sidecar' },
+      );
+      const result = await injected(webhook, stock);
+      expect(names(spec(result).initContainers)).toEqual([
+        'vault-agent-init',
+        'kuma-sidecar',
+        'vidispine-auth-proxy',
+        'migrate',
+      ]);
+      expect(records(spec(result).initContainers)[0]).toEqual(vault);
+      // Set once, where it stood: no second entry.
+      expect(records(spec(result).initContainers)[3]?.env).toEqual([API]);
+      expect(records(spec(result).containers)[0]?.env).toEqual([{ name: 'LANG', value: 'C' }, API]);
+    });
+
+    it('on reinvocation, denies a pod another webhook gave a container setting the variable itself', async () => {
+      const added = structuredClone(await injected(webhook, pod({ containers: [APP] }, ENV_ASKS)));
+      (spec(added).containers as unknown[]).push({
+        name: 'log-shipper',
+        image: 'registry.example.com/shipper:1',
+        env: [FROM_CONFIG],
+      });
+      const answer = await webhook.review(podReview(added));
+      expect(answer.allowed).toBe(false);
+      expect(answer.status?.message).toMatch(
+        /^the pod changed after the vidispine-auth-proxy sidecar was added/,
+      );
+      expect(answer.status?.message).toContain(
+        'vidispine-auth-proxy/env: container "log-shipper" sets VIDISPINE_API itself',
+      );
+    });
   });
 
   it.each<[string, Record<string, unknown> | undefined]>([

@@ -183,6 +183,76 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     );
   });
 
+  describe("the gateway's extraEnv and the sidecar template's sidecar.extraEnv", () => {
+    const PROXY = {
+      image: { repository: 'registry.example.com/vidispine-auth-proxy' },
+      vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
+      credentials: { existingSecret: 'shop-vidispine' },
+    };
+    // What a gateway behind a slow load balancer, under its 256Mi limit, is given.
+    const GATEWAY_ENV = [
+      { name: 'SHUTDOWN_DELAY_SECONDS', value: '15' },
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=200' },
+    ];
+    const SIDECAR_ENV = [{ name: 'LOG_FORMAT', value: 'json' }];
+    const envOf = (p: { env: Map<string, Record<string, unknown>> } | undefined): unknown[] => [
+      ...(p?.env.values() ?? []),
+    ];
+
+    const gatewayAndSidecar = (name: string, more: Record<string, unknown>) => {
+      const rendered = renderAppWithSidecar(helm, join(dir, name), workload('Deployment', {}), {
+        ...PROXY,
+        extraEnv: GATEWAY_ENV,
+        terminationGracePeriodSeconds: 60,
+        ...more,
+      });
+      expect(schemaProblems(rendered.objects)).toEqual([]);
+      const proxies = proxyContainers(rendered.objects);
+      return { sidecar: proxies.find((p) => p.sidecar), gateway: proxies.find((p) => !p.sidecar) };
+    };
+
+    it("keeps the gateway's extraEnv out of the sidecar template's container", () => {
+      const { sidecar, gateway } = gatewayAndSidecar('gateway-env', {});
+      expect(envOf(gateway)).toEqual(expect.arrayContaining(GATEWAY_ENV));
+      // One entry of each name, so the kubelet's "last one wins" changes nothing.
+      const names = records(sidecar?.container.env).map((e) => e.name);
+      expect(new Set(names).size).toBe(names.length);
+      expect(sidecar?.env.get('SHUTDOWN_DELAY_SECONDS')?.value).toBe('0');
+      expect(sidecar?.env.has('NODE_OPTIONS')).toBe(false);
+    });
+
+    it("gives sidecar.extraEnv to the sidecar template's container alone", () => {
+      const { sidecar, gateway } = gatewayAndSidecar('sidecar-env', {
+        sidecar: { extraEnv: SIDECAR_ENV },
+      });
+      expect(envOf(sidecar)).toEqual(expect.arrayContaining(SIDECAR_ENV));
+      expect(gateway?.env.has('LOG_FORMAT')).toBe(false);
+      expect(envOf(gateway)).toEqual(expect.arrayContaining(GATEWAY_ENV));
+    });
+
+    it('refuses extraEnv beside a disabled gateway in the sidecar template, saying where it goes now', () => {
+      expect(() =>
+        renderAppWithSidecar(helm, join(dir, 'extra-env-no-gateway'), workload('Deployment', {}), {
+          ...PROXY,
+          gateway: { enabled: false },
+          extraEnv: SIDECAR_ENV,
+        }),
+      ).toThrow(
+        "extraEnv: the gateway's variables, and gateway.enabled is false: the sidecar template takes sidecar.extraEnv; move them there",
+      );
+    });
+
+    it('refuses the listeners in sidecar.extraEnv, naming it', () => {
+      expect(() =>
+        renderAppWithSidecar(helm, join(dir, 'sidecar-listen'), workload('Deployment', {}), {
+          ...PROXY,
+          gateway: { enabled: false },
+          sidecar: { extraEnv: [{ name: 'PROXY_LISTEN', value: '0.0.0.0:8080' }] },
+        }),
+      ).toThrow('sidecar.extraEnv: PROXY_LISTEN is set by the chart');
+    });
+  });
+
   const configSidecar = (listen: string, ca = '', more: Record<string, unknown> = {}): Rendered =>
     renderAppWithSidecar(
       helm,

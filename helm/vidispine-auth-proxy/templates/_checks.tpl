@@ -29,16 +29,23 @@ a data listener (the proxy exits 2 without either), and its ops listener on serv
 and off loopback, where the kubelet's probes ask (anywhere else fails them, and the kubelet
 restarts the proxy forever), apart from the data ports. A sidecar's users listen on loopback
 only: on any other address the pod IP would serve every caller as the app's Vidispine user.
-The chart sets the listeners and the configuration file itself: extraEnv may not set them
-a second time (the later of two entries wins, and the probes or the Service miss).
+The chart sets the listeners and the configuration file itself: the container's extraEnv
+(sidecar.extraEnv in the sidecar template) may not set them a second time (the later of two
+entries wins, and the probes or the Service miss). extraEnv is the gateway's alone: beside a
+disabled gateway the sidecar template refuses it rather than drop it, since it reached the
+sidecar before sidecar.extraEnv did.
 */}}
 {{- define "vidispine-auth-proxy.checkProxy" -}}
 {{- $v := .values -}}
+{{- $extra := include "vidispine-auth-proxy.extraEnv" . | fromJson -}}
+{{- if and .sidecar $v.extraEnv (not $v.gateway.enabled) -}}
+{{- fail "extraEnv: the gateway's variables, and gateway.enabled is false: the sidecar template takes sidecar.extraEnv; move them there" -}}
+{{- end -}}
 {{- $owned := dict "OPS_LISTEN" "service.opsPort" "PROXY_LISTEN" "service.ports (config.users[].listen with config)" "CONFIG_FILE" "config" -}}
-{{- range $v.extraEnv -}}
+{{- range $extra.env -}}
 {{- $name := toString .name -}}
 {{- with get $owned $name -}}
-{{- fail (printf "extraEnv: %s is set by the chart, from %s: remove it from extraEnv and set %s instead" $name . .) -}}
+{{- fail (printf "%s: %s is set by the chart, from %s: remove it from %s and set %s instead" $extra.path $name . $extra.path .) -}}
 {{- end -}}
 {{- end -}}
 {{- if $v.config -}}

@@ -187,10 +187,24 @@ change: the proxy would exit 2 at start, and the app's pod would never start.
 {{/*
 An env value the process reads as written. Kubernetes expands $(NAME) in env values from
 the variables before it and turns $$ into $, so a user named a$$b would reach the proxy as
-a$b; every $ doubled is read back as one. extraEnv is left as written, expansion and all.
+a$b; every $ doubled is read back as one. extraEnv and sidecar.extraEnv are left as written,
+expansion and all.
 */}}
 {{- define "vidispine-auth-proxy.envValue" -}}
 {{- toString . | replace "$" "$$" | quote -}}
+{{- end -}}
+
+{{/*
+The variables of the container's own: extraEnv for the gateway, sidecar.extraEnv for the
+sidecar template (one value for both gave a sidecar the gateway's shutdown delay or heap
+size). As JSON {"path": the value's name, "env": the list}, for the template and its checks.
+*/}}
+{{- define "vidispine-auth-proxy.extraEnv" -}}
+{{- if .sidecar -}}
+{{- toJson (dict "path" "sidecar.extraEnv" "env" (default (list) .values.sidecar.extraEnv)) -}}
+{{- else -}}
+{{- toJson (dict "path" "extraEnv" "env" (default (list) .values.extraEnv)) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -286,7 +300,7 @@ sidecar.resources instead of the gateway's resources).
       value: "0"
     {{- end }}
     {{- end }}
-    {{- with $v.extraEnv }}
+    {{- with index (include "vidispine-auth-proxy.extraEnv" . | fromJson) "env" }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
   volumeMounts:

@@ -898,6 +898,102 @@ describe.each(HELMS)('$name', (helm: Helm) => {
     });
   });
 
+  describe("resource quantities: the sidecar's and the injected proxy's take what Kubernetes takes", () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'vap-quantities-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** `helm template` with the webhook on and `resources` as sidecar.resources. */
+    const template = (name: string, resources: Record<string, unknown>) => {
+      const file = join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(
+        file,
+        stringify({
+          sidecar: { resources },
+          injector: { enabled: true, sidecar: { vidispineUrl: 'http://vidispine:8080' } },
+        }),
+      );
+      return runTool(helm.bin, ['template', 'vap', CHART, ...valuesArgs([file], WITH_IMAGE)]);
+    };
+
+    // k8s.io/apimachinery's resource.Quantity: <sign><number><suffix>, a number being
+    // digits, digits.digits, digits. or .digits, a suffix one of Ki Mi Gi Ti Pi Ei, n u m k
+    // M G T P E, or e/E and a signed integer; the API server refuses a negative request or
+    // limit. A YAML number is a quantity too.
+    it.each<[string, unknown, boolean]>([
+      ['whole', '1', true],
+      ['zero', '0', true],
+      ['negative zero', '-0', true],
+      ['milli', '250m', true],
+      ['a fraction', '0.5', true],
+      ['a fraction without its whole part', '.5', true],
+      ['a point without a fraction', '1.', true],
+      ['a plus sign', '+1', true],
+      ['a plus sign and milli', '+100m', true],
+      ['an exponent', '1e3', true],
+      ['a capital exponent', '1E3', true],
+      ['a negative exponent', '25e-3', true],
+      ['a signed exponent on a fraction', '1.5e+2', true],
+      ['nano', '500n', true],
+      ['micro', '5u', true],
+      ['kilo', '64k', true],
+      ['mega, giga, tera', '1M', true],
+      ['peta', '1P', true],
+      ['exa', '1E', true],
+      ['kibi', '512Ki', true],
+      ['a fraction of gibi', '1.5Gi', true],
+      ['pebi', '2Pi', true],
+      ['exbi', '1Ei', true],
+      ['a YAML integer', 1073741824, true],
+      ['a YAML float', 0.5, true],
+      ['negative', '-1', false],
+      ['negative milli', '-100m', false],
+      ['a capital K', '1K', false],
+      ['a unit of bytes', '1KB', false],
+      ['a lower-case binary suffix', '1mi', false],
+      ['a space before the suffix', '1 Gi', false],
+      ['a suffix alone', 'Gi', false],
+      ['an e without exponent', '1e', false],
+      ['an exponent without digits', '1e+', false],
+      ['two points', '1.2.3', false],
+      ['hexadecimal', '0x10', false],
+      ['two signs', '+-1', false],
+      ['a word', 'ten', false],
+    ])('%s (%j): accepted %s', (what, quantity, accepted) => {
+      const both = { cpu: quantity, memory: quantity };
+      const r = template(what, { requests: both, limits: both });
+      expect({ status: r.status, stderr: accepted ? r.stderr : '' }).toEqual({
+        status: accepted ? 0 : 1,
+        stderr: '',
+      });
+      if (!accepted) expect(r.stderr).toMatch(/sidecar/);
+    });
+
+    it.each<[string, Record<string, unknown>, string]>([
+      [
+        'an exponent above a binary limit',
+        { requests: { memory: '1e9' }, limits: { memory: '512Mi' } },
+        'sidecar.resources.requests.memory: 1e9 is above the memory limit 512Mi',
+      ],
+      [
+        'a signed request above a limit in millicores',
+        { requests: { cpu: '+1' }, limits: { cpu: '500m' } },
+        'sidecar.resources.requests.cpu: +1 is above the cpu limit 500m',
+      ],
+      [
+        'a fraction without its whole part above a limit in nanocores',
+        { requests: { cpu: '.5' }, limits: { cpu: '400000000n' } },
+        'sidecar.resources.requests.cpu: .5 is above the cpu limit 400000000n',
+      ],
+    ])('refuses %s, naming it', (what, resources, message) => {
+      const r = template(what, resources);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(message);
+    });
+  });
+
   describe('sidecar named template, included by an application chart', () => {
     let rendered: Rendered;
     beforeAll(() => {

@@ -722,8 +722,8 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
       'injector.resources.requests.cpu: 1 is above the cpu limit 500m (injector.resources.limits.cpu)',
     ],
     [
-      'a quantity form the chart does not compare',
-      'injector.sidecar.resources.limits.cpu=1e3',
+      'a quantity Kubernetes refuses (no suffix K)',
+      'injector.sidecar.resources.limits.cpu=1K',
       /resources.limits.cpu/,
     ],
     [

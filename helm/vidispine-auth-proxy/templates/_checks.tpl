@@ -191,16 +191,22 @@ given, percentages of the replicas rounded up.
 {{- end -}}
 
 {{/*
-A resource quantity in base units (cores, bytes), for comparing a request with its limit,
-in the forms compared here: a decimal number with m (CPU), or k M G T / Ki Mi Gi Ti
-(memory); empty for any other form.
+A resource quantity in base units (cores, bytes), for comparing a request with its limit:
+Kubernetes's forms (a signed number, digits. and .digits included, and a binary, decimal or
+exponent suffix), as the schema takes them; empty for any other. An exponent is a float's
+own, read whole.
 */}}
 {{- define "vidispine-auth-proxy.quantity" -}}
 {{- $q := toString . -}}
-{{- if regexMatch "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$" $q -}}
-{{- $suffix := regexReplaceAll "^[0-9]+(\\.[0-9]+)?" $q "" -}}
-{{- $scale := get (dict "" 1 "m" 0.001 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776) $suffix -}}
+{{- $number := "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)" -}}
+{{- if regexMatch (printf "%s([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?$" $number) $q -}}
+{{- $suffix := regexReplaceAll $number $q "" -}}
+{{- if regexMatch "^[eE]." $suffix -}}
+{{- $q | float64 -}}
+{{- else -}}
+{{- $scale := get (dict "" 1 "n" 1e-9 "u" 1e-6 "m" 0.001 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 "Ei" 1152921504606846976) $suffix -}}
 {{- mulf (trimSuffix $suffix $q | float64) $scale -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

@@ -1020,6 +1020,49 @@ describe('kubectl kustomize deploy/injector', () => {
     }
   });
 
+  it.each<[string, Record<string, string>]>([
+    ['namePrefix', { namePrefix: 'team-a-' }],
+    ['nameSuffix', { nameSuffix: '-v2' }],
+    [
+      'both, and a namespace',
+      { namePrefix: 'team-a-', nameSuffix: '-v2', namespace: 'media-tools' },
+    ],
+  ])(
+    'your %s: with follow-namespace under transformers: the TLS names, the CA injection, the issuers and the configuration name follow the Service',
+    (what, names) => {
+      const dir = mkdtempSync(join(tmpdir(), 'vap-injector-names-'));
+      try {
+        writeFileSync(
+          join(dir, 'kustomization.yaml'),
+          stringify({
+            resources: [relative(dir, DIR)],
+            ...names,
+            transformers: [relative(dir, join(ROOT, 'deploy', 'injector', 'follow-namespace'))],
+          }),
+        );
+        const { objects } = renderKustomization(dir);
+        const service = `${names.namePrefix ?? ''}vidispine-auth-proxy-injector${names.nameSuffix ?? ''}`;
+        const namespace = names.namespace ?? 'vidispine-auth-proxy';
+        expect([what, wiringProblems(objects)]).toEqual([what, []]);
+        expect([what, certManagerProblems(objects)]).toEqual([what, []]);
+        expect(one(objects, 'MutatingWebhookConfiguration').metadata.name).toBe(
+          `${service}.${namespace}`,
+        );
+        expect(tlsTarget(objects).dnsName).toBe(`${service}.${namespace}.svc`);
+        // Every Certificate is issued by a rendered Issuer: none would be issued otherwise.
+        for (const cert of byKind(objects, 'Certificate')) {
+          const issuer = String(at(cert, 'spec', 'issuerRef', 'name'));
+          expect([
+            cert.metadata.name,
+            byKind(objects, 'Issuer').map((i) => i.metadata.name),
+          ]).toEqual([cert.metadata.name, expect.arrayContaining([issuer])]);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
   it('installs in two namespaces, and an overlay moving one, keep a webhook configuration each, calling its own Service', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vap-injector-two-namespaces-'));
     try {
@@ -1218,6 +1261,31 @@ describe('kubectl kustomize deploy/injector/base with the provided-ca component'
     expect(providedCaProblems(objects, example)).toEqual([]);
     const { dnsName } = tlsTarget(objects);
     expect(dnsName).toBe('vidispine-auth-proxy-injector.media-tools.svc');
+    expect(new X509Certificate(file(example, 'tls.crt')).subjectAltName).toBe(
+      `DNS:${dnsName}, DNS:${dnsName}.cluster.local`,
+    );
+  });
+
+  it('your namePrefix: with follow-namespace under transformers and the Service name given to certificates.sh, the webhook is called under the name its certificate holds', () => {
+    const { root, example } = operatorCopy('prefixed');
+    const service = 'team-a-vidispine-auth-proxy-injector';
+    const r = runTool('bash', [join(root, SCRIPT), example, 'vidispine-auth-proxy', service]);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    const app = join(dir, 'prefixed-app');
+    mkdirSync(app);
+    writeFileSync(
+      join(app, 'kustomization.yaml'),
+      stringify({
+        resources: [relative(app, example)],
+        namePrefix: 'team-a-',
+        transformers: [relative(app, join(root, 'deploy', 'injector', 'follow-namespace'))],
+      }),
+    );
+    const { objects } = renderKustomization(app);
+    expect(wiringProblems(objects)).toEqual([]);
+    expect(providedCaProblems(objects, example)).toEqual([]);
+    const { dnsName } = tlsTarget(objects);
+    expect(dnsName).toBe(`${service}.vidispine-auth-proxy.svc`);
     expect(new X509Certificate(file(example, 'tls.crt')).subjectAltName).toBe(
       `DNS:${dnsName}, DNS:${dnsName}.cluster.local`,
     );

@@ -4,8 +4,9 @@
 #                    the caBundle the API server trusts stays the same across renewals
 #   tls.crt tls.key  the serving certificate (1 year) for the webhook Service's DNS names,
 #                    <service>.<namespace>.svc and .svc.cluster.local, signed by that CA
-# Usage: certificates.sh [DIR [NAMESPACE]]   (defaults: . and the namespace that
-# ../base/kustomization.yaml sets, which is where the webhook's Service is).
+# Usage: certificates.sh [DIR [NAMESPACE [SERVICE]]]   (defaults: ., the namespace that
+# ../base/kustomization.yaml sets, which is where the webhook's Service is, and the Service's
+# name, vidispine-auth-proxy-injector: give it as your namePrefix and nameSuffix make it).
 # Run it again to renew the serving certificate. Keep ca.key out of version control: it can
 # sign a certificate the API server would send pods to; only ca.crt, tls.crt and tls.key go
 # into the Secret.
@@ -15,7 +16,7 @@ dir=${1:-.}
 base="$(dirname "$0")/../base/kustomization.yaml"
 namespace=${2:-$(sed -n 's/^namespace: *//p' "$base" 2>/dev/null)}
 namespace=${namespace:-vidispine-auth-proxy}
-service=vidispine-auth-proxy-injector
+service=${3:-vidispine-auth-proxy-injector}
 ca_days=3650
 serving_days=365
 
@@ -37,7 +38,7 @@ if [ -s ca.crt ] && [ -s ca.key ]; then
 else
   openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
     -keyout "$work/ca.key" -out "$work/ca.crt" -days "$ca_days" \
-    -subj "/CN=$service-ca" \
+    -subj "/CN=vidispine-auth-proxy-injector-ca" \
     -addext 'basicConstraints=critical,CA:TRUE,pathlen:0' \
     -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null
   mv "$work/ca.key" ca.key

@@ -32,6 +32,20 @@ describe('parseQuantity', () => {
     ['+100m', 0.1],
     ['+1Gi', 2 ** 30],
     ['-0', 0],
+    // resource.ParseQuantity reads a number without digits (a sign or a point alone, or
+    // nothing before a suffix) as zero, which the API server takes.
+    ['.', 0],
+    ['+', 0],
+    ['-', 0],
+    ['-.', 0],
+    ['+.5', 0.5],
+    ['Mi', 0],
+    ['m', 0],
+    ['-.e3', 0],
+    ['-0e-400', 0],
+    // It rounds a value other than zero away from zero to a whole nano, never to zero.
+    ['1e-400', 1e-9],
+    ['0.5n', 1e-9],
   ])('%s is %d', (text, value) => {
     // Relative: 100n is 100 × 1e-9, a hair off the literal 100e-9.
     const parsed = parseQuantity(text);
@@ -51,11 +65,17 @@ describe('parseQuantity', () => {
     '+-1',
     '1e',
     '1E+',
-    'Mi',
     '1mi',
     '1Ei3',
     '1e1000',
-    '.',
+    '1e3.5',
+    '.5.5',
+    '--',
+    'e',
+    // -1n once rounded, below zero: not the -0 of a float that cannot hold it.
+    '-1e-400',
+    '-0.0000000001n',
+    '-.1e-20',
   ])('%j is not a quantity', (text) => expect(parseQuantity(text)).toBeUndefined());
 });
 
@@ -67,6 +87,9 @@ describe('aboveLimit', () => {
     ['96Mi', '192Mi', false],
     ['1', '1000m', false],
     ['lots', '1', false],
+    // 1n once rounded, above a limit of none at all.
+    ['1e-400', '0', true],
+    ['1n', '0.5n', false],
   ])('%s above %s: %s', (request, limit, above) => {
     expect(aboveLimit(request, limit)).toBe(above);
   });

@@ -919,7 +919,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
     };
 
     // k8s.io/apimachinery's resource.Quantity: <sign><number><suffix>, a number being
-    // digits, digits.digits, digits. or .digits, a suffix one of Ki Mi Gi Ti Pi Ei, n u m k
+    // digits, digits.digits, digits. or .digits, or nothing but a sign or a point (zero), a suffix one of Ki Mi Gi Ti Pi Ei, n u m k
     // M G T P E, or e/E and a signed integer; the API server refuses a negative request or
     // limit. A YAML number is a quantity too.
     it.each<[string, unknown, boolean]>([
@@ -948,13 +948,23 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       ['exbi', '1Ei', true],
       ['a YAML integer', 1073741824, true],
       ['a YAML float', 0.5, true],
+      // A number without digits is zero to resource.ParseQuantity, the sign of zero too.
+      ['a point alone', '.', true],
+      ['a plus sign alone', '+', true],
+      ['a minus sign alone', '-', true],
+      ['a minus sign and a point', '-.', true],
+      ['a suffix alone', 'Gi', true],
+      ['an exponent alone', 'e3', true],
+      ['zero with an exponent below a float', '-0e-400', true],
+      ['a value below a float', '1e-400', true],
       ['negative', '-1', false],
       ['negative milli', '-100m', false],
       ['a capital K', '1K', false],
       ['a unit of bytes', '1KB', false],
       ['a lower-case binary suffix', '1mi', false],
       ['a space before the suffix', '1 Gi', false],
-      ['a suffix alone', 'Gi', false],
+      // -1n to resource.ParseQuantity (rounded away from zero), not a float's -0.
+      ['negative below a float', '-1e-400', false],
       ['an e without exponent', '1e', false],
       ['an exponent without digits', '1e+', false],
       ['two points', '1.2.3', false],
@@ -986,6 +996,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'a fraction without its whole part above a limit in nanocores',
         { requests: { cpu: '.5' }, limits: { cpu: '400000000n' } },
         'sidecar.resources.requests.cpu: .5 is above the cpu limit 400000000n',
+      ],
+      [
+        'a request below a float, 1n to Kubernetes, above a limit of zero',
+        { requests: { cpu: '1e-400' }, limits: { cpu: '-' } },
+        'sidecar.resources.requests.cpu: 1e-400 is above the cpu limit -',
       ],
     ])('refuses %s, naming it', (what, resources, message) => {
       const r = template(what, resources);

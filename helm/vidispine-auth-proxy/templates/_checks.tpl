@@ -194,18 +194,21 @@ given, percentages of the replicas rounded up.
 A resource quantity in base units (cores, bytes), for comparing a request with its limit:
 Kubernetes's forms (a signed number, digits. and .digits included, and a binary, decimal or
 exponent suffix), as the schema takes them; empty for any other. An exponent is a float's
-own, read whole.
+own, read whole. As resource.ParseQuantity reads them, a number without digits (+, -, .) is
+zero, and any other at least 1n, however far below a float it goes (1e-400 is 1n).
 */}}
 {{- define "vidispine-auth-proxy.quantity" -}}
 {{- $q := toString . -}}
-{{- $number := "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)" -}}
-{{- if regexMatch (printf "%s([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?$" $number) $q -}}
+{{- $number := "^[+-]?[0-9]*(\\.[0-9]*)?" -}}
+{{- if and $q (regexMatch (printf "%s([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?$" $number) $q) -}}
 {{- $suffix := regexReplaceAll $number $q "" -}}
-{{- if regexMatch "^[eE]." $suffix -}}
-{{- $q | float64 -}}
+{{- if not (regexMatch "[1-9]" (trimSuffix $suffix $q)) -}}
+{{- 0.0 -}}
+{{- else if regexMatch "^[eE]." $suffix -}}
+{{- maxf ($q | float64) 1e-9 -}}
 {{- else -}}
 {{- $scale := get (dict "" 1 "n" 1e-9 "u" 1e-6 "m" 0.001 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 "Ei" 1152921504606846976) $suffix -}}
-{{- mulf (trimSuffix $suffix $q | float64) $scale -}}
+{{- maxf (mulf (trimSuffix $suffix $q | float64) $scale) 1e-9 -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

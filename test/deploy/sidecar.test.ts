@@ -183,12 +183,14 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     );
   });
 
+  // The proxy's values for a gateway beside the sidecar template, or the template alone.
+  const PROXY = {
+    image: { repository: 'registry.example.com/vidispine-auth-proxy' },
+    vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
+    credentials: { existingSecret: 'shop-vidispine' },
+  };
+
   describe("the gateway's extraEnv and the sidecar template's sidecar.extraEnv", () => {
-    const PROXY = {
-      image: { repository: 'registry.example.com/vidispine-auth-proxy' },
-      vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
-      credentials: { existingSecret: 'shop-vidispine' },
-    };
     // What a gateway behind a slow load balancer, under its 256Mi limit, is given.
     const GATEWAY_ENV = [
       { name: 'SHUTDOWN_DELAY_SECONDS', value: '15' },
@@ -251,6 +253,86 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
         }),
       ).toThrow('sidecar.extraEnv: PROXY_LISTEN is set by the chart');
     });
+  });
+
+  describe("the gateway's extraVolumes and the sidecar template's sidecar.extraVolumes", () => {
+    // A gateway's own disk, named as apps name theirs: the app's pod has a volume "data".
+    const GATEWAY_VOLUMES = {
+      extraVolumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'gateway-data' } }],
+      extraVolumeMounts: [{ name: 'data', mountPath: '/var/lib/gateway' }],
+    };
+    const SIDECAR_VOLUMES = {
+      extraVolumes: [{ name: 'proxy-tmp', emptyDir: { medium: 'Memory' } }],
+      extraVolumeMounts: [
+        { name: 'proxy-tmp', mountPath: '/tmp' },
+        // The app's own volume, which the sidecar template may mount too.
+        { name: 'data', mountPath: '/srv/shop', readOnly: true },
+      ],
+    };
+    const named = (list: unknown, name: string): Record<string, unknown>[] =>
+      records(list).filter((e) => e.name === name);
+
+    const render = (name: string, more: Record<string, unknown>) => {
+      const rendered = renderAppWithSidecar(helm, join(dir, name), workload('Deployment', {}), {
+        ...PROXY,
+        ...more,
+      });
+      expect(schemaProblems(rendered.objects)).toEqual([]);
+      const proxies = proxyContainers(rendered.objects);
+      return {
+        app: podOf(rendered.objects),
+        sidecar: proxies.find((p) => p.sidecar)?.container,
+        gateway: proxies.find((p) => !p.sidecar),
+      };
+    };
+
+    it("keeps the gateway's volumes and mounts out of the app's pod", () => {
+      const { app, sidecar, gateway } = render('gateway-volumes', GATEWAY_VOLUMES);
+      expect(named(gateway?.spec.volumes, 'data')).toEqual(GATEWAY_VOLUMES.extraVolumes);
+      expect(named(gateway?.container.volumeMounts, 'data')).toEqual(
+        GATEWAY_VOLUMES.extraVolumeMounts,
+      );
+      // One volume of each name (a second "data" makes the pod invalid), and the app's own.
+      expect(named(app.volumes, 'data')).toEqual([{ name: 'data', emptyDir: {} }]);
+      expect(named(sidecar?.volumeMounts, 'data')).toEqual([]);
+    });
+
+    it("gives sidecar.extraVolumes and sidecar.extraVolumeMounts to the app's pod and its sidecar alone", () => {
+      const { app, sidecar, gateway } = render('sidecar-volumes', {
+        sidecar: SIDECAR_VOLUMES,
+      });
+      expect(named(app.volumes, 'proxy-tmp')).toEqual(SIDECAR_VOLUMES.extraVolumes);
+      expect(named(app.volumes, 'data')).toEqual([{ name: 'data', emptyDir: {} }]);
+      expect(records(sidecar?.volumeMounts)).toEqual(
+        expect.arrayContaining(SIDECAR_VOLUMES.extraVolumeMounts),
+      );
+      expect(named(gateway?.spec.volumes, 'proxy-tmp')).toEqual([]);
+      expect(records(gateway?.container.volumeMounts).map((m) => m.mountPath)).not.toContain(
+        '/tmp',
+      );
+    });
+
+    it.each<[string, string, Record<string, unknown>]>([
+      ['extraVolumes', 'volumes', { extraVolumes: SIDECAR_VOLUMES.extraVolumes }],
+      [
+        'extraVolumeMounts',
+        'mounts',
+        { extraVolumeMounts: [{ name: 'data', mountPath: '/srv/shop' }] },
+      ],
+    ])(
+      'refuses %s beside a disabled gateway in the sidecar template, saying where it goes now',
+      (key, what, more) => {
+        expect(() =>
+          renderAppWithSidecar(helm, join(dir, `${key}-no-gateway`), workload('Deployment', {}), {
+            ...PROXY,
+            gateway: { enabled: false },
+            ...more,
+          }),
+        ).toThrow(
+          `${key}: the gateway's ${what}, and gateway.enabled is false: the sidecar template takes sidecar.${key}; move them there`,
+        );
+      },
+    );
   });
 
   const configSidecar = (listen: string, ca = '', more: Record<string, unknown> = {}): Rendered =>

@@ -31,18 +31,22 @@ restarts the proxy forever), apart from the data ports. A sidecar's users listen
 only: on any other address the pod IP would serve every caller as the app's Vidispine user.
 The chart sets the listeners and the configuration file itself: the container's extraEnv
 (sidecar.extraEnv in the sidecar template) may not set them a second time (the later of two
-entries wins, and the probes or the Service miss). extraEnv is the gateway's alone: beside a
-disabled gateway the sidecar template refuses it rather than drop it, since it reached the
-sidecar before sidecar.extraEnv did.
+entries wins, and the probes or the Service miss). extraEnv, extraVolumes and
+extraVolumeMounts are the gateway's alone: beside a disabled gateway the sidecar template
+refuses them rather than drop them, since they reached the sidecar before its own did.
 */}}
 {{- define "vidispine-auth-proxy.checkProxy" -}}
 {{- $v := .values -}}
-{{- $extra := include "vidispine-auth-proxy.extraEnv" . | fromJson -}}
-{{- if and .sidecar $v.extraEnv (not $v.gateway.enabled) -}}
-{{- fail "extraEnv: the gateway's variables, and gateway.enabled is false: the sidecar template takes sidecar.extraEnv; move them there" -}}
+{{- if and .sidecar (not $v.gateway.enabled) -}}
+{{- range $key, $what := dict "extraEnv" "variables" "extraVolumes" "volumes" "extraVolumeMounts" "mounts" -}}
+{{- if get $v $key -}}
+{{- fail (printf "%s: the gateway's %s, and gateway.enabled is false: the sidecar template takes sidecar.%s; move them there" $key $what $key) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $extra := include "vidispine-auth-proxy.own" (merge (dict "key" "extraEnv") .) | fromJson -}}
 {{- $owned := dict "OPS_LISTEN" "service.opsPort" "PROXY_LISTEN" "service.ports (config.users[].listen with config)" "CONFIG_FILE" "config" -}}
-{{- range $extra.env -}}
+{{- range $extra.list -}}
 {{- $name := toString .name -}}
 {{- with get $owned $name -}}
 {{- fail (printf "%s: %s is set by the chart, from %s: remove it from %s and set %s instead" $extra.path $name . $extra.path .) -}}

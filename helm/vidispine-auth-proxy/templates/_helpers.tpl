@@ -195,15 +195,16 @@ expansion and all.
 {{- end -}}
 
 {{/*
-The variables of the container's own: extraEnv for the gateway, sidecar.extraEnv for the
-sidecar template (one value for both gave a sidecar the gateway's shutdown delay or heap
-size). As JSON {"path": the value's name, "env": the list}, for the template and its checks.
+The container's own extra list, "key" extraEnv, extraVolumes or extraVolumeMounts: the value
+of that name for the gateway, sidecar.<key> for the sidecar template (one value for both
+gave every app pod the gateway's shutdown delay or heap size, and its volumes and mounts).
+As JSON {"path": the value's name, "list": the list}, for the templates and their checks.
 */}}
-{{- define "vidispine-auth-proxy.extraEnv" -}}
+{{- define "vidispine-auth-proxy.own" -}}
 {{- if .sidecar -}}
-{{- toJson (dict "path" "sidecar.extraEnv" "env" (default (list) .values.sidecar.extraEnv)) -}}
+{{- toJson (dict "path" (printf "sidecar.%s" .key) "list" (default (list) (get (default (dict) .values.sidecar) .key))) -}}
 {{- else -}}
-{{- toJson (dict "path" "extraEnv" "env" (default (list) .values.extraEnv)) -}}
+{{- toJson (dict "path" .key "list" (default (list) (get .values .key))) -}}
 {{- end -}}
 {{- end -}}
 
@@ -300,7 +301,7 @@ sidecar.resources instead of the gateway's resources).
       value: "0"
     {{- end }}
     {{- end }}
-    {{- with index (include "vidispine-auth-proxy.extraEnv" . | fromJson) "env" }}
+    {{- with (include "vidispine-auth-proxy.own" (merge (dict "key" "extraEnv") .) | fromJson).list }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
   volumeMounts:
@@ -319,7 +320,7 @@ sidecar.resources instead of the gateway's resources).
       mountPath: /etc/vidispine-auth-proxy
       readOnly: true
     {{- end }}
-    {{- with $v.extraVolumeMounts }}
+    {{- with (include "vidispine-auth-proxy.own" (merge (dict "key" "extraVolumeMounts") .) | fromJson).list }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
   startupProbe:
@@ -371,7 +372,10 @@ values.schema.json says), which Kubernetes would refuse, nor requests or limits 
 {{- toJson $out -}}
 {{- end -}}
 
-{{/* The pod volumes the container above mounts (plus extraVolumes). */}}
+{{/*
+The pod volumes the container above mounts, plus extraVolumes (sidecar.extraVolumes with
+"sidecar" true, for the sidecar template).
+*/}}
 {{- define "vidispine-auth-proxy.volumes" -}}
 {{- if include "vidispine-auth-proxy.needsSecret" . }}
 - name: vidispine-auth-proxy-credentials
@@ -396,7 +400,7 @@ values.schema.json says), which Kubernetes would refuse, nor requests or limits 
   configMap:
     name: {{ include "vidispine-auth-proxy.configMapName" . }}
 {{- end }}
-{{- with .values.extraVolumes }}
+{{- with (include "vidispine-auth-proxy.own" (merge (dict "key" "extraVolumes") .) | fromJson).list }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}

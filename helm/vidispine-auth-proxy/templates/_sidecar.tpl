@@ -17,5 +17,5 @@ helm/examples/app-with-sidecar.
 {{- end -}}
 
 {{- define "vidispine-auth-proxy.sidecarVolumes" -}}
-{{- include "vidispine-auth-proxy.volumes" . | trim -}}
+{{- include "vidispine-auth-proxy.volumes" (merge (dict "sidecar" true) .) | trim -}}
 {{- end -}}

@@ -252,6 +252,8 @@ class Exchange implements Turn {
   private answerHeaders: readonly string[] = NO_HEADERS;
   /** Of the answer being passed on. */
   private sendTimeout: SendTimeout | undefined;
+  /** Body bytes of the answer passed on so far. */
+  private passedOn = 0;
 
   private readonly user: string;
   private plan: BodyPlan;
@@ -461,8 +463,14 @@ class Exchange implements Turn {
     return this.passOn(chunk);
   }
 
+  /** See `Turn.small`. */
+  get small(): boolean {
+    return this.passedOn <= this.res.writableHighWaterMark;
+  }
+
   /** Writes a chunk of the answer; `false` while the client's side is full: hold back. */
   private passOn(chunk: Buffer): boolean {
+    this.passedOn += chunk.length;
     const taken = this.res.write(chunk);
     if (!taken) this.sendTimeout?.held();
     return taken;

@@ -216,6 +216,7 @@ function createDataListener(
     // After the answers still owed on this connection, never in front of them.
     pipelines.enter(socket as Socket, {
       safe: false,
+      small: false,
       start: () =>
         endHandedOver(socket, pipelines.isClosing(socket as Socket) ? undefined : CONNECT_REFUSED),
     });

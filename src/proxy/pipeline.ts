@@ -3,8 +3,9 @@
  * emits them all at once; forwarded as they come they would reach Vidispine on different
  * pooled connections in any order. RFC 9112 §9.3.2: only safe requests may be processed
  * in parallel — so a request starts at once only if nothing on its connection is still
- * being served, or if it and everything being served are safe and fewer than
- * `MAX_SAFE_AT_ONCE` are; otherwise it waits, in arrival order.
+ * being served, or if it and everything being served are safe, fewer than
+ * `MAX_SAFE_AT_ONCE` are, and the connection takes its answers (`takesAnswers`); otherwise
+ * it waits, in arrival order.
  */
 import type { Socket } from 'node:net';
 import { resetConnection } from './answers';
@@ -14,10 +15,14 @@ import { CLIENT_CLOSED, CONNECTION_DROPPED } from './observer';
 const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /**
- * Most requests of one connection served at once. Without a bound, one connection that
- * pipelines a few hundred GETs and reads no answer holds every connection to Vidispine
- * (`maxSockets`) until they time out, and every other client waits. Bounded, it holds no more
- * than eight ordinary clients do.
+ * Most requests of one connection served at once, once it takes its answers. Each holds a
+ * connection to Vidispine (of `maxSockets`) until its answer is out of Vidispine: side by
+ * side from the first request, a client that pipelined downloads and read nothing held eight
+ * until `sendTimeoutSeconds` cut them (32 such clients held all 256 of the default pool), and
+ * every other client waited that long. So side by side is earned: a connection serves one request
+ * at a time, as nginx serves them all, until an answer went out whole while it took its
+ * bytes (`takesAnswers`): one that pipelines and reads nothing holds one connection to
+ * Vidispine, not eight, whatever the size of its answers.
  */
 const MAX_SAFE_AT_ONCE = 8;
 
@@ -39,8 +44,8 @@ const MAX_WAITING = 256;
  * pipelined and read nothing held 0.7–0.9 GB, and on the shared gateway any client could have
  * the proxy killed for its memory. 4,096 is some 15 MB, under a tenth of the sidecar's
  * 192 MiB limit; two connections that each send a whole read of GETs fit under it, and
- * pipelining in earnest holds far less: 256 connections 16 deep hold 2,048 (8 of each are
- * served, not waiting).
+ * pipelining in earnest holds less: 256 connections 16 deep hold 2,048 (8 of each are
+ * served, not waiting), and 3,840 before their first answer went out (one of each is).
  */
 export const MAX_WAITING_TOTAL = 4096;
 
@@ -51,7 +56,25 @@ export function isSafe(method: string | undefined): boolean {
 /** A request waiting for, or holding, its turn on a connection. */
 export interface Turn {
   readonly safe: boolean;
+  /**
+   * Its answer's body, if any, fits the buffer of an answer waiting its turn: one pipelined
+   * behind another takes it whole, so it never holds its connection to Vidispine while it
+   * waits. Asked once the turn is over.
+   */
+  readonly small: boolean;
   start(): void;
+}
+
+/**
+ * Whether requests of a connection may be served side by side after an answer went out: it
+ * was small (see `Turn.small`) and its client's side had room for it. A large answer, or one
+ * that backs up because its client does not read, and the connection serves one at a time:
+ * the next answers may be large too, and held back behind it each would hold a connection to
+ * Vidispine. The kernel takes megabytes for a client that reads nothing, so an answer that
+ * went out whole does not show by itself that its client reads.
+ */
+function takesAnswers(answerSmall: boolean, clientBackedUp: boolean): boolean {
+  return answerSmall && !clientBackedUp;
 }
 
 /** The requests of one client connection being served, and those waiting their turn. */
@@ -60,10 +83,20 @@ class ConnectionQueue {
   private unsafeServing = false;
   private readonly waiting: Turn[] = [];
 
+  /**
+   * @param takingAnswers See `takesAnswers`: as its last answer left it, false before the
+   *   first.
+   */
   constructor(
     readonly socket: Socket,
     readonly owner: Pipelines,
+    private takingAnswers: boolean,
   ) {}
+
+  /** See `takesAnswers`. */
+  get takesAnswers(): boolean {
+    return this.takingAnswers;
+  }
 
   /** Requests waiting their turn. */
   get depth(): number {
@@ -89,6 +122,7 @@ class ConnectionQueue {
     }
     this.serving -= 1;
     if (!turn.safe) this.unsafeServing = false;
+    this.takingAnswers = takesAnswers(turn.small, this.socket.writableNeedDrain);
     let started = 0;
     for (let next = this.waiting.at(0); next && this.mayStart(next); next = this.waiting.at(0)) {
       this.waiting.shift();
@@ -110,7 +144,13 @@ class ConnectionQueue {
 
   private mayStart(turn: Turn): boolean {
     return (
-      this.serving === 0 || (turn.safe && !this.unsafeServing && this.serving < MAX_SAFE_AT_ONCE)
+      this.serving === 0 ||
+      (turn.safe &&
+        !this.unsafeServing &&
+        this.serving < MAX_SAFE_AT_ONCE &&
+        this.takingAnswers &&
+        // Its client stopped taking the answer under way: the next may wait for it as well.
+        !this.socket.writableNeedDrain)
     );
   }
 
@@ -175,6 +215,11 @@ export class Pipelines {
   private readonly held = new WeakSet<Socket>();
   /** Connections reset for the bound on waiting requests. */
   private readonly dropped = new WeakSet<Socket>();
+  /**
+   * Idle connections that took their last answer (see `takesAnswers`): a client that
+   * pipelines in batches, as wrk does, waits for the answers of one before it sends the next.
+   */
+  private readonly taking = new WeakSet<Socket>();
 
   /**
    * @param waiting The process-wide count, shared by every listener; one of its own by default.
@@ -213,7 +258,7 @@ export class Pipelines {
   enter(socket: Socket, turn: Turn): void {
     let queue = this.queues.get(socket);
     if (queue === undefined) {
-      queue = new ConnectionQueue(socket, this);
+      queue = new ConnectionQueue(socket, this, this.taking.has(socket));
       this.queues.set(socket, queue);
     }
     if (!queue.enter(turn)) return;
@@ -230,7 +275,10 @@ export class Pipelines {
       this.waiting.removed(queue, left);
       if (!queue.isCrowded()) this.release(socket);
     }
-    if (queue.isIdle()) this.queues.delete(socket);
+    if (!queue.isIdle()) return;
+    this.queues.delete(socket);
+    if (queue.takesAnswers) this.taking.add(socket);
+    else this.taking.delete(socket);
   }
 
   /**

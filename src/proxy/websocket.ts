@@ -390,7 +390,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     observer.requestStarted?.();
     client.once('close', () => answered(client, pipelines.unansweredStatus(client as Socket)));
     // Node hands the socket over at once; answers still owed on it go first.
-    pipelines.enter(client as Socket, { safe: false, start: () => upgrade(req, client, early) });
+    pipelines.enter(client as Socket, {
+      safe: false,
+      small: false,
+      start: () => upgrade(req, client, early),
+    });
   };
 
   function upgrade(req: IncomingMessage, client: Duplex, early: Buffer): void {

@@ -28,6 +28,8 @@ import { rawRequest } from '../support/raw-client';
 import { stopReading } from '../support/stalled-reader';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
+const SLOW_GET = 'GET /API/slow?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n';
+
 describe('clients that go away', () => {
   let r: RunningApp;
   beforeAll(async () => {
@@ -106,19 +108,69 @@ describe('a client that pipelines many requests and reads no answer', () => {
   });
   afterAll(() => r.close());
 
+  /**
+   * Writes `requests` on a connection of its own, which reads: once `served` of them are at
+   * Vidispine and another client was answered, no more are.
+   */
+  async function servedAtOnce(requests: string, served: number): Promise<void> {
+    const client = net.connect(r.port(), '127.0.0.1');
+    client.on('error', () => undefined);
+    client.write(requests);
+    await until(() => r.sim.inFlightRequests() >= served, HANG_GUARD_MS, 'requests upstream');
+    expect((await call(r.port(), { path: '/API/whoami' })).text).toBe('alice');
+    expect(r.sim.inFlightRequests()).toBe(served);
+    client.destroy();
+    await until(() => r.sim.inFlightRequests() === 0, HANG_GUARD_MS, 'upstream closed');
+  }
+
   it(
-    'has at most 8 of them at Vidispine at once, and leaves connections to Vidispine for the other clients',
+    'has one of them at Vidispine at a time, and leaves connections to Vidispine for the other clients',
     async () => {
       // 40 safe requests in one write: served side by side without a bound, they took every
-      // connection to Vidispine, and each other client waited for them.
-      const client = net.connect(r.port(), '127.0.0.1');
-      client.on('error', () => undefined);
-      client.write('GET /API/slow?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(40));
-      await until(() => r.sim.inFlightRequests() >= 8, HANG_GUARD_MS, 'slow requests upstream');
-      expect((await call(r.port(), { path: '/API/whoami' })).text).toBe('alice');
-      expect(r.sim.inFlightRequests()).toBe(8);
-      client.destroy();
-      await until(() => r.sim.inFlightRequests() === 0, HANG_GUARD_MS, 'upstream closed');
+      // connection to Vidispine, and each other client waited for them. Side by side only
+      // once an answer went out, none of them runs beside the first, still unanswered.
+      await servedAtOnce(SLOW_GET.repeat(40), 1);
+    },
+    2 * HANG_GUARD_MS,
+  );
+
+  it(
+    'holds one connection to Vidispine while it reads nothing, so a few such clients leave the others theirs',
+    async () => {
+      // Downloads served eight side by side on each of four connections that read nothing held
+      // all 16 connections to Vidispine (each answer held back for its client), and every other
+      // client's request waited for sendTimeoutSeconds to cut them: a minute by default.
+      const get = `GET /API/storage/file/VX-1/data?size=${16 * MiB} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      const earlier = r.observer.started;
+      const clients = Array.from({ length: 4 }, () => {
+        const client = net.connect(r.port(), '127.0.0.1');
+        client.pause();
+        client.on('error', () => undefined);
+        client.write(get.repeat(8));
+        return client;
+      });
+      try {
+        await until(() => r.observer.started === earlier + 32, HANG_GUARD_MS, 'all 32 read');
+        let answer = '';
+        void call(r.port(), { path: '/API/whoami' }).then(
+          (reply) => (answer = reply.text),
+          (err: Error) => (answer = err.message),
+        );
+        await until(() => answer !== '', 10_000, "the other client's answer");
+        expect(answer).toBe('alice');
+        expect(r.sim.inFlightRequests()).toBe(4);
+      } finally {
+        clients.forEach((client) => client.destroy());
+        await until(() => r.app.listeners[0].inFlight() === 0, HANG_GUARD_MS, 'all over');
+      }
+    },
+    2 * HANG_GUARD_MS,
+  );
+
+  it(
+    'that reads its answers has 8 served side by side once a small one went out',
+    async () => {
+      await servedAtOnce(`GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n${SLOW_GET.repeat(9)}`, 8);
     },
     2 * HANG_GUARD_MS,
   );
@@ -218,8 +270,6 @@ function unreadConnection(
   return { socket, closed };
 }
 
-const SLOW_GET = 'GET /API/slow?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n';
-
 describe('clients that pipeline on many connections and read no answer', () => {
   let h: Harness;
   let listener: DataListener;
@@ -250,21 +300,22 @@ describe('clients that pipeline on many connections and read no answer', () => {
       // further: 40 such connections held 1 GB. Past the bound, the deepest is reset.
       const a = unreadConnection(port(), SLOW_GET.repeat(150));
       await until(() => listener.inFlight() === 150, HANG_GUARD_MS, 'A read');
-      // B takes the total past 200 while A has the most waiting (142 of 150; 8 are served).
+      // B takes the total past 200 while A has the most waiting (149 of 150; 1 is served: its
+      // answer is still to come, so the others wait).
       const b = unreadConnection(port(), SLOW_GET.repeat(100));
       expect(await a.closed).toBe('ECONNRESET');
       await until(() => listener.inFlight() === 100, HANG_GUARD_MS, "A's requests over, B's read");
-      // C is the deepest itself: reset at its 117th, the rest of its read is not handled.
+      // C is the deepest itself: reset at its 103rd, the rest of its read is not handled.
       const c = unreadConnection(port(), SLOW_GET.repeat(300));
       expect(await c.closed).toBe('ECONNRESET');
       await until(() => listener.inFlight() === 100, HANG_GUARD_MS, "C's requests over");
       expect((await call(port(), { path: '/API/whoami' })).text).toBe('alice');
       expect(b.socket.destroyed).toBe(false);
-      expect(observer.started).toBe(150 + 100 + 117 + 1);
+      expect(observer.started).toBe(150 + 100 + 103 + 1);
       const dropped = observer.finished.filter((f) => f.status === 444);
-      expect(dropped).toHaveLength(150 + 117);
+      expect(dropped).toHaveLength(150 + 103);
       const said = logs.filter((l) => l.event === 'pipeline_dropped');
-      expect(said.map((l) => l.waiting)).toEqual([142, 109]);
+      expect(said.map((l) => l.waiting)).toEqual([149, 102]);
       expect(said[0]).toMatchObject({ level: 40, remoteAddress: '127.0.0.1' });
       expect(JSON.stringify(said)).not.toContain('/API/slow');
 
@@ -275,7 +326,7 @@ describe('clients that pipeline on many connections and read no answer', () => {
         'nothing left in flight, here or upstream',
       );
       expect(observer.finished).toHaveLength(observer.started);
-      // Nothing is still counted as waiting: 182 more wait without a reset.
+      // Nothing is still counted as waiting: 189 more wait without a reset.
       const d = unreadConnection(port(), SLOW_GET.repeat(190));
       await until(() => listener.inFlight() === 190, HANG_GUARD_MS, 'D read');
       expect(logs.filter((l) => l.event === 'pipeline_dropped')).toHaveLength(2);
@@ -292,7 +343,8 @@ describe('clients that pipeline on many connections and read no answer', () => {
         { length: n },
         (_, i) => `GET /API/item/${tag}-${i} HTTP/1.1\r\nHost: x\r\n\r\n`,
       ).join('');
-    // 3 connections of 60: at most 156 wait (8 of each are served).
+    // 3 connections of 60: at most 177 wait (one of each is served until its first answer is
+    // out, 8 after).
     const results = await Promise.all(
       ['P', 'Q', 'R'].map((tag) => rawRequest(port(), pipelined(60, tag), { responses: 60 })),
     );
@@ -542,6 +594,7 @@ describe('a client that stops reading', () => {
       try {
         const size = 64 * MiB;
         vidispine.respond = (request, socket) => {
+          if (request.target === '/API/first') return ok('first');
           if (request.target === '/API/big') {
             socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`);
             const send = (): void => {
@@ -565,18 +618,21 @@ describe('a client that stops reading', () => {
         };
         const client = net.connect(proxy.port, '127.0.0.1');
         client.on('error', () => undefined);
+        // A small answer taken first: only then are the two after it served side by side.
+        client.write('GET /API/first HTTP/1.1\r\nHost: x\r\n\r\n');
+        await new Promise((resolve) => client.once('data', resolve));
         client.pause();
         client.write(
           `GET /API/big HTTP/1.1\r\nHost: x\r\n${framing}\r\n${body}` +
             'GET /API/trickle HTTP/1.1\r\nHost: x\r\n\r\n',
         );
-        await until(() => vidispine.requests.length === 2, HANG_GUARD_MS, 'both upstream');
-        // The first answer stalls, and sendTimeoutSeconds later the proxy cuts the connection.
+        await until(() => vidispine.requests.length === 3, HANG_GUARD_MS, 'all three upstream');
+        // The big answer stalls, and sendTimeoutSeconds later the proxy cuts the connection.
         await until(() => proxy.listeners[0].inFlight() === 0, HANG_GUARD_MS, 'nothing in flight');
         client.destroy();
         expect(proxy.observer.upstreamErrors).toEqual([]);
-        expect(proxy.observer.finished.map((f) => f.status)).toEqual([200, 499]);
-        // Each write behind the first answer let it read on, into memory.
+        expect(proxy.observer.finished.map((f) => f.status)).toEqual([200, 200, 499]);
+        // Each write behind the big answer let it read on, into memory.
         expect(sent).toBeLessThan(16 * MiB);
         vidispine.respond = () => ok('fine');
         expect((await call(proxy.port, { path: '/API/item' })).text).toBe('fine');

@@ -437,7 +437,7 @@ describe('pipelined requests', () => {
     ]);
   });
 
-  it('safe requests still run side by side', async () => {
+  it('safe requests still run side by side once a small answer went out', async () => {
     upstream.respond = (request, socket) => {
       if (request.target !== '/API/slow') return ok(`answer ${request.sequence}`);
       held.push(() => socket.write(ok('slow')));
@@ -445,13 +445,15 @@ describe('pipelined requests', () => {
     };
     const pipelined = rawRequest(
       pooled.port,
-      'GET /API/slow HTTP/1.1\r\nHost: x\r\n\r\nGET /API/fast HTTP/1.1\r\nHost: x\r\n\r\n',
-      { responses: 2 },
+      'GET /API/first HTTP/1.1\r\nHost: x\r\n\r\n' +
+        'GET /API/slow HTTP/1.1\r\nHost: x\r\n\r\nGET /API/fast HTTP/1.1\r\nHost: x\r\n\r\n',
+      { responses: 3 },
     );
-    await upstream.received(2);
+    await upstream.received(3);
     held.shift()?.();
     const result = await pipelined;
     expect(result.responses.map((r) => r.body.toString().split(' ')[0])).toEqual([
+      'answer',
       'slow',
       'answer',
     ]);

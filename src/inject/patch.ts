@@ -4,17 +4,11 @@
  * applied (env changes to init containers come before the sidecar shifts them by one).
  */
 import { LRUCache } from 'lru-cache';
-import {
-  ANNOTATIONS,
-  type AnnotationProblem,
-  INJECTED,
-  METRICS_LABEL,
-  type PodRequest,
-  shown,
-  STATUS_ANNOTATION,
-} from './annotations';
+import { ANNOTATIONS, INJECTED, METRICS_LABEL, STATUS_ANNOTATION } from './annotations';
 import type { Pod, PodContainer } from './k8s';
 import { firstAfterSidecar, MESH_CONTAINERS, sidecarIndex, sidecarMove } from './placement';
+import { type AnnotationProblem, shown } from './problems';
+import type { PodRequest } from './request';
 import {
   CA_VOLUME_NAME,
   CONTAINER_NAME,

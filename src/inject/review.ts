@@ -19,13 +19,7 @@
  *
  * `dryRun` needs nothing special: the decision has no side effects.
  */
-import {
-  type AnnotationProblem,
-  type InjectDefaults,
-  optedIn,
-  type PodRequest,
-  readPodRequest,
-} from './annotations';
+import { optedIn } from './annotations';
 import { readPod, type Pod } from './k8s';
 import {
   appEnvPatch,
@@ -37,6 +31,8 @@ import {
   patchText,
   placementPatch,
 } from './patch';
+import type { AnnotationProblem } from './problems';
+import { type InjectDefaults, type PodRequest, readPodRequest } from './request';
 import { boolean, object, optional, ShapeError, string } from './shape';
 
 const optionalString = optional(string);

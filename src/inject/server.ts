@@ -10,9 +10,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { boundAddress, listenOn } from '../config/listen';
 import type { Logger } from '../ops/logger';
-import type { InjectDefaults } from './annotations';
 import { type LoadedCertificate, SERVING_TLS } from './certificate';
 import type { Refusal, WebhookMetrics } from './metrics';
+import type { InjectDefaults } from './request';
 import { admit, type AdmissionRequest, type Decision, parseReview, reviewResponse } from './review';
 
 const MUTATE_PATH = '/mutate';

@@ -1,0 +1,223 @@
+import type { UserConfig } from '../config/types';
+import { messageOf } from '../error-message';
+import {
+  afterFailure,
+  backoffDelay,
+  type FailureRun,
+  NO_FAILURE,
+  rejectionBackoffDelay,
+} from './backoff';
+import type { HeldToken } from './held-token';
+import type { LearnedLifetime } from './learned-lifetime';
+import { safetyMarginMs } from './renew-policy';
+import {
+  type MintEndpoint,
+  MintError,
+  type MintFailureReason,
+  type NoTokenReason,
+  NoTokenError,
+  type TokenMinter,
+  type UserTokenStatus,
+} from './types';
+
+/** Everything the store knows of one user: its tokens, its mints and their backoff. */
+export interface UserSlot {
+  readonly user: UserConfig;
+  readonly minter: TokenMinter;
+  readonly lifetime: LearnedLifetime;
+  /** The failed mints since the last success, which set the backoff. */
+  failed: FailureRun;
+  /** The latest failed mint (`at` on the clock), shown until the next one. */
+  lastError: UserTokenStatus['lastError'];
+  /** When the latest mint succeeded (on the clock). */
+  lastRefreshAt: number | null;
+  /** Held a token at least once (drives /startupz). */
+  everHeld: boolean;
+  /** While failing, or after tokens kept dying: no mint attempt before this (on the clock). */
+  retryAt: number | null;
+  /**
+   * Where the latest failure would have put the retry with no token held: the retry once the
+   * token it was planned for (up to half its remaining life away) is found dead.
+   */
+  retryIfLost: number | null;
+  /** What `get()` says while `retryAt` holds it back. */
+  blocked: { reason: NoTokenReason; message: string } | null;
+  /** When the last mint attempt started: replacing dead tokens is budgeted from there. */
+  lastMintAt: number | null;
+  /** Current tokens confirmed dead in a row that Vidispine never accepted even once. */
+  deaths: number;
+  /** A mint for this user is under way (the cache's fetch). */
+  inFlight: boolean;
+  /** The `expired` event was emitted for the current token. */
+  expiredNotified: boolean;
+  /** The current token and the one before, so a late answer can still be attributed. */
+  recent: HeldToken[];
+}
+
+export function newUserSlot(
+  user: UserConfig,
+  minter: TokenMinter,
+  lifetime: LearnedLifetime,
+): UserSlot {
+  return {
+    user,
+    minter,
+    lifetime,
+    failed: NO_FAILURE,
+    lastError: null,
+    lastRefreshAt: null,
+    everHeld: false,
+    retryAt: null,
+    retryIfLost: null,
+    blocked: null,
+    lastMintAt: null,
+    deaths: 0,
+    inFlight: false,
+    expiredNotified: false,
+    recent: [],
+  };
+}
+
+/** The user's safety margin for a token of `lifetimeSeconds`. */
+export function marginMsFor(user: UserConfig, lifetimeSeconds: number): number {
+  return safetyMarginMs({
+    configuredSeconds: user.token.seconds,
+    marginSeconds: user.token.safetyMarginSeconds,
+    lifetimeSeconds,
+  });
+}
+
+/** `Retry-After` for a wait of `ms`: whole seconds, at least 1. */
+function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** What `get()` waiting on a store that stops is told. */
+export function stoppedError(user: string): NoTokenError {
+  return new NoTokenError(user, 'stopped', 'the token store is stopping', 1);
+}
+
+/** Why `get()` must not mint at `now` (a backoff holds it back), or undefined. */
+export function refusal(slot: UserSlot, now: number): NoTokenError | undefined {
+  if (slot.inFlight || slot.retryAt === null || now >= slot.retryAt) return undefined;
+  return new NoTokenError(
+    slot.user.name,
+    slot.blocked?.reason ?? 'network',
+    slot.blocked?.message ?? 'no token yet',
+    retryAfterSeconds(slot.retryAt - now),
+  );
+}
+
+/** A mint succeeded at `now` with `held`: the backoff is over. */
+export function recordMinted(slot: UserSlot, held: HeldToken, now: number): void {
+  slot.failed = NO_FAILURE;
+  slot.retryAt = null;
+  slot.retryIfLost = null;
+  slot.blocked = null;
+  slot.lastRefreshAt = now;
+  slot.everHeld = true;
+  slot.expiredNotified = false;
+  slot.recent = [held, ...slot.recent.slice(0, 1)];
+}
+
+export interface MintFailure {
+  readonly reason: MintFailureReason;
+  readonly message: string;
+  /** Vidispine's `Retry-After`, in ms. */
+  readonly retryAfterMs: number | undefined;
+  /** Where the failed request went. */
+  readonly endpoint: MintEndpoint;
+}
+
+/** What a mint's error says; anything but a `MintError` is a network failure. */
+export function describeMintFailure(err: unknown, endpoint: MintEndpoint): MintFailure {
+  if (!(err instanceof MintError)) {
+    return {
+      reason: 'network',
+      message: `token request failed unexpectedly: ${messageOf(err)}`,
+      retryAfterMs: undefined,
+      endpoint,
+    };
+  }
+  return {
+    reason: err.reason,
+    message: err.message,
+    retryAfterMs: err.retryAfterMs,
+    endpoint: err.endpoint ?? endpoint,
+  };
+}
+
+/**
+ * A mint failed at `now` while the current token had `timeLeftMs` of use left (0: none):
+ * plans the retry, and returns ms until it.
+ */
+export function recordMintFailure(
+  slot: UserSlot,
+  { reason, message, retryAfterMs, endpoint }: MintFailure,
+  { now, timeLeftMs, random }: { now: number; timeLeftMs: number; random: number },
+): number {
+  const before = slot.failed;
+  slot.failed = afterFailure(before, timeLeftMs > 0);
+  const failure = { reason, random, retryAfterMs };
+  const delay = backoffDelay({ ...failure, step: slot.failed.step, timeLeftMs });
+  slot.retryAt = now + delay;
+  slot.retryIfLost =
+    timeLeftMs > 0
+      ? now + backoffDelay({ ...failure, step: afterFailure(before, false).step, timeLeftMs: 0 })
+      : null;
+  slot.blocked = { reason, message };
+  slot.lastError = { reason, message, at: now, endpoint };
+  return delay;
+}
+
+/** What `get()` waiting on a mint that failed is told: retry after `delayMs`. */
+export function mintFailedError(
+  slot: UserSlot,
+  failure: MintFailure,
+  delayMs: number,
+): NoTokenError {
+  return new NoTokenError(
+    slot.user.name,
+    failure.reason,
+    failure.message,
+    retryAfterSeconds(delayMs),
+  );
+}
+
+/** Vidispine accepted `held`: minting works, so a run of tokens that died unused ends. */
+export function recordAccepted(slot: UserSlot, held: HeldToken): void {
+  if (held.proven) return;
+  held.proven = true;
+  slot.deaths = 0;
+}
+
+/**
+ * When the current token, just found dead at `now`, is replaced: ms from now (0: at once or
+ * under way).
+ */
+export function planReplacement(
+  slot: UserSlot,
+  held: HeldToken,
+  now: number,
+  random: number,
+): number {
+  // A token that worked and then died (a restart, a removal) is replaced at once, however
+  // often that happens; tokens that never work are replaced on the backoff schedule.
+  if (!held.proven) slot.deaths += 1;
+  // With no token every request is a 503: a retry planned for this token's remaining life
+  // (minutes, for a long one) comes when a failure without a token would have had it.
+  if (slot.retryAt !== null && slot.retryIfLost !== null) {
+    slot.retryAt = Math.min(slot.retryAt, slot.retryIfLost);
+  }
+  slot.retryIfLost = null;
+  const earliest = (slot.lastMintAt ?? now) + rejectionBackoffDelay(slot.deaths, random);
+  if (earliest > now) {
+    slot.retryAt = Math.max(slot.retryAt ?? 0, earliest);
+    slot.blocked = {
+      reason: 'rejected',
+      message: `Vidispine rejected ${slot.deaths} new tokens in a row before accepting any; the next one is minted when the backoff allows`,
+    };
+  }
+  if (slot.inFlight || slot.retryAt === null) return 0;
+  return Math.max(0, Math.ceil(slot.retryAt - now));
+}

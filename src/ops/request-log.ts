@@ -28,10 +28,10 @@ export function createAccessLog(logger: Logger): <R extends AccessLogFields>(rec
 /** Logs what the forwarder reports that an operator should see; request counting is the metrics' job. */
 export function forwardLogObserver(logger: Logger) {
   return {
-    upstreamError(reason: string, user: string): void {
+    upstreamError(reason: string, user: string, detail: string): void {
       logger.warn(
-        { event: 'upstream_error', user, reason },
-        `request of ${user} to Vidispine failed (${reason})`,
+        { event: 'upstream_error', user, reason, detail },
+        `request of ${user} to Vidispine failed (${reason}: ${detail})`,
       );
     },
     upstreamUnauthorized(user: string, retried: boolean): void {

@@ -2,6 +2,7 @@
 import { errorCode, isTlsFailure } from '../vidispine/connection';
 import { statusEndsAtHead } from './bodiless';
 import type { UpstreamErrorReason } from './observer';
+import { shownWithoutToken } from './unauthorized';
 
 /** Raised by the forwarder's own timers, so they classify like the kernel's timeouts. */
 export class UpstreamTimeoutError extends Error {
@@ -96,6 +97,45 @@ export function classifyUpstreamError(err: unknown): UpstreamErrorReason {
   if (code === 'ERR_UPSTREAM_PROTOCOL' || code.startsWith('HPE_')) return 'protocol';
   return isTlsFailure(code) ? 'tls' : 'other';
 }
+
+/**
+ * What went wrong, for the operator's log line, as nginx's error log tells it: the error's
+ * own words (`connect ECONNREFUSED 10.0.0.5:8080`, `status 999`, a certificate's names)
+ * and its code where they do not name it. Libraries may quote what was sent and the header
+ * policy quotes what Vidispine answered, so the attempt's `token` is blanked out.
+ */
+export function upstreamErrorDetail(err: unknown, token: string): string {
+  return shownWithoutToken(errorText(err), token);
+}
+
+function errorText(err: unknown): string {
+  const message = ownMessage(err);
+  const code = errorCode(err);
+  return code === undefined || message.includes(code) || isOwn(err)
+    ? message
+    : `${message} (${code})`;
+}
+
+/**
+ * An error's message, read by shape as `errorCode` reads its code: errors of Node's core come
+ * from another realm than the code that catches them under a test runner's sandbox, where
+ * `instanceof Error` fails. Node's connect to every address of a name fails as one
+ * AggregateError without a message of its own: then its errors' messages.
+ */
+function ownMessage(err: unknown): string {
+  if (typeof err !== 'object' || err === null || !('message' in err)) return String(err);
+  const { message } = err;
+  if (message === '' && 'errors' in err && Array.isArray(err.errors)) {
+    return err.errors.map(ownMessage).join('; ');
+  }
+  return String(message);
+}
+
+/** The forwarder's own errors: their codes only make them classify like the system's. */
+const isOwn = (err: unknown): boolean =>
+  err instanceof UpstreamTimeoutError ||
+  err instanceof UpstreamResetError ||
+  err instanceof UpstreamProtocolError;
 
 export function statusForUpstreamError(reason: UpstreamErrorReason): 502 | 504 {
   return reason === 'timeout' ? 504 : 502;

@@ -22,6 +22,7 @@ import {
   describeUpstreamError,
   isUnsendableRequest,
   statusForUpstreamError,
+  upstreamErrorDetail,
 } from './errors';
 import type { Admitted } from './admission';
 import { noTokenAnswer, noTokenMessage, sendPlain } from './answers';
@@ -214,7 +215,11 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
   /** Node refused to write Vidispine's answer head: 502 instead. */
   cannotPassOn(upstreamReq: Attempt, err: unknown): void {
     upstreamReq.destroy();
-    this.f.observer.upstreamError?.('protocol', this.user);
+    this.f.observer.upstreamError?.(
+      'protocol',
+      this.user,
+      upstreamErrorDetail(err, this.sentToken),
+    );
     this.sendOwn(502, `Vidispine sent a response that cannot be passed on: ${messageOf(err)}`);
   }
 
@@ -298,7 +303,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       this.send(this.sentToken);
       return;
     }
-    this.f.observer.upstreamError?.(reason, this.user);
+    this.f.observer.upstreamError?.(reason, this.user, upstreamErrorDetail(err, this.sentToken));
     if (this.res.headersSent) {
       this.cutWritten();
       return;

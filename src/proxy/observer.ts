@@ -24,8 +24,11 @@ export interface ForwardObserver {
   requestStarted?(): void;
   /** Its answer was sent (or its client went away: `status` 499; its connection reset: 444). */
   requestFinished?(user: string, method: string, status: number, durationSeconds: number): void;
-  /** A request forwarded for `user` got no usable answer from Vidispine. */
-  upstreamError?(reason: UpstreamErrorReason, user: string): void;
+  /**
+   * A request forwarded for `user` got no usable answer from Vidispine; `detail` says what
+   * went wrong, for operators (`upstreamErrorDetail`: bounded, without the token).
+   */
+  upstreamError?(reason: UpstreamErrorReason, user: string, detail: string): void;
   /** Vidispine answered 401 to our token; `retried` when the request was replayed. */
   upstreamUnauthorized?(user: string, retried: boolean): void;
 }

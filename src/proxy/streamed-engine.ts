@@ -281,6 +281,8 @@ function relay(exchange: AttemptOwner, upstreamRes: IncomingMessage): void {
   upstreamRes.on('end', () => exchange.res.end());
 }
 
+const ANSWER_CUT = 'Vidispine closed the connection before the end of its answer';
+
 /**
  * Vidispine's answer ended short. After its head, `node:http` reports no error for a
  * connection closed in order; a reset or our own timeout has already been reported
@@ -293,7 +295,7 @@ function answerCut(
 ): void {
   if (upstreamReq === exchange.upstreamReq && !exchange.clientGone) {
     exchange.upstreamReq = undefined;
-    exchange.f.observer.upstreamError?.('reset', exchange.user);
+    exchange.f.observer.upstreamError?.('reset', exchange.user, ANSWER_CUT);
   }
   cutAnswer(exchange.res, headers);
 }

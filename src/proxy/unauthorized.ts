@@ -9,15 +9,23 @@ import { shownValue } from '../visible-text';
 const BLANK = '[REDACTED]';
 
 /**
- * The first `Reason:` header of an answer, for the log: `token` blanked out first (a cut
- * must not leave part of it), then as the mint's messages quote one (`shownValue`), so
- * a server's 16 KiB of it or its control bytes never reach a log line; undefined if none.
+ * The first `Reason:` header of an answer, for the log (`shownWithoutToken`); undefined if
+ * none.
  */
 export function refusalReason(raw: readonly string[], token: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].toLowerCase() === 'reason') return shownValue(blank(raw[i + 1], token));
+    if (raw[i].toLowerCase() === 'reason') return shownWithoutToken(raw[i + 1], token);
   }
   return undefined;
+}
+
+/**
+ * Text a server or a library wrote, for the log: `token` blanked out first (a cut must not
+ * leave part of it), then as the mint's messages quote one (`shownValue`), so a server's
+ * 16 KiB of it or its control bytes never reach a log line.
+ */
+export function shownWithoutToken(text: string, token: string): string {
+  return shownValue(blank(text, token));
 }
 
 /** Response headers (name, value, name, value …) with `token` blanked out of every value. */

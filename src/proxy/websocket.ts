@@ -21,6 +21,7 @@ import {
   classifyUpstreamError,
   describeUpstreamError,
   statusForUpstreamError,
+  upstreamErrorDetail,
 } from './errors';
 import { NO_BODY } from './framing';
 import {
@@ -162,9 +163,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     answered(client, delivered ? status : CLIENT_CLOSED);
   }
 
-  function failed(user: string, client: Duplex, err: unknown): void {
+  function failed(user: string, client: Duplex, err: unknown, token: string): void {
     const reason = classifyUpstreamError(err);
-    observer.upstreamError?.(reason, user);
+    observer.upstreamError?.(reason, user, upstreamErrorDetail(err, token));
     refuseUpgrade(client, statusForUpstreamError(reason), describeUpstreamError(reason));
   }
 
@@ -185,9 +186,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     let text: string;
     try {
       text = head(101, res.statusMessage ?? '', headers);
-    } catch {
+    } catch (err) {
       server.destroy();
-      observer.upstreamError?.('protocol', user);
+      observer.upstreamError?.('protocol', user, upstreamErrorDetail(err, token));
       refuseUpgrade(client, 502, describeUpstreamError('protocol'));
       return;
     }
@@ -224,9 +225,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     let text: string;
     try {
       text = head(status, res.statusMessage ?? '', headers);
-    } catch {
+    } catch (err) {
       res.destroy();
-      observer.upstreamError?.('protocol', user);
+      observer.upstreamError?.('protocol', user, upstreamErrorDetail(err, token));
       refuseUpgrade(client, 502, describeUpstreamError('protocol'));
       return;
     }
@@ -274,7 +275,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       else if (stage === 'sent') {
         stage = 'retired';
         tellStore(undefined);
-        failed(user, client, err);
+        failed(user, client, err, lease.value);
       }
     });
     client.once('close', () => upstreamReq.destroy());
@@ -286,7 +287,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       if (problem !== undefined) {
         server.destroy();
         stage = 'retired';
-        failed(user, client, new UpstreamProtocolError(problem));
+        failed(user, client, new UpstreamProtocolError(problem), lease.value);
         return;
       }
       stage = 'answered';

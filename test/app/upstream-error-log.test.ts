@@ -1,72 +1,206 @@
 /**
  * A request Vidispine does not answer is logged once, as the `upstream_error` event naming
- * the user it was for: plain requests and WebSocket upgrades alike, and every line the
- * failure writes carries an `event`.
+ * the user it was for and what went wrong: plain requests and WebSocket upgrades alike, and
+ * every line the failure writes carries an `event`. The detail is the error's own words,
+ * as nginx's error log gives them, never the token the request carried.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createTestCa } from '../support/certificates';
+import { tempFolder } from '../support/files';
 import { call } from '../support/http';
 import { closedPort } from '../support/net';
-import { startApp, type RunningApp } from '../support/app';
+import { header, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
+import { startApp, type AppOptions, type RunningApp } from '../support/app';
 
 type Line = Record<string, unknown>;
 
-describe('upstream errors in the log', () => {
-  let app: RunningApp;
+/** The app forwarding to what `forwardTo` gives; closed after the block's tests. */
+function appFor(forwardTo: () => Promise<string>, options: () => AppOptions = () => ({})) {
+  let app: RunningApp | undefined;
   beforeAll(async () => {
-    app = await startApp({ forwardTo: `http://127.0.0.1:${await closedPort()}` });
+    const url = await forwardTo();
+    app = await startApp({ ...options(), forwardTo: url });
   });
-  afterAll(() => app.close());
+  afterAll(() => app?.close());
+  return (): RunningApp => {
+    if (app === undefined) throw new Error('used outside a test');
+    return app;
+  };
+}
 
-  /** The lines written while `act` runs. */
-  async function linesOf(act: () => Promise<unknown>): Promise<Line[]> {
-    const from = app.logs.length;
-    await act();
-    return app.logs.slice(from).map((text) => JSON.parse(text) as Line);
-  }
+/** The lines `app` writes while `act` runs, its access lines left out. */
+async function linesOf(app: RunningApp, act: () => Promise<unknown>): Promise<Line[]> {
+  const from = app.logs.length;
+  await act();
+  return app.logs
+    .slice(from)
+    .map((text) => JSON.parse(text) as Line)
+    .filter((l) => l.event !== 'request');
+}
 
-  const withoutAccessLines = (lines: Line[]): Line[] => lines.filter((l) => l.event !== 'request');
-  /** What a request to a port nobody listens on must write, besides its access line. */
-  const ONE_REFUSED_LINE = [
+/** One `upstream_error` line for alice with `reason`, its detail matching `detail`, in field and message. */
+function expectOneLine(lines: Line[], reason: string, detail: RegExp): void {
+  expect(lines).toEqual([
     expect.objectContaining({
       level: 'warn',
       event: 'upstream_error',
       user: 'alice',
-      reason: 'refused',
+      reason,
+      detail: expect.stringMatching(detail),
     }),
-  ];
+  ]);
+  expect(lines[0].msg).toBe(
+    `request of alice to Vidispine failed (${reason}: ${String(lines[0].detail)})`,
+  );
+}
 
-  it('a plain request: one upstream_error line with the user and the reason', async () => {
-    const lines = await linesOf(async () => {
-      expect((await call(app.port(), { path: '/API/whoami' })).status).toBe(502);
+/** A WebSocket upgrade through the proxy on `port`: the status of the refusal it gets. */
+function upgradeRefusal(port: number): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      port,
+      host: '127.0.0.1',
+      path: '/APIWS/echo',
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version': '13',
+      },
     });
-    expect(withoutAccessLines(lines)).toEqual(ONE_REFUSED_LINE);
+    req.once('response', (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode));
+    });
+    req.once('upgrade', () => reject(new Error('upgraded')));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+describe('upstream errors in the log: a port nobody listens on', () => {
+  const app = appFor(async () => `http://127.0.0.1:${await closedPort()}`);
+  const REFUSED = /^connect ECONNREFUSED 127\.0\.0\.1:\d+$/;
+
+  it('a plain request: one upstream_error line with the user, the reason and the detail', async () => {
+    const lines = await linesOf(app(), async () => {
+      expect((await call(app().port(), { path: '/API/whoami' })).status).toBe(502);
+    });
+    expectOneLine(lines, 'refused', REFUSED);
   });
 
-  it('a WebSocket upgrade: one upstream_error line with the user and the reason', async () => {
-    const lines = await linesOf(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const req = http.request({
-            port: app.port(),
-            host: '127.0.0.1',
-            path: '/APIWS/echo',
-            headers: {
-              Connection: 'Upgrade',
-              Upgrade: 'websocket',
-              'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
-              'Sec-WebSocket-Version': '13',
-            },
-          });
-          req.once('response', (res) => {
-            expect(res.statusCode).toBe(502);
-            res.resume();
-            res.once('end', resolve);
-          });
-          req.once('upgrade', () => reject(new Error('upgraded to a closed port')));
-          req.once('error', reject);
-          req.end();
-        }),
+  it('a WebSocket upgrade: one upstream_error line with the user, the reason and the detail', async () => {
+    const lines = await linesOf(app(), async () => {
+      expect(await upgradeRefusal(app().port())).toBe(502);
+    });
+    expectOneLine(lines, 'refused', REFUSED);
+  });
+});
+
+describe('upstream errors in the log: answers that are not HTTP', () => {
+  let upstream: RawUpstream;
+  const app = appFor(async () => {
+    upstream = await startRawUpstream();
+    return upstream.url;
+  });
+  afterAll(() => upstream.close());
+
+  /** The token a request carried to the raw upstream. */
+  const tokenOf = (request: Parameters<RawUpstream['respond']>[0]): string =>
+    (header(request, 'authorization') ?? '').replace(/^token /, '');
+
+  it('a status beyond 599 is named; the client still gets the short reason', async () => {
+    upstream.respond = () => 'HTTP/1.1 999 X\r\nContent-Length: 0\r\n\r\n';
+    const lines = await linesOf(app(), async () => {
+      const reply = await call(app().port(), { path: '/API/whoami' });
+      expect(reply.status).toBe(502);
+      expect(reply.text).not.toContain('999');
+    });
+    expectOneLine(lines, 'protocol', /^status 999$/);
+  });
+
+  it('a chunk size that is not hex is named as the parser found it, after the head went on', async () => {
+    upstream.respond = () => 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n';
+    const lines = await linesOf(app(), async () => {
+      await call(app().port(), { path: '/API/whoami' }).catch(() => undefined);
+    });
+    expectOneLine(
+      lines,
+      'protocol',
+      /^Response does not match the HTTP\/1\.1 protocol \(Invalid character in chunk size\)$/,
     );
-    expect(withoutAccessLines(lines)).toEqual(ONE_REFUSED_LINE);
+  });
+
+  it('an answer with a body to send, cut short by a close in order, says so', async () => {
+    upstream.respond = (_, socket) => {
+      setImmediate(() => socket.end());
+      return 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort';
+    };
+    const lines = await linesOf(app(), async () => {
+      await call(app().port(), { path: '/API/item', method: 'PUT', body: 'hello' }).catch(
+        () => undefined,
+      );
+    });
+    expectOneLine(lines, 'reset', /^Vidispine closed the connection before the end of its answer$/);
+  });
+
+  it('the token an answer quotes back is blanked out of the detail', async () => {
+    let token = '';
+    upstream.respond = (request) => {
+      token = tokenOf(request);
+      return `HTTP/1.1 200 OK\r\nTransfer-Encoding: ${token}, chunked\r\n\r\n0\r\n\r\n`;
+    };
+    const lines = await linesOf(app(), async () => {
+      expect((await call(app().port(), { path: '/API/whoami' })).status).toBe(502);
+    });
+    expect(token).not.toBe('');
+    expectOneLine(lines, 'protocol', /^transfer coding "\[REDACTED\], chunked"$/);
+    expect(JSON.stringify(lines)).not.toContain(token);
+  });
+
+  it('a WebSocket upgrade: the token an answer quotes back is blanked out too', async () => {
+    let token = '';
+    upstream.respond = (request) => {
+      token = tokenOf(request);
+      return `HTTP/1.1 200 OK\r\nTransfer-Encoding: ${token}\r\n\r\n`;
+    };
+    const lines = await linesOf(app(), async () => {
+      expect(await upgradeRefusal(app().port())).toBe(502);
+    });
+    expect(token).not.toBe('');
+    expectOneLine(lines, 'protocol', /^transfer coding "\[REDACTED\]"$/);
+    expect(JSON.stringify(lines)).not.toContain(token);
+  });
+});
+
+describe('upstream errors in the log: a certificate for another name', () => {
+  let server: https.Server;
+  let caFile = '';
+  const app = appFor(
+    async () => {
+      const ca = await createTestCa();
+      const pair = await ca.issue({ dns: ['elsewhere.example'], ips: ['127.0.0.2'] });
+      caFile = tempFolder('upstream-error-log').file(ca.certPem);
+      server = https.createServer({ key: pair.keyPem, cert: pair.certPem }, (_, res) =>
+        res.end('not reached'),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    () => ({ vidispine: { caFile } }),
+  );
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('names the names the certificate is for', async () => {
+    const lines = await linesOf(app(), async () => {
+      expect((await call(app().port(), { path: '/API/whoami' })).status).toBe(502);
+    });
+    expectOneLine(
+      lines,
+      'tls',
+      /^Hostname\/IP does not match certificate's altnames: IP: 127\.0\.0\.1 is not in the cert's list: 127\.0\.0\.2 \(ERR_TLS_CERT_ALTNAME_INVALID\)$/,
+    );
   });
 });

@@ -37,11 +37,15 @@ describe('forward log observer', () => {
     const observer = forwardLogObserver(logger);
     observer.upstreamUnauthorized('ingest', true);
     observer.upstreamUnauthorized('ingest', false);
-    observer.upstreamError('refused', 'ingest');
+    observer.upstreamError('refused', 'ingest', 'connect ECONNREFUSED 10.0.0.5:8080');
     expect(lines.map((l) => [l.level, l.event, l.user, l.retried ?? l.reason])).toEqual([
       ['info', 'upstream_unauthorized', 'ingest', true],
       ['debug', 'upstream_unauthorized', 'ingest', false],
       ['warn', 'upstream_error', 'ingest', 'refused'],
     ]);
+    expect(lines[2]).toMatchObject({
+      detail: 'connect ECONNREFUSED 10.0.0.5:8080',
+      msg: 'request of ingest to Vidispine failed (refused: connect ECONNREFUSED 10.0.0.5:8080)',
+    });
   });
 });

@@ -7,21 +7,22 @@ describe('combineObservers', () => {
       requestStarted: () => calls.push(`${name}:started`),
       requestFinished: (user, method, status, duration) =>
         calls.push(`${name}:${user} ${method} ${status} ${duration}`),
-      upstreamError: (reason, user) => calls.push(`${name}:error ${reason} ${user}`),
+      upstreamError: (reason, user, detail) =>
+        calls.push(`${name}:error ${reason} ${user} ${detail}`),
       upstreamUnauthorized: (user, retried) => calls.push(`${name}:401 ${user} ${retried}`),
     });
     const both = combineObservers(recorder('a'), recorder('b'));
     both.requestStarted?.();
     both.requestFinished?.('u', 'PUT', 201, 1.5);
-    both.upstreamError?.('reset', 'u');
+    both.upstreamError?.('reset', 'u', 'read ECONNRESET');
     both.upstreamUnauthorized?.('u', false);
     expect(calls).toEqual([
       'a:started',
       'b:started',
       'a:u PUT 201 1.5',
       'b:u PUT 201 1.5',
-      'a:error reset u',
-      'b:error reset u',
+      'a:error reset u read ECONNRESET',
+      'b:error reset u read ECONNRESET',
       'a:401 u false',
       'b:401 u false',
     ]);
@@ -31,7 +32,7 @@ describe('combineObservers', () => {
     const errors: string[] = [];
     const both = combineObservers({ upstreamError: (reason) => errors.push(reason) }, {});
     expect(Object.keys(both)).toEqual(['upstreamError']);
-    both.upstreamError?.('tls', 'u');
+    both.upstreamError?.('tls', 'u', 'self-signed certificate');
     expect(errors).toEqual(['tls']);
   });
 });

@@ -3,6 +3,9 @@ import {
   isWholeAnswerWithoutBody,
   retryAfterHeader,
   statusForUpstreamError,
+  upstreamErrorDetail,
+  UpstreamProtocolError,
+  UpstreamResetError,
   UpstreamTimeoutError,
 } from '../../src/proxy/errors';
 import { CHUNKED, NO_BODY, lengthFraming } from '../../src/proxy/framing';
@@ -470,6 +473,61 @@ describe('error mapping', () => {
     expect(classifyUpstreamError('not an error')).toBe('other');
     expect(statusForUpstreamError('timeout')).toBe(504);
     expect(statusForUpstreamError('refused')).toBe(502);
+  });
+
+  describe('the detail an operator is told', () => {
+    const TOKEN = 'VSAPI-0123456789abcdef';
+    const coded2 = (message: string, code: string): Error =>
+      Object.assign(new Error(message), { code });
+
+    it('is the error message, with a code it does not name', () => {
+      expect(
+        upstreamErrorDetail(coded2('connect ECONNREFUSED 10.0.0.5:8080', 'ECONNREFUSED'), TOKEN),
+      ).toBe('connect ECONNREFUSED 10.0.0.5:8080');
+      expect(
+        upstreamErrorDetail(
+          coded2('unable to verify the first certificate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'),
+          TOKEN,
+        ),
+      ).toBe('unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE)');
+      expect(upstreamErrorDetail(new Error('other side closed'), TOKEN)).toBe('other side closed');
+      expect(upstreamErrorDetail('thrown text', TOKEN)).toBe('thrown text');
+    });
+
+    it("leaves out the codes of the forwarder's own errors", () => {
+      expect(upstreamErrorDetail(new UpstreamProtocolError('status 999'), TOKEN)).toBe(
+        'status 999',
+      );
+      expect(upstreamErrorDetail(new UpstreamTimeoutError('connect'), TOKEN)).toBe(
+        'connect to Vidispine timed out',
+      );
+      expect(upstreamErrorDetail(new UpstreamResetError(), TOKEN)).toBe(
+        'Vidispine reset the connection before the end of its answer',
+      );
+    });
+
+    it('names every address of a name that refused, as one AggregateError without a message', () => {
+      const refused = Object.assign(
+        new AggregateError([
+          coded2('connect ECONNREFUSED ::1:8080', 'ECONNREFUSED'),
+          coded2('connect ECONNREFUSED 127.0.0.1:8080', 'ECONNREFUSED'),
+        ]),
+        { code: 'ECONNREFUSED' },
+      );
+      expect(upstreamErrorDetail(refused, TOKEN)).toBe(
+        'connect ECONNREFUSED ::1:8080; connect ECONNREFUSED 127.0.0.1:8080',
+      );
+      expect(upstreamErrorDetail(new AggregateError([], 'all failed'), TOKEN)).toBe('all failed');
+    });
+
+    it('blanks the token out before it is cut, and shows control bytes as ?', () => {
+      expect(
+        upstreamErrorDetail(new UpstreamProtocolError(`transfer coding "${TOKEN}"`), TOKEN),
+      ).toBe('transfer coding "[REDACTED]"');
+      const long = upstreamErrorDetail(new Error(`${'x'.repeat(195)}${TOKEN}\r\n`), TOKEN);
+      expect(long).toBe(`${'x'.repeat(195)}[REDA…`);
+      expect(upstreamErrorDetail(new Error('a\r\nb\u001b[31m'), TOKEN)).toBe('a??b?[31m');
+    });
   });
 
   it('takes a 204 or 304 short of its Content-Length as whole, nothing else', () => {

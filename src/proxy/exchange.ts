@@ -258,12 +258,17 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       token: this.sentToken,
       sentAt: this.sentAt,
       rawHeaders: answer.rawHeaders,
-      replayable: canReplay(this.plan, this.attempt, this.bodyState === 'streaming'),
+      replayable: canReplay(
+        this.plan,
+        this.attempt,
+        this.bodyState === 'streaming',
+        this.f.store.current(this.user)?.value !== this.sentToken,
+      ),
       current: () => !this.clientGone && attempt === this.upstreamReq,
     });
   }
 
-  /** Step "on 401 replay": same request, fresh token, once. */
+  /** Step "on 401 replay": same request, fresh token (see `canReplay` for how often). */
   async replay(rejected: string): Promise<void> {
     const lease = await this.freshLease();
     const fresh = lease !== undefined && lease.value !== rejected && !this.clientGone;

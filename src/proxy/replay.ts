@@ -19,7 +19,18 @@ export function planBody(framing: RequestFraming, replayBufferBytes: number): Bo
   return framing.kind === 'chunked' || framing.length > replayBufferBytes ? 'expect' : 'buffer';
 }
 
-/** Whether a 401 may still be hidden: only once, and only while the body is still ours. */
-export function canReplay(plan: BodyPlan, attempt: number, bodyStarted: boolean): boolean {
-  return attempt === 0 && (plan !== 'expect' || !bodyStarted);
+/**
+ * Whether a 401 may still be hidden: only while the body is still ours, and once — unless
+ * the token it refused is no longer the store's current one (`superseded`). A request that
+ * waited for a connection longer than a token lives went out with a token the store had
+ * already replaced, and so may its replay: such a 401 says nothing of the request. The store
+ * replaces a token no faster than it renews or confirms one dead, so replays stay rare.
+ */
+export function canReplay(
+  plan: BodyPlan,
+  attempt: number,
+  bodyStarted: boolean,
+  superseded: boolean,
+): boolean {
+  return (attempt === 0 || superseded) && (plan !== 'expect' || !bodyStarted);
 }

@@ -320,7 +320,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         token: lease.value,
         sentAt,
         rawHeaders: res.rawHeaders,
-        replayable: canReplay('none', attempt, false),
+        replayable: canReplay('none', attempt, false, store.current(user)?.value !== lease.value),
         current: () => stage === 'sent' && !client.destroyed,
       }).then((verdict) => {
         // Even a 401 passed on at once waits a tick, in which the attempt may have failed.

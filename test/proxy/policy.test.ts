@@ -432,12 +432,20 @@ describe('replay decision', () => {
   });
 
   it('replays once, and an expect body only while it is held back', () => {
-    expect(canReplay('none', 0, false)).toBe(true);
-    expect(canReplay('buffer', 0, false)).toBe(true);
-    expect(canReplay('expect', 0, false)).toBe(true);
-    expect(canReplay('expect', 0, true)).toBe(false);
-    expect(canReplay('buffer', 0, true)).toBe(true);
-    expect(canReplay('none', 1, false)).toBe(false);
+    expect(canReplay('none', 0, false, false)).toBe(true);
+    expect(canReplay('buffer', 0, false, false)).toBe(true);
+    expect(canReplay('expect', 0, false, false)).toBe(true);
+    expect(canReplay('expect', 0, true, false)).toBe(false);
+    expect(canReplay('buffer', 0, true, false)).toBe(true);
+    expect(canReplay('none', 1, false, false)).toBe(false);
+  });
+
+  it('replays again while the refused token is one the store already replaced', () => {
+    expect(canReplay('none', 1, false, true)).toBe(true);
+    expect(canReplay('buffer', 2, false, true)).toBe(true);
+    expect(canReplay('expect', 1, false, true)).toBe(true);
+    expect(canReplay('expect', 1, true, true)).toBe(false);
+    expect(canReplay('expect', 0, true, true)).toBe(false);
   });
 });
 

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { patternBytes, patternChunks } from '../../src/simulator/pattern';
 import { call, openUpload, uploadPattern, type Reply } from '../support/http';
-import { startHarness, type Harness } from '../support/app';
-import { until } from '../support/wait';
+import { startApp, startHarness, type Harness } from '../support/app';
+import { ManualClock } from '../support/clock';
+import { HANG_GUARD_MS, until } from '../support/wait';
 
 const MiB = 1024 * 1024;
 
@@ -188,6 +190,70 @@ describe('a large upload waiting for a connection to Vidispine', () => {
       expect(h.observer.unauthorized).toEqual([{ user: 'alice', retried: true }]);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('a GET waiting for a pooled connection while its tokens lapse', () => {
+  /** A slow GET from its own client, holding a pooled connection until released. */
+  function holdConnection(port: number): () => void {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write('GET /API/slow?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n');
+    return () => socket.destroy();
+  }
+
+  it('is never answered 401: a token that lapsed while it queued is replaced, however often', async () => {
+    // One clock for Vidispine's token lifetimes and the proxy's renewals.
+    const clock = new ManualClock();
+    const r = await startApp({
+      simulator: { now: clock.now },
+      clock,
+      vidispine: { maxSockets: 2 },
+    });
+    const tokenOtherThan = async (previous: string | undefined): Promise<string> => {
+      await until(() => {
+        const value = r.app.store.current('alice')?.value;
+        return value !== undefined && value !== previous;
+      });
+      return r.app.store.current('alice')?.value ?? '';
+    };
+    /** Every token lapses at Vidispine; the proxy has renewed by then. */
+    const lapse = async (previous: string): Promise<void> => {
+      await clock.advance(61_000);
+      await tokenOtherThan(previous);
+    };
+    const release: (() => void)[] = [];
+    try {
+      expect((await call(r.port(), { path: '/API/whoami' })).status).toBe(200);
+      const first = await tokenOtherThan(undefined);
+      release.push(holdConnection(r.port()), holdConnection(r.port()));
+      await until(() => r.sim.inFlightRequests() === 2, HANG_GUARD_MS, 'the pool held');
+      const started = r.observer.started;
+      const get = call(r.port(), { path: '/API/whoami' });
+      await until(() => r.observer.started === started + 1);
+
+      await lapse(first);
+      // Queued behind the GET, with the new token: it takes the connection after the GET's.
+      release.push(holdConnection(r.port()));
+      await until(() => r.observer.started === started + 2);
+      release[0]();
+      // The GET went with the lapsed token and was replayed, to wait in the queue again.
+      await until(() => r.observer.unauthorized.length === 1, HANG_GUARD_MS, 'a replay');
+      const second = r.app.store.current('alice')?.value ?? '';
+      await lapse(second);
+      release[1]();
+
+      const reply = await get;
+      expect(reply.status).toBe(200);
+      expect(reply.text).toBe('alice');
+      expect(r.observer.unauthorized).toEqual([
+        { user: 'alice', retried: true },
+        { user: 'alice', retried: true },
+      ]);
+    } finally {
+      release.forEach((end) => end());
+      await r.close();
     }
   });
 });

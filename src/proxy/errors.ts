@@ -4,17 +4,18 @@ import { statusEndsAtHead } from './bodiless';
 import type { UpstreamErrorReason } from './observer';
 import { shownWithoutToken } from './unauthorized';
 
+const TIMEOUT_MESSAGES = {
+  queue: 'no connection to Vidispine came free in time: all vidispine.maxSockets were busy',
+  connect: 'connect to Vidispine timed out',
+  response: 'Vidispine did not answer in time',
+  read: 'Vidispine stopped sending its answer',
+} as const;
+
 /** Raised by the forwarder's own timers, so they classify like the kernel's timeouts. */
 export class UpstreamTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
-  constructor(readonly phase: 'connect' | 'response' | 'read') {
-    super(
-      phase === 'connect'
-        ? 'connect to Vidispine timed out'
-        : phase === 'response'
-          ? 'Vidispine did not answer in time'
-          : 'Vidispine stopped sending its answer',
-    );
+  constructor(readonly phase: 'queue' | 'connect' | 'response' | 'read') {
+    super(TIMEOUT_MESSAGES[phase]);
     this.name = 'UpstreamTimeoutError';
   }
 }
@@ -153,6 +154,17 @@ const DESCRIPTION: Readonly<Record<UpstreamErrorReason, string>> = {
 
 export function describeUpstreamError(reason: UpstreamErrorReason): string {
   return DESCRIPTION[reason];
+}
+
+/**
+ * What the client is told of `err`: its reason's description, except for a request that
+ * never got a connection, which says so — Vidispine may be idle while the proxy's own
+ * connections to it are all taken.
+ */
+export function describeFailure(err: unknown, reason: UpstreamErrorReason): string {
+  return err instanceof UpstreamTimeoutError && err.phase === 'queue'
+    ? err.message
+    : describeUpstreamError(reason);
 }
 
 /** `Retry-After` must be a positive whole number of seconds. */

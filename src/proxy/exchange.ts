@@ -19,7 +19,7 @@ import type { Rejection, TokenLease } from '../tokens/types';
 import { messageOf } from '../error-message';
 import {
   classifyUpstreamError,
-  describeUpstreamError,
+  describeFailure,
   isUnsendableRequest,
   statusForUpstreamError,
   upstreamErrorDetail,
@@ -313,7 +313,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       this.cutWritten();
       return;
     }
-    this.sendOwn(statusForUpstreamError(reason), describeUpstreamError(reason));
+    this.sendOwn(statusForUpstreamError(reason), describeFailure(err, reason));
   }
 
   /** Stop listening to a request that will not produce the client's answer. */

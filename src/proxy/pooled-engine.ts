@@ -7,7 +7,12 @@ import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Rejection } from '../tokens/types';
 import type { Attempt, AttemptOwner } from './attempt';
-import { UpstreamProtocolError, UpstreamResetError, isWholeAnswerWithoutBody } from './errors';
+import {
+  UpstreamProtocolError,
+  UpstreamResetError,
+  UpstreamTimeoutError,
+  isWholeAnswerWithoutBody,
+} from './errors';
 import { answerStatusProblem, transferCodingProblem } from './headers';
 
 /** Beyond ASCII: undici decoded a byte above 0x7f. */
@@ -49,12 +54,14 @@ export function sendPooled(exchange: AttemptOwner, headers: string[]): void {
   };
   if (exchange.freshConnection) upstream.dispatchFresh(options, call);
   else upstream.pool().dispatch(options, call);
+  call.waitAtMost(upstream.responseTimeoutMs);
 }
 
 /**
  * undici's callbacks for one attempt, handed to the exchange. undici times the answer's
  * head and every silence in its body itself (`headersTimeout`, `bodyTimeout`: a body held
- * back for a slow client does not count), on one timer for all its requests.
+ * back for a slow client does not count), on one timer for all its requests — from when
+ * the request is on a connection. The wait for one is timed here (`waitAtMost`).
  */
 class PooledCall implements Attempt, Dispatcher.DispatchHandler {
   private abort: ((err?: Error) => void) | undefined;
@@ -64,6 +71,8 @@ class PooledCall implements Attempt, Dispatcher.DispatchHandler {
   private abandonedWith: Error | undefined;
   /** Of the final answer, once its head arrived. */
   private status = 0;
+  /** The response timeout of a request that had to wait for a connection. */
+  private deadline: NodeJS.Timeout | undefined;
 
   /**
    * @param mayBeReused Sent through the shared pool, on a connection that may have served
@@ -74,7 +83,29 @@ class PooledCall implements Attempt, Dispatcher.DispatchHandler {
     private readonly mayBeReused: boolean,
   ) {}
 
+  /**
+   * Called once dispatched. A request that did not go on a connection at once waits for one
+   * of `maxSockets` (or for one to open): undici's `headersTimeout` would only start after
+   * that wait, however long. For such a request the response timeout runs from here to the
+   * answer's head; one that never got a connection is never sent (see `onConnect`).
+   */
+  waitAtMost(ms: number): void {
+    if (this.abort !== undefined || this.done) return;
+    this.deadline = setTimeout(() => this.timedOut(), ms);
+  }
+
+  private timedOut(): void {
+    if (this.abort !== undefined) {
+      this.abort(new UpstreamTimeoutError('response'));
+      return;
+    }
+    const err = new UpstreamTimeoutError('queue');
+    this.abandonedWith = err;
+    this.onError(err);
+  }
+
   private complete(): void {
+    clearTimeout(this.deadline);
     this.done = true;
     this.completed = true;
     // A 401 still waiting for the store's verdict is ended, if passed on, by the verdict.
@@ -84,6 +115,7 @@ class PooledCall implements Attempt, Dispatcher.DispatchHandler {
   /** Like `ClientRequest#destroy`: the attempt ends, with `err` as its error if given. */
   destroy(err?: Error): void {
     if (this.done) return;
+    clearTimeout(this.deadline);
     const reason = err ?? new Error('aborted');
     if (this.abort === undefined) this.abandonedWith = reason;
     else this.abort(reason);
@@ -106,6 +138,7 @@ class PooledCall implements Attempt, Dispatcher.DispatchHandler {
     }
     // Interim answers (`102`, `103`) are Vidispine's business, as with `node:http`.
     if (status < 200) return true;
+    clearTimeout(this.deadline);
     const rawHeaders = headers.map((field) => field.toString('latin1'));
     const codingProblem = transferCodingProblem(rawHeaders);
     if (codingProblem !== undefined) {
@@ -133,6 +166,9 @@ class PooledCall implements Attempt, Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    // Given up on while it waited for a connection, and aborted when it got one.
+    if (this.done) return;
+    clearTimeout(this.deadline);
     if (isWholeAnswerWithoutBody(this.status, err)) {
       this.complete();
       return;

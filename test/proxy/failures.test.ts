@@ -3,7 +3,9 @@ import * as net from 'node:net';
 import { call, openUpload } from '../support/http';
 import { rawRequest, type RawResponse } from '../support/raw-client';
 import { closedPort } from '../support/net';
-import { until } from '../support/wait';
+import { MiB } from '../support/reliability-clients';
+import { stopReading, type StalledReader } from '../support/stalled-reader';
+import { HANG_GUARD_MS, until } from '../support/wait';
 import { startHarness, type Harness } from '../support/app';
 
 describe('no token', () => {
@@ -67,6 +69,67 @@ describe('Vidispine unreachable or failing', () => {
       expect((await call(h.port, { path: '/API/whoami' })).status).toBe(200);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('a request waiting for one of maxSockets connections', () => {
+  /** A client that reads nothing of a large download: it holds the one connection. */
+  async function holdTheConnection(h: Harness): Promise<StalledReader> {
+    const download = stopReading(
+      h.port,
+      `GET /API/storage/file/VX-1/data?size=${1024 * MiB} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    await until(() => h.sim.inFlightRequests() === 1);
+    return download;
+  }
+
+  it('gets 504 once it waited the upstream timeout, and never goes upstream later', async () => {
+    const h = await startHarness({
+      vidispine: { maxSockets: 1, upstreamTimeoutSeconds: 0.5 },
+      proxy: { sendTimeoutSeconds: 2 },
+    });
+    let download: StalledReader | undefined;
+    try {
+      await call(h.port, { path: '/API/whoami' });
+      const apiCalls = h.sim.calls({ endpoint: 'api' });
+      download = await holdTheConnection(h);
+      const reply = await call(h.port, { path: '/API/whoami' });
+      expect(reply.status).toBe(504);
+      expect(reply.text).toBe(
+        'no connection to Vidispine came free in time: all vidispine.maxSockets were busy\n',
+      );
+      expect(h.observer.upstreamErrors).toEqual(['timeout']);
+      expect(h.sim.inFlightRequests()).toBe(1);
+      // The download is cut by sendTimeoutSeconds, which frees the connection.
+      await until(() => h.sim.inFlightRequests() === 0, HANG_GUARD_MS);
+      await until(() => h.listeners[0].inFlight() === 0);
+      expect((await call(h.port, { path: '/API/whoami' })).status).toBe(200);
+      // The download and the last GET: the GET that gave up was never sent.
+      expect(h.sim.calls({ endpoint: 'api' })).toBe(apiCalls + 2);
+    } finally {
+      await h.close();
+      await download?.end();
+    }
+  });
+
+  it('counts the wait towards the upstream timeout once it is sent', async () => {
+    const h = await startHarness({
+      vidispine: { maxSockets: 1, upstreamTimeoutSeconds: 2 },
+      proxy: { sendTimeoutSeconds: 1.2 },
+    });
+    let download: StalledReader | undefined;
+    try {
+      await call(h.port, { path: '/API/whoami' });
+      download = await holdTheConnection(h);
+      // Sent once sendTimeoutSeconds cut the download, its 1.5 s answer comes too late.
+      const reply = await call(h.port, { path: '/API/slow?ms=1500' });
+      expect(reply.status).toBe(504);
+      expect(reply.text).toBe('Vidispine did not answer in time\n');
+      expect(h.observer.upstreamErrors).toEqual(['timeout']);
+    } finally {
+      await h.close();
+      await download?.end();
     }
   });
 });

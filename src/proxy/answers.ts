@@ -23,6 +23,11 @@ export function ignoreError(): void {
  * @param headers The answer's head as written, to tell whether it carried a length.
  */
 export function cutAnswer(res: ServerResponse, headers: readonly string[]): void {
+  // Node holds a response's head until its first body bytes, and those (corked) until the
+  // next tick: a cut meanwhile would send nothing at all, an empty reply that a client
+  // takes for a stale connection and may send again. What was written goes out first.
+  res.flushHeaders();
+  res.socket?.uncork();
   const closeDelimited = !res.chunkedEncoding && !hasLength(headers);
   if (!closeDelimited || !resetConnection(res.socket)) res.destroy();
 }

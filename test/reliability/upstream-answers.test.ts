@@ -289,6 +289,56 @@ describe('an answer Vidispine delimits by closing its connection', () => {
   });
 });
 
+describe('a chunked answer that breaks after its head', () => {
+  const HEAD = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const large = 'x'.repeat(1024 * 1024 + 1);
+  const put = (expect: string, body: string): string =>
+    `PUT /API/bad HTTP/1.1\r\nHost: x\r\n${expect}Content-Length: ${body.length}\r\n\r\n${body}`;
+  const requests = [
+    ['without a body (undici)', 'GET /API/bad HTTP/1.1\r\nHost: x\r\n\r\n'],
+    [
+      'with a body held for replay',
+      'POST /API/bad HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi',
+    ],
+    ['with a body streamed', put('', large)],
+    ['with a body streamed after 100-continue', put('Expect: 100-continue\r\n', large)],
+  ];
+
+  /** The head and `body`, then a bad chunk-size line: in the same segment, or `later`. */
+  const breaking =
+    (body: string, later: boolean): Responder =>
+    (request, socket) => {
+      if (request.target !== '/API/bad') return ok(`answer ${request.sequence}`);
+      if (!later) return `${HEAD}${body}ZZ\r\n`;
+      socket.write(`${HEAD}${body}`);
+      setTimeout(() => socket.destroyed || socket.write('ZZ\r\n'), 50);
+      return 'hang';
+    };
+
+  describe.each([
+    ['in the segment of the head', false],
+    ['50 ms after the head', true],
+  ])('%s', (_when, later) => {
+    // The client got 0 bytes: an empty reply, which it may take for a stale connection and
+    // send again.
+    it.each(requests)(
+      'to a request %s: the head then a cut, never an empty reply',
+      async (_, request) => {
+        upstream.respond = breaking('', later);
+        const logged = h.observer.finished.length;
+        const result = await rawRequest(h.port, request, { untilClosed: true });
+        expect(result.closed).toBe(true);
+        expect(result.responses).toEqual([]);
+        expect(result.trailing).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*chunked\r\n\r\n$/);
+        // Counted and logged alike, whichever client carried it, with the status the client saw.
+        expect(h.observer.upstreamErrors).toEqual(['protocol']);
+        await until(() => h.observer.finished.length > logged, 2000);
+        expect(h.observer.finished[logged].status).toBe(200);
+      },
+    );
+  });
+});
+
 describe('a body Vidispine stops sending', () => {
   it('is cut after readTimeoutSeconds, so a short body never passes for a whole one', async () => {
     upstream.respond = answering('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789');

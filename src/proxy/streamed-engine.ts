@@ -56,9 +56,10 @@ export function sendStreamed(
   }
   exchange.began(upstreamReq);
   upstreamReq.on('response', (upstreamRes) => onResponse(exchange, upstreamReq, upstreamRes));
-  upstreamReq.on('error', (err) =>
-    exchange.onUpstreamError(upstreamReq, err, upstreamReq.reusedSocket),
-  );
+  upstreamReq.on('error', (err) => {
+    passOnParsed(exchange, upstreamReq);
+    exchange.onUpstreamError(upstreamReq, err, upstreamReq.reusedSocket);
+  });
   upstreamReq.on('socket', (socket) => watchResponseTime(exchange, upstreamReq, socket));
   // Node hands a `101` to an `upgrade` listener, or drops the socket without an error event
   // when there is none; a plain request cannot be switched to another protocol.
@@ -282,6 +283,19 @@ function relay(exchange: AttemptOwner, upstreamRes: IncomingMessage): void {
 }
 
 const ANSWER_CUT = 'Vidispine closed the connection before the end of its answer';
+
+/**
+ * Body bytes of the answer being passed on that Node parsed in the very read that failed
+ * (a bad chunk in the segment after them) wait in the answer, unread, when the error comes:
+ * they go to the client before the cut, as undici passes each on before its error.
+ */
+function passOnParsed(exchange: AttemptOwner, upstreamReq: ClientRequest): void {
+  const { answer } = exchange;
+  // Set by `respond` only, for the attempt whose answer is the client's.
+  if (answer === undefined || upstreamReq !== exchange.upstreamReq || exchange.clientGone) return;
+  // Each chunk read goes through `relay`'s 'data' listener; they are in memory already.
+  while (answer.read() !== null);
+}
 
 /**
  * Vidispine's answer ended short. After its head, `node:http` reports no error for a

@@ -336,6 +336,19 @@ describe('a chunked answer that breaks after its head', () => {
         expect(h.observer.finished[logged].status).toBe(200);
       },
     );
+
+    // With a body (node:http), the bytes Node parsed in the segment that broke were dropped.
+    it.each(requests)(
+      'to a request %s: the head and the body so far, then a cut',
+      async (_, request) => {
+        upstream.respond = breaking('5\r\nhello\r\n', later);
+        const result = await rawRequest(h.port, request, { untilClosed: true });
+        expect(result.closed).toBe(true);
+        expect(result.responses).toEqual([]);
+        expect(result.trailing).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*chunked\r\n\r\n5\r\nhello\r\n$/);
+        expect(h.observer.upstreamErrors).toEqual(['protocol']);
+      },
+    );
   });
 });
 

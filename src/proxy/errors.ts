@@ -99,6 +99,9 @@ export function classifyUpstreamError(err: unknown): UpstreamErrorReason {
   return isTlsFailure(code) ? 'tls' : 'other';
 }
 
+/** The detail of an answer `node:http` saw end short without an error: after a head it reports none. */
+export const ANSWER_CUT = 'Vidispine closed the connection before the end of its answer';
+
 /**
  * What went wrong, for the operator's log line, as nginx's error log tells it: the error's
  * own words (`connect ECONNREFUSED 10.0.0.5:8080`, `status 999`, a certificate's names)

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { messageOf } from '../error-message';
 import type { AttemptOwner } from './attempt';
 import { watchBodyIdle } from './body';
-import { UpstreamProtocolError, UpstreamTimeoutError } from './errors';
+import { ANSWER_CUT, UpstreamProtocolError, UpstreamTimeoutError } from './errors';
 import { answerStatusProblem, transferCodingProblem } from './headers';
 import { cutAnswer } from './answers';
 import { limitConnect, whenSent } from './upstream';
@@ -281,8 +281,6 @@ function relay(exchange: AttemptOwner, upstreamRes: IncomingMessage): void {
   });
   upstreamRes.on('end', () => exchange.res.end());
 }
-
-const ANSWER_CUT = 'Vidispine closed the connection before the end of its answer';
 
 /**
  * Body bytes of the answer being passed on that Node parsed in the very read that failed

@@ -14,8 +14,9 @@ import type { TokenLease, TokenStore } from '../tokens/types';
 import { messageOf } from '../error-message';
 import type { AdmissionRules } from './admission';
 import { admit } from './admission';
-import { ignoreError, noTokenAnswer } from './answers';
+import { ignoreError, noTokenAnswer, resetConnection } from './answers';
 import {
+  ANSWER_CUT,
   UpstreamProtocolError,
   UpstreamTimeoutError,
   classifyUpstreamError,
@@ -35,7 +36,13 @@ import type { LocationRewriter } from './location';
 import type { HandedOver } from './handed-over';
 import { endHandedOver } from './handed-over';
 import { noteStrippedRunAs, type Notice } from './notices';
-import { CLIENT_CLOSED, reportAnswered, type AccessLogger, type ForwardObserver } from './observer';
+import {
+  CLIENT_CLOSED,
+  reportAnswered,
+  type AccessLogger,
+  type ForwardObserver,
+  type UpstreamErrorReason,
+} from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
 import { withoutToken } from './unauthorized';
@@ -207,13 +214,18 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     client.pipe(server);
   }
 
-  /** Vidispine refused the upgrade: its answer goes to the client, then both connections close. */
+  /**
+   * Vidispine refused the upgrade: its answer goes to the client, then both connections close.
+   *
+   * @param cutShort Called when Vidispine's connection closed before the answer's end.
+   */
   function passOn(
     user: string,
     client: Duplex,
     authority: string | undefined,
     res: IncomingMessage,
     token: string,
+    cutShort: () => void,
   ): void {
     const status = res.statusCode ?? 502;
     // As a plain request's answer: the credential it was sent never reaches the client.
@@ -238,7 +250,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     // The client's own bytes have nowhere to go; read, they let its close be seen.
     client.resume();
     res.once('close', () => {
-      if (!res.complete) client.destroy();
+      if (!res.complete) cutShort();
     });
   }
 
@@ -270,8 +282,22 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     let stage: AttemptStage = 'sent';
     limitConnect(upstreamReq, upstream.connectTimeoutMs);
     upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));
+    /**
+     * Vidispine's refusal, passed on, ended short: counted as a plain answer's would be, and
+     * its client's connection reset, since the close of that connection delimits the refusal
+     * (see `cutAnswer`): an orderly close would make a short body look whole.
+     */
+    const cut = (reason: UpstreamErrorReason, detail: string): void => {
+      if (stage !== 'answered' || client.destroyed) return;
+      stage = 'retired';
+      observer.upstreamError?.(reason, user, detail);
+      if (!resetConnection(client)) client.destroy();
+    };
+    // After the refusal's head, `node:http` reports no error for a connection closed in order.
+    const cutShort = (): void => cut('reset', ANSWER_CUT);
     upstreamReq.on('error', (err) => {
-      if (stage === 'answered') client.destroy();
+      if (stage === 'answered')
+        cut(classifyUpstreamError(err), upstreamErrorDetail(err, lease.value));
       else if (stage === 'sent') {
         stage = 'retired';
         tellStore(undefined);
@@ -309,7 +335,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       if (res.statusCode !== 401) {
         stage = 'answered';
         tellStore(res.statusCode ?? 502);
-        passOn(user, client, u.authority, res, lease.value);
+        passOn(user, client, u.authority, res, lease.value, cutShort);
         return;
       }
       // The 401 waits, unread, for the verdict, as a plain request's does.
@@ -335,7 +361,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
           return;
         }
         stage = 'answered';
-        passOn(user, client, u.authority, res, lease.value);
+        passOn(user, client, u.authority, res, lease.value, cutShort);
       });
     });
     upstreamReq.end();

@@ -212,13 +212,18 @@ describe("an HTTP/1.0 client's answer, delimited by the close of its connection"
     ['without a body (undici)', 'GET /API/bad HTTP/1.0\r\n\r\n'],
     ['with a body (node:http)', 'POST /API/bad HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi'],
   ];
+  // Any answer but 101 refuses an upgrade, and goes to the client delimited by its close.
+  const refusedUpgrade = [
+    'to a WebSocket upgrade (refused)',
+    UPGRADE.replace('/APIWS/echo', '/API/bad'),
+  ];
 
   it.each(engines)('a request %s: a whole answer ends with an orderly close', async (_, req) => {
     upstream.respond = answering(whole);
     expect(await connectionEnd(h.port, req)).toBe('fin');
   });
 
-  it.each(engines)(
+  it.each([...engines, refusedUpgrade])(
     'a request %s: Vidispine closing mid-body resets the connection, never a clean close',
     async (_, req) => {
       upstream.respond = (request, socket) => {
@@ -349,6 +354,28 @@ describe('a chunked answer that breaks after its head', () => {
         expect(h.observer.upstreamErrors).toEqual(['protocol']);
       },
     );
+
+    it('to a WebSocket upgrade, which it refuses: counted alike', async () => {
+      upstream.respond = breaking('5\r\nhello\r\n', later);
+      await connectionEnd(h.port, UPGRADE.replace('/APIWS/echo', '/API/bad'));
+      expect(h.observer.upstreamErrors).toEqual(['protocol']);
+    });
+  });
+});
+
+describe('a refusal of a WebSocket upgrade that breaks after its head', () => {
+  it('resets its connection, never a clean close, which would make it look whole', async () => {
+    upstream.respond = (request, socket) => {
+      if (request.target !== '/API/bad') return ok(`answer ${request.sequence}`);
+      socket.write('HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+      // Once the client has read the head: a reset coming with the bytes may reach it as a close.
+      setTimeout(() => socket.destroyed || socket.write('ZZ\r\n'), 50);
+      return 'hang';
+    };
+    expect(await connectionEnd(h.port, UPGRADE.replace('/APIWS/echo', '/API/bad'))).toBe(
+      'ECONNRESET',
+    );
+    expect(h.observer.upstreamErrors).toEqual(['protocol']);
   });
 });
 

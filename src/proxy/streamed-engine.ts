@@ -11,7 +11,7 @@ import { watchBodyIdle } from './body';
 import { ANSWER_CUT, UpstreamProtocolError, UpstreamTimeoutError } from './errors';
 import { answerStatusProblem, transferCodingProblem } from './headers';
 import { cutAnswer } from './answers';
-import { limitConnect, whenSent } from './upstream';
+import { limitConnect, limitQueueWait, whenSent } from './upstream';
 
 /**
  * Ends a response whose body Vidispine stopped sending for `ms` (nginx's
@@ -71,6 +71,14 @@ export function sendStreamed(
       new UpstreamProtocolError('101 to a plain request'),
       upstreamReq.reusedSocket,
     );
+  });
+  limitQueueWait(upstreamReq, upstream.responseTimeoutMs, (err) => {
+    if (upstreamReq !== exchange.upstreamReq) return;
+    // Destroyed before it had a socket, the request closes only once one comes free: a body
+    // streaming into it is dropped now, as after any other end of it.
+    const streaming = exchange.bodyState === 'streaming';
+    exchange.onUpstreamError(upstreamReq, err, false);
+    if (streaming) dropRestOfBody(exchange);
   });
   limitConnect(upstreamReq, upstream.connectTimeoutMs);
   switch (exchange.plan) {

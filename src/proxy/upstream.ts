@@ -184,6 +184,38 @@ export function limitConnect(req: http.ClientRequest, ms: number): void {
 }
 
 /**
+ * Destroys `req` and calls `timedOut` with a queue timeout (504) unless it gets a socket
+ * within `ms`: Node's agent queues a request over `maxSockets` with no clock at all, and the
+ * request's own timeout runs only on a socket. Destroyed, a queued request is never sent, but
+ * Node reports nothing yet (its `error` and `close` come once it is handed a socket): the
+ * caller answers through `timedOut`. It stays in the agent's queue, holding what was written
+ * into it (a body held for replay: up to `replayBufferBytes`, no longer counted in the
+ * replay budget), until a socket of its origin comes free or is made for it: handed to a
+ * destroyed request, Node's client passes the socket on as freed, so one socket coming free
+ * clears every such request queued ahead of a live one, and no socket is lost.
+ *
+ * The clock starts with the request, not with a look at the agent's queue: a request given a
+ * free or new socket gets it on the next tick and clears its timer then, and requests with a
+ * body, the only ones here, are not the hot path (small GETs go through undici's pool).
+ */
+export function limitQueueWait(
+  req: http.ClientRequest,
+  ms: number,
+  timedOut: (err: UpstreamTimeoutError) => void,
+): void {
+  const timer = setTimeout(() => {
+    // Destroyed by its owner while queued: its `close` too waits for a socket.
+    if (req.destroyed) return;
+    const err = new UpstreamTimeoutError('queue');
+    req.destroy(err);
+    timedOut(err);
+  }, ms);
+  const clear = (): void => clearTimeout(timer);
+  req.once('socket', clear);
+  req.once('close', clear);
+}
+
+/**
  * Calls `then` once `req`'s head can go out: it has a socket (it may have waited for one of
  * `maxSockets`), connected. Never, if it is destroyed first.
  */

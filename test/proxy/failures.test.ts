@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { call, openUpload } from '../support/http';
+import { call, openUpload, type OpenUpload } from '../support/http';
 import { rawRequest, type RawResponse } from '../support/raw-client';
 import { closedPort } from '../support/net';
 import { MiB } from '../support/reliability-clients';
@@ -130,6 +130,109 @@ describe('a request waiting for one of maxSockets connections', () => {
     } finally {
       await h.close();
       await download?.end();
+    }
+  });
+});
+
+describe('a request with a body waiting for one of maxSockets connections', () => {
+  const held = 2 * MiB;
+  /** An upload the client keeps open halfway: it holds the one connection for bodies. */
+  async function holdTheConnection(h: Harness): Promise<OpenUpload> {
+    const upload = openUpload(h.port, held);
+    upload.reply.catch(() => undefined);
+    upload.req.write(Buffer.alloc(held / 2, 1));
+    await until(() => h.sim.inFlightRequests() === 1);
+    return upload;
+  }
+
+  async function harness(): Promise<Harness> {
+    const h = await startHarness({
+      vidispine: { maxSockets: 1, upstreamTimeoutSeconds: 0.5 },
+      // Before, the waiting request went once this cut the held upload.
+      proxy: { clientBodyTimeoutSeconds: 2 },
+    });
+    await call(h.port, { path: '/API/whoami' });
+    return h;
+  }
+
+  it('gets 504 once it waited the upstream timeout, and is never sent', async () => {
+    const h = await harness();
+    let upload: OpenUpload | undefined;
+    try {
+      const apiCalls = h.sim.calls({ endpoint: 'api' });
+      upload = await holdTheConnection(h);
+      const reply = await call(h.port, { method: 'POST', path: '/API/import/raw', body: 'small' });
+      expect(reply.status).toBe(504);
+      expect(reply.text).toBe(
+        'no connection to Vidispine came free in time: all vidispine.maxSockets were busy\n',
+      );
+      expect(h.observer.upstreamErrors).toEqual(['timeout']);
+      // Answered while the upload still holds the connection, not once it frees.
+      expect(h.sim.inFlightRequests()).toBe(1);
+      // The held upload's connection, cut, is let go; the next request gets a new one.
+      upload.req.destroy();
+      await until(() => h.sim.inFlightRequests() === 0);
+      const next = await call(h.port, { method: 'POST', path: '/API/import/raw', body: 'small' });
+      expect(next.status).toBe(200);
+      expect(JSON.parse(next.text)).toMatchObject({ bytes: 5 });
+      // The held upload and the last POST: the POST that gave up was never sent.
+      expect(h.sim.calls({ endpoint: 'api' })).toBe(apiCalls + 2);
+    } finally {
+      upload?.req.destroy();
+      await h.close();
+    }
+  });
+
+  it('gets 504 and a closed connection while it still sends a large body', async () => {
+    const h = await harness();
+    let upload: OpenUpload | undefined;
+    let behind: OpenUpload | undefined;
+    try {
+      const apiCalls = h.sim.calls({ endpoint: 'api' });
+      upload = await holdTheConnection(h);
+      behind = openUpload(h.port, held);
+      behind.req.write(Buffer.alloc(held / 2, 1));
+      const reply = await behind.reply;
+      expect(reply.status).toBe(504);
+      expect(reply.headers.connection).toBe('close');
+      expect(reply.text).toBe(
+        'no connection to Vidispine came free in time: all vidispine.maxSockets were busy\n',
+      );
+      expect(h.observer.upstreamErrors).toEqual(['timeout']);
+      upload.req.end(Buffer.alloc(held / 2, 1));
+      expect((await upload.reply).status).toBe(200);
+      expect(h.sim.calls({ endpoint: 'api' })).toBe(apiCalls + 1);
+    } finally {
+      upload?.req.destroy();
+      behind?.req.destroy();
+      await h.close();
+    }
+  });
+
+  it('gets 504 while it streams a body unasked, and the rest is read and dropped', async () => {
+    const h = await harness();
+    let upload: OpenUpload | undefined;
+    try {
+      upload = await holdTheConnection(h);
+      // An obs-text byte in a header: the proxy sends the body without asking for 100.
+      const head = `POST /API/import/raw HTTP/1.1\r\nHost: x\r\nX-Note: caf\xe9\r\nContent-Length: ${held}\r\n\r\n`;
+      const next = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n';
+      const result = await rawRequest(
+        h.port,
+        Buffer.concat([Buffer.from(head, 'latin1'), Buffer.alloc(held, 1), Buffer.from(next)]),
+        { responses: 2 },
+      );
+      expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
+        [504, 'no connection to Vidispine came free in time: all vidispine.maxSockets were busy\n'],
+        [200, 'alice'],
+      ]);
+      expect(result.closed).toBe(false);
+      expect(h.observer.upstreamErrors).toEqual(['timeout']);
+      // Read at once, not once the held upload's connection came free.
+      expect(h.sim.inFlightRequests()).toBe(1);
+    } finally {
+      upload?.req.destroy();
+      await h.close();
     }
   });
 });

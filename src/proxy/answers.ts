@@ -25,8 +25,11 @@ export function ignoreError(): void {
 export function cutAnswer(res: ServerResponse, headers: readonly string[]): void {
   // Node holds a response's head until its first body bytes, and those (corked) until the
   // next tick: a cut meanwhile would send nothing at all, an empty reply that a client
-  // takes for a stale connection and may send again. What was written goes out first.
+  // takes for a stale connection and may send again. What was written goes out first: from
+  // behind the response's own cork, where Node.js 24 keeps the chunks of a chunked answer
+  // (Node.js 20 corks only the socket), then from behind the socket's.
   res.flushHeaders();
+  for (let corks = res.writableCorked; corks > 0; corks -= 1) res.uncork();
   res.socket?.uncork();
   const closeDelimited = !res.chunkedEncoding && !hasLength(headers);
   if (!closeDelimited || !resetConnection(res.socket)) res.destroy();

@@ -83,8 +83,14 @@ export function sendStreamed(
   limitConnect(upstreamReq, upstream.connectTimeoutMs);
   switch (exchange.plan) {
     case 'buffer':
-      for (const chunk of exchange.body ?? []) upstreamReq.write(chunk);
-      upstreamReq.end();
+      // Written once the request has a socket: one that timed out in the agent's queue stays
+      // there until a socket comes free, and would hold a copy of the body, outside the
+      // replay budget given back with its 504. A request given a free socket has it on the
+      // next tick, the moment its head and body went out before too: the same bytes, as soon.
+      upstreamReq.once('socket', () => {
+        for (const chunk of exchange.body ?? []) upstreamReq.write(chunk);
+        upstreamReq.end();
+      });
       break;
     case 'expect':
       if (!askContinue) {

@@ -189,10 +189,10 @@ export function limitConnect(req: http.ClientRequest, ms: number): void {
  * request's own timeout runs only on a socket. Destroyed, a queued request is never sent, but
  * Node reports nothing yet (its `error` and `close` come once it is handed a socket): the
  * caller answers through `timedOut`. It stays in the agent's queue, holding what was written
- * into it (a body held for replay: up to `replayBufferBytes`, no longer counted in the
- * replay budget), until a socket of its origin comes free or is made for it: handed to a
- * destroyed request, Node's client passes the socket on as freed, so one socket coming free
- * clears every such request queued ahead of a live one, and no socket is lost.
+ * into it (a body held for replay is written only once it has a socket: here it would be
+ * outside the replay budget), until a socket of its origin comes free or is made for it:
+ * handed to a destroyed request, Node's client passes the socket on as freed, so one socket
+ * coming free clears every such request queued ahead of a live one, and no socket is lost.
  *
  * The clock starts with the request, not with a look at the agent's queue: a request given a
  * free or new socket gets it on the next tick and clears its timer then, and requests with a

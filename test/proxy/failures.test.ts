@@ -183,6 +183,49 @@ describe('a request with a body waiting for one of maxSockets connections', () =
     }
   });
 
+  it('gets 504, and a body kept for replay is not left behind in the queue', async () => {
+    // Node's agent keeps a request destroyed in its queue, with what was written into it,
+    // until a socket comes free. Every request reaches its agent through `addRequest`.
+    const queued: http.ClientRequest[] = [];
+    const agents = http.Agent.prototype as http.Agent & {
+      addRequest(req: http.ClientRequest, options: unknown): void;
+    };
+    const addRequest = agents.addRequest;
+    const spy = jest.spyOn(agents, 'addRequest').mockImplementation(function (
+      this: http.Agent,
+      req,
+      options,
+    ) {
+      // The proxy's agent for requests with a body, its one socket held by the upload.
+      if (this.maxSockets === 1) queued.push(req);
+      addRequest.call(this, req, options);
+    });
+    const h = await harness();
+    let upload: OpenUpload | undefined;
+    try {
+      upload = await holdTheConnection(h);
+      queued.length = 0;
+      const body = Buffer.alloc(256 * 1024, 1).toString();
+      const replies = await Promise.all(
+        [1, 2, 3].map(() => call(h.port, { method: 'POST', path: '/API/import/raw', body })),
+      );
+      expect(replies.map((r) => r.status)).toEqual([504, 504, 504]);
+      expect(h.sim.inFlightRequests()).toBe(1);
+      expect(queued).toHaveLength(3);
+      // Still queued, none of them holds a copy of its body (256 KiB each, outside the
+      // replay budget given back with each 504): written only once a socket is theirs.
+      expect(queued.map((r) => [r.destroyed, r.socket ?? null, r.writableLength])).toEqual([
+        [true, null, 0],
+        [true, null, 0],
+        [true, null, 0],
+      ]);
+    } finally {
+      spy.mockRestore();
+      upload?.req.destroy();
+      await h.close();
+    }
+  });
+
   it('gets 504 and a closed connection while it still sends a large body', async () => {
     const h = await harness();
     let upload: OpenUpload | undefined;

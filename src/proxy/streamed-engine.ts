@@ -11,21 +11,7 @@ import { watchBodyIdle } from './body';
 import { ANSWER_CUT, UpstreamProtocolError, UpstreamTimeoutError } from './errors';
 import { answerStatusProblem, transferCodingProblem } from './headers';
 import { cutAnswer } from './answers';
-import { limitConnect, limitQueueWait, whenSent } from './upstream';
-
-/**
- * Ends a response whose body Vidispine stopped sending for `ms` (nginx's
- * `proxy_read_timeout`). Silence while the body is held back because the client reads
- * slowly (`relay` paused it) does not count.
- */
-function watchUpstreamBody(upstreamReq: ClientRequest, upstreamRes: IncomingMessage, ms: number) {
-  const timer = setTimeout(() => {
-    if (upstreamRes.isPaused()) timer.refresh();
-    else upstreamReq.destroy(new UpstreamTimeoutError('read'));
-  }, ms);
-  upstreamRes.on('data', () => timer.refresh());
-  upstreamRes.once('close', () => clearTimeout(timer));
-}
+import { limitConnect, limitQueueWait, watchUpstreamBody, whenSent } from './upstream';
 
 /**
  * Step "forward" for a request with a body, with `headers` as the token step made them.

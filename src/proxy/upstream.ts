@@ -184,6 +184,24 @@ export function limitConnect(req: http.ClientRequest, ms: number): void {
 }
 
 /**
+ * Ends a response whose body Vidispine stopped sending for `ms` (nginx's
+ * `proxy_read_timeout`). Silence while the body is held back because the client reads
+ * slowly (paused by `relay` or a pipe) does not count. The same for a refused upgrade's body.
+ */
+export function watchUpstreamBody(
+  upstreamReq: http.ClientRequest,
+  upstreamRes: http.IncomingMessage,
+  ms: number,
+): void {
+  const timer = setTimeout(() => {
+    if (upstreamRes.isPaused()) timer.refresh();
+    else upstreamReq.destroy(new UpstreamTimeoutError('read'));
+  }, ms);
+  upstreamRes.on('data', () => timer.refresh());
+  upstreamRes.once('close', () => clearTimeout(timer));
+}
+
+/**
  * Destroys `req` and calls `timedOut` with a queue timeout (504) unless it gets a socket
  * within `ms`: Node's agent queues a request over `maxSockets` with no clock at all, and the
  * request's own timeout runs only on a socket. Destroyed, a queued request is never sent, but

@@ -48,7 +48,7 @@ import { canReplay } from './replay';
 import { withoutToken } from './unauthorized';
 import { offersWebSocket } from './upgrade-offer';
 import type { Upstream } from './upstream';
-import { limitConnect } from './upstream';
+import { limitConnect, watchUpstreamBody } from './upstream';
 import { authenticates } from '../vidispine/acceptance';
 import { cutStalledTunnel, SendTimeout } from './send-timeout';
 import { replayed, verdictOn401 } from './verdict';
@@ -223,6 +223,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     user: string,
     client: Duplex,
     authority: string | undefined,
+    upstreamReq: ClientRequest,
     res: IncomingMessage,
     token: string,
     cutShort: () => void,
@@ -245,6 +246,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     }
     client.write(text);
     answered(client, status);
+    // As any answer's body: one that stalls is cut after the read timeout, not the response's.
+    watchUpstreamBody(upstreamReq, res, upstream.readTimeoutMs);
     // Without Content-Length the body runs to the close of the connection.
     res.pipe(client);
     // The client's own bytes have nowhere to go; read, they let its close be seen.
@@ -335,7 +338,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       if (res.statusCode !== 401) {
         stage = 'answered';
         tellStore(res.statusCode ?? 502);
-        passOn(user, client, u.authority, res, lease.value, cutShort);
+        passOn(user, client, u.authority, upstreamReq, res, lease.value, cutShort);
         return;
       }
       // The 401 waits, unread, for the verdict, as a plain request's does.
@@ -361,7 +364,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
           return;
         }
         stage = 'answered';
-        passOn(user, client, u.authority, res, lease.value, cutShort);
+        passOn(user, client, u.authority, upstreamReq, res, lease.value, cutShort);
       });
     });
     upstreamReq.end();

@@ -391,6 +391,14 @@ describe('a body Vidispine stops sending', () => {
     expect(h.observer.upstreamErrors).toEqual(['timeout']);
   });
 
+  it('in a refusal of a WebSocket upgrade: cut after readTimeoutSeconds too', async () => {
+    upstream.respond = answering('HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\n<html>');
+    const refusal = UPGRADE.replace('/APIWS/echo', '/API/bad');
+    // Well within the response timeout (300 s), which alone ended it before.
+    expect(await connectionEnd(h.port, refusal, 2000)).toBe('ECONNRESET');
+    expect(h.observer.upstreamErrors).toEqual(['timeout']);
+  });
+
   it('is not cut while the client is the one reading slowly', async () => {
     const sim = await startHarness({ vidispine: { readTimeoutSeconds: 0.3 } });
     try {

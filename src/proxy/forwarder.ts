@@ -123,8 +123,8 @@ export class Forwarder {
   /**
    * Accounts for a request once it is over: answered, or its client gone (then what is
    * left upstream is aborted). A response queued behind an earlier one on a pipelined
-   * connection gets no `close` event of its own if the connection dies first, so for
-   * those the connection's `close` counts too.
+   * connection gets no `close` event of its own if the connection dies before its turn, so
+   * for those the connection's `close` counts too, until the turn comes.
    */
   private track(
     res: ServerResponse,
@@ -165,6 +165,9 @@ export class Forwarder {
       return;
     }
     const forget = this.queued.add(socket, () => finish(true));
+    // Once its turn comes its head goes out, and its own 'close' says what the client got,
+    // as for an answer at the head of the connection.
+    res.once('socket', forget);
     res.once('close', () => {
       forget();
       finish(false);

@@ -342,6 +342,19 @@ describe('a chunked answer that breaks after its head', () => {
       },
     );
 
+    it('to a GET pipelined behind another: logged with the status its client got too', async () => {
+      upstream.respond = breaking('', later);
+      const logged = h.observer.finished.length;
+      const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      const result = await rawRequest(h.port, get('/API/first') + get('/API/bad'), {
+        untilClosed: true,
+      });
+      expect(result.responses.map((r) => r.status)).toEqual([200]);
+      expect(result.trailing).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      await until(() => h.observer.finished.length > logged + 1, 2000);
+      expect(h.observer.finished.slice(logged).map((f) => f.status)).toEqual([200, 200]);
+    });
+
     // With a body (node:http), the bytes Node parsed in the segment that broke were dropped.
     it.each(requests)(
       'to a request %s: the head and the body so far, then a cut',

@@ -27,6 +27,14 @@ const VALUE_LIMIT = 200;
 /** A value as a message quotes it: its first 200 characters, then `…`. */
 export const shownValue = (value: string): string => visibleText(value, VALUE_LIMIT);
 
+/** What stands in a message, a log line or a header where a secret was. */
+export const REDACTED = '[REDACTED]';
+
+/** `text` with every occurrence of `secret` (never empty) replaced by `REDACTED`. */
+export function blankedOut(text: string, secret: string): string {
+  return text.includes(secret) ? text.split(secret).join(REDACTED) : text;
+}
+
 /** How long a key path a message shows, the `…` included. */
 const KEY_PATH_LIMIT = 140;
 

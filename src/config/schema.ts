@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { shownValue } from '../visible-text';
+import { REDACTED, shownValue } from '../visible-text';
 import { yamlBooleanProblem } from './booleans';
 import { alternatives, type Problem, YAML_NAMES } from './errors';
 import { key } from './keys';
@@ -104,7 +104,7 @@ function urlShaped(value: string): boolean {
 /** The URL as it may be shown: even a URL too broken to parse may carry a password. */
 function shownUrl(value: string): string {
   const { prefix, userinfo, rest } = splitUserinfo(value);
-  return shownValue(`${prefix}${userinfo ? '[REDACTED]@' : ''}${rest}`);
+  return shownValue(`${prefix}${userinfo ? `${REDACTED}@` : ''}${rest}`);
 }
 
 /** `"vidispine" is not a URL (e.g. http://vidispine)`, the value quoted only if `urlShaped`. */

@@ -8,10 +8,9 @@
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { isoTime } from '../clock-text';
+import { REDACTED } from '../visible-text';
 
 export type Logger = PinoLogger;
-
-export const REDACTED = '[REDACTED]';
 
 export interface LoggerOptions {
   readonly level: string;

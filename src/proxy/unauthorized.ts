@@ -4,9 +4,7 @@
  * it got: either can name the credential presented — the proxy's own token, which must never
  * reach a client or a log line. It is blanked out wherever it appears.
  */
-import { shownValue } from '../visible-text';
-
-const BLANK = '[REDACTED]';
+import { blankedOut, shownValue } from '../visible-text';
 
 /**
  * The first `Reason:` header of an answer, for the log (`shownWithoutToken`); undefined if
@@ -25,15 +23,11 @@ export function refusalReason(raw: readonly string[], token: string): string | u
  * 16 KiB of it or its control bytes never reach a log line.
  */
 export function shownWithoutToken(text: string, token: string): string {
-  return shownValue(blank(text, token));
+  return shownValue(blankedOut(text, token));
 }
 
 /** Response headers (name, value, name, value …) with `token` blanked out of every value. */
 export function withoutToken(headers: string[], token: string): string[] {
-  for (let i = 1; i < headers.length; i += 2) headers[i] = blank(headers[i], token);
+  for (let i = 1; i < headers.length; i += 2) headers[i] = blankedOut(headers[i], token);
   return headers;
-}
-
-function blank(value: string, token: string): string {
-  return value.includes(token) ? value.split(token).join(BLANK) : value;
 }

@@ -4,7 +4,7 @@ import { type MintEndpoint, type MintMode, mintRequestLine } from './endpoints';
 import type { MintFailureReason } from './failures';
 import { MintError } from './types';
 import { CutAnswerError, type HttpAnswer } from './transport';
-import { shownValue } from '../visible-text';
+import { blankedOut, shownValue } from '../visible-text';
 
 /**
  * The settings a mint failure may point at, named as the user wrote them (`VIDISPINE_URL` or
@@ -186,7 +186,7 @@ export function withoutSecrets(answer: HttpAnswer, secrets: readonly string[]): 
 }
 
 function blanked(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
+  return secrets.reduce(blankedOut, text);
 }
 
 /** Runs of percent escapes: decoded together, so a character of several UTF-8 bytes is one. */

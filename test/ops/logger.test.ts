@@ -1,4 +1,5 @@
-import { isSecretKey, redactSecrets, redactValue, REDACTED } from '../../src/ops/logger';
+import { isSecretKey, redactSecrets, redactValue } from '../../src/ops/logger';
+import { REDACTED } from '../../src/visible-text';
 import { captureLogs } from '../support/ops';
 
 describe('redactSecrets', () => {

@@ -129,8 +129,9 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
   recordTokenEvents(store, metrics);
   logTokenEvents(store, logger, config.names);
   const health = new Health(store);
-  // On the store's clock, which moves only with elapsed time: a step of the wall clock would
-  // drop the last minutes' requests from /status, or keep them there for the hour stepped back.
+  // On the store's clock, which moves only with elapsed time: a step back of the wall clock
+  // would keep the last minutes' requests on /status for the hour stepped back. (A jump
+  // forward counts as time passed there, as it may be a suspend.)
   const recent = new RecentRequests(() => store.now());
   const { collectYoung } = options;
   const atRest = collectYoung

@@ -1,9 +1,9 @@
 /** Time and timers, injectable so tests run renewals and backoff without waiting. */
 export interface Clock {
   /**
-   * Milliseconds on a clock that moves only with elapsed time: token lifetimes, renewals and
-   * backoff are counted on it, so a step of the wall clock (an NTP correction, a `date -s`)
-   * neither keeps a dead token in use nor throws a live one away.
+   * Milliseconds on a clock that never goes back and never falls behind elapsed time: token
+   * lifetimes, renewals and backoff are counted on it, so no step of the wall clock, and no
+   * suspend of the machine, keeps a dead token in use.
    */
   now(): number;
   /** The wall-clock time (epoch ms) of the instant `at` of `now()`: what people and Prometheus read. */
@@ -25,7 +25,52 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
-/** A timer that may outlast `MAX_TIMER_MS`; `cancel` stops whichever piece is pending. */
+/**
+ * A jump of the wall clock against the monotonic one by more than this is a step or a
+ * suspend; less is left alone (ms-level NTP steps, the clocks' resolutions).
+ */
+const JUMP_MS = 100;
+/** Reads of the two clocks further apart than this are too far apart to compare. */
+const READ_SLACK_MS = 10;
+
+/**
+ * The monotonic clock stops while the machine is suspended (CLOCK_MONOTONIC, which Node's
+ * timers also run on), and Vidispine's clock does not: after a resume only the wall clock,
+ * which the kernel or NTP sets right, shows the time that passed. The proxy cannot tell that
+ * jump from a forward step of the wall clock, so it counts both as time passed — one early
+ * mint after a step, where ignoring a suspend would hand out tokens that died during it. A
+ * backward step is never counted. `counted`: ms of such jumps; `lead`: where the wall clock
+ * stood against the monotonic one at the last jump (or the start).
+ */
+let counted = 0;
+let lead = Date.now() - monotonicNow();
+
+/** Timers waiting, re-armed when a jump is counted: what they wait for may have come. */
+const pending = new Set<LongTimer>();
+
+/** Elapsed time, with any suspend the wall clock has shown since the last look. */
+function steadyNow(): number {
+  // The wall clock read between two reads of the monotonic one: a pause between them (a
+  // busy machine, a throttled container) would look like a jump, so that look is skipped.
+  const before = monotonicNow();
+  const wall = Date.now();
+  const mono = monotonicNow();
+  if (mono - before > READ_SLACK_MS) return mono + counted;
+  const ahead = wall - mono;
+  if (ahead > lead + JUMP_MS) {
+    counted += ahead - lead;
+    lead = ahead;
+    for (const timer of pending) timer.rearm();
+  } else if (ahead < lead - JUMP_MS) {
+    lead = ahead;
+  }
+  return mono + counted;
+}
+
+/**
+ * A timer that may outlast `MAX_TIMER_MS`; `cancel` stops whichever piece is pending. Its
+ * instant is on `steadyNow`, so a suspend that passed it makes it fire at the next look.
+ */
 class LongTimer {
   private handle: NodeJS.Timeout | undefined;
 
@@ -33,28 +78,42 @@ class LongTimer {
     private readonly fn: () => void,
     private readonly at: number,
   ) {
-    this.arm();
+    this.arm(at - monotonicNow() - counted);
   }
 
   cancel(): void {
     clearTimeout(this.handle);
     this.handle = undefined;
+    pending.delete(this);
   }
 
-  private arm(): void {
-    const left = Math.max(0, this.at - monotonicNow());
+  /** Arms again for what is left now that a jump was counted. */
+  rearm(): void {
+    clearTimeout(this.handle);
+    this.arm(this.at - monotonicNow() - counted);
+  }
+
+  private arm(leftMs: number): void {
+    const left = Math.max(0, leftMs);
+    pending.add(this);
     // unref: a pending renewal alone never keeps the process alive.
-    this.handle = setTimeout(
-      () => (left > MAX_TIMER_MS ? this.arm() : this.fn()),
-      Math.min(left, MAX_TIMER_MS),
-    ).unref();
+    this.handle = setTimeout(() => this.fire(left), Math.min(left, MAX_TIMER_MS)).unref();
+  }
+
+  private fire(left: number): void {
+    if (left > MAX_TIMER_MS) {
+      this.arm(this.at - steadyNow());
+      return;
+    }
+    pending.delete(this);
+    this.fn();
   }
 }
 
-/** Real time: monotonic for lifetimes, the wall clock of the moment for what is shown. */
+/** Real time: elapsed (suspends included) for lifetimes, the wall clock of the moment for what is shown. */
 export const systemClock: Clock = {
-  now: monotonicNow,
-  wall: (at) => at + (Date.now() - monotonicNow()),
-  setTimeout: (fn, ms) => new LongTimer(fn, monotonicNow() + (ms > 0 ? ms : 0)),
+  now: steadyNow,
+  wall: (at) => at + (Date.now() - steadyNow()),
+  setTimeout: (fn, ms) => new LongTimer(fn, steadyNow() + (ms > 0 ? ms : 0)),
   clearTimeout: (handle) => (handle as LongTimer | undefined)?.cancel(),
 };

@@ -1,7 +1,8 @@
 /**
- * A step of the proxy's wall clock (an NTP correction, `date -s`) moves no token's expiry:
- * lifetimes, renewals and the mint budget are counted on elapsed time. Vidispine's clock
- * (the simulator's) does not step.
+ * A step back of the proxy's wall clock (an NTP correction, `date -s`) moves no token's
+ * expiry: lifetimes, renewals and the mint budget are counted on elapsed time. A jump forward
+ * counts as time passed, as it may be a resume after a suspend. Vidispine's clock (the
+ * simulator's) does not step.
  */
 import { startApp } from '../support/app';
 import { call } from '../support/http';
@@ -41,7 +42,7 @@ it('replaces a token that died after the wall clock stepped back an hour at once
   }
 });
 
-it('counts the requests of the last minutes on elapsed time: a wall-clock step forgets none', async () => {
+it('counts the requests of the last minutes on elapsed time: a step back keeps none longer, a jump forward passes as time', async () => {
   const realNow = Date.now.bind(Date);
   let step = 0;
   jest.spyOn(Date, 'now').mockImplementation(() => realNow() + step);
@@ -54,8 +55,30 @@ it('counts the requests of the last minutes on elapsed time: a wall-clock step f
       (JSON.parse((await r.ops('/status')).text) as { users: { requests: unknown }[] }).users[0]
         .requests;
     expect(await counted()).toEqual({ minutes: 5, requests: 3, errors: 0 });
-    step = HOUR;
+    step = -HOUR;
     expect(await counted()).toEqual({ minutes: 5, requests: 3, errors: 0 });
+    // Back where it was, and on an hour: as after a suspend of an hour, they are that old.
+    step = HOUR;
+    expect(await counted()).toEqual({ minutes: 5, requests: 0, errors: 0 });
+  } finally {
+    await r.close();
+  }
+});
+
+it('uses no token that died while the machine was suspended: it is shown lapsed and replaced before any request, with no 401', async () => {
+  const realNow = Date.now.bind(Date);
+  let asleep = 0;
+  jest.spyOn(Date, 'now').mockImplementation(() => realNow() + asleep);
+  const r = await startApp({ simulator: { now: () => realNow() + asleep } });
+  try {
+    expect((await call(r.port(), { path: '/API/whoami' })).text).toBe('alice');
+    // An hour suspended: Vidispine's clock and the wall clock went on, the monotonic one did not.
+    asleep = HOUR;
+    expect(await r.metric('vidispine_auth_proxy_token_valid', { user: 'alice' })).toBe(0);
+    const answer = await call(r.port(), { path: '/API/whoami' });
+    expect([answer.status, answer.text]).toEqual([200, 'alice']);
+    expect(r.observer.unauthorized).toEqual([]);
+    expect(await r.metric('vidispine_auth_proxy_token_valid', { user: 'alice' })).toBe(1);
   } finally {
     await r.close();
   }

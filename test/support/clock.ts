@@ -2,10 +2,11 @@ import { type Clock, systemClock } from '../../src/tokens/clock';
 import { settle } from './wait';
 
 /**
- * Real time that a step of the machine's wall clock does not move: epoch milliseconds counted
- * on the monotonic clock. A test that compares the proxy's modelled expiry with the
- * simulator's, in real time, gives both this timeline; with `Date.now` on one side, a step
- * (NTP, a VM snapshot) in mid-test would show as a difference the proxy did not make.
+ * Real time as the proxy counts it: epoch milliseconds on the monotonic clock, which a step
+ * back of the machine's wall clock does not move. A test that compares the proxy's modelled
+ * expiry with the simulator's, in real time, gives both this timeline; with `Date.now` on
+ * one side, a step (NTP, a VM snapshot) in mid-test would show as a difference the proxy did
+ * not make.
  */
 export const steadyNow = systemClock.now;
 

@@ -37,6 +37,17 @@ describe('systemClock timers', () => {
     expect(fired).not.toHaveBeenCalled();
   });
 
+  it('fires a timer whose time came while the machine was suspended as soon as the clock is read', () => {
+    const fired = jest.fn();
+    systemClock.setTimeout(fired, 10_000);
+    jest.setSystemTime(Date.now() + 3600_000);
+    systemClock.now();
+    jest.advanceTimersByTime(0);
+    expect(fired).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(10_000);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
   it('runs short and negative delays as soon as possible', () => {
     const fired = jest.fn();
     systemClock.setTimeout(fired, -5);
@@ -97,11 +108,32 @@ describe('token lifetimes against steps of the wall clock', () => {
     expect(view.expiresAt).toBeLessThanOrEqual(Date.now() + 10_000);
   });
 
-  it('keeps a token usable for its whole life after the wall clock steps forward', async () => {
+  it('hands out no token whose life ended while the machine was suspended, and renews it at once', async () => {
     const { store: s, mints } = await holding(10);
-    jest.setSystemTime(Date.now() + HOUR);
     expect(s.current('alice')?.value).toBe('tok-1');
-    expect(s.status()[0]).toMatchObject({ state: 'valid', expiresAt: Date.now() + 10_000 });
-    expect(mints()).toBe(1);
+    // Resumed an hour later: the wall clock jumps by the suspend, the monotonic clock (which
+    // Node's timers and performance.now() run on) does not count it.
+    jest.setSystemTime(Date.now() + HOUR);
+    expect(s.current('alice')).toBeUndefined();
+    expect(s.status()[0]).toMatchObject({ state: 'expired' });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(mints()).toBe(2);
+    expect(s.current('alice')?.value).toBe('tok-2');
+    const [view] = s.status();
+    expect(view).toMatchObject({ state: 'valid' });
+    expect(view.expiresAt).toBeGreaterThan(Date.now());
+    expect(view.expiresAt).toBeLessThanOrEqual(Date.now() + 10_000);
+  });
+
+  it('counts a forward step of the wall clock as time passed, never a backward one', async () => {
+    const { store: s, mints } = await holding(10);
+    jest.setSystemTime(Date.now() + 5_000);
+    await jest.advanceTimersByTimeAsync(0);
+    // 5 s of a 10 s token (1 s margin) are gone: usable 4 s more, renewed within them.
+    expect(s.current('alice')?.usableUntil).toBe(s.now() + 4_000);
+    jest.setSystemTime(Date.now() - HOUR);
+    expect(s.current('alice')?.usableUntil).toBe(s.now() + 4_000);
+    await jest.advanceTimersByTimeAsync(4_000);
+    expect(mints()).toBe(2);
   });
 });

@@ -224,6 +224,30 @@ describe('simulate command', () => {
     expect(general.stdout).not.toContain('--refused-runas-status');
   });
 
+  it("the README's users file loads as written, and each of its users works as described", async () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const from = readme.indexOf('A `--users` file');
+    const section = readme.slice(from, readme.indexOf('\n## ', from));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toBeDefined();
+    const run = await startCli(['--users', file('readme-users.yaml', example ?? '')]);
+    const token = (user: string, password: string, path = '/API/token', runAs?: string) =>
+      call(run.url, {
+        path,
+        headers: { authorization: basic(user, password), ...(runAs ? { runas: runAs } : {}) },
+      });
+    try {
+      expect((await token('admin', 'admin-secret', '/API/user/ingest/token')).status).toBe(200);
+      expect((await token('VSIDINGEST0000000001', 'ingest-key')).status).toBe(200);
+      expect((await token('svc', 'svc-secret', '/API/token', 'ingest')).status).toBe(200);
+      expect((await token('svc', 'svc-secret', '/API/token', 'admin')).status).toBe(403);
+      expect((await token('retired', 'retired-secret')).status).toBe(409);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exit;
+    }
+  });
+
   it('exits 1 when the address is taken', async () => {
     const other = createSimulator();
     const url = await other.listen();

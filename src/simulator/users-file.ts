@@ -44,10 +44,23 @@ export function parseUsersFile(text: string): SimUser[] {
   return users;
 }
 
+const SHAPE = 'expected a list of users, or a mapping with that list under "users:"';
+
+/** The keys a mapping holds, quoted, the first few: enough to show a slip (`user:`). */
+function foundKeys(doc: object): string {
+  const keys = Object.keys(doc);
+  const shown = keys.slice(0, 5).map((k) => JSON.stringify(k));
+  return keys.length > shown.length ? `${shown.join(', ')}, …` : shown.join(', ');
+}
+
 /** The union hides which form the author meant; report the first issue of the likely one. */
 function describe(doc: unknown, error: z.ZodError): string {
-  if (typeof doc !== 'object' || doc === null) {
-    return '(document): expected a list of users or an object with a "users" list';
+  if (typeof doc !== 'object' || doc === null) return `(document): ${SHAPE}`;
+  // A mapping without `users` is neither form: a slip of that key, or a user without its list.
+  // Zod would say `users` is undefined, which hides the key the author did write.
+  if (!Array.isArray(doc) && !('users' in doc)) {
+    const found = foundKeys(doc);
+    return `(document): ${SHAPE}; ${found === '' ? 'found an empty mapping' : `found ${found}`}`;
   }
   const listForm = Array.isArray(doc);
   const branch = listForm ? UserList : z.object({ users: UserList }).strict();

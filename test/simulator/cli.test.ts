@@ -172,6 +172,17 @@ describe('simulate command', () => {
     ['block.yaml', '- {name: a, password: {{hunter2}}}\n', /\[0\]\.password/],
     ['empty.yaml', '', /\(document\)/],
     ['scalar.yaml', 'just text', /\(document\)/],
+    // A mapping without `users`: a slip of that key, or one user written without the list.
+    [
+      'typo.yaml',
+      'user:\n  - {name: a, password: hunter2}\n',
+      /\(document\): expected a list of users, or a mapping with that list under "users:"; found "user"$/m,
+    ],
+    [
+      'one-user.yaml',
+      'name: a\npassword: hunter2\n',
+      /\(document\): expected a list of users, .*; found "name", "password"$/m,
+    ],
   ])('a bad users file %s → exit 2 naming the problem', async (name, text, message) => {
     const r = await runCli(['simulate', '--listen', '127.0.0.1:0', '--users', file(name, text)]);
     expect(r.code).toBe(2);

@@ -1,4 +1,18 @@
-/** What a thrown value says: its message, or the value itself as text (anything may be thrown). */
+/**
+ * What a thrown value says: its message, or the value itself as text (anything may be thrown).
+ * The message is read by shape, as `errorCode` reads a code: errors of Node's core come from
+ * another realm than the code that catches them under a test runner's sandbox, where
+ * `instanceof Error` fails. Node's connect to every address of a name fails as one
+ * AggregateError without a message of its own: then its errors' messages.
+ */
 export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (!hasMessage(err)) return String(err);
+  const { message } = err;
+  if (message === '' && 'errors' in err && Array.isArray(err.errors)) {
+    return err.errors.map(messageOf).join('; ');
+  }
+  return message;
 }
+
+const hasMessage = (err: unknown): err is { readonly message: string } =>
+  typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string';

@@ -1,4 +1,5 @@
 /** Upstream failures → the status the client gets and the metric reason. */
+import { messageOf } from '../error-message';
 import { errorCode, isTlsFailure } from '../vidispine/connection';
 import { statusEndsAtHead } from './bodiless';
 import type { UpstreamErrorReason } from './observer';
@@ -113,26 +114,11 @@ export function upstreamErrorDetail(err: unknown, token: string): string {
 }
 
 function errorText(err: unknown): string {
-  const message = ownMessage(err);
+  const message = messageOf(err);
   const code = errorCode(err);
   return code === undefined || message.includes(code) || isOwn(err)
     ? message
     : `${message} (${code})`;
-}
-
-/**
- * An error's message, read by shape as `errorCode` reads its code: errors of Node's core come
- * from another realm than the code that catches them under a test runner's sandbox, where
- * `instanceof Error` fails. Node's connect to every address of a name fails as one
- * AggregateError without a message of its own: then its errors' messages.
- */
-function ownMessage(err: unknown): string {
-  if (typeof err !== 'object' || err === null || !('message' in err)) return String(err);
-  const { message } = err;
-  if (message === '' && 'errors' in err && Array.isArray(err.errors)) {
-    return err.errors.map(ownMessage).join('; ');
-  }
-  return String(message);
 }
 
 /** The forwarder's own errors: their codes only make them classify like the system's. */

@@ -11,16 +11,9 @@
 // be compared side by side. Prints one JSON line per round, then a table.
 import { connect } from 'node:net';
 import { request } from 'node:http';
-import { PROXY_CLI, startUpstream } from './lib/contenders.mjs';
+import { PROXY_CLI, startLoneProxy, startUpstream } from './lib/contenders.mjs';
 import { OptionError, optionsOrExit, parseCommandLine, wholeNumber } from './lib/options.mjs';
-import {
-  freePort,
-  installCleanup,
-  peakRssTracker,
-  rssMiB,
-  startProcess,
-  waitForOk,
-} from './lib/procs.mjs';
+import { installCleanup, peakRssTracker, rssMiB } from './lib/procs.mjs';
 
 const MiB = 1024 * 1024;
 const SETTLE_MS = 5000;
@@ -48,28 +41,11 @@ const options = optionsOrExit('bench:bodies', () => parseOptions(process.argv.sl
 installCleanup('bench:bodies');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startProxy(cli, upstream) {
-  const port = await freePort();
-  const opsPort = await freePort();
-  const proc = startProcess('proxy', process.execPath, [cli, 'run'], {
+const startProxy = (cli, upstream) =>
+  startLoneProxy(cli, upstream.base, {
     nofile: 65536,
-    env: {
-      PATH: process.env.PATH,
-      VIDISPINE_URL: upstream.base,
-      VIDISPINE_USER: 'alice',
-      VIDISPINE_PASSWORD: 'alice-password',
-      PROXY_LISTEN: `127.0.0.1:${port}`,
-      OPS_LISTEN: `127.0.0.1:${opsPort}`,
-      TOKEN_SECONDS: '3600',
-      LOG_LEVEL: 'error',
-      SHUTDOWN_DELAY_SECONDS: '0',
-      SHUTDOWN_DRAIN_SECONDS: '0',
-      ...Object.fromEntries(options.env),
-    },
+    env: { SHUTDOWN_DRAIN_SECONDS: '0', ...Object.fromEntries(options.env) },
   });
-  await waitForOk(`http://127.0.0.1:${opsPort}/readyz`, {}, proc);
-  return { port, proc };
-}
 
 /** `count` clients that send all but the last byte of a 1 MiB body, then leave. */
 async function stalledClients(port, count) {

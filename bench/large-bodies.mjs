@@ -10,17 +10,10 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { PROXY_CLI } from './lib/contenders.mjs';
+import { PROXY_CLI, startLoneProxy } from './lib/contenders.mjs';
 import { OptionError, optionsOrExit, parseCommandLine, positiveNumber } from './lib/options.mjs';
 import { patternChunks } from './lib/pattern.mjs';
-import {
-  freePort,
-  installCleanup,
-  lineReader,
-  peakRssTracker,
-  startProcess,
-  waitForOk,
-} from './lib/procs.mjs';
+import { installCleanup, lineReader, peakRssTracker, startProcess } from './lib/procs.mjs';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -41,26 +34,6 @@ async function startUpstream() {
   const proc = startProcess('upstream', process.execPath, [script]);
   const { port } = JSON.parse(await lineReader(proc).next());
   return { url: `http://127.0.0.1:${port}`, proc };
-}
-
-async function startProxy(upstreamUrl) {
-  const port = await freePort();
-  const opsPort = await freePort();
-  const proc = startProcess('proxy', process.execPath, [options.cli, 'run'], {
-    env: {
-      PATH: process.env.PATH,
-      VIDISPINE_URL: upstreamUrl,
-      VIDISPINE_USER: 'alice',
-      VIDISPINE_PASSWORD: 'unused',
-      PROXY_LISTEN: `127.0.0.1:${port}`,
-      OPS_LISTEN: `127.0.0.1:${opsPort}`,
-      TOKEN_SECONDS: '3600',
-      LOG_LEVEL: 'error',
-      SHUTDOWN_DELAY_SECONDS: '0',
-    },
-  });
-  await waitForOk(`http://127.0.0.1:${opsPort}/readyz`, {}, proc);
-  return { port, proc };
 }
 
 function sha256Of(offset, length) {
@@ -145,7 +118,7 @@ function download(port, size, { chunked = false, from } = {}) {
 const openFds = (pid) => readdirSync(`/proc/${pid}/fd`).length;
 
 const upstream = await startUpstream();
-const proxy = await startProxy(upstream.url);
+const proxy = await startLoneProxy(options.cli, upstream.url);
 const { size } = options;
 const scenarios = [
   ['upload, Content-Length', () => upload(proxy.port, size, 'length')],

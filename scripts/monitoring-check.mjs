@@ -94,16 +94,11 @@ function startProxy(simUrl, dir) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'info' },
   });
-  const ready = watchChild(child, 'proxy').listening.then((entry) => ({
+  const { listening, stop } = watchChild(child, 'proxy');
+  const ready = listening.then((entry) => ({
     ports: Object.fromEntries(entry.listeners.map((l) => [l.user, l.port])),
     opsPort: entry.ops.port,
   }));
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    });
   return { ready, stop };
 }
 

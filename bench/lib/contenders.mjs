@@ -135,6 +135,33 @@ function proxyContender({ name = 'proxy', label = 'this proxy', cli = PROXY_CLI,
 }
 
 /**
+ * This proxy (`cli`) alone in front of `upstreamUrl` for alice, on free ports, once its
+ * /readyz answers: for the scripts that measure it apart from the other contenders. `env`
+ * adds to its environment; `nofile` raises its file limit.
+ */
+export async function startLoneProxy(cli, upstreamUrl, { env = {}, nofile } = {}) {
+  const port = await freePort();
+  const opsPort = await freePort();
+  const proc = startProcess('proxy', process.execPath, [cli, 'run'], {
+    nofile,
+    env: {
+      PATH: process.env.PATH,
+      VIDISPINE_URL: upstreamUrl,
+      VIDISPINE_USER: 'alice',
+      VIDISPINE_PASSWORD: 'alice-password',
+      PROXY_LISTEN: `127.0.0.1:${port}`,
+      OPS_LISTEN: `127.0.0.1:${opsPort}`,
+      TOKEN_SECONDS: '3600',
+      LOG_LEVEL: 'error',
+      SHUTDOWN_DELAY_SECONDS: '0',
+      ...env,
+    },
+  });
+  await waitForOk(`http://127.0.0.1:${opsPort}/readyz`, {}, proc);
+  return { port, proc };
+}
+
+/**
  * `--variant "NAME WORD..."`: this program run another way. Each word is a Node.js flag
  * (`--max-semi-space-size=1`), an environment variable (`NODE_COMPILE_CACHE=/tmp/cc`), the
  * CLI to run (a path ending in `.js`, e.g. another build's dist/cli.js) or the Node.js

@@ -11,10 +11,13 @@ const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
 /** `list` turned by `by` places: each contender goes first in turn, round after round. */
 export const rotated = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 
-/** The middle value, or the mean of the two middle ones; undefined for no values. */
+/**
+ * The middle value, or the mean of the two middle ones; undefined for no values. What is not
+ * a finite number (a figure a run did not measure) is left out.
+ */
 export function median(values) {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.filter(isNumber).sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }

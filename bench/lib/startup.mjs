@@ -18,6 +18,7 @@ import {
   startProcess,
   waitForOk,
 } from './procs.mjs';
+import { median } from './rounds.mjs';
 
 const TRACE = fileURLToPath(new URL('./startup-trace.cjs', import.meta.url));
 /** Fine enough to time a start of a few hundred ms, cheap enough not to slow it. */
@@ -31,13 +32,6 @@ export const SIMULATOR_PROBE = '/API/whoami';
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-export function median(values) {
-  const sorted = values.filter((v) => typeof v === 'number').sort((a, b) => a - b);
-  if (sorted.length === 0) return undefined;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** The simulator on a free port, with tokens long enough to outlast the whole scenario. */
 export async function startSimulator(proxyCli, user) {

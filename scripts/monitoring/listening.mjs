@@ -4,6 +4,7 @@
 /**
  * `listening`: the first `listening` line `child` writes, parsed; rejected, with its stderr,
  * if it exits first (lines that are not JSON are skipped). `stderr`: what it wrote there so far.
+ * `stop`: SIGTERM, resolved once it has exited (at once if it already has).
  */
 export function watchChild(child, what) {
   let stderr = '';
@@ -26,5 +27,11 @@ export function watchChild(child, what) {
     });
     child.once('exit', (code) => reject(new Error(`${what} exited (${code}):\n${stderr}`)));
   });
-  return { listening, stderr: () => stderr };
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    });
+  return { listening, stderr: () => stderr, stop };
 }

@@ -120,11 +120,5 @@ export async function startWebhook(root, dir, days) {
       req.on('error', reject);
       req.end(body);
     });
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    });
-  return { opsPort: ports.opsPort, keyFile, review, stop, stderr: watched.stderr };
+  return { opsPort: ports.opsPort, keyFile, review, stop: watched.stop, stderr: watched.stderr };
 }

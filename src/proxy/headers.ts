@@ -220,6 +220,25 @@ export function transferCodingProblem(raw: readonly string[]): string | undefine
     : `transfer coding "${coding}"`;
 }
 
+/** What `node:http` hands over as an answer's head. */
+export interface AnswerHead {
+  readonly statusCode?: number;
+  readonly statusMessage?: string;
+  readonly rawHeaders: readonly string[];
+}
+
+/**
+ * Why an answer head `node:http` handed over cannot be passed on (→ 502), or undefined when
+ * it can: its status line, then its transfer coding. (The pooled engine asks each apart:
+ * interim answers come between them.)
+ */
+export function answerHeadProblem(head: AnswerHead): string | undefined {
+  return (
+    answerStatusProblem(head.statusCode ?? 0, head.statusMessage) ??
+    transferCodingProblem(head.rawHeaders)
+  );
+}
+
 /** Header text beyond ASCII: obs-text bytes, as Node's parser hands them over. */
 const NON_ASCII = /[^\t\x20-\x7e]/;
 

@@ -9,7 +9,7 @@ import { messageOf } from '../error-message';
 import type { AttemptOwner } from './attempt';
 import { watchBodyIdle } from './body';
 import { ANSWER_CUT, UpstreamProtocolError, UpstreamTimeoutError } from './errors';
-import { answerStatusProblem, transferCodingProblem } from './headers';
+import { answerHeadProblem } from './headers';
 import { cutAnswer } from './answers';
 import { limitConnect, limitQueueWait, watchUpstreamBody, whenSent } from './upstream';
 
@@ -170,9 +170,7 @@ function onResponse(
     upstreamRes.resume();
     return;
   }
-  const problem =
-    answerStatusProblem(upstreamRes.statusCode ?? 0, upstreamRes.statusMessage) ??
-    transferCodingProblem(upstreamRes.rawHeaders);
+  const problem = answerHeadProblem(upstreamRes);
   if (problem !== undefined) {
     upstreamReq.destroy(new UpstreamProtocolError(problem));
     return;

@@ -26,11 +26,10 @@ import {
 } from './errors';
 import { NO_BODY } from './framing';
 import {
+  answerHeadProblem,
   attachToken,
-  answerStatusProblem,
   clientResponseHeaders,
   statusLineProblem,
-  transferCodingProblem,
 } from './headers';
 import type { LocationRewriter } from './location';
 import type { HandedOver } from './handed-over';
@@ -328,9 +327,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       splice(user, client, u.authority, res, server, lease.value);
     });
     upstreamReq.on('response', (res) => {
-      const problem =
-        answerStatusProblem(res.statusCode ?? 0, res.statusMessage) ??
-        transferCodingProblem(res.rawHeaders);
+      const problem = answerHeadProblem(res);
       if (problem !== undefined) {
         upstreamReq.destroy(new UpstreamProtocolError(problem));
         return;

@@ -9,15 +9,17 @@ const evaluate = (...expressions: string[]) => evaluateIn(['rounds', 'report'], 
 const twoPlaces = '(v) => v.toFixed(2)';
 
 describe('rounds of the side-by-side scenarios', () => {
-  it('takes the median of odd and even counts, in any order, and none of nothing', () => {
+  it('takes the median of odd and even counts, in any order, of the figures measured, and none of nothing', () => {
     expect(
       evaluate(
         'rounds.median([7])',
         'rounds.median([3, 1, 2])',
         'rounds.median([4, 1, 3, 2])',
         'rounds.median([])',
+        'rounds.median([3, undefined, 1, null])',
+        'rounds.median([undefined])',
       ),
-    ).toEqual([7, 2, 2.5, null]);
+    ).toEqual([7, 2, 2.5, null, 2, null]);
   });
 
   it('shows the range beside the median only when there is one to show', () => {

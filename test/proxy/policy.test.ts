@@ -12,6 +12,7 @@ import { CHUNKED, NO_BODY, lengthFraming } from '../../src/proxy/framing';
 import {
   attachToken,
   isAscii,
+  answerHeadProblem,
   answerStatusProblem,
   statusLineProblem,
   transferCodingProblem,
@@ -227,6 +228,19 @@ describe('transfer coding of an answer', () => {
     expect(transferCodingProblem(['Transfer-Encoding', 'chunkedx'])).toBe(
       'transfer coding "chunkedx"',
     );
+  });
+
+  it('is asked after the status line of an answer head node:http hands over', () => {
+    const gzip = ['Transfer-Encoding', 'gzip'];
+    const head = (statusCode: number | undefined, rawHeaders: string[]) => ({
+      statusCode,
+      statusMessage: 'OK',
+      rawHeaders,
+    });
+    expect(answerHeadProblem(head(200, ['Transfer-Encoding', 'chunked']))).toBeUndefined();
+    expect(answerHeadProblem(head(200, gzip))).toBe('transfer coding "gzip"');
+    expect(answerHeadProblem(head(999, gzip))).toBe('status 999');
+    expect(answerHeadProblem(head(undefined, []))).toBe('status 0');
   });
 });
 

@@ -2,6 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/** Files at the bottom of src/ that every part but the CLI's entry may import. */
+const SHARED = ['error-message', 'visible-text', 'abortable'];
+
 /**
  * The parts of src/ and what each may import: dependencies point one way, cli → commands →
  * app → proxy / tokens / ops → vidispine / config (README, "Development"); `inject` is the
@@ -10,7 +13,7 @@ import globals from 'globals';
  * imported by its own name. The simulator is a separate program: it imports nothing from
  * outside its folder, and the commands use it only through its entry (src/simulator/index.ts).
  */
-const MAY_IMPORT = {
+export const MAY_IMPORT = {
   // The process's signal dispositions are set before any command loads.
   cli: ['commands', 'ops/signals', 'version'],
   commands: [
@@ -23,24 +26,28 @@ const MAY_IMPORT = {
     'vidispine',
     'config',
     'version',
-    'error-message',
+    ...SHARED,
   ],
-  app: ['proxy', 'ops', 'tokens', 'vidispine', 'config', 'version', 'error-message'],
-  inject: ['ops', 'config', 'version', 'error-message'],
-  proxy: ['tokens/types', 'vidispine', 'config', 'error-message', 'clock-text'],
-  ops: ['tokens/types', 'vidispine', 'config', 'error-message', 'clock-text'],
-  tokens: ['vidispine', 'config', 'error-message'],
-  vidispine: ['config', 'error-message'],
-  config: ['error-message'],
+  app: ['proxy', 'ops', 'tokens', 'vidispine', 'config', 'version', ...SHARED],
+  inject: ['ops', 'config', 'version', ...SHARED],
+  proxy: ['tokens/types', 'vidispine', 'config', 'clock-text', ...SHARED],
+  ops: ['tokens/types', 'vidispine', 'config', 'clock-text', ...SHARED],
+  tokens: ['vidispine', 'config', ...SHARED],
+  vidispine: ['config', ...SHARED],
+  config: SHARED,
   version: [],
   // What a thrown value says: the one helper every part shares.
   'error-message': [],
+  // Text from elsewhere as a message or a table may show it, secrets blanked out.
+  'visible-text': [],
+  // One waiter's share of a shared promise, given up on its own signal.
+  abortable: [],
   // Instants as text without \`Date\`'s formatting, for the proxy's answers and the ops logs.
   'clock-text': [],
 };
-const PARTS = [...Object.keys(MAY_IMPORT), 'simulator'];
+export const PARTS = [...Object.keys(MAY_IMPORT), 'simulator'];
 /** Parts that are one file at the top of src/; the others are folders. */
-const FILES = new Set(['cli', 'app', 'version', 'error-message', 'clock-text']);
+const FILES = new Set(['cli', 'app', 'version', 'clock-text', ...SHARED]);
 const FOLDERS = PARTS.filter((p) => !FILES.has(p) && p !== 'simulator');
 
 /** `regex` for a relative import from a file of `part` into one of `targets`, then `tail`. */

@@ -48,6 +48,8 @@ const FORBIDDEN: readonly (readonly [string, string])[] = [
   ['src/app.ts', './commands/run'],
   ['src/cli.ts', './app'],
   ['src/inject/probe.ts', '../proxy/listener'],
+  ['src/visible-text.ts', './config/types'],
+  ['src/abortable.ts', './tokens/types'],
 ];
 
 const CASES = {
@@ -67,6 +69,8 @@ const CASES = {
     ['src/ops/probe.ts', use('../tokens/types')],
     ['src/commands/probe.ts', use('../app')],
     ['src/cli.ts', use('./commands/registry')],
+    ['src/config/probe.ts', use('../visible-text')],
+    ['src/tokens/probe.ts', use('../abortable')],
   ],
 } satisfies Record<string, Case | readonly Case[]>;
 

@@ -11,7 +11,7 @@ function latencyMs(text, percentile) {
 }
 
 /** Parses `wrk --latency` output. Exported for the harness's own test. */
-export function parseWrk(text) {
+function parseWrk(text) {
   const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(text);
   const requests = /^\s*(\d+) requests in /m.exec(text);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(text);

@@ -266,7 +266,7 @@ function childrenOf(pid) {
   return out;
 }
 
-export function processTree(pid) {
+function processTree(pid) {
   const all = [pid];
   for (let i = 0; i < all.length; i++) all.push(...childrenOf(all[i]));
   return all;

@@ -18,7 +18,7 @@ const mib = (v) => v.toFixed(1);
 const one = (v) => (v >= 100 ? int(v) : v.toFixed(1));
 
 /** One table row per figure: [scenario label, figure label, result key, field, format]. */
-export function rowsFor(opts) {
+function rowsFor(opts) {
   const rows = [];
   for (const c of opts.connections) {
     const key = `small@${c}`;
@@ -201,10 +201,10 @@ const get = (results, key, name, field) => {
 const MISSING = Symbol('missing');
 
 /** The workload each target is defined on; a run of another size is not judged on it. */
-export const TARGET_WORKLOAD = { idle: 1000, sizeMiB: 1024, cold: 10000 };
+const TARGET_WORKLOAD = { idle: 1000, sizeMiB: 1024, cold: 10000 };
 
 /** The mint's own round trip (connect, TLS, request to answer) in the traced starts. */
-export function mintRoundTrip(results) {
+function mintRoundTrip(results) {
   const phases = results.start?.proxy?.breakdown?.phases;
   if (phases === undefined) return undefined;
   return (

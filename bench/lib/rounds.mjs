@@ -53,7 +53,7 @@ export const ratioByRound = (rounds, key, field, name, ref) =>
  * One contender's figures in one scenario over the rounds: each measure's median and each
  * count's total, from the rounds that did not fail; the first failure when all of them did.
  */
-export function mergeFigures(entries) {
+function mergeFigures(entries) {
   const measured = entries.filter((e) => e !== undefined && e.error === undefined);
   if (measured.length === 0) return entries.find((e) => e !== undefined);
   const fields = [...new Set(measured.flatMap((e) => Object.keys(e)))];

@@ -101,7 +101,7 @@ async function startOnce(ctx, contender, options = {}, settleMs = 0) {
  * The RSS of `instance` once it has been at rest `settleMs` since `restingFrom`; stops it
  * after reading (or failing to).
  */
-export async function settledRss(instance, restingFrom, settleMs) {
+async function settledRss(instance, restingFrom, settleMs) {
   try {
     await sleep(restingFrom + settleMs - now());
     return rssMiB(instance.pid);
@@ -164,7 +164,7 @@ async function tracedStarts(ctx, contender) {
  * Where one start's time went, in milliseconds, from the spawn to /readyz answering 200.
  * The phases add up to the traced start's time to ready.
  */
-export function startPhases(trace, { readyAt, readyMs }) {
+function startPhases(trace, { readyAt, readyMs }) {
   const spawnedAt = readyAt - readyMs;
   const listen = trace.firstListen ?? readyAt;
   const mint = trace.mint ?? {};

@@ -47,7 +47,7 @@ export interface WebhookServerTimeouts {
  * first risks a request sent on a closing socket, which fails the review. The idle timeout
  * is longer still, so it never cuts a connection the keep-alive timeout would keep.
  */
-export const WEBHOOK_SERVER_TIMEOUTS: WebhookServerTimeouts = {
+const WEBHOOK_SERVER_TIMEOUTS: WebhookServerTimeouts = {
   keepAliveMs: 120_000,
   headersMs: 10_000,
   requestMs: 30_000,

@@ -47,7 +47,7 @@ const MAX_WAITING = 256;
  * pipelining in earnest holds less: 256 connections 16 deep hold 2,048 (8 of each are
  * served, not waiting), and 3,840 before their first answer went out (one of each is).
  */
-export const MAX_WAITING_TOTAL = 4096;
+const MAX_WAITING_TOTAL = 4096;
 
 export function isSafe(method: string | undefined): boolean {
   return method !== undefined && SAFE.has(method);

@@ -103,7 +103,7 @@ function inputSeries(s: Scenario): InputSeries[] {
 }
 
 /** Prometheus's `humanizeDuration`, for whole seconds. */
-export function humanizeDuration(seconds: number): string {
+function humanizeDuration(seconds: number): string {
   if (seconds === 0) return '0s';
   const sign = seconds < 0 ? '-' : '';
   const v = Math.trunc(Math.abs(seconds));

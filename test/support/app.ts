@@ -23,7 +23,7 @@ import '../../src/ops/metrics-registry';
 import 'express';
 
 /** The simulator's default users and their passwords. */
-export const PASSWORDS: Readonly<Record<string, string>> = {
+const PASSWORDS: Readonly<Record<string, string>> = {
   admin: 'admin',
   alice: 'alice-password',
   bob: 'bob-password',

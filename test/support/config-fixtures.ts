@@ -17,7 +17,7 @@ export function configWith(vidispine: Record<string, unknown>): ProxyConfig {
 }
 
 /** What loading resolves for a user without token keys of its own. */
-export const TOKEN_DEFAULTS: TokenSettings = configFromObject(
+const TOKEN_DEFAULTS: TokenSettings = configFromObject(
   { vidispine: { url: 'http://vidispine:8080' }, users: ONE_USER },
   {},
 ).users[0].token;

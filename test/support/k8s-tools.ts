@@ -61,7 +61,7 @@ export interface K8sTools {
 export const K8S_TOOL_VERSIONS = { helm3: 'v3.17.3', helm4: 'v4.1.4', kubectl: 'v1.35.2' };
 
 /** Where the binaries are kept: K8S_TOOLS_CACHE, or the user's cache folder. */
-export function k8sToolsCache(): string {
+function k8sToolsCache(): string {
   return (
     process.env.K8S_TOOLS_CACHE ??
     join(

@@ -35,7 +35,7 @@ function unescape(text: string): string {
   return text.replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c));
 }
 
-export function parseLabels(block: string): Record<string, string> {
+function parseLabels(block: string): Record<string, string> {
   const labels: Record<string, string> = {};
   const inner = block.slice(1, -1);
   const pair = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)/y;

@@ -79,7 +79,7 @@ export function ok(body: string, extra = ''): string {
   return `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 }
 
-export const defaultResponder: Responder = (request) => ok(`answer ${request.sequence}`);
+const defaultResponder: Responder = (request) => ok(`answer ${request.sequence}`);
 
 class ParseError extends Error {}
 

@@ -29,7 +29,8 @@ export function watchChild(child, what) {
   });
   const stop = () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
+      // A child a signal ended has no exit code, only a signal code.
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', resolve);
       child.kill('SIGTERM');
     });

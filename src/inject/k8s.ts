@@ -52,6 +52,18 @@ export interface PodContainer {
   readonly livenessProbe?: PodProbe | null;
 }
 
+/** One of a node selector's requirements: a label's key, how it is matched and the values. */
+export interface NodeSelectorRequirement {
+  readonly key: string;
+  readonly operator: string;
+  readonly values?: readonly string[] | null;
+}
+
+/** A term of a required node affinity: its expressions must all hold (terms are ORed). */
+export interface NodeSelectorTerm {
+  readonly matchExpressions?: readonly NodeSelectorRequirement[] | null;
+}
+
 export interface Pod {
   readonly metadata?: {
     readonly labels?: Readonly<Record<string, string>> | null;
@@ -63,6 +75,14 @@ export interface Pod {
     readonly hostPID?: boolean | null;
     readonly os?: { readonly name?: string | null } | null;
     readonly nodeSelector?: Readonly<Record<string, string>> | null;
+    readonly affinity?: {
+      readonly nodeAffinity?: {
+        readonly requiredDuringSchedulingIgnoredDuringExecution?: {
+          /** Null where Go encodes an empty list: the API server's validation refuses that. */
+          readonly nodeSelectorTerms?: readonly NodeSelectorTerm[] | null;
+        } | null;
+      } | null;
+    } | null;
     readonly securityContext?: {
       /** What every container that sets none runs as: a proxy without a uid of its own too. */
       readonly runAsUser?: number | null;
@@ -126,6 +146,38 @@ const optionalOs = optional((value, path) => {
   optionalString(object(value, path).name, at(path, 'name'));
 });
 
+const optionalStrings = optional(listOf(string));
+
+const optionalRequirements = optional(
+  listOf((value, path) => {
+    const fields = object(value, path);
+    string(fields.key, at(path, 'key'));
+    string(fields.operator, at(path, 'operator'));
+    optionalStrings(fields.values, at(path, 'values'));
+  }),
+);
+
+const optionalTerms = optional(
+  listOf((value, path) => {
+    optionalRequirements(object(value, path).matchExpressions, at(path, 'matchExpressions'));
+  }),
+);
+
+const optionalRequired = optional((value, path) => {
+  optionalTerms(object(value, path).nodeSelectorTerms, at(path, 'nodeSelectorTerms'));
+});
+
+const REQUIRED = 'requiredDuringSchedulingIgnoredDuringExecution';
+
+const optionalNodeAffinity = optional((value, path) => {
+  optionalRequired(object(value, path)[REQUIRED], at(path, REQUIRED));
+});
+
+/** Where a pod may be scheduled by its required node affinity (the preferred one binds nothing). */
+const optionalAffinity = optional((value, path) => {
+  optionalNodeAffinity(object(value, path).nodeAffinity, at(path, 'nodeAffinity'));
+});
+
 const optionalSecurityContext = optional((value, path) => {
   const fields = object(value, path);
   optionalNumber(fields.runAsUser, at(path, 'runAsUser'));
@@ -148,6 +200,7 @@ export function readPod(value: unknown): Pod {
   optionalBoolean(spec.hostPID, 'spec.hostPID');
   optionalOs(spec.os, 'spec.os');
   optionalStringMap(spec.nodeSelector, 'spec.nodeSelector');
+  optionalAffinity(spec.affinity, 'spec.affinity');
   optionalSecurityContext(spec.securityContext, 'spec.securityContext');
   containers(spec.containers, 'spec.containers');
   optionalContainers(spec.initContainers, 'spec.initContainers');

@@ -5,7 +5,7 @@
  * label's, or of the port annotation that names a port the pod cannot give the proxy.
  */
 import { ANNOTATIONS, INJECT_LABEL, METRICS_LABEL } from './annotations';
-import type { Pod, PodContainer } from './k8s';
+import type { NodeSelectorRequirement, NodeSelectorTerm, Pod, PodContainer } from './k8s';
 import { type AnnotationProblem, shown } from './problems';
 import { CONTAINER_NAME, OPS_PORT_NAME } from './sidecar';
 
@@ -29,7 +29,7 @@ export function podProblems(pod: Pod, uid: number | null): AnnotationProblem[] {
   const windows = windowsBy(pod);
   if (windows !== undefined) {
     problems.push(
-      `the pod runs on Windows (${windows}): the proxy is a Linux container, and Kubernetes refuses its Linux securityContext in a Windows pod; remove the label, and reach Vidispine through a gateway of the proxy's (the Helm chart's gateway) instead`,
+      `the pod runs on Windows (${windows}): the proxy is a Linux container, which a Windows node cannot run (and Kubernetes refuses its Linux securityContext in a pod with spec.os.name: windows); remove the label, and reach Vidispine through a gateway of the proxy's (the Helm chart's gateway) instead`,
     );
   }
   problems.push(...processSharing(pod));
@@ -38,11 +38,54 @@ export function podProblems(pod: Pod, uid: number | null): AnnotationProblem[] {
   return problems.map(ofLabel);
 }
 
-/** What says the pod runs on Windows (`spec.os.name`, or its node selector), if anything does. */
+/**
+ * What says the pod runs on Windows (`spec.os.name`, its node selector, or its required node
+ * affinity), if anything does.
+ */
 function windowsBy(pod: Pod): string | undefined {
   if (pod.spec.os?.name === 'windows') return 'spec.os.name: windows';
   const os = pod.spec.nodeSelector?.[OS_LABEL];
-  return os === 'windows' ? `nodeSelector ${OS_LABEL}: windows` : undefined;
+  if (os === 'windows') return `nodeSelector ${OS_LABEL}: windows`;
+  return offLinuxBy(
+    pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+      ?.nodeSelectorTerms,
+  );
+}
+
+/**
+ * Whether a Linux node, whose `kubernetes.io/os` label is `linux`, fails the requirement.
+ * `Exists`, `Gt` and `Lt` are left alone: the first holds on Linux, the others are no way to
+ * name an operating system.
+ */
+function keepsOffLinux(r: NodeSelectorRequirement): boolean {
+  if (r.key !== OS_LABEL) return false;
+  const values = r.values ?? [];
+  switch (r.operator) {
+    case 'In':
+      return !values.includes('linux');
+    case 'NotIn':
+      return values.includes('linux');
+    case 'DoesNotExist':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The requirement that keeps the pod off Linux nodes, if its required node affinity has every
+ * term hold one (the terms are ORed: one that a Linux node can pass lets the pod run there).
+ */
+function offLinuxBy(terms: readonly NodeSelectorTerm[] | null | undefined): string | undefined {
+  if (!terms || terms.length === 0) return undefined;
+  let first: NodeSelectorRequirement | undefined;
+  for (const term of terms) {
+    const found = term.matchExpressions?.find(keepsOffLinux);
+    if (found === undefined) return undefined;
+    first ??= found;
+  }
+  const { operator, values } = first as NodeSelectorRequirement;
+  return `required nodeAffinity ${OS_LABEL} ${operator}${values?.length ? ` ${values.join(', ')}` : ''}`;
 }
 
 /**

@@ -62,6 +62,25 @@ async function injected(w: RunningWebhook, stock: Pod): Promise<Pod> {
   return result;
 }
 
+const osIs = (operator: string, values: string[]): Record<string, unknown> => ({
+  key: 'kubernetes.io/os',
+  operator,
+  values,
+});
+
+/** A required node affinity of one term per expression on the node's operating system. */
+const requiredOs = (
+  ...expressions: { operator: string; values: string[] }[]
+): Record<string, unknown> => ({
+  nodeAffinity: {
+    requiredDuringSchedulingIgnoredDuringExecution: {
+      nodeSelectorTerms: expressions.map(({ operator, values }) => ({
+        matchExpressions: [osIs(operator, values)],
+      })),
+    },
+  },
+});
+
 let webhook: RunningWebhook;
 beforeAll(async () => {
   webhook = await startWebhook();
@@ -1001,6 +1020,14 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
   it.each([
     ['spec.os.name', { os: { name: 'windows' } }],
     ['its nodeSelector', { nodeSelector: { 'kubernetes.io/os': 'windows' } }],
+    [
+      'its required node affinity',
+      { affinity: requiredOs({ operator: 'In', values: ['windows'] }) },
+    ],
+    [
+      'its required node affinity, Linux left out',
+      { affinity: requiredOs({ operator: 'NotIn', values: ['linux'] }) },
+    ],
   ])(
     'a Windows pod (by %s), which the Linux proxy cannot join and whose sidecar Kubernetes would refuse',
     async (_by, windows) => {
@@ -1011,6 +1038,32 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       );
     },
   );
+
+  it('a pod whose node affinity still lets it run on Linux: required in one term of two, or only preferred', async () => {
+    const either = requiredOs(
+      { operator: 'In', values: ['windows'] },
+      { operator: 'In', values: ['linux'] },
+    );
+    const preferred = {
+      nodeAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 1, preference: { matchExpressions: [osIs('In', ['windows'])] } },
+        ],
+      },
+    };
+    for (const affinity of [either, preferred]) {
+      const stock = pod({ affinity, containers: [APP] });
+      expect(sidecarOf(await injected(webhook, stock))).toBeDefined();
+    }
+  });
+
+  it('a pod whose required node affinity lists no terms (null, as Go encodes an empty list), left to the API server to refuse', async () => {
+    const affinity = {
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: null } },
+    };
+    const answer = await webhook.review(podReview(pod({ affinity, containers: [APP] })));
+    expect(answer.allowed).toBe(true);
+  });
 
   it('a Linux pod said to be one by spec.os.name', async () => {
     const stock = pod({ os: { name: 'linux' }, containers: [APP] });
@@ -1352,6 +1405,10 @@ describe('as an admission controller', () => {
           securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: 0 }] },
         },
         'spec.securityContext.sysctls.0.value: expected a string, got a number',
+      ],
+      [
+        { containers: [APP], affinity: requiredOs({ operator: 'In', values: 'windows' as never }) },
+        'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.0.matchExpressions.0.values: expected an array, got a string',
       ],
     ];
     for (const [podSpec, problem] of cases) {

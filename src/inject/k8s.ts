@@ -50,6 +50,14 @@ export interface PodContainer {
   readonly startupProbe?: PodProbe | null;
   readonly readinessProbe?: PodProbe | null;
   readonly livenessProbe?: PodProbe | null;
+  /** Quantities as the API server writes them: text. */
+  readonly resources?: PodResources | null;
+}
+
+/** A container's or a pod's `resources`: quantities by resource name. */
+export interface PodResources {
+  readonly requests?: Readonly<Record<string, string>> | null;
+  readonly limits?: Readonly<Record<string, string>> | null;
 }
 
 /** One of a node selector's requirements: a label's key, how it is matched and the values. */
@@ -83,6 +91,8 @@ export interface Pod {
         } | null;
       } | null;
     } | null;
+    /** The pod's own requests and limits, which its containers' must fit in. */
+    readonly resources?: PodResources | null;
     readonly securityContext?: {
       /** What every container that sets none runs as: a proxy without a uid of its own too. */
       readonly runAsUser?: number | null;
@@ -118,11 +128,18 @@ const containerPort: Check<void> = (value, path) => {
 const optionalEnv = optional(listOf(envVar));
 const optionalPorts = optional(listOf(containerPort));
 
+const optionalResources = optional((value, path) => {
+  const fields = object(value, path);
+  optionalStringMap(fields.requests, at(path, 'requests'));
+  optionalStringMap(fields.limits, at(path, 'limits'));
+});
+
 const container: Check<void> = (value, path) => {
   const fields = named(value, path);
   optionalString(fields.restartPolicy, at(path, 'restartPolicy'));
   optionalEnv(fields.env, at(path, 'env'));
   optionalPorts(fields.ports, at(path, 'ports'));
+  optionalResources(fields.resources, at(path, 'resources'));
 };
 
 const containers = listOf(container);
@@ -201,6 +218,7 @@ export function readPod(value: unknown): Pod {
   optionalOs(spec.os, 'spec.os');
   optionalStringMap(spec.nodeSelector, 'spec.nodeSelector');
   optionalAffinity(spec.affinity, 'spec.affinity');
+  optionalResources(spec.resources, 'spec.resources');
   optionalSecurityContext(spec.securityContext, 'spec.securityContext');
   containers(spec.containers, 'spec.containers');
   optionalContainers(spec.initContainers, 'spec.initContainers');

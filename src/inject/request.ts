@@ -6,6 +6,7 @@
 import type { SidecarDefaults } from '../config/injector';
 import { ANNOTATIONS } from './annotations';
 import type { Pod } from './k8s';
+import { budgetProblems } from './pod-budget';
 import { podProblems, portProblems, scrapedPortProblems } from './pod-checks';
 import type { AnnotationProblem } from './problems';
 import {
@@ -59,6 +60,7 @@ export function readPodRequest(
   const logLevel = readLogLevel(r);
   const resources = readResources(r, defaults.resources);
   const startAfter = readStartAfter(r);
+  problems.push(...budgetProblems(pod, resources, startAfter));
   const envName = readEnvName(r);
 
   // Each reader that gives nothing has said why in `problems`.

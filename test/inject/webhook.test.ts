@@ -1214,6 +1214,66 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
   });
 });
 
+describe("a pod with resources of its own (spec.resources), which its containers' requests must fit in", () => {
+  /** The app asks for 100m and 64Mi; the proxy's defaults are 25m and 96Mi. */
+  const budgeted = (requests: Record<string, string>, limits?: Record<string, string>): Pod =>
+    pod({
+      resources: { requests, ...(limits ? { limits } : {}) },
+      containers: [{ ...APP, resources: { requests: { cpu: '100m', memory: '64Mi' } } }],
+    });
+
+  it('is denied where the proxy would not fit, naming the pod field and the annotation', async () => {
+    const answer = await webhook.review(podReview(budgeted({ cpu: '110m', memory: '128Mi' })));
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(
+      "vidispine-auth-proxy/cpu-request: the pod's spec.resources.requests.cpu (110m) must cover what its containers request, 125m with the proxy's 25m",
+    );
+    expect(answer.status?.message).toContain(
+      "vidispine-auth-proxy/memory-request: the pod's spec.resources.requests.memory (128Mi) must cover what its containers request, 160Mi with the proxy's 96Mi",
+    );
+  });
+
+  it('gets the proxy where it fits, or where the pod sets limits alone, or the proxy asks for less', async () => {
+    const fits = budgeted({ cpu: '125m', memory: '160Mi' });
+    const limitsAlone = pod({
+      resources: { limits: { cpu: '1', memory: '1Gi' } },
+      containers: [APP],
+    });
+    for (const stock of [fits, limitsAlone])
+      expect(sidecarOf(await injected(webhook, stock))).toBeDefined();
+    const less = budgeted({ cpu: '100m', memory: '64Mi' });
+    const asked = {
+      ...(less.metadata as { annotations: Record<string, string> }).annotations,
+      'vidispine-auth-proxy/cpu-request': '0',
+      'vidispine-auth-proxy/memory-request': '0',
+    };
+    const zero = { ...less, metadata: { ...(less.metadata as object), annotations: asked } };
+    expect(sidecarOf(await injected(webhook, zero))).toBeDefined();
+  });
+
+  it("counts an init container that runs before the proxy without the proxy's request", async () => {
+    // The mesh's istio-init runs alone, before the mesh's proxy and the injected one start.
+    const stock = pod({
+      resources: { requests: { cpu: '500m' } },
+      initContainers: [
+        { name: 'istio-init', image: 'istio/proxyv2', resources: { requests: { cpu: '500m' } } },
+        {
+          name: 'istio-proxy',
+          image: 'istio/proxyv2',
+          restartPolicy: 'Always',
+          resources: { requests: { cpu: '100m' } },
+        },
+      ],
+      containers: [{ ...APP, resources: { requests: { cpu: '100m' } } }],
+    });
+    expect(sidecarOf(await injected(webhook, stock))).toBeDefined();
+    const tight = { ...stock, spec: { ...spec(stock), resources: { requests: { cpu: '200m' } } } };
+    const answer = await webhook.review(podReview(tight));
+    // The pod's own containers need 500m already: that is the pod's to fix, not the proxy's.
+    expect(answer.allowed).toBe(true);
+  });
+});
+
 describe("a port below where the pod's unprivileged ports start, which the non-root proxy cannot bind", () => {
   const SYSCTL = 'net.ipv4.ip_unprivileged_port_start';
   const low = {
@@ -1409,6 +1469,10 @@ describe('as an admission controller', () => {
       [
         { containers: [APP], affinity: requiredOs({ operator: 'In', values: 'windows' as never }) },
         'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.0.matchExpressions.0.values: expected an array, got a string',
+      ],
+      [
+        { containers: [{ ...APP, resources: { requests: { cpu: 0.1 } } }] },
+        'spec.containers.0.resources.requests.cpu: expected a string, got a number',
       ],
     ];
     for (const [podSpec, problem] of cases) {

@@ -62,6 +62,17 @@ export class SecretTimeoutError extends SecretError {}
  */
 const readsUnderWay = new Map<string, Promise<Buffer>>();
 
+/** Reads under way that a reader gave up on: each holds a pool thread in a volume that hangs. */
+const readsGivenUp = new Set<Promise<Buffer>>();
+
+/**
+ * How many secret file reads are stuck: under way, and given up on at a mint timeout. Node's
+ * exit waits for every pool thread, and so never ends while one is (`ops/shutdown`).
+ */
+export function stuckSecretReads(): number {
+  return readsGivenUp.size;
+}
+
 /**
  * `readSecret`, given up on with a `SecretTimeoutError` when `signal` aborts (the mint's
  * timeout); a read of the same file still under way is joined.
@@ -72,16 +83,22 @@ export function readSecretUntil(
   signal: AbortSignal,
 ): Promise<Buffer> {
   if (source.kind !== 'file') return readSecret(source, env);
-  let read = readsUnderWay.get(source.path);
+  const path = source.path;
+  let read = readsUnderWay.get(path);
   if (read === undefined) {
-    const path = source.path;
-    read = readSecret(source, env).finally(() => readsUnderWay.delete(path));
+    const started: Promise<Buffer> = readSecret(source, env).finally(() => {
+      readsUnderWay.delete(path);
+      readsGivenUp.delete(started);
+    });
     // Everyone may have given up on it by the time it fails.
-    read.catch(() => undefined);
-    readsUnderWay.set(path, read);
+    started.catch(() => undefined);
+    readsUnderWay.set(path, started);
+    read = started;
   }
-  return abortable(read, signal).catch((err: unknown) => {
+  const shared = read;
+  return abortable(shared, signal).catch((err: unknown) => {
     if (!signal.aborted) throw err;
+    if (readsUnderWay.get(path) === shared) readsGivenUp.add(shared);
     throw new SecretTimeoutError(failure(source, `${where(source)} was not read`).message);
   });
 }

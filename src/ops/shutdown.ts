@@ -11,6 +11,7 @@
  * arrived earlier, held since the command began (`holdShutdownSignals`), is taken as it.
  */
 import { ListenError } from '../config/listen';
+import { stuckSecretReads } from '../config/secrets';
 import { messageOf } from '../error-message';
 import type { Logger } from './logger';
 import { installProcessErrorHandlers } from './process-errors';
@@ -55,11 +56,29 @@ export interface ShutdownOptions {
   readonly logger: Logger;
   readonly steps: ShutdownSteps;
   readonly exit?: (code: number) => void;
+  /**
+   * How many of Node's pool threads a secret file's read holds for good (`stuckSecretReads`):
+   * while one does, `exit` would never return, and `endBy` ends the process instead.
+   */
+  readonly stuckReads?: () => number;
+  /** Ends the process by `signal`, as if it had not been handled. */
+  readonly endBy?: (signal: string) => void;
   /** Defaults to the global timers, looked up at call time (so fake timers apply). */
   readonly timers?: Timers;
 }
 
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/**
+ * Ends the process by `signal` with its default action, which the kernel carries out without
+ * Node: a shell sees 128 + the signal's number. SIGKILL follows in case something still
+ * handles it.
+ */
+function endBySignal(signal: string): void {
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  process.kill(process.pid, 'SIGKILL');
+}
 
 const globalTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -68,7 +87,9 @@ const globalTimers: Timers = {
 
 export class ShutdownCoordinator {
   private started = false;
-  private readonly exit: (code: number) => void;
+  private readonly exitWith: (code: number) => void;
+  private readonly stuckReads: () => number;
+  private readonly endBy: (signal: string) => void;
   private readonly timers: Timers;
   /** Whether the program started, once `starting` was called: the sequence waits for it. */
   private startup: Promise<boolean> | undefined;
@@ -79,7 +100,9 @@ export class ShutdownCoordinator {
   });
 
   constructor(private readonly options: ShutdownOptions) {
-    this.exit = options.exit ?? ((code) => process.exit(code));
+    this.exitWith = options.exit ?? ((code) => process.exit(code));
+    this.stuckReads = options.stuckReads ?? stuckSecretReads;
+    this.endBy = options.endBy ?? endBySignal;
     this.timers = options.timers ?? globalTimers;
   }
 
@@ -136,7 +159,7 @@ export class ShutdownCoordinator {
       // The exit alone would close every connection in order: a download only its close
       // delimits would look whole to the client.
       this.abortNow();
-      this.exit(code);
+      this.exit(code, signal);
       return;
     }
     this.started = true;
@@ -195,12 +218,37 @@ export class ShutdownCoordinator {
     }
 
     await attempt('stop', () => steps.stop());
-    logger.info(
-      { event: 'shutdown', step: 'exit', exitCode: code },
-      `shutdown complete, exit ${code}`,
-    );
+    const stuck = this.stuckReads();
+    if (stuck === 0) {
+      logger.info(
+        { event: 'shutdown', step: 'exit', exitCode: code },
+        `shutdown complete, exit ${code}`,
+      );
+    } else {
+      logger.warn(
+        {
+          event: 'shutdown',
+          step: 'exit',
+          exitCode: code,
+          stuckSecretReads: stuck,
+          endedBy: signal,
+        },
+        `shutdown complete; a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by ${signal} instead of exit ${code}`,
+      );
+    }
     this.resolveDone(code);
-    this.exit(code);
+    this.exit(code, signal);
+  }
+
+  /**
+   * `exit`, unless a secret file's read is stuck: Node.js's exit waits for every thread of its
+   * pool (libuv joins them), and one blocked in the read of a volume that stopped answering
+   * never returns, so the process would hang there until SIGKILL, long after its drain.
+   * Nothing else can end it from inside without that wait: it ends by the signal instead.
+   */
+  private exit(code: number, signal: string): void {
+    if (this.stuckReads() === 0) this.exitWith(code);
+    else this.endBy(signal);
   }
 
   private sleep(ms: number): Promise<void> {

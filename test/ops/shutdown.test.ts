@@ -12,7 +12,7 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-function setup(overrides: Partial<ShutdownSteps> = {}) {
+function setup(overrides: Partial<ShutdownSteps> = {}, stuckReads = 0) {
   const calls: string[] = [];
   let finishDrain: () => void = () => undefined;
   const steps: ShutdownSteps = {
@@ -46,6 +46,8 @@ function setup(overrides: Partial<ShutdownSteps> = {}) {
       exits.push(code);
       calls.push(`exit ${code}`);
     },
+    stuckReads: () => stuckReads,
+    endBy: (signal) => calls.push(`end by ${signal}`),
   });
   return {
     coordinator,
@@ -53,6 +55,7 @@ function setup(overrides: Partial<ShutdownSteps> = {}) {
     calls,
     exits,
     finishDrain: () => finishDrain(),
+    lines,
     steps: () => lines.filter((l) => l.event === 'shutdown').map((l) => l.step),
   };
 }
@@ -75,6 +78,29 @@ describe('ShutdownCoordinator', () => {
     expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'stop', 'exit 0']);
     expect(s.steps()).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('ends by the signal instead of exiting while a secret read is stuck (Node would wait for it)', async () => {
+    const s = setup({}, 1);
+    void s.coordinator.begin('SIGTERM');
+    await jest.advanceTimersByTimeAsync(5000);
+    s.finishDrain();
+    await expect(s.coordinator.done).resolves.toBe(0);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'stop', 'end by SIGTERM']);
+    expect(s.exits).toEqual([]);
+    expect(s.lines.find((l) => l.step === 'exit')).toMatchObject({
+      level: 'warn',
+      stuckSecretReads: 1,
+      endedBy: 'SIGTERM',
+    });
+  });
+
+  it('a second signal while a secret read is stuck ends by that signal at once', async () => {
+    const s = setup({}, 2);
+    void s.coordinator.begin('SIGTERM');
+    void s.coordinator.begin('SIGINT');
+    expect(s.calls).toEqual(['endKeepAlive', 'abortInFlight', 'end by SIGINT']);
+    expect(s.exits).toEqual([]);
   });
 
   it('aborts what is still in flight when the drain window ends, then exits 0', async () => {

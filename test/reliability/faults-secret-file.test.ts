@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stuckSecretReads } from '../../src/config/secrets';
 import { expectOutageThenRecovery } from '../support/reliability-faults';
 import { startApp, type RunningApp } from '../support/app';
 import { call } from '../support/http';
@@ -105,8 +106,11 @@ test('a secret file whose volume hangs: the mint gives up at the mint timeout, 5
     // The retries join the read that hangs instead of piling more onto Node's thread pool.
     await nextEvent(r.app.store, 'mintFailed');
     expect(opened).toBe(1);
+    // One stuck read, which the exit must not wait for (ops/shutdown).
+    expect(stuckSecretReads()).toBe(1);
     release();
     await nextEvent(r.app.store, 'minted');
+    expect(stuckSecretReads()).toBe(0);
     expect((await call(r.port(), { path: '/API/whoami' })).status).toBe(200);
     expect(r.logs.join('\n')).not.toContain('alice-password');
   } finally {

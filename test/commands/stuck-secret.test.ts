@@ -1,0 +1,111 @@
+/**
+ * A secret file whose volume stops answering (a network or CSI mount gone away), against the
+ * real CLI: test/support/stuck-volume.cjs makes opening the named files block the thread that
+ * opens them, as on such a volume, for good. The mint gives up at its timeout and says why,
+ * and the process still ends when told to, though Node.js cannot leave while one of its pool
+ * threads is stuck in that read.
+ */
+import { execFileSync } from 'node:child_process';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { aliceEnv, ChildProxy } from '../support/child-proxy';
+import { tempFolder } from '../support/files';
+
+const STUCK_VOLUME = join(__dirname, '..', 'support', 'stuck-volume.cjs');
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = createSimulator();
+  await sim.listen(0, '127.0.0.1');
+});
+afterAll(() => sim.close());
+
+const children: ChildProxy[] = [];
+afterEach(() => children.splice(0).forEach((child) => child.kill()));
+
+/** A regular secret file now, for the start; `stick()` turns it into one whose volume hangs. */
+function secretFile(name: string): { path: string; stick: () => void } {
+  const folder = tempFolder('stuck-secret');
+  const path = folder.path(name);
+  writeFileSync(path, `${name}-password\n`);
+  return {
+    path,
+    stick: () => {
+      // Swapped atomically, as a Secret update is; the preload makes opening it block.
+      const fifo = folder.path(`${name}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      renameSync(fifo, path);
+    },
+  };
+}
+
+/** What `promise` settled to, or 'still running' once `ms` have passed (a bound, not a sleep). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still running'>((resolve) => {
+    timer = setTimeout(() => resolve('still running'), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+describe.each(['SIGTERM', 'SIGINT'] as const)(
+  'a secret read stuck in its volume, then %s',
+  (signal) => {
+    it('the mint times out naming the file, readiness says why, and the process ends', async () => {
+      const secret = secretFile('alice');
+      const proxy = ChildProxy.start(
+        ['run'],
+        aliceEnv(sim.url, {
+          VIDISPINE_PASSWORD: undefined,
+          VIDISPINE_PASSWORD_FILE: secret.path,
+          VIDISPINE_MINT_TIMEOUT_SECONDS: '0.5',
+          TOKEN_SECONDS: '4',
+          SHUTDOWN_DELAY_SECONDS: '0.2',
+          SHUTDOWN_DRAIN_SECONDS: '0.2',
+          NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
+          STUCK_VOLUME: secret.path,
+        }),
+      );
+      children.push(proxy);
+      const listening = await proxy.waitForEvent('listening');
+      const ops = `http://127.0.0.1:${(listening.ops as { port: number }).port}`;
+      await proxy.waitForEvent('token_minted');
+      secret.stick();
+      const failed = await proxy.waitFor((l) => l.event === 'token_mint_failed');
+      expect(failed).toMatchObject({
+        reason: 'timeout',
+        error: `the password of "alice" (VIDISPINE_PASSWORD_FILE): file ${secret.path} was not read within 0.5 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is its volume stuck?`,
+      });
+      // The event loop is free: the probes answer, and say why the proxy is not ready.
+      await proxy.waitFor((l) => l.event === 'token_expired');
+      const ready = await fetch(`${ops}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({
+        users: [{ user: 'alice', ok: false, lastFailure: 'timeout' }],
+      });
+      const status = await (
+        await fetch(`${ops}/status`, { headers: { accept: 'application/json' } })
+      ).text();
+      expect(status).toContain(`file ${secret.path} was not read within 0.5 s`);
+
+      proxy.kill(signal);
+      // Node.js's exit waits for its pool threads, one of which never comes back from the
+      // read: the process must end all the same, right after its drain.
+      const exited = await within(proxy.exited, 10_000);
+      expect(exited).toEqual({ code: null, signal });
+      expect(proxy.lines.filter((l) => l.event === 'shutdown').map((l) => l.step)).toEqual([
+        'begin',
+        'close_listeners',
+        'drained',
+        'exit',
+      ]);
+      expect(proxy.lines.find((l) => l.step === 'exit')).toMatchObject({
+        exitCode: 0,
+        stuckSecretReads: 1,
+        endedBy: signal,
+      });
+      expect(proxy.stdout.join('\n') + proxy.stderr).not.toContain('alice-password');
+    }, 30_000);
+  },
+);

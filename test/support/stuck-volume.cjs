@@ -1,0 +1,19 @@
+/**
+ * Preloaded into a child proxy (NODE_OPTIONS=--require): the files named in STUCK_VOLUME
+ * (separated by ':') behave as on a network or CSI volume that stopped answering. Each is a
+ * FIFO no one writes to, opened as a regular file on such a volume is: O_NONBLOCK, which
+ * does nothing for a regular file, is dropped, so opening it blocks the thread that opens it
+ * (one of libuv's pool threads, or the main thread for a synchronous open) for good.
+ */
+const fs = require('node:fs');
+
+const stuck = new Set((process.env.STUCK_VOLUME ?? '').split(':').filter(Boolean));
+const blocking = (path, flags) =>
+  stuck.has(String(path)) && typeof flags === 'number' ? flags & ~fs.constants.O_NONBLOCK : flags;
+
+const open = fs.promises.open;
+fs.promises.open = (path, flags, ...rest) => open(path, blocking(path, flags), ...rest);
+const openSync = fs.openSync;
+fs.openSync = (path, flags, ...rest) => openSync(path, blocking(path, flags), ...rest);
+const openAsync = fs.open;
+fs.open = (path, flags, ...rest) => openAsync(path, blocking(path, flags), ...rest);

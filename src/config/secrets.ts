@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { abortable } from '../abortable';
 import { shownValue } from '../visible-text';
 import type { SecretSource } from './types';
@@ -55,15 +56,43 @@ export async function readSecret(source: SecretSource, env: NodeJS.ProcessEnv): 
 export class SecretTimeoutError extends SecretError {}
 
 /**
- * Reads of secret files under way, by path. A read of a stuck volume (a network or CSI mount
- * that stopped answering) holds one of the four threads of Node's pool until the kernel
- * gives up, and with them DNS lookups and every other file read: a retry joins it rather
- * than take another thread.
+ * A secret file's read was not started, so as not to hold one more of Node's pool threads:
+ * the message says which reads have not come back.
  */
-const readsUnderWay = new Map<string, Promise<Buffer>>();
+export class SecretReadHeldError extends SecretTimeoutError {}
+
+/** A read of one secret file, shared by everyone who waits for it. */
+class SecretRead {
+  /** Whether it holds a pool thread yet: it waits for the read before it in its folder. */
+  started = false;
+  readonly bytes: Promise<Buffer>;
+
+  constructor(after: Promise<unknown>, read: () => Promise<Buffer>) {
+    this.bytes = after.then(() => {
+      this.started = true;
+      return read();
+    });
+  }
+}
+
+/**
+ * Reads of secret files under way, by path. A read of a stuck volume (a network or CSI mount
+ * that stopped answering) holds one of the threads of Node's pool (four unless
+ * UV_THREADPOOL_SIZE says otherwise) until the kernel gives up, and with them DNS lookups and
+ * every other file read: a retry joins it rather than take another thread.
+ */
+const readsUnderWay = new Map<string, SecretRead>();
+
+/**
+ * The last read started in each folder. A folder's files share a volume (a Secret or CSI
+ * mount has one folder), so its reads go one after the other: a volume that stops answering
+ * then holds one pool thread, however many users' secrets it holds. A healthy volume's reads
+ * take microseconds, and waiting for one costs nothing.
+ */
+const lastReadIn = new Map<string, Promise<unknown>>();
 
 /** Reads under way that a reader gave up on: each holds a pool thread in a volume that hangs. */
-const readsGivenUp = new Set<Promise<Buffer>>();
+const readsGivenUp = new Set<SecretRead>();
 
 /**
  * How many secret file reads are stuck: under way, and given up on at a mint timeout. Node's
@@ -73,9 +102,64 @@ export function stuckSecretReads(): number {
   return readsGivenUp.size;
 }
 
+/** libuv's pool size: UV_THREADPOOL_SIZE as libuv reads it (4 unset; at least 1, at most 1024). */
+export function poolThreads(setting: string | undefined): number {
+  const threads = Number.parseInt(setting ?? '', 10);
+  if (Number.isNaN(threads)) return 4;
+  return Math.min(Math.max(threads, 1), 1024);
+}
+
+/**
+ * How many pool threads stuck secret reads may hold: half, so that DNS lookups (every new
+ * connection to Vidispine by name) and the other reads keep the rest.
+ */
+export function stuckReadLimit(threads: number): number {
+  return Math.max(1, Math.floor(threads / 2));
+}
+
+const STUCK_READ_LIMIT = stuckReadLimit(poolThreads(process.env.UV_THREADPOOL_SIZE));
+
+/** A read of `source` once the reads before it in its folder have settled. */
+function startRead(
+  source: Extract<SecretSource, { kind: 'file' }>,
+  env: NodeJS.ProcessEnv,
+): SecretRead {
+  const { path } = source;
+  const folder = dirname(path);
+  const read = new SecretRead(lastReadIn.get(folder) ?? Promise.resolve(), () => {
+    refuseWhenHeld(source);
+    return readSecret(source, env);
+  });
+  const settled = read.bytes.then(
+    () => undefined,
+    () => undefined,
+  );
+  lastReadIn.set(folder, settled);
+  readsUnderWay.set(path, read);
+  void settled.then(() => {
+    readsUnderWay.delete(path);
+    readsGivenUp.delete(read);
+    if (lastReadIn.get(folder) === settled) lastReadIn.delete(folder);
+  });
+  return read;
+}
+
+/** Refuses to start a read while stuck reads hold as many pool threads as they may. */
+function refuseWhenHeld(source: SecretSource): void {
+  const stuck = readsGivenUp.size;
+  if (stuck < STUCK_READ_LIMIT) return;
+  throw new SecretReadHeldError(
+    failure(
+      source,
+      `${where(source)} was not read: ${stuck} reads of other secret files have not come back, and another would take a thread that DNS lookups need; are their volumes stuck?`,
+    ).message,
+  );
+}
+
 /**
  * `readSecret`, given up on with a `SecretTimeoutError` when `signal` aborts (the mint's
- * timeout); a read of the same file still under way is joined.
+ * timeout); a read of the same file still under way is joined, and one of another file in
+ * the same folder is waited for (`lastReadIn`).
  */
 export function readSecretUntil(
   source: SecretSource,
@@ -83,22 +167,18 @@ export function readSecretUntil(
   signal: AbortSignal,
 ): Promise<Buffer> {
   if (source.kind !== 'file') return readSecret(source, env);
-  const path = source.path;
-  let read = readsUnderWay.get(path);
-  if (read === undefined) {
-    const started: Promise<Buffer> = readSecret(source, env).finally(() => {
-      readsUnderWay.delete(path);
-      readsGivenUp.delete(started);
-    });
-    // Everyone may have given up on it by the time it fails.
-    started.catch(() => undefined);
-    readsUnderWay.set(path, started);
-    read = started;
-  }
-  const shared = read;
-  return abortable(shared, signal).catch((err: unknown) => {
+  const read = readsUnderWay.get(source.path) ?? startRead(source, env);
+  return abortable(read.bytes, signal).catch((err: unknown) => {
     if (!signal.aborted) throw err;
-    if (readsUnderWay.get(path) === shared) readsGivenUp.add(shared);
+    if (!read.started) {
+      throw new SecretReadHeldError(
+        failure(
+          source,
+          `${where(source)} was not read: the read of another secret file in its folder has not come back; is their volume stuck?`,
+        ).message,
+      );
+    }
+    if (readsUnderWay.get(source.path) === read) readsGivenUp.add(read);
     throw new SecretTimeoutError(failure(source, `${where(source)} was not read`).message);
   });
 }

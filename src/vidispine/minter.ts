@@ -3,6 +3,7 @@ import {
   describeSecret,
   readSecretUntil,
   SecretError,
+  SecretReadHeldError,
   SecretTimeoutError,
 } from '../config/secrets';
 import type { Credential, UserConfig, VidispineConfig } from '../config/types';
@@ -184,6 +185,7 @@ async function basicAuth(
         : `the password of "${credential.username}"`;
     const message = `${what} (${credential.secret.setting ?? 'configured'}): ${err.message}`;
     // A stuck volume is retried like a mint that timed out: it may answer again by itself.
+    if (err instanceof SecretReadHeldError) throw new MintError('timeout', message);
     throw err instanceof SecretTimeoutError
       ? new MintError(
           'timeout',

@@ -109,3 +109,76 @@ describe.each(['SIGTERM', 'SIGINT'] as const)(
     }, 30_000);
   },
 );
+
+describe("Node's pool threads, which DNS lookups and file reads share", () => {
+  const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
+  let many: Simulator;
+  beforeAll(async () => {
+    many = createSimulator({
+      users: USERS.map((name) => ({ name, password: `${name}-password` })),
+    });
+    await many.listen(0, '127.0.0.1');
+  });
+  afterAll(() => many.close());
+
+  it('one volume that hangs holds one of them, however many users read from it', async () => {
+    // u1…u4 read their secrets from one volume, which stops answering; u5 from another.
+    const hung = tempFolder('hung-volume');
+    const files = USERS.map((name) => {
+      const path = name === 'u5' ? tempFolder('healthy-volume').path(name) : hung.path(name);
+      writeFileSync(path, `${name}-password\n`);
+      return path;
+    });
+    const config = tempFolder('stuck-config').file(
+      JSON.stringify({
+        // A host name: every new connection to Vidispine waits for a lookup in the pool.
+        vidispine: { url: many.url.replace('127.0.0.1', 'localhost'), mintTimeoutSeconds: 0.5 },
+        token: { seconds: 4 },
+        users: USERS.map((name, i) => ({ name, passwordFile: files[i], listen: '127.0.0.1:0' })),
+        ops: { listen: '127.0.0.1:0' },
+        shutdown: { delaySeconds: 0, drainSeconds: 0.2 },
+      }),
+    );
+    const proxy = ChildProxy.start(['run', '--config', config], {
+      NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
+      STUCK_VOLUME: files.join(':'),
+      UV_THREADPOOL_SIZE: '4',
+    });
+    children.push(proxy);
+    const minted = (user: string): number =>
+      proxy.lines.filter((l) => l.event === 'token_minted' && l.user === user).length;
+    await proxy.waitForText(() => USERS.every((u) => minted(u) > 0));
+    for (const path of files.slice(0, 4)) {
+      const fifo = `${path}.fifo`;
+      execFileSync('mkfifo', [fifo]);
+      renameSync(fifo, path);
+    }
+    const failedUsers = (): Set<unknown> =>
+      new Set(
+        proxy.lines.filter((l) => l.event === 'token_mint_failed').map((l) => l.user as unknown),
+      );
+    await proxy.waitForText(() => failedUsers().size === 4);
+    // The first read to hang is given up at the mint timeout; the others wait behind it.
+    const firstFailures = USERS.slice(0, 4).map((user) =>
+      String(proxy.lines.find((l) => l.event === 'token_mint_failed' && l.user === user)?.error),
+    );
+    expect(firstFailures.filter((e) => e.includes('was not read within 0.5 s'))).toHaveLength(1);
+    expect(
+      firstFailures.filter((e) =>
+        e.endsWith('in its folder has not come back; is their volume stuck?'),
+      ),
+    ).toHaveLength(3);
+    // u5's secret is read, and its token renewed, on a thread the hung volume left free.
+    const before = minted('u5');
+    const next = await proxy.waitFor(
+      (l) =>
+        l.user === 'u5' &&
+        ((l.event === 'token_minted' && minted('u5') > before) || l.event === 'token_mint_failed'),
+    );
+    expect(next).toMatchObject({ event: 'token_minted' });
+    expect(failedUsers().has('u5')).toBe(false);
+    proxy.kill('SIGTERM');
+    expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(proxy.lines.find((l) => l.step === 'exit')).toMatchObject({ stuckSecretReads: 1 });
+  }, 60_000);
+});

@@ -8,6 +8,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -16,10 +17,15 @@ import {
   readSecret,
   readSecretNow,
   readSecretUntil,
+  poolThreads,
   SecretError,
+  SecretReadHeldError,
   SecretTimeoutError,
+  stuckReadLimit,
+  stuckSecretReads,
 } from '../../src/config/secrets';
 import type { SecretSource } from '../../src/config/types';
+import { until } from '../support/wait';
 
 const dir = mkdtempSync(join(tmpdir(), 'vap-secrets-'));
 // Mutation testing runs this file on its own, outside the suite's temporary directory.
@@ -191,6 +197,115 @@ describe("a secret read within a mint's time", () => {
     expect(joined).toBe(first);
     expect(String(await readSecretUntil(source, {}, live()))).not.toBe(first);
   });
+});
+
+describe("reads of a volume that hangs, and Node's pool threads", () => {
+  const live = (): AbortSignal => new AbortController().signal;
+  const folder = (name: string): string => {
+    const made = path(name);
+    mkdirSync(made);
+    return made;
+  };
+  /** Files whose opening hangs until `release`, as on a volume that stopped answering. */
+  function hangingOpens() {
+    const open = fsPromises.open;
+    const hung = new Set<string>();
+    const opened: string[] = [];
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const spy = jest.spyOn(fsPromises, 'open').mockImplementation(async (file, ...rest) => {
+      opened.push(String(file));
+      if (hung.has(String(file))) await released;
+      return open(file, ...rest);
+    });
+    const done = (): void => {
+      release();
+      spy.mockRestore();
+    };
+    return { hung, opened, done };
+  }
+  const secretIn = (dir: string, name: string): SecretSource => {
+    const file = join(dir, name);
+    writeFileSync(file, `${name}-password`);
+    return { kind: 'file', path: file };
+  };
+  const givenUp = async (source: SecretSource): Promise<unknown> => {
+    const timeout = new AbortController();
+    const read = readSecretUntil(source, {}, timeout.signal).catch((e: unknown) => e);
+    await new Promise((resolve) => setImmediate(resolve));
+    timeout.abort();
+    return read;
+  };
+
+  it('reads one file of a folder at a time: a hung volume holds one thread for all its files', async () => {
+    const volume = folder('volume');
+    const [first, second] = [secretIn(volume, 'u1'), secretIn(volume, 'u2')];
+    const other = secretIn(folder('other'), 'u3');
+    const opens = hangingOpens();
+    opens.hung.add((first as { path: string }).path);
+    try {
+      expect(await givenUp(first)).toBeInstanceOf(SecretTimeoutError);
+      expect(stuckSecretReads()).toBe(1);
+      const held = await givenUp(second);
+      expect(held).toBeInstanceOf(SecretReadHeldError);
+      expect((held as Error).message).toBe(
+        `file ${(second as { path: string }).path} was not read: the read of another secret file in its folder has not come back; is their volume stuck?`,
+      );
+      // Another folder's file is read on a thread of its own.
+      expect(String(await readSecretUntil(other, {}, live()))).toBe('u3-password');
+      expect(opens.opened).toEqual([
+        (first as { path: string }).path,
+        (other as { path: string }).path,
+      ]);
+      opens.done();
+      // Once the volume answers, the waiting read follows.
+      expect(String(await readSecretUntil(second, {}, live()))).toBe('u2-password');
+      expect(stuckSecretReads()).toBe(0);
+    } finally {
+      opens.done();
+    }
+  });
+
+  it('starts no read while stuck ones hold half the pool (2 of 4 threads): DNS keeps the rest', async () => {
+    const sources = ['a', 'b', 'c'].map((name) => secretIn(folder(`volume-${name}`), name));
+    const opens = hangingOpens();
+    for (const s of sources) opens.hung.add((s as { path: string }).path);
+    try {
+      expect(await givenUp(sources[0])).toBeInstanceOf(SecretTimeoutError);
+      expect(await givenUp(sources[1])).toBeInstanceOf(SecretTimeoutError);
+      expect(stuckSecretReads()).toBe(2);
+      const refused = readSecretUntil(sources[2], {}, live());
+      await expect(refused).rejects.toThrow(
+        new SecretReadHeldError(
+          `file ${(sources[2] as { path: string }).path} was not read: 2 reads of other secret files have not come back, and another would take a thread that DNS lookups need; are their volumes stuck?`,
+        ),
+      );
+      await expect(refused).rejects.toBeInstanceOf(SecretReadHeldError);
+      expect(opens.opened).toHaveLength(2);
+    } finally {
+      opens.done();
+    }
+    await until(() => stuckSecretReads() === 0);
+  });
+
+  it.each([
+    [undefined, 4, 2],
+    ['', 4, 2],
+    ['x', 4, 2],
+    ['1', 1, 1],
+    ['0', 1, 1],
+    ['-3', 1, 1],
+    ['3', 3, 1],
+    ['5', 5, 2],
+    ['16', 16, 8],
+    ['4096', 1024, 512],
+  ])(
+    'UV_THREADPOOL_SIZE=%j: %d threads, of which stuck reads may hold %d',
+    (setting, threads, limit) => {
+      expect(poolThreads(setting)).toBe(threads);
+      expect(stuckReadLimit(threads)).toBe(limit);
+    },
+  );
 });
 
 describe('secrets from the environment and the configuration', () => {

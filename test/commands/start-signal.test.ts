@@ -3,6 +3,7 @@
  * listener is still binding must not turn the failed bind into a clean exit 0. A signal that
  * comes before the shutdown sequence listens, while the configuration is still being read,
  * is its all the same: the drain, its lines and exit 0, never Node's default end by signal.
+ * So is one that comes while the first mint still waits for Vidispine.
  */
 import { execFileSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
@@ -102,6 +103,43 @@ it.each(['SIGTERM', 'SIGINT'] as const)(
       ]);
       expect(proxy.lines.find((l) => l.step === 'begin')).toMatchObject({ signal });
     } finally {
+      proxy.kill();
+    }
+  },
+);
+
+it.each(['SIGTERM', 'SIGINT'] as const)(
+  'a %s while the first mint hangs at Vidispine: not ready at once, the waiting request gets 503, exit 0',
+  async (signal) => {
+    sim.failTokenEndpoints({ kind: 'delay', ms: 600_000 });
+    const proxy = ChildProxy.start(
+      ['run'],
+      aliceEnv(sim.url, { SHUTDOWN_DELAY_SECONDS: '1', SHUTDOWN_DRAIN_SECONDS: '0.3' }),
+    );
+    try {
+      const listening = await proxy.waitForEvent('listening');
+      const ops = `http://127.0.0.1:${(listening.ops as { port: number }).port}`;
+      const data = (listening.listeners as { port: number }[])[0].port;
+      expect((await fetch(`${ops}/startupz`)).status).toBe(503);
+      // A request that waits for the token the mint has not brought (sent before the signal,
+      // it arrives during the delay at the latest, while the listener still accepts).
+      const waiting = fetch(`http://127.0.0.1:${data}/API/whoami`);
+      proxy.kill(signal);
+      await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'begin');
+      expect((await fetch(`${ops}/readyz`)).status).toBe(503);
+      const answer = await waiting;
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('1');
+      expect(answer.headers.get('connection')).toBe('close');
+      expect(await proxy.exited).toEqual({ code: 0, signal: null });
+      expect(proxy.lines.filter((l) => l.event === 'shutdown').map((l) => l.step)).toEqual([
+        'begin',
+        'close_listeners',
+        'drain_timeout',
+        'exit',
+      ]);
+    } finally {
+      sim.healTokenEndpoints();
       proxy.kill();
     }
   },

@@ -229,13 +229,18 @@ class LruTokenStore implements TokenStore {
     markAlive(held, sentAt);
     recordAccepted(slot, held);
     slot.lifetime.accepted(held, sentAt);
-    const slid = slideExpiry(held, sentAt, this.clock.now(), {
+    const now = this.clock.now();
+    const slid = slideExpiry(held, sentAt, now, {
       lifetimeMs: held.lifetimeMs,
       intervalMs: slot.user.token.serverRefreshIntervalSeconds * 1000,
     });
     if (slid === undefined) return;
     setLife(held, slid.lastPushFrom, slid.expiresAt, this.random());
-    if (held === slot.recent[0]) this.renewals.schedule(slot, held);
+    if (held !== slot.recent[0]) return;
+    // A late answer can show that a token that lapsed was pushed: usable again, its lapse is
+    // over, and the next one is news to announce.
+    if (isUsable(held, now)) slot.expiredNotified = false;
+    this.renewals.schedule(slot, held);
   }
 
   private notePossiblePush(slot: UserSlot, held: HeldToken, sentAt: number): void {

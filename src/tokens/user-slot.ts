@@ -48,7 +48,7 @@ export interface UserSlot {
   deaths: number;
   /** A mint for this user is under way (the cache's fetch). */
   inFlight: boolean;
-  /** The `expired` event was emitted for the current token. */
+  /** The `expired` event was emitted for the current token's lapse (a push may end one). */
   expiredNotified: boolean;
   /** The current token and the one before, so a late answer can still be attributed. */
   recent: HeldToken[];

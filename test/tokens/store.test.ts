@@ -781,6 +781,33 @@ describe('autoRefresh mode', () => {
     expect(s.store.status()[0].expiresAt).toBe(t0 + 70_000);
   });
 
+  it('announces each lapse of a token a late answer made usable again', async () => {
+    const s = setup([auto()]);
+    s.draw.value = 0;
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    s.minter('alice').failNext(...Array<'server_error'>(100).fill('server_error'));
+    // A long request sent at 50 s pushes the expiry to 110 s; its answer comes at 56 s, after
+    // the token lapsed at 55 s, and makes it usable again until 105 s.
+    await s.clock.advanceTo(t0 + 50_000);
+    const sentAt = s.clock.now();
+    await s.clock.advanceTo(t0 + 56_000);
+    const expired = () => names(s).filter((n) => n === 'expired').length;
+    expect([expired(), s.store.status()[0].state]).toEqual([1, 'expired']);
+    s.store.answered('alice', first.value, sentAt, 200);
+    expect(s.store.current('alice')).toMatchObject({
+      value: first.value,
+      usableUntil: t0 + 105_000,
+    });
+    expect(s.store.status()[0].state).toBe('failing');
+    await s.clock.advanceTo(t0 + 105_000);
+    expect([expired(), s.store.status()[0].state]).toEqual([2, 'expired']);
+    // Announced once: the retries that follow, without a token, say nothing more.
+    await s.clock.advanceTo(t0 + 200_000);
+    expect(s.minter('alice').calls).toBeGreaterThan(20);
+    expect(expired()).toBe(2);
+  });
+
   it('ignores pushes in renew mode', async () => {
     const s = setup([user('alice')]);
     const first = await s.store.get('alice');

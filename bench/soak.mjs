@@ -87,12 +87,13 @@ function startProxy(simUrl, dir) {
     ].join('\n'),
   );
   // Tracked: killed, with the directory of its config (a password in it), if the soak is.
-  const { child } = startProcess('proxy', process.execPath, [
+  const proc = startProcess('proxy', process.execPath, [
     join(root, 'dist/cli.js'),
     'run',
     '--config',
     configFile,
   ]);
+  const { child } = proc;
   const logLevels = new Map();
   /** The last warnings and errors, shown when the soak fails. */
   const notable = [];
@@ -129,7 +130,7 @@ function startProxy(simUrl, dir) {
       reject(new Error(`proxy exited (${code}) before listening:\n${stderr}`));
     });
   });
-  return { child, ready, logLevels, notable, stderr: () => stderr };
+  return { child, stop: proc.stop, ready, logLevels, notable, stderr: () => stderr };
 }
 
 // ---------------------------------------------------------------- HTTP helpers
@@ -414,16 +415,8 @@ async function main() {
     exitCode = 1;
   } finally {
     agent.destroy();
-    const exited = new Promise((resolve) => {
-      if (proxy.child.exitCode !== null) return resolve(proxy.child.exitCode);
-      proxy.child.once('exit', (code) => resolve(code));
-    });
-    proxy.child.kill('SIGTERM');
-    const code = await Promise.race([
-      exited,
-      new Promise((r) => setTimeout(() => r('timeout'), 15_000)),
-    ]);
-    if (code === 'timeout') proxy.child.kill('SIGKILL');
+    // Its exit code, the signal that ended it (the OOM killer, say) or 'timeout'.
+    const code = await proxy.stop(15_000);
     if (code !== 0) {
       console.log(`soak: proxy exit after SIGTERM: ${code}\n${proxy.stderr()}`);
       exitCode = 1;

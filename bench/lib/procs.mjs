@@ -78,7 +78,9 @@ function withFileLimit(command, args, nofile) {
 
 /**
  * Starts a tracked child. `exec` replaces the shell wrapper, so `pid` is the program itself.
- * Returns { name, child, pid, exited, stderrTail(), stop() }.
+ * Returns { name, child, pid, exited, stderrTail(), stop() }. `exited` resolves with the exit
+ * code, or the signal that ended it (-1 if it never started). `stop(graceMs)`: SIGTERM, SIGKILL
+ * after `graceMs`; resolves with what `exited` did, or 'timeout' when it took the SIGKILL.
  */
 export function startProcess(name, command, args, options = {}) {
   const [cmd, argv] = withFileLimit(command, args, options.nofile);
@@ -106,12 +108,18 @@ export function startProcess(name, command, args, options = {}) {
       child.on('exit', (code, signal) => resolve(code ?? signal));
     }),
     async stop(graceMs = 3000) {
-      if (proc.exitCode !== undefined) return;
+      // Settled for good at the exit: a child already ended (a signal too) is not waited for.
+      if (proc.exitCode !== undefined) return proc.exitCode;
       killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
-      await proc.exited;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        killGroup(child, 'SIGKILL');
+      }, graceMs);
+      const code = await proc.exited;
       clearTimeout(timer);
       killGroup(child, 'SIGKILL'); // leftovers of the group, e.g. nginx workers
+      return timedOut ? 'timeout' : code;
     },
   };
   live.add(proc);

@@ -88,6 +88,20 @@ describe('stopped by a signal', () => {
     30_000,
   );
 
+  it('npm run soak whose proxy a signal ended reports that signal at once, not a stop that timed out', async () => {
+    const soak = start('soak.mjs', ['--minutes=1']);
+    let out = '';
+    soak.stdout.on('data', (d: string) => (out += d));
+    const line = await stdoutLine(soak, /proxy pid (\d+)/);
+    const exited = once(soak, 'exit');
+    // The OOM killer, say: the soak's stop of the proxy finds it already ended.
+    process.kill(Number(/\d+/.exec(line)?.[0]), 'SIGKILL');
+    const [code] = await exited;
+    expect(code).toBe(1);
+    expect(out).toContain('soak: proxy exit after SIGTERM: SIGKILL\n');
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 30_000);
+
   it('npm run bench (Ctrl-C in the traced starts) removes their trace directory', async () => {
     const bench = start('run.mjs', [
       '--only=start',

@@ -87,7 +87,8 @@ const readsUnderWay = new Map<string, SecretRead>();
  * The last read started in each folder. A folder's files share a volume (a Secret or CSI
  * mount has one folder), so its reads go one after the other: a volume that stops answering
  * then holds one pool thread, however many users' secrets it holds. A healthy volume's reads
- * take microseconds, and waiting for one costs nothing.
+ * take microseconds, and waiting for one costs nothing. An entry is kept once settled: one per
+ * folder the configuration names.
  */
 const lastReadIn = new Map<string, Promise<unknown>>();
 
@@ -104,7 +105,7 @@ export function stuckSecretReads(): number {
 
 /** libuv's pool size: UV_THREADPOOL_SIZE as libuv reads it (4 unset; at least 1, at most 1024). */
 export function poolThreads(setting: string | undefined): number {
-  const threads = Number.parseInt(setting ?? '', 10);
+  const threads = Number.parseInt(String(setting), 10);
   if (Number.isNaN(threads)) return 4;
   return Math.min(Math.max(threads, 1), 1024);
 }
@@ -139,7 +140,6 @@ function startRead(
   void settled.then(() => {
     readsUnderWay.delete(path);
     readsGivenUp.delete(read);
-    if (lastReadIn.get(folder) === settled) lastReadIn.delete(folder);
   });
   return read;
 }

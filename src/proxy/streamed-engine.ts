@@ -80,7 +80,11 @@ export function sendStreamed(
       break;
     case 'expect':
       if (!askContinue) {
-        streamBody(exchange, upstreamReq);
+        // Streamed once the request has a socket, as a body held for replay is written: one
+        // that timed out in the agent's queue would hold what was piped into it until a
+        // socket comes free, and the client's connection would be read on, to waste. Held
+        // until then, its 504 closes the connection (`sendOwn`), as when the proxy asked.
+        upstreamReq.once('socket', () => streamBody(exchange, upstreamReq));
         break;
       }
       upstreamReq.once('continue', () => streamBody(exchange, upstreamReq));

@@ -183,7 +183,8 @@ describe('a request with a body waiting for one of maxSockets connections', () =
     }
   });
 
-  it('gets 504, and a body kept for replay is not left behind in the queue', async () => {
+  /** Every request the agent for bodies (its one socket held by the upload) is handed. */
+  function watchQueue(): { queued: http.ClientRequest[]; restore(): void } {
     // Node's agent keeps a request destroyed in its queue, with what was written into it,
     // until a socket comes free. Every request reaches its agent through `addRequest`.
     const queued: http.ClientRequest[] = [];
@@ -196,31 +197,39 @@ describe('a request with a body waiting for one of maxSockets connections', () =
       req,
       options,
     ) {
-      // The proxy's agent for requests with a body, its one socket held by the upload.
       if (this.maxSockets === 1) queued.push(req);
       addRequest.call(this, req, options);
     });
+    return { queued, restore: () => spy.mockRestore() };
+  }
+
+  /** What each request left in the agent's queue still holds. */
+  function leftInQueue(queued: readonly http.ClientRequest[]) {
+    return queued.map((r) => [r.destroyed, r.socket ?? null, r.writableLength]);
+  }
+
+  it('gets 504, and a body kept for replay is not left behind in the queue', async () => {
+    const watch = watchQueue();
     const h = await harness();
     let upload: OpenUpload | undefined;
     try {
       upload = await holdTheConnection(h);
-      queued.length = 0;
+      watch.queued.length = 0;
       const body = Buffer.alloc(256 * 1024, 1).toString();
       const replies = await Promise.all(
         [1, 2, 3].map(() => call(h.port, { method: 'POST', path: '/API/import/raw', body })),
       );
       expect(replies.map((r) => r.status)).toEqual([504, 504, 504]);
       expect(h.sim.inFlightRequests()).toBe(1);
-      expect(queued).toHaveLength(3);
       // Still queued, none of them holds a copy of its body (256 KiB each, outside the
       // replay budget given back with each 504): written only once a socket is theirs.
-      expect(queued.map((r) => [r.destroyed, r.socket ?? null, r.writableLength])).toEqual([
+      expect(leftInQueue(watch.queued)).toEqual([
         [true, null, 0],
         [true, null, 0],
         [true, null, 0],
       ]);
     } finally {
-      spy.mockRestore();
+      watch.restore();
       upload?.req.destroy();
       await h.close();
     }
@@ -252,28 +261,48 @@ describe('a request with a body waiting for one of maxSockets connections', () =
     }
   });
 
-  it('gets 504 while it streams a body unasked, and the rest is read and dropped', async () => {
+  it('gets 504 and a closed connection while it sends a body unasked, none of it left queued', async () => {
+    const watch = watchQueue();
     const h = await harness();
     let upload: OpenUpload | undefined;
     try {
       upload = await holdTheConnection(h);
+      watch.queued.length = 0;
       // An obs-text byte in a header: the proxy sends the body without asking for 100.
-      const head = `POST /API/import/raw HTTP/1.1\r\nHost: x\r\nX-Note: caf\xe9\r\nContent-Length: ${held}\r\n\r\n`;
+      const head = (n: number): Buffer =>
+        Buffer.from(
+          `POST /API/import/raw?n=${n} HTTP/1.1\r\nHost: x\r\nX-Note: caf\xe9\r\nContent-Length: ${held}\r\n\r\n`,
+          'latin1',
+        );
       const next = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n';
-      const result = await rawRequest(
-        h.port,
-        Buffer.concat([Buffer.from(head, 'latin1'), Buffer.alloc(held, 1), Buffer.from(next)]),
-        { responses: 2 },
+      const results = await Promise.all(
+        [1, 2, 3].map((n) =>
+          rawRequest(h.port, Buffer.concat([head(n), Buffer.alloc(held, 1), Buffer.from(next)]), {
+            untilClosed: true,
+          }),
+        ),
       );
-      expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
-        [504, 'no connection to Vidispine came free in time: all vidispine.maxSockets were busy\n'],
-        [200, 'alice'],
-      ]);
-      expect(result.closed).toBe(false);
-      expect(h.observer.upstreamErrors).toEqual(['timeout']);
-      // Read at once, not once the held upload's connection came free.
+      for (const result of results) {
+        expect(result.responses.map((r) => [r.status, r.header('connection')])).toEqual([
+          [504, 'close'],
+        ]);
+        expect(result.responses[0].body.toString()).toBe(
+          'no connection to Vidispine came free in time: all vidispine.maxSockets were busy\n',
+        );
+        // Closed, as when the proxy asked for 100: not read on to the end, to waste.
+        expect(result.closed).toBe(true);
+      }
+      expect(h.observer.upstreamErrors).toEqual(['timeout', 'timeout', 'timeout']);
       expect(h.sim.inFlightRequests()).toBe(1);
+      // Still queued, none of them holds body bytes read from its client (before: 64 KiB
+      // each, until a connection to Vidispine comes free).
+      expect(leftInQueue(watch.queued)).toEqual([
+        [true, null, 0],
+        [true, null, 0],
+        [true, null, 0],
+      ]);
     } finally {
+      watch.restore();
       upload?.req.destroy();
       await h.close();
     }

@@ -76,6 +76,8 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
   continueTimer: NodeJS.Timeout | undefined;
   private tokenWait: AbortController | undefined;
   clientGone = false;
+  /** Its connection closes before its turn (`abandon`): it is never answered. */
+  abandoned = false;
   /** The `node:http` answer being passed on. */
   answer: IncomingMessage | undefined;
 
@@ -386,6 +388,31 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
   over(): void {
     this.dropBody();
     if (this.res.writableFinished) return;
+    this.letGo();
+  }
+
+  protected heldWhileWaiting(): void {
+    this.f.pipelines.heldBehind(this.req.socket);
+  }
+
+  /**
+   * Its connection closes before its turn (`Pipelines.heldBehind`): what it holds upstream
+   * goes now, not once its client's connection closes. The connection is closed when its
+   * turn comes, once the answers ahead went out: Node hands it the connection and only then
+   * writes what it buffered (Node 24 writes it even for a response destroyed before, where
+   * Node 20 closes the connection instead).
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.dropBody();
+    this.letGo();
+    this.res.once('socket', (socket) => socket.destroy());
+    this.res.destroy();
+  }
+
+  /** The client will not get this answer: whatever is under way for it stops. */
+  private letGo(): void {
+    if (this.clientGone) return;
     this.clientGone = true;
     this.clearContinueTimer();
     this.tokenWait?.abort();

@@ -151,7 +151,7 @@ export class Forwarder {
         user,
         requestId,
         status:
-          res.headersSent && !connectionLost
+          res.headersSent && !connectionLost && exchange?.abandoned !== true
             ? res.statusCode
             : this.f.pipelines.unansweredStatus(socket),
         started,

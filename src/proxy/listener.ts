@@ -19,7 +19,7 @@ import { locationRewriter } from './location';
 import { listenerNotices } from './notices';
 import { ParseTurn } from './parse-turn';
 import type { AccessLogger, ForwardObserver } from './observer';
-import { Pipelines, WaitingRequests, type Dropped } from './pipeline';
+import { Pipelines, WaitingRequests, type Abandoned, type Dropped } from './pipeline';
 import { ReadBuffers } from './read-buffers';
 import { WEBSOCKET_UPGRADES_ONLY, declinedUpgrade } from './upgrade-offer';
 import { createUpstream } from './upstream';
@@ -121,7 +121,11 @@ function createDataListener(
   const rules = admissionRules(identity, config.users, deps.accessLog !== undefined);
   const rewriteLocation = locationRewriter(upstream.url, 'http');
   const { waiting, parseTurn, ...forwarderShared } = shared;
-  const pipelines = new Pipelines(waiting, droppedNotice(logger, waiting.budget));
+  const pipelines = new Pipelines(
+    waiting,
+    droppedNotice(logger, waiting.budget),
+    abandonedNotice(logger),
+  );
   const notices = listenerNotices(logger);
   const sendTimeoutMs = config.proxy.sendTimeoutSeconds * 1000;
   const forwarder = new Forwarder({
@@ -277,6 +281,17 @@ function droppedNotice(logger: Logger, budget: number): Dropped {
       { event: 'pipeline_dropped', remoteAddress: socket.remoteAddress, waiting },
       `connection from ${socket.remoteAddress ?? 'a client'} reset: it had the most pipelined ` +
         `requests waiting their turn (${waiting}) when more than ${budget} waited on all connections`,
+    );
+  };
+}
+
+function abandonedNotice(logger: Logger): Abandoned {
+  return (socket, { served, waiting }) => {
+    logger.warn(
+      { event: 'pipeline_abandoned', remoteAddress: socket.remoteAddress, served, waiting },
+      `connection from ${socket.remoteAddress ?? 'a client'} closed behind its answer under ` +
+        `way: it took nothing while answers pipelined behind it held connections to Vidispine ` +
+        `(${served} requests let go unanswered, ${waiting} more waiting their turn)`,
     );
   };
 }

@@ -27,6 +27,19 @@ const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const MAX_SAFE_AT_ONCE = 8;
 
 /**
+ * How long a connection's client may take nothing (its side backed up, not drained once)
+ * while answers served beside its head wait their turn with their buffers full, each holding
+ * a connection to Vidispine, before the connection is closed behind the answer under way.
+ * One small answer read earns side by side service (`takesAnswers`): a client that then
+ * pipelined eight downloads and read nothing held eight connections to Vidispine until
+ * `sendTimeoutSeconds` cut the first (a minute by default), and 32 such clients held the
+ * default pool. A client that reads, even at some 16 KB/s, drains its side within this;
+ * the head answer keeps its own send timeout, and the requests behind it are left unanswered,
+ * as behind any answer that closes a connection, for the client to send again.
+ */
+const STALLED_BEHIND_MS = 5_000;
+
+/**
  * Most requests of one connection waiting their turn before the proxy stops reading it.
  * Node parses all a connection sends and stops reading only while its answers back up, so
  * a client that pipelined 200,000 GETs and read nothing had every one of them held at once
@@ -62,7 +75,18 @@ export interface Turn {
    * waits. Asked once the turn is over.
    */
   readonly small: boolean;
+  /**
+   * Its answer waits its turn behind another with its buffer full: it holds its connection
+   * to Vidispine until its turn. Only an exchange's answer can.
+   */
+  readonly heldBehind?: boolean;
   start(): void;
+  /** Its connection closes before its turn: what it holds upstream is let go, never answered. */
+  abandon?(): void;
+}
+
+function isHeldBehind(turn: Turn): boolean {
+  return turn.heldBehind === true;
 }
 
 /**
@@ -79,9 +103,13 @@ function takesAnswers(answerSmall: boolean, clientBackedUp: boolean): boolean {
 
 /** The requests of one client connection being served, and those waiting their turn. */
 class ConnectionQueue {
-  private serving = 0;
+  /** Being served, in the order their answers go out. */
+  private readonly serving: Turn[] = [];
   private unsafeServing = false;
   private readonly waiting: Turn[] = [];
+  /** Closed behind the answer under way (`abandonBehind`): nothing more starts. */
+  private closed = false;
+  private stallWatch: NodeJS.Timeout | undefined;
 
   /**
    * @param takingAnswers See `takesAnswers`: as its last answer left it, false before the
@@ -120,7 +148,8 @@ class ConnectionQueue {
       this.waiting.splice(queued, 1);
       return 1;
     }
-    this.serving -= 1;
+    const at = this.serving.indexOf(turn);
+    if (at >= 0) this.serving.splice(at, 1);
     if (!turn.safe) this.unsafeServing = false;
     this.takingAnswers = takesAnswers(turn.small, this.socket.writableNeedDrain);
     let started = 0;
@@ -139,15 +168,61 @@ class ConnectionQueue {
 
   /** Nothing being served and nothing waiting: the connection is idle. */
   isIdle(): boolean {
-    return this.serving === 0 && this.waiting.length === 0;
+    return this.serving.length === 0 && this.waiting.length === 0;
+  }
+
+  /**
+   * An answer served beside the head waits its turn with its buffer full: once its client
+   * took nothing for `ms` while it does, `onStalled`. Its client's side backed up without
+   * draining once in that time; a head answer slow at Vidispine, with the client's side
+   * empty, is not the client's doing and keeps it watched.
+   */
+  watchStall(ms: number, onStalled: () => void): void {
+    if (this.stallWatch !== undefined || this.closed) return;
+    const { socket } = this;
+    // Each drain is bytes taken: the clock starts again.
+    const onDrain = (): void => {
+      timer.refresh();
+    };
+    const stop = (): void => {
+      clearTimeout(timer);
+      socket.off('drain', onDrain);
+      socket.off('close', stop);
+      this.stallWatch = undefined;
+    };
+    const timer = setTimeout(() => {
+      if (!this.serving.some(isHeldBehind)) stop();
+      else if (socket.writableNeedDrain) {
+        stop();
+        onStalled();
+      } else timer.refresh();
+    }, ms);
+    this.stallWatch = timer;
+    socket.on('drain', onDrain);
+    socket.once('close', stop);
+  }
+
+  /**
+   * Closes the connection behind the answers that can still go out: from the first that
+   * waits its turn holding Vidispine, every request served is let go and its connection
+   * closes where its answer would have gone (`Turn.abandon`); none waiting starts. How many
+   * were let go, and how many wait.
+   */
+  abandonBehind(): { served: number; waiting: number } {
+    this.closed = true;
+    const from = this.serving.findIndex(isHeldBehind);
+    const behind = from < 0 ? [] : this.serving.slice(from);
+    for (const turn of behind) turn.abandon?.();
+    return { served: behind.length, waiting: this.waiting.length };
   }
 
   private mayStart(turn: Turn): boolean {
+    if (this.closed) return false;
     return (
-      this.serving === 0 ||
+      this.serving.length === 0 ||
       (turn.safe &&
         !this.unsafeServing &&
-        this.serving < MAX_SAFE_AT_ONCE &&
+        this.serving.length < MAX_SAFE_AT_ONCE &&
         this.takingAnswers &&
         // Its client stopped taking the answer under way: the next may wait for it as well.
         !this.socket.writableNeedDrain)
@@ -155,7 +230,7 @@ class ConnectionQueue {
   }
 
   private run(turn: Turn): void {
-    this.serving += 1;
+    this.serving.push(turn);
     if (!turn.safe) this.unsafeServing = true;
     turn.start();
   }
@@ -207,13 +282,23 @@ function deepestOf(queues: Iterable<ConnectionQueue>, first: ConnectionQueue): C
 /** Told of a connection reset because it had the most requests waiting, and how many. */
 export type Dropped = (socket: Socket, waiting: number) => void;
 
+/**
+ * Told of a connection closed behind its answer under way because its client took nothing
+ * while answers beside it held connections to Vidispine: how many of those were let go, and
+ * how many requests waited their turn.
+ */
+export type Abandoned = (socket: Socket, counts: { served: number; waiting: number }) => void;
+
 /** One queue per client connection while it has requests, dropped when it turns idle. */
 export class Pipelines {
   private readonly queues = new WeakMap<Socket, ConnectionQueue>();
   private readonly closing = new WeakSet<Socket>();
   /** Connections not read while crowded. */
   private readonly held = new WeakSet<Socket>();
-  /** Connections reset for the bound on waiting requests. */
+  /**
+   * Connections the proxy closes before answers it owes: reset for the bound on waiting
+   * requests, or closed behind the answer under way (`heldBehind`).
+   */
   private readonly dropped = new WeakSet<Socket>();
   /**
    * Idle connections that took their last answer (see `takesAnswers`): a client that
@@ -224,10 +309,12 @@ export class Pipelines {
   /**
    * @param waiting The process-wide count, shared by every listener; one of its own by default.
    * @param onDropped Told before the connection is reset (its address is gone after).
+   * @param onAbandoned Told when a connection is closed behind its answer under way.
    */
   constructor(
     private readonly waiting: WaitingRequests = new WaitingRequests(),
     private readonly onDropped: Dropped = () => undefined,
+    private readonly onAbandoned: Abandoned = () => undefined,
   ) {}
 
   /**
@@ -244,7 +331,7 @@ export class Pipelines {
     return this.closing.has(socket);
   }
 
-  /** Whether `socket` was reset for the bound on waiting requests. */
+  /** Whether the proxy closes `socket` before answers it owes (see `dropped`). */
   wasDropped(socket: Socket): boolean {
     return this.dropped.has(socket);
   }
@@ -264,6 +351,21 @@ export class Pipelines {
     if (!queue.enter(turn)) return;
     if (queue.isCrowded()) this.hold(socket);
     this.waiting.added(queue);
+  }
+
+  /**
+   * An answer served beside the head of `socket` waits its turn with its buffer full, holding
+   * its connection to Vidispine: if its client takes nothing for `STALLED_BEHIND_MS` while it
+   * does, the connection is closed behind the answers that can still go out, and those
+   * served behind them let go (`ConnectionQueue.abandonBehind`).
+   */
+  heldBehind(socket: Socket): void {
+    const queue = this.queues.get(socket);
+    queue?.watchStall(STALLED_BEHIND_MS, () => {
+      this.closing.add(socket);
+      this.dropped.add(socket);
+      this.onAbandoned(socket, queue.abandonBehind());
+    });
   }
 
   /** `turn` was answered, or its client went away: the next may start. */

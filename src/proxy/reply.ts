@@ -38,13 +38,24 @@ export abstract class Reply {
     return this.passedOn <= this.res.writableHighWaterMark;
   }
 
+  /** See `Turn.heldBehind`: Node buffers an answer waiting its turn, and it filled. */
+  get heldBehind(): boolean {
+    return this.res.socket === null && this.res.writableNeedDrain;
+  }
+
   /** Writes a chunk of the answer; `false` while the client's side is full: hold back. */
   passOn(chunk: Buffer): boolean {
     this.passedOn += chunk.length;
     const taken = this.res.write(chunk);
-    if (!taken) this.sendTimeout?.held();
+    if (!taken) {
+      this.sendTimeout?.held();
+      if (this.res.socket === null) this.heldWhileWaiting();
+    }
     return taken;
   }
+
+  /** Its answer, waiting its turn, holds its connection to Vidispine (`heldBehind`). */
+  protected abstract heldWhileWaiting(): void;
 
   /** The answer's body flows again through `resume` once its client took what it held. */
   holdBackFor(resume: () => void): void {

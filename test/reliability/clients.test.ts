@@ -168,6 +168,104 @@ describe('a client that pipelines many requests and reads no answer', () => {
   );
 
   it(
+    'holds one connection to Vidispine once it stops reading, though it read a small answer first',
+    async () => {
+      // One small answer read earns a connection side by side service; eight downloads
+      // pipelined after it and left unread then held eight connections to Vidispine each until
+      // sendTimeoutSeconds cut the first: two such clients held all 16, and another client's
+      // GET waited that long. Now the connection closes behind its first download.
+      const whoami = 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n';
+      const size = 16 * MiB;
+      const get = `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      const finished = r.observer.finished.length;
+      const clients = await Promise.all(
+        Array.from({ length: 2 }, async () => {
+          const client = net.connect(r.port(), '127.0.0.1');
+          client.on('error', () => undefined);
+          const chunks: Buffer[] = [];
+          const closed = new Promise<void>((resolve) => client.on('close', resolve));
+          await new Promise<void>((resolve) => {
+            client.on('data', (chunk: Buffer) => {
+              chunks.push(chunk);
+              if (chunk.toString('latin1').endsWith('alice')) resolve();
+            });
+            client.write(whoami);
+          });
+          chunks.length = 0;
+          client.pause();
+          client.write(get.repeat(8));
+          return { client, chunks, closed };
+        }),
+      );
+      try {
+        await until(() => r.sim.inFlightRequests() >= 2, HANG_GUARD_MS, 'downloads upstream');
+        let answer = '';
+        void call(r.port(), { path: '/API/whoami' }).then(
+          (reply) => (answer = reply.text),
+          (err: Error) => (answer = err.message),
+        );
+        await until(() => answer !== '', 10_000, "the other client's answer");
+        expect(answer).toBe('alice');
+        await until(() => r.sim.inFlightRequests() === 2, 10_000, 'one download each upstream');
+        // Read now, the first download comes whole, and then the close: nothing of the
+        // answers let go behind it.
+        const [reader, other] = clients;
+        reader.client.resume();
+        await reader.closed;
+        const text = Buffer.concat(reader.chunks);
+        const head = text.subarray(0, text.indexOf('\r\n\r\n') + 4).toString('latin1');
+        expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+        expect(head.toLowerCase()).toContain(`content-length: ${size}\r\n`);
+        expect(text.length).toBe(head.length + size);
+        other.client.destroy();
+        await until(() => r.app.listeners[0].inFlight() === 0, HANG_GUARD_MS, 'all over');
+        // Three GETs of whoami and the download read; the other client's, under way when it
+        // left, is logged as sent too. The 14 let go are counted as requests whose connection
+        // the proxy closed without an answer (nginx's 444).
+        const said = r.logs
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .filter((l) => l.event === 'pipeline_abandoned');
+        expect(said.map((l) => [l.level, l.remoteAddress, l.served, l.waiting])).toEqual([
+          ['warn', '127.0.0.1', 7, 0],
+          ['warn', '127.0.0.1', 7, 0],
+        ]);
+        const statuses = r.observer.finished.slice(finished).map((f) => f.status);
+        expect(statuses.sort()).toEqual([
+          ...Array<number>(5).fill(200),
+          ...Array<number>(14).fill(444),
+        ]);
+      } finally {
+        clients.forEach(({ client }) => client.destroy());
+        await until(() => r.app.listeners[0].inFlight() === 0, HANG_GUARD_MS, 'all over');
+      }
+    },
+    2 * HANG_GUARD_MS,
+  );
+
+  it(
+    'keeps its connection while a download waits its turn behind an answer slow at Vidispine',
+    async () => {
+      // The download holds its connection to Vidispine beyond the 5 s a client may take
+      // nothing, but its client's side is empty: the wait is Vidispine's, not the client's.
+      const size = 4 * MiB;
+      const result = await rawRequest(
+        r.port(),
+        'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'GET /API/slow?ms=6000 HTTP/1.1\r\nHost: x\r\n\r\n' +
+          `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n`,
+        { responses: 3, timeoutMs: 20_000 },
+      );
+      expect(result.responses.map((a) => [a.status, a.body.length])).toEqual([
+        [200, 5],
+        [200, expect.any(Number)],
+        [200, size],
+      ]);
+      expect(result.closed).toBe(false);
+    },
+    2 * HANG_GUARD_MS,
+  );
+
+  it(
     'that reads its answers has 8 served side by side once a small one went out',
     async () => {
       await servedAtOnce(`GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n${SLOW_GET.repeat(9)}`, 8);

@@ -29,7 +29,7 @@ export interface PodEnvVar {
  * is not a number matches none), since the API server validates probes after the webhook.
  */
 interface PodProbe {
-  readonly httpGet?: { readonly port?: unknown } | null;
+  readonly httpGet?: { readonly port?: unknown; readonly path?: unknown } | null;
   readonly tcpSocket?: { readonly port?: unknown } | null;
   readonly grpc?: { readonly port?: unknown } | null;
 }
@@ -38,6 +38,8 @@ export interface PodContainer {
   readonly name: string;
   /** `Always` makes an init container a native sidecar. */
   readonly restartPolicy?: string | null;
+  /** Read of a mesh's init container only: the capture it sets up. */
+  readonly args?: readonly string[] | null;
   readonly env?: readonly PodEnvVar[] | null;
   readonly ports?:
     | readonly {
@@ -127,6 +129,7 @@ const containerPort: Check<void> = (value, path) => {
 
 const optionalEnv = optional(listOf(envVar));
 const optionalPorts = optional(listOf(containerPort));
+const optionalArgs = optional(listOf(string));
 
 const optionalResources = optional((value, path) => {
   const fields = object(value, path);
@@ -137,6 +140,7 @@ const optionalResources = optional((value, path) => {
 const container: Check<void> = (value, path) => {
   const fields = named(value, path);
   optionalString(fields.restartPolicy, at(path, 'restartPolicy'));
+  optionalArgs(fields.args, at(path, 'args'));
   optionalEnv(fields.env, at(path, 'env'));
   optionalPorts(fields.ports, at(path, 'ports'));
   optionalResources(fields.resources, at(path, 'resources'));

@@ -11,8 +11,10 @@
 import type { PodContainer } from './k8s';
 import { CONTAINER_NAME } from './sidecar';
 
+export const ISTIO_PROXY = 'istio-proxy';
+
 /** The meshes' proxies: Istio's and Linkerd's. */
-const MESH_PROXIES: ReadonlySet<string> = new Set(['istio-proxy', 'linkerd-proxy']);
+const MESH_PROXIES: ReadonlySet<string> = new Set([ISTIO_PROXY, 'linkerd-proxy']);
 
 /** Every container the meshes inject: theirs, never the app's, and left as they wrote them. */
 export const MESH_CONTAINERS: ReadonlySet<string> = new Set([

@@ -17,10 +17,14 @@
  *   container that sets the env variable itself, which the webhook never changes;
  * - otherwise the JSONPatch that adds the sidecar.
  *
+ * A pod let through with the sidecar this webhook injects (now or before) gets a warning
+ * where Istio's sidecar captures the proxy's ops port (`mesh-capture.ts`).
+ *
  * `dryRun` needs nothing special: the decision has no side effects.
  */
 import { optedIn } from './annotations';
 import { readPod, type Pod } from './k8s';
+import { meshWarnings } from './mesh-capture';
 import {
   appEnvPatch,
   envClashes,
@@ -73,12 +77,23 @@ export interface Decision {
   readonly patch: readonly PatchOperation[];
   /** For a denial: what the user sees (`kubectl` prints it). */
   readonly message?: string;
+  /**
+   * For a pod let through: what will fail in it and what to set (`kubectl` prints them for a
+   * pod it creates; a controller creating the pod gets them instead). Never a change to the
+   * patch: a reinvocation gives the same ones, which the API server shows once.
+   */
+  readonly warnings?: readonly string[];
 }
 
-const allow = (result: AdmissionResult, patch: readonly PatchOperation[] = []): Decision => ({
+const allow = (
+  result: AdmissionResult,
+  patch: readonly PatchOperation[] = [],
+  warnings: readonly string[] = [],
+): Decision => ({
   result,
   allowed: true,
   patch,
+  ...(warnings.length > 0 ? { warnings } : {}),
 });
 
 const deny = (message: string): Decision => ({
@@ -189,12 +204,15 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
       );
     const env = appEnvPatch(pod, asked);
     const move = placementPatch(pod, asked);
-    if (move.length > 0) return allow('moved', [...env, ...move]);
-    return env.length > 0 ? allow('env_added', env) : allow('already_injected');
+    const warnings = meshWarnings(pod, asked.settings.opsPort);
+    if (move.length > 0) return allow('moved', [...env, ...move], warnings);
+    return env.length > 0
+      ? allow('env_added', env, warnings)
+      : allow('already_injected', [], warnings);
   }
   if (Array.isArray(asked))
     return deny(`cannot add the vidispine-auth-proxy sidecar: ${listed(asked)}`);
-  return allow('injected', injectionPatch(pod, asked));
+  return allow('injected', injectionPatch(pod, asked), meshWarnings(pod, asked.settings.opsPort));
 }
 
 /**
@@ -212,5 +230,6 @@ export function reviewResponse(uid: string, decision: Decision): string {
     const status = { code: 400, reason: 'BadRequest', message: decision.message };
     fields.push(`"status":${JSON.stringify(status)}`);
   }
+  if (decision.warnings) fields.push(`"warnings":${JSON.stringify(decision.warnings)}`);
   return `{"apiVersion":"${ADMISSION_API_VERSION}","kind":"AdmissionReview","response":{${fields.join(',')}}}`;
 }

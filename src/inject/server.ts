@@ -141,11 +141,12 @@ function logDecision(
   decision: Decision,
   durationMs: number,
 ): void {
-  // A denial is news to whoever deploys the pod; every other answer is counted in
-  // admission_reviews_total{result}. A line per injected pod cost about a quarter of the
-  // webhook's CPU per review (bench:inject --log-level), so it is there at debug, and its
-  // fields are not even gathered below that.
-  const level = decision.result === 'denied' ? 'info' : 'debug';
+  // A denial is news to whoever deploys the pod, and so is a warning, which reaches the
+  // controller that creates a workload's pods rather than anyone's kubectl; every other
+  // answer is counted in admission_reviews_total{result}. A line per injected pod cost about
+  // a quarter of the webhook's CPU per review (bench:inject --log-level), so it is there at
+  // debug, and its fields are not even gathered below that.
+  const level = decision.result === 'denied' || decision.warnings ? 'info' : 'debug';
   if (!logger.isLevelEnabled(level)) return;
   const object = request.object as { metadata?: { name?: string; generateName?: string } } | null;
   const fields = {
@@ -158,6 +159,7 @@ function logDecision(
     dryRun: request.dryRun ?? false,
     result: decision.result,
     message: decision.message,
+    warnings: decision.warnings,
     durationMs,
   };
   logger[level](fields, `admission: ${decision.result}`);

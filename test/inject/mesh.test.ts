@@ -22,12 +22,23 @@ type Container = Record<string, unknown>;
 const ISTIO_IMAGE = 'docker.io/istio/proxyv2:1.24.2';
 const LINKERD_PROXY_IMAGE = 'cr.l5d.io/linkerd/proxy:edge-25.4.1';
 
+/**
+ * istio-iptables' arguments as Istio's injection template writes them: `-b` the inbound ports
+ * captured (`*`: all), `-d` those excluded (its own, the status port 15020, and the pod's
+ * traffic.sidecar.istio.io/excludeInboundPorts or the mesh's default).
+ */
+const iptables = (exclude = '15090,15021,15020', include = '*'): string[] => [
+  'istio-iptables',
+  ...['-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', ''],
+  ...['-b', include, '-d', exclude, '--log_output_level=default:info'],
+];
+
 /** Istio's containers as its injector writes them with native sidecars (pkg/kube/inject). */
 const ISTIO = {
   init: {
     name: 'istio-init',
     image: ISTIO_IMAGE,
-    args: ['istio-iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT'],
+    args: iptables(),
     securityContext: {
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
       runAsUser: 0,
@@ -38,7 +49,7 @@ const ISTIO = {
   validation: {
     name: 'istio-validation',
     image: ISTIO_IMAGE,
-    args: ['istio-iptables', '--run-validation', '--skip-rule-apply'],
+    args: [...iptables(), '--run-validation', '--skip-rule-apply'],
     securityContext: { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true },
   },
   proxy: {
@@ -434,5 +445,161 @@ describe('vidispine-auth-proxy/start-after: the init containers the proxy starts
     expect(answer.allowed).toBe(false);
     expect(answer.status?.message).toContain('vidispine-auth-proxy/start-after: ');
     expect(answer.status?.message).toContain(problem);
+  });
+});
+
+describe("Istio's capture of the proxy's ops port, which the kubelet probes in plain HTTP", () => {
+  const EXCLUDE = 'traffic.sidecar.istio.io/excludeInboundPorts';
+  const INCLUDE = 'traffic.sidecar.istio.io/includeInboundPorts';
+  const warning = (port: number): string =>
+    `vidispine-auth-proxy probes fail under Istio STRICT mTLS: add ${port} to ${EXCLUDE}`;
+  /** What Istio's injector writes into a pod with its CNI, which reads them (the mesh's defaults). */
+  const CNI = {
+    'sidecar.istio.io/status': '{"initContainers":["istio-validation","istio-proxy"]}',
+    'sidecar.istio.io/interceptionMode': 'REDIRECT',
+    [INCLUDE]: '*',
+    [EXCLUDE]: '15020',
+  };
+  const withInit = (args: string[]): Container[] => [{ ...ISTIO.init, args }, ISTIO.proxy];
+
+  it.each([
+    ['Istio', [ISTIO.init, ISTIO.proxy], ASKS, withInit(iptables('15090,15021,15020,9090')), ASKS],
+    [
+      'Istio with its CNI',
+      [ISTIO.validation, ISTIO.proxy],
+      { ...ASKS, ...CNI },
+      [ISTIO.validation, ISTIO.proxy],
+      { ...ASKS, ...CNI, [EXCLUDE]: '15020,9090' },
+    ],
+  ])(
+    '%s: the injection warns, naming the port and the annotation that excludes it; the patch is the one without the warning',
+    async (_mesh, meshContainers, annotations, excluded, excludedAnnotations) => {
+      const stock = pod([...meshContainers, MIGRATE], [APP], annotations);
+      const answer = await webhook.review(podReview(stock));
+      expect(answer.allowed).toBe(true);
+      expect(answer.warnings).toEqual([warning(9090)]);
+      // Within what Kubernetes asks of a warning: one line, at most 120 characters.
+      expect(answer.warnings?.[0]).toMatch(/^[\x20-\x7e]{1,120}$/);
+
+      // The pod that excludes the port gets the same patch, and no warning.
+      const quiet = await webhook.review(
+        podReview(pod([...excluded, MIGRATE], [APP], excludedAnnotations)),
+      );
+      expect(quiet.allowed).toBe(true);
+      expect(quiet.warnings).toBeUndefined();
+      expect(quiet.raw.response).not.toHaveProperty('warnings');
+      expect(answer.patch).toEqual(quiet.patch);
+
+      // A reinvocation changes nothing, and warns the same (the API server shows it once).
+      const result = valid(patched(stock, answer));
+      const again = await reinvoked(result);
+      expect(again.patch).toBeUndefined();
+      expect(again.warnings).toEqual([warning(9090)]);
+
+      // The pods of a workload are created by its controller, which gets the warning: the
+      // webhook's log says it too, as it does a denial.
+      const line = await webhook.child.waitFor(
+        (l) => l.event === 'admission' && l.uid === answer.uid,
+      );
+      expect(line).toMatchObject({
+        level: 'info',
+        result: 'injected',
+        warnings: [warning(9090)],
+      });
+    },
+  );
+
+  it.each<[string, Container[], Record<string, string>, string[]]>([
+    // The annotation on the pod template, or the mesh's default, as Istio's template writes it.
+    ['-d lists the port', withInit(iptables('15090,15021,15020,9090')), {}, []],
+    [
+      'excludeInboundPorts lists it (the CNI)',
+      [ISTIO.validation, ISTIO.proxy],
+      { ...CNI, [EXCLUDE]: '15020, 9090' },
+      [],
+    ],
+    [
+      'the port is another',
+      withInit(iptables('15090,15021,15020,9090')),
+      { 'vidispine-auth-proxy/ops-port': '9191' },
+      [warning(9191)],
+    ],
+    [
+      'a port of a range-like or other entry is no match',
+      [ISTIO.validation, ISTIO.proxy],
+      { ...CNI, [EXCLUDE]: '15020,9000:9100,90900' },
+      [warning(9090)],
+    ],
+    // Only the ports of a list are captured; exclusions do not apply then.
+    ['-b lists other ports only', withInit(iptables('15090,15021,15020', '8080')), {}, []],
+    [
+      'includeInboundPorts is empty (the CNI)',
+      [ISTIO.validation, ISTIO.proxy],
+      { ...CNI, [INCLUDE]: '' },
+      [],
+    ],
+    [
+      '-b lists the port',
+      withInit(iptables('15090,15021,15020,9090', '8080,9090')),
+      {},
+      [`vidispine-auth-proxy probes fail under Istio STRICT mTLS: remove 9090 from ${INCLUDE}`],
+    ],
+    // No capture at all: no istio-init, and the CNI leaves the pod alone.
+    ['interceptionMode NONE', [ISTIO.proxy], { 'sidecar.istio.io/interceptionMode': 'NONE' }, []],
+  ])('%s', async (_case, meshContainers, annotations, warnings) => {
+    const answer = await webhook.review(
+      podReview(pod(meshContainers, [APP], { ...ASKS, ...annotations })),
+    );
+    expect(answer.allowed).toBe(true);
+    expect(answer.warnings ?? []).toEqual(warnings);
+  });
+
+  it("warns beside Istio's proxy as a regular container too, whose capture is the same", async () => {
+    const istio = { ...ISTIO.proxy, restartPolicy: undefined };
+    const answer = await webhook.review(podReview(pod([MIGRATE, ISTIO.init], [APP, istio])));
+    expect(answer.allowed).toBe(true);
+    expect(answer.warnings).toEqual([warning(9090)]);
+  });
+
+  it.each(MESHES.filter(([mesh]) => mesh.startsWith('Linkerd')))(
+    '%s: no warning (its proxy takes plain HTTP, and authorizes the probes of every container under any policy)',
+    async (_mesh, meshContainers) => {
+      const answer = await webhook.review(podReview(pod([...meshContainers, MIGRATE])));
+      expect(answer.allowed).toBe(true);
+      expect(answer.warnings).toBeUndefined();
+    },
+  );
+
+  it('no warning without a mesh, nor with a denial', async () => {
+    expect((await webhook.review(podReview(pod([MIGRATE])))).warnings).toBeUndefined();
+    const denied = await webhook.review(
+      podReview(pod([ISTIO.init, ISTIO.proxy], [APP], { 'vidispine-auth-proxy/user': 'shop' })),
+    );
+    expect(denied.allowed).toBe(false);
+    expect(denied.warnings).toBeUndefined();
+  });
+
+  it("Istio's proxy added after ours: no warning once Istio probes the proxy itself, one where it did not", async () => {
+    const ours = await injected(pod([], [APP]));
+    const sidecar = initContainer(ours, 'vidispine-auth-proxy') as Container;
+    // Istio points the probes of the containers present when it injects at its agent.
+    const rewritten = {
+      ...sidecar,
+      startupProbe: {
+        ...(sidecar.startupProbe as object),
+        httpGet: { path: '/app-health/vidispine-auth-proxy/startupz', port: 15020 },
+      },
+    };
+    const meshed = (proxy: Container): Pod => {
+      const p = structuredClone(ours);
+      spec(p).initContainers = [ISTIO.init, ISTIO.proxy, proxy];
+      return p;
+    };
+    const probed = await reinvoked(meshed(rewritten));
+    expect(probed.allowed).toBe(true);
+    expect(probed.warnings).toBeUndefined();
+    const left = await reinvoked(meshed(sidecar));
+    expect(left.allowed).toBe(true);
+    expect(left.warnings).toEqual([warning(9090)]);
   });
 });

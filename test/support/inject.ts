@@ -53,6 +53,8 @@ export interface ReviewAnswer {
   readonly allowed: boolean;
   readonly patch?: Operation[];
   readonly status?: { code: number; message: string };
+  /** `response.warnings`: what kubectl prints after `Warning: `. */
+  readonly warnings?: string[];
   readonly raw: Record<string, unknown>;
 }
 
@@ -188,6 +190,7 @@ export async function startWebhook(
         ...(response.status
           ? { status: response.status as { code: number; message: string } }
           : {}),
+        ...(response.warnings !== undefined ? { warnings: response.warnings as string[] } : {}),
         raw: parsed,
       };
     },

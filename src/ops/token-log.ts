@@ -7,6 +7,7 @@ import { isoTime } from '../clock-text';
 import { mintRequestLine } from '../vidispine/endpoints';
 import type { KeyNames } from '../config/errors';
 import { mintFailureHint, mintFailureLogLevel } from '../vidispine/failures';
+import type { TokenCheck } from '../vidispine/types';
 import type { Logger } from './logger';
 import type { TokenEventSource } from './views';
 
@@ -63,21 +64,18 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger, names: 
         reason: e.reason,
         retryInMs: e.retryInMs,
       },
-      `Vidispine no longer takes the token of ${e.user} (401, confirmed with GET /API/whoami); ${replacementText(e.retryInMs)}`,
+      `Vidispine no longer takes the token of ${e.user} (${e.cause === 'unauthorized' ? '401, confirmed with GET /API/whoami' : "401; the server has no GET /API/whoami to check it, so it is taken as the token's"}); ${replacementText(e.retryInMs)}`,
     );
   });
   events.on('checked', (e) => {
-    if (e.result === 'dead') return; // token_invalidated says it
+    if (e.dropped) return; // token_invalidated says it
     logger.info(
       {
         event: 'token_checked',
         user: e.user,
         result: e.result,
         reason: e.reason,
-        hint:
-          e.result === 'alive'
-            ? "the 401 was the request's own (e.g. a refused RunAs, or a user without rights there), not the token's: passed on to the client"
-            : 'GET /API/whoami gave no clear answer: the 401 was passed on and the token kept',
+        hint: CHECK_HINTS[e.result],
       },
       `a 401 for ${e.user} was checked: the token is ${e.result === 'alive' ? 'still valid' : 'of unknown state'}`,
     );
@@ -106,6 +104,16 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger, names: 
     );
   });
 }
+
+/** What a check that kept the token means, by its result. */
+const CHECK_HINTS: Readonly<Record<TokenCheck, string>> = {
+  alive:
+    "the 401 was the request's own (e.g. a refused RunAs, or a user without rights there), not the token's: passed on to the client",
+  dead: 'the token was dropped',
+  unknown: 'GET /API/whoami gave no clear answer: the 401 was passed on and the token kept',
+  unavailable:
+    'the server has no GET /API/whoami (404, 405 or 501) and the rejection backoff allows no replacement yet: the 401 was passed on and the token kept',
+};
 
 /** What becomes of a dropped token: the mint budget may hold its replacement back. */
 function replacementText(retryInMs: number | null): string {

@@ -84,6 +84,7 @@ const OPTIONS = {
   'above-max': { type: 'string' },
   'refresh-interval': { type: 'string' },
   'no-token-endpoint': { type: 'boolean', default: false },
+  'no-whoami': { type: 'boolean', default: false },
   'refused-runas-status': { type: 'string' },
   'reason-header': { type: 'boolean', default: false },
   'upload-passkey': { type: 'string' },
@@ -121,6 +122,7 @@ const HELP: Readonly<
     default: SIMULATOR_DEFAULTS.refreshIntervalSeconds,
   },
   'no-token-endpoint': { text: 'answer GET /API/token with 404, as VidiCore 4.11 does' },
+  'no-whoami': { text: 'answer GET /API/whoami with 404, as a server without that route' },
   'refused-runas-status': {
     value: '401|403',
     text: 'the status of a refused RunAs, which Vidispine does not document',
@@ -192,6 +194,7 @@ function parse(args: string[]): Parsed | 'help' {
       aboveMax,
       refreshIntervalSeconds: refresh === undefined ? undefined : Number(refresh),
       tokenEndpoint: !values['no-token-endpoint'],
+      whoamiStatus: values['no-whoami'] ? 404 : undefined,
       refusedRunAsStatus: refused === undefined ? undefined : refused === '401' ? 401 : 403,
       reasonHeader: values['reason-header'],
       uploadPasskey: nonEmptyString('upload-passkey', values['upload-passkey']),

@@ -25,6 +25,8 @@ export interface SimContext {
   readonly uploadPasskey: string;
   /** False: a front end without a backend, answering 503 to everything. */
   backendAvailable: boolean;
+  /** Set: `GET /API/whoami` answers this status before any authentication (no such route). */
+  whoamiStatus: number | undefined;
   /**
    * The origin `req` addressed, for Location headers: built from its `Host`, as JAX-RS
    * builds absolute URIs, so it names the server the way the client (a proxy) does.

@@ -73,6 +73,7 @@ class SimulatorServer implements Simulator {
         options.uploadPasskey ?? SIMULATOR_DEFAULTS.uploadPasskey,
       ),
       backendAvailable: true,
+      whoamiStatus: options.whoamiStatus,
       origin: (req) => requestOrigin(req, this.url),
     };
     this.controlPath = options.controlPath ?? false;
@@ -175,6 +176,11 @@ class SimulatorServer implements Simulator {
 
   setBackendAvailable(available: boolean): void {
     this.ctx.backendAvailable = available;
+  }
+
+  /** `GET /API/whoami` answers `status` whatever the credentials; undefined serves it again. */
+  setWhoamiStatus(status: number | undefined): void {
+    this.ctx.whoamiStatus = status;
   }
 
   setMaxSeconds(seconds: number): void {

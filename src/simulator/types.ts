@@ -71,6 +71,11 @@ export interface SimulatorOptions {
    * that must never pass its token on. Default false.
    */
   reasonHeader?: boolean;
+  /**
+   * Answer `GET /API/whoami` with this status whatever the credentials, as a compatible
+   * server or a front end without that route does (404, 405, 501). Default: served.
+   */
+  whoamiStatus?: number;
 }
 
 export type TokenEndpointFault =
@@ -134,6 +139,8 @@ export interface Simulator {
    * `503 No server available`. Default true.
    */
   setBackendAvailable(available: boolean): void;
+  /** `GET /API/whoami` answers `status` whatever the credentials; undefined serves it again. */
+  setWhoamiStatus(status: number | undefined): void;
   /**
    * `userTokenMaxInterval` from now on, as an administrator changes it: tokens already issued
    * keep the lifetime they got. Throws where the options would (`maxSeconds`).

@@ -83,7 +83,12 @@ export class CheckRunner {
       rejectedSentAt: pending.rejectedSentAt,
       reason: pending.reason,
     });
-    this.events.emit('checked', { user: slot.user.name, result, reason: pending.reason });
+    this.events.emit('checked', {
+      user: slot.user.name,
+      result,
+      reason: pending.reason,
+      dropped: held.revoked,
+    });
     return result;
   }
 }

@@ -54,8 +54,11 @@ export class RenewalTimer {
     }
     if (slot.inFlight) return;
     const renewing = slot.retryAt === null && held !== undefined && now >= held.renewAt;
-    // A token that lived to its renewal ends a run of early deaths.
-    if (renewing && !held.revoked) slot.deaths = 0;
+    // A token that lived to its renewal ends a run of early deaths, checked or not.
+    if (renewing && !held.revoked) {
+      slot.deaths = 0;
+      slot.unchecked = 0;
+    }
     const due = slot.retryAt !== null ? now >= slot.retryAt : renewing;
     if (due) this.renew(slot);
     else this.schedule(slot, held);

@@ -30,6 +30,7 @@ import {
   type UserTokenStatus,
 } from './types';
 import {
+  mayDropUnchecked,
   newUserSlot,
   planReplacement,
   recordAccepted,
@@ -68,7 +69,8 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
  * lifetime (`RetestScheduler`) have their own.
  *
  * Minting is budgeted whatever clients do: failed mints back off (`backoffDelay`), a 401
- * drops a token only once GET /API/whoami confirms it is dead, and replacing tokens that
+ * drops a token only once GET /API/whoami confirms it is dead (on a server without it, only
+ * as often as `rejectionBackoffDelay` allows: `mayDropUnchecked`), and replacing tokens that
  * die without ever having worked backs off the same way (`rejectionBackoffDelay`).
  */
 class LruTokenStore implements TokenStore {
@@ -165,7 +167,10 @@ class LruTokenStore implements TokenStore {
     // token and pushed its expiry; for a dead token, noted or not makes no difference.
     this.notePossiblePush(slot, held, sentAt);
     const result = await this.checks.join(slot, held, sentAt, reason);
-    return result === 'dead' ? 'replay' : 'pass';
+    // Dropped: for a dead token, or for one the server has no way to check (settleCheck).
+    if (result === 'dead' || held.revoked) return 'replay';
+    // Uncheckable, and a renewal replaced the token meanwhile: sending again costs no mint.
+    return result === 'unavailable' && held !== slot.recent[0] ? 'replay' : 'pass';
   }
 
   now(): number {
@@ -258,32 +263,58 @@ class LruTokenStore implements TokenStore {
     if (result === 'alive') {
       this.noteAlive(slot, held, sentAt);
     } else if (result === 'dead') {
-      this.kill(slot, held, rejectedSentAt, reason);
-    } else {
+      this.kill(slot, held, rejectedSentAt, reason, { checked: true, random: this.random() });
+    } else if (
+      result !== 'unavailable' ||
+      !this.dropUnchecked(slot, held, rejectedSentAt, reason)
+    ) {
       this.notePossiblePush(slot, held, sentAt);
     }
   }
 
-  /** A check confirmed that Vidispine no longer takes this token. */
+  /**
+   * The server cannot check a 401 (no GET /API/whoami): the design's default, the 401 was
+   * the token's — for the current token, within the rejection backoff (`mayDropUnchecked`).
+   * Teaches no lifetime: the 401 may have been the request's own. Whether it dropped it.
+   */
+  private dropUnchecked(
+    slot: UserSlot,
+    held: HeldToken,
+    rejectedSentAt: number,
+    reason: string | undefined,
+  ): boolean {
+    if (held.revoked || held !== slot.recent[0]) return false;
+    const random = this.random();
+    if (!mayDropUnchecked(slot, this.clock.now(), random)) return false;
+    slot.unchecked += 1;
+    this.kill(slot, held, rejectedSentAt, reason, { checked: false, random });
+    return true;
+  }
+
+  /**
+   * A check confirmed that Vidispine no longer takes this token, or (`checked: false`) the
+   * server could not check a 401 on it. `random` is the draw for the replacement's backoff.
+   */
   private kill(
     slot: UserSlot,
     held: HeldToken,
     rejectedSentAt: number,
     reason: string | undefined,
+    { checked, random }: { checked: boolean; random: number },
   ): void {
     if (held.revoked) return;
     held.revoked = true;
     const current = held === slot.recent[0];
     // Decided before it is told, so the event says what will happen: the backoff may hold
     // the replacement back, and a token a renewal already replaced needs none.
-    const retryInMs = current ? planReplacement(slot, held, this.clock.now(), this.random()) : null;
+    const retryInMs = current ? planReplacement(slot, held, this.clock.now(), random) : null;
     this.events.emit('invalidated', {
       user: slot.user.name,
-      cause: 'unauthorized',
+      cause: checked ? 'unauthorized' : 'unauthorized_unchecked',
       reason,
       retryInMs,
     });
-    slot.lifetime.died(held, rejectedSentAt, this.clock.now());
+    if (checked) slot.lifetime.died(held, rejectedSentAt, this.clock.now());
     if (!current || this.stopped || slot.inFlight) return;
     if (retryInMs === 0) this.refreshInBackground(slot);
     else this.renewals.schedule(slot, undefined);

@@ -103,13 +103,28 @@ export interface TokenEvents {
    * `retryInMs`: when the mint of its replacement starts — 0 at once (or one is under way),
    * later while a backoff holds it back; null when a newer token was already held.
    */
-  invalidated: { user: string; cause: 'unauthorized'; reason?: string; retryInMs: number | null };
+  /**
+   * `unauthorized`: a 401 on the token, confirmed with GET /API/whoami; `unauthorized_unchecked`:
+   * a 401 the server had no GET /API/whoami to check, taken as the token's.
+   */
+  invalidated: {
+    user: string;
+    cause: 'unauthorized' | 'unauthorized_unchecked';
+    reason?: string;
+    retryInMs: number | null;
+  };
   /**
    * A 401 on a request was checked with GET /API/whoami on the same token: `alive` means the
    * 401 was the request's own (a refused RunAs, a path that answers 401) and was passed on.
    * `reason` is Vidispine's `Reason:` header of that 401, with the token blanked out.
    */
-  checked: { user: string; result: TokenCheck; reason?: string };
+  checked: {
+    user: string;
+    result: TokenCheck;
+    reason?: string;
+    /** The token is dropped (`invalidated` told first): found dead, or uncheckable and replaced. */
+    dropped: boolean;
+  };
   lifetimeLearned: { user: string; configuredSeconds: number; observedSeconds: number };
   /** A retired token outlived the learned lifetime: the configured one is used again. */
   lifetimeRestored: { user: string; configuredSeconds: number; learnedSeconds: number };
@@ -146,9 +161,10 @@ export interface TokenStore {
    * a newer token is already held, the token is checked with GET /API/whoami first: one check
    * shared by every 401 that arrives while it is under way, at most one a second per token
    * (a 401 in between is passed on at once). Resolves `replay` when the token is dead —
-   * it has been dropped and a new one is minted within the mint budget; send the request
-   * again with a fresh lease — or `pass` when the token works (or was not, or could not be,
-   * checked): the 401 belongs to the request. Vidispine may have taken the token, and pushed
+   * or the server has no GET /API/whoami and the rejection backoff allows taking the 401 as
+   * the token's — it has been dropped and a new one is minted within the mint budget; send
+   * the request again with a fresh lease — or `pass` when the token works (or was not, or
+   * could not be, checked): the 401 belongs to the request. Vidispine may have taken the token, and pushed
    * an autoRefresh expiry, before refusing the request: that push is held possible, as for
    * `answered`'s answers that prove nothing. Never rejects.
    */

@@ -46,6 +46,12 @@ export interface UserSlot {
   lastMintAt: number | null;
   /** Current tokens confirmed dead in a row that Vidispine never accepted even once. */
   deaths: number;
+  /**
+   * Current tokens dropped on a 401 that GET /API/whoami could not check (the server has no
+   * such route), since a token last lived to its renewal. Acceptance does not end the run:
+   * a client mixing good requests with refused ones gets every token accepted.
+   */
+  unchecked: number;
   /** A mint for this user is under way (the cache's fetch). */
   inFlight: boolean;
   /** The `expired` event was emitted for the current token's lapse (a push may end one). */
@@ -72,6 +78,7 @@ export function newUserSlot(
     blocked: null,
     lastMintAt: null,
     deaths: 0,
+    unchecked: 0,
     inFlight: false,
     expiredNotified: false,
     recent: [],
@@ -189,6 +196,21 @@ export function recordAccepted(slot: UserSlot, held: HeldToken): void {
   if (held.proven) return;
   held.proven = true;
   slot.deaths = 0;
+}
+
+/**
+ * Whether a 401 on the current token that could not be checked (GET /API/whoami is not
+ * there) may drop it at `now`. Unchecked, the 401 may be the request's own (a refused RunAs),
+ * so these drops follow the rejection backoff from the last mint (at once, then 1 s, 2 s …
+ * 30 s): a client that provokes 401s costs a bounded number of mints, and a token that died
+ * is replaced within that backoff. Not while a mint backoff holds mints back: the token is
+ * kept rather than every request answered 503. `random` must be the draw `planReplacement`
+ * gets, so that it sees the replacement due at once.
+ */
+export function mayDropUnchecked(slot: UserSlot, now: number, random: number): boolean {
+  if (refusal(slot, now) !== undefined) return false;
+  const earliest = (slot.lastMintAt ?? now) + rejectionBackoffDelay(slot.unchecked + 1, random);
+  return now >= earliest;
 }
 
 /**

@@ -41,10 +41,11 @@ export interface TokenMinter {
 }
 
 /**
- * What Vidispine says of a token now: `alive` (it authenticates a request), `dead` (401), or
- * `unknown` (no clear answer: unreachable, timed out, another status).
+ * What Vidispine says of a token now: `alive` (it authenticates a request), `dead` (401),
+ * `unavailable` (the server has no such check: 404, 405, 501), or `unknown` (no clear answer:
+ * unreachable, timed out, another status).
  */
-export const TOKEN_CHECKS = ['alive', 'dead', 'unknown'] as const;
+export const TOKEN_CHECKS = ['alive', 'dead', 'unknown', 'unavailable'] as const;
 export type TokenCheck = (typeof TOKEN_CHECKS)[number];
 
 /** Asks Vidispine whether a token still works (`GET /API/whoami` in production). */

@@ -2,6 +2,19 @@ import type { TokenCheck, TokenChecker } from './types';
 import type { VidispineTransport } from './transport';
 
 /**
+ * Answers that say the server has no `GET /API/whoami` at all, whatever the token: no such
+ * route (404), not for GET (405), not implemented (501) — a Vidispine-compatible server or
+ * a front end without it. Not 5xx otherwise or 429: those are a server in trouble, which
+ * says nothing about the route. Not 403: that is about the token or the user, not the route.
+ */
+const WHOAMI_ABSENT: ReadonlySet<number> = new Set([404, 405, 501]);
+
+/** Whether `status` from `GET /API/whoami` means the server has no such check. */
+export function whoamiAbsent(status: number): boolean {
+  return WHOAMI_ABSENT.has(status);
+}
+
+/**
  * The username Vidispine associates with a token (`GET /API/whoami`), to prove a freshly
  * minted token works. Throws with the HTTP status; the token never appears in the message.
  */
@@ -21,7 +34,8 @@ export async function whoami(
 
 /**
  * Checks tokens with `GET /API/whoami`, the cheapest call that needs a valid token: 2xx is
- * alive, 401 dead, anything else (or no answer within `timeoutSeconds`) unknown.
+ * alive, 401 dead, 404/405/501 unavailable (no such route: the 401 cannot be checked), anything
+ * else (or no answer within `timeoutSeconds`) unknown.
  */
 export function createTokenChecker(
   transport: VidispineTransport,
@@ -37,6 +51,7 @@ export function createTokenChecker(
           signal ? AbortSignal.any([signal, timeout]) : timeout,
         );
         if (answer.status === 401) return 'dead';
+        if (whoamiAbsent(answer.status)) return 'unavailable';
         return answer.status >= 200 && answer.status < 300 ? 'alive' : 'unknown';
       } catch {
         return 'unknown';

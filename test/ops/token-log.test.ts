@@ -106,6 +106,21 @@ describe('token event log', () => {
     ]);
   });
 
+  it('says when a 401 could not be checked because the server has no GET /API/whoami', () => {
+    const { tokens, lines } = setup();
+    tokens.invalidated('ingest', 0, 'unauthorized_unchecked');
+    tokens.checked('ingest', 'unavailable', true);
+    tokens.checked('ingest', 'unavailable', false);
+    expect(lines.map((l) => [l.level, l.event, l.cause ?? l.result])).toEqual([
+      ['warn', 'token_invalidated', 'unauthorized_unchecked'],
+      ['info', 'token_checked', 'unavailable'],
+    ]);
+    expect(lines[0].msg).toBe(
+      "Vidispine no longer takes the token of ingest (401; the server has no GET /API/whoami to check it, so it is taken as the token's); minting a new one",
+    );
+    expect(lines[1].hint).toMatch(/no GET \/API\/whoami .* passed on and the token kept/);
+  });
+
   it('names settings in hints as an environment-only configuration does', () => {
     const { tokens, lines } = setup(proxyEnvironment.names);
     tokens.learned('ingest', 3600, 60);

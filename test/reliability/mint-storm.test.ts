@@ -252,6 +252,51 @@ describe('tokens Vidispine takes away', () => {
   );
 });
 
+describe('a server without GET /API/whoami: 401s cannot be checked', () => {
+  test.concurrent(
+    'refused RunAs 401s mixed with good requests: drops follow the rejection backoff',
+    async () => {
+      const r = await startApp({
+        simulator: { refusedRunAsStatus: 401, whoamiStatus: 404 },
+        raw: {
+          users: [
+            { name: 'alice', password: 'alice-password', listen: '127.0.0.1:0', allowRunAs: true },
+          ],
+        },
+      });
+      const learned: unknown[] = [];
+      r.app.store.on('lifetimeLearned', (e) => learned.push(e));
+      try {
+        const started = Date.now();
+        // Every new token is accepted by a good request before a refused one drops it.
+        const [good, refused] = await Promise.all([
+          storm(r.port(), '/API/slow?ms=0'),
+          storm(r.port(), '/API/slow?ms=0', { runas: 'admin' }),
+        ]);
+        const elapsed = Date.now() - started;
+        const mints = r.sim.calls({ endpoint: 'token', user: 'alice' });
+        const unavailable = await r.metric('vidispine_auth_proxy_token_checks_total', {
+          user: 'alice',
+          result: 'unavailable',
+        });
+        // The fallback did drop tokens, within the budget: at once, then 1 s, 2 s, 4 s …
+        expect(mints).toBeGreaterThanOrEqual(3);
+        expect(mints).toBeLessThanOrEqual(rejectionBudget(elapsed + 1_000));
+        expect(unavailable).toBeGreaterThanOrEqual(mints - 1);
+        expect(unavailable).toBeLessThanOrEqual(checkBudget(elapsed) + mints);
+        // Good requests never noticed: each drop was replaced at once, none held back (503).
+        expect([...good.statuses.keys()]).toEqual([200]);
+        expect(refused.statuses.get(200)).toBeUndefined();
+        expect(learned).toEqual([]);
+        expect(r.app.store.status()[0].effectiveSeconds).toBe(60);
+      } finally {
+        await r.close();
+      }
+    },
+    20_000,
+  );
+});
+
 it('the rejection budget allows at most 8 mints in the first minute, 3 a minute after', () => {
   expect(rejectionBudget(60_000)).toBeLessThanOrEqual(8);
   expect(rejectionBudget(3_600_000) - rejectionBudget(60_000)).toBeLessThanOrEqual(

@@ -122,9 +122,10 @@ describe('simulate command', () => {
     expect(await run.exit).toEqual({ code: 0, signal: null });
   });
 
-  it('takes the fidelity switches: no /API/token, RunAs refused with 401, Reason headers', async () => {
+  it('takes the fidelity switches: no /API/token, no /API/whoami, RunAs refused with 401, Reason headers', async () => {
     const run = await startCli([
       '--no-token-endpoint',
+      '--no-whoami',
       '--refused-runas-status',
       '401',
       '--reason-header',
@@ -133,8 +134,11 @@ describe('simulate command', () => {
     expect(
       (await call(run.url, { path: '/API/token', headers: { authorization: alice } })).status,
     ).toBe(404);
+    expect(
+      (await call(run.url, { path: '/API/whoami', headers: { authorization: alice } })).status,
+    ).toBe(404);
     const refused = await call(run.url, {
-      path: '/API/whoami',
+      path: '/API/slow?ms=0',
       headers: { authorization: alice, runas: 'bob' },
     });
     expect(refused.status).toBe(401);

@@ -108,7 +108,11 @@ export class ScriptedTokens extends EventEmitter {
   }
 
   /** `retryInMs`: when the replacement's mint starts; null when a newer token is held. */
-  invalidated(user: string, retryInMs: number | null = 0): void {
+  invalidated(
+    user: string,
+    retryInMs: number | null = 0,
+    cause: TokenEvents['invalidated']['cause'] = 'unauthorized',
+  ): void {
     if (retryInMs !== null) {
       Object.assign(this.view(user), {
         state: 'invalidated',
@@ -116,7 +120,11 @@ export class ScriptedTokens extends EventEmitter {
         nextAttemptAt: retryInMs > 0 ? this.clock() + retryInMs : null,
       });
     }
-    this.send('invalidated', { user, cause: 'unauthorized', retryInMs });
+    this.send('invalidated', { user, cause, retryInMs });
+  }
+
+  checked(user: string, result: TokenEvents['checked']['result'], dropped = false): void {
+    this.send('checked', { user, result, dropped });
   }
 
   learned(user: string, configuredSeconds: number, observedSeconds: number): void {

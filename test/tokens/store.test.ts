@@ -404,7 +404,10 @@ describe('a 401 on a token', () => {
     expect(s.store.current('alice')?.value).toBe(token);
     expect(s.minter('alice').calls).toBe(1);
     expect(s.events.filter((e) => e.name === 'checked')).toEqual([
-      { name: 'checked', payload: { user: 'alice', result: 'alive', reason: 'RunAs refused' } },
+      {
+        name: 'checked',
+        payload: { user: 'alice', result: 'alive', reason: 'RunAs refused', dropped: false },
+      },
     ]);
   });
 
@@ -415,6 +418,91 @@ describe('a 401 on a token', () => {
     await expect(s.store.rejected('alice', token, s.clock.now())).resolves.toBe('pass');
     expect(s.store.current('alice')?.value).toBe(token);
     expect(s.minter('alice').calls).toBe(1);
+  });
+
+  describe('a server without GET /API/whoami (check unavailable)', () => {
+    it('drops the token, mints once for every waiting 401, and learns no lifetime', async () => {
+      const s = setup([user('alice')]);
+      s.checker.rule = () => 'unavailable';
+      for (let i = 0; i < 3; i++) {
+        const { value } = await s.store.get('alice');
+        // Taken at 20 s, refused at 25 s: confirmed deaths at that age would teach ~20 s.
+        await s.clock.advance(20_000);
+        s.store.answered('alice', value, s.clock.now(), 200);
+        await s.clock.advance(5_000);
+        const verdicts = [1, 2].map(() => s.store.rejected('alice', value, s.clock.now()));
+        await expect(Promise.all(verdicts)).resolves.toEqual(['replay', 'replay']);
+        expect(s.store.current('alice')?.value).not.toBe(value);
+      }
+      await s.store.get('alice');
+      expect(s.minter('alice').calls).toBe(4);
+      expect(s.events.filter((e) => e.name === 'invalidated').map((e) => e.payload)).toEqual(
+        Array(3).fill({ user: 'alice', cause: 'unauthorized_unchecked', retryInMs: 0 }),
+      );
+      expect(names(s)).not.toContain('lifetimeLearned');
+      expect(s.store.status()[0].effectiveSeconds).toBe(60);
+    });
+
+    it('within the rejection backoff of the last mint, passes the 401 on and keeps the token', async () => {
+      const s = setup([user('alice')]);
+      s.checker.rule = () => 'unavailable';
+      const first = (await s.store.get('alice')).value;
+      await expect(s.store.rejected('alice', first, s.clock.now())).resolves.toBe('replay');
+      const second = (await s.store.get('alice')).value;
+      // The second unchecked drop may come 1 s (less 0–25 % jitter: 875 ms here) after the mint.
+      await s.clock.advance(800);
+      await expect(s.store.rejected('alice', second, s.clock.now())).resolves.toBe('pass');
+      expect(s.store.current('alice')?.value).toBe(second);
+      expect(s.events.filter((e) => e.name === 'checked').at(-1)?.payload).toEqual({
+        user: 'alice',
+        result: 'unavailable',
+        dropped: false,
+      });
+      await s.clock.advance(1_000);
+      await expect(s.store.rejected('alice', second, s.clock.now())).resolves.toBe('replay');
+      expect(s.minter('alice').calls).toBe(3);
+    });
+
+    it('a token that lives to its renewal ends the run: the next unchecked 401 drops at once', async () => {
+      const s = setup([user('alice')]);
+      s.checker.rule = () => 'unavailable';
+      const first = (await s.store.get('alice')).value;
+      await expect(s.store.rejected('alice', first, s.clock.now())).resolves.toBe('replay');
+      const second = (await s.store.get('alice')).value;
+      await s.clock.advance(2_000);
+      await expect(s.store.rejected('alice', second, s.clock.now())).resolves.toBe('replay');
+      const third = (await s.store.get('alice')).value;
+      // Renewed at 70 % of the usable 55 s; the renewal's token is refused at once.
+      await s.clock.advance(38_500);
+      const renewed = (await s.store.get('alice')).value;
+      expect(renewed).not.toBe(third);
+      await expect(s.store.rejected('alice', renewed, s.clock.now())).resolves.toBe('replay');
+      expect(s.minter('alice').calls).toBe(5);
+    });
+
+    it('a client mixing good and refused requests as fast as it can: 8 mints in a minute, then at most 1 per 26 s', async () => {
+      const s = setup([user('alice', { seconds: 3600 })]);
+      s.checker.rule = () => 'unavailable';
+      const mintsBy = async (endMs: number): Promise<number> => {
+        while (s.clock.now() < endMs) {
+          const lease = await s.store.get('alice');
+          s.store.answered('alice', lease.value, s.clock.now(), 200);
+          await s.store.rejected('alice', lease.value, s.clock.now());
+          await s.clock.advance(50);
+        }
+        return s.minter('alice').calls;
+      };
+      const start = s.clock.now();
+      expect(await mintsBy(start + 60_000)).toBe(8);
+      // A drop also waits for the next check (1 s apart): 131 in the next 59 min here.
+      const later = (await mintsBy(start + 60 * 60_000)) - 8;
+      expect(later).toBeGreaterThan(100);
+      expect(later).toBeLessThanOrEqual(Math.ceil((59 * 60_000) / 26_250));
+      const results = s.events
+        .filter((e) => e.name === 'checked')
+        .map((e) => (e.payload as TokenEvents['checked']).result);
+      expect(new Set(results)).toEqual(new Set(['unavailable']));
+    });
   });
 
   it('checks at most once a second per user; 401s in between pass at once', async () => {

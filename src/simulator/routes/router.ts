@@ -19,6 +19,10 @@ export function dispatchApi(ex: Exchange): void {
     return handleTokenRequest(ex, user);
   }
 
+  // A server without the route answers before authenticating, as a front end would.
+  if (ctx.whoamiStatus !== undefined && names.length === 1 && names[0] === 'whoami') {
+    return reject(res, ctx.whoamiStatus, 'no such resource');
+  }
   const auth = authenticate(req.headers, ctx);
   ctx.counters.count('api', auth.ok ? auth.identity.effective.name : auth.claimed);
   if (!auth.ok) return refuseCredentials(res, auth, ctx.reasonHeader);

@@ -14,6 +14,14 @@ export function whoamiAbsent(status: number): boolean {
   return WHOAMI_ABSENT.has(status);
 }
 
+/** `GET /API/whoami` answered something other than 200; the message names the status. */
+export class WhoamiError extends Error {
+  constructor(readonly status: number) {
+    super(`GET /API/whoami answered ${status}`);
+    this.name = 'WhoamiError';
+  }
+}
+
 /**
  * The username Vidispine associates with a token (`GET /API/whoami`), to prove a freshly
  * minted token works. Throws with the HTTP status; the token never appears in the message.
@@ -28,7 +36,7 @@ export async function whoami(
     { Accept: 'text/plain', Authorization: `token ${token}` },
     signal,
   );
-  if (answer.status !== 200) throw new Error(`GET /API/whoami answered ${answer.status}`);
+  if (answer.status !== 200) throw new WhoamiError(answer.status);
   return answer.body.trim();
 }
 

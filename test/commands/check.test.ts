@@ -345,6 +345,50 @@ it('servers without GET /API/token: mints through GET /API/user/{self}/token', a
   }
 });
 
+describe('servers without GET /API/whoami', () => {
+  const checkWith = async (whoamiStatus: number): Promise<CliResult> => {
+    const bare = createSimulator({ whoamiStatus });
+    await bare.listen(0, '127.0.0.1');
+    try {
+      return await runCli(['check'], {
+        env: {
+          PATH: process.env.PATH,
+          VIDISPINE_URL: bare.url,
+          VIDISPINE_USER: 'alice',
+          VIDISPINE_PASSWORD: 'alice-password',
+        },
+      });
+    } finally {
+      await bare.close();
+    }
+  };
+
+  it.each([404, 405, 501])(
+    'whoami answering %i: the minted token is ok, with a note, exit 0',
+    async (status) => {
+      const result = await checkWith(status);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `^alice\\s+password\\s+GET /API/token\\s+60 s\\s+token minted; not checked: GET /API/whoami answered ${status}$`,
+          'm',
+        ),
+      );
+      expect(result.stdout).toContain('1 user OK');
+    },
+  );
+
+  it.each([401, 503])('whoami answering %i is still a failure, exit 1', async (status) => {
+    const result = await checkWith(status);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      new RegExp(`^alice\\s+.*whoami failed: GET /API/whoami answered ${status}$`, 'm'),
+    );
+    expect(result.stdout).toContain('1 of 1 user failed');
+  });
+});
+
 describe("the README's Troubleshooting examples are this program's output", () => {
   const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Troubleshooting'));

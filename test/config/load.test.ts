@@ -1,6 +1,8 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
+import { describedKeys } from '../../src/config/keys';
 import { configFromObject, loadConfig } from '../../src/config/load';
+import { fileSchema } from '../../src/config/schema';
 import { runCli } from '../support/cli';
 import { configErrorOf } from '../support/config-fixtures';
 import { tempFolder } from '../support/files';
@@ -937,5 +939,46 @@ describe('configFromObject', () => {
       setting: 'users[0].passwordEnv',
     });
     expect(() => configFromObject({ users: [] }, {})).toThrow('vidispine: required');
+  });
+});
+
+describe('empty variables', () => {
+  const variables = describedKeys(fileSchema).flatMap((k) => (k.env === undefined ? [] : [k.env]));
+  /** What a variable is read beside: the account or key ID its credential belongs to. */
+  const companions = (name: string): Record<string, string> => {
+    const group = /^VIDISPINE_(ADMIN|RUNAS)_/.exec(name)?.[1];
+    const id = name.includes('ACCESS_KEY_SECRET') ? 'VSID2C56CQTA7DWW7DLF' : undefined;
+    return {
+      ...(group === undefined ? {} : { [`VIDISPINE_${group}_USER`]: 'account' }),
+      ...(id === undefined ? {} : { [name.replace(/_SECRET(_FILE)?$/, '_ID')]: id }),
+    };
+  };
+  const OWN_MEANING = ['OPS_LISTEN', 'CONFIG_FILE'];
+
+  it.each(variables.filter((v) => !OWN_MEANING.includes(v)))(
+    '%s= is refused, naming the variable',
+    (name) => {
+      const env: Record<string, string> = { ...ENV, ...companions(name), [name]: '' };
+      // The user's own key stands in for the password, not beside it.
+      if (name.startsWith('VIDISPINE_ACCESS_KEY')) delete env.VIDISPINE_PASSWORD;
+      const err = configErrorOf(() => loadConfig({ env }));
+      expect(err.issues.map((i) => i.key)).toContain(name);
+    },
+  );
+
+  it('OPS_LISTEN= turns the ops listener off; CONFIG_FILE= is no file', () => {
+    expect(variables).toContain('OPS_LISTEN');
+    expect(loadConfig({ env: { ...ENV, OPS_LISTEN: '' } }).ops.listen).toBeNull();
+    expect(loadConfig({ env: { ...ENV, CONFIG_FILE: '' } })).toEqual(loadConfig({ env: ENV }));
+  });
+
+  it('beside a file only LOG_LEVEL is read: LOG_LEVEL= is refused, the others ignored', () => {
+    const path = file(YAML_BASE);
+    const env: Record<string, string> = Object.fromEntries(variables.map((v) => [v, '']));
+    expect(configErrorOf(() => loadConfig({ file: path, env })).issues).toEqual([
+      { key: 'LOG_LEVEL', problem: expect.stringContaining('must be one of') },
+    ]);
+    delete env.LOG_LEVEL;
+    expect(loadConfig({ file: path, env })).toEqual(loadConfig({ file: path, env: {} }));
   });
 });

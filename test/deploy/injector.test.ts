@@ -127,8 +127,10 @@ function wiringProblems(objects: readonly K8sObject[]): string[] {
     );
   if (Number(at(deployment, 'spec', 'replicas')) < 2) out.push('fewer than 2 replicas');
   // Apart on nodes and, where the cluster has zones, on zones: one node or zone down leaves a
-  // replica answering. Preferences only, so a small or single-zone cluster still runs both.
+  // replica answering. Preferences only, so a small or single-zone cluster still runs both;
+  // required on nodes only on the node's network, where two on one node would share ports.
   const template = at(deployment, 'spec', 'template', 'spec');
+  const onNodeNetwork = at(template, 'hostNetwork') === true;
   const spreads = (key: string): boolean =>
     records(at(template, 'topologySpreadConstraints')).some(
       (c) =>
@@ -147,7 +149,18 @@ function wiringProblems(objects: readonly K8sObject[]): string[] {
       (t) =>
         at(t, 'podAffinityTerm', 'topologyKey') === key &&
         matches(podLabels, at(t, 'podAffinityTerm', 'labelSelector', 'matchLabels')),
-    );
+    ) ||
+    (onNodeNetwork &&
+      records(
+        at(
+          template,
+          'affinity',
+          'podAntiAffinity',
+          'requiredDuringSchedulingIgnoredDuringExecution',
+        ),
+      ).some(
+        (t) => t.topologyKey === key && matches(podLabels, at(t, 'labelSelector', 'matchLabels')),
+      ));
   for (const key of ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'])
     if (!spreads(key)) out.push(`replicas not spread over ${key}`);
   const pdb = byKind(objects, 'PodDisruptionBudget').find((p) =>
@@ -406,6 +419,71 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
       kind: 'ClusterIssuer',
     });
     expect(certManagerProblems(objects)).toEqual([]);
+  });
+
+  describe("where the control plane reaches the webhook's pods", () => {
+    const webhookPod = (objects: readonly K8sObject[]): Rec =>
+      at(injectorOf(objects).deployment, 'spec', 'template', 'spec') as Rec;
+
+    it('serves on injector.port: container port, WEBHOOK_LISTEN and Service targetPort follow it, the API server still calls 443', () => {
+      // 10250: the port GKE private clusters' control plane already reaches nodes and pods on.
+      const { objects } = renderChart(helm, CHART, [], {
+        set: [...WEBHOOK_ONLY, 'injector.port=10250'],
+      });
+      const { container, env } = injectorOf(objects);
+      expect(records(container.ports).find((p) => p.name === 'https')?.containerPort).toBe(10250);
+      expect(env.WEBHOOK_LISTEN).toBe('[::]:10250');
+      const hook = at(one(objects, 'MutatingWebhookConfiguration'), 'webhooks', 0);
+      expect(at(hook, 'clientConfig', 'service', 'port')).toBe(443);
+      expect(wiringProblems(objects)).toEqual([]);
+      expect(schemaProblems(objects)).toEqual([]);
+      expect(loadsItsConfiguration(objects).webhook.listen).toEqual(
+        expect.objectContaining({ port: 10250 }),
+      );
+    });
+
+    it("keeps the pods off the node's network by default, on 8443", () => {
+      const { objects } = renderChart(helm, CHART, [], { set: WEBHOOK_ONLY });
+      const pod = webhookPod(objects);
+      expect([pod.hostNetwork, pod.dnsPolicy]).toEqual([undefined, undefined]);
+      expect(injectorOf(objects).env.WEBHOOK_LISTEN).toBe('[::]:8443');
+    });
+
+    it("injector.hostNetwork puts them on the node's network, one per node, still resolving cluster names", () => {
+      const { objects } = renderChart(helm, CHART, [], {
+        set: [...WEBHOOK_ONLY, 'injector.hostNetwork=true', 'injector.port=9443'],
+      });
+      const pod = webhookPod(objects);
+      expect(pod.hostNetwork).toBe(true);
+      // Without it a pod on the node's network resolves with the node's resolv.conf.
+      expect(pod.dnsPolicy).toBe('ClusterFirstWithHostNet');
+      const podLabels = at(
+        injectorOf(objects).deployment,
+        'spec',
+        'template',
+        'metadata',
+        'labels',
+      );
+      const required = records(
+        at(pod, 'affinity', 'podAntiAffinity', 'requiredDuringSchedulingIgnoredDuringExecution'),
+      );
+      expect(
+        required.some(
+          (t) =>
+            t.topologyKey === 'kubernetes.io/hostname' &&
+            matches(podLabels, at(t, 'labelSelector', 'matchLabels')),
+        ),
+      ).toBe(true);
+      // A surge pod would find every node that can take one already holding the ports: the
+      // rollout replaces one pod at a time instead, as the PDB lets a drain do.
+      expect(at(injectorOf(objects).deployment, 'spec', 'strategy', 'rollingUpdate')).toEqual({
+        maxSurge: 0,
+        maxUnavailable: 1,
+      });
+      expect(injectorOf(objects).env.WEBHOOK_LISTEN).toBe('[::]:9443');
+      expect(wiringProblems(objects)).toEqual([]);
+      expect(schemaProblems(objects)).toEqual([]);
+    });
   });
 
   describe("cert-manager's renewal and the expiry alert", () => {
@@ -729,7 +807,44 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     [
       "the ops port on the webhook's own 8443",
       'injector.opsPort=8443',
-      "injector.opsPort: 8443 is the webhook's own HTTPS port: choose another",
+      "injector.opsPort: 8443 is also injector.port, the webhook's HTTPS port: give each a port of its own",
+    ],
+    [
+      "the ops port on the webhook's HTTPS port moved by injector.port",
+      'injector.port=9090',
+      "injector.opsPort: 9090 is also injector.port, the webhook's HTTPS port: give each a port of its own",
+    ],
+    // Helm's own values.schema.json check; Helm 3 and 4 word it differently.
+    [
+      'a port of 0',
+      'injector.port=0',
+      /injector[./]port'?: (Must be greater than or equal to 1024|minimum: got 0, want 1,?024)/,
+    ],
+    [
+      'a port above 65535',
+      'injector.port=65536',
+      /injector[./]port'?: (Must be less than or equal to 65535|maximum: got 65,?536, want 65,?535)/,
+    ],
+    [
+      'a port as text',
+      'injector.port=https',
+      /injector[./]port'?: (Invalid type. Expected: integer|got string, want integer)/,
+    ],
+    // Non-root without capabilities: the webhook cannot bind a port below 1024.
+    [
+      'a privileged port',
+      'injector.port=443',
+      /injector[./]port'?: (Must be greater than or equal to 1024|minimum: got 443, want 1,?024)/,
+    ],
+    [
+      'hostNetwork as text',
+      'injector.hostNetwork=yes',
+      /injector[./]hostNetwork'?: (Invalid type. Expected: boolean|got string, want boolean)/,
+    ],
+    [
+      "the node's kubelet port on the node's network",
+      'injector.hostNetwork=true,injector.port=10250',
+      "injector.port: 10250 is the kubelet's port on every node, which injector.hostNetwork would share: choose another (10250 serves GKE private clusters only off the node's network)",
     ],
   ])('refuses %s, naming the value', (_what, value, message) => {
     const r = runTool(helm.bin, [
@@ -1090,6 +1205,75 @@ describe('kubectl kustomize deploy/injector', () => {
         expect(wiringProblems(objects)).toEqual([]);
         expect(certManagerProblems(objects)).toEqual([]);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  /** The README's kustomization moving the webhook's port, its resource made a path to DIR. */
+  const readmePortOverlay = (dir: string): string => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```/gm)]
+      .map(([, text = '']) => text)
+      .find((text) => text.includes('WEBHOOK_LISTEN'));
+    if (block === undefined) throw new Error("no README kustomization moving the webhook's port");
+    return block.replace('vidispine-auth-proxy/deploy/injector', relative(dir, DIR));
+  };
+
+  it("the README's patch moves the webhook's port: container port, WEBHOOK_LISTEN and Service targetPort", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vap-injector-port-'));
+    try {
+      writeFileSync(join(dir, 'kustomization.yaml'), readmePortOverlay(dir));
+      const { objects } = renderKustomization(dir);
+      const { container, env } = injectorOf(objects);
+      expect(records(container.ports).find((p) => p.name === 'https')?.containerPort).toBe(10250);
+      expect(env.WEBHOOK_LISTEN).toBe('[::]:10250');
+      expect(wiringProblems(objects)).toEqual([]);
+      expect(schemaProblems(objects)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the host-network component puts the webhook's pods on the node's network, as injector.hostNetwork does", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vap-injector-host-network-'));
+    try {
+      writeFileSync(
+        join(dir, 'kustomization.yaml'),
+        stringify({
+          resources: [relative(dir, DIR)],
+          components: [relative(dir, join(DIR, 'host-network'))],
+        }),
+      );
+      const { objects } = renderKustomization(dir);
+      expect(schemaProblems(objects)).toEqual([]);
+      expect(wiringProblems(objects)).toEqual([]);
+      const fromChart = injectorOf(
+        renderChart(HELMS[1] as Helm, CHART, [], {
+          set: [...WEBHOOK_ONLY, 'injector.hostNetwork=true'],
+        }).objects,
+      ).deployment;
+      const fromKustomize = injectorOf(objects).deployment;
+      for (const path of [
+        ['spec', 'strategy', 'rollingUpdate'],
+        ['spec', 'template', 'spec', 'hostNetwork'],
+        ['spec', 'template', 'spec', 'dnsPolicy'],
+      ])
+        expect([path, at(fromKustomize, ...path)]).toEqual([path, at(fromChart, ...path)]);
+      const required = (d: K8sObject): unknown =>
+        records(
+          at(
+            d,
+            'spec',
+            'template',
+            'spec',
+            'affinity',
+            'podAntiAffinity',
+            'requiredDuringSchedulingIgnoredDuringExecution',
+          ),
+        ).map((t) => t.topologyKey);
+      expect(required(fromKustomize)).toEqual(['kubernetes.io/hostname']);
+      expect(required(fromKustomize)).toEqual(required(fromChart));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -296,7 +296,8 @@ than renewBefore, as cert-manager's own validation requires.
 
 {{/*
 The webhook's values: its pods keep the selector labels (injector.podLabels may not replace
-them), its ops port beside its fixed 8443, the injected proxy's URL, and
+them), its ops port beside its HTTPS port (and that one off the node's kubelet port on the
+node's network), the injected proxy's URL, and
 requests within limits, its own and the injected proxy's (the webhook refuses a default
 request above its limit, since Kubernetes would refuse every pod given it).
 */}}
@@ -307,8 +308,11 @@ request above its limit, since Kubernetes would refuse every pod given it).
 {{- fail (printf "injector.podLabels: %s is a label the chart sets and selects the webhook's pods by (the Deployment, Service and PDB): remove it from injector.podLabels" $key) -}}
 {{- end -}}
 {{- end -}}
-{{- if eq (toString $i.opsPort) "8443" -}}
-{{- fail "injector.opsPort: 8443 is the webhook's own HTTPS port: choose another" -}}
+{{- if eq (toString $i.opsPort) (toString $i.port) -}}
+{{- fail (printf "injector.opsPort: %v is also injector.port, the webhook's HTTPS port: give each a port of its own" $i.opsPort) -}}
+{{- end -}}
+{{- if and $i.hostNetwork (eq (toString $i.port) "10250") -}}
+{{- fail "injector.port: 10250 is the kubelet's port on every node, which injector.hostNetwork would share: choose another (10250 serves GKE private clusters only off the node's network)" -}}
 {{- end -}}
 {{- if $i.tls.certManager.enabled -}}
 {{- include "vidispine-auth-proxy.checkRenewal" $i.tls.certManager -}}

@@ -846,6 +846,12 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
       'injector.hostNetwork=true,injector.port=10250',
       "injector.port: 10250 is the kubelet's port on every node, which injector.hostNetwork would share: choose another (10250 serves GKE private clusters only off the node's network)",
     ],
+    // The ops listener is bound on the node too: on 10250 it could never start.
+    [
+      "the node's kubelet port as the ops port on the node's network",
+      'injector.hostNetwork=true,injector.opsPort=10250',
+      "injector.opsPort: 10250 is the kubelet's port on every node, which injector.hostNetwork would share: choose another",
+    ],
   ])('refuses %s, naming the value', (_what, value, message) => {
     const r = runTool(helm.bin, [
       'template',

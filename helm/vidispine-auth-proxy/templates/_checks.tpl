@@ -296,7 +296,7 @@ than renewBefore, as cert-manager's own validation requires.
 
 {{/*
 The webhook's values: its pods keep the selector labels (injector.podLabels may not replace
-them), its ops port beside its HTTPS port (and that one off the node's kubelet port on the
+them), its ops port beside its HTTPS port (and both off the node's kubelet port on the
 node's network), the injected proxy's URL, and
 requests within limits, its own and the injected proxy's (the webhook refuses a default
 request above its limit, since Kubernetes would refuse every pod given it).
@@ -313,6 +313,9 @@ request above its limit, since Kubernetes would refuse every pod given it).
 {{- end -}}
 {{- if and $i.hostNetwork (eq (toString $i.port) "10250") -}}
 {{- fail "injector.port: 10250 is the kubelet's port on every node, which injector.hostNetwork would share: choose another (10250 serves GKE private clusters only off the node's network)" -}}
+{{- end -}}
+{{- if and $i.hostNetwork (eq (toString $i.opsPort) "10250") -}}
+{{- fail "injector.opsPort: 10250 is the kubelet's port on every node, which injector.hostNetwork would share: choose another" -}}
 {{- end -}}
 {{- if $i.tls.certManager.enabled -}}
 {{- include "vidispine-auth-proxy.checkRenewal" $i.tls.certManager -}}

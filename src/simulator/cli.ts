@@ -99,7 +99,10 @@ const HELP: Readonly<
   Record<keyof typeof OPTIONS, { value?: string; text: string; default?: string | number }>
 > = {
   listen: { value: 'ADDR', text: 'HOST:PORT, [V6]:PORT or PORT to listen on; port 0 picks one' },
-  users: { value: 'FILE', text: 'a YAML or JSON list of users instead of the demo users' },
+  users: {
+    value: 'FILE',
+    text: 'a YAML or JSON list of users (or a mapping with it under users:) instead of the demo users',
+  },
   control: { text: 'serve the control surface under /__sim/ (calls, tokens, faults, clock)' },
   'default-seconds': {
     value: 'N',

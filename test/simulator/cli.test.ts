@@ -233,6 +233,8 @@ describe('simulate command', () => {
     expect(listed).toEqual(expect.arrayContaining([...documented]));
     expect(help.stdout).toMatch(/^ {6}--refused-runas-status 401\|403 +.+ \(default 403\)$/m);
     expect(help.stdout).toMatch(/^ {6}--listen ADDR +.+ \(default 127\.0\.0\.1:18080\)$/m);
+    // Both forms the loader takes: a bare list, or the list under `users:`.
+    expect(help.stdout).toMatch(/^ {6}--users FILE +.*list of users.*under users:/m);
     expect((await runCli(['simulate', '-h', '--listen', 'nonsense'])).stdout).toBe(help.stdout);
     const general = await runCli(['--help']);
     expect(general.stdout).toContain('simulate --help');

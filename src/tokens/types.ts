@@ -99,13 +99,12 @@ export interface TokenEvents {
   };
   expired: { user: string };
   /**
-   * GET /API/whoami confirmed that Vidispine no longer takes the token: it was dropped.
-   * `retryInMs`: when the mint of its replacement starts — 0 at once (or one is under way),
-   * later while a backoff holds it back; null when a newer token was already held.
-   */
-  /**
-   * `unauthorized`: a 401 on the token, confirmed with GET /API/whoami; `unauthorized_unchecked`:
-   * a 401 the server had no GET /API/whoami to check, taken as the token's.
+   * A 401 on the token dropped it. `cause`: `unauthorized` when GET /API/whoami confirmed
+   * that Vidispine no longer takes the token (check `dead`); `unauthorized_unchecked` when the
+   * server has no GET /API/whoami to ask (404, 405, 501: check `unavailable`) and the 401 was
+   * taken as the token's — only for the current token, as often as the rejection backoff
+   * allows. `retryInMs`: when the mint of its replacement starts — 0 at once (or one is under
+   * way), later while a backoff holds it back; null when a newer token was already held.
    */
   invalidated: {
     user: string;

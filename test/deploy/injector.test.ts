@@ -836,6 +836,12 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
       'injector.port=443',
       /injector[./]port'?: (Must be greater than or equal to 1024|minimum: got 443, want 1,?024)/,
     ],
+    // The ops listener runs in the same container: below 1024 it could never start either.
+    [
+      'a privileged ops port',
+      'injector.opsPort=1023',
+      /injector[./]opsPort'?: (Must be greater than or equal to 1024|minimum: got 1,?023, want 1,?024)/,
+    ],
     [
       'hostNetwork as text',
       'injector.hostNetwork=yes',

@@ -125,6 +125,7 @@ function createDataListener(
     waiting,
     droppedNotice(logger, waiting.budget),
     abandonedNotice(logger),
+    () => upstream.poolWanted(),
   );
   const notices = listenerNotices(logger);
   const sendTimeoutMs = config.proxy.sendTimeoutSeconds * 1000;
@@ -291,6 +292,7 @@ function abandonedNotice(logger: Logger): Abandoned {
       { event: 'pipeline_abandoned', remoteAddress: socket.remoteAddress, served, waiting },
       `connection from ${socket.remoteAddress ?? 'a client'} closed behind its answer under ` +
         `way: it took nothing while answers pipelined behind it held connections to Vidispine ` +
+        `that other requests waited for ` +
         `(${served} requests let go unanswered, ${waiting} more waiting their turn)`,
     );
   };

@@ -29,15 +29,27 @@ const MAX_SAFE_AT_ONCE = 8;
 /**
  * How long a connection's client may take nothing (its side backed up, not drained once)
  * while answers served beside its head wait their turn with their buffers full, each holding
- * a connection to Vidispine, before the connection is closed behind the answer under way.
- * One small answer read earns side by side service (`takesAnswers`): a client that then
- * pipelined eight downloads and read nothing held eight connections to Vidispine until
- * `sendTimeoutSeconds` cut the first (a minute by default), and 32 such clients held the
- * default pool. A client that reads, even at some 16 KB/s, drains its side within this;
- * the head answer keeps its own send timeout, and the requests behind it are left unanswered,
- * as behind any answer that closes a connection, for the client to send again.
+ * a connection to Vidispine, and other requests wait for one (`mayAbandon`), before the
+ * connection is closed behind the answer under way. One small answer read earns side by
+ * side service (`takesAnswers`): a client that then pipelined eight downloads and read
+ * nothing held eight connections to Vidispine until `sendTimeoutSeconds` cut the first (a
+ * minute by default), and 32 such clients held the default pool. The head answer keeps its
+ * own send timeout, and the requests behind it are left unanswered, as behind any answer
+ * that closes a connection, for the client to send again.
  */
 const STALLED_BEHIND_MS = 5_000;
+
+/**
+ * Whether a connection whose answers wait behind one its client took nothing of for
+ * `STALLED_BEHIND_MS` is closed behind it. A drain says little of a client that reads
+ * slowly: Linux wakes a writer only once a third of its send buffer is free (some 1.4 MB on
+ * loopback, autotuned up to tcp_wmem's 4 MiB), so a client reading at 200 KB/s drains every
+ * 7 s, one at 50 KB/s every 28 s. Its connections to Vidispine cost nobody anything while
+ * none of the pool's is wanted: they are let go only once another request waits for one.
+ */
+export function mayAbandon(clientBackedUp: boolean, poolWanted: boolean): boolean {
+  return clientBackedUp && poolWanted;
+}
 
 /**
  * Most requests of one connection waiting their turn before the proxy stops reading it.
@@ -173,11 +185,12 @@ class ConnectionQueue {
 
   /**
    * An answer served beside the head waits its turn with its buffer full: once its client
-   * took nothing for `ms` while it does, `onStalled`. Its client's side backed up without
-   * draining once in that time; a head answer slow at Vidispine, with the client's side
-   * empty, is not the client's doing and keeps it watched.
+   * took nothing for `ms` while it does, and other requests want a connection to Vidispine
+   * (`mayAbandon`), `onStalled`. Its client's side backed up without draining once in that
+   * time; a head answer slow at Vidispine, with the client's side empty, is not the
+   * client's doing and keeps it watched, as does a pool with connections to spare.
    */
-  watchStall(ms: number, onStalled: () => void): void {
+  watchStall(ms: number, poolWanted: () => boolean, onStalled: () => void): void {
     if (this.stallWatch !== undefined || this.closed) return;
     const { socket } = this;
     // Each drain is bytes taken: the clock starts again.
@@ -192,7 +205,7 @@ class ConnectionQueue {
     };
     const timer = setTimeout(() => {
       if (!this.serving.some(isHeldBehind)) stop();
-      else if (socket.writableNeedDrain) {
+      else if (mayAbandon(socket.writableNeedDrain, poolWanted())) {
         stop();
         onStalled();
       } else timer.refresh();
@@ -310,11 +323,13 @@ export class Pipelines {
    * @param waiting The process-wide count, shared by every listener; one of its own by default.
    * @param onDropped Told before the connection is reset (its address is gone after).
    * @param onAbandoned Told when a connection is closed behind its answer under way.
+   * @param poolWanted Whether other requests wait for a connection to Vidispine (`mayAbandon`).
    */
   constructor(
     private readonly waiting: WaitingRequests = new WaitingRequests(),
     private readonly onDropped: Dropped = () => undefined,
     private readonly onAbandoned: Abandoned = () => undefined,
+    private readonly poolWanted: () => boolean = () => true,
   ) {}
 
   /**
@@ -356,12 +371,13 @@ export class Pipelines {
   /**
    * An answer served beside the head of `socket` waits its turn with its buffer full, holding
    * its connection to Vidispine: if its client takes nothing for `STALLED_BEHIND_MS` while it
-   * does, the connection is closed behind the answers that can still go out, and those
+   * does and other requests wait for a connection to Vidispine, the connection is closed
+   * behind the answers that can still go out, and those
    * served behind them let go (`ConnectionQueue.abandonBehind`).
    */
   heldBehind(socket: Socket): void {
     const queue = this.queues.get(socket);
-    queue?.watchStall(STALLED_BEHIND_MS, () => {
+    queue?.watchStall(STALLED_BEHIND_MS, this.poolWanted, () => {
       this.closing.add(socket);
       this.dropped.add(socket);
       this.onAbandoned(socket, queue.abandonBehind());

@@ -34,6 +34,11 @@ export interface Upstream {
   /** Closes the connections of both pools, if they were made. */
   destroyPool(): void;
   /**
+   * Whether requests without a body wait for one of the pool's connections: all
+   * `maxSockets` of them are taken (or being made).
+   */
+  poolWanted(): boolean;
+  /**
    * Whether undici is handling an error of one of the pools' connections right now. It
    * reads a reset (as an orderly close) as the end of an answer delimited by the close of
    * its connection, and ends that answer then: one that ends while this holds was cut short.
@@ -106,6 +111,7 @@ export function createUpstream(config: VidispineConfig): Upstream {
       void pool?.destroy();
       void freshPool?.destroy();
     },
+    poolWanted: () => (pool?.stats.pending ?? 0) > 0,
     resetting: () => failing,
     freshAgent,
     hostname,

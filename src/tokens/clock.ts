@@ -89,12 +89,15 @@ class LongTimer {
 
   /** Arms again for what is left now that a jump was counted. */
   rearm(): void {
-    clearTimeout(this.handle);
     this.arm(this.at - monotonicNow() - counted);
   }
 
   private arm(leftMs: number): void {
     const left = Math.max(0, leftMs);
+    // One piece pending at a time: the look at the clock that arms the next piece may have
+    // seen a jump and re-armed this timer already, and a piece left behind could not be
+    // cancelled and would fire it twice.
+    clearTimeout(this.handle);
     pending.add(this);
     // unref: a pending renewal alone never keeps the process alive.
     this.handle = setTimeout(() => this.fire(left), Math.min(left, MAX_TIMER_MS)).unref();

@@ -48,6 +48,24 @@ describe('systemClock timers', () => {
     expect(fired).toHaveBeenCalledTimes(1);
   });
 
+  it('fires a long timer once, and cancels it, when the wall clock jumps before its first piece ends', () => {
+    const hourMs = 3600_000;
+    const fired = jest.fn();
+    systemClock.setTimeout(fired, MAX_TIMER_MS + 2 * hourMs);
+    const cancelled = jest.fn();
+    const handle = systemClock.setTimeout(cancelled, MAX_TIMER_MS + 2 * hourMs);
+    // Resumed after an hour suspended, with nothing reading the clock before the first piece ends.
+    jest.setSystemTime(Date.now() + hourMs);
+    jest.advanceTimersByTime(MAX_TIMER_MS);
+    systemClock.clearTimeout(handle);
+    jest.advanceTimersByTime(hourMs - 1);
+    expect(fired).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1);
+    jest.advanceTimersByTime(3 * hourMs);
+    expect(fired).toHaveBeenCalledTimes(1);
+    expect(cancelled).not.toHaveBeenCalled();
+  });
+
   it('runs short and negative delays as soon as possible', () => {
     const fired = jest.fn();
     systemClock.setTimeout(fired, -5);

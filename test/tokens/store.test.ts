@@ -503,6 +503,32 @@ describe('a 401 on a token', () => {
         .map((e) => (e.payload as TokenEvents['checked']).result);
       expect(new Set(results)).toEqual(new Set(['unavailable']));
     });
+
+    it('a run of unchecked drops holds back no replacement of a token then confirmed dead', async () => {
+      const s = setup([user('alice', { seconds: 3600 })]);
+      s.checker.rule = () => 'unavailable';
+      // Six drops of accepted tokens, each as soon as the backoff allows: the next would wait 30 s.
+      for (let drops = 0; drops < 6;) {
+        const lease = await s.store.get('alice');
+        s.store.answered('alice', lease.value, s.clock.now(), 200);
+        if ((await s.store.rejected('alice', lease.value, s.clock.now())) === 'replay') drops += 1;
+        await s.clock.advance(100);
+      }
+      expect(s.minter('alice').calls).toBe(7);
+      // The server can check again, and the current token, accepted, is found dead at once.
+      s.checker.rule = undefined;
+      const lease = await s.store.get('alice');
+      s.store.answered('alice', lease.value, s.clock.now(), 200);
+      s.checker.kill(lease.value);
+      await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
+      expect(s.events.filter((e) => e.name === 'invalidated').at(-1)?.payload).toEqual({
+        user: 'alice',
+        cause: 'unauthorized',
+        retryInMs: 0,
+      });
+      expect((await s.store.get('alice')).value).not.toBe(lease.value);
+      expect(s.minter('alice').calls).toBe(8);
+    });
   });
 
   it('checks at most once a second per user; 401s in between pass at once', async () => {

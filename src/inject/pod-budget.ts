@@ -23,13 +23,17 @@ const BUDGETED = [
 type Budgeted = (typeof BUDGETED)[number][0];
 
 /**
- * Whole units the sums stay exact in: nanocores (the finest a CPU quantity goes) and bytes.
- * Zero for no quantity, as Kubernetes counts a container that requests none.
+ * Whole units the sums stay exact in: nanocores (the finest a CPU quantity goes) and
+ * millibytes, since the API server writes a fraction of a Gi as one ("1.1Gi" is
+ * 1181116006400m) and sums it exactly: bytes rounded up one container at a time would add
+ * up to more than a pod sized to the exact sum, and deny it. Zero for no quantity, as
+ * Kubernetes counts a container that requests none.
  */
+const UNIT: Readonly<Record<Budgeted, number>> = { cpu: 1e9, memory: 1e3 };
+
 function units(text: string | undefined, resource: Budgeted): number {
   const value = text === undefined ? undefined : parseQuantity(text);
-  if (value === undefined) return 0;
-  return resource === 'cpu' ? Math.round(value * 1e9) : Math.ceil(value);
+  return value === undefined ? 0 : Math.round(value * UNIT[resource]);
 }
 
 /** What a container requests: its request, else its limit (Kubernetes's default for one). */
@@ -69,19 +73,24 @@ function aggregate(init: readonly Requester[], containers: readonly Requester[])
   return Math.max(running, initPeak);
 }
 
-/** A sum as a message shows it: millicores (or cores), and a binary suffix where one divides it. */
+/**
+ * A sum as a message shows it: millicores (or cores); bytes with a binary suffix where one
+ * divides them, or millibytes where they are not whole.
+ */
 function shownUnits(value: number, resource: Budgeted): string {
   if (resource === 'cpu') {
     if (value % 1e9 === 0) return String(value / 1e9);
     return value % 1e6 === 0 ? `${value / 1e6}m` : `${value}n`;
   }
+  if (value % 1e3 !== 0) return `${value}m`;
+  const bytes = value / 1e3;
   for (const [suffix, size] of [
     ['Gi', 2 ** 30],
     ['Mi', 2 ** 20],
     ['Ki', 2 ** 10],
   ] as const)
-    if (value >= size && value % size === 0) return `${value / size}${suffix}`;
-  return String(value);
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${suffix}`;
+  return String(bytes);
 }
 
 /**

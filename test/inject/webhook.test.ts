@@ -1251,6 +1251,25 @@ describe("a pod with resources of its own (spec.resources), which its containers
     expect(sidecarOf(await injected(webhook, zero))).toBeDefined();
   });
 
+  it('sums fractional bytes exactly, as Kubernetes does: two 1.1Gi containers and the proxy fit a pod of exactly their sum', async () => {
+    // The API server writes 1.1Gi as 1181116006400m (bytes are not whole); the pod's
+    // 2462895308800m is 2 x 1.1Gi + the proxy's 96Mi to the millibyte.
+    const memory = (m: string): Record<string, unknown> => ({ requests: { memory: m } });
+    const stock = pod({
+      resources: memory('2462895308800m'),
+      containers: [
+        { ...APP, resources: memory('1181116006400m') },
+        { name: 'worker', image: APP.image, resources: memory('1181116006400m') },
+      ],
+    });
+    expect(sidecarOf(await injected(webhook, stock))).toBeDefined();
+    const short = { ...stock, spec: { ...spec(stock), resources: memory('2462895308799m') } };
+    const answer = await webhook.review(podReview(short));
+    expect(answer.status?.message).toContain(
+      "the pod's spec.resources.requests.memory (2462895308799m) must cover what its containers request, 2462895308800m with the proxy's 96Mi",
+    );
+  });
+
   it("counts an init container that runs before the proxy without the proxy's request", async () => {
     // The mesh's istio-init runs alone, before the mesh's proxy and the injected one start.
     const stock = pod({

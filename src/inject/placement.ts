@@ -70,6 +70,17 @@ export function sidecarMove(
 }
 
 /**
+ * Where the sidecar stands among the other init containers of `init` (the pod's, the sidecar
+ * among them or not yet) once it is where it belongs: where a new one goes, or where it is
+ * unless it must move later (a container another webhook put before it stays there).
+ */
+export function sidecarPlace(init: readonly PodContainer[], named: ReadonlySet<string>): number {
+  const at = init.findIndex((c) => c.name === CONTAINER_NAME);
+  if (at < 0) return sidecarIndex(init, named);
+  return sidecarMove(init, named)?.to ?? at;
+}
+
+/**
  * Where, in `init` (the pod's init containers as they are, the sidecar among them or not yet),
  * the containers that start after the sidecar begin once it stands where it belongs: those
  * before it run before it starts, and cannot reach it.
@@ -78,8 +89,7 @@ export function firstAfterSidecar(
   init: readonly PodContainer[],
   named: ReadonlySet<string>,
 ): number {
-  const at = init.findIndex((c) => c.name === CONTAINER_NAME);
-  if (at < 0) return sidecarIndex(init, named);
-  // `to` counts without the sidecar, which stands before it.
-  return (sidecarMove(init, named)?.to ?? at) + 1;
+  const at = sidecarPlace(init, named);
+  // `at` counts without the sidecar, which stands before them where it is in `init`.
+  return init.some((c) => c.name === CONTAINER_NAME) ? at + 1 : at;
 }

@@ -10,7 +10,7 @@ import type { Resources } from '../config/injector';
 import { parseQuantity } from '../config/quantity';
 import { ANNOTATIONS, type AnnotationDoc } from './annotations';
 import type { Pod, PodContainer, PodResources } from './k8s';
-import { sidecarIndex } from './placement';
+import { sidecarPlace } from './placement';
 import { type AnnotationProblem, visible } from './problems';
 import { CONTAINER_NAME } from './sidecar';
 
@@ -109,7 +109,8 @@ export function budgetProblems(
     (list ?? []).filter((c) => c.name !== CONTAINER_NAME);
   const init = own(pod.spec.initContainers);
   const containers = own(pod.spec.containers);
-  const at = sidecarIndex(init, startAfter);
+  // Where the proxy starts: on a reinvocation, init containers put before it since run alone.
+  const at = sidecarPlace(pod.spec.initContainers ?? [], startAfter);
   const problems: AnnotationProblem[] = [];
   for (const [resource, annotation] of BUDGETED) {
     const text = budget[resource];

@@ -1270,6 +1270,34 @@ describe("a pod with resources of its own (spec.resources), which its containers
     );
   });
 
+  it('on reinvocation, counts an init container another webhook put before the proxy without its request', async () => {
+    // A 1-CPU pod whose app asks for 100m gets the proxy (125m); a webhook after ours then
+    // prepends a 1-CPU init container, which runs alone before the proxy starts: 1 CPU in all.
+    const stock = pod({
+      resources: { requests: { cpu: '1' } },
+      containers: [{ ...APP, resources: { requests: { cpu: '100m' } } }],
+    });
+    const once = await injected(webhook, stock);
+    const migrate = {
+      name: 'migrate',
+      image: 'registry.example.com/migrate:1',
+      resources: { requests: { cpu: '1' } },
+    };
+    const added = { ...once, spec: { ...spec(once), initContainers: [migrate, sidecarOf(once)] } };
+    const answer = await webhook.review(podReview(added));
+    expect(answer.status?.message).toBeUndefined();
+    expect(answer).toMatchObject({ allowed: true });
+    // Behind the proxy, the init container runs beside it: 1025m, which the pod cannot hold.
+    const behind = {
+      ...added,
+      spec: { ...spec(added), initContainers: [sidecarOf(once), migrate] },
+    };
+    const refused = await webhook.review(podReview(behind));
+    expect(refused.status?.message).toContain(
+      "the pod's spec.resources.requests.cpu (1) must cover what its containers request, 1025m with the proxy's 25m",
+    );
+  });
+
   it("counts an init container that runs before the proxy without the proxy's request", async () => {
     // The mesh's istio-init runs alone, before the mesh's proxy and the injected one start.
     const stock = pod({

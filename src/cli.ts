@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type CommandEntry, COMMANDS, DEFAULT_COMMAND, exitFor } from './commands/registry';
+import {
+  type CommandEntry,
+  COMMANDS,
+  DEFAULT_COMMAND,
+  endWith,
+  exitFor,
+} from './commands/registry';
 import { EXIT_BAD_CONFIGURATION, EXIT_FAILURE, EXIT_OK } from './commands/exit';
 import { holdShutdownSignals, ignoreSignals } from './ops/signals';
 import { packageVersion } from './version';
@@ -102,7 +108,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  void main(process.argv.slice(2)).then((code) => endWith(code));
 }

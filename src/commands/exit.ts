@@ -5,7 +5,9 @@
  * (1) — a listener that cannot bind, say, whose `ListenError` names the setting.
  */
 import { ConfigError } from '../config/errors';
+import { stuckSecretReads } from '../config/secrets';
 import { messageOf } from '../error-message';
+import { endBySignal } from '../ops/signals';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -21,4 +23,23 @@ export function exitFor(err: unknown): { readonly code: number; readonly message
     return { code: EXIT_BAD_CONFIGURATION, message: `configuration error\n${lines}` };
   }
   return { code: EXIT_FAILURE, message: messageOf(err) };
+}
+
+/**
+ * The process is to exit with `code` once its event loop is empty. While a secret file's read
+ * is stuck in its volume that exit never comes (Node.js waits for the read's pool thread, and
+ * the read keeps the loop busy), so it ends now by SIGTERM instead, saying so on stderr.
+ */
+export function endWith(
+  code: number,
+  stuckReads: () => number = stuckSecretReads,
+  endBy: (signal: string) => void = endBySignal,
+  stderr: { write(text: string): unknown } = process.stderr,
+): void {
+  process.exitCode = code;
+  if (stuckReads() === 0) return;
+  stderr.write(
+    `vidispine-auth-proxy: a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit ${code}\n`,
+  );
+  endBy('SIGTERM');
 }

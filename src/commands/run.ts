@@ -2,11 +2,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createProxyApp, type ProxyApp } from '../app';
+import { checkSecretFiles } from '../config/secret-files';
 import type { ProxyConfig } from '../config/types';
 import { createLogger, type Logger } from '../ops/logger';
 import { logStartup } from '../ops/startup-log';
-import { serveUntilStopped } from '../ops/shutdown';
+import { beforeStart, serveUntilStopped } from '../ops/shutdown';
 import { packageVersion } from '../version';
+import { EXIT_OK } from './exit';
 import { configForCommand } from './options';
 
 /**
@@ -42,6 +44,10 @@ function youngCollection(): () => void {
 export async function runCommand(args: readonly string[]): Promise<number> {
   setFlagsFromString(WEBASSEMBLY_BASELINE_ONLY);
   const config = configForCommand(args, process.env);
+  // Before anything listens, as every other check of the configuration: a SIGTERM meanwhile
+  // ends the process, which has nothing to drain yet.
+  const checked = await beforeStart((stop) => checkSecretFiles(config, process.env, stop));
+  if (!checked) return EXIT_OK;
   const logger = createLogger({ level: config.log.level });
   logStartup(logger, config, packageVersion());
   return serve(config, logger, { collectYoung: youngCollection() });

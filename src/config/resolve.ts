@@ -27,7 +27,8 @@ const startsWith = (path: KeyPath, prefix: KeyPath): boolean =>
 /**
  * Rules that span keys: credentials and their secret sources, who mints for users without a
  * credential of their own, duplicates, listener collisions, margins, and that every secret
- * and CA file is usable now (secrets are read again before every mint).
+ * value or variable and the CA file are usable now. Secret files are read by
+ * `checkSecretFiles`, asynchronously, before the proxy starts (and again before every mint).
  */
 export function resolveConfig(
   raw: RawConfig,
@@ -104,8 +105,8 @@ function sourcesOf(
 
 /**
  * The credential an account's keys describe: a password from one source, or an access key
- * with its secret from one source. Undefined when none is given. Reads the secret once to
- * prove it works.
+ * with its secret from one source. Undefined when none is given. A value or a variable is
+ * checked now; a file later, without blocking (`checkSecretFiles`).
  */
 function resolveCredential(
   fields: SecretFields & { accessKey?: RawAccessKey },
@@ -157,11 +158,16 @@ function resolveCredential(
     }
     return undefined;
   }
-  try {
-    readSecretNow(only[1], env);
-  } catch (err) {
-    if (!(err instanceof SecretError)) throw err;
-    issues.push({ path: only[0], problem: err.message });
+  const [key, source] = only;
+  // A file is read before the proxy starts, bounded by the mint timeout (`secret-files.ts`):
+  // its volume may hang, and the main thread with it.
+  if (source.kind !== 'file') {
+    try {
+      readSecretNow(source, env);
+    } catch (err) {
+      if (!(err instanceof SecretError)) throw err;
+      issues.push({ path: key, problem: err.message });
+    }
   }
   return accessKey === undefined
     ? { username, kind: 'password', basicUser: username, secret: only[1] }

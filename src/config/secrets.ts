@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { abortable } from '../abortable';
@@ -183,30 +183,19 @@ export function readSecretUntil(
   });
 }
 
+/** A secret given as a value or in a variable: nothing to read, so it is checked at once. */
+export type TextSecretSource = Exclude<SecretSource, { kind: 'file' }>;
+
 /**
- * The same as `readSecret`, synchronously, for validating the configuration at start: a
- * regular file of a few KiB is read at once, and anything else is refused before it is read.
+ * The same as `readSecret`, synchronously, for validating the configuration at start. Only a
+ * value or a variable: a file is read with `readSecretUntil`, since its volume may hang and a
+ * synchronous read would hold the main thread, and with it the signals that should end it.
  */
-export function readSecretNow(source: SecretSource, env: NodeJS.ProcessEnv): Buffer {
-  if (source.kind !== 'file') return fromText(source, env);
-  let fd: number;
-  try {
-    fd = openSync(source.path, OPEN_FLAGS);
-  } catch (err) {
-    throw unreadable(source, err);
-  }
-  try {
-    checkRegular(source, fstatSync(fd));
-    const buffer = Buffer.alloc(MAX_SECRET_BYTES + 1);
-    return secretBytes(source, buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)));
-  } catch (err) {
-    throw err instanceof SecretError ? err : unreadable(source, err);
-  } finally {
-    closeSync(fd);
-  }
+export function readSecretNow(source: TextSecretSource, env: NodeJS.ProcessEnv): Buffer {
+  return fromText(source, env);
 }
 
-function fromText(source: Exclude<SecretSource, { kind: 'file' }>, env: NodeJS.ProcessEnv) {
+function fromText(source: TextSecretSource, env: NodeJS.ProcessEnv) {
   const value = source.kind === 'literal' ? source.value : env[source.name];
   if (value === undefined) throw failure(source, `${where(source)} is not set`);
   // Node decodes the environment as UTF-8 and puts U+FFFD where bytes are not, so a Latin-1

@@ -16,6 +16,7 @@ import { messageOf } from '../error-message';
 import type { Logger } from './logger';
 import { installProcessErrorHandlers } from './process-errors';
 import {
+  endBySignal,
   ignoreSignals,
   SHUTDOWN_SIGNALS,
   type SignalSource,
@@ -68,17 +69,6 @@ export interface ShutdownOptions {
 }
 
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-
-/**
- * Ends the process by `signal` with its default action, which the kernel carries out without
- * Node: a shell sees 128 + the signal's number. SIGKILL follows in case something still
- * handles it.
- */
-function endBySignal(signal: string): void {
-  process.removeAllListeners(signal);
-  process.kill(process.pid, signal);
-  process.kill(process.pid, 'SIGKILL');
-}
 
 const globalTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -341,4 +331,42 @@ function startFailure(err: unknown): Record<string, unknown> {
     return { ...base, error: err.message, setting, address, code };
   }
   return { ...base, err };
+}
+
+/** What `beforeStart` needs from the process: stand-ins in tests. */
+export interface ProcessEnd {
+  readonly source?: SignalSource;
+  readonly stuckReads?: () => number;
+  readonly endBy?: (signal: string) => void;
+}
+
+/**
+ * Runs `work`, the last check before anything listens, with an AbortSignal that SIGTERM or
+ * SIGINT aborts. There is nothing to drain yet: a signal ends the check and the process, by
+ * the signal itself if a secret file's read is left stuck (Node.js's exit would wait for it
+ * for good), else by resolving false (the command then exits 0). A signal held since the
+ * command began (`holdShutdownSignals`) stays held for the shutdown sequence, as before
+ * this check: a check of files that answer takes microseconds.
+ */
+export async function beforeStart(
+  work: (stop: AbortSignal) => Promise<void>,
+  { source = process, stuckReads = stuckSecretReads, endBy = endBySignal }: ProcessEnd = {},
+): Promise<boolean> {
+  const controller = new AbortController();
+  let stoppedBy: string | undefined;
+  const onSignal = (signal: string): void => {
+    stoppedBy ??= signal;
+    controller.abort();
+  };
+  for (const signal of SHUTDOWN_SIGNALS) source.on(signal, onSignal);
+  try {
+    await work(controller.signal);
+  } catch (err) {
+    if (stoppedBy === undefined) throw err;
+  } finally {
+    for (const signal of SHUTDOWN_SIGNALS) source.off(signal, onSignal);
+  }
+  if (stoppedBy === undefined) return true;
+  if (stuckReads() > 0) endBy(stoppedBy);
+  return false;
 }

@@ -83,3 +83,14 @@ export function takeHeldSignals(source: SignalSource = process): string[] {
   for (const signal of SHUTDOWN_SIGNALS) source.off(signal, listener);
   return received;
 }
+
+/**
+ * Ends the process by `signal` with its default action, which the kernel carries out without
+ * Node: a shell sees 128 + the signal's number. SIGKILL follows in case something still
+ * handles it.
+ */
+export function endBySignal(signal: string): void {
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  process.kill(process.pid, 'SIGKILL');
+}

@@ -57,6 +57,21 @@ describe('run', () => {
     expect(r.stderr).toContain('VIDISPINE_URL');
   });
 
+  it('exits 2 naming a secret file that cannot be read, before anything listens', async () => {
+    const r = await runCli(['run'], {
+      env: {
+        ...envFor(sim, { VIDISPINE_PASSWORD: undefined }),
+        PATH: process.env.PATH,
+        VIDISPINE_PASSWORD_FILE: '/nonexistent/pw',
+      },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'vidispine-auth-proxy: configuration error\n  VIDISPINE_PASSWORD_FILE: cannot read file /nonexistent/pw (ENOENT)\n',
+    );
+    expect(r.stdout).toBe('');
+  });
+
   it('exits 2 naming an unknown flag', async () => {
     const r = await runCli(['run', '--confgi', 'x.yaml']);
     expect(r.code).toBe(2);

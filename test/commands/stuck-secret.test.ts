@@ -182,3 +182,61 @@ describe("Node's pool threads, which DNS lookups and file reads share", () => {
     expect(proxy.lines.find((l) => l.step === 'exit')).toMatchObject({ stuckSecretReads: 1 });
   }, 60_000);
 });
+
+describe('a secret file whose volume hangs from the start', () => {
+  /** A secret file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
+  function stuckFile(): string {
+    const path = tempFolder('stuck-at-start').path('password');
+    execFileSync('mkfifo', [path]);
+    return path;
+  }
+
+  const stuckEnv = (path: string, timeout: string): NodeJS.ProcessEnv =>
+    aliceEnv(sim.url, {
+      VIDISPINE_PASSWORD: undefined,
+      VIDISPINE_PASSWORD_FILE: path,
+      VIDISPINE_MINT_TIMEOUT_SECONDS: timeout,
+      NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
+      STUCK_VOLUME: path,
+    });
+
+  /**
+   * What Node.js can do once one of its pool threads is stuck in a read: end by a signal (its
+   * exit would wait for the thread for good), saying why on stderr.
+   */
+  const stuckMessage = (path: string): string =>
+    'vidispine-auth-proxy: VIDISPINE_PASSWORD_FILE: ' +
+    `file ${path} was not read within 0.5 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is its volume stuck?\n` +
+    "vidispine-auth-proxy: a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit 1\n";
+
+  it.each(['check', 'run'])(
+    '%s gives up at the mint timeout, naming the file, and ends',
+    async (command) => {
+      const path = stuckFile();
+      const proxy = ChildProxy.start([command], stuckEnv(path, '0.5'));
+      children.push(proxy);
+      await proxy.waitForEvent('test_volume_stuck');
+      expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(proxy.stderr).toBe(stuckMessage(path));
+      // Nothing listened, and nothing was minted: as for any other bad secret file.
+      expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
+    },
+    30_000,
+  );
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'run, told to stop by %s while it waits for the read, ends at once by it',
+    async (signal) => {
+      const path = stuckFile();
+      const proxy = ChildProxy.start(['run'], stuckEnv(path, '60'));
+      children.push(proxy);
+      await proxy.waitForEvent('test_volume_stuck');
+      proxy.kill(signal);
+      // Long before the 60 s mint timeout: nothing listens yet, so there is nothing to drain.
+      expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
+      expect(proxy.stderr).toBe('');
+      expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
+    },
+    30_000,
+  );
+});

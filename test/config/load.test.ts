@@ -4,7 +4,7 @@ import { describedKeys } from '../../src/config/keys';
 import { configFromObject, loadConfig } from '../../src/config/load';
 import { fileSchema } from '../../src/config/schema';
 import { runCli } from '../support/cli';
-import { configErrorOf } from '../support/config-fixtures';
+import { checkedConfigErrorOf, configErrorOf } from '../support/config-fixtures';
 import { tempFolder } from '../support/files';
 
 const { file, path: freshPath } = tempFolder('config');
@@ -252,10 +252,10 @@ describe('environment mode', () => {
       { PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1000' },
       'PROXY_REPLAY_BUFFER_TOTAL_BYTES: 1000 is below PROXY_REPLAY_BUFFER_BYTES (1048576), so no body above 1000 bytes could be held for replay: give at least 1048576, or lower PROXY_REPLAY_BUFFER_BYTES too (0 in either holds none)',
     ],
-  ])('rejects %j', (change, message) => {
+  ])('rejects %j', async (change, message) => {
     const env: NodeJS.ProcessEnv = { ...ENV, ...change };
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete env[k];
-    expect(configErrorOf(() => loadConfig({ env })).message).toBe(message);
+    expect((await checkedConfigErrorOf({ env })).message).toBe(message);
   });
 
   // Control characters, format characters and line breaks: what a terminal would act on or hide.
@@ -690,10 +690,8 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
       YAML_BASE + '  - { name: bob, password: pw, allowRunAs: true }\n',
       "users[1].allowRunAs: no request can act as this user: give it users[1].listen, or give another user's listener a selectUserHeader that may pick it",
     ],
-  ])('rejects case %#', (yaml, message) => {
-    expect(configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message).toContain(
-      message,
-    );
+  ])('rejects case %#', async (yaml, message) => {
+    expect((await checkedConfigErrorOf({ file: file(yaml), env: {} })).message).toContain(message);
   });
 
   it('says a slip once, though the YAML reader reports it twice at one place', () => {
@@ -877,11 +875,11 @@ users:
       (path: string) => symlinkSync(`${path}-gone`, path),
       'cannot read file PATH (ENOENT)',
     ],
-  ])('rejects a secret file that is %s', (_, make, problem) => {
+  ])('rejects a secret file that is %s', async (_, make, problem) => {
     const pw = freshPath('unreadable');
     make(pw);
     const yaml = YAML_BASE.replace('password: alice-password', `passwordFile: ${pw}`);
-    const message = configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message;
+    const { message } = await checkedConfigErrorOf({ file: file(yaml), env: {} });
     expect(message).toBe(`users[0].passwordFile: ${problem.replace('PATH', pw)}`);
   });
 

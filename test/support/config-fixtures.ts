@@ -1,6 +1,7 @@
 /** Configuration pieces for tests that build a configuration without loading a file. */
 import { ConfigError } from '../../src/config/errors';
-import { configFromObject } from '../../src/config/load';
+import { configFromObject, loadConfig, type LoadOptions } from '../../src/config/load';
+import { checkSecretFiles } from '../../src/config/secret-files';
 import type {
   Credential,
   ProxyConfig,
@@ -61,4 +62,24 @@ export function configErrorOf(fn: () => unknown): ConfigError {
     throw err;
   }
   throw new Error('expected a ConfigError');
+}
+
+/**
+ * The configuration `opts` describe, its secret files read as `run` and `check` read them
+ * before anything starts: what a command refuses with exit 2.
+ */
+export async function loadChecked(opts: LoadOptions): Promise<ProxyConfig> {
+  const config = loadConfig(opts);
+  await checkSecretFiles(config, opts.env);
+  return config;
+}
+
+/** The ConfigError `loadChecked(opts)` rejects with; anything else, or nothing, fails the test. */
+export async function checkedConfigErrorOf(opts: LoadOptions): Promise<ConfigError> {
+  const err = await loadChecked(opts).then(
+    () => new Error('expected a ConfigError'),
+    (e: unknown) => e,
+  );
+  if (err instanceof ConfigError) return err;
+  throw err;
 }

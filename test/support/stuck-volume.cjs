@@ -3,13 +3,17 @@
  * (separated by ':') behave as on a network or CSI volume that stopped answering. Each is a
  * FIFO no one writes to, opened as a regular file on such a volume is: O_NONBLOCK, which
  * does nothing for a regular file, is dropped, so opening it blocks the thread that opens it
- * (one of libuv's pool threads, or the main thread for a synchronous open) for good.
+ * (one of libuv's pool threads, or the main thread for a synchronous open) for good. Each
+ * such open logs `{"event":"test_volume_stuck"}` first, so a test knows the process is in it.
  */
 const fs = require('node:fs');
 
 const stuck = new Set((process.env.STUCK_VOLUME ?? '').split(':').filter(Boolean));
-const blocking = (path, flags) =>
-  stuck.has(String(path)) && typeof flags === 'number' ? flags & ~fs.constants.O_NONBLOCK : flags;
+const blocking = (path, flags) => {
+  if (!stuck.has(String(path)) || typeof flags !== 'number') return flags;
+  process.stdout.write(`${JSON.stringify({ event: 'test_volume_stuck', path: String(path) })}\n`);
+  return flags & ~fs.constants.O_NONBLOCK;
+};
 
 const open = fs.promises.open;
 fs.promises.open = (path, flags, ...rest) => open(path, blocking(path, flags), ...rest);

@@ -1,0 +1,98 @@
+/**
+ * The secret files a configuration names are read before the proxy starts, asynchronously:
+ * `loadConfig` itself reads none (its volume may hang), and what `checkSecretFiles` finds
+ * wrong is bad configuration, named by key, every file at once.
+ */
+import { configFromObject, loadConfig } from '../../src/config/load';
+import { checkSecretFiles, secretFiles } from '../../src/config/secret-files';
+import { tempFolder } from '../support/files';
+import { configErrorOf } from '../support/config-fixtures';
+import { ConfigError } from '../../src/config/errors';
+
+const { file, path } = tempFolder('secret-files');
+
+const settled = (promise: Promise<void>): Promise<unknown> =>
+  promise.then(
+    () => 'read',
+    (err: unknown) => err,
+  );
+
+it('loadConfig reads no secret file: a missing one passes it, and fails the check, by key', async () => {
+  const missing = path('missing');
+  const config = loadConfig({
+    env: {
+      VIDISPINE_URL: 'http://vidispine:8080',
+      VIDISPINE_USER: 'alice',
+      VIDISPINE_PASSWORD_FILE: missing,
+    },
+  });
+  expect(secretFiles(config)).toEqual([
+    { kind: 'file', path: missing, setting: 'VIDISPINE_PASSWORD_FILE' },
+  ]);
+  const err = await settled(checkSecretFiles(config, {}));
+  expect(err).toEqual(
+    new ConfigError({
+      key: 'VIDISPINE_PASSWORD_FILE',
+      problem: `cannot read file ${missing} (ENOENT)`,
+    }),
+  );
+});
+
+it("names every account's file that cannot be used, in order, and never a secret", async () => {
+  const empty = file('\r\n');
+  const good = file('bob-password\n');
+  const config = configFromObject(
+    {
+      vidispine: { url: 'http://vidispine:8080', admin: { username: 'a', passwordFile: empty } },
+      users: [
+        { name: 'alice', accessKey: { id: 'VSID1', secretFile: path('gone') } },
+        { name: 'bob', passwordFile: good, listen: '127.0.0.1:0' },
+        { name: 'carol', password: 'carol-password', listen: '127.0.0.1:1' },
+      ],
+    },
+    {},
+  );
+  expect(secretFiles(config).map((s) => s.setting)).toEqual([
+    'vidispine.admin.passwordFile',
+    'users[0].accessKey.secretFile',
+    'users[1].passwordFile',
+  ]);
+  const err = await settled(checkSecretFiles(config, {}));
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).message.split('\n')).toEqual([
+    `vidispine.admin.passwordFile: file ${empty} is empty`,
+    expect.stringMatching(/^users\[0\]\.accessKey\.secretFile: cannot read file .* \(ENOENT\)$/),
+  ]);
+});
+
+it('resolves when every file holds a secret, or when there is none', async () => {
+  const config = configFromObject(
+    {
+      vidispine: { url: 'http://vidispine:8080' },
+      users: [{ name: 'alice', passwordFile: file('alice-password\n'), listen: '127.0.0.1:0' }],
+    },
+    {},
+  );
+  await expect(checkSecretFiles(config, {})).resolves.toBeUndefined();
+  const literal = configFromObject(
+    {
+      vidispine: { url: 'http://vidispine:8080' },
+      users: [{ name: 'alice', password: 'pw', listen: '127.0.0.1:0' }],
+    },
+    {},
+  );
+  expect(secretFiles(literal)).toEqual([]);
+  await expect(checkSecretFiles(literal, {})).resolves.toBeUndefined();
+  // A value or a variable is still checked at once, by loadConfig.
+  expect(
+    configErrorOf(() =>
+      configFromObject(
+        {
+          vidispine: { url: 'http://vidispine:8080' },
+          users: [{ name: 'alice', passwordEnv: 'NOPE', listen: '127.0.0.1:0' }],
+        },
+        {},
+      ),
+    ).message,
+  ).toBe('users[0].passwordEnv: environment variable NOPE is not set');
+});

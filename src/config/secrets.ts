@@ -103,6 +103,15 @@ export function stuckSecretReads(): number {
   return readsGivenUp.size;
 }
 
+/**
+ * Settles once every read `stuckSecretReads` counts has come back, whatever it read: never
+ * while one is stuck. A read given up because its mint was stopped (the shutdown) may merely
+ * be slow.
+ */
+export function stuckSecretReadsBack(): Promise<unknown> {
+  return Promise.allSettled([...readsGivenUp].map((read) => read.bytes));
+}
+
 /** libuv's pool size: UV_THREADPOOL_SIZE as libuv reads it (4 unset; at least 1, at most 1024). */
 export function poolThreads(setting: string | undefined): number {
   const threads = Number.parseInt(String(setting), 10);

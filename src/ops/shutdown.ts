@@ -11,7 +11,7 @@
  * arrived earlier, held since the command began (`holdShutdownSignals`), is taken as it.
  */
 import { ListenError } from '../config/listen';
-import { stuckSecretReads } from '../config/secrets';
+import { stuckSecretReads, stuckSecretReadsBack } from '../config/secrets';
 import { messageOf } from '../error-message';
 import type { Logger } from './logger';
 import { installProcessErrorHandlers } from './process-errors';
@@ -62,11 +62,20 @@ export interface ShutdownOptions {
    * while one does, `exit` would never return, and `endBy` ends the process instead.
    */
   readonly stuckReads?: () => number;
+  /** Settles once the reads `stuckReads` counts have come back (`stuckSecretReadsBack`). */
+  readonly stuckReadsBack?: () => Promise<unknown>;
   /** Ends the process by `signal`, as if it had not been handled. */
   readonly endBy?: (signal: string) => void;
   /** Defaults to the global timers, looked up at call time (so fake timers apply). */
   readonly timers?: Timers;
 }
+
+/**
+ * How long the exit waits for secret reads given up on to come back. The token store's stop
+ * gives up the reads under way too, and a healthy volume answers them within milliseconds
+ * (a busy CSI driver in a few hundred): only a read still out after this is stuck.
+ */
+export const STUCK_READ_GRACE_MS = 1000;
 
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
@@ -79,6 +88,7 @@ export class ShutdownCoordinator {
   private started = false;
   private readonly exitWith: (code: number) => void;
   private readonly stuckReads: () => number;
+  private readonly stuckReadsBack: () => Promise<unknown>;
   private readonly endBy: (signal: string) => void;
   private readonly timers: Timers;
   /** Whether the program started, once `starting` was called: the sequence waits for it. */
@@ -92,6 +102,7 @@ export class ShutdownCoordinator {
   constructor(private readonly options: ShutdownOptions) {
     this.exitWith = options.exit ?? ((code) => process.exit(code));
     this.stuckReads = options.stuckReads ?? stuckSecretReads;
+    this.stuckReadsBack = options.stuckReadsBack ?? stuckSecretReadsBack;
     this.endBy = options.endBy ?? endBySignal;
     this.timers = options.timers ?? globalTimers;
   }
@@ -178,7 +189,7 @@ export class ShutdownCoordinator {
       `closing listeners; in-flight requests have ${drainSeconds} s to finish`,
     );
     const startedAt = Date.now();
-    const outcome = await this.withinDrainWindow(
+    const outcome = await this.withinWindow(
       steps.closeListeners().then(
         () => 'drained' as const,
         (error: unknown) => {
@@ -208,7 +219,7 @@ export class ShutdownCoordinator {
     }
 
     await attempt('stop', () => steps.stop());
-    const stuck = this.stuckReads();
+    const stuck = await this.readsStillStuck();
     if (stuck === 0) {
       logger.info(
         { event: 'shutdown', step: 'exit', exitCode: code },
@@ -241,12 +252,22 @@ export class ShutdownCoordinator {
     else this.endBy(signal);
   }
 
+  /**
+   * The secret reads stuck once those given up on have had `STUCK_READ_GRACE_MS` to come
+   * back: the stop just gave up any read under way, which may merely be slow.
+   */
+  private async readsStillStuck(): Promise<number> {
+    if (this.stuckReads() === 0) return 0;
+    await this.withinWindow(this.stuckReadsBack(), STUCK_READ_GRACE_MS);
+    return this.stuckReads();
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.timers.setTimeout(resolve, ms));
   }
 
   /** What `work` settled to, or 'timeout' when the window closes first. */
-  private withinDrainWindow<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  private withinWindow<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
     let handle: unknown;
     const window = new Promise<'timeout'>((resolve) => {
       handle = this.timers.setTimeout(() => resolve('timeout'), ms);

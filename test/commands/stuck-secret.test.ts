@@ -6,7 +6,7 @@
  * threads is stuck in that read.
  */
 import { execFileSync } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
@@ -109,6 +109,40 @@ describe.each(['SIGTERM', 'SIGINT'] as const)(
     }, 30_000);
   },
 );
+
+it('a read under way when SIGTERM came, which its volume answers after the drain, is waited for: exit 0', async () => {
+  const secret = secretFile('alice');
+  const proxy = ChildProxy.start(
+    ['run'],
+    aliceEnv(sim.url, {
+      VIDISPINE_PASSWORD: undefined,
+      VIDISPINE_PASSWORD_FILE: secret.path,
+      // Far from given up: the read is merely slow when the signal comes.
+      VIDISPINE_MINT_TIMEOUT_SECONDS: '60',
+      TOKEN_SECONDS: '4',
+      SHUTDOWN_DELAY_SECONDS: '0',
+      SHUTDOWN_DRAIN_SECONDS: '0.2',
+      NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
+      STUCK_VOLUME: secret.path,
+    }),
+  );
+  children.push(proxy);
+  await proxy.waitForEvent('token_minted');
+  const opens = (): number => proxy.lines.filter((l) => l.event === 'test_volume_stuck').length;
+  const before = opens();
+  secret.stick();
+  // The renewal's read, blocked in its open.
+  await proxy.waitForText(() => opens() > before);
+  proxy.kill('SIGTERM');
+  // The token store stops (aborting the renewal, read and all) right after this line.
+  await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'drained');
+  // The volume answers: opening the FIFO for writing lets the read's open return.
+  closeSync(openSync(secret.path, constants.O_WRONLY | constants.O_NONBLOCK));
+  expect(await within(proxy.exited, 10_000)).toEqual({ code: 0, signal: null });
+  const exit = proxy.lines.find((l) => l.step === 'exit');
+  expect(exit).toMatchObject({ level: 'info', exitCode: 0 });
+  expect(exit).not.toHaveProperty('stuckSecretReads');
+}, 30_000);
 
 describe("Node's pool threads, which DNS lookups and file reads share", () => {
   const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];

@@ -23,6 +23,7 @@ import {
   SecretTimeoutError,
   stuckReadLimit,
   stuckSecretReads,
+  stuckSecretReadsBack,
   type TextSecretSource,
 } from '../../src/config/secrets';
 import type { SecretSource } from '../../src/config/types';
@@ -289,6 +290,27 @@ describe("reads of a volume that hangs, and Node's pool threads", () => {
       opens.done();
     }
     await until(() => stuckSecretReads() === 0);
+  });
+
+  it('tells when the reads given up on come back, failed or not: the shutdown waits for slow ones', async () => {
+    await expect(stuckSecretReadsBack()).resolves.toEqual([]);
+    const [slow, gone] = ['slow', 'gone'].map((name) => secretIn(folder(`late-${name}`), name));
+    const opens = hangingOpens();
+    for (const s of [slow, gone]) opens.hung.add((s as { path: string }).path);
+    let back = false;
+    try {
+      expect(await givenUp(slow)).toBeInstanceOf(SecretTimeoutError);
+      expect(await givenUp(gone)).toBeInstanceOf(SecretTimeoutError);
+      void stuckSecretReadsBack().then(() => (back = true));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(back).toBe(false);
+      // One volume answers with the file, the other with its absence.
+      rmSync((gone as { path: string }).path);
+    } finally {
+      opens.done();
+    }
+    await until(() => back);
+    expect(stuckSecretReads()).toBe(0);
   });
 
   it.each([

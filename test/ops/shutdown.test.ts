@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { Health } from '../../src/ops/health';
 import { installProcessErrorHandlers } from '../../src/ops/process-errors';
-import { ShutdownCoordinator, type ShutdownSteps } from '../../src/ops/shutdown';
+import {
+  ShutdownCoordinator,
+  type ShutdownSteps,
+  STUCK_READ_GRACE_MS,
+} from '../../src/ops/shutdown';
 import { holdShutdownSignals } from '../../src/ops/signals';
 import { captureLogs, ScriptedTokens } from '../support/ops';
 
@@ -12,7 +16,19 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-function setup(overrides: Partial<ShutdownSteps> = {}, stuckReads = 0) {
+/** Secret reads given up on: `count` of them until `comeBack`, which stays uncalled while stuck. */
+function givenUpReads(count: number) {
+  let comeBack: () => void = () => undefined;
+  const back = new Promise<void>((resolve) => {
+    comeBack = () => {
+      count = 0;
+      resolve();
+    };
+  });
+  return { count: () => count, back: () => back, comeBack: () => comeBack() };
+}
+
+function setup(overrides: Partial<ShutdownSteps> = {}, reads = givenUpReads(0)) {
   const calls: string[] = [];
   let finishDrain: () => void = () => undefined;
   const steps: ShutdownSteps = {
@@ -46,7 +62,8 @@ function setup(overrides: Partial<ShutdownSteps> = {}, stuckReads = 0) {
       exits.push(code);
       calls.push(`exit ${code}`);
     },
-    stuckReads: () => stuckReads,
+    stuckReads: reads.count,
+    stuckReadsBack: reads.back,
     endBy: (signal) => calls.push(`end by ${signal}`),
   });
   return {
@@ -81,12 +98,17 @@ describe('ShutdownCoordinator', () => {
   });
 
   it('ends by the signal instead of exiting while a secret read is stuck (Node would wait for it)', async () => {
-    const s = setup({}, 1);
+    const s = setup({}, givenUpReads(1));
     void s.coordinator.begin('SIGTERM');
     await jest.advanceTimersByTimeAsync(5000);
     s.finishDrain();
+    // The read given up on has STUCK_READ_GRACE_MS to come back; this one does not.
+    await jest.advanceTimersByTimeAsync(STUCK_READ_GRACE_MS - 1);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'stop']);
+    await jest.advanceTimersByTimeAsync(1);
     await expect(s.coordinator.done).resolves.toBe(0);
     expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'stop', 'end by SIGTERM']);
+    expect(jest.getTimerCount()).toBe(0);
     expect(s.exits).toEqual([]);
     expect(s.lines.find((l) => l.step === 'exit')).toMatchObject({
       level: 'warn',
@@ -95,8 +117,25 @@ describe('ShutdownCoordinator', () => {
     });
   });
 
+  it('a read given up on that comes back within the grace (the stop gave up a slow one) lets it exit 0', async () => {
+    const reads = givenUpReads(1);
+    const s = setup({}, reads);
+    void s.coordinator.begin('SIGTERM');
+    await jest.advanceTimersByTimeAsync(5000);
+    s.finishDrain();
+    await jest.advanceTimersByTimeAsync(STUCK_READ_GRACE_MS - 1);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'stop']);
+    reads.comeBack();
+    await expect(s.coordinator.done).resolves.toBe(0);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'stop', 'exit 0']);
+    const exit = s.lines.find((l) => l.step === 'exit');
+    expect(exit).toMatchObject({ level: 'info', exitCode: 0 });
+    expect(exit).not.toHaveProperty('stuckSecretReads');
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
   it('a second signal while a secret read is stuck ends by that signal at once', async () => {
-    const s = setup({}, 2);
+    const s = setup({}, givenUpReads(2));
     void s.coordinator.begin('SIGTERM');
     void s.coordinator.begin('SIGINT');
     expect(s.calls).toEqual(['endKeepAlive', 'abortInFlight', 'end by SIGINT']);

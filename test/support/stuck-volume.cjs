@@ -3,7 +3,8 @@
  * (separated by ':') behave as on a network or CSI volume that stopped answering. Each is a
  * FIFO no one writes to, opened as a regular file on such a volume is: O_NONBLOCK, which
  * does nothing for a regular file, is dropped, so opening it blocks the thread that opens it
- * (one of libuv's pool threads, or the main thread for a synchronous open) for good. Each
+ * (one of libuv's pool threads, or the main thread for a synchronous open) until something
+ * opens the FIFO for writing (the volume answering at last), or for good. Each
  * such open logs `{"event":"test_volume_stuck"}` first, so a test knows the process is in it.
  */
 const fs = require('node:fs');

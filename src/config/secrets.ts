@@ -112,11 +112,20 @@ export function stuckSecretReadsBack(): Promise<unknown> {
   return Promise.allSettled([...readsGivenUp].map((read) => read.bytes));
 }
 
-/** libuv's pool size: UV_THREADPOOL_SIZE as libuv reads it (4 unset; at least 1, at most 1024). */
+/** The most threads libuv's pool has, whatever UV_THREADPOOL_SIZE says. */
+const MAX_POOL_THREADS = 1024;
+
+/**
+ * libuv's pool size: UV_THREADPOOL_SIZE as libuv reads it, with atoi into an unsigned number
+ * (4 unset): a text that starts with no digits is 0, taken as 1 thread, and a negative number
+ * is a huge one, taken as the most libuv allows.
+ */
 export function poolThreads(setting: string | undefined): number {
-  const threads = Number.parseInt(String(setting), 10);
-  if (Number.isNaN(threads)) return 4;
-  return Math.min(Math.max(threads, 1), 1024);
+  if (setting === undefined) return 4;
+  const threads = Number.parseInt(setting, 10);
+  if (Number.isNaN(threads)) return 1;
+  if (threads < 0) return MAX_POOL_THREADS;
+  return Math.min(Math.max(threads, 1), MAX_POOL_THREADS);
 }
 
 /**

@@ -315,11 +315,14 @@ describe("reads of a volume that hangs, and Node's pool threads", () => {
 
   it.each([
     [undefined, 4, 2],
-    ['', 4, 2],
-    ['x', 4, 2],
+    // libuv takes atoi's reading: 0 (no digits at all) is 1 thread, and a negative number,
+    // stored unsigned, is more than the most it allows.
+    ['', 1, 1],
+    ['x', 1, 1],
+    ['0x10', 1, 1],
     ['1', 1, 1],
     ['0', 1, 1],
-    ['-3', 1, 1],
+    ['-3', 1024, 512],
     ['3', 3, 1],
     ['5', 5, 2],
     ['16', 16, 8],

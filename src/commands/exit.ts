@@ -7,7 +7,7 @@
 import { ConfigError } from '../config/errors';
 import { stuckSecretReads } from '../config/secrets';
 import { messageOf } from '../error-message';
-import { endBySignal } from '../ops/signals';
+import { endBySignal, signalEndNote } from '../ops/signals';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -39,7 +39,7 @@ export function endWith(
   process.exitCode = code;
   if (stuckReads() === 0) return;
   stderr.write(
-    `vidispine-auth-proxy: a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit ${code}\n`,
+    `vidispine-auth-proxy: a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit ${code}${signalEndNote()}\n`,
   );
   endBy('SIGTERM');
 }

@@ -20,6 +20,7 @@ import {
   ignoreSignals,
   SHUTDOWN_SIGNALS,
   type SignalSource,
+  signalEndNote,
   signalMessage,
   takeHeldSignals,
 } from './signals';
@@ -234,7 +235,7 @@ export class ShutdownCoordinator {
           stuckSecretReads: stuck,
           endedBy: signal,
         },
-        `shutdown complete; a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by ${signal} instead of exit ${code}`,
+        `shutdown complete; a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by ${signal} instead of exit ${code}${signalEndNote()}`,
       );
     }
     this.resolveDone(code);

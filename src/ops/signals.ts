@@ -8,6 +8,8 @@
  *   reload: secret files are read again at every mint, and the rest of the configuration is
  *   read at start only.
  */
+import { constants } from 'node:os';
+
 const IGNORED_SIGNALS = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
 
 export type IgnoredSignal = (typeof IGNORED_SIGNALS)[number];
@@ -84,13 +86,59 @@ export function takeHeldSignals(source: SignalSource = process): string[] {
   return received;
 }
 
+/** `process.execve`, which replaces the process's image (Node.js 22.15 and 23.11 on). */
+export type Execve = (file: string, args: readonly string[], env: Record<string, string>) => void;
+
+/** `proc`'s `execve`, or undefined on a Node.js without it (20; its types lack it too). */
+export function execveOf(proc: NodeJS.Process = process): Execve | undefined {
+  const execve: unknown = (proc as NodeJS.Process & { execve?: unknown }).execve;
+  return typeof execve === 'function' ? (execve.bind(proc) as Execve) : undefined;
+}
+
+/**
+ * How `endBySignal` can end a process: by its own signal; by replacing its image with one
+ * that exits with the signal's code, when it is a PID namespace's init (the kernel drops the
+ * signals an init sends itself while their action is the default, SIGKILL included: a
+ * container whose entrypoint is node); or not at all, as such an init without `execve`.
+ */
+export type SignalEnd = 'self-signal' | 'execve' | 'none';
+
+export function signalEndFor(pid: number, hasExecve: boolean): SignalEnd {
+  if (pid !== 1) return 'self-signal';
+  return hasExecve ? 'execve' : 'none';
+}
+
+/** What an exit line adds when `endBySignal` cannot end this process: '' when it can. */
+export function signalEndNote(
+  pid: number = process.pid,
+  hasExecve: boolean = execveOf() !== undefined,
+): string {
+  return signalEndFor(pid, hasExecve) === 'none'
+    ? ` (but as PID 1, without process.execve before Node.js 22.15, the signal cannot end it: it waits for SIGKILL)`
+    : '';
+}
+
 /**
  * Ends the process by `signal` with its default action, which the kernel carries out without
  * Node: a shell sees 128 + the signal's number. SIGKILL follows in case something still
- * handles it.
+ * handles it. As PID 1 the signal would be dropped: the process's image is replaced instead
+ * by a node that exits with that same code at once (Kubernetes shows the same code; a
+ * parent elsewhere would see an exit rather than a signal, hence PID 1 only). execve ends every other thread, stuck
+ * in a read or not (the waits of a FIFO, or of a hard NFS mount, are killable), so nothing
+ * joins them; the new image gets an empty environment so that NODE_OPTIONS cannot load
+ * anything into it, and writes nothing.
  */
 export function endBySignal(signal: string): void {
   process.removeAllListeners(signal);
+  const execve = execveOf();
+  if (execve !== undefined && signalEndFor(process.pid, true) === 'execve') {
+    const code = 128 + (constants.signals[signal as NodeJS.Signals] ?? 0);
+    try {
+      execve(process.execPath, [process.execPath, '-e', `process.exit(${code})`], {});
+    } catch {
+      // Not replaced (the binary gone, say): the signals below, and SIGKILL from outside.
+    }
+  }
   process.kill(process.pid, signal);
   process.kill(process.pid, 'SIGKILL');
 }

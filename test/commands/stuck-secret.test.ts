@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
-import { aliceEnv, ChildProxy } from '../support/child-proxy';
+import { execveOf } from '../../src/ops/signals';
+import { aliceEnv, ChildProxy, pid1Unavailable } from '../support/child-proxy';
 import { tempFolder } from '../support/files';
 
 const STUCK_VOLUME = join(__dirname, '..', 'support', 'stuck-volume.cjs');
@@ -270,6 +271,92 @@ describe('a secret file whose volume hangs from the start', () => {
       expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
       expect(proxy.stderr).toBe('');
       expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
+    },
+    30_000,
+  );
+});
+
+/**
+ * In the image node is PID 1 (no shell, no init), and the kernel drops the signals a PID
+ * namespace's init sends itself while their action is the default: the signal cannot end
+ * it. Node.js 22.15 and later replace the process instead (process.execve), whose new image
+ * exits with the signal's 128 + its number.
+ */
+describe('as PID 1, as in the image', () => {
+  const unavailable =
+    execveOf() === undefined
+      ? `Node.js ${process.version} has no process.execve: as PID 1 the process waits for SIGKILL, as the README says`
+      : pid1Unavailable();
+  const itAsPid1 = unavailable === undefined ? it.each : it.skip.each;
+  if (unavailable !== undefined) console.warn(`PID 1 tests skipped: ${unavailable}`);
+
+  itAsPid1([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)(
+    'run, told to stop by %s while a secret read hangs at start, ends at once with %i',
+    async (signal, code) => {
+      const path = tempFolder('stuck-pid1').path('password');
+      execFileSync('mkfifo', [path]);
+      const proxy = ChildProxy.start(
+        ['run'],
+        aliceEnv(sim.url, {
+          VIDISPINE_PASSWORD: undefined,
+          VIDISPINE_PASSWORD_FILE: path,
+          VIDISPINE_MINT_TIMEOUT_SECONDS: '60',
+          NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
+          STUCK_VOLUME: path,
+        }),
+        [],
+        { pid1: true },
+      );
+      children.push(proxy);
+      await proxy.waitForEvent('test_volume_stuck');
+      // From the parent namespace, as the kubelet's runtime sends it: delivered, as a handler
+      // is installed.
+      process.kill(proxy.namespaceInit(), signal);
+      // unshare exits with its child's code: the one Kubernetes would show.
+      expect(await within(proxy.exited, 10_000)).toEqual({ code, signal: null });
+      expect(proxy.stderr).toBe('');
+      expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
+    },
+    30_000,
+  );
+
+  itAsPid1([['SIGTERM', 143]] as const)(
+    'a read stuck while serving, then %s: the process ends after its drain with %i',
+    async (signal, code) => {
+      const secret = secretFile('alice');
+      const proxy = ChildProxy.start(
+        ['run'],
+        aliceEnv(sim.url, {
+          VIDISPINE_PASSWORD: undefined,
+          VIDISPINE_PASSWORD_FILE: secret.path,
+          VIDISPINE_MINT_TIMEOUT_SECONDS: '0.5',
+          TOKEN_SECONDS: '4',
+          SHUTDOWN_DELAY_SECONDS: '0',
+          SHUTDOWN_DRAIN_SECONDS: '0.2',
+          NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
+          STUCK_VOLUME: secret.path,
+        }),
+        [],
+        { pid1: true },
+      );
+      children.push(proxy);
+      await proxy.waitForEvent('token_minted');
+      secret.stick();
+      await proxy.waitFor((l) => l.event === 'token_mint_failed');
+      process.kill(proxy.namespaceInit(), signal);
+      expect(await within(proxy.exited, 10_000)).toEqual({ code, signal: null });
+      expect(proxy.lines.find((l) => l.step === 'exit')).toMatchObject({
+        exitCode: 0,
+        stuckSecretReads: 1,
+        endedBy: signal,
+      });
+      // The new image says nothing: the exit line is the last one.
+      expect(proxy.stdout[proxy.stdout.length - 1]).toContain('"step":"exit"');
+      expect(proxy.stderr).toBe('');
+      expect(proxy.stdout.join('\n')).not.toContain('alice-password');
     },
     30_000,
   );

@@ -6,7 +6,7 @@ import {
   type ShutdownSteps,
   STUCK_READ_GRACE_MS,
 } from '../../src/ops/shutdown';
-import { holdShutdownSignals } from '../../src/ops/signals';
+import { holdShutdownSignals, signalEndFor, signalEndNote } from '../../src/ops/signals';
 import { captureLogs, ScriptedTokens } from '../support/ops';
 
 beforeEach(() => {
@@ -76,6 +76,23 @@ function setup(overrides: Partial<ShutdownSteps> = {}, reads = givenUpReads(0)) 
     steps: () => lines.filter((l) => l.event === 'shutdown').map((l) => l.step),
   };
 }
+
+describe('how a process ends by a signal', () => {
+  it('by its own signal, except as PID 1: by execve, or not at all without it', () => {
+    expect(signalEndFor(4242, true)).toBe('self-signal');
+    expect(signalEndFor(4242, false)).toBe('self-signal');
+    expect(signalEndFor(1, true)).toBe('execve');
+    expect(signalEndFor(1, false)).toBe('none');
+  });
+
+  it('the exit line says so only when nothing can end the process', () => {
+    expect(signalEndNote(4242, false)).toBe('');
+    expect(signalEndNote(1, true)).toBe('');
+    expect(signalEndNote(1, false)).toBe(
+      ' (but as PID 1, without process.execve before Node.js 22.15, the signal cannot end it: it waits for SIGKILL)',
+    );
+  });
+});
 
 describe('ShutdownCoordinator', () => {
   it('fails readiness at once, serves for the delay, drains, stops, exits 0', async () => {

@@ -1,7 +1,7 @@
 /** The built CLI as a real child process, with its JSON log lines parsed as they arrive. */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, copyFileSync, cpSync, mkdtempSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +15,31 @@ function parseLogLine(text: string): LogLine | undefined {
     return JSON.parse(text) as LogLine;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Runs a command as PID 1 of new user, PID and mount namespaces (as root, or unprivileged),
+ * killed with unshare (`--kill-child`) so that a test's cleanup reaches it.
+ */
+const PID1 = [
+  'unshare',
+  '--user',
+  '--map-root-user',
+  '--pid',
+  '--fork',
+  '--mount-proc',
+  '--kill-child',
+];
+
+/** Why a command cannot run as PID 1 of its own PID namespace here, or undefined when it can. */
+export function pid1Unavailable(): string | undefined {
+  const [file, ...rest] = [...PID1, 'true'];
+  try {
+    execFileSync(file as string, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
+    return undefined;
+  } catch (err) {
+    return `\`${PID1.join(' ')}\` fails here: ${(err as Error).message.split('\n')[0]}`;
   }
 }
 
@@ -70,20 +95,26 @@ export class ChildProxy {
   /**
    * `nodeArgs`: Node.js's and V8's own flags, before the CLI. `as`: the user and group it runs
    * as (the test runs as root), and the network namespace it runs in (`ip netns exec`, which
-   * execs it: the child is the CLI's own process).
+   * execs it: the child is the CLI's own process), or `pid1`: as PID 1 of a PID namespace of
+   * its own, as in a container whose entrypoint is node (`unshare`, whose exit code is the
+   * CLI's; the child is then unshare, and the CLI its only child: `namespaceInit`).
    */
   static start(
     args: string[],
     env: NodeJS.ProcessEnv,
     nodeArgs: string[] = [],
-    as: { uid?: number; gid?: number; netns?: string } = {},
+    as: { uid?: number; gid?: number; netns?: string; pid1?: boolean } = {},
   ): ChildProxy {
-    const { netns, ...ids } = as;
+    const { netns, pid1, ...ids } = as;
     const { node, cli } =
       ids.uid === undefined ? { node: process.execPath, cli: CLI } : reachableByAnyone();
     const command = [node, ...nodeArgs, cli, ...args];
     const [file, ...rest] =
-      netns === undefined ? command : ['ip', 'netns', 'exec', netns, ...command];
+      netns !== undefined
+        ? ['ip', 'netns', 'exec', netns, ...command]
+        : pid1 === true
+          ? [...PID1, ...command]
+          : command;
     const child = spawn(file as string, rest, {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -118,6 +149,16 @@ export class ChildProxy {
 
   waitForEvent(event: string): Promise<LogLine> {
     return this.waitFor((l) => l.event === event);
+  }
+
+  /** The pid, as seen from here, of the CLI started with `pid1` (unshare's only child). */
+  namespaceInit(): number {
+    const task = `/proc/${this.child.pid}/task`;
+    const children = readdirSync(task).flatMap((tid) =>
+      readFileSync(`${task}/${tid}/children`, 'utf8').split(' ').filter(Boolean),
+    );
+    if (children.length !== 1) throw new Error(`unshare has ${children.length} children`);
+    return Number(children[0]);
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {

@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { loadConfig } from '../../src/config/load';
+import { secretFiles } from '../../src/config/secret-files';
 import type { ProxyConfig } from '../../src/config/types';
 import { ProxyContainer, proxyContainers } from './checks';
 import { SECRET_FILE_KEYS } from './contract';
@@ -34,10 +35,10 @@ function secretMountPaths(p: ProxyContainer): string[] {
 
 /**
  * Loads a proxy container's configuration with the proxy's own loader, from the env values
- * and the mounted YAML file the manifest gives it. The loader checks that secret files
- * exist, so each Secret mount is stood in for by a temporary folder holding a file for
- * every path the configuration names inside it; a path outside every Secret mount stays
- * missing and is reported.
+ * and the mounted YAML file the manifest gives it, then reads the secret files it names, as
+ * the proxy does before it starts. Each Secret mount is stood in for by a temporary folder
+ * holding a file for every path the configuration names inside it; a path outside every
+ * Secret mount stays missing and is reported.
  */
 function load(p: ProxyContainer): Loaded {
   const grace = p.spec.terminationGracePeriodSeconds;
@@ -66,7 +67,17 @@ function load(p: ProxyContainer): Loaded {
       file = join(dir, 'config.yaml');
       writeFileSync(file, configText);
     }
-    return { where: p.where, grace, sidecar, config: loadConfig({ file, env }) };
+    const config = loadConfig({ file, env });
+    // The proxy reads them asynchronously, bounded by the mint timeout; these are local
+    // temporary files, so a plain read answers the same question: is the file there?
+    for (const { path, setting } of secretFiles(config)) {
+      try {
+        readFileSync(path);
+      } catch (err) {
+        throw new Error(`${setting ?? 'configuration'}: ${(err as Error).message}`);
+      }
+    }
+    return { where: p.where, grace, sidecar, config };
   } catch (err) {
     return {
       where: p.where,

@@ -50,24 +50,26 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still running'
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
+/** Alice minting from a secret file the stuck-volume shim can hang, with short mint and drain times. */
+function servingEnv(secretPath: string, delaySeconds: string): NodeJS.ProcessEnv {
+  return aliceEnv(sim.url, {
+    VIDISPINE_PASSWORD: undefined,
+    VIDISPINE_PASSWORD_FILE: secretPath,
+    VIDISPINE_MINT_TIMEOUT_SECONDS: '0.5',
+    TOKEN_SECONDS: '4',
+    SHUTDOWN_DELAY_SECONDS: delaySeconds,
+    SHUTDOWN_DRAIN_SECONDS: '0.2',
+    NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
+    STUCK_VOLUME: secretPath,
+  });
+}
+
 describe.each(['SIGTERM', 'SIGINT'] as const)(
   'a secret read stuck in its volume, then %s',
   (signal) => {
     it('the mint times out naming the file, readiness says why, and the process ends', async () => {
       const secret = secretFile('alice');
-      const proxy = ChildProxy.start(
-        ['run'],
-        aliceEnv(sim.url, {
-          VIDISPINE_PASSWORD: undefined,
-          VIDISPINE_PASSWORD_FILE: secret.path,
-          VIDISPINE_MINT_TIMEOUT_SECONDS: '0.5',
-          TOKEN_SECONDS: '4',
-          SHUTDOWN_DELAY_SECONDS: '0.2',
-          SHUTDOWN_DRAIN_SECONDS: '0.2',
-          NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-          STUCK_VOLUME: secret.path,
-        }),
-      );
+      const proxy = ChildProxy.start(['run'], servingEnv(secret.path, '0.2'));
       children.push(proxy);
       const listening = await proxy.waitForEvent('listening');
       const ops = `http://127.0.0.1:${(listening.ops as { port: number }).port}`;
@@ -327,21 +329,7 @@ describe('as PID 1, as in the image', () => {
     'a read stuck while serving, then %s: the process ends after its drain with %i',
     async (signal, code) => {
       const secret = secretFile('alice');
-      const proxy = ChildProxy.start(
-        ['run'],
-        aliceEnv(sim.url, {
-          VIDISPINE_PASSWORD: undefined,
-          VIDISPINE_PASSWORD_FILE: secret.path,
-          VIDISPINE_MINT_TIMEOUT_SECONDS: '0.5',
-          TOKEN_SECONDS: '4',
-          SHUTDOWN_DELAY_SECONDS: '0',
-          SHUTDOWN_DRAIN_SECONDS: '0.2',
-          NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-          STUCK_VOLUME: secret.path,
-        }),
-        [],
-        { pid1: true },
-      );
+      const proxy = ChildProxy.start(['run'], servingEnv(secret.path, '0'), [], { pid1: true });
       children.push(proxy);
       await proxy.waitForEvent('token_minted');
       secret.stick();

@@ -3,7 +3,7 @@
  * a missing file costs only the mints that need it. (Everything else in the configuration
  * is read once, at start: changing it takes a restart.)
  */
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,18 +18,31 @@ import { until } from '../support/wait';
 const dir = mkdtempSync(join(tmpdir(), 'vap-secret-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function startWithFile(file: string): Promise<RunningApp> {
+/**
+ * A secret file in a folder of its own: the proxy reads one folder's files one after another
+ * (a folder is a volume), so the test whose volume hangs must not hold the others' reads.
+ */
+function secretPath(name: string): string {
+  mkdirSync(join(dir, name));
+  return join(dir, name, 'password');
+}
+
+/**
+ * The proxy in this process beside the simulator and the traffic, so a busy CI machine can
+ * hold a mint's answer up: only the test about a hanging volume needs a short mint timeout.
+ */
+async function startWithFile(file: string, mintTimeoutSeconds = 5): Promise<RunningApp> {
   writeFileSync(file, 'alice-password\n');
   return startApp({
     raw: { users: [{ name: 'alice', passwordFile: file, listen: '127.0.0.1:0' }] },
-    vidispine: { mintTimeoutSeconds: 0.5 },
+    vidispine: { mintTimeoutSeconds },
   });
 }
 
 test.concurrent(
   'a password rotated mid-run (Vidispine, then the file) costs no request',
   async () => {
-    const file = join(dir, 'rotated');
+    const file = secretPath('rotated');
     const r = await startWithFile(file);
     try {
       const traffic = startTraffic(r.port());
@@ -58,7 +71,7 @@ test.concurrent(
 test.concurrent(
   'a secret file missing when a mint is needed: 503 + Retry-After, then recovery once it is back',
   async () => {
-    const file = join(dir, 'missing');
+    const file = secretPath('missing');
     const r = await startWithFile(file);
     try {
       await expectOutageThenRecovery(
@@ -79,8 +92,8 @@ test.concurrent(
 );
 
 test('a secret file whose volume hangs: the mint gives up at the mint timeout, 503, one read at a time', async () => {
-  const file = join(dir, 'stuck');
-  const r = await startWithFile(file);
+  const file = secretPath('stuck');
+  const r = await startWithFile(file, 0.5);
   const open = fsPromises.open;
   let release = (): void => undefined;
   const stuck = new Promise<void>((resolve) => (release = resolve));

@@ -28,6 +28,17 @@ import { rawRequest } from '../support/raw-client';
 import { stopReading } from '../support/stalled-reader';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
+/** Another client's GET /API/whoami: its text, or the error that ended it, within 10 s. */
+async function otherClientAnswer(port: number): Promise<string> {
+  let answer = '';
+  void call(port, { path: '/API/whoami' }).then(
+    (reply) => (answer = reply.text),
+    (err: Error) => (answer = err.message),
+  );
+  await until(() => answer !== '', 10_000, "the other client's answer");
+  return answer;
+}
+
 const SLOW_GET = 'GET /API/slow?ms=600000 HTTP/1.1\r\nHost: x\r\n\r\n';
 
 describe('clients that go away', () => {
@@ -151,13 +162,7 @@ describe('a client that pipelines many requests and reads no answer', () => {
       });
       try {
         await until(() => r.observer.started === earlier + 32, HANG_GUARD_MS, 'all 32 read');
-        let answer = '';
-        void call(r.port(), { path: '/API/whoami' }).then(
-          (reply) => (answer = reply.text),
-          (err: Error) => (answer = err.message),
-        );
-        await until(() => answer !== '', 10_000, "the other client's answer");
-        expect(answer).toBe('alice');
+        expect(await otherClientAnswer(r.port())).toBe('alice');
         expect(r.sim.inFlightRequests()).toBe(4);
       } finally {
         clients.forEach((client) => client.destroy());
@@ -209,13 +214,7 @@ describe('a client that pipelines many requests and reads no answer', () => {
           other.write(SLOW_GET);
           return other;
         });
-        let answer = '';
-        void call(r.port(), { path: '/API/whoami' }).then(
-          (reply) => (answer = reply.text),
-          (err: Error) => (answer = err.message),
-        );
-        await until(() => answer !== '', 10_000, "the other client's answer");
-        expect(answer).toBe('alice');
+        expect(await otherClientAnswer(r.port())).toBe('alice');
         await until(() => r.sim.inFlightRequests() === 10, 10_000, 'one download each upstream');
         // Read now, the first download comes whole, and then the close: nothing of the
         // answers let go behind it.

@@ -82,4 +82,5 @@ const goInstalled = (process.env.PATH ?? '').split(':').some((dir) => {
       rmSync(dir, { recursive: true, force: true });
     }
   },
+  300_000, // the first Go build compiles its standard library
 );

@@ -437,6 +437,28 @@ export function drainEvictions(pdbSpec: unknown, replicas: number): number {
   return Math.max(0, replicas - scaled(at(pdbSpec, 'minAvailable')));
 }
 
+/**
+ * A Deployment's rolling update over `replicas` pods, by the controller's arithmetic
+ * (ResolveFenceposts): maxSurge percentages rounded up, maxUnavailable ones down, and 1
+ * unavailable when both come to 0. `fewestReady`: the ready pods a rollout never goes below;
+ * `removesFirst`: whether it may take an old pod down before a new one is ready, which is the
+ * only way forward when no node can take a pod more (one per node, none spare).
+ */
+export function rolloutBounds(
+  strategy: unknown,
+  replicas: number,
+): { fewestReady: number; removesFirst: boolean } {
+  const scaled = (v: unknown, round: (n: number) => number): number =>
+    typeof v === 'string' && v.endsWith('%')
+      ? round((Number(v.slice(0, -1)) * replicas) / 100)
+      : Number(v);
+  const update = at(strategy, 'rollingUpdate');
+  const surge = scaled(at(update, 'maxSurge') ?? '25%', Math.ceil);
+  const given = scaled(at(update, 'maxUnavailable') ?? '25%', Math.floor);
+  const unavailable = surge === 0 && given === 0 ? 1 : given;
+  return { fewestReady: Math.max(0, replicas - unavailable), removesFirst: unavailable > 0 };
+}
+
 /** The webhook's Deployment, container and environment (env and envFrom ConfigMaps). */
 export function injectorOf(objects: readonly K8sObject[]): {
   deployment: K8sObject;

@@ -15,7 +15,13 @@ import { dirname, join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { type InjectorConfig, loadInjectorConfig } from '../../src/config/injector';
 import { patched, podReview, startWebhook } from '../support/inject';
-import { drainEvictions, injectorOf, securityProblems, secretProblems } from './checks';
+import {
+  drainEvictions,
+  injectorOf,
+  rolloutBounds,
+  securityProblems,
+  secretProblems,
+} from './checks';
 import { startFakeCluster } from './fake-cluster';
 import {
   CHART,
@@ -474,16 +480,27 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
             matches(podLabels, at(t, 'labelSelector', 'matchLabels')),
         ),
       ).toBe(true);
-      // A surge pod would find every node that can take one already holding the ports: the
-      // rollout replaces one pod at a time instead, as the PDB lets a drain do.
-      expect(at(injectorOf(objects).deployment, 'spec', 'strategy', 'rollingUpdate')).toEqual({
-        maxSurge: 0,
-        maxUnavailable: 1,
-      });
       expect(injectorOf(objects).env.WEBHOOK_LISTEN).toBe('[::]:9443');
       expect(wiringProblems(objects)).toEqual([]);
       expect(schemaProblems(objects)).toEqual([]);
     });
+    it.each([1, 2, 3])(
+      'injector.hostNetwork with %d replica(s): a rollout keeps one answering, and moves on with no node spare',
+      (replicas) => {
+        const { objects } = renderChart(helm, CHART, [], {
+          set: [...WEBHOOK_ONLY, 'injector.hostNetwork=true', `injector.replicaCount=${replicas}`],
+        });
+        const { deployment } = injectorOf(objects);
+        const bounds = rolloutBounds(at(deployment, 'spec', 'strategy'), replicas);
+        // With failurePolicy Fail no labelled pod is created while none answers (with Ignore,
+        // it starts without its proxy): a lone replica is replaced only once its successor,
+        // on another node, is ready; where there is none the rollout waits, the old one serving.
+        expect(bounds.fewestReady).toBeGreaterThanOrEqual(1);
+        // One per node (the ports): with a node per replica and none spare, only taking one
+        // down first lets the rollout through; with one replica, waiting beats an outage.
+        expect(bounds.removesFirst).toBe(replicas > 1);
+      },
+    );
   });
 
   describe("cert-manager's renewal and the expiry alert", () => {
@@ -1267,7 +1284,6 @@ describe('kubectl kustomize deploy/injector', () => {
       ).deployment;
       const fromKustomize = injectorOf(objects).deployment;
       for (const path of [
-        ['spec', 'strategy', 'rollingUpdate'],
         ['spec', 'template', 'spec', 'hostNetwork'],
         ['spec', 'template', 'spec', 'dnsPolicy'],
       ])
@@ -1290,6 +1306,40 @@ describe('kubectl kustomize deploy/injector', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it.each([1, 2, 3])(
+    'the host-network component with %d replica(s) rolls out as the chart does: one answering throughout, moving on with no node spare',
+    (replicas) => {
+      const dir = mkdtempSync(join(tmpdir(), 'vap-injector-host-network-rollout-'));
+      try {
+        writeFileSync(
+          join(dir, 'kustomization.yaml'),
+          stringify({
+            resources: [relative(dir, DIR)],
+            components: [relative(dir, join(DIR, 'host-network'))],
+            replicas: [{ name: 'vidispine-auth-proxy-injector', count: replicas }],
+          }),
+        );
+        const { deployment } = injectorOf(renderKustomization(dir).objects);
+        expect(at(deployment, 'spec', 'replicas')).toBe(replicas);
+        const bounds = rolloutBounds(at(deployment, 'spec', 'strategy'), replicas);
+        expect(bounds.fewestReady).toBeGreaterThanOrEqual(1);
+        expect(bounds.removesFirst).toBe(replicas > 1);
+        const fromChart = injectorOf(
+          renderChart(HELMS[1] as Helm, CHART, [], {
+            set: [
+              ...WEBHOOK_ONLY,
+              'injector.hostNetwork=true',
+              `injector.replicaCount=${replicas}`,
+            ],
+          }).objects,
+        ).deployment;
+        expect(bounds).toEqual(rolloutBounds(at(fromChart, 'spec', 'strategy'), replicas));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it("gives the webhook the chart's resources and probes", () => {
     const fromKustomize = injectorOf(renderKustomization(DIR).objects).container;

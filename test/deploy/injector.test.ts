@@ -1207,6 +1207,44 @@ describe('kubectl kustomize deploy/injector', () => {
     },
   );
 
+  it('two installs in one namespace under namePrefixes of their own keep a CA and a serving certificate each, in Secrets of their own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vap-injector-two-prefixes-'));
+    try {
+      const installs = ['team-a-', 'team-b-'].map((namePrefix) => {
+        mkdirSync(join(dir, namePrefix));
+        writeFileSync(
+          join(dir, namePrefix, 'kustomization.yaml'),
+          stringify({
+            resources: [relative(join(dir, namePrefix), DIR)],
+            namePrefix,
+            transformers: [
+              relative(join(dir, namePrefix), join(ROOT, 'deploy', 'injector', 'follow-namespace')),
+            ],
+          }),
+        );
+        const { objects } = renderKustomization(join(dir, namePrefix));
+        const certificates = byKind(objects, 'Certificate');
+        const serving = certificates.find((c) => at(c, 'spec', 'isCA') !== true);
+        const ca = certificates.find((c) => at(c, 'spec', 'isCA') === true);
+        const caIssuer = byKind(objects, 'Issuer').find((i) => at(i, 'spec', 'ca') !== undefined);
+        const mounted = records(
+          at(injectorOf(objects).deployment, 'spec', 'template', 'spec', 'volumes'),
+        ).map((v) => at(v, 'secret', 'secretName'));
+        // Each install mounts what its serving Certificate writes, and its CA Issuer signs
+        // with what its CA Certificate writes.
+        expect(mounted).toEqual([at(serving, 'spec', 'secretName')]);
+        expect(at(caIssuer, 'spec', 'ca', 'secretName')).toBe(at(ca, 'spec', 'secretName'));
+        return certificates.map((c) => String(at(c, 'spec', 'secretName')));
+      });
+      // cert-manager re-issues a Secret another Certificate wrote: two Certificates writing
+      // one take turns, and one install's pods would serve the other's certificate.
+      const [a = [], b = []] = installs;
+      expect(a.filter((name) => b.includes(name))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('installs in two namespaces, and an overlay moving one, keep a webhook configuration each, calling its own Service', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vap-injector-two-namespaces-'));
     try {

@@ -2,7 +2,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createProxyApp, type ProxyApp } from '../app';
-import { checkSecretFiles } from '../config/secret-files';
+import { readStartFiles } from '../config/start-files';
 import type { ProxyConfig } from '../config/types';
 import { createLogger, type Logger } from '../ops/logger';
 import { logStartup } from '../ops/startup-log';
@@ -43,10 +43,12 @@ function youngCollection(): () => void {
 
 export async function runCommand(args: readonly string[]): Promise<number> {
   setFlagsFromString(WEBASSEMBLY_BASELINE_ONLY);
-  const config = configForCommand(args, process.env);
+  let config = configForCommand(args, process.env);
   // Before anything listens, as every other check of the configuration: a SIGTERM meanwhile
   // ends the process, which has nothing to drain yet.
-  const checked = await beforeStart((stop) => checkSecretFiles(config, process.env, stop));
+  const checked = await beforeStart(async (stop) => {
+    config = await readStartFiles(config, process.env, stop);
+  });
   if (!checked) return EXIT_OK;
   const logger = createLogger({ level: config.log.level });
   logStartup(logger, config, packageVersion());

@@ -1,5 +1,3 @@
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { shownValue } from '../visible-text';
 import { alternatives, type KeyIssue, type KeyNames, type KeyPath } from './errors';
 import { listenersCollide } from './listen';
@@ -27,8 +25,9 @@ const startsWith = (path: KeyPath, prefix: KeyPath): boolean =>
 /**
  * Rules that span keys: credentials and their secret sources, who mints for users without a
  * credential of their own, duplicates, listener collisions, margins, and that every secret
- * value or variable and the CA file are usable now. Secret files are read by
- * `checkSecretFiles`, asynchronously, before the proxy starts (and again before every mint).
+ * value or variable is usable now. Secret files are read by `checkSecretFiles`, and the CA
+ * file by `readCaFile`, asynchronously, before the proxy starts (a secret file again before
+ * every mint).
  */
 export function resolveConfig(
   raw: RawConfig,
@@ -53,7 +52,6 @@ export function resolveConfig(
   checkListeners(raw.users, raw.ops.listen, issues);
   checkListenerKeys(raw.users, issues);
   checkReplayBuffers(raw.proxy, issues);
-  if (vidispine.caFile !== undefined) checkCaFile(vidispine.caFile, issues);
   if (issues.length > 0) return issues;
   return {
     vidispine: { ...vidispine, admin, runAs },
@@ -358,34 +356,6 @@ function checkListenerKeys(users: readonly RawUser[], issues: Issues): void {
         problem: (n) =>
           `no request can act as this user: give it ${n.name(listen)}, or give another user's listener a selectUserHeader that may pick it`,
       });
-    }
-  });
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
-
-/** The CA file must hold at least one PEM certificate, and every one must parse. */
-function checkCaFile(file: string, issues: Issues): void {
-  const problem = (text: string) => issues.push({ path: ['vidispine', 'caFile'], problem: text });
-  const shownFile = shownValue(file);
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'latin1');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    problem(`cannot read file ${shownFile} (${code})`);
-    return;
-  }
-  const certificates = pem.match(PEM_CERTIFICATE) ?? [];
-  if (certificates.length === 0) {
-    problem(`${shownFile} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)`);
-    return;
-  }
-  certificates.forEach((certificate, i) => {
-    try {
-      new X509Certificate(certificate);
-    } catch {
-      problem(`certificate ${i + 1} in ${shownFile} cannot be parsed`);
     }
   });
 }

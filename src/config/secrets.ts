@@ -138,17 +138,10 @@ export function stuckReadLimit(threads: number): number {
 
 const STUCK_READ_LIMIT = stuckReadLimit(poolThreads(process.env.UV_THREADPOOL_SIZE));
 
-/** A read of `source` once the reads before it in its folder have settled. */
-function startRead(
-  source: Extract<SecretSource, { kind: 'file' }>,
-  env: NodeJS.ProcessEnv,
-): SecretRead {
-  const { path } = source;
+/** A read of `path` once the reads before it in its folder have settled. */
+function startRead(path: string, readFile: () => Promise<Buffer>): SecretRead {
   const folder = dirname(path);
-  const read = new SecretRead(lastReadIn.get(folder) ?? Promise.resolve(), () => {
-    refuseWhenHeld(source);
-    return readSecret(source, env);
-  });
+  const read = new SecretRead(lastReadIn.get(folder) ?? Promise.resolve(), readFile);
   const settled = read.bytes.then(
     () => undefined,
     () => undefined,
@@ -185,19 +178,43 @@ export function readSecretUntil(
   signal: AbortSignal,
 ): Promise<Buffer> {
   if (source.kind !== 'file') return readSecret(source, env);
-  const read = readsUnderWay.get(source.path) ?? startRead(source, env);
+  const read = () => {
+    refuseWhenHeld(source);
+    return readSecret(source, env);
+  };
+  return readFileUntil(source.path, read, signal, (how) =>
+    how === 'held'
+      ? new SecretReadHeldError(
+          failure(
+            source,
+            `${where(source)} was not read: the read of another secret file in its folder has not come back; is their volume stuck?`,
+          ).message,
+        )
+      : new SecretTimeoutError(failure(source, `${where(source)} was not read`).message),
+  );
+}
+
+/** Why a reader gave up on a file: its read waited for another in its folder, or is stuck. */
+export type GivenUp = 'held' | 'stuck';
+
+/**
+ * `readFile()` of `path`, read as secret files are (joined while under way, after the reads
+ * before it in its folder, counted by `stuckSecretReads` once given up on), and given up on
+ * with `givenUp`'s error when `signal` aborts: for another file read at start, such as
+ * `vidispine.caFile`, on a volume that may hang as a Secret's may.
+ */
+export function readFileUntil(
+  path: string,
+  readFile: () => Promise<Buffer>,
+  signal: AbortSignal,
+  givenUp: (how: GivenUp) => Error,
+): Promise<Buffer> {
+  const read = readsUnderWay.get(path) ?? startRead(path, readFile);
   return abortable(read.bytes, signal).catch((err: unknown) => {
     if (!signal.aborted) throw err;
-    if (!read.started) {
-      throw new SecretReadHeldError(
-        failure(
-          source,
-          `${where(source)} was not read: the read of another secret file in its folder has not come back; is their volume stuck?`,
-        ).message,
-      );
-    }
-    if (readsUnderWay.get(source.path) === read) readsGivenUp.add(read);
-    throw new SecretTimeoutError(failure(source, `${where(source)} was not read`).message);
+    if (!read.started) throw givenUp('held');
+    if (readsUnderWay.get(path) === read) readsGivenUp.add(read);
+    throw givenUp('stuck');
   });
 }
 

@@ -55,6 +55,11 @@ export type VidispineConfig = Readonly<
     admin?: Credential;
     /** A `_runas` service account used for `GET /API/token` + `RunAs: {name}`. */
     runAs?: Credential;
+    /**
+     * The bytes of `caFile`, read once before the proxy starts (`readCaFile`): what TLS
+     * connections to Vidispine verify against, without reading the file again.
+     */
+    ca?: Buffer;
   }
 >;
 

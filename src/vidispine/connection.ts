@@ -51,14 +51,16 @@ export interface Trust {
 /**
  * What a TLS connection to Vidispine verifies against: Node's roots plus `caFile`, an extra CA
  * added to the bundle, not put in its place; nothing to set over http.
- * The file is read here, once: call it at start and hand the result to every pool, so a file
- * changed or removed later (configuration is read at start) cannot fail a request.
+ * The commands hand over the bytes read before anything listens (`ca`, from `readCaFile`), so
+ * no volume is read again here. A configuration built in code without them has its file read
+ * now, once: call it at start and hand the result to every pool, so a file changed or
+ * removed later (configuration is read at start) cannot fail a request.
  */
-export function trustedCas(vidispine: Pick<VidispineConfig, 'url' | 'caFile'>): Trust {
-  const { caFile } = vidispine;
+export function trustedCas(vidispine: Pick<VidispineConfig, 'url' | 'caFile' | 'ca'>): Trust {
+  const { caFile, ca } = vidispine;
   if (!isSecure(vidispine.url)) return {};
   if (caFile === undefined) return { rejectUnauthorized: true };
-  return { rejectUnauthorized: true, ca: [...rootCertificates, readCa(caFile)] };
+  return { rejectUnauthorized: true, ca: [...rootCertificates, ca ?? readCa(caFile)] };
 }
 
 /** An agent for connections to `url` with the given pool settings, verifying with `trust`. */

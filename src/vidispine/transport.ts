@@ -53,7 +53,7 @@ export class NotConnectedError extends Error {
 }
 
 export function createTransport(
-  vidispine: Pick<VidispineConfig, 'url' | 'caFile'>,
+  vidispine: Pick<VidispineConfig, 'url' | 'caFile' | 'ca'>,
 ): VidispineTransport {
   const base = vidispine.url;
   // No socket limit: a queue would count against the mint timeout (60 users minting at once

@@ -5,7 +5,7 @@
  */
 import { rootCertificates } from 'node:tls';
 import { configFromObject, loadConfig } from '../../src/config/load';
-import { configErrorOf } from '../support/config-fixtures';
+import { checkedConfigErrorOf, configErrorOf, loadChecked } from '../support/config-fixtures';
 import { tempFolder } from '../support/files';
 
 const { file } = tempFolder('credentials');
@@ -209,17 +209,23 @@ describe('messages never echo a secret', () => {
 });
 
 describe('the CA file', () => {
-  it('must hold PEM certificates that parse', () => {
+  const checkedProblems = async (env: NodeJS.ProcessEnv): Promise<string> =>
+    (await checkedConfigErrorOf({ env })).message;
+
+  it('must hold PEM certificates that parse, read before the proxy starts', async () => {
     const garbage = file('this is not a certificate\n');
-    expect(problems(() => fromEnv({ ...PW, VIDISPINE_CA_FILE: garbage }))).toContain(
+    expect(await checkedProblems({ ...PW, VIDISPINE_CA_FILE: garbage })).toContain(
       `VIDISPINE_CA_FILE: ${garbage} holds no PEM certificate`,
     );
     const broken = file('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
-    expect(problems(() => fromEnv({ ...PW, VIDISPINE_CA_FILE: broken }))).toContain(
+    expect(await checkedProblems({ ...PW, VIDISPINE_CA_FILE: broken })).toContain(
       `VIDISPINE_CA_FILE: certificate 1 in ${broken} cannot be parsed`,
     );
-    const good = file(rootCertificates.slice(0, 3).join('\n'));
-    expect(fromEnv({ ...PW, VIDISPINE_CA_FILE: good }).vidispine.caFile).toBe(good);
+    const pem = rootCertificates.slice(0, 3).join('\n');
+    const good = file(pem);
+    const { vidispine } = await loadChecked({ env: { ...PW, VIDISPINE_CA_FILE: good } });
+    expect(vidispine.caFile).toBe(good);
+    expect(vidispine.ca?.toString('latin1')).toBe(pem);
   });
 });
 

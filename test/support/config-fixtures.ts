@@ -1,7 +1,7 @@
 /** Configuration pieces for tests that build a configuration without loading a file. */
 import { ConfigError } from '../../src/config/errors';
 import { configFromObject, loadConfig, type LoadOptions } from '../../src/config/load';
-import { checkSecretFiles } from '../../src/config/secret-files';
+import { readStartFiles } from '../../src/config/start-files';
 import type {
   Credential,
   ProxyConfig,
@@ -65,13 +65,11 @@ export function configErrorOf(fn: () => unknown): ConfigError {
 }
 
 /**
- * The configuration `opts` describe, its secret files read as `run` and `check` read them
- * before anything starts: what a command refuses with exit 2.
+ * The configuration `opts` describe, its secret files and CA file read as `run` and `check`
+ * read them before anything starts: what a command refuses with exit 2.
  */
 export async function loadChecked(opts: LoadOptions): Promise<ProxyConfig> {
-  const config = loadConfig(opts);
-  await checkSecretFiles(config, opts.env);
-  return config;
+  return readStartFiles(loadConfig(opts), opts.env);
 }
 
 /** The ConfigError `loadChecked(opts)` rejects with; anything else, or nothing, fails the test. */

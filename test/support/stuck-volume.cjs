@@ -5,7 +5,9 @@
  * does nothing for a regular file, is dropped, so opening it blocks the thread that opens it
  * (one of libuv's pool threads, or the main thread for a synchronous open) until something
  * opens the FIFO for writing (the volume answering at last), or for good. Each
- * such open logs `{"event":"test_volume_stuck"}` first, so a test knows the process is in it.
+ * such open logs `{"event":"test_volume_stuck"}` first, so a test knows the process is in it
+ * (a test can count them too: a regular file named there opens as ever). `readFileSync` of a
+ * named path opens it through `openSync`, as Node's own does without a word.
  */
 const fs = require('node:fs');
 
@@ -22,3 +24,13 @@ const openSync = fs.openSync;
 fs.openSync = (path, flags, ...rest) => openSync(path, blocking(path, flags), ...rest);
 const openAsync = fs.open;
 fs.open = (path, flags, ...rest) => openAsync(path, blocking(path, flags), ...rest);
+const readFileSync = fs.readFileSync;
+fs.readFileSync = (path, ...rest) => {
+  if (typeof path !== 'string' || !stuck.has(path)) return readFileSync(path, ...rest);
+  const fd = fs.openSync(path, fs.constants.O_RDONLY);
+  try {
+    return readFileSync(fd, ...rest);
+  } finally {
+    fs.closeSync(fd);
+  }
+};

@@ -1,0 +1,87 @@
+/**
+ * `vidispine.caFile`, read once before anything listens, as the secret files are
+ * (`secret-files.ts`): without blocking the main thread and bounded by the mint timeout. A
+ * synchronous read of a volume that stopped answering (a network or CSI mount) held the main
+ * thread, and with it SIGTERM and SIGINT, for good. The bytes read are the ones every TLS
+ * connection to Vidispine verifies against (`trustedCas`): the file is not read again.
+ */
+import { X509Certificate } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { shownValue } from '../visible-text';
+import { ConfigError } from './errors';
+import { SecretVolumeError } from './secret-files';
+import { readFileUntil } from './secrets';
+import type { ProxyConfig } from './types';
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** What is wrong with a CA file's text: it must hold PEM certificates, and every one must parse. */
+export function caFileProblems(file: string, pem: string): string[] {
+  const shownFile = shownValue(file);
+  const certificates = pem.match(PEM_CERTIFICATE) ?? [];
+  if (certificates.length === 0) {
+    return [`${shownFile} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)`];
+  }
+  return certificates.flatMap((certificate, i) => {
+    try {
+      new X509Certificate(certificate);
+      return [];
+    } catch {
+      return [`certificate ${i + 1} in ${shownFile} cannot be parsed`];
+    }
+  });
+}
+
+/** A read the volume did not answer: its message says so, the key is named by the caller. */
+class CaReadError extends Error {}
+
+/** The file's bytes; opening never waits for a writer (a FIFO in its place reads as empty). */
+async function readCa(file: string): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The configuration with the bytes of its `vidispine.caFile` (`vidispine.ca`), read within
+ * `vidispine.mintTimeoutSeconds` or until `stop` aborts. Throws a `ConfigError` naming the key
+ * for a file that cannot be read or holds no usable certificate, a `SecretVolumeError` for one
+ * not read in time (its read, stuck in its volume, is counted as a secret file's is, so the
+ * process ends by a signal rather than wait for it).
+ */
+export async function readCaFile(config: ProxyConfig, stop?: AbortSignal): Promise<ProxyConfig> {
+  const file = config.vidispine.caFile;
+  if (file === undefined) return config;
+  const key = config.names.name(['vidispine', 'caFile']);
+  const seconds = config.vidispine.mintTimeoutSeconds;
+  const timeout = AbortSignal.timeout(seconds * 1000);
+  const signal = stop === undefined ? timeout : AbortSignal.any([timeout, stop]);
+  const within = `within ${seconds} s (${config.names.name(['vidispine', 'mintTimeoutSeconds'])})`;
+  let ca: Buffer;
+  try {
+    ca = await readFileUntil(
+      file,
+      () => readCa(file),
+      signal,
+      (how) =>
+        how === 'held'
+          ? new CaReadError(
+              `file ${shownValue(file)} was not read: the read of a secret file in its folder has not come back; is their volume stuck?`,
+            )
+          : new CaReadError(
+              `file ${shownValue(file)} was not read ${within}: is its volume stuck?`,
+            ),
+    );
+  } catch (err) {
+    if (err instanceof CaReadError) throw new SecretVolumeError(`${key}: ${err.message}`);
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError({ key, problem: `cannot read file ${shownValue(file)} (${code})` });
+  }
+  const problems = caFileProblems(file, ca.toString('latin1'));
+  if (problems.length > 0) throw new ConfigError(problems.map((problem) => ({ key, problem })));
+  return { ...config, vidispine: { ...config.vidispine, ca } };
+}

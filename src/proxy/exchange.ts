@@ -44,6 +44,10 @@ import { replayed, verdictOn401 } from './verdict';
 import { retriesOnFreshConnection } from './retry';
 import { authenticates } from '../vidispine/acceptance';
 
+/** Said to a client whose request the shutdown cut while its body was still coming. */
+const SHUTTING_DOWN_UNSENT =
+  'the proxy is shutting down: the request was not sent whole to Vidispine';
+
 /**
  * One admitted request, step by step:
  * 1. `arrived`: a body to hold starts being read, before the request's turn comes;
@@ -368,9 +372,14 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
   /**
    * The proxy stops with this answer under way: it is cut as Vidispine failing would cut
    * it, with a reset where only the close of the connection would tell where it ends. A
-   * request still waiting for its token is answered 503 instead.
+   * request still waiting for its token, or whose body is still coming, is answered 503
+   * instead.
    */
   cut(): void {
+    if (!this.res.headersSent && !this.req.complete && !this.clientGone) {
+      this.refuseUnfinished();
+      return;
+    }
     if (this.tokenWait !== undefined && !this.res.headersSent) {
       // Nothing went upstream yet: a plain 503 says so, where a reset would leave the client
       // guessing whether the request was done.
@@ -382,6 +391,25 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       return;
     }
     if (this.res.headersSent && !this.res.writableFinished) this.cutWritten();
+  }
+
+  /**
+   * The body is still on its way: Vidispine cannot have done a request it has not had
+   * whole, so a 503 tells the client so, where nginx and Envoy only close the connection
+   * and leave it to guess whether an upload was applied. What went upstream is aborted.
+   * A client still writing may take the close for a reset before it reads this (Node's
+   * client does; curl reads it): it is no worse off than with the bare close.
+   */
+  private refuseUnfinished(): void {
+    this.tokenWait?.abort();
+    this.req.unpipe();
+    const upstreamReq = this.upstreamReq;
+    this.upstreamReq = undefined;
+    upstreamReq?.destroy();
+    sendPlain(this.res, 503, SHUTTING_DOWN_UNSENT, { 'Retry-After': '1', Connection: 'close' });
+    // Answered, the request is no longer Node's to close with its connection: closed here,
+    // its body's idle timer (`watchBodyIdle`) stops too.
+    this.req.socket.once('close', () => this.req.destroy());
   }
 
   /** The client's response closed; unless it finished, the client went away. */

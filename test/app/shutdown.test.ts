@@ -3,6 +3,7 @@
  * listeners only close (no deadline) or are destroyed (at once).
  */
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { ShutdownCoordinator } from '../../src/ops/shutdown';
 import { createSimulator } from '../../src/simulator';
 import { call } from '../support/http';
@@ -84,5 +85,37 @@ describe('shutdown of the whole app', () => {
     expect(answer.headers.connection).toBe('close');
     expect(answer.text).toBe('no Vidispine token for user alice: the proxy is shutting down\n');
     expect(r.sim.calls({ endpoint: 'api' })).toBe(0);
+  });
+
+  it('answers 503 to an upload still being sent when the drain window ends, and aborts it upstream', async () => {
+    r = await startApp({ raw: { proxy: { accessLog: true } } });
+    const size = 2 * 1024 * 1024;
+    const client = net.connect(r.port(), '127.0.0.1');
+    const received: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => received.push(chunk));
+    client.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+    client.write(`PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+    client.write(Buffer.alloc(size / 2, 1));
+    await until(() => r.sim.inFlightRequests() === 1);
+    const shutdown = coordinator(r, 0.2);
+    void shutdown.begin('SIGTERM');
+    expect(await shutdown.done).toBe(0);
+    await closed;
+    // Before: the connection closed with no answer, the client left to guess.
+    const answer = Buffer.concat(received).toString('latin1');
+    expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answer).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(answer).toMatch(
+      /\r\n\r\nthe proxy is shutting down: the request was not sent whole to Vidispine\n$/,
+    );
+    expect(steps(r)).toEqual(['begin', 'close_listeners', 'drain_timeout', 'exit']);
+    // Logged with the status the client got.
+    const finished = r.logs
+      .map((line) => JSON.parse(line) as { event?: string; status?: number; method?: string })
+      .filter((l) => l.event === 'request');
+    expect(finished.map((l) => [l.method, l.status])).toEqual([['PUT', 503]]);
+    await until(() => r.sim.inFlightRequests() === 0, 5000, 'the upstream request to end');
   });
 });

@@ -84,6 +84,22 @@ export function isWholeAnswerWithoutBody(status: number, err: unknown): boolean 
   return statusEndsAtHead(status) && errorCode(err) === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
 }
 
+/**
+ * undici's error for an answer whose head (`status` 0: none was taken) did not parse. Once
+ * the head named a `Content-Length`, undici reports any parse error in it (a
+ * `Transfer-Encoding` beside it, a second one, a bad field after it) as a body falling short
+ * of that length, which would send the operator looking at a body that never came: it is
+ * told as the bad head it is, as `node:http` tells it.
+ */
+export function pooledFailure(status: number, err: Error): Error {
+  return status === 0 && errorCode(err) === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+    ? new UpstreamProtocolError(HEAD_NOT_PARSED)
+    : err;
+}
+
+const HEAD_NOT_PARSED =
+  'Response does not match the HTTP/1.1 protocol (its head did not parse after its Content-Length)';
+
 /** undici's refusal of a request it cannot put on the wire (a control byte in the path). */
 export function isUnsendableRequest(err: unknown): boolean {
   return errorCode(err) === 'UND_ERR_INVALID_ARG';

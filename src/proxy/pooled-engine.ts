@@ -12,6 +12,7 @@ import {
   UpstreamResetError,
   UpstreamTimeoutError,
   isWholeAnswerWithoutBody,
+  pooledFailure,
 } from './errors';
 import { answerStatusProblem, transferCodingProblem } from './headers';
 
@@ -174,7 +175,7 @@ class PooledCall implements Attempt, Dispatcher.DispatchHandler {
       return;
     }
     this.done = true;
-    this.exchange.onUpstreamError(this, err, this.mayBeReused);
+    this.exchange.onUpstreamError(this, pooledFailure(this.status, err), this.mayBeReused);
   }
 
   /** Vidispine's answer to this attempt; `false` holds its body back. */

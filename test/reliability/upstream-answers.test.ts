@@ -117,6 +117,35 @@ describe('bytes that are not HTTP', () => {
   });
 });
 
+describe('a head whose framing the parser refuses, after a Content-Length', () => {
+  const requests = [
+    ['without a body (undici)', 'GET /API/bad HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['with a body (node:http)', 'POST /API/bad HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi'],
+  ];
+  // undici reports any parse error once a Content-Length was read as a body cut short.
+  it.each([
+    [
+      'with Transfer-Encoding',
+      'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    ],
+    ['twice, unlike', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'],
+    ['then a bad header', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nBro ken: x\r\n\r\nab'],
+  ])('%s: 502, logged as a bad head on both engines', async (_name, bytes) => {
+    upstream.respond = answering(bytes);
+    for (const [, request] of requests) {
+      const result = await rawRequest(h.port, request);
+      expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
+        [502, 'Vidispine sent an answer that is not valid HTTP\n'],
+      ]);
+    }
+    expect(h.observer.upstreamErrors).toEqual(['protocol', 'protocol']);
+    const [pooled, streamed] = h.observer.upstreamErrorDetails.slice(-2);
+    expect(streamed).toMatch(/^Parse Error: /);
+    // Before: "Response body length does not match content-length header".
+    expect(pooled).toMatch(/^Response does not match the HTTP\/1\.1 protocol \(/);
+  });
+});
+
 describe('an answer with more header fields than Node keeps by default', () => {
   // Node's HTTP client kept the first 1,000 or so and dropped the rest without a word.
   let fields = '';

@@ -37,6 +37,8 @@ export class RecordingObserver implements ForwardObserver {
   started = 0;
   finished: { user: string; method: string; status: number }[] = [];
   upstreamErrors: UpstreamErrorReason[] = [];
+  /** What the log line of each says went wrong. */
+  upstreamErrorDetails: string[] = [];
   unauthorized: { user: string; retried: boolean }[] = [];
   requestStarted(): void {
     this.started += 1;
@@ -44,8 +46,9 @@ export class RecordingObserver implements ForwardObserver {
   requestFinished(user: string, method: string, status: number): void {
     this.finished.push({ user, method, status });
   }
-  upstreamError(reason: UpstreamErrorReason): void {
+  upstreamError(reason: UpstreamErrorReason, _user: string, detail: string): void {
     this.upstreamErrors.push(reason);
+    this.upstreamErrorDetails.push(detail);
   }
   upstreamUnauthorized(user: string, retried: boolean): void {
     this.unauthorized.push({ user, retried });

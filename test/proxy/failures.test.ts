@@ -134,6 +134,52 @@ describe('a request waiting for one of maxSockets connections', () => {
   });
 });
 
+describe('a client that leaves while its request waits for one of maxSockets connections', () => {
+  // What Vidispine would be asked by a client already gone, on a connection others wait for.
+  it.each([
+    ['without a body (undici)', 'DELETE /API/item/VX-1 HTTP/1.1\r\nHost: x\r\n\r\n'],
+    [
+      'with a body held for replay',
+      'PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nsmall',
+    ],
+    [
+      'with a body it waits for 100 to send',
+      'PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n',
+    ],
+  ])('%s: never sent once a connection frees, logged 499', async (_, request) => {
+    const h = await startHarness({ vidispine: { maxSockets: 1 } });
+    try {
+      await call(h.port, { path: '/API/whoami' });
+      await call(h.port, { method: 'PUT', path: '/API/import/raw', body: 'x' });
+      const apiCalls = h.sim.calls({ endpoint: 'api' });
+      // Each engine's one connection held: a slow answer, an upload half sent.
+      const slow = call(h.port, { path: '/API/slow?ms=300' });
+      const upload = openUpload(h.port, 2 * MiB);
+      upload.req.write(Buffer.alloc(MiB, 1));
+      await until(() => h.sim.inFlightRequests() === 2);
+      const logged = h.observer.finished.length;
+      const client = net.connect(h.port, '127.0.0.1');
+      client.on('error', () => undefined);
+      client.write(request);
+      await until(() => h.listeners[0].inFlight() === 3);
+      client.destroy();
+      await until(() => h.observer.finished.length > logged);
+      expect(h.observer.finished[logged].status).toBe(499);
+      upload.req.end(Buffer.alloc(MiB, 1));
+      expect((await slow).status).toBe(200);
+      expect((await upload.reply).status).toBe(200);
+      // Behind whatever else each engine's queue held, once it was sent.
+      await call(h.port, { path: '/API/whoami' });
+      await call(h.port, { method: 'PUT', path: '/API/import/raw', body: 'x' });
+      // The two that held the connections and the two after: nothing for the client that left.
+      expect(h.sim.calls({ endpoint: 'api' })).toBe(apiCalls + 4);
+      expect(h.observer.upstreamErrors).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('a request with a body waiting for one of maxSockets connections', () => {
   const held = 2 * MiB;
   /** An upload the client keeps open halfway: it holds the one connection for bodies. */

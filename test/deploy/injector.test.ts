@@ -1550,30 +1550,37 @@ describe('kubectl kustomize deploy/injector/base with the provided-ca component'
     );
   });
 
-  it('your namePrefix: with follow-namespace under transformers and the Service name given to certificates.sh, the webhook is called under the name its certificate holds', () => {
-    const { root, example } = operatorCopy('prefixed');
-    const service = 'team-a-vidispine-auth-proxy-injector';
-    const r = runTool('bash', [join(root, SCRIPT), example, 'vidispine-auth-proxy', service]);
-    expect([r.status, r.stderr]).toEqual([0, '']);
-    const app = join(dir, 'prefixed-app');
-    mkdirSync(app);
-    writeFileSync(
-      join(app, 'kustomization.yaml'),
-      stringify({
-        resources: [relative(app, example)],
-        namePrefix: 'team-a-',
-        transformers: [relative(app, join(root, 'deploy', 'injector', 'follow-namespace'))],
-      }),
-    );
-    const { objects } = renderKustomization(app);
-    expect(wiringProblems(objects)).toEqual([]);
-    expect(providedCaProblems(objects, example)).toEqual([]);
-    const { dnsName } = tlsTarget(objects);
-    expect(dnsName).toBe(`${service}.vidispine-auth-proxy.svc`);
-    expect(new X509Certificate(file(example, 'tls.crt')).subjectAltName).toBe(
-      `DNS:${dnsName}, DNS:${dnsName}.cluster.local`,
-    );
-  });
+  it.each([
+    ['namePrefix', { namePrefix: 'team-a-' }, 'team-a-vidispine-auth-proxy-injector'],
+    // The Secret kustomize generates is renamed <name><suffix>-<hash>: the Deployment must
+    // mount that one, not a name the transformer made up for cert-manager's Secrets.
+    ['nameSuffix', { nameSuffix: '-team-a' }, 'vidispine-auth-proxy-injector-team-a'],
+  ])(
+    'your %s: with follow-namespace under transformers and the Service name given to certificates.sh, the webhook is called under the name its certificate holds',
+    (label, names, service) => {
+      const { root, example } = operatorCopy(label);
+      const r = runTool('bash', [join(root, SCRIPT), example, 'vidispine-auth-proxy', service]);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      const app = join(dir, `${label}-app`);
+      mkdirSync(app);
+      writeFileSync(
+        join(app, 'kustomization.yaml'),
+        stringify({
+          resources: [relative(app, example)],
+          ...names,
+          transformers: [relative(app, join(root, 'deploy', 'injector', 'follow-namespace'))],
+        }),
+      );
+      const { objects } = renderKustomization(app);
+      expect(wiringProblems(objects)).toEqual([]);
+      expect(providedCaProblems(objects, example)).toEqual([]);
+      const { dnsName } = tlsTarget(objects);
+      expect(dnsName).toBe(`${service}.vidispine-auth-proxy.svc`);
+      expect(new X509Certificate(file(example, 'tls.crt')).subjectAltName).toBe(
+        `DNS:${dnsName}, DNS:${dnsName}.cluster.local`,
+      );
+    },
+  );
 
   it("certificates.sh names the namespace it is given (or the base's) and keeps the CA when it renews", () => {
     const copy = operatorCopy('webhooks', 'webhooks');

@@ -31,7 +31,7 @@ export interface CheckRow {
 }
 
 export async function checkCommand(args: readonly string[]): Promise<number> {
-  const config = await readStartFiles(configForCommand(args, process.env), process.env);
+  const config = await readStartFiles(await configForCommand(args, process.env), process.env);
   const tokens = createTokenStoreFor(config);
   try {
     const rows = await Promise.all(config.users.map((u) => checkUser(config, u, tokens)));

@@ -4,19 +4,28 @@
  * naming the key (exit 2); a listener that cannot open is exit 1.
  */
 import { type InjectorConfig, loadInjectorConfig } from '../config/injector';
+import { withConfigBytes } from '../config/load';
 import { CertificateError, type LoadedCertificate, loadCertificate } from '../inject/certificate';
 import { certificateFields, createWebhook } from '../inject/webhook';
 import { createLogger } from '../ops/logger';
-import { serveUntilStopped } from '../ops/shutdown';
+import { beforeStart, serveUntilStopped } from '../ops/shutdown';
 import { packageVersion } from '../version';
+import { EXIT_OK } from './exit';
 import { parseConfigArgs } from './options';
 
-/** The configuration, with the serving pair loaded once to prove it works. */
-function load(args: readonly string[]): { config: InjectorConfig; certificate: LoadedCertificate } {
+interface Loaded {
+  readonly config: InjectorConfig;
+  readonly certificate: LoadedCertificate;
+}
+
+/**
+ * The configuration, with the serving pair loaded once to prove it works. Its file is read
+ * off the main thread, given up on when `stop` aborts (`withConfigBytes`).
+ */
+async function load(args: readonly string[], stop: AbortSignal): Promise<Loaded> {
   let certificate: LoadedCertificate | undefined;
   const config = loadInjectorConfig({
-    ...parseConfigArgs(args),
-    env: process.env,
+    ...(await withConfigBytes({ ...parseConfigArgs(args), env: process.env }, stop)),
     verify({ webhook }) {
       try {
         certificate = loadCertificate(webhook);
@@ -33,7 +42,14 @@ function load(args: readonly string[]): { config: InjectorConfig; certificate: L
 }
 
 export async function injectCommand(args: readonly string[]): Promise<number> {
-  const { config, certificate } = load(args);
+  let loaded: Loaded | undefined;
+  // Before anything listens: a SIGTERM or SIGINT while a file's volume does not answer ends
+  // the process, which has nothing to drain yet.
+  const checked = await beforeStart(async (stop) => {
+    loaded = await load(args, stop);
+  });
+  if (!checked || loaded === undefined) return EXIT_OK;
+  const { config, certificate } = loaded;
   const logger = createLogger({ level: config.log.level });
   const { names: _names, ...settings } = config;
   logger.info(

@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/errors';
-import { loadConfig } from '../config/load';
+import { loadConfig, withConfigBytes } from '../config/load';
 import type { ProxyConfig } from '../config/types';
 import { messageOf } from '../error-message';
 
@@ -39,7 +39,14 @@ export function parseConfigArgs(args: readonly string[]): { file?: string } {
   return file === undefined ? {} : { file };
 }
 
-/** The configuration from `--config FILE`, `CONFIG_FILE` or the environment; throws `ConfigError`. */
-export function configForCommand(args: readonly string[], env: NodeJS.ProcessEnv): ProxyConfig {
-  return loadConfig({ ...parseConfigArgs(args), env });
+/**
+ * The configuration from `--config FILE`, `CONFIG_FILE` or the environment, its file read
+ * without blocking the main thread, given up on when `stop` aborts; throws `ConfigError`.
+ */
+export async function configForCommand(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  stop?: AbortSignal,
+): Promise<ProxyConfig> {
+  return loadConfig(await withConfigBytes({ ...parseConfigArgs(args), env }, stop));
 }

@@ -14,7 +14,7 @@ import { resolveConfig } from './resolve';
 import { fileSchema, type LogLevel, logLevelSchema, type ProblemParams } from './schema';
 import { nearest, unknownKeyProblem } from './suggest';
 import type { ProxyConfig } from './types';
-import { readYamlFile } from './yaml-file';
+import { readConfigFile, readYamlFile } from './yaml-file';
 
 /** The variable that names the YAML file when `--config` is not given. */
 export const CONFIG_FILE_VARIABLE = 'CONFIG_FILE';
@@ -26,6 +26,34 @@ export interface LoadOptions {
   /** YAML file from `--config`; falls back to `env.CONFIG_FILE`. */
   readonly file?: string;
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * The file's bytes, read beforehand without blocking (`withConfigBytes`), as the commands
+   * do; without them the file is read synchronously when loaded.
+   */
+  readonly bytes?: Buffer;
+}
+
+/** The YAML file `opts` name, and the setting that names it, if any. */
+function namedFile(opts: LoadOptions): { file: string; setting: string } | undefined {
+  // The file is named by the setting the user gave, so a path that cannot be read is
+  // reported under the name they would look for.
+  if (opts.file !== undefined) return { file: opts.file, setting: '--config' };
+  const file = opts.env[CONFIG_FILE_VARIABLE] || undefined;
+  return file === undefined ? undefined : { file, setting: CONFIG_FILE_VARIABLE };
+}
+
+/**
+ * `opts` with the bytes of the file they name (`readConfigFile`): read off the main thread, so
+ * that a SIGTERM or SIGINT can abort the wait through `stop` while its volume does not answer.
+ * Throws `ConfigError` for a file that cannot be read or is too large.
+ */
+export async function withConfigBytes<O extends LoadOptions>(
+  opts: O,
+  stop?: AbortSignal,
+): Promise<O> {
+  const named = namedFile(opts);
+  if (named === undefined || opts.bytes !== undefined) return opts;
+  return { ...opts, bytes: await readConfigFile(named.file, named.setting, stop) };
 }
 
 /**
@@ -56,13 +84,8 @@ export interface ConfigSource {
 
 /** `--config FILE`, else `CONFIG_FILE`, else the environment through `environment`. */
 export function configSource(opts: LoadOptions, environment: EnvironmentMapping): ConfigSource {
-  // The file is named by the setting the user gave, so a path that cannot be read is
-  // reported under the name they would look for.
-  const [file, setting] =
-    opts.file !== undefined
-      ? [opts.file, '--config']
-      : [opts.env[CONFIG_FILE_VARIABLE] || undefined, CONFIG_FILE_VARIABLE];
-  if (file === undefined) {
+  const named = namedFile(opts);
+  if (named === undefined) {
     const { raw, issues } = environment.fromEnv(opts.env);
     return {
       raw,
@@ -73,7 +96,7 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
   }
   const knownKeys = (path: KeyPath) => keysAt(environment.schema, path);
   return {
-    raw: readYamlFile(file, setting, knownKeys),
+    raw: readYamlFile(named.file, named.setting, knownKeys, opts.bytes),
     names: YAML_NAMES,
     fromFile: true,
     // Beside a file only the log level's variable is read: a slip of it would go unseen.

@@ -1,8 +1,10 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import type { Document, ErrorCode, LineCounter, Pair } from 'yaml';
 import { shownKeyPath, shownValue } from '../visible-text';
 import { ConfigError, type ConfigIssue, type KeyPath, keyPath } from './errors';
+import { readFileUntil } from './secrets';
 
 /**
  * A configuration file is a few KiB; past this it is not one (`--config /dev/zero` would
@@ -179,11 +181,17 @@ function yamlModule(): typeof import('yaml') {
  * The content of the YAML configuration `file` (named by `setting`, `--config` or
  * `CONFIG_FILE`), or a `ConfigError` that says where it is wrong — by line, column and key
  * path, never by quoting the file, whose values include passwords. A FIFO (`<(…)`) is read to
- * its end; anything past `MAX_CONFIG_BYTES` is refused. A key with nothing under it
- * (`token:`) is `null` here; the schema decides what that means.
+ * its end; anything past `MAX_CONFIG_BYTES` is refused. `bytes` are the file's, read
+ * beforehand (`readConfigFile`); without them the file is read now. A key with nothing under
+ * it (`token:`) is `null` here; the schema decides what that means.
  */
-export function readYamlFile(file: string, setting: string, knownKeys: KnownKeys): unknown {
-  const text = decodeUtf8(file, readBounded(file, setting));
+export function readYamlFile(
+  file: string,
+  setting: string,
+  knownKeys: KnownKeys,
+  bytes: Buffer = readBounded(file, setting),
+): unknown {
+  const text = decodeUtf8(file, bytes);
   const yaml = yamlModule();
   const lines = new yaml.LineCounter();
   // merge: Helm-minded users write `<<: *defaults`; the alias limits apply to it as well.
@@ -224,7 +232,57 @@ export function readYamlFile(file: string, setting: string, knownKeys: KnownKeys
   return topLevel(value, file, setting);
 }
 
-/** At most `MAX_CONFIG_BYTES + 1` bytes of `file`, read to its end (a FIFO too). */
+/**
+ * The bytes of the YAML configuration `file` (named by `setting`), read without blocking the
+ * main thread, as secret files are (`readFileUntil`), and given up on when `stop` aborts. A
+ * file on a volume that stopped answering (a network or CSI mount gone away) otherwise held
+ * the main thread, and with it the SIGTERM and SIGINT handlers of `run` and `inject`, for
+ * good. No timeout: none is known before the file is read, and a FIFO (`--config <(…)`)
+ * waits for its writer. A read left stuck is counted as a secret file's is
+ * (`stuckSecretReads`), so a signal ends the process rather than wait for it.
+ */
+export async function readConfigFile(
+  file: string,
+  setting: string,
+  stop: AbortSignal = new AbortController().signal,
+): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFileUntil(
+      file,
+      () => readToEnd(file),
+      stop,
+      () => new Error(`${setting}: ${shownValue(file)} was not read: stopped`),
+    );
+  } catch (err) {
+    if (stop.aborted) throw err;
+    throw unreadable(file, setting, err);
+  }
+  return withinLimit(file, setting, bytes);
+}
+
+/**
+ * At most `MAX_CONFIG_BYTES + 1` bytes of `file`, read to its end in one of Node's pool
+ * threads. Opened blocking: a FIFO waits for its writer, as the shell's `<(…)` has one.
+ */
+async function readToEnd(file: string): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY);
+  try {
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) {
+      ({ bytesRead: n } = await handle.read(buffer, length, buffer.length - length, null));
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * At most `MAX_CONFIG_BYTES + 1` bytes of `file`, read to its end (a FIFO too) on the main
+ * thread: for a configuration loaded in code without its bytes read beforehand.
+ */
 function readBounded(file: string, setting: string): Buffer {
   const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
   let length = 0;
@@ -235,22 +293,31 @@ function readBounded(file: string, setting: string): Buffer {
       n = readSync(fd, buffer, length, buffer.length - length, null);
     }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    const why = code === 'EISDIR' ? ': it is a directory; give the path of the YAML file' : '';
-    throw new ConfigError({
-      key: setting,
-      problem: `cannot read ${shownValue(file)}${why} (${code})`,
-    });
+    throw unreadable(file, setting, err);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  if (length > MAX_CONFIG_BYTES) {
+  return withinLimit(file, setting, buffer.subarray(0, length));
+}
+
+function unreadable(file: string, setting: string, err: unknown): ConfigError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  const why = code === 'EISDIR' ? ': it is a directory; give the path of the YAML file' : '';
+  return new ConfigError({
+    key: setting,
+    problem: `cannot read ${shownValue(file)}${why} (${code})`,
+  });
+}
+
+/** `bytes`, unless there are more than a configuration file holds. */
+function withinLimit(file: string, setting: string, bytes: Buffer): Buffer {
+  if (bytes.length > MAX_CONFIG_BYTES) {
     throw new ConfigError({
       key: setting,
       problem: `${shownValue(file)} is too large for a configuration file (more than ${MAX_CONFIG_BYTES} bytes)`,
     });
   }
-  return buffer.subarray(0, length);
+  return bytes;
 }
 
 /**

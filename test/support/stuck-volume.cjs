@@ -13,9 +13,10 @@ const fs = require('node:fs');
 
 const stuck = new Set((process.env.STUCK_VOLUME ?? '').split(':').filter(Boolean));
 const blocking = (path, flags) => {
-  if (!stuck.has(String(path)) || typeof flags !== 'number') return flags;
+  if (!stuck.has(String(path))) return flags;
   process.stdout.write(`${JSON.stringify({ event: 'test_volume_stuck', path: String(path) })}\n`);
-  return flags & ~fs.constants.O_NONBLOCK;
+  // A flag string ('r') never asks for O_NONBLOCK: such an open blocks as it is.
+  return typeof flags === 'number' ? flags & ~fs.constants.O_NONBLOCK : flags;
 };
 
 const open = fs.promises.open;

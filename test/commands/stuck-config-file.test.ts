@@ -1,0 +1,124 @@
+/**
+ * The configuration file (`--config`, `CONFIG_FILE`) on a volume that stops answering (a
+ * network or CSI mount gone away), against the real CLI: test/support/stuck-volume.cjs makes
+ * opening the file block the thread that opens it, for good. `run` and `inject` hold SIGTERM
+ * and SIGINT from their first instruction, for their shutdown sequence: the file must be read
+ * off the main thread, so that their handlers run and end the process. A FIFO fed by the
+ * shell (`--config <(…)`) is read to its end as before.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createSimulator, type Simulator } from '../../src/simulator';
+import { ChildProxy } from '../support/child-proxy';
+import { CLI } from '../support/cli';
+import { tempFolder } from '../support/files';
+
+const STUCK_VOLUME = join(__dirname, '..', 'support', 'stuck-volume.cjs');
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = createSimulator();
+  await sim.listen(0, '127.0.0.1');
+});
+afterAll(() => sim.close());
+
+const children: ChildProxy[] = [];
+afterEach(() => children.splice(0).forEach((child) => child.kill()));
+
+/** What `promise` settled to, or 'still running' once `ms` have passed (a bound, not a sleep). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still running'>((resolve) => {
+    timer = setTimeout(() => resolve('still running'), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** A configuration file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
+function stuckConfigFile(): string {
+  const path = tempFolder('stuck-config').path('config.yaml');
+  execFileSync('mkfifo', [path]);
+  return path;
+}
+
+describe('a configuration file whose volume hangs from the start', () => {
+  it.each([
+    ['run', 'SIGTERM'],
+    ['run', 'SIGINT'],
+    ['inject', 'SIGTERM'],
+    ['inject', 'SIGINT'],
+  ] as const)(
+    '%s, told to stop by %s while it waits for the read, ends at once by it',
+    async (command, signal) => {
+      const path = stuckConfigFile();
+      const proxy = ChildProxy.start([command, '--config', path], {
+        NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
+        STUCK_VOLUME: path,
+      });
+      children.push(proxy);
+      await proxy.waitForEvent('test_volume_stuck');
+      proxy.kill(signal);
+      // Nothing listens yet, so there is nothing to drain; the read stays stuck in its thread,
+      // which Node.js's exit would wait for: the process ends by the signal.
+      expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
+      expect(proxy.stderr).toBe('');
+      expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
+    },
+    30_000,
+  );
+});
+
+/** `args` of the CLI run by bash, which puts `<(printf %s "$CONFIG")` where `{}` stands. */
+function throughBash(args: string, env: NodeJS.ProcessEnv) {
+  const child = spawn('bash', ['-c', `exec "$0" "$1" ${args}`, process.execPath, CLI], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const lines: string[] = [];
+  const listening = new Promise<void>((resolve) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line);
+      if (line.includes('"event":"listening"')) resolve();
+    });
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }) as const);
+  return { child, lines, listening, exited, stderr: () => stderr };
+}
+
+describe('a configuration fed by the shell through a FIFO (--config <(…))', () => {
+  const config = (): string => `
+vidispine:
+  url: ${sim.url}
+users:
+  - name: alice
+    password: alice-password
+    listen: 127.0.0.1:0
+ops:
+  listen: 127.0.0.1:0
+shutdown:
+  delaySeconds: 0
+`;
+
+  it('check reads it to its end and checks the users it names', async () => {
+    const bash = throughBash('check --config <(printf %s "$CONFIG")', { CONFIG: config() });
+    expect(await within(bash.exited, 20_000)).toEqual({ code: 0, signal: null });
+    expect(bash.stderr()).toBe('');
+    expect(bash.lines.at(-1)).toBe(`1 user OK against ${sim.url}`);
+  }, 30_000);
+
+  it('run reads it, listens, and drains on SIGTERM', async () => {
+    const bash = throughBash('run --config <(printf %s "$CONFIG")', { CONFIG: config() });
+    try {
+      await bash.listening;
+      bash.child.kill('SIGTERM');
+      expect(await within(bash.exited, 20_000)).toEqual({ code: 0, signal: null });
+      expect(bash.stderr()).toBe('');
+    } finally {
+      bash.child.kill('SIGKILL');
+    }
+  }, 30_000);
+});

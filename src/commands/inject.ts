@@ -3,9 +3,18 @@
  * it. A bad configuration, or a serving certificate that does not load, is a `ConfigError`
  * naming the key (exit 2); a listener that cannot open is exit 1.
  */
-import { type InjectorConfig, loadInjectorConfig } from '../config/injector';
+import type { KeyIssue } from '../config/errors';
+import {
+  checkedInjectorConfig,
+  type InjectorConfig,
+  parseInjectorConfig,
+} from '../config/injector';
 import { withConfigBytes } from '../config/load';
-import { CertificateError, type LoadedCertificate, loadCertificate } from '../inject/certificate';
+import {
+  CertificateError,
+  type LoadedCertificate,
+  loadCertificateUntil,
+} from '../inject/certificate';
 import { certificateFields, createWebhook } from '../inject/webhook';
 import { createLogger } from '../ops/logger';
 import { beforeStart, serveUntilStopped } from '../ops/shutdown';
@@ -19,25 +28,27 @@ interface Loaded {
 }
 
 /**
- * The configuration, with the serving pair loaded once to prove it works. Its file is read
- * off the main thread, given up on when `stop` aborts (`withConfigBytes`).
+ * The configuration, with the serving pair loaded once to prove it works. The files are read
+ * off the main thread, given up on when `stop` aborts: the configuration file
+ * (`withConfigBytes`), then the pair (`loadCertificateUntil`).
  */
 async function load(args: readonly string[], stop: AbortSignal): Promise<Loaded> {
+  const opts = await withConfigBytes({ ...parseConfigArgs(args), env: process.env }, stop);
+  const parsed = parseInjectorConfig(opts);
+  const webhook = parsed.config?.webhook;
   let certificate: LoadedCertificate | undefined;
-  const config = loadInjectorConfig({
-    ...(await withConfigBytes({ ...parseConfigArgs(args), env: process.env }, stop)),
-    verify({ webhook }) {
-      try {
-        certificate = loadCertificate(webhook);
-        return [];
-      } catch (err) {
-        if (!(err instanceof CertificateError)) throw err;
-        const key = err.file === webhook.certFile ? 'certFile' : 'keyFile';
-        return [{ path: ['webhook', key], problem: err.message }];
-      }
-    },
-  });
-  // verify ran and succeeded, or loading threw.
+  const verified: KeyIssue[] = [];
+  if (webhook !== undefined) {
+    try {
+      certificate = await loadCertificateUntil(webhook, stop);
+    } catch (err) {
+      if (!(err instanceof CertificateError)) throw err;
+      const key = err.file === webhook.certFile ? 'certFile' : 'keyFile';
+      verified.push({ path: ['webhook', key], problem: err.message });
+    }
+  }
+  const config = checkedInjectorConfig(parsed, verified, process.env);
+  // The configuration passed: its pair loaded.
   return { config, certificate: certificate as LoadedCertificate };
 }
 

@@ -11,6 +11,7 @@ import { alternatives, type KeyIssue, type KeyNames, type Problem } from './erro
 import { environmentMapping } from './env';
 import { key } from './keys';
 import {
+  type ConfigSource,
   configSource,
   type LoadOptions,
   valueOrThrow,
@@ -445,22 +446,40 @@ function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
   };
 }
 
-export interface InjectorLoadOptions extends LoadOptions {
-  /** Checks beyond the schema (the certificate loads), reported under the same key names. */
-  readonly verify?: (config: InjectorConfig) => readonly KeyIssue[];
+/** The validated configuration; throws `ConfigError` naming each bad key or variable. */
+export function loadInjectorConfig(opts: LoadOptions): InjectorConfig {
+  return checkedInjectorConfig(parseInjectorConfig(opts), [], opts.env);
 }
 
-/** The validated configuration; throws `ConfigError` naming each bad key or variable. */
-export function loadInjectorConfig(opts: InjectorLoadOptions): InjectorConfig {
+/** A configuration as read, before the checks beyond the schema: `config` if it fits it. */
+export interface ParsedInjectorConfig {
+  readonly source: ConfigSource;
+  readonly config?: InjectorConfig;
+  readonly issues: readonly KeyIssue[];
+}
+
+/**
+ * The configuration `opts` describe, checked against the schema only: for checks beyond it,
+ * reported with its problems by `checkedInjectorConfig` (`inject` loads its serving pair).
+ */
+export function parseInjectorConfig(opts: LoadOptions): ParsedInjectorConfig {
   const source = configSource(opts, injectorEnvironment);
   const raw = withoutEmptyBlocks(source.raw, injectorSchema);
   const parsed = injectorSchema.safeParse(raw, { reportInput: true });
-  const issues = parsed.success ? [] : zodIssues(parsed.error, injectorSchema);
-  const config = parsed.success ? { ...resolve(parsed.data), names: source.names } : undefined;
-  if (config) issues.push(...(opts.verify?.(config) ?? []));
-  const checked = valueOrThrow<InjectorConfig>(
-    source,
-    config && issues.length === 0 ? config : issues,
-  );
-  return withLogLevelOverride(checked, source, opts.env);
+  if (!parsed.success) return { source, issues: zodIssues(parsed.error, injectorSchema) };
+  return { source, config: { ...resolve(parsed.data), names: source.names }, issues: [] };
+}
+
+/**
+ * The configuration `parsed` holds, once `verified` (the problems the checks beyond the
+ * schema found) are none; else a `ConfigError` naming every problem.
+ */
+export function checkedInjectorConfig(
+  { source, config, issues }: ParsedInjectorConfig,
+  verified: readonly KeyIssue[],
+  env: NodeJS.ProcessEnv,
+): InjectorConfig {
+  const all = [...issues, ...verified];
+  const checked = valueOrThrow<InjectorConfig>(source, config && all.length === 0 ? config : all);
+  return withLogLevelOverride(checked, source, env);
 }

@@ -17,8 +17,10 @@ import {
   type FSWatcher,
 } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { readFileUntil } from '../config/secrets';
 
 /**
  * What the webhook serves with: TLS 1.2 or newer; in 1.2, only suites with forward secrecy
@@ -72,23 +74,71 @@ export class CertificateError extends Error {
 function read(file: string): Buffer {
   let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(file, OPEN_FLAGS);
   } catch (err) {
     throw cannotRead(file, err);
   }
   try {
-    if (!fstatSync(fd).isFile()) {
-      throw new CertificateError(
-        file,
-        'not a regular file (a FIFO, device or directory is never read)',
-      );
-    }
+    if (!fstatSync(fd).isFile()) throw notRegular(file);
     return readFileSync(fd);
   } catch (err) {
     throw err instanceof CertificateError ? err : cannotRead(file, err);
   } finally {
     closeSync(fd);
   }
+}
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+function notRegular(file: string): CertificateError {
+  return new CertificateError(
+    file,
+    'not a regular file (a FIFO, device or directory is never read)',
+  );
+}
+
+/**
+ * `read`, in one of Node's pool threads, through the secret files' machinery
+ * (`readFileUntil`), given up on when `stop` aborts: for the pair loaded at start, when a
+ * volume that stopped answering must not hold the main thread, and with it the handlers of
+ * SIGTERM and SIGINT. A read left stuck is counted as a secret file's is
+ * (`stuckSecretReads`), so a signal ends the process rather than wait for it. The reloads
+ * while serving stay synchronous: a Secret volume is in memory.
+ */
+async function readUntil(file: string, stop: AbortSignal): Promise<Buffer> {
+  const readRegular = async (): Promise<Buffer> => {
+    const handle = await open(file, OPEN_FLAGS);
+    try {
+      if (!(await handle.stat()).isFile()) throw notRegular(file);
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  };
+  try {
+    return await readFileUntil(
+      file,
+      readRegular,
+      stop,
+      () => new Error(`${shownValue(file)} was not read: stopped`),
+    );
+  } catch (err) {
+    if (stop.aborted || err instanceof CertificateError) throw err;
+    throw cannotRead(file, err);
+  }
+}
+
+/**
+ * The pair in `files`, read without blocking the main thread and checked as `loadCertificate`
+ * does; a `CertificateError` names the file at fault. Given up on when `stop` aborts.
+ */
+export async function loadCertificateUntil(
+  files: CertificateFiles,
+  stop: AbortSignal,
+): Promise<LoadedCertificate> {
+  const cert = await readUntil(files.certFile, stop);
+  const key = await readUntil(files.keyFile, stop);
+  return certificateOf(files, cert, key);
 }
 
 function cannotRead(file: string, err: unknown): CertificateError {
@@ -111,9 +161,16 @@ function refusalOf(err: unknown): string {
   return reasonOf(err, kind);
 }
 
-export function loadCertificate({ certFile, keyFile }: CertificateFiles): LoadedCertificate {
-  const cert = read(certFile);
-  const key = read(keyFile);
+export function loadCertificate(files: CertificateFiles): LoadedCertificate {
+  return certificateOf(files, read(files.certFile), read(files.keyFile));
+}
+
+/** The pair read from `files`, checked: it parses, matches, and its chain loads. */
+function certificateOf(
+  { certFile, keyFile }: CertificateFiles,
+  cert: Buffer,
+  key: Buffer,
+): LoadedCertificate {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);

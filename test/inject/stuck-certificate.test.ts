@@ -1,0 +1,60 @@
+/**
+ * The webhook's serving pair on a volume that stops answering (a network or CSI mount gone
+ * away), against the real CLI: test/support/stuck-volume.cjs makes opening the file block the
+ * thread that opens it, for good. `inject` holds SIGTERM and SIGINT from its first
+ * instruction, for its shutdown sequence: the pair it loads at start must be read off the
+ * main thread, so that a signal still ends the process.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ChildProxy } from '../support/child-proxy';
+import { tempFolder } from '../support/files';
+import { testTls, webhookEnv } from '../support/inject';
+
+const STUCK_VOLUME = join(__dirname, '..', 'support', 'stuck-volume.cjs');
+
+const children: ChildProxy[] = [];
+afterEach(() => children.splice(0).forEach((child) => child.kill()));
+
+/** What `promise` settled to, or 'still running' once `ms` have passed (a bound, not a sleep). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still running'>((resolve) => {
+    timer = setTimeout(() => resolve('still running'), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+describe('a serving pair whose volume hangs from the start', () => {
+  it.each([
+    ['certificate', 'SIGTERM'],
+    ['certificate', 'SIGINT'],
+    ['key', 'SIGTERM'],
+  ] as const)(
+    'inject, its %s file stuck, told to stop by %s, ends at once by it',
+    async (which, signal) => {
+      const { pair } = await testTls();
+      const folder = tempFolder('stuck-pair');
+      const certFile = folder.file(pair.certPem);
+      const keyFile = folder.file(pair.keyPem);
+      // A FIFO no one writes to, in place of the file, as the preload opens it.
+      const stuck = folder.path(`stuck-${which}.pem`);
+      execFileSync('mkfifo', [stuck]);
+      const env = webhookEnv(
+        which === 'certificate' ? stuck : certFile,
+        which === 'key' ? stuck : keyFile,
+        { NODE_OPTIONS: `--require ${STUCK_VOLUME}`, STUCK_VOLUME: stuck },
+      );
+      const proxy = ChildProxy.start(['inject'], env);
+      children.push(proxy);
+      await proxy.waitForEvent('test_volume_stuck');
+      proxy.kill(signal);
+      // Nothing listens yet, so there is nothing to drain; the read stays stuck in its
+      // thread, which Node.js's exit would wait for: the process ends by the signal.
+      expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
+      expect(proxy.stderr).toBe('');
+      expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
+    },
+    30_000,
+  );
+});

@@ -401,6 +401,8 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
    * client does; curl reads it): it is no worse off than with the bare close.
    */
   private refuseUnfinished(): void {
+    // Answered, the exchange is not let go (`over`): its wait for Vidispine's 100 ends here.
+    this.clearContinueTimer();
     this.tokenWait?.abort();
     this.req.unpipe();
     const upstreamReq = this.upstreamReq;

@@ -8,6 +8,7 @@ import { ShutdownCoordinator } from '../../src/ops/shutdown';
 import { createSimulator } from '../../src/simulator';
 import { call } from '../support/http';
 import { startApp, type RunningApp } from '../support/app';
+import { startRawUpstream } from '../support/raw-upstream';
 import { until } from '../support/wait';
 
 function slowRequest(port: number, ms: number): Promise<string> {
@@ -117,5 +118,38 @@ describe('shutdown of the whole app', () => {
       .filter((l) => l.event === 'request');
     expect(finished.map((l) => [l.method, l.status])).toEqual([['PUT', 503]]);
     await until(() => r.sim.inFlightRequests() === 0, 5000, 'the upstream request to end');
+  });
+
+  it("leaves no timer of an upload still waiting for Vidispine's 100 Continue when the drain window ends", async () => {
+    const upstream = await startRawUpstream(() => 'hang');
+    upstream.sendContinue = false;
+    try {
+      r = await startApp({
+        forwardTo: upstream.url,
+        raw: { proxy: { expectContinueTimeoutMs: 60_000 } },
+      });
+      const timers = (): number =>
+        process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+      const client = net.connect(r.port(), '127.0.0.1');
+      const received: Buffer[] = [];
+      client.on('data', (chunk: Buffer) => received.push(chunk));
+      const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+      const before = timers();
+      // Larger than the replay buffer: the proxy asks Vidispine for 100 before the body flows.
+      client.write(
+        'PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n' +
+          `Content-Length: ${2 * 1024 * 1024}\r\n\r\n`,
+      );
+      await until(() => upstream.heads.length === 1 && timers() > before);
+      const shutdown = coordinator(r, 0.2);
+      void shutdown.begin('SIGTERM');
+      expect(await shutdown.done).toBe(0);
+      await closed;
+      expect(Buffer.concat(received).toString('latin1')).toMatch(/^HTTP\/1\.1 503 /);
+      // Before: the wait for Vidispine's 100 (60 s here) outlived the request it was for.
+      await until(() => timers() <= before, 2000, 'the timers of the request to end');
+    } finally {
+      await upstream.close();
+    }
   });
 });

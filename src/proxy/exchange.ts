@@ -390,7 +390,16 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       });
       return;
     }
-    if (this.res.headersSent && !this.res.writableFinished) this.cutWritten();
+    if (this.res.headersSent) {
+      if (!this.res.writableFinished) this.cutWritten();
+      return;
+    }
+    // Vidispine had the whole request and has not answered: it may have acted, so only the
+    // close of the connection can follow. Let go of first, the abort of what went upstream is
+    // the proxy's doing, not a failure of Vidispine's (no 502, no upstream error), and the
+    // request counts as closed by the proxy.
+    this.f.pipelines.dropping(this.req.socket);
+    this.letGo();
   }
 
   /**

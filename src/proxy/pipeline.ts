@@ -310,7 +310,7 @@ export class Pipelines {
   private readonly held = new WeakSet<Socket>();
   /**
    * Connections the proxy closes before answers it owes: reset for the bound on waiting
-   * requests, or closed behind the answer under way (`heldBehind`).
+   * requests, closed behind the answer under way (`heldBehind`), or at the end of the drain.
    */
   private readonly dropped = new WeakSet<Socket>();
   /**
@@ -349,6 +349,11 @@ export class Pipelines {
   /** Whether the proxy closes `socket` before answers it owes (see `dropped`). */
   wasDropped(socket: Socket): boolean {
     return this.dropped.has(socket);
+  }
+
+  /** The proxy closes `socket` before the answers it owes (its drain window ran out). */
+  dropping(socket: Socket): void {
+    this.dropped.add(socket);
   }
 
   /** The status of a request whose connection closed before its answer: who closed it. */

@@ -152,4 +152,39 @@ describe('shutdown of the whole app', () => {
       await upstream.close();
     }
   });
+
+  it("counts a request Vidispine had whole and had not answered when the drain window ends as the proxy's close, not as a failure of Vidispine", async () => {
+    const upstream = await startRawUpstream(() => 'hang');
+    try {
+      r = await startApp({ forwardTo: upstream.url, raw: { proxy: { accessLog: true } } });
+      // Without a body (undici's pool) and with one (node:http).
+      const requests = [
+        'GET /API/item HTTP/1.1\r\nHost: x\r\n\r\n',
+        'POST /API/item HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi',
+      ].map((bytes) => {
+        const client = net.connect(r.port(), '127.0.0.1');
+        const received: Buffer[] = [];
+        client.on('data', (chunk: Buffer) => received.push(chunk));
+        client.on('error', () => undefined);
+        client.write(bytes);
+        return new Promise<number>((resolve) =>
+          client.on('close', () => resolve(Buffer.concat(received).length)),
+        );
+      });
+      await upstream.received(2);
+      const shutdown = coordinator(r, 0.2);
+      void shutdown.begin('SIGTERM');
+      expect(await shutdown.done).toBe(0);
+      // Vidispine may have acted on them: the connections close without an answer.
+      expect(await Promise.all(requests)).toEqual([0, 0]);
+      // Before: both logged 502 with an upstream_error ("The client is destroyed", "socket
+      // hang up") counted against Vidispine, for aborts the proxy made itself.
+      expect(r.observer.upstreamErrors).toEqual([]);
+      expect(r.observer.finished.map((f) => f.status)).toEqual([444, 444]);
+      expect(r.logs.filter((line) => line.includes('"upstream_error"'))).toEqual([]);
+      expect(r.app.listeners[0].inFlight()).toBe(0);
+    } finally {
+      await upstream.close();
+    }
+  });
 });

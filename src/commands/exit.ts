@@ -26,9 +26,12 @@ export function exitFor(err: unknown): { readonly code: number; readonly message
 }
 
 /**
- * The process is to exit with `code` once its event loop is empty. While a secret file's read
- * is stuck in its volume that exit never comes (Node.js waits for the read's pool thread, and
- * the read keeps the loop busy), so it ends now by SIGTERM instead, saying so on stderr.
+ * The process is to exit with `code` once its event loop is empty. While a file's read is
+ * stuck in its volume that exit never comes (Node.js waits for the read's pool thread, and
+ * the read keeps the loop busy), so it ends now by SIGTERM instead, saying so on stderr. The
+ * file may be a secret file or `vidispine.caFile` (both read at start, `readStartFiles`): the
+ * line says "a file"; the lines before it name which, unless bad configuration was found as
+ * well, when they name only that (exit 2).
  */
 export function endWith(
   code: number,
@@ -39,7 +42,7 @@ export function endWith(
   process.exitCode = code;
   if (stuckReads() === 0) return;
   stderr.write(
-    `vidispine-auth-proxy: a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit ${code}${signalEndNote()}\n`,
+    `vidispine-auth-proxy: a file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit ${code}${signalEndNote()}\n`,
   );
   endBy('SIGTERM');
 }

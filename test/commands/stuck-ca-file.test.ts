@@ -59,7 +59,7 @@ describe('a CA file whose volume hangs from the start', () => {
       expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal: 'SIGTERM' });
       expect(proxy.stderr).toBe(
         `vidispine-auth-proxy: VIDISPINE_CA_FILE: file ${path} was not read within 0.5 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is its volume stuck?\n` +
-          "vidispine-auth-proxy: a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit 1\n",
+          "vidispine-auth-proxy: a file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit 1\n",
       );
       // Nothing listened, and nothing was minted.
       expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);

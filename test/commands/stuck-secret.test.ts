@@ -244,7 +244,7 @@ describe('a secret file whose volume hangs from the start', () => {
   const stuckMessage = (path: string): string =>
     'vidispine-auth-proxy: VIDISPINE_PASSWORD_FILE: ' +
     `file ${path} was not read within 0.5 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is its volume stuck?\n` +
-    "vidispine-auth-proxy: a secret file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit 1\n";
+    "vidispine-auth-proxy: a file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit 1\n";
 
   it.each(['check', 'run'])(
     '%s gives up at the mint timeout, naming the file, and ends',

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { caFileProblems } from '../config/ca-file';
 import type { VidispineConfig } from '../config/types';
 
 /** The path of `vidispine.url` that goes before `/API/…` (`''` for the bare origin). */
@@ -28,13 +29,22 @@ export function requestFor(url: URL): typeof http.request {
   return isSecure(url) ? https.request : http.request;
 }
 
+/**
+ * `caFile` of a configuration built in code, which carries no bytes read at start: checked as
+ * `readCaFile` checks them, since Node takes bytes that hold no certificate without a word and
+ * every connection would then fail as one the CA does not cover.
+ */
 function readCa(caFile: string): Buffer {
+  let ca: Buffer;
   try {
-    return readFileSync(caFile);
+    ca = readFileSync(caFile);
   } catch (err) {
     const code = errorCode(err) ?? 'unreadable';
     throw new Error(`vidispine.caFile ${caFile} cannot be read (${code})`);
   }
+  const problems = caFileProblems(caFile, ca.toString('latin1'));
+  if (problems.length > 0) throw new Error(`vidispine.caFile: ${problems.join('; ')}`);
+  return ca;
 }
 
 /** How a TLS connection to Vidispine verifies its certificate (see `trustedCas`). */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -102,4 +102,33 @@ it('mints over https when the CA file is given', async () => {
   }).mint();
   transport.close();
   expect(sim.tokenInfo(token.value)?.user).toBe('alice');
+});
+
+// A configuration built in code carries no CA bytes read at start: its file is read when the
+// transport is made, and must hold certificates as a command's would (exit 2 there), rather
+// than fail every mint as a chain the CA does not cover.
+it.each([
+  [
+    'holds no PEM certificate',
+    () => 'not a certificate\n',
+    (file: string) => `${file} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)`,
+  ],
+  [
+    'has a certificate that does not parse after a good one',
+    () => {
+      const good = readFileSync(certFile, 'latin1');
+      return good + good.replace(/\n[A-Za-z0-9+/]{10}/, '\nAAAAAAAAAA');
+    },
+    (file: string) => `certificate 2 in ${file} cannot be parsed`,
+  ],
+])('refuses a CA file that %s when the transport is made', (_, text, problem) => {
+  const file = join(dir, 'unusable-ca.pem');
+  writeFileSync(file, text());
+  let thrown: unknown;
+  try {
+    createTransport({ url, caFile: file }).close();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toEqual(new Error(`vidispine.caFile: ${problem(file)}`));
 });

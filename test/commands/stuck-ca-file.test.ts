@@ -6,11 +6,13 @@
  * for the signals that end the process.
  */
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { createTestCa } from '../support/certificates';
 import { tempFolder } from '../support/files';
+import { call } from '../support/http';
 import { startHttpsFront } from '../support/https-front';
 
 const STUCK_VOLUME = join(__dirname, '..', 'support', 'stuck-volume.cjs');
@@ -104,7 +106,7 @@ describe('a CA file that cannot be used is bad configuration, named by its key: 
     30_000,
   );
 
-  it('a good one is opened once, at start: the TLS pools get its bytes, and the proxy serves', async () => {
+  it('a good one is opened once, at start: the TLS pools get its bytes, and the proxy serves with it gone', async () => {
     const ca = await createTestCa();
     const front = await startHttpsFront(ca, Number(new URL(sim.url).port));
     try {
@@ -120,7 +122,20 @@ describe('a CA file that cannot be used is bad configuration, named by its key: 
       );
       children.push(proxy);
       // The token's mint went over TLS, verified against the file's CA.
+      const listening = await proxy.waitForEvent('listening');
       await proxy.waitForEvent('token_minted');
+      // Forwarded requests too, without a body (undici's pool, made at the first) and with
+      // one (node:http's agent), with the file gone: they verify against the bytes read.
+      rmSync(path);
+      const port = (listening.listeners as { port: number }[])[0].port;
+      const replies = [
+        await call(port, { path: '/API/whoami' }),
+        await call(port, { method: 'PUT', path: '/API/item/VX-1/metadata', body: '{}' }),
+      ];
+      expect(replies.map((r) => [r.status, r.text])).toEqual([
+        [200, 'alice'],
+        [200, expect.any(String)],
+      ]);
       const opens = proxy.lines.filter((l) => l.event === 'test_volume_stuck');
       expect(opens).toEqual([{ event: 'test_volume_stuck', path }]);
     } finally {

@@ -359,20 +359,28 @@ function startFailure(err: unknown): Record<string, unknown> {
 export interface ProcessEnd {
   readonly source?: SignalSource;
   readonly stuckReads?: () => number;
+  readonly stuckReadsBack?: () => Promise<unknown>;
   readonly endBy?: (signal: string) => void;
 }
 
 /**
  * Runs `work`, the last check before anything listens, with an AbortSignal that SIGTERM or
  * SIGINT aborts. There is nothing to drain yet: a signal ends the check and the process, by
- * the signal itself if a secret file's read is left stuck (Node.js's exit would wait for it
- * for good), else by resolving false (the command then exits 0). A signal held since the
+ * the signal itself if a file's read is left stuck (Node.js's exit would wait for it for
+ * good), else by resolving false (the command then exits 0). A read the signal gave up on
+ * has `STUCK_READ_GRACE_MS` to come back first, as at the exit: every start with a
+ * configuration file reads one, and a signal in those milliseconds finds it merely under way. A signal held since the
  * command began (`holdShutdownSignals`) stays held for the shutdown sequence, as before
  * this check: a check of files that answer takes microseconds.
  */
 export async function beforeStart(
   work: (stop: AbortSignal) => Promise<void>,
-  { source = process, stuckReads = stuckSecretReads, endBy = endBySignal }: ProcessEnd = {},
+  {
+    source = process,
+    stuckReads = stuckSecretReads,
+    stuckReadsBack = stuckSecretReadsBack,
+    endBy = endBySignal,
+  }: ProcessEnd = {},
 ): Promise<boolean> {
   const controller = new AbortController();
   let stoppedBy: string | undefined;
@@ -389,6 +397,16 @@ export async function beforeStart(
     for (const signal of SHUTDOWN_SIGNALS) source.off(signal, onSignal);
   }
   if (stoppedBy === undefined) return true;
+  if (stuckReads() > 0) await withinGrace(stuckReadsBack());
   if (stuckReads() > 0) endBy(stoppedBy);
   return false;
+}
+
+/** Settles when `reads` do, or once `STUCK_READ_GRACE_MS` have passed. */
+function withinGrace(reads: Promise<unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, STUCK_READ_GRACE_MS);
+  });
+  return Promise.race([reads, grace]).finally(() => clearTimeout(timer));
 }

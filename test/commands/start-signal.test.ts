@@ -73,7 +73,7 @@ it('a SIGTERM while the data listener binds, the bind then succeeding: drained, 
 });
 
 it.each(['SIGTERM', 'SIGINT'] as const)(
-  'a %s while the configuration file is still being read ends the process by it at once: nothing listened',
+  'a %s while the configuration file is still being read, and stays unread, ends the process by it: nothing listened',
   async (signal) => {
     // A FIFO holds the proxy in its configuration read, before any server is built, while
     // nothing is written to it: opening its writing end waits until the proxy opened it.

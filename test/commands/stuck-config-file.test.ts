@@ -50,7 +50,7 @@ describe('a configuration file whose volume hangs from the start', () => {
     ['inject', 'SIGTERM'],
     ['inject', 'SIGINT'],
   ] as const)(
-    '%s, told to stop by %s while it waits for the read, ends at once by it',
+    '%s, told to stop by %s while it waits for the read, ends by it',
     async (command, signal) => {
       const path = stuckConfigFile();
       const proxy = ChildProxy.start([command, '--config', path], {
@@ -63,6 +63,34 @@ describe('a configuration file whose volume hangs from the start', () => {
       // Nothing listens yet, so there is nothing to drain; the read stays stuck in its thread,
       // which Node.js's exit would wait for: the process ends by the signal.
       expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
+      expect(proxy.stderr).toBe('');
+      expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
+    },
+    30_000,
+  );
+});
+
+describe('a configuration file whose volume is slow at the start', () => {
+  it.each([
+    ['run', 'SIGTERM'],
+    ['inject', 'SIGINT'],
+  ] as const)(
+    '%s, told to stop by %s while the read is under way, ends with exit 0 once it comes back',
+    async (command, signal) => {
+      const path = stuckConfigFile();
+      const proxy = ChildProxy.start([command, '--config', path], {
+        NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
+        STUCK_VOLUME: path,
+        // The volume answers just after the signal: the read was slow, not stuck.
+        STUCK_VOLUME_ANSWERS_ON: signal,
+        STUCK_VOLUME_TEXT: 'log:\n  level: info\n',
+      });
+      children.push(proxy);
+      await proxy.waitForEvent('test_volume_stuck');
+      proxy.kill(signal);
+      // Nothing listens yet and no read is left behind: an ordinary exit, as Kubernetes
+      // expects of a container told to stop, not the 128 + signal of a stuck volume.
+      expect(await within(proxy.exited, 10_000)).toEqual({ code: 0, signal: null });
       expect(proxy.stderr).toBe('');
       expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
     },

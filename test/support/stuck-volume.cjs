@@ -7,7 +7,9 @@
  * opens the FIFO for writing (the volume answering at last), or for good. Each
  * such open logs `{"event":"test_volume_stuck"}` first, so a test knows the process is in it
  * (a test can count them too: a regular file named there opens as ever). `readFileSync` of a
- * named path opens it through `openSync`, as Node's own does without a word.
+ * named path opens it through `openSync`, as Node's own does without a word. With
+ * STUCK_VOLUME_ANSWERS_ON (a signal's name), the volume answers just after that signal, as a
+ * slow one does: each file named is written with STUCK_VOLUME_TEXT, read by the open waiting.
  */
 const fs = require('node:fs');
 
@@ -35,3 +37,17 @@ fs.readFileSync = (path, ...rest) => {
     fs.closeSync(fd);
   }
 };
+
+const answersOn = process.env.STUCK_VOLUME_ANSWERS_ON;
+if (answersOn) {
+  // Registered first, so it runs before the program's own handlers of the signal.
+  process.once(answersOn, () => {
+    for (const path of stuck) {
+      // The unwrapped open: the writer stands for the volume, not for the program.
+      openAsync(path, fs.constants.O_WRONLY, (err, fd) => {
+        if (err) return;
+        fs.write(fd, process.env.STUCK_VOLUME_TEXT ?? '', () => fs.close(fd, () => {}));
+      });
+    }
+  });
+}

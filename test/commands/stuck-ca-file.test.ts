@@ -5,17 +5,14 @@
  * files are: bounded by the mint timeout, and never on the main thread, which must stay free
  * for the signals that end the process.
  */
-import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { createTestCa } from '../support/certificates';
 import { tempFolder } from '../support/files';
 import { call } from '../support/http';
 import { startHttpsFront } from '../support/https-front';
-
-const STUCK_VOLUME = join(__dirname, '..', 'support', 'stuck-volume.cjs');
+import { mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -27,19 +24,10 @@ afterAll(() => sim.close());
 const children: ChildProxy[] = [];
 afterEach(() => children.splice(0).forEach((child) => child.kill()));
 
-/** What `promise` settled to, or 'still running' once `ms` have passed (a bound, not a sleep). */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still running'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'still running'>((resolve) => {
-    timer = setTimeout(() => resolve('still running'), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
 /** A CA file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
 function stuckCaFile(): string {
   const path = tempFolder('stuck-ca').path('ca.pem');
-  execFileSync('mkfifo', [path]);
+  mkfifo(path);
   return path;
 }
 
@@ -47,8 +35,7 @@ const stuckEnv = (path: string, timeout: string): NodeJS.ProcessEnv =>
   aliceEnv(sim.url, {
     VIDISPINE_CA_FILE: path,
     VIDISPINE_MINT_TIMEOUT_SECONDS: timeout,
-    NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-    STUCK_VOLUME: path,
+    ...stuckVolumeEnv(path),
   });
 
 describe('a CA file whose volume hangs from the start', () => {
@@ -116,8 +103,7 @@ describe('a CA file that cannot be used is bad configuration, named by its key: 
         ['run'],
         aliceEnv(front.url, {
           VIDISPINE_CA_FILE: path,
-          NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-          STUCK_VOLUME: path,
+          ...stuckVolumeEnv(path),
         }),
       );
       children.push(proxy);

@@ -6,16 +6,14 @@
  * off the main thread, so that their handlers run and end the process. A FIFO fed by the
  * shell (`--config <(…)`) is read to its end as before.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { ChildProxy } from '../support/child-proxy';
 import { CLI } from '../support/cli';
 import { tempFolder } from '../support/files';
-
-const STUCK_VOLUME = join(__dirname, '..', 'support', 'stuck-volume.cjs');
+import { mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -27,19 +25,10 @@ afterAll(() => sim.close());
 const children: ChildProxy[] = [];
 afterEach(() => children.splice(0).forEach((child) => child.kill()));
 
-/** What `promise` settled to, or 'still running' once `ms` have passed (a bound, not a sleep). */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still running'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'still running'>((resolve) => {
-    timer = setTimeout(() => resolve('still running'), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
 /** A configuration file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
 function stuckConfigFile(): string {
   const path = tempFolder('stuck-config').path('config.yaml');
-  execFileSync('mkfifo', [path]);
+  mkfifo(path);
   return path;
 }
 
@@ -54,8 +43,7 @@ describe('a configuration file whose volume hangs from the start', () => {
     async (command, signal) => {
       const path = stuckConfigFile();
       const proxy = ChildProxy.start([command, '--config', path], {
-        NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-        STUCK_VOLUME: path,
+        ...stuckVolumeEnv(path),
       });
       children.push(proxy);
       await proxy.waitForEvent('test_volume_stuck');
@@ -79,8 +67,7 @@ describe('a configuration file whose volume is slow at the start', () => {
     async (command, signal) => {
       const path = stuckConfigFile();
       const proxy = ChildProxy.start([command, '--config', path], {
-        NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-        STUCK_VOLUME: path,
+        ...stuckVolumeEnv(path),
         // The volume answers just after the signal: the read was slow, not stuck.
         STUCK_VOLUME_ANSWERS_ON: signal,
         STUCK_VOLUME_TEXT: 'log:\n  level: info\n',

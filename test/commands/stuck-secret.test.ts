@@ -5,15 +5,12 @@
  * and the process still ends when told to, though Node.js cannot leave while one of its pool
  * threads is stuck in that read.
  */
-import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { execveOf } from '../../src/ops/signals';
 import { aliceEnv, ChildProxy, pid1Unavailable } from '../support/child-proxy';
 import { tempFolder } from '../support/files';
-
-const STUCK_VOLUME = join(__dirname, '..', 'support', 'stuck-volume.cjs');
+import { mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -35,19 +32,10 @@ function secretFile(name: string): { path: string; stick: () => void } {
     stick: () => {
       // Swapped atomically, as a Secret update is; the preload makes opening it block.
       const fifo = folder.path(`${name}.fifo`);
-      execFileSync('mkfifo', [fifo]);
+      mkfifo(fifo);
       renameSync(fifo, path);
     },
   };
-}
-
-/** What `promise` settled to, or 'still running' once `ms` have passed (a bound, not a sleep). */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still running'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'still running'>((resolve) => {
-    timer = setTimeout(() => resolve('still running'), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Alice minting from a secret file the stuck-volume shim can hang, with short mint and drain times. */
@@ -59,8 +47,7 @@ function servingEnv(secretPath: string, delaySeconds: string): NodeJS.ProcessEnv
     TOKEN_SECONDS: '4',
     SHUTDOWN_DELAY_SECONDS: delaySeconds,
     SHUTDOWN_DRAIN_SECONDS: '0.2',
-    NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-    STUCK_VOLUME: secretPath,
+    ...stuckVolumeEnv(secretPath),
   });
 }
 
@@ -125,8 +112,7 @@ it('a read under way when SIGTERM came, which its volume answers after the drain
       TOKEN_SECONDS: '4',
       SHUTDOWN_DELAY_SECONDS: '0',
       SHUTDOWN_DRAIN_SECONDS: '0.2',
-      NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-      STUCK_VOLUME: secret.path,
+      ...stuckVolumeEnv(secret.path),
     }),
   );
   children.push(proxy);
@@ -177,8 +163,7 @@ describe("Node's pool threads, which DNS lookups and file reads share", () => {
       }),
     );
     const proxy = ChildProxy.start(['run', '--config', config], {
-      NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-      STUCK_VOLUME: files.join(':'),
+      ...stuckVolumeEnv(...files),
       UV_THREADPOOL_SIZE: '4',
     });
     children.push(proxy);
@@ -187,7 +172,7 @@ describe("Node's pool threads, which DNS lookups and file reads share", () => {
     await proxy.waitForText(() => USERS.every((u) => minted(u) > 0));
     for (const path of files.slice(0, 4)) {
       const fifo = `${path}.fifo`;
-      execFileSync('mkfifo', [fifo]);
+      mkfifo(fifo);
       renameSync(fifo, path);
     }
     const failedUsers = (): Set<unknown> =>
@@ -224,7 +209,7 @@ describe('a secret file whose volume hangs from the start', () => {
   /** A secret file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
   function stuckFile(): string {
     const path = tempFolder('stuck-at-start').path('password');
-    execFileSync('mkfifo', [path]);
+    mkfifo(path);
     return path;
   }
 
@@ -233,8 +218,7 @@ describe('a secret file whose volume hangs from the start', () => {
       VIDISPINE_PASSWORD: undefined,
       VIDISPINE_PASSWORD_FILE: path,
       VIDISPINE_MINT_TIMEOUT_SECONDS: timeout,
-      NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-      STUCK_VOLUME: path,
+      ...stuckVolumeEnv(path),
     });
 
   /**
@@ -299,15 +283,14 @@ describe('as PID 1, as in the image', () => {
     'run, told to stop by %s while a secret read hangs at start, ends at once with %i',
     async (signal, code) => {
       const path = tempFolder('stuck-pid1').path('password');
-      execFileSync('mkfifo', [path]);
+      mkfifo(path);
       const proxy = ChildProxy.start(
         ['run'],
         aliceEnv(sim.url, {
           VIDISPINE_PASSWORD: undefined,
           VIDISPINE_PASSWORD_FILE: path,
           VIDISPINE_MINT_TIMEOUT_SECONDS: '60',
-          NODE_OPTIONS: `--require ${STUCK_VOLUME}`,
-          STUCK_VOLUME: path,
+          ...stuckVolumeEnv(path),
         }),
         [],
         { pid1: true },

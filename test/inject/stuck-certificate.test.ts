@@ -5,25 +5,13 @@
  * instruction, for its shutdown sequence: the pair it loads at start must be read off the
  * main thread, so that a signal still ends the process.
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { ChildProxy } from '../support/child-proxy';
 import { tempFolder } from '../support/files';
 import { testTls, webhookEnv } from '../support/inject';
-
-const STUCK_VOLUME = join(__dirname, '..', 'support', 'stuck-volume.cjs');
+import { mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
 
 const children: ChildProxy[] = [];
 afterEach(() => children.splice(0).forEach((child) => child.kill()));
-
-/** What `promise` settled to, or 'still running' once `ms` have passed (a bound, not a sleep). */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still running'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'still running'>((resolve) => {
-    timer = setTimeout(() => resolve('still running'), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 describe('a serving pair whose volume hangs from the start', () => {
   it.each([
@@ -39,11 +27,11 @@ describe('a serving pair whose volume hangs from the start', () => {
       const keyFile = folder.file(pair.keyPem);
       // A FIFO no one writes to, in place of the file, as the preload opens it.
       const stuck = folder.path(`stuck-${which}.pem`);
-      execFileSync('mkfifo', [stuck]);
+      mkfifo(stuck);
       const env = webhookEnv(
         which === 'certificate' ? stuck : certFile,
         which === 'key' ? stuck : keyFile,
-        { NODE_OPTIONS: `--require ${STUCK_VOLUME}`, STUCK_VOLUME: stuck },
+        stuckVolumeEnv(stuck),
       );
       const proxy = ChildProxy.start(['inject'], env);
       children.push(proxy);

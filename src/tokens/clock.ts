@@ -104,7 +104,10 @@ class LongTimer {
   }
 
   private fire(left: number): void {
-    if (left > MAX_TIMER_MS) {
+    // Node starts a timer from the event loop's cached time, which lags behind by whatever ran
+    // since the loop last looked, so a timer can fire a little before its instant. A wake for
+    // a token's last usable instant would then find the token still usable: wait out the rest.
+    if (left > MAX_TIMER_MS || steadyNow() < this.at) {
       this.arm(this.at - steadyNow());
       return;
     }

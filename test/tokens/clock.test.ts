@@ -155,3 +155,26 @@ describe('token lifetimes against steps of the wall clock', () => {
     expect(mints()).toBe(2);
   });
 });
+
+describe('systemClock timers in real time', () => {
+  it('never fires a timer before its instant on now(), though Node fires on the loop’s cached time', async () => {
+    // Node starts a timer from the event loop's cached time, so work done since the loop last
+    // looked at the clock makes it fire early: a renewal's wake for a token's last usable
+    // instant then found the token still usable and let its lapse go unannounced.
+    const early: number[] = [];
+    const one = (ms: number): Promise<void> =>
+      new Promise((resolve) => {
+        const busyUntil = performance.now() + 2;
+        while (performance.now() < busyUntil);
+        const at = systemClock.now() + ms;
+        systemClock.setTimeout(() => {
+          const left = at - systemClock.now();
+          if (left > 0) early.push(left);
+          resolve();
+        }, ms);
+      });
+    await Promise.all([3.7, 5.2, 10.3, 20.9].flatMap((ms) => [one(ms), one(ms + 0.5)]));
+    for (let round = 0; round < 5; round++) await Promise.all([one(4.3), one(7.1)]);
+    expect(early).toEqual([]);
+  });
+});

@@ -12,15 +12,23 @@ import { pathPrefix } from '../vidispine/connection';
  */
 export type LocationRewriter = (location: string, clientHost: string | undefined) => string;
 
-/** Every spelling of the upstream base a `Location` may use (explicit default port or not). */
+/**
+ * Every spelling of the upstream base a `Location` may use: explicit default port or not,
+ * and scheme-relative (`//vidispine:8080/…`, RFC 3986 §4.2), which names Vidispine's
+ * address just the same and would send the client around the proxy.
+ */
 function upstreamBases(upstream: URL): string[] {
   const prefix = pathPrefix(upstream);
-  const bases = [`${upstream.protocol}//${upstream.host}${prefix}`.toLowerCase()];
+  const authorities = [upstream.host];
   if (upstream.port === '') {
     const defaultPort = upstream.protocol === 'https:' ? 443 : 80;
-    bases.push(`${upstream.protocol}//${upstream.hostname}:${defaultPort}${prefix}`.toLowerCase());
+    authorities.push(`${upstream.hostname}:${defaultPort}`);
   }
-  return bases;
+  return authorities.flatMap((authority) =>
+    [`${upstream.protocol}//${authority}${prefix}`, `//${authority}${prefix}`].map((base) =>
+      base.toLowerCase(),
+    ),
+  );
 }
 
 function isBoundary(char: string | undefined): boolean {

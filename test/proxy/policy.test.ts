@@ -269,6 +269,20 @@ describe('Location rewrite', () => {
     expect(rewrite('http://vidispine:8080', undefined)).toBe('/');
   });
 
+  it('rewrites a scheme-relative location that names Vidispine, in either port spelling', () => {
+    const rewrite = locationRewriter(new URL('http://vidispine:8080'), 'http');
+    expect(rewrite('//vidispine:8080/API/item/VX-1?x=1', 'h:1')).toBe(
+      'http://h:1/API/item/VX-1?x=1',
+    );
+    expect(rewrite('//VIDISPINE:8080', undefined)).toBe('/');
+    expect(rewrite('//vidispine:8080.evil/x', 'h:1')).toBe('//vidispine:8080.evil/x');
+    expect(rewrite('//elsewhere:8080/API/x', 'h:1')).toBe('//elsewhere:8080/API/x');
+    const prefixed = locationRewriter(new URL('https://vs.example/vidi/'), 'http');
+    expect(prefixed('//vs.example:443/vidi/API/x', 'h:1')).toBe('http://h:1/API/x');
+    expect(prefixed('//vs.example/vidi/API/x', 'h:1')).toBe('http://h:1/API/x');
+    expect(prefixed('//vs.example/other/API/x', 'h:1')).toBe('//vs.example/other/API/x');
+  });
+
   it('knows both spellings of a default port and strips a path prefix', () => {
     const rewrite = locationRewriter(new URL('https://vs.example/vidi/'), 'http');
     expect(rewrite('https://vs.example:443/vidi/API/x', 'h:1')).toBe('http://h:1/API/x');

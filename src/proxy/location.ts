@@ -31,6 +31,16 @@ function upstreamBases(upstream: URL): string[] {
   );
 }
 
+/**
+ * `path` as a path-absolute reference that stays on the client's origin. A path whose first
+ * segment is empty (`//evil.example/x`; also `/\…` or `/<tab>/…`, which WHATWG URL parsers
+ * read as `//`) would be a network-path reference naming another host; `/.` in front keeps
+ * it a path, the same one once dot segments go, as WHATWG's URL serialiser writes it.
+ */
+function pathAbsolute(path: string): string {
+  return /^\/[\t\n\r]*[/\\]/.test(path) ? `/.${path}` : path;
+}
+
 function isBoundary(char: string | undefined): boolean {
   return char === undefined || char === '/' || char === '?' || char === '#';
 }
@@ -51,7 +61,9 @@ export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'):
       ) {
         const rest = location.slice(base.length);
         const path = rest.startsWith('/') ? rest : `/${rest}`;
-        return clientHost === undefined ? path : `${clientScheme}://${clientHost}${path}`;
+        return clientHost === undefined
+          ? pathAbsolute(path)
+          : `${clientScheme}://${clientHost}${path}`;
       }
     }
     return location;

@@ -269,6 +269,27 @@ describe('Location rewrite', () => {
     expect(rewrite('http://vidispine:8080', undefined)).toBe('/');
   });
 
+  it('never turns a path that starts with two slashes into a reference to another host', () => {
+    const rewrite = locationRewriter(new URL('http://vidispine:8080/vs'), 'http');
+    const client = 'http://127.0.0.1:8080/API/a';
+    for (const location of [
+      'http://vidispine:8080/vs//evil.example/x',
+      '//vidispine:8080/vs//evil.example/x',
+      '//vidispine:8080/vs/\\evil.example/x',
+      'http://vidispine:8080/vs/\t/evil.example/x',
+    ]) {
+      const path = rewrite(location, undefined);
+      expect(new URL(path, client).host).toBe('127.0.0.1:8080');
+      expect(new URL(path, client).pathname).toBe(
+        new URL(location, 'http://vidispine:8080').pathname.slice(3),
+      );
+    }
+    expect(rewrite('//vidispine:8080/vs//evil.example/x', undefined)).toBe('/.//evil.example/x');
+    expect(rewrite('//vidispine:8080/vs//evil.example/x', 'h:1')).toBe(
+      'http://h:1//evil.example/x',
+    );
+  });
+
   it('rewrites a scheme-relative location that names Vidispine, in either port spelling', () => {
     const rewrite = locationRewriter(new URL('http://vidispine:8080'), 'http');
     expect(rewrite('//vidispine:8080/API/item/VX-1?x=1', 'h:1')).toBe(

@@ -344,6 +344,29 @@ describe('request hygiene', () => {
     }
   });
 
+  it('HTTP/1.0 without Host: a path that starts with // stays a path, never another host', async () => {
+    const authority = upstream.url.slice('http:'.length);
+    upstream.respond = (request) =>
+      request.target === '/API/item'
+        ? `HTTP/1.1 303 See Other\r\nLocation: ${authority}//evil.example/x\r\n` +
+          `Refresh: 0; url=${upstream.url}/\\evil.example/y\r\nContent-Length: 0\r\n\r\n`
+        : ok(`answer ${request.sequence}`);
+    try {
+      const result = await rawRequest(h.port, 'POST /API/item HTTP/1.0\r\n\r\n');
+      const [answer] = result.responses;
+      expect([answer.status, answer.header('location'), answer.header('refresh')]).toEqual([
+        303,
+        '/.//evil.example/x',
+        '0; url=/./\\evil.example/y',
+      ]);
+      const client = 'http://127.0.0.1:8080/API/item';
+      expect(new URL(answer.header('location') ?? '', client).host).toBe('127.0.0.1:8080');
+      expect(new URL('/./\\evil.example/y', client).host).toBe('127.0.0.1:8080');
+    } finally {
+      upstream.respond = (request) => ok(`answer ${request.sequence}`);
+    }
+  });
+
   it('with the access log on, an unusable X-Request-Id is replaced, not sent beside ours', async () => {
     const logged = await startHarness({ forwardTo: upstream.url, proxy: { accessLog: true } });
     try {

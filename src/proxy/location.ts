@@ -12,12 +12,19 @@ import { pathPrefix } from '../vidispine/connection';
  */
 export type LocationRewriter = (location: string, clientHost: string | undefined) => string;
 
+/** One spelling of the upstream base: scheme and authority (lower case), and path prefix. */
+interface UpstreamBase {
+  readonly origin: string;
+  readonly prefix: string;
+}
+
 /**
  * Every spelling of the upstream base a `Location` may use: explicit default port or not,
  * and scheme-relative (`//vidispine:8080/…`, RFC 3986 §4.2), which names Vidispine's
- * address just the same and would send the client around the proxy.
+ * address just the same and would send the client around the proxy. Scheme and host are
+ * compared in any case; the path prefix as written, since `/vidi/x` is not `/Vidi/x`.
  */
-function upstreamBases(upstream: URL): string[] {
+function upstreamBases(upstream: URL): UpstreamBase[] {
   const prefix = pathPrefix(upstream);
   const authorities = [upstream.host];
   if (upstream.port === '') {
@@ -25,9 +32,10 @@ function upstreamBases(upstream: URL): string[] {
     authorities.push(`${upstream.hostname}:${defaultPort}`);
   }
   return authorities.flatMap((authority) =>
-    [`${upstream.protocol}//${authority}${prefix}`, `//${authority}${prefix}`].map((base) =>
-      base.toLowerCase(),
-    ),
+    [`${upstream.protocol}//${authority}`, `//${authority}`].map((origin) => ({
+      origin: origin.toLowerCase(),
+      prefix,
+    })),
   );
 }
 
@@ -53,13 +61,15 @@ function isBoundary(char: string | undefined): boolean {
 export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'): LocationRewriter {
   const bases = upstreamBases(upstream);
   return (location, clientHost) => {
-    for (const base of bases) {
+    for (const { origin, prefix } of bases) {
+      const end = origin.length + prefix.length;
       if (
-        location.length >= base.length &&
-        isBoundary(location[base.length]) &&
-        location.slice(0, base.length).toLowerCase() === base
+        location.length >= end &&
+        isBoundary(location[end]) &&
+        location.slice(0, origin.length).toLowerCase() === origin &&
+        location.startsWith(prefix, origin.length)
       ) {
-        const rest = location.slice(base.length);
+        const rest = location.slice(end);
         const path = rest.startsWith('/') ? rest : `/${rest}`;
         return clientHost === undefined
           ? pathAbsolute(path)

@@ -310,6 +310,15 @@ describe('Location rewrite', () => {
     expect(rewrite('https://vs.example/vidi/API/x', 'h:1')).toBe('http://h:1/API/x');
     expect(rewrite('https://vs.example/other/API/x', 'h:1')).toBe('https://vs.example/other/API/x');
   });
+
+  it("matches the path prefix as written, since a path's case is significant", () => {
+    const rewrite = locationRewriter(new URL('http://v:8080/Vidi'), 'http');
+    expect(rewrite('HTTP://V:8080/Vidi/API/x', 'h:1')).toBe('http://h:1/API/x');
+    expect(rewrite('//V:8080/Vidi/API/x', 'h:1')).toBe('http://h:1/API/x');
+    // `/vidi/API/x` is not `/Vidi/API/x`: sent back through the proxy it would become it.
+    expect(rewrite('http://v:8080/vidi/API/x', 'h:1')).toBe('http://v:8080/vidi/API/x');
+    expect(rewrite('//v:8080/VIDI/API/x', undefined)).toBe('//v:8080/VIDI/API/x');
+  });
 });
 
 describe('Refresh rewrite', () => {

@@ -104,14 +104,18 @@ class LongTimer {
   }
 
   private fire(left: number): void {
+    // Out of `pending` before the look at the clock: a jump that look counts would arm this
+    // timer again, and that piece would call `fn` a second time after this one.
+    pending.delete(this);
+    this.handle = undefined;
+    const now = steadyNow();
     // Node starts a timer from the event loop's cached time, which lags behind by whatever ran
     // since the loop last looked, so a timer can fire a little before its instant. A wake for
     // a token's last usable instant would then find the token still usable: wait out the rest.
-    if (left > MAX_TIMER_MS || steadyNow() < this.at) {
-      this.arm(this.at - steadyNow());
+    if (left > MAX_TIMER_MS || now < this.at) {
+      this.arm(this.at - now);
       return;
     }
-    pending.delete(this);
     this.fn();
   }
 }

@@ -66,6 +66,17 @@ describe('systemClock timers', () => {
     expect(cancelled).not.toHaveBeenCalled();
   });
 
+  it('fires a timer once when its own wake is the first look at the clock after a jump', () => {
+    const fired = jest.fn();
+    systemClock.setTimeout(fired, 10_000);
+    // Resumed after an hour suspended; nothing reads the clock until the timer's wake.
+    jest.setSystemTime(Date.now() + 3600_000);
+    jest.advanceTimersByTime(10_000);
+    expect(fired).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(10_000);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
   it('runs short and negative delays as soon as possible', () => {
     const fired = jest.fn();
     systemClock.setTimeout(fired, -5);

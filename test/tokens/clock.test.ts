@@ -77,6 +77,26 @@ describe('systemClock timers', () => {
     expect(fired).toHaveBeenCalledTimes(1);
   });
 
+  it('re-arms the other timers when a wake sees a jump: each runs once, one cancelled by that wake never', () => {
+    const first = jest.fn();
+    const second = jest.fn();
+    const cancelled = jest.fn();
+    const handle = systemClock.setTimeout(cancelled, 30_000);
+    systemClock.setTimeout(() => {
+      first();
+      // Armed again for 0 ms by this wake's look at the clock, just before this call.
+      systemClock.clearTimeout(handle);
+    }, 10_000);
+    systemClock.setTimeout(second, 20_000);
+    jest.setSystemTime(Date.now() + 3600_000);
+    jest.advanceTimersByTime(10_000);
+    // Node runs a 0 ms timer after at least 1 ms.
+    jest.advanceTimersByTime(1);
+    expect([first, second, cancelled].map((fn) => fn.mock.calls.length)).toEqual([1, 1, 0]);
+    jest.advanceTimersByTime(3600_000);
+    expect([first, second, cancelled].map((fn) => fn.mock.calls.length)).toEqual([1, 1, 0]);
+  });
+
   it('runs short and negative delays as soon as possible', () => {
     const fired = jest.fn();
     systemClock.setTimeout(fired, -5);

@@ -53,13 +53,10 @@ async function load(args: readonly string[], stop: AbortSignal): Promise<Loaded>
 }
 
 export async function injectCommand(args: readonly string[]): Promise<number> {
-  let loaded: Loaded | undefined;
   // Before anything listens: a SIGTERM or SIGINT while a file's volume does not answer ends
   // the process, which has nothing to drain yet.
-  const checked = await beforeStart(async (stop) => {
-    loaded = await load(args, stop);
-  });
-  if (!checked || loaded === undefined) return EXIT_OK;
+  const loaded = await beforeStart((stop) => load(args, stop));
+  if (loaded === undefined) return EXIT_OK;
   const { config, certificate } = loaded;
   const logger = createLogger({ level: config.log.level });
   const { names: _names, ...settings } = config;

@@ -43,18 +43,13 @@ function youngCollection(): () => void {
 
 export async function runCommand(args: readonly string[]): Promise<number> {
   setFlagsFromString(WEBASSEMBLY_BASELINE_ONLY);
-  let config: ProxyConfig | undefined;
   // Before anything listens, as every other check of the configuration: a SIGTERM meanwhile
   // ends the process, which has nothing to drain yet. The configuration file is read here
   // too: a volume that does not answer must not hold the signals' handlers.
-  const checked = await beforeStart(async (stop) => {
-    config = await readStartFiles(
-      await configForCommand(args, process.env, stop),
-      process.env,
-      stop,
-    );
-  });
-  if (!checked || config === undefined) return EXIT_OK;
+  const config = await beforeStart(async (stop) =>
+    readStartFiles(await configForCommand(args, process.env, stop), process.env, stop),
+  );
+  if (config === undefined) return EXIT_OK;
   const logger = createLogger({ level: config.log.level });
   logStartup(logger, config, packageVersion());
   return serve(config, logger, { collectYoung: youngCollection() });

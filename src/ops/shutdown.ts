@@ -85,6 +85,30 @@ const globalTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
+/** What `work` settled to, or 'timeout' when `ms` pass first. */
+function withinWindow<T>(work: Promise<T>, ms: number, timers: Timers): Promise<T | 'timeout'> {
+  let handle: unknown;
+  const window = new Promise<'timeout'>((resolve) => {
+    handle = timers.setTimeout(() => resolve('timeout'), ms);
+  });
+  return Promise.race([work, window]).finally(() => timers.clearTimeout(handle));
+}
+
+/**
+ * The file reads stuck once those given up on have had `STUCK_READ_GRACE_MS` to come back:
+ * the stop, or the signal before the start, just gave up any read under way, which may
+ * merely be slow.
+ */
+async function readsStillStuck(
+  stuckReads: () => number,
+  stuckReadsBack: () => Promise<unknown>,
+  timers: Timers,
+): Promise<number> {
+  if (stuckReads() === 0) return 0;
+  await withinWindow(stuckReadsBack(), STUCK_READ_GRACE_MS, timers);
+  return stuckReads();
+}
+
 export class ShutdownCoordinator {
   private started = false;
   private readonly exitWith: (code: number) => void;
@@ -190,7 +214,7 @@ export class ShutdownCoordinator {
       `closing listeners; in-flight requests have ${drainSeconds} s to finish`,
     );
     const startedAt = Date.now();
-    const outcome = await this.withinWindow(
+    const outcome = await withinWindow(
       steps.closeListeners().then(
         () => 'drained' as const,
         (error: unknown) => {
@@ -203,6 +227,7 @@ export class ShutdownCoordinator {
         },
       ),
       drainSeconds * 1000,
+      this.timers,
     );
     if (outcome === 'drained') {
       logger.info(
@@ -220,7 +245,7 @@ export class ShutdownCoordinator {
     }
 
     await attempt('stop', () => steps.stop());
-    const stuck = await this.readsStillStuck();
+    const stuck = await readsStillStuck(this.stuckReads, this.stuckReadsBack, this.timers);
     if (stuck === 0) {
       logger.info(
         { event: 'shutdown', step: 'exit', exitCode: code },
@@ -253,27 +278,8 @@ export class ShutdownCoordinator {
     else this.endBy(signal);
   }
 
-  /**
-   * The secret reads stuck once those given up on have had `STUCK_READ_GRACE_MS` to come
-   * back: the stop just gave up any read under way, which may merely be slow.
-   */
-  private async readsStillStuck(): Promise<number> {
-    if (this.stuckReads() === 0) return 0;
-    await this.withinWindow(this.stuckReadsBack(), STUCK_READ_GRACE_MS);
-    return this.stuckReads();
-  }
-
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.timers.setTimeout(resolve, ms));
-  }
-
-  /** What `work` settled to, or 'timeout' when the window closes first. */
-  private withinWindow<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
-    let handle: unknown;
-    const window = new Promise<'timeout'>((resolve) => {
-      handle = this.timers.setTimeout(() => resolve('timeout'), ms);
-    });
-    return Promise.race([work, window]).finally(() => this.timers.clearTimeout(handle));
   }
 }
 
@@ -365,23 +371,24 @@ export interface ProcessEnd {
 
 /**
  * Runs `work`, the last check before anything listens, with an AbortSignal that SIGTERM or
- * SIGINT aborts. There is nothing to drain yet: a signal ends the check and the process, by
- * the signal itself if a file's read is left stuck (Node.js's exit would wait for it for
- * good), else by resolving false (the command then exits 0). A read the signal gave up on
- * has `STUCK_READ_GRACE_MS` to come back first, as at the exit: every start with a
- * configuration file reads one, and a signal in those milliseconds finds it merely under way. A signal held since the
- * command began (`holdShutdownSignals`) stays held for the shutdown sequence, as before
- * this check: a check of files that answer takes microseconds.
+ * SIGINT aborts, and resolves to what it returned. There is nothing to drain yet: a signal
+ * ends the check and the process, by the signal itself if a file's read is left stuck
+ * (Node.js's exit would wait for it for good), else by resolving undefined (the command then
+ * exits 0). A read the signal gave up on has `STUCK_READ_GRACE_MS` to come back first, as at
+ * the exit: every start with a configuration file reads one, and a signal in those
+ * milliseconds finds it merely under way. A signal held since the command began
+ * (`holdShutdownSignals`) stays held for the shutdown sequence, as before this check: a check
+ * of files that answer takes microseconds.
  */
-export async function beforeStart(
-  work: (stop: AbortSignal) => Promise<void>,
+export async function beforeStart<T>(
+  work: (stop: AbortSignal) => Promise<T>,
   {
     source = process,
     stuckReads = stuckSecretReads,
     stuckReadsBack = stuckSecretReadsBack,
     endBy = endBySignal,
   }: ProcessEnd = {},
-): Promise<boolean> {
+): Promise<T | undefined> {
   const controller = new AbortController();
   let stoppedBy: string | undefined;
   const onSignal = (signal: string): void => {
@@ -389,24 +396,15 @@ export async function beforeStart(
     controller.abort();
   };
   for (const signal of SHUTDOWN_SIGNALS) source.on(signal, onSignal);
+  let result: T | undefined;
   try {
-    await work(controller.signal);
+    result = await work(controller.signal);
   } catch (err) {
     if (stoppedBy === undefined) throw err;
   } finally {
     for (const signal of SHUTDOWN_SIGNALS) source.off(signal, onSignal);
   }
-  if (stoppedBy === undefined) return true;
-  if (stuckReads() > 0) await withinGrace(stuckReadsBack());
-  if (stuckReads() > 0) endBy(stoppedBy);
-  return false;
-}
-
-/** Settles when `reads` do, or once `STUCK_READ_GRACE_MS` have passed. */
-function withinGrace(reads: Promise<unknown>): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const grace = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, STUCK_READ_GRACE_MS);
-  });
-  return Promise.race([reads, grace]).finally(() => clearTimeout(timer));
+  if (stoppedBy === undefined) return result;
+  if ((await readsStillStuck(stuckReads, stuckReadsBack, globalTimers)) > 0) endBy(stoppedBy);
+  return undefined;
 }

@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { shownValue } from '../visible-text';
 import { ConfigError } from './errors';
-import { SecretVolumeError } from './secret-files';
+import { SecretVolumeError, startReadBound } from './secret-files';
 import { readFileUntil } from './secrets';
 import type { ProxyConfig } from './types';
 
@@ -33,9 +33,6 @@ export function caFileProblems(file: string, pem: string): string[] {
   });
 }
 
-/** A read the volume did not answer: its message says so, the key is named by the caller. */
-class CaReadError extends Error {}
-
 /** The file's bytes; opening never waits for a writer (a FIFO in its place reads as empty). */
 async function readCa(file: string): Promise<Buffer> {
   const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -57,10 +54,7 @@ export async function readCaFile(config: ProxyConfig, stop?: AbortSignal): Promi
   const file = config.vidispine.caFile;
   if (file === undefined) return config;
   const key = config.names.name(['vidispine', 'caFile']);
-  const seconds = config.vidispine.mintTimeoutSeconds;
-  const timeout = AbortSignal.timeout(seconds * 1000);
-  const signal = stop === undefined ? timeout : AbortSignal.any([timeout, stop]);
-  const within = `within ${seconds} s (${config.names.name(['vidispine', 'mintTimeoutSeconds'])})`;
+  const { signal, within } = startReadBound(config, stop);
   let ca: Buffer;
   try {
     ca = await readFileUntil(
@@ -68,16 +62,14 @@ export async function readCaFile(config: ProxyConfig, stop?: AbortSignal): Promi
       () => readCa(file),
       signal,
       (how) =>
-        how === 'held'
-          ? new CaReadError(
-              `file ${shownValue(file)} was not read: the read of a secret file in its folder has not come back; is their volume stuck?`,
-            )
-          : new CaReadError(
-              `file ${shownValue(file)} was not read ${within}: is its volume stuck?`,
-            ),
+        new SecretVolumeError(
+          how === 'held'
+            ? `${key}: file ${shownValue(file)} was not read: the read of a secret file in its folder has not come back; is their volume stuck?`
+            : `${key}: file ${shownValue(file)} was not read ${within}: is its volume stuck?`,
+        ),
     );
   } catch (err) {
-    if (err instanceof CaReadError) throw new SecretVolumeError(`${key}: ${err.message}`);
+    if (err instanceof SecretVolumeError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError({ key, problem: `cannot read file ${shownValue(file)} (${code})` });
   }

@@ -20,6 +20,22 @@ export class SecretVolumeError extends Error {
   }
 }
 
+/**
+ * The bound on a read of a file the configuration names, at start: the mint timeout, or
+ * `stop` when it aborts first. `within` names the timeout in a message.
+ */
+export function startReadBound(
+  config: Pick<ProxyConfig, 'vidispine' | 'names'>,
+  stop?: AbortSignal,
+): { signal: AbortSignal; within: string } {
+  const seconds = config.vidispine.mintTimeoutSeconds;
+  const timeout = AbortSignal.timeout(seconds * 1000);
+  return {
+    signal: stop === undefined ? timeout : AbortSignal.any([timeout, stop]),
+    within: `within ${seconds} s (${config.names.name(['vidispine', 'mintTimeoutSeconds'])})`,
+  };
+}
+
 /** The secret files of every account that mints: the administrator, RunAs, the users. */
 export function secretFiles(config: Pick<ProxyConfig, 'vidispine' | 'users'>): FileSource[] {
   const credentials: (Credential | undefined)[] = [
@@ -42,13 +58,10 @@ export async function checkSecretFiles(
 ): Promise<void> {
   const files = secretFiles(config);
   if (files.length === 0) return;
-  const seconds = config.vidispine.mintTimeoutSeconds;
-  const timeout = AbortSignal.timeout(seconds * 1000);
-  const signal = stop === undefined ? timeout : AbortSignal.any([timeout, stop]);
+  const { signal, within } = startReadBound(config, stop);
   const results = await Promise.allSettled(files.map((f) => readSecretUntil(f, env, signal)));
   const bad: ConfigIssue[] = [];
   const stuck: string[] = [];
-  const within = `within ${seconds} s (${config.names.name(['vidispine', 'mintTimeoutSeconds'])})`;
   results.forEach((result, i) => {
     if (result.status === 'fulfilled') return;
     const err: unknown = result.reason;

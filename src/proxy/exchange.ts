@@ -411,12 +411,8 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
    */
   private refuseUnfinished(): void {
     // Answered, the exchange is not let go (`over`): its wait for Vidispine's 100 ends here.
-    this.clearContinueTimer();
-    this.tokenWait?.abort();
+    this.abortUpstream();
     this.req.unpipe();
-    const upstreamReq = this.upstreamReq;
-    this.upstreamReq = undefined;
-    upstreamReq?.destroy();
     sendPlain(this.res, 503, SHUTTING_DOWN_UNSENT, { 'Retry-After': '1', Connection: 'close' });
     // Answered, the request is no longer Node's to close with its connection: closed here,
     // its body's idle timer (`watchBodyIdle`) stops too.
@@ -453,12 +449,17 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
   private letGo(): void {
     if (this.clientGone) return;
     this.clientGone = true;
+    this.abortUpstream();
+    this.tellStoreNoAnswer();
+  }
+
+  /** Stops what went to Vidispine, or waits to go: the token, its 100, the request. */
+  private abortUpstream(): void {
     this.clearContinueTimer();
     this.tokenWait?.abort();
     const upstreamReq = this.upstreamReq;
     this.upstreamReq = undefined;
     upstreamReq?.destroy();
-    this.tellStoreNoAnswer();
   }
 
   clearContinueTimer(): void {

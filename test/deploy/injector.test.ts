@@ -257,19 +257,32 @@ function namespacesNamed(objects: readonly K8sObject[]): string[] {
   return [...new Set(named)].sort();
 }
 
-/** A kustomization in a new folder under `parent` that installs `resources` into `namespace`. */
-function inNamespace(parent: string, resources: string, namespace: string): string {
-  const dir = join(parent, `in-${namespace}`);
-  mkdirSync(dir);
+/**
+ * `dir`, holding a kustomization that installs `resources` under `names` (a namespace, a
+ * namePrefix, a nameSuffix) through the follow-namespace transformer of the deploy files
+ * under `root`.
+ */
+function followingNames(
+  dir: string,
+  resources: string,
+  names: { namespace?: string; namePrefix?: string; nameSuffix?: string },
+  root = ROOT,
+): string {
+  mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'kustomization.yaml'),
     stringify({
       resources: [relative(dir, resources)],
-      namespace,
-      transformers: [relative(dir, join(ROOT, 'deploy', 'injector', 'follow-namespace'))],
+      ...names,
+      transformers: [relative(dir, join(root, 'deploy', 'injector', 'follow-namespace'))],
     }),
   );
   return dir;
+}
+
+/** A kustomization in a new folder under `parent` that installs `resources` into `namespace`. */
+function inNamespace(parent: string, resources: string, namespace: string): string {
+  return followingNames(join(parent, `in-${namespace}`), resources, { namespace });
 }
 
 /** cert-manager mode: the CA injection names the Certificate that writes the mounted Secret. */
@@ -1176,15 +1189,7 @@ describe('kubectl kustomize deploy/injector', () => {
     (what, names) => {
       const dir = mkdtempSync(join(tmpdir(), 'vap-injector-names-'));
       try {
-        writeFileSync(
-          join(dir, 'kustomization.yaml'),
-          stringify({
-            resources: [relative(dir, DIR)],
-            ...names,
-            transformers: [relative(dir, join(ROOT, 'deploy', 'injector', 'follow-namespace'))],
-          }),
-        );
-        const { objects } = renderKustomization(dir);
+        const { objects } = renderKustomization(followingNames(dir, DIR, names));
         const service = `${names.namePrefix ?? ''}vidispine-auth-proxy-injector${names.nameSuffix ?? ''}`;
         const namespace = names.namespace ?? 'vidispine-auth-proxy';
         expect([what, wiringProblems(objects)]).toEqual([what, []]);
@@ -1211,18 +1216,9 @@ describe('kubectl kustomize deploy/injector', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vap-injector-two-prefixes-'));
     try {
       const installs = ['team-a-', 'team-b-'].map((namePrefix) => {
-        mkdirSync(join(dir, namePrefix));
-        writeFileSync(
-          join(dir, namePrefix, 'kustomization.yaml'),
-          stringify({
-            resources: [relative(join(dir, namePrefix), DIR)],
-            namePrefix,
-            transformers: [
-              relative(join(dir, namePrefix), join(ROOT, 'deploy', 'injector', 'follow-namespace')),
-            ],
-          }),
+        const { objects } = renderKustomization(
+          followingNames(join(dir, namePrefix), DIR, { namePrefix }),
         );
-        const { objects } = renderKustomization(join(dir, namePrefix));
         const certificates = byKind(objects, 'Certificate');
         const serving = certificates.find((c) => at(c, 'spec', 'isCA') !== true);
         const ca = certificates.find((c) => at(c, 'spec', 'isCA') === true);
@@ -1561,16 +1557,7 @@ describe('kubectl kustomize deploy/injector/base with the provided-ca component'
       const { root, example } = operatorCopy(label);
       const r = runTool('bash', [join(root, SCRIPT), example, 'vidispine-auth-proxy', service]);
       expect([r.status, r.stderr]).toEqual([0, '']);
-      const app = join(dir, `${label}-app`);
-      mkdirSync(app);
-      writeFileSync(
-        join(app, 'kustomization.yaml'),
-        stringify({
-          resources: [relative(app, example)],
-          ...names,
-          transformers: [relative(app, join(root, 'deploy', 'injector', 'follow-namespace'))],
-        }),
-      );
+      const app = followingNames(join(dir, `${label}-app`), example, names, root);
       const { objects } = renderKustomization(app);
       expect(wiringProblems(objects)).toEqual([]);
       expect(providedCaProblems(objects, example)).toEqual([]);

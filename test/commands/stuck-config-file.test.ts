@@ -13,7 +13,7 @@ import { createSimulator, type Simulator } from '../../src/simulator';
 import { ChildProxy } from '../support/child-proxy';
 import { CLI } from '../support/cli';
 import { tempFolder } from '../support/files';
-import { mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
+import { expectEndedWhileStuck, mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -46,13 +46,7 @@ describe('a configuration file whose volume hangs from the start', () => {
         ...stuckVolumeEnv(path),
       });
       children.push(proxy);
-      await proxy.waitForEvent('test_volume_stuck');
-      proxy.kill(signal);
-      // Nothing listens yet, so there is nothing to drain; the read stays stuck in its thread,
-      // which Node.js's exit would wait for: the process ends by the signal.
-      expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
-      expect(proxy.stderr).toBe('');
-      expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
+      await expectEndedWhileStuck(proxy, signal);
     },
     30_000,
   );

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { ChildProxy } from './child-proxy';
 
 const PRELOAD = join(__dirname, 'stuck-volume.cjs');
 
@@ -26,4 +27,21 @@ export function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still r
     timer = setTimeout(() => resolve('still running'), ms);
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Sends `signal` to `proxy` once its read of a stuck file is under way, and checks that the
+ * signal ends it, having said nothing but that the read is stuck: nothing listens yet, so
+ * there is nothing to drain, and the read stays stuck in its thread, which Node.js's exit
+ * would wait for.
+ */
+export async function expectEndedWhileStuck(
+  proxy: ChildProxy,
+  signal: NodeJS.Signals,
+): Promise<void> {
+  await proxy.waitForEvent('test_volume_stuck');
+  proxy.kill(signal);
+  expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
+  expect(proxy.stderr).toBe('');
+  expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
 }

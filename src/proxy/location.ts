@@ -3,6 +3,12 @@
  * an item); the client must be sent back through the proxy, on the origin it used. The URL
  * of a `Refresh` is rewritten the same way, as nginx's `proxy_redirect` does, and a
  * `Content-Location`, as Apache's `ProxyPassReverse` does.
+ *
+ * Whether a reference names Vidispine is decided as the client will decide where to go: by
+ * the WHATWG URL parser, which browsers and Node's `fetch` use and which reads every lenient
+ * spelling other clients take (userinfo, backslashes, extra slashes, a percent-encoded host,
+ * `:08080`, tabs and line breaks inside). Comparing text instead missed each of those, and
+ * each sent the client to Vidispine's own address, around the proxy.
  */
 import { pathPrefix } from '../vidispine/connection';
 
@@ -12,82 +18,164 @@ import { pathPrefix } from '../vidispine/connection';
  */
 export type LocationRewriter = (location: string, clientHost: string | undefined) => string;
 
-/** One spelling of the upstream base: scheme and authority (lower case), and path prefix. */
-interface UpstreamBase {
-  readonly origin: string;
-  readonly prefix: string;
+/** Vidispine's origin as the URL parser writes one: scheme, host, port ('' when default). */
+interface Origin {
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port: string;
 }
 
+const TAB_OR_NEWLINE = /[\t\n\r]/g;
+
 /**
- * Every spelling of the upstream base a `Location` may use: explicit default port or not,
- * and scheme-relative (`//vidispine:8080/…`, RFC 3986 §4.2), which names Vidispine's
- * address just the same and would send the client around the proxy. Scheme and host are
- * compared in any case; the path prefix as written, since `/vidi/x` is not `/Vidi/x`.
+ * What a URL parser reads of a value: without the blanks and C0 controls around it, and
+ * without tabs and line breaks anywhere in it (WHATWG URL, basic URL parser, steps 1 to 3).
+ * Trimmed by hand: a regex for blanks at the end backtracks over every run of blanks inside,
+ * quadratic in its length (16,000 spaces took 0.3 s).
  */
-function upstreamBases(upstream: URL): UpstreamBase[] {
-  const prefix = pathPrefix(upstream);
-  const authorities = [upstream.host];
-  if (upstream.port === '') {
-    const defaultPort = upstream.protocol === 'https:' ? 443 : 80;
-    authorities.push(`${upstream.hostname}:${defaultPort}`);
+function parserInput(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && value.charCodeAt(start) <= 0x20) start++;
+  while (end > start && value.charCodeAt(end - 1) <= 0x20) end--;
+  return value.slice(start, end).replace(TAB_OR_NEWLINE, '');
+}
+
+/** A scheme (RFC 3986 §3.1): the reference is a URL of its own, read without a base. */
+const SCHEME = /^[a-z][a-z\d+.-]*:/i;
+
+/**
+ * Two slashes, either way round (an `http(s)` base makes `\` a `/`): a network-path reference
+ * (RFC 3986 §4.2), which names a host and takes the scheme of the URL it is resolved against.
+ */
+const NETWORK_PATH = /^[/\\]{2}/;
+
+/**
+ * The URL `reference` names, as a client would resolve it: against nothing when it has a
+ * scheme, against Vidispine's origin when it names a host without one (Vidispine meant its own
+ * scheme); undefined when it names no host (the client resolves it on its own origin) or does
+ * not parse (it passes as sent).
+ */
+function namedUrl(reference: string, base: string): URL | undefined {
+  const withScheme = SCHEME.test(reference);
+  if (!withScheme && !NETWORK_PATH.test(reference)) return undefined;
+  try {
+    return withScheme ? new URL(reference) : new URL(reference, base);
+  } catch {
+    return undefined;
   }
-  return authorities.flatMap((authority) =>
-    [`${upstream.protocol}//${authority}`, `//${authority}`].map((origin) => ({
-      origin: origin.toLowerCase(),
-      prefix,
-    })),
+}
+
+/** `vidispine.` is `vidispine`, an absolute DNS name; the parser keeps the dot. */
+function withoutRootDot(hostname: string): string {
+  return hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
+}
+
+function isOn(url: URL, origin: Origin): boolean {
+  return (
+    url.protocol === origin.protocol &&
+    url.port === origin.port &&
+    withoutRootDot(url.hostname) === origin.hostname
   );
 }
 
 /**
- * `path` as a path-absolute reference that stays on the client's origin. A path whose first
- * segment is empty (`//evil.example/x`; also `/\…` or `/<tab>/…`, which WHATWG URL parsers
- * read as `//`) would be a network-path reference naming another host; `/.` in front keeps
- * it a path, the same one once dot segments go, as WHATWG's URL serialiser writes it.
+ * `pathname` as the client requests it: without vidispine.url's path prefix, which the proxy
+ * puts back; undefined when it is outside the prefix. Matched as written, since `/vidi/x` is
+ * not `/Vidi/x`.
  */
-function pathAbsolute(path: string): string {
-  return /^\/[\t\n\r]*[/\\]/.test(path) ? `/.${path}` : path;
-}
-
-function isBoundary(char: string | undefined): boolean {
-  return char === undefined || char === '/' || char === '?' || char === '#';
+function clientPath(pathname: string, prefix: string): string | undefined {
+  if (pathname === prefix) return '/';
+  return pathname.startsWith(prefix) && pathname[prefix.length] === '/'
+    ? pathname.slice(prefix.length)
+    : undefined;
 }
 
 /**
- * Built once per listener; the returned function is pure and allocation-free on a miss.
- * A client that named no host (HTTP/1.0 without `Host`, or an empty one) gets a path-absolute reference,
- * which RFC 9110 §10.2.2 allows: Vidispine's own address never reaches it.
+ * `path` as a path-absolute reference that stays on the client's origin. A path whose first
+ * segment is empty (`//evil.example/x`) would be a network-path reference naming another
+ * host; `/.` in front keeps it a path, the same one once dot segments go, as WHATWG's URL
+ * serialiser writes it. The parser has already made every `\` a `/` and dropped tabs.
+ */
+function pathAbsolute(path: string): string {
+  return path.startsWith('//') ? `/.${path}` : path;
+}
+
+/**
+ * Built once per listener; the returned function is pure. It parses only a value with a
+ * scheme or two leading slashes, and runs only on answers that carry one of these headers.
+ * A client that named no host (HTTP/1.0 without `Host`, or an empty one) gets a path-absolute
+ * reference, which RFC 9110 §10.2.2 allows: Vidispine's own address never reaches it.
  */
 export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'): LocationRewriter {
-  const bases = upstreamBases(upstream);
+  const origin: Origin = {
+    protocol: upstream.protocol,
+    hostname: withoutRootDot(upstream.hostname),
+    port: upstream.port,
+  };
+  const base = upstream.origin;
+  const prefix = pathPrefix(upstream);
   return (location, clientHost) => {
-    for (const { origin, prefix } of bases) {
-      const end = origin.length + prefix.length;
-      if (
-        location.length >= end &&
-        isBoundary(location[end]) &&
-        location.slice(0, origin.length).toLowerCase() === origin &&
-        location.startsWith(prefix, origin.length)
-      ) {
-        const rest = location.slice(end);
-        const path = rest.startsWith('/') ? rest : `/${rest}`;
-        return clientHost === undefined
-          ? pathAbsolute(path)
-          : `${clientScheme}://${clientHost}${path}`;
-      }
-    }
-    return location;
+    const url = namedUrl(parserInput(location), base);
+    if (url === undefined || !isOn(url, origin)) return location;
+    const path = clientPath(url.pathname, prefix);
+    if (path === undefined) return location;
+    // Rebuilt from what the parser read, so the client reads it the same: no userinfo, no
+    // backslash, dot segments resolved.
+    const rest = `${path}${url.search}${url.hash}`;
+    return clientHost === undefined ? pathAbsolute(rest) : `${clientScheme}://${clientHost}${rest}`;
   };
 }
 
+function isBlank(char: string | undefined): boolean {
+  return char === ' ' || char === '\t' || char === '\n' || char === '\f' || char === '\r';
+}
+
+function isDigit(char: string | undefined): boolean {
+  return char !== undefined && char >= '0' && char <= '9';
+}
+
+function skipBlanks(value: string, at: number): number {
+  while (isBlank(value[at])) at++;
+  return at;
+}
+
+/** `url =` (any case, blanks around `=`) in front of a `Refresh` URL. */
+const URL_NAME = /url[\t\n\f\r ]*=[\t\n\f\r ]*/iy;
+
 /**
- * A `Refresh` value (`5; url=http://vidispine:8080/API/x`, the URL perhaps quoted): what
- * goes before the URL, its quote, the URL.
+ * Where the URL of a `Refresh` is (start, end), found as HTML's shared declarative refresh
+ * steps find it, which is what a browser follows: the time (digits and dots), then a `;`, a
+ * `,` or blanks, then the URL, after `url=` or not, up to its closing quote if it opens with
+ * one (or to the end when that quote is missing). Undefined when there is none to follow.
  */
-const REFRESH = /^([^;,]*[;,]\s*url\s*=\s*)(['"]?)(.*?)\2$/i;
+function refreshUrl(value: string): readonly [number, number] | undefined {
+  let at = skipBlanks(value, 0);
+  if (!isDigit(value[at]) && value[at] !== '.') return undefined;
+  while (isDigit(value[at]) || value[at] === '.') at++;
+  if (at < value.length) {
+    if (value[at] !== ';' && value[at] !== ',' && !isBlank(value[at])) return undefined;
+    at = skipBlanks(value, at);
+    if (value[at] === ';' || value[at] === ',') at++;
+    at = skipBlanks(value, at);
+  }
+  if (at >= value.length) return undefined;
+  URL_NAME.lastIndex = at;
+  if (URL_NAME.test(value)) at = URL_NAME.lastIndex;
+  // A `u` that does not begin `url=` begins the URL itself, quote handling and all skipped.
+  else if (value[at] === 'u' || value[at] === 'U') return [at, value.length];
+  const quote = value[at];
+  if (quote !== "'" && quote !== '"') return [at, value.length];
+  const end = value.indexOf(quote, at + 1);
+  return [at + 1, end === -1 ? value.length : end];
+}
 
 /** `value`, a `Refresh`, with its URL rewritten by `rewrite`; unchanged when it names none. */
 export function rewriteRefresh(value: string, rewrite: (url: string) => string): string {
-  const parts = REFRESH.exec(value);
-  return parts === null ? value : `${parts[1]}${parts[2]}${rewrite(parts[3])}${parts[2]}`;
+  const span = refreshUrl(value);
+  if (span === undefined) return value;
+  const [start, end] = span;
+  const url = value.slice(start, end);
+  const rewritten = rewrite(url);
+  return rewritten === url ? value : `${value.slice(0, start)}${rewritten}${value.slice(end)}`;
 }

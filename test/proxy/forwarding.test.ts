@@ -179,6 +179,54 @@ describe('responses', () => {
     }
   });
 
+  it("moves each spelling of Vidispine's origin a client would follow onto the client origin", async () => {
+    // A server behind `/Vidi` that answers `/Vidi/API/moved?i=N` with the Nth header.
+    let answers: [string, string][] = [];
+    const upstream = http.createServer((req, res) => {
+      const index = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('i'));
+      res.writeHead(303, [...(answers[index] ?? []), 'Content-Length', '0']).end();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as net.AddressInfo;
+    const app = await startApp({ forwardTo: `http://127.0.0.1:${port}/Vidi` });
+    const client = 'http://legacy.example:8080';
+    try {
+      answers = [
+        ['Location', `http://u:p@127.0.0.1:${port}/Vidi/API/a`],
+        ['Location', `http:\\\\127.0.0.1:${port}\\Vidi\\API\\a`],
+        ['Location', `HTTP://0x7F.1:0${port}/Vidi/API/a`],
+        ['Location', `///127.0.0.1.:${port}/Vidi/API/a`],
+        ['Content-Location', `http://127.0.0.1:${port}/Vi\tdi/API/a`],
+        ['Refresh', `5; http://127.0.0.1:${port}/Vidi/API/a`],
+        ['Refresh', `5; URL = 'http://127.0.0.1:${port}/Vidi/API/a'`],
+        ['Location', '/API/a'],
+        ['Location', `http://127.0.0.2:${port}/Vidi/API/a`],
+      ];
+      const got: string[] = [];
+      for (const [i, [name]] of answers.entries()) {
+        const reply = await call(app.port(), {
+          path: `/API/moved?i=${i}`,
+          headers: { host: 'legacy.example:8080' },
+        });
+        got.push(String(reply.headers[name.toLowerCase()]));
+      }
+      expect(got).toEqual([
+        `${client}/API/a`,
+        `${client}/API/a`,
+        `${client}/API/a`,
+        `${client}/API/a`,
+        `${client}/API/a`,
+        `5; ${client}/API/a`,
+        `5; URL = '${client}/API/a'`,
+        '/API/a',
+        `http://127.0.0.2:${port}/Vidi/API/a`,
+      ]);
+    } finally {
+      await app.close();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+
   it('passes ETag / If-None-Match and answers 304', async () => {
     const id = String(json((await createItem(h.port)).text).id);
     const first = await call(h.port, { path: `/API/item/${id}` });

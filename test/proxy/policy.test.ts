@@ -321,6 +321,132 @@ describe('Location rewrite', () => {
   });
 });
 
+describe('Location rewrite, as a URL parser reads it', () => {
+  // Every row: vidispine.url, the Location Vidispine sent, what the client gets (with the
+  // Host `h:1`, and without one). A client reads a Location with the WHATWG URL parser (or
+  // one as lenient), so each spelling of Vidispine's origin it would follow is one to move.
+  type Row = readonly [upstream: string, location: string, withHost: string, withoutHost: string];
+  const sameForBoth = (upstream: string, location: string, to: string): Row => [
+    upstream,
+    location,
+    to,
+    to,
+  ];
+  const moved = (upstream: string, location: string, path = '/x'): Row => [
+    upstream,
+    location,
+    `http://h:1${path}`,
+    path,
+  ];
+  const kept = (upstream: string, location: string): Row =>
+    sameForBoth(upstream, location, location);
+  const VS = 'http://vidispine:8080';
+
+  it.each<Row>([
+    // Userinfo names no other host; the client would drop it and reach Vidispine.
+    moved(VS, 'http://u@vidispine:8080/x'),
+    moved(VS, '//u:p@vidispine:8080/x'),
+    moved(VS, 'http://u:p@VIDISPINE:8080/x?q#f', '/x?q#f'),
+    // Extra or missing slashes and backslashes, which a special scheme reads as slashes.
+    moved(VS, 'http:///vidispine:8080/x'),
+    moved(VS, '///vidispine:8080/x'),
+    moved(VS, 'http:\\\\vidispine:8080\\x'),
+    moved(VS, '/\\vidispine:8080/x'),
+    moved(VS, '\\\\vidispine:8080\\x'),
+    moved(VS, 'http:vidispine:8080/x'),
+    // The host percent-encoded, with a trailing dot, in upper case; the port with zeros.
+    moved(VS, 'http://vid%69spine:8080/x'),
+    moved(VS, 'http://vidispine.:8080/x'),
+    moved(VS, 'HTTP://VIDISPINE:08080/x'),
+    // Tabs and line breaks inside, blanks around: a URL parser drops them.
+    moved(VS, 'http://vidi\tspine:8080/x'),
+    moved(VS, 'ht\ntp://vidispine:8080/\r\nx'),
+    moved(VS, ' http://vidispine:8080/x\t'),
+    // The default port written or left out, whichever vidispine.url did.
+    moved('http://vidispine', 'http://vidispine:80/x'),
+    moved('http://vidispine', '//vidispine:0080/x'),
+    moved('http://vidispine:80', 'http://vidispine/x'),
+    moved('https://vs.example', 'https://vs.example:443/x'),
+    // Addresses in any notation a parser takes.
+    moved('http://[::1]:8080', 'http://[0:0::1]:8080/x'),
+    moved('http://[::1]:8080', '//[0:0:0:0:0:0:0:0001]:8080/x'),
+    moved('http://127.0.0.1:8080', 'http://0x7f.1:8080/x'),
+    moved('http://127.0.0.1:8080', 'http://2130706433:8080/x'),
+    moved('http://127.0.0.1:8080', 'http://127.0.0.1.:8080/x'),
+    moved('http://vidispine.:8080', 'http://vidispine:8080/x'),
+    // The path as the client will request it: dot segments gone, blanks encoded.
+    moved(VS, 'http://vidispine:8080/a/../x'),
+    moved(VS, 'http://vidispine:8080/a b', '/a%20b'),
+    // A path that would start with `//` stays a path.
+    [
+      VS,
+      'http://vidispine:8080//evil.example/x',
+      'http://h:1//evil.example/x',
+      '/.//evil.example/x',
+    ],
+    [VS, '//vidispine:8080/\\evil.example/x', 'http://h:1//evil.example/x', '/.//evil.example/x'],
+  ])('with %s, moves %j onto the client origin', (upstream, location, withHost, withoutHost) => {
+    const rewrite = locationRewriter(new URL(upstream), 'http');
+    expect([rewrite(location, 'h:1'), rewrite(location, undefined)]).toEqual([
+      withHost,
+      withoutHost,
+    ]);
+  });
+
+  it.each<Row>([
+    // Other hosts and ports, however close: never moved onto the client origin.
+    kept(VS, 'http://vidispine:8081/x'),
+    kept(VS, 'https://vidispine:8080/x'),
+    kept(VS, 'http://vidispine.evil:8080/x'),
+    kept(VS, 'http://vidispine:8080@evil.example/x'),
+    kept(VS, '//vidispine:8080@evil.example/x'),
+    kept(VS, 'http://evil.example\\@vidispine:8080/x'),
+    kept(VS, 'http://vidispine..:8080/x'),
+    kept('http://vidispine', 'http://vidispine:8080/x'),
+    kept('https://vs.example', 'http://vs.example/x'),
+    kept('http://[::1]:8080', 'http://[::2]:8080/x'),
+    kept('http://127.0.0.1:8080', 'http://127.0.0.2:8080/x'),
+    // References that name no host: the client resolves them on its own origin.
+    kept(VS, '/API/item/VX-1'),
+    kept(VS, '/API/a/../b'),
+    kept(VS, 'item/VX-1'),
+    kept(VS, '../x'),
+    kept(VS, '?q=1'),
+    kept(VS, '#f'),
+    kept(VS, ''),
+    kept(VS, '//evil.example/x'),
+    kept(VS, '/\\evil.example/x'),
+    kept(VS, 'mailto:ops@vidispine'),
+    kept(VS, 'urn:vidispine:8080'),
+    // Values a URL parser refuses pass as sent.
+    kept(VS, 'http://vidispine:80801/x'),
+    kept(VS, 'http://vidispine:8080.evil/x'),
+    kept(VS, 'http://[::1/x'),
+    kept(VS, 'http://vid ispine:8080/x'),
+    kept(VS, 'http://%zz:8080/x'),
+    kept(VS, 'http://'),
+  ])('with %s, keeps %j as sent', (upstream, location, withHost, withoutHost) => {
+    const rewrite = locationRewriter(new URL(upstream), 'http');
+    expect([rewrite(location, 'h:1'), rewrite(location, undefined)]).toEqual([
+      withHost,
+      withoutHost,
+    ]);
+  });
+
+  it('writes every moved Location so that a URL parser reads it on the client origin', () => {
+    const rewrite = locationRewriter(new URL('http://vidispine:8080/vs'), 'http');
+    for (const location of [
+      'http://u@vidispine:8080/vs//evil.example/x',
+      '\\\\vidispine:8080\\vs\\\\evil.example\\x',
+    ]) {
+      for (const host of ['h:1', undefined]) {
+        const resolved = new URL(rewrite(location, host), 'http://h:1/API/a');
+        expect([resolved.host, resolved.pathname]).toEqual(['h:1', '//evil.example/x']);
+      }
+    }
+  });
+});
+
 describe('Refresh rewrite', () => {
   const rewrite = (value: string): string =>
     rewriteRefresh(value, (url) => (url.startsWith('http://vs/') ? url.replace('vs', 'h:1') : url));
@@ -336,14 +462,38 @@ describe('Refresh rewrite', () => {
   it('leaves a Refresh without a URL, or with one elsewhere, alone', () => {
     for (const value of [
       '5',
+      '5; ',
       'http://vs/API/x',
-      '5; http://vs/API/x',
-      '5; urn=http://vs/API/x',
-      `5; url='http://vs/API/x`,
+      '5x; url=http://vs/API/x',
+      '; url=http://vs/API/x',
       '5; url=http://elsewhere/API/x',
     ]) {
       expect(rewrite(value)).toBe(value);
     }
+  });
+
+  // Every row: the Refresh Vidispine sent, what the client gets. The URL is found as HTML's
+  // declarative refresh finds it (what a browser follows): after the time and a `;`, `,` or
+  // blank, with or without `url=`, up to its closing quote if it opens with one.
+  const real = locationRewriter(new URL('http://vidispine:8080'), 'http');
+  it.each([
+    ['5; url=http://vidispine:8080/x', '5; url=http://h:1/x'],
+    ['5; http://vidispine:8080/x', '5; http://h:1/x'],
+    ['5,http://vidispine:8080/x', '5,http://h:1/x'],
+    ['5 http://vidispine:8080/x', '5 http://h:1/x'],
+    ['5 ; \t//vidispine:8080/x', '5 ; \thttp://h:1/x'],
+    ["0;URL = 'http://vidispine:8080/x'", "0;URL = 'http://h:1/x'"],
+    ['0; url= "http://vidispine:8080/x" ', '0; url= "http://h:1/x" '],
+    ["5; url='http://vidispine:8080/x", "5; url='http://h:1/x"],
+    ['5; url="http://vidispine:8080/x"tail"', '5; url="http://h:1/x"tail"'],
+    ['5.5; url=http://vidispine:8080/x', '5.5; url=http://h:1/x'],
+    ['.5; url=http://vidispine:8080/x', '.5; url=http://h:1/x'],
+    [' 5; url=http://u@VIDISPINE:08080/x', ' 5; url=http://h:1/x'],
+    ['5; urn=http://vidispine:8080/x', '5; urn=http://vidispine:8080/x'],
+    ['5; url=//evil.example/x', '5; url=//evil.example/x'],
+    ['5; url=/API/x', '5; url=/API/x'],
+  ])('%j becomes %j', (value, expected) => {
+    expect(rewriteRefresh(value, (url) => real(url, 'h:1'))).toBe(expected);
   });
 });
 

@@ -357,11 +357,12 @@ describe('request hygiene', () => {
       expect([answer.status, answer.header('location'), answer.header('refresh')]).toEqual([
         303,
         '/.//evil.example/x',
-        '0; url=/./\\evil.example/y',
+        // Written as a URL parser read it: the backslash is a slash.
+        '0; url=/.//evil.example/y',
       ]);
       const client = 'http://127.0.0.1:8080/API/item';
       expect(new URL(answer.header('location') ?? '', client).host).toBe('127.0.0.1:8080');
-      expect(new URL('/./\\evil.example/y', client).host).toBe('127.0.0.1:8080');
+      expect(new URL('/.//evil.example/y', client).host).toBe('127.0.0.1:8080');
     } finally {
       upstream.respond = (request) => ok(`answer ${request.sequence}`);
     }

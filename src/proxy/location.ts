@@ -45,22 +45,23 @@ function parserInput(value: string): string {
 const SCHEME = /^[a-z][a-z\d+.-]*:/i;
 
 /**
- * Two slashes, either way round (an `http(s)` base makes `\` a `/`): a network-path reference
- * (RFC 3986 §4.2), which names a host and takes the scheme of the URL it is resolved against.
+ * How `reference` names what it refers to (against an `http(s)` base, `\` is `/`): with a
+ * scheme (`url`, read as it stands); with two slashes (`host`: a network-path reference,
+ * RFC 3986 §4.2, naming a host in the scheme of the URL it came from); with one (`path`, on
+ * the origin it came from). Undefined for a relative path, query or fragment, which the
+ * client resolves against its own request as Vidispine did against the one it was sent:
+ * the two differ by the path prefix alone, which such a reference does not name.
  */
-const NETWORK_PATH = /^[/\\]{2}/;
+function referenceForm(reference: string): 'url' | 'host' | 'path' | undefined {
+  if (SCHEME.test(reference)) return 'url';
+  if (reference[0] !== '/' && reference[0] !== '\\') return undefined;
+  return reference[1] === '/' || reference[1] === '\\' ? 'host' : 'path';
+}
 
-/**
- * The URL `reference` names, as a client would resolve it: against nothing when it has a
- * scheme, against Vidispine's origin when it names a host without one (Vidispine meant its own
- * scheme); undefined when it names no host (the client resolves it on its own origin) or does
- * not parse (it passes as sent).
- */
-function namedUrl(reference: string, base: string): URL | undefined {
-  const withScheme = SCHEME.test(reference);
-  if (!withScheme && !NETWORK_PATH.test(reference)) return undefined;
+/** `reference` parsed, against `base` if given; undefined when it does not parse. */
+function parsed(reference: string, base: string | undefined): URL | undefined {
   try {
-    return withScheme ? new URL(reference) : new URL(reference, base);
+    return new URL(reference, base);
   } catch {
     return undefined;
   }
@@ -102,10 +103,11 @@ function pathAbsolute(path: string): string {
 }
 
 /**
- * Built once per listener; the returned function is pure. It parses only a value with a
- * scheme or two leading slashes, and runs only on answers that carry one of these headers.
- * A client that named no host (HTTP/1.0 without `Host`, or an empty one) gets a path-absolute
- * reference, which RFC 9110 §10.2.2 allows: Vidispine's own address never reaches it.
+ * Built once per listener; the returned function is pure. It runs only on answers that carry
+ * one of these headers, and parses only a value that names a host, or a path when
+ * vidispine.url has a path prefix. A client that named no host (HTTP/1.0 without `Host`, or
+ * an empty one) gets a path-absolute reference, which RFC 9110 §10.2.2 allows: Vidispine's
+ * own address never reaches it.
  */
 export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'): LocationRewriter {
   const origin: Origin = {
@@ -116,14 +118,22 @@ export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'):
   const base = upstream.origin;
   const prefix = pathPrefix(upstream);
   return (location, clientHost) => {
-    const url = namedUrl(parserInput(location), base);
+    const reference = parserInput(location);
+    const form = referenceForm(reference);
+    // Without a prefix, a path names the same resource on either origin.
+    if (form === undefined || (form === 'path' && prefix === '')) return location;
+    // Vidispine resolves a reference without a scheme against its own URL, so that is what
+    // it meant: a path, or a host in Vidispine's scheme.
+    const url = parsed(reference, form === 'url' ? undefined : base);
     if (url === undefined || !isOn(url, origin)) return location;
     const path = clientPath(url.pathname, prefix);
     if (path === undefined) return location;
     // Rebuilt from what the parser read, so the client reads it the same: no userinfo, no
-    // backslash, dot segments resolved.
+    // backslash, dot segments resolved. A path stays one: it names no origin.
     const rest = `${path}${url.search}${url.hash}`;
-    return clientHost === undefined ? pathAbsolute(rest) : `${clientScheme}://${clientHost}${rest}`;
+    return clientHost === undefined || form === 'path'
+      ? pathAbsolute(rest)
+      : `${clientScheme}://${clientHost}${rest}`;
   };
 }
 

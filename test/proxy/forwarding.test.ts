@@ -180,9 +180,12 @@ describe('responses', () => {
   });
 
   it("moves each spelling of Vidispine's origin a client would follow onto the client origin", async () => {
-    // A server behind `/Vidi` that answers `/Vidi/API/moved?i=N` with the Nth header.
+    // A server behind `/Vidi` that answers `/Vidi/API/moved?i=N` with the Nth header and
+    // records every path it is asked for.
+    const paths: string[] = [];
     let answers: [string, string][] = [];
     const upstream = http.createServer((req, res) => {
+      paths.push(req.url ?? '');
       const index = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('i'));
       res.writeHead(303, [...(answers[index] ?? []), 'Content-Length', '0']).end();
     });
@@ -199,6 +202,7 @@ describe('responses', () => {
         ['Content-Location', `http://127.0.0.1:${port}/Vi\tdi/API/a`],
         ['Refresh', `5; http://127.0.0.1:${port}/Vidi/API/a`],
         ['Refresh', `5; URL = 'http://127.0.0.1:${port}/Vidi/API/a'`],
+        ['Location', '/Vidi/API/a'],
         ['Location', '/API/a'],
         ['Location', `http://127.0.0.2:${port}/Vidi/API/a`],
       ];
@@ -219,8 +223,15 @@ describe('responses', () => {
         `5; ${client}/API/a`,
         `5; URL = '${client}/API/a'`,
         '/API/a',
+        '/API/a',
         `http://127.0.0.2:${port}/Vidi/API/a`,
       ]);
+      // Followed through the proxy, the bare path reaches the resource Vidispine named,
+      // where it asked for `/Vidi/Vidi/API/a`.
+      paths.length = 0;
+      const target = new URL(got[7], `${client}/API/moved`);
+      await call(app.port(), { path: `${target.pathname}?i=99`, headers: { host: target.host } });
+      expect(paths).toEqual(['/Vidi/API/a?i=99']);
     } finally {
       await app.close();
       await new Promise((resolve) => upstream.close(resolve));

@@ -433,11 +433,43 @@ describe('Location rewrite, as a URL parser reads it', () => {
     ]);
   });
 
+  // A path under vidispine.url's prefix is one the client reaches without it: the proxy puts
+  // the prefix back in front of every path it forwards. A path outside it is no resource the
+  // proxy can reach, and goes as sent; either stays a path, on whatever origin the client used.
+  const VIDI = 'http://vidispine:8080/Vidi';
+  it.each<Row>([
+    sameForBoth(VIDI, '/Vidi/API/rel', '/API/rel'),
+    sameForBoth(VIDI, '/Vidi/API/rel?a=1#f', '/API/rel?a=1#f'),
+    sameForBoth(VIDI, '/Vidi', '/'),
+    sameForBoth(VIDI, '/Vidi?a', '/?a'),
+    sameForBoth(VIDI, '\\Vidi\\API\\rel', '/API/rel'),
+    sameForBoth(VIDI, '/Vi\tdi/API/rel', '/API/rel'),
+    sameForBoth(VIDI, '/Vidi//evil.example/x', '/.//evil.example/x'),
+    sameForBoth('http://vidispine:8080/Vidi/', '/Vidi/API/rel', '/API/rel'),
+    sameForBoth('http://vidispine:8080/a/b', '/a/b/API/rel', '/API/rel'),
+    kept(VIDI, '/API/rel'),
+    kept(VIDI, '/vidi/API/rel'),
+    kept(VIDI, '/Vidix/API/rel'),
+    kept(VIDI, '/Vidi%2FAPI/rel'),
+    kept(VIDI, '/Vidi/../API/rel'),
+    kept(VIDI, 'Vidi/API/rel'),
+    kept(VIDI, '//evil.example/Vidi/API/rel'),
+    kept(VIDI, '/\\evil.example/Vidi/API/rel'),
+  ])('with %s, gives the bare path %j as %j', (upstream, location, withHost, withoutHost) => {
+    const rewrite = locationRewriter(new URL(upstream), 'http');
+    expect([rewrite(location, 'h:1'), rewrite(location, undefined)]).toEqual([
+      withHost,
+      withoutHost,
+    ]);
+  });
+
   it('writes every moved Location so that a URL parser reads it on the client origin', () => {
     const rewrite = locationRewriter(new URL('http://vidispine:8080/vs'), 'http');
     for (const location of [
       'http://u@vidispine:8080/vs//evil.example/x',
       '\\\\vidispine:8080\\vs\\\\evil.example\\x',
+      '/vs/\\evil.example/x',
+      '/vs/\t/evil.example/x',
     ]) {
       for (const host of ['h:1', undefined]) {
         const resolved = new URL(rewrite(location, host), 'http://h:1/API/a');

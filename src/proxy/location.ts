@@ -27,9 +27,23 @@ interface Origin {
 
 const TAB_OR_NEWLINE = /[\t\n\r]/g;
 
+/** A byte beyond ASCII (obs-text, RFC 9110 §5.5) as Node reads a header: one per character. */
+const OCTET_BEYOND_ASCII = /[\x80-\xff]/g;
+
+/**
+ * The byte percent-encoded. The parser would take `Ã©` (`é` sent as UTF-8) for two code
+ * points and write each as UTF-8, four bytes for two; encoded, each byte stays the one
+ * Vidispine sent, which is what a client reading the value as UTF-8 (a browser's Location)
+ * or as bytes (curl) requests, and a host in other letters (`ｖ`) is decoded as they do.
+ */
+function octet(char: string): string {
+  return `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
+}
+
 /**
  * What a URL parser reads of a value: without the blanks and C0 controls around it, and
- * without tabs and line breaks anywhere in it (WHATWG URL, basic URL parser, steps 1 to 3).
+ * without tabs and line breaks anywhere in it (WHATWG URL, basic URL parser, steps 1 to 3),
+ * its bytes beyond ASCII percent-encoded.
  * Trimmed by hand: a regex for blanks at the end backtracks over every run of blanks inside,
  * quadratic in its length (16,000 spaces took 0.3 s).
  */
@@ -38,7 +52,7 @@ function parserInput(value: string): string {
   let end = value.length;
   while (start < end && value.charCodeAt(start) <= 0x20) start++;
   while (end > start && value.charCodeAt(end - 1) <= 0x20) end--;
-  return value.slice(start, end).replace(TAB_OR_NEWLINE, '');
+  return value.slice(start, end).replace(TAB_OR_NEWLINE, '').replace(OCTET_BEYOND_ASCII, octet);
 }
 
 /** A scheme (RFC 3986 §3.1): the reference is a URL of its own, read without a base. */

@@ -238,6 +238,45 @@ describe('responses', () => {
     }
   });
 
+  it('moves a Location with bytes beyond ASCII without changing them, through either engine', async () => {
+    // Sent as UTF-8; `node:http` reads and writes a header one character per byte.
+    const bytes = (text: string): string => Buffer.from(text).toString('latin1');
+    const upstream = http.createServer((req, res) => {
+      req.resume();
+      const { port } = upstream.address() as net.AddressInfo;
+      res.writeHead(303, [
+        'Location',
+        bytes(`http://127.0.0.1:${port}/Vidi/API/é?q=é`),
+        'Content-Location',
+        bytes('/Vidi/API/ü'),
+        'Content-Length',
+        '0',
+      ]);
+      res.end();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as net.AddressInfo;
+    const app = await startApp({ forwardTo: `http://127.0.0.1:${port}/Vidi` });
+    try {
+      const got: string[] = [];
+      // Without a body through undici, with one through node:http.
+      for (const body of [undefined, 'x']) {
+        const reply = await call(app.port(), {
+          method: body === undefined ? 'GET' : 'POST',
+          path: '/API/item',
+          headers: { host: 'legacy.example:8080' },
+          body,
+        });
+        got.push(String(reply.headers.location), String(reply.headers['content-location']));
+      }
+      const location = 'http://legacy.example:8080/API/%C3%A9?q=%C3%A9';
+      expect(got).toEqual([location, '/API/%C3%BC', location, '/API/%C3%BC']);
+    } finally {
+      await app.close();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+
   it('passes ETag / If-None-Match and answers 304', async () => {
     const id = String(json((await createItem(h.port)).text).id);
     const first = await call(h.port, { path: `/API/item/${id}` });

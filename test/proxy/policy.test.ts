@@ -477,6 +477,26 @@ describe('Location rewrite, as a URL parser reads it', () => {
       }
     }
   });
+
+  // Node reads a header one character per byte: `é` sent as UTF-8 arrives as `Ã©`. Moved,
+  // each byte beyond ASCII is the same byte percent-encoded, what a client reading the
+  // value as UTF-8 (a browser's Location) or as bytes (curl) requests.
+  const utf8 = (text: string): string => Buffer.from(text).toString('latin1');
+  it.each<Row>([
+    moved(VS, utf8('http://vidispine:8080/é?q=é#é'), '/%C3%A9?q=%C3%A9#%C3%A9'),
+    moved(VS, 'http://vidispine:8080/\xe9', '/%E9'),
+    sameForBoth('http://vidispine:8080/Vidi', utf8('/Vidi/Ünï'), '/%C3%9Cn%C3%AF'),
+    // A host written in other letters a client maps onto Vidispine's (full width).
+    moved(VS, utf8('http://ｖｉｄｉｓｐｉｎｅ:8080/x')),
+    kept(VS, utf8('http://vidispiné:8080/x')),
+    kept(VS, utf8('/é')),
+  ])('with %s, moves the bytes of %j as they came', (upstream, location, withHost, withoutHost) => {
+    const rewrite = locationRewriter(new URL(upstream), 'http');
+    expect([rewrite(location, 'h:1'), rewrite(location, undefined)]).toEqual([
+      withHost,
+      withoutHost,
+    ]);
+  });
 });
 
 describe('Refresh rewrite', () => {

@@ -81,8 +81,20 @@ function parsed(reference: string, base: string | undefined): URL | undefined {
   }
 }
 
-/** `vidispine.` is `vidispine`, an absolute DNS name; the parser keeps the dot. */
-function withoutRootDot(hostname: string): string {
+/** An IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2) as the parser writes it: `[::ffff:7f00:1]`. */
+const IPV4_MAPPED = /^\[::ffff:([\da-f]{1,4}):([\da-f]{1,4})\]$/;
+
+/**
+ * The host a client reaches by `hostname`, as the parser wrote it: `vidispine.` is
+ * `vidispine`, an absolute DNS name (the parser keeps the dot), and `[::ffff:7f00:1]` is
+ * `127.0.0.1`, which a dual-stack client (Node's `fetch` among them) connects to by it.
+ */
+function reachedHost(hostname: string): string {
+  const mapped = IPV4_MAPPED.exec(hostname);
+  if (mapped !== null) {
+    const [high, low] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+    return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+  }
   return hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
 }
 
@@ -90,7 +102,7 @@ function isOn(url: URL, origin: Origin): boolean {
   return (
     url.protocol === origin.protocol &&
     url.port === origin.port &&
-    withoutRootDot(url.hostname) === origin.hostname
+    reachedHost(url.hostname) === origin.hostname
   );
 }
 
@@ -126,7 +138,7 @@ function pathAbsolute(path: string): string {
 export function locationRewriter(upstream: URL, clientScheme: 'http' | 'https'): LocationRewriter {
   const origin: Origin = {
     protocol: upstream.protocol,
-    hostname: withoutRootDot(upstream.hostname),
+    hostname: reachedHost(upstream.hostname),
     port: upstream.port,
   };
   const base = upstream.origin;

@@ -205,6 +205,9 @@ describe('responses', () => {
         ['Location', '/Vidi/API/a'],
         ['Location', '/API/a'],
         ['Location', `http://127.0.0.2:${port}/Vidi/API/a`],
+        // 127.0.0.1 as an IPv6 address, which a dual-stack client reaches it by.
+        ['Location', `http://[::ffff:127.0.0.1]:${port}/Vidi/API/a`],
+        ['Content-Location', `//[::FFFF:7F00:1]:${port}/Vidi/API/a`],
       ];
       const got: string[] = [];
       for (const [i, [name]] of answers.entries()) {
@@ -225,6 +228,8 @@ describe('responses', () => {
         '/API/a',
         '/API/a',
         `http://127.0.0.2:${port}/Vidi/API/a`,
+        `${client}/API/a`,
+        `${client}/API/a`,
       ]);
       // Followed through the proxy, the bare path reaches the resource Vidispine named,
       // where it asked for `/Vidi/Vidi/API/a`.

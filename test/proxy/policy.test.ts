@@ -374,6 +374,11 @@ describe('Location rewrite, as a URL parser reads it', () => {
     moved('http://127.0.0.1:8080', 'http://2130706433:8080/x'),
     moved('http://127.0.0.1:8080', 'http://127.0.0.1.:8080/x'),
     moved('http://vidispine.:8080', 'http://vidispine:8080/x'),
+    // An IPv4 address mapped into IPv6, by which a dual-stack client reaches it.
+    moved('http://127.0.0.1:8080', 'http://[::ffff:127.0.0.1]:8080/x'),
+    moved('http://127.0.0.1:8080', '//[0:0:0:0:0:FFFF:7f00:0001]:8080/x'),
+    moved('http://[::ffff:10.0.0.5]:8080', 'http://10.0.0.5:8080/x'),
+    moved('http://[::ffff:10.0.0.5]:8080', 'http://[::ffff:a00:5]:8080/x'),
     // The path as the client will request it: dot segments gone, blanks encoded.
     moved(VS, 'http://vidispine:8080/a/../x'),
     moved(VS, 'http://vidispine:8080/a b', '/a%20b'),
@@ -406,6 +411,10 @@ describe('Location rewrite, as a URL parser reads it', () => {
     kept('https://vs.example', 'http://vs.example/x'),
     kept('http://[::1]:8080', 'http://[::2]:8080/x'),
     kept('http://127.0.0.1:8080', 'http://127.0.0.2:8080/x'),
+    kept('http://127.0.0.1:8080', 'http://[::ffff:127.0.0.2]:8080/x'),
+    kept('http://127.0.0.1:8080', 'http://[::127.0.0.1]:8080/x'),
+    kept('http://127.0.0.1:8080', 'http://[1::ffff:127.0.0.1]:8080/x'),
+    kept('http://[::1]:8080', 'http://[::ffff:0.0.0.1]:8080/x'),
     // References that name no host: the client resolves them on its own origin.
     kept(VS, '/API/item/VX-1'),
     kept(VS, '/API/a/../b'),

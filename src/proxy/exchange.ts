@@ -39,7 +39,7 @@ import { isSafe } from './pipeline';
 import { sendPooled } from './pooled-engine';
 import { Reply } from './reply';
 import { sendStreamed } from './streamed-engine';
-import { withoutToken } from './unauthorized';
+import { rewritingWithoutToken, withoutToken } from './unauthorized';
 import { replayed, verdictOn401 } from './verdict';
 import { retriesOnFreshConnection } from './retry';
 import { authenticates } from '../vidispine/acceptance';
@@ -209,7 +209,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
   clientHeaders(rawHeaders: readonly string[], status: number): string[] {
     const headers = clientResponseHeaders(
       rawHeaders,
-      this.f.rewriteLocation,
+      rewritingWithoutToken(this.f.rewriteLocation, this.sentToken),
       this.admitted.authority,
       status,
     );

@@ -5,6 +5,7 @@
  * reach a client or a log line. It is blanked out wherever it appears.
  */
 import { blankedOut, shownValue } from '../visible-text';
+import type { LocationRewriter } from './location';
 
 /**
  * The first `Reason:` header of an answer, for the log (`shownWithoutToken`); undefined if
@@ -30,4 +31,15 @@ export function shownWithoutToken(text: string, token: string): string {
 export function withoutToken(headers: string[], token: string): string[] {
   for (let i = 1; i < headers.length; i += 2) headers[i] = blankedOut(headers[i], token);
   return headers;
+}
+
+/**
+ * `rewrite` given each value with `token` blanked out first. The rewriter writes a URL on
+ * Vidispine's origin as a URL parser reads it (dot segments resolved, `^` as `%5E` on Node 24),
+ * so a token in it would come out spelled otherwise, where `withoutToken` over the answer's
+ * headers, after, no longer finds it. That pass stays for a token only the rewriter joins
+ * (the tabs inside dropped).
+ */
+export function rewritingWithoutToken(rewrite: LocationRewriter, token: string): LocationRewriter {
+  return (location, clientHost) => rewrite(blankedOut(location, token), clientHost);
 }

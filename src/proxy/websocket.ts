@@ -44,7 +44,7 @@ import {
 } from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
-import { withoutToken } from './unauthorized';
+import { rewritingWithoutToken, withoutToken } from './unauthorized';
 import { offersWebSocket } from './upgrade-offer';
 import type { Upstream } from './upstream';
 import { limitConnect, watchUpstreamBody } from './upstream';
@@ -185,7 +185,12 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     token: string,
   ): void {
     const headers = withoutToken(
-      clientResponseHeaders(res.rawHeaders, rewriteLocation, authority, 101),
+      clientResponseHeaders(
+        res.rawHeaders,
+        rewritingWithoutToken(rewriteLocation, token),
+        authority,
+        101,
+      ),
       token,
     );
     headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
@@ -230,7 +235,12 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const status = res.statusCode ?? 502;
     // As a plain request's answer: the credential it was sent never reaches the client.
     const headers = withoutToken(
-      clientResponseHeaders(res.rawHeaders, rewriteLocation, authority, status),
+      clientResponseHeaders(
+        res.rawHeaders,
+        rewritingWithoutToken(rewriteLocation, token),
+        authority,
+        status,
+      ),
       token,
     );
     headers.push('Connection', 'close');

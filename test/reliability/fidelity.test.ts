@@ -198,6 +198,48 @@ test("no answer's headers carry the proxy's token to the client, a redirect's or
   }
 }, 20_000);
 
+test("no rewritten Location carries the proxy's token either, in the spelling a URL parser writes", async () => {
+  // A token Vidispine's alphabet allows, which a URL parser writes otherwise in a path: dot
+  // segments go (`/%2E/`), and Node 24 encodes `^`. A front end puts it in its redirects.
+  const token = 'k1^/%2E/k2';
+  let url = '';
+  const upstream = createServer((req, res) => {
+    const { port } = upstream.address() as AddressInfo;
+    const sent = (req.headers.authorization ?? '').replace(/^token /, '');
+    if (new URL(req.url ?? '/', url).pathname.endsWith('/token')) {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': token.length });
+      res.end(token);
+      return;
+    }
+    res.writeHead(303, {
+      Location: `http://127.0.0.1:${port}/API/item/${sent}`,
+      'Content-Location': `//127.0.0.1:${port}/API/item/${sent}?t=${sent}`,
+      Refresh: `0; url=http://127.0.0.1:${port}/API/item/${sent}`,
+      'Content-Length': '0',
+    });
+    res.end();
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const r = await startApp({ vidispine: { url }, forwardTo: url });
+  try {
+    expect(r.app.store.current('alice')?.value).toBe(token);
+    const moved = await call(r.port(), { path: '/API/moved', headers: { host: 'h:1' } });
+    expect([
+      moved.headers.location,
+      moved.headers['content-location'],
+      moved.headers.refresh,
+    ]).toEqual([
+      'http://h:1/API/item/[REDACTED]',
+      'http://h:1/API/item/[REDACTED]?t=[REDACTED]',
+      '0; url=http://h:1/API/item/[REDACTED]',
+    ]);
+  } finally {
+    await r.close();
+    await new Promise((resolve) => upstream.close(resolve));
+  }
+}, 20_000);
+
 test('the no-auth checks pass through', async () => {
   const r = await startApp();
   try {

@@ -7,7 +7,6 @@
  * lifetime.
  */
 import { createTokenStoreFor, type TokenService } from '../app';
-import { readStartFiles } from '../config/start-files';
 import type { Credential, ProxyConfig, UserConfig } from '../config/types';
 import { NoTokenError } from '../tokens/types';
 import { shownBaseUrl } from '../vidispine/connection';
@@ -31,7 +30,7 @@ export interface CheckRow {
 }
 
 export async function checkCommand(args: readonly string[]): Promise<number> {
-  const config = await readStartFiles(await configForCommand(args, process.env), process.env);
+  const config = await configForCommand(args, process.env);
   const tokens = createTokenStoreFor(config);
   try {
     const rows = await Promise.all(config.users.map((u) => checkUser(config, u, tokens)));

@@ -20,7 +20,9 @@ export type Command = (args: string[]) => Promise<number>;
 export function exitFor(err: unknown): { readonly code: number; readonly message: string } {
   if (err instanceof ConfigError) {
     const lines = err.message.replace(/^/gm, '  ');
-    return { code: EXIT_BAD_CONFIGURATION, message: `configuration error\n${lines}` };
+    // Files not read in time are no configuration error: said on lines of their own after.
+    const unread = err.unread.map((line) => `\nvidispine-auth-proxy: ${line}`).join('');
+    return { code: EXIT_BAD_CONFIGURATION, message: `configuration error\n${lines}${unread}` };
   }
   return { code: EXIT_FAILURE, message: messageOf(err) };
 }
@@ -29,9 +31,9 @@ export function exitFor(err: unknown): { readonly code: number; readonly message
  * The process is to exit with `code` once its event loop is empty. While a file's read is
  * stuck in its volume that exit never comes (Node.js waits for the read's pool thread, and
  * the read keeps the loop busy), so it ends now by SIGTERM instead, saying so on stderr. The
- * file may be a secret file or `vidispine.caFile` (both read at start, `readStartFiles`): the
- * line says "a file"; the lines before it name which, unless bad configuration was found as
- * well, when they name only that (exit 2).
+ * file may be a secret file or `vidispine.caFile` (both read at start, `loadStartConfig`): the
+ * line says "a file"; the lines before it name which, by key and path, after the bad
+ * configuration found as well, if any (exit 2).
  */
 export function endWith(
   code: number,

@@ -4,7 +4,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/errors';
-import { loadConfig, withConfigBytes } from '../config/load';
+import { withConfigBytes } from '../config/load';
+import { loadStartConfig } from '../config/start-files';
 import type { ProxyConfig } from '../config/types';
 import { messageOf } from '../error-message';
 
@@ -40,13 +41,14 @@ export function parseConfigArgs(args: readonly string[]): { file?: string } {
 }
 
 /**
- * The configuration from `--config FILE`, `CONFIG_FILE` or the environment, its file read
- * without blocking the main thread, given up on when `stop` aborts; throws `ConfigError`.
+ * The configuration from `--config FILE`, `CONFIG_FILE` or the environment, with the files it
+ * names read (`loadStartConfig`): each without blocking the main thread, given up on when
+ * `stop` aborts. Throws `ConfigError` naming every bad key and file.
  */
 export async function configForCommand(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   stop?: AbortSignal,
 ): Promise<ProxyConfig> {
-  return loadConfig(await withConfigBytes({ ...parseConfigArgs(args), env }, stop));
+  return loadStartConfig(await withConfigBytes({ ...parseConfigArgs(args), env }, stop), stop);
 }

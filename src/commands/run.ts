@@ -2,7 +2,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createProxyApp, type ProxyApp } from '../app';
-import { readStartFiles } from '../config/start-files';
 import type { ProxyConfig } from '../config/types';
 import { createLogger, type Logger } from '../ops/logger';
 import { logStartup } from '../ops/startup-log';
@@ -46,9 +45,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   // Before anything listens, as every other check of the configuration: a SIGTERM meanwhile
   // ends the process, which has nothing to drain yet. The configuration file is read here
   // too: a volume that does not answer must not hold the signals' handlers.
-  const config = await beforeStart(async (stop) =>
-    readStartFiles(await configForCommand(args, process.env, stop), process.env, stop),
-  );
+  const config = await beforeStart((stop) => configForCommand(args, process.env, stop));
   if (config === undefined) return EXIT_OK;
   const logger = createLogger({ level: config.log.level });
   logStartup(logger, config, packageVersion());

@@ -12,7 +12,7 @@ import { shownValue } from '../visible-text';
 import { ConfigError } from './errors';
 import { SecretVolumeError, startReadBound } from './secret-files';
 import { readFileUntil } from './secrets';
-import type { ProxyConfig } from './types';
+import type { StartFiles } from './types';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
@@ -44,17 +44,20 @@ async function readCa(file: string): Promise<Buffer> {
 }
 
 /**
- * The configuration with the bytes of its `vidispine.caFile` (`vidispine.ca`), read within
- * `vidispine.mintTimeoutSeconds` or until `stop` aborts. Throws a `ConfigError` naming the key
- * for a file that cannot be read or holds no usable certificate, a `SecretVolumeError` for one
- * not read in time (its read, stuck in its volume, is counted as a secret file's is, so the
- * process ends by a signal rather than wait for it).
+ * The bytes of `vidispine.caFile`, read within `vidispine.mintTimeoutSeconds` or until `stop`
+ * aborts; undefined when no file is named. Throws a `ConfigError` naming the key for a file
+ * that cannot be read or holds no usable certificate, a `SecretVolumeError` for one not read
+ * in time (its read, stuck in its volume, is counted as a secret file's is, so the process
+ * ends by a signal rather than wait for it).
  */
-export async function readCaFile(config: ProxyConfig, stop?: AbortSignal): Promise<ProxyConfig> {
-  const file = config.vidispine.caFile;
-  if (file === undefined) return config;
-  const key = config.names.name(['vidispine', 'caFile']);
-  const { signal, within } = startReadBound(config, stop);
+export async function readCaFile(
+  start: StartFiles,
+  stop?: AbortSignal,
+): Promise<Buffer | undefined> {
+  const file = start.caFile;
+  if (file === undefined) return undefined;
+  const key = start.names.name(['vidispine', 'caFile']);
+  const { signal, within } = startReadBound(start, stop);
   let ca: Buffer;
   try {
     ca = await readFileUntil(
@@ -75,5 +78,5 @@ export async function readCaFile(config: ProxyConfig, stop?: AbortSignal): Promi
   }
   const problems = caFileProblems(file, ca.toString('latin1'));
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => ({ key, problem })));
-  return { ...config, vidispine: { ...config.vidispine, ca } };
+  return ca;
 }

@@ -40,7 +40,15 @@ export interface ConfigIssue {
 export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
 
-  constructor(issues: ConfigIssue | readonly ConfigIssue[]) {
+  /**
+   * @param unread Lines naming, by its key, each file read at start that its volume did not
+   *   give back in time, found beside the problems: not a problem of the configuration, so
+   *   not in `message`, but what the process must say too before it ends.
+   */
+  constructor(
+    issues: ConfigIssue | readonly ConfigIssue[],
+    readonly unread: readonly string[] = [],
+  ) {
     const list = Array.isArray(issues) ? issues : [issues as ConfigIssue];
     super(list.map((i) => `${shownKeyPath(i.key)}: ${i.problem}`).join('\n'));
     this.name = 'ConfigError';

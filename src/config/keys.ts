@@ -78,22 +78,50 @@ function presence(schema: z.ZodType): { default?: unknown; optional: boolean } {
   return { optional: false };
 }
 
-/** The schema of the value at `path` below `schema`, unwrapped; undefined where none is. */
-function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
-  let node = unwrap(schema);
+/** The schema of the value at `path` below `schema`, as declared (its default kept); undefined where none is. */
+function declaredAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  let node = schema;
   for (const segment of path) {
-    const def = defOf(node);
+    const inner = unwrap(node);
+    const def = defOf(inner);
     if (def.type === 'object') {
-      const child = (node as z.ZodObject).shape[String(segment)] as z.ZodType | undefined;
+      const child = (inner as z.ZodObject).shape[String(segment)] as z.ZodType | undefined;
       if (child === undefined) return undefined;
-      node = unwrap(child);
+      node = child;
     } else if (def.type === 'array' && typeof segment === 'number') {
-      node = unwrap(def.element as z.ZodType);
+      node = def.element as z.ZodType;
     } else {
       return undefined;
     }
   }
   return node;
+}
+
+/** The schema of the value at `path` below `schema`, unwrapped; undefined where none is. */
+function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  const node = declaredAt(schema, path);
+  return node === undefined ? undefined : unwrap(node);
+}
+
+/** What `raw` holds at `path`, own properties only; undefined where nothing is. */
+export function rawAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let node = raw;
+  for (const segment of path) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, segment))
+      return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
+}
+
+/**
+ * The value at `path` of `raw` as the key's own schema reads it (its default where it is left
+ * out), whatever the rest of `raw` holds; undefined where no key is or its schema refuses it.
+ * For a configuration that does not validate: what its sound keys say all the same.
+ */
+export function keyValueAt(schema: z.ZodType, raw: unknown, path: readonly PropertyKey[]): unknown {
+  const parsed = declaredAt(schema, path)?.safeParse(rawAt(raw, path));
+  return parsed?.success === true ? parsed.data : undefined;
 }
 
 /**

@@ -64,8 +64,12 @@ export async function withConfigBytes<O extends LoadOptions>(
  * Throws `ConfigError`, whose message names every bad key.
  */
 export function loadConfig(opts: LoadOptions): ProxyConfig {
-  const source = configSource(opts, proxyEnvironment);
-  return withLogLevelOverride(validate(source, opts.env), source, opts.env);
+  return configOf(configSource(opts, proxyEnvironment), opts.env);
+}
+
+/** The validated configuration of a source already read (`loadConfig`). Throws `ConfigError`. */
+export function configOf(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
+  return withLogLevelOverride(validate(source, env), source, env);
 }
 
 /** Where a configuration comes from, and how its keys are named to the user. */

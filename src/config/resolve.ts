@@ -79,8 +79,9 @@ interface SecretFields {
 
 type RawAccessKey = NonNullable<RawUser['accessKey']>;
 
-const SECRET_KEYS = ['password', 'passwordFile', 'passwordEnv'] as const;
-const KEY_SECRET_KEYS = ['secret', 'secretFile', 'secretEnv'] as const;
+/** The keys of an account's password, and of its access key's secret: value, file, variable. */
+export const SECRET_KEYS = ['password', 'passwordFile', 'passwordEnv'] as const;
+export const KEY_SECRET_KEYS = ['secret', 'secretFile', 'secretEnv'] as const;
 
 /** The secret sources given, by the key that gave each. */
 function sourcesOf(

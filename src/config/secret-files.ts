@@ -8,9 +8,9 @@
  */
 import { ConfigError, type ConfigIssue } from './errors';
 import { readSecretUntil, SecretError, SecretReadHeldError, SecretTimeoutError } from './secrets';
-import type { Credential, ProxyConfig, SecretSource } from './types';
+import type { Credential, ProxyConfig, StartFiles } from './types';
 
-type FileSource = Extract<SecretSource, { kind: 'file' }>;
+type FileSource = StartFiles['secretFiles'][number];
 
 /** A secret file was not read within the mint timeout: its volume does not answer. */
 export class SecretVolumeError extends Error {
@@ -25,14 +25,14 @@ export class SecretVolumeError extends Error {
  * `stop` when it aborts first. `within` names the timeout in a message.
  */
 export function startReadBound(
-  config: Pick<ProxyConfig, 'vidispine' | 'names'>,
+  files: Pick<StartFiles, 'mintTimeoutSeconds' | 'names'>,
   stop?: AbortSignal,
 ): { signal: AbortSignal; within: string } {
-  const seconds = config.vidispine.mintTimeoutSeconds;
+  const seconds = files.mintTimeoutSeconds;
   const timeout = AbortSignal.timeout(seconds * 1000);
   return {
     signal: stop === undefined ? timeout : AbortSignal.any([timeout, stop]),
-    within: `within ${seconds} s (${config.names.name(['vidispine', 'mintTimeoutSeconds'])})`,
+    within: `within ${seconds} s (${files.names.name(['vidispine', 'mintTimeoutSeconds'])})`,
   };
 }
 
@@ -47,18 +47,18 @@ export function secretFiles(config: Pick<ProxyConfig, 'vidispine' | 'users'>): F
 }
 
 /**
- * Reads every secret file of `config`. Throws a `ConfigError` naming the key of each file
+ * Reads every secret file of `start`. Throws a `ConfigError` naming the key of each file
  * that cannot be used, else a `SecretVolumeError` naming each file not read within
  * `vidispine.mintTimeoutSeconds`, or when `stop` aborts first. The bytes are dropped.
  */
 export async function checkSecretFiles(
-  config: Pick<ProxyConfig, 'vidispine' | 'users' | 'names'>,
+  start: StartFiles,
   env: NodeJS.ProcessEnv,
   stop?: AbortSignal,
 ): Promise<void> {
-  const files = secretFiles(config);
+  const files = start.secretFiles;
   if (files.length === 0) return;
-  const { signal, within } = startReadBound(config, stop);
+  const { signal, within } = startReadBound(start, stop);
   const results = await Promise.allSettled(files.map((f) => readSecretUntil(f, env, signal)));
   const bad: ConfigIssue[] = [];
   const stuck: string[] = [];

@@ -82,3 +82,17 @@ export interface ProxyConfig {
   readonly log: { readonly level: LogLevel };
   readonly shutdown: ShutdownConfig;
 }
+
+/**
+ * The files read before anything listens, by the keys that name them (`loadStartConfig`): of a
+ * configuration that validated, or of the sound keys of one that did not, so that one start
+ * reports every problem.
+ */
+export interface StartFiles {
+  readonly names: KeyNames;
+  /** `vidispine.mintTimeoutSeconds`: the bound on each read. */
+  readonly mintTimeoutSeconds: number;
+  readonly caFile?: string;
+  /** The password and access-key secret files, each naming its key (`setting`). */
+  readonly secretFiles: readonly Extract<SecretSource, { kind: 'file' }>[];
+}

@@ -234,6 +234,15 @@ describe('environment mode', () => {
       'VIDISPINE_PASSWORD_FILE: cannot read file /nonexistent/pw (ENOENT)',
     ],
     [
+      {
+        TOKEN_SECONDS: 'soon',
+        VIDISPINE_PASSWORD: undefined,
+        VIDISPINE_PASSWORD_FILE: '/nonexistent/pw',
+        VIDISPINE_CA_FILE: '/nonexistent/ca.pem',
+      },
+      'TOKEN_SECONDS: must be a positive integer\nVIDISPINE_PASSWORD_FILE: cannot read file /nonexistent/pw (ENOENT)\nVIDISPINE_CA_FILE: cannot read file /nonexistent/ca.pem (ENOENT)',
+    ],
+    [
       { VIDISPINE_ADMIN_USER: 'admin', VIDISPINE_PASSWORD: undefined },
       'VIDISPINE_ADMIN_USER: the account "admin" has no password or access key: set VIDISPINE_ADMIN_PASSWORD, VIDISPINE_ADMIN_PASSWORD_FILE or VIDISPINE_ADMIN_ACCESS_KEY_ID',
     ],

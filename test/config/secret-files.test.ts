@@ -5,6 +5,7 @@
  */
 import { configFromObject, loadConfig } from '../../src/config/load';
 import { checkSecretFiles, secretFiles } from '../../src/config/secret-files';
+import { startFilesOf } from '../../src/config/start-files';
 import { tempFolder } from '../support/files';
 import { configErrorOf } from '../support/config-fixtures';
 import { ConfigError } from '../../src/config/errors';
@@ -29,7 +30,7 @@ it('loadConfig reads no secret file: a missing one passes it, and fails the chec
   expect(secretFiles(config)).toEqual([
     { kind: 'file', path: missing, setting: 'VIDISPINE_PASSWORD_FILE' },
   ]);
-  const err = await settled(checkSecretFiles(config, {}));
+  const err = await settled(checkSecretFiles(startFilesOf(config), {}));
   expect(err).toEqual(
     new ConfigError({
       key: 'VIDISPINE_PASSWORD_FILE',
@@ -57,7 +58,7 @@ it("names every account's file that cannot be used, in order, and never a secret
     'users[0].accessKey.secretFile',
     'users[1].passwordFile',
   ]);
-  const err = await settled(checkSecretFiles(config, {}));
+  const err = await settled(checkSecretFiles(startFilesOf(config), {}));
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).message.split('\n')).toEqual([
     `vidispine.admin.passwordFile: file ${empty} is empty`,
@@ -73,7 +74,7 @@ it('resolves when every file holds a secret, or when there is none', async () =>
     },
     {},
   );
-  await expect(checkSecretFiles(config, {})).resolves.toBeUndefined();
+  await expect(checkSecretFiles(startFilesOf(config), {})).resolves.toBeUndefined();
   const literal = configFromObject(
     {
       vidispine: { url: 'http://vidispine:8080' },
@@ -82,7 +83,7 @@ it('resolves when every file holds a secret, or when there is none', async () =>
     {},
   );
   expect(secretFiles(literal)).toEqual([]);
-  await expect(checkSecretFiles(literal, {})).resolves.toBeUndefined();
+  await expect(checkSecretFiles(startFilesOf(literal), {})).resolves.toBeUndefined();
   // A value or a variable is still checked at once, by loadConfig.
   expect(
     configErrorOf(() =>

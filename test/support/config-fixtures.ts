@@ -1,7 +1,7 @@
 /** Configuration pieces for tests that build a configuration without loading a file. */
 import { ConfigError } from '../../src/config/errors';
-import { configFromObject, loadConfig, type LoadOptions } from '../../src/config/load';
-import { readStartFiles } from '../../src/config/start-files';
+import { configFromObject, type LoadOptions } from '../../src/config/load';
+import { loadStartConfig } from '../../src/config/start-files';
 import type {
   Credential,
   ProxyConfig,
@@ -69,7 +69,7 @@ export function configErrorOf(fn: () => unknown): ConfigError {
  * read them before anything starts: what a command refuses with exit 2.
  */
 export async function loadChecked(opts: LoadOptions): Promise<ProxyConfig> {
-  return readStartFiles(loadConfig(opts), opts.env);
+  return loadStartConfig(opts);
 }
 
 /** The ConfigError `loadChecked(opts)` rejects with; anything else, or nothing, fails the test. */

@@ -3,7 +3,7 @@
  * it. A bad configuration, or a serving certificate that does not load, is a `ConfigError`
  * naming the key (exit 2); a listener that cannot open is exit 1.
  */
-import type { KeyIssue } from '../config/errors';
+import { ConfigError, type KeyIssue, type KeyPath } from '../config/errors';
 import {
   checkedInjectorConfig,
   type InjectorConfig,
@@ -12,13 +12,16 @@ import {
 import { withConfigBytes } from '../config/load';
 import {
   CertificateError,
+  type CertificateFiles,
+  CertificateUnreadError,
   type LoadedCertificate,
   loadCertificateUntil,
 } from '../inject/certificate';
 import { certificateFields, createWebhook } from '../inject/webhook';
 import { createLogger } from '../ops/logger';
-import { beforeStart, serveUntilStopped } from '../ops/shutdown';
+import { beforeStart, serveUntilStopped, STUCK_READ_GRACE_MS } from '../ops/shutdown';
 import { packageVersion } from '../version';
+import { shownValue } from '../visible-text';
 import { EXIT_OK } from './exit';
 import { parseConfigArgs } from './options';
 
@@ -28,26 +31,57 @@ interface Loaded {
 }
 
 /**
+ * How long the serving pair may take to read beside bad keys: no setting bounds its read, and
+ * the bad keys wait for it. A second, as a read a signal gave up on is given
+ * (`STUCK_READ_GRACE_MS`): one not back by then is named as stuck, where it would hold the
+ * report of the bad keys until a signal.
+ */
+const PAIR_BESIDE_BAD_KEYS_MS = STUCK_READ_GRACE_MS;
+
+/** Which key names `file` of the pair. */
+const pairKey = (pair: CertificateFiles, file: string): KeyPath => [
+  'webhook',
+  file === pair.certFile ? 'certFile' : 'keyFile',
+];
+
+/**
  * The configuration, with the serving pair loaded once to prove it works. The files are read
  * off the main thread, given up on when `stop` aborts: the configuration file
- * (`withConfigBytes`), then the pair (`loadCertificateUntil`).
+ * (`withConfigBytes`), then the pair (`loadCertificateUntil`), whose problems are named with
+ * the other keys' in one `ConfigError`.
  */
 async function load(args: readonly string[], stop: AbortSignal): Promise<Loaded> {
   const opts = await withConfigBytes({ ...parseConfigArgs(args), env: process.env }, stop);
   const parsed = parseInjectorConfig(opts);
-  const webhook = parsed.config?.webhook;
+  const { pair } = parsed;
   let certificate: LoadedCertificate | undefined;
   const verified: KeyIssue[] = [];
-  if (webhook !== undefined) {
+  const unread: string[] = [];
+  if (pair !== undefined) {
+    const bound =
+      parsed.config === undefined
+        ? AbortSignal.any([stop, AbortSignal.timeout(PAIR_BESIDE_BAD_KEYS_MS)])
+        : stop;
     try {
-      certificate = await loadCertificateUntil(webhook, stop);
+      certificate = await loadCertificateUntil(pair, bound);
     } catch (err) {
-      if (!(err instanceof CertificateError)) throw err;
-      const key = err.file === webhook.certFile ? 'certFile' : 'keyFile';
-      verified.push({ path: ['webhook', key], problem: err.message });
+      if (err instanceof CertificateError) {
+        verified.push({ path: pairKey(pair, err.file), problem: err.message });
+      } else if (err instanceof CertificateUnreadError && !stop.aborted) {
+        const key = parsed.source.names.name(pairKey(pair, err.file));
+        unread.push(
+          `${key}: file ${shownValue(err.file)} was not read within ${PAIR_BESIDE_BAD_KEYS_MS / 1000} s: is its volume stuck?`,
+        );
+      } else throw err;
     }
   }
-  const config = checkedInjectorConfig(parsed, verified, process.env);
+  let config: InjectorConfig;
+  try {
+    config = checkedInjectorConfig(parsed, verified, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError && unread.length > 0) throw new ConfigError(err.issues, unread);
+    throw err;
+  }
   // The configuration passed: its pair loaded.
   return { config, certificate: certificate as LoadedCertificate };
 }

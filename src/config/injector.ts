@@ -9,7 +9,7 @@ import { shownValue } from '../visible-text';
 import * as z from 'zod';
 import { alternatives, type KeyIssue, type KeyNames, type Problem } from './errors';
 import { environmentMapping } from './env';
-import { key } from './keys';
+import { key, keyValueAt } from './keys';
 import {
   type ConfigSource,
   configSource,
@@ -456,6 +456,20 @@ export interface ParsedInjectorConfig {
   readonly source: ConfigSource;
   readonly config?: InjectorConfig;
   readonly issues: readonly KeyIssue[];
+  /**
+   * The serving pair's files, where both their keys are sound, whether the rest fits the
+   * schema or not: loaded either way, so that one start names every problem.
+   */
+  readonly pair?: { readonly certFile: string; readonly keyFile: string };
+}
+
+/** The files `webhook.certFile` and `webhook.keyFile` name, if each is sound on its own. */
+function pairOf(raw: unknown): ParsedInjectorConfig['pair'] {
+  const certFile = keyValueAt(injectorSchema, raw, ['webhook', 'certFile']);
+  const keyFile = keyValueAt(injectorSchema, raw, ['webhook', 'keyFile']);
+  return typeof certFile === 'string' && typeof keyFile === 'string'
+    ? { certFile, keyFile }
+    : undefined;
 }
 
 /**
@@ -466,8 +480,9 @@ export function parseInjectorConfig(opts: LoadOptions): ParsedInjectorConfig {
   const source = configSource(opts, injectorEnvironment);
   const raw = withoutEmptyBlocks(source.raw, injectorSchema);
   const parsed = injectorSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) return { source, issues: zodIssues(parsed.error, injectorSchema) };
-  return { source, config: { ...resolve(parsed.data), names: source.names }, issues: [] };
+  const pair = pairOf(raw);
+  if (!parsed.success) return { source, pair, issues: zodIssues(parsed.error, injectorSchema) };
+  return { source, pair, config: { ...resolve(parsed.data), names: source.names }, issues: [] };
 }
 
 /**

@@ -66,6 +66,14 @@ export class CertificateError extends Error {
   }
 }
 
+/** A file of the pair not read before the reader gave up: its volume may not answer. */
+export class CertificateUnreadError extends Error {
+  constructor(readonly file: string) {
+    super(`${shownValue(file)} was not read: stopped`);
+    this.name = 'CertificateUnreadError';
+  }
+}
+
 /**
  * Opened without waiting for a writer, and refused unread unless it is a regular file (a
  * symbolic link to one is fine: Secret volumes link their files through `..data`): reading a
@@ -116,12 +124,7 @@ async function readUntil(file: string, stop: AbortSignal): Promise<Buffer> {
     }
   };
   try {
-    return await readFileUntil(
-      file,
-      readRegular,
-      stop,
-      () => new Error(`${shownValue(file)} was not read: stopped`),
-    );
+    return await readFileUntil(file, readRegular, stop, () => new CertificateUnreadError(file));
   } catch (err) {
     if (stop.aborted || err instanceof CertificateError) throw err;
     throw cannotRead(file, err);

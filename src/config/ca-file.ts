@@ -33,10 +33,17 @@ export function caFileProblems(file: string, pem: string): string[] {
   });
 }
 
-/** The file's bytes; opening never waits for a writer (a FIFO in its place reads as empty). */
+/** A CA file that is a FIFO, a device or a directory: refused unread. */
+class NotRegularError extends Error {}
+
+/**
+ * The file's bytes; opening never waits for a writer, and only a regular file (or a symbolic
+ * link to one) is read: a device such as /dev/zero never ends, and read whole it fills memory.
+ */
 async function readCa(file: string): Promise<Buffer> {
   const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    if (!(await handle.stat()).isFile()) throw new NotRegularError();
     return await handle.readFile();
   } finally {
     await handle.close();
@@ -73,6 +80,10 @@ export async function readCaFile(
     );
   } catch (err) {
     if (err instanceof SecretVolumeError) throw err;
+    if (err instanceof NotRegularError) {
+      const problem = `file ${shownValue(file)} is not a regular file (a FIFO, device or directory is never read)`;
+      throw new ConfigError({ key, problem });
+    }
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError({ key, problem: `cannot read file ${shownValue(file)} (${code})` });
   }

@@ -88,6 +88,26 @@ describe('a CA file that cannot be used is bad configuration, named by its key: 
     30_000,
   );
 
+  // A device never ends: read whole, /dev/zero filled memory (1.4 GB in 2 s) until the mint
+  // timeout gave up on it (check), or for good (run), and said nothing about the key.
+  it.each(['check', 'run'])(
+    '%s: a device, never read (/dev/zero)',
+    async (command) => {
+      const proxy = ChildProxy.start(
+        [command],
+        aliceEnv(sim.url, { VIDISPINE_CA_FILE: '/dev/zero', VIDISPINE_MINT_TIMEOUT_SECONDS: '2' }),
+      );
+      children.push(proxy);
+      expect(await within(proxy.exited, 10_000)).toEqual({ code: 2, signal: null });
+      expect(proxy.stderr).toBe(
+        'vidispine-auth-proxy: configuration error\n' +
+          '  VIDISPINE_CA_FILE: file /dev/zero is not a regular file (a FIFO, device or directory is never read)\n',
+      );
+      expect(proxy.lines).toEqual([]);
+    },
+    30_000,
+  );
+
   it('a good one is opened once, at start: the TLS pools get its bytes, and the proxy serves with it gone', async () => {
     const ca = await createTestCa();
     const front = await startHttpsFront(ca, Number(new URL(sim.url).port));

@@ -7,6 +7,7 @@ import {
   DEFAULT_COMMAND,
   endWith,
   exitFor,
+  stderrTextFor,
 } from './commands/registry';
 import { EXIT_BAD_CONFIGURATION, EXIT_FAILURE, EXIT_OK } from './commands/exit';
 import { holdShutdownSignals, ignoreSignals } from './ops/signals';
@@ -101,9 +102,8 @@ export async function main(argv: string[]): Promise<number> {
     const command = await entry.load();
     return await command(rest);
   } catch (err) {
-    const { code, message } = exitFor(err);
-    process.stderr.write(`vidispine-auth-proxy: ${message}\n`);
-    return code;
+    process.stderr.write(stderrTextFor(err));
+    return exitFor(err).code;
   }
 }
 

@@ -27,6 +27,20 @@ export function exitFor(err: unknown): { readonly code: number; readonly message
   return { code: EXIT_FAILURE, message: messageOf(err) };
 }
 
+/** What the CLI writes on stderr for what a command threw (`exitFor`). */
+export function stderrTextFor(err: unknown): string {
+  return `vidispine-auth-proxy: ${exitFor(err).message}\n`;
+}
+
+/**
+ * The stderr text of bad configuration, said even when a signal ended the start that found
+ * it (`beforeStart`'s `sayAnyway`): the next start would find it again. Undefined for the
+ * rest.
+ */
+export function configErrorText(err: unknown): string | undefined {
+  return err instanceof ConfigError ? stderrTextFor(err) : undefined;
+}
+
 /**
  * The process is to exit with `code` once its event loop is empty. While a file's read is
  * stuck in its volume that exit never comes (Node.js waits for the read's pool thread, and

@@ -22,7 +22,7 @@ import { createLogger } from '../ops/logger';
 import { beforeStart, serveUntilStopped, STUCK_READ_GRACE_MS } from '../ops/shutdown';
 import { packageVersion } from '../version';
 import { shownValue } from '../visible-text';
-import { EXIT_OK } from './exit';
+import { configErrorText, EXIT_OK } from './exit';
 import { parseConfigArgs } from './options';
 
 interface Loaded {
@@ -67,12 +67,15 @@ async function load(args: readonly string[], stop: AbortSignal): Promise<Loaded>
     } catch (err) {
       if (err instanceof CertificateError) {
         verified.push({ path: pairKey(pair, err.file), problem: err.message });
-      } else if (err instanceof CertificateUnreadError && !stop.aborted) {
+      } else if (!(err instanceof CertificateUnreadError) || parsed.config !== undefined) {
+        throw err;
+      } else if (!stop.aborted) {
         const key = parsed.source.names.name(pairKey(pair, err.file));
         unread.push(
           `${key}: file ${shownValue(err.file)} was not read within ${PAIR_BESIDE_BAD_KEYS_MS / 1000} s: is its volume stuck?`,
         );
-      } else throw err;
+      }
+      // Given up on by a signal beside bad keys: those are said all the same (`sayAnyway`).
     }
   }
   let config: InjectorConfig;
@@ -89,7 +92,10 @@ async function load(args: readonly string[], stop: AbortSignal): Promise<Loaded>
 export async function injectCommand(args: readonly string[]): Promise<number> {
   // Before anything listens: a SIGTERM or SIGINT while a file's volume does not answer ends
   // the process, which has nothing to drain yet.
-  const loaded = await beforeStart((stop) => load(args, stop));
+  const loaded = await beforeStart({
+    work: (stop) => load(args, stop),
+    sayAnyway: configErrorText,
+  });
   if (loaded === undefined) return EXIT_OK;
   const { config, certificate } = loaded;
   const logger = createLogger({ level: config.log.level });

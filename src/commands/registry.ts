@@ -6,7 +6,7 @@
 import { type CommandOption, DEMO_OPTIONS } from './demo-options';
 import type { Command } from './exit';
 
-export { type Command, endWith, exitFor } from './exit';
+export { type Command, endWith, exitFor, stderrTextFor } from './exit';
 
 export interface CommandEntry {
   /** The synopsis after the program name, for `--help`. */

@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../ops/logger';
 import { logStartup } from '../ops/startup-log';
 import { beforeStart, serveUntilStopped } from '../ops/shutdown';
 import { packageVersion } from '../version';
-import { EXIT_OK } from './exit';
+import { configErrorText, EXIT_OK } from './exit';
 import { configForCommand } from './options';
 
 /**
@@ -45,7 +45,10 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   // Before anything listens, as every other check of the configuration: a SIGTERM meanwhile
   // ends the process, which has nothing to drain yet. The configuration file is read here
   // too: a volume that does not answer must not hold the signals' handlers.
-  const config = await beforeStart((stop) => configForCommand(args, process.env, stop));
+  const config = await beforeStart({
+    work: (stop) => configForCommand(args, process.env, stop),
+    sayAnyway: configErrorText,
+  });
   if (config === undefined) return EXIT_OK;
   const logger = createLogger({ level: config.log.level });
   logStartup(logger, config, packageVersion());

@@ -93,7 +93,8 @@ async function readFiles(
   );
   const bad = [...found, ...errors.flatMap((e) => (e instanceof ConfigError ? e.issues : []))];
   const stuck = errors.flatMap((e) => (e instanceof SecretVolumeError ? [e.message] : []));
-  if (bad.length > 0) throw new ConfigError(bad, stuck);
+  // Files a signal gave up on were not found stuck: only what was found is said.
+  if (bad.length > 0) throw new ConfigError(bad, stop?.aborted === true ? [] : stuck);
   if (stuck.length > 0) throw new SecretVolumeError(stuck.join('\n'));
   if (errors.length > 0) throw errors[0];
   return ca.status === 'fulfilled' ? ca.value : undefined;

@@ -367,6 +367,18 @@ export interface ProcessEnd {
   readonly stuckReads?: () => number;
   readonly stuckReadsBack?: () => Promise<unknown>;
   readonly endBy?: (signal: string) => void;
+  readonly stderr?: { write(text: string): unknown };
+}
+
+/** How `beforeStart` treats what `work` threw once a signal had stopped it. */
+export interface StartChecks<T> {
+  /**
+   * The text to say of it on stderr when it is to be said all the same (bad configuration
+   * found before the signal came, which the next start would only find again); undefined
+   * for the rest, which the signal made moot.
+   */
+  readonly sayAnyway?: (err: unknown) => string | undefined;
+  readonly work: (stop: AbortSignal) => Promise<T>;
 }
 
 /**
@@ -376,19 +388,24 @@ export interface ProcessEnd {
  * (Node.js's exit would wait for it for good), else by resolving undefined (the command then
  * exits 0). A read the signal gave up on has `STUCK_READ_GRACE_MS` to come back first, as at
  * the exit: every start with a configuration file reads one, and a signal in those
- * milliseconds finds it merely under way. A signal held since the command began
- * (`holdShutdownSignals`) stays held for the shutdown sequence, as before this check: a check
- * of files that answer takes microseconds.
+ * milliseconds finds it merely under way. What `work` threw that `sayAnyway` says (bad keys
+ * found before the signal) is said all the same: thrown again when no read is left stuck,
+ * else written to stderr before the signal ends the process. A signal held since the command
+ * began (`holdShutdownSignals`) stays held for the shutdown sequence, as before this check: a
+ * check of files that answer takes microseconds.
  */
 export async function beforeStart<T>(
-  work: (stop: AbortSignal) => Promise<T>,
+  checks: ((stop: AbortSignal) => Promise<T>) | StartChecks<T>,
   {
     source = process,
     stuckReads = stuckSecretReads,
     stuckReadsBack = stuckSecretReadsBack,
     endBy = endBySignal,
+    stderr = process.stderr,
   }: ProcessEnd = {},
 ): Promise<T | undefined> {
+  const { work, sayAnyway = () => undefined } =
+    typeof checks === 'function' ? { work: checks } : checks;
   const controller = new AbortController();
   let stoppedBy: string | undefined;
   const onSignal = (signal: string): void => {
@@ -397,14 +414,20 @@ export async function beforeStart<T>(
   };
   for (const signal of SHUTDOWN_SIGNALS) source.on(signal, onSignal);
   let result: T | undefined;
+  let said: { err: unknown; text: string } | undefined;
   try {
     result = await work(controller.signal);
   } catch (err) {
     if (stoppedBy === undefined) throw err;
+    const text = sayAnyway(err);
+    if (text !== undefined) said = { err, text };
   } finally {
     for (const signal of SHUTDOWN_SIGNALS) source.off(signal, onSignal);
   }
   if (stoppedBy === undefined) return result;
-  if ((await readsStillStuck(stuckReads, stuckReadsBack, globalTimers)) > 0) endBy(stoppedBy);
+  const stuck = (await readsStillStuck(stuckReads, stuckReadsBack, globalTimers)) > 0;
+  if (said !== undefined && !stuck) throw said.err;
+  if (said !== undefined) stderr.write(said.text);
+  if (stuck) endBy(stoppedBy);
   return undefined;
 }

@@ -6,7 +6,7 @@
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { tempFolder } from '../support/files';
-import { expectEndedWhileStuck, mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
+import { mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -171,8 +171,10 @@ describe('a file whose volume hangs, beside bad configuration', () => {
     );
   }, 30_000);
 
+  // The bad keys were known before the signal came: ending without them left the operator to
+  // find them on the next start (stderr was empty, and exit 0 where the volume was slow).
   it.each(['SIGTERM', 'SIGINT'] as const)(
-    'run, told to stop by %s while it waits for the read, ends at once by it',
+    'run, told to stop by %s while it waits for the read, says the bad keys and ends at once by it',
     async (signal) => {
       const ca = stuckFile('ca.pem');
       const proxy = ChildProxy.start(
@@ -185,8 +187,40 @@ describe('a file whose volume hangs, beside bad configuration', () => {
         }),
       );
       children.push(proxy);
-      await expectEndedWhileStuck(proxy, signal);
+      await proxy.waitForEvent('test_volume_stuck');
+      proxy.kill(signal);
+      expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
+      // Only what is known: the file was given up on by the signal, not found stuck.
+      expect(proxy.stderr).toBe(
+        'vidispine-auth-proxy: configuration error\n' +
+          '  TOKEN_SECONDS: must be a positive integer\n',
+      );
+      expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
     },
     30_000,
   );
+
+  it('run, told to stop while a slow read is under way, says the bad keys: exit 2', async () => {
+    const ca = stuckFile('ca.pem');
+    const proxy = ChildProxy.start(
+      ['run'],
+      aliceEnv(sim.url, {
+        TOKEN_SECONDS: 'soon',
+        VIDISPINE_CA_FILE: ca,
+        VIDISPINE_MINT_TIMEOUT_SECONDS: '60',
+        ...stuckVolumeEnv(ca),
+        // The volume answers just after the signal: the read was slow, not stuck.
+        STUCK_VOLUME_ANSWERS_ON: 'SIGTERM',
+        STUCK_VOLUME_TEXT: SECRET,
+      }),
+    );
+    children.push(proxy);
+    await proxy.waitForEvent('test_volume_stuck');
+    proxy.kill('SIGTERM');
+    expect(await within(proxy.exited, 10_000)).toEqual({ code: 2, signal: null });
+    expect(proxy.stderr).toBe(
+      'vidispine-auth-proxy: configuration error\n' +
+        '  TOKEN_SECONDS: must be a positive integer\n',
+    );
+  }, 30_000);
 });

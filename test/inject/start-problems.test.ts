@@ -77,4 +77,21 @@ describe('a serving pair whose volume hangs, beside a bad key', () => {
     );
     expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
   }, 30_000);
+
+  // The bad key was known before the signal came: ending without it left the operator to
+  // find it on the next start.
+  it('told to stop by SIGINT before that second, says the bad key and ends by it', async () => {
+    const { certFile, keyFile } = await stuckPair();
+    const proxy = ChildProxy.start(
+      ['inject'],
+      webhookEnv(certFile, keyFile, { SIDECAR_IMAGE: undefined, ...stuckVolumeEnv(certFile) }),
+    );
+    children.push(proxy);
+    await proxy.waitForEvent('test_volume_stuck');
+    proxy.kill('SIGINT');
+    expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal: 'SIGINT' });
+    expect(proxy.stderr).toBe(
+      'vidispine-auth-proxy: configuration error\n' + '  SIDECAR_IMAGE: required\n',
+    );
+  }, 30_000);
 });

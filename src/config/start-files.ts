@@ -8,7 +8,13 @@
 import { readCaFile } from './ca-file';
 import { ConfigError, type ConfigIssue, type KeyPath } from './errors';
 import { keyValueAt, rawAt } from './keys';
-import { type ConfigSource, configOf, configSource, type LoadOptions } from './load';
+import {
+  type ConfigSource,
+  configOf,
+  configSource,
+  type LoadOptions,
+  withoutEmptyBlocks,
+} from './load';
 import { proxyEnvironment } from './env';
 import { KEY_SECRET_KEYS, SECRET_KEYS } from './resolve';
 import { fileSchema } from './schema';
@@ -45,7 +51,10 @@ function secretFileKey(raw: unknown, account: KeyPath): KeyPath | undefined {
  * own, in the order `secretFiles` gives them, and the mint timeout (its default when its own
  * key is bad): what `startFilesOf` gives of a valid one.
  */
-export function startFilesOfSource({ raw, names }: ConfigSource): StartFiles {
+export function startFilesOfSource(source: ConfigSource): StartFiles {
+  const { names } = source;
+  // As validation reads it: an empty block (`accessKey:` alone, null) is as if not written.
+  const raw = withoutEmptyBlocks(source.raw, fileSchema);
   const text = (path: KeyPath): string | undefined => {
     const value = keyValueAt(fileSchema, raw, path);
     return typeof value === 'string' ? value : undefined;

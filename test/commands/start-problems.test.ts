@@ -95,6 +95,23 @@ describe.each(['run', 'check'])('%s', (command) => {
   }, 30_000);
 });
 
+// A block left empty (`accessKey:` on a line of its own) is as if not written, as when the
+// keys validate: the account still gives one source for its secret, read beside bad keys.
+it('reads the secret file of an account with an empty accessKey block, beside a bad key', async () => {
+  const missing = tempFolder('start-problems-empty').path('password');
+  const config = tempFolder('start-problems-empty-yaml').file(
+    JSON.stringify({
+      vidispine: { url: sim.url, mintTimeoutSeconds: 'soon' },
+      users: [{ name: 'alice', passwordFile: missing, accessKey: null, listen: '127.0.0.1:0' }],
+    }),
+  );
+  const proxy = await ended(['check', '--config', config], {});
+  expect(await proxy.exited).toEqual({ code: 2, signal: null });
+  expect(proxy.stderr.split('\n')).toContain(
+    `  users[0].passwordFile: cannot read file ${missing} (ENOENT)`,
+  );
+}, 30_000);
+
 describe('a file whose volume hangs, beside bad configuration', () => {
   /** A file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
   const stuckFile = (name: string): string => mkfifo(tempFolder('stuck-beside').path(name));

@@ -25,14 +25,18 @@ export class SecretVolumeError extends Error {
  * `stop` when it aborts first. `within` names the timeout in a message.
  */
 export function startReadBound(
-  files: Pick<StartFiles, 'mintTimeoutSeconds' | 'names'>,
+  files: Pick<StartFiles, 'mintTimeoutSeconds' | 'mintTimeoutRefused' | 'names'>,
   stop?: AbortSignal,
 ): { signal: AbortSignal; within: string } {
   const seconds = files.mintTimeoutSeconds;
   const timeout = AbortSignal.timeout(seconds * 1000);
+  const key = files.names.name(['vidispine', 'mintTimeoutSeconds']);
+  // Said under the line that names the key as bad: its value was not what bounded the read.
+  const source =
+    files.mintTimeoutRefused === true ? `the default of ${key}, whose value is bad` : key;
   return {
     signal: stop === undefined ? timeout : AbortSignal.any([timeout, stop]),
-    within: `within ${seconds} s (${files.names.name(['vidispine', 'mintTimeoutSeconds'])})`,
+    within: `within ${seconds} s (${source})`,
   };
 }
 

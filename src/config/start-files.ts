@@ -60,8 +60,9 @@ export function startFilesOfSource(source: ConfigSource): StartFiles {
     return typeof value === 'string' ? value : undefined;
   };
   const timeoutPath: KeyPath = ['vidispine', 'mintTimeoutSeconds'];
-  const timeout =
-    keyValueAt(fileSchema, raw, timeoutPath) ?? keyValueAt(fileSchema, undefined, timeoutPath);
+  const given = keyValueAt(fileSchema, raw, timeoutPath);
+  const refused = given === undefined && rawAt(raw, timeoutPath) !== undefined;
+  const timeout = given ?? keyValueAt(fileSchema, undefined, timeoutPath);
   const users = rawAt(raw, ['users']);
   const accounts: KeyPath[] = [
     ['vidispine', 'admin'],
@@ -71,6 +72,7 @@ export function startFilesOfSource(source: ConfigSource): StartFiles {
   return {
     names,
     mintTimeoutSeconds: timeout as number,
+    mintTimeoutRefused: refused,
     caFile: text(['vidispine', 'caFile']),
     secretFiles: accounts.flatMap((account) => {
       const key = secretFileKey(raw, account);

@@ -92,6 +92,8 @@ export interface StartFiles {
   readonly names: KeyNames;
   /** `vidispine.mintTimeoutSeconds`: the bound on each read. */
   readonly mintTimeoutSeconds: number;
+  /** Whether that is the key's default, taken since its own value is bad. */
+  readonly mintTimeoutRefused?: boolean;
   readonly caFile?: string;
   /** The password and access-key secret files, each naming its key (`setting`). */
   readonly secretFiles: readonly Extract<SecretSource, { kind: 'file' }>[];

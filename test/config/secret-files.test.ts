@@ -3,9 +3,10 @@
  * `loadConfig` itself reads none (its volume may hang), and what `checkSecretFiles` finds
  * wrong is bad configuration, named by key, every file at once.
  */
-import { configFromObject, loadConfig } from '../../src/config/load';
-import { checkSecretFiles, secretFiles } from '../../src/config/secret-files';
-import { startFilesOf } from '../../src/config/start-files';
+import { proxyEnvironment } from '../../src/config/env';
+import { configFromObject, configSource, loadConfig } from '../../src/config/load';
+import { checkSecretFiles, secretFiles, startReadBound } from '../../src/config/secret-files';
+import { startFilesOf, startFilesOfSource } from '../../src/config/start-files';
 import { tempFolder } from '../support/files';
 import { configErrorOf } from '../support/config-fixtures';
 import { ConfigError } from '../../src/config/errors';
@@ -96,4 +97,29 @@ it('resolves when every file holds a secret, or when there is none', async () =>
       ),
     ).message,
   ).toBe('users[0].passwordEnv: environment variable NOPE is not set');
+});
+
+describe('the bound on the reads, named in the line of a file not read in time', () => {
+  const env = (timeout: string): NodeJS.ProcessEnv => ({
+    VIDISPINE_URL: 'http://vidispine:8080',
+    VIDISPINE_USER: 'alice',
+    VIDISPINE_PASSWORD_FILE: path('pw'),
+    VIDISPINE_MINT_TIMEOUT_SECONDS: timeout,
+    TOKEN_SECONDS: 'soon',
+  });
+  const within = (timeout: string): string =>
+    startReadBound(startFilesOfSource(configSource({ env: env(timeout) }, proxyEnvironment)))
+      .within;
+
+  it('is the key that sets it, beside other bad keys', () => {
+    expect(within('3')).toBe('within 3 s (VIDISPINE_MINT_TIMEOUT_SECONDS)');
+  });
+
+  // Right under the line that says the key is bad, "(VIDISPINE_MINT_TIMEOUT_SECONDS)" read
+  // as if its value had been taken.
+  it("is the key's default when its own value is bad, said so", () => {
+    expect(within('soon')).toBe(
+      'within 10 s (the default of VIDISPINE_MINT_TIMEOUT_SECONDS, whose value is bad)',
+    );
+  });
 });

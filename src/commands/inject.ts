@@ -16,12 +16,12 @@ import {
   CertificateUnreadError,
   type LoadedCertificate,
   loadCertificateUntil,
+  shownFile,
 } from '../inject/certificate';
 import { certificateFields, createWebhook } from '../inject/webhook';
 import { createLogger } from '../ops/logger';
 import { beforeStart, serveUntilStopped, STUCK_READ_GRACE_MS } from '../ops/shutdown';
 import { packageVersion } from '../version';
-import { shownValue } from '../visible-text';
 import { configErrorText, EXIT_OK } from './exit';
 import { parseConfigArgs } from './options';
 
@@ -72,7 +72,7 @@ async function load(args: readonly string[], stop: AbortSignal): Promise<Loaded>
       } else if (!stop.aborted) {
         const key = parsed.source.names.name(pairKey(pair, err.file));
         unread.push(
-          `${key}: file ${shownValue(err.file)} was not read within ${PAIR_BESIDE_BAD_KEYS_MS / 1000} s: is its volume stuck?`,
+          `${key}: file ${shownFile(err.file)} was not read within ${PAIR_BESIDE_BAD_KEYS_MS / 1000} s: is its volume stuck?`,
         );
       }
       // Given up on by a signal beside bad keys: those are said all the same (`sayAnyway`).

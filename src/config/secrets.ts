@@ -310,13 +310,21 @@ const VARIABLE_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const FILE_PATH = /^\.{0,2}\//;
 
 /**
+ * Whether a file setting's value looks like a path (`FILE_PATH`): one that does not may be the
+ * secret itself (a Secret's key mapped to the variable, not mounted), and is not shown.
+ */
+export function looksLikeFilePath(value: string): boolean {
+  return FILE_PATH.test(value);
+}
+
+/**
  * Whether the file or variable a source names may be shown: a secret put by mistake in a
  * `*File` or `*Env` key (a Secret mapped to the `_FILE` variable) must not be.
  */
 function shown(source: SecretSource): boolean {
   switch (source.kind) {
     case 'file':
-      return FILE_PATH.test(source.path);
+      return looksLikeFilePath(source.path);
     case 'env':
       return VARIABLE_NAME.test(source.name);
     default:

@@ -20,7 +20,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { readFileUntil } from '../config/secrets';
+import { looksLikeFilePath, readFileUntil } from '../config/secrets';
 
 /**
  * What the webhook serves with: TLS 1.2 or newer; in 1.2, only suites with forward secrecy
@@ -55,13 +55,24 @@ export interface LoadedCertificate {
   readonly fingerprint256: string;
 }
 
+/**
+ * A file of the pair as a message names it: its path, unless the value does not look like one
+ * (`looksLikeFilePath`), when it may be the key itself, pasted where its path goes (the first
+ * 200 characters of a PEM key hold all of an EC one), and is not shown.
+ */
+export function shownFile(file: string): string {
+  return looksLikeFilePath(file)
+    ? shownValue(file)
+    : 'the file named (not shown: the value does not look like a file path; is it the key itself?)';
+}
+
 /** A pair that cannot serve; the message names the file and the problem, never key material. */
 export class CertificateError extends Error {
   constructor(
     readonly file: string,
     problem: string,
   ) {
-    super(`${shownValue(file)}: ${problem}`);
+    super(`${shownFile(file)}: ${problem}`);
     this.name = 'CertificateError';
   }
 }
@@ -69,7 +80,7 @@ export class CertificateError extends Error {
 /** A file of the pair not read before the reader gave up: its volume may not answer. */
 export class CertificateUnreadError extends Error {
   constructor(readonly file: string) {
-    super(`${shownValue(file)} was not read: stopped`);
+    super(`${shownFile(file)} was not read: stopped`);
     this.name = 'CertificateUnreadError';
   }
 }
@@ -187,10 +198,7 @@ function certificateOf(
     throw new CertificateError(keyFile, 'not a PEM private key');
   }
   if (!matches)
-    throw new CertificateError(
-      keyFile,
-      `does not match the certificate in ${shownValue(certFile)}`,
-    );
+    throw new CertificateError(keyFile, `does not match the certificate in ${shownFile(certFile)}`);
   // The checks above read only the first certificate; the server reads the whole chain, and
   // a chain cut off behind a good leaf (a renewal caught half written) fails only there.
   try {

@@ -56,6 +56,25 @@ it('a key that does not match, in a YAML file with a bad key: both named, exit 2
   );
 }, 30_000);
 
+// WEBHOOK_KEY_FILE mapped from the Secret's key itself, rather than mounted: the first 200
+// characters of the value were quoted as its path, a whole EC private key.
+it('a key put where its path goes is not shown: exit 2', async () => {
+  const { pair } = await testTls();
+  const folder = tempFolder('inject-key-pasted');
+  const proxy = await ended(
+    webhookEnv(folder.file(pair.certPem), pair.keyPem, { SIDECAR_IMAGE: undefined }),
+  );
+  expect(await proxy.exited).toEqual({ code: 2, signal: null });
+  expect(proxy.stderr).toBe(
+    'vidispine-auth-proxy: configuration error\n' +
+      '  SIDECAR_IMAGE: required\n' +
+      '  WEBHOOK_KEY_FILE: the file named (not shown: the value does not look like a file path; is it the key itself?): cannot read (ENOENT)\n',
+  );
+  for (const line of pair.keyPem.split('\n').slice(1, -2)) {
+    expect(proxy.stderr).not.toContain(line.slice(0, 16));
+  }
+}, 30_000);
+
 describe('a serving pair whose volume hangs, beside a bad key', () => {
   const stuckPair = async (): Promise<{ certFile: string; keyFile: string }> => {
     const { pair } = await testTls();

@@ -198,6 +198,29 @@ export function readCa(r: Reader, defaults: SidecarDefaults): CaRef | undefined 
   return source && validKey !== undefined ? { ...source, key: validKey } : undefined;
 }
 
+/** The webhook's accounts that mint for pods, by the `credential` value that picks each. */
+const ACCOUNTS = {
+  admin: { setting: 'sidecar.admin', pick: (d: SidecarDefaults) => d.admin, kind: 'admin' },
+  runas: { setting: 'sidecar.runAs', pick: (d: SidecarDefaults) => d.runAs, kind: 'runAs' },
+} as const satisfies Record<
+  string,
+  {
+    setting: string;
+    pick: (d: SidecarDefaults) => MintAccount | undefined;
+    kind: SidecarCredential['kind'];
+  }
+>;
+
+/**
+ * The `credential` values of the webhook's accounts that it has configured: a pod may be
+ * pointed at these alone, as one the webhook lacks is refused in turn.
+ */
+function configuredAccounts(defaults: SidecarDefaults): (keyof typeof ACCOUNTS)[] {
+  return (Object.keys(ACCOUNTS) as (keyof typeof ACCOUNTS)[]).filter(
+    (mode) => ACCOUNTS[mode].pick(defaults) !== undefined,
+  );
+}
+
 const SECRET_KEYS = {
   password: ACCOUNT_SECRET_KEYS.password,
   'access-key': ACCOUNT_SECRET_KEYS.accessKey,
@@ -206,14 +229,20 @@ const SECRET_KEYS = {
 function readSecretRef(
   r: Reader,
   mode: 'password' | 'access-key',
+  defaults: SidecarDefaults,
 ): { secret: string; key: string } | undefined {
   const secret = r.get(ANNOTATIONS.secret);
   const key = r.get(ANNOTATIONS.secretKey) ?? SECRET_KEYS[mode];
   const what = mode === 'password' ? "the user's password" : "the access key's secret";
   if (!secret) {
+    const accounts = configuredAccounts(defaults);
+    const instead =
+      accounts.length > 0
+        ? ` (or set ${ANNOTATIONS.credential.name}: ${accounts.join(' or ')} for tokens minted by the webhook's account)`
+        : '';
     r.problem(
       ANNOTATIONS.secret,
-      `required with credential ${mode}: set it to the name of the Secret holding ${what} (or set ${ANNOTATIONS.credential.name}: admin or runas for tokens minted by the webhook's account)`,
+      `required with credential ${mode}: set it to the name of the Secret holding ${what}${instead}`,
     );
   }
   const name = secret ? byRule(r, ANNOTATIONS.secret, SECRET_NAME, secret) : undefined;
@@ -241,19 +270,6 @@ function readAccessKeyId(r: Reader): string | undefined {
   return byRule(r, a, ACCESS_KEY_ID, id);
 }
 
-/** The webhook's accounts that mint for pods, by the `credential` value that picks each. */
-const ACCOUNTS = {
-  admin: { setting: 'sidecar.admin', pick: (d: SidecarDefaults) => d.admin, kind: 'admin' },
-  runas: { setting: 'sidecar.runAs', pick: (d: SidecarDefaults) => d.runAs, kind: 'runAs' },
-} as const satisfies Record<
-  string,
-  {
-    setting: string;
-    pick: (d: SidecarDefaults) => MintAccount | undefined;
-    kind: SidecarCredential['kind'];
-  }
->;
-
 const CREDENTIALS = ['password', 'access-key', 'admin', 'runas'] as const;
 
 export function readCredential(
@@ -269,12 +285,12 @@ export function readCredential(
     );
   }
   if (mode === 'password') {
-    const ref = readSecretRef(r, mode);
+    const ref = readSecretRef(r, mode, defaults);
     return ref && { kind: 'password', ...ref };
   }
   if (mode === 'access-key') {
     const id = readAccessKeyId(r);
-    const ref = readSecretRef(r, mode);
+    const ref = readSecretRef(r, mode, defaults);
     return id !== undefined && ref ? { kind: 'accessKey', id, ...ref } : undefined;
   }
   if (mode === 'admin' || mode === 'runas') {
@@ -289,7 +305,7 @@ export function readCredential(
     }
     const account = pick(defaults);
     if (!account) {
-      const other = mode === 'admin' ? defaults.runAs && 'runas' : defaults.admin && 'admin';
+      const other = configuredAccounts(defaults).find((m) => m !== mode);
       r.problem(
         a,
         `${mode} is not available: the webhook has no ${setting} account configured; use password or access-key with a Secret${other ? `, or ${other}` : ''}`,

@@ -614,6 +614,16 @@ describe("sidecars minted by the webhook's accounts", () => {
         "vidispine-auth-proxy/access-key-id: only used with credential access-key (this pod's is admin): remove it, or set vidispine-auth-proxy/credential: access-key",
       ],
     ],
+    [
+      'an access key without its Secret: the accounts the webhook has are offered',
+      {
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
+      },
+      [
+        "vidispine-auth-proxy/secret: required with credential access-key: set it to the name of the Secret holding the access key's secret (or set vidispine-auth-proxy/credential: admin or runas for tokens minted by the webhook's account)",
+      ],
+    ],
   ])('deny %s', async (_what, annotations, expected) => {
     const answer = await accounts.review(
       podReview(
@@ -622,6 +632,23 @@ describe("sidecars minted by the webhook's accounts", () => {
     );
     expect(answer.allowed).toBe(false);
     for (const text of expected) expect(answer.status?.message).toContain(text);
+  });
+
+  it('a pod without its Secret is offered the one account a webhook has, not the other', async () => {
+    const adminOnly = await startWebhook({
+      SIDECAR_ADMIN_USER: 'admin',
+      SIDECAR_ADMIN_SECRET: 'vidispine-admin',
+    });
+    try {
+      const answer = await adminOnly.review(
+        podReview(pod({ containers: [APP] }, { 'vidispine-auth-proxy/user': 'shop' })),
+      );
+      expect(answer.status?.message).toBe(
+        "cannot add the vidispine-auth-proxy sidecar: vidispine-auth-proxy/secret: required with credential password: set it to the name of the Secret holding the user's password (or set vidispine-auth-proxy/credential: admin for tokens minted by the webhook's account)",
+      );
+    } finally {
+      await adminOnly.stop();
+    }
   });
 });
 
@@ -934,6 +961,17 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     expect(answer.patch).toBeUndefined();
     expect(answer.status?.code).toBe(400);
     for (const text of expected) expect(answer.status?.message).toContain(text);
+  });
+
+  it('a pod without its Secret, on a webhook with no account of its own, is offered no credential the webhook cannot mint with', async () => {
+    const answer = await webhook.review(
+      podReview(pod({ containers: [APP] }, { 'vidispine-auth-proxy/user': 'shop' })),
+    );
+    // The whole message: "credential: admin or runas" here would only earn a second denial,
+    // "admin is not available: the webhook has no sidecar.admin account configured".
+    expect(answer.status?.message).toBe(
+      "cannot add the vidispine-auth-proxy sidecar: vidispine-auth-proxy/secret: required with credential password: set it to the name of the Secret holding the user's password",
+    );
   });
 
   it('a pod with thousands of problems gets the first ten and a count, and its denial is logged', async () => {

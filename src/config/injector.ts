@@ -136,16 +136,17 @@ export const CA_KEY = 'ca.crt';
 /**
  * `configmap/NAME` or `secret/NAME`, as kubectl names objects: where an injected proxy's
  * extra CA for Vidispine is (`VIDISPINE_CA_FILE`), mounted read-only, never read here.
+ * `none` names the word a caller takes besides them (the annotation's), which the message
+ * then offers too; the caller reads it before this rule.
  */
-export const caSource = () => {
+export const caSource = (none?: string) => {
   const name = secretName();
+  const forms =
+    none === undefined ? 'configmap/NAME or secret/NAME' : `configmap/NAME, secret/NAME or ${none}`;
   return text().transform((value, ctx) => {
     const match = CA_SOURCE.exec(value);
     if (!match) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must be configmap/NAME or secret/NAME (e.g. configmap/vidispine-ca)',
-      });
+      ctx.addIssue({ code: 'custom', message: `must be ${forms} (e.g. configmap/vidispine-ca)` });
       return z.NEVER;
     }
     const kind = CA_KINDS[match[1] as keyof typeof CA_KINDS];

@@ -44,7 +44,9 @@ const ACCESS_KEY_ID = accessKeyId();
 const TOKEN_SECONDS = fileSchema.shape.token.unwrap().shape.seconds.unwrap();
 const SECRET_NAME = secretName();
 const SECRET_KEY = secretKey();
-const CA_SOURCE = caSource();
+/** The CA annotation's word for no CA beyond Node's, even where the webhook names one. */
+const NO_CA = 'none';
+const CA_SOURCE = caSource(NO_CA);
 const VIDISPINE_URL = vidispineUrlText(
   `must not contain credentials: put the password in a Secret and set ${ANNOTATIONS.secret.name} to its name`,
 );
@@ -170,21 +172,27 @@ export function readUrl(r: Reader, defaults: SidecarDefaults): string | undefine
   return parsed.success ? value : undefined;
 }
 
-const NO_CA = 'none';
-
 /** The pod's CA, the webhook's default, or none; a problem names what to set. */
 export function readCa(r: Reader, defaults: SidecarDefaults): CaRef | undefined {
   const a = ANNOTATIONS.vidispineCa;
   const value = r.get(a);
   const key = r.get(ANNOTATIONS.vidispineCaKey);
-  if (value === undefined || value === NO_CA) {
+  if (value === NO_CA) {
+    if (key !== undefined)
+      r.problem(
+        ANNOTATIONS.vidispineCaKey,
+        `not used with ${a.name}: ${NO_CA} (no CA is mounted): remove it`,
+      );
+    return undefined;
+  }
+  if (value === undefined) {
     if (key !== undefined) {
       r.problem(
         ANNOTATIONS.vidispineCaKey,
         `only used with ${a.name} (the webhook's default names its own key): remove it, or set ${a.name} too`,
       );
     }
-    return value === NO_CA ? undefined : defaults.vidispineCa;
+    return defaults.vidispineCa;
   }
   const source = byRule(r, a, CA_SOURCE, value);
   if (key === '') {

@@ -311,7 +311,12 @@ describe('a CA for Vidispine', () => {
     [
       'not configmap/ or secret/',
       { 'vidispine-auth-proxy/vidispine-ca': 'vidispine-ca' },
-      'vidispine-auth-proxy/vidispine-ca: "vidispine-ca" must be configmap/NAME or secret/NAME (e.g. configmap/vidispine-ca)',
+      'vidispine-auth-proxy/vidispine-ca: "vidispine-ca" must be configmap/NAME, secret/NAME or none (e.g. configmap/vidispine-ca)',
+    ],
+    [
+      'none written in capitals, told that none is one of its values',
+      { 'vidispine-auth-proxy/vidispine-ca': 'None' },
+      'vidispine-auth-proxy/vidispine-ca: "None" must be configmap/NAME, secret/NAME or none (e.g. configmap/vidispine-ca)',
     ],
     [
       'a name no ConfigMap can have',
@@ -330,6 +335,14 @@ describe('a CA for Vidispine', () => {
       'a key without its CA',
       { 'vidispine-auth-proxy/vidispine-ca-key': 'bundle.pem' },
       'vidispine-auth-proxy/vidispine-ca-key: only used with vidispine-auth-proxy/vidispine-ca',
+    ],
+    [
+      'a key beside none, which mounts no CA to read it from',
+      {
+        'vidispine-auth-proxy/vidispine-ca': 'none',
+        'vidispine-auth-proxy/vidispine-ca-key': 'bundle.pem',
+      },
+      'vidispine-auth-proxy/vidispine-ca-key: not used with vidispine-auth-proxy/vidispine-ca: none (no CA is mounted): remove it',
     ],
   ])('is denied when %s', async (_what, annotations, message) => {
     const answer = await withDefault.review(podReview(caPod(annotations)));

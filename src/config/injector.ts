@@ -166,14 +166,17 @@ export const caSource = (none?: string) => {
 /**
  * Pull secrets by name, added to each injected pod: a private registry's image is pulled
  * with the pod's own `imagePullSecrets`, which an app pulling from elsewhere lacks. A YAML
- * list, or names separated by commas (the environment's form).
+ * list, or names separated by commas (the environment's form). Each name once: the API
+ * server warns of a duplicate name in every pod that lists one twice.
  */
 const SECRET_NAME = secretName();
 const pullSecrets = z
   .union([z.array(z.string()), z.string()], {
     error: 'must be a list of Secret names, or names separated by commas',
   })
-  .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((n) => n.trim()).filter(Boolean))
+  .transform((v) => [
+    ...new Set((typeof v === 'string' ? v.split(',') : v).map((n) => n.trim()).filter(Boolean)),
+  ])
   // Each name checked here, so a problem names the setting (an element has no variable).
   .superRefine((names, ctx) => {
     for (const name of names) {

@@ -408,6 +408,21 @@ describe('a private registry: the proxy image pulled with the pull secrets the w
     ]);
   });
 
+  it('adds a Secret the setting names twice once: Kubernetes warns of a duplicate name in every such pod', async () => {
+    const twice = await startWebhook({
+      SIDECAR_IMAGE_PULL_SECRETS: 'regcred, mirror-cred,regcred',
+    });
+    try {
+      const result = await injected(twice, pod({}));
+      expect(at(result, 'spec', 'imagePullSecrets')).toEqual([
+        { name: 'regcred' },
+        { name: 'mirror-cred' },
+      ]);
+    } finally {
+      await twice.stop();
+    }
+  });
+
   it('adds none where the webhook names none', async () => {
     const plain = await startWebhook();
     try {

@@ -23,7 +23,13 @@ import { HEADER_TEXT } from '../config/resolve';
 import { accessKeyId, fileSchema, logLevelSchema, userName } from '../config/schema';
 import { aboveLimit, parseQuantity } from '../config/quantity';
 import { nearestAmong } from '../config/suggest';
-import { ANNOTATIONS, type AnnotationDoc, INJECT_LABEL, PREFIX } from './annotations';
+import {
+  ANNOTATIONS,
+  type AnnotationDoc,
+  INJECT_LABEL,
+  METRICS_LABEL,
+  PREFIX,
+} from './annotations';
 import { NO_NAMES } from './placement';
 import { type AnnotationProblem, shown, visible } from './problems';
 import { CONTAINER_NAME, type SidecarCredential } from './sidecar';
@@ -74,6 +80,15 @@ const SUFFIXES = [...KNOWN].map((n) => n.slice(PREFIX.length));
 const nearestSuffix = nearestAmong(SUFFIXES);
 const nearOurPrefix = nearestAmong([PREFIX.slice(0, -1)]);
 
+/**
+ * The labels the webhook reads under its prefix, by what they are: written among the
+ * annotations, where every other key of the prefix goes, they would be read by no one.
+ */
+const LABELS: ReadonlyMap<string, string> = new Map([
+  [INJECT_LABEL, 'the opt-in label'],
+  [METRICS_LABEL, "the label deploy/monitoring's PodMonitor scrapes pods by"],
+]);
+
 /** The webhook's annotation `suffix` was most likely meant to be, as a message offers it. */
 function meant(suffix: string): string | undefined {
   const guess = nearestSuffix(suffix);
@@ -87,8 +102,9 @@ function meant(suffix: string): string | undefined {
  */
 function annotationNameProblem(name: string): string | undefined {
   if (KNOWN.has(name)) return undefined;
-  if (name === INJECT_LABEL)
-    return 'the opt-in label, not an annotation: set it in metadata.labels and remove it from metadata.annotations';
+  const label = LABELS.get(name);
+  if (label !== undefined)
+    return `${label}, not an annotation: set it in metadata.labels and remove it from metadata.annotations`;
   const slash = name.indexOf('/');
   if (slash < 0) return undefined;
   const ours = name.startsWith(PREFIX);

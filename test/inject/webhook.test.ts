@@ -863,6 +863,13 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       ],
     ],
     [
+      'the scraping opt-out label written as an annotation, beside the others',
+      { ...ASKS, 'vidispine-auth-proxy/metrics': 'false' },
+      [
+        "vidispine-auth-proxy/metrics: the label deploy/monitoring's PodMonitor scrapes pods by, not an annotation: set it in metadata.labels and remove it from metadata.annotations",
+      ],
+    ],
+    [
       'a Secret name and key Kubernetes refuses',
       {
         ...ASKS,

@@ -129,6 +129,24 @@ export function misnamedAnnotations(
 }
 
 /**
+ * A problem for each of the webhook's annotations that the pod set among its labels, where
+ * the webhook never reads one: the pod would be denied for it as missing, with no word of
+ * where it went.
+ */
+export function labelledAnnotations(labels: Readonly<Record<string, string>>): AnnotationProblem[] {
+  const problems: AnnotationProblem[] = [];
+  for (const name of Object.keys(labels)) {
+    if (KNOWN.has(name))
+      problems.push({
+        annotation: name,
+        problem:
+          'an annotation, not a label: set it in metadata.annotations and remove it from metadata.labels',
+      });
+  }
+  return problems;
+}
+
+/**
  * `value` if `rule` takes `input` (the value as the rule expects it), else undefined and a
  * problem quoting the value with the rule's own words: a pod is refused now rather than its
  * proxy later.

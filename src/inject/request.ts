@@ -1,5 +1,5 @@
 /**
- * What a pod asks for, read whole: the names of its annotations, the pod itself, then each
+ * What a pod asks for, read whole: the names of its labels and annotations, the pod itself, then each
  * annotation with the checks of the pod that depend on it. Every step adds its problems in
  * turn and none stops the others, so one denial lists everything there is to fix.
  */
@@ -11,6 +11,7 @@ import { podProblems, portProblems, scrapedPortProblems } from './pod-checks';
 import type { AnnotationProblem } from './problems';
 import {
   checkRunAsUser,
+  labelledAnnotations,
   misnamedAnnotations,
   readBoolean,
   readCa,
@@ -45,7 +46,11 @@ export function readPodRequest(
   defaults: InjectDefaults,
 ): PodRequest | AnnotationProblem[] {
   const annotations = pod.metadata?.annotations ?? {};
-  const problems = [...misnamedAnnotations(annotations), ...podProblems(pod, defaults.uid)];
+  const problems = [
+    ...labelledAnnotations(pod.metadata?.labels ?? {}),
+    ...misnamedAnnotations(annotations),
+    ...podProblems(pod, defaults.uid),
+  ];
   const r = readerOf(annotations, problems);
   const user = readUser(r);
   const vidispineUrl = readUrl(r, defaults);

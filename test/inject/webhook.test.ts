@@ -981,6 +981,16 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     );
   });
 
+  it('an annotation written among the labels is told it is one', async () => {
+    const stock = pod({ containers: [APP] }, { 'vidispine-auth-proxy/secret': 'shop-vidispine' });
+    const metadata = stock.metadata as { labels: Record<string, string> };
+    metadata.labels['vidispine-auth-proxy/user'] = 'shop';
+    const answer = await webhook.review(podReview(stock));
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/user: an annotation, not a label: set it in metadata.annotations and remove it from metadata.labels',
+    );
+  });
+
   it('a pod with thousands of problems gets the first ten and a count, and its denial is logged', async () => {
     // 5,000 misspelt annotations fit the API server's 256 KiB; one line for each, every
     // line listing the known ones, made a 1.3 MB answer and a log line too long to be written.

@@ -294,9 +294,11 @@ export const injectorSchema = z.strictObject({
         "extra PEM CA bundle for an https Vidispine, for every injected proxy (a pod may set its own or none): `configmap/NAME` or `secret/NAME`, expected in each pod's namespace, mounted into the proxy (`VIDISPINE_CA_FILE`), never read by the webhook",
       env: 'SIDECAR_VIDISPINE_CA',
     }),
-    vidispineCaKey: key(secretKey().default(CA_KEY), {
+    // No default here: a key given without its CA is refused (parseInjectorConfig).
+    vidispineCaKey: key(secretKey().optional(), {
       description: 'the key of the CA bundle in that ConfigMap or Secret',
       env: 'SIDECAR_VIDISPINE_CA_KEY',
+      defaultText: `\`${CA_KEY}\``,
     }),
     imagePullSecrets: key(pullSecrets, {
       description:
@@ -441,7 +443,7 @@ function resolve(raw: Raw): Omit<InjectorConfig, 'names'> {
       imagePullPolicy,
       imagePullSecrets,
       ...(vidispineUrl ? { vidispineUrl } : {}),
-      ...(vidispineCa ? { vidispineCa: { ...vidispineCa, key: vidispineCaKey } } : {}),
+      ...(vidispineCa ? { vidispineCa: { ...vidispineCa, key: vidispineCaKey ?? CA_KEY } } : {}),
       uid,
       resources: { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) },
       ...(admin ? { admin } : {}),
@@ -486,7 +488,23 @@ export function parseInjectorConfig(opts: LoadOptions): ParsedInjectorConfig {
   const parsed = injectorSchema.safeParse(raw, { reportInput: true });
   const pair = pairOf(raw);
   if (!parsed.success) return { source, pair, issues: zodIssues(parsed.error, injectorSchema) };
+  const issues = orphanCaKey(parsed.data.sidecar, source.names);
+  if (issues.length > 0) return { source, pair, issues };
   return { source, pair, config: { ...resolve(parsed.data), names: source.names }, issues: [] };
+}
+
+/**
+ * The CA's key given without the CA: it would name a key in nothing, and every pod would get
+ * no CA while the setting said otherwise (a pod's annotation is refused the same way).
+ */
+function orphanCaKey(sidecar: Raw['sidecar'], names: KeyNames): KeyIssue[] {
+  if (sidecar.vidispineCaKey === undefined || sidecar.vidispineCa !== undefined) return [];
+  return [
+    {
+      path: ['sidecar', 'vidispineCaKey'],
+      problem: `is set without ${names.name(['sidecar', 'vidispineCa'])}: set the ConfigMap or Secret holding the CA too, or remove it`,
+    },
+  ];
 }
 
 /**

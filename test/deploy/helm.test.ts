@@ -597,6 +597,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         /vidispineCaKey/,
       ],
       [
+        "a CA's key for injected proxies without the CA",
+        'injector:\n  enabled: true\n  sidecar:\n    vidispineCaKey: bundle.pem\n',
+        'injector.sidecar.vidispineCaKey is set without injector.sidecar.vidispineCa: set the ConfigMap or Secret holding the CA too, or remove it',
+      ],
+      [
         'a CA and a YAML config that names its own',
         'vidispine:\n  ca: configmap/vidispine-ca\nconfig:\n  vidispine: {url: https://v:8443, caFile: /etc/ca/ca.crt}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n',
         'vidispine.ca and config.vidispine.caFile both give the CA bundle for Vidispine: set one (vidispine.ca mounts its ConfigMap or Secret and sets config.vidispine.caFile itself)',

@@ -96,6 +96,13 @@ describe('configuration errors exit 2 naming the key', () => {
       ['SIDECAR_MEMORY_REQUEST: 1E is above the memory limit 192Mi'],
     ],
     [
+      "a CA's key without the CA, which would be read from nowhere",
+      { SIDECAR_VIDISPINE_CA_KEY: 'bundle.pem' },
+      [
+        'SIDECAR_VIDISPINE_CA_KEY: is set without SIDECAR_VIDISPINE_CA: set the ConfigMap or Secret holding the CA too, or remove it',
+      ],
+    ],
+    [
       'an admin credential without its Secret',
       { SIDECAR_ADMIN_USER: 'admin' },
       ['SIDECAR_ADMIN_SECRET: required'],

@@ -320,6 +320,10 @@ request above its limit, since Kubernetes would refuse every pod given it).
 {{- if $i.tls.certManager.enabled -}}
 {{- include "vidispine-auth-proxy.checkRenewal" $i.tls.certManager -}}
 {{- end -}}
+{{- /* The webhook refuses a CA's key without the CA too (SIDECAR_VIDISPINE_CA_KEY alone): say so here, not in its crash loop. */ -}}
+{{- if and $i.sidecar.vidispineCaKey (not $i.sidecar.vidispineCa) -}}
+{{- fail "injector.sidecar.vidispineCaKey is set without injector.sidecar.vidispineCa: set the ConfigMap or Secret holding the CA too, or remove it" -}}
+{{- end -}}
 {{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "injector.sidecar.vidispineUrl" "url" $i.sidecar.vidispineUrl) -}}
 {{- include "vidispine-auth-proxy.checkResources" (merge (dict "path" "injector.sidecar.resources") (include "vidispine-auth-proxy.injectedResources" . | fromJson)) -}}
 {{- include "vidispine-auth-proxy.checkResources" (dict "path" "injector.resources" "resources" $i.resources) -}}

@@ -128,15 +128,24 @@ export function misnamedAnnotations(
   return problems;
 }
 
+/** The webhook's annotations a pod sets: its status marker is the webhook's own. */
+const SETTINGS: ReadonlySet<string> = new Set(
+  [...KNOWN].filter((name) => name !== ANNOTATIONS.status.name),
+);
+
 /**
- * A problem for each of the webhook's annotations that the pod set among its labels, where
- * the webhook never reads one: the pod would be denied for it as missing, with no word of
- * where it went.
+ * A problem for each of the webhook's annotations that the pod set among its labels only,
+ * where the webhook never reads one: the pod would be denied for it as missing, or started
+ * without it, with no word of where it went. A label beside the annotation itself is the
+ * pod's own business (a selector by user, say) and takes nothing from it.
  */
-export function labelledAnnotations(labels: Readonly<Record<string, string>>): AnnotationProblem[] {
+export function labelledAnnotations(
+  labels: Readonly<Record<string, string>>,
+  annotations: Readonly<Record<string, string>>,
+): AnnotationProblem[] {
   const problems: AnnotationProblem[] = [];
   for (const name of Object.keys(labels)) {
-    if (KNOWN.has(name))
+    if (SETTINGS.has(name) && annotations[name] === undefined)
       problems.push({
         annotation: name,
         problem:

@@ -47,7 +47,7 @@ export function readPodRequest(
 ): PodRequest | AnnotationProblem[] {
   const annotations = pod.metadata?.annotations ?? {};
   const problems = [
-    ...labelledAnnotations(pod.metadata?.labels ?? {}),
+    ...labelledAnnotations(pod.metadata?.labels ?? {}, annotations),
     ...misnamedAnnotations(annotations),
     ...podProblems(pod, defaults.uid),
   ];

@@ -991,6 +991,21 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     );
   });
 
+  it.each([
+    [
+      'an annotation the pod also sets as one (a label to select pods by)',
+      { 'vidispine-auth-proxy/user': 'shop' },
+    ],
+    ["the webhook's own status, which no pod sets", { 'vidispine-auth-proxy/status': 'new' }],
+  ])('a label named like an annotation is no problem where it is %s', async (_what, labels) => {
+    const stock = pod({ containers: [APP] });
+    const metadata = stock.metadata as { labels: Record<string, string> };
+    Object.assign(metadata.labels, labels);
+    const answer = await webhook.review(podReview(stock));
+    expect(answer.status?.message).toBeUndefined();
+    expect(answer.allowed).toBe(true);
+  });
+
   it('a pod with thousands of problems gets the first ten and a count, and its denial is logged', async () => {
     // 5,000 misspelt annotations fit the API server's 256 KiB; one line for each, every
     // line listing the known ones, made a 1.3 MB answer and a log line too long to be written.

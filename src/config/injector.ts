@@ -479,26 +479,32 @@ function pairOf(raw: unknown): ParsedInjectorConfig['pair'] {
 }
 
 /**
- * The configuration `opts` describe, checked against the schema only: for checks beyond it,
- * reported with its problems by `checkedInjectorConfig` (`inject` loads its serving pair).
+ * The configuration `opts` describe, checked against the schema and a CA's key against its
+ * CA: for checks beyond them, reported with their problems by `checkedInjectorConfig`
+ * (`inject` loads its serving pair).
  */
 export function parseInjectorConfig(opts: LoadOptions): ParsedInjectorConfig {
   const source = configSource(opts, injectorEnvironment);
   const raw = withoutEmptyBlocks(source.raw, injectorSchema);
   const parsed = injectorSchema.safeParse(raw, { reportInput: true });
   const pair = pairOf(raw);
-  if (!parsed.success) return { source, pair, issues: zodIssues(parsed.error, injectorSchema) };
-  const issues = orphanCaKey(parsed.data.sidecar, source.names);
-  if (issues.length > 0) return { source, pair, issues };
-  return { source, pair, config: { ...resolve(parsed.data), names: source.names }, issues: [] };
+  // Read as written, so it is named beside the schema's problems rather than after them.
+  const orphan = orphanCaKey(raw, source.names);
+  if (!parsed.success)
+    return { source, pair, issues: [...zodIssues(parsed.error, injectorSchema), ...orphan] };
+  return { source, pair, config: { ...resolve(parsed.data), names: source.names }, issues: orphan };
 }
 
 /**
  * The CA's key given without the CA: it would name a key in nothing, and every pod would get
  * no CA while the setting said otherwise (a pod's annotation is refused the same way).
  */
-function orphanCaKey(sidecar: Raw['sidecar'], names: KeyNames): KeyIssue[] {
-  if (sidecar.vidispineCaKey === undefined || sidecar.vidispineCa !== undefined) return [];
+function orphanCaKey(raw: unknown, names: KeyNames): KeyIssue[] {
+  const sidecar =
+    typeof raw === 'object' && raw !== null && 'sidecar' in raw ? raw.sidecar : undefined;
+  if (typeof sidecar !== 'object' || sidecar === null) return [];
+  if (!('vidispineCaKey' in sidecar) || sidecar.vidispineCaKey === undefined) return [];
+  if ('vidispineCa' in sidecar && sidecar.vidispineCa !== undefined) return [];
   return [
     {
       path: ['sidecar', 'vidispineCaKey'],

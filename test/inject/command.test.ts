@@ -103,6 +103,22 @@ describe('configuration errors exit 2 naming the key', () => {
       ],
     ],
     [
+      "a CA's key without the CA beside a bad value, each named in one start",
+      { SIDECAR_VIDISPINE_CA_KEY: 'bundle.pem', SIDECAR_UID: '0' },
+      [
+        'SIDECAR_VIDISPINE_CA_KEY: is set without SIDECAR_VIDISPINE_CA',
+        'SIDECAR_UID: must be a user ID from 1 to 2147483647',
+      ],
+    ],
+    [
+      "a CA's key without the CA beside a certificate that is not there, each named in one start",
+      { SIDECAR_VIDISPINE_CA_KEY: 'bundle.pem', WEBHOOK_CERT_FILE: '/nonexistent/tls.crt' },
+      [
+        'SIDECAR_VIDISPINE_CA_KEY: is set without SIDECAR_VIDISPINE_CA',
+        'WEBHOOK_CERT_FILE: /nonexistent/tls.crt: cannot read (ENOENT)',
+      ],
+    ],
+    [
       'an admin credential without its Secret',
       { SIDECAR_ADMIN_USER: 'admin' },
       ['SIDECAR_ADMIN_SECRET: required'],

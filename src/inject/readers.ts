@@ -287,9 +287,14 @@ function readSecretRef(
   const what = mode === 'password' ? "the user's password" : "the access key's secret";
   if (!secret) {
     const accounts = configuredAccounts(defaults);
+    // The account's own Secret is mounted instead: these would each earn a denial in turn.
+    const kept = [ANNOTATIONS.accessKeyId, ANNOTATIONS.secretKey].filter(
+      (own) => r.get(own) !== undefined,
+    );
+    const remove = kept.length > 0 ? `, and remove ${kept.map((a) => a.name).join(' and ')}` : '';
     const instead =
       accounts.length > 0
-        ? ` (or set ${ANNOTATIONS.credential.name}: ${accounts.join(' or ')} for tokens minted by the webhook's account)`
+        ? ` (or set ${ANNOTATIONS.credential.name}: ${accounts.join(' or ')} for tokens minted by the webhook's account${remove})`
         : '';
     r.problem(
       ANNOTATIONS.secret,

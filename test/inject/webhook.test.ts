@@ -621,7 +621,7 @@ describe("sidecars minted by the webhook's accounts", () => {
         'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
       },
       [
-        "vidispine-auth-proxy/secret: required with credential access-key: set it to the name of the Secret holding the access key's secret (or set vidispine-auth-proxy/credential: admin or runas for tokens minted by the webhook's account)",
+        "vidispine-auth-proxy/secret: required with credential access-key: set it to the name of the Secret holding the access key's secret (or set vidispine-auth-proxy/credential: admin or runas for tokens minted by the webhook's account, and remove vidispine-auth-proxy/access-key-id)",
       ],
     ],
   ])('deny %s', async (_what, annotations, expected) => {
@@ -633,6 +633,43 @@ describe("sidecars minted by the webhook's accounts", () => {
     expect(answer.allowed).toBe(false);
     for (const text of expected) expect(answer.status?.message).toContain(text);
   });
+
+  it.each([
+    [
+      'an access key ID',
+      {
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
+      },
+    ],
+    ['a key in the Secret', { 'vidispine-auth-proxy/secret-key': 'pw' }],
+    [
+      'both',
+      {
+        'vidispine-auth-proxy/credential': 'access-key',
+        'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
+        'vidispine-auth-proxy/secret-key': 'secret',
+      },
+    ],
+  ])(
+    'a pod without its Secret but with %s that does what the denial offers is admitted: no second denial',
+    async (_what, annotations) => {
+      const asked = { 'vidispine-auth-proxy/user': 'shop', ...annotations };
+      const denied = await accounts.review(podReview(pod({ containers: [APP] }, asked)));
+      const message = denied.status?.message ?? '';
+      const offered = /or set vidispine-auth-proxy\/credential: (\w+)/.exec(message)?.[1];
+      expect(offered).toBe('admin');
+      const removed = /, and remove ([^)]+)\)/.exec(message)?.[1]?.split(' and ') ?? [];
+      const followed: Record<string, string> = {
+        ...asked,
+        'vidispine-auth-proxy/credential': offered ?? '',
+      };
+      for (const name of removed) delete followed[name];
+      const answer = await accounts.review(podReview(pod({ containers: [APP] }, followed)));
+      expect(answer.status?.message).toBeUndefined();
+      expect(answer.allowed).toBe(true);
+    },
+  );
 
   it('a pod without its Secret is offered the one account a webhook has, not the other', async () => {
     const adminOnly = await startWebhook({

@@ -602,6 +602,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'injector.sidecar.vidispineCaKey is set without injector.sidecar.vidispineCa: set the ConfigMap or Secret holding the CA too, or remove it',
       ],
       [
+        "a CA's key without the CA",
+        'vidispine:\n  caKey: bundle.pem\n',
+        'vidispine.caKey is set without vidispine.ca: set the ConfigMap or Secret holding the CA too, or remove it',
+      ],
+      [
         'a CA and a YAML config that names its own',
         'vidispine:\n  ca: configmap/vidispine-ca\nconfig:\n  vidispine: {url: https://v:8443, caFile: /etc/ca/ca.crt}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n',
         'vidispine.ca and config.vidispine.caFile both give the CA bundle for Vidispine: set one (vidispine.ca mounts its ConfigMap or Secret and sets config.vidispine.caFile itself)',

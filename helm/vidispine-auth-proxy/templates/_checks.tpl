@@ -52,6 +52,10 @@ refuses them rather than drop them, since they reached the sidecar before its ow
 {{- fail (printf "%s: %s is set by the chart, from %s: remove it from %s and set %s instead" $extra.path $name . $extra.path .) -}}
 {{- end -}}
 {{- end -}}
+{{- /* A key of its own names a bundle in vidispine.ca: alone it would mount nothing, and the proxy would trust Node's CAs alone. */ -}}
+{{- if and $v.vidispine.caKey (ne (toString $v.vidispine.caKey) "ca.crt") (not $v.vidispine.ca) -}}
+{{- fail "vidispine.caKey is set without vidispine.ca: set the ConfigMap or Secret holding the CA too, or remove it" -}}
+{{- end -}}
 {{- if $v.config -}}
 {{- if and $v.vidispine.ca (dig "vidispine" "caFile" "" $v.config) -}}
 {{- fail "vidispine.ca and config.vidispine.caFile both give the CA bundle for Vidispine: set one (vidispine.ca mounts its ConfigMap or Secret and sets config.vidispine.caFile itself)" -}}

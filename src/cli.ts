@@ -66,11 +66,36 @@ function outputMayFail(): void {
   process.stderr.on('error', () => undefined);
 }
 
+/**
+ * `argv` with a command written after the options moved to the front (`--config f.yaml
+ * check` → `check --config f.yaml`), as git's and kubectl's users write it. Only the options
+ * every command shares are read to find it, so the value of `-c check` stays a file name,
+ * and a command's own options (`--listen ADDR`) leave the order as written.
+ */
+function commandFirst(argv: readonly string[]): string[] {
+  if (argv.length === 0 || !argv[0].startsWith('-')) return [...argv];
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: {
+      config: { type: 'string', short: 'c', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const first = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
+  if (first?.kind !== 'positional' || !Object.hasOwn(COMMANDS, first.value)) return [...argv];
+  return [first.value, ...argv.slice(0, first.index), ...argv.slice(first.index + 1)];
+}
+
 /** argv (after `node cli.js`) → exit code; what a command throws is reported on stderr. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(given: string[]): Promise<number> {
   // First of all: from here on SIGUSR1 opens no inspector and SIGHUP/SIGUSR2 end nothing
   // (but the demo and the simulator, interactive, stop on SIGHUP: their terminal closed).
   ignoreSignals();
+  const argv = commandFirst(given);
   const first = argv[0];
   const named = first !== undefined && !first.startsWith('-');
   const name = named ? first : DEFAULT_COMMAND;

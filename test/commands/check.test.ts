@@ -487,3 +487,35 @@ describe("the README's Troubleshooting examples are this program's output", () =
     });
   });
 });
+
+describe('a command written after its options', () => {
+  const config = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'vap-order-'));
+    const path = join(dir, 'check.yaml');
+    writeFileSync(
+      path,
+      `vidispine:\n  url: ${sim.url}\nusers:\n  - name: bob\n    password: bob-password\n    listen: 127.0.0.1:0\n`,
+    );
+    return path;
+  };
+
+  // git and kubectl take global options before the command too: "--config f.yaml check" was
+  // read as run given the argument "check", and refused (exit 2).
+  it.each([
+    (file: string) => ['--config', file, 'check'],
+    (file: string) => ['-c', file, 'check'],
+    (file: string) => [`--config=${file}`, 'check'],
+  ])('is run as that command (%#)', async (argv) => {
+    const result = await runCli(argv(config()), { env: { PATH: process.env.PATH } });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^bob\s+.*\s+ok$/m);
+    expect(result.code).toBe(0);
+  });
+
+  it('is not looked for in the value of --config: a file named check stays a file', async () => {
+    const result = await runCli(['-c', 'check'], { env: { PATH: process.env.PATH } });
+    expect(result.stderr).toContain('check');
+    expect(result.stderr).toMatch(/ENOENT/);
+    expect(result.code).toBe(2);
+  });
+});

@@ -37,6 +37,15 @@ export interface ShutdownSteps {
    */
   closeListeners(): Promise<void>;
   /**
+   * Answers what cannot finish in the drain window before the window ends: `run` is called
+   * `beforeEndMs(window)` before its end, so those answers can still be read before the end
+   * cuts their connections (see the data listeners' lingering close).
+   */
+  readonly lastCall?: {
+    beforeEndMs(windowMs: number): number;
+    run(): void;
+  };
+  /**
    * The drain window is over (or closing failed): cut what is still in flight, now. A second
    * signal calls it right before the exit without waiting, so the cut itself must be done
    * when it returns; the promise is only for what closes after.
@@ -214,6 +223,14 @@ export class ShutdownCoordinator {
       `closing listeners; in-flight requests have ${drainSeconds} s to finish`,
     );
     const startedAt = Date.now();
+    const windowMs = drainSeconds * 1000;
+    const { lastCall } = steps;
+    const lastCallTimer =
+      lastCall &&
+      this.timers.setTimeout(
+        () => void attempt('last_call', () => lastCall.run()),
+        Math.max(0, windowMs - lastCall.beforeEndMs(windowMs)),
+      );
     const outcome = await withinWindow(
       steps.closeListeners().then(
         () => 'drained' as const,
@@ -226,9 +243,10 @@ export class ShutdownCoordinator {
           return 'failed' as const;
         },
       ),
-      drainSeconds * 1000,
+      windowMs,
       this.timers,
     );
+    if (lastCallTimer !== undefined) this.timers.clearTimeout(lastCallTimer);
     if (outcome === 'drained') {
       logger.info(
         { event: 'shutdown', step: 'drained', durationMs: Date.now() - startedAt },

@@ -376,10 +376,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
    * instead.
    */
   cut(): void {
-    if (!this.res.headersSent && !this.req.complete && !this.clientGone) {
-      this.refuseUnfinished();
-      return;
-    }
+    if (this.refuseIfUnfinished()) return;
     if (this.tokenWait !== undefined && !this.res.headersSent) {
       // Nothing went upstream yet: a plain 503 says so, where a reset would leave the client
       // guessing whether the request was done.
@@ -403,13 +400,14 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
   }
 
   /**
-   * The body is still on its way: Vidispine cannot have done a request it has not had
-   * whole, so a 503 tells the client so, where nginx and Envoy only close the connection
-   * and leave it to guess whether an upload was applied. What went upstream is aborted.
-   * A client still writing may take the close for a reset before it reads this (Node's
-   * client does; curl reads it): it is no worse off than with the bare close.
+   * The proxy stops, and the body is still on its way: Vidispine cannot have done a request
+   * it has not had whole, so a 503 tells the client so, where nginx and Envoy only close the
+   * connection and leave it to guess whether an upload was applied. What went upstream is
+   * aborted. Its connection lingers (`LingeringClose`), so a client still writing reads this
+   * rather than a reset. Says whether the request was refused.
    */
-  private refuseUnfinished(): void {
+  refuseIfUnfinished(): boolean {
+    if (this.res.headersSent || this.req.complete || this.clientGone) return false;
     // Answered, the exchange is not let go (`over`): its wait for Vidispine's 100 ends here.
     this.abortUpstream();
     this.req.unpipe();
@@ -417,6 +415,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
     // Answered, the request is no longer Node's to close with its connection: closed here,
     // its body's idle timer (`watchBodyIdle`) stops too.
     this.req.socket.once('close', () => this.req.destroy());
+    return true;
   }
 
   /** The client's response closed; unless it finished, the client went away. */

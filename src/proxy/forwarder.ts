@@ -71,6 +71,14 @@ export class Forwarder {
     for (const exchange of this.exchanges.values()) exchange.cut();
   }
 
+  /**
+   * Answers now every request whose body is still coming (see `Exchange.refuseIfUnfinished`),
+   * before the drain window ends, so the answer can still be read before its end.
+   */
+  refuseUnfinished(): void {
+    for (const exchange of this.exchanges.values()) exchange.refuseIfUnfinished();
+  }
+
   /** Resolves once no request is in flight. */
   idle(): Promise<void> {
     if (this.inFlightCount === 0) return Promise.resolve();

@@ -15,6 +15,7 @@ import { clientErrorHandler } from './client-errors';
 import { ConnectionDrain } from './drain';
 import { Forwarder } from './forwarder';
 import { HandedOver, endHandedOver } from './handed-over';
+import { LingeringClose } from './lingering';
 import { locationRewriter } from './location';
 import { listenerNotices } from './notices';
 import { ParseTurn } from './parse-turn';
@@ -90,10 +91,15 @@ export interface DataListener {
    */
   drain(): void;
   /**
-   * Stop accepting and let every in-flight request finish, however long it takes; then end
-   * what is left (idle keep-alive connections, WebSocket tunnels) and release the upstream
-   * pool. Resolves once the listener is closed and every request is accounted for. The
-   * caller owns any deadline: see `destroy`.
+   * The drain window ends soon: every request whose body is still coming is answered 503
+   * now, while its connection can still linger for the client to read it.
+   */
+  refuseUnfinished(): void;
+  /**
+   * Stop accepting and let every in-flight request finish, however long it takes, and every
+   * lingering close end; then end what is left (idle keep-alive connections, WebSocket
+   * tunnels) and release the upstream pool. Resolves once the listener is closed and every
+   * request is accounted for. The caller owns any deadline: see `destroy`.
    */
   close(): Promise<void>;
   /** Cut every connection now, in flight or not; resolves as `close` does. */
@@ -160,6 +166,7 @@ function createDataListener(
   });
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
   const drain = new ConnectionDrain(pipelines, () => server.closeIdleConnections());
+  const lingering = new LingeringClose((socket) => pipelines.closeAfterAnswer(socket));
   const server: http.Server = http.createServer({
     ...WEBSOCKET_UPGRADES_ONLY,
     ServerResponse: drain.responseClass(),
@@ -188,6 +195,7 @@ function createDataListener(
       parseTurn.parsedOne(req.socket);
       if (pipelines.isClosing(req.socket)) return;
       drain.received(res);
+      lingering.received(req);
       if (declinedUpgrade(req)) {
         res.shouldKeepAlive = false;
         pipelines.closeAfterAnswer(req.socket);
@@ -232,6 +240,7 @@ function createDataListener(
   const cutAll = (): void => {
     // First, so an answer only the close delimits gets a reset rather than an orderly close.
     forwarder.cutAnswers();
+    lingering.cutAll();
     server.closeAllConnections();
     handedOver.destroyAll();
     upstream.agent.destroy();
@@ -244,6 +253,7 @@ function createDataListener(
       drain.listenerClosed();
       // Whatever is still open once the last request is accounted for is idle or a tunnel.
       closing = forwarder.idle().then(async () => {
+        await lingering.settled();
         cutAll();
         await serverClosed;
       });
@@ -263,6 +273,7 @@ function createDataListener(
     address: () => boundAddress(server),
     inFlight: () => forwarder.inFlight(),
     drain: () => drain.begin(),
+    refuseUnfinished: () => forwarder.refuseUnfinished(),
     close,
     destroy() {
       const closed = close();

@@ -114,6 +114,41 @@ describe('ShutdownCoordinator', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('makes its last call the time it asks for before the drain window ends, and none once drained', async () => {
+    const lastCall = {
+      beforeEndMs: jest.fn((windowMs: number) => windowMs / 6),
+      run: jest.fn(() => {
+        s.calls.push('lastCall');
+      }),
+    };
+    const s = setup({ lastCall });
+    void s.coordinator.begin('SIGTERM');
+    await jest.advanceTimersByTimeAsync(5000 + 24_999);
+    expect(lastCall.beforeEndMs).toHaveBeenCalledWith(30_000);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners']);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'lastCall']);
+    await jest.advanceTimersByTimeAsync(5000);
+    await expect(s.coordinator.done).resolves.toBe(0);
+    expect(s.calls).toEqual([
+      'endKeepAlive',
+      'closeListeners',
+      'lastCall',
+      'abortInFlight',
+      'stop',
+      'exit 0',
+    ]);
+
+    const drained = setup({ lastCall: { beforeEndMs: () => 1000, run: lastCall.run } });
+    lastCall.run.mockClear();
+    void drained.coordinator.begin('SIGTERM');
+    await jest.advanceTimersByTimeAsync(5000);
+    drained.finishDrain();
+    await expect(drained.coordinator.done).resolves.toBe(0);
+    expect(lastCall.run).not.toHaveBeenCalled();
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
   it('ends by the signal instead of exiting while a secret read is stuck (Node would wait for it)', async () => {
     const s = setup({}, givenUpReads(1));
     void s.coordinator.begin('SIGTERM');

@@ -1,0 +1,149 @@
+/**
+ * The lingering close (nginx's `lingering_close`): a connection whose answer said `close`
+ * while its request's body was still coming is not closed at once. Linux answers the close
+ * of a socket with unread bytes, or bytes arriving after it, with a reset, and a reset
+ * makes the client's kernel throw away what it had not read yet — the answer itself — so
+ * a client that writes its body before it reads (many do, until the body is sent) would see
+ * ECONNRESET instead of the status. The proxy half-closes instead (FIN after the answer),
+ * reads and drops what the client still sends, and closes once the client closes, or when a
+ * bound below is reached. What is read here was a refused request's body: it goes nowhere.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface LingerBounds {
+  /** The whole lingering close, at most (nginx's `lingering_time`). */
+  readonly totalMs: number;
+  /** The wait for each read (nginx's `lingering_timeout`). */
+  readonly idleMs: number;
+  /** Bytes dropped, at most: beyond them the client is not going to read while it sends. */
+  readonly bytes: number;
+}
+
+/**
+ * nginx's bounds, 30 s and 5 s; nginx has none on bytes. 1 GiB read to waste at most:
+ * dropping holds no memory, only reads, and on loopback, where a sidecar's client sends
+ * fastest, the time bounds alone would let one client keep a core busy for 30 s.
+ */
+export const LINGER: LingerBounds = { totalMs: 30_000, idleMs: 5_000, bytes: 1024 * 1024 * 1024 };
+
+/**
+ * How long before a drain window of `windowMs` ends the uploads still coming are answered
+ * (see the app's shutdown steps), so that their lingering close fits in the window: nginx's
+ * wait for a read, at most half the window, which the uploads keep.
+ */
+export function lingerReserveMs(windowMs: number, bounds: LingerBounds = LINGER): number {
+  return Math.min(bounds.idleMs, windowMs / 2);
+}
+
+/** One connection's lingering close so far. */
+export interface Lingered {
+  readonly startedAt: number;
+  /** When the client last sent a byte (or the lingering close began). */
+  readonly lastReadAt: number;
+  /** Bytes read and dropped. */
+  readonly read: number;
+}
+
+/** Which bound, if any, ends a lingering close at `now`. */
+export function lingerEnd(
+  s: Lingered,
+  now: number,
+  bounds: LingerBounds,
+): 'total' | 'idle' | 'bytes' | undefined {
+  if (s.read > bounds.bytes) return 'bytes';
+  if (now - s.startedAt >= bounds.totalMs) return 'total';
+  if (now - s.lastReadAt >= bounds.idleMs) return 'idle';
+  return undefined;
+}
+
+/**
+ * How often a lingering close looks at what was read: every second, or a fifth of a shorter
+ * bound, so a client silent for nginx's 5 s is closed within 6 s.
+ */
+export const lingerTickMs = (bounds: LingerBounds): number =>
+  Math.max(1, Math.min(1000, bounds.idleMs / 5, bounds.totalMs / 5));
+
+/** The connections of one listener in their lingering close. */
+export class LingeringClose {
+  private readonly sockets = new Set<Socket>();
+  /** The latest request read on each connection: its body is what may still be coming. */
+  private readonly latest = new WeakMap<Socket, IncomingMessage>();
+  private waiters: (() => void)[] = [];
+
+  /**
+   * @param closing Told of a connection as it begins its lingering close: no request read
+   *   on it after this one may be served (RFC 9112 §9.6).
+   */
+  constructor(
+    private readonly closing: (socket: Socket) => void,
+    private readonly bounds: LingerBounds = LINGER,
+  ) {}
+
+  /**
+   * `req` was read on its connection. Node closes a connection after an answer that says
+   * `close` through its `destroySoon` (in both Node.js 20 and 24), the one place that knows
+   * the answer went out: the connection's own takes its place.
+   */
+  received(req: IncomingMessage): void {
+    const socket = req.socket;
+    if (!this.latest.has(socket)) {
+      const destroySoon = socket.destroySoon.bind(socket);
+      socket.destroySoon = () => {
+        const latest = this.latest.get(socket);
+        if (latest === undefined || latest.complete) destroySoon();
+        else this.linger(socket, latest);
+      };
+    }
+    this.latest.set(socket, req);
+  }
+
+  /** How many connections are in their lingering close. */
+  count(): number {
+    return this.sockets.size;
+  }
+
+  /** Resolves once no connection is in its lingering close. */
+  settled(): Promise<void> {
+    if (this.sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Closes them all now (the drain window is over). */
+  cutAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  private linger(socket: Socket, req: IncomingMessage): void {
+    this.sockets.add(socket);
+    this.closing(socket);
+    // Counted on the socket: Node's parser drops a body nobody read without a 'data' event.
+    const state: Lingered = { startedAt: Date.now(), lastReadAt: Date.now(), read: 0 };
+    const firstRead = socket.bytesRead;
+    const check = setInterval(() => {
+      const read = socket.bytesRead - firstRead;
+      const now = Date.now();
+      if (read !== state.read) Object.assign(state, { read, lastReadAt: now });
+      if (lingerEnd(state, now, this.bounds) !== undefined) socket.destroy();
+    }, lingerTickMs(this.bounds));
+    // Whatever still reads the body (a pipe to an attempt given up on) reads no more; the
+    // rest flows to nowhere.
+    req.unpipe();
+    req.resume();
+    // The client closed its side: everything it sent was read, the close resets nothing.
+    socket.once('end', () => socket.destroy());
+    socket.once('close', () => {
+      clearInterval(check);
+      this.sockets.delete(socket);
+      if (this.sockets.size === 0) this.wake();
+    });
+    // The FIN goes after the answer, still queued or not.
+    socket.end();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

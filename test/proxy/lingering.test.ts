@@ -1,0 +1,191 @@
+/**
+ * The lingering close: an answer that closes its connection while the request's body is still
+ * coming is followed by a half-close, and what the client still sends is read and dropped
+ * until it closes or a bound is reached, so a client that writes before it reads finds the
+ * answer instead of a reset.
+ */
+import * as http from 'node:http';
+import * as net from 'node:net';
+import {
+  LingeringClose,
+  lingerEnd,
+  lingerReserveMs,
+  lingerTickMs,
+  LINGER,
+  type LingerBounds,
+} from '../../src/proxy/lingering';
+import { startHarness } from '../support/app';
+import { behindRawUpstream } from '../support/behind-raw-upstream';
+import { until } from '../support/wait';
+
+/** A client that writes `head` and reads nothing until `resume`. */
+function pausedClient(port: number, head: string) {
+  const client = net.connect(port, '127.0.0.1');
+  client.pause();
+  const received: Buffer[] = [];
+  let failed: Error | undefined;
+  client.on('error', (err) => (failed = err));
+  client.on('data', (chunk: Buffer) => received.push(chunk));
+  const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+  client.write(head);
+  return {
+    client,
+    /** Writes `bytes`; resolves once they went out, or the write failed. */
+    write: (bytes: Buffer | string): Promise<void> =>
+      new Promise((resolve) => {
+        if (!client.writable) resolve();
+        else client.write(bytes, () => resolve());
+      }),
+    error: () => failed,
+    text: () => Buffer.concat(received).toString('latin1'),
+    /** Reads what came, and closes once the server has closed its side. */
+    readAll: () => {
+      client.resume();
+      return closed;
+    },
+    closed,
+  };
+}
+
+describe('a refusal that closes the connection while the body is still coming', () => {
+  const b = behindRawUpstream();
+
+  it('is read by a client that went on writing; what it sent after, a pipelined request too, never reaches Vidispine', async () => {
+    const { h, upstream } = b;
+    const c = pausedClient(
+      h.port,
+      'PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 20000\r\n\r\n' +
+        'a'.repeat(1000),
+    );
+    await until(() => h.observer.finished.some((f) => f.status === 417));
+    // Before: the connection was closed at once; these drew a reset, and the answer was lost.
+    for (let i = 0; i < 19; i += 1) await c.write('b'.repeat(1000));
+    await c.write('GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n');
+    c.client.end();
+    await c.readAll();
+    expect(c.error()).toBeUndefined();
+    expect(c.text()).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n/);
+    expect(c.text()).toMatch(/\r\nConnection: close\r\n/);
+    expect(c.text().match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(upstream.heads).toEqual([]);
+    await until(b.settled);
+  });
+});
+
+describe('an upstream failure answered while the body is still coming', () => {
+  it('is read by a client that went on writing, and a request it pipelined after is not served', async () => {
+    // Nothing listens on port 1: the attempt fails before the body goes, 502 and `close`.
+    const h = await startHarness({ forwardTo: 'http://127.0.0.1:1' });
+    try {
+      const size = 4 * 1024 * 1024;
+      const c = pausedClient(
+        h.port,
+        `PUT /API/item HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`,
+      );
+      await until(() => h.observer.finished.some((f) => f.status === 502));
+      await c.write(Buffer.alloc(size, 0xa5));
+      await c.write('GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n');
+      c.client.end();
+      await c.readAll();
+      expect(c.error()).toBeUndefined();
+      expect(c.text()).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+      expect(c.text().match(/HTTP\/1\.1 /g)).toHaveLength(1);
+      await until(() => h.listeners[0].inFlight() === 0);
+      expect(h.observer.finished.map((f) => f.method)).toEqual(['PUT']);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('LingeringClose', () => {
+  const HOUR = 3_600_000;
+  let server: http.Server | undefined;
+  let lingering: LingeringClose;
+  const closing: net.Socket[] = [];
+
+  /** A server that answers 413 and `close` at once, its body unread. */
+  async function refusing(bounds: LingerBounds): Promise<number> {
+    lingering = new LingeringClose((socket) => closing.push(socket), bounds);
+    server = http.createServer((req, res) => {
+      lingering.received(req);
+      res.writeHead(413, { Connection: 'close', 'Content-Length': '0' });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    return (server.address() as net.AddressInfo).port;
+  }
+  const upload = 'PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\nabc';
+  /** The server has answered, and lingers. */
+  const lingers = (): Promise<void> => until(() => lingering.count() === 1);
+
+  afterEach(async () => {
+    lingering.cutAll();
+    closing.length = 0;
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it('half-closes after the answer and closes once the client does, which then saw no reset', async () => {
+    const c = pausedClient(await refusing({ totalMs: HOUR, idleMs: HOUR, bytes: 1e9 }), upload);
+    await lingers();
+    expect(closing).toHaveLength(1);
+    await c.write('more');
+    await c.readAll();
+    await lingering.settled();
+    expect(c.error()).toBeUndefined();
+    expect(c.text()).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+  });
+
+  it('closes when the client sends nothing for the idle bound', async () => {
+    const c = pausedClient(await refusing({ totalMs: HOUR, idleMs: 50, bytes: 1e9 }), upload);
+    await lingers();
+    await lingering.settled();
+    c.client.destroy();
+  });
+
+  it('closes at the total bound, however steadily the client sends', async () => {
+    const c = pausedClient(await refusing({ totalMs: 200, idleMs: HOUR, bytes: 1e9 }), upload);
+    await lingers();
+    const writer = setInterval(() => void c.write('x'.repeat(100)), 5);
+    await lingering.settled();
+    clearInterval(writer);
+    c.client.destroy();
+  });
+
+  it('closes once more than its bytes were dropped', async () => {
+    const c = pausedClient(await refusing({ totalMs: HOUR, idleMs: HOUR, bytes: 10_000 }), upload);
+    await lingers();
+    await c.write('x'.repeat(5000));
+    expect(lingering.count()).toBe(1);
+    await c.write('x'.repeat(6000));
+    await lingering.settled();
+    c.client.destroy();
+  });
+
+  it('closes at once the connection of a request without a body', async () => {
+    const port = await refusing({ totalMs: HOUR, idleMs: HOUR, bytes: 1e9 });
+    const c = pausedClient(port, 'GET /x HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.readAll();
+    expect(c.text()).toMatch(/^HTTP\/1\.1 413 /);
+    expect(closing).toEqual([]);
+  });
+
+  it('ends at the first bound reached: bytes dropped, the whole time, the wait for a read', () => {
+    const at = { startedAt: 0, lastReadAt: 0, read: 0 };
+    expect(lingerEnd(at, 4999, LINGER)).toBeUndefined();
+    expect(lingerEnd(at, 5000, LINGER)).toBe('idle');
+    expect(lingerEnd({ ...at, lastReadAt: 25_000 }, 29_999, LINGER)).toBeUndefined();
+    expect(lingerEnd({ ...at, lastReadAt: 25_000 }, 30_000, LINGER)).toBe('total');
+    expect(lingerEnd({ ...at, read: LINGER.bytes }, 1, LINGER)).toBeUndefined();
+    expect(lingerEnd({ ...at, read: LINGER.bytes + 1 }, 1, LINGER)).toBe('bytes');
+    expect(lingerTickMs(LINGER)).toBe(1000);
+    expect(lingerTickMs({ ...LINGER, idleMs: 50 })).toBe(10);
+  });
+
+  it('leaves an upload most of a short drain window, and at most 5 s to linger', () => {
+    expect(lingerReserveMs(30_000)).toBe(5000);
+    expect(lingerReserveMs(4000)).toBe(2000);
+    expect(lingerReserveMs(0)).toBe(0);
+  });
+});

@@ -23,17 +23,25 @@ import type { Duplex } from 'node:stream';
 interface Answer {
   readonly status: number;
   readonly text: string;
+  /**
+   * The client is likely still sending what the refusal is about (a head or a body too
+   * large): the connection lingers (`LingeringClose`), or the reset its bytes draw would
+   * throw the refusal away unread. Not after a 400, whose bytes are not HTTP (nginx does not
+   * linger then either), nor after a 408, whose client is too slow to be waited for.
+   */
+  readonly lingers?: true;
 }
 
-const answer = (status: number): Answer => ({
+const answer = (status: number, lingers?: true): Answer => ({
   status,
   text: `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n\r\n`,
+  ...(lingers && { lingers }),
 });
 
 /** Node's own error answers, as it words them. */
 const ANSWERS: Readonly<Record<string, Answer>> = {
-  HPE_HEADER_OVERFLOW: answer(431),
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: answer(413),
+  HPE_HEADER_OVERFLOW: answer(431, true),
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: answer(413, true),
   ERR_HTTP_REQUEST_TIMEOUT: answer(408),
 };
 const BAD_REQUEST = answer(400);
@@ -74,13 +82,17 @@ function answerUnderWay(socket: Duplex): boolean {
  * @param refused Told of each refusal written for a request never handed on, by its status: a
  *   request the parser refused is still a request its client sent, and must show in the
  *   listener's metrics.
+ * @param lingering The connections in their lingering close: Node calls again for each
+ *   chunk such a connection still reads, which is dropped.
  */
 export function clientErrorHandler(
   owedAnswer: (socket: Duplex) => ServerResponse | undefined,
   refused: (status: number) => void,
+  lingering: { has(socket: Duplex): boolean; afterRefusal(socket: Duplex): void },
 ): (err: Error, socket: Duplex) => void {
   const toldHttp2 = new WeakSet<Duplex>();
   return (err, socket) => {
+    if (lingering.has(socket)) return;
     const { code } = err as NodeJS.ErrnoException;
     const owed = owedAnswer(socket);
     if (owed?.req.complete === true) {
@@ -109,6 +121,10 @@ export function clientErrorHandler(
       // A request whose answer is owed was counted when it arrived, however it ends; a
       // connection that failed under a head (reset) was not a request refused.
       if (owed === undefined && isRefusal(code)) refused(refusal.status);
+      if (refusal.lingers === true && owed === undefined) {
+        lingering.afterRefusal(socket);
+        return;
+      }
     }
     socket.destroy(err);
   };

@@ -114,7 +114,28 @@ export class LingeringClose {
     for (const socket of this.sockets) socket.destroy();
   }
 
+  /**
+   * A refusal was written on `socket` for a request its client may still be sending (Node's
+   * parser stopped reading it): the connection lingers instead of being closed now.
+   */
+  afterRefusal(socket: Socket): void {
+    if (!this.sockets.has(socket)) this.begin(socket);
+  }
+
+  /** Whether `socket` is in its lingering close. */
+  has(socket: Socket): boolean {
+    return this.sockets.has(socket);
+  }
+
   private linger(socket: Socket, req: IncomingMessage): void {
+    // Whatever still reads the body (a pipe to an attempt given up on) reads no more; the
+    // rest flows to nowhere.
+    req.unpipe();
+    req.resume();
+    this.begin(socket);
+  }
+
+  private begin(socket: Socket): void {
     this.sockets.add(socket);
     this.closing(socket);
     // Counted on the socket: Node's parser drops a body nobody read without a 'data' event.
@@ -126,10 +147,6 @@ export class LingeringClose {
       if (read !== state.read) Object.assign(state, { read, lastReadAt: now });
       if (lingerEnd(state, now, this.bounds) !== undefined) socket.destroy();
     }, lingerTickMs(this.bounds));
-    // Whatever still reads the body (a pipe to an attempt given up on) reads no more; the
-    // rest flows to nowhere.
-    req.unpipe();
-    req.resume();
     // The client closed its side: everything it sent was read, the close resets nothing.
     socket.once('end', () => socket.destroy());
     socket.once('close', () => {

@@ -216,6 +216,10 @@ function createDataListener(
         observer.requestStarted?.();
         observer.requestFinished?.(user.name, 'OTHER', status, 0);
       },
+      {
+        has: (socket) => lingering.has(socket as Socket),
+        afterRefusal: (socket) => lingering.afterRefusal(socket as Socket),
+      },
     ),
   );
   server.on('connection', parseTurn.connected);

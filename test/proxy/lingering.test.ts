@@ -72,6 +72,31 @@ describe('a refusal that closes the connection while the body is still coming', 
   });
 });
 
+describe("Node's parser refusing a request the client is still sending", () => {
+  const b = behindRawUpstream();
+
+  it('431 for a head over 16 KiB: read by a client that went on writing it', async () => {
+    const { h, upstream } = b;
+    const c = pausedClient(
+      h.port,
+      `PUT /API/item HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}`,
+    );
+    await until(() => h.observer.finished.some((f) => f.status === 431));
+    // Before: these drew a reset, and the answer was lost.
+    for (let i = 0; i < 5; i += 1) await c.write('a'.repeat(1000));
+    await c.write('\r\nContent-Length: 5\r\n\r\nhello');
+    c.client.end();
+    await c.readAll();
+    expect(c.error()).toBeUndefined();
+    expect(c.text()).toBe(
+      'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+    );
+    // Node calls again for each chunk read after the refusal: counted once all the same.
+    expect(h.observer.finished.map((f) => f.status)).toEqual([431]);
+    expect(upstream.heads).toEqual([]);
+  });
+});
+
 describe('an upstream failure answered while the body is still coming', () => {
   it('is read by a client that went on writing, and a request it pipelined after is not served', async () => {
     // Nothing listens on port 1: the attempt fails before the body goes, 502 and `close`.

@@ -435,7 +435,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   };
 
   function upgrade(req: IncomingMessage, client: Duplex, early: Buffer): void {
-    if (client.destroyed) return;
+    // Pipelined behind an answer that closed the connection (RFC 9112 §9.6): never served,
+    // however long the connection stays open for its lingering close.
+    if (client.destroyed || pipelines.isClosing(client as Socket)) return;
     const admission = admit(req, rules, true);
     if (!admission.ok) {
       if (admission.event !== undefined) notices({ event: admission.event }, admission.reason);

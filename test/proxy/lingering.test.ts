@@ -72,6 +72,54 @@ describe('a refusal that closes the connection while the body is still coming', 
   });
 });
 
+describe('a WebSocket upgrade sent after a refused body', () => {
+  const b = behindRawUpstream();
+
+  it('is never forwarded, and its connection still closes', async () => {
+    const { h, upstream } = b;
+    const c = pausedClient(
+      h.port,
+      'PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 10\r\n\r\n',
+    );
+    await until(() => h.observer.finished.some((f) => f.status === 417));
+    await c.write(
+      '0123456789GET /APIWS/updates HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n' +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    // Node hands the upgrade over as it parses it. Before, it went on to Vidispine: the
+    // lingering close kept its connection open.
+    await until(() => h.observer.started === 2);
+    await c.readAll();
+    expect(c.error()).toBeUndefined();
+    expect(c.text().match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    await until(() => h.observer.finished.length === 2);
+    expect(h.observer.finished.map((f) => f.method)).toEqual(['PUT', 'GET']);
+    expect(upstream.heads).toEqual([]);
+  });
+});
+
+describe('a WebSocket upgrade pipelined in the same write as a refused body', () => {
+  const b = behindRawUpstream();
+
+  it('is never forwarded either', async () => {
+    const { h, upstream } = b;
+    const c = pausedClient(
+      h.port,
+      'PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 10\r\n\r\n' +
+        '0123456789GET /APIWS/updates HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n' +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    // Before: it reached Vidispine, though the answer before it closed the connection.
+    await until(() => h.observer.started === 2);
+    await c.readAll();
+    await until(() => h.observer.finished.length === 2);
+    expect(h.observer.finished.map((f) => f.method)).toEqual(['PUT', 'GET']);
+    expect(upstream.heads).toEqual([]);
+  });
+});
+
 describe("Node's parser refusing a request the client is still sending", () => {
   const b = behindRawUpstream();
 

@@ -3,8 +3,10 @@
  * server no longer tracks them, so `closeAllConnections` misses them; the listener ends
  * them itself when it closes, or its close would wait on them for ever.
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ignoreError } from './answers';
+import { LINGER, lingerOn } from './lingering';
 
 export class HandedOver {
   private readonly sockets = new Set<Duplex>();
@@ -23,12 +25,17 @@ export class HandedOver {
 }
 
 /**
- * Ends a handed-over connection after the proxy's last answer on it (`last`, if any). What
- * the client still sends is read and dropped: left unread, it would keep Node from ever
- * seeing the client's close, and the connection would stay open (CLOSE_WAIT), holding its
- * descriptor for as long as the process runs.
+ * Ends a handed-over connection after the proxy's last answer on it (`last`, if any), with
+ * a lingering close (`lingerOn`): what the client still sends is read and dropped, within
+ * its bounds. Left unread, it would keep Node from ever seeing the client's close, and the
+ * connection would stay open (CLOSE_WAIT); read without a bound, a client that kept it open
+ * held its descriptor until the listener closed.
  */
-export function endHandedOver(socket: Duplex, last?: string): void {
+export function endHandedOver(socket: Duplex, last?: string, bounds = LINGER): void {
+  if (socket instanceof Socket) {
+    lingerOn(socket, bounds, last);
+    return;
+  }
   socket.end(last);
   socket.resume();
 }

@@ -138,24 +138,11 @@ export class LingeringClose {
   private begin(socket: Socket): void {
     this.sockets.add(socket);
     this.closing(socket);
-    // Counted on the socket: Node's parser drops a body nobody read without a 'data' event.
-    const state: Lingered = { startedAt: Date.now(), lastReadAt: Date.now(), read: 0 };
-    const firstRead = socket.bytesRead;
-    const check = setInterval(() => {
-      const read = socket.bytesRead - firstRead;
-      const now = Date.now();
-      if (read !== state.read) Object.assign(state, { read, lastReadAt: now });
-      if (lingerEnd(state, now, this.bounds) !== undefined) socket.destroy();
-    }, lingerTickMs(this.bounds));
-    // The client closed its side: everything it sent was read, the close resets nothing.
-    socket.once('end', () => socket.destroy());
     socket.once('close', () => {
-      clearInterval(check);
       this.sockets.delete(socket);
       if (this.sockets.size === 0) this.wake();
     });
-    // The FIN goes after the answer, still queued or not.
-    socket.end();
+    lingerOn(socket, this.bounds);
   }
 
   private wake(): void {
@@ -163,4 +150,28 @@ export class LingeringClose {
     this.waiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/**
+ * Ends `socket` after `last` (its last answer, if not written yet) with a lingering close:
+ * FIN, then what the client still sends is read and dropped until it closes or a bound is
+ * reached.
+ */
+export function lingerOn(socket: Socket, bounds: LingerBounds = LINGER, last?: string): void {
+  // Counted on the socket: Node's parser drops a body nobody read without a 'data' event.
+  const state: Lingered = { startedAt: Date.now(), lastReadAt: Date.now(), read: 0 };
+  const firstRead = socket.bytesRead;
+  const check = setInterval(() => {
+    const read = socket.bytesRead - firstRead;
+    const now = Date.now();
+    if (read !== state.read) Object.assign(state, { read, lastReadAt: now });
+    if (lingerEnd(state, now, bounds) !== undefined) socket.destroy();
+  }, lingerTickMs(bounds));
+  // The client closed its side: everything it sent was read, the close resets nothing.
+  socket.once('end', () => socket.destroy());
+  socket.once('close', () => clearInterval(check));
+  // The FIN goes after the answer, still queued or not.
+  if (last === undefined) socket.end();
+  else socket.end(last);
+  socket.resume();
 }

@@ -16,11 +16,15 @@ import {
 } from '../../src/proxy/lingering';
 import { startHarness } from '../support/app';
 import { behindRawUpstream } from '../support/behind-raw-upstream';
+import { endHandedOver } from '../../src/proxy/handed-over';
 import { until } from '../support/wait';
 
-/** A client that writes `head` and reads nothing until `resume`. */
-function pausedClient(port: number, head: string) {
-  const client = net.connect(port, '127.0.0.1');
+/**
+ * A client that writes `head` and reads nothing until `resume`; `halfOpen`: one that does not
+ * close its side when the server closes its own.
+ */
+function pausedClient(port: number, head: string, halfOpen = false) {
+  const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen });
   client.pause();
   const received: Buffer[] = [];
   let failed: Error | undefined;
@@ -167,6 +171,33 @@ describe('an upstream failure answered while the body is still coming', () => {
       expect(h.observer.finished.map((f) => f.method)).toEqual(['PUT']);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('a handed-over connection refused (CONNECT, WebSocket upgrade)', () => {
+  it('is closed once its client, keeping it open, sent nothing for the wait for a read', async () => {
+    const bounds = { totalMs: 3_600_000, idleMs: 50, bytes: 1e9 };
+    let closed: Promise<void> | undefined;
+    const server = net.createServer((socket) => {
+      closed = new Promise((resolve) => socket.once('close', () => resolve()));
+      endHandedOver(socket, 'HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\n\r\n', bounds);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const c = pausedClient(
+      (server.address() as net.AddressInfo).port,
+      'CONNECT x:443 HTTP/1.1\r\n\r\n',
+      true,
+    );
+    try {
+      await until(() => closed !== undefined);
+      // Before: read and dropped without a bound, held until the listener closed.
+      await closed;
+      c.client.resume();
+      expect(c.error()).toBeUndefined();
+    } finally {
+      c.client.destroy();
+      server.close();
     }
   });
 });

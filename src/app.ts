@@ -19,7 +19,7 @@ import type { ShutdownSteps } from './ops/shutdown';
 import { AtRest, QUIET_SECONDS } from './proxy/at-rest';
 import { combineObservers, type ForwardObserver } from './proxy/observer';
 import { createDataListeners, type DataListener } from './proxy/listener';
-import { lingerReserveMs } from './proxy/lingering';
+import { CUT_ANSWER_GRACE_MS } from './proxy/lingering';
 import { type Clock, systemClock } from './tokens/clock';
 import { createTokenStore } from './tokens/store';
 import { RENEW_FRACTION } from './tokens/renew-policy';
@@ -210,16 +210,9 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
       closeListeners: async () => {
         await Promise.all(listeners.map((l) => l.close()));
       },
-      // Uploads still coming are answered while their connections can linger for the answer
-      // to be read: the window's end cuts every connection, lingering or not.
-      lastCall: {
-        beforeEndMs: (windowMs) => lingerReserveMs(windowMs),
-        run: () => {
-          for (const l of listeners) l.refuseUnfinished();
-        },
-      },
-      abortInFlight: async () => {
-        await Promise.all(listeners.map((l) => l.destroy()));
+      abortInFlight: async (grace) => {
+        const graceMs = grace === true ? CUT_ANSWER_GRACE_MS : 0;
+        await Promise.all(listeners.map((l) => l.destroy(graceMs)));
       },
       stop: async () => {
         atRest?.stop();

@@ -37,20 +37,13 @@ export interface ShutdownSteps {
    */
   closeListeners(): Promise<void>;
   /**
-   * Answers what cannot finish in the drain window before the window ends: `run` is called
-   * `beforeEndMs(window)` before its end, so those answers can still be read before the end
-   * cuts their connections (see the data listeners' lingering close).
+   * The drain window is over (or closing failed): cut what is still in flight, now. With
+   * `grace`, the answers the cut itself writes (the 503 to an upload still coming) may first
+   * be given a short grace to be read, and the promise settles after it. A second signal
+   * calls it without, right before the exit and without waiting, so the cut itself must be
+   * done when it returns; the promise is only for what closes after.
    */
-  readonly lastCall?: {
-    beforeEndMs(windowMs: number): number;
-    run(): void;
-  };
-  /**
-   * The drain window is over (or closing failed): cut what is still in flight, now. A second
-   * signal calls it right before the exit without waiting, so the cut itself must be done
-   * when it returns; the promise is only for what closes after.
-   */
-  abortInFlight(): void | Promise<void>;
+  abortInFlight(grace?: boolean): void | Promise<void>;
   /** Stop timers and close the rest (token store, ops listener). */
   stop(): void | Promise<void>;
 }
@@ -223,14 +216,6 @@ export class ShutdownCoordinator {
       `closing listeners; in-flight requests have ${drainSeconds} s to finish`,
     );
     const startedAt = Date.now();
-    const windowMs = drainSeconds * 1000;
-    const { lastCall } = steps;
-    const lastCallTimer =
-      lastCall &&
-      this.timers.setTimeout(
-        () => void attempt('last_call', () => lastCall.run()),
-        Math.max(0, windowMs - lastCall.beforeEndMs(windowMs)),
-      );
     const outcome = await withinWindow(
       steps.closeListeners().then(
         () => 'drained' as const,
@@ -243,10 +228,9 @@ export class ShutdownCoordinator {
           return 'failed' as const;
         },
       ),
-      windowMs,
+      drainSeconds * 1000,
       this.timers,
     );
-    if (lastCallTimer !== undefined) this.timers.clearTimeout(lastCallTimer);
     if (outcome === 'drained') {
       logger.info(
         { event: 'shutdown', step: 'drained', durationMs: Date.now() - startedAt },
@@ -259,7 +243,7 @@ export class ShutdownCoordinator {
           `drain window of ${drainSeconds} s over: aborting requests still in flight`,
         );
       }
-      await attempt('abort_in_flight', () => steps.abortInFlight());
+      await attempt('abort_in_flight', () => steps.abortInFlight(true));
     }
 
     await attempt('stop', () => steps.stop());

@@ -373,10 +373,11 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
    * The proxy stops with this answer under way: it is cut as Vidispine failing would cut
    * it, with a reset where only the close of the connection would tell where it ends. A
    * request still waiting for its token, or whose body is still coming, is answered 503
-   * instead.
+   * instead. Says whether it was the latter: that answer's connection lingers, for its client
+   * to read it.
    */
-  cut(): void {
-    if (this.refuseIfUnfinished()) return;
+  cut(): boolean {
+    if (this.refuseIfUnfinished()) return true;
     if (this.tokenWait !== undefined && !this.res.headersSent) {
       // Nothing went upstream yet: a plain 503 says so, where a reset would leave the client
       // guessing whether the request was done.
@@ -385,11 +386,11 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
         'Retry-After': '1',
         Connection: 'close',
       });
-      return;
+      return false;
     }
     if (this.res.headersSent) {
       if (!this.res.writableFinished) this.cutWritten();
-      return;
+      return false;
     }
     // Vidispine had the whole request and has not answered: it may have acted, so only the
     // close of the connection can follow. Let go of first, the abort of what went upstream is
@@ -397,6 +398,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
     // request counts as closed by the proxy.
     this.f.pipelines.dropping(this.req.socket);
     this.letGo();
+    return false;
   }
 
   /**
@@ -406,7 +408,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
    * aborted. Its connection lingers (`LingeringClose`), so a client still writing reads this
    * rather than a reset. Says whether the request was refused.
    */
-  refuseIfUnfinished(): boolean {
+  private refuseIfUnfinished(): boolean {
     if (this.res.headersSent || this.req.complete || this.clientGone) return false;
     // Answered, the exchange is not let go (`over`): its wait for Vidispine's 100 ends here.
     this.abortUpstream();

@@ -67,16 +67,12 @@ export class Forwarder {
   }
 
   /** Cuts every answer under way (see `Exchange.cut`); their connections close with it. */
-  cutAnswers(): void {
-    for (const exchange of this.exchanges.values()) exchange.cut();
-  }
-
-  /**
-   * Answers now every request whose body is still coming (see `Exchange.refuseIfUnfinished`),
-   * before the drain window ends, so the answer can still be read before its end.
-   */
-  refuseUnfinished(): void {
-    for (const exchange of this.exchanges.values()) exchange.refuseIfUnfinished();
+  cutAnswers(): Socket[] {
+    const answered: Socket[] = [];
+    for (const exchange of this.exchanges.values()) {
+      if (exchange.cut()) answered.push(exchange.req.socket);
+    }
+    return answered;
   }
 
   /** Resolves once no request is in flight. */

@@ -28,13 +28,15 @@ export interface LingerBounds {
 export const LINGER: LingerBounds = { totalMs: 30_000, idleMs: 5_000, bytes: 1024 * 1024 * 1024 };
 
 /**
- * How long before a drain window of `windowMs` ends the uploads still coming are answered
- * (see the app's shutdown steps), so that their lingering close fits in the window: nginx's
- * wait for a read, at most half the window, which the uploads keep.
+ * How long the connections answered at the drain window's end (the 503 to an upload still
+ * coming) linger before the final cut. A client that reads while it writes has the answer
+ * within milliseconds, on loopback or in a pod; this covers one held up by a pause of its own
+ * (a collection, a busy core). No longer: the window's end is a deadline, and the chart only
+ * asks that `delaySeconds + drainSeconds` be below `terminationGracePeriodSeconds`, so the
+ * time left before the kubelet's SIGKILL may be as little as 1 s, which the stop and the exit
+ * need too. Ends sooner once every such client has closed.
  */
-export function lingerReserveMs(windowMs: number, bounds: LingerBounds = LINGER): number {
-  return Math.min(bounds.idleMs, windowMs / 2);
-}
+export const CUT_ANSWER_GRACE_MS = 500;
 
 /** One connection's lingering close so far. */
 export interface Lingered {
@@ -112,6 +114,31 @@ export class LingeringClose {
   /** Closes them all now (the drain window is over). */
   cutAll(): void {
     for (const socket of this.sockets) socket.destroy();
+  }
+
+  /**
+   * Calls `cut` once the clients of `answered` (just answered: their lingering close is about
+   * to begin) and of every connection in its lingering close have closed them, or once
+   * `graceMs` have passed, whichever comes first. Returns a function that calls it now.
+   */
+  cutAfter(answered: readonly Socket[], graceMs: number, cut: () => void): () => void {
+    const open = new Set([...answered, ...this.sockets].filter((s) => !s.destroyed));
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      cut();
+    };
+    const timer = setTimeout(finish, graceMs);
+    for (const socket of open) {
+      socket.once('close', () => {
+        open.delete(socket);
+        if (open.size === 0) finish();
+      });
+    }
+    if (open.size === 0) finish();
+    return finish;
   }
 
   /**

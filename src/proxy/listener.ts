@@ -91,19 +91,19 @@ export interface DataListener {
    */
   drain(): void;
   /**
-   * The drain window ends soon: every request whose body is still coming is answered 503
-   * now, while its connection can still linger for the client to read it.
-   */
-  refuseUnfinished(): void;
-  /**
    * Stop accepting and let every in-flight request finish, however long it takes, and every
    * lingering close end; then end what is left (idle keep-alive connections, WebSocket
    * tunnels) and release the upstream pool. Resolves once the listener is closed and every
    * request is accounted for. The caller owns any deadline: see `destroy`.
    */
   close(): Promise<void>;
-  /** Cut every connection now, in flight or not; resolves as `close` does. */
-  destroy(): Promise<void>;
+  /**
+   * Cut every connection now, in flight or not; resolves as `close` does. With `graceMs`,
+   * the connections in their lingering close, among them those of the uploads still coming
+   * that the cut answers 503, are cut only once their clients have closed them or `graceMs`
+   * have passed, so a client still writing can read its answer; a call without cuts them now.
+   */
+  destroy(graceMs?: number): Promise<void>;
 }
 
 function createDataListener(
@@ -223,6 +223,12 @@ function createDataListener(
     ),
   );
   server.on('connection', parseTurn.connected);
+  /** Every connection open, for a cut that spares some (`destroy` with a grace). */
+  const connections = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     parseTurn.handedOver(socket as Socket);
     upgrades.handle(req, socket, head);
@@ -240,6 +246,8 @@ function createDataListener(
   });
 
   let closing: Promise<void> | undefined;
+  /** Cuts now what `destroy` left to a grace (see `LingeringClose.cutAfter`). */
+  let graceCut: (() => void) | undefined;
   /** Ends every connection this listener still holds, both sides. */
   const cutAll = (): void => {
     // First, so an answer only the close delimits gets a reset rather than an orderly close.
@@ -277,11 +285,23 @@ function createDataListener(
     address: () => boundAddress(server),
     inFlight: () => forwarder.inFlight(),
     drain: () => drain.begin(),
-    refuseUnfinished: () => forwarder.refuseUnfinished(),
     close,
-    destroy() {
+    destroy(graceMs = 0) {
       const closed = close();
-      cutAll();
+      if (graceMs <= 0 || graceCut !== undefined) {
+        graceCut?.();
+        cutAll();
+        return closed;
+      }
+      // Those the cut answers, and those already lingering, are cut at the grace's end; the
+      // rest now.
+      const answered = forwarder.cutAnswers();
+      const spared = new Set(answered);
+      for (const socket of connections) {
+        if (!spared.has(socket) && !lingering.has(socket)) socket.destroy();
+      }
+      handedOver.destroyAll();
+      graceCut = lingering.cutAfter(answered, graceMs, cutAll);
       return closed;
     },
   };

@@ -4,6 +4,7 @@
  * its receive buffer, not a reset that throws it away.
  */
 import * as net from 'node:net';
+import { CUT_ANSWER_GRACE_MS } from '../../src/proxy/lingering';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { aliceAgainst, ChildProxy, type LogLine } from '../support/child-proxy';
 import { HANG_GUARD_MS, until } from '../support/wait';
@@ -129,9 +130,9 @@ describe('a client still writing its upload when the drain window ends', () => {
   }
 
   it(
-    'reads the whole 503 once it reads, rather than a reset, and none of what it sent after reaches Vidispine',
+    "reads the whole 503 given at the window's end once it reads, rather than a reset, and none of what it sent after reaches Vidispine",
     async () => {
-      const port = await start(4);
+      const port = await start(1);
       uploader = stubbornUploader(port);
       await until(
         () => sim.inFlightRequests() === 1,
@@ -145,8 +146,8 @@ describe('a client still writing its upload when the drain window ends', () => {
       uploader.marker.byte = AFTER;
       const before = uploader.written();
       const u = uploader;
-      // Written after the proxy answered: before, the connection was gone, the first write
-      // drew a reset and the next failed, throwing away the answer unread.
+      // It writes 5 more chunks, then reads, within the grace the cut gives it: without, the
+      // cut reset the connection at once, the next write failed, and the answer went unread.
       await until(() => u.written() >= before + 5 || u.error() !== undefined, HANG_GUARD_MS);
       await uploader.resume();
       expect(uploader.error()).toBeUndefined();
@@ -157,6 +158,7 @@ describe('a client still writing its upload when the drain window ends', () => {
         /\r\n\r\nthe proxy is shutting down: the request was not sent whole to Vidispine\n$/,
       );
       expect((await running.exited).code).toBe(0);
+      expect(shutdownSteps(running)).toEqual(['begin', 'close_listeners', 'drain_timeout', 'exit']);
       expect(upstreamOf().received().includes(AFTER)).toBe(false);
       expect(upstreamOf().received().includes(BEFORE)).toBe(true);
     },
@@ -164,10 +166,9 @@ describe('a client still writing its upload when the drain window ends', () => {
   );
 
   it(
-    'does not hold the exit past the drain window when the client never stops writing',
+    'does not hold the exit past the grace when the client never stops writing',
     async () => {
-      const drainSeconds = 2;
-      const port = await start(drainSeconds);
+      const port = await start(1);
       uploader = stubbornUploader(port);
       await until(
         () => sim.inFlightRequests() === 1,
@@ -183,17 +184,72 @@ describe('a client still writing its upload when the drain window ends', () => {
         Date.parse(
           String(running.lines.find((l) => l.event === 'shutdown' && l.step === step)?.time),
         );
-      // The deadline the drain sets is kept: the lingering close is cut there, where one held
-      // past it would take its 30 s, since this client never stops writing.
-      expect(at('exit') - at('close_listeners')).toBeLessThan(drainSeconds * 1000 + 5000);
-      expect(running.lines.filter((l) => l.event === 'shutdown').map((l) => l.step)).toEqual([
-        'begin',
-        'close_listeners',
-        'drain_timeout',
-        'exit',
-      ]);
+      // Cut at the grace's end, where one held for its whole lingering close would take 30 s,
+      // since this client never stops writing (a bound on a deadline, not a speed).
+      expect(at('exit') - at('drain_timeout')).toBeLessThan(CUT_ANSWER_GRACE_MS + 4500);
+      expect(shutdownSteps(running)).toEqual(['begin', 'close_listeners', 'drain_timeout', 'exit']);
       expect(upstreamOf().received().includes(AFTER)).toBe(false);
     },
     2 * HANG_GUARD_MS,
   );
 });
+
+describe('an upload that finishes inside the drain window', () => {
+  let sim: Simulator;
+  let proxy: ChildProxy | undefined;
+  let client: net.Socket | undefined;
+
+  afterEach(async () => {
+    client?.destroy();
+    proxy?.kill();
+    await proxy?.exited;
+    await sim?.close();
+  });
+
+  it(
+    "is forwarded whole and answered by Vidispine, however close to the window's end it finishes",
+    async () => {
+      sim = createSimulator();
+      await sim.listen(0, '127.0.0.1');
+      const drainSeconds = 3;
+      proxy = ChildProxy.start(['run'], {
+        ...aliceAgainst(sim.url),
+        OPS_LISTEN: 'off',
+        ACCESS_LOG: 'true',
+        SHUTDOWN_DRAIN_SECONDS: String(drainSeconds),
+      });
+      const listening = await proxy.waitForEvent('listening');
+      await proxy.waitForEvent('token_minted');
+      const port = (listening.listeners as { port: number }[])[0].port;
+      const size = 2 * 1024 * 1024;
+      const c = net.connect(port, '127.0.0.1');
+      client = c;
+      const received: Buffer[] = [];
+      c.on('data', (chunk: Buffer) => received.push(chunk));
+      c.on('error', () => undefined);
+      const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
+      c.write(`PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+      c.write(Buffer.alloc(size / 2, 1));
+      await until(() => sim.inFlightRequests() === 1, HANG_GUARD_MS, 'the upload to start');
+      const running = proxy;
+      running.kill('SIGTERM');
+      await running.waitForEvent('shutdown');
+      await running.waitFor((l) => l.event === 'shutdown' && l.step === 'close_listeners');
+      // The rest goes two thirds into the window: no event marks that point in time, only the
+      // clock (before, the uploads still coming were answered 503 half-way through a window
+      // this short).
+      await new Promise((resolve) => setTimeout(resolve, (drainSeconds * 1000 * 2) / 3));
+      c.write(Buffer.alloc(size / 2, 2));
+      await closed;
+      const answer = Buffer.concat(received).toString('latin1');
+      expect(answer).toMatch(/^HTTP\/1\.1 20\d /);
+      expect((await running.exited).code).toBe(0);
+      expect(shutdownSteps(running)).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+    },
+    2 * HANG_GUARD_MS,
+  );
+});
+
+function shutdownSteps(running: ChildProxy): unknown[] {
+  return running.lines.filter((l) => l.event === 'shutdown').map((l) => l.step);
+}

@@ -2,6 +2,7 @@
  * The shutdown sequence over the real app: the coordinator owns the drain deadline, the
  * listeners only close (no deadline) or are destroyed (at once).
  */
+import * as diagnostics from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { ShutdownCoordinator } from '../../src/ops/shutdown';
@@ -111,15 +112,44 @@ describe('shutdown of the whole app', () => {
     expect(answer).toMatch(
       /\r\n\r\nthe proxy is shutting down: the request was not sent whole to Vidispine\n$/,
     );
-    // Answered before the window's end (its lingering close gets the rest): the drain is
-    // over once the client, having read the answer, closes.
-    expect(steps(r)).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+    // Answered at the window's end, as before: the drain window is the upload's to use.
+    expect(steps(r)).toEqual(['begin', 'close_listeners', 'drain_timeout', 'exit']);
     // Logged with the status the client got.
     const finished = r.logs
       .map((line) => JSON.parse(line) as { event?: string; status?: number; method?: string })
       .filter((l) => l.event === 'request');
     expect(finished.map((l) => [l.method, l.status])).toEqual([['PUT', 503]]);
     await until(() => r.sim.inFlightRequests() === 0, 5000, 'the upstream request to end');
+  });
+
+  it("cuts at once, on a second signal, the connection of an upload answered at the window's end", async () => {
+    r = await startApp({ raw: { proxy: { accessLog: true } } });
+    // The proxy's end of the connection: the client, reading nothing, is told nothing.
+    const accepted: net.Socket[] = [];
+    const onSocket = (message: unknown): void => {
+      accepted.push((message as { socket: net.Socket }).socket);
+    };
+    diagnostics.subscribe('net.server.socket', onSocket);
+    const client = net.connect({ port: r.port(), host: '127.0.0.1', allowHalfOpen: true });
+    try {
+      client.pause();
+      client.on('error', () => undefined);
+      client.write('PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 4194304\r\n\r\n');
+      client.write(Buffer.alloc(1024 * 1024, 1));
+      await until(() => r.sim.inFlightRequests() === 1);
+      const shutdown = coordinator(r, 0.2);
+      void shutdown.begin('SIGTERM');
+      await until(() => r.logs.some((line) => line.includes('"status":503')));
+      const ours = accepted.find((socket) => socket.remotePort === client.localPort);
+      expect(ours?.destroyed).toBe(false);
+      // Its client neither reads nor closes: the grace would hold it for up to 0.5 s.
+      void shutdown.begin('SIGTERM');
+      expect(ours?.destroyed).toBe(true);
+      expect(await shutdown.done).toBe(0);
+    } finally {
+      diagnostics.unsubscribe('net.server.socket', onSocket);
+      client.destroy();
+    }
   });
 
   it("leaves no timer of an upload still waiting for Vidispine's 100 Continue when the drain window ends", async () => {

@@ -114,39 +114,42 @@ describe('ShutdownCoordinator', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
-  it('makes its last call the time it asks for before the drain window ends, and none once drained', async () => {
-    const lastCall = {
-      beforeEndMs: jest.fn((windowMs: number) => windowMs / 6),
-      run: jest.fn(() => {
-        s.calls.push('lastCall');
-      }),
-    };
-    const s = setup({ lastCall });
+  it("gives the cut at the drain window's end its grace, waits for it, and a second signal cuts at once", async () => {
+    const graces: (boolean | undefined)[] = [];
+    let graceOver: () => void = () => undefined;
+    const s = setup({
+      abortInFlight: (grace) => {
+        graces.push(grace);
+        s.calls.push('abortInFlight');
+        if (grace !== true) return undefined;
+        return new Promise<void>((resolve) => (graceOver = resolve));
+      },
+    });
     void s.coordinator.begin('SIGTERM');
-    await jest.advanceTimersByTimeAsync(5000 + 24_999);
-    expect(lastCall.beforeEndMs).toHaveBeenCalledWith(30_000);
-    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners']);
-    await jest.advanceTimersByTimeAsync(1);
-    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'lastCall']);
-    await jest.advanceTimersByTimeAsync(5000);
+    await jest.advanceTimersByTimeAsync(5000 + 30_000);
+    // The window is kept whole: nothing is cut, nor answered, before its end.
+    expect(graces).toEqual([true]);
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'abortInFlight']);
+    graceOver();
     await expect(s.coordinator.done).resolves.toBe(0);
-    expect(s.calls).toEqual([
+    expect(s.calls).toEqual(['endKeepAlive', 'closeListeners', 'abortInFlight', 'stop', 'exit 0']);
+
+    const forced = setup({
+      abortInFlight: (grace) => {
+        forced.calls.push(`abortInFlight ${String(grace)}`);
+        return grace === true ? new Promise<void>(() => undefined) : undefined;
+      },
+    });
+    void forced.coordinator.begin('SIGTERM');
+    await jest.advanceTimersByTimeAsync(5000 + 30_000);
+    void forced.coordinator.begin('SIGTERM');
+    expect(forced.calls).toEqual([
       'endKeepAlive',
       'closeListeners',
-      'lastCall',
-      'abortInFlight',
-      'stop',
-      'exit 0',
+      'abortInFlight true',
+      'abortInFlight undefined',
+      'exit 143',
     ]);
-
-    const drained = setup({ lastCall: { beforeEndMs: () => 1000, run: lastCall.run } });
-    lastCall.run.mockClear();
-    void drained.coordinator.begin('SIGTERM');
-    await jest.advanceTimersByTimeAsync(5000);
-    drained.finishDrain();
-    await expect(drained.coordinator.done).resolves.toBe(0);
-    expect(lastCall.run).not.toHaveBeenCalled();
-    expect(jest.getTimerCount()).toBe(0);
   });
 
   it('ends by the signal instead of exiting while a secret read is stuck (Node would wait for it)', async () => {

@@ -9,7 +9,6 @@ import * as net from 'node:net';
 import {
   LingeringClose,
   lingerEnd,
-  lingerReserveMs,
   lingerTickMs,
   LINGER,
   type LingerBounds,
@@ -285,11 +284,5 @@ describe('LingeringClose', () => {
     expect(lingerEnd({ ...at, read: LINGER.bytes + 1 }, 1, LINGER)).toBe('bytes');
     expect(lingerTickMs(LINGER)).toBe(1000);
     expect(lingerTickMs({ ...LINGER, idleMs: 50 })).toBe(10);
-  });
-
-  it('leaves an upload most of a short drain window, and at most 5 s to linger', () => {
-    expect(lingerReserveMs(30_000)).toBe(5000);
-    expect(lingerReserveMs(4000)).toBe(2000);
-    expect(lingerReserveMs(0)).toBe(0);
   });
 });

@@ -194,6 +194,7 @@ export function lingerOn(socket: Socket, bounds: LingerBounds = LINGER, last?: s
     if (read !== state.read) Object.assign(state, { read, lastReadAt: now });
     if (lingerEnd(state, now, bounds) !== undefined) socket.destroy();
   }, lingerTickMs(bounds));
+  dropBelowParser(socket);
   // The client closed its side: everything it sent was read, the close resets nothing.
   socket.once('end', () => socket.destroy());
   socket.once('close', () => clearInterval(check));
@@ -201,4 +202,35 @@ export function lingerOn(socket: Socket, bounds: LingerBounds = LINGER, last?: s
   if (last === undefined) socket.end();
   else socket.end(last);
   socket.resume();
+}
+
+/** What a net.Socket keeps of its libuv handle: whether it reads, and how it starts. */
+interface ReadingHandle {
+  reading: boolean;
+  readStart(): number;
+}
+
+/**
+ * What `socket` still reads is dropped as bytes from now on, never fed to Node's HTTP parser:
+ * fed to it, each request the client pipelines behind the answer would become a request and
+ * an answer Node keeps, unanswered, until the connection closes, and a client could pile up
+ * hundreds of MB of them within the lingering close's bounds. A listener of its own first
+ * (Node's server then stops feeding its parser from the socket's handle directly), then
+ * every other one goes, the server's among them.
+ */
+function dropBelowParser(socket: Socket): void {
+  const drop = (): void => undefined;
+  socket.on('data', drop);
+  for (const listener of socket.listeners('data')) {
+    if (listener !== drop) socket.removeListener('data', listener as (chunk: Buffer) => void);
+  }
+  // While the parser read the handle, the stream's own state never followed it: a handle the
+  // server stopped, for a body nobody read, is not started again by `resume` (the server's
+  // listener that did is gone with its parser), and the connection would be read no more,
+  // the client's close unseen. Started here as Node's server itself starts it.
+  const handle = (socket as unknown as { _handle: ReadingHandle | null })._handle;
+  if (handle !== null && !handle.reading && !socket.readableEnded) {
+    handle.reading = true;
+    handle.readStart();
+  }
 }

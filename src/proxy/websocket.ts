@@ -259,8 +259,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     watchUpstreamBody(upstreamReq, res, upstream.readTimeoutMs);
     // Without Content-Length the body runs to the close of the connection.
     res.pipe(client);
-    // The client's own bytes have nowhere to go; read, they let its close be seen.
+    // The client's own bytes have nowhere to go; read, they let its close be seen. Once the
+    // answer is out, within the lingering close's bounds: a client that keeps the connection
+    // open is not let hold it, and its descriptor, until the listener closes.
     client.resume();
+    res.once('end', () => endHandedOver(client));
     res.once('close', () => {
       if (!res.complete) cutShort();
     });

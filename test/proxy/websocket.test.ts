@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import * as diagnostics from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
@@ -109,6 +110,41 @@ it("passes on an upgrade's own 401 (a refused RunAs) without a replay", async ()
     expect(refusing.sim.calls({ endpoint: 'ws' })).toBe(1);
     expect(refusing.sim.calls({ endpoint: 'token' })).toBe(1);
   } finally {
+    await refusing.close();
+  }
+});
+
+it("closes the connection of an upgrade Vidispine refused once its client, keeping it open, sends nothing for the lingering close's wait", async () => {
+  const refusing = await startHarness({
+    simulator: { refusedRunAsStatus: 401 },
+    users: [{ name: 'alice', allowRunAs: true }],
+  });
+  // The proxy's end of each connection it accepts: its close is the one to see, since the
+  // client, keeping its own side open, is told nothing more.
+  const accepted: Socket[] = [];
+  const onSocket = (message: unknown): void => {
+    accepted.push((message as { socket: Socket }).socket);
+  };
+  diagnostics.subscribe('net.server.socket', onSocket);
+  const c = net.connect({ port: refusing.port, host: '127.0.0.1', allowHalfOpen: true });
+  try {
+    let text = '';
+    c.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    const ended = new Promise<void>((resolve) => c.once('end', () => resolve()));
+    c.write(
+      'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nRunAs: admin\r\nConnection: Upgrade\r\n' +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    await ended;
+    expect(text).toMatch(/^HTTP\/1\.1 401 /);
+    const ours = accepted.find((s) => s.remotePort === c.localPort);
+    if (ours === undefined) throw new Error('the connection was not seen accepted');
+    // Before: read and dropped without a bound, held for as long as the listener was open.
+    if (!ours.destroyed) await new Promise((resolve) => ours.once('close', resolve));
+  } finally {
+    diagnostics.unsubscribe('net.server.socket', onSocket);
+    c.destroy();
     await refusing.close();
   }
 });

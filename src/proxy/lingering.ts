@@ -29,7 +29,8 @@ export const LINGER: LingerBounds = { totalMs: 30_000, idleMs: 5_000, bytes: 102
 
 /**
  * How long the connections answered at the drain window's end (the 503 to an upload still
- * coming) linger before the final cut. A client that reads while it writes has the answer
+ * coming), and those lingering once a drain has nothing left in flight, linger before the
+ * final cut. A client that reads while it writes has the answer
  * within milliseconds, on loopback or in a pod; this covers one held up by a pause of its own
  * (a collection, a busy core). No longer: the window's end is a deadline, and the chart only
  * asks that `delaySeconds + drainSeconds` be below `terminationGracePeriodSeconds`, so the
@@ -71,7 +72,6 @@ export class LingeringClose {
   private readonly sockets = new Set<Socket>();
   /** The latest request read on each connection: its body is what may still be coming. */
   private readonly latest = new WeakMap<Socket, IncomingMessage>();
-  private waiters: (() => void)[] = [];
 
   /**
    * @param closing Told of a connection as it begins its lingering close: no request read
@@ -103,12 +103,6 @@ export class LingeringClose {
   /** How many connections are in their lingering close. */
   count(): number {
     return this.sockets.size;
-  }
-
-  /** Resolves once no connection is in its lingering close. */
-  settled(): Promise<void> {
-    if (this.sockets.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Closes them all now (the drain window is over). */
@@ -165,17 +159,8 @@ export class LingeringClose {
   private begin(socket: Socket): void {
     this.sockets.add(socket);
     this.closing(socket);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      if (this.sockets.size === 0) this.wake();
-    });
+    socket.once('close', () => this.sockets.delete(socket));
     lingerOn(socket, this.bounds);
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
   }
 }
 

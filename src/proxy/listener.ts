@@ -15,7 +15,7 @@ import { clientErrorHandler } from './client-errors';
 import { ConnectionDrain } from './drain';
 import { Forwarder } from './forwarder';
 import { HandedOver, endHandedOver } from './handed-over';
-import { LingeringClose } from './lingering';
+import { CUT_ANSWER_GRACE_MS, LingeringClose } from './lingering';
 import { locationRewriter } from './location';
 import { listenerNotices } from './notices';
 import { ParseTurn } from './parse-turn';
@@ -265,7 +265,10 @@ function createDataListener(
       drain.listenerClosed();
       // Whatever is still open once the last request is accounted for is idle or a tunnel.
       closing = forwarder.idle().then(async () => {
-        await lingering.settled();
+        // A connection in its lingering close was answered: the drain gives it the grace of
+        // an answer cut at the window's end, not its own bounds, or a client that keeps
+        // sending would hold every shutdown to the end of its window.
+        await new Promise<void>((resolve) => lingering.cutAfter([], CUT_ANSWER_GRACE_MS, resolve));
         cutAll();
         await serverClosed;
       });

@@ -76,6 +76,31 @@ describe('a refusal that closes the connection while the body is still coming', 
   });
 });
 
+describe('a drain beside a lingering close', () => {
+  const b = behindRawUpstream();
+
+  it('ends once nothing is in flight, not when a client that keeps sending lets go', async () => {
+    const { h } = b;
+    const c = pausedClient(
+      h.port,
+      'PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 9000000\r\n\r\n',
+    );
+    await until(() => h.observer.finished.some((f) => f.status === 417));
+    let closed = false;
+    const drained = h.listeners[0].close().then(() => (closed = true));
+    // Before: the drain waited for this client's lingering close, which its steady bytes
+    // kept alive to the 30 s bound (so every shutdown beside it ran out its window).
+    for (let i = 0; i < 100 && !closed; i += 1) {
+      await c.write('b'.repeat(100));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(closed).toBe(true);
+    await drained;
+    await c.readAll();
+    expect(c.text()).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n/);
+  });
+});
+
 describe('requests pipelined during a lingering close', () => {
   const b = behindRawUpstream();
 
@@ -296,7 +321,7 @@ describe('LingeringClose', () => {
     expect(closing).toHaveLength(1);
     await c.write('more');
     await c.readAll();
-    await lingering.settled();
+    await until(() => lingering.count() === 0);
     expect(c.error()).toBeUndefined();
     expect(c.text()).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
   });
@@ -304,7 +329,7 @@ describe('LingeringClose', () => {
   it('closes when the client sends nothing for the idle bound', async () => {
     const c = pausedClient(await refusing({ totalMs: HOUR, idleMs: 50, bytes: 1e9 }), upload);
     await lingers();
-    await lingering.settled();
+    await until(() => lingering.count() === 0);
     c.client.destroy();
   });
 
@@ -312,7 +337,7 @@ describe('LingeringClose', () => {
     const c = pausedClient(await refusing({ totalMs: 200, idleMs: HOUR, bytes: 1e9 }), upload);
     await lingers();
     const writer = setInterval(() => void c.write('x'.repeat(100)), 5);
-    await lingering.settled();
+    await until(() => lingering.count() === 0);
     clearInterval(writer);
     c.client.destroy();
   });
@@ -323,7 +348,7 @@ describe('LingeringClose', () => {
     await c.write('x'.repeat(5000));
     expect(lingering.count()).toBe(1);
     await c.write('x'.repeat(6000));
-    await lingering.settled();
+    await until(() => lingering.count() === 0);
     c.client.destroy();
   });
 

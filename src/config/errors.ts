@@ -23,6 +23,11 @@ export type Problem = string | ((names: KeyNames) => string);
 export interface KeyIssue {
   readonly path: KeyPath;
   readonly problem: Problem;
+  /**
+   * Keys the problem depends on that its text does not name (a margin judged against a
+   * lifetime): a bad one among them makes the finding moot (`sound-parts.ts`).
+   */
+  readonly restsOn?: readonly KeyPath[];
 }
 
 /** One problem in the configuration, addressed by the key that holds it. */

@@ -10,6 +10,7 @@ import {
   YAML_NAMES,
 } from './errors';
 import { isBlockAt, keysAt } from './keys';
+import { followsFromUnsound, soundParts, type StandIns } from './sound-parts';
 import { resolveConfig } from './resolve';
 import { fileSchema, type LogLevel, logLevelSchema, type ProblemParams } from './schema';
 import { nearest, unknownKeyProblem } from './suggest';
@@ -141,10 +142,36 @@ function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
   // 10 ms) than it could save.
   const raw = withoutEmptyBlocks(source.raw, fileSchema);
   const parsed = fileSchema.safeParse(raw, { reportInput: true, jitless: true });
-  const result = parsed.success
-    ? resolveConfig(parsed.data, env, source.names)
-    : zodIssues(parsed.error, fileSchema);
-  return valueOrThrow<ProxyConfig>(source, result);
+  if (parsed.success) {
+    return valueOrThrow<ProxyConfig>(source, resolveConfig(parsed.data, env, source.names));
+  }
+  return valueOrThrow<ProxyConfig>(source, [
+    ...zodIssues(parsed.error, fileSchema),
+    ...crossKeyIssues(raw, env, source.names),
+  ]);
+}
+
+/**
+ * Stand-ins for what the rules across keys need but a bad configuration may lack: the URL,
+ * which no rule reads, and a user, whose findings are all dropped as it stays unsound.
+ */
+const STAND_INS: StandIns = {
+  vidispine: { url: 'http://stand-in.invalid' },
+  'vidispine.url': 'http://stand-in.invalid',
+  'users.[]': { name: 'stand-in' },
+};
+
+/**
+ * What the rules across keys find in the sound parts of a configuration the schema refused,
+ * without what would follow from its refused parts: one start then names every problem.
+ */
+function crossKeyIssues(raw: unknown, env: NodeJS.ProcessEnv, names: KeyNames): KeyIssue[] {
+  const sound = soundParts(fileSchema, raw, STAND_INS);
+  if (sound === undefined) return [];
+  const found = resolveConfig(sound.value, env, names);
+  return isIssueList(found)
+    ? found.filter((issue) => !followsFromUnsound(issue, sound.unsound, raw))
+    : [];
 }
 
 /**

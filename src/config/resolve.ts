@@ -270,6 +270,11 @@ function marginConflict(
         ? topMargin
         : [...userPath, 'token', 'safetyMarginSeconds'],
     problem: `must be at most half the token lifetime (${seconds / 2} s of ${seconds} s)`,
+    // The lifetime is the user's own or the top-level one, whichever applies.
+    restsOn: [
+      ['token', 'seconds'],
+      [...userPath, 'token', 'seconds'],
+    ],
   };
 }
 

@@ -139,6 +139,97 @@ ops: { listen: 127.0.0.1:8080 }
   });
 });
 
+/** The problem lines of a start that exited 2: the indented `key: problem` lines of stderr. */
+const problemLines = (stderr: string): string[] =>
+  stderr
+    .split('\n')
+    .filter((line) => line.startsWith('  '))
+    .map((line) => line.trim());
+
+describe('one start names every problem, and none that is a consequence of another', () => {
+  const alice = { VIDISPINE_USER: 'alice', VIDISPINE_PASSWORD: 'x' };
+  it.each([
+    [
+      'an unknown key beside two users on one address',
+      yaml(`
+vidispine: { url: http://vidispine:8080, bogus: 1 }
+users:
+  - { name: alice, password: x, listen: 127.0.0.1:8080 }
+  - { name: bob, password: y, listen: 127.0.0.1:8080 }
+`),
+      {},
+      [
+        'vidispine.bogus: unknown key; the keys here are url, caFile, admin, runAs, mintTimeoutSeconds, connectTimeoutSeconds, upstreamTimeoutSeconds, readTimeoutSeconds and maxSockets',
+        'users[1].listen: address already used by users[0].listen',
+      ],
+    ],
+    [
+      // Without its username the admin block is unsound: users without a credential of their
+      // own are not said to lack one, since the admin may be what mints for them.
+      'an admin without its username beside a clash',
+      yaml(`
+vidispine: { url: http://vidispine:8080, admin: { password: x } }
+users:
+  - { name: alice, listen: 127.0.0.1:8080 }
+  - { name: bob, listen: 127.0.0.1:8080 }
+`),
+      {},
+      [
+        'vidispine.admin.username: required',
+        'users[1].listen: address already used by users[0].listen',
+      ],
+    ],
+    [
+      // Each user's own mistake, and nothing that follows from it: not "no password" for a
+      // mistyped password key, not "no listen address" for a bad one, not a clash with it.
+      'mistakes inside users',
+      yaml(`
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, pasword: x, listen: 127.0.0.1 }
+  - { name: bob, password: y, lisen: 127.0.0.1:8080 }
+  - { name: bob, password: z, listen: 127.0.0.1:0 }
+ops: { listen: "127.0.0.1:0" }
+`),
+      {},
+      [
+        'users[0].pasword: unknown key; did you mean password?',
+        'users[0].listen: "127.0.0.1" is not host:port (e.g. 127.0.0.1:8080)',
+        'users[1].lisen: unknown key; did you mean listen?',
+        'users[2].name: "bob" already used by users[1]',
+      ],
+    ],
+    [
+      'a missing URL beside a clash, in the environment',
+      [],
+      { ...alice, PROXY_LISTEN: '127.0.0.1:8080', OPS_LISTEN: '127.0.0.1:8080' },
+      ['VIDISPINE_URL: required', 'OPS_LISTEN: address already used by PROXY_LISTEN'],
+    ],
+    [
+      'a bad token lifetime: its margin is not judged against the default',
+      yaml(`
+vidispine: { url: http://vidispine:8080 }
+users: [{ name: alice, password: x, listen: 127.0.0.1:0 }]
+token: { seconds: sixty, safetyMarginSeconds: 40 }
+ops: { listen: "127.0.0.1:8080", bogus: 1 }
+proxy: { replayBufferBytes: 2000, replayBufferTotalBytes: 1000 }
+`),
+      {},
+      [
+        'token.seconds: must be a positive integer',
+        'ops.bogus: unknown key; the keys here are listen',
+        'proxy.replayBufferTotalBytes: 1000 is below proxy.replayBufferBytes (2000), so no body above 1000 bytes could be held for replay: give at least 2000, or lower proxy.replayBufferBytes too (0 in either holds none)',
+      ],
+    ],
+  ])('%s', async (_case, args, vars, lines) => {
+    const result = await runCli(['check', ...args], { env: envOnly(vars) });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    // The schema's problems come first, in zod's order; those across keys after them.
+    expect(problemLines(result.stderr).sort()).toEqual([...lines].sort());
+  });
+});
+
 describe('a mistyped Vidispine URL is never echoed with its credentials', () => {
   const alice = { VIDISPINE_USER: 'alice', VIDISPINE_PASSWORD: 'x' };
   // Everything up to the last '@' may be a password: with or without a scheme or '//', with

@@ -989,3 +989,79 @@ describe('empty variables', () => {
     expect(loadConfig({ file: path, env })).toEqual(loadConfig({ file: path, env: {} }));
   });
 });
+
+describe('a configuration the schema refuses: the rules across keys judge its sound parts', () => {
+  const problemsOf = (yaml: string): string[] =>
+    configErrorOf(() => loadConfig({ file: file(yaml), env: {} }))
+      .message.split('\n')
+      .sort();
+
+  it.each([
+    [
+      // A user whose name is bad stands aside; the others are still judged among themselves.
+      'a bad name',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: "a:b", listen: 127.0.0.1:8080 }
+  - { name: bob, password: x, listen: 127.0.0.1:8081 }
+  - { name: carol, password: y, listen: 127.0.0.1:8081 }
+`,
+      [
+        "users[0].name: must not contain ':' (it ends the user name in Basic credentials), '/' or '\\'",
+        'users[2].listen: address already used by users[1].listen',
+      ],
+    ],
+    [
+      // "token.secnds" may be the lifetime the margin is judged against.
+      'an unknown key in the token block',
+      `
+vidispine: { url: http://vidispine:8080 }
+users: [{ name: alice, password: x, listen: 127.0.0.1:8080 }]
+token: { secnds: 200, safetyMarginSeconds: 40 }
+`,
+      ['token.secnds: unknown key; did you mean seconds?'],
+    ],
+    [
+      // A user's own lifetime, refused: its margin is not judged against the top-level one.
+      "a bad lifetime of a user's own",
+      `
+vidispine: { url: http://vidispine:8080 }
+users: [{ name: alice, password: x, listen: 127.0.0.1:8080, token: { seconds: -1, safetyMarginSeconds: 40 } }]
+`,
+      ['users[0].token.seconds: must be a positive integer'],
+    ],
+    [
+      // Refused, the ops listener's own value does not give way to its default's clash.
+      'a bad ops listener beside a data listener on its default port',
+      `
+vidispine: { url: http://vidispine:8080 }
+users: [{ name: alice, password: x, listen: 127.0.0.1:9090 }]
+ops: { listen: "localhost" }
+`,
+      ['ops.listen: must be host:port, or "off" to disable'],
+    ],
+    [
+      'vidispine not a block, and two secret sources',
+      `
+vidispine: http://vidispine:8080
+users: [{ name: alice, password: x, passwordFile: /x, listen: 127.0.0.1:8080 }]
+`,
+      [
+        'users[0].passwordFile: give only one source for the secret, not users[0].password and users[0].passwordFile',
+        'vidispine: must be a block of keys (indented `key: value` lines, or `{ key: value, … }`), not a single value',
+      ],
+    ],
+    [
+      // Nothing to judge without the users: no "missing user" for a list that is none.
+      'users not a list',
+      `
+vidispine: { url: http://vidispine:8080 }
+users: alice
+`,
+      ['users: must be a list (lines starting with `- `, or `[ … ]`), not a single value'],
+    ],
+  ])('%s', (_case, yaml, lines) => {
+    expect(problemsOf(yaml)).toEqual([...lines].sort());
+  });
+});

@@ -97,6 +97,8 @@ export interface EnvironmentMapping {
   fromEnv(env: NodeJS.ProcessEnv): {
     readonly raw: Record<string, unknown>;
     readonly issues: readonly ConfigIssue[];
+    /** Keys set by their variable's default, the variable unset (`PROXY_LISTEN`). */
+    readonly defaulted: readonly Path[];
   };
   /**
    * Keys named by their variables (`users[0].listen` → `PROXY_LISTEN`). A block is named by
@@ -127,14 +129,16 @@ export function environmentMapping(
     fromEnv(env) {
       const raw = base();
       const issues: ConfigIssue[] = [];
+      const defaulted: Path[] = [];
       for (const k of keys) {
         const value = env[k.name] ?? k.envDefault;
         if (value === undefined) continue;
+        if (env[k.name] === undefined) defaulted.push(k.path);
         const converted = convert(value, k.kind);
         if (converted !== undefined) assign(raw, k.path, converted);
         else issues.push({ key: k.name, problem: `must be ${BOOLEAN_WORDS}` });
       }
-      return { raw, issues };
+      return { raw, issues, defaulted };
     },
     names: {
       name(path) {

@@ -6,10 +6,11 @@ import {
   type KeyIssue,
   type KeyNames,
   type KeyPath,
+  keyPath,
   nameIssues,
   YAML_NAMES,
 } from './errors';
-import { isBlockAt, keysAt } from './keys';
+import { isBlockAt, keysAt, rawAt } from './keys';
 import { followsFromUnsound, soundParts, type StandIns } from './sound-parts';
 import { resolveConfig } from './resolve';
 import { fileSchema, type LogLevel, logLevelSchema, type ProblemParams } from './schema';
@@ -85,18 +86,24 @@ export interface ConfigSource {
    * variable of their kind takes (`ACCESS_LOG=maybe`).
    */
   readonly early: readonly ConfigIssue[];
+  /**
+   * Keys the source set to a default of its own, the user having left them out
+   * (`PROXY_LISTEN`); keys left out of `raw` take the schema's default.
+   */
+  readonly defaulted?: readonly KeyPath[];
 }
 
 /** `--config FILE`, else `CONFIG_FILE`, else the environment through `environment`. */
 export function configSource(opts: LoadOptions, environment: EnvironmentMapping): ConfigSource {
   const named = namedFile(opts);
   if (named === undefined) {
-    const { raw, issues } = environment.fromEnv(opts.env);
+    const { raw, issues, defaulted } = environment.fromEnv(opts.env);
     return {
       raw,
       names: environment.names,
       fromFile: false,
       early: [...environment.misspelt(opts.env, [CONFIG_FILE_VARIABLE]), ...issues],
+      defaulted,
     };
   }
   const knownKeys = (path: KeyPath) => keysAt(environment.schema, path);
@@ -141,13 +148,19 @@ function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
   // Parsed once per start: zod's eval-compiled fast path would cost more to build (about
   // 10 ms) than it could save.
   const raw = withoutEmptyBlocks(source.raw, fileSchema);
+  const isDefault = (path: KeyPath): boolean =>
+    rawAt(raw, path) === undefined ||
+    (source.defaulted ?? []).some((d) => keyPath(d) === keyPath(path));
   const parsed = fileSchema.safeParse(raw, { reportInput: true, jitless: true });
   if (parsed.success) {
-    return valueOrThrow<ProxyConfig>(source, resolveConfig(parsed.data, env, source.names));
+    return valueOrThrow<ProxyConfig>(
+      source,
+      resolveConfig(parsed.data, env, source.names, isDefault),
+    );
   }
   return valueOrThrow<ProxyConfig>(source, [
     ...zodIssues(parsed.error, fileSchema),
-    ...crossKeyIssues(raw, env, source.names),
+    ...crossKeyIssues(raw, env, source.names, isDefault),
   ]);
 }
 
@@ -165,10 +178,15 @@ const STAND_INS: StandIns = {
  * What the rules across keys find in the sound parts of a configuration the schema refused,
  * without what would follow from its refused parts: one start then names every problem.
  */
-function crossKeyIssues(raw: unknown, env: NodeJS.ProcessEnv, names: KeyNames): KeyIssue[] {
+function crossKeyIssues(
+  raw: unknown,
+  env: NodeJS.ProcessEnv,
+  names: KeyNames,
+  isDefault: (path: KeyPath) => boolean,
+): KeyIssue[] {
   const sound = soundParts(fileSchema, raw, STAND_INS);
   if (sound === undefined) return [];
-  const found = resolveConfig(sound.value, env, names);
+  const found = resolveConfig(sound.value, env, names, isDefault);
   return isIssueList(found)
     ? found.filter((issue) => !followsFromUnsound(issue, sound.unsound, raw))
     : [];

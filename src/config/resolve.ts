@@ -1,6 +1,6 @@
 import { shownValue } from '../visible-text';
 import { alternatives, type KeyIssue, type KeyNames, type KeyPath } from './errors';
-import { listenersCollide } from './listen';
+import { formatListen, listenersCollide } from './listen';
 import type { RawConfig, RawToken, RawUser } from './schema';
 import { readSecretNow, SecretError } from './secrets';
 import type {
@@ -33,6 +33,7 @@ export function resolveConfig(
   raw: RawConfig,
   env: NodeJS.ProcessEnv,
   names: KeyNames,
+  isDefault: (path: KeyPath) => boolean = () => false,
 ): ProxyConfig | Issues {
   const issues: Issues = [];
   const resolver = { env, names, issues };
@@ -49,7 +50,7 @@ export function resolveConfig(
   const delegate = rawRunAs !== undefined ? 'runAs' : rawAdmin !== undefined ? 'admin' : undefined;
   const users = raw.users.map((user, i) => resolveUser(user, i, raw.token, delegate, resolver));
   checkUniqueNames(raw.users, issues);
-  checkListeners(raw.users, raw.ops.listen, issues);
+  checkListeners(raw.users, raw.ops.listen, isDefault, issues);
   checkListenerKeys(raw.users, issues);
   checkReplayBuffers(raw.proxy, issues);
   if (issues.length > 0) return issues;
@@ -307,19 +308,50 @@ function checkUniqueNames(users: readonly RawUser[], issues: Issues): void {
   });
 }
 
+interface Listener {
+  readonly path: KeyPath;
+  readonly address: ListenAddress;
+}
+
+/** What each listener key is for, in a message about its default. */
+const listenerRole = (path: KeyPath): string =>
+  path[0] === 'ops' ? 'the ops listener' : 'the data listener';
+
+/**
+ * Two listeners on one address, named at the one the user set: a default they never wrote
+ * (`OPS_LISTEN`'s 0.0.0.0:9090, the environment's `PROXY_LISTEN` of 127.0.0.1:8080) is said
+ * to be one, with the way to move it.
+ */
+function listenerClash(
+  first: Listener,
+  second: Listener,
+  isDefault: (path: KeyPath) => boolean,
+): KeyIssue {
+  const [given, byDefault] = isDefault(first.path) ? [second, first] : [first, second];
+  if (isDefault(given.path) || !isDefault(byDefault.path)) {
+    return { path: second.path, problem: (n) => `address already used by ${n.name(first.path)}` };
+  }
+  return {
+    path: given.path,
+    problem: (n) =>
+      `${formatListen(given.address)} overlaps ${listenerRole(byDefault.path)}'s default address, ${formatListen(byDefault.address)} (${n.name(byDefault.path)}): choose another port, or set ${n.name(byDefault.path)}`,
+  };
+}
+
 function checkListeners(
   users: readonly RawUser[],
   ops: ListenAddress | null | string,
+  isDefault: (path: KeyPath) => boolean,
   issues: Issues,
 ): void {
   // By port: only listeners on the same port can collide (port 0 never does).
-  const taken = new Map<number, { path: KeyPath; address: ListenAddress }[]>();
+  const taken = new Map<number, Listener[]>();
   let listeners = 0;
   const claim = (path: KeyPath, address: ListenAddress) => {
     const onPort = taken.get(address.port) ?? [];
     const clash = onPort.find((t) => listenersCollide(t.address, address));
     if (clash) {
-      issues.push({ path, problem: (n) => `address already used by ${n.name(clash.path)}` });
+      issues.push(listenerClash(clash, { path, address }, isDefault));
       return;
     }
     listeners += 1;

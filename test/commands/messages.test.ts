@@ -230,6 +230,38 @@ proxy: { replayBufferBytes: 2000, replayBufferTotalBytes: 1000 }
   });
 });
 
+describe('a listener on the address of a default names the key the user set', () => {
+  const alice = {
+    VIDISPINE_URL: 'http://vidispine:8080',
+    VIDISPINE_USER: 'alice',
+    VIDISPINE_PASSWORD: 'x',
+  };
+  it.each([
+    [
+      [] as string[],
+      { ...alice, PROXY_LISTEN: 'localhost:9090' },
+      "PROXY_LISTEN: localhost:9090 overlaps the ops listener's default address, 0.0.0.0:9090 (OPS_LISTEN): choose another port, or set OPS_LISTEN",
+    ],
+    [
+      [],
+      { ...alice, OPS_LISTEN: '[::]:8080' },
+      "OPS_LISTEN: [::]:8080 overlaps the data listener's default address, 127.0.0.1:8080 (PROXY_LISTEN): choose another port, or set PROXY_LISTEN",
+    ],
+    [
+      yaml(`
+vidispine: { url: http://vidispine:8080 }
+users: [{ name: alice, password: x, listen: "127.0.0.1:9090" }]
+`),
+      {},
+      "users[0].listen: 127.0.0.1:9090 overlaps the ops listener's default address, 0.0.0.0:9090 (ops.listen): choose another port, or set ops.listen",
+    ],
+  ])('%#', async (args, vars, line) => {
+    const result = await runCli(['check', ...args], { env: envOnly(vars) });
+    expect(result.code).toBe(2);
+    expect(problemLines(result.stderr)).toEqual([line]);
+  });
+});
+
 describe('a mistyped Vidispine URL is never echoed with its credentials', () => {
   const alice = { VIDISPINE_USER: 'alice', VIDISPINE_PASSWORD: 'x' };
   // Everything up to the last '@' may be a password: with or without a scheme or '//', with

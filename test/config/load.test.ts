@@ -199,7 +199,15 @@ describe('environment mode', () => {
     ],
     [{ PROXY_LISTEN: '127.0.0.1:70000' }, 'PROXY_LISTEN: port 70000 is out of range 0-65535'],
     [{ PROXY_LISTEN: '[nonsense]:80' }, 'PROXY_LISTEN: "nonsense" is not an IPv6 address'],
-    [{ OPS_LISTEN: '127.0.0.1:8080' }, 'OPS_LISTEN: address already used by PROXY_LISTEN'],
+    [
+      { OPS_LISTEN: '127.0.0.1:8080', PROXY_LISTEN: '127.0.0.1:8080' },
+      'OPS_LISTEN: address already used by PROXY_LISTEN',
+    ],
+    [
+      // PROXY_LISTEN left to its default: the key set is named, and the way to move the other.
+      { OPS_LISTEN: '127.0.0.1:8080' },
+      "OPS_LISTEN: 127.0.0.1:8080 overlaps the data listener's default address, 127.0.0.1:8080 (PROXY_LISTEN): choose another port, or set PROXY_LISTEN",
+    ],
     [{ TOKEN_SECONDS: '0' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: '1.5' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: 'sixty' }, 'TOKEN_SECONDS: must be a positive integer'],

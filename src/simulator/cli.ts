@@ -64,7 +64,8 @@ function loadUsers(file: string): SimUser[] {
   try {
     return parseUsersFile(text);
   } catch (err) {
-    throw new UsageError(`--users ${file}: ${(err as Error).message}`);
+    const lines = (err as Error).message.split('\n');
+    throw new UsageError(lines.map((line) => `--users ${file}: ${line}`).join('\n'));
   }
 }
 
@@ -237,7 +238,9 @@ export async function simulateCommand(args: string[]): Promise<number> {
     parsed = parse(args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`vidispine-auth-proxy simulate: ${err.message}\n`);
+    // One line per problem, each on its own (a users file may have several).
+    const lines = err.message.split('\n').map((line) => `vidispine-auth-proxy simulate: ${line}\n`);
+    process.stderr.write(lines.join(''));
     return 2;
   }
   if (parsed === 'help') {

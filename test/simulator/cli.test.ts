@@ -172,6 +172,31 @@ describe('simulate command', () => {
       /users\[1\]\.name "a" is a duplicate/,
     ],
     ['colon.yaml', '- {name: "a:b", password: hunter2}\n', /must not contain ':'/],
+    // A slip of a key is named with the key meant, as the proxy's configuration does, and
+    // the key it stands for is not also said to be missing.
+    [
+      'pasword.yaml',
+      'users:\n  - name: a\n    pasword: hunter2\n',
+      /: users\[0\]\.pasword: unknown key; did you mean password\?$/m,
+    ],
+    [
+      'role.yaml',
+      '- {name: a, password: hunter2, role: [_administrator]}\n',
+      /: users\[0\]\.role: unknown key; did you mean roles\?$/m,
+    ],
+    [
+      'key-typo.yaml',
+      '- {name: a, password: x, accessKeys: [{id: VSIDA, secrett: hunter2}]}\n',
+      /: users\[0\]\.accessKeys\[0\]\.secrett: unknown key; did you mean secret\?$/m,
+    ],
+    ['missing.yaml', '- {name: a}\n', /: users\[0\]\.password: required$/m],
+    ['number.yaml', '- {name: a, password: 5}\n', /: users\[0\]\.password: must be a string$/m],
+    // No space after the colon: one key to YAML, holding the password; it is not echoed.
+    [
+      'nospace.yaml',
+      '- {name: a, password:hunter2}\n',
+      /: users\[0\]: an unknown key, not shown since it may hold a value \(a missing space after a colon\?\); did you mean "password: …"\?$/m,
+    ],
     // A block where a password belongs: the YAML reader's warning would quote it.
     ['block.yaml', '- {name: a, password: {{hunter2}}}\n', /\[0\]\.password/],
     ['empty.yaml', '', /\(document\)/],
@@ -194,6 +219,19 @@ describe('simulate command', () => {
     expect(r.stderr).toContain(name);
     expect(r.stderr).not.toContain('hunter2');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a users file with several problems: each on a line of its own, at once', async () => {
+    const users = file(
+      'several.yaml',
+      '- {name: a, pasword: hunter2}\n- {name: b, password: y, rolse: []}\n',
+    );
+    const r = await runCli(['simulate', '--listen', '127.0.0.1:0', '--users', users]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `vidispine-auth-proxy simulate: --users ${users}: users[0].pasword: unknown key; did you mean password?`,
+      `vidispine-auth-proxy simulate: --users ${users}: users[1].rolse: unknown key; did you mean roles?`,
+    ]);
   });
 
   it.each([

@@ -393,6 +393,11 @@ function checkListenerKeys(users: readonly RawUser[], issues: Issues): void {
         path: ['users', i, 'allowRunAs'],
         problem: (n) =>
           `no request can act as this user: give it ${n.name(listen)}, or give another user's listener a selectUserHeader that may pick it`,
+        // Any user's listener and select header may be the one that would pick this user.
+        restsOn: users.flatMap((_, j): KeyPath[] => [
+          ['users', j, 'listen'],
+          ['users', j, 'selectUserHeader'],
+        ]),
       });
     }
   });

@@ -1069,6 +1069,56 @@ users: alice
 `,
       ['users: must be a list (lines starting with `- `, or `[ … ]`), not a single value'],
     ],
+    [
+      // The select header refused may be the one that picks alice: "no request can act as
+      // her" would follow from it.
+      "a bad select header another user's allowRunAs relies on",
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, password: x, allowRunAs: true }
+  - { name: bob, password: y, listen: 127.0.0.1:8080, selectUserHeader: Host }
+`,
+      [
+        'users[1].selectUserHeader: cannot be Host: the proxy reads it to frame or route the request and sets its own upstream, while a select header is read as a user name and never passed on; use a header of its own (e.g. X-Vidispine-User)',
+      ],
+    ],
+    [
+      'a misspelt select header another user relies on',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, password: x, allowRunAs: true }
+  - { name: bob, password: y, listen: 127.0.0.1:8080, selectUserHedaer: X-User }
+`,
+      ['users[1].selectUserHedaer: unknown key; did you mean selectUserHeader?'],
+    ],
+    [
+      'a bad listener whose select header another user relies on',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, password: x, allowRunAs: true }
+  - { name: bob, password: y, listen: nonsense, selectUserHeader: X-User }
+  - { name: carol, password: z, listen: 127.0.0.1:8081 }
+`,
+      ['users[1].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)'],
+    ],
+    [
+      // Still said when no select header at all could pick alice.
+      'allowRunAs that no request can reach, beside a bad key elsewhere',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, password: x, allowRunAs: true }
+  - { name: bob, password: y, listen: 127.0.0.1:8080 }
+token: { seconds: 0 }
+`,
+      [
+        'token.seconds: must be a positive integer',
+        "users[0].allowRunAs: no request can act as this user: give it users[0].listen, or give another user's listener a selectUserHeader that may pick it",
+      ],
+    ],
   ])('%s', (_case, yaml, lines) => {
     expect(problemsOf(yaml)).toEqual([...lines].sort());
   });

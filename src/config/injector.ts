@@ -7,12 +7,14 @@
  */
 import { shownValue } from '../visible-text';
 import * as z from 'zod';
-import { alternatives, type KeyIssue, type KeyNames, type Problem } from './errors';
+import { alternatives, type KeyIssue, type KeyNames, type KeyPath, type Problem } from './errors';
 import { environmentMapping } from './env';
 import { key, keyValueAt } from './keys';
+import { listenersCollide } from './listen';
 import {
   type ConfigSource,
   configSource,
+  defaultedIn,
   type LoadOptions,
   valueOrThrow,
   withoutEmptyBlocks,
@@ -20,6 +22,7 @@ import {
   zodIssues,
 } from './load';
 import { aboveLimit, parseQuantity } from './quantity';
+import { listenerClash } from './resolve';
 import {
   accessKeyId,
   addProblem,
@@ -29,6 +32,7 @@ import {
   listenSchema,
   userName,
 } from './schema';
+import { followsFromUnsound, soundParts, type StandIns } from './sound-parts';
 import type { ListenAddress } from './types';
 
 const text = () =>
@@ -488,11 +492,48 @@ export function parseInjectorConfig(opts: LoadOptions): ParsedInjectorConfig {
   const raw = withoutEmptyBlocks(source.raw, injectorSchema);
   const parsed = injectorSchema.safeParse(raw, { reportInput: true });
   const pair = pairOf(raw);
+  const isDefault = defaultedIn(source, raw);
   // Read as written, so it is named beside the schema's problems rather than after them.
   const orphan = orphanCaKey(raw, source.names);
-  if (!parsed.success)
-    return { source, pair, issues: [...zodIssues(parsed.error, injectorSchema), ...orphan] };
+  if (!parsed.success) {
+    const sound = soundParts(injectorSchema, raw, INJECTOR_STAND_INS);
+    const clash = (sound ? listenerIssues(sound.value, isDefault) : []).filter(
+      (issue) => sound !== undefined && !followsFromUnsound(issue, sound.unsound, raw),
+    );
+    return {
+      source,
+      pair,
+      issues: [...zodIssues(parsed.error, injectorSchema), ...clash, ...orphan],
+    };
+  }
+  const clash = listenerIssues(parsed.data, isDefault);
+  // No configuration beside a clash: the pair is then read as beside any bad key (bounded).
+  if (clash.length > 0) return { source, pair, issues: [...clash, ...orphan] };
   return { source, pair, config: { ...resolve(parsed.data), names: source.names }, issues: orphan };
+}
+
+/**
+ * Stand-ins for the required keys no rule across keys reads, so that a configuration lacking
+ * them is still judged on its listeners.
+ */
+const INJECTOR_STAND_INS: StandIns = {
+  webhook: { certFile: '/stand-in', keyFile: '/stand-in' },
+  'webhook.certFile': '/stand-in',
+  'webhook.keyFile': '/stand-in',
+  sidecar: { image: 'stand-in' },
+  'sidecar.image': 'stand-in',
+};
+
+/**
+ * The webhook and its ops listener on one address: the second would fail to bind (exit 1,
+ * naming no key), so it is a configuration error, worded as the proxy's listeners' are.
+ */
+function listenerIssues(raw: Raw, isDefault: (path: KeyPath) => boolean): KeyIssue[] {
+  const ops = raw.ops.listen;
+  if (ops === null || typeof ops !== 'object') return [];
+  const webhook = { path: ['webhook', 'listen'], address: raw.webhook.listen };
+  if (!listenersCollide(webhook.address, ops)) return [];
+  return [listenerClash(webhook, { path: ['ops', 'listen'], address: ops }, isDefault)];
 }
 
 /**

@@ -148,9 +148,7 @@ function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
   // Parsed once per start: zod's eval-compiled fast path would cost more to build (about
   // 10 ms) than it could save.
   const raw = withoutEmptyBlocks(source.raw, fileSchema);
-  const isDefault = (path: KeyPath): boolean =>
-    rawAt(raw, path) === undefined ||
-    (source.defaulted ?? []).some((d) => keyPath(d) === keyPath(path));
+  const isDefault = defaultedIn(source, raw);
   const parsed = fileSchema.safeParse(raw, { reportInput: true, jitless: true });
   if (parsed.success) {
     return valueOrThrow<ProxyConfig>(
@@ -162,6 +160,13 @@ function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
     ...zodIssues(parsed.error, fileSchema),
     ...crossKeyIssues(raw, env, source.names, isDefault),
   ]);
+}
+
+/** Whether a key of `raw` (read from `source`) holds a default rather than a value given. */
+export function defaultedIn(source: ConfigSource, raw: unknown): (path: KeyPath) => boolean {
+  return (path) =>
+    rawAt(raw, path) === undefined ||
+    (source.defaulted ?? []).some((d) => keyPath(d) === keyPath(path));
 }
 
 /**

@@ -308,21 +308,25 @@ function checkUniqueNames(users: readonly RawUser[], issues: Issues): void {
   });
 }
 
-interface Listener {
+export interface Listener {
   readonly path: KeyPath;
   readonly address: ListenAddress;
 }
 
 /** What each listener key is for, in a message about its default. */
+const LISTENER_ROLES: Readonly<Record<string, string>> = {
+  ops: 'the ops listener',
+  webhook: 'the webhook listener',
+};
 const listenerRole = (path: KeyPath): string =>
-  path[0] === 'ops' ? 'the ops listener' : 'the data listener';
+  LISTENER_ROLES[String(path[0])] ?? 'the data listener';
 
 /**
  * Two listeners on one address, named at the one the user set: a default they never wrote
  * (`OPS_LISTEN`'s 0.0.0.0:9090, the environment's `PROXY_LISTEN` of 127.0.0.1:8080) is said
- * to be one, with the way to move it.
+ * to be one, with the way to move it. `second` is the listener found to clash with `first`.
  */
-function listenerClash(
+export function listenerClash(
   first: Listener,
   second: Listener,
   isDefault: (path: KeyPath) => boolean,

@@ -153,6 +153,29 @@ describe('configuration errors exit 2 naming the key', () => {
       { WEBHOOK_CERT_FILE: '/nonexistent/tls.crt' },
       ['WEBHOOK_CERT_FILE: /nonexistent/tls.crt: cannot read (ENOENT)'],
     ],
+    [
+      // Was found only when binding failed (exit 1), naming no key.
+      "the ops listener on the webhook listener's default address",
+      { WEBHOOK_LISTEN: undefined, OPS_LISTEN: '0.0.0.0:8443' },
+      [
+        "OPS_LISTEN: 0.0.0.0:8443 overlaps the webhook listener's default address, 0.0.0.0:8443 (WEBHOOK_LISTEN): choose another port, or set WEBHOOK_LISTEN",
+      ],
+    ],
+    [
+      "the webhook listener on every address, the ops listener's default port",
+      { WEBHOOK_LISTEN: '[::]:9090', OPS_LISTEN: undefined },
+      [
+        "WEBHOOK_LISTEN: [::]:9090 overlaps the ops listener's default address, 0.0.0.0:9090 (OPS_LISTEN): choose another port, or set OPS_LISTEN",
+      ],
+    ],
+    [
+      'both listeners set to one address, beside a bad value',
+      { WEBHOOK_LISTEN: '127.0.0.1:9443', OPS_LISTEN: '[::]:9443', SIDECAR_UID: '0' },
+      [
+        'OPS_LISTEN: address already used by WEBHOOK_LISTEN',
+        'SIDECAR_UID: must be a user ID from 1 to 2147483647',
+      ],
+    ],
   ])('%s', async (_what, extra, messages) => {
     const r = await runCli(['inject'], { env: env(extra) });
     expect(r.code).toBe(2);

@@ -53,8 +53,12 @@ export function soundParts<S extends z.ZodType>(
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     const parsed = schema.safeParse(input, { jitless: true });
     if (parsed.success) return { value: parsed.data, unsound };
+    // The issues describe the input of this round: one inside a part already taken out in it
+    // is gone with that part, and walking up from it would take out a block above it.
+    const takenOut: KeyPath[] = [];
     for (const issue of parsed.error.issues) {
       const path = issue.path as KeyPath;
+      if (takenOut.some((part) => within(path, part))) continue;
       if (issue.code === 'unrecognized_keys') {
         for (const k of issue.keys) {
           input = withValueAt(input, [...path, k], undefined);
@@ -66,6 +70,7 @@ export function soundParts<S extends z.ZodType>(
       if (out === undefined) return undefined;
       input = withValueAt(input, out.path, out.standIn);
       unsound.push({ path: out.path, unknownKey: false });
+      takenOut.push(out.path);
     }
   }
   return undefined;

@@ -1070,6 +1070,40 @@ users: alice
       ['users: must be a list (lines starting with `- `, or `[ … ]`), not a single value'],
     ],
     [
+      // Both problems are in the user taken out: neither may take the rest with it.
+      'a user without a name and with a bad listener, beside two others on one address',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { password: x, listen: nonsense }
+  - { name: bob, password: y, listen: 127.0.0.1:8081 }
+  - { name: carol, password: z, listen: 127.0.0.1:8081 }
+`,
+      [
+        'users[0].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)',
+        'users[0].name: required',
+        'users[2].listen: address already used by users[1].listen',
+      ],
+    ],
+    [
+      'an admin without a name and with bad keys, beside two users on one address',
+      `
+vidispine:
+  url: http://vidispine:8080
+  admin: { password: [x], accessKey: { secret: 1 } }
+users:
+  - { name: bob, password: y, listen: 127.0.0.1:8081 }
+  - { name: carol, password: z, listen: 127.0.0.1:8081 }
+`,
+      [
+        'users[1].listen: address already used by users[0].listen',
+        'vidispine.admin.accessKey.id: required',
+        'vidispine.admin.accessKey.secret: must be a string',
+        'vidispine.admin.password: must be a string',
+        'vidispine.admin.username: required',
+      ],
+    ],
+    [
       // The select header refused may be the one that picks alice: "no request can act as
       // her" would follow from it.
       "a bad select header another user's allowRunAs relies on",

@@ -4,7 +4,7 @@
  * password (`GET /API/token`), bob through the admin credential (`GET /API/user/bob/token`).
  */
 import type { ProxyApp } from '../app';
-import { ConfigError, namesWith } from '../config/errors';
+import { ConfigError, type KeyPath, namesWith } from '../config/errors';
 import { configFromObject } from '../config/load';
 import { formatListen, ListenError, listenersCollide, parseListen } from '../config/listen';
 import type { ListenAddress } from '../config/types';
@@ -67,13 +67,20 @@ Press Ctrl-C to stop.
 
 export async function demoCommand(args: readonly string[]): Promise<number> {
   const flags = parseOptions(args, {
-    listen: stringOption('listen'),
-    'ops-listen': stringOption('ops-listen'),
+    listen: { type: 'string' },
+    'ops-listen': { type: 'string' },
     'simulator-listen': stringOption('simulator-listen'),
   });
-  const listen = address('listen', flags.listen);
+  const listen = address('listen', flags.listen ?? DEMO_OPTIONS.listen.default);
+  const opsListen = flags['ops-listen'] ?? DEMO_OPTIONS['ops-listen'].default;
   const simulatorListen = address('simulator-listen', flags['simulator-listen']);
-  refuseSharedAddress(simulatorListen, listen, flags['ops-listen']);
+  refuseSharedAddress(simulatorListen, listen, opsListen);
+  // A clash with an option left to its default is named at the option given (bob's listener
+  // follows --listen, given or not, and is never called a default).
+  const defaulted: KeyPath[] = [
+    ...(flags.listen === undefined ? [['users', 0, 'listen']] : []),
+    ...(flags['ops-listen'] === undefined ? [['ops', 'listen']] : []),
+  ];
 
   const simulator = createSimulator();
   // A busy port is reported (exit 1) by the option that moves it.
@@ -83,7 +90,7 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
     () => simulator.listen(simulatorListen.port, simulatorListen.host),
   );
   try {
-    return await proxyFor(simulatorUrl, listen, flags['ops-listen']);
+    return await proxyFor(simulatorUrl, listen, opsListen, defaulted);
   } finally {
     await simulator.close();
   }
@@ -124,6 +131,7 @@ async function proxyFor(
   simulatorUrl: string,
   listen: ListenAddress,
   opsListen: string,
+  defaulted: readonly KeyPath[],
 ): Promise<number> {
   const config = configFromObject(
     {
@@ -138,6 +146,7 @@ async function proxyFor(
     },
     process.env,
     DEMO_NAMES,
+    defaulted,
   );
   process.stdout.write(
     `Vidispine simulator: ${simulatorUrl} (users admin/admin, alice/alice-password, bob/bob-password)\n`,

@@ -134,14 +134,16 @@ function isIssueList<T>(result: T | readonly KeyIssue[]): result is readonly Key
  * Validates an object shaped like the YAML file (e.g. one built in code, as the demo does).
  * `env` is where `passwordEnv` secrets are looked up; `names` names the keys in messages
  * (YAML paths unless the object stands for something the user wrote differently, such as the
- * demo's options). Throws `ConfigError`.
+ * demo's options); `defaulted` the keys it sets to a default of its own (an option left out).
+ * Throws `ConfigError`.
  */
 export function configFromObject(
   raw: unknown,
   env: NodeJS.ProcessEnv,
   names: KeyNames = YAML_NAMES,
+  defaulted: readonly KeyPath[] = [],
 ): ProxyConfig {
-  return validate({ raw, names, fromFile: false, early: [] }, env);
+  return validate({ raw, names, fromFile: false, early: [], defaulted }, env);
 }
 
 function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {

@@ -91,6 +91,28 @@ describe('demo', () => {
     },
   );
 
+  it.each([
+    [
+      ['--listen', '127.0.0.1:9090'],
+      "--listen: 127.0.0.1:9090 overlaps the ops listener's default address, 127.0.0.1:9090 (--ops-listen): choose another port, or set --ops-listen",
+    ],
+    [
+      ['--ops-listen', '127.0.0.1:8080'],
+      "--ops-listen: 127.0.0.1:8080 overlaps the data listener's default address, 127.0.0.1:8080 (--listen): choose another port, or set --listen",
+    ],
+    [
+      ['--listen', '127.0.0.1:9090', '--ops-listen', '127.0.0.1:9090'],
+      '--ops-listen: address already used by --listen',
+    ],
+  ])(
+    'exits 2 naming the option given when %j takes the address of a default',
+    async (args, message) => {
+      demo = ChildProxy.start(['demo', ...args, '--simulator-listen', '127.0.0.1:0'], {});
+      expect((await demo.exited).code).toBe(2);
+      expect(demo.stderr).toContain(message);
+    },
+  );
+
   it('exits 2 on a bad address', async () => {
     demo = ChildProxy.start(['demo', '--listen', 'nowhere'], {});
     expect((await demo.exited).code).toBe(2);

@@ -84,10 +84,21 @@ function boundHost(host: string): string {
   return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
 }
 
-/** Two listeners collide on the same port when the hosts match or either is a wildcard. */
+/**
+ * IPv4's wildcard takes no IPv6 address: 0.0.0.0:9090 and [::1]:9090 bind side by side. Only
+ * the IPv6 wildcard takes both families (`::` then 127.0.0.1 is EADDRINUSE).
+ */
+const apartFamilies = (v4: string, other: string): boolean =>
+  v4 === '0.0.0.0' && other.includes(':') && other !== '::';
+
+/**
+ * Two listeners collide on the same port when the hosts match or either is a wildcard of the
+ * other's family (`::` of both).
+ */
 export function listenersCollide(a: ListenAddress, b: ListenAddress): boolean {
   if (a.port === 0 || b.port === 0 || a.port !== b.port) return false;
   const [hostA, hostB] = [boundHost(a.host), boundHost(b.host)];
+  if (apartFamilies(hostA, hostB) || apartFamilies(hostB, hostA)) return false;
   return (
     hostA === hostB ||
     WILDCARDS.has(hostA) ||

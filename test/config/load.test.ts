@@ -1,4 +1,5 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { describedKeys } from '../../src/config/keys';
 import { configFromObject, loadConfig } from '../../src/config/load';
@@ -936,6 +937,48 @@ users:
     });
     expect(result.stderr).toContain(`VIDISPINE_PASSWORD_FILE: cannot read file ${pw} (EACCES)`);
     expect(result.code).toBe(2);
+  });
+});
+
+describe('listeners on one port that the kernel keeps apart', () => {
+  // IPv4's wildcard and one IPv6 address are two sockets, bound side by side; the IPv6
+  // wildcard takes IPv4 too, so it does clash with any IPv4 address.
+  const bindBoth = async (first: string, second: string): Promise<string> => {
+    const a = createServer();
+    await new Promise<void>((resolve) => a.listen(0, first, resolve));
+    const { port } = a.address() as AddressInfo;
+    const b = createServer();
+    try {
+      return await new Promise<string>((resolve) => {
+        b.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+        b.listen(port, second, () => resolve('bound'));
+      });
+    } finally {
+      b.close();
+      a.close();
+    }
+  };
+
+  it('0.0.0.0 and ::1: both bind, and the configuration is taken', async () => {
+    expect(await bindBoth('0.0.0.0', '::1')).toBe('bound');
+    const config = loadConfig({
+      file: file(YAML_BASE.replace('listen: 127.0.0.1:8080', "listen: '[::1]:9090'")),
+      env: {},
+    });
+    expect(config.users[0]?.listen).toEqual({ host: '::1', port: 9090 });
+    expect(config.ops.listen).toEqual({ host: '0.0.0.0', port: 9090 });
+  });
+
+  it('the IPv6 wildcard and an IPv4 address still clash', async () => {
+    expect(await bindBoth('::', '127.0.0.1')).toBe('EADDRINUSE');
+    expect(
+      configErrorOf(() =>
+        loadConfig({
+          file: file(YAML_BASE + 'ops: { listen: "[::]:8080" }\n'),
+          env: {},
+        }),
+      ).message,
+    ).toContain('ops.listen: address already used by users[0].listen');
   });
 });
 

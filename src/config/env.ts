@@ -113,6 +113,8 @@ export interface EnvironmentMapping {
    * program would run with a default the user meant to change.
    */
   misspelt(env: NodeJS.ProcessEnv, others?: readonly string[]): ConfigIssue[];
+  /** The keys whose variables those look like (`VIDISPINE_PASWORD` → `users[0].password`). */
+  meantByMisspelt(env: NodeJS.ProcessEnv): Path[];
 }
 
 /**
@@ -151,18 +153,31 @@ export function environmentMapping(
     misspelt(env, others = []) {
       return nearMisses(env, new Set([...keys.map((k) => k.name), ...others]));
     },
+    meantByMisspelt(env) {
+      return slips(env, new Set(keys.map((k) => k.name))).flatMap(({ meant }) =>
+        keys.filter((k) => k.name === meant).map((k) => k.path),
+      );
+    },
   };
 }
 
 /** The variables of `env` a slip away from one of `known` (but none of them, nor a service link). */
 export function nearMisses(env: NodeJS.ProcessEnv, known: ReadonlySet<string>): ConfigIssue[] {
+  return slips(env, known).map(({ name, meant }) => ({
+    key: name,
+    problem: `unknown variable; did you mean ${meant}?`,
+  }));
+}
+
+function slips(
+  env: NodeJS.ProcessEnv,
+  known: ReadonlySet<string>,
+): { name: string; meant: string }[] {
   const meantOf = nearestAmong(known, variableTolerance);
   return Object.keys(env).flatMap((name) => {
     if (known.has(name) || SERVICE_LINK.test(name)) return [];
     const meant = meantOf(name);
-    return meant === undefined
-      ? []
-      : [{ key: name, problem: `unknown variable; did you mean ${meant}?` }];
+    return meant === undefined ? [] : [{ name, meant }];
   });
 }
 

@@ -495,10 +495,13 @@ export function parseInjectorConfig(opts: LoadOptions): ParsedInjectorConfig {
   const isDefault = defaultedIn(source, raw);
   // Read as written, so it is named beside the schema's problems rather than after them.
   const orphan = orphanCaKey(raw, source.names);
+  // A misspelt variable's key (`OPS_LISTN`) is left to its default: no clash with that.
+  const meant = (source.meantByMisspelt ?? []).map((path) => ({ path, unknownKey: false }));
   if (!parsed.success) {
     const sound = soundParts(injectorSchema, raw, INJECTOR_STAND_INS);
     const clash = (sound ? listenerIssues(sound.value, isDefault) : []).filter(
-      (issue) => sound !== undefined && !followsFromUnsound(issue, sound.unsound, raw),
+      (issue) =>
+        sound !== undefined && !followsFromUnsound(issue, [...sound.unsound, ...meant], raw),
     );
     return {
       source,
@@ -506,7 +509,9 @@ export function parseInjectorConfig(opts: LoadOptions): ParsedInjectorConfig {
       issues: [...zodIssues(parsed.error, injectorSchema), ...clash, ...orphan],
     };
   }
-  const clash = listenerIssues(parsed.data, isDefault);
+  const clash = listenerIssues(parsed.data, isDefault).filter(
+    (issue) => !followsFromUnsound(issue, meant, raw),
+  );
   // No configuration beside a clash: the pair is then read as beside any bad key (bounded).
   if (clash.length > 0) return { source, pair, issues: [...clash, ...orphan] };
   return { source, pair, config: { ...resolve(parsed.data), names: source.names }, issues: orphan };

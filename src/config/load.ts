@@ -91,6 +91,11 @@ export interface ConfigSource {
    * (`PROXY_LISTEN`); keys left out of `raw` take the schema's default.
    */
   readonly defaulted?: readonly KeyPath[];
+  /**
+   * Keys a misspelt variable was meant for (`VIDISPINE_PASWORD`): what follows from their
+   * absence repeats the misspelling, already named.
+   */
+  readonly meantByMisspelt?: readonly KeyPath[];
 }
 
 /** `--config FILE`, else `CONFIG_FILE`, else the environment through `environment`. */
@@ -104,6 +109,7 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
       fromFile: false,
       early: [...environment.misspelt(opts.env, [CONFIG_FILE_VARIABLE]), ...issues],
       defaulted,
+      meantByMisspelt: environment.meantByMisspelt(opts.env),
     };
   }
   const knownKeys = (path: KeyPath) => keysAt(environment.schema, path);
@@ -153,9 +159,13 @@ function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
   const isDefault = defaultedIn(source, raw);
   const parsed = fileSchema.safeParse(raw, { reportInput: true, jitless: true });
   if (parsed.success) {
+    const found = resolveConfig(parsed.data, env, source.names, isDefault);
+    const meant = (source.meantByMisspelt ?? []).map((path) => ({ path, unknownKey: false }));
     return valueOrThrow<ProxyConfig>(
       source,
-      resolveConfig(parsed.data, env, source.names, isDefault),
+      isIssueList(found) && meant.length > 0
+        ? found.filter((issue) => !followsFromUnsound(issue, meant, raw))
+        : found,
     );
   }
   return valueOrThrow<ProxyConfig>(source, [

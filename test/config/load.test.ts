@@ -1200,3 +1200,36 @@ token: { seconds: 0 }
     expect(problemsOf(yaml)).toEqual([...lines].sort());
   });
 });
+
+describe('a misspelt variable: what follows from the key it meant is not reported', () => {
+  const problemsOf = (env: NodeJS.ProcessEnv): string[] =>
+    configErrorOf(() => loadConfig({ env }))
+      .message.split('\n')
+      .sort();
+  const base = { VIDISPINE_URL: 'http://vidispine:8080', VIDISPINE_USER: 'alice' };
+
+  it('no "has no password" beside VIDISPINE_PASWORD, and a real clash still named', () => {
+    expect(
+      problemsOf({
+        ...base,
+        VIDISPINE_PASWORD: 'x',
+        PROXY_LISTEN: '127.0.0.1:9191',
+        OPS_LISTEN: '0.0.0.0:9191',
+      }),
+    ).toEqual(
+      [
+        'VIDISPINE_PASWORD: unknown variable; did you mean VIDISPINE_PASSWORD?',
+        'OPS_LISTEN: address already used by PROXY_LISTEN',
+      ].sort(),
+    );
+  });
+
+  it('a user without a password, no variable near one: still named', () => {
+    expect(problemsOf({ ...base, VIDISPINE_URLL: 'x' })).toEqual(
+      [
+        'VIDISPINE_URLL: unknown variable; did you mean VIDISPINE_URL?',
+        'VIDISPINE_USER: user "alice" has no password or access key: set VIDISPINE_PASSWORD, VIDISPINE_PASSWORD_FILE or VIDISPINE_ACCESS_KEY_ID, or VIDISPINE_ADMIN_USER or VIDISPINE_RUNAS_USER (an account that mints its tokens)',
+      ].sort(),
+    );
+  });
+});

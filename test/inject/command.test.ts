@@ -184,6 +184,15 @@ describe('configuration errors exit 2 naming the key', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('a misspelt ops variable: no clash with the default it leaves', async () => {
+    const r = await runCli(['inject'], {
+      env: env({ WEBHOOK_LISTEN: '[::]:9090', OPS_LISTEN: undefined, OPS_LISTN: '127.0.0.1:9091' }),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('OPS_LISTN: unknown variable; did you mean OPS_LISTEN?');
+    expect(r.stderr).not.toContain('overlaps');
+  });
+
   it('values and file paths quoted in part, as text', async () => {
     const UNSHOWN = /[\p{Cc}\p{Cf}]/u;
     const values = await runCli(['inject'], {

@@ -32,7 +32,7 @@ import {
   listenSchema,
   userName,
 } from './schema';
-import { followsFromUnsound, soundParts, type StandIns } from './sound-parts';
+import { exceptFollowingUnsound, soundParts, type StandIns } from './sound-parts';
 import type { ListenAddress } from './types';
 
 const text = () =>
@@ -499,19 +499,20 @@ export function parseInjectorConfig(opts: LoadOptions): ParsedInjectorConfig {
   const meant = (source.meantByMisspelt ?? []).map((path) => ({ path, unknownKey: false }));
   if (!parsed.success) {
     const sound = soundParts(injectorSchema, raw, INJECTOR_STAND_INS);
-    const clash = (sound ? listenerIssues(sound.value, isDefault) : []).filter(
-      (issue) =>
-        sound !== undefined && !followsFromUnsound(issue, [...sound.unsound, ...meant], raw),
-    );
+    const clash = sound
+      ? exceptFollowingUnsound(
+          listenerIssues(sound.value, isDefault),
+          [...sound.unsound, ...meant],
+          raw,
+        )
+      : [];
     return {
       source,
       pair,
       issues: [...zodIssues(parsed.error, injectorSchema), ...clash, ...orphan],
     };
   }
-  const clash = listenerIssues(parsed.data, isDefault).filter(
-    (issue) => !followsFromUnsound(issue, meant, raw),
-  );
+  const clash = exceptFollowingUnsound(listenerIssues(parsed.data, isDefault), meant, raw);
   // No configuration beside a clash: the pair is then read as beside any bad key (bounded).
   if (clash.length > 0) return { source, pair, issues: [...clash, ...orphan] };
   return { source, pair, config: { ...resolve(parsed.data), names: source.names }, issues: orphan };

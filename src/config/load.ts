@@ -11,7 +11,7 @@ import {
   YAML_NAMES,
 } from './errors';
 import { isBlockAt, keysAt, rawAt } from './keys';
-import { followsFromUnsound, soundParts, type StandIns } from './sound-parts';
+import { exceptFollowingUnsound, soundParts, type StandIns } from './sound-parts';
 import { resolveConfig } from './resolve';
 import { fileSchema, type LogLevel, logLevelSchema, type ProblemParams } from './schema';
 import { nearest, unknownKeyProblem } from './suggest';
@@ -163,9 +163,7 @@ function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
     const meant = (source.meantByMisspelt ?? []).map((path) => ({ path, unknownKey: false }));
     return valueOrThrow<ProxyConfig>(
       source,
-      isIssueList(found) && meant.length > 0
-        ? found.filter((issue) => !followsFromUnsound(issue, meant, raw))
-        : found,
+      isIssueList(found) && meant.length > 0 ? exceptFollowingUnsound(found, meant, raw) : found,
     );
   }
   return valueOrThrow<ProxyConfig>(source, [
@@ -204,9 +202,7 @@ function crossKeyIssues(
   const sound = soundParts(fileSchema, raw, STAND_INS);
   if (sound === undefined) return [];
   const found = resolveConfig(sound.value, env, names, isDefault);
-  return isIssueList(found)
-    ? found.filter((issue) => !followsFromUnsound(issue, sound.unsound, raw))
-    : [];
+  return isIssueList(found) ? exceptFollowingUnsound(found, sound.unsound, raw) : [];
 }
 
 /**

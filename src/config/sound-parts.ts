@@ -135,26 +135,61 @@ function keysOf(issue: KeyIssue): KeyPath[] {
   return named;
 }
 
+/** A path as `followsFromUnsound` indexes it: `0` (an item) and `'0'` (a key) stay apart. */
+const indexKey = (path: KeyPath): string => JSON.stringify(path);
+
+/** `path` and every block above it, up to the top level (`[]`). */
+const prefixesOf = (path: KeyPath): KeyPath[] =>
+  Array.from({ length: path.length + 1 }, (_, n) => path.slice(0, n));
+
 /**
- * Whether `issue`, found on the sound parts of `raw`, may follow from a part taken out: it
- * is about that part, about a block holding it, or about a key missing from the block of an
- * unknown key.
+ * `issues`, found on the sound parts of `raw`, without those that may follow from a part
+ * taken out: about that part, about a block holding it, or about a key missing from the
+ * block of an unknown key.
  */
-export function followsFromUnsound(
-  issue: KeyIssue,
+export function exceptFollowingUnsound(
+  issues: readonly KeyIssue[],
   unsound: readonly UnsoundPart[],
   raw: unknown,
-): boolean {
-  const keys = keysOf(issue);
-  return unsound.some(({ path, unknownKey }) => {
-    if (within(path, issue.path)) return true;
-    if (!unknownKey) return keys.some((k) => within(k, path) || within(path, k));
-    const block = path.slice(0, -1);
-    return keys.some(
-      (k) =>
-        k.length > block.length &&
-        within(k, block) &&
-        rawAt(raw, k.slice(0, block.length + 1)) === undefined,
+): KeyIssue[] {
+  if (unsound.length === 0) return [...issues];
+  const follows = followsFromUnsound(unsound, raw);
+  return issues.filter((issue) => !follows(issue));
+}
+
+/**
+ * Whether an issue follows from one of `unsound`. The parts are indexed by path once, so an
+ * issue costs the length of its keys rather than the number of parts: thousands of users,
+ * each with a misspelt key, would otherwise cost each finding a pass over every user.
+ */
+function followsFromUnsound(
+  unsound: readonly UnsoundPart[],
+  raw: unknown,
+): (issue: KeyIssue) => boolean {
+  /** Every part taken out, and every block above one. */
+  const underOrAt = new Set<string>();
+  /** The parts taken out for a bad value, and every block above one. */
+  const badOrAbove = new Set<string>();
+  /** The parts taken out for a bad value. */
+  const bad = new Set<string>();
+  /** The blocks that held an unknown key. */
+  const unknownKeyBlocks = new Set<string>();
+  for (const { path, unknownKey } of unsound) {
+    for (const prefix of prefixesOf(path)) {
+      underOrAt.add(indexKey(prefix));
+      if (!unknownKey) badOrAbove.add(indexKey(prefix));
+    }
+    if (unknownKey) unknownKeyBlocks.add(indexKey(path.slice(0, -1)));
+    else bad.add(indexKey(path));
+  }
+  const touches = (k: KeyPath): boolean =>
+    badOrAbove.has(indexKey(k)) ||
+    prefixesOf(k).some(
+      (block, n) =>
+        bad.has(indexKey(block)) ||
+        (n < k.length &&
+          unknownKeyBlocks.has(indexKey(block)) &&
+          rawAt(raw, k.slice(0, n + 1)) === undefined),
     );
-  });
+  return (issue) => underOrAt.has(indexKey(issue.path)) || keysOf(issue).some(touches);
 }

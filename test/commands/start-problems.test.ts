@@ -119,24 +119,58 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   const endLine =
     "vidispine-auth-proxy: a file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit 2\n";
 
+  /** The line that names `key`'s file `path` as stuck, given up on after 0.5 s. */
+  const stuckLine = (key: string, path: string): string =>
+    `vidispine-auth-proxy: ${key}: file ${path} was not read within 0.5 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is its volume stuck?\n`;
+
+  /** `command` with alice and `env`, ended: its file `stuck` hangs, given up on after 0.5 s. */
+  const endedBesideStuck = (
+    command: string,
+    stuck: string,
+    env: NodeJS.ProcessEnv,
+  ): Promise<ChildProxy> =>
+    ended(
+      [command],
+      aliceEnv(sim.url, {
+        ...env,
+        VIDISPINE_MINT_TIMEOUT_SECONDS: '0.5',
+        ...stuckVolumeEnv(stuck),
+      }),
+    );
+
+  /**
+   * `run` with a bad key and a CA file `ca` whose read hangs (60 s allowed), once that read
+   * is under way; `env` says how the volume behaves.
+   */
+  async function waitingOnStuckCa(ca: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProxy> {
+    const proxy = ChildProxy.start(
+      ['run'],
+      aliceEnv(sim.url, {
+        TOKEN_SECONDS: 'soon',
+        VIDISPINE_CA_FILE: ca,
+        VIDISPINE_MINT_TIMEOUT_SECONDS: '60',
+        ...stuckVolumeEnv(ca),
+        ...env,
+      }),
+    );
+    children.push(proxy);
+    await proxy.waitForEvent('test_volume_stuck');
+    return proxy;
+  }
+
   it.each(['run', 'check'])(
     '%s says the bad keys, then names the stuck CA file by its key, and ends',
     async (command) => {
       const ca = stuckFile('ca.pem');
-      const proxy = await ended(
-        [command],
-        aliceEnv(sim.url, {
-          TOKEN_SECONDS: 'soon',
-          VIDISPINE_CA_FILE: ca,
-          VIDISPINE_MINT_TIMEOUT_SECONDS: '0.5',
-          ...stuckVolumeEnv(ca),
-        }),
-      );
+      const proxy = await endedBesideStuck(command, ca, {
+        TOKEN_SECONDS: 'soon',
+        VIDISPINE_CA_FILE: ca,
+      });
       expect(await proxy.exited).toEqual({ code: null, signal: 'SIGTERM' });
       expect(proxy.stderr).toBe(
         'vidispine-auth-proxy: configuration error\n' +
           '  TOKEN_SECONDS: must be a positive integer\n' +
-          `vidispine-auth-proxy: VIDISPINE_CA_FILE: file ${ca} was not read within 0.5 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is its volume stuck?\n` +
+          stuckLine('VIDISPINE_CA_FILE', ca) +
           endLine,
       );
       expect(proxy.lines.map((l) => l.event)).toEqual(['test_volume_stuck']);
@@ -147,21 +181,16 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   it('run says a secret file that cannot be used, then names the stuck CA file', async () => {
     const ca = stuckFile('ca.pem');
     const missing = tempFolder('missing-secret').path('password');
-    const proxy = await ended(
-      ['run'],
-      aliceEnv(sim.url, {
-        VIDISPINE_PASSWORD: undefined,
-        VIDISPINE_PASSWORD_FILE: missing,
-        VIDISPINE_CA_FILE: ca,
-        VIDISPINE_MINT_TIMEOUT_SECONDS: '0.5',
-        ...stuckVolumeEnv(ca),
-      }),
-    );
+    const proxy = await endedBesideStuck('run', ca, {
+      VIDISPINE_PASSWORD: undefined,
+      VIDISPINE_PASSWORD_FILE: missing,
+      VIDISPINE_CA_FILE: ca,
+    });
     expect(await proxy.exited).toEqual({ code: null, signal: 'SIGTERM' });
     expect(proxy.stderr).toBe(
       'vidispine-auth-proxy: configuration error\n' +
         `  VIDISPINE_PASSWORD_FILE: cannot read file ${missing} (ENOENT)\n` +
-        `vidispine-auth-proxy: VIDISPINE_CA_FILE: file ${ca} was not read within 0.5 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is its volume stuck?\n` +
+        stuckLine('VIDISPINE_CA_FILE', ca) +
         endLine,
     );
   }, 30_000);
@@ -169,21 +198,16 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   it('run says a CA file that cannot be used, then names the stuck secret file', async () => {
     const password = stuckFile('password');
     const missing = tempFolder('missing-ca').path('ca.pem');
-    const proxy = await ended(
-      ['run'],
-      aliceEnv(sim.url, {
-        VIDISPINE_PASSWORD: undefined,
-        VIDISPINE_PASSWORD_FILE: password,
-        VIDISPINE_CA_FILE: missing,
-        VIDISPINE_MINT_TIMEOUT_SECONDS: '0.5',
-        ...stuckVolumeEnv(password),
-      }),
-    );
+    const proxy = await endedBesideStuck('run', password, {
+      VIDISPINE_PASSWORD: undefined,
+      VIDISPINE_PASSWORD_FILE: password,
+      VIDISPINE_CA_FILE: missing,
+    });
     expect(await proxy.exited).toEqual({ code: null, signal: 'SIGTERM' });
     expect(proxy.stderr).toBe(
       'vidispine-auth-proxy: configuration error\n' +
         `  VIDISPINE_CA_FILE: cannot read file ${missing} (ENOENT)\n` +
-        `vidispine-auth-proxy: VIDISPINE_PASSWORD_FILE: file ${password} was not read within 0.5 s (VIDISPINE_MINT_TIMEOUT_SECONDS): is its volume stuck?\n` +
+        stuckLine('VIDISPINE_PASSWORD_FILE', password) +
         endLine,
     );
   }, 30_000);
@@ -193,18 +217,7 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'run, told to stop by %s while it waits for the read, says the bad keys and ends at once by it',
     async (signal) => {
-      const ca = stuckFile('ca.pem');
-      const proxy = ChildProxy.start(
-        ['run'],
-        aliceEnv(sim.url, {
-          TOKEN_SECONDS: 'soon',
-          VIDISPINE_CA_FILE: ca,
-          VIDISPINE_MINT_TIMEOUT_SECONDS: '60',
-          ...stuckVolumeEnv(ca),
-        }),
-      );
-      children.push(proxy);
-      await proxy.waitForEvent('test_volume_stuck');
+      const proxy = await waitingOnStuckCa(stuckFile('ca.pem'));
       proxy.kill(signal);
       expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
       // Only what is known: the file was given up on by the signal, not found stuck.
@@ -218,21 +231,11 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   );
 
   it('run, told to stop while a slow read is under way, says the bad keys: exit 2', async () => {
-    const ca = stuckFile('ca.pem');
-    const proxy = ChildProxy.start(
-      ['run'],
-      aliceEnv(sim.url, {
-        TOKEN_SECONDS: 'soon',
-        VIDISPINE_CA_FILE: ca,
-        VIDISPINE_MINT_TIMEOUT_SECONDS: '60',
-        ...stuckVolumeEnv(ca),
-        // The volume answers just after the signal: the read was slow, not stuck.
-        STUCK_VOLUME_ANSWERS_ON: 'SIGTERM',
-        STUCK_VOLUME_TEXT: SECRET,
-      }),
-    );
-    children.push(proxy);
-    await proxy.waitForEvent('test_volume_stuck');
+    const proxy = await waitingOnStuckCa(stuckFile('ca.pem'), {
+      // The volume answers just after the signal: the read was slow, not stuck.
+      STUCK_VOLUME_ANSWERS_ON: 'SIGTERM',
+      STUCK_VOLUME_TEXT: SECRET,
+    });
     proxy.kill('SIGTERM');
     expect(await within(proxy.exited, 10_000)).toEqual({ code: 2, signal: null });
     expect(proxy.stderr).toBe(

@@ -117,41 +117,38 @@ describe('a client still writing its upload when the drain window ends', () => {
     return hop;
   };
 
-  async function start(drainSeconds: number): Promise<number> {
-    proxy = ChildProxy.start(['run'], {
-      ...aliceAgainst(upstreamOf().url),
-      OPS_LISTEN: 'off',
-      ACCESS_LOG: 'true',
-      SHUTDOWN_DRAIN_SECONDS: String(drainSeconds),
-    });
-    const listening = await proxy.waitForEvent('listening');
-    await proxy.waitForEvent('token_minted');
-    return (listening.listeners as { port: number }[])[0].port;
+  /**
+   * A stubborn upload to a proxy with a 1 s drain window, told to stop while the upload is
+   * under way, once the 503 went out at the window's end: from then on, the client's bytes
+   * are `AFTER`.
+   */
+  async function answeredAtWindowEnd(): Promise<{
+    running: ChildProxy;
+    u: ReturnType<typeof stubbornUploader>;
+  }> {
+    const running = runDraining(upstreamOf().url, 1);
+    proxy = running;
+    const u = stubbornUploader(await portOnceMinted(running));
+    uploader = u;
+    await until(() => sim.inFlightRequests() === 1, HANG_GUARD_MS, 'the upload to reach Vidispine');
+    running.kill('SIGTERM');
+    await running.waitFor(isAnswered);
+    // From the answer on, the client sends other bytes: none of them may go upstream.
+    u.marker.byte = AFTER;
+    return { running, u };
   }
 
   it(
     "reads the whole 503 given at the window's end once it reads, rather than a reset, and none of what it sent after reaches Vidispine",
     async () => {
-      const port = await start(1);
-      uploader = stubbornUploader(port);
-      await until(
-        () => sim.inFlightRequests() === 1,
-        HANG_GUARD_MS,
-        'the upload to reach Vidispine',
-      );
-      const running = proxy as ChildProxy;
-      running.kill('SIGTERM');
-      await running.waitFor(isAnswered);
-      // From the answer on, the client sends other bytes: none of them may go upstream.
-      uploader.marker.byte = AFTER;
-      const before = uploader.written();
-      const u = uploader;
+      const { running, u } = await answeredAtWindowEnd();
+      const before = u.written();
       // It writes 5 more chunks, then reads, within the grace the cut gives it: without, the
       // cut reset the connection at once, the next write failed, and the answer went unread.
       await until(() => u.written() >= before + 5 || u.error() !== undefined, HANG_GUARD_MS);
-      await uploader.resume();
-      expect(uploader.error()).toBeUndefined();
-      const answer = uploader.received();
+      await u.resume();
+      expect(u.error()).toBeUndefined();
+      const answer = u.received();
       expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       expect(answer).toMatch(/\r\nretry-after: 1\r\n/i);
       expect(answer).toMatch(
@@ -168,17 +165,7 @@ describe('a client still writing its upload when the drain window ends', () => {
   it(
     'does not hold the exit past the grace when the client never stops writing',
     async () => {
-      const port = await start(1);
-      uploader = stubbornUploader(port);
-      await until(
-        () => sim.inFlightRequests() === 1,
-        HANG_GUARD_MS,
-        'the upload to reach Vidispine',
-      );
-      const running = proxy as ChildProxy;
-      running.kill('SIGTERM');
-      await running.waitFor(isAnswered);
-      uploader.marker.byte = AFTER;
+      const { running } = await answeredAtWindowEnd();
       expect((await running.exited).code).toBe(0);
       const at = (step: string): number =>
         Date.parse(
@@ -212,15 +199,8 @@ describe('an upload that finishes inside the drain window', () => {
       sim = createSimulator();
       await sim.listen(0, '127.0.0.1');
       const drainSeconds = 3;
-      proxy = ChildProxy.start(['run'], {
-        ...aliceAgainst(sim.url),
-        OPS_LISTEN: 'off',
-        ACCESS_LOG: 'true',
-        SHUTDOWN_DRAIN_SECONDS: String(drainSeconds),
-      });
-      const listening = await proxy.waitForEvent('listening');
-      await proxy.waitForEvent('token_minted');
-      const port = (listening.listeners as { port: number }[])[0].port;
+      proxy = runDraining(sim.url, drainSeconds);
+      const port = await portOnceMinted(proxy);
       const size = 2 * 1024 * 1024;
       const c = net.connect(port, '127.0.0.1');
       client = c;
@@ -249,6 +229,23 @@ describe('an upload that finishes inside the drain window', () => {
     2 * HANG_GUARD_MS,
   );
 });
+
+/** `run` for alice against `upstream`, its requests logged, draining for `drainSeconds`. */
+function runDraining(upstream: string, drainSeconds: number): ChildProxy {
+  return ChildProxy.start(['run'], {
+    ...aliceAgainst(upstream),
+    OPS_LISTEN: 'off',
+    ACCESS_LOG: 'true',
+    SHUTDOWN_DRAIN_SECONDS: String(drainSeconds),
+  });
+}
+
+/** The port `proxy` listens on, once it has alice's token. */
+async function portOnceMinted(proxy: ChildProxy): Promise<number> {
+  const listening = await proxy.waitForEvent('listening');
+  await proxy.waitForEvent('token_minted');
+  return (listening.listeners as { port: number }[])[0].port;
+}
 
 function shutdownSteps(running: ChildProxy): unknown[] {
   return running.lines.filter((l) => l.event === 'shutdown').map((l) => l.step);

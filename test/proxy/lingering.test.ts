@@ -23,6 +23,16 @@ import { until } from '../support/wait';
  * A client that writes `head` and reads nothing until `resume`; `halfOpen`: one that does not
  * close its side when the server closes its own.
  */
+/** The head of a PUT of `length` bytes, refused (417) before its body is read. */
+const refusedPut = (length: number): string =>
+  `PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: ${length}\r\n\r\n`;
+
+/** A WebSocket upgrade, whole. */
+const UPGRADE =
+  'GET /APIWS/updates HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n' +
+  'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
 function pausedClient(port: number, head: string, halfOpen = false) {
   const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen });
   client.pause();
@@ -56,11 +66,7 @@ describe('a refusal that closes the connection while the body is still coming', 
 
   it('is read by a client that went on writing; what it sent after, a pipelined request too, never reaches Vidispine', async () => {
     const { h, upstream } = b;
-    const c = pausedClient(
-      h.port,
-      'PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 20000\r\n\r\n' +
-        'a'.repeat(1000),
-    );
+    const c = pausedClient(h.port, refusedPut(20000) + 'a'.repeat(1000));
     await until(() => h.observer.finished.some((f) => f.status === 417));
     // Before: the connection was closed at once; these drew a reset, and the answer was lost.
     for (let i = 0; i < 19; i += 1) await c.write('b'.repeat(1000));
@@ -81,10 +87,7 @@ describe('a drain beside a lingering close', () => {
 
   it('ends once nothing is in flight, not when a client that keeps sending lets go', async () => {
     const { h } = b;
-    const c = pausedClient(
-      h.port,
-      'PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 9000000\r\n\r\n',
-    );
+    const c = pausedClient(h.port, refusedPut(9000000));
     await until(() => h.observer.finished.some((f) => f.status === 417));
     let closed = false;
     const drained = h.listeners[0].close().then(() => (closed = true));
@@ -113,11 +116,7 @@ describe('requests pipelined during a lingering close', () => {
     };
     diagnostics.subscribe('http.server.request.start', onStart);
     try {
-      const c = pausedClient(
-        h.port,
-        'PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 10\r\n\r\n',
-        true,
-      );
+      const c = pausedClient(h.port, refusedPut(10), true);
       await until(() => h.observer.finished.some((f) => f.status === 417));
       const port = c.client.localPort;
       await c.write('0123456789');
@@ -150,9 +149,7 @@ describe('a refusal given once Node had paused the connection for the body nobod
     // More than the socket buffers hold, sent with the head: Node stops reading the
     // connection before the refusal goes. Before, it never read again: the client's write
     // stalled until the idle bound reset the connection (EPIPE), though it read the answer.
-    c.write(
-      `PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: ${size}\r\n\r\n`,
-    );
+    c.write(refusedPut(size));
     c.end(Buffer.alloc(size, 0x78));
     await closed;
     expect(failed).toBeUndefined();
@@ -166,16 +163,9 @@ describe('a WebSocket upgrade sent after a refused body', () => {
 
   it('is never forwarded, and its connection still closes', async () => {
     const { h, upstream } = b;
-    const c = pausedClient(
-      h.port,
-      'PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 10\r\n\r\n',
-    );
+    const c = pausedClient(h.port, refusedPut(10));
     await until(() => h.observer.finished.some((f) => f.status === 417));
-    await c.write(
-      '0123456789GET /APIWS/updates HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n' +
-        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
+    await c.write(`0123456789${UPGRADE}`);
     // Dropped as bytes, as everything read in the lingering close: not even parsed.
     c.client.end();
     await c.readAll();
@@ -193,13 +183,7 @@ describe('a WebSocket upgrade pipelined in the same write as a refused body', ()
 
   it('is never forwarded either', async () => {
     const { h, upstream } = b;
-    const c = pausedClient(
-      h.port,
-      'PUT /API/item HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 10\r\n\r\n' +
-        '0123456789GET /APIWS/updates HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n' +
-        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
+    const c = pausedClient(h.port, refusedPut(10) + `0123456789${UPGRADE}`);
     // Before: it reached Vidispine, though the answer before it closed the connection.
     await until(() => h.observer.started === 2);
     await c.readAll();

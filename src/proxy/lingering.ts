@@ -169,7 +169,7 @@ export class LingeringClose {
  * FIN, then what the client still sends is read and dropped until it closes or a bound is
  * reached.
  */
-export function lingerOn(socket: Socket, bounds: LingerBounds = LINGER, last?: string): void {
+export function lingerOn(socket: Socket, bounds: LingerBounds, last?: string): void {
   // Counted on the socket: Node's parser drops a body nobody read without a 'data' event.
   const state: Lingered = { startedAt: Date.now(), lastReadAt: Date.now(), read: 0 };
   const firstRead = socket.bytesRead;

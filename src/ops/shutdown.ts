@@ -379,7 +379,7 @@ export interface StartChecks<T> {
    * found before the signal came, which the next start would only find again); undefined
    * for the rest, which the signal made moot.
    */
-  readonly sayAnyway?: (err: unknown) => string | undefined;
+  readonly sayAnyway: (err: unknown) => string | undefined;
   readonly work: (stop: AbortSignal) => Promise<T>;
 }
 
@@ -397,7 +397,7 @@ export interface StartChecks<T> {
  * check of files that answer takes microseconds.
  */
 export async function beforeStart<T>(
-  checks: ((stop: AbortSignal) => Promise<T>) | StartChecks<T>,
+  { work, sayAnyway }: StartChecks<T>,
   {
     source = process,
     stuckReads = stuckSecretReads,
@@ -406,8 +406,6 @@ export async function beforeStart<T>(
     stderr = process.stderr,
   }: ProcessEnd = {},
 ): Promise<T | undefined> {
-  const { work, sayAnyway = () => undefined } =
-    typeof checks === 'function' ? { work: checks } : checks;
   const controller = new AbortController();
   let stoppedBy: string | undefined;
   const onSignal = (signal: string): void => {

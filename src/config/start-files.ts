@@ -41,9 +41,11 @@ function secretFileKey(raw: unknown, account: KeyPath): KeyPath | undefined {
   const passwords = SECRET_KEYS.map((k): KeyPath => [k]);
   const keySecrets = KEY_SECRET_KEYS.map((k): KeyPath => ['accessKey', k]);
   if (given(['accessKey']) && passwords.some(given)) return undefined;
+  // Each list is value, file, variable (`SECRET_KEYS`): the file is the second.
   const sources = given(['accessKey']) ? keySecrets : passwords;
+  const [, fileKey] = sources;
   const [only, ...more] = sources.filter(given);
-  return more.length === 0 && only === sources[1] ? [...account, ...only] : undefined;
+  return more.length === 0 && only === fileKey ? [...account, ...fileKey] : undefined;
 }
 
 /**

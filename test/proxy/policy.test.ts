@@ -340,6 +340,14 @@ describe('Location rewrite, as a URL parser reads it', () => {
   ];
   const kept = (upstream: string, location: string): Row =>
     sameForBoth(upstream, location, location);
+  /** A row's Location as given a client that named a host (`h:1`), and one that named none. */
+  const expectRewritten = (...[upstream, location, withHost, withoutHost]: Row): void => {
+    const rewrite = locationRewriter(new URL(upstream), 'http');
+    expect([rewrite(location, 'h:1'), rewrite(location, undefined)]).toEqual([
+      withHost,
+      withoutHost,
+    ]);
+  };
   const VS = 'http://vidispine:8080';
 
   it.each<Row>([
@@ -390,13 +398,7 @@ describe('Location rewrite, as a URL parser reads it', () => {
       '/.//evil.example/x',
     ],
     [VS, '//vidispine:8080/\\evil.example/x', 'http://h:1//evil.example/x', '/.//evil.example/x'],
-  ])('with %s, moves %j onto the client origin', (upstream, location, withHost, withoutHost) => {
-    const rewrite = locationRewriter(new URL(upstream), 'http');
-    expect([rewrite(location, 'h:1'), rewrite(location, undefined)]).toEqual([
-      withHost,
-      withoutHost,
-    ]);
-  });
+  ])('with %s, moves %j onto the client origin', expectRewritten);
 
   it.each<Row>([
     // Other hosts and ports, however close: never moved onto the client origin.
@@ -434,13 +436,7 @@ describe('Location rewrite, as a URL parser reads it', () => {
     kept(VS, 'http://vid ispine:8080/x'),
     kept(VS, 'http://%zz:8080/x'),
     kept(VS, 'http://'),
-  ])('with %s, keeps %j as sent', (upstream, location, withHost, withoutHost) => {
-    const rewrite = locationRewriter(new URL(upstream), 'http');
-    expect([rewrite(location, 'h:1'), rewrite(location, undefined)]).toEqual([
-      withHost,
-      withoutHost,
-    ]);
-  });
+  ])('with %s, keeps %j as sent', expectRewritten);
 
   // A path under vidispine.url's prefix is one the client reaches without it: the proxy puts
   // the prefix back in front of every path it forwards. A path outside it is no resource the
@@ -464,13 +460,7 @@ describe('Location rewrite, as a URL parser reads it', () => {
     kept(VIDI, 'Vidi/API/rel'),
     kept(VIDI, '//evil.example/Vidi/API/rel'),
     kept(VIDI, '/\\evil.example/Vidi/API/rel'),
-  ])('with %s, gives the bare path %j as %j', (upstream, location, withHost, withoutHost) => {
-    const rewrite = locationRewriter(new URL(upstream), 'http');
-    expect([rewrite(location, 'h:1'), rewrite(location, undefined)]).toEqual([
-      withHost,
-      withoutHost,
-    ]);
-  });
+  ])('with %s, gives the bare path %j as %j', expectRewritten);
 
   it('writes every moved Location so that a URL parser reads it on the client origin', () => {
     const rewrite = locationRewriter(new URL('http://vidispine:8080/vs'), 'http');
@@ -499,13 +489,7 @@ describe('Location rewrite, as a URL parser reads it', () => {
     moved(VS, utf8('http://ｖｉｄｉｓｐｉｎｅ:8080/x')),
     kept(VS, utf8('http://vidispiné:8080/x')),
     kept(VS, utf8('/é')),
-  ])('with %s, moves the bytes of %j as they came', (upstream, location, withHost, withoutHost) => {
-    const rewrite = locationRewriter(new URL(upstream), 'http');
-    expect([rewrite(location, 'h:1'), rewrite(location, undefined)]).toEqual([
-      withHost,
-      withoutHost,
-    ]);
-  });
+  ])('with %s, moves the bytes of %j as they came', expectRewritten);
 });
 
 describe('Refresh rewrite', () => {

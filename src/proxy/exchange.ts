@@ -31,7 +31,7 @@ import { readWhole, watchBodyIdle } from './body';
 import type { ForwarderOptions } from './forwarder-options';
 import type { RequestFraming } from './framing';
 import { NO_BODY, lengthFraming } from './framing';
-import { attachToken, clientResponseHeaders, isAscii } from './headers';
+import { attachToken, isAscii } from './headers';
 import type { BodyPlan } from './replay';
 import { canReplay, planBody } from './replay';
 import type { Turn } from './pipeline';
@@ -39,7 +39,7 @@ import { isSafe } from './pipeline';
 import { sendPooled } from './pooled-engine';
 import { Reply } from './reply';
 import { sendStreamed } from './streamed-engine';
-import { rewritingWithoutToken, withoutToken } from './unauthorized';
+import { clientHeadersWithoutToken } from './unauthorized';
 import { replayed, verdictOn401 } from './verdict';
 import { retriesOnFreshConnection } from './retry';
 import { authenticates } from '../vidispine/acceptance';
@@ -207,15 +207,15 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
 
   /** The answer's headers for the client. */
   clientHeaders(rawHeaders: readonly string[], status: number): string[] {
-    const headers = clientResponseHeaders(
-      rawHeaders,
-      rewritingWithoutToken(this.f.rewriteLocation, this.sentToken),
-      this.admitted.authority,
-      status,
-    );
     // An answer may quote the credential it was sent (a refusal's Reason, a front end's
     // redirect built from it): ours never reaches the client, whatever the status.
-    return withoutToken(headers, this.sentToken);
+    return clientHeadersWithoutToken(
+      rawHeaders,
+      this.f.rewriteLocation,
+      this.admitted.authority,
+      status,
+      this.sentToken,
+    );
   }
 
   /** Node refused to write Vidispine's answer head: 502 instead. */

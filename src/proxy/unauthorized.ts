@@ -5,6 +5,7 @@
  * reach a client or a log line. It is blanked out wherever it appears.
  */
 import { blankedOut, shownValue } from '../visible-text';
+import { clientResponseHeaders } from './headers';
 import type { LocationRewriter } from './location';
 
 /**
@@ -28,7 +29,7 @@ export function shownWithoutToken(text: string, token: string): string {
 }
 
 /** Response headers (name, value, name, value …) with `token` blanked out of every value. */
-export function withoutToken(headers: string[], token: string): string[] {
+function withoutToken(headers: string[], token: string): string[] {
   for (let i = 1; i < headers.length; i += 2) headers[i] = blankedOut(headers[i], token);
   return headers;
 }
@@ -40,6 +41,23 @@ export function withoutToken(headers: string[], token: string): string[] {
  * headers, after, no longer finds it. That pass stays for a token only the rewriter joins
  * (the tabs inside dropped).
  */
-export function rewritingWithoutToken(rewrite: LocationRewriter, token: string): LocationRewriter {
+function rewritingWithoutToken(rewrite: LocationRewriter, token: string): LocationRewriter {
   return (location, clientHost) => rewrite(blankedOut(location, token), clientHost);
+}
+
+/**
+ * An answer's headers for the client (`clientResponseHeaders`) without the credential it was
+ * sent, whatever the status: blanked before the Location rewrite and after it.
+ */
+export function clientHeadersWithoutToken(
+  raw: readonly string[],
+  rewriteLocation: LocationRewriter,
+  clientHost: string | undefined,
+  status: number,
+  token: string,
+): string[] {
+  return withoutToken(
+    clientResponseHeaders(raw, rewritingWithoutToken(rewriteLocation, token), clientHost, status),
+    token,
+  );
 }

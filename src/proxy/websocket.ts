@@ -25,12 +25,7 @@ import {
   upstreamErrorDetail,
 } from './errors';
 import { NO_BODY } from './framing';
-import {
-  answerHeadProblem,
-  attachToken,
-  clientResponseHeaders,
-  statusLineProblem,
-} from './headers';
+import { answerHeadProblem, attachToken, statusLineProblem } from './headers';
 import type { LocationRewriter } from './location';
 import type { HandedOver } from './handed-over';
 import { endHandedOver } from './handed-over';
@@ -44,7 +39,7 @@ import {
 } from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
-import { rewritingWithoutToken, withoutToken } from './unauthorized';
+import { clientHeadersWithoutToken } from './unauthorized';
 import { offersWebSocket } from './upgrade-offer';
 import type { Upstream } from './upstream';
 import { limitConnect, watchUpstreamBody } from './upstream';
@@ -184,13 +179,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     server: Socket,
     token: string,
   ): void {
-    const headers = withoutToken(
-      clientResponseHeaders(
-        res.rawHeaders,
-        rewritingWithoutToken(rewriteLocation, token),
-        authority,
-        101,
-      ),
+    const headers = clientHeadersWithoutToken(
+      res.rawHeaders,
+      rewriteLocation,
+      authority,
+      101,
       token,
     );
     headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
@@ -234,13 +227,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   ): void {
     const status = res.statusCode ?? 502;
     // As a plain request's answer: the credential it was sent never reaches the client.
-    const headers = withoutToken(
-      clientResponseHeaders(
-        res.rawHeaders,
-        rewritingWithoutToken(rewriteLocation, token),
-        authority,
-        status,
-      ),
+    const headers = clientHeadersWithoutToken(
+      res.rawHeaders,
+      rewriteLocation,
+      authority,
+      status,
       token,
     );
     headers.push('Connection', 'close');

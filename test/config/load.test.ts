@@ -2,13 +2,19 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { describedKeys } from '../../src/config/keys';
-import { configFromObject, loadConfig } from '../../src/config/load';
+import { configFromObject, type LoadOptions, loadConfig } from '../../src/config/load';
 import { fileSchema } from '../../src/config/schema';
 import { runCli } from '../support/cli';
 import { checkedConfigErrorOf, configErrorOf } from '../support/config-fixtures';
 import { tempFolder } from '../support/files';
 
 const { file, path: freshPath } = tempFolder('config');
+
+/** The lines of the ConfigError that loading `opts` throws, sorted. */
+const sortedProblems = (opts: LoadOptions): string[] =>
+  configErrorOf(() => loadConfig(opts))
+    .message.split('\n')
+    .sort();
 
 const ENV = {
   VIDISPINE_URL: 'http://vidispine:8080',
@@ -1042,10 +1048,7 @@ describe('empty variables', () => {
 });
 
 describe('a configuration the schema refuses: the rules across keys judge its sound parts', () => {
-  const problemsOf = (yaml: string): string[] =>
-    configErrorOf(() => loadConfig({ file: file(yaml), env: {} }))
-      .message.split('\n')
-      .sort();
+  const problemsOf = (yaml: string): string[] => sortedProblems({ file: file(yaml), env: {} });
 
   it.each([
     [
@@ -1202,10 +1205,7 @@ token: { seconds: 0 }
 });
 
 describe('a misspelt variable: what follows from the key it meant is not reported', () => {
-  const problemsOf = (env: NodeJS.ProcessEnv): string[] =>
-    configErrorOf(() => loadConfig({ env }))
-      .message.split('\n')
-      .sort();
+  const problemsOf = (env: NodeJS.ProcessEnv): string[] => sortedProblems({ env });
   const base = { VIDISPINE_URL: 'http://vidispine:8080', VIDISPINE_USER: 'alice' };
 
   it('no "has no password" beside VIDISPINE_PASWORD, and a real clash still named', () => {

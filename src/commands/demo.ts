@@ -31,9 +31,6 @@ const DEMO_NAMES = namesWith({
   'ops.listen': DEMO_OPTIONS['ops-listen'].flag,
 });
 
-const stringOption = (option: DemoOption) =>
-  ({ type: 'string', default: DEMO_OPTIONS[option].default }) as const;
-
 function curlLines(app: ProxyApp): string {
   const [alice, bob] = app.listeners.map((l) => {
     const a = l.address();
@@ -69,7 +66,7 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
   const flags = parseOptions(args, {
     listen: { type: 'string' },
     'ops-listen': { type: 'string' },
-    'simulator-listen': stringOption('simulator-listen'),
+    'simulator-listen': { type: 'string', default: DEMO_OPTIONS['simulator-listen'].default },
   });
   const listen = address('listen', flags.listen ?? DEMO_OPTIONS.listen.default);
   const opsListen = flags['ops-listen'] ?? DEMO_OPTIONS['ops-listen'].default;

@@ -132,6 +132,10 @@ function secondDocumentProblem(text: string): string {
 const UNRESOLVED_ALIAS =
   'an alias (a value starting with * is an alias) with no anchor (&…) defined before it: quote a value that starts with *';
 
+/** Not echoed: an alias's text may be a value that starts with `*`. */
+const SELF_ALIAS =
+  'an alias (*…) inside the block its anchor (&…) names, a block that would hold itself without end: write the values out instead';
+
 /** The library would throw on it when the document is read, as it does on too many aliases. */
 const BAD_MERGE = 'a merge key (<<) takes an anchored mapping (<<: *defaults) or a list of them';
 
@@ -213,9 +217,12 @@ export function readYamlFile(
     return at(e.pos[0], problemOf(e));
   });
   yaml.visit(doc, {
-    Alias: (_, alias) => {
-      if (alias.resolve(doc) === undefined)
-        problems.push(at(alias.range?.[0] ?? 0, UNRESOLVED_ALIAS));
+    Alias: (_, alias, ancestors) => {
+      const anchored = alias.resolve(doc);
+      if (anchored === undefined) problems.push(at(alias.range?.[0] ?? 0, UNRESOLVED_ALIAS));
+      // The library builds such a block as one that holds itself: every reader of it then
+      // recurses without end (`Maximum call stack size exceeded`, exit 1, no key named).
+      else if (ancestors.includes(anchored)) problems.push(at(alias.range?.[0] ?? 0, SELF_ALIAS));
     },
     Pair: (_, pair) => {
       if (!mergesMappings(doc, pair)) problems.push(at(rangeOf(pair.key), BAD_MERGE));

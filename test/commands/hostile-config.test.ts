@@ -375,6 +375,31 @@ it('a billion laughs in the YAML file exits 2, not 1', async () => {
   expect(result.stderr).toContain(`${path}: aliases (*…) that expand to too many values`);
 });
 
+it.each([
+  [
+    'check',
+    'users: &l\n  - *l\n',
+    'line 4, column 5 (users[0]): an alias (*…) inside the block its anchor (&…) names',
+  ],
+  [
+    'inject',
+    'sidecar: &s\n  image: x\n  env: *s\n',
+    'line 5, column 8 (sidecar): an alias (*…) inside the block its anchor (&…) names',
+  ],
+])(
+  '%s with an alias inside its own anchor exits 2 naming it, not 1 on a stack overflow',
+  async (command, yaml, message) => {
+    const path = join(dir, 'self-alias.yaml');
+    writeFileSync(path, `vidispine:\n  url: http://127.0.0.1:1\n${yaml}`);
+    const result = await runCli([command, '--config', path], {
+      env: { PATH: process.env.PATH },
+      timeoutMs: 10_000,
+    });
+    expect(result.stderr).toContain(`${path}: ${message}`);
+    expect(result.code).toBe(2);
+  },
+);
+
 const MERGE_OF_VALUE =
   /: line 5, column 5 \(users\[0\]\): a merge key \(<<\) takes an anchored mapping \(<<: \*defaults\) or a list of them/;
 

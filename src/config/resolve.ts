@@ -397,9 +397,10 @@ function checkListenerKeys(users: readonly RawUser[], issues: Issues): void {
         path: ['users', i, 'allowRunAs'],
         problem: (n) =>
           `no request can act as this user: give it ${n.name(listen)}, or give another user's listener a selectUserHeader that may pick it`,
-        // Any user's listener and select header may be the one that would pick this user.
-        restsOn: users.flatMap((_, j): KeyPath[] => [
-          ['users', j, 'listen'],
+        // Any user's select header may be the one that would pick this user, and the listener
+        // of a user that has one; a listener without a select header picks its own user only.
+        restsOn: users.flatMap((other, j): KeyPath[] => [
+          ...(other.selectUserHeader === undefined ? [] : [['users', j, 'listen']]),
           ['users', j, 'selectUserHeader'],
         ]),
       });

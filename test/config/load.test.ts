@@ -1185,6 +1185,21 @@ users:
       ['users[1].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)'],
     ],
     [
+      // bob has no select header: his listener, bad or not, picks no one but bob.
+      'a bad listener without a select header, beside allowRunAs no request can reach',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, password: x, allowRunAs: true }
+  - { name: bob, password: y, listen: nonsense }
+  - { name: carol, password: z, listen: 127.0.0.1:8081 }
+`,
+      [
+        'users[1].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)',
+        "users[0].allowRunAs: no request can act as this user: give it users[0].listen, or give another user's listener a selectUserHeader that may pick it",
+      ],
+    ],
+    [
       // Still said when no select header at all could pick alice.
       'allowRunAs that no request can reach, beside a bad key elsewhere',
       `

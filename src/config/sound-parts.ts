@@ -168,22 +168,18 @@ function followsFromUnsound(
 ): (issue: KeyIssue) => boolean {
   /** Every part taken out, and every block above one. */
   const underOrAt = new Set<string>();
-  /** The parts taken out for a bad value, and every block above one. */
-  const badOrAbove = new Set<string>();
   /** The parts taken out for a bad value. */
   const bad = new Set<string>();
   /** The blocks that held an unknown key. */
   const unknownKeyBlocks = new Set<string>();
   for (const { path, unknownKey } of unsound) {
-    for (const prefix of prefixesOf(path)) {
-      underOrAt.add(indexKey(prefix));
-      if (!unknownKey) badOrAbove.add(indexKey(prefix));
-    }
+    for (const prefix of prefixesOf(path)) underOrAt.add(indexKey(prefix));
     if (unknownKey) unknownKeyBlocks.add(indexKey(path.slice(0, -1)));
     else bad.add(indexKey(path));
   }
+  // A block the text names (`already used by users[0]`, `vidispine.admin or …runAs`) is
+  // named as a whole: a bad key inside it leaves the finding standing.
   const touches = (k: KeyPath): boolean =>
-    badOrAbove.has(indexKey(k)) ||
     prefixesOf(k).some(
       (block, n) =>
         bad.has(indexKey(block)) ||

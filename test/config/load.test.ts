@@ -1200,6 +1200,35 @@ users:
       ],
     ],
     [
+      // The name is what clashes: alice's bad listener has nothing to do with it.
+      'a bad listener on the first of two users of one name',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, password: x, listen: nonsense }
+  - { name: alice, password: y, listen: 127.0.0.1:8081 }
+`,
+      [
+        'users[0].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)',
+        'users[1].name: "alice" already used by users[0]',
+      ],
+    ],
+    [
+      'a bad password beside both an admin and a RunAs account',
+      `
+vidispine:
+  url: http://vidispine:8080
+  admin: { username: ad, password: [1] }
+  runAs: { username: ra, password: y }
+users:
+  - { name: alice, listen: 127.0.0.1:8080 }
+`,
+      [
+        'vidispine.admin.password: must be a string',
+        'vidispine.runAs: give vidispine.admin or vidispine.runAs, not both: one account mints for every user without a credential of its own',
+      ],
+    ],
+    [
       // Still said when no select header at all could pick alice.
       'allowRunAs that no request can reach, beside a bad key elsewhere',
       `

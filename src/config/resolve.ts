@@ -370,6 +370,8 @@ function checkListeners(
       path: ['users'],
       problem: (n) =>
         `no user has a listen address; give at least one user a data listener (${n.name(['users', 0, 'listen'])})`,
+      // Any user's listener, refused or misspelt, may be the one meant.
+      restsOn: users.map((_, i): KeyPath => ['users', i, 'listen']),
     });
   }
   if (ops !== null && typeof ops === 'object') claim(['ops', 'listen'], ops);

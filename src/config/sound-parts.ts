@@ -144,8 +144,8 @@ const prefixesOf = (path: KeyPath): KeyPath[] =>
 
 /**
  * `issues`, found on the sound parts of `raw`, without those that may follow from a part
- * taken out: about that part, about a block holding it, or about a key missing from the
- * block of an unknown key.
+ * taken out: a key they are about (their own, one their text names, one they rest on) is that
+ * part or inside it, or is missing from the block of an unknown key.
  */
 export function exceptFollowingUnsound(
   issues: readonly KeyIssue[],
@@ -166,14 +166,11 @@ function followsFromUnsound(
   unsound: readonly UnsoundPart[],
   raw: unknown,
 ): (issue: KeyIssue) => boolean {
-  /** Every part taken out, and every block above one. */
-  const underOrAt = new Set<string>();
   /** The parts taken out for a bad value. */
   const bad = new Set<string>();
   /** The blocks that held an unknown key. */
   const unknownKeyBlocks = new Set<string>();
   for (const { path, unknownKey } of unsound) {
-    for (const prefix of prefixesOf(path)) underOrAt.add(indexKey(prefix));
     if (unknownKey) unknownKeyBlocks.add(indexKey(path.slice(0, -1)));
     else bad.add(indexKey(path));
   }
@@ -187,5 +184,7 @@ function followsFromUnsound(
           unknownKeyBlocks.has(indexKey(block)) &&
           rawAt(raw, k.slice(0, n + 1)) === undefined),
     );
-  return (issue) => underOrAt.has(indexKey(issue.path)) || keysOf(issue).some(touches);
+  // A part below the finding's own block does not count: a bad token lifetime leaves "no
+  // password" and "no listener" standing (the keys a finding rests on say what it follows from).
+  return (issue) => keysOf(issue).some(touches);
 }

@@ -1229,6 +1229,40 @@ users:
       ],
     ],
     [
+      // A bad token lifetime gives alice no listener and takes none of her credentials.
+      "a bad key of a user's that its other problems do not rest on",
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, token: { seconds: x } }
+`,
+      [
+        'users[0].token.seconds: must be a positive integer',
+        'users[0]: user "alice" has no password or access key: set users[0].password, users[0].passwordFile, users[0].passwordEnv or users[0].accessKey.id, or vidispine.admin or vidispine.runAs (an account that mints its tokens)',
+        'users: no user has a listen address; give at least one user a data listener (users[0].listen)',
+      ],
+    ],
+    [
+      'a bad listener of the second user, the first without one',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, password: x }
+  - { name: bob, password: y, listen: nonsense }
+`,
+      ['users[1].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)'],
+    ],
+    [
+      'a misspelt listener of the second user, the first without one',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, password: x }
+  - { name: bob, password: y, lisen: 127.0.0.1:8080 }
+`,
+      ['users[1].lisen: unknown key; did you mean listen?'],
+    ],
+    [
       // Still said when no select header at all could pick alice.
       'allowRunAs that no request can reach, beside a bad key elsewhere',
       `

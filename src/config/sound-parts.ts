@@ -13,7 +13,8 @@
 import type * as z from 'zod';
 import type { KeyIssue, KeyNames, KeyPath } from './errors';
 import { keyPath } from './errors';
-import { rawAt } from './keys';
+import { keysAt, rawAt } from './keys';
+import { nearest } from './suggest';
 
 /** A part of the configuration taken out before the rules across keys judged the rest. */
 export interface UnsoundPart {
@@ -23,6 +24,11 @@ export interface UnsoundPart {
    * be missing because of it; what is present there is sound.
    */
   readonly unknownKey: boolean;
+  /**
+   * The key an unknown key is a slip of, as its message suggests it (`pasword` → `password`):
+   * then only that key is missing because of it.
+   */
+  readonly meant?: string;
 }
 
 /**
@@ -60,9 +66,12 @@ export function soundParts<S extends z.ZodType>(
       const path = issue.path as KeyPath;
       if (takenOut.some((part) => within(path, part))) continue;
       if (issue.code === 'unrecognized_keys') {
+        const valid = keysAt(schema, path);
         for (const k of issue.keys) {
           input = withValueAt(input, [...path, k], undefined);
-          unsound.push({ path: [...path, k], unknownKey: true });
+          // As the message reads a key that may hold a value (`password:x`): up to `:`.
+          const meant = nearest(k.split(/[:=\s]/)[0] ?? k, valid);
+          unsound.push({ path: [...path, k], unknownKey: true, meant });
         }
         continue;
       }
@@ -168,21 +177,28 @@ function followsFromUnsound(
 ): (issue: KeyIssue) => boolean {
   /** The parts taken out for a bad value. */
   const bad = new Set<string>();
-  /** The blocks that held an unknown key. */
-  const unknownKeyBlocks = new Set<string>();
-  for (const { path, unknownKey } of unsound) {
-    if (unknownKey) unknownKeyBlocks.add(indexKey(path.slice(0, -1)));
-    else bad.add(indexKey(path));
+  /** The blocks that held an unknown key, with the keys it is a slip of (undefined: any). */
+  const unknownKeyBlocks = new Map<string, Set<string | undefined>>();
+  for (const { path, unknownKey, meant } of unsound) {
+    if (!unknownKey) {
+      bad.add(indexKey(path));
+      continue;
+    }
+    const block = indexKey(path.slice(0, -1));
+    const meants = unknownKeyBlocks.get(block) ?? new Set<string | undefined>();
+    unknownKeyBlocks.set(block, meants.add(meant));
   }
+  const slipOf = (block: KeyPath, key: PropertyKey): boolean => {
+    const meants = unknownKeyBlocks.get(indexKey(block));
+    return meants !== undefined && (meants.has(undefined) || meants.has(String(key)));
+  };
   // A block the text names (`already used by users[0]`, `vidispine.admin or …runAs`) is
   // named as a whole: a bad key inside it leaves the finding standing.
   const touches = (k: KeyPath): boolean =>
     prefixesOf(k).some(
       (block, n) =>
         bad.has(indexKey(block)) ||
-        (n < k.length &&
-          unknownKeyBlocks.has(indexKey(block)) &&
-          rawAt(raw, k.slice(0, n + 1)) === undefined),
+        (n < k.length && slipOf(block, k[n] ?? '') && rawAt(raw, k.slice(0, n + 1)) === undefined),
     );
   // A part below the finding's own block does not count: a bad token lifetime leaves "no
   // password" and "no listener" standing (the keys a finding rests on say what it follows from).

@@ -1263,6 +1263,20 @@ users:
       ['users[1].lisen: unknown key; did you mean listen?'],
     ],
     [
+      // \`pasword\` is a slip of password, not of a select header that could pick bob.
+      'a misspelt password beside allowRunAs no request can reach',
+      `
+vidispine: { url: http://vidispine:8080 }
+users:
+  - { name: alice, pasword: x, listen: 127.0.0.1:8080 }
+  - { name: bob, password: y, allowRunAs: true }
+`,
+      [
+        'users[0].pasword: unknown key; did you mean password?',
+        "users[1].allowRunAs: no request can act as this user: give it users[1].listen, or give another user's listener a selectUserHeader that may pick it",
+      ],
+    ],
+    [
       // Still said when no select header at all could pick alice.
       'allowRunAs that no request can reach, beside a bad key elsewhere',
       `

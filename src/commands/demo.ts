@@ -4,9 +4,10 @@
  * password (`GET /API/token`), bob through the admin credential (`GET /API/user/bob/token`).
  */
 import type { ProxyApp } from '../app';
-import { ConfigError, type KeyPath, namesWith } from '../config/errors';
+import { ConfigError, type KeyPath, keyPath, nameIssues, namesWith } from '../config/errors';
 import { configFromObject } from '../config/load';
 import { formatListen, ListenError, listenersCollide, parseListen } from '../config/listen';
+import { listenerClash } from '../config/resolve';
 import type { ListenAddress } from '../config/types';
 import { createLogger } from '../ops/logger';
 import { createSimulator } from '../simulator';
@@ -29,7 +30,10 @@ const DEMO_NAMES = namesWith({
   'users[0].listen': DEMO_OPTIONS.listen.flag,
   'users[1].listen': `${DEMO_OPTIONS.listen.flag} (bob's listener, the port after alice's)`,
   'ops.listen': DEMO_OPTIONS['ops-listen'].flag,
+  'simulator.listen': DEMO_OPTIONS['simulator-listen'].flag,
 });
+
+const SIMULATOR_LISTEN: KeyPath = ['simulator', 'listen'];
 
 function curlLines(app: ProxyApp): string {
   const [alice, bob] = app.listeners.map((l) => {
@@ -66,18 +70,22 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
   const flags = parseOptions(args, {
     listen: { type: 'string' },
     'ops-listen': { type: 'string' },
-    'simulator-listen': { type: 'string', default: DEMO_OPTIONS['simulator-listen'].default },
+    'simulator-listen': { type: 'string' },
   });
   const listen = address('listen', flags.listen ?? DEMO_OPTIONS.listen.default);
   const opsListen = flags['ops-listen'] ?? DEMO_OPTIONS['ops-listen'].default;
-  const simulatorListen = address('simulator-listen', flags['simulator-listen']);
-  refuseSharedAddress(simulatorListen, listen, opsListen);
+  const simulatorListen = address(
+    'simulator-listen',
+    flags['simulator-listen'] ?? DEMO_OPTIONS['simulator-listen'].default,
+  );
   // A clash with an option left to its default is named at the option given (bob's listener
   // follows --listen, given or not, and is never called a default).
   const defaulted: KeyPath[] = [
     ...(flags.listen === undefined ? [['users', 0, 'listen']] : []),
     ...(flags['ops-listen'] === undefined ? [['ops', 'listen']] : []),
   ];
+  const simulatorDefaulted = flags['simulator-listen'] === undefined ? [SIMULATOR_LISTEN] : [];
+  refuseSharedAddress(simulatorListen, listen, opsListen, [...defaulted, ...simulatorDefaulted]);
 
   const simulator = createSimulator();
   // A busy port is reported (exit 1) by the option that moves it.
@@ -107,20 +115,25 @@ function refuseSharedAddress(
   simulator: ListenAddress,
   listen: ListenAddress,
   opsListen: string,
+  defaulted: readonly KeyPath[],
 ): void {
   const ops = parseListen(opsListen);
-  const taken: readonly (readonly [ListenAddress | string, string])[] = [
-    [listen, DEMO_OPTIONS.listen.flag],
-    [bobListen(listen), DEMO_NAMES.name(['users', 1, 'listen'])],
-    [ops, DEMO_OPTIONS['ops-listen'].flag],
+  const taken: readonly (readonly [KeyPath, ListenAddress | string])[] = [
+    [['users', 0, 'listen'], listen],
+    [['users', 1, 'listen'], bobListen(listen)],
+    [['ops', 'listen'], ops],
   ];
-  const clash = taken.find(([a]) => typeof a !== 'string' && listenersCollide(simulator, a));
-  if (clash !== undefined) {
-    throw new ConfigError({
-      key: DEMO_OPTIONS['simulator-listen'].flag,
-      problem: `address already used by ${clash[1]}`,
-    });
-  }
+  const clash = taken.find(([, a]) => typeof a !== 'string' && listenersCollide(simulator, a));
+  if (clash === undefined || typeof clash[1] === 'string') return;
+  // Worded as the proxy's own listeners' clashes are: at the option given, when the other
+  // is a default.
+  const isDefault = (path: KeyPath) => defaulted.some((d) => keyPath(d) === keyPath(path));
+  const issue = listenerClash(
+    { path: clash[0], address: clash[1] },
+    { path: SIMULATOR_LISTEN, address: simulator },
+    isDefault,
+  );
+  throw new ConfigError(nameIssues([issue], DEMO_NAMES));
 }
 
 /** The proxy in front of the simulator, until it is stopped. */

@@ -317,6 +317,7 @@ export interface Listener {
 const LISTENER_ROLES: Readonly<Record<string, string>> = {
   ops: 'the ops listener',
   webhook: 'the webhook listener',
+  simulator: 'the simulator',
 };
 const listenerRole = (path: KeyPath): string =>
   LISTENER_ROLES[String(path[0])] ?? 'the data listener';

@@ -113,6 +113,25 @@ describe('demo', () => {
     },
   );
 
+  it.each([
+    [
+      ['--ops-listen', '127.0.0.1:18080'],
+      "--ops-listen: 127.0.0.1:18080 overlaps the simulator's default address, 127.0.0.1:18080 (--simulator-listen): choose another port, or set --simulator-listen",
+    ],
+    [
+      ['--listen', '0.0.0.0:18080'],
+      "--listen: 0.0.0.0:18080 overlaps the simulator's default address, 127.0.0.1:18080 (--simulator-listen): choose another port, or set --simulator-listen",
+    ],
+  ])(
+    "exits 2, binding nothing, naming the option given when %j takes the simulator's default address",
+    async (args, message) => {
+      demo = ChildProxy.start(['demo', ...args], {});
+      expect((await demo.exited).code).toBe(2);
+      expect(demo.stderr).toContain(message);
+      expect(demo.stdout).toEqual([]);
+    },
+  );
+
   it('exits 2 on a bad address', async () => {
     demo = ChildProxy.start(['demo', '--listen', 'nowhere'], {});
     expect((await demo.exited).code).toBe(2);

@@ -129,7 +129,21 @@ export function configSource(opts: LoadOptions, environment: EnvironmentMapping)
 export function valueOrThrow<T>(source: ConfigSource, result: T | readonly KeyIssue[]): T {
   if (!isIssueList(result) && source.early.length === 0) return result;
   const issues = isIssueList(result) ? result : [];
-  throw new ConfigError([...source.early, ...nameIssues(issues, source.names)]);
+  throw new ConfigError(onceEach([...source.early, ...nameIssues(issues, source.names)]));
+}
+
+/**
+ * Each problem once: a rule run per user finds a shared key's problem once per user (the
+ * top-level margin against the top-level lifetime), each copy resting on that user's keys.
+ */
+function onceEach(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter(({ key, problem }) => {
+    const line = `${key}: ${problem}`;
+    if (seen.has(line)) return false;
+    seen.add(line);
+    return true;
+  });
 }
 
 function isIssueList<T>(result: T | readonly KeyIssue[]): result is readonly KeyIssue[] {

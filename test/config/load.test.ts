@@ -946,6 +946,21 @@ users:
   });
 });
 
+it('a top-level margin above half the lifetime is named once, however many users it applies to', () => {
+  const yaml = `
+vidispine: { url: http://vidispine:8080 }
+token: { seconds: 60, safetyMarginSeconds: 40 }
+users:
+  - { name: alice, password: x, listen: 127.0.0.1:8080 }
+  - { name: bob, password: y, listen: 127.0.0.1:8081 }
+  - { name: carol, password: z, listen: 127.0.0.1:8082 }
+`;
+  const lines = configErrorOf(() => loadConfig({ file: file(yaml), env: {} })).message.split('\n');
+  expect(lines).toEqual([
+    'token.safetyMarginSeconds: must be at most half the token lifetime (30 s of 60 s)',
+  ]);
+});
+
 describe('listeners on one port that the kernel keeps apart', () => {
   // IPv4's wildcard and one IPv6 address are two sockets, bound side by side; the IPv6
   // wildcard takes IPv4 too, so it does clash with any IPv4 address.

@@ -91,9 +91,10 @@ export interface DataListener {
    */
   drain(): void;
   /**
-   * Stop accepting and let every in-flight request finish, however long it takes, and every
-   * lingering close end; then end what is left (idle keep-alive connections, WebSocket
-   * tunnels) and release the upstream pool. Resolves once the listener is closed and every
+   * Stop accepting and let every in-flight request finish, however long it takes; give the
+   * connections still in their lingering close `CUT_ANSWER_GRACE_MS` to be closed by their
+   * clients; then end what is left (idle keep-alive connections, WebSocket tunnels) and
+   * release the upstream pool. Resolves once the listener is closed and every
    * request is accounted for. The caller owns any deadline: see `destroy`.
    */
   close(): Promise<void>;

@@ -48,6 +48,9 @@ import { authenticates } from '../vidispine/acceptance';
 const SHUTTING_DOWN_UNSENT =
   'the proxy is shutting down: the request was not sent whole to Vidispine';
 
+/** The shutdown's 503 to a request Vidispine never had: retry it soon, on a new connection. */
+const RETRY_ELSEWHERE = { 'Retry-After': '1', Connection: 'close' } as const;
+
 /**
  * One admitted request, step by step:
  * 1. `arrived`: a body to hold starts being read, before the request's turn comes;
@@ -382,10 +385,12 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       // Nothing went upstream yet: a plain 503 says so, where a reset would leave the client
       // guessing whether the request was done.
       this.tokenWait.abort();
-      sendPlain(this.res, 503, noTokenMessage(this.user, 'the proxy is shutting down'), {
-        'Retry-After': '1',
-        Connection: 'close',
-      });
+      sendPlain(
+        this.res,
+        503,
+        noTokenMessage(this.user, 'the proxy is shutting down'),
+        RETRY_ELSEWHERE,
+      );
       return false;
     }
     if (this.res.headersSent) {
@@ -413,7 +418,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
     // Answered, the exchange is not let go (`over`): its wait for Vidispine's 100 ends here.
     this.abortUpstream();
     this.req.unpipe();
-    sendPlain(this.res, 503, SHUTTING_DOWN_UNSENT, { 'Retry-After': '1', Connection: 'close' });
+    sendPlain(this.res, 503, SHUTTING_DOWN_UNSENT, RETRY_ELSEWHERE);
     // Answered, the request is no longer Node's to close with its connection: closed here,
     // its body's idle timer (`watchBodyIdle`) stops too.
     this.req.socket.once('close', () => this.req.destroy());

@@ -6,7 +6,7 @@
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { tempFolder } from '../support/files';
-import { mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
+import { stuckFile, stuckVolumeEnv, within } from '../support/stuck-files';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -113,9 +113,6 @@ it('reads the secret file of an account with an empty accessKey block, beside a 
 }, 30_000);
 
 describe('a file whose volume hangs, beside bad configuration', () => {
-  /** A file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
-  const stuckFile = (name: string): string => mkfifo(tempFolder('stuck-beside').path(name));
-
   const endLine =
     "vidispine-auth-proxy: a file's read is stuck in its volume and Node.js would wait for it before exiting: ending by SIGTERM instead of exit 2\n";
 
@@ -161,7 +158,7 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   it.each(['run', 'check'])(
     '%s says the bad keys, then names the stuck CA file by its key, and ends',
     async (command) => {
-      const ca = stuckFile('ca.pem');
+      const ca = stuckFile('stuck-beside', 'ca.pem');
       const proxy = await endedBesideStuck(command, ca, {
         TOKEN_SECONDS: 'soon',
         VIDISPINE_CA_FILE: ca,
@@ -179,7 +176,7 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   );
 
   it('run says a secret file that cannot be used, then names the stuck CA file', async () => {
-    const ca = stuckFile('ca.pem');
+    const ca = stuckFile('stuck-beside', 'ca.pem');
     const missing = tempFolder('missing-secret').path('password');
     const proxy = await endedBesideStuck('run', ca, {
       VIDISPINE_PASSWORD: undefined,
@@ -196,7 +193,7 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   }, 30_000);
 
   it('run says a CA file that cannot be used, then names the stuck secret file', async () => {
-    const password = stuckFile('password');
+    const password = stuckFile('stuck-beside', 'password');
     const missing = tempFolder('missing-ca').path('ca.pem');
     const proxy = await endedBesideStuck('run', password, {
       VIDISPINE_PASSWORD: undefined,
@@ -217,7 +214,7 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'run, told to stop by %s while it waits for the read, says the bad keys and ends at once by it',
     async (signal) => {
-      const proxy = await waitingOnStuckCa(stuckFile('ca.pem'));
+      const proxy = await waitingOnStuckCa(stuckFile('stuck-beside', 'ca.pem'));
       proxy.kill(signal);
       expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal });
       // Only what is known: the file was given up on by the signal, not found stuck.
@@ -231,7 +228,7 @@ describe('a file whose volume hangs, beside bad configuration', () => {
   );
 
   it('run, told to stop while a slow read is under way, says the bad keys: exit 2', async () => {
-    const proxy = await waitingOnStuckCa(stuckFile('ca.pem'), {
+    const proxy = await waitingOnStuckCa(stuckFile('stuck-beside', 'ca.pem'), {
       // The volume answers just after the signal: the read was slow, not stuck.
       STUCK_VOLUME_ANSWERS_ON: 'SIGTERM',
       STUCK_VOLUME_TEXT: SECRET,

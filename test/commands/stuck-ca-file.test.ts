@@ -12,7 +12,7 @@ import { createTestCa } from '../support/certificates';
 import { tempFolder } from '../support/files';
 import { call } from '../support/http';
 import { startHttpsFront } from '../support/https-front';
-import { expectEndedWhileStuck, mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
+import { expectEndedWhileStuck, stuckFile, stuckVolumeEnv, within } from '../support/stuck-files';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -23,13 +23,6 @@ afterAll(() => sim.close());
 
 const children: ChildProxy[] = [];
 afterEach(() => children.splice(0).forEach((child) => child.kill()));
-
-/** A CA file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
-function stuckCaFile(): string {
-  const path = tempFolder('stuck-ca').path('ca.pem');
-  mkfifo(path);
-  return path;
-}
 
 const stuckEnv = (path: string, timeout: string): NodeJS.ProcessEnv =>
   aliceEnv(sim.url, {
@@ -42,7 +35,7 @@ describe('a CA file whose volume hangs from the start', () => {
   it.each(['check', 'run'])(
     '%s gives up at the mint timeout, naming the key and the file, and ends',
     async (command) => {
-      const path = stuckCaFile();
+      const path = stuckFile('stuck-ca', 'ca.pem');
       const proxy = ChildProxy.start([command], stuckEnv(path, '0.5'));
       children.push(proxy);
       expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal: 'SIGTERM' });
@@ -59,7 +52,7 @@ describe('a CA file whose volume hangs from the start', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'run, told to stop by %s while it waits for the read, ends at once by it',
     async (signal) => {
-      const path = stuckCaFile();
+      const path = stuckFile('stuck-ca', 'ca.pem');
       const proxy = ChildProxy.start(['run'], stuckEnv(path, '60'));
       children.push(proxy);
       await expectEndedWhileStuck(proxy, signal);

@@ -12,8 +12,7 @@ import { createInterface } from 'node:readline';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { ChildProxy } from '../support/child-proxy';
 import { CLI } from '../support/cli';
-import { tempFolder } from '../support/files';
-import { expectEndedWhileStuck, mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
+import { expectEndedWhileStuck, stuckFile, stuckVolumeEnv, within } from '../support/stuck-files';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -25,13 +24,6 @@ afterAll(() => sim.close());
 const children: ChildProxy[] = [];
 afterEach(() => children.splice(0).forEach((child) => child.kill()));
 
-/** A configuration file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
-function stuckConfigFile(): string {
-  const path = tempFolder('stuck-config').path('config.yaml');
-  mkfifo(path);
-  return path;
-}
-
 describe('a configuration file whose volume hangs from the start', () => {
   it.each([
     ['run', 'SIGTERM'],
@@ -41,7 +33,7 @@ describe('a configuration file whose volume hangs from the start', () => {
   ] as const)(
     '%s, told to stop by %s while it waits for the read, ends by it',
     async (command, signal) => {
-      const path = stuckConfigFile();
+      const path = stuckFile('stuck-config', 'config.yaml');
       const proxy = ChildProxy.start([command, '--config', path], {
         ...stuckVolumeEnv(path),
       });
@@ -59,7 +51,7 @@ describe('a configuration file whose volume is slow at the start', () => {
   ] as const)(
     '%s, told to stop by %s while the read is under way, ends with exit 0 once it comes back',
     async (command, signal) => {
-      const path = stuckConfigFile();
+      const path = stuckFile('stuck-config', 'config.yaml');
       const proxy = ChildProxy.start([command, '--config', path], {
         ...stuckVolumeEnv(path),
         // The volume answers just after the signal: the read was slow, not stuck.

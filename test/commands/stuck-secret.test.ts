@@ -10,7 +10,13 @@ import { createSimulator, type Simulator } from '../../src/simulator';
 import { execveOf } from '../../src/ops/signals';
 import { aliceEnv, ChildProxy, pid1Unavailable } from '../support/child-proxy';
 import { tempFolder } from '../support/files';
-import { expectEndedWhileStuck, mkfifo, stuckVolumeEnv, within } from '../support/stuck-files';
+import {
+  expectEndedWhileStuck,
+  mkfifo,
+  stuckFile,
+  stuckVolumeEnv,
+  within,
+} from '../support/stuck-files';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -206,13 +212,6 @@ describe("Node's pool threads, which DNS lookups and file reads share", () => {
 });
 
 describe('a secret file whose volume hangs from the start', () => {
-  /** A secret file that hangs when opened: a FIFO no one writes to, as the preload opens it. */
-  function stuckFile(): string {
-    const path = tempFolder('stuck-at-start').path('password');
-    mkfifo(path);
-    return path;
-  }
-
   const stuckEnv = (path: string, timeout: string): NodeJS.ProcessEnv =>
     aliceEnv(sim.url, {
       VIDISPINE_PASSWORD: undefined,
@@ -233,7 +232,7 @@ describe('a secret file whose volume hangs from the start', () => {
   it.each(['check', 'run'])(
     '%s gives up at the mint timeout, naming the file, and ends',
     async (command) => {
-      const path = stuckFile();
+      const path = stuckFile('stuck-at-start', 'password');
       const proxy = ChildProxy.start([command], stuckEnv(path, '0.5'));
       children.push(proxy);
       await proxy.waitForEvent('test_volume_stuck');
@@ -248,7 +247,7 @@ describe('a secret file whose volume hangs from the start', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'run, told to stop by %s while it waits for the read, ends at once by it',
     async (signal) => {
-      const path = stuckFile();
+      const path = stuckFile('stuck-at-start', 'password');
       const proxy = ChildProxy.start(['run'], stuckEnv(path, '60'));
       children.push(proxy);
       await expectEndedWhileStuck(proxy, signal);
@@ -277,8 +276,7 @@ describe('as PID 1, as in the image', () => {
   ] as const)(
     'run, told to stop by %s while a secret read hangs at start, ends at once with %i',
     async (signal, code) => {
-      const path = tempFolder('stuck-pid1').path('password');
-      mkfifo(path);
+      const path = stuckFile('stuck-pid1', 'password');
       const proxy = ChildProxy.start(
         ['run'],
         aliceEnv(sim.url, {

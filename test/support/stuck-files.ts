@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { ChildProxy } from './child-proxy';
+import { tempFolder } from './files';
 
 const PRELOAD = join(__dirname, 'stuck-volume.cjs');
 
@@ -18,6 +19,11 @@ export function stuckVolumeEnv(...paths: string[]): NodeJS.ProcessEnv {
 export function mkfifo(path: string): string {
   execFileSync('mkfifo', [path]);
   return path;
+}
+
+/** A fresh path after `name` in a new temporary folder `folder`, made a FIFO no one writes to. */
+export function stuckFile(folder: string, name: string): string {
+  return mkfifo(tempFolder(folder).path(name));
 }
 
 /** What `promise` settled to, or 'still running' once `ms` have passed (a bound, not a sleep). */

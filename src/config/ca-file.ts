@@ -6,10 +6,9 @@
  * connection to Vidispine verifies against (`trustedCas`): the file is not read again.
  */
 import { X509Certificate } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { shownValue } from '../visible-text';
 import { ConfigError } from './errors';
+import { readRegularFile } from './regular-file';
 import { SecretVolumeError, startReadBound } from './secret-files';
 import { readFileUntil } from './secrets';
 import type { StartFiles } from './types';
@@ -37,20 +36,6 @@ export function caFileProblems(file: string, pem: string): string[] {
 class NotRegularError extends Error {}
 
 /**
- * The file's bytes; opening never waits for a writer, and only a regular file (or a symbolic
- * link to one) is read: a device such as /dev/zero never ends, and read whole it fills memory.
- */
-async function readCa(file: string): Promise<Buffer> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    if (!(await handle.stat()).isFile()) throw new NotRegularError();
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
  * The bytes of `vidispine.caFile`, read within `vidispine.mintTimeoutSeconds` or until `stop`
  * aborts; undefined when no file is named. Throws a `ConfigError` naming the key for a file
  * that cannot be read or holds no usable certificate, a `SecretVolumeError` for one not read
@@ -69,7 +54,7 @@ export async function readCaFile(
   try {
     ca = await readFileUntil(
       file,
-      () => readCa(file),
+      () => readRegularFile(file, () => new NotRegularError()),
       signal,
       (how) =>
         new SecretVolumeError(

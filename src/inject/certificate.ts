@@ -7,19 +7,11 @@
  * is reported and the one in use stays until a good pair appears.
  */
 import { shownValue } from '../visible-text';
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  openSync,
-  readFileSync,
-  watch,
-  type FSWatcher,
-} from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { OPEN_NONBLOCKING, readRegularFile } from '../config/regular-file';
 import { looksLikeFilePath, readFileUntil } from '../config/secrets';
 
 /**
@@ -93,7 +85,7 @@ export class CertificateUnreadError extends Error {
 function read(file: string): Buffer {
   let fd: number;
   try {
-    fd = openSync(file, OPEN_FLAGS);
+    fd = openSync(file, OPEN_NONBLOCKING);
   } catch (err) {
     throw cannotRead(file, err);
   }
@@ -106,8 +98,6 @@ function read(file: string): Buffer {
     closeSync(fd);
   }
 }
-
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 function notRegular(file: string): CertificateError {
   return new CertificateError(
@@ -125,17 +115,13 @@ function notRegular(file: string): CertificateError {
  * while serving stay synchronous: a Secret volume is in memory.
  */
 async function readUntil(file: string, stop: AbortSignal): Promise<Buffer> {
-  const readRegular = async (): Promise<Buffer> => {
-    const handle = await open(file, OPEN_FLAGS);
-    try {
-      if (!(await handle.stat()).isFile()) throw notRegular(file);
-      return await handle.readFile();
-    } finally {
-      await handle.close();
-    }
-  };
   try {
-    return await readFileUntil(file, readRegular, stop, () => new CertificateUnreadError(file));
+    return await readFileUntil(
+      file,
+      () => readRegularFile(file, () => notRegular(file)),
+      stop,
+      () => new CertificateUnreadError(file),
+    );
   } catch (err) {
     if (stop.aborted || err instanceof CertificateError) throw err;
     throw cannotRead(file, err);

@@ -9,7 +9,7 @@ import { shownValue } from '../visible-text';
 import * as z from 'zod';
 import { alternatives, type KeyIssue, type KeyNames, type KeyPath, type Problem } from './errors';
 import { environmentMapping } from './env';
-import { key, keyValueAt } from './keys';
+import { key, keyValueAt, rawAt } from './keys';
 import { listenersCollide } from './listen';
 import {
   type ConfigSource,
@@ -547,11 +547,8 @@ function listenerIssues(raw: Raw, isDefault: (path: KeyPath) => boolean): KeyIss
  * no CA while the setting said otherwise (a pod's annotation is refused the same way).
  */
 function orphanCaKey(raw: unknown, names: KeyNames): KeyIssue[] {
-  const sidecar =
-    typeof raw === 'object' && raw !== null && 'sidecar' in raw ? raw.sidecar : undefined;
-  if (typeof sidecar !== 'object' || sidecar === null) return [];
-  if (!('vidispineCaKey' in sidecar) || sidecar.vidispineCaKey === undefined) return [];
-  if ('vidispineCa' in sidecar && sidecar.vidispineCa !== undefined) return [];
+  if (rawAt(raw, ['sidecar', 'vidispineCaKey']) === undefined) return [];
+  if (rawAt(raw, ['sidecar', 'vidispineCa']) !== undefined) return [];
   return [
     {
       path: ['sidecar', 'vidispineCaKey'],

@@ -16,6 +16,7 @@ import {
   configSource,
   defaultedIn,
   type LoadOptions,
+  misspeltParts,
   valueOrThrow,
   withoutEmptyBlocks,
   withLogLevelOverride,
@@ -496,7 +497,7 @@ export function parseInjectorConfig(opts: LoadOptions): ParsedInjectorConfig {
   // Read as written, so it is named beside the schema's problems rather than after them.
   const orphan = orphanCaKey(raw, source.names);
   // A misspelt variable's key (`OPS_LISTN`) is left to its default: no clash with that.
-  const meant = (source.meantByMisspelt ?? []).map((path) => ({ path, unknownKey: false }));
+  const meant = misspeltParts(source);
   if (!parsed.success) {
     const sound = soundParts(injectorSchema, raw, INJECTOR_STAND_INS);
     const clash = sound

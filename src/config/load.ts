@@ -11,7 +11,7 @@ import {
   YAML_NAMES,
 } from './errors';
 import { isBlockAt, keysAt, rawAt } from './keys';
-import { exceptFollowingUnsound, soundParts, type StandIns } from './sound-parts';
+import { exceptFollowingUnsound, soundParts, type StandIns, type UnsoundPart } from './sound-parts';
 import { resolveConfig } from './resolve';
 import { fileSchema, type LogLevel, logLevelSchema, type ProblemParams } from './schema';
 import { nearest, unknownKeyProblem } from './suggest';
@@ -174,7 +174,7 @@ function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
   const parsed = fileSchema.safeParse(raw, { reportInput: true, jitless: true });
   if (parsed.success) {
     const found = resolveConfig(parsed.data, env, source.names, isDefault);
-    const meant = (source.meantByMisspelt ?? []).map((path) => ({ path, unknownKey: false }));
+    const meant = misspeltParts(source);
     return valueOrThrow<ProxyConfig>(
       source,
       isIssueList(found) && meant.length > 0 ? exceptFollowingUnsound(found, meant, raw) : found,
@@ -184,6 +184,14 @@ function validate(source: ConfigSource, env: NodeJS.ProcessEnv): ProxyConfig {
     ...zodIssues(parsed.error, fileSchema),
     ...crossKeyIssues(raw, env, source.names, isDefault),
   ]);
+}
+
+/**
+ * The keys misspelt variables were meant for, as parts left to their default: what follows
+ * from their absence repeats the misspelling, already named (`exceptFollowingUnsound`).
+ */
+export function misspeltParts(source: ConfigSource): UnsoundPart[] {
+  return (source.meantByMisspelt ?? []).map((path) => ({ path, unknownKey: false }));
 }
 
 /** Whether a key of `raw` (read from `source`) holds a default rather than a value given. */

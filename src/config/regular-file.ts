@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /**
@@ -20,5 +20,19 @@ export async function readRegularFile(file: string, notRegular: () => Error): Pr
     return await handle.readFile();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * `readRegularFile` on the calling thread, for a configuration built in code, whose files are
+ * read when it is used (`trustedCas`).
+ */
+export function readRegularFileSync(file: string, notRegular: () => Error): Buffer {
+  const fd = openSync(file, OPEN_NONBLOCKING);
+  try {
+    if (!fstatSync(fd).isFile()) throw notRegular();
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

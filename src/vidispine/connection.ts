@@ -3,12 +3,13 @@
  * open them: the token requests (`transport.ts`) and the forwarded requests
  * (`proxy/upstream.ts`).
  */
-import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { caFileProblems } from '../config/ca-file';
+import { readRegularFileSync } from '../config/regular-file';
 import type { VidispineConfig } from '../config/types';
+import { shownValue } from '../visible-text';
 
 /** The path of `vidispine.url` that goes before `/API/…` (`''` for the bare origin). */
 export function pathPrefix(url: URL): string {
@@ -35,10 +36,14 @@ export function requestFor(url: URL): typeof http.request {
  * every connection would then fail as one the CA does not cover.
  */
 function readCa(caFile: string): Buffer {
+  const notRegular = new Error(
+    `vidispine.caFile: ${shownValue(caFile)} is not a regular file (a FIFO, device or directory is never read)`,
+  );
   let ca: Buffer;
   try {
-    ca = readFileSync(caFile);
+    ca = readRegularFileSync(caFile, () => notRegular);
   } catch (err) {
+    if (err === notRegular) throw err;
     const code = errorCode(err) ?? 'unreadable';
     throw new Error(`vidispine.caFile ${caFile} cannot be read (${code})`);
   }

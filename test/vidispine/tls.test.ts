@@ -132,3 +132,25 @@ it.each([
   }
   expect(thrown).toEqual(new Error(`vidispine.caFile: ${problem(file)}`));
 });
+
+// Read synchronously when the transport is made: a FIFO would hold the thread until something
+// wrote to it, and a device such as /dev/zero, never ending, would fill memory.
+it.each([
+  [
+    'a FIFO',
+    () => {
+      const fifo = join(dir, 'ca.fifo');
+      execFileSync('mkfifo', [fifo]);
+      return fifo;
+    },
+  ],
+  ['a device', () => '/dev/zero'],
+  ['a folder', () => dir],
+])('refuses a CA file that is %s unread when the transport is made', (_, file) => {
+  const path = file();
+  expect(() => createTransport({ url, caFile: path }).close()).toThrow(
+    new Error(
+      `vidispine.caFile: ${path} is not a regular file (a FIFO, device or directory is never read)`,
+    ),
+  );
+});

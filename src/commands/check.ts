@@ -24,7 +24,10 @@ export interface CheckRow {
   readonly credential: string;
   readonly endpoint: string;
   readonly lifetime: string;
-  /** `ok`, or the failure reason and what to do, plus warnings. Never a token or password. */
+  /**
+   * `ok` or `error: ` and the failure reason with what to do (a note after `ok: `), plus
+   * warnings. Never a token or password.
+   */
   readonly result: string;
   readonly ok: boolean;
 }
@@ -71,7 +74,7 @@ async function checkUser(
       `warning: ${user.token.seconds} s is above Vidispine's default userTokenMaxInterval (${DEFAULT_MAX_SECONDS} s); unless the server's userTokenMaxInterval was raised or "${user.name}" has _administrator, the token is refused (400) or silently shorter`,
     );
   }
-  const row = (ok: boolean, result: string): CheckRow => {
+  const row = (ok: boolean, detail?: string): CheckRow => {
     // Read after the mint: the endpoint the store actually used, or the one that failed.
     const status = store.status().find((s) => s.user === user.name);
     const endpoint = ok ? status?.endpoint : (status?.lastError?.endpoint ?? status?.endpoint);
@@ -81,7 +84,7 @@ async function checkUser(
       endpoint: endpoint ? mintRequestLine(endpoint, user.name) : '—',
       lifetime: `${user.token.seconds} s${user.token.autoRefresh ? ', autoRefresh' : ''}`,
       ok,
-      result: [result, ...notes].join('; '),
+      result: [resultWord(ok, detail), ...notes].join('; '),
     };
   };
   let token: string;
@@ -97,7 +100,7 @@ async function checkUser(
     if (name !== user.name) {
       return row(false, `token works but belongs to "${visibleText(name, SHOWN_NAME_LIMIT)}"`);
     }
-    return row(true, 'ok');
+    return row(true);
   } catch (err) {
     // A server without the route cannot say whose the token is; the mint itself worked.
     if (err instanceof WhoamiError && whoamiAbsent(err.status)) {
@@ -105,6 +108,16 @@ async function checkUser(
     }
     return row(false, `whoami failed: ${messageOf(err)}`);
   }
+}
+
+/**
+ * The column's first word is `ok` or `error`, whatever follows, so a script (or an eye
+ * running down the column) tells a working user from a failing one without knowing every
+ * failure class.
+ */
+function resultWord(ok: boolean, detail: string | undefined): string {
+  if (!ok) return `error: ${detail ?? 'failed'}`;
+  return detail === undefined ? 'ok' : `ok: ${detail}`;
 }
 
 function login(credential: Credential): string {

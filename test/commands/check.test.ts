@@ -137,7 +137,7 @@ users:
   const result = await runCli(['check', '-c', path], { env: { PATH: process.env.PATH } });
   expect(result.code).toBe(1);
   expect(result.stdout).toMatch(
-    /^alice\s+password\s+GET \/API\/token\s+60 s\s+unauthorized: Vidispine rejected the password of user "alice"/m,
+    /^alice\s+password\s+GET \/API\/token\s+60 s\s+error: unauthorized: Vidispine rejected the password of user "alice"/m,
   );
   expect(result.stdout).toMatch(/^bob\s+.*\s+ok$/m);
   expect(result.stdout).toContain('1 of 2 users failed');
@@ -171,7 +171,7 @@ it('exits 1 when Vidispine cannot be reached', async () => {
   });
   expect(result.code).toBe(1);
   expect(result.stdout).toContain(
-    `network: cannot reach Vidispine at http://127.0.0.1:${port} (ECONNREFUSED)`,
+    `error: network: cannot reach Vidispine at http://127.0.0.1:${port} (ECONNREFUSED)`,
   );
 });
 
@@ -371,7 +371,7 @@ describe('servers without GET /API/whoami', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(
         new RegExp(
-          `^alice\\s+password\\s+GET /API/token\\s+60 s\\s+token minted; not checked: GET /API/whoami answered ${status}$`,
+          `^alice\\s+password\\s+GET /API/token\\s+60 s\\s+ok: token minted; not checked: GET /API/whoami answered ${status}$`,
           'm',
         ),
       );
@@ -383,7 +383,7 @@ describe('servers without GET /API/whoami', () => {
     const result = await checkWith(status);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(
-      new RegExp(`^alice\\s+.*whoami failed: GET /API/whoami answered ${status}$`, 'm'),
+      new RegExp(`^alice\\s+.*\\s+error: whoami failed: GET /API/whoami answered ${status}$`, 'm'),
     );
     expect(result.stdout).toContain('1 of 1 user failed');
   });

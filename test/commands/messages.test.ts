@@ -343,7 +343,7 @@ describe('check', () => {
     const result = await runCli(['check'], { env: envOnly(alice('not-the-password')) });
     expect(result.code).toBe(1);
     expect(resultColumn(result.stdout)).toBe(
-      'unauthorized: Vidispine rejected the password of user "alice" (in VIDISPINE_PASSWORD): check it (HTTP 401 to GET /API/token)',
+      'error: unauthorized: Vidispine rejected the password of user "alice" (in VIDISPINE_PASSWORD): check it (HTTP 401 to GET /API/token)',
     );
     expect(result.stdout.trimEnd().split('\n').pop()).toBe(`1 of 1 user failed against ${sim.url}`);
     expect(result.stdout).not.toContain('not-the-password');
@@ -362,7 +362,7 @@ describe('check', () => {
     );
     expect(result.code).toBe(1);
     expect(resultColumn(result.stdout)).toBe(
-      `unauthorized: Vidispine rejected the password of user "alice" (in file ${secret} (users[0].passwordFile)): check it (HTTP 401 to GET /API/token)`,
+      `error: unauthorized: Vidispine rejected the password of user "alice" (in file ${secret} (users[0].passwordFile)): check it (HTTP 401 to GET /API/token)`,
     );
   });
 
@@ -370,7 +370,7 @@ describe('check', () => {
     const env = envOnly({ ...alice('alice-password'), VIDISPINE_URL: `${sim.url}/vidispine` });
     const result = await runCli(['check'], { env });
     expect(resultColumn(result.stdout)).toBe(
-      `not_found: Vidispine has neither GET /API/token nor GET /API/user/{user}/token under ${sim.url}/vidispine: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404 to GET /API/user/alice/token)`,
+      `error: not_found: Vidispine has neither GET /API/token nor GET /API/user/{user}/token under ${sim.url}/vidispine: is VIDISPINE_URL the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404 to GET /API/user/alice/token)`,
     );
     // The summary names the URL as configured, path included: that is the mistake to see.
     expect(result.stdout.trimEnd().split('\n').pop()).toBe(
@@ -386,7 +386,7 @@ describe('check', () => {
       { env: envOnly({}) },
     );
     expect(resultColumn(fromFile.stdout)).toBe(
-      `not_found: Vidispine has neither GET /API/token nor GET /API/user/{user}/token under ${sim.url}/vidispine: is vidispine.url the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404 to GET /API/user/alice/token)`,
+      `error: not_found: Vidispine has neither GET /API/token nor GET /API/user/{user}/token under ${sim.url}/vidispine: is vidispine.url the server root, without /API (e.g. http://vidispine:8080)? (HTTP 404 to GET /API/user/alice/token)`,
     );
   });
 });

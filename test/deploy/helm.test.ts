@@ -283,6 +283,21 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       );
     });
 
+    it('rolls the gateway whenever the configuration its ConfigMap holds changes, not only config', () => {
+      // The proxy reads its file once: a ConfigMap changed under an unchanged pod template
+      // would leave every pod on the old configuration until it happens to restart.
+      const withCaKey = (caKey: string): Rendered =>
+        renderChart(helm, CHART, [join(EXAMPLES, 'multi-user.yaml')], {
+          set: [...WITH_IMAGE, 'vidispine.ca=configmap/media-ca', `vidispine.caKey=${caKey}`],
+        });
+      const [before, after] = [withCaKey('ca.crt'), withCaKey('bundle.pem')].map(({ objects }) => ({
+        config: at(only(objects, 'ConfigMap'), 'data', 'config.yaml'),
+        pod: at(only(objects, 'Deployment'), 'spec', 'template'),
+      }));
+      expect(after?.config).not.toEqual(before?.config);
+      expect(after?.pod).not.toEqual(before?.pod);
+    });
+
     it('mints through the admin credential when the user has no password key', () => {
       const { objects } = renderChart(helm, CHART, [join(EXAMPLES, 'admin-minted.yaml')], {
         set: WITH_IMAGE,

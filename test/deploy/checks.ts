@@ -131,7 +131,11 @@ function configFileText(
   const cm = objects.find(
     (o) => o.kind === 'ConfigMap' && o.metadata.name === at(volume, 'configMap', 'name'),
   );
-  const text = at(cm, 'data', path.slice(String(mount?.mountPath).length + 1));
+  // A volume with items projects those keys alone, each at its own path.
+  const file = path.slice(String(mount?.mountPath).length + 1);
+  const items = at(volume, 'configMap', 'items');
+  const key = items === undefined ? file : records(items).find((item) => item.path === file)?.key;
+  const text = typeof key === 'string' ? at(cm, 'data', key) : undefined;
   if (typeof text !== 'string') throw new Error(`CONFIG_FILE ${path} is not backed by a ConfigMap`);
   return text;
 }

@@ -20,6 +20,7 @@ import {
   ROOT,
   Rendered,
   at,
+  byKind,
   records,
   renderAppWithSidecar,
   renderKustomization,
@@ -371,6 +372,22 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
         ?.shutdown;
     expect(shutdown({ drainSeconds: 10 })).toEqual({ delaySeconds: 0, drainSeconds: 10 });
     expect(shutdown({ delaySeconds: 2 })).toEqual({ delaySeconds: 2, drainSeconds: 30 });
+  });
+
+  it("rolls the app's pods when the YAML config changes, which the app's template cannot see", () => {
+    // The proxy reads its file once, and the app's chart renders the pod template: without
+    // a change there, `helm upgrade` updates the ConfigMap and restarts nothing.
+    const [before, after] = [{}, { token: { seconds: 300 } }].map((more) => {
+      const { objects } = configSidecar('127.0.0.1:8080', '', more);
+      expect(appConfigProblems(objects)).toEqual([]);
+      const [proxy] = proxyContainers(objects);
+      return {
+        config: proxy?.configText,
+        pod: at(byKind(objects, 'Deployment')[0], 'spec', 'template'),
+      };
+    });
+    expect(after?.config).not.toEqual(before?.config);
+    expect(after?.pod).not.toEqual(before?.pod);
   });
 
   it("trusts vidispine.ca with a YAML config, mounted into the sidecar alone as the config's caFile", () => {

@@ -80,6 +80,21 @@ containers have exited, and no one is left to send it requests.
 {{- toYaml (merge (deepCopy .values.config) $chart) -}}
 {{- end -}}
 
+{{/*
+The name of the configuration file in the container, under /etc/vidispine-auth-proxy: the
+ConfigMap's config.yaml. In the sidecar template it is named after the file's hash: the
+proxy reads the file once, the app's chart renders the pod template and cannot hash the
+ConfigMap into it as the gateway's does (checksum/config), and a changed name there is what
+makes `helm upgrade` roll the app's pods onto a changed configuration.
+*/}}
+{{- define "vidispine-auth-proxy.configFileName" -}}
+{{- if .sidecar -}}
+{{- printf "config-%s.yaml" (include "vidispine-auth-proxy.configYaml" . | sha256sum | trunc 16) -}}
+{{- else -}}
+config.yaml
+{{- end -}}
+{{- end -}}
+
 {{/* Where the chart mounts the ConfigMap or Secret of vidispine.ca. */}}
 {{- define "vidispine-auth-proxy.caDir" -}}
 /etc/vidispine-auth-proxy-ca
@@ -258,7 +273,7 @@ sidecar.resources instead of the gateway's resources).
   env:
     {{- if $v.config }}
     - name: CONFIG_FILE
-      value: /etc/vidispine-auth-proxy/config.yaml
+      value: {{ printf "/etc/vidispine-auth-proxy/%s" (include "vidispine-auth-proxy.configFileName" .) | quote }}
     {{- else }}
     - name: VIDISPINE_URL
       value: {{ include "vidispine-auth-proxy.envValue" (required "vidispine.url is required" $v.vidispine.url) }}
@@ -399,6 +414,11 @@ The pod volumes the container above mounts, plus extraVolumes (sidecar.extraVolu
 - name: vidispine-auth-proxy-config
   configMap:
     name: {{ include "vidispine-auth-proxy.configMapName" . }}
+    {{- if .sidecar }}
+    items:
+      - key: config.yaml
+        path: {{ include "vidispine-auth-proxy.configFileName" . }}
+    {{- end }}
 {{- end }}
 {{- with (include "vidispine-auth-proxy.own" (merge (dict "key" "extraVolumes") .) | fromJson).list }}
 {{ toYaml . }}

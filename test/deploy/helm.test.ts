@@ -1032,6 +1032,50 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(r.status).not.toBe(0);
       expect(r.stderr).toContain(message);
     });
+
+    // The gateway's and the webhook's own: any resource name (ephemeral-storage, a
+    // hugepage size), each a quantity, refused before the API server would refuse the pod.
+    it.each(['resources', 'injector.resources'])(
+      '%s: a quantity Kubernetes refuses is refused, naming it; others are taken',
+      (path) => {
+        const values = (resources: Record<string, unknown>): string => {
+          const file = join(dir, `${path}-${JSON.stringify(resources).replace(/\W+/g, '-')}.yaml`);
+          const tree = path === 'resources' ? { resources } : { injector: { resources } };
+          writeFileSync(
+            file,
+            stringify({ ...tree, injector: { enabled: true, ...tree.injector } }),
+          );
+          return file;
+        };
+        const run = (resources: Record<string, unknown>) =>
+          runTool(helm.bin, [
+            'template',
+            'vap',
+            CHART,
+            ...valuesArgs([values(resources)], WITH_IMAGE),
+          ]);
+        for (const quantity of ['1KB', '-1', '1 Gi', 'ten']) {
+          const r = run({ requests: { memory: quantity }, limits: { memory: '512Mi' } });
+          expect(r.status).not.toBe(0);
+          expect(r.stderr).toMatch(
+            new RegExp(`${path.replace('.', '[./]')}[./]requests[./]memory`),
+          );
+        }
+        const above = run({ requests: { memory: '1Gi' }, limits: { memory: '512Mi' } });
+        expect(above.status).not.toBe(0);
+        expect(above.stderr).toContain(
+          `${path}.requests.memory: 1Gi is above the memory limit 512Mi (${path}.limits.memory)`,
+        );
+        const given = {
+          requests: { cpu: '10m', memory: '96Mi', 'ephemeral-storage': '64Mi' },
+          limits: { cpu: '', memory: '256Mi', 'ephemeral-storage': '1Gi', 'hugepages-2Mi': 0 },
+        };
+        const taken = run(given);
+        expect(taken).toMatchObject({ status: 0, stderr: '' });
+        // "" is none, which Kubernetes would refuse as a quantity.
+        expect(taken.stdout).not.toMatch(/cpu: ""/);
+      },
+    );
   });
 
   describe('sidecar named template, included by an application chart', () => {

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parse as parseYaml, stringify } from 'yaml';
 import type { ProxyConfig } from '../../src/config/types';
 import { appConfigProblems, appConfigs } from './app-config';
 import {
@@ -124,6 +125,41 @@ describe('deploy/base (gateway)', () => {
     const proxy = at(spec, 'containers', 0);
     const mount = records(at(proxy, 'volumeMounts')).find((m) => m.name === secretVolume?.name);
     expect(envOf(proxy).VIDISPINE_PASSWORD_FILE).toBe(`${String(mount?.mountPath)}/password`);
+  });
+
+  it('rolls its pods when an overlay changes its environment, which the pods read at start', () => {
+    // The overlay deploy/base/kustomization.yaml asks for: a patch of the ConfigMap.
+    const dir = mkdtempSync(join(tmpdir(), 'vap-base-overlay-'));
+    try {
+      const [before, after] = [{}, { VIDISPINE_USER: 'ingest' }].map((data) => {
+        writeFileSync(
+          join(dir, 'kustomization.yaml'),
+          stringify({
+            resources: [relative(dir, join(DEPLOY, 'base'))],
+            patches: [
+              {
+                patch: stringify({
+                  apiVersion: 'v1',
+                  kind: 'ConfigMap',
+                  metadata: { name: 'vidispine-auth-proxy' },
+                  data,
+                }),
+              },
+            ],
+          }),
+        );
+        const { objects } = renderKustomization(dir);
+        const [proxy] = proxyContainers(objects);
+        return {
+          user: proxy?.env.get('VIDISPINE_USER')?.value,
+          pod: at(only(objects, 'Deployment'), 'spec', 'template'),
+        };
+      });
+      expect([before?.user, after?.user]).toEqual(['proxy', 'ingest']);
+      expect(after?.pod).not.toEqual(before?.pod);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets only labelled clients reach the data port, and reaches only Vidispine and DNS', () => {

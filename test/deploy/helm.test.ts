@@ -7,6 +7,7 @@ import { appConfigProblems, appConfigs } from './app-config';
 import {
   drainEvictions,
   gatewayContainer,
+  matches,
   networkPolicyProblems,
   secretProblems,
   secretReadProblems,
@@ -282,6 +283,46 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         /\/etc\/vidispine-auth-proxy-ca\/bundle\.pem$/,
       );
     });
+
+    it.each<[string, string[]]>([
+      ['default values', []],
+      ['a release named otherwise, with nameOverride', ['nameOverride=vap-gw']],
+    ])(
+      'spreads the gateway replicas over nodes by default (%s), as deploy/base does',
+      (_what, set) => {
+        // Two replicas and a PDB do not keep the gateway up through a node's loss if the
+        // scheduler put both on that node.
+        const { objects } = renderChart(helm, CHART, [], {
+          release: 'shop',
+          set: [...WITH_IMAGE, ...set],
+        });
+        const pod = at(only(objects, 'Deployment'), 'spec', 'template');
+        const spread = records(at(pod, 'spec', 'topologySpreadConstraints')).filter(
+          (c) =>
+            c.topologyKey === 'kubernetes.io/hostname' &&
+            matches(at(pod, 'metadata', 'labels'), at(c, 'labelSelector', 'matchLabels')) &&
+            Object.keys(Object(at(c, 'labelSelector', 'matchLabels'))).includes(
+              'app.kubernetes.io/instance',
+            ),
+        );
+        expect(spread).toEqual([
+          expect.objectContaining({ maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway' }),
+        ]);
+        // An empty list is none, for clusters that place pods otherwise.
+        const none = renderChart(helm, CHART, [], {
+          set: [...WITH_IMAGE, ...set, 'topologySpreadConstraints=null'],
+        });
+        expect(
+          at(
+            only(none.objects, 'Deployment'),
+            'spec',
+            'template',
+            'spec',
+            'topologySpreadConstraints',
+          ),
+        ).toBeUndefined();
+      },
+    );
 
     it('rolls the gateway whenever the configuration its ConfigMap holds changes, not only config', () => {
       // The proxy reads its file once: a ConfigMap changed under an unchanged pod template

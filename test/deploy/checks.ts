@@ -289,6 +289,44 @@ export const matches = (labels: unknown, selector: unknown): boolean =>
   isRecord(selector) &&
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
+const ZONE = 'topology.kubernetes.io/zone';
+
+/**
+ * Why a pod template's replicas would not prefer different zones where nodes have zones.
+ * kube-scheduler's built-in spreading, over nodes and zones, applies only to a pod with no
+ * topologySpreadConstraints of its own; and a zone among those would leave every node
+ * without a zone label unscored, in a cluster without zones no spreading at all. So a pod
+ * with constraints needs a preferred anti-affinity on the zone, selecting its own labels.
+ */
+export function zoneSpreadProblems(template: unknown): string[] {
+  const constraints = records(at(template, 'spec', 'topologySpreadConstraints'));
+  if (constraints.some((c) => c.topologyKey === ZONE))
+    return [`a ${ZONE} spread constraint: nodes without that label go unscored`];
+  if (constraints.length === 0) return [];
+  const labels = at(template, 'metadata', 'labels');
+  const terms = records(
+    at(
+      template,
+      'spec',
+      'affinity',
+      'podAntiAffinity',
+      'preferredDuringSchedulingIgnoredDuringExecution',
+    ),
+  );
+  const zone = terms.some(
+    (t) =>
+      at(t, 'podAffinityTerm', 'topologyKey') === ZONE &&
+      matches(labels, at(t, 'podAffinityTerm', 'labelSelector', 'matchLabels')),
+  );
+  return zone
+    ? []
+    : [
+        `spread constraints (${constraints.map((c) => String(c.topologyKey)).join(', ')}) ` +
+          `turn off the scheduler's zone spreading, and no preferred anti-affinity on ${ZONE} ` +
+          `selects the pod's labels`,
+      ];
+}
+
 /**
  * Wherever NetworkPolicy is enforced, a Service port that no ingress rule admits is
  * unreachable. Every port of every Service must be admitted (by name or by number, as the

@@ -12,6 +12,7 @@ import {
   secretProblems,
   secretReadProblems,
   workloadProblems,
+  zoneSpreadProblems,
 } from './checks';
 import { METRIC_NAMES } from './contract';
 import { promqlSeriesNames, metricFamily } from './dashboard';
@@ -62,6 +63,11 @@ function extraEnvNames(valuesFiles: readonly string[]): string[] {
 // No public image exists, so the chart requires the repository a user pushed theirs to.
 const IMAGE = 'registry.example.com/vidispine-auth-proxy';
 const WITH_IMAGE = [`image.repository=${IMAGE}`];
+// A user's own node affinity, which a default pod anti-affinity must not displace.
+const NODE_AFFINITY = [
+  'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool',
+  'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists',
+];
 
 const renders: [string, string[]][] = [
   ['default values', []],
@@ -319,6 +325,48 @@ describe.each(HELMS)('$name', (helm: Helm) => {
             'template',
             'spec',
             'topologySpreadConstraints',
+          ),
+        ).toBeUndefined();
+      },
+    );
+
+    it.each<[string, string[]]>([
+      ['default values', []],
+      ['nameOverride and a node affinity', ['nameOverride=vap-gw', ...NODE_AFFINITY]],
+    ])(
+      'keeps the gateway replicas apart by zone too, where nodes have zones (%s)',
+      (_what, set) => {
+        // A pod with topologySpreadConstraints of its own loses the scheduler's built-in
+        // spreading, over zones as well as nodes: the zone preference must be the chart's.
+        const { objects } = renderChart(helm, CHART, [], {
+          release: 'shop',
+          set: [...WITH_IMAGE, ...set],
+        });
+        const pod = at(only(objects, 'Deployment'), 'spec', 'template');
+        expect(zoneSpreadProblems(pod)).toEqual([]);
+        // Of this release's gateway alone.
+        const antiAffinity = at(pod, 'spec', 'affinity', 'podAntiAffinity');
+        expect(
+          records(at(antiAffinity, 'preferredDuringSchedulingIgnoredDuringExecution')).map((t) =>
+            at(t, 'podAffinityTerm', 'labelSelector', 'matchLabels', 'app.kubernetes.io/instance'),
+          ),
+        ).toEqual(['shop']);
+        // A node affinity of the user's is kept beside it.
+        expect(at(pod, 'spec', 'affinity', 'nodeAffinity') !== undefined).toBe(
+          set.includes(NODE_AFFINITY[0] as string),
+        );
+        // null is none, as for topologySpreadConstraints.
+        const none = renderChart(helm, CHART, [], {
+          set: [...WITH_IMAGE, ...set, 'affinity.podAntiAffinity=null'],
+        });
+        expect(
+          at(
+            only(none.objects, 'Deployment'),
+            'spec',
+            'template',
+            'spec',
+            'affinity',
+            'podAntiAffinity',
           ),
         ).toBeUndefined();
       },

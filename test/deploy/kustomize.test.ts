@@ -11,6 +11,7 @@ import {
   secretProblems,
   secretReadProblems,
   workloadProblems,
+  zoneSpreadProblems,
 } from './checks';
 import { CREDENTIAL_COMPONENTS, type CredentialComponent } from './contract';
 import { DASHBOARD_PATH } from './dashboard';
@@ -125,6 +126,16 @@ describe('deploy/base (gateway)', () => {
     const proxy = at(spec, 'containers', 0);
     const mount = records(at(proxy, 'volumeMounts')).find((m) => m.name === secretVolume?.name);
     expect(envOf(proxy).VIDISPINE_PASSWORD_FILE).toBe(`${String(mount?.mountPath)}/password`);
+  });
+
+  it('keeps its replicas apart by node and, where nodes have zones, by zone', () => {
+    // Its spread constraint over nodes turns off the scheduler's built-in spreading, which
+    // is over zones too.
+    const pod = at(only(render('base').objects, 'Deployment'), 'spec', 'template');
+    expect(records(at(pod, 'spec', 'topologySpreadConstraints')).map((c) => c.topologyKey)).toEqual(
+      ['kubernetes.io/hostname'],
+    );
+    expect(zoneSpreadProblems(pod)).toEqual([]);
   });
 
   it('rolls its pods when an overlay changes its environment, which the pods read at start', () => {

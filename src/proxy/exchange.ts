@@ -206,6 +206,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
     this.upstreamReq = attempt;
     this.sentAt = this.f.store.now();
     this.unreported = true;
+    if (this.authenticated) this.f.store.sent(this.user, this.sentToken, this.sentAt);
   }
 
   /** The answer's headers for the client. */
@@ -300,7 +301,9 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
     this.upstreamReq = undefined;
     // undici checks the request before it goes out, as `node:http` does when it is made.
     if (isUnsendableRequest(err)) {
-      this.unreported = false;
+      // Never sent, so it pushed nothing; told as an attempt without an answer all the same,
+      // which ends it in the token model.
+      this.tellStoreNoAnswer();
       this.sendOwn(400, `request cannot be forwarded: ${err.message}`);
       return;
     }

@@ -285,6 +285,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const tellStore = (status: number | undefined): void => {
       if (authenticates(u.path)) store.answered(user, lease.value, sentAt, status);
     };
+    if (authenticates(u.path)) store.sent(user, lease.value, sentAt);
     let stage: AttemptStage = 'sent';
     limitConnect(upstreamReq, upstream.connectTimeoutMs);
     upstreamReq.on('timeout', () => upstreamReq.destroy(new UpstreamTimeoutError('response')));
@@ -319,6 +320,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       if (problem !== undefined) {
         server.destroy();
         stage = 'retired';
+        tellStore(undefined);
         failed(user, client, new UpstreamProtocolError(problem), lease.value);
         return;
       }

@@ -75,7 +75,11 @@ export class CheckRunner {
 
   private async run(slot: UserSlot, held: HeldToken, pending: PendingCheck): Promise<TokenCheck> {
     const sentAt = this.clock.now();
+    // Vidispine may take the token for the check, and push its expiry, before a request
+    // answered while the check runs: the check is in flight like a request.
+    held.inFlight?.add(sentAt);
     const result = await this.ask(held.value);
+    held.inFlight?.remove(sentAt);
     if (held.check === pending) held.check = undefined;
     if (this.stopping.aborted) return 'unknown';
     this.settle(slot, held, result, {

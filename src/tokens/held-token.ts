@@ -6,6 +6,7 @@ import {
   type SlidingRules,
   type SlidingState,
 } from './sliding-expiry';
+import { InFlightSends } from './in-flight';
 import type { MintedToken, TokenCheck } from './types';
 
 /** One token as the store knows it. Mutable: autoRefresh pushes move its expiry. */
@@ -22,6 +23,8 @@ export interface HeldToken {
   usableUntil: number;
   renewAt: number;
   sliding: SlidingState | null;
+  /** Requests (and checks) with an autoRefresh token still in flight; null otherwise. */
+  readonly inFlight: InFlightSends | null;
   revoked: boolean;
   /** Send time of the latest request or check Vidispine accepted this token for. */
   aliveAt: number;
@@ -70,6 +73,7 @@ export function heldFromMint(
     usableUntil: 0,
     renewAt: 0,
     sliding: autoRefresh ? mintedSliding(token.sentAt, receivedAt, lifetimeMs) : null,
+    inFlight: autoRefresh ? new InFlightSends() : null,
     revoked: false,
     aliveAt: token.sentAt,
     proven: false,
@@ -126,7 +130,7 @@ export function markAlive(held: HeldToken, sentAt: number): void {
 
 /**
  * An accepted request sent at `sentAt` and answered at `now` may have pushed an autoRefresh
- * expiry. Returns the new state when the modelled expiry moved (the caller sets the life
+ * expiry (counted from the earliest send still `inFlight`, this one's already removed). Returns the new state when the modelled expiry moved (the caller sets the life
  * anew from it), undefined otherwise.
  */
 export function slideExpiry(
@@ -136,7 +140,7 @@ export function slideExpiry(
   rules: SlidingRules,
 ): SlidingState | undefined {
   if (held.sliding === null || held.revoked) return undefined;
-  const next = observeSliding(held.sliding, sentAt, now, rules);
+  const next = observeSliding(held.sliding, sentAt, now, rules, held.inFlight?.earliest());
   if (next === held.sliding) return undefined;
   held.sliding = next;
   return next.expiresAt === held.expiresAt ? undefined : next;

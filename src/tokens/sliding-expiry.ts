@@ -8,7 +8,10 @@
  * - a push is possible when r ≥ earliestPossibleLastPush + interval; it is not counted, but it
  *   widens what we know about the last push, because a possible push can suppress a later one.
  * When a certain push follows possible ones, the last push lies somewhere from the earliest
- * possible one on; the expiry is counted from there.
+ * possible one on; the expiry is counted from there. So it is when requests sent before it are
+ * still in flight: Vidispine may have taken one of them first, and its push held this one's
+ * back (a slow request pushes at 12 s; a quick one sent at 20 s and answered first pushes
+ * nothing: the token dies at 72 s, not 80 s).
  */
 export interface SlidingState {
   /** Modelled expiry (epoch ms), a lower bound of the server's. */
@@ -41,7 +44,8 @@ export function mintedSliding(
 }
 
 /**
- * A request with the token, sent at `sentAt`, answered (not 401) at `receivedAt`.
+ * A request with the token, sent at `sentAt`, answered (not 401) at `receivedAt`, while other
+ * requests with it, the earliest sent at `inFlightFrom`, are still in flight.
  * Returns the same object when nothing changed, so the hot path allocates nothing.
  */
 export function observeSliding(
@@ -49,9 +53,14 @@ export function observeSliding(
   sentAt: number,
   receivedAt: number,
   { lifetimeMs, intervalMs }: SlidingRules,
+  inFlightFrom: number = sentAt,
 ): SlidingState {
   if (sentAt >= state.lastPushBy + intervalMs) {
-    const from = Math.min(state.possible?.from ?? sentAt, sentAt);
+    // A push that kept this request from pushing came within the interval before Vidispine
+    // took it, so never before `sentAt - intervalMs`: a request in flight for minutes costs
+    // no more than that.
+    const inFlight = Math.max(inFlightFrom, sentAt - intervalMs);
+    const from = Math.min(state.possible?.from ?? sentAt, sentAt, inFlight);
     const by = Math.max(state.possible?.by ?? receivedAt, receivedAt);
     return {
       expiresAt: Math.max(state.expiresAt, from + lifetimeMs),

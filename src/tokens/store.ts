@@ -141,9 +141,17 @@ class LruTokenStore implements TokenStore {
     return { user, value: held.value, usableUntil: held.usableUntil };
   }
 
+  sent(user: string, tokenValue: string, sentAt: number): void {
+    this.slots
+      .get(user)
+      ?.recent.find((h) => h.value === tokenValue)
+      ?.inFlight?.add(sentAt);
+  }
+
   answered(user: string, tokenValue: string, sentAt: number, status: number | undefined): void {
     const slot = this.slots.get(user);
     const held = slot?.recent.find((h) => h.value === tokenValue);
+    held?.inFlight?.remove(sentAt);
     if (!slot || !held || sentAt >= held.expiresAt) return;
     if (status === undefined || !provesAccepted(status)) {
       this.notePossiblePush(slot, held, sentAt);
@@ -159,8 +167,9 @@ class LruTokenStore implements TokenStore {
     reason?: string,
   ): Promise<Rejection> {
     const slot = this.slots.get(user);
+    const held = slot?.recent.find((h) => h.value === tokenValue);
+    held?.inFlight?.remove(sentAt);
     if (!slot || this.stopped) return 'pass';
-    const held = slot.recent.find((h) => h.value === tokenValue);
     // Already known dead, or a newer token is held: send again with that one, no check needed.
     if (held === undefined || held.revoked || held !== slot.recent[0]) return 'replay';
     // A 401 that is the request's own (a refused RunAs) may come after Vidispine took the

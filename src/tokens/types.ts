@@ -145,6 +145,13 @@ export interface TokenStore {
   /** A usable token, minting (coalesced) when none is held; rejects with NoTokenError. */
   get(user: string, signal?: AbortSignal): Promise<TokenLease>;
   /**
+   * A request carrying this token goes, at `sentAt`, to a path where Vidispine looks at the
+   * token (`authenticates`). Until its `answered` or `rejected`, Vidispine may take it at any
+   * time and push an autoRefresh expiry, which holds back the push of a request sent later
+   * that comes back first: the expiry that request shows is counted from this send.
+   */
+  sent(user: string, tokenValue: string, sentAt: number): void;
+  /**
    * A request carrying this token, sent at `sentAt` to a path where Vidispine looks at the
    * token (`authenticates`), got an answer with this status (other than 401), or none
    * (`undefined`: reset, timed out, abandoned by its client). Only an answer that proves

@@ -264,6 +264,22 @@ describe('sliding expiry (autoRefresh)', () => {
     expect(state.expiresAt).toBe(s(76));
   });
 
+  it('counts a push from the earliest request still in flight, which may have pushed first', () => {
+    const state = mintedSliding(0, 5, 60_000);
+    // Sent at 12 s and still running when one sent at 20 s comes back: the token may die at 72 s.
+    expect(observeSliding(state, s(20), s(20) + 5, rules, s(12))).toEqual({
+      expiresAt: s(72),
+      lastPushFrom: s(12),
+      lastPushBy: s(20) + 5,
+      possible: null,
+    });
+    // One sent after it changes nothing.
+    expect(observeSliding(state, s(20), s(20) + 5, rules, s(21)).expiresAt).toBe(s(80));
+    // A push that held this one back came at most an interval before: one in flight since
+    // 12 s counts from 20 s for a request sent at 30 s.
+    expect(observeSliding(state, s(30), s(30) + 5, rules, s(12)).expiresAt).toBe(s(80));
+  });
+
   it('counts a push only when the send is an interval after the last push could have happened', () => {
     const state = mintedSliding(0, 50, 60_000);
     expect(use(state, 10.02).expiresAt).toBe(s(60));

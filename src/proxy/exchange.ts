@@ -330,6 +330,8 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
 
   /** Stop listening to a request that will not produce the client's answer. */
   retire(upstreamReq: Attempt): void {
+    // After a 401 the store has heard already; a hop's 417 is no answer of Vidispine's.
+    this.tellStoreNoAnswer();
     this.upstreamReq = undefined;
     if (this.plan === 'expect') upstreamReq.destroy();
   }
@@ -340,6 +342,8 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
     const upstreamReq = this.upstreamReq;
     this.upstreamReq = undefined;
     upstreamReq?.destroy();
+    // Its error, if any, goes unheard now (`onUpstreamError`): the attempt ends here.
+    this.tellStoreNoAnswer();
     // Answered already, the rest of the body being dropped: no answer is left to cut.
     if (this.res.writableFinished) {
       this.req.socket.destroy();

@@ -7,7 +7,7 @@
 import * as http from 'node:http';
 import { startApp, type RunningApp } from '../support/app';
 import { ManualClock } from '../support/clock';
-import { call } from '../support/http';
+import { call, openUpload } from '../support/http';
 import { until } from '../support/wait';
 
 let r: RunningApp | undefined;
@@ -57,4 +57,85 @@ it("never models an expiry later than Vidispine's when a request still in flight
   expect(modelled).toBeLessThanOrEqual(server);
   slow.destroy();
   agent.destroy();
+});
+
+describe('an attempt that ends without its answer passed on', () => {
+  const AUTO_REFRESH = {
+    name: 'alice',
+    password: 'alice-password',
+    listen: '127.0.0.1:0',
+    token: { seconds: 60, autoRefresh: true },
+  };
+
+  /**
+   * The modelled expiry, in seconds after the mint, when `attempt` ended 5 s after the mint
+   * and a GET went 25 s later: that GET's push is certain and, with nothing else in flight,
+   * counts from its own send (90 s).
+   */
+  async function expiryAfter(
+    app: RunningApp,
+    clock: ManualClock,
+    attempt: () => Promise<void>,
+  ): Promise<number> {
+    const lease = app.app.store.current('alice');
+    if (lease === undefined) throw new Error('no token for alice');
+    const mintedAt = (app.app.store.status()[0].expiresAt ?? NaN) - 60_000;
+    await clock.advance(5_000);
+    await attempt();
+    await clock.advance(25_000);
+    expect((await call(app.port(), { path: '/API/whoami' })).status).toBe(200);
+    expect(app.app.store.current('alice')?.value).toBe(lease.value);
+    return ((app.app.store.status()[0].expiresAt ?? NaN) - mintedAt) / 1000;
+  }
+
+  it('an upload cut for a stalled body (408) is no longer in flight', async () => {
+    const clock = new ManualClock(Date.now());
+    const app = await startApp({
+      clock,
+      raw: { users: [AUTO_REFRESH], proxy: { clientBodyTimeoutSeconds: 1 } },
+    });
+    r = app;
+    const seconds = await expiryAfter(app, clock, async () => {
+      // Beyond the replay buffer: the head goes to Vidispine at once, the body as it comes.
+      const upload = openUpload(app.port(), 4 * 1024 * 1024);
+      upload.req.write(Buffer.alloc(64 * 1024));
+      expect((await upload.reply).status).toBe(408);
+      upload.req.destroy();
+    });
+    // Before: 80 s, counted from 10 s before the GET, as if the upload were still in flight.
+    expect(seconds).toBe(90);
+  });
+
+  it('an upload sent again after a hop refused its Expect (417) is no longer in flight', async () => {
+    const refusing = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    refusing.on('checkContinue', (_req, res) => {
+      res.writeHead(417, { 'content-length': 0 });
+      res.end();
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const { port } = refusing.address() as { port: number };
+    try {
+      const clock = new ManualClock(Date.now());
+      const app = await startApp({
+        clock,
+        forwardTo: `http://127.0.0.1:${port}`,
+        raw: { users: [AUTO_REFRESH] },
+      });
+      r = app;
+      const seconds = await expiryAfter(app, clock, async () => {
+        const body = Buffer.alloc(2 * 1024 * 1024, 1);
+        const reply = await call(app.port(), { method: 'PUT', path: '/API/import/raw', body });
+        expect(reply.status).toBe(200);
+      });
+      // Before: 80 s, the first attempt, answered 417, still counted in flight.
+      expect(seconds).toBe(90);
+    } finally {
+      await r?.close();
+      r = undefined;
+      await new Promise((resolve) => refusing.close(resolve));
+    }
+  });
 });

@@ -776,6 +776,33 @@ describe('autoRefresh mode', () => {
     expect(s.minter('alice').calls).toBe(1);
   });
 
+  it('counts a push from a check of the token still in flight, which Vidispine may take late', async () => {
+    const s = setup([auto()]);
+    const first = await s.store.get('alice');
+    const t0 = s.clock.now();
+    await s.clock.advance(12_000);
+    // A 401 at 12 s: its check goes out at once and stays unanswered.
+    s.checker.hold(first.value);
+    const verdict = s.store.rejected('alice', first.value, s.clock.now());
+    await s.clock.advance(8_000);
+    s.store.answered('alice', first.value, s.clock.now(), 200);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 72_000);
+    // Sent 10.2 s after that answer, a certain push; but Vidispine may have taken the check
+    // at 29 s and pushed (89 s), which held this one back: counted from 20.2 s, not 30.2 s.
+    await s.clock.advance(10_200);
+    s.store.answered('alice', first.value, s.clock.now(), 200);
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 80_200);
+    s.checker.release(first.value, 'alive');
+    await expect(verdict).resolves.toBe('pass');
+    // Answered, the check holds no later push back (two pushes on: the one just after it
+    // still counts it as a possible push of its own).
+    for (let i = 0; i < 2; i++) {
+      await s.clock.advance(10_200);
+      s.store.answered('alice', first.value, s.clock.now(), 200);
+    }
+    expect(s.store.status()[0].expiresAt).toBe(t0 + 110_600);
+  });
+
   it('mints a new token before the modelled expiry once traffic stops', async () => {
     const s = setup([auto()]);
     const first = await s.store.get('alice');

@@ -5,9 +5,11 @@
  * and the token store share one manual clock.
  */
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { startApp, type RunningApp } from '../support/app';
 import { ManualClock } from '../support/clock';
 import { call, openUpload } from '../support/http';
+import { ok, startRawUpstream } from '../support/raw-upstream';
 import { until } from '../support/wait';
 
 let r: RunningApp | undefined;
@@ -59,14 +61,46 @@ it("never models an expiry later than Vidispine's when a request still in flight
   agent.destroy();
 });
 
-describe('an attempt that ends without its answer passed on', () => {
-  const AUTO_REFRESH = {
-    name: 'alice',
-    password: 'alice-password',
-    listen: '127.0.0.1:0',
-    token: { seconds: 60, autoRefresh: true },
-  };
+const AUTO_REFRESH = {
+  name: 'alice',
+  password: 'alice-password',
+  listen: '127.0.0.1:0',
+  token: { seconds: 60, autoRefresh: true },
+};
 
+const UPGRADE =
+  'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+  'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
+it('counts a WebSocket upgrade Vidispine has not answered yet as in flight', async () => {
+  // Tokens from the simulator; the upgrade waits at an upstream that never answers it.
+  const upstream = await startRawUpstream((request) =>
+    request.target.startsWith('/APIWS/') ? 'hang' : ok('alice'),
+  );
+  const client = new net.Socket();
+  try {
+    const clock = new ManualClock(Date.now());
+    const app = await startApp({ clock, forwardTo: upstream.url, raw: { users: [AUTO_REFRESH] } });
+    r = app;
+    const mintedAt = (app.app.store.status()[0].expiresAt ?? NaN) - 60_000;
+    await clock.advance(12_000);
+    client.on('error', () => undefined);
+    client.connect(app.port(), '127.0.0.1');
+    client.write(UPGRADE);
+    await upstream.received(1);
+    await clock.advance(8_000);
+    expect((await call(app.port(), { path: '/API/whoami' })).status).toBe(200);
+    // Vidispine may have taken the upgrade at 12 s and pushed: 72 s. Before: 80 s.
+    expect((app.app.store.status()[0].expiresAt ?? NaN) - mintedAt).toBe(72_000);
+  } finally {
+    client.destroy();
+    await r?.close();
+    r = undefined;
+    await upstream.close();
+  }
+});
+
+describe('an attempt that ends without its answer passed on', () => {
   /**
    * The modelled expiry, in seconds after the mint, when `attempt` ended 5 s after the mint
    * and a GET went 25 s later: that GET's push is certain and, with nothing else in flight,
@@ -104,6 +138,40 @@ describe('an attempt that ends without its answer passed on', () => {
     });
     // Before: 80 s, counted from 10 s before the GET, as if the upload were still in flight.
     expect(seconds).toBe(90);
+  });
+
+  it('a WebSocket upgrade switched to another protocol is no longer in flight', async () => {
+    const upstream = await startRawUpstream((request) =>
+      request.target.startsWith('/APIWS/')
+        ? 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n'
+        : ok('alice'),
+    );
+    try {
+      const clock = new ManualClock(Date.now());
+      const app = await startApp({
+        clock,
+        forwardTo: upstream.url,
+        raw: { users: [AUTO_REFRESH] },
+      });
+      r = app;
+      const seconds = await expiryAfter(app, clock, async () => {
+        const refused = await new Promise<string>((resolve) => {
+          const client = net.connect(app.port(), '127.0.0.1');
+          client.on('error', () => resolve(''));
+          let text = '';
+          client.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+          client.on('close', () => resolve(text));
+          client.write(UPGRADE);
+        });
+        expect(refused).toMatch(/^HTTP\/1\.1 502 /);
+      });
+      // Before: 80 s, the refused switch still counted in flight.
+      expect(seconds).toBe(90);
+    } finally {
+      await r?.close();
+      r = undefined;
+      await upstream.close();
+    }
   });
 
   it('an upload sent again after a hop refused its Expect (417) is no longer in flight', async () => {

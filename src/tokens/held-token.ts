@@ -130,8 +130,9 @@ export function markAlive(held: HeldToken, sentAt: number): void {
 
 /**
  * An accepted request sent at `sentAt` and answered at `now` may have pushed an autoRefresh
- * expiry (counted from the earliest send still `inFlight`, this one's already removed). Returns the new state when the modelled expiry moved (the caller sets the life
- * anew from it), undefined otherwise.
+ * expiry (counted from the earliest send still `inFlight`, this one's already removed).
+ * Returns the new state when the modelled expiry moved (the caller sets the life anew from
+ * it), undefined otherwise.
  */
 export function slideExpiry(
   held: HeldToken,

@@ -142,15 +142,12 @@ class LruTokenStore implements TokenStore {
   }
 
   sent(user: string, tokenValue: string, sentAt: number): void {
-    this.slots
-      .get(user)
-      ?.recent.find((h) => h.value === tokenValue)
-      ?.inFlight?.add(sentAt);
+    this.held(this.slots.get(user), tokenValue)?.inFlight?.add(sentAt);
   }
 
   answered(user: string, tokenValue: string, sentAt: number, status: number | undefined): void {
     const slot = this.slots.get(user);
-    const held = slot?.recent.find((h) => h.value === tokenValue);
+    const held = this.held(slot, tokenValue);
     held?.inFlight?.remove(sentAt);
     if (!slot || !held || sentAt >= held.expiresAt) return;
     if (status === undefined || !provesAccepted(status)) {
@@ -167,7 +164,7 @@ class LruTokenStore implements TokenStore {
     reason?: string,
   ): Promise<Rejection> {
     const slot = this.slots.get(user);
-    const held = slot?.recent.find((h) => h.value === tokenValue);
+    const held = this.held(slot, tokenValue);
     held?.inFlight?.remove(sentAt);
     if (!slot || this.stopped) return 'pass';
     // Already known dead, or a newer token is held: send again with that one, no check needed.
@@ -180,6 +177,11 @@ class LruTokenStore implements TokenStore {
     if (result === 'dead' || held.revoked) return 'replay';
     // Uncheckable, and a renewal replaced the token meanwhile: sending again costs no mint.
     return result === 'unavailable' && held !== slot.recent[0] ? 'replay' : 'pass';
+  }
+
+  /** The token of `slot` whose value a request carried, while it is among the recent ones. */
+  private held(slot: UserSlot | undefined, tokenValue: string): HeldToken | undefined {
+    return slot?.recent.find((h) => h.value === tokenValue);
   }
 
   now(): number {

@@ -87,6 +87,27 @@ describe('transfers', () => {
         ).status,
       ).toBe(400);
     });
+
+    it('reports index and size digit for digit up to a Java long, past 2^53 (JSON numbers, never rounded)', async () => {
+      const r = await get('/API/import/raw', {
+        method: 'POST',
+        headers: { ...auth(), index: '9007199254740993', size: '9223372036854775807' },
+        body: 'x',
+      });
+      expect(r.status).toBe(200);
+      expect(r.text).toContain('"index":9007199254740993,"size":9223372036854775807,"bytes":1,');
+    });
+
+    it('400 for an index or size above a Java long (2^63 − 1), as Vidispine refuses it', async () => {
+      for (const name of ['index', 'size']) {
+        const r = await get('/API/import/raw', {
+          method: 'POST',
+          headers: { ...auth(), [name]: '9223372036854775808' },
+          body: 'x',
+        });
+        expect(r.status).toBe(400);
+      }
+    });
   });
 
   describe('signed upload URL (/APInoauth/import/raw)', () => {

@@ -1,25 +1,44 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { allowBody, reject, sendJson } from '../http';
+import { allowBody, reject, sendBody } from '../http';
 import { parseRange, patternChunks } from '../pattern';
 import type { Exchange } from '../context';
 import type { ApiExchange, ApiRoute } from './types';
 
 export const SIZE_RE = /^\d+$/;
 
-function headerNumber(value: string | string[] | undefined): number | undefined | null {
+/** Vidispine reads the `index` and `size` upload headers as Java longs. */
+const JAVA_LONG_MAX = 2n ** 63n - 1n;
+
+/**
+ * The header as the integer it spells, kept as a bigint: an offset past 2^53 − 1 (9 PiB)
+ * must come back as sent, and a JavaScript number would round it. `null`: malformed.
+ */
+function headerLong(value: string | string[] | undefined): bigint | undefined | null {
   if (value === undefined) return undefined;
-  const v = Array.isArray(value) ? value[0] : value;
-  return SIZE_RE.test(v.trim()) ? Number(v.trim()) : null;
+  const v = (Array.isArray(value) ? value[0] : value).trim();
+  if (!SIZE_RE.test(v)) return null;
+  const n = BigInt(v);
+  return n <= JAVA_LONG_MAX ? n : null;
+}
+
+/** A JSON object whose bigint fields are written as the exact integers they are. */
+function jsonWithLongs(fields: Readonly<Record<string, unknown>>): string {
+  const members = Object.entries(fields).map(
+    ([name, value]) =>
+      `${JSON.stringify(name)}:${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)}`,
+  );
+  return `{${members.join(',')}}`;
 }
 
 /** Streams any size of body through SHA-256 and answers what arrived; nothing is buffered. */
 export function importRaw(ex: Exchange): void {
   const { req, res, target } = ex;
-  const index = headerNumber(req.headers.index);
-  const size = headerNumber(req.headers.size);
-  if (index === null) return reject(res, 400, 'index header must be a non-negative integer');
-  if (size === null) return reject(res, 400, 'size header must be a non-negative integer');
+  const index = headerLong(req.headers.index);
+  const size = headerLong(req.headers.size);
+  const malformed = 'header must be a non-negative integer of at most 2^63 - 1';
+  if (index === null) return reject(res, 400, `index ${malformed}`);
+  if (size === null) return reject(res, 400, `size ${malformed}`);
   const query = new URLSearchParams(target.query);
   const hash = createHash('sha256');
   let bytes = 0;
@@ -28,14 +47,19 @@ export function importRaw(ex: Exchange): void {
     hash.update(chunk);
   });
   req.once('end', () =>
-    sendJson(res, 200, {
-      transferId: query.get('transferId'),
-      filename: query.get('filename'),
-      index: index ?? null,
-      size: size ?? null,
-      bytes,
-      sha256: hash.digest('hex'),
-    }),
+    sendBody(
+      res,
+      200,
+      'application/json',
+      jsonWithLongs({
+        transferId: query.get('transferId'),
+        filename: query.get('filename'),
+        index: index ?? null,
+        size: size ?? null,
+        bytes,
+        sha256: hash.digest('hex'),
+      }),
+    ),
   );
   allowBody(res);
 }

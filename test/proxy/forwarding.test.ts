@@ -325,6 +325,67 @@ describe('responses', () => {
   });
 });
 
+it('passes a chunked body both ways without its trailer fields, byte-exact', async () => {
+  // An upstream that answers in chunks with a trailer, and records the trailers it is sent.
+  let received: { body: string; trailers: NodeJS.Dict<string>; te?: string } | undefined;
+  const upstream = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      received = {
+        body: Buffer.concat(parts).toString(),
+        trailers: req.trailers,
+        te: req.headers.te,
+      };
+      res.writeHead(200, { Trailer: 'X-Checksum', 'Content-Type': 'text/plain' });
+      res.write('abc');
+      res.write('defg');
+      res.addTrailers({ 'X-Checksum': '7' });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const { port } = upstream.address() as net.AddressInfo;
+  const app = await startApp({ forwardTo: `http://127.0.0.1:${port}` });
+  try {
+    const answer = await new Promise<{
+      body: string;
+      trailers: NodeJS.Dict<string>;
+      trailer?: string;
+    }>((resolve, reject) => {
+      const req = http.request(
+        {
+          port: app.port(),
+          method: 'POST',
+          path: '/API/import/raw',
+          headers: { te: 'trailers', trailer: 'X-Sent' },
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () =>
+            resolve({
+              body: Buffer.concat(parts).toString(),
+              trailers: res.trailers,
+              trailer: res.headers.trailer,
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.write('12');
+      req.write('345');
+      req.addTrailers({ 'X-Sent': 'yes' });
+      req.end();
+    });
+    expect(received).toEqual({ body: '12345', trailers: {}, te: undefined });
+    expect(answer).toEqual({ body: 'abcdefg', trailers: {}, trailer: undefined });
+  } finally {
+    await app.close();
+    await new Promise((resolve) => upstream.close(resolve));
+  }
+});
+
 describe('request bodies', () => {
   function sha(body: Buffer): string {
     return createHash('sha256').update(body).digest('hex');

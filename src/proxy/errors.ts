@@ -50,6 +50,10 @@ const REASON_BY_CODE: Readonly<Record<string, UpstreamErrorReason>> = {
   EAI_AGAIN: 'dns',
   EHOSTUNREACH: 'refused',
   ENETUNREACH: 'refused',
+  // OpenSSL's failed handshake (an alert, a port that answers plain HTTP) as `node:http`'s
+  // client meets it, writing the request as the handshake runs: undici's pool, which waits for
+  // the handshake, gets the `ERR_SSL_…` code of the same failure.
+  EPROTO: 'tls',
   // undici's own
   UND_ERR_SOCKET: 'reset',
   UND_ERR_CLOSED: 'reset',

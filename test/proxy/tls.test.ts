@@ -156,6 +156,45 @@ describe('a Vidispine port that accepts connections but never completes a TLS ha
   }, 15_000);
 });
 
+describe('a Vidispine port that refuses the TLS handshake', () => {
+  /** What the port writes back to the ClientHello, then closes. */
+  let answer = Buffer.alloc(0);
+  let refusing: net.Server;
+  beforeAll(async () => {
+    refusing = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.end(answer));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise((resolve) => refusing.close(resolve)));
+
+  // OpenSSL reports both as EPROTO to the client that writes the request as the handshake
+  // runs (node:http's, for requests with a body): that was "the request to Vidispine
+  // failed" and `other`, where undici's pool, for requests without one, said TLS.
+  it.each([
+    ['a handshake_failure alert', Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])],
+    ['plain HTTP', Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')],
+  ])('answers %s with 502 and reason tls, with a body or without', async (_, bytes) => {
+    answer = bytes;
+    const h = await startHarness({
+      forwardTo: `https://127.0.0.1:${(refusing.address() as net.AddressInfo).port}`,
+    });
+    try {
+      const replies = [
+        await call(h.port, { path: '/API/whoami' }),
+        await call(h.port, { method: 'PUT', path: '/API/item/VX-1/metadata', body: '{}' }),
+      ];
+      expect(replies.map((r) => [r.status, r.text])).toEqual(
+        Array(2).fill([502, 'the TLS handshake with Vidispine failed\n']),
+      );
+      expect(h.observer.upstreamErrors).toEqual(['tls', 'tls']);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment', () => {
   // Node reads the variable from the real environment: the whole proxy as a process.
   it('changes nothing: a certificate the proxy cannot verify is refused all the same', async () => {

@@ -169,6 +169,40 @@ describe('a Vidispine port that refuses the TLS handshake', () => {
   });
   afterAll(() => new Promise((resolve) => refusing.close(resolve)));
 
+  // OpenSSL's own line (`80CC53A30D7F0000:error:0A000410:SSL routines:ssl3_read_bytes:sslv3
+  // alert handshake failure:../deps/openssl/…/rec_layer_s3.c:1601:SSL alert number 40`) ran
+  // past the 200 characters of a detail, cutting off the code that names the failure.
+  it.each([
+    [
+      'a handshake_failure alert',
+      Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]),
+      // OpenSSL 3.0 (Node 20) names the alert "sslv3 alert …", OpenSSL 3.5 (Node 24) "ssl/tls alert …".
+      /^(sslv3|ssl\/tls) alert handshake failure, SSL alert number 40 \(ERR_SSL_(SSLV3|SSL\/TLS)_ALERT_HANDSHAKE_FAILURE\)$/,
+      /^write EPROTO (sslv3|ssl\/tls) alert handshake failure, SSL alert number 40$/,
+    ],
+    [
+      'plain HTTP',
+      Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'),
+      /^wrong version number \(ERR_SSL_WRONG_VERSION_NUMBER\)$/,
+      /^write EPROTO wrong version number$/,
+    ],
+  ])('logs %s as OpenSSL names it, with its code', async (_, bytes, pooled, withBody) => {
+    answer = bytes;
+    const h = await startHarness({
+      forwardTo: `https://127.0.0.1:${(refusing.address() as net.AddressInfo).port}`,
+    });
+    try {
+      await call(h.port, { path: '/API/whoami' });
+      await call(h.port, { method: 'PUT', path: '/API/item/VX-1/metadata', body: '{}' });
+      expect(h.observer.upstreamErrorDetails).toEqual([
+        expect.stringMatching(pooled),
+        expect.stringMatching(withBody),
+      ]);
+    } finally {
+      await h.close();
+    }
+  });
+
   // OpenSSL reports both as EPROTO to the client that writes the request as the handshake
   // runs (node:http's, for requests with a body): that was "the request to Vidispine
   // failed" and `other`, where undici's pool, for requests without one, said TLS.

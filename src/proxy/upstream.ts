@@ -5,7 +5,14 @@ import { TLSSocket } from 'node:tls';
 import type { Dispatcher, Pool, buildConnector as BuildConnector } from 'undici';
 import type { VidispineConfig } from '../config/types';
 import type { Trust } from '../vidispine/connection';
-import { createAgent, isSecure, pathPrefix, requestFor, trustedCas } from '../vidispine/connection';
+import {
+  createAgent,
+  isSecure,
+  pathPrefix,
+  requestFor,
+  serverName,
+  trustedCas,
+} from '../vidispine/connection';
 import { UpstreamTimeoutError } from './errors';
 
 export interface Upstream {
@@ -137,9 +144,14 @@ function createPool(
     timeout: config.connectTimeoutSeconds * 1000,
     ...trust,
   });
+  // Under the agent's name too: undici hands the connector each request's own, taken from the
+  // host as written (a trailing dot kept), over any name given to `buildConnector`.
+  const name = serverName(config.url);
+  const named: BuildConnector.connector = (options, callback) =>
+    connect({ ...options, ...name }, callback);
   return new undici.Pool(config.url.origin, {
     connections: config.maxSockets,
-    connect: watch(connect),
+    connect: watch(named),
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { caFileProblems } from '../config/ca-file';
 import { readRegularFileSync } from '../config/regular-file';
@@ -78,10 +79,22 @@ export function trustedCas(vidispine: Pick<VidispineConfig, 'url' | 'caFile' | '
   return { rejectUnauthorized: true, ca: [...rootCertificates, ca ?? readCa(caFile)] };
 }
 
+/**
+ * The name a TLS connection to `url` sends in SNI and verifies the certificate against: its
+ * host without the trailing dot of a fully qualified name (`vidispine.media.svc.cluster.local.`),
+ * which RFC 6066 §3 leaves out of SNI and Java's TLS stack (VidiCore's) refuses as an illegal
+ * server name, ending the handshake; Node and undici would send the host as written. None for
+ * an IP address: SNI carries host names only.
+ */
+export function serverName(url: URL): { readonly servername?: string } {
+  const host = url.hostname.replace(/\.+$/, '');
+  return host.startsWith('[') || isIP(host) !== 0 ? {} : { servername: host };
+}
+
 /** An agent for connections to `url` with the given pool settings, verifying with `trust`. */
 export function createAgent(url: URL, trust: Trust, pool: http.AgentOptions): http.Agent {
   if (!isSecure(url)) return new http.Agent(pool);
-  return new https.Agent({ ...pool, ...trust });
+  return new https.Agent({ ...pool, ...trust, ...serverName(url) });
 }
 
 /** The `code` of a Node.js or OpenSSL error, when it has one. */

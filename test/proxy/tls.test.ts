@@ -1,6 +1,7 @@
 /** An https Vidispine: verified against the system roots plus `vidispine.caFile`, never skipped. */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import dns from 'node:dns';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,6 +226,50 @@ describe('a Vidispine port that refuses the TLS handshake', () => {
       expect(h.observer.upstreamErrors).toEqual(['tls', 'tls']);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('a fully qualified host name with its trailing dot (vidispine.media.svc.cluster.local.)', () => {
+  // RFC 6066 §3: the name in SNI goes "without a trailing dot"; Java's TLS stack, VidiCore's,
+  // refuses one ("Illegal server name") and ends the handshake.
+  it('is sent in SNI without the dot, and verified, with a body or without', async () => {
+    const ca = await createTestCa();
+    const pair = await ca.issue({ dns: ['localhost'] });
+    const caFile = join(dir, 'fqdn-ca.pem');
+    writeFileSync(caFile, ca.certPem);
+    const names: (string | false | null)[] = [];
+    let upstreamPort = 0;
+    const server = tls.createServer({ key: pair.keyPem, cert: pair.certPem }, (socket) => {
+      names.push(socket.servername);
+      const plain = net.connect(upstreamPort, '127.0.0.1');
+      socket.on('error', () => plain.destroy());
+      plain.on('error', () => socket.destroy());
+      socket.pipe(plain).pipe(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // No resolver here knows `localhost.`: it is looked up as `localhost`, as DNS would.
+    const lookup = dns.lookup.bind(dns) as (...args: unknown[]) => void;
+    const spy = jest
+      .spyOn(dns, 'lookup')
+      .mockImplementation(((host: string, ...rest: unknown[]) =>
+        lookup(host.replace(/\.$/, ''), ...rest)) as unknown as typeof dns.lookup);
+    const h = await startHarness({
+      forwardTo: `https://localhost.:${(server.address() as net.AddressInfo).port}`,
+      vidispine: { caFile },
+    });
+    upstreamPort = Number(new URL(h.sim.url).port);
+    try {
+      const replies = [
+        await call(h.port, { path: '/API/whoami' }),
+        await call(h.port, { method: 'PUT', path: '/API/item/VX-1/metadata', body: '{}' }),
+      ];
+      expect(replies.map((r) => r.status)).toEqual([200, 200]);
+      expect(names).toEqual(['localhost', 'localhost']);
+    } finally {
+      spy.mockRestore();
+      await h.close();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

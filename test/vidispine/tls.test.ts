@@ -1,14 +1,17 @@
 import { execFileSync } from 'node:child_process';
+import dns from 'node:dns';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tlsModule from 'node:tls';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { MintError } from '../../src/tokens/types';
 import { createTokenMinter } from '../../src/vidispine/minter';
 import { createTransport } from '../../src/vidispine/transport';
+import { createTestCa } from '../support/certificates';
 import { password, userConfig } from '../support/config-fixtures';
 
 // A private CA's certificate in front of the simulator: https with and without vidispine.caFile.
@@ -153,4 +156,39 @@ it.each([
       `vidispine.caFile: ${path} is not a regular file (a FIFO, device or directory is never read)`,
     ),
   );
+});
+
+// RFC 6066 §3: the name in SNI goes without the trailing dot of a fully qualified name; Java's
+// TLS stack, VidiCore's, refuses one ("Illegal server name") and ends the handshake.
+it('sends a fully qualified host name in SNI without its trailing dot', async () => {
+  const ca = await createTestCa();
+  const pair = await ca.issue({ dns: ['localhost'] });
+  const caFile = join(dir, 'fqdn-ca.pem');
+  writeFileSync(caFile, ca.certPem);
+  const names: (string | false | null)[] = [];
+  const sockets = new Set<tlsModule.TLSSocket>();
+  const server = tlsModule.createServer({ key: pair.keyPem, cert: pair.certPem }, (socket) => {
+    sockets.add(socket);
+    names.push(socket.servername);
+    socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nalice');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // No resolver here knows `localhost.`: it is looked up as `localhost`, as DNS would.
+  const lookup = dns.lookup.bind(dns) as (...args: unknown[]) => void;
+  const spy = jest
+    .spyOn(dns, 'lookup')
+    .mockImplementation(((host: string, ...rest: unknown[]) =>
+      lookup(host.replace(/\.$/, ''), ...rest)) as unknown as typeof dns.lookup);
+  const port = (server.address() as AddressInfo).port;
+  const transport = createTransport({ url: new URL(`https://localhost.:${port}`), caFile });
+  try {
+    const answer = await transport.get('/API/whoami', {}, AbortSignal.timeout(5000));
+    expect(answer).toMatchObject({ status: 200, body: 'alice' });
+    expect(names).toEqual(['localhost']);
+  } finally {
+    spy.mockRestore();
+    transport.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -1,6 +1,6 @@
 /** Upstream failures → the status the client gets and the metric reason. */
 import { messageOf } from '../error-message';
-import { errorCode, isTlsFailure } from '../vidispine/connection';
+import { errorCode, isTlsFailure, withoutOpensslFrame } from '../vidispine/connection';
 import { statusEndsAtHead } from './bodiless';
 import type { UpstreamErrorReason } from './observer';
 import { shownWithoutToken } from './unauthorized';
@@ -139,26 +139,6 @@ function errorText(err: unknown): string {
   return code === undefined || message.includes(code) || isOwn(err)
     ? message
     : `${message} (${code})`;
-}
-
-/**
- * One error line of OpenSSL's (`80CC53A30D7F0000:error:0A000410:SSL routines:ssl3_read_bytes:
- * sslv3 alert handshake failure:../deps/openssl/…/rec_layer_s3.c:1601:SSL alert number 40`):
- * a thread's address, a library, a function, the reason, a source file and line, and data.
- */
-const OPENSSL_LINE = /[0-9A-F]+:error:[0-9A-F]+:[^:\n]*:[^:\n]*:([^:\n]+):[^:\n]*:\d+:([^\n]*)\n?/g;
-
-/**
- * The message with each OpenSSL error line cut to its reason and data (`sslv3 alert handshake
- * failure, SSL alert number 40`): whole, it ran past a detail's bound and cut off the code
- * that names the failure, to say where in OpenSSL's sources it was found.
- */
-function withoutOpensslFrame(message: string): string {
-  return message
-    .replace(OPENSSL_LINE, (_, reason: string, data: string) =>
-      data.trim() === '' ? reason : `${reason}, ${data.trim()}`,
-    )
-    .trimEnd();
 }
 
 /** The forwarder's own errors: their codes only make them classify like the system's. */

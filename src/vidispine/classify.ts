@@ -1,5 +1,5 @@
 import type { Credential } from '../config/types';
-import { errorCode, isTlsFailure } from './connection';
+import { errorCode, isTlsFailure, tlsAlert } from './connection';
 import { type MintEndpoint, type MintMode, mintRequestLine } from './endpoints';
 import type { MintFailureReason } from './failures';
 import { MintError } from './types';
@@ -300,6 +300,13 @@ export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintErro
   const secure = origin.startsWith('https:');
   // OpenSSL's "wrong version number": what an https request meets at a plain HTTP port.
   if (secure && code === 'EPROTO') {
+    const alert = tlsAlert(err);
+    if (alert !== undefined) {
+      return new MintError(
+        'network',
+        `TLS with ${origin} failed (${alert}): VidiCore refused the handshake; check the TLS versions and cipher suites it accepts and whether it asks for a client certificate (openssl s_client -connect host:port)`,
+      );
+    }
     return new MintError(
       'network',
       `no TLS handshake with ${origin} (${code}): the server does not speak TLS there; if VidiCore serves plain HTTP on that port, use http:// in ${settings.url}`,

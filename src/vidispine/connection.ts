@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { caFileProblems } from '../config/ca-file';
 import { readRegularFileSync } from '../config/regular-file';
+import { messageOf } from '../error-message';
 import type { VidispineConfig } from '../config/types';
 import { shownValue } from '../visible-text';
 
@@ -114,4 +115,36 @@ const TLS_FAILURE =
 
 export function isTlsFailure(code: string | undefined): boolean {
   return code !== undefined && TLS_FAILURE.test(code);
+}
+
+/**
+ * One error line of OpenSSL's (`80CC53A30D7F0000:error:0A000410:SSL routines:ssl3_read_bytes:
+ * sslv3 alert handshake failure:../deps/openssl/…/rec_layer_s3.c:1601:SSL alert number 40`):
+ * a thread's address, a library, a function, the reason, a source file and line, and data.
+ */
+const OPENSSL_LINE = /[0-9A-F]+:error:[0-9A-F]+:[^:\n]*:[^:\n]*:([^:\n]+):[^:\n]*:\d+:([^\n]*)\n?/g;
+
+/**
+ * The message with each OpenSSL error line cut to its reason and data (`sslv3 alert handshake
+ * failure, SSL alert number 40`): whole, it ran past a detail's bound and cut off the code
+ * that names the failure, to say where in OpenSSL's sources it was found.
+ */
+export function withoutOpensslFrame(message: string): string {
+  return message
+    .replace(OPENSSL_LINE, (_, reason: string, data: string) => told(reason, data))
+    .trimEnd();
+}
+
+const told = (reason: string, data: string): string =>
+  data.trim() === '' ? reason : `${reason}, ${data.trim()}`;
+
+/**
+ * The alert the server ended the handshake with, as OpenSSL names it (`sslv3 alert handshake
+ * failure, SSL alert number 40`), when `err` reports one: the server speaks TLS, and refused.
+ */
+export function tlsAlert(err: unknown): string | undefined {
+  for (const [, reason = '', data = ''] of messageOf(err).matchAll(OPENSSL_LINE)) {
+    if (/\balert\b/.test(reason)) return told(reason, data);
+  }
+  return undefined;
 }

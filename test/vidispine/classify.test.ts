@@ -414,6 +414,24 @@ describe('network failures', () => {
     );
   });
 
+  it('tells an alert the server ended the handshake with from a server without TLS', () => {
+    const line = (reason: string, data: string) =>
+      `write EPROTO 80CC53A30D7F0000:error:0A000410:SSL routines:ssl3_read_bytes:${reason}:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:${data}\n`;
+    const alert = Object.assign(
+      new Error(line('sslv3 alert handshake failure', 'SSL alert number 40')),
+      {
+        code: 'EPROTO',
+      },
+    );
+    expect(errorForNetworkFailure(alert, https)).toMatchObject({
+      reason: 'network',
+      message:
+        'TLS with https://vidispine:8080 failed (sslv3 alert handshake failure, SSL alert number 40): VidiCore refused the handshake; check the TLS versions and cipher suites it accepts and whether it asks for a client certificate (openssl s_client -connect host:port)',
+    });
+    const plain = Object.assign(new Error(line('wrong version number', '')), { code: 'EPROTO' });
+    expect(errorForNetworkFailure(plain, https).message).toMatch(/^no TLS handshake with /);
+  });
+
   // Node's parser refuses a TLS record where a status line belongs: an alert, or a handshake.
   const refused = (bytes: number[] | string) =>
     Object.assign(coded('HPE_INVALID_CONSTANT'), { rawPacket: Buffer.from(bytes as string) });

@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import * as net from 'node:net';
 import { join } from 'node:path';
 import * as tlsModule from 'node:tls';
 import { createSimulator, type Simulator } from '../../src/simulator';
@@ -189,6 +190,36 @@ it('sends a fully qualified host name in SNI without its trailing dot', async ()
     spy.mockRestore();
     transport.close();
     for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+// A server that answers the ClientHello with an alert speaks TLS: it refused this handshake
+// (no TLS version or cipher in common, a client certificate required, a name it does not
+// serve). It was told as a port that does not speak TLS at all, to be set to http://.
+it('tells a TLS alert from a port that does not speak TLS', async () => {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', () => socket.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const transport = createTransport({
+    url: new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`),
+  });
+  try {
+    const err = await createTokenMinter({
+      vidispine: { mintTimeoutSeconds: 5 },
+      user: alice,
+      transport,
+    })
+      .mint()
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'network' });
+    expect((err as MintError).message).toMatch(
+      /^TLS with https:\/\/127\.0\.0\.1:\d+ failed \((sslv3|ssl\/tls) alert handshake failure, SSL alert number 40\): VidiCore refused the handshake; check the TLS versions and cipher suites it accepts and whether it asks for a client certificate \(openssl s_client -connect host:port\)$/,
+    );
+  } finally {
+    transport.close();
     await new Promise((resolve) => server.close(resolve));
   }
 });

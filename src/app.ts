@@ -150,7 +150,7 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
     observer: combineObservers(
       metrics,
       recent,
-      forwardLogObserver(logger),
+      forwardLogObserver(logger, config.names),
       atRest ?? {},
       options.observer ?? {},
     ),

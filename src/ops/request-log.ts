@@ -3,6 +3,7 @@
  * 401 and upstream failures (always), and one access line per request (only when
  * `proxy.accessLog` is on).
  */
+import type { KeyNames } from '../config/errors';
 import type { Logger } from './logger';
 
 /** What the access log line is written from; the forwarder's record carries these and more. */
@@ -25,12 +26,25 @@ export function createAccessLog(logger: Logger): <R extends AccessLogFields>(rec
   };
 }
 
+/**
+ * What to do about a forwarded request's failure, naming settings as the configuration does:
+ * only a TLS failure needs saying. Its usual cause, a certificate changed while the proxy runs,
+ * fails forwarded requests while the token is still good, so until the next mint (whose
+ * `token_mint_failed` line names the cause) their lines are all the operator sees.
+ */
+export function upstreamErrorHint(reason: string, names: KeyNames): string | undefined {
+  if (reason !== 'tls') return undefined;
+  const url = names.name(['vidispine', 'url']);
+  return `the TLS handshake failed as the detail says. A certificate that is not trusted (UNABLE_TO_…, SELF_SIGNED_…): put the CA that issued it in ${names.name(['vidispine', 'caFile'])}, or have VidiCore send its intermediate certificates. CERT_HAS_EXPIRED or CERT_NOT_YET_VALID: check this machine's clock (date -u) against the certificate's dates. ERR_TLS_CERT_ALTNAME_INVALID: use in ${url} a name the certificate lists. An alert or a wrong version number: check that ${url} names VidiCore's TLS port, and what it serves (openssl s_client -connect host:port)`;
+}
+
 /** Logs what the forwarder reports that an operator should see; request counting is the metrics' job. */
-export function forwardLogObserver(logger: Logger) {
+export function forwardLogObserver(logger: Logger, names: KeyNames) {
   return {
     upstreamError(reason: string, user: string, detail: string): void {
+      const hint = upstreamErrorHint(reason, names);
       logger.warn(
-        { event: 'upstream_error', user, reason, detail },
+        { event: 'upstream_error', user, reason, detail, ...(hint === undefined ? {} : { hint }) },
         `request of ${user} to Vidispine failed (${reason}: ${detail})`,
       );
     },

@@ -204,3 +204,29 @@ describe('upstream errors in the log: a certificate for another name', () => {
     );
   });
 });
+
+describe('upstream errors in the log: a certificate no configured CA vouches for', () => {
+  let server: https.Server;
+  const app = appFor(async () => {
+    const pair = await (await createTestCa('a CA nobody configured')).issue({ ips: ['127.0.0.1'] });
+    server = https.createServer({ key: pair.keyPem, cert: pair.certPem }, (_, res) =>
+      res.end('not reached'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  // A certificate changed while the proxy runs fails forwarded requests while the token is
+  // still good: their line is all the operator sees until the next mint, and must say what to
+  // do, as the token_mint_failed line of the same failure does.
+  it('says what to do: the CA file, the clock, the host name, what Vidispine serves', async () => {
+    const lines = await linesOf(app(), async () => {
+      expect((await call(app().port(), { path: '/API/whoami' })).status).toBe(502);
+    });
+    expectOneLine(lines, 'tls', /\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
+    expect(lines[0].hint).toBe(
+      "the TLS handshake failed as the detail says. A certificate that is not trusted (UNABLE_TO_…, SELF_SIGNED_…): put the CA that issued it in vidispine.caFile, or have VidiCore send its intermediate certificates. CERT_HAS_EXPIRED or CERT_NOT_YET_VALID: check this machine's clock (date -u) against the certificate's dates. ERR_TLS_CERT_ALTNAME_INVALID: use in vidispine.url a name the certificate lists. An alert or a wrong version number: check that vidispine.url names VidiCore's TLS port, and what it serves (openssl s_client -connect host:port)",
+    );
+  });
+});

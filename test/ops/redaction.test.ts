@@ -68,7 +68,7 @@ it('no known secret reaches logs, metrics, /status or the page', async () => {
   const metrics = new OpsMetrics({ users, tokens, defaultMetrics: false });
   recordTokenEvents(tokens, metrics);
   logTokenEvents(tokens, logger, config.names);
-  const observer = combineObservers(metrics, forwardLogObserver(logger));
+  const observer = combineObservers(metrics, forwardLogObserver(logger, YAML_NAMES));
   const accessLog = createAccessLog(logger);
   server = createOpsServer({
     health: new Health(tokens),

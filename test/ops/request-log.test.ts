@@ -1,3 +1,4 @@
+import { YAML_NAMES } from '../../src/config/errors';
 import { createAccessLog, forwardLogObserver } from '../../src/ops/request-log';
 import { captureLogs } from '../support/ops';
 
@@ -34,7 +35,7 @@ describe('access log', () => {
 describe('forward log observer', () => {
   it('logs replays after 401 and upstream errors; a 401 passed on only at debug', () => {
     const { logger, lines } = captureLogs('debug');
-    const observer = forwardLogObserver(logger);
+    const observer = forwardLogObserver(logger, YAML_NAMES);
     observer.upstreamUnauthorized('ingest', true);
     observer.upstreamUnauthorized('ingest', false);
     observer.upstreamError('refused', 'ingest', 'connect ECONNREFUSED 10.0.0.5:8080');

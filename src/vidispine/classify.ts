@@ -1,5 +1,5 @@
 import type { Credential } from '../config/types';
-import { errorCode, isTlsFailure, tlsAlert } from './connection';
+import { errorCode, isTlsFailure, type TlsAlert, tlsAlert } from './connection';
 import { type MintEndpoint, type MintMode, mintRequestLine } from './endpoints';
 import type { MintFailureReason } from './failures';
 import { MintError } from './types';
@@ -286,6 +286,19 @@ function isTlsRecord(err: unknown): boolean {
   return Buffer.isBuffer(packet) && (packet[0] === 0x15 || packet[0] === 0x16) && packet[1] === 3;
 }
 
+/** unrecognized_name: the server serves no certificate for the name it was sent in SNI. */
+const UNRECOGNIZED_NAME = 112;
+
+/**
+ * What to check about a server that answered the handshake with an alert: it speaks TLS, so
+ * not the scheme; the name it was sent, for unrecognized_name, else what it accepts.
+ */
+function refusal(alert: TlsAlert, { settings }: MintContext): string {
+  return alert.number === UNRECOGNIZED_NAME
+    ? `VidiCore serves no TLS for the host name in ${settings.url}, which it is sent as the server name (SNI); use there a name VidiCore is set up for (openssl s_client -connect host:port -servername name)`
+    : 'VidiCore refused the handshake; check the TLS versions and cipher suites it accepts and whether it asks for a client certificate (openssl s_client -connect host:port)';
+}
+
 /** A request that got no answer, or one cut off: refused, reset, DNS, TLS. */
 export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintError {
   const code = errorCode(err) ?? (err instanceof Error ? err.name : 'error');
@@ -304,7 +317,7 @@ export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintErro
     if (alert !== undefined) {
       return new MintError(
         'network',
-        `TLS with ${origin} failed (${alert}): VidiCore refused the handshake; check the TLS versions and cipher suites it accepts and whether it asks for a client certificate (openssl s_client -connect host:port)`,
+        `TLS with ${origin} failed (${alert.text}): ${refusal(alert, ctx)}`,
       );
     }
     return new MintError(

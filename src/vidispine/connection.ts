@@ -138,13 +138,22 @@ export function withoutOpensslFrame(message: string): string {
 const told = (reason: string, data: string): string =>
   data.trim() === '' ? reason : `${reason}, ${data.trim()}`;
 
+/** An alert a server ended the handshake with: OpenSSL's words for it, and its number. */
+export interface TlsAlert {
+  readonly text: string;
+  readonly number: number;
+}
+
 /**
  * The alert the server ended the handshake with, as OpenSSL names it (`sslv3 alert handshake
  * failure, SSL alert number 40`), when `err` reports one: the server speaks TLS, and refused.
+ * Told by the data OpenSSL adds to every alert it receives: some reasons do not say "alert"
+ * (`tlsv1 unrecognized name`, 112).
  */
-export function tlsAlert(err: unknown): string | undefined {
+export function tlsAlert(err: unknown): TlsAlert | undefined {
   for (const [, reason = '', data = ''] of messageOf(err).matchAll(OPENSSL_LINE)) {
-    if (/\balert\b/.test(reason)) return told(reason, data);
+    const number = /^SSL alert number (\d+)$/.exec(data.trim())?.[1];
+    if (number !== undefined) return { text: told(reason, data), number: Number(number) };
   }
   return undefined;
 }

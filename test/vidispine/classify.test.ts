@@ -432,6 +432,40 @@ describe('network failures', () => {
     expect(errorForNetworkFailure(plain, https).message).toMatch(/^no TLS handshake with /);
   });
 
+  // unrecognized_name (112): the server speaks TLS and serves no name like the one sent in SNI.
+  // OpenSSL's reason for it ("tlsv1 unrecognized name") has no "alert" in it: told as a port
+  // without TLS, it sent the operator to switch to http://.
+  it('tells an unrecognized_name alert as the host name, not as a port without TLS', () => {
+    const err = Object.assign(
+      new Error(
+        'write EPROTO 40ED8C60A57F0000:error:0A000458:SSL routines:ssl3_read_bytes:tlsv1 unrecognized name:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:918:SSL alert number 112\n',
+      ),
+      { code: 'EPROTO' },
+    );
+    expect(errorForNetworkFailure(err, https)).toMatchObject({
+      reason: 'network',
+      message:
+        'TLS with https://vidispine:8080 failed (tlsv1 unrecognized name, SSL alert number 112): VidiCore serves no TLS for the host name in VIDISPINE_URL, which it is sent as the server name (SNI); use there a name VidiCore is set up for (openssl s_client -connect host:port -servername name)',
+    });
+  });
+
+  // Other alerts whose reason lacks the word, told by OpenSSL's data alone.
+  it.each([
+    ['tlsv1 unsupported extension', 110],
+    ['tlsv1 certificate unobtainable', 111],
+    ['tlsv1 bad certificate status response', 113],
+  ])('tells %s as an alert', (reason, n) => {
+    const err = Object.assign(
+      new Error(
+        `write EPROTO 80CC53A30D7F0000:error:0A000000:SSL routines:ssl3_read_bytes:${reason}:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number ${n}\n`,
+      ),
+      { code: 'EPROTO' },
+    );
+    expect(errorForNetworkFailure(err, https).message).toBe(
+      `TLS with https://vidispine:8080 failed (${reason}, SSL alert number ${n}): VidiCore refused the handshake; check the TLS versions and cipher suites it accepts and whether it asks for a client certificate (openssl s_client -connect host:port)`,
+    );
+  });
+
   // Node's parser refuses a TLS record where a status line belongs: an alert, or a handshake.
   const refused = (bytes: number[] | string) =>
     Object.assign(coded('HPE_INVALID_CONSTANT'), { rawPacket: Buffer.from(bytes as string) });

@@ -1,6 +1,11 @@
 /** Upstream failures → the status the client gets and the metric reason. */
 import { messageOf } from '../error-message';
-import { errorCode, isTlsFailure, withoutOpensslFrame } from '../vidispine/connection';
+import {
+  errorCode,
+  isOpensslError,
+  isTlsFailure,
+  withoutOpensslFrame,
+} from '../vidispine/connection';
 import { statusEndsAtHead } from './bodiless';
 import type { UpstreamErrorReason } from './observer';
 import { shownWithoutToken } from './unauthorized';
@@ -50,10 +55,6 @@ const REASON_BY_CODE: Readonly<Record<string, UpstreamErrorReason>> = {
   EAI_AGAIN: 'dns',
   EHOSTUNREACH: 'refused',
   ENETUNREACH: 'refused',
-  // OpenSSL's failed handshake (an alert, a port that answers plain HTTP) as `node:http`'s
-  // client meets it, writing the request as the handshake runs: undici's pool, which waits for
-  // the handshake, gets the `ERR_SSL_…` code of the same failure.
-  EPROTO: 'tls',
   // undici's own
   UND_ERR_SOCKET: 'reset',
   UND_ERR_CLOSED: 'reset',
@@ -113,6 +114,11 @@ export function classifyUpstreamError(err: unknown): UpstreamErrorReason {
   if (isUndiciProtocolError(err)) return 'protocol';
   const code = errorCode(err);
   if (code === undefined) return 'other';
+  // OpenSSL's failed handshake (an alert, a port that answers plain HTTP) as `node:http`'s
+  // client meets it, writing the request as the handshake runs (undici's pool, which waits
+  // for the handshake, gets the `ERR_SSL_…` code of the same failure). The kernel's EPROTO
+  // (an ICMP parameter problem), on a plain-HTTP connection too, is no TLS failure.
+  if (code === 'EPROTO') return isOpensslError(err) ? 'tls' : 'other';
   const reason = REASON_BY_CODE[code];
   if (reason !== undefined) return reason;
   // llhttp's parse errors: Vidispine's bytes are not HTTP.

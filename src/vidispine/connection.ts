@@ -124,6 +124,11 @@ export function isTlsFailure(code: string | undefined): boolean {
  */
 const OPENSSL_LINE = /[0-9A-F]+:error:[0-9A-F]+:[^:\n]*:[^:\n]*:([^:\n]+):[^:\n]*:\d+:([^\n]*)\n?/g;
 
+/** Whether OpenSSL reported `err`: its message carries one of OpenSSL's error lines. */
+export function isOpensslError(err: unknown): boolean {
+  return new RegExp(OPENSSL_LINE.source).test(messageOf(err));
+}
+
 /**
  * The message with each OpenSSL error line cut to its reason and data (`sslv3 alert handshake
  * failure, SSL alert number 40`): whole, it ran past a detail's bound and cut off the code

@@ -736,6 +736,23 @@ describe('error mapping', () => {
     expect(statusForUpstreamError('refused')).toBe(502);
   });
 
+  // EPROTO is the errno OpenSSL's failed handshake reaches node:http's client as, but also
+  // what the kernel reports of an ICMP parameter problem on any TCP connection, https or not:
+  // told as TLS, the line's hint sent the operator after a CA file for a plain-HTTP Vidispine.
+  it('counts EPROTO as tls only when OpenSSL reported it', () => {
+    const eproto = (message: string): Error =>
+      Object.assign(new Error(message), { code: 'EPROTO' });
+    expect(
+      classifyUpstreamError(
+        eproto(
+          'write EPROTO 40ED8C60A57F0000:error:0A00010B:SSL routines:tls_validate_record_header:wrong version number:../deps/openssl/openssl/ssl/record/methods/tlsany_meth.c:77:\n',
+        ),
+      ),
+    ).toBe('tls');
+    expect(classifyUpstreamError(eproto('connect EPROTO 10.0.0.5:8080'))).toBe('other');
+    expect(classifyUpstreamError(eproto('read EPROTO'))).toBe('other');
+  });
+
   describe('the detail an operator is told', () => {
     const TOKEN = 'VSAPI-0123456789abcdef';
     const coded2 = (message: string, code: string): Error =>

@@ -135,9 +135,11 @@ export function isOpensslError(err: unknown): boolean {
  * that names the failure, to say where in OpenSSL's sources it was found.
  */
 export function withoutOpensslFrame(message: string): string {
-  return message
-    .replace(OPENSSL_LINE, (_, reason: string, data: string) => told(reason, data))
-    .trimEnd();
+  // Node prints OpenSSL's whole error queue, a line each (a certificate that does not parse:
+  // the ASN.1 decoder's errors, then the TLS layer's): kept apart once their ends are gone.
+  const lines = (line: string, reason: string, data: string, at: number, whole: string) =>
+    told(reason, data) + (at + line.length < whole.length ? '; ' : '');
+  return message.replace(OPENSSL_LINE, lines).trimEnd();
 }
 
 const told = (reason: string, data: string): string =>

@@ -772,6 +772,19 @@ describe('error mapping', () => {
       expect(upstreamErrorDetail('thrown text', TOKEN)).toBe('thrown text');
     });
 
+    // OpenSSL's error queue, printed whole: a certificate that does not parse is an error of
+    // the ASN.1 decoder under one of the TLS layer, a line each.
+    it('keeps the lines of an OpenSSL error apart', () => {
+      const queue = [
+        '80CC53A30D7F0000:error:0680007B:asn1 encoding routines:asn1_get_length:too long:../deps/openssl/openssl/crypto/asn1/asn1_lib.c:95:',
+        '80CC53A30D7F0000:error:0688010A:asn1 encoding routines:asn1_item_embed_d2i:nested asn1 error:../deps/openssl/openssl/crypto/asn1/tasn_dec.c:349:Type=X509',
+        '80CC53A30D7F0000:error:0A00000D:SSL routines:tls_process_server_certificate:ASN1 lib:../deps/openssl/openssl/ssl/statem/statem_clnt.c:1851:',
+      ];
+      expect(upstreamErrorDetail(coded2(`${queue.join('\n')}\n`, 'ERR_SSL_ASN1_LIB'), TOKEN)).toBe(
+        'too long; nested asn1 error, Type=X509; ASN1 lib (ERR_SSL_ASN1_LIB)',
+      );
+    });
+
     it("leaves out the codes of the forwarder's own errors", () => {
       expect(upstreamErrorDetail(new UpstreamProtocolError('status 999'), TOKEN)).toBe(
         'status 999',

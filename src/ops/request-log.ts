@@ -35,7 +35,7 @@ export function createAccessLog(logger: Logger): <R extends AccessLogFields>(rec
 export function upstreamErrorHint(reason: string, names: KeyNames): string | undefined {
   if (reason !== 'tls') return undefined;
   const url = names.name(['vidispine', 'url']);
-  return `the TLS handshake failed as the detail says. A certificate that is not trusted (UNABLE_TO_…, SELF_SIGNED_…): put the CA that issued it in ${names.name(['vidispine', 'caFile'])}, or have VidiCore send its intermediate certificates. CERT_HAS_EXPIRED or CERT_NOT_YET_VALID: check this machine's clock (date -u) against the certificate's dates. ERR_TLS_CERT_ALTNAME_INVALID: use in ${url} a name the certificate lists. An alert or a wrong version number: check that ${url} names VidiCore's TLS port, and what it serves (openssl s_client -connect host:port)`;
+  return `the TLS handshake failed as the detail says. A certificate that is not trusted (UNABLE_TO_…, SELF_SIGNED_CERT_IN_CHAIN, DEPTH_ZERO_SELF_SIGNED_CERT): put the CA that issued it in ${names.name(['vidispine', 'caFile'])}, or have VidiCore send its intermediate certificates. CERT_HAS_EXPIRED or CERT_NOT_YET_VALID: check this machine's clock (date -u) against the certificate's dates, or renew the certificate. ERR_TLS_CERT_ALTNAME_INVALID: use in ${url} a name the certificate lists. An alert or a wrong version number: check that ${url} names VidiCore's TLS port, and what it serves (openssl s_client -connect host:port)`;
 }
 
 /** Logs what the forwarder reports that an operator should see; request counting is the metrics' job. */

@@ -226,7 +226,7 @@ describe('upstream errors in the log: a certificate no configured CA vouches for
     });
     expectOneLine(lines, 'tls', /\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
     expect(lines[0].hint).toBe(
-      "the TLS handshake failed as the detail says. A certificate that is not trusted (UNABLE_TO_…, SELF_SIGNED_…): put the CA that issued it in vidispine.caFile, or have VidiCore send its intermediate certificates. CERT_HAS_EXPIRED or CERT_NOT_YET_VALID: check this machine's clock (date -u) against the certificate's dates. ERR_TLS_CERT_ALTNAME_INVALID: use in vidispine.url a name the certificate lists. An alert or a wrong version number: check that vidispine.url names VidiCore's TLS port, and what it serves (openssl s_client -connect host:port)",
+      "the TLS handshake failed as the detail says. A certificate that is not trusted (UNABLE_TO_…, SELF_SIGNED_CERT_IN_CHAIN, DEPTH_ZERO_SELF_SIGNED_CERT): put the CA that issued it in vidispine.caFile, or have VidiCore send its intermediate certificates. CERT_HAS_EXPIRED or CERT_NOT_YET_VALID: check this machine's clock (date -u) against the certificate's dates, or renew the certificate. ERR_TLS_CERT_ALTNAME_INVALID: use in vidispine.url a name the certificate lists. An alert or a wrong version number: check that vidispine.url names VidiCore's TLS port, and what it serves (openssl s_client -connect host:port)",
     );
   });
 });

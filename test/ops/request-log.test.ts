@@ -1,5 +1,5 @@
 import { YAML_NAMES } from '../../src/config/errors';
-import { createAccessLog, forwardLogObserver } from '../../src/ops/request-log';
+import { createAccessLog, forwardLogObserver, upstreamErrorHint } from '../../src/ops/request-log';
 import { captureLogs } from '../support/ops';
 
 describe('access log', () => {
@@ -48,5 +48,25 @@ describe('forward log observer', () => {
       detail: 'connect ECONNREFUSED 10.0.0.5:8080',
       msg: 'request of ingest to Vidispine failed (refused: connect ECONNREFUSED 10.0.0.5:8080)',
     });
+  });
+
+  // The codes Node gives the usual certificate failures, each where its advice is: a
+  // self-signed certificate is DEPTH_ZERO_SELF_SIGNED_CERT, which no "SELF_SIGNED_…" names,
+  // and a certificate past its date is far more often expired than the clock wrong.
+  it.each<[string, RegExp]>([
+    [
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      /DEPTH_ZERO_SELF_SIGNED_CERT[^:]*\): put the CA that issued it in vidispine\.caFile/,
+    ],
+    [
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      /SELF_SIGNED_CERT_IN_CHAIN[^:]*\): put the CA that issued it in vidispine\.caFile/,
+    ],
+    [
+      'CERT_HAS_EXPIRED',
+      /CERT_HAS_EXPIRED or CERT_NOT_YET_VALID: [^.]*, or renew the certificate\./,
+    ],
+  ])('the tls hint says what to do about %s', (_, advice) => {
+    expect(upstreamErrorHint('tls', YAML_NAMES)).toMatch(advice);
   });
 });

@@ -327,7 +327,7 @@ describe('responses', () => {
 
 it('passes a chunked body both ways without its trailer fields, byte-exact', async () => {
   // An upstream that answers in chunks with a trailer, and records the trailers it is sent.
-  let received: { body: string; trailers: NodeJS.Dict<string>; te?: string } | undefined;
+  let received: { body: string; trailers: NodeJS.Dict<string>; te?: string | string[] } | undefined;
   const upstream = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));

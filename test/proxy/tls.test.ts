@@ -6,6 +6,9 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
+// The module object itself, which Node's `tls.connect` calls through: a spy on it sees each
+// context made (a namespace import is a copy).
+import tlsModule from 'node:tls';
 import WebSocket from 'ws';
 import { createSimulator } from '../../src/simulator';
 import { createTestCa } from '../support/certificates';
@@ -270,6 +273,41 @@ describe('a fully qualified host name with its trailing dot (vidispine.media.svc
       spy.mockRestore();
       await h.close();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('Vidispine resetting every new connection, with a CA file', () => {
+  let resetting: net.Server;
+  beforeAll(async () => {
+    resetting = net.createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise((resolve) => resetting.close(resolve)));
+
+  // Each TLS context holds Node's ~150 roots plus the CA file, parsed anew (about 1 MB of
+  // native memory, out of the garbage collector's sight): one per connection, 1,000 requests
+  // to a Vidispine that resets took the proxy from 57 MiB to 930 MiB of RSS.
+  it('opens every connection with the one TLS context built at start', async () => {
+    const h = await startHarness({
+      forwardTo: `https://127.0.0.1:${(resetting.address() as net.AddressInfo).port}`,
+      vidispine: { caFile: join(dir, 'cert.pem') },
+    });
+    const contexts = jest.spyOn(tlsModule, 'createSecureContext');
+    try {
+      const replies = [];
+      for (let i = 0; i < 3; i++) {
+        replies.push(await call(h.port, { path: '/API/whoami' }));
+        replies.push(
+          await call(h.port, { method: 'PUT', path: '/API/item/VX-1/metadata', body: '{}' }),
+        );
+      }
+      expect(replies.map((r) => r.status)).toEqual(Array(6).fill(502));
+      expect(h.observer.upstreamErrors).toEqual(Array(6).fill('reset'));
+      expect(contexts).not.toHaveBeenCalled();
+    } finally {
+      contexts.mockRestore();
+      await h.close();
     }
   });
 });

@@ -98,6 +98,10 @@ export function isSecretKey(key: string): boolean {
 // A credential-looking word: long, or containing a digit, so "token expired" stays readable.
 const CREDENTIAL = String.raw`(?=[\w.~+/=-]{16,}|[\w.~+/=-]*\d)[\w.~+/=-]{6,}`;
 
+// A URL's delimiters, as written or percent-encoded.
+const COLON = '(?::|%3a)';
+const AT = '(?:@|%40)';
+
 const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   // Authorization / Cookie header values quoted in messages or JSON: the whole value.
   [
@@ -108,6 +112,17 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
   // URL userinfo: scheme://user:password@host
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s/@]+@/gi, `$1${REDACTED}@`],
+  // The same URL percent-encoded in a parameter's value (`?uri=s3%3A%2F%2Fkey%3Asecret%40bucket`,
+  // as an import or a storage method sends a storage's URL): its `:`, `/` and `@` come as
+  // %3A, %2F and %40.
+  [
+    new RegExp(
+      String.raw`(\b[a-z][a-z0-9+.-]*${COLON}(?:\/|%2f){2}(?:(?!${COLON}|${AT}|%2f)[^\s/])+${COLON})` +
+        String.raw`(?:(?!${AT}|%2f)[^\s/])+(?=${AT})`,
+      'gi',
+    ),
+    `$1${REDACTED}`,
+  ],
 ];
 
 // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…,

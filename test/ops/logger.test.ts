@@ -44,6 +44,22 @@ describe('redactSecrets', () => {
       '/API/x?user[password]=[REDACTED]&a.token=[REDACTED]',
     ],
     ['/API/x?y?token=ab12', '/API/x?y?token=[REDACTED]'],
+    // A URL with credentials in a parameter's value, percent-encoded as a query must carry
+    // it (Vidispine's `uri=` of an import or a storage method): its password goes too.
+    [
+      '/API/import?uri=s3%3A%2F%2FAKIAEXAMPLE%3AS3cr3t%2Bkey%40bucket%2Fa.mp4&tag=x',
+      '/API/import?uri=s3%3A%2F%2FAKIAEXAMPLE%3A[REDACTED]%40bucket%2Fa.mp4&tag=x',
+    ],
+    [
+      '/API/storage/VX-1/method?url=ftp%3a//bob%3aftp-pw-123%40ftp.example/in/',
+      '/API/storage/VX-1/method?url=ftp%3a//bob%3a[REDACTED]%40ftp.example/in/',
+    ],
+    ['GET http://ann%40corp:pw-77x@h/ failed', 'GET http://ann%40corp:[REDACTED]@h/ failed'],
+    // A password holding an encoded @ or / is blanked to its real end.
+    [
+      '/API/import?uri=ftp%3A%2F%2Fbob%3Apw%2540x%252Fy%40host%2Ff',
+      '/API/import?uri=ftp%3A%2F%2Fbob%3A[REDACTED]%40host%2Ff',
+    ],
     // Decoded once, as the server does: %2574 is the text %74, not a t.
     ['/API/x?%2574oken=abc123', '/API/x?%2574oken=abc123'],
   ])('%s', (input, expected) => {
@@ -55,6 +71,8 @@ describe('redactSecrets', () => {
     'no token held; first mint under way',
     'minted a token for ingest via GET /API/token (60 s lifetime, 12 ms)',
     'HTTP 503 from http://vidispine:8080/API/user/ingest/token?seconds=60&autoRefresh=true',
+    '/API/import?uri=s3%3A%2F%2Fbucket%2Fa.mp4&tag=x%3Ay%40z',
+    '/API/storage/VX-1/method?uri=file%3A%2F%2F%2Fsrv%2Fmedia%2F&bucket=a%3Ab',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });

@@ -16,6 +16,7 @@ const ALICE_PASSWORD = 'Alice-S3cret-Pw-7431';
 const ALICE_ROTATED = 'Alice-R0tated-Pw-5517';
 const ADMIN_PASSWORD = 'Adm1n-S3cret-Pw-9922';
 const CLIENT_PASSWORD = 'Cl1ent-S3cret-Pw-3108';
+const STORAGE_SECRET = 'St0rage-S3cret-Key-4410';
 
 const USERS: SimUser[] = [
   { name: 'admin', password: ADMIN_PASSWORD, roles: ['_administrator'] },
@@ -68,6 +69,11 @@ it('no secret appears in logs, metrics, /status, pages, probes, error bodies or 
     expect((await client('alice', '/API/whoami')).text).toBe('alice');
     expect((await client('bob', '/API/whoami')).text).toBe('bob');
     await client('alice', `/API/whoami?token=${CLIENT_PASSWORD}`);
+    // A storage URL with its key in a percent-encoded query value, as an import sends it.
+    await client(
+      'alice',
+      `/API/import?uri=${encodeURIComponent(`s3://AKIA:${STORAGE_SECRET}@bucket/a.mp4`)}`,
+    );
     await client('bob', '/API/whoami', { 'X-User': 'nobody' });
     // Vidispine forgets the tokens: 401, replay with fresh ones.
     r.sim.revokeAllTokens();
@@ -116,6 +122,7 @@ it('no secret appears in logs, metrics, /status, pages, probes, error bodies or 
     ALICE_ROTATED,
     ADMIN_PASSWORD,
     CLIENT_PASSWORD,
+    STORAGE_SECRET,
     basic('alice', ALICE_PASSWORD),
     basic('admin', ADMIN_PASSWORD),
     basic('legacy', CLIENT_PASSWORD),

@@ -8,9 +8,10 @@
  * pages for people (/status, /, a 404 naming the endpoints) are an Express app, loaded on
  * the first request that needs it: Express is the costliest module to load at start-up.
  * Any other method on an endpoint gets 405 with `Allow: GET, HEAD`, and so does CONNECT.
+ * It holds at most `OPS_MAX_CONNECTIONS` connections (see `boundConnections`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { httpDate } from '../clock-text';
@@ -40,6 +41,60 @@ export interface OpsServer {
 
 /** Ops answers are small and quick; a scrape still running this long after close is cut. */
 export const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Connections the ops listener holds at once. It listens on every address for Prometheus,
+ * so anyone who reaches the pod can open connections to it; unbounded, ~20,000 of them
+ * stuck in their headers took every file the process may open (the data listeners then
+ * reset every new client) and ~140 MB. A probe, a scrape and a person need a handful.
+ */
+export const OPS_MAX_CONNECTIONS = 128;
+
+/**
+ * Holds the listener to `max` connections. A new one past it takes the place of the oldest
+ * that has no request being answered (stuck in its headers, or idle between requests), as
+ * nginx reclaims idle connections when it runs out: a client holding connections open
+ * cannot keep the kubelet's probe out, since each probe arrives newer than them all. Only
+ * when every connection is being answered is the newcomer dropped.
+ */
+function boundConnections(server: Server, max: number): void {
+  const open = new Set<Socket>();
+  /** Connections with no request being answered, oldest first. */
+  const idle = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    if (open.size >= max) {
+      const oldest = idle.values().next();
+      if (oldest.done === true) {
+        socket.destroy();
+        return;
+      }
+      oldest.value.destroy();
+      open.delete(oldest.value);
+      idle.delete(oldest.value);
+    }
+    open.add(socket);
+    idle.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      idle.delete(socket);
+    });
+  });
+  // Pipelined requests overlap: the next one is under way before the last one's close.
+  const answering = new Map<Socket, number>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket as Socket;
+    idle.delete(socket);
+    answering.set(socket, (answering.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (answering.get(socket) ?? 1) - 1;
+      if (left > 0) answering.set(socket, left);
+      else {
+        answering.delete(socket);
+        if (open.has(socket)) idle.add(socket);
+      }
+    });
+  });
+}
 
 /** Prometheus text from a registry (the proxy's `OpsMetrics`, the webhook's own). */
 export interface MetricsSource {
@@ -269,6 +324,7 @@ function opsServer(
     }
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
+  boundConnections(server, OPS_MAX_CONNECTIONS);
   return {
     listen: (address) => listenOn(server, address, 'the ops listener'),
     close: () => close(server),

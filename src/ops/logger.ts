@@ -126,10 +126,13 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
 ];
 
 // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…,
-// user[password]=…, and the `passkey` or `hash` that is the whole credential of a Vidispine
-// signed upload URL (`hash` by that exact name only: it is an ordinary word in other names).
+// user[password]=…, ;jsessionid=… (a Java server's session in the path), ?jwt=…, and the
+// `passkey` or `hash` that is the whole credential of a Vidispine signed upload URL. Short
+// ones by their exact name only, being parts of ordinary words in others (`keyframe`,
+// `passive`, `signal`): `hash`, `key` (an API key), `sig` (Azure's signature), `pwd`, `pass`.
 const CREDENTIAL_WORD =
-  /token|password|passwd|passkey|secret|auth|access[_-]?key|api[_-]?key|signature/i;
+  /token|password|passwd|passkey|secret|auth|access[_-]?key|api[_-]?key|private[_-]?key|signature|credential|session|jwt/i;
+const CREDENTIAL_NAME: ReadonlySet<string> = new Set(['hash', 'key', 'sig', 'pwd', 'pass']);
 // In a path, a value ends with its segment (the path goes on after it); in a query, / and ?
 // belong to the value, which ends at the next parameter.
 const PATH_PARAMETER = /([;&])([^=&;#/?]*)=([^&;#/]*)/g;
@@ -145,7 +148,7 @@ function isCredentialName(name: string): boolean {
   const decoded = name.replace(PERCENT_ESCAPE, (_, hex: string) =>
     String.fromCharCode(parseInt(hex, 16)),
   );
-  return CREDENTIAL_WORD.test(decoded) || decoded.toLowerCase() === 'hash';
+  return CREDENTIAL_WORD.test(decoded) || CREDENTIAL_NAME.has(decoded.toLowerCase());
 }
 
 function redactParameter(parameter: string, separator: string, name: string): string {

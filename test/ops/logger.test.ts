@@ -44,6 +44,20 @@ describe('redactSecrets', () => {
       '/API/x?user[password]=[REDACTED]&a.token=[REDACTED]',
     ],
     ['/API/x?y?token=ab12', '/API/x?y?token=[REDACTED]'],
+    // Other names clients give a credential: a Java session id in the path, a JWT, a
+    // signature (Azure's `sig`), a key, a private key, a short password.
+    [
+      '/API/item;jsessionid=0A1B2C3D4E5F/metadata?p=1',
+      '/API/item;jsessionid=[REDACTED]/metadata?p=1',
+    ],
+    [
+      '/API/x?jwt=eyJhbGci.eyJzdWIi.c2ln&sig=AzSAS123&key=AIzaKEY99&p=1',
+      '/API/x?jwt=[REDACTED]&sig=[REDACTED]&key=[REDACTED]&p=1',
+    ],
+    [
+      '/API/x?pwd=hunter22&pass=hunter23&session_id=S3SS10N&credential=CR3D&private_key=PK1',
+      '/API/x?pwd=[REDACTED]&pass=[REDACTED]&session_id=[REDACTED]&credential=[REDACTED]&private_key=[REDACTED]',
+    ],
     // A URL with credentials in a parameter's value, percent-encoded as a query must carry
     // it (Vidispine's `uri=` of an import or a storage method): its password goes too.
     [
@@ -73,6 +87,7 @@ describe('redactSecrets', () => {
     'HTTP 503 from http://vidispine:8080/API/user/ingest/token?seconds=60&autoRefresh=true',
     '/API/import?uri=s3%3A%2F%2Fbucket%2Fa.mp4&tag=x%3Ay%40z',
     '/API/storage/VX-1/method?uri=file%3A%2F%2F%2Fsrv%2Fmedia%2F&bucket=a%3Ab',
+    '/API/item?field=title&keyframe=1&passive=true&compass=n&signal=1',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });

@@ -61,7 +61,7 @@ const HTTP2_REFUSAL = Buffer.from([
 const HTTP2_REFUSED_STATUS = 505;
 
 /** The parser's own verdicts (`HPE_…`) and the head timeout, as against a failing connection. */
-const isRefusal = (code: string | undefined): boolean =>
+const isRefusal = (code: string | undefined): code is string =>
   code !== undefined && (code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT');
 
 /**
@@ -79,15 +79,15 @@ function answerUnderWay(socket: Duplex): boolean {
  * The listener's `clientError` handler.
  *
  * @param owedAnswer The answer still owed to the latest request read on `socket`, if any.
- * @param refused Told of each refusal written for a request never handed on, by its status: a
- *   request the parser refused is still a request its client sent, and must show in the
- *   listener's metrics.
+ * @param refused Told of each refusal written for a request never handed on, by its status,
+ *   connection and the parser's code: a request the parser refused is still a request its
+ *   client sent, and must show in the listener's metrics and access log.
  * @param lingering The connections in their lingering close: Node calls again for each
  *   chunk such a connection still reads, which is dropped.
  */
 export function clientErrorHandler(
   owedAnswer: (socket: Duplex) => ServerResponse | undefined,
-  refused: (status: number) => void,
+  refused: (status: number, socket: Duplex, code: string) => void,
   lingering: { has(socket: Duplex): boolean; afterRefusal(socket: Duplex): void },
 ): (err: Error, socket: Duplex) => void {
   const toldHttp2 = new WeakSet<Duplex>();
@@ -109,7 +109,7 @@ export function clientErrorHandler(
     if (code === 'HPE_PAUSED_H2_UPGRADE' && owed === undefined && socket.writable) {
       toldHttp2.add(socket);
       socket.write(HTTP2_REFUSAL);
-      refused(HTTP2_REFUSED_STATUS);
+      refused(HTTP2_REFUSED_STATUS, socket, code);
       // Closed by the client: curl takes a close before it has read the reset for an empty
       // reply, and does not repeat the request.
       socket.once('end', () => socket.destroy());
@@ -120,7 +120,7 @@ export function clientErrorHandler(
       socket.write(refusal.text);
       // A request whose answer is owed was counted when it arrived, however it ends; a
       // connection that failed under a head (reset) was not a request refused.
-      if (owed === undefined && isRefusal(code)) refused(refusal.status);
+      if (owed === undefined && isRefusal(code)) refused(refusal.status, socket, code);
       if (refusal.lingers === true && owed === undefined) {
         lingering.afterRefusal(socket);
         return;

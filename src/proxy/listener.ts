@@ -22,6 +22,7 @@ import { ParseTurn } from './parse-turn';
 import type { AccessLogger, ForwardObserver } from './observer';
 import { Pipelines, WaitingRequests, type Abandoned, type Dropped } from './pipeline';
 import { ReadBuffers } from './read-buffers';
+import { requestIdFrom } from './request-id';
 import { WEBSOCKET_UPGRADES_ONLY, declinedUpgrade } from './upgrade-offer';
 import { createUpstream } from './upstream';
 import { createUpgradeHandler } from './websocket';
@@ -212,10 +213,23 @@ function createDataListener(
     'clientError',
     clientErrorHandler(
       (socket) => drain.owedAnswer(socket as Socket),
-      (status) => {
+      (status, socket, code) => {
         // Its method is whatever the parser could not read: counted as OTHER, answered at once.
         observer.requestStarted?.();
         observer.requestFinished?.(user.name, 'OTHER', status, 0);
+        // Logged as nginx logs it, without its method and target: what the parser read of
+        // them is not known to be either, and a head may hold credentials.
+        deps.accessLog?.({
+          requestId: requestIdFrom(undefined).id,
+          user: user.name,
+          method: '-',
+          path: '-',
+          status,
+          durationSeconds: 0,
+          remoteAddress: (socket as Socket).remoteAddress,
+          replayed: false,
+          refusal: code,
+        });
       },
       {
         has: (socket) => lingering.has(socket as Socket),

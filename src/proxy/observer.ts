@@ -78,6 +78,11 @@ export interface AccessRecord {
   readonly remoteAddress?: string;
   /** The request was replayed after a 401. */
   readonly replayed: boolean;
+  /**
+   * Why Node's parser refused it before it was a request (`HPE_INVALID_METHOD`,
+   * `HPE_HEADER_OVERFLOW` …); its method and path are then `-`.
+   */
+  readonly refusal?: string;
 }
 
 export type AccessLogger = (record: AccessRecord) => void;

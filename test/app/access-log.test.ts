@@ -125,4 +125,41 @@ describe('access log', () => {
     ]);
     expect(sim.calls({ endpoint: 'api' })).toBe(0);
   });
+
+  it.each([
+    [
+      'a method the parser refuses',
+      'FOO BAR /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n',
+      400,
+      'HPE_INVALID_METHOD',
+    ],
+    [
+      'a head too large',
+      `GET /API/whoami?token=HEADSECRET1 HTTP/1.1\r\nHost: x\r\nCookie: s=${'a'.repeat(20 * 1024)}\r\n\r\n`,
+      431,
+      'HPE_HEADER_OVERFLOW',
+    ],
+  ])(
+    'logs %s, refused before it was a request, as nginx does: its status and why, with no bytes of it',
+    async (_, bytes, status, refusal) => {
+      const { port, lines } = await start(true);
+      const answer = await rawExchange(port, bytes);
+      expect(answer.status).toBe(status);
+      await until(() => requests(lines).length > 0, 5000, 'the access line');
+      expect(requests(lines)).toEqual([
+        expect.objectContaining({
+          requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
+          user: 'alice',
+          method: '-',
+          path: '-',
+          status,
+          refusal,
+          remoteAddress: '127.0.0.1',
+          msg: `- - ${status}`,
+        }),
+      ]);
+      expect(JSON.stringify(lines)).not.toContain('HEADSECRET1');
+      expect(sim.calls({ endpoint: 'api' })).toBe(0);
+    },
+  );
 });

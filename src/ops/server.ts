@@ -264,9 +264,17 @@ async function answer(route: DirectRoute, res: ServerResponse, logger: Logger): 
   }
 }
 
-/** The path without its query: matched exactly (`/READYZ` and `/readyz/` are other paths). */
+/** `scheme://authority` in front of a target in absolute form (RFC 9112 §3.2.2). */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * The path without its query: matched exactly (`/READYZ` and `/readyz/` are other paths). A
+ * server must take a target in absolute form (`GET http://pod:9090/readyz`, as a client
+ * behind a forward proxy sends it) as its path, which Express does for the pages.
+ */
 function routePath(url: string | undefined): string {
-  return (url ?? '/').split('?', 1)[0];
+  const path = (url ?? '/').replace(ABSOLUTE_FORM, '').split('?', 1)[0];
+  return path === '' ? '/' : path;
 }
 
 /** The proxy's users and their tokens: /status and the / page, from one report. */

@@ -8,6 +8,7 @@ import { RecentRequests } from '../../src/ops/recent-requests';
 import { MINT_FAILURES } from '../../src/vidispine/failures';
 import { call } from '../support/http';
 import { rawRequest } from '../support/raw-client';
+import { rawExchange } from '../support/net';
 import { captureLogs, ScriptedTokens, scriptedSetup } from '../support/ops';
 
 const T0 = Date.parse('2026-01-01T12:00:00Z');
@@ -341,6 +342,26 @@ describe('ops server', () => {
         expect(JSON.parse(reply.text)).toMatchObject({ error: 'not found' });
       }
     }
+  });
+
+  it('answers a target in absolute form (RFC 9112 §3.2.2) as its path: every endpoint alike', async () => {
+    const h = await start();
+    h.tokens.minted('ingest');
+    h.tokens.minted('reporting');
+    const port = server?.address()?.port ?? 0;
+    for (const path of ['/livez', '/readyz', '/startupz', '/metrics?x=1', '/status', '/']) {
+      const target = `http://ops.example:9090${path}`;
+      const answer = await rawExchange(
+        port,
+        `GET ${target} HTTP/1.1\r\nHost: ops.example:9090\r\nConnection: close\r\n\r\n`,
+      );
+      expect({ target, status: answer.status }).toEqual({ target, status: 200 });
+    }
+    const other = await rawExchange(
+      port,
+      'GET http://ops.example/READYZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(other.status).toBe(404);
   });
 
   it('answers 405 with Allow: GET, HEAD to any other method on an endpoint', async () => {

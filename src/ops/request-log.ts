@@ -15,11 +15,19 @@ export interface AccessLogFields {
   readonly durationSeconds: number;
 }
 
-/** One `request` line per request, with every field of the record it is given. */
+/**
+ * One `request` line per request, with every field of the record it is given. The access log
+ * has a switch of its own: a level above info, set to quiet the other lines, does not silence
+ * it, as nginx's and Envoy's access logs ignore their error log's level; `silent` still does.
+ */
 export function createAccessLog(logger: Logger): <R extends AccessLogFields>(record: R) => void {
+  const out =
+    logger.isLevelEnabled('info') || logger.level === 'silent'
+      ? logger
+      : logger.child({}, { level: 'info' });
   return (record) => {
     const { durationSeconds, ...fields }: AccessLogFields = record;
-    logger.info(
+    out.info(
       { event: 'request', ...fields, durationMs: Math.round(durationSeconds * 10000) / 10 },
       `${record.method} ${record.path} ${record.status}`,
     );

@@ -28,7 +28,10 @@ describe('access log', () => {
     await sim.close();
   });
 
-  async function start(accessLog: boolean): Promise<{ port: number; lines: Line[] }> {
+  async function start(
+    accessLog: boolean,
+    level = 'info',
+  ): Promise<{ port: number; lines: Line[] }> {
     const lines: Line[] = [];
     const destination = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -44,11 +47,11 @@ describe('access log', () => {
         users: [{ name: 'alice', password: 'alice-password', listen: '127.0.0.1:0' }],
         proxy: { accessLog },
         ops: { listen: 'off' },
-        log: { level: 'info' },
+        log: { level },
       },
       {},
     );
-    app = createProxyApp({ config, logger: createLogger({ level: 'info', destination }) });
+    app = createProxyApp({ config, logger: createLogger({ level, destination }) });
     await app.start();
     return { port: app.listeners[0].address()!.port, lines };
   }
@@ -84,6 +87,26 @@ describe('access log', () => {
     expect(third).toMatchObject({ status: 200, replayed: true });
     expect(typeof first.durationMs).toBe('number');
   });
+
+  it.each(['warn', 'error'])(
+    'writes its lines with log.level %s too, as nginx and Envoy keep the access log apart from the level',
+    async (level) => {
+      const { port, lines } = await start(true, level);
+      expect((await call(port, { path: '/API/whoami?token=LEVELSECRET1' })).status).toBe(200);
+      await until(() => requests(lines).length > 0, 5000, 'the access line');
+      expect(requests(lines)).toEqual([
+        expect.objectContaining({
+          level: 'info',
+          method: 'GET',
+          path: '/API/whoami?token=[REDACTED]',
+          status: 200,
+        }),
+      ]);
+      expect(JSON.stringify(lines)).not.toContain('LEVELSECRET1');
+      // The level still holds for everything else.
+      expect(lines.filter((l) => l.level === 'info' && l.event !== 'request')).toEqual([]);
+    },
+  );
 
   it("keeps the client's address on the line of a client that went away (499)", async () => {
     const { port, lines } = await start(true);

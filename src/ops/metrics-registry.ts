@@ -30,9 +30,13 @@ import {
 
 /** Mints: a loopback mint takes a few ms, a struggling Vidispine seconds (timeouts ~10 s). */
 const MINT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Requests: from a cached metadata GET (~1 ms) to long transcodes/uploads (a minute). */
+/**
+ * Requests: from a cached metadata GET (~1 ms) to long transcodes/uploads, up to the default
+ * upstream timeout (300 s): past the last bucket, `histogram_quantile` answers that bucket's
+ * bound, so with 60 s a dashboard's p99 read "60 s" while requests waited 5 minutes for a 504.
+ */
 const REQUEST_BUCKETS = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
 ];
 
 export interface OpsMetricsOptions {

@@ -173,6 +173,18 @@ describe('OpsMetrics', () => {
     );
   });
 
+  it('tells request durations apart up to the default upstream timeout (300 s), so a p99 is not capped at 60 s', async () => {
+    const { metrics, scrape } = setup();
+    metrics.requestStarted();
+    metrics.requestStarted();
+    metrics.requestFinished('ingest', 'GET', 200, 90);
+    metrics.requestFinished('ingest', 'GET', 504, 300);
+    const e = await scrape();
+    const bucket = (le: string): number | undefined =>
+      value(e, `${P}request_duration_seconds_bucket`, { user: 'ingest', le });
+    expect([bucket('60'), bucket('120'), bucket('300'), bucket('+Inf')]).toEqual([0, 1, 2, 2]);
+  });
+
   it('counts 401 replays and upstream errors', async () => {
     const { metrics, scrape } = setup();
     metrics.upstreamUnauthorized('ingest', true);

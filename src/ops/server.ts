@@ -61,6 +61,9 @@ function boundConnections(server: Server, max: number): void {
   const open = new Set<Socket>();
   /** Connections with no request being answered, oldest first. */
   const idle = new Set<Socket>();
+  // Requests being answered on each connection: pipelined ones overlap, the next one under
+  // way before the last one's close.
+  const answering = new Map<Socket, number>();
   server.on('connection', (socket: Socket) => {
     if (open.size >= max) {
       const oldest = idle.values().next();
@@ -77,10 +80,11 @@ function boundConnections(server: Server, max: number): void {
     socket.once('close', () => {
       open.delete(socket);
       idle.delete(socket);
+      // Node 20 and 22 never close the answers still queued behind the one being written
+      // when their connection goes: counted down by them, the connection would be kept.
+      answering.delete(socket);
     });
   });
-  // Pipelined requests overlap: the next one is under way before the last one's close.
-  const answering = new Map<Socket, number>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket as Socket;
     idle.delete(socket);

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { isSecretKey, redactSecrets, redactValue } from '../../src/ops/logger';
 import { REDACTED } from '../../src/visible-text';
 import { captureLogs } from '../support/ops';
@@ -90,6 +92,21 @@ describe('redactSecrets', () => {
     '/API/item?field=title&keyframe=1&passive=true&compass=n&signal=1',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
+  });
+
+  it('scrubs a long run of dotted words in one pass, however many could start a scheme', () => {
+    // Each `a` after a dot could begin a URL's scheme (`a.a.a…://`): tried from every one of
+    // them, the URL rules read the rest of the run again each time, 0.1 s for a logged path
+    // of 8 KiB and minutes for this one. Run in a child process, so a scrub that takes
+    // minutes is cut rather than waited for.
+    const logger = join(__dirname, '..', '..', 'dist', 'ops', 'logger.js');
+    const script = `
+      const { redactSecrets } = require(${JSON.stringify(logger)});
+      const path = '/API/item/' + 'a.'.repeat(128 * 1024) + '?p=1';
+      process.stdout.write(String(redactSecrets(path) === path));
+    `;
+    const run = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });
+    expect({ signal: run.signal, stdout: run.stdout }).toEqual({ signal: null, stdout: 'true' });
   });
 });
 

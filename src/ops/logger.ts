@@ -118,11 +118,12 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [new RegExp(String.raw`(${SCHEME}:\/\/[^\s:/@]+:)[^\s/@]+@`, 'gi'), `$1${REDACTED}@`],
   // The same URL percent-encoded in a parameter's value (`?uri=s3%3A%2F%2Fkey%3Asecret%40bucket`,
   // as an import or a storage method sends a storage's URL): its `:`, `/` and `@` come as
-  // %3A, %2F and %40.
+  // %3A, %2F and %40, and it ends with the value (at `&`, or a fragment's `#`), where a
+  // literal URL's password may hold an `&`.
   [
     new RegExp(
-      String.raw`(${SCHEME}${COLON}(?:\/|%2f){2}(?:(?!${COLON}|${AT}|%2f)[^\s/])+${COLON})` +
-        String.raw`(?:(?!${AT}|%2f)[^\s/])+(?=${AT})`,
+      String.raw`(${SCHEME}${COLON}(?:\/|%2f){2}(?:(?!${COLON}|${AT}|%2f)[^\s/&#])+${COLON})` +
+        String.raw`(?:(?!${AT}|%2f)[^\s/&#])+(?=${AT})`,
       'gi',
     ),
     `$1${REDACTED}`,

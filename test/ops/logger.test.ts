@@ -90,6 +90,9 @@ describe('redactSecrets', () => {
     '/API/import?uri=s3%3A%2F%2Fbucket%2Fa.mp4&tag=x%3Ay%40z',
     '/API/storage/VX-1/method?uri=file%3A%2F%2F%2Fsrv%2Fmedia%2F&bucket=a%3Ab',
     '/API/item?field=title&keyframe=1&passive=true&compass=n&signal=1',
+    // A percent-encoded URL ends with its parameter: a port, then an address in the next one.
+    '/API/import?uri=http%3A%2F%2Fmedia.example%3A8080&jobmetadata=notify%3Dops%40example.com',
+    '/API/import?uri=http%3A%2F%2Fmedia.example%3A8080#x%40y',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });

@@ -54,10 +54,13 @@ export const OPS_MAX_CONNECTIONS = 128;
  * Holds the listener to `max` connections. A new one past it takes the place of the oldest
  * that has no request being answered (stuck in its headers, or idle between requests), as
  * nginx reclaims idle connections when it runs out: a client holding connections open
- * cannot keep the kubelet's probe out, since each probe arrives newer than them all. Only
- * when every connection is being answered is the newcomer dropped.
+ * cannot keep the kubelet's probe out, since each probe arrives newer than them all. Failing
+ * that, it takes the place of the oldest whose answer waits on a client that does not read
+ * it: otherwise as few connections as the cap, each asking for an answer and reading none
+ * of it, would keep every probe out for good. Only when every answer is being made or read
+ * is the newcomer dropped.
  */
-function boundConnections(server: Server, max: number): void {
+export function boundConnections(server: Server, max: number): void {
   const open = new Set<Socket>();
   /** Connections with no request being answered, oldest first. */
   const idle = new Set<Socket>();
@@ -66,14 +69,14 @@ function boundConnections(server: Server, max: number): void {
   const answering = new Map<Socket, number>();
   server.on('connection', (socket: Socket) => {
     if (open.size >= max) {
-      const oldest = idle.values().next();
-      if (oldest.done === true) {
+      const replaced = replaceable(idle, open);
+      if (replaced === undefined) {
         socket.destroy();
         return;
       }
-      oldest.value.destroy();
-      open.delete(oldest.value);
-      idle.delete(oldest.value);
+      replaced.destroy();
+      open.delete(replaced);
+      idle.delete(replaced);
     }
     open.add(socket);
     idle.add(socket);
@@ -98,6 +101,16 @@ function boundConnections(server: Server, max: number): void {
       }
     });
   });
+}
+
+/**
+ * The connection a newcomer past the cap replaces: the oldest idle one, else the oldest
+ * whose answer is backed up in it (its client takes none of what the kernel holds for it).
+ */
+function replaceable(idle: ReadonlySet<Socket>, open: ReadonlySet<Socket>): Socket | undefined {
+  for (const socket of idle) return socket;
+  for (const socket of open) if (socket.writableLength > 0) return socket;
+  return undefined;
 }
 
 /** Prometheus text from a registry (the proxy's `OpsMetrics`, the webhook's own). */

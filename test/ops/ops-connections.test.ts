@@ -1,13 +1,16 @@
 /**
- * The ops listener's hold on its connections (`boundConnections`): what it keeps of a
- * connection must go with it, however the connection ends.
+ * The ops listener's hold on its connections (`boundConnections`): which connection a
+ * newcomer past the cap replaces, and that what it keeps of a connection goes with it,
+ * however the connection ends.
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { once } from 'node:events';
-import { createProbeServer, type OpsServer } from '../../src/ops/server';
+import { boundConnections, createProbeServer, type OpsServer } from '../../src/ops/server';
 import { captureLogs } from '../support/ops';
+import { rawExchange } from '../support/net';
 import { collectGarbage } from '../support/reliability-clients';
+import { until } from '../support/wait';
 
 let server: OpsServer | undefined;
 let restore: (() => void) | undefined;
@@ -71,4 +74,81 @@ it('keeps nothing of a connection gone with pipelined requests still queued', as
 
   expect(accepted).toHaveLength(CONNECTIONS);
   expect(accepted.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+});
+
+describe('past the cap', () => {
+  const CAP = 3;
+  /** More than the kernel's buffers on both sides take from a client that reads nothing. */
+  const LARGE = Buffer.alloc(16 * 1024 * 1024, 'x');
+  let held: net.Socket[] = [];
+  let plain: http.Server | undefined;
+
+  afterEach(async () => {
+    for (const socket of held) socket.destroy();
+    held = [];
+    plain?.closeAllConnections();
+    plain?.close();
+    plain = undefined;
+  });
+
+  /** A server held to `CAP` connections: /large is a big answer, /pending never ends. */
+  async function capped(): Promise<{
+    port: number;
+    accepted: net.Socket[];
+    requests: () => number;
+  }> {
+    const accepted: net.Socket[] = [];
+    let requests = 0;
+    plain = http.createServer((req, res) => {
+      requests++;
+      if (req.url === '/large') res.end(LARGE);
+      else if (req.url !== '/pending') res.end('ok\n');
+    });
+    plain.on('connection', (socket: net.Socket) => accepted.push(socket));
+    boundConnections(plain, CAP);
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    return { port: (plain.address() as net.AddressInfo).port, accepted, requests: () => requests };
+  }
+
+  function hold(port: number, path: string): Promise<void> {
+    const socket = net.connect(port, '127.0.0.1');
+    held.push(socket);
+    socket.on('error', () => undefined);
+    socket.pause();
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    return once(socket, 'connect').then(() => undefined);
+  }
+
+  it('lets a probe in over clients that do not read their answers', async () => {
+    const { port, accepted } = await capped();
+    for (let i = 0; i < CAP; i++) await hold(port, '/large');
+    // Each answer is under way, its rest waiting on a client that takes none of it.
+    await until(
+      () => accepted.length === CAP && accepted.every((socket) => socket.writableLength > 0),
+      10_000,
+      'answers backed up',
+    );
+
+    const probe = await rawExchange(
+      port,
+      'GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(probe.status).toBe(200);
+    // The one replaced is the oldest of them.
+    expect(accepted.map((socket) => socket.destroyed)).toEqual([true, false, false, true]);
+  });
+
+  it('drops the newcomer while every answer is still being made', async () => {
+    const { port, accepted, requests } = await capped();
+    for (let i = 0; i < CAP; i++) await hold(port, '/pending');
+    await until(() => requests() === CAP, 10_000, 'requests received');
+
+    const probe = await rawExchange(
+      port,
+      'GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(probe.status).toBe(0);
+    expect(accepted.slice(0, CAP).map((socket) => socket.destroyed)).toEqual([false, false, false]);
+  });
 });

@@ -76,6 +76,15 @@ describe('redactSecrets', () => {
       '/API/import?uri=ftp%3A%2F%2Fbob%3Apw%2540x%252Fy%40host%2Ff',
       '/API/import?uri=ftp%3A%2F%2Fbob%3A[REDACTED]%40host%2Ff',
     ],
+    // A username that is an address, its @ left as it is: the password ends at the last @.
+    [
+      '/API/import?uri=ftp%3A%2F%2Fops%40corp.example%3Aftp-pw-123%40ftp.example%2Fin&x=1',
+      '/API/import?uri=ftp%3A%2F%2Fops%40corp.example%3A[REDACTED]%40ftp.example%2Fin&x=1',
+    ],
+    [
+      'GET ftp://ops@corp.example:ftp-pw-123@ftp.example/in failed',
+      'GET ftp://ops@corp.example:[REDACTED]@ftp.example/in failed',
+    ],
     // Decoded once, as the server does: %2574 is the text %74, not a t.
     ['/API/x?%2574oken=abc123', '/API/x?%2574oken=abc123'],
   ])('%s', (input, expected) => {
@@ -93,6 +102,8 @@ describe('redactSecrets', () => {
     // A percent-encoded URL ends with its parameter: a port, then an address in the next one.
     '/API/import?uri=http%3A%2F%2Fmedia.example%3A8080&jobmetadata=notify%3Dops%40example.com',
     '/API/import?uri=http%3A%2F%2Fmedia.example%3A8080#x%40y',
+    'GET http://ops@media.example:8080/in failed for ops@corp.example',
+    '/API/import?uri=http%3A%2F%2Fops%40media.example%3A8080%2Fin&notify=ops%40corp.example',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });

@@ -141,8 +141,11 @@ const CREDENTIAL_WORD =
 const CREDENTIAL_NAME: ReadonlySet<string> = new Set(['hash', 'key', 'sig', 'pwd', 'pass']);
 // In a path, a value ends with its segment (the path goes on after it); in a query, / and ?
 // belong to the value, which ends at the next parameter.
-const PATH_PARAMETER = /([;&])([^=&;#/?]*)=([^&;#/]*)/g;
-const QUERY_PARAMETER = /([?&;])([^=&;#?]*)=([^&;#]*)/g;
+const PATH_PARAMETER = /([;&])([^=&;#/?]*)(=)[^&;#/]*/g;
+const QUERY_PARAMETER = /([?&;])([^=&;#?]*)(=)[^&;#]*/g;
+// The query of a URL that is itself a parameter's value (`?uri=https%3A%2F%2F…%3Fsig%3D…`,
+// an import from a presigned S3 or Azure SAS URL): its ?, & and = come as %3F, %26 and %3D.
+const ENCODED_PARAMETER = /(%3f|%26)((?:(?!%3d|%26|%3f)[^=&;#?])*)(%3d)(?:(?!%26)[^&;#])*/gi;
 const WORD = /[^\s"']+/g;
 const PERCENT_ESCAPE = /%([0-9a-f]{2})/gi;
 
@@ -157,18 +160,28 @@ function isCredentialName(name: string): boolean {
   return CREDENTIAL_WORD.test(decoded) || CREDENTIAL_NAME.has(decoded.toLowerCase());
 }
 
-function redactParameter(parameter: string, separator: string, name: string): string {
-  return isCredentialName(name) ? `${separator}${name}=${REDACTED}` : parameter;
+function redactParameter(
+  parameter: string,
+  separator: string,
+  name: string,
+  equals: string,
+): string {
+  return isCredentialName(name) ? `${separator}${name}${equals}${REDACTED}` : parameter;
 }
 
-/** A word's credential parameters blanked: those before its first `?` as a path's, the rest as a query's. */
+/**
+ * A word's credential parameters blanked: those before its first `?` as a path's, the rest
+ * as a query's, and those of a percent-encoded URL in a value.
+ */
 function redactParameters(word: string): string {
   const query = word.indexOf('?');
   const path = query < 0 ? word : word.slice(0, query);
   const redactedPath = path.replace(PATH_PARAMETER, redactParameter);
-  return query < 0
-    ? redactedPath
-    : redactedPath + word.slice(query).replace(QUERY_PARAMETER, redactParameter);
+  const redacted =
+    query < 0
+      ? redactedPath
+      : redactedPath + word.slice(query).replace(QUERY_PARAMETER, redactParameter);
+  return redacted.replace(ENCODED_PARAMETER, redactParameter);
 }
 
 /** Remove credentials embedded in free text (URLs, error messages, header dumps). */

@@ -85,6 +85,16 @@ describe('redactSecrets', () => {
       'GET ftp://ops@corp.example:ftp-pw-123@ftp.example/in failed',
       'GET ftp://ops@corp.example:[REDACTED]@ftp.example/in failed',
     ],
+    // A URL in a parameter's value with credentials of its own in its query, as an import
+    // from a presigned S3 URL or an Azure SAS URL sends them: `?`, `&` and `=` come encoded.
+    [
+      '/API/import?uri=https%3A%2F%2Fb.s3.amazonaws.com%2Fa.mp4%3FX-Amz-Credential%3DAKIAEXAMPLE%252F20261205%26X-Amz-Expires%3D900%26X-Amz-Signature%3Dfe5f80f77d5fa3be&tag=x',
+      '/API/import?uri=https%3A%2F%2Fb.s3.amazonaws.com%2Fa.mp4%3FX-Amz-Credential%3D[REDACTED]%26X-Amz-Expires%3D900%26X-Amz-Signature%3D[REDACTED]&tag=x',
+    ],
+    [
+      '/API/import?uri=https%3a%2f%2fa.blob.core.windows.net%2fc%2fa.mp4%3fsv%3d2022-11-02%26sig%3dAzSAS%252Bkey%253D',
+      '/API/import?uri=https%3a%2f%2fa.blob.core.windows.net%2fc%2fa.mp4%3fsv%3d2022-11-02%26sig%3d[REDACTED]',
+    ],
     // Decoded once, as the server does: %2574 is the text %74, not a t.
     ['/API/x?%2574oken=abc123', '/API/x?%2574oken=abc123'],
   ])('%s', (input, expected) => {
@@ -103,12 +113,13 @@ describe('redactSecrets', () => {
     '/API/import?uri=http%3A%2F%2Fmedia.example%3A8080&jobmetadata=notify%3Dops%40example.com',
     '/API/import?uri=http%3A%2F%2Fmedia.example%3A8080#x%40y',
     'GET http://ops@media.example:8080/in failed for ops@corp.example',
+    '/API/import?uri=https%3A%2F%2Fcdn.example%2Fa.mp4%3Fv%3D2%26keyframe%3D1&tag=x',
     '/API/import?uri=http%3A%2F%2Fops%40media.example%3A8080%2Fin&notify=ops%40corp.example',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });
 
-  it('scrubs a long run of dotted words in one pass, however many could start a scheme', () => {
+  it('scrubs a long run of dotted words, or of encoded `?`, in one pass', () => {
     // Each `a` after a dot could begin a URL's scheme (`a.a.a…://`): tried from every one of
     // them, the URL rules read the rest of the run again each time, 0.1 s for a logged path
     // of 8 KiB and minutes for this one. Run in a child process, so a scrub that takes
@@ -116,7 +127,7 @@ describe('redactSecrets', () => {
     const logger = join(__dirname, '..', '..', 'dist', 'ops', 'logger.js');
     const script = `
       const { redactSecrets } = require(${JSON.stringify(logger)});
-      const path = '/API/item/' + 'a.'.repeat(128 * 1024) + '?p=1';
+      const path = '/API/item/' + 'a.'.repeat(128 * 1024) + '?p=' + '%3Fa'.repeat(64 * 1024);
       process.stdout.write(String(redactSecrets(path) === path));
     `;
     const run = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });

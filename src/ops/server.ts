@@ -59,9 +59,13 @@ export const OPS_MAX_CONNECTIONS = 128;
  * it: otherwise as few connections as the cap, each asking for an answer and reading none
  * of it, would keep every probe out for good. Only when every answer is being made or read
  * is the newcomer dropped.
+ *
+ * @param full Called when a newcomer first finds the listener full, and not again until it
+ *   is down to half as many connections: once per spell of abuse, not once per connection.
  */
-export function boundConnections(server: Server, max: number): void {
+export function boundConnections(server: Server, max: number, full: () => void): void {
   const open = new Set<Socket>();
+  let told = false;
   /** Connections with no request being answered, oldest first. */
   const idle = new Set<Socket>();
   // Requests being answered on each connection: pipelined ones overlap, the next one under
@@ -69,6 +73,8 @@ export function boundConnections(server: Server, max: number): void {
   const answering = new Map<Socket, number>();
   server.on('connection', (socket: Socket) => {
     if (open.size >= max) {
+      if (!told) full();
+      told = true;
       const replaced = replaceable(idle, open);
       if (replaced === undefined) {
         socket.destroy();
@@ -83,6 +89,7 @@ export function boundConnections(server: Server, max: number): void {
     socket.once('close', () => {
       open.delete(socket);
       idle.delete(socket);
+      if (open.size <= max / 2) told = false;
       // Node 20 and 22 never close the answers still queued behind the one being written
       // when their connection goes: counted down by them, the connection would be kept.
       answering.delete(socket);
@@ -101,6 +108,16 @@ export function boundConnections(server: Server, max: number): void {
       }
     });
   });
+}
+
+/** Said once per spell: an operator whose probes or scrapes fail learns why, and from when. */
+function opsListenerFull(logger: Logger): void {
+  logger.warn(
+    { event: 'ops_connections_full', max: OPS_MAX_CONNECTIONS },
+    `the ops listener holds ${OPS_MAX_CONNECTIONS} connections, its most: each new one now ` +
+      'takes the place of the oldest one idle or not reading its answer, or is closed when ' +
+      'none is; something is holding connections to it open',
+  );
 }
 
 /**
@@ -349,7 +366,7 @@ function opsServer(
     }
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
-  boundConnections(server, OPS_MAX_CONNECTIONS);
+  boundConnections(server, OPS_MAX_CONNECTIONS, () => opsListenerFull(logger));
   return {
     listen: (address) => listenOn(server, address, 'the ops listener'),
     close: () => close(server),

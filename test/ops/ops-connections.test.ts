@@ -6,7 +6,12 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { once } from 'node:events';
-import { boundConnections, createProbeServer, type OpsServer } from '../../src/ops/server';
+import {
+  boundConnections,
+  createProbeServer,
+  OPS_MAX_CONNECTIONS,
+  type OpsServer,
+} from '../../src/ops/server';
 import { captureLogs } from '../support/ops';
 import { rawExchange } from '../support/net';
 import { collectGarbage } from '../support/reliability-clients';
@@ -24,11 +29,11 @@ afterEach(async () => {
 
 const REQUEST = 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n';
 
-it('keeps nothing of a connection gone with pipelined requests still queued', async () => {
-  // The server side of each connection, held weakly: it must be collectable once closed.
-  const accepted: WeakRef<net.Socket>[] = [];
-  const closed: Promise<unknown>[] = [];
-  // Patched by hand: a jest spy would keep every socket in its record of calls.
+/**
+ * Calls `accepted` with the server side of every connection the ops listener takes. Patched
+ * by hand: a jest spy would keep every socket in its record of calls.
+ */
+function watchConnections(accepted: (socket: net.Socket) => void): void {
   const emit = http.Server.prototype.emit;
   restore = () => {
     http.Server.prototype.emit = emit;
@@ -38,13 +43,19 @@ it('keeps nothing of a connection gone with pipelined requests still queued', as
     event: string | symbol,
     ...args: unknown[]
   ) {
-    if (event === 'connection') {
-      const socket = args[0] as net.Socket;
-      accepted.push(new WeakRef(socket));
-      closed.push(once(socket, 'close'));
-    }
+    if (event === 'connection') accepted(args[0] as net.Socket);
     return Reflect.apply(emit, this, [event, ...args]) as boolean;
   };
+}
+
+it('keeps nothing of a connection gone with pipelined requests still queued', async () => {
+  // The server side of each connection, held weakly: it must be collectable once closed.
+  const accepted: WeakRef<net.Socket>[] = [];
+  const closed: Promise<unknown>[] = [];
+  watchConnections((socket) => {
+    accepted.push(new WeakRef(socket));
+    closed.push(once(socket, 'close'));
+  });
   const renders: (() => void)[] = [];
   server = createProbeServer({
     probes: { ready: () => ({ ok: true }) },
@@ -105,7 +116,7 @@ describe('past the cap', () => {
       else if (req.url !== '/pending') res.end('ok\n');
     });
     plain.on('connection', (socket: net.Socket) => accepted.push(socket));
-    boundConnections(plain, CAP);
+    boundConnections(plain, CAP, () => undefined);
     plain.listen(0, '127.0.0.1');
     await once(plain, 'listening');
     return { port: (plain.address() as net.AddressInfo).port, accepted, requests: () => requests };
@@ -151,4 +162,45 @@ describe('past the cap', () => {
     expect(probe.status).toBe(0);
     expect(accepted.slice(0, CAP).map((socket) => socket.destroyed)).toEqual([false, false, false]);
   });
+});
+
+it('says once that the ops listener is full, and again once it has had room', async () => {
+  const { logger, lines } = captureLogs();
+  let closed: Promise<unknown>[] = [];
+  watchConnections((socket) => closed.push(once(socket, 'close')));
+  server = createProbeServer({
+    probes: { ready: () => ({ ok: true }) },
+    metrics: { contentType: 'text/plain', render: () => Promise.resolve('up 1\n') },
+    logger,
+  });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const port = server.address()?.port ?? 0;
+  const full = (): unknown[] => lines.filter((line) => line.event === 'ops_connections_full');
+  const fill = async (): Promise<void> => {
+    const sockets = Array.from({ length: OPS_MAX_CONNECTIONS }, () => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      return socket;
+    });
+    await Promise.all(sockets.map((socket) => once(socket, 'connect')));
+    // Two probes past the cap, each taking the place of an idle client.
+    for (let i = 0; i < 2; i++) {
+      const probe = await rawExchange(
+        port,
+        'GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      );
+      expect(probe.status).toBe(200);
+    }
+    for (const socket of sockets) socket.destroy();
+    await Promise.all(closed);
+    closed = [];
+  };
+
+  await fill();
+  expect(full()).toEqual([
+    expect.objectContaining({ level: 'warn', max: OPS_MAX_CONNECTIONS }) as unknown,
+  ]);
+  // Down to half as many, then full again: told again.
+  await fill();
+  expect(full()).toHaveLength(2);
 });

@@ -114,9 +114,10 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   ],
   // "Basic <base64>", "Bearer <t>", "token <t>" (Vidispine's scheme).
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
-  // URL userinfo: scheme://user:password@host. A username that is an address may keep its
-  // `@` (`ftp://ops@corp.example:pw@host`, which URL parsers take up to the last `@`).
-  [new RegExp(String.raw`(${SCHEME}:\/\/[^\s:/]+:)[^\s/@]+@`, 'gi'), `$1${REDACTED}@`],
+  // URL userinfo: scheme://user:password@host. A username that is an address, or a password,
+  // may keep its `@` (`ftp://ops@corp.example:p@ss@host`): URL parsers take the userinfo up
+  // to the last `@` before the path, and so does this.
+  [new RegExp(String.raw`(${SCHEME}:\/\/[^\s:/]+:)[^\s/]+@`, 'gi'), `$1${REDACTED}@`],
   // The same URL percent-encoded in a parameter's value (`?uri=s3%3A%2F%2Fkey%3Asecret%40bucket`,
   // as an import or a storage method sends a storage's URL): its `:`, `/` and `@` come as
   // %3A, %2F and %40, and it ends with the value (at `&`, or a fragment's `#`), where a
@@ -124,7 +125,7 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [
     new RegExp(
       String.raw`(${SCHEME}${COLON}(?:\/|%2f){2}(?:(?!${COLON}|%2f)[^\s/&#])+${COLON})` +
-        String.raw`(?:(?!${AT}|%2f)[^\s/&#])+(?=${AT})`,
+        String.raw`(?:(?!%2f)[^\s/&#])+(?=${AT})`,
       'gi',
     ),
     `$1${REDACTED}`,

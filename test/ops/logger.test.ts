@@ -84,6 +84,24 @@ describe('redactSecrets', () => {
       'GET ftp://ops@corp.example:ftp-pw-123@ftp.example/in failed',
       'GET ftp://ops@corp.example:[REDACTED]@ftp.example/in failed',
     ],
+    // A password with an @ left as it is (URL parsers take the userinfo up to the last @
+    // before the host): all of it is blanked, not only what comes before its first @.
+    [
+      'GET ftp://ingest:p@ss-w0rd@ftp.example/in failed',
+      'GET ftp://ingest:[REDACTED]@ftp.example/in failed',
+    ],
+    [
+      '/API/import?uri=ftp%3A%2F%2Fingest%3Ap%40ss-w0rd%40ftp.example%2Fin&x=1',
+      '/API/import?uri=ftp%3A%2F%2Fingest%3A[REDACTED]%40ftp.example%2Fin&x=1',
+    ],
+    [
+      '/API/import?uri=ftp%3A%2F%2Fops%40corp.example%3Ap%40ss%40ftp.example%2Fa%40b',
+      '/API/import?uri=ftp%3A%2F%2Fops%40corp.example%3A[REDACTED]%40ftp.example%2Fa%40b',
+    ],
+    [
+      'GET ftp://ops@corp.example:p@ss@ftp.example/a@b failed',
+      'GET ftp://ops@corp.example:[REDACTED]@ftp.example/a@b failed',
+    ],
     // A URL in a parameter's value with credentials of its own in its query, as an import
     // from a presigned S3 URL or an Azure SAS URL sends them: `?`, `&` and `=` come encoded.
     [

@@ -80,11 +80,20 @@ it('keeps nothing of a connection gone with pipelined requests still queued', as
   }
   await Promise.all(closed);
   for (const render of renders) render();
-  await new Promise((resolve) => setImmediate(resolve));
-  collectGarbage();
 
   expect(accepted).toHaveLength(CONNECTIONS);
-  expect(accepted.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+  // Collected once what is still under way lets go of it (under load, a turn of the loop
+  // after the renders has not always been enough for the last one); one kept for good fails.
+  const kept = (): number => accepted.filter((ref) => ref.deref() !== undefined).length;
+  await until(
+    () => {
+      collectGarbage();
+      return kept() === 0;
+    },
+    5_000,
+    'every closed connection collected',
+  );
+  expect(kept()).toBe(0);
 });
 
 describe('past the cap', () => {

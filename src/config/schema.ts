@@ -167,7 +167,7 @@ const baseUrl = text().transform((value, ctx) => {
   if (/\/API\/?$/i.test(url.pathname)) {
     return problem(`give the base URL without /API ${example}`);
   }
-  url.pathname = url.pathname.replace(/\/+$/, '') || '/';
+  url.pathname = url.pathname.replace(/(?<!\/)\/+$/, '') || '/';
   // Port 0 only means "any port" to a listener: every mint would be refused, never a start.
   if (url.port === '0') {
     const path = url.pathname === '/' ? '' : url.pathname;

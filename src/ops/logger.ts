@@ -151,22 +151,6 @@ const WORD = /[^\s"']+/g;
 const PERCENT_ESCAPE = /%([0-9a-f]{2})/gi;
 
 /**
- * Every pattern a logged string is matched against. Each must take time linear in what it
- * reads, since a log line is scrubbed on a request's path and the path is the client's to
- * choose: the tests check them all with a ReDoS analyser.
- */
-export const SCRUB_PATTERNS: readonly RegExp[] = [
-  SECRET_KEY,
-  ...TEXT_RULES.map(([pattern]) => pattern),
-  CREDENTIAL_WORD,
-  PATH_PARAMETER,
-  QUERY_PARAMETER,
-  ENCODED_PARAMETER,
-  WORD,
-  PERCENT_ESCAPE,
-];
-
-/**
  * Whether a parameter's name says its value is a credential, read as the server reads it:
  * once percent-decoded (`%74oken` is `token` to Vidispine).
  */

@@ -36,16 +36,20 @@ export type RangeRequest =
  */
 export function parseRange(header: string | undefined, size: number): RangeRequest {
   if (header === undefined) return { kind: 'full' };
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!m || (m[1] === '' && m[2] === '')) return { kind: 'full' };
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
+  const m = /^bytes\s*=(?<first>[\d\s]*)-(?<last>[\d\s]*)$/i.exec(header.trim());
+  const [first, last] = [m?.groups?.first.trim(), m?.groups?.last.trim()];
+  if (first === undefined || last === undefined || !/^\d*$/.test(first) || !/^\d*$/.test(last)) {
+    return { kind: 'full' };
+  }
+  if (first === '' && last === '') return { kind: 'full' };
+  if (first === '') {
+    const suffix = Number(last);
     if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
     return { kind: 'partial', start: Math.max(0, size - suffix), end: size - 1 };
   }
-  const start = Number(m[1]);
-  const last = m[2] === '' ? Infinity : Number(m[2]);
-  if (last < start) return { kind: 'full' };
+  const start = Number(first);
+  const end = last === '' ? Infinity : Number(last);
+  if (end < start) return { kind: 'full' };
   if (start >= size) return { kind: 'unsatisfiable' };
-  return { kind: 'partial', start, end: Math.min(last, size - 1) };
+  return { kind: 'partial', start, end: Math.min(end, size - 1) };
 }

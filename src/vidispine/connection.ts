@@ -15,7 +15,7 @@ import { shownValue } from '../visible-text';
 
 /** The path of `vidispine.url` that goes before `/API/…` (`''` for the bare origin). */
 export function pathPrefix(url: URL): string {
-  return url.pathname.replace(/\/+$/, '');
+  return url.pathname.replace(/(?<!\/)\/+$/, '');
 }
 
 /** `vidispine.url` as people are shown it: origin and path, never userinfo. */
@@ -95,7 +95,7 @@ export function trustedCas(vidispine: Pick<VidispineConfig, 'url' | 'caFile' | '
  * an IP address: SNI carries host names only.
  */
 export function serverName(url: URL): { readonly servername?: string } {
-  const host = url.hostname.replace(/\.+$/, '');
+  const host = url.hostname.replace(/(?<!\.)\.+$/, '');
   return host.startsWith('[') || isIP(host) !== 0 ? {} : { servername: host };
 }
 
@@ -129,7 +129,8 @@ export function isTlsFailure(code: string | undefined): boolean {
  * sslv3 alert handshake failure:../deps/openssl/…/rec_layer_s3.c:1601:SSL alert number 40`):
  * a thread's address, a library, a function, the reason, a source file and line, and data.
  */
-const OPENSSL_LINE = /[0-9A-F]+:error:[0-9A-F]+:[^:\n]*:[^:\n]*:([^:\n]+):[^:\n]*:\d+:([^\n]*)\n?/g;
+const OPENSSL_LINE =
+  /(?<![0-9A-F])[0-9A-F]+:error:[0-9A-F]+:[^:\n]*:[^:\n]*:([^:\n]+):[^:\n]*:\d+:([^\n]*)\n?/g;
 
 /** Whether OpenSSL reported `err`: its message carries one of OpenSSL's error lines. */
 export function isOpensslError(err: unknown): boolean {

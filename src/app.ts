@@ -22,6 +22,7 @@ import { createDataListeners, type DataListener } from './proxy/listener';
 import { CUT_ANSWER_GRACE_MS } from './proxy/lingering';
 import { type Clock, systemClock } from './tokens/clock';
 import { createTokenStore } from './tokens/store';
+import { watchSecretFolders } from './config/secret-watch';
 import { RENEW_FRACTION } from './tokens/renew-policy';
 import type { TokenStore } from './tokens/types';
 import { createTokenChecker } from './vidispine/whoami';
@@ -76,10 +77,13 @@ export function createTokenStoreFor(
       }),
     checker: createTokenChecker(transport, config.vidispine.mintTimeoutSeconds),
   });
+  // A Secret updated while mints back off on its old value is used as soon as it lands.
+  const watch = watchSecretFolders(config, (folder) => store.secretFolderChanged(folder));
   return {
     store,
     transport,
     stop() {
+      watch.close();
       store.stop();
       transport.close();
     },

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { UserConfig } from '../config/types';
 import { provesAccepted } from '../vidispine/acceptance';
@@ -35,6 +36,7 @@ import {
   planReplacement,
   recordAccepted,
   refusal,
+  retryOnSecretChange,
   stoppedError,
   type UserSlot,
 } from './user-slot';
@@ -194,6 +196,19 @@ class LruTokenStore implements TokenStore {
     return [...this.slots.values()].map((slot) =>
       statusOf(slot, this.cache.peek(slot.user.name), now, wall),
     );
+  }
+
+  secretFolderChanged(folder: string): void {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    for (const slot of this.slots.values()) {
+      const file = slot.minter.secretFile;
+      if (file === undefined || dirname(file) !== folder) continue;
+      const at = retryOnSecretChange(slot, now);
+      if (at === undefined) continue;
+      slot.retryAt = at;
+      this.renewals.schedule(slot, slot.recent[0]);
+    }
   }
 
   on<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this {

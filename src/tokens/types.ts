@@ -176,6 +176,14 @@ export interface TokenStore {
    */
   rejected(user: string, tokenValue: string, sentAt: number, reason?: string): Promise<Rejection>;
   status(): UserTokenStatus[];
+  /**
+   * Something changed in `folder`, which holds the secret file of some users' mints (a
+   * Secret's update, a file written again). A user whose mints back off on a failure a new
+   * secret may cure (`unauthorized`, `secret_unreadable`) is minted again at once (at least
+   * 1 s after its last mint): a Secret updated after the password changed in Vidispine is
+   * used when it lands, not up to 30 s later.
+   */
+  secretFolderChanged(folder: string): void;
   on<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this;
   /** Removes a listener `on` added: one that waits for a single event removes itself. */
   off<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this;

@@ -177,6 +177,30 @@ export function recordMintFailure(
   return delay;
 }
 
+/** Failures a new secret may cure: the one read was refused, or could not be read. */
+const CURED_BY_NEW_SECRET: ReadonlySet<MintFailureReason> = new Set([
+  'unauthorized',
+  'secret_unreadable',
+]);
+
+/**
+ * The least time between two mints that a change of the secret file starts: a file written
+ * in place is changed twice (emptied, then written), and the first mint may read it empty.
+ */
+export const SECRET_CHANGE_GAP_MS = 1_000;
+
+/**
+ * When to mint again now that the secret file may have changed at `now`, or undefined to keep
+ * the plan: only while a backoff on a failure a new secret may cure holds mints back, and
+ * never sooner than `SECRET_CHANGE_GAP_MS` after the last mint started.
+ */
+export function retryOnSecretChange(slot: UserSlot, now: number): number | undefined {
+  if (slot.inFlight || slot.retryAt === null || slot.failed.failures === 0) return undefined;
+  if (slot.lastError === null || !CURED_BY_NEW_SECRET.has(slot.lastError.reason)) return undefined;
+  const at = Math.max(now, (slot.lastMintAt ?? now) + SECRET_CHANGE_GAP_MS);
+  return at < slot.retryAt ? at : undefined;
+}
+
 /** What `get()` waiting on a mint that failed is told: retry after `delayMs`. */
 export function mintFailedError(
   slot: UserSlot,

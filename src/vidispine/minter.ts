@@ -95,6 +95,7 @@ export function createTokenMinter(opts: MinterOptions): TokenMinter {
     get endpoint() {
       return current();
     },
+    secretFile: credential.secret.kind === 'file' ? credential.secret.path : undefined,
     async mint(signal?: AbortSignal): Promise<MintedToken> {
       const timeout = AbortSignal.timeout(ctx.timeoutSeconds * 1000);
       const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;

@@ -37,6 +37,8 @@ export interface MintedToken {
 /** One mint, over HTTP in production; the store never knows how. */
 export interface TokenMinter {
   readonly endpoint: MintEndpoint;
+  /** The secret file each mint reads, if its secret is in one. */
+  readonly secretFile?: string;
   mint(signal?: AbortSignal): Promise<MintedToken>;
 }
 

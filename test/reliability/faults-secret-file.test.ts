@@ -3,7 +3,15 @@
  * a missing file costs only the mints that need it. (Everything else in the configuration
  * is read once, at start: changing it takes a restart.)
  */
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +74,71 @@ test.concurrent(
       await r.close();
     }
   },
+);
+
+/**
+ * A Secret volume as the kubelet lays it out and updates it (its AtomicWriter): the files in
+ * a timestamped folder, `..data` linking to it, `password` linking through `..data`; an
+ * update writes a new folder, swaps `..data` by a rename, then removes the old folder.
+ */
+function kubeletMount(name: string, password: string): { file: string; update(p: string): void } {
+  const mount = join(dir, name);
+  mkdirSync(mount);
+  let version = 0;
+  const write = (p: string): string => {
+    version += 1;
+    const folder = `..2026_12_05_03_00_0${version}.000000001`;
+    mkdirSync(join(mount, folder));
+    writeFileSync(join(mount, folder, 'password'), `${p}\n`);
+    return folder;
+  };
+  let current = write(password);
+  symlinkSync(current, join(mount, '..data'));
+  symlinkSync(join('..data', 'password'), join(mount, 'password'));
+  return {
+    file: join(mount, 'password'),
+    update(p) {
+      const old = current;
+      current = write(p);
+      symlinkSync(current, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+      rmSync(join(mount, old), { recursive: true });
+    },
+  };
+}
+
+test.concurrent(
+  'a password rotated in Vidispine before its Secret: the update of the Secret is tried at once, not after the backoff',
+  async () => {
+    const mount = kubeletMount('kubelet', 'alice-password');
+    const r = await startApp({
+      raw: { users: [{ name: 'alice', passwordFile: mount.file, listen: '127.0.0.1:0' }] },
+      vidispine: { mintTimeoutSeconds: 5 },
+    });
+    try {
+      expect((await call(r.port(), { path: '/API/whoami' })).status).toBe(200);
+      r.sim.setUserPassword('alice', 'alice-rotated-2');
+      r.sim.revokeAllTokens();
+      const failed = nextEvent(r.app.store, 'mintFailed');
+      expect((await call(r.port(), { path: '/API/whoami' })).status).toBe(503);
+      const failure = await failed;
+      const failedAt = Date.now();
+      expect(failure.reason).toBe('unauthorized');
+      // Credentials are a failure an operator fixes: the backoff starts at 8 s (6 s jittered).
+      expect(failure.retryInMs).toBeGreaterThanOrEqual(6000);
+      const minted = nextEvent(r.app.store, 'minted');
+      mount.update('alice-rotated-2');
+      await minted;
+      // The new password was used on the Secret's update, well before the retry planned.
+      expect(Date.now() - failedAt).toBeLessThan(failure.retryInMs);
+      expect((await call(r.port(), { path: '/API/whoami' })).status).toBe(200);
+      expect(r.sim.calls({ endpoint: 'token', user: 'alice' })).toBe(3);
+      expect(r.logs.join('\n')).not.toContain('alice-rotated-2');
+    } finally {
+      await r.close();
+    }
+  },
+  25_000,
 );
 
 test.concurrent(

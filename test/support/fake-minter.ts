@@ -25,6 +25,8 @@ export class FakeMinter implements TokenMinter {
   readonly signals: AbortSignal[] = [];
   /** Each token handed out → when its mint was sent. */
   readonly issued = new Map<string, number>();
+  /** The secret file its mints would read, for `secretFolderChanged`. */
+  secretFile?: string;
 
   constructor(
     private readonly clock: ManualClock,

@@ -306,6 +306,38 @@ describe('failures and backoff', () => {
     expect(s.store.current('alice')).toBeDefined();
   });
 
+  it('mints again when the secret file changes during a backoff it may cure, 1 s after the last mint at the earliest', async () => {
+    const s = setup([user('alice'), user('bob')]);
+    s.minter('alice').secretFile = '/run/secrets/alice/password';
+    s.minter('bob').secretFile = '/run/secrets/bob/password';
+    s.minter('alice').failNext('unauthorized', 'secret_unreadable');
+    s.minter('bob').failNext(...Array<'network'>(10).fill('network'));
+    s.store.start();
+    await s.clock.advance(0);
+    expect(s.store.status()[0].nextAttemptAt).toBe(s.clock.now() + 7_000);
+    // At once after the mint: not before 1 s has passed since it started.
+    s.store.secretFolderChanged('/run/secrets/alice');
+    expect(s.store.status()[0].nextAttemptAt).toBe(s.clock.now() + 1_000);
+    await s.clock.advance(1_000);
+    expect(s.minter('alice').calls).toBe(2);
+    expect(s.store.status()[0].lastError).toMatchObject({ reason: 'secret_unreadable' });
+    await s.clock.advance(3_000);
+    s.store.secretFolderChanged('/run/secrets/alice');
+    await s.clock.advance(0);
+    expect(s.minter('alice').calls).toBe(3);
+    expect(s.store.status()[0]).toMatchObject({ state: 'valid', nextAttemptAt: null });
+    // A held token, another folder, a failure a new secret does not cure: nothing changes.
+    s.store.secretFolderChanged('/run/secrets/alice');
+    s.store.secretFolderChanged('/run/secrets');
+    const bob = { calls: s.minter('bob').calls, next: s.store.status()[1].nextAttemptAt };
+    expect(bob.next).toBeGreaterThan(s.clock.now());
+    s.store.secretFolderChanged('/run/secrets/bob');
+    await s.clock.advance(0);
+    expect(s.minter('alice').calls).toBe(3);
+    expect(s.minter('bob').calls).toBe(bob.calls);
+    expect(s.store.status()[1].nextAttemptAt).toBe(bob.next);
+  });
+
   it('counts a token that arrives too late to be used as a failure', async () => {
     const s = setup([user('alice', { seconds: 2, safetyMarginSeconds: 1 })], 'manual');
     const got = s.store.get('alice');

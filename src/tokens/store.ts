@@ -204,6 +204,8 @@ class LruTokenStore implements TokenStore {
     for (const slot of this.slots.values()) {
       const file = slot.minter.secretFile;
       if (file === undefined || dirname(file) !== folder) continue;
+      slot.secretChangedAt = now;
+      if (slot.inFlight) continue;
       const at = retryOnSecretChange(slot, now);
       if (at === undefined) continue;
       slot.retryAt = at;

@@ -181,7 +181,8 @@ export interface TokenStore {
    * Secret's update, a file written again). A user whose mints back off on a failure a new
    * secret may cure (`unauthorized`, `secret_unreadable`) is minted again at once (at least
    * 1 s after its last mint): a Secret updated after the password changed in Vidispine is
-   * used when it lands, not up to 30 s later.
+   * used when it lands, not up to 30 s later. So is one whose mint was under way at the
+   * change, should it fail: it may have read the old secret.
    */
   secretFolderChanged(folder: string): void;
   on<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this;

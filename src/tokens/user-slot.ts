@@ -44,6 +44,8 @@ export interface UserSlot {
   blocked: { reason: NoTokenReason; message: string } | null;
   /** When the last mint attempt started: replacing dead tokens is budgeted from there. */
   lastMintAt: number | null;
+  /** When the folder of the secret file its mints read last changed (`secretFolderChanged`). */
+  secretChangedAt: number | null;
   /** Current tokens confirmed dead in a row that Vidispine never accepted even once. */
   deaths: number;
   /**
@@ -77,6 +79,7 @@ export function newUserSlot(
     retryIfLost: null,
     blocked: null,
     lastMintAt: null,
+    secretChangedAt: null,
     deaths: 0,
     unchecked: 0,
     inFlight: false,
@@ -174,7 +177,13 @@ export function recordMintFailure(
       : null;
   slot.blocked = { reason, message };
   slot.lastError = { reason, message, at: now, endpoint };
-  return delay;
+  // A Secret updated while this mint was under way holds no backoff on the secret it replaced.
+  const sooner = secretChangedSinceMint(slot) ? retryOnSecretChange(slot, now) : undefined;
+  if (sooner === undefined) return delay;
+  // Whole milliseconds, as `backoffDelay` gives: the clock's instants have fractions.
+  const soonerDelay = Math.ceil(sooner - now);
+  slot.retryAt = now + soonerDelay;
+  return soonerDelay;
 }
 
 /** Failures a new secret may cure: the one read was refused, or could not be read. */
@@ -190,15 +199,25 @@ const CURED_BY_NEW_SECRET: ReadonlySet<MintFailureReason> = new Set([
 export const SECRET_CHANGE_GAP_MS = 1_000;
 
 /**
- * When to mint again now that the secret file may have changed at `now`, or undefined to keep
- * the plan: only while a backoff on a failure a new secret may cure holds mints back, and
- * never sooner than `SECRET_CHANGE_GAP_MS` after the last mint started.
+ * When to mint again now that the secret file may have changed (at `now`, or while the last
+ * mint was under way), or undefined to keep the plan: only while a backoff on a failure a new
+ * secret may cure holds mints back, and never sooner than `SECRET_CHANGE_GAP_MS` after the
+ * last mint started. (A mint under way is left alone: it plans what comes next when it ends.)
  */
 export function retryOnSecretChange(slot: UserSlot, now: number): number | undefined {
-  if (slot.inFlight || slot.retryAt === null || slot.failed.failures === 0) return undefined;
+  if (slot.retryAt === null || slot.failed.failures === 0) return undefined;
   if (slot.lastError === null || !CURED_BY_NEW_SECRET.has(slot.lastError.reason)) return undefined;
   const at = Math.max(now, (slot.lastMintAt ?? now) + SECRET_CHANGE_GAP_MS);
   return at < slot.retryAt ? at : undefined;
+}
+
+/** Whether the secret file's folder changed since the last mint started: it may have read the old secret. */
+function secretChangedSinceMint(slot: UserSlot): boolean {
+  return (
+    slot.secretChangedAt !== null &&
+    slot.lastMintAt !== null &&
+    slot.secretChangedAt >= slot.lastMintAt
+  );
 }
 
 /** What `get()` waiting on a mint that failed is told: retry after `delayMs`. */

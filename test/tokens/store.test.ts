@@ -338,6 +338,21 @@ describe('failures and backoff', () => {
     expect(s.store.status()[1].nextAttemptAt).toBe(bob.next);
   });
 
+  it('mints again 1 s after a mint that failed on a secret file changed while it was under way', async () => {
+    const s = setup([user('alice')], 'manual');
+    s.minter('alice').secretFile = '/run/secrets/alice/password';
+    const got = s.store.get('alice').catch(() => undefined);
+    await s.clock.advance(299.6);
+    // The kubelet swaps the Secret after the mint read the old one.
+    s.store.secretFolderChanged('/run/secrets/alice');
+    s.minter('alice').fail('unauthorized');
+    await got;
+    const failed = s.events.find((e) => e.name === 'mintFailed')?.payload;
+    // Whole milliseconds, as every backoff is, though the clock has fractions (performance.now).
+    expect(failed).toMatchObject({ reason: 'unauthorized', retryInMs: 701 });
+    expect(s.store.status()[0].nextAttemptAt).toBe(s.clock.now() + 701);
+  });
+
   it('counts a token that arrives too late to be used as a failure', async () => {
     const s = setup([user('alice', { seconds: 2, safetyMarginSeconds: 1 })], 'manual');
     const got = s.store.get('alice');

@@ -209,6 +209,7 @@ class LruTokenStore implements TokenStore {
       const at = retryOnSecretChange(slot, now);
       if (at === undefined) continue;
       slot.retryAt = at;
+      slot.secretRetry = 'planned';
       this.renewals.schedule(slot, slot.recent[0]);
     }
   }

@@ -46,6 +46,12 @@ export interface UserSlot {
   lastMintAt: number | null;
   /** When the folder of the secret file its mints read last changed (`secretFolderChanged`). */
   secretChangedAt: number | null;
+  /**
+   * A retry a change of the secret file brought forward: `planned` until its mint ends, then
+   * `refused` if Vidispine refused the secret it sent (no other change brings a retry forward
+   * before a mint on the backoff's own schedule), else back to `none`.
+   */
+  secretRetry: 'none' | 'planned' | 'refused';
   /** Current tokens confirmed dead in a row that Vidispine never accepted even once. */
   deaths: number;
   /**
@@ -80,6 +86,7 @@ export function newUserSlot(
     blocked: null,
     lastMintAt: null,
     secretChangedAt: null,
+    secretRetry: 'none',
     deaths: 0,
     unchecked: 0,
     inFlight: false,
@@ -122,6 +129,7 @@ export function refusal(slot: UserSlot, now: number): NoTokenError | undefined {
 export function recordMinted(slot: UserSlot, held: HeldToken, now: number): void {
   slot.failed = NO_FAILURE;
   slot.retryAt = null;
+  slot.secretRetry = 'none';
   slot.retryIfLost = null;
   slot.blocked = null;
   slot.lastRefreshAt = now;
@@ -177,12 +185,15 @@ export function recordMintFailure(
       : null;
   slot.blocked = { reason, message };
   slot.lastError = { reason, message, at: now, endpoint };
+  slot.secretRetry =
+    slot.secretRetry === 'planned' && reason === 'unauthorized' ? 'refused' : 'none';
   // A Secret updated while this mint was under way holds no backoff on the secret it replaced.
   const sooner = secretChangedSinceMint(slot) ? retryOnSecretChange(slot, now) : undefined;
   if (sooner === undefined) return delay;
   // Whole milliseconds, as `backoffDelay` gives: the clock's instants have fractions.
   const soonerDelay = Math.ceil(sooner - now);
   slot.retryAt = now + soonerDelay;
+  slot.secretRetry = 'planned';
   return soonerDelay;
 }
 
@@ -203,9 +214,13 @@ export const SECRET_CHANGE_GAP_MS = 1_000;
  * mint was under way), or undefined to keep the plan: only while a backoff on a failure a new
  * secret may cure holds mints back, and never sooner than `SECRET_CHANGE_GAP_MS` after the
  * last mint started. (A mint under way is left alone: it plans what comes next when it ends.)
+ * Not after a mint a change brought forward was refused: a change is only maybe a new secret
+ * (a file touched, or written again with the same password, changes too), and each refused
+ * login counts towards the lockout some Vidispine setups impose; the backoff decides then.
  */
 export function retryOnSecretChange(slot: UserSlot, now: number): number | undefined {
   if (slot.retryAt === null || slot.failed.failures === 0) return undefined;
+  if (slot.secretRetry === 'refused') return undefined;
   if (slot.lastError === null || !CURED_BY_NEW_SECRET.has(slot.lastError.reason)) return undefined;
   const at = Math.max(now, (slot.lastMintAt ?? now) + SECRET_CHANGE_GAP_MS);
   return at < slot.retryAt ? at : undefined;

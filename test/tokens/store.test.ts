@@ -338,6 +338,36 @@ describe('failures and backoff', () => {
     expect(s.store.status()[1].nextAttemptAt).toBe(bob.next);
   });
 
+  it('sends a refused secret at most once per backoff on changes: a file touched every 300 ms costs no refused login a second', async () => {
+    const s = setup([user('alice')]);
+    s.minter('alice').secretFile = '/run/secrets/alice/password';
+    s.minter('alice').failNext(...Array<'unauthorized'>(10).fill('unauthorized'));
+    s.store.start();
+    await s.clock.advance(0);
+    const firstBackoff = s.store.status()[0].nextAttemptAt;
+    // The file is touched (or written again with the same password) every 300 ms for 6 s.
+    for (let i = 0; i < 20; i += 1) {
+      s.store.secretFolderChanged('/run/secrets/alice');
+      await s.clock.advance(300);
+    }
+    // One mint brought forward by the change, refused: the others wait for the backoff.
+    expect(firstBackoff).toBeGreaterThan(s.clock.now());
+    expect(s.minter('alice').calls).toBe(2);
+    expect(s.store.status()[0].nextAttemptAt).toBeGreaterThan(s.clock.now() + 1_000);
+    // A file emptied then written is still tried on the write: its read was not refused.
+    const t = setup([user('bob')]);
+    t.minter('bob').secretFile = '/run/secrets/bob/password';
+    t.minter('bob').failNext('unauthorized', 'secret_unreadable');
+    t.store.start();
+    await t.clock.advance(0);
+    t.store.secretFolderChanged('/run/secrets/bob');
+    await t.clock.advance(1_000);
+    t.store.secretFolderChanged('/run/secrets/bob');
+    await t.clock.advance(1_000);
+    expect(t.minter('bob').calls).toBe(3);
+    expect(t.store.status()[0]).toMatchObject({ state: 'valid' });
+  });
+
   it('mints again 1 s after a mint that failed on a secret file changed while it was under way', async () => {
     const s = setup([user('alice')], 'manual');
     s.minter('alice').secretFile = '/run/secrets/alice/password';

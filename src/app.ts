@@ -78,7 +78,9 @@ export function createTokenStoreFor(
     checker: createTokenChecker(transport, config.vidispine.mintTimeoutSeconds),
   });
   // A Secret updated while mints back off on its old value is used as soon as it lands.
-  const watch = watchSecretFolders(config, (folder) => store.secretFolderChanged(folder));
+  const watch = watchSecretFolders(config, (folder, file) =>
+    store.secretFolderChanged(folder, file),
+  );
   return {
     store,
     transport,

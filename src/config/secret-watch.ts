@@ -27,8 +27,11 @@ export function touchesSecret(entry: string | null, files: ReadonlySet<string>):
 }
 
 /**
- * Calls `changed(folder)` whenever something changes in a folder holding a secret file of
- * `config` that `touchesSecret`: the kubelet updates a Secret volume by swapping its `..data`
+ * Calls `changed(folder, file)` whenever something changes in a folder holding a secret file
+ * of `config` that `touchesSecret`, with `file` the name of the secret file that changed, or
+ * undefined when any of the folder's may have (`..data` swapped, or no name given): users
+ * whose files share a folder are not sent their unchanged, refused secret again when another
+ * one's file is written. the kubelet updates a Secret volume by swapping its `..data`
  * link with a rename in that folder, and a file written in place changes there too, so one
  * watch per folder sees both (a watch on the file itself would follow the link's old target).
  * A watch costs no pool thread (inotify on Linux), unlike a read, and reads nothing: what a
@@ -38,7 +41,7 @@ export function touchesSecret(entry: string | null, files: ReadonlySet<string>):
  */
 export function watchSecretFolders(
   config: Pick<ProxyConfig, 'vidispine' | 'users'>,
-  changed: (folder: string) => void,
+  changed: (folder: string, file?: string) => void,
 ): SecretWatch {
   const folders = new Map<string, Set<string>>();
   for (const { path } of secretFiles(config)) {
@@ -49,7 +52,8 @@ export function watchSecretFolders(
   for (const [folder, files] of folders) {
     try {
       const watcher = watch(folder, { persistent: false }, (_event, entry) => {
-        if (touchesSecret(entry, files)) changed(folder);
+        if (!touchesSecret(entry, files)) return;
+        changed(folder, entry !== null && files.has(entry) ? entry : undefined);
       });
       // An error (the folder removed, a watch lost) ends this watch only.
       watcher.on('error', () => watcher.close());

@@ -1,4 +1,4 @@
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { UserConfig } from '../config/types';
 import { provesAccepted } from '../vidispine/acceptance';
@@ -198,12 +198,13 @@ class LruTokenStore implements TokenStore {
     );
   }
 
-  secretFolderChanged(folder: string): void {
+  secretFolderChanged(folder: string, file?: string): void {
     if (this.stopped) return;
     const now = this.clock.now();
     for (const slot of this.slots.values()) {
-      const file = slot.minter.secretFile;
-      if (file === undefined || dirname(file) !== folder) continue;
+      const path = slot.minter.secretFile;
+      if (path === undefined || dirname(path) !== folder) continue;
+      if (file !== undefined && basename(path) !== file) continue;
       slot.secretChangedAt = now;
       if (slot.inFlight) continue;
       const at = retryOnSecretChange(slot, now);

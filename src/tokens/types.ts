@@ -182,9 +182,10 @@ export interface TokenStore {
    * secret may cure (`unauthorized`, `secret_unreadable`) is minted again at once (at least
    * 1 s after its last mint): a Secret updated after the password changed in Vidispine is
    * used when it lands, not up to 30 s later. So is one whose mint was under way at the
-   * change, should it fail: it may have read the old secret.
+   * change, should it fail: it may have read the old secret. `file`, when given, names the
+   * one file of the folder that changed: only the users whose secret it holds are concerned.
    */
-  secretFolderChanged(folder: string): void;
+  secretFolderChanged(folder: string, file?: string): void;
   on<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this;
   /** Removes a listener `on` added: one that waits for a single event removes itself. */
   off<E extends TokenEventName>(event: E, listener: (payload: TokenEvents[E]) => void): this;

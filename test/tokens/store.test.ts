@@ -368,6 +368,27 @@ describe('failures and backoff', () => {
     expect(t.store.status()[0]).toMatchObject({ state: 'valid' });
   });
 
+  it("a file written again in a folder shared with other users' files retries only its own users", async () => {
+    const s = setup([user('alice'), user('bob')]);
+    s.minter('alice').secretFile = '/etc/proxy/alice';
+    s.minter('bob').secretFile = '/etc/proxy/bob';
+    s.minter('alice').failNext('unauthorized');
+    s.minter('bob').failNext(...Array<'unauthorized'>(10).fill('unauthorized'));
+    s.store.start();
+    await s.clock.advance(0);
+    const bobNext = s.store.status()[1].nextAttemptAt;
+    s.store.secretFolderChanged('/etc/proxy', 'alice');
+    await s.clock.advance(1_000);
+    expect(s.minter('alice').calls).toBe(2);
+    // Bob's file did not change: sending it again is one more refused login, nothing else.
+    expect(s.minter('bob').calls).toBe(1);
+    expect(s.store.status()[1].nextAttemptAt).toBe(bobNext);
+    // A change of the whole folder (the kubelet's `..data`) may hold a new secret for each.
+    s.store.secretFolderChanged('/etc/proxy');
+    await s.clock.advance(0);
+    expect(s.minter('bob').calls).toBe(2);
+  });
+
   it('mints again 1 s after a mint that failed on a secret file changed while it was under way', async () => {
     const s = setup([user('alice')], 'manual');
     s.minter('alice').secretFile = '/run/secrets/alice/password';

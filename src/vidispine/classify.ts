@@ -1,5 +1,5 @@
 import type { Credential } from '../config/types';
-import { errorCode, isTlsFailure, type TlsAlert, tlsAlert } from './connection';
+import { errorCode, isOpensslError, isTlsFailure, type TlsAlert, tlsAlert } from './connection';
 import { type MintEndpoint, type MintMode, mintRequestLine } from './endpoints';
 import type { MintFailureReason } from './failures';
 import { MintError } from './types';
@@ -311,8 +311,9 @@ export function errorForNetworkFailure(err: unknown, ctx: MintContext): MintErro
     );
   }
   const secure = origin.startsWith('https:');
-  // OpenSSL's "wrong version number": what an https request meets at a plain HTTP port.
-  if (secure && code === 'EPROTO') {
+  // OpenSSL's "wrong version number": what an https request meets at a plain HTTP port. The
+  // kernel's EPROTO (an ICMP parameter problem) carries no OpenSSL line and says nothing of TLS.
+  if (secure && code === 'EPROTO' && isOpensslError(err)) {
     const alert = tlsAlert(err);
     if (alert !== undefined) {
       return new MintError(

@@ -402,13 +402,23 @@ describe('network failures', () => {
   });
 
   it('says when an https URL meets a server without TLS', () => {
-    expect(errorForNetworkFailure(coded('EPROTO'), https)).toMatchObject({
+    const wrongVersion = Object.assign(
+      new Error(
+        'write EPROTO 80CC53A30D7F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:355:\n',
+      ),
+      { code: 'EPROTO' },
+    );
+    expect(errorForNetworkFailure(wrongVersion, https)).toMatchObject({
       reason: 'network',
       message:
         'no TLS handshake with https://vidispine:8080 (EPROTO): the server does not speak TLS there; if VidiCore serves plain HTTP on that port, use http:// in VIDISPINE_URL',
     });
-    // EPROTO over plain HTTP, or another failure over https, is not that.
-    expect(errorForNetworkFailure(coded('EPROTO'), ctx).message).toMatch(/^cannot reach Vidispine/);
+    // EPROTO over plain HTTP, the kernel's EPROTO (an ICMP parameter problem, no OpenSSL
+    // line) over https, or another failure over https, is not that.
+    expect(errorForNetworkFailure(wrongVersion, ctx).message).toMatch(/^cannot reach Vidispine/);
+    expect(errorForNetworkFailure(coded('EPROTO'), https).message).toMatch(
+      /^cannot reach Vidispine/,
+    );
     expect(errorForNetworkFailure(coded('ECONNRESET'), https).message).toMatch(
       /^cannot reach Vidispine/,
     );

@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
  * Opening never waits for a writer: a FIFO put where a file should be would otherwise block
  * the opening thread until something writes to it.
  */
-export const OPEN_NONBLOCKING = constants.O_RDONLY | constants.O_NONBLOCK;
+const OPEN_NONBLOCKING = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /**
  * The bytes of `file`, read whole in Node's pool threads, for a file read once at start
@@ -24,8 +24,8 @@ export async function readRegularFile(file: string, notRegular: () => Error): Pr
 }
 
 /**
- * `readRegularFile` on the calling thread, for a configuration built in code, whose files are
- * read when it is used (`trustedCas`).
+ * `readRegularFile` on the calling thread: for a configuration built in code, whose files are
+ * read when it is used (`trustedCas`), and the webhook's reloads of its serving pair.
  */
 export function readRegularFileSync(file: string, notRegular: () => Error): Buffer {
   const fd = openSync(file, OPEN_NONBLOCKING);

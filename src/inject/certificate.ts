@@ -7,11 +7,11 @@
  * is reported and the one in use stays until a good pair appears.
  */
 import { shownValue } from '../visible-text';
-import { closeSync, fstatSync, openSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { OPEN_NONBLOCKING, readRegularFile } from '../config/regular-file';
+import { readRegularFile, readRegularFileSync } from '../config/regular-file';
 import { looksLikeFilePath, readFileUntil } from '../config/secrets';
 
 /**
@@ -83,19 +83,10 @@ export class CertificateUnreadError extends Error {
  * FIFO would block the process until something writes to it, a device perhaps for ever.
  */
 function read(file: string): Buffer {
-  let fd: number;
   try {
-    fd = openSync(file, OPEN_NONBLOCKING);
-  } catch (err) {
-    throw cannotRead(file, err);
-  }
-  try {
-    if (!fstatSync(fd).isFile()) throw notRegular(file);
-    return readFileSync(fd);
+    return readRegularFileSync(file, () => notRegular(file));
   } catch (err) {
     throw err instanceof CertificateError ? err : cannotRead(file, err);
-  } finally {
-    closeSync(fd);
   }
 }
 

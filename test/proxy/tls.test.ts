@@ -1,7 +1,6 @@
 /** An https Vidispine: verified against the system roots plus `vidispine.caFile`, never skipped. */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import dns from 'node:dns';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { createSimulator } from '../../src/simulator';
 import { createTestCa } from '../support/certificates';
 import { ChildProxy, aliceEnv } from '../support/child-proxy';
 import { call } from '../support/http';
+import { lookupWithoutTrailingDot } from '../support/net';
 import { startHarness } from '../support/app';
 
 let dir: string;
@@ -251,12 +251,7 @@ describe('a fully qualified host name with its trailing dot (vidispine.media.svc
       socket.pipe(plain).pipe(socket);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    // No resolver here knows `localhost.`: it is looked up as `localhost`, as DNS would.
-    const lookup = dns.lookup.bind(dns) as (...args: unknown[]) => void;
-    const spy = jest
-      .spyOn(dns, 'lookup')
-      .mockImplementation(((host: string, ...rest: unknown[]) =>
-        lookup(host.replace(/\.$/, ''), ...rest)) as unknown as typeof dns.lookup);
+    const spy = lookupWithoutTrailingDot();
     const h = await startHarness({
       forwardTo: `https://localhost.:${(server.address() as net.AddressInfo).port}`,
       vidispine: { caFile },

@@ -1,5 +1,6 @@
 /** Network fixtures: a closed port, exact bytes on a socket, a recording server, a relay that cuts. */
 import { spawn } from 'node:child_process';
+import dns from 'node:dns';
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -233,4 +234,16 @@ export async function startRelay(targetPort: number): Promise<Relay> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Has `dns.lookup` take a fully qualified name with its trailing dot (`localhost.`) as the name
+ * without it, as DNS would: no resolver here knows `localhost.`. Restore the spy it returns.
+ */
+export function lookupWithoutTrailingDot(): jest.SpyInstance {
+  const lookup = dns.lookup.bind(dns) as (...args: unknown[]) => void;
+  return jest
+    .spyOn(dns, 'lookup')
+    .mockImplementation(((host: string, ...rest: unknown[]) =>
+      lookup(host.replace(/\.$/, ''), ...rest)) as unknown as typeof dns.lookup);
 }

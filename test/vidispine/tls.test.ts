@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import dns from 'node:dns';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -14,6 +13,7 @@ import { createTokenMinter } from '../../src/vidispine/minter';
 import { createTransport } from '../../src/vidispine/transport';
 import { createTestCa } from '../support/certificates';
 import { password, userConfig } from '../support/config-fixtures';
+import { lookupWithoutTrailingDot } from '../support/net';
 
 // A private CA's certificate in front of the simulator: https with and without vidispine.caFile.
 const dir = mkdtempSync(join(tmpdir(), 'vap-tls-'));
@@ -80,15 +80,13 @@ afterAll(async () => {
 
 const alice = userConfig('alice', { credential: password('alice', 'alice-password') });
 
+/** One mint of alice's token through `transport`. */
+const mint = (transport: ReturnType<typeof createTransport>) =>
+  createTokenMinter({ vidispine: { mintTimeoutSeconds: 5 }, user: alice, transport }).mint();
+
 it('refuses an unknown CA and says to set caFile', async () => {
   const transport = createTransport({ url });
-  const err = await createTokenMinter({
-    vidispine: { mintTimeoutSeconds: 5 },
-    user: alice,
-    transport,
-  })
-    .mint()
-    .catch((e: unknown) => e);
+  const err = await mint(transport).catch((e: unknown) => e);
   transport.close();
   expect(err).toBeInstanceOf(MintError);
   expect(err).toMatchObject({ reason: 'network' });
@@ -99,11 +97,7 @@ it('refuses an unknown CA and says to set caFile', async () => {
 
 it('mints over https when the CA file is given', async () => {
   const transport = createTransport({ url, caFile: certFile });
-  const token = await createTokenMinter({
-    vidispine: { mintTimeoutSeconds: 5 },
-    user: alice,
-    transport,
-  }).mint();
+  const token = await mint(transport);
   transport.close();
   expect(sim.tokenInfo(token.value)?.user).toBe('alice');
 });
@@ -174,12 +168,7 @@ it('sends a fully qualified host name in SNI without its trailing dot', async ()
     socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nalice');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  // No resolver here knows `localhost.`: it is looked up as `localhost`, as DNS would.
-  const lookup = dns.lookup.bind(dns) as (...args: unknown[]) => void;
-  const spy = jest
-    .spyOn(dns, 'lookup')
-    .mockImplementation(((host: string, ...rest: unknown[]) =>
-      lookup(host.replace(/\.$/, ''), ...rest)) as unknown as typeof dns.lookup);
+  const spy = lookupWithoutTrailingDot();
   const port = (server.address() as AddressInfo).port;
   const transport = createTransport({ url: new URL(`https://localhost.:${port}`), caFile });
   try {
@@ -219,13 +208,7 @@ it.each([
     url: new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`),
   });
   try {
-    const err = await createTokenMinter({
-      vidispine: { mintTimeoutSeconds: 5 },
-      user: alice,
-      transport,
-    })
-      .mint()
-      .catch((e: unknown) => e);
+    const err = await mint(transport).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'network' });
     expect((err as MintError).message).toMatch(told);
   } finally {

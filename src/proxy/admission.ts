@@ -240,14 +240,27 @@ const identity: Pass = (head, rules, draft) => {
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 
 /**
+ * `Expect` is a list whose empty elements are no elements (RFC 9110 §5.6.1): `Expect:` and
+ * `Expect: ,` ask for nothing (Python's requests sends the first for `{'Expect': ''}`).
+ */
+const expectsNothing = (expect: string): boolean => /^[\t ,]*$/.test(expect);
+
+/**
  * RFC 9110 §10.1.1: an expectation the proxy cannot meet gets 417. Node answered it on its
  * own (for HTTP/1.1 only, by the same test), so the request showed in no metric or log; it
- * now hands such requests over (`checkExpectation`) and they are refused here. An upgrade's
- * expectations Node never looks at, and neither does this.
+ * now hands such requests over (`checkExpectation`) and they are refused here — except an
+ * `Expect` that names none, which Node hands over too and is forwarded as if absent (the
+ * field is removed on the way, like every `Expect`), as nginx and Envoy forward it. An
+ * upgrade's expectations Node never looks at, and neither does this.
  */
 const expectation: Pass = (head) => {
   const expect = head.headers.expect;
-  if (expect === undefined || head.httpVersionMinor !== 1 || CONTINUE.test(expect)) {
+  if (
+    expect === undefined ||
+    head.httpVersionMinor !== 1 ||
+    CONTINUE.test(expect) ||
+    expectsNothing(expect)
+  ) {
     return undefined;
   }
   return {

@@ -246,9 +246,15 @@ describe('admission passes', () => {
         `the expectation "${refused}" cannot be met; only 100-continue is`,
       ]);
     }
-    for (const taken of ['100-continue', '100-CONTINUE', 'foo, 100-continue']) {
+    for (const taken of ['100-continue', '100-CONTINUE', 'foo, 100-continue', '', ' ', ', ,']) {
       expect(refusal(head(['Host', 'x', 'Expect', taken]))).toBe('admitted');
     }
+    // An empty list element is no element (RFC 9110 §5.6.1): an Expect of only those asks for
+    // nothing, and is removed on the way like any Expect.
+    expect(admit(head(['Host', 'x', 'Expect', ', ']), rules, false)).toMatchObject({
+      ok: true,
+      headers: [],
+    });
     // RFC 9110 §10.1.1 leaves HTTP/1.0's expectations aside, and so does Node: the field is
     // removed on the way, as it always is.
     const old = admit(head(['Expect', 'foo'], { httpVersionMinor: 0 }), rules, false);

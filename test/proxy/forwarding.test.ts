@@ -429,6 +429,24 @@ describe('request bodies', () => {
     expect(result.closed).toBe(false);
   });
 
+  it('forwards a request whose Expect names no expectation, on both engines', async () => {
+    // RFC 9110 §5.6.1: an empty list element is no element, so `Expect:` (or `Expect: ,`)
+    // asks for nothing (Python's requests sends it for `headers={'Expect': ''}`). Refused
+    // with 417, the request never reached Vidispine; nginx and Envoy pass it on.
+    const result = await rawRequest(
+      h.port,
+      'GET /API/whoami HTTP/1.1\r\nHost: x\r\nExpect:\r\n\r\n' +
+        'POST /API/item HTTP/1.1\r\nHost: x\r\nExpect: ,\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 2\r\n\r\n{}',
+      { responses: 2 },
+    );
+    expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
+      [200, 'alice'],
+      [201, expect.stringContaining('"id":"VX-')],
+    ]);
+    expect(result.closed).toBe(false);
+  });
+
   it('passes a chunked body of unknown length', async () => {
     const parts = [patternBytes(0, 5_000_000), patternBytes(5_000_000, 123)];
     const reply = await new Promise<string>((resolve, reject) => {

@@ -38,6 +38,8 @@ export interface TokenStoreWiring {
   readonly clock?: Clock;
   /** Draws in [0, 1) for jitter; default `Math.random`. */
   readonly random?: () => number;
+  /** Told once of each folder of secret files that cannot be watched (see `watchSecretFolders`). */
+  readonly unwatched?: (folder: string, reason: string) => void;
 }
 
 export interface TokenService {
@@ -78,8 +80,10 @@ export function createTokenStoreFor(
     checker: createTokenChecker(transport, config.vidispine.mintTimeoutSeconds),
   });
   // A Secret updated while mints back off on its old value is used as soon as it lands.
-  const watch = watchSecretFolders(config, (folder, file) =>
-    store.secretFolderChanged(folder, file),
+  const watch = watchSecretFolders(
+    config,
+    (folder, file) => store.secretFolderChanged(folder, file),
+    wiring.unwatched,
   );
   return {
     store,
@@ -130,7 +134,16 @@ export interface ProxyApp {
 
 export function createProxyApp(options: ProxyAppOptions): ProxyApp {
   const { config, logger } = options;
-  const tokens = options.tokens ?? createTokenStoreFor(config, { env: options.env });
+  const tokens =
+    options.tokens ??
+    createTokenStoreFor(config, {
+      env: options.env,
+      unwatched: (folder, reason) =>
+        logger.warn(
+          { event: 'secret_folder_unwatched', folder, reason },
+          `the folder ${folder} of a secret file cannot be watched (${reason}): a secret changed there is used when a mint reads it, after the current login backoff`,
+        ),
+    });
   const { store } = tokens;
   const metrics = new OpsMetrics({ users: config.users.map((u) => u.name), tokens: store });
   recordTokenEvents(store, metrics);

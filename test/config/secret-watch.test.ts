@@ -2,11 +2,25 @@
  * The folders of secret files are watched, so that a Secret updated by the kubelet (or a file
  * written again) is used at once by a mint backing off on the old secret.
  */
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { configFromObject } from '../../src/config/load';
-import { touchesSecret, watchSecretFolders } from '../../src/config/secret-watch';
+import {
+  changesOf,
+  touchesSecret,
+  watchedFolderOf,
+  watchSecretFolders,
+} from '../../src/config/secret-watch';
 import { tempFolder } from '../support/files';
+import { until } from '../support/wait';
 
 const { path } = tempFolder('secret-watch');
 
@@ -73,9 +87,215 @@ it('takes a change of the secret file or of `..data`, not of a file beside nor a
   expect(touchesSecret('.password', files)).toBe(false);
 });
 
-it('watches nothing and reports nothing for a folder that is not there', () => {
-  const watch = watchSecretFolders(configFor(join(path('gone'), 'password')), () => {
-    throw new Error('no change can be reported');
-  });
+it('watches nothing, reports nothing and says so once for a folder that is not there', () => {
+  const gone = path('gone');
+  const unwatched: [string, string][] = [];
+  const watch = watchSecretFolders(
+    configFor(join(gone, 'password')),
+    () => {
+      throw new Error('no change can be reported');
+    },
+    (folder, reason) => unwatched.push([folder, reason]),
+  );
   watch.close();
+  expect(unwatched).toEqual([[gone, 'ENOENT']]);
+});
+
+/** The inotify watches this process holds, as the kernel counts them. */
+function inotifyWatches(): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fdinfo')) {
+    let info = '';
+    try {
+      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue; // closed since listed
+    }
+    count += info.split('\n').filter((line) => line.startsWith('inotify wd:')).length;
+  }
+  return count;
+}
+
+/** Every change `watchSecretFolders` reports for `file`'s configuration, as it comes. */
+function recordChanges(file: string) {
+  const changes: [string, string | undefined][] = [];
+  const unwatched: string[] = [];
+  const watch = watchSecretFolders(
+    configFor(file),
+    (folder, changed) => changes.push([folder, changed]),
+    (folder) => unwatched.push(folder),
+  );
+  /** Waits for one more change than seen so far, after `act`. */
+  const next = async (act: () => void): Promise<[string, string | undefined]> => {
+    const seen = changes.length;
+    act();
+    await until(() => changes.length > seen, 10_000, 'a reported change');
+    return changes[changes.length - 1]!;
+  };
+  return { changes, unwatched, next, close: () => watch.close() };
+}
+
+/** A Secret volume as the kubelet's atomic writer lays it out, its files given by path. */
+function kubeletVolume(mount: string, top: string) {
+  let version = 0;
+  let current = '';
+  const write = (files: Record<string, string>) => {
+    const folder = `..2026_12_05_03_00_${String(++version).padStart(2, '0')}.${version}`;
+    for (const [file, content] of Object.entries(files)) {
+      mkdirSync(join(mount, folder, file, '..'), { recursive: true });
+      writeFileSync(join(mount, folder, file), content);
+    }
+    return folder;
+  };
+  return {
+    create(files: Record<string, string>) {
+      mkdirSync(mount);
+      current = write(files);
+      symlinkSync(current, join(mount, '..data'));
+      symlinkSync(join('..data', top), join(mount, top));
+    },
+    /** The kubelet's update: a new folder, linked as `..data_tmp`, swapped, the old removed. */
+    update(files: Record<string, string>) {
+      const old = current;
+      current = write(files);
+      symlinkSync(current, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+      rmSync(join(mount, old), { recursive: true });
+    },
+  };
+}
+
+it('follows every update of a Secret volume whose secret file is in a subfolder of the mount', async () => {
+  // passwordFile: <mount>/alice/password, the Secret's item `alice/password`: the kubelet
+  // links `alice` to `..data/alice` and swaps `..data` at the root of the mount.
+  const mount = path('users');
+  const volume = kubeletVolume(mount, 'alice');
+  volume.create({ 'alice/password': 'v0\n' });
+  const watch = recordChanges(join(mount, 'alice', 'password'));
+  let armed = 0;
+  try {
+    for (let i = 1; i <= 20; i++) {
+      // Counted once the watches of the tests before are surely gone (ended in a callback).
+      if (i === 2) armed = inotifyWatches();
+      const [folder] = await watch.next(() => volume.update({ 'alice/password': `v${i}\n` }));
+      expect(folder).toBe(join(mount, 'alice'));
+    }
+    // Any file of the volume may have changed with `..data`.
+    expect(new Set(watch.changes.map(([, file]) => file))).toEqual(new Set([undefined]));
+    // One watch all along: none lost, none added per update.
+    expect(inotifyWatches()).toBe(armed);
+    expect(watch.unwatched).toEqual([]);
+  } finally {
+    watch.close();
+  }
+  expect(inotifyWatches()).toBe(armed - 1);
+});
+
+it('watches a folder deleted and created again, and a folder replaced by a rename', async () => {
+  const parent = path('secrets');
+  const folder = join(parent, 'alice');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'password'), 'v0\n');
+  const watch = recordChanges(join(folder, 'password'));
+  /** Waits for the report that the folder's files may all be new: it is watched again. */
+  const rewatched = (act: () => void) => {
+    watch.changes.length = 0;
+    act();
+    return until(
+      () => watch.changes.some(([f, file]) => f === folder && file === undefined),
+      10_000,
+      'the new folder reported',
+    );
+  };
+  const writtenInPlace = (content: string) =>
+    watch.next(() => writeFileSync(join(folder, 'password'), content));
+  try {
+    const armed = inotifyWatches();
+    for (let i = 1; i <= 10; i++) {
+      await watch.next(() => rmSync(folder, { recursive: true }));
+      await rewatched(() => {
+        mkdirSync(folder);
+        writeFileSync(join(folder, 'password'), `v${i}\n`);
+      });
+      expect(await writtenInPlace(`w${i}\n`)).toEqual([folder, 'password']);
+      mkdirSync(join(parent, 'next'));
+      writeFileSync(join(parent, 'next', 'password'), `x${i}\n`);
+      await rewatched(() => {
+        rmSync(folder, { recursive: true });
+        renameSync(join(parent, 'next'), folder);
+      });
+      expect(await writtenInPlace(`y${i}\n`)).toEqual([folder, 'password']);
+    }
+    expect(inotifyWatches()).toBe(armed);
+    expect(watch.unwatched).toEqual([]);
+  } finally {
+    watch.close();
+  }
+});
+
+it('says once that a folder cannot be watched any more, and names no secret', async () => {
+  const parent = path('secrets');
+  const folder = join(parent, 'alice');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'password'), 'hunter2\n');
+  const watch = recordChanges(join(folder, 'password'));
+  try {
+    // The folder and the one holding it are gone: nothing left to watch for its return.
+    rmSync(parent, { recursive: true });
+    await until(() => watch.unwatched.length > 0, 10_000, 'the loss said');
+    expect(watch.unwatched).toEqual([folder]);
+  } finally {
+    watch.close();
+  }
+});
+
+it('watches the root of a kubelet volume, reached through its links into `..data`, else the folder', () => {
+  const links = new Set(['/v/..data', '/v/alice', '/v/password', '/etc/..data']);
+  const isLink = (p: string) => links.has(p);
+  expect(watchedFolderOf('/v/alice/password', isLink)).toBe('/v');
+  expect(watchedFolderOf('/v/alice/deeper/password', isLink)).toBe('/v');
+  expect(watchedFolderOf('/v/password', isLink)).toBe('/v');
+  // A plain folder below a folder that happens to hold `..data`: its own folder.
+  expect(watchedFolderOf('/etc/vap/password', isLink)).toBe('/etc/vap');
+  expect(watchedFolderOf('/password', isLink)).toBe('/');
+});
+
+it('reports a change of a watched entry for the secret files it may have changed', () => {
+  const secrets = [
+    { folder: '/v/alice', file: 'password', entry: 'alice' },
+    { folder: '/v/bob', file: 'password', entry: 'bob' },
+    { folder: '/v', file: 'admin', entry: 'admin' },
+    { folder: '/v', file: 'runas', entry: 'runas' },
+  ];
+  expect(changesOf('..data', secrets)).toEqual([
+    ['/v/alice', undefined],
+    ['/v/bob', undefined],
+    ['/v', undefined],
+  ]);
+  expect(changesOf(null, secrets)).toEqual(changesOf('..data', secrets));
+  // A subfolder replaced: any file of it; a file: that one.
+  expect(changesOf('alice', secrets)).toEqual([['/v/alice', undefined]]);
+  expect(changesOf('admin', secrets)).toEqual([['/v', 'admin']]);
+  expect(changesOf('..data_tmp', secrets)).toEqual([]);
+  expect(changesOf('carol', secrets)).toEqual([]);
+});
+
+it('says so when the folder above goes too while it waits there for the folder to come back', async () => {
+  const parent = path('secrets');
+  const folder = join(parent, 'alice');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'password'), 'v0\n');
+  const watch = recordChanges(join(folder, 'password'));
+  try {
+    const armed = inotifyWatches();
+    rmSync(folder, { recursive: true });
+    // The kernel ends the folder's watch at once; the one on the folder above replaces it.
+    await until(() => inotifyWatches() < armed, 10_000, 'the watch ended');
+    await until(() => inotifyWatches() === armed, 10_000, 'the folder above watched');
+    rmSync(parent, { recursive: true });
+    await until(() => watch.unwatched.length > 0, 10_000, 'the loss said');
+    expect(watch.unwatched).toEqual([folder]);
+  } finally {
+    watch.close();
+  }
 });

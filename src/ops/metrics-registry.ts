@@ -28,8 +28,16 @@ import {
   statusLabel,
 } from './metric-labels';
 
-/** Mints: a loopback mint takes a few ms, a struggling Vidispine seconds (timeouts ~10 s). */
-const MINT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/**
+ * Mints: a loopback mint takes a few ms, a struggling Vidispine seconds, and a mint cut by
+ * `vidispine.mintTimeoutSeconds` (10 s by default, at most 300 s) its timeout and a little
+ * more. Past the last bucket `histogram_quantile` answers that bucket's bound, so with 10 s a
+ * p99 read "10 s" for mints abandoned after 300 s: the buckets above 10 s are the requests'
+ * (a timed-out mint lands in the one above its timeout), and 600 s holds the largest timeout.
+ */
+const MINT_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
+];
 /**
  * Requests: from a cached metadata GET (~1 ms) to long transcodes/uploads, up to the default
  * upstream timeout (300 s): past the last bucket, `histogram_quantile` answers that bucket's

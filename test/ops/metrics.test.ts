@@ -110,7 +110,28 @@ describe('OpsMetrics', () => {
       (s) => s.labels.le,
     );
     expect(les[0]).toBe('0.005');
-    expect(les.at(-2)).toBe('10');
+    expect(les.at(-2)).toBe('600');
+  });
+
+  it('puts a mint cut by the mint timeout, the default or the largest, in a finite bucket', async () => {
+    const { tokens, scrape } = setup();
+    // A timed-out mint takes its timeout and a little more: 10 s by default, at most 300 s.
+    tokens.failed('ingest', 'timeout', 'no answer', 10.004);
+    tokens.failed('ingest', 'timeout', 'no answer', 300.02);
+    const e = await scrape();
+    const bucket = (le: string) =>
+      value(e, `${P}token_refresh_duration_seconds_bucket`, { user: 'ingest', le });
+    const les = samples(e, `${P}token_refresh_duration_seconds_bucket`, { user: 'ingest' }).map(
+      (s) => s.labels.le ?? '',
+    );
+    // Past the last finite bucket histogram_quantile answers that bucket's bound: a p99 of
+    // "10 s" for mints that waited 300 s.
+    expect(bucket(les.at(-2)!)).toBe(2);
+    // Told apart from mints answered within the default timeout, and from each other.
+    expect(bucket('10')).toBe(0);
+    expect(bucket('30')).toBe(1);
+    // Few series per user.
+    expect(les.length).toBeLessThanOrEqual(17);
   });
 
   it('reads validity, expiry and last success from the store at scrape time', async () => {

@@ -1,4 +1,4 @@
-import { lstatSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { secretFiles } from './secret-files';
 import type { ProxyConfig } from './types';
@@ -78,16 +78,6 @@ export function changesOf(
   return [...changes];
 }
 
-/** The identity of a folder, to tell it from another created under its name; null when gone. */
-function identity(folder: string): string | null {
-  try {
-    const stats = statSync(folder);
-    return `${stats.dev}:${stats.ino}`;
-  } catch {
-    return null;
-  }
-}
-
 const isLink = (path: string): boolean => {
   try {
     return lstatSync(path).isSymbolicLink();
@@ -151,7 +141,12 @@ export function watchSecretFolders(
 
 /**
  * One watched folder, watched again when it is replaced: inotify names the folder itself in
- * the events of its removal or rename, after which its watch hears nothing more.
+ * the events of its removal, rename or unmount (`rename`, as the creation or removal of an
+ * entry under the folder's own name), after which its watch hears nothing more. Such an event
+ * is taken as the end of the watch, whatever is under the folder's name when it is read: a
+ * folder removed and created again in one go (`rm -r`, `mkdir`) often has the old one's
+ * inode number on ext4 and xfs, so a new folder cannot be told from the old one by its
+ * `stat`. Watching a live folder again costs a watch call and one report.
  */
 function followFolder(
   folder: string,
@@ -162,7 +157,6 @@ function followFolder(
   const name = basename(folder);
   let closed = false;
   let watcher: FSWatcher | undefined;
-  let armedOn: string | null = null;
   /** The watch for the folder's return, on the folder above, while it is gone. */
   let waiting: FSWatcher | undefined;
   const report = (entry: string | null): void => {
@@ -170,10 +164,9 @@ function followFolder(
   };
   const arm = (): unknown => {
     try {
-      armedOn = identity(folder);
-      const next = watch(folder, { persistent: false }, (_event, entry) => {
+      const next = watch(folder, { persistent: false }, (event, entry) => {
         if (closed || next !== watcher) return;
-        if (entry === name && identity(folder) !== armedOn) return replaced();
+        if (event === 'rename' && entry === name) return replaced();
         report(entry);
       });
       // An error (a watch lost) ends this watch: the folder is watched again if it is there.
@@ -199,18 +192,19 @@ function followFolder(
     if (closed || rewatched()) return;
     const above = dirname(folder);
     try {
-      const aboveOn = identity(above);
       const giveUp = (error: unknown): void => {
         next.close();
         waiting = undefined;
         lost(error);
       };
-      const next = watch(above, { persistent: false }, (_event, entry) => {
+      const next = watch(above, { persistent: false }, (event, entry) => {
         if (closed || next !== waiting) return;
         if (entry === name) rewatched();
-        // The folder above gone as well: nothing is left to hear the folder come back.
-        else if (entry === basename(above) && identity(above) !== aboveOn && !rewatched()) {
-          giveUp({ code: 'ENOENT' });
+        // The folder above removed (or created again): wait on it again, else say so.
+        else if (event === 'rename' && entry === basename(above)) {
+          next.close();
+          waiting = undefined;
+          replaced();
         }
       });
       next.on('error', giveUp);

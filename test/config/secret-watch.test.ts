@@ -233,6 +233,69 @@ it('watches a folder deleted and created again, and a folder replaced by a renam
   }
 });
 
+it('watches a folder removed and created again in one go, under the inode number it had', async () => {
+  // `rm -r alice && mkdir alice`: ext4 and xfs give the new folder the old one's inode
+  // number, so by the time inotify's word of the removal is read the folder looks unchanged.
+  const parent = path('secrets');
+  const folder = join(parent, 'alice');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'password'), 'v0\n');
+  const watch = recordChanges(join(folder, 'password'));
+  try {
+    const armed = inotifyWatches();
+    for (let i = 1; i <= 10; i++) {
+      watch.changes.length = 0;
+      rmSync(folder, { recursive: true });
+      mkdirSync(folder);
+      writeFileSync(join(folder, 'password'), `v${i}\n`);
+      await until(
+        () => watch.changes.some(([f, file]) => f === folder && file === undefined),
+        10_000,
+        'the new folder reported',
+      );
+      expect(await watch.next(() => writeFileSync(join(folder, 'password'), `w${i}\n`))).toEqual([
+        folder,
+        'password',
+      ]);
+    }
+    expect(inotifyWatches()).toBe(armed);
+    expect(watch.unwatched).toEqual([]);
+  } finally {
+    watch.close();
+  }
+});
+
+it('waits on the folder above again when it too is removed and created again in one go', async () => {
+  const parent = path('secrets');
+  const folder = join(parent, 'alice');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'password'), 'v0\n');
+  const watch = recordChanges(join(folder, 'password'));
+  try {
+    const armed = inotifyWatches();
+    rmSync(folder, { recursive: true });
+    // Waiting on the folder above for the folder to come back.
+    await until(() => inotifyWatches() < armed, 10_000, 'the watch ended');
+    await until(() => inotifyWatches() === armed, 10_000, 'the folder above watched');
+    rmSync(parent, { recursive: true });
+    mkdirSync(parent);
+    // Its word of the removal read (the watch on it ended): it is watched again.
+    await until(() => inotifyWatches() < armed, 10_000, 'the watch above ended');
+    await until(() => inotifyWatches() === armed, 10_000, 'the new folder above watched');
+    await watch.next(() => {
+      mkdirSync(folder);
+      writeFileSync(join(folder, 'password'), 'v1\n');
+    });
+    expect(await watch.next(() => writeFileSync(join(folder, 'password'), 'v2\n'))).toEqual([
+      folder,
+      'password',
+    ]);
+    expect(watch.unwatched).toEqual([]);
+  } finally {
+    watch.close();
+  }
+});
+
 it('says once that a folder cannot be watched any more, and names no secret', async () => {
   const parent = path('secrets');
   const folder = join(parent, 'alice');

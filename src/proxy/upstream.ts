@@ -152,6 +152,12 @@ function createPool(
   return new undici.Pool(config.url.origin, {
     connections: config.maxSockets,
     connect: watch(named),
+    // undici lengthens its idle time to what a `Keep-Alive: timeout=` from Vidispine announces
+    // (less 2 s, up to 10 min): a connection idle that long meets a NAT or firewall that forgot
+    // it, and the next GET waits the whole response timeout for a 504. Node's agent only ever
+    // shortens its own, so capped here both pools let an idle connection go alike.
+    keepAliveTimeout: IDLE_CONNECTION_MS,
+    keepAliveMaxTimeout: IDLE_CONNECTION_MS,
   });
 }
 

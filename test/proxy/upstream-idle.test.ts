@@ -1,7 +1,10 @@
 /**
  * Idle connections to Vidispine are let go after 4 s (undici's keep-alive timeout), on the
  * pool for requests with a body as on the one without: kept for ever, one that Vidispine or a
- * balancer closed without a word takes the next POST down with it as a 502.
+ * balancer closed without a word takes the next POST down with it as a 502, and a GET sent
+ * on one whose peer vanished (a NAT or firewall that forgot it) waits the whole response
+ * timeout for a 504. A Vidispine that announces a longer `Keep-Alive: timeout=` does not
+ * lengthen that.
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
@@ -9,17 +12,20 @@ import { once } from 'node:events';
 import { call } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
 
-describe('idle connections to Vidispine', () => {
+describe.each([
+  ['says nothing about how long', 0],
+  ['announces `Keep-Alive: timeout=60`', 60_000],
+])('idle connections to Vidispine that %s', (_says, keepAliveTimeout) => {
   let vidispine: http.Server;
   let h: Harness;
   const connections: Socket[] = [];
   beforeAll(async () => {
-    // Keeps every connection as long as the proxy wants it, and says nothing about how long.
+    // Keeps every connection as long as the proxy wants it (at least a minute).
     vidispine = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => res.end('ok'));
     });
-    vidispine.keepAliveTimeout = 0;
+    vidispine.keepAliveTimeout = keepAliveTimeout;
     vidispine.on('connection', (socket: Socket) => connections.push(socket));
     await new Promise<void>((resolve) => vidispine.listen(0, '127.0.0.1', resolve));
     const { port } = vidispine.address() as { port: number };

@@ -8,7 +8,7 @@
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TokenLease, TokenStore } from '../tokens/types';
 import { messageOf } from '../error-message';
@@ -197,6 +197,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       return;
     }
     server.on('error', ignoreError);
+    probeWhileQuiet(client);
+    probeWhileQuiet(server);
     const end = (): void => {
       client.destroy();
       server.destroy();
@@ -452,4 +454,18 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   }
 
   return { handle };
+}
+
+/**
+ * A session may rightly stay quiet for hours, so no timer cuts it; a peer that vanished
+ * without a word (a host gone, a NAT or firewall that forgot the connection) is found by TCP
+ * keepalive's probes after this long without a byte, and the session's close ends the other
+ * side too. A live peer answers the probes, so a quiet session stays. nginx leaves such
+ * sessions to `proxy_read_timeout` (60 s, which cuts quiet ones too) and keepalive off.
+ */
+const SESSION_KEEPALIVE_MS = 60_000;
+
+function probeWhileQuiet(socket: Duplex): void {
+  // A client's connection is a Socket (a TLSSocket behind https too), save in tests.
+  if (socket instanceof Socket) socket.setKeepAlive(true, SESSION_KEEPALIVE_MS);
 }

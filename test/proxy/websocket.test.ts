@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import * as diagnostics from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -463,4 +464,72 @@ describe('a WebSocket client that stops reading', () => {
     },
     HANG_GUARD_MS,
   );
+});
+
+/**
+ * The kernel's record of the IPv4 TCP socket from `local` to `remote` port: whether its timer
+ * is TCP keepalive's (`/proc/net/tcp`'s `tr` field is 2 for it, 0 with no timer at all).
+ */
+function keepaliveTimer(local: number, remote: number): boolean | undefined {
+  const hex = (port: number): string => port.toString(16).toUpperCase().padStart(4, '0');
+  const row = readFileSync('/proc/net/tcp', 'latin1')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find(([, from, to]) => from?.endsWith(`:${hex(local)}`) && to?.endsWith(`:${hex(remote)}`));
+  return row === undefined ? undefined : row[5].startsWith('02:');
+}
+
+const procNetTcp = existsSync('/proc/net/tcp');
+(procNetTcp ? describe : describe.skip)('a quiet WebSocket session', () => {
+  // A session may rightly stay quiet for hours, so nothing cuts it; when Vidispine or the
+  // client vanishes without a word (a host gone, a NAT that forgot it), only TCP keepalive's
+  // probes tell, and without them both connections stayed open for good.
+  const UPGRADE =
+    'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+  let switching: net.Server;
+  let upstream: Socket | undefined;
+  let r: Harness;
+  beforeAll(async () => {
+    switching = net.createServer((socket) => {
+      upstream = socket;
+      socket.on('error', () => undefined);
+      socket.once('data', () =>
+        socket.write(
+          'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => switching.listen(0, '127.0.0.1', resolve));
+    const { port } = switching.address() as AddressInfo;
+    r = await startHarness({ forwardTo: `http://127.0.0.1:${port}` });
+  });
+  afterAll(async () => {
+    await r.close();
+    upstream?.destroy();
+    switching.close();
+  });
+
+  it('has TCP keepalive on both of its connections', async () => {
+    const client = net.connect(r.port, '127.0.0.1');
+    client.on('error', () => undefined);
+    try {
+      const head = new Promise<void>((resolve) => client.once('data', () => resolve()));
+      client.write(UPGRADE);
+      await head;
+      const session = upstream;
+      if (session?.remotePort === undefined) throw new Error('no session upstream');
+      const { port: vidispine } = switching.address() as AddressInfo;
+      const timers = (): (boolean | undefined)[] => [
+        keepaliveTimer(r.port, client.localPort ?? 0),
+        keepaliveTimer(session.remotePort ?? 0, vidispine),
+      ];
+      // Until the acknowledgements of the handshake are in, the timer may be retransmission's.
+      await until(() => timers().every((t) => t !== undefined), 5000, 'both sockets listed');
+      await until(() => timers().every((t) => t === true), 5000, `keepalive (${timers()})`);
+    } finally {
+      client.destroy();
+    }
+  });
 });

@@ -102,9 +102,48 @@ const CREDENTIAL = String.raw`(?=[\w.~+/=-]{16,}|[\w.~+/=-]*\d)[\w.~+/=-]{6,}`;
 // it (`\b` after each dot of `a.a.a…`), each try read the rest of the run again, quadratic
 // in its length (0.1 s for a logged path of 8 KiB).
 const SCHEME = '(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*';
-// A URL's delimiters, as written or percent-encoded.
-const COLON = '(?::|%3a)';
-const AT = '(?:@|%40)';
+// A URL's delimiters, as written or percent-encoded (`level` times: a URL sent as a
+// parameter's value is encoded once, or twice by a client that encodes it again; a level
+// reads its own encoding and those below, as a decoder that stops early leaves them).
+function delimiter(literal: string, hex: string, level: number): string {
+  return String.raw`(?:${literal}|%(?:25){0,${level - 1}}${hex})`;
+}
+
+/**
+ * A URL's password, blanked from `userinfo` (the URL up to the `:` before it) to the `@` it
+ * ends at. RFC 3986 ends the userinfo at the last `@` before the first `/`; but a storage
+ * URI's password is written as it is, `/` and all (`s3://AKIA…:ab/cd@bucket/key`: about
+ * half of AWS secret keys have a `/`), so a password that has a `/` before any `@` ends at
+ * the last `@` before the first `/` that follows an `@` (`s3://K:a/b@bucket/path@x` keeps
+ * `bucket/path@x`). A URL with no `:` after its host (`http://host/path?u=a@b`) has no
+ * password to blank. What cannot be told apart from such a password is blanked with it: a
+ * port, then a path that has an `@` before any `?` (`http://host:8080/users/a@b` logs as
+ * `http://host:[REDACTED]@b`). `stop` ends a value (a query's `&`, a fragment's `#`), and a password read
+ * across a `/` ends at a `:` too, so that no run of text is read again from each URL in it.
+ */
+function userinfoRule(
+  userinfo: string,
+  slash: string,
+  at: string,
+  colon: string,
+  stop: string,
+): RegExp {
+  const before = String.raw`(?:(?!${slash})[^\s/${stop}])+`;
+  const across =
+    String.raw`(?:(?!${at}|${colon})[^\s?#&])*${slash}` + String.raw`(?:(?!${slash})[^\s/?#&])*`;
+  return new RegExp(String.raw`(${userinfo})(?:${before}|${across})(?=${at})`, 'gi');
+}
+
+/** The rule for a URL percent-encoded `level` times in a parameter's value. */
+function encodedUserinfoRule(level: number): readonly [RegExp, string] {
+  const colon = delimiter(':', '3a', level);
+  const slash = delimiter('\\/', '2f', level);
+  const at = delimiter('@', '40', level);
+  const userinfo =
+    String.raw`${SCHEME}%(?:25){${level - 1}}3a${slash}{2}` +
+    String.raw`(?:(?!${colon}|${slash})[^\s/&#])+${colon}`;
+  return [userinfoRule(userinfo, slash, at, colon, '&#'), `$1${REDACTED}`];
+}
 
 const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   // Authorization / Cookie header values quoted in messages or JSON: the whole value.
@@ -116,20 +155,14 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
   // URL userinfo: scheme://user:password@host. A username that is an address, or a password,
   // may keep its `@` (`ftp://ops@corp.example:p@ss@host`): URL parsers take the userinfo up
-  // to the last `@` before the path, and so does this.
-  [new RegExp(String.raw`(${SCHEME}:\/\/[^\s:/]+:)[^\s/]+@`, 'gi'), `$1${REDACTED}@`],
+  // to the last `@` before the path, and so does this; a password without `/` may hold an
+  // `&`. See userinfoRule for one with a `/`.
+  [userinfoRule(String.raw`${SCHEME}:\/\/[^\s:/]+:`, '\\/', '@', ':', ''), `$1${REDACTED}`],
   // The same URL percent-encoded in a parameter's value (`?uri=s3%3A%2F%2Fkey%3Asecret%40bucket`,
-  // as an import or a storage method sends a storage's URL): its `:`, `/` and `@` come as
-  // %3A, %2F and %40, and it ends with the value (at `&`, or a fragment's `#`), where a
-  // literal URL's password may hold an `&`.
-  [
-    new RegExp(
-      String.raw`(${SCHEME}${COLON}(?:\/|%2f){2}(?:(?!${COLON}|%2f)[^\s/&#])+${COLON})` +
-        String.raw`(?:(?!%2f)[^\s/&#])+(?=${AT})`,
-      'gi',
-    ),
-    `$1${REDACTED}`,
-  ],
+  // as an import or a storage method sends a storage's URL), once or more: its `:`, `/` and
+  // `@` come as %3A, %2F and %40 (%253A … twice), and it ends with the value (at `&`, or a
+  // fragment's `#`), where a literal URL's password may hold an `&`.
+  encodedUserinfoRule(1),
 ];
 
 // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…,

@@ -163,6 +163,8 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   // `@` come as %3A, %2F and %40 (%253A … twice), and it ends with the value (at `&`, or a
   // fragment's `#`), where a literal URL's password may hold an `&`.
   encodedUserinfoRule(1),
+  encodedUserinfoRule(2),
+  encodedUserinfoRule(3),
 ];
 
 // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…,

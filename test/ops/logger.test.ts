@@ -131,6 +131,15 @@ describe('redactSecrets', () => {
       '/API/import?uri=s3%3A%2F%2FK%3Aa%2Fb%40bucket%2Fpath%40x',
       '/API/import?uri=s3%3A%2F%2FK%3A[REDACTED]%40bucket%2Fpath%40x',
     ],
+    // Encoded twice (a client that encodes an encoded URL once more): blanked all the same.
+    [
+      '/API/import?uri=s3%253A%252F%252FK%253Apw%2540b&tag=x',
+      '/API/import?uri=s3%253A%252F%252FK%253A[REDACTED]%2540b&tag=x',
+    ],
+    [
+      '/API/import?uri=s3%253A%252F%252FAKIAEXAMPLE%253Aab%252Fcd%252Bef%2540bucket%252Fkey',
+      '/API/import?uri=s3%253A%252F%252FAKIAEXAMPLE%253A[REDACTED]%2540bucket%252Fkey',
+    ],
   ])('%s', (input, expected) => {
     expect(redactSecrets(input)).toBe(expected);
   });
@@ -152,6 +161,7 @@ describe('redactSecrets', () => {
     'GET http://host/path?u=a@b failed',
     'GET http://vidispine:8080/API/item?notify=ops@corp.example failed',
     '/API/x?u=http://host:80/p&n=a@b',
+    '/API/import?uri=s3%253A%252F%252Fbucket%252Fa%2540b.mp4&n=a%2540b',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });
@@ -183,6 +193,7 @@ describe('redactSecrets', () => {
         'a://b:c/'.repeat(32 * 1024),
         's3%3A%2F%2Fk%3A' + 'a%2F'.repeat(64 * 1024),
         'a%3a%2f%2fb%3ac%2f'.repeat(16 * 1024),
+        'a%253a%252f%252fb%253ac%252f'.repeat(8 * 1024),
       ];
       process.stdout.write(String(runs.every((run) => redactSecrets(run) === run)));
     `;

@@ -169,11 +169,18 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
 
 // Query or matrix parameters that carry credentials: ?token=…, ;password=…, &access_key=…,
 // user[password]=…, ;jsessionid=… (a Java server's session in the path), ?jwt=…, and the
-// `passkey` or `hash` that is the whole credential of a Vidispine signed upload URL. Short
-// ones by their exact name only, being parts of ordinary words in others (`keyframe`,
-// `passive`, `signal`): `hash`, `key` (an API key), `sig` (Azure's signature), `pwd`, `pass`.
-const CREDENTIAL_WORD =
-  /token|password|passwd|passkey|secret|auth|access[_-]?key|api[_-]?key|private[_-]?key|signature|credential|session|jwt/i;
+// `passkey` or `hash` that is the whole credential of a Vidispine signed upload URL. A name
+// is read as its words (split at what is not a letter, and where a digit or a capital begins
+// one: `X-Amz-Security-Token`, `sessionToken`, `AWSAccessKeyId`, `newPassword2`): it is a
+// credential's when one word, or two that follow each other (`access_key`, `session_id`),
+// is or ends with a credential's word (`authtoken`, `client_secret`, `jsessionid`); `auth`
+// and `session` only as words of their own, being the ends of ordinary words (`possession`).
+// Not a word's start or middle (`author`, `sessionless`, `secretary`, `tokenizer`); short
+// names by their exact name only, being words of ordinary names (`sort_key`, `hashtag`):
+// `hash`, `key` (an API key), `sig` (Azure's signature), `pwd`, `pass`.
+const CREDENTIAL_END =
+  /(?:token|tokens|password|passwords|passwd|passphrase|passkey|secret|secrets|credential|credentials|signature|sessionid|sessid|accesskey|apikey|privatekey|secretkey|authkey|sessionkey|jwt)$/;
+const CREDENTIAL_WORD: ReadonlySet<string> = new Set(['auth', 'authorization', 'session']);
 const CREDENTIAL_NAME: ReadonlySet<string> = new Set(['hash', 'key', 'sig', 'pwd', 'pass']);
 // In a path, a value ends with its segment (the path goes on after it); in a query, / and ?
 // belong to the value, which ends at the next parameter.
@@ -193,7 +200,51 @@ function isCredentialName(name: string): boolean {
   const decoded = name.replace(PERCENT_ESCAPE, (_, hex: string) =>
     String.fromCharCode(parseInt(hex, 16)),
   );
-  return CREDENTIAL_WORD.test(decoded) || CREDENTIAL_NAME.has(decoded.toLowerCase());
+  if (CREDENTIAL_NAME.has(decoded.toLowerCase())) return true;
+  const words = nameWords(decoded);
+  return words.some(
+    (word, i) =>
+      CREDENTIAL_WORD.has(word) ||
+      CREDENTIAL_END.test(word) ||
+      (i > 0 && CREDENTIAL_END.test(words[i - 1] + word)),
+  );
+}
+
+type CharKind = 'lower' | 'upper' | 'digit' | 'other';
+
+function charKind(char: string): CharKind {
+  if (char >= 'a' && char <= 'z') return 'lower';
+  if (char >= 'A' && char <= 'Z') return 'upper';
+  if (char >= '0' && char <= '9') return 'digit';
+  return 'other';
+}
+
+/**
+ * A parameter's name as its words, lower-cased: split at what is not a letter or digit,
+ * between letters and digits, before a capital after a small letter (`sessionToken`) and
+ * before the last capital of a run followed by a small letter (`AWSAccess`). One pass, no
+ * pattern: a name is as long as a client makes it.
+ */
+function nameWords(name: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  for (let i = 0; i < name.length; i += 1) {
+    const kind = charKind(name[i]);
+    const previous = i > 0 ? charKind(name[i - 1]) : 'other';
+    const next = i + 1 < name.length ? charKind(name[i + 1]) : 'other';
+    const begins =
+      kind !== previous &&
+      !(kind === 'lower' && previous === 'upper') &&
+      !(kind === 'upper' && previous === 'upper');
+    const capitalBeginsWord = kind === 'upper' && previous === 'upper' && next === 'lower';
+    if ((begins || capitalBeginsWord || kind === 'other') && word !== '') {
+      words.push(word.toLowerCase());
+      word = '';
+    }
+    if (kind !== 'other') word += name[i];
+  }
+  if (word !== '') words.push(word.toLowerCase());
+  return words;
 }
 
 function redactParameter(

@@ -140,6 +140,16 @@ describe('redactSecrets', () => {
       '/API/import?uri=s3%253A%252F%252FAKIAEXAMPLE%253Aab%252Fcd%252Bef%2540bucket%252Fkey',
       '/API/import?uri=s3%253A%252F%252FAKIAEXAMPLE%253A[REDACTED]%2540bucket%252Fkey',
     ],
+    // Credential names as whole words of a name (split at `-`, `_`, `.`, brackets, digits
+    // and camelCase), and the compounds that are one word.
+    [
+      '/API/x?sessionToken=S1&x-auth-token=S2&AWSAccessKeyId=S3&authtoken=S4&client_secret=S5',
+      '/API/x?sessionToken=[REDACTED]&x-auth-token=[REDACTED]&AWSAccessKeyId=[REDACTED]&authtoken=[REDACTED]&client_secret=[REDACTED]',
+    ],
+    [
+      '/API/x?X-Amz-Security-Token=S6&api-key=S7&newPassword2=S8&PHPSESSID=S9&Auth=S10',
+      '/API/x?X-Amz-Security-Token=[REDACTED]&api-key=[REDACTED]&newPassword2=[REDACTED]&PHPSESSID=[REDACTED]&Auth=[REDACTED]',
+    ],
   ])('%s', (input, expected) => {
     expect(redactSecrets(input)).toBe(expected);
   });
@@ -162,6 +172,9 @@ describe('redactSecrets', () => {
     'GET http://vidispine:8080/API/item?notify=ops@corp.example failed',
     '/API/x?u=http://host:80/p&n=a@b',
     '/API/import?uri=s3%253A%252F%252Fbucket%252Fa%2540b.mp4&n=a%2540b',
+    // A credential's name inside another word is not that name.
+    '/API/item?possession=1&author=ann&authority=x&sessionless=true&secretary=bob&tokenizer=ws',
+    '/API/item?sort_key=title&keyframes=1&hashtag=a&passage=2&signatures_count=3',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });
@@ -194,6 +207,7 @@ describe('redactSecrets', () => {
         's3%3A%2F%2Fk%3A' + 'a%2F'.repeat(64 * 1024),
         'a%3a%2f%2fb%3ac%2f'.repeat(16 * 1024),
         'a%253a%252f%252fb%253ac%252f'.repeat(8 * 1024),
+        '?' + 'Aa'.repeat(128 * 1024) + '=1',
       ];
       process.stdout.write(String(runs.every((run) => redactSecrets(run) === run)));
     `;

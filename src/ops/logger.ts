@@ -118,8 +118,9 @@ function delimiter(literal: string, hex: string, level: number): string {
  * `bucket/path@x`). A URL with no `:` after its host (`http://host/path?u=a@b`) has no
  * password to blank. What cannot be told apart from such a password is blanked with it: a
  * port, then a path that has an `@` before any `?` (`http://host:8080/users/a@b` logs as
- * `http://host:[REDACTED]@b`). `stop` ends a value (a query's `&`, a fragment's `#`), and a password read
- * across a `/` ends at a `:` too, so that no run of text is read again from each URL in it.
+ * `http://host:[REDACTED]@b`). `stop` ends a value (a query's `&`, a fragment's `#`), and a
+ * password read across a `/` ends at a `:/` too (where a next URL begins), so that no run of
+ * text is read again from each URL in it.
  */
 function userinfoRule(
   userinfo: string,
@@ -130,7 +131,8 @@ function userinfoRule(
 ): RegExp {
   const before = String.raw`(?:(?!${slash})[^\s/${stop}])+`;
   const across =
-    String.raw`(?:(?!${at}|${colon})[^\s?#&])*${slash}` + String.raw`(?:(?!${slash})[^\s/?#&])*`;
+    String.raw`(?:(?!${at}|${colon}${slash})[^\s?#&])*${slash}` +
+    String.raw`(?:(?!${slash})[^\s/?#&])*`;
   return new RegExp(String.raw`(${userinfo})(?:${before}|${across})(?=${at})`, 'gi');
 }
 

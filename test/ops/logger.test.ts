@@ -123,6 +123,11 @@ describe('redactSecrets', () => {
     ],
     ['GET s3://K:a/b@bucket/path@x failed', 'GET s3://K:[REDACTED]@bucket/path@x failed'],
     ['GET s3://K:a/b/c@d@bucket/key failed', 'GET s3://K:[REDACTED]@bucket/key failed'],
+    ['GET ftp://K:a:b/c@host/in failed', 'GET ftp://K:[REDACTED]@host/in failed'],
+    [
+      '/API/import?uri=ftp%3A%2F%2FK%3Aa%3Ab%2Fc%40host%2Fin',
+      '/API/import?uri=ftp%3A%2F%2FK%3A[REDACTED]%40host%2Fin',
+    ],
     [
       '/API/import?uri=s3%3A%2F%2FAKIAEXAMPLE%3Aab%2Fcd%40bucket&tag=x',
       '/API/import?uri=s3%3A%2F%2FAKIAEXAMPLE%3A[REDACTED]%40bucket&tag=x',

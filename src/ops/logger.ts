@@ -185,9 +185,11 @@ const CREDENTIAL_END =
 const CREDENTIAL_WORD: ReadonlySet<string> = new Set(['auth', 'authorization', 'session']);
 const CREDENTIAL_NAME: ReadonlySet<string> = new Set(['hash', 'key', 'sig', 'pwd', 'pass']);
 // In a path, a value ends with its segment (the path goes on after it); in a query, / and ?
-// belong to the value, which ends at the next parameter.
+// belong to the value, which ends at the next parameter, or where a `?` begins the query of
+// a URL written in it as it is (`?uri=https://b/a.mp4?X-Amz-Signature=…`): a `?` followed by
+// a name and `=`, whose parameters are read in turn.
 const PATH_PARAMETER = /([;&])([^=&;#/?]*)(=)[^&;#/]*/g;
-const QUERY_PARAMETER = /([?&;])([^=&;#?]*)(=)[^&;#]*/g;
+const QUERY_PARAMETER = /([?&;])([^=&;#?]*)(=)(?:[^&;#?]|\?(?![^=&;#?]*=))*/g;
 // The query of a URL that is itself a parameter's value (`?uri=https%3A%2F%2F…%3Fsig%3D…`,
 // an import from a presigned S3 or Azure SAS URL): its ?, & and = come as %3F, %26 and %3D.
 const ENCODED_PARAMETER = /(%3f|%26)((?:(?!%3d|%26|%3f)[^=&;#?])*)(%3d)(?:(?!%26)[^&;#])*/gi;

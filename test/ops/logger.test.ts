@@ -113,6 +113,16 @@ describe('redactSecrets', () => {
       '/API/import?uri=https%3a%2f%2fa.blob.core.windows.net%2fc%2fa.mp4%3fsv%3d2022-11-02%26sig%3dAzSAS%252Bkey%253D',
       '/API/import?uri=https%3a%2f%2fa.blob.core.windows.net%2fc%2fa.mp4%3fsv%3d2022-11-02%26sig%3d[REDACTED]',
     ],
+    // A URL with a query of its own, not encoded, in a parameter's value (an import from a
+    // presigned URL as a user writes it): its parameters are read too.
+    [
+      '/API/import?uri=https://b.s3.amazonaws.com/a.mp4?X-Amz-Signature=fe5f80f77d&t=2',
+      '/API/import?uri=https://b.s3.amazonaws.com/a.mp4?X-Amz-Signature=[REDACTED]&t=2',
+    ],
+    [
+      '/API/import?uri=https://a.blob.core.windows.net/c/a.mp4?sig=AzSAS+key=&tag=x',
+      '/API/import?uri=https://a.blob.core.windows.net/c/a.mp4?sig=[REDACTED]&tag=x',
+    ],
     // Decoded once, as the server does: %2574 is the text %74, not a t.
     ['/API/x?%2574oken=abc123', '/API/x?%2574oken=abc123'],
     // A password with a `/` in it, as about half of AWS secret keys have and as storage URIs
@@ -174,6 +184,7 @@ describe('redactSecrets', () => {
     '/API/import?uri=https%3A%2F%2Fcdn.example%2Fa.mp4%3Fv%3D2%26keyframe%3D1&tag=x',
     '/API/import?uri=http%3A%2F%2Fops%40media.example%3A8080%2Fin&notify=ops%40corp.example',
     'GET http://host/path?u=a@b failed',
+    '/API/import?uri=https://cdn.example/a.mp4?v=2&tag=x?y',
     'GET http://vidispine:8080/API/item?notify=ops@corp.example failed',
     '/API/x?u=http://host:80/p&n=a@b',
     '/API/import?uri=s3%253A%252F%252Fbucket%252Fa%2540b.mp4&n=a%2540b',
@@ -213,6 +224,7 @@ describe('redactSecrets', () => {
         'a%3a%2f%2fb%3ac%2f'.repeat(16 * 1024),
         'a%253a%252f%252fb%253ac%252f'.repeat(8 * 1024),
         '?' + 'Aa'.repeat(128 * 1024) + '=1',
+        '?a=' + '?a'.repeat(128 * 1024),
       ];
       process.stdout.write(String(runs.every((run) => redactSecrets(run) === run)));
     `;

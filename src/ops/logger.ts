@@ -191,8 +191,10 @@ const CREDENTIAL_NAME: ReadonlySet<string> = new Set(['hash', 'key', 'sig', 'pwd
 const PATH_PARAMETER = /([;&])([^=&;#/?]*)(=)[^&;#/]*/g;
 const QUERY_PARAMETER = /([?&;])([^=&;#?]*)(=)(?:[^&;#?]|\?(?![^=&;#?]*=))*/g;
 // The query of a URL that is itself a parameter's value (`?uri=https%3A%2F%2F…%3Fsig%3D…`,
-// an import from a presigned S3 or Azure SAS URL): its ?, & and = come as %3F, %26 and %3D.
-const ENCODED_PARAMETER = /(%3f|%26)((?:(?!%3d|%26|%3f)[^=&;#?])*)(%3d)(?:(?!%26)[^&;#])*/gi;
+// an import from a presigned S3 or Azure SAS URL): its ?, & and = come as %3F, %26 and %3D,
+// or %253F, %2526 and %253D when the URL was encoded twice.
+const ENCODED_PARAMETER =
+  /(%(?:25)?3f|%(?:25)?26)((?:(?!%(?:25)?3d|%(?:25)?26|%(?:25)?3f)[^=&;#?])*)(%(?:25)?3d)(?:(?!%(?:25)?26)[^&;#])*/gi;
 const WORD = /[^\s"']+/g;
 const PERCENT_ESCAPE = /%([0-9a-f]{2})/gi;
 

@@ -123,6 +123,11 @@ describe('redactSecrets', () => {
       '/API/import?uri=https://a.blob.core.windows.net/c/a.mp4?sig=AzSAS+key=&tag=x',
       '/API/import?uri=https://a.blob.core.windows.net/c/a.mp4?sig=[REDACTED]&tag=x',
     ],
+    // The same, encoded twice.
+    [
+      '/API/import?uri=https%253A%252F%252Fb%252Fa.mp4%253FX-Amz-Expires%253D900%2526X-Amz-Signature%253Dfe5f80f77d&t=2',
+      '/API/import?uri=https%253A%252F%252Fb%252Fa.mp4%253FX-Amz-Expires%253D900%2526X-Amz-Signature%253D[REDACTED]&t=2',
+    ],
     // Decoded once, as the server does: %2574 is the text %74, not a t.
     ['/API/x?%2574oken=abc123', '/API/x?%2574oken=abc123'],
     // A password with a `/` in it, as about half of AWS secret keys have and as storage URIs
@@ -184,6 +189,7 @@ describe('redactSecrets', () => {
     '/API/import?uri=https%3A%2F%2Fcdn.example%2Fa.mp4%3Fv%3D2%26keyframe%3D1&tag=x',
     '/API/import?uri=http%3A%2F%2Fops%40media.example%3A8080%2Fin&notify=ops%40corp.example',
     'GET http://host/path?u=a@b failed',
+    '/API/import?uri=https%253A%252F%252Fcdn%252Fa.mp4%253Fv%253D2%2526keyframe%253D1&t=2',
     '/API/import?uri=https://cdn.example/a.mp4?v=2&tag=x?y',
     'GET http://vidispine:8080/API/item?notify=ops@corp.example failed',
     '/API/x?u=http://host:80/p&n=a@b',
@@ -225,6 +231,7 @@ describe('redactSecrets', () => {
         'a%253a%252f%252fb%253ac%252f'.repeat(8 * 1024),
         '?' + 'Aa'.repeat(128 * 1024) + '=1',
         '?a=' + '?a'.repeat(128 * 1024),
+        '%253f' + 'a%25253d'.repeat(32 * 1024),
       ];
       process.stdout.write(String(runs.every((run) => redactSecrets(run) === run)));
     `;

@@ -195,7 +195,8 @@ const QUERY_PARAMETER = /([?&;])([^=&;#?]*)(=)(?:[^&;#?]|\?(?![^=&;#?]*=))*/g;
 // or %253F, %2526 and %253D when the URL was encoded twice.
 const ENCODED_PARAMETER =
   /(%(?:25)?3f|%(?:25)?26)((?:(?!%(?:25)?3d|%(?:25)?26|%(?:25)?3f)[^=&;#?])*)(%(?:25)?3d)(?:(?!%(?:25)?26)[^&;#])*/gi;
-const WORD = /[^\s"']+/g;
+const RUN = /\S+/g;
+const QUOTES = /(["'])/;
 const PERCENT_ESCAPE = /%([0-9a-f]{2})/gi;
 
 /**
@@ -263,18 +264,33 @@ function redactParameter(
 }
 
 /**
- * A word's credential parameters blanked: those before its first `?` as a path's, the rest
- * as a query's, and those of a percent-encoded URL in a value.
+ * A run of text without whitespace, its credential parameters blanked: those before its
+ * first `?` as a path's, the rest as a query's, and those of a percent-encoded URL in a
+ * value. Its quotes end a value (a path quoted in a message or in JSON ends there) but not
+ * the query: a client's `?q='&token=ab/cd` stays a query after the quote, where the `/`
+ * belongs to the token.
  */
-function redactParameters(word: string): string {
-  const query = word.indexOf('?');
-  const path = query < 0 ? word : word.slice(0, query);
-  const redactedPath = path.replace(PATH_PARAMETER, redactParameter);
-  const redacted =
-    query < 0
-      ? redactedPath
-      : redactedPath + word.slice(query).replace(QUERY_PARAMETER, redactParameter);
-  return redacted.replace(ENCODED_PARAMETER, redactParameter);
+function redactRun(run: string): string {
+  let inQuery = false;
+  return run
+    .split(QUOTES)
+    .map((piece) => {
+      if (inQuery) return redactQuery(piece);
+      const query = piece.indexOf('?');
+      if (query < 0) return redactEncoded(piece.replace(PATH_PARAMETER, redactParameter));
+      inQuery = true;
+      const path = piece.slice(0, query).replace(PATH_PARAMETER, redactParameter);
+      return redactEncoded(path) + redactQuery(piece.slice(query));
+    })
+    .join('');
+}
+
+function redactQuery(query: string): string {
+  return redactEncoded(query.replace(QUERY_PARAMETER, redactParameter));
+}
+
+function redactEncoded(text: string): string {
+  return text.replace(ENCODED_PARAMETER, redactParameter);
 }
 
 /** Remove credentials embedded in free text (URLs, error messages, header dumps). */
@@ -282,7 +298,7 @@ export function redactSecrets(text: string): string {
   return TEXT_RULES.reduce(
     (out, [pattern, replacement]) => out.replace(pattern, replacement),
     text,
-  ).replace(WORD, redactParameters);
+  ).replace(RUN, redactRun);
 }
 
 /**

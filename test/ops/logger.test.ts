@@ -128,6 +128,11 @@ describe('redactSecrets', () => {
       '/API/import?uri=https%253A%252F%252Fb%252Fa.mp4%253FX-Amz-Expires%253D900%2526X-Amz-Signature%253Dfe5f80f77d&t=2',
       '/API/import?uri=https%253A%252F%252Fb%252Fa.mp4%253FX-Amz-Expires%253D900%2526X-Amz-Signature%253D[REDACTED]&t=2',
     ],
+    // A quote in an earlier value (sent as it is, which Node's parser lets through) does not
+    // turn the query after it into a path, where a `/` would end the credential's value.
+    ["/API/x?q='&token=ab/cd&y=1", "/API/x?q='&token=[REDACTED]&y=1"],
+    ['GET /API/x?q="&password=p/q?r#f 404', 'GET /API/x?q="&password=[REDACTED]#f 404'],
+    ['{"path":"/API/x?token=ab/cd","n":1}', '{"path":"/API/x?token=[REDACTED]","n":1}'],
     // Decoded once, as the server does: %2574 is the text %74, not a t.
     ['/API/x?%2574oken=abc123', '/API/x?%2574oken=abc123'],
     // A password with a `/` in it, as about half of AWS secret keys have and as storage URIs

@@ -109,6 +109,9 @@ function delimiter(literal: string, hex: string, level: number): string {
   return String.raw`(?:${literal}|%(?:25){0,${level - 1}}${hex})`;
 }
 
+// A `"` that closes a JSON string: followed by `,`, `:`, `}` or `]`.
+const QUOTE_END = String.raw`"[,:}\]]`;
+
 /**
  * A URL's password, blanked from `userinfo` (the URL up to the `:` before it) to the `@` it
  * ends at. RFC 3986 ends the userinfo at the last `@` before the first `/`; but a storage
@@ -118,9 +121,10 @@ function delimiter(literal: string, hex: string, level: number): string {
  * `bucket/path@x`). A URL with no `:` after its host (`http://host/path?u=a@b`) has no
  * password to blank. What cannot be told apart from such a password is blanked with it: a
  * port, then a path that has an `@` before any `?` (`http://host:8080/users/a@b` logs as
- * `http://host:[REDACTED]@b`). `stop` ends a value (a query's `&`, a fragment's `#`), and a
- * password read across a `/` ends at a `:/` too (where a next URL begins), so that no run of
- * text is read again from each URL in it.
+ * `http://host:[REDACTED]@b`). A `"` that closes a JSON string ends a URL (JSON quoted in
+ * a message keeps the fields after it), `stop` a value (a query's `&`, a fragment's `#`),
+ * and a password read across a `/` ends at a `:/` too (where a next URL begins), so that no
+ * run of text is read again from each URL in it.
  */
 function userinfoRule(
   userinfo: string,
@@ -129,10 +133,10 @@ function userinfoRule(
   colon: string,
   stop: string,
 ): RegExp {
-  const before = String.raw`(?:(?!${slash})[^\s/${stop}])+`;
+  const before = String.raw`(?:(?!${slash}|${QUOTE_END})[^\s/${stop}])+`;
   const across =
-    String.raw`(?:(?!${at}|${colon}${slash})[^\s?#&])*${slash}` +
-    String.raw`(?:(?!${slash})[^\s/?#&])*`;
+    String.raw`(?:(?!${at}|${colon}${slash}|${QUOTE_END})[^\s?#&])*${slash}` +
+    String.raw`(?:(?!${slash}|${QUOTE_END})[^\s/?#&])*`;
   return new RegExp(String.raw`(${userinfo})(?:${before}|${across})(?=${at})`, 'gi');
 }
 
@@ -159,7 +163,10 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   // may keep its `@` (`ftp://ops@corp.example:p@ss@host`): URL parsers take the userinfo up
   // to the last `@` before the path, and so does this; a password without `/` may hold an
   // `&`. See userinfoRule for one with a `/`.
-  [userinfoRule(String.raw`${SCHEME}:\/\/[^\s:/]+:`, '\\/', '@', ':', ''), `$1${REDACTED}`],
+  [
+    userinfoRule(String.raw`${SCHEME}:\/\/(?:(?!${QUOTE_END})[^\s:/])+:`, '\\/', '@', ':', ''),
+    `$1${REDACTED}`,
+  ],
   // The same URL percent-encoded in a parameter's value (`?uri=s3%3A%2F%2Fkey%3Asecret%40bucket`,
   // as an import or a storage method sends a storage's URL), once or more: its `:`, `/` and
   // `@` come as %3A, %2F and %40 (%253A … twice), and it ends with the value (at `&`, or a

@@ -143,6 +143,11 @@ describe('redactSecrets', () => {
     ],
     ['GET s3://K:a/b@bucket/path@x failed', 'GET s3://K:[REDACTED]@bucket/path@x failed'],
     ['GET s3://K:a/b/c@d@bucket/key failed', 'GET s3://K:[REDACTED]@bucket/key failed'],
+    ['GET ftp://u:p"ss@host/in failed', 'GET ftp://u:[REDACTED]@host/in failed'],
+    [
+      '{"uri":"s3://K:a/b@bucket/k","by":"ops@corp"}',
+      '{"uri":"s3://K:[REDACTED]@bucket/k","by":"ops@corp"}',
+    ],
     ['GET ftp://K:a:b/c@host/in failed', 'GET ftp://K:[REDACTED]@host/in failed'],
     [
       '/API/import?uri=ftp%3A%2F%2FK%3Aa%3Ab%2Fc%40host%2Fin',
@@ -194,6 +199,9 @@ describe('redactSecrets', () => {
     '/API/import?uri=https%3A%2F%2Fcdn.example%2Fa.mp4%3Fv%3D2%26keyframe%3D1&tag=x',
     '/API/import?uri=http%3A%2F%2Fops%40media.example%3A8080%2Fin&notify=ops%40corp.example',
     'GET http://host/path?u=a@b failed',
+    // A quote ends a URL: JSON quoted in a message keeps the fields after it.
+    '{"url":"http://vidispine:8080/API/item","user":"ops@corp.example"}',
+    '{"url":"http://vidispine:8080","user":"ops@corp.example"}',
     '/API/import?uri=https%253A%252F%252Fcdn%252Fa.mp4%253Fv%253D2%2526keyframe%253D1&t=2',
     '/API/import?uri=https://cdn.example/a.mp4?v=2&tag=x?y',
     'GET http://vidispine:8080/API/item?notify=ops@corp.example failed',

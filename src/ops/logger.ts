@@ -119,9 +119,8 @@ const QUOTE_END = String.raw`"[,:}\]]`;
  * half of AWS secret keys have a `/`), so a password that has a `/` before any `@` ends at
  * the last `@` before the first `/` that follows an `@` (`s3://K:a/b@bucket/path@x` keeps
  * `bucket/path@x`). A URL with no `:` after its host (`http://host/path?u=a@b`) has no
- * password to blank. What cannot be told apart from such a password is blanked with it: a
- * port, then a path that has an `@` before any `?` (`http://host:8080/users/a@b` logs as
- * `http://host:[REDACTED]@b`). A `"` that closes a JSON string ends a URL (JSON quoted in
+ * password to blank, nor one whose host and port read as a username and such a password
+ * (`keepHostAndPort`). A `"` that closes a JSON string ends a URL (JSON quoted in
  * a message keeps the fields after it), `stop` a value (a query's `&`, a fragment's `#`),
  * and a password read across a `/` ends at a `:/` too (where a next URL begins), so that no
  * run of text is read again from each URL in it.
@@ -140,18 +139,40 @@ function userinfoRule(
   return new RegExp(String.raw`(${userinfo})(?:${before}|${across})(?=${at})`, 'gi');
 }
 
+type Replacer = (match: string, userinfo: string) => string;
+
 /** The rule for a URL percent-encoded `level` times in a parameter's value. */
-function encodedUserinfoRule(level: number): readonly [RegExp, string] {
+function encodedUserinfoRule(level: number): readonly [RegExp, Replacer] {
   const colon = delimiter(':', '3a', level);
   const slash = delimiter('\\/', '2f', level);
   const at = delimiter('@', '40', level);
   const userinfo =
     String.raw`${SCHEME}%(?:25){${level - 1}}3a${slash}{2}` +
     String.raw`(?:(?!${colon}|${slash})[^\s/&#])+${colon}`;
-  return [userinfoRule(userinfo, slash, at, colon, '&#'), `$1${REDACTED}`];
+  return [userinfoRule(userinfo, slash, at, colon, '&#'), keepHostAndPort];
 }
 
-const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
+const HTTP_URL = /^https?(?::|%)/i;
+const PORT_THEN_PATH = /^\d{1,5}(?:\/|%(?:25)*2f)/i;
+const IPV6_HOST = /(?:\/|%(?:25)*2f)(?:\[|%(?:25)*5b)/i;
+
+/**
+ * A userinfo rule's match blanked, unless it is a host and port followed by a path with an
+ * `@` in it, which Vidispine's own URLs carry (`/API/user/ops@corp.example/token`, in an
+ * absolute-form request line or a redirect): an http(s) URL's digits before a `/`
+ * (`http://vidispine:8080/API/user/ops@…`) are its port, since every HTTP client ends the
+ * authority at the first `/` and so no password of one holds a `/`; a `[` where the
+ * username would begin opens an IPv6 host (`http://[::1]:8080/…`), a `[` being no part of
+ * a username. A storage URI's password keeps its digits (`s3://K:12/cd@bucket`).
+ */
+function keepHostAndPort(match: string, userinfo: string): string {
+  const password = match.slice(userinfo.length);
+  const hostAndPort =
+    (HTTP_URL.test(userinfo) && PORT_THEN_PATH.test(password)) || IPV6_HOST.test(userinfo);
+  return hostAndPort ? match : `${userinfo}${REDACTED}`;
+}
+
+const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
   // Authorization / Cookie header values quoted in messages or JSON: the whole value.
   [
     /\b((?:proxy-)?authorization|cookie|set-cookie)("?\s*[:=]\s*"?)[^\r\n,;}"]+/gi,
@@ -165,7 +186,7 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   // `&`. See userinfoRule for one with a `/`.
   [
     userinfoRule(String.raw`${SCHEME}:\/\/(?:(?!${QUOTE_END})[^\s:/])+:`, '\\/', '@', ':', ''),
-    `$1${REDACTED}`,
+    keepHostAndPort,
   ],
   // The same URL percent-encoded in a parameter's value (`?uri=s3%3A%2F%2Fkey%3Asecret%40bucket`,
   // as an import or a storage method sends a storage's URL), once or more: its `:`, `/` and
@@ -303,7 +324,10 @@ function redactEncoded(text: string): string {
 /** Remove credentials embedded in free text (URLs, error messages, header dumps). */
 export function redactSecrets(text: string): string {
   return TEXT_RULES.reduce(
-    (out, [pattern, replacement]) => out.replace(pattern, replacement),
+    (out, [pattern, replacement]) =>
+      typeof replacement === 'string'
+        ? out.replace(pattern, replacement)
+        : out.replace(pattern, replacement),
     text,
   ).replace(RUN, redactRun);
 }

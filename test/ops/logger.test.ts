@@ -149,6 +149,8 @@ describe('redactSecrets', () => {
       '{"uri":"s3://K:[REDACTED]@bucket/k","by":"ops@corp"}',
     ],
     ['GET ftp://K:a:b/c@host/in failed', 'GET ftp://K:[REDACTED]@host/in failed'],
+    // Not an http(s) URL: digits before the `/` are the password's.
+    ['GET s3://K:12/cd@bucket/key failed', 'GET s3://K:[REDACTED]@bucket/key failed'],
     [
       '/API/import?uri=ftp%3A%2F%2FK%3Aa%3Ab%2Fc%40host%2Fin',
       '/API/import?uri=ftp%3A%2F%2FK%3A[REDACTED]%40host%2Fin',
@@ -207,6 +209,13 @@ describe('redactSecrets', () => {
     'GET http://vidispine:8080/API/item?notify=ops@corp.example failed',
     '/API/x?u=http://host:80/p&n=a@b',
     '/API/import?uri=s3%253A%252F%252Fbucket%252Fa%2540b.mp4&n=a%2540b',
+    // A port, then a path with an `@` (a user named by address, as an absolute-form request
+    // line or a redirect carries it): an http(s) URL's `:8080/` is a port, where no password
+    // can hold a `/`; an IPv6 host's `[` is no username.
+    'GET http://vidispine:8080/API/user/ops@corp.example/token 200',
+    '{"path":"https://svc@vidispine:8443/API/user/ops@corp.example/groups"}',
+    'GET http://[::1]:8080/API/user/ops@corp.example/token 200',
+    '/API/x?next=http%3A%2F%2Fvidispine%3A8080%2FAPI%2Fuser%2Fops%40corp.example',
     // A credential's name inside another word is not that name.
     '/API/item?possession=1&author=ann&authority=x&sessionless=true&secretary=bob&tokenizer=ws',
     '/API/item?sort_key=title&keyframes=1&hashtag=a&passage=2&signatures_count=3',

@@ -216,8 +216,10 @@ const CREDENTIAL_NAME: ReadonlySet<string> = new Set(['hash', 'key', 'sig', 'pwd
 // belong to the value, which ends at the next parameter, or where a `?` begins the query of
 // a URL written in it as it is (`?uri=https://b/a.mp4?X-Amz-Signature=…`): a `?` followed by
 // a name and `=`, whose parameters are read in turn.
-const PATH_PARAMETER = /([;&])([^=&;#/?]*)(=)[^&;#/]*/g;
-const QUERY_PARAMETER = /([?&;])([^=&;#?]*)(=)(?:[^&;#?]|\?(?![^=&;#?]*=))*/g;
+// A `#` begins parameters too: Node's parser keeps the fragment a client sends
+// (`?x=1#access_token=…`), and the access log logs it.
+const PATH_PARAMETER = /([;&#])([^=&;#/?]*)(=)[^&;#/]*/g;
+const QUERY_PARAMETER = /([?&;#])([^=&;#?]*)(=)(?:[^&;#?]|\?(?![^=&;#?]*=))*/g;
 // The query of a URL that is itself a parameter's value (`?uri=https%3A%2F%2F…%3Fsig%3D…`,
 // an import from a presigned S3 or Azure SAS URL): its ?, & and = come as %3F, %26 and %3D,
 // or %253F, %2526 and %253D when the URL was encoded twice.

@@ -21,6 +21,9 @@ describe('redactSecrets', () => {
     ['/API/item?token=VSID-1234&p=1', '/API/item?token=[REDACTED]&p=1'],
     ['/API/item;password=hunter22;x=1', '/API/item;password=[REDACTED];x=1'],
     ['/API/x?foo=1&access_key=AKIA1234#frag', '/API/x?foo=1&access_key=[REDACTED]#frag'],
+    // A fragment's parameters too (Node's parser keeps a `#…` a client sends).
+    ['/API/item?x=1#access_token=ab12cd', '/API/item?x=1#access_token=[REDACTED]'],
+    ['/API/item#token=ab12cd&p=1', '/API/item#token=[REDACTED]&p=1'],
     [
       '/APInoauth/upload?passkey=SIGNEDSECRET123&hash=HASHSECRET&size=9',
       '/APInoauth/upload?passkey=[REDACTED]&hash=[REDACTED]&size=9',

@@ -222,9 +222,10 @@ const PATH_PARAMETER = /([;&#])([^=&;#/?]*)(=)[^&;#/]*/g;
 const QUERY_PARAMETER = /([?&;#])([^=&;#?]*)(=)(?:[^&;#?]|\?(?![^=&;#?]*=))*/g;
 // The query of a URL that is itself a parameter's value (`?uri=https%3A%2F%2F…%3Fsig%3D…`,
 // an import from a presigned S3 or Azure SAS URL): its ?, & and = come as %3F, %26 and %3D,
-// or %253F, %2526 and %253D when the URL was encoded twice.
+// or %253F, %2526 and %253D when the URL was encoded twice (%25253F… three times, as many
+// levels as encodedUserinfoRule reads).
 const ENCODED_PARAMETER =
-  /(%(?:25)?3f|%(?:25)?26)((?:(?!%(?:25)?3d|%(?:25)?26|%(?:25)?3f)[^=&;#?])*)(%(?:25)?3d)(?:(?!%(?:25)?26)[^&;#])*/gi;
+  /(%(?:25){0,2}3f|%(?:25){0,2}26)((?:(?!%(?:25){0,2}3d|%(?:25){0,2}26|%(?:25){0,2}3f)[^=&;#?])*)(%(?:25){0,2}3d)(?:(?!%(?:25){0,2}26)[^&;#])*/gi;
 const RUN = /\S+/g;
 const QUOTES = /(["'])/;
 const PERCENT_ESCAPE = /%([0-9a-f]{2})/gi;

@@ -131,6 +131,15 @@ describe('redactSecrets', () => {
       '/API/import?uri=https%253A%252F%252Fb%252Fa.mp4%253FX-Amz-Expires%253D900%2526X-Amz-Signature%253Dfe5f80f77d&t=2',
       '/API/import?uri=https%253A%252F%252Fb%252Fa.mp4%253FX-Amz-Expires%253D900%2526X-Amz-Signature%253D[REDACTED]&t=2',
     ],
+    // Encoded three times, as a URL's userinfo is read.
+    [
+      '/API/import?uri=https%25253A%25252F%25252Fb%25252Fa.mp4%25253FX-Amz-Signature%25253Dfe5f80f77d%252526t%25253D2&t=2',
+      '/API/import?uri=https%25253A%25252F%25252Fb%25252Fa.mp4%25253FX-Amz-Signature%25253D[REDACTED]%252526t%25253D2&t=2',
+    ],
+    [
+      '/API/import?uri=s3%25253A%25252F%25252FK%25253Aab%25252Fcd%252540bucket&t=2',
+      '/API/import?uri=s3%25253A%25252F%25252FK%25253A[REDACTED]%252540bucket&t=2',
+    ],
     // A quote in an earlier value (sent as it is, which Node's parser lets through) does not
     // turn the query after it into a path, where a `/` would end the credential's value.
     ["/API/x?q='&token=ab/cd&y=1", "/API/x?q='&token=[REDACTED]&y=1"],
@@ -257,6 +266,7 @@ describe('redactSecrets', () => {
         '?' + 'Aa'.repeat(128 * 1024) + '=1',
         '?a=' + '?a'.repeat(128 * 1024),
         '%253f' + 'a%25253d'.repeat(32 * 1024),
+        '%25253f' + 'a%2525253d'.repeat(24 * 1024),
       ];
       process.stdout.write(String(runs.every((run) => redactSecrets(run) === run)));
     `;

@@ -227,7 +227,9 @@ const QUERY_PARAMETER = /([?&;#])([^=&;#?]*)(=)(?:[^&;#?]|\?(?![^=&;#?]*=))*/g;
 const ENCODED_PARAMETER =
   /(%(?:25){0,2}3f|%(?:25){0,2}26)((?:(?!%(?:25){0,2}3d|%(?:25){0,2}26|%(?:25){0,2}3f)[^=&;#?])*)(%(?:25){0,2}3d)(?:(?!%(?:25){0,2}26)[^&;#])*/gi;
 const RUN = /\S+/g;
-const QUOTES = /(["'])/;
+// A quote that closes what it quotes: followed by `,`, `:`, `}`, `]`, `)` or the end of the
+// run. Any other is part of a value: encodeURIComponent sends a password's `'` as it is.
+const CLOSING_QUOTE = /(["'](?=[,:}\])]|$))/;
 const PERCENT_ESCAPE = /%([0-9a-f]{2})/gi;
 
 /**
@@ -297,14 +299,14 @@ function redactParameter(
 /**
  * A run of text without whitespace, its credential parameters blanked: those before its
  * first `?` as a path's, the rest as a query's, and those of a percent-encoded URL in a
- * value. Its quotes end a value (a path quoted in a message or in JSON ends there) but not
- * the query: a client's `?q='&token=ab/cd` stays a query after the quote, where the `/`
- * belongs to the token.
+ * value. A closing quote ends a value (a path quoted in a message or in JSON ends there,
+ * `'/API/x?token=…', then`) but not the query: after `"/a?x=1",` the text is still read as
+ * query; a quote within a value is part of it (`?password=it's%2Fmine`, `?q='&token=ab/cd`).
  */
 function redactRun(run: string): string {
   let inQuery = false;
   return run
-    .split(QUOTES)
+    .split(CLOSING_QUOTE)
     .map((piece) => {
       if (inQuery) return redactQuery(piece);
       const query = piece.indexOf('?');

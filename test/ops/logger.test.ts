@@ -145,6 +145,15 @@ describe('redactSecrets', () => {
     ["/API/x?q='&token=ab/cd&y=1", "/API/x?q='&token=[REDACTED]&y=1"],
     ['GET /API/x?q="&password=p/q?r#f 404', 'GET /API/x?q="&password=[REDACTED]#f 404'],
     ['{"path":"/API/x?token=ab/cd","n":1}', '{"path":"/API/x?token=[REDACTED]","n":1}'],
+    // A quote in a credential's own value (encodeURIComponent sends `'` as it is) is part of
+    // it; only a closing one ends it (then `,`, `:`, `}`, `]`, `)` or the end of the text).
+    ["/API/x?password=it's%2Fmine&x=1", '/API/x?password=[REDACTED]&x=1'],
+    ['GET /API/x;password=p"ss/meta 200', 'GET /API/x;password=[REDACTED]/meta 200'],
+    [
+      "see '/API/x?token=abc', then '/API/y?token=def'",
+      "see '/API/x?token=[REDACTED]', then '/API/y?token=[REDACTED]'",
+    ],
+    ['("/API/x?a=1&token=abc")', '("/API/x?a=1&token=[REDACTED]")'],
     // Decoded once, as the server does: %2574 is the text %74, not a t.
     ['/API/x?%2574oken=abc123', '/API/x?%2574oken=abc123'],
     // A password with a `/` in it, as about half of AWS secret keys have and as storage URIs

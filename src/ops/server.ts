@@ -19,6 +19,7 @@ import { boundAddress, type ListenAddress, listenOn } from '../config/listen';
 import type { Health } from './health';
 import type { Logger } from './logger';
 import { renderStatusPage, STATUS_PAGE_CSP } from './page';
+import { CoalescedRender } from './render-coalescing';
 import { type StatusSetup, type StatusSources, statusReport } from './status';
 
 export interface OpsServerOptions extends StatusSources {
@@ -241,18 +242,29 @@ const startedRoute = (health: Health): DirectRoute => ({
   answer: (res) => probeAnswer(res, health.started(), 'started'),
 });
 
-const metricsRoute = (metrics: MetricsSource): DirectRoute => ({
-  path: '/metrics',
-  answer: async (res) => {
-    const body = await metrics.render();
-    res.writeHead(200, {
-      'Content-Type': metrics.contentType,
-      'Content-Length': Buffer.byteLength(body),
-      ...EVERY_ANSWER,
-    });
-    res.end(res.req.method === 'HEAD' ? undefined : body);
-  },
-});
+/**
+ * Scrapes share renders (see render-coalescing): a flood of them costs the data listeners at
+ * most a render every 50 ms, and each still shows every event before it arrived.
+ */
+function metricsRoute(metrics: MetricsSource): DirectRoute {
+  const renders = new CoalescedRender(() => metrics.render());
+  return {
+    path: '/metrics',
+    answer: async (res) => {
+      const left = new AbortController();
+      res.once('close', () => left.abort());
+      const body = await renders.text(left.signal);
+      // Its client left while it waited: nothing to answer.
+      if (body === undefined) return;
+      res.writeHead(200, {
+        'Content-Type': metrics.contentType,
+        'Content-Length': Buffer.byteLength(body),
+        ...EVERY_ANSWER,
+      });
+      res.end(res.req.method === 'HEAD' ? undefined : body);
+    },
+  };
+}
 
 /**
  * The Express app for the pages: no caching or sniffing, no framework banner, a 404 naming every

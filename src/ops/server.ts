@@ -57,9 +57,10 @@ export const OPS_MAX_CONNECTIONS = 128;
  * nginx reclaims idle connections when it runs out: a client holding connections open
  * cannot keep the kubelet's probe out, since each probe arrives newer than them all. Failing
  * that, it takes the place of the oldest whose answer waits on a client that does not read
- * it: otherwise as few connections as the cap, each asking for an answer and reading none
- * of it, would keep every probe out for good. Only when every answer is being made or read
- * is the newcomer dropped.
+ * it, or whose every request waits for a shared render of /metrics (`waitingScrapes`):
+ * otherwise as few connections as the cap, each asking for an answer and reading none of
+ * it, or each scraping again as soon as it is answered, would keep every probe out. Only
+ * when every answer is being made or read is the newcomer dropped.
  *
  * @param full Called when a newcomer first finds the listener full, and not again until it
  *   is down to half as many connections: once per spell of abuse, not once per connection.
@@ -76,7 +77,7 @@ export function boundConnections(server: Server, max: number, full: () => void):
     if (open.size >= max) {
       if (!told) full();
       told = true;
-      const replaced = replaceable(idle, open);
+      const replaced = replaceable(idle, open, answering);
       if (replaced === undefined) {
         socket.destroy();
         return;
@@ -116,19 +117,55 @@ function opsListenerFull(logger: Logger): void {
   logger.warn(
     { event: 'ops_connections_full', max: OPS_MAX_CONNECTIONS },
     `the ops listener holds ${OPS_MAX_CONNECTIONS} connections, its most: each new one now ` +
-      'takes the place of the oldest one idle or not reading its answer, or is closed when ' +
-      'none is; something is holding connections to it open',
+      'takes the place of the oldest one idle, not reading its answer or only waiting for a ' +
+      'render of /metrics, or is closed when none is; something is holding connections to ' +
+      'it open',
   );
 }
 
 /**
  * The connection a newcomer past the cap replaces: the oldest idle one, else the oldest
- * whose answer is backed up in it (its client takes none of what the kernel holds for it).
+ * whose answer is backed up in it (its client takes none of what the kernel holds for it)
+ * or whose every request being answered only waits for a shared render.
  */
-function replaceable(idle: ReadonlySet<Socket>, open: ReadonlySet<Socket>): Socket | undefined {
+function replaceable(
+  idle: ReadonlySet<Socket>,
+  open: ReadonlySet<Socket>,
+  answering: ReadonlyMap<Socket, number>,
+): Socket | undefined {
   for (const socket of idle) return socket;
-  for (const socket of open) if (socket.writableLength > 0) return socket;
+  for (const socket of open) {
+    if (socket.writableLength > 0 || onlyWaiting(socket, answering.get(socket) ?? 0)) {
+      return socket;
+    }
+  }
   return undefined;
+}
+
+/**
+ * Scrapes waiting for a shared render of /metrics, by connection. A flood of scrapes that
+ * read their answers spends most of its time there (up to 50 ms each), where before a
+ * render was made at once and the connection was idle again: the bound must be able to take
+ * their place, or 128 such clients keep the kubelet's probes out. Dropping one costs nothing
+ * but that scrape: the render goes on for the others.
+ */
+const waitingScrapes = new WeakMap<Socket, number>();
+
+function onlyWaiting(socket: Socket, answering: number): boolean {
+  const waiting = waitingScrapes.get(socket) ?? 0;
+  return waiting > 0 && waiting >= answering;
+}
+
+/** `text`, with its connection counted in `waitingScrapes` until it settles. */
+async function waitedFor<T>(socket: Socket, text: Promise<T>): Promise<T> {
+  waitingScrapes.set(socket, (waitingScrapes.get(socket) ?? 0) + 1);
+  try {
+    return await text;
+  } finally {
+    const left = (waitingScrapes.get(socket) ?? 1) - 1;
+    if (left > 0) waitingScrapes.set(socket, left);
+    else waitingScrapes.delete(socket);
+  }
 }
 
 /** Prometheus text from a registry (the proxy's `OpsMetrics`, the webhook's own). */
@@ -253,7 +290,7 @@ function metricsRoute(metrics: MetricsSource): DirectRoute {
     answer: async (res) => {
       const left = new AbortController();
       res.once('close', () => left.abort());
-      const body = await renders.text(left.signal);
+      const body = await waitedFor(res.req.socket, renders.text(left.signal));
       // Its client left while it waited: nothing to answer.
       if (body === undefined) return;
       res.writeHead(200, {

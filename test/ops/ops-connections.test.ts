@@ -33,7 +33,10 @@ const REQUEST = 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n';
  * Calls `accepted` with the server side of every connection the ops listener takes. Patched
  * by hand: a jest spy would keep every socket in its record of calls.
  */
-function watchConnections(accepted: (socket: net.Socket) => void): void {
+function watchConnections(
+  accepted: (socket: net.Socket) => void,
+  requested: () => void = () => undefined,
+): void {
   const emit = http.Server.prototype.emit;
   restore = () => {
     http.Server.prototype.emit = emit;
@@ -44,6 +47,7 @@ function watchConnections(accepted: (socket: net.Socket) => void): void {
     ...args: unknown[]
   ) {
     if (event === 'connection') accepted(args[0] as net.Socket);
+    if (event === 'request') requested();
     return Reflect.apply(emit, this, [event, ...args]) as boolean;
   };
 }
@@ -174,6 +178,48 @@ describe('past the cap', () => {
     expect(probe.status).toBe(0);
     expect(accepted.slice(0, CAP).map((socket) => socket.destroyed)).toEqual([false, false, false]);
   });
+});
+
+it('lets a probe in over clients waiting for a shared render of /metrics', async () => {
+  let requests = 0;
+  watchConnections(
+    () => undefined,
+    () => {
+      requests += 1;
+    },
+  );
+  const renders: (() => void)[] = [];
+  server = createProbeServer({
+    probes: { ready: () => ({ ok: true }) },
+    metrics: {
+      contentType: 'text/plain',
+      render: () => new Promise<string>((resolve) => renders.push(() => resolve('up 1\n'))),
+    },
+    logger: captureLogs().logger,
+  });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const port = server.address()?.port ?? 0;
+  const scrapers = Array.from({ length: OPS_MAX_CONNECTIONS }, () => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(REQUEST);
+    return socket;
+  });
+  try {
+    // The first scrape's render is under way; every other waits for the next one. None is
+    // idle, none backed up: a flood of scrapes that read their answers, caught mid-wait.
+    await until(() => requests === OPS_MAX_CONNECTIONS, 10_000, 'every scrape received');
+    expect(renders).toHaveLength(1);
+
+    const probe = await rawExchange(
+      port,
+      'GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(probe.status).toBe(200);
+  } finally {
+    for (const socket of scrapers) socket.destroy();
+    for (const render of renders) render();
+  }
 });
 
 it('says once that the ops listener is full, and again once it has had room', async () => {

@@ -404,6 +404,12 @@ function opsServer(
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     // Node's own would format it with `Date` (see clock-text), at the first probe of a pod.
     res.setHeader('Date', httpDate(Date.now()));
+    // Node ends the connections idle when the listener closes, but not those whose answer
+    // finishes after: they would stay open until the close grace cuts them. A scrape waits
+    // up to 50 ms for a shared render, so under a flood of scrapes that is every connection.
+    res.once('finish', () => {
+      if (!server.listening) server.closeIdleConnections();
+    });
     const route = routes.get(routePath(req.url));
     if (route === undefined) {
       app ??= pagesApp(logger, pages, [...routes.keys()]);

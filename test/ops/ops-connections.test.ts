@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import {
   boundConnections,
+  CLOSE_GRACE_MS,
   createProbeServer,
   OPS_MAX_CONNECTIONS,
   type OpsServer,
@@ -219,6 +220,47 @@ it('lets a probe in over clients waiting for a shared render of /metrics', async
   } finally {
     for (const socket of scrapers) socket.destroy();
     for (const render of renders) render();
+  }
+});
+
+it('closes promptly when a scrape waiting for a shared render is answered after close', async () => {
+  let requests = 0;
+  watchConnections(
+    () => undefined,
+    () => {
+      requests += 1;
+    },
+  );
+  server = createProbeServer({
+    probes: { ready: () => ({ ok: true }) },
+    metrics: { contentType: 'text/plain', render: () => Promise.resolve('up 1\n') },
+    logger: captureLogs().logger,
+  });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const port = server.address()?.port ?? 0;
+  const client = net.connect(port, '127.0.0.1');
+  client.on('error', () => undefined);
+  let received = '';
+  client.on('data', (chunk: Buffer) => {
+    received += chunk.toString('latin1');
+  });
+  try {
+    client.write(REQUEST);
+    await until(() => received.includes('up 1'), 10_000, 'the first scrape answered');
+    // On the same keep-alive connection, just after: it waits for the next render.
+    client.write(REQUEST);
+    await until(() => requests === 2, 10_000, 'the second scrape received');
+
+    const ended = once(client, 'end');
+    const started = Date.now();
+    await server.close();
+    server = undefined;
+    await ended;
+    // Answered, then its connection ended with the listener, not cut at the grace.
+    expect(Date.now() - started).toBeLessThan(CLOSE_GRACE_MS);
+    expect(received.match(/^HTTP\/1\.1 200 /gm)).toHaveLength(2);
+  } finally {
+    client.destroy();
   }
 });
 

@@ -279,7 +279,8 @@ function createDataListener(
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       drain.listenerClosed();
       // Whatever is still open once the last request is accounted for is idle or a tunnel.
-      closing = forwarder.idle().then(async () => {
+      // An upgrade sent before the close is a request in flight too: its answer is waited for.
+      closing = Promise.all([forwarder.idle(), upgrades.idle()]).then(async () => {
         // A connection in its lingering close was answered: the drain gives it the grace of
         // an answer cut at the window's end, not its own bounds, or a client that keeps
         // sending would hold every shutdown to the end of its window.
@@ -301,7 +302,7 @@ function createDataListener(
       );
     },
     address: () => boundAddress(server),
-    inFlight: () => forwarder.inFlight(),
+    inFlight: () => forwarder.inFlight() + upgrades.pending(),
     drain: () => drain.begin(),
     close,
     destroy(graceMs = 0) {

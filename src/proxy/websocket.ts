@@ -136,6 +136,13 @@ function refuse(
 
 export interface UpgradeHandler {
   readonly handle: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Upgrades received and not answered yet. */
+  readonly pending: () => number;
+  /**
+   * Resolves once every upgrade received has its answer (or lost its client): a closing
+   * listener waits for them as for plain requests, then cuts the sessions that follow.
+   */
+  readonly idle: () => Promise<void>;
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
@@ -143,9 +150,21 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { accessLog, notices, sendTimeoutMs } = options;
   /** The upgrades not answered yet, by client socket. */
   const reports = new Map<Duplex, UpgradeReport>();
+  /** The upgrades whose answer is still to come, for `idle`. */
+  const awaiting = new Set<Duplex>();
+  let idleWaiters: (() => void)[] = [];
+
+  /** The upgrade on `client` needs nothing more before its listener may close. */
+  function settled(client: Duplex): void {
+    if (!awaiting.delete(client) || awaiting.size > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
 
   /** The upgrade on `client` got its answer, `status`: reported once, as a request is. */
   function answered(client: Duplex, status: number): void {
+    settled(client);
     const report = reports.get(client);
     if (report === undefined) return;
     reports.delete(client);
@@ -414,6 +433,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     // Parsed from the read that had its connection reset for the bound on waiting requests.
     if (pipelines.wasDropped(client as Socket)) return;
     handedOver.add(client);
+    awaiting.add(client);
     reports.set(client, {
       req,
       started: performance.now(),
@@ -435,7 +455,10 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   function upgrade(req: IncomingMessage, client: Duplex, early: Buffer): void {
     // Pipelined behind an answer that closed the connection (RFC 9112 §9.6): never served,
     // however long the connection stays open for its lingering close.
-    if (client.destroyed || pipelines.isClosing(client as Socket)) return;
+    if (client.destroyed || pipelines.isClosing(client as Socket)) {
+      settled(client);
+      return;
+    }
     const admission = admit(req, rules, true);
     if (!admission.ok) {
       if (admission.event !== undefined) notices({ event: admission.event }, admission.reason);
@@ -453,7 +476,10 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     withToken({ req, client, early, user, path, authority, headers }, 0);
   }
 
-  return { handle };
+  const idle = (): Promise<void> =>
+    awaiting.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
+
+  return { handle, pending: () => awaiting.size, idle };
 }
 
 /**

@@ -185,6 +185,44 @@ describe('shutdown of the whole app', () => {
     }
   });
 
+  it("waits, as for any request in flight, for Vidispine's answer to a WebSocket upgrade sent before the listeners closed", async () => {
+    const sockets: net.Socket[] = [];
+    const upstream = await startRawUpstream((_request, socket) => {
+      sockets.push(socket);
+      return 'hang';
+    });
+    try {
+      r = await startApp({ forwardTo: upstream.url });
+      const client = net.connect(r.port(), '127.0.0.1');
+      const received: Buffer[] = [];
+      client.on('data', (chunk: Buffer) => received.push(chunk));
+      client.on('error', () => undefined);
+      const closed = new Promise<string>((resolve) =>
+        client.on('close', () => resolve(Buffer.concat(received).toString('latin1'))),
+      );
+      client.write(
+        'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      await upstream.received(1);
+      const shutdown = coordinator(r, 30);
+      void shutdown.begin('SIGTERM');
+      await until(() => steps(r).includes('close_listeners'));
+      sockets[0].write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
+      );
+      expect(await shutdown.done).toBe(0);
+      // Before: the connection was cut at once, the handshake unanswered and never counted.
+      // The session, once switched, is cut as any open WebSocket is.
+      expect((await closed).split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
+      expect(r.observer.finished.map((f) => f.status)).toEqual([101]);
+      expect(steps(r)).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it("counts a request Vidispine had whole and had not answered when the drain window ends as the proxy's close, not as a failure of Vidispine", async () => {
     const upstream = await startRawUpstream(() => 'hang');
     try {

@@ -134,6 +134,21 @@ function refuse(
   endHandedOver(socket, head(status, STATUS_CODES[status] ?? '', headers) + body);
 }
 
+/**
+ * A WebSocket client has nothing to half-close before its `101`: its FIN then means it went
+ * away (a handshake timeout, `terminate()` while connecting), as Node takes it for a plain
+ * request. Its connection is closed, so the upgrade is counted as the client's close (499)
+ * and its request to Vidispine aborted, as nginx does. Returns what stops the watch, once
+ * the upgrade is answered: a FIN in the session is its half-close, passed on.
+ */
+function watchGone(client: Duplex): () => void {
+  const gone = (): void => {
+    client.destroy();
+  };
+  client.once('end', gone);
+  return () => client.off('end', gone);
+}
+
 export interface UpgradeHandler {
   readonly handle: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Upgrades received and not answered yet. */
@@ -150,13 +165,17 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { accessLog, notices, sendTimeoutMs } = options;
   /** The upgrades not answered yet, by client socket. */
   const reports = new Map<Duplex, UpgradeReport>();
-  /** The upgrades whose answer is still to come, for `idle`. */
-  const awaiting = new Set<Duplex>();
+  /** The upgrades whose answer is still to come, for `idle`, each with what undoes `watchGone`. */
+  const awaiting = new Map<Duplex, () => void>();
   let idleWaiters: (() => void)[] = [];
 
   /** The upgrade on `client` needs nothing more before its listener may close. */
   function settled(client: Duplex): void {
-    if (!awaiting.delete(client) || awaiting.size > 0) return;
+    const unwatch = awaiting.get(client);
+    if (unwatch === undefined) return;
+    awaiting.delete(client);
+    unwatch();
+    if (awaiting.size > 0) return;
     const waiters = idleWaiters;
     idleWaiters = [];
     for (const resolve of waiters) resolve();
@@ -433,7 +452,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     // Parsed from the read that had its connection reset for the bound on waiting requests.
     if (pipelines.wasDropped(client as Socket)) return;
     handedOver.add(client);
-    awaiting.add(client);
+    awaiting.set(client, watchGone(client));
     reports.set(client, {
       req,
       started: performance.now(),

@@ -9,6 +9,7 @@ import { basic, call } from '../support/http';
 import { startHarness, type Harness } from '../support/app';
 import { H2C_OFFER, expectServedPlain, uploadOfferingH2c } from '../support/h2c-offer';
 import { rawRequest } from '../support/raw-client';
+import { startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 import { stopReading } from '../support/stalled-reader';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
@@ -532,4 +533,51 @@ const procNetTcp = existsSync('/proc/net/tcp');
       client.destroy();
     }
   });
+});
+
+describe('a client that closes its side before its upgrade is answered', () => {
+  // A WebSocket client has nothing to half-close before its 101: a FIN then means it went
+  // away (a handshake timeout, `terminate()` while connecting), as for a plain request.
+  const upstreamSockets = new Set<Socket>();
+  let upstream: RawUpstream;
+  let r: Harness;
+  beforeAll(async () => {
+    upstream = await startRawUpstream((_request, socket) => {
+      upstreamSockets.add(socket);
+      socket.on('close', () => upstreamSockets.delete(socket));
+      return 'hang';
+    });
+    r = await startHarness({ forwardTo: upstream.url });
+  });
+  afterAll(async () => {
+    await r.close();
+    await upstream.close();
+  });
+
+  it(
+    'is counted as gone (499) and its request to Vidispine is aborted',
+    async () => {
+      const client = net.connect(r.port, '127.0.0.1');
+      const received: Buffer[] = [];
+      client.on('data', (chunk: Buffer) => received.push(chunk));
+      client.on('error', () => undefined);
+      const closed = new Promise<string>((resolve) =>
+        client.on('close', () => resolve(Buffer.concat(received).toString('latin1'))),
+      );
+      client.write(
+        'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      await upstream.received(1);
+      client.end();
+      // Before: both connections stayed open until Vidispine answered: a 101 was passed on
+      // and counted as such, and silence ended in a 504 after upstreamTimeoutSeconds.
+      await until(() => r.observer.finished.length === 1, 5000, 'the upgrade accounted for');
+      expect(r.observer.finished.map((f) => f.status)).toEqual([499]);
+      expect(await closed).toBe('');
+      await until(() => upstreamSockets.size === 0, HANG_GUARD_MS, 'the upstream request aborted');
+      expect(r.listeners[0].inFlight()).toBe(0);
+    },
+    HANG_GUARD_MS,
+  );
 });

@@ -269,6 +269,7 @@ function createDataListener(
     forwarder.cutAnswers();
     lingering.cutAll();
     server.closeAllConnections();
+    upgrades.cut();
     handedOver.destroyAll();
     upstream.agent.destroy();
     upstream.destroyPool();
@@ -319,6 +320,7 @@ function createDataListener(
       for (const socket of connections) {
         if (!spared.has(socket) && !lingering.has(socket)) socket.destroy();
       }
+      upgrades.cut();
       handedOver.destroyAll();
       graceCut = lingering.cutAfter(answered, graceMs, cutAll);
       return closed;

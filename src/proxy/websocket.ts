@@ -32,6 +32,7 @@ import { endHandedOver } from './handed-over';
 import { noteStrippedRunAs, type Notice } from './notices';
 import {
   CLIENT_CLOSED,
+  CONNECTION_DROPPED,
   reportAnswered,
   type AccessLogger,
   type ForwardObserver,
@@ -158,6 +159,8 @@ export interface UpgradeHandler {
    * listener waits for them as for plain requests, then cuts the sessions that follow.
    */
   readonly idle: () => Promise<void>;
+  /** Cuts the upgrades not answered yet, counted as the proxy's close (444), not their clients'. */
+  readonly cut: () => void;
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
@@ -498,7 +501,14 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const idle = (): Promise<void> =>
     awaiting.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
 
-  return { handle, pending: () => awaiting.size, idle };
+  const cut = (): void => {
+    for (const client of [...awaiting.keys()]) {
+      answered(client, CONNECTION_DROPPED);
+      client.destroy();
+    }
+  };
+
+  return { handle, pending: () => awaiting.size, idle, cut };
 }
 
 /**

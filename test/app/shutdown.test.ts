@@ -223,6 +223,31 @@ describe('shutdown of the whole app', () => {
     }
   });
 
+  it('counts a WebSocket upgrade still unanswered when the drain window ends as cut by the proxy (444)', async () => {
+    const upstream = await startRawUpstream(() => 'hang');
+    try {
+      r = await startApp({ forwardTo: upstream.url });
+      const client = net.connect(r.port(), '127.0.0.1');
+      client.on('error', () => undefined);
+      const closed = new Promise((resolve) => client.on('close', resolve));
+      client.write(
+        'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      await upstream.received(1);
+      const shutdown = coordinator(r, 0.2);
+      void shutdown.begin('SIGTERM');
+      expect(await shutdown.done).toBe(0);
+      await closed;
+      // Before: 499, as if its client had gone away.
+      expect(r.observer.finished.map((f) => f.status)).toEqual([444]);
+      expect(r.observer.upstreamErrors).toEqual([]);
+      expect(r.app.listeners[0].inFlight()).toBe(0);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   it("counts a request Vidispine had whole and had not answered when the drain window ends as the proxy's close, not as a failure of Vidispine", async () => {
     const upstream = await startRawUpstream(() => 'hang');
     try {

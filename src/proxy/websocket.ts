@@ -193,6 +193,16 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     reportAnswered(observer, accessLog, { ...report, status });
   }
 
+  /**
+   * Its client closed in the turn Vidispine's answer came in (its FIN read first, see
+   * `watchGone`): the answer has nobody to go to, and is counted as the client's close.
+   */
+  function goneBeforeAnswer(client: Duplex): boolean {
+    if (client.writable) return false;
+    answered(client, CLIENT_CLOSED);
+    return true;
+  }
+
   /** The proxy's own answer to an upgrade, reported. */
   function refuseUpgrade(
     client: Duplex,
@@ -220,6 +230,10 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     server: Socket,
     token: string,
   ): void {
+    if (goneBeforeAnswer(client)) {
+      server.destroy();
+      return;
+    }
     const headers = clientHeadersWithoutToken(
       res.rawHeaders,
       rewriteLocation,
@@ -268,6 +282,10 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     token: string,
     cutShort: () => void,
   ): void {
+    if (goneBeforeAnswer(client)) {
+      res.destroy();
+      return;
+    }
     const status = res.statusCode ?? 502;
     // As a plain request's answer: the credential it was sent never reaches the client.
     const headers = clientHeadersWithoutToken(

@@ -580,4 +580,43 @@ describe('a client that closes its side before its upgrade is answered', () => {
     },
     HANG_GUARD_MS,
   );
+
+  it.each([
+    [
+      '101',
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
+    ],
+    ['403', 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'],
+  ])(
+    'is counted as gone (499), not %s, when its FIN and that answer come in the same turn of the event loop',
+    async (_status, answer) => {
+      const before = new Set(upstreamSockets);
+      const client = net.connect(r.port, '127.0.0.1');
+      client.on('error', () => undefined);
+      const closed = new Promise((resolve) => client.on('close', resolve));
+      client.write(
+        'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      const count = r.observer.finished.length;
+      await until(() => upstreamSockets.size > before.size, 5000, 'the upgrade sent upstream');
+      const server = [...upstreamSockets].find((socket) => !before.has(socket)) as Socket;
+      // The FIN reaches the proxy first, the answer right behind it: the proxy, in this process,
+      // reads both only once this turn ends, so it sees them in one turn of its loop.
+      client.end(() => {
+        server.write(answer);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      });
+      await closed;
+      await until(
+        () => r.observer.finished.length === count + 1,
+        5000,
+        'the upgrade accounted for',
+      );
+      // Before: counted as the answer passed on to a connection already closed.
+      expect(r.observer.finished.slice(count).map((f) => f.status)).toEqual([499]);
+    },
+    HANG_GUARD_MS,
+  );
 });

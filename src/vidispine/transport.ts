@@ -52,6 +52,15 @@ export class NotConnectedError extends Error {
   }
 }
 
+/**
+ * How long a connection of the token side may wait idle for its next request, as the
+ * forwarded requests' pools keep theirs (`proxy/upstream.ts`); Node's agent shortens it to a
+ * `Keep-Alive: timeout=` Vidispine sends, less a second, but only when one is set. Kept until
+ * Vidispine (Jetty's idle timeout) or a balancer closed it, a connection met the next mint as
+ * it closed, and that mint failed.
+ */
+const IDLE_CONNECTION_MS = 4000;
+
 export function createTransport(
   vidispine: Pick<VidispineConfig, 'url' | 'caFile' | 'ca'>,
 ): VidispineTransport {
@@ -59,7 +68,10 @@ export function createTransport(
   // No socket limit: a queue would count against the mint timeout (60 users minting at once
   // timed out behind 8 sockets). What is in flight is bounded anyway: per user one mint and
   // one token check, from the token store.
-  const agent = createAgent(base, trustedCas(vidispine), { keepAlive: true });
+  const agent = createAgent(base, trustedCas(vidispine), {
+    keepAlive: true,
+    timeout: IDLE_CONNECTION_MS,
+  });
   const prefix = pathPrefix(base);
   const request = requestFor(base);
   const hostname = base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname;

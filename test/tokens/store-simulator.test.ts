@@ -187,7 +187,8 @@ describe.each([
       { kind: 'empty' },
       { kind: 'drop' },
     ] as const) {
-      w.sim.failTokenEndpoints(fault, { times: 1 });
+      // A mint dropped on a kept connection is sent once more, on a new one: drop both.
+      w.sim.failTokenEndpoints(fault, { times: fault.kind === 'drop' ? 2 : 1 });
       const failed = w.next('mintFailed');
       await w.clock.advance(42_000);
       expect((await failed).retryInMs).toBe(875);
@@ -203,6 +204,22 @@ describe.each([
         .map((e) => (e.payload as TokenEvents['mintFailed']).reason),
     ).toEqual(['server_error', 'empty_token', 'network']);
     expect(w.store.current('alice')?.value).not.toBe(first.value);
+  });
+
+  it('renews through a kept connection Vidispine drops as the mint arrives: one mint, no failure', async () => {
+    const w = await world([user('alice', { kind: 'literal', value: 'alice-password' })]);
+    await w.store.get('alice');
+    // The renewal goes out on the connection the first mint left open, which Vidispine drops.
+    w.sim.failTokenEndpoints({ kind: 'drop' }, { times: 1 });
+    const outcome = Promise.race([
+      w.next('minted').then(() => 'minted'),
+      w.next('mintFailed').then(() => 'mintFailed'),
+    ]);
+    await w.clock.advance(42_000);
+    expect(await outcome).toBe('minted');
+    expect(w.events.filter((e) => e.name === 'mintFailed')).toEqual([]);
+    expect(w.events.filter((e) => e.name === 'minted')).toHaveLength(2);
+    expect(await w.use('alice')).toBe(200);
   });
 
   it('picks up a rotated secret file without a restart', async () => {

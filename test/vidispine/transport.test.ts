@@ -1,10 +1,130 @@
-/** The token side's connections to Vidispine, on real sockets. */
-import { createTransport } from '../../src/vidispine/transport';
+/**
+ * The token side's connections to Vidispine, on real sockets: how long an idle one is kept,
+ * and what happens to a mint sent on one that Vidispine closed as it went out.
+ */
+import { MintError } from '../../src/tokens/types';
+import { createTokenMinter } from '../../src/vidispine/minter';
+import { CutAnswerError, createTransport } from '../../src/vidispine/transport';
+import { createTestCa } from '../support/certificates';
+import { password, userConfig } from '../support/config-fixtures';
+import { startHttpsFront } from '../support/https-front';
 import { ok, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
-import { until } from '../support/wait';
+import { settle, until } from '../support/wait';
 
 let upstream: RawUpstream;
 afterEach(async () => upstream.close());
+
+const where = (u: RawUpstream) => u.requests.map((r) => [r.connection, r.position]);
+
+function aliceAt(u: RawUpstream, url = u.url, ca?: Buffer) {
+  const transport = createTransport({ url: new URL(url), caFile: ca && 'ca.pem', ca });
+  const minter = createTokenMinter({
+    vidispine: { mintTimeoutSeconds: 5 },
+    user: userConfig('alice', { credential: password('alice', 'alice-password') }),
+    transport,
+  });
+  return { transport, minter };
+}
+
+describe('a mint on a kept-alive connection Vidispine closes as the mint arrives', () => {
+  it('is sent again at once on a new connection, and the mint succeeds', async () => {
+    // The first mint is answered; the second, on the same connection, meets its close.
+    upstream = await startRawUpstream((request) =>
+      request.connection === 0 && request.position === 1
+        ? 'close'
+        : ok(`VX-token-${request.sequence}`, 'Content-Type: text/plain\r\n'),
+    );
+    const { transport, minter } = aliceAt(upstream);
+    try {
+      expect((await minter.mint()).value).toBe('VX-token-0');
+      await settle(); // the connection goes back to the pool
+      expect((await minter.mint()).value).toBe('VX-token-2');
+      // Sent twice: on the kept connection, then on a new one; never a third time.
+      expect(where(upstream)).toEqual([
+        [0, 0],
+        [0, 1],
+        [1, 0],
+      ]);
+    } finally {
+      transport.close();
+    }
+  });
+
+  it('is sent again over TLS too, where the close comes as a close_notify first', async () => {
+    upstream = await startRawUpstream((request) =>
+      request.connection === 0 && request.position === 1
+        ? 'close'
+        : ok(`VX-token-${request.sequence}`, 'Content-Type: text/plain\r\n'),
+    );
+    const ca = await createTestCa();
+    const front = await startHttpsFront(ca, upstream.port);
+    const { transport, minter } = aliceAt(upstream, front.url, Buffer.from(ca.certPem));
+    try {
+      expect((await minter.mint()).value).toBe('VX-token-0');
+      await settle();
+      expect((await minter.mint()).value).toBe('VX-token-2');
+      expect(where(upstream)).toEqual([
+        [0, 0],
+        [0, 1],
+        [1, 0],
+      ]);
+    } finally {
+      transport.close();
+      front.close();
+    }
+  });
+
+  it('is not sent again when a new connection fails: that failure is the answer', async () => {
+    upstream = await startRawUpstream(() => 'close');
+    const { transport, minter } = aliceAt(upstream);
+    try {
+      await expect(minter.mint()).rejects.toBeInstanceOf(MintError);
+      expect(where(upstream)).toEqual([[0, 0]]);
+    } finally {
+      transport.close();
+    }
+  });
+
+  it('is not sent again once any byte of the answer arrived on the kept connection', async () => {
+    upstream = await startRawUpstream((request, socket) => {
+      if (request.position === 0) return ok('VX-token-0');
+      // Part of a status line, then the connection ends: the request was read and answered.
+      socket.end('HTTP/1.1 20');
+      return 'hang';
+    });
+    const transport = createTransport({ url: new URL(upstream.url) });
+    try {
+      await transport.get('/API/whoami', {}, AbortSignal.timeout(5000));
+      await settle();
+      await expect(transport.get('/API/whoami', {}, AbortSignal.timeout(5000))).rejects.toThrow();
+      expect(where(upstream)).toEqual([
+        [0, 0],
+        [0, 1],
+      ]);
+    } finally {
+      transport.close();
+    }
+  });
+
+  it('is not sent again when the answer on the kept connection was cut after its head', async () => {
+    upstream = await startRawUpstream((request, socket) => {
+      if (request.position === 0) return ok('VX-token-0');
+      socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nVX-');
+      return 'hang';
+    });
+    const transport = createTransport({ url: new URL(upstream.url) });
+    try {
+      await transport.get('/API/whoami', {}, AbortSignal.timeout(5000));
+      await settle();
+      await expect(
+        transport.get('/API/whoami', {}, AbortSignal.timeout(5000)),
+      ).rejects.toBeInstanceOf(CutAnswerError);
+      expect(upstream.requests).toHaveLength(2);
+    } finally {
+      transport.close();
+    }
+  });
+});
 
 describe('an idle connection of the token side', () => {
   it('is closed by the proxy after 4 s, as the forwarded requests’ are', async () => {

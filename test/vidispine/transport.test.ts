@@ -124,6 +124,25 @@ describe('a mint on a kept-alive connection Vidispine closes as the mint arrives
       transport.close();
     }
   });
+
+  it('is not sent again when the transport’s close broke it', async () => {
+    upstream = await startRawUpstream((request) =>
+      request.position === 0 ? ok(`VX-token-${request.sequence}`) : 'hang',
+    );
+    const transport = createTransport({ url: new URL(upstream.url) });
+    try {
+      await transport.get('/API/whoami', {}, AbortSignal.timeout(5000));
+      await settle();
+      const broken = transport.get('/API/whoami', {}, AbortSignal.timeout(5000));
+      await upstream.received(2);
+      transport.close();
+      // Sent again, it would open a connection after the close and be answered there.
+      await expect(broken).rejects.toThrow();
+      expect(upstream.connections()).toBe(1);
+    } finally {
+      transport.close();
+    }
+  });
 });
 
 describe('an idle connection of the token side', () => {
@@ -135,6 +154,34 @@ describe('an idle connection of the token side', () => {
       expect(upstream.open()).toBe(1);
       // Kept until Vidispine closed it, it could meet the next mint as it closes.
       await until(() => upstream.open() === 0, 8000, 'the idle connection closed');
+    } finally {
+      transport.close();
+    }
+  });
+
+  it('does not bound a request under way: answers 4.5 s late arrive, on a new and a kept one', async () => {
+    // Past the idle bound, well within the mint timeout (10 s by default). Node's agent turns
+    // its `timeout` into the socket's, in use too, and destroys only a socket in its pool.
+    upstream = await startRawUpstream((request, socket) => {
+      if (request.sequence === 0) return ok('VX-token-0');
+      setTimeout(() => socket.write(ok(`VX-token-${request.sequence}`)), 4500);
+      return 'hang';
+    });
+    const transport = createTransport({ url: new URL(upstream.url) });
+    try {
+      await transport.get('/API/whoami', {}, AbortSignal.timeout(10_000));
+      await settle();
+      const [kept, fresh] = await Promise.all([
+        transport.get('/API/whoami', {}, AbortSignal.timeout(10_000)),
+        transport.get('/API/whoami', {}, AbortSignal.timeout(10_000)),
+      ]);
+      expect([kept.status, fresh.status]).toEqual([200, 200]);
+      // Each sent once: none was cut at 4 s and sent again on a new connection.
+      expect(where(upstream).sort()).toEqual([
+        [0, 0],
+        [0, 1],
+        [1, 0],
+      ]);
     } finally {
       transport.close();
     }

@@ -339,7 +339,7 @@ export const fileSchema = z.strictObject({
     }),
     upstreamTimeoutSeconds: key(duration(0, 86_400, 'seconds', true).default(300), {
       description:
-        'Vidispine sends no response headers for this long (for a request without a body, counted from when it waits for a free connection), and the longest wait for one (→ 504; at most 86400)',
+        'Vidispine sends no response headers for this long (for a request without a body, counted from when it waits for a free connection), takes no byte of a request body for this long, and the longest wait for one (→ 504; at most 86400)',
       env: 'VIDISPINE_UPSTREAM_TIMEOUT_SECONDS',
     }),
     readTimeoutSeconds: key(duration(0, 86_400, 'seconds', true).default(300), {

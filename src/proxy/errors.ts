@@ -14,13 +14,14 @@ const TIMEOUT_MESSAGES = {
   queue: 'no connection to Vidispine came free in time: all vidispine.maxSockets were busy',
   connect: 'connect to Vidispine timed out',
   response: 'Vidispine did not answer in time',
+  send: 'Vidispine stopped taking the request body',
   read: 'Vidispine stopped sending its answer',
 } as const;
 
 /** Raised by the forwarder's own timers, so they classify like the kernel's timeouts. */
 export class UpstreamTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
-  constructor(readonly phase: 'queue' | 'connect' | 'response' | 'read') {
+  constructor(readonly phase: keyof typeof TIMEOUT_MESSAGES) {
     super(TIMEOUT_MESSAGES[phase]);
     this.name = 'UpstreamTimeoutError';
   }
@@ -174,10 +175,11 @@ export function describeUpstreamError(reason: UpstreamErrorReason): string {
 /**
  * What the client is told of `err`: its reason's description, except for a request that
  * never got a connection, which says so — Vidispine may be idle while the proxy's own
- * connections to it are all taken.
+ * connections to it are all taken — and for a body Vidispine stopped taking, which it never
+ * got whole: no answer was late, and the upload is what to look at.
  */
 export function describeFailure(err: unknown, reason: UpstreamErrorReason): string {
-  return err instanceof UpstreamTimeoutError && err.phase === 'queue'
+  return err instanceof UpstreamTimeoutError && (err.phase === 'queue' || err.phase === 'send')
     ? err.message
     : describeUpstreamError(reason);
 }

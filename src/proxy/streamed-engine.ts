@@ -11,6 +11,7 @@ import { watchBodyIdle } from './body';
 import { ANSWER_CUT, UpstreamProtocolError, UpstreamTimeoutError } from './errors';
 import { answerHeadProblem } from './headers';
 import { cutAnswer } from './answers';
+import { watchWriteStall } from './write-stall';
 import { limitConnect, limitQueueWait, watchUpstreamBody, whenSent } from './upstream';
 
 /**
@@ -123,19 +124,35 @@ function countRead(exchange: AttemptOwner, from: IncomingMessage): void {
  * The response timeout (the request's `timeout`: its socket stays quiet that long), heard
  * on the socket itself: the request passes on only the socket's first timeout, and one that
  * falls while the client is the quiet side (`waitingForClientBody`) must not be the last.
+ * While bytes of the body wait for Vidispine to take them, the same timeout is counted from
+ * the last byte it took (`watchWriteStall`), until its answer's head.
  */
 function watchResponseTime(
   exchange: AttemptOwner,
   upstreamReq: ClientRequest,
   socket: Socket,
 ): void {
+  let watchingWrites = true;
   const timedOut = (): void => {
+    // Bytes still held for Vidispine: the write watch judges, from the last one it took.
+    if (watchingWrites && upstreamReq.writableLength > 0) return;
     if (!waitingForClientBody(exchange, upstreamReq)) {
       upstreamReq.destroy(new UpstreamTimeoutError('response'));
     }
   };
   socket.on('timeout', timedOut);
-  upstreamReq.once('close', () => socket.off('timeout', timedOut));
+  const stopWatch = watchWriteStall(socket, exchange.f.upstream.responseTimeoutMs, () =>
+    upstreamReq.destroy(new UpstreamTimeoutError('send')),
+  );
+  const stopWatching = (): void => {
+    watchingWrites = false;
+    stopWatch();
+  };
+  upstreamReq.once('response', stopWatching);
+  upstreamReq.once('close', () => {
+    stopWatching();
+    socket.off('timeout', timedOut);
+  });
 }
 
 /**

@@ -19,12 +19,25 @@ export function writeMark(socket: Socket): string {
   return `${socket.bytesWritten}/${socket.writableLength}/${inKernelQueue(socket)}`;
 }
 
+/** A stream handle's libuv write queue, where Node keeps it (`Socket#_onTimeout` reads it too). */
+interface QueuedHandle {
+  readonly writeQueueSize?: unknown;
+  /** Under a TLS connection's handle (the TLSWrap): the TCP connection's own. */
+  readonly _parent?: QueuedHandle | null;
+}
+
 /**
  * Bytes of the write under way that the kernel has not taken yet (libuv's queue). A write
  * counts in `writableLength` until the kernel took all of it; its part taken is progress.
+ * Over TLS the connection's queue holds the whole batch of records until the kernel took its
+ * last byte, so the TCP connection's queue under it is what shows a part taken.
  */
-function inKernelQueue(socket: Socket): number {
-  const handle = (socket as unknown as { _handle?: { writeQueueSize?: unknown } | null })._handle;
+function inKernelQueue(socket: Socket): string {
+  const handle = (socket as unknown as { _handle?: QueuedHandle | null })._handle;
+  return `${queueSize(handle)}/${queueSize(handle?._parent)}`;
+}
+
+function queueSize(handle: QueuedHandle | null | undefined): number {
   const size = handle?.writeQueueSize;
   return typeof size === 'number' ? size : 0;
 }

@@ -3,8 +3,13 @@
  * `upstreamTimeoutSeconds` after the last byte it took, as nginx's `proxy_send_timeout`
  * counts the time between two successive writes; one that takes it slowly is not.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startHarness, type Harness } from '../support/app';
+import { createTestCa } from '../support/certificates';
+import { startHttpsFront } from '../support/https-front';
 import { MiB } from '../support/reliability-clients';
 import { rawRequest, type RawResponse } from '../support/raw-client';
 import { HANG_GUARD_MS } from '../support/wait';
@@ -113,6 +118,34 @@ async function upload(
   return result.responses[0];
 }
 
+/** Where the harness's Vidispine is: `taker` itself, or behind TLS (`caFile` vouches for it). */
+interface Upstream {
+  readonly forwardTo: string;
+  readonly caFile?: string;
+  close(): void;
+}
+
+const plainly = async (taker: Taker): Promise<Upstream> => ({
+  forwardTo: taker.url,
+  close: () => undefined,
+});
+
+async function overTls(taker: Taker): Promise<Upstream> {
+  const ca = await createTestCa();
+  const front = await startHttpsFront(ca, Number(new URL(taker.url).port));
+  const dir = mkdtempSync(join(tmpdir(), 'upload-stall-'));
+  const caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, ca.certPem);
+  return {
+    forwardTo: front.url,
+    caFile,
+    close: () => {
+      front.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe.each([
   // Held for replay, the body was read whole before it went.
   ['streamed (beyond the replay buffer)', true, {}],
@@ -120,46 +153,72 @@ describe.each([
 ])('an upload %s to a Vidispine that stops reading it', (_, sendsAll, proxy) => {
   let h: Harness | undefined;
   let taker: Taker | undefined;
+  let upstream: Upstream | undefined;
   afterEach(async () => {
     await h?.close();
     await taker?.close();
+    upstream?.close();
   });
 
-  it('gets 504 for the body Vidispine stopped taking, not for a late answer', async () => {
-    taker = await startTaker(stopsAfterAMiB);
-    h = await startHarness({
-      forwardTo: taker.url,
-      vidispine: { upstreamTimeoutSeconds: 1 },
-      proxy: { clientBodyTimeoutSeconds: 60, ...proxy },
-    });
-    const answer = await upload(h.port, 64 * MiB, sendsAll);
-    expect(answer?.status).toBe(504);
-    // The stall, not the wait for an answer that only starts once the body has gone.
-    expect(answer?.body.toString()).toBe('Vidispine stopped taking the request body\n');
-    expect(h.observer.upstreamErrors).toEqual(['timeout']);
-    // What the `upstream_error` line says.
-    expect(h.observer.upstreamErrorDetails).toEqual(['Vidispine stopped taking the request body']);
-  });
+  it.each([
+    ['over plain HTTP', plainly],
+    ['over TLS', overTls],
+  ])(
+    'gets 504 for the body Vidispine stopped taking, not for a late answer (%s)',
+    async (__, reach) => {
+      taker = await startTaker(stopsAfterAMiB);
+      upstream = await reach(taker);
+      h = await startHarness({
+        forwardTo: upstream.forwardTo,
+        vidispine: { upstreamTimeoutSeconds: 1, caFile: upstream.caFile },
+        proxy: { clientBodyTimeoutSeconds: 60, ...proxy },
+      });
+      const answer = await upload(h.port, 64 * MiB, sendsAll);
+      expect(answer?.status).toBe(504);
+      // The stall, not the wait for an answer that only starts once the body has gone.
+      expect(answer?.body.toString()).toBe('Vidispine stopped taking the request body\n');
+      expect(h.observer.upstreamErrors).toEqual(['timeout']);
+      // What the `upstream_error` line says.
+      expect(h.observer.upstreamErrorDetails).toEqual([
+        'Vidispine stopped taking the request body',
+      ]);
+    },
+  );
 });
 
-describe('an upload to a Vidispine that takes it slowly', () => {
-  it('is not cut while each write goes well within the upstream timeout', async () => {
+describe.each([
+  ['over plain HTTP', plainly],
+  // A TLS connection's own queue is the whole record batch until the kernel took all of it:
+  // what the kernel takes shows in the TCP connection's queue under it.
+  ['over TLS', overTls],
+])('an upload to a Vidispine that takes it slowly %s', (_, reach) => {
+  it.each([
     // 2 MiB/s for 2.5 times the timeout: Node's queue for Vidispine is never empty.
-    const taker = await startTaker(takesSlowly(512 * 1024, 250, 5000));
-    const h = await startHarness({
-      forwardTo: taker.url,
-      vidispine: { upstreamTimeoutSeconds: 2 },
-      proxy: { clientBodyTimeoutSeconds: 60 },
-    });
-    try {
-      // Answered once the whole body arrived: the exchange ends with it.
-      const answer = await upload(h.port, 24 * MiB, false);
-      expect(answer?.status).toBe(200);
-      expect(answer?.body.toString()).toBe('ok');
-      expect(h.observer.upstreamErrors).toEqual([]);
-    } finally {
-      await h.close();
-      await taker.close();
-    }
-  });
+    ['streamed', {}],
+    // Written all at once: one write Vidispine takes for longer than the timeout, partly at
+    // every look.
+    ['held for replay', { replayBufferBytes: 80 * MiB, replayBufferTotalBytes: 80 * MiB }],
+  ])(
+    'is not cut while each write goes well within the upstream timeout (%s)',
+    async (__, proxy) => {
+      const taker = await startTaker(takesSlowly(512 * 1024, 250, 5000));
+      const upstream = await reach(taker);
+      const h = await startHarness({
+        forwardTo: upstream.forwardTo,
+        vidispine: { upstreamTimeoutSeconds: 2, caFile: upstream.caFile },
+        proxy: { clientBodyTimeoutSeconds: 60, ...proxy },
+      });
+      try {
+        // Answered once the whole body arrived: the exchange ends with it.
+        const answer = await upload(h.port, 24 * MiB, false);
+        expect(answer?.status).toBe(200);
+        expect(answer?.body.toString()).toBe('ok');
+        expect(h.observer.upstreamErrors).toEqual([]);
+      } finally {
+        await h.close();
+        await taker.close();
+        upstream.close();
+      }
+    },
+  );
 });

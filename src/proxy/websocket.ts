@@ -369,7 +369,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       else if (stage === 'sent') {
         stage = 'retired';
         tellStore(undefined);
-        failed(user, client, err, lease.value);
+        // Aborted because its client left (below): the proxy's own doing, no failure of
+        // Vidispine's to log or count, as for a plain request whose client went away.
+        if (!client.destroyed) failed(user, client, err, lease.value);
       }
     });
     client.once('close', () => upstreamReq.destroy());

@@ -577,6 +577,35 @@ describe('a client that closes its side before its upgrade is answered', () => {
       expect(await closed).toBe('');
       await until(() => upstreamSockets.size === 0, HANG_GUARD_MS, 'the upstream request aborted');
       expect(r.listeners[0].inFlight()).toBe(0);
+      // The abort is the proxy's own, for a client that left: no failure of Vidispine's.
+      expect(r.observer.upstreamErrors).toEqual([]);
+    },
+    HANG_GUARD_MS,
+  );
+
+  it(
+    'is not taken for a failure of Vidispine when it resets its connection instead',
+    async () => {
+      const before = new Set(upstreamSockets);
+      const count = r.observer.finished.length;
+      const errors = r.observer.upstreamErrors.length;
+      const client = net.connect(r.port, '127.0.0.1');
+      client.on('error', () => undefined);
+      client.write(
+        'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      await until(() => upstreamSockets.size > before.size, 5000, 'the upgrade sent upstream');
+      client.resetAndDestroy();
+      await until(
+        () => r.observer.finished.length === count + 1,
+        5000,
+        'the upgrade accounted for',
+      );
+      expect(r.observer.finished.slice(count).map((f) => f.status)).toEqual([499]);
+      await until(() => upstreamSockets.size === before.size, HANG_GUARD_MS, 'the request aborted');
+      // Before: a `reset` ("socket hang up"), logged and counted as Vidispine failing.
+      expect(r.observer.upstreamErrors.slice(errors)).toEqual([]);
     },
     HANG_GUARD_MS,
   );

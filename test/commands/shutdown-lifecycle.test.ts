@@ -4,64 +4,24 @@
  * for Vidispine, the ops listener at its bound of connections. Each drains and exits 0; a
  * second signal exits at once with 128 + its number.
  */
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { aliceEnv, ChildProxy, type LogLine } from '../support/child-proxy';
 import { tempFolder } from '../support/files';
+import { inotifyWatches, kubeletVolume } from '../support/secret-volume';
 import { until } from '../support/wait';
 
 const { path } = tempFolder('shutdown-lifecycle');
 
-/** The inotify watches process `pid` holds. */
-function inotifyWatches(pid: number): number {
-  let count = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info = '';
-    try {
-      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue;
-    }
-    count += info.split('\n').filter((l) => l.startsWith('inotify wd:')).length;
-  }
-  return count;
-}
-
 /** A Secret volume holding `alice/password`, updated as the kubelet's atomic writer does. */
 function secretVolume(mount: string) {
-  let version = 0;
-  let current = '';
-  const write = (password: string): string => {
-    const folder = `..2026_12_05_04_00_00.${++version}`;
-    mkdirSync(join(mount, folder, 'alice'), { recursive: true });
-    writeFileSync(join(mount, folder, 'alice', 'password'), `${password}\n`);
-    return folder;
-  };
-  mkdirSync(mount);
+  const volume = kubeletVolume(mount, 'alice');
+  const files = (password: string) => ({ 'alice/password': `${password}\n` });
   return {
     file: join(mount, 'alice', 'password'),
-    create(password: string) {
-      current = write(password);
-      symlinkSync(current, join(mount, '..data'));
-      symlinkSync(join('..data', 'alice'), join(mount, 'alice'));
-    },
-    update(password: string) {
-      const old = current;
-      current = write(password);
-      symlinkSync(current, join(mount, '..data_tmp'));
-      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
-      rmSync(join(mount, old), { recursive: true });
-    },
+    create: (password: string) => volume.create(files(password)),
+    update: (password: string) => volume.update(files(password)),
   };
 }
 

@@ -2,15 +2,7 @@
  * The folders of secret files are watched, so that a Secret updated by the kubelet (or a file
  * written again) is used at once by a mint backing off on the old secret.
  */
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFromObject } from '../../src/config/load';
 import {
@@ -20,6 +12,7 @@ import {
   watchSecretFolders,
 } from '../../src/config/secret-watch';
 import { tempFolder } from '../support/files';
+import { inotifyWatches, kubeletVolume } from '../support/secret-volume';
 import { until } from '../support/wait';
 
 const { path } = tempFolder('secret-watch');
@@ -101,21 +94,6 @@ it('watches nothing, reports nothing and says so once for a folder that is not t
   expect(unwatched).toEqual([[gone, 'ENOENT']]);
 });
 
-/** The inotify watches this process holds, as the kernel counts them. */
-function inotifyWatches(): number {
-  let count = 0;
-  for (const fd of readdirSync('/proc/self/fdinfo')) {
-    let info = '';
-    try {
-      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue; // closed since listed
-    }
-    count += info.split('\n').filter((line) => line.startsWith('inotify wd:')).length;
-  }
-  return count;
-}
-
 /** Every change `watchSecretFolders` reports for `file`'s configuration, as it comes. */
 function recordChanges(file: string) {
   const changes: [string, string | undefined][] = [];
@@ -133,36 +111,6 @@ function recordChanges(file: string) {
     return changes[changes.length - 1]!;
   };
   return { changes, unwatched, next, close: () => watch.close() };
-}
-
-/** A Secret volume as the kubelet's atomic writer lays it out, its files given by path. */
-function kubeletVolume(mount: string, top: string) {
-  let version = 0;
-  let current = '';
-  const write = (files: Record<string, string>) => {
-    const folder = `..2026_12_05_03_00_${String(++version).padStart(2, '0')}.${version}`;
-    for (const [file, content] of Object.entries(files)) {
-      mkdirSync(join(mount, folder, file, '..'), { recursive: true });
-      writeFileSync(join(mount, folder, file), content);
-    }
-    return folder;
-  };
-  return {
-    create(files: Record<string, string>) {
-      mkdirSync(mount);
-      current = write(files);
-      symlinkSync(current, join(mount, '..data'));
-      symlinkSync(join('..data', top), join(mount, top));
-    },
-    /** The kubelet's update: a new folder, linked as `..data_tmp`, swapped, the old removed. */
-    update(files: Record<string, string>) {
-      const old = current;
-      current = write(files);
-      symlinkSync(current, join(mount, '..data_tmp'));
-      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
-      rmSync(join(mount, old), { recursive: true });
-    },
-  };
 }
 
 it('follows every update of a Secret volume whose secret file is in a subfolder of the mount', async () => {

@@ -7,6 +7,7 @@ import type { VidispineConfig } from '../config/types';
 import type { Trust } from '../vidispine/connection';
 import {
   createAgent,
+  IDLE_CONNECTION_MS,
   isSecure,
   pathPrefix,
   requestFor,
@@ -67,9 +68,6 @@ export interface Upstream {
   /** Longest silence allowed inside a response body. */
   readonly readTimeoutMs: number;
 }
-
-/** undici's own keep-alive timeout, so both pools let an idle connection go alike. */
-const IDLE_CONNECTION_MS = 4000;
 
 /** A keep-alive pool per listener; TLS verifies against the system roots plus `caFile`. */
 export function createUpstream(config: VidispineConfig): Upstream {

@@ -99,6 +99,14 @@ export function serverName(url: URL): { readonly servername?: string } {
   return host.startsWith('[') || isIP(host) !== 0 ? {} : { servername: host };
 }
 
+/**
+ * How long a kept connection to Vidispine may wait idle for its next request, in every pool
+ * (forwarded requests' and the token side's): kept until Vidispine (Jetty's idle timeout) or
+ * a balancer closes it, a connection meets the next request as it closes, or a NAT or
+ * firewall forgets it in between. A `Keep-Alive: timeout=` Vidispine sends may shorten it.
+ */
+export const IDLE_CONNECTION_MS = 4000;
+
 /** An agent for connections to `url` with the given pool settings, verifying with `trust`. */
 export function createAgent(url: URL, trust: Trust, pool: http.AgentOptions): http.Agent {
   if (!isSecure(url)) return new http.Agent(pool);

@@ -1,6 +1,13 @@
 import type { Socket } from 'node:net';
 import type { VidispineConfig } from '../config/types';
-import { createAgent, errorCode, pathPrefix, requestFor, trustedCas } from './connection';
+import {
+  createAgent,
+  errorCode,
+  IDLE_CONNECTION_MS,
+  pathPrefix,
+  requestFor,
+  trustedCas,
+} from './connection';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -53,15 +60,6 @@ export class NotConnectedError extends Error {
   }
 }
 
-/**
- * How long a connection of the token side may wait idle for its next request, as the
- * forwarded requests' pools keep theirs (`proxy/upstream.ts`); Node's agent shortens it to a
- * `Keep-Alive: timeout=` Vidispine sends, less a second, but only when one is set. Kept until
- * Vidispine (Jetty's idle timeout) or a balancer closed it, a connection met the next mint as
- * it closed, and that mint failed.
- */
-const IDLE_CONNECTION_MS = 4000;
-
 /** The request, as far as it went, when it failed: whether it may be sent once more. */
 interface FailedAttempt {
   /** It went out on a connection kept from an earlier request. */
@@ -94,6 +92,9 @@ export function createTransport(
   // No socket limit: a queue would count against the mint timeout (60 users minting at once
   // timed out behind 8 sockets). What is in flight is bounded anyway: per user one mint and
   // one token check, from the token store.
+  // Idle connections close as the forwarded requests' do; Node's agent shortens the bound to
+  // a `Keep-Alive: timeout=` Vidispine sends, less a second, but only when one is set. Kept
+  // open, a connection met the next mint as Vidispine closed it, and that mint failed.
   const agent = createAgent(base, trust, { keepAlive: true, timeout: IDLE_CONNECTION_MS });
   // For the one retry after a kept connection failed: idle connections tend to die together
   // (Vidispine restarted, a NAT forgot them), so the retry must not take another kept one.

@@ -204,14 +204,15 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
 // is read as its words (split at what is not a letter, and where a digit or a capital begins
 // one: `X-Amz-Security-Token`, `sessionToken`, `AWSAccessKeyId`, `newPassword2`): it is a
 // credential's when one word, or two that follow each other (`access_key`, `session_id`),
-// is or ends with a credential's word (`authtoken`, `client_secret`, `jsessionid`); `auth`
-// and `session` only as words of their own, being the ends of ordinary words (`possession`).
+// is or ends with a credential's word (`authtoken`, `client_secret`, `jsessionid`); `auth`,
+// `oauth` (OAuth 1.0's `oauth_verifier`) and `session` only as words of their own, being
+// the ends of ordinary words (`possession`).
 // Not a word's start or middle (`author`, `sessionless`, `secretary`, `tokenizer`); short
 // names by their exact name only, being words of ordinary names (`sort_key`, `hashtag`):
 // `hash`, `key` (an API key), `sig` (Azure's signature), `pwd`, `pass`.
 const CREDENTIAL_END =
-  /(?:token|tokens|password|passwords|passwd|passphrase|passkey|secret|secrets|credential|credentials|signature|sessionid|sessid|accesskey|apikey|privatekey|secretkey|authkey|sessionkey|jwt)$/;
-const CREDENTIAL_WORD: ReadonlySet<string> = new Set(['auth', 'authorization', 'session']);
+  /(?:token|tokens|password|passwords|passwd|passphrase|passkey|secret|secrets|credential|credentials|signature|sessionid|sessid|accesskey|apikey|privatekey|secretkey|authkey|authcode|sessionkey|jwt)$/;
+const CREDENTIAL_WORD: ReadonlySet<string> = new Set(['auth', 'oauth', 'authorization', 'session']);
 const CREDENTIAL_NAME: ReadonlySet<string> = new Set(['hash', 'key', 'sig', 'pwd', 'pass']);
 // In a path, a value ends with its segment (the path goes on after it); in a query, / and ?
 // belong to the value, which ends at the next parameter, or where a `?` begins the query of

@@ -203,6 +203,11 @@ describe('redactSecrets', () => {
       '/API/x?X-Amz-Security-Token=S6&api-key=S7&newPassword2=S8&PHPSESSID=S9&Auth=S10',
       '/API/x?X-Amz-Security-Token=[REDACTED]&api-key=[REDACTED]&newPassword2=[REDACTED]&PHPSESSID=[REDACTED]&Auth=[REDACTED]',
     ],
+    // OAuth's: `oauth` a word of its own (OAuth 1.0's `oauth_verifier`), `authcode` one word.
+    [
+      '/API/x?oauth=S11&oauth_verifier=S12&authcode=S13',
+      '/API/x?oauth=[REDACTED]&oauth_verifier=[REDACTED]&authcode=[REDACTED]',
+    ],
   ])('%s', (input, expected) => {
     expect(redactSecrets(input)).toBe(expected);
   });

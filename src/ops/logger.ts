@@ -210,8 +210,17 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
 // Not a word's start or middle (`author`, `sessionless`, `secretary`, `tokenizer`); short
 // names by their exact name only, being words of ordinary names (`sort_key`, `hashtag`):
 // `hash`, `key` (an API key), `sig` (Azure's signature), `pwd`, `pass`.
+// A name in one word is often a credential's word and what follows it run together
+// (`passwordhash`, `apikeyvalue`, `tokenid`; ASP's session cookie, `ASPSESSIONIDQQGGQ`). So
+// a word, or two that follow each other, that begins with a credential's word that begins
+// no English word (`password`, `apikey`, `aspsessionid`, …) is one; one that begins with
+// `token`, `secret` or `session`, which begin ordinary words (`tokenizer`, `secretary`,
+// `sessions`), only when the rest names a value (`tokenvalue`, `secretid`). `passwordless`
+// is blanked with them: a value blanked costs less than one logged.
 const CREDENTIAL_END =
   /(?:token|tokens|password|passwords|passwd|passphrase|passkey|secret|secrets|credential|credentials|signature|sessionid|sessid|accesskey|apikey|privatekey|secretkey|authkey|authcode|sessionkey|jwt)$/;
+const CREDENTIAL_START =
+  /^(?:password|passwd|passphrase|passcode|apikey|accesskey|secretkey|privatekey|sessionid|sessid|aspsessionid|(?:token|secret|session)(?:id|value|val|key|hash|str|string|data|hex|b64|base64)$)/;
 const CREDENTIAL_WORD: ReadonlySet<string> = new Set(['auth', 'oauth', 'authorization', 'session']);
 const CREDENTIAL_NAME: ReadonlySet<string> = new Set(['hash', 'key', 'sig', 'pwd', 'pass']);
 // In a path, a value ends with its segment (the path goes on after it); in a query, / and ?
@@ -248,9 +257,14 @@ function isCredentialName(name: string): boolean {
   return words.some(
     (word, i) =>
       CREDENTIAL_WORD.has(word) ||
-      CREDENTIAL_END.test(word) ||
-      (i > 0 && CREDENTIAL_END.test(words[i - 1] + word)),
+      isCredentialWord(word) ||
+      (i > 0 && isCredentialWord(words[i - 1] + word)),
   );
+}
+
+/** Whether a word of a name, or two run together, ends or begins as a credential's. */
+function isCredentialWord(word: string): boolean {
+  return CREDENTIAL_END.test(word) || CREDENTIAL_START.test(word);
 }
 
 type CharKind = 'lower' | 'upper' | 'digit' | 'other';

@@ -208,6 +208,17 @@ describe('redactSecrets', () => {
       '/API/x?oauth=S11&oauth_verifier=S12&authcode=S13',
       '/API/x?oauth=[REDACTED]&oauth_verifier=[REDACTED]&authcode=[REDACTED]',
     ],
+    // One word that begins with a credential's word that begins no English one (`passwordhash`,
+    // `apikeyvalue`, ASP's `ASPSESSIONIDQQGGQ`), or with `token`, `secret` or `session` and then
+    // what names its value (`tokenid`, `secretvalue`).
+    [
+      '/API/x?passwordhash=S1&passwordnew=S2&passwdhash=S3&passphrasevalue=S4&passcode=S5&apikeyvalue=S6&accesskeyid=S7&privatekeypem=S8&ASPSESSIONIDQQGGQ=S9',
+      '/API/x?passwordhash=[REDACTED]&passwordnew=[REDACTED]&passwdhash=[REDACTED]&passphrasevalue=[REDACTED]&passcode=[REDACTED]&apikeyvalue=[REDACTED]&accesskeyid=[REDACTED]&privatekeypem=[REDACTED]&ASPSESSIONIDQQGGQ=[REDACTED]',
+    ],
+    [
+      '/API/x?tokenvalue=S10&tokenid=S11&tokenhash=S12&tokenstr=S13&secretvalue=S14&secretid=S15&sessionvalue=S16&api_keyvalue=S17&user_passwordhash=S18',
+      '/API/x?tokenvalue=[REDACTED]&tokenid=[REDACTED]&tokenhash=[REDACTED]&tokenstr=[REDACTED]&secretvalue=[REDACTED]&secretid=[REDACTED]&sessionvalue=[REDACTED]&api_keyvalue=[REDACTED]&user_passwordhash=[REDACTED]',
+    ],
   ])('%s', (input, expected) => {
     expect(redactSecrets(input)).toBe(expected);
   });
@@ -245,6 +256,7 @@ describe('redactSecrets', () => {
     // A credential's name inside another word is not that name.
     '/API/item?possession=1&author=ann&authority=x&sessionless=true&secretary=bob&tokenizer=ws',
     '/API/item?sort_key=title&keyframes=1&hashtag=a&passage=2&signatures_count=3',
+    '/API/item?tokenization=icu&secretariat=ops&sessions=3&tokenized=1&passenger=2&passive=1',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });

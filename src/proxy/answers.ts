@@ -74,6 +74,12 @@ export function sendPlain(
 export const noTokenMessage = (user: string, reason: string): string =>
   `no Vidispine token for user ${user}: ${reason}`;
 
+/** Why a request still waiting for its token is refused when the drain window ends. */
+export const SHUTTING_DOWN = 'the proxy is shutting down';
+
+/** The shutdown's `Retry-After` to a request Vidispine never had: retry it soon, elsewhere. */
+export const SHUTDOWN_RETRY_AFTER = '1';
+
 /** The one-line reason and `Retry-After` for a request that cannot get a token. */
 export function noTokenAnswer(user: string, err: unknown): { message: string; retryAfter: string } {
   const reason = err instanceof NoTokenError ? err.message : 'the token store is unavailable';

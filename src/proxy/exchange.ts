@@ -25,7 +25,13 @@ import {
   upstreamErrorDetail,
 } from './errors';
 import type { Admitted } from './admission';
-import { noTokenAnswer, noTokenMessage, sendPlain } from './answers';
+import {
+  SHUTDOWN_RETRY_AFTER,
+  SHUTTING_DOWN,
+  noTokenAnswer,
+  noTokenMessage,
+  sendPlain,
+} from './answers';
 import type { Attempt, AttemptOwner, BodyState } from './attempt';
 import { readWhole, watchBodyIdle } from './body';
 import type { ForwarderOptions } from './forwarder-options';
@@ -49,7 +55,7 @@ const SHUTTING_DOWN_UNSENT =
   'the proxy is shutting down: the request was not sent whole to Vidispine';
 
 /** The shutdown's 503 to a request Vidispine never had: retry it soon, on a new connection. */
-const RETRY_ELSEWHERE = { 'Retry-After': '1', Connection: 'close' } as const;
+const RETRY_ELSEWHERE = { 'Retry-After': SHUTDOWN_RETRY_AFTER, Connection: 'close' } as const;
 
 /**
  * One admitted request, step by step:
@@ -392,12 +398,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       // Nothing went upstream yet: a plain 503 says so, where a reset would leave the client
       // guessing whether the request was done.
       this.tokenWait.abort();
-      sendPlain(
-        this.res,
-        503,
-        noTokenMessage(this.user, 'the proxy is shutting down'),
-        RETRY_ELSEWHERE,
-      );
+      sendPlain(this.res, 503, noTokenMessage(this.user, SHUTTING_DOWN), RETRY_ELSEWHERE);
       return false;
     }
     if (this.res.headersSent) {

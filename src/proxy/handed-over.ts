@@ -17,10 +17,16 @@ export class HandedOver {
     socket.once('close', () => this.sockets.delete(socket));
   }
 
-  /** Cut every connection still open. */
-  destroyAll(): void {
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+  /**
+   * Cut every connection still open but those `spared`: in their lingering close, for an
+   * answer just written to be read, they are cut at the end of their grace.
+   */
+  destroyAll(spared: (socket: Duplex) => boolean = () => false): void {
+    for (const socket of this.sockets) {
+      if (spared(socket)) continue;
+      socket.destroy();
+      this.sockets.delete(socket);
+    }
   }
 }
 

@@ -143,6 +143,16 @@ export class LingeringClose {
     if (!this.sockets.has(socket)) this.begin(socket);
   }
 
+  /**
+   * `socket`, a handed-over connection already in a lingering close of its own
+   * (`endHandedOver`), is given the same grace as those of this listener's requests.
+   */
+  adopt(socket: Socket): void {
+    if (this.sockets.has(socket) || socket.destroyed) return;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
   /** Whether `socket` is in its lingering close. */
   has(socket: Socket): boolean {
     return this.sockets.has(socket);

@@ -316,12 +316,13 @@ function createDataListener(
       // Those the cut answers, and those already lingering, are cut at the grace's end; the
       // rest now.
       const answered = forwarder.cutAnswers();
+      // An upgrade answered 503 lingers as a refused upload does, here and in `close`'s wait.
+      for (const socket of upgrades.cut()) lingering.adopt(socket);
       const spared = new Set(answered);
       for (const socket of connections) {
         if (!spared.has(socket) && !lingering.has(socket)) socket.destroy();
       }
-      upgrades.cut();
-      handedOver.destroyAll();
+      handedOver.destroyAll((socket) => lingering.has(socket as Socket));
       graceCut = lingering.cutAfter(answered, graceMs, cutAll);
       return closed;
     },

@@ -14,7 +14,14 @@ import type { TokenLease, TokenStore } from '../tokens/types';
 import { messageOf } from '../error-message';
 import type { AdmissionRules } from './admission';
 import { admit } from './admission';
-import { ignoreError, noTokenAnswer, resetConnection } from './answers';
+import {
+  SHUTDOWN_RETRY_AFTER,
+  SHUTTING_DOWN,
+  ignoreError,
+  noTokenAnswer,
+  noTokenMessage,
+  resetConnection,
+} from './answers';
 import {
   ANSWER_CUT,
   UpstreamProtocolError,
@@ -159,8 +166,13 @@ export interface UpgradeHandler {
    * listener waits for them as for plain requests, then cuts the sessions that follow.
    */
   readonly idle: () => Promise<void>;
-  /** Cuts the upgrades not answered yet, counted as the proxy's close (444), not their clients'. */
-  readonly cut: () => void;
+  /**
+   * Cuts the upgrades not answered yet, counted as the proxy's close (444), not their
+   * clients'. One still waiting for its token (never sent, or sent with one Vidispine refused
+   * with a 401, so not acted on) is answered 503 instead, as a plain request is (`Exchange.cut`):
+   * returns their connections, in their lingering close, for the caller's grace.
+   */
+  readonly cut: () => Socket[];
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
@@ -170,6 +182,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const reports = new Map<Duplex, UpgradeReport>();
   /** The upgrades whose answer is still to come, for `idle`, each with what undoes `watchGone`. */
   const awaiting = new Map<Duplex, () => void>();
+  /** The upgrades waiting for a token from the store, never sent yet: what ends that wait. */
+  const tokenWaits = new Map<Duplex, { readonly user: string; readonly wait: AbortController }>();
   let idleWaiters: (() => void)[] = [];
 
   /** The upgrade on `client` needs nothing more before its listener may close. */
@@ -442,13 +456,15 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
    */
   function withToken(u: Upgrade, attempt: number, rejected?: string): void {
     const replaying = rejected !== undefined;
+    /** Ends the wait for a token to mint, once the shutdown answered it (`cut`). */
+    const wait = new AbortController();
     const noToken = (err: unknown): void => {
       if (replaying) replayed(observer, u.user, false);
       const answer = noTokenAnswer(u.user, err);
       refuseUpgrade(u.client, 503, answer.message, ['Retry-After', answer.retryAfter]);
     };
     const send = (lease: TokenLease): void => {
-      if (u.client.destroyed) {
+      if (u.client.destroyed || wait.signal.aborted) {
         if (replaying) replayed(observer, u.user, false);
         return;
       }
@@ -468,7 +484,25 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       send(lease);
       return;
     }
-    store.get(u.user).then(send, noToken);
+    tokenWaits.set(u.client, { user: u.user, wait });
+    const waited = (): void => {
+      tokenWaits.delete(u.client);
+    };
+    store.get(u.user, wait.signal).then(
+      (held) => {
+        waited();
+        send(held);
+      },
+      (err: unknown) => {
+        waited();
+        // The shutdown's 503 already answered it (`cut`).
+        if (wait.signal.aborted) {
+          if (replaying) replayed(observer, u.user, false);
+          return;
+        }
+        noToken(err);
+      },
+    );
   }
 
   const handle = (req: IncomingMessage, client: Duplex, early: Buffer): void => {
@@ -521,11 +555,25 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const idle = (): Promise<void> =>
     awaiting.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
 
-  const cut = (): void => {
+  const cut = (): Socket[] => {
+    const refused: Socket[] = [];
     for (const client of [...awaiting.keys()]) {
+      const waiting = tokenWaits.get(client);
+      if (waiting !== undefined && client.writable) {
+        // Nothing went upstream: a 503 says so, where a bare close would leave the client
+        // guessing whether Vidispine had it.
+        waiting.wait.abort();
+        refuseUpgrade(client, 503, noTokenMessage(waiting.user, SHUTTING_DOWN), [
+          'Retry-After',
+          SHUTDOWN_RETRY_AFTER,
+        ]);
+        if (client instanceof Socket) refused.push(client);
+        continue;
+      }
       answered(client, CONNECTION_DROPPED);
       client.destroy();
     }
+    return refused;
   };
 
   return { handle, pending: () => awaiting.size, idle, cut };

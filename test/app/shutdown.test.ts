@@ -24,6 +24,10 @@ function slowRequest(port: number, ms: number): Promise<string> {
   });
 }
 
+const UPGRADE =
+  'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+  'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
 function coordinator(r: RunningApp, drainSeconds: number): ShutdownCoordinator {
   return new ShutdownCoordinator({
     delaySeconds: 0,
@@ -87,6 +91,110 @@ describe('shutdown of the whole app', () => {
     expect(answer.headers.connection).toBe('close');
     expect(answer.text).toBe('no Vidispine token for user alice: the proxy is shutting down\n');
     expect(r.sim.calls({ endpoint: 'api' })).toBe(0);
+  });
+
+  it('answers a WebSocket upgrade still waiting for its token when the drain window ends as a plain request: 503, Retry-After: 1', async () => {
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 });
+    r = await startApp({ sim, noWait: true, raw: { proxy: { accessLog: true } } });
+    const client = net.connect(r.port(), '127.0.0.1');
+    const received: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => received.push(chunk));
+    const errors: string[] = [];
+    client.on('error', (err) => errors.push(err.message));
+    const closed = new Promise<string>((resolve) =>
+      client.on('close', () => resolve(Buffer.concat(received).toString('latin1'))),
+    );
+    client.write(UPGRADE);
+    await until(() => r.app.listeners[0].inFlight() === 1);
+    // Bytes sent ahead of the 101, many still unread when the drain window ends.
+    client.write(Buffer.alloc(1024 * 1024, 0x81));
+    const shutdown = coordinator(r, 0.2);
+    void shutdown.begin('SIGTERM');
+    expect(await shutdown.done).toBe(0);
+    // Before: a bare close, counted and logged 444, as if Vidispine might have had it.
+    const answer = await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answer).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(answer).toMatch(
+      /\r\n\r\nno Vidispine token for user alice: the proxy is shutting down\n$/,
+    );
+    // Its connection closed in order after the answer, not reset.
+    expect(errors).toEqual([]);
+    expect(r.sim.calls({ endpoint: 'api' })).toBe(0);
+    // Counted once, and logged once, with the status the client got.
+    expect(r.observer.finished.map((f) => f.status)).toEqual([503]);
+    const logged = r.logs
+      .map((line) => JSON.parse(line) as { event?: string; status?: number; method?: string })
+      .filter((l) => l.event === 'request');
+    expect(logged.map((l) => [l.method, l.status])).toEqual([['GET', 503]]);
+    expect(r.observer.upstreamErrors).toEqual([]);
+    expect(r.app.listeners[0].inFlight()).toBe(0);
+  });
+
+  it('answers 503 to a WebSocket upgrade met by a 401 and still waiting for the new token when the drain window ends', async () => {
+    r = await startApp({ raw: { proxy: { accessLog: true } } });
+    r.sim.revokeAllTokens();
+    r.sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 });
+    const mints = (): number =>
+      r.sim.calls({ endpoint: 'token' }) + r.sim.calls({ endpoint: 'user_token' });
+    const before = mints();
+    const client = net.connect(r.port(), '127.0.0.1');
+    const received: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => received.push(chunk));
+    client.on('error', () => undefined);
+    const closed = new Promise<string>((resolve) =>
+      client.on('close', () => resolve(Buffer.concat(received).toString('latin1'))),
+    );
+    client.write(UPGRADE);
+    await until(() => mints() > before);
+    const shutdown = coordinator(r, 0.2);
+    void shutdown.begin('SIGTERM');
+    expect(await shutdown.done).toBe(0);
+    // Before: a bare close, counted 444. Vidispine refused the one it had: it did nothing.
+    const answer = await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(answer).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(r.sim.calls({ endpoint: 'ws' })).toBe(1);
+    expect(r.observer.finished.map((f) => f.status)).toEqual([503]);
+    expect(r.observer.unauthorized).toEqual([{ user: 'alice', retried: false }]);
+    const logged = r.logs.filter((line) => line.includes('"event":"request"'));
+    expect(logged).toHaveLength(1);
+  });
+
+  it("leaves the 503 to a WebSocket upgrade at the window's end its grace to be read, as a plain request's", async () => {
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 });
+    r = await startApp({ sim, noWait: true, raw: { proxy: { accessLog: true } } });
+    // The proxy's end of the connection: the client, reading nothing, is told nothing.
+    const accepted: net.Socket[] = [];
+    const onSocket = (message: unknown): void => {
+      accepted.push((message as { socket: net.Socket }).socket);
+    };
+    diagnostics.subscribe('net.server.socket', onSocket);
+    const client = net.connect({ port: r.port(), host: '127.0.0.1', allowHalfOpen: true });
+    try {
+      client.pause();
+      client.on('error', () => undefined);
+      client.write(UPGRADE);
+      await until(() => r.app.listeners[0].inFlight() === 1);
+      const shutdown = coordinator(r, 0.2);
+      void shutdown.begin('SIGTERM');
+      await until(() => r.logs.some((line) => line.includes('"status":503')));
+      const ours = accepted.find((socket) => socket.remotePort === client.localPort);
+      // Before: destroyed with the handed-over connections the moment the 503 was written.
+      expect(ours?.destroyed).toBe(false);
+      // A second signal cuts it at once, as it does a plain request's.
+      void shutdown.begin('SIGTERM');
+      expect(ours?.destroyed).toBe(true);
+      expect(await shutdown.done).toBe(0);
+    } finally {
+      diagnostics.unsubscribe('net.server.socket', onSocket);
+      client.destroy();
+    }
   });
 
   it('answers 503 to an upload still being sent when the drain window ends, and aborts it upstream', async () => {
@@ -200,10 +308,7 @@ describe('shutdown of the whole app', () => {
       const closed = new Promise<string>((resolve) =>
         client.on('close', () => resolve(Buffer.concat(received).toString('latin1'))),
       );
-      client.write(
-        'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
-          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-      );
+      client.write(UPGRADE);
       await upstream.received(1);
       const shutdown = coordinator(r, 30);
       void shutdown.begin('SIGTERM');
@@ -230,10 +335,7 @@ describe('shutdown of the whole app', () => {
       const client = net.connect(r.port(), '127.0.0.1');
       client.on('error', () => undefined);
       const closed = new Promise((resolve) => client.on('close', resolve));
-      client.write(
-        'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
-          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-      );
+      client.write(UPGRADE);
       await upstream.received(1);
       const shutdown = coordinator(r, 0.2);
       void shutdown.begin('SIGTERM');

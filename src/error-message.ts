@@ -16,3 +16,10 @@ export function messageOf(err: unknown): string {
 
 const hasMessage = (err: unknown): err is { readonly message: string } =>
   typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string';
+
+/** The `code` of a Node.js or OpenSSL error, when it has one (read by shape, as above). */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const { code } = err;
+  return typeof code === 'string' ? code : undefined;
+}

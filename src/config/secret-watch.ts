@@ -1,5 +1,6 @@
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
+import { errorCode } from '../error-message';
 import { secretFiles } from './secret-files';
 import type { ProxyConfig } from './types';
 
@@ -86,11 +87,6 @@ const isLink = (path: string): boolean => {
   }
 };
 
-const codeOf = (error: unknown): string =>
-  typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : 'error';
-
 /**
  * Calls `changed(folder, file)` whenever something changes in a folder holding a secret file
  * of `config` that `touchesSecret`, with `file` the name of the secret file that changed, or
@@ -127,7 +123,7 @@ export function watchSecretFolders(
   const lost = (folder: string, error: unknown): void => {
     if (said.has(folder)) return;
     said.add(folder);
-    unwatched(folder, codeOf(error));
+    unwatched(folder, errorCode(error) ?? 'error');
   };
   const follows = [...folders].map(([folder, secrets]) =>
     followFolder(folder, secrets, changed, (error) => lost(folder, error)),

@@ -1,11 +1,6 @@
 /** Upstream failures → the status the client gets and the metric reason. */
-import { messageOf } from '../error-message';
-import {
-  errorCode,
-  isOpensslError,
-  isTlsFailure,
-  withoutOpensslFrame,
-} from '../vidispine/connection';
+import { errorCode, messageOf } from '../error-message';
+import { isOpensslError, isTlsFailure, withoutOpensslFrame } from '../vidispine/connection';
 import { statusEndsAtHead } from './bodiless';
 import type { UpstreamErrorReason } from './observer';
 import { shownWithoutToken } from './unauthorized';

@@ -1,5 +1,6 @@
 import type { Credential } from '../config/types';
-import { errorCode, isOpensslError, isTlsFailure, type TlsAlert, tlsAlert } from './connection';
+import { errorCode } from '../error-message';
+import { isOpensslError, isTlsFailure, type TlsAlert, tlsAlert } from './connection';
 import { type MintEndpoint, type MintMode, mintRequestLine } from './endpoints';
 import type { MintFailureReason } from './failures';
 import { MintError } from './types';

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { caFileProblems } from '../config/ca-file';
 import { readRegularFileSync } from '../config/regular-file';
-import { messageOf } from '../error-message';
+import { errorCode, messageOf } from '../error-message';
 import type { VidispineConfig } from '../config/types';
 import { shownValue } from '../visible-text';
 
@@ -111,13 +111,6 @@ export const IDLE_CONNECTION_MS = 4000;
 export function createAgent(url: URL, trust: Trust, pool: http.AgentOptions): http.Agent {
   if (!isSecure(url)) return new http.Agent(pool);
   return new https.Agent({ ...pool, ...trust, ...serverName(url) });
-}
-
-/** The `code` of a Node.js or OpenSSL error, when it has one. */
-export function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
-  const { code } = err;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /**

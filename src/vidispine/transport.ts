@@ -1,13 +1,7 @@
 import type { Socket } from 'node:net';
 import type { VidispineConfig } from '../config/types';
-import {
-  createAgent,
-  errorCode,
-  IDLE_CONNECTION_MS,
-  pathPrefix,
-  requestFor,
-  trustedCas,
-} from './connection';
+import { errorCode } from '../error-message';
+import { createAgent, IDLE_CONNECTION_MS, pathPrefix, requestFor, trustedCas } from './connection';
 
 export interface HttpAnswer {
   readonly status: number;

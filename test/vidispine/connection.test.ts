@@ -1,6 +1,7 @@
 import { classifyUpstreamError } from '../../src/proxy/errors';
 import { errorForNetworkFailure } from '../../src/vidispine/classify';
-import { errorCode, isTlsFailure, pathPrefix } from '../../src/vidispine/connection';
+import { errorCode } from '../../src/error-message';
+import { isTlsFailure, pathPrefix } from '../../src/vidispine/connection';
 
 const coded = (code: string): Error => Object.assign(new Error(code), { code });
 

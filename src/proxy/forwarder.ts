@@ -15,6 +15,7 @@ import type { ForwarderOptions } from './forwarder-options';
 import { noteStrippedRunAs } from './notices';
 import { reportAnswered } from './observer';
 import { InFlight } from './in-flight';
+import { IdleWaiters } from './idle-waiters';
 
 /**
  * Whether a body follows the head of `req`, whose framing admission has found valid: Node
@@ -58,7 +59,7 @@ export class Forwarder {
   /** Those of the requests in flight that were admitted: their answers may be under way. */
   private readonly exchanges = new InFlight<Exchange>();
   private readonly queued = new QueuedAnswers();
-  private idleWaiters: (() => void)[] = [];
+  private readonly idleWaiters = new IdleWaiters();
 
   constructor(private readonly f: ForwarderOptions) {}
 
@@ -77,8 +78,7 @@ export class Forwarder {
 
   /** Resolves once no request is in flight. */
   idle(): Promise<void> {
-    if (this.inFlightCount === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idleWaiters.wait(this.inFlightCount);
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -180,10 +180,6 @@ export class Forwarder {
 
   private finished(): void {
     this.inFlightCount -= 1;
-    if (this.inFlightCount === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
+    if (this.inFlightCount === 0) this.idleWaiters.idle();
   }
 }

@@ -36,6 +36,7 @@ import { answerHeadProblem, attachToken, statusLineProblem } from './headers';
 import type { LocationRewriter } from './location';
 import type { HandedOver } from './handed-over';
 import { endHandedOver } from './handed-over';
+import { IdleWaiters } from './idle-waiters';
 import { noteStrippedRunAs, type Notice } from './notices';
 import {
   CLIENT_CLOSED,
@@ -184,7 +185,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const awaiting = new Map<Duplex, () => void>();
   /** The upgrades waiting for a token from the store, never sent yet: what ends that wait. */
   const tokenWaits = new Map<Duplex, { readonly user: string; readonly wait: AbortController }>();
-  let idleWaiters: (() => void)[] = [];
+  const idleWaiters = new IdleWaiters();
 
   /** The upgrade on `client` needs nothing more before its listener may close. */
   function settled(client: Duplex): void {
@@ -192,10 +193,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     if (unwatch === undefined) return;
     awaiting.delete(client);
     unwatch();
-    if (awaiting.size > 0) return;
-    const waiters = idleWaiters;
-    idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    if (awaiting.size === 0) idleWaiters.idle();
   }
 
   /** The upgrade on `client` got its answer, `status`: reported once, as a request is. */
@@ -552,8 +550,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     withToken({ req, client, early, user, path, authority, headers }, 0);
   }
 
-  const idle = (): Promise<void> =>
-    awaiting.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
+  const idle = (): Promise<void> => idleWaiters.wait(awaiting.size);
 
   const cut = (): Socket[] => {
     const refused: Socket[] = [];

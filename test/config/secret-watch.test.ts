@@ -113,6 +113,15 @@ function recordChanges(file: string) {
   return { changes, unwatched, next, close: () => watch.close() };
 }
 
+/** alice's password in a plain folder of its own, `secrets/alice`, and the watch on it. */
+function alicesFolderWatched(password = 'v0\n') {
+  const parent = path('secrets');
+  const folder = join(parent, 'alice');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'password'), password);
+  return { parent, folder, watch: recordChanges(join(folder, 'password')) };
+}
+
 it('follows every update of a Secret volume whose secret file is in a subfolder of the mount', async () => {
   // passwordFile: <mount>/alice/password, the Secret's item `alice/password`: the kubelet
   // links `alice` to `..data/alice` and swaps `..data` at the root of the mount.
@@ -140,11 +149,7 @@ it('follows every update of a Secret volume whose secret file is in a subfolder 
 });
 
 it('watches a folder deleted and created again, and a folder replaced by a rename', async () => {
-  const parent = path('secrets');
-  const folder = join(parent, 'alice');
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'password'), 'v0\n');
-  const watch = recordChanges(join(folder, 'password'));
+  const { parent, folder, watch } = alicesFolderWatched();
   /** Waits for the report that the folder's files may all be new: it is watched again. */
   const rewatched = (act: () => void) => {
     watch.changes.length = 0;
@@ -184,11 +189,7 @@ it('watches a folder deleted and created again, and a folder replaced by a renam
 it('watches a folder removed and created again in one go, under the inode number it had', async () => {
   // `rm -r alice && mkdir alice`: ext4 and xfs give the new folder the old one's inode
   // number, so by the time inotify's word of the removal is read the folder looks unchanged.
-  const parent = path('secrets');
-  const folder = join(parent, 'alice');
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'password'), 'v0\n');
-  const watch = recordChanges(join(folder, 'password'));
+  const { folder, watch } = alicesFolderWatched();
   try {
     const armed = inotifyWatches();
     for (let i = 1; i <= 10; i++) {
@@ -214,11 +215,7 @@ it('watches a folder removed and created again in one go, under the inode number
 });
 
 it('waits on the folder above again when it too is removed and created again in one go', async () => {
-  const parent = path('secrets');
-  const folder = join(parent, 'alice');
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'password'), 'v0\n');
-  const watch = recordChanges(join(folder, 'password'));
+  const { parent, folder, watch } = alicesFolderWatched();
   try {
     const armed = inotifyWatches();
     rmSync(folder, { recursive: true });
@@ -245,11 +242,7 @@ it('waits on the folder above again when it too is removed and created again in 
 });
 
 it('says once that a folder cannot be watched any more, and names no secret', async () => {
-  const parent = path('secrets');
-  const folder = join(parent, 'alice');
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'password'), 'hunter2\n');
-  const watch = recordChanges(join(folder, 'password'));
+  const { parent, folder, watch } = alicesFolderWatched('hunter2\n');
   try {
     // The folder and the one holding it are gone: nothing left to watch for its return.
     rmSync(parent, { recursive: true });
@@ -292,11 +285,7 @@ it('reports a change of a watched entry for the secret files it may have changed
 });
 
 it('says so when the folder above goes too while it waits there for the folder to come back', async () => {
-  const parent = path('secrets');
-  const folder = join(parent, 'alice');
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'password'), 'v0\n');
-  const watch = recordChanges(join(folder, 'password'));
+  const { parent, folder, watch } = alicesFolderWatched();
   try {
     const armed = inotifyWatches();
     rmSync(folder, { recursive: true });

@@ -46,6 +46,42 @@ function steps(r: RunningApp): unknown[] {
     .map((l) => l.step);
 }
 
+/**
+ * A connection whose client reads nothing and never closes, sent `send` and answered 503 at
+ * the end of a 0.2 s drain window once `sent` holds: it is left open for its grace, and a
+ * second signal cuts it at once; the shutdown still ends 0.
+ */
+async function expectGraceThenCut(
+  r: RunningApp,
+  send: (client: net.Socket) => void,
+  sent: () => boolean,
+): Promise<void> {
+  // The proxy's end of the connection: the client, reading nothing, is told nothing.
+  const accepted: net.Socket[] = [];
+  const onSocket = (message: unknown): void => {
+    accepted.push((message as { socket: net.Socket }).socket);
+  };
+  diagnostics.subscribe('net.server.socket', onSocket);
+  const client = net.connect({ port: r.port(), host: '127.0.0.1', allowHalfOpen: true });
+  try {
+    client.pause();
+    client.on('error', () => undefined);
+    send(client);
+    await until(sent);
+    const shutdown = coordinator(r, 0.2);
+    void shutdown.begin('SIGTERM');
+    await until(() => r.logs.some((line) => line.includes('"status":503')));
+    const ours = accepted.find((socket) => socket.remotePort === client.localPort);
+    expect(ours?.destroyed).toBe(false);
+    void shutdown.begin('SIGTERM');
+    expect(ours?.destroyed).toBe(true);
+    expect(await shutdown.done).toBe(0);
+  } finally {
+    diagnostics.unsubscribe('net.server.socket', onSocket);
+    client.destroy();
+  }
+}
+
 describe('shutdown of the whole app', () => {
   let r: RunningApp;
   afterEach(() => r.close());
@@ -169,32 +205,13 @@ describe('shutdown of the whole app', () => {
     await sim.listen(0, '127.0.0.1');
     sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 });
     r = await startApp({ sim, noWait: true, raw: { proxy: { accessLog: true } } });
-    // The proxy's end of the connection: the client, reading nothing, is told nothing.
-    const accepted: net.Socket[] = [];
-    const onSocket = (message: unknown): void => {
-      accepted.push((message as { socket: net.Socket }).socket);
-    };
-    diagnostics.subscribe('net.server.socket', onSocket);
-    const client = net.connect({ port: r.port(), host: '127.0.0.1', allowHalfOpen: true });
-    try {
-      client.pause();
-      client.on('error', () => undefined);
-      client.write(UPGRADE);
-      await until(() => r.app.listeners[0].inFlight() === 1);
-      const shutdown = coordinator(r, 0.2);
-      void shutdown.begin('SIGTERM');
-      await until(() => r.logs.some((line) => line.includes('"status":503')));
-      const ours = accepted.find((socket) => socket.remotePort === client.localPort);
-      // Before: destroyed with the handed-over connections the moment the 503 was written.
-      expect(ours?.destroyed).toBe(false);
-      // A second signal cuts it at once, as it does a plain request's.
-      void shutdown.begin('SIGTERM');
-      expect(ours?.destroyed).toBe(true);
-      expect(await shutdown.done).toBe(0);
-    } finally {
-      diagnostics.unsubscribe('net.server.socket', onSocket);
-      client.destroy();
-    }
+    // Before: destroyed with the handed-over connections the moment the 503 was written. A
+    // second signal cuts it at once, as it does a plain request's.
+    await expectGraceThenCut(
+      r,
+      (client) => client.write(UPGRADE),
+      () => r.app.listeners[0].inFlight() === 1,
+    );
   });
 
   it('answers 503 to an upload still being sent when the drain window ends, and aborts it upstream', async () => {
@@ -232,32 +249,15 @@ describe('shutdown of the whole app', () => {
 
   it("cuts at once, on a second signal, the connection of an upload answered at the window's end", async () => {
     r = await startApp({ raw: { proxy: { accessLog: true } } });
-    // The proxy's end of the connection: the client, reading nothing, is told nothing.
-    const accepted: net.Socket[] = [];
-    const onSocket = (message: unknown): void => {
-      accepted.push((message as { socket: net.Socket }).socket);
-    };
-    diagnostics.subscribe('net.server.socket', onSocket);
-    const client = net.connect({ port: r.port(), host: '127.0.0.1', allowHalfOpen: true });
-    try {
-      client.pause();
-      client.on('error', () => undefined);
-      client.write('PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 4194304\r\n\r\n');
-      client.write(Buffer.alloc(1024 * 1024, 1));
-      await until(() => r.sim.inFlightRequests() === 1);
-      const shutdown = coordinator(r, 0.2);
-      void shutdown.begin('SIGTERM');
-      await until(() => r.logs.some((line) => line.includes('"status":503')));
-      const ours = accepted.find((socket) => socket.remotePort === client.localPort);
-      expect(ours?.destroyed).toBe(false);
-      // Its client neither reads nor closes: the grace would hold it for up to 0.5 s.
-      void shutdown.begin('SIGTERM');
-      expect(ours?.destroyed).toBe(true);
-      expect(await shutdown.done).toBe(0);
-    } finally {
-      diagnostics.unsubscribe('net.server.socket', onSocket);
-      client.destroy();
-    }
+    // Its client neither reads nor closes: the grace would hold it for up to 0.5 s.
+    await expectGraceThenCut(
+      r,
+      (client) => {
+        client.write('PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 4194304\r\n\r\n');
+        client.write(Buffer.alloc(1024 * 1024, 1));
+      },
+      () => r.sim.inFlightRequests() === 1,
+    );
   });
 
   it("leaves no timer of an upload still waiting for Vidispine's 100 Continue when the drain window ends", async () => {

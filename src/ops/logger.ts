@@ -1,7 +1,7 @@
 /**
  * JSON logs to stdout. Every argument of every log call passes through `redactValue` first,
  * so a secret is removed wherever it sits: under a sensitive key at any depth
- * (authorization, cookie, set-cookie, *password, *secret, *token, …) or inside a string
+ * (`isSecretKey`: authorization, cookie, passwordHash, client_secret, tokenValue, …) or inside a string
  * (URL credentials, `?token=`, `?passkey=`, `Authorization: token …`, `Basic …`). Child bindings are
  * censored by key name only: bind identities, never secrets.
  */
@@ -87,12 +87,54 @@ const BINDING_SECRET_KEYS = [
   'credentials',
 ];
 
-/** Keys (compared without `-`/`_`, case-insensitively) whose values are always secret. */
-const SECRET_KEY =
-  /(authorization|cookie|password|passwd|secret|token|accesskey|apikey|credentials?)$/;
+/**
+ * Words a key's value is secret by, besides those of a credential's parameter name
+ * (`isCredentialWord`): headers (`authorization`, `proxy-authorization`, `cookie`,
+ * `set-cookie`), and the short names of a password, or of Node's `auth: 'user:password'`.
+ */
+const SECRET_KEY_END = /(?:authorization|cookie|cookies)$/;
+const SECRET_KEY_WORD: ReadonlySet<string> = new Set(['auth', 'pwd', 'pass']);
+/**
+ * Last words of a key that say something about a secret without holding it: when it lapses,
+ * its state, where it is read from (a file's path or a variable's name is no secret), how
+ * many or how long, what kind, where it is minted, the Kubernetes Secret it is in.
+ */
+const HARMLESS_LAST_WORD: ReadonlySet<string> = new Set([
+  ...['at', 'expires', 'expiry', 'expiration', 'expired', 'state', 'status', 'mode'],
+  ...['file', 'path', 'dir', 'folder', 'env', 'count', 'total', 'reads', 'seconds', 'ms'],
+  ...['lifetime', 'ttl', 'length', 'size', 'url', 'uri', 'endpoint', 'type', 'kind'],
+  ...['algorithm', 'scheme', 'name', 'ref'],
+]);
+/** Kubernetes' list of the names of the Secrets a pod pulls images with. */
+const HARMLESS_KEYS: ReadonlySet<string> = new Set(['imagepullsecrets']);
 
+/**
+ * Whether a logged key's value is secret. The key is read as its words, as a parameter's
+ * name is (`nameWords`: `passwordHash`, `password_hash`, `x-api-key`, `AWSAccessKeyId`): it
+ * is secret when a word, or two that follow each other (`api`, `key`), is a credential's
+ * (`password`, `token`, `secret`, `credentials`, `accesskey`, `apikey`, `privatekey`,
+ * `signature`, `sessionid`, … as `isCredentialWord` reads them; `authorization`, `cookie`,
+ * `auth`, `pwd`), unless its last word only speaks of the secret (`tokenExpiresAt`,
+ * `passwordFile`, `secretEnv`, `credentialKind`, `token_refreshes_total`). A last word that
+ * names the value (`passwordHash`, `tokenValue`, `apiKeySecret`), or one not known to be
+ * harmless, leaves it secret: a value blanked costs less than one logged. `Id` is harmless
+ * after `key` only: an access key's ID (`VSID…`, AWS's `AKIA…`) is the name its Basic login
+ * sends, not its secret (the key's `secret` is), where a token's or a session's ID is the
+ * credential itself (Vault's token ID, `JSESSIONID`).
+ */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key.toLowerCase().replace(/[-_\s]/g, ''));
+  const words = nameWords(key);
+  if (words.length === 0 || HARMLESS_KEYS.has(words.join(''))) return false;
+  const last = words.length - 1;
+  if (HARMLESS_LAST_WORD.has(words[last])) return false;
+  if (words[last] === 'id' && words[last - 1] === 'key') return false;
+  return words.some(
+    (word, i) => isSecretKeyWord(word) || (i > 0 && isSecretKeyWord(words[i - 1] + word)),
+  );
+}
+
+function isSecretKeyWord(word: string): boolean {
+  return isCredentialWord(word) || SECRET_KEY_END.test(word) || SECRET_KEY_WORD.has(word);
 }
 
 // A credential-looking word: long, or containing a digit, so "token expired" stays readable.

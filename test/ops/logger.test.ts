@@ -380,6 +380,120 @@ describe('redactValue', () => {
   });
 });
 
+describe('secret keys through the logger', () => {
+  // A credential under any spelling of its name: camelCase, snake_case, kebab-case, a
+  // qualifier that names the value itself (`Hash`, `Value`, `Id` of a token or session).
+  const SECRET_KEYS = [
+    'passwordHash',
+    'password_hash',
+    'newPassword2',
+    'passphrase',
+    'pwd',
+    'secretKey',
+    'secret_access_key',
+    'accessKeySecret',
+    'VIDISPINE_ACCESS_KEY_SECRET',
+    'tokenValue',
+    'tokenId',
+    'token_id',
+    'refresh-token',
+    'authToken',
+    'apiKeySecret',
+    'apiKeyValue',
+    'x-api-key',
+    'clientSecret',
+    'privateKey',
+    'private_key',
+    'signature',
+    'sessionId',
+    'JSESSIONID',
+    'Authorization',
+    'authorization',
+    'proxyAuthorization',
+    'cookie',
+    'set-cookie',
+    'cookies',
+    'credentials',
+    'auth',
+    'secrets',
+    'tokens',
+  ];
+  // What a key says about a secret without holding it: when it lapses, its state, where it
+  // is read from (a file path or a variable's name is no secret), how many, what kind. An
+  // access key's ID (`VSID…`) is the name Vidispine's Basic login sends in the clear, as
+  // `check` prints it, not its secret.
+  const HARMLESS_KEYS = [
+    'tokenExpiresAt',
+    'tokenExpiry',
+    'tokenState',
+    'tokenMode',
+    'tokenType',
+    'tokenUrl',
+    'tokenEndpoint',
+    'token_refreshes_total',
+    'passwordFile',
+    'passwordEnv',
+    'secretFile',
+    'VIDISPINE_ACCESS_KEY_SECRET_FILE',
+    'privateKeyPath',
+    'accessKeyId',
+    'VIDISPINE_ACCESS_KEY_ID',
+    'secretName',
+    'signatureAlgorithm',
+    'author',
+    'tokenizer',
+    'secretary',
+  ];
+  // Every field name of every log line the project writes (src/: the lines of README's Logs
+  // table, the configuration summaries of `run` and `inject`, the fields of its errors):
+  // none may be blanked. `secret`, the name of the Kubernetes Secret an injected account's
+  // credential is in, is blanked all the same, a field of that name being a secret's value
+  // elsewhere (`accessKey.secret`).
+  const LOGGED_KEYS = [
+    ...['event', 'user', 'endpoint', 'result', 'lifetimeSeconds', 'durationMs', 'expiresAt'],
+    ...['reason', 'error', 'retryInMs', 'hint', 'cause', 'configuredSeconds'],
+    ...['observedSeconds', 'learnedSeconds', 'version', 'node', 'config', 'vidispine'],
+    ...['adminUser', 'runAsUser', 'users', 'name', 'mintedBy', 'credentialKind', 'listen'],
+    ...['autoRefresh', 'opsListen', 'accessLog', 'shutdown', 'delaySeconds', 'drainSeconds'],
+    ...['max', 'path', 'err', 'step', 'signal', 'exitCode', 'stuckSecretReads', 'endedBy'],
+    ...['listeners', 'address', 'port', 'host', 'ops', 'requestId', 'method', 'status'],
+    ...['remoteAddress', 'replayed', 'refusal', 'detail', 'retried', 'listener', 'waiting'],
+    ...['served', 'folder', 'quietSeconds', 'kind', 'recentErrors', 'phase', 'setting'],
+    ...['code', 'uid', 'namespace', 'pod', 'operation', 'dryRun', 'message', 'warnings'],
+    ...['certificate', 'subject', 'notAfter', 'fingerprint256', 'webhook', 'certFile'],
+    ...['keyFile', 'maxBodyBytes', 'log', 'level', 'sidecar', 'image', 'imagePullPolicy'],
+    ...['imagePullSecrets', 'vidispineUrl', 'vidispineCa', 'resources', 'requests'],
+    ...['limits', 'admin', 'runAs', 'key', 'accessKeyId', 'type', 'stack', 'issues'],
+    ...['problem', 'unread', 'reusedSocket', 'answerBytes', 'aborted', 'retryAfterMs'],
+    ...['retryAfterSeconds', 'file', 'errno', 'syscall'],
+  ];
+
+  it('blanks every spelling of a secret and keeps what only speaks of one', () => {
+    const { logger, lines, raw } = captureLogs('info');
+    const secretValue = (i: number): string => `S3cret-value-${i}-of-a-key`;
+    logger.info(
+      {
+        event: 'x',
+        nested: Object.fromEntries(SECRET_KEYS.map((key, i) => [key, secretValue(i)])),
+      },
+      'logged',
+    );
+    expect(SECRET_KEYS.filter((_, i) => raw.join('').includes(secretValue(i)))).toEqual([]);
+    // Blanked, not dropped: the line still says the field was there.
+    expect(Object.keys(lines[0]?.nested as object)).toEqual(SECRET_KEYS);
+  });
+
+  it.each([
+    ['harmless keys', HARMLESS_KEYS],
+    ['the keys the project logs', LOGGED_KEYS],
+  ])('keeps %s as they are', (_, keys) => {
+    const { logger, lines } = captureLogs('info');
+    const fields = Object.fromEntries(keys.map((key) => [key, `${key} kept`]));
+    logger.info({ nested: fields }, 'logged');
+    expect(lines[0]?.nested).toEqual(fields);
+  });
+});
+
 describe('createLogger', () => {
   it('writes JSON lines with level label, time, service and redacted content', () => {
     const { logger, lines } = captureLogs('info');

@@ -413,12 +413,38 @@ function redactAt(value: unknown, seen: WeakSet<object>, depth: number): unknown
   if (seen.has(value) || depth > MAX_DEPTH) return '[Circular or too deep]';
   seen.add(value);
   if (value instanceof Error) return redactError(value, seen, depth);
-  if (Array.isArray(value)) return value.map((item) => redactAt(item, seen, depth + 1));
+  if (Array.isArray(value)) return redactList(value, seen, depth);
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     out[key] = isSecretKey(key) ? REDACTED : redactAt(item, seen, depth + 1);
   }
   return out;
+}
+
+/** An HTTP header's name (RFC 9110's token): one word, no space. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
+
+/**
+ * An array's items, each redacted. A list of headers' names and values one after the other,
+ * as Node gives `rawHeaders` (`['Cookie', 'vsid=…', 'Host', …]`) and undici takes `headers`
+ * (`[['authorization', 'Basic …'], …]`, pairs that are such lists), has a value after each
+ * name: one after a secret name is blanked, as it would be under that key. A list is read
+ * so when it has an even length and a header's name at each even place, so that a list of
+ * sentences or of names alone keeps its items.
+ */
+function redactList(items: readonly unknown[], seen: WeakSet<object>, depth: number): unknown[] {
+  const pairs =
+    items.length % 2 === 0 && items.every((item, i) => i % 2 === 1 || isHeaderName(item));
+  return items.map((item, i) => {
+    const name = pairs && i % 2 === 1 ? items[i - 1] : undefined;
+    return typeof name === 'string' && isSecretKey(name)
+      ? REDACTED
+      : redactAt(item, seen, depth + 1);
+  });
+}
+
+function isHeaderName(item: unknown): boolean {
+  return typeof item === 'string' && HEADER_NAME.test(item);
 }
 
 function redactError(error: Error, seen: WeakSet<object>, depth: number): Record<string, unknown> {

@@ -483,6 +483,36 @@ describe('secret keys through the logger', () => {
     expect(Object.keys(lines[0]?.nested as object)).toEqual(SECRET_KEYS);
   });
 
+  it('blanks the values of secret headers given as lists of names and values', () => {
+    const { logger, lines, raw } = captureLogs('info');
+    const cookie = 'vsid=Secret-session-cookie';
+    const apiKey = 'Api-key-of-ops';
+    const basic = 'Basic b3BzOmh1bnRlcg==';
+    // Node's `rawHeaders`, names and values one after the other; undici's `headers` as pairs.
+    const rawHeaders = ['Host', 'vidispine:8080', 'Cookie', cookie, 'X-Api-Key', apiKey];
+    const headers = [
+      ['authorization', basic],
+      ['set-cookie', [cookie]],
+      ['accept', '*/*'],
+    ];
+    logger.info({ req: { rawHeaders, headers } }, 'logged');
+    logger.error({ err: Object.assign(new Error('refused'), { rawHeaders }) }, 'failed');
+    expect(
+      [cookie, apiKey, 'b3BzOmh1bnRlcg'].filter((secret) => raw.join('').includes(secret)),
+    ).toEqual([]);
+    expect(lines[0]?.req).toEqual({
+      rawHeaders: ['Host', 'vidispine:8080', 'Cookie', REDACTED, 'X-Api-Key', REDACTED],
+      headers: [
+        ['authorization', REDACTED],
+        ['set-cookie', REDACTED],
+        ['accept', '*/*'],
+      ],
+    });
+    // A list of sentences or of an odd length is no list of headers: kept as it is.
+    logger.info({ warnings: ['token expired', 'password', 'kept'] }, 'logged');
+    expect(lines[2]?.warnings).toEqual(['token expired', 'password', 'kept']);
+  });
+
   it.each([
     ['harmless keys', HARMLESS_KEYS],
     ['the keys the project logs', LOGGED_KEYS],

@@ -413,6 +413,10 @@ function redactAt(value: unknown, seen: WeakSet<object>, depth: number): unknown
   if (seen.has(value) || depth > MAX_DEPTH) return '[Circular or too deep]';
   seen.add(value);
   if (value instanceof Error) return redactError(value, seen, depth);
+  // Bytes (a Buffer, a typed array) by their size only: they would be logged one number per
+  // byte, and what they hold is raw traffic, headers and all (the `rawPacket` Node's HTTP
+  // parser attaches to the error of a message it refuses).
+  if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
   if (Array.isArray(value)) return redactList(value, seen, depth);
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {

@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { isSecretKey, redactSecrets, redactValue } from '../../src/ops/logger';
 import { REDACTED } from '../../src/visible-text';
+import { rawExchange } from '../support/net';
 import { captureLogs } from '../support/ops';
 
 describe('redactSecrets', () => {
@@ -511,6 +515,35 @@ describe('secret keys through the logger', () => {
     // A list of sentences or of an odd length is no list of headers: kept as it is.
     logger.info({ warnings: ['token expired', 'password', 'kept'] }, 'logged');
     expect(lines[2]?.warnings).toEqual(['token expired', 'password', 'kept']);
+  });
+
+  it("logs an error's raw bytes by their size, never the request they hold", async () => {
+    const { logger, lines } = captureLogs('info');
+    // What Node's HTTP parser attaches to the error of a message it refuses: the bytes read,
+    // headers and all.
+    const server = http.createServer();
+    const refused = new Promise<Error>((resolve) =>
+      server.on('clientError', (err: Error, socket: Duplex) => {
+        socket.destroy();
+        resolve(err);
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const request = 'GET /API/item HTTP/1.1\r\nCookie: vsid=Secret-cookie\r\nX: \x01\r\n\r\n';
+      await rawExchange(port, Buffer.from(request, 'latin1'));
+      const err = await refused;
+      const { rawPacket } = err as { rawPacket?: Buffer };
+      expect(Buffer.isBuffer(rawPacket) && rawPacket.toString('latin1')).toContain('Secret-cookie');
+      logger.error({ err, bytes: new Uint8Array(rawPacket ?? []) }, 'refused');
+      expect(lines[0]).toMatchObject({
+        err: { code: 'HPE_INVALID_HEADER_TOKEN', rawPacket: `[${rawPacket?.length} bytes]` },
+        bytes: `[${rawPacket?.length} bytes]`,
+      });
+    } finally {
+      server.close();
+    }
   });
 
   it.each([

@@ -42,7 +42,14 @@ describe('redactSecrets', () => {
     // In a query, / and ? belong to a value: all of it goes, up to the next parameter.
     ['/API/x?token=ab/cd?ef&y=1', '/API/x?token=[REDACTED]&y=1'],
     ['/API/x?a=1;token=ab/cd&y=2', '/API/x?a=1;token=[REDACTED]&y=2'],
-    ['cookie: JSESSIONID=abc123; Path=/', 'cookie: [REDACTED]; Path=/'],
+    // A request's Cookie header holds cookies joined by `; `: all of them go. A Set-Cookie
+    // header holds one, its attributes after the `;` kept.
+    ['cookie: lang=en; JSESSIONID=abc123', 'cookie: [REDACTED]'],
+    [
+      'sent {"Cookie":"lang=en; vsid=Secret-cookie","x":1} upstream',
+      'sent {"Cookie":"[REDACTED]","x":1} upstream',
+    ],
+    ['Set-Cookie: JSESSIONID=abc123; Path=/; HttpOnly', 'Set-Cookie: [REDACTED]; Path=/; HttpOnly'],
     // Vidispine decodes a parameter's name before it reads it: so does the scrub.
     ['/API/x?%74oken=abc123secret&p=1', '/API/x?%74oken=[REDACTED]&p=1'],
     ['/API/x?p=1&pass%77ord=hunter22', '/API/x?p=1&pass%77ord=[REDACTED]'],

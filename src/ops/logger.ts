@@ -1,9 +1,9 @@
 /**
  * JSON logs to stdout. Every argument of every log call passes through `redactValue` first,
- * so a secret is removed wherever it sits: under a sensitive key at any depth
- * (`isSecretKey`: authorization, cookie, passwordHash, client_secret, tokenValue, …) or inside a string
- * (URL credentials, `?token=`, `?passkey=`, `Authorization: token …`, `Basic …`). Child bindings are
- * censored by key name only: bind identities, never secrets.
+ * so a secret is removed wherever it sits: under a sensitive key at any depth (`isSecretKey`:
+ * authorization, cookie, passwordHash, client_secret, tokenValue, …) or inside a string (URL
+ * credentials, `?token=`, `?passkey=`, `Authorization: token …`, `Basic …`). So do a child's
+ * bindings, as they are bound.
  */
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
@@ -19,7 +19,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  return pino(
+  const logger = pino(
     {
       level: options.level,
       base: { service: 'vidispine-auth-proxy' },
@@ -28,8 +28,6 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       // Errors are already plain objects (redactValue); pino's own serializer would re-type them.
       serializers: { err: (error: unknown) => error },
-      // Child bindings skip the log-method hook; censor the usual secret names there too.
-      redact: { paths: BINDING_SECRET_KEYS, censor: REDACTED },
       hooks: {
         logMethod(args, method) {
           method.apply(this, args.map(redactValue) as Parameters<typeof method>);
@@ -38,6 +36,21 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     options.destination ?? stdoutDestination(),
   );
+  return censorBindings(logger);
+}
+
+/**
+ * A child's bindings skip the log-method hook, and pino's `redact` knows exact names only
+ * (`password`, not `passwordHash` or `Cookie`): they pass through `redactValue` as they are
+ * bound instead. pino makes each child with `Object.create` of its parent, so every
+ * generation inherits this `child`.
+ */
+function censorBindings(logger: Logger): Logger {
+  const bind = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return bind.call(this, redactValue(bindings) as pino.Bindings, options);
+  } as Logger['child'];
+  return logger;
 }
 
 /** What a log write that failed leaves behind, at most, for when writing works again. */
@@ -75,17 +88,6 @@ function stdoutDestination(): DestinationStream {
   });
   return stream;
 }
-
-const BINDING_SECRET_KEYS = [
-  'authorization',
-  'cookie',
-  '["set-cookie"]',
-  'password',
-  'secret',
-  'token',
-  'accessKey',
-  'credentials',
-];
 
 /**
  * Words a key's value is secret by, besides those of a credential's parameter name

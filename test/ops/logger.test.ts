@@ -591,6 +591,22 @@ describe('createLogger', () => {
     });
   });
 
+  it("censors a child's bindings by the same names, at every generation", () => {
+    const { logger, lines, raw } = captureLogs('info');
+    const child = logger.child({ listener: 'ingest', Cookie: 'vsid=Secret-cookie' });
+    child
+      .child({ passwordHash: 'Secret-hash', tokenExpiresAt: '2026-01-01T00:00:00Z' })
+      .child({}, { level: 'info' })
+      .info('bound');
+    expect(['Secret-cookie', 'Secret-hash'].filter((s) => raw.join('').includes(s))).toEqual([]);
+    expect(lines[0]).toMatchObject({
+      listener: 'ingest',
+      Cookie: REDACTED,
+      passwordHash: REDACTED,
+      tokenExpiresAt: '2026-01-01T00:00:00Z',
+    });
+  });
+
   it('honours the level', () => {
     const { logger, lines } = captureLogs('warn');
     logger.info('no');

@@ -409,7 +409,11 @@ export function redactValue(value: unknown): unknown {
 
 const MAX_DEPTH = 8;
 
-function redactAt(value: unknown, seen: WeakSet<object>, depth: number): unknown {
+/**
+ * `value` redacted; `headers`: it is what a key that names headers holds (`rawHeaders`), so
+ * that a list in it is read as names and values (`redactList`).
+ */
+function redactAt(value: unknown, seen: WeakSet<object>, depth: number, headers = false): unknown {
   if (typeof value === 'string') return redactSecrets(value);
   if (value === null || typeof value !== 'object') return value;
   if (seen.has(value) || depth > MAX_DEPTH) return '[Circular or too deep]';
@@ -419,12 +423,18 @@ function redactAt(value: unknown, seen: WeakSet<object>, depth: number): unknown
   // byte, and what they hold is raw traffic, headers and all (the `rawPacket` Node's HTTP
   // parser attaches to the error of a message it refuses).
   if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
-  if (Array.isArray(value)) return redactList(value, seen, depth);
+  if (Array.isArray(value)) return redactList(value, seen, depth, headers);
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    out[key] = isSecretKey(key) ? REDACTED : redactAt(item, seen, depth + 1);
-  }
+  for (const [key, item] of Object.entries(value)) out[key] = redactField(key, item, seen, depth);
   return out;
+}
+
+/** A key that names headers, as Node's `rawHeaders` and `rawTrailers`, undici's `headers`. */
+const HEADERS_KEY = /(?:headers|trailers)$/i;
+
+/** A field's value, blanked under a secret key, redacted otherwise. */
+function redactField(key: string, item: unknown, seen: WeakSet<object>, depth: number): unknown {
+  return isSecretKey(key) ? REDACTED : redactAt(item, seen, depth + 1, HEADERS_KEY.test(key));
 }
 
 /** An HTTP header's name (RFC 9110's token): one word, no space. */
@@ -435,17 +445,25 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
  * as Node gives `rawHeaders` (`['Cookie', 'vsid=…', 'Host', …]`) and undici takes `headers`
  * (`[['authorization', 'Basic …'], …]`, pairs that are such lists), has a value after each
  * name: one after a secret name is blanked, as it would be under that key. A list is read
- * so when it has an even length and a header's name at each even place, so that a list of
- * sentences or of names alone keeps its items.
+ * so only under a key that names headers (`headers`), and when it has an even length and a
+ * header's name at each even place: a list of names elsewhere (`imagePullSecrets:
+ * ['pull-secret', 'mirror']`, settings' names) keeps its items, as does a list of sentences.
  */
-function redactList(items: readonly unknown[], seen: WeakSet<object>, depth: number): unknown[] {
+function redactList(
+  items: readonly unknown[],
+  seen: WeakSet<object>,
+  depth: number,
+  headers: boolean,
+): unknown[] {
   const pairs =
-    items.length % 2 === 0 && items.every((item, i) => i % 2 === 1 || isHeaderName(item));
+    headers &&
+    items.length % 2 === 0 &&
+    items.every((item, i) => i % 2 === 1 || isHeaderName(item));
   return items.map((item, i) => {
     const name = pairs && i % 2 === 1 ? items[i - 1] : undefined;
     return typeof name === 'string' && isSecretKey(name)
       ? REDACTED
-      : redactAt(item, seen, depth + 1);
+      : redactAt(item, seen, depth + 1, headers);
   });
 }
 
@@ -459,9 +477,7 @@ function redactError(error: Error, seen: WeakSet<object>, depth: number): Record
     message: redactSecrets(error.message),
     stack: error.stack === undefined ? undefined : redactSecrets(error.stack),
   };
-  for (const [key, item] of Object.entries(error)) {
-    out[key] = isSecretKey(key) ? REDACTED : redactAt(item, seen, depth + 1);
-  }
+  for (const [key, item] of Object.entries(error)) out[key] = redactField(key, item, seen, depth);
   if (error.cause !== undefined) out.cause = redactAt(error.cause, seen, depth + 1);
   return out;
 }

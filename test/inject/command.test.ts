@@ -331,7 +331,8 @@ describe('running', () => {
         '  image: registry.example.com/vidispine-auth-proxy:0.1.0',
         '  vidispineUrl: http://vidispine:8080',
         '  resources: { limits: { cpu: null } }',
-        '  imagePullSecrets: [regcred, mirror-cred]',
+        // A Secret's name that says `secret` or `token` is a name, logged as it is.
+        '  imagePullSecrets: [pull-secret, mirror-token]',
         '  vidispineCa: secret/media-ca',
         '  uid: null',
       ].join('\n'),
@@ -343,7 +344,7 @@ describe('running', () => {
         config: {
           sidecar: {
             resources: { requests: { cpu: '25m', memory: '96Mi' }, limits: { memory: '192Mi' } },
-            imagePullSecrets: ['regcred', 'mirror-cred'],
+            imagePullSecrets: ['pull-secret', 'mirror-token'],
             vidispineCa: { kind: 'secret', name: 'media-ca', key: 'ca.crt' },
             uid: null,
           },

@@ -553,6 +553,25 @@ describe('secret keys through the logger', () => {
     }
   });
 
+  it('reads a list as headers only under a name that says it holds headers', () => {
+    const { logger, lines } = captureLogs('info');
+    // Names of Kubernetes Secrets, or of settings: a secret's name is no secret, nor is the
+    // name after it (OpenShift names its global pull secret `pull-secret`).
+    const fields = {
+      imagePullSecrets: ['pull-secret', 'mirror-pull-secret'],
+      settings: ['vidispine.password', 'vidispine.passwordFile'],
+      users: ['token-reader', 'ops'],
+    };
+    logger.info({ config: fields }, 'starting');
+    expect(lines[0]?.config).toEqual(fields);
+    // A header list under any name for one keeps being read so.
+    logger.info({ trailers: ['Cookie', 'vsid=1'], rawTrailers: ['X-Api-Key', 'k'] }, 'x');
+    expect(lines[1]).toMatchObject({
+      trailers: ['Cookie', REDACTED],
+      rawTrailers: ['X-Api-Key', REDACTED],
+    });
+  });
+
   it.each([
     ['harmless keys', HARMLESS_KEYS],
     ['the keys the project logs', LOGGED_KEYS],

@@ -223,8 +223,10 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
   // Authorization / Set-Cookie header values quoted in messages or JSON: the whole value,
   // up to a Set-Cookie's attributes (`; Path=/`).
   [/\b((?:proxy-)?authorization|set-cookie)("?\s*[:=]\s*"?)[^\r\n,;}"]+/gi, `$1$2${REDACTED}`],
-  // A Cookie header's: all its cookies, which it joins with `; ` (RFC 6265, section 4.2.1).
-  [/(?<!set-)\b(cookie)("?\s*[:=]\s*"?)[^\r\n,}"]+/gi, `$1$2${REDACTED}`],
+  // A Cookie header's: all its cookies, which it joins with `; ` (RFC 6265, section 4.2.1),
+  // a value in quotes (`lang="en"`, `lang=\"en\"` in JSON) included, where any other `"`
+  // ends it, as it closes the JSON string it is in.
+  [/(?<!set-)\b(cookie)("?\s*[:=]\s*"?)(?:[^\r\n,}"]|(?<==\\?)"[^"\r\n]*")+/gi, `$1$2${REDACTED}`],
   // "Basic <base64>", "Bearer <t>", "token <t>" (Vidispine's scheme).
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
   // URL userinfo: scheme://user:password@host. A username that is an address, or a password,

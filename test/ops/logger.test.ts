@@ -50,6 +50,13 @@ describe('redactSecrets', () => {
       'sent {"Cookie":"[REDACTED]","x":1} upstream',
     ],
     ['Set-Cookie: JSESSIONID=abc123; Path=/; HttpOnly', 'Set-Cookie: [REDACTED]; Path=/; HttpOnly'],
+    // A cookie's value may be quoted (RFC 6265, section 4.1.1): the cookies after it go too,
+    // its quotes escaped as JSON writes them included.
+    ['Cookie: lang="en-GB"; vsid=Secret-cookie', 'Cookie: [REDACTED]'],
+    [
+      'sent {"Cookie":"lang=\\"en\\"; vsid=Secret-cookie","x":1} upstream',
+      'sent {"Cookie":"[REDACTED]","x":1} upstream',
+    ],
     // Vidispine decodes a parameter's name before it reads it: so does the scrub.
     ['/API/x?%74oken=abc123secret&p=1', '/API/x?%74oken=[REDACTED]&p=1'],
     ['/API/x?p=1&pass%77ord=hunter22', '/API/x?p=1&pass%77ord=[REDACTED]'],

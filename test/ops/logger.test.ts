@@ -560,6 +560,30 @@ describe('secret keys through the logger', () => {
     }
   });
 
+  it('answers alike before and after a flood of header names a client chose', () => {
+    const { logger, lines } = captureLogs('info');
+    const line = {
+      event: 'request',
+      Cookie: 'vsid=Secret-cookie',
+      tokenExpiresAt: 1,
+      rawHeaders: ['X-Api-Key', 'Secret-key', 'Host', 'vidispine'],
+    };
+    const logged = {
+      ...line,
+      Cookie: REDACTED,
+      rawHeaders: ['X-Api-Key', REDACTED, 'Host', 'vidispine'],
+    };
+    logger.info(line, 'before');
+    // More names than are remembered, some longer than any remembered.
+    const names = Array.from({ length: 3000 }, (_, i) => `X-Name-${i}-${'a'.repeat(i % 100)}`);
+    const flood = names.flatMap((name, i) => [name, `value-${i}`]);
+    logger.info({ rawHeaders: [...flood, 'Cookie', 'vsid=Secret-cookie'] }, 'flood');
+    logger.info(line, 'after');
+    expect(lines[0]).toMatchObject(logged);
+    expect(lines[1]?.rawHeaders).toEqual([...flood, 'Cookie', REDACTED]);
+    expect(lines[2]).toMatchObject(logged);
+  });
+
   it('reads a list as headers only under a name that says it holds headers', () => {
     const { logger, lines } = captureLogs('info');
     // Names of Kubernetes Secrets, or of settings: a secret's name is no secret, nor is the

@@ -92,10 +92,11 @@ function stdoutDestination(): DestinationStream {
 /**
  * Words a key's value is secret by, besides those of a credential's parameter name
  * (`isCredentialWord`): headers (`authorization`, `proxy-authorization`, `cookie`,
- * `set-cookie`), and the short names of a password, or of Node's `auth: 'user:password'`.
+ * `set-cookie`), and the short names of a password, of credentials (`creds`), or of Node's
+ * `auth: 'user:password'`.
  */
 const SECRET_KEY_END = /(?:authorization|cookie|cookies)$/;
-const SECRET_KEY_WORD: ReadonlySet<string> = new Set(['auth', 'pwd', 'pass']);
+const SECRET_KEY_WORD: ReadonlySet<string> = new Set(['auth', 'pwd', 'pass', 'cred', 'creds']);
 /**
  * Last words of a key that say something about a secret without holding it: when it lapses,
  * its state, where it is read from (a file's path or a variable's name is no secret), how
@@ -158,6 +159,7 @@ function readsAsSecretKey(key: string): boolean {
   );
 }
 
+/** Whether a word of a key, or two run together, makes its value secret. */
 function isSecretKeyWord(word: string): boolean {
   return isCredentialWord(word) || SECRET_KEY_END.test(word) || SECRET_KEY_WORD.has(word);
 }

@@ -435,6 +435,9 @@ describe('secret keys through the logger', () => {
     'auth',
     'secrets',
     'tokens',
+    'creds',
+    'basicCreds',
+    'cred',
   ];
   // What a key says about a secret without holding it: when it lapses, its state, where it
   // is read from (a file path or a variable's name is no secret), how many, what kind. An
@@ -457,6 +460,7 @@ describe('secret keys through the logger', () => {
     'accessKeyId',
     'VIDISPINE_ACCESS_KEY_ID',
     'secretName',
+    'credsFile',
     'signatureAlgorithm',
     'author',
     'tokenizer',

@@ -56,6 +56,14 @@ export function forwardLogObserver(logger: Logger, names: KeyNames) {
         `request of ${user} to Vidispine failed (${reason}: ${detail})`,
       );
     },
+    bytesAfterAnswer(user: string, method: string, path: string, detail: string): void {
+      // As nginx's "upstream sent more data than specified": the client's answer was whole,
+      // but a Vidispine (or a hop) that sends more than it framed needs looking at.
+      logger.warn(
+        { event: 'upstream_extra_bytes', user, method, path, detail },
+        `Vidispine sent more than its answer to ${method} ${path} of ${user}; the connection was closed, not reused (${detail})`,
+      );
+    },
     upstreamUnauthorized(user: string, retried: boolean): void {
       if (retried) {
         logger.info(

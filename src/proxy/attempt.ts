@@ -44,6 +44,8 @@ export interface AttemptOwner {
   /** The `node:http` answer being passed on. */
   answer: IncomingMessage | undefined;
 
+  /** Vidispine sent bytes after the answer passed on; `err` says what its client read. */
+  bytesAfterAnswer(err: Error): void;
   /** `attempt` went upstream now, with `sentToken`: its end is owed to the token model. */
   began(attempt: Attempt): void;
   /** Step "forward" again, for the same client request. */

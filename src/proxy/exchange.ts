@@ -300,9 +300,13 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
 
   onUpstreamError(upstreamReq: Attempt, err: Error, reused: boolean): void {
     if (upstreamReq !== this.upstreamReq || this.clientGone) return;
-    // Bytes after a whole answer (a body a 304 cannot have): Node closed their connection,
-    // the answer stands and still flows to the client, as undici's would.
-    if (this.answer?.complete === true) return;
+    // Bytes after a whole answer (more than its `Content-Length`, a body a 304 cannot have):
+    // Node closed their connection, the answer stands and still flows to the client, as
+    // undici's would. Node fails the request on them only where they are no HTTP.
+    if (this.answer?.complete === true) {
+      if (classifyUpstreamError(err) === 'protocol') this.bytesAfterAnswer(err);
+      return;
+    }
     this.clearContinueTimer();
     this.upstreamReq = undefined;
     // undici checks the request before it goes out, as `node:http` does when it is made.
@@ -332,6 +336,15 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       return;
     }
     this.sendOwn(statusForUpstreamError(reason), describeFailure(err, reason));
+  }
+
+  bytesAfterAnswer(err: Error): void {
+    this.f.observer.bytesAfterAnswer?.(
+      this.user,
+      this.req.method ?? 'GET',
+      this.req.url ?? '',
+      upstreamErrorDetail(err, this.sentToken),
+    );
   }
 
   /** Stop listening to a request that will not produce the client's answer. */

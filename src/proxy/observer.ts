@@ -31,6 +31,12 @@ export interface ForwardObserver {
   upstreamError?(reason: UpstreamErrorReason, user: string, detail: string): void;
   /** Vidispine answered 401 to our token; `retried` when the request was replayed. */
   upstreamUnauthorized?(user: string, retried: boolean): void;
+  /**
+   * Vidispine sent bytes after its whole answer to a request of `user` (`method`, `path` as
+   * received); its connection was closed, the answer passed on stands. `detail` as for
+   * `upstreamError`.
+   */
+  bytesAfterAnswer?(user: string, method: string, path: string, detail: string): void;
 }
 
 /** Every report, so that combining observers cannot forget one (a missing key fails to compile). */
@@ -39,6 +45,7 @@ const REPORTS = {
   requestFinished: true,
   upstreamError: true,
   upstreamUnauthorized: true,
+  bytesAfterAnswer: true,
 } as const satisfies Record<keyof ForwardObserver, true>;
 
 type Report = (...args: never[]) => void;

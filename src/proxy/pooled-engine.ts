@@ -15,6 +15,7 @@ import {
   pooledFailure,
 } from './errors';
 import { answerStatusProblem, transferCodingProblem } from './headers';
+import type { PooledHandler } from './upstream';
 
 /** Beyond ASCII: undici decoded a byte above 0x7f. */
 const BEYOND_ASCII = /[\u0080-\uffff]/;
@@ -64,7 +65,7 @@ export function sendPooled(exchange: AttemptOwner, headers: string[]): void {
  * back for a slow client does not count), on one timer for all its requests — from when
  * the request is on a connection. The wait for one is timed here (`waitAtMost`).
  */
-class PooledCall implements Attempt, Dispatcher.DispatchHandler {
+class PooledCall implements Attempt, PooledHandler {
   private abort: ((err?: Error) => void) | undefined;
   private done = false;
   /** The whole answer arrived; for a HEAD, undici says so even while its head is held. */
@@ -164,6 +165,10 @@ class PooledCall implements Attempt, Dispatcher.DispatchHandler {
     // See `Upstream.resetting`: a pooled answer ending now was cut short.
     if (this.exchange.f.upstream.resetting()) this.onError(new UpstreamResetError());
     else this.complete();
+  }
+
+  onBytesAfterAnswer(err: Error): void {
+    this.exchange.bytesAfterAnswer(err);
   }
 
   onError(err: Error): void {

@@ -47,7 +47,10 @@ export function sendStreamed(
     passOnParsed(exchange, upstreamReq);
     exchange.onUpstreamError(upstreamReq, err, upstreamReq.reusedSocket);
   });
-  upstreamReq.on('socket', (socket) => watchResponseTime(exchange, upstreamReq, socket));
+  upstreamReq.on('socket', (socket) => {
+    upstream.carries(socket, exchange);
+    watchResponseTime(exchange, upstreamReq, socket);
+  });
   // Node hands a `101` to an `upgrade` listener, or drops the socket without an error event
   // when there is none; a plain request cannot be switched to another protocol.
   upstreamReq.on('upgrade', (_res, socket: Socket) => {

@@ -1,8 +1,9 @@
 /** The one place that knows where Vidispine is and how connections to it are pooled. */
 import type * as http from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
-import type { Dispatcher, Pool, buildConnector as BuildConnector } from 'undici';
+import type { Client, Dispatcher, Pool, buildConnector as BuildConnector } from 'undici';
 import type { VidispineConfig } from '../config/types';
 import type { Trust } from '../vidispine/connection';
 import {
@@ -14,7 +15,24 @@ import {
   serverName,
   trustedCas,
 } from '../vidispine/connection';
-import { UpstreamTimeoutError } from './errors';
+import { classifyUpstreamError, UpstreamProtocolError, UpstreamTimeoutError } from './errors';
+
+/** Who hears of bytes Vidispine sent after the answer to its request (see `PooledHandler`). */
+export interface AfterAnswer {
+  bytesAfterAnswer(err: Error): void;
+}
+
+/** A handler of a request through the pools, which may hear of bytes after its answer. */
+export interface PooledHandler extends Dispatcher.DispatchHandler {
+  /**
+   * Vidispine sent bytes after this request's whole answer, on the connection that carried
+   * it (in the same read, or while the connection waited for its next request): nginx's
+   * "upstream sent more data than specified". undici read them as an answer nobody asked
+   * for and closed the connection (`err` says what it read), so no later request takes
+   * them for its own answer; it tells nobody, the request being over.
+   */
+  onBytesAfterAnswer?(err: Error): void;
+}
 
 export interface Upstream {
   readonly url: URL;
@@ -26,6 +44,11 @@ export interface Upstream {
    */
   request(options: http.RequestOptions): http.ClientRequest;
   readonly agent: http.Agent;
+  /**
+   * `socket`, one of `agent`'s, carries a request of `owner`: bytes that arrive on it once it
+   * waits for its next request are told to `owner`, and the connection is closed.
+   */
+  carries(socket: Socket, owner: AfterAnswer): void;
   /**
    * undici's pool, for requests without a body: its HTTP/1.1 client costs about half of
    * `node:http`'s CPU per request, but cannot hold a body back until `100 Continue`, so
@@ -87,6 +110,8 @@ export function createUpstream(config: VidispineConfig): Upstream {
     maxFreeSockets: config.maxSockets,
     scheduling: 'lifo',
   });
+  const owners = new WeakMap<Duplex, AfterAnswer>();
+  closeOnIdleBytes(agent, (socket, err) => owners.get(socket)?.bytesAfterAnswer(err));
   const freshAgent = createAgent(url, trust, { keepAlive: false });
   const send = requestFor(url);
   let pool: Pool | undefined;
@@ -109,6 +134,7 @@ export function createUpstream(config: VidispineConfig): Upstream {
       return req;
     },
     agent,
+    carries: (socket, owner) => void owners.set(socket, owner),
     pool: () => (pool ??= makePool()),
     dispatchFresh: (options, handler) =>
       void (freshPool ??= makePool()).dispatch({ ...options, reset: true }, handler),
@@ -126,6 +152,48 @@ export function createUpstream(config: VidispineConfig): Upstream {
     connectTimeoutMs: config.connectTimeoutSeconds * 1000,
     responseTimeoutMs: config.upstreamTimeoutSeconds * 1000,
     readTimeoutMs: config.readTimeoutSeconds * 1000,
+  };
+}
+
+/**
+ * Has `agent` close a kept connection on any byte that arrives while it waits for its next
+ * request, and tell `heard`: Node 20 drops such bytes and hands the connection to the next
+ * request, which may then read the rest of them as its answer. Node 24 closes it itself,
+ * reading them out of sight of the stream, silently: the bytes it read tell.
+ */
+function closeOnIdleBytes(agent: http.Agent, heard: (socket: Duplex, err: Error) => void): void {
+  // Node's own methods, documented as overridable; typed `void`, `keepSocketAlive` says
+  // whether the connection is kept.
+  const keep = agent.keepSocketAlive.bind(agent) as (socket: Duplex) => boolean;
+  const reuse = agent.reuseSocket.bind(agent);
+  const waiting = new WeakMap<Duplex, () => void>();
+  agent.keepSocketAlive = (socket: Duplex): boolean => {
+    if (!keep(socket)) return false;
+    const read = (socket as Socket).bytesRead;
+    const closed = (): void => {
+      const unasked = (socket as Socket).bytesRead - read;
+      if (unasked > 0) {
+        heard(
+          socket,
+          new UpstreamProtocolError(
+            `${unasked} bytes while the connection waited for its next request`,
+          ),
+        );
+      }
+    };
+    const destroy = (): void => void socket.destroy();
+    socket.once('data', destroy);
+    socket.once('close', closed);
+    waiting.set(socket, () => {
+      socket.off('data', destroy);
+      socket.off('close', closed);
+    });
+    return true;
+  };
+  agent.reuseSocket = (socket, request) => {
+    waiting.get(socket)?.();
+    waiting.delete(socket);
+    reuse(socket, request);
   };
 }
 
@@ -156,7 +224,66 @@ function createPool(
     // shortens its own, so capped here both pools let an idle connection go alike.
     keepAliveTimeout: IDLE_CONNECTION_MS,
     keepAliveMaxTimeout: IDLE_CONNECTION_MS,
+    factory: (origin, options) => watchedClient(new undici.Client(origin, options)),
   });
+}
+
+/** One connection of a pool, as `watchedClient` follows it. */
+interface Connection {
+  /** The request whose whole answer came last on the socket, while no other request took it. */
+  answered: PooledHandler | undefined;
+}
+
+/**
+ * `client` (one of a pool's connections: one socket at a time, one request on it at a time),
+ * telling the request of the last answer on its socket (`onBytesAfterAnswer`) when the socket
+ * closes on bytes undici could not take as an answer before another request took it.
+ */
+function watchedClient(client: Client): Client {
+  const connection: Connection = { answered: undefined };
+  const dispatch = client.dispatch.bind(client);
+  client.dispatch = (options, handler) => dispatch(options, new WatchedCall(handler, connection));
+  client.on('disconnect', (_origin, _targets, err) => {
+    const { answered } = connection;
+    connection.answered = undefined;
+    // A reset, a close or an idle timeout is no byte too many; undici's verdict on bytes that
+    // are no answer is.
+    if (answered !== undefined && classifyUpstreamError(err) === 'protocol') {
+      answered.onBytesAfterAnswer?.(err);
+    }
+  });
+  return client;
+}
+
+/** A request's handler as undici gets it: notes on its connection when its answer was whole. */
+class WatchedCall implements Dispatcher.DispatchHandler {
+  constructor(
+    private readonly handler: PooledHandler,
+    private readonly connection: Connection,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    // On the socket now: what arrives from here on is this request's answer.
+    this.connection.answered = undefined;
+    this.handler.onConnect?.(abort);
+  }
+
+  onHeaders(status: number, headers: Buffer[], resume: () => void, text: string): boolean {
+    return this.handler.onHeaders?.(status, headers, resume, text) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.handler.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.connection.answered = this.handler;
+    this.handler.onComplete?.(trailers);
+  }
+
+  onError(err: Error): void {
+    this.handler.onError?.(err);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * what; the tests build through the same two factories.
  */
 import { formatListen, ListenError } from './config/listen';
+import { errorCode, messageOf } from './error-message';
 import type { KeyPath } from './config/errors';
 import type { ProxyConfig } from './config/types';
 import { createAccessLog, forwardLogObserver } from './ops/request-log';
@@ -28,7 +29,11 @@ import type { TokenStore } from './tokens/types';
 import { createTokenChecker } from './vidispine/whoami';
 import { createServerFacts } from './vidispine/endpoints';
 import { createTokenMinter } from './vidispine/minter';
-import { createTransport, type VidispineTransport } from './vidispine/transport';
+import {
+  createTransport,
+  type TransportOptions,
+  type VidispineTransport,
+} from './vidispine/transport';
 import { packageVersion } from './version';
 
 export interface TokenStoreWiring {
@@ -40,6 +45,8 @@ export interface TokenStoreWiring {
   readonly random?: () => number;
   /** Told once of each folder of secret files that cannot be watched (see `watchSecretFolders`). */
   readonly unwatched?: (folder: string, reason: string) => void;
+  /** Told of each token request sent again on a new connection (`TransportOptions.resent`). */
+  readonly resent?: TransportOptions['resent'];
 }
 
 export interface TokenService {
@@ -58,7 +65,7 @@ export function createTokenStoreFor(
   config: Pick<ProxyConfig, 'vidispine' | 'users' | 'names'>,
   wiring: TokenStoreWiring = {},
 ): TokenService {
-  const transport = createTransport(config.vidispine);
+  const transport = createTransport(config.vidispine, { resent: wiring.resent });
   const { env, random } = wiring;
   const clock = wiring.clock ?? systemClock;
   // What one minter learns of the server (no GET /API/token) every minter uses.
@@ -92,6 +99,28 @@ export function createTokenStoreFor(
       watch.close();
       store.stop();
       transport.close();
+    },
+  };
+}
+
+/** What the token side's wiring says in the log: the reports no store event carries. */
+export function tokenSideLogs(logger: Logger): Pick<TokenStoreWiring, 'unwatched' | 'resent'> {
+  return {
+    unwatched: (folder, reason) =>
+      logger.warn(
+        { event: 'secret_folder_unwatched', folder, reason },
+        `the folder ${folder} of a secret file cannot be watched (${reason}): a secret changed there is used when a mint reads it, after the current login backoff`,
+      ),
+    // At debug, as a 401 not replayed is: the request is one mint or one check all the same,
+    // counted and logged once by its outcome, and a kept connection met as it closes is what
+    // the retry is for. Seen often, Vidispine (or a balancer) closes idle connections sooner
+    // than the proxy's 4 s.
+    resent: (apiPath, err) => {
+      const code = errorCode(err);
+      logger.debug(
+        { event: 'vidispine_request_resent', path: apiPath, code, error: messageOf(err) },
+        `GET ${apiPath} failed on a kept connection before any answer (${code ?? messageOf(err)}); sent again on a new connection`,
+      );
     },
   };
 }
@@ -135,15 +164,7 @@ export interface ProxyApp {
 export function createProxyApp(options: ProxyAppOptions): ProxyApp {
   const { config, logger } = options;
   const tokens =
-    options.tokens ??
-    createTokenStoreFor(config, {
-      env: options.env,
-      unwatched: (folder, reason) =>
-        logger.warn(
-          { event: 'secret_folder_unwatched', folder, reason },
-          `the folder ${folder} of a secret file cannot be watched (${reason}): a secret changed there is used when a mint reads it, after the current login backoff`,
-        ),
-    });
+    options.tokens ?? createTokenStoreFor(config, { env: options.env, ...tokenSideLogs(logger) });
   const { store } = tokens;
   const metrics = new OpsMetrics({ users: config.users.map((u) => u.name), tokens: store });
   recordTokenEvents(store, metrics);

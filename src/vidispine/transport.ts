@@ -78,8 +78,18 @@ function sendsAgain(attempt: FailedAttempt): boolean {
   return attempt.reusedSocket && !attempt.answerBytes && !attempt.aborted && !attempt.retried;
 }
 
+export interface TransportOptions {
+  /**
+   * A GET (`apiPath`, as given to `get`) failed on a kept connection before a byte of its
+   * answer, with `err`, and is being sent again on a new one (see `sendsAgain`): told so
+   * that it can be seen, since the GET itself succeeds or fails as one.
+   */
+  readonly resent?: (apiPath: string, err: unknown) => void;
+}
+
 export function createTransport(
   vidispine: Pick<VidispineConfig, 'url' | 'caFile' | 'ca'>,
+  options: TransportOptions = {},
 ): VidispineTransport {
   const base = vidispine.url;
   const trust = trustedCas(vidispine);
@@ -170,8 +180,10 @@ export function createTransport(
           aborted: signal.aborted,
           retried,
         };
-        if (!closed && sendsAgain(failed)) resolve(attempt(apiPath, headers, signal, true));
-        else reject(err);
+        if (!closed && sendsAgain(failed)) {
+          options.resent?.(apiPath, err);
+          resolve(attempt(apiPath, headers, signal, true));
+        } else reject(err);
       });
       req.end();
     });

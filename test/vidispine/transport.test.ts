@@ -2,6 +2,7 @@
  * The token side's connections to Vidispine, on real sockets: how long an idle one is kept,
  * and what happens to a mint sent on one that Vidispine closed as it went out.
  */
+import { errorCode } from '../../src/error-message';
 import { MintError } from '../../src/tokens/types';
 import { createTokenMinter } from '../../src/vidispine/minter';
 import { CutAnswerError, createTransport } from '../../src/vidispine/transport';
@@ -16,8 +17,13 @@ afterEach(async () => upstream.close());
 
 const where = (u: RawUpstream) => u.requests.map((r) => [r.connection, r.position]);
 
+/** The GETs the transport said it sent again, and why. */
+let resent: [string, string | undefined][];
+beforeEach(() => (resent = []));
+const resentTo = { resent: (path: string, err: unknown) => resent.push([path, errorCode(err)]) };
+
 function aliceAt(u: RawUpstream, url = u.url, ca?: Buffer) {
-  const transport = createTransport({ url: new URL(url), caFile: ca && 'ca.pem', ca });
+  const transport = createTransport({ url: new URL(url), caFile: ca && 'ca.pem', ca }, resentTo);
   const minter = createTokenMinter({
     vidispine: { mintTimeoutSeconds: 5 },
     user: userConfig('alice', { credential: password('alice', 'alice-password') }),
@@ -45,6 +51,8 @@ describe('a mint on a kept-alive connection Vidispine closes as the mint arrives
         [0, 1],
         [1, 0],
       ]);
+      // Said once, with the path as sent (no credential: that goes in a header).
+      expect(resent).toEqual([['/API/token?seconds=60&autoRefresh=false', 'ECONNRESET']]);
     } finally {
       transport.close();
     }
@@ -80,6 +88,7 @@ describe('a mint on a kept-alive connection Vidispine closes as the mint arrives
     try {
       await expect(minter.mint()).rejects.toBeInstanceOf(MintError);
       expect(where(upstream)).toEqual([[0, 0]]);
+      expect(resent).toEqual([]);
     } finally {
       transport.close();
     }
@@ -92,7 +101,7 @@ describe('a mint on a kept-alive connection Vidispine closes as the mint arrives
       socket.end('HTTP/1.1 20');
       return 'hang';
     });
-    const transport = createTransport({ url: new URL(upstream.url) });
+    const transport = createTransport({ url: new URL(upstream.url) }, resentTo);
     try {
       await transport.get('/API/whoami', {}, AbortSignal.timeout(5000));
       await settle();
@@ -101,6 +110,7 @@ describe('a mint on a kept-alive connection Vidispine closes as the mint arrives
         [0, 0],
         [0, 1],
       ]);
+      expect(resent).toEqual([]);
     } finally {
       transport.close();
     }

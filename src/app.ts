@@ -8,7 +8,7 @@ import { formatListen, ListenError } from './config/listen';
 import { errorCode, messageOf } from './error-message';
 import type { KeyPath } from './config/errors';
 import type { ProxyConfig } from './config/types';
-import { createAccessLog, forwardLogObserver } from './ops/request-log';
+import { createAccessLog, createSessionLog, forwardLogObserver } from './ops/request-log';
 import { createOpsServer, type OpsServer } from './ops/server';
 import { Health } from './ops/health';
 import type { Logger } from './ops/logger';
@@ -196,6 +196,7 @@ export function createProxyApp(options: ProxyAppOptions): ProxyApp {
     ),
     logger,
     accessLog: config.proxy.accessLog ? createAccessLog(logger) : undefined,
+    sessionLog: config.proxy.accessLog ? createSessionLog(logger) : undefined,
     collectYoung,
   });
   const ops = config.ops.listen

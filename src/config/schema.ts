@@ -436,7 +436,7 @@ export const fileSchema = z.strictObject({
         },
       ),
       accessLog: key(bool().default(false), {
-        description: 'one log line per request',
+        description: 'one log line per request, and one per WebSocket session at its end',
         env: 'ACCESS_LOG',
       }),
     })

@@ -1,7 +1,7 @@
 /**
  * Per-request logging the forwarder reaches through the composition root: replays after a
- * 401 and upstream failures (always), and one access line per request (only when
- * `proxy.accessLog` is on).
+ * 401 and upstream failures (always), and one access line per request and one per WebSocket
+ * session (only when `proxy.accessLog` is on).
  */
 import type { KeyNames } from '../config/errors';
 import type { Logger } from './logger';
@@ -16,20 +16,54 @@ export interface AccessLogFields {
 }
 
 /**
- * One `request` line per request, with every field of the record it is given. The access log
- * has a switch of its own: a level above info, set to quiet the other lines, does not silence
- * it, as nginx's and Envoy's access logs ignore their error log's level; `silent` still does.
+ * Where the access log's lines go. The access log has a switch of its own: a level above
+ * info, set to quiet the other lines, does not silence it, as nginx's and Envoy's access logs
+ * ignore their error log's level; `silent` still does.
  */
+function accessOut(logger: Logger): Logger {
+  return logger.isLevelEnabled('info') || logger.level === 'silent'
+    ? logger
+    : logger.child({}, { level: 'info' });
+}
+
+/** The access log's unit: milliseconds, to a tenth. */
+const milliseconds = (seconds: number): number => Math.round(seconds * 10000) / 10;
+
+/** One `request` line per request, with every field of the record it is given. */
 export function createAccessLog(logger: Logger): <R extends AccessLogFields>(record: R) => void {
-  const out =
-    logger.isLevelEnabled('info') || logger.level === 'silent'
-      ? logger
-      : logger.child({}, { level: 'info' });
+  const out = accessOut(logger);
   return (record) => {
     const { durationSeconds, ...fields }: AccessLogFields = record;
     out.info(
-      { event: 'request', ...fields, durationMs: Math.round(durationSeconds * 10000) / 10 },
+      { event: 'request', ...fields, durationMs: milliseconds(durationSeconds) },
       `${record.method} ${record.path} ${record.status}`,
+    );
+  };
+}
+
+/** What a WebSocket session's line is written from (the proxy's `SessionRecord`). */
+export interface SessionLogFields {
+  readonly method: string;
+  /** The upgrade's path and query; credentials in the query are scrubbed by the logger. */
+  readonly path: string;
+  readonly end: string;
+  readonly durationSeconds: number;
+}
+
+/**
+ * One `websocket_session_ended` line per WebSocket session, at its end, with every field of
+ * the record it is given: the `request` line of its upgrade is written at the `101`, before
+ * the session's length, bytes and end are known. nginx writes a session's one line at its
+ * end, Envoy its stream's at the stream's end; the line at the `101` is kept, so a session
+ * that lasts hours is seen to begin.
+ */
+export function createSessionLog(logger: Logger): <R extends SessionLogFields>(record: R) => void {
+  const out = accessOut(logger);
+  return (record) => {
+    const { durationSeconds, ...fields }: SessionLogFields = record;
+    out.info(
+      { event: 'websocket_session_ended', ...fields, durationMs: milliseconds(durationSeconds) },
+      `websocket session ended: ${record.method} ${record.path} (${record.end})`,
     );
   };
 }

@@ -19,7 +19,7 @@ import { CUT_ANSWER_GRACE_MS, LingeringClose } from './lingering';
 import { locationRewriter } from './location';
 import { listenerNotices } from './notices';
 import { ParseTurn } from './parse-turn';
-import type { AccessLogger, ForwardObserver } from './observer';
+import type { AccessLogger, ForwardObserver, SessionLogger } from './observer';
 import { Pipelines, WaitingRequests, type Abandoned, type Dropped } from './pipeline';
 import { ReadBuffers } from './read-buffers';
 import { requestIdFrom } from './request-id';
@@ -35,6 +35,8 @@ export interface DataListenerDeps {
   readonly logger: Logger;
   /** One record per request; pass it only when `proxy.accessLog` is on. */
   readonly accessLog?: AccessLogger;
+  /** One record per WebSocket session, at its end; pass it only when `proxy.accessLog` is on. */
+  readonly sessionLog?: SessionLogger;
   /** Default `DATA_SERVER_TIMEOUTS`. */
   readonly serverTimeouts?: ServerTimeouts;
   /** Runs a young-generation collection, for `ReadBuffers`; without it V8 decides alone. */
@@ -164,6 +166,7 @@ function createDataListener(
     notices,
     handedOver,
     accessLog: deps.accessLog,
+    sessionLog: deps.sessionLog,
     sendTimeoutMs,
   });
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;

@@ -94,6 +94,37 @@ export interface AccessRecord {
 
 export type AccessLogger = (record: AccessRecord) => void;
 
+/**
+ * What ended a WebSocket session, as the proxy saw it first: a connection's close (its FIN,
+ * or its close without one), a connection's error, or the proxy's own cut.
+ */
+export type SessionEnd = 'client_closed' | 'upstream_closed' | 'error' | 'shutdown' | 'timeout';
+
+/**
+ * One access-log record per WebSocket session, at its end; produced only when
+ * `proxy.accessLog` is on. Its upgrade's `AccessRecord`, written at the `101`, shares its
+ * `requestId`, `user`, `method` and `path`.
+ */
+export interface SessionRecord {
+  readonly requestId: string;
+  readonly user: string;
+  readonly method: string;
+  /** The upgrade's target as received; credentials in its query are scrubbed by the logger. */
+  readonly path: string;
+  /** From the upgrade's arrival, as its `AccessRecord`'s, to the session's end. */
+  readonly durationSeconds: number;
+  readonly remoteAddress?: string;
+  /** Bytes read from the client after its upgrade's head (frames, unparsed). */
+  readonly bytesReceived: number;
+  /** Bytes written to the client after the `101`'s head. */
+  readonly bytesSent: number;
+  readonly end: SessionEnd;
+  /** For `end: 'error'`: which connection failed, and the error's message. */
+  readonly detail?: string;
+}
+
+export type SessionLogger = (record: SessionRecord) => void;
+
 /** A request over, plain or a WebSocket upgrade: what it is counted and logged with. */
 export interface Answered {
   readonly req: IncomingMessage;
@@ -112,6 +143,11 @@ export interface Answered {
   readonly replayed: boolean;
 }
 
+/** The id its access-log line has: admission's, else the client's usable one or a new one. */
+export function requestIdOf(answered: Pick<Answered, 'req' | 'requestId'>): string {
+  return answered.requestId ?? requestIdFrom(answered.req.headers['x-request-id']).id;
+}
+
 /** Counts a request once it is over, and writes its access-log line when that log is on. */
 export function reportAnswered(
   observer: ForwardObserver,
@@ -123,7 +159,7 @@ export function reportAnswered(
   const durationSeconds = (performance.now() - answered.started) / 1000;
   observer.requestFinished?.(user, method, status, durationSeconds);
   accessLog?.({
-    requestId: answered.requestId ?? requestIdFrom(req.headers['x-request-id']).id,
+    requestId: requestIdOf(answered),
     user,
     method,
     path: req.url ?? '',

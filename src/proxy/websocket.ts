@@ -42,12 +42,16 @@ import {
   CLIENT_CLOSED,
   CONNECTION_DROPPED,
   reportAnswered,
+  requestIdOf,
   type AccessLogger,
   type ForwardObserver,
+  type SessionLogger,
+  type SessionRecord,
   type UpstreamErrorReason,
 } from './observer';
 import type { Pipelines } from './pipeline';
 import { canReplay } from './replay';
+import { WebSocketSession, sessionReadStart } from './session';
 import { clientHeadersWithoutToken } from './unauthorized';
 import { offersWebSocket } from './upgrade-offer';
 import type { Upstream } from './upstream';
@@ -70,6 +74,8 @@ export interface UpgradeOptions {
   readonly handedOver: HandedOver;
   /** Set only when `proxy.accessLog` is on. */
   readonly accessLog?: AccessLogger;
+  /** Set only when `proxy.accessLog` is on: one line per session, at its end. */
+  readonly sessionLog?: SessionLogger;
   /** A session whose client takes none of the bytes held for it this long is cut (`SendTimeout`). */
   readonly sendTimeoutMs: number;
 }
@@ -83,11 +89,22 @@ interface UpgradeReport {
   readonly started: number;
   /** Read on arrival: a socket already destroyed has none. */
   readonly remoteAddress: string | undefined;
+  /** Where a session's bytes would start in the client's `bytesRead` (`sessionReadStart`). */
+  readonly readBefore: number;
   /** The listener's user until admission says whom the upgrade acts as. */
   user: string;
   requestId: string | undefined;
   replayed: boolean;
 }
+
+/** A switched upgrade, as its session's line needs it at the session's end. */
+type SessionStart = Pick<
+  SessionRecord,
+  'requestId' | 'user' | 'method' | 'path' | 'remoteAddress'
+> & {
+  /** `performance.now()` when the upgrade arrived. */
+  readonly started: number;
+};
 
 /** An admitted upgrade, as it is sent upstream on each attempt. */
 interface Upgrade {
@@ -107,6 +124,23 @@ interface Upgrade {
  * the attempt no longer speaks to the client (`retired`: failed, or replaced by a replay).
  */
 type AttemptStage = 'sent' | 'answered' | 'retired';
+
+/**
+ * What a session's line takes from its upgrade, fixing the upgrade's request id first, so
+ * that its line at the `101` has the same.
+ */
+function sessionOf(report: UpgradeReport): SessionStart {
+  report.requestId = requestIdOf(report);
+  const { requestId, user, req, started, remoteAddress } = report;
+  return {
+    requestId,
+    user,
+    method: req.method ?? 'GET',
+    path: req.url ?? '',
+    remoteAddress,
+    started,
+  };
+}
 
 /** The head of an answer written by hand on a socket that asked for an upgrade. */
 function head(status: number, reason: string, headers: readonly string[]): string {
@@ -171,14 +205,15 @@ export interface UpgradeHandler {
    * Cuts the upgrades not answered yet, counted as the proxy's close (444), not their
    * clients'. One still waiting for its token (never sent, or sent with one Vidispine refused
    * with a 401, so not acted on) is answered 503 instead, as a plain request is (`Exchange.cut`):
-   * returns their connections, in their lingering close, for the caller's grace.
+   * returns their connections, in their lingering close, for the caller's grace. The sessions
+   * open are cut too, both connections at once, as ended by the shutdown.
    */
   readonly cut: () => Socket[];
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { rules, pipelines, upstream, rewriteLocation, store, observer, handedOver } = options;
-  const { accessLog, notices, sendTimeoutMs } = options;
+  const { accessLog, sessionLog, notices, sendTimeoutMs } = options;
   /** The upgrades not answered yet, by client socket. */
   const reports = new Map<Duplex, UpgradeReport>();
   /** The upgrades whose answer is still to come, for `idle`, each with what undoes `watchGone`. */
@@ -186,6 +221,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   /** The upgrades waiting for a token from the store, never sent yet: what ends that wait. */
   const tokenWaits = new Map<Duplex, { readonly user: string; readonly wait: AbortController }>();
   const idleWaiters = new IdleWaiters();
+  /** The sessions open, for the shutdown to cut. */
+  const sessions = new Set<WebSocketSession>();
 
   /** The upgrade on `client` needs nothing more before its listener may close. */
   function settled(client: Duplex): void {
@@ -233,6 +270,28 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     refuseUpgrade(client, statusForUpstreamError(reason), describeUpstreamError(reason));
   }
 
+  /**
+   * The session that follows the `101` just written to `client`, until its end; with the
+   * access log on, its line then, under the id of its upgrade's line. Only what that line
+   * needs is kept from the upgrade for the session's lifetime, not its request.
+   */
+  function openSession(client: Duplex, server: Socket): WebSocketSession {
+    const report = reports.get(client);
+    const logged = sessionLog === undefined || report === undefined ? undefined : sessionOf(report);
+    const session = new WebSocketSession(client, server, report?.readBefore ?? 0, (outcome) => {
+      sessions.delete(session);
+      if (logged === undefined) return;
+      const { started, ...fields } = logged;
+      sessionLog?.({
+        ...fields,
+        durationSeconds: (performance.now() - started) / 1000,
+        ...outcome,
+      });
+    });
+    sessions.add(session);
+    return session;
+  }
+
   /** Vidispine switched protocols: send its `101` on, then carry bytes both ways. */
   function splice(
     user: string,
@@ -266,16 +325,16 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     server.on('error', ignoreError);
     probeWhileQuiet(client);
     probeWhileQuiet(server);
-    const end = (): void => {
-      client.destroy();
-      server.destroy();
-    };
-    client.once('close', end);
-    server.once('close', end);
     client.write(text);
+    // Its end, the first close of either connection, closes the other too.
+    const session = openSession(client, server);
     answered(client, 101);
+    const stalled = (): void => {
+      session.endsBy('timeout');
+      cutStalledTunnel(client);
+    };
     // The pipe pauses Vidispine's side when the client does not take a write at once.
-    server.on('pause', new SendTimeout(client, sendTimeoutMs, () => cutStalledTunnel(client)).held);
+    server.on('pause', new SendTimeout(client, sendTimeoutMs, stalled).held);
     server.pipe(client);
     client.pipe(server);
   }
@@ -512,6 +571,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       req,
       started: performance.now(),
       remoteAddress: req.socket.remoteAddress,
+      readBefore: sessionReadStart(client, early),
       user: rules.identity.defaultUser,
       requestId: undefined,
       replayed: false,
@@ -570,6 +630,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       answered(client, CONNECTION_DROPPED);
       client.destroy();
     }
+    for (const session of [...sessions]) session.cutForShutdown();
     return refused;
   };
 

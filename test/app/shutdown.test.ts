@@ -328,6 +328,34 @@ describe('shutdown of the whole app', () => {
     }
   });
 
+  it('logs an open WebSocket session the drain cuts as ended by the shutdown, with its bytes', async () => {
+    r = await startApp({ raw: { proxy: { accessLog: true } } });
+    const client = net.connect(r.port(), '127.0.0.1');
+    client.on('error', () => undefined);
+    let received = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    const closed = new Promise((resolve) => client.on('close', resolve));
+    client.write(UPGRADE);
+    const afterHead = (): number => received.length - (received.indexOf('\r\n\r\n') + 4);
+    await until(() => received.includes('\r\n\r\n'), 5000, 'the 101');
+    // "hi", masked with a zero key (6 + 2 bytes); echoed unmasked (2 + 2).
+    client.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69]));
+    await until(() => afterHead() === 4, 5000, 'the echo');
+    const shutdown = coordinator(r, 30);
+    void shutdown.begin('SIGTERM');
+    expect(await shutdown.done).toBe(0);
+    await closed;
+    const logged = r.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const ended = logged.filter((l) => l.event === 'websocket_session_ended');
+    // Before: none; the session's end was in no line.
+    expect(ended).toEqual([
+      expect.objectContaining({ end: 'shutdown', bytesReceived: 8, bytesSent: 4, user: 'alice' }),
+    ]);
+    // Written as it was cut, before the process's exit.
+    expect(logged.indexOf(ended[0])).toBeLessThan(logged.findIndex((l) => l.step === 'exit'));
+    expect(steps(r)).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+  });
+
   it('counts a WebSocket upgrade still unanswered when the drain window ends as cut by the proxy (444)', async () => {
     const upstream = await startRawUpstream(() => 'hang');
     try {

@@ -1,5 +1,10 @@
 import { YAML_NAMES } from '../../src/config/errors';
-import { createAccessLog, forwardLogObserver, upstreamErrorHint } from '../../src/ops/request-log';
+import {
+  createAccessLog,
+  createSessionLog,
+  forwardLogObserver,
+  upstreamErrorHint,
+} from '../../src/ops/request-log';
 import { captureLogs } from '../support/ops';
 
 describe('access log', () => {
@@ -28,6 +33,44 @@ describe('access log', () => {
         replayed: true,
         msg: 'GET /API/item?token=[REDACTED]&first=1 200',
       }),
+    ]);
+  });
+});
+
+describe('WebSocket session log', () => {
+  it('writes one line per session at info, whatever the level, with the access line names', () => {
+    // As the access line: warn quiets the other lines, not this one.
+    const { logger, lines } = captureLogs('warn');
+    createSessionLog(logger)({
+      requestId: 'r-2',
+      user: 'ingest',
+      method: 'GET',
+      path: '/APIWS/notify?token=VSID-11223344',
+      remoteAddress: '127.0.0.1',
+      durationSeconds: 3725.04567,
+      bytesReceived: 17,
+      bytesSent: 9,
+      end: 'error',
+      detail: 'client connection: read ECONNRESET',
+    });
+    expect(lines).toEqual([
+      {
+        level: 'info',
+        time: expect.any(String),
+        service: 'vidispine-auth-proxy',
+        event: 'websocket_session_ended',
+        requestId: 'r-2',
+        user: 'ingest',
+        method: 'GET',
+        path: '/APIWS/notify?token=[REDACTED]',
+        remoteAddress: '127.0.0.1',
+        durationMs: 3725045.7,
+        bytesReceived: 17,
+        bytesSent: 9,
+        end: 'error',
+        detail: 'client connection: read ECONNRESET',
+        msg: 'websocket session ended: GET /APIWS/notify?token=[REDACTED] (error)',
+      },
     ]);
   });
 });

@@ -116,7 +116,7 @@ export interface SessionRecord {
   readonly remoteAddress?: string;
   /** Bytes read from the client after its upgrade's head (frames, unparsed). */
   readonly bytesReceived: number;
-  /** Bytes written to the client after the `101`'s head. */
+  /** Bytes written to the client after the `101`'s head that the kernel took. */
   readonly bytesSent: number;
   readonly end: SessionEnd;
   /** For `end: 'error'`: which connection failed, and the error's message. */

@@ -44,6 +44,13 @@ export interface SessionOutcome {
 const bytesRead = (socket: Duplex): number => (socket instanceof Socket ? socket.bytesRead : 0);
 const bytesWritten = (socket: Duplex): number =>
   socket instanceof Socket ? socket.bytesWritten : 0;
+/**
+ * The bytes the kernel took of those written to `socket`: Node's `bytesWritten` also counts
+ * those the stream still holds (`writableLength`: its buffer and the write under way), which
+ * a cut drops and its client never gets.
+ */
+const bytesTaken = (socket: Duplex): number =>
+  socket instanceof Socket ? socket.bytesWritten - socket.writableLength : 0;
 
 /**
  * Where the bytes of `client`'s session start in its `bytesRead`: past its upgrade's head,
@@ -57,6 +64,8 @@ export class WebSocketSession {
   private end: SessionEnd | undefined;
   private detail: string | undefined;
   private readonly writtenBefore: number;
+  /** The session's bytes, read once its end is known, before a cut drops what is held. */
+  private counts: Pick<SessionOutcome, 'bytesReceived' | 'bytesSent'> | undefined;
   private over = false;
 
   /**
@@ -82,6 +91,7 @@ export class WebSocketSession {
    * Returns the end recorded: a close or error seen before stays the session's end.
    */
   endsBy(end: 'shutdown' | 'timeout'): SessionEnd {
+    this.count();
     return (this.end ??= end);
   }
 
@@ -112,14 +122,20 @@ export class WebSocketSession {
   private close(end: SessionEnd): void {
     if (this.over) return;
     this.over = true;
-    // Destroyed, neither connection reads or writes another byte: the counts are final.
+    const counts = this.count();
     this.client.destroy();
     this.server.destroy();
-    this.ended({
-      end,
-      ...(this.detail === undefined ? {} : { detail: this.detail }),
+    this.ended({ end, ...(this.detail === undefined ? {} : { detail: this.detail }), ...counts });
+  }
+
+  /**
+   * The session's bytes, read the first time: before the proxy cuts it, or as it closes and
+   * before the other connection is destroyed, neither reads or writes another byte after.
+   */
+  private count(): Pick<SessionOutcome, 'bytesReceived' | 'bytesSent'> {
+    return (this.counts ??= {
       bytesReceived: Math.max(0, bytesRead(this.client) - this.readBefore),
-      bytesSent: Math.max(0, bytesWritten(this.client) - this.writtenBefore),
+      bytesSent: Math.max(0, bytesTaken(this.client) - this.writtenBefore),
     });
   }
 }

@@ -247,6 +247,20 @@ describe('the line of a WebSocket session through a raw upstream', () => {
 
   const url = (): string => `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
 
+  /** Sends as fast as the proxy takes it, until the session ends. */
+  const pumpUntilClosed = (socket: net.Socket): void => {
+    const chunk = Buffer.alloc(64 * 1024, 'w');
+    const pump = (): void => {
+      while (!socket.destroyed) {
+        if (!socket.write(chunk)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  };
+
   it("says a reset by Vidispine is an error on Vidispine's connection", async () => {
     const app = await startApp({ forwardTo: url(), raw: { proxy: { accessLog: true } } });
     r = app;
@@ -273,6 +287,50 @@ describe('the line of a WebSocket session through a raw upstream', () => {
   });
 
   it(
+    "counts for a session the shutdown cuts only the bytes its client's connection took, not those still held for it",
+    async () => {
+      const app = await startApp({ forwardTo: url(), raw: { proxy: { accessLog: true } } });
+      r = app;
+      onSwitched = pumpUntilClosed;
+      // The proxy's end of the client's connection, to see when it holds bytes back.
+      const accepted: net.Socket[] = [];
+      const onSocket = (message: unknown): void => {
+        accepted.push((message as { socket: net.Socket }).socket);
+      };
+      diagnostics.subscribe('net.server.socket', onSocket);
+      try {
+        const client = stopReading(app.port(), upgradeTo('/APIWS/events'));
+        await until(() => client.received() > MiB, 5000, 'the first MiB');
+        const proxied = accepted[accepted.length - 1];
+        // Stalled: bytes held, and none taken since the last look, the kernel's buffers full.
+        const taken = (): number => proxied.bytesWritten - proxied.writableLength;
+        let seen = -1;
+        const stalled = (): boolean => {
+          const now = taken();
+          const still = now === seen && proxied.writableLength > 0;
+          seen = now;
+          return still;
+        };
+        await until(stalled, 5000, 'bytes held for the client');
+        const held = proxied.writableLength;
+        void app.app.shutdownSteps.abortInFlight();
+        const line = await sessionLine(app);
+        // The bytes read to the end of the connection: what the kernel took before the cut.
+        const read = (await client.end()) - Buffer.byteLength(SWITCHED);
+        expect(line).toMatchObject({ end: 'shutdown', bytesReceived: 0 });
+        // Before: the bytes the proxy still held for the client, dropped by the cut, counted
+        // too (5,569,871 where the client read 5,556,594). Of the bytes held, a write the
+        // kernel had taken part of when the cut came is left out whole.
+        expect(line.bytesSent).toBeLessThanOrEqual(read);
+        expect(read - (line.bytesSent as number)).toBeLessThanOrEqual(held);
+      } finally {
+        diagnostics.unsubscribe('net.server.socket', onSocket);
+      }
+    },
+    HANG_GUARD_MS,
+  );
+
+  it(
     'says a client that took nothing for sendTimeoutSeconds was cut for it',
     async () => {
       const app = await startApp({
@@ -280,19 +338,7 @@ describe('the line of a WebSocket session through a raw upstream', () => {
         raw: { proxy: { accessLog: true, sendTimeoutSeconds: 0.5 } },
       });
       r = app;
-      // Sends as fast as the proxy takes it, until the session ends.
-      onSwitched = (socket) => {
-        const chunk = Buffer.alloc(64 * 1024, 'w');
-        const pump = (): void => {
-          while (!socket.destroyed) {
-            if (!socket.write(chunk)) {
-              socket.once('drain', pump);
-              return;
-            }
-          }
-        };
-        pump();
-      };
+      onSwitched = pumpUntilClosed;
       const client = stopReading(app.port(), upgradeTo('/APIWS/events'));
       const line = await sessionLine(app);
       expect(line).toMatchObject({ end: 'timeout', bytesReceived: 0 });

@@ -66,3 +66,63 @@ it.each([
     }
   },
 );
+
+it('a WebSocket session open when a second signal forces the exit has its line before the exit', async () => {
+  const sessions = await startRawUpstream((request) => {
+    if (request.target === '/API/hang') return 'hang';
+    if (request.target.startsWith('/APIWS/'))
+      return (
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\nabc'
+      );
+    return ok('token');
+  });
+  const proxy = ChildProxy.start(
+    ['run'],
+    aliceEnv(sessions.url, {
+      ACCESS_LOG: 'true',
+      SHUTDOWN_DELAY_SECONDS: '0',
+      SHUTDOWN_DRAIN_SECONDS: '60',
+    }),
+  );
+  try {
+    const listening = await proxy.waitForEvent('listening');
+    const port = (listening.listeners as { port: number }[])[0].port;
+    // A request that is never answered holds the drain open; the bytes behind the 101 stand
+    // for the session's frames.
+    const held = net.connect(port, '127.0.0.1');
+    held.on('error', () => undefined);
+    held.write('GET /API/hang HTTP/1.1\r\nHost: x\r\n\r\n');
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => undefined);
+    let received = '';
+    const echoed = new Promise<void>((resolve) =>
+      client.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        if (received.endsWith('\r\n\r\nabc')) resolve();
+      }),
+    );
+    client.write(
+      'GET /APIWS/events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await echoed;
+    for (const signal of ['SIGTERM', 'SIGTERM'] as const) {
+      proxy.kill(signal);
+      await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'close_listeners');
+    }
+    await proxy.exited;
+    // Written by the cut, which the exit follows at once: no close event of the session's
+    // connections runs in this process any more.
+    const ended = proxy.lines.filter((l) => l.event === 'websocket_session_ended');
+    expect(ended).toEqual([
+      expect.objectContaining({ end: 'shutdown', bytesSent: 3, bytesReceived: 0 }),
+    ]);
+    expect(proxy.lines.indexOf(ended[0])).toBeGreaterThan(
+      proxy.lines.findIndex((l) => l.step === 'forced'),
+    );
+  } finally {
+    proxy.kill();
+    await sessions.close();
+  }
+});

@@ -94,6 +94,12 @@ export interface AccessRecord {
 
 export type AccessLogger = (record: AccessRecord) => void;
 
+/** What names a request in its access-log line, and a WebSocket session in its own. */
+export type RequestFields = Pick<
+  AccessRecord,
+  'requestId' | 'user' | 'method' | 'path' | 'remoteAddress'
+>;
+
 /**
  * What ended a WebSocket session, as the proxy saw it first: a connection's close (its FIN,
  * or its close without one), a connection's error, or the proxy's own cut.
@@ -105,15 +111,9 @@ export type SessionEnd = 'client_closed' | 'upstream_closed' | 'error' | 'shutdo
  * `proxy.accessLog` is on. Its upgrade's `AccessRecord`, written at the `101`, shares its
  * `requestId`, `user`, `method` and `path`.
  */
-export interface SessionRecord {
-  readonly requestId: string;
-  readonly user: string;
-  readonly method: string;
-  /** The upgrade's target as received; credentials in its query are scrubbed by the logger. */
-  readonly path: string;
+export interface SessionRecord extends RequestFields {
   /** From the upgrade's arrival, as its `AccessRecord`'s, to the session's end. */
   readonly durationSeconds: number;
-  readonly remoteAddress?: string;
   /** Bytes read from the client after its upgrade's head (frames, unparsed). */
   readonly bytesReceived: number;
   /** Bytes written to the client after the `101`'s head that the kernel took. */
@@ -148,24 +148,40 @@ export function requestIdOf(answered: Pick<Answered, 'req' | 'requestId'>): stri
   return answered.requestId ?? requestIdFrom(answered.req.headers['x-request-id']).id;
 }
 
+/** Those fields of `answered`: its `101` line and its session's line build them here alike. */
+export function requestFieldsOf(
+  answered: Pick<Answered, 'req' | 'requestId' | 'user' | 'remoteAddress'>,
+): RequestFields {
+  const { req } = answered;
+  return {
+    requestId: requestIdOf(answered),
+    user: answered.user,
+    method: req.method ?? 'GET',
+    path: req.url ?? '',
+    remoteAddress: answered.remoteAddress,
+  };
+}
+
 /** Counts a request once it is over, and writes its access-log line when that log is on. */
 export function reportAnswered(
   observer: ForwardObserver,
   accessLog: AccessLogger | undefined,
   answered: Answered,
 ): void {
-  const { req, user, status } = answered;
-  const method = req.method ?? 'GET';
+  const { user, status } = answered;
+  const method = answered.req.method ?? 'GET';
   const durationSeconds = (performance.now() - answered.started) / 1000;
   observer.requestFinished?.(user, method, status, durationSeconds);
-  accessLog?.({
-    requestId: requestIdOf(answered),
+  if (accessLog === undefined) return;
+  const { requestId, path, remoteAddress } = requestFieldsOf(answered);
+  accessLog({
+    requestId,
     user,
     method,
-    path: req.url ?? '',
+    path,
     status,
     durationSeconds,
-    remoteAddress: answered.remoteAddress,
+    remoteAddress,
     replayed: answered.replayed,
   });
 }

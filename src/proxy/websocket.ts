@@ -42,11 +42,12 @@ import {
   CLIENT_CLOSED,
   CONNECTION_DROPPED,
   reportAnswered,
+  requestFieldsOf,
   requestIdOf,
   type AccessLogger,
   type ForwardObserver,
+  type RequestFields,
   type SessionLogger,
-  type SessionRecord,
   type UpstreamErrorReason,
 } from './observer';
 import type { Pipelines } from './pipeline';
@@ -98,10 +99,7 @@ interface UpgradeReport {
 }
 
 /** A switched upgrade, as its session's line needs it at the session's end. */
-type SessionStart = Pick<
-  SessionRecord,
-  'requestId' | 'user' | 'method' | 'path' | 'remoteAddress'
-> & {
+type SessionStart = RequestFields & {
   /** `performance.now()` when the upgrade arrived. */
   readonly started: number;
 };
@@ -131,15 +129,7 @@ type AttemptStage = 'sent' | 'answered' | 'retired';
  */
 function sessionOf(report: UpgradeReport): SessionStart {
   report.requestId = requestIdOf(report);
-  const { requestId, user, req, started, remoteAddress } = report;
-  return {
-    requestId,
-    user,
-    method: req.method ?? 'GET',
-    path: req.url ?? '',
-    remoteAddress,
-    started,
-  };
+  return { ...requestFieldsOf(report), started: report.started };
 }
 
 /** The head of an answer written by hand on a socket that asked for an upgrade. */

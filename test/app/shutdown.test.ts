@@ -356,6 +356,41 @@ describe('shutdown of the whole app', () => {
     expect(steps(r)).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
   });
 
+  it('logs an open WebSocket session once when the drain window ends, through its grace and the cut after it', async () => {
+    r = await startApp({ raw: { proxy: { accessLog: true } } });
+    const slow = slowRequest(r.port(), 60_000);
+    await until(() => r.sim.inFlightRequests() === 1);
+    // The proxy's end of the session's client connection: its close comes after the cut.
+    const accepted: net.Socket[] = [];
+    const onSocket = (message: unknown): void => {
+      accepted.push((message as { socket: net.Socket }).socket);
+    };
+    diagnostics.subscribe('net.server.socket', onSocket);
+    const client = net.connect(r.port(), '127.0.0.1');
+    try {
+      client.on('error', () => undefined);
+      let received = '';
+      client.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      client.write(UPGRADE);
+      await until(() => received.includes('\r\n\r\n'), 5000, 'the 101');
+    } finally {
+      diagnostics.unsubscribe('net.server.socket', onSocket);
+    }
+    const ours = accepted.find((socket) => socket.remotePort === client.localPort);
+    const closed = new Promise((resolve) => ours?.once('close', resolve));
+    const shutdown = coordinator(r, 0.2);
+    void shutdown.begin('SIGTERM');
+    expect(await shutdown.done).toBe(0);
+    await closed;
+    await slow;
+    const logged = r.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const ended = logged.filter((l) => l.event === 'websocket_session_ended');
+    // Seen by the cut at the window's end, the one after its grace, and its close events.
+    expect(ended).toEqual([expect.objectContaining({ end: 'shutdown' })]);
+    expect(logged.indexOf(ended[0])).toBeLessThan(logged.findIndex((l) => l.step === 'exit'));
+    expect(steps(r)).toEqual(['begin', 'close_listeners', 'drain_timeout', 'exit']);
+  });
+
   it('counts a WebSocket upgrade still unanswered when the drain window ends as cut by the proxy (444)', async () => {
     const upstream = await startRawUpstream(() => 'hang');
     try {

@@ -12,9 +12,6 @@ import { startHttpsFront } from '../support/https-front';
 import { ok, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 import { settle, until } from '../support/wait';
 
-let upstream: RawUpstream;
-afterEach(async () => upstream.close());
-
 const where = (u: RawUpstream) => u.requests.map((r) => [r.connection, r.position]);
 
 /** The GETs the transport said it sent again, and why. */
@@ -33,6 +30,9 @@ function aliceAt(u: RawUpstream, url = u.url, ca?: Buffer) {
 }
 
 describe('a mint on a kept-alive connection Vidispine closes as the mint arrives', () => {
+  let upstream: RawUpstream;
+  afterEach(async () => upstream.close());
+
   it('is sent again at once on a new connection, and the mint succeeds', async () => {
     // The first mint is answered; the second, on the same connection, meets its close.
     upstream = await startRawUpstream((request) =>
@@ -155,9 +155,11 @@ describe('a mint on a kept-alive connection Vidispine closes as the mint arrives
   });
 });
 
+// Both wait out the 4 s bound in real time, each with its own Vidispine: side by side, the
+// two take one bound instead of two.
 describe('an idle connection of the token side', () => {
-  it('is closed by the proxy after 4 s, as the forwarded requests’ are', async () => {
-    upstream = await startRawUpstream((request) => ok(`VX-token-${request.sequence}`));
+  test.concurrent('is closed by the proxy after 4 s, as the forwarded requests’ are', async () => {
+    const upstream = await startRawUpstream((request) => ok(`VX-token-${request.sequence}`));
     const transport = createTransport({ url: new URL(upstream.url) });
     try {
       await transport.get('/API/whoami', {}, AbortSignal.timeout(5000));
@@ -166,34 +168,39 @@ describe('an idle connection of the token side', () => {
       await until(() => upstream.open() === 0, 8000, 'the idle connection closed');
     } finally {
       transport.close();
+      await upstream.close();
     }
   });
 
-  it('does not bound a request under way: answers 4.5 s late arrive, on a new and a kept one', async () => {
-    // Past the idle bound, well within the mint timeout (10 s by default). Node's agent turns
-    // its `timeout` into the socket's, in use too, and destroys only a socket in its pool.
-    upstream = await startRawUpstream((request, socket) => {
-      if (request.sequence === 0) return ok('VX-token-0');
-      setTimeout(() => socket.write(ok(`VX-token-${request.sequence}`)), 4500);
-      return 'hang';
-    });
-    const transport = createTransport({ url: new URL(upstream.url) });
-    try {
-      await transport.get('/API/whoami', {}, AbortSignal.timeout(10_000));
-      await settle();
-      const [kept, fresh] = await Promise.all([
-        transport.get('/API/whoami', {}, AbortSignal.timeout(10_000)),
-        transport.get('/API/whoami', {}, AbortSignal.timeout(10_000)),
-      ]);
-      expect([kept.status, fresh.status]).toEqual([200, 200]);
-      // Each sent once: none was cut at 4 s and sent again on a new connection.
-      expect(where(upstream).sort()).toEqual([
-        [0, 0],
-        [0, 1],
-        [1, 0],
-      ]);
-    } finally {
-      transport.close();
-    }
-  });
+  test.concurrent(
+    'does not bound a request under way: answers 4.5 s late arrive, on a new and a kept one',
+    async () => {
+      // Past the idle bound, well within the mint timeout (10 s by default). Node's agent turns
+      // its `timeout` into the socket's, in use too, and destroys only a socket in its pool.
+      const upstream = await startRawUpstream((request, socket) => {
+        if (request.sequence === 0) return ok('VX-token-0');
+        setTimeout(() => socket.write(ok(`VX-token-${request.sequence}`)), 4500);
+        return 'hang';
+      });
+      const transport = createTransport({ url: new URL(upstream.url) });
+      try {
+        await transport.get('/API/whoami', {}, AbortSignal.timeout(10_000));
+        await settle();
+        const [kept, fresh] = await Promise.all([
+          transport.get('/API/whoami', {}, AbortSignal.timeout(10_000)),
+          transport.get('/API/whoami', {}, AbortSignal.timeout(10_000)),
+        ]);
+        expect([kept.status, fresh.status]).toEqual([200, 200]);
+        // Each sent once: none was cut at 4 s and sent again on a new connection.
+        expect(where(upstream).sort()).toEqual([
+          [0, 0],
+          [0, 1],
+          [1, 0],
+        ]);
+      } finally {
+        transport.close();
+        await upstream.close();
+      }
+    },
+  );
 });

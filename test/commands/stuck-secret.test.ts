@@ -57,13 +57,14 @@ function servingEnv(secretPath: string, delaySeconds: string): NodeJS.ProcessEnv
   });
 }
 
-describe.each(['SIGTERM', 'SIGINT'] as const)(
-  'a secret read stuck in its volume, then %s',
-  (signal) => {
-    it('the mint times out naming the file, readiness says why, and the process ends', async () => {
-      const secret = secretFile('alice');
-      const proxy = ChildProxy.start(['run'], servingEnv(secret.path, '0.2'));
-      children.push(proxy);
+// Each waits in real time for its 4 s token, with a process of its own: side by side, the
+// three take the time of one. Concurrent tests run no afterEach hooks: each ends its own child.
+it.concurrent.each(['SIGTERM', 'SIGINT'] as const)(
+  'a secret read stuck in its volume, then %s: the mint times out naming the file, readiness says why, and the process ends',
+  async (signal) => {
+    const secret = secretFile('alice');
+    const proxy = ChildProxy.start(['run'], servingEnv(secret.path, '0.2'));
+    try {
       const listening = await proxy.waitForEvent('listening');
       const ops = `http://127.0.0.1:${(listening.ops as { port: number }).port}`;
       await proxy.waitForEvent('token_minted');
@@ -102,42 +103,52 @@ describe.each(['SIGTERM', 'SIGINT'] as const)(
         endedBy: signal,
       });
       expect(proxy.stdout.join('\n') + proxy.stderr).not.toContain('alice-password');
-    }, 30_000);
+    } finally {
+      proxy.kill();
+    }
   },
+  30_000,
 );
 
-it('a read under way when SIGTERM came, which its volume answers after the drain, is waited for: exit 0', async () => {
-  const secret = secretFile('alice');
-  const proxy = ChildProxy.start(
-    ['run'],
-    aliceEnv(sim.url, {
-      VIDISPINE_PASSWORD: undefined,
-      VIDISPINE_PASSWORD_FILE: secret.path,
-      // Far from given up: the read is merely slow when the signal comes.
-      VIDISPINE_MINT_TIMEOUT_SECONDS: '60',
-      TOKEN_SECONDS: '4',
-      SHUTDOWN_DELAY_SECONDS: '0',
-      SHUTDOWN_DRAIN_SECONDS: '0.2',
-      ...stuckVolumeEnv(secret.path),
-    }),
-  );
-  children.push(proxy);
-  await proxy.waitForEvent('token_minted');
-  const opens = (): number => proxy.lines.filter((l) => l.event === 'test_volume_stuck').length;
-  const before = opens();
-  secret.stick();
-  // The renewal's read, blocked in its open.
-  await proxy.waitForText(() => opens() > before);
-  proxy.kill('SIGTERM');
-  // The token store stops (aborting the renewal, read and all) right after this line.
-  await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'drained');
-  // The volume answers: opening the FIFO for writing lets the read's open return.
-  closeSync(openSync(secret.path, constants.O_WRONLY | constants.O_NONBLOCK));
-  expect(await within(proxy.exited, 10_000)).toEqual({ code: 0, signal: null });
-  const exit = proxy.lines.find((l) => l.step === 'exit');
-  expect(exit).toMatchObject({ level: 'info', exitCode: 0 });
-  expect(exit).not.toHaveProperty('stuckSecretReads');
-}, 30_000);
+it.concurrent(
+  'a read under way when SIGTERM came, which its volume answers after the drain, is waited for: exit 0',
+  async () => {
+    const secret = secretFile('alice');
+    const proxy = ChildProxy.start(
+      ['run'],
+      aliceEnv(sim.url, {
+        VIDISPINE_PASSWORD: undefined,
+        VIDISPINE_PASSWORD_FILE: secret.path,
+        // Far from given up: the read is merely slow when the signal comes.
+        VIDISPINE_MINT_TIMEOUT_SECONDS: '60',
+        TOKEN_SECONDS: '4',
+        SHUTDOWN_DELAY_SECONDS: '0',
+        SHUTDOWN_DRAIN_SECONDS: '0.2',
+        ...stuckVolumeEnv(secret.path),
+      }),
+    );
+    try {
+      await proxy.waitForEvent('token_minted');
+      const opens = (): number => proxy.lines.filter((l) => l.event === 'test_volume_stuck').length;
+      const before = opens();
+      secret.stick();
+      // The renewal's read, blocked in its open.
+      await proxy.waitForText(() => opens() > before);
+      proxy.kill('SIGTERM');
+      // The token store stops (aborting the renewal, read and all) right after this line.
+      await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'drained');
+      // The volume answers: opening the FIFO for writing lets the read's open return.
+      closeSync(openSync(secret.path, constants.O_WRONLY | constants.O_NONBLOCK));
+      expect(await within(proxy.exited, 10_000)).toEqual({ code: 0, signal: null });
+      const exit = proxy.lines.find((l) => l.step === 'exit');
+      expect(exit).toMatchObject({ level: 'info', exitCode: 0 });
+      expect(exit).not.toHaveProperty('stuckSecretReads');
+    } finally {
+      proxy.kill();
+    }
+  },
+  30_000,
+);
 
 describe("Node's pool threads, which DNS lookups and file reads share", () => {
   const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];

@@ -26,7 +26,10 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const children: ChildProxy[] = [];
-afterEach(() => children.splice(0).forEach((child) => child.kill()));
+const killChildren = (): void => children.splice(0).forEach((child) => child.kill());
+afterEach(killChildren);
+// Concurrent tests run no afterEach hooks, and one that timed out never reaches its finally.
+afterAll(killChildren);
 
 /** A regular secret file now, for the start; `stick()` turns it into one whose volume hangs. */
 function secretFile(name: string): { path: string; stick: () => void } {
@@ -58,12 +61,13 @@ function servingEnv(secretPath: string, delaySeconds: string): NodeJS.ProcessEnv
 }
 
 // Each waits in real time for its 4 s token, with a process of its own: side by side, the
-// three take the time of one. Concurrent tests run no afterEach hooks: each ends its own child.
+// three take the time of one. Each ends its own child; the hooks above end one that timed out.
 it.concurrent.each(['SIGTERM', 'SIGINT'] as const)(
   'a secret read stuck in its volume, then %s: the mint times out naming the file, readiness says why, and the process ends',
   async (signal) => {
     const secret = secretFile('alice');
     const proxy = ChildProxy.start(['run'], servingEnv(secret.path, '0.2'));
+    children.push(proxy);
     try {
       const listening = await proxy.waitForEvent('listening');
       const ops = `http://127.0.0.1:${(listening.ops as { port: number }).port}`;
@@ -127,6 +131,7 @@ it.concurrent(
         ...stuckVolumeEnv(secret.path),
       }),
     );
+    children.push(proxy);
     try {
       await proxy.waitForEvent('token_minted');
       const opens = (): number => proxy.lines.filter((l) => l.event === 'test_volume_stuck').length;

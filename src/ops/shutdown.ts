@@ -41,7 +41,8 @@ export interface ShutdownSteps {
    * `grace`, the answers the cut itself writes (the 503 to an upload still coming) may first
    * be given a short grace to be read, and the promise settles after it. A second signal
    * calls it without, right before the exit and without waiting, so the cut itself must be
-   * done when it returns; the promise is only for what closes after.
+   * done when it returns, each request it cut counted and access-logged; the promise is only
+   * for what closes after.
    */
   abortInFlight(grace?: boolean): void | Promise<void>;
   /** Stop timers and close the rest (token store, ops listener). */

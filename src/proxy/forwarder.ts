@@ -53,11 +53,17 @@ class QueuedAnswers {
   }
 }
 
+/** A request in flight: its exchange, if it was admitted, and what accounts for it now. */
+interface Tracked {
+  readonly exchange: Exchange | undefined;
+  readonly account: () => void;
+}
+
 /** Serves one data listener's requests; counts what is in flight for draining. */
 export class Forwarder {
   private inFlightCount = 0;
-  /** Those of the requests in flight that were admitted: their answers may be under way. */
-  private readonly exchanges = new InFlight<Exchange>();
+  /** The requests in flight; those admitted have an exchange, whose answer may be under way. */
+  private readonly tracked = new InFlight<Tracked>();
   private readonly queued = new QueuedAnswers();
   private readonly idleWaiters = new IdleWaiters();
 
@@ -70,10 +76,19 @@ export class Forwarder {
   /** Cuts every answer under way (see `Exchange.cut`); their connections close with it. */
   cutAnswers(): Socket[] {
     const answered: Socket[] = [];
-    for (const exchange of this.exchanges.values()) {
-      if (exchange.cut()) answered.push(exchange.req.socket);
+    for (const { exchange } of this.tracked.values()) {
+      if (exchange?.cut() === true) answered.push(exchange.req.socket);
     }
     return answered;
+  }
+
+  /**
+   * Every connection was just destroyed: each request still in flight is accounted for now
+   * (counted, its access line written), as the `close` events to come would, which a second
+   * signal's exit does not wait for.
+   */
+  accountCut(): void {
+    for (const { account } of this.tracked.values()) account();
   }
 
   /** Resolves once no request is in flight. */
@@ -140,13 +155,12 @@ export class Forwarder {
     const socket = res.req.socket;
     // Read now: a socket already destroyed (a client gone, an answer cut) has none any more.
     const remoteAddress = socket.remoteAddress;
-    const inFlight = exchange && this.exchanges.add(exchange);
     let over = false;
     const finish = (connectionLost: boolean): void => {
       if (over) return;
       over = true;
+      this.tracked.delete(inFlight);
       if (exchange !== undefined) {
-        if (inFlight !== undefined) this.exchanges.delete(inFlight);
         exchange.over();
         this.f.pipelines.leave(socket, exchange);
       }
@@ -164,6 +178,9 @@ export class Forwarder {
       });
       this.finished();
     };
+    // As the `close` that ends it would: its own once it has the connection, else the
+    // connection's (below).
+    const inFlight = this.tracked.add({ exchange, account: () => finish(res.socket === null) });
     if (res.socket !== null) {
       res.once('close', () => finish(false));
       return;

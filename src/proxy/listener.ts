@@ -266,7 +266,10 @@ function createDataListener(
   let closing: Promise<void> | undefined;
   /** Cuts now what `destroy` left to a grace (see `LingeringClose.cutAfter`). */
   let graceCut: (() => void) | undefined;
-  /** Ends every connection this listener still holds, both sides. */
+  /**
+   * Ends every connection this listener still holds, both sides, and accounts for every
+   * request that was in flight on them before it returns: a second signal exits right after.
+   */
   const cutAll = (): void => {
     // First, so an answer only the close delimits gets a reset rather than an orderly close.
     forwarder.cutAnswers();
@@ -277,6 +280,8 @@ function createDataListener(
     upstream.agent.destroy();
     upstream.destroyPool();
     upstream.freshAgent.destroy();
+    forwarder.accountCut();
+    upgrades.accountCut();
   };
   const close = (): Promise<void> => {
     if (closing === undefined) {

@@ -199,6 +199,12 @@ export interface UpgradeHandler {
    * open are cut too, both connections at once, as ended by the shutdown.
    */
   readonly cut: () => Socket[];
+  /**
+   * Every connection was just destroyed: the upgrades not reported yet (one pipelined behind
+   * an answer that closed its connection, never served) are reported now, as their `close`
+   * would, which a second signal's exit does not wait for.
+   */
+  readonly accountCut: () => void;
 }
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
@@ -624,7 +630,13 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     return refused;
   };
 
-  return { handle, pending: () => awaiting.size, idle, cut };
+  const accountCut = (): void => {
+    for (const client of [...reports.keys()]) {
+      answered(client, pipelines.unansweredStatus(client as Socket));
+    }
+  };
+
+  return { handle, pending: () => awaiting.size, idle, cut, accountCut };
 }
 
 /**

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { ShutdownCoordinator } from '../../src/ops/shutdown';
 import { createSimulator } from '../../src/simulator';
 import { call } from '../support/http';
+import { parseExposition, value } from '../support/prom-parse';
 import { startApp, type RunningApp } from '../support/app';
 import { startRawUpstream } from '../support/raw-upstream';
 import { until } from '../support/wait';
@@ -408,6 +409,58 @@ describe('shutdown of the whole app', () => {
       expect(r.observer.finished.map((f) => f.status)).toEqual([444]);
       expect(r.observer.upstreamErrors).toEqual([]);
       expect(r.app.listeners[0].inFlight()).toBe(0);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('accounts for every request in flight before a second signal exits: counted, access-logged, none left in flight', async () => {
+    const upstream = await startRawUpstream(() => 'hang');
+    try {
+      r = await startApp({ forwardTo: upstream.url, raw: { proxy: { accessLog: true } } });
+      const app = r.app;
+      for (const bytes of [
+        'GET /API/item HTTP/1.1\r\nHost: x\r\n\r\n',
+        'PUT /API/item HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n',
+        UPGRADE,
+      ]) {
+        const client = net.connect(r.port(), '127.0.0.1');
+        client.on('error', () => undefined);
+        client.write(bytes);
+      }
+      await until(() => upstream.heads.length === 3);
+      const logs = r.logs;
+      const atExit: { statuses: number[]; lines: string[]; inFlight: number }[] = [];
+      const shutdown = new ShutdownCoordinator({
+        delaySeconds: 0,
+        drainSeconds: 60,
+        health: app.health,
+        logger: r.logger,
+        steps: app.shutdownSteps,
+        exit: () =>
+          atExit.push({
+            statuses: r.observer.finished.map((f) => f.status).sort(),
+            lines: logs.filter((line) => line.includes('"event":"request"')),
+            inFlight: app.listeners[0].inFlight(),
+          }),
+      });
+      void shutdown.begin('SIGTERM');
+      void shutdown.begin('SIGTERM');
+      // Before: only the upgrade's (its handler reports it at the cut); the request's and the
+      // upload's were left to close events the exit does not wait for.
+      expect(atExit).toEqual([
+        { statuses: [444, 444, 503], lines: expect.any(Array) as unknown, inFlight: 0 },
+      ]);
+      expect(atExit[0].lines).toHaveLength(3);
+      // Counted once: the close events that follow, and the first signal's sequence ending
+      // (the ops listener with it), add nothing. The upgrade and the request are both GETs.
+      expect(await shutdown.done).toBe(0);
+      const metrics = parseExposition(await app.metrics.render());
+      expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
+      const total = (method: string, code: string): number | undefined =>
+        value(metrics, 'vidispine_auth_proxy_requests_total', { user: 'alice', method, code });
+      expect([total('GET', '444'), total('PUT', '503')]).toEqual([2, 1]);
+      expect(r.observer.finished).toHaveLength(3);
     } finally {
       await upstream.close();
     }

@@ -2,16 +2,19 @@
  * Answers still under way when the proxy stops, against the real CLI: the end of the drain
  * window and a second signal cut them as a failure of Vidispine would be cut. An answer
  * only the close of its connection delimits (to an HTTP/1.0 client) is reset: an orderly
- * close would make the short body look whole.
+ * close would make the short body look whole. Each request cut has its access line.
  */
 import * as net from 'node:net';
 import { ok, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
+import { until } from '../support/wait';
 
 let upstream: RawUpstream;
 beforeAll(async () => {
-  // A download that starts and never ends; anything else (the token) is answered.
+  // A download that starts and never ends, requests never answered; anything else (the
+  // token) is answered.
   upstream = await startRawUpstream((request, socket) => {
+    if (request.target.startsWith('/API/held')) return 'hang';
     if (request.target !== '/API/download') return ok('token');
     socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n');
     return 'hang';
@@ -126,3 +129,60 @@ it('a WebSocket session open when a second signal forces the exit has its line b
     await sessions.close();
   }
 });
+/** A raw connection sending `text` and never closing; resolves how it ended. */
+function sendAndHold(port: number, text: string): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('data', () => undefined);
+  socket.write(text);
+  return new Promise<string>((resolve) => {
+    socket.on('close', () => resolve('closed'));
+    socket.on('error', () => undefined);
+  });
+}
+
+it.each([
+  ['the drain window ends', '0.2', ['SIGTERM']],
+  ['a second signal forces the exit', '60', ['SIGTERM', 'SIGTERM']],
+] as const)(
+  'every request still in flight when %s has its access line before the exit',
+  async (_, drainSeconds, signals) => {
+    const proxy = ChildProxy.start(
+      ['run'],
+      aliceEnv(upstream.url, {
+        SHUTDOWN_DELAY_SECONDS: '0',
+        SHUTDOWN_DRAIN_SECONDS: drainSeconds,
+        ACCESS_LOG: 'true',
+      }),
+    );
+    try {
+      const listening = await proxy.waitForEvent('listening');
+      const port = (listening.listeners as { port: number }[])[0].port;
+      const { started, ended } = download(port);
+      await started;
+      // Vidispine has the whole request and has not answered; an upload whose body is coming.
+      const held = sendAndHold(port, 'GET /API/held/whole HTTP/1.1\r\nHost: x\r\n\r\n');
+      const upload = sendAndHold(
+        port,
+        'PUT /API/held/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n',
+      );
+      await until(
+        () => upstream.heads.filter((h) => h.target.startsWith('/API/held')).length === 2,
+      );
+      for (const signal of signals) {
+        proxy.kill(signal);
+        await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'close_listeners');
+      }
+      await Promise.all([ended, held, upload]);
+      await proxy.exited;
+      const lines = proxy.lines
+        .filter((l) => l.event === 'request')
+        .map((l) => `${String(l.path)} ${String(l.status)}`)
+        .sort();
+      // The proxy's close of a request Vidispine had (444), the 503 of an upload never sent
+      // whole, the status of an answer already under way: as at the drain window's end.
+      expect(lines).toEqual(['/API/download 200', '/API/held/upload 503', '/API/held/whole 444']);
+    } finally {
+      proxy.kill();
+    }
+  },
+);

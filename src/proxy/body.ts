@@ -45,9 +45,12 @@ export function readWhole(req: IncomingMessage): Promise<Buffer[]> {
 /**
  * Calls `onIdle` when the client sends no body byte for `ms` while the proxy is ready to
  * read — time the body spends held back by backpressure (the proxy paused it) does not
- * count. Stops by itself at the body's end or close.
+ * count. Stops by itself at the body's end or close, or its connection's close: a request
+ * answered before its body ended (Vidispine's early 413) is no longer Node's to close with
+ * its connection, and its timer would hold it, and what it was read for, until it fired.
  */
 export function watchBodyIdle(req: IncomingMessage, ms: number, onIdle: () => void): void {
+  const socket = req.socket;
   const timer = setTimeout(() => {
     if (req.readableFlowing === false) timer.refresh();
     else onIdle();
@@ -58,8 +61,13 @@ export function watchBodyIdle(req: IncomingMessage, ms: number, onIdle: () => vo
   const stop = (): void => {
     clearTimeout(timer);
     req.off('data', refresh);
+    req.off('end', stop);
+    req.off('close', stop);
+    // One connection carries request after request: each leaves no listener behind.
+    socket.off('close', stop);
   };
   req.on('data', refresh);
   req.once('end', stop);
   req.once('close', stop);
+  socket.once('close', stop);
 }

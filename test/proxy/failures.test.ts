@@ -724,6 +724,39 @@ describe('final answers while the body streams', () => {
     }
   });
 
+  it.each([
+    ['closes its connection', false],
+    ['keeps its connection open', true],
+  ])(
+    "lets go of the body's idle timer once the client of an upload Vidispine answered early (and %s) leaves",
+    async (_, keepsOpen) => {
+      const refusing = await refusingMidBody(keepsOpen);
+      const h = await startHarness({ forwardTo: refusing.url });
+      const timers = (): number =>
+        process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+      try {
+        const before = timers();
+        const upload = 'PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n';
+        // The answer read, the client leaves with most of its body unsent.
+        const result = await rawRequest(
+          h.port,
+          Buffer.concat([Buffer.from(upload), Buffer.alloc(2 * 1024 * 1024, 1)]),
+        );
+        expect(result.responses.map((r) => r.status)).toEqual([413]);
+        await until(() => h.listeners[0].inFlight() === 0);
+        // Before, where Vidispine kept its connection open (and the proxy its client's): the
+        // body's idle timer (clientBodyTimeoutSeconds, 60 s) stayed, and the request and its
+        // exchange with it, until it fired.
+        await until(() => timers() <= before, 2000, "the body's idle timer to go");
+        // Nor is the connection to a Vidispine still reading the body kept.
+        if (keepsOpen) await until(() => refusing.bodies.length === 1);
+      } finally {
+        await h.close();
+        await refusing.close();
+      }
+    },
+  );
+
   it('closes the connection once the client stops sending the rest', async () => {
     const refusing = await refusingMidBody();
     const h = await startHarness({

@@ -66,6 +66,22 @@ function reportOnStderr(text: string): void {
 }
 
 /**
+ * Whether a write stdout cannot take now (EAGAIN: its reader is behind) is retried until it
+ * can: pino retries every 100 ms, for as long as it takes.
+ */
+let waitForStdout = true;
+
+/**
+ * The process exits at once (an operator's second signal): from now on a line stdout cannot
+ * take now is dropped, as a line that fails is, rather than waited for. The cut's access
+ * lines are written right before that exit, one per request in flight: waited for, a reader
+ * that stopped would hold the exit forever, where the one line that asks for it fit.
+ */
+export function stopWaitingForStdout(): void {
+  waitForStdout = false;
+}
+
+/**
  * stdout, written synchronously (so a last line before exit is never lost). A line that
  * cannot be written — a full disk (ENOSPC), a terminal gone (EIO) — must not take the
  * serving process down with it, as an unhandled stream error would: the line stays in a
@@ -74,13 +90,20 @@ function reportOnStderr(text: string): void {
  * away (EPIPE) is pino's own: it stops writing, without a word.
  */
 function stdoutDestination(): DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: true, maxLength: LOG_BACKLOG_BYTES });
+  const stream = pino.destination({
+    dest: 1,
+    sync: true,
+    maxLength: LOG_BACKLOG_BYTES,
+    retryEAGAIN: () => waitForStdout,
+  });
   let failing = false;
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE' || failing) return;
     failing = true;
+    // Not waiting for stdout any more means the process is on its way out.
+    const after = waitForStdout ? 'still serving' : 'exiting';
     reportOnStderr(
-      `vidispine-auth-proxy: cannot write the log to stdout (${err.message}): its lines are dropped until it can; still serving\n`,
+      `vidispine-auth-proxy: cannot write the log to stdout (${err.message}): its lines are dropped until it can; ${after}\n`,
     );
   });
   stream.on('write', () => {

@@ -13,7 +13,7 @@
 import { ListenError } from '../config/listen';
 import { stuckSecretReads, stuckSecretReadsBack } from '../config/secrets';
 import { messageOf } from '../error-message';
-import type { Logger } from './logger';
+import { type Logger, stopWaitingForStdout } from './logger';
 import { installProcessErrorHandlers } from './process-errors';
 import {
   endBySignal,
@@ -181,6 +181,8 @@ export class ShutdownCoordinator {
     const { logger } = this.options;
     if (this.started) {
       const code = 128 + (SIGNAL_NUMBERS[signal] ?? 0);
+      // Exiting now means now: not once a stalled log reader takes the lines written on the way.
+      stopWaitingForStdout();
       logger.warn(
         { event: 'shutdown', step: 'forced', signal, exitCode: code },
         `second ${signal}: exiting now without draining`,

@@ -4,9 +4,22 @@
  * only the close of its connection delimits (to an HTTP/1.0 client) is reset: an orderly
  * close would make the short body look whole. Each request cut has its access line.
  */
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  constants as fsConstants,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ok, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
+import { CLI } from '../support/cli';
 import { until } from '../support/wait';
 
 let upstream: RawUpstream;
@@ -183,6 +196,96 @@ it.each([
       expect(lines).toEqual(['/API/download 200', '/API/held/upload 503', '/API/held/whole 444']);
     } finally {
       proxy.kill();
+    }
+  },
+);
+
+it.each([
+  ['room for a few lines', 4096],
+  ['no room at all', 0],
+])(
+  'exits at a second signal without waiting for a stdout that takes nothing more (%s), the lines it cannot take dropped',
+  async (_, room) => {
+    // stdout is a FIFO this test reads and fills itself: once the first signal's lines are
+    // read, it is filled but for `room` bytes, and nothing more is read.
+    const dir = mkdtempSync(join(tmpdir(), 'vap-stdout-'));
+    const fifo = join(dir, 'stdout');
+    execFileSync('mkfifo', [fifo]);
+    const ours = openSync(fifo, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
+    const childEnd = openSync(fifo, 'w');
+    let text = '';
+    const readAll = (): void => {
+      const chunk = Buffer.alloc(65536);
+      for (;;) {
+        try {
+          const n = readSync(ours, chunk);
+          if (n === 0) return;
+          text += chunk.subarray(0, n).toString('latin1');
+        } catch {
+          return;
+        }
+      }
+    };
+    const child = spawn(process.execPath, [CLI, 'run'], {
+      env: {
+        ...aliceEnv(upstream.url, {
+          SHUTDOWN_DELAY_SECONDS: '0',
+          SHUTDOWN_DRAIN_SECONDS: '60',
+          ACCESS_LOG: 'true',
+        }),
+        PATH: process.env.PATH,
+      },
+      stdio: ['ignore', childEnd, 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    closeSync(childEnd);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const held: net.Socket[] = [];
+    try {
+      await until(() => (readAll(), text.includes('"event":"listening"')));
+      const listening = JSON.parse(
+        text.split('\n').find((l) => l.includes('"event":"listening"')) ?? '{}',
+      ) as { listeners: { port: number }[] };
+      const port = listening.listeners[0].port;
+      for (let i = 0; i < 100; i += 1) {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.write(`GET /API/held/stdout-${room}/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        held.push(socket);
+      }
+      await until(
+        () =>
+          upstream.heads.filter((h) => h.target.startsWith(`/API/held/stdout-${room}/`)).length ===
+          100,
+      );
+      child.kill('SIGTERM');
+      await until(() => (readAll(), text.includes('"step":"close_listeners"')));
+      // Full, then `room` freed: some 4 KiB is the second signal's own line, not a hundred more.
+      const filler = Buffer.alloc(4096, 0x20);
+      for (;;) {
+        try {
+          writeSync(ours, filler);
+        } catch {
+          break;
+        }
+      }
+      if (room > 0) readSync(ours, Buffer.alloc(room));
+      child.kill('SIGTERM');
+      // Before: the exit waited for stdout to take the hundred access lines of the cut (and,
+      // with no room at all, its own line), the log retrying every 100 ms, for good.
+      await until(() => child.exitCode !== null, 10_000, 'the exit');
+      expect(await exited).toBe(143);
+      // Said once, where a line that fails is told.
+      expect(stderr).toBe(
+        'vidispine-auth-proxy: cannot write the log to stdout (EAGAIN: resource temporarily ' +
+          'unavailable, write): its lines are dropped until it can; exiting\n',
+      );
+    } finally {
+      for (const socket of held) socket.destroy();
+      child.kill('SIGKILL');
+      closeSync(ours);
+      rmSync(dir, { recursive: true, force: true });
     }
   },
 );

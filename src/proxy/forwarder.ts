@@ -178,17 +178,23 @@ export class Forwarder {
       });
       this.finished();
     };
-    // As the `close` that ends it would: its own once it has the connection, else the
-    // connection's (below).
-    const inFlight = this.tracked.add({ exchange, account: () => finish(res.socket === null) });
-    if (res.socket !== null) {
+    // Whether the connection's `close` ends it (below), not its own: until its turn comes.
+    // Not `res.socket`, which Node also clears from an answer that finished, before its
+    // `close`: that one was answered.
+    let queued = res.socket === null;
+    // As the `close` that ends it would.
+    const inFlight = this.tracked.add({ exchange, account: () => finish(queued) });
+    if (!queued) {
       res.once('close', () => finish(false));
       return;
     }
     const forget = this.queued.add(socket, () => finish(true));
     // Once its turn comes its head goes out, and its own 'close' says what the client got,
     // as for an answer at the head of the connection.
-    res.once('socket', forget);
+    res.once('socket', () => {
+      queued = false;
+      forget();
+    });
     res.once('close', () => {
       forget();
       finish(false);

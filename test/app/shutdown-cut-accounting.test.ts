@@ -3,6 +3,8 @@
  * — one access line, one count, one duration, in flight back to 0 — whether a second signal
  * cuts it (and the exit follows in the same turn) or the drain window's end does.
  */
+import * as diagnostics from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
 import { ShutdownCoordinator } from '../../src/ops/shutdown';
 import { parseExposition, samples, value } from '../support/prom-parse';
@@ -202,4 +204,24 @@ it('a second signal accounts for a request waiting for its token, and one waitin
   expect(atExit).toEqual([expected]);
   expect(await shutdown.done).toBe(0);
   await expectEachOnce(app, expected);
+});
+
+it("a cut in the instant after an answer finished, before its close, logs the answer's status", async () => {
+  r = await startApp({ forwardTo: upstream.url, raw: { proxy: { accessLog: true } } });
+  const app = r;
+  const onFinish = (message: unknown): void => {
+    if ((message as { request: IncomingMessage }).request.url !== '/API/done') return;
+    // Node has detached the finished answer from its connection; its `close` is next.
+    process.nextTick(() => void app.app.listeners[0].destroy());
+  };
+  diagnostics.subscribe('http.server.response.finish', onFinish);
+  try {
+    open(app.port(), 'GET /API/done HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => requestLines(app.logs).length === 1);
+  } finally {
+    diagnostics.unsubscribe('http.server.response.finish', onFinish);
+  }
+  // Before: 499, as if its client had gone before the answer it got whole.
+  expect(requestLines(app.logs)).toEqual(['GET /API/done 200']);
+  await expectEachOnce(app, ['GET /API/done 200']);
 });

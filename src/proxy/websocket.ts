@@ -239,6 +239,14 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   }
 
   /**
+   * Its connection closed, or was just cut, before it was answered: the status says who
+   * closed it. The cut (`accountCut`) reports as the `close` to come would, from here.
+   */
+  function closedUnanswered(client: Duplex): void {
+    answered(client, pipelines.unansweredStatus(client as Socket));
+  }
+
+  /**
    * Its client closed in the turn Vidispine's answer came in (its FIN read first, see
    * `watchGone`): the answer has nobody to go to, and is counted as the client's close.
    */
@@ -573,7 +581,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       replayed: false,
     });
     observer.requestStarted?.();
-    client.once('close', () => answered(client, pipelines.unansweredStatus(client as Socket)));
+    client.once('close', () => closedUnanswered(client));
     // Node hands the socket over at once; answers still owed on it go first.
     pipelines.enter(client as Socket, {
       safe: false,
@@ -631,9 +639,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   };
 
   const accountCut = (): void => {
-    for (const client of [...reports.keys()]) {
-      answered(client, pipelines.unansweredStatus(client as Socket));
-    }
+    for (const client of [...reports.keys()]) closedUnanswered(client);
   };
 
   return { handle, pending: () => awaiting.size, idle, cut, accountCut };

@@ -225,3 +225,25 @@ it("a cut in the instant after an answer finished, before its close, logs the an
   expect(requestLines(app.logs)).toEqual(['GET /API/done 200']);
   await expectEachOnce(app, ['GET /API/done 200']);
 });
+
+it("a second signal during the grace after the drain window's end accounts for each request once", async () => {
+  r = await startApp({ forwardTo: upstream.url, raw: { proxy: { accessLog: true } } });
+  const app = r;
+  const expected = await everyKindInFlight(app);
+  const atExit: string[][] = [];
+  const shutdown = new ShutdownCoordinator({
+    delaySeconds: 0,
+    drainSeconds: 0.2,
+    health: app.app.health,
+    logger: app.logger,
+    steps: app.app.shutdownSteps,
+    exit: () => atExit.push(requestLines(app.logs)),
+  });
+  void shutdown.begin('SIGTERM');
+  // The upload's 503 is out, its connection in its grace (its client reads nothing).
+  await until(() => app.logs.some((l) => l.includes('"step":"drain_timeout"')));
+  void shutdown.begin('SIGTERM');
+  expect(atExit).toEqual([expected]);
+  expect(await shutdown.done).toBe(0);
+  await expectEachOnce(app, expected);
+});

@@ -136,22 +136,48 @@ async function expectEachOnce(app: RunningApp, expected: readonly string[]): Pro
   ).toBe(expected.length);
 }
 
-it('a second signal accounts for each request in flight once, before the exit and after', async () => {
+/** The app, its access log on, forwarding to the raw upstream. */
+async function startLogging(): Promise<RunningApp> {
   r = await startApp({ forwardTo: upstream.url, raw: { proxy: { accessLog: true } } });
-  const app = r;
-  const expected = await everyKindInFlight(app);
+  return r;
+}
+
+/**
+ * A shutdown of `app`, at once and with `drainSeconds` of drain; `atExit` has the access lines
+ * written by the time of each exit.
+ */
+function shutdownOf(
+  app: RunningApp,
+  drainSeconds: number,
+): { shutdown: ShutdownCoordinator; atExit: string[][] } {
   const atExit: string[][] = [];
   const shutdown = new ShutdownCoordinator({
     delaySeconds: 0,
-    drainSeconds: 60,
+    drainSeconds,
     health: app.app.health,
     logger: app.logger,
     steps: app.app.shutdownSteps,
     exit: () => atExit.push(requestLines(app.logs)),
   });
+  return { shutdown, atExit };
+}
+
+/** A SIGTERM, then a second once the shutdown has logged `step`. */
+async function secondSignalAt(
+  app: RunningApp,
+  shutdown: ShutdownCoordinator,
+  step: 'close_listeners' | 'drain_timeout',
+): Promise<void> {
   void shutdown.begin('SIGTERM');
-  await until(() => app.logs.some((l) => l.includes('"step":"close_listeners"')));
+  await until(() => app.logs.some((l) => l.includes(`"step":"${step}"`)));
   void shutdown.begin('SIGTERM');
+}
+
+it('a second signal accounts for each request in flight once, before the exit and after', async () => {
+  const app = await startLogging();
+  const expected = await everyKindInFlight(app);
+  const { shutdown, atExit } = shutdownOf(app, 60);
+  await secondSignalAt(app, shutdown, 'close_listeners');
   expect(atExit).toEqual([expected]);
   expect(app.app.listeners[0].inFlight()).toBe(0);
   expect(await shutdown.done).toBe(0);
@@ -159,17 +185,9 @@ it('a second signal accounts for each request in flight once, before the exit an
 });
 
 it("the drain window's end accounts for each request in flight once", async () => {
-  r = await startApp({ forwardTo: upstream.url, raw: { proxy: { accessLog: true } } });
-  const app = r;
+  const app = await startLogging();
   const expected = await everyKindInFlight(app);
-  const shutdown = new ShutdownCoordinator({
-    delaySeconds: 0,
-    drainSeconds: 0.2,
-    health: app.app.health,
-    logger: app.logger,
-    steps: app.app.shutdownSteps,
-    exit: () => undefined,
-  });
+  const { shutdown } = shutdownOf(app, 0.2);
   void shutdown.begin('SIGTERM');
   expect(await shutdown.done).toBe(0);
   await until(() => app.app.listeners[0].inFlight() === 0);
@@ -177,8 +195,7 @@ it("the drain window's end accounts for each request in flight once", async () =
 });
 
 it('a second signal accounts for a request waiting for its token, and one waiting for the new token after a 401, as their 503', async () => {
-  r = await startApp({ forwardTo: upstream.url, raw: { proxy: { accessLog: true } } });
-  const app = r;
+  const app = await startLogging();
   app.sim.revokeAllTokens();
   app.sim.failTokenEndpoints({ kind: 'delay', ms: 60_000 });
   const mints = (): number =>
@@ -188,18 +205,8 @@ it('a second signal accounts for a request waiting for its token, and one waitin
   await until(() => mints() > before);
   open(app.port(), 'GET /API/held/token HTTP/1.1\r\nHost: x\r\n\r\n');
   await until(() => app.app.listeners[0].inFlight() === 2);
-  const atExit: string[][] = [];
-  const shutdown = new ShutdownCoordinator({
-    delaySeconds: 0,
-    drainSeconds: 60,
-    health: app.app.health,
-    logger: app.logger,
-    steps: app.app.shutdownSteps,
-    exit: () => atExit.push(requestLines(app.logs)),
-  });
-  void shutdown.begin('SIGTERM');
-  await until(() => app.logs.some((l) => l.includes('"step":"close_listeners"')));
-  void shutdown.begin('SIGTERM');
+  const { shutdown, atExit } = shutdownOf(app, 60);
+  await secondSignalAt(app, shutdown, 'close_listeners');
   const expected = ['GET /API/held/token 503', 'GET /API/replay 503'];
   expect(atExit).toEqual([expected]);
   expect(await shutdown.done).toBe(0);
@@ -207,8 +214,7 @@ it('a second signal accounts for a request waiting for its token, and one waitin
 });
 
 it("a cut in the instant after an answer finished, before its close, logs the answer's status", async () => {
-  r = await startApp({ forwardTo: upstream.url, raw: { proxy: { accessLog: true } } });
-  const app = r;
+  const app = await startLogging();
   const onFinish = (message: unknown): void => {
     if ((message as { request: IncomingMessage }).request.url !== '/API/done') return;
     // Node has detached the finished answer from its connection; its `close` is next.
@@ -227,22 +233,11 @@ it("a cut in the instant after an answer finished, before its close, logs the an
 });
 
 it("a second signal during the grace after the drain window's end accounts for each request once", async () => {
-  r = await startApp({ forwardTo: upstream.url, raw: { proxy: { accessLog: true } } });
-  const app = r;
+  const app = await startLogging();
   const expected = await everyKindInFlight(app);
-  const atExit: string[][] = [];
-  const shutdown = new ShutdownCoordinator({
-    delaySeconds: 0,
-    drainSeconds: 0.2,
-    health: app.app.health,
-    logger: app.logger,
-    steps: app.app.shutdownSteps,
-    exit: () => atExit.push(requestLines(app.logs)),
-  });
-  void shutdown.begin('SIGTERM');
+  const { shutdown, atExit } = shutdownOf(app, 0.2);
   // The upload's 503 is out, its connection in its grace (its client reads nothing).
-  await until(() => app.logs.some((l) => l.includes('"step":"drain_timeout"')));
-  void shutdown.begin('SIGTERM');
+  await secondSignalAt(app, shutdown, 'drain_timeout');
   expect(atExit).toEqual([expected]);
   expect(await shutdown.done).toBe(0);
   await expectEachOnce(app, expected);

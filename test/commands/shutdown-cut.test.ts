@@ -53,28 +53,51 @@ function download(port: number): { started: Promise<void>; ended: Promise<string
   return { started, ended };
 }
 
-it.each([
+/** The two cuts: the drain window's end (its seconds), and a second signal within it. */
+const CUTS = [
   ['the drain window ends', '0.2', ['SIGTERM']],
   ['a second signal forces the exit', '60', ['SIGTERM', 'SIGTERM']],
-] as const)(
+] as const;
+
+/** The CLI for alice of `vidispine`, stopping at once with `drainSeconds` of drain. */
+function startCli(
+  vidispine: string,
+  drainSeconds: string,
+  extra: NodeJS.ProcessEnv = {},
+): ChildProxy {
+  return ChildProxy.start(
+    ['run'],
+    aliceEnv(vidispine, {
+      SHUTDOWN_DELAY_SECONDS: '0',
+      SHUTDOWN_DRAIN_SECONDS: drainSeconds,
+      ...extra,
+    }),
+  );
+}
+
+/** The port of the proxy's listener, once it listens. */
+async function proxyPort(proxy: ChildProxy): Promise<number> {
+  const listening = await proxy.waitForEvent('listening');
+  return (listening.listeners as { port: number }[])[0].port;
+}
+
+/** Sends each signal in turn, waiting after each until the listeners are closed. */
+async function signalInTurn(proxy: ChildProxy, signals: readonly NodeJS.Signals[]): Promise<void> {
+  for (const signal of signals) {
+    proxy.kill(signal);
+    await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'close_listeners');
+  }
+}
+
+it.each(CUTS)(
   'an HTTP/1.0 download still running when %s is reset, never ended in order',
   async (_, drainSeconds, signals) => {
-    const proxy = ChildProxy.start(
-      ['run'],
-      aliceEnv(upstream.url, {
-        SHUTDOWN_DELAY_SECONDS: '0',
-        SHUTDOWN_DRAIN_SECONDS: drainSeconds,
-      }),
-    );
+    const proxy = startCli(upstream.url, drainSeconds);
     try {
-      const listening = await proxy.waitForEvent('listening');
-      const port = (listening.listeners as { port: number }[])[0].port;
+      const port = await proxyPort(proxy);
       const { started, ended } = download(port);
       await started;
-      for (const signal of signals) {
-        proxy.kill(signal);
-        await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'close_listeners');
-      }
+      await signalInTurn(proxy, signals);
       expect(await ended).toBe('ECONNRESET');
       await proxy.exited;
     } finally {
@@ -93,17 +116,9 @@ it('a WebSocket session open when a second signal forces the exit has its line b
       );
     return ok('token');
   });
-  const proxy = ChildProxy.start(
-    ['run'],
-    aliceEnv(sessions.url, {
-      ACCESS_LOG: 'true',
-      SHUTDOWN_DELAY_SECONDS: '0',
-      SHUTDOWN_DRAIN_SECONDS: '60',
-    }),
-  );
+  const proxy = startCli(sessions.url, '60', { ACCESS_LOG: 'true' });
   try {
-    const listening = await proxy.waitForEvent('listening');
-    const port = (listening.listeners as { port: number }[])[0].port;
+    const port = await proxyPort(proxy);
     // A request that is never answered holds the drain open; the bytes behind the 101 stand
     // for the session's frames.
     const held = net.connect(port, '127.0.0.1');
@@ -123,10 +138,7 @@ it('a WebSocket session open when a second signal forces the exit has its line b
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     );
     await echoed;
-    for (const signal of ['SIGTERM', 'SIGTERM'] as const) {
-      proxy.kill(signal);
-      await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'close_listeners');
-    }
+    await signalInTurn(proxy, ['SIGTERM', 'SIGTERM']);
     await proxy.exited;
     // Written by the cut, which the exit follows at once: no close event of the session's
     // connections runs in this process any more.
@@ -142,6 +154,7 @@ it('a WebSocket session open when a second signal forces the exit has its line b
     await sessions.close();
   }
 });
+
 /** A raw connection sending `text` and never closing; resolves how it ended. */
 function sendAndHold(port: number, text: string): Promise<string> {
   const socket = net.connect(port, '127.0.0.1');
@@ -153,23 +166,12 @@ function sendAndHold(port: number, text: string): Promise<string> {
   });
 }
 
-it.each([
-  ['the drain window ends', '0.2', ['SIGTERM']],
-  ['a second signal forces the exit', '60', ['SIGTERM', 'SIGTERM']],
-] as const)(
+it.each(CUTS)(
   'every request still in flight when %s has its access line before the exit',
   async (_, drainSeconds, signals) => {
-    const proxy = ChildProxy.start(
-      ['run'],
-      aliceEnv(upstream.url, {
-        SHUTDOWN_DELAY_SECONDS: '0',
-        SHUTDOWN_DRAIN_SECONDS: drainSeconds,
-        ACCESS_LOG: 'true',
-      }),
-    );
+    const proxy = startCli(upstream.url, drainSeconds, { ACCESS_LOG: 'true' });
     try {
-      const listening = await proxy.waitForEvent('listening');
-      const port = (listening.listeners as { port: number }[])[0].port;
+      const port = await proxyPort(proxy);
       const { started, ended } = download(port);
       await started;
       // Vidispine has the whole request and has not answered; an upload whose body is coming.
@@ -181,10 +183,7 @@ it.each([
       await until(
         () => upstream.heads.filter((h) => h.target.startsWith('/API/held')).length === 2,
       );
-      for (const signal of signals) {
-        proxy.kill(signal);
-        await proxy.waitFor((l) => l.event === 'shutdown' && l.step === 'close_listeners');
-      }
+      await signalInTurn(proxy, signals);
       await Promise.all([ended, held, upload]);
       await proxy.exited;
       const lines = proxy.lines

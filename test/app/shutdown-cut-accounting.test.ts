@@ -6,7 +6,7 @@
 import * as diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
-import { ShutdownCoordinator } from '../../src/ops/shutdown';
+import { ShutdownCoordinator, type ShutdownSteps } from '../../src/ops/shutdown';
 import { parseExposition, samples, value } from '../support/prom-parse';
 import { startApp, type RunningApp } from '../support/app';
 import { startRawUpstream, type RawUpstream } from '../support/raw-upstream';
@@ -149,6 +149,7 @@ async function startLogging(): Promise<RunningApp> {
 function shutdownOf(
   app: RunningApp,
   drainSeconds: number,
+  steps: ShutdownSteps = app.app.shutdownSteps,
 ): { shutdown: ShutdownCoordinator; atExit: string[][] } {
   const atExit: string[][] = [];
   const shutdown = new ShutdownCoordinator({
@@ -156,20 +157,16 @@ function shutdownOf(
     drainSeconds,
     health: app.app.health,
     logger: app.logger,
-    steps: app.app.shutdownSteps,
+    steps,
     exit: () => atExit.push(requestLines(app.logs)),
   });
   return { shutdown, atExit };
 }
 
-/** A SIGTERM, then a second once the shutdown has logged `step`. */
-async function secondSignalAt(
-  app: RunningApp,
-  shutdown: ShutdownCoordinator,
-  step: 'close_listeners' | 'drain_timeout',
-): Promise<void> {
+/** A SIGTERM, then a second once the listeners are closing (the drain is under way). */
+async function secondSignalInDrain(app: RunningApp, shutdown: ShutdownCoordinator): Promise<void> {
   void shutdown.begin('SIGTERM');
-  await until(() => app.logs.some((l) => l.includes(`"step":"${step}"`)));
+  await until(() => app.logs.some((l) => l.includes('"step":"close_listeners"')));
   void shutdown.begin('SIGTERM');
 }
 
@@ -177,7 +174,7 @@ it('a second signal accounts for each request in flight once, before the exit an
   const app = await startLogging();
   const expected = await everyKindInFlight(app);
   const { shutdown, atExit } = shutdownOf(app, 60);
-  await secondSignalAt(app, shutdown, 'close_listeners');
+  await secondSignalInDrain(app, shutdown);
   expect(atExit).toEqual([expected]);
   expect(app.app.listeners[0].inFlight()).toBe(0);
   expect(await shutdown.done).toBe(0);
@@ -206,7 +203,7 @@ it('a second signal accounts for a request waiting for its token, and one waitin
   open(app.port(), 'GET /API/held/token HTTP/1.1\r\nHost: x\r\n\r\n');
   await until(() => app.app.listeners[0].inFlight() === 2);
   const { shutdown, atExit } = shutdownOf(app, 60);
-  await secondSignalAt(app, shutdown, 'close_listeners');
+  await secondSignalInDrain(app, shutdown);
   const expected = ['GET /API/held/token 503', 'GET /API/replay 503'];
   expect(atExit).toEqual([expected]);
   expect(await shutdown.done).toBe(0);
@@ -235,9 +232,25 @@ it("a cut in the instant after an answer finished, before its close, logs the an
 it("a second signal during the grace after the drain window's end accounts for each request once", async () => {
   const app = await startLogging();
   const expected = await everyKindInFlight(app);
-  const { shutdown, atExit } = shutdownOf(app, 0.2);
-  // The upload's 503 is out, its connection in its grace (its client reads nothing).
-  await secondSignalAt(app, shutdown, 'drain_timeout');
+  const steps = app.app.shutdownSteps;
+  let secondSignal!: () => void;
+  const secondSent = new Promise<void>((resolve) => (secondSignal = resolve));
+  const { shutdown, atExit } = shutdownOf(app, 0.2, {
+    ...steps,
+    // The second signal comes the moment the cut returns: the upload's 503 is out and its
+    // connection in its grace (its client reads nothing), however late a poll of the logs
+    // would have seen the drain window's end on a loaded machine.
+    abortInFlight: (grace) => {
+      const cut = steps.abortInFlight(grace);
+      if (grace === true) {
+        void shutdown.begin('SIGTERM');
+        secondSignal();
+      }
+      return cut;
+    },
+  });
+  void shutdown.begin('SIGTERM');
+  await secondSent;
   expect(atExit).toEqual([expected]);
   expect(await shutdown.done).toBe(0);
   await expectEachOnce(app, expected);

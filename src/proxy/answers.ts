@@ -14,6 +14,11 @@ export function ignoreError(): void {
   // intentionally empty
 }
 
+/** The answer Node is writing on `socket` now, if any (`ServerResponse.assignSocket` sets it). */
+export function attachedAnswer(socket: Duplex): ServerResponse | null {
+  return (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+}
+
 /**
  * Ends an answer whose body cannot be finished (Vidispine stopped short). A chunked or
  * length-delimited answer shows the cut by its framing; a close-delimited one (to an

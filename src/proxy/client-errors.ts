@@ -19,6 +19,7 @@
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { attachedAnswer } from './answers';
 
 interface Answer {
   readonly status: number;
@@ -71,8 +72,7 @@ const isRefusal = (code: string | undefined): code is string =>
  * own handler asks the same of the connection's `_httpMessage`.
  */
 function answerUnderWay(socket: Duplex): boolean {
-  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  return inFlight?.headersSent === true;
+  return attachedAnswer(socket)?.headersSent === true;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ignoreError } from './answers';
+import { attachedAnswer, ignoreError } from './answers';
 import { LINGER, lingerOn } from './lingering';
 
 export class HandedOver {
@@ -13,6 +13,7 @@ export class HandedOver {
 
   add(socket: Duplex): void {
     socket.on('error', ignoreError);
+    relayDrains(socket);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
   }
@@ -28,6 +29,22 @@ export class HandedOver {
       this.sockets.delete(socket);
     }
   }
+}
+
+/**
+ * Node stops passing the connection's drains on to the answer it is writing once it hands the
+ * connection over (its parser's upgrade path removes the 'drain' listener, in Node 20 and 24
+ * alike), yet the answers to requests pipelined before the upgrade or CONNECT are still
+ * written on it, in turn. One its client had not taken whole by then waited for a 'drain'
+ * that never came: it never finished, stayed in flight with no access line, and the upgrade
+ * queued behind it never went to Vidispine. Passed on here as Node's own `socketOnDrain`
+ * does; once the last answer is out none is attached and a tunnel's drains pass by.
+ */
+function relayDrains(socket: Duplex): void {
+  socket.on('drain', () => {
+    const answer = attachedAnswer(socket);
+    if (answer?.writableNeedDrain === true) answer.emit('drain');
+  });
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as diagnostics from 'node:diagnostics_channel';
 import * as http from 'node:http';
+import { once } from 'node:events';
 import * as net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket from 'ws';
@@ -645,6 +646,113 @@ describe('a client that closes its side before its upgrade is answered', () => {
       );
       // Before: counted as the answer passed on to a connection already closed.
       expect(r.observer.finished.slice(count).map((f) => f.status)).toEqual([499]);
+    },
+    HANG_GUARD_MS,
+  );
+});
+
+describe('a request pipelined behind a large answer its client is not reading yet', () => {
+  // Node stops passing its connection's drains on to the answer under way once it hands the
+  // connection over for an upgrade or a CONNECT behind it.
+  const MiB = 1024 * 1024;
+  const SIZE = 32 * MiB;
+  let p: Harness;
+  beforeAll(async () => {
+    p = await startHarness();
+  });
+  afterAll(() => p.close());
+
+  it.each([
+    {
+      what: 'a WebSocket upgrade',
+      request:
+        'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      counted: 2,
+      answer: /^HTTP\/1\.1 101 Switching Protocols\r\n[^]*\r\n\r\n$/,
+      statuses: [200, 101],
+      upgraded: 1,
+    },
+    {
+      what: 'a CONNECT',
+      request: 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n',
+      counted: 1,
+      answer: /^HTTP\/1\.1 405 Method Not Allowed\r\n[^]*\r\n\r\n$/,
+      statuses: [200],
+      upgraded: 0,
+    },
+    {
+      what: 'a plain GET',
+      request: 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n',
+      counted: 2,
+      answer: /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nalice$/,
+      statuses: [200, 200],
+      upgraded: 0,
+    },
+  ])(
+    'the answer goes out whole and is accounted for, then $what is answered, leaving nothing in flight',
+    async ({ request, counted, answer, statuses, upgraded }) => {
+      // The proxy's end of each connection it accepts, and its first drain: a write of the
+      // answer held back, then taken.
+      const accepted: { socket: Socket; drained: Promise<unknown> }[] = [];
+      const onSocket = (message: unknown): void => {
+        const { socket } = message as { socket: Socket };
+        accepted.push({ socket, drained: once(socket, 'drain') });
+      };
+      diagnostics.subscribe('net.server.socket', onSocket);
+      const upgrades = p.sim.calls({ endpoint: 'ws' });
+      const started = p.observer.started;
+      const finished = p.observer.finished.length;
+      const client = net.connect(p.port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      let received = 0;
+      client.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+      });
+      // What came before the proxy closed the connection, if it did.
+      const closed = new Promise<string>((resolve) =>
+        client.once('close', () => resolve(`closed after ${received} bytes`)),
+      );
+      client.pause();
+      client.on('error', () => undefined);
+      try {
+        await new Promise((resolve) => client.once('connect', resolve));
+        // One write: read and parsed at once, the second handed over (or queued) before any
+        // of the answer goes out.
+        client.write(
+          `GET /API/storage/file/VX-1/data?size=${SIZE} HTTP/1.1\r\nHost: x\r\n\r\n${request}`,
+        );
+        await until(() => p.observer.started === started + counted, 5000, 'the requests read');
+        const ours = accepted.find((a) => a.socket.remotePort === client.localPort);
+        if (ours === undefined) throw new Error('the connection was not seen accepted');
+        await ours.drained;
+        const second = new Promise<string>((resolve) => {
+          client.on('data', () => {
+            if (received <= SIZE) return;
+            const all = Buffer.concat(chunks).toString('latin1');
+            if (answer.test(all.slice(all.indexOf('\r\n\r\n') + 4 + SIZE))) resolve('answered');
+          });
+        });
+        client.resume();
+        // Before, behind an upgrade or a CONNECT: the client got 64 KiB of the 32 MiB answer,
+        // which stayed in flight without an access line, the upgrade never reached
+        // Vidispine, and a minute later the send timeout cut the connection.
+        expect(await Promise.race([second, closed])).toBe('answered');
+        const all = Buffer.concat(chunks).toString('latin1');
+        expect(all.slice(0, all.indexOf('\r\n\r\n') + 4)).toMatch(
+          new RegExp(`^HTTP/1\\.1 200 [^]*content-length: ${SIZE}\r\n`, 'i'),
+        );
+        expect(p.sim.calls({ endpoint: 'ws' })).toBe(upgrades + upgraded);
+        client.end();
+        await closed;
+        await until(() => p.listeners[0].inFlight() === 0, 5000, 'nothing in flight');
+        if (!ours.socket.destroyed) await once(ours.socket, 'close');
+        expect(p.observer.finished.slice(finished).map((f) => f.status)).toEqual(statuses);
+      } finally {
+        diagnostics.unsubscribe('net.server.socket', onSocket);
+        client.destroy();
+      }
     },
     HANG_GUARD_MS,
   );

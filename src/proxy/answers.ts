@@ -14,7 +14,14 @@ export function ignoreError(): void {
   // intentionally empty
 }
 
-/** The answer Node is writing on `socket` now, if any (`ServerResponse.assignSocket` sets it). */
+/**
+ * The answer Node is writing on `socket` now, if any. Node keeps it in the socket's
+ * undocumented `_httpMessage` (set by `ServerResponse.assignSocket`, cleared by
+ * `detachSocket`), which its own `socketOnDrain` and `socketOnError` read, in Node 20 and 24
+ * alike: no public API names it. Should a release drop it, this says none, which throws
+ * nowhere, but a pipelined answer ahead of an upgrade waits for drains again, as the tests
+ * of pipelined upgrades would show.
+ */
 export function attachedAnswer(socket: Duplex): ServerResponse | null {
   return (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
 }

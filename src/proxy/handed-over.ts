@@ -38,7 +38,10 @@ export class HandedOver {
  * written on it, in turn. One its client had not taken whole by then waited for a 'drain'
  * that never came: it never finished, stayed in flight with no access line, and the upgrade
  * queued behind it never went to Vidispine. Passed on here as Node's own `socketOnDrain`
- * does; once the last answer is out none is attached and a tunnel's drains pass by.
+ * does; once the last answer is out none is attached and a tunnel's drains pass by. Node
+ * also clears the answer's private need-drain flag: left set, its `writableNeedDrain` stays
+ * true until it ends and a later drain of the connection is passed on again, which only lets
+ * its body flow once the connection has room (`onAnswerDrained`).
  */
 function relayDrains(socket: Duplex): void {
   socket.on('drain', () => {

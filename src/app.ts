@@ -5,14 +5,13 @@
  * what; the tests build through the same two factories.
  */
 import { formatListen, ListenError } from './config/listen';
-import { errorCode, messageOf } from './error-message';
 import type { KeyPath } from './config/errors';
 import type { ProxyConfig } from './config/types';
 import { createAccessLog, createSessionLog, forwardLogObserver } from './ops/request-log';
 import { createOpsServer, type OpsServer } from './ops/server';
 import { Health } from './ops/health';
 import type { Logger } from './ops/logger';
-import { logTokenEvents } from './ops/token-log';
+import { logTokenEvents, tokenSideLogs } from './ops/token-log';
 import { OpsMetrics, recordTokenEvents } from './ops/metrics';
 import { RecentRequests } from './ops/recent-requests';
 import { statusSetup } from './ops/status';
@@ -99,28 +98,6 @@ export function createTokenStoreFor(
       watch.close();
       store.stop();
       transport.close();
-    },
-  };
-}
-
-/** What the token side's wiring says in the log: the reports no store event carries. */
-export function tokenSideLogs(logger: Logger): Pick<TokenStoreWiring, 'unwatched' | 'resent'> {
-  return {
-    unwatched: (folder, reason) =>
-      logger.warn(
-        { event: 'secret_folder_unwatched', folder, reason },
-        `the folder ${folder} of a secret file cannot be watched (${reason}): a secret changed there is used when a mint reads it, after the current login backoff`,
-      ),
-    // At debug, as a 401 not replayed is: the request is one mint or one check all the same,
-    // counted and logged once by its outcome, and a kept connection met as it closes is what
-    // the retry is for. Seen often, Vidispine (or a balancer) closes idle connections sooner
-    // than the proxy's 4 s.
-    resent: (apiPath, err) => {
-      const code = errorCode(err);
-      logger.debug(
-        { event: 'vidispine_request_resent', path: apiPath, code, error: messageOf(err) },
-        `GET ${apiPath} failed on a kept connection before any answer (${code ?? messageOf(err)}); sent again on a new connection`,
-      );
     },
   };
 }

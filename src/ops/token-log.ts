@@ -1,12 +1,15 @@
 /**
  * One log line per token event worth knowing: each mint, each failed mint with what the
  * operator should do about it, a token that lapsed or was rejected, a lifetime shorter
- * than asked for.
+ * than asked for; and what the token side reports beside its store's events (a folder of
+ * secret files that cannot be watched, a token request sent again).
  */
 import { isoTime } from '../clock-text';
+import { errorCode, messageOf } from '../error-message';
 import { mintRequestLine } from '../vidispine/endpoints';
 import type { KeyNames } from '../config/errors';
 import { mintFailureHint, mintFailureLogLevel } from '../vidispine/failures';
+import type { TransportOptions } from '../vidispine/transport';
 import type { TokenCheck } from '../vidispine/types';
 import type { Logger } from './logger';
 import type { TokenEventSource } from './views';
@@ -120,4 +123,33 @@ function replacementText(retryInMs: number | null): string {
   if (retryInMs === null) return 'a newer token is already in use';
   if (retryInMs === 0) return 'minting a new one';
   return `minting a new one in ${Math.ceil(retryInMs / 1000)} s, when the backoff allows`;
+}
+
+/** What the token side says in the log beyond the store's events (`TokenStoreWiring`). */
+export interface TokenSideLogs {
+  /** A folder of secret files that cannot be watched (see `watchSecretFolders`). */
+  readonly unwatched: (folder: string, reason: string) => void;
+  /** A token request sent again on a new connection (`TransportOptions.resent`). */
+  readonly resent: NonNullable<TransportOptions['resent']>;
+}
+
+export function tokenSideLogs(logger: Logger): TokenSideLogs {
+  return {
+    unwatched: (folder, reason) =>
+      logger.warn(
+        { event: 'secret_folder_unwatched', folder, reason },
+        `the folder ${folder} of a secret file cannot be watched (${reason}): a secret changed there is used when a mint reads it, after the current login backoff`,
+      ),
+    // At debug, as a 401 not replayed is: the request is one mint or one check all the same,
+    // counted and logged once by its outcome, and a kept connection met as it closes is what
+    // the retry is for. Seen often, Vidispine (or a balancer) closes idle connections sooner
+    // than the proxy's 4 s.
+    resent: (apiPath, err) => {
+      const code = errorCode(err);
+      logger.debug(
+        { event: 'vidispine_request_resent', path: apiPath, code, error: messageOf(err) },
+        `GET ${apiPath} failed on a kept connection before any answer (${code ?? messageOf(err)}); sent again on a new connection`,
+      );
+    },
+  };
 }

@@ -3,7 +3,8 @@
  * answer (Node's keep-alive reuse race) is one mint or one check, counted and logged once by
  * its outcome; the second send is said at debug, where it can be looked for.
  */
-import { createTokenStoreFor, tokenSideLogs } from '../../src/app';
+import { createTokenStoreFor } from '../../src/app';
+import { tokenSideLogs } from '../../src/ops/token-log';
 import { createLogger } from '../../src/ops/logger';
 import { configWith } from '../support/config-fixtures';
 import { ok, startRawUpstream } from '../support/raw-upstream';

@@ -6,9 +6,9 @@
 import * as diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
-import { ShutdownCoordinator, type ShutdownSteps } from '../../src/ops/shutdown';
+import type { ShutdownCoordinator, ShutdownSteps } from '../../src/ops/shutdown';
 import { parseExposition, samples, value } from '../support/prom-parse';
-import { startApp, type RunningApp } from '../support/app';
+import { shutdownCoordinator, startApp, type RunningApp } from '../support/app';
 import { startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 import { until } from '../support/wait';
 
@@ -152,11 +152,7 @@ function shutdownOf(
   steps: ShutdownSteps = app.app.shutdownSteps,
 ): { shutdown: ShutdownCoordinator; atExit: string[][] } {
   const atExit: string[][] = [];
-  const shutdown = new ShutdownCoordinator({
-    delaySeconds: 0,
-    drainSeconds,
-    health: app.app.health,
-    logger: app.logger,
+  const shutdown = shutdownCoordinator(app, drainSeconds, {
     steps,
     exit: () => atExit.push(requestLines(app.logs)),
   });

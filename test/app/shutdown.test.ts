@@ -5,11 +5,10 @@
 import * as diagnostics from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { ShutdownCoordinator } from '../../src/ops/shutdown';
 import { createSimulator } from '../../src/simulator';
 import { call } from '../support/http';
 import { parseExposition, value } from '../support/prom-parse';
-import { startApp, type RunningApp } from '../support/app';
+import { shutdownCoordinator, startApp, type RunningApp } from '../support/app';
 import { startRawUpstream } from '../support/raw-upstream';
 import { until } from '../support/wait';
 
@@ -28,17 +27,6 @@ function slowRequest(port: number, ms: number): Promise<string> {
 const UPGRADE =
   'GET /APIWS/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
   'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
-
-function coordinator(r: RunningApp, drainSeconds: number): ShutdownCoordinator {
-  return new ShutdownCoordinator({
-    delaySeconds: 0,
-    drainSeconds,
-    health: r.app.health,
-    logger: r.logger,
-    steps: r.app.shutdownSteps,
-    exit: () => undefined,
-  });
-}
 
 function steps(r: RunningApp): unknown[] {
   return r.logs
@@ -69,7 +57,7 @@ async function expectGraceThenCut(
     client.on('error', () => undefined);
     send(client);
     await until(sent);
-    const shutdown = coordinator(r, 0.2);
+    const shutdown = shutdownCoordinator(r, 0.2);
     void shutdown.begin('SIGTERM');
     await until(() => r.logs.some((line) => line.includes('"status":503')));
     const ours = accepted.find((socket) => socket.remotePort === client.localPort);
@@ -91,7 +79,7 @@ describe('shutdown of the whole app', () => {
     r = await startApp();
     const slow = slowRequest(r.port(), 300);
     await until(() => r.app.listeners[0].inFlight() === 1);
-    const shutdown = coordinator(r, 30);
+    const shutdown = shutdownCoordinator(r, 30);
     void shutdown.begin('SIGTERM');
     expect(await shutdown.done).toBe(0);
     expect(await slow).toBe('200');
@@ -103,7 +91,7 @@ describe('shutdown of the whole app', () => {
     const port = r.port();
     const slow = slowRequest(port, 60_000);
     await until(() => r.sim.inFlightRequests() === 1);
-    const shutdown = coordinator(r, 0.2);
+    const shutdown = shutdownCoordinator(r, 0.2);
     void shutdown.begin('SIGTERM');
     expect(await shutdown.done).toBe(0);
     expect(await slow).toMatch(/socket hang up|ECONNRESET|aborted/);
@@ -120,7 +108,7 @@ describe('shutdown of the whole app', () => {
     r = await startApp({ sim, noWait: true });
     const reply = call(r.port(), { path: '/API/whoami' });
     await until(() => r.app.listeners[0].inFlight() === 1);
-    const shutdown = coordinator(r, 0.2);
+    const shutdown = shutdownCoordinator(r, 0.2);
     void shutdown.begin('SIGTERM');
     expect(await shutdown.done).toBe(0);
     const answer = await reply;
@@ -147,7 +135,7 @@ describe('shutdown of the whole app', () => {
     await until(() => r.app.listeners[0].inFlight() === 1);
     // Bytes sent ahead of the 101, many still unread when the drain window ends.
     client.write(Buffer.alloc(1024 * 1024, 0x81));
-    const shutdown = coordinator(r, 0.2);
+    const shutdown = shutdownCoordinator(r, 0.2);
     void shutdown.begin('SIGTERM');
     expect(await shutdown.done).toBe(0);
     // Before: a bare close, counted and logged 444, as if Vidispine might have had it.
@@ -187,7 +175,7 @@ describe('shutdown of the whole app', () => {
     );
     client.write(UPGRADE);
     await until(() => mints() > before);
-    const shutdown = coordinator(r, 0.2);
+    const shutdown = shutdownCoordinator(r, 0.2);
     void shutdown.begin('SIGTERM');
     expect(await shutdown.done).toBe(0);
     // Before: a bare close, counted 444. Vidispine refused the one it had: it did nothing.
@@ -226,7 +214,7 @@ describe('shutdown of the whole app', () => {
     client.write(`PUT /API/import/raw HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
     client.write(Buffer.alloc(size / 2, 1));
     await until(() => r.sim.inFlightRequests() === 1);
-    const shutdown = coordinator(r, 0.2);
+    const shutdown = shutdownCoordinator(r, 0.2);
     void shutdown.begin('SIGTERM');
     expect(await shutdown.done).toBe(0);
     await closed;
@@ -282,7 +270,7 @@ describe('shutdown of the whole app', () => {
           `Content-Length: ${2 * 1024 * 1024}\r\n\r\n`,
       );
       await until(() => upstream.heads.length === 1 && timers() > before);
-      const shutdown = coordinator(r, 0.2);
+      const shutdown = shutdownCoordinator(r, 0.2);
       void shutdown.begin('SIGTERM');
       expect(await shutdown.done).toBe(0);
       await closed;
@@ -311,7 +299,7 @@ describe('shutdown of the whole app', () => {
       );
       client.write(UPGRADE);
       await upstream.received(1);
-      const shutdown = coordinator(r, 30);
+      const shutdown = shutdownCoordinator(r, 30);
       void shutdown.begin('SIGTERM');
       await until(() => steps(r).includes('close_listeners'));
       sockets[0].write(
@@ -342,7 +330,7 @@ describe('shutdown of the whole app', () => {
     // "hi", masked with a zero key (6 + 2 bytes); echoed unmasked (2 + 2).
     client.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69]));
     await until(() => afterHead() === 4, 5000, 'the echo');
-    const shutdown = coordinator(r, 30);
+    const shutdown = shutdownCoordinator(r, 30);
     void shutdown.begin('SIGTERM');
     expect(await shutdown.done).toBe(0);
     await closed;
@@ -379,7 +367,7 @@ describe('shutdown of the whole app', () => {
     }
     const ours = accepted.find((socket) => socket.remotePort === client.localPort);
     const closed = new Promise((resolve) => ours?.once('close', resolve));
-    const shutdown = coordinator(r, 0.2);
+    const shutdown = shutdownCoordinator(r, 0.2);
     void shutdown.begin('SIGTERM');
     expect(await shutdown.done).toBe(0);
     await closed;
@@ -401,7 +389,7 @@ describe('shutdown of the whole app', () => {
       const closed = new Promise((resolve) => client.on('close', resolve));
       client.write(UPGRADE);
       await upstream.received(1);
-      const shutdown = coordinator(r, 0.2);
+      const shutdown = shutdownCoordinator(r, 0.2);
       void shutdown.begin('SIGTERM');
       expect(await shutdown.done).toBe(0);
       await closed;
@@ -431,12 +419,7 @@ describe('shutdown of the whole app', () => {
       await until(() => upstream.heads.length === 3);
       const logs = r.logs;
       const atExit: { statuses: number[]; lines: string[]; inFlight: number }[] = [];
-      const shutdown = new ShutdownCoordinator({
-        delaySeconds: 0,
-        drainSeconds: 60,
-        health: app.health,
-        logger: r.logger,
-        steps: app.shutdownSteps,
+      const shutdown = shutdownCoordinator(r, 60, {
         exit: () =>
           atExit.push({
             statuses: r.observer.finished.map((f) => f.status).sort(),
@@ -485,7 +468,7 @@ describe('shutdown of the whole app', () => {
         );
       });
       await upstream.received(2);
-      const shutdown = coordinator(r, 0.2);
+      const shutdown = shutdownCoordinator(r, 0.2);
       void shutdown.begin('SIGTERM');
       expect(await shutdown.done).toBe(0);
       // Vidispine may have acted on them: the connections close without an answer.

@@ -8,6 +8,7 @@ import { createProxyApp, createTokenStoreFor, type ProxyApp } from '../../src/ap
 import { configFromObject } from '../../src/config/load';
 import type { ProxyConfig } from '../../src/config/types';
 import { createLogger, type Logger } from '../../src/ops/logger';
+import { ShutdownCoordinator, type ShutdownOptions } from '../../src/ops/shutdown';
 import type { DataListener } from '../../src/proxy/listener';
 import type { ForwardObserver, UpstreamErrorReason } from '../../src/proxy/observer';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
@@ -91,6 +92,26 @@ export interface RunningApp {
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Cuts what is in flight, stops the app and the simulator. */
   close(): Promise<void>;
+}
+
+/**
+ * A shutdown of `r`'s app, begun by each `begin`: no delay, `drainSeconds` of drain, the app's
+ * own steps and an exit that does nothing, unless `exit` or `steps` say otherwise.
+ */
+export function shutdownCoordinator(
+  r: RunningApp,
+  drainSeconds: number,
+  overrides: Partial<Pick<ShutdownOptions, 'exit' | 'steps'>> = {},
+): ShutdownCoordinator {
+  return new ShutdownCoordinator({
+    delaySeconds: 0,
+    drainSeconds,
+    health: r.app.health,
+    logger: r.logger,
+    steps: r.app.shutdownSteps,
+    exit: () => undefined,
+    ...overrides,
+  });
 }
 
 export async function startApp(options: AppOptions = {}): Promise<RunningApp> {

@@ -30,6 +30,21 @@ afterEach(async () => {
 
 const REQUEST = 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n';
 
+/** Starts the ops listener, as `server`, its `/metrics` rendered by `render`. */
+async function startOps(
+  render: () => Promise<string>,
+  logger = captureLogs().logger,
+): Promise<{ ops: OpsServer; port: number }> {
+  const ops = createProbeServer({
+    probes: { ready: () => ({ ok: true }) },
+    metrics: { contentType: 'text/plain', render },
+    logger,
+  });
+  server = ops;
+  await ops.listen({ host: '127.0.0.1', port: 0 });
+  return { ops, port: ops.address()?.port ?? 0 };
+}
+
 /**
  * Calls `accepted` with the server side of every connection the ops listener takes. Patched
  * by hand: a jest spy would keep every socket in its record of calls.
@@ -62,16 +77,9 @@ it('keeps nothing of a connection gone with pipelined requests still queued', as
     closed.push(once(socket, 'close'));
   });
   const renders: (() => void)[] = [];
-  server = createProbeServer({
-    probes: { ready: () => ({ ok: true }) },
-    metrics: {
-      contentType: 'text/plain',
-      render: () => new Promise<string>((resolve) => renders.push(() => resolve('up 1\n'))),
-    },
-    logger: captureLogs().logger,
-  });
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const port = server.address()?.port ?? 0;
+  const { port } = await startOps(
+    () => new Promise<string>((resolve) => renders.push(() => resolve('up 1\n'))),
+  );
 
   const CONNECTIONS = 20;
   for (let i = 0; i < CONNECTIONS; i++) {
@@ -190,16 +198,9 @@ it('lets a probe in over clients waiting for a shared render of /metrics', async
     },
   );
   const renders: (() => void)[] = [];
-  server = createProbeServer({
-    probes: { ready: () => ({ ok: true }) },
-    metrics: {
-      contentType: 'text/plain',
-      render: () => new Promise<string>((resolve) => renders.push(() => resolve('up 1\n'))),
-    },
-    logger: captureLogs().logger,
-  });
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const port = server.address()?.port ?? 0;
+  const { port } = await startOps(
+    () => new Promise<string>((resolve) => renders.push(() => resolve('up 1\n'))),
+  );
   const scrapers = Array.from({ length: OPS_MAX_CONNECTIONS }, () => {
     const socket = net.connect(port, '127.0.0.1');
     socket.on('error', () => undefined);
@@ -231,13 +232,7 @@ it('closes promptly when a scrape waiting for a shared render is answered after 
       requests += 1;
     },
   );
-  server = createProbeServer({
-    probes: { ready: () => ({ ok: true }) },
-    metrics: { contentType: 'text/plain', render: () => Promise.resolve('up 1\n') },
-    logger: captureLogs().logger,
-  });
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const port = server.address()?.port ?? 0;
+  const { ops, port } = await startOps(() => Promise.resolve('up 1\n'));
   const client = net.connect(port, '127.0.0.1');
   client.on('error', () => undefined);
   let received = '';
@@ -253,7 +248,7 @@ it('closes promptly when a scrape waiting for a shared render is answered after 
 
     const ended = once(client, 'end');
     const started = Date.now();
-    await server.close();
+    await ops.close();
     server = undefined;
     await ended;
     // Answered, then its connection ended with the listener, not cut at the grace.
@@ -268,13 +263,7 @@ it('says once that the ops listener is full, and again once it has had room', as
   const { logger, lines } = captureLogs();
   let closed: Promise<unknown>[] = [];
   watchConnections((socket) => closed.push(once(socket, 'close')));
-  server = createProbeServer({
-    probes: { ready: () => ({ ok: true }) },
-    metrics: { contentType: 'text/plain', render: () => Promise.resolve('up 1\n') },
-    logger,
-  });
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const port = server.address()?.port ?? 0;
+  const { port } = await startOps(() => Promise.resolve('up 1\n'), logger);
   const full = (): unknown[] => lines.filter((line) => line.event === 'ops_connections_full');
   const fill = async (): Promise<void> => {
     const sockets = Array.from({ length: OPS_MAX_CONNECTIONS }, () => {

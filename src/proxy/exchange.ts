@@ -51,8 +51,7 @@ import { retriesOnFreshConnection } from './retry';
 import { authenticates } from '../vidispine/acceptance';
 
 /** Said to a client whose request the shutdown cut while its body was still coming. */
-const SHUTTING_DOWN_UNSENT =
-  'the proxy is shutting down: the request was not sent whole to Vidispine';
+const SHUTTING_DOWN_UNSENT = `${SHUTTING_DOWN}: the request was not sent whole to Vidispine`;
 
 /** The shutdown's 503 to a request Vidispine never had: retry it soon, on a new connection. */
 const RETRY_ELSEWHERE = { 'Retry-After': SHUTDOWN_RETRY_AFTER, Connection: 'close' } as const;

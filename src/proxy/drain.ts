@@ -37,6 +37,11 @@ export class ConnectionDrain {
     return res === undefined || res.writableFinished ? undefined : res;
   }
 
+  /** Whether the shutdown has begun (`begin`). */
+  get begun(): boolean {
+    return this.draining;
+  }
+
   /** From now on, each connection's last answer closes it. */
   begin(): void {
     this.draining = true;

@@ -79,6 +79,8 @@ export interface UpgradeOptions {
   readonly sessionLog?: SessionLogger;
   /** A session whose client takes none of the bytes held for it this long is cut (`SendTimeout`). */
   readonly sendTimeoutMs: number;
+  /** Whether the proxy's shutdown has begun: an upgrade whose turn comes then is refused. */
+  readonly shuttingDown: () => boolean;
 }
 
 /**
@@ -209,7 +211,7 @@ export interface UpgradeHandler {
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { rules, pipelines, upstream, rewriteLocation, store, observer, handedOver } = options;
-  const { accessLog, sessionLog, notices, sendTimeoutMs } = options;
+  const { accessLog, sessionLog, notices, sendTimeoutMs, shuttingDown } = options;
   /** The upgrades not answered yet, by client socket. */
   const reports = new Map<Duplex, UpgradeReport>();
   /** The upgrades whose answer is still to come, for `idle`, each with what undoes `watchGone`. */
@@ -610,6 +612,12 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     if (report !== undefined) {
       report.user = user;
       report.requestId = admission.requestId;
+    }
+    if (shuttingDown()) {
+      // Its session would be cut moments after its 101, once the listeners close: nothing
+      // goes to Vidispine, and a 503 sends the client to reconnect (elsewhere) at once.
+      refuseUpgrade(client, 503, SHUTTING_DOWN, ['Retry-After', SHUTDOWN_RETRY_AFTER]);
+      return;
     }
     withToken({ req, client, early, user, path, authority, headers }, 0);
   }

@@ -71,6 +71,66 @@ async function expectGraceThenCut(
   }
 }
 
+const MiB = 1024 * 1024;
+
+/** The answers in `bytes`, in order: status, head and body. */
+function answersIn(bytes: Buffer): { status: number; head: string; body: Buffer }[] {
+  const out: { status: number; head: string; body: Buffer }[] = [];
+  let at = 0;
+  for (let end = bytes.indexOf('\r\n\r\n', at); end >= 0; end = bytes.indexOf('\r\n\r\n', at)) {
+    const head = bytes.subarray(at, end).toString('latin1');
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+    const length = status === 101 ? 0 : Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]);
+    out.push({ status, head, body: bytes.subarray(end + 4, end + 4 + length) });
+    at = end + 4 + length;
+  }
+  return out;
+}
+
+/**
+ * A client that pipelines `text` on one connection and reads nothing, until `read` starts
+ * reading it a chunk per turn of the event loop; with the proxy's end of its connection.
+ */
+async function pipelining(
+  port: number,
+  text: string,
+): Promise<{
+  proxySide: net.Socket;
+  read: () => void;
+  received: () => Buffer;
+  closed: Promise<Buffer>;
+}> {
+  const accepted: net.Socket[] = [];
+  const onSocket = (message: unknown): void => {
+    accepted.push((message as { socket: net.Socket }).socket);
+  };
+  diagnostics.subscribe('net.server.socket', onSocket);
+  try {
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.pause();
+    const received: Buffer[] = [];
+    const closed = new Promise<Buffer>((resolve) =>
+      client.on('close', () => resolve(Buffer.concat(received))),
+    );
+    await new Promise((resolve) => client.once('connect', resolve));
+    client.write(text);
+    await until(() => accepted.some((s) => s.remotePort === client.localPort));
+    const proxySide = accepted.find((s) => s.remotePort === client.localPort) as net.Socket;
+    const read = (): void => {
+      client.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        client.pause();
+        setImmediate(() => client.resume());
+      });
+      client.resume();
+    };
+    return { proxySide, read, received: () => Buffer.concat(received), closed };
+  } finally {
+    diagnostics.unsubscribe('net.server.socket', onSocket);
+  }
+}
+
 describe('shutdown of the whole app', () => {
   let r: RunningApp;
   afterEach(() => r.close());
@@ -280,6 +340,66 @@ describe('shutdown of the whole app', () => {
     } finally {
       await upstream.close();
     }
+  });
+
+  it('answers 503 to a WebSocket upgrade pipelined behind an answer still going out when the shutdown begins, and never sends it to Vidispine', async () => {
+    r = await startApp({ raw: { proxy: { accessLog: true } } });
+    const size = 16 * MiB;
+    const client = await pipelining(
+      r.port(),
+      `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n${UPGRADE}`,
+    );
+    // The download's answer is held: its client has not read it yet.
+    await until(() => client.proxySide.writableNeedDrain, 10_000, 'the answer held back');
+    const shutdown = shutdownCoordinator(r, 30);
+    void shutdown.begin('SIGTERM');
+    client.read();
+    const [download, upgrade, ...more] = answersIn(await client.closed);
+    expect(await shutdown.done).toBe(0);
+    // The first answer whole.
+    expect(download.status).toBe(200);
+    expect(download.body.length).toBe(size);
+    // Before: a 101 from Vidispine, then the connection cut as the listener closed.
+    expect(upgrade.status).toBe(503);
+    expect(upgrade.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+    expect(upgrade.head).toMatch(/\r\nretry-after: 1(\r\n|$)/i);
+    expect(upgrade.body.toString()).toBe('the proxy is shutting down\n');
+    expect(more).toEqual([]);
+    expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
+    // Accounted once: one line, one count each, nothing left in flight.
+    const logged = r.logs
+      .map((line) => JSON.parse(line) as { event?: string; status?: number; path?: string })
+      .filter((l) => l.event === 'request');
+    // The upgrade's line may come first: it is refused as the answer ahead of it finishes.
+    expect(logged.map((l) => `${l.path ?? ''} ${l.status ?? 0}`).sort()).toEqual([
+      '/API/storage/file/VX-1/data?size=16777216 200',
+      '/APIWS/echo 503',
+    ]);
+    expect(r.observer.finished.map((f) => f.status).sort()).toEqual([200, 503]);
+    const metrics = parseExposition(await r.app.metrics.render());
+    expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
+    const total = (code: string): number | undefined =>
+      value(metrics, 'vidispine_auth_proxy_requests_total', { user: 'alice', method: 'GET', code });
+    expect([total('200'), total('503'), total('101')]).toEqual([1, 1, undefined]);
+    expect(r.logs.filter((line) => line.includes('websocket_session_ended'))).toEqual([]);
+  });
+
+  it('answers 503 to a WebSocket upgrade arriving during the shutdown delay, never sent to Vidispine', async () => {
+    r = await startApp({ raw: { proxy: { accessLog: true } } });
+    // What the signal does before the delay: the listener still accepts.
+    await r.app.shutdownSteps.endKeepAlive?.();
+    const client = await pipelining(r.port(), UPGRADE);
+    client.read();
+    await until(() => client.received().includes('\r\n\r\n'), 5000, 'an answer');
+    // Before: a 101, its session cut moments later when the listeners closed.
+    expect(answersIn(client.received())[0].status).toBe(503);
+    const [upgrade, ...more] = answersIn(await client.closed);
+    expect(upgrade.head).toMatch(/\r\nretry-after: 1(\r\n|$)/i);
+    expect(upgrade.body.toString()).toBe('the proxy is shutting down\n');
+    expect(more).toEqual([]);
+    expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
+    expect(r.observer.finished.map((f) => f.status)).toEqual([503]);
+    expect(r.app.listeners[0].inFlight()).toBe(0);
   });
 
   it("waits, as for any request in flight, for Vidispine's answer to a WebSocket upgrade sent before the listeners closed", async () => {

@@ -62,6 +62,15 @@ export class ConnectionDrain {
     res.on('finish', () => this.answered(res));
   }
 
+  /**
+   * A WebSocket upgrade or a `CONNECT` was read on `socket`, and Node handed the connection
+   * over: its answer, which always closes the connection, is now the last one owed there, so
+   * the answers still owed before it keep the connection for it.
+   */
+  handedOver(socket: Socket): void {
+    this.latest.delete(socket);
+  }
+
   private answered(res: http.ServerResponse): void {
     const socket = res.req.socket;
     if (this.latest.get(socket) === res) this.latest.delete(socket);

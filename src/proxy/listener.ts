@@ -250,10 +250,12 @@ function createDataListener(
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     parseTurn.handedOver(socket as Socket);
+    drain.handedOver(socket as Socket);
     upgrades.handle(req, socket, head);
   });
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
     parseTurn.handedOver(socket as Socket);
+    drain.handedOver(socket as Socket);
     handedOver.add(socket);
     // After the answers still owed on this connection, never in front of them.
     pipelines.enter(socket as Socket, {

@@ -402,6 +402,49 @@ describe('shutdown of the whole app', () => {
     expect(r.app.listeners[0].inFlight()).toBe(0);
   });
 
+  it('answers 503 to a WebSocket upgrade pipelined behind a request Vidispine answers after the signal; that answer keeps the connection for it', async () => {
+    r = await startApp({ raw: { proxy: { accessLog: true } } });
+    const client = await pipelining(
+      r.port(),
+      `GET /API/slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n${UPGRADE}`,
+    );
+    client.read();
+    await until(() => r.sim.inFlightRequests() === 1);
+    const shutdown = shutdownCoordinator(r, 30);
+    void shutdown.begin('SIGTERM');
+    const [slow, upgrade, ...more] = answersIn(await client.closed);
+    expect(await shutdown.done).toBe(0);
+    // Before: the slow answer said `close`, as if it were the last one owed, and the upgrade
+    // was never answered, logged 499 as if its client had gone away.
+    expect(slow.status).toBe(200);
+    expect(slow.head).toMatch(/\r\nconnection: keep-alive(\r\n|$)/i);
+    expect(upgrade?.status).toBe(503);
+    expect(upgrade.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+    expect(more).toEqual([]);
+    expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
+    expect(r.observer.finished.map((f) => f.status).sort()).toEqual([200, 503]);
+    expect(r.app.listeners[0].inFlight()).toBe(0);
+  });
+
+  it('answers its 405 to a CONNECT pipelined behind a request Vidispine answers after the signal', async () => {
+    r = await startApp();
+    const client = await pipelining(
+      r.port(),
+      'GET /API/slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\nCONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n',
+    );
+    client.read();
+    await until(() => r.sim.inFlightRequests() === 1);
+    const shutdown = shutdownCoordinator(r, 30);
+    void shutdown.begin('SIGTERM');
+    const [slow, connect, ...more] = answersIn(await client.closed);
+    expect(await shutdown.done).toBe(0);
+    // Before: the slow answer said `close`, and the CONNECT had no answer at all.
+    expect(slow.head).toMatch(/\r\nconnection: keep-alive(\r\n|$)/i);
+    expect(connect?.status).toBe(405);
+    expect(connect.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+    expect(more).toEqual([]);
+  });
+
   it("waits, as for any request in flight, for Vidispine's answer to a WebSocket upgrade sent before the listeners closed", async () => {
     const sockets: net.Socket[] = [];
     const upstream = await startRawUpstream((_request, socket) => {

@@ -37,9 +37,9 @@ export class ConnectionDrain {
     return res === undefined || res.writableFinished ? undefined : res;
   }
 
-  /** Whether the shutdown has begun (`begin`). */
-  get begun(): boolean {
-    return this.draining;
+  /** Whether the listener has closed (`listenerClosed`): the shutdown's delay is over. */
+  get closed(): boolean {
+    return this.idleCloses;
   }
 
   /** From now on, each connection's last answer closes it. */
@@ -64,8 +64,9 @@ export class ConnectionDrain {
 
   /**
    * A WebSocket upgrade or a `CONNECT` was read on `socket`, and Node handed the connection
-   * over: its answer, which always closes the connection, is now the last one owed there, so
-   * the answers still owed before it keep the connection for it.
+   * over: its answer is now the last one owed there — a `101` and a session the shutdown
+   * cuts, or a refusal that closes the connection — so the answers still owed before it
+   * keep the connection for it.
    */
   handedOver(socket: Socket): void {
     this.latest.delete(socket);

@@ -168,7 +168,7 @@ function createDataListener(
     accessLog: deps.accessLog,
     sessionLog: deps.sessionLog,
     sendTimeoutMs,
-    shuttingDown: () => drain.begun,
+    listenerClosed: () => drain.closed,
   });
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
   const drain = new ConnectionDrain(pipelines, () => server.closeIdleConnections());

@@ -79,8 +79,11 @@ export interface UpgradeOptions {
   readonly sessionLog?: SessionLogger;
   /** A session whose client takes none of the bytes held for it this long is cut (`SendTimeout`). */
   readonly sendTimeoutMs: number;
-  /** Whether the proxy's shutdown has begun: an upgrade whose turn comes then is refused. */
-  readonly shuttingDown: () => boolean;
+  /**
+   * Whether the listener has closed (the shutdown's delay is over): an upgrade whose turn
+   * comes then is refused. During the delay, upgrades are served as any request is.
+   */
+  readonly listenerClosed: () => boolean;
 }
 
 /**
@@ -211,7 +214,7 @@ export interface UpgradeHandler {
 
 export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   const { rules, pipelines, upstream, rewriteLocation, store, observer, handedOver } = options;
-  const { accessLog, sessionLog, notices, sendTimeoutMs, shuttingDown } = options;
+  const { accessLog, sessionLog, notices, sendTimeoutMs, listenerClosed } = options;
   /** The upgrades not answered yet, by client socket. */
   const reports = new Map<Duplex, UpgradeReport>();
   /** The upgrades whose answer is still to come, for `idle`, each with what undoes `watchGone`. */
@@ -613,9 +616,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       report.user = user;
       report.requestId = admission.requestId;
     }
-    if (shuttingDown()) {
-      // Its session would be cut moments after its 101, once the listeners close: nothing
-      // goes to Vidispine, and a 503 sends the client to reconnect (elsewhere) at once.
+    if (listenerClosed()) {
+      // The drain has begun: its session would be cut as soon as the requests in flight have
+      // finished, moments after its 101. Nothing goes to Vidispine, and a 503 sends the
+      // client to reconnect (elsewhere) at once. During the delay it is served, as any
+      // request is: the endpoints may not have propagated yet.
       refuseUpgrade(client, 503, SHUTTING_DOWN, ['Retry-After', SHUTDOWN_RETRY_AFTER]);
       return;
     }

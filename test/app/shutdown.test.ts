@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { createSimulator } from '../../src/simulator';
 import { call } from '../support/http';
 import { parseExposition, value } from '../support/prom-parse';
+import type { ShutdownCoordinator } from '../../src/ops/shutdown';
 import { shutdownCoordinator, startApp, type RunningApp } from '../support/app';
 import { startRawUpstream } from '../support/raw-upstream';
 import { until } from '../support/wait';
@@ -95,6 +96,7 @@ async function pipelining(
   port: number,
   text: string,
 ): Promise<{
+  client: net.Socket;
   proxySide: net.Socket;
   read: () => void;
   received: () => Buffer;
@@ -125,10 +127,49 @@ async function pipelining(
       });
       client.resume();
     };
-    return { proxySide, read, received: () => Buffer.concat(received), closed };
+    return { client, proxySide, read, received: () => Buffer.concat(received), closed };
   } finally {
     diagnostics.unsubscribe('net.server.socket', onSocket);
   }
+}
+
+/**
+ * A WebSocket frame "hi" sent on `c`'s switched connection comes back: masked with a zero
+ * key (6 + 2 bytes), echoed unmasked (2 + 2).
+ */
+async function expectEcho(c: Awaited<ReturnType<typeof pipelining>>): Promise<void> {
+  const before = c.received().length;
+  c.client.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69]));
+  await until(() => c.received().length === before + 4, 5000, 'the echo');
+  expect(c.received().subarray(before)).toEqual(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+}
+
+/**
+ * A shutdown of `r`'s app whose `shutdown.delaySeconds` lasts until `endDelay` is called (the
+ * drain window on real timers); `delaying` settles once the signal's steps have run and the
+ * delay has begun.
+ */
+function withHeldDelay(
+  r: RunningApp,
+  drainSeconds: number,
+): { shutdown: ShutdownCoordinator; delaying: Promise<void>; endDelay: () => void } {
+  const delayMs = 60_000;
+  let endDelay = (): void => undefined;
+  let begun = (): void => undefined;
+  const delaying = new Promise<void>((resolve) => (begun = resolve));
+  const shutdown = shutdownCoordinator(r, drainSeconds, {
+    delaySeconds: delayMs / 1000,
+    timers: {
+      setTimeout: (callback, ms) => {
+        if (ms !== delayMs) return setTimeout(callback, ms);
+        endDelay = callback;
+        begun();
+        return undefined;
+      },
+      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    },
+  });
+  return { shutdown, delaying, endDelay: () => endDelay() };
 }
 
 describe('shutdown of the whole app', () => {
@@ -342,7 +383,7 @@ describe('shutdown of the whole app', () => {
     }
   });
 
-  it('answers 503 to a WebSocket upgrade pipelined behind an answer still going out when the shutdown begins, and never sends it to Vidispine', async () => {
+  it('answers 503 to a WebSocket upgrade whose turn comes once the listeners have closed, behind an answer still going out, and never sends it to Vidispine', async () => {
     r = await startApp({ raw: { proxy: { accessLog: true } } });
     const size = 16 * MiB;
     const client = await pipelining(
@@ -353,6 +394,8 @@ describe('shutdown of the whole app', () => {
     await until(() => client.proxySide.writableNeedDrain, 10_000, 'the answer held back');
     const shutdown = shutdownCoordinator(r, 30);
     void shutdown.begin('SIGTERM');
+    // The delay is over: the upgrade's turn comes during the drain.
+    await until(() => steps(r).includes('close_listeners'));
     client.read();
     const [download, upgrade, ...more] = answersIn(await client.closed);
     expect(await shutdown.done).toBe(0);
@@ -384,25 +427,51 @@ describe('shutdown of the whole app', () => {
     expect(r.logs.filter((line) => line.includes('websocket_session_ended'))).toEqual([]);
   });
 
-  it('answers 503 to a WebSocket upgrade arriving during the shutdown delay, never sent to Vidispine', async () => {
+  it('serves a WebSocket upgrade whose turn comes during the shutdown delay as before the signal (101), and cuts its session with the others once the listeners close', async () => {
     r = await startApp({ raw: { proxy: { accessLog: true } } });
-    // What the signal does before the delay: the listener still accepts.
-    await r.app.shutdownSteps.endKeepAlive?.();
-    const client = await pipelining(r.port(), UPGRADE);
-    client.read();
-    await until(() => client.received().includes('\r\n\r\n'), 5000, 'an answer');
-    // Before: a 101, its session cut moments later when the listeners closed.
-    expect(answersIn(client.received())[0].status).toBe(503);
-    const [upgrade, ...more] = answersIn(await client.closed);
-    expect(upgrade.head).toMatch(/\r\nretry-after: 1(\r\n|$)/i);
-    expect(upgrade.body.toString()).toBe('the proxy is shutting down\n');
-    expect(more).toEqual([]);
-    expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
-    expect(r.observer.finished.map((f) => f.status)).toEqual([503]);
-    expect(r.app.listeners[0].inFlight()).toBe(0);
+    const { shutdown, delaying, endDelay } = withHeldDelay(r, 30);
+    void shutdown.begin('SIGTERM');
+    await delaying;
+    // One on a new connection, one pipelined behind a request sent after the signal.
+    const fresh = await pipelining(r.port(), UPGRADE);
+    const behind = await pipelining(
+      r.port(),
+      `GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n${UPGRADE}`,
+    );
+    fresh.read();
+    behind.read();
+    await until(() => answersIn(fresh.received()).length === 1, 5000, 'an answer');
+    await until(() => answersIn(behind.received()).length === 2, 5000, 'two answers');
+    // Before: 503 to both, as if the delay were part of the drain.
+    expect(answersIn(fresh.received()).map((a) => a.status)).toEqual([101]);
+    const [whoami, upgrade] = answersIn(behind.received());
+    expect([whoami.status, upgrade.status]).toEqual([200, 101]);
+    // The answer before the upgrade keeps the connection for it.
+    expect(whoami.head).toMatch(/\r\nconnection: keep-alive(\r\n|$)/i);
+    await expectEcho(fresh);
+    await expectEcho(behind);
+    expect(r.sim.calls({ endpoint: 'ws' })).toBe(2);
+    endDelay();
+    expect(await shutdown.done).toBe(0);
+    await Promise.all([fresh.closed, behind.closed]);
+    // Cut as any open session is, once the listeners have closed and nothing is in flight.
+    const logged = r.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const ended = logged.filter((l) => l.event === 'websocket_session_ended');
+    expect(ended).toEqual([
+      expect.objectContaining({ end: 'shutdown', bytesReceived: 8, bytesSent: 4 }),
+      expect.objectContaining({ end: 'shutdown', bytesReceived: 8, bytesSent: 4 }),
+    ]);
+    expect(steps(r)).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+    // Accounted once each.
+    expect(r.observer.finished.map((f) => f.status).sort()).toEqual([101, 101, 200]);
+    const metrics = parseExposition(await r.app.metrics.render());
+    expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
+    const total = (code: string): number | undefined =>
+      value(metrics, 'vidispine_auth_proxy_requests_total', { user: 'alice', method: 'GET', code });
+    expect([total('101'), total('200'), total('503')]).toEqual([2, 1, undefined]);
   });
 
-  it('answers 503 to a WebSocket upgrade pipelined behind a request Vidispine answers after the signal; that answer keeps the connection for it', async () => {
+  it('answers 503 to a WebSocket upgrade pipelined behind a request Vidispine answers once the listeners have closed; that answer keeps the connection for it', async () => {
     r = await startApp({ raw: { proxy: { accessLog: true } } });
     const client = await pipelining(
       r.port(),
@@ -443,6 +512,32 @@ describe('shutdown of the whole app', () => {
     expect(connect?.status).toBe(405);
     expect(connect.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
     expect(more).toEqual([]);
+  });
+
+  it('keeps its own status (400) for a WebSocket upgrade admission refuses whose turn comes once the listeners have closed, and processes nothing behind it', async () => {
+    r = await startApp({ raw: { proxy: { accessLog: true } } });
+    const refused =
+      'POST /APIWS/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Content-Length: 0\r\n\r\n';
+    const client = await pipelining(
+      r.port(),
+      `GET /API/slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n${refused}GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    client.read();
+    await until(() => r.sim.inFlightRequests() === 1);
+    const shutdown = shutdownCoordinator(r, 30);
+    void shutdown.begin('SIGTERM');
+    const answers = answersIn(await client.closed);
+    expect(await shutdown.done).toBe(0);
+    // Admission's refusal, not the shutdown's 503; the GET behind it is never processed.
+    expect(answers.map((a) => a.status)).toEqual([200, 400]);
+    expect(answers[1].head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+    expect(r.observer.finished.map((f) => `${f.method} ${f.status}`).sort()).toEqual([
+      'GET 200',
+      'POST 400',
+    ]);
+    expect(r.sim.calls({ endpoint: 'api' })).toBe(1);
+    expect(r.app.listeners[0].inFlight()).toBe(0);
   });
 
   it("waits, as for any request in flight, for Vidispine's answer to a WebSocket upgrade sent before the listeners closed", async () => {

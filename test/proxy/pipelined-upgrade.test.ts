@@ -267,7 +267,7 @@ describe('a shutdown while the answer ahead of an upgrade is held', () => {
         run.client.resume();
         await once(run.client, 'close');
         await closed;
-        // Its turn came after the shutdown began. Before: its 101, then the cut.
+        // Its turn came once the listener had closed. Before: its 101, then the cut.
         expect(answersIn(run.received(), [false, false])).toEqual([
           { status: 200, body: 8 * MiB },
           { status: 503, body: 'the proxy is shutting down\n'.length },

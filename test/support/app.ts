@@ -96,12 +96,12 @@ export interface RunningApp {
 
 /**
  * A shutdown of `r`'s app, begun by each `begin`: no delay, `drainSeconds` of drain, the app's
- * own steps and an exit that does nothing, unless `exit` or `steps` say otherwise.
+ * own steps and an exit that does nothing, unless `overrides` say otherwise.
  */
 export function shutdownCoordinator(
   r: RunningApp,
   drainSeconds: number,
-  overrides: Partial<Pick<ShutdownOptions, 'exit' | 'steps'>> = {},
+  overrides: Partial<Pick<ShutdownOptions, 'exit' | 'steps' | 'delaySeconds' | 'timers'>> = {},
 ): ShutdownCoordinator {
   return new ShutdownCoordinator({
     delaySeconds: 0,

@@ -76,6 +76,7 @@ export class MetricsRegistry {
   private readonly durationByUser = new Map<string, HistogramChild<'user'>>();
   private readonly inFlight: Gauge;
   private readonly upstreamErrors: Counter<'reason'>;
+  private readonly sessionsOpen: Gauge<'user'>;
 
   constructor(options: OpsMetricsOptions) {
     const { tokens } = options;
@@ -177,6 +178,14 @@ export class MetricsRegistry {
       help: 'Requests received on the data listeners and not yet finished.',
       registers,
     });
+    // Not in `requests_in_flight`, which a session leaves at its `101`: each holds two
+    // sockets and their buffers for as long as it lasts, hours maybe.
+    this.sessionsOpen = new Gauge({
+      name: `${METRIC_PREFIX}websocket_sessions_open`,
+      help: 'WebSocket sessions open on the data listeners: from the 101 passed on to their client to their end, whatever ends them.',
+      labelNames: ['user'],
+      registers,
+    });
     this.upstreamErrors = new Counter({
       name: `${METRIC_PREFIX}upstream_errors_total`,
       help: 'Forwarded requests that got no answer from Vidispine, by reason.',
@@ -193,6 +202,7 @@ export class MetricsRegistry {
       this.unauthorized.inc({ user, retried: 'true' }, 0);
       this.unauthorized.inc({ user, retried: 'false' }, 0);
       for (const result of TOKEN_CHECKS) this.checks.inc({ user, result }, 0);
+      this.sessionsOpen.set({ user }, 0);
     }
     for (const reason of UPSTREAM_ERROR_REASONS) this.upstreamErrors.inc({ reason }, 0);
 
@@ -224,6 +234,14 @@ export class MetricsRegistry {
       this.durationByUser.set(label, duration);
     }
     duration.observe(durationSeconds);
+  }
+
+  sessionOpened(user: string): void {
+    this.sessionsOpen.inc({ user: this.userLabel(user) });
+  }
+
+  sessionEnded(user: string): void {
+    this.sessionsOpen.dec({ user: this.userLabel(user) });
   }
 
   upstreamError(reason: string): void {

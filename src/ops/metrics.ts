@@ -70,6 +70,14 @@ export class OpsMetrics {
     this.report((r) => r.tokenChecked(user, result));
   }
 
+  sessionOpened(user: string): void {
+    this.report((r) => r.sessionOpened(user));
+  }
+
+  sessionEnded(user: string): void {
+    this.report((r) => r.sessionEnded(user));
+  }
+
   /** For the reports off the per-request path: one closure each is nothing there. */
   private report(report: Report): void {
     if (this.built) report(this.built);

@@ -37,6 +37,10 @@ export interface ForwardObserver {
    * `upstreamError`.
    */
   bytesAfterAnswer?(user: string, method: string, path: string, detail: string): void;
+  /** A WebSocket session of `user` began: its upgrade's `101` was written to its client. */
+  sessionOpened?(user: string): void;
+  /** That session ended, whatever ended it: reported once for each `sessionOpened`. */
+  sessionEnded?(user: string, end: SessionEnd): void;
 }
 
 /** Every report, so that combining observers cannot forget one (a missing key fails to compile). */
@@ -46,6 +50,8 @@ const REPORTS = {
   upstreamError: true,
   upstreamUnauthorized: true,
   bytesAfterAnswer: true,
+  sessionOpened: true,
+  sessionEnded: true,
 } as const satisfies Record<keyof ForwardObserver, true>;
 
 type Report = (...args: never[]) => void;

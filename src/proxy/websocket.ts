@@ -280,15 +280,17 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   }
 
   /**
-   * The session that follows the `101` just written to `client`, until its end; with the
-   * access log on, its line then, under the id of its upgrade's line. Only what that line
-   * needs is kept from the upgrade for the session's lifetime, not its request.
+   * The session of `user` that follows the `101` just written to `client`, until its end,
+   * reported to the observer at both (the session's `ended` is called once, however it ends);
+   * with the access log on, its line then, under the id of its upgrade's line. Only what that
+   * line needs is kept from the upgrade for the session's lifetime, not its request.
    */
-  function openSession(client: Duplex, server: Socket): WebSocketSession {
+  function openSession(user: string, client: Duplex, server: Socket): WebSocketSession {
     const report = reports.get(client);
     const logged = sessionLog === undefined || report === undefined ? undefined : sessionOf(report);
     const session = new WebSocketSession(client, server, report?.readBefore ?? 0, (outcome) => {
       sessions.delete(session);
+      observer.sessionEnded?.(user, outcome.end);
       if (logged === undefined) return;
       const { started, ...fields } = logged;
       sessionLog?.({
@@ -298,6 +300,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       });
     });
     sessions.add(session);
+    observer.sessionOpened?.(user);
     return session;
   }
 
@@ -336,7 +339,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     probeWhileQuiet(server);
     client.write(text);
     // Its end, the first close of either connection, closes the other too.
-    const session = openSession(client, server);
+    const session = openSession(user, client, server);
     answered(client, 101);
     const stalled = (): void => {
       session.endsBy('timeout');

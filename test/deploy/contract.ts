@@ -75,6 +75,7 @@ export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = Object
     request_duration_seconds: ['user'],
     requests_in_flight: [],
     upstream_errors_total: ['reason'],
+    websocket_sessions_open: ['user'],
   }).map(([name, labels]) => [METRIC_PREFIX + name, labels]),
 );
 

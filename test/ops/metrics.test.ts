@@ -43,6 +43,7 @@ describe('OpsMetrics', () => {
       request_duration_seconds: 'histogram',
       requests_in_flight: 'gauge',
       upstream_errors_total: 'counter',
+      websocket_sessions_open: 'gauge',
     };
     for (const [name, type] of Object.entries(expected)) {
       const family = exposition.get(P + name);
@@ -72,6 +73,7 @@ describe('OpsMetrics', () => {
       expect(value(e, `${P}token_valid`, { user })).toBe(0);
       expect(value(e, `${P}upstream_unauthorized_total`, { user, retried: 'true' })).toBe(0);
       expect(value(e, `${P}token_expiry_timestamp_seconds`, { user })).toBeUndefined();
+      expect(value(e, `${P}websocket_sessions_open`, { user })).toBe(0);
     }
     expect(value(e, `${P}upstream_errors_total`, { reason: 'refused' })).toBe(0);
     expect(value(e, `${P}requests_in_flight`)).toBe(0);
@@ -161,6 +163,23 @@ describe('OpsMetrics', () => {
     tokens.expired('ingest');
     e = await scrape();
     expect(value(e, `${P}token_expiry_timestamp_seconds`, { user: 'ingest' })).toBeUndefined();
+  });
+
+  it('counts WebSocket sessions open by user, an unknown one under (unknown), outside requests in flight', async () => {
+    const { metrics, scrape } = setup();
+    metrics.sessionOpened('ingest');
+    metrics.sessionOpened('ingest');
+    metrics.sessionOpened('mallory');
+    let e = await scrape();
+    expect(value(e, `${P}websocket_sessions_open`, { user: 'ingest' })).toBe(2);
+    expect(value(e, `${P}websocket_sessions_open`, { user: 'reporting' })).toBe(0);
+    expect(value(e, `${P}websocket_sessions_open`, { user: '(unknown)' })).toBe(1);
+    expect(value(e, `${P}requests_in_flight`)).toBe(0);
+    metrics.sessionEnded('ingest');
+    metrics.sessionEnded('mallory');
+    e = await scrape();
+    expect(value(e, `${P}websocket_sessions_open`, { user: 'ingest' })).toBe(1);
+    expect(value(e, `${P}websocket_sessions_open`, { user: '(unknown)' })).toBe(0);
   });
 
   it('counts forwarded requests by normalised method and real status code', async () => {

@@ -11,6 +11,20 @@ export const UPSTREAM_ERROR_REASONS = [
   'other',
 ] as const;
 
+/**
+ * What ended a WebSocket session, as its access-log line's `end` names it (the proxy's
+ * `SessionEnd`): the values of `websocket_sessions_ended_total`'s `end`.
+ */
+export const SESSION_ENDS = [
+  'client_closed',
+  'upstream_closed',
+  'error',
+  'shutdown',
+  'timeout',
+] as const;
+
+export type SessionEndLabel = (typeof SESSION_ENDS)[number];
+
 /** `reason` label of a successful refresh, so every series has the same label set. */
 export const SUCCESS_REASON = 'none';
 

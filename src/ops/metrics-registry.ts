@@ -20,12 +20,14 @@ import { TOKEN_CHECKS, type TokenCheck } from '../vidispine/types';
 
 import {
   METRIC_PREFIX,
+  SESSION_ENDS,
   SUCCESS_REASON,
   UNKNOWN_USER,
   UPSTREAM_ERROR_REASONS,
   boundedReason,
   normaliseMethod,
   statusLabel,
+  type SessionEndLabel,
 } from './metric-labels';
 
 /**
@@ -77,6 +79,7 @@ export class MetricsRegistry {
   private readonly inFlight: Gauge;
   private readonly upstreamErrors: Counter<'reason'>;
   private readonly sessionsOpen: Gauge<'user'>;
+  private readonly sessionsEnded: Counter<'end'>;
 
   constructor(options: OpsMetricsOptions) {
     const { tokens } = options;
@@ -186,6 +189,14 @@ export class MetricsRegistry {
       labelNames: ['user'],
       registers,
     });
+    // Why the gauge went down, where the access log is off: a client cut for the send
+    // timeout, Vidispine's connections failing. By `end` alone: the gauge has the user.
+    this.sessionsEnded = new Counter({
+      name: `${METRIC_PREFIX}websocket_sessions_ended_total`,
+      help: 'WebSocket sessions ended, by what ended them first: client_closed, upstream_closed, error, timeout (send timeout), shutdown.',
+      labelNames: ['end'],
+      registers,
+    });
     this.upstreamErrors = new Counter({
       name: `${METRIC_PREFIX}upstream_errors_total`,
       help: 'Forwarded requests that got no answer from Vidispine, by reason.',
@@ -205,6 +216,7 @@ export class MetricsRegistry {
       this.sessionsOpen.set({ user }, 0);
     }
     for (const reason of UPSTREAM_ERROR_REASONS) this.upstreamErrors.inc({ reason }, 0);
+    for (const end of SESSION_ENDS) this.sessionsEnded.inc({ end }, 0);
 
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics(this.registry, EVENT_LOOP_SAMPLE_MS);
@@ -240,8 +252,9 @@ export class MetricsRegistry {
     this.sessionsOpen.inc({ user: this.userLabel(user) });
   }
 
-  sessionEnded(user: string): void {
+  sessionEnded(user: string, end: SessionEndLabel): void {
     this.sessionsOpen.dec({ user: this.userLabel(user) });
+    this.sessionsEnded.inc({ end });
   }
 
   upstreamError(reason: string): void {

@@ -6,12 +6,14 @@
  * is never scraped; what is reported before the registry exists is kept, in order, and handed
  * to it when it is built, so no count is lost.
  */
+import type { SessionEndLabel } from './metric-labels';
 import type { MetricsRegistry, OpsMetricsOptions } from './metrics-registry';
 import type { TokenEventSource } from './views';
 import type { TokenCheck } from '../vidispine/types';
 
 export {
   METRIC_PREFIX,
+  SESSION_ENDS,
   UPSTREAM_ERROR_REASONS,
   normaliseMethod,
   statusLabel,
@@ -74,8 +76,8 @@ export class OpsMetrics {
     this.report((r) => r.sessionOpened(user));
   }
 
-  sessionEnded(user: string): void {
-    this.report((r) => r.sessionEnded(user));
+  sessionEnded(user: string, end: SessionEndLabel): void {
+    this.report((r) => r.sessionEnded(user, end));
   }
 
   /** For the reports off the per-request path: one closure each is nothing there. */

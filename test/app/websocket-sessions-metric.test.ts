@@ -1,17 +1,22 @@
 /**
  * The WebSocket sessions open, on `/metrics` of the real ops listener: one more from the `101`
  * relayed to its client, one less exactly once at its end, whatever ends it — either side's
- * close, an error, the send timeout, the shutdown's cut at the drain's end or a second signal.
+ * close, an error, the send timeout, the shutdown's cut at the drain's end or a second signal
+ * — and each end counted once, by what ended it.
  */
 import * as diagnostics from 'node:diagnostics_channel';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ALICE, shutdownCoordinator, startApp, type RunningApp } from '../support/app';
 import { stopReading } from '../support/stalled-reader';
-import { value } from '../support/prom-parse';
+import { parseExposition, value, type Exposition } from '../support/prom-parse';
 import { HANG_GUARD_MS, settle, until } from '../support/wait';
 
 const OPEN = 'vidispine_auth_proxy_websocket_sessions_open';
+const ENDED = 'vidispine_auth_proxy_websocket_sessions_ended_total';
+const ENDS = ['client_closed', 'upstream_closed', 'error', 'shutdown', 'timeout'] as const;
+/** The sessions ended, by what ended them: each end's series from the first scrape. */
+const NONE_ENDED = { client_closed: 0, upstream_closed: 0, error: 0, shutdown: 0, timeout: 0 };
 const BOB = { name: 'bob', password: 'bob-password', listen: '127.0.0.1:0' };
 
 const upgradeTo = (target: string): string =>
@@ -87,6 +92,20 @@ async function openOf(r: RunningApp): Promise<number | undefined> {
   return (await open(r)).alice;
 }
 
+function endedIn(metrics: Exposition): Record<string, number | undefined> {
+  return Object.fromEntries(ENDS.map((end) => [end, value(metrics, ENDED, { end })]));
+}
+
+/** The sessions ended by what ended them, from `/metrics`, as `open` reads them. */
+async function ended(r: RunningApp): Promise<Record<string, number | undefined>> {
+  await settle();
+  await settle();
+  return endedIn(await r.metrics());
+}
+
+const total = (counts: Record<string, number | undefined>): number =>
+  Object.values(counts).reduce<number>((n, c) => n + (c ?? 0), 0);
+
 let r: RunningApp | undefined;
 afterEach(async () => {
   await r?.close();
@@ -108,18 +127,19 @@ describe('the WebSocket sessions open', () => {
     await closed;
     expect(answer).toMatch(/^HTTP\/1\.1 503 /);
     expect(await open(app)).toEqual({ alice: 0, bob: 0 });
+    expect(await ended(app)).toEqual(NONE_ENDED);
   });
 
   it('count each from its 101 to its end, by user, whichever side ends it and however', async () => {
     const app = await startApp({ raw: { users: [ALICE, BOB] } });
     r = app;
-    const ended = await Promise.all([
+    const sessions = await Promise.all([
       openSession(app.port('alice')),
       openSession(app.port('alice')),
       openSession(app.port('alice')),
       openSession(app.port('bob')),
     ]);
-    const [byClient, byUpstream, byError, bobs] = ended;
+    const [byClient, byUpstream, byError, bobs] = sessions;
     // Before: no such series; requests_in_flight leaves the sessions out once switched.
     expect(await open(app)).toEqual({ alice: 3, bob: 1 });
     expect(await app.metric('vidispine_auth_proxy_requests_in_flight')).toBe(0);
@@ -128,21 +148,35 @@ describe('the WebSocket sessions open', () => {
     byClient.socket.end();
     await over(byClient);
     expect(await open(app)).toEqual({ alice: 2, bob: 1 });
+    expect(await ended(app)).toEqual({ ...NONE_ENDED, client_closed: 1 });
 
     // A close handshake: Vidispine closes the TCP connection first.
     byUpstream.socket.write(CLOSE_FRAME);
     await over(byUpstream);
     expect(await open(app)).toEqual({ alice: 1, bob: 1 });
+    expect(await ended(app)).toEqual({ ...NONE_ENDED, client_closed: 1, upstream_closed: 1 });
 
     // A reset: the client connection's error.
     byError.socket.resetAndDestroy();
     await over(byError);
     expect(await open(app)).toEqual({ alice: 0, bob: 1 });
+    expect(await ended(app)).toEqual({
+      ...NONE_ENDED,
+      client_closed: 1,
+      upstream_closed: 1,
+      error: 1,
+    });
 
     // The client goes without a word.
     bobs.socket.destroy();
     await over(bobs);
     expect(await open(app)).toEqual({ alice: 0, bob: 0 });
+    expect(await ended(app)).toEqual({
+      ...NONE_ENDED,
+      client_closed: 2,
+      upstream_closed: 1,
+      error: 1,
+    });
   });
 
   it('end at exactly 0 when many are opened and closed at once, each way', async () => {
@@ -157,12 +191,14 @@ describe('the WebSocket sessions open', () => {
     });
     await Promise.all(sessions.map(over));
     expect(await openOf(app)).toBe(0);
+    expect(total(await ended(app))).toBe(60);
     // And again, on the same proxy: nothing was left behind by the first round.
     const again = await Promise.all(Array.from({ length: 20 }, () => openSession(app.port())));
     expect(await openOf(app)).toBe(20);
     for (const session of again) session.socket.destroy();
     await Promise.all(again.map(over));
     expect(await openOf(app)).toBe(0);
+    expect(total(await ended(app))).toBe(80);
   });
 
   it('count down the sessions the drain cuts at its end', async () => {
@@ -177,6 +213,7 @@ describe('the WebSocket sessions open', () => {
     // The ops listener is closed by the shutdown's end: the registry is read directly.
     const metrics = await app.app.metrics.render();
     expect(metrics).toContain(`${OPEN}{user="alice"} 0\n`);
+    expect(endedIn(parseExposition(metrics))).toEqual({ ...NONE_ENDED, shutdown: 2 });
   });
 
   it('count down the sessions a second signal cuts, before its exit', async () => {
@@ -198,10 +235,14 @@ describe('the WebSocket sessions open', () => {
     await until(() => app.logs.some((l) => l.includes('"step":"close_listeners"')));
     void shutdown.begin('SIGTERM');
     expect(atExit).toHaveLength(1);
-    expect(await atExit[0]).toContain(`${OPEN}{user="alice"} 0\n`);
+    const exiting = await atExit[0];
+    expect(exiting).toContain(`${OPEN}{user="alice"} 0\n`);
+    expect(endedIn(parseExposition(exiting))).toEqual({ ...NONE_ENDED, shutdown: 2 });
     await Promise.all(sessions.map(over));
     // The first signal's sequence went on to its end, the ops listener's close with it.
-    expect(await app.app.metrics.render()).toContain(`${OPEN}{user="alice"} 0\n`);
+    const after = await app.app.metrics.render();
+    expect(after).toContain(`${OPEN}{user="alice"} 0\n`);
+    expect(endedIn(parseExposition(after))).toEqual({ ...NONE_ENDED, shutdown: 2 });
     held.destroy();
   });
 });
@@ -250,6 +291,7 @@ describe('a WebSocket session cut for its send timeout', () => {
       const [closed] = [...accepted.values()];
       await closed;
       expect(await openOf(app)).toBe(0);
+      expect(await ended(app)).toEqual({ ...NONE_ENDED, timeout: 1 });
       await client.end();
     },
     HANG_GUARD_MS,

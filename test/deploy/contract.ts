@@ -76,6 +76,7 @@ export const METRIC_LABELS: Readonly<Record<string, readonly string[]>> = Object
     requests_in_flight: [],
     upstream_errors_total: ['reason'],
     websocket_sessions_open: ['user'],
+    websocket_sessions_ended_total: ['end'],
   }).map(([name, labels]) => [METRIC_PREFIX + name, labels]),
 );
 

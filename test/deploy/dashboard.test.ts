@@ -51,6 +51,7 @@ describe('Grafana dashboard', () => {
     ['401 replays', 'upstream_unauthorized_total'],
     ['in-flight requests', 'requests_in_flight'],
     ['WebSocket sessions open', 'websocket_sessions_open'],
+    ['WebSocket sessions ended', 'websocket_sessions_ended_total'],
     ['admission reviews by result', 'admission_reviews_total'],
     ['admission review latency', 'admission_duration_seconds_bucket'],
     ["the webhook's days to certificate expiry", 'webhook_certificate_expiry_timestamp_seconds'],

@@ -1,6 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { OpsMetrics, recordTokenEvents, normaliseMethod, statusLabel } from '../../src/ops/metrics';
+import {
+  OpsMetrics,
+  SESSION_ENDS,
+  recordTokenEvents,
+  normaliseMethod,
+  statusLabel,
+} from '../../src/ops/metrics';
+import type { SessionEnd } from '../../src/proxy/observer';
 import { parseExposition, samples, value, type Exposition } from '../support/prom-parse';
 import { ScriptedTokens } from '../support/ops';
 
@@ -44,6 +51,7 @@ describe('OpsMetrics', () => {
       requests_in_flight: 'gauge',
       upstream_errors_total: 'counter',
       websocket_sessions_open: 'gauge',
+      websocket_sessions_ended_total: 'counter',
     };
     for (const [name, type] of Object.entries(expected)) {
       const family = exposition.get(P + name);
@@ -77,6 +85,20 @@ describe('OpsMetrics', () => {
     }
     expect(value(e, `${P}upstream_errors_total`, { reason: 'refused' })).toBe(0);
     expect(value(e, `${P}requests_in_flight`)).toBe(0);
+    for (const end of SESSION_ENDS)
+      expect(value(e, `${P}websocket_sessions_ended_total`, { end })).toBe(0);
+  });
+
+  it("counts a session's end under each end a session's log line names, and no other", () => {
+    // Every `SessionEnd` and nothing else: a missing or an extra key fails to compile.
+    const ends: Record<SessionEnd, true> = {
+      client_closed: true,
+      upstream_closed: true,
+      error: true,
+      shutdown: true,
+      timeout: true,
+    };
+    expect([...SESSION_ENDS].sort()).toEqual(Object.keys(ends).sort());
   });
 
   it('counts scripted mint successes and failures with durations in the right buckets', async () => {
@@ -175,9 +197,12 @@ describe('OpsMetrics', () => {
     expect(value(e, `${P}websocket_sessions_open`, { user: 'reporting' })).toBe(0);
     expect(value(e, `${P}websocket_sessions_open`, { user: '(unknown)' })).toBe(1);
     expect(value(e, `${P}requests_in_flight`)).toBe(0);
-    metrics.sessionEnded('ingest');
-    metrics.sessionEnded('mallory');
+    metrics.sessionEnded('ingest', 'timeout');
+    metrics.sessionEnded('mallory', 'client_closed');
     e = await scrape();
+    expect(value(e, `${P}websocket_sessions_ended_total`, { end: 'timeout' })).toBe(1);
+    expect(value(e, `${P}websocket_sessions_ended_total`, { end: 'client_closed' })).toBe(1);
+    expect(value(e, `${P}websocket_sessions_ended_total`, { end: 'error' })).toBe(0);
     expect(value(e, `${P}websocket_sessions_open`, { user: 'ingest' })).toBe(1);
     expect(value(e, `${P}websocket_sessions_open`, { user: '(unknown)' })).toBe(0);
   });

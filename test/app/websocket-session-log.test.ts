@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startApp, type RunningApp } from '../support/app';
 import { MiB } from '../support/reliability-clients';
-import { stopReading } from '../support/stalled-reader';
+import { pumpUntilClosed, stopReading } from '../support/stalled-reader';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
 type Line = Record<string, unknown>;
@@ -246,20 +246,6 @@ describe('the line of a WebSocket session through a raw upstream', () => {
   afterAll(() => new Promise((resolve) => upstream.close(resolve)));
 
   const url = (): string => `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-
-  /** Sends as fast as the proxy takes it, until the session ends. */
-  const pumpUntilClosed = (socket: net.Socket): void => {
-    const chunk = Buffer.alloc(64 * 1024, 'w');
-    const pump = (): void => {
-      while (!socket.destroyed) {
-        if (!socket.write(chunk)) {
-          socket.once('drain', pump);
-          return;
-        }
-      }
-    };
-    pump();
-  };
 
   it("says a reset by Vidispine is an error on Vidispine's connection", async () => {
     const app = await startApp({ forwardTo: url(), raw: { proxy: { accessLog: true } } });

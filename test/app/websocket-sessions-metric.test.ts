@@ -8,7 +8,7 @@ import * as diagnostics from 'node:diagnostics_channel';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ALICE, shutdownCoordinator, startApp, type RunningApp } from '../support/app';
-import { stopReading } from '../support/stalled-reader';
+import { pumpUntilClosed, stopReading } from '../support/stalled-reader';
 import { parseExposition, value, type Exposition } from '../support/prom-parse';
 import { HANG_GUARD_MS, settle, until } from '../support/wait';
 
@@ -22,6 +22,11 @@ const BOB = { name: 'bob', password: 'bob-password', listen: '127.0.0.1:0' };
 const upgradeTo = (target: string): string =>
   `GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
   'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+/** Vidispine's `101`, as a raw upstream sends it. */
+const SWITCHED =
+  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
 
 /** A client's close frame, masked with a zero key, as a client's must be (RFC 6455 §5.3). */
 const CLOSE_FRAME = Buffer.from([0x88, 0x80, 0, 0, 0, 0]);
@@ -254,20 +259,8 @@ describe('a WebSocket session cut for its send timeout', () => {
     upstream = net.createServer((socket) => {
       socket.on('error', () => undefined);
       socket.once('data', () => {
-        socket.write(
-          'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-            'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
-        );
-        const chunk = Buffer.alloc(64 * 1024, 'w');
-        const pump = (): void => {
-          while (!socket.destroyed) {
-            if (!socket.write(chunk)) {
-              socket.once('drain', pump);
-              return;
-            }
-          }
-        };
-        pump();
+        socket.write(SWITCHED);
+        pumpUntilClosed(socket);
       });
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));

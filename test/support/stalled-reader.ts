@@ -37,3 +37,20 @@ export function stopReading(port: number, request: string): StalledReader {
     },
   };
 }
+
+/**
+ * Writes to `socket` as fast as its peer takes it, until it is destroyed: the sender that
+ * fills a reader that stopped, up to its kernel buffers and no further in this process.
+ */
+export function pumpUntilClosed(socket: net.Socket): void {
+  const chunk = Buffer.alloc(64 * 1024, 'w');
+  const pump = (): void => {
+    while (!socket.destroyed) {
+      if (!socket.write(chunk)) {
+        socket.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
+}

@@ -290,3 +290,99 @@ describe('a WebSocket session cut for its send timeout', () => {
     HANG_GUARD_MS,
   );
 });
+
+describe('a burst of WebSocket sessions ending every way at once', () => {
+  let upstream: net.Server;
+  /** Vidispine's end of each session, by the number in its path. */
+  const upstreams = new Map<number, net.Socket>();
+  let heldAtVidispine = 0;
+  beforeAll(async () => {
+    upstream = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', (request: Buffer) => {
+        const session = /^GET \/APIWS\/(\d+) /.exec(request.toString('latin1'))?.[1];
+        // Any other request is held, unanswered.
+        if (session === undefined) {
+          heldAtVidispine += 1;
+          return;
+        }
+        socket.write(SWITCHED);
+        upstreams.set(Number(session), socket);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise((resolve) => upstream.close(resolve)));
+
+  it(
+    'counts each once: the sessions ended and those open add up to the 101s, and none stays open',
+    async () => {
+      const port = (upstream.address() as AddressInfo).port;
+      const app = await startApp({
+        forwardTo: `http://127.0.0.1:${port}`,
+        raw: { proxy: { sendTimeoutSeconds: 0.2 } },
+      });
+      r = app;
+      const count = 240;
+      const sessions = await Promise.all(
+        Array.from({ length: count }, (_, i) => openSession(app.port(), `/APIWS/${i}`)),
+      );
+      await until(() => upstreams.size === count);
+      expect(await openOf(app)).toBe(count);
+      // A request held at Vidispine keeps the drain going, for the send timeouts to come
+      // within it, until the second signal cuts what is left.
+      const held = net.connect(app.port(), '127.0.0.1');
+      held.on('error', () => undefined);
+      held.write('GET /API/held HTTP/1.1\r\nHost: x\r\n\r\n');
+      await until(() => heldAtVidispine === 1);
+      const atExit: Promise<string>[] = [];
+      const shutdown = shutdownCoordinator(app, 60, {
+        exit: () => void atExit.push(app.app.metrics.render()),
+      });
+      const stalled: Session[] = [];
+      sessions.forEach((session, i) => {
+        const vidispine = upstreams.get(i);
+        if (vidispine === undefined) throw new Error(`no upstream end for session ${i}`);
+        const way = i % 8;
+        if (way === 0) session.socket.end();
+        else if (way === 1) session.socket.resetAndDestroy();
+        else if (way === 2) session.socket.destroy();
+        else if (way === 3) vidispine.resetAndDestroy();
+        else if (way === 4) vidispine.end();
+        else if (way === 5) {
+          session.socket.pause();
+          pumpUntilClosed(vidispine);
+          stalled.push(session);
+        }
+        // The rest are left to the shutdown.
+      });
+      void shutdown.begin('SIGTERM');
+      await Promise.all(stalled.map(over));
+      void shutdown.begin('SIGTERM');
+      expect(atExit).toHaveLength(1);
+      const exiting = parseExposition(await atExit[0]);
+      expect(value(exiting, OPEN, { user: 'alice' })).toBe(0);
+      expect(total(endedIn(exiting))).toBe(count);
+      await Promise.all(sessions.map(over));
+      await settle();
+      // The ops listener is closed by the shutdown's end: the registry is read directly.
+      const after = parseExposition(await app.app.metrics.render());
+      const counts = endedIn(after);
+      expect(value(after, OPEN, { user: 'alice' })).toBe(0);
+      expect(total(counts)).toBe(count);
+      const switched = { user: 'alice', method: 'GET', code: '101' };
+      expect(value(after, 'vidispine_auth_proxy_requests_total', switched)).toBe(count);
+      // 30 each way: a FIN and a close without one are the client's, either side's reset an
+      // error; the second signal cut the 60 left.
+      expect(counts).toEqual({
+        client_closed: 60,
+        upstream_closed: 30,
+        error: 60,
+        timeout: 30,
+        shutdown: 60,
+      });
+      held.destroy();
+    },
+    HANG_GUARD_MS,
+  );
+});

@@ -19,8 +19,8 @@ export const SESSION_ENDS = [
   'client_closed',
   'upstream_closed',
   'error',
-  'shutdown',
   'timeout',
+  'shutdown',
 ] as const;
 
 export type SessionEndLabel = (typeof SESSION_ENDS)[number];

@@ -142,7 +142,6 @@ const baseUrl = text().transform((value, ctx) => {
     addProblem(ctx, message);
     return z.NEVER;
   };
-  const example = `(e.g. ${exampleUrl(value)})`;
   let url: URL;
   try {
     url = new URL(value);
@@ -164,10 +163,14 @@ const baseUrl = text().transform((value, ctx) => {
   if (url.search !== '' || url.hash !== '') {
     return problem('must not have a query string or fragment');
   }
-  if (/\/API\/?$/i.test(url.pathname)) {
-    return problem(`give the base URL without /API ${example}`);
-  }
+  // Judged on the path the proxy will use, trailing slashes dropped (the parser already
+  // resolved dot segments), so `/API//` or `/API/./` is refused as `/API` is.
   url.pathname = url.pathname.replace(/(?<!\/)\/+$/, '') || '/';
+  const api = /\/API$/i.exec(url.pathname);
+  if (api) {
+    const example = shownValue(`${url.origin}${url.pathname.slice(0, api.index)}`);
+    return problem(`give the base URL without /API (e.g. ${example})`);
+  }
   // Port 0 only means "any port" to a listener: every mint would be refused, never a start.
   if (url.port === '0') {
     const path = url.pathname === '/' ? '' : url.pathname;

@@ -155,6 +155,15 @@ describe('environment mode', () => {
     expect(loadConfig({ env }).users[0].token.safetyMarginSeconds).toBe(10);
   });
 
+  it('exits 2 from check for a URL that ends in /API once its trailing slashes are gone', async () => {
+    const env = { PATH: process.env.PATH, ...ENV, VIDISPINE_URL: 'http://127.0.0.1:9/API//' };
+    const result = await runCli(['check'], { env });
+    expect(result.stderr).toContain(
+      'VIDISPINE_URL: give the base URL without /API (e.g. http://127.0.0.1:9)',
+    );
+    expect(result.code).toBe(2);
+  });
+
   it('disables ops with an empty OPS_LISTEN', () => {
     expect(loadConfig({ env: { ...ENV, OPS_LISTEN: '' } }).ops.listen).toBeNull();
   });
@@ -183,6 +192,15 @@ describe('environment mode', () => {
     [
       { VIDISPINE_URL: 'http://x:8080/API' },
       'VIDISPINE_URL: give the base URL without /API (e.g. http://x:8080)',
+    ],
+    // The path the proxy would use, once its trailing slashes and dot segments are gone.
+    [
+      { VIDISPINE_URL: 'http://x:8080/API//' },
+      'VIDISPINE_URL: give the base URL without /API (e.g. http://x:8080)',
+    ],
+    [
+      { VIDISPINE_URL: 'http://x:8080/vs/API/./' },
+      'VIDISPINE_URL: give the base URL without /API (e.g. http://x:8080/vs)',
     ],
     [
       { VIDISPINE_URL: 'http://u:p@x' },

@@ -728,6 +728,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'config.vidispine.url: "http://vidispine:8080/api/" ends in /API: give the base URL without /API (e.g. http://vidispine:8080)',
       ],
       [
+        'a Vidispine URL ending in /API and more slashes or dot segments',
+        'vidispine:\n  url: http://vidispine:8080/vs/API/.//\n',
+        'vidispine.url: "http://vidispine:8080/vs/API/.//" ends in /API: give the base URL without /API (e.g. http://vidispine:8080/vs)',
+      ],
+      [
         'the ops port on a data port',
         'service:\n  opsPort: 8080\n',
         'service.opsPort: 8080 is also the data port "http" in service.ports: give the ops listener a port of its own',

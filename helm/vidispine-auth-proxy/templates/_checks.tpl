@@ -4,10 +4,11 @@ pattern's): each would render fine and then make the proxy or the webhook exit 2
 or leave a pod that never becomes ready. Each `fail` names the value to change.
 */}}
 
-{{/* A VidiCore URL value: the base URL, never its /API. Context: dict "path" "url". */}}
+{{/* A VidiCore URL value: the base URL, never its /API. Context: dict "path" "url".
+Trailing slashes and "." segments after /API count for nothing, as the proxy drops them. */}}
 {{- define "vidispine-auth-proxy.checkBaseUrl" -}}
-{{- if regexMatch "(?i)/API/?$" (toString .url) -}}
-{{- fail (printf "%s: %q ends in /API: give the base URL without /API (e.g. %s)" .path (toString .url) (regexReplaceAll "(?i)/API/?$" (toString .url) "")) -}}
+{{- if regexMatch "(?i)/API(/\\.?)*$" (toString .url) -}}
+{{- fail (printf "%s: %q ends in /API: give the base URL without /API (e.g. %s)" .path (toString .url) (regexReplaceAll "(?i)/API(/\\.?)*$" (toString .url) "")) -}}
 {{- end -}}
 {{- end -}}
 

@@ -79,9 +79,24 @@ const LOCALHOST_BINDS = new Set(['127.0.0.1', '::1']);
 function boundHost(host: string): string {
   const mapped = IPV4_MAPPED.exec(host);
   // Only a name has a case to fold: an IPv6 zone names an interface, whose case counts.
-  if (!mapped) return host.includes(':') ? host : host.toLowerCase();
+  if (!mapped) return host.includes(':') ? host : canonicalIPv4(host.toLowerCase());
   const [high, low] = [parseInt(mapped[1] ?? '', 16), parseInt(mapped[2] ?? '', 16)];
   return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+}
+
+/**
+ * `127.1`, `0x7f000001`, `0177.0.0.1`, `0`: the resolver reads these as IPv4 numbers
+ * (inet_aton), so they bind 127.0.0.1 or 0.0.0.0; written as WHATWG's IPv4 parser writes
+ * them (it reads the same forms), they are compared as what they bind. A name stays as is.
+ */
+function canonicalIPv4(host: string): string {
+  if (!/^[0-9a-fx.]+$/.test(host)) return host;
+  try {
+    const written = new URL(`http://${host}/`).hostname;
+    return /^\d+\.\d+\.\d+\.\d+$/.test(written) ? written : host;
+  } catch {
+    return host;
+  }
 }
 
 /**

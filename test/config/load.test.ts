@@ -1008,6 +1008,24 @@ describe('listeners on one port that the kernel keeps apart', () => {
     expect(config.ops.listen).toEqual({ host: '0.0.0.0', port: 9090 });
   });
 
+  // The resolver reads these as IPv4 numbers (inet_aton), so each binds 127.0.0.1, or for
+  // `0` the wildcard 0.0.0.0: a clash the kernel refuses at bind (exit 1) unless named first.
+  it.each(['127.1', '127.0.0.01', '0x7f000001', '0177.0.0.1', '0'])(
+    '%s and 127.0.0.1 clash, and check exits 2 naming the key',
+    async (spelling) => {
+      expect(await bindBoth(spelling, '127.0.0.1')).toBe('EADDRINUSE');
+      const env = {
+        PATH: process.env.PATH,
+        ...ENV,
+        PROXY_LISTEN: `${spelling}:9191`,
+        OPS_LISTEN: '127.0.0.1:9191',
+      };
+      const result = await runCli(['check'], { env });
+      expect(result.stderr).toContain('OPS_LISTEN: address already used by PROXY_LISTEN');
+      expect(result.code).toBe(2);
+    },
+  );
+
   it('the IPv6 wildcard and an IPv4 address still clash', async () => {
     expect(await bindBoth('::', '127.0.0.1')).toBe('EADDRINUSE');
     expect(

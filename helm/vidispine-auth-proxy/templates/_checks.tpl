@@ -5,10 +5,15 @@ or leave a pod that never becomes ready. Each `fail` names the value to change.
 */}}
 
 {{/* A VidiCore URL value: the base URL, never its /API. Context: dict "path" "url".
-Trailing slashes and "." segments after /API count for nothing, as the proxy drops them. */}}
+Only the path is judged: the host of http://api is no /API. Trailing slashes and "." segments
+after /API count for nothing, as the proxy drops them. */}}
 {{- define "vidispine-auth-proxy.checkBaseUrl" -}}
-{{- if regexMatch "(?i)/API(/\\.?)*$" (toString .url) -}}
-{{- fail (printf "%s: %q ends in /API: give the base URL without /API (e.g. %s)" .path (toString .url) (regexReplaceAll "(?i)/API(/\\.?)*$" (toString .url) "")) -}}
+{{- $url := toString .url -}}
+{{- $origin := regexFind "^[^:/?#]+://[^/?#]*" $url -}}
+{{- $path := trimPrefix $origin $url -}}
+{{- $api := "(?i)/API(/\\.?)*$" -}}
+{{- if regexMatch $api $path -}}
+{{- fail (printf "%s: %q ends in /API: give the base URL without /API (e.g. %s%s)" .path $url $origin (regexReplaceAll $api $path "")) -}}
 {{- end -}}
 {{- end -}}
 

@@ -269,8 +269,15 @@ function keepHostAndPort(match: string, userinfo: string): string {
 
 const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
   // Authorization / Set-Cookie header values quoted in messages or JSON: the whole value,
-  // up to a Set-Cookie's attributes (`; Path=/`).
-  [/\b((?:proxy-)?authorization|set-cookie)("?\s*[:=]\s*"?)[^\r\n,;}"]+/gi, `$1$2${REDACTED}`],
+  // up to a Set-Cookie's attributes (`; Path=/`). An Authorization value whose scheme is
+  // followed by parameters (RFC 9110's `#auth-param`: Digest's `response="…"`, OAuth 1.0's
+  // `oauth_signature="…"`, AWS Signature V4's `Signature=…`) goes with all of them, quoted
+  // values (`\"` in JSON) and the commas between them included: up to the first `"` or `,`,
+  // the Digest response hash would be kept.
+  [
+    /\b((?:proxy-)?authorization|set-cookie)("?\s*[:=]\s*"?)(?:[\w!#$%&'*+.^`|~-]+[\t ]+[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+)(?:[\t ]*,[\t ]*[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+))*|[^\r\n,;}"]+)/gi,
+    `$1$2${REDACTED}`,
+  ],
   // A Cookie header's: all its cookies, which it joins with `; ` (RFC 6265, section 4.2.1),
   // a value in quotes (`lang="en"`, `lang=\"en\"` in JSON) included, where any other `"`
   // ends it, as it closes the JSON string it is in.

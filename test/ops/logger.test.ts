@@ -279,6 +279,34 @@ describe('redactSecrets', () => {
     expect(redactSecrets(text)).toBe(text);
   });
 
+  // An Authorization header's value is a credential whatever its scheme: a Digest,
+  // OAuth 1.0 or AWS Signature V4 value is a list of parameters, quoted values and commas
+  // included, the response hash or signature among them.
+  it.each([
+    [
+      'Authorization: Digest username="ops", realm="vidispine", nonce="dcd98b7102dd2f0e", uri="/API/item", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1"',
+      'Authorization: [REDACTED]',
+    ],
+    [
+      'upstream said 401 to Proxy-Authorization: Digest username="ops",response="6629fae49393a053" (stale)',
+      'upstream said 401 to Proxy-Authorization: [REDACTED] (stale)',
+    ],
+    [
+      'sent {"authorization":"Digest username=\\"ops\\", response=\\"6629fae49393a053\\"","x":1} upstream',
+      'sent {"authorization":"[REDACTED]","x":1} upstream',
+    ],
+    [
+      'Authorization: OAuth oauth_consumer_key="k1", oauth_signature="wOJIO9A2W5mFwDgiDvZbTSMK%2FPY%3D"',
+      'Authorization: [REDACTED]',
+    ],
+    [
+      'Authorization: AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261205/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=fe5f80f77d5fa3be\r\nHost: b',
+      'Authorization: [REDACTED]\r\nHost: b',
+    ],
+  ])('blanks every parameter of an Authorization value: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   it('scrubs a long run of dotted words, or of encoded `?`, in one pass', () => {
     // Each `a` after a dot could begin a URL's scheme (`a.a.a…://`): tried from every one of
     // them, the URL rules read the rest of the run again each time, 0.1 s for a logged path

@@ -331,7 +331,10 @@ const CREDENTIAL_NAME: ReadonlySet<string> = new Set(['hash', 'key', 'sig', 'pwd
 // A `#` begins parameters too: Node's parser keeps the fragment a client sends
 // (`?x=1#access_token=…`), and the access log logs it.
 const PATH_PARAMETER = /([;&#])([^=&;#/?]*)(=)[^&;#/]*/g;
-const QUERY_PARAMETER = /([?&;#])([^=&;#?]*)(=)(?:[^&;#?]|\?(?![^=&;#?]*=))*/g;
+const QUERY_PARAMETER = /([?&;#]|^)([^=&;#?]*)(=)(?:[^&;#?]|\?(?![^=&;#?]*=))*/g;
+// A run that begins with a parameter is a query without its `?` (a form's body, what
+// URLSearchParams writes: `api_key=…&format=json`), its first parameter included.
+const LEADING_PARAMETER = /^[^=&;#/?]+=/;
 // The query of a URL that is itself a parameter's value (`?uri=https%3A%2F%2F…%3Fsig%3D…`,
 // an import from a presigned S3 or Azure SAS URL): its ?, & and = come as %3F, %26 and %3D,
 // or %253F, %2526 and %253D when the URL was encoded twice (%25253F… three times, as many
@@ -427,6 +430,10 @@ function redactRun(run: string): string {
     .split(CLOSING_QUOTE)
     .map((piece) => {
       if (inQuery) return redactQuery(piece);
+      if (LEADING_PARAMETER.test(piece)) {
+        inQuery = true;
+        return redactQuery(piece);
+      }
       const query = piece.indexOf('?');
       if (query < 0) return redactEncoded(piece.replace(PATH_PARAMETER, redactParameter));
       inQuery = true;
@@ -444,15 +451,76 @@ function redactEncoded(text: string): string {
   return text.replace(ENCODED_PARAMETER, redactParameter);
 }
 
+/**
+ * A name and the `:` after it, as a header's in a header block or an error's message, or a
+ * key's in JSON (`"X-Api-Key":"…"`): from the start of a word only, not within a path
+ * (`/API/token:1`), a dotted key's path or a URL (whose `user:password@` has its own rule).
+ */
+const NAMED = /(?<![\w./-])([a-z][\w-]*)("?[\t ]*:[\t ]*"?)/gi;
+// What such a value is, as an Authorization value is: up to the end of its line, a `,`,
+// `;`, `}` or a `"` that closes a JSON string.
+const NAMED_VALUE = /[^\r\n,;}"]+/y;
+const CREDENTIAL_VALUE = new RegExp(CREDENTIAL, 'y');
+
+/**
+ * `text` with the value of every `name: value` whose name the key policy calls secret
+ * (`isSecretKey`: `X-Api-Key`, `x-auth-token`, `VIDISPINE_PASSWORD`, `"password":`) blanked,
+ * as it would be under that key. A name of one word (`token`, `password`, `credentials`) is
+ * also a word of prose (`refused a token: check the user's roles`): it is read as a field's
+ * only at the start of a line (a header block's `Token: …`) or quoted as JSON quotes a key,
+ * or else its value only when it reads as a credential (`password: hunter22`), as the
+ * `token <t>` rule reads one. Each name is looked at once and a blanked value skipped, so
+ * the text is read once.
+ */
+function redactNamedValues(text: string): string {
+  // Most of what is logged (a path, a method, a message) has no `:`: not read at all.
+  if (!text.includes(':')) return text;
+  let out = '';
+  let done = 0;
+  NAMED.lastIndex = 0;
+  for (let m = NAMED.exec(text); m !== null; m = NAMED.exec(text)) {
+    const [match, name, separator] = m;
+    const start = m.index + match.length;
+    // Blanked already, by a rule that knows where the value ends (an Authorization's).
+    if (!isSecretKey(name) || text.startsWith(REDACTED, start)) continue;
+    const value = fieldValue(text, m.index, name, separator, start);
+    if (value === 0) continue;
+    out += text.slice(done, start) + REDACTED;
+    done = start + value;
+    NAMED.lastIndex = done;
+  }
+  return done === 0 ? text : out + text.slice(done);
+}
+
+/** How long the value at `start` of the field `name` is, when it is one to blank; else 0. */
+function fieldValue(
+  text: string,
+  at: number,
+  name: string,
+  separator: string,
+  start: number,
+): number {
+  const field =
+    at === 0 ||
+    text[at - 1] === '\n' ||
+    (text[at - 1] === '"' && separator.startsWith('"')) ||
+    nameWords(name).length > 1;
+  const rule = field ? NAMED_VALUE : CREDENTIAL_VALUE;
+  rule.lastIndex = start;
+  return rule.exec(text)?.[0].length ?? 0;
+}
+
 /** Remove credentials embedded in free text (URLs, error messages, header dumps). */
 export function redactSecrets(text: string): string {
-  return TEXT_RULES.reduce(
-    // Two calls alike: `replace` takes a string or a function, but not either (its overloads).
-    (out, [pattern, replacement]) =>
-      typeof replacement === 'string'
-        ? out.replace(pattern, replacement)
-        : out.replace(pattern, replacement),
-    text,
+  return redactNamedValues(
+    TEXT_RULES.reduce(
+      // Two calls alike: `replace` takes a string or a function, but not either (its overloads).
+      (out, [pattern, replacement]) =>
+        typeof replacement === 'string'
+          ? out.replace(pattern, replacement)
+          : out.replace(pattern, replacement),
+      text,
+    ),
   ).replace(RUN, redactRun);
 }
 

@@ -275,6 +275,13 @@ describe('redactSecrets', () => {
     '/API/item?possession=1&author=ann&authority=x&sessionless=true&secretary=bob&tokenizer=ws',
     '/API/item?sort_key=title&keyframes=1&hashtag=a&passage=2&signatures_count=3',
     '/API/item?tokenization=icu&secretariat=ops&sessions=3&tokenized=1&passenger=2&passive=1',
+    // Words that name a secret in a sentence, before what reads as no credential; a name
+    // that only speaks of one; a configuration key's path; a path's segment.
+    'Vidispine refused user "ops" a token: check the user\'s roles',
+    'malformed token credentials: expected "token <token>"',
+    'tokenState: valid, passwordFile: /run/secrets/pw, secretary: bob',
+    'sidecar.admin.secret: required',
+    'GET /API/token:1 200',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });
@@ -304,6 +311,31 @@ describe('redactSecrets', () => {
       'Authorization: [REDACTED]\r\nHost: b',
     ],
   ])('blanks every parameter of an Authorization value: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
+  // A header or a field written as text (a raw header block, an error's message, JSON in a
+  // message, a form's or a query's text without its `?`) whose name the key policy calls
+  // secret: its value goes, as an Authorization header's does.
+  it.each([
+    [
+      'Host: vidispine:8080\r\nX-Api-Key: Api-key-of-ops\r\nx-auth-token: tok\r\nAccept: */*',
+      'Host: vidispine:8080\r\nX-Api-Key: [REDACTED]\r\nx-auth-token: [REDACTED]\r\nAccept: */*',
+    ],
+    ['request refused, X-Api-Key: v', 'request refused, X-Api-Key: [REDACTED]'],
+    ['Note: X-Auth-Token: v, retrying', 'Note: X-Auth-Token: [REDACTED], retrying'],
+    [
+      'sent {"X-Api-Key":"v","Accept":"*/*","password":"pw"} upstream',
+      'sent {"X-Api-Key":"[REDACTED]","Accept":"*/*","password":"[REDACTED]"} upstream',
+    ],
+    // A header block's line of one word, and such a name followed by what reads as a
+    // credential anywhere.
+    ['Host: h\nToken: tok\nPassword: hunter', 'Host: h\nToken: [REDACTED]\nPassword: [REDACTED]'],
+    ['login with password: hunter22 failed', 'login with password: [REDACTED] failed'],
+    ['api_key=v&format=json', 'api_key=[REDACTED]&format=json'],
+    ['posted body: api_key=ab/cd&x=1', 'posted body: api_key=[REDACTED]&x=1'],
+    ["posted 'password=hunter&user=ops'", "posted 'password=[REDACTED]&user=ops'"],
+  ])('blanks the value of a header or field named as a secret in text: %s', (text, expected) => {
     expect(redactSecrets(text)).toBe(expected);
   });
 

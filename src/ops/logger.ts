@@ -550,8 +550,22 @@ function redactAt(value: unknown, seen: WeakSet<object>, depth: number, headers 
   if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
   if (Array.isArray(value)) return redactList(value, seen, depth, headers);
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = redactField(key, item, seen, depth);
+  const secretValue = namesSecretValue(value);
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = secretValue && key === 'value' ? REDACTED : redactField(key, item, seen, depth);
+  }
   return out;
+}
+
+/**
+ * Whether `value` is a name and its value, as Kubernetes writes a container's environment
+ * (`{name: 'VIDISPINE_PASSWORD', value: '…'}`) or a HAR file its headers, whose name the
+ * key policy calls secret: its `value` is what that key would hold. A reference to a
+ * Secret (`valueFrom: {secretKeyRef: {name, key}}`) has no `value`: names, logged as they are.
+ */
+function namesSecretValue(value: object): boolean {
+  const { name } = value as { readonly name?: unknown };
+  return typeof name === 'string' && 'value' in value && isSecretKey(name);
 }
 
 /** A key that names headers, as Node's `rawHeaders` and `rawTrailers`, undici's `headers`. */

@@ -595,6 +595,47 @@ describe('secret keys through the logger', () => {
     expect(lines[2]?.warnings).toEqual(['token expired', 'password', 'kept']);
   });
 
+  it('blanks the value of a name and value pair whose name is secret', () => {
+    const { logger, lines, raw } = captureLogs('info');
+    // A container's environment as Kubernetes writes it, and headers as name and value
+    // objects (a HAR file's, a fetch's init turned into a list).
+    const env = [
+      { name: 'VIDISPINE_PASSWORD', value: 'S3cret-env-password' },
+      { name: 'VIDISPINE_USER', value: 'ops' },
+      { name: 'VIDISPINE_PASSWORD_FILE', value: '/var/run/secrets/pw' },
+      // A reference to a Secret names it, its key and the variable: none is a secret.
+      {
+        name: 'VIDISPINE_ADMIN_PASSWORD',
+        valueFrom: { secretKeyRef: { name: 'vidispine-admin', key: 'password' } },
+      },
+    ];
+    const headers = [
+      { name: 'X-Api-Key', value: 'Api-key-of-ops' },
+      { name: 'Accept', value: '*/*' },
+    ];
+    logger.info({ containers: [{ name: 'proxy', env }], headers }, 'logged');
+    expect(
+      ['S3cret-env-password', 'Api-key-of-ops'].filter((secret) => raw.join('').includes(secret)),
+    ).toEqual([]);
+    expect(lines[0]).toMatchObject({
+      containers: [
+        {
+          name: 'proxy',
+          env: [
+            { name: 'VIDISPINE_PASSWORD', value: REDACTED },
+            { name: 'VIDISPINE_USER', value: 'ops' },
+            { name: 'VIDISPINE_PASSWORD_FILE', value: '/var/run/secrets/pw' },
+            env[3],
+          ],
+        },
+      ],
+      headers: [
+        { name: 'X-Api-Key', value: REDACTED },
+        { name: 'Accept', value: '*/*' },
+      ],
+    });
+  });
+
   it("logs an error's raw bytes by their size, never the request they hold", async () => {
     const { logger, lines } = captureLogs('info');
     // What Node's HTTP parser attaches to the error of a message it refuses: the bytes read,

@@ -510,7 +510,39 @@ function fieldValue(
   return rule.exec(text)?.[0].length ?? 0;
 }
 
-/** Remove credentials embedded in free text (URLs, error messages, header dumps). */
+// A PEM private key's first line: PKCS#8's `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, the
+// older `RSA`, `EC`, `DSA`, `OPENSSH`'s, PGP's `PRIVATE KEY BLOCK`.
+const PRIVATE_KEY_BEGIN = /-----BEGIN [A-Z\d ]*PRIVATE KEY[A-Z ]*-----/g;
+const PEM_END = '-----END ';
+const PEM_DASHES = '-----';
+
+/**
+ * `text` with the body of every PEM private key blanked, its BEGIN and END lines kept to say
+ * what was there: wherever it is written (under a key that says nothing of a secret, as
+ * `key` or `data`, or in a message, its lines as JSON escapes them), since the key policy
+ * cannot see it. A key with no END (cut short) is blanked to the end of the text. A
+ * certificate is public: kept. Each key's END is looked for once from its BEGIN, so the
+ * text is read once.
+ */
+function redactPrivateKeys(text: string): string {
+  if (!text.includes('PRIVATE KEY')) return text;
+  let out = '';
+  let done = 0;
+  PRIVATE_KEY_BEGIN.lastIndex = 0;
+  for (let m = PRIVATE_KEY_BEGIN.exec(text); m !== null; m = PRIVATE_KEY_BEGIN.exec(text)) {
+    const body = m.index + m[0].length;
+    out += text.slice(done, body) + REDACTED;
+    const end = text.indexOf(PEM_END, body);
+    const endLine = end < 0 ? -1 : text.indexOf(PEM_DASHES, end + PEM_END.length);
+    if (endLine < 0) return out;
+    done = endLine + PEM_DASHES.length;
+    out += text.slice(end, done);
+    PRIVATE_KEY_BEGIN.lastIndex = done;
+  }
+  return out + text.slice(done);
+}
+
+/** Remove credentials embedded in free text (URLs, error messages, header dumps, PEM keys). */
 export function redactSecrets(text: string): string {
   return redactNamedValues(
     TEXT_RULES.reduce(
@@ -519,7 +551,8 @@ export function redactSecrets(text: string): string {
         typeof replacement === 'string'
           ? out.replace(pattern, replacement)
           : out.replace(pattern, replacement),
-      text,
+      // First: a key's base64 is no text for the other rules to read.
+      redactPrivateKeys(text),
     ),
   ).replace(RUN, redactRun);
 }

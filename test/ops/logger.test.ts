@@ -636,6 +636,25 @@ describe('secret keys through the logger', () => {
     });
   });
 
+  it('blanks a PEM private key wherever it is written, and no certificate', () => {
+    const { logger, lines, raw } = captureLogs('info');
+    const body = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7Vp0dKeyBody';
+    const pem = `-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----\n`;
+    const rsa = `-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\n${body}\n-----END RSA PRIVATE KEY-----`;
+    const certificate =
+      '-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHBfpeg\n-----END CERTIFICATE-----\n';
+    // Under a key that says nothing of a secret, in a message as JSON writes it, cut short.
+    logger.info({ key: pem, certificate }, `cannot use ${JSON.stringify(rsa)}: bad`);
+    logger.info({ read: `${certificate}${pem.slice(0, 50)}` }, 'cut');
+    expect(raw.join('')).not.toContain(body.slice(0, 20));
+    expect(lines[0]).toMatchObject({
+      key: `-----BEGIN PRIVATE KEY-----${REDACTED}-----END PRIVATE KEY-----\n`,
+      certificate,
+      msg: `cannot use "-----BEGIN RSA PRIVATE KEY-----${REDACTED}-----END RSA PRIVATE KEY-----": bad`,
+    });
+    expect(lines[1]?.read).toBe(`${certificate}-----BEGIN PRIVATE KEY-----${REDACTED}`);
+  });
+
   it("logs an error's raw bytes by their size, never the request they hold", async () => {
     const { logger, lines } = captureLogs('info');
     // What Node's HTTP parser attaches to the error of a message it refuses: the bytes read,

@@ -1,9 +1,11 @@
 /**
  * JSON logs to stdout. Every argument of every log call passes through `redactValue` first,
  * so a secret is removed wherever it sits: under a sensitive key at any depth (`isSecretKey`:
- * authorization, cookie, passwordHash, client_secret, tokenValue, …) or inside a string (URL
- * credentials, `?token=`, `?passkey=`, `Authorization: token …`, `Basic …`). So do a child's
- * bindings, as they are bound.
+ * authorization, cookie, passwordHash, client_secret, tokenValue, …), as the `value` of a
+ * `{name, value}` pair so named, or inside a string (URL credentials, `?token=`, `?passkey=`,
+ * `Authorization: token …`, `X-Api-Key: …`, `Basic …`, a PEM private key). So do a child's
+ * bindings, as they are bound. An error is logged as a plain object, an AggregateError's
+ * `errors` included.
  */
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
@@ -651,5 +653,25 @@ function redactError(error: Error, seen: WeakSet<object>, depth: number): Record
   };
   for (const [key, item] of Object.entries(error)) out[key] = redactField(key, item, seen, depth);
   if (error.cause !== undefined) out.cause = redactAt(error.cause, seen, depth + 1);
+  if (error instanceof AggregateError) Object.assign(out, aggregated(error, seen, depth));
   return out;
+}
+
+/** How many of an AggregateError's errors a line shows: a name's every address, and more. */
+const MAX_AGGREGATED_ERRORS = 10;
+
+/**
+ * An AggregateError's `errors` (not enumerable, so not among its fields): why it failed,
+ * where its own message may be empty (a connect that tried `::1` and `127.0.0.1`, both
+ * refused). The first `MAX_AGGREGATED_ERRORS`, each redacted as any error, and how many more.
+ */
+function aggregated(
+  error: AggregateError,
+  seen: WeakSet<object>,
+  depth: number,
+): { errors: unknown[]; moreErrors?: number } {
+  const errors: readonly unknown[] = Array.isArray(error.errors) ? error.errors : [];
+  const shown = errors.slice(0, MAX_AGGREGATED_ERRORS).map((e) => redactAt(e, seen, depth + 1));
+  const more = errors.length - shown.length;
+  return more > 0 ? { errors: shown, moreErrors: more } : { errors: shown };
 }

@@ -432,6 +432,40 @@ describe('redactValue', () => {
     expect(out.cause).toMatchObject({ message: `Authorization: ${REDACTED}` });
   });
 
+  it("logs an AggregateError's errors, each as an error, at most ten", () => {
+    const { logger, lines, raw } = captureLogs('info');
+    // What a connect that tries every address of a name gives when all refuse: no message
+    // of its own, the reasons in `errors`.
+    const refused = (address: string): Error =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}:8080`), {
+        code: 'ECONNREFUSED',
+        address,
+        port: 8080,
+      });
+    const leaky = new Error('GET http://ops:S3cret-pw@vidispine/API failed');
+    const all = new AggregateError([refused('::1'), refused('127.0.0.1'), leaky]);
+    const many = new AggregateError(
+      Array.from({ length: 25 }, (_, i) => refused(`10.0.0.${i}`)),
+      'all failed',
+    );
+    logger.error({ err: all }, 'connect failed');
+    logger.error({ err: many }, 'connect failed');
+    expect(raw.join('')).not.toContain('S3cret-pw');
+    expect(lines[0]?.err).toMatchObject({
+      type: 'AggregateError',
+      errors: [
+        { type: 'Error', message: 'connect ECONNREFUSED ::1:8080', code: 'ECONNREFUSED' },
+        { message: 'connect ECONNREFUSED 127.0.0.1:8080', address: '127.0.0.1', port: 8080 },
+        { message: `GET http://ops:${REDACTED}@vidispine/API failed` },
+      ],
+    });
+    const manyErrors = (lines[1]?.err as { errors: { message: string }[] }).errors;
+    expect(manyErrors.map((e) => e.message)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `connect ECONNREFUSED 10.0.0.${i}:8080`),
+    );
+    expect(lines[1]?.err).toMatchObject({ moreErrors: 15 });
+  });
+
   it('survives cycles', () => {
     const a: Record<string, unknown> = { name: 'a' };
     a.self = a;

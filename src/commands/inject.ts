@@ -7,6 +7,7 @@ import { ConfigError, type KeyIssue, type KeyPath } from '../config/errors';
 import {
   checkedInjectorConfig,
   type InjectorConfig,
+  type MintAccount,
   parseInjectorConfig,
 } from '../config/injector';
 import { withConfigBytes } from '../config/load';
@@ -89,6 +90,19 @@ async function load(args: readonly string[], stop: AbortSignal): Promise<Loaded>
   return { config, certificate: certificate as LoadedCertificate };
 }
 
+/**
+ * A minting account as the `starting` line shows it: its `secret` is the name of a Kubernetes
+ * Secret, which the webhook never reads, so it is logged as `secretName`. Under `secret` the
+ * log would blank it, as it must blank a field of that name wherever it holds a secret.
+ */
+function loggedAccount(
+  account: MintAccount | undefined,
+): (Omit<MintAccount, 'secret'> & { readonly secretName: string }) | undefined {
+  if (account === undefined) return undefined;
+  const { user, secret, ...rest } = account;
+  return { user, secretName: secret, ...rest };
+}
+
 export async function injectCommand(args: readonly string[]): Promise<number> {
   // Before anything listens: a SIGTERM or SIGINT while a file's volume does not answer ends
   // the process, which has nothing to drain yet.
@@ -105,7 +119,15 @@ export async function injectCommand(args: readonly string[]): Promise<number> {
       event: 'starting',
       version: packageVersion(),
       node: process.version,
-      config: { ...settings, certificate: certificateFields(certificate) },
+      config: {
+        ...settings,
+        sidecar: {
+          ...settings.sidecar,
+          admin: loggedAccount(settings.sidecar.admin),
+          runAs: loggedAccount(settings.sidecar.runAs),
+        },
+        certificate: certificateFields(certificate),
+      },
     },
     'starting the sidecar injection webhook',
   );

@@ -335,6 +335,9 @@ describe('running', () => {
         '  imagePullSecrets: [pull-secret, mirror-token]',
         '  vidispineCa: secret/media-ca',
         '  uid: null',
+        // The accounts' Secrets by name: names, logged as they are.
+        '  admin: { user: svc-admin, secret: vidispine-admin }',
+        '  runAs: { user: svc-runas, secret: vidispine-runas, key: runas-password }',
       ].join('\n'),
     );
     const child = ChildProxy.start(['inject', '--config', file], { PATH: process.env.PATH });
@@ -347,6 +350,8 @@ describe('running', () => {
             imagePullSecrets: ['pull-secret', 'mirror-token'],
             vidispineCa: { kind: 'secret', name: 'media-ca', key: 'ca.crt' },
             uid: null,
+            admin: { user: 'svc-admin', secretName: 'vidispine-admin', key: 'password' },
+            runAs: { user: 'svc-runas', secretName: 'vidispine-runas', key: 'runas-password' },
           },
         },
       });

@@ -578,6 +578,27 @@ function redactAt(value: unknown, seen: WeakSet<object>, depth: number, headers 
   if (value === null || typeof value !== 'object') return value;
   if (seen.has(value) || depth > MAX_DEPTH) return '[Circular or too deep]';
   seen.add(value);
+  // Reading an object runs code of its own: a getter that throws, a Proxy's trap, a revoked
+  // Proxy, an error whose message is no string. Thrown from here, it would reach the log
+  // call's caller (a request's error handler, the fatal handler) and no line would be
+  // written: what cannot be read is left out instead, and the line written.
+  try {
+    return redactObject(value, seen, depth, headers);
+  } catch {
+    return UNREADABLE;
+  }
+}
+
+/** What stands in a log line for an object that throws when it is read. */
+const UNREADABLE = '[unreadable]';
+
+/** An object not seen before, redacted as `redactAt` says. */
+function redactObject(
+  value: object,
+  seen: WeakSet<object>,
+  depth: number,
+  headers: boolean,
+): unknown {
   if (value instanceof Error) return redactError(value, seen, depth);
   // Bytes (a Buffer, a typed array) by their size only: they would be logged one number per
   // byte, and what they hold is raw traffic, headers and all (the `rawPacket` Node's HTTP

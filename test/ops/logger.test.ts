@@ -466,6 +466,40 @@ describe('redactValue', () => {
     expect(lines[1]?.err).toMatchObject({ moreErrors: 15 });
   });
 
+  it('writes a line whatever it is given, leaving out what cannot be read', () => {
+    const { logger, lines } = captureLogs('info');
+    // What a getter that throws, a Proxy's trap or a revoked Proxy does when read: the log
+    // call threw it at its caller (a request's error handler, the fatal handler), and no
+    // line was written.
+    const failing = (what: string): never => {
+      throw new Error(`cannot read ${what}`);
+    };
+    const getter = Object.defineProperty({ kept: 1 }, 'lazy', {
+      enumerable: true,
+      get: () => failing('lazy'),
+    });
+    const aggregate = Object.defineProperty(new AggregateError([], 'all failed'), 'errors', {
+      get: () => failing('errors'),
+    });
+    const trapped = new Proxy({ name: 'X-Api-Key', value: 'v' }, { has: () => failing('has') });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const numbered = Object.assign(new Error('x'), { message: 42 });
+    const given = { getter, aggregate, trapped, revoked: revoked.proxy, numbered, user: 'ops' };
+    expect(() => logger.error(given, 'logged')).not.toThrow();
+    expect(lines[0]).toEqual(
+      expect.objectContaining({
+        msg: 'logged',
+        user: 'ops',
+        getter: '[unreadable]',
+        aggregate: '[unreadable]',
+        trapped: '[unreadable]',
+        revoked: '[unreadable]',
+        numbered: '[unreadable]',
+      }),
+    );
+  });
+
   it('survives cycles', () => {
     const a: Record<string, unknown> = { name: 'a' };
     a.self = a;

@@ -285,6 +285,8 @@ function readSecretRef(
   const secret = r.get(ANNOTATIONS.secret);
   const key = r.get(ANNOTATIONS.secretKey) ?? SECRET_KEYS[mode];
   const what = mode === 'password' ? "the user's password" : "the access key's secret";
+  // Not `credential ${mode}: …`: the log blanks what follows `access-key:` as a secret's value.
+  const credential = mode === 'password' ? 'a password credential' : 'an access-key credential';
   if (!secret) {
     const accounts = configuredAccounts(defaults);
     // The account's own Secret is mounted instead: these would each earn a denial in turn.
@@ -298,7 +300,7 @@ function readSecretRef(
         : '';
     r.problem(
       ANNOTATIONS.secret,
-      `required with credential ${mode}: set it to the name of the Secret holding ${what}${instead}`,
+      `required for ${credential}: set it to the name of the Secret holding ${what}${instead}`,
     );
   }
   const name = secret ? byRule(r, ANNOTATIONS.secret, SECRET_NAME, secret) : undefined;
@@ -319,7 +321,7 @@ function readAccessKeyId(r: Reader): string | undefined {
   if (!id) {
     r.problem(
       a,
-      "required with credential access-key: set it to the key's ID as Vidispine shows it (e.g. VSID2C56CQTA7DWW7DLF); the Secret holds its secret",
+      "required for an access-key credential: set it to the key's ID as Vidispine shows it (e.g. VSID2C56CQTA7DWW7DLF); the Secret holds its secret",
     );
     return undefined;
   }

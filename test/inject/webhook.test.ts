@@ -621,7 +621,7 @@ describe("sidecars minted by the webhook's accounts", () => {
         'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
       },
       [
-        "vidispine-auth-proxy/secret: required with credential access-key: set it to the name of the Secret holding the access key's secret (or set vidispine-auth-proxy/credential: admin or runas for tokens minted by the webhook's account, and remove vidispine-auth-proxy/access-key-id)",
+        "vidispine-auth-proxy/secret: required for an access-key credential: set it to the name of the Secret holding the access key's secret (or set vidispine-auth-proxy/credential: admin or runas for tokens minted by the webhook's account, and remove vidispine-auth-proxy/access-key-id)",
       ],
     ],
   ])('deny %s', async (_what, annotations, expected) => {
@@ -681,7 +681,7 @@ describe("sidecars minted by the webhook's accounts", () => {
         podReview(pod({ containers: [APP] }, { 'vidispine-auth-proxy/user': 'shop' })),
       );
       expect(answer.status?.message).toBe(
-        "cannot add the vidispine-auth-proxy sidecar: vidispine-auth-proxy/secret: required with credential password: set it to the name of the Secret holding the user's password (or set vidispine-auth-proxy/credential: admin for tokens minted by the webhook's account)",
+        "cannot add the vidispine-auth-proxy sidecar: vidispine-auth-proxy/secret: required for a password credential: set it to the name of the Secret holding the user's password (or set vidispine-auth-proxy/credential: admin for tokens minted by the webhook's account)",
       );
     } finally {
       await adminOnly.stop();
@@ -827,7 +827,7 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       'no Secret for its password',
       { 'vidispine-auth-proxy/user': 'shop' },
       [
-        'vidispine-auth-proxy/secret: required with credential password: set it to the name of the Secret',
+        'vidispine-auth-proxy/secret: required for a password credential: set it to the name of the Secret',
       ],
     ],
     [
@@ -977,7 +977,7 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       'an access key without its ID',
       { ...ASKS, 'vidispine-auth-proxy/credential': 'access-key' },
       [
-        "vidispine-auth-proxy/access-key-id: required with credential access-key: set it to the key's ID",
+        "vidispine-auth-proxy/access-key-id: required for an access-key credential: set it to the key's ID",
       ],
     ],
     [
@@ -989,7 +989,7 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
       },
       [
         'vidispine-auth-proxy/access-key-id: "VSID 2C56:CQTA" must be the key\'s ID as Vidispine shows it',
-        "vidispine-auth-proxy/secret: required with credential access-key: set it to the name of the Secret holding the access key's secret",
+        "vidispine-auth-proxy/secret: required for an access-key credential: set it to the name of the Secret holding the access key's secret",
       ],
     ],
     [
@@ -1014,7 +1014,7 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     // The whole message: "credential: admin or runas" here would only earn a second denial,
     // "admin is not available: the webhook has no sidecar.admin account configured".
     expect(answer.status?.message).toBe(
-      "cannot add the vidispine-auth-proxy sidecar: vidispine-auth-proxy/secret: required with credential password: set it to the name of the Secret holding the user's password",
+      "cannot add the vidispine-auth-proxy sidecar: vidispine-auth-proxy/secret: required for a password credential: set it to the name of the Secret holding the user's password",
     );
   });
 
@@ -1057,6 +1057,29 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     expect(message.endsWith('; and 4990 more')).toBe(true);
     const logged = await webhook.child.waitFor(
       (l) => l.event === 'admission' && l.result === 'denied' && l.message === message,
+    );
+    expect(logged.message).toBe(message);
+  });
+
+  it("logs an access-key pod's denial as it answers it, what to set included", async () => {
+    // The log blanks the value of a field whose name is a secret's, as `access-key: …` reads:
+    // a denial that wrote the credential's name before its `:` lost what to set in the log.
+    const answer = await webhook.review(
+      podReview(
+        pod(
+          { containers: [APP] },
+          { 'vidispine-auth-proxy/user': 'shop', 'vidispine-auth-proxy/credential': 'access-key' },
+        ),
+      ),
+    );
+    expect(answer.allowed).toBe(false);
+    const message = answer.status?.message ?? '';
+    expect(message).toContain(
+      "access-key-id: required for an access-key credential: set it to the key's ID",
+    );
+    expect(message).toContain('secret: required for an access-key credential: set it to the name');
+    const logged = await webhook.child.waitFor(
+      (l) => l.event === 'admission' && l.uid === answer.uid,
     );
     expect(logged.message).toBe(message);
   });

@@ -455,24 +455,43 @@ function redactEncoded(text: string): string {
 
 /**
  * A name and the `:` after it, as a header's in a header block or an error's message, or a
- * key's in JSON (`"X-Api-Key":"…"`): from the start of a word only, not within a path
- * (`/API/token:1`), a dotted key's path or a URL (whose `user:password@` has its own rule).
+ * key's in JSON (`"X-Api-Key":"…"`), in JSON quoted in a JSON string (`\"password\":\"…`)
+ * or as util.inspect writes it (`'x-api-key': '…'`, `password: '…'`): from the start of a
+ * word only, not within a path (`/API/token:1`), a dotted key's path or a URL (whose
+ * `user:password@` has its own rule).
  */
-const NAMED = /(?<![\w./-])([a-z][\w-]*)("?[\t ]*:[\t ]*"?)/gi;
+const NAMED = /(?<![\w./-])([a-z][\w-]*)((?:\\?["'])?[\t ]*:[\t ]*(?:\\?["'])?)/gi;
 // What such a value is, as an Authorization value is: up to the end of its line, a `,`,
 // `;`, `}` or a `"` that closes a JSON string.
 const NAMED_VALUE = /[^\r\n,;}"]+/y;
 const CREDENTIAL_VALUE = new RegExp(CREDENTIAL, 'y');
+// The quote a separator opens its value with, and where such a value ends: a JSON string's
+// `"` (`NAMED_VALUE`), the `\"` of JSON quoted in a JSON string, util.inspect's `'` (it
+// writes a `'` in the value as `\'`).
+const VALUE_QUOTE = /\\?["']$/;
+const SINGLE_QUOTED_VALUE = /(?:[^\r\n'\\]|\\.)+/y;
+const QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
+  '"': NAMED_VALUE,
+  // `\\\"` (`\"` escaped once more) is a quote of the value's own (a Digest value's
+  // `username="…"`), within it.
+  '\\"': /(?:[^\r\n"\\]|\\\\\\"|\\[^"\r\n])+/y,
+  "'": SINGLE_QUOTED_VALUE,
+  "\\'": SINGLE_QUOTED_VALUE,
+};
+// The quote that closes a quoted name, at the start of its separator (`":`, `\":`, `':`).
+const NAME_QUOTE = /^\\?["']/;
+const BLANK = /[\t ]/;
 
 /**
  * `text` with the value of every `name: value` whose name the key policy calls secret
  * (`isSecretKey`: `X-Api-Key`, `x-auth-token`, `VIDISPINE_PASSWORD`, `"password":`) blanked,
  * as it would be under that key. A name of one word (`token`, `password`, `credentials`) is
  * also a word of prose (`refused a token: check the user's roles`): it is read as a field's
- * only at the start of a line (a header block's `Token: …`) or quoted as JSON quotes a key,
- * or else its value only when it reads as a credential (`password: hunter22`), as the
- * `token <t>` rule reads one. Each name is looked at once and a blanked value skipped, so
- * the text is read once.
+ * only as the first word of a line (a header block's `Token: …`, YAML's indented
+ * `password: …`), quoted as JSON or util.inspect quote a key, or before a quoted value
+ * (util.inspect's `{ password: '…' }`), or else its value only when it reads as a credential
+ * (`password: hunter22`), as the `token <t>` rule reads one. Each name is looked at once and
+ * a blanked value skipped, so the text is read once.
  */
 function redactNamedValues(text: string): string {
   // Most of what is logged (a path, a method, a message) has no `:`: not read at all.
@@ -502,14 +521,39 @@ function fieldValue(
   separator: string,
   start: number,
 ): number {
+  const quote = VALUE_QUOTE.exec(separator)?.[0];
+  // A quote right after the `:` may close what quotes the name and its colon (`'token:'`);
+  // after a blank, it opens a value, as util.inspect writes one (`password: '…'`).
+  const quotedValue = quote !== undefined && BLANK.test(separator);
   const field =
-    at === 0 ||
-    text[at - 1] === '\n' ||
-    (text[at - 1] === '"' && separator.startsWith('"')) ||
+    quotedValue ||
+    firstOfItsLine(text, at) ||
+    quotedName(text, at, separator) ||
     nameWords(name).length > 1;
-  const rule = field ? NAMED_VALUE : CREDENTIAL_VALUE;
+  if (!field) return valueLength(CREDENTIAL_VALUE, text, start);
+  return valueLength(quote === undefined ? NAMED_VALUE : QUOTED_VALUES[quote], text, start);
+}
+
+/** How long the value `rule` reads at `start` is; 0 when it reads none. */
+function valueLength(rule: RegExp, text: string, start: number): number {
   rule.lastIndex = start;
   return rule.exec(text)?.[0].length ?? 0;
+}
+
+/** Whether the name at `at` is quoted as a key (`"password": 1`): its quote opens it too. */
+function quotedName(text: string, at: number, separator: string): boolean {
+  const quote = NAME_QUOTE.exec(separator)?.[0];
+  return quote !== undefined && text.endsWith(quote, at);
+}
+
+/**
+ * Whether the word at `at` is the first of its line, after its indentation. Read back over
+ * spaces and tabs only, up to the word before: each stretch of blanks is read once.
+ */
+function firstOfItsLine(text: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && (text[i] === ' ' || text[i] === '\t')) i -= 1;
+  return i < 0 || text[i] === '\n';
 }
 
 // A PEM private key's first line: PKCS#8's `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, the

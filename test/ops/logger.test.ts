@@ -282,6 +282,8 @@ describe('redactSecrets', () => {
     'tokenState: valid, passwordFile: /run/secrets/pw, secretary: bob',
     'sidecar.admin.secret: required',
     'GET /API/token:1 200',
+    // A quote right after the colon closes what it quotes: no value follows.
+    "the header must start with 'token:' and a space",
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });
@@ -338,6 +340,46 @@ describe('redactSecrets', () => {
   ])('blanks the value of a header or field named as a secret in text: %s', (text, expected) => {
     expect(redactSecrets(text)).toBe(expected);
   });
+
+  // The same fields as other writers quote them: YAML's indented lines, what Node's
+  // util.inspect writes (`{ password: 'pw' }`, `'x-api-key': 'k'`, one line or many), JSON
+  // quoted in a JSON string (`{\"password\":\"pw\"}`, a body logged as a string).
+  it.each([
+    [
+      'vidispine:\n  user: ops\n  password: hunter\n',
+      'vidispine:\n  user: ops\n  password: [REDACTED]\n',
+    ],
+    ['\tToken: tok', '\tToken: [REDACTED]'],
+    [
+      "{\n  user: 'ops',\n  password: 'hunter'\n}",
+      "{\n  user: 'ops',\n  password: '[REDACTED]'\n}",
+    ],
+    [
+      "Received { user: 'ops', password: 'hunter' }",
+      "Received { user: 'ops', password: '[REDACTED]' }",
+    ],
+    ["{ 'x-api-key': 'k', accept: '*/*' }", "{ 'x-api-key': '[REDACTED]', accept: '*/*' }"],
+    [
+      'body "{\\"user\\":\\"ops\\",\\"password\\":\\"hunter\\",\\"x-api-key\\":\\"k\\"}"',
+      'body "{\\"user\\":\\"ops\\",\\"password\\":\\"[REDACTED]\\",\\"x-api-key\\":\\"[REDACTED]\\"}"',
+    ],
+    // A value's own quotes, escaped once more (`\\\"`), are within it: a Digest value's, a cookie's.
+    [
+      JSON.stringify(
+        JSON.stringify({ authorization: 'Digest username="ops", response="6629fae4"' }),
+      ),
+      '"{\\"authorization\\":\\"[REDACTED]\\"}"',
+    ],
+    [
+      JSON.stringify(JSON.stringify({ cookie: 'lang="en"; vsid="abc"', x: 1 })),
+      '"{\\"cookie\\":\\"[REDACTED]\\",\\"x\\":1}"',
+    ],
+  ])(
+    'blanks such a field as YAML, util.inspect and JSON in JSON write it: %s',
+    (text, expected) => {
+      expect(redactSecrets(text)).toBe(expected);
+    },
+  );
 
   it('scrubs a long run of dotted words, or of encoded `?`, in one pass', () => {
     // Each `a` after a dot could begin a URL's scheme (`a.a.a…://`): tried from every one of

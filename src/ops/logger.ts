@@ -386,11 +386,13 @@ function charKind(char: string): CharKind {
  * A parameter's name as its words, lower-cased: split at what is not a letter or digit,
  * between letters and digits, before a capital after a small letter (`sessionToken`) and
  * before the last capital of a run followed by a small letter (`AWSAccess`). One pass, no
- * pattern: a name is as long as a client makes it.
+ * pattern: a name is as long as a client makes it. Each word is cut out of the name where it
+ * ends, not built a character at a time: appended to, a word of 160 KB took seconds once V8
+ * had optimised the loop on other names.
  */
 function nameWords(name: string): string[] {
   const words: string[] = [];
-  let word = '';
+  let start = -1;
   for (let i = 0; i < name.length; i += 1) {
     const kind = charKind(name[i]);
     const previous = i > 0 ? charKind(name[i - 1]) : 'other';
@@ -400,13 +402,13 @@ function nameWords(name: string): string[] {
       !(kind === 'lower' && previous === 'upper') &&
       !(kind === 'upper' && previous === 'upper');
     const capitalBeginsWord = kind === 'upper' && previous === 'upper' && next === 'lower';
-    if ((begins || capitalBeginsWord || kind === 'other') && word !== '') {
-      words.push(word.toLowerCase());
-      word = '';
+    if ((begins || capitalBeginsWord || kind === 'other') && start >= 0) {
+      words.push(name.slice(start, i).toLowerCase());
+      start = -1;
     }
-    if (kind !== 'other') word += name[i];
+    if (kind !== 'other' && start < 0) start = i;
   }
-  if (word !== '') words.push(word.toLowerCase());
+  if (start >= 0) words.push(name.slice(start).toLowerCase());
   return words;
 }
 

@@ -621,6 +621,10 @@ const MAX_DEPTH = 8;
  */
 function redactAt(value: unknown, seen: WeakSet<object>, depth: number, headers = false): unknown {
   if (typeof value === 'string') return redactSecrets(value);
+  // A line has no functions (JSON leaves them out) but one: a `toJSON` among an object's own
+  // fields, which JSON.stringify would call for what to write in the object's place, what
+  // it gives unredacted.
+  if (typeof value === 'function') return undefined;
   if (value === null || typeof value !== 'object') return value;
   if (seen.has(value) || depth > MAX_DEPTH) return '[Circular or too deep]';
   seen.add(value);

@@ -560,6 +560,16 @@ describe('redactValue', () => {
     );
   });
 
+  it("never logs what an object's own toJSON gives", () => {
+    const { logger, lines, raw } = captureLogs('info');
+    // JSON.stringify, which writes the line, calls a `toJSON` it finds: one copied along
+    // with the object's fields would give back what redaction had left out.
+    const report = { user: 'ops', toJSON: () => ({ password: 'S3cret-from-toJSON' }) };
+    logger.info({ report }, 'logged');
+    expect(raw.join('')).not.toContain('S3cret-from-toJSON');
+    expect(lines[0]?.report).toEqual({ user: 'ops' });
+  });
+
   it('survives cycles', () => {
     const a: Record<string, unknown> = { name: 'a' };
     a.self = a;

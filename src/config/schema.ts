@@ -91,14 +91,26 @@ const SCHEMELESS_URL =
   /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]*\])(?::\d*)?(?:\/[\w.~/-]*)?$/i;
 
 /**
+ * One word of letters, digits and hyphens: a host name alone, and the shape of most generated
+ * passwords too (hex, letters and digits), so nothing tells the two apart.
+ */
+const SINGLE_WORD = /^[a-z0-9-]+$/i;
+
+/** The value without its scheme or `//`, nor anything up to an `@`, is a single word. */
+const singleWord = (value: string): boolean => {
+  const { prefix, rest } = splitUserinfo(value);
+  return prefix === '' && SINGLE_WORD.test(rest);
+};
+
+/**
  * Whether a value that is no Vidispine URL may still be quoted: it starts with a scheme or
- * `//`, or has the shape of a URL without one once its userinfo is dropped. Anything else in
- * the URL's place (a Secret's password mapped to the wrong variable, keys swapped in a file)
- * may be the password itself.
+ * `//`, or has the shape of a URL without one once its userinfo is dropped, more than a single
+ * word (a port, a path, a dotted name). Anything else in the URL's place (a Secret's password
+ * mapped to the wrong variable, keys swapped in a file) may be the password itself.
  */
 function urlShaped(value: string): boolean {
   const { prefix, rest } = splitUserinfo(value);
-  return prefix !== '' || SCHEMELESS_URL.test(rest);
+  return prefix !== '' || (SCHEMELESS_URL.test(rest) && !singleWord(value));
 }
 
 /** The URL as it may be shown: even a URL too broken to parse may carry a password. */
@@ -107,11 +119,12 @@ function shownUrl(value: string): string {
   return shownValue(`${prefix}${userinfo ? `${REDACTED}@` : ''}${rest}`);
 }
 
-/** `"vidispine" is not a URL (e.g. http://vidispine)`, the value quoted only if `urlShaped`. */
+/** `"vidispine.media" is not a URL (e.g. http://vidispine.media)`, quoted only if `urlShaped`. */
 function notAUrl(value: string, what: string): string {
   const example = `(e.g. ${exampleUrl(value)})`;
-  return urlShaped(value)
-    ? `"${shownUrl(value)}" is not ${what} ${example}`
+  if (urlShaped(value)) return `"${shownUrl(value)}" is not ${what} ${example}`;
+  return singleWord(value)
+    ? `the value is not ${what} ${example}; a single word is not shown, since a password in its place would look the same`
     : `the value is not ${what} ${example}; it does not look like one either (is it the secret itself? it is not shown)`;
 }
 

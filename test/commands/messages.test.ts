@@ -311,6 +311,21 @@ describe('a mistyped Vidispine URL is never echoed with its credentials', () => 
     expect(result.stderr).not.toContain('S3CRET');
   });
 
+  // A single word has the shape of a host name, and of most generated passwords too (hex,
+  // letters and digits, `openssl rand -hex 16`): it is not shown either, nor built into the
+  // example.
+  it.each(['S3CRET4f9a0b7c', 'hunter2-S3CRET', 'vidispine-S3CRET', 'x@S3CRETword'])(
+    'VIDISPINE_URL=%s, a single word, is refused without being quoted',
+    async (url) => {
+      const result = await runCli(['check'], { env: envOnly({ ...alice, VIDISPINE_URL: url }) });
+      expect(result.code).toBe(2);
+      expect(result.stderr.split('\n')).toContain(
+        '  VIDISPINE_URL: the value is not a URL (e.g. http://vidispine:8080); a single word is not shown, since a password in its place would look the same',
+      );
+      expect(result.stderr).not.toContain('S3CRET');
+    },
+  );
+
   it('vidispine.url in a file', async () => {
     const config = yaml(
       'vidispine: { url: "//admin:S3CRET@vidispine:8080" }\nusers: [{ name: alice, password: x }]\n',

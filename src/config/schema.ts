@@ -322,6 +322,13 @@ export const logLevelSchema = z.enum(LOG_LEVELS, {
   error: `must be one of ${LOG_LEVELS.join(', ')}`,
 });
 
+/**
+ * `off`, a word read in any case as a boolean's words are (`OFF`, `Off`). A check rather than
+ * a string pattern: a string that fails a pattern would be the union's only near miss, and
+ * its pattern, not the union's message, would be reported for every bad address.
+ */
+const offWord = z.custom<string>((value) => typeof value === 'string' && /^off$/i.test(value));
+
 export const fileSchema = z.strictObject({
   vidispine: z.strictObject({
     url: key(baseUrl, {
@@ -461,7 +468,7 @@ export const fileSchema = z.strictObject({
     .strictObject({
       listen: key(
         z
-          .union([z.null(), z.literal(''), z.literal('off'), listenAddress], {
+          .union([z.null(), z.literal(''), offWord, listenAddress], {
             error: ({ input }) =>
               isPortAlone(input)
                 ? `${portAlone(String(input))}; or off to disable it`
@@ -470,7 +477,7 @@ export const fileSchema = z.strictObject({
           .prefault('0.0.0.0:9090'),
         {
           description:
-            'health + metrics listener; `[::]:9090` is every address, IPv6 and IPv4 (IPv4 alone where the kernel has no IPv6); `off` or empty (or `null` in YAML) disables it',
+            'health + metrics listener; `[::]:9090` is every address, IPv6 and IPv4 (IPv4 alone where the kernel has no IPv6); `off` (in any case) or empty (or `null` in YAML) disables it',
           env: 'OPS_LISTEN',
         },
       ),

@@ -168,6 +168,11 @@ describe('environment mode', () => {
     expect(loadConfig({ env: { ...ENV, OPS_LISTEN: '' } }).ops.listen).toBeNull();
   });
 
+  // A word, like a boolean's: `off` is read in any case, as `true`/`false` are.
+  it.each(['off', 'OFF', 'Off'])('disables ops with OPS_LISTEN=%s', (word) => {
+    expect(loadConfig({ env: { ...ENV, OPS_LISTEN: word } }).ops.listen).toBeNull();
+  });
+
   it.each([
     [{ VIDISPINE_URL: undefined }, 'VIDISPINE_URL: required'],
     [{ VIDISPINE_USER: undefined }, 'VIDISPINE_USER: required'],

@@ -48,10 +48,18 @@ function envKeys(schema: z.ZodType): EnvKey[] {
  * `6e1`, `+60` and ` 60` as 60, and `1e9` for a count: a value nobody meant is refused instead.
  */
 const DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)$/;
+/**
+ * An integer key's value: digits alone. `60.0` is refused as `60.5` is: whoever wrote a
+ * fraction believes the key takes one (Vidispine's `seconds` is an int), and would be told
+ * nothing while the next value they try, `60.5`, stops the start.
+ */
+const INTEGER = /^-?\d+$/;
+
+const NUMBER_TEXT: Partial<Record<ValueKind, RegExp>> = { number: DECIMAL, integer: INTEGER };
 
 /** The variable's value as its key takes it; undefined for a boolean that is none. */
 function convert(value: string, kind: ValueKind): unknown {
-  if (kind === 'number' && DECIMAL.test(value)) return Number(value);
+  if (NUMBER_TEXT[kind]?.test(value)) return Number(value);
   return kind === 'boolean' ? booleanOfText(value) : value;
 }
 

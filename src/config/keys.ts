@@ -30,7 +30,10 @@ export type KeySegment = string;
 export const ANY_ITEM: KeySegment = '[]';
 
 /** How a value given as text (an environment variable) is turned into the schema's input. */
-export type ValueKind = 'string' | 'number' | 'boolean';
+export type ValueKind = 'string' | 'number' | 'integer' | 'boolean';
+
+/** Zod's formats of a number that must be an integer (`z.int()` is `safeint`). */
+const INTEGER_FORMATS = new Set(['safeint', 'int32', 'uint32']);
 
 export interface ConfigKey extends KeyDoc {
   /** Where the key sits in the YAML file, e.g. `['users', '[]', 'listen']`. */
@@ -61,7 +64,7 @@ function kindOf(schema: z.ZodType): ValueKind {
   const inner = unwrap(schema);
   const def = defOf(inner);
   if (def.type === 'pipe') return kindOf(def.in as z.ZodType);
-  if (def.type === 'number') return 'number';
+  if (def.type === 'number') return INTEGER_FORMATS.has(String(def.format)) ? 'integer' : 'number';
   if (def.type === 'boolean') return 'boolean';
   return 'string';
 }

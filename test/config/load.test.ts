@@ -245,6 +245,19 @@ describe('environment mode', () => {
     [{ TOKEN_SECONDS: '6e1' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: '+60' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: ' 60' }, 'TOKEN_SECONDS: must be a positive integer'],
+    // An integer key takes digits: `60.0` reads as a fraction the key cannot hold.
+    [{ TOKEN_SECONDS: '60.0' }, 'TOKEN_SECONDS: must be a positive integer'],
+    [{ TOKEN_SECONDS: '60.' }, 'TOKEN_SECONDS: must be a positive integer'],
+    [{ VIDISPINE_MAX_SOCKETS: '256.0' }, 'VIDISPINE_MAX_SOCKETS: must be a positive integer'],
+    [{ PROXY_REPLAY_BUFFER_BYTES: '1024.0' }, 'PROXY_REPLAY_BUFFER_BYTES: must be an integer ≥ 0'],
+    [
+      { PROXY_REPLAY_BUFFER_TOTAL_BYTES: '16777216.0' },
+      'PROXY_REPLAY_BUFFER_TOTAL_BYTES: must be an integer ≥ 0',
+    ],
+    [
+      { PROXY_EXPECT_CONTINUE_TIMEOUT_MS: '1000.0' },
+      'PROXY_EXPECT_CONTINUE_TIMEOUT_MS: must be an integer ≥ 0',
+    ],
     [
       { TOKEN_AUTO_REFRESH: 'maybe' },
       'TOKEN_AUTO_REFRESH: must be true, false, 1, 0, yes or no (in any case)',

@@ -83,6 +83,11 @@ describe('configuration errors exit 2 naming the key', () => {
       ],
     ],
     [
+      'an integer written with a fraction',
+      { WEBHOOK_MAX_BODY_BYTES: '4194304.0' },
+      ['WEBHOOK_MAX_BODY_BYTES: must be a positive integer'],
+    ],
+    [
       'a request above its limit, which every pod would be refused',
       { SIDECAR_CPU_REQUEST: '2', SIDECAR_MEMORY_LIMIT: '64Mi' },
       [

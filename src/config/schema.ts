@@ -36,6 +36,13 @@ const duration = (min: number, max: number, unit = 'seconds', exclusiveMin = fal
   });
 };
 
+/**
+ * Each connection to Vidispine takes a local port of the proxy's address, of which there are
+ * 65535: a larger limit can never be reached, and is a typo (1000000000000) that would leave
+ * the pools unbounded, to run out of ports and file descriptors instead of queueing.
+ */
+const MAX_SOCKETS = 65_535;
+
 /** Vidispine's `seconds` is a Java int. */
 const MAX_TOKEN_SECONDS = 2_147_483_647;
 
@@ -370,11 +377,17 @@ export const fileSchema = z.strictObject({
         "Vidispine sends no byte of a response body for this long (slow storage included): the client's answer is cut (at most 86400)",
       env: 'VIDISPINE_READ_TIMEOUT_SECONDS',
     }),
-    maxSockets: key(positiveInt().default(256), {
-      description:
-        'connections kept alive to Vidispine per data listener, for requests with a body and again for those without',
-      env: 'VIDISPINE_MAX_SOCKETS',
-    }),
+    maxSockets: key(
+      positiveInt()
+        .max(MAX_SOCKETS, {
+          error: `must be at most ${MAX_SOCKETS} (each connection to Vidispine takes one of the ${MAX_SOCKETS} local ports of an address)`,
+        })
+        .default(256),
+      {
+        description: `connections kept alive to Vidispine per data listener, for requests with a body and again for those without (at most ${MAX_SOCKETS})`,
+        env: 'VIDISPINE_MAX_SOCKETS',
+      },
+    ),
   }),
   users: z
     .array(

@@ -164,6 +164,11 @@ describe('environment mode', () => {
     expect(result.code).toBe(2);
   });
 
+  it('takes VIDISPINE_MAX_SOCKETS up to 65535', () => {
+    const env = { ...ENV, VIDISPINE_MAX_SOCKETS: '65535' };
+    expect(loadConfig({ env }).vidispine.maxSockets).toBe(65535);
+  });
+
   it('disables ops with an empty OPS_LISTEN', () => {
     expect(loadConfig({ env: { ...ENV, OPS_LISTEN: '' } }).ops.listen).toBeNull();
   });
@@ -249,6 +254,14 @@ describe('environment mode', () => {
     [{ TOKEN_SECONDS: '60.0' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: '60.' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ VIDISPINE_MAX_SOCKETS: '256.0' }, 'VIDISPINE_MAX_SOCKETS: must be a positive integer'],
+    [
+      { VIDISPINE_MAX_SOCKETS: '1000000000000' },
+      'VIDISPINE_MAX_SOCKETS: must be at most 65535 (each connection to Vidispine takes one of the 65535 local ports of an address)',
+    ],
+    [
+      { VIDISPINE_MAX_SOCKETS: '65536' },
+      'VIDISPINE_MAX_SOCKETS: must be at most 65535 (each connection to Vidispine takes one of the 65535 local ports of an address)',
+    ],
     [{ PROXY_REPLAY_BUFFER_BYTES: '1024.0' }, 'PROXY_REPLAY_BUFFER_BYTES: must be an integer ≥ 0'],
     [
       { PROXY_REPLAY_BUFFER_TOTAL_BYTES: '16777216.0' },

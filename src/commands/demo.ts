@@ -4,6 +4,7 @@
  * password (`GET /API/token`), bob through the admin credential (`GET /API/user/bob/token`).
  */
 import type { ProxyApp } from '../app';
+import { variableValue } from '../config/env';
 import { ConfigError, type KeyPath, keyPath, nameIssues, namesWith } from '../config/errors';
 import { configFromObject } from '../config/load';
 import { formatListen, ListenError, listenersCollide, parseListen } from '../config/listen';
@@ -151,7 +152,7 @@ async function proxyFor(
         { name: 'bob', listen: formatListen(bobListen(listen)) },
       ],
       ops: { listen: opsListen },
-      log: { level: process.env.LOG_LEVEL ?? 'warn' },
+      log: { level: variableValue(process.env.LOG_LEVEL ?? 'warn') },
       shutdown: { delaySeconds: 0, drainSeconds: 5 },
     },
     process.env,

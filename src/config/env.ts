@@ -6,6 +6,7 @@
  *
  * Unknown variables are ignored (Kubernetes injects `VIDISPINE_PORT`-style service variables),
  * except near misses of the program's own (`VIDISPINE_PASWORD`), which are refused as typos.
+ * Every value but a secret's is trimmed first (`variableValue`).
  * Numbers and booleans (`booleans.ts`) are converted here. A boolean that is none is reported
  * here, with the words a variable may hold; anything else is passed on as text so the schema
  * reports it under the variable's name.
@@ -25,6 +26,7 @@ interface EnvKey {
   readonly path: Path;
   readonly kind: ValueKind;
   readonly envDefault?: string;
+  readonly secret: boolean;
 }
 
 /** Every key of `schema` that has a variable, in the schema's order. */
@@ -38,14 +40,25 @@ function envKeys(schema: z.ZodType): EnvKey[] {
             path: k.path.map((s) => (s === ANY_ITEM ? 0 : s)),
             kind: k.kind,
             envDefault: k.envDefault,
+            secret: k.secret === true,
           },
         ],
   );
 }
 
 /**
- * A number as an operator writes one in decimal. `Number()` alone would also take `0x3c`,
- * `6e1`, `+60` and ` 60` as 60, and `1e9` for a count: a value nobody meant is refused instead.
+ * A variable's value without the space around it: a `.env` file, a Helm template or a YAML
+ * `|` block leaves a stray space or a trailing newline, which no address, number, word, name
+ * or path of the configuration means (one inside a user name or a path is kept). One rule for
+ * every variable, booleans included, except a secret's value (`KeyDoc.secret`): a password
+ * may begin or end with a space, and is taken byte for byte.
+ */
+export const variableValue = (text: string): string => text.trim();
+
+/**
+ * A number as an operator writes one in decimal (the space around it trimmed). `Number()`
+ * alone would also take `0x3c`, `6e1` and `+60` as 60, and `1e9` for a count: a value nobody
+ * meant is refused instead.
  */
 const DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)$/;
 /**
@@ -144,7 +157,7 @@ export function environmentMapping(
         const value = env[k.name] ?? k.envDefault;
         if (value === undefined) continue;
         if (env[k.name] === undefined) defaulted.push(k.path);
-        const converted = convert(value, k.kind);
+        const converted = convert(k.secret ? value : variableValue(value), k.kind);
         if (converted !== undefined) assign(raw, k.path, converted);
         else issues.push({ key: k.name, problem: `must be ${BOOLEAN_WORDS}` });
       }

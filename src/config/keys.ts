@@ -15,6 +15,11 @@ export interface KeyDoc {
   readonly defaultText?: string;
   /** What an environment-only configuration uses while the variable is unset. */
   readonly envDefault?: string;
+  /**
+   * The value is a secret (a password, an access key's secret): its variable is taken byte
+   * for byte, since a space around it may be part of it, where every other one is trimmed.
+   */
+  readonly secret?: true;
 }
 
 const KEY_DOCS = z.registry<KeyDoc>();

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type EnvironmentMapping, nearMisses, proxyEnvironment } from './env';
+import { type EnvironmentMapping, nearMisses, proxyEnvironment, variableValue } from './env';
 import {
   ConfigError,
   type ConfigIssue,
@@ -40,7 +40,7 @@ function namedFile(opts: LoadOptions): { file: string; setting: string } | undef
   // The file is named by the setting the user gave, so a path that cannot be read is
   // reported under the name they would look for.
   if (opts.file !== undefined) return { file: opts.file, setting: '--config' };
-  const file = opts.env[CONFIG_FILE_VARIABLE] || undefined;
+  const file = variableValue(opts.env[CONFIG_FILE_VARIABLE] ?? '') || undefined;
   return file === undefined ? undefined : { file, setting: CONFIG_FILE_VARIABLE };
 }
 
@@ -304,8 +304,9 @@ export function withLogLevelOverride<C extends { readonly log: { readonly level:
   source: ConfigSource,
   env: NodeJS.ProcessEnv,
 ): C {
-  const level = env[LOG_LEVEL_VARIABLE];
-  if (!source.fromFile || level === undefined) return config;
+  const given = env[LOG_LEVEL_VARIABLE];
+  if (!source.fromFile || given === undefined) return config;
+  const level = variableValue(given);
   const parsed = logLevelSchema.safeParse(level);
   if (!parsed.success) {
     throw new ConfigError({ key: LOG_LEVEL_VARIABLE, problem: parsed.error.issues[0].message });

@@ -223,6 +223,7 @@ function secretFields(whose: string, env: { password?: string; passwordFile?: st
     password: key(z.string({ error: 'must be a string' }).optional(), {
       description: `${whose} password`,
       env: env.password,
+      secret: true,
     }),
     passwordFile: key(text().optional(), {
       description: `a file holding ${whose} password (read again at every mint; trailing newline trimmed)`,
@@ -248,6 +249,7 @@ function accessKeyBlock(
       secret: key(z.string({ error: 'must be a string' }).optional(), {
         description: `${whose} access key secret`,
         env: env.secret,
+        secret: true,
       }),
       secretFile: key(text().optional(), {
         description: `a file holding ${whose} access key secret (read again at every mint)`,

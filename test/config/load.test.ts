@@ -1,6 +1,9 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { rootCertificates } from 'node:tls';
+import type { z } from 'zod';
+import { environmentMapping, proxyEnvironment } from '../../src/config/env';
+import { injectorSchema } from '../../src/config/injector';
 import { describedKeys } from '../../src/config/keys';
 import { configFromObject, type LoadOptions, loadConfig } from '../../src/config/load';
 import { fileSchema } from '../../src/config/schema';
@@ -249,7 +252,6 @@ describe('environment mode', () => {
     [{ TOKEN_SECONDS: '0x3c' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: '6e1' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: '+60' }, 'TOKEN_SECONDS: must be a positive integer'],
-    [{ TOKEN_SECONDS: ' 60' }, 'TOKEN_SECONDS: must be a positive integer'],
     // An integer key takes digits: `60.0` reads as a fraction the key cannot hold.
     [{ TOKEN_SECONDS: '60.0' }, 'TOKEN_SECONDS: must be a positive integer'],
     [{ TOKEN_SECONDS: '60.' }, 'TOKEN_SECONDS: must be a positive integer'],
@@ -1126,6 +1128,95 @@ describe('empty variables', () => {
     ]);
     delete env.LOG_LEVEL;
     expect(loadConfig({ file: path, env })).toEqual(loadConfig({ file: path, env: {} }));
+  });
+});
+
+describe('space around a variable’s value', () => {
+  /** Stray space as a `.env` file, a Helm template or a `|` block leaves it. */
+  const PADDINGS = [' ', '\t', '\n', '\r\n', ' \n'];
+  /** The variables whose value is a secret: a space there may be part of it. */
+  const SECRETS = [
+    'VIDISPINE_PASSWORD',
+    'VIDISPINE_ACCESS_KEY_SECRET',
+    'VIDISPINE_ADMIN_PASSWORD',
+    'VIDISPINE_ADMIN_ACCESS_KEY_SECRET',
+    'VIDISPINE_RUNAS_PASSWORD',
+    'VIDISPINE_RUNAS_ACCESS_KEY_SECRET',
+  ];
+  const SAMPLE: Readonly<Record<string, string>> = {
+    string: 'x',
+    number: '2.5',
+    integer: '60',
+    boolean: 'true',
+  };
+  const variablesOf = (schema: z.ZodType) =>
+    describedKeys(schema).flatMap((k) => (k.env === undefined ? [] : [[k.env, k.kind]]));
+
+  it.each([
+    ['the proxy', fileSchema],
+    ['the injection webhook', injectorSchema],
+  ] as const)('%s trims every variable but a secret, to the same value', (_program, schema) => {
+    const mapping = environmentMapping(schema, () => ({}));
+    const variables = variablesOf(schema);
+    expect(variables.length).toBeGreaterThan(10);
+    for (const [name, kind] of variables) {
+      if (SECRETS.includes(name)) continue;
+      const bare = mapping.fromEnv({ [name]: SAMPLE[kind] });
+      for (const pad of PADDINGS) {
+        const padded = mapping.fromEnv({ [name]: `${pad}${SAMPLE[kind]}${pad}` });
+        expect({ name, pad, raw: padded.raw, issues: padded.issues }).toEqual({
+          name,
+          pad,
+          raw: bare.raw,
+          issues: bare.issues,
+        });
+      }
+    }
+  });
+
+  it.each(SECRETS)('%s is taken byte for byte, its space kept', (name) => {
+    const value = ' pass word \n';
+    const raw = proxyEnvironment.fromEnv({ [name]: value }).raw;
+    expect(JSON.stringify(raw)).toContain(JSON.stringify(value));
+  });
+
+  it("a user's password keeps its space through to the credential", () => {
+    const config = loadConfig({ env: { ...ENV, VIDISPINE_PASSWORD: ' pw\n' } });
+    expect(config.users[0].credential).toMatchObject({
+      secret: { kind: 'literal', value: ' pw\n' },
+    });
+  });
+
+  it('a configuration written with stray space loads as without it', () => {
+    const values = {
+      VIDISPINE_URL: 'http://vidispine:8080',
+      VIDISPINE_USER: 'alice',
+      PROXY_LISTEN: '127.0.0.1:8081',
+      TOKEN_SECONDS: '120',
+      TOKEN_AUTO_REFRESH: 'true',
+      VIDISPINE_MAX_SOCKETS: '64',
+      VIDISPINE_MINT_TIMEOUT_SECONDS: '2.5',
+      LOG_LEVEL: 'debug',
+      OPS_LISTEN: 'off',
+    };
+    const padded = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, ` ${v}\n`]));
+    expect(loadConfig({ env: { ...padded, VIDISPINE_PASSWORD: 'pw' } })).toEqual(
+      loadConfig({ env: { ...values, VIDISPINE_PASSWORD: 'pw' } }),
+    );
+  });
+
+  it('a space alone is no value: refused as an empty one, OPS_LISTEN off', () => {
+    expect(configErrorOf(() => loadConfig({ env: { ...ENV, TOKEN_SECONDS: ' ' } })).message).toBe(
+      'TOKEN_SECONDS: must be a positive integer',
+    );
+    expect(loadConfig({ env: { ...ENV, OPS_LISTEN: ' \n' } }).ops.listen).toBeNull();
+  });
+
+  it('CONFIG_FILE and LOG_LEVEL beside a file are trimmed too', () => {
+    const path = file(YAML_BASE);
+    const config = loadConfig({ env: { CONFIG_FILE: ` ${path}\n`, LOG_LEVEL: 'debug\n' } });
+    expect(config).toEqual(loadConfig({ env: { CONFIG_FILE: path, LOG_LEVEL: 'debug' } }));
+    expect(config.log.level).toBe('debug');
   });
 });
 

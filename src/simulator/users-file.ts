@@ -4,24 +4,32 @@ import * as z from 'zod';
 import type { SimUser } from './types';
 import { userListProblem } from './users';
 
+/*
+ * Each check carries its problem in the words of the proxy's configuration (`config/schema.ts`):
+ * `users[0].name: must not be empty`, not the schema library's "Too small: expected string to
+ * have >=1 characters". A wrong type is worded by `EXPECTED` below.
+ */
+const text = () => z.string().min(1, { error: 'must not be empty' });
+const KEY_STATUSES = ['ACTIVE', 'INACTIVE'] as const;
+
 const AccessKey = z
   .object({
-    id: z.string().min(1),
-    secret: z.string().min(1),
-    status: z.enum(['ACTIVE', 'INACTIVE']).optional(),
+    id: text(),
+    secret: text(),
+    status: z.enum(KEY_STATUSES, { error: `must be ${KEY_STATUSES.join(' or ')}` }).optional(),
   })
   .strict();
 const User = z
   .object({
-    name: z.string().min(1),
+    name: text(),
     password: z.string(),
     accessKeys: z.array(AccessKey).optional(),
-    roles: z.array(z.string().min(1)).optional(),
+    roles: z.array(text()).optional(),
     disabled: z.boolean().optional(),
-    runAsUsers: z.array(z.string().min(1)).optional(),
+    runAsUsers: z.array(text()).optional(),
   })
   .strict();
-const UserList = z.array(User).min(1);
+const UserList = z.array(User).min(1, { error: 'list at least one user' });
 const UsersFile = z.union([UserList, z.object({ users: UserList }).strict()]);
 
 /**

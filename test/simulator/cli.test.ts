@@ -189,6 +189,29 @@ describe('simulate command', () => {
       '- {name: a, password: x, accessKeys: [{id: VSIDA, secrett: hunter2}]}\n',
       /: users\[0\]\.accessKeys\[0\]\.secrett: unknown key; did you mean secret\?$/m,
     ],
+    // Each problem in the proxy's configuration's words, never the schema library's.
+    ['no-users.yaml', 'users: []\n', /: users: list at least one user$/m],
+    ['empty-list.json', '[]', /: users: list at least one user$/m],
+    [
+      'status.yaml',
+      '- {name: a, password: hunter2, accessKeys: [{id: VSIDA, secret: k, status: PAUSED}]}\n',
+      /: users\[0\]\.accessKeys\[0\]\.status: must be ACTIVE or INACTIVE$/m,
+    ],
+    [
+      'empty-name.yaml',
+      '- {name: "", password: hunter2}\n',
+      /: users\[0\]\.name: must not be empty$/m,
+    ],
+    [
+      'empty-id.yaml',
+      '- {name: a, password: x, accessKeys: [{id: "", secret: hunter2}]}\n',
+      /: users\[0\]\.accessKeys\[0\]\.id: must not be empty$/m,
+    ],
+    [
+      'empty-runas.yaml',
+      '- {name: a, password: hunter2, runAsUsers: [""]}\n',
+      /: users\[0\]\.runAsUsers\[0\]: must not be empty$/m,
+    ],
     ['missing.yaml', '- {name: a}\n', /: users\[0\]\.password: required$/m],
     ['number.yaml', '- {name: a, password: 5}\n', /: users\[0\]\.password: must be a string$/m],
     // No space after the colon: one key to YAML, holding the password; it is not echoed.

@@ -18,7 +18,7 @@ export interface SimUser {
   name: string;
   password: string;
   accessKeys?: SimAccessKey[];
-  /** `_administrator` and `_runas` carry meaning; others are kept but ignored. */
+  /** `_administrator` or `_runas`, the roles the simulator models; another is refused. */
   roles?: string[];
   disabled?: boolean;
   /**

@@ -2,7 +2,7 @@ import { distance } from 'fastest-levenshtein';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import type { SimUser } from './types';
-import { userListProblem } from './users';
+import { ROLE_PROBLEM, ROLES, userListProblem } from './users';
 
 /*
  * Each check carries its problem in the words of the proxy's configuration (`config/schema.ts`):
@@ -24,7 +24,7 @@ const User = z
     name: text(),
     password: z.string(),
     accessKeys: z.array(AccessKey).optional(),
-    roles: z.array(text()).optional(),
+    roles: z.array(z.enum(ROLES, { error: ROLE_PROBLEM })).optional(),
     disabled: z.boolean().optional(),
     runAsUsers: z.array(text()).optional(),
   })

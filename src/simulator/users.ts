@@ -3,6 +3,14 @@ import type { AccessKeyStatus, SimUser } from './types';
 export const ADMIN_ROLE = '_administrator';
 export const RUNAS_ROLE = '_runas';
 
+/**
+ * The roles the simulator gives a meaning. Another (`_admin` for `_administrator`) is refused
+ * rather than kept: it would change nothing, and a test written against it would pass for
+ * the wrong reason.
+ */
+export const ROLES = [ADMIN_ROLE, RUNAS_ROLE] as const;
+export const ROLE_PROBLEM = `must be ${ROLES.join(' or ')} (the roles the simulator models)`;
+
 /** Demo users; their credentials are public by design. */
 export const DEFAULT_USERS: readonly SimUser[] = Object.freeze(
   [
@@ -31,6 +39,8 @@ export function userListProblem(users: readonly SimUser[]): string | undefined {
     if (u.name.includes(':')) return `users[${i}].name must not contain ':'`;
     if (seen.has(u.name)) return `users[${i}].name "${u.name}" is a duplicate`;
     seen.add(u.name);
+    const role = (u.roles ?? []).findIndex((r) => !(ROLES as readonly string[]).includes(r));
+    if (role >= 0) return `users[${i}].roles[${role}]: ${ROLE_PROBLEM}`;
     for (const [k, key] of (u.accessKeys ?? []).entries()) {
       const where = `users[${i}].accessKeys[${k}]`;
       if (key.id.length === 0 || key.id.includes(':')) {

@@ -212,6 +212,12 @@ describe('simulate command', () => {
       '- {name: a, password: hunter2, runAsUsers: [""]}\n',
       /: users\[0\]\.runAsUsers\[0\]: must not be empty$/m,
     ],
+    // Only the roles the simulator gives a meaning: another would be ignored without a word.
+    [
+      'unknown-role.yaml',
+      '- {name: a, password: hunter2, roles: [_runas, _admin]}\n',
+      /: users\[0\]\.roles\[1\]: must be _administrator or _runas \(the roles the simulator models\)$/m,
+    ],
     ['missing.yaml', '- {name: a}\n', /: users\[0\]\.password: required$/m],
     ['number.yaml', '- {name: a, password: 5}\n', /: users\[0\]\.password: must be a string$/m],
     // No space after the colon: one key to YAML, holding the password; it is not echoed.

@@ -157,6 +157,11 @@ describe('in-process control API', () => {
     expect(() => createSimulator({ defaultSeconds: 120 })).toThrow(
       /defaultSeconds \(120\) must not exceed maxSeconds \(60\) unless aboveMax is 'cap'/,
     );
+    expect(() =>
+      createSimulator({ users: [{ name: 'a', password: 'x', roles: ['_admin'] }] }),
+    ).toThrow(
+      'users[0].roles[0]: must be _administrator or _runas (the roles the simulator models)',
+    );
     // A server that silently caps: tokens without `seconds` get the maximum.
     expect(() => createSimulator({ defaultSeconds: 120, aboveMax: 'cap' })).not.toThrow();
     expect(() => sim.setMaxSeconds(1.5)).toThrow(/maxSeconds must be a positive integer/);

@@ -244,6 +244,13 @@ const uid = z
   .default(IMAGE_UID);
 export type PullPolicy = (typeof PULL_POLICIES)[number];
 
+/**
+ * The longest string V8 makes (`buffer.constants.MAX_STRING_LENGTH` on 64-bit, Node 20 to
+ * 24): a body beyond it can never be decoded as JSON, so a larger limit only lets a request
+ * hold memory it cannot use before its 400.
+ */
+const MAX_BODY_BYTES = 536_870_888;
+
 export const injectorSchema = z.strictObject({
   webhook: z.strictObject({
     listen: key(listenSchema.prefault('0.0.0.0:8443'), {
@@ -260,10 +267,12 @@ export const injectorSchema = z.strictObject({
       z
         .int({ error: 'must be a positive integer' })
         .positive({ error: 'must be a positive integer' })
+        .max(MAX_BODY_BYTES, {
+          error: `must be at most ${MAX_BODY_BYTES} (the longest text Node can make: a larger body could never be read as JSON)`,
+        })
         .default(4 * 1024 * 1024),
       {
-        description:
-          'larger AdmissionReview bodies get `413` (the API server stores objects of at most 3 MiB)',
+        description: `larger AdmissionReview bodies get \`413\` (the API server stores objects of at most 3 MiB; at most ${MAX_BODY_BYTES})`,
         env: 'WEBHOOK_MAX_BODY_BYTES',
       },
     ),

@@ -83,6 +83,13 @@ describe('configuration errors exit 2 naming the key', () => {
       ],
     ],
     [
+      'a body limit no request could be read within',
+      { WEBHOOK_MAX_BODY_BYTES: '1000000000000' },
+      [
+        'WEBHOOK_MAX_BODY_BYTES: must be at most 536870888 (the longest text Node can make: a larger body could never be read as JSON)',
+      ],
+    ],
+    [
       'an integer written with a fraction',
       { WEBHOOK_MAX_BODY_BYTES: '4194304.0' },
       ['WEBHOOK_MAX_BODY_BYTES: must be a positive integer'],

@@ -327,9 +327,11 @@ function selectHeader(value: string, ctx: z.RefinementCtx): string {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const logLevelSchema = z.enum(LOG_LEVELS, {
-  error: `must be one of ${LOG_LEVELS.join(', ')}`,
-});
+/** A log level is a word, read in any case as a boolean's words are (`DEBUG`, `Info`). */
+export const logLevelSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? value.toLowerCase() : value),
+  z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')} (in any case)` }),
+);
 
 /**
  * `off`, a word read in any case as a boolean's words are (`OFF`, `Off`). A check rather than
@@ -501,7 +503,7 @@ export const fileSchema = z.strictObject({
   log: z
     .strictObject({
       level: key(logLevelSchema.default('info'), {
-        description: `${LOG_LEVELS.map((l) => `\`${l}\``).join(' ')}; the variable also overrides a file's value`,
+        description: `${LOG_LEVELS.map((l) => `\`${l}\``).join(' ')} (in any case); the variable also overrides a file's value`,
         env: 'LOG_LEVEL',
       }),
     })

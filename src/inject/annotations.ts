@@ -123,7 +123,7 @@ export const ANNOTATIONS = {
   ),
   logLevel: doc(
     'log-level',
-    '`fatal` `error` `warn` `info` `debug` `trace` `silent`',
+    '`fatal` `error` `warn` `info` `debug` `trace` `silent`, in any case',
     '`info`',
     "the proxy's log level",
   ),

@@ -176,6 +176,14 @@ describe('environment mode', () => {
     expect(loadConfig({ env: { ...ENV, OPS_LISTEN: '' } }).ops.listen).toBeNull();
   });
 
+  // A word, like a boolean's: a log level is read in any case, as `true`/`false` are.
+  it.each(['DEBUG', 'Debug', 'debug'])('takes LOG_LEVEL=%s as debug', (word) => {
+    expect(loadConfig({ env: { ...ENV, LOG_LEVEL: word } }).log.level).toBe('debug');
+    const path = file(YAML_BASE + `log: { level: ${word} }\n`);
+    expect(loadConfig({ file: path, env: {} }).log.level).toBe('debug');
+    expect(loadConfig({ file: file(YAML_BASE), env: { LOG_LEVEL: word } }).log.level).toBe('debug');
+  });
+
   // A word, like a boolean's: `off` is read in any case, as `true`/`false` are.
   it.each(['off', 'OFF', 'Off'])('disables ops with OPS_LISTEN=%s', (word) => {
     expect(loadConfig({ env: { ...ENV, OPS_LISTEN: word } }).ops.listen).toBeNull();
@@ -284,7 +292,7 @@ describe('environment mode', () => {
     ],
     [
       { LOG_LEVEL: 'loud' },
-      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (in any case)',
     ],
     [
       { VIDISPINE_PASSWORD: undefined },
@@ -557,7 +565,8 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
 
   it('refuses an empty LOG_LEVEL beside a file, as it does without one', () => {
     const path = file(YAML_BASE + 'log: { level: warn }\n');
-    const problem = 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent';
+    const problem =
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (in any case)';
     expect(() => loadConfig({ env: { LOG_LEVEL: '' } })).toThrow(problem);
     expect(() => loadConfig({ file: path, env: { LOG_LEVEL: '' } })).toThrow(problem);
   });

@@ -359,7 +359,8 @@ describe('a pod that asks for the proxy', () => {
         'vidispine-auth-proxy/ops-port': '9191',
         'vidispine-auth-proxy/token-seconds': '3600',
         'vidispine-auth-proxy/token-auto-refresh': ' True ',
-        'vidispine-auth-proxy/log-level': 'debug',
+        // A word in any case, as a boolean's: written for the proxy as it reads it.
+        'vidispine-auth-proxy/log-level': 'DEBUG',
         'vidispine-auth-proxy/cpu-request': '10m',
         'vidispine-auth-proxy/cpu-limit': '2',
         'vidispine-auth-proxy/memory-request': '32Mi',

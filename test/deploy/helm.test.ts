@@ -429,6 +429,26 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       });
     });
 
+    // Helm reads a values file's numbers as floats, which Go prints as `1e+06` from a million
+    // up; the proxy takes an integer variable's digits alone.
+    it.each([999_999, 1_000_000, 2_147_483_647])(
+      'gives the proxy token.seconds %i as digits it takes',
+      (seconds) => {
+        const dir = mkdtempSync(join(tmpdir(), 'vap-token-seconds-'));
+        try {
+          const file = join(dir, 'values.yaml');
+          writeFileSync(file, stringify({ token: { seconds } }));
+          const { objects } = renderChart(helm, CHART, [file], { set: WITH_IMAGE });
+          expect(proxyEnv(only(objects, 'Deployment'))).toMatchObject({
+            TOKEN_SECONDS: String(seconds),
+          });
+          expect(appConfigProblems(objects)).toEqual([]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
+
     it.each([
       [
         'a RunAs account with its password',

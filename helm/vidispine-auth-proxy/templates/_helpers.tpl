@@ -304,8 +304,9 @@ sidecar.resources instead of the gateway's resources).
       value: {{ include "vidispine-auth-proxy.envValue" (printf "%s:%v" .listenHost $dataPort) }}
     - name: OPS_LISTEN
       value: {{ include "vidispine-auth-proxy.envValue" (printf "[::]:%v" $v.service.opsPort) }}
+    {{- /* A values file's number is a float, printed 1e+06 from a million up: digits. */}}
     - name: TOKEN_SECONDS
-      value: {{ include "vidispine-auth-proxy.envValue" $v.token.seconds }}
+      value: {{ include "vidispine-auth-proxy.envValue" ($v.token.seconds | int64) }}
     - name: TOKEN_AUTO_REFRESH
       value: {{ include "vidispine-auth-proxy.envValue" $v.token.autoRefresh }}
     - name: LOG_LEVEL

@@ -51,7 +51,7 @@ function envKeys(schema: z.ZodType): EnvKey[] {
  * `|` block leaves a stray space or a trailing newline, which no address, number, word, name
  * or path of the configuration means (one inside a user name or a path is kept). One rule for
  * every variable, booleans included, except a secret's value (`KeyDoc.secret`): a password
- * may begin or end with a space, and is taken byte for byte.
+ * may begin or end with a space, which is kept.
  */
 export const variableValue = (text: string): string => text.trim();
 

@@ -16,8 +16,9 @@ export interface KeyDoc {
   /** What an environment-only configuration uses while the variable is unset. */
   readonly envDefault?: string;
   /**
-   * The value is a secret (a password, an access key's secret): its variable is taken byte
-   * for byte, since a space around it may be part of it, where every other one is trimmed.
+   * The value is a secret (a password, an access key's secret): its variable keeps the space
+   * around it, which may be part of it, where every other one is trimmed (`readSecret` still
+   * drops trailing line ends, as it does from a file).
    */
   readonly secret?: true;
 }

@@ -7,6 +7,7 @@ import { injectorSchema } from '../../src/config/injector';
 import { describedKeys } from '../../src/config/keys';
 import { configFromObject, type LoadOptions, loadConfig } from '../../src/config/load';
 import { fileSchema } from '../../src/config/schema';
+import { readSecretNow } from '../../src/config/secrets';
 import { runCli } from '../support/cli';
 import { checkedConfigErrorOf, configErrorOf } from '../support/config-fixtures';
 import { tempFolder } from '../support/files';
@@ -1183,16 +1184,26 @@ describe('space around a variable’s value', () => {
     }
   });
 
-  it.each(SECRETS)('%s is taken byte for byte, its space kept', (name) => {
+  it.each(SECRETS)('%s keeps the space around it', (name) => {
     const value = ' pass word \n';
     const raw = proxyEnvironment.fromEnv({ [name]: value }).raw;
     expect(JSON.stringify(raw)).toContain(JSON.stringify(value));
   });
 
   it("a user's password keeps its space through to the credential", () => {
-    const config = loadConfig({ env: { ...ENV, VIDISPINE_PASSWORD: ' pw\n' } });
-    expect(config.users[0].credential).toMatchObject({
-      secret: { kind: 'literal', value: ' pw\n' },
+    const env = { ...ENV, VIDISPINE_PASSWORD: ' pw\n' };
+    const { credential } = loadConfig({ env }).users[0];
+    expect(credential).toMatchObject({ secret: { kind: 'literal', value: ' pw\n' } });
+    // What is sent: the space kept, the trailing line end dropped as from a file.
+    const secret = credential?.secret;
+    if (secret?.kind !== 'literal') throw new Error('expected a literal secret');
+    expect(readSecretNow(secret, env).toString()).toBe(' pw');
+  });
+
+  it('a password of spaces alone is a password, not an empty value', () => {
+    const env = { ...ENV, VIDISPINE_PASSWORD: '  ' };
+    expect(loadConfig({ env }).users[0].credential).toMatchObject({
+      secret: { kind: 'literal', value: '  ' },
     });
   });
 

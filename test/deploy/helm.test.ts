@@ -660,6 +660,12 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         /vidispine.*\bto\b/,
       ],
       ['a wrong enum value', 'image:\n  pullPolicy: Sometimes\n', /pullPolicy/],
+      // The proxy's bound (it exits 2 above it), caught before a pod is made.
+      [
+        'more connections per pool than an address has ports',
+        'config:\n  vidispine:\n    url: http://vidispine:8080\n    maxSockets: 65536\n',
+        /maxSockets'?: (Must be less than or equal to 65535|maximum: got 65,?536, want 65,?535)/,
+      ],
       // The template's `required`: no image exists to default to.
       [
         'no image repository',

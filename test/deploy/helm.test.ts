@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load';
 import { appConfigProblems, appConfigs } from './app-config';
+import { boundsOf, chartNumbers, dotted, type NumericKey, schemaNodeAt, setAt } from './bounds';
 import {
   drainEvictions,
   gatewayContainer,
@@ -967,6 +968,62 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       expect(r.stderr).not.toContain('s3cr3t');
     });
 
+    // Every number the proxy takes, at the bound its own schema gives and one past it: lint
+    // and render refuse what the pod would exit 2 on, and take what it would start with.
+    const numbers = chartNumbers().filter((n) => n.bounds.maximum !== undefined);
+    const valuesAt = (at: (maximum: number) => number): string => {
+      const values: Record<string, unknown> = {
+        config: {
+          vidispine: { url: 'http://vidispine:8080' },
+          users: [
+            {
+              name: 'ingest',
+              listen: '0.0.0.0:8080',
+              passwordFile: '/var/run/secrets/vidispine-auth-proxy/p',
+            },
+          ],
+        },
+        // Above config.shutdown's largest delay and drain, which must end before it.
+        terminationGracePeriodSeconds: 100_000,
+      };
+      for (const n of numbers) setAt(values, n.path, at(n.bounds.maximum ?? 0));
+      return stringify(values);
+    };
+
+    it("takes each number the proxy takes at the proxy's maximum", () => {
+      const file = join(dir, 'at-maximum.yaml');
+      writeFileSync(
+        file,
+        valuesAt((maximum) => maximum),
+      );
+      const r = runTool(helm.bin, ['template', 'vap', CHART, ...valuesArgs([file], WITH_IMAGE)]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it("refuses each number the proxy takes one past the proxy's maximum, naming it", () => {
+      const file = join(dir, 'past-maximum.yaml');
+      writeFileSync(
+        file,
+        valuesAt((maximum) => maximum + 1),
+      );
+      const r = runTool(helm.bin, ['template', 'vap', CHART, ...valuesArgs([file], WITH_IMAGE)]);
+      expect(r.status).not.toBe(0);
+      const unnamed = numbers.filter((n) => {
+        const path = n.path.map((s) => (s === '[]' ? '0' : s));
+        // Helm 3 names `config.users.0.token.seconds`, Helm 4 `/config/users/0/token/seconds`.
+        const named = new RegExp(
+          `(^|[\\s'])(${path.join('\\.')}|/${path.join('/')})'?: (Must be less than or equal to|maximum: got)`,
+          'm',
+        );
+        return !named.test(r.stderr);
+      });
+      expect({ unnamed: unnamed.map((n) => dotted(n.path)), stderr: r.stderr }).toEqual({
+        unnamed: [],
+        stderr: expect.any(String),
+      });
+    });
+
     // The chart fails at render on a base URL exactly when the proxy would exit 2 on it: a
     // host named api is no path, and a gateway's prefix may hold API before other segments.
     it.each([
@@ -1292,6 +1349,27 @@ describe('values.schema.json', () => {
     };
     walk(defaults, { description: 'root', properties: at(schema, 'properties') }, 'values');
     expect(undescribed).toEqual([]);
+  });
+
+  // Every number the chart hands the proxy, held to the proxy's own range (read from its
+  // schema, so the two cannot drift): one past it would lint and render, and the pod exit 2.
+  describe('numbers the proxy takes, bounded as the proxy bounds them', () => {
+    const numbers = chartNumbers();
+
+    it("reads them from the proxy's schema", () => {
+      expect(numbers.map((n) => dotted(n.path))).toEqual(
+        expect.arrayContaining([
+          'config.vidispine.maxSockets',
+          'config.users[].token.seconds',
+          'config.shutdown.drainSeconds',
+          'token.seconds',
+        ]),
+      );
+    });
+
+    it.each(numbers.map((n): [string, NumericKey] => [dotted(n.path), n]))('%s', (_name, n) => {
+      expect(boundsOf(schemaNodeAt(schema, n.path))).toEqual(n.bounds);
+    });
   });
 
   it.each([

@@ -393,6 +393,58 @@ describe('a pod that asks for the proxy', () => {
     });
   });
 
+  // One whitespace rule with the proxy's variables (every value but a secret's is trimmed):
+  // no annotation holds a secret, only the names of where one is.
+  it("reads every annotation's value with the space around it trimmed, as the proxy reads a variable's", async () => {
+    const settings = {
+      'vidispine-auth-proxy/user': 'reporting',
+      'vidispine-auth-proxy/credential': 'access-key',
+      'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
+      'vidispine-auth-proxy/secret': 'reporting-key',
+      'vidispine-auth-proxy/secret-key': 'key',
+      'vidispine-auth-proxy/vidispine-url': 'https://vidispine.example.com',
+      'vidispine-auth-proxy/vidispine-ca': 'configmap/vidispine-ca',
+      'vidispine-auth-proxy/vidispine-ca-key': 'bundle.pem',
+      'vidispine-auth-proxy/env': 'VIDISPINE_API',
+      'vidispine-auth-proxy/port': '8081',
+      'vidispine-auth-proxy/ops-port': '9191',
+      'vidispine-auth-proxy/token-seconds': '2147483647',
+      'vidispine-auth-proxy/token-auto-refresh': 'true',
+      'vidispine-auth-proxy/log-level': 'debug',
+      'vidispine-auth-proxy/cpu-request': '10m',
+      'vidispine-auth-proxy/cpu-limit': '2',
+      'vidispine-auth-proxy/memory-request': '32Mi',
+      'vidispine-auth-proxy/memory-limit': '1Gi',
+    };
+    const padded = Object.fromEntries(
+      Object.entries(settings).map(([name, v]) => [name, ` \t${v}\n `]),
+    );
+    const plain = await injected(webhook, pod({ containers: [APP] }, settings));
+    const spaced = await injected(webhook, pod({ containers: [APP] }, padded));
+    expect(spec(spaced)).toEqual(spec(plain));
+    expect(records(sidecarOf(spaced)?.env)).toEqual(
+      expect.arrayContaining([
+        { name: 'TOKEN_SECONDS', value: '2147483647' },
+        { name: 'PROXY_LISTEN', value: '127.0.0.1:8081' },
+      ]),
+    );
+  });
+
+  it("refuses an annotation's number past the proxy's bound with the space around it too", async () => {
+    const answer = await webhook.review(
+      podReview(
+        pod(
+          { containers: [APP] },
+          { ...ASKS, 'vidispine-auth-proxy/token-seconds': ' 2147483648 ' },
+        ),
+      ),
+    );
+    expect(answer.allowed).toBe(false);
+    expect(answer.status?.message).toContain(
+      'vidispine-auth-proxy/token-seconds: "2147483648" must be at most 2147483647 (Vidispine\'s limit)',
+    );
+  });
+
   it("takes for token-auto-refresh exactly the words the README's table lists, in any case", async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const row = readme

@@ -275,15 +275,19 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
   // followed by parameters (RFC 9110's `#auth-param`: Digest's `response="…"`, OAuth 1.0's
   // `oauth_signature="…"`, AWS Signature V4's `Signature=…`) goes with all of them, quoted
   // values (`\"` in JSON) and the commas between them included: up to the first `"` or `,`,
-  // the Digest response hash would be kept.
+  // the Digest response hash would be kept. A list of values (`"set-cookie":["…","…"]`) is
+  // the field rule's (`redactNamedValues`), which blanks all of it.
   [
-    /\b((?:proxy-)?authorization|set-cookie)("?\s*[:=]\s*"?)(?:[\w!#$%&'*+.^`|~-]+[\t ]+[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+)(?:[\t ]*,[\t ]*[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+))*|[^\r\n,;}"]+)/gi,
+    /\b((?:proxy-)?authorization|set-cookie)("?\s*[:=]\s*"?)(?![\s[])(?:[\w!#$%&'*+.^`|~-]+[\t ]+[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+)(?:[\t ]*,[\t ]*[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+))*|[^\r\n,;}"]+)/gi,
     `$1$2${REDACTED}`,
   ],
   // A Cookie header's: all its cookies, which it joins with `; ` (RFC 6265, section 4.2.1),
   // a value in quotes (`lang="en"`, `lang=\"en\"` in JSON) included, where any other `"`
   // ends it, as it closes the JSON string it is in.
-  [/(?<!set-)\b(cookie)("?\s*[:=]\s*"?)(?:[^\r\n,}"]|(?<==\\?)"[^"\r\n]*")+/gi, `$1$2${REDACTED}`],
+  [
+    /(?<!set-)\b(cookie)("?\s*[:=]\s*"?)(?![\s[])(?:[^\r\n,}"]|(?<==\\?)"[^"\r\n]*")+/gi,
+    `$1$2${REDACTED}`,
+  ],
   // "Basic <base64>", "Bearer <t>", "token <t>" (Vidispine's scheme).
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
   // URL userinfo: scheme://user:password@host. A username that is an address, or a password,
@@ -480,6 +484,13 @@ const QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
   "'": SINGLE_QUOTED_VALUE,
   "\\'": SINGLE_QUOTED_VALUE,
 };
+// A field's values as a list, as JSON and util.inspect write an array of strings (Node's
+// `rawHeaders`, undici's header lists, a header of many values: `"set-cookie":["…","…"]`,
+// `authorization: [ '…' ]`), JSON quoted in a JSON string (`[\"…\"]`) included: all of it,
+// up to its `]`, where a value's rule would end at the first `"` or `,` and keep the rest.
+// Each item's quote opens and closes it (no item is read twice), `,` and blanks between.
+const LIST_VALUE =
+  /\[[\s,]*(?:(?:"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'|\\"(?:[^\r\n"\\]|\\\\\\"|\\[^"\r\n])*\\")[\s,]*)*\]/y;
 // The quote that closes a quoted name, at the start of its separator (`":`, `\":`, `':`).
 const NAME_QUOTE = /^\\?["']/;
 const BLANK = /[\t ]/;
@@ -523,6 +534,9 @@ function fieldValue(
   separator: string,
   start: number,
 ): number {
+  // A list after a name and its `:` is a field's, not prose's: whatever the name is.
+  const list = valueLength(LIST_VALUE, text, start);
+  if (list > 0) return list;
   const quote = VALUE_QUOTE.exec(separator)?.[0];
   // A quote right after the `:` may close what quotes the name and its colon (`'token:'`);
   // after a blank, it opens a value, as util.inspect writes one (`password: '…'`).

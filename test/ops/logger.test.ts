@@ -374,6 +374,23 @@ describe('redactSecrets', () => {
       JSON.stringify(JSON.stringify({ cookie: 'lang="en"; vsid="abc"', x: 1 })),
       '"{\\"cookie\\":\\"[REDACTED]\\",\\"x\\":1}"',
     ],
+    // A header's values as a list, as Node's `rawHeaders`, undici and util.inspect write
+    // them (`set-cookie` holds one cookie a value): every value in it.
+    [
+      'sent {"authorization":["Basic dXNlcjpwYXNz"],"accept":["*/*"]}',
+      'sent {"authorization":[REDACTED],"accept":["*/*"]}',
+    ],
+    ['{"x-api-key":["k1", "k2"],"x":1}', '{"x-api-key":[REDACTED],"x":1}'],
+    ['{"Set-Cookie":["a=1; Path=/","vsid=Secret-cookie; HttpOnly"]}', '{"Set-Cookie":[REDACTED]}'],
+    ['{"cookie":["vsid=Secret-cookie"]}', '{"cookie":[REDACTED]}'],
+    [
+      "{ 'set-cookie': [ 'a=1; Path=/', 'vsid=Secret-cookie' ], accept: [ '*/*' ] }",
+      "{ 'set-cookie': [REDACTED], accept: [ '*/*' ] }",
+    ],
+    [
+      "{\n  authorization: [\n    'Basic dXNlcjpwYXNz'\n  ]\n}",
+      '{\n  authorization: [REDACTED]\n}',
+    ],
   ])(
     'blanks such a field as YAML, util.inspect and JSON in JSON write it: %s',
     (text, expected) => {

@@ -236,7 +236,7 @@ function userinfoRule(
   return new RegExp(String.raw`(${userinfo})(?:${before}|${across})(?=${at})`, 'gi');
 }
 
-type Replacer = (match: string, userinfo: string) => string;
+type Replacer = (match: string, first: string, second: string, third: string) => string;
 
 /** The rule for a URL percent-encoded `level` times in a parameter's value. */
 function encodedUserinfoRule(level: number): readonly [RegExp, Replacer] {
@@ -269,6 +269,23 @@ function keepHostAndPort(match: string, userinfo: string): string {
   return hostAndPort ? match : `${userinfo}${REDACTED}`;
 }
 
+const BASE64 = /^(?:[a-z\d+/]{4})*(?:[a-z\d+/]{2}==|[a-z\d+/]{3}=)?$/i;
+// What a Basic credential decodes to: a user ID and a password, a `:` between them (RFC 7617),
+// in printable characters; a word of prose decodes to bytes that are not.
+const USER_PASS = /^[^\p{Cc}\uFFFD:]*:[^\p{Cc}\uFFFD]*$/u;
+
+/**
+ * A `Basic` followed by what is a credential, blanked: base64 that decodes to `user:pass`.
+ * The `token <t>` rule reads a credential by its look (long, or with a digit), which a short
+ * login's base64 (`YTpi`, `dXNlcjpwYXNz`) does not have; decoded, it is told apart from a
+ * word of prose (`Basic auth`, `Basic realm=…`), without a digit or length to go by.
+ */
+function basicCredential(match: string, scheme: string, blank: string, value: string): string {
+  const credential =
+    BASE64.test(value) && USER_PASS.test(Buffer.from(value, 'base64').toString('utf8'));
+  return credential ? `${scheme}${blank}${REDACTED}` : match;
+}
+
 const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
   // Authorization / Set-Cookie header values quoted in messages or JSON: the whole value,
   // up to a Set-Cookie's attributes (`; Path=/`). An Authorization value whose scheme is
@@ -288,6 +305,8 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
     /(?<!set-)\b(cookie)("?\s*[:=]\s*"?)(?![\s[])(?:[^\r\n,}"]|(?<==\\?)"[^"\r\n]*")+/gi,
     `$1$2${REDACTED}`,
   ],
+  // "Basic <base64>" whose base64 reads as `user:password`, however short (`Basic YTpi`).
+  [/\b(basic)(\s+)([a-z\d+/]+={0,2})(?![\w+/=.~-])/gi, basicCredential],
   // "Basic <base64>", "Bearer <t>", "token <t>" (Vidispine's scheme).
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
   // URL userinfo: scheme://user:password@host. A username that is an address, or a password,

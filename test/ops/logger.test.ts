@@ -17,6 +17,13 @@ describe('redactSecrets', () => {
     ],
     ['header token 5a9c1e77-0b3d-4c2e', 'header token [REDACTED]'],
     ['Basic YWRtaW46czNjcjN0 rejected', 'Basic [REDACTED] rejected'],
+    // A short Basic credential, neither long nor with a digit: its base64 reads as `user:pass`.
+    ['tried Basic dXNlcjpwYXNz', 'tried Basic [REDACTED]'],
+    ['basic YWI6Y2Q=, refused', 'basic [REDACTED], refused'],
+    ['Basic YTpi', 'Basic [REDACTED]'],
+    // Prose, and a challenge's parameters, are no credential.
+    ['Basic auth failed: Basic realm="VidiCore"', 'Basic auth failed: Basic realm="VidiCore"'],
+    ['basic settings kept', 'basic settings kept'],
     ['Bearer abcdefghijklmnopqrstu', 'Bearer [REDACTED]'],
     [
       'GET http://admin:pa55w0rd@vidispine:8080/API/token failed',

@@ -591,6 +591,49 @@ function firstOfItsLine(text: string, at: number): boolean {
   return i < 0 || text[i] === '\n';
 }
 
+// A name and value pair written as text, its name first (JSON, util.inspect, JSON in a JSON
+// string: `{"name":"VIDISPINE_PASSWORD","value":"…"}`, `{ key: 'password', value: '…' }`),
+// by the names `PAIR_NAMES` has, up to its value's opening quote, if any. The name's quotes
+// end its value, so each pair is read once.
+const PAIR =
+  /(?<![\w$])(\\?["']?)(?:name|key|property)\1[\t ]*:[\t ]*(\\?["'])([^"'\\\r\n]+)\2[\t ]*,\s*(\\?["']?)value\4[\t ]*:[\t ]*(\\?["'])?/gi;
+
+/**
+ * `text` with the value of every name and value pair written as text whose name the key
+ * policy calls secret blanked, as `secretValueKey` blanks such an object's: up to its
+ * closing quote, or as a field's value when it has none.
+ */
+function redactPairs(text: string): string {
+  // Most of what is logged has no such pair: not read at all.
+  if (!PAIR_GATE.test(text)) return text;
+  let out = '';
+  let done = 0;
+  PAIR.lastIndex = 0;
+  for (let m = PAIR.exec(text); m !== null; m = PAIR.exec(text)) {
+    const [match, , , name, , quote] = m;
+    const start = m.index + match.length;
+    if (!isSecretKey(name)) continue;
+    const value = valueLength(
+      quote === undefined ? NAMED_VALUE : PAIR_QUOTED_VALUES[quote],
+      text,
+      start,
+    );
+    if (value === 0) continue;
+    out += text.slice(done, start) + REDACTED;
+    done = start + value;
+    PAIR.lastIndex = done;
+  }
+  return done === 0 ? text : out + text.slice(done);
+}
+
+const PAIR_GATE = /value/i;
+// A pair's value in JSON is a JSON string, read to its closing quote: `,`, `;` and `}` in a
+// password are its own (a field's rule ends there, where an Authorization value may).
+const PAIR_QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
+  ...QUOTED_VALUES,
+  '"': /(?:[^"\\\r\n]|\\.)+/y,
+};
+
 // A PEM private key's first line: PKCS#8's `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, the
 // older `RSA`, `EC`, `DSA`, `OPENSSH`'s, PGP's `PRIVATE KEY BLOCK`.
 const PRIVATE_KEY_BEGIN = /-----BEGIN [A-Z\d ]*PRIVATE KEY[A-Z ]*-----/g;
@@ -633,7 +676,7 @@ export function redactSecrets(text: string): string {
           ? out.replace(pattern, replacement)
           : out.replace(pattern, replacement),
       // First: a key's base64 is no text for the other rules to read.
-      redactPrivateKeys(text),
+      redactPairs(redactPrivateKeys(text)),
     ),
   ).replace(RUN, redactRun);
 }
@@ -689,23 +732,38 @@ function redactObject(
   if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
   if (Array.isArray(value)) return redactList(value, seen, depth, headers);
   const out: Record<string, unknown> = {};
-  const secretValue = namesSecretValue(value);
+  const secretValue = secretValueKey(value);
   for (const [key, item] of Object.entries(value)) {
-    out[key] = secretValue && key === 'value' ? REDACTED : redactField(key, item, seen, depth);
+    out[key] = key === secretValue ? REDACTED : redactField(key, item, seen, depth);
   }
   return out;
 }
 
 /**
- * Whether `value` is a name and its value, as Kubernetes writes a container's environment
- * (`{name: 'VIDISPINE_PASSWORD', value: '…'}`) or a HAR file its headers, whose name the
- * key policy calls secret: its `value` is what that key would hold. A reference to a
- * Secret (`valueFrom: {secretKeyRef: {name, key}}`) has no `value`: names, logged as they are.
+ * The key of `value`'s value when it is a name and its value, as Kubernetes writes a
+ * container's environment (`{name: 'VIDISPINE_PASSWORD', value: '…'}`) or a HAR file its
+ * headers (`PAIR_NAMES`), whose name the key policy calls secret: its `value` is what that key
+ * would hold. A reference to a Secret (`valueFrom: {secretKeyRef: {name, key}}`) has no
+ * `value`: names, logged as they are.
  */
-function namesSecretValue(value: object): boolean {
-  const { name } = value as { readonly name?: unknown };
-  return typeof name === 'string' && 'value' in value && isSecretKey(name);
+function secretValueKey(value: object): string | undefined {
+  const valueKey = PAIR_VALUES.find((key) => key in value);
+  if (valueKey === undefined) return undefined;
+  const fields = value as Readonly<Record<string, unknown>>;
+  const named = PAIR_NAMES.some((key) => {
+    const name = fields[key];
+    return typeof name === 'string' && isSecretKey(name);
+  });
+  return named ? valueKey : undefined;
 }
+
+/**
+ * The fields that name a pair's value: Kubernetes' and a HAR file's `name`, AWS's `Name` and
+ * `Key` (tags, parameters), a validation error's `key` (Joi's context) or `property`
+ * (class-validator's errors, which carry the value refused).
+ */
+const PAIR_NAMES = ['name', 'Name', 'key', 'Key', 'property'];
+const PAIR_VALUES = ['value', 'Value'];
 
 /** A key that names headers, as Node's `rawHeaders` and `rawTrailers`, undici's `headers`. */
 const HEADERS_KEY = /(?:headers|trailers)$/i;

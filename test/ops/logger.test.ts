@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { isSecretKey, redactSecrets, redactValue } from '../../src/ops/logger';
 import { REDACTED } from '../../src/visible-text';
 import { rawExchange } from '../support/net';
@@ -794,6 +795,55 @@ describe('secret keys through the logger', () => {
       headers: [
         { name: 'X-Api-Key', value: REDACTED },
         { name: 'Accept', value: '*/*' },
+      ],
+    });
+  });
+
+  it('blanks the value of such a pair written as text, or named by another field', () => {
+    const { logger, lines, raw } = captureLogs('info');
+    const env = [
+      { name: 'VIDISPINE_PASSWORD', value: 'S3cret-env-password' },
+      { name: 'VIDISPINE_USER', value: 'ops' },
+      { name: 'VIDISPINE_PASSWORD_FILE', value: '/var/run/secrets/pw' },
+    ];
+    // As JSON, util.inspect and JSON in a JSON string write the pairs (a body, an error's
+    // message); with capitals (AWS's `{Name, Value}`, `{Key, Value}`); a validation error's
+    // `{key, value}` or `{property, value}` (Joi's context, class-validator's errors).
+    logger.info(`env ${JSON.stringify(env)}`);
+    logger.info(`env ${inspect(env)}`);
+    logger.info({ body: JSON.stringify(JSON.stringify({ name: 'X-Api-Key', value: 'kQ' })) }, 'x');
+    logger.info('tags [{"Name":"VIDISPINE_PASSWORD", "Value": "pwA,pwA;pwA}"}]');
+    logger.info(`refused ${JSON.stringify({ key: 'password', value: 'pwB' })}`);
+    logger.info(`refused ${inspect({ property: 'password', value: 'pwC' })}`);
+    logger.info(
+      {
+        tags: [
+          { Name: 'VIDISPINE_PASSWORD', Value: 'pwD' },
+          { Key: 'ApiKey', Value: 'pwE' },
+        ],
+        errors: [
+          { key: 'password', value: 'pwF' },
+          { property: 'password', value: 'pwG', constraints: { minLength: 'too short' } },
+          { key: 'user', value: 'ops' },
+        ],
+      },
+      'refused',
+    );
+    const secrets = ['S3cret-env-password', 'kQ', 'pwA', 'pwB', 'pwC', 'pwD', 'pwE', 'pwF', 'pwG'];
+    expect(secrets.filter((secret) => raw.join('').includes(secret))).toEqual([]);
+    expect(lines.map((line) => line.msg).slice(0, 2)).toEqual([
+      `env ${JSON.stringify(env).replace('S3cret-env-password', REDACTED)}`,
+      `env ${inspect(env).replace('S3cret-env-password', REDACTED)}`,
+    ]);
+    expect(lines[6]).toMatchObject({
+      tags: [
+        { Name: 'VIDISPINE_PASSWORD', Value: REDACTED },
+        { Key: 'ApiKey', Value: REDACTED },
+      ],
+      errors: [
+        { key: 'password', value: REDACTED },
+        { property: 'password', value: REDACTED, constraints: { minLength: 'too short' } },
+        { key: 'user', value: 'ops' },
       ],
     });
   });

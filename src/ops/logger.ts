@@ -363,10 +363,11 @@ const LEADING_PARAMETER = /^[^=&;#/?]+=/;
 // The query of a URL that is itself a parameter's value (`?uri=https%3A%2F%2F…%3Fsig%3D…`,
 // an import from a presigned S3 or Azure SAS URL): its ?, & and = come as %3F, %26 and %3D,
 // or %253F, %2526 and %253D when the URL was encoded twice (%25253F… three times, as many
-// levels as ENCODING_LEVELS: `{0,2}`). A literal, unlike the rules built above, so that
+// levels as ENCODING_LEVELS: `{0,2}`), or by itself, at a word's start or right after an `=`
+// (`?state=api_key%3D…`: a query that is a parameter's value, its first parameter). A literal, unlike the rules built above, so that
 // ESLint checks it for super-linear time.
 const ENCODED_PARAMETER =
-  /(%(?:25){0,2}3f|%(?:25){0,2}26)((?:(?!%(?:25){0,2}3d|%(?:25){0,2}26|%(?:25){0,2}3f)[^=&;#?])*)(%(?:25){0,2}3d)(?:(?!%(?:25){0,2}26)[^&;#])*/gi;
+  /(%(?:25){0,2}3f|%(?:25){0,2}26|(?<![^=]))((?:(?!%(?:25){0,2}3d|%(?:25){0,2}26|%(?:25){0,2}3f)[^=&;#?])*)(%(?:25){0,2}3d)(?:(?!%(?:25){0,2}26)[^&;#])*/gi;
 const RUN = /\S+/g;
 // A quote that closes what it quotes: followed by `,`, `:`, `}`, `]`, `)` or the end of the
 // run. Any other is part of a value: encodeURIComponent sends a password's `'` as it is.
@@ -475,7 +476,22 @@ function redactQuery(query: string): string {
 }
 
 function redactEncoded(text: string): string {
-  return text.replace(ENCODED_PARAMETER, redactParameter);
+  // Nothing is encoded without a `%`: most of what is logged is not read at all.
+  if (!text.includes('%')) return text;
+  return text
+    .replace(ENCODED_PARAMETER, redactParameter)
+    .replace(ENCODED_FIELD, redactEncodedField);
+}
+
+// A header block, or a field, percent-encoded in a parameter's value (`?h=authorization%3A%20
+// Basic%20…%0D%0Aaccept%3A%20*`): a name at a word's start, after an `=` or after an encoded
+// character (`%0A`, the line before it), its encoded `:` and blanks, and its value, up to the
+// end of its line (`%0D`, `%0A`), the parameter (`&`, `%26`) or the fragment.
+const ENCODED_FIELD =
+  /(^|[^\w./%-]|%(?:25){0,2}[\da-f]{2})([a-z][\w-]*)(%(?:25){0,2}3a(?:%(?:25){0,2}20|\+)*)(?:(?!%(?:25){0,2}(?:0d|0a|26))[^&#])+/gi;
+
+function redactEncodedField(field: string, before: string, name: string, colon: string): string {
+  return isSecretKey(name) ? `${before}${name}${colon}${REDACTED}` : field;
 }
 
 /**

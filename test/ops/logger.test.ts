@@ -345,6 +345,20 @@ describe('redactSecrets', () => {
     ['api_key=v&format=json', 'api_key=[REDACTED]&format=json'],
     ['posted body: api_key=ab/cd&x=1', 'posted body: api_key=[REDACTED]&x=1'],
     ["posted 'password=hunter&user=ops'", "posted 'password=[REDACTED]&user=ops'"],
+    // Percent-encoded where no encoded `?` or `&` comes before: a parameter's value that is a
+    // query (`?state=api_key%3D…`), a word that begins with one, headers sent as a
+    // parameter's value (`authorization%3A%20Basic…`, one line after another).
+    [
+      '/API/import?state=api_key%3DS3cretA%26x%3D1&p=1',
+      '/API/import?state=api_key%3D[REDACTED]%26x%3D1&p=1',
+    ],
+    ['body password%3DS3cretB%26user%3Dops', 'body password%3D[REDACTED]%26user%3Dops'],
+    [
+      '/API/x?h=authorization%3A%20Basic%20dXNlcjpwYXNz%0D%0Aaccept%3A%20%2A&p=1',
+      '/API/x?h=authorization%3A%20[REDACTED]%0D%0Aaccept%3A%20%2A&p=1',
+    ],
+    ['h=accept%3A%20*%0D%0AX-Api-Key%3AS3cretC', 'h=accept%3A%20*%0D%0AX-Api-Key%3A[REDACTED]'],
+    ['/API/x?q=tokenizer%3Don&t=title%3A%20a', '/API/x?q=tokenizer%3Don&t=title%3A%20a'],
   ])('blanks the value of a header or field named as a secret in text: %s', (text, expected) => {
     expect(redactSecrets(text)).toBe(expected);
   });

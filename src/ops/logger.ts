@@ -652,9 +652,18 @@ const PAIR_QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
 
 // A PEM private key's first line: PKCS#8's `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, the
 // older `RSA`, `EC`, `DSA`, `OPENSSH`'s, PGP's `PRIVATE KEY BLOCK`.
-const PRIVATE_KEY_BEGIN = /-----BEGIN [A-Z\d ]*PRIVATE KEY[A-Z ]*-----/g;
+// Also RFC 4716's, as ssh.com and PuTTYgen export one (`---- BEGIN SSH2 ENCRYPTED PRIVATE KEY
+// ----`), which ends with four dashes and a blank, where PEM has five.
+const PRIVATE_KEY_BEGIN =
+  /-----BEGIN [A-Z\d ]*PRIVATE KEY[A-Z ]*-----|---- BEGIN SSH2 [A-Z ]*PRIVATE KEY ----/g;
 const PEM_END = '-----END ';
 const PEM_DASHES = '-----';
+const SSH2_END = '---- END ';
+const SSH2_DASHES = ' ----';
+// A PuTTY key file's private part: its `Private-Lines: N` header and the lines after it, up
+// to its `Private-MAC:` (a checksum, kept to say what was there).
+const PUTTY_PRIVATE = /Private-Lines:[\t ]*\d*/g;
+const PUTTY_MAC = 'Private-MAC:';
 
 /**
  * `text` with the body of every PEM private key blanked, its BEGIN and END lines kept to say
@@ -665,19 +674,47 @@ const PEM_DASHES = '-----';
  * text is read once.
  */
 function redactPrivateKeys(text: string): string {
-  if (!text.includes('PRIVATE KEY')) return text;
+  const keys = text.includes('PRIVATE KEY') ? blankBodies(text, PRIVATE_KEY_BEGIN, pemEnd) : text;
+  return keys.includes('Private-Lines:') ? blankBodies(keys, PUTTY_PRIVATE, puttyEnd) : keys;
+}
+
+/**
+ * Where a key's body that begins at `body` ends (`end`) and where what is kept after it ends
+ * (`after`, its END line), if it ends at all.
+ */
+type BodyEnd = (text: string, body: number, begin: string) => { end: number; after: number };
+
+function pemEnd(text: string, body: number, begin: string): { end: number; after: number } {
+  const [endText, dashes] = begin.startsWith(PEM_DASHES)
+    ? [PEM_END, PEM_DASHES]
+    : [SSH2_END, SSH2_DASHES];
+  const end = text.indexOf(endText, body);
+  const endLine = end < 0 ? -1 : text.indexOf(dashes, end + endText.length);
+  return endLine < 0 ? { end: -1, after: -1 } : { end, after: endLine + dashes.length };
+}
+
+function puttyEnd(text: string, body: number): { end: number; after: number } {
+  const end = text.indexOf(PUTTY_MAC, body);
+  return { end, after: end };
+}
+
+/**
+ * `text` with every body that `begin` opens blanked up to where `bodyEnd` says it ends (to
+ * the end of the text if it does not), what opens and ends it kept. Each END is looked for
+ * once from its BEGIN, so the text is read once.
+ */
+function blankBodies(text: string, begin: RegExp, bodyEnd: BodyEnd): string {
   let out = '';
   let done = 0;
-  PRIVATE_KEY_BEGIN.lastIndex = 0;
-  for (let m = PRIVATE_KEY_BEGIN.exec(text); m !== null; m = PRIVATE_KEY_BEGIN.exec(text)) {
+  begin.lastIndex = 0;
+  for (let m = begin.exec(text); m !== null; m = begin.exec(text)) {
     const body = m.index + m[0].length;
     out += text.slice(done, body) + REDACTED;
-    const end = text.indexOf(PEM_END, body);
-    const endLine = end < 0 ? -1 : text.indexOf(PEM_DASHES, end + PEM_END.length);
-    if (endLine < 0) return out;
-    done = endLine + PEM_DASHES.length;
+    const { end, after } = bodyEnd(text, body, m[0]);
+    if (end < 0) return out;
+    done = after;
     out += text.slice(end, done);
-    PRIVATE_KEY_BEGIN.lastIndex = done;
+    begin.lastIndex = done;
   }
   return out + text.slice(done);
 }

@@ -881,6 +881,37 @@ describe('secret keys through the logger', () => {
     expect(lines[1]?.read).toBe(`${certificate}-----BEGIN PRIVATE KEY-----${REDACTED}`);
   });
 
+  it("blanks a PuTTY key's private lines and an SSH2 private key, and no public key", () => {
+    const { logger, lines, raw } = captureLogs('info');
+    const putty = [
+      'PuTTY-User-Key-File-3: ssh-ed25519',
+      'Encryption: none',
+      'Comment: ops',
+      'Public-Lines: 2',
+      'AAAAC3NzaC1lZDI1NTE5AAAAIPublicPart',
+      'Private-Lines: 1',
+      'AAAAIPuTTYPrivateBody',
+      'Private-MAC: 8a1f',
+    ].join('\n');
+    const ssh2 = [
+      '---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----',
+      'Comment: "ops"',
+      'P2/56wAAAi4SSH2PrivateBody',
+      '---- END SSH2 ENCRYPTED PRIVATE KEY ----',
+    ].join('\n');
+    const ssh2Public =
+      '---- BEGIN SSH2 PUBLIC KEY ----\nAAAAB3NzaC1yc2EPublic\n---- END SSH2 PUBLIC KEY ----';
+    logger.info({ key: putty, other: ssh2Public }, `cannot use ${JSON.stringify(ssh2)}`);
+    expect(
+      ['PuTTYPrivateBody', 'SSH2PrivateBody'].filter((body) => raw.join('').includes(body)),
+    ).toEqual([]);
+    expect(lines[0]).toMatchObject({
+      key: `${putty.slice(0, putty.indexOf('Private-Lines: 1') + 16)}${REDACTED}Private-MAC: 8a1f`,
+      other: ssh2Public,
+      msg: `cannot use "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----${REDACTED}---- END SSH2 ENCRYPTED PRIVATE KEY ----"`,
+    });
+  });
+
   it("logs an error's raw bytes by their size, never the request they hold", async () => {
     const { logger, lines } = captureLogs('info');
     // What Node's HTTP parser attaches to the error of a message it refuses: the bytes read,

@@ -125,16 +125,21 @@ const SECRET_KEY_WORD: ReadonlySet<string> = new Set(['auth', 'pwd', 'pass', 'cr
 /**
  * Last words of a key that say something about a secret without holding it: when it lapses,
  * its state, where it is read from (a file's path or a variable's name is no secret), how
- * many or how long, what kind, where it is minted, the Kubernetes Secret it is in.
+ * many or how long, what kind, where it is minted, the Kubernetes Secret it is in, whether
+ * or how often it is renewed (`TOKEN_AUTO_REFRESH`, Vidispine's `userTokenMaxInterval`: a
+ * refresh token's name ends with `token`).
  */
 const HARMLESS_LAST_WORD: ReadonlySet<string> = new Set([
   ...['at', 'expires', 'expiry', 'expiration', 'expired', 'state', 'status', 'mode'],
   ...['file', 'path', 'dir', 'folder', 'env', 'count', 'total', 'reads', 'seconds', 'ms'],
-  ...['lifetime', 'ttl', 'length', 'size', 'url', 'uri', 'endpoint', 'type', 'kind'],
-  ...['algorithm', 'scheme', 'name', 'ref'],
+  ...['lifetime', 'ttl', 'length', 'size', 'bytes', 'url', 'uri', 'endpoint', 'type'],
+  ...['kind', 'algorithm', 'scheme', 'name', 'ref', 'refresh', 'interval'],
 ]);
-/** Kubernetes' list of the names of the Secrets a pod pulls images with. */
-const HARMLESS_KEYS: ReadonlySet<string> = new Set(['imagepullsecrets']);
+/**
+ * Kubernetes' list of the names of the Secrets a pod pulls images with, under any prefix
+ * (the injector's `SIDECAR_IMAGE_PULL_SECRETS`).
+ */
+const HARMLESS_KEY_END = 'imagepullsecrets';
 
 /**
  * Whether a logged key's value is secret. The key is read as its words, as a parameter's
@@ -175,7 +180,7 @@ const MEMO_KEY_LENGTH = 64;
 /** A key read as `isSecretKey` describes, each time anew. */
 function readsAsSecretKey(key: string): boolean {
   const words = nameWords(key);
-  if (words.length === 0 || HARMLESS_KEYS.has(words.join(''))) return false;
+  if (words.length === 0 || words.join('').endsWith(HARMLESS_KEY_END)) return false;
   const last = words.length - 1;
   if (HARMLESS_LAST_WORD.has(words[last])) return false;
   if (words[last] === 'id' && words[last - 1] === 'key') return false;

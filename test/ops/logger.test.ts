@@ -675,6 +675,9 @@ describe('secret keys through the logger', () => {
     'creds',
     'basicCreds',
     'cred',
+    'refreshToken',
+    'REFRESH_TOKEN',
+    'VIDISPINE_RUNAS_ACCESS_KEY_SECRET',
   ];
   // What a key says about a secret without holding it: when it lapses, its state, where it
   // is read from (a file path or a variable's name is no secret), how many, what kind. An
@@ -702,6 +705,14 @@ describe('secret keys through the logger', () => {
     'author',
     'tokenizer',
     'secretary',
+    // Settings: whether and how often a token is renewed (the sidecar's TOKEN_AUTO_REFRESH,
+    // Vidispine's userTokenMaxInterval), how large a secret may be, the pull secrets' names.
+    'TOKEN_AUTO_REFRESH',
+    'tokenAutoRefresh',
+    'userTokenRefreshInterval',
+    'userTokenMaxInterval',
+    'maxSecretBytes',
+    'SIDECAR_IMAGE_PULL_SECRETS',
   ];
   // Every field name of every log line the project writes (src/: the lines of README's Logs
   // table, the configuration summaries of `run` and `inject`, the fields of its errors):
@@ -791,6 +802,16 @@ describe('secret keys through the logger', () => {
       { name: 'Accept', value: '*/*' },
     ];
     logger.info({ containers: [{ name: 'proxy', env }], headers }, 'logged');
+    // Settings, as the injected sidecar's environment and Vidispine's configuration
+    // properties name them: logged as they are.
+    const settings = [
+      { name: 'TOKEN_AUTO_REFRESH', value: 'true' },
+      { name: 'TOKEN_SECONDS', value: '60' },
+      { name: 'SIDECAR_IMAGE_PULL_SECRETS', value: 'pull-secret' },
+      { key: 'userTokenMaxInterval', value: '3600' },
+    ];
+    logger.info({ settings }, 'logged');
+    expect(lines[1]?.settings).toEqual(settings);
     expect(
       ['S3cret-env-password', 'Api-key-of-ops'].filter((secret) => raw.join('').includes(secret)),
     ).toEqual([]);

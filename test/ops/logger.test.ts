@@ -458,6 +458,30 @@ describe('redactSecrets', () => {
     const run = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });
     expect({ signal: run.signal, stdout: run.stdout }).toEqual({ signal: null, stdout: 'true' });
   });
+  it('scrubs long runs of lists, pairs, encoded fields and key headers in one pass', () => {
+    // Lists, name and value pairs, encoded fields, Basic values and SSH keys are each read
+    // from where they may begin: none may read the rest of the text again from each of
+    // them. Run in a child process, so a scrub that takes minutes is cut.
+    const logger = join(__dirname, '..', '..', 'dist', 'ops', 'logger.js');
+    const script = `
+      const { redactSecrets } = require(${JSON.stringify(logger)});
+      const texts = [
+        '%'.repeat(1024 * 1024), '"'.repeat(1024 * 1024), '['.repeat(1024 * 1024),
+        '-'.repeat(1024 * 1024), '"x-api-key":["'.repeat(64 * 1024),
+        '"x-api-key":["a"' + ' '.repeat(1024 * 1024), 'authorization: ['.repeat(64 * 1024),
+        '{"name":"X_PASSWORD","value":"'.repeat(32 * 1024),
+        '{"name":"X_PASSWORD",' + ' '.repeat(1024 * 1024), 'name:"' + 'a'.repeat(1024 * 1024),
+        'a%3D'.repeat(256 * 1024), '=a'.repeat(512 * 1024), '%0Aa'.repeat(256 * 1024),
+        'authorization%3A'.repeat(64 * 1024), 'Basic ' + 'a'.repeat(1024 * 1024) + '-',
+        'basic '.repeat(128 * 1024), 'PRIVATE KEY ---- BEGIN SSH2 ' + 'A'.repeat(1024 * 1024),
+        'Private-Lines: 1 '.repeat(64 * 1024),
+      ];
+      process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));
+    `;
+    const run = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });
+    expect({ signal: run.signal, stdout: run.stdout }).toEqual({ signal: null, stdout: 'true' });
+  });
+
   it('reads a long parameter name in one pass, after the log has read much other text', () => {
     // A name was read as its words one character at a time, each word built by appending
     // it: after the rules had read the text below, a name of 80 KB took 0.6 s, one of

@@ -292,6 +292,12 @@ describe('redactSecrets', () => {
     'GET /API/token:1 200',
     // A quote right after the colon closes what it quotes: no value follows.
     "the header must start with 'token:' and a space",
+    // An encoded `=` in a path's segment, or in a parameter's value that is a path or a URL:
+    // the words of the path before it are no parameter's name.
+    'GET /API/item/VX-1/token%3D1/refresh 404',
+    '/API/user/ops/password%3Dreset/x?p=1',
+    '/API/storage/VX-1/file?path=/mnt/secrets/a%3D1.mov&tag=original',
+    '/API/import?uri=https%3A%2F%2Fcdn.example%2Fsecret-plans%3Dv2.mp4&tag=original',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });

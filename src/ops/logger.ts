@@ -514,13 +514,15 @@ const NAMED = /(?<![\w./-])([a-z][\w-]*)((?:\\?["'])?[\t ]*:[\t ]*(?:\\?["'])?)/
 // `;`, `}` or a `"` that closes a JSON string.
 const NAMED_VALUE = /[^\r\n,;}"]+/y;
 const CREDENTIAL_VALUE = new RegExp(CREDENTIAL, 'y');
-// The quote a separator opens its value with, and where such a value ends: a JSON string's
-// `"` (`NAMED_VALUE`), the `\"` of JSON quoted in a JSON string, util.inspect's `'` (it
-// writes a `'` in the value as `\'`).
+// The quote a separator opens its value with, and where such a value ends: at its closing
+// quote, a JSON string's `"` (JSON writes a `"` in the value as `\"`), the `\"` of JSON
+// quoted in a JSON string, util.inspect's `'` (it writes a `'` in the value as `\'`). A
+// password's `,`, `;` and `}` are its own: read as an unquoted value's, up to the first of
+// them, `{"password":"Pa,ss"}` kept `,ss`.
 const VALUE_QUOTE = /\\?["']$/;
 const SINGLE_QUOTED_VALUE = /(?:[^\r\n'\\]|\\.)+/y;
 const QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
-  '"': NAMED_VALUE,
+  '"': /(?:[^"\\\r\n]|\\.)+/y,
   // `\\\"` (`\"` escaped once more) is a quote of the value's own (a Digest value's
   // `username="…"`), within it.
   '\\"': /(?:[^\r\n"\\]|\\\\\\"|\\[^"\r\n])+/y,
@@ -638,7 +640,7 @@ function redactPairs(text: string): string {
     const start = m.index + match.length;
     if (!isSecretKey(name)) continue;
     const value = valueLength(
-      quote === undefined ? NAMED_VALUE : PAIR_QUOTED_VALUES[quote],
+      quote === undefined ? NAMED_VALUE : QUOTED_VALUES[quote],
       text,
       start,
     );
@@ -651,12 +653,6 @@ function redactPairs(text: string): string {
 }
 
 const PAIR_GATE = /value/i;
-// A pair's value in JSON is a JSON string, read to its closing quote: `,`, `;` and `}` in a
-// password are its own (a field's rule ends there, where an Authorization value may).
-const PAIR_QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
-  ...QUOTED_VALUES,
-  '"': /(?:[^"\\\r\n]|\\.)+/y,
-};
 
 // A PEM private key's first line: PKCS#8's `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, the
 // older `RSA`, `EC`, `DSA`, `OPENSSH`'s, PGP's `PRIVATE KEY BLOCK`.

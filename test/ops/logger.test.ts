@@ -387,6 +387,14 @@ describe('redactSecrets', () => {
       "Received { user: 'ops', password: '[REDACTED]' }",
     ],
     ["{ 'x-api-key': 'k', accept: '*/*' }", "{ 'x-api-key': '[REDACTED]', accept: '*/*' }"],
+    // A value in double quotes is read to its closing quote, as one in single quotes is: a
+    // password's `,`, `;`, `}` and escaped `"` are its own.
+    [
+      JSON.stringify({ password: 'Pa,ss;w}rd"q', x: 1 }),
+      JSON.stringify({ password: REDACTED, x: 1 }),
+    ],
+    ['{"x-api-key": "k,Secret-tail"}', '{"x-api-key": "[REDACTED]"}'],
+    ['password: "Pa,Secret-tail"', 'password: "[REDACTED]"'],
     [
       'body "{\\"user\\":\\"ops\\",\\"password\\":\\"hunter\\",\\"x-api-key\\":\\"k\\"}"',
       'body "{\\"user\\":\\"ops\\",\\"password\\":\\"[REDACTED]\\",\\"x-api-key\\":\\"[REDACTED]\\"}"',

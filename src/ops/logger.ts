@@ -509,17 +509,18 @@ function redactEncodedField(field: string, before: string, name: string, colon: 
  * word only, not within a path (`/API/token:1`), a dotted key's path or a URL (whose
  * `user:password@` has its own rule).
  */
-const NAMED = /(?<![\w./-])([a-z][\w-]*)((?:\\?["'])?[\t ]*:[\t ]*(?:\\?["'])?)/gi;
+const NAMED = /(?<![\w./-])([a-z][\w-]*)((?:\\?["'])?[\t ]*:[\t ]*(?:\\?["']|`)?)/gi;
 // What such a value is, as an Authorization value is: up to the end of its line, a `,`,
 // `;`, `}` or a `"` that closes a JSON string.
 const NAMED_VALUE = /[^\r\n,;}"]+/y;
 const CREDENTIAL_VALUE = new RegExp(CREDENTIAL, 'y');
 // The quote a separator opens its value with, and where such a value ends: at its closing
 // quote, a JSON string's `"` (JSON writes a `"` in the value as `\"`), the `\"` of JSON
-// quoted in a JSON string, util.inspect's `'` (it writes a `'` in the value as `\'`). A
+// quoted in a JSON string, util.inspect's `'` (it writes a `'` in the value as `\'`) and
+// its `` ` `` (for a value that holds both `'` and `"`, and never a `` ` ``: `` `it's "x"` ``). A
 // password's `,`, `;` and `}` are its own: read as an unquoted value's, up to the first of
 // them, `{"password":"Pa,ss"}` kept `,ss`.
-const VALUE_QUOTE = /\\?["']$/;
+const VALUE_QUOTE = /(?:\\?["']|`)$/;
 const SINGLE_QUOTED_VALUE = /(?:[^\r\n'\\]|\\.)+/y;
 const QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
   '"': /(?:[^"\\\r\n]|\\.)+/y,
@@ -528,6 +529,7 @@ const QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
   '\\"': /(?:[^\r\n"\\]|\\\\\\"|\\[^"\r\n])+/y,
   "'": SINGLE_QUOTED_VALUE,
   "\\'": SINGLE_QUOTED_VALUE,
+  '`': /(?:[^\r\n`\\]|\\.)+/y,
 };
 // A field's values as a list, as JSON and util.inspect write an array of strings (Node's
 // `rawHeaders`, undici's header lists, a header of many values: `"set-cookie":["…","…"]`,
@@ -535,7 +537,7 @@ const QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
 // up to its `]`, where a value's rule would end at the first `"` or `,` and keep the rest.
 // Each item's quote opens and closes it (no item is read twice), `,` and blanks between.
 const LIST_VALUE =
-  /\[[\s,]*(?:(?:"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'|\\"(?:[^\r\n"\\]|\\\\\\"|\\[^"\r\n])*\\")[\s,]*)*\]/y;
+  /\[[\s,]*(?:(?:"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'|`(?:[^`\\\r\n]|\\.)*`|\\"(?:[^\r\n"\\]|\\\\\\"|\\[^"\r\n])*\\")[\s,]*)*\]/y;
 // The quote that closes a quoted name, at the start of its separator (`":`, `\":`, `':`).
 const NAME_QUOTE = /^\\?["']/;
 const BLANK = /[\t ]/;
@@ -622,7 +624,7 @@ function firstOfItsLine(text: string, at: number): boolean {
 // by the names `PAIR_NAMES` has, up to its value's opening quote, if any. The name's quotes
 // end its value, so each pair is read once.
 const PAIR =
-  /(?<![\w$])(\\?["']?)(?:name|key|property)\1[\t ]*:[\t ]*(\\?["'])([^"'\\\r\n]+)\2[\t ]*,\s*(\\?["']?)value\4[\t ]*:[\t ]*(\\?["'])?/gi;
+  /(?<![\w$])(\\?["']?)(?:name|key|property)\1[\t ]*:[\t ]*(\\?["'])([^"'\\\r\n]+)\2[\t ]*,\s*(\\?["']?)value\4[\t ]*:[\t ]*(\\?["']|`)?/gi;
 
 /**
  * `text` with the value of every name and value pair written as text whose name the key

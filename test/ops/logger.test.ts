@@ -395,6 +395,14 @@ describe('redactSecrets', () => {
     ],
     ['{"x-api-key": "k,Secret-tail"}', '{"x-api-key": "[REDACTED]"}'],
     ['password: "Pa,Secret-tail"', 'password: "[REDACTED]"'],
+    // util.inspect quotes a string that holds both `'` and `"` in backticks.
+    [inspect({ password: `it's "Secret-1"` }), '{ password: `[REDACTED]` }'],
+    [inspect({ 'x-api-key': `a'b"Secret-2` }), "{ 'x-api-key': `[REDACTED]` }"],
+    [inspect({ 'x-api-key': [`a'b"Secret-3`, 'k2'] }), "{ 'x-api-key': [REDACTED] }"],
+    [
+      inspect({ name: 'VIDISPINE_PASSWORD', value: `pw'"Secret-4` }),
+      "{ name: 'VIDISPINE_PASSWORD', value: `[REDACTED]` }",
+    ],
     [
       'body "{\\"user\\":\\"ops\\",\\"password\\":\\"hunter\\",\\"x-api-key\\":\\"k\\"}"',
       'body "{\\"user\\":\\"ops\\",\\"password\\":\\"[REDACTED]\\",\\"x-api-key\\":\\"[REDACTED]\\"}"',

@@ -310,8 +310,9 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
     /(?<!set-)\b(cookie)("?\s*[:=]\s*"?)(?![\s[])(?:[^\r\n,}"]|(?<==\\?)"[^"\r\n]*")+/gi,
     `$1$2${REDACTED}`,
   ],
-  // "Basic <base64>" whose base64 reads as `user:password`, however short (`Basic YTpi`).
-  [/\b(basic)(\s+)([a-z\d+/]+={0,2})(?![\w+/=.~-])/gi, basicCredential],
+  // "Basic <base64>" whose base64 reads as `user:password`, however short (`Basic YTpi`); a
+  // `.` after it ends a sentence, unless a token goes on after it (`Basic a.b`).
+  [/\b(basic)(\s+)([a-z\d+/]+={0,2})(?![\w+/=~-]|\.[\w+/=.~-])/gi, basicCredential],
   // "Basic <base64>", "Bearer <t>", "token <t>" (Vidispine's scheme).
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
   // URL userinfo: scheme://user:password@host. A username that is an address, or a password,

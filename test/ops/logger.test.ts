@@ -22,6 +22,9 @@ describe('redactSecrets', () => {
     ['tried Basic dXNlcjpwYXNz', 'tried Basic [REDACTED]'],
     ['basic YWI6Y2Q=, refused', 'basic [REDACTED], refused'],
     ['Basic YTpi', 'Basic [REDACTED]'],
+    // At a sentence's end, its full stop is no part of it.
+    ['refused Basic dXNlcjpwYXNz. Retrying', 'refused Basic [REDACTED]. Retrying'],
+    ['refused "Basic YTpi."', 'refused "Basic [REDACTED]."'],
     // Prose, and a challenge's parameters, are no credential.
     ['Basic auth failed: Basic realm="VidiCore"', 'Basic auth failed: Basic realm="VidiCore"'],
     ['basic settings kept', 'basic settings kept'],

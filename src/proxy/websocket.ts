@@ -273,6 +273,20 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     answered(client, delivered ? status : CLIENT_CLOSED);
   }
 
+  /**
+   * Once the listeners have closed, the drain has begun: an upgrade sent to Vidispine now
+   * would have its session cut as soon as the requests in flight have finished, moments after
+   * its 101. Nothing goes to Vidispine, and a 503 sends the client to reconnect (elsewhere)
+   * at once. Asked when its turn comes and again when its token does, right before it would
+   * go upstream. During the delay it is served, as any request is: the endpoints may not have
+   * propagated yet.
+   */
+  function refusedForShutdown(client: Duplex): boolean {
+    if (!listenerClosed()) return false;
+    refuseUpgrade(client, 503, SHUTTING_DOWN, ['Retry-After', SHUTDOWN_RETRY_AFTER]);
+    return true;
+  }
+
   function failed(user: string, client: Duplex, err: unknown, token: string): void {
     const reason = classifyUpstreamError(err);
     observer.upstreamError?.(reason, user, upstreamErrorDetail(err, token));
@@ -541,6 +555,11 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         noToken(undefined);
         return;
       }
+      // The token came once the listeners had closed (a mint held through the delay's end).
+      if (refusedForShutdown(u.client)) {
+        if (replaying) replayed(observer, u.user, false);
+        return;
+      }
       if (replaying) {
         replayed(observer, u.user, true);
         const report = reports.get(u.client);
@@ -619,14 +638,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       report.user = user;
       report.requestId = admission.requestId;
     }
-    if (listenerClosed()) {
-      // The drain has begun: its session would be cut as soon as the requests in flight have
-      // finished, moments after its 101. Nothing goes to Vidispine, and a 503 sends the
-      // client to reconnect (elsewhere) at once. During the delay it is served, as any
-      // request is: the endpoints may not have propagated yet.
-      refuseUpgrade(client, 503, SHUTTING_DOWN, ['Retry-After', SHUTDOWN_RETRY_AFTER]);
-      return;
-    }
+    if (refusedForShutdown(client)) return;
     withToken({ req, client, early, user, path, authority, headers }, 0);
   }
 

@@ -172,6 +172,48 @@ function withHeldDelay(
   return { shutdown, delaying, endDelay: () => endDelay() };
 }
 
+/**
+ * A TCP gate in front of the simulator's token endpoints: each connection's bytes wait, unread,
+ * until `release`, then flow both ways. `held` is how many wait.
+ */
+async function mintGate(sim: { url: string }): Promise<{
+  url: string;
+  held: () => number;
+  release: () => void;
+  close: () => Promise<void>;
+}> {
+  const waiting: net.Socket[] = [];
+  const open = new Set<net.Socket>();
+  let released = false;
+  const pass = (client: net.Socket): void => {
+    const upstream = net.connect(Number(new URL(sim.url).port), '127.0.0.1');
+    open.add(upstream);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+  };
+  const server = net.createServer((client) => {
+    open.add(client);
+    if (released) pass(client);
+    else waiting.push(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    held: () => waiting.length,
+    release: () => {
+      released = true;
+      waiting.splice(0).forEach(pass);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        open.forEach((socket) => socket.destroy());
+        server.close(() => resolve());
+      }),
+  };
+}
+
 describe('shutdown of the whole app', () => {
   let r: RunningApp;
   afterEach(() => r.close());
@@ -469,6 +511,70 @@ describe('shutdown of the whole app', () => {
     const total = (code: string): number | undefined =>
       value(metrics, 'vidispine_auth_proxy_requests_total', { user: 'alice', method: 'GET', code });
     expect([total('101'), total('200'), total('503')]).toEqual([2, 1, undefined]);
+  });
+
+  it('answers 503 to a WebSocket upgrade admitted during the delay whose token comes once the listeners have closed, and never sends it to Vidispine', async () => {
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    const gate = await mintGate(sim);
+    try {
+      // Mints go through the gate, held; requests go to the simulator itself.
+      r = await startApp({
+        sim,
+        noWait: true,
+        vidispine: { url: gate.url },
+        forwardTo: sim.url,
+        raw: { proxy: { accessLog: true } },
+      });
+      await until(() => gate.held() === 1, 5000, 'the mint held');
+      const { shutdown, delaying, endDelay } = withHeldDelay(r, 30);
+      void shutdown.begin('SIGTERM');
+      await delaying;
+      // Admitted during the delay: it waits for its token.
+      const client = await pipelining(r.port(), UPGRADE);
+      client.read();
+      await until(() => r.app.listeners[0].inFlight() === 1);
+      endDelay();
+      await until(() => steps(r).includes('close_listeners'));
+      gate.release();
+      const [upgrade, ...more] = answersIn(await client.closed);
+      expect(await shutdown.done).toBe(0);
+      // Before: a 101 from Vidispine, then the session cut at once by the drain.
+      expect(upgrade?.status).toBe(503);
+      expect(upgrade.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+      expect(upgrade.head).toMatch(/\r\nretry-after: 1(\r\n|$)/i);
+      expect(upgrade.body.toString()).toBe('the proxy is shutting down\n');
+      expect(more).toEqual([]);
+      expect(sim.calls({ endpoint: 'ws' })).toBe(0);
+      expect(steps(r)).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
+      // Accounted once: one line, one count, nothing in flight, no session.
+      const logged = r.logs
+        .map((line) => JSON.parse(line) as { event?: string; status?: number; path?: string })
+        .filter((l) => l.event === 'request' || l.event === 'websocket_session_ended');
+      expect(logged.map((l) => `${l.event ?? ''} ${l.path ?? ''} ${l.status ?? 0}`)).toEqual([
+        'request /APIWS/echo 503',
+      ]);
+      expect(r.observer.finished.map((f) => f.status)).toEqual([503]);
+      const metrics = parseExposition(await r.app.metrics.render());
+      expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
+      const total = (code: string): number | undefined =>
+        value(metrics, 'vidispine_auth_proxy_requests_total', {
+          user: 'alice',
+          method: 'GET',
+          code,
+        });
+      expect([total('503'), total('101')]).toEqual([1, undefined]);
+      // No session opened, none ended.
+      expect(
+        value(metrics, 'vidispine_auth_proxy_websocket_sessions_open', { user: 'alice' }),
+      ).toBe(0);
+      expect(
+        value(metrics, 'vidispine_auth_proxy_websocket_sessions_ended_total', { end: 'shutdown' }),
+      ).toBe(0);
+      expect(r.observer.upstreamErrors).toEqual([]);
+    } finally {
+      await gate.close();
+    }
   });
 
   it('answers 503 to a WebSocket upgrade pipelined behind a request Vidispine answers once the listeners have closed; that answer keeps the connection for it', async () => {

@@ -597,6 +597,10 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     // Parsed from the read that had its connection reset for the bound on waiting requests.
     if (pipelines.wasDropped(client as Socket)) return;
     handedOver.add(client);
+    // Read behind an answer that already closes the connection (RFC 9112 §9.6): never
+    // processed, so neither counted nor logged, as a plain request read there is not
+    // (`unlessClosing`); its client resends it. The connection ends after that answer.
+    if (pipelines.isClosing(client as Socket)) return;
     awaiting.set(client, watchGone(client));
     reports.set(client, {
       req,
@@ -618,8 +622,9 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
   };
 
   function upgrade(req: IncomingMessage, client: Duplex, early: Buffer): void {
-    // Pipelined behind an answer that closed the connection (RFC 9112 §9.6): never served,
-    // however long the connection stays open for its lingering close.
+    // Behind an answer that came to close the connection after it was read (RFC 9112 §9.6):
+    // never served, however long the connection stays open for its lingering close; counted
+    // at its close, as a plain request read before that answer is.
     if (client.destroyed || pipelines.isClosing(client as Socket)) {
       settled(client);
       return;

@@ -577,6 +577,45 @@ describe('shutdown of the whole app', () => {
     }
   });
 
+  it.each([
+    ['a WebSocket upgrade', UPGRADE],
+    ['a request', 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ])(
+    'neither processes nor counts %s sent behind the answer that closes the connection during the delay',
+    async (_kind, behind) => {
+      r = await startApp({ raw: { proxy: { accessLog: true } } });
+      const { shutdown, delaying, endDelay } = withHeldDelay(r, 30);
+      void shutdown.begin('SIGTERM');
+      await delaying;
+      const size = 16 * MiB;
+      const client = await pipelining(
+        r.port(),
+        `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      );
+      // Its answer, the last owed on the connection, says `close` and is held going out.
+      await until(() => client.proxySide.writableNeedDrain, 10_000, 'the answer held back');
+      const started = r.observer.started;
+      client.client.write(behind);
+      await until(() => client.proxySide.bytesRead > 100, 5000, 'the request behind read');
+      client.read();
+      const [download, ...more] = answersIn(await client.closed);
+      expect(download.status).toBe(200);
+      expect(download.head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+      expect(download.body.length).toBe(size);
+      expect(more).toEqual([]);
+      endDelay();
+      expect(await shutdown.done).toBe(0);
+      // Before: the upgrade counted and access-logged 499, as if its client had gone away.
+      expect(r.observer.started).toBe(started);
+      expect(r.observer.finished.map((f) => f.status)).toEqual([200]);
+      const logged = r.logs.filter((line) => line.includes('"event":"request"'));
+      expect(logged).toHaveLength(1);
+      expect(r.sim.calls({ endpoint: 'ws' })).toBe(0);
+      expect(r.sim.calls({ endpoint: 'api' })).toBe(1);
+      expect(r.app.listeners[0].inFlight()).toBe(0);
+    },
+  );
+
   it('answers 503 to a WebSocket upgrade pipelined behind a request Vidispine answers once the listeners have closed; that answer keeps the connection for it', async () => {
     r = await startApp({ raw: { proxy: { accessLog: true } } });
     const client = await pipelining(

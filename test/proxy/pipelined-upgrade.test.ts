@@ -288,3 +288,49 @@ describe('a shutdown while the answer ahead of an upgrade is held', () => {
     HANG_GUARD_MS,
   );
 });
+
+describe('an upgrade pipelined behind an answer that closes the connection', () => {
+  let p: Harness;
+  beforeAll(async () => {
+    p = await startHarness();
+  });
+  afterAll(() => p.close());
+
+  /** A WebSocket frame sent ahead of the switch: bytes the proxy never reads. */
+  const FRAME = '\x81\x82\0\0\0\0hi';
+
+  it.each([
+    ['a request', 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['a WebSocket upgrade', UPGRADE + FRAME],
+  ])(
+    'is not processed nor counted, as %s there is not; the client gets the answer ahead, then a clean close',
+    async (_kind, behind) => {
+      const started = p.observer.started;
+      const finished = p.observer.finished.length;
+      const upgrades = p.sim.calls({ endpoint: 'ws' });
+      const client = net.connect(p.port, '127.0.0.1');
+      const received: Buffer[] = [];
+      const errors: string[] = [];
+      client.on('data', (chunk: Buffer) => received.push(chunk));
+      client.on('error', (err) => errors.push(err.message));
+      const ended = once(client, 'end');
+      // TRACE is refused, and its answer closes the connection.
+      client.write(`TRACE /API/item HTTP/1.1\r\nHost: x\r\n\r\n${behind}`);
+      await ended;
+      client.end();
+      await once(client, 'close');
+      const answers = answersIn(Buffer.concat(received), [false, false]);
+      expect(answers.map((a) => a.status)).toEqual([405]);
+      expect(Buffer.concat(received).toString('latin1')).toMatch(/\r\nconnection: close\r\n/i);
+      // Closed in order, not reset.
+      expect(errors).toEqual([]);
+      await until(() => p.listeners[0].inFlight() === 0, 5000, 'nothing in flight');
+      // Before, for the upgrade: started and counted 499, as if its client had gone away.
+      expect(p.observer.started - started).toBe(1);
+      expect(p.observer.finished.slice(finished)).toEqual([
+        expect.objectContaining({ method: 'TRACE', status: 405 }),
+      ]);
+      expect(p.sim.calls({ endpoint: 'ws' })).toBe(upgrades);
+    },
+  );
+});

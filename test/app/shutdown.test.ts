@@ -173,42 +173,52 @@ function withHeldDelay(
 }
 
 /**
- * A TCP gate in front of the simulator's token endpoints: each connection's bytes wait, unread,
- * until `release`, then flow both ways. `held` is how many wait.
+ * An HTTP gate in front of the simulator: a mint (`/API/token`) waits there, unanswered,
+ * while the gate holds (from the start, or from `hold`) until `release`; everything else,
+ * a token's check included, goes through at once. `held` is how many mints wait.
  */
-async function mintGate(sim: { url: string }): Promise<{
+async function mintGate(
+  sim: { url: string },
+  holding = true,
+): Promise<{
   url: string;
   held: () => number;
+  hold: () => void;
   release: () => void;
   close: () => Promise<void>;
 }> {
-  const waiting: net.Socket[] = [];
-  const open = new Set<net.Socket>();
-  let released = false;
-  const pass = (client: net.Socket): void => {
-    const upstream = net.connect(Number(new URL(sim.url).port), '127.0.0.1');
-    open.add(upstream);
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
-  };
-  const server = net.createServer((client) => {
-    open.add(client);
-    if (released) pass(client);
-    else waiting.push(client);
+  const waiting: (() => void)[] = [];
+  let holds = holding;
+  const port = Number(new URL(sim.url).port);
+  const server = http.createServer((req, res) => {
+    const pass = (): void => {
+      const { method, url: path, headers } = req;
+      const out = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false });
+      out.on('response', (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+        answer.pipe(res);
+      });
+      out.on('error', () => res.destroy());
+      req.pipe(out);
+    };
+    if (holds && req.url?.split('?')[0] === '/API/token') waiting.push(pass);
+    else pass();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
+  const { port: gatePort } = server.address() as net.AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${gatePort}`,
     held: () => waiting.length,
+    hold: () => {
+      holds = true;
+    },
     release: () => {
-      released = true;
-      waiting.splice(0).forEach(pass);
+      holds = false;
+      waiting.splice(0).forEach((pass) => pass());
     },
     close: () =>
       new Promise<void>((resolve) => {
-        open.forEach((socket) => socket.destroy());
+        server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
@@ -565,6 +575,60 @@ describe('shutdown of the whole app', () => {
         });
       expect([total('503'), total('101')]).toEqual([1, undefined]);
       // No session opened, none ended.
+      expect(
+        value(metrics, 'vidispine_auth_proxy_websocket_sessions_open', { user: 'alice' }),
+      ).toBe(0);
+      expect(
+        value(metrics, 'vidispine_auth_proxy_websocket_sessions_ended_total', { end: 'shutdown' }),
+      ).toBe(0);
+      expect(r.observer.upstreamErrors).toEqual([]);
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it("answers 503 to a WebSocket upgrade Vidispine refused with a 401 during the delay whose replay's token comes once the listeners have closed: a replay not made", async () => {
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    const gate = await mintGate(sim, false);
+    try {
+      r = await startApp({
+        sim,
+        vidispine: { url: gate.url },
+        forwardTo: sim.url,
+        raw: { proxy: { accessLog: true } },
+      });
+      // The token the upgrade carries is dead; the new one's mint is held.
+      sim.revokeAllTokens();
+      gate.hold();
+      const { shutdown, delaying, endDelay } = withHeldDelay(r, 30);
+      void shutdown.begin('SIGTERM');
+      await delaying;
+      const client = await pipelining(r.port(), UPGRADE);
+      client.read();
+      await until(() => gate.held() === 1, 5000, 'the mint for the replay held');
+      expect(sim.calls({ endpoint: 'ws' })).toBe(1);
+      endDelay();
+      await until(() => steps(r).includes('close_listeners'));
+      gate.release();
+      const [upgrade, ...more] = answersIn(await client.closed);
+      expect(await shutdown.done).toBe(0);
+      // Before: the replay went to Vidispine, got its 101, and had its session cut at once.
+      expect(upgrade?.status).toBe(503);
+      expect(upgrade.head).toMatch(/\r\nretry-after: 1(\r\n|$)/i);
+      expect(upgrade.body.toString()).toBe('the proxy is shutting down\n');
+      expect(more).toEqual([]);
+      expect(sim.calls({ endpoint: 'ws' })).toBe(1);
+      const logged = r.logs
+        .map((line) => JSON.parse(line) as { event?: string; status?: number; replayed?: boolean })
+        .filter((l) => l.event === 'request' || l.event === 'websocket_session_ended');
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ event: 'request', status: 503, replayed: false });
+      expect(r.observer.finished.map((f) => f.status)).toEqual([503]);
+      // The 401 counted once, as a replay not made.
+      expect(r.observer.unauthorized).toEqual([{ user: 'alice', retried: false }]);
+      const metrics = parseExposition(await r.app.metrics.render());
+      expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
       expect(
         value(metrics, 'vidispine_auth_proxy_websocket_sessions_open', { user: 'alice' }),
       ).toBe(0);

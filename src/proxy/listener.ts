@@ -193,15 +193,18 @@ function createDataListener(
   /**
    * Node reads and hands over requests pipelined behind an answer that closes the
    * connection; they are never answered, so they must not be processed either (RFC 9112
-   * §9.6): the client sends them again on a new connection.
+   * §9.6): the client sends them again on a new connection. Such a request is still the
+   * latest read (`LingeringClose.received`): a body it has still coming makes the close
+   * linger, or the connection, closed with those bytes unread, is reset under the tail of
+   * the answer ahead still in its send buffer.
    */
   const unlessClosing =
     (handle: (req: http.IncomingMessage, res: http.ServerResponse) => void) =>
     (req: http.IncomingMessage, res: http.ServerResponse): void => {
       parseTurn.parsedOne(req.socket);
+      lingering.received(req);
       if (pipelines.isClosing(req.socket)) return;
       drain.received(res);
-      lingering.received(req);
       if (declinedUpgrade(req)) {
         res.shouldKeepAlive = false;
         pipelines.closeAfterAnswer(req.socket);

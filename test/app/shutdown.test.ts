@@ -644,8 +644,14 @@ describe('shutdown of the whole app', () => {
   it.each([
     ['a WebSocket upgrade', UPGRADE],
     ['a request', 'GET /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n'],
+    // Its body is still coming when the answer ahead is out: dropped unread, it had the
+    // connection reset under the answer's last bytes.
+    [
+      'an upload',
+      `POST /API/upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${MiB}\r\n\r\n${'u'.repeat(MiB)}`,
+    ],
   ])(
-    'neither processes nor counts %s sent behind the answer that closes the connection during the delay',
+    'neither processes nor counts %s sent behind the answer that closes the connection during the delay, and that answer arrives whole',
     async (_kind, behind) => {
       r = await startApp({ raw: { proxy: { accessLog: true } } });
       const { shutdown, delaying, endDelay } = withHeldDelay(r, 30);

@@ -81,7 +81,8 @@ export interface UpgradeOptions {
   readonly sendTimeoutMs: number;
   /**
    * Whether the listener has closed (the shutdown's delay is over): an upgrade whose turn
-   * comes then is refused. During the delay, upgrades are served as any request is.
+   * comes then, or whose token only comes then, is refused, since its session would be cut
+   * moments after its 101. During the delay, upgrades are served as any request is.
    */
   readonly listenerClosed: () => boolean;
 }

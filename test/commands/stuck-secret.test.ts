@@ -212,15 +212,17 @@ describe("Node's pool threads, which DNS lookups and file reads share", () => {
         e.endsWith('in its folder has not come back; is their volume stuck?'),
       ),
     ).toHaveLength(3);
-    // u5's secret is read, and its token renewed, on a thread the hung volume left free.
+    // u5's secret is read, and its token renewed, on a thread the hung volume left free. A
+    // loaded machine may make one of its mints miss the 0.5 s timeout on the connection or
+    // the answer; none may fail on its secret's read, and a renewal must come through.
     const before = minted('u5');
-    const next = await proxy.waitFor(
-      (l) =>
-        l.user === 'u5' &&
-        ((l.event === 'token_minted' && minted('u5') > before) || l.event === 'token_mint_failed'),
+    await proxy.waitFor(
+      (l) => l.user === 'u5' && l.event === 'token_minted' && minted('u5') > before,
     );
-    expect(next).toMatchObject({ event: 'token_minted' });
-    expect(failedUsers().has('u5')).toBe(false);
+    const u5Failures = proxy.lines
+      .filter((l) => l.event === 'token_mint_failed' && l.user === 'u5')
+      .map((l) => String(l.error));
+    expect(u5Failures.filter((e) => /was not read within|has not come back/.test(e))).toEqual([]);
     proxy.kill('SIGTERM');
     expect(await within(proxy.exited, 10_000)).toEqual({ code: null, signal: 'SIGTERM' });
     expect(proxy.lines.find((l) => l.step === 'exit')).toMatchObject({ stuckSecretReads: 1 });

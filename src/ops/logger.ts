@@ -557,22 +557,41 @@ const BLANK = /[\t ]/;
 function redactNamedValues(text: string): string {
   // Most of what is logged (a path, a method, a message) has no `:`: not read at all.
   if (!text.includes(':')) return text;
+  return blankValuesAfter(text, NAMED, (m, start) => {
+    const [, name, separator] = m;
+    // Blanked already, by a rule that knows where the value ends (an Authorization's).
+    if (!isSecretKey(name) || text.startsWith(REDACTED, start)) return 0;
+    return fieldValue(text, m.index, name, separator, start);
+  });
+}
+
+/**
+ * `text` with a value blanked right after each match of `rule` (global, ending where a value
+ * begins) for which `valueAt` gives the value's length; 0 leaves it. A blanked value is
+ * skipped, not searched again, so the text is read once.
+ */
+function blankValuesAfter(
+  text: string,
+  rule: RegExp,
+  valueAt: (m: RegExpExecArray, start: number) => number,
+): string {
   let out = '';
   let done = 0;
-  NAMED.lastIndex = 0;
-  for (let m = NAMED.exec(text); m !== null; m = NAMED.exec(text)) {
-    const [match, name, separator] = m;
-    const start = m.index + match.length;
-    // Blanked already, by a rule that knows where the value ends (an Authorization's).
-    if (!isSecretKey(name) || text.startsWith(REDACTED, start)) continue;
-    const value = fieldValue(text, m.index, name, separator, start);
+  rule.lastIndex = 0;
+  for (let m = rule.exec(text); m !== null; m = rule.exec(text)) {
+    const start = m.index + m[0].length;
+    const value = valueAt(m, start);
     if (value === 0) continue;
     out += text.slice(done, start) + REDACTED;
     done = start + value;
-    NAMED.lastIndex = done;
+    rule.lastIndex = done;
   }
   return done === 0 ? text : out + text.slice(done);
 }
+
+/** The rule that reads a value opened by `quote` (none: an unquoted value). */
+const valueRule = (quote: string | undefined): RegExp =>
+  quote === undefined ? NAMED_VALUE : QUOTED_VALUES[quote];
 
 /** How long the value at `start` of the field `name` is, when it is one to blank; else 0. */
 function fieldValue(
@@ -595,7 +614,7 @@ function fieldValue(
     quotedName(text, at, separator) ||
     nameWords(name).length > 1;
   if (!field) return valueLength(CREDENTIAL_VALUE, text, start);
-  return valueLength(quote === undefined ? NAMED_VALUE : QUOTED_VALUES[quote], text, start);
+  return valueLength(valueRule(quote), text, start);
 }
 
 /** How long the value `rule` reads at `start` is; 0 when it reads none. */
@@ -635,24 +654,9 @@ const PAIR =
 function redactPairs(text: string): string {
   // Most of what is logged has no such pair: not read at all.
   if (!PAIR_GATE.test(text)) return text;
-  let out = '';
-  let done = 0;
-  PAIR.lastIndex = 0;
-  for (let m = PAIR.exec(text); m !== null; m = PAIR.exec(text)) {
-    const [match, , , name, , quote] = m;
-    const start = m.index + match.length;
-    if (!isSecretKey(name)) continue;
-    const value = valueLength(
-      quote === undefined ? NAMED_VALUE : QUOTED_VALUES[quote],
-      text,
-      start,
-    );
-    if (value === 0) continue;
-    out += text.slice(done, start) + REDACTED;
-    done = start + value;
-    PAIR.lastIndex = done;
-  }
-  return done === 0 ? text : out + text.slice(done);
+  return blankValuesAfter(text, PAIR, ([, , , name, , quote], start) =>
+    isSecretKey(name) ? valueLength(valueRule(quote), text, start) : 0,
+  );
 }
 
 const PAIR_GATE = /value/i;

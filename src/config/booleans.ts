@@ -11,9 +11,12 @@ const FALSE_WORDS: readonly string[] = ['false', '0', 'no'];
 /** The words `booleanOfText` takes, as a message lists them. */
 export const BOOLEAN_WORDS = 'true, false, 1, 0, yes or no (in any case)';
 
-/** `text` as a boolean, or undefined when it is none of `BOOLEAN_WORDS`. */
+/**
+ * `text` as a boolean, or undefined when it is none of `BOOLEAN_WORDS`. Space around it is
+ * its readers' to trim, as for every value (`variableValue`, an annotation's `get`).
+ */
 export function booleanOfText(text: string): boolean | undefined {
-  const word = text.trim().toLowerCase();
+  const word = text.toLowerCase();
   if (TRUE_WORDS.includes(word)) return true;
   if (FALSE_WORDS.includes(word)) return false;
   return undefined;

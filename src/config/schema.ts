@@ -117,7 +117,7 @@ const singleWord = (value: string): boolean => {
  */
 function urlShaped(value: string): boolean {
   const { prefix, rest } = splitUserinfo(value);
-  return prefix !== '' || (SCHEMELESS_URL.test(rest) && !singleWord(value));
+  return prefix !== '' || (SCHEMELESS_URL.test(rest) && !SINGLE_WORD.test(rest));
 }
 
 /** The URL as it may be shown: even a URL too broken to parse may carry a password. */

@@ -74,6 +74,29 @@ async function expectGraceThenCut(
 
 const MiB = 1024 * 1024;
 
+/**
+ * The counts of alice's requests in `requests_total`, by code and method (GET unless said;
+ * undefined where none was counted), once a test's requests are done: nothing in flight.
+ */
+async function countsAtRest(app: {
+  readonly metrics: { render(): Promise<string> };
+}): Promise<(code: string, method?: string) => number | undefined> {
+  const metrics = parseExposition(await app.metrics.render());
+  expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
+  return (code, method = 'GET') =>
+    value(metrics, 'vidispine_auth_proxy_requests_total', { user: 'alice', method, code });
+}
+
+/** An upgrade refused at the shutdown opened no session, ended none, and failed nothing. */
+async function expectNoSession(r: RunningApp): Promise<void> {
+  const metrics = parseExposition(await r.app.metrics.render());
+  expect(value(metrics, 'vidispine_auth_proxy_websocket_sessions_open', { user: 'alice' })).toBe(0);
+  expect(
+    value(metrics, 'vidispine_auth_proxy_websocket_sessions_ended_total', { end: 'shutdown' }),
+  ).toBe(0);
+  expect(r.observer.upstreamErrors).toEqual([]);
+}
+
 /** The answers in `bytes`, in order: status, head and body. */
 function answersIn(bytes: Buffer): { status: number; head: string; body: Buffer }[] {
   const out: { status: number; head: string; body: Buffer }[] = [];
@@ -471,10 +494,7 @@ describe('shutdown of the whole app', () => {
       '/APIWS/echo 503',
     ]);
     expect(r.observer.finished.map((f) => f.status).sort()).toEqual([200, 503]);
-    const metrics = parseExposition(await r.app.metrics.render());
-    expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
-    const total = (code: string): number | undefined =>
-      value(metrics, 'vidispine_auth_proxy_requests_total', { user: 'alice', method: 'GET', code });
+    const total = await countsAtRest(r.app);
     expect([total('200'), total('503'), total('101')]).toEqual([1, 1, undefined]);
     expect(r.logs.filter((line) => line.includes('websocket_session_ended'))).toEqual([]);
   });
@@ -516,10 +536,7 @@ describe('shutdown of the whole app', () => {
     expect(steps(r)).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
     // Accounted once each.
     expect(r.observer.finished.map((f) => f.status).sort()).toEqual([101, 101, 200]);
-    const metrics = parseExposition(await r.app.metrics.render());
-    expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
-    const total = (code: string): number | undefined =>
-      value(metrics, 'vidispine_auth_proxy_requests_total', { user: 'alice', method: 'GET', code });
+    const total = await countsAtRest(r.app);
     expect([total('101'), total('200'), total('503')]).toEqual([2, 1, undefined]);
   });
 
@@ -565,23 +582,9 @@ describe('shutdown of the whole app', () => {
         'request /APIWS/echo 503',
       ]);
       expect(r.observer.finished.map((f) => f.status)).toEqual([503]);
-      const metrics = parseExposition(await r.app.metrics.render());
-      expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
-      const total = (code: string): number | undefined =>
-        value(metrics, 'vidispine_auth_proxy_requests_total', {
-          user: 'alice',
-          method: 'GET',
-          code,
-        });
+      const total = await countsAtRest(r.app);
       expect([total('503'), total('101')]).toEqual([1, undefined]);
-      // No session opened, none ended.
-      expect(
-        value(metrics, 'vidispine_auth_proxy_websocket_sessions_open', { user: 'alice' }),
-      ).toBe(0);
-      expect(
-        value(metrics, 'vidispine_auth_proxy_websocket_sessions_ended_total', { end: 'shutdown' }),
-      ).toBe(0);
-      expect(r.observer.upstreamErrors).toEqual([]);
+      await expectNoSession(r);
     } finally {
       await gate.close();
     }
@@ -627,15 +630,8 @@ describe('shutdown of the whole app', () => {
       expect(r.observer.finished.map((f) => f.status)).toEqual([503]);
       // The 401 counted once, as a replay not made.
       expect(r.observer.unauthorized).toEqual([{ user: 'alice', retried: false }]);
-      const metrics = parseExposition(await r.app.metrics.render());
-      expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
-      expect(
-        value(metrics, 'vidispine_auth_proxy_websocket_sessions_open', { user: 'alice' }),
-      ).toBe(0);
-      expect(
-        value(metrics, 'vidispine_auth_proxy_websocket_sessions_ended_total', { end: 'shutdown' }),
-      ).toBe(0);
-      expect(r.observer.upstreamErrors).toEqual([]);
+      await countsAtRest(r.app);
+      await expectNoSession(r);
     } finally {
       await gate.close();
     }
@@ -911,11 +907,8 @@ describe('shutdown of the whole app', () => {
       // Counted once: the close events that follow, and the first signal's sequence ending
       // (the ops listener with it), add nothing. The upgrade and the request are both GETs.
       expect(await shutdown.done).toBe(0);
-      const metrics = parseExposition(await app.metrics.render());
-      expect(value(metrics, 'vidispine_auth_proxy_requests_in_flight', {})).toBe(0);
-      const total = (method: string, code: string): number | undefined =>
-        value(metrics, 'vidispine_auth_proxy_requests_total', { user: 'alice', method, code });
-      expect([total('GET', '444'), total('PUT', '503')]).toEqual([2, 1]);
+      const total = await countsAtRest(app);
+      expect([total('444'), total('503', 'PUT')]).toEqual([2, 1]);
       expect(r.observer.finished).toHaveLength(3);
     } finally {
       await upstream.close();

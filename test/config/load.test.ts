@@ -10,6 +10,7 @@ import { fileSchema } from '../../src/config/schema';
 import { readSecretNow } from '../../src/config/secrets';
 import { runCli } from '../support/cli';
 import { checkedConfigErrorOf, configErrorOf } from '../support/config-fixtures';
+import { SECRET_ENV_NAMES } from '../deploy/contract';
 import { tempFolder } from '../support/files';
 
 const { file, path: freshPath } = tempFolder('config');
@@ -1145,14 +1146,7 @@ describe('space around a variable’s value', () => {
   /** Stray space as a `.env` file, a Helm template or a `|` block leaves it. */
   const PADDINGS = [' ', '\t', '\n', '\r\n', ' \n'];
   /** The variables whose value is a secret: a space there may be part of it. */
-  const SECRETS = [
-    'VIDISPINE_PASSWORD',
-    'VIDISPINE_ACCESS_KEY_SECRET',
-    'VIDISPINE_ADMIN_PASSWORD',
-    'VIDISPINE_ADMIN_ACCESS_KEY_SECRET',
-    'VIDISPINE_RUNAS_PASSWORD',
-    'VIDISPINE_RUNAS_ACCESS_KEY_SECRET',
-  ];
+  const SECRETS = SECRET_ENV_NAMES;
   const SAMPLE: Readonly<Record<string, string>> = {
     string: 'x',
     number: '2.5',

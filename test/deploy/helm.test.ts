@@ -846,6 +846,18 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\nextraEnv:\n  - {name: CONFIG_FILE, value: /tmp/other.yaml}\n',
         'extraEnv: CONFIG_FILE is set by the chart, from config: remove it from extraEnv and set config instead',
       ],
+      // A secret written into the values would be stored in the pod spec, which more
+      // people may read than the Secret, and in Helm's release.
+      [
+        'a password written into extraEnv',
+        'extraEnv:\n  - {name: VIDISPINE_PASSWORD, value: s3cr3t}\n',
+        'extraEnv: VIDISPINE_PASSWORD holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; put it in the Secret (mounted as a file) or take it with valueFrom.secretKeyRef',
+      ],
+      [
+        "a variable a YAML config's passwordEnv names, written into extraEnv",
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordEnv: A_PASSWORD, listen: 0.0.0.0:8080}]\nextraEnv:\n  - {name: A_PASSWORD, value: s3cr3t}\n',
+        'extraEnv: A_PASSWORD holds a secret, and its value is written in the values',
+      ],
       [
         'a shutdown longer than the grace period',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  shutdown: {delaySeconds: 5, drainSeconds: 300}\n',

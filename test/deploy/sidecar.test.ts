@@ -254,6 +254,19 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
         }),
       ).toThrow('sidecar.extraEnv: PROXY_LISTEN is set by the chart');
     });
+
+    it('refuses a secret written into sidecar.extraEnv, naming it but not its value', () => {
+      const secret = { name: 'VIDISPINE_ACCESS_KEY_SECRET', value: 's3cr3t' };
+      expect(() =>
+        renderAppWithSidecar(helm, join(dir, 'sidecar-secret'), workload('Deployment', {}), {
+          ...PROXY,
+          gateway: { enabled: false },
+          sidecar: { extraEnv: [secret] },
+        }),
+      ).toThrow(
+        /^(?![\s\S]*s3cr3t)[\s\S]*sidecar\.extraEnv: VIDISPINE_ACCESS_KEY_SECRET holds a secret, and its value is written in the values/,
+      );
+    });
   });
 
   describe("the gateway's extraVolumes and the sidecar template's sidecar.extraVolumes", () => {

@@ -30,6 +30,34 @@ true
 {{- end -}}
 
 {{/*
+The variables whose value is a secret, as a JSON list: the proxy's own
+(VIDISPINE_PASSWORD …) and those a YAML configuration (context: config) names by passwordEnv
+or secretEnv. extraEnv may take them from a Secret (valueFrom), never give their value: the
+pod spec is read by more people than the Secret (the view role reads Deployments, not
+Secrets), and Helm keeps the values in every release.
+*/}}
+{{- define "vidispine-auth-proxy.secretVariables" -}}
+{{- $names := list "VIDISPINE_PASSWORD" "VIDISPINE_ACCESS_KEY_SECRET" "VIDISPINE_ADMIN_PASSWORD" "VIDISPINE_ADMIN_ACCESS_KEY_SECRET" "VIDISPINE_RUNAS_PASSWORD" "VIDISPINE_RUNAS_ACCESS_KEY_SECRET" -}}
+{{- $config := default (dict) . -}}
+{{- $holders := list -}}
+{{- range $account := list "admin" "runAs" -}}
+{{- $holders = append $holders (dig "vidispine" $account (dict) $config) -}}
+{{- end -}}
+{{- range default (list) $config.users -}}
+{{- $holders = append $holders . -}}
+{{- end -}}
+{{- range $holders -}}
+{{- with dig "passwordEnv" "" . -}}
+{{- $names = append $names (toString .) -}}
+{{- end -}}
+{{- with dig "accessKey" "secretEnv" "" . -}}
+{{- $names = append $names (toString .) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/*
 The proxy's values, for the gateway and the sidecar alike: its URL, at least one user with
 a data listener (the proxy exits 2 without either), and its ops listener on service.opsPort
 and off loopback, where the kubelet's probes ask (anywhere else fails them, and the kubelet
@@ -52,10 +80,14 @@ refuses them rather than drop them, since they reached the sidecar before its ow
 {{- end -}}
 {{- $extra := include "vidispine-auth-proxy.own" (merge (dict "key" "extraEnv") .) | fromJson -}}
 {{- $owned := dict "OPS_LISTEN" "service.opsPort" "PROXY_LISTEN" "service.ports (config.users[].listen with config)" "CONFIG_FILE" "config" -}}
+{{- $secrets := include "vidispine-auth-proxy.secretVariables" $v.config | fromJsonArray -}}
 {{- range $extra.list -}}
 {{- $name := toString .name -}}
 {{- with get $owned $name -}}
 {{- fail (printf "%s: %s is set by the chart, from %s: remove it from %s and set %s instead" $extra.path $name . $extra.path .) -}}
+{{- end -}}
+{{- if and (has $name $secrets) (ne (toString (default "" .value)) "") -}}
+{{- fail (printf "%s: %s holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; put it in the Secret (mounted as a file) or take it with valueFrom.secretKeyRef" $extra.path $name) -}}
 {{- end -}}
 {{- end -}}
 {{- /* A key of its own names a bundle in vidispine.ca: alone it would mount nothing, and the proxy would trust Node's CAs alone. */ -}}

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
 import { appConfigProblems, appConfigs } from './app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from './checks';
 import { CREDENTIAL_COMPONENTS } from './contract';
@@ -148,6 +148,35 @@ describe('kustomize credential components onto a stock StatefulSet', () => {
     const files = [...(proxy?.env.values() ?? [])].filter((e) => String(e.name).endsWith('_FILE'));
     expect(files).toEqual([
       { name: file[0], value: `/var/run/secrets/vidispine-auth-proxy/${file[1]}` },
+    ]);
+  });
+});
+
+// An app of its own on 9090 (metrics, often): the README's kustomize recipe moves the
+// proxy's ops listener, and the port the probes ask, which a ConfigMap patch alone leaves.
+describe("the README's kustomize recipe for another ops port", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vap-ops-port-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('moves the listener and the port the probes ask together', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = /^### Add it to your app \(kustomize\)$([\s\S]*?)^### /m.exec(readme)?.[1];
+    const block = [...(section ?? '').matchAll(/^```yaml\n([\s\S]*?)^```/gm)]
+      .map((m) => String(m[1]))
+      .find((b) => b.includes('OPS_LISTEN'));
+    expect(block).toBeDefined();
+    const { patches } = parseYaml(block ?? '') as { patches: unknown[] };
+    const rendered = renderWithSidecarComponent(join(dir, 'app'), workload('StatefulSet', {}), {
+      patches,
+    });
+    expect(workloadProblems(rendered.objects)).toEqual([]);
+    const [proxy] = proxyContainers(rendered.objects);
+    expect(proxy?.env.get('OPS_LISTEN')?.value).toBe('[::]:9091');
+    expect(records(proxy?.container.ports)).toEqual([
+      { name: 'proxy-ops', containerPort: 9091, protocol: 'TCP' },
     ]);
   });
 });

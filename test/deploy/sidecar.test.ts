@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { appConfigProblems, appConfigs } from './app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from './checks';
-import { CREDENTIAL_COMPONENTS } from './contract';
+import { podProblems } from '../../src/inject/pod-checks';
+import { CREDENTIAL_COMPONENTS, IMAGE_USER } from './contract';
 import {
   CHART,
   HELMS,
@@ -150,6 +151,32 @@ describe('kustomize credential components onto a stock StatefulSet', () => {
       { name: file[0], value: `/var/run/secrets/vidispine-auth-proxy/${file[1]}` },
     ]);
   });
+});
+
+// The webhook sees the pod and refuses one whose settings would hand the proxy's identity to
+// others; the component and the named template cannot, so their READMEs must name each such
+// setting the webhook refuses.
+it("warns in the component's and the template's READMEs of each pod setting the webhook refuses as unsafe", () => {
+  const unsafe = (['hostNetwork', 'shareProcessNamespace', 'hostPID'] as const).filter(
+    (field) =>
+      podProblems({ spec: { containers: [{ name: 'app' }], [field]: true } }, IMAGE_USER).length >
+      0,
+  );
+  expect(unsafe).toHaveLength(3);
+  const warnings = [
+    [
+      'README.md',
+      /Neither it nor the chart's sidecar template sees the pod[\s\S]*?through `\/proc`/,
+    ],
+    [
+      'helm/vidispine-auth-proxy/README.md',
+      /the template cannot see the pod[\s\S]*?through `\/proc`/,
+    ],
+  ] as const;
+  for (const [file, warning] of warnings) {
+    const text = warning.exec(readFileSync(join(ROOT, file), 'utf8'))?.[0] ?? '';
+    expect(unsafe.filter((field) => !text.includes(`\`${field}: true\``))).toEqual([]);
+  }
 });
 
 // An app of its own on 9090 (metrics, often): the README's kustomize recipe moves the

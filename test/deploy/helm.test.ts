@@ -552,6 +552,45 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       ]);
     });
 
+    // The way the chart's refusal of a written secret points to: the variables a YAML
+    // config names, taken from a Secret.
+    it("takes the variables a YAML config's passwordEnv and secretEnv name from a Secret with valueFrom", () => {
+      const fromSecret = (name: string) => ({
+        name,
+        valueFrom: { secretKeyRef: { name: 'vidispine-users', key: name.toLowerCase() } },
+      });
+      const extraEnv = ['ADMIN_PASSWORD', 'A_PASSWORD', 'B_KEY'].map(fromSecret);
+      const dir = mkdtempSync(join(tmpdir(), 'vap-env-from-secret-'));
+      try {
+        const file = join(dir, 'values.yaml');
+        writeFileSync(
+          file,
+          stringify({
+            config: {
+              vidispine: {
+                url: 'http://v:8080',
+                admin: { username: 'ad', passwordEnv: 'ADMIN_PASSWORD' },
+              },
+              users: [
+                { name: 'a', passwordEnv: 'A_PASSWORD', listen: '0.0.0.0:8080' },
+                { name: 'b', accessKey: { id: 'VSID0000000000000001', secretEnv: 'B_KEY' } },
+                { name: 'c' },
+              ],
+            },
+            extraEnv,
+          }),
+        );
+        const { objects } = renderChart(helm, CHART, [file], { set: WITH_IMAGE });
+        const containers = records(
+          at(only(objects, 'Deployment'), 'spec', 'template', 'spec', 'containers'),
+        );
+        const env = records(containers.find((c) => c.name === 'vidispine-auth-proxy')?.env);
+        expect(env.filter((e) => e.valueFrom !== undefined)).toEqual(extraEnv);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('renders nothing of the gateway when only the sidecar templates are wanted', () => {
       expect(renderChart(helm, CHART, [], { set: ['gateway.enabled=false'] }).objects).toEqual([]);
     });
@@ -847,17 +886,58 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'extraEnv: CONFIG_FILE is set by the chart, from config: remove it from extraEnv and set config instead',
       ],
       // A secret written into the values would be stored in the pod spec, which more
-      // people may read than the Secret, and in Helm's release.
+      // people may read than the Secret, and in Helm's release. Each refusal says where the
+      // secret goes instead: a variable the chart gives from its Secret as a file
+      // (VIDISPINE_PASSWORD_FILE …) cannot also come from valueFrom, or the proxy has two
+      // sources and exits 2.
       [
         'a password written into extraEnv',
         'extraEnv:\n  - {name: VIDISPINE_PASSWORD, value: s3cr3t}\n',
-        'extraEnv: VIDISPINE_PASSWORD holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; put it in the Secret (mounted as a file) or take it with valueFrom.secretKeyRef',
+        'extraEnv: VIDISPINE_PASSWORD holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; the chart gives it from the Secret as a file: put it in the Secret under credentials.passwordKey and remove it from extraEnv',
       ],
       [
-        "a variable a YAML config's passwordEnv names, written into extraEnv",
-        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordEnv: A_PASSWORD, listen: 0.0.0.0:8080}]\nextraEnv:\n  - {name: A_PASSWORD, value: s3cr3t}\n',
-        'extraEnv: A_PASSWORD holds a secret, and its value is written in the values',
+        "the RunAs account's access key secret written into extraEnv",
+        'vidispine: {user: a, runAsUser: ra, runAsAccessKeyId: VSID0000000000000001}\ncredentials: {passwordKey: ""}\nextraEnv:\n  - {name: VIDISPINE_RUNAS_ACCESS_KEY_SECRET, value: s3cr3t}\n',
+        'extraEnv: VIDISPINE_RUNAS_ACCESS_KEY_SECRET holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; the chart gives it from the Secret as a file: put it in the Secret under credentials.runAsAccessKeySecretKey and remove it from extraEnv',
       ],
+      [
+        'a password written into extraEnv beside a YAML config, which reads no such variable',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\nextraEnv:\n  - {name: VIDISPINE_PASSWORD, value: s3cr3t}\n',
+        'extraEnv: VIDISPINE_PASSWORD holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; with config the proxy reads it only where a passwordEnv or secretEnv names it: remove it, and give the secret by a passwordFile or secretFile under credentials.mountPath',
+      ],
+      ...(
+        [
+          [
+            "a user's passwordEnv",
+            'users: [{name: a, passwordEnv: A_PASSWORD, listen: 0.0.0.0:8080}]',
+            'A_PASSWORD',
+          ],
+          [
+            "a user's access key secretEnv",
+            'users: [{name: a, accessKey: {id: VSID0000000000000001, secretEnv: A_KEY}, listen: 0.0.0.0:8080}]',
+            'A_KEY',
+          ],
+          [
+            "the administrator's passwordEnv",
+            'vidispine: {url: http://v:8080, admin: {username: ad, passwordEnv: ADMIN_PASSWORD}}\n  users: [{name: a, listen: 0.0.0.0:8080}]',
+            'ADMIN_PASSWORD',
+          ],
+          [
+            "the RunAs account's access key secretEnv",
+            'vidispine: {url: http://v:8080, runAs: {username: ra, accessKey: {id: VSID0000000000000001, secretEnv: RUNAS_KEY}}}\n  users: [{name: a, listen: 0.0.0.0:8080}]',
+            'RUNAS_KEY',
+          ],
+          [
+            "a user's passwordEnv naming the single-user variable",
+            'users: [{name: a, passwordEnv: VIDISPINE_PASSWORD, listen: 0.0.0.0:8080}]',
+            'VIDISPINE_PASSWORD',
+          ],
+        ] as const
+      ).map(([holder, config, name]): [string, string, string] => [
+        `a variable ${holder} names, written into extraEnv`,
+        `config:\n  ${config.startsWith('users') ? `vidispine: {url: http://v:8080}\n  ${config}` : config}\nextraEnv:\n  - {name: ${name}, value: s3cr3t}\n`,
+        `extraEnv: ${name} holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; take it from a Secret with valueFrom.secretKeyRef`,
+      ]),
       [
         'a shutdown longer than the grace period',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  shutdown: {delaySeconds: 5, drainSeconds: 300}\n',

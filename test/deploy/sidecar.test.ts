@@ -320,7 +320,7 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
           sidecar: { extraEnv: [secret] },
         }),
       ).toThrow(
-        /^(?![\s\S]*s3cr3t)[\s\S]*sidecar\.extraEnv: VIDISPINE_ACCESS_KEY_SECRET holds a secret, and its value is written in the values/,
+        /^(?![\s\S]*s3cr3t)[\s\S]*sidecar\.extraEnv: VIDISPINE_ACCESS_KEY_SECRET holds a secret, and its value is written in the values: [^\n]*put it in the Secret under credentials\.accessKeySecretKey and remove it from sidecar\.extraEnv(?:\n|$)/,
       );
     });
   });

@@ -30,31 +30,36 @@ true
 {{- end -}}
 
 {{/*
-The variables whose value is a secret, as a JSON list: the proxy's own
-(VIDISPINE_PASSWORD …) and those a YAML configuration (context: config) names by passwordEnv
-or secretEnv. extraEnv may take them from a Secret (valueFrom), never give their value: the
-pod spec is read by more people than the Secret (the view role reads Deployments, not
-Secrets), and Helm keeps the values in every release.
+The variables whose value is a secret, as a JSON object of each name and where its secret
+goes instead of the values (context: dict "values" "path", path the extra list's key).
+extraEnv may take them from a Secret (valueFrom), never give their value: the pod spec is
+read by more people than the Secret (the view role reads Deployments, not Secrets), and Helm
+keeps the values in every release. Without config the chart gives the proxy's own from its
+Secret as files (VIDISPINE_PASSWORD_FILE …), so a second source, valueFrom too, would make
+the proxy exit 2: the Secret's key is where they go. With config the proxy reads only those
+its passwordEnv and secretEnv name, which valueFrom gives.
 */}}
 {{- define "vidispine-auth-proxy.secretVariables" -}}
-{{- $names := list "VIDISPINE_PASSWORD" "VIDISPINE_ACCESS_KEY_SECRET" "VIDISPINE_ADMIN_PASSWORD" "VIDISPINE_ADMIN_ACCESS_KEY_SECRET" "VIDISPINE_RUNAS_PASSWORD" "VIDISPINE_RUNAS_ACCESS_KEY_SECRET" -}}
-{{- $config := default (dict) . -}}
-{{- $holders := list -}}
-{{- range $account := list "admin" "runAs" -}}
-{{- $holders = append $holders (dig "vidispine" $account (dict) $config) -}}
+{{- $v := .values -}}
+{{- $secrets := dict -}}
+{{- $keys := dict "VIDISPINE_PASSWORD" "passwordKey" "VIDISPINE_ACCESS_KEY_SECRET" "accessKeySecretKey" "VIDISPINE_ADMIN_PASSWORD" "adminPasswordKey" "VIDISPINE_ADMIN_ACCESS_KEY_SECRET" "adminAccessKeySecretKey" "VIDISPINE_RUNAS_PASSWORD" "runAsPasswordKey" "VIDISPINE_RUNAS_ACCESS_KEY_SECRET" "runAsAccessKeySecretKey" -}}
+{{- range $name, $key := $keys -}}
+{{- $where := printf "the chart gives it from the Secret as a file: put it in the Secret under credentials.%s and remove it from %s" $key $.path -}}
+{{- if $v.config -}}
+{{- $where = "with config the proxy reads it only where a passwordEnv or secretEnv names it: remove it, and give the secret by a passwordFile or secretFile under credentials.mountPath" -}}
 {{- end -}}
-{{- range default (list) $config.users -}}
-{{- $holders = append $holders . -}}
+{{- $_ := set $secrets $name $where -}}
 {{- end -}}
-{{- range $holders -}}
-{{- with dig "passwordEnv" "" . -}}
-{{- $names = append $names (toString .) -}}
-{{- end -}}
-{{- with dig "accessKey" "secretEnv" "" . -}}
-{{- $names = append $names (toString .) -}}
+{{- if $v.config -}}
+{{- range include "vidispine-auth-proxy.credentialHolders" $v.config | fromJsonArray -}}
+{{- range list (dig "passwordEnv" "" .) (dig "accessKey" "secretEnv" "" .) -}}
+{{- with . -}}
+{{- $_ := set $secrets (toString .) "take it from a Secret with valueFrom.secretKeyRef" -}}
 {{- end -}}
 {{- end -}}
-{{- toJson $names -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $secrets -}}
 {{- end -}}
 
 {{/*
@@ -80,14 +85,15 @@ refuses them rather than drop them, since they reached the sidecar before its ow
 {{- end -}}
 {{- $extra := include "vidispine-auth-proxy.own" (merge (dict "key" "extraEnv") .) | fromJson -}}
 {{- $owned := dict "OPS_LISTEN" "service.opsPort" "PROXY_LISTEN" "service.ports (config.users[].listen with config)" "CONFIG_FILE" "config" -}}
-{{- $secrets := include "vidispine-auth-proxy.secretVariables" $v.config | fromJsonArray -}}
+{{- $secrets := include "vidispine-auth-proxy.secretVariables" (dict "values" $v "path" $extra.path) | fromJson -}}
 {{- range $extra.list -}}
 {{- $name := toString .name -}}
 {{- with get $owned $name -}}
 {{- fail (printf "%s: %s is set by the chart, from %s: remove it from %s and set %s instead" $extra.path $name . $extra.path .) -}}
 {{- end -}}
-{{- if and (has $name $secrets) (ne (toString (default "" .value)) "") -}}
-{{- fail (printf "%s: %s holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; put it in the Secret (mounted as a file) or take it with valueFrom.secretKeyRef" $extra.path $name) -}}
+{{- $where := get $secrets $name -}}
+{{- if and $where (ne (toString (default "" .value)) "") -}}
+{{- fail (printf "%s: %s holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; %s" $extra.path $name $where) -}}
 {{- end -}}
 {{- end -}}
 {{- /* A key of its own names a bundle in vidispine.ca: alone it would mount nothing, and the proxy would trust Node's CAs alone. */ -}}

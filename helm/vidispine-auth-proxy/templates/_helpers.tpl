@@ -115,9 +115,7 @@ under credentials.mountPath that its passwordFile and accessKey.secretFile entri
 {{- $keys := list -}}
 {{- if $v.config -}}
 {{- $prefix := printf "%s/" $v.credentials.mountPath -}}
-{{- $vs := default (dict) $v.config.vidispine -}}
-{{- $holders := concat (compact (list $vs.admin $vs.runAs)) (default (list) $v.config.users) -}}
-{{- range $holders -}}
+{{- range include "vidispine-auth-proxy.credentialHolders" $v.config | fromJsonArray -}}
 {{- range list .passwordFile (dig "secretFile" "" (default (dict) .accessKey)) -}}
 {{- if and . (hasPrefix $prefix .) -}}
 {{- $keys = append $keys (trimPrefix $prefix .) -}}
@@ -192,6 +190,13 @@ change: the proxy would exit 2 at start, and the app's pod would never start.
 {{- fail "the user has no credential: set credentials.passwordKey (a password), vidispine.accessKeyId (an access key), or vidispine.adminUser or vidispine.runAsUser (an account that mints its tokens)" -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The accounts of a YAML configuration (context: config) that may hold a credential:
+vidispine.admin, vidispine.runAs and each user, as a JSON list. */}}
+{{- define "vidispine-auth-proxy.credentialHolders" -}}
+{{- $vs := default (dict) .vidispine -}}
+{{- toJson (concat (compact (list $vs.admin $vs.runAs)) (default (list) .users)) -}}
 {{- end -}}
 
 {{/* Non-empty when the credential Secret must be mounted. */}}

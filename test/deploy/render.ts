@@ -254,8 +254,6 @@ export function renderWithSidecarComponent(
     readonly more?: readonly string[];
     /** More of the proxy's environment, in its ConfigMap. */
     readonly env?: Readonly<Record<string, string>>;
-    /** Entries of `patches:` after the ConfigMap's (the user's own). */
-    readonly patches?: readonly unknown[];
   } = {},
 ): Rendered {
   mkdirSync(dir);
@@ -287,7 +285,6 @@ export function renderWithSidecarComponent(
             },
           }),
         },
-        ...(options.patches ?? []),
       ],
     }),
   );

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { appConfigProblems, appConfigs } from './app-config';
 import { proxyContainers, secretReadProblems, workloadProblems } from './checks';
 import { podProblems } from '../../src/inject/pod-checks';
@@ -177,35 +177,6 @@ it("warns in the component's and the template's READMEs of each pod setting the 
     const text = warning.exec(readFileSync(join(ROOT, file), 'utf8'))?.[0] ?? '';
     expect(unsafe.filter((field) => !text.includes(`\`${field}: true\``))).toEqual([]);
   }
-});
-
-// An app of its own on 9090 (metrics, often): the README's kustomize recipe moves the
-// proxy's ops listener, and the port the probes ask, which a ConfigMap patch alone leaves.
-describe("the README's kustomize recipe for another ops port", () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'vap-ops-port-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('moves the listener and the port the probes ask together', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = /^### Add it to your app \(kustomize\)$([\s\S]*?)^### /m.exec(readme)?.[1];
-    const block = [...(section ?? '').matchAll(/^```yaml\n([\s\S]*?)^```/gm)]
-      .map((m) => String(m[1]))
-      .find((b) => b.includes('OPS_LISTEN'));
-    expect(block).toBeDefined();
-    const { patches } = parseYaml(block ?? '') as { patches: unknown[] };
-    const rendered = renderWithSidecarComponent(join(dir, 'app'), workload('StatefulSet', {}), {
-      patches,
-    });
-    expect(workloadProblems(rendered.objects)).toEqual([]);
-    const [proxy] = proxyContainers(rendered.objects);
-    expect(proxy?.env.get('OPS_LISTEN')?.value).toBe('[::]:9091');
-    expect(records(proxy?.container.ports)).toEqual([
-      { name: 'proxy-ops', containerPort: 9091, protocol: 'TCP' },
-    ]);
-  });
 });
 
 describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
@@ -484,23 +455,55 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
 });
 
 describe("README's kustomize recipe", () => {
-  it('adds the proxy to a stock Deployment as written', () => {
+  const readmeSection = (): string => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Add it to your app (kustomize)'));
-    const recipe = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
-    expect(recipe).toContain('components:');
+    return readme.slice(readme.indexOf('### Add it to your app (kustomize)'));
+  };
+
+  /** A kustomization of `recipe` and `workloads`, this repository checked out beside it. */
+  const renderRecipe = (recipe: string, workloads: readonly K8sObject[]): Rendered => {
     const dir = mkdtempSync(join(tmpdir(), 'vap-readme-'));
     try {
       // The recipe's path: this repository checked out beside the app.
       symlinkSync(ROOT, join(dir, 'vidispine-auth-proxy'));
       const app = join(dir, 'my-app');
       mkdirSync(app);
-      const stock = workload('Deployment', {});
-      writeFileSync(join(app, 'deployment.yaml'), stringify(stock));
-      writeFileSync(join(app, 'kustomization.yaml'), `resources: [deployment.yaml]\n${recipe}`);
-      expectSidecarAdded(renderKustomization(app), stock);
+      writeFileSync(join(app, 'workloads.yaml'), workloads.map((w) => stringify(w)).join('---\n'));
+      writeFileSync(join(app, 'kustomization.yaml'), `resources: [workloads.yaml]\n${recipe}`);
+      return renderKustomization(app);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('adds the proxy to a stock Deployment as written', () => {
+    const recipe = /```yaml\n([\s\S]*?)```/.exec(readmeSection())?.[1] ?? '';
+    expect(recipe).toContain('components:');
+    const stock = workload('Deployment', {});
+    expectSidecarAdded(renderRecipe(recipe, [stock]), stock);
+  });
+
+  // An app of its own on 9090 (metrics, often): the recipe moves the proxy's ops listener and
+  // the port the probes ask, which a ConfigMap patch alone leaves; written as one
+  // kustomization, since a second `patches:` key would silently replace the first.
+  it('moves the ops listener and the port the probes ask together, as written', () => {
+    const recipe = [...readmeSection().matchAll(/^```yaml\n([\s\S]*?)^```/gm)]
+      .map(([, text = '']) => text)
+      .find((text) => text.includes('OPS_LISTEN'));
+    expect(recipe).toBeDefined();
+    const { objects } = renderRecipe(recipe ?? '', [
+      workload('Deployment', {}),
+      workload('StatefulSet', {}),
+    ]);
+    expect(workloadProblems(objects)).toEqual([]);
+    expect(appConfigProblems(objects)).toEqual([]);
+    const proxies = proxyContainers(objects);
+    expect(proxies.map((p) => p.where)).toHaveLength(2);
+    for (const proxy of proxies) {
+      expect(proxy.env.get('OPS_LISTEN')?.value).toBe('[::]:9091');
+      expect(records(proxy.container.ports)).toEqual([
+        { name: 'proxy-ops', containerPort: 9091, protocol: 'TCP' },
+      ]);
     }
   });
 });

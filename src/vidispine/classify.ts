@@ -77,7 +77,7 @@ function errorForStatus(answer: HttpAnswer, endpoint: MintEndpoint, ctx: MintCon
       reason,
       `${message} (HTTP ${status} to ${request}${saidBy(answer)})`,
       status,
-      retryAfterMs(answer.retryAfter),
+      retryAfterMs(answer.retryAfter, Date.now(), answer.date),
     );
   const account =
     mode === 'own'
@@ -215,13 +215,24 @@ function saidBy(answer: HttpAnswer): string {
   return `; Vidispine says: "${shownValue(answer.reason)}"`;
 }
 
-/** A `Retry-After` of delta-seconds or an HTTP date, in ms from now; undefined if neither. */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+/**
+ * A `Retry-After` of delta-seconds or an HTTP date, in ms from now; undefined if neither. A
+ * date is on the server's clock, so it is measured from the answer's own `Date` (`serverDate`)
+ * when that is one: a clock minutes off Vidispine's would otherwise retry at once what was
+ * asked to wait, or stretch a 5 s wait to the backoff's cap. Without it, from `now`.
+ */
+export function retryAfterMs(
+  value: string | undefined,
+  now = Date.now(),
+  serverDate?: string,
+): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  if (Number.isNaN(at)) return undefined;
+  const serverNow = serverDate === undefined ? NaN : Date.parse(serverDate);
+  return Math.max(0, at - (Number.isNaN(serverNow) ? now : serverNow));
 }
 
 /** The certificate is outside its validity period: a wrong clock here, or an old certificate. */

@@ -11,6 +11,8 @@ export interface HttpAnswer {
   /** The answer's `Content-Type`, `Retry-After` and (Shiro's) `Reason`, when present. */
   readonly contentType?: string;
   readonly retryAfter?: string;
+  /** The answer's `Date`: a `Retry-After` date is on that clock, not this machine's. */
+  readonly date?: string;
   readonly reason?: string;
   /** A redirect's target, as sent (the proxy follows none: it would carry the credentials on). */
   readonly location?: string;
@@ -153,6 +155,7 @@ export function createTransport(
               truncated,
               contentType: res.headers['content-type'],
               retryAfter: res.headers['retry-after'],
+              date: res.headers.date,
               reason: headerText(res.headers.reason),
               location: res.headers.location,
             });

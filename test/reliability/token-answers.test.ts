@@ -85,6 +85,54 @@ test.concurrent(
   HANG_GUARD_MS,
 );
 
+/**
+ * A Vidispine stand-in whose clock is `skewMs` away from this machine's: its token endpoint
+ * answers 429 with a `Retry-After` 5 s ahead as an HTTP date, and its own `Date`.
+ */
+async function skewedRateLimiter(skewMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => {
+    // Whole seconds, as HTTP dates carry them: the two dates are exactly 5 s apart.
+    const serverNow = Math.floor((Date.now() + skewMs) / 1000) * 1000;
+    res.sendDate = false;
+    res.writeHead(429, {
+      date: new Date(serverNow).toUTCString(),
+      'retry-after': new Date(serverNow + 5_000).toUTCString(),
+      'content-length': 0,
+    });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test.concurrent.each([
+  ['10 min ahead of', 600_000],
+  ['10 min behind', -600_000],
+])(
+  "a Retry-After date is waited for as Vidispine meant it, its clock %s this machine's",
+  async (_what, skewMs) => {
+    const fake = await skewedRateLimiter(skewMs);
+    const r = await startApp({ vidispine: { url: fake.url }, noWait: true });
+    try {
+      const failed = await nextEvent(r.app.store, 'mintFailed');
+      expect(failed.reason).toBe('rate_limited');
+      // 5 s, as asked: not the 30 s cap (a clock behind) nor a 1 s retry (a clock ahead).
+      expect(failed.retryInMs).toBe(5_000);
+    } finally {
+      await r.close();
+      await fake.close();
+    }
+  },
+  HANG_GUARD_MS,
+);
+
 test.concurrent(
   '60 users minting at once from a token endpoint that takes 1.5 s: no timeout, ready together',
   async () => {

@@ -301,6 +301,32 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs('x1', now)).toBeUndefined();
     expect(retryAfterMs(undefined, now)).toBeUndefined();
   });
+
+  it("measures an HTTP date from the answer's own Date: Vidispine's clock, not this one", () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    // Vidispine's clock 10 min ahead of ours, then 10 min behind: 5 s either way.
+    const ahead = retryAfterMs(
+      'Thu, 01 Jan 2026 00:10:05 GMT',
+      now,
+      'Thu, 01 Jan 2026 00:10:00 GMT',
+    );
+    expect(ahead).toBe(5_000);
+    const behind = retryAfterMs(
+      'Wed, 31 Dec 2025 23:50:05 GMT',
+      now,
+      'Wed, 31 Dec 2025 23:50:00 GMT',
+    );
+    expect(behind).toBe(5_000);
+    // A date already past on Vidispine's clock: no wait of its own.
+    expect(
+      retryAfterMs('Thu, 01 Jan 2026 00:09:00 GMT', now, 'Thu, 01 Jan 2026 00:10:00 GMT'),
+    ).toBe(0);
+    // No Date, or one that is not a date: this clock is all there is.
+    expect(retryAfterMs('Thu, 01 Jan 2026 00:01:00 GMT', now, 'soon')).toBe(60_000);
+    expect(retryAfterMs('Thu, 01 Jan 2026 00:01:00 GMT', now, undefined)).toBe(60_000);
+    // Seconds are seconds, whatever the Date.
+    expect(retryAfterMs('120', now, 'Thu, 01 Jan 2026 00:10:00 GMT')).toBe(120_000);
+  });
 });
 
 describe('network failures', () => {

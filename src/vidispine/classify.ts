@@ -216,6 +216,25 @@ function saidBy(answer: HttpAnswer): string {
 }
 
 /**
+ * The end of an asctime date (`Sun Nov  6 08:49:37 1994`), HTTP's third format: its time then
+ * its year. It is GMT like the other two, though it names no zone, which Date.parse would
+ * take for this machine's (5 h off in New York).
+ */
+const ASCTIME_END = / (\d\d:\d\d:\d\d) (\d{4})/;
+/** How an IMF-fixdate and an RFC 850 date end, and an asctime one given its zone. */
+const GMT_END = / \d\d:\d\d:\d\d GMT$/;
+
+/**
+ * An HTTP-date (RFC 9110 §5.6.7) in ms, or NaN: any of its three formats, each in GMT. No other
+ * text, whatever Date.parse makes of it: it reads `1` as 2001 (a `Date` of it stretched every
+ * wait to the backoff's cap) and a time without a zone in this machine's.
+ */
+function httpDateMs(text: string): number {
+  const gmt = text.replace(ASCTIME_END, ' $2 $1 GMT');
+  return GMT_END.test(gmt) ? Date.parse(gmt) : NaN;
+}
+
+/**
  * A `Retry-After` of delta-seconds or an HTTP date, in ms from now; undefined if neither. A
  * date is on the server's clock, so it is measured from the answer's own `Date` (`serverDate`)
  * when that is one: a clock minutes off Vidispine's would otherwise retry at once what was
@@ -229,9 +248,9 @@ export function retryAfterMs(
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
+  const at = httpDateMs(text);
   if (Number.isNaN(at)) return undefined;
-  const serverNow = serverDate === undefined ? NaN : Date.parse(serverDate);
+  const serverNow = serverDate === undefined ? NaN : httpDateMs(serverDate);
   return Math.max(0, at - (Number.isNaN(serverNow) ? now : serverNow));
 }
 

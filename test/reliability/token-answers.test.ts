@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { call } from '../support/http';
 import { createSimulator } from '../../src/simulator';
 import { startApp } from '../support/app';
+import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { nextEvent } from '../support/token-events';
 import { HANG_GUARD_MS, until } from '../support/wait';
 
@@ -87,16 +88,20 @@ test.concurrent(
 
 /**
  * A Vidispine stand-in whose clock is `skewMs` away from this machine's: its token endpoint
- * answers 429 with a `Retry-After` 5 s ahead as an HTTP date, and its own `Date`.
+ * answers 429 with a `Retry-After` 5 s ahead as an HTTP date (an IMF-fixdate, or as
+ * `retryAfterText` writes it), and its own `Date`.
  */
-async function skewedRateLimiter(skewMs: number): Promise<{ url: string; close(): Promise<void> }> {
+async function skewedRateLimiter(
+  skewMs: number,
+  retryAfterText = (ms: number) => new Date(ms).toUTCString(),
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((_req, res) => {
     // Whole seconds, as HTTP dates carry them: the two dates are exactly 5 s apart.
     const serverNow = Math.floor((Date.now() + skewMs) / 1000) * 1000;
     res.sendDate = false;
     res.writeHead(429, {
       date: new Date(serverNow).toUTCString(),
-      'retry-after': new Date(serverNow + 5_000).toUTCString(),
+      'retry-after': retryAfterText(serverNow + 5_000),
       'content-length': 0,
     });
     res.end();
@@ -127,6 +132,31 @@ test.concurrent.each([
       expect(failed.retryInMs).toBe(5_000);
     } finally {
       await r.close();
+      await fake.close();
+    }
+  },
+  HANG_GUARD_MS,
+);
+
+/** `ms` in HTTP's asctime format, GMT though it says no zone: `Thu Jan  1 00:10:05 2026`. */
+function asctime(ms: number): string {
+  const [day, date, month, year, time] = new Date(ms).toUTCString().split(' ');
+  return `${day.slice(0, 3)} ${month} ${String(Number(date)).padStart(2, ' ')} ${time} ${year}`;
+}
+
+test.concurrent(
+  'an asctime Retry-After is GMT, as HTTP says, in a proxy whose time zone is 5 h behind it',
+  async () => {
+    const fake = await skewedRateLimiter(0, asctime);
+    const proxy = ChildProxy.start(['run'], { ...aliceEnv(fake.url), TZ: 'America/New_York' });
+    try {
+      const failed = await proxy.waitForEvent('token_mint_failed');
+      expect(failed.reason).toBe('rate_limited');
+      // 5 s, as asked: not the 30 s cap of a date read 5 h later, in New York's time.
+      expect(failed.retryInMs).toBe(5_000);
+    } finally {
+      proxy.kill();
+      await proxy.exited;
       await fake.close();
     }
   },

@@ -327,6 +327,33 @@ describe('retryAfterMs', () => {
     // Seconds are seconds, whatever the Date.
     expect(retryAfterMs('120', now, 'Thu, 01 Jan 2026 00:10:00 GMT')).toBe(120_000);
   });
+
+  it("reads HTTP's three date formats, the Retry-After's and the Date's", () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const date = 'Thu, 01 Jan 2026 00:10:00 GMT';
+    expect(retryAfterMs('Thu Jan  1 00:10:05 2026', now, date)).toBe(5_000);
+    expect(retryAfterMs('Thursday, 01-Jan-26 00:10:05 GMT', now, date)).toBe(5_000);
+    const asctime = 'Thu Jan  1 00:10:00 2026';
+    expect(retryAfterMs('Thu, 01 Jan 2026 00:10:05 GMT', now, asctime)).toBe(5_000);
+    expect(retryAfterMs('Thu Jan  1 00:01:00 2026', now)).toBe(60_000);
+    expect(retryAfterMs('Thu Jan 12 00:00:30 2026', now, 'Mon Jan 12 00:00:00 2026')).toBe(30_000);
+  });
+
+  it('takes no other text for a date, however Date.parse would read it', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const at = 'Thu, 01 Jan 2026 00:01:00 GMT';
+    // Date.parse makes 2001 of "1" and "soon 1": a wait of 25 years, cut to the backoff's cap.
+    expect(retryAfterMs(at, now, '1')).toBe(60_000);
+    expect(retryAfterMs(at, now, 'soon 1')).toBe(60_000);
+    // Not an HTTP-date: a time with no zone (this machine's to Date.parse), an offset.
+    expect(retryAfterMs(at, now, '2026-01-01 00:10:00')).toBe(60_000);
+    expect(retryAfterMs(at, now, 'Thu, 01 Jan 2026 00:10:00 GMT+0100')).toBe(60_000);
+    expect(retryAfterMs('Thu, 01 Jan 2026 00:01:00 GMT+0100', now)).toBeUndefined();
+    expect(retryAfterMs('2.5', now)).toBeUndefined();
+    expect(retryAfterMs('-1', now, at)).toBeUndefined();
+    // Two Dates, as Node joins them: neither is taken.
+    expect(retryAfterMs(at, now, `${at}, Thu, 01 Jan 2026 00:00:30 GMT`)).toBe(60_000);
+  });
 });
 
 describe('network failures', () => {

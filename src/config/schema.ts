@@ -157,6 +157,13 @@ export function addProblem(ctx: z.RefinementCtx, problem: Problem): void {
 /** Whether `url` carries a user name or password, which no Vidispine URL may. */
 export const hasCredentials = (url: URL): boolean => url.username !== '' || url.password !== '';
 
+/** `%41` → `A`: escapes of unreserved characters, which a server reads as the characters. */
+const decodeUnreserved = (path: string): string =>
+  path.replace(/%([0-9a-f]{2})/gi, (escape, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16));
+    return /^[A-Za-z0-9._~-]$/.test(char) ? char : escape;
+  });
+
 const baseUrl = text().transform((value, ctx) => {
   const problem = (message: Problem) => {
     addProblem(ctx, message);
@@ -184,11 +191,14 @@ const baseUrl = text().transform((value, ctx) => {
     return problem('must not have a query string or fragment');
   }
   // Judged on the path the proxy will use, trailing slashes dropped (the parser already
-  // resolved dot segments), so `/API//` or `/API/./` is refused as `/API` is.
+  // resolved dot segments), so `/API//` or `/API/./` is refused as `/API` is; and as the
+  // server reads it, an escaped letter being the letter (RFC 3986 §6.2.2.2): mints at
+  // `/%41PI/API/…` reach `/API/API/…` and 404.
   url.pathname = url.pathname.replace(/(?<!\/)\/+$/, '') || '/';
-  const api = /\/API$/i.exec(url.pathname);
+  const served = decodeUnreserved(url.pathname);
+  const api = /\/API$/i.exec(served);
   if (api) {
-    const example = shownValue(`${url.origin}${url.pathname.slice(0, api.index)}`);
+    const example = shownValue(`${url.origin}${served.slice(0, api.index)}`);
     return problem(`give the base URL without /API (e.g. ${example})`);
   }
   // Port 0 only means "any port" to a listener: every mint would be refused, never a start.

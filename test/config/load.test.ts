@@ -225,6 +225,11 @@ describe('environment mode', () => {
       { VIDISPINE_URL: 'http://x:8080/vs/API/./' },
       'VIDISPINE_URL: give the base URL without /API (e.g. http://x:8080/vs)',
     ],
+    // A letter escaped is the letter to the server: mints at …/%41PI/API/… would reach /API/API/.
+    [
+      { VIDISPINE_URL: 'http://x:8080/vs/%41p%49/' },
+      'VIDISPINE_URL: give the base URL without /API (e.g. http://x:8080/vs)',
+    ],
     [
       { VIDISPINE_URL: 'http://u:p@x' },
       'VIDISPINE_URL: must not contain credentials; give the password in VIDISPINE_PASSWORD or VIDISPINE_PASSWORD_FILE',

@@ -4,16 +4,40 @@ pattern's): each would render fine and then make the proxy or the webhook exit 2
 or leave a pod that never becomes ready. Each `fail` names the value to change.
 */}}
 
-{{/* A VidiCore URL value: the base URL, never its /API. Context: dict "path" "url".
-Only the path is judged: the host of http://api is no /API. Trailing slashes and "." segments
-after /API count for nothing, as the proxy drops them. */}}
-{{- define "vidispine-auth-proxy.checkBaseUrl" -}}
+{{/*
+What is wrong with a VidiCore URL value, or nothing: the base URL, never its /API. Context:
+dict "path" "url". Only the path is judged (the host of http://api is no /API), as the proxy
+judges it: "\\" is "/" in an http URL, "." and ".." segments are resolved, %2e among them, and
+%41 is A (a percent-encoded letter is the letter to the server, so …/%41PI mints at
+/API/API/…), then trailing slashes count for nothing. Only the escapes of the letters of API
+and of "." are decoded: no other can make or unmake a path ending in /API.
+*/}}
+{{- define "vidispine-auth-proxy.baseUrlProblem" -}}
 {{- $url := toString .url -}}
-{{- $origin := regexFind "^[^:/?#]+://[^/?#]*" $url -}}
-{{- $path := trimPrefix $origin $url -}}
-{{- $api := "(?i)/API(/\\.?)*$" -}}
-{{- if regexMatch $api $path -}}
-{{- fail (printf "%s: %q ends in /API: give the base URL without /API (e.g. %s%s)" .path $url $origin (regexReplaceAll $api $path "")) -}}
+{{- $slashed := replace "\\" "/" $url -}}
+{{- $origin := regexFind "^[^:/?#]+://[^/?#]*" $slashed -}}
+{{- $path := trimPrefix $origin $slashed -}}
+{{- range $letter, $escape := dict "A" "%(41|61)" "P" "%(50|70)" "I" "%(49|69)" "." "%2e" -}}
+{{- $path = regexReplaceAll (printf "(?i)%s" $escape) $path $letter -}}
+{{- end -}}
+{{- $segments := list -}}
+{{- range $segment := rest (splitList "/" $path) -}}
+{{- if eq $segment ".." -}}
+{{- $segments = initial $segments -}}
+{{- else if ne $segment "." -}}
+{{- $segments = append $segments $segment -}}
+{{- end -}}
+{{- end -}}
+{{- $resolved := regexReplaceAll "/+$" (printf "/%s" (join "/" $segments)) "" -}}
+{{- if regexMatch "(?i)/API$" $resolved -}}
+{{- printf "%s: %q ends in /API: give the base URL without /API (e.g. %s%s)" .path $url $origin (trimSuffix "/" (regexReplaceAll "(?i)/API$" $resolved "")) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Refuses a VidiCore URL value the proxy would refuse (baseUrlProblem). */}}
+{{- define "vidispine-auth-proxy.checkBaseUrl" -}}
+{{- with include "vidispine-auth-proxy.baseUrlProblem" . -}}
+{{- fail . -}}
 {{- end -}}
 {{- end -}}
 

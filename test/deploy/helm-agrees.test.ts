@@ -1,7 +1,10 @@
+import { lookup } from 'node:dns/promises';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { BlockList } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { parseListen } from '../../src/config/listen';
 import { loadConfig } from '../../src/config/load';
 import { CHART, HELMS, type Helm, at, renderChart } from './render';
 
@@ -37,8 +40,36 @@ const URLS: readonly string[] = [
   `${URL_BASE}/API%2F`,
 ];
 
+// Listen addresses a sidecar may take (loopback) and a gateway or its ops listener may not.
+const LISTENS: readonly string[] = [
+  '127.0.0.1:8080',
+  '127.1:8080',
+  '127.255.255.254:8080',
+  '0x7f000001:8080',
+  '0X7F.1:8080',
+  '2130706433:8080',
+  '2147483647:8080',
+  '2147483648:8080',
+  '0177.0.0.1:8080',
+  '0.0.0.0:8080',
+  '0:8080',
+  '10.0.0.1:8080',
+  '128.0.0.1:8080',
+  'localhost:8080',
+  'LOCALHOST:8080',
+  '[::1]:8080',
+  '[0:0:0:0:0:0:0:1]:8080',
+  '[::0001]:8080',
+  '[::ffff:127.0.0.1]:8080',
+  '[::ffff:7f00:1]:8080',
+  '[::ffff:10.0.0.1]:8080',
+  '[::]:8080',
+  '[fe80::1]:8080',
+];
+
 interface Verdicts {
   readonly urls: string[];
+  readonly loopback: boolean[];
 }
 
 // The chart's named templates, and one that calls each check on every case.
@@ -46,7 +77,11 @@ const HARNESS = `{{- $urls := list -}}
 {{- range .Values.urls -}}
 {{- $urls = append $urls (include "vidispine-auth-proxy.baseUrlProblem" (dict "path" "vidispine.url" "url" .)) -}}
 {{- end -}}
-verdicts: {{ dict "urls" $urls | toJson }}
+{{- $loopback := list -}}
+{{- range .Values.listens -}}
+{{- $loopback = append $loopback (not (empty (include "vidispine-auth-proxy.onLoopback" .))) -}}
+{{- end -}}
+verdicts: {{ dict "urls" $urls "loopback" $loopback | toJson }}
 `;
 
 function chartVerdicts(helm: Helm): Verdicts {
@@ -58,7 +93,7 @@ function chartVerdicts(helm: Helm): Verdicts {
       cpSync(join(CHART, 'templates', tpl), join(dir, 'templates', tpl));
     writeFileSync(join(dir, 'templates', 'verdicts.yaml'), HARNESS);
     const values = join(dir, 'cases.yaml');
-    writeFileSync(values, JSON.stringify({ urls: URLS }));
+    writeFileSync(values, JSON.stringify({ urls: URLS, listens: LISTENS }));
     // The verdicts document has no kind: it is read from the text.
     const { text } = renderChart(helm, dir, [values]);
     return at(parseYaml(text), 'verdicts') as Verdicts;
@@ -74,6 +109,18 @@ function proxyTakesUrl(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether the proxy's listener on `listen` binds a loopback address: resolved as it binds. */
+async function proxyBindsLoopback(listen: string): Promise<boolean> {
+  const parsed = parseListen(listen);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  const { address, family } = await lookup(parsed.host);
+  return LOOPBACK.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 const SCHEMA = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as unknown;
@@ -92,6 +139,14 @@ describe.each(HELMS)('$name: the chart refuses what the proxy refuses', (helm) =
       const chartTakes = URL_PATTERN.test(url) && chart.urls[i] === '';
       return chartTakes === proxyTakesUrl(url) ? [] : [{ url, chart: chart.urls[i] }];
     });
+    expect(disagreements).toEqual([]);
+  });
+
+  it('for loopback, as the address the proxy binds', async () => {
+    const proxy = await Promise.all(LISTENS.map(proxyBindsLoopback));
+    const disagreements = LISTENS.flatMap((listen, i) =>
+      chart.loopback[i] === proxy[i] ? [] : [{ listen, chart: chart.loopback[i], proxy: proxy[i] }],
+    );
     expect(disagreements).toEqual([]);
   });
 });

@@ -870,6 +870,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'config.users[0].listen: "[::1]:8080" is on loopback, which the Service cannot reach: listen on [::]:8080',
       ],
       [
+        'a gateway user listening on loopback written as a number',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: "0x7f000001:8080"}]\n',
+        'config.users[0].listen: "0x7f000001:8080" is on loopback, which the Service cannot reach: listen on [::]:8080',
+      ],
+      [
         'the ops listener set again in extraEnv',
         'extraEnv:\n  - {name: OPS_LISTEN, value: "0.0.0.0:7000"}\n',
         'extraEnv: OPS_LISTEN is set by the chart, from service.opsPort: remove it from extraEnv and set service.opsPort instead',

@@ -46,9 +46,89 @@ and of "." are decoded: no other can make or unmake a path ending in /API.
 {{- regexFind "[0-9]+$" (toString .) | int -}}
 {{- end -}}
 
-{{/* Non-empty when a host:port listen address is on loopback, which only the pod itself reaches. */}}
+{{/*
+The address a listen host binds, as the proxy compares listeners (src/config/listen.ts): an
+IPv4 address as the resolver reads it (inet_aton: 127.1, 0x7f000001, 2130706433 and
+0177.0.0.1 are all 127.0.0.1), an IPv6 address with its eight groups written out (::1 is
+0:0:0:0:0:0:0:1), or, IPv4-mapped, the IPv4 address it binds; one with a zone as written; a
+name in lower case. Brackets and port already dropped.
+*/}}
+{{- define "vidispine-auth-proxy.boundHost" -}}
+{{- $host := toString . -}}
+{{- $part := "(0x[0-9a-f]*|0[0-7]*|[1-9][0-9]*)" -}}
+{{- if contains "%" $host -}}
+{{- /* A zone names an interface, whose case counts: kept as written. */ -}}
+{{- $host -}}
+{{- else if contains ":" (lower $host) -}}
+{{- $host = lower $host -}}
+{{- $v4 := regexFind "[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$" $host -}}
+{{- if $v4 -}}
+{{- $b := splitList "." $v4 | toStrings -}}
+{{- $host = printf "%s%x:%x" (trimSuffix $v4 $host) (add (mul (atoi (index $b 0)) 256) (atoi (index $b 1))) (add (mul (atoi (index $b 2)) 256) (atoi (index $b 3))) -}}
+{{- end -}}
+{{- $halves := splitList "::" $host -}}
+{{- $groups := compact (splitList ":" (first $halves)) -}}
+{{- if eq (len $halves) 2 -}}
+{{- $tail := compact (splitList ":" (last $halves)) -}}
+{{- range until (sub 8 (add (len $groups) (len $tail)) | int) -}}
+{{- $groups = append $groups "0" -}}
+{{- end -}}
+{{- $groups = concat $groups $tail -}}
+{{- end -}}
+{{- $numbers := list -}}
+{{- range $groups -}}
+{{- $numbers = append $numbers (printf "0x%s" . | int64) -}}
+{{- end -}}
+{{- if ne (len $numbers) 8 -}}
+{{- $host -}}
+{{- else if eq (join ":" (slice $numbers 0 6)) "0:0:0:0:0:65535" -}}
+{{- $high := index $numbers 6 -}}
+{{- $low := index $numbers 7 -}}
+{{- printf "%d.%d.%d.%d" (div $high 256) (mod $high 256) (div $low 256) (mod $low 256) -}}
+{{- else -}}
+{{- $out := list -}}
+{{- range $numbers -}}
+{{- $out = append $out (printf "%x" .) -}}
+{{- end -}}
+{{- join ":" $out -}}
+{{- end -}}
+{{- else if regexMatch (printf "^%s(\\.%s){0,3}$" $part $part) (lower $host) -}}
+{{- $host = lower $host -}}
+{{- $parts := splitList "." $host -}}
+{{- $value := 0 -}}
+{{- $fits := true -}}
+{{- range $i, $p := $parts -}}
+{{- $n := $p | int64 -}}
+{{- if lt $i (sub (len $parts) 1 | int) -}}
+{{- $fits = and $fits (lt $n 256) -}}
+{{- $value = add $value (mul $n (index (list 16777216 65536 256) $i)) -}}
+{{- else -}}
+{{- $fits = and $fits (lt $n (index (list 4294967296 16777216 65536 256) $i)) -}}
+{{- $value = add $value $n -}}
+{{- end -}}
+{{- end -}}
+{{- if $fits -}}
+{{- printf "%d.%d.%d.%d" (div $value 16777216) (mod (div $value 65536) 256) (mod (div $value 256) 256) (mod $value 256) -}}
+{{- else -}}
+{{- $host -}}
+{{- end -}}
+{{- else -}}
+{{- lower $host -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The bound host (boundHost) of a host:port listen address. */}}
+{{- define "vidispine-auth-proxy.listenBoundHost" -}}
+{{- include "vidispine-auth-proxy.boundHost" (regexReplaceAll ":[0-9]+$" (toString .) "" | trimPrefix "[" | trimSuffix "]") -}}
+{{- end -}}
+
+{{/*
+Non-empty when a host:port listen address is on loopback, which only the pod itself reaches:
+on 127.0.0.0/8 or ::1 in any of the forms the resolver reads (boundHost), or localhost.
+*/}}
 {{- define "vidispine-auth-proxy.onLoopback" -}}
-{{- if regexMatch "(?i)^(127\\.[0-9.]+|localhost|\\[::1\\]):[0-9]+$" (toString .) -}}
+{{- $bound := include "vidispine-auth-proxy.listenBoundHost" . -}}
+{{- if or (regexMatch "^127\\.[0-9]+\\.[0-9]+\\.[0-9]+$" $bound) (has $bound (list "0:0:0:0:0:0:0:1" "localhost")) -}}
 true
 {{- end -}}
 {{- end -}}

@@ -3,7 +3,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { BlockList } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
+import { ConfigError } from '../../src/config/errors';
 import { parseListen } from '../../src/config/listen';
 import { loadConfig } from '../../src/config/load';
 import { CHART, HELMS, type Helm, at, renderChart } from './render';
@@ -16,7 +17,158 @@ import { CHART, HELMS, type Helm, at, renderChart } from './render';
  * it), so a test template can call each on every value without one render per value.
  */
 
+type Config = Record<string, unknown>;
+
+const FILE = '/var/run/secrets/vidispine-auth-proxy/p';
 const URL_BASE = 'http://vidispine:8080';
+
+/** A configuration with these users (named a, b, … unless named), each with its password file. */
+const listed = (users: readonly Config[], more: Config = {}): Config => ({
+  vidispine: { url: URL_BASE },
+  users: users.map((user, i) => ({
+    name: String.fromCharCode(97 + i),
+    passwordFile: FILE,
+    ...user,
+  })),
+  ...more,
+});
+
+/** One user per listen address (none for undefined). */
+const withUsers = (listens: readonly (string | undefined)[], more: Config = {}): Config =>
+  listed(
+    listens.map((listen) => (listen === undefined ? {} : { listen })),
+    more,
+  );
+
+const one = (user: Config = {}, more: Config = {}): Config => ({
+  vidispine: { url: URL_BASE },
+  users: [{ name: 'a', passwordFile: FILE, listen: '127.0.0.1:8080', ...user }],
+  ...more,
+});
+
+/** Users minted for by a RunAs account (or an administrator), named as given. */
+const minted = (account: 'runAs' | 'admin', names: readonly string[]): Config => ({
+  vidispine: { url: URL_BASE, [account]: { username: 'svc', passwordFile: FILE } },
+  users: names.map((name, i) => ({ name, listen: `127.0.0.1:${8080 + i}` })),
+});
+
+/** One user minted for by the administrator `admin`, given as `admin`. */
+const withAdmin = (admin: Config, user: Config = {}): Config => ({
+  vidispine: { url: URL_BASE, admin: { username: 'admin', ...admin } },
+  users: [{ name: 'a', listen: '127.0.0.1:8080', ...user }],
+});
+
+interface Case {
+  readonly config: Config;
+  /** The proxy container's extraEnv (sidecar.extraEnv: the cases are a sidecar's). */
+  readonly extraEnv?: readonly Config[];
+  /**
+   * The key the chart names where it words the refusal its own way: the proxy offers a
+   * literal secret too, which the chart refuses (it would land in a ConfigMap), and the ops
+   * listener the chart sets is the user's service.opsPort, not a key they wrote.
+   */
+  readonly ownWords?: string;
+}
+
+const KEY = { id: 'VSID2C56CQTA7DWW7DLF' };
+const FROM_SECRET = (name: string): Config => ({
+  name,
+  valueFrom: { secretKeyRef: { name: 'vidispine', key: 'password' } },
+});
+
+// Where each credential's secret comes from: one source, and a variable the container has.
+const CREDENTIALS: readonly Case[] = [
+  { config: withAdmin({ passwordFile: FILE }) },
+  {
+    config: withAdmin({ passwordFile: FILE, passwordEnv: 'VAP_PW' }),
+    extraEnv: [FROM_SECRET('VAP_PW')],
+  },
+  { config: withAdmin({ passwordFile: FILE, accessKey: { ...KEY, secretFile: FILE } }) },
+  { config: withAdmin({ accessKey: { ...KEY, secretFile: FILE } }) },
+  { config: withAdmin({}), ownWords: 'config.vidispine.admin' },
+  { config: withAdmin({ accessKey: KEY }), ownWords: 'config.vidispine.admin.accessKey' },
+  { config: withAdmin({ accessKey: { ...KEY, secretEnv: 'VAP_KEY' } }) },
+  {
+    config: withAdmin({ accessKey: { ...KEY, secretEnv: 'VAP_KEY' } }),
+    extraEnv: [FROM_SECRET('VAP_KEY')],
+  },
+  {
+    config: one({
+      passwordFile: undefined,
+      accessKey: { ...KEY, secretFile: FILE, secretEnv: 'K' },
+    }),
+    extraEnv: [FROM_SECRET('K')],
+  },
+  {
+    config: one({ passwordFile: undefined, accessKey: KEY }),
+    ownWords: 'config.users[0].accessKey',
+  },
+  { config: one({ passwordFile: undefined, passwordEnv: 'VAP_PW' }) },
+  {
+    config: one({ passwordFile: undefined, passwordEnv: 'VAP_PW' }),
+    extraEnv: [FROM_SECRET('VAP_PW')],
+  },
+  {
+    config: one({ passwordFile: undefined, passwordEnv: 'VAP_PW' }),
+    extraEnv: [{ name: 'VAP_PW', value: 'x' }],
+  },
+];
+
+// The other rules of src/config/resolve.ts that span keys, each on both sides of its line.
+const CONFIGS: readonly Config[] = [
+  one(),
+  // The safety margin: at most half the lifetime, the user's own or the top-level one.
+  one({}, { token: { seconds: 10, safetyMarginSeconds: 5 } }),
+  one({}, { token: { seconds: 10, safetyMarginSeconds: 5.5 } }),
+  one({}, { token: { safetyMarginSeconds: 30.5 } }),
+  one({}, { token: { seconds: 2_147_483_647, safetyMarginSeconds: 1_073_741_824 } }),
+  one({ token: { safetyMarginSeconds: 31 } }),
+  one({ token: { seconds: 8 } }, { token: { safetyMarginSeconds: 5 } }),
+  one({ token: { seconds: 10, safetyMarginSeconds: 5 } }, { token: { safetyMarginSeconds: 30 } }),
+  one({ token: { seconds: 9 } }, { token: { seconds: 120, safetyMarginSeconds: 4.5 } }),
+  // The replay buffers: the total at least one body, or 0.
+  one({}, { proxy: { replayBufferTotalBytes: 1000 } }),
+  one({}, { proxy: { replayBufferTotalBytes: 0 } }),
+  one({}, { proxy: { replayBufferBytes: 0, replayBufferTotalBytes: 5 } }),
+  one({}, { proxy: { replayBufferBytes: 2048, replayBufferTotalBytes: 2048 } }),
+  one({}, { proxy: { replayBufferBytes: 2049, replayBufferTotalBytes: 2048 } }),
+  // Names: each once; sent in a RunAs header, Latin-1 only.
+  listed([
+    { name: 'a', listen: '127.0.0.1:8080' },
+    { name: 'a', listen: '127.0.0.1:8081' },
+  ]),
+  minted('runAs', ['ingest', 'müller']),
+  minted('runAs', ['ingest', '取込']),
+  minted('admin', ['取込']),
+  // Listeners: what binds the same socket, in the forms the resolver reads.
+  withUsers(['127.0.0.1:8080', '0x7f000001:8080']),
+  withUsers(['127.0.0.1:8080', '2130706433:8080']),
+  withUsers(['127.0.0.1:8080', '127.0.0.2:8080']),
+  withUsers(['127.1:8080', '0177.0.0.1:8080']),
+  withUsers(['[::1]:8080', '0.0.0.0:8080']),
+  withUsers(['[::]:8080', '127.0.0.1:8080']),
+  withUsers(['0:8080', '127.0.0.1:8080']),
+  withUsers(['localhost:8080', '[::1]:8080']),
+  withUsers(['LocalHost:8080', 'localhost:8080']),
+  withUsers(['[::ffff:127.0.0.1]:8080', '127.0.0.1:8080']),
+  withUsers(['[0:0::1]:8080', '[::1]:8080']),
+  withUsers(['[fe80::1]:8080', '[FE80:0::1]:8080']),
+  withUsers(['[fe80::1%eth0]:8080', '[fe80::1%ETH0]:8080']),
+  withUsers(['[fe80::1%eth0]:8080', '[fe80::1%eth0]:8080']),
+  withUsers(['127.0.0.1:9090'], { ops: { listen: 'off' } }),
+  withUsers(['127.0.0.1:9091'], { ops: { listen: '0.0.0.0:9091' } }),
+  // Keys that act on requests, where no request could reach them.
+  listed([{ listen: '127.0.0.1:8080' }, { selectUserHeader: 'X-Vidispine-User' }]),
+  listed([{ listen: '127.0.0.1:8080' }, { allowRunAs: true }]),
+  listed([{ listen: '127.0.0.1:8080', selectUserHeader: 'X-User' }, { allowRunAs: true }]),
+];
+
+const CASES: readonly Case[] = [
+  ...CREDENTIALS,
+  ...CONFIGS.map((config) => ({ config })),
+  { config: withUsers(['127.0.0.1:9090']), ownWords: 'config.users[0].listen' },
+  { config: withUsers(['[::1]:9090']), ownWords: 'config.users[0].listen' },
+];
 
 // Base URLs: dot segments (%2e too), backslashes, escaped letters, and neighbours that are fine.
 const URLS: readonly string[] = [
@@ -68,12 +220,19 @@ const LISTENS: readonly string[] = [
 ];
 
 interface Verdicts {
+  readonly configs: { problem: string; yaml: string }[];
   readonly urls: string[];
   readonly loopback: boolean[];
 }
 
 // The chart's named templates, and one that calls each check on every case.
-const HARNESS = `{{- $urls := list -}}
+const HARNESS = `{{- $v := dict "service" (dict "opsPort" 9090) "gateway" (dict "enabled" false) "vidispine" (dict) -}}
+{{- $configs := list -}}
+{{- range .Values.cases -}}
+{{- $ctx := dict "values" (merge (dict "config" .config "sidecar" (dict "extraEnv" (default (list) .extraEnv))) $v) "sidecar" true -}}
+{{- $configs = append $configs (dict "problem" (include "vidispine-auth-proxy.configProblem" $ctx) "yaml" (include "vidispine-auth-proxy.configYaml" $ctx)) -}}
+{{- end -}}
+{{- $urls := list -}}
 {{- range .Values.urls -}}
 {{- $urls = append $urls (include "vidispine-auth-proxy.baseUrlProblem" (dict "path" "vidispine.url" "url" .)) -}}
 {{- end -}}
@@ -81,7 +240,7 @@ const HARNESS = `{{- $urls := list -}}
 {{- range .Values.listens -}}
 {{- $loopback = append $loopback (not (empty (include "vidispine-auth-proxy.onLoopback" .))) -}}
 {{- end -}}
-verdicts: {{ dict "urls" $urls "loopback" $loopback | toJson }}
+verdicts: {{ dict "configs" $configs "urls" $urls "loopback" $loopback | toJson }}
 `;
 
 function chartVerdicts(helm: Helm): Verdicts {
@@ -93,7 +252,7 @@ function chartVerdicts(helm: Helm): Verdicts {
       cpSync(join(CHART, 'templates', tpl), join(dir, 'templates', tpl));
     writeFileSync(join(dir, 'templates', 'verdicts.yaml'), HARNESS);
     const values = join(dir, 'cases.yaml');
-    writeFileSync(values, JSON.stringify({ urls: URLS, listens: LISTENS }));
+    writeFileSync(values, JSON.stringify({ cases: CASES, urls: URLS, listens: LISTENS }));
     // The verdicts document has no kind: it is read from the text.
     const { text } = renderChart(helm, dir, [values]);
     return at(parseYaml(text), 'verdicts') as Verdicts;
@@ -101,6 +260,30 @@ function chartVerdicts(helm: Helm): Verdicts {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The proxy's findings for a configuration file, one `key: problem` line each ([] if it
+ * starts), with the variables `extraEnv` gives it (a Secret's value stood in for).
+ */
+function proxyFindings(yaml: string, extraEnv: readonly Config[] = []): string[] {
+  const env = Object.fromEntries(extraEnv.map((e) => [String(e.name), String(e.value ?? 'x')]));
+  const dir = mkdtempSync(join(tmpdir(), 'vap-agrees-config-'));
+  try {
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, yaml);
+    loadConfig({ file, env });
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.issues.map((i) => `${i.key}: ${i.problem}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A proxy finding as the chart words it: each key of the configuration under config. */
+const asChartWords = (finding: string): string =>
+  finding.replace(/(?<![\w.[])(users\[\d+\]|(?:token|proxy|ops|vidispine)\.(?=\w))/g, 'config.$1');
 
 function proxyTakesUrl(url: string): boolean {
   try {
@@ -132,6 +315,22 @@ describe.each(HELMS)('$name: the chart refuses what the proxy refuses', (helm) =
   let chart: Verdicts;
   beforeAll(() => {
     chart = chartVerdicts(helm);
+  });
+
+  it('for rules that span keys of config, in the proxy words', () => {
+    const disagreements = CASES.flatMap(({ config, extraEnv, ownWords }, i) => {
+      const { problem, yaml } = chart.configs[i] ?? { problem: '?', yaml: '' };
+      const proxy = proxyFindings(yaml, extraEnv).map(asChartWords);
+      // Its words, or its words and then how to do it in the chart.
+      const agrees =
+        problem === ''
+          ? proxy.length === 0
+          : ownWords === undefined
+            ? proxy.some((f) => problem === f || problem.startsWith(`${f}; `))
+            : proxy.length > 0 && problem.startsWith(`${ownWords}: `);
+      return agrees ? [] : [{ config: stringify({ config, extraEnv }), chart: problem, proxy }];
+    });
+    expect(disagreements).toEqual([]);
   });
 
   it('for base URLs, as the schema and the template judge them together', () => {

@@ -870,6 +870,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'config.users[0].listen: "[::1]:8080" is on loopback, which the Service cannot reach: listen on [::]:8080',
       ],
       [
+        'a safety margin above half the token lifetime',
+        'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\n  token: {seconds: 10, safetyMarginSeconds: 6}\n',
+        'config.token.safetyMarginSeconds: must be at most half the token lifetime (5 s of 10 s)',
+      ],
+      [
         'a gateway user listening on loopback written as a number',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: "0x7f000001:8080"}]\n',
         'config.users[0].listen: "0x7f000001:8080" is on loopback, which the Service cannot reach: listen on [::]:8080',
@@ -1067,7 +1072,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
     // Every number the proxy takes, at the bound its own schema gives and one past it: lint
     // and render refuse what the pod would exit 2 on, and take what it would start with.
     const numbers = chartNumbers().filter((n) => n.bounds.maximum !== undefined);
-    const valuesAt = (at: (maximum: number) => number): string => {
+    const valuesAt = (at: (maximum: number) => number): Record<string, unknown> => {
       const values: Record<string, unknown> = {
         config: {
           vidispine: { url: 'http://vidispine:8080' },
@@ -1083,15 +1088,16 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         terminationGracePeriodSeconds: 100_000,
       };
       for (const n of numbers) setAt(values, n.path, at(n.bounds.maximum ?? 0));
-      return stringify(values);
+      return values;
     };
 
     it("takes each number the proxy takes at the proxy's maximum", () => {
       const file = join(dir, 'at-maximum.yaml');
-      writeFileSync(
-        file,
-        valuesAt((maximum) => maximum),
-      );
+      // A margin may be at most half the lifetime, the largest lifetime's included.
+      const values = valuesAt((maximum) => maximum);
+      for (const n of numbers.filter((k) => k.path.at(-1) === 'safetyMarginSeconds'))
+        setAt(values, n.path, (n.bounds.maximum ?? 0) / 2);
+      writeFileSync(file, stringify(values));
       const r = runTool(helm.bin, ['template', 'vap', CHART, ...valuesArgs([file], WITH_IMAGE)]);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
@@ -1099,10 +1105,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
 
     it("refuses each number the proxy takes one past the proxy's maximum, naming it", () => {
       const file = join(dir, 'past-maximum.yaml');
-      writeFileSync(
-        file,
-        valuesAt((maximum) => maximum + 1),
-      );
+      writeFileSync(file, stringify(valuesAt((maximum) => maximum + 1)));
       const r = runTool(helm.bin, ['template', 'vap', CHART, ...valuesArgs([file], WITH_IMAGE)]);
       expect(r.status).not.toBe(0);
       const unnamed = numbers.filter((n) => {
@@ -1120,8 +1123,8 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       });
     });
 
-    // Base URLs the chart fails at render exactly when the proxy would exit 2 on them:
-    // helm-agrees.test.ts, all in one render.
+    // Base URLs the chart fails at render exactly when the proxy would exit 2 on them, and
+    // the other rules the proxy holds config to: helm-agrees.test.ts, all in one render.
 
     /** The chart rendered from `file` as Helm would with the values schema switched off. */
     const templateWithoutSchema = (file: string) =>

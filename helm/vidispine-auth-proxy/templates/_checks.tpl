@@ -167,6 +167,178 @@ its passwordEnv and secretEnv name, which valueFrom gives.
 {{- end -}}
 
 {{/*
+Non-empty when two host:port listen addresses cannot both be bound, as the proxy judges them
+(listenersCollide in src/config/listen.ts): one port, and one bound host, or either a
+wildcard of the other's family (:: takes IPv6 and IPv4, 0.0.0.0 IPv4 alone), or localhost
+beside 127.0.0.1 or ::1 (either is what it may bind). Context: list of the two.
+*/}}
+{{- define "vidispine-auth-proxy.listenersCollide" -}}
+{{- $a := index . 0 -}}
+{{- $b := index . 1 -}}
+{{- if eq (include "vidispine-auth-proxy.listenPort" $a) (include "vidispine-auth-proxy.listenPort" $b) -}}
+{{- $ha := include "vidispine-auth-proxy.listenBoundHost" $a -}}
+{{- $hb := include "vidispine-auth-proxy.listenBoundHost" $b -}}
+{{- $any6 := "0:0:0:0:0:0:0:0" -}}
+{{- $apart := or (and (eq $ha "0.0.0.0") (contains ":" $hb) (ne $hb $any6)) (and (eq $hb "0.0.0.0") (contains ":" $ha) (ne $ha $any6)) -}}
+{{- $localhost := list "127.0.0.1" "0:0:0:0:0:0:0:1" -}}
+{{- if and (not $apart) (or (eq $ha $hb) (has $ha (list "0.0.0.0" $any6)) (has $hb (list "0.0.0.0" $any6)) (and (eq $ha "localhost") (has $hb $localhost)) (and (eq $hb "localhost") (has $ha $localhost))) -}}
+true
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A number as the proxy writes it in a message: 30, 2.5, 1000000 (not 1e+06). */}}
+{{- define "vidispine-auth-proxy.number" -}}
+{{- $f := . | float64 -}}
+{{- if eq $f (floor $f) -}}
+{{- $f | int64 -}}
+{{- else -}}
+{{- regexReplaceAll "0+$" (printf "%f" $f) "" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The first rule of the proxy's that spans keys of config (src/config/resolve.ts) the values
+break, in the proxy's words with config. before each key, or nothing: the schema judges one
+value at a time, and the proxy would exit 2 at start. Context: the container's (values,
+sidecar). The ops listener is the one the configuration file will have: config.ops.listen,
+or [::]:service.opsPort.
+*/}}
+{{- define "vidispine-auth-proxy.configProblem" -}}
+{{- $config := .values.config -}}
+{{- $users := default (list) $config.users -}}
+{{- $token := default (dict) $config.token -}}
+{{- $problems := list -}}
+{{- $vs := default (dict) $config.vidispine -}}
+{{- /* Each credential's secret from one source; a variable it names set in the container. */ -}}
+{{- $extraEnv := include "vidispine-auth-proxy.own" (merge (dict "key" "extraEnv") .) | fromJson -}}
+{{- $variables := list -}}
+{{- range $extraEnv.list -}}{{- $variables = append $variables (toString .name) -}}{{- end -}}
+{{- $holders := list -}}
+{{- range $account := list "admin" "runAs" -}}
+{{- with get $vs $account -}}
+{{- $holders = append $holders (dict "path" (printf "config.vidispine.%s" $account) "fields" . "account" true) -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $u := $users -}}
+{{- $holders = append $holders (dict "path" (printf "config.users[%d]" $i) "fields" $u) -}}
+{{- end -}}
+{{- range $holders -}}
+{{- $path := .path -}}
+{{- $f := .fields -}}
+{{- $passwords := list -}}
+{{- range $k := list "passwordFile" "passwordEnv" -}}
+{{- if hasKey $f $k -}}{{- $passwords = append $passwords (printf "%s.%s" $path $k) -}}{{- end -}}
+{{- end -}}
+{{- $key := default (dict) $f.accessKey -}}
+{{- $secrets := list -}}
+{{- range $k := list "secretFile" "secretEnv" -}}
+{{- if hasKey $key $k -}}{{- $secrets = append $secrets (printf "%s.accessKey.%s" $path $k) -}}{{- end -}}
+{{- end -}}
+{{- if and $passwords (hasKey $f "accessKey") -}}
+{{- $problems = append $problems (printf "%s: give a password or an access key, not both (%s and %s.accessKey)" (first $passwords) (first $passwords) $path) -}}
+{{- else if gt (len (concat $passwords $secrets)) 1 -}}
+{{- $given := concat $passwords $secrets -}}
+{{- $problems = append $problems (printf "%s: give only one source for the secret, not %s and %s" (index $given 1) (join ", " (initial $given)) (last $given)) -}}
+{{- else if and (hasKey $f "accessKey") (not $secrets) -}}
+{{- $problems = append $problems (printf "%s.accessKey: give the access key's secret: set %s.accessKey.secretFile or %s.accessKey.secretEnv" $path $path $path) -}}
+{{- else if and .account (not $passwords) (not (hasKey $f "accessKey")) -}}
+{{- $problems = append $problems (printf "%s: the account %q has no password or access key: set %s.passwordFile, %s.passwordEnv or %s.accessKey" $path (toString $f.username) $path $path $path) -}}
+{{- end -}}
+{{- range $k := list "passwordEnv" "accessKey.secretEnv" -}}
+{{- $name := ternary (get $key "secretEnv") (get $f "passwordEnv") (eq $k "accessKey.secretEnv") -}}
+{{- if and $name (not (has (toString $name) $variables)) -}}
+{{- $problems = append $problems (printf "%s.%s: environment variable %s is not set; set it in %s (from a Secret, with valueFrom)" $path $k (toString $name) $extraEnv.path) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $u := $users -}}
+{{- $own := default (dict) $u.token -}}
+{{- /* Key by key, the user's own value over the top-level one (merge would take a 0 for none). */ -}}
+{{- $merged := dict "seconds" 60 -}}
+{{- range $from := list $token $own -}}
+{{- range $key := list "seconds" "safetyMarginSeconds" -}}
+{{- if hasKey $from $key -}}{{- $_ := set $merged $key (get $from $key) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $seconds := $merged.seconds -}}
+{{- if and (hasKey $merged "safetyMarginSeconds") (gt ($merged.safetyMarginSeconds | float64) (divf $seconds 2)) -}}
+{{- $margin := $merged.safetyMarginSeconds -}}
+{{- $user := printf "config.users[%d].token" $i -}}
+{{- if and (not (hasKey $own "safetyMarginSeconds")) (hasKey $own "seconds") -}}
+{{- $problems = append $problems (printf "%s.seconds: must be at least twice config.token.safetyMarginSeconds (%s s), which applies to this user too; or give %s.safetyMarginSeconds" $user (include "vidispine-auth-proxy.number" $margin) $user) -}}
+{{- else -}}
+{{- $problems = append $problems (printf "%s: must be at most half the token lifetime (%s s of %s s)" (ternary (printf "%s.safetyMarginSeconds" $user) "config.token.safetyMarginSeconds" (hasKey $own "safetyMarginSeconds")) (include "vidispine-auth-proxy.number" (divf $seconds 2)) (include "vidispine-auth-proxy.number" $seconds)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $proxy := default (dict) $config.proxy -}}
+{{- $replay := dict "replayBufferBytes" 1048576 "replayBufferTotalBytes" 16777216 -}}
+{{- range $key, $_ := $replay -}}
+{{- if hasKey $proxy $key -}}{{- $_ := set $replay $key (get $proxy $key) -}}{{- end -}}
+{{- end -}}
+{{- $each := $replay.replayBufferBytes | int64 -}}
+{{- $total := $replay.replayBufferTotalBytes | int64 -}}
+{{- if and (ne $total 0) (lt $total $each) -}}
+{{- $problems = append $problems (printf "config.proxy.replayBufferTotalBytes: %d is below config.proxy.replayBufferBytes (%d), so no body above %d bytes could be held for replay: give at least %d, or lower config.proxy.replayBufferBytes too (0 in either holds none)" $total $each $total $each) -}}
+{{- end -}}
+{{- range $i, $u := $users -}}
+{{- range $j, $earlier := $users -}}
+{{- if and (lt $j $i) (eq (toString $u.name) (toString $earlier.name)) -}}
+{{- $problems = append $problems (printf "config.users[%d].name: %q already used by config.users[%d]" $i (toString $u.name) $j) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $vs.runAs (not $vs.admin) -}}
+{{- range $i, $u := $users -}}
+{{- if and (not (or (hasKey $u "passwordFile") (hasKey $u "passwordEnv") (hasKey $u "accessKey"))) (not (regexMatch "^[\\x{20}-\\x{7e}\\x{a0}-\\x{ff}]*$" (toString $u.name))) -}}
+{{- $problems = append $problems (printf "config.users[%d].name: cannot be sent in a RunAs header (only Latin-1 characters); give this user its own credential" $i) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $listeners := list -}}
+{{- range $i, $u := $users -}}
+{{- with $u.listen -}}
+{{- $listeners = append $listeners (dict "path" (printf "config.users[%d].listen" $i) "listen" (toString .)) -}}
+{{- end -}}
+{{- end -}}
+{{- $opsPort := $.values.service.opsPort -}}
+{{- $ops := dig "ops" "listen" (printf "[::]:%v" $opsPort) $config -}}
+{{- if and $ops (not (regexMatch "(?i)^off$" (toString $ops))) -}}
+{{- $listeners = append $listeners (dict "path" "config.ops.listen" "listen" (toString $ops) "chart" (not (hasKey (default (dict) $config.ops) "listen"))) -}}
+{{- end -}}
+{{- range $i, $l := $listeners -}}
+{{- range $j, $earlier := $listeners -}}
+{{- if and (lt $j $i) (include "vidispine-auth-proxy.listenersCollide" (list $earlier.listen $l.listen)) -}}
+{{- if $l.chart -}}
+{{- /* The ops listener the chart set, which the user never wrote: the port is theirs to move. */ -}}
+{{- $problems = append $problems (printf "%s: %q is on service.opsPort (%v), where the ops listener takes every address ([::]:%v): listen on another port, or give service.opsPort another" $earlier.path $earlier.listen $opsPort $opsPort) -}}
+{{- else -}}
+{{- $problems = append $problems (printf "%s: address already used by %s" $l.path $earlier.path) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $selectable := false -}}
+{{- range $users -}}
+{{- if and .listen .selectUserHeader -}}{{- $selectable = true -}}{{- end -}}
+{{- end -}}
+{{- range $i, $u := $users -}}
+{{- if not $u.listen -}}
+{{- if $u.selectUserHeader -}}
+{{- $problems = append $problems (printf "config.users[%d].selectUserHeader: needs config.users[%d].listen: the header is read on this user's own listener, and it has none" $i $i) -}}
+{{- end -}}
+{{- if and $u.allowRunAs (not $selectable) -}}
+{{- $problems = append $problems (printf "config.users[%d].allowRunAs: no request can act as this user: give it config.users[%d].listen, or give another user's listener a selectUserHeader that may pick it" $i $i) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- with $problems -}}
+{{- first . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The proxy's values, for the gateway and the sidecar alike: its URL, at least one user with
 a data listener (the proxy exits 2 without either), and its ops listener on service.opsPort
 and off loopback, where the kubelet's probes ask (anywhere else fails them, and the kubelet
@@ -224,6 +396,9 @@ refuses them rather than drop them, since they reached the sidecar before its ow
 {{- end -}}
 {{- if eq $listeners 0 -}}
 {{- fail "config.users: no user has a listen address, and the proxy does not start without a data listener: give at least one user listen (e.g. [::]:8080 on a port in service.ports; 127.0.0.1:8080 in a sidecar)" -}}
+{{- end -}}
+{{- with include "vidispine-auth-proxy.configProblem" . -}}
+{{- fail . -}}
 {{- end -}}
 {{- with dig "ops" "listen" "" $v.config -}}
 {{- if ne (include "vidispine-auth-proxy.listenPort" .) (toString $v.service.opsPort) -}}

@@ -59,7 +59,10 @@ const withAdmin = (admin: Config, user: Config = {}): Config => ({
 });
 
 interface Case {
+  /** The config value; empty: single-user mode, the proxy configured by its variables. */
   readonly config: Config;
+  /** token.seconds, in single-user mode. */
+  readonly tokenSeconds?: number;
   /** The proxy container's extraEnv (sidecar.extraEnv: the cases are a sidecar's). */
   readonly extraEnv?: readonly Config[];
   /**
@@ -163,7 +166,49 @@ const CONFIGS: readonly Config[] = [
   listed([{ listen: '127.0.0.1:8080', selectUserHeader: 'X-User' }, { allowRunAs: true }]),
 ];
 
+// Single-user mode: the rules spanning keys that variables in extraEnv can break.
+const VARIABLE = (name: string, value: string): Config => ({ name, value });
+const SINGLE_USER: readonly Case[] = [
+  { config: {}, extraEnv: [VARIABLE('TOKEN_SAFETY_MARGIN_SECONDS', '30')] },
+  { config: {}, extraEnv: [VARIABLE('TOKEN_SAFETY_MARGIN_SECONDS', '30.5')] },
+  { config: {}, tokenSeconds: 10, extraEnv: [VARIABLE('TOKEN_SAFETY_MARGIN_SECONDS', '6')] },
+  {
+    config: {},
+    tokenSeconds: 10,
+    extraEnv: [VARIABLE('TOKEN_SECONDS', '12'), VARIABLE('TOKEN_SAFETY_MARGIN_SECONDS', '6')],
+  },
+  {
+    config: {},
+    extraEnv: [VARIABLE('TOKEN_SAFETY_MARGIN_SECONDS', '40'), VARIABLE('TOKEN_SECONDS', '70')],
+  },
+  { config: {}, extraEnv: [VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '1000')] },
+  { config: {}, extraEnv: [VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '0')] },
+  {
+    config: {},
+    extraEnv: [
+      VARIABLE('PROXY_REPLAY_BUFFER_BYTES', '0'),
+      VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '5'),
+    ],
+  },
+  {
+    config: {},
+    extraEnv: [
+      VARIABLE('PROXY_REPLAY_BUFFER_BYTES', '4096'),
+      VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '4095'),
+    ],
+  },
+  // A later entry wins, as in Kubernetes; one from a Secret is the proxy's to judge.
+  {
+    config: {},
+    extraEnv: [
+      VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '1000'),
+      VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '2000000'),
+    ],
+  },
+];
+
 const CASES: readonly Case[] = [
+  ...SINGLE_USER,
   ...CREDENTIALS,
   ...CONFIGS.map((config) => ({ config })),
   { config: withUsers(['127.0.0.1:9090']), ownWords: 'config.users[0].listen' },
@@ -229,8 +274,12 @@ interface Verdicts {
 const HARNESS = `{{- $v := dict "service" (dict "opsPort" 9090) "gateway" (dict "enabled" false) "vidispine" (dict) -}}
 {{- $configs := list -}}
 {{- range .Values.cases -}}
-{{- $ctx := dict "values" (merge (dict "config" .config "sidecar" (dict "extraEnv" (default (list) .extraEnv))) $v) "sidecar" true -}}
+{{- $ctx := dict "values" (merge (dict "config" .config "token" (dict "seconds" (default 60 .tokenSeconds)) "sidecar" (dict "extraEnv" (default (list) .extraEnv))) $v) "sidecar" true -}}
+{{- if .config -}}
 {{- $configs = append $configs (dict "problem" (include "vidispine-auth-proxy.configProblem" $ctx) "yaml" (include "vidispine-auth-proxy.configYaml" $ctx)) -}}
+{{- else -}}
+{{- $configs = append $configs (dict "problem" (include "vidispine-auth-proxy.envProblem" $ctx) "yaml" "") -}}
+{{- end -}}
 {{- end -}}
 {{- $urls := list -}}
 {{- range .Values.urls -}}
@@ -261,17 +310,29 @@ function chartVerdicts(helm: Helm): Verdicts {
   }
 }
 
+/** What a single-user sidecar's proxy reads besides extraEnv, as the chart sets it. */
+const SINGLE_USER_ENV = {
+  VIDISPINE_URL: URL_BASE,
+  VIDISPINE_USER: 'a',
+  VIDISPINE_PASSWORD_FILE: FILE,
+  PROXY_LISTEN: '127.0.0.1:8080',
+  OPS_LISTEN: '[::]:9090',
+};
+
 /**
- * The proxy's findings for a configuration file, one `key: problem` line each ([] if it
- * starts), with the variables `extraEnv` gives it (a Secret's value stood in for).
+ * The proxy's findings, one `key: problem` line each ([] if it starts), for the configuration
+ * file `yaml` (none: single-user mode, with token.seconds), with the variables `extraEnv`
+ * gives it (a Secret's value stood in for).
  */
-function proxyFindings(yaml: string, extraEnv: readonly Config[] = []): string[] {
-  const env = Object.fromEntries(extraEnv.map((e) => [String(e.name), String(e.value ?? 'x')]));
+function proxyFindings(yaml: string, { extraEnv = [], tokenSeconds = 60 }: Case): string[] {
+  const given = Object.fromEntries(extraEnv.map((e) => [String(e.name), String(e.value ?? 'x')]));
   const dir = mkdtempSync(join(tmpdir(), 'vap-agrees-config-'));
   try {
     const file = join(dir, 'config.yaml');
     writeFileSync(file, yaml);
-    loadConfig({ file, env });
+    if (yaml === '')
+      loadConfig({ env: { ...SINGLE_USER_ENV, TOKEN_SECONDS: String(tokenSeconds), ...given } });
+    else loadConfig({ file, env: given });
     return [];
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -281,9 +342,17 @@ function proxyFindings(yaml: string, extraEnv: readonly Config[] = []): string[]
   }
 }
 
-/** A proxy finding as the chart words it: each key of the configuration under config. */
+/**
+ * A proxy finding as the chart words it: each key of the configuration under config, a
+ * variable as the extraEnv entry it is.
+ */
 const asChartWords = (finding: string): string =>
-  finding.replace(/(?<![\w.[])(users\[\d+\]|(?:token|proxy|ops|vidispine)\.(?=\w))/g, 'config.$1');
+  /^[A-Z_]+:/.test(finding)
+    ? `sidecar.extraEnv ${finding}`
+    : finding.replace(
+        /(?<![\w.[])(users\[\d+\]|(?:token|proxy|ops|vidispine)\.(?=\w))/g,
+        'config.$1',
+      );
 
 function proxyTakesUrl(url: string): boolean {
   try {
@@ -317,10 +386,11 @@ describe.each(HELMS)('$name: the chart refuses what the proxy refuses', (helm) =
     chart = chartVerdicts(helm);
   });
 
-  it('for rules that span keys of config, in the proxy words', () => {
-    const disagreements = CASES.flatMap(({ config, extraEnv, ownWords }, i) => {
+  it('for rules that span keys, in the proxy words', () => {
+    const disagreements = CASES.flatMap((c, i) => {
+      const { config, extraEnv, ownWords } = c;
       const { problem, yaml } = chart.configs[i] ?? { problem: '?', yaml: '' };
-      const proxy = proxyFindings(yaml, extraEnv).map(asChartWords);
+      const proxy = proxyFindings(yaml, c).map(asChartWords);
       // Its words, or its words and then how to do it in the chart.
       const agrees =
         problem === ''

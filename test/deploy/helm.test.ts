@@ -875,6 +875,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'config.token.safetyMarginSeconds: must be at most half the token lifetime (5 s of 10 s)',
       ],
       [
+        'a safety margin in extraEnv above half of token.seconds',
+        'token:\n  seconds: 10\nextraEnv:\n  - {name: TOKEN_SAFETY_MARGIN_SECONDS, value: "6"}\n',
+        'extraEnv TOKEN_SAFETY_MARGIN_SECONDS: must be at most half the token lifetime (5 s of 10 s); the lifetime is token.seconds',
+      ],
+      [
         'a gateway user listening on loopback written as a number',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: "0x7f000001:8080"}]\n',
         'config.users[0].listen: "0x7f000001:8080" is on loopback, which the Service cannot reach: listen on [::]:8080',

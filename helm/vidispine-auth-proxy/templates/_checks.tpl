@@ -197,6 +197,52 @@ true
 {{- end -}}
 {{- end -}}
 
+{{/* What the proxy says of a safety margin above half of the lifetime `.` (seconds). */}}
+{{- define "vidispine-auth-proxy.aboveHalf" -}}
+{{- printf "must be at most half the token lifetime (%s s of %s s)" (include "vidispine-auth-proxy.number" (divf . 2)) (include "vidispine-auth-proxy.number" .) -}}
+{{- end -}}
+
+{{/*
+What the proxy says of a replay total below the size of one body, or nothing. Context:
+dict "each" "total" (integers) and the keys that set them, "eachKey" "totalKey".
+*/}}
+{{- define "vidispine-auth-proxy.replayProblem" -}}
+{{- if and (ne .total 0) (lt .total .each) -}}
+{{- printf "%s: %d is below %s (%d), so no body above %d bytes could be held for replay: give at least %d, or lower %s too (0 in either holds none)" .totalKey .total .eachKey .each .total .each .eachKey -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+In single-user mode, the rules spanning keys that the container's own extraEnv
+(sidecar.extraEnv in the sidecar template) can break, as the proxy words them, or nothing: a
+TOKEN_SAFETY_MARGIN_SECONDS above half the lifetime (token.seconds, or TOKEN_SECONDS set
+there again), PROXY_REPLAY_BUFFER_TOTAL_BYTES below PROXY_REPLAY_BUFFER_BYTES. Only plain
+numbers given as values are judged: a variable from a Secret or a ConfigMap is the proxy's.
+*/}}
+{{- define "vidispine-auth-proxy.envProblem" -}}
+{{- $extraEnv := include "vidispine-auth-proxy.own" (merge (dict "key" "extraEnv") .) | fromJson -}}
+{{- $given := dict -}}
+{{- range $extraEnv.list -}}
+{{- if and (hasKey . "value") (regexMatch "^[0-9]+(\\.[0-9]+)?$" (toString .value)) -}}
+{{- $_ := set $given (toString .name) (toString .value) -}}
+{{- else -}}
+{{- $_ := unset $given (toString .name) -}}
+{{- end -}}
+{{- end -}}
+{{- $seconds := get $given "TOKEN_SECONDS" | default .values.token.seconds | float64 -}}
+{{- $margin := get $given "TOKEN_SAFETY_MARGIN_SECONDS" -}}
+{{- if and $margin (gt ($margin | float64) (divf $seconds 2)) -}}
+{{- printf "%s TOKEN_SAFETY_MARGIN_SECONDS: %s" $extraEnv.path (include "vidispine-auth-proxy.aboveHalf" $seconds) -}}
+{{- if not (hasKey $given "TOKEN_SECONDS") }}; the lifetime is token.seconds{{ end -}}
+{{- else -}}
+{{- $each := get $given "PROXY_REPLAY_BUFFER_BYTES" | default 1048576 | int64 -}}
+{{- $total := get $given "PROXY_REPLAY_BUFFER_TOTAL_BYTES" | default 16777216 | int64 -}}
+{{- with include "vidispine-auth-proxy.replayProblem" (dict "each" $each "total" $total "eachKey" "PROXY_REPLAY_BUFFER_BYTES" "totalKey" "PROXY_REPLAY_BUFFER_TOTAL_BYTES") -}}
+{{- printf "%s %s" $extraEnv.path . -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/*
 The first rule of the proxy's that spans keys of config (src/config/resolve.ts) the values
 break, in the proxy's words with config. before each key, or nothing: the schema judges one
@@ -268,7 +314,7 @@ or [::]:service.opsPort.
 {{- if and (not (hasKey $own "safetyMarginSeconds")) (hasKey $own "seconds") -}}
 {{- $problems = append $problems (printf "%s.seconds: must be at least twice config.token.safetyMarginSeconds (%s s), which applies to this user too; or give %s.safetyMarginSeconds" $user (include "vidispine-auth-proxy.number" $margin) $user) -}}
 {{- else -}}
-{{- $problems = append $problems (printf "%s: must be at most half the token lifetime (%s s of %s s)" (ternary (printf "%s.safetyMarginSeconds" $user) "config.token.safetyMarginSeconds" (hasKey $own "safetyMarginSeconds")) (include "vidispine-auth-proxy.number" (divf $seconds 2)) (include "vidispine-auth-proxy.number" $seconds)) -}}
+{{- $problems = append $problems (printf "%s: %s" (ternary (printf "%s.safetyMarginSeconds" $user) "config.token.safetyMarginSeconds" (hasKey $own "safetyMarginSeconds")) (include "vidispine-auth-proxy.aboveHalf" $seconds)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -279,8 +325,8 @@ or [::]:service.opsPort.
 {{- end -}}
 {{- $each := $replay.replayBufferBytes | int64 -}}
 {{- $total := $replay.replayBufferTotalBytes | int64 -}}
-{{- if and (ne $total 0) (lt $total $each) -}}
-{{- $problems = append $problems (printf "config.proxy.replayBufferTotalBytes: %d is below config.proxy.replayBufferBytes (%d), so no body above %d bytes could be held for replay: give at least %d, or lower config.proxy.replayBufferBytes too (0 in either holds none)" $total $each $total $each) -}}
+{{- with include "vidispine-auth-proxy.replayProblem" (dict "each" $each "total" $total "eachKey" "config.proxy.replayBufferBytes" "totalKey" "config.proxy.replayBufferTotalBytes") -}}
+{{- $problems = append $problems . -}}
 {{- end -}}
 {{- range $i, $u := $users -}}
 {{- range $j, $earlier := $users -}}
@@ -410,6 +456,9 @@ refuses them rather than drop them, since they reached the sidecar before its ow
 {{- end -}}
 {{- else -}}
 {{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "vidispine.url" "url" $v.vidispine.url) -}}
+{{- with include "vidispine-auth-proxy.envProblem" . -}}
+{{- fail . -}}
+{{- end -}}
 {{- end -}}
 {{- range $v.service.ports -}}
 {{- if eq (toString .port) (toString $v.service.opsPort) -}}

@@ -71,6 +71,8 @@ interface Case {
    * listener the chart sets is the user's service.opsPort, not a key they wrote.
    */
   readonly ownWords?: string;
+  /** What a variable extraEnv takes from a ConfigMap holds there (a Secret's: x). */
+  readonly held?: Readonly<Record<string, string>>;
 }
 
 const KEY = { id: 'VSID2C56CQTA7DWW7DLF' };
@@ -168,6 +170,10 @@ const CONFIGS: readonly Config[] = [
 
 // Single-user mode: the rules spanning keys that variables in extraEnv can break.
 const VARIABLE = (name: string, value: string): Config => ({ name, value });
+const FROM_CONFIG_MAP = (name: string): Config => ({
+  name,
+  valueFrom: { configMapKeyRef: { name: 'proxy-tuning', key: name } },
+});
 const SINGLE_USER: readonly Case[] = [
   { config: {}, extraEnv: [VARIABLE('TOKEN_SAFETY_MARGIN_SECONDS', '30')] },
   { config: {}, extraEnv: [VARIABLE('TOKEN_SAFETY_MARGIN_SECONDS', '30.5')] },
@@ -195,6 +201,35 @@ const SINGLE_USER: readonly Case[] = [
     extraEnv: [
       VARIABLE('PROXY_REPLAY_BUFFER_BYTES', '4096'),
       VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '4095'),
+    ],
+  },
+  // A number from a ConfigMap is read by the proxy alone: the chart cannot judge what rests on it.
+  {
+    config: {},
+    extraEnv: [FROM_CONFIG_MAP('TOKEN_SECONDS'), VARIABLE('TOKEN_SAFETY_MARGIN_SECONDS', '60')],
+    held: { TOKEN_SECONDS: '3600' },
+  },
+  {
+    config: {},
+    extraEnv: [
+      FROM_CONFIG_MAP('PROXY_REPLAY_BUFFER_BYTES'),
+      VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '262144'),
+    ],
+    held: { PROXY_REPLAY_BUFFER_BYTES: '262144' },
+  },
+  // Digits with a leading zero are decimal to the proxy (0700 is 700, not octal 448).
+  {
+    config: {},
+    extraEnv: [
+      VARIABLE('PROXY_REPLAY_BUFFER_BYTES', '600'),
+      VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '0700'),
+    ],
+  },
+  {
+    config: {},
+    extraEnv: [
+      VARIABLE('PROXY_REPLAY_BUFFER_BYTES', '0800'),
+      VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '0700'),
     ],
   },
   // A later entry wins, as in Kubernetes; one from a Secret is the proxy's to judge.
@@ -322,10 +357,15 @@ const SINGLE_USER_ENV = {
 /**
  * The proxy's findings, one `key: problem` line each ([] if it starts), for the configuration
  * file `yaml` (none: single-user mode, with token.seconds), with the variables `extraEnv`
- * gives it (a Secret's value stood in for).
+ * gives it (a ConfigMap's as `held` says, a Secret's stood in for).
  */
-function proxyFindings(yaml: string, { extraEnv = [], tokenSeconds = 60 }: Case): string[] {
-  const given = Object.fromEntries(extraEnv.map((e) => [String(e.name), String(e.value ?? 'x')]));
+function proxyFindings(
+  yaml: string,
+  { extraEnv = [], tokenSeconds = 60, held = {} }: Case,
+): string[] {
+  const given = Object.fromEntries(
+    extraEnv.map((e) => [String(e.name), String(e.value ?? held[String(e.name)] ?? 'x')]),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'vap-agrees-config-'));
   try {
     const file = join(dir, 'config.yaml');

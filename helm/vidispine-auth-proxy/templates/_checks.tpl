@@ -217,26 +217,31 @@ In single-user mode, the rules spanning keys that the container's own extraEnv
 (sidecar.extraEnv in the sidecar template) can break, as the proxy words them, or nothing: a
 TOKEN_SAFETY_MARGIN_SECONDS above half the lifetime (token.seconds, or TOKEN_SECONDS set
 there again), PROXY_REPLAY_BUFFER_TOTAL_BYTES below PROXY_REPLAY_BUFFER_BYTES. Only plain
-numbers given as values are judged: a variable from a Secret or a ConfigMap is the proxy's.
+numbers given as values are judged, in decimal as the proxy reads them (0700 is 700): a
+variable from a Secret or a ConfigMap, $(NAME) or any other text is the proxy's to read, and
+so is every rule that rests on it (a TOKEN_SECONDS from a ConfigMap is not token.seconds).
 */}}
 {{- define "vidispine-auth-proxy.envProblem" -}}
 {{- $extraEnv := include "vidispine-auth-proxy.own" (merge (dict "key" "extraEnv") .) | fromJson -}}
+{{- /* Each variable's last entry, as Kubernetes takes it: its number, or "" when only the proxy can read it. */ -}}
 {{- $given := dict -}}
 {{- range $extraEnv.list -}}
-{{- if and (hasKey . "value") (regexMatch "^[0-9]+(\\.[0-9]+)?$" (toString .value)) -}}
-{{- $_ := set $given (toString .name) (toString .value) -}}
-{{- else -}}
-{{- $_ := unset $given (toString .name) -}}
+{{- $plain := and (hasKey . "value") (regexMatch "^[0-9]{1,15}(\\.[0-9]+)?$" (toString .value)) -}}
+{{- $_ := set $given (toString .name) (ternary (toString .value) "" $plain) -}}
 {{- end -}}
+{{- $known := dict "TOKEN_SECONDS" .values.token.seconds "PROXY_REPLAY_BUFFER_BYTES" 1048576 "PROXY_REPLAY_BUFFER_TOTAL_BYTES" 16777216 -}}
+{{- range $name, $value := $given -}}
+{{- $_ := set $known $name $value -}}
 {{- end -}}
-{{- $seconds := get $given "TOKEN_SECONDS" | default .values.token.seconds | float64 -}}
-{{- $margin := get $given "TOKEN_SAFETY_MARGIN_SECONDS" -}}
-{{- if and $margin (gt ($margin | float64) (divf $seconds 2)) -}}
+{{- $seconds := $known.TOKEN_SECONDS -}}
+{{- $margin := get $known "TOKEN_SAFETY_MARGIN_SECONDS" -}}
+{{- if and $margin $seconds (gt ($margin | float64) (divf $seconds 2)) -}}
 {{- printf "%s TOKEN_SAFETY_MARGIN_SECONDS: %s" $extraEnv.path (include "vidispine-auth-proxy.aboveHalf" $seconds) -}}
 {{- if not (hasKey $given "TOKEN_SECONDS") }}; the lifetime is token.seconds{{ end -}}
-{{- else -}}
-{{- $each := get $given "PROXY_REPLAY_BUFFER_BYTES" | default 1048576 | int64 -}}
-{{- $total := get $given "PROXY_REPLAY_BUFFER_TOTAL_BYTES" | default 16777216 | int64 -}}
+{{- else if and $known.PROXY_REPLAY_BUFFER_BYTES $known.PROXY_REPLAY_BUFFER_TOTAL_BYTES -}}
+{{- /* Through float64: int64 would read a leading 0 as octal. */ -}}
+{{- $each := $known.PROXY_REPLAY_BUFFER_BYTES | float64 | int64 -}}
+{{- $total := $known.PROXY_REPLAY_BUFFER_TOTAL_BYTES | float64 | int64 -}}
 {{- with include "vidispine-auth-proxy.replayProblem" (dict "each" $each "total" $total "eachKey" "PROXY_REPLAY_BUFFER_BYTES" "totalKey" "PROXY_REPLAY_BUFFER_TOTAL_BYTES") -}}
 {{- printf "%s %s" $extraEnv.path . -}}
 {{- end -}}

@@ -131,6 +131,10 @@ const CONFIGS: readonly Config[] = [
   one({ token: { seconds: 8 } }, { token: { safetyMarginSeconds: 5 } }),
   one({ token: { seconds: 10, safetyMarginSeconds: 5 } }, { token: { safetyMarginSeconds: 30 } }),
   one({ token: { seconds: 9 } }, { token: { seconds: 120, safetyMarginSeconds: 4.5 } }),
+  one({ token: {} }, { token: { safetyMarginSeconds: 30 } }),
+  one({}, { token: { seconds: 1e3, safetyMarginSeconds: 5e2 } }),
+  one({}, { token: { seconds: 7, safetyMarginSeconds: 3.5 } }),
+  one({}, { token: { seconds: 7, safetyMarginSeconds: 3.5000001 } }),
   // The replay buffers: the total at least one body, or 0.
   one({}, { proxy: { replayBufferTotalBytes: 1000 } }),
   one({}, { proxy: { replayBufferTotalBytes: 0 } }),
@@ -145,6 +149,10 @@ const CONFIGS: readonly Config[] = [
   minted('runAs', ['ingest', 'müller']),
   minted('runAs', ['ingest', '取込']),
   minted('admin', ['取込']),
+  listed([
+    { name: 'alice', listen: '127.0.0.1:8080' },
+    { name: 'Alice', listen: '127.0.0.1:8081' },
+  ]),
   // Listeners: what binds the same socket, in the forms the resolver reads.
   withUsers(['127.0.0.1:8080', '0x7f000001:8080']),
   withUsers(['127.0.0.1:8080', '2130706433:8080']),
@@ -160,6 +168,12 @@ const CONFIGS: readonly Config[] = [
   withUsers(['[fe80::1]:8080', '[FE80:0::1]:8080']),
   withUsers(['[fe80::1%eth0]:8080', '[fe80::1%ETH0]:8080']),
   withUsers(['[fe80::1%eth0]:8080', '[fe80::1%eth0]:8080']),
+  withUsers(['0.0.0.0:8080', '[fd00::1]:8080']),
+  withUsers(['[::ffff:0:0]:8080', '127.0.0.1:8080']),
+  withUsers(['[::]:8080', '[::ffff:10.0.0.1]:8080']),
+  withUsers(['myhost:8080', 'MyHost:8080']),
+  withUsers(['myhost:8080', '0.0.0.0:8080']),
+  withUsers(['myhost:8080', '[::1]:8080']),
   withUsers(['127.0.0.1:9090'], { ops: { listen: 'off' } }),
   withUsers(['127.0.0.1:9091'], { ops: { listen: '0.0.0.0:9091' } }),
   // Keys that act on requests, where no request could reach them.
@@ -270,6 +284,14 @@ const URLS: readonly string[] = [
   `${URL_BASE}\\API`,
   `${URL_BASE}/vs\\API\\`,
   `${URL_BASE}/API%2F`,
+  `${URL_BASE}/vs/%2541PI`,
+  `${URL_BASE}//API`,
+  `${URL_BASE}/API/..%2f`,
+  `${URL_BASE}/x/%2e%2e/%2e%2e/API`,
+  `${URL_BASE}/v%73/%41PI`,
+  `${URL_BASE}/APIs`,
+  `${URL_BASE}/vs/API2`,
+  `${URL_BASE}/vs/x%41PI`,
 ];
 
 // Listen addresses a sidecar may take (loopback) and a gateway or its ops listener may not.
@@ -297,6 +319,12 @@ const LISTENS: readonly string[] = [
   '[::ffff:10.0.0.1]:8080',
   '[::]:8080',
   '[fe80::1]:8080',
+  '017700000001:8080',
+  '0x7F.0.0.1:8080',
+  '4294967295:8080',
+  '[::ffff:127.1.2.3]:8080',
+  '[::ffff:0:0]:8080',
+  '[0::127.0.0.1]:8080',
 ];
 
 interface Verdicts {

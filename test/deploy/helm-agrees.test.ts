@@ -135,6 +135,9 @@ const CONFIGS: readonly Config[] = [
   one({}, { token: { seconds: 1e3, safetyMarginSeconds: 5e2 } }),
   one({}, { token: { seconds: 7, safetyMarginSeconds: 3.5 } }),
   one({}, { token: { seconds: 7, safetyMarginSeconds: 3.5000001 } }),
+  // The margin in the message as written: 3.5 s would read as met by a lifetime of 7 s.
+  one({ token: { seconds: 7 } }, { token: { safetyMarginSeconds: 3.5000001 } }),
+  one({ token: { seconds: 1 } }, { token: { safetyMarginSeconds: 0.5000001 } }),
   // The replay buffers: the total at least one body, or 0.
   one({}, { proxy: { replayBufferTotalBytes: 1000 } }),
   one({}, { proxy: { replayBufferTotalBytes: 0 } }),

@@ -187,14 +187,12 @@ true
 {{- end -}}
 {{- end -}}
 
-{{/* A number as the proxy writes it in a message: 30, 2.5, 1000000 (not 1e+06). */}}
+{{/*
+A number as the proxy writes it in a message: 30, 2.5, 1000000 (not 1e+06), 3.5000001 (not
+3.5). JSON writes a number as JavaScript does, shortest and exponent-free from 1e-6 to 1e21.
+*/}}
 {{- define "vidispine-auth-proxy.number" -}}
-{{- $f := . | float64 -}}
-{{- if eq $f (floor $f) -}}
-{{- $f | int64 -}}
-{{- else -}}
-{{- regexReplaceAll "0+$" (printf "%f" $f) "" -}}
-{{- end -}}
+{{- . | float64 | toJson -}}
 {{- end -}}
 
 {{/* What the proxy says of a safety margin above half of the lifetime `.` (seconds). */}}

@@ -297,17 +297,17 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
   // followed by parameters (RFC 9110's `#auth-param`: Digest's `response="…"`, OAuth 1.0's
   // `oauth_signature="…"`, AWS Signature V4's `Signature=…`) goes with all of them, quoted
   // values (`\"` in JSON) and the commas between them included: up to the first `"` or `,`,
-  // the Digest response hash would be kept. A list of values (`"set-cookie":["…","…"]`) is
-  // the field rule's (`redactNamedValues`), which blanks all of it.
+  // the Digest response hash would be kept. A list or an object of values
+  // (`"set-cookie":["…","…"]`) is the field rule's (`redactNamedValues`), which blanks all of it.
   [
-    /\b((?:proxy-)?authorization|set-cookie)("?\s*[:=]\s*"?)(?![\s[])(?:[\w!#$%&'*+.^`|~-]+[\t ]+[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+)(?:[\t ]*,[\t ]*[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+))*|[^\r\n,;}"]+)/gi,
+    /\b((?:proxy-)?authorization|set-cookie)("?\s*[:=]\s*"?)(?![\s[{])(?:[\w!#$%&'*+.^`|~-]+[\t ]+[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+)(?:[\t ]*,[\t ]*[\w!#$%&'*+.^`|~-]+[\t ]*=[\t ]*(?:\\?"(?:[^"\\\r\n]|\\[^"\r\n])*\\?"|[^\s",\\]+))*|[^\r\n,;}"]+)/gi,
     `$1$2${REDACTED}`,
   ],
   // A Cookie header's: all its cookies, which it joins with `; ` (RFC 6265, section 4.2.1),
   // a value in quotes (`lang="en"`, `lang=\"en\"` in JSON) included, where any other `"`
   // ends it, as it closes the JSON string it is in.
   [
-    /(?<!set-)\b(cookie)("?\s*[:=]\s*"?)(?![\s[])(?:[^\r\n,}"]|(?<==\\?)"[^"\r\n]*")+/gi,
+    /(?<!set-)\b(cookie)("?\s*[:=]\s*"?)(?![\s[{])(?:[^\r\n,}"]|(?<==\\?)"[^"\r\n]*")+/gi,
     `$1$2${REDACTED}`,
   ],
   // "Basic <base64>" whose base64 reads as `user:password`, however short (`Basic YTpi`); a
@@ -532,13 +532,48 @@ const QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
   "\\'": SINGLE_QUOTED_VALUE,
   '`': /(?:[^\r\n`\\]|\\.)+/y,
 };
-// A field's values as a list, as JSON and util.inspect write an array of strings (Node's
+// A field's value that is a list or an object, as JSON and util.inspect write one (Node's
 // `rawHeaders`, undici's header lists, a header of many values: `"set-cookie":["…","…"]`,
-// `authorization: [ '…' ]`), JSON quoted in a JSON string (`[\"…\"]`) included: all of it,
-// up to its `]`, where a value's rule would end at the first `"` or `,` and keep the rest.
-// Each item's quote opens and closes it (no item is read twice), `,` and blanks between.
-const LIST_VALUE =
-  /\[[\s,]*(?:(?:"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'|`(?:[^`\\\r\n]|\\.)*`|\\"(?:[^\r\n"\\]|\\\\\\"|\\[^"\r\n])*\\")[\s,]*)*\]/y;
+// `authorization: [ '…' ]`, `"password":{"v":"…"}`): all of it, up to the bracket that
+// closes it (`structureLength`), where a value's rule would end at the first `"` or `,` and
+// keep the rest.
+const OPENS = '[{';
+const CLOSES = ']}';
+// A quote that opens a string within such a value, as `valueRule` knows them.
+const STRING_QUOTE = /\\?["']|`/y;
+
+/**
+ * How long the list or object that begins at `start` is (0 when none does): up to the
+ * bracket that closes it, whatever it holds (lists in lists, objects, util.inspect's
+ * numbers, `[Object]` and `... 20 more items`), each string in it read as `valueRule` reads
+ * a value, so that its brackets are its own; to the end of the text when nothing closes it
+ * (a message cut short). Read once, a character or a string at a time.
+ */
+function structureLength(text: string, start: number): number {
+  if (!OPENS.includes(text[start] ?? '')) return 0;
+  let depth = 0;
+  let i = start;
+  while (i < text.length) {
+    STRING_QUOTE.lastIndex = i;
+    const quote = STRING_QUOTE.exec(text)?.[0];
+    if (quote !== undefined) {
+      i = stringEnd(text, i + quote.length, quote);
+      continue;
+    }
+    if (OPENS.includes(text[i])) depth += 1;
+    else if (CLOSES.includes(text[i])) depth -= 1;
+    i += 1;
+    if (depth === 0) return i - start;
+  }
+  return text.length - start;
+}
+
+/** Where the string whose content begins at `at`, opened by `quote`, ends: after its quote. */
+function stringEnd(text: string, at: number, quote: string): number {
+  const end = at + valueLength(valueRule(quote), text, at);
+  return text.startsWith(quote, end) ? end + quote.length : end;
+}
+
 // The quote that closes a quoted name, at the start of its separator (`":`, `\":`, `':`).
 const NAME_QUOTE = /^\\?["']/;
 const BLANK = /[\t ]/;
@@ -601,10 +636,11 @@ function fieldValue(
   separator: string,
   start: number,
 ): number {
-  // A list after a name and its `:` is a field's, not prose's: whatever the name is.
-  const list = valueLength(LIST_VALUE, text, start);
-  if (list > 0) return list;
   const quote = VALUE_QUOTE.exec(separator)?.[0];
+  // A list or an object after a name and its `:` is a field's, not prose's: whatever the
+  // name is. After a quote, a `[` or `{` is the quoted value's own.
+  const structure = quote === undefined ? structureLength(text, start) : 0;
+  if (structure > 0) return structure;
   // A quote right after the `:` may close what quotes the name and its colon (`'token:'`);
   // after a blank, it opens a value, as util.inspect writes one (`password: '…'`).
   const quotedValue = quote !== undefined && BLANK.test(separator);

@@ -438,6 +438,28 @@ describe('redactSecrets', () => {
       "{\n  authorization: [\n    'Basic dXNlcjpwYXNz'\n  ]\n}",
       '{\n  authorization: [REDACTED]\n}',
     ],
+    // Lists in lists and objects under such a name, however deep: all of it, up to the
+    // bracket that closes it, brackets within its strings being their own.
+    ['sent {"x-api-key":[["k-Secret-1"]],"x":1}', 'sent {"x-api-key":[REDACTED],"x":1}'],
+    ['sent {"password":{"v":"p-Secret-2"},"x":1}', 'sent {"password":[REDACTED],"x":1}'],
+    ['{"authorization":{"v":"Secret-3"},"x":1}', '{"authorization":[REDACTED],"x":1}'],
+    ['{"cookie":{"vsid":"Secret-4"},"x":1}', '{"cookie":[REDACTED],"x":1}'],
+    ['{"password":["a]",{"b":["Secret-5"]}],"x":1}', '{"password":[REDACTED],"x":1}'],
+    [
+      inspect({ password: { v: 'p-Secret-6' }, user: 'ops' }),
+      "{ password: [REDACTED], user: 'ops' }",
+    ],
+    [
+      JSON.stringify(JSON.stringify({ password: { v: 'a]}Secret-7' }, x: 1 })),
+      '"{\\"password\\":[REDACTED],\\"x\\":1}"',
+    ],
+    // util.inspect cuts a long list at `... N more items`: the list is still all blanked; a
+    // list cut short (a message cut at its length) is blanked to the end.
+    [
+      inspect({ 'x-api-key': Array.from({ length: 120 }, (_, i) => `Secret-8-${i}`), user: 'ops' }),
+      "{\n  'x-api-key': [REDACTED],\n  user: 'ops'\n}",
+    ],
+    ['{"x-api-key":["Secret-9","Secret-10', '{"x-api-key":[REDACTED]'],
   ])(
     'blanks such a field as YAML, util.inspect and JSON in JSON write it: %s',
     (text, expected) => {
@@ -499,7 +521,8 @@ describe('redactSecrets', () => {
         'a%3D'.repeat(256 * 1024), '=a'.repeat(512 * 1024), '%0Aa'.repeat(256 * 1024),
         'authorization%3A'.repeat(64 * 1024), 'Basic ' + 'a'.repeat(1024 * 1024) + '-',
         'basic '.repeat(128 * 1024), 'PRIVATE KEY ---- BEGIN SSH2 ' + 'A'.repeat(1024 * 1024),
-        'Private-Lines: 1 '.repeat(64 * 1024),
+        'Private-Lines: 1 '.repeat(64 * 1024), '"password":{"'.repeat(64 * 1024),
+        'password: {' + "'a',".repeat(256 * 1024), '"x-api-key":[' + '\\\\"'.repeat(512 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));
     `;

@@ -675,24 +675,87 @@ function firstOfItsLine(text: string, at: number): boolean {
   return i < 0 || text[i] === '\n';
 }
 
-// A name and value pair written as text, its name first (JSON, util.inspect, JSON in a JSON
-// string: `{"name":"VIDISPINE_PASSWORD","value":"…"}`, `{ key: 'password', value: '…' }`),
-// by the names `PAIR_NAMES` has, up to its value's opening quote, if any. The name's quotes
-// end its value, so each pair is read once.
-const PAIR =
-  /(?<![\w$])(\\?["']?)(?:name|key|property)\1[\t ]*:[\t ]*(\\?["'])([^"'\\\r\n]+)\2[\t ]*,\s*(\\?["']?)value\4[\t ]*:[\t ]*(\\?["']|`)?/gi;
+// A field of a name and value pair written as text (JSON, util.inspect, JSON in a JSON
+// string: `{"name":"VIDISPINE_PASSWORD","value":"…"}`, `{ key: 'password', value: '…' }`):
+// its name's (`PAIR_NAMES`) or its value's, in any case, quoted as a key or not, and its
+// `:`, up to its value's opening quote, if any.
+const PAIR_FIELD = String.raw`(?<![\w$])(\\?["']?)(name|key|property|value)\1[\t ]*:[\t ]*(\\?["']|\`)?`;
+// The same field of a value only: where `blankValuesAfter` blanks what `secretPairValues` found.
+const PAIR_VALUE = /(?<![\w$])(\\?["']?)value\1[\t ]*:[\t ]*(?:\\?["']|`)?/gi;
+// What the reading of pairs stops at: such a field, a bracket, or a string's opening quote.
+const PAIR_TOKEN = new RegExp(String.raw`${PAIR_FIELD}|[[\]{}]|\\?["']|\``, 'gi');
+
+/** An object or a list being read for its pairs: whether its name is secret, its values. */
+interface PairScope {
+  named: boolean;
+  /** Where each of its values begins, and how long it is. */
+  readonly values: Array<readonly [number, number]>;
+  /** The scope whose value this one is, and where it began, if it is one's value. */
+  readonly within?: { readonly scope: PairScope; readonly start: number };
+}
+
+/**
+ * Where the value of every name and value pair written as text whose name the key policy
+ * calls secret begins, and how long it is: the pair's fields in any order, apart or not
+ * (`{"value":"…","name":"authorization"}`, `{"name":"password","other":1,"value":"…"}`), as
+ * `secretValueKey` finds them in an object. Read once, left to right: each object is a
+ * scope, whose values are blanked when it closes (or the text ends) with a secret name
+ * among its fields; a string is skipped whole, so that its brackets are its own; a value
+ * that is a list or an object is a scope of its own, its own pairs read in turn.
+ */
+function secretPairValues(text: string): ReadonlyMap<number, number> {
+  const found = new Map<number, number>();
+  const root: PairScope = { named: false, values: [] };
+  const scopes: PairScope[] = [root];
+  const close = (end: number): void => {
+    const scope = scopes.pop() ?? root;
+    if (scope.within)
+      scope.within.scope.values.push([scope.within.start, end - scope.within.start]);
+    if (scope.named) for (const [start, length] of scope.values) found.set(start, length);
+  };
+  PAIR_TOKEN.lastIndex = 0;
+  for (let m = PAIR_TOKEN.exec(text); m !== null; m = PAIR_TOKEN.exec(text)) {
+    const scope = scopes[scopes.length - 1] ?? root;
+    const [token, , field, quote] = m;
+    const start = m.index + token.length;
+    if (field === undefined && OPENS.includes(token)) scopes.push({ named: false, values: [] });
+    else if (field === undefined && CLOSES.includes(token)) {
+      if (scopes.length > 1) close(start);
+    } else if (field === undefined) {
+      // A string's quote: skipped whole within an object or a list; in prose, a quote is
+      // no string's (`can't`).
+      if (scopes.length > 1) PAIR_TOKEN.lastIndex = stringEnd(text, start, token);
+    } else if (quote !== undefined) {
+      const end = stringEnd(text, start, quote);
+      const length = valueLength(valueRule(quote), text, start);
+      if (field.toLowerCase() === 'value') scope.values.push([start, length]);
+      else if (isSecretKey(text.slice(start, start + length))) scope.named = true;
+      PAIR_TOKEN.lastIndex = end;
+    } else if (field.toLowerCase() === 'value' && OPENS.includes(text[start] ?? '')) {
+      scopes.push({ named: false, values: [], within: { scope, start } });
+      PAIR_TOKEN.lastIndex = start + 1;
+    } else if (field.toLowerCase() === 'value') {
+      const length = valueLength(valueRule(undefined), text, start);
+      scope.values.push([start, length]);
+      PAIR_TOKEN.lastIndex = start + length;
+    }
+  }
+  while (scopes.length > 1) close(text.length);
+  close(text.length);
+  return found;
+}
 
 /**
  * `text` with the value of every name and value pair written as text whose name the key
- * policy calls secret blanked, as `secretValueKey` blanks such an object's: up to its
- * closing quote, or as a field's value when it has none.
+ * policy calls secret blanked (`secretPairValues`), as `secretValueKey` blanks such an
+ * object's: up to its closing quote, or as a field's value when it has none.
  */
 function redactPairs(text: string): string {
   // Most of what is logged has no such pair: not read at all.
   if (!PAIR_GATE.test(text)) return text;
-  return blankValuesAfter(text, PAIR, ([, , , name, , quote], start) =>
-    isSecretKey(name) ? valueLength(valueRule(quote), text, start) : 0,
-  );
+  const found = secretPairValues(text);
+  if (found.size === 0) return text;
+  return blankValuesAfter(text, PAIR_VALUE, (_, start) => found.get(start) ?? 0);
 }
 
 const PAIR_GATE = /value/i;

@@ -467,6 +467,54 @@ describe('redactSecrets', () => {
     },
   );
 
+  // A name and value pair written as text with its fields in any order, or apart (JSON's
+  // and util.inspect's objects keep a program's field order): the value of the object whose
+  // name is secret, wherever it is in it, and no other object's.
+  it.each([
+    [
+      '{"value":"Secret-1","name":"authorization"}',
+      '{"value":"[REDACTED]","name":"authorization"}',
+    ],
+    [
+      '{"name":"password","other":1,"value":"Secret-2"}',
+      '{"name":"password","other":1,"value":"[REDACTED]"}',
+    ],
+    [
+      inspect({ value: 'Secret-3', name: 'authorization' }),
+      "{ value: '[REDACTED]', name: 'authorization' }",
+    ],
+    [
+      inspect({ name: 'password', note: 'a } b', value: 'Secret-4' }),
+      "{ name: 'password', note: 'a } b', value: '[REDACTED]' }",
+    ],
+    [
+      '[{"value":"ops","name":"user"},{"value":"Secret-5","name":"password"}]',
+      '[{"value":"ops","name":"user"},{"value":"[REDACTED]","name":"password"}]',
+    ],
+    ['{"name":"password","value":{"v":"Secret-6"}}', '{"name":"password","value":[REDACTED]}'],
+    [
+      '{"name":"env","value":{"value":"Secret-7","Key":"X_PASSWORD"}}',
+      '{"name":"env","value":{"value":"[REDACTED]","Key":"X_PASSWORD"}}',
+    ],
+    [
+      JSON.stringify(JSON.stringify({ value: 'Secret-8', key: 'password' })),
+      '"{\\"value\\":\\"[REDACTED]\\",\\"key\\":\\"password\\"}"',
+    ],
+    // Cut short: the pair is still the object's.
+    [
+      '{"value":"Secret-9","note":"x","name":"password"',
+      '{"value":"[REDACTED]","note":"x","name":"password"',
+    ],
+    // Another object's value, even next to a secret name, is no pair's.
+    [
+      '[{"name":"password","note":"x"},{"value":"kept"}]',
+      '[{"name":"password","note":"x"},{"value":"kept"}]',
+    ],
+    ['{"value":"ops","name":"user"}', '{"value":"ops","name":"user"}'],
+  ])("blanks a pair written as text whatever its fields' order: %s", (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   it('scrubs a long run of dotted words, or of encoded `?`, in one pass', () => {
     // Each `a` after a dot could begin a URL's scheme (`a.a.a…://`): tried from every one of
     // them, the URL rules read the rest of the run again each time, 0.1 s for a logged path
@@ -522,7 +570,8 @@ describe('redactSecrets', () => {
         'authorization%3A'.repeat(64 * 1024), 'Basic ' + 'a'.repeat(1024 * 1024) + '-',
         'basic '.repeat(128 * 1024), 'PRIVATE KEY ---- BEGIN SSH2 ' + 'A'.repeat(1024 * 1024),
         'Private-Lines: 1 '.repeat(64 * 1024), '"password":{"'.repeat(64 * 1024),
-        'password: {' + "'a',".repeat(256 * 1024), '"x-api-key":[' + '\\\\"'.repeat(512 * 1024),
+        'password: {' + "'a',".repeat(256 * 1024), '"x-api-key":[' + '\\\\"'.repeat(512 * 1024), 'value' + '{'.repeat(1024 * 1024),
+        '{"value":['.repeat(64 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));
     `;

@@ -495,12 +495,21 @@ function redactEncoded(text: string): string {
 // A header block, or a field, percent-encoded in a parameter's value (`?h=authorization%3A%20
 // Basic%20…%0D%0Aaccept%3A%20*`): a name at a word's start, after an `=` or after an encoded
 // character (`%0A`, the line before it), its encoded `:` and blanks, and its value, up to the
-// end of its line (`%0D`, `%0A`), the parameter (`&`, `%26`) or the fragment.
+// end of its line (`%0D`, `%0A`), the parameter (`&`, `%26`) or the fragment. JSON encoded so
+// (`%7B%22password%22%3A%22…%22%7D`, as encodeURIComponent or URLSearchParams writes it):
+// the name's closing quote before the `:`, and a value in quotes up to its closing quote
+// (%22 or %27, as it opened), a JSON escape in it (`%5C%22`, an escaped `"`) its own.
 const ENCODED_FIELD =
-  /(^|[^\w./%-]|%(?:25){0,2}[\da-f]{2})([a-z][\w-]*)(%(?:25){0,2}3a(?:%(?:25){0,2}20|\+)*)(?:(?!%(?:25){0,2}(?:0d|0a|26))[^&#])+/gi;
+  /(^|[^\w./%-]|%(?:25){0,2}[\da-f]{2})([a-z][\w-]*)((?:%(?:25){0,2}2[27])?%(?:25){0,2}3a(?:%(?:25){0,2}20|\+)*)(?:(%(?:25){0,2}(2[27]))(?:%(?:25){0,2}5c%(?:25){0,2}[\da-f]{2}|(?!%(?:25){0,2}(?:0d|0a|26|\5))[^&#])*|(?:(?!%(?:25){0,2}(?:0d|0a|26))[^&#])+)/gi;
 
-function redactEncodedField(field: string, before: string, name: string, colon: string): string {
-  return isSecretKey(name) ? `${before}${name}${colon}${REDACTED}` : field;
+function redactEncodedField(
+  field: string,
+  before: string,
+  name: string,
+  colon: string,
+  quote: string | undefined,
+): string {
+  return isSecretKey(name) ? `${before}${name}${colon}${quote ?? ''}${REDACTED}` : field;
 }
 
 /**

@@ -368,6 +368,24 @@ describe('redactSecrets', () => {
     ],
     ['h=accept%3A%20*%0D%0AX-Api-Key%3AS3cretC', 'h=accept%3A%20*%0D%0AX-Api-Key%3A[REDACTED]'],
     ['/API/x?q=tokenizer%3Don&t=title%3A%20a', '/API/x?q=tokenizer%3Don&t=title%3A%20a'],
+    // JSON percent-encoded in a parameter's value, its quotes as %22 (as encodeURIComponent,
+    // URLSearchParams or a client that encodes twice writes it): the value up to its quote.
+    [
+      '/API/x?q=%7B%22password%22%3A%22S3cretD%22%2C%22user%22%3A%22ops%22%7D&y=1',
+      '/API/x?q=%7B%22password%22%3A%22[REDACTED]%22%2C%22user%22%3A%22ops%22%7D&y=1',
+    ],
+    [
+      `/API/x?q=${new URLSearchParams({ q: JSON.stringify({ 'x-api-key': 'S3 cretE' }, null, 1) }).toString().slice(2)}`,
+      '/API/x?q=%7B%0A+%22x-api-key%22%3A+%22[REDACTED]%22%0A%7D',
+    ],
+    [
+      '/API/x?q=%257B%2522password%2522%253A%2522S3cretF%2522%257D',
+      '/API/x?q=%257B%2522password%2522%253A%2522[REDACTED]%2522%257D',
+    ],
+    [
+      `/API/x?q=${encodeURIComponent(JSON.stringify({ password: 'ab"S3cretG', user: 'ops' }))}`,
+      '/API/x?q=%7B%22password%22%3A%22[REDACTED]%22%2C%22user%22%3A%22ops%22%7D',
+    ],
   ])('blanks the value of a header or field named as a secret in text: %s', (text, expected) => {
     expect(redactSecrets(text)).toBe(expected);
   });
@@ -571,7 +589,8 @@ describe('redactSecrets', () => {
         'basic '.repeat(128 * 1024), 'PRIVATE KEY ---- BEGIN SSH2 ' + 'A'.repeat(1024 * 1024),
         'Private-Lines: 1 '.repeat(64 * 1024), '"password":{"'.repeat(64 * 1024),
         'password: {' + "'a',".repeat(256 * 1024), '"x-api-key":[' + '\\\\"'.repeat(512 * 1024), 'value' + '{'.repeat(1024 * 1024),
-        '{"value":['.repeat(64 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
+        '{"value":['.repeat(64 * 1024), '%22password%22%3A%22'.repeat(50 * 1024),
+        'password%22%3A%22' + '%5c'.repeat(256 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));
     `;

@@ -211,6 +211,15 @@ function delimiter(literal: string, hex: string, level: number): string {
   return String.raw`(?:${literal}|%(?:25){0,${level - 1}}${hex})`;
 }
 
+// What a password read across a `/` holds: anything but a blank or `excluded`, and a `?`,
+// `#` or `&` other than `stop`s (which end a parameter's value) when no parameter begins
+// with it, a name and its `=`, where a query goes on after a URL that had no `@`
+// (`?uri=s3://K:ab/cd&notify=ops@corp.example`): `http://admin:p/a&s?s#w@host` is blanked.
+function acrossPassword(excluded: string, stop: string): string {
+  const delimiters = [...'?#&'].filter((c) => !stop.includes(c)).join('');
+  return String.raw`(?:[^\s${excluded}?#&]|[${delimiters}](?![^\s=&?#/@]*=))`;
+}
+
 // A `"` that closes a JSON string: followed by `,`, `:`, `}` or `]`.
 const QUOTE_END = String.raw`"[,:}\]]`;
 
@@ -236,8 +245,8 @@ function userinfoRule(
 ): RegExp {
   const before = String.raw`(?:(?!${slash}|${QUOTE_END})[^\s/${stop}])+`;
   const across =
-    String.raw`(?:(?!${at}|${colon}${slash}|${QUOTE_END})[^\s?#&])*${slash}` +
-    String.raw`(?:(?!${slash}|${QUOTE_END})[^\s/?#&])*`;
+    String.raw`(?:(?!${at}|${colon}${slash}|${QUOTE_END})${acrossPassword('', stop)})*${slash}` +
+    String.raw`(?:(?!${slash}|${QUOTE_END})${acrossPassword('/', stop)})*`;
   return new RegExp(String.raw`(${userinfo})(?:${before}|${across})(?=${at})`, 'gi');
 }
 

@@ -199,6 +199,10 @@ describe('redactSecrets', () => {
       '{"uri":"s3://K:[REDACTED]@bucket/k","by":"ops@corp"}',
     ],
     ['GET ftp://K:a:b/c@host/in failed', 'GET ftp://K:[REDACTED]@host/in failed'],
+    // A password with a `/` and a `&`, `?` or `#` that begins no parameter (no `=` after a
+    // name): all of it.
+    ['GET http://admin:p/a&s?s#w@host/API failed', 'GET http://admin:[REDACTED]@host/API failed'],
+    ['GET ftp://u:a/b?c#d&e@host/in', 'GET ftp://u:[REDACTED]@host/in'],
     // Not an http(s) URL: digits before the `/` are the password's.
     ['GET s3://K:12/cd@bucket/key failed', 'GET s3://K:[REDACTED]@bucket/key failed'],
     [
@@ -267,6 +271,9 @@ describe('redactSecrets', () => {
     '/API/import?uri=https%3A%2F%2Fcdn.example%2Fa.mp4%3Fv%3D2%26keyframe%3D1&tag=x',
     '/API/import?uri=http%3A%2F%2Fops%40media.example%3A8080%2Fin&notify=ops%40corp.example',
     'GET http://host/path?u=a@b failed',
+    // A `/` then a parameter (a name and `=`) ends a URL with no `@` of its own.
+    '/API/import?uri=s3://K:ab/cd&notify=ops@corp.example',
+    '/API/import?uri=ftp://host:ab/cd?notify=ops@corp.example',
     // A quote ends a URL: JSON quoted in a message keeps the fields after it.
     '{"url":"http://vidispine:8080/API/item","user":"ops@corp.example"}',
     '{"url":"http://vidispine:8080","user":"ops@corp.example"}',

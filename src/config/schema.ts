@@ -154,8 +154,14 @@ export function addProblem(ctx: z.RefinementCtx, problem: Problem): void {
   ctx.addIssue({ code: 'custom', message, params });
 }
 
-/** Whether `url` carries a user name or password, which no Vidispine URL may. */
-export const hasCredentials = (url: URL): boolean => url.username !== '' || url.password !== '';
+/**
+ * Whether `url` carries a user name or password, which no Vidispine URL may: also when its
+ * path has an `@`, as a password of digits and a `/` leaves it (`http://admin:12/ab@host`
+ * reads to every URL parser as host `admin`, port 12 and path `/ab@host`), which the URL
+ * would show as it is wherever it is logged. No Vidispine base path holds an `@`.
+ */
+export const hasCredentials = (url: URL): boolean =>
+  url.username !== '' || url.password !== '' || url.pathname.includes('@');
 
 /** `%41` → `A`: escapes of unreserved characters, which a server reads as the characters. */
 const decodeUnreserved = (path: string): string =>

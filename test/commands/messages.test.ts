@@ -278,6 +278,16 @@ describe('a mistyped Vidispine URL is never echoed with its credentials', () => 
       '"ftp://[REDACTED]@host" is not an http:// or https:// URL (e.g. http://host)',
     ],
     ['ftp://u:pa/SECRET@host', '"ftp://[REDACTED]@host" is not a URL (e.g. http://host)'],
+    // A password of digits and a `/` reads to every URL parser as a port and a path: an `@`
+    // in that path is taken for the end of a password, none of which is shown.
+    [
+      'http://u:12/S3CRET@host',
+      'must not contain credentials; give the password in VIDISPINE_PASSWORD or VIDISPINE_PASSWORD_FILE',
+    ],
+    [
+      'http://u:12/S3CRET@host/API',
+      'must not contain credentials; give the password in VIDISPINE_PASSWORD or VIDISPINE_PASSWORD_FILE',
+    ],
     [
       'http://u:S3CRET@host:80800',
       '"http://[REDACTED]@host:80800" is not a URL (e.g. http://vidispine:8080)',

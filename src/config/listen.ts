@@ -1,6 +1,7 @@
 /** Listen addresses: how they are written, parsed, compared and bound. */
 import { type AddressInfo, isIPv6, type Server } from 'node:net';
 import { shownValue } from '../visible-text';
+import { SINGLE_WORD_NOT_SHOWN, singleWord } from './value-shape';
 
 /** `host:port`; host may be an IPv4/IPv6 literal or a name. */
 export interface ListenAddress {
@@ -21,9 +22,14 @@ export function parseListen(text: string): ListenAddress | string {
   const plain = /^([^:[\]]+):(\d+)$/.exec(text);
   const match = bracketed ?? plain;
   if (!match) {
-    return text.split(':').length > 2 && !text.startsWith('[')
-      ? `"${shownValue(text)}" is not host:port (put an IPv6 address in brackets, e.g. [::1]:8080)`
-      : `"${shownValue(text)}" is not host:port (e.g. 127.0.0.1:8080)`;
+    const example =
+      text.split(':').length > 2 && !text.startsWith('[')
+        ? '(put an IPv6 address in brackets, e.g. [::1]:8080)'
+        : '(e.g. 127.0.0.1:8080)';
+    // A password mapped to the variable would be a single word too: not shown, as for a URL.
+    return singleWord(text)
+      ? `the value is not host:port ${example}; ${SINGLE_WORD_NOT_SHOWN}`
+      : `"${shownValue(text)}" is not host:port ${example}`;
   }
   const [, host, portText] = match;
   const port = Number(portText);

@@ -4,6 +4,7 @@ import { yamlBooleanProblem } from './booleans';
 import { alternatives, type Problem, YAML_NAMES } from './errors';
 import { key } from './keys';
 import { isPortAlone, parseListen, portAlone } from './listen';
+import { SINGLE_WORD, SINGLE_WORD_NOT_SHOWN, singleWord, splitUserinfo } from './value-shape';
 import { reservedRequestHeader } from './request-headers';
 
 /**
@@ -77,37 +78,11 @@ export interface ProblemParams {
 }
 
 /**
- * A URL as typed, split where a password could hide: a leading scheme and `//`, even misspelt
- * (`http//`, `//`), then everything up to the LAST `@` as userinfo. A password may itself hold
- * `@`, `/` or `:`, and a value too broken to parse has no authority whose end could be
- * trusted, so anything before an `@` counts as a secret.
- */
-function splitUserinfo(value: string): { prefix: string; userinfo: boolean; rest: string } {
-  const prefix = /^(?:[a-z][a-z0-9+.-]*:?)?\/\//i.exec(value)?.[0] ?? '';
-  const at = value.lastIndexOf('@');
-  return at < prefix.length
-    ? { prefix, userinfo: false, rest: value.slice(prefix.length) }
-    : { prefix, userinfo: true, rest: value.slice(at + 1) };
-}
-
-/**
  * A URL typed without its scheme: a host name or address, then maybe a port and a path (no
  * `+` or `=`, which a base64 password holds and a path rarely does).
  */
 const SCHEMELESS_URL =
   /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]*\])(?::\d*)?(?:\/[\w.~/-]*)?$/i;
-
-/**
- * One word of letters, digits and hyphens: a host name alone, and the shape of most generated
- * passwords too (hex, letters and digits), so nothing tells the two apart.
- */
-const SINGLE_WORD = /^[a-z0-9-]+$/i;
-
-/** The value without its scheme or `//`, nor anything up to an `@`, is a single word. */
-const singleWord = (value: string): boolean => {
-  const { prefix, rest } = splitUserinfo(value);
-  return prefix === '' && SINGLE_WORD.test(rest);
-};
 
 /**
  * Whether a value that is no Vidispine URL may still be quoted: it starts with a scheme or
@@ -131,7 +106,7 @@ function notAUrl(value: string, what: string): string {
   const example = `(e.g. ${exampleUrl(value)})`;
   if (urlShaped(value)) return `"${shownUrl(value)}" is not ${what} ${example}`;
   return singleWord(value)
-    ? `the value is not ${what} ${example}; a single word is not shown, since a password in its place would look the same`
+    ? `the value is not ${what} ${example}; ${SINGLE_WORD_NOT_SHOWN}`
     : `the value is not ${what} ${example}; it does not look like one either (is it the secret itself? it is not shown)`;
 }
 

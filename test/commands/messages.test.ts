@@ -349,6 +349,26 @@ describe('a mistyped Vidispine URL is never echoed with its credentials', () => 
   });
 });
 
+describe('a listen address that may be a password is never echoed', () => {
+  // A Secret's password mapped to a listen variable: a single word has the shape of a host
+  // name and of most generated passwords, and is not shown, as for VIDISPINE_URL; OPS_LISTEN
+  // shows no value at all.
+  it.each([
+    [
+      'PROXY_LISTEN',
+      'the value is not host:port (e.g. 127.0.0.1:8080); a single word is not shown, since a password in its place would look the same',
+    ],
+    ['OPS_LISTEN', 'must be host:port, or "off" to disable'],
+  ])('%s=S3CRETab12', async (name, message) => {
+    const vars = { VIDISPINE_URL: 'http://vidispine:8080', VIDISPINE_USER: 'alice' };
+    const env = envOnly({ ...vars, VIDISPINE_PASSWORD: 'x', [name]: 'S3CRETab12' });
+    const result = await runCli(['check'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')).toContain(`  ${name}: ${message}`);
+    expect(result.stderr).not.toContain('S3CRET');
+  });
+});
+
 describe('check', () => {
   const alice = (password: string) => ({
     VIDISPINE_URL: sim.url,

@@ -1318,7 +1318,7 @@ users:
   - { name: carol, password: z, listen: 127.0.0.1:8081 }
 `,
       [
-        'users[0].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)',
+        'users[0].listen: the value is not host:port (e.g. 127.0.0.1:8080); a single word is not shown, since a password in its place would look the same',
         'users[0].name: required',
         'users[2].listen: address already used by users[1].listen',
       ],
@@ -1374,7 +1374,9 @@ users:
   - { name: bob, password: y, listen: nonsense, selectUserHeader: X-User }
   - { name: carol, password: z, listen: 127.0.0.1:8081 }
 `,
-      ['users[1].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)'],
+      [
+        'users[1].listen: the value is not host:port (e.g. 127.0.0.1:8080); a single word is not shown, since a password in its place would look the same',
+      ],
     ],
     [
       // bob has no select header: his listener, bad or not, picks no one but bob.
@@ -1387,7 +1389,7 @@ users:
   - { name: carol, password: z, listen: 127.0.0.1:8081 }
 `,
       [
-        'users[1].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)',
+        'users[1].listen: the value is not host:port (e.g. 127.0.0.1:8080); a single word is not shown, since a password in its place would look the same',
         "users[0].allowRunAs: no request can act as this user: give it users[0].listen, or give another user's listener a selectUserHeader that may pick it",
       ],
     ],
@@ -1401,7 +1403,7 @@ users:
   - { name: alice, password: y, listen: 127.0.0.1:8081 }
 `,
       [
-        'users[0].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)',
+        'users[0].listen: the value is not host:port (e.g. 127.0.0.1:8080); a single word is not shown, since a password in its place would look the same',
         'users[1].name: "alice" already used by users[0]',
       ],
     ],
@@ -1442,7 +1444,9 @@ users:
   - { name: alice, password: x }
   - { name: bob, password: y, listen: nonsense }
 `,
-      ['users[1].listen: "nonsense" is not host:port (e.g. 127.0.0.1:8080)'],
+      [
+        'users[1].listen: the value is not host:port (e.g. 127.0.0.1:8080); a single word is not shown, since a password in its place would look the same',
+      ],
     ],
     [
       'a misspelt listener of the second user, the first without one',

@@ -763,6 +763,28 @@ function secretPairValues(text: string): ReadonlyMap<number, number> {
   return found;
 }
 
+// An Authorization header's name, quoted, and where its value opens after it in a Map as
+// util.inspect writes one (`'authorization' => '…'`) or in a list of names and values as
+// text (Node's `rawHeaders`, undici's pairs: `["authorization","token …"]`,
+// `[ 'Authorization', 'token …' ]`): there only before a scheme, a blank and more, as a
+// list of header names (`[ 'authorization', 'proxy-authorization' ]`) has none.
+const AUTHORIZATION_ITEM =
+  /\b(?:proxy-)?authorization\\?["'][\t ]*(?:=>[\t ]*(\\?["'])|,[\t ]*(\\?["'])(?=[\w!#$%&*+.^`|~-]+[\t ]+[^\s"'\\]))/gi;
+
+/**
+ * `text` with the Authorization value that follows its name in a Map or a list written as
+ * text blanked, up to its closing quote, whatever its length (`token ab` too): the field
+ * rules read a name before a `:` only.
+ */
+function redactAuthorizationItems(text: string): string {
+  if (!AUTHORIZATION_GATE.test(text)) return text;
+  return blankValuesAfter(text, AUTHORIZATION_ITEM, ([, arrowQuote, listQuote], start) =>
+    valueLength(valueRule(arrowQuote ?? listQuote), text, start),
+  );
+}
+
+const AUTHORIZATION_GATE = /authorization/i;
+
 /**
  * `text` with the value of every name and value pair written as text whose name the key
  * policy calls secret blanked (`secretPairValues`), as `secretValueKey` blanks such an
@@ -857,7 +879,7 @@ export function redactSecrets(text: string): string {
           ? out.replace(pattern, replacement)
           : out.replace(pattern, replacement),
       // First: a key's base64 is no text for the other rules to read.
-      redactPairs(redactPrivateKeys(text)),
+      redactAuthorizationItems(redactPairs(redactPrivateKeys(text))),
     ),
   ).replace(RUN, redactRun);
 }

@@ -340,6 +340,32 @@ describe('redactSecrets', () => {
     expect(redactSecrets(text)).toBe(expected);
   });
 
+  // Vidispine's `token <t>` is blanked at any length where it is an Authorization value
+  // (however the header is written: a header line, a Map, a list of names and values as
+  // text) or a `token=` parameter; in prose, only when it reads as a credential (long, or
+  // with a digit), so that `token expired` stays readable.
+  it.each([
+    ['Authorization: token ab', 'Authorization: [REDACTED]'],
+    ['/API/item?token=ab&p=1', '/API/item?token=[REDACTED]&p=1'],
+    [
+      inspect(new Map([['authorization', 'token ab']])),
+      "Map(1) { 'authorization' => '[REDACTED]' }",
+    ],
+    [
+      JSON.stringify(['authorization', 'token ab', 'accept', '*/*']),
+      '["authorization","[REDACTED]","accept","*/*"]',
+    ],
+    [inspect(['Proxy-Authorization', 'token ab, x']), "[ 'Proxy-Authorization', '[REDACTED]' ]"],
+    // Names of headers only, and prose: kept.
+    [
+      inspect(['authorization', 'proxy-authorization']),
+      "[ 'authorization', 'proxy-authorization' ]",
+    ],
+    ['token expired; "token abcdef" refused', 'token expired; "token abcdef" refused'],
+  ])('blanks a token scheme value wherever it is an Authorization value: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   // A header or a field written as text (a raw header block, an error's message, JSON in a
   // message, a form's or a query's text without its `?`) whose name the key policy calls
   // secret: its value goes, as an Authorization header's does.
@@ -596,7 +622,8 @@ describe('redactSecrets', () => {
         'basic '.repeat(128 * 1024), 'PRIVATE KEY ---- BEGIN SSH2 ' + 'A'.repeat(1024 * 1024),
         'Private-Lines: 1 '.repeat(64 * 1024), '"password":{"'.repeat(64 * 1024),
         'password: {' + "'a',".repeat(256 * 1024), '"x-api-key":[' + '\\\\"'.repeat(512 * 1024), 'value' + '{'.repeat(1024 * 1024),
-        '{"value":['.repeat(64 * 1024), '%22password%22%3A%22'.repeat(50 * 1024),
+        '{"value":['.repeat(64 * 1024), '%22password%22%3A%22'.repeat(50 * 1024), "'authorization', 'a ".repeat(48 * 1024),
+        "'authorization' => '".repeat(48 * 1024), '"authorization","a' + ' '.repeat(1024 * 1024),
         'password%22%3A%22' + '%5c'.repeat(256 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));

@@ -162,6 +162,27 @@ describe('run', () => {
     expect(steps).toEqual(['begin', 'close_listeners', 'drained', 'exit']);
   });
 
+  it("keeps a query's encoded JSON secrets and a URL's password out of the access log", async () => {
+    proxy = ChildProxy.start(['run'], envFor(sim, { ACCESS_LOG: 'true' }));
+    const { data } = ports(await proxy.waitForEvent('listening'));
+    const json = encodeURIComponent(JSON.stringify({ password: 'S3CRET-json', user: 'ops' }));
+    const paths = [
+      `/API/item?q=${json}&n=1`,
+      '/API/import?uri=s3://K:S3CRET/url&s?s@bucket/a.mp4&n=2',
+    ];
+    for (const path of paths) await call(data, { path });
+    const logged = await Promise.all(
+      ['n=1', 'n=2'].map((n) =>
+        proxy?.waitFor((l) => l.event === 'request' && String(l.path).endsWith(n)),
+      ),
+    );
+    expect(logged.map((l) => l?.path)).toEqual([
+      '/API/item?q=%7B%22password%22%3A%22[REDACTED]%22%2C%22user%22%3A%22ops%22%7D&n=1',
+      '/API/import?uri=s3://K:[REDACTED]@bucket/a.mp4&n=2',
+    ]);
+    expect(proxy.stdout.filter((text) => text.includes('S3CRET'))).toEqual([]);
+  });
+
   it('goes on without its logs when nobody reads them (EPIPE), and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [CLI, 'run'], {
       env: { PATH: process.env.PATH, ...envFor(sim, { SHUTDOWN_DELAY_SECONDS: '0' }) },

@@ -507,9 +507,11 @@ function redactEncoded(text: string): string {
 // end of its line (`%0D`, `%0A`), the parameter (`&`, `%26`) or the fragment. JSON encoded so
 // (`%7B%22password%22%3A%22…%22%7D`, as encodeURIComponent or URLSearchParams writes it):
 // the name's closing quote before the `:`, and a value in quotes up to its closing quote
-// (%22 or %27, as it opened), a JSON escape in it (`%5C%22`, an escaped `"`) its own.
+// (%22 or %27, as it opened), a JSON escape in it (`%5C%22`, an escaped `"`) its own. After
+// that quote, the `:` may be as it is: the URL standard's query encoding (fetch, undici, a
+// browser, Node's URL) encodes quotes but not `{`, `:` or `,` (`?q={%22password%22:%22…`).
 const ENCODED_FIELD =
-  /(^|[^\w./%-]|%(?:25){0,2}[\da-f]{2})([a-z][\w-]*)((?:%(?:25){0,2}2[27])?%(?:25){0,2}3a(?:%(?:25){0,2}20|\+)*)(?:(%(?:25){0,2}(2[27]))(?:%(?:25){0,2}5c%(?:25){0,2}[\da-f]{2}|(?!%(?:25){0,2}(?:0d|0a|26|\5))[^&#])*|(?:(?!%(?:25){0,2}(?:0d|0a|26))[^&#])+)/gi;
+  /(^|[^\w./%-]|%(?:25){0,2}[\da-f]{2})([a-z][\w-]*)((?:%(?:25){0,2}2[27](?:%(?:25){0,2}3a|:)|%(?:25){0,2}3a)(?:%(?:25){0,2}20|\+)*)(?:(%(?:25){0,2}(2[27]))(?:%(?:25){0,2}5c%(?:25){0,2}[\da-f]{2}|(?!%(?:25){0,2}(?:0d|0a|26|\5))[^&#])*|(?:(?!%(?:25){0,2}(?:0d|0a|26))[^&#])+)/gi;
 
 function redactEncodedField(
   field: string,

@@ -419,6 +419,21 @@ describe('redactSecrets', () => {
       `/API/x?q=${encodeURIComponent(JSON.stringify({ password: 'ab"S3cretG', user: 'ops' }))}`,
       '/API/x?q=%7B%22password%22%3A%22[REDACTED]%22%2C%22user%22%3A%22ops%22%7D',
     ],
+    // As the URL standard writes a query (fetch, undici, a browser, Node's URL): its quotes
+    // encoded, its `{`, `:` and `,` as they are.
+    [
+      new URL(`http://h/API/x?q=${JSON.stringify({ password: 'S3cretH', user: 'ops' })}`).search,
+      '?q={%22password%22:%22[REDACTED]%22,%22user%22:%22ops%22}',
+    ],
+    [
+      new URL(`http://h/API/x?q={"x-api-key": "S3 cretI", 'token': 'S3cretJ'}`).search,
+      '?q={%22x-api-key%22:%20%22[REDACTED]%22,%20%27token%27:%20%27[REDACTED]%27}',
+    ],
+    ['?q={%22title%22:%22a:b%22,%22pass%22:1}', '?q={%22title%22:%22a:b%22,%22pass%22:[REDACTED]'],
+    [
+      '/API/x?q=password:ab%20c&t=%22title%22:%22x%22',
+      '/API/x?q=password:ab%20c&t=%22title%22:%22x%22',
+    ],
   ])('blanks the value of a header or field named as a secret in text: %s', (text, expected) => {
     expect(redactSecrets(text)).toBe(expected);
   });
@@ -622,7 +637,7 @@ describe('redactSecrets', () => {
         'basic '.repeat(128 * 1024), 'PRIVATE KEY ---- BEGIN SSH2 ' + 'A'.repeat(1024 * 1024),
         'Private-Lines: 1 '.repeat(64 * 1024), '"password":{"'.repeat(64 * 1024),
         'password: {' + "'a',".repeat(256 * 1024), '"x-api-key":[' + '\\\\"'.repeat(512 * 1024), 'value' + '{'.repeat(1024 * 1024),
-        '{"value":['.repeat(64 * 1024), '%22password%22%3A%22'.repeat(50 * 1024), "'authorization', 'a ".repeat(48 * 1024),
+        '{"value":['.repeat(64 * 1024), '%22password%22%3A%22'.repeat(50 * 1024), '%22password%22:%22'.repeat(50 * 1024), "'authorization', 'a ".repeat(48 * 1024),
         "'authorization' => '".repeat(48 * 1024), '"authorization","a' + ' '.repeat(1024 * 1024),
         'password%22%3A%22' + '%5c'.repeat(256 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
       ];

@@ -765,27 +765,46 @@ function secretPairValues(text: string): ReadonlyMap<number, number> {
   return found;
 }
 
-// An Authorization header's name, quoted, and where its value opens after it in a Map as
-// util.inspect writes one (`'authorization' => '…'`) or in a list of names and values as
-// text (Node's `rawHeaders`, undici's pairs: `["authorization","token …"]`,
-// `[ 'Authorization', 'token …' ]`): there only before a scheme, a blank and more, as a
+// An Authorization header's name, quoted, and where its value opens after it in a list of
+// names and values as text (Node's `rawHeaders`, undici's pairs: `["authorization","token
+// …"]`, `[ 'Authorization', 'token …' ]`): there only before a scheme, a blank and more, as a
 // list of header names (`[ 'authorization', 'proxy-authorization' ]`) has none.
 const AUTHORIZATION_ITEM =
-  /\b(?:proxy-)?authorization\\?["'][\t ]*(?:=>[\t ]*(\\?["'])|,[\t ]*(\\?["'])(?=[\w!#$%&*+.^`|~-]+[\t ]+[^\s"'\\]))/gi;
+  /\b(?:proxy-)?authorization\\?["'][\t ]*,[\t ]*(\\?["'])(?=[\w!#$%&*+.^`|~-]+[\t ]+[^\s"'\\])/gi;
 
 /**
- * `text` with the Authorization value that follows its name in a Map or a list written as
- * text blanked, up to its closing quote, whatever its length (`token ab` too): the field
- * rules read a name before a `:` only.
+ * `text` with the Authorization value that follows its name in a list written as text
+ * blanked, up to its closing quote, whatever its length (`token ab` too): the field rules
+ * read a name before a `:` only.
  */
 function redactAuthorizationItems(text: string): string {
   if (!AUTHORIZATION_GATE.test(text)) return text;
-  return blankValuesAfter(text, AUTHORIZATION_ITEM, ([, arrowQuote, listQuote], start) =>
-    valueLength(valueRule(arrowQuote ?? listQuote), text, start),
+  return blankValuesAfter(text, AUTHORIZATION_ITEM, ([, quote], start) =>
+    valueLength(valueRule(quote), text, start),
   );
 }
 
 const AUTHORIZATION_GATE = /authorization/i;
+
+// A Map's entry as util.inspect writes one: its key quoted, `=>`, and where its value opens
+// (`'x-api-key' => '…'`, `'authorization' => 'token …'`, `'password' => { … }`). The arrow
+// tells a Map's key from a word of prose, so an entry is read whatever its key.
+const MAP_ENTRY = /(?<![\w$])(\\?["'])([^\s"'\\]+)\1[\t ]*=>[\t ]*(\\?["']|`)?/g;
+
+/**
+ * `text` with the value of every Map entry whose key the key policy calls secret blanked, as
+ * it would be under that key in an object: up to its closing quote, all of a list or an
+ * object (`structureLength`), or as a field's unquoted value.
+ */
+function redactMapEntries(text: string): string {
+  // Most of what is logged has no Map in it: not read at all.
+  if (!text.includes('=>')) return text;
+  return blankValuesAfter(text, MAP_ENTRY, ([, , key, quote], start) => {
+    if (!isSecretKey(key)) return 0;
+    if (quote !== undefined) return valueLength(valueRule(quote), text, start);
+    return structureLength(text, start) || valueLength(valueRule(undefined), text, start);
+  });
+}
 
 /**
  * `text` with the value of every name and value pair written as text whose name the key
@@ -881,7 +900,7 @@ export function redactSecrets(text: string): string {
           ? out.replace(pattern, replacement)
           : out.replace(pattern, replacement),
       // First: a key's base64 is no text for the other rules to read.
-      redactAuthorizationItems(redactPairs(redactPrivateKeys(text))),
+      redactMapEntries(redactAuthorizationItems(redactPairs(redactPrivateKeys(text)))),
     ),
   ).replace(RUN, redactRun);
 }

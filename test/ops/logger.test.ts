@@ -366,6 +366,51 @@ describe('redactSecrets', () => {
     expect(redactSecrets(text)).toBe(expected);
   });
 
+  // A Map as util.inspect writes it (`'key' => value`): an entry whose key is secret has its
+  // value blanked, whatever the key (as it would be under that key in an object); other
+  // entries stay.
+  it.each([
+    [
+      inspect(
+        new Map([
+          ['x-api-key', 'k-Secret-1'],
+          ['accept', '*/*'],
+        ]),
+      ),
+      "Map(2) { 'x-api-key' => '[REDACTED]', 'accept' => '*/*' }",
+    ],
+    [
+      inspect(
+        new Map([
+          ['Cookie', 'vsid=Secret-2; lang=en'],
+          ['password', "it's Secret-3"],
+        ]),
+      ),
+      "Map(2) {\n  'Cookie' => '[REDACTED]',\n  'password' => \"[REDACTED]\"\n}",
+    ],
+    [
+      inspect(
+        new Map<string, unknown>([
+          ['passwordHash', { v: 'Secret-4' }],
+          ['n', 1],
+        ]),
+      ),
+      "Map(2) { 'passwordHash' => [REDACTED], 'n' => 1 }",
+    ],
+    [inspect(new Map([['token', 12345678]])), "Map(1) { 'token' => [REDACTED]}"],
+    [
+      inspect(
+        new Map([
+          ['tokenExpiresAt', 'x'],
+          ['title', 'password'],
+        ]),
+      ),
+      "Map(2) { 'tokenExpiresAt' => 'x', 'title' => 'password' }",
+    ],
+  ])("blanks a Map's entry under a secret key as util.inspect writes it: %s", (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   // A header or a field written as text (a raw header block, an error's message, JSON in a
   // message, a form's or a query's text without its `?`) whose name the key policy calls
   // secret: its value goes, as an Authorization header's does.
@@ -638,7 +683,7 @@ describe('redactSecrets', () => {
         'Private-Lines: 1 '.repeat(64 * 1024), '"password":{"'.repeat(64 * 1024),
         'password: {' + "'a',".repeat(256 * 1024), '"x-api-key":[' + '\\\\"'.repeat(512 * 1024), 'value' + '{'.repeat(1024 * 1024),
         '{"value":['.repeat(64 * 1024), '%22password%22%3A%22'.repeat(50 * 1024), '%22password%22:%22'.repeat(50 * 1024), "'authorization', 'a ".repeat(48 * 1024),
-        "'authorization' => '".repeat(48 * 1024), '"authorization","a' + ' '.repeat(1024 * 1024),
+        "'authorization' => '".repeat(48 * 1024), "'password' => ".repeat(64 * 1024), '"authorization","a' + ' '.repeat(1024 * 1024),
         'password%22%3A%22' + '%5c'.repeat(256 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));

@@ -1,7 +1,13 @@
 /** Listen addresses: how they are written, parsed, compared and bound. */
 import { type AddressInfo, isIPv6, type Server } from 'node:net';
 import { shownValue } from '../visible-text';
-import { SINGLE_WORD_NOT_SHOWN, singleWord } from './value-shape';
+import {
+  SHAPELESS_NOT_SHOWN,
+  SINGLE_WORD_NOT_SHOWN,
+  shownUrl,
+  singleWord,
+  splitUserinfo,
+} from './value-shape';
 
 /** `host:port`; host may be an IPv4/IPv6 literal or a name. */
 export interface ListenAddress {
@@ -26,10 +32,7 @@ export function parseListen(text: string): ListenAddress | string {
       text.split(':').length > 2 && !text.startsWith('[')
         ? '(put an IPv6 address in brackets, e.g. [::1]:8080)'
         : '(e.g. 127.0.0.1:8080)';
-    // A password mapped to the variable would be a single word too: not shown, as for a URL.
-    return singleWord(text)
-      ? `the value is not host:port ${example}; ${SINGLE_WORD_NOT_SHOWN}`
-      : `"${shownValue(text)}" is not host:port ${example}`;
+    return notAnAddress(text, example);
   }
   const [, host, portText] = match;
   const port = Number(portText);
@@ -38,6 +41,26 @@ export function parseListen(text: string): ListenAddress | string {
   if (!bracketed && !HOST_NAME.test(host))
     return `"${shownValue(host)}" is not a valid host name or address`;
   return { host: bracketed ? canonicalIPv6(host) : host, port };
+}
+
+/**
+ * A listen address's characters only: a host name's or an IP address's (`[`, `]`, an IPv6
+ * zone's `%`), `:` and a port's digits. A mistyped address has no others; a password mapped
+ * to the variable most often has (`!`, `&`, base64's `+`, `/`, `=`).
+ */
+const ADDRESS_SHAPED = /^[\w.:[\]%-]*$/;
+
+/**
+ * Why `text` is no listen address, quoting it only where it cannot be a password mapped to
+ * the variable, as for a URL: a URL's userinfo blanked (`shownUrl`), a single word or a
+ * value of other characters than an address's not quoted at all.
+ */
+function notAnAddress(text: string, example: string): string {
+  if (singleWord(text)) return `the value is not host:port ${example}; ${SINGLE_WORD_NOT_SHOWN}`;
+  if (ADDRESS_SHAPED.test(text)) return `"${shownValue(text)}" is not host:port ${example}`;
+  if (splitUserinfo(text).prefix !== '' || text.includes('@'))
+    return `"${shownUrl(text)}" is not host:port ${example}`;
+  return `the value is not host:port ${example}; ${SHAPELESS_NOT_SHOWN}`;
 }
 
 /**

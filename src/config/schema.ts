@@ -1,10 +1,17 @@
 import * as z from 'zod';
-import { REDACTED, shownValue } from '../visible-text';
+import { shownValue } from '../visible-text';
 import { yamlBooleanProblem } from './booleans';
 import { alternatives, type Problem, YAML_NAMES } from './errors';
 import { key } from './keys';
 import { isPortAlone, parseListen, portAlone } from './listen';
-import { SINGLE_WORD, SINGLE_WORD_NOT_SHOWN, singleWord, splitUserinfo } from './value-shape';
+import {
+  SHAPELESS_NOT_SHOWN,
+  SINGLE_WORD,
+  SINGLE_WORD_NOT_SHOWN,
+  shownUrl,
+  singleWord,
+  splitUserinfo,
+} from './value-shape';
 import { reservedRequestHeader } from './request-headers';
 
 /**
@@ -95,19 +102,13 @@ function urlShaped(value: string): boolean {
   return prefix !== '' || (SCHEMELESS_URL.test(rest) && !SINGLE_WORD.test(rest));
 }
 
-/** The URL as it may be shown: even a URL too broken to parse may carry a password. */
-function shownUrl(value: string): string {
-  const { prefix, userinfo, rest } = splitUserinfo(value);
-  return shownValue(`${prefix}${userinfo ? `${REDACTED}@` : ''}${rest}`);
-}
-
 /** `"vidispine.media" is not a URL (e.g. http://vidispine.media)`, quoted only if `urlShaped`. */
 function notAUrl(value: string, what: string): string {
   const example = `(e.g. ${exampleUrl(value)})`;
   if (urlShaped(value)) return `"${shownUrl(value)}" is not ${what} ${example}`;
   return singleWord(value)
     ? `the value is not ${what} ${example}; ${SINGLE_WORD_NOT_SHOWN}`
-    : `the value is not ${what} ${example}; it does not look like one either (is it the secret itself? it is not shown)`;
+    : `the value is not ${what} ${example}; ${SHAPELESS_NOT_SHOWN}`;
 }
 
 /**

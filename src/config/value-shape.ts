@@ -3,6 +3,7 @@
  * Secret's key mapped to the wrong variable, keys swapped in a file): what tells a URL or an
  * address from what may be the secret itself, which is not shown.
  */
+import { REDACTED, shownValue } from '../visible-text';
 
 /**
  * A URL as typed, split where a password could hide: a leading scheme and `//`, even misspelt
@@ -33,3 +34,13 @@ export const singleWord = (value: string): boolean => {
 /** Why a message does not quote a single word. */
 export const SINGLE_WORD_NOT_SHOWN =
   'a single word is not shown, since a password in its place would look the same';
+
+/** Why a message does not quote a value that has the shape of what it should be in no way. */
+export const SHAPELESS_NOT_SHOWN =
+  'it does not look like one either (is it the secret itself? it is not shown)';
+
+/** The URL as it may be shown: even a URL too broken to parse may carry a password. */
+export function shownUrl(value: string): string {
+  const { prefix, userinfo, rest } = splitUserinfo(value);
+  return shownValue(`${prefix}${userinfo ? `${REDACTED}@` : ''}${rest}`);
+}

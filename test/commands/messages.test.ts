@@ -367,6 +367,32 @@ describe('a listen address that may be a password is never echoed', () => {
     expect(result.stderr.split('\n')).toContain(`  ${name}: ${message}`);
     expect(result.stderr).not.toContain('S3CRET');
   });
+
+  // Nor is a password of other characters than a host's and a port's (`!`, `&`, base64's
+  // `=`), nor the userinfo of a URL in its place; a value of those characters, more than a
+  // word, is quoted, as a mistyped address is worth seeing.
+  it.each([
+    [
+      'S3CRET!ab&12',
+      'the value is not host:port (e.g. 127.0.0.1:8080); it does not look like one either (is it the secret itself? it is not shown)',
+    ],
+    [
+      'UzNDUkVUYWIxMg==',
+      'the value is not host:port (e.g. 127.0.0.1:8080); it does not look like one either (is it the secret itself? it is not shown)',
+    ],
+    [
+      'http://admin:S3CRET@0.0.0.0:8080',
+      '"http://[REDACTED]@0.0.0.0:8080" is not host:port (put an IPv6 address in brackets, e.g. [::1]:8080)',
+    ],
+    ['0.0.0.0:http', '"0.0.0.0:http" is not host:port (e.g. 127.0.0.1:8080)'],
+  ])('PROXY_LISTEN=%s', async (value, message) => {
+    const vars = { VIDISPINE_URL: 'http://vidispine:8080', VIDISPINE_USER: 'alice' };
+    const env = envOnly({ ...vars, VIDISPINE_PASSWORD: 'x', PROXY_LISTEN: value });
+    const result = await runCli(['check'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')).toContain(`  PROXY_LISTEN: ${message}`);
+    expect(result.stderr).not.toMatch(/S3CRET|UzNDUkVU/);
+  });
 });
 
 describe('check', () => {

@@ -768,9 +768,10 @@ function secretPairValues(text: string): ReadonlyMap<number, number> {
 // An Authorization header's name, quoted, and where its value opens after it in a list of
 // names and values as text (Node's `rawHeaders`, undici's pairs: `["authorization","token
 // …"]`, `[ 'Authorization', 'token …' ]`): there only before a scheme, a blank and more, as a
-// list of header names (`[ 'authorization', 'proxy-authorization' ]`) has none.
+// list of header names (`[ 'authorization', 'proxy-authorization' ]`) has none. An item a
+// line too, as util.inspect and JSON.stringify(…, null, 2) write a list too long for one.
 const AUTHORIZATION_ITEM =
-  /\b(?:proxy-)?authorization\\?["'][\t ]*,[\t ]*(\\?["'])(?=[\w!#$%&*+.^`|~-]+[\t ]+[^\s"'\\])/gi;
+  /\b(?:proxy-)?authorization\\?["']\s*,\s*(\\?["'])(?=[\w!#$%&*+.^`|~-]+[\t ]+[^\s"'\\])/gi;
 
 /**
  * `text` with the Authorization value that follows its name in a list written as text

@@ -356,6 +356,23 @@ describe('redactSecrets', () => {
       '["authorization","[REDACTED]","accept","*/*"]',
     ],
     [inspect(['Proxy-Authorization', 'token ab, x']), "[ 'Proxy-Authorization', '[REDACTED]' ]"],
+    // A list too long for one line, as util.inspect and JSON.stringify(…, null, 2) write a
+    // request's rawHeaders: an item a line, whatever its scheme.
+    [
+      inspect([
+        'Host',
+        '127.0.0.1:8080',
+        'Authorization',
+        'Negotiate YIIGhgYGKwYBBQUCoIIG',
+        'A',
+        '*',
+      ]),
+      "[\n  'Host',\n  '127.0.0.1:8080',\n  'Authorization',\n  '[REDACTED]',\n  'A',\n  '*'\n]",
+    ],
+    [
+      JSON.stringify(['authorization', 'token ab', 'accept', '*/*'], null, 2),
+      '[\n  "authorization",\n  "[REDACTED]",\n  "accept",\n  "*/*"\n]',
+    ],
     // Names of headers only, and prose: kept.
     [
       inspect(['authorization', 'proxy-authorization']),
@@ -683,7 +700,7 @@ describe('redactSecrets', () => {
         'Private-Lines: 1 '.repeat(64 * 1024), '"password":{"'.repeat(64 * 1024),
         'password: {' + "'a',".repeat(256 * 1024), '"x-api-key":[' + '\\\\"'.repeat(512 * 1024), 'value' + '{'.repeat(1024 * 1024),
         '{"value":['.repeat(64 * 1024), '%22password%22%3A%22'.repeat(50 * 1024), '%22password%22:%22'.repeat(50 * 1024), "'authorization', 'a ".repeat(48 * 1024),
-        "'authorization' => '".repeat(48 * 1024), "'password' => ".repeat(64 * 1024), '"authorization","a' + ' '.repeat(1024 * 1024),
+        "'authorization' => '".repeat(48 * 1024), "'password' => ".repeat(64 * 1024), '"authorization","a' + ' '.repeat(1024 * 1024), "'authorization'" + '\\n'.repeat(512 * 1024) + ',' + '\\n'.repeat(512 * 1024),
         'password%22%3A%22' + '%5c'.repeat(256 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));

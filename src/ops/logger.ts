@@ -496,31 +496,39 @@ function redactQuery(query: string): string {
 function redactEncoded(text: string): string {
   // Nothing is encoded without a `%`: most of what is logged is not read at all.
   if (!text.includes('%')) return text;
-  return text
-    .replace(ENCODED_PARAMETER, redactParameter)
-    .replace(ENCODED_FIELD, redactEncodedField);
+  return redactEncodedFields(text.replace(ENCODED_PARAMETER, redactParameter));
 }
 
 // A header block, or a field, percent-encoded in a parameter's value (`?h=authorization%3A%20
 // Basic%20…%0D%0Aaccept%3A%20*`): a name at a word's start, after an `=` or after an encoded
-// character (`%0A`, the line before it), its encoded `:` and blanks, and its value, up to the
-// end of its line (`%0D`, `%0A`), the parameter (`&`, `%26`) or the fragment. JSON encoded so
-// (`%7B%22password%22%3A%22…%22%7D`, as encodeURIComponent or URLSearchParams writes it):
-// the name's closing quote before the `:`, and a value in quotes up to its closing quote
-// (%22 or %27, as it opened), a JSON escape in it (`%5C%22`, an escaped `"`) its own. After
-// that quote, the `:` may be as it is: the URL standard's query encoding (fetch, undici, a
-// browser, Node's URL) encodes quotes but not `{`, `:` or `,` (`?q={%22password%22:%22…`).
+// character (`%0A`, the line before it), its encoded `:` and blanks, up to where its value
+// begins. JSON encoded so (`%7B%22password%22%3A%22…%22%7D`, as encodeURIComponent or
+// URLSearchParams writes it): the name's closing quote before the `:`, and the quote that
+// opens the value (%22 or %27). After that closing quote, the `:` may be as it is: the URL
+// standard's query encoding (fetch, undici, a browser, Node's URL) encodes quotes but not
+// `{`, `:` or `,` (`?q={%22password%22:%22…`).
 const ENCODED_FIELD =
-  /(^|[^\w./%-]|%(?:25){0,2}[\da-f]{2})([a-z][\w-]*)((?:%(?:25){0,2}2[27](?:%(?:25){0,2}3a|:)|%(?:25){0,2}3a)(?:%(?:25){0,2}20|\+)*)(?:(%(?:25){0,2}(2[27]))(?:%(?:25){0,2}5c%(?:25){0,2}[\da-f]{2}|(?!%(?:25){0,2}(?:0d|0a|26|\5))[^&#])*|(?:(?!%(?:25){0,2}(?:0d|0a|26))[^&#])+)/gi;
+  /(?:^|[^\w./%-]|%(?:25){0,2}[\da-f]{2})([a-z][\w-]*)(?:%(?:25){0,2}2[27](?:%(?:25){0,2}3a|:)|%(?:25){0,2}3a)(?:%(?:25){0,2}20|\+)*(?:%(?:25){0,2}(2[27]))?/gi;
+// Such a value: one in quotes up to its closing quote, the one it opened with, a JSON escape
+// in it (`%5C%22`, an escaped `"`) its own; any other up to the end of its line (`%0D`,
+// `%0A`), the parameter (`&`, `%26`) or the fragment.
+const ENCODED_QUOTED_VALUES: Readonly<Record<string, RegExp>> = {
+  '22': /(?:%(?:25){0,2}5c%(?:25){0,2}[\da-f]{2}|(?!%(?:25){0,2}(?:0d|0a|26|22))[^&#])+/iy,
+  '27': /(?:%(?:25){0,2}5c%(?:25){0,2}[\da-f]{2}|(?!%(?:25){0,2}(?:0d|0a|26|27))[^&#])+/iy,
+};
+const ENCODED_VALUE = /(?:(?!%(?:25){0,2}(?:0d|0a|26))[^&#])+/iy;
 
-function redactEncodedField(
-  field: string,
-  before: string,
-  name: string,
-  colon: string,
-  quote: string | undefined,
-): string {
-  return isSecretKey(name) ? `${before}${name}${colon}${quote ?? ''}${REDACTED}` : field;
+/**
+ * `text` with the value of every encoded field whose name the key policy calls secret
+ * blanked. Only a secret field's value is read and skipped: a field's value that is not
+ * (`%22page%22%3A1`, read to the end of its parameter) would hide the fields after it.
+ */
+function redactEncodedFields(text: string): string {
+  return blankValuesAfter(text, ENCODED_FIELD, ([, name, quote], start) => {
+    if (!isSecretKey(name)) return 0;
+    const value = quote === undefined ? ENCODED_VALUE : ENCODED_QUOTED_VALUES[quote];
+    return valueLength(value, text, start);
+  });
 }
 
 /**

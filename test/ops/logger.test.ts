@@ -492,6 +492,19 @@ describe('redactSecrets', () => {
       '?q={%22x-api-key%22:%20%22[REDACTED]%22,%20%27token%27:%20%27[REDACTED]%27}',
     ],
     ['?q={%22title%22:%22a:b%22,%22pass%22:1}', '?q={%22title%22:%22a:b%22,%22pass%22:[REDACTED]'],
+    // A field after one whose value is not quoted (a number, `null`, a list): its own.
+    [
+      `?q=${encodeURIComponent(JSON.stringify({ page: 1, password: 'S3cretK' }))}`,
+      '?q=%7B%22page%22%3A1%2C%22password%22%3A%22[REDACTED]%22%7D',
+    ],
+    [
+      new URL(`http://h/?q={"n":null,"a":[1],"token":"S3cretL"}`).search,
+      '?q={%22n%22:null,%22a%22:[1],%22token%22:%22[REDACTED]%22}',
+    ],
+    [
+      `?q=${encodeURIComponent(JSON.stringify({ a: [1], 'x-api-key': 'S3cretM', b: true }))}`,
+      '?q=%7B%22a%22%3A%5B1%5D%2C%22x-api-key%22%3A%22[REDACTED]%22%2C%22b%22%3Atrue%7D',
+    ],
     [
       '/API/x?q=password:ab%20c&t=%22title%22:%22x%22',
       '/API/x?q=password:ab%20c&t=%22title%22:%22x%22',

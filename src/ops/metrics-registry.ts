@@ -148,7 +148,7 @@ export class MetricsRegistry {
     });
     this.checks = new Counter({
       name: `${METRIC_PREFIX}token_checks_total`,
-      help: 'A 401 on our token, checked with GET /API/whoami on the same token: result="dead" dropped it, "alive" means the 401 was the request\'s own (passed on), "unavailable" the server has no GET /API/whoami (404, 405, 501: dropped within the rejection backoff, else kept), "unknown" no clear answer.',
+      help: 'A 401 on our token, checked with GET /API/whoami on the same token: result="dead" dropped it (kept while the mint budget allows no replacement), "alive" means the 401 was the request\'s own (passed on), "unavailable" the server has no GET /API/whoami (404, 405, 501: dropped within the rejection backoff, else kept), "unknown" no clear answer.',
       labelNames: ['user', 'result'],
       registers,
     });

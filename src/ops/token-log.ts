@@ -80,7 +80,7 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger, names: 
         reason: e.reason,
         hint: CHECK_HINTS[e.result],
       },
-      `a 401 for ${e.user} was checked: the token is ${e.result === 'alive' ? 'still valid' : 'of unknown state'}`,
+      `a 401 for ${e.user} was checked: the token is ${CHECK_STATES[e.result]}`,
     );
   });
   events.on('lifetimeLearned', (e) => {
@@ -112,10 +112,18 @@ export function logTokenEvents(events: TokenEventSource, logger: Logger, names: 
 const CHECK_HINTS: Readonly<Record<TokenCheck, string>> = {
   alive:
     "the 401 was the request's own (e.g. a refused RunAs, or a user without rights there), not the token's: passed on to the client",
-  dead: 'the token was dropped',
+  dead: 'tokens Vidispine had accepted keep being found dead, more than the replacement budget allows (a GET /API/whoami that refuses tokens that work?): the 401 was passed on and the token kept until the backoff allows a new one',
   unknown: 'GET /API/whoami gave no clear answer: the 401 was passed on and the token kept',
   unavailable:
     'the server has no GET /API/whoami (404, 405 or 501) and the rejection backoff allows no replacement yet: the 401 was passed on and the token kept',
+};
+
+/** What a check said of a token it left in use (`token_checked`). */
+const CHECK_STATES: Readonly<Record<TokenCheck, string>> = {
+  alive: 'still valid',
+  dead: 'dead by GET /API/whoami, but kept for now',
+  unknown: 'of unknown state',
+  unavailable: 'of unknown state',
 };
 
 /** What becomes of a dropped token: the mint budget may hold its replacement back. */

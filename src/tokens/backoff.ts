@@ -87,6 +87,26 @@ export function rejectionBackoffDelay(deaths: number, random: number): number {
   return jittered(raw, random);
 }
 
+/**
+ * Tokens that worked and then died replaced at once in a run: a mass revocation, or several
+ * close together (an administrator, Vidispine restarted and restarted again), heals at the
+ * first 401 each. Ten, where a whoami that lies could make a run at once: still a bounded
+ * burst (then the backoff), and every death later than 30 s after the previous mint is
+ * replaced at once anyway.
+ */
+export const LOST_AT_ONCE = 10;
+
+/**
+ * How long after the previous mint the replacement of a token confirmed dead (`lost` such
+ * deaths in a run, this one included) may start: at once for the first `LOST_AT_ONCE`, then
+ * the rejection backoff (1 s, 2 s, 4 s … 30 s). A GET /API/whoami that says 401 for tokens
+ * that work, with a client mixing good requests and refused ones, kills every new token as
+ * soon as it is accepted; replaced at once each time, that is a mint per round trip.
+ */
+export function lostBackoffDelay(lost: number, random: number): number {
+  return rejectionBackoffDelay(lost - LOST_AT_ONCE + 1, random);
+}
+
 function capFor(timeLeftMs: number): number {
   return timeLeftMs > 0 ? Math.min(BACKOFF_MAX_MS, timeLeftMs / 2) : BACKOFF_NO_TOKEN_CAP_MS;
 }

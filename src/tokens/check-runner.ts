@@ -51,7 +51,8 @@ export class CheckRunner {
    * in between, with no check under way, is passed on at once (the token answered a check
    * less than a second ago), so a client that provokes 401s costs Vidispine one
    * GET /API/whoami a second and waits for nothing, and a token that really died is caught
-   * by the next check. (Only the current token is checked, so that is one a second per user.)
+   * by the next check. (Only the current token is checked; a new one, which the store mints
+   * only within its budget of replacements, may be checked at once.)
    */
   join(
     slot: UserSlot,

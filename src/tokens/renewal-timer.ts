@@ -57,6 +57,7 @@ export class RenewalTimer {
     // A token that lived to its renewal ends a run of early deaths, checked or not.
     if (renewing && !held.revoked) {
       slot.deaths = 0;
+      slot.lost = 0;
       slot.unchecked = 0;
     }
     const due = slot.retryAt !== null ? now >= slot.retryAt : renewing;

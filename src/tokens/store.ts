@@ -32,6 +32,7 @@ import {
 } from './types';
 import {
   mayDropUnchecked,
+  mayReplaceLost,
   newUserSlot,
   planReplacement,
   recordAccepted,
@@ -72,8 +73,9 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
  *
  * Minting is budgeted whatever clients do: failed mints back off (`backoffDelay`), a 401
  * drops a token only once GET /API/whoami confirms it is dead (on a server without it, only
- * as often as `rejectionBackoffDelay` allows: `mayDropUnchecked`), and replacing tokens that
- * die without ever having worked backs off the same way (`rejectionBackoffDelay`).
+ * as often as `rejectionBackoffDelay` allows: `mayDropUnchecked`), replacing tokens that
+ * die without ever having worked backs off the same way (`rejectionBackoffDelay`), and so
+ * does replacing tokens that worked and then died, after the first few (`lostBackoffDelay`).
  */
 class LruTokenStore implements TokenStore {
   private readonly clock: Clock;
@@ -175,8 +177,9 @@ class LruTokenStore implements TokenStore {
     // token and pushed its expiry; for a dead token, noted or not makes no difference.
     this.notePossiblePush(slot, held, sentAt);
     const result = await this.checks.join(slot, held, sentAt, reason);
-    // Dropped: for a dead token, or for one the server has no way to check (settleCheck).
-    if (result === 'dead' || held.revoked) return 'replay';
+    // Dropped: for a dead token, within the replacement budget, or for one the server has no
+    // way to check (settleCheck).
+    if (held.revoked) return 'replay';
     // Uncheckable, and a renewal replaced the token meanwhile: sending again costs no mint.
     return result === 'unavailable' && held !== slot.recent[0] ? 'replay' : 'pass';
   }
@@ -292,14 +295,35 @@ class LruTokenStore implements TokenStore {
   ): void {
     if (result === 'alive') {
       this.noteAlive(slot, held, sentAt);
-    } else if (result === 'dead') {
-      this.kill(slot, held, rejectedSentAt, reason, { checked: true, random: this.random() });
     } else if (
-      result !== 'unavailable' ||
-      !this.dropUnchecked(slot, held, rejectedSentAt, reason)
+      result === 'dead'
+        ? !this.dropDead(slot, held, rejectedSentAt, reason)
+        : result !== 'unavailable' || !this.dropUnchecked(slot, held, rejectedSentAt, reason)
     ) {
       this.notePossiblePush(slot, held, sentAt);
     }
+  }
+
+  /**
+   * GET /API/whoami says Vidispine no longer takes the token. The current one is kept while
+   * the replacement budget allows no mint (`mayReplaceLost`), teaching no lifetime since the
+   * whoami may be wrong — except in a run of tokens Vidispine never accepted (`deaths`),
+   * whose replacement the rejection backoff holds back with `503`s as it always has. (The
+   * current token, accepted, ended any such run.) Whether it dropped it.
+   */
+  private dropDead(
+    slot: UserSlot,
+    held: HeldToken,
+    rejectedSentAt: number,
+    reason: string | undefined,
+  ): boolean {
+    const random = this.random();
+    const current = !held.revoked && held === slot.recent[0];
+    if (current && slot.deaths === 0 && !mayReplaceLost(slot, this.clock.now(), random)) {
+      return false;
+    }
+    this.kill(slot, held, rejectedSentAt, reason, { checked: true, random });
+    return true;
   }
 
   /**
@@ -337,7 +361,9 @@ class LruTokenStore implements TokenStore {
     const current = held === slot.recent[0];
     // Decided before it is told, so the event says what will happen: the backoff may hold
     // the replacement back, and a token a renewal already replaced needs none.
-    const retryInMs = current ? planReplacement(slot, held, this.clock.now(), random) : null;
+    const retryInMs = current
+      ? planReplacement(slot, held, { now: this.clock.now(), random, confirmed: checked })
+      : null;
     this.events.emit('invalidated', {
       user: slot.user.name,
       cause: checked ? 'unauthorized' : 'unauthorized_unchecked',

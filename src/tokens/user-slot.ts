@@ -4,6 +4,7 @@ import {
   afterFailure,
   backoffDelay,
   type FailureRun,
+  lostBackoffDelay,
   NO_FAILURE,
   rejectionBackoffDelay,
 } from './backoff';
@@ -55,6 +56,12 @@ export interface UserSlot {
   /** Current tokens confirmed dead in a row that Vidispine never accepted even once. */
   deaths: number;
   /**
+   * Current tokens found dead, accepted before or not, since a token last lived to its
+   * renewal. Acceptance does not end the run: a GET /API/whoami that calls every token dead,
+   * with a client mixing good requests with refused ones, gets most tokens accepted first.
+   */
+  lost: number;
+  /**
    * Current tokens dropped on a 401 that GET /API/whoami could not check (the server has no
    * such route), since a token last lived to its renewal. Acceptance does not end the run:
    * a client mixing good requests with refused ones gets every token accepted.
@@ -88,6 +95,7 @@ export function newUserSlot(
     secretChangedAt: null,
     secretRetry: 'none',
     deaths: 0,
+    lost: 0,
     unchecked: 0,
     inFlight: false,
     expiredNotified: false,
@@ -272,17 +280,36 @@ export function mayDropUnchecked(slot: UserSlot, now: number, random: number): b
 }
 
 /**
- * When the current token, just found dead at `now`, is replaced: ms from now (0: at once or
+ * Whether the current token, confirmed dead at `now`, may be dropped and replaced: at once
+ * for the first `LOST_AT_ONCE` in a run, then only once the rejection backoff from the last
+ * mint allows (`lostBackoffDelay`). Until then it is kept and the 401
+ * passed on, as for a 401 the server could not check: a GET /API/whoami that calls tokens
+ * that work dead (a client mixing good requests with refused ones) would otherwise cost a
+ * mint per round trip, and clients keep a token that may well work rather than get `503`s.
+ * A token that really died is replaced at its first 401 once the backoff allows (at most
+ * 30 s after the last mint). `random` must be the draw `planReplacement` gets.
+ */
+export function mayReplaceLost(slot: UserSlot, now: number, random: number): boolean {
+  return now >= (slot.lastMintAt ?? now) + lostBackoffDelay(slot.lost + 1, random);
+}
+
+/**
+ * When the current token, just found dead at `now` (`confirmed` by GET /API/whoami, or
+ * dropped on a 401 the server could not check), is replaced: ms from now (0: at once or
  * under way).
  */
 export function planReplacement(
   slot: UserSlot,
   held: HeldToken,
-  now: number,
-  random: number,
+  { now, random, confirmed }: { now: number; random: number; confirmed: boolean },
 ): number {
-  // A token that worked and then died (a restart, a removal) is replaced at once, however
-  // often that happens; tokens that never work are replaced on the backoff schedule.
+  // Tokens that never work are replaced on the backoff schedule. One that worked and then
+  // died (a restart, a removal) is dropped only within the budget of `mayReplaceLost`, so
+  // replaced at once; the run counts every token confirmed dead, accepted before its check
+  // or not (acceptance ends a run of `deaths`, not of `lost`), so a whoami that calls every
+  // token dead cannot make the proxy mint on every round trip by killing some before their
+  // first acceptance. Unchecked drops have their own budget (`mayDropUnchecked`).
+  if (confirmed) slot.lost += 1;
   if (!held.proven) slot.deaths += 1;
   // With no token every request is a 503: a retry planned for this token's remaining life
   // (minutes, for a long one) comes when a failure without a token would have had it.
@@ -290,12 +317,17 @@ export function planReplacement(
     slot.retryAt = Math.min(slot.retryAt, slot.retryIfLost);
   }
   slot.retryIfLost = null;
-  const earliest = (slot.lastMintAt ?? now) + rejectionBackoffDelay(slot.deaths, random);
+  const rejection = rejectionBackoffDelay(slot.deaths, random);
+  const lost = lostBackoffDelay(slot.lost, random);
+  const earliest = (slot.lastMintAt ?? now) + Math.max(rejection, lost);
   if (earliest > now) {
     slot.retryAt = Math.max(slot.retryAt ?? 0, earliest);
     slot.blocked = {
       reason: 'rejected',
-      message: `Vidispine rejected ${slot.deaths} new tokens in a row before accepting any; the next one is minted when the backoff allows`,
+      message:
+        lost > rejection
+          ? `${slot.lost} tokens were found dead (GET /API/whoami) before one lived to its renewal; the next one is minted when the backoff allows`
+          : `Vidispine rejected ${slot.deaths} new tokens in a row before accepting any; the next one is minted when the backoff allows`,
     };
   }
   if (slot.inFlight || slot.retryAt === null) return 0;

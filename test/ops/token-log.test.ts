@@ -121,6 +121,19 @@ describe('token event log', () => {
     expect(lines[1].hint).toMatch(/no GET \/API\/whoami .* passed on and the token kept/);
   });
 
+  it('says when a token GET /API/whoami calls dead is kept, the replacement budget spent', () => {
+    const { tokens, lines } = setup();
+    tokens.checked('ingest', 'dead', true);
+    tokens.checked('ingest', 'dead', false);
+    expect(lines.map((l) => [l.level, l.event, l.result])).toEqual([
+      ['info', 'token_checked', 'dead'],
+    ]);
+    expect(lines[0].msg).toBe(
+      'a 401 for ingest was checked: the token is dead by GET /API/whoami, but kept for now',
+    );
+    expect(lines[0].hint).toMatch(/replacement budget .* passed on and the token kept/);
+  });
+
   it('names settings in hints as an environment-only configuration does', () => {
     const { tokens, lines } = setup(proxyEnvironment.names);
     tokens.learned('ingest', 3600, 60);

@@ -10,11 +10,19 @@
  *   backoff (at once, then 1 s, 2 s, 4 s …).
  * - Revocations at the same token age: each replaced by one new token, no lifetime learned
  *   (the re-test that lets a learned lifetime grow back is in test/tokens).
+ * - A GET /API/whoami that calls every token dead, with good requests mixed in so that each
+ *   new token is accepted first: replacements follow the lost-token budget (`LOST_AT_ONCE`
+ *   at once, then the rejection backoff); in between the token is kept, the 401s passed on.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSimulator, DEFAULT_USERS, type Simulator } from '../../src/simulator';
-import { BACKOFF_JITTER, rejectionBackoffDelay } from '../../src/tokens/backoff';
+import {
+  BACKOFF_JITTER,
+  LOST_AT_ONCE,
+  lostBackoffDelay,
+  rejectionBackoffDelay,
+} from '../../src/tokens/backoff';
 import { CHECK_INTERVAL_MS } from '../../src/tokens/store';
 import { call } from '../support/http';
 import { startApp, type RunningApp } from '../support/app';
@@ -70,11 +78,14 @@ async function counts(r: RunningApp): Promise<{ mints: number; alive: number; de
   };
 }
 
-/** A front of Vidispine where one path answers 401 whatever the token; the rest passes. */
-async function withAlways401Path(sim: Simulator): Promise<{ url: string; close(): Promise<void> }> {
+/** A front of Vidispine where `paths` answer 401 whatever the token; the rest passes. */
+async function with401Paths(
+  sim: Simulator,
+  paths: readonly string[],
+): Promise<{ url: string; close(): Promise<void> }> {
   const target = new URL(sim.url);
   const server = http.createServer((req, res) => {
-    if (req.url?.startsWith('/API/always-401')) {
+    if (paths.some((path) => req.url?.startsWith(path))) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="Vidispine"', 'content-length': 0 });
       res.end();
       return;
@@ -115,7 +126,7 @@ describe('401s the token did not cause mint nothing', () => {
     async () => {
       const sim = createSimulator();
       await sim.listen(0, '127.0.0.1');
-      const front = await withAlways401Path(sim);
+      const front = await with401Paths(sim, ['/API/always-401']);
       const r = await startApp({ sim, vidispine: { url: front.url } });
       try {
         const started = Date.now();
@@ -252,6 +263,59 @@ describe('tokens Vidispine takes away', () => {
   );
 });
 
+/** Most mints within `ms` when every token Vidispine accepted is found dead at once. */
+function lostBudget(ms: number): number {
+  let at = 0;
+  let mints = 1; // the first token
+  for (let lost = 1; ; lost++) {
+    at += lostBackoffDelay(lost, 1 - 1e-9);
+    if (at > ms) return mints;
+    mints += 1;
+  }
+}
+
+describe('a GET /API/whoami that answers 401 for tokens that work', () => {
+  test.concurrent(
+    'good requests mixed with refused ones: replacements follow the budget, not the round trip',
+    async () => {
+      const sim = createSimulator();
+      await sim.listen(0, '127.0.0.1');
+      // /API/good is any path the simulator serves; /API/bad is refused whatever the token.
+      const front = await with401Paths(sim, ['/API/whoami', '/API/bad']);
+      const r = await startApp({ sim, vidispine: { url: front.url } });
+      try {
+        const started = Date.now();
+        const [good, bad] = await Promise.all([
+          storm(r.port(), '/API/slow?ms=0'),
+          storm(r.port(), '/API/bad'),
+        ]);
+        const elapsed = Date.now() - started;
+        const c = await counts(r);
+        const minted = await r.metric('vidispine_auth_proxy_token_refreshes_total', {
+          user: 'alice',
+          result: 'success',
+          reason: 'none',
+        });
+        // Each token was accepted, then "dead": the first few replaced at once, then 1 s, 2 s …
+        expect(c.mints).toBeGreaterThan(LOST_AT_ONCE + 1);
+        expect(c.mints).toBeLessThanOrEqual(lostBudget(elapsed + 1_000));
+        expect(minted).toBe(c.mints);
+        // Between replacements a token "dead" is kept: one check a second, 401s passed on.
+        expect(c.dead).toBeLessThanOrEqual(c.mints + checkBudget(elapsed));
+        expect(c.alive).toBe(0);
+        // Good requests keep being served on a token kept so; refused ones get their own 401.
+        expect(good.statuses.get(401)).toBeUndefined();
+        expect(good.statuses.get(200)).toBeGreaterThan(good.requests / 2);
+        expect(bad.statuses.get(200)).toBeUndefined();
+      } finally {
+        await r.close();
+        await front.close();
+      }
+    },
+    20_000,
+  );
+});
+
 describe('a server without GET /API/whoami: 401s cannot be checked', () => {
   test.concurrent(
     'refused RunAs 401s mixed with good requests: drops follow the rejection backoff',
@@ -300,6 +364,13 @@ describe('a server without GET /API/whoami: 401s cannot be checked', () => {
 it('the rejection budget allows at most 8 mints in the first minute, 3 a minute after', () => {
   expect(rejectionBudget(60_000)).toBeLessThanOrEqual(8);
   expect(rejectionBudget(3_600_000) - rejectionBudget(60_000)).toBeLessThanOrEqual(
+    Math.ceil((59 * 60_000) / (30_000 * (1 - BACKOFF_JITTER))),
+  );
+});
+
+it('the lost-token budget allows at most 17 mints in the first minute, 3 a minute after', () => {
+  expect(lostBudget(60_000)).toBeLessThanOrEqual(17);
+  expect(lostBudget(3_600_000) - lostBudget(60_000)).toBeLessThanOrEqual(
     Math.ceil((59 * 60_000) / (30_000 * (1 - BACKOFF_JITTER))),
   );
 });

@@ -2,6 +2,8 @@ import {
   afterFailure,
   backoffDelay,
   type FailureRun,
+  LOST_AT_ONCE,
+  lostBackoffDelay,
   NO_FAILURE,
   rejectionBackoffDelay,
 } from '../../src/tokens/backoff';
@@ -415,6 +417,16 @@ describe('rejectionBackoffDelay', () => {
       0, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000,
     ]);
     expect(rejectionBackoffDelay(1_000_000, 0.999999)).toBeGreaterThanOrEqual(22_500);
+  });
+});
+
+describe('lostBackoffDelay', () => {
+  it('replaces the first ten tokens found dead at once, then as the rejection backoff does', () => {
+    expect(Array.from({ length: 17 }, (_, i) => lostBackoffDelay(i + 1, 0))).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 2000, 4000, 8000, 16000, 30000, 30000,
+    ]);
+    expect(LOST_AT_ONCE).toBe(10);
+    expect(lostBackoffDelay(LOST_AT_ONCE + 3, 0.999999)).toBe(rejectionBackoffDelay(4, 0.999999));
   });
 });
 

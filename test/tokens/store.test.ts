@@ -1,5 +1,5 @@
 import type { TokenSettings, UserConfig } from '../../src/config/types';
-import { createTokenStore } from '../../src/tokens/store';
+import { CHECK_INTERVAL_MS, createTokenStore } from '../../src/tokens/store';
 import {
   MintError,
   NoTokenError,
@@ -736,10 +736,12 @@ describe('a 401 on a token', () => {
     expect(s.minter('alice').calls).toBe(2);
   });
 
-  it('replaces a token that worked and then died at once, however often that happens', async () => {
+  it('replaces a token that worked and then died at once, whenever the backoff from the previous mint has passed', async () => {
     const s = setup([user('alice')]);
-    // Ages far enough apart that they teach no lifetime: removals, not a cap.
-    for (const age of [1_000, 2_500, 6_000, 15_000, 40_000]) {
+    // Ages far enough apart that they teach no lifetime: removals, not a cap. The eleventh
+    // and twelfth deaths in the run come later after the previous mint than its 1 s and 2 s.
+    const ages = [1_000, 2_500, 6_000, 15_000, 32_000, 3_000, 8_000, 1_500, 4_000, 2_000];
+    for (const age of [...ages, 3_000, 5_000]) {
       const lease = await s.store.get('alice');
       s.store.answered('alice', lease.value, s.clock.now(), 200);
       await s.clock.advance(age);
@@ -747,7 +749,59 @@ describe('a 401 on a token', () => {
       await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
       await expect(s.store.get('alice')).resolves.toMatchObject({ user: 'alice' });
     }
-    expect(s.minter('alice').calls).toBe(6);
+    expect(s.minter('alice').calls).toBe(13);
+  });
+
+  it('replaces the first ten tokens that worked and then died at once, then 1 s, 2 s, 4 s … after the previous mint', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0;
+    // A GET /API/whoami that calls every token dead, each accepted by a request first.
+    const acceptThenKill = async (): Promise<void> => {
+      const lease = await s.store.get('alice');
+      s.store.answered('alice', lease.value, s.clock.now(), 200);
+      s.checker.kill(lease.value);
+      await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
+    };
+    for (let i = 0; i < 10; i++) await acceptThenKill();
+    expect(s.minter('alice').calls).toBe(11);
+    for (const waitMs of [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]) {
+      const lease = await s.store.get('alice');
+      s.store.answered('alice', lease.value, s.clock.now(), 200);
+      s.checker.kill(lease.value);
+      const calls = s.minter('alice').calls;
+      // Dead by GET /API/whoami, but the budget allows no mint yet: the 401 is passed on and
+      // the token kept, and so on every 401 before the backoff since the last mint is over.
+      await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('pass');
+      await s.clock.advance(waitMs - 1);
+      await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('pass');
+      expect(s.store.current('alice')?.value).toBe(lease.value);
+      expect(s.minter('alice').calls).toBe(calls);
+      // The first check after it drops the token and replaces it.
+      await s.clock.advance(CHECK_INTERVAL_MS);
+      await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
+      expect(s.minter('alice').calls).toBe(calls + 1);
+      expect(s.checker.sent.filter((c) => c.token === lease.value).length).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('counts tokens found dead before their first acceptance in the same run as those after it', async () => {
+    const s = setup([user('alice')]);
+    s.draw.value = 0;
+    // Every other token dies before any request took it: acceptance ends a run of deaths
+    // that never worked, not the run of tokens found dead.
+    for (let i = 0; i < 10; i++) {
+      const lease = await s.store.get('alice');
+      if (i % 2 === 0) s.store.answered('alice', lease.value, s.clock.now(), 200);
+      s.checker.kill(lease.value);
+      await s.store.rejected('alice', lease.value, s.clock.now());
+    }
+    const lease = await s.store.get('alice');
+    s.checker.kill(lease.value);
+    await s.store.rejected('alice', lease.value, s.clock.now());
+    await expect(s.store.get('alice')).rejects.toMatchObject({ reason: 'rejected' });
+    expect(s.minter('alice').calls).toBe(11);
+    await s.clock.advance(1_000);
+    expect(s.minter('alice').calls).toBe(12);
   });
 
   it('a token that reaches its renewal ends a run of deaths', async () => {

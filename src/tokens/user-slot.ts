@@ -57,8 +57,9 @@ export interface UserSlot {
   deaths: number;
   /**
    * Current tokens found dead, accepted before or not, since a token last lived to its
-   * renewal. Acceptance does not end the run: a GET /API/whoami that calls every token dead,
-   * with a client mixing good requests with refused ones, gets most tokens accepted first.
+   * renewal or was found dead `LOST_RUN_GAP_MS` or more after the previous mint. Acceptance
+   * does not end the run: a GET /API/whoami that calls every token dead, with a client
+   * mixing good requests with refused ones, gets most tokens accepted first.
    */
   lost: number;
   /**
@@ -290,7 +291,22 @@ export function mayDropUnchecked(slot: UserSlot, now: number, random: number): b
  * 30 s after the last mint). `random` must be the draw `planReplacement` gets.
  */
 export function mayReplaceLost(slot: UserSlot, now: number, random: number): boolean {
-  return now >= (slot.lastMintAt ?? now) + lostBackoffDelay(slot.lost + 1, random);
+  return now >= (slot.lastMintAt ?? now) + lostBackoffDelay(lostInRun(slot, now) + 1, random);
+}
+
+/**
+ * A token found dead this long after the previous mint ends the run of `lost` before it:
+ * renewal, which ends it otherwise, may be hours away for a long token, and never comes for
+ * an autoRefresh token in steady use, so deaths far apart (restarts over days) would add
+ * up and hold back, for good, the replacement of any token that dies soon after another.
+ * A GET /API/whoami that calls working tokens dead gets its burst again only after a token
+ * went unrefused this long.
+ */
+export const LOST_RUN_GAP_MS = 10 * 60_000;
+
+/** `slot.lost`, or 0 when the current token, found dead at `now`, ends the run. */
+function lostInRun(slot: UserSlot, now: number): number {
+  return slot.lastMintAt !== null && now - slot.lastMintAt >= LOST_RUN_GAP_MS ? 0 : slot.lost;
 }
 
 /**
@@ -309,7 +325,7 @@ export function planReplacement(
   // or not (acceptance ends a run of `deaths`, not of `lost`), so a whoami that calls every
   // token dead cannot make the proxy mint on every round trip by killing some before their
   // first acceptance. Unchecked drops have their own budget (`mayDropUnchecked`).
-  if (confirmed) slot.lost += 1;
+  if (confirmed) slot.lost = lostInRun(slot, now) + 1;
   if (!held.proven) slot.deaths += 1;
   // With no token every request is a 503: a retry planned for this token's remaining life
   // (minutes, for a long one) comes when a failure without a token would have had it.

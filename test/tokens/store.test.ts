@@ -804,6 +804,22 @@ describe('a 401 on a token', () => {
     expect(s.minter('alice').calls).toBe(12);
   });
 
+  it('replaces at once a token that dies soon after a replacement, when the deaths before it were far apart', async () => {
+    // A day-long token: the run would end only at its renewal, 17 h on. Fifteen genuine
+    // deaths 20 min apart (restarts, an administrator), then Vidispine restarted twice in a
+    // row: the second death, 5 s after the previous mint, is healed at once too.
+    const s = setup([user('alice', { seconds: 86_400 })]);
+    s.draw.value = 0;
+    for (const age of [...Array.from({ length: 15 }, () => 20 * 60_000), 5_000]) {
+      const lease = await s.store.get('alice');
+      s.store.answered('alice', lease.value, s.clock.now(), 200);
+      await s.clock.advance(age);
+      s.checker.kill(lease.value);
+      await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
+    }
+    expect(s.minter('alice').calls).toBe(17);
+  });
+
   it('a token that reaches its renewal ends a run of deaths', async () => {
     const s = setup([user('alice')]);
     s.draw.value = 0.5;

@@ -901,8 +901,10 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
 
   it.each([
     [
+      // sidecar: null, Helm's way to drop a map of defaults: injector.sidecar.resources alone.
       'accepts requests up to their limits in any unit it compares, as the webhook does',
       [
+        'sidecar=null',
         'injector.sidecar.resources.requests.cpu=0.5',
         'injector.sidecar.resources.limits.cpu=500m',
         'injector.sidecar.resources.requests.memory=192Mi',

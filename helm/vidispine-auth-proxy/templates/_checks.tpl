@@ -622,9 +622,10 @@ The injected proxy's requests and limits, as JSON: sidecar.resources, each quant
 in injector.sidecar.resources in its place; "from" names where each one comes from.
 */}}
 {{- define "vidispine-auth-proxy.injectedResources" -}}
-{{- /* A map removed with null is none: every quantity from the other, or none at all. */ -}}
+{{- /* A map removed with null is none: every quantity from the other, or none at all;
+sidecar: null too. */ -}}
 {{- $own := .values.injector.sidecar.resources | default (dict) -}}
-{{- $shared := .values.sidecar.resources | default (dict) -}}
+{{- $shared := (default (dict) .values.sidecar).resources | default (dict) -}}
 {{- $resources := dict "requests" (dict) "limits" (dict) -}}
 {{- $from := dict -}}
 {{- range $kind := list "requests" "limits" -}}

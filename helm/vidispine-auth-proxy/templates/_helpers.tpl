@@ -359,9 +359,10 @@ sidecar.resources instead of the gateway's resources).
       path: /livez
       port: proxy-ops
     {{- toYaml $v.probes.liveness | nindent 4 }}
-  {{- /* A sidecar has its own defaults (sidecar.resources), the webhook's. */}}
+  {{- /* A sidecar has its own defaults (sidecar.resources), the webhook's; sidecar: null
+  (Helm's way to drop a map of defaults) is none of them, as sidecar.resources: null is. */}}
   {{- $resources := dict "path" "resources" "resources" $v.resources }}
-  {{- if .sidecar }}{{ $resources = dict "path" "sidecar.resources" "resources" $v.sidecar.resources }}{{ end }}
+  {{- if .sidecar }}{{ $resources = dict "path" "sidecar.resources" "resources" (default (dict) $v.sidecar).resources }}{{ end }}
   {{- include "vidispine-auth-proxy.checkResources" $resources }}
   {{- with include "vidispine-auth-proxy.givenResources" $resources.resources | fromJson }}
   resources:

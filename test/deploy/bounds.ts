@@ -65,6 +65,39 @@ export function proxyNumericKeys(): NumericKey[] {
   return numericLeaves(json, [], []);
 }
 
+/** One string key of the proxy's configuration the proxy holds to a form: not empty, a pattern. */
+export interface StringKey {
+  readonly path: readonly string[];
+  readonly minLength?: number;
+  readonly pattern?: string;
+}
+
+function stringLeaves(node: unknown, path: readonly string[], out: StringKey[]): StringKey[] {
+  const minLength = num(at(node, 'minLength'));
+  const pattern = at(node, 'pattern');
+  if (at(node, 'type') === 'string' && (minLength !== undefined || typeof pattern === 'string'))
+    out.push({
+      path,
+      ...(minLength === undefined ? {} : { minLength }),
+      ...(typeof pattern === 'string' ? { pattern } : {}),
+    });
+  const props = at(node, 'properties');
+  if (isRecord(props))
+    for (const [k, v] of Object.entries(props)) stringLeaves(v, [...path, k], out);
+  const items = at(node, 'items');
+  if (isRecord(items)) stringLeaves(items, [...path, '[]'], out);
+  return out;
+}
+
+/**
+ * Every string key of the proxy's configuration with a form, read from the proxy's schema; a
+ * key that takes other values too (`ops.listen`: `''` or null turn it off) has none of its own.
+ */
+export function proxyStringKeys(): StringKey[] {
+  const json = z.toJSONSchema(fileSchema, { io: 'input', unrepresentable: 'any' });
+  return stringLeaves(json, [], []);
+}
+
 /** The JSON Schema node at `path` (`[]` steps into a list's items), if there is one. */
 export function schemaNodeAt(schema: unknown, path: readonly string[]): unknown {
   let node = schema;

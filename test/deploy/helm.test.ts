@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { appConfigProblems, appConfigs } from './app-config';
-import { boundsOf, chartNumbers, dotted, type NumericKey, schemaNodeAt, setAt } from './bounds';
+import {
+  boundsOf,
+  chartNumbers,
+  dotted,
+  type NumericKey,
+  proxyStringKeys,
+  schemaNodeAt,
+  setAt,
+  type StringKey,
+} from './bounds';
 import {
   drainEvictions,
   gatewayContainer,
@@ -1451,6 +1460,41 @@ describe('values.schema.json', () => {
 
     it.each(numbers.map((n): [string, NumericKey] => [dotted(n.path), n]))('%s', (_name, n) => {
       expect(boundsOf(schemaNodeAt(schema, n.path))).toEqual(n.bounds);
+    });
+  });
+
+  // Every string of the config block the proxy holds to a form (read from its schema): the
+  // chart refuses it empty, and where the proxy has a pattern, the chart takes the characters
+  // the proxy takes, so a value that lints and renders does not make the pod exit 2.
+  describe('strings the proxy takes, refused as the proxy refuses them', () => {
+    const strings = proxyStringKeys();
+    const PROBES = ['', ...Array.from({ length: 256 }, (_, c) => String.fromCharCode(c)), '取'];
+    const instancePath = (path: readonly string[]): string =>
+      `/config/${path.map((step) => (step === '[]' ? '0' : step)).join('/')}`;
+    const chartRefuses = (path: readonly string[], value: string): boolean => {
+      const values: Record<string, unknown> = {};
+      setAt(values, ['config', ...path], value);
+      validate(values);
+      return (validate.errors ?? []).some((e) => e.instancePath === instancePath(path));
+    };
+
+    it("reads them from the proxy's schema", () => {
+      expect(strings.map((k) => dotted(k.path))).toEqual(
+        expect.arrayContaining([
+          'users[].name',
+          'users[].selectUserHeader',
+          'users[].accessKey.id',
+        ]),
+      );
+    });
+
+    it.each(strings.map((k): [string, StringKey] => [dotted(k.path), k]))('config.%s', (_n, k) => {
+      const proxyRefuses = (value: string): boolean =>
+        value.length < (k.minLength ?? 0) ||
+        (k.pattern !== undefined && !new RegExp(k.pattern, 'u').test(value));
+      const judged = k.pattern === undefined ? [''] : PROBES;
+      const disagreements = judged.filter((v) => chartRefuses(k.path, v) !== proxyRefuses(v));
+      expect(disagreements).toEqual([]);
     });
   });
 

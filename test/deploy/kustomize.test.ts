@@ -13,9 +13,10 @@ import {
   workloadProblems,
   zoneSpreadProblems,
 } from './checks';
-import { CREDENTIAL_COMPONENTS, type CredentialComponent } from './contract';
+import { CREDENTIAL_COMPONENTS, type CredentialComponent, OPS_PROBES } from './contract';
 import { DASHBOARD_PATH } from './dashboard';
 import {
+  CHART,
   K8sObject,
   ROOT,
   Rendered,
@@ -67,9 +68,33 @@ describe.each(KUSTOMIZATIONS)('kubectl kustomize deploy/%s', (dir) => {
   });
 });
 
+// The chart's probe timings (values.yaml probes), which the webhook injects too: one proxy
+// starts and is judged alike however it is installed.
+const CHART_PROBES = at(
+  parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')),
+  'probes',
+) as Record<string, unknown>;
+
 describe.each(WORKLOADS)('deploy/%s workload', (dir) => {
   it('runs the proxy hardened, probed on the ops port, configured by contract names', () => {
     expect(workloadProblems(render(dir).objects)).toEqual([]);
+  });
+
+  it("probes the proxy as the chart's defaults do", () => {
+    const [proxy] = proxyContainers(render(dir).objects);
+    const timings = (probe: unknown): unknown =>
+      isRecord(probe)
+        ? Object.fromEntries(Object.entries(probe).filter(([k]) => k !== 'httpGet'))
+        : probe;
+    const given = Object.keys(OPS_PROBES).map((probe) => [
+      probe,
+      timings(at(proxy?.container, probe)),
+    ]);
+    const chart = Object.keys(OPS_PROBES).map((probe) => [
+      probe,
+      CHART_PROBES[probe.replace(/Probe$/, '')],
+    ]);
+    expect(given).toEqual(chart);
   });
 
   it('gives the proxy a configuration its own loader accepts', () => {

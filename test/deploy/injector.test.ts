@@ -721,6 +721,8 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
       [],
       [
         ...WEBHOOK_ONLY,
+        // admin: null, Helm's way to drop a map of defaults, is no administrator account.
+        'injector.sidecar.admin=null',
         'injector.sidecar.runAs.user=svc-runas',
         'injector.sidecar.runAs.secret=vidispine-runas',
       ],
@@ -748,6 +750,12 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
     });
 
     it("deploy/monitoring's PodMonitor by the label the webhook's pods carry, or that nothing does", () => {
+      // injector.sidecar: null, Helm's way to drop a map of defaults, is no injector.sidecar.*
+      // at all: the webhook's own defaults (no Vidispine URL, the platform's user).
+      const noSidecarDefaults = [
+        ...WEBHOOK_ONLY.filter((s) => !s.startsWith('injector.sidecar.')),
+        'injector.sidecar=null',
+      ];
       const podMonitor = one(
         renderKustomization(join(ROOT, 'deploy', 'monitoring')).objects,
         'PodMonitor',
@@ -756,15 +764,15 @@ describe.each(HELMS)('$name: chart with injector.enabled', (helm: Helm) => {
       expect(at(podMonitor, 'spec', 'selector', 'matchLabels')).toEqual({
         'vidispine-auth-proxy/injector-metrics': 'true',
       });
-      const podLabels = at(
-        one(renderChart(helm, CHART, [], { set: WEBHOOK_ONLY }).objects, 'Deployment'),
-        'spec',
-        'template',
-        'metadata',
-        'labels',
-      );
+      const { objects } = renderChart(helm, CHART, [], { set: noSidecarDefaults });
+      const podLabels = at(one(objects, 'Deployment'), 'spec', 'template', 'metadata', 'labels');
       expect(podLabels).toMatchObject({ 'vidispine-auth-proxy/injector-metrics': 'true' });
-      expect(renderNotes(helm, [], WEBHOOK_ONLY)).toContain(
+      const { sidecar } = loadsItsConfiguration(objects);
+      expect(sidecar.vidispineUrl).toBeUndefined();
+      expect(sidecar.uid).toBeNull();
+      const notes = renderNotes(helm, [], noSidecarDefaults);
+      expect(notes).toContain('(injector.sidecar.vidispineUrl is not set)');
+      expect(notes).toContain(
         `Its metrics (reviews, serving certificate expiry and reloads) on port injector-ops: its pods carry vidispine-auth-proxy/injector-metrics: "true", which deploy/monitoring's PodMonitor vidispine-auth-proxy-injector scrapes (or set metrics.serviceMonitor.enabled=true).`,
       );
       const dir = mkdtempSync(join(tmpdir(), 'vap-notes-values-'));

@@ -624,7 +624,7 @@ in injector.sidecar.resources in its place; "from" names where each one comes fr
 {{- define "vidispine-auth-proxy.injectedResources" -}}
 {{- /* A map removed with null is none: every quantity from the other, or none at all;
 sidecar: null too. */ -}}
-{{- $own := .values.injector.sidecar.resources | default (dict) -}}
+{{- $own := (default (dict) .values.injector.sidecar).resources | default (dict) -}}
 {{- $shared := (default (dict) .values.sidecar).resources | default (dict) -}}
 {{- $resources := dict "requests" (dict) "limits" (dict) -}}
 {{- $from := dict -}}
@@ -700,11 +700,13 @@ request above its limit, since Kubernetes would refuse every pod given it).
 {{- if $i.tls.certManager.enabled -}}
 {{- include "vidispine-auth-proxy.checkRenewal" $i.tls.certManager -}}
 {{- end -}}
+{{- /* injector.sidecar: null (Helm's way to drop a map of defaults) is none of them. */ -}}
+{{- $sidecar := default (dict) $i.sidecar -}}
 {{- /* The webhook refuses a CA's key without the CA too (SIDECAR_VIDISPINE_CA_KEY alone): say so here, not in its crash loop. */ -}}
-{{- if and $i.sidecar.vidispineCaKey (not $i.sidecar.vidispineCa) -}}
+{{- if and $sidecar.vidispineCaKey (not $sidecar.vidispineCa) -}}
 {{- fail "injector.sidecar.vidispineCaKey is set without injector.sidecar.vidispineCa: set the ConfigMap or Secret holding the CA too, or remove it" -}}
 {{- end -}}
-{{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "injector.sidecar.vidispineUrl" "url" $i.sidecar.vidispineUrl) -}}
+{{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "injector.sidecar.vidispineUrl" "url" $sidecar.vidispineUrl) -}}
 {{- include "vidispine-auth-proxy.checkResources" (merge (dict "path" "injector.sidecar.resources") (include "vidispine-auth-proxy.injectedResources" . | fromJson)) -}}
 {{- include "vidispine-auth-proxy.checkResources" (dict "path" "injector.resources" "resources" $i.resources) -}}
 {{- end -}}

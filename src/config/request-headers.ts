@@ -56,6 +56,9 @@ const WHY: ReadonlyMap<string, string> = new Map([
   ]),
 ]);
 
+/** Every lower-case header name that cannot select a user: the chart refuses the same. */
+export const RESERVED_REQUEST_HEADERS: readonly string[] = [...WHY.keys()];
+
 /** Why a lower-case header name cannot select a user, or undefined when it can. */
 export function reservedRequestHeader(name: string): string | undefined {
   return WHY.get(name);

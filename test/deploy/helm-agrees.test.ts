@@ -7,6 +7,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { ConfigError } from '../../src/config/errors';
 import { parseListen } from '../../src/config/listen';
 import { loadConfig } from '../../src/config/load';
+import { RESERVED_REQUEST_HEADERS } from '../../src/config/request-headers';
 import { CHART, HELMS, type Helm, at, renderChart } from './render';
 
 /**
@@ -183,6 +184,11 @@ const CONFIGS: readonly Config[] = [
   listed([{ listen: '127.0.0.1:8080' }, { selectUserHeader: 'X-Vidispine-User' }]),
   listed([{ listen: '127.0.0.1:8080' }, { allowRunAs: true }]),
   listed([{ listen: '127.0.0.1:8080', selectUserHeader: 'X-User' }, { allowRunAs: true }]),
+  // A select header with a meaning of its own, in any case: each name the proxy refuses.
+  ...RESERVED_REQUEST_HEADERS.map((name) =>
+    one({ selectUserHeader: name.replace(/(^|-)[a-z]/g, (c) => c.toUpperCase()) }),
+  ),
+  one({ selectUserHeader: 'TRANSFER-ENCODING' }),
 ];
 
 // Single-user mode: the rules spanning keys that variables in extraEnv can break.

@@ -247,6 +247,29 @@ so is every rule that rests on it (a TOKEN_SECONDS from a ConfigMap is not token
 {{- end -}}
 
 {{/*
+The request headers a users[].selectUserHeader cannot be, as JSON: each lower-case name and
+why, in the proxy's words (src/config/request-headers.ts). A select header is read as a user
+name and never passed on, so one of these would lose the meaning it has, and the proxy exits 2.
+*/}}
+{{- define "vidispine-auth-proxy.reservedRequestHeaders" -}}
+{{- $why := dict -}}
+{{- range list "connection" "keep-alive" "proxy-connection" "te" "trailer" "upgrade" "transfer-encoding" -}}
+{{- $_ := set $why . "a hop-by-hop header of HTTP" -}}
+{{- end -}}
+{{- range list "content-length" "expect" "host" -}}
+{{- $_ := set $why . "the proxy reads it to frame or route the request and sets its own upstream" -}}
+{{- end -}}
+{{- range list "authorization" "proxy-authorization" "runas" -}}
+{{- $_ := set $why . "a credential header the proxy removes or replaces" -}}
+{{- end -}}
+{{- $_ := set $why "x-request-id" "the request id the proxy's access log reads and sends on" -}}
+{{- range list "cookie" "sec-websocket-key" "sec-websocket-version" "sec-websocket-protocol" "sec-websocket-extensions" -}}
+{{- $_ := set $why . "clients send it on their own and the application needs it upstream" -}}
+{{- end -}}
+{{- toJson $why -}}
+{{- end -}}
+
+{{/*
 The first rule of the proxy's that spans keys of config (src/config/resolve.ts) the values
 break, in the proxy's words with config. before each key, or nothing: the schema judges one
 value at a time, and the proxy would exit 2 at start. Context: the container's (values,
@@ -373,6 +396,11 @@ or [::]:service.opsPort.
 {{- if and .listen .selectUserHeader -}}{{- $selectable = true -}}{{- end -}}
 {{- end -}}
 {{- range $i, $u := $users -}}
+{{- with $u.selectUserHeader -}}
+{{- with get (include "vidispine-auth-proxy.reservedRequestHeaders" . | fromJson) (lower (toString .)) -}}
+{{- $problems = prepend $problems (printf "config.users[%d].selectUserHeader: cannot be %s: %s, while a select header is read as a user name and never passed on; use a header of its own (e.g. X-Vidispine-User)" $i $u.selectUserHeader .) -}}
+{{- end -}}
+{{- end -}}
 {{- if not $u.listen -}}
 {{- if $u.selectUserHeader -}}
 {{- $problems = append $problems (printf "config.users[%d].selectUserHeader: needs config.users[%d].listen: the header is read on this user's own listener, and it has none" $i $i) -}}

@@ -7,9 +7,14 @@
  * already received behind an answer are still answered: only the last one says `close`.
  * Idle connections stay open until the listener closes: a request sent on one meanwhile is
  * answered (with `close`), whereas closing it could cross a request already on its way.
- * Once the listener has closed, a connection closes as soon as it is idle (as
- * `server.closeIdleConnections` defines it): one whose answers went out `keep-alive` before
- * the signal.
+ * Once the listener has closed, a connection closes as soon as it is idle: one whose answers
+ * went out `keep-alive` before the signal. Idle means two things at once: nothing owed on it
+ * (`owedAnswer`: every request read was answered, the last answer's bytes all handed to the
+ * kernel), and no request begun (Node's parser is between two requests, as
+ * `server.closeIdleConnections` sees it). Node's test alone is not enough: it counts a
+ * connection idle once the answer being written has been ended, though its bytes and those
+ * of the answers pipelined behind it may still be waiting to be sent, and the close would
+ * throw them away.
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
@@ -26,9 +31,13 @@ export class ConnectionDrain {
    */
   private readonly latest = new WeakMap<Socket, http.ServerResponse>();
 
+  /**
+   * @param betweenRequests The connections on which no request has begun, as Node's parser
+   *   sees it (`betweenRequests`), whatever they still owe.
+   */
   constructor(
     private readonly pipelines: Pipelines,
-    private readonly closeIdle: () => void,
+    private readonly betweenRequests: () => Iterable<Socket>,
   ) {}
 
   /** The answer still owed to the latest request read on `socket`, if any. */
@@ -79,6 +88,16 @@ export class ConnectionDrain {
   }
 
   /**
+   * Closes every idle connection. Any answer's end calls this, and another connection may
+   * then have answers still going out: each is asked, not only the one just answered.
+   */
+  private closeIdle(): void {
+    for (const socket of this.betweenRequests()) {
+      if (this.owedAnswer(socket) === undefined) socket.destroy();
+    }
+  }
+
+  /**
    * `res` is about to write its head. Decided now, not when the request came: an answer
    * given `keep-alive` is always followed by one already requested, so the client never
    * sends into a connection that closes under it.
@@ -105,4 +124,29 @@ export class ConnectionDrain {
       }
     };
   }
+}
+
+/**
+ * The connections among `sockets` on which no request has begun: those
+ * `server.closeIdleConnections` would close, asked without letting it close them. Node keeps
+ * its parsers' state to itself; its own test is the one way to read it. Each socket's
+ * `destroy` answers for the call instead, then is given back.
+ */
+export function betweenRequests(server: http.Server, sockets: Iterable<Socket>): Socket[] {
+  const idle: Socket[] = [];
+  const asked: Socket[] = [];
+  for (const socket of sockets) {
+    // Own property: the prototype's `destroy` is back once it is deleted.
+    socket.destroy = (): Socket => {
+      idle.push(socket);
+      return socket;
+    };
+    asked.push(socket);
+  }
+  try {
+    server.closeIdleConnections();
+  } finally {
+    for (const socket of asked) delete (socket as { destroy?: unknown }).destroy;
+  }
+  return idle;
 }

@@ -12,7 +12,7 @@ import type { TokenStore } from '../tokens/types';
 import { FORWARDED_METHODS, MAX_HEADER_FIELDS, admissionRules } from './admission';
 import { BodyBudget } from './body';
 import { clientErrorHandler } from './client-errors';
-import { ConnectionDrain } from './drain';
+import { ConnectionDrain, betweenRequests } from './drain';
 import { Forwarder } from './forwarder';
 import { HandedOver, endHandedOver } from './handed-over';
 import { CUT_ANSWER_GRACE_MS, LingeringClose } from './lingering';
@@ -171,7 +171,12 @@ function createDataListener(
     listenerClosed: () => drain.closed,
   });
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
-  const drain = new ConnectionDrain(pipelines, () => server.closeIdleConnections());
+  /**
+   * Every connection open, for a cut that spares some (`destroy` with a grace) and for the
+   * drain's idle closes.
+   */
+  const connections = new Set<Socket>();
+  const drain = new ConnectionDrain(pipelines, () => betweenRequests(server, connections));
   const lingering = new LingeringClose((socket) => pipelines.closeAfterAnswer(socket));
   const server: http.Server = http.createServer({
     ...WEBSOCKET_UPGRADES_ONLY,
@@ -245,8 +250,6 @@ function createDataListener(
     ),
   );
   server.on('connection', parseTurn.connected);
-  /** Every connection open, for a cut that spares some (`destroy` with a grace). */
-  const connections = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));

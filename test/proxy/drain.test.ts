@@ -1,9 +1,11 @@
 import { once } from 'node:events';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ConnectionDrain } from '../../src/proxy/drain';
+import * as net from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { ConnectionDrain, betweenRequests } from '../../src/proxy/drain';
 import { Pipelines } from '../../src/proxy/pipeline';
 import { collectGarbage } from '../support/reliability-clients';
+import { until } from '../support/wait';
 
 // What a keep-alive connection holds between requests, wired as the data listener wires it.
 
@@ -23,12 +25,17 @@ function get(agent: http.Agent, port: number): Promise<http.IncomingMessage> {
 it('keeps nothing of an answered request on an idle keep-alive connection', async () => {
   const answers: WeakRef<http.ServerResponse>[] = [];
   const pipelines = new Pipelines();
-  const drain = new ConnectionDrain(pipelines, () => server.closeIdleConnections());
-  const server = http.createServer({ ServerResponse: drain.responseClass() }, (_req, res) => {
-    drain.received(res);
-    answers.push(new WeakRef(res));
-    res.end('ok');
-  });
+  const connections = new Set<Socket>();
+  const drain = new ConnectionDrain(pipelines, () => betweenRequests(server, connections));
+  const server: http.Server = http.createServer(
+    { ServerResponse: drain.responseClass() },
+    (_req, res) => {
+      drain.received(res);
+      answers.push(new WeakRef(res));
+      res.end('ok');
+    },
+  );
+  server.on('connection', (socket: Socket) => connections.add(socket));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -53,3 +60,44 @@ it('keeps nothing of an answered request on an idle keep-alive connection', asyn
     server.close();
   }
 });
+
+it('tells the connections on which no request has begun, and closes none of them', async () => {
+  const connections = new Set<Socket>();
+  const server = http.createServer((_req, res) => res.end('ok'));
+  server.on('connection', (socket: Socket) => connections.add(socket));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const answered = net.connect(port, '127.0.0.1');
+  const begun = net.connect(port, '127.0.0.1');
+  try {
+    answered.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await once(answered, 'data');
+    // Half a request head: the proxy has read its first bytes, and waits for the rest.
+    begun.write('GET / HTTP/1.1\r\nHo');
+    await until(() => connections.size === 2);
+    const [answeredHere] = await untilIdle(server, connections, 1);
+    expect(answeredHere.remotePort).toBe(answered.localPort);
+    expect([...connections].filter((s) => s.destroyed)).toEqual([]);
+    expect([...connections].filter((s) => Object.hasOwn(s, 'destroy'))).toEqual([]);
+    // The prototype's own destroy is back: Node still closes them.
+    server.closeIdleConnections();
+    expect(answeredHere.destroyed).toBe(true);
+  } finally {
+    answered.destroy();
+    begun.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+/** `betweenRequests`, once the half head has been read and it lists `count` connections. */
+async function untilIdle(
+  server: http.Server,
+  connections: Set<Socket>,
+  count: number,
+): Promise<Socket[]> {
+  let idle: Socket[] = [];
+  await until(() => (idle = betweenRequests(server, connections)).length === count);
+  return idle;
+}

@@ -39,6 +39,12 @@ export interface RawOptions {
   readonly head?: boolean | readonly boolean[];
   /** Half-close after writing: the client will send nothing more. */
   readonly end?: boolean;
+  /**
+   * Written first, alone, on the same connection: the rest is written once its one answer
+   * arrived (a connection that has already served a request). That answer is the first of
+   * `responses`, and counts towards the number awaited.
+   */
+  readonly first?: string;
 }
 
 function makeResponse(status: number, reason: string, headers: [string, string][], body: Buffer) {
@@ -118,6 +124,8 @@ export function rawRequest(
     let buf = Buffer.alloc(0);
     let closed = false;
     let settled = false;
+    /** What is written once the answer to `options.first` arrived. */
+    let pending: string | Buffer | undefined;
     const responses: RawResponse[] = [];
     const informational: number[] = [];
     const timers: NodeJS.Timeout[] = [];
@@ -154,6 +162,11 @@ export function rawRequest(
         return;
       }
       if (responses.length >= wanted || closed) finish();
+      else if (pending !== undefined && responses.length > 0) {
+        const rest = pending;
+        pending = undefined;
+        send(rest);
+      }
     };
     timers.push(setTimeout(finish, options.timeoutMs ?? 5000));
     socket.on('data', (chunk: Buffer) => {
@@ -166,9 +179,16 @@ export function rawRequest(
       step();
       finish();
     });
-    // A string is one character per byte, as HTTP/1.1 heads are.
-    const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
-    if (options.end === true) socket.end(data);
-    else socket.write(data);
+    const send = (what: string | Buffer): void => {
+      // A string is one character per byte, as HTTP/1.1 heads are.
+      const data = typeof what === 'string' ? Buffer.from(what, 'latin1') : what;
+      if (options.end === true) socket.end(data);
+      else socket.write(data);
+    };
+    if (options.first === undefined) send(bytes);
+    else {
+      pending = bytes;
+      socket.write(Buffer.from(options.first, 'latin1'));
+    }
   });
 }

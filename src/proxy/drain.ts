@@ -89,9 +89,10 @@ export class ConnectionDrain {
 
   /**
    * Closes every idle connection. Any answer's end calls this, and another connection may
-   * then have answers still going out: each is asked, not only the one just answered.
+   * then have answers still going out: each is asked, not only the one just answered. It
+   * stands for the server's `closeIdleConnections` too, which `close()` calls.
    */
-  private closeIdle(): void {
+  closeIdle(): void {
     for (const socket of this.betweenRequests()) {
       if (this.owedAnswer(socket) === undefined) socket.destroy();
     }
@@ -144,7 +145,8 @@ export function betweenRequests(server: http.Server, sockets: Iterable<Socket>):
     asked.push(socket);
   }
   try {
-    server.closeIdleConnections();
+    // Node's own, whatever stands for it on `server` (see `ConnectionDrain.closeIdle`).
+    http.Server.prototype.closeIdleConnections.call(server);
   } finally {
     for (const socket of asked) delete (socket as { destroy?: unknown }).destroy;
   }

@@ -12,6 +12,7 @@ import type { ShutdownCoordinator } from '../../src/ops/shutdown';
 import { shutdownCoordinator, startApp, type RunningApp } from '../support/app';
 import { startRawUpstream } from '../support/raw-upstream';
 import { until } from '../support/wait';
+import { onLoopback } from '../support/net';
 
 function slowRequest(port: number, ms: number): Promise<string> {
   return new Promise((resolve) => {
@@ -274,10 +275,8 @@ async function mintGate(
     if (holds && req.url?.split('?')[0] === '/API/token') waiting.push(pass);
     else pass();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port: gatePort } = server.address() as net.AddressInfo;
   return {
-    url: `http://127.0.0.1:${gatePort}`,
+    ...(await onLoopback(server)),
     held: () => waiting.length,
     hold: () => {
       holds = true;
@@ -286,11 +285,6 @@ async function mintGate(
       holds = false;
       waiting.splice(0).forEach((pass) => pass());
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 

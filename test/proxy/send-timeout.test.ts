@@ -4,12 +4,12 @@
  * its client left), which holds nothing back for anyone.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { SendTimeout } from '../../src/proxy/send-timeout';
 import { stopReading } from '../support/stalled-reader';
 import { MiB } from '../support/reliability-clients';
 import { settle } from '../support/wait';
+import { onLoopback } from '../support/net';
 
 const SEND_TIMEOUT_MS = 60_000;
 
@@ -35,17 +35,7 @@ async function answering(): Promise<Answering> {
     source.pipe(res);
     handOver({ source, closed });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    answer,
-    stalls: () => stalls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await onLoopback(server)), answer, stalls: () => stalls };
 }
 
 beforeEach(() => {

@@ -4,12 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createSimulator } from '../../src/simulator';
 import { call } from '../support/http';
 import { startHarness, startApp, type RunningApp } from '../support/app';
 import { until } from '../support/wait';
-import { startRelay, type Relay } from '../support/net';
+import { onLoopback, startRelay, type Relay } from '../support/net';
 import { ok, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -179,17 +179,7 @@ async function earlyClosingUpstream() {
     req.resume();
     req.on('end', () => res.end(`${req.method ?? ''} ok`));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await onLoopback(server)), seen };
 }
 
 /**

@@ -15,7 +15,6 @@
  *   at once, then the rejection backoff); in between the token is kept, the 401s passed on.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createSimulator, DEFAULT_USERS, type Simulator } from '../../src/simulator';
 import {
   BACKOFF_JITTER,
@@ -25,6 +24,7 @@ import {
 } from '../../src/tokens/backoff';
 import { CHECK_INTERVAL_MS } from '../../src/tokens/store';
 import { call } from '../support/http';
+import { onLoopback } from '../support/net';
 import { startApp, type RunningApp } from '../support/app';
 
 const CLIENTS = 16;
@@ -106,15 +106,7 @@ async function with401Paths(
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return onLoopback(server);
 }
 
 /** At most this many checks in `ms`: one at once, then one per interval. */

@@ -3,8 +3,8 @@
  * instead of a token, a Retry-After, and many users minting at once against a slow endpoint.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { call } from '../support/http';
+import { onLoopback } from '../support/net';
 import { createSimulator } from '../../src/simulator';
 import { startApp } from '../support/app';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
@@ -24,16 +24,7 @@ async function jsonTokenServer(): Promise<{
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    mints: () => mints,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await onLoopback(server)), mints: () => mints };
 }
 
 test.concurrent(
@@ -106,15 +97,7 @@ async function skewedRateLimiter(
     });
     res.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return onLoopback(server);
 }
 
 test.concurrent.each([

@@ -127,6 +127,28 @@ export function connectionEnd(port: number, bytes: string, waitMs = 5000): Promi
   });
 }
 
+/** A test server listening on loopback: its URL and port, and a close that cuts its connections. */
+export interface LoopbackServer {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Listens `server` on a free loopback port; `close` ends kept connections too, then waits. */
+export async function onLoopback(server: http.Server): Promise<LoopbackServer> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 export interface Recorder {
   readonly port: number;
   readonly url: string;
@@ -140,21 +162,9 @@ export async function startRecorder(): Promise<Recorder> {
     recorder.requests.push(`${req.method ?? ''} ${req.url ?? ''}`);
     res.end('evil');
   });
-  const recorder: Recorder = {
-    port: 0,
-    url: '',
-    connections: 0,
-    requests: [],
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const recorder = { connections: 0, requests: [] as string[] };
   server.on('connection', () => (recorder.connections += 1));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return Object.assign(recorder, { port, url: `http://127.0.0.1:${port}` });
+  return Object.assign(recorder, await onLoopback(server));
 }
 
 /** What the relay does with Vidispine's answers (bytes it sends back on a connection). */

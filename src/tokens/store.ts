@@ -340,7 +340,6 @@ class LruTokenStore implements TokenStore {
     if (held.revoked || held !== slot.recent[0]) return false;
     const random = this.random();
     if (!mayDropUnchecked(slot, this.clock.now(), random)) return false;
-    slot.unchecked += 1;
     this.kill(slot, held, rejectedSentAt, reason, { checked: false, random });
     return true;
   }

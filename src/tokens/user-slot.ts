@@ -57,15 +57,16 @@ export interface UserSlot {
   deaths: number;
   /**
    * Current tokens found dead, accepted before or not, since a token last lived to its
-   * renewal or was found dead `LOST_RUN_GAP_MS` or more after the previous mint. Acceptance
+   * renewal or was found dead `RUN_GAP_MS` or more after the previous mint. Acceptance
    * does not end the run: a GET /API/whoami that calls every token dead, with a client
    * mixing good requests with refused ones, gets most tokens accepted first.
    */
   lost: number;
   /**
    * Current tokens dropped on a 401 that GET /API/whoami could not check (the server has no
-   * such route), since a token last lived to its renewal. Acceptance does not end the run:
-   * a client mixing good requests with refused ones gets every token accepted.
+   * such route), since a token last lived to its renewal or was dropped `RUN_GAP_MS` or
+   * more after the previous mint. Acceptance does not end the run: a client mixing good
+   * requests with refused ones gets every token accepted.
    */
   unchecked: number;
   /** A mint for this user is under way (the cache's fetch). */
@@ -276,7 +277,8 @@ export function recordAccepted(slot: UserSlot, held: HeldToken): void {
  */
 export function mayDropUnchecked(slot: UserSlot, now: number, random: number): boolean {
   if (refusal(slot, now) !== undefined) return false;
-  const earliest = (slot.lastMintAt ?? now) + rejectionBackoffDelay(slot.unchecked + 1, random);
+  const unchecked = inRun(slot, slot.unchecked, now);
+  const earliest = (slot.lastMintAt ?? now) + rejectionBackoffDelay(unchecked + 1, random);
   return now >= earliest;
 }
 
@@ -291,22 +293,24 @@ export function mayDropUnchecked(slot: UserSlot, now: number, random: number): b
  * 30 s after the last mint). `random` must be the draw `planReplacement` gets.
  */
 export function mayReplaceLost(slot: UserSlot, now: number, random: number): boolean {
-  return now >= (slot.lastMintAt ?? now) + lostBackoffDelay(lostInRun(slot, now) + 1, random);
+  const lost = inRun(slot, slot.lost, now);
+  return now >= (slot.lastMintAt ?? now) + lostBackoffDelay(lost + 1, random);
 }
 
 /**
- * A token found dead this long after the previous mint ends the run of `lost` before it:
- * renewal, which ends it otherwise, may be hours away for a long token, and never comes for
- * an autoRefresh token in steady use, so deaths far apart (restarts over days) would add
- * up and hold back, for good, the replacement of any token that dies soon after another.
- * A GET /API/whoami that calls working tokens dead gets its burst again only after a token
- * went unrefused this long.
+ * A token dropped this long after the previous mint (found dead, or on a 401 that could not
+ * be checked) ends the run of such drops before it (`lost`, `unchecked`): renewal, which
+ * ends them otherwise, may be hours away for a long token, and never comes for an
+ * autoRefresh token in steady use, so drops far apart (restarts over days) would add up and
+ * hold back, for good, the replacement of any token that dies soon after another. A client
+ * that gets tokens dropped (refused requests, a whoami that calls working tokens dead) gets
+ * its burst again only after leaving a token alone this long.
  */
-export const LOST_RUN_GAP_MS = 10 * 60_000;
+export const RUN_GAP_MS = 10 * 60_000;
 
-/** `slot.lost`, or 0 when the current token, found dead at `now`, ends the run. */
-function lostInRun(slot: UserSlot, now: number): number {
-  return slot.lastMintAt !== null && now - slot.lastMintAt >= LOST_RUN_GAP_MS ? 0 : slot.lost;
+/** `count`, a run of drops, or 0 when the current token, dropped at `now`, ends that run. */
+function inRun(slot: UserSlot, count: number, now: number): number {
+  return slot.lastMintAt !== null && now - slot.lastMintAt >= RUN_GAP_MS ? 0 : count;
 }
 
 /**
@@ -324,8 +328,10 @@ export function planReplacement(
   // replaced at once; the run counts every token confirmed dead, accepted before its check
   // or not (acceptance ends a run of `deaths`, not of `lost`), so a whoami that calls every
   // token dead cannot make the proxy mint on every round trip by killing some before their
-  // first acceptance. Unchecked drops have their own budget (`mayDropUnchecked`).
-  if (confirmed) slot.lost = lostInRun(slot, now) + 1;
+  // first acceptance. Unchecked drops have their own budget (`mayDropUnchecked`) and run.
+  // Either run ends at a drop `RUN_GAP_MS` after the previous mint (`inRun`).
+  if (confirmed) slot.lost = inRun(slot, slot.lost, now) + 1;
+  else slot.unchecked = inRun(slot, slot.unchecked, now) + 1;
   if (!held.proven) slot.deaths += 1;
   // With no token every request is a 503: a retry planned for this token's remaining life
   // (minutes, for a long one) comes when a failure without a token would have had it.

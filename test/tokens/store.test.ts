@@ -578,6 +578,22 @@ describe('a 401 on a token', () => {
       expect(s.minter('alice').calls).toBe(5);
     });
 
+    it('drops at once a token refused soon after a replacement, when the drops before it were far apart', async () => {
+      // A day-long token: the run would end only at its renewal, 17 h on. Fifteen genuine
+      // deaths 20 min apart (restarts, an administrator), then Vidispine restarted twice in a
+      // row: the second death, 5 s after the previous mint, is healed at once too.
+      const s = setup([user('alice', { seconds: 86_400 })]);
+      s.checker.rule = () => 'unavailable';
+      s.draw.value = 0;
+      for (const age of [...Array.from({ length: 15 }, () => 20 * 60_000), 5_000]) {
+        const lease = await s.store.get('alice');
+        s.store.answered('alice', lease.value, s.clock.now(), 200);
+        await s.clock.advance(age);
+        await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
+      }
+      expect(s.minter('alice').calls).toBe(17);
+    });
+
     it('a client mixing good and refused requests as fast as it can: 8 mints in a minute, then at most 1 per 26 s', async () => {
       const s = setup([user('alice', { seconds: 3600 })]);
       s.checker.rule = () => 'unavailable';

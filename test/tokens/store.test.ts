@@ -1,5 +1,6 @@
 import type { TokenSettings, UserConfig } from '../../src/config/types';
 import { CHECK_INTERVAL_MS, createTokenStore } from '../../src/tokens/store';
+import { RUN_GAP_MS } from '../../src/tokens/user-slot';
 import {
   MintError,
   NoTokenError,
@@ -592,6 +593,30 @@ describe('a 401 on a token', () => {
         await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
       }
       expect(s.minter('alice').calls).toBe(17);
+    });
+
+    it.each([
+      ['1 ms short of 10 min after the previous mint adds to the run', RUN_GAP_MS - 1, 'pass'],
+      ['10 min after the previous mint ends the run', RUN_GAP_MS, 'replay'],
+    ] as const)('a drop %s', async (_, age, next) => {
+      const s = setup([user('alice', { seconds: 86_400 })]);
+      s.checker.rule = () => 'unavailable';
+      s.draw.value = 0;
+      // Six drops, each as soon as the backoff allows (at once, then 1 s, 2 s … 16 s after the
+      // previous mint), one `age` after it, then a token refused 5 s after its mint: dropped
+      // at once when the run started again (1 s), kept when it is the eighth (30 s).
+      for (const wait of [0, 1_000, 2_000, 4_000, 8_000, 16_000, age]) {
+        const lease = await s.store.get('alice');
+        s.store.answered('alice', lease.value, s.clock.now(), 200);
+        await s.clock.advance(wait);
+        await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
+      }
+      const lease = await s.store.get('alice');
+      s.store.answered('alice', lease.value, s.clock.now(), 200);
+      await s.clock.advance(5_000);
+      await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe(next);
+      await s.store.get('alice');
+      expect(s.minter('alice').calls).toBe(next === 'replay' ? 9 : 8);
     });
 
     it('a client mixing good and refused requests as fast as it can: 8 mints in a minute, then at most 1 per 26 s', async () => {

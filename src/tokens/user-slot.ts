@@ -348,7 +348,7 @@ export function planReplacement(
       reason: 'rejected',
       message:
         lost > rejection
-          ? `${slot.lost} tokens were found dead (GET /API/whoami) before one lived to its renewal; the next one is minted when the backoff allows`
+          ? `${slot.lost} tokens were found dead (GET /API/whoami) less than ${RUN_GAP_MS / 60_000} min apart; the next one is minted when the backoff allows`
           : `Vidispine rejected ${slot.deaths} new tokens in a row before accepting any; the next one is minted when the backoff allows`,
     };
   }

@@ -825,6 +825,29 @@ describe('a 401 on a token', () => {
     }
   });
 
+  it('says why a replacement waits when a run of tokens found dead holds it back', async () => {
+    const s = setup([user('alice', { seconds: 86_400 })]);
+    s.draw.value = 0;
+    const kill = async (accept: boolean): Promise<void> => {
+      const lease = await s.store.get('alice');
+      if (accept) s.store.answered('alice', lease.value, s.clock.now(), 200);
+      s.checker.kill(lease.value);
+      await expect(s.store.rejected('alice', lease.value, s.clock.now())).resolves.toBe('replay');
+    };
+    for (let i = 0; i < 10; i++) await kill(true);
+    await s.clock.advance(1_000);
+    // Two tokens Vidispine never accepted: the second's replacement waits 2 s (the twelfth
+    // found dead), longer than the 1 s of two rejected in a row.
+    await kill(false);
+    await kill(false);
+    const refused = s.store.get('alice');
+    await expect(refused).rejects.toMatchObject({ reason: 'rejected', retryAfterSeconds: 2 });
+    // The run is of deaths close together: a renewal, which also ends it, may be hours away.
+    await expect(refused).rejects.toThrow(
+      '12 tokens were found dead (GET /API/whoami) less than 10 min apart; the next one is minted when the backoff allows',
+    );
+  });
+
   it('counts tokens found dead before their first acceptance in the same run as those after it', async () => {
     const s = setup([user('alice')]);
     s.draw.value = 0;

@@ -132,14 +132,11 @@ async function pipelining(
   };
   diagnostics.subscribe('net.server.socket', onSocket);
   try {
-    const client = net.connect(port, '127.0.0.1');
-    client.on('error', () => undefined);
-    client.pause();
+    const client = await pausedClient(port);
     const received: Buffer[] = [];
     const closed = new Promise<Buffer>((resolve) =>
       client.on('close', () => resolve(Buffer.concat(received))),
     );
-    await new Promise((resolve) => client.once('connect', resolve));
     client.write(text);
     await until(() => accepted.some((s) => s.remotePort === client.localPort));
     const proxySide = accepted.find((s) => s.remotePort === client.localPort) as net.Socket;
@@ -157,6 +154,15 @@ async function pipelining(
   }
 }
 
+/** A new connection to `port`, open, that reads nothing until resumed. */
+async function pausedClient(port: number): Promise<net.Socket> {
+  const client = net.connect(port, '127.0.0.1');
+  client.on('error', () => undefined);
+  client.pause();
+  await new Promise((resolve) => client.once('connect', resolve));
+  return client;
+}
+
 /**
  * A download on a new connection of `port` whose client reads nothing, with the answer
  * Node writes it.
@@ -171,10 +177,7 @@ async function unreadDownload(
   };
   diagnostics.subscribe('http.server.request.start', onRequest);
   try {
-    const client = net.connect(port, '127.0.0.1');
-    client.on('error', () => undefined);
-    client.pause();
-    await new Promise((resolve) => client.once('connect', resolve));
+    const client = await pausedClient(port);
     client.write(`GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n`);
     const ours = (): http.ServerResponse | undefined =>
       responses.find((res) => res.socket?.remotePort === client.localPort);

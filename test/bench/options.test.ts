@@ -100,6 +100,8 @@ describe('a bench script given a bad option', () => {
     ['soak.mjs', ['--minutes', '1', '--fast'], "soak: Unknown option '--fast'"],
     ['body-memory.mjs', ['--rounds=abc'], 'bench:bodies: --rounds must be a whole number ≥ 1'],
     ['body-memory.mjs', ['--round=2'], "bench:bodies: Unknown option '--round'"],
+    ['drain.mjs', ['--connections=0'], 'bench:drain: --connections must be a whole number ≥ 1'],
+    ['drain.mjs', ['--spread=1'], "bench:drain: Option '--spread' does not take an argument"],
     ['inject.mjs', ['--concurrency=0'], 'bench:inject: --concurrency must be a whole number ≥ 1'],
     ['inject.mjs', ['--rate=fast'], 'bench:inject: --rate must be a positive number'],
   ];

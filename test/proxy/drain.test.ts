@@ -101,3 +101,49 @@ async function untilIdle(
   await until(() => (idle = betweenRequests(server, connections)).length === count);
   return idle;
 }
+
+it('asks which connections are idle once for all the answers that end in one turn, once the listener has closed', async () => {
+  const held: http.ServerResponse[] = [];
+  const connections = new Set<Socket>();
+  let passes = 0;
+  const drain = new ConnectionDrain(new Pipelines(), () => {
+    passes += 1;
+    return betweenRequests(server, connections);
+  });
+  const server: http.Server = http.createServer(
+    { ServerResponse: drain.responseClass() },
+    (_req, res) => {
+      drain.received(res);
+      held.push(res);
+    },
+  );
+  server.closeIdleConnections = (): void => drain.closeIdle();
+  server.on('connection', (socket: Socket) => connections.add(socket));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const clients = Array.from({ length: CONNECTIONS }, () => {
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.resume();
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    return client;
+  });
+  try {
+    const gone = clients.map((client) => once(client, 'close'));
+    await until(() => held.length === CONNECTIONS);
+    server.close();
+    drain.listenerClosed();
+    passes = 0;
+    for (const res of held) res.end('ok');
+    // Every connection still closes once its answer is out, and its client has it whole.
+    await Promise.all(gone);
+    expect(held.map((res) => res.writableFinished)).toEqual(Array(CONNECTIONS).fill(true));
+    // Before: one pass over every connection per answer, 20.
+    expect(passes).toBe(1);
+  } finally {
+    for (const client of clients) client.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
+});

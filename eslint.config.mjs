@@ -31,8 +31,8 @@ export const MAY_IMPORT = {
   ],
   app: ['proxy', 'ops', 'tokens', 'vidispine', 'config', 'version', ...SHARED],
   inject: ['ops', 'config', 'version', ...SHARED],
-  proxy: ['tokens/types', 'vidispine', 'config', 'clock-text', ...SHARED],
-  ops: ['tokens/types', 'vidispine', 'config', 'clock-text', ...SHARED],
+  proxy: ['tokens/types', 'vidispine', 'config', 'clock-text', 'idle-close', ...SHARED],
+  ops: ['tokens/types', 'vidispine', 'config', 'clock-text', 'idle-close', ...SHARED],
   tokens: ['vidispine', 'config', ...SHARED],
   vidispine: ['config', ...SHARED],
   config: SHARED,
@@ -45,10 +45,12 @@ export const MAY_IMPORT = {
   abortable: [],
   // Instants as text without \`Date\`'s formatting, for the proxy's answers and the ops logs.
   'clock-text': [],
+  // Closing a closed listener's idle connections without cutting an answer still going out.
+  'idle-close': [],
 };
 export const PARTS = [...Object.keys(MAY_IMPORT), 'simulator'];
 /** Parts that are one file at the top of src/; the others are folders. */
-const FILES = new Set(['cli', 'app', 'version', 'clock-text', ...SHARED]);
+const FILES = new Set(['cli', 'app', 'version', 'clock-text', 'idle-close', ...SHARED]);
 const FOLDERS = PARTS.filter((p) => !FILES.has(p) && p !== 'simulator');
 
 /** `regex` for a relative import from a file of `part` into one of `targets`, then `tail`. */

@@ -8,7 +8,7 @@
 //           connections, how many, the time they took, and the time until the last
 //           connection closed
 //   node    Node's own `server.closeIdleConnections()` at every answer's end (which may cut
-//           an answer's tail: see src/proxy/drain.ts): the same figures
+//           an answer's tail: see src/idle-close.ts): the same figures
 // Prints one JSON line per run.
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -23,7 +23,8 @@ const options = optionsOrExit('bench:drain', () => {
   return { connections: wholeNumbers(values.connections, 'connections'), spread: values.spread };
 });
 // Once the options hold: dist/ is built by `npm run bench:drain`.
-const { ConnectionDrain, betweenRequests } = await import('../dist/proxy/drain.js');
+const { betweenRequests } = await import('../dist/idle-close.js');
+const { ConnectionDrain } = await import('../dist/proxy/drain.js');
 const { Pipelines } = await import('../dist/proxy/pipeline.js');
 
 /** A server whose answers wait to be ended, closing idle connections the `way` given. */

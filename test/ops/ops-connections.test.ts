@@ -293,3 +293,111 @@ it('says once that the ops listener is full, and again once it has had room', as
   await fill();
   expect(full()).toHaveLength(2);
 });
+
+describe('a /metrics answer still going out to a slow reader when the listener closes', () => {
+  /**
+   * An exposition of many series, larger than the kernel's buffers on both sides take from
+   * a client that reads nothing: its answer ends with its tail still in the process.
+   */
+  const EXPOSITION = Array.from(
+    { length: 60_000 },
+    (_, i) =>
+      `vidispine_auth_proxy_requests_total{user="user-${i}",method="GET",code="200"} ${i}\n`,
+  ).join('');
+
+  /** A client that sends a scrape and reads nothing until `read`; what it got once closed. */
+  async function scraper(port: number): Promise<{
+    client: net.Socket;
+    read: () => void;
+    closed: Promise<Buffer>;
+  }> {
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.pause();
+    await once(client, 'connect');
+    const received: Buffer[] = [];
+    const closed = new Promise<Buffer>((resolve) =>
+      client.on('close', () => resolve(Buffer.concat(received))),
+    );
+    client.write(REQUEST);
+    const read = (): void => {
+      client.on('data', (chunk: Buffer) => received.push(chunk));
+      client.resume();
+    };
+    return { client, read, closed };
+  }
+
+  /** The body of the one answer in `bytes`, and what follows it. */
+  function bodyOf(bytes: Buffer): { status: string; body: number; declared: number } {
+    const end = bytes.indexOf('\r\n\r\n');
+    const head = bytes.subarray(0, end).toString('latin1');
+    return {
+      status: head.split(' ', 2)[1] ?? '',
+      body: bytes.length - end - 4,
+      declared: Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]),
+    };
+  }
+
+  it('sends it whole, its answer ended before the close', async () => {
+    const accepted: net.Socket[] = [];
+    watchConnections((socket) => accepted.push(socket));
+    const { ops, port } = await startOps(() => Promise.resolve(EXPOSITION));
+    const scrape = await scraper(port);
+    try {
+      // Its whole answer is handed to Node in one write: bytes waiting in the process mean
+      // the answer has ended.
+      await until(() => (accepted[0]?.writableLength ?? 0) > 0, 10_000, 'the answer ended');
+      const closing = ops.close();
+      server = undefined;
+      scrape.read();
+      const answer = bodyOf(await scrape.closed);
+      await closing;
+      expect(answer.status).toBe('200');
+      expect(answer.declared).toBe(Buffer.byteLength(EXPOSITION));
+      // Before: the connection closed with what the kernel held, 4,157,740 of 5,077,780 bytes.
+      expect(answer.body).toBe(answer.declared);
+    } finally {
+      scrape.client.destroy();
+    }
+  });
+
+  it("sends it whole when another connection's answer ends after the close", async () => {
+    const accepted: net.Socket[] = [];
+    let requests = 0;
+    watchConnections(
+      (socket) => accepted.push(socket),
+      () => {
+        requests += 1;
+      },
+    );
+    const renders: (() => void)[] = [];
+    const { ops, port } = await startOps(
+      () => new Promise<string>((resolve) => renders.push(() => resolve(EXPOSITION))),
+    );
+    const slow = await scraper(port);
+    await until(() => renders.length === 1, 10_000, "the slow scrape's render");
+    // It waits for the next render, after the slow scrape's.
+    const quick = await scraper(port);
+    quick.read();
+    try {
+      await until(() => requests === 2, 10_000, 'the quick scrape');
+      // Both wait for a render when the listener closes: neither is idle.
+      const closing = ops.close();
+      server = undefined;
+      renders[0]();
+      await until(() => (accepted[0]?.writableLength ?? 0) > 0, 10_000, 'the slow answer ended');
+      await until(() => renders.length === 2, 10_000, "the quick scrape's render");
+      renders[1]();
+      const quickAnswer = bodyOf(await quick.closed);
+      expect(quickAnswer.body).toBe(Buffer.byteLength(EXPOSITION));
+      slow.read();
+      const slowAnswer = bodyOf(await slow.closed);
+      await closing;
+      // Before: cut once the quick answer was out, with what the kernel held (4,157,740 bytes).
+      expect(slowAnswer.body).toBe(Buffer.byteLength(EXPOSITION));
+    } finally {
+      slow.client.destroy();
+      quick.client.destroy();
+    }
+  });
+});

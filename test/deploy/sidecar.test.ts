@@ -211,6 +211,29 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     );
   });
 
+  // null is Helm's way to delete a map of defaults, from the parent chart's values too.
+  it('takes gateway: null as no gateway, and refuses probes: null naming it', () => {
+    const values = {
+      gateway: null,
+      image: { repository: 'registry.example.com/vidispine-auth-proxy' },
+    };
+    const { objects } = renderAppWithSidecar(
+      helm,
+      join(dir, 'gateway-null'),
+      workload('Deployment', {}),
+      values,
+    );
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment']);
+    expect(() =>
+      renderAppWithSidecar(helm, join(dir, 'probes-null'), workload('Deployment', {}), {
+        ...values,
+        probes: null,
+      }),
+    ).toThrow(
+      "probes is null, and Helm deletes a key set to null with every default under it, where the chart needs the timings of its probes: remove the null to keep the chart's, or set probes.startup, probes.readiness and probes.liveness",
+    );
+  });
+
   // The proxy's values for a gateway beside the sidecar template, or the template alone.
   const PROXY = {
     image: { repository: 'registry.example.com/vidispine-auth-proxy' },

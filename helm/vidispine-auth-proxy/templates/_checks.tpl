@@ -429,7 +429,7 @@ refuses them rather than drop them, since they reached the sidecar before its ow
 */}}
 {{- define "vidispine-auth-proxy.checkProxy" -}}
 {{- $v := .values -}}
-{{- if and .sidecar (not $v.gateway.enabled) -}}
+{{- if and .sidecar (not (include "vidispine-auth-proxy.on" (list $v "gateway" "enabled"))) -}}
 {{- range $key, $what := dict "extraEnv" "variables" "extraVolumes" "volumes" "extraVolumeMounts" "mounts" -}}
 {{- if get $v $key -}}
 {{- fail (printf "%s: the gateway's %s, and gateway.enabled is false: the sidecar template takes sidecar.%s; move them there" $key $what $key) -}}
@@ -511,11 +511,11 @@ extraEnv may set them (SHUTDOWN_DELAY_SECONDS, SHUTDOWN_DRAIN_SECONDS).
 {{- define "vidispine-auth-proxy.checkGateway" -}}
 {{- $v := .values -}}
 {{- range $key := list "app.kubernetes.io/name" "app.kubernetes.io/instance" -}}
-{{- if hasKey $v.podLabels $key -}}
+{{- if hasKey (default (dict) $v.podLabels) $key -}}
 {{- fail (printf "podLabels: %s is a label the chart sets and selects the gateway's pods by (the Deployment, Service, PDB and NetworkPolicy): remove it from podLabels" $key) -}}
 {{- end -}}
 {{- end -}}
-{{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) -}}
+{{- if and (include "vidispine-auth-proxy.on" (list $v "autoscaling" "enabled")) (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) -}}
 {{- fail (printf "autoscaling.minReplicas (%v) is above autoscaling.maxReplicas (%v), which Kubernetes refuses: lower minReplicas or raise maxReplicas" $v.autoscaling.minReplicas $v.autoscaling.maxReplicas) -}}
 {{- end -}}
 {{- /* The container's and the Service's ports: each name and number once, proxy-ops the ops port's. */ -}}
@@ -586,7 +586,7 @@ given, percentages of the replicas rounded up.
 {{- fail "podDisruptionBudget: set maxUnavailable (or minAvailable), or enabled: false" -}}
 {{- end -}}
 {{- $fewest := dict "name" "replicaCount" "value" $v.replicaCount -}}
-{{- if $v.autoscaling.enabled -}}
+{{- if include "vidispine-auth-proxy.on" (list $v "autoscaling" "enabled") -}}
 {{- $fewest = dict "name" "autoscaling.minReplicas" "value" $v.autoscaling.minReplicas -}}
 {{- end -}}
 {{- $n := $fewest.value | float64 -}}
@@ -712,7 +712,7 @@ request above its limit, since Kubernetes would refuse every pod given it).
 {{- define "vidispine-auth-proxy.checkInjector" -}}
 {{- $i := .values.injector -}}
 {{- range $key := list "app.kubernetes.io/name" "app.kubernetes.io/instance" -}}
-{{- if hasKey $i.podLabels $key -}}
+{{- if hasKey (default (dict) $i.podLabels) $key -}}
 {{- fail (printf "injector.podLabels: %s is a label the chart sets and selects the webhook's pods by (the Deployment, Service and PDB): remove it from injector.podLabels" $key) -}}
 {{- end -}}
 {{- end -}}
@@ -725,7 +725,7 @@ request above its limit, since Kubernetes would refuse every pod given it).
 {{- if and $i.hostNetwork (eq (toString $i.opsPort) "10250") -}}
 {{- fail "injector.opsPort: 10250 is the kubelet's port on every node, which injector.hostNetwork would share: choose another" -}}
 {{- end -}}
-{{- if $i.tls.certManager.enabled -}}
+{{- if include "vidispine-auth-proxy.on" (list $i.tls "certManager" "enabled") -}}
 {{- include "vidispine-auth-proxy.checkRenewal" $i.tls.certManager -}}
 {{- end -}}
 {{- /* injector.sidecar: null (Helm's way to drop a map of defaults) is none of them. */ -}}
@@ -737,4 +737,62 @@ request above its limit, since Kubernetes would refuse every pod given it).
 {{- include "vidispine-auth-proxy.checkBaseUrl" (dict "path" "injector.sidecar.vidispineUrl" "url" $sidecar.vidispineUrl) -}}
 {{- include "vidispine-auth-proxy.checkResources" (merge (dict "path" "injector.sidecar.resources") (include "vidispine-auth-proxy.injectedResources" . | fromJson)) -}}
 {{- include "vidispine-auth-proxy.checkResources" (dict "path" "injector.resources" "resources" $i.resources) -}}
+{{- end -}}
+
+{{/*
+Whether a switch is on: (list VALUES "key" … "enabled"), "true" or "". Helm deletes a key
+set to null with every default under it, so a map removed with null (networkPolicy: null)
+takes its switch with it: the feature is off, as there are no defaults left to build it from.
+*/}}
+{{- define "vidispine-auth-proxy.on" -}}
+{{- $m := first . -}}
+{{- range rest . }}{{ $m = index (default (dict) $m) . }}{{ end -}}
+{{- if $m }}true{{ end -}}
+{{- end -}}
+
+{{/*
+Maps set to null that no switch turns off and that the chart cannot do without: refused,
+naming the key and what to write, where the templates would stop at a nil pointer or render
+a NetworkPolicy peer with no selector. Every template that reads them includes this first
+(the same context as the template; "sidecar" true from the sidecar templates), so whichever
+Helm renders first says the same.
+*/}}
+{{- define "vidispine-auth-proxy.checkNulls" -}}
+{{- $v := .values -}}
+{{- $needed := list -}}
+{{- $gateway := include "vidispine-auth-proxy.on" (list $v "gateway" "enabled") -}}
+{{- if or .sidecar $gateway -}}
+{{- $needed = concat $needed (list
+  (list $v "image" "" "its image: remove the null and set image.repository (image.tag, image.digest and image.pullPolicy keep the chart's defaults)")
+  (list $v "probes" "" "the timings of its probes: remove the null to keep the chart's, or set probes.startup, probes.readiness and probes.liveness")
+  (list $v "service" "" "its ports: remove the null to keep the chart's (8080, ops 9090), or set service.ports and service.opsPort")
+  (list $v "vidispine" "" "vidispine.url (and vidispine.user in single-user mode): remove the null to keep the chart's, or set them")
+  (list $v "token" "" "token.seconds and token.autoRefresh: remove the null to keep the chart's (60, false), or set them")
+  (list $v "credentials" "" "credentials.existingSecret, its keys and mountPath: remove the null to keep the chart's, or set them")) -}}
+{{- range $probe := list "startup" "readiness" "liveness" -}}
+{{- $needed = append $needed (list $v.probes $probe "probes." (printf "its %s probe's timings: remove the null to keep the chart's, or set probes.%s.periodSeconds, timeoutSeconds and failureThreshold" $probe $probe)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $gateway (include "vidispine-auth-proxy.on" (list $v "networkPolicy" "enabled")) -}}
+{{- $np := $v.networkPolicy -}}
+{{- $needed = concat $needed (list
+  (list $np "vidispine" "networkPolicy." "where Vidispine is, or the proxy reaches none: remove the null to keep the chart's, or set networkPolicy.vidispine.to and networkPolicy.vidispine.port (or networkPolicy.enabled: false)")
+  (list $np "clientPodSelector" "networkPolicy." "the pods allowed to reach the data ports: write {} to allow every pod of the namespace, or a selector (or networkPolicy.enabled: false)")
+  (list $np "metricsNamespaceSelector" "networkPolicy." "the namespaces allowed to reach the ops port: write {} to allow every namespace, or a selector (or networkPolicy.enabled: false)")) -}}
+{{- end -}}
+{{- if include "vidispine-auth-proxy.on" (list $v "injector" "enabled") -}}
+{{- $needed = concat $needed (list
+  (list $v "image" "" "its image: remove the null and set image.repository (image.tag, image.digest and image.pullPolicy keep the chart's defaults)")
+  (list $v.injector "tls" "injector." "its serving certificate: remove the null to keep the chart's, or set injector.tls.generated.validityDays (or injector.tls.certManager.enabled: true)")) -}}
+{{- if and $v.injector.tls (not (include "vidispine-auth-proxy.on" (list $v.injector.tls "certManager" "enabled"))) -}}
+{{- $needed = append $needed (list $v.injector.tls "generated" "injector.tls." "the validity of the certificates it generates: remove the null to keep the chart's (3650 days), or set injector.tls.generated.validityDays (or injector.tls.certManager.enabled: true)") -}}
+{{- end -}}
+{{- end -}}
+{{- range $needed -}}
+{{- $parent := index . 0 -}}
+{{- $key := index . 1 -}}
+{{- if and (kindIs "map" $parent) (kindIs "invalid" (index $parent $key)) -}}
+{{- fail (printf "%s%s is null, and Helm deletes a key set to null with every default under it, where the chart needs %s" (index . 2) $key (index . 3)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}

@@ -36,10 +36,11 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 
 {{- define "vidispine-auth-proxy.serviceAccountName" -}}
-{{- if .values.serviceAccount.create -}}
-{{- default (include "vidispine-auth-proxy.fullname" .) .values.serviceAccount.name -}}
+{{- $sa := default (dict) .values.serviceAccount -}}
+{{- if $sa.create -}}
+{{- default (include "vidispine-auth-proxy.fullname" .) $sa.name -}}
 {{- else -}}
-{{- default "default" .values.serviceAccount.name -}}
+{{- default "default" $sa.name -}}
 {{- end -}}
 {{- end -}}
 
@@ -71,13 +72,13 @@ containers have exited, and no one is left to send it requests.
 */}}
 {{- define "vidispine-auth-proxy.configYaml" -}}
 {{- $chart := dict "ops" (dict "listen" (printf "[::]:%v" .values.service.opsPort)) -}}
-{{- if not .values.gateway.enabled -}}
+{{- if not (include "vidispine-auth-proxy.on" (list .values "gateway" "enabled")) -}}
 {{- $_ := set $chart "shutdown" (dict "delaySeconds" 0) -}}
 {{- end -}}
 {{- with .values.vidispine.ca -}}
 {{- $_ := set $chart "vidispine" (dict "caFile" (include "vidispine-auth-proxy.caFile" $.values)) -}}
 {{- end -}}
-{{- toYaml (merge (deepCopy .values.config) $chart) -}}
+{{- toYaml (merge (deepCopy (default (dict) .values.config)) $chart) -}}
 {{- end -}}
 
 {{/*
@@ -253,6 +254,7 @@ IPv6 and IPv4; 127.0.0.1 for a sidecar) and "sidecar" (true: native sidecar, res
 sidecar.resources instead of the gateway's resources).
 */}}
 {{- define "vidispine-auth-proxy.container" -}}
+{{- include "vidispine-auth-proxy.checkNulls" . -}}
 {{- include "vidispine-auth-proxy.checkCredentials" . -}}
 {{- include "vidispine-auth-proxy.checkProxy" . -}}
 {{- $v := .values -}}
@@ -399,6 +401,7 @@ The pod volumes the container above mounts, plus extraVolumes (sidecar.extraVolu
 "sidecar" true, for the sidecar template).
 */}}
 {{- define "vidispine-auth-proxy.volumes" -}}
+{{- include "vidispine-auth-proxy.checkNulls" . -}}
 {{- if include "vidispine-auth-proxy.needsSecret" . }}
 - name: vidispine-auth-proxy-credentials
   secret:

@@ -263,6 +263,22 @@ const SINGLE_USER: readonly Case[] = [
       VARIABLE('PROXY_REPLAY_BUFFER_TOTAL_BYTES', '2000000'),
     ],
   },
+  // The chart gives the password as VIDISPINE_PASSWORD_FILE: a second source, from a Secret
+  // too, and the proxy exits 2 (the chart names the entry, the proxy the file variable).
+  {
+    config: {},
+    extraEnv: [FROM_SECRET('VIDISPINE_PASSWORD')],
+    ownWords: 'sidecar.extraEnv VIDISPINE_PASSWORD',
+  },
+  {
+    config: {},
+    extraEnv: [FROM_SECRET('VIDISPINE_ADMIN_PASSWORD')],
+    ownWords: 'sidecar.extraEnv VIDISPINE_ADMIN_PASSWORD',
+  },
+  // A secret's variable in another case is no variable of the proxy's, which exits 2.
+  { config: {}, extraEnv: [FROM_SECRET('vidispine_password')] },
+  { config: {}, extraEnv: [VARIABLE('vidispine_password', 'x')] },
+  { config: {}, extraEnv: [FROM_SECRET('Vidispine_Admin_Password')] },
 ];
 
 const CASES: readonly Case[] = [
@@ -343,7 +359,7 @@ interface Verdicts {
 }
 
 // The chart's named templates, and one that calls each check on every case.
-const HARNESS = `{{- $v := dict "service" (dict "opsPort" 9090) "gateway" (dict "enabled" false) "vidispine" (dict) -}}
+const HARNESS = `{{- $v := dict "service" (dict "opsPort" 9090) "gateway" (dict "enabled" false) "vidispine" (dict) "credentials" (dict "passwordKey" "p") -}}
 {{- $configs := list -}}
 {{- range .Values.cases -}}
 {{- $ctx := dict "values" (merge (dict "config" .config "token" (dict "seconds" (default 60 .tokenSeconds)) "sidecar" (dict "extraEnv" (default (list) .extraEnv))) $v) "sidecar" true -}}
@@ -423,8 +439,8 @@ function proxyFindings(
  * A proxy finding as the chart words it: each key of the configuration under config, a
  * variable as the extraEnv entry it is.
  */
-const asChartWords = (finding: string): string =>
-  /^[A-Z_]+:/.test(finding)
+const asChartWords = (finding: string, single: boolean): string =>
+  (single ? /^\w+:/ : /^[A-Z_]+:/).test(finding)
     ? `sidecar.extraEnv ${finding}`
     : finding.replace(
         /(?<![\w.[])(users\[\d+\]|(?:token|proxy|ops|vidispine)\.(?=\w))/g,
@@ -467,7 +483,7 @@ describe.each(HELMS)('$name: the chart refuses what the proxy refuses', (helm) =
     const disagreements = CASES.flatMap((c, i) => {
       const { config, extraEnv, ownWords } = c;
       const { problem, yaml } = chart.configs[i] ?? { problem: '?', yaml: '' };
-      const proxy = proxyFindings(yaml, c).map(asChartWords);
+      const proxy = proxyFindings(yaml, c).map((f) => asChartWords(f, yaml === ''));
       // Its words, or its words and then how to do it in the chart.
       const agrees =
         problem === ''

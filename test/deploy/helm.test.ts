@@ -924,6 +924,21 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'extraEnv: VIDISPINE_RUNAS_ACCESS_KEY_SECRET holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; the chart gives it from the Secret as a file: put it in the Secret under credentials.runAsAccessKeySecretKey and remove it from extraEnv',
       ],
       [
+        "the password from a Secret in extraEnv, beside the chart's VIDISPINE_PASSWORD_FILE",
+        'extraEnv:\n  - {name: VIDISPINE_PASSWORD, valueFrom: {secretKeyRef: {name: s, key: p}}}\n',
+        'extraEnv VIDISPINE_PASSWORD: give only one source for the secret, not VIDISPINE_PASSWORD and VIDISPINE_PASSWORD_FILE, which the chart sets (the proxy exits 2); the chart gives it from the Secret as a file: put it in the Secret under credentials.passwordKey and remove it from extraEnv',
+      ],
+      [
+        "an administrator's password from a Secret in extraEnv, with no administrator",
+        'extraEnv:\n  - {name: VIDISPINE_ADMIN_PASSWORD, valueFrom: {secretKeyRef: {name: s, key: p}}}\n',
+        'extraEnv VIDISPINE_ADMIN_PASSWORD: the chart sets no VIDISPINE_ADMIN_PASSWORD_FILE, as no value sets up the credential it belongs to, and the proxy exits 2 on it: remove it from extraEnv and set up the credential in the values (the chart README, "Credentials")',
+      ],
+      [
+        'a password in extraEnv under a lower-case name',
+        'extraEnv:\n  - {name: vidispine_password, value: s3cr3t}\n',
+        'extraEnv vidispine_password: unknown variable; did you mean VIDISPINE_PASSWORD?; the proxy reads upper-case names only and exits 2 on this one, and the chart gives it from the Secret as a file: put it in the Secret under credentials.passwordKey and remove it from extraEnv',
+      ],
+      [
         'a password written into extraEnv beside a YAML config, which reads no such variable',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\nextraEnv:\n  - {name: VIDISPINE_PASSWORD, value: s3cr3t}\n',
         'extraEnv: VIDISPINE_PASSWORD holds a secret, and its value is written in the values: it would be stored in the pod spec, readable by whoever may read the workload, and in the Helm release; with config the proxy reads it only where a passwordEnv or secretEnv names it: remove it, and give the secret by a passwordFile or secretFile under credentials.mountPath',

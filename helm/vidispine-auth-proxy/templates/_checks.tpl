@@ -221,6 +221,7 @@ so is every rule that rests on it (a TOKEN_SECONDS from a ConfigMap is not token
 */}}
 {{- define "vidispine-auth-proxy.envProblem" -}}
 {{- $extraEnv := include "vidispine-auth-proxy.own" (merge (dict "key" "extraEnv") .) | fromJson -}}
+{{- $secretProblem := include "vidispine-auth-proxy.secretEnvProblem" (dict "values" .values "extraEnv" $extraEnv) -}}
 {{- /* Each variable's last entry, as Kubernetes takes it: its number, or "" when only the proxy can read it. */ -}}
 {{- $given := dict -}}
 {{- range $extraEnv.list -}}
@@ -233,7 +234,9 @@ so is every rule that rests on it (a TOKEN_SECONDS from a ConfigMap is not token
 {{- end -}}
 {{- $seconds := $known.TOKEN_SECONDS -}}
 {{- $margin := get $known "TOKEN_SAFETY_MARGIN_SECONDS" -}}
-{{- if and $margin $seconds (gt ($margin | float64) (divf $seconds 2)) -}}
+{{- if $secretProblem -}}
+{{- $secretProblem -}}
+{{- else if and $margin $seconds (gt ($margin | float64) (divf $seconds 2)) -}}
 {{- printf "%s TOKEN_SAFETY_MARGIN_SECONDS: %s" $extraEnv.path (include "vidispine-auth-proxy.aboveHalf" $seconds) -}}
 {{- if not (hasKey $given "TOKEN_SECONDS") }}; the lifetime is token.seconds{{ end -}}
 {{- else if and $known.PROXY_REPLAY_BUFFER_BYTES $known.PROXY_REPLAY_BUFFER_TOTAL_BYTES -}}
@@ -244,6 +247,43 @@ so is every rule that rests on it (a TOKEN_SECONDS from a ConfigMap is not token
 {{- printf "%s %s" $extraEnv.path . -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+In single-user mode, a secret's variable in the container's extraEnv that the proxy would exit
+2 on, whatever its source (valueFrom too; a value written is refused before, as a secret in
+the values), as the proxy words it, or nothing: the chart gives the proxy's secrets from its
+Secret as files (VIDISPINE_PASSWORD_FILE …), so beside the chart's file the variable is a
+second source of the secret; without it, it belongs to no credential the values set up; and
+in another case (vidispine_password) it is no variable of the proxy's, which reads names as
+written. Context: dict "values" and "extraEnv" (the "own" list and its path).
+*/}}
+{{- define "vidispine-auth-proxy.secretEnvProblem" -}}
+{{- $v := .values -}}
+{{- $path := .extraEnv.path -}}
+{{- $secrets := include "vidispine-auth-proxy.secretVariables" (dict "values" $v "path" $path) | fromJson -}}
+{{- $c := $v.credentials -}}
+{{- $vs := $v.vidispine -}}
+{{- /* The _FILE variables the container sets (vidispine-auth-proxy.container, accountEnv). */ -}}
+{{- $files := list -}}
+{{- if $c.passwordKey }}{{ $files = append $files "VIDISPINE_PASSWORD_FILE" }}{{ end -}}
+{{- if $vs.accessKeyId }}{{ $files = append $files "VIDISPINE_ACCESS_KEY_SECRET_FILE" }}{{ end -}}
+{{- if $vs.adminUser }}{{ $files = append $files (ternary "VIDISPINE_ADMIN_ACCESS_KEY_SECRET_FILE" "VIDISPINE_ADMIN_PASSWORD_FILE" (not (empty $vs.adminAccessKeyId))) }}{{ end -}}
+{{- if $vs.runAsUser }}{{ $files = append $files (ternary "VIDISPINE_RUNAS_ACCESS_KEY_SECRET_FILE" "VIDISPINE_RUNAS_PASSWORD_FILE" (not (empty $vs.runAsAccessKeyId))) }}{{ end -}}
+{{- $problem := "" -}}
+{{- range .extraEnv.list -}}
+{{- $name := toString .name -}}
+{{- $file := printf "%s_FILE" $name -}}
+{{- if $problem -}}
+{{- else if and (hasKey $secrets $name) (has $file $files) -}}
+{{- $problem = printf "%s %s: give only one source for the secret, not %s and %s, which the chart sets (the proxy exits 2); %s" $path $name $name $file (get $secrets $name) -}}
+{{- else if hasKey $secrets $name -}}
+{{- $problem = printf "%s %s: the chart sets no %s, as no value sets up the credential it belongs to, and the proxy exits 2 on it: remove it from %s and set up the credential in the values (the chart README, \"Credentials\")" $path $name $file $path -}}
+{{- else if hasKey $secrets (upper $name) -}}
+{{- $problem = printf "%s %s: unknown variable; did you mean %s?; the proxy reads upper-case names only and exits 2 on this one, and %s" $path $name (upper $name) (get $secrets (upper $name)) -}}
+{{- end -}}
+{{- end -}}
+{{- $problem -}}
 {{- end -}}
 
 {{/*

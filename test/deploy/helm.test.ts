@@ -938,6 +938,23 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'extraEnv:\n  - {name: vidispine_password, value: s3cr3t}\n',
         'extraEnv vidispine_password: unknown variable; did you mean VIDISPINE_PASSWORD?; the proxy reads upper-case names only and exits 2 on this one, and the chart gives it from the Secret as a file: put it in the Secret under credentials.passwordKey and remove it from extraEnv',
       ],
+      // The account is set up with the other kind of credential: the proxy's words.
+      [
+        "the password from a Secret in extraEnv, beside the user's access key",
+        'vidispine: {accessKeyId: VSID0000000000000001}\ncredentials: {passwordKey: ""}\nextraEnv:\n  - {name: VIDISPINE_PASSWORD, valueFrom: {secretKeyRef: {name: s, key: p}}}\n',
+        'extraEnv VIDISPINE_PASSWORD: give a password or an access key, not both (VIDISPINE_PASSWORD and VIDISPINE_ACCESS_KEY_ID); the chart sets VIDISPINE_ACCESS_KEY_ID from the values (the chart README, "Credentials"): remove it from extraEnv',
+      ],
+      [
+        "an administrator's access key secret from a Secret in extraEnv, beside its password",
+        'vidispine: {adminUser: ad}\ncredentials: {passwordKey: ""}\nextraEnv:\n  - {name: VIDISPINE_ADMIN_ACCESS_KEY_SECRET, valueFrom: {secretKeyRef: {name: s, key: k}}}\n',
+        'extraEnv VIDISPINE_ADMIN_ACCESS_KEY_SECRET: give a password or an access key, not both (VIDISPINE_ADMIN_PASSWORD_FILE and VIDISPINE_ADMIN_ACCESS_KEY_SECRET); the chart sets VIDISPINE_ADMIN_PASSWORD_FILE from the values (the chart README, "Credentials"): remove it from extraEnv',
+      ],
+      // The user's own beside an account that mints: the chart's rule for the values.
+      [
+        "the password from a Secret in extraEnv, with an administrator to mint the user's tokens",
+        'vidispine: {adminUser: ad}\ncredentials: {passwordKey: ""}\nextraEnv:\n  - {name: VIDISPINE_PASSWORD, valueFrom: {secretKeyRef: {name: s, key: p}}}\n',
+        'extraEnv VIDISPINE_PASSWORD: the user has a credential of its own (VIDISPINE_PASSWORD) and vidispine.adminUser would mint its tokens: keep one; for tokens minted by the account remove it from extraEnv, for the user\'s own set vidispine.adminUser to "" (the chart gives it from the Secret as a file: put it in the Secret under credentials.passwordKey and remove it from extraEnv)',
+      ],
       [
         'a password written into extraEnv beside a YAML config, which reads no such variable',
         'config:\n  vidispine: {url: http://v:8080}\n  users: [{name: a, passwordFile: /var/run/secrets/vidispine-auth-proxy/a, listen: 0.0.0.0:8080}]\nextraEnv:\n  - {name: VIDISPINE_PASSWORD, value: s3cr3t}\n',

@@ -251,12 +251,16 @@ so is every rule that rests on it (a TOKEN_SECONDS from a ConfigMap is not token
 
 {{/*
 In single-user mode, a secret's variable in the container's extraEnv that the proxy would exit
-2 on, whatever its source (valueFrom too; a value written is refused before, as a secret in
+2 on, or that would leave an account unused, whatever its source (valueFrom too; a value written is refused before, as a secret in
 the values), as the proxy words it, or nothing: the chart gives the proxy's secrets from its
 Secret as files (VIDISPINE_PASSWORD_FILE …), so beside the chart's file the variable is a
-second source of the secret; without it, it belongs to no credential the values set up; and
-in another case (vidispine_password) it is no variable of the proxy's, which reads names as
-written. Context: dict "values" and "extraEnv" (the "own" list and its path).
+second source of the secret; beside the account's credential of the other kind (a password
+where the values give an access key, or the reverse), a second credential; the user's own
+where an account mints its tokens, what checkCredentials refuses in the values (the proxy
+would take it, and the account would mint nothing); otherwise it belongs to no credential
+the values set up; and in another case (vidispine_password) it is no variable of the
+proxy's, which reads names as written. Context: dict "values" and "extraEnv" (the "own"
+list and its path).
 */}}
 {{- define "vidispine-auth-proxy.secretEnvProblem" -}}
 {{- $v := .values -}}
@@ -278,7 +282,20 @@ written. Context: dict "values" and "extraEnv" (the "own" list and its path).
 {{- else if and (hasKey $secrets $name) (has $file $files) -}}
 {{- $problem = printf "%s %s: give only one source for the secret, not %s and %s, which the chart sets (the proxy exits 2); %s" $path $name $name $file (get $secrets $name) -}}
 {{- else if hasKey $secrets $name -}}
+{{- $password := hasSuffix "_PASSWORD" $name -}}
+{{- $prefix := ternary (trimSuffix "_PASSWORD" $name) (trimSuffix "_ACCESS_KEY_SECRET" $name) $password -}}
+{{- /* The account's credential of the other kind, which the chart sets: the proxy's pair. */ -}}
+{{- $other := ternary (printf "%s_ACCESS_KEY_SECRET_FILE" $prefix) (printf "%s_PASSWORD_FILE" $prefix) $password -}}
+{{- $account := ternary "vidispine.adminUser" "vidispine.runAsUser" (not (empty $vs.adminUser)) -}}
+{{- if has $other $files -}}
+{{- $set := ternary (printf "%s_ACCESS_KEY_ID" $prefix) $other $password -}}
+{{- $problem = printf "%s %s: give a password or an access key, not both (%s and %s); the chart sets %s from the values (the chart README, \"Credentials\"): remove it from %s" $path $name (ternary $name $other $password) (ternary $set $name $password) $set $path -}}
+{{- else if and (eq $prefix "VIDISPINE") (or $vs.adminUser $vs.runAsUser) -}}
+{{- /* The proxy takes it (the account then mints nothing); the chart refuses the same in its values (checkCredentials). */ -}}
+{{- $problem = printf "%s %s: the user has a credential of its own (%s) and %s would mint its tokens: keep one; for tokens minted by the account remove it from %s, for the user's own set %s to \"\" (%s)" $path $name $name $account $path $account (get $secrets $name) -}}
+{{- else -}}
 {{- $problem = printf "%s %s: the chart sets no %s, as no value sets up the credential it belongs to, and the proxy exits 2 on it: remove it from %s and set up the credential in the values (the chart README, \"Credentials\")" $path $name $file $path -}}
+{{- end -}}
 {{- else if hasKey $secrets (upper $name) -}}
 {{- $problem = printf "%s %s: unknown variable; did you mean %s?; the proxy reads upper-case names only and exits 2 on this one, and %s" $path $name (upper $name) (get $secrets (upper $name)) -}}
 {{- end -}}

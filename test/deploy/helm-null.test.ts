@@ -95,12 +95,17 @@ describe.each(HELMS)('$name: a map of values set to null', (helm: Helm) => {
       'networkPolicy.vidispine is null',
       'networkPolicy.vidispine.to',
     ],
-    ['networkPolicy.clientPodSelector', [], 'networkPolicy.clientPodSelector is null', '{}'],
+    [
+      'networkPolicy.clientPodSelector',
+      [],
+      'networkPolicy.clientPodSelector is null',
+      'networkPolicy.clientPodSelector.matchLabels=null',
+    ],
     [
       'networkPolicy.metricsNamespaceSelector',
       [],
       'networkPolicy.metricsNamespaceSelector is null',
-      '{}',
+      'networkPolicy.metricsNamespaceSelector.matchLabels=null',
     ],
     ['injector.tls', INJECTOR, 'injector.tls is null', 'injector.tls.generated.validityDays'],
     [
@@ -122,4 +127,26 @@ describe.each(HELMS)('$name: a map of values set to null', (helm: Helm) => {
     expect(r.stderr).toContain(message);
     expect(r.stderr).toContain(hint);
   });
+
+  // The refusal's way to let every pod (or namespace) in must do so: a map written as {} is
+  // merged with the chart's selector by Helm, and keeps it.
+  it.each([
+    ['clientPodSelector', 0, 'podSelector'],
+    ['metricsNamespaceSelector', 1, 'namespaceSelector'],
+  ])(
+    'networkPolicy.%s: null is refused, and the way it gives to allow all works',
+    (key, i, peer) => {
+      const r = runTool(helm.bin, [
+        'template',
+        'vap',
+        CHART,
+        ...valuesArgs([], [IMAGE, `networkPolicy.${key}=null`]),
+      ]);
+      const advised = /--set (\S+) allows every/.exec(r.stderr)?.[1];
+      expect(advised).toBe(`networkPolicy.${key}.matchLabels=null`);
+      const { objects } = renderChart(helm, CHART, [], { set: [IMAGE, String(advised)] });
+      const [policy] = byKind(objects, 'NetworkPolicy');
+      expect(at(policy, 'spec', 'ingress', i, 'from', 0, peer)).toEqual({});
+    },
+  );
 });

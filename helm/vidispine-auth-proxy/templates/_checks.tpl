@@ -834,8 +834,8 @@ Helm renders first says the same.
 {{- $np := $v.networkPolicy -}}
 {{- $needed = concat $needed (list
   (list $np "vidispine" "networkPolicy." "where Vidispine is, or the proxy reaches none: remove the null to keep the chart's, or set networkPolicy.vidispine.to and networkPolicy.vidispine.port (or networkPolicy.enabled: false)")
-  (list $np "clientPodSelector" "networkPolicy." "the pods allowed to reach the data ports: write {} to allow every pod of the namespace, or a selector (or networkPolicy.enabled: false)")
-  (list $np "metricsNamespaceSelector" "networkPolicy." "the namespaces allowed to reach the ops port: write {} to allow every namespace, or a selector (or networkPolicy.enabled: false)")) -}}
+  (list $np "clientPodSelector" "networkPolicy." "the pods allowed to reach the data ports: --set networkPolicy.clientPodSelector.matchLabels=null allows every pod of the namespace (matchLabels: null under it; {} is merged with the chart's selector and keeps it), or write a selector (or networkPolicy.enabled: false)")
+  (list $np "metricsNamespaceSelector" "networkPolicy." "the namespaces allowed to reach the ops port: --set networkPolicy.metricsNamespaceSelector.matchLabels=null allows every namespace (matchLabels: null under it; {} is merged with the chart's selector and keeps it), or write a selector (or networkPolicy.enabled: false)")) -}}
 {{- end -}}
 {{- if include "vidispine-auth-proxy.on" (list $v "injector" "enabled") -}}
 {{- $needed = concat $needed (list

@@ -684,6 +684,31 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       );
     });
 
+    // Who may reach the data ports, acting as the proxy's Vidispine user: true for every
+    // selector, and said when no NetworkPolicy restricts it.
+    it.each([
+      [
+        'networkPolicy.clientPodSelector.matchLabels=null',
+        'Every pod of the namespace may connect (networkPolicy.clientPodSelector is empty)',
+      ],
+      [
+        'networkPolicy.clientPodSelector.matchExpressions[0].key=team',
+        'Only pods matching {"matchExpressions":[{"key":"team"}],"matchLabels":{"vidispine-auth-proxy/client":"true"}} may connect',
+      ],
+      [
+        'networkPolicy=null',
+        "No NetworkPolicy is installed (networkPolicy.enabled is false, or networkPolicy is null): whatever reaches the Service's data ports acts as the proxy's Vidispine user",
+      ],
+      [
+        'networkPolicy.enabled=false',
+        "No NetworkPolicy is installed (networkPolicy.enabled is false, or networkPolicy is null): whatever reaches the Service's data ports acts as the proxy's Vidispine user",
+      ],
+    ])('says who may connect with %s', (set, said) => {
+      const notes = renderNotes(helm, [], [...WITH_IMAGE, set]);
+      expect(notes).toContain(said);
+      expect(notes).not.toContain('labelled null');
+    });
+
     it('points at the sidecar template when no gateway is installed', () => {
       expect(renderNotes(helm, [], ['gateway.enabled=false'])).toContain(
         'include "vidispine-auth-proxy.sidecar"',

@@ -72,10 +72,17 @@ const DEFAULT_NAMES: SidecarNames = {
   opsPort: OPS_PORT_NAME,
 };
 
-/** Probe timings: the startup probe allows 120 s for the first token (Vidispine may be starting too). */
+/**
+ * Probe timings: the startup probe allows 120 s for the first token (Vidispine may be
+ * starting too). Readiness asks /livez, "serving", not /readyz: a native sidecar's
+ * readiness is the app pod's Ready condition, and a Vidispine outage longer than a token's
+ * lifetime would otherwise take every injected pod out of its Services, stall its rollouts
+ * and block node drains, also for the app's traffic that never touches Vidispine. Token
+ * trouble shows as 503s with Retry-After, /readyz, /status and the alerts instead.
+ */
 const PROBES = {
   startupProbe: { path: '/startupz', periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 120 },
-  readinessProbe: { path: '/readyz', periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
+  readinessProbe: { path: '/livez', periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
   livenessProbe: { path: '/livez', periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
 } as const;
 

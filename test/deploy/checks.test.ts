@@ -111,6 +111,18 @@ describe('property checks', () => {
     expect(workloadProblems(mutated(base.objects, change)).join('\n')).toContain(problem);
   });
 
+  it('report a sidecar whose readiness asks for tokens', () => {
+    // A native sidecar's readiness is its pod's: "holds a token" would take every app pod
+    // out of its Services during a Vidispine outage. (A gateway's must ask for tokens: "a
+    // probe on the wrong path" above.)
+    const tokenReady = mutated(sidecar.objects, (s) => {
+      (at(proxyIn(s), 'readinessProbe', 'httpGet') as { path: string }).path = '/readyz';
+    });
+    expect(workloadProblems(tokenReady).join('\n')).toContain(
+      'readinessProbe path /readyz, want /livez',
+    );
+  });
+
   it('report a sidecar that would block the app or listen beyond loopback', () => {
     const broken = mutated(sidecar.objects, (s) => {
       const proxy = proxyIn(s);

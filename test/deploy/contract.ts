@@ -50,11 +50,19 @@ export const SECRET_ENV_NAMES: readonly string[] = [
 /** YAML keys naming a file that holds a secret (users[], vidispine.admin, vidispine.runAs). */
 export const SECRET_FILE_KEYS = /\b(?:passwordFile|secretFile):\s*(\S+)/g;
 
+/** The paths a standalone proxy (the gateway, deploy/base) is probed on. */
 export const OPS_PROBES = {
   startupProbe: '/startupz',
   readinessProbe: '/readyz',
   livenessProbe: '/livez',
 } as const;
+
+/**
+ * A native sidecar's: its readiness counts in the app pod's Ready condition, so it asks
+ * "serving" (/livez), never "holds a token" (/readyz) — a Vidispine outage must not take
+ * every injected pod out of its Services. The startup probe still holds the app back.
+ */
+export const SIDECAR_OPS_PROBES = { ...OPS_PROBES, readinessProbe: '/livez' } as const;
 
 export const METRIC_PREFIX = 'vidispine_auth_proxy_';
 

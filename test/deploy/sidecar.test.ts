@@ -241,6 +241,33 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     credentials: { existingSecret: 'shop-vidispine' },
   };
 
+  // The same probes values, two meanings of ready: a gateway is its Service's backend, so
+  // token trouble takes it out; a sidecar's readiness is its app pod's, so it asks only
+  // whether the proxy serves (a Vidispine outage must not take every app pod out).
+  it("probes the sidecar's readiness on /livez and the gateway's on /readyz, with the same timings", () => {
+    const rendered = renderAppWithSidecar(
+      helm,
+      join(dir, 'readiness'),
+      workload('Deployment', {}),
+      { ...PROXY, probes: { readiness: { periodSeconds: 7 } } },
+    );
+    const proxies = proxyContainers(rendered.objects);
+    const readiness = (sidecar: boolean): unknown =>
+      proxies.find((p) => p.sidecar === sidecar)?.container.readinessProbe;
+    expect(readiness(true)).toEqual({
+      httpGet: { path: '/livez', port: 'proxy-ops' },
+      periodSeconds: 7,
+      timeoutSeconds: 2,
+      failureThreshold: 2,
+    });
+    expect(readiness(false)).toEqual({
+      httpGet: { path: '/readyz', port: 'proxy-ops' },
+      periodSeconds: 7,
+      timeoutSeconds: 2,
+      failureThreshold: 2,
+    });
+  });
+
   describe("the gateway's extraEnv and the sidecar template's sidecar.extraEnv", () => {
     // What a gateway behind a slow load balancer, under its 256Mi limit, is given.
     const GATEWAY_ENV = [

@@ -455,6 +455,17 @@ const COMPONENT_CASES: [string, ComponentCase][] = [
   ],
 ];
 
+/** The stock pod as a Deployment's template, for the kustomize components. */
+const stockDeployment = (): K8sObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'shop' },
+  spec: {
+    selector: { matchLabels: { app: 'shop' } },
+    template: { metadata: { labels: { app: 'shop' } }, spec: at(stockPod({}), 'spec') },
+  },
+});
+
 describe('the webhook injects what the kustomize components patch in', () => {
   const webhooks: RunningWebhook[] = [];
   afterAll(async () => {
@@ -462,18 +473,9 @@ describe('the webhook injects what the kustomize components patch in', () => {
   });
 
   it.each(COMPONENT_CASES)('%s', async (what, { annotations, webhook: accounts, more, config }) => {
-    const deployment: K8sObject = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'shop' },
-      spec: {
-        selector: { matchLabels: { app: 'shop' } },
-        template: { metadata: { labels: { app: 'shop' } }, spec: at(stockPod({}), 'spec') },
-      },
-    };
     const { objects } = renderWithSidecarComponent(
       join(dir, `kustomize-${what}`.replace(/\W+/g, '-')),
-      deployment,
+      stockDeployment(),
       { more, env: config },
     );
     const [fromComponent] = proxyContainers(objects);
@@ -513,6 +515,66 @@ describe('the webhook injects what the kustomize components patch in', () => {
     expect(at(podLabels, 'vidispine-auth-proxy/metrics')).toBe('true');
     expect(at(fromWebhook, 'metadata', 'labels', 'vidispine-auth-proxy/metrics')).toBe('true');
   });
+});
+
+/**
+ * The probes every way gives the sidecar, written out once: the comparisons above only say
+ * the three agree. Its readiness is the app pod's (a native sidecar's counts in the pod's
+ * Ready condition), so it asks "serving" (/livez), never "holds a token" (/readyz): a
+ * Vidispine outage must not take every app pod out of its Services. The startup probe
+ * holds the app back until the first token.
+ */
+const SIDECAR_PROBES = {
+  startupProbe: {
+    httpGet: { path: '/startupz', port: 'proxy-ops' },
+    periodSeconds: 1,
+    timeoutSeconds: 2,
+    failureThreshold: 120,
+  },
+  readinessProbe: {
+    httpGet: { path: '/livez', port: 'proxy-ops' },
+    periodSeconds: 5,
+    timeoutSeconds: 2,
+    failureThreshold: 2,
+  },
+  livenessProbe: {
+    httpGet: { path: '/livez', port: 'proxy-ops' },
+    periodSeconds: 10,
+    timeoutSeconds: 2,
+    failureThreshold: 3,
+  },
+};
+
+const probesOf = (container: Rec | undefined): Rec =>
+  Object.fromEntries(Object.keys(SIDECAR_PROBES).map((probe) => [probe, container?.[probe]]));
+
+it('the webhook, the named template (each Helm) and the component probe the sidecar alike, ready while it serves', async () => {
+  const stock = stockPod({
+    'vidispine-auth-proxy/user': 'shop',
+    'vidispine-auth-proxy/secret': 'shop-vidispine',
+  });
+  expect(probesOf(sidecarOf(await injected(stock)))).toEqual(SIDECAR_PROBES);
+  for (const helm of HELMS) {
+    const { objects } = renderAppWithSidecar(
+      helm,
+      join(dir, `${helm.name}-probes`.replace(/\W+/g, '-')),
+      stock,
+      {
+        gateway: { enabled: false },
+        image: { repository: REPOSITORY },
+        vidispine: { url: 'http://vidispine.media.svc:8080', user: 'shop' },
+        credentials: { existingSecret: 'shop-vidispine' },
+      },
+    );
+    expect([helm.name, probesOf(sidecarOf(objects.find((o) => o.kind === 'Pod')))]).toEqual([
+      helm.name,
+      SIDECAR_PROBES,
+    ]);
+  }
+  const [fromComponent] = proxyContainers(
+    renderWithSidecarComponent(join(dir, 'kustomize-probes'), stockDeployment()).objects,
+  );
+  expect(probesOf(fromComponent?.container)).toEqual(SIDECAR_PROBES);
 });
 
 describe("the README's annotation table", () => {

@@ -108,7 +108,9 @@ describe('a pod that asks for the proxy', () => {
       args: ['run'],
       ports: [{ name: 'proxy-ops', containerPort: 9090, protocol: 'TCP' }],
       startupProbe: { httpGet: { path: '/startupz', port: 'proxy-ops' } },
-      readinessProbe: { httpGet: { path: '/readyz', port: 'proxy-ops' } },
+      // Serving, not "holds a token": its readiness is the app pod's (README "Inject the
+      // proxy into any pod").
+      readinessProbe: { httpGet: { path: '/livez', port: 'proxy-ops' } },
       livenessProbe: { httpGet: { path: '/livez', port: 'proxy-ops' } },
       volumeMounts: [
         {

@@ -83,6 +83,15 @@ describe('property checks', () => {
       'readinessProbe path /livez',
     ],
     [
+      'a startup probe that gives up within a Vidispine outage (120 × 1 s)',
+      (s) => {
+        const startup = proxyIn(s).startupProbe as Record<string, unknown>;
+        startup.periodSeconds = 1;
+        startup.failureThreshold = 120;
+      },
+      'startupProbe allows less than 600 s for the first token',
+    ],
+    [
       'a probe on the data port',
       (s) => ((at(proxyIn(s), 'livenessProbe', 'httpGet') as { port: number }).port = 8080),
       'livenessProbe port 8080',
@@ -109,6 +118,15 @@ describe('property checks', () => {
     ],
   ])('report %s', (_what, change, problem) => {
     expect(workloadProblems(mutated(base.objects, change)).join('\n')).toContain(problem);
+  });
+
+  it('report a sidecar whose startup probe gives up within a Vidispine outage (120 × 1 s)', () => {
+    const short = mutated(sidecar.objects, (s) => {
+      (proxyIn(s).startupProbe as Record<string, unknown>).failureThreshold = 120;
+    });
+    expect(workloadProblems(short).join('\n')).toContain(
+      'startupProbe allows less than 600 s for the first token',
+    );
   });
 
   it('report a sidecar whose readiness asks for tokens', () => {

@@ -8,6 +8,7 @@ import {
   SECRET_FILE_KEYS,
   SHUTDOWN_SECONDS,
   SIDECAR_OPS_PROBES,
+  STARTUP_WINDOW_SECONDS,
 } from './contract';
 import { expandedEnv } from '../support/kubelet-env';
 import { K8sObject, at, byKind, isRecord, records } from './render';
@@ -193,10 +194,12 @@ function probeProblems(where: string, c: Rec, opsPort: number, sidecar: boolean)
     !(
       (Number(at(c, 'startupProbe', 'failureThreshold')) || 3) *
         (Number(at(c, 'startupProbe', 'periodSeconds')) || 10) >=
-      60
+      STARTUP_WINDOW_SECONDS
     )
   ) {
-    out.push(`${where}: startupProbe allows less than 60 s for the first token`);
+    out.push(
+      `${where}: startupProbe allows less than ${STARTUP_WINDOW_SECONDS} s for the first token`,
+    );
   }
   return out;
 }

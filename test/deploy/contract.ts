@@ -50,6 +50,13 @@ export const SECRET_ENV_NAMES: readonly string[] = [
 /** YAML keys naming a file that holds a secret (users[], vidispine.admin, vidispine.runAs). */
 export const SECRET_FILE_KEYS = /\b(?:passwordFile|secretFile):\s*(\S+)/g;
 
+/**
+ * How long every startup probe waits for the first token before the kubelet restarts the
+ * proxy: a Vidispine outage at pod start must not turn into restarts, whose back-off (up to
+ * 5 min) would keep the pod down long after Vidispine is back (a restart mints no sooner).
+ */
+export const STARTUP_WINDOW_SECONDS = 600;
+
 /** The paths a standalone proxy (the gateway, deploy/base) is probed on. */
 export const OPS_PROBES = {
   startupProbe: '/startupz',

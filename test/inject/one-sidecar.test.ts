@@ -529,7 +529,9 @@ const SIDECAR_PROBES = {
     httpGet: { path: '/startupz', port: 'proxy-ops' },
     periodSeconds: 1,
     timeoutSeconds: 2,
-    failureThreshold: 120,
+    // 10 min, as Istio's sidecar: a Vidispine outage at pod start keeps it waiting, never
+    // in restarts whose back-off would outlast the outage.
+    failureThreshold: 600,
   },
   readinessProbe: {
     httpGet: { path: '/livez', port: 'proxy-ops' },

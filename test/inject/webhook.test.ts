@@ -107,7 +107,13 @@ describe('a pod that asks for the proxy', () => {
       restartPolicy: 'Always',
       args: ['run'],
       ports: [{ name: 'proxy-ops', containerPort: 9090, protocol: 'TCP' }],
-      startupProbe: { httpGet: { path: '/startupz', port: 'proxy-ops' } },
+      // 10 min for the first token: a Vidispine outage at pod start is waited out, not
+      // turned into restarts and their back-off.
+      startupProbe: {
+        httpGet: { path: '/startupz', port: 'proxy-ops' },
+        periodSeconds: 1,
+        failureThreshold: 600,
+      },
       // Serving, not "holds a token": its readiness is the app pod's (README "Inject the
       // proxy into any pod").
       readinessProbe: { httpGet: { path: '/livez', port: 'proxy-ops' } },

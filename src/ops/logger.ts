@@ -204,6 +204,9 @@ const SCHEME = '(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*';
 // A URL sent as a parameter's value is percent-encoded once, or again by each client that
 // encodes it on: read up to three times, `%3a`, `%253a`, `%25253a`.
 const ENCODING_LEVELS = 3;
+// A character percent-encoded once to `ENCODING_LEVELS` times: `%`, and a `25` for each time
+// more.
+const ENCODED = `%(?:25){0,${ENCODING_LEVELS - 1}}`;
 
 // A URL's delimiters, as written or percent-encoded `level` times or fewer (as a decoder
 // that stops early leaves them).
@@ -252,13 +255,20 @@ function userinfoRule(
 
 type Replacer = (match: string, first: string, second: string, third: string) => string;
 
-/** The rule for a URL percent-encoded `level` times in a parameter's value. */
+/**
+ * The rule for a URL percent-encoded in a parameter's value whose userinfo's `:` is encoded
+ * `level` times or fewer: the `@` and `/` that end its password are its own delimiters when
+ * encoded as many times or fewer, its password's characters when encoded more (encoded once
+ * before the URL was: `bob%3Apw%2540x%40host`). Its scheme may be encoded fewer times than
+ * the rest (`s3%3A%2F%2FK%253A…%2540bucket`: the rest encoded once more before it was
+ * joined to the scheme) or more: the scheme's `://` at any level.
+ */
 function encodedUserinfoRule(level: number): readonly [RegExp, Replacer] {
   const colon = delimiter(':', '3a', level);
   const slash = delimiter('\\/', '2f', level);
   const at = delimiter('@', '40', level);
   const userinfo =
-    String.raw`${SCHEME}%(?:25){${level - 1}}3a${slash}{2}` +
+    String.raw`${SCHEME}${ENCODED}3a(?:\/|${ENCODED}2f){2}` +
     String.raw`(?:(?!${colon}|${slash})[^\s/&#])+${colon}`;
   return [userinfoRule(userinfo, slash, at, colon, '&#'), keepHostAndPort];
 }
@@ -335,7 +345,9 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
   // The same URL percent-encoded in a parameter's value (`?uri=s3%3A%2F%2Fkey%3Asecret%40bucket`,
   // as an import or a storage method sends a storage's URL), once or more: its `:`, `/` and
   // `@` come as %3A, %2F and %40 (%253A … twice), and it ends with the value (at `&`, or a
-  // fragment's `#`), where a literal URL's password may hold an `&`.
+  // fragment's `#`), where a literal URL's password may hold an `&`. Read at each level in
+  // turn, the fewest first, so that a password is blanked up to the `@` of the level its `:`
+  // is at, or else of the next.
   ...Array.from({ length: ENCODING_LEVELS }, (_, i) => encodedUserinfoRule(i + 1)),
 ];
 

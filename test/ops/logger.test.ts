@@ -209,6 +209,24 @@ describe('redactSecrets', () => {
       '/API/import?uri=ftp%3A%2F%2FK%3Aa%3Ab%2Fc%40host%2Fin',
       '/API/import?uri=ftp%3A%2F%2FK%3A[REDACTED]%40host%2Fin',
     ],
+    // A URL whose userinfo was encoded once more than its scheme (a client that encodes the
+    // password, then the whole URL), or the other way round: each delimiter at its own level.
+    [
+      '/API/import?uri=s3%3A%2F%2FK%253AS3cret-1%2540bucket%252Fa.mp4&x=1',
+      '/API/import?uri=s3%3A%2F%2FK%253A[REDACTED]%2540bucket%252Fa.mp4&x=1',
+    ],
+    [
+      '/API/import?uri=s3%3A//K%25253AS3cret-2%40bucket/a.mp4',
+      '/API/import?uri=s3%3A//K%25253A[REDACTED]%40bucket/a.mp4',
+    ],
+    [
+      '/API/import?uri=ftp%3A%2F%2Fbob%3AS3cret-3%252540host%2Fin',
+      '/API/import?uri=ftp%3A%2F%2Fbob%3A[REDACTED]%252540host%2Fin',
+    ],
+    [
+      'import of s3%3A%2F%2FK%253AS3cret-4%2540bucket failed',
+      'import of s3%3A%2F%2FK%253A[REDACTED]%2540bucket failed',
+    ],
     [
       '/API/import?uri=s3%3A%2F%2FAKIAEXAMPLE%3Aab%2Fcd%40bucket&tag=x',
       '/API/import?uri=s3%3A%2F%2FAKIAEXAMPLE%3A[REDACTED]%40bucket&tag=x',

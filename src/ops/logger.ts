@@ -785,27 +785,28 @@ function secretPairValues(text: string): ReadonlyMap<number, number> {
   return found;
 }
 
-// An Authorization header's name, quoted, and where its value opens after it in a list of
-// names and values as text (Node's `rawHeaders`, undici's pairs: `["authorization","token
-// …"]`, `[ 'Authorization', 'token …' ]`): there only before a scheme, a blank and more, as a
-// list of header names (`[ 'authorization', 'proxy-authorization' ]`) has none. An item a
+// A secret header's name, quoted, and where its value opens after it in a list of names and
+// values as text (Node's `rawHeaders`, undici's pairs: `["authorization","token …"]`,
+// `[ 'Cookie', 'vsid=…' ]`): there only before a value of its header's shape, as a list of
+// header names (`[ 'authorization', 'proxy-authorization' ]`, `[ 'cookie', 'accept' ]`) has
+// none: an Authorization's scheme, a blank and more; a cookie's name and its `=`. An item a
 // line too, as util.inspect and JSON.stringify(…, null, 2) write a list too long for one.
-const AUTHORIZATION_ITEM =
-  /\b(?:proxy-)?authorization\\?["']\s*,\s*(\\?["'])(?=[\w!#$%&*+.^`|~-]+[\t ]+[^\s"'\\])/gi;
+const HEADER_ITEM =
+  /\b(?:(?:proxy-)?authorization\\?["']\s*,\s*(\\?["'])(?=[\w!#$%&*+.^`|~-]+[\t ]+[^\s"'\\])|(?:set-)?cookie\\?["']\s*,\s*(\\?["'])(?=[\w!#$%&*+.^`|~-]+=))/gi;
 
 /**
- * `text` with the Authorization value that follows its name in a list written as text
- * blanked, up to its closing quote, whatever its length (`token ab` too): the field rules
- * read a name before a `:` only.
+ * `text` with the Authorization or Cookie value that follows its name in a list written as
+ * text blanked, up to its closing quote, whatever its length (`token ab` too): the field
+ * rules read a name before a `:` only.
  */
-function redactAuthorizationItems(text: string): string {
-  if (!AUTHORIZATION_GATE.test(text)) return text;
-  return blankValuesAfter(text, AUTHORIZATION_ITEM, ([, quote], start) =>
-    valueLength(valueRule(quote), text, start),
+function redactHeaderItems(text: string): string {
+  if (!HEADER_ITEM_GATE.test(text)) return text;
+  return blankValuesAfter(text, HEADER_ITEM, ([, authorizationQuote, cookieQuote], start) =>
+    valueLength(valueRule(authorizationQuote ?? cookieQuote), text, start),
   );
 }
 
-const AUTHORIZATION_GATE = /authorization/i;
+const HEADER_ITEM_GATE = /authorization|cookie/i;
 
 // A Map's entry as util.inspect writes one: its key quoted, `=>`, and where its value opens
 // (`'x-api-key' => '…'`, `'authorization' => 'token …'`, `'password' => { … }`). The arrow
@@ -921,7 +922,7 @@ export function redactSecrets(text: string): string {
           ? out.replace(pattern, replacement)
           : out.replace(pattern, replacement),
       // First: a key's base64 is no text for the other rules to read.
-      redactMapEntries(redactAuthorizationItems(redactPairs(redactPrivateKeys(text)))),
+      redactMapEntries(redactHeaderItems(redactPairs(redactPrivateKeys(text)))),
     ),
   ).replace(RUN, redactRun);
 }

@@ -401,6 +401,25 @@ describe('redactSecrets', () => {
     expect(redactSecrets(text)).toBe(expected);
   });
 
+  // A Cookie or Set-Cookie value after its name in a list of names and values as text
+  // (Node's rawHeaders as JSON or util.inspect write it, on one line or an item a line):
+  // blanked, as an Authorization value is; a list of header names only is kept.
+  it.each([
+    ['["Cookie","vsid=Secret-1"]', '["Cookie","[REDACTED]"]'],
+    [
+      JSON.stringify(['Host', 'h', 'cookie', 'lang=en; vsid=Secret-2', 'Accept', '*/*']),
+      '["Host","h","cookie","[REDACTED]","Accept","*/*"]',
+    ],
+    [inspect(['Set-Cookie', 'vsid=Secret-3; Path=/']), "[ 'Set-Cookie', '[REDACTED]' ]"],
+    [
+      inspect(['Host', '127.0.0.1:8080', 'Cookie', 'vsid=Secret-4', 'A', 'a'.repeat(60)]),
+      `[\n  'Host',\n  '127.0.0.1:8080',\n  'Cookie',\n  '[REDACTED]',\n  'A',\n  '${'a'.repeat(60)}'\n]`,
+    ],
+    [inspect(['cookie', 'set-cookie', 'accept']), "[ 'cookie', 'set-cookie', 'accept' ]"],
+  ])('blanks a Cookie value after its name in a list of headers as text: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   // A Map as util.inspect writes it (`'key' => value`): an entry whose key is secret has its
   // value blanked, whatever the key (as it would be under that key in an object); other
   // entries stay.

@@ -179,7 +179,7 @@ const MEMO_KEY_LENGTH = 64;
 
 /** A key read as `isSecretKey` describes, each time anew. */
 function readsAsSecretKey(key: string): boolean {
-  const words = nameWords(key);
+  const words = nameWords(jsonUnescaped(key));
   if (words.length === 0 || words.join('').endsWith(HARMLESS_KEY_END)) return false;
   const last = words.length - 1;
   if (HARMLESS_LAST_WORD.has(words[last])) return false;
@@ -187,6 +187,19 @@ function readsAsSecretKey(key: string): boolean {
   return words.some(
     (word, i) => isSecretKeyWord(word) || (i > 0 && isSecretKeyWord(words[i - 1] + word)),
   );
+}
+
+// A JSON escape of a character by its code (`\u0070`), or its backslash escaped once more
+// (`\\u0070`, JSON in a JSON string).
+const JSON_ESCAPE = /\\{1,2}u([\da-f]{4})/gi;
+
+/**
+ * A key as JSON reads it: a key read from text may have escaped letters (`"\u0070assword"`
+ * is `password` to every JSON parser), which would otherwise split it into other words.
+ */
+function jsonUnescaped(key: string): string {
+  if (!key.includes('\\')) return key;
+  return key.replace(JSON_ESCAPE, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /** Whether a word of a key, or two run together, makes its value secret. */
@@ -548,9 +561,10 @@ function redactEncodedFields(text: string): string {
  * key's in JSON (`"X-Api-Key":"…"`), in JSON quoted in a JSON string (`\"password\":\"…`)
  * or as util.inspect writes it (`'x-api-key': '…'`, `password: '…'`): from the start of a
  * word only, not within a path (`/API/token:1`), a dotted key's path or a URL (whose
- * `user:password@` has its own rule).
+ * `user:password@` has its own rule). A JSON key's letters may be escaped (`\u0070assword`).
  */
-const NAMED = /(?<![\w./-])([a-z][\w-]*)((?:\\?["'])?[\t ]*:[\t ]*(?:\\?["']|`)?)/gi;
+const NAMED =
+  /(?<![\w./-])((?:[a-z]|\\{1,2}u[\da-f]{4})(?:[\w-]|\\{1,2}u[\da-f]{4})*)((?:\\?["'])?[\t ]*:[\t ]*(?:\\?["']|`)?)/gi;
 // What such a value is, as an Authorization value is: up to the end of its line, a `,`,
 // `;`, `}` or a `"` that closes a JSON string.
 const NAMED_VALUE = /[^\r\n,;}"]+/y;

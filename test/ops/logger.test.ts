@@ -645,6 +645,24 @@ describe('redactSecrets', () => {
     },
   );
 
+  // A key written with JSON escapes (`\u0070` is `p`) is the key JSON reads: its value is
+  // blanked as the key's would be; an escaped value under another key is kept.
+  it.each([
+    ['{"\\u0070assword":"Secret-1"}', '{"\\u0070assword":"[REDACTED]"}'],
+    ['{"p\\u0061ssword":"Secret-2","user":"ops"}', '{"p\\u0061ssword":"[REDACTED]","user":"ops"}'],
+    [
+      JSON.stringify('{"\\u0070assword":"Secret-3","n":1}'),
+      '"{\\"\\\\u0070assword\\":\\"[REDACTED]\\",\\"n\\":1}"',
+    ],
+    [
+      '{"name":"\\u0070assword","value":"Secret-4"}',
+      '{"name":"\\u0070assword","value":"[REDACTED]"}',
+    ],
+    ['{"\\u006eote":"caf\\u00e9 \\u0070assword"}', '{"\\u006eote":"caf\\u00e9 \\u0070assword"}'],
+  ])('blanks the value of a key written with JSON escapes: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   // A name and value pair written as text with its fields in any order, or apart (JSON's
   // and util.inspect's objects keep a program's field order): the value of the object whose
   // name is secret, wherever it is in it, and no other object's.

@@ -228,13 +228,22 @@ function delimiter(literal: string, hex: string, level: number): string {
 }
 
 // What a password read across a `/` holds: anything but a blank or `excluded`, and a `?`,
-// `#` or `&` other than `stop`s (which end a parameter's value) when no parameter begins
-// with it, a name and its `=`, where a query goes on after a URL that had no `@`
-// (`?uri=s3://K:ab/cd&notify=ops@corp.example`): `http://admin:p/a&s?s#w@host` is blanked.
-function acrossPassword(excluded: string, stop: string): string {
-  const delimiters = [...'?#&'].filter((c) => !stop.includes(c)).join('');
-  return String.raw`(?:[^\s${excluded}?#&]|[${delimiters}](?![^\s=&?#/@]*=))`;
+// `#` or `&` other than `stop`s (which end a parameter's value): one of `starts` only when
+// no parameter begins with it, a name and its `=`, where a query goes on after a URL that had
+// no `@` (`?uri=s3://K:ab/cd&notify=ops@corp.example`): `http://admin:p/a&s?s#w@host` is
+// blanked.
+function acrossPassword(excluded: string, stop: string, starts: string): string {
+  const delimiters = [...'?#&'].filter((c) => !stop.includes(c));
+  const free = delimiters.filter((c) => !starts.includes(c)).join('');
+  const parameter = delimiters.filter((c) => starts.includes(c)).join('');
+  return String.raw`(?:[^\s${excluded}?#&]${free === '' ? '' : `|[${free}]`}|[${parameter}](?![^\s=&?#/@]*=))`;
 }
+
+// Where a parameter may begin after a URL that is a parameter's value: its query goes on
+// there. A URL anywhere else has parameters of its own after its `?` only, and an `&`
+// before it is its path's, or its password's (`http://admin:p/a&s=…@host`).
+const PARAMETER_STARTS = '?#&';
+const URL_PARAMETER_STARTS = '?#';
 
 // A `"` that closes a JSON string: followed by `,`, `:`, `}` or `]`.
 const QUOTE_END = String.raw`"[,:}\]]`;
@@ -258,11 +267,12 @@ function userinfoRule(
   at: string,
   colon: string,
   stop: string,
+  starts = PARAMETER_STARTS,
 ): RegExp {
   const before = String.raw`(?:(?!${slash}|${QUOTE_END})[^\s/${stop}])+`;
   const across =
-    String.raw`(?:(?!${at}|${colon}${slash}|${QUOTE_END})${acrossPassword('', stop)})*${slash}` +
-    String.raw`(?:(?!${slash}|${QUOTE_END})${acrossPassword('/', stop)})*`;
+    String.raw`(?:(?!${at}|${colon}${slash}|${QUOTE_END})${acrossPassword('', stop, starts)})*${slash}` +
+    String.raw`(?:(?!${slash}|${QUOTE_END})${acrossPassword('/', stop, starts)})*`;
   return new RegExp(String.raw`(${userinfo})(?:${before}|${across})(?=${at})`, 'gi');
 }
 
@@ -323,6 +333,38 @@ function basicCredential(match: string, scheme: string, blank: string, value: st
   return credential ? `${scheme}${blank}${REDACTED}` : match;
 }
 
+// A literal URL up to the `:` before its password.
+const LITERAL_USERINFO = String.raw`${SCHEME}:\/\/(?:(?!${QUOTE_END})[^\s:/])+:`;
+
+// URL userinfo: scheme://user:password@host. A username that is an address, or a password,
+// may keep its `@` (`ftp://ops@corp.example:p@ss@host`): URL parsers take the userinfo up
+// to the last `@` before the path, and so does this; a password without `/` may hold an
+// `&`. See userinfoRule for one with a `/`, and literalPassword for a URL that is a
+// parameter's value.
+const LITERAL_URL = userinfoRule(LITERAL_USERINFO, '\\/', '@', ':', '', URL_PARAMETER_STARTS);
+// The same URL as a parameter's value, read where it begins: its query goes on after it.
+const VALUE_URL = new RegExp(userinfoRule(LITERAL_USERINFO, '\\/', '@', ':', '').source, 'iy');
+
+/**
+ * A literal URL's match blanked as `keepHostAndPort` says. One that is a parameter's value
+ * (after an `=`) is read again where a parameter may begin at an `&` too (PARAMETER_STARTS):
+ * `?uri=s3://K:ab/cd&notify=ops@corp.example` has no password, the query going on after
+ * `cd`. Read again only then: one rule for every URL, where a rule for each kind would read
+ * every line once more.
+ */
+function literalPassword(match: string, userinfo: string, offset: number, text: string): string {
+  if (text[offset - 1] !== '=') return keepHostAndPort(match, userinfo);
+  VALUE_URL.lastIndex = offset;
+  const value = VALUE_URL.exec(text)?.[0];
+  return value === undefined ? match : keepHostAndPort(value, userinfo) + match.slice(value.length);
+}
+
+/** `text` with the password of every URL written in it as it is blanked (`literalPassword`). */
+function redactUrlPasswords(text: string): string {
+  // Most of what is logged has no URL in it: not read at all.
+  return text.includes('://') ? text.replace(LITERAL_URL, literalPassword) : text;
+}
+
 const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
   // Authorization / Set-Cookie header values quoted in messages or JSON: the whole value,
   // up to a Set-Cookie's attributes (`; Path=/`). An Authorization value whose scheme is
@@ -347,15 +389,8 @@ const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [
   [/\b(basic)(\s+)([a-z\d+/]+={0,2})(?![\w+/=~-]|\.[\w+/=.~-])/gi, basicCredential],
   // "Basic <base64>", "Bearer <t>", "token <t>" (Vidispine's scheme).
   [new RegExp(String.raw`\b(basic|bearer|token)(\s+)${CREDENTIAL}`, 'gi'), `$1$2${REDACTED}`],
-  // URL userinfo: scheme://user:password@host. A username that is an address, or a password,
-  // may keep its `@` (`ftp://ops@corp.example:p@ss@host`): URL parsers take the userinfo up
-  // to the last `@` before the path, and so does this; a password without `/` may hold an
-  // `&`. See userinfoRule for one with a `/`.
-  [
-    userinfoRule(String.raw`${SCHEME}:\/\/(?:(?!${QUOTE_END})[^\s:/])+:`, '\\/', '@', ':', ''),
-    keepHostAndPort,
-  ],
-  // The same URL percent-encoded in a parameter's value (`?uri=s3%3A%2F%2Fkey%3Asecret%40bucket`,
+  // A URL's password as written is literalPassword's (`redactUrlPasswords`). The same URL
+  // percent-encoded in a parameter's value (`?uri=s3%3A%2F%2Fkey%3Asecret%40bucket`,
   // as an import or a storage method sends a storage's URL), once or more: its `:`, `/` and
   // `@` come as %3A, %2F and %40 (%253A … twice), and it ends with the value (at `&`, or a
   // fragment's `#`), where a literal URL's password may hold an `&`. Read at each level in
@@ -929,14 +964,16 @@ function blankBodies(text: string, begin: RegExp, bodyEnd: BodyEnd): string {
 /** Remove credentials embedded in free text (URLs, error messages, header dumps, PEM keys). */
 export function redactSecrets(text: string): string {
   return redactNamedValues(
-    TEXT_RULES.reduce(
-      // Two calls alike: `replace` takes a string or a function, but not either (its overloads).
-      (out, [pattern, replacement]) =>
-        typeof replacement === 'string'
-          ? out.replace(pattern, replacement)
-          : out.replace(pattern, replacement),
-      // First: a key's base64 is no text for the other rules to read.
-      redactMapEntries(redactHeaderItems(redactPairs(redactPrivateKeys(text)))),
+    redactUrlPasswords(
+      TEXT_RULES.reduce(
+        // Two calls alike: `replace` takes a string or a function, but not either (its overloads).
+        (out, [pattern, replacement]) =>
+          typeof replacement === 'string'
+            ? out.replace(pattern, replacement)
+            : out.replace(pattern, replacement),
+        // First: a key's base64 is no text for the other rules to read.
+        redactMapEntries(redactHeaderItems(redactPairs(redactPrivateKeys(text)))),
+      ),
     ),
   ).replace(RUN, redactRun);
 }

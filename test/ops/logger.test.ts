@@ -203,6 +203,16 @@ describe('redactSecrets', () => {
     // name): all of it.
     ['GET http://admin:p/a&s?s#w@host/API failed', 'GET http://admin:[REDACTED]@host/API failed'],
     ['GET ftp://u:a/b?c#d&e@host/in', 'GET ftp://u:[REDACTED]@host/in'],
+    // Outside a parameter's value, an `&` before any `?` begins no parameter: a name and its
+    // `=` after it are the password's.
+    [
+      'GET http://admin:p/a&s=S3cret-1@host/API failed',
+      'GET http://admin:[REDACTED]@host/API failed',
+    ],
+    [
+      '{"uri":"s3://K:ab/cd&s=S3cret-2@bucket/k","by":"ops@corp"}',
+      '{"uri":"s3://K:[REDACTED]@bucket/k","by":"ops@corp"}',
+    ],
     // Not an http(s) URL: digits before the `/` are the password's.
     ['GET s3://K:12/cd@bucket/key failed', 'GET s3://K:[REDACTED]@bucket/key failed'],
     [

@@ -764,15 +764,30 @@ function firstOfItsLine(text: string, at: number): boolean {
   return i < 0 || text[i] === '\n';
 }
 
+/**
+ * The fields that name a pair's value: Kubernetes' and a HAR file's `name`, AWS's `Name` and
+ * `Key` (tags, parameters), a validation error's `key` (Joi's context) or `property`
+ * (class-validator's errors, which carry the value refused).
+ */
+const PAIR_NAMES = ['name', 'Name', 'key', 'Key', 'property'];
+const PAIR_VALUES = ['value', 'Value'];
+
 // A field of a name and value pair written as text (JSON, util.inspect, JSON in a JSON
 // string: `{"name":"VIDISPINE_PASSWORD","value":"…"}`, `{ key: 'password', value: '…' }`):
-// its name's (`PAIR_NAMES`) or its value's, in any case, quoted as a key or not, and its
-// `:`, up to its value's opening quote, if any.
-const PAIR_FIELD = String.raw`(?<![\w$])(\\?["']?)(name|key|property|value)\1[\t ]*:[\t ]*(\\?["']|\`)?`;
+// its name's (`PAIR_NAMES`) or its value's (`PAIR_VALUES`), in any case, quoted as a key or
+// not, and its `:`, up to its value's opening quote, if any.
+const pairField = (names: readonly string[]): string =>
+  String.raw`(?<![\w$])(\\?["']?)(${[...new Set(names.map((name) => name.toLowerCase()))].join('|')})\1[\t ]*:[\t ]*(\\?["']|\`)?`;
 // The same field of a value only: where `blankValuesAfter` blanks what `secretPairValues` found.
-const PAIR_VALUE = /(?<![\w$])(\\?["']?)value\1[\t ]*:[\t ]*(?:\\?["']|`)?/gi;
+const PAIR_VALUE = new RegExp(pairField(PAIR_VALUES), 'gi');
 // What the reading of pairs stops at: such a field, a bracket, or a string's opening quote.
-const PAIR_TOKEN = new RegExp(String.raw`${PAIR_FIELD}|[[\]{}]|\\?["']|\``, 'gi');
+const PAIR_TOKEN = new RegExp(
+  String.raw`${pairField([...PAIR_NAMES, ...PAIR_VALUES])}|[[\]{}]|\\?["']|\``,
+  'gi',
+);
+// What may stand between the fields of a pair outside any object: blanks, a `,` or `;`. Not
+// a YAML list's `-`, which begins its next item (`- name: …\n  value: …\n- name: …`).
+const PAIR_GAP = /[\s,;]*/y;
 
 /** An object or a list being read for its pairs: whether its name is secret, its values. */
 interface PairScope {
@@ -790,23 +805,43 @@ interface PairScope {
  * `secretValueKey` finds them in an object. Read once, left to right: each object is a
  * scope, whose values are blanked when it closes (or the text ends) with a secret name
  * among its fields; a string is skipped whole, so that its brackets are its own; a value
- * that is a list or an object is a scope of its own, its own pairs read in turn.
+ * that is a list or an object is a scope of its own, its own pairs read in turn. Outside
+ * any object (prose, YAML) nothing closes a scope: there a pair is a run of fields next to
+ * each other (`PAIR_GAP` between them), so that a secret name elsewhere in a sentence
+ * (`key: 'password' failed; value: 42 retries`), or in a YAML list's other item, blanks no
+ * value; a run's every value goes with a secret name in it.
  */
 function secretPairValues(text: string): ReadonlyMap<number, number> {
   const found = new Map<number, number>();
   const root: PairScope = { named: false, values: [] };
   const scopes: PairScope[] = [root];
+  // Where the root's run of fields ends: where its last field's value does.
+  let rootEnd = 0;
+  const settle = (scope: PairScope): void => {
+    if (scope.named) for (const [start, length] of scope.values) found.set(start, length);
+  };
   const close = (end: number): void => {
     const scope = scopes.pop() ?? root;
-    if (scope.within)
+    if (scope.within) {
       scope.within.scope.values.push([scope.within.start, end - scope.within.start]);
-    if (scope.named) for (const [start, length] of scope.values) found.set(start, length);
+      if (scope.within.scope === root) rootEnd = end;
+    }
+    settle(scope);
+  };
+  // A field at the root begins a run of its own unless it follows the run's last closely.
+  const readAtRoot = (at: number): void => {
+    if (valueLength(PAIR_GAP, text, rootEnd) + rootEnd === at) return;
+    settle(root);
+    root.named = false;
+    root.values.length = 0;
   };
   PAIR_TOKEN.lastIndex = 0;
   for (let m = PAIR_TOKEN.exec(text); m !== null; m = PAIR_TOKEN.exec(text)) {
     const scope = scopes[scopes.length - 1] ?? root;
     const [token, , field, quote] = m;
     const start = m.index + token.length;
+    const isValue = field !== undefined && PAIR_VALUES.includes(field.toLowerCase());
+    if (field !== undefined && scope === root) readAtRoot(m.index);
     if (field === undefined && OPENS.includes(token)) scopes.push({ named: false, values: [] });
     else if (field === undefined && CLOSES.includes(token)) {
       if (scopes.length > 1) close(start);
@@ -814,19 +849,19 @@ function secretPairValues(text: string): ReadonlyMap<number, number> {
       // A string's quote: skipped whole within an object or a list; in prose, a quote is
       // no string's (`can't`).
       if (scopes.length > 1) PAIR_TOKEN.lastIndex = stringEnd(text, start, token);
-    } else if (quote !== undefined) {
-      const end = stringEnd(text, start, quote);
+    } else if (quote === undefined && OPENS.includes(text[start] ?? '')) {
+      // A value's list or object is a scope of its own; a name's is no name, its bracket
+      // read as any other.
+      if (isValue) {
+        scopes.push({ named: false, values: [], within: { scope, start } });
+        PAIR_TOKEN.lastIndex = start + 1;
+      }
+    } else {
       const length = valueLength(valueRule(quote), text, start);
-      if (field.toLowerCase() === 'value') scope.values.push([start, length]);
-      else if (isSecretKey(text.slice(start, start + length))) scope.named = true;
-      PAIR_TOKEN.lastIndex = end;
-    } else if (field.toLowerCase() === 'value' && OPENS.includes(text[start] ?? '')) {
-      scopes.push({ named: false, values: [], within: { scope, start } });
-      PAIR_TOKEN.lastIndex = start + 1;
-    } else if (field.toLowerCase() === 'value') {
-      const length = valueLength(valueRule(undefined), text, start);
-      scope.values.push([start, length]);
-      PAIR_TOKEN.lastIndex = start + length;
+      if (isValue) scope.values.push([start, length]);
+      else if (isSecretKey(text.slice(start, start + length).trim())) scope.named = true;
+      PAIR_TOKEN.lastIndex = quote === undefined ? start + length : stringEnd(text, start, quote);
+      if (scope === root) rootEnd = PAIR_TOKEN.lastIndex;
     }
   }
   while (scopes.length > 1) close(text.length);
@@ -1053,14 +1088,6 @@ function secretValueKey(value: object): string | undefined {
   });
   return named ? valueKey : undefined;
 }
-
-/**
- * The fields that name a pair's value: Kubernetes' and a HAR file's `name`, AWS's `Name` and
- * `Key` (tags, parameters), a validation error's `key` (Joi's context) or `property`
- * (class-validator's errors, which carry the value refused).
- */
-const PAIR_NAMES = ['name', 'Name', 'key', 'Key', 'property'];
-const PAIR_VALUES = ['value', 'Value'];
 
 /** A key that names headers, as Node's `rawHeaders` and `rawTrailers`, undici's `headers`. */
 const HEADERS_KEY = /(?:headers|trailers)$/i;

@@ -721,6 +721,37 @@ describe('redactSecrets', () => {
     expect(redactSecrets(text)).toBe(expected);
   });
 
+  // Outside any object (prose, YAML), a pair is a run of fields next to each other, apart
+  // by blanks, `,` or `;` only: a secret name elsewhere in a sentence, or in a YAML list's
+  // other item, leaves a value alone.
+  it.each([
+    [
+      "- name: 'VIDISPINE_PASSWORD'\n  value: S3cret-1\n- name: 'USER'\n  value: ops",
+      "- name: 'VIDISPINE_PASSWORD'\n  value: [REDACTED]\n- name: 'USER'\n  value: ops",
+    ],
+    [
+      '- name: VIDISPINE_PASSWORD\n  value: S3cret-2\n- name: VIDISPINE_USER\n  value: ops',
+      '- name: VIDISPINE_PASSWORD\n  value: [REDACTED]\n- name: VIDISPINE_USER\n  value: ops',
+    ],
+    ["refused key: 'password', value: 'S3cret-3'", "refused key: 'password', value: '[REDACTED]'"],
+    ["value: 'S3cret-4'; property: 'password'", "value: '[REDACTED]'; property: 'password'"],
+    [
+      "value: 42, name: 'password', value: 'S3cret-5'",
+      "value: [REDACTED], name: 'password', value: '[REDACTED]'",
+    ],
+    [
+      "retrying with key: 'password' failed; value: 42 retries left",
+      "retrying with key: 'password' failed; value: 42 retries left",
+    ],
+    [
+      'value: 42 retries, then name: "token" for ops',
+      'value: 42 retries, then name: "token" for ops',
+    ],
+    ['value=42 retries for name=password', 'value=42 retries for name=password'],
+  ])('reads a pair outside any object from fields next to each other: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   it('scrubs a long run of dotted words, or of encoded `?`, in one pass', () => {
     // Each `a` after a dot could begin a URL's scheme (`a.a.a…://`): tried from every one of
     // them, the URL rules read the rest of the run again each time, 0.1 s for a logged path

@@ -438,14 +438,15 @@ const LEADING_PARAMETER = /^[^=&;#/?]+=/;
 // The query of a URL that is itself a parameter's value (`?uri=https%3A%2F%2F…%3Fsig%3D…`,
 // an import from a presigned S3 or Azure SAS URL): its ?, & and = come as %3F, %26 and %3D,
 // or %253F, %2526 and %253D when the URL was encoded twice (%25253F… three times, as many
-// levels as ENCODING_LEVELS: `{0,2}`), or by itself, at a word's start or right after an `=`
-// (`?state=api_key%3D…`: a query that is a parameter's value, its first parameter). A name
-// holds no `/` or `:`, as written or encoded: before an `=` in a path's segment
+// levels as ENCODING_LEVELS: `{0,2}`), or by itself, at a word's start, right after an `=`
+// (`?state=api_key%3D…`: a query that is a parameter's value, its first parameter) or after
+// a quote that opens a string (`{"q":"token%3D…"}`, JSON in a message), which is no part of
+// the name. A name holds no `/` or `:`, as written or encoded: before an `=` in a path's segment
 // (`/API/item/VX-1/token%3D1/refresh`), or in a value that is a path or a URL
 // (`?path=/mnt/secrets/a%3D1.mov`), the words are the path's, not a parameter's name. A
 // literal, unlike the rules built above, so that ESLint checks it for super-linear time.
 const ENCODED_PARAMETER =
-  /(%(?:25){0,2}3f|%(?:25){0,2}26|(?<![^=]))((?:(?!%(?:25){0,2}(?:3d|26|3f|2f|3a))[^=&;#?/:])*)(%(?:25){0,2}3d)(?:(?!%(?:25){0,2}26)[^&;#])*/gi;
+  /(%(?:25){0,2}3f|%(?:25){0,2}26|(?<![^="']))((?:(?!%(?:25){0,2}(?:3d|26|3f|2f|3a))[^=&;#?/:"'])*)(%(?:25){0,2}3d)(?:(?!%(?:25){0,2}26)[^&;#])*/gi;
 const RUN = /\S+/g;
 // A quote that closes what it quotes: followed by `,`, `:`, `}`, `]`, `)` or the end of the
 // run. Any other is part of a value: encodeURIComponent sends a password's `'` as it is.

@@ -721,6 +721,16 @@ describe('redactSecrets', () => {
     expect(redactSecrets(text)).toBe(expected);
   });
 
+  // A query encoded as a value by itself, in a JSON string: its first parameter is read
+  // from the quote that opens the string.
+  it.each([
+    ['{"msg":"password%3DS3cret-1","n":1}', '{"msg":"password%3D[REDACTED]","n":1}'],
+    ['{"a":{"q":"token%3DS3cret-2%26x%3D1"}}', '{"a":{"q":"token%3D[REDACTED]%26x%3D1"}}'],
+    ['{"path":"/API/item/VX-1/token%3D1/refresh"}', '{"path":"/API/item/VX-1/token%3D1/refresh"}'],
+  ])('reads an encoded query that opens a string: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   // Outside any object (prose, YAML), a pair is a run of fields next to each other, apart
   // by blanks, `,` or `;` only: a secret name elsewhere in a sentence, or in a YAML list's
   // other item, leaves a value alone.

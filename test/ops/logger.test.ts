@@ -821,6 +821,7 @@ describe('redactSecrets', () => {
         '{"value":['.repeat(64 * 1024), '%22password%22%3A%22'.repeat(50 * 1024), '%22password%22:%22'.repeat(50 * 1024), "'authorization', 'a ".repeat(48 * 1024),
         "'authorization' => '".repeat(48 * 1024), "'password' => ".repeat(64 * 1024), '"authorization","a' + ' '.repeat(1024 * 1024), "'authorization'" + '\\n'.repeat(512 * 1024) + ',' + '\\n'.repeat(512 * 1024),
         'password%22%3A%22' + '%5c'.repeat(256 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
+        'value:' + ','.repeat(512 * 1024) + 'z' + 'key:{}'.repeat(64 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));
     `;

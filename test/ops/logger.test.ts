@@ -822,6 +822,7 @@ describe('redactSecrets', () => {
         "'authorization' => '".repeat(48 * 1024), "'password' => ".repeat(64 * 1024), '"authorization","a' + ' '.repeat(1024 * 1024), "'authorization'" + '\\n'.repeat(512 * 1024) + ',' + '\\n'.repeat(512 * 1024),
         'password%22%3A%22' + '%5c'.repeat(256 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
         'value:' + ','.repeat(512 * 1024) + 'z' + 'key:{}'.repeat(64 * 1024),
+        ':' + '\\\\u0070'.repeat(128 * 1024), ':' + '\\\\\\\\u0070'.repeat(128 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));
     `;

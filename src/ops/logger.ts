@@ -792,6 +792,8 @@ const PAIR_TOKEN = new RegExp(
 // What may stand between the fields of a pair outside any object: blanks, a `,` or `;`. Not
 // a YAML list's `-`, which begins its next item (`- name: …\n  value: …\n- name: …`).
 const PAIR_GAP = /[\s,;]*/y;
+// A name field's unquoted value: one word, up to a blank or what ends a field's value.
+const PAIR_BARE_NAME = /[^\s,;}"]+/y;
 
 /** An object or a list being read for its pairs: whether its name is secret, its values. */
 interface PairScope {
@@ -810,10 +812,12 @@ interface PairScope {
  * scope, whose values are blanked when it closes (or the text ends) with a secret name
  * among its fields; a string is skipped whole, so that its brackets are its own; a value
  * that is a list or an object is a scope of its own, its own pairs read in turn. Outside
- * any object (prose, YAML) nothing closes a scope: there a pair is a run of fields next to
- * each other (`PAIR_GAP` between them), so that a secret name elsewhere in a sentence
- * (`key: 'password' failed; value: 42 retries`), or in a YAML list's other item, blanks no
- * value; a run's every value goes with a secret name in it.
+ * any object (prose, YAML) nothing closes a scope: there a secret name goes with every value
+ * on its line (`refused name: 'password' with value: '…'`, and so a sentence's
+ * `key: 'password' failed; value: 42 retries` too: a value blanked costs less than one
+ * logged), and with every value of its run of fields next to each other (`PAIR_GAP` between
+ * them), across lines (YAML's `- name: …` then `value: …`): a YAML list's other items,
+ * on lines of their own, keep theirs.
  */
 function secretPairValues(text: string): ReadonlyMap<number, number> {
   const found = new Map<number, number>();
@@ -829,11 +833,36 @@ function secretPairValues(text: string): ReadonlyMap<number, number> {
   const settle = (scope: PairScope): void => {
     if (scope.named) for (const [start, length] of scope.values) found.set(start, length);
   };
+  // The root's line being read: where it ends, whether a secret name is on it, its values
+  // not blanked yet. Each line's end is looked for once, from where the last one ended.
+  let lineEnd = -1;
+  let lineNamed = false;
+  let lineValues: Array<readonly [number, number]> = [];
+  const readLine = (at: number): void => {
+    if (at <= lineEnd) return;
+    const end = text.indexOf('\n', at);
+    lineEnd = end < 0 ? text.length : end;
+    lineNamed = false;
+    lineValues = [];
+  };
+  const rootValue = (start: number, length: number): void => {
+    root.values.push([start, length]);
+    if (lineNamed) found.set(start, length);
+    else lineValues.push([start, length]);
+  };
+  const rootNamed = (): void => {
+    root.named = true;
+    lineNamed = true;
+    for (const [start, length] of lineValues) found.set(start, length);
+    lineValues = [];
+  };
   const close = (end: number): void => {
     const scope = scopes.pop() ?? root;
-    if (scope.within) {
+    if (scope.within?.scope === root) {
+      rootValue(scope.within.start, end - scope.within.start);
+      rootEnds(end);
+    } else if (scope.within) {
       scope.within.scope.values.push([scope.within.start, end - scope.within.start]);
-      if (scope.within.scope === root) rootEnds(end);
     }
     settle(scope);
   };
@@ -850,7 +879,10 @@ function secretPairValues(text: string): ReadonlyMap<number, number> {
     const [token, , field, quote] = m;
     const start = m.index + token.length;
     const isValue = field !== undefined && PAIR_VALUES.includes(field.toLowerCase());
-    if (field !== undefined && scope === root) readAtRoot(m.index);
+    if (field !== undefined && scope === root) {
+      readAtRoot(m.index);
+      readLine(m.index);
+    }
     if (field === undefined && OPENS.includes(token)) scopes.push({ named: false, values: [] });
     else if (field === undefined && CLOSES.includes(token)) {
       if (scopes.length > 1) close(start);
@@ -866,9 +898,15 @@ function secretPairValues(text: string): ReadonlyMap<number, number> {
         PAIR_TOKEN.lastIndex = start + 1;
       }
     } else {
-      const length = valueLength(valueRule(quote), text, start);
-      if (isValue) scope.values.push([start, length]);
-      else if (isSecretKey(text.slice(start, start + length).trim())) scope.named = true;
+      // An unquoted name is one word (YAML's `name: VIDISPINE_PASSWORD`): read to the end of
+      // the line, it would take a `value:` after it on the line for its own.
+      const rule = quote === undefined && !isValue ? PAIR_BARE_NAME : valueRule(quote);
+      const length = valueLength(rule, text, start);
+      const secretName = !isValue && isSecretKey(text.slice(start, start + length).trim());
+      if (isValue && scope === root) rootValue(start, length);
+      else if (isValue) scope.values.push([start, length]);
+      else if (secretName && scope === root) rootNamed();
+      else if (secretName) scope.named = true;
       PAIR_TOKEN.lastIndex = quote === undefined ? start + length : stringEnd(text, start, quote);
       if (scope === root) rootEnds(PAIR_TOKEN.lastIndex);
     }

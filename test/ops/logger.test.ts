@@ -749,18 +749,41 @@ describe('redactSecrets', () => {
       "value: 42, name: 'password', value: 'S3cret-5'",
       "value: [REDACTED], name: 'password', value: '[REDACTED]'",
     ],
-    [
-      "retrying with key: 'password' failed; value: 42 retries left",
-      "retrying with key: 'password' failed; value: 42 retries left",
-    ],
-    [
-      'value: 42 retries, then name: "token" for ops',
-      'value: 42 retries, then name: "token" for ops',
-    ],
     ['value=42 retries for name=password', 'value=42 retries for name=password'],
   ])('reads a pair outside any object from fields next to each other: %s', (text, expected) => {
     expect(redactSecrets(text)).toBe(expected);
   });
+
+  // A secret name and a value on one line outside any object, prose between them, may be a
+  // pair: blanked, a sentence's value with it (a value blanked costs less than one logged).
+  it.each([
+    [
+      "refused name: 'password' with value: 'S3cret-1'",
+      "refused name: 'password' with value: '[REDACTED]'",
+    ],
+    [
+      "value: 'S3cret-2' refused for key: 'password'",
+      "value: '[REDACTED]' refused for key: 'password'",
+    ],
+    [
+      "retrying with key: 'password' failed; value: 42 retries left",
+      "retrying with key: 'password' failed; value: [REDACTED]",
+    ],
+    ['name: X_PASSWORD value: S3cret-4', 'name: X_PASSWORD value: [REDACTED]'],
+    [
+      'value: 42 retries, then name: "token" for ops',
+      'value: [REDACTED], then name: "token" for ops',
+    ],
+    [
+      "- name: USER\n  value: ops\n- name: 'X_PASSWORD' wrongly, value: S3cret-3\n  value: x",
+      "- name: USER\n  value: ops\n- name: 'X_PASSWORD' wrongly, value: [REDACTED]\n  value: x",
+    ],
+  ])(
+    'blanks a value on the line of a secret pair name outside any object: %s',
+    (text, expected) => {
+      expect(redactSecrets(text)).toBe(expected);
+    },
+  );
 
   it('scrubs a long run of dotted words, or of encoded `?`, in one pass', () => {
     // Each `a` after a dot could begin a URL's scheme (`a.a.a…://`): tried from every one of
@@ -823,6 +846,7 @@ describe('redactSecrets', () => {
         'password%22%3A%22' + '%5c'.repeat(256 * 1024), '{' + '"value":"a",'.repeat(80 * 1024),
         'value:' + ','.repeat(512 * 1024) + 'z' + 'key:{}'.repeat(64 * 1024),
         ':' + '\\\\u0070'.repeat(128 * 1024), ':' + '\\\\\\\\u0070'.repeat(128 * 1024),
+        'value: a; '.repeat(64 * 1024) + "name: 'password'", "name: 'password' value: a\\n".repeat(32 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));
     `;

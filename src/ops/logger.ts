@@ -297,7 +297,8 @@ function encodedUserinfoRule(level: number): readonly [RegExp, Replacer] {
 }
 
 const HTTP_URL = /^https?(?::|%)/i;
-const PORT_THEN_PATH = /^\d{1,5}(?:\/|%(?:25)*2f)/i;
+// A port's digits, then its path's `/` (JSON may escape it: `\/`).
+const PORT_THEN_PATH = /^\d{1,5}(?:\\?\/|%(?:25)*2f)/i;
 const IPV6_HOST = /(?:\/|%(?:25)*2f)(?:\[|%(?:25)*5b)/i;
 
 /**
@@ -359,10 +360,24 @@ function literalPassword(match: string, userinfo: string, offset: number, text: 
   return value === undefined ? match : keepHostAndPort(value, userinfo) + match.slice(value.length);
 }
 
-/** `text` with the password of every URL written in it as it is blanked (`literalPassword`). */
+// The same URL in JSON that escapes each `/` as `\/` (PHP's json_encode, Java's writers:
+// `"http:\/\/admin:…@host\/API"`), read up to its `@` as the other is. A rule of its own,
+// read only in text that has such a URL, rather than an optional `\` before every `/` of the
+// other, which every line with a URL reads.
+const ESCAPED_USERINFO = String.raw`${SCHEME}:\\\/\\\/(?:(?!${QUOTE_END})[^\s:/\\])+:`;
+const ESCAPED_URL = userinfoRule(ESCAPED_USERINFO, '\\\\\\/', '@', ':', '', URL_PARAMETER_STARTS);
+const ESCAPED_SLASHES = ':\\/\\/';
+
+/**
+ * `text` with the password of every URL written in it as it is blanked (`literalPassword`),
+ * or with its slashes escaped (`keepHostAndPort`).
+ */
 function redactUrlPasswords(text: string): string {
   // Most of what is logged has no URL in it: not read at all.
-  return text.includes('://') ? text.replace(LITERAL_URL, literalPassword) : text;
+  const literal = text.includes('://') ? text.replace(LITERAL_URL, literalPassword) : text;
+  return literal.includes(ESCAPED_SLASHES)
+    ? literal.replace(ESCAPED_URL, keepHostAndPort)
+    : literal;
 }
 
 const TEXT_RULES: ReadonlyArray<readonly [RegExp, string | Replacer]> = [

@@ -785,6 +785,33 @@ describe('redactSecrets', () => {
     },
   );
 
+  // JSON may escape a `/` as `\/` (PHP's json_encode, Java's writers): such a URL's password
+  // is blanked as the URL's, its host and port and a Vidispine path after them kept.
+  it.each([
+    [
+      String.raw`{"uri":"http:\/\/admin:S3cret-1@host\/API"}`,
+      String.raw`{"uri":"http:\/\/admin:[REDACTED]@host\/API"}`,
+    ],
+    [
+      String.raw`{"uri":"s3:\/\/AKIA1:ab\/S3cret-2@bucket\/key"}`,
+      String.raw`{"uri":"s3:\/\/AKIA1:[REDACTED]@bucket\/key"}`,
+    ],
+    [
+      String.raw`import of ftp:\/\/ops:S3cret-3@ftp.example\/a.mov failed`,
+      String.raw`import of ftp:\/\/ops:[REDACTED]@ftp.example\/a.mov failed`,
+    ],
+    [
+      String.raw`{"uri":"http:\/\/vidispine:8080\/API\/user\/ops@corp.example\/token"}`,
+      String.raw`{"uri":"http:\/\/vidispine:8080\/API\/user\/ops@corp.example\/token"}`,
+    ],
+    [
+      String.raw`{"uri":"http:\/\/[::1]:8080\/API\/user\/ops@corp.example"}`,
+      String.raw`{"uri":"http:\/\/[::1]:8080\/API\/user\/ops@corp.example"}`,
+    ],
+  ])('blanks the password of a URL whose slashes JSON escaped: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   it('scrubs a long run of dotted words, or of encoded `?`, in one pass', () => {
     // Each `a` after a dot could begin a URL's scheme (`a.a.a…://`): tried from every one of
     // them, the URL rules read the rest of the run again each time, 0.1 s for a logged path
@@ -817,6 +844,10 @@ describe('redactSecrets', () => {
         '?a=' + '?a'.repeat(128 * 1024),
         '%253f' + 'a%25253d'.repeat(32 * 1024),
         '%25253f' + 'a%2525253d'.repeat(24 * 1024),
+        's3:\\\\/\\\\/k:' + 'a\\\\/'.repeat(64 * 1024),
+        'a:\\\\/\\\\/b:'.repeat(32 * 1024),
+        'a:\\\\/\\\\/b:c\\\\/'.repeat(16 * 1024),
+        'a:\\\\/\\\\/b:' + '\\\\/'.repeat(64 * 1024),
       ];
       process.stdout.write(String(runs.every((run) => redactSecrets(run) === run)));
     `;

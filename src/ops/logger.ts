@@ -947,10 +947,18 @@ const HEADER_ITEM =
  */
 function redactHeaderItems(text: string): string {
   if (!HEADER_ITEM_GATE.test(text)) return text;
-  return blankValuesAfter(text, HEADER_ITEM, ([, authorizationQuote, cookieQuote], start) =>
+  const items = blankValuesAfter(text, HEADER_ITEM, ([, authorizationQuote, cookieQuote], start) =>
     valueLength(valueRule(authorizationQuote ?? cookieQuote), text, start),
   );
+  return blankValuesAfter(items, HEADER_VALUES, (_, start) => structureLength(items, start));
 }
+
+// The same name followed by a list of its values (`["Set-Cookie",["vsid=…; Path=/","…"]]`,
+// `Object.entries` of a headers object as text): all of the list, as the field rule blanks
+// `"set-cookie":[…]`, when its first item has its header's shape (a list of header names
+// after a name is kept).
+const HEADER_VALUES =
+  /\b(?:(?:proxy-)?authorization\\?["']\s*,\s*(?=\[\s*\\?["'][\w!#$%&*+.^`|~-]+[\t ]+[^\s"'\\])|(?:set-)?cookie\\?["']\s*,\s*(?=\[\s*\\?["'][\w!#$%&*+.^`|~-]+=))/gi;
 
 const HEADER_ITEM_GATE = /authorization|cookie/i;
 

@@ -430,6 +430,26 @@ describe('redactSecrets', () => {
     expect(redactSecrets(text)).toBe(expected);
   });
 
+  // A header's values as a list after its name (`Object.entries` of Node's headers,
+  // `[name, values]` pairs as text): all of the list, as under that key in an object.
+  it.each([
+    ['["Set-Cookie",["vsid=Secret-1; Path=/"]]', '["Set-Cookie",[REDACTED]]'],
+    [
+      JSON.stringify([
+        ['set-cookie', ['vsid=Secret-2; Path=/', 'lang=Secret-3']],
+        ['a', ['b']],
+      ]),
+      '[["set-cookie",[REDACTED]],["a",["b"]]]',
+    ],
+    [
+      inspect([['authorization', ['token Secret-4']]], { breakLength: 1 }),
+      "[\n  [\n    'authorization',\n    [REDACTED]\n  ]\n]",
+    ],
+    ['["cookie",["accept","host"]]', '["cookie",["accept","host"]]'],
+  ])('blanks the list of a secret header after its name as text: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   // A Map as util.inspect writes it (`'key' => value`): an entry whose key is secret has its
   // value blanked, whatever the key (as it would be under that key in an object); other
   // entries stay.
@@ -878,6 +898,8 @@ describe('redactSecrets', () => {
         'value:' + ','.repeat(512 * 1024) + 'z' + 'key:{}'.repeat(64 * 1024),
         ':' + '\\\\u0070'.repeat(128 * 1024), ':' + '\\\\\\\\u0070'.repeat(128 * 1024),
         'value: a; '.repeat(64 * 1024) + "name: 'password'", "name: 'password' value: a\\n".repeat(32 * 1024),
+        '["Set-Cookie",' + '['.repeat(64 * 1024), '"set-cookie",["a='.repeat(32 * 1024),
+        '"cookie",[' + ' '.repeat(1024 * 1024), "'authorization', [ ".repeat(48 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));
     `;

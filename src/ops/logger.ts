@@ -758,7 +758,39 @@ function fieldValue(
     quotedName(text, at, separator) ||
     nameWords(name).length > 1;
   if (!field) return valueLength(CREDENTIAL_VALUE, text, start);
-  return valueLength(valueRule(quote), text, start);
+  const length = valueLength(valueRule(quote), text, start);
+  return quote === undefined ? blockScalarLength(text, at, start, length) : length;
+}
+
+// A YAML block scalar's header (`|`, `>`, a chomping `+`/`-` and an indentation digit in
+// either order), a comment after it: its value is on the lines after it.
+const BLOCK_SCALAR = /^[|>](?:[1-9]?[+-]?|[+-][1-9])[\t ]*(?:#.*)?$/;
+
+/**
+ * How long the unquoted value of `length` at `start`, of the key at `key`, is with the lines
+ * it holds when it is a block scalar's header ending its line (`password: |`, then
+ * `  S3cret` on the next): those lines indented more than the key, blank lines between
+ * them, up to the first that is not. Else `length`. Only a header that ends its line is
+ * read on: one a line, so the lines are read once.
+ */
+function blockScalarLength(text: string, key: number, start: number, length: number): number {
+  const lineEnd = start + length;
+  if (!(lineEnd === text.length || text[lineEnd] === '\r' || text[lineEnd] === '\n')) return length;
+  if (!BLOCK_SCALAR.test(text.slice(start, lineEnd).trim())) return length;
+  const indent = key - (text.lastIndexOf('\n', key) + 1);
+  let end = lineEnd;
+  for (let at = text.indexOf('\n', lineEnd); at >= 0;) {
+    let i = at + 1;
+    while (text[i] === ' ') i += 1;
+    const next = text.indexOf('\n', i);
+    const contentEnd = next < 0 ? text.length : next;
+    const lineContentEnd = text[contentEnd - 1] === '\r' ? contentEnd - 1 : contentEnd;
+    const blank = i >= lineContentEnd;
+    if (!blank && i - (at + 1) <= indent) break;
+    if (!blank) end = lineContentEnd;
+    at = next;
+  }
+  return end - start;
 }
 
 /** How long the value `rule` reads at `start` is; 0 when it reads none. */
@@ -916,7 +948,8 @@ function secretPairValues(text: string): ReadonlyMap<number, number> {
       // An unquoted name is one word (YAML's `name: VIDISPINE_PASSWORD`): read to the end of
       // the line, it would take a `value:` after it on the line for its own.
       const rule = quote === undefined && !isValue ? PAIR_BARE_NAME : valueRule(quote);
-      const length = valueLength(rule, text, start);
+      const read = valueLength(rule, text, start);
+      const length = rule === NAMED_VALUE ? blockScalarLength(text, m.index, start, read) : read;
       const secretName = !isValue && isSecretKey(text.slice(start, start + length).trim());
       if (isValue && scope === root) rootValue(start, length);
       else if (isValue) scope.values.push([start, length]);

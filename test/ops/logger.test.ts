@@ -675,6 +675,25 @@ describe('redactSecrets', () => {
     },
   );
 
+  // A YAML block scalar (`|`, `>`, `|-`, …) holds its value on the lines after it, indented
+  // more than its key: those lines are blanked with it, the next key kept.
+  it.each([
+    ['password: |\n  S3cret-1\nuser: ops', 'password: [REDACTED]\nuser: ops'],
+    [
+      'env:\n  X_TOKEN: >-\n    S3cret-2\n\n    S3cret-3\n  X_USER: ops\n',
+      'env:\n  X_TOKEN: [REDACTED]\n  X_USER: ops\n',
+    ],
+    [
+      '- name: VIDISPINE_PASSWORD\n  value: |\n    S3cret-4\n- name: USER\n  value: |\n    ops',
+      '- name: VIDISPINE_PASSWORD\n  value: [REDACTED]\n- name: USER\n  value: |\n    ops',
+    ],
+    ['password: |2+ # a comment\r\n   S3cret-5\r\nuser: ops', 'password: [REDACTED]\r\nuser: ops'],
+    ['password: a|\n  kept', 'password: [REDACTED]\n  kept'],
+    ['note: |\n  kept\npassword: |', 'note: |\n  kept\npassword: [REDACTED]'],
+  ])('blanks the lines of a secret YAML block scalar: %s', (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
+  });
+
   // A key written with JSON escapes (`\u0070` is `p`) is the key JSON reads: its value is
   // blanked as the key's would be; an escaped value under another key is kept.
   it.each([
@@ -899,6 +918,8 @@ describe('redactSecrets', () => {
         ':' + '\\\\u0070'.repeat(128 * 1024), ':' + '\\\\\\\\u0070'.repeat(128 * 1024),
         'value: a; '.repeat(64 * 1024) + "name: 'password'", "name: 'password' value: a\\n".repeat(32 * 1024),
         '["Set-Cookie",' + '['.repeat(64 * 1024), '"set-cookie",["a='.repeat(32 * 1024),
+        'password: ' + '|\\n  '.repeat(64 * 1024), "name: 'password'\\nvalue: " + '|\\n  '.repeat(64 * 1024),
+        'value: |\\n'.repeat(64 * 1024), 'password: |\\n' + ' \\n'.repeat(256 * 1024),
         '"cookie",[' + ' '.repeat(1024 * 1024), "'authorization', [ ".repeat(48 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));

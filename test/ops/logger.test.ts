@@ -688,6 +688,7 @@ describe('redactSecrets', () => {
       '- name: VIDISPINE_PASSWORD\n  value: [REDACTED]\n- name: USER\n  value: |\n    ops',
     ],
     ['password: |2+ # a comment\r\n   S3cret-5\r\nuser: ops', 'password: [REDACTED]\r\nuser: ops'],
+    ['password: |\r  S3cret-6\r\r  S3cret-7\ruser: ops', 'password: [REDACTED]\ruser: ops'],
     ['password: a|\n  kept', 'password: [REDACTED]\n  kept'],
     ['note: |\n  kept\npassword: |', 'note: |\n  kept\npassword: [REDACTED]'],
   ])('blanks the lines of a secret YAML block scalar: %s', (text, expected) => {
@@ -921,6 +922,7 @@ describe('redactSecrets', () => {
         'password: ' + '|\\n  '.repeat(64 * 1024), "name: 'password'\\nvalue: " + '|\\n  '.repeat(64 * 1024),
         'value: |\\n'.repeat(64 * 1024), 'password: |\\n' + ' \\n'.repeat(256 * 1024),
         '"cookie",[' + ' '.repeat(1024 * 1024), "'authorization', [ ".repeat(48 * 1024),
+        'value: |\\r'.repeat(56 * 1024), '"password": |\\r'.repeat(32 * 1024),
       ];
       process.stdout.write(String(texts.every((text) => typeof redactSecrets(text) === 'string')));
     `;

@@ -763,8 +763,9 @@ function fieldValue(
 }
 
 // A YAML block scalar's header (`|`, `>`, a chomping `+`/`-` and an indentation digit in
-// either order), a comment after it: its value is on the lines after it.
-const BLOCK_SCALAR = /^[|>](?:[1-9]?[+-]?|[+-][1-9])[\t ]*(?:#.*)?$/;
+// either order), a comment after it: its value is on the lines after it. A tag and an
+// anchor may come before it (`!!binary |`, base64 under a secret's key; `&pw !secret >-`).
+const BLOCK_SCALAR = /^(?:[!&]\S*[\t ]+){0,2}[|>](?:[1-9]?[+-]?|[+-][1-9])[\t ]*(?:#.*)?$/;
 
 // The rest of a line, up to its break: `\n`, `\r\n` or a bare `\r`, each a line break to YAML.
 const LINE_REST = /[^\r\n]*/y;

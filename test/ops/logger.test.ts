@@ -689,6 +689,8 @@ describe('redactSecrets', () => {
     ],
     ['password: |2+ # a comment\r\n   S3cret-5\r\nuser: ops', 'password: [REDACTED]\r\nuser: ops'],
     ['password: |\r  S3cret-6\r\r  S3cret-7\ruser: ops', 'password: [REDACTED]\ruser: ops'],
+    ['password: !!binary |\n  UzNjcmV0LTg=\nuser: ops', 'password: [REDACTED]\nuser: ops'],
+    ['X_TOKEN: &token !secret >-\n  S3cret-9\nuser: ops', 'X_TOKEN: [REDACTED]\nuser: ops'],
     ['password: a|\n  kept', 'password: [REDACTED]\n  kept'],
     ['note: |\n  kept\npassword: |', 'note: |\n  kept\npassword: [REDACTED]'],
   ])('blanks the lines of a secret YAML block scalar: %s', (text, expected) => {

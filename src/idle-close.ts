@@ -107,19 +107,39 @@ export class IdleClose {
  * `server`'s idle connections closed by `IdleClose`: every connection and request followed,
  * and `server.closeIdleConnections`, which `server.close()` calls, asks its test. For a
  * server whose requests are all answered by Node's own pipelining, in order.
+ *
+ * @param connections Every connection `server` holds open (`openConnections`), when the
+ *   caller already follows them.
  */
-export function closeIdleWhole(server: http.Server): IdleClose {
-  const connections = new Set<Socket>();
+export function closeIdleWhole(
+  server: http.Server,
+  connections: ReadonlySet<Socket> = openConnections(server),
+): IdleClose {
   const idle = new IdleClose(() => betweenRequests(server, connections));
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) =>
+    idle.received(res),
+  );
+  closeIdleBy(server, idle);
+  return idle;
+}
+
+/** Every connection open on `server`, followed from its accept to its close. */
+export function openConnections(server: http.Server): ReadonlySet<Socket> {
+  const connections = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
   });
-  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) =>
-    idle.received(res),
-  );
+  return connections;
+}
+
+/**
+ * `server.closeIdleConnections`, which `server.close()` calls, asks `idle`'s test: Node's own
+ * counts a connection idle once its answer has ended, though that answer's last bytes may
+ * still wait to go out.
+ */
+export function closeIdleBy(server: http.Server, idle: IdleClose): void {
   server.closeIdleConnections = (): void => idle.closeIdle();
-  return idle;
 }
 
 /**

@@ -65,8 +65,14 @@ export const OPS_MAX_CONNECTIONS = 128;
  *
  * @param full Called when a newcomer first finds the listener full, and not again until it
  *   is down to half as many connections: once per spell of abuse, not once per connection.
+ * @returns The connections it holds, oldest first: every one open on `server` but those it
+ *   has closed, which are gone from it at once, not at their `close`.
  */
-export function boundConnections(server: Server, max: number, full: () => void): void {
+export function boundConnections(
+  server: Server,
+  max: number,
+  full: () => void,
+): ReadonlySet<Socket> {
   const open = new Set<Socket>();
   let told = false;
   /** Connections with no request being answered, oldest first. */
@@ -111,6 +117,7 @@ export function boundConnections(server: Server, max: number, full: () => void):
       }
     });
   });
+  return open;
 }
 
 /** Said once per spell: an operator whose probes or scrapes fail learns why, and from when. */
@@ -409,9 +416,13 @@ function opsServer(
    * scrapes that is every connection), else they would stay open until the close grace cuts
    * them. Idle once the answer is out, not merely ended: Node's own test would cut the tail
    * of a large /metrics still going out to a slow reader (4,157,740 of 5,077,780 bytes).
-   * Wired first: each request's answer is followed before its handler may end it.
+   * Wired before the handler: each request's answer is followed before the handler may end
+   * it. The connections it asks about are those the bound holds: the others it has closed.
    */
-  const idle = closeIdleWhole(server);
+  const idle = closeIdleWhole(
+    server,
+    boundConnections(server, OPS_MAX_CONNECTIONS, () => opsListenerFull(logger)),
+  );
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     // Node's own would format it with `Date` (see clock-text), at the first probe of a pod.
     res.setHeader('Date', httpDate(Date.now()));
@@ -426,7 +437,6 @@ function opsServer(
     }
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
-  boundConnections(server, OPS_MAX_CONNECTIONS, () => opsListenerFull(logger));
   return {
     listen: (address) => listenOn(server, address, 'the ops listener'),
     close: () => close(server, idle),

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { boundAddress, listenOn } from '../config/listen';
 import type { ProxyConfig, UserConfig } from '../config/types';
-import { betweenRequests } from '../idle-close';
+import { betweenRequests, closeIdleBy, openConnections } from '../idle-close';
 import type { TokenStore } from '../tokens/types';
 import { FORWARDED_METHODS, MAX_HEADER_FIELDS, admissionRules } from './admission';
 import { BodyBudget } from './body';
@@ -172,11 +172,6 @@ function createDataListener(
     listenerClosed: () => drain.closed,
   });
   const timeouts = deps.serverTimeouts ?? DATA_SERVER_TIMEOUTS;
-  /**
-   * Every connection open, for a cut that spares some (`destroy` with a grace) and for the
-   * drain's idle closes.
-   */
-  const connections = new Set<Socket>();
   const drain = new ConnectionDrain(pipelines, () => betweenRequests(server, connections));
   const lingering = new LingeringClose((socket) => pipelines.closeAfterAnswer(socket));
   const server: http.Server = http.createServer({
@@ -250,15 +245,15 @@ function createDataListener(
       },
     ),
   );
-  // `close()` closes the idle connections with Node's own test, which counts one idle once
-  // its answer has ended, though that answer's last bytes may still wait to go out: the
-  // drain's test instead, which waits for them.
-  server.closeIdleConnections = (): void => drain.closeIdle();
+  // Not `closeIdleWhole`: the drain is made before the server, which takes its response
+  // class, and a request read on a closing connection is never `received` (`unlessClosing`).
+  closeIdleBy(server, drain);
   server.on('connection', parseTurn.connected);
-  server.on('connection', (socket: Socket) => {
-    connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
-  });
+  /**
+   * Every connection open, for a cut that spares some (`destroy` with a grace) and for the
+   * drain's idle closes.
+   */
+  const connections = openConnections(server);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     parseTurn.handedOver(socket as Socket);
     drain.handedOver(socket as Socket);

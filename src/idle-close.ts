@@ -57,6 +57,10 @@ export class IdleClose {
     // Node's own 'finish' listener, added before the request was handed over, has already
     // let the connection go idle when this one runs.
     res.on('finish', () => this.answered(res));
+    // A body still coming when its answer has gone out (one answered unread: Node reads and
+    // drops the rest) holds the connection until its end, when no answer ends: it turns idle
+    // then, and would otherwise wait for the close grace.
+    if (!res.req.complete) res.req.once('end', () => this.bodyRead());
   }
 
   /**
@@ -65,6 +69,10 @@ export class IdleClose {
    */
   forget(socket: Socket): void {
     this.latest.delete(socket);
+  }
+
+  private bodyRead(): void {
+    if (this.listenerGone) this.closeIdleSoon();
   }
 
   private answered(res: http.ServerResponse): void {
@@ -91,10 +99,10 @@ export class IdleClose {
   }
 
   /**
-   * Closes every idle connection. The end of any answer leads here (`closeIdleSoon`), and
-   * another connection may then have answers still going out: each is asked, not only the
-   * one just answered. It stands for the server's `closeIdleConnections` too, which
-   * `close()` calls.
+   * Closes every idle connection. The end of any answer, or of a body read after its answer,
+   * leads here (`closeIdleSoon`), and another connection may then have answers still going
+   * out: each is asked, not only the one just answered. It stands for the server's
+   * `closeIdleConnections` too, which `close()` calls.
    */
   closeIdle(): void {
     for (const socket of this.betweenRequests()) {

@@ -455,6 +455,25 @@ describe('ops server', () => {
     await second.close();
   });
 
+  it('closes a connection promptly once a body answered before it was read has all come', async () => {
+    await start();
+    const client = net.connect(server?.address()?.port ?? 0, '127.0.0.1');
+    client.on('error', () => undefined);
+    await once(client, 'connect');
+    client.write('POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+    const [answer] = (await once(client, 'data')) as [Buffer];
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 405 /);
+    const gone = once(client, 'close');
+    const started = Date.now();
+    const closed = server?.close();
+    server = undefined;
+    // The rest of the body, which Node reads and drops: the connection is idle after it,
+    // though no answer ends then.
+    client.write('defghij');
+    await Promise.all([closed, gone]);
+    expect(Date.now() - started).toBeLessThan(CLOSE_GRACE_MS);
+  });
+
   it('closes promptly even with a keep-alive connection open', async () => {
     const h = await start();
     await h.get('/livez');

@@ -74,6 +74,13 @@ interface Case {
   readonly ownWords?: string;
   /** What a variable extraEnv takes from a ConfigMap holds there (a Secret's: x). */
   readonly held?: Readonly<Record<string, string>>;
+  /** In single-user mode, the chart's vidispine values, and the variables they give the proxy. */
+  readonly vidispine?: { readonly values: Config; readonly env: Readonly<Record<string, string>> };
+  /**
+   * The chart refuses what the proxy runs, as a setup in which part of the values does
+   * nothing: its message says the proxy takes it, never that it exits.
+   */
+  readonly proxyRuns?: true;
 }
 
 const KEY = { id: 'VSID2C56CQTA7DWW7DLF' };
@@ -281,8 +288,24 @@ const SINGLE_USER: readonly Case[] = [
   { config: {}, extraEnv: [FROM_SECRET('Vidispine_Admin_Password')] },
 ];
 
+/**
+ * Single-user mode: the user's own password (the chart's credentials.passwordKey) beside an
+ * account that mints, `vidispine.<key>` with its password from the chart's Secret. The proxy
+ * signs the user's token requests with the password and never uses the account.
+ */
+const ownBeside = (key: 'adminUser' | 'runAsUser', prefix: string): Case => ({
+  config: {},
+  vidispine: {
+    values: { [key]: 'svc' },
+    env: { [`${prefix}_USER`]: 'svc', [`${prefix}_PASSWORD_FILE`]: FILE },
+  },
+  proxyRuns: true,
+});
+
 const CASES: readonly Case[] = [
   ...SINGLE_USER,
+  ownBeside('adminUser', 'VIDISPINE_ADMIN'),
+  ownBeside('runAsUser', 'VIDISPINE_RUNAS'),
   ...CREDENTIALS,
   ...CONFIGS.map((config) => ({ config })),
   { config: withUsers(['127.0.0.1:9090']), ownWords: 'config.users[0].listen' },
@@ -362,8 +385,12 @@ interface Verdicts {
 const HARNESS = `{{- $v := dict "service" (dict "opsPort" 9090) "gateway" (dict "enabled" false) "vidispine" (dict) "credentials" (dict "passwordKey" "p") -}}
 {{- $configs := list -}}
 {{- range .Values.cases -}}
-{{- $ctx := dict "values" (merge (dict "config" .config "token" (dict "seconds" (default 60 .tokenSeconds)) "sidecar" (dict "extraEnv" (default (list) .extraEnv))) $v) "sidecar" true -}}
-{{- if .config -}}
+{{- $vs := (default (dict) .vidispine).values | default (dict) -}}
+{{- $ctx := dict "values" (merge (dict "config" .config "token" (dict "seconds" (default 60 .tokenSeconds)) "sidecar" (dict "extraEnv" (default (list) .extraEnv)) "vidispine" $vs) $v) "sidecar" true -}}
+{{- $credentials := include "vidispine-auth-proxy.credentialsProblem" $ctx -}}
+{{- if $credentials -}}
+{{- $configs = append $configs (dict "problem" $credentials "yaml" (ternary "" (include "vidispine-auth-proxy.configYaml" $ctx) (empty .config))) -}}
+{{- else if .config -}}
 {{- $configs = append $configs (dict "problem" (include "vidispine-auth-proxy.configProblem" $ctx) "yaml" (include "vidispine-auth-proxy.configYaml" $ctx)) -}}
 {{- else -}}
 {{- $configs = append $configs (dict "problem" (include "vidispine-auth-proxy.envProblem" $ctx) "yaml" "") -}}
@@ -414,7 +441,7 @@ const SINGLE_USER_ENV = {
  */
 function proxyFindings(
   yaml: string,
-  { extraEnv = [], tokenSeconds = 60, held = {} }: Case,
+  { extraEnv = [], tokenSeconds = 60, held = {}, vidispine }: Case,
 ): string[] {
   const given = Object.fromEntries(
     extraEnv.map((e) => [String(e.name), String(e.value ?? held[String(e.name)] ?? 'x')]),
@@ -424,7 +451,14 @@ function proxyFindings(
     const file = join(dir, 'config.yaml');
     writeFileSync(file, yaml);
     if (yaml === '')
-      loadConfig({ env: { ...SINGLE_USER_ENV, TOKEN_SECONDS: String(tokenSeconds), ...given } });
+      loadConfig({
+        env: {
+          ...SINGLE_USER_ENV,
+          ...vidispine?.env,
+          TOKEN_SECONDS: String(tokenSeconds),
+          ...given,
+        },
+      });
     else loadConfig({ file, env: given });
     return [];
   } catch (err) {
@@ -481,17 +515,19 @@ describe.each(HELMS)('$name: the chart refuses what the proxy refuses', (helm) =
 
   it('for rules that span keys, in the proxy words', () => {
     const disagreements = CASES.flatMap((c, i) => {
-      const { config, extraEnv, ownWords } = c;
+      const { config, extraEnv, ownWords, proxyRuns } = c;
       const { problem, yaml } = chart.configs[i] ?? { problem: '?', yaml: '' };
       const proxy = proxyFindings(yaml, c).map((f) => asChartWords(f, yaml === ''));
       // Its words, or its words and then how to do it in the chart.
-      const agrees =
-        problem === ''
+      const agrees = proxyRuns
+        ? proxy.length === 0 && /\bthe proxy takes\b/.test(problem) && !/\bexits?\b/.test(problem)
+        : problem === ''
           ? proxy.length === 0
           : ownWords === undefined
             ? proxy.some((f) => problem === f || problem.startsWith(`${f}; `))
             : proxy.length > 0 && problem.startsWith(`${ownWords}: `);
-      return agrees ? [] : [{ config: stringify({ config, extraEnv }), chart: problem, proxy }];
+      const setup = stringify({ config, extraEnv, vidispine: c.vidispine?.values });
+      return agrees ? [] : [{ config: setup, chart: problem, proxy }];
     });
     expect(disagreements).toEqual([]);
   });

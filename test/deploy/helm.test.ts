@@ -759,7 +759,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       [
         'a password and an account that mints',
         'vidispine:\n  runAsUser: svc-runas\n',
-        'the user has a credential of its own (credentials.passwordKey "password") and vidispine.runAsUser would mint its tokens: keep one',
+        'the user has a credential of its own (credentials.passwordKey "password"), which signs its token requests, beside vidispine.runAsUser, which would mint none of them: the proxy takes both and leaves the account unused; keep one',
       ],
       [
         'no credential at all',
@@ -978,7 +978,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
       [
         "the password from a Secret in extraEnv, with an administrator to mint the user's tokens",
         'vidispine: {adminUser: ad}\ncredentials: {passwordKey: ""}\nextraEnv:\n  - {name: VIDISPINE_PASSWORD, valueFrom: {secretKeyRef: {name: s, key: p}}}\n',
-        'extraEnv VIDISPINE_PASSWORD: the user has a credential of its own (VIDISPINE_PASSWORD) and vidispine.adminUser would mint its tokens: keep one; for tokens minted by the account remove it from extraEnv, for the user\'s own set vidispine.adminUser to "" (the chart gives it from the Secret as a file: put it in the Secret under credentials.passwordKey and remove it from extraEnv)',
+        'extraEnv VIDISPINE_PASSWORD: the user has a credential of its own (VIDISPINE_PASSWORD), which signs its token requests, beside vidispine.adminUser, which would mint none of them: the proxy takes both and leaves the account unused; keep one; for tokens minted by the account remove it from extraEnv, for the user\'s own set vidispine.adminUser to "" (the chart gives it from the Secret as a file: put it in the Secret under credentials.passwordKey and remove it from extraEnv)',
       ],
       [
         'a password written into extraEnv beside a YAML config, which reads no such variable',

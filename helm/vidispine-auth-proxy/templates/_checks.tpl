@@ -292,7 +292,7 @@ list and its path).
 {{- $problem = printf "%s %s: give a password or an access key, not both (%s and %s); the chart sets %s from the values (the chart README, \"Credentials\"): remove it from %s" $path $name (ternary $name $other $password) (ternary $set $name $password) $set $path -}}
 {{- else if and (eq $prefix "VIDISPINE") (or $vs.adminUser $vs.runAsUser) -}}
 {{- /* The proxy takes it (the account then mints nothing); the chart refuses the same in its values (checkCredentials). */ -}}
-{{- $problem = printf "%s %s: the user has a credential of its own (%s) and %s would mint its tokens: keep one; for tokens minted by the account remove it from %s, for the user's own set %s to \"\" (%s)" $path $name $name $account $path $account (get $secrets $name) -}}
+{{- $problem = printf "%s %s: the user has a credential of its own (%s), which signs its token requests, beside %s, which would mint none of them: the proxy takes both and leaves the account unused; keep one; for tokens minted by the account remove it from %s, for the user's own set %s to \"\" (%s)" $path $name $name $account $path $account (get $secrets $name) -}}
 {{- else -}}
 {{- $problem = printf "%s %s: the chart sets no %s, as no value sets up the credential it belongs to, and the proxy exits 2 on it: remove it from %s and set up the credential in the values (the chart README, \"Credentials\")" $path $name $file $path -}}
 {{- end -}}

@@ -144,16 +144,29 @@ under credentials.mountPath that its passwordFile and accessKey.secretFile entri
 
 {{/*
 Refuses values that give a user no credential or more than one, naming the values to
-change: the proxy would exit 2 at start, and the app's pod would never start.
+change. The proxy would exit 2 at start on most of them, and the app's pod would never
+start; not on a user's own credential (single-user mode) beside vidispine.adminUser or
+vidispine.runAsUser: it signs the user's token requests with its own and never uses the
+account, so half of what the values set up would do nothing, its Secret key mounted for
+no use (the message says the proxy takes it).
 */}}
 {{- define "vidispine-auth-proxy.checkCredentials" -}}
+{{- with include "vidispine-auth-proxy.credentialsProblem" . -}}
+{{- fail . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* What checkCredentials refuses, or nothing. */}}
+{{- define "vidispine-auth-proxy.credentialsProblem" -}}
 {{- $v := .values -}}
+{{- $problem := "" -}}
 {{- if $v.config -}}
 {{- $vs := default (dict) $v.config.vidispine -}}
 {{- if and $vs.admin $vs.runAs -}}
-{{- fail "config.vidispine.admin and config.vidispine.runAs are both set: one account mints for the users without a credential of their own; keep one" -}}
+{{- $problem = "config.vidispine.admin and config.vidispine.runAs are both set: one account mints for the users without a credential of their own; keep one" -}}
 {{- end -}}
 {{- range $i, $u := default (list) $v.config.users -}}
+{{- if not $problem -}}
 {{- $given := list -}}
 {{- range $k := list "passwordFile" "passwordEnv" "accessKey" -}}
 {{- if hasKey $u $k -}}
@@ -161,36 +174,32 @@ change: the proxy would exit 2 at start, and the app's pod would never start.
 {{- end -}}
 {{- end -}}
 {{- if gt (len $given) 1 -}}
-{{- fail (printf "config.users[%d] (%q) has more than one credential (%s): a user has one; keep one" $i (toString $u.name) (join ", " $given)) -}}
+{{- $problem = printf "config.users[%d] (%q) has more than one credential (%s): a user has one; keep one" $i (toString $u.name) (join ", " $given) -}}
+{{- else if and (eq (len $given) 0) (not (or $vs.admin $vs.runAs)) -}}
+{{- $problem = printf "config.users[%d] (%q) has no credential: set its passwordFile, passwordEnv or accessKey, or config.vidispine.admin or config.vidispine.runAs to mint its tokens" $i (toString $u.name) -}}
 {{- end -}}
-{{- if and (eq (len $given) 0) (not (or $vs.admin $vs.runAs)) -}}
-{{- fail (printf "config.users[%d] (%q) has no credential: set its passwordFile, passwordEnv or accessKey, or config.vidispine.admin or config.vidispine.runAs to mint its tokens" $i (toString $u.name)) -}}
 {{- end -}}
 {{- end -}}
 {{- else -}}
 {{- $c := $v.credentials -}}
 {{- $vs := $v.vidispine -}}
-{{- if and $c.passwordKey $vs.accessKeyId -}}
-{{- fail (printf "vidispine.accessKeyId and credentials.passwordKey (%q) are both set: a user has one credential; set credentials.passwordKey to \"\" to use the access key" $c.passwordKey) -}}
-{{- end -}}
-{{- if and $vs.adminUser $vs.runAsUser -}}
-{{- fail "vidispine.adminUser and vidispine.runAsUser are both set: one account mints the user's tokens; keep one" -}}
-{{- end -}}
-{{- if and $vs.adminAccessKeyId (not $vs.adminUser) -}}
-{{- fail "vidispine.adminAccessKeyId is set without vidispine.adminUser: set the administrator's name too" -}}
-{{- end -}}
-{{- if and $vs.runAsAccessKeyId (not $vs.runAsUser) -}}
-{{- fail "vidispine.runAsAccessKeyId is set without vidispine.runAsUser: set the RunAs account's name too" -}}
-{{- end -}}
 {{- $own := or $c.passwordKey $vs.accessKeyId -}}
 {{- $account := or $vs.adminUser $vs.runAsUser -}}
-{{- if and $own $account -}}
-{{- fail (printf "the user has a credential of its own (%s) and %s would mint its tokens: keep one; for tokens minted by the account set credentials.passwordKey and vidispine.accessKeyId to \"\"" (ternary "vidispine.accessKeyId" (printf "credentials.passwordKey %q" (toString $c.passwordKey)) (not (empty $vs.accessKeyId))) (ternary "vidispine.adminUser" "vidispine.runAsUser" (not (empty $vs.adminUser)))) -}}
+{{- if and $c.passwordKey $vs.accessKeyId -}}
+{{- $problem = printf "vidispine.accessKeyId and credentials.passwordKey (%q) are both set: a user has one credential; set credentials.passwordKey to \"\" to use the access key" $c.passwordKey -}}
+{{- else if and $vs.adminUser $vs.runAsUser -}}
+{{- $problem = "vidispine.adminUser and vidispine.runAsUser are both set: one account mints the user's tokens; keep one" -}}
+{{- else if and $vs.adminAccessKeyId (not $vs.adminUser) -}}
+{{- $problem = "vidispine.adminAccessKeyId is set without vidispine.adminUser: set the administrator's name too" -}}
+{{- else if and $vs.runAsAccessKeyId (not $vs.runAsUser) -}}
+{{- $problem = "vidispine.runAsAccessKeyId is set without vidispine.runAsUser: set the RunAs account's name too" -}}
+{{- else if and $own $account -}}
+{{- $problem = printf "the user has a credential of its own (%s), which signs its token requests, beside %s, which would mint none of them: the proxy takes both and leaves the account unused; keep one; for tokens minted by the account set credentials.passwordKey and vidispine.accessKeyId to \"\"" (ternary "vidispine.accessKeyId" (printf "credentials.passwordKey %q" (toString $c.passwordKey)) (not (empty $vs.accessKeyId))) (ternary "vidispine.adminUser" "vidispine.runAsUser" (not (empty $vs.adminUser))) -}}
+{{- else if not (or $own $account) -}}
+{{- $problem = "the user has no credential: set credentials.passwordKey (a password), vidispine.accessKeyId (an access key), or vidispine.adminUser or vidispine.runAsUser (an account that mints its tokens)" -}}
 {{- end -}}
-{{- if not (or $own $account) -}}
-{{- fail "the user has no credential: set credentials.passwordKey (a password), vidispine.accessKeyId (an access key), or vidispine.adminUser or vidispine.runAsUser (an account that mints its tokens)" -}}
 {{- end -}}
-{{- end -}}
+{{- $problem -}}
 {{- end -}}
 
 {{/* The accounts of a YAML configuration (context: config) that may hold a credential:

@@ -77,15 +77,12 @@ const DEFAULT_NAMES: SidecarNames = {
  * first token. A restart mints no sooner, and the kubelet's restart back-off (10 s doubling
  * to 5 min) would keep a pod in Init:CrashLoopBackOff for minutes after a Vidispine outage at
  * its start ended, where the proxy's own mint back-off tops out at ~30 s; a process hung at
- * start is still restarted after 10 min. Readiness asks /livez, "serving", not /readyz: a native sidecar's
- * readiness is the app pod's Ready condition, and a Vidispine outage longer than a token's
- * lifetime would otherwise take every injected pod out of its Services, stall its rollouts
- * and block node drains, also for the app's traffic that never touches Vidispine. Token
- * trouble shows as 503s with Retry-After, /readyz, /status and the alerts instead.
+ * start is still restarted after 10 min. Readiness asks /readyz (every user holds an
+ * unexpired token), as the gateway's, the chart's sidecar template's and the component's.
  */
 const PROBES = {
   startupProbe: { path: '/startupz', periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 600 },
-  readinessProbe: { path: '/livez', periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
+  readinessProbe: { path: '/readyz', periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
   livenessProbe: { path: '/livez', periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
 } as const;
 

@@ -129,15 +129,13 @@ describe('property checks', () => {
     );
   });
 
-  it('report a sidecar whose readiness asks for tokens', () => {
-    // A native sidecar's readiness is its pod's: "holds a token" would take every app pod
-    // out of its Services during a Vidispine outage. (A gateway's must ask for tokens: "a
-    // probe on the wrong path" above.)
-    const tokenReady = mutated(sidecar.objects, (s) => {
-      (at(proxyIn(s), 'readinessProbe', 'httpGet') as { path: string }).path = '/readyz';
+  it('report a sidecar whose readiness asks only whether it serves', () => {
+    // A sidecar's readiness means what a gateway's does: every user holds a token.
+    const servingReady = mutated(sidecar.objects, (s) => {
+      (at(proxyIn(s), 'readinessProbe', 'httpGet') as { path: string }).path = '/livez';
     });
-    expect(workloadProblems(tokenReady).join('\n')).toContain(
-      'readinessProbe path /readyz, want /livez',
+    expect(workloadProblems(servingReady).join('\n')).toContain(
+      'readinessProbe path /livez, want /readyz',
     );
   });
 

@@ -7,7 +7,6 @@ import {
   SECRET_ENV_NAMES,
   SECRET_FILE_KEYS,
   SHUTDOWN_SECONDS,
-  SIDECAR_OPS_PROBES,
   STARTUP_WINDOW_SECONDS,
 } from './contract';
 import { expandedEnv } from '../support/kubelet-env';
@@ -173,10 +172,10 @@ export function securityProblems(where: string, pod: Rec, c: Rec): string[] {
   return out;
 }
 
-function probeProblems(where: string, c: Rec, opsPort: number, sidecar: boolean): string[] {
+function probeProblems(where: string, c: Rec, opsPort: number): string[] {
   const out: string[] = [];
   const ports = records(c.ports);
-  for (const [probe, path] of Object.entries(sidecar ? SIDECAR_OPS_PROBES : OPS_PROBES)) {
+  for (const [probe, path] of Object.entries(OPS_PROBES)) {
     const get = at(c, probe, 'httpGet');
     if (!isRecord(get)) {
       out.push(`${where}: ${probe} is not an httpGet probe`);
@@ -266,7 +265,7 @@ export function workloadProblems(
       out.push(`${name}: sidecar without restartPolicy Always`);
     }
     const settings = listeners(proxy);
-    out.push(...probeProblems(name, proxy.container, settings.opsPort, proxy.sidecar));
+    out.push(...probeProblems(name, proxy.container, settings.opsPort));
     out.push(...resourceProblems(name, proxy.container));
     for (const [env, e] of proxy.env) {
       if (!allowedEnv.has(env))

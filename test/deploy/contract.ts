@@ -57,19 +57,16 @@ export const SECRET_FILE_KEYS = /\b(?:passwordFile|secretFile):\s*(\S+)/g;
  */
 export const STARTUP_WINDOW_SECONDS = 600;
 
-/** The paths a standalone proxy (the gateway, deploy/base) is probed on. */
+/**
+ * The paths every proxy is probed on, the gateway and the sidecar alike: ready means every
+ * user holds an unexpired token (README "Endpoints"), also for a sidecar, whose readiness is
+ * its app pod's.
+ */
 export const OPS_PROBES = {
   startupProbe: '/startupz',
   readinessProbe: '/readyz',
   livenessProbe: '/livez',
 } as const;
-
-/**
- * A native sidecar's: its readiness counts in the app pod's Ready condition, so it asks
- * "serving" (/livez), never "holds a token" (/readyz) — a Vidispine outage must not take
- * every injected pod out of its Services. The startup probe still holds the app back.
- */
-export const SIDECAR_OPS_PROBES = { ...OPS_PROBES, readinessProbe: '/livez' } as const;
 
 export const METRIC_PREFIX = 'vidispine_auth_proxy_';
 

@@ -241,10 +241,8 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     credentials: { existingSecret: 'shop-vidispine' },
   };
 
-  // The same probes values, two meanings of ready: a gateway is its Service's backend, so
-  // token trouble takes it out; a sidecar's readiness is its app pod's, so it asks only
-  // whether the proxy serves (a Vidispine outage must not take every app pod out).
-  it("probes the sidecar's readiness on /livez and the gateway's on /readyz, with the same timings", () => {
+  // The same probes values, one meaning of ready for both: every user holds a token.
+  it("probes the sidecar's readiness and the gateway's on /readyz, with the same timings", () => {
     const rendered = renderAppWithSidecar(
       helm,
       join(dir, 'readiness'),
@@ -255,7 +253,7 @@ describe.each(HELMS)('$name: named template in an existing chart', (helm) => {
     const readiness = (sidecar: boolean): unknown =>
       proxies.find((p) => p.sidecar === sidecar)?.container.readinessProbe;
     expect(readiness(true)).toEqual({
-      httpGet: { path: '/livez', port: 'proxy-ops' },
+      httpGet: { path: '/readyz', port: 'proxy-ops' },
       periodSeconds: 7,
       timeoutSeconds: 2,
       failureThreshold: 2,
@@ -557,5 +555,34 @@ describe("README's kustomize recipe", () => {
         { name: 'proxy-ops', containerPort: 9091, protocol: 'TCP' },
       ]);
     }
+  });
+
+  // The component's readiness is /readyz, the pod's with it; the README's way out for an
+  // operator who wants the pods kept in their Services through a Vidispine outage.
+  it("probes the proxy's readiness on /livez, its timings kept, as written", () => {
+    const recipe = [...readmeSection().matchAll(/^```yaml\n([\s\S]*?)^```/gm)]
+      .map(([, text = '']) => text)
+      .find((text) => text.includes('readinessProbe'));
+    expect(recipe).toBeDefined();
+    const { objects } = renderRecipe(recipe ?? '', [
+      workload('Deployment', {}),
+      workload('StatefulSet', {}),
+    ]);
+    const proxies = proxyContainers(objects);
+    expect(proxies.map((p) => p.where)).toHaveLength(2);
+    for (const proxy of proxies) {
+      expect(proxy.container.readinessProbe).toEqual({
+        httpGet: { path: '/livez', port: 'proxy-ops' },
+        periodSeconds: 5,
+        timeoutSeconds: 2,
+        failureThreshold: 2,
+      });
+      expect(at(proxy.container, 'startupProbe', 'httpGet', 'path')).toBe('/startupz');
+    }
+    // Nothing else moved: the deployment checks find the readiness path alone.
+    expect(workloadProblems(objects).map((p) => p.replace(/^.*: /, ''))).toEqual([
+      'readinessProbe path /livez, want /readyz',
+      'readinessProbe path /livez, want /readyz',
+    ]);
   });
 });

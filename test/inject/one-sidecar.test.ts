@@ -519,10 +519,9 @@ describe('the webhook injects what the kustomize components patch in', () => {
 
 /**
  * The probes every way gives the sidecar, written out once: the comparisons above only say
- * the three agree. Its readiness is the app pod's (a native sidecar's counts in the pod's
- * Ready condition), so it asks "serving" (/livez), never "holds a token" (/readyz): a
- * Vidispine outage must not take every app pod out of its Services. The startup probe
- * holds the app back until the first token.
+ * the three agree. Ready means "every user holds an unexpired token" (/readyz), as for the
+ * gateway; a native sidecar's readiness counts in its pod's Ready condition. The startup
+ * probe holds the app back until the first token.
  */
 const SIDECAR_PROBES = {
   startupProbe: {
@@ -534,7 +533,7 @@ const SIDECAR_PROBES = {
     failureThreshold: 600,
   },
   readinessProbe: {
-    httpGet: { path: '/livez', port: 'proxy-ops' },
+    httpGet: { path: '/readyz', port: 'proxy-ops' },
     periodSeconds: 5,
     timeoutSeconds: 2,
     failureThreshold: 2,
@@ -550,7 +549,7 @@ const SIDECAR_PROBES = {
 const probesOf = (container: Rec | undefined): Rec =>
   Object.fromEntries(Object.keys(SIDECAR_PROBES).map((probe) => [probe, container?.[probe]]));
 
-it('the webhook, the named template (each Helm) and the component probe the sidecar alike, ready while it serves', async () => {
+it('the webhook, the named template (each Helm) and the component probe the sidecar alike, ready while it holds its tokens', async () => {
   const stock = stockPod({
     'vidispine-auth-proxy/user': 'shop',
     'vidispine-auth-proxy/secret': 'shop-vidispine',

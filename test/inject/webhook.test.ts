@@ -114,9 +114,8 @@ describe('a pod that asks for the proxy', () => {
         periodSeconds: 1,
         failureThreshold: 600,
       },
-      // Serving, not "holds a token": its readiness is the app pod's (README "Inject the
-      // proxy into any pod").
-      readinessProbe: { httpGet: { path: '/livez', port: 'proxy-ops' } },
+      // Ready while every user holds a token, as the gateway.
+      readinessProbe: { httpGet: { path: '/readyz', port: 'proxy-ops' } },
       livenessProbe: { httpGet: { path: '/livez', port: 'proxy-ops' } },
       volumeMounts: [
         {

@@ -360,12 +360,9 @@ sidecar.resources instead of the gateway's resources).
       path: /startupz
       port: proxy-ops
     {{- toYaml $v.probes.startup | nindent 4 }}
-  {{- /* A sidecar's readiness is its app pod's: "serving" (/livez), so a Vidispine outage
-  does not take every app pod out of its Services; token trouble shows in 503s, /readyz,
-  /status and the alerts. The gateway is its Service's backend: ready with tokens. */}}
   readinessProbe:
     httpGet:
-      path: {{ if .sidecar }}/livez{{ else }}/readyz{{ end }}
+      path: /readyz
       port: proxy-ops
     {{- toYaml $v.probes.readiness | nindent 4 }}
   livenessProbe:

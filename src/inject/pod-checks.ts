@@ -187,6 +187,25 @@ function unprivilegedPortStart(pod: Pod): { readonly start: number; readonly set
 }
 
 /**
+ * The data and ops ports are one: named on the annotation the pod set (the two defaults
+ * differ, so it set at least one), and the other named as a default where it is one, so the
+ * message never points at an annotation the pod does not have.
+ */
+function samePortProblem(pod: Pod, port: number): AnnotationProblem {
+  const annotations = pod.metadata?.annotations ?? {};
+  const opsSet = annotations[ANNOTATIONS.opsPort.name] !== undefined;
+  const dataSet = annotations[ANNOTATIONS.port.name] !== undefined;
+  const [a, other, role] = opsSet
+    ? [ANNOTATIONS.opsPort, ANNOTATIONS.port, 'data']
+    : [ANNOTATIONS.port, ANNOTATIONS.opsPort, 'ops'];
+  const otherSet = opsSet && dataSet;
+  return {
+    annotation: a.name,
+    problem: `${port} is also the ${role} port (${other.name}${otherSet ? '' : "'s default"}): set a different one`,
+  };
+}
+
+/**
  * The proxy shares the pod's network: its ports must not be ones the app declares, nor ones
  * it listens on undeclared, as its probes show (both would fail to bind, or the probes would
  * reach the proxy). Nor may they be privileged: the proxy runs as a non-root user with every
@@ -194,12 +213,7 @@ function unprivilegedPortStart(pod: Pod): { readonly start: number; readonly set
  */
 export function portProblems(pod: Pod, port: number, opsPort: number): AnnotationProblem[] {
   const problems: AnnotationProblem[] = [];
-  if (port === opsPort) {
-    problems.push({
-      annotation: ANNOTATIONS.opsPort.name,
-      problem: `${opsPort} is also the data port: set a different one`,
-    });
-  }
+  if (port === opsPort) problems.push(samePortProblem(pod, port));
   const { start, set } = unprivilegedPortStart(pod);
   for (const [a, value] of [
     [ANNOTATIONS.port, port],

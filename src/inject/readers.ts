@@ -467,6 +467,38 @@ const RESOURCE_ANNOTATIONS = [
   [ANNOTATIONS.memoryLimit, 'limits', 'memory'],
 ] as const;
 
+const RESOURCE_PAIRS = {
+  cpu: { request: ANNOTATIONS.cpuRequest, limit: ANNOTATIONS.cpuLimit },
+  memory: { request: ANNOTATIONS.memoryRequest, limit: ANNOTATIONS.memoryLimit },
+} as const;
+const DEFAULT = " (the webhook's default)";
+
+/**
+ * A request above its limit, told on the annotation the pod set (the request where it set
+ * both), the other value called the webhook's default where it is one: a pod that set only
+ * `cpu-limit: 10m` is told of its limit, not of a `cpu-request` it never wrote.
+ */
+function requestAboveLimit(
+  resource: 'cpu' | 'memory',
+  request: string,
+  requestSet: boolean,
+  limit: string,
+  limitSet: boolean,
+): [AnnotationDoc, string] {
+  const pair = RESOURCE_PAIRS[resource];
+  if (!requestSet)
+    return [
+      pair.limit,
+      `${limit} is below the ${resource} request ${request}${DEFAULT}: raise it or set ${pair.request.name}`,
+    ];
+  return [
+    pair.request,
+    limitSet
+      ? `${request} is above the ${resource} limit ${limit}: lower it or raise ${pair.limit.name}`
+      : `${request} is above the ${resource} limit ${limit}${DEFAULT}: lower it or set ${pair.limit.name}`,
+  ];
+}
+
 /**
  * The defaults with each annotation's quantity laid over them; a request above its limit is
  * refused, as Kubernetes would. A pod that sets none gets the defaults themselves, which the
@@ -476,6 +508,8 @@ export function readResources(r: Reader, defaults: Resources): Resources {
   const requests: Record<string, string> = { ...defaults.requests };
   const limits: Record<string, string> = { ...defaults.limits };
   const changed = new Set<'cpu' | 'memory'>();
+  /** `${kind}.${resource}` the pod set: a message names those, and calls the others defaults. */
+  const set = new Set<string>();
   for (const [a, kind, resource] of RESOURCE_ANNOTATIONS) {
     const value = r.get(a);
     if (value === undefined) continue;
@@ -488,16 +522,19 @@ export function readResources(r: Reader, defaults: Resources): Resources {
     }
     (kind === 'requests' ? requests : limits)[resource] = value;
     changed.add(resource);
+    set.add(`${kind}.${resource}`);
   }
   if (changed.size === 0) return defaults;
   for (const resource of changed) {
     const request = requests[resource];
     const limit = limits[resource];
     if (request !== undefined && limit !== undefined && aboveLimit(request, limit)) {
-      const a = resource === 'cpu' ? ANNOTATIONS.cpuRequest : ANNOTATIONS.memoryRequest;
+      const [requestSet, limitSet] = [
+        set.has(`requests.${resource}`),
+        set.has(`limits.${resource}`),
+      ];
       r.problem(
-        a,
-        `${visible(request)} is above the ${resource} limit ${visible(limit)}: lower it or raise ${PREFIX}${resource}-limit`,
+        ...requestAboveLimit(resource, visible(request), requestSet, visible(limit), limitSet),
       );
     }
   }

@@ -1067,6 +1067,59 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     for (const text of expected) expect(answer.status?.message).toContain(text);
   });
 
+  describe('names the annotation the pod set, and says when the other value is a default', () => {
+    const denial = async (annotations: Record<string, string>): Promise<string> => {
+      const answer = await webhook.review(
+        podReview(pod({ containers: [APP] }, { ...ASKS, ...annotations })),
+      );
+      expect(answer.allowed).toBe(false);
+      return answer.status?.message ?? '';
+    };
+
+    it.each<[string, Record<string, string>, string, string]>([
+      [
+        'a data port on the default ops port',
+        { 'vidispine-auth-proxy/port': '9090' },
+        "vidispine-auth-proxy/port: 9090 is also the ops port (vidispine-auth-proxy/ops-port's default): set a different one",
+        'vidispine-auth-proxy/ops-port:',
+      ],
+      [
+        'an ops port on the default data port',
+        { 'vidispine-auth-proxy/ops-port': '8080' },
+        "vidispine-auth-proxy/ops-port: 8080 is also the data port (vidispine-auth-proxy/port's default): set a different one",
+        'vidispine-auth-proxy/port:',
+      ],
+      [
+        'both ports set to one',
+        { 'vidispine-auth-proxy/port': '8181', 'vidispine-auth-proxy/ops-port': '8181' },
+        'vidispine-auth-proxy/ops-port: 8181 is also the data port (vidispine-auth-proxy/port): set a different one',
+        'vidispine-auth-proxy/port:',
+      ],
+      [
+        'a cpu limit below the default request',
+        { 'vidispine-auth-proxy/cpu-limit': '10m' },
+        "vidispine-auth-proxy/cpu-limit: 10m is below the cpu request 25m (the webhook's default): raise it or set vidispine-auth-proxy/cpu-request",
+        'vidispine-auth-proxy/cpu-request:',
+      ],
+      [
+        'a memory request above the default limit',
+        { 'vidispine-auth-proxy/memory-request': '1Gi' },
+        "vidispine-auth-proxy/memory-request: 1Gi is above the memory limit 192Mi (the webhook's default): lower it or set vidispine-auth-proxy/memory-limit",
+        'vidispine-auth-proxy/memory-limit:',
+      ],
+      [
+        'a request and a limit both set',
+        { 'vidispine-auth-proxy/cpu-request': '2', 'vidispine-auth-proxy/cpu-limit': '1' },
+        'vidispine-auth-proxy/cpu-request: 2 is above the cpu limit 1: lower it or raise vidispine-auth-proxy/cpu-limit',
+        'vidispine-auth-proxy/cpu-limit:',
+      ],
+    ])('%s', async (_what, annotations, expected, unset) => {
+      const message = await denial(annotations);
+      expect(message).toContain(expected);
+      expect(message).not.toContain(unset);
+    });
+  });
+
   it('a pod without its Secret, on a webhook with no account of its own, is offered no credential the webhook cannot mint with', async () => {
     const answer = await webhook.review(
       podReview(pod({ containers: [APP] }, { 'vidispine-auth-proxy/user': 'shop' })),

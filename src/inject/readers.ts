@@ -156,9 +156,28 @@ export function labelledAnnotations(
 }
 
 /**
+ * The annotations whose wrong value may be a secret pasted in the wrong place: those that
+ * name where one lives (a Secret, a key in it), the access key's ID (its secret sits beside
+ * it in Vidispine's listing) and the credential (a word a password is easily mistaken for).
+ * A denial is logged and shown in the events of the ReplicaSet that created the pod, where
+ * the pod's annotations are not: it says what is wrong with such a value without quoting it.
+ * The CA's (a ConfigMap's or Secret's name and key) are quoted: a CA bundle is public, and
+ * seeing `"None"` or `"vidispine-ca"` is what tells the pod's author what to change.
+ */
+const CONCEALED: ReadonlySet<string> = new Set(
+  [ANNOTATIONS.secret, ANNOTATIONS.secretKey, ANNOTATIONS.accessKeyId, ANNOTATIONS.credential].map(
+    (a) => a.name,
+  ),
+);
+
+/** A wrong value as a problem of `a`'s starts with it: quoted, or said to be left out. */
+const quoted = (a: AnnotationDoc, value: string): string =>
+  CONCEALED.has(a.name) ? 'the value (not shown: it may be a secret)' : shown(value);
+
+/**
  * `value` if `rule` takes `input` (the value as the rule expects it), else undefined and a
- * problem quoting the value with the rule's own words: a pod is refused now rather than its
- * proxy later.
+ * problem quoting the value (unless it may be a secret) with the rule's own words: a pod is
+ * refused now rather than its proxy later.
  */
 function byRule<T>(
   r: Reader,
@@ -169,7 +188,7 @@ function byRule<T>(
 ): T | undefined {
   const parsed = rule.safeParse(input);
   if (parsed.success) return parsed.data;
-  r.problem(a, `${shown(value)} ${parsed.error.issues[0]?.message ?? 'is not valid'}`);
+  r.problem(a, `${quoted(a, value)} ${parsed.error.issues[0]?.message ?? 'is not valid'}`);
   return undefined;
 }
 
@@ -372,7 +391,7 @@ export function readCredential(
     }
     return { kind, account };
   }
-  r.problem(a, `${shown(mode)} is not one of ${CREDENTIALS.join(', ')}`);
+  r.problem(a, `${quoted(a, mode)} is not one of ${CREDENTIALS.join(', ')}`);
   return undefined;
 }
 

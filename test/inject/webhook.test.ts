@@ -916,7 +916,7 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
         'vidispine-auth-proxy/memory-limit: "lots" is not a Kubernetes quantity',
         'vidispine-auth-proxy/env: "VIDISPINE API" is not an environment variable name',
         'vidispine-auth-proxy/vidispine-url: give the base URL without /API',
-        'vidispine-auth-proxy/credential: "kerberos" is not one of password, access-key, admin, runas',
+        'vidispine-auth-proxy/credential: the value (not shown: it may be a secret) is not one of password, access-key, admin, runas',
       ],
     ],
     [
@@ -974,8 +974,8 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
         'vidispine-auth-proxy/secret-key': '.',
       },
       [
-        'vidispine-auth-proxy/secret: "Shop_Vidispine" must be a Secret name',
-        "vidispine-auth-proxy/secret-key: \".\" must not be '.' or begin with '..'",
+        'vidispine-auth-proxy/secret: the value (not shown: it may be a secret) must be a Secret name',
+        "vidispine-auth-proxy/secret-key: the value (not shown: it may be a secret) must not be '.' or begin with '..'",
       ],
     ],
     [
@@ -989,7 +989,7 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
         'vidispine-auth-proxy/token-seconds': '3000000000',
       },
       [
-        "vidispine-auth-proxy/secret-key: \"..\" must not be '.' or begin with '..'",
+        "vidispine-auth-proxy/secret-key: the value (not shown: it may be a secret) must not be '.' or begin with '..'",
         'vidispine-auth-proxy/token-seconds: "3000000000" must be at most 2147483647',
       ],
     ],
@@ -1048,7 +1048,7 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
         'vidispine-auth-proxy/access-key-id': 'VSID 2C56:CQTA',
       },
       [
-        'vidispine-auth-proxy/access-key-id: "VSID 2C56:CQTA" must be the key\'s ID as Vidispine shows it',
+        "vidispine-auth-proxy/access-key-id: the value (not shown: it may be a secret) must be the key's ID as Vidispine shows it",
         "vidispine-auth-proxy/secret: required for an access-key credential: set it to the name of the Secret holding the access key's secret",
       ],
     ],
@@ -1065,6 +1065,50 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
     expect(answer.patch).toBeUndefined();
     expect(answer.status?.code).toBe(400);
     for (const text of expected) expect(answer.status?.message).toContain(text);
+  });
+
+  describe('never quotes a value that may be a secret pasted in the wrong place', () => {
+    // What a user might paste where a Secret's name, its key or an access key's ID goes: a
+    // denial is logged, and shown in the ReplicaSet's events, so it must not carry it.
+    const PASTED = 'Tr0ub4dor&3';
+    it.each<[string, Record<string, string>, string]>([
+      [
+        'a password as the Secret name',
+        { 'vidispine-auth-proxy/secret': PASTED },
+        'vidispine-auth-proxy/secret: the value (not shown: it may be a secret) must be a Secret name',
+      ],
+      [
+        'a password as the key in the Secret',
+        { 'vidispine-auth-proxy/secret-key': PASTED },
+        'vidispine-auth-proxy/secret-key: the value (not shown: it may be a secret) must be a Secret key',
+      ],
+      [
+        'a password as the credential',
+        { 'vidispine-auth-proxy/credential': PASTED },
+        'vidispine-auth-proxy/credential: the value (not shown: it may be a secret) is not one of password, access-key, admin, runas',
+      ],
+      [
+        "an access key's secret as its ID",
+        {
+          'vidispine-auth-proxy/credential': 'access-key',
+          // The Basic form of the key, secret and all.
+          'vidispine-auth-proxy/access-key-id': `VSID2C56CQTA7DWW7DLF:${PASTED}`,
+        },
+        "vidispine-auth-proxy/access-key-id: the value (not shown: it may be a secret) must be the key's ID",
+      ],
+    ])('%s', async (_what, annotations, expected) => {
+      const stock = pod({ containers: [APP] }, { ...ASKS, ...annotations });
+      const answer = await webhook.review(podReview(stock));
+      expect(answer.allowed).toBe(false);
+      expect(answer.status?.message).toContain(expected);
+      expect(answer.status?.message).not.toContain('Tr0ub4dor');
+      // The denial's log line, written once the answer is sent.
+      const logged = await webhook.child.waitFor(
+        (l) => l.event === 'admission' && l.uid === answer.uid,
+      );
+      expect(JSON.stringify(logged)).toContain(expected);
+      expect(webhook.child.stdout.join('')).not.toContain('Tr0ub4dor');
+    });
   });
 
   describe('names the annotation the pod set, and says when the other value is a default', () => {

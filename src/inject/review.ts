@@ -18,13 +18,15 @@
  * - otherwise the JSONPatch that adds the sidecar.
  *
  * A pod let through with the sidecar this webhook injects (now or before) gets a warning
- * where Istio's sidecar captures the proxy's ops port (`mesh-capture.ts`).
+ * where Istio's sidecar captures the proxy's ops port (`mesh-capture.ts`), and where the
+ * proxy's resources take a Guaranteed pod's QoS class away (`qos.ts`).
  *
  * `dryRun` needs nothing special: the decision has no side effects.
  */
 import { optedIn } from './annotations';
 import { readPod, type Pod } from './k8s';
 import { meshWarnings } from './mesh-capture';
+import { qosWarnings } from './qos';
 import {
   appEnvPatch,
   envClashes,
@@ -178,6 +180,12 @@ function isPodCreate(request: AdmissionRequest): boolean {
   );
 }
 
+/** What will go wrong in a pod let through with the proxy, and what to set: the same on reinvocation. */
+const podWarnings = (pod: Pod, asked: PodRequest): string[] => [
+  ...meshWarnings(pod, asked.settings.opsPort),
+  ...qosWarnings(pod, asked.settings.resources),
+];
+
 export function admit(request: AdmissionRequest, defaults: InjectDefaults): Decision {
   if (!isPodCreate(request)) return allow('ignored');
   let pod: Pod;
@@ -204,7 +212,7 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
       );
     const env = appEnvPatch(pod, asked);
     const move = placementPatch(pod, asked);
-    const warnings = meshWarnings(pod, asked.settings.opsPort);
+    const warnings = podWarnings(pod, asked);
     if (move.length > 0) return allow('moved', [...env, ...move], warnings);
     return env.length > 0
       ? allow('env_added', env, warnings)
@@ -212,7 +220,7 @@ export function admit(request: AdmissionRequest, defaults: InjectDefaults): Deci
   }
   if (Array.isArray(asked))
     return deny(`cannot add the vidispine-auth-proxy sidecar: ${listed(asked)}`);
-  return allow('injected', injectionPatch(pod, asked), meshWarnings(pod, asked.settings.opsPort));
+  return allow('injected', injectionPatch(pod, asked), podWarnings(pod, asked));
 }
 
 /**

@@ -1501,6 +1501,113 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
   });
 });
 
+describe('a Guaranteed pod, which the proxy would make Burstable', () => {
+  // Every container with cpu and memory limits, and requests equal to them (or none: the API
+  // server defaults them to the limits). Kubernetes counts init containers, native sidecars
+  // included, so the proxy's 25m/96Mi requests under 500m/192Mi limits make the pod Burstable.
+  const GUARANTEED = { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } };
+  const WARNING =
+    'Guaranteed pod made Burstable by the sidecar: set vidispine-auth-proxy/cpu-request: 500m and memory-request: 192Mi';
+
+  const review = (spec: Record<string, unknown>, annotations: Record<string, string> = {}) =>
+    webhook.review(podReview(pod(spec, { ...ASKS, ...annotations })));
+
+  it('is injected as asked, with a warning naming the annotations and values that keep it Guaranteed', async () => {
+    const stock = pod({ containers: [{ ...APP, resources: GUARANTEED }] });
+    const answer = await webhook.review(podReview(stock));
+    expect(answer.allowed).toBe(true);
+    expect(answer.warnings).toEqual([WARNING]);
+    expect(WARNING.length).toBeLessThanOrEqual(120);
+    // Warned, not changed: the proxy keeps the webhook's resources.
+    expect(sidecarOf(patched(stock, answer))?.resources).toEqual({
+      requests: { cpu: '25m', memory: '96Mi' },
+      limits: { cpu: '500m', memory: '192Mi' },
+    });
+    const logged = await webhook.child.waitFor(
+      (l) => l.event === 'admission' && l.uid === answer.uid,
+    );
+    expect(logged).toMatchObject({ level: 'info', warnings: [WARNING] });
+  });
+
+  it('is warned when its containers set limits alone, which the API server copies to requests', async () => {
+    const limitsOnly = { limits: { cpu: '2', memory: '1Gi' } };
+    const init = { name: 'migrate', image: 'registry.example.com/shop:2', resources: limitsOnly };
+    const answer = await review({
+      initContainers: [init],
+      containers: [{ ...APP, resources: limitsOnly }],
+    });
+    expect(answer.warnings).toEqual([WARNING]);
+  });
+
+  it('names only what is left to set', async () => {
+    const half = await review(
+      { containers: [{ ...APP, resources: GUARANTEED }] },
+      { 'vidispine-auth-proxy/cpu-request': '500m' },
+    );
+    expect(half.warnings).toEqual([
+      'Guaranteed pod made Burstable by the sidecar: set vidispine-auth-proxy/memory-request: 192Mi',
+    ]);
+    const kept = await review(
+      { containers: [{ ...APP, resources: GUARANTEED }] },
+      {
+        'vidispine-auth-proxy/cpu-request': '500m',
+        'vidispine-auth-proxy/memory-request': '192Mi',
+      },
+    );
+    expect(kept.allowed).toBe(true);
+    expect(kept.warnings).toBeUndefined();
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['a pod without resources (BestEffort)', { containers: [APP] }],
+    [
+      'a Burstable pod (requests below limits)',
+      {
+        containers: [
+          {
+            ...APP,
+            resources: {
+              requests: { cpu: '1', memory: '1Gi' },
+              limits: { cpu: '2', memory: '1Gi' },
+            },
+          },
+        ],
+      },
+    ],
+    [
+      'a pod with a container without a memory limit',
+      {
+        containers: [
+          { ...APP, resources: GUARANTEED },
+          {
+            name: 'sidecar',
+            image: 'registry.example.com/s:1',
+            resources: { limits: { cpu: '1' } },
+          },
+        ],
+      },
+    ],
+    [
+      'a pod whose init container has no limits',
+      {
+        initContainers: [{ name: 'migrate', image: 'registry.example.com/shop:2' }],
+        containers: [{ ...APP, resources: GUARANTEED }],
+      },
+    ],
+    [
+      "a pod classed by resources of its own (spec.resources), which the proxy's do not change",
+      {
+        resources: { requests: { cpu: '3', memory: '2Gi' }, limits: { cpu: '3', memory: '2Gi' } },
+        containers: [{ ...APP, resources: GUARANTEED }],
+      },
+    ],
+  ])('is not warned: %s', async (_what, spec) => {
+    const answer = await review(spec);
+    expect(answer.allowed).toBe(true);
+    expect(answer.warnings).toBeUndefined();
+  });
+});
+
 describe("a pod with resources of its own (spec.resources), which its containers' requests must fit in", () => {
   /** The app asks for 100m and 64Mi; the proxy's defaults are 25m and 96Mi. */
   const budgeted = (requests: Record<string, string>, limits?: Record<string, string>): Pod =>

@@ -12,6 +12,7 @@ import {
   Histogram,
   Registry,
 } from '../ops/prom';
+import { HANDSHAKE_FAILURE_REASONS, type HandshakeFailureReason } from './handshake-failures';
 import { ADMISSION_RESULTS, type AdmissionResult } from './review';
 
 /** Requests refused with a 4xx before any review: wrong path, method or media type, a body too large, not JSON, not an AdmissionReview. */
@@ -37,6 +38,7 @@ export class WebhookMetrics {
   private readonly certificateExpiry: Gauge;
   private readonly reloads: Counter<'result'>;
   private readonly reloadFailing: Gauge;
+  private readonly handshakeFailures: Counter<'reason'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -77,6 +79,15 @@ export class WebhookMetrics {
       registers,
     });
     this.reloadFailing.set(0);
+    // Where the API server does not trust the certificate, this is all that moves: no
+    // review ever arrives to count.
+    this.handshakeFailures = new Counter({
+      name: `${METRIC_PREFIX}webhook_tls_handshake_failures_total`,
+      help: 'TLS handshakes with the webhook listener that failed, by reason: unknown_ca or bad_certificate (the client does not trust the serving certificate: a stale caBundle), protocol (a TLS version, cipher or record refused, plain HTTP), closed (the client reset or closed mid-handshake: a TCP check, a scan), other.',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of HANDSHAKE_FAILURE_REASONS) this.handshakeFailures.inc({ reason }, 0);
     this.reviews = new Map(
       ADMISSION_RESULTS.map((result) => {
         reviews.inc({ result }, 0);
@@ -95,6 +106,10 @@ export class WebhookMetrics {
 
   refusedRequest(reason: Refusal): void {
     this.refused.inc({ reason });
+  }
+
+  handshakeFailed(reason: HandshakeFailureReason): void {
+    this.handshakeFailures.inc({ reason });
   }
 
   certificateLoaded(notAfter: Date, reload: boolean): void {

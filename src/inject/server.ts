@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { boundAddress, listenOn } from '../config/listen';
 import type { Logger } from '../ops/logger';
 import { type LoadedCertificate, SERVING_TLS } from './certificate';
+import { HandshakeFailureLog, handshakeFailureReason } from './handshake-failures';
 import type { Refusal, WebhookMetrics } from './metrics';
 import type { InjectDefaults } from './request';
 import { admit, type AdmissionRequest, type Decision, parseReview, reviewResponse } from './review';
@@ -251,8 +252,27 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       if (unused.get(key) === socket) unused.delete(key);
     });
   });
-  server.on('tlsClientError', (err) => {
-    logger.debug({ event: 'tls_client_error', error: err.message }, 'TLS handshake failed');
+  // Counted always; said at warn once a minute per reason, the rest at debug as before.
+  const handshakeLog = new HandshakeFailureLog();
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const reason = handshakeFailureReason(err.code);
+    metrics.handshakeFailed(reason);
+    const failures = handshakeLog.failed(reason);
+    if (failures === undefined) {
+      logger.debug({ event: 'tls_client_error', error: err.message }, 'TLS handshake failed');
+      return;
+    }
+    logger.warn(
+      {
+        event: 'tls_handshake_failed',
+        reason,
+        failures,
+        client: socket.remoteAddress,
+        code: err.code,
+        error: err.message,
+      },
+      'TLS handshakes failing',
+    );
   });
 
   return {

@@ -104,6 +104,7 @@ export const WEBHOOK_METRIC_LABELS: Readonly<Record<string, readonly string[]>> 
       webhook_certificate_expiry_timestamp_seconds: [],
       webhook_certificate_reloads_total: ['result'],
       webhook_certificate_reload_failing: [],
+      webhook_tls_handshake_failures_total: ['reason'],
     }).map(([name, labels]) => [METRIC_PREFIX + name, labels]),
   );
 

@@ -3,7 +3,9 @@
  * and the kubelet do it) served to new connections without a restart, while connections
  * already open keep working.
  */
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { createTestCa, type TestCa } from '../support/certificates';
@@ -15,6 +17,7 @@ import {
   startWebhook,
   writeSecretVolume,
 } from '../support/inject';
+import { parseExposition, value } from '../support/prom-parse';
 
 let webhook: RunningWebhook;
 let ca: TestCa;
@@ -218,5 +221,86 @@ describe('the reload_failing gauge under a running webhook', () => {
     } finally {
       await own.stop();
     }
+  });
+});
+
+describe('clients that fail the handshake', () => {
+  // A webhook of its own: the tests above fail handshakes on purpose.
+  let fresh: RunningWebhook;
+  let freshCa: TestCa;
+  beforeAll(async () => {
+    freshCa = await createTestCa();
+    fresh = await startWebhook(
+      {},
+      { caPem: freshCa.certPem, pair: await freshCa.issue(SERVING_NAMES) },
+    );
+  });
+  afterAll(async () => {
+    await fresh.stop();
+  });
+
+  /** What `openssl s_client` does with a caBundle that is not the webhook's CA: an unknown-CA alert. */
+  const staleCaBundle = (caFile: string): Promise<void> =>
+    new Promise((resolve) => {
+      const child = execFile(
+        'openssl',
+        [
+          's_client',
+          '-connect',
+          `127.0.0.1:${fresh.port}`,
+          '-CAfile',
+          caFile,
+          '-verify_return_error',
+        ],
+        () => resolve(),
+      );
+      child.stdin?.end();
+    });
+
+  const failures = async (reason: string): Promise<number | undefined> =>
+    value(
+      parseExposition((await fresh.ops('/metrics')).body),
+      'vidispine_auth_proxy_webhook_tls_handshake_failures_total',
+      { reason },
+    );
+
+  it('are counted by reason, and said at warn once a minute per reason with the count', async () => {
+    // A caBundle of another CA, and one of a CA renewed under the same name (a new key):
+    // OpenSSL's client says "unknown ca" to the first and "decrypt error" to the second, whose
+    // signature it cannot verify; Go's (the API server's) says "bad certificate" to both.
+    const unknown = join(fresh.dir, 'unknown-ca.pem');
+    writeFileSync(unknown, (await createTestCa('another CA')).certPem);
+    const renewed = join(fresh.dir, 'renewed-ca.pem');
+    writeFileSync(renewed, (await createTestCa()).certPem);
+    await staleCaBundle(unknown);
+    await staleCaBundle(unknown);
+    await staleCaBundle(renewed);
+    await expect(
+      handshake({
+        port: fresh.port,
+        ca: freshCa.certPem,
+        minVersion: 'TLSv1.1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' });
+    // The failures are the webhook's to see once the clients are gone: awaited as its log line.
+    await fresh.child.waitFor((l) => l.event === 'tls_handshake_failed' && l.reason === 'protocol');
+    for (let tries = 0; (await failures('unknown_ca')) !== 2 && tries < 100; tries += 1)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await failures('unknown_ca')).toBe(2);
+    expect(await failures('protocol')).toBe(1);
+    expect(await failures('bad_certificate')).toBe(1);
+
+    const said = fresh.child.lines.filter((l: LogLine) => l.event === 'tls_handshake_failed');
+    // The second unknown CA within the minute is counted, not said again.
+    expect(said).toEqual([
+      expect.objectContaining({ level: 'warn', reason: 'unknown_ca', failures: 1 }),
+      expect.objectContaining({ level: 'warn', reason: 'bad_certificate', failures: 1 }),
+      expect.objectContaining({ level: 'warn', reason: 'protocol', failures: 1 }),
+    ]);
+    expect(said[0]?.error).toContain('unknown ca');
+    // Still answering those that trust it.
+    expect((await fresh.review(REVIEW)).allowed).toBe(true);
   });
 });

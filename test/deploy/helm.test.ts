@@ -644,6 +644,7 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'VidispineAuthProxyWebhookCertificateExpiring',
         'VidispineAuthProxyWebhookCertificateExpiring',
         'VidispineAuthProxyWebhookCertificateReloadFailing',
+        'VidispineAuthProxyWebhookNotTrusted',
         'VidispineAuthProxyWebhookObjectSelectorLost',
         'VidispineAuthProxyWebhookDown',
       ]);

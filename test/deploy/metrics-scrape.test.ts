@@ -45,6 +45,7 @@ describe('live /metrics of the injection webhook', () => {
         'vidispine_auth_proxy_admission_reviews_total',
         'vidispine_auth_proxy_webhook_certificate_expiry_timestamp_seconds',
         'vidispine_auth_proxy_webhook_certificate_reload_failing',
+        'vidispine_auth_proxy_webhook_tls_handshake_failures_total',
       ]);
       const typedNames = [...metrics.values()].filter((f) => f.type).map((f) => f.name);
       expect(typedNames).toEqual(expect.arrayContaining(used));
@@ -54,6 +55,13 @@ describe('live /metrics of the injection webhook', () => {
       expect(series('vidispine_auth_proxy_admission_reviews_total', 'not_labelled')).toBe(0);
       expect(series('vidispine_auth_proxy_webhook_certificate_reloads_total', 'failure')).toBe(0);
       expect(series('vidispine_auth_proxy_webhook_certificate_reloads_total', 'success')).toBe(0);
+      // The untrusted-certificate alert's reasons, at 0 before any handshake fails.
+      for (const reason of ['unknown_ca', 'bad_certificate'])
+        expect(
+          metrics
+            .get('vidispine_auth_proxy_webhook_tls_handshake_failures_total')
+            ?.samples.find((s) => s.labels.reason === reason)?.value,
+        ).toBe(0);
       // Nothing failing at start: the alert on it stays quiet after a restart.
       expect(
         metrics.get('vidispine_auth_proxy_webhook_certificate_reload_failing')?.samples[0]?.value,

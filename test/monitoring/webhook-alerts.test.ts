@@ -4,6 +4,7 @@ import { describeWithPromtool, promtoolRuleTests } from './tools';
 
 const EXPIRING = 'VidispineAuthProxyWebhookCertificateExpiring';
 const RELOAD_FAILING = 'VidispineAuthProxyWebhookCertificateReloadFailing';
+const NOT_TRUSTED = 'VidispineAuthProxyWebhookNotTrusted';
 const SELECTOR_LOST = 'VidispineAuthProxyWebhookObjectSelectorLost';
 const DOWN = 'VidispineAuthProxyWebhookDown';
 
@@ -31,6 +32,10 @@ interface WebhookScenario {
   reloads?: { at: number; result: 'success' | 'failure' }[];
   /** Moments the files were put back to the pair in use: no reload, nothing failing. */
   restored?: number[];
+  /** Handshakes failed by a client that does not trust the certificate (unknown_ca). */
+  untrusted?: number[];
+  /** Handshakes failed otherwise (protocol): a scanner, plain HTTP. */
+  garbled?: number[];
   /** Reviews of pods without the opt-in label (each a pod). */
   unlabelled?: number[];
   /** Whether the target could be scraped at t (default: always). */
@@ -96,6 +101,12 @@ function inputSeries(s: WebhookScenario): { series: string; values: string }[] {
     ),
     series('webhook_certificate_reload_failing', {}, (t) => failing(s, t)),
     series('admission_reviews_total', { result: 'injected' }, (t) => Math.floor(t / MIN)),
+    series('webhook_tls_handshake_failures_total', { reason: 'unknown_ca' }, (t) =>
+      count(s.untrusted ?? [], t),
+    ),
+    series('webhook_tls_handshake_failures_total', { reason: 'protocol' }, (t) =>
+      count(s.garbled ?? [], t),
+    ),
     series('admission_reviews_total', { result: 'not_labelled' }, (t) =>
       count(s.unlabelled ?? [], t),
     ),
@@ -247,6 +258,24 @@ const SCENARIOS: Record<string, WebhookScenario> = {
       ...quiet(85),
     ],
   },
+  'a stale caBundle: the API server fails every handshake from minute 20 on': {
+    minutes: 60,
+    expiry: expiresIn(60 * DAY),
+    // The API server's retries and the controllers' pods, a failure each 30 s.
+    untrusted: Array.from({ length: 80 }, (_, i) => 20 * MIN + i * SCRAPE_SECONDS),
+    expect: [
+      ...quiet(19, 25),
+      { at: 32, firing: [[NOT_TRUSTED]] },
+      { at: 55, firing: [[NOT_TRUSTED]] },
+    ],
+  },
+  'one client with the wrong CA, and a scanner all along: no alert': {
+    minutes: 60,
+    expiry: expiresIn(60 * DAY),
+    untrusted: [20 * MIN],
+    garbled: Array.from({ length: 100 }, (_, i) => i * SCRAPE_SECONDS),
+    expect: quiet(19, 21, 25, 30, 60),
+  },
   'the webhook cannot be scraped for 10 minutes': {
     minutes: 30,
     expiry: expiresIn(60 * DAY),
@@ -268,6 +297,7 @@ describeWithPromtool("the webhook's shipped alerts under promtool test rules", (
       EXPIRING,
       EXPIRING,
       RELOAD_FAILING,
+      NOT_TRUSTED,
       SELECTOR_LOST,
       DOWN,
     ]);

@@ -10,7 +10,7 @@
  * resource annotations keep the pod Guaranteed in one step, and the warning names them.
  */
 import type { Resources } from '../config/injector';
-import { parseQuantity } from '../config/quantity';
+import { nanoUnits } from '../config/quantity';
 import { ANNOTATIONS, PREFIX } from './annotations';
 import type { Pod, PodResources } from './k8s';
 import { CONTAINER_NAME } from './sidecar';
@@ -18,10 +18,13 @@ import { CONTAINER_NAME } from './sidecar';
 const QOS_RESOURCES = ['cpu', 'memory'] as const;
 type QosResource = (typeof QOS_RESOURCES)[number];
 
-/** The quantity in base units when it is one above zero (Kubernetes ignores zero), else undefined. */
-function positive(text: string | undefined): number | undefined {
-  const value = text === undefined ? undefined : parseQuantity(text);
-  return value !== undefined && value > 0 ? value : undefined;
+/**
+ * The quantity exactly (nano units) when it is one above zero (Kubernetes ignores zero), else
+ * undefined: "700m" and "0.7" compare equal, as they do to Kubernetes.
+ */
+function positive(text: string | undefined): bigint | undefined {
+  const value = text === undefined ? undefined : nanoUnits(text);
+  return value !== undefined && value > 0n ? value : undefined;
 }
 
 /**

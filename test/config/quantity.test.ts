@@ -90,6 +90,12 @@ describe('aboveLimit', () => {
     // 1n once rounded, above a limit of none at all.
     ['1e-400', '0', true],
     ['1n', '0.5n', false],
+    // Equal however spelled: 2300 × 0.001 is 2.3000000000000003 as a float, not 2.3.
+    ['2300m', '2.3', false],
+    ['9m', '0.009', false],
+    ['2.31', '2300m', true],
+    ['1.5Gi', '1610612736', false],
+    ['1610612737', '1.5Gi', true],
   ])('%s above %s: %s', (request, limit, above) => {
     expect(aboveLimit(request, limit)).toBe(above);
   });

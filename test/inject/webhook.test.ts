@@ -1558,6 +1558,20 @@ describe('a Guaranteed pod, which the proxy would make Burstable', () => {
     expect(kept.warnings).toBeUndefined();
   });
 
+  it('is not warned when the annotations make the proxy Guaranteed in other spellings of one quantity', async () => {
+    // 700m and 0.7 are one quantity to Kubernetes; as floats, 700 × 0.001 is not 0.7.
+    const answer = await review(
+      { containers: [{ ...APP, resources: GUARANTEED }] },
+      {
+        'vidispine-auth-proxy/cpu-request': '700m',
+        'vidispine-auth-proxy/cpu-limit': '0.7',
+        'vidispine-auth-proxy/memory-request': '201326592',
+      },
+    );
+    expect(answer.allowed).toBe(true);
+    expect(answer.warnings).toBeUndefined();
+  });
+
   it.each<[string, Record<string, unknown>]>([
     ['a pod without resources (BestEffort)', { containers: [APP] }],
     [

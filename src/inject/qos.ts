@@ -62,7 +62,11 @@ const NAMES = {
   memory: { request: ANNOTATIONS.memoryRequest.suffix, limit: ANNOTATIONS.memoryLimit.suffix },
 } as const;
 
-/** What to set for `resource` to be Guaranteed in the proxy: its request to its limit, or a limit to its request. */
+/**
+ * What to set for `resource` to be Guaranteed in the proxy: its request to its limit, or a
+ * limit to its request, or, with neither configured, the two to one value (`a=b`: short
+ * enough for both resources to fit in 120 characters).
+ */
 function toSet(proxy: Resources, resource: QosResource): string | undefined {
   if (guaranteedIn(proxy, resource)) return undefined;
   const limit = proxy.limits?.[resource];
@@ -70,7 +74,7 @@ function toSet(proxy: Resources, resource: QosResource): string | undefined {
   const { request: requestName, limit: limitName } = NAMES[resource];
   if (limit !== undefined) return `${requestName}: ${limit}`;
   if (request !== undefined && positive(request) !== undefined) return `${limitName}: ${request}`;
-  return `${requestName} and ${limitName} to one value`;
+  return `${requestName}=${limitName}`;
 }
 
 /**
@@ -84,5 +88,5 @@ export function qosWarnings(pod: Pod, proxy: Resources): string[] {
     (s): s is string => s !== undefined,
   );
   if (settings.length === 0) return [];
-  return [`Guaranteed pod made Burstable by the sidecar: set ${PREFIX}${settings.join(' and ')}`];
+  return [`Guaranteed pod made Burstable by sidecar: set ${PREFIX}${settings.join(', ')}`];
 }

@@ -1507,7 +1507,7 @@ describe('a Guaranteed pod, which the proxy would make Burstable', () => {
   // included, so the proxy's 25m/96Mi requests under 500m/192Mi limits make the pod Burstable.
   const GUARANTEED = { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } };
   const WARNING =
-    'Guaranteed pod made Burstable by the sidecar: set vidispine-auth-proxy/cpu-request: 500m and memory-request: 192Mi';
+    'Guaranteed pod made Burstable by sidecar: set vidispine-auth-proxy/cpu-request: 500m, memory-request: 192Mi';
 
   const review = (spec: Record<string, unknown>, annotations: Record<string, string> = {}) =>
     webhook.review(podReview(pod(spec, { ...ASKS, ...annotations })));
@@ -1545,7 +1545,7 @@ describe('a Guaranteed pod, which the proxy would make Burstable', () => {
       { 'vidispine-auth-proxy/cpu-request': '500m' },
     );
     expect(half.warnings).toEqual([
-      'Guaranteed pod made Burstable by the sidecar: set vidispine-auth-proxy/memory-request: 192Mi',
+      'Guaranteed pod made Burstable by sidecar: set vidispine-auth-proxy/memory-request: 192Mi',
     ]);
     const kept = await review(
       { containers: [{ ...APP, resources: GUARANTEED }] },
@@ -1570,6 +1570,27 @@ describe('a Guaranteed pod, which the proxy would make Burstable', () => {
     );
     expect(answer.allowed).toBe(true);
     expect(answer.warnings).toBeUndefined();
+  });
+
+  it('is warned within 120 characters by a webhook configured to give the proxy no resources', async () => {
+    const bare = await startWebhook({
+      SIDECAR_CPU_REQUEST: '',
+      SIDECAR_MEMORY_REQUEST: '',
+      SIDECAR_CPU_LIMIT: '',
+      SIDECAR_MEMORY_LIMIT: '',
+    });
+    try {
+      const answer = await bare.review(
+        podReview(pod({ containers: [{ ...APP, resources: GUARANTEED }] }, ASKS)),
+      );
+      expect(answer.allowed).toBe(true);
+      expect(answer.warnings).toEqual([
+        'Guaranteed pod made Burstable by sidecar: set vidispine-auth-proxy/cpu-request=cpu-limit, memory-request=memory-limit',
+      ]);
+      expect(answer.warnings?.[0]?.length).toBeLessThanOrEqual(120);
+    } finally {
+      await bare.stop();
+    }
   });
 
   it.each<[string, Record<string, unknown>]>([

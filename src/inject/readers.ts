@@ -356,9 +356,11 @@ export function readCredential(
   const a = ANNOTATIONS.credential;
   const mode = r.get(a) ?? 'password';
   if (mode !== 'access-key' && r.get(ANNOTATIONS.accessKeyId) !== undefined) {
+    // The pod's mode is named only when it is one: any other value may be a pasted password.
+    const its = (CREDENTIALS as readonly string[]).includes(mode) ? mode : 'not access-key';
     r.problem(
       ANNOTATIONS.accessKeyId,
-      `only used with credential access-key (this pod's is ${mode}): remove it, or set ${a.name}: access-key`,
+      `only used with credential access-key (this pod's is ${its}): remove it, or set ${a.name}: access-key`,
     );
   }
   if (mode === 'password') {

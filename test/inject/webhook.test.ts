@@ -1088,6 +1088,14 @@ describe('a pod with a bad or incomplete annotation set is denied, naming what t
         'vidispine-auth-proxy/credential: the value (not shown: it may be a secret) is not one of password, access-key, admin, runas',
       ],
       [
+        'a password as the credential, beside an access key ID',
+        {
+          'vidispine-auth-proxy/credential': PASTED,
+          'vidispine-auth-proxy/access-key-id': 'VSID2C56CQTA7DWW7DLF',
+        },
+        "vidispine-auth-proxy/access-key-id: only used with credential access-key (this pod's is not access-key): remove it",
+      ],
+      [
         "an access key's secret as its ID",
         {
           'vidispine-auth-proxy/credential': 'access-key',

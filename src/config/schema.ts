@@ -51,6 +51,21 @@ const duration = (min: number, max: number, unit = 'seconds', exclusiveMin = fal
  */
 const MAX_SOCKETS = 65_535;
 
+/**
+ * A body held for replay sits in memory until its request is answered. The buffer is for
+ * small bodies: a larger one goes with `Expect: 100-continue` and is replayed without being
+ * held, so a body of more than 64 MiB gains nothing from it, and a size far past that is a
+ * typo (1000000000000) that would let one upload take the process down.
+ */
+const MAX_REPLAY_BUFFER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * All held bodies at once, across listeners: 64 times the default, 16 of the largest bodies
+ * allowed. Beyond it lies a typo, not a setting: the injected sidecar's memory limit is
+ * 192 MiB by default, and a larger total asks for a limit well above it.
+ */
+const MAX_REPLAY_BUFFER_TOTAL_BYTES = 1024 * 1024 * 1024;
+
 /** Vidispine's `seconds` is a Java int. */
 const MAX_TOKEN_SECONDS = 2_147_483_647;
 
@@ -433,15 +448,28 @@ export const fileSchema = z.strictObject({
   token: z.strictObject(tokenKeys).prefault({}),
   proxy: z
     .strictObject({
-      replayBufferBytes: key(nonNegativeInt().default(1024 * 1024), {
-        description: 'request bodies up to this size are kept to replay after a 401',
-        env: 'PROXY_REPLAY_BUFFER_BYTES',
-      }),
-      replayBufferTotalBytes: key(nonNegativeInt().default(16 * 1024 * 1024), {
-        description:
-          'all request bodies kept for replay at once, across listeners; beyond it they stream like larger bodies (at least `replayBufferBytes`, or 0: none kept)',
-        env: 'PROXY_REPLAY_BUFFER_TOTAL_BYTES',
-      }),
+      replayBufferBytes: key(
+        nonNegativeInt()
+          .max(MAX_REPLAY_BUFFER_BYTES, {
+            error: `must be at most ${MAX_REPLAY_BUFFER_BYTES} (64 MiB: each body held for replay sits in memory; a larger one is replayed without being held, through Expect: 100-continue)`,
+          })
+          .default(1024 * 1024),
+        {
+          description: `request bodies up to this size are kept to replay after a 401 (at most ${MAX_REPLAY_BUFFER_BYTES}, 64 MiB)`,
+          env: 'PROXY_REPLAY_BUFFER_BYTES',
+        },
+      ),
+      replayBufferTotalBytes: key(
+        nonNegativeInt()
+          .max(MAX_REPLAY_BUFFER_TOTAL_BYTES, {
+            error: `must be at most ${MAX_REPLAY_BUFFER_TOTAL_BYTES} (1 GiB: the bodies held for replay sit in the proxy's memory, which the injected sidecar limits to 192 MiB by default)`,
+          })
+          .default(16 * 1024 * 1024),
+        {
+          description: `all request bodies kept for replay at once, across listeners; beyond it they stream like larger bodies (at least \`replayBufferBytes\`, or 0: none kept; at most ${MAX_REPLAY_BUFFER_TOTAL_BYTES}, 1 GiB)`,
+          env: 'PROXY_REPLAY_BUFFER_TOTAL_BYTES',
+        },
+      ),
       clientBodyTimeoutSeconds: key(duration(0, 3_600, 'seconds', true).default(60), {
         description:
           'a client that sends no byte of its request body for this long gets 408 (at most 3600)',

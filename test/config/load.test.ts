@@ -338,6 +338,23 @@ describe('environment mode', () => {
       { VIDISPINE_CA_FILE: '/nonexistent/ca.pem' },
       'VIDISPINE_CA_FILE: cannot read file /nonexistent/ca.pem (ENOENT)',
     ],
+    // A body held for replay sits in memory: a size far past what the buffer is for is a typo.
+    [
+      { PROXY_REPLAY_BUFFER_BYTES: '1000000000000', PROXY_REPLAY_BUFFER_TOTAL_BYTES: '0' },
+      'PROXY_REPLAY_BUFFER_BYTES: must be at most 67108864 (64 MiB: each body held for replay sits in memory; a larger one is replayed without being held, through Expect: 100-continue)',
+    ],
+    [
+      { PROXY_REPLAY_BUFFER_BYTES: '67108865', PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1073741824' },
+      'PROXY_REPLAY_BUFFER_BYTES: must be at most 67108864 (64 MiB: each body held for replay sits in memory; a larger one is replayed without being held, through Expect: 100-continue)',
+    ],
+    [
+      { PROXY_REPLAY_BUFFER_TOTAL_BYTES: '9007199254740991' },
+      "PROXY_REPLAY_BUFFER_TOTAL_BYTES: must be at most 1073741824 (1 GiB: the bodies held for replay sit in the proxy's memory, which the injected sidecar limits to 192 MiB by default)",
+    ],
+    [
+      { PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1073741825' },
+      "PROXY_REPLAY_BUFFER_TOTAL_BYTES: must be at most 1073741824 (1 GiB: the bodies held for replay sit in the proxy's memory, which the injected sidecar limits to 192 MiB by default)",
+    ],
     [
       { PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1000' },
       'PROXY_REPLAY_BUFFER_TOTAL_BYTES: 1000 is below PROXY_REPLAY_BUFFER_BYTES (1048576), so no body above 1000 bytes could be held for replay: give at least 1048576, or lower PROXY_REPLAY_BUFFER_BYTES too (0 in either holds none)',
@@ -404,6 +421,10 @@ describe('environment mode', () => {
   it.each([
     [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1048576' }, 1048576],
     [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '0' }, 0],
+    [
+      { PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1073741824', PROXY_REPLAY_BUFFER_BYTES: '67108864' },
+      1073741824,
+    ],
     [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1000', PROXY_REPLAY_BUFFER_BYTES: '0' }, 1000],
     [{ PROXY_REPLAY_BUFFER_TOTAL_BYTES: '1000', PROXY_REPLAY_BUFFER_BYTES: '1000' }, 1000],
   ])('takes a replay total of at least one body, or 0: %j', (change, total) => {

@@ -740,6 +740,11 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'config:\n  vidispine:\n    url: http://vidispine:8080\n    maxSockets: 65536\n',
         /maxSockets'?: (Must be less than or equal to 65535|maximum: got 65,?536, want 65,?535)/,
       ],
+      [
+        'a replay buffer past its bound',
+        'config:\n  vidispine:\n    url: http://vidispine:8080\n  proxy:\n    replayBufferTotalBytes: 1073741825\n',
+        /replayBufferTotalBytes'?: (Must be less than or equal to 1\.073741824e\+09|maximum: got 1\.073741825×10⁰⁹, want 1\.073741824×10⁰⁹)/,
+      ],
       // The template's `required`: no image exists to default to.
       [
         'no image repository',

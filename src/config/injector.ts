@@ -27,6 +27,7 @@ import { listenerClash } from './resolve';
 import {
   accessKeyId,
   addProblem,
+  boundedInt,
   fileSchema,
   hasCredentials,
   type LogLevel,
@@ -264,13 +265,11 @@ export const injectorSchema = z.strictObject({
     }),
     keyFile: key(text(), { description: 'its PEM private key', env: 'WEBHOOK_KEY_FILE' }),
     maxBodyBytes: key(
-      z
-        .int({ error: 'must be a positive integer' })
-        .positive({ error: 'must be a positive integer' })
-        .max(MAX_BODY_BYTES, {
-          error: `must be at most ${MAX_BODY_BYTES} (the longest text Node can make: a larger body could never be read as JSON)`,
-        })
-        .default(4 * 1024 * 1024),
+      boundedInt(
+        1,
+        MAX_BODY_BYTES,
+        `must be at most ${MAX_BODY_BYTES} (the longest text Node can make: a larger body could never be read as JSON)`,
+      ).default(4 * 1024 * 1024),
       {
         description: `larger AdmissionReview bodies get \`413\` (the API server stores objects of at most 3 MiB; at most ${MAX_BODY_BYTES})`,
         env: 'WEBHOOK_MAX_BODY_BYTES',

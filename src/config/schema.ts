@@ -23,11 +23,19 @@ import { reservedRequestHeader } from './request-headers';
  * their typed form here; rules that span several keys live in `resolve.ts`.
  */
 
-const POSITIVE_INT = 'must be a positive integer';
-
-const positiveInt = () => z.int({ error: POSITIVE_INT }).positive({ error: POSITIVE_INT });
-const nonNegativeInt = () =>
-  z.int({ error: 'must be an integer ≥ 0' }).nonnegative({ error: 'must be an integer ≥ 0' });
+/**
+ * An integer from `min` (0 or 1) to `max`, each bound with its own message. Zod's `z.int()`
+ * refuses an integer past 2^53 as not "safe" and its `.max()` would then name the value a
+ * second time; such a value is an integer, only out of range, so its one message is the
+ * bound's it passes (the check aborts there).
+ */
+export const boundedInt = (min: 0 | 1, max: number, maxProblem: string) => {
+  const problem = min === 1 ? 'must be a positive integer' : 'must be an integer ≥ 0';
+  return z
+    .int({ abort: true, error: (issue) => (issue.code === 'too_big' ? maxProblem : problem) })
+    .min(min, { error: problem })
+    .max(max, { error: maxProblem });
+};
 const text = () =>
   z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must not be empty' });
 const bool = () => z.boolean({ error: ({ input }) => yamlBooleanProblem(input) });
@@ -286,9 +294,11 @@ function account(description: string, whose: string, env: string) {
 
 const tokenKeys = {
   seconds: key(
-    positiveInt()
-      .max(MAX_TOKEN_SECONDS, { error: `must be at most ${MAX_TOKEN_SECONDS} (Vidispine's limit)` })
-      .default(60),
+    boundedInt(
+      1,
+      MAX_TOKEN_SECONDS,
+      `must be at most ${MAX_TOKEN_SECONDS} (Vidispine's limit)`,
+    ).default(60),
     {
       description:
         'requested token lifetime, at most 2147483647 (60 is the server default and, unless the server raised `userTokenMaxInterval`, the most a non-administrator may ask for)',
@@ -389,11 +399,11 @@ export const fileSchema = z.strictObject({
       env: 'VIDISPINE_READ_TIMEOUT_SECONDS',
     }),
     maxSockets: key(
-      positiveInt()
-        .max(MAX_SOCKETS, {
-          error: `must be at most ${MAX_SOCKETS} (each connection to Vidispine takes one of the ${MAX_SOCKETS} local ports of an address)`,
-        })
-        .default(256),
+      boundedInt(
+        1,
+        MAX_SOCKETS,
+        `must be at most ${MAX_SOCKETS} (each connection to Vidispine takes one of the ${MAX_SOCKETS} local ports of an address)`,
+      ).default(256),
       {
         description: `connections kept alive to Vidispine per data listener, for requests with a body and again for those without (at most ${MAX_SOCKETS})`,
         env: 'VIDISPINE_MAX_SOCKETS',
@@ -449,22 +459,22 @@ export const fileSchema = z.strictObject({
   proxy: z
     .strictObject({
       replayBufferBytes: key(
-        nonNegativeInt()
-          .max(MAX_REPLAY_BUFFER_BYTES, {
-            error: `must be at most ${MAX_REPLAY_BUFFER_BYTES} (64 MiB: each body held for replay sits in memory; a larger one is replayed without being held, through Expect: 100-continue)`,
-          })
-          .default(1024 * 1024),
+        boundedInt(
+          0,
+          MAX_REPLAY_BUFFER_BYTES,
+          `must be at most ${MAX_REPLAY_BUFFER_BYTES} (64 MiB: each body held for replay sits in memory; a larger one is replayed without being held, through Expect: 100-continue)`,
+        ).default(1024 * 1024),
         {
           description: `request bodies up to this size are kept to replay after a 401 (at most ${MAX_REPLAY_BUFFER_BYTES}, 64 MiB)`,
           env: 'PROXY_REPLAY_BUFFER_BYTES',
         },
       ),
       replayBufferTotalBytes: key(
-        nonNegativeInt()
-          .max(MAX_REPLAY_BUFFER_TOTAL_BYTES, {
-            error: `must be at most ${MAX_REPLAY_BUFFER_TOTAL_BYTES} (1 GiB: the bodies held for replay sit in the proxy's memory, which the injected sidecar limits to 192 MiB by default)`,
-          })
-          .default(16 * 1024 * 1024),
+        boundedInt(
+          0,
+          MAX_REPLAY_BUFFER_TOTAL_BYTES,
+          `must be at most ${MAX_REPLAY_BUFFER_TOTAL_BYTES} (1 GiB: the bodies held for replay sit in the proxy's memory, which the injected sidecar limits to 192 MiB by default)`,
+        ).default(16 * 1024 * 1024),
         {
           description: `all request bodies kept for replay at once, across listeners; beyond it they stream like larger bodies (at least \`replayBufferBytes\`, or 0: none kept; at most ${MAX_REPLAY_BUFFER_TOTAL_BYTES}, 1 GiB)`,
           env: 'PROXY_REPLAY_BUFFER_TOTAL_BYTES',
@@ -486,9 +496,7 @@ export const fileSchema = z.strictObject({
         env: 'PROXY_KEEP_ALIVE_TIMEOUT_SECONDS',
       }),
       expectContinueTimeoutMs: key(
-        nonNegativeInt()
-          .max(60_000, { error: 'must be an integer from 0 to 60000 (ms)' })
-          .default(1000),
+        boundedInt(0, 60_000, 'must be an integer from 0 to 60000 (ms)').default(1000),
         {
           description:
             "larger bodies wait this long for Vidispine's `100 Continue` (at most 60000)",

@@ -338,6 +338,28 @@ describe('environment mode', () => {
       { VIDISPINE_CA_FILE: '/nonexistent/ca.pem' },
       'VIDISPINE_CA_FILE: cannot read file /nonexistent/ca.pem (ENOENT)',
     ],
+    // Past 2^53 an integer is no longer exact: one message, the bound's, not "an integer" too.
+    [
+      { TOKEN_SECONDS: '99999999999999999999' },
+      "TOKEN_SECONDS: must be at most 2147483647 (Vidispine's limit)",
+    ],
+    [{ TOKEN_SECONDS: '-99999999999999999999' }, 'TOKEN_SECONDS: must be a positive integer'],
+    [
+      { VIDISPINE_MAX_SOCKETS: '99999999999999999999' },
+      'VIDISPINE_MAX_SOCKETS: must be at most 65535 (each connection to Vidispine takes one of the 65535 local ports of an address)',
+    ],
+    [
+      { PROXY_EXPECT_CONTINUE_TIMEOUT_MS: '99999999999999999999' },
+      'PROXY_EXPECT_CONTINUE_TIMEOUT_MS: must be an integer from 0 to 60000 (ms)',
+    ],
+    [
+      { PROXY_EXPECT_CONTINUE_TIMEOUT_MS: '-99999999999999999999' },
+      'PROXY_EXPECT_CONTINUE_TIMEOUT_MS: must be an integer ≥ 0',
+    ],
+    [
+      { PROXY_REPLAY_BUFFER_BYTES: '99999999999999999999', PROXY_REPLAY_BUFFER_TOTAL_BYTES: '0' },
+      'PROXY_REPLAY_BUFFER_BYTES: must be at most 67108864 (64 MiB: each body held for replay sits in memory; a larger one is replayed without being held, through Expect: 100-continue)',
+    ],
     // A body held for replay sits in memory: a size far past what the buffer is for is a typo.
     [
       { PROXY_REPLAY_BUFFER_BYTES: '1000000000000', PROXY_REPLAY_BUFFER_TOTAL_BYTES: '0' },
@@ -805,6 +827,13 @@ proxy: { replayBufferBytes: 10, replayBufferTotalBytes: 100, clientBodyTimeoutSe
     ],
   ])('rejects case %#', async (yaml, message) => {
     expect((await checkedConfigErrorOf({ file: file(yaml), env: {} })).message).toContain(message);
+  });
+
+  it('names an integer past 2^53 once, by its bound', async () => {
+    const yaml = YAML_BASE + 'token: { seconds: 99999999999999999999 }\n';
+    expect((await checkedConfigErrorOf({ file: file(yaml), env: {} })).message).toBe(
+      "token.seconds: must be at most 2147483647 (Vidispine's limit)",
+    );
   });
 
   it('says a slip once, though the YAML reader reports it twice at one place', () => {

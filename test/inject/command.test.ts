@@ -196,6 +196,18 @@ describe('configuration errors exit 2 naming the key', () => {
     expect(r.stdout).toBe('');
   });
 
+  // Past 2^53 an integer is no longer exact; it is still an integer, only too large.
+  it('an integer past 2^53 is named once, by its bound', async () => {
+    const r = await runCli(['inject'], {
+      env: env({ WEBHOOK_MAX_BODY_BYTES: '99999999999999999999' }),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'WEBHOOK_MAX_BODY_BYTES: must be at most 536870888 (the longest text Node can make: a larger body could never be read as JSON)',
+    );
+    expect(r.stderr).not.toContain('must be a positive integer');
+  });
+
   it('a misspelt ops variable: no clash with the default it leaves', async () => {
     const r = await runCli(['inject'], {
       env: env({ WEBHOOK_LISTEN: '[::]:9090', OPS_LISTEN: undefined, OPS_LISTN: '127.0.0.1:9091' }),

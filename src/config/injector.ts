@@ -239,7 +239,17 @@ const UID_PROBLEM = `must be a user ID from 1 to ${MAX_UID}, or empty for none (
  * other. A number in YAML, digits in the environment.
  */
 const uid = z
-  .union([z.null(), z.literal(''), z.int(), z.string().regex(/^\d+$/)], { error: UID_PROBLEM })
+  .union(
+    [
+      z.null(),
+      z.literal(''),
+      z.int({ error: UID_PROBLEM }),
+      z.string().regex(/^\d+$/, { error: UID_PROBLEM }),
+    ],
+    {
+      error: UID_PROBLEM,
+    },
+  )
   .transform((v) => (v === null || v === '' ? null : Number(v)))
   .refine((v) => v === null || (v >= 1 && v <= MAX_UID), { error: UID_PROBLEM })
   .default(IMAGE_UID);

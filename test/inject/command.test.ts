@@ -83,6 +83,16 @@ describe('configuration errors exit 2 naming the key', () => {
       ],
     ],
     [
+      'a user ID that is not digits',
+      { SIDECAR_UID: '-1' },
+      ['SIDECAR_UID: must be a user ID from 1 to 2147483647, or empty for none'],
+    ],
+    [
+      'a user ID that is not a number',
+      { SIDECAR_UID: 'abc' },
+      ['SIDECAR_UID: must be a user ID from 1 to 2147483647, or empty for none'],
+    ],
+    [
       'a body limit no request could be read within',
       { WEBHOOK_MAX_BODY_BYTES: '1000000000000' },
       [

@@ -9,6 +9,7 @@ import { shownValue } from '../visible-text';
 import * as z from 'zod';
 import { alternatives, type KeyIssue, type KeyNames, type KeyPath, type Problem } from './errors';
 import { environmentMapping } from './env';
+import { imageReferenceProblem } from './image-reference';
 import { key, keyValueAt, rawAt } from './keys';
 import { listenersCollide } from './listen';
 import {
@@ -103,6 +104,18 @@ function requestsWithinLimits(
     }
   }
 }
+
+/** The proxy image every labelled pod gets: one that no pod could pull is refused at start. */
+const sidecarImage = () =>
+  text().superRefine((ref, ctx) => {
+    const problem = imageReferenceProblem(ref);
+    if (problem !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${shownValue(ref)}" is not an image reference ([registry[:port]/]path[:tag][@digest]): ${problem}`,
+      });
+    }
+  });
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -291,9 +304,9 @@ export const injectorSchema = z.strictObject({
   log: fileSchema.shape.log,
   shutdown: fileSchema.shape.shutdown,
   sidecar: z.strictObject({
-    image: key(text(), {
+    image: key(sidecarImage(), {
       description:
-        'the proxy image injected, e.g. `registry.example.com/vidispine-auth-proxy:0.1.0`',
+        'the proxy image injected, e.g. `registry.example.com/vidispine-auth-proxy:0.1.0`: `[registry[:port]/]path[:tag][@digest]`, lower-case path (one no pod could pull is refused)',
       env: 'SIDECAR_IMAGE',
     }),
     imagePullPolicy: key(

@@ -745,6 +745,12 @@ describe.each(HELMS)('$name', (helm: Helm) => {
         'config:\n  vidispine:\n    url: http://vidispine:8080\n  proxy:\n    replayBufferTotalBytes: 1073741825\n',
         /replayBufferTotalBytes'?: (Must be less than or equal to 1\.073741824e\+09|maximum: got 1\.073741825×10⁰⁹, want 1\.073741824×10⁰⁹)/,
       ],
+      // The injected sidecar's image is built from it: every labelled pod would fail to pull.
+      [
+        'an image repository no registry could hold',
+        'image:\n  repository: "registry.example.com/Vidispine Auth Proxy"\n',
+        /image[./]repository'?:? .*(Does not match pattern|does not match pattern)/,
+      ],
       // The template's `required`: no image exists to default to.
       [
         'no image repository',
@@ -1139,7 +1145,8 @@ describe.each(HELMS)('$name', (helm: Helm) => {
     ])('%s', (what, yaml, message) => {
       const file = join(dir, `${what.replace(/\W+/g, '-')}.yaml`);
       writeFileSync(file, yaml);
-      const set = what === 'no image repository' ? [] : WITH_IMAGE;
+      // The cases of the repository itself give it, or leave it out, in their values.
+      const set = /image repository/.test(what) ? [] : WITH_IMAGE;
       const r = runTool(helm.bin, ['template', 'vap', CHART, ...valuesArgs([file], set)]);
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(message);

@@ -82,6 +82,28 @@ describe('configuration errors exit 2 naming the key', () => {
         'LOG_LEVEL: must be one of',
       ],
     ],
+    // Every labelled pod would be refused by the API server or fail to pull.
+    [
+      'an image with a space',
+      { SIDECAR_IMAGE: 'bad image' },
+      [
+        'SIDECAR_IMAGE: "bad image" is not an image reference ([registry[:port]/]path[:tag][@digest]): it contains a space or line break',
+      ],
+    ],
+    [
+      'an image as a URL',
+      { SIDECAR_IMAGE: 'https://r/x:1' },
+      [
+        'SIDECAR_IMAGE: "https://r/x:1" is not an image reference ([registry[:port]/]path[:tag][@digest]): a reference has no scheme: write registry/path, without http:// or https://',
+      ],
+    ],
+    [
+      'an image with a digest that is none',
+      { SIDECAR_IMAGE: 'r/x:1@sha256:zz' },
+      [
+        'SIDECAR_IMAGE: "r/x:1@sha256:zz" is not an image reference ([registry[:port]/]path[:tag][@digest]): the digest "sha256:zz" must be sha256: and 64 lower-case hex digits',
+      ],
+    ],
     [
       'a user ID that is not digits',
       { SIDECAR_UID: '-1' },
@@ -340,6 +362,25 @@ describe('configuration errors exit 2 naming the key', () => {
       "sidecar.runAs.key: must not be '.' or begin with '..'",
     ])
       expect(r.stderr).toContain(m);
+  });
+
+  it('a YAML image with a trailing space', async () => {
+    const file = join(dir, 'spaced-image.yaml');
+    writeFileSync(
+      file,
+      [
+        'webhook:',
+        `  certFile: ${certFile}`,
+        `  keyFile: ${keyFile}`,
+        'sidecar:',
+        '  image: "r/x:1 "',
+      ].join('\n'),
+    );
+    const r = await runCli(['inject', '--config', file], { env: { PATH: process.env.PATH } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'sidecar.image: "r/x:1 " is not an image reference ([registry[:port]/]path[:tag][@digest]): it contains a space or line break',
+    );
   });
 
   it('an unknown argument', async () => {

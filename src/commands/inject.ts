@@ -13,7 +13,7 @@ import {
 import { withConfigBytes } from '../config/load';
 import {
   CertificateError,
-  type CertificateFiles,
+  type PairRole,
   CertificateUnreadError,
   type LoadedCertificate,
   loadCertificateUntil,
@@ -39,11 +39,8 @@ interface Loaded {
  */
 const PAIR_BESIDE_BAD_KEYS_MS = STUCK_READ_GRACE_MS;
 
-/** Which key names `file` of the pair. */
-const pairKey = (pair: CertificateFiles, file: string): KeyPath => [
-  'webhook',
-  file === pair.certFile ? 'certFile' : 'keyFile',
-];
+/** The key of the pair's setting at fault (one path may be given to both). */
+const pairKey = (role: PairRole): KeyPath => ['webhook', role];
 
 /**
  * The configuration, with the serving pair loaded once to prove it works. The files are read
@@ -67,11 +64,11 @@ async function load(args: readonly string[], stop: AbortSignal): Promise<Loaded>
       certificate = await loadCertificateUntil(pair, bound);
     } catch (err) {
       if (err instanceof CertificateError) {
-        verified.push({ path: pairKey(pair, err.file), problem: err.message });
+        verified.push({ path: pairKey(err.role), problem: err.message });
       } else if (!(err instanceof CertificateUnreadError) || parsed.config !== undefined) {
         throw err;
       } else if (!stop.aborted) {
-        const key = parsed.source.names.name(pairKey(pair, err.file));
+        const key = parsed.source.names.name(pairKey(err.role));
         unread.push(
           `${key}: file ${shownFile(err.file)} was not read within ${PAIR_BESIDE_BAD_KEYS_MS / 1000} s: is its volume stuck?`,
         );

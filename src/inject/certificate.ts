@@ -58,9 +58,16 @@ export function shownFile(file: string): string {
     : 'the file named (not shown: the value does not look like a file path; is it the key itself?)';
 }
 
-/** A pair that cannot serve; the message names the file and the problem, never key material. */
+/** Which setting of the pair names a file: one path may serve as both. */
+export type PairRole = keyof CertificateFiles;
+
+/**
+ * A pair that cannot serve; the message names the file and the problem, never key material.
+ * `role` is the setting at fault, which the path alone cannot tell when both name one file.
+ */
 export class CertificateError extends Error {
   constructor(
+    readonly role: PairRole,
     readonly file: string,
     problem: string,
   ) {
@@ -71,7 +78,10 @@ export class CertificateError extends Error {
 
 /** A file of the pair not read before the reader gave up: its volume may not answer. */
 export class CertificateUnreadError extends Error {
-  constructor(readonly file: string) {
+  constructor(
+    readonly role: PairRole,
+    readonly file: string,
+  ) {
     super(`${shownFile(file)} was not read: stopped`);
     this.name = 'CertificateUnreadError';
   }
@@ -82,16 +92,18 @@ export class CertificateUnreadError extends Error {
  * symbolic link to one is fine: Secret volumes link their files through `..data`): reading a
  * FIFO would block the process until something writes to it, a device perhaps for ever.
  */
-function read(file: string): Buffer {
+function read(files: CertificateFiles, role: PairRole): Buffer {
+  const file = files[role];
   try {
-    return readRegularFileSync(file, () => notRegular(file));
+    return readRegularFileSync(file, () => notRegular(role, file));
   } catch (err) {
-    throw err instanceof CertificateError ? err : cannotRead(file, err);
+    throw err instanceof CertificateError ? err : cannotRead(role, file, err);
   }
 }
 
-function notRegular(file: string): CertificateError {
+function notRegular(role: PairRole, file: string): CertificateError {
   return new CertificateError(
+    role,
     file,
     'not a regular file (a FIFO, device or directory is never read)',
   );
@@ -105,17 +117,22 @@ function notRegular(file: string): CertificateError {
  * (`stuckSecretReads`), so a signal ends the process rather than wait for it. The reloads
  * while serving stay synchronous: a Secret volume is in memory.
  */
-async function readUntil(file: string, stop: AbortSignal): Promise<Buffer> {
+async function readUntil(
+  files: CertificateFiles,
+  role: PairRole,
+  stop: AbortSignal,
+): Promise<Buffer> {
+  const file = files[role];
   try {
     return await readFileUntil(
       file,
-      () => readRegularFile(file, () => notRegular(file)),
+      () => readRegularFile(file, () => notRegular(role, file)),
       stop,
-      () => new CertificateUnreadError(file),
+      () => new CertificateUnreadError(role, file),
     );
   } catch (err) {
     if (stop.aborted || err instanceof CertificateError) throw err;
-    throw cannotRead(file, err);
+    throw cannotRead(role, file, err);
   }
 }
 
@@ -127,13 +144,14 @@ export async function loadCertificateUntil(
   files: CertificateFiles,
   stop: AbortSignal,
 ): Promise<LoadedCertificate> {
-  const cert = await readUntil(files.certFile, stop);
-  const key = await readUntil(files.keyFile, stop);
+  const cert = await readUntil(files, 'certFile', stop);
+  const key = await readUntil(files, 'keyFile', stop);
   return certificateOf(files, cert, key);
 }
 
-function cannotRead(file: string, err: unknown): CertificateError {
+function cannotRead(role: PairRole, file: string, err: unknown): CertificateError {
   return new CertificateError(
+    role,
     file,
     `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
   );
@@ -153,7 +171,7 @@ function refusalOf(err: unknown): string {
 }
 
 export function loadCertificate(files: CertificateFiles): LoadedCertificate {
-  return certificateOf(files, read(files.certFile), read(files.keyFile));
+  return certificateOf(files, read(files, 'certFile'), read(files, 'keyFile'));
 }
 
 /** The pair read from `files`, checked: it parses, matches, and its chain loads. */
@@ -166,22 +184,30 @@ function certificateOf(
   try {
     x509 = new X509Certificate(cert);
   } catch {
-    throw new CertificateError(certFile, 'not a PEM certificate');
+    throw new CertificateError('certFile', certFile, 'not a PEM certificate');
   }
   let matches: boolean;
   try {
     matches = x509.checkPrivateKey(createPrivateKey(key));
   } catch {
-    throw new CertificateError(keyFile, 'not a PEM private key');
+    throw new CertificateError('keyFile', keyFile, 'not a PEM private key');
   }
   if (!matches)
-    throw new CertificateError(keyFile, `does not match the certificate in ${shownFile(certFile)}`);
+    throw new CertificateError(
+      'keyFile',
+      keyFile,
+      `does not match the certificate in ${shownFile(certFile)}`,
+    );
   // The checks above read only the first certificate; the server reads the whole chain, and
   // a chain cut off behind a good leaf (a renewal caught half written) fails only there.
   try {
     createSecureContext({ ...SERVING_TLS, cert, key });
   } catch (err) {
-    throw new CertificateError(certFile, `the certificate chain does not load (${reasonOf(err)})`);
+    throw new CertificateError(
+      'certFile',
+      certFile,
+      `the certificate chain does not load (${reasonOf(err)})`,
+    );
   }
   return {
     cert,
@@ -232,8 +258,8 @@ export function watchCertificate(
     let cert: Buffer;
     let key: Buffer;
     try {
-      cert = read(files.certFile);
-      key = read(files.keyFile);
+      cert = read(files, 'certFile');
+      key = read(files, 'keyFile');
     } catch {
       cert = Buffer.alloc(0);
       key = Buffer.alloc(0);
@@ -256,7 +282,7 @@ export function watchCertificate(
       options.onError(
         err instanceof CertificateError
           ? err
-          : new CertificateError(files.certFile, `does not load (${refusalOf(err)})`),
+          : new CertificateError('certFile', files.certFile, `does not load (${refusalOf(err)})`),
       );
       return;
     }
@@ -270,6 +296,7 @@ export function watchCertificate(
       if (!failedBefore)
         options.onError(
           new CertificateError(
+            'certFile',
             files.certFile,
             `the server did not take the pair (${refusalOf(err)})`,
           ),

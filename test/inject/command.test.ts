@@ -240,6 +240,16 @@ describe('configuration errors exit 2 naming the key', () => {
     expect(r.stderr).not.toContain('must be a positive integer');
   });
 
+  // One file for both settings, holding a certificate alone: the key setting is at fault.
+  it('a certificate named as the key too: the key setting is named', async () => {
+    const r = await runCli(['inject'], {
+      env: env({ WEBHOOK_CERT_FILE: certFile, WEBHOOK_KEY_FILE: certFile }),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`WEBHOOK_KEY_FILE: ${certFile}: not a PEM private key`);
+    expect(r.stderr).not.toContain('WEBHOOK_CERT_FILE');
+  });
+
   it('a misspelt ops variable: no clash with the default it leaves', async () => {
     const r = await runCli(['inject'], {
       env: env({ WEBHOOK_LISTEN: '[::]:9090', OPS_LISTEN: undefined, OPS_LISTN: '127.0.0.1:9091' }),

@@ -1,5 +1,5 @@
 /**
- * The signals besides SIGTERM and SIGINT (those drain and exit: `shutdown.ts`). Node's
+ * The signals besides SIGTERM, SIGINT and SIGQUIT (those drain and exit: `shutdown.ts`). Node's
  * defaults for them do harm in a sidecar, so each is logged and otherwise ignored:
  * - SIGUSR1 opens Node's inspector on 127.0.0.1:9229, without authentication. A pod's
  *   containers share that loopback: the application could run code inside the proxy and
@@ -42,8 +42,12 @@ export function signalMessage(signal: string): string {
     : `${signal} received and ignored: secret files are read again at every mint; other configuration changes need a restart (SIGTERM drains and exits)`;
 }
 
-/** The signals that stop a server: its shutdown sequence drains it (`shutdown.ts`). */
-export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/**
+ * The signals that stop a server: its shutdown sequence drains it (`shutdown.ts`). SIGQUIT
+ * too, as nginx's graceful stop: Node's default would end the process at once with a core
+ * dump, cutting every request in flight and logging nothing.
+ */
+export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 
 /** Where signals are heard: `process`, or a stand-in. */
 export interface SignalSource {

@@ -230,7 +230,7 @@ function banner(url: string, parsed: Parsed): string {
   return `${lines.join('\n')}\n`;
 }
 
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP'] as const;
 
 export async function simulateCommand(args: string[]): Promise<number> {
   let parsed: Parsed | 'help';

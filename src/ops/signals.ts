@@ -123,6 +123,13 @@ export function signalEndNote(
 }
 
 /**
+ * Whether `signal`'s default action writes a core dump: the process's memory, with the
+ * passwords and tokens in it, kept wherever the node keeps core dumps. SIGQUIT, of the
+ * signals that stop the proxy: one is never raised, the exit says 131 all the same.
+ */
+export const dumpsCoreByDefault = (signal: string): boolean => signal === 'SIGQUIT';
+
+/**
  * Ends the process by `signal` with its default action, which the kernel carries out without
  * Node: a shell sees 128 + the signal's number. SIGKILL follows in case something still
  * handles it. As PID 1 the signal would be dropped: the process's image is replaced instead
@@ -130,12 +137,14 @@ export function signalEndNote(
  * parent elsewhere would see an exit rather than a signal, hence PID 1 only). execve ends every other thread, stuck
  * in a read or not (the waits of a FIFO, or of a hard NFS mount, are killable), so nothing
  * joins them; the new image gets an empty environment so that NODE_OPTIONS cannot load
- * anything into it, and writes nothing.
+ * anything into it, and writes nothing. A signal that would dump core (SIGQUIT) is never
+ * raised: the image is replaced the same way, PID 1 or not, and without `execve` (Node.js
+ * before 22.15) SIGTERM ends the process instead.
  */
 export function endBySignal(signal: string): void {
-  process.removeAllListeners(signal);
+  const dumpsCore = dumpsCoreByDefault(signal);
   const execve = execveOf();
-  if (execve !== undefined && signalEndFor(process.pid, true) === 'execve') {
+  if (execve !== undefined && (dumpsCore || signalEndFor(process.pid, true) === 'execve')) {
     const code = 128 + (constants.signals[signal as NodeJS.Signals] ?? 0);
     try {
       execve(process.execPath, [process.execPath, '-e', `process.exit(${code})`], {});
@@ -143,6 +152,8 @@ export function endBySignal(signal: string): void {
       // Not replaced (the binary gone, say): the signals below, and SIGKILL from outside.
     }
   }
-  process.kill(process.pid, signal);
+  const raised = dumpsCore ? 'SIGTERM' : signal;
+  process.removeAllListeners(raised);
+  process.kill(process.pid, raised);
   process.kill(process.pid, 'SIGKILL');
 }

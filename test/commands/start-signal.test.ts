@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { execveOf } from '../../src/ops/signals';
 import { createSimulator, type Simulator } from '../../src/simulator';
 import { aliceEnv, ChildProxy } from '../support/child-proxy';
 import { tempFolder } from '../support/files';
@@ -94,6 +95,27 @@ it.each(['SIGTERM', 'SIGINT'] as const)(
     }
   },
 );
+
+// SIGQUIT's own action writes a core dump: the process's memory, passwords and tokens in it, on
+// the node's disk wherever core dumps are kept. It ends the process without one: exit 131.
+it('a SIGQUIT while the configuration file stays unread ends the process without a core dump', async () => {
+  const config = tempFolder('start-signal').path('config');
+  execFileSync('mkfifo', [config]);
+  const proxy = ChildProxy.start(['run', '--config', config], { LOG_LEVEL: 'info' });
+  const writer = await open(config, 'w');
+  try {
+    proxy.kill('SIGQUIT');
+    // Without process.execve (Node.js before 22.15) nothing but a signal ends it: SIGTERM's.
+    expect(await proxy.exited).toEqual(
+      execveOf() === undefined ? { code: null, signal: 'SIGTERM' } : { code: 131, signal: null },
+    );
+    expect(proxy.stderr).toBe('');
+    expect(proxy.lines).toEqual([]);
+  } finally {
+    await writer.close();
+    proxy.kill();
+  }
+});
 
 it.each(['SIGTERM', 'SIGINT'] as const)(
   'a %s while the first mint hangs at Vidispine: not ready at once, the waiting request gets 503, exit 0',

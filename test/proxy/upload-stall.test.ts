@@ -149,7 +149,7 @@ async function overTls(taker: Taker): Promise<Upstream> {
 describe.each([
   // Held for replay, the body was read whole before it went.
   ['streamed (beyond the replay buffer)', true, {}],
-  ['held for replay', false, { replayBufferBytes: 80 * MiB, replayBufferTotalBytes: 80 * MiB }],
+  ['held for replay', false, { replayBufferBytes: 64 * MiB, replayBufferTotalBytes: 64 * MiB }],
 ])('an upload %s to a Vidispine that stops reading it', (_, sendsAll, proxy) => {
   let h: Harness | undefined;
   let taker: Taker | undefined;
@@ -197,7 +197,7 @@ describe.each([
     ['streamed', {}],
     // Written all at once: one write Vidispine takes for longer than the timeout, partly at
     // every look.
-    ['held for replay', { replayBufferBytes: 80 * MiB, replayBufferTotalBytes: 80 * MiB }],
+    ['held for replay', { replayBufferBytes: 64 * MiB, replayBufferTotalBytes: 64 * MiB }],
   ])(
     'is not cut while each write goes well within the upstream timeout (%s)',
     async (__, proxy) => {

@@ -13,6 +13,12 @@
  *   them, which may have reached Vidispine already. The connection is cut instead, so
  *   the client sees that request fail rather than be refused.
  *
+ * A request whose body the parser refuses (a chunk size that is not hex, or past 64 bits)
+ * was handed on and counted when its head arrived: it is logged and counted with the
+ * refusal its client got, as nginx logs its 400, not as a client gone (499). Unless answers
+ * to requests before it are still owed: the refusal would be read as the first of them, so
+ * the connection is cut instead, as above, and those requests are the proxy's drop (444).
+ *
  * And HTTP/2 with prior knowledge (`curl --http2-prior-knowledge`), whose preface
  * (`PRI * HTTP/2.0`) the parser stops at, is refused in HTTP/2 rather than with a 400 its
  * client cannot read.
@@ -75,6 +81,34 @@ function answerUnderWay(socket: Duplex): boolean {
   return attachedAnswer(socket)?.headersSent === true;
 }
 
+/** What became of requests already handed on when the parser refuses what follows them. */
+export interface OwedRefusal {
+  /**
+   * The body of the request at the head of `socket` was refused: the listener answered it
+   * `status` (the parser's `code`) and closes the connection, which ends that request.
+   */
+  answered(socket: Duplex, status: number, code: string): void;
+  /** The proxy cuts `socket` before the answers still owed on it. */
+  cut(socket: Duplex): void;
+}
+
+/**
+ * Whether the parser refused bytes of a request already handed on. Not its end-of-input
+ * error (`HPE_INVALID_EOF_STATE`): a client that ends its side in the middle of a body went
+ * away (499), as any client that leaves before its answer.
+ */
+const refusedOwed = (code: string | undefined): code is string =>
+  isRefusal(code) && code !== 'HPE_INVALID_EOF_STATE';
+
+/**
+ * Whether answers to requests before `owed` are still to go out on `socket`: the first of
+ * them is the one attached to it, and a refusal written now would be read as its answer.
+ */
+function answersAhead(socket: Duplex, owed: ServerResponse | undefined): boolean {
+  const head = attachedAnswer(socket);
+  return owed !== undefined && head !== null && head !== owed;
+}
+
 /**
  * The listener's `clientError` handler.
  *
@@ -82,12 +116,14 @@ function answerUnderWay(socket: Duplex): boolean {
  * @param refused Told of each refusal written for a request never handed on, by its status,
  *   connection and the parser's code: a request the parser refused is still a request its
  *   client sent, and must show in the listener's metrics and access log.
+ * @param owedRefused Told of a refusal that ends requests already handed on (`OwedRefusal`).
  * @param lingering The connections in their lingering close: Node calls again for each
  *   chunk such a connection still reads, which is dropped.
  */
 export function clientErrorHandler(
   owedAnswer: (socket: Duplex) => ServerResponse | undefined,
   refused: (status: number, socket: Duplex, code: string) => void,
+  owedRefused: OwedRefusal,
   lingering: { has(socket: Duplex): boolean; afterRefusal(socket: Duplex): void },
 ): (err: Error, socket: Duplex) => void {
   const toldHttp2 = new WeakSet<Duplex>();
@@ -98,7 +134,10 @@ export function clientErrorHandler(
     if (owed?.req.complete === true) {
       // The answer owed says `close` and ends the connection; Node keeps reading it meanwhile
       // (and calls again for each further chunk), which spares the client a reset.
-      if (code !== 'HPE_CLOSED_CONNECTION') socket.destroy(err);
+      if (code !== 'HPE_CLOSED_CONNECTION') {
+        if (refusedOwed(code)) owedRefused.cut(socket);
+        socket.destroy(err);
+      }
       return;
     }
     if (toldHttp2.has(socket)) {
@@ -115,17 +154,24 @@ export function clientErrorHandler(
       socket.once('end', () => socket.destroy());
       return;
     }
-    if (socket.writable && owed?.headersSent !== true && !answerUnderWay(socket)) {
+    if (
+      socket.writable &&
+      owed?.headersSent !== true &&
+      !answerUnderWay(socket) &&
+      !answersAhead(socket, owed)
+    ) {
       const refusal = ANSWERS[code ?? ''] ?? BAD_REQUEST;
       socket.write(refusal.text);
-      // A request whose answer is owed was counted when it arrived, however it ends; a
-      // connection that failed under a head (reset) was not a request refused.
-      if (owed === undefined && isRefusal(code)) refused(refusal.status, socket, code);
+      // A connection that failed under a head or a body (reset) was not a request refused.
+      // A request whose answer is owed was counted when it arrived: it ends with this one.
+      if (owed === undefined) {
+        if (isRefusal(code)) refused(refusal.status, socket, code);
+      } else if (refusedOwed(code)) owedRefused.answered(socket, refusal.status, code);
       if (refusal.lingers === true && owed === undefined) {
         lingering.afterRefusal(socket);
         return;
       }
-    }
+    } else if (owed !== undefined && refusedOwed(code)) owedRefused.cut(socket);
     socket.destroy(err);
   };
 }

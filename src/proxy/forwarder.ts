@@ -164,17 +164,17 @@ export class Forwarder {
         exchange.over();
         this.f.pipelines.leave(socket, exchange);
       }
+      const answered = res.headersSent && !connectionLost && exchange?.abandoned !== true;
+      const refusal = answered ? undefined : this.f.pipelines.refusedBody(socket);
       reportAnswered(this.f.observer, this.f.accessLog, {
         req: res.req,
         user,
         requestId,
-        status:
-          res.headersSent && !connectionLost && exchange?.abandoned !== true
-            ? res.statusCode
-            : this.f.pipelines.unansweredStatus(socket),
+        status: answered ? res.statusCode : this.f.pipelines.unansweredStatus(socket),
         started,
         remoteAddress,
         replayed: exchange?.replayed ?? false,
+        ...(refusal !== undefined && { refusal }),
       });
       this.finished();
     };

@@ -240,6 +240,10 @@ function createDataListener(
         });
       },
       {
+        answered: (socket, status, code) => pipelines.refusing(socket as Socket, status, code),
+        cut: (socket) => pipelines.dropping(socket as Socket),
+      },
+      {
         has: (socket) => lingering.has(socket as Socket),
         afterRefusal: (socket) => lingering.afterRefusal(socket as Socket),
       },

@@ -92,8 +92,9 @@ export interface AccessRecord {
   /** The request was replayed after a 401. */
   readonly replayed: boolean;
   /**
-   * Why Node's parser refused it before it was a request (`HPE_INVALID_METHOD`,
-   * `HPE_HEADER_OVERFLOW` …); its method and path are then `-`.
+   * Why Node's parser refused it: before it was a request (`HPE_INVALID_METHOD`,
+   * `HPE_HEADER_OVERFLOW` …), its method and path are then `-`; or in its body
+   * (`HPE_INVALID_CHUNK_SIZE` …), answered with `status`, what went to Vidispine of it aborted.
    */
   readonly refusal?: string;
 }
@@ -147,6 +148,8 @@ export interface Answered {
   /** Read on arrival: a socket already destroyed has none. */
   readonly remoteAddress: string | undefined;
   readonly replayed: boolean;
+  /** Why the parser refused its body, when it did (`AccessRecord.refusal`). */
+  readonly refusal?: string;
 }
 
 /** The id its access-log line has: admission's, else the client's usable one or a new one. */
@@ -189,5 +192,6 @@ export function reportAnswered(
     durationSeconds,
     remoteAddress,
     replayed: answered.replayed,
+    ...(answered.refusal !== undefined && { refusal: answered.refusal }),
   });
 }

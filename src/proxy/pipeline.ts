@@ -314,6 +314,11 @@ export class Pipelines {
    */
   private readonly dropped = new WeakSet<Socket>();
   /**
+   * Connections whose request at the head, its body refused by the parser, was answered by
+   * the listener itself (Node's 400) before they closed: its status and the parser's code.
+   */
+  private readonly refused = new WeakMap<Socket, { status: number; code: string }>();
+  /**
    * Idle connections that took their last answer (see `takesAnswers`): a client that
    * pipelines in batches, as wrk does, waits for the answers of one before it sends the next.
    */
@@ -356,9 +361,24 @@ export class Pipelines {
     this.dropped.add(socket);
   }
 
+  /**
+   * The parser refused the body of the request at the head of `socket`, and the listener
+   * answered it `status` itself before closing the connection: that request's status, not
+   * a client gone (`refusedBody`).
+   */
+  refusing(socket: Socket, status: number, code: string): void {
+    this.refused.set(socket, { status, code });
+  }
+
   /** The status of a request whose connection closed before its answer: who closed it. */
   unansweredStatus(socket: Socket): number {
-    return this.dropped.has(socket) ? CONNECTION_DROPPED : CLIENT_CLOSED;
+    if (this.dropped.has(socket)) return CONNECTION_DROPPED;
+    return this.refused.get(socket)?.status ?? CLIENT_CLOSED;
+  }
+
+  /** Why the parser refused the body of that request, when it did (`refusing`). */
+  refusedBody(socket: Socket): string | undefined {
+    return this.dropped.has(socket) ? undefined : this.refused.get(socket)?.code;
   }
 
   /** Starts `turn` now, or once the connection's earlier requests allow. */

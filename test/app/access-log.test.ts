@@ -4,7 +4,9 @@ import { createProxyApp, type ProxyApp } from '../../src/app';
 import { configFromObject } from '../../src/config/load';
 import { createLogger } from '../../src/ops/logger';
 import { createSimulator, type Simulator } from '../../src/simulator';
+import { once } from 'node:events';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { call } from '../support/http';
 import { rawExchange } from '../support/net';
 import { until } from '../support/wait';
@@ -183,6 +185,108 @@ describe('access log', () => {
       ]);
       expect(JSON.stringify(lines)).not.toContain('HEADSECRET1');
       expect(sim.calls({ endpoint: 'api' })).toBe(0);
+    },
+  );
+
+  const CHUNKED_PUT =
+    'PUT /API/h/ok?token=BODYSECRET1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n';
+  it.each([
+    [
+      'a chunk size that is not hex',
+      '3\r\nabc\r\nZZZ\r\nabc\r\n0\r\n\r\n',
+      400,
+      'HPE_INVALID_CHUNK_SIZE',
+    ],
+    [
+      'a chunk size past 64 bits',
+      '3\r\nabc\r\n1FFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n',
+      400,
+      'HPE_INVALID_CHUNK_SIZE',
+    ],
+  ])(
+    'logs a request whose body has %s with the status its client got, not as a client gone (499)',
+    async (_, body, status, refusal) => {
+      const { port, lines } = await start(true);
+      const answer = await rawExchange(port, CHUNKED_PUT + body);
+      expect(answer.text).toBe(`HTTP/1.1 ${status} Bad Request\r\nConnection: close\r\n\r\n`);
+      await until(() => requests(lines).length > 0, 5000, 'the access line');
+      expect(requests(lines)).toEqual([
+        expect.objectContaining({
+          method: 'PUT',
+          path: '/API/h/ok?token=[REDACTED]',
+          status,
+          refusal,
+          remoteAddress: '127.0.0.1',
+          msg: `PUT /API/h/ok?token=[REDACTED] ${status}`,
+        }),
+      ]);
+      expect(JSON.stringify(lines)).not.toContain('BODYSECRET1');
+      expect(sim.calls({ endpoint: 'api' })).toBe(0);
+    },
+  );
+
+  it('logs a request whose body turns bad once it is at Vidispine with the 400 its client got', async () => {
+    const { port, lines } = await start(true);
+    // A token first, so that the request goes on at once.
+    expect((await call(port, { path: '/API/whoami' })).status).toBe(200);
+    await until(() => requests(lines).length === 1, 5000, 'the first access line');
+    const client = net.connect(port, '127.0.0.1');
+    let received = '';
+    client.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    client.write(
+      'POST /API/import/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n',
+    );
+    await until(() => sim.calls({ endpoint: 'api' }) === 2, 5000, 'the upload at Vidispine');
+    client.end('ZZZ\r\nabc\r\n0\r\n\r\n');
+    await once(client, 'close');
+    expect(received).toBe('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    await until(() => requests(lines).length === 2, 5000, 'the access line');
+    expect(requests(lines)[1]).toMatchObject({
+      method: 'POST',
+      path: '/API/import/raw',
+      status: 400,
+      refusal: 'HPE_INVALID_CHUNK_SIZE',
+    });
+    // The client's fault, not Vidispine's.
+    expect(lines.filter((l) => l.event === 'upstream_error')).toEqual([]);
+  });
+
+  it.each(['Content-Length: 5', 'Transfer-Encoding: chunked'])(
+    'logs a request whose client ends its side in the middle of its body (%s) as a client gone (499)',
+    async (framing) => {
+      const { port, lines } = await start(true);
+      expect((await call(port, { path: '/API/whoami' })).status).toBe(200);
+      await until(() => requests(lines).length === 1, 5000, 'the first access line');
+      const client = net.connect(port, '127.0.0.1');
+      client.on('error', () => undefined);
+      client.write(`PUT /API/import/raw HTTP/1.1\r\nHost: x\r\n${framing}\r\n\r\n`);
+      await until(() => app?.listeners[0].inFlight() === 1, 5000, 'the upload in flight');
+      // Its parser's end-of-input error is no refusal of bytes: the client went away.
+      client.end();
+      await until(() => requests(lines).length === 2, 5000, 'the access line');
+      expect(requests(lines)[1]).toMatchObject({ method: 'PUT', status: 499 });
+      expect(requests(lines)[1]).not.toHaveProperty('refusal');
+      client.destroy();
+    },
+  );
+
+  it.each([
+    ['the body of a request behind it', `${CHUNKED_PUT}3\r\nabc\r\nZZZ\r\n`, ['GET', 'PUT']],
+    ['the head of a request behind it', 'FOO BAR /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n', ['GET']],
+  ])(
+    'logs requests whose connection it cut, when the parser refused %s, as its own drop (444), not as a client gone',
+    async (_, behind, methods) => {
+      const { port, lines } = await start(true);
+      // The refusal would be read as the first request's answer: nothing is written.
+      const answer = await rawExchange(
+        port,
+        `GET /API/slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n${behind}`,
+      );
+      expect(answer).toEqual({ text: '', status: 0, closed: true });
+      await until(() => requests(lines).length === methods.length, 5000, 'the access lines');
+      expect(requests(lines).map((l) => [l.method, l.status])).toEqual(
+        methods.map((method) => [method, 444]),
+      );
     },
   );
 });

@@ -233,6 +233,21 @@ describe('sizes and methods', () => {
     expect(await r.metric('vidispine_auth_proxy_requests_in_flight')).toBe(0);
   });
 
+  it('a request whose chunked body the parser refuses is counted in requests_total under its method as the 400 its client got, not as 499', async () => {
+    const counted = (code: string): Promise<number> =>
+      r.metric('vidispine_auth_proxy_requests_total', { user: 'runas', method: 'PUT', code });
+    const before = { api: api(), refused: await counted('400'), gone: await counted('499') };
+    const answer = await rawExchange(
+      r.port(),
+      'PUT /API/h/ok HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZZ\r\nabc\r\n0\r\n\r\n',
+    );
+    expect(answer.text).toBe('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    expect(await counted('400')).toBe(before.refused + 1);
+    expect(await counted('499')).toBe(before.gone);
+    expect(await r.metric('vidispine_auth_proxy_requests_in_flight')).toBe(0);
+    expect(api()).toBe(before.api);
+  });
+
   it('an expectation other than 100-continue: 417 counted under its method, nothing forwarded, the connection kept', async () => {
     const counted = (): Promise<number> =>
       r.metric('vidispine_auth_proxy_requests_total', {

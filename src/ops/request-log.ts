@@ -13,6 +13,17 @@ export interface AccessLogFields {
   readonly path: string;
   readonly status: number;
   readonly durationSeconds: number;
+  /** Its answer's body did not go out whole. */
+  readonly cut?: true;
+}
+
+/** What names a request in a line about its failure (the proxy's `ForwardedRequest`). */
+export interface RequestNames {
+  /** Absent when it has none: the access log is off and its client sent none. */
+  readonly requestId: string | undefined;
+  readonly method: string;
+  /** Path and query as received; credentials in the query are scrubbed by the logger. */
+  readonly path: string;
 }
 
 /**
@@ -36,7 +47,7 @@ export function createAccessLog(logger: Logger): <R extends AccessLogFields>(rec
     const { durationSeconds, ...fields }: AccessLogFields = record;
     out.info(
       { event: 'request', ...fields, durationMs: milliseconds(durationSeconds) },
-      `${record.method} ${record.path} ${record.status}`,
+      `${record.method} ${record.path} ${record.status}${record.cut === true ? ' (cut)' : ''}`,
     );
   };
 }
@@ -83,10 +94,22 @@ export function upstreamErrorHint(reason: string, names: KeyNames): string | und
 /** Logs what the forwarder reports that an operator should see; request counting is the metrics' job. */
 export function forwardLogObserver(logger: Logger, names: KeyNames) {
   return {
-    upstreamError(reason: string, user: string, detail: string): void {
+    upstreamError(reason: string, user: string, detail: string, request: RequestNames): void {
       const hint = upstreamErrorHint(reason, names);
+      // Named as its access line names it, so that a failure, an answer cut after its head
+      // above all, is traced to its request, as nginx's error line names it.
+      const { requestId, method, path } = request;
       logger.warn(
-        { event: 'upstream_error', user, reason, detail, ...(hint === undefined ? {} : { hint }) },
+        {
+          event: 'upstream_error',
+          user,
+          reason,
+          detail,
+          ...(requestId === undefined ? {} : { requestId }),
+          method,
+          path,
+          ...(hint === undefined ? {} : { hint }),
+        },
         `request of ${user} to Vidispine failed (${reason}: ${detail})`,
       );
     },

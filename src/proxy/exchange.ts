@@ -33,6 +33,7 @@ import {
   sendPlain,
 } from './answers';
 import type { Attempt, AttemptOwner, BodyState } from './attempt';
+import { forwardedRequestOf } from './observer';
 import { readWhole, watchBodyIdle } from './body';
 import type { ForwarderOptions } from './forwarder-options';
 import type { RequestFraming } from './framing';
@@ -234,6 +235,7 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       'protocol',
       this.user,
       upstreamErrorDetail(err, this.sentToken),
+      forwardedRequestOf(this.req, this.admitted.requestId),
     );
     this.sendOwn(502, `Vidispine sent a response that cannot be passed on: ${messageOf(err)}`);
   }
@@ -329,7 +331,12 @@ export class Exchange extends Reply implements Turn, AttemptOwner {
       this.send(this.sentToken);
       return;
     }
-    this.f.observer.upstreamError?.(reason, this.user, upstreamErrorDetail(err, this.sentToken));
+    this.f.observer.upstreamError?.(
+      reason,
+      this.user,
+      upstreamErrorDetail(err, this.sentToken),
+      forwardedRequestOf(this.req, this.admitted.requestId),
+    );
     if (this.res.headersSent) {
       this.cutWritten();
       return;

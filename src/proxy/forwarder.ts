@@ -174,6 +174,9 @@ export class Forwarder {
         started,
         remoteAddress,
         replayed: exchange?.replayed ?? false,
+        // Its head went out, its body not whole (`AccessRecord.cut`): 'finish' is the last
+        // byte handed to the kernel.
+        cut: answered && !res.writableFinished,
         ...(refusal !== undefined && { refusal }),
       });
       this.finished();

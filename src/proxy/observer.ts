@@ -25,10 +25,16 @@ export interface ForwardObserver {
   /** Its answer was sent (or its client went away: `status` 499; its connection reset: 444). */
   requestFinished?(user: string, method: string, status: number, durationSeconds: number): void;
   /**
-   * A request forwarded for `user` got no usable answer from Vidispine; `detail` says what
-   * went wrong, for operators (`upstreamErrorDetail`: bounded, without the token).
+   * A request forwarded for `user` got no usable answer from Vidispine, or its answer was
+   * cut after its head; `detail` says what went wrong, for operators (`upstreamErrorDetail`:
+   * bounded, without the token); `request` which request it was.
    */
-  upstreamError?(reason: UpstreamErrorReason, user: string, detail: string): void;
+  upstreamError?(
+    reason: UpstreamErrorReason,
+    user: string,
+    detail: string,
+    request: ForwardedRequest,
+  ): void;
   /** Vidispine answered 401 to our token; `retried` when the request was replayed. */
   upstreamUnauthorized?(user: string, retried: boolean): void;
   /**
@@ -77,6 +83,31 @@ export function combineObservers(...observers: readonly ForwardObserver[]): Forw
   return combined as ForwardObserver;
 }
 
+/**
+ * What names a forwarded request in a line about its failure, as its access-log line names
+ * it: its method, its target as received (credentials in its query are scrubbed by the
+ * logger), and the id of its access-log line — with that log off, the client's own usable
+ * `x-request-id`, if it sent one.
+ */
+export interface ForwardedRequest {
+  readonly requestId: string | undefined;
+  readonly method: string;
+  readonly path: string;
+}
+
+/** `req`'s `ForwardedRequest`; `requestId` is admission's, when it made one. */
+export function forwardedRequestOf(
+  req: IncomingMessage,
+  requestId: string | undefined,
+): ForwardedRequest {
+  const own = requestIdFrom(req.headers['x-request-id']);
+  return {
+    requestId: requestId ?? (own.generated ? undefined : own.id),
+    method: req.method ?? 'GET',
+    path: req.url ?? '',
+  };
+}
+
 /** One access-log record per request; produced only when `proxy.accessLog` is on. */
 export interface AccessRecord {
   /** The client's `x-request-id`, or one the proxy made (and sent on to Vidispine). */
@@ -91,6 +122,12 @@ export interface AccessRecord {
   readonly remoteAddress?: string;
   /** The request was replayed after a 401. */
   readonly replayed: boolean;
+  /**
+   * Present when its answer's head went out and its body did not go out whole: Vidispine
+   * stopped short (its `upstream_error` line names the request), its client went away, the
+   * proxy cut it (`sendTimeoutSeconds`, the shutdown).
+   */
+  readonly cut?: true;
   /**
    * Why Node's parser refused it: before it was a request (`HPE_INVALID_METHOD`,
    * `HPE_HEADER_OVERFLOW` …), its method and path are then `-`; or in its body
@@ -150,6 +187,8 @@ export interface Answered {
   readonly replayed: boolean;
   /** Why the parser refused its body, when it did (`AccessRecord.refusal`). */
   readonly refusal?: string;
+  /** See `AccessRecord.cut`. */
+  readonly cut?: boolean;
 }
 
 /** The id its access-log line has: admission's, else the client's usable one or a new one. */
@@ -192,6 +231,7 @@ export function reportAnswered(
     durationSeconds,
     remoteAddress,
     replayed: answered.replayed,
+    ...(answered.cut === true && { cut: true }),
     ...(answered.refusal !== undefined && { refusal: answered.refusal }),
   });
 }

@@ -6,6 +6,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { messageOf } from '../error-message';
+import { forwardedRequestOf } from './observer';
 import type { AttemptOwner } from './attempt';
 import { watchBodyIdle } from './body';
 import { ANSWER_CUT, UpstreamProtocolError, UpstreamTimeoutError } from './errors';
@@ -329,7 +330,12 @@ function answerCut(
 ): void {
   if (upstreamReq === exchange.upstreamReq && !exchange.clientGone) {
     exchange.upstreamReq = undefined;
-    exchange.f.observer.upstreamError?.('reset', exchange.user, ANSWER_CUT);
+    exchange.f.observer.upstreamError?.(
+      'reset',
+      exchange.user,
+      ANSWER_CUT,
+      forwardedRequestOf(exchange.req, exchange.admitted.requestId),
+    );
   }
   cutAnswer(exchange.res, headers);
 }

@@ -41,10 +41,12 @@ import { noteStrippedRunAs, type Notice } from './notices';
 import {
   CLIENT_CLOSED,
   CONNECTION_DROPPED,
+  forwardedRequestOf,
   reportAnswered,
   requestFieldsOf,
   requestIdOf,
   type AccessLogger,
+  type ForwardedRequest,
   type ForwardObserver,
   type RequestFields,
   type SessionLogger,
@@ -121,6 +123,8 @@ interface Upgrade {
   /** The authority the client reached (`Admitted.authority`), for a rewritten `Location`. */
   readonly authority: string | undefined;
   readonly headers: readonly string[];
+  /** Admission's (`Admitted.requestId`). */
+  readonly requestId: string | undefined;
 }
 
 /**
@@ -288,9 +292,15 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     return true;
   }
 
-  function failed(user: string, client: Duplex, err: unknown, token: string): void {
+  function failed(
+    user: string,
+    client: Duplex,
+    err: unknown,
+    token: string,
+    request: ForwardedRequest,
+  ): void {
     const reason = classifyUpstreamError(err);
-    observer.upstreamError?.(reason, user, upstreamErrorDetail(err, token));
+    observer.upstreamError?.(reason, user, upstreamErrorDetail(err, token), request);
     refuseUpgrade(client, statusForUpstreamError(reason), describeUpstreamError(reason));
   }
 
@@ -327,6 +337,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     res: IncomingMessage,
     server: Socket,
     token: string,
+    request: ForwardedRequest,
   ): void {
     if (goneBeforeAnswer(client)) {
       server.destroy();
@@ -345,7 +356,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       text = head(101, res.statusMessage ?? '', headers);
     } catch (err) {
       server.destroy();
-      observer.upstreamError?.('protocol', user, upstreamErrorDetail(err, token));
+      observer.upstreamError?.('protocol', user, upstreamErrorDetail(err, token), request);
       refuseUpgrade(client, 502, describeUpstreamError('protocol'));
       return;
     }
@@ -379,6 +390,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     res: IncomingMessage,
     token: string,
     cutShort: () => void,
+    request: ForwardedRequest,
   ): void {
     if (goneBeforeAnswer(client)) {
       res.destroy();
@@ -399,7 +411,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       text = head(status, res.statusMessage ?? '', headers);
     } catch (err) {
       res.destroy();
-      observer.upstreamError?.('protocol', user, upstreamErrorDetail(err, token));
+      observer.upstreamError?.('protocol', user, upstreamErrorDetail(err, token), request);
       refuseUpgrade(client, 502, describeUpstreamError('protocol'));
       return;
     }
@@ -421,6 +433,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
 
   function forward(u: Upgrade, lease: TokenLease, attempt: number): void {
     const { client, user } = u;
+    const request = forwardedRequestOf(u.req, u.requestId);
     const outgoing = attachToken(u.headers, upstream.hostHeader, lease.value, NO_BODY, false);
     outgoing.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
     let upstreamReq: ClientRequest;
@@ -456,7 +469,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
     const cut = (reason: UpstreamErrorReason, detail: string): void => {
       if (stage !== 'answered' || client.destroyed) return;
       stage = 'retired';
-      observer.upstreamError?.(reason, user, detail);
+      observer.upstreamError?.(reason, user, detail, request);
       if (!resetConnection(client)) client.destroy();
     };
     // After the refusal's head, `node:http` reports no error for a connection closed in order.
@@ -469,7 +482,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         tellStore(undefined);
         // Aborted because its client left (below): the proxy's own doing, no failure of
         // Vidispine's to log or count, as for a plain request whose client went away.
-        if (!client.destroyed) failed(user, client, err, lease.value);
+        if (!client.destroyed) failed(user, client, err, lease.value, request);
       }
     });
     client.once('close', () => upstreamReq.destroy());
@@ -482,7 +495,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
         server.destroy();
         stage = 'retired';
         tellStore(undefined);
-        failed(user, client, new UpstreamProtocolError(problem), lease.value);
+        failed(user, client, new UpstreamProtocolError(problem), lease.value, request);
         return;
       }
       stage = 'answered';
@@ -491,7 +504,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       server.setTimeout(0);
       if (serverEarly.length > 0) server.unshift(serverEarly);
       if (u.early.length > 0) client.unshift(u.early);
-      splice(user, client, u.authority, res, server, lease.value);
+      splice(user, client, u.authority, res, server, lease.value, request);
     });
     upstreamReq.on('response', (res) => {
       const problem = answerHeadProblem(res);
@@ -502,7 +515,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       if (res.statusCode !== 401) {
         stage = 'answered';
         tellStore(res.statusCode ?? 502);
-        passOn(user, client, u.authority, upstreamReq, res, lease.value, cutShort);
+        passOn(user, client, u.authority, upstreamReq, res, lease.value, cutShort, request);
         return;
       }
       // The 401 waits, unread, for the verdict, as a plain request's does.
@@ -528,7 +541,7 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
           return;
         }
         stage = 'answered';
-        passOn(user, client, u.authority, upstreamReq, res, lease.value, cutShort);
+        passOn(user, client, u.authority, upstreamReq, res, lease.value, cutShort, request);
       });
     });
     upstreamReq.end();
@@ -645,7 +658,8 @@ export function createUpgradeHandler(options: UpgradeOptions): UpgradeHandler {
       report.requestId = admission.requestId;
     }
     if (refusedForShutdown(client)) return;
-    withToken({ req, client, early, user, path, authority, headers }, 0);
+    const { requestId } = admission;
+    withToken({ req, client, early, user, path, authority, headers, requestId }, 0);
   }
 
   const idle = (): Promise<void> => idleWaiters.wait(awaiting.size);

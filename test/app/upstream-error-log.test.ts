@@ -6,13 +6,14 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createTestCa } from '../support/certificates';
 import { tempFolder } from '../support/files';
 import { call } from '../support/http';
 import { closedPort } from '../support/net';
 import { header, startRawUpstream, type RawUpstream } from '../support/raw-upstream';
 import { startApp, type AppOptions, type RunningApp } from '../support/app';
+import { until } from '../support/wait';
 
 type Line = Record<string, unknown>;
 
@@ -96,6 +97,9 @@ describe('upstream errors in the log: a port nobody listens on', () => {
       expect(await upgradeRefusal(app().port())).toBe(502);
     });
     expectOneLine(lines, 'refused', REFUSED);
+    // No access log, and no id of the client's: the line has none.
+    expect(lines[0]).toMatchObject({ method: 'GET', path: '/APIWS/echo' });
+    expect(lines[0]).not.toHaveProperty('requestId');
   });
 });
 
@@ -139,11 +143,16 @@ describe('upstream errors in the log: answers that are not HTTP', () => {
       return 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort';
     };
     const lines = await linesOf(app(), async () => {
-      await call(app().port(), { path: '/API/item', method: 'PUT', body: 'hello' }).catch(
-        () => undefined,
-      );
+      await call(app().port(), {
+        path: '/API/item',
+        method: 'PUT',
+        body: 'hello',
+        headers: { 'x-request-id': 'client-7' },
+      }).catch(() => undefined);
     });
     expectOneLine(lines, 'reset', /^Vidispine closed the connection before the end of its answer$/);
+    // Without the access log, the client's own id names the request.
+    expect(lines[0]).toMatchObject({ requestId: 'client-7', method: 'PUT', path: '/API/item' });
   });
 
   it('the token an answer quotes back is blanked out of the detail', async () => {
@@ -228,5 +237,105 @@ describe('upstream errors in the log: a certificate no configured CA vouches for
     expect(lines[0].hint).toBe(
       "the TLS handshake failed as the detail says. A certificate that is not trusted (UNABLE_TO_…, SELF_SIGNED_CERT_IN_CHAIN, DEPTH_ZERO_SELF_SIGNED_CERT): put the CA that issued it in vidispine.caFile, or have VidiCore send its intermediate certificates. CERT_HAS_EXPIRED or CERT_NOT_YET_VALID: check this machine's clock (date -u) against the certificate's dates, or renew the certificate. ERR_TLS_CERT_ALTNAME_INVALID: use in vidispine.url a name the certificate lists. An alert or a wrong version number: check that vidispine.url names VidiCore's TLS port, and what it serves (openssl s_client -connect host:port)",
     );
+  });
+});
+
+describe('upstream errors in the log: an answer cut after its head, traced to its request', () => {
+  let upstream: RawUpstream;
+  const app = appFor(
+    async () => {
+      upstream = await startRawUpstream();
+      return upstream.url;
+    },
+    () => ({ raw: { proxy: { accessLog: true } } }),
+  );
+  afterAll(() => upstream.close());
+
+  const PATH = '/API/item/VX-1?token=CUTSECRET1&x=1';
+  const SCRUBBED = '/API/item/VX-1?token=[REDACTED]&x=1';
+  const cuts: readonly (readonly [string, string, (socket: Socket) => void])[] = [
+    ['100 bytes long, then a close', 'Content-Length: 100\r\n\r\nhalf', (s) => s.end()],
+    ['100 bytes long, then a reset', 'Content-Length: 100\r\n\r\nhalf', (s) => s.resetAndDestroy()],
+    [
+      'chunked, then a close before its last chunk',
+      'Transfer-Encoding: chunked\r\n\r\n4\r\nhalf\r\n',
+      (s) => s.end(),
+    ],
+  ];
+  // A bodiless GET goes by the pooled engine (undici), a PUT with a body by `node:http`.
+  it.each(
+    cuts.flatMap(([cut, rest, end]) =>
+      (['GET', 'PUT'] as const).map((method) => [method, cut, rest, end] as const),
+    ),
+  )(
+    '%s, %s: the warning names the request (id, method, scrubbed path), its access line says cut',
+    async (method, _, rest, end) => {
+      upstream.respond = (_request, socket) => {
+        setImmediate(() => end(socket));
+        return `HTTP/1.1 200 OK\r\n${rest}`;
+      };
+      const reset = (): Promise<number> =>
+        app().metric('vidispine_auth_proxy_upstream_errors_total', { reason: 'reset' });
+      const before = { reset: await reset(), lines: app().logs.length };
+      await call(app().port(), {
+        path: PATH,
+        method,
+        ...(method === 'PUT' && { body: 'hello' }),
+      }).catch(() => undefined);
+      await until(
+        () =>
+          app()
+            .logs.slice(before.lines)
+            .some((l) => l.includes('"event":"request"')),
+        5000,
+        'the access line',
+      );
+      const lines = app()
+        .logs.slice(before.lines)
+        .map((text) => JSON.parse(text) as Line);
+      const access = lines.filter((l) => l.event === 'request');
+      expect(access).toEqual([
+        expect.objectContaining({
+          method,
+          path: SCRUBBED,
+          status: 200,
+          cut: true,
+          msg: `${method} ${SCRUBBED} 200 (cut)`,
+        }),
+      ]);
+      expect(lines.filter((l) => l.event === 'upstream_error')).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          user: 'alice',
+          reason: 'reset',
+          requestId: access[0].requestId,
+          method,
+          path: SCRUBBED,
+          msg: expect.stringContaining(`request of alice to Vidispine failed (reset: `) as unknown,
+        }),
+      ]);
+      expect(JSON.stringify(lines)).not.toContain('CUTSECRET1');
+      expect(await reset()).toBe(before.reset + 1);
+    },
+  );
+
+  it('an answer that went out whole has no cut on its access line', async () => {
+    upstream.respond = () => 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nwhol';
+    const from = app().logs.length;
+    expect((await call(app().port(), { path: PATH })).text).toBe('whol');
+    await until(
+      () =>
+        app()
+          .logs.slice(from)
+          .some((l) => l.includes('"event":"request"')),
+      5000,
+      'the access line',
+    );
+    const access = app()
+      .logs.slice(from)
+      .map((text) => JSON.parse(text) as Line)
+      .filter((l) => l.event === 'request');
+    expect(access).toEqual([expect.objectContaining({ status: 200, msg: `GET ${SCRUBBED} 200` })]);
+    expect(access[0]).not.toHaveProperty('cut');
   });
 });

@@ -81,13 +81,19 @@ describe('forward log observer', () => {
     const observer = forwardLogObserver(logger, YAML_NAMES);
     observer.upstreamUnauthorized('ingest', true);
     observer.upstreamUnauthorized('ingest', false);
-    observer.upstreamError('refused', 'ingest', 'connect ECONNREFUSED 10.0.0.5:8080');
+    observer.upstreamError('refused', 'ingest', 'connect ECONNREFUSED 10.0.0.5:8080', {
+      requestId: undefined,
+      method: 'GET',
+      path: '/API/item',
+    });
     expect(lines.map((l) => [l.level, l.event, l.user, l.retried ?? l.reason])).toEqual([
       ['info', 'upstream_unauthorized', 'ingest', true],
       ['debug', 'upstream_unauthorized', 'ingest', false],
       ['warn', 'upstream_error', 'ingest', 'refused'],
     ]);
     expect(lines[2]).toMatchObject({
+      method: 'GET',
+      path: '/API/item',
       detail: 'connect ECONNREFUSED 10.0.0.5:8080',
       msg: 'request of ingest to Vidispine failed (refused: connect ECONNREFUSED 10.0.0.5:8080)',
     });

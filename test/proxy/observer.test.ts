@@ -1,5 +1,7 @@
 import { combineObservers, type ForwardObserver } from '../../src/proxy/observer';
 
+const REQUEST = { requestId: undefined, method: 'GET', path: '/API/item' };
+
 describe('combineObservers', () => {
   it('combines observers, calling each in order', () => {
     const calls: string[] = [];
@@ -14,7 +16,7 @@ describe('combineObservers', () => {
     const both = combineObservers(recorder('a'), recorder('b'));
     both.requestStarted?.();
     both.requestFinished?.('u', 'PUT', 201, 1.5);
-    both.upstreamError?.('reset', 'u', 'read ECONNRESET');
+    both.upstreamError?.('reset', 'u', 'read ECONNRESET', REQUEST);
     both.upstreamUnauthorized?.('u', false);
     expect(calls).toEqual([
       'a:started',
@@ -32,7 +34,7 @@ describe('combineObservers', () => {
     const errors: string[] = [];
     const both = combineObservers({ upstreamError: (reason) => errors.push(reason) }, {});
     expect(Object.keys(both)).toEqual(['upstreamError']);
-    both.upstreamError?.('tls', 'u', 'self-signed certificate');
+    both.upstreamError?.('tls', 'u', 'self-signed certificate', REQUEST);
     expect(errors).toEqual(['tls']);
   });
 });

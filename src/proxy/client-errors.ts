@@ -9,15 +9,18 @@
  *   wants that request answered, the connection closed after it and nothing else on it
  *   read — as nginx does. Node answered 400 instead, so the request was never forwarded,
  *   or was aborted on its way if the bytes came later. The bytes are now ignored.
- * - Anything else there: Node's 400 would be read as the answer to the request before
- *   them, which may have reached Vidispine already. The connection is cut instead, so
- *   the client sees that request fail rather than be refused.
+ * - Anything else there: Node's 400, written at once, would be read as the answer to the
+ *   request before them, and cutting the connection instead would throw away the answers
+ *   owed before them (a download half sent, a request Vidispine is applying). Nothing more
+ *   is read; the answers owed go out whole, then the refusal, for the bytes it refuses,
+ *   and the connection closes after it: what nginx, which reads a request only once the
+ *   one before it is answered, sends.
  *
  * A request whose body the parser refuses (a chunk size that is not hex, or past 64 bits)
  * was handed on and counted when its head arrived: it is logged and counted with the
  * refusal its client got, as nginx logs its 400, not as a client gone (499). Unless answers
  * to requests before it are still owed: the refusal would be read as the first of them, so
- * the connection is cut instead, as above, and those requests are the proxy's drop (444).
+ * the connection is cut instead, and those requests are the proxy's drop (444).
  *
  * And HTTP/2 with prior knowledge (`curl --http2-prior-knowledge`), whose preface
  * (`PRI * HTTP/2.0`) the parser stops at, is refused in HTTP/2 rather than with a 400 its
@@ -127,17 +130,37 @@ export function clientErrorHandler(
   lingering: { has(socket: Duplex): boolean; afterRefusal(socket: Duplex): void },
 ): (err: Error, socket: Duplex) => void {
   const toldHttp2 = new WeakSet<Duplex>();
+  /** Connections whose refusal waits for the answers owed before it (`refuseAfter`). */
+  const refusingAfter = new WeakSet<Duplex>();
+  /**
+   * Writes the refusal of `code` once `last`, the answer to the latest whole request on
+   * `socket`, has gone out (Node writes pipelined answers in order, so every answer before it
+   * has too), then closes the connection; cuts it if that answer is cut.
+   */
+  const refuseAfter = (socket: Duplex, last: ServerResponse, code: string): void => {
+    refusingAfter.add(socket);
+    const refusal = ANSWERS[code] ?? BAD_REQUEST;
+    last.once('close', () => {
+      if (!last.writableFinished) {
+        socket.destroy();
+        return;
+      }
+      // The answer said `close`: Node closes the connection after it, nothing may follow it.
+      if (!socket.writable) return;
+      refused(refusal.status, socket, code);
+      socket.end(refusal.text, () => socket.destroy());
+    });
+  };
   return (err, socket) => {
-    if (lingering.has(socket)) return;
+    if (lingering.has(socket) || refusingAfter.has(socket)) return;
     const { code } = err as NodeJS.ErrnoException;
     const owed = owedAnswer(socket);
     if (owed?.req.complete === true) {
       // The answer owed says `close` and ends the connection; Node keeps reading it meanwhile
       // (and calls again for each further chunk), which spares the client a reset.
-      if (code !== 'HPE_CLOSED_CONNECTION') {
-        if (refusedOwed(code)) owedRefused.cut(socket);
-        socket.destroy(err);
-      }
+      if (code === 'HPE_CLOSED_CONNECTION') return;
+      if (refusedOwed(code)) refuseAfter(socket, owed, code);
+      else socket.destroy(err);
       return;
     }
     if (toldHttp2.has(socket)) {

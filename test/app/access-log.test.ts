@@ -270,9 +270,42 @@ describe('access log', () => {
     },
   );
 
+  it('answers whole the requests before a head the parser refuses, then refuses it with a 400 of its own line', async () => {
+    const { port, lines } = await start(true);
+    expect((await call(port, { path: '/API/whoami' })).status).toBe(200);
+    await until(() => requests(lines).length === 1, 5000, 'the first access line');
+    const size = 1_000_000;
+    const answer = await rawExchange(
+      port,
+      `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n` +
+        'GET /API/slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\n' +
+        'FOO BAR /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    expect(answer.closed).toBe(true);
+    const heads = answer.text.match(/HTTP\/1\.1 \d{3}/g);
+    expect(heads).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 400']);
+    expect(answer.text).toContain(
+      '{"sleptMs":100}HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer.text.endsWith('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')).toBe(
+      true,
+    );
+    const body = answer.text.slice(answer.text.indexOf('\r\n\r\n') + 4);
+    expect(body.indexOf('HTTP/1.1 200')).toBe(size);
+    await until(() => requests(lines).length === 4, 5000, 'the access lines');
+    expect(
+      requests(lines)
+        .slice(1)
+        .map((l) => [l.method, l.status, l.refusal, l.cut]),
+    ).toEqual([
+      ['GET', 200, undefined, undefined],
+      ['GET', 200, undefined, undefined],
+      ['-', 400, 'HPE_INVALID_METHOD', undefined],
+    ]);
+  });
+
   it.each([
     ['the body of a request behind it', `${CHUNKED_PUT}3\r\nabc\r\nZZZ\r\n`, ['GET', 'PUT']],
-    ['the head of a request behind it', 'FOO BAR /API/whoami HTTP/1.1\r\nHost: x\r\n\r\n', ['GET']],
   ])(
     'logs requests whose connection it cut, when the parser refused %s, as its own drop (444), not as a client gone',
     async (_, behind, methods) => {

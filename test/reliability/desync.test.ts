@@ -181,15 +181,22 @@ describe('request hygiene', () => {
     ]);
   });
 
-  it('bytes that do not parse behind a request still being answered cut the connection: no 400 passes for its answer', async () => {
+  it('bytes that do not parse behind a request still being answered: that request answered whole, then the 400, then the close (as nginx)', async () => {
     const result = await rawRequest(
       h.port,
       'POST /API/item HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx\x00garbage\r\n\r\n',
       { untilClosed: true },
     );
-    expect(result.responses).toEqual([]);
+    // The 400 goes out after the answer, never in its place.
+    expect(result.responses.map((r) => [r.status, r.body.toString()])).toEqual([
+      [200, `answer ${upstream.requests[0].sequence}`],
+      [400, ''],
+    ]);
     expect(result.trailing).toBe('');
     expect(result.closed).toBe(true);
+    expect(upstream.requests.map((r) => [r.method, r.target, r.body.toString()])).toEqual([
+      ['POST', '/API/item', 'x'],
+    ]);
   });
 
   it('a body that does not parse behind a request already refused: one answer, nothing after it', async () => {

@@ -18,9 +18,9 @@
  *
  * A request whose body the parser refuses (a chunk size that is not hex, or past 64 bits)
  * was handed on and counted when its head arrived: it is logged and counted with the
- * refusal its client got, as nginx logs its 400, not as a client gone (499). Unless answers
- * to requests before it are still owed: the refusal would be read as the first of them, so
- * the connection is cut instead, and those requests are the proxy's drop (444).
+ * refusal its client got, as nginx logs its 400, not as a client gone (499). Answers to
+ * requests before it still owed go out whole first, the refusal in its turn, as nginx
+ * sends them: written at once, it would be read as the first of them.
  *
  * And HTTP/2 with prior knowledge (`curl --http2-prior-knowledge`), whose preface
  * (`PRI * HTTP/2.0`) the parser stops at, is refused in HTTP/2 rather than with a 400 its
@@ -151,6 +151,26 @@ export function clientErrorHandler(
       socket.end(refusal.text, () => socket.destroy());
     });
   };
+  /**
+   * Writes the refusal of `code` in place of `refused`, the answer to the request whose body
+   * it refuses, once the answers before it have gone out and it is the connection's turn,
+   * then closes the connection. Ending the connection first keeps that request from reaching
+   * Vidispine when its turn comes (`Exchange.start`). If an answer of its own is under way
+   * by then, or the connection is gone, it is cut.
+   */
+  const refuseInTurn = (socket: Duplex, refused: ServerResponse, code: string): void => {
+    refusingAfter.add(socket);
+    const refusal = ANSWERS[code] ?? BAD_REQUEST;
+    refused.once('socket', () => {
+      if (refused.headersSent || !socket.writable) {
+        owedRefused.cut(socket);
+        socket.destroy();
+        return;
+      }
+      owedRefused.answered(socket, refusal.status, code);
+      socket.end(refusal.text, () => socket.destroy());
+    });
+  };
   return (err, socket) => {
     if (lingering.has(socket) || refusingAfter.has(socket)) return;
     const { code } = err as NodeJS.ErrnoException;
@@ -194,7 +214,13 @@ export function clientErrorHandler(
         lingering.afterRefusal(socket);
         return;
       }
-    } else if (owed !== undefined && refusedOwed(code)) owedRefused.cut(socket);
+    } else if (owed !== undefined && refusedOwed(code)) {
+      if (socket.writable && !owed.headersSent && answersAhead(socket, owed)) {
+        refuseInTurn(socket, owed, code);
+        return;
+      }
+      owedRefused.cut(socket);
+    }
     socket.destroy(err);
   };
 }

@@ -304,22 +304,31 @@ describe('access log', () => {
     ]);
   });
 
-  it.each([
-    ['the body of a request behind it', `${CHUNKED_PUT}3\r\nabc\r\nZZZ\r\n`, ['GET', 'PUT']],
-  ])(
-    'logs requests whose connection it cut, when the parser refused %s, as its own drop (444), not as a client gone',
-    async (_, behind, methods) => {
-      const { port, lines } = await start(true);
-      // The refusal would be read as the first request's answer: nothing is written.
-      const answer = await rawExchange(
-        port,
-        `GET /API/slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n${behind}`,
-      );
-      expect(answer).toEqual({ text: '', status: 0, closed: true });
-      await until(() => requests(lines).length === methods.length, 5000, 'the access lines');
-      expect(requests(lines).map((l) => [l.method, l.status])).toEqual(
-        methods.map((method) => [method, 444]),
-      );
-    },
-  );
+  it('answers whole the request before one whose body the parser refuses, then that one its 400, logged with it', async () => {
+    const { port, lines } = await start(true);
+    expect((await call(port, { path: '/API/whoami' })).status).toBe(200);
+    await until(() => requests(lines).length === 1, 5000, 'the first access line');
+    const size = 1_000_000;
+    const answer = await rawExchange(
+      port,
+      `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n` +
+        `${CHUNKED_PUT}3\r\nabc\r\nZZZ\r\n`,
+    );
+    expect(answer.closed).toBe(true);
+    // The 400 goes out after the first answer, never in its place.
+    expect(answer.text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 400']);
+    const body = answer.text.slice(answer.text.indexOf('\r\n\r\n') + 4);
+    expect(body.slice(size)).toBe('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    await until(() => requests(lines).length === 3, 5000, 'the access lines');
+    expect(
+      requests(lines)
+        .slice(1)
+        .map((l) => [l.method, l.status, l.refusal, l.cut]),
+    ).toEqual([
+      ['GET', 200, undefined, undefined],
+      ['PUT', 400, 'HPE_INVALID_CHUNK_SIZE', undefined],
+    ]);
+    // Never forwarded: its turn came with its connection closing.
+    expect(sim.calls({ endpoint: 'api' })).toBe(2);
+  });
 });

@@ -11,10 +11,11 @@
  *   or was aborted on its way if the bytes came later. The bytes are now ignored.
  * - Anything else there: Node's 400, written at once, would be read as the answer to the
  *   request before them, and cutting the connection instead would throw away the answers
- *   owed before them (a download half sent, a request Vidispine is applying). Nothing more
- *   is read; the answers owed go out whole, then the refusal, for the bytes it refuses,
- *   and the connection closes after it: what nginx, which reads a request only once the
- *   one before it is answered, sends.
+ *   owed before them (a download half sent, a request Vidispine is applying). No request
+ *   more is read (what follows is dropped); the answers owed go out whole, then the
+ *   refusal, for the bytes it refuses, and the connection closes after it, lingering as
+ *   nginx's does while its client still sends: what nginx, which reads a request only once
+ *   the one before it is answered, sends.
  *
  * A request whose body the parser refuses (a chunk size that is not hex, or past 64 bits)
  * was handed on and counted when its head arrived: it is logged and counted with the
@@ -130,6 +131,17 @@ export function clientErrorHandler(
   lingering: { has(socket: Duplex): boolean; afterRefusal(socket: Duplex): void },
 ): (err: Error, socket: Duplex) => void {
   const toldHttp2 = new WeakSet<Duplex>();
+  /**
+   * Writes `refusal` behind the answers owed on `socket` and closes it lingering, whatever
+   * the status: its client may still be sending (an upload behind the refused head, more
+   * requests), and a close with its bytes unread would reset the connection, and the reset
+   * throw away the refusal and the tail of the answers before it still in the kernel's
+   * buffers, which the client was owed whole.
+   */
+  const closeAfter = (socket: Duplex, refusal: Answer): void => {
+    socket.write(refusal.text);
+    lingering.afterRefusal(socket);
+  };
   /** Connections whose refusal waits for the answers owed before it (`refuseAfter`). */
   const refusingAfter = new WeakSet<Duplex>();
   /**
@@ -148,7 +160,7 @@ export function clientErrorHandler(
       // The answer said `close`: Node closes the connection after it, nothing may follow it.
       if (!socket.writable) return;
       refused(refusal.status, socket, code);
-      socket.end(refusal.text, () => socket.destroy());
+      closeAfter(socket, refusal);
     });
   };
   /**
@@ -168,7 +180,7 @@ export function clientErrorHandler(
         return;
       }
       owedRefused.answered(socket, refusal.status, code);
-      socket.end(refusal.text, () => socket.destroy());
+      closeAfter(socket, refusal);
     });
   };
   return (err, socket) => {

@@ -270,6 +270,52 @@ describe('access log', () => {
     },
   );
 
+  it.each([
+    [
+      'a head the parser refuses',
+      'FOO BAR /API/item HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n',
+    ],
+    ['a request whose body the parser refuses', `${CHUNKED_PUT}3\r\nabc\r\nZZZ\r\n`],
+  ])(
+    'answers whole the request before %s while its client still sends, then the 400: no reset throws them away',
+    async (_, behind) => {
+      const { port, lines } = await start(true);
+      const size = 300_000;
+      const socket = net.connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.pause();
+      const received: Buffer[] = [];
+      let error: string | undefined;
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code));
+      socket.write(
+        `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n` + behind,
+      );
+      // What its client sends after the head, as an upload would.
+      const filler = Buffer.alloc(16 * 1024, 0x61);
+      let sending = true;
+      const send = (): void => {
+        while (sending && !socket.destroyed && socket.write(filler));
+      };
+      socket.on('drain', send);
+      send();
+      // It reads nothing for a while: the answer waits in the kernel's buffers.
+      await until(() => requests(lines).length > 0, 10_000, 'the answer handed to the kernel');
+      socket.resume();
+      await new Promise((resolve) => socket.once('close', resolve));
+      sending = false;
+      const text = Buffer.concat(received).toString('latin1');
+      expect([error, text.match(/HTTP\/1\.1 \d{3}/g)]).toEqual([
+        undefined,
+        ['HTTP/1.1 200', 'HTTP/1.1 400'],
+      ]);
+      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      expect(body.indexOf('HTTP/1.1 400')).toBe(size);
+      await until(() => requests(lines).length === 2, 5000, 'the access lines');
+      expect(requests(lines).map((l) => l.status)).toEqual([200, 400]);
+    },
+  );
+
   it('answers whole the requests before a head the parser refuses, then refuses it with a 400 of its own line', async () => {
     const { port, lines } = await start(true);
     expect((await call(port, { path: '/API/whoami' })).status).toBe(200);

@@ -105,6 +105,14 @@ const refusedOwed = (code: string | undefined): code is string =>
   isRefusal(code) && code !== 'HPE_INVALID_EOF_STATE';
 
 /**
+ * Whether the parser refused the bytes itself, and so reads no request more from the
+ * connection. Not the head timeout (`ERR_HTTP_REQUEST_TIMEOUT`), after which it goes on
+ * parsing what the client sends: a refusal held back behind the answers owed would follow a
+ * request read and forwarded meanwhile, and be read as its answer.
+ */
+const parserStopped = (code: string): boolean => code.startsWith('HPE_');
+
+/**
  * Whether answers to requests before `owed` are still to go out on `socket`: the first of
  * them is the one attached to it, and a refusal written now would be read as its answer.
  */
@@ -191,8 +199,12 @@ export function clientErrorHandler(
       // The answer owed says `close` and ends the connection; Node keeps reading it meanwhile
       // (and calls again for each further chunk), which spares the client a reset.
       if (code === 'HPE_CLOSED_CONNECTION') return;
-      if (refusedOwed(code)) refuseAfter(socket, owed, code);
-      else socket.destroy(err);
+      if (refusedOwed(code) && parserStopped(code)) {
+        refuseAfter(socket, owed, code);
+        return;
+      }
+      if (refusedOwed(code)) owedRefused.cut(socket);
+      socket.destroy(err);
       return;
     }
     if (toldHttp2.has(socket)) {
@@ -227,7 +239,12 @@ export function clientErrorHandler(
         return;
       }
     } else if (owed !== undefined && refusedOwed(code)) {
-      if (socket.writable && !owed.headersSent && answersAhead(socket, owed)) {
+      if (
+        socket.writable &&
+        !owed.headersSent &&
+        answersAhead(socket, owed) &&
+        parserStopped(code)
+      ) {
         refuseInTurn(socket, owed, code);
         return;
       }

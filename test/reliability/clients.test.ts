@@ -900,6 +900,38 @@ describe('slowloris: clients that never finish their headers', () => {
     );
   });
 
+  it('behind an answer still owed, a head that times out cuts the connection: it is never forwarded, nor a 408 read as its answer', async () => {
+    const h = await startHarness();
+    const listener = await listenerBeside(h, {
+      logger: pino({ level: 'silent' }),
+      serverTimeouts: { headersTimeoutMs: 600, checkIntervalMs: 100 },
+    });
+    const port = listener.address()?.port ?? 0;
+    try {
+      const s = net.connect(port, '127.0.0.1');
+      let text = '';
+      s.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      s.on('error', () => undefined);
+      const closed = new Promise((resolve) => s.once('close', resolve));
+      s.write(
+        'GET /API/slow?ms=2000 HTTP/1.1\r\nHost: x\r\n\r\nPOST /API/item HTTP/1.1\r\nHost: x\r\n',
+      );
+      const started = Date.now();
+      // Past the header timeout and its check, before the answer owed: Node's parser goes on
+      // reading after it, so the rest of the head would make a request of it.
+      await until(() => Date.now() - started > 1200, 5000, 'the header timeout');
+      s.write('Content-Length: 0\r\n\r\n');
+      await closed;
+      expect([text.match(/HTTP\/1\.1 \d{3}/g), h.sim.calls({ endpoint: 'api' })]).toEqual([
+        null,
+        1,
+      ]);
+    } finally {
+      await listener.destroy();
+      await h.close();
+    }
+  });
+
   it('are answered 408 and cut when the header timeout ends, while others are served', async () => {
     // A second listener for alice beside the harness's own, with short header timeouts.
     const h = await startHarness();

@@ -34,25 +34,17 @@ import { attachedAnswer } from './answers';
 interface Answer {
   readonly status: number;
   readonly text: string;
-  /**
-   * The client is likely still sending what the refusal is about (a head or a body too
-   * large): the connection lingers (`LingeringClose`), or the reset its bytes draw would
-   * throw the refusal away unread. Not after a 400, whose bytes are not HTTP (nginx does not
-   * linger then either), nor after a 408, whose client is too slow to be waited for.
-   */
-  readonly lingers?: true;
 }
 
-const answer = (status: number, lingers?: true): Answer => ({
+const answer = (status: number): Answer => ({
   status,
   text: `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n\r\n`,
-  ...(lingers && { lingers }),
 });
 
 /** Node's own error answers, as it words them. */
 const ANSWERS: Readonly<Record<string, Answer>> = {
-  HPE_HEADER_OVERFLOW: answer(431, true),
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: answer(413, true),
+  HPE_HEADER_OVERFLOW: answer(431),
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: answer(413),
   ERR_HTTP_REQUEST_TIMEOUT: answer(408),
 };
 const BAD_REQUEST = answer(400);
@@ -234,7 +226,13 @@ export function clientErrorHandler(
       if (owed === undefined) {
         if (isRefusal(code)) refused(refusal.status, socket, code);
       } else if (refusedOwed(code)) owedRefused.answered(socket, refusal.status, code);
-      if (refusal.lingers === true && owed === undefined) {
+      // The client may still be sending what follows the bytes refused (an upload behind
+      // the head, a head too large): a close with them unread draws a reset, which throws
+      // the refusal away unread, logged as the client's. It lingers, as nginx's does with
+      // bytes still to read (`lingering_close on`), whatever the status. Not after the head
+      // timeout, whose client is too slow to be waited for, nor after the client ended
+      // its side (end-of-input error): nothing more comes.
+      if (owed === undefined && refusedOwed(code) && parserStopped(code)) {
         lingering.afterRefusal(socket);
         return;
       }

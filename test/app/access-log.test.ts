@@ -316,6 +316,50 @@ describe('access log', () => {
     },
   );
 
+  it.each([
+    [
+      'a request line that is not HTTP',
+      'FOO BAR /API/item HTTP/1.1\r\nHost: x\r\n\r\n',
+      'HPE_INVALID_METHOD',
+    ],
+    [
+      'two lengths',
+      'PUT /API/item HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      'HPE_UNEXPECTED_CONTENT_LENGTH',
+    ],
+  ])(
+    'gets the 400 to a head with %s to a client still sending behind it, the status logged, not a reset',
+    async (_, head, refusal) => {
+      const { port, lines } = await start(true);
+      const socket = net.connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.pause();
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      let text = '';
+      let error: string | undefined;
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code));
+      socket.write(head);
+      // The upload its client sends behind the head, before it reads.
+      const filler = Buffer.alloc(16 * 1024, 0x61);
+      let sending = true;
+      const send = (): void => {
+        while (sending && !socket.destroyed && socket.write(filler));
+      };
+      socket.on('drain', send);
+      send();
+      await until(() => requests(lines).length > 0, 5000, 'the access line');
+      socket.resume();
+      await closed;
+      sending = false;
+      expect([error, text]).toEqual([
+        undefined,
+        'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
+      ]);
+      expect(requests(lines)).toEqual([expect.objectContaining({ status: 400, refusal })]);
+    },
+  );
+
   it('answers whole the requests before a head the parser refuses, then refuses it with a 400 of its own line', async () => {
     const { port, lines } = await start(true);
     expect((await call(port, { path: '/API/whoami' })).status).toBe(200);

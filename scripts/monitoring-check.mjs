@@ -11,7 +11,8 @@
  * scraped as the shipped monitors name them (job vidispine-auth-proxy-injector): a healthy
  * one (a 90-day certificate, labelled pods), for which no webhook alert expression may
  * return anything, and a troubled one (a certificate with a day left, an unlabelled pod
- * reviewed, a renewed key that does not load), for which each must return data.
+ * reviewed, clients that trust another CA, a renewed key that does not load), for which each
+ * must return data.
  *
  * The run compresses time: 10 s and 20 s tokens instead of 60 s, 1 s scrapes instead of 30 s,
  * so the alerts' range windows are read at a tenth of their length ([5m] → [30s]). Their
@@ -50,8 +51,11 @@ const PHASES = {
    */
   revocations: [18, 36],
   outage: { from: 40, to: 72 },
-  /** The troubled webhook is sent a pod without the opt-in label, then given a bad key. */
-  webhook: { unlabelled: 20, badKey: 30 },
+  /**
+   * The troubled webhook is sent a pod without the opt-in label, then given a bad key, and
+   * meets a client that trusts another CA (a stale caBundle) in between.
+   */
+  webhook: { unlabelled: 20, badKey: 30, untrusted: { from: 22, to: 60 } },
   /** Leaves time for the no-token backoff (at most 30 s) to mint again after the outage. */
   end: 108,
 };
@@ -146,6 +150,14 @@ async function chaos(sim, start, troubled) {
     await at(PHASES.webhook.badKey);
     breakKey(troubled.keyFile);
   })();
+  // A stale caBundle: a handshake refused every 2 s, long enough for the scaled [30s] rate.
+  const untrusted = (async () => {
+    await at(PHASES.webhook.untrusted.from);
+    while (Date.now() < start + PHASES.webhook.untrusted.to * 1000) {
+      await troubled.untrusted();
+      await sleep(2000);
+    }
+  })();
   for (const s of PHASES.revocations) {
     await at(s);
     sim.revokeAllTokens();
@@ -155,6 +167,7 @@ async function chaos(sim, start, troubled) {
   await at(PHASES.outage.to);
   sim.healTokenEndpoints();
   await webhook;
+  await untrusted;
 }
 
 /** Labelled pods for the healthy webhook, one a second. */

@@ -1,7 +1,7 @@
 // Injection webhooks for the monitoring check: the built CLI's `inject`, each with a serving
 // pair of its own made by openssl, reviewing pods as the API server sends them.
-import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
 import { join } from 'node:path';
 import { watchChild } from './listening.mjs';
@@ -44,7 +44,8 @@ export function breakKey(keyFile) {
 
 /**
  * Starts `dist/cli.js inject` in `dir` with a certificate valid `days`; resolves with its
- * ops port, `review(labelled)` (one pod CREATE) and `stop()`.
+ * ops port, `review(labelled)` (one pod CREATE), `untrusted()` (one TLS handshake from a
+ * client that trusts another CA) and `stop()`.
  */
 export async function startWebhook(root, dir, days) {
   const { certFile, keyFile } = makePair(dir, days);
@@ -120,5 +121,32 @@ export async function startWebhook(root, dir, days) {
       req.on('error', reject);
       req.end(body);
     });
-  return { opsPort: ports.opsPort, keyFile, review, stop: watched.stop, stderr: watched.stderr };
+  // A caBundle gone stale: a client that trusts another CA, as OpenSSL's says it ("unknown ca").
+  const otherCaDir = join(dir, 'other-ca');
+  mkdirSync(otherCaDir, { recursive: true });
+  const otherCa = makePair(otherCaDir, days).certFile;
+  const untrusted = () =>
+    new Promise((resolve) => {
+      const client = execFile(
+        'openssl',
+        [
+          's_client',
+          '-connect',
+          `127.0.0.1:${ports.port}`,
+          '-CAfile',
+          otherCa,
+          '-verify_return_error',
+        ],
+        () => resolve(),
+      );
+      client.stdin?.end();
+    });
+  return {
+    opsPort: ports.opsPort,
+    keyFile,
+    review,
+    untrusted,
+    stop: watched.stop,
+    stderr: watched.stderr,
+  };
 }

@@ -11,6 +11,23 @@ import { call } from '../support/http';
 import { rawExchange } from '../support/net';
 import { until } from '../support/wait';
 
+/**
+ * Keeps `socket` sending bytes, as a client uploading behind its head does, as fast as the
+ * connection takes them, until the returned function is called or the socket is gone.
+ */
+function keepSending(socket: net.Socket): () => void {
+  const filler = Buffer.alloc(16 * 1024, 0x61);
+  let sending = true;
+  const send = (): void => {
+    while (sending && !socket.destroyed && socket.write(filler));
+  };
+  socket.on('drain', send);
+  send();
+  return () => {
+    sending = false;
+  };
+}
+
 type Line = Record<string, unknown>;
 
 describe('access log', () => {
@@ -292,18 +309,12 @@ describe('access log', () => {
         `GET /API/storage/file/VX-1/data?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n` + behind,
       );
       // What its client sends after the head, as an upload would.
-      const filler = Buffer.alloc(16 * 1024, 0x61);
-      let sending = true;
-      const send = (): void => {
-        while (sending && !socket.destroyed && socket.write(filler));
-      };
-      socket.on('drain', send);
-      send();
+      const stopSending = keepSending(socket);
       // It reads nothing for a while: the answer waits in the kernel's buffers.
       await until(() => requests(lines).length > 0, 10_000, 'the answer handed to the kernel');
       socket.resume();
       await new Promise((resolve) => socket.once('close', resolve));
-      sending = false;
+      stopSending();
       const text = Buffer.concat(received).toString('latin1');
       expect([error, text.match(/HTTP\/1\.1 \d{3}/g)]).toEqual([
         undefined,
@@ -341,17 +352,11 @@ describe('access log', () => {
       socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code));
       socket.write(head);
       // The upload its client sends behind the head, before it reads.
-      const filler = Buffer.alloc(16 * 1024, 0x61);
-      let sending = true;
-      const send = (): void => {
-        while (sending && !socket.destroyed && socket.write(filler));
-      };
-      socket.on('drain', send);
-      send();
+      const stopSending = keepSending(socket);
       await until(() => requests(lines).length > 0, 5000, 'the access line');
       socket.resume();
       await closed;
-      sending = false;
+      stopSending();
       expect([error, text]).toEqual([
         undefined,
         'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
